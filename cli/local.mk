@@ -1,0 +1,5 @@
+## cli/: the spmmfarm program; one file per subcommand.
+spmmfarm_SOURCES += \
+	cli/spmmfarm.c cli/sf_cli.c cli/sf_cli.h \
+	cli/cmd_gen.c cli/cmd_inspect.c cli/cmd_reference.c \
+	cli/cmd_suite.c cli/cmd_devices.c

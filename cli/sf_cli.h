@@ -1,0 +1,53 @@
+/*  sf_cli: what every `spmmfarm` subcommand shares: exit codes, error
+    reporting, number parsing and JSON output. Only cli/ prints to stdout. */
+#ifndef SF_CLI_H_INCLUDED
+#define SF_CLI_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+enum {
+    SF_EXIT_OK = 0,       /* success */
+    SF_EXIT_FAILURE = 1,  /* runtime failure (GPU, I/O, network...) */
+    SF_EXIT_USAGE = 2     /* bad usage or bad input */
+};
+
+/*  A subcommand: run(argc, argv) with argv[0] the command's name. */
+typedef struct {
+    const char *name;
+    int (*run) (int argc, char **argv);
+    const char *summary;
+} sf_cli_command_t;
+
+/*  Exit code for a library status: bad input (malformed, out of range,
+    invalid, not found, unsupported, unknown schema) is 2, the rest 1. */
+int sf_cli_exit_code (int status);
+
+/*  Prints "spmmfarm CMD: error: DETAIL" on stderr (the detail recorded by the
+    library, or sf_strerror(status)) and returns the exit code for status. */
+int sf_cli_fail (const char *cmd, int status);
+
+/*  Prints a usage error and a hint to --help on stderr; returns 2. */
+int sf_cli_usage (const char *cmd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+
+/*  Strict number parsing: the whole string, within [min, max]. */
+bool sf_cli_parse_int (const char *text, int64_t min, int64_t max, int64_t *out);
+bool sf_cli_parse_u64 (const char *text, uint64_t *out);
+bool sf_cli_parse_double (const char *text, double min, double max, double *out);
+
+/*  Prints a JSON document on stdout, followed by a newline; takes ownership. */
+int sf_cli_print_json (cJSON **root_p);
+
+/*  Resets getopt so that a subcommand can parse its own argv. */
+void sf_cli_getopt_reset (void);
+
+/*  Every subcommand, defined in cli/cmd_*.c. */
+int sf_cmd_gen (int argc, char **argv);
+int sf_cmd_inspect (int argc, char **argv);
+int sf_cmd_reference (int argc, char **argv);
+int sf_cmd_suite (int argc, char **argv);
+int sf_cmd_devices (int argc, char **argv);
+
+#endif

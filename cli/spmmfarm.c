@@ -1,0 +1,67 @@
+/*  spmmfarm: the one program; each subcommand lives in cli/cmd_*.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/sf_cli.h"
+#include "config.h"
+
+static const sf_cli_command_t s_commands[] = {
+    { "gen", sf_cmd_gen, "generate a randomly pruned weight matrix (.mtx, .smtx)" },
+    { "inspect", sf_cmd_inspect, "show a weight matrix's shape, sparsity, row/column counts and hash" },
+    { "reference", sf_cmd_reference, "run the CPU reference SpMM on a matrix (verification baseline)" },
+    { "suite", sf_cmd_suite, "list a benchmark suite's problems" },
+    { "devices", sf_cmd_devices, "list the GPUs the CUDA driver sees" },
+};
+#define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
+
+static void
+s_print_help (FILE *out)
+{
+    fprintf (out,
+             "usage: spmmfarm COMMAND [OPTIONS]\n\n"
+             "An offline autotuning farm for sparse x dense matrix products (SpMM)\n"
+             "of pruned neural networks on NVIDIA GPUs.\n\n"
+             "Commands:\n");
+    for (size_t i = 0; i < S_COMMAND_COUNT; i++)
+        fprintf (out, "  %-11s %s\n", s_commands[i].name, s_commands[i].summary);
+    fprintf (out,
+             "  %-11s %s\n"
+             "\n'spmmfarm COMMAND --help' describes a command.\n"
+             "Exit codes: 0 success, 1 runtime failure, 2 bad usage or bad input.\n"
+             "Logging: SPMMFARM_LOG=error|warn|info|debug|trace (default warn).\n",
+             "help", "show this help, or a command's (spmmfarm help COMMAND)");
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc < 2) {
+        s_print_help (stderr);
+        return SF_EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp (name, "help") == 0 || strcmp (name, "--help") == 0 || strcmp (name, "-h") == 0) {
+        if (strcmp (name, "help") == 0 && argc > 2) {
+            for (size_t i = 0; i < S_COMMAND_COUNT; i++)
+                if (strcmp (argv[2], s_commands[i].name) == 0) {
+                    char *help_argv[] = { (char *) s_commands[i].name, "--help", NULL };
+                    return s_commands[i].run (2, help_argv);
+                }
+            fprintf (stderr, "spmmfarm: no command '%s'\n", argv[2]);
+            return SF_EXIT_USAGE;
+        }
+        s_print_help (stdout);
+        return SF_EXIT_OK;
+    }
+    if (strcmp (name, "--version") == 0 || strcmp (name, "version") == 0) {
+        printf ("spmmfarm %s\n", PACKAGE_VERSION);
+        return SF_EXIT_OK;
+    }
+    for (size_t i = 0; i < S_COMMAND_COUNT; i++)
+        if (strcmp (name, s_commands[i].name) == 0) {
+            sf_cli_getopt_reset ();
+            return s_commands[i].run (argc - 1, argv + 1);
+        }
+    fprintf (stderr, "spmmfarm: no command '%s'\nTry 'spmmfarm help'.\n", name);
+    return SF_EXIT_USAGE;
+}

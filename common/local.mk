@@ -1,0 +1,13 @@
+## common/: errors, logging, hashing, random numbers, sparse matrices and
+## their files, the CPU reference, benchmark suites, the CUDA driver loader.
+libspmmfarm_la_SOURCES += \
+	common/sf_error.c common/sf_error.h \
+	common/sf_log.c common/sf_log.h \
+	common/sf_sha256.c common/sf_sha256.h \
+	common/sf_rng.c common/sf_rng.h \
+	common/sf_matrix.c common/sf_matrix.h \
+	common/sf_matrix_io.c common/sf_matrix_io.h \
+	common/sf_smtx.c common/sf_mtx.c common/sf_npy.c common/sf_safetensors.c \
+	common/sf_reference.c common/sf_reference.h \
+	common/sf_suite.c common/sf_suite.h \
+	common/sf_cudadrv.c common/sf_cudadrv.h

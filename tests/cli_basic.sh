@@ -1,0 +1,42 @@
+#!/bin/sh
+# The spmmfarm program's contract: help everywhere, exit codes 0/1/2, errors
+# on stderr, gen + reference on a generated layer.
+. "$(dirname "$0")/testlib.sh"
+
+expect_exit 0 "help" "$SPMMFARM" help
+expect_grep "inspect" "$WORK/out" "help lists commands"
+expect_exit 2 "no command is bad usage" "$SPMMFARM"
+expect_exit 2 "unknown command" "$SPMMFARM" frobnicate
+expect_grep "no command 'frobnicate'" "$WORK/err" "unknown command named on stderr"
+for cmd in gen inspect reference suite devices; do
+    expect_exit 0 "$cmd --help" "$SPMMFARM" "$cmd" --help
+    expect_grep "^usage: spmmfarm $cmd" "$WORK/out" "$cmd --help shows usage"
+    expect_exit 0 "help $cmd" "$SPMMFARM" help "$cmd"
+done
+
+# gen: argument checking
+expect_exit 2 "gen without arguments" "$SPMMFARM" gen
+expect_exit 2 "gen with sparsity > 1" "$SPMMFARM" gen --m 4 --k 4 --sparsity 1.5 -o "$WORK/a.mtx"
+expect_grep "sparsity" "$WORK/err" "gen names the bad option"
+expect_exit 2 "gen with m = 0" "$SPMMFARM" gen --m 0 --k 4 --sparsity 0.5 -o "$WORK/a.mtx"
+expect_exit 2 "gen with a non-number" "$SPMMFARM" gen --m 4x --k 4 --sparsity 0.5 -o "$WORK/a.mtx"
+expect_exit 2 "gen to an unknown extension" "$SPMMFARM" gen --m 4 --k 4 --sparsity 0.5 -o "$WORK/a.txt"
+expect_exit 2 "gen with an unknown option" "$SPMMFARM" gen --frob
+expect_exit 1 "gen into a missing directory is a runtime failure" \
+    "$SPMMFARM" gen --m 4 --k 4 --sparsity 0.5 -o "$WORK/no/such/dir/a.mtx"
+
+# gen -> inspect -> reference on one layer
+expect_exit 0 "gen a 768x768 layer at 0.9" "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.9 --seed 1 -o "$WORK/l.mtx" --json
+cp "$WORK/out" "$WORK/gen.json"
+[ "$(json_get "$WORK/gen.json" 'd["nnz"]')" = 58982 ] && pass "gen: exact nnz" || fail "gen: exact nnz"
+expect_exit 0 "inspect the generated layer" "$SPMMFARM" inspect "$WORK/l.mtx" --json
+cp "$WORK/out" "$WORK/inspect.json"
+[ "$(json_get "$WORK/inspect.json" 'd["hash"]')" = "$(json_get "$WORK/gen.json" 'd["hash"]')" ] \
+    && pass "inspect: .mtx round-trip keeps the hash" || fail "inspect: .mtx round-trip keeps the hash"
+expect_exit 0 "reference on the layer" "$SPMMFARM" reference "$WORK/l.mtx" --n 64 --json
+cp "$WORK/out" "$WORK/ref.json"
+[ "$(json_get "$WORK/ref.json" 'd["verified"]')" = True ] && pass "reference verified" || fail "reference verified"
+expect_exit 2 "reference without --n" "$SPMMFARM" reference "$WORK/l.mtx"
+expect_exit 2 "inspect a missing file" "$SPMMFARM" inspect "$WORK/missing.mtx"
+expect_grep "missing.mtx" "$WORK/err" "the error names the file"
+finish

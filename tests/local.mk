@@ -1,0 +1,27 @@
+## tests/: one Check suite per module (check_*.c) and integration scripts
+## (*.sh) that run the real program. `make check` runs all of them on a CPU.
+check_PROGRAMS += tests/check_common tests/check_matrix_io tests/check_suite tests/check_cudadrv
+TESTS += tests/check_common tests/check_matrix_io tests/check_suite tests/check_cudadrv \
+	tests/cli_basic.sh tests/cli_matrix_io.sh tests/cli_suite.sh tests/cli_devices.sh
+dist_noinst_SCRIPTS += tests/cli_basic.sh tests/cli_matrix_io.sh tests/cli_suite.sh \
+	tests/cli_devices.sh tests/testlib.sh
+
+tests_check_common_SOURCES = tests/check_common.c
+tests_check_common_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_common_LDADD = $(CHECK_LDADD)
+tests_check_common_LDFLAGS = $(CUDA_LDFLAGS)
+
+tests_check_matrix_io_SOURCES = tests/check_matrix_io.c
+tests_check_matrix_io_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_matrix_io_LDADD = $(CHECK_LDADD)
+tests_check_matrix_io_LDFLAGS = $(CUDA_LDFLAGS)
+
+tests_check_suite_SOURCES = tests/check_suite.c
+tests_check_suite_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_suite_LDADD = $(CHECK_LDADD)
+tests_check_suite_LDFLAGS = $(CUDA_LDFLAGS)
+
+tests_check_cudadrv_SOURCES = tests/check_cudadrv.c
+tests_check_cudadrv_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_cudadrv_LDADD = $(CHECK_LDADD)
+tests_check_cudadrv_LDFLAGS = $(CUDA_LDFLAGS)

@@ -1,0 +1,42 @@
+# tests/testlib.sh: helpers for the integration scripts (sourced, POSIX sh).
+# Each script runs the real spmmfarm program and checks exit codes and output.
+set -u
+TOP_SRCDIR=${SF_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
+TOP_BUILDDIR=${SF_TOP_BUILDDIR:-$TOP_SRCDIR}
+SPMMFARM="$TOP_BUILDDIR/spmmfarm"
+SHARED_DATA=${SF_SHARED_DATA:-$TOP_SRCDIR/../shared/data}
+TEST_DATA="$TOP_SRCDIR/tests/data"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/spmmfarm-test.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+FAILED=0
+PASSED=0
+
+pass () { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+fail () { FAILED=$((FAILED + 1)); echo "FAIL - $1"; }
+
+# expect_exit CODE DESCRIPTION COMMAND...: runs COMMAND, output in $WORK/out
+# and $WORK/err, and checks its exit code.
+expect_exit () {
+    want=$1; what=$2; shift 2
+    "$@" >"$WORK/out" 2>"$WORK/err"
+    got=$?
+    if [ "$got" -eq "$want" ]; then pass "$what"; else
+        fail "$what: exit $got, wanted $want"; sed 's/^/    err: /' "$WORK/err" | head -5; fi
+}
+
+# expect_grep PATTERN FILE DESCRIPTION: FILE matches the extended regex.
+expect_grep () {
+    if grep -Eq -- "$1" "$2"; then pass "$3"; else
+        fail "$3: no '$1' in $(basename "$2")"; sed 's/^/    /' "$2" | head -5; fi
+}
+
+# json_get FILE EXPR: a value from a JSON file, through python3.
+json_get () {
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"
+}
+
+finish () {
+    echo "$PASSED passed, $FAILED failed"
+    [ "$FAILED" -eq 0 ]
+    exit $?
+}
