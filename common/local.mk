@@ -5,6 +5,7 @@ libspmmfarm_la_SOURCES += \
 	common/sf_log.c common/sf_log.h \
 	common/sf_sha256.c common/sf_sha256.h \
 	common/sf_rng.c common/sf_rng.h \
+	common/sf_buf.c common/sf_buf.h \
 	common/sf_matrix.c common/sf_matrix.h \
 	common/sf_matrix_io.c common/sf_matrix_io.h \
 	common/sf_smtx.c common/sf_mtx.c common/sf_npy.c common/sf_safetensors.c \

@@ -1,0 +1,6 @@
+## proxygen/: kernel templates, configs, reordering, code emission, compiles.
+libspmmfarm_la_SOURCES += \
+	proxygen/sf_panels.c proxygen/sf_panels.h \
+	proxygen/sf_config.c proxygen/sf_config.h \
+	proxygen/sf_emit.c proxygen/sf_emit.h \
+	proxygen/sf_jit.c proxygen/sf_jit.h

@@ -1,0 +1,70 @@
+/*  sf_config: canonical text of configs. */
+#include "proxygen/sf_config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/sf_error.h"
+
+const char *
+sf_template_name (sf_template tmpl)
+{
+    switch (tmpl) {
+    case SF_TEMPLATE_U: return "U";
+    case SF_TEMPLATE_D: return "D";
+    case SF_TEMPLATE_DENSE: return "dense";
+    }
+    return "?";
+}
+
+char *
+sf_config_text (const sf_config_t *c, char *buf)
+{
+    if (c->tmpl == SF_TEMPLATE_DENSE)
+        snprintf (buf, SF_CONFIG_TEXT_MAX, "dense");
+    else
+        snprintf (buf, SF_CONFIG_TEXT_MAX, "%s:r%d.v%d.t%d.g%d.o%d.m%d.%s", sf_template_name (c->tmpl),
+                  c->panel_rows, c->vec, c->threads, c->groups, c->order, c->max_regs,
+                  sf_reorder_name (c->reorder));
+    return buf;
+}
+
+int
+sf_config_parse (const char *text, sf_config_t *c)
+{
+    memset (c, 0, sizeof *c);
+    if (strcmp (text, "dense") == 0) {
+        c->tmpl = SF_TEMPLATE_DENSE;
+        return SF_OK;
+    }
+    char tmpl[8], reorder[8];
+    int r, v, t, g, o, mr, used = 0;
+    if (sscanf (text, "%1[UD]:r%d.v%d.t%d.g%d.o%d.m%d.%7[a-z]%n", tmpl, &r, &v, &t, &g, &o, &mr,
+                reorder, &used) != 8 || text[used] != '\0')
+        return sf_error_set (SF_ERR_FORMAT, "config '%s' is not of the form U:r32.v4.t64.g1.o0.m128.sim",
+                             text);
+    int ro = sf_reorder_parse (reorder);
+    if (ro < 0)
+        return sf_error_set (SF_ERR_FORMAT, "config '%s': unknown reordering '%s'", text, reorder);
+    if (r < 1 || r > 1024 || (v != 1 && v != 2 && v != 4) || t < 32 || t > 1024 || t % 32
+        || g < 1 || g * t > 1024 || (o != 0 && o != 1) || mr < 24 || mr > 255)
+        return sf_error_set (SF_ERR_RANGE, "config '%s': a knob is out of range", text);
+    *c = (sf_config_t) { tmpl[0] == 'U' ? SF_TEMPLATE_U : SF_TEMPLATE_D, r, v, t, g, o, mr,
+                         (sf_reorder) ro };
+    return SF_OK;
+}
+
+int32_t
+sf_config_cols_per_block (const sf_config_t *c)
+{
+    return c->threads * c->vec;
+}
+
+int64_t
+sf_config_blocks (const sf_config_t *c, int64_t m, int64_t n)
+{
+    int64_t panels = (m + c->panel_rows - 1) / c->panel_rows;
+    int64_t groups = (panels + c->groups - 1) / c->groups;
+    int64_t cols = sf_config_cols_per_block (c);
+    return groups * ((n + cols - 1) / cols);
+}

@@ -1,0 +1,56 @@
+/*  sf_config: one point of a kernel template's parameter space, its
+    canonical text form and hash, and the table of legal values.
+
+    Templates (DESIGN 4.2):
+      U      specialized: A's values and positions are constants in the code
+      D      data-driven: the same tiling, A read from device memory
+      dense  cuBLAS SGEMM on the densified A
+
+    Canonical text, e.g. "U:r32.v4.t64.g2.o1.m128.sim": template, then knobs in a
+    fixed order, so equal configs have equal text and equal hashes.
+*/
+#ifndef SF_CONFIG_H_INCLUDED
+#define SF_CONFIG_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proxygen/sf_panels.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { SF_TEMPLATE_U = 0, SF_TEMPLATE_D = 1, SF_TEMPLATE_DENSE = 2 } sf_template;
+
+typedef struct {
+    sf_template tmpl;
+    int32_t panel_rows;  /* r: rows of A per panel (= rows each thread accumulates) */
+    int32_t vec;         /* v: columns per thread, loaded as one 1/2/4-wide vector */
+    int32_t threads;     /* t: threads per panel group (a multiple of 32) */
+    int32_t groups;      /* g: panels per block, one per thread group, sharing B in L1 */
+    int32_t order;       /* o: 0 panel-major launch order, 1 column-major */
+    int32_t max_regs;    /* m: register cap per thread (.maxnreg): ptxas hoists
+                            every independent load of straight-line code and
+                            would otherwise take all 255 */
+    sf_reorder reorder;  /* row reordering */
+} sf_config_t;
+
+#define SF_CONFIG_TEXT_MAX 64
+
+/*  Canonical text into buf (SF_CONFIG_TEXT_MAX); returns buf. */
+char *sf_config_text (const sf_config_t *config, char *buf);
+
+/*  Parses canonical text; SF_ERR_FORMAT with a message if malformed. */
+int sf_config_parse (const char *text, sf_config_t *config);
+
+/*  Columns of C one block covers, and blocks for a given N and M. */
+int32_t sf_config_cols_per_block (const sf_config_t *config);
+int64_t sf_config_blocks (const sf_config_t *config, int64_t m, int64_t n);
+
+const char *sf_template_name (sf_template tmpl);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,422 @@
+/*  sf_emit: straight-line PTX for specialized SpMM kernels (template U).
+
+    Layout of a kernel: a prologue computes the thread's panel and columns,
+    a jump table (brx.idx) sends each thread group to its panel's code, and
+    each panel's code is: zero R x V accumulators; for each distinct k, one
+    vector load of B[k, col..col+V) and one FMA per nonzero and lane with the
+    value as an immediate; then the epilogue and one vector store per row.
+    Proxies reuse the same prologue and jump table, with every panel's entry
+    pointing at its group representative's code.
+*/
+#include "proxygen/sf_emit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sf_error.h"
+#include "common/sf_sha256.h"
+
+typedef struct {
+    sf_buf_t *out;
+    const sf_matrix_t *a;
+    const sf_panels_t *panels;
+    const sf_config_t *cfg;
+    sf_epilogue_t epi;
+    bool proxy;
+} s_emit_t;
+
+static uint32_t
+s_bits (float f)
+{
+    uint32_t u;
+    memcpy (&u, &f, 4);
+    return u;
+}
+
+static int
+s_log2 (int32_t x)
+{
+    int l = 0;
+    while ((1 << l) < x)
+        l++;
+    return l;
+}
+
+void
+sf_launch_grid (const sf_launch_t *launch, int64_t n, uint32_t grid[3])
+{
+    uint32_t col_blocks = (uint32_t) ((n + launch->cols_per_block - 1) / launch->cols_per_block);
+    grid[0] = launch->order ? (uint32_t) launch->panel_groups : col_blocks;
+    grid[1] = launch->order ? col_blocks : (uint32_t) launch->panel_groups;
+    grid[2] = 1;
+}
+
+int32_t
+sf_emit_default_reps (int32_t panels)
+{
+    int32_t reps = panels / 12;
+    return reps < 1 ? 1 : reps > 8 ? 8 : reps;
+}
+
+static void
+s_entry_name (const s_emit_t *e, char name[SF_ENTRY_MAX])
+{
+    char text[SF_CONFIG_TEXT_MAX], hex[SF_SHA256_HEX];
+    uint8_t digest[SF_SHA256_BYTES];
+    sf_sha256_t ctx;
+    sf_sha256_init (&ctx);
+    sf_sha256_update (&ctx, sf_matrix_hash (e->a), 64);
+    sf_config_text (e->cfg, text);
+    sf_sha256_update (&ctx, text, strlen (text));
+    uint8_t flags[3] = { e->epi.bias, e->epi.relu, e->proxy };
+    sf_sha256_update (&ctx, flags, 3);
+    sf_sha256_final (&ctx, digest);
+    sf_sha256_hex (digest, hex);
+    snprintf (name, SF_ENTRY_MAX, "sf_u_%s_%.12s", e->proxy ? "proxy" : "full", hex);
+}
+
+/*  Module-scope copy of A (permuted CSR) for the generic path. */
+static void
+s_emit_u32_array (sf_buf_t *out, const char *name, const int32_t *v, int64_t n)
+{
+    sf_buf_printf (out, ".global .align 4 .u32 %s[%lld] = {", name, (long long) (n ? n : 1));
+    if (!n)
+        sf_buf_printf (out, "0");
+    for (int64_t i = 0; i < n; i++)
+        sf_buf_printf (out, "%s%s%d", i ? "," : "", i % 16 == 0 ? "\n  " : "", v[i]);
+    sf_buf_printf (out, "};\n");
+}
+
+static int
+s_emit_embedded_a (s_emit_t *e)
+{
+    int32_t m = sf_matrix_rows (e->a);
+    const int32_t *perm = sf_panels_perm (e->panels);
+    const int32_t *rp = sf_matrix_row_ptr (e->a), *ci = sf_matrix_col_idx (e->a);
+    const float *val = sf_matrix_values (e->a);
+    int64_t nnz = sf_matrix_nnz (e->a);
+    int32_t *prow = malloc (((size_t) m + 1) * sizeof *prow);
+    int32_t *pcol = malloc ((size_t) (nnz ? nnz : 1) * sizeof *pcol);
+    int32_t *pval = malloc ((size_t) (nnz ? nnz : 1) * sizeof *pval);
+    if (!prow || !pcol || !pval) {
+        free (prow); free (pcol); free (pval);
+        return sf_error_set (SF_ERR_NOMEM, "out of memory emitting A");
+    }
+    int32_t q = 0;
+    prow[0] = 0;
+    for (int32_t i = 0; i < m; i++) {
+        for (int32_t p = rp[perm[i]]; p < rp[perm[i] + 1]; p++) {
+            pcol[q] = ci[p];
+            pval[q++] = (int32_t) s_bits (val[p]);
+        }
+        prow[i + 1] = q;
+    }
+    s_emit_u32_array (e->out, "sf_rowptr", prow, m + 1);
+    s_emit_u32_array (e->out, "sf_colidx", pcol, nnz);
+    s_emit_u32_array (e->out, "sf_valbits", pval, nnz);  /* f32 bit patterns */
+    s_emit_u32_array (e->out, "sf_perm", perm, m);
+    free (prow); free (pcol); free (pval);
+    return SF_OK;
+}
+
+static const char *
+s_vsuffix (int32_t vec)
+{
+    return vec == 4 ? ".v4" : vec == 2 ? ".v2" : "";
+}
+
+/*  "{%b0, %b1, %b2, %b3}" or "%b0" for one register group. */
+static void
+s_regs (sf_buf_t *out, const char *prefix, int64_t first, int32_t vec)
+{
+    if (vec == 1) {
+        sf_buf_printf (out, "%%%s%lld", prefix, (long long) first);
+        return;
+    }
+    sf_buf_printf (out, "{");
+    for (int32_t j = 0; j < vec; j++)
+        sf_buf_printf (out, "%s%%%s%lld", j ? ", " : "", prefix, (long long) (first + j));
+    sf_buf_printf (out, "}");
+}
+
+/*  The code of one panel. In a proxy, output rows are computed from the
+    block's own panel (%r12 = panel * R) and clamped to M - 1, so that the
+    store traffic has the full kernel's shape. */
+static void
+s_emit_panel (s_emit_t *e, int32_t panel, int64_t *fmas)
+{
+    sf_buf_t *out = e->out;
+    int32_t vec = e->cfg->vec;
+    sf_panel_info_t info;
+    sf_panels_info (e->panels, panel, &info);
+    const int32_t *ks = sf_panels_ks (e->panels, panel);
+    const int32_t *erow = sf_panels_entry_rows (e->panels, panel);
+    const float *eval = sf_panels_entry_values (e->panels, panel);
+    const int32_t *perm = sf_panels_perm (e->panels);
+    int32_t m = sf_matrix_rows (e->a);
+
+    sf_buf_printf (out, "$L_p%d:\n  mov.u64 %%rd7, %%rd5;\n", panel);
+    for (int32_t i = 0; i < info.rows * vec; i++)
+        sf_buf_printf (out, "  mov.f32 %%a%d, 0f00000000;\n", i);
+    for (int32_t j = 0; j < info.distinct_k; j++) {
+        int32_t begin, end;
+        sf_panels_k_entries (e->panels, panel, j, &begin, &end);
+        /* The address walks from k to k: a chain that ptxas cannot share
+           between panels (a shared k * stride would be hoisted to the
+           prologue and kept live across the whole kernel). */
+        sf_buf_printf (out, "  mad.wide.u32 %%rd7, %%r9, %d, %%rd7;\n  ld.global.nc%s.f32 ",
+                       ks[j] - (j ? ks[j - 1] : 0), s_vsuffix (vec));
+        s_regs (out, "b", (int64_t) j * vec, vec);
+        sf_buf_printf (out, ", [%%rd7];\n");
+        for (int32_t q = begin; q < end; q++)
+            for (int32_t l = 0; l < vec; l++) {
+                int32_t acc = erow[q] * vec + l;
+                sf_buf_printf (out, "  fma.rn.f32 %%a%d, %%b%lld, 0f%08X, %%a%d;\n", acc,
+                               (long long) j * vec + l, s_bits (eval[q]), acc);
+            }
+        *fmas += (int64_t) (end - begin) * vec;
+    }
+    for (int32_t i = 0; i < info.rows; i++) {
+        if (e->proxy) {
+            sf_buf_printf (out, "  add.u32 %%r11, %%r12, %d;\n  min.u32 %%r11, %%r11, %d;\n"
+                                "  mad.wide.u32 %%rd8, %%r11, %%r9, %%rd6;\n", i, m - 1);
+            if (e->epi.bias)
+                sf_buf_printf (out, "  mul.wide.u32 %%rd9, %%r11, 4;\n  add.s64 %%rd9, %%rd9, %%rd3;\n"
+                                    "  ld.global.nc.f32 %%f1, [%%rd9];\n");
+        } else {
+            int32_t row = perm[info.first + i];
+            sf_buf_printf (out, "  mad.wide.u32 %%rd8, %%r9, %d, %%rd6;\n", row);
+            if (e->epi.bias)
+                sf_buf_printf (out, "  ld.global.nc.f32 %%f1, [%%rd3+%lld];\n", (long long) row * 4);
+        }
+        for (int32_t l = 0; l < vec; l++) {
+            int32_t acc = i * vec + l;
+            if (e->epi.bias)
+                sf_buf_printf (out, "  add.f32 %%a%d, %%a%d, %%f1;\n", acc, acc);
+            if (e->epi.relu)
+                sf_buf_printf (out, "  max.f32 %%a%d, %%a%d, 0f00000000;\n", acc, acc);
+        }
+        sf_buf_printf (out, "  @%%p2 st.global%s.f32 [%%rd8], ", s_vsuffix (vec));
+        s_regs (out, "a", (int64_t) i * vec, vec);
+        sf_buf_printf (out, ";\n");
+    }
+    sf_buf_printf (out, "  bra.uni $L_done;\n");
+}
+
+/*  Generic path for N % vec != 0: loops over the embedded permuted CSR. */
+static void
+s_emit_generic (s_emit_t *e)
+{
+    sf_buf_t *out = e->out;
+    int32_t m = sf_matrix_rows (e->a), r = e->cfg->panel_rows;
+    sf_buf_printf (out,
+        "$L_generic:\n"
+        "  mul.lo.u32 %%r12, %%r7, %d;\n"
+        "  mov.u32 %%r13, 0;\n"
+        "$L_g_row:\n"
+        "  add.u32 %%r14, %%r12, %%r13;\n"
+        "  setp.ge.u32 %%p4, %%r14, %d;\n"
+        "  @%%p4 bra $L_done;\n"
+        "  setp.ge.u32 %%p4, %%r13, %d;\n"
+        "  @%%p4 bra $L_done;\n"
+        "  mul.wide.u32 %%rd10, %%r14, 4;\n"
+        "  mov.u64 %%rd11, sf_rowptr;\n  add.s64 %%rd11, %%rd11, %%rd10;\n"
+        "  ld.global.u32 %%r15, [%%rd11];\n  ld.global.u32 %%r16, [%%rd11+4];\n"
+        "  mov.u64 %%rd12, sf_perm;\n  add.s64 %%rd12, %%rd12, %%rd10;\n"
+        "  ld.global.u32 %%r17, [%%rd12];\n",
+        r, m, r);
+    for (int32_t l = 0; l < e->cfg->vec; l++) {
+        sf_buf_printf (out,
+            "  add.u32 %%r18, %%r8, %d;\n"
+            "  setp.ge.u32 %%p5, %%r18, %%r1;\n"
+            "  @%%p5 bra $L_g_skip%d;\n"
+            "  mov.f32 %%f2, 0f00000000;\n"
+            "  mov.u32 %%r19, %%r15;\n"
+            "$L_g_nz%d:\n"
+            "  setp.ge.u32 %%p6, %%r19, %%r16;\n"
+            "  @%%p6 bra $L_g_store%d;\n"
+            "  mul.wide.u32 %%rd13, %%r19, 4;\n"
+            "  mov.u64 %%rd14, sf_colidx;\n  add.s64 %%rd14, %%rd14, %%rd13;\n"
+            "  ld.global.u32 %%r20, [%%rd14];\n"
+            "  mov.u64 %%rd15, sf_valbits;\n  add.s64 %%rd15, %%rd15, %%rd13;\n"
+            "  ld.global.f32 %%f3, [%%rd15];\n"
+            "  mad.wide.u32 %%rd16, %%r20, %%r9, %%rd1;\n"
+            "  mul.wide.u32 %%rd17, %%r18, 4;\n  add.s64 %%rd16, %%rd16, %%rd17;\n"
+            "  ld.global.nc.f32 %%f4, [%%rd16];\n"
+            "  fma.rn.f32 %%f2, %%f3, %%f4, %%f2;\n"
+            "  add.u32 %%r19, %%r19, 1;\n"
+            "  bra $L_g_nz%d;\n"
+            "$L_g_store%d:\n",
+            l, l, l, l, l, l);
+        if (e->epi.bias)
+            sf_buf_printf (out, "  mul.wide.u32 %%rd18, %%r17, 4;\n  add.s64 %%rd18, %%rd18, %%rd3;\n"
+                                "  ld.global.nc.f32 %%f5, [%%rd18];\n  add.f32 %%f2, %%f2, %%f5;\n");
+        if (e->epi.relu)
+            sf_buf_printf (out, "  max.f32 %%f2, %%f2, 0f00000000;\n");
+        sf_buf_printf (out,
+            "  mad.wide.u32 %%rd19, %%r17, %%r9, %%rd2;\n"
+            "  mul.wide.u32 %%rd20, %%r18, 4;\n  add.s64 %%rd19, %%rd19, %%rd20;\n"
+            "  st.global.f32 [%%rd19], %%f2;\n"
+            "$L_g_skip%d:\n", l);
+    }
+    sf_buf_printf (out, "  add.u32 %%r13, %%r13, 1;\n  bra $L_g_row;\n");
+}
+
+static int
+s_emit (s_emit_t *e, const int32_t *target, sf_launch_t *launch)
+{
+    const sf_config_t *c = e->cfg;
+    int32_t panels = sf_panels_count (e->panels);
+    if (c->tmpl != SF_TEMPLATE_U || c->panel_rows != sf_panels_panel_rows (e->panels)
+        || c->reorder != sf_panels_reorder (e->panels))
+        return sf_error_set (SF_ERR_INVALID, "config does not match the panels");
+    if (c->threads & (c->threads - 1) || c->threads < 32 || c->groups < 1
+        || c->threads * c->groups > 1024 || (c->vec != 1 && c->vec != 2 && c->vec != 4))
+        return sf_error_set (SF_ERR_INVALID, "config knobs out of range for template U");
+
+    memset (launch, 0, sizeof *launch);
+    s_entry_name (e, launch->entry);
+    launch->block_threads = c->threads * c->groups;
+    launch->cols_per_block = c->threads * c->vec;
+    launch->panel_groups = (panels + c->groups - 1) / c->groups;
+    launch->order = c->order;
+    launch->vec = c->vec;
+    launch->panels = panels;
+
+    int32_t max_k = 1, max_rows = 1;
+    bool *coded = calloc ((size_t) panels, sizeof *coded);
+    if (!coded)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory emitting a kernel");
+    for (int32_t p = 0; p < panels; p++) {
+        sf_panel_info_t info;
+        sf_panels_info (e->panels, target[p], &info);
+        max_k = info.distinct_k > max_k ? info.distinct_k : max_k;
+        max_rows = info.rows > max_rows ? info.rows : max_rows;
+        if (!coded[target[p]])
+            launch->code_panels++;
+        coded[target[p]] = true;
+    }
+
+    sf_buf_t *out = e->out;
+    sf_buf_printf (out, "// spmmfarm U kernel (%s), generated; matrix %s\n",
+                   e->proxy ? "proxy" : "full", sf_matrix_hash (e->a));
+    sf_buf_printf (out, ".version 8.0\n.target sm_90\n.address_size 64\n\n");
+    if (!e->proxy && s_emit_embedded_a (e) != SF_OK) {
+        free (coded);
+        return sf_error_last ();
+    }
+    sf_buf_printf (out,
+        "\n.visible .entry %s(\n"
+        "  .param .u64 p_b, .param .u64 p_c, .param .u32 p_n, .param .u64 p_bias)\n"
+        ".maxntid %d, 1, 1\n.maxnreg %d\n{\n"
+        "  .reg .pred %%p<8>;\n  .reg .b32 %%r<24>;\n  .reg .b64 %%rd<24>;\n  .reg .f32 %%f<8>;\n"
+        "  .reg .f32 %%a<%d>;\n  .reg .f32 %%b<%d>;\n",
+        launch->entry, launch->block_threads, c->max_regs, max_rows * c->vec, max_k * c->vec);
+    sf_buf_printf (out,
+        "  ld.param.u64 %%rd1, [p_b];\n  ld.param.u64 %%rd2, [p_c];\n"
+        "  ld.param.u32 %%r1, [p_n];\n  ld.param.u64 %%rd3, [p_bias];\n"
+        "  cvta.to.global.u64 %%rd1, %%rd1;\n  cvta.to.global.u64 %%rd2, %%rd2;\n"
+        "  cvta.to.global.u64 %%rd3, %%rd3;\n"
+        "  mov.u32 %%r2, %%tid.x;\n  shr.u32 %%r3, %%r2, %d;\n  and.b32 %%r4, %%r2, %d;\n"
+        "  mov.u32 %%r5, %%ctaid.%s;\n  mov.u32 %%r6, %%ctaid.%s;\n"
+        "  mad.lo.u32 %%r7, %%r6, %d, %%r3;\n"
+        "  setp.ge.u32 %%p1, %%r7, %d;\n  @%%p1 bra.uni $L_done;\n"
+        "  mad.lo.u32 %%r8, %%r5, %d, %%r4;\n  mul.lo.u32 %%r8, %%r8, %d;\n"
+        "  setp.lt.u32 %%p2, %%r8, %%r1;\n  shl.b32 %%r9, %%r1, 2;\n"
+        "  mul.wide.u32 %%rd4, %%r8, 4;\n  add.s64 %%rd6, %%rd2, %%rd4;\n"
+        /* Loads come from the column clamped to N - vec, so they need no
+           predicate (predicated loads make ptxas spill); stores are guarded. */
+        "  sub.u32 %%r10, %%r1, %d;\n  min.u32 %%r10, %%r8, %%r10;\n"
+        "  mul.wide.u32 %%rd4, %%r10, 4;\n  add.s64 %%rd5, %%rd1, %%rd4;\n",
+        s_log2 (c->threads), c->threads - 1, c->order ? "y" : "x", c->order ? "x" : "y",
+        c->groups, panels, c->threads, c->vec, c->vec);
+    if (e->proxy)
+        sf_buf_printf (out, "  mul.lo.u32 %%r12, %%r7, %d;\n", c->panel_rows);
+    if (c->vec > 1 && !e->proxy)
+        sf_buf_printf (out, "  and.b32 %%r10, %%r1, %d;\n  setp.ne.u32 %%p3, %%r10, 0;\n"
+                            "  @%%p3 bra.uni $L_generic;\n", c->vec - 1);
+    sf_buf_printf (out, "$L_targets: .branchtargets");
+    for (int32_t p = 0; p < panels; p++)
+        sf_buf_printf (out, "%s$L_p%d", p ? ", " : " ", target[p]);
+    sf_buf_printf (out, ";\n  brx.idx.uni %%r7, $L_targets;\n");
+    for (int32_t p = 0; p < panels; p++)
+        if (coded[p])
+            s_emit_panel (e, p, &launch->code_fmas);
+    free (coded);
+    if (c->vec > 1 && !e->proxy)
+        s_emit_generic (e);
+    sf_buf_printf (out, "$L_done:\n  ret;\n}\n");
+    return sf_buf_status (out);
+}
+
+int
+sf_emit_u_full (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *config,
+                const sf_epilogue_t *epilogue, sf_buf_t *out, sf_launch_t *launch)
+{
+    s_emit_t e = { out, a, panels, config, epilogue ? *epilogue : (sf_epilogue_t) { 0 }, false };
+    int32_t count = sf_panels_count (panels);
+    int32_t *target = malloc ((size_t) count * sizeof *target);
+    if (!target)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory emitting a kernel");
+    for (int32_t p = 0; p < count; p++)
+        target[p] = p;
+    int rc = s_emit (&e, target, launch);
+    free (target);
+    return rc;
+}
+
+typedef struct {
+    int64_t cost;
+    int32_t panel;
+} s_cost_t;
+
+static int
+s_cmp_cost (const void *a, const void *b)
+{
+    const s_cost_t *x = a, *y = b;
+    if (x->cost != y->cost)
+        return (x->cost > y->cost) - (x->cost < y->cost);
+    return (x->panel > y->panel) - (x->panel < y->panel);
+}
+
+int
+sf_emit_u_proxy (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *config,
+                 const sf_epilogue_t *epilogue, int32_t reps, sf_buf_t *out, sf_launch_t *launch,
+                 int32_t *rep_of)
+{
+    s_emit_t e = { out, a, panels, config, epilogue ? *epilogue : (sf_epilogue_t) { 0 }, true };
+    int32_t count = sf_panels_count (panels);
+    if (reps < 1)
+        reps = 1;
+    if (reps > count)
+        reps = count;
+    s_cost_t *cost = malloc ((size_t) count * sizeof *cost);
+    int32_t *target = malloc ((size_t) count * sizeof *target);
+    if (!cost || !target) {
+        free (cost);
+        free (target);
+        return sf_error_set (SF_ERR_NOMEM, "out of memory emitting a proxy");
+    }
+    /* Cost of a panel: its multiply-adds and its loads, in the ratio of
+       their issue cost; rows break ties (short last panel). */
+    for (int32_t p = 0; p < count; p++) {
+        sf_panel_info_t info;
+        sf_panels_info (panels, p, &info);
+        cost[p] = (s_cost_t) { ((int64_t) info.nnz + 2 * (int64_t) info.distinct_k) * 1024 + info.rows, p };
+    }
+    qsort (cost, (size_t) count, sizeof *cost, s_cmp_cost);
+    for (int32_t g = 0; g < reps; g++) {
+        int32_t lo = (int32_t) ((int64_t) count * g / reps);
+        int32_t hi = (int32_t) ((int64_t) count * (g + 1) / reps);
+        int32_t rep = cost[lo + (hi - lo) / 2].panel;
+        for (int32_t i = lo; i < hi; i++)
+            target[cost[i].panel] = rep;
+    }
+    int rc = s_emit (&e, target, launch);
+    if (rc == SF_OK && rep_of)
+        memcpy (rep_of, target, (size_t) count * sizeof *target);
+    free (cost);
+    free (target);
+    return rc;
+}

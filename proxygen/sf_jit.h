@@ -1,0 +1,48 @@
+/*  sf_jit: PTX -> cubin with nvJitLink (ptxas inside), on the CPU; no GPU
+    needed. Thread-safe: each call has its own nvJitLink handle, so a pool of
+    compile threads can run many at once (watch the memory: DESIGN 4.4).
+
+    Records what every compile costs and yields: wall seconds, registers,
+    spills, stack, shared memory and code bytes, parsed from ptxas's report.
+*/
+#ifndef SF_JIT_H_INCLUDED
+#define SF_JIT_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    double seconds;        /* wall time of the compile */
+    double cpu_seconds;    /* CPU time of the calling thread */
+    int32_t registers;     /* per thread */
+    int32_t spill_stores;  /* bytes */
+    int32_t spill_loads;   /* bytes */
+    int32_t stack_bytes;   /* stack frame */
+    int32_t shared_bytes;  /* static shared memory */
+    int64_t cubin_bytes;
+    int64_t ptx_bytes;
+} sf_jit_stats_t;
+
+typedef struct {
+    const char *arch;      /* "sm_90" when NULL */
+    int opt_level;         /* ptxas -O level, 0..3; 3 when out of range */
+    int max_registers;     /* 0: no cap */
+} sf_jit_opts_t;
+
+/*  Compiles PTX text (NUL-terminated) into a cubin. *cubin_p gets a malloc'ed
+    image (caller frees) and *size_p its size. On failure SF_ERR_JITLINK with
+    the log's first lines in the error detail. */
+int sf_jit_ptx (const char *ptx, const sf_jit_opts_t *opts, void **cubin_p, size_t *size_p,
+                sf_jit_stats_t *stats);
+
+/*  Version of the linked nvJitLink, e.g. "13.0". */
+const char *sf_jit_version (void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
