@@ -25,3 +25,12 @@ tests_check_cudadrv_SOURCES = tests/check_cudadrv.c
 tests_check_cudadrv_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_cudadrv_LDADD = $(CHECK_LDADD)
 tests_check_cudadrv_LDFLAGS = $(CUDA_LDFLAGS)
+tests_check_cudadrv_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DSF_FAKE_LIBCUDA='"$(abs_top_builddir)/tests/.libs/libfakecuda.so"'
+EXTRA_tests_check_cudadrv_DEPENDENCIES = tests/libfakecuda.la
+
+# A fake CUDA driver (two "Fake H100") that check_cudadrv and cli_devices.sh
+# load through SPMMFARM_LIBCUDA; built for the tests only, never installed.
+check_LTLIBRARIES = tests/libfakecuda.la
+tests_libfakecuda_la_SOURCES = tests/fake_libcuda.c
+tests_libfakecuda_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
