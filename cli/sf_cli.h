@@ -49,5 +49,6 @@ int sf_cmd_inspect (int argc, char **argv);
 int sf_cmd_reference (int argc, char **argv);
 int sf_cmd_suite (int argc, char **argv);
 int sf_cmd_devices (int argc, char **argv);
+int sf_cmd_tune_local (int argc, char **argv);
 
 #endif

@@ -11,6 +11,7 @@ static const sf_cli_command_t s_commands[] = {
     { "reference", sf_cmd_reference, "run the CPU reference SpMM on a matrix (verification baseline)" },
     { "suite", sf_cmd_suite, "list a benchmark suite's problems" },
     { "devices", sf_cmd_devices, "list the GPUs the CUDA driver sees" },
+    { "tune-local", sf_cmd_tune_local, "search one layer's fastest kernel on this machine" },
 };
 #define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
 

@@ -1,0 +1,70 @@
+/*  sf_space: knob table and constraints of template U. */
+#include "proxygen/sf_space.h"
+
+#include "common/sf_error.h"
+
+static const int32_t s_rows[] = { 8, 16, 32, 64 };
+static const int32_t s_vecs[] = { 1, 2, 4 };
+static const int32_t s_threads[] = { 32, 64, 128 };
+static const int32_t s_groups[] = { 1, 2, 4 };
+static const int32_t s_orders[] = { 0, 1 };
+static const sf_reorder s_reorders[] = { SF_REORDER_NONE, SF_REORDER_NNZ, SF_REORDER_SIMILARITY };
+
+#define S_COUNT(a) ((int) (sizeof a / sizeof a[0]))
+
+int32_t
+sf_space_u_max_regs (int32_t panel_rows, int32_t vec)
+{
+    int32_t regs = (panel_rows * vec + 40 + 7) / 8 * 8;
+    return regs < 64 ? 64 : regs > 255 ? 255 : regs;
+}
+
+int
+sf_space_u (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_p)
+{
+    if (p->m < 1 || p->k < 1 || p->n < 1 || max < 0)
+        return sf_error_set (SF_ERR_INVALID, "bad problem for the config space");
+    int count = 0, pruned = 0;
+    /* Two passes: the wave constraint only applies if some config meets it. */
+    int64_t min_blocks = p->sm_count / 2;
+    int64_t best_blocks = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        count = 0;
+        pruned = 0;
+        for (int ri = 0; ri < S_COUNT (s_reorders); ri++)
+        for (int r = 0; r < S_COUNT (s_rows); r++)
+        for (int v = 0; v < S_COUNT (s_vecs); v++)
+        for (int t = 0; t < S_COUNT (s_threads); t++)
+        for (int g = 0; g < S_COUNT (s_groups); g++)
+        for (int o = 0; o < S_COUNT (s_orders); o++) {
+            sf_config_t c = { SF_TEMPLATE_U, s_rows[r], s_vecs[v], s_threads[t], s_groups[g],
+                              s_orders[o], sf_space_u_max_regs (s_rows[r], s_vecs[v]), s_reorders[ri] };
+            int64_t blocks = sf_config_blocks (&c, p->m, p->n);
+            int64_t padded_n = (p->n + 31) / 32 * 32;
+            bool legal = c.panel_rows * c.vec + 40 <= 255
+                && c.threads * c.groups <= 1024
+                && p->n % c.vec == 0
+                && c.threads * c.vec <= padded_n
+                && p->nnz * c.vec <= SF_SPACE_MAX_FMAS
+                && (c.panel_rows < p->m || r == 0)  /* one panel: only the smallest R */
+                && (c.groups == 1 || (p->m + c.panel_rows - 1) / c.panel_rows >= c.groups);
+            if (pass == 0) {
+                if (legal && blocks > best_blocks)
+                    best_blocks = blocks;
+                continue;
+            }
+            if (legal && blocks < min_blocks && best_blocks >= min_blocks)
+                legal = false;
+            if (!legal) {
+                pruned++;
+                continue;
+            }
+            if (count < max)
+                out[count] = c;
+            count++;
+        }
+    }
+    if (pruned_p)
+        *pruned_p = pruned;
+    return count < max ? count : max;
+}

@@ -1,0 +1,46 @@
+/*  sf_space: the legal configurations of a template for one problem.
+
+    One table of knobs and their values per template (docs/KERNELS.md), and
+    the constraints that prune it before anything is compiled:
+      - registers: the R x V accumulators and about 40 registers of
+        addresses, loads in flight and indices fit under the cap (<= 255);
+      - threads: threads * groups <= 1024;
+      - vector width divides the tuned N (else the slow generic path runs);
+      - waves: at least half as many blocks as SMs, when any config has that
+        many (small N needs narrow blocks);
+      - no block wider than the padded N;
+      - code size: at most SF_SPACE_MAX_FMAS multiply-adds in one kernel
+        (ptxas time and memory grow with it, DESIGN 4.4).
+*/
+#ifndef SF_SPACE_H_INCLUDED
+#define SF_SPACE_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proxygen/sf_config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SF_SPACE_MAX_FMAS 600000
+
+typedef struct {
+    int64_t m, k, n, nnz;
+    int32_t sm_count;
+} sf_space_problem_t;
+
+/*  Fills out[0..max) with the legal U configs for the problem, in a
+    deterministic order; returns how many (<= max), or a negative status.
+    *pruned_p (may be NULL) gets how many the constraints removed. */
+int sf_space_u (const sf_space_problem_t *problem, sf_config_t *out, int max, int *pruned_p);
+
+/*  The register cap given to a U config: accumulators plus 40, rounded up to
+    a multiple of 8, between 64 and 255. */
+int32_t sf_space_u_max_regs (int32_t panel_rows, int32_t vec);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

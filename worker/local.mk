@@ -1,0 +1,5 @@
+## worker/: measurement on one GPU (and, later, the farm's worker process).
+libspmmfarm_la_SOURCES += \
+	worker/sf_gpu.c worker/sf_gpu.h \
+	worker/sf_sim.c worker/sf_sim.h \
+	worker/sf_search.c worker/sf_search.h

@@ -1,0 +1,622 @@
+/*  sf_gpu: buffers, verification, event timing and baselines on one GPU. */
+#include "worker/sf_gpu.h"
+
+#include <cublas_v2.h>
+/* cusparse.h declares deprecated legacy types; we use only the generic API. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#include <cusparse.h>
+#pragma GCC diagnostic pop
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sf_error.h"
+#include "common/sf_log.h"
+#include "common/sf_reference.h"
+#include "common/sf_rng.h"
+
+#define S_MAX_B_COPIES 16
+#define S_VERIFY_ROWS 64
+#define S_POISON 0xFFC0DEADu  /* a NaN: an unwritten element never passes */
+
+/*  The baseline libraries, resolved with dlsym so that nothing but the
+    measuring process needs them. */
+typedef struct {
+    void *lib;
+    cublasStatus_t (*create) (cublasHandle_t *);
+    cublasStatus_t (*destroy) (cublasHandle_t);
+    cublasStatus_t (*set_stream) (cublasHandle_t, cudaStream_t);
+    cublasStatus_t (*set_math_mode) (cublasHandle_t, cublasMath_t);
+    cublasStatus_t (*sgemm) (cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int,
+                             const float *, const float *, int, const float *, int, const float *,
+                             float *, int);
+    int (*get_property) (libraryPropertyType, int *);
+} s_cublas_t;
+
+typedef struct {
+    void *lib;
+    cusparseStatus_t (*create) (cusparseHandle_t *);
+    cusparseStatus_t (*destroy) (cusparseHandle_t);
+    cusparseStatus_t (*set_stream) (cusparseHandle_t, cudaStream_t);
+    cusparseStatus_t (*create_csr) (cusparseSpMatDescr_t *, int64_t, int64_t, int64_t, void *, void *,
+                                    void *, cusparseIndexType_t, cusparseIndexType_t,
+                                    cusparseIndexBase_t, cudaDataType);
+    cusparseStatus_t (*create_dn) (cusparseDnMatDescr_t *, int64_t, int64_t, int64_t, void *,
+                                   cudaDataType, cusparseOrder_t);
+    cusparseStatus_t (*destroy_sp) (cusparseSpMatDescr_t);
+    cusparseStatus_t (*destroy_dn) (cusparseDnMatDescr_t);
+    cusparseStatus_t (*dn_set_values) (cusparseDnMatDescr_t, void *);
+    cusparseStatus_t (*spmm_buffer_size) (cusparseHandle_t, cusparseOperation_t, cusparseOperation_t,
+                                          const void *, cusparseConstSpMatDescr_t,
+                                          cusparseConstDnMatDescr_t, const void *,
+                                          cusparseDnMatDescr_t, cudaDataType, cusparseSpMMAlg_t,
+                                          size_t *);
+    cusparseStatus_t (*spmm) (cusparseHandle_t, cusparseOperation_t, cusparseOperation_t, const void *,
+                              cusparseConstSpMatDescr_t, cusparseConstDnMatDescr_t, const void *,
+                              cusparseDnMatDescr_t, cudaDataType, cusparseSpMMAlg_t, void *);
+} s_cusparse_t;
+
+struct _sf_gpu_t {
+    sf_cudadrv_t *drv;
+    const sf_cuda_api_t *cu;
+    sf_device_info_t info;
+    CUdevice device;
+    CUcontext ctx;
+    CUstream stream;
+    CUevent ev_start, ev_stop;
+    s_cublas_t blas;
+    s_cusparse_t sparse;
+    char toolkit[16];
+    /* the problem */
+    const sf_matrix_t *a;
+    int64_t m, k, n;
+    bool bias, relu;
+    float *host_b;             /* copy 0 of B, for the reference */
+    float *host_bias;
+    CUdeviceptr b[S_MAX_B_COPIES];
+    int b_copies;
+    CUdeviceptr c, d_bias, a_dense, a_rowptr, a_colidx, a_val;
+    int32_t verify_rows[S_VERIFY_ROWS];
+    int32_t verify_count;
+    double *reference;         /* verify_count x n */
+};
+
+#define S_CU(self, call, what)                                                   \
+    do {                                                                         \
+        int s_rc_ = sf_cudadrv_check ((self)->drv, (call), (what));              \
+        if (s_rc_ != SF_OK)                                                      \
+            return s_rc_;                                                        \
+    } while (0)
+
+static void *
+s_sym (void *lib, const char *name, bool *ok)
+{
+    void *p = lib ? dlsym (lib, name) : NULL;
+    if (!p)
+        *ok = false;
+    return p;
+}
+
+static void
+s_load_baselines (sf_gpu_t *self)
+{
+    bool ok = true;
+    s_cublas_t *b = &self->blas;
+    b->lib = dlopen ("libcublas.so.13", RTLD_NOW | RTLD_LOCAL);
+    *(void **) &b->create = s_sym (b->lib, "cublasCreate_v2", &ok);
+    *(void **) &b->destroy = s_sym (b->lib, "cublasDestroy_v2", &ok);
+    *(void **) &b->set_stream = s_sym (b->lib, "cublasSetStream_v2", &ok);
+    *(void **) &b->set_math_mode = s_sym (b->lib, "cublasSetMathMode", &ok);
+    *(void **) &b->sgemm = s_sym (b->lib, "cublasSgemm_v2", &ok);
+    *(void **) &b->get_property = s_sym (b->lib, "cublasGetProperty", &ok);
+    if (!ok) {
+        sf_log_warn ("gpu", "cuBLAS not usable (%s): SGEMM baselines and the dense candidate are off",
+                     b->lib ? "missing symbols" : dlerror ());
+        memset (b, 0, sizeof *b);
+    }
+    ok = true;
+    s_cusparse_t *s = &self->sparse;
+    s->lib = dlopen ("libcusparse.so.12", RTLD_NOW | RTLD_LOCAL);
+    *(void **) &s->create = s_sym (s->lib, "cusparseCreate", &ok);
+    *(void **) &s->destroy = s_sym (s->lib, "cusparseDestroy", &ok);
+    *(void **) &s->set_stream = s_sym (s->lib, "cusparseSetStream", &ok);
+    *(void **) &s->create_csr = s_sym (s->lib, "cusparseCreateCsr", &ok);
+    *(void **) &s->create_dn = s_sym (s->lib, "cusparseCreateDnMat", &ok);
+    *(void **) &s->destroy_sp = s_sym (s->lib, "cusparseDestroySpMat", &ok);
+    *(void **) &s->destroy_dn = s_sym (s->lib, "cusparseDestroyDnMat", &ok);
+    *(void **) &s->dn_set_values = s_sym (s->lib, "cusparseDnMatSetValues", &ok);
+    *(void **) &s->spmm_buffer_size = s_sym (s->lib, "cusparseSpMM_bufferSize", &ok);
+    *(void **) &s->spmm = s_sym (s->lib, "cusparseSpMM", &ok);
+    if (!ok) {
+        sf_log_warn ("gpu", "cuSPARSE not usable: its baseline is off");
+        memset (s, 0, sizeof *s);
+    }
+    int major = 0, minor = 0;
+    if (b->get_property && b->get_property (MAJOR_VERSION, &major) == 0
+        && b->get_property (MINOR_VERSION, &minor) == 0)
+        snprintf (self->toolkit, sizeof self->toolkit, "cublas %d.%d", major, minor);
+}
+
+sf_gpu_t *
+sf_gpu_new (int ordinal)
+{
+    sf_gpu_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        sf_error_set (SF_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    self->drv = sf_cudadrv_new (NULL, 0);
+    if (!self->drv || sf_cudadrv_require_compute (self->drv) != SF_OK
+        || sf_cudadrv_device_info (self->drv, ordinal, &self->info) != SF_OK)
+        goto fail;
+    self->cu = sf_cudadrv_api (self->drv);
+    const sf_cuda_api_t *cu = self->cu;
+    if (sf_cudadrv_check (self->drv, cu->cuDeviceGet (&self->device, ordinal), "cuDeviceGet")
+        || sf_cudadrv_check (self->drv, cu->cuDevicePrimaryCtxRetain (&self->ctx, self->device),
+                             "cuDevicePrimaryCtxRetain")
+        || sf_cudadrv_check (self->drv, cu->cuCtxSetCurrent (self->ctx), "cuCtxSetCurrent")
+        || sf_cudadrv_check (self->drv, cu->cuStreamCreate (&self->stream, CU_STREAM_NON_BLOCKING),
+                             "cuStreamCreate")
+        || sf_cudadrv_check (self->drv, cu->cuEventCreate (&self->ev_start, CU_EVENT_DEFAULT),
+                             "cuEventCreate")
+        || sf_cudadrv_check (self->drv, cu->cuEventCreate (&self->ev_stop, CU_EVENT_DEFAULT),
+                             "cuEventCreate"))
+        goto fail;
+    s_load_baselines (self);
+    return self;
+fail:
+    sf_gpu_destroy (&self);
+    return NULL;
+}
+
+static void
+s_free_problem (sf_gpu_t *self)
+{
+    const sf_cuda_api_t *cu = self->cu;
+    for (int i = 0; i < self->b_copies; i++)
+        cu->cuMemFree (self->b[i]);
+    self->b_copies = 0;
+    CUdeviceptr *ptrs[] = { &self->c, &self->d_bias, &self->a_dense, &self->a_rowptr,
+                            &self->a_colidx, &self->a_val };
+    for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++) {
+        if (*ptrs[i])
+            cu->cuMemFree (*ptrs[i]);
+        *ptrs[i] = 0;
+    }
+    free (self->host_b);
+    free (self->host_bias);
+    free (self->reference);
+    self->host_b = NULL;
+    self->host_bias = NULL;
+    self->reference = NULL;
+}
+
+void
+sf_gpu_destroy (sf_gpu_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sf_gpu_t *self = *self_p;
+    if (self->cu) {
+        self->cu->cuCtxSetCurrent (self->ctx);
+        s_free_problem (self);
+        if (self->ev_start)
+            self->cu->cuEventDestroy (self->ev_start);
+        if (self->ev_stop)
+            self->cu->cuEventDestroy (self->ev_stop);
+        if (self->stream)
+            self->cu->cuStreamDestroy (self->stream);
+        if (self->ctx)
+            self->cu->cuDevicePrimaryCtxRelease (self->device);
+    }
+    /* The baseline libraries stay loaded: they start threads of their own. */
+    sf_cudadrv_destroy (&self->drv);
+    free (self);
+    *self_p = NULL;
+}
+
+const sf_device_info_t *sf_gpu_info (const sf_gpu_t *self) { return &self->info; }
+const char *sf_gpu_toolkit_version (const sf_gpu_t *self) { return self->toolkit; }
+
+static int
+s_upload (sf_gpu_t *self, CUdeviceptr *dst, const void *src, size_t bytes)
+{
+    S_CU (self, self->cu->cuMemAlloc (dst, bytes ? bytes : 4), "cuMemAlloc");
+    if (bytes)
+        S_CU (self, self->cu->cuMemcpyHtoD (*dst, src, bytes), "cuMemcpyHtoD");
+    return SF_OK;
+}
+
+int
+sf_gpu_set_problem (sf_gpu_t *self, const sf_matrix_t *a, int64_t n, bool bias, bool relu,
+                    uint64_t seed)
+{
+    S_CU (self, self->cu->cuCtxSetCurrent (self->ctx), "cuCtxSetCurrent");
+    s_free_problem (self);
+    self->a = a;
+    self->m = sf_matrix_rows (a);
+    self->k = sf_matrix_cols (a);
+    self->n = n;
+    self->bias = bias;
+    self->relu = relu;
+    size_t b_bytes = (size_t) (self->k * n) * sizeof (float);
+    /* Enough copies of B that cycling through them streams from memory, as
+       a layer's fresh activations would, instead of timing the L2 cache. */
+    size_t l2 = self->info.l2_bytes > 0 ? (size_t) self->info.l2_bytes : 50u << 20;
+    self->b_copies = (int) ((2 * l2 + b_bytes - 1) / b_bytes);
+    self->b_copies = self->b_copies < 1 ? 1 : self->b_copies > S_MAX_B_COPIES ? S_MAX_B_COPIES : self->b_copies;
+    self->host_b = malloc (b_bytes);
+    self->host_bias = malloc ((size_t) self->m * sizeof (float));
+    if (!self->host_b || !self->host_bias)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory for B");
+    sf_rng_t rng;
+    sf_rng_seed (&rng, seed);
+    for (int64_t i = 0; i < self->m; i++)
+        self->host_bias[i] = sf_rng_weight (&rng);
+    int copies = self->b_copies;
+    self->b_copies = 0;
+    for (int c = 0; c < copies; c++) {
+        for (int64_t i = 0; i < self->k * n; i++)
+            self->host_b[i] = sf_rng_weight (&rng);
+        int rc = s_upload (self, &self->b[c], self->host_b, b_bytes);
+        if (rc != SF_OK)
+            return rc;
+        self->b_copies++;
+    }
+    /* host_b now holds the last copy: regenerate copy 0 for the reference. */
+    sf_rng_seed (&rng, seed);
+    for (int64_t i = 0; i < self->m; i++)
+        (void) sf_rng_weight (&rng);
+    for (int64_t i = 0; i < self->k * n; i++)
+        self->host_b[i] = sf_rng_weight (&rng);
+
+    int64_t nnz = sf_matrix_nnz (a);
+    float *dense = malloc ((size_t) (self->m * self->k) * sizeof (float));
+    if (!dense)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory densifying A");
+    sf_matrix_densify (a, dense);
+    int rc = s_upload (self, &self->a_dense, dense, (size_t) (self->m * self->k) * sizeof (float));
+    free (dense);
+    if (rc == SF_OK)
+        rc = s_upload (self, &self->a_rowptr, sf_matrix_row_ptr (a), (size_t) (self->m + 1) * 4);
+    if (rc == SF_OK)
+        rc = s_upload (self, &self->a_colidx, sf_matrix_col_idx (a), (size_t) nnz * 4);
+    if (rc == SF_OK)
+        rc = s_upload (self, &self->a_val, sf_matrix_values (a), (size_t) nnz * 4);
+    if (rc == SF_OK)
+        rc = s_upload (self, &self->d_bias, self->host_bias, (size_t) self->m * 4);
+    if (rc == SF_OK) {
+        S_CU (self, self->cu->cuMemAlloc (&self->c, (size_t) (self->m * n) * 4), "cuMemAlloc");
+    }
+    if (rc != SF_OK)
+        return rc;
+
+    /* Sampled rows: spread over M, first and last included. */
+    self->verify_count = self->m < S_VERIFY_ROWS ? (int32_t) self->m : S_VERIFY_ROWS;
+    for (int32_t i = 0; i < self->verify_count; i++)
+        self->verify_rows[i] = self->verify_count == 1 ? 0
+            : (int32_t) ((self->m - 1) * i / (self->verify_count - 1));
+    self->reference = malloc ((size_t) self->verify_count * (size_t) n * sizeof (double));
+    if (!self->reference)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory for the reference");
+    sf_reference_opts_t opts = { bias ? self->host_bias : NULL, relu, 1 };
+    sf_reference_spmm_rows (a, self->host_b, n, self->verify_rows, self->verify_count, &opts,
+                            self->reference);
+    return SF_OK;
+}
+
+/* ---- timing ---------------------------------------------------------------- */
+
+typedef int (*s_launch_fn) (sf_gpu_t *self, void *arg, int b_index);
+
+static int
+s_cmp_double (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return (x > y) - (x < y);
+}
+
+static int
+s_time_batch (sf_gpu_t *self, s_launch_fn fn, void *arg, int count, int *next_b, double *us)
+{
+    const sf_cuda_api_t *cu = self->cu;
+    S_CU (self, cu->cuEventRecord (self->ev_start, self->stream), "cuEventRecord");
+    for (int i = 0; i < count; i++) {
+        int rc = fn (self, arg, *next_b);
+        if (rc != SF_OK)
+            return rc;
+        *next_b = (*next_b + 1) % self->b_copies;
+    }
+    S_CU (self, cu->cuEventRecord (self->ev_stop, self->stream), "cuEventRecord");
+    S_CU (self, cu->cuEventSynchronize (self->ev_stop), "kernel run");
+    float ms = 0;
+    S_CU (self, cu->cuEventElapsedTime (&ms, self->ev_start, self->ev_stop), "cuEventElapsedTime");
+    *us = ms * 1000.0 / count;
+    return SF_OK;
+}
+
+/*  Warm up, then time batches of launches (each batch >= 100 us, >= 21
+    batches and >= 5 ms in all); the median of the per-launch averages. */
+static int
+s_time (sf_gpu_t *self, s_launch_fn fn, void *arg, sf_timing_t *t)
+{
+    int next_b = 0, rc;
+    double estimate;
+    if ((rc = s_time_batch (self, fn, arg, 3, &next_b, &estimate)) != SF_OK
+        || (rc = s_time_batch (self, fn, arg, 5, &next_b, &estimate)) != SF_OK)
+        return rc;
+    estimate = estimate > 0.5 ? estimate : 0.5;
+    int batch = (int) ceil (100.0 / estimate);
+    batch = batch < 1 ? 1 : batch > 1000 ? 1000 : batch;
+    int samples = (int) ceil (5000.0 / (batch * estimate));
+    samples = samples < 21 ? 21 : samples > 201 ? 201 : samples;
+    double *v = malloc ((size_t) samples * sizeof *v);
+    if (!v)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    for (int s = 0; s < samples; s++)
+        if ((rc = s_time_batch (self, fn, arg, batch, &next_b, &v[s])) != SF_OK) {
+            free (v);
+            return rc;
+        }
+    qsort (v, (size_t) samples, sizeof *v, s_cmp_double);
+    *t = (sf_timing_t) { v[samples / 2], v[0], v[samples - 1], v[samples / 10],
+                         v[samples - 1 - samples / 10], samples, samples * batch };
+    free (v);
+    return SF_OK;
+}
+
+/* ---- verification -------------------------------------------------------------- */
+
+static int
+s_poison (sf_gpu_t *self)
+{
+    S_CU (self, self->cu->cuMemsetD32 (self->c, S_POISON, (size_t) (self->m * self->n)), "cuMemsetD32");
+    return SF_OK;
+}
+
+/*  Normwise relative error over the sampled rows; SF_ERR_VERIFY when above
+    tol or when an element is not finite (unwritten: still poison). */
+static int
+s_check (sf_gpu_t *self, double tol, double *err)
+{
+    S_CU (self, self->cu->cuStreamSynchronize (self->stream), "kernel run");
+    float *row = malloc ((size_t) self->n * sizeof *row);
+    if (!row)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    double num = 0, den = 0;
+    int64_t bad = -1;
+    for (int32_t i = 0; i < self->verify_count && bad < 0; i++) {
+        int rc = sf_cudadrv_check (self->drv,
+            self->cu->cuMemcpyDtoH (row, self->c + (CUdeviceptr) ((int64_t) self->verify_rows[i] * self->n * 4),
+                                    (size_t) self->n * 4), "cuMemcpyDtoH");
+        if (rc != SF_OK) {
+            free (row);
+            return rc;
+        }
+        const double *ref = self->reference + (int64_t) i * self->n;
+        for (int64_t j = 0; j < self->n; j++) {
+            if (!isfinite (row[j])) {
+                bad = j;
+                *err = INFINITY;
+                free (row);
+                return sf_error_set (SF_ERR_VERIFY, "C[%d, %lld] is %s (unwritten or overflow)",
+                                     self->verify_rows[i], (long long) j,
+                                     isnan (row[j]) ? "NaN" : "infinite");
+            }
+            double d = row[j] - ref[j];
+            num += d * d;
+            den += ref[j] * ref[j];
+        }
+    }
+    free (row);
+    *err = den > 0 ? sqrt (num / den) : sqrt (num);
+    if (!(*err <= tol))
+        return sf_error_set (SF_ERR_VERIFY, "relative error %.3g above the bound %.1g", *err, tol);
+    return SF_OK;
+}
+
+/* ---- generated kernels ---------------------------------------------------------- */
+
+typedef struct {
+    CUfunction fn;
+    uint32_t grid[3];
+    uint32_t block;
+    uint32_t shared;
+} s_kernel_t;
+
+static int
+s_launch_kernel (sf_gpu_t *self, void *arg, int b_index)
+{
+    s_kernel_t *k = arg;
+    uint32_t n = (uint32_t) self->n;
+    CUdeviceptr bias = self->bias ? self->d_bias : 0;
+    void *params[] = { &self->b[b_index], &self->c, &n, &bias };
+    S_CU (self, self->cu->cuLaunchKernel (k->fn, k->grid[0], k->grid[1], k->grid[2], k->block, 1, 1,
+                                          k->shared, self->stream, params, NULL), "cuLaunchKernel");
+    return SF_OK;
+}
+
+int
+sf_gpu_run (sf_gpu_t *self, const void *cubin, size_t size, const sf_launch_t *launch, bool verify,
+            double tol, double *err, sf_timing_t *timing)
+{
+    (void) size;
+    S_CU (self, self->cu->cuCtxSetCurrent (self->ctx), "cuCtxSetCurrent");
+    CUmodule module = NULL;
+    S_CU (self, self->cu->cuModuleLoadData (&module, cubin), "cuModuleLoadData");
+    s_kernel_t k = { 0 };
+    int rc = sf_cudadrv_check (self->drv, self->cu->cuModuleGetFunction (&k.fn, module, launch->entry),
+                               "cuModuleGetFunction");
+    sf_launch_grid (launch, self->n, k.grid);
+    k.block = (uint32_t) launch->block_threads;
+    k.shared = (uint32_t) launch->shared_bytes;
+    if (rc == SF_OK && verify) {
+        rc = s_poison (self);
+        if (rc == SF_OK)
+            rc = s_launch_kernel (self, &k, 0);
+        if (rc == SF_OK)
+            rc = s_check (self, tol, err);
+    }
+    if (rc == SF_OK && timing)
+        rc = s_time (self, s_launch_kernel, &k, timing);
+    /* After a fault the context is gone; unloading would fail too. */
+    if (module)
+        self->cu->cuModuleUnload (module);
+    return rc;
+}
+
+/* ---- baselines ----------------------------------------------------------------- */
+
+typedef struct {
+    cublasHandle_t handle;
+    CUdeviceptr a;
+} s_gemm_t;
+
+static int
+s_launch_sgemm (sf_gpu_t *self, void *arg, int b_index)
+{
+    s_gemm_t *g = arg;
+    const float one = 1.0f, zero = 0.0f;
+    /* Row-major C = A B is column-major C^T = B^T A^T. */
+    cublasStatus_t st = self->blas.sgemm (g->handle, CUBLAS_OP_N, CUBLAS_OP_N, (int) self->n,
+                                          (int) self->m, (int) self->k, &one,
+                                          (const float *) self->b[b_index], (int) self->n,
+                                          (const float *) g->a, (int) self->k, &zero,
+                                          (float *) self->c, (int) self->n);
+    if (st != CUBLAS_STATUS_SUCCESS)
+        return sf_error_set_origin (SF_ERR_CUBLAS, st, "cublasSgemm failed (status %d)", st);
+    return SF_OK;
+}
+
+static int
+s_sgemm (sf_gpu_t *self, cublasMath_t mode, double tol, double *err, sf_timing_t *t)
+{
+    if (!self->blas.lib)
+        return sf_error_set (SF_ERR_UNSUPPORTED, "cuBLAS is not available");
+    s_gemm_t g = { NULL, self->a_dense };
+    if (self->blas.create (&g.handle) != CUBLAS_STATUS_SUCCESS)
+        return sf_error_set (SF_ERR_CUBLAS, "cublasCreate failed");
+    self->blas.set_stream (g.handle, (cudaStream_t) self->stream);
+    self->blas.set_math_mode (g.handle, mode);
+    int rc = s_poison (self);
+    if (rc == SF_OK)
+        rc = s_launch_sgemm (self, &g, 0);
+    /* The baselines have no epilogue: compare against the plain product. */
+    bool bias = self->bias, relu = self->relu;
+    if (rc == SF_OK && (bias || relu)) {
+        *err = NAN;  /* not comparable; timing only */
+        rc = sf_cudadrv_check (self->drv, self->cu->cuStreamSynchronize (self->stream), "cuBLAS run");
+    } else if (rc == SF_OK)
+        rc = s_check (self, tol, err);
+    if (rc == SF_OK)
+        rc = s_time (self, s_launch_sgemm, &g, t);
+    self->blas.destroy (g.handle);
+    return rc;
+}
+
+int
+sf_gpu_run_dense (sf_gpu_t *self, double tol, double *err, sf_timing_t *timing)
+{
+    if (self->bias || self->relu)
+        return sf_error_set (SF_ERR_UNSUPPORTED, "the dense candidate has no fused epilogue yet");
+    return s_sgemm (self, CUBLAS_PEDANTIC_MATH, tol, err, timing);
+}
+
+typedef struct {
+    cusparseHandle_t handle;
+    cusparseSpMatDescr_t a;
+    cusparseDnMatDescr_t b, c;
+    cusparseSpMMAlg_t alg;
+    CUdeviceptr buffer;
+} s_spmm_t;
+
+static int
+s_launch_spmm (sf_gpu_t *self, void *arg, int b_index)
+{
+    s_spmm_t *s = arg;
+    const float one = 1.0f, zero = 0.0f;
+    self->sparse.dn_set_values (s->b, (void *) self->b[b_index]);
+    cusparseStatus_t st = self->sparse.spmm (s->handle, CUSPARSE_OPERATION_NON_TRANSPOSE,
+                                             CUSPARSE_OPERATION_NON_TRANSPOSE, &one, s->a, s->b,
+                                             &zero, s->c, CUDA_R_32F, s->alg, (void *) s->buffer);
+    if (st != CUSPARSE_STATUS_SUCCESS)
+        return sf_error_set_origin (SF_ERR_CUSPARSE, st, "cusparseSpMM failed (status %d)", st);
+    return SF_OK;
+}
+
+static int
+s_cusparse (sf_gpu_t *self, sf_baselines_t *out)
+{
+    s_cusparse_t *sp = &self->sparse;
+    if (!sp->lib)
+        return sf_error_set (SF_ERR_UNSUPPORTED, "cuSPARSE is not available");
+    s_spmm_t s = { 0 };
+    if (sp->create (&s.handle) != CUSPARSE_STATUS_SUCCESS)
+        return sf_error_set (SF_ERR_CUSPARSE, "cusparseCreate failed");
+    sp->set_stream (s.handle, (cudaStream_t) self->stream);
+    sp->create_csr (&s.a, self->m, self->k, sf_matrix_nnz (self->a), (void *) self->a_rowptr,
+                    (void *) self->a_colidx, (void *) self->a_val, CUSPARSE_INDEX_32I,
+                    CUSPARSE_INDEX_32I, CUSPARSE_INDEX_BASE_ZERO, CUDA_R_32F);
+    sp->create_dn (&s.b, self->k, self->n, self->n, (void *) self->b[0], CUDA_R_32F, CUSPARSE_ORDER_ROW);
+    sp->create_dn (&s.c, self->m, self->n, self->n, (void *) self->c, CUDA_R_32F, CUSPARSE_ORDER_ROW);
+    const cusparseSpMMAlg_t algs[] = { CUSPARSE_SPMM_ALG_DEFAULT, CUSPARSE_SPMM_CSR_ALG1,
+                                       CUSPARSE_SPMM_CSR_ALG2, CUSPARSE_SPMM_CSR_ALG3 };
+    out->cusparse.median_us = INFINITY;
+    int rc = SF_OK;
+    for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++) {
+        const float one = 1.0f, zero = 0.0f;
+        size_t bytes = 0;
+        s.alg = algs[i];
+        if (sp->spmm_buffer_size (s.handle, CUSPARSE_OPERATION_NON_TRANSPOSE,
+                                  CUSPARSE_OPERATION_NON_TRANSPOSE, &one, s.a, s.b, &zero, s.c,
+                                  CUDA_R_32F, s.alg, &bytes) != CUSPARSE_STATUS_SUCCESS)
+            continue;  /* this algorithm does not take this layout */
+        s.buffer = 0;
+        if (bytes && self->cu->cuMemAlloc (&s.buffer, bytes) != CUDA_SUCCESS)
+            continue;
+        sf_timing_t t;
+        double err = NAN;
+        rc = s_poison (self);
+        if (rc == SF_OK)
+            rc = s_launch_spmm (self, &s, 0);
+        if (rc == SF_OK && !self->bias && !self->relu)
+            rc = s_check (self, 1e-5, &err);
+        if (rc == SF_OK)
+            rc = s_time (self, s_launch_spmm, &s, &t);
+        if (s.buffer)
+            self->cu->cuMemFree (s.buffer);
+        if (rc == SF_ERR_CUSPARSE || rc == SF_ERR_VERIFY) {
+            sf_log_info ("gpu", "cuSPARSE algorithm %d skipped: %s", (int) algs[i], sf_error_message ());
+            rc = SF_OK;
+            continue;
+        }
+        if (rc != SF_OK)
+            break;
+        if (t.median_us < out->cusparse.median_us) {
+            out->cusparse = t;
+            out->cusparse_alg = (int) algs[i];
+            out->cusparse_err = err;
+        }
+    }
+    sp->destroy_sp (s.a);
+    sp->destroy_dn (s.b);
+    sp->destroy_dn (s.c);
+    sp->destroy (s.handle);
+    return rc;
+}
+
+int
+sf_gpu_baselines (sf_gpu_t *self, sf_baselines_t *out)
+{
+    memset (out, 0, sizeof *out);
+    S_CU (self, self->cu->cuCtxSetCurrent (self->ctx), "cuCtxSetCurrent");
+    int rc = s_sgemm (self, CUBLAS_PEDANTIC_MATH, 1e-5, &out->sgemm_err, &out->sgemm);
+    if (rc == SF_OK)
+        rc = s_sgemm (self, CUBLAS_TF32_TENSOR_OP_MATH, 1e-2, &out->tf32_err, &out->tf32);
+    if (rc == SF_OK)
+        rc = s_cusparse (self, out);
+    return rc;
+}

@@ -1,0 +1,94 @@
+/*  sf_search: the search strategies for one layer on one GPU (DESIGN 6).
+
+      exhaustive  compile and time the full kernel of every legal config
+      proxy       prune by constraints, time the proxies of every remaining
+                  config, compile the winner in full, verify and time it
+
+    The dense candidate (cuBLAS SGEMM on the densified A) is always measured,
+    so a tuned layer is never slower than SGEMM. Compiles run on a pool of
+    CPU threads; GPU work is one candidate at a time. With the sim backend
+    compiles are real and times come from sf_sim (labelled simulated).
+*/
+#ifndef SF_SEARCH_H_INCLUDED
+#define SF_SEARCH_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/sf_matrix.h"
+#include "proxygen/sf_config.h"
+#include "proxygen/sf_emit.h"
+#include "proxygen/sf_jit.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { SF_STRATEGY_EXHAUSTIVE = 0, SF_STRATEGY_PROXY = 1 } sf_strategy;
+typedef enum { SF_BACKEND_CUDA = 0, SF_BACKEND_SIM = 1 } sf_backend;
+
+const char *sf_strategy_name (sf_strategy strategy);
+int sf_strategy_parse (const char *name);  /* -1 if unknown */
+
+typedef void (*sf_progress_fn) (void *arg, const char *phase, int done, int total);
+
+typedef struct {
+    sf_strategy strategy;
+    sf_backend backend;
+    int gpu;                   /* device ordinal */
+    int compile_threads;       /* 0: one per online CPU */
+    int max_configs;           /* 0: all legal configs; else an even sample */
+    bool bias, relu;           /* fused epilogue */
+    uint64_t seed;             /* inputs */
+    double tol;                /* verification bound (normwise relative) */
+    sf_progress_fn progress;   /* may be NULL */
+    void *progress_arg;
+} sf_search_opts_t;
+
+/*  One measured candidate. */
+typedef struct {
+    sf_config_t config;
+    bool proxy;                /* a proxy timing, not the full kernel */
+    int status;                /* SF_OK or the error that ended it */
+    double us;                 /* median time */
+    double spread_us;          /* p90 - p10 */
+    double err;                /* verification error (NaN if not verified) */
+    sf_jit_stats_t compile;
+} sf_candidate_t;
+
+typedef struct {
+    bool simulated;            /* the sim backend produced every time below */
+    char gpu_name[256];
+    char gpu_type[320];
+    int sm_count;
+    char driver[16];
+    /* winner */
+    sf_template tmpl;
+    char config[SF_CONFIG_TEXT_MAX];
+    double us, spread_us, max_rel_err;
+    bool verified;
+    sf_launch_t launch;        /* winner's launch (zeroed for dense) */
+    void *cubin;               /* winner's cubin (owned; NULL for dense) */
+    size_t cubin_size;
+    char *source;              /* winner's PTX (owned; NULL for dense) */
+    double best_generated_us;  /* fastest verified generated kernel */
+    /* baselines */
+    double sgemm_us, tf32_us, cusparse_us;
+    int cusparse_alg;
+    /* cost */
+    double wall_s, compile_cpu_s, compile_wall_s, gpu_s;
+    int legal, pruned, compiled, timed, failed;
+    sf_candidate_t *candidates;  /* owned, candidate_count entries */
+    int candidate_count;
+} sf_search_result_t;
+
+/*  Searches the layer `a` at N columns. Fills *out (release with
+    sf_search_result_free). */
+int sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts,
+                   sf_search_result_t *out);
+void sf_search_result_free (sf_search_result_t *result);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

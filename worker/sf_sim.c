@@ -1,0 +1,93 @@
+/*  sf_sim: analytic times. Rates are an H100 SXM's published figures,
+    derated to what dense libraries reach on it (DESIGN 11's table). */
+#include "worker/sf_sim.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define S_FMA_PER_SM_CLK 128.0   /* fp32 lanes */
+#define S_CLOCK_HZ 1.755e9
+#define S_DRAM_BPS 3.0e12
+#define S_L2_BPS 7.0e12
+#define S_LAUNCH_US 3.0
+
+void
+sf_sim_device (sf_device_info_t *info)
+{
+    memset (info, 0, sizeof *info);
+    snprintf (info->name, sizeof info->name, "simulated H100");
+    info->sm_count = 132;
+    info->cc_major = 9;
+    info->cc_minor = 0;
+    info->total_mem_bytes = 80ull << 30;
+    snprintf (info->driver_version_str, sizeof info->driver_version_str, "sim");
+    snprintf (info->gpu_type, sizeof info->gpu_type, "sim/h100-model/132sm");
+    info->l2_bytes = 50 << 20;
+    info->max_threads_per_sm = 2048;
+    info->max_regs_per_sm = 65536;
+    info->max_blocks_per_sm = 32;
+}
+
+double
+sf_sim_u_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_config_t *c,
+             int64_t m, int64_t k, int64_t n)
+{
+    int32_t count = sf_panels_count (panels);
+    double fmas = 0, loads = 0;
+    for (int32_t p = 0; p < count; p++) {
+        sf_panel_info_t info;
+        sf_panels_info (panels, p, &info);
+        fmas += (double) info.nnz;
+        loads += (double) info.distinct_k;
+    }
+    double sms = gpu->sm_count;
+    /* Occupancy from registers and threads. */
+    int32_t threads = c->threads * c->groups;
+    double by_regs = floor (65536.0 / ((double) c->max_regs * threads));
+    double by_threads = floor (2048.0 / threads);
+    double blocks_per_sm = fmax (1.0, fmin (fmin (by_regs, by_threads), 32.0));
+    double warps = blocks_per_sm * threads / 32.0;
+    double efficiency = fmin (1.0, warps / 16.0) * 0.8;  /* latency hiding */
+    double blocks = (double) sf_config_blocks (c, m, n);
+    double waves = ceil (blocks / (sms * blocks_per_sm));
+    double wave_eff = blocks / (waves * sms * blocks_per_sm);
+    double fma_s = fmas * (double) n / (sms * S_FMA_PER_SM_CLK * S_CLOCK_HZ * efficiency * wave_eff);
+    /* Panels of a block share B rows through L1 at random-like overlap. */
+    double l1_reuse = 1.0 + 0.6 * (c->groups - 1);
+    double l2_s = loads * (double) n * 4.0 / l1_reuse / (S_L2_BPS * wave_eff);
+    double dram_s = ((double) k * n + (double) m * n) * 4.0 / S_DRAM_BPS;
+    double issue_s = (fmas + loads * 2.0) * (double) n / c->vec / 32.0
+                   / (sms * 4.0 * S_CLOCK_HZ * efficiency * wave_eff) * c->vec;
+    double t = fmax (fmax (fma_s, l2_s), fmax (dram_s, issue_s));
+    return t * 1e6 + S_LAUNCH_US;
+}
+
+double
+sf_sim_sgemm_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n)
+{
+    double flops = 2.0 * m * k * n;
+    double rate = gpu->sm_count * S_FMA_PER_SM_CLK * 2.0 * S_CLOCK_HZ * 0.55;
+    double bytes = ((double) m * k + (double) k * n + (double) m * n) * 4.0;
+    return fmax (flops / rate, bytes / S_DRAM_BPS) * 1e6 + S_LAUNCH_US;
+}
+
+double
+sf_sim_tf32_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n)
+{
+    double flops = 2.0 * m * k * n;
+    double rate = 495e12 * gpu->sm_count / 132.0 * 0.35;
+    double bytes = ((double) m * k + (double) k * n + (double) m * n) * 4.0;
+    return fmax (flops / rate, bytes / S_DRAM_BPS) * 1e6 + S_LAUNCH_US;
+}
+
+double
+sf_sim_cusparse_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n, int64_t nnz)
+{
+    (void) m;
+    (void) k;
+    /* Measured cuSPARSE on H100 runs near 0.95 TFLOP/s useful at 90 %. */
+    double flops = 2.0 * nnz * n;
+    double rate = 0.95e12 * gpu->sm_count / 132.0;
+    return flops / rate * 1e6 + S_LAUNCH_US;
+}

@@ -1,0 +1,43 @@
+/*  sf_sim: the `sim` measurement backend, an analytic time model of a GPU.
+
+    It exists so that the whole farm, compiles included, runs and is tested on
+    machines without a GPU. Its times are estimates, never measurements:
+    every result it produces is labelled simulated and its GPU type is
+    "sim/<model>", so it can never train a model or fill a bundle for a real
+    GPU type (DESIGN 5).
+
+    The model: a kernel takes the longest of its multiply-add time, its B
+    traffic from L2 (divided by the L1 reuse of panels sharing a block), its
+    DRAM traffic (B and C once), each scaled by the wave quantization of its
+    blocks, plus a launch overhead.
+*/
+#ifndef SF_SIM_H_INCLUDED
+#define SF_SIM_H_INCLUDED
+
+#include <stdint.h>
+
+#include "common/sf_cudadrv.h"
+#include "proxygen/sf_config.h"
+#include "proxygen/sf_panels.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*  The simulated GPU: an H100 SXM-like part. */
+void sf_sim_device (sf_device_info_t *info);
+
+/*  Estimated microseconds of a U kernel of these panels at N columns. */
+double sf_sim_u_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_config_t *config,
+                    int64_t m, int64_t k, int64_t n);
+
+/*  Estimated microseconds of dense SGEMM (fp32, no tensor cores) and TF32,
+    and of cuSPARSE CSR SpMM. */
+double sf_sim_sgemm_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n);
+double sf_sim_tf32_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n);
+double sf_sim_cusparse_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n, int64_t nnz);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
