@@ -383,7 +383,7 @@ s_lint_line (s_loader_t *self, size_t line, const char *p, const char *end, int 
     if (name[0] == '/' || name[name_len - 1] == '/')
         return s_fail (self, SF_ERR_FORMAT, line, "'/' cannot start or end a name");
     if (level > prev_level + 1)
-        return s_fail (self, SF_ERR_FORMAT, line, "'%.*s' is indented deeper than a level below the line above",
+        return s_fail (self, SF_ERR_FORMAT, line, "'%.*s' is indented more than one level below the line above",
                        (int) name_len, name);
     *level_p = level;
     return s_lint_value (self, line, p, end, name, name_len);

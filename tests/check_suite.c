@@ -339,7 +339,7 @@ START_TEST (test_malformed_files_rejected)
         { "suite\n    name = \"t\n", SF_ERR_FORMAT, ":2: missing closing \"" },
         { "suite\n    name = \"t\" x\n", SF_ERR_FORMAT, ":2: unexpected text after the closing \"" },
         { "suite\n    name t\n", SF_ERR_FORMAT, ":2: expected '=' after 'name'" },
-        { "suite\n        name = t\n", SF_ERR_FORMAT, ":2: 'name' is indented deeper" },
+        { "suite\n        name = t\n", SF_ERR_FORMAT, ":2: 'name' is indented more than one level below" },
         { "suite\n    name = t\n        x = 1\n", SF_ERR_FORMAT, ":3: suite section: field 'name' cannot have" },
         { "suite\n    name = # no value\n", SF_ERR_FORMAT, ":2: value of 'name' missing before '#'" },
     };
