@@ -1,4 +1,164 @@
-/* placeholder, being written. */
-#include "cli/sf_cli.h"
+/*  spmmfarm suite: the problems of a benchmark suite file. */
+#include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
-int sf_cmd_suite (int argc, char **argv) { (void) argc; (void) argv; fprintf (stderr, "not yet\n"); return 1; }
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/sf_cli.h"
+#include "common/sf_error.h"
+#include "common/sf_suite.h"
+
+static const char *s_help =
+    "usage: spmmfarm suite FILE [--filter EXPR] [--json]\n\n"
+    "Lists the problems of a benchmark suite file (ZPL, e.g.\n"
+    "conf/bench/bench205.conf): id, M x K x N, sparsity, seed and where each comes\n"
+    "from, then a summary. Shapes are expanded over the suite's sparsities in file\n"
+    "order, each problem with its fixed seed; docs/SUITES.md describes the format.\n\n"
+    "  --filter EXPR   only the problems matching EXPR: comma-separated terms, all\n"
+    "                  of which must hold, e.g. 'sparsity>=0.9,n=3136,shape~rn50'\n"
+    "                  (fields m k n sparsity seed: = != < <= > >=;\n"
+    "                  id shape source matrix: = != ~ !~, ~ is a substring)\n"
+    "  --json          machine-readable output\n"
+    "  -h, --help      this help\n";
+
+static int
+s_compare_doubles (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y;
+}
+
+/*  "0.5 0.7 0.9": the distinct sparsities, ascending, into out. */
+static void
+s_sparsity_list (const sf_suite_t *suite, char *out, size_t out_size)
+{
+    size_t size = sf_suite_size (suite), count = 0;
+    out[0] = '\0';
+    double *values = malloc ((size ? size : 1) * sizeof *values);
+    if (!values)
+        return;
+    for (size_t i = 0; i < size; i++)
+        values[i] = sf_suite_problem (suite, i)->sparsity;
+    qsort (values, size, sizeof *values, s_compare_doubles);
+    for (size_t i = 0; i < size; i++) {
+        if (i && values[i] == values[i - 1])
+            continue;
+        size_t used = strlen (out);
+        snprintf (out + used, out_size - used, "%s%g", count++ ? " " : "", values[i]);
+    }
+    free (values);
+}
+
+static int
+s_print_json (const sf_suite_t *suite)
+{
+    cJSON *root = cJSON_CreateObject ();
+    cJSON_AddStringToObject (root, "suite", sf_suite_name (suite));
+    cJSON_AddStringToObject (root, "description", sf_suite_description (suite));
+    cJSON_AddStringToObject (root, "file", sf_suite_path (suite));
+    cJSON *problems = cJSON_AddArrayToObject (root, "problems");
+    for (size_t i = 0; i < sf_suite_size (suite); i++) {
+        const sf_problem_t *p = sf_suite_problem (suite, i);
+        cJSON *item = cJSON_CreateObject ();
+        cJSON_AddStringToObject (item, "id", p->id);
+        cJSON_AddNumberToObject (item, "m", (double) p->m);
+        cJSON_AddNumberToObject (item, "k", (double) p->k);
+        cJSON_AddNumberToObject (item, "n", (double) p->n);
+        cJSON_AddNumberToObject (item, "sparsity", p->sparsity);
+        /* raw digits: a double would round seeds above 2^53 */
+        char seed[24];
+        snprintf (seed, sizeof seed, "%" PRIu64, p->seed);
+        cJSON_AddRawToObject (item, "seed", seed);
+        cJSON_AddStringToObject (item, "source", p->source);
+        if (p->shape_id)
+            cJSON_AddStringToObject (item, "shape", p->shape_id);
+        if (p->matrix)
+            cJSON_AddStringToObject (item, "matrix", p->matrix);
+        cJSON_AddItemToArray (problems, item);
+    }
+    return sf_cli_print_json (&root);
+}
+
+/*  Characters of v in decimal. */
+static int
+s_digits (uint64_t v)
+{
+    int digits = 1;
+    while (v >= 10) {
+        v /= 10;
+        digits++;
+    }
+    return digits;
+}
+
+static void
+s_print_table (const sf_suite_t *suite)
+{
+    size_t size = sf_suite_size (suite);
+    int w_id = 2, w_dim = 1, w_seed = 4;
+    for (size_t i = 0; i < size; i++) {
+        const sf_problem_t *p = sf_suite_problem (suite, i);
+        int len = (int) strlen (p->id);
+        w_id = len > w_id ? len : w_id;
+        int64_t dims[3] = { p->m, p->k, p->n };
+        for (int d = 0; d < 3; d++)
+            w_dim = s_digits ((uint64_t) dims[d]) > w_dim ? s_digits ((uint64_t) dims[d]) : w_dim;
+        w_seed = s_digits (p->seed) > w_seed ? s_digits (p->seed) : w_seed;
+    }
+    printf ("%-*s  %*s %*s %*s  %-8s %*s  %s\n", w_id, "id", w_dim, "m", w_dim, "k", w_dim, "n",
+            "sparsity", w_seed, "seed", "source");
+    for (size_t i = 0; i < size; i++) {
+        const sf_problem_t *p = sf_suite_problem (suite, i);
+        printf ("%-*s  %*" PRId64 " %*" PRId64 " %*" PRId64 "  %-8g %*" PRIu64 "  %s", w_id, p->id,
+                w_dim, p->m, w_dim, p->k, w_dim, p->n, p->sparsity, w_seed, p->seed, p->source);
+        if (p->matrix)
+            printf (" [matrix %s]", p->matrix);
+        putchar ('\n');
+    }
+    char sparsities[SF_SUITE_SPARSITIES_MAX * 26 + 1];
+    s_sparsity_list (suite, sparsities, sizeof sparsities);
+    size_t shapes = sf_suite_shape_count (suite);
+    printf ("%zu problem%s, %zu shape%s, sparsities %s\n", size, size == 1 ? "" : "s", shapes,
+            shapes == 1 ? "" : "s", size ? sparsities : "none");
+}
+
+int
+sf_cmd_suite (int argc, char **argv)
+{
+    static const struct option options[] = {
+        { "filter", required_argument, NULL, 'f' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *filter = NULL;
+    int json = 0, opt;
+    while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'f': filter = optarg; break;
+        case 'j': json = 1; break;
+        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
+        default: return sf_cli_usage ("suite", "unknown option");
+        }
+    }
+    if (optind + 1 != argc)
+        return sf_cli_usage ("suite", "expected exactly one FILE");
+    sf_suite_t *suite = sf_suite_load (argv[optind]);
+    if (!suite)
+        return sf_cli_fail ("suite", sf_error_last ());
+    if (filter) {
+        sf_suite_t *filtered = sf_suite_filter (suite, filter);
+        sf_suite_destroy (&suite);
+        if (!filtered)
+            return sf_cli_fail ("suite", sf_error_last ());
+        suite = filtered;
+    }
+    int rc = SF_EXIT_OK;
+    if (json)
+        rc = s_print_json (suite);
+    else
+        s_print_table (suite);
+    sf_suite_destroy (&suite);
+    return rc;
+}
