@@ -9,6 +9,7 @@
 #include "cli/sf_progress.h"
 #include "common/sf_error.h"
 #include "common/sf_matrix_io.h"
+#include "common/sf_cudadrv.h"
 #include "worker/sf_search.h"
 
 static const char *s_help =
@@ -24,8 +25,9 @@ static const char *s_help =
     "  --strategy S       proxy (default): time small proxy kernels of every legal\n"
     "                     config, compile only the winner in full;\n"
     "                     exhaustive: compile and time every full kernel\n"
-    "  --backend B        cuda (default) or sim (an analytic GPU model: no GPU\n"
-    "                     needed; every time it prints is SIMULATED)\n"
+    "  --backend B        auto (default: cuda when a GPU is visible, else sim),\n"
+    "                     cuda, or sim (an analytic GPU model: no GPU needed;\n"
+    "                     every time it prints is SIMULATED)\n"
     "  --gpu I            device ordinal (default 0)\n"
     "  --compile-threads T  compile pool size (default: all CPUs)\n"
     "  --max-configs C    time an even sample of C legal configs (default: all)\n"
@@ -146,6 +148,22 @@ s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const 
             r->wall_s, r->compile_cpu_s, r->gpu_s);
 }
 
+/*  True if the driver loads and GPU `ordinal` exists. */
+static bool
+s_gpu_visible (int ordinal, char *why, size_t size)
+{
+    sf_cudadrv_t *drv = sf_cudadrv_new (NULL, 0);
+    int count = 0;
+    if (!drv || sf_cudadrv_device_count (drv, &count) != SF_OK || count <= ordinal) {
+        snprintf (why, size, "%s", drv ? (count <= ordinal ? "no such device" : sf_error_message ())
+                                       : sf_error_message ());
+        sf_cudadrv_destroy (&drv);
+        return false;
+    }
+    sf_cudadrv_destroy (&drv);
+    return true;
+}
+
 int
 sf_cmd_tune_local (int argc, char **argv)
 {
@@ -169,7 +187,7 @@ sf_cmd_tune_local (int argc, char **argv)
     sf_search_opts_t o = { SF_STRATEGY_PROXY, SF_BACKEND_CUDA, 0, 0, 0, false, false, 1, 1e-5, NULL, NULL };
     int64_t n = 0, v;
     int json = 0, quiet = 0, opt;
-    const char *save = NULL;
+    const char *save = NULL, *backend = "auto";
     sf_read_opts_t read_opts = { NULL, 0 };
     while ((opt = getopt_long (argc, argv, "qh", options, NULL)) != -1) {
         switch (opt) {
@@ -183,9 +201,9 @@ sf_cmd_tune_local (int argc, char **argv)
             o.strategy = (sf_strategy) v;
             break;
         case 'b':
-            if (strcmp (optarg, "cuda") && strcmp (optarg, "sim"))
-                return sf_cli_usage ("tune-local", "--backend must be cuda or sim, not '%s'", optarg);
-            o.backend = strcmp (optarg, "sim") == 0 ? SF_BACKEND_SIM : SF_BACKEND_CUDA;
+            if (strcmp (optarg, "cuda") && strcmp (optarg, "sim") && strcmp (optarg, "auto"))
+                return sf_cli_usage ("tune-local", "--backend must be auto, cuda or sim, not '%s'", optarg);
+            backend = optarg;
             break;
         case 'g':
             if (!sf_cli_parse_int (optarg, 0, 1023, &v))
@@ -220,6 +238,13 @@ sf_cmd_tune_local (int argc, char **argv)
         return sf_cli_usage ("tune-local", "expected exactly one MATRIX file");
     if (!n)
         return sf_cli_usage ("tune-local", "--n is required");
+    if (strcmp (backend, "auto") == 0) {
+        char why[256] = "";
+        o.backend = s_gpu_visible (o.gpu, why, sizeof why) ? SF_BACKEND_CUDA : SF_BACKEND_SIM;
+        if (o.backend == SF_BACKEND_SIM)
+            fprintf (stderr, "spmmfarm tune-local: no usable GPU (%s): using the sim backend\n", why);
+    } else
+        o.backend = strcmp (backend, "sim") == 0 ? SF_BACKEND_SIM : SF_BACKEND_CUDA;
     read_opts.seed = o.seed;
     sf_matrix_t *a = sf_matrix_read (argv[optind], &read_opts);
     if (!a)

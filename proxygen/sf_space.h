@@ -24,7 +24,7 @@
 extern "C" {
 #endif
 
-#define SF_SPACE_MAX_FMAS 600000
+#define SF_SPACE_MAX_FMAS 160000
 
 typedef struct {
     int64_t m, k, n, nnz;

@@ -4,7 +4,7 @@ check_PROGRAMS += tests/check_common tests/check_matrix_io tests/check_suite tes
 TESTS += tests/check_common tests/check_matrix_io tests/check_suite tests/check_cudadrv \
 	tests/cli_basic.sh tests/cli_matrix_io.sh tests/cli_suite.sh tests/cli_devices.sh
 dist_noinst_SCRIPTS += tests/cli_basic.sh tests/cli_matrix_io.sh tests/cli_suite.sh \
-	tests/cli_devices.sh tests/testlib.sh
+	tests/cli_devices.sh tests/testlib.sh tests/gpu/check-gpu.sh
 
 tests_check_common_SOURCES = tests/check_common.c
 tests_check_common_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
@@ -34,3 +34,10 @@ EXTRA_tests_check_cudadrv_DEPENDENCIES = tests/libfakecuda.la
 check_LTLIBRARIES = tests/libfakecuda.la
 tests_libfakecuda_la_SOURCES = tests/fake_libcuda.c
 tests_libfakecuda_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+
+check_PROGRAMS += tests/check_proxygen
+TESTS += tests/check_proxygen
+tests_check_proxygen_SOURCES = tests/check_proxygen.c
+tests_check_proxygen_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_proxygen_LDADD = $(CHECK_LDADD)
+tests_check_proxygen_LDFLAGS = $(CUDA_LDFLAGS)

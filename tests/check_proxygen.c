@@ -1,0 +1,270 @@
+/*  Check suite of proxygen/: configs, panels and reordering, the config
+    space's constraints, PTX emission and nvJitLink compiles (CPU only). */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sf_buf.h"
+#include "common/sf_error.h"
+#include "common/sf_matrix.h"
+#include "proxygen/sf_config.h"
+#include "proxygen/sf_emit.h"
+#include "proxygen/sf_jit.h"
+#include "proxygen/sf_panels.h"
+#include "proxygen/sf_space.h"
+#include "worker/sf_sim.h"
+
+START_TEST (test_config_text_roundtrip)
+{
+    sf_config_t c = { SF_TEMPLATE_U, 32, 4, 64, 2, 1, 168, SF_REORDER_SIMILARITY }, back;
+    char text[SF_CONFIG_TEXT_MAX];
+    ck_assert_str_eq (sf_config_text (&c, text), "U:r32.v4.t64.g2.o1.m168.sim");
+    ck_assert_int_eq (sf_config_parse (text, &back), SF_OK);
+    ck_assert_int_eq (memcmp (&c, &back, sizeof c), 0);
+    ck_assert_int_eq (sf_config_parse ("dense", &back), SF_OK);
+    ck_assert_int_eq (back.tmpl, SF_TEMPLATE_DENSE);
+    ck_assert_int_eq (sf_config_parse ("U:r32.v3.t64.g2.o1.m168.sim", &back), SF_ERR_RANGE);
+    ck_assert_int_eq (sf_config_parse ("U:r32.v4.t64.g2.o1.m168.zig", &back), SF_ERR_FORMAT);
+    ck_assert_int_eq (sf_config_parse ("U:r32.v4.t64", &back), SF_ERR_FORMAT);
+    ck_assert_int_eq (sf_config_parse ("U:r32.v4.t64.g2.o1.m168.sim trailing", &back), SF_ERR_FORMAT);
+    ck_assert_int_eq (sf_config_cols_per_block (&c), 256);
+    /* 768 rows / 32 = 24 panels, 12 groups of 2; 4096 / 256 = 16 column blocks */
+    ck_assert_int_eq (sf_config_blocks (&c, 768, 4096), 12 * 16);
+}
+END_TEST
+
+/*  Every panel's lists hold exactly the matrix's nonzeros of its rows. */
+static void
+s_check_panels (const sf_matrix_t *a, const sf_panels_t *p)
+{
+    int32_t m = sf_matrix_rows (a);
+    const int32_t *perm = sf_panels_perm (p);
+    char *seen = calloc ((size_t) m, 1);
+    for (int32_t i = 0; i < m; i++) {
+        ck_assert (perm[i] >= 0 && perm[i] < m && !seen[perm[i]]);
+        seen[perm[i]] = 1;
+    }
+    free (seen);
+    int64_t total = 0;
+    for (int32_t q = 0; q < sf_panels_count (p); q++) {
+        sf_panel_info_t info;
+        sf_panels_info (p, q, &info);
+        const int32_t *ks = sf_panels_ks (p, q);
+        const int32_t *rows = sf_panels_entry_rows (p, q);
+        const float *vals = sf_panels_entry_values (p, q);
+        for (int32_t j = 0; j < info.distinct_k; j++) {
+            if (j)
+                ck_assert_int_lt (ks[j - 1], ks[j]);
+            int32_t b, e;
+            sf_panels_k_entries (p, q, j, &b, &e);
+            ck_assert_int_lt (b, e);
+            for (int32_t x = b; x < e; x++) {
+                /* (row, k) holds this value in A */
+                int32_t r = perm[info.first + rows[x]];
+                const int32_t *rp = sf_matrix_row_ptr (a);
+                bool found = false;
+                for (int32_t y = rp[r]; y < rp[r + 1]; y++)
+                    if (sf_matrix_col_idx (a)[y] == ks[j]) {
+                        ck_assert (sf_matrix_values (a)[y] == vals[x]);
+                        found = true;
+                    }
+                ck_assert (found);
+            }
+        }
+        total += info.nnz;
+    }
+    ck_assert_int_eq (total, sf_matrix_nnz (a));
+}
+
+START_TEST (test_panels_cover_the_matrix)
+{
+    sf_matrix_t *a = sf_matrix_new_random (100, 70, 0.8, 3);
+    for (int r = 0; r < SF_REORDER_COUNT; r++) {
+        sf_panels_t *p = sf_panels_new (a, 16, (sf_reorder) r);
+        ck_assert_ptr_nonnull (p);
+        ck_assert_int_eq (sf_panels_count (p), 7);  /* 6 full panels and one of 4 rows */
+        sf_panel_info_t last;
+        sf_panels_info (p, 6, &last);
+        ck_assert_int_eq (last.rows, 4);
+        s_check_panels (a, p);
+        sf_panels_destroy (&p);
+        sf_panels_destroy (&p);
+    }
+    ck_assert_ptr_null (sf_panels_new (a, 0, SF_REORDER_NONE));
+    sf_matrix_destroy (&a);
+}
+END_TEST
+
+START_TEST (test_similarity_groups_shared_columns)
+{
+    /* 64 rows in 8 interleaved families; family f uses columns [8f, 8f+8).
+       Rows of one family share every column: similarity must put them in one
+       panel of 8, so each panel loads 8 distinct k instead of 64. */
+    int32_t m = 64, k = 64;
+    float *dense = calloc ((size_t) (m * k), sizeof *dense);
+    for (int32_t r = 0; r < m; r++)
+        for (int32_t c = 0; c < 8; c++)
+            dense[r * k + (r % 8) * 8 + c] = 1.0f + (float) c;
+    sf_matrix_t *a = sf_matrix_new_dense (m, k, dense);
+    free (dense);
+    sf_panels_t *none = sf_panels_new (a, 8, SF_REORDER_NONE);
+    sf_panels_t *sim = sf_panels_new (a, 8, SF_REORDER_SIMILARITY);
+    sf_panels_stats_t s_none, s_sim;
+    sf_panels_stats (none, &s_none);
+    sf_panels_stats (sim, &s_sim);
+    ck_assert_double_eq_tol (s_none.k_mean, 64.0, 1e-9);
+    ck_assert_double_eq_tol (s_sim.k_mean, 8.0, 1e-9);
+    ck_assert_double_lt (s_sim.loads_per_fma, s_none.loads_per_fma / 4);
+    s_check_panels (a, sim);
+    sf_panels_destroy (&none);
+    sf_panels_destroy (&sim);
+    /* nnz ordering puts the longest rows first */
+    sf_matrix_t *b = sf_matrix_new_random (50, 50, 0.7, 9);
+    sf_panels_t *by_nnz = sf_panels_new (b, 4, SF_REORDER_NNZ);
+    const int32_t *perm = sf_panels_perm (by_nnz), *rp = sf_matrix_row_ptr (b);
+    for (int32_t i = 1; i < 50; i++)
+        ck_assert_int_ge (rp[perm[i - 1] + 1] - rp[perm[i - 1]], rp[perm[i] + 1] - rp[perm[i]]);
+    sf_panels_destroy (&by_nnz);
+    sf_matrix_destroy (&b);
+    sf_matrix_destroy (&a);
+}
+END_TEST
+
+START_TEST (test_space_constraints)
+{
+    static sf_config_t out[4096];
+    int pruned = 0;
+    sf_space_problem_t p = { 768, 768, 4096, 58982, 132 };
+    int n = sf_space_u (&p, out, 4096, &pruned);
+    ck_assert_int_gt (n, 50);
+    ck_assert_int_gt (pruned, 0);
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_le (out[i].panel_rows * out[i].vec + 40, out[i].max_regs);
+        ck_assert_int_le (out[i].max_regs, 255);
+        ck_assert_int_eq (4096 % out[i].vec, 0);
+    }
+    /* N = 27 (odd): only vector width 1 is legal */
+    sf_space_problem_t odd = { 64, 64, 27, 400, 132 };
+    n = sf_space_u (&odd, out, 4096, NULL);
+    ck_assert_int_gt (n, 0);
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq (out[i].vec, 1);
+        ck_assert_int_le (out[i].threads, 32);  /* no block much wider than N */
+    }
+    /* small N, few rows: the wave constraint keeps only configs with >= 66
+       blocks when some exist */
+    sf_space_problem_t small = { 768, 768, 512, 58982, 132 };
+    n = sf_space_u (&small, out, 4096, NULL);
+    ck_assert_int_gt (n, 0);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_ge (sf_config_blocks (&out[i], 768, 512), 66);
+    ck_assert_int_eq (sf_space_u_max_regs (8, 1), 64);
+    ck_assert_int_eq (sf_space_u_max_regs (64, 4), 255);
+}
+END_TEST
+
+static int
+s_emit_and_compile (const sf_matrix_t *a, const sf_config_t *c, bool proxy, sf_launch_t *launch,
+                    sf_jit_stats_t *st)
+{
+    sf_panels_t *p = sf_panels_new (a, c->panel_rows, c->reorder);
+    sf_buf_t *buf = sf_buf_new (64u << 20);
+    sf_epilogue_t epi = { true, true };
+    int rc = proxy ? sf_emit_u_proxy (a, p, c, &epi, 1, buf, launch, NULL)
+                   : sf_emit_u_full (a, p, c, &epi, buf, launch);
+    if (rc == SF_OK) {
+        ck_assert_ptr_nonnull (strstr (sf_buf_data (buf), launch->entry));
+        void *cubin = NULL;
+        size_t size = 0;
+        rc = sf_jit_ptx (sf_buf_data (buf), NULL, &cubin, &size, st);
+        if (rc == SF_OK)
+            ck_assert_int_gt (size, 1000);
+        free (cubin);
+    }
+    sf_buf_destroy (&buf);
+    sf_panels_destroy (&p);
+    return rc;
+}
+
+START_TEST (test_emit_compiles_with_nvjitlink)
+{
+    sf_matrix_t *a = sf_matrix_new_random (70, 27, 0.7, 5);  /* awkward M and K */
+    sf_config_t c = { SF_TEMPLATE_U, 16, 4, 32, 2, 1, sf_space_u_max_regs (16, 4), SF_REORDER_SIMILARITY };
+    sf_launch_t full, proxy;
+    sf_jit_stats_t st_full, st_proxy;
+    ck_assert_int_eq (s_emit_and_compile (a, &c, false, &full, &st_full), SF_OK);
+    ck_assert_int_eq (s_emit_and_compile (a, &c, true, &proxy, &st_proxy), SF_OK);
+    ck_assert_int_gt (st_full.registers, 0);
+    ck_assert_int_le (st_full.registers, c.max_regs);
+    ck_assert_double_gt (st_full.seconds, 0.0);
+    /* the proxy keeps the launch geometry and codes one panel of five */
+    ck_assert_int_eq (full.panel_groups, proxy.panel_groups);
+    ck_assert_int_eq (full.block_threads, proxy.block_threads);
+    ck_assert_int_eq (full.cols_per_block, 32 * 4);
+    ck_assert_int_eq (full.panels, 5);
+    ck_assert_int_eq (full.code_panels, 5);
+    ck_assert_int_eq (proxy.code_panels, 1);
+    ck_assert_int_eq (full.code_fmas, (int64_t) sf_matrix_nnz (a) * 4);
+    ck_assert_int_lt (proxy.code_fmas, full.code_fmas / 3);
+    ck_assert_str_ne (full.entry, proxy.entry);
+    uint32_t grid[3];
+    sf_launch_grid (&full, 1000, grid);  /* order 1: panel groups first */
+    ck_assert_uint_eq (grid[0], 3);
+    ck_assert_uint_eq (grid[1], 8);      /* ceil(1000 / 128) */
+    /* broken PTX is a compile error with nvJitLink's log in the message */
+    void *cubin;
+    size_t size;
+    ck_assert_int_eq (sf_jit_ptx (".version 8.0\n.target sm_90\nbogus;\n", NULL, &cubin, &size, NULL),
+                      SF_ERR_JITLINK);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "nvJitLink"));
+    sf_matrix_destroy (&a);
+}
+END_TEST
+
+START_TEST (test_sim_model_is_sane)
+{
+    sf_device_info_t gpu;
+    sf_sim_device (&gpu);
+    ck_assert_ptr_nonnull (strstr (gpu.gpu_type, "sim/"));  /* never a real GPU type */
+    sf_matrix_t *a = sf_matrix_new_random (768, 768, 0.9, 1);
+    sf_config_t c = { SF_TEMPLATE_U, 32, 4, 64, 2, 1, 168, SF_REORDER_NONE };
+    sf_panels_t *p = sf_panels_new (a, 32, SF_REORDER_NONE);
+    /* Under one wave a block's work sets the time, whatever N; past it,
+       time grows with N. */
+    double t512 = sf_sim_u_us (&gpu, p, &c, 768, 768, 512);
+    double t4096 = sf_sim_u_us (&gpu, p, &c, 768, 768, 4096);
+    double t65536 = sf_sim_u_us (&gpu, p, &c, 768, 768, 65536);
+    ck_assert_double_eq_tol (t512, t4096, 1e-6 * t512);
+    ck_assert_double_gt (t65536, 4 * t4096);
+    ck_assert_double_gt (sf_sim_sgemm_us (&gpu, 768, 768, 4096), sf_sim_tf32_us (&gpu, 768, 768, 4096));
+    sf_panels_destroy (&p);
+    sf_matrix_destroy (&a);
+}
+END_TEST
+
+static Suite *
+s_suite (void)
+{
+    Suite *s = suite_create ("proxygen");
+    TCase *tc = tcase_create ("core");
+    tcase_set_timeout (tc, 120);
+    tcase_add_test (tc, test_config_text_roundtrip);
+    tcase_add_test (tc, test_panels_cover_the_matrix);
+    tcase_add_test (tc, test_similarity_groups_shared_columns);
+    tcase_add_test (tc, test_space_constraints);
+    tcase_add_test (tc, test_emit_compiles_with_nvjitlink);
+    tcase_add_test (tc, test_sim_model_is_sane);
+    suite_add_tcase (s, tc);
+    return s;
+}
+
+int
+main (void)
+{
+    SRunner *runner = srunner_create (s_suite ());
+    srunner_run_all (runner, CK_NORMAL);
+    int failed = srunner_ntests_failed (runner);
+    srunner_free (runner);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,47 @@
+#!/bin/sh
+# make check-gpu: generated kernels on a real GPU. Not part of `make check`
+# (CI has no GPU). Every full kernel timed by the exhaustive strategy is
+# verified against the CPU reference; a wrong answer fails the search's
+# candidate and shows up as "failed" in the JSON, which fails this script.
+#   SPMMFARM=path/to/spmmfarm  (default: ./spmmfarm)
+#   SF_SHARED_DATA=path/to/shared/data  (default: ../shared/data)
+. "$(dirname "$0")/../testlib.sh"
+SPMMFARM=${SPMMFARM:-$TOP_BUILDDIR/spmmfarm}
+CONFIGS=${SF_GPU_CONFIGS:-16}
+
+expect_exit 0 "a GPU is visible" "$SPMMFARM" devices --json
+json_get "$WORK/out" 'len(d["devices"])' | grep -qv '^0$' || { echo "no GPU: nothing to check"; exit 77; }
+cat "$WORK/out"
+
+# tune NAME FILE N [flags]: exhaustive search; every candidate must verify.
+tune () {
+    name=$1; file=$2; n=$3; shift 3
+    expect_exit 0 "$name: exhaustive search runs" "$SPMMFARM" tune-local "$file" --n "$n" \
+        --strategy exhaustive --max-configs "$CONFIGS" --json -q "$@"
+    cp "$WORK/out" "$WORK/$name.json"
+    summary=$(json_get "$WORK/$name.json" \
+        '"%d timed, %d failed, best %s %.2f us err %s" % (d["search"]["timed"], d["search"]["failed"], d["best"]["config"], d["best"]["us"], d["best"]["max_rel_err"])')
+    echo "    $name: $summary"
+    [ "$(json_get "$WORK/$name.json" 'd["search"]["failed"]')" = 0 ] \
+        && pass "$name: every candidate verified" || fail "$name: candidates failed verification"
+    [ "$(json_get "$WORK/$name.json" 'd["best"]["verified"]')" = True ] \
+        && pass "$name: winner verified" || fail "$name: winner not verified"
+}
+
+gen () { "$SPMMFARM" gen --m "$1" --k "$2" --sparsity "$3" --seed 7 -o "$WORK/$4.mtx" >/dev/null; }
+gen 70 27 0.7 awkward
+gen 16 16 0.99609375 single         # exactly one nonzero
+gen 32 32 0.0 dense                 # fully dense panels
+gen 100 300 0.98 emptyish           # empty rows and columns
+gen 96 27 0.5 k27
+
+tune awkward-n1 "$WORK/awkward.mtx" 1
+tune awkward-n27 "$WORK/awkward.mtx" 27
+tune awkward-n100 "$WORK/awkward.mtx" 100 --bias --relu
+tune single-nnz "$WORK/single.mtx" 64
+tune dense-panel "$WORK/dense.mtx" 260
+tune empty-rows "$WORK/emptyish.mtx" 129
+tune k27 "$WORK/k27.mtx" 3136
+DLMC=$SHARED_DATA/dlmc/transformer/magnitude_pruning/0.9/body_encoder_layer_0_self_attention_multihead_attention_q_fully_connected.smtx
+[ -f "$DLMC" ] && tune dlmc-q-0.9 "$DLMC" 512
+finish
