@@ -14,7 +14,9 @@
 #ifndef SF_MATRIX_IO_H_INCLUDED
 #define SF_MATRIX_IO_H_INCLUDED
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "common/sf_matrix.h"
 
@@ -63,6 +65,85 @@ int sf_safetensors_list (const char *path, char ***names_p, int *count_p);
 int sf_matrix_write (const sf_matrix_t *matrix, const char *path);
 int sf_mtx_write (const sf_matrix_t *matrix, const char *path);
 int sf_smtx_write (const sf_matrix_t *matrix, const char *path);
+
+/* ---- Shared by the format readers and writers (common/sf_*.c) ---------
+    Not meant for other modules; declared here so that the four formats
+    share one file loader, one text scanner and one atomic writer. */
+
+/*  Bound of a dimension that a file need not pay for: beyond it, a
+    dimension must not exceed the file's size in bytes, so that a tiny file
+    cannot make a reader (or the matrix's users) allocate gigabytes. */
+#define SF_MATRIX_IO_FREE_DIM (1 << 20)
+
+/*  Opens a regular file for binary reading; *size_p gets its size.
+    NULL with SF_ERR_NOTFOUND or SF_ERR_IO (detail names the path). */
+FILE *sf_matrix_io_open (const char *path, int64_t *size_p);
+
+/*  Reads a whole regular file into a malloc'ed buffer that the caller owns,
+    with a NUL after the last byte (not counted in *size_p). */
+int sf_matrix_io_load (const char *path, char **data_p, size_t *size_p);
+
+/*  Records "PATH: byte OFFSET: MESSAGE" and returns status. */
+int sf_matrix_io_fail_at (int status, const char *path, int64_t offset, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
+/*  Checks a dimension against SF_MATRIX_IO_FREE_DIM and the file's size. */
+bool sf_matrix_io_dim_affordable (int64_t dim, int64_t file_size);
+
+/*  A cursor over a loaded text file, counting lines. */
+typedef struct {
+    const char *path;   /* for messages */
+    const char *cur;    /* next byte to read */
+    const char *end;    /* one past the last byte; *end == '\0' */
+    int64_t line;       /* 1-based line of cur */
+} sf_matrix_io_text_t;
+
+void sf_matrix_io_text_init (sf_matrix_io_text_t *text, const char *path, const char *data,
+                             size_t size);
+/*  Skips spaces, tabs and carriage returns (never a newline). */
+void sf_matrix_io_text_blanks (sf_matrix_io_text_t *text);
+/*  True at a newline or at the end (after blanks were skipped). */
+bool sf_matrix_io_text_at_eol (const sf_matrix_io_text_t *text);
+/*  Moves past the end of the current line (no-op at the end of the file). */
+void sf_matrix_io_text_next_line (sf_matrix_io_text_t *text);
+/*  Parses an unsigned decimal integer <= max at the cursor: 1 on success,
+    0 if no digit is there (cursor unmoved), -1 if it exceeds max (cursor
+    after its digits). */
+int sf_matrix_io_text_uint (sf_matrix_io_text_t *text, uint64_t max, uint64_t *out);
+/*  Describes what is at the cursor for a message: "'abc'", "the end of the
+    line" or "the end of the file"; per-thread storage, valid until the next
+    call. */
+const char *sf_matrix_io_text_found (const sf_matrix_io_text_t *text);
+/*  Records "PATH:LINE: MESSAGE" and returns status. */
+int sf_matrix_io_text_fail (const sf_matrix_io_text_t *text, int status, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
+/*  Element types of dense arrays in binary files. */
+typedef enum {
+    SF_MATRIX_IO_F32,
+    SF_MATRIX_IO_F16,
+    SF_MATRIX_IO_BF16
+} sf_matrix_io_dtype;
+
+/*  IEEE 754 binary16 and bfloat16 bits to float, exactly (subnormals,
+    infinities and NaNs included). */
+float sf_matrix_io_f16_to_float (uint16_t bits);
+float sf_matrix_io_bf16_to_float (uint16_t bits);
+
+/*  Streams a dense little-endian row-major rows x cols array that starts at
+    byte `offset` of `file` into a CSR matrix (zeros are pruned entries),
+    without a dense copy. The caller has checked that the file holds the
+    whole array. `what` prefixes element messages (e.g. "tensor 'w': ").
+    NaN/Inf elements are rejected with their byte offset. */
+sf_matrix_t *sf_matrix_io_read_dense (FILE *file, const char *path, int64_t offset,
+                                      int64_t rows, int64_t cols, sf_matrix_io_dtype dtype,
+                                      const char *what);
+
+/*  Writes `path` through a temporary file in the same directory, renamed
+    over `path` only when emit(file, ctx) returned SF_OK and everything was
+    flushed to disk; the temporary file is removed on any failure. */
+int sf_matrix_io_write_atomic (const char *path, int (*emit) (FILE *file, const void *ctx),
+                               const void *ctx);
 
 #ifdef __cplusplus
 }
