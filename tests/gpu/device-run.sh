@@ -1,0 +1,44 @@
+#!/bin/bash
+# device-run.sh: what one call on the lent GPU machine runs, from the
+# repository root, with binaries packed by ../shared/tools/devpack into
+# .devpack/ (see docs/KERNELS.md). Writes logs and JSON under $OUT.
+#   tests/gpu/device-run.sh check   make check-gpu equivalent
+#   tests/gpu/device-run.sh bench   tune-local on reference layers
+set -u
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT"
+export LD_LIBRARY_PATH=$PWD/.devpack/lib:/usr/local/cuda/lib64
+export SPMMFARM=$PWD/.devpack/bin/spmmfarm
+export SF_SHARED_DATA=$PWD/.devpack/data
+export SF_TOP_SRCDIR=$PWD SF_TOP_BUILDDIR=$PWD
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,utilization.gpu --format=csv | tee "$OUT/nvidia-smi.txt"
+git log -1 --format='commit %H %s' 2>/dev/null | tee "$OUT/commit.txt"
+for what in "$@"; do
+    case $what in
+    check)
+        "$SPMMFARM" devices | tee "$OUT/devices.txt"
+        .devpack/bin/check_cudadrv 2>&1 | tail -3 | tee "$OUT/check_cudadrv.txt"
+        SF_GPU_CONFIGS=${SF_GPU_CONFIGS:-8} timeout 330 tests/gpu/check-gpu.sh 2>&1 | tee "$OUT/check-gpu.log"
+        ;;
+    bench)
+        "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.9 --seed 1 -o /tmp/l90.smtx
+        "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.95 --seed 1 -o /tmp/l95.smtx
+        for spec in "l95 4096" "l90 4096" "l90 512"; do
+            set -- $spec
+            timeout 200 "$SPMMFARM" tune-local /tmp/$1.smtx --n "$2" --strategy proxy \
+                --max-configs "${SF_BENCH_CONFIGS:-64}" --json -q > "$OUT/tune-$1-n$2.json" 2> "$OUT/tune-$1-n$2.err"
+            python3 - "$OUT/tune-$1-n$2.json" <<'PY'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    print(sys.argv[1], "no result", e); sys.exit(0)
+b, s, base = d["best"], d["search"], d["baselines"]
+print("%-6s N=%-5d best %-30s %8.2f us err %s | gen %.2f | sgemm %.2f tf32 %.2f cusparse %.2f | %d timed %d failed, %.0f s" % (
+    sys.argv[1].split("tune-")[1][:5], d["n"], b["config"], b["us"], b["max_rel_err"], d["best_generated_us"] or -1,
+    base["sgemm_us"], base["tf32_us"], base["cusparse_us"], s["timed"], s["failed"], s["wall_s"]))
+PY
+        done
+        ;;
+    esac
+done
