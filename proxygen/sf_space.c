@@ -5,7 +5,7 @@
 
 static const int32_t s_rows[] = { 8, 16, 32, 64 };
 static const int32_t s_vecs[] = { 1, 2, 4 };
-static const int32_t s_threads[] = { 32, 64, 128 };
+static const int32_t s_threads[] = { 32, 64, 128, 256, 512 };
 static const int32_t s_groups[] = { 1, 2, 4 };
 static const int32_t s_orders[] = { 0, 1 };
 static const sf_reorder s_reorders[] = { SF_REORDER_NONE, SF_REORDER_NNZ, SF_REORDER_SIMILARITY };

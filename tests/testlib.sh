@@ -3,7 +3,7 @@
 set -u
 TOP_SRCDIR=${SF_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 TOP_BUILDDIR=${SF_TOP_BUILDDIR:-$TOP_SRCDIR}
-SPMMFARM="$TOP_BUILDDIR/spmmfarm"
+SPMMFARM=${SPMMFARM:-$TOP_BUILDDIR/spmmfarm}
 SHARED_DATA=${SF_SHARED_DATA:-$TOP_SRCDIR/../shared/data}
 TEST_DATA="$TOP_SRCDIR/tests/data"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/spmmfarm-test.XXXXXX")

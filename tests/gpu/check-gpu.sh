@@ -6,7 +6,7 @@
 #   SPMMFARM=path/to/spmmfarm  (default: ./spmmfarm)
 #   SF_SHARED_DATA=path/to/shared/data  (default: ../shared/data)
 . "$(dirname "$0")/../testlib.sh"
-SPMMFARM=${SPMMFARM:-$TOP_BUILDDIR/spmmfarm}
+
 CONFIGS=${SF_GPU_CONFIGS:-16}
 
 expect_exit 0 "a GPU is visible" "$SPMMFARM" devices --json

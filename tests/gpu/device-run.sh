@@ -6,7 +6,7 @@
 #   tests/gpu/device-run.sh bench   tune-local on reference layers
 set -u
 OUT=${OUT:-/tmp/out}
-mkdir -p "$OUT"
+mkdir -p "$OUT/json"
 export LD_LIBRARY_PATH=$PWD/.devpack/lib:/usr/local/cuda/lib64
 export SPMMFARM=$PWD/.devpack/bin/spmmfarm
 export SF_SHARED_DATA=$PWD/.devpack/data
@@ -17,7 +17,6 @@ for what in "$@"; do
     case $what in
     check)
         "$SPMMFARM" devices | tee "$OUT/devices.txt"
-        .devpack/bin/check_cudadrv 2>&1 | tail -3 | tee "$OUT/check_cudadrv.txt"
         SF_GPU_CONFIGS=${SF_GPU_CONFIGS:-8} timeout 330 tests/gpu/check-gpu.sh 2>&1 | tee "$OUT/check-gpu.log"
         ;;
     bench)
@@ -26,8 +25,8 @@ for what in "$@"; do
         for spec in "l95 4096" "l90 4096" "l90 512"; do
             set -- $spec
             timeout 200 "$SPMMFARM" tune-local /tmp/$1.smtx --n "$2" --strategy proxy \
-                --max-configs "${SF_BENCH_CONFIGS:-64}" --json -q > "$OUT/tune-$1-n$2.json" 2> "$OUT/tune-$1-n$2.err"
-            python3 - "$OUT/tune-$1-n$2.json" <<'PY'
+                ${SF_BENCH_CONFIGS:+--max-configs $SF_BENCH_CONFIGS} --json -q > "$OUT/json/tune-$1-n$2.json" 2>> "$OUT/stderr.log"
+            python3 - "$OUT/json/tune-$1-n$2.json" <<'PY'
 import json, sys
 try:
     d = json.load(open(sys.argv[1]))
@@ -40,5 +39,14 @@ print("%-6s N=%-5d best %-30s %8.2f us err %s | gen %.2f | sgemm %.2f tf32 %.2f 
 PY
         done
         ;;
+    fidelity)
+        # exhaustive on a sample: full-kernel times of configs whose proxies
+        # the bench run timed, to measure proxy error
+        "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.9 --seed 1 -o /tmp/l90.smtx
+        timeout 280 "$SPMMFARM" tune-local /tmp/l90.smtx --n 4096 --strategy exhaustive \
+            --max-configs "${SF_FIDELITY_CONFIGS:-32}" --json -q > "$OUT/json/exhaustive-l90-n4096.json" 2>> "$OUT/stderr.log"
+        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("exhaustive", d["best"], d["search"])' "$OUT/json/exhaustive-l90-n4096.json"
+        ;;
     esac
 done
+tar -C "$OUT" -czf "$OUT/json.tgz" json && rm -rf "$OUT/json"
