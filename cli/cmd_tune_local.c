@@ -31,6 +31,7 @@ static const char *s_help =
     "  --gpu I            device ordinal (default 0)\n"
     "  --compile-threads T  compile pool size (default: all CPUs)\n"
     "  --max-configs C    time an even sample of C legal configs (default: all)\n"
+    "  --proxy-top K      proxy: compile the K fastest proxies in full (default 4)\n"
     "  --bias, --relu     fuse a per-row bias and/or ReLU into the kernel\n"
     "  --seed N           seed of inputs and pattern values (default 1)\n"
     "  --tensor NAME      .safetensors: the tensor to read\n"
@@ -174,6 +175,7 @@ sf_cmd_tune_local (int argc, char **argv)
         { "gpu", required_argument, NULL, 'g' },
         { "compile-threads", required_argument, NULL, 'c' },
         { "max-configs", required_argument, NULL, 'C' },
+        { "proxy-top", required_argument, NULL, 'P' },
         { "bias", no_argument, NULL, 'B' },
         { "relu", no_argument, NULL, 'R' },
         { "seed", required_argument, NULL, 'S' },
@@ -184,7 +186,7 @@ sf_cmd_tune_local (int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
-    sf_search_opts_t o = { SF_STRATEGY_PROXY, SF_BACKEND_CUDA, 0, 0, 0, false, false, 1, 1e-5, NULL, NULL };
+    sf_search_opts_t o = { SF_STRATEGY_PROXY, SF_BACKEND_CUDA, 0, 0, 0, 0, false, false, 1, 1e-5, NULL, NULL };
     int64_t n = 0, v;
     int json = 0, quiet = 0, opt;
     const char *save = NULL, *backend = "auto";
@@ -219,6 +221,11 @@ sf_cmd_tune_local (int argc, char **argv)
             if (!sf_cli_parse_int (optarg, 1, 100000, &v))
                 return sf_cli_usage ("tune-local", "--max-configs must be in 1..100000, not '%s'", optarg);
             o.max_configs = (int) v;
+            break;
+        case 'P':
+            if (!sf_cli_parse_int (optarg, 1, 64, &v))
+                return sf_cli_usage ("tune-local", "--proxy-top must be in 1..64, not '%s'", optarg);
+            o.proxy_top = (int) v;
             break;
         case 'B': o.bias = true; break;
         case 'R': o.relu = true; break;

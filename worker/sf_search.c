@@ -384,20 +384,53 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
                          &best);
     out->best_generated_us = INFINITY;
     if (rc == SF_OK && best >= 0 && opts->strategy == SF_STRATEGY_PROXY) {
-        /* The proxy winner, compiled in full, verified and timed. */
-        s_job_t full = jobs[best];
-        full.proxy = false;
-        full.cubin = NULL;
-        full.ptx = NULL;
-        int full_best = -1;
-        rc = s_run_jobs (&ms, &full, 1, opts, out, "winner", &full_best);
-        if (rc == SF_OK && full_best == 0) {
-            const sf_candidate_t *c = &out->candidates[out->candidate_count - 1];
-            out->best_generated_us = c->us;
-            s_take_winner (out, &full, c);
+        /* The top proxies, compiled in full (in parallel: on a pool of
+           threads the wall time of a few full compiles is that of one),
+           verified and timed; the fastest full kernel wins. */
+        int top = opts->proxy_top > 0 ? opts->proxy_top : SF_SEARCH_DEFAULT_PROXY_TOP;
+        int *order = malloc ((size_t) count * sizeof *order);
+        s_job_t *full = calloc ((size_t) top, sizeof *full);
+        int nfull = 0;
+        if (!order || !full)
+            rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
+        for (int i = 0; rc == SF_OK && i < count; i++)
+            order[i] = i;
+        /* selection of the `top` fastest timed proxies */
+        for (int t = 0; rc == SF_OK && t < top && t < count; t++) {
+            for (int i = t + 1; i < count; i++) {
+                const sf_candidate_t *ci = &out->candidates[order[i]], *ct = &out->candidates[order[t]];
+                bool better = ci->status == SF_OK && (ct->status != SF_OK || ci->us < ct->us);
+                if (better) {
+                    int x = order[t];
+                    order[t] = order[i];
+                    order[i] = x;
+                }
+            }
+            if (out->candidates[order[t]].status != SF_OK)
+                break;
+            full[nfull] = jobs[order[t]];
+            full[nfull].proxy = false;
+            full[nfull].cubin = NULL;
+            full[nfull].ptx = NULL;
+            nfull++;
         }
-        free (full.cubin);
-        free (full.ptx);
+        int full_best = -1, first = out->candidate_count;
+        if (rc == SF_OK && nfull > 0)
+            rc = s_run_jobs (&ms, full, nfull, opts, out, "finalists", &full_best);
+        if (rc == SF_OK && full_best >= 0) {
+            const sf_candidate_t *c = &out->candidates[first + full_best];
+            out->best_generated_us = c->us;
+            s_take_winner (out, &full[full_best], c);
+            sf_buf_t *buf = sf_buf_new (S_PTX_MAX);
+            sf_launch_t launch;
+            sf_epilogue_t epi = { opts->bias, opts->relu };
+            if (buf && sf_emit_u_full (a, full[full_best].panels, &full[full_best].config, &epi, buf,
+                                       &launch) == SF_OK)
+                out->source = sf_buf_detach (buf, NULL);
+            sf_buf_destroy (&buf);
+        }
+        s_jobs_free (full, nfull);
+        free (order);
     } else if (rc == SF_OK && best >= 0) {
         out->best_generated_us = out->candidates[best].us;
         s_take_winner (out, &jobs[best], &out->candidates[best]);

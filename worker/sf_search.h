@@ -2,7 +2,12 @@
 
       exhaustive  compile and time the full kernel of every legal config
       proxy       prune by constraints, time the proxies of every remaining
-                  config, compile the winner in full, verify and time it
+                  config, compile the fastest few (proxy_top, default 4) in
+                  full, verify and time them; the fastest full kernel wins.
+                  Several finalists rather than one because a proxy misses
+                  part of the full kernel's instruction-cache cost
+                  (docs/KERNELS.md), and on a compile pool they cost the
+                  wall time of one
 
     The dense candidate (cuBLAS SGEMM on the densified A) is always measured,
     so a tuned layer is never slower than SGEMM. Compiles run on a pool of
@@ -30,6 +35,8 @@ typedef enum { SF_BACKEND_CUDA = 0, SF_BACKEND_SIM = 1 } sf_backend;
 const char *sf_strategy_name (sf_strategy strategy);
 int sf_strategy_parse (const char *name);  /* -1 if unknown */
 
+#define SF_SEARCH_DEFAULT_PROXY_TOP 4
+
 typedef void (*sf_progress_fn) (void *arg, const char *phase, int done, int total);
 
 typedef struct {
@@ -38,6 +45,7 @@ typedef struct {
     int gpu;                   /* device ordinal */
     int compile_threads;       /* 0: one per online CPU */
     int max_configs;           /* 0: all legal configs; else an even sample */
+    int proxy_top;             /* proxy: finalists compiled in full (0: default) */
     bool bias, relu;           /* fused epilogue */
     uint64_t seed;             /* inputs */
     double tol;                /* verification bound (normwise relative) */

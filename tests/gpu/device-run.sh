@@ -12,7 +12,7 @@ export SPMMFARM=$PWD/.devpack/bin/spmmfarm
 export SF_SHARED_DATA=$PWD/.devpack/data
 export SF_TOP_SRCDIR=$PWD SF_TOP_BUILDDIR=$PWD
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,utilization.gpu --format=csv | tee "$OUT/nvidia-smi.txt"
-git log -1 --format='commit %H %s' 2>/dev/null | tee "$OUT/commit.txt"
+git log -1 --format='commit %H %s' 2>/dev/null | tee "$OUT/commit.txt"  # empty: the device copy has no .git
 for what in "$@"; do
     case $what in
     check)
@@ -22,9 +22,9 @@ for what in "$@"; do
     bench)
         "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.9 --seed 1 -o /tmp/l90.smtx
         "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.95 --seed 1 -o /tmp/l95.smtx
-        for spec in "l95 4096" "l90 4096" "l90 512"; do
+        for spec in ${SF_BENCH_SPECS:-"l90 4096" "l90 512"}; do
             set -- $spec
-            timeout 200 "$SPMMFARM" tune-local /tmp/$1.smtx --n "$2" --strategy proxy \
+            timeout 250 "$SPMMFARM" tune-local /tmp/$1.smtx --n "$2" --strategy proxy \
                 ${SF_BENCH_CONFIGS:+--max-configs $SF_BENCH_CONFIGS} --json -q > "$OUT/json/tune-$1-n$2.json" 2>> "$OUT/stderr.log"
             python3 - "$OUT/json/tune-$1-n$2.json" <<'PY'
 import json, sys
@@ -42,10 +42,12 @@ PY
     fidelity)
         # exhaustive on a sample: full-kernel times of configs whose proxies
         # the bench run timed, to measure proxy error
-        "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.9 --seed 1 -o /tmp/l90.smtx
-        timeout 280 "$SPMMFARM" tune-local /tmp/l90.smtx --n 4096 --strategy exhaustive \
-            --max-configs "${SF_FIDELITY_CONFIGS:-32}" --json -q > "$OUT/json/exhaustive-l90-n4096.json" 2>> "$OUT/stderr.log"
-        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print("exhaustive", d["best"], d["search"])' "$OUT/json/exhaustive-l90-n4096.json"
+        "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.95 --seed 1 -o /tmp/l95.smtx
+        for strategy in proxy exhaustive; do
+            timeout 250 "$SPMMFARM" tune-local /tmp/l95.smtx --n 4096 --strategy $strategy \
+                --max-configs "${SF_FIDELITY_CONFIGS:-16}" --json -q > "$OUT/json/$strategy-l95-n4096.json" 2>> "$OUT/stderr.log"
+            python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sys.argv[1], d["best"]["config"], d["best"]["us"], d["search"])' "$OUT/json/$strategy-l95-n4096.json"
+        done
         ;;
     esac
 done
