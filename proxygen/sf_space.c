@@ -43,6 +43,8 @@ sf_space_u (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_
             int64_t padded_n = (p->n + 31) / 32 * 32;
             bool legal = c.panel_rows * c.vec + 40 <= 255
                 && c.threads * c.groups <= 1024
+                /* the block's registers must fit one SM's register file */
+                && (int64_t) c.threads * c.groups * c.max_regs <= 65536
                 && p->n % c.vec == 0
                 && c.threads * c.vec <= padded_n
                 && p->nnz * c.vec <= SF_SPACE_MAX_FMAS

@@ -4,7 +4,9 @@
     the constraints that prune it before anything is compiled:
       - registers: the R x V accumulators and about 40 registers of
         addresses, loads in flight and indices fit under the cap (<= 255);
-      - threads: threads * groups <= 1024;
+      - threads: threads * groups <= 1024, and threads * groups * register
+        cap <= 65536 (one SM's register file: else the launch fails with
+        CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES, seen on the H100);
       - vector width divides the tuned N (else the slow generic path runs);
       - waves: at least half as many blocks as SMs, when any config has that
         many (small N needs narrow blocks);

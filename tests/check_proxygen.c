@@ -142,6 +142,7 @@ START_TEST (test_space_constraints)
     for (int i = 0; i < n; i++) {
         ck_assert_int_le (out[i].panel_rows * out[i].vec + 40, out[i].max_regs);
         ck_assert_int_le (out[i].max_regs, 255);
+        ck_assert_int_le (out[i].threads * out[i].groups * out[i].max_regs, 65536);
         ck_assert_int_eq (4096 % out[i].vec, 0);
     }
     /* N = 27 (odd): only vector width 1 is legal */
