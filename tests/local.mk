@@ -4,9 +4,9 @@ check_PROGRAMS += tests/check_common tests/check_matrix_io tests/check_suite tes
 TESTS += tests/check_common tests/check_matrix_io tests/check_suite tests/check_cudadrv \
 	tests/cli_basic.sh tests/cli_matrix_io.sh tests/cli_suite.sh tests/cli_devices.sh
 dist_noinst_SCRIPTS += tests/cli_basic.sh tests/cli_matrix_io.sh tests/cli_suite.sh \
-	tests/cli_devices.sh tests/testlib.sh tests/gpu/check-gpu.sh
+	tests/cli_devices.sh tests/testlib.sh tests/gpu/check-gpu.sh tests/gpu/device-run.sh
 
-tests_check_common_SOURCES = tests/check_common.c
+tests_check_common_SOURCES = tests/check_common.c tests/sf_check.h
 tests_check_common_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_common_LDADD = $(CHECK_LDADD)
 tests_check_common_LDFLAGS = $(CUDA_LDFLAGS)
