@@ -22,8 +22,9 @@ for what in "$@"; do
     bench)
         "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.9 --seed 1 -o /tmp/l90.smtx
         "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.95 --seed 1 -o /tmp/l95.smtx
-        for spec in ${SF_BENCH_SPECS:-"l90 4096" "l90 512"}; do
-            set -- $spec
+        # SF_BENCH_SPECS: space-separated LAYER:N pairs
+        for spec in ${SF_BENCH_SPECS:-l90:4096 l90:512}; do
+            set -- ${spec%:*} ${spec#*:}
             timeout 250 "$SPMMFARM" tune-local /tmp/$1.smtx --n "$2" --strategy proxy \
                 ${SF_BENCH_CONFIGS:+--max-configs $SF_BENCH_CONFIGS} --json -q > "$OUT/json/tune-$1-n$2.json" 2>> "$OUT/stderr.log"
             python3 - "$OUT/json/tune-$1-n$2.json" <<'PY'
