@@ -2,9 +2,11 @@
 ## (*.sh) that run the real program. `make check` runs all of them on a CPU.
 check_PROGRAMS += tests/check_common tests/check_matrix_io tests/check_suite tests/check_cudadrv
 TESTS += tests/check_common tests/check_matrix_io tests/check_suite tests/check_cudadrv \
-	tests/cli_basic.sh tests/cli_matrix_io.sh tests/cli_suite.sh tests/cli_devices.sh
+	tests/cli_basic.sh tests/cli_matrix_io.sh tests/cli_suite.sh tests/cli_devices.sh \
+	tests/cli_tune_local.sh
 dist_noinst_SCRIPTS += tests/cli_basic.sh tests/cli_matrix_io.sh tests/cli_suite.sh \
-	tests/cli_devices.sh tests/testlib.sh tests/gpu/check-gpu.sh tests/gpu/device-run.sh
+	tests/cli_devices.sh tests/cli_tune_local.sh tests/testlib.sh tests/gpu/check-gpu.sh \
+	tests/gpu/device-run.sh
 
 tests_check_common_SOURCES = tests/check_common.c tests/sf_check.h
 tests_check_common_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)

@@ -1,0 +1,39 @@
+#!/bin/sh
+# spmmfarm tune-local with the sim backend: compiles are real (nvJitLink on
+# the CPU), times come from the model and are labelled simulated.
+. "$(dirname "$0")/testlib.sh"
+
+"$SPMMFARM" gen --m 70 --k 27 --sparsity 0.7 --seed 3 -o "$WORK/l.mtx" >/dev/null
+for strategy in proxy exhaustive; do
+    expect_exit 0 "tune-local $strategy (sim)" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 64 \
+        --strategy $strategy --backend sim --max-configs 4 --json -q
+    cp "$WORK/out" "$WORK/$strategy.json"
+    expect_grep "SIMULATED" "$WORK/err" "$strategy: the sim backend is announced"
+    for key in 'd["best"]["template"]' 'd["best"]["config"]' 'd["best"]["us"]' 'd["best"]["max_rel_err"]' \
+               'd["baselines"]["sgemm_us"]' 'd["baselines"]["tf32_us"]' 'd["baselines"]["cusparse_us"]' \
+               'd["search"]["wall_s"]' 'd["search"]["compile_cpu_s"]' 'd["search"]["gpu_s"]' \
+               'd["search"]["candidates"]'; do
+        json_get "$WORK/$strategy.json" "$key" >/dev/null 2>&1 && pass "$strategy: JSON has $key" \
+            || fail "$strategy: JSON lacks $key"
+    done
+    [ "$(json_get "$WORK/$strategy.json" 'd["simulated"] and d["gpu"]["type"].startswith("sim/")')" = True ] \
+        && pass "$strategy: labelled simulated with a sim/ GPU type" || fail "$strategy: not labelled simulated"
+    [ "$(json_get "$WORK/$strategy.json" 'd["best"]["verified"]')" = False ] \
+        && pass "$strategy: a simulated winner is never reported verified" || fail "$strategy: sim claims verified"
+    [ "$(json_get "$WORK/$strategy.json" 'd["search"]["compiled"] >= 4 and d["search"]["compile_cpu_s"] > 0')" = True ] \
+        && pass "$strategy: candidates were really compiled" || fail "$strategy: nothing compiled"
+done
+# proxy: 4 proxies, then up to 4 finalists in full
+[ "$(json_get "$WORK/proxy.json" 'sum(1 for c in d["candidates"] if c["proxy"]) == 4 and any(not c["proxy"] for c in d["candidates"])')" = True ] \
+    && pass "proxy: proxies timed, finalists compiled in full" || fail "proxy: candidate mix"
+[ "$(json_get "$WORK/exhaustive.json" 'all(not c["proxy"] for c in d["candidates"])')" = True ] \
+    && pass "exhaustive: full kernels only" || fail "exhaustive: proxies present"
+expect_exit 0 "text output" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 64 --backend sim --max-configs 2 -q
+expect_grep "SIMULATED" "$WORK/out" "text output says SIMULATED"
+expect_exit 2 "tune-local without --n" "$SPMMFARM" tune-local "$WORK/l.mtx"
+expect_exit 2 "tune-local with a bad strategy" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 8 --strategy rank
+expect_exit 2 "tune-local on a missing file" "$SPMMFARM" tune-local "$WORK/none.mtx" --n 8
+expect_exit 1 "tune-local --backend cuda without a GPU fails at run time" \
+    env SPMMFARM_LIBCUDA=/nonexistent/libcuda.so.1 "$SPMMFARM" tune-local "$WORK/l.mtx" --n 64 --backend cuda -q
+expect_grep "driver" "$WORK/err" "and says why"
+finish
