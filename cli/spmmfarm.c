@@ -1,9 +1,11 @@
 /*  spmmfarm: the one program; each subcommand lives in cli/cmd_*.c. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/sf_cli.h"
 #include "config.h"
+#include "worker/sf_measure.h"
 
 static const sf_cli_command_t s_commands[] = {
     { "gen", sf_cmd_gen, "generate a randomly pruned weight matrix (.mtx, .smtx)" },
@@ -36,6 +38,10 @@ s_print_help (FILE *out)
 int
 main (int argc, char **argv)
 {
+    /* Not a command: the measuring child re-executes this program (see
+       worker/sf_measure.h). */
+    if (argc == 4 && strcmp (argv[1], "__measure-child") == 0)
+        return sf_measure_child_main (atoi (argv[2]), atoi (argv[3]));
     if (argc < 2) {
         s_print_help (stderr);
         return SF_EXIT_USAGE;

@@ -2,6 +2,7 @@
 #include "proxygen/sf_jit.h"
 
 #include <nvJitLink.h>
+#include <nvrtc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,81 @@ sf_jit_ptx (const char *ptx, const sf_jit_opts_t *opts, void **cubin_p, size_t *
     *cubin_p = cubin;
     *size_p = size;
     return SF_OK;
+}
+
+static int
+s_nvrtc_fail (nvrtcProgram prog, nvrtcResult rc, const char *what)
+{
+    char log[600] = "";
+    size_t size = 0;
+    if (prog && nvrtcGetProgramLogSize (prog, &size) == NVRTC_SUCCESS && size > 1) {
+        char *full = malloc (size);
+        if (full && nvrtcGetProgramLog (prog, full) == NVRTC_SUCCESS)
+            snprintf (log, sizeof log, "%s", full);
+        free (full);
+    }
+    return sf_error_set_origin (SF_ERR_NVRTC, (int) rc, "NVRTC %s failed: %s%s%s", what,
+                                nvrtcGetErrorString (rc), *log ? ": " : "", log);
+}
+
+/*  CUDA C -> PTX for the virtual arch matching `arch` ("sm_90" -> compute_90). */
+static int
+s_nvrtc_ptx (const char *source, const char *arch, char **ptx_p)
+{
+    char option[48];
+    snprintf (option, sizeof option, "--gpu-architecture=compute_%s",
+              strncmp (arch, "sm_", 3) == 0 ? arch + 3 : arch);
+    const char *options[] = { option, "--std=c++17", "-default-device" };
+    nvrtcProgram prog = NULL;
+    nvrtcResult rc = nvrtcCreateProgram (&prog, source, "kernel.cu", 0, NULL, NULL);
+    if (rc != NVRTC_SUCCESS)
+        return s_nvrtc_fail (NULL, rc, "create");
+    rc = nvrtcCompileProgram (prog, 3, options);
+    size_t size = 0;
+    if (rc == NVRTC_SUCCESS)
+        rc = nvrtcGetPTXSize (prog, &size);
+    char *ptx = rc == NVRTC_SUCCESS ? malloc (size) : NULL;
+    if (rc == NVRTC_SUCCESS && !ptx) {
+        nvrtcDestroyProgram (&prog);
+        return sf_error_set (SF_ERR_NOMEM, "out of memory for %zu bytes of PTX", size);
+    }
+    if (rc == NVRTC_SUCCESS)
+        rc = nvrtcGetPTX (prog, ptx);
+    if (rc != NVRTC_SUCCESS) {
+        free (ptx);
+        int status = s_nvrtc_fail (prog, rc, "compile");
+        nvrtcDestroyProgram (&prog);
+        return status;
+    }
+    nvrtcDestroyProgram (&prog);
+    *ptx_p = ptx;
+    return SF_OK;
+}
+
+int
+sf_jit_cuda (const char *source, const sf_jit_opts_t *opts, void **cubin_p, size_t *size_p,
+             char **ptx_p, sf_jit_stats_t *stats)
+{
+    double t0 = s_clock (CLOCK_MONOTONIC), c0 = s_clock (CLOCK_THREAD_CPUTIME_ID);
+    char *ptx = NULL;
+    if (ptx_p)
+        *ptx_p = NULL;
+    int rc = s_nvrtc_ptx (source, opts && opts->arch ? opts->arch : "sm_90", &ptx);
+    sf_jit_stats_t st = { 0 };
+    if (rc == SF_OK)
+        rc = sf_jit_ptx (ptx, opts, cubin_p, size_p, &st);
+    if (rc == SF_OK) {
+        st.seconds = s_clock (CLOCK_MONOTONIC) - t0;
+        st.cpu_seconds = s_clock (CLOCK_THREAD_CPUTIME_ID) - c0;
+        if (stats)
+            *stats = st;
+        if (ptx_p) {
+            *ptx_p = ptx;
+            ptx = NULL;
+        }
+    }
+    free (ptx);
+    return rc;
 }
 
 const char *

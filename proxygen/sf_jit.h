@@ -39,6 +39,14 @@ typedef struct {
 int sf_jit_ptx (const char *ptx, const sf_jit_opts_t *opts, void **cubin_p, size_t *size_p,
                 sf_jit_stats_t *stats);
 
+/*  Compiles CUDA C source (NUL-terminated, no #include) with NVRTC to PTX
+    for the virtual arch of opts->arch, then that PTX with sf_jit_ptx: the
+    stats are the sum of both steps (stats->ptx_bytes is NVRTC's output). On
+    failure SF_ERR_NVRTC with the log's first lines in the detail. *ptx_p
+    (may be NULL) gets the PTX (caller frees). */
+int sf_jit_cuda (const char *source, const sf_jit_opts_t *opts, void **cubin_p, size_t *size_p,
+                 char **ptx_p, sf_jit_stats_t *stats);
+
 /*  Version of the linked nvJitLink, e.g. "13.0". */
 const char *sf_jit_version (void);
 

@@ -70,3 +70,60 @@ sf_space_u (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_
         *pruned_p = pruned;
     return count < max ? count : max;
 }
+
+/* ---- template D ---------------------------------------------------------------- */
+
+static const int32_t s_d_rows[] = { 2, 4, 8, 16 };
+static const int32_t s_d_threads[] = { 64, 128, 256 };
+static const int32_t s_d_groups[] = { 1, 2 };
+/*  Similarity ordering packs rows that read the same B rows into one panel,
+    so their loads hit L1; nnz ordering matters less without straight-line
+    code (a loop absorbs the imbalance within a block). */
+static const sf_reorder s_d_reorders[] = { SF_REORDER_NONE, SF_REORDER_SIMILARITY };
+
+int
+sf_space_d (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_p)
+{
+    if (p->m < 1 || p->k < 1 || p->n < 1 || max < 0)
+        return sf_error_set (SF_ERR_INVALID, "bad problem for the config space");
+    int count = 0, pruned = 0;
+    int64_t min_blocks = p->sm_count / 2, best_blocks = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        count = 0;
+        pruned = 0;
+        for (int ri = 0; ri < S_COUNT (s_d_reorders); ri++)
+        for (int r = 0; r < S_COUNT (s_d_rows); r++)
+        for (int v = 0; v < S_COUNT (s_vecs); v++)
+        for (int t = 0; t < S_COUNT (s_d_threads); t++)
+        for (int g = 0; g < S_COUNT (s_d_groups); g++)
+        for (int o = 0; o < S_COUNT (s_orders); o++) {
+            sf_config_t c = { SF_TEMPLATE_D, s_d_rows[r], s_vecs[v], s_d_threads[t], s_d_groups[g],
+                              s_orders[o], 0, s_d_reorders[ri] };
+            int64_t blocks = sf_config_blocks (&c, p->m, p->n);
+            int64_t padded_n = (p->n + 31) / 32 * 32;
+            int64_t panels = (p->m + c.panel_rows - 1) / c.panel_rows;
+            bool legal = c.panel_rows * c.vec <= SF_SPACE_D_MAX_ACC
+                && p->n % c.vec == 0
+                && c.threads * c.vec <= padded_n
+                && (c.panel_rows < p->m || r == 0)
+                && panels >= c.groups;
+            if (pass == 0) {
+                if (legal && blocks > best_blocks)
+                    best_blocks = blocks;
+                continue;
+            }
+            if (legal && blocks < min_blocks && best_blocks >= min_blocks)
+                legal = false;
+            if (!legal) {
+                pruned++;
+                continue;
+            }
+            if (count < max)
+                out[count] = c;
+            count++;
+        }
+    }
+    if (pruned_p)
+        *pruned_p = pruned;
+    return count < max ? count : max;
+}

@@ -38,6 +38,14 @@ typedef struct {
     *pruned_p (may be NULL) gets how many the constraints removed. */
 int sf_space_u (const sf_space_problem_t *problem, sf_config_t *out, int max, int *pruned_p);
 
+/*  Template D: the same tiling knobs (R in 2..16, V, T in 64..256, G in
+    1..2, order, reordering none or similarity) under the same thread, vector
+    and wave constraints; at most SF_SPACE_D_MAX_ACC accumulators per thread
+    (the loop keeps indices and a loaded vector live besides them). No code
+    size limit: the code does not grow with the layer. */
+#define SF_SPACE_D_MAX_ACC 64
+int sf_space_d (const sf_space_problem_t *problem, sf_config_t *out, int max, int *pruned_p);
+
 /*  The register cap given to a U config: accumulators plus 40, rounded up to
     a multiple of 8, between 64 and 255. */
 int32_t sf_space_u_max_regs (int32_t panel_rows, int32_t vec);

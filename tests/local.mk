@@ -43,3 +43,11 @@ tests_check_proxygen_SOURCES = tests/check_proxygen.c
 tests_check_proxygen_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_proxygen_LDADD = $(CHECK_LDADD)
 tests_check_proxygen_LDFLAGS = $(CUDA_LDFLAGS)
+
+## worker/sf_measure: the measuring child, its crash and hang containment.
+check_PROGRAMS += tests/check_measure
+TESTS += tests/check_measure
+tests_check_measure_SOURCES = tests/check_measure.c
+tests_check_measure_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_measure_LDADD = $(CHECK_LDADD)
+tests_check_measure_LDFLAGS = $(CUDA_LDFLAGS)

@@ -2,4 +2,5 @@
 libspmmfarm_la_SOURCES += \
 	worker/sf_gpu.c worker/sf_gpu.h \
 	worker/sf_sim.c worker/sf_sim.h \
-	worker/sf_search.c worker/sf_search.h
+	worker/sf_search.c worker/sf_search.h \
+	worker/sf_measure.c worker/sf_measure.h

@@ -425,6 +425,7 @@ typedef struct {
     uint32_t grid[3];
     uint32_t block;
     uint32_t shared;
+    CUdeviceptr data;  /* A's encoding for template D, else 0 */
 } s_kernel_t;
 
 static int
@@ -433,22 +434,28 @@ s_launch_kernel (sf_gpu_t *self, void *arg, int b_index)
     s_kernel_t *k = arg;
     uint32_t n = (uint32_t) self->n;
     CUdeviceptr bias = self->bias ? self->d_bias : 0;
-    void *params[] = { &self->b[b_index], &self->c, &n, &bias };
+    /* The kernel ABI (docs/KERNELS.md): B, C, N, bias, A's data (D only;
+       a kernel that declares four parameters ignores the fifth). */
+    void *params[] = { &self->b[b_index], &self->c, &n, &bias, &k->data };
     S_CU (self, self->cu->cuLaunchKernel (k->fn, k->grid[0], k->grid[1], k->grid[2], k->block, 1, 1,
                                           k->shared, self->stream, params, NULL), "cuLaunchKernel");
     return SF_OK;
 }
 
 int
-sf_gpu_run (sf_gpu_t *self, const void *cubin, size_t size, const sf_launch_t *launch, bool verify,
-            double tol, double *err, sf_timing_t *timing)
+sf_gpu_run (sf_gpu_t *self, const void *cubin, size_t size, const sf_launch_t *launch,
+            const void *data, size_t data_size, bool verify, double tol, double *err,
+            sf_timing_t *timing)
 {
     (void) size;
     S_CU (self, self->cu->cuCtxSetCurrent (self->ctx), "cuCtxSetCurrent");
-    CUmodule module = NULL;
-    S_CU (self, self->cu->cuModuleLoadData (&module, cubin), "cuModuleLoadData");
     s_kernel_t k = { 0 };
-    int rc = sf_cudadrv_check (self->drv, self->cu->cuModuleGetFunction (&k.fn, module, launch->entry),
+    if (data_size > 0 && s_upload (self, &k.data, data, data_size) != SF_OK)
+        return sf_error_last ();
+    CUmodule module = NULL;
+    int rc = sf_cudadrv_check (self->drv, self->cu->cuModuleLoadData (&module, cubin), "cuModuleLoadData");
+    if (rc == SF_OK)
+        rc = sf_cudadrv_check (self->drv, self->cu->cuModuleGetFunction (&k.fn, module, launch->entry),
                                "cuModuleGetFunction");
     sf_launch_grid (launch, self->n, k.grid);
     k.block = (uint32_t) launch->block_threads;
@@ -465,6 +472,8 @@ sf_gpu_run (sf_gpu_t *self, const void *cubin, size_t size, const sf_launch_t *l
     /* After a fault the context is gone; unloading would fail too. */
     if (module)
         self->cu->cuModuleUnload (module);
+    if (k.data)
+        self->cu->cuMemFree (k.data);
     return rc;
 }
 

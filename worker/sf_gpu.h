@@ -53,13 +53,16 @@ const char *sf_gpu_toolkit_version (const sf_gpu_t *self);
 int sf_gpu_set_problem (sf_gpu_t *self, const sf_matrix_t *a, int64_t n, bool bias, bool relu,
                         uint64_t seed);
 
-/*  Loads a cubin and runs entry `launch->entry`. If verify is set, first
+/*  Loads a cubin and runs entry `launch->entry`, with `data` (data_size
+    bytes, may be 0: template D's encoding of A) copied to device memory and
+    passed as the fifth kernel parameter. If verify is set, first
     runs it once on poisoned C and checks sampled rows against the CPU
     reference (normwise relative error into *err; SF_ERR_VERIFY if above
     tol or if any sampled element is unwritten or not finite). Then times
     it unless timing is NULL. */
 int sf_gpu_run (sf_gpu_t *self, const void *cubin, size_t size, const sf_launch_t *launch,
-                bool verify, double tol, double *err, sf_timing_t *timing);
+                const void *data, size_t data_size, bool verify, double tol, double *err,
+                sf_timing_t *timing);
 
 typedef struct {
     sf_timing_t sgemm;     /* cuBLAS SGEMM, pedantic fp32 (no tensor cores) */

@@ -200,7 +200,7 @@ s_measure (s_measure_t *ms, s_job_t *job, sf_candidate_t *cand)
     }
     sf_timing_t t;
     double err = NAN;
-    int rc = sf_gpu_run (ms->gpu, job->cubin, job->size, &job->launch, !job->proxy, ms->opts->tol,
+    int rc = sf_gpu_run (ms->gpu, job->cubin, job->size, &job->launch, NULL, 0, !job->proxy, ms->opts->tol,
                          &err, &t);
     ms->gpu_s += s_now () - t0;
     cand->status = rc;

@@ -1,0 +1,297 @@
+/*  sf_dkernel: template D source, encoding and cached compiles. */
+#include "proxygen/sf_dkernel.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sf_error.h"
+#include "common/sf_log.h"
+#include "common/sf_sha256.h"
+
+#define S_SOURCE_MAX (256u << 10)
+#define S_HEADER_WORDS 10
+
+/*  The kernel. Rows are unrolled at compile time (R is a constant) so the
+    accumulators stay in registers; each row's nonzeros are a run-time loop.
+    Within a warp every thread works on the same panel, so the loads of
+    rowptr, cols and vals are uniform (one broadcast transaction) and the
+    B loads of adjacent threads are adjacent (coalesced). */
+static const char s_body[] =
+    "typedef unsigned int u32;\n"
+    "#define S_CAT2(a, b) a##b\n"
+    "#define S_CAT(a, b) S_CAT2(a, b)\n"
+    "#define VLOAD(p) S_CAT(VLOAD_, V)(p)\n"
+    "#define VLOAD_1(p) make_float4(__ldg(p), 0.f, 0.f, 0.f)\n"
+    "#define VLOAD_2(p) s_f2(__ldg((const float2 *) (p)))\n"
+    "#define VLOAD_4(p) __ldg((const float4 *) (p))\n"
+    "#if V == 2\n"
+    "static __device__ __forceinline__ float4 s_f2(float2 x) { return make_float4(x.x, x.y, 0.f, 0.f); }\n"
+    "#endif\n"
+    "static __device__ __forceinline__ float s_get(const float4 &x, int i) {\n"
+    "    return i == 0 ? x.x : i == 1 ? x.y : i == 2 ? x.z : x.w; }\n"
+    "extern \"C\" __global__ void __launch_bounds__(T * G)\n"
+    "ENTRY(const float *__restrict__ B, float *__restrict__ C, u32 N,\n"
+    "      const float *__restrict__ bias, const u32 *__restrict__ ad)\n"
+    "{\n"
+    "    const u32 panels = ad[1];\n"
+    "    const u32 *__restrict__ rowptr = ad + ad[2];\n"
+    "    const u32 *__restrict__ rowout = ad + ad[3];\n"
+    "    const u32 *__restrict__ cols = ad + ad[4];\n"
+    "    const float *__restrict__ vals = (const float *) (ad + ad[5]);\n"
+    "    const u32 cb = ORDER ? blockIdx.y : blockIdx.x;\n"
+    "    const u32 pg = ORDER ? blockIdx.x : blockIdx.y;\n"
+    "    const u32 panel = pg * G + threadIdx.x / T;\n"
+    "    const u32 col = (cb * T + threadIdx.x % T) * V;\n"
+    "    if (panel >= panels || col >= N)\n"
+    "        return;\n"
+    "    float acc[R][V];\n"
+    "#pragma unroll\n"
+    "    for (int r = 0; r < R; r++)\n"
+    "#pragma unroll\n"
+    "        for (int x = 0; x < V; x++)\n"
+    "            acc[r][x] = 0.f;\n"
+    "    /* N % V == 0: vector loads, col + V <= N; else guarded scalars. */\n"
+    "    const bool whole = N % V == 0;\n"
+    "#pragma unroll\n"
+    "    for (int r = 0; r < R; r++) {\n"
+    "        const u32 row = panel * R + r;\n"
+    "        const u32 end = rowptr[row + 1];\n"
+    "        u32 j = rowptr[row];\n"
+    "        if (whole) {\n"
+    "#pragma unroll 4\n"
+    "            for (; j < end; j++) {\n"
+    "                const float a = vals[j];\n"
+    "                const float4 b = VLOAD(B + (size_t) cols[j] * N + col);\n"
+    "#pragma unroll\n"
+    "                for (int x = 0; x < V; x++)\n"
+    "                    acc[r][x] = fmaf(a, s_get(b, x), acc[r][x]);\n"
+    "            }\n"
+    "        } else {\n"
+    "            for (; j < end; j++) {\n"
+    "                const float a = vals[j];\n"
+    "                const float *p = B + (size_t) cols[j] * N + col;\n"
+    "#pragma unroll\n"
+    "                for (int x = 0; x < V; x++)\n"
+    "                    if (col + x < N)\n"
+    "                        acc[r][x] = fmaf(a, __ldg(p + x), acc[r][x]);\n"
+    "            }\n"
+    "        }\n"
+    "    }\n"
+    "#pragma unroll\n"
+    "    for (int r = 0; r < R; r++) {\n"
+    "        const u32 out = rowout[panel * R + r];\n"
+    "        if (out == 0xffffffffu)\n"
+    "            continue;\n"
+    "        float y[V];\n"
+    "#pragma unroll\n"
+    "        for (int x = 0; x < V; x++) {\n"
+    "            y[x] = acc[r][x];\n"
+    "            if (BIAS) y[x] += bias[out];\n"
+    "            if (RELU) y[x] = fmaxf(y[x], 0.f);\n"
+    "        }\n"
+    "        float *c = C + (size_t) out * N + col;\n"
+    "        if (whole && V == 4)\n"
+    "            *(float4 *) c = make_float4(y[0], y[V > 1 ? 1 : 0], y[V > 2 ? 2 : 0], y[V > 3 ? 3 : 0]);\n"
+    "        else if (whole && V == 2)\n"
+    "            *(float2 *) c = make_float2(y[0], y[V > 1 ? 1 : 0]);\n"
+    "        else\n"
+    "#pragma unroll\n"
+    "            for (int x = 0; x < V; x++)\n"
+    "                if (col + x < N)\n"
+    "                    c[x] = y[x];\n"
+    "    }\n"
+    "}\n";
+
+static void
+s_entry_name (const sf_config_t *c, const sf_epilogue_t *epi, char name[SF_ENTRY_MAX])
+{
+    /* The reordering changes the data, not the code: leave it out. */
+    snprintf (name, SF_ENTRY_MAX, "sf_d_r%d_v%d_t%d_g%d_o%d%s%s", c->panel_rows, c->vec, c->threads,
+              c->groups, c->order, epi->bias ? "_bias" : "", epi->relu ? "_relu" : "");
+}
+
+int
+sf_dkernel_source (const sf_config_t *c, const sf_epilogue_t *epi, sf_buf_t *out, sf_launch_t *launch)
+{
+    if (c->tmpl != SF_TEMPLATE_D || c->panel_rows < 1 || c->panel_rows > 64
+        || (c->vec != 1 && c->vec != 2 && c->vec != 4) || c->threads < 32 || c->threads % 32
+        || c->groups < 1 || c->threads * c->groups > 1024 || (c->order != 0 && c->order != 1))
+        return sf_error_set (SF_ERR_INVALID, "not a legal template D config");
+    memset (launch, 0, sizeof *launch);
+    s_entry_name (c, epi, launch->entry);
+    launch->block_threads = c->threads * c->groups;
+    launch->cols_per_block = c->threads * c->vec;
+    launch->order = c->order;
+    launch->vec = c->vec;
+    sf_buf_printf (out,
+                   "// spmmfarm template D (data-driven), config %s\n"
+                   "#define R %d\n#define V %d\n#define T %d\n#define G %d\n#define ORDER %d\n"
+                   "#define BIAS %d\n#define RELU %d\n#define ENTRY %s\n",
+                   sf_config_text (c, (char[SF_CONFIG_TEXT_MAX]) { 0 }), c->panel_rows, c->vec,
+                   c->threads, c->groups, c->order, epi->bias ? 1 : 0, epi->relu ? 1 : 0, launch->entry);
+    sf_buf_append (out, s_body, sizeof s_body - 1);
+    return sf_buf_status (out);
+}
+
+void
+sf_dkernel_launch_for (const sf_config_t *c, int32_t panels, sf_launch_t *launch)
+{
+    launch->panels = panels;
+    launch->code_panels = 0;
+    launch->code_fmas = 0;
+    launch->panel_groups = (panels + c->groups - 1) / c->groups;
+}
+
+int
+sf_dkernel_encode (const sf_matrix_t *a, const sf_panels_t *panels, void **data_p, size_t *size_p)
+{
+    int64_t count = sf_panels_count (panels), r = sf_panels_panel_rows (panels);
+    int64_t m = sf_matrix_rows (a), nnz = sf_matrix_nnz (a), slots = count * r;
+    int64_t words = S_HEADER_WORDS + (slots + 1) + slots + 2 * nnz;
+    if (words > (int64_t) (UINT32_MAX / 2))
+        return sf_error_set (SF_ERR_RANGE, "layer too large for the D encoding (%lld words)",
+                             (long long) words);
+    uint32_t *w = calloc ((size_t) words, sizeof *w);
+    if (!w)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory for the D encoding");
+    uint32_t off_rowptr = S_HEADER_WORDS, off_rowout = off_rowptr + (uint32_t) slots + 1;
+    uint32_t off_cols = off_rowout + (uint32_t) slots, off_vals = off_cols + (uint32_t) nnz;
+    uint32_t header[S_HEADER_WORDS] = { SF_DKERNEL_MAGIC, (uint32_t) count, off_rowptr, off_rowout,
+                                        off_cols, off_vals, (uint32_t) r, (uint32_t) m,
+                                        (uint32_t) sf_matrix_cols (a), (uint32_t) nnz };
+    memcpy (w, header, sizeof header);
+    const int32_t *perm = sf_panels_perm (panels), *row_ptr = sf_matrix_row_ptr (a);
+    const int32_t *col_idx = sf_matrix_col_idx (a);
+    const float *values = sf_matrix_values (a);
+    uint32_t j = 0;
+    for (int64_t s = 0; s < slots; s++) {
+        w[off_rowptr + s] = j;
+        if (s >= m) {
+            w[off_rowout + s] = UINT32_MAX;  /* padding of the last panel */
+            continue;
+        }
+        int32_t row = perm[s];
+        w[off_rowout + s] = (uint32_t) row;
+        for (int32_t q = row_ptr[row]; q < row_ptr[row + 1]; q++, j++) {
+            w[off_cols + j] = (uint32_t) col_idx[q];
+            memcpy (&w[off_vals + j], &values[q], 4);
+        }
+    }
+    w[off_rowptr + slots] = j;
+    *data_p = w;
+    *size_p = (size_t) words * sizeof *w;
+    return SF_OK;
+}
+
+/* ---- the compile cache: one cubin per distinct source, per process ---- */
+
+typedef struct s_entry_t {
+    struct s_entry_t *next;
+    char key[SF_SHA256_HEX];
+    void *cubin;
+    size_t size;
+    sf_jit_stats_t stats;
+} s_entry_t;
+
+static pthread_mutex_t s_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static s_entry_t *s_cache;
+
+static s_entry_t *
+s_cache_find (const char *key)
+{
+    for (s_entry_t *e = s_cache; e; e = e->next)
+        if (strcmp (e->key, key) == 0)
+            return e;
+    return NULL;
+}
+
+static int
+s_copy_out (const s_entry_t *e, void **cubin_p, size_t *size_p)
+{
+    *cubin_p = malloc (e->size);
+    if (!*cubin_p)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory copying a cubin");
+    memcpy (*cubin_p, e->cubin, e->size);
+    *size_p = e->size;
+    return SF_OK;
+}
+
+int
+sf_dkernel_compile (const sf_config_t *config, const sf_epilogue_t *epi, void **cubin_p,
+                    size_t *size_p, char **source_p, sf_launch_t *launch, sf_jit_stats_t *stats,
+                    int *cached)
+{
+    *cubin_p = NULL;
+    *size_p = 0;
+    if (source_p)
+        *source_p = NULL;
+    *cached = 0;
+    memset (stats, 0, sizeof *stats);
+    sf_buf_t *src = sf_buf_new (S_SOURCE_MAX);
+    if (!src)
+        return SF_ERR_NOMEM;
+    int rc = sf_dkernel_source (config, epi, src, launch);
+    char key[SF_SHA256_HEX];
+    if (rc == SF_OK) {
+        uint8_t digest[SF_SHA256_BYTES];
+        sf_sha256 (sf_buf_data (src), sf_buf_size (src), digest);
+        sf_sha256_hex (digest, key);
+        /* Two threads may compile the same source at once; both results
+           are equal and the second is dropped. Holding the lock across a
+           compile would serialize the pool. */
+        pthread_mutex_lock (&s_cache_lock);
+        s_entry_t *hit = s_cache_find (key);
+        if (hit) {
+            rc = s_copy_out (hit, cubin_p, size_p);
+            memset (stats, 0, sizeof *stats);
+            stats->registers = hit->stats.registers;
+            stats->spill_stores = hit->stats.spill_stores;
+            stats->spill_loads = hit->stats.spill_loads;
+            stats->cubin_bytes = hit->stats.cubin_bytes;
+            *cached = 1;
+        }
+        pthread_mutex_unlock (&s_cache_lock);
+        if (!hit) {
+            rc = sf_jit_cuda (sf_buf_data (src), NULL, cubin_p, size_p, NULL, stats);
+            s_entry_t *e = rc == SF_OK ? calloc (1, sizeof *e) : NULL;
+            if (e && s_copy_out (&(s_entry_t) { .cubin = *cubin_p, .size = *size_p }, &e->cubin,
+                                 &e->size) == SF_OK) {
+                memcpy (e->key, key, sizeof key);
+                e->stats = *stats;
+                pthread_mutex_lock (&s_cache_lock);
+                if (s_cache_find (key)) {
+                    free (e->cubin);
+                    free (e);
+                } else {
+                    e->next = s_cache;
+                    s_cache = e;
+                }
+                pthread_mutex_unlock (&s_cache_lock);
+            } else
+                free (e);
+        }
+    }
+    if (rc == SF_OK && source_p)
+        *source_p = sf_buf_detach (src, NULL);
+    sf_buf_destroy (&src);
+    if (rc != SF_OK) {
+        free (*cubin_p);
+        *cubin_p = NULL;
+    }
+    return rc;
+}
+
+void
+sf_dkernel_cache_clear (void)
+{
+    pthread_mutex_lock (&s_cache_lock);
+    while (s_cache) {
+        s_entry_t *next = s_cache->next;
+        free (s_cache->cubin);
+        free (s_cache);
+        s_cache = next;
+    }
+    pthread_mutex_unlock (&s_cache_lock);
+}

@@ -1,0 +1,74 @@
+/*  sf_dkernel: template D, the data-driven kernels (DESIGN 4.2).
+
+    The same tiling as template U (a block of G thread groups, each group
+    one panel of R rows after reordering, each thread V adjacent columns and
+    R x V accumulators in registers), but A is read from device memory in a
+    compact per-panel encoding instead of being compiled into the code. The
+    source depends only on the config and the epilogue, never on the
+    matrix: one compile per config serves every layer, so a D candidate
+    costs a compile once per GPU architecture and its "proxy" is the full
+    kernel itself.
+
+    Kernel ABI (shared with U and the bundles): entry(const float *B,
+    float *C, uint32_t N, const float *bias, const uint32_t *adata).
+
+    Encoding (little-endian 32-bit words; sf_dkernel_encode):
+      [0] magic 0x31444653 ("SFD1")  [1] panels  [2] off_rowptr  [3] off_rowout
+      [4] off_cols  [5] off_vals  [6] R  [7] M  [8] K  [9] nnz
+      rowptr[panels*R + 1]  start of each permuted row's nonzeros
+      rowout[panels*R]      original row of each permuted row (~0: padding)
+      cols[nnz]             k of each nonzero, ascending within a row
+      vals[nnz]             float values
+    Offsets are in words from the start of the buffer.
+*/
+#ifndef SF_DKERNEL_H_INCLUDED
+#define SF_DKERNEL_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/sf_buf.h"
+#include "common/sf_matrix.h"
+#include "proxygen/sf_config.h"
+#include "proxygen/sf_emit.h"
+#include "proxygen/sf_jit.h"
+#include "proxygen/sf_panels.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SF_DKERNEL_MAGIC 0x31444653u
+
+/*  CUDA C source of the D kernel for `config` (template D) into `out`;
+    fills the launch fields that do not depend on the matrix (entry, block
+    threads, columns per block, vector width, order). */
+int sf_dkernel_source (const sf_config_t *config, const sf_epilogue_t *epilogue, sf_buf_t *out,
+                       sf_launch_t *launch);
+
+/*  Completes `launch` for a layer cut into `panels` panels. */
+void sf_dkernel_launch_for (const sf_config_t *config, int32_t panels, sf_launch_t *launch);
+
+/*  Encodes `a` cut into `panels` (the config's R and reordering) for the
+    kernel. *data_p gets a malloc'ed buffer (caller frees), *size_p its
+    bytes. */
+int sf_dkernel_encode (const sf_matrix_t *a, const sf_panels_t *panels, void **data_p,
+                       size_t *size_p);
+
+/*  Compiles the D kernel of `config` (NVRTC, then nvJitLink), once per
+    process and source: later calls with an equal source return a copy of
+    the first cubin and stats with `cached` set and zero seconds (the
+    compile is paid once per config, not per layer). Thread-safe.
+    *cubin_p (caller frees) and, if source_p is not NULL, *source_p (the
+    CUDA C, caller frees). */
+int sf_dkernel_compile (const sf_config_t *config, const sf_epilogue_t *epilogue, void **cubin_p,
+                        size_t *size_p, char **source_p, sf_launch_t *launch, sf_jit_stats_t *stats,
+                        int *cached);
+
+/*  Frees the process-wide compile cache (for leak checkers; optional). */
+void sf_dkernel_cache_clear (void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
