@@ -2,5 +2,6 @@
 spmmfarm_SOURCES += \
 	cli/spmmfarm.c cli/sf_cli.c cli/sf_cli.h \
 	cli/cmd_gen.c cli/cmd_inspect.c cli/cmd_reference.c \
-	cli/cmd_suite.c cli/cmd_devices.c cli/cmd_tune_local.c \
-	cli/sf_progress.c cli/sf_progress.h
+	cli/cmd_suite.c cli/cmd_devices.c cli/cmd_tune_local.c cli/cmd_bench.c cli/cmd_selftest.c \
+	cli/sf_progress.c cli/sf_progress.h \
+	cli/sf_tune.c cli/sf_tune.h

@@ -50,5 +50,8 @@ int sf_cmd_reference (int argc, char **argv);
 int sf_cmd_suite (int argc, char **argv);
 int sf_cmd_devices (int argc, char **argv);
 int sf_cmd_tune_local (int argc, char **argv);
+int sf_cmd_bench (int argc, char **argv);
+int sf_cmd_proxy_eval (int argc, char **argv);
+int sf_cmd_selftest (int argc, char **argv);
 
 #endif

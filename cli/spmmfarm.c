@@ -14,6 +14,9 @@ static const sf_cli_command_t s_commands[] = {
     { "suite", sf_cmd_suite, "list a benchmark suite's problems" },
     { "devices", sf_cmd_devices, "list the GPUs the CUDA driver sees" },
     { "tune-local", sf_cmd_tune_local, "search one layer's fastest kernel on this machine" },
+    { "bench", sf_cmd_bench, "run a benchmark suite against cuBLAS and cuSPARSE (CSV, JSON, chart)" },
+    { "proxy-eval", sf_cmd_proxy_eval, "measure how well proxy kernels predict full kernels" },
+    { "selftest", sf_cmd_selftest, "check the GPU measuring path: good, faulting and hanging kernels" },
 };
 #define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
 

@@ -13,8 +13,9 @@
 #include "common/sf_buf.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
+#include "proxygen/sf_dkernel.h"
 #include "proxygen/sf_space.h"
-#include "worker/sf_gpu.h"
+#include "worker/sf_measure.h"
 #include "worker/sf_sim.h"
 
 #define S_MAX_CONFIGS 4096
@@ -23,7 +24,7 @@
 const char *
 sf_strategy_name (sf_strategy s)
 {
-    return s == SF_STRATEGY_EXHAUSTIVE ? "exhaustive" : "proxy";
+    return s == SF_STRATEGY_EXHAUSTIVE ? "exhaustive" : s == SF_STRATEGY_PROXY ? "proxy" : "proxy-eval";
 }
 
 int
@@ -48,6 +49,8 @@ s_now (void)
 
 typedef struct {
     sf_panels_t *p[1025][SF_REORDER_COUNT];
+    void *data[1025][SF_REORDER_COUNT];      /* template D's encoding */
+    size_t data_size[1025][SF_REORDER_COUNT];
 } s_panel_cache_t;
 
 static const sf_panels_t *
@@ -59,12 +62,30 @@ s_panels (s_panel_cache_t *cache, const sf_matrix_t *a, const sf_config_t *c)
     return *slot;
 }
 
+/*  The D encoding of the config's panels, made once per (R, reordering). */
+static int
+s_encoding (s_panel_cache_t *cache, const sf_matrix_t *a, const sf_config_t *c, const void **data,
+            size_t *size)
+{
+    int r = c->panel_rows, o = c->reorder;
+    if (!cache->data[r][o]) {
+        int rc = sf_dkernel_encode (a, cache->p[r][o], &cache->data[r][o], &cache->data_size[r][o]);
+        if (rc != SF_OK)
+            return rc;
+    }
+    *data = cache->data[r][o];
+    *size = cache->data_size[r][o];
+    return SF_OK;
+}
+
 static void
 s_panel_cache_free (s_panel_cache_t *cache)
 {
     for (int r = 0; r <= 1024; r++)
-        for (int o = 0; o < SF_REORDER_COUNT; o++)
+        for (int o = 0; o < SF_REORDER_COUNT; o++) {
             sf_panels_destroy (&cache->p[r][o]);
+            free (cache->data[r][o]);
+        }
 }
 
 /* ---- the compile pool ---------------------------------------------------------- */
@@ -75,9 +96,11 @@ typedef struct {
     const sf_panels_t *panels;
     void *cubin;
     size_t size;
-    char *ptx;
     sf_launch_t launch;
     sf_jit_stats_t stats;
+    int cached;
+    const void *data;          /* D: the encoding (borrowed from the cache) */
+    size_t data_size;
     int status;
     char error[512];
 } s_job_t;
@@ -89,29 +112,38 @@ typedef struct {
     int count;
     atomic_int next;
     atomic_int done;
-    bool keep_ptx;
 } s_pool_t;
+
+/*  Emits the U kernel (full or proxy) of a job into buf. */
+static int
+s_emit_u (const sf_matrix_t *a, const s_job_t *job, const sf_epilogue_t *epi, sf_buf_t *buf,
+          sf_launch_t *launch)
+{
+    return job->proxy
+        ? sf_emit_u_proxy (a, job->panels, &job->config, epi,
+                           sf_emit_default_reps (sf_panels_count (job->panels)), buf, launch, NULL)
+        : sf_emit_u_full (a, job->panels, &job->config, epi, buf, launch);
+}
 
 static void
 s_compile_one (s_pool_t *pool, s_job_t *job)
 {
-    sf_buf_t *buf = sf_buf_new (S_PTX_MAX);
-    if (!buf) {
-        job->status = SF_ERR_NOMEM;
-        return;
+    int rc;
+    if (job->config.tmpl == SF_TEMPLATE_D) {
+        rc = sf_dkernel_compile (&job->config, &pool->epi, &job->cubin, &job->size, NULL,
+                                 &job->launch, &job->stats, &job->cached);
+        if (rc == SF_OK)
+            sf_dkernel_launch_for (&job->config, sf_panels_count (job->panels), &job->launch);
+    } else {
+        sf_buf_t *buf = sf_buf_new (S_PTX_MAX);
+        rc = buf ? s_emit_u (pool->a, job, &pool->epi, buf, &job->launch) : SF_ERR_NOMEM;
+        if (rc == SF_OK)
+            rc = sf_jit_ptx (sf_buf_data (buf), NULL, &job->cubin, &job->size, &job->stats);
+        sf_buf_destroy (&buf);
     }
-    int rc = job->proxy
-        ? sf_emit_u_proxy (pool->a, job->panels, &job->config, &pool->epi,
-                           sf_emit_default_reps (sf_panels_count (job->panels)), buf, &job->launch, NULL)
-        : sf_emit_u_full (pool->a, job->panels, &job->config, &pool->epi, buf, &job->launch);
-    if (rc == SF_OK)
-        rc = sf_jit_ptx (sf_buf_data (buf), NULL, &job->cubin, &job->size, &job->stats);
     if (rc != SF_OK)
         snprintf (job->error, sizeof job->error, "%s", sf_error_message ());
-    else if (pool->keep_ptx)
-        job->ptx = sf_buf_detach (buf, NULL);
     job->status = rc;
-    sf_buf_destroy (&buf);
 }
 
 static void *
@@ -163,7 +195,6 @@ s_jobs_free (s_job_t *jobs, int count)
 {
     for (int i = 0; jobs && i < count; i++) {
         free (jobs[i].cubin);
-        free (jobs[i].ptx);
     }
     free (jobs);
 }
@@ -174,7 +205,7 @@ typedef struct {
     const sf_search_opts_t *opts;
     const sf_matrix_t *a;
     int64_t n;
-    sf_gpu_t *gpu;                 /* cuda backend */
+    sf_measure_t *gpu;             /* cuda backend: the measuring child */
     sf_device_info_t sim;          /* sim backend */
     double gpu_s;
 } s_measure_t;
@@ -186,22 +217,25 @@ s_measure (s_measure_t *ms, s_job_t *job, sf_candidate_t *cand)
     memset (cand, 0, sizeof *cand);
     cand->config = job->config;
     cand->proxy = job->proxy;
+    cand->cached = job->cached;
     cand->compile = job->stats;
     cand->err = NAN;
     cand->status = job->status;
     if (job->status != SF_OK)
         return;
     double t0 = s_now ();
+    int64_t m = sf_matrix_rows (ms->a), k = sf_matrix_cols (ms->a);
     if (ms->opts->backend == SF_BACKEND_SIM) {
-        cand->us = sf_sim_u_us (&ms->sim, job->panels, &job->config, sf_matrix_rows (ms->a),
-                                sf_matrix_cols (ms->a), ms->n);
+        cand->us = job->config.tmpl == SF_TEMPLATE_D
+            ? sf_sim_d_us (&ms->sim, job->panels, &job->config, m, k, ms->n)
+            : sf_sim_u_us (&ms->sim, job->panels, &job->config, m, k, ms->n);
         cand->err = job->proxy ? NAN : 0.0;  /* sim: the kernel did not run */
         return;
     }
     sf_timing_t t;
     double err = NAN;
-    int rc = sf_gpu_run (ms->gpu, job->cubin, job->size, &job->launch, NULL, 0, !job->proxy, ms->opts->tol,
-                         &err, &t);
+    int rc = sf_measure_run (ms->gpu, job->cubin, job->size, &job->launch, job->data, job->data_size,
+                             !job->proxy, ms->opts->tol, &err, &t);
     ms->gpu_s += s_now () - t0;
     cand->status = rc;
     cand->err = err;
@@ -212,11 +246,28 @@ s_measure (s_measure_t *ms, s_job_t *job, sf_candidate_t *cand)
         sf_log_warn ("search", "candidate %s failed: %s", job->launch.entry, sf_error_message ());
 }
 
+/*  The winner's source, emitted again: holding the source of every
+    candidate of a search would cost gigabytes for large U kernels. */
+static char *
+s_winner_source (const sf_matrix_t *a, const s_job_t *job, const sf_search_opts_t *opts)
+{
+    sf_buf_t *buf = sf_buf_new (S_PTX_MAX);
+    sf_launch_t launch;
+    sf_epilogue_t epi = { opts->bias, opts->relu };
+    int rc = !buf ? SF_ERR_NOMEM
+        : job->config.tmpl == SF_TEMPLATE_D ? sf_dkernel_source (&job->config, &epi, buf, &launch)
+        : s_emit_u (a, job, &epi, buf, &launch);
+    char *source = rc == SF_OK ? sf_buf_detach (buf, NULL) : NULL;
+    sf_buf_destroy (&buf);
+    return source;
+}
+
 static void
-s_take_winner (sf_search_result_t *out, s_job_t *job, const sf_candidate_t *cand)
+s_take_winner (sf_search_result_t *out, const sf_matrix_t *a, s_job_t *job, const sf_candidate_t *cand,
+               const sf_search_opts_t *opts)
 {
     sf_config_text (&job->config, out->config);
-    out->tmpl = SF_TEMPLATE_U;
+    out->tmpl = job->config.tmpl;
     out->us = cand->us;
     out->spread_us = cand->spread_us;
     out->max_rel_err = cand->err;
@@ -224,11 +275,17 @@ s_take_winner (sf_search_result_t *out, s_job_t *job, const sf_candidate_t *cand
     out->launch = job->launch;
     free (out->cubin);
     free (out->source);
+    free (out->data);
     out->cubin = job->cubin;
     out->cubin_size = job->size;
-    out->source = job->ptx;
     job->cubin = NULL;
-    job->ptx = NULL;
+    out->source = s_winner_source (a, job, opts);
+    out->data = NULL;
+    out->data_size = 0;
+    if (job->data_size && (out->data = malloc (job->data_size))) {
+        memcpy (out->data, job->data, job->data_size);
+        out->data_size = job->data_size;
+    }
 }
 
 static int
@@ -242,22 +299,18 @@ s_add_candidate (sf_search_result_t *out, const sf_candidate_t *cand)
     return SF_OK;
 }
 
-/*  Compiles `jobs` and measures each in turn; the fastest verified (full)
-    or fastest (proxy) index in *best. */
+/*  Compiles `jobs` on the pool, then measures each in turn (one GPU), appending
+    a candidate per job to out (candidates[first + i] is jobs[i]'s). */
 static int
 s_run_jobs (s_measure_t *ms, s_job_t *jobs, int count, const sf_search_opts_t *opts,
-            sf_search_result_t *out, const char *phase, int *best)
+            sf_search_result_t *out, const char *phase)
 {
-    /* Sources are kept for a lone full kernel (the winner); an exhaustive
-       search re-emits its winner's instead of holding every source. */
-    s_pool_t pool = { ms->a, { opts->bias, opts->relu }, jobs, count, 0, 0, count == 1 && !jobs[0].proxy };
+    s_pool_t pool = { ms->a, { opts->bias, opts->relu }, jobs, count, 0, 0 };
     double t0 = s_now ();
     char label[64];
     snprintf (label, sizeof label, "compile %s", phase);
     s_compile_all (&pool, opts->compile_threads, opts, label);
     out->compile_wall_s += s_now () - t0;
-    *best = -1;
-    double best_us = INFINITY;
     snprintf (label, sizeof label, "time %s", phase);
     for (int i = 0; i < count; i++) {
         out->compile_cpu_s += jobs[i].stats.cpu_seconds;
@@ -273,14 +326,25 @@ s_run_jobs (s_measure_t *ms, s_job_t *jobs, int count, const sf_search_opts_t *o
             out->failed++;
         if (s_add_candidate (out, &cand) != SF_OK)
             return SF_ERR_NOMEM;
-        if (cand.status == SF_OK && cand.us < best_us) {
-            best_us = cand.us;
-            *best = i;
-        }
         if (opts->progress)
             opts->progress (opts->progress_arg, label, i + 1, count);
     }
     return SF_OK;
+}
+
+/*  Index in jobs of the fastest successful candidate among
+    candidates[first .. first + count) of the given kind, or -1. */
+static int
+s_fastest (const sf_search_result_t *out, int first, int count, bool proxy)
+{
+    int best = -1;
+    for (int i = 0; i < count; i++) {
+        const sf_candidate_t *c = &out->candidates[first + i];
+        if (c->status == SF_OK && c->proxy == proxy
+            && (best < 0 || c->us < out->candidates[first + best].us))
+            best = i;
+    }
+    return best;
 }
 
 static int
@@ -297,7 +361,7 @@ s_baselines (s_measure_t *ms, sf_search_result_t *out, double *dense_us, double 
     }
     double t0 = s_now ();
     sf_baselines_t b;
-    int rc = sf_gpu_baselines (ms->gpu, &b);
+    int rc = sf_measure_baselines (ms->gpu, &b);
     if (rc == SF_OK) {
         out->sgemm_us = b.sgemm.median_us;
         out->tf32_us = b.tf32.median_us;
@@ -308,7 +372,7 @@ s_baselines (s_measure_t *ms, sf_search_result_t *out, double *dense_us, double 
     *dense_err = NAN;
     *dense_us = INFINITY;
     if (rc == SF_OK && !ms->opts->bias && !ms->opts->relu) {
-        rc = sf_gpu_run_dense (ms->gpu, ms->opts->tol, dense_err, &t);
+        rc = sf_measure_dense (ms->gpu, ms->opts->tol, dense_err, &t);
         *dense_us = t.median_us;
     }
     ms->gpu_s += s_now () - t0;
@@ -324,14 +388,15 @@ s_open_backend (s_measure_t *ms, sf_search_result_t *out)
         info = &ms->sim;
         out->simulated = true;
     } else {
-        ms->gpu = sf_gpu_new (ms->opts->gpu);
+        sf_measure_opts_t mo = { NULL, ms->opts->run_timeout_s, 0 };
+        ms->gpu = sf_measure_new (ms->opts->gpu, &mo, false);
         if (!ms->gpu)
             return sf_error_last ();
-        int rc = sf_gpu_set_problem (ms->gpu, ms->a, ms->n, ms->opts->bias, ms->opts->relu,
-                                     ms->opts->seed);
+        int rc = sf_measure_set_problem (ms->gpu, ms->a, ms->n, ms->opts->bias, ms->opts->relu,
+                                         ms->opts->seed);
         if (rc != SF_OK)
             return rc;
-        info = sf_gpu_info (ms->gpu);
+        info = sf_measure_info (ms->gpu);
     }
     snprintf (out->gpu_name, sizeof out->gpu_name, "%s", info->name);
     snprintf (out->gpu_type, sizeof out->gpu_type, "%s", info->gpu_type);
@@ -340,132 +405,204 @@ s_open_backend (s_measure_t *ms, sf_search_result_t *out)
     return SF_OK;
 }
 
+/*  An even sample of `keep` of the `count` configs, in place. */
+static int
+s_sample (sf_config_t *configs, int count, int keep)
+{
+    if (keep <= 0 || count <= keep)
+        return count;
+    for (int i = 0; i < keep; i++)
+        configs[i] = configs[(int64_t) i * count / keep];
+    return keep;
+}
+
+/*  The legal configs of the templates asked for: U (within the code
+    budget), then D. */
+static int
+s_configs (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, int sm_count,
+           sf_config_t *configs, int max, sf_search_result_t *out, int *u_count)
+{
+    unsigned templates = opts->templates ? opts->templates : SF_SEARCH_U | SF_SEARCH_D;
+    sf_space_problem_t sp = { sf_matrix_rows (a), sf_matrix_cols (a), n, sf_matrix_nnz (a), sm_count };
+    int64_t budget = opts->max_code_fmas > 0 ? opts->max_code_fmas : SF_SPACE_MAX_FMAS;
+    int nu = 0, nd = 0, pruned = 0;
+    if (templates & SF_SEARCH_U) {
+        nu = sf_space_u (&sp, configs, max, &pruned);
+        if (nu < 0)
+            return nu;
+        out->pruned += pruned;
+        int kept = 0;
+        for (int i = 0; i < nu; i++) {
+            if (sp.nnz * configs[i].vec <= budget)
+                configs[kept++] = configs[i];
+            else
+                out->pruned++;
+        }
+        nu = s_sample (configs, kept, opts->max_configs);
+    }
+    if (templates & SF_SEARCH_D) {
+        nd = sf_space_d (&sp, configs + nu, max - nu, &pruned);
+        if (nd < 0)
+            return nd;
+        out->pruned += pruned;
+        nd = s_sample (configs + nu, nd, opts->max_configs);
+    }
+    out->legal = nu + nd;
+    *u_count = nu;
+    return nu + nd;
+}
+
+/*  A job per config; U configs are proxies unless `full`. */
+static int
+s_make_jobs (s_panel_cache_t *cache, const sf_matrix_t *a, const sf_config_t *configs, int count,
+             bool proxy, s_job_t *jobs)
+{
+    for (int i = 0; i < count; i++) {
+        s_job_t *j = &jobs[i];
+        memset (j, 0, sizeof *j);
+        j->config = configs[i];
+        j->proxy = proxy && configs[i].tmpl == SF_TEMPLATE_U;
+        j->panels = s_panels (cache, a, &configs[i]);
+        if (!j->panels)
+            return sf_error_last ();
+        if (configs[i].tmpl == SF_TEMPLATE_D) {
+            int rc = s_encoding (cache, a, &configs[i], &j->data, &j->data_size);
+            if (rc != SF_OK)
+                return rc;
+        }
+    }
+    return SF_OK;
+}
+
+/*  The `top` fastest proxies among candidates[first ..), as full jobs. */
+static int
+s_finalists (const sf_search_result_t *out, int first, const s_job_t *jobs, int count, int top,
+             s_job_t *full)
+{
+    int nfull = 0;
+    bool *taken = calloc ((size_t) count + 1, sizeof *taken);
+    if (!taken)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    while (nfull < top) {
+        int best = -1;
+        for (int i = 0; i < count; i++) {
+            const sf_candidate_t *c = &out->candidates[first + i];
+            if (!taken[i] && c->proxy && c->status == SF_OK
+                && (best < 0 || c->us < out->candidates[first + best].us))
+                best = i;
+        }
+        if (best < 0)
+            break;
+        taken[best] = true;
+        full[nfull] = jobs[best];
+        full[nfull].proxy = false;
+        full[nfull].cubin = NULL;
+        nfull++;
+    }
+    free (taken);
+    return nfull;
+}
+
+/*  Makes the dense candidate the winner when it is faster (or alone). */
+static void
+s_consider_dense (sf_search_result_t *out, double dense_us, double dense_err)
+{
+    if (out->config[0] && !(dense_us < out->us))
+        return;
+    out->tmpl = SF_TEMPLATE_DENSE;
+    snprintf (out->config, sizeof out->config, "dense");
+    out->us = dense_us;
+    out->max_rel_err = dense_err;
+    out->verified = !isnan (dense_err);
+    memset (&out->launch, 0, sizeof out->launch);
+    free (out->cubin);
+    free (out->source);
+    free (out->data);
+    out->cubin = NULL;
+    out->source = NULL;
+    out->data = NULL;
+    out->data_size = 0;
+}
+
+/*  Runs the strategy's compile-and-time phases; leaves the fastest verified
+    generated kernel in out. */
+static int
+s_search (s_measure_t *ms, s_panel_cache_t *cache, const sf_config_t *configs, int count,
+          const sf_search_opts_t *opts, sf_search_result_t *out)
+{
+    const sf_matrix_t *a = ms->a;
+    bool proxy = opts->strategy != SF_STRATEGY_EXHAUSTIVE;
+    s_job_t *jobs = calloc ((size_t) count, sizeof *jobs);
+    s_job_t *full = NULL;
+    int nfull = 0;
+    int rc = jobs ? s_make_jobs (cache, a, configs, count, proxy, jobs)
+                  : sf_error_set (SF_ERR_NOMEM, "out of memory");
+    int first = out->candidate_count;
+    if (rc == SF_OK)
+        rc = s_run_jobs (ms, jobs, count, opts, out, proxy ? "proxies" : "kernels");
+    /* Full U kernels: the fastest proxies (proxy), or all of them
+       (proxy-eval: to compare every proxy with its full kernel). */
+    int top = opts->strategy == SF_STRATEGY_PROXY_EVAL ? count
+            : opts->proxy_top > 0 ? opts->proxy_top : SF_SEARCH_DEFAULT_PROXY_TOP;
+    if (rc == SF_OK && proxy) {
+        full = calloc ((size_t) count + 1, sizeof *full);
+        nfull = full ? s_finalists (out, first, jobs, count, top, full)
+                     : sf_error_set (SF_ERR_NOMEM, "out of memory");
+        rc = nfull < 0 ? nfull : SF_OK;
+    }
+    int full_first = out->candidate_count;
+    if (rc == SF_OK && nfull > 0)
+        rc = s_run_jobs (ms, full, nfull, opts, out, "finalists");
+    if (rc == SF_OK) {
+        /* The winner: the fastest verified full kernel, U or D. */
+        int bj = s_fastest (out, first, count, false), bf = nfull > 0 ? s_fastest (out, full_first, nfull, false) : -1;
+        double uj = bj >= 0 ? out->candidates[first + bj].us : INFINITY;
+        double uf = bf >= 0 ? out->candidates[full_first + bf].us : INFINITY;
+        if (bf >= 0 && uf <= uj)
+            s_take_winner (out, a, &full[bf], &out->candidates[full_first + bf], opts);
+        else if (bj >= 0)
+            s_take_winner (out, a, &jobs[bj], &out->candidates[first + bj], opts);
+        out->best_generated_us = fmin (uj, uf);
+    }
+    s_jobs_free (full, nfull);
+    s_jobs_free (jobs, count);
+    return rc;
+}
+
 int
 sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf_search_result_t *out)
 {
     memset (out, 0, sizeof *out);
+    out->best_generated_us = INFINITY;
     double t0 = s_now ();
     s_measure_t ms = { opts, a, n, NULL, { 0 }, 0 };
     s_panel_cache_t *cache = calloc (1, sizeof *cache);
     sf_config_t *configs = malloc (S_MAX_CONFIGS * sizeof *configs);
-    s_job_t *jobs = NULL;
     int rc = cache && configs ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
     if (rc == SF_OK)
         rc = s_open_backend (&ms, out);
-    int count = 0;
+    int count = 0, u_count = 0;
     if (rc == SF_OK) {
-        sf_space_problem_t sp = { sf_matrix_rows (a), sf_matrix_cols (a), n, sf_matrix_nnz (a),
-                                  out->sm_count };
-        count = sf_space_u (&sp, configs, S_MAX_CONFIGS, &out->pruned);
+        count = s_configs (a, n, opts, out->sm_count, configs, S_MAX_CONFIGS, out, &u_count);
         rc = count < 0 ? count : SF_OK;
-        out->legal = count > 0 ? count : 0;
     }
-    /* An even sample when asked for fewer configs. */
-    if (rc == SF_OK && opts->max_configs > 0 && count > opts->max_configs) {
-        for (int i = 0; i < opts->max_configs; i++)
-            configs[i] = configs[(int64_t) i * count / opts->max_configs];
-        count = opts->max_configs;
-    }
-    if (rc == SF_OK && count > 0) {
-        jobs = calloc ((size_t) count, sizeof *jobs);
-        if (!jobs)
-            rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
-        for (int i = 0; rc == SF_OK && i < count; i++) {
-            jobs[i].config = configs[i];
-            jobs[i].proxy = opts->strategy == SF_STRATEGY_PROXY;
-            jobs[i].panels = s_panels (cache, a, &configs[i]);
-            if (!jobs[i].panels)
-                rc = sf_error_last ();
-        }
-    }
-    int best = -1;
     if (rc == SF_OK && count > 0)
-        rc = s_run_jobs (&ms, jobs, count, opts, out, opts->strategy == SF_STRATEGY_PROXY ? "proxies" : "kernels",
-                         &best);
-    out->best_generated_us = INFINITY;
-    if (rc == SF_OK && best >= 0 && opts->strategy == SF_STRATEGY_PROXY) {
-        /* The top proxies, compiled in full (in parallel: on a pool of
-           threads the wall time of a few full compiles is that of one),
-           verified and timed; the fastest full kernel wins. */
-        int top = opts->proxy_top > 0 ? opts->proxy_top : SF_SEARCH_DEFAULT_PROXY_TOP;
-        int *order = malloc ((size_t) count * sizeof *order);
-        s_job_t *full = calloc ((size_t) top, sizeof *full);
-        int nfull = 0;
-        if (!order || !full)
-            rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
-        for (int i = 0; rc == SF_OK && i < count; i++)
-            order[i] = i;
-        /* selection of the `top` fastest timed proxies */
-        for (int t = 0; rc == SF_OK && t < top && t < count; t++) {
-            for (int i = t + 1; i < count; i++) {
-                const sf_candidate_t *ci = &out->candidates[order[i]], *ct = &out->candidates[order[t]];
-                bool better = ci->status == SF_OK && (ct->status != SF_OK || ci->us < ct->us);
-                if (better) {
-                    int x = order[t];
-                    order[t] = order[i];
-                    order[i] = x;
-                }
-            }
-            if (out->candidates[order[t]].status != SF_OK)
-                break;
-            full[nfull] = jobs[order[t]];
-            full[nfull].proxy = false;
-            full[nfull].cubin = NULL;
-            full[nfull].ptx = NULL;
-            nfull++;
-        }
-        int full_best = -1, first = out->candidate_count;
-        if (rc == SF_OK && nfull > 0)
-            rc = s_run_jobs (&ms, full, nfull, opts, out, "finalists", &full_best);
-        if (rc == SF_OK && full_best >= 0) {
-            const sf_candidate_t *c = &out->candidates[first + full_best];
-            out->best_generated_us = c->us;
-            s_take_winner (out, &full[full_best], c);
-            sf_buf_t *buf = sf_buf_new (S_PTX_MAX);
-            sf_launch_t launch;
-            sf_epilogue_t epi = { opts->bias, opts->relu };
-            if (buf && sf_emit_u_full (a, full[full_best].panels, &full[full_best].config, &epi, buf,
-                                       &launch) == SF_OK)
-                out->source = sf_buf_detach (buf, NULL);
-            sf_buf_destroy (&buf);
-        }
-        s_jobs_free (full, nfull);
-        free (order);
-    } else if (rc == SF_OK && best >= 0) {
-        out->best_generated_us = out->candidates[best].us;
-        s_take_winner (out, &jobs[best], &out->candidates[best]);
-        sf_buf_t *buf = sf_buf_new (S_PTX_MAX);
-        sf_launch_t launch;
-        sf_epilogue_t epi = { opts->bias, opts->relu };
-        if (buf && sf_emit_u_full (a, jobs[best].panels, &jobs[best].config, &epi, buf, &launch) == SF_OK)
-            out->source = sf_buf_detach (buf, NULL);
-        sf_buf_destroy (&buf);
-    }
+        rc = s_search (&ms, cache, configs, count, opts, out);
     double dense_us = INFINITY, dense_err = NAN;
     if (rc == SF_OK)
         rc = s_baselines (&ms, out, &dense_us, &dense_err);
-    if (rc == SF_OK && (!out->config[0] || dense_us < out->us)) {
-        out->tmpl = SF_TEMPLATE_DENSE;
-        snprintf (out->config, sizeof out->config, "dense");
-        out->us = dense_us;
-        out->max_rel_err = dense_err;
-        out->verified = !isnan (dense_err);
-        memset (&out->launch, 0, sizeof out->launch);
-        free (out->cubin);
-        free (out->source);
-        out->cubin = NULL;
-        out->source = NULL;
-    }
+    if (rc == SF_OK)
+        s_consider_dense (out, dense_us, dense_err);
     if (rc == SF_OK && !isfinite (out->us))
         rc = sf_error_set (SF_ERR_VERIFY, "no candidate, not even dense, ran and verified");
     out->gpu_s = ms.gpu_s;
     out->wall_s = s_now () - t0;
-    s_jobs_free (jobs, count);
+    out->restarts = ms.gpu ? sf_measure_restarts (ms.gpu) : 0;
     if (cache)
         s_panel_cache_free (cache);
     free (cache);
     free (configs);
-    sf_gpu_destroy (&ms.gpu);
+    sf_measure_destroy (&ms.gpu);
     return rc;
 }
 
@@ -474,8 +611,10 @@ sf_search_result_free (sf_search_result_t *r)
 {
     free (r->cubin);
     free (r->source);
+    free (r->data);
     free (r->candidates);
     r->cubin = NULL;
     r->source = NULL;
+    r->data = NULL;
     r->candidates = NULL;
 }

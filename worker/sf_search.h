@@ -2,8 +2,10 @@
 
       exhaustive  compile and time the full kernel of every legal config
       proxy       prune by constraints, time the proxies of every remaining
-                  config, compile the fastest few (proxy_top, default 4) in
+                  U config, compile the fastest few (proxy_top, default 4) in
                   full, verify and time them; the fastest full kernel wins.
+    Template D kernels do not depend on the layer's code: they are compiled
+    once per config (cached) and always timed as full kernels, verified.
                   Several finalists rather than one because a proxy misses
                   part of the full kernel's instruction-cache cost
                   (docs/KERNELS.md), and on a compile pool they cost the
@@ -11,7 +13,9 @@
 
     The dense candidate (cuBLAS SGEMM on the densified A) is always measured,
     so a tuned layer is never slower than SGEMM. Compiles run on a pool of
-    CPU threads; GPU work is one candidate at a time. With the sim backend
+    CPU threads; GPU work is one candidate at a time, in the measuring child
+    process (worker/sf_measure.h): a faulting or hanging candidate is one
+    error result. With the sim backend
     compiles are real and times come from sf_sim (labelled simulated).
 */
 #ifndef SF_SEARCH_H_INCLUDED
@@ -29,13 +33,23 @@
 extern "C" {
 #endif
 
-typedef enum { SF_STRATEGY_EXHAUSTIVE = 0, SF_STRATEGY_PROXY = 1 } sf_strategy;
+typedef enum {
+    SF_STRATEGY_EXHAUSTIVE = 0,
+    SF_STRATEGY_PROXY = 1,
+    /*  Not a search: for every sampled U config, both the proxy and the full
+        kernel are compiled and timed (spmmfarm proxy-eval). */
+    SF_STRATEGY_PROXY_EVAL = 2
+} sf_strategy;
 typedef enum { SF_BACKEND_CUDA = 0, SF_BACKEND_SIM = 1 } sf_backend;
 
 const char *sf_strategy_name (sf_strategy strategy);
 int sf_strategy_parse (const char *name);  /* -1 if unknown */
 
 #define SF_SEARCH_DEFAULT_PROXY_TOP 4
+
+/*  Templates a search may use (bit mask); dense is always measured. */
+#define SF_SEARCH_U 1u
+#define SF_SEARCH_D 2u
 
 typedef void (*sf_progress_fn) (void *arg, const char *phase, int done, int total);
 
@@ -46,6 +60,11 @@ typedef struct {
     int compile_threads;       /* 0: one per online CPU */
     int max_configs;           /* 0: all legal configs; else an even sample */
     int proxy_top;             /* proxy: finalists compiled in full (0: default) */
+    unsigned templates;        /* SF_SEARCH_U | SF_SEARCH_D; 0: both */
+    int64_t max_code_fmas;     /* U configs whose full kernel has more
+                                  multiply-adds of code are left out (compile
+                                  time and memory); 0: SF_SPACE_MAX_FMAS */
+    double run_timeout_s;      /* per candidate run in the measuring child; 0: 30 s */
     bool bias, relu;           /* fused epilogue */
     uint64_t seed;             /* inputs */
     double tol;                /* verification bound (normwise relative) */
@@ -57,6 +76,7 @@ typedef struct {
 typedef struct {
     sf_config_t config;
     bool proxy;                /* a proxy timing, not the full kernel */
+    bool cached;               /* compile answered from the cache (D) */
     int status;                /* SF_OK or the error that ended it */
     double us;                 /* median time */
     double spread_us;          /* p90 - p10 */
@@ -78,7 +98,9 @@ typedef struct {
     sf_launch_t launch;        /* winner's launch (zeroed for dense) */
     void *cubin;               /* winner's cubin (owned; NULL for dense) */
     size_t cubin_size;
-    char *source;              /* winner's PTX (owned; NULL for dense) */
+    char *source;              /* winner's PTX (U) or CUDA C (D) (owned; NULL for dense) */
+    void *data;                /* winner's encoding of A (D; owned; else NULL) */
+    size_t data_size;
     double best_generated_us;  /* fastest verified generated kernel */
     /* baselines */
     double sgemm_us, tf32_us, cusparse_us;
@@ -86,6 +108,7 @@ typedef struct {
     /* cost */
     double wall_s, compile_cpu_s, compile_wall_s, gpu_s;
     int legal, pruned, compiled, timed, failed;
+    int restarts;              /* measuring child restarts (faults, hangs) */
     sf_candidate_t *candidates;  /* owned, candidate_count entries */
     int candidate_count;
 } sf_search_result_t;

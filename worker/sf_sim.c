@@ -64,6 +64,40 @@ sf_sim_u_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_co
 }
 
 double
+sf_sim_d_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_config_t *c,
+             int64_t m, int64_t k, int64_t n)
+{
+    int32_t count = sf_panels_count (panels);
+    double fmas = 0, distinct = 0;
+    for (int32_t p = 0; p < count; p++) {
+        sf_panel_info_t info;
+        sf_panels_info (panels, p, &info);
+        fmas += (double) info.nnz;
+        distinct += (double) info.distinct_k;
+    }
+    double sms = gpu->sm_count;
+    int32_t threads = c->threads * c->groups;
+    double regs = c->panel_rows * c->vec + 32.0;
+    double blocks_per_sm = fmax (1.0, fmin (fmin (floor (65536.0 / (regs * threads)),
+                                                   floor (2048.0 / threads)), 32.0));
+    double efficiency = fmin (1.0, blocks_per_sm * threads / 32.0 / 16.0) * 0.8;
+    double blocks = (double) sf_config_blocks (c, m, n);
+    double waves = ceil (blocks / (sms * blocks_per_sm));
+    double wave_eff = blocks / (waves * sms * blocks_per_sm);
+    double scale = sms * S_CLOCK_HZ * efficiency * wave_eff;
+    /* One B load per nonzero (through L1: 128 bytes per SM and clock), the
+       distinct rows of a panel from L2, and per nonzero an index and a
+       value load, the loop and the V multiply-adds to issue. */
+    double fma_s = fmas * (double) n / (scale * S_FMA_PER_SM_CLK);
+    double l1_s = fmas * (double) n * 4.0 / (scale * 128.0);
+    double l2_s = distinct * (double) n * 4.0 / (1.0 + 0.6 * (c->groups - 1)) / (S_L2_BPS * wave_eff);
+    double dram_s = ((double) k * n + (double) m * n) * 4.0 / S_DRAM_BPS;
+    double issue_s = fmas * (double) n / c->vec * (c->vec + 4.0) / 32.0 / (scale * 4.0);
+    double t = fmax (fmax (fma_s, fmax (l1_s, l2_s)), fmax (dram_s, issue_s));
+    return t * 1e6 + S_LAUNCH_US;
+}
+
+double
 sf_sim_sgemm_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n)
 {
     double flops = 2.0 * m * k * n;

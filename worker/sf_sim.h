@@ -31,6 +31,11 @@ void sf_sim_device (sf_device_info_t *info);
 double sf_sim_u_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_config_t *config,
                     int64_t m, int64_t k, int64_t n);
 
+/*  Estimated microseconds of a D kernel (data-driven: one B load per
+    nonzero through L1) of these panels at N columns. */
+double sf_sim_d_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_config_t *config,
+                    int64_t m, int64_t k, int64_t n);
+
 /*  Estimated microseconds of dense SGEMM (fp32, no tensor cores) and TF32,
     and of cuSPARSE CSR SpMM. */
 double sf_sim_sgemm_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n);

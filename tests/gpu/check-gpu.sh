@@ -13,6 +13,11 @@ expect_exit 0 "a GPU is visible" "$SPMMFARM" devices --json
 json_get "$WORK/out" 'len(d["devices"])' | grep -qv '^0$' || { echo "no GPU: nothing to check"; exit 77; }
 cat "$WORK/out"
 
+# The measuring child: a faulting and a hanging kernel are one error result
+# each, and the next candidate runs in a restarted child.
+expect_exit 0 "selftest: correct, faulting and hanging kernels" "$SPMMFARM" selftest
+cat "$WORK/out"
+
 # tune NAME FILE N [flags]: exhaustive search; every candidate must verify.
 tune () {
     name=$1; file=$2; n=$3; shift 3
@@ -44,4 +49,7 @@ tune empty-rows "$WORK/emptyish.mtx" 129
 tune k27 "$WORK/k27.mtx" 3136
 DLMC=$SHARED_DATA/dlmc/transformer/magnitude_pruning/0.9/body_encoder_layer_0_self_attention_multihead_attention_q_fully_connected.smtx
 [ -f "$DLMC" ] && tune dlmc-q-0.9 "$DLMC" 512
+# Template D alone, more of its configs, on a real matrix and an awkward N.
+[ -f "$DLMC" ] && tune dlmc-q-0.9-D "$DLMC" 300 --templates D --max-configs 48
+tune k27-D "$WORK/k27.mtx" 1001 --templates D --max-configs 48 --bias
 finish

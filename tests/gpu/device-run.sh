@@ -40,6 +40,24 @@ print("%-6s N=%-5d best %-30s %8.2f us err %s | gen %.2f | sgemm %.2f tf32 %.2f 
 PY
         done
         ;;
+    suite)
+        # bench on a suite: SF_SUITE_FILTER, SF_SUITE_ARGS (extra options),
+        # SF_SUITE_TIME (seconds); resumes from $SF_SUITE_DIR if carried.
+        dir=${SF_SUITE_DIR:-$OUT/bench}
+        mkdir -p "$dir"
+        timeout "${SF_SUITE_TIME:-400}" "$SPMMFARM" bench --suite conf/bench/bench205.conf \
+            ${SF_SUITE_FILTER:+--filter "$SF_SUITE_FILTER"} -o "$dir" -q ${SF_SUITE_ARGS:-} 2>> "$OUT/stderr.log"
+        echo "bench exit $?"; cat "$dir/summary.json" 2>/dev/null | head -60
+        tar -C "$(dirname "$dir")" -czf "$OUT/bench.tgz" "$(basename "$dir")"
+        ;;
+    proxyeval)
+        dir=${SF_PE_DIR:-$OUT/proxy-eval}
+        mkdir -p "$dir"
+        timeout "${SF_PE_TIME:-300}" "$SPMMFARM" proxy-eval --suite conf/bench/bench205.conf \
+            ${SF_PE_FILTER:+--filter "$SF_PE_FILTER"} -o "$dir" -q ${SF_PE_ARGS:-} 2>> "$OUT/stderr.log"
+        echo "proxy-eval exit $?"; cat "$dir/proxy.json" 2>/dev/null
+        tar -C "$(dirname "$dir")" -czf "$OUT/proxy-eval.tgz" "$(basename "$dir")"
+        ;;
     fidelity)
         # exhaustive on a sample: full-kernel times of configs whose proxies
         # the bench run timed, to measure proxy error

@@ -1,0 +1,649 @@
+/*  spmmfarm bench and spmmfarm proxy-eval: a suite's problems, one search
+    each, with the baselines in the same run; reports in an output folder.
+
+    Both commands append one JSON line per finished problem to
+    DIR/problems.jsonl and rebuild their reports from it after every
+    problem, so an interrupted run (a device lease that ends, a killed
+    process) loses at most the problem in progress, and running the same
+    command again on the same DIR resumes where it stopped. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/sf_cli.h"
+#include "cli/sf_progress.h"
+#include "cli/sf_tune.h"
+#include "common/sf_error.h"
+#include "common/sf_suite.h"
+#include "config.h"
+
+#define S_LINE_MAX (4u << 20)  /* one problem's JSON line */
+#define S_SPARSITIES_MAX 32
+
+static const char *s_bench_help =
+    "usage: spmmfarm bench --suite FILE -o DIR [--filter EXPR] [--strategy S] [options]\n\n"
+    "Runs the search on every problem of a benchmark suite and compares the winner\n"
+    "with cuBLAS SGEMM (fp32), cuBLAS TF32 and cuSPARSE, in the same process on the\n"
+    "same buffers. Writes DIR/results.csv (one row per problem), DIR/summary.json\n"
+    "(geometric-mean speedups, overall and per sparsity), DIR/chart.png (speedup over\n"
+    "SGEMM per problem, by sparsity; needs gnuplot) and DIR/problems.jsonl (the full\n"
+    "record of each problem). Running it again on the same DIR resumes: problems\n"
+    "already in problems.jsonl are not run again.\n\n"
+    "  --suite FILE       suite file (e.g. conf/bench/bench205.conf)\n"
+    "  -o, --output DIR   output folder (created if missing)\n"
+    "  --filter EXPR      only the problems matching EXPR (see spmmfarm suite --help)\n"
+    "  --limit N          stop after N new problems (a partial run, resumed later)\n"
+    SF_TUNE_HELP
+    "  -q, --quiet        no progress bars\n"
+    "  -h, --help         this help\n";
+
+static const char *s_proxy_help =
+    "usage: spmmfarm proxy-eval --suite FILE -o DIR [--filter EXPR] [options]\n\n"
+    "Measures how well proxy kernels stand for full ones: for each problem, an even\n"
+    "sample of the legal U configs (--max-configs, default 8) is compiled both as a\n"
+    "proxy and as the full kernel, and both are timed (full kernels verified).\n"
+    "Writes DIR/proxy.json: median_abs_err (|proxy - full| / full over all pairs),\n"
+    "mean_winner_loss and max_winner_loss (full time of the config the proxies\n"
+    "chose, over the best full time, minus 1), the same for the fastest of the top\n"
+    "4 proxies (what the proxy strategy compiles in full), and compile_cost_ratio\n"
+    "(full compile seconds / proxy compile seconds, on layers with >= 16 panels).\n"
+    "DIR/pairs.csv lists every pair. Resumes like bench.\n\n"
+    "  --suite FILE       suite file\n"
+    "  -o, --output DIR   output folder (created if missing)\n"
+    "  --filter EXPR      only the problems matching EXPR\n"
+    "  --limit N          stop after N new problems\n"
+    SF_TUNE_HELP
+    "  -q, --quiet        no progress bars\n"
+    "  -h, --help         this help\n";
+
+typedef struct {
+    const char *command;
+    bool proxy_eval;
+    const char *suite_path, *filter, *dir;
+    int64_t limit;
+    int quiet;
+    sf_tune_t tune;
+    char cmdline[2048];
+} s_run_t;
+
+/* ---- problems.jsonl ------------------------------------------------------------- */
+
+static char *
+s_path (const s_run_t *run, const char *name)
+{
+    char *path = NULL;
+    if (asprintf (&path, "%s/%s", run->dir, name) < 0)
+        return NULL;
+    return path;
+}
+
+/*  Every record of problems.jsonl, as a JSON array (caller owns). A line
+    that does not parse (a write cut by a crash) is reported and skipped. */
+static cJSON *
+s_load_records (const s_run_t *run)
+{
+    cJSON *all = cJSON_CreateArray ();
+    char *path = s_path (run, "problems.jsonl");
+    FILE *f = path ? fopen (path, "r") : NULL;
+    char *line = malloc (S_LINE_MAX);
+    int number = 0;
+    while (f && line && fgets (line, S_LINE_MAX, f)) {
+        number++;
+        cJSON *rec = cJSON_Parse (line);
+        if (rec && cJSON_IsObject (rec) && cJSON_GetObjectItem (rec, "id"))
+            cJSON_AddItemToArray (all, rec);
+        else {
+            cJSON_Delete (rec);
+            fprintf (stderr, "spmmfarm %s: %s:%d: not a problem record, ignored (it will be run again)\n",
+                     run->command, path, number);
+        }
+    }
+    if (f)
+        fclose (f);
+    free (line);
+    free (path);
+    return all;
+}
+
+static const cJSON *
+s_find (const cJSON *records, const char *id)
+{
+    const cJSON *rec;
+    cJSON_ArrayForEach (rec, records) {
+        const cJSON *rid = cJSON_GetObjectItem (rec, "id");
+        if (cJSON_IsString (rid) && strcmp (rid->valuestring, id) == 0)
+            return rec;
+    }
+    return NULL;
+}
+
+static int
+s_append_record (const s_run_t *run, const cJSON *rec)
+{
+    char *path = s_path (run, "problems.jsonl");
+    char *text = cJSON_PrintUnformatted (rec);
+    FILE *f = path ? fopen (path, "a") : NULL;
+    int rc = SF_OK;
+    if (!f || !text || fprintf (f, "%s\n", text) < 0 || fflush (f) != 0 || fsync (fileno (f)) != 0)
+        rc = sf_error_set (SF_ERR_IO, "cannot append to %s: %s", path ? path : run->dir, strerror (errno));
+    if (f && fclose (f) != 0 && rc == SF_OK)
+        rc = sf_error_set (SF_ERR_IO, "cannot write %s", path);
+    free (text);
+    free (path);
+    return rc;
+}
+
+/*  Writes text to DIR/name through a temporary file and a rename. */
+static int
+s_write_file (const s_run_t *run, const char *name, const char *text)
+{
+    char *path = s_path (run, name), *tmp = NULL;
+    if (!path || asprintf (&tmp, "%s.tmp", path) < 0) {
+        free (path);
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    }
+    FILE *f = fopen (tmp, "w");
+    int rc = SF_OK;
+    if (!f || fputs (text, f) < 0 || fclose (f) != 0)
+        rc = sf_error_set (SF_ERR_IO, "cannot write %s: %s", tmp, strerror (errno));
+    else if (rename (tmp, path) != 0)
+        rc = sf_error_set (SF_ERR_IO, "cannot rename %s: %s", tmp, strerror (errno));
+    free (tmp);
+    free (path);
+    return rc;
+}
+
+static double
+s_num (const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItem (obj, key);
+    return cJSON_IsNumber (v) ? v->valuedouble : NAN;
+}
+
+static const char *
+s_str (const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItem (obj, key);
+    return cJSON_IsString (v) ? v->valuestring : "";
+}
+
+/* ---- bench reports ---------------------------------------------------------------- */
+
+typedef struct {
+    double sparsity;
+    double log_sum[3];  /* sgemm, tf32, cusparse */
+    int count;
+} s_group_t;
+
+static int
+s_bench_csv (const s_run_t *run, const cJSON *records)
+{
+    size_t size = 4096 + (size_t) cJSON_GetArraySize (records) * 512;
+    char *csv = malloc (size);
+    if (!csv)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    size_t used = (size_t) snprintf (csv, size,
+        "id,m,k,n,sparsity,nnz,seed,template,config,best_us,best_generated_us,sgemm_us,tf32_us,"
+        "cusparse_us,speedup_sgemm,speedup_tf32,speedup_cusparse,max_rel_err,verified,simulated,"
+        "wall_s,compile_cpu_s,gpu_s,candidates\n");
+    const cJSON *rec;
+    cJSON_ArrayForEach (rec, records) {
+        const cJSON *best = cJSON_GetObjectItem (rec, "best"), *base = cJSON_GetObjectItem (rec, "baselines");
+        const cJSON *search = cJSON_GetObjectItem (rec, "search");
+        double us = s_num (best, "us"), sg = s_num (base, "sgemm_us"), tf = s_num (base, "tf32_us");
+        double cs = s_num (base, "cusparse_us");
+        used += (size_t) snprintf (csv + used, size - used,
+            "%s,%.0f,%.0f,%.0f,%g,%.0f,%.0f,%s,%s,%.3f,%.3f,%.3f,%.3f,%.3f,%.4f,%.4f,%.4f,%.3g,%s,%s,"
+            "%.2f,%.2f,%.2f,%.0f\n",
+            s_str (rec, "id"), s_num (rec, "m"), s_num (rec, "k"), s_num (rec, "n"), s_num (rec, "sparsity"),
+            s_num (rec, "nnz"), s_num (rec, "seed"), s_str (best, "template"), s_str (best, "config"), us,
+            s_num (rec, "best_generated_us"), sg, tf, cs, sg / us, tf / us, cs / us,
+            s_num (best, "max_rel_err"), cJSON_IsTrue (cJSON_GetObjectItem (best, "verified")) ? "yes" : "no",
+            cJSON_IsTrue (cJSON_GetObjectItem (rec, "simulated")) ? "yes" : "no", s_num (search, "wall_s"),
+            s_num (search, "compile_cpu_s"), s_num (search, "gpu_s"), s_num (search, "candidates"));
+        if (used >= size)
+            break;
+    }
+    int rc = used < size ? s_write_file (run, "results.csv", csv)
+                         : sf_error_set (SF_ERR_RANGE, "results.csv too large");
+    free (csv);
+    return rc;
+}
+
+static s_group_t *
+s_group_of (s_group_t *groups, int *count, double sparsity)
+{
+    for (int i = 0; i < *count; i++)
+        if (fabs (groups[i].sparsity - sparsity) < 1e-9)
+            return &groups[i];
+    if (*count >= S_SPARSITIES_MAX)
+        return NULL;
+    groups[*count] = (s_group_t) { sparsity, { 0, 0, 0 }, 0 };
+    return &groups[(*count)++];
+}
+
+static int
+s_bench_summary (const s_run_t *run, const cJSON *records)
+{
+    s_group_t all = { 0, { 0, 0, 0 }, 0 }, groups[S_SPARSITIES_MAX];
+    int ngroups = 0, verified = 0, slower = 0, gen_count = 0;
+    double gen_log = 0, wall = 0, cpu = 0, gpu_s = 0;
+    bool simulated = false;
+    const char *gpu = "";
+    const cJSON *rec;
+    cJSON_ArrayForEach (rec, records) {
+        const cJSON *best = cJSON_GetObjectItem (rec, "best"), *base = cJSON_GetObjectItem (rec, "baselines");
+        const cJSON *search = cJSON_GetObjectItem (rec, "search");
+        double us = s_num (best, "us");
+        double ratio[3] = { s_num (base, "sgemm_us") / us, s_num (base, "tf32_us") / us,
+                            s_num (base, "cusparse_us") / us };
+        s_group_t *g = s_group_of (groups, &ngroups, s_num (rec, "sparsity"));
+        for (int i = 0; i < 3; i++) {
+            double l = isfinite (ratio[i]) && ratio[i] > 0 ? log (ratio[i]) : 0;
+            all.log_sum[i] += l;
+            if (g)
+                g->log_sum[i] += l;
+        }
+        all.count++;
+        if (g)
+            g->count++;
+        verified += cJSON_IsTrue (cJSON_GetObjectItem (best, "verified"));
+        /* Slower than SGEMM beyond its own measured spread: the dense
+           candidate is SGEMM itself, timed again. */
+        slower += ratio[0] < 0.98;
+        double gen = s_num (rec, "best_generated_us");
+        if (isfinite (gen) && gen > 0) {
+            gen_log += log (s_num (base, "sgemm_us") / gen);
+            gen_count++;
+        }
+        wall += s_num (search, "wall_s");
+        cpu += s_num (search, "compile_cpu_s");
+        gpu_s += s_num (search, "gpu_s");
+        simulated |= cJSON_IsTrue (cJSON_GetObjectItem (rec, "simulated"));
+        gpu = s_str (cJSON_GetObjectItem (rec, "gpu"), "name");
+    }
+    static const char *names[3] = { "sgemm", "tf32", "cusparse" };
+    cJSON *root = cJSON_CreateObject ();
+    cJSON_AddStringToObject (root, "gpu", simulated ? "simulated (sim backend: NOT measured)" : gpu);
+    cJSON_AddBoolToObject (root, "simulated", simulated);
+    cJSON_AddStringToObject (root, "suite", run->suite_path);
+    cJSON_AddStringToObject (root, "filter", run->filter ? run->filter : "");
+    cJSON_AddStringToObject (root, "strategy", sf_strategy_name (run->tune.search.strategy));
+    cJSON_AddStringToObject (root, "command", run->cmdline);
+    cJSON_AddStringToObject (root, "version", PACKAGE_VERSION);
+    cJSON_AddNumberToObject (root, "problems", all.count);
+    cJSON_AddNumberToObject (root, "verified", verified);
+    cJSON *geo = cJSON_AddObjectToObject (root, "geomean_speedup");
+    for (int i = 0; i < 3; i++)
+        cJSON_AddNumberToObject (geo, names[i], all.count ? exp (all.log_sum[i] / all.count) : 0);
+    cJSON *by = cJSON_AddObjectToObject (root, "geomean_speedup_by_sparsity");
+    for (int g = 0; g < ngroups; g++) {
+        char key[32];
+        snprintf (key, sizeof key, "%g", groups[g].sparsity);
+        cJSON *o = cJSON_AddObjectToObject (by, key);
+        for (int i = 0; i < 3; i++)
+            cJSON_AddNumberToObject (o, names[i], exp (groups[g].log_sum[i] / groups[g].count));
+        cJSON_AddNumberToObject (o, "problems", groups[g].count);
+    }
+    cJSON_AddNumberToObject (root, "slower_than_sgemm", slower);
+    cJSON_AddNumberToObject (root, "generated_geomean_speedup_sgemm", gen_count ? exp (gen_log / gen_count) : 0);
+    cJSON_AddNumberToObject (root, "generated_problems", gen_count);
+    cJSON *search = cJSON_AddObjectToObject (root, "search");
+    cJSON_AddNumberToObject (search, "wall_s", wall);
+    cJSON_AddNumberToObject (search, "compile_cpu_s", cpu);
+    cJSON_AddNumberToObject (search, "gpu_s", gpu_s);
+    char *text = cJSON_Print (root);
+    cJSON_Delete (root);
+    int rc = text ? s_write_file (run, "summary.json", text) : SF_ERR_NOMEM;
+    free (text);
+    return rc;
+}
+
+/*  chart.png: speedup over SGEMM per problem, one series per sparsity. */
+static void
+s_bench_chart (const s_run_t *run, bool simulated)
+{
+    char script[2048];
+    snprintf (script, sizeof script,
+              "set terminal pngcairo size 1400,600 noenhanced\n"
+              "set output '%s/chart.png'\n"
+              "set datafile separator ','\n"
+              "set title 'spmmfarm bench: speedup over cuBLAS SGEMM (fp32) per problem%s'\n"
+              "set ylabel 'speedup over SGEMM (log scale)'\nset xlabel 'problem (suite order)'\n"
+              "set logscale y\nset grid ytics\nset key outside right\n"
+              "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2\n"
+              "plot for [s in '0.5 0.7 0.8 0.9 0.95 0.98'] '%s/results.csv' skip 1 "
+              "using ($0):(strcol(5) eq s ? $15 : 1/0) with points pt 7 title 'sparsity '.s\n",
+              run->dir, simulated ? " -- SIMULATED, not measured" : "", run->dir);
+    if (s_write_file (run, "chart.gp", script) != SF_OK)
+        return;
+    char *cmd = NULL;
+    if (asprintf (&cmd, "gnuplot '%s/chart.gp' 2>/dev/null", run->dir) < 0)
+        return;
+    if (system (cmd) != 0)
+        fprintf (stderr, "spmmfarm %s: gnuplot failed or is missing: no chart.png (chart.gp is there)\n",
+                 run->command);
+    free (cmd);
+}
+
+/* ---- proxy-eval reports ------------------------------------------------------------ */
+
+static int
+s_cmp_double (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return (x > y) - (x < y);
+}
+
+/*  Per-problem statistics of the proxy/full pairs, added to rec. */
+static void
+s_pair_stats (cJSON *rec, const sf_search_result_t *r, int64_t m)
+{
+    cJSON *pairs = cJSON_AddArrayToObject (rec, "pairs");
+    double best_full = INFINITY, chosen_full = NAN, chosen_proxy = INFINITY;
+    double full_s = 0, proxy_s = 0;
+    for (int i = 0; i < r->candidate_count; i++) {
+        const sf_candidate_t *p = &r->candidates[i];
+        if (!p->proxy)
+            continue;
+        for (int j = 0; j < r->candidate_count; j++) {
+            const sf_candidate_t *f = &r->candidates[j];
+            if (f->proxy || memcmp (&f->config, &p->config, sizeof f->config) != 0)
+                continue;
+            char text[SF_CONFIG_TEXT_MAX];
+            cJSON *e = cJSON_CreateObject ();
+            cJSON_AddStringToObject (e, "config", sf_config_text (&p->config, text));
+            cJSON_AddNumberToObject (e, "panels", (double) ((m + p->config.panel_rows - 1) / p->config.panel_rows));
+            cJSON_AddNumberToObject (e, "proxy_us", p->status == SF_OK ? p->us : -1);
+            cJSON_AddNumberToObject (e, "full_us", f->status == SF_OK ? f->us : -1);
+            cJSON_AddNumberToObject (e, "proxy_compile_s", p->compile.seconds);
+            cJSON_AddNumberToObject (e, "full_compile_s", f->compile.seconds);
+            cJSON_AddItemToArray (pairs, e);
+            if (p->status == SF_OK && f->status == SF_OK) {
+                best_full = fmin (best_full, f->us);
+                if (p->us < chosen_proxy) {
+                    chosen_proxy = p->us;
+                    chosen_full = f->us;
+                }
+                full_s += f->compile.seconds;
+                proxy_s += p->compile.seconds;
+            }
+        }
+    }
+    /* The fastest full kernel among the 4 fastest proxies: what the proxy
+       strategy (proxy_top = 4) would have kept. */
+    int n = cJSON_GetArraySize (pairs);
+    double *proxies = calloc ((size_t) n + 1, sizeof *proxies);
+    int k = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach (e, pairs)
+        if (s_num (e, "proxy_us") > 0 && s_num (e, "full_us") > 0)
+            proxies[k++] = s_num (e, "proxy_us");
+    qsort (proxies, (size_t) k, sizeof *proxies, s_cmp_double);
+    double cut = k ? proxies[k < 4 ? k - 1 : 3] : 0, top4 = INFINITY;
+    cJSON_ArrayForEach (e, pairs)
+        if (s_num (e, "proxy_us") > 0 && s_num (e, "full_us") > 0 && s_num (e, "proxy_us") <= cut)
+            top4 = fmin (top4, s_num (e, "full_us"));
+    free (proxies);
+    if (isfinite (best_full)) {
+        cJSON_AddNumberToObject (rec, "winner_loss", chosen_full / best_full - 1);
+        cJSON_AddNumberToObject (rec, "winner_loss_top4", top4 / best_full - 1);
+    }
+    cJSON_AddNumberToObject (rec, "full_compile_s", full_s);
+    cJSON_AddNumberToObject (rec, "proxy_compile_s", proxy_s);
+}
+
+static int
+s_proxy_reports (const s_run_t *run, const cJSON *records)
+{
+    int problems = 0, npairs = 0, cap = 1024;
+    double loss_sum = 0, loss_max = 0, top4_sum = 0, top4_max = 0, full16 = 0, proxy16 = 0;
+    double *errs = malloc ((size_t) cap * sizeof *errs);
+    size_t csv_size = 1 << 20, used = 0;
+    char *csv = malloc (csv_size);
+    if (!errs || !csv) {
+        free (errs);
+        free (csv);
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    }
+    used += (size_t) snprintf (csv, csv_size, "id,config,panels,proxy_us,full_us,rel_err,proxy_compile_s,full_compile_s\n");
+    const cJSON *rec;
+    cJSON_ArrayForEach (rec, records) {
+        const cJSON *loss = cJSON_GetObjectItem (rec, "winner_loss");
+        if (!cJSON_IsNumber (loss))
+            continue;
+        problems++;
+        loss_sum += loss->valuedouble;
+        loss_max = fmax (loss_max, loss->valuedouble);
+        double t4 = s_num (rec, "winner_loss_top4");
+        top4_sum += t4;
+        top4_max = fmax (top4_max, t4);
+        const cJSON *e;
+        cJSON_ArrayForEach (e, cJSON_GetObjectItem (rec, "pairs")) {
+            double p = s_num (e, "proxy_us"), f = s_num (e, "full_us");
+            if (!(p > 0 && f > 0))
+                continue;
+            if (npairs == cap) {
+                double *grown = realloc (errs, (size_t) (cap *= 2) * sizeof *errs);
+                if (!grown)
+                    break;
+                errs = grown;
+            }
+            errs[npairs++] = fabs (p - f) / f;
+            if (s_num (e, "panels") >= 16) {
+                full16 += s_num (e, "full_compile_s");
+                proxy16 += s_num (e, "proxy_compile_s");
+            }
+            if (used + 256 < csv_size)
+                used += (size_t) snprintf (csv + used, csv_size - used, "%s,%s,%.0f,%.3f,%.3f,%.4f,%.3f,%.3f\n",
+                                           s_str (rec, "id"), s_str (e, "config"), s_num (e, "panels"), p, f,
+                                           fabs (p - f) / f, s_num (e, "proxy_compile_s"),
+                                           s_num (e, "full_compile_s"));
+        }
+    }
+    qsort (errs, (size_t) npairs, sizeof *errs, s_cmp_double);
+    cJSON *root = cJSON_CreateObject ();
+    const cJSON *first = cJSON_GetArrayItem (records, 0);
+    cJSON_AddStringToObject (root, "gpu", first ? s_str (cJSON_GetObjectItem (first, "gpu"), "name") : "");
+    cJSON_AddBoolToObject (root, "simulated", first && cJSON_IsTrue (cJSON_GetObjectItem (first, "simulated")));
+    cJSON_AddStringToObject (root, "command", run->cmdline);
+    cJSON_AddNumberToObject (root, "problems", problems);
+    cJSON_AddNumberToObject (root, "pairs", npairs);
+    cJSON_AddNumberToObject (root, "median_abs_err", npairs ? errs[npairs / 2] : 0);
+    cJSON_AddNumberToObject (root, "mean_winner_loss", problems ? loss_sum / problems : 0);
+    cJSON_AddNumberToObject (root, "max_winner_loss", loss_max);
+    cJSON_AddNumberToObject (root, "mean_winner_loss_top4", problems ? top4_sum / problems : 0);
+    cJSON_AddNumberToObject (root, "max_winner_loss_top4", top4_max);
+    cJSON_AddNumberToObject (root, "compile_cost_ratio", proxy16 > 0 ? full16 / proxy16 : 0);
+    cJSON_AddNumberToObject (root, "compile_s_full_16panels", full16);
+    cJSON_AddNumberToObject (root, "compile_s_proxy_16panels", proxy16);
+    char *text = cJSON_Print (root);
+    cJSON_Delete (root);
+    int rc = text ? s_write_file (run, "proxy.json", text) : SF_ERR_NOMEM;
+    if (rc == SF_OK)
+        rc = s_write_file (run, "pairs.csv", csv);
+    free (text);
+    free (csv);
+    free (errs);
+    return rc;
+}
+
+/* ---- the run ------------------------------------------------------------------------ */
+
+static cJSON *
+s_problem_record (const s_run_t *run, const sf_problem_t *p, const sf_matrix_t *a, const sf_search_result_t *r)
+{
+    cJSON *rec = sf_tune_result_json (&run->tune.search, r, false);
+    cJSON_AddStringToObject (rec, "id", p->id);
+    cJSON_AddNumberToObject (rec, "m", (double) p->m);
+    cJSON_AddNumberToObject (rec, "k", (double) p->k);
+    cJSON_AddNumberToObject (rec, "n", (double) p->n);
+    cJSON_AddNumberToObject (rec, "sparsity", p->sparsity);
+    cJSON_AddNumberToObject (rec, "seed", (double) p->seed);
+    cJSON_AddNumberToObject (rec, "nnz", sf_matrix_nnz (a));
+    cJSON_AddStringToObject (rec, "hash", sf_matrix_hash (a));
+    if (run->proxy_eval)
+        s_pair_stats (rec, r, p->m);
+    return rec;
+}
+
+static int
+s_reports (const s_run_t *run)
+{
+    cJSON *records = s_load_records (run);
+    int rc;
+    if (run->proxy_eval)
+        rc = s_proxy_reports (run, records);
+    else {
+        rc = s_bench_csv (run, records);
+        if (rc == SF_OK)
+            rc = s_bench_summary (run, records);
+        const cJSON *first = cJSON_GetArrayItem (records, 0);
+        if (rc == SF_OK && first)
+            s_bench_chart (run, cJSON_IsTrue (cJSON_GetObjectItem (first, "simulated")));
+    }
+    cJSON_Delete (records);
+    return rc;
+}
+
+static int
+s_run_problems (s_run_t *run, const sf_suite_t *suite)
+{
+    cJSON *done = s_load_records (run);
+    size_t total = sf_suite_size (suite), skipped = 0;
+    int64_t ran = 0;
+    int rc = SF_OK;
+    for (size_t i = 0; i < total && rc == SF_OK; i++) {
+        const sf_problem_t *p = sf_suite_problem (suite, i);
+        if (s_find (done, p->id)) {
+            skipped++;
+            continue;
+        }
+        if (run->limit > 0 && ran >= run->limit)
+            break;
+        if (!run->quiet)
+            fprintf (stderr, "[%zu/%zu] %s (%lld x %lld x %lld, sparsity %g)\n", i + 1, total, p->id,
+                     (long long) p->m, (long long) p->k, (long long) p->n, p->sparsity);
+        sf_matrix_t *a = sf_problem_matrix (p);
+        if (!a)
+            return sf_error_last ();
+        sf_search_result_t r;
+        int src = sf_search_run (a, p->n, &run->tune.search, &r);
+        sf_progress_end ();
+        if (src == SF_OK) {
+            cJSON *rec = s_problem_record (run, p, a, &r);
+            rc = s_append_record (run, rec);
+            cJSON_Delete (rec);
+            if (rc == SF_OK)
+                rc = s_reports (run);
+            ran++;
+        } else if (src == SF_ERR_NODEVICE || src == SF_ERR_NOMEM) {
+            rc = src;  /* nothing else will run either */
+        } else
+            fprintf (stderr, "spmmfarm %s: %s failed: %s (not recorded; a rerun tries it again)\n",
+                     run->command, p->id, sf_error_message ());
+        sf_search_result_free (&r);
+        sf_matrix_destroy (&a);
+    }
+    if (skipped && !run->quiet)
+        fprintf (stderr, "spmmfarm %s: %zu problem(s) already in %s/problems.jsonl were not run again\n",
+                 run->command, skipped, run->dir);
+    cJSON_Delete (done);
+    if (rc == SF_OK)
+        rc = s_reports (run);
+    return rc;
+}
+
+static int
+s_main (int argc, char **argv, bool proxy_eval)
+{
+    static const struct option options[] = {
+        { "suite", required_argument, NULL, 's' },
+        { "output", required_argument, NULL, 'o' },
+        { "filter", required_argument, NULL, 'f' },
+        { "limit", required_argument, NULL, 'l' },
+        SF_TUNE_LONG_OPTIONS,
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    s_run_t run = { .command = proxy_eval ? "proxy-eval" : "bench", .proxy_eval = proxy_eval };
+    sf_tune_init (&run.tune);
+    if (proxy_eval) {
+        run.tune.search.strategy = SF_STRATEGY_PROXY_EVAL;
+        run.tune.search.templates = SF_SEARCH_U;
+        run.tune.search.max_configs = 8;
+    }
+    size_t used = 0;
+    for (int i = 0; i < argc && used < sizeof run.cmdline - 1; i++)
+        used += (size_t) snprintf (run.cmdline + used, sizeof run.cmdline - used, "%s%s",
+                                   i ? " " : "spmmfarm ", argv[i]);
+    int opt, handled;
+    int64_t v;
+    while ((opt = getopt_long (argc, argv, "o:qh", options, NULL)) != -1) {
+        switch (opt) {
+        case 's': run.suite_path = optarg; break;
+        case 'o': run.dir = optarg; break;
+        case 'f': run.filter = optarg; break;
+        case 'l':
+            if (!sf_cli_parse_int (optarg, 1, 1000000, &v))
+                return sf_cli_usage (run.command, "--limit must be in 1..1000000, not '%s'", optarg);
+            run.limit = v;
+            break;
+        case 'q': run.quiet = 1; break;
+        case 'h': fputs (proxy_eval ? s_proxy_help : s_bench_help, stdout); return SF_EXIT_OK;
+        default:
+            handled = sf_tune_option (run.command, opt, optarg, &run.tune);
+            if (handled != 1)
+                return handled ? handled : sf_cli_usage (run.command, "unknown option");
+        }
+    }
+    if (optind != argc)
+        return sf_cli_usage (run.command, "unexpected argument '%s'", argv[optind]);
+    if (!run.suite_path || !run.dir)
+        return sf_cli_usage (run.command, "--suite FILE and -o DIR are required");
+    if (proxy_eval && run.tune.search.strategy != SF_STRATEGY_PROXY_EVAL)
+        return sf_cli_usage (run.command, "--strategy does not apply: proxy-eval compiles both kinds");
+    sf_suite_t *suite = sf_suite_load (run.suite_path);
+    if (!suite)
+        return sf_cli_fail (run.command, sf_error_last ());
+    if (run.filter) {
+        sf_suite_t *some = sf_suite_filter (suite, run.filter);
+        sf_suite_destroy (&suite);
+        if (!some)
+            return sf_cli_usage (run.command, "%s", sf_error_message ());
+        suite = some;
+    }
+    if (mkdir (run.dir, 0777) != 0 && errno != EEXIST) {
+        sf_suite_destroy (&suite);
+        sf_error_set (SF_ERR_IO, "cannot create %s: %s", run.dir, strerror (errno));
+        return sf_cli_fail (run.command, SF_ERR_IO);
+    }
+    sf_tune_resolve_backend (run.command, &run.tune);
+    run.tune.search.progress = sf_progress_draw;
+    run.tune.search.progress_arg = &run.quiet;
+    int rc = s_run_problems (&run, suite);
+    sf_suite_destroy (&suite);
+    if (rc != SF_OK)
+        return sf_cli_fail (run.command, rc);
+    if (!run.quiet)
+        fprintf (stderr, "spmmfarm %s: reports in %s/\n", run.command, run.dir);
+    return SF_EXIT_OK;
+}
+
+int
+sf_cmd_bench (int argc, char **argv)
+{
+    return s_main (argc, argv, false);
+}
+
+int
+sf_cmd_proxy_eval (int argc, char **argv)
+{
+    return s_main (argc, argv, true);
+}

@@ -1,0 +1,208 @@
+/*  sf_tune: search options and result JSON shared by the tuning commands. */
+#include "cli/sf_tune.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/sf_cli.h"
+#include "common/sf_cudadrv.h"
+#include "common/sf_error.h"
+
+void
+sf_tune_init (sf_tune_t *t)
+{
+    memset (t, 0, sizeof *t);
+    t->search.strategy = SF_STRATEGY_PROXY;
+    t->search.backend = SF_BACKEND_CUDA;
+    t->search.seed = 1;
+    t->search.tol = 1e-5;
+    t->backend = "auto";
+}
+
+static int
+s_templates (const char *arg, unsigned *out)
+{
+    unsigned mask = 0;
+    for (const char *p = arg; *p; p++) {
+        if (*p == 'U' || *p == 'u')
+            mask |= SF_SEARCH_U;
+        else if (*p == 'D' || *p == 'd')
+            mask |= SF_SEARCH_D;
+        else
+            return 0;
+    }
+    *out = mask;
+    return mask != 0;
+}
+
+int
+sf_tune_option (const char *cmd, int opt, const char *arg, sf_tune_t *t)
+{
+    sf_search_opts_t *o = &t->search;
+    int64_t v;
+    double d;
+    switch (opt - SF_TUNE_OPT_BASE) {
+    case 0:
+        if ((v = sf_strategy_parse (arg)) < 0)
+            return sf_cli_usage (cmd, "--strategy must be exhaustive or proxy, not '%s'", arg);
+        o->strategy = (sf_strategy) v;
+        return 1;
+    case 1:
+        if (strcmp (arg, "cuda") && strcmp (arg, "sim") && strcmp (arg, "auto"))
+            return sf_cli_usage (cmd, "--backend must be auto, cuda or sim, not '%s'", arg);
+        t->backend = arg;
+        return 1;
+    case 2:
+        if (!sf_cli_parse_int (arg, 0, 1023, &v))
+            return sf_cli_usage (cmd, "--gpu must be a device ordinal, not '%s'", arg);
+        o->gpu = (int) v;
+        return 1;
+    case 3:
+        if (!sf_cli_parse_int (arg, 1, 1024, &v))
+            return sf_cli_usage (cmd, "--compile-threads must be in 1..1024, not '%s'", arg);
+        o->compile_threads = (int) v;
+        return 1;
+    case 4:
+        if (!sf_cli_parse_int (arg, 1, 100000, &v))
+            return sf_cli_usage (cmd, "--max-configs must be in 1..100000, not '%s'", arg);
+        o->max_configs = (int) v;
+        return 1;
+    case 5:
+        if (!sf_cli_parse_int (arg, 1, 64, &v))
+            return sf_cli_usage (cmd, "--proxy-top must be in 1..64, not '%s'", arg);
+        o->proxy_top = (int) v;
+        return 1;
+    case 6:
+        if (!s_templates (arg, &o->templates))
+            return sf_cli_usage (cmd, "--templates must be U, D or UD, not '%s'", arg);
+        return 1;
+    case 7:
+        if (!sf_cli_parse_int (arg, 1, 100000000, &v))
+            return sf_cli_usage (cmd, "--max-code-fmas must be in 1..100000000, not '%s'", arg);
+        o->max_code_fmas = v;
+        return 1;
+    case 8:
+        if (sscanf (arg, "%lf", &d) != 1 || !(d >= 0.1 && d <= 86400))
+            return sf_cli_usage (cmd, "--run-timeout must be seconds in 0.1..86400, not '%s'", arg);
+        o->run_timeout_s = d;
+        return 1;
+    case 9:
+        if (!sf_cli_parse_u64 (arg, &o->seed))
+            return sf_cli_usage (cmd, "--seed must be a non-negative integer, not '%s'", arg);
+        return 1;
+    }
+    return 0;
+}
+
+/*  True if the driver loads and GPU `ordinal` exists. */
+static bool
+s_gpu_visible (int ordinal, char *why, size_t size)
+{
+    sf_cudadrv_t *drv = sf_cudadrv_new (NULL, 0);
+    int count = 0;
+    if (!drv || sf_cudadrv_device_count (drv, &count) != SF_OK || count <= ordinal) {
+        snprintf (why, size, "%s", drv ? (count <= ordinal ? "no such device" : sf_error_message ())
+                                       : sf_error_message ());
+        sf_cudadrv_destroy (&drv);
+        return false;
+    }
+    sf_cudadrv_destroy (&drv);
+    return true;
+}
+
+void
+sf_tune_resolve_backend (const char *cmd, sf_tune_t *t)
+{
+    if (strcmp (t->backend, "auto") == 0) {
+        char why[256] = "";
+        t->search.backend = s_gpu_visible (t->search.gpu, why, sizeof why) ? SF_BACKEND_CUDA : SF_BACKEND_SIM;
+        if (t->search.backend == SF_BACKEND_SIM)
+            fprintf (stderr, "spmmfarm %s: no usable GPU (%s): using the sim backend\n", cmd, why);
+    } else
+        t->search.backend = strcmp (t->backend, "sim") == 0 ? SF_BACKEND_SIM : SF_BACKEND_CUDA;
+    if (t->search.backend == SF_BACKEND_SIM)
+        fprintf (stderr, "spmmfarm %s: sim backend: compiles are real, times are SIMULATED "
+                         "by an analytic model, not measured\n", cmd);
+}
+
+static void
+s_add_us (cJSON *obj, const char *key, double us)
+{
+    if (isfinite (us) && us > 0)
+        cJSON_AddNumberToObject (obj, key, us);
+    else
+        cJSON_AddNullToObject (obj, key);
+}
+
+static cJSON *
+s_candidate_json (const sf_candidate_t *c)
+{
+    char text[SF_CONFIG_TEXT_MAX];
+    cJSON *e = cJSON_CreateObject ();
+    cJSON_AddStringToObject (e, "config", sf_config_text (&c->config, text));
+    cJSON_AddBoolToObject (e, "proxy", c->proxy);
+    cJSON_AddStringToObject (e, "status", c->status == SF_OK ? "ok" : sf_strerror (c->status));
+    s_add_us (e, "us", c->status == SF_OK ? c->us : NAN);
+    if (isnan (c->err))
+        cJSON_AddNullToObject (e, "err");
+    else
+        cJSON_AddNumberToObject (e, "err", c->err);
+    cJSON_AddNumberToObject (e, "compile_s", c->compile.seconds);
+    cJSON_AddBoolToObject (e, "compile_cached", c->cached);
+    cJSON_AddNumberToObject (e, "registers", c->compile.registers);
+    cJSON_AddNumberToObject (e, "spill_bytes", c->compile.spill_stores + c->compile.spill_loads);
+    cJSON_AddNumberToObject (e, "cubin_bytes", (double) c->compile.cubin_bytes);
+    return e;
+}
+
+cJSON *
+sf_tune_result_json (const sf_search_opts_t *o, const sf_search_result_t *r, bool candidates)
+{
+    cJSON *root = cJSON_CreateObject ();
+    cJSON_AddStringToObject (root, "strategy", sf_strategy_name (o->strategy));
+    cJSON_AddStringToObject (root, "backend", o->backend == SF_BACKEND_SIM ? "sim" : "cuda");
+    cJSON_AddBoolToObject (root, "simulated", r->simulated);
+    cJSON *gpu = cJSON_AddObjectToObject (root, "gpu");
+    cJSON_AddStringToObject (gpu, "name", r->gpu_name);
+    cJSON_AddStringToObject (gpu, "type", r->gpu_type);
+    cJSON_AddNumberToObject (gpu, "sm_count", r->sm_count);
+    cJSON_AddStringToObject (gpu, "driver", r->driver);
+    cJSON *best = cJSON_AddObjectToObject (root, "best");
+    cJSON_AddStringToObject (best, "template", sf_template_name (r->tmpl));
+    cJSON_AddStringToObject (best, "config", r->config);
+    cJSON_AddNumberToObject (best, "us", r->us);
+    cJSON_AddNumberToObject (best, "spread_us", r->spread_us);
+    if (isnan (r->max_rel_err))
+        cJSON_AddNullToObject (best, "max_rel_err");
+    else
+        cJSON_AddNumberToObject (best, "max_rel_err", r->max_rel_err);
+    cJSON_AddBoolToObject (best, "verified", r->verified && !r->simulated);
+    if (r->launch.entry[0]) {
+        cJSON_AddStringToObject (best, "entry", r->launch.entry);
+        cJSON_AddNumberToObject (best, "block_threads", r->launch.block_threads);
+    }
+    s_add_us (root, "best_generated_us", r->best_generated_us);
+    cJSON *base = cJSON_AddObjectToObject (root, "baselines");
+    s_add_us (base, "sgemm_us", r->sgemm_us);
+    s_add_us (base, "tf32_us", r->tf32_us);
+    s_add_us (base, "cusparse_us", r->cusparse_us);
+    cJSON *search = cJSON_AddObjectToObject (root, "search");
+    cJSON_AddNumberToObject (search, "wall_s", r->wall_s);
+    cJSON_AddNumberToObject (search, "compile_cpu_s", r->compile_cpu_s);
+    cJSON_AddNumberToObject (search, "compile_wall_s", r->compile_wall_s);
+    cJSON_AddNumberToObject (search, "gpu_s", r->gpu_s);
+    cJSON_AddNumberToObject (search, "candidates", r->candidate_count);
+    cJSON_AddNumberToObject (search, "legal", r->legal);
+    cJSON_AddNumberToObject (search, "pruned", r->pruned);
+    cJSON_AddNumberToObject (search, "compiled", r->compiled);
+    cJSON_AddNumberToObject (search, "timed", r->timed);
+    cJSON_AddNumberToObject (search, "failed", r->failed);
+    cJSON_AddNumberToObject (search, "child_restarts", r->restarts);
+    if (candidates) {
+        cJSON *cands = cJSON_AddArrayToObject (root, "candidates");
+        for (int i = 0; i < r->candidate_count; i++)
+            cJSON_AddItemToArray (cands, s_candidate_json (&r->candidates[i]));
+    }
+    return root;
+}

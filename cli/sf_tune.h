@@ -1,0 +1,66 @@
+/*  sf_tune: what tune-local, bench and proxy-eval share: the search options
+    on the command line, the choice of backend, and a search result in JSON. */
+#ifndef SF_TUNE_H_INCLUDED
+#define SF_TUNE_H_INCLUDED
+
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "worker/sf_search.h"
+
+/*  Long options of the search, to put in a command's option table. */
+#define SF_TUNE_OPT_BASE 1000
+#define SF_TUNE_LONG_OPTIONS                                              \
+    { "strategy", required_argument, NULL, SF_TUNE_OPT_BASE + 0 },        \
+    { "backend", required_argument, NULL, SF_TUNE_OPT_BASE + 1 },         \
+    { "gpu", required_argument, NULL, SF_TUNE_OPT_BASE + 2 },             \
+    { "compile-threads", required_argument, NULL, SF_TUNE_OPT_BASE + 3 }, \
+    { "max-configs", required_argument, NULL, SF_TUNE_OPT_BASE + 4 },     \
+    { "proxy-top", required_argument, NULL, SF_TUNE_OPT_BASE + 5 },       \
+    { "templates", required_argument, NULL, SF_TUNE_OPT_BASE + 6 },       \
+    { "max-code-fmas", required_argument, NULL, SF_TUNE_OPT_BASE + 7 },   \
+    { "run-timeout", required_argument, NULL, SF_TUNE_OPT_BASE + 8 },     \
+    { "seed", required_argument, NULL, SF_TUNE_OPT_BASE + 9 }
+
+/*  Help text of those options. */
+#define SF_TUNE_HELP                                                                         \
+    "  --strategy S       proxy (default): time small proxy kernels of every legal\n"      \
+    "                     U config, compile the fastest few in full; exhaustive:\n"        \
+    "                     compile and time every full kernel\n"                            \
+    "  --backend B        auto (default: cuda when a GPU is visible, else sim),\n"         \
+    "                     cuda, or sim (an analytic GPU model: no GPU needed;\n"           \
+    "                     every time it prints is SIMULATED)\n"                            \
+    "  --gpu I            device ordinal (default 0)\n"                                    \
+    "  --compile-threads T  compile pool size (default: all CPUs)\n"                       \
+    "  --max-configs C    an even sample of C legal configs per template (default all)\n"  \
+    "  --proxy-top K      proxy: compile the K fastest proxies in full (default 4)\n"      \
+    "  --templates L      templates to search: U, D or UD (default UD; dense always)\n"    \
+    "  --max-code-fmas F  leave out U configs whose full kernel has more than F\n"         \
+    "                     multiply-adds of code (compile time; default 160000)\n"          \
+    "  --run-timeout S    seconds before a hanging candidate is killed (default 30)\n"     \
+    "  --seed N           seed of inputs and pattern values (default 1)\n"
+
+typedef struct {
+    sf_search_opts_t search;
+    const char *backend;  /* "auto", "cuda" or "sim" */
+} sf_tune_t;
+
+/*  Defaults: proxy, auto backend, both templates, tolerance 1e-5. */
+void sf_tune_init (sf_tune_t *tune);
+
+/*  Handles one of SF_TUNE_LONG_OPTIONS: 1 if handled, 0 if `opt` is not one
+    of them, or an exit code (SF_EXIT_USAGE, message printed) if its value
+    is bad. */
+int sf_tune_option (const char *command, int opt, const char *arg, sf_tune_t *tune);
+
+/*  Turns "auto" into cuda or sim, saying on stderr why sim was chosen and
+    that its times are simulated. */
+void sf_tune_resolve_backend (const char *command, sf_tune_t *tune);
+
+/*  The result as a JSON object (caller owns): best, baselines, search, gpu,
+    and the candidates when asked. */
+cJSON *sf_tune_result_json (const sf_search_opts_t *opts, const sf_search_result_t *r,
+                            bool candidates);
+
+#endif
