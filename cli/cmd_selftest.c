@@ -25,15 +25,18 @@ static const char *s_help =
     "  --timeout S    run deadline of the hanging kernel, seconds\n"
     "  -h, --help     this help\n";
 
-/*  Kernels with the common ABI (B, C, N, bias, adata) that misbehave. */
+/*  Kernels with the common ABI (B, C, N, bias, adata) that misbehave. The
+    hang spins on a volatile load of C[0] (never 0x7fffffff, a NaN no kernel
+    writes): ptxas deletes a loop without side effects. */
 static const char s_bad_ptx[] =
     ".version 8.0\n.target sm_90\n.address_size 64\n"
     ".visible .entry sf_fault(.param .u64 b, .param .u64 c, .param .u32 n, .param .u64 bias, .param .u64 ad)\n"
     "{\n    .reg .u64 %rd<2>;\n    .reg .f32 %f<2>;\n"
     "    mov.u64 %rd1, 16;\n    mov.f32 %f1, 0f3F800000;\n    st.global.f32 [%rd1], %f1;\n    ret;\n}\n"
     ".visible .entry sf_hang(.param .u64 b, .param .u64 c, .param .u32 n, .param .u64 bias, .param .u64 ad)\n"
-    "{\n    .reg .pred %p<2>;\n    .reg .u32 %r<2>;\n    ld.param.u32 %r1, [n];\n"
-    "LOOP:\n    setp.ne.u32 %p1, %r1, 0;\n    @%p1 bra LOOP;\n    ret;\n}\n";
+    "{\n    .reg .pred %p<2>;\n    .reg .u32 %r<2>;\n    .reg .u64 %rd<2>;\n    ld.param.u64 %rd1, [c];\n"
+    "LOOP:\n    ld.volatile.global.u32 %r1, [%rd1];\n    setp.ne.u32 %p1, %r1, 2147483647;\n"
+    "    @%p1 bra LOOP;\n    ret;\n}\n";
 
 static int s_failures;
 
