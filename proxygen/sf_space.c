@@ -77,9 +77,9 @@ static const int32_t s_d_rows[] = { 2, 4, 8, 16 };
 static const int32_t s_d_threads[] = { 64, 128, 256 };
 static const int32_t s_d_groups[] = { 1, 2 };
 /*  Similarity ordering packs rows that read the same B rows into one panel,
-    so their loads hit L1; nnz ordering gives the rows of a panel equal
-    lengths, which the kernel's lock-step row loop needs to stay busy. */
-static const sf_reorder s_d_reorders[] = { SF_REORDER_NNZ, SF_REORDER_SIMILARITY };
+    so their loads hit L1; nnz ordering matters less without straight-line
+    code (a loop absorbs the imbalance within a block). */
+static const sf_reorder s_d_reorders[] = { SF_REORDER_NONE, SF_REORDER_SIMILARITY };
 
 int
 sf_space_d (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_p)

@@ -39,7 +39,7 @@ typedef struct {
 int sf_space_u (const sf_space_problem_t *problem, sf_config_t *out, int max, int *pruned_p);
 
 /*  Template D: the same tiling knobs (R in 2..16, V, T in 64..256, G in
-    1..2, order, reordering by nnz or similarity) under the same thread, vector
+    1..2, order, reordering none or similarity) under the same thread, vector
     and wave constraints; at most SF_SPACE_D_MAX_ACC accumulators per thread
     (the loop keeps indices and a loaded vector live besides them). No code
     size limit: the code does not grow with the layer. */
