@@ -294,13 +294,22 @@ sf_mpack_out_detach (sf_mpack_out_t *self, size_t *size_p)
 
 /* ---- the structural check ---------------------------------------------- */
 
-static uint64_t
-s_be (const uint8_t *p, int bytes)
+uint64_t
+sf_mpack_be_get (const void *bytes, int size)
 {
+    const uint8_t *p = bytes;
     uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
+    for (int i = 0; i < size; i++)
         v = v << 8 | p[i];
     return v;
+}
+
+void
+sf_mpack_be_put (void *bytes, uint64_t value, int size)
+{
+    uint8_t *p = bytes;
+    for (int i = size - 1; i >= 0; i--, value >>= 8)
+        p[i] = (uint8_t) value;
 }
 
 /*  How one leading byte continues: `header` bytes hold a length or count,
@@ -364,7 +373,7 @@ sf_mpack_check (const void *data, size_t size)
                                  p[at]);
         if ((size_t) lead.header > size - off)
             return sf_error_set (SF_ERR_FORMAT, "MessagePack: truncated at byte %zu", off);
-        uint64_t n = lead.header ? s_be (p + off, lead.header) : (uint64_t) lead.body;
+        uint64_t n = lead.header ? sf_mpack_be_get (p + off, lead.header) : (uint64_t) lead.body;
         off += (size_t) lead.header;
         if (lead.kind <= 1) {
             if (n > size - off)

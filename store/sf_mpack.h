@@ -169,6 +169,11 @@ void sf_mpack_in_as_str (sf_mpack_in_t *in, const msgpack_object *obj, const cha
 int sf_mpack_in_as_map (sf_mpack_in_t *in, const msgpack_object *obj, const char *name,
                         sf_mpack_in_t *sub);
 
+/*  Big-endian unsigned integers of 1..8 bytes, as MessagePack (and the
+    store's keys) write them. */
+uint64_t sf_mpack_be_get (const void *bytes, int size);
+void sf_mpack_be_put (void *bytes, uint64_t value, int size);
+
 /*  True if text is strict UTF-8 (no overlong forms, surrogates or code
     points past U+10FFFF) without NUL bytes: what the string getters accept. */
 bool sf_mpack_utf8_ok (const void *text, size_t size);

@@ -102,54 +102,38 @@ sf_record_free (sf_record_t *record)
 
 /* ---- keys --------------------------------------------------------------- */
 
-static void
-s_put_be (uint8_t *p, uint64_t v, int bytes)
-{
-    for (int i = bytes - 1; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t) v;
-}
-
-static uint64_t
-s_get_be (const uint8_t *p, int bytes)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < bytes; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 uint64_t
 sf_record_get_u64 (const uint8_t *key)
 {
-    return s_get_be (key, 8);
+    return sf_mpack_be_get (key, 8);
 }
 
 uint32_t
 sf_record_get_u32 (const uint8_t *key)
 {
-    return (uint32_t) s_get_be (key, 4);
+    return (uint32_t) sf_mpack_be_get (key, 4);
 }
 
 size_t
 sf_record_key_id (uint64_t id, uint8_t *key)
 {
-    s_put_be (key, id, 8);
+    sf_mpack_be_put (key, id, 8);
     return 8;
 }
 
 size_t
 sf_record_key_pair (uint64_t campaign, uint64_t job, uint8_t *key)
 {
-    s_put_be (key, campaign, 8);
-    s_put_be (key + 8, job, 8);
+    sf_mpack_be_put (key, campaign, 8);
+    sf_mpack_be_put (key + 8, job, 8);
     return 16;
 }
 
 size_t
 sf_record_key_best (uint64_t campaign, uint32_t layer, uint8_t *key)
 {
-    s_put_be (key, campaign, 8);
-    s_put_be (key + 8, layer, 4);
+    sf_mpack_be_put (key, campaign, 8);
+    sf_mpack_be_put (key + 8, layer, 4);
     return 12;
 }
 
@@ -174,7 +158,7 @@ s_text (const char *text, size_t size, const char *field, bool required)
 static size_t
 s_put_lstr (uint8_t *key, const char *text, size_t len)
 {
-    s_put_be (key, len, 2);
+    sf_mpack_be_put (key, len, 2);
     memcpy (key + 2, text, len);
     return 2 + len;
 }
@@ -193,7 +177,7 @@ sf_record_key_result_prefix (const char *gpu_type, const uint8_t *matrix, int64_
     if (n > SF_STORE_N_MAX)
         return sf_error_set (SF_ERR_RANGE, "n: %lld is outside [1, %d]", (long long) n, SF_STORE_N_MAX), 0;
     if (n > 0) {
-        s_put_be (key + off, (uint64_t) n, 8);
+        sf_mpack_be_put (key + off, (uint64_t) n, 8);
         off += 8;
     }
     return off;
@@ -225,7 +209,7 @@ sf_record_key_model (const char *gpu_type, uint32_t version, uint8_t *key)
     if (version < 1)
         return sf_error_set (SF_ERR_RANGE, "version: 0; versions start at 1"), 0;
     size_t off = s_put_lstr (key, gpu_type, (size_t) len);
-    s_put_be (key + off, version, 4);
+    sf_mpack_be_put (key + off, version, 4);
     return off + 4;
 }
 
@@ -269,7 +253,7 @@ s_key_be (s_keyin_t *k, int bytes)
 {
     if (k->status != SF_OK || k->left < (size_t) bytes)
         return s_key_fail (k, "too short"), 0;
-    uint64_t v = s_get_be (k->p, bytes);
+    uint64_t v = sf_mpack_be_get (k->p, bytes);
     k->p += bytes;
     k->left -= (size_t) bytes;
     return v;

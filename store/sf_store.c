@@ -251,9 +251,10 @@ s_write (sf_store_t *self, s_write_fn body, void *arg, size_t hint)
 
 /* ---- opening ----------------------------------------------------------- */
 
-/*  Every entry of the main database must be one of our databases. */
+/*  The main database lists the named ones: is it empty (a new store), and
+    the first entry that is none of ours (into foreign, "" if none). */
 static int
-s_check_names (sf_store_t *self, MDB_txn *txn, bool *fresh)
+s_scan_names (sf_store_t *self, MDB_txn *txn, bool *fresh, char foreign[32])
 {
     MDB_dbi main;
     MDB_cursor *cursor;
@@ -264,37 +265,35 @@ s_check_names (sf_store_t *self, MDB_txn *txn, bool *fresh)
         return s_lmdb_fail (self, rc, "reading its databases");
     MDB_val key, value;
     size_t count = 0;
-    int status = SF_OK;
-    for (rc = mdb_cursor_get (cursor, &key, &value, MDB_FIRST); rc == 0 && status == SF_OK;
-         rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT)) {
+    foreign[0] = '\0';
+    for (rc = mdb_cursor_get (cursor, &key, &value, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get (cursor, &key, &value, MDB_NEXT), count++) {
         char name[32] = "";
-        if (key.mv_size < sizeof name)
-            memcpy (name, key.mv_data, key.mv_size);
-        if (sf_record_db_parse (name) < 0)
-            status = sf_error_set (SF_ERR_FORMAT, "%s holds an LMDB environment that is not a spmmfarm "
-                                   "store (it has an entry '%.31s')", self->dir, name);
-        count++;
+        size_t len = key.mv_size < sizeof name - 1 ? key.mv_size : sizeof name - 1;
+        memcpy (name, key.mv_data, len);
+        if (!foreign[0] && (len != key.mv_size || sf_record_db_parse (name) < 0))
+            memcpy (foreign, name, sizeof name);
     }
     mdb_cursor_close (cursor);
-    if (status == SF_OK && rc != MDB_NOTFOUND)
-        status = s_lmdb_fail (self, rc, "reading its databases");
     *fresh = count == 0;
-    return status;
+    return rc == MDB_NOTFOUND ? SF_OK : s_lmdb_fail (self, rc, "reading its databases");
 }
 
 static int
-s_open_dbs (sf_store_t *self, MDB_txn *txn, bool *fresh)
+s_foreign (const sf_store_t *self, const char *entry)
 {
-    int rc = s_check_names (self, txn, fresh);
-    for (int db = 0; db < SF_DB_COUNT && rc == SF_OK; db++) {
-        int mrc = mdb_dbi_open (txn, sf_record_db_name (db), self->writer ? MDB_CREATE : 0, &self->dbi[db]);
-        if (mrc == MDB_NOTFOUND)
-            return sf_error_set (SF_ERR_FORMAT, "%s is not a spmmfarm store (no '%s' database)", self->dir,
-                                 sf_record_db_name (db));
-        if (mrc != 0)
-            return s_lmdb_fail (self, mrc, "opening its databases");
-    }
-    return rc;
+    return sf_error_set (SF_ERR_FORMAT, "%s holds an LMDB environment that is not a spmmfarm store "
+                         "(it has an entry '%s')", self->dir, entry);
+}
+
+static int
+s_open_db (sf_store_t *self, MDB_txn *txn, sf_store_db db)
+{
+    int rc = mdb_dbi_open (txn, sf_record_db_name (db), self->writer ? MDB_CREATE : 0, &self->dbi[db]);
+    if (rc == MDB_NOTFOUND)
+        return sf_error_set (SF_ERR_FORMAT, "%s is not a spmmfarm store (no '%s' database)", self->dir,
+                             sf_record_db_name (db));
+    return rc ? s_lmdb_fail (self, rc, "opening its databases") : SF_OK;
 }
 
 static int
@@ -332,21 +331,25 @@ s_create_meta (sf_store_t *self, MDB_txn *txn)
 
 /*  Refuses any schema version but ours: never misread a store. */
 static int
-s_check_schema (sf_store_t *self, MDB_txn *txn, bool fresh)
+s_check_schema (sf_store_t *self, MDB_txn *txn, bool fresh, const char *foreign)
 {
     MDB_val k = { 6, "schema" }, v;
     int rc = mdb_get (txn, self->dbi[SF_DB_META], &k, &v);
     if (rc == MDB_NOTFOUND && fresh && self->writer)
         return s_create_meta (self, txn);
     if (rc == MDB_NOTFOUND)
-        return sf_error_set (SF_ERR_FORMAT, "%s is not a spmmfarm store (no schema version)", self->dir);
+        return foreign[0] ? s_foreign (self, foreign)
+                          : sf_error_set (SF_ERR_FORMAT, "%s is not a spmmfarm store (no schema version)",
+                                          self->dir);
     if (rc != 0)
         return s_lmdb_fail (self, rc, "reading the schema version");
     sf_record_t meta;
     rc = sf_record_decode (SF_DB_META, k.mv_data, k.mv_size, v.mv_data, v.mv_size, &meta);
-    if (rc != SF_OK)
-        return sf_error_set (SF_ERR_SCHEMA, "store %s: unreadable schema version (%s)", self->dir,
-                             sf_error_message ());
+    if (rc != SF_OK) {
+        char detail[512];  /* the detail is rewritten below: copy it first */
+        snprintf (detail, sizeof detail, "%s", sf_error_message ());
+        return sf_error_set (SF_ERR_SCHEMA, "store %s: unreadable schema version (%s)", self->dir, detail);
+    }
     if (meta.u.meta.u != SF_STORE_SCHEMA_VERSION)
         return sf_error_set (SF_ERR_SCHEMA, "store %s has schema version %llu; this spmmfarm (%s) reads "
                              "version %d only", self->dir, (unsigned long long) meta.u.meta.u,
@@ -354,12 +357,29 @@ s_check_schema (sf_store_t *self, MDB_txn *txn, bool fresh)
     return SF_OK;
 }
 
+/*  Opens (the writer: creates) the databases and checks the schema first,
+    so that a store of another version is named as such, not as foreign. */
+static int
+s_setup (sf_store_t *self, MDB_txn *txn)
+{
+    bool fresh = false;
+    char foreign[32] = "";
+    int rc = s_scan_names (self, txn, &fresh, foreign);
+    if (rc == SF_OK && (rc = s_open_db (self, txn, SF_DB_META)) != SF_OK && foreign[0])
+        rc = s_foreign (self, foreign);
+    if (rc == SF_OK)
+        rc = s_check_schema (self, txn, fresh, foreign);
+    if (rc == SF_OK && foreign[0])
+        rc = s_foreign (self, foreign);
+    for (int db = SF_DB_META + 1; db < SF_DB_COUNT && rc == SF_OK; db++)
+        rc = s_open_db (self, txn, db);
+    return rc;
+}
+
 static int
 s_init_body (sf_store_t *self, MDB_txn *txn, void *arg)
 {
-    bool fresh;
-    int rc = s_open_dbs (self, txn, &fresh);
-    return rc == SF_OK ? s_check_schema (self, txn, fresh) : rc;
+    return s_setup (self, txn);
 }
 
 static int
@@ -369,10 +389,7 @@ s_init_readonly (sf_store_t *self)
     int rc = s_read_begin (self, &txn);
     if (rc != SF_OK)
         return rc;
-    bool fresh;
-    rc = s_open_dbs (self, txn, &fresh);
-    if (rc == SF_OK)
-        rc = s_check_schema (self, txn, fresh);
+    rc = s_setup (self, txn);
     /* Committing keeps the database handles for the environment's life. */
     int mrc = rc == SF_OK ? mdb_txn_commit (txn) : (mdb_txn_abort (txn), 0);
     pthread_mutex_lock (&self->mutex);
@@ -1141,8 +1158,11 @@ s_verify_one (void *arg, const MDB_val *key, const MDB_val *value)
     s_verify_t *v = arg;
     sf_record_t r;
     v->checked++;
-    if (sf_record_decode (v->db, key->mv_data, key->mv_size, value->mv_data, value->mv_size, &r) != SF_OK)
-        s_report (v, v->db, key->mv_data, key->mv_size, sf_error_message ());
+    if (sf_record_decode (v->db, key->mv_data, key->mv_size, value->mv_data, value->mv_size, &r) != SF_OK) {
+        char reason[512];  /* the callback may set errors of its own */
+        snprintf (reason, sizeof reason, "%s", sf_error_message ());
+        s_report (v, v->db, key->mv_data, key->mv_size, reason);
+    }
     sf_record_free (&r);
     return SF_OK;
 }

@@ -22,7 +22,9 @@
 
     Threads: one sf_store_t may be read from several threads; batches are
     committed from one thread. Do not commit inside an iteration callback
-    (the map cannot grow while this process is reading: SF_ERR_BUSY). An
+    (the map cannot grow while this process is reading: SF_ERR_BUSY, which
+    a later commit outside the read clears). Likewise a reader adopts a map
+    the writer grew only when none of its own reads is open. An
     LMDB environment must not be opened twice in one process, so a process
     holds one sf_store_t per directory; a forked child opens its own.
 */
@@ -203,7 +205,7 @@ int sf_store_each_model (sf_store_t *self, const char *gpu_type, sf_store_model_
 typedef void (*sf_store_bad_fn) (void *arg, sf_store_db db, const void *key, size_t key_size,
                                  const char *reason);
 
-/*  Decodes every record of every database in one snapshot (keys, values,
+/*  Decodes every record of every database, one snapshot per database (keys, values,
     bounds, matrix and cubin digests against their keys, unknown keys in
     the environment). *checked and *bad (may be NULL) get the counts.
     Returns SF_OK when the walk completed, whatever it found. */
