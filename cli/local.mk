@@ -5,3 +5,4 @@ spmmfarm_SOURCES += \
 	cli/cmd_suite.c cli/cmd_devices.c cli/cmd_tune_local.c cli/cmd_bench.c cli/cmd_selftest.c \
 	cli/sf_progress.c cli/sf_progress.h \
 	cli/sf_tune.c cli/sf_tune.h
+spmmfarm_SOURCES += cli/cmd_store.c

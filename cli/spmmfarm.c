@@ -17,6 +17,7 @@ static const sf_cli_command_t s_commands[] = {
     { "bench", sf_cmd_bench, "run a benchmark suite against cuBLAS and cuSPARSE (CSV, JSON, chart)" },
     { "proxy-eval", sf_cmd_proxy_eval, "measure how well proxy kernels predict full kernels" },
     { "selftest", sf_cmd_selftest, "check the GPU measuring path: good, faulting and hanging kernels" },
+    { "store", sf_cmd_store, "look into a store: stat, dump, verify" },
 };
 #define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
 

@@ -51,3 +51,13 @@ tests_check_measure_SOURCES = tests/check_measure.c
 tests_check_measure_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_measure_LDADD = $(CHECK_LDADD)
 tests_check_measure_LDFLAGS = $(CUDA_LDFLAGS)
+
+## store: the LMDB store and its checked MessagePack (check_store also
+## writes the fixtures of cli_store.sh: check_store --fill DIR ...).
+check_PROGRAMS += tests/check_store
+TESTS += tests/check_store tests/cli_store.sh
+dist_noinst_SCRIPTS += tests/cli_store.sh
+tests_check_store_SOURCES = tests/check_store.c
+tests_check_store_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_store_LDADD = $(CHECK_LDADD) $(LMDB_LIBS) $(MSGPACK_LIBS)
+tests_check_store_LDFLAGS = $(CUDA_LDFLAGS)

@@ -1,0 +1,317 @@
+/*  sf_record: the store's records, their keys and their MessagePack values.
+
+    The C shape of every record of the store (docs/STORE.md has the byte
+    layouts), and the codecs between those structs and LMDB's keys and
+    values. Nothing here touches LMDB: the same encodings can travel in the
+    farm's messages. Encoding checks bounds; decoding checks every field's
+    type and bound, and the digests that keys promise (a matrix's content
+    hash, a cubin's SHA-256).
+
+    Keys (big-endian, so that byte order is numeric order):
+      meta       the entry's name ("schema", "created", "tool")
+      matrices   32-byte SHA-256 content hash (sf_matrix_hash)
+      campaigns  campaign id, u64
+      jobs       campaign id u64, job id u64
+      results    u16 length + GPU type, 32-byte matrix hash, N u64,
+                 template u8, u16 length + config text, proxy u8
+      best       campaign id u64, layer index u32
+      kernels    32-byte SHA-256 of the cubin
+      models     u16 length + GPU type, version u32
+*/
+#ifndef SF_RECORD_H_INCLUDED
+#define SF_RECORD_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/sf_cudadrv.h"
+#include "common/sf_matrix.h"
+#include "proxygen/sf_config.h"
+#include "proxygen/sf_emit.h"
+#include "store/sf_mpack.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SF_STORE_SCHEMA_VERSION 1
+
+/* ---- bounds (every one is checked on write and on read) ------------------ */
+#define SF_STORE_HASH_BYTES 32                      /* SHA-256 digests */
+#define SF_STORE_NAME_MAX 128                       /* names, worker ids (with NUL) */
+#define SF_STORE_SHORT_MAX 32                       /* strategy, job kind (with NUL) */
+#define SF_STORE_GPU_TYPE_MAX SF_GPU_TYPE_MAX       /* 320, with NUL */
+#define SF_STORE_CONFIG_MAX 128                     /* canonical config text, with NUL */
+#define SF_STORE_ERROR_MAX 1024                     /* last error of a job, with NUL */
+#define SF_STORE_TOOL_MAX 32                        /* tool version, with NUL */
+#define SF_STORE_LAYERS_MAX 65536                   /* layers of a campaign */
+#define SF_STORE_JOB_CONFIGS_MAX 65536              /* candidate configs of a job */
+#define SF_STORE_METRICS_MAX 256                    /* metrics of a model */
+#define SF_STORE_METRIC_NAME_MAX 64                 /* with NUL */
+#define SF_STORE_BLOB_MAX ((size_t) 256 << 20)      /* cubin, source, data, XGBoost JSON */
+#define SF_STORE_N_MAX INT32_MAX                    /* columns N of a problem */
+#define SF_STORE_STATUS_MIN (-1000)                 /* results' status: SF_OK or an error >= this */
+#define SF_STORE_US_MAX 1e12                        /* times, seconds: a bound, not a guess */
+#define SF_RECORD_KEY_MAX 511                       /* LMDB's default key size limit */
+#define SF_RECORD_VALUE_MAX ((size_t) 1 << 30)      /* one encoded value */
+
+typedef enum {
+    SF_DB_META = 0,
+    SF_DB_MATRICES,
+    SF_DB_CAMPAIGNS,
+    SF_DB_JOBS,
+    SF_DB_RESULTS,
+    SF_DB_BEST,
+    SF_DB_KERNELS,
+    SF_DB_MODELS,
+    SF_DB_COUNT
+} sf_store_db;
+
+/*  "meta", "matrices", ... (static); and back (-1 if unknown). */
+const char *sf_record_db_name (sf_store_db db);
+int sf_record_db_parse (const char *name);
+
+/* ---- records ------------------------------------------------------------- */
+
+typedef struct {
+    uint32_t schema;                 /* SF_STORE_SCHEMA_VERSION */
+    int64_t created_ms;              /* unix ms of the store's creation */
+    char tool[SF_STORE_TOOL_MAX];    /* spmmfarm version that created it */
+} sf_store_meta_t;
+
+typedef enum {
+    SF_CAMPAIGN_QUEUED = 0,
+    SF_CAMPAIGN_RUNNING,
+    SF_CAMPAIGN_DONE,
+    SF_CAMPAIGN_FAILED,
+    SF_CAMPAIGN_CANCELLED
+} sf_campaign_state;
+
+typedef struct {
+    char name[SF_STORE_NAME_MAX];
+    uint8_t matrix[SF_STORE_HASH_BYTES];  /* key in the matrices database */
+    int64_t n;                            /* 1 .. SF_STORE_N_MAX */
+    bool bias, relu;                      /* fused epilogue */
+} sf_store_layer_t;
+
+typedef struct {
+    uint64_t jobs_total, jobs_done, jobs_failed;
+    uint64_t results;                     /* results recorded for the campaign */
+    double wall_s, cpu_s, gpu_s;          /* search cost so far */
+} sf_store_counters_t;
+
+typedef struct {
+    uint64_t id;                          /* key; >= 1 */
+    char name[SF_STORE_NAME_MAX];
+    char strategy[SF_STORE_SHORT_MAX];    /* "exhaustive", "proxy", "rank", "sweep" ... */
+    sf_campaign_state state;
+    int64_t created_ms;
+    char gpu_type[SF_STORE_GPU_TYPE_MAX]; /* "" = any GPU type */
+    sf_store_layer_t *layers;             /* layer_count entries */
+    uint32_t layer_count;                 /* <= SF_STORE_LAYERS_MAX */
+    sf_store_counters_t counters;
+} sf_store_campaign_t;
+
+typedef enum { SF_JOB_PENDING = 0, SF_JOB_LEASED, SF_JOB_DONE, SF_JOB_FAILED } sf_job_state;
+
+typedef struct {
+    uint64_t campaign, id;                /* key; both >= 1 */
+    sf_job_state state;
+    uint32_t layer;                       /* index into the campaign's layers */
+    char kind[SF_STORE_SHORT_MAX];        /* "proxy", "full", "sweep" ... (non-empty) */
+    char (*configs)[SF_STORE_CONFIG_MAX]; /* candidate configs' canonical texts */
+    uint32_t config_count;                /* <= SF_STORE_JOB_CONFIGS_MAX */
+    uint32_t attempts;
+    char worker[SF_STORE_NAME_MAX];       /* lease holder ("" when not leased) */
+    int64_t lease_deadline_ms;            /* unix ms; 0 when not leased */
+    char error[SF_STORE_ERROR_MAX];       /* last error ("" if none) */
+} sf_store_job_t;
+
+/*  What a result is: its key. Equal content, equal key, one record. */
+typedef struct {
+    char gpu_type[SF_STORE_GPU_TYPE_MAX];  /* non-empty */
+    uint8_t matrix[SF_STORE_HASH_BYTES];
+    int64_t n;
+    sf_template tmpl;
+    char config[SF_STORE_CONFIG_MAX];      /* canonical text (non-empty; "dense") */
+    bool proxy;                            /* a proxy's time, not the full kernel's */
+} sf_store_result_key_t;
+
+typedef struct {
+    double seconds;                        /* compile wall time */
+    int32_t regs, spills, shared_bytes;    /* per thread / bytes / static bytes */
+    int64_t code_bytes;                    /* cubin size */
+} sf_store_compile_t;
+
+typedef struct {
+    int32_t status;                        /* SF_OK or a negative sf_status */
+    bool simulated;                        /* sim backend: never a real time */
+    double us, spread_us, p10_us, p90_us;  /* >= 0, or NaN when not timed */
+    double err;                            /* verification error; NaN if not verified */
+    uint32_t samples;
+    sf_store_compile_t compile;
+    char worker[SF_STORE_NAME_MAX];
+    int64_t recorded_ms;
+    bool has_kernel;                       /* full kernels: the cubin's digest */
+    uint8_t kernel[SF_STORE_HASH_BYTES];
+} sf_store_result_t;
+
+/*  The winner of one layer of a campaign. */
+typedef struct {
+    sf_template tmpl;
+    char config[SF_STORE_CONFIG_MAX];
+    double us;                             /* >= 0 */
+    double err;                            /* NaN if not verified */
+    bool simulated;
+    bool has_kernel;                       /* false for dense */
+    uint8_t kernel[SF_STORE_HASH_BYTES];
+    double sgemm_us, tf32_us, cusparse_us; /* baselines; NaN if not measured */
+    int64_t recorded_ms;
+} sf_store_best_t;
+
+/*  A compiled kernel, keyed by the SHA-256 of its cubin. Pointers are
+    borrowed when writing; owned by the record after sf_store_get_kernel
+    (release with sf_record_kernel_free). */
+typedef struct {
+    uint8_t *cubin;                        /* 1 .. SF_STORE_BLOB_MAX bytes */
+    size_t cubin_size;
+    char *source;                          /* PTX / CUDA C text (may be NULL: "") */
+    size_t source_size;
+    sf_launch_t launch;                    /* entry name and launch geometry */
+    sf_template tmpl;
+    char config[SF_STORE_CONFIG_MAX];
+    uint8_t *data;                         /* data-driven kernels' A encoding, or NULL */
+    size_t data_size;
+} sf_store_kernel_t;
+
+typedef struct {
+    char name[SF_STORE_METRIC_NAME_MAX];
+    double value;                          /* finite or NaN */
+} sf_store_metric_t;
+
+/*  A rank model of one GPU type, keyed by (gpu_type, version). */
+typedef struct {
+    char gpu_type[SF_STORE_GPU_TYPE_MAX];
+    uint32_t version;                      /* >= 1 */
+    char *xgboost_json;                    /* the booster as XGBoost JSON */
+    size_t xgboost_size;
+    uint64_t problems, candidates;         /* training set */
+    double seconds;                        /* training time */
+    char note[SF_STORE_NAME_MAX];          /* free text ("" if none) */
+    sf_store_metric_t *metrics;            /* e.g. recall@10, loss */
+    uint32_t metric_count;                 /* <= SF_STORE_METRICS_MAX */
+    int64_t created_ms;
+} sf_store_model_t;
+
+/*  Release what a getter allocated inside a record (the record itself is
+    the caller's); safe on a zeroed record and twice. */
+void sf_record_campaign_free (sf_store_campaign_t *campaign);
+void sf_record_job_free (sf_store_job_t *job);
+void sf_record_kernel_free (sf_store_kernel_t *kernel);
+void sf_record_model_free (sf_store_model_t *model);
+
+const char *sf_record_campaign_state_name (sf_campaign_state state);
+const char *sf_record_job_state_name (sf_job_state state);
+
+
+/* ---- one record of any database ----------------------------------------- */
+
+/*  A meta entry: which of u / i / text holds the value depends on key. */
+typedef struct {
+    char key[16];                    /* "schema", "created", "tool" */
+    uint64_t u;                      /* schema */
+    int64_t i;                       /* created */
+    char text[SF_STORE_TOOL_MAX];    /* tool */
+} sf_record_meta_t;
+
+/*  A decoded record with its decoded key; `db` says which member is set. */
+typedef struct {
+    sf_store_db db;
+    union {
+        sf_record_meta_t meta;
+        struct {
+            uint8_t hash[SF_STORE_HASH_BYTES];
+            sf_matrix_t *matrix;             /* owned */
+        } matrix;
+        sf_store_campaign_t campaign;        /* id from the key */
+        sf_store_job_t job;                  /* campaign and id from the key */
+        struct {
+            sf_store_result_key_t key;
+            sf_store_result_t value;
+        } result;
+        struct {
+            uint64_t campaign;
+            uint32_t layer;
+            sf_store_best_t value;
+        } best;
+        struct {
+            uint8_t digest[SF_STORE_HASH_BYTES];
+            sf_store_kernel_t value;         /* members owned */
+        } kernel;
+        sf_store_model_t model;              /* gpu_type and version from the key */
+    } u;
+} sf_record_t;
+
+/*  Decodes the record (key and value) of database db into *out, which the
+    caller releases with sf_record_free (also after a failure). SF_ERR_FORMAT
+    or SF_ERR_RANGE with the reason, SF_ERR_NOMEM. */
+int sf_record_decode (sf_store_db db, const void *key, size_t key_size, const void *value,
+                      size_t value_size, sf_record_t *out);
+void sf_record_free (sf_record_t *record);
+
+/* ---- encoding ------------------------------------------------------------ */
+
+/*  Every encoder writes the record's key into key (SF_RECORD_KEY_MAX bytes)
+    and *key_size, and its value into out; then
+    checks the value by decoding it, so that nothing is written that could
+    not be read back (out is reset first). SF_ERR_RANGE / SF_ERR_INVALID with the field named. */
+int sf_record_encode_meta (const sf_record_meta_t *meta, uint8_t *key, size_t *key_size,
+                           sf_mpack_out_t *out);
+int sf_record_encode_matrix (const sf_matrix_t *matrix, uint8_t *key, size_t *key_size,
+                             sf_mpack_out_t *out);
+int sf_record_encode_campaign (const sf_store_campaign_t *campaign, uint8_t *key, size_t *key_size,
+                               sf_mpack_out_t *out);
+int sf_record_encode_job (const sf_store_job_t *job, uint8_t *key, size_t *key_size,
+                          sf_mpack_out_t *out);
+int sf_record_encode_result (const sf_store_result_key_t *result_key, const sf_store_result_t *result,
+                             uint8_t *key, size_t *key_size, sf_mpack_out_t *out);
+int sf_record_encode_best (uint64_t campaign, uint32_t layer, const sf_store_best_t *best,
+                           uint8_t *key, size_t *key_size, sf_mpack_out_t *out);
+int sf_record_encode_kernel (const sf_store_kernel_t *kernel, uint8_t *key, size_t *key_size,
+                             sf_mpack_out_t *out);
+int sf_record_encode_model (const sf_store_model_t *model, uint8_t *key, size_t *key_size,
+                            sf_mpack_out_t *out);
+
+/* ---- keys ---------------------------------------------------------------- */
+
+/*  Keys alone, for gets, deletes and prefix scans; the length, or 0 (with
+    SF_ERR_RANGE / SF_ERR_INVALID recorded) if a field is out of bounds.
+    key_result_prefix: gpu_type, then matrix (may be NULL), then n (> 0 to
+    include it) - the key prefix of every result under them. */
+size_t sf_record_key_id (uint64_t id, uint8_t *key);
+size_t sf_record_key_pair (uint64_t campaign, uint64_t job, uint8_t *key);
+size_t sf_record_key_best (uint64_t campaign, uint32_t layer, uint8_t *key);
+size_t sf_record_key_result (const sf_store_result_key_t *result_key, uint8_t *key);
+size_t sf_record_key_result_prefix (const char *gpu_type, const uint8_t *matrix, int64_t n,
+                                    uint8_t *key);
+size_t sf_record_key_model (const char *gpu_type, uint32_t version, uint8_t *key);
+/*  The key of a decoded record (as sf_record_decode read it); its length. */
+size_t sf_record_key_of (const sf_record_t *record, uint8_t *key);
+uint64_t sf_record_get_u64 (const uint8_t *key);
+uint32_t sf_record_get_u32 (const uint8_t *key);
+
+/*  64 hex digits (sf_matrix_hash) to a digest; SF_ERR_FORMAT otherwise. */
+int sf_record_hash_parse (const char *hex, uint8_t digest[SF_STORE_HASH_BYTES]);
+
+/*  A key of database db as text for messages: "42", "42/7", the hash in
+    hex, a result's fields joined by " | "...; a malformed key as 'text' if
+    printable, else its bytes in hex. Keeps the caller's error detail.
+    Writes at most size bytes (NUL included); returns buf. */
+char *sf_record_key_text (sf_store_db db, const void *key, size_t key_size, char *buf, size_t size);
+
+
+#ifdef __cplusplus
+}
+#endif
+#endif
