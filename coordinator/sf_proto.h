@@ -10,8 +10,7 @@
 
     Each message type has a C struct below and a schema in sf_proto.c that
     both directions share: sf_proto_encode refuses a struct that breaks a
-    bound (SF_ERR_RANGE / SF_ERR_INVALID, so that we never send what a peer
-    would reject), sf_proto_decode checks every field's type and bound,
+    bound (SF_ERR_INVALID, so that we never send what a peer would reject), sf_proto_decode checks every field's type and bound,
     ignores unknown keys, rejects missing required keys, duplicate keys,
     trailing bytes and anything truncated, and returns SF_ERR_PROTOCOL with
     a detail that names the message type and the field, e.g.
@@ -374,9 +373,10 @@ typedef struct {
 /*  Encodes `body`, the struct of `type` (e.g. an sf_proto_hello_t for
     SF_PROTO_HELLO; for a decoded message: sf_proto_encode (m->type, &m->hello)
     works for every type, the union's members all start at one address).
-    Returns the three frames (caller owns), or NULL: SF_ERR_RANGE or
-    SF_ERR_INVALID if a field breaks its bound (the detail names it), or the
-    whole map exceeds SF_PROTO_MSG_MAX; SF_ERR_NOMEM. */
+    Returns the three frames (caller owns), or NULL: SF_ERR_INVALID if a
+    field breaks its bound or a cross-field rule (the detail names it),
+    SF_ERR_RANGE if the whole body exceeds SF_PROTO_MSG_MAX, SF_ERR_NOMEM.
+    Encoding and decoding use no shared state: any thread may call them. */
 zmsg_t *sf_proto_encode (sf_proto_type type, const void *body);
 
 /*  Decodes a message of exactly three frames (not modified, still the
