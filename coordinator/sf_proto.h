@@ -10,9 +10,10 @@
 
     Each message type has a C struct below and a schema in sf_proto.c that
     both directions share: sf_proto_encode refuses a struct that breaks a
-    bound (SF_ERR_INVALID, so that we never send what a peer would reject), sf_proto_decode checks every field's type and bound,
-    ignores unknown keys, rejects missing required keys, duplicate keys,
-    trailing bytes and anything truncated, and returns SF_ERR_PROTOCOL with
+    bound (SF_ERR_INVALID, so that we never send what a peer would reject);
+    sf_proto_decode checks every field's type and bound, ignores unknown
+    keys, rejects missing required keys, duplicate keys, trailing bytes and
+    anything truncated, and returns SF_ERR_PROTOCOL with
     a detail that names the message type and the field, e.g.
     "HELLO: field 'hostname': string of 300 bytes, more than 255".
 
