@@ -6,3 +6,4 @@ spmmfarm_SOURCES += \
 	cli/sf_progress.c cli/sf_progress.h \
 	cli/sf_tune.c cli/sf_tune.h
 spmmfarm_SOURCES += cli/cmd_store.c
+spmmfarm_SOURCES += cli/cmd_keygen.c

@@ -54,5 +54,6 @@ int sf_cmd_bench (int argc, char **argv);
 int sf_cmd_proxy_eval (int argc, char **argv);
 int sf_cmd_selftest (int argc, char **argv);
 int sf_cmd_store (int argc, char **argv);
+int sf_cmd_keygen (int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const sf_cli_command_t s_commands[] = {
     { "proxy-eval", sf_cmd_proxy_eval, "measure how well proxy kernels predict full kernels" },
     { "selftest", sf_cmd_selftest, "check the GPU measuring path: good, faulting and hanging kernels" },
     { "store", sf_cmd_store, "look into a store: stat, dump, verify" },
+    { "keygen", sf_cmd_keygen, "make a CurveZMQ certificate (NAME.cert, NAME.cert_secret)" },
 };
 #define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
 

@@ -1,5 +1,6 @@
 ## common/: errors, logging, hashing, random numbers, sparse matrices and
-## their files, the CPU reference, benchmark suites, the CUDA driver loader.
+## their files, the CPU reference, benchmark suites, the CUDA driver loader,
+## CurveZMQ certificates and allow-lists.
 libspmmfarm_la_SOURCES += \
 	common/sf_error.c common/sf_error.h \
 	common/sf_log.c common/sf_log.h \
@@ -11,4 +12,5 @@ libspmmfarm_la_SOURCES += \
 	common/sf_smtx.c common/sf_mtx.c common/sf_npy.c common/sf_safetensors.c \
 	common/sf_reference.c common/sf_reference.h \
 	common/sf_suite.c common/sf_suite.h \
-	common/sf_cudadrv.c common/sf_cudadrv.h
+	common/sf_cudadrv.c common/sf_cudadrv.h \
+	common/sf_curve.c common/sf_curve.h

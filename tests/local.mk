@@ -61,3 +61,13 @@ tests_check_store_SOURCES = tests/check_store.c
 tests_check_store_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_store_LDADD = $(CHECK_LDADD) $(LMDB_LIBS) $(MSGPACK_LIBS)
 tests_check_store_LDFLAGS = $(CUDA_LDFLAGS)
+
+## coordinator/sf_proto and common/sf_curve: the farm's messages and
+## CurveZMQ; cli_keygen.sh runs `spmmfarm keygen`.
+check_PROGRAMS += tests/check_proto
+TESTS += tests/check_proto tests/cli_keygen.sh
+dist_noinst_SCRIPTS += tests/cli_keygen.sh
+tests_check_proto_SOURCES = tests/check_proto.c
+tests_check_proto_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_proto_LDADD = $(CHECK_LDADD)
+tests_check_proto_LDFLAGS = $(CUDA_LDFLAGS)
