@@ -5,6 +5,8 @@
 #include "cli/sf_cli.h"
 #include "config.h"
 
+int sf_cmd_bundle (int argc, char **argv);  /* cli/cmd_bundle.c */
+
 static const sf_cli_command_t s_commands[] = {
     { "gen", sf_cmd_gen, "generate a randomly pruned weight matrix (.mtx, .smtx)" },
     { "inspect", sf_cmd_inspect, "show a weight matrix's shape, sparsity, row/column counts and hash" },
@@ -12,6 +14,7 @@ static const sf_cli_command_t s_commands[] = {
     { "suite", sf_cmd_suite, "list a benchmark suite's problems" },
     { "devices", sf_cmd_devices, "list the GPUs the CUDA driver sees" },
     { "tune-local", sf_cmd_tune_local, "search one layer's fastest kernel on this machine" },
+    { "bundle", sf_cmd_bundle, "inspect, verify or create a kernel bundle (NAME.bundle/)" },
 };
 #define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
 

@@ -571,8 +571,8 @@ s_read (const char *dir, const sf_manifest_file_t *file, void **data_p, size_t *
     return SF_OK;
 }
 
-sf_bundle_t *
-sf_bundle_load (const char *dir)
+sf_manifest_t *
+sf_bundle_read_manifest (const char *dir)
 {
     char path[S_PATH_MAX], err[SF_MANIFEST_ERR_MAX];
     snprintf (path, sizeof path, "%s/%s", dir, SF_MANIFEST_FILE);
@@ -580,17 +580,27 @@ sf_bundle_load (const char *dir)
         sf_error_set (SF_ERR_NOTFOUND, "%s: not a bundle (no %s)", dir, SF_MANIFEST_FILE);
         return NULL;
     }
+    sf_manifest_t *m = NULL;
+    int rc = sf_manifest_load (dir, &m, err, sizeof err);
+    if (rc != SFRT_OK)
+        sf_error_set (s_status (rc), "%s", err);
+    return m;
+}
+
+sf_bundle_t *
+sf_bundle_load (const char *dir)
+{
+    sf_manifest_t *m = sf_bundle_read_manifest (dir);
+    if (!m)
+        return NULL;
     sf_bundle_t *self = calloc (1, sizeof *self);
     if (!self) {
+        sf_manifest_destroy (&m);
         sf_error_set (SF_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    int rc = sf_manifest_load (dir, &self->m, err, sizeof err);
-    if (rc != SFRT_OK) {
-        sf_error_set (s_status (rc), "%s", err);
-        free (self);
-        return NULL;
-    }
+    self->m = m;
+    int rc;
     int32_t count = self->m->layer_count;
     self->capacity = count;
     self->blobs = calloc ((size_t) count, sizeof *self->blobs);

@@ -69,6 +69,10 @@ sf_bundle_t *sf_bundle_load (const char *dir);
 
 void sf_bundle_destroy (sf_bundle_t **self_p);
 
+/*  Only DIR/manifest.json, parsed and validated as sf_bundle_load() does,
+    without reading the files it names. Free with sf_manifest_destroy(). */
+sf_manifest_t *sf_bundle_read_manifest (const char *dir);
+
 /*  Adds a layer (copies every field and buffer). SF_ERR_INVALID with the
     field named if the layer breaks the schema (see docs/BUNDLES.md),
     SF_ERR_EXISTS if the name is taken, SF_ERR_INVALID if it is simulated

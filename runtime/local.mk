@@ -20,8 +20,11 @@ runtime_libspmmfarm_rt_la_LDFLAGS = -version-info 0:0:0 -export-symbols-regex '^
 runtime_libspmmfarm_rt_la_LIBADD = -lpthread -ldl
 
 ## The manifest schema is one implementation shared with the main library,
-## which also holds the bundle writer and reader (common/sf_bundle.c).
+## which also holds the bundle writer and reader (common/sf_bundle.c) and,
+## for `spmmfarm bundle verify`, the runtime itself (no shared-library
+## dependency of the program).
 libspmmfarm_la_SOURCES += \
+	runtime/sfrt.c runtime/spmmfarm_rt.h \
 	runtime/sf_manifest.c runtime/sf_manifest.h \
 	runtime/sf_json.c runtime/sf_json.h \
 	common/sf_bundle.c common/sf_bundle.h
@@ -30,7 +33,7 @@ libspmmfarm_la_SOURCES += \
 ## and the PyTorch demo ship in the tarball.
 noinst_PROGRAMS = examples/rt_demo
 examples_rt_demo_SOURCES = examples/rt_demo.c
-examples_rt_demo_CPPFLAGS = -I$(top_srcdir)/runtime
+examples_rt_demo_CPPFLAGS = -I$(top_srcdir)/runtime $(CUDA_CFLAGS)
 examples_rt_demo_CFLAGS = $(SF_CFLAGS)
 examples_rt_demo_LDADD = runtime/libspmmfarm-rt.la -ldl -lm
 
