@@ -11,6 +11,7 @@ RT_LIB=${SPMMFARM_RT_LIB:-$TOP_BUILDDIR/runtime/.libs/libspmmfarm-rt.so.0}
 RT_DEMO=${RT_DEMO:-$TOP_BUILDDIR/examples/rt_demo}
 FAKE="$TOP_BUILDDIR/tests/.libs/libfakecudak.so"
 PY="$TOP_SRCDIR/python"
+export PYTHONDONTWRITEBYTECODE=1  # the source tree may be read-only (distcheck)
 B="$WORK/m.bundle"
 
 # ---- help and usage -------------------------------------------------------
