@@ -42,7 +42,7 @@ static const char *s_help =
     "create    builds a bundle from weight matrices and chosen configurations\n"
     "          (e.g. tune-local's best), unmeasured: LAYER is NAME=FILE:N:CONFIG with\n"
     "          CONFIG a U configuration (\"U:r32.v4.t64.g2.o1.m168.sim\") or \"dense\".\n\n"
-    "  --json            machine-readable output (inspect, verify)\n"
+    "  --json            machine-readable output (inspect: the manifest as JSON)\n"
     "  --matrix NAME=F   verify: the weights of layer NAME (.smtx/.mtx/.npy/.safetensors)\n"
     "  --seed S          seed of .smtx values (default 1) and of verify's inputs\n"
     "  --n N             verify: columns to run (default: each layer's tuned N)\n"
@@ -77,48 +77,6 @@ s_add_measure (cJSON *o, const char *key, double v)
         cJSON_AddNullToObject (o, key);
     else
         cJSON_AddNumberToObject (o, key, v);
-}
-
-static cJSON *
-s_manifest_json (const char *dir, const sf_manifest_t *m)
-{
-    cJSON *root = cJSON_CreateObject ();
-    cJSON_AddStringToObject (root, "bundle", dir);
-    cJSON_AddNumberToObject (root, "version", m->version);
-    cJSON_AddStringToObject (root, "created", m->created);
-    cJSON_AddStringToObject (root, "generator", m->generator);
-    cJSON_AddStringToObject (root, "gpu_type", m->gpu_type);
-    char cc[16];
-    snprintf (cc, sizeof cc, "%d.%d", (int) m->cc_major, (int) m->cc_minor);
-    cJSON_AddStringToObject (root, "compute_capability", cc);
-    cJSON_AddStringToObject (root, "toolkit", m->toolkit);
-    cJSON_AddStringToObject (root, "driver", m->driver);
-    cJSON_AddBoolToObject (root, "simulated", m->simulated);
-    cJSON_AddBoolToObject (root, "model", m->model.present);
-    cJSON *layers = cJSON_AddArrayToObject (root, "layers");
-    for (int32_t i = 0; i < m->layer_count; i++) {
-        const sf_manifest_layer_t *l = &m->layers[i];
-        cJSON *o = cJSON_CreateObject ();
-        cJSON_AddStringToObject (o, "name", l->name);
-        cJSON_AddNumberToObject (o, "m", (double) l->m);
-        cJSON_AddNumberToObject (o, "k", (double) l->k);
-        cJSON_AddNumberToObject (o, "n", (double) l->n);
-        cJSON_AddStringToObject (o, "template", l->tmpl);
-        cJSON_AddStringToObject (o, "config", l->config);
-        cJSON_AddStringToObject (o, "entry", l->entry);
-        cJSON_AddBoolToObject (o, "bias", l->bias);
-        cJSON_AddBoolToObject (o, "relu", l->relu);
-        s_add_measure (o, "verified_error", l->verified_error);
-        s_add_measure (o, "time_us", l->time_us);
-        cJSON_AddNumberToObject (o, "cubin_bytes", (double) l->cubin.bytes);
-        cJSON_AddNumberToObject (o, "data_bytes", l->data.present ? (double) l->data.bytes : 0);
-        if (l->matrix[0])
-            cJSON_AddStringToObject (o, "matrix", l->matrix);
-        else
-            cJSON_AddNullToObject (o, "matrix");
-        cJSON_AddItemToArray (layers, o);
-    }
-    return root;
 }
 
 static void
@@ -157,9 +115,14 @@ s_inspect (const char *dir, const s_opts_t *o)
     if (!m)
         return sf_cli_fail ("bundle inspect", sf_error_last ());
     if (o->json) {
-        cJSON *root = s_manifest_json (dir, m);
+        /* the validated manifest, written again by the writer */
+        char *text = sf_bundle_manifest_text (m);
         sf_manifest_destroy (&m);
-        return sf_cli_print_json (&root);
+        if (!text)
+            return sf_cli_fail ("bundle inspect", sf_error_set (SF_ERR_NOMEM, "out of memory"));
+        puts (text);
+        free (text);
+        return SF_EXIT_OK;
     }
     s_print_manifest (dir, m);
     sf_manifest_destroy (&m);

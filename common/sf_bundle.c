@@ -353,9 +353,8 @@ s_layer_json (const sf_manifest_layer_t *l)
     return o;
 }
 
-/*  manifest.json's text (malloc'ed), or NULL when out of memory. */
-static char *
-s_manifest_text (const sf_manifest_t *m)
+char *
+sf_bundle_manifest_text (const sf_manifest_t *m)
 {
     cJSON *root = cJSON_CreateObject ();
     cJSON_AddStringToObject (root, "format", SF_MANIFEST_FORMAT);
@@ -474,10 +473,12 @@ s_write_tree (const sf_bundle_t *self, const char *tmp)
     }
     if (self->model && (rc = s_write_file (tmp, "model.json", self->model, self->model_size)))
         return rc;
-    char *text = s_manifest_text (m);
+    char *text = sf_bundle_manifest_text (m);
     if (!text)
         return sf_error_set (SF_ERR_NOMEM, "out of memory");
-    rc = s_write_file (tmp, SF_MANIFEST_FILE, text, strlen (text));
+    size_t length = strlen (text);
+    text[length] = '\n';  /* a text file ends with a newline: over the NUL */
+    rc = s_write_file (tmp, SF_MANIFEST_FILE, text, length + 1);
     free (text);
     static const char *subdirs[] = { "kernels", "src", "data" };
     char path[S_PATH_MAX + 16];

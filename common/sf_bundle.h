@@ -87,6 +87,10 @@ int sf_bundle_set_model (sf_bundle_t *self, const void *json, size_t size);
     bundle is swapped out and removed. SF_ERR_INVALID if it has no layer. */
 int sf_bundle_write (const sf_bundle_t *self, const char *dir, bool replace);
 
+/*  manifest.json's text for a manifest (malloc'ed; caller frees), NULL
+    when out of memory. `spmmfarm bundle inspect --json` prints it. */
+char *sf_bundle_manifest_text (const sf_manifest_t *manifest);
+
 /*  The manifest (layers in the order added); owned by the bundle. */
 const sf_manifest_t *sf_bundle_manifest (const sf_bundle_t *self);
 

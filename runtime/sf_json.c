@@ -319,32 +319,44 @@ s_check_duplicate (s_parser_t *p, long parent, const char *key)
     return 0;
 }
 
-static long
-s_object (s_parser_t *p, int depth)
+/*  An object member's key and its ':', duplicates and the member bound
+    checked. */
+static int
+s_key (s_parser_t *p, long object, const char **key)
 {
-    long self = s_new_node (p, SF_JSON_OBJECT);
+    s_skip_space (p);
+    if (s_peek (p) != '"')
+        return s_fail (p, "expected a key string");
+    if (s_string (p, key) || s_check_duplicate (p, object, *key))
+        return -1;
+    if (p->nodes[object].count >= S_MAX_MEMBERS)
+        return s_fail (p, "object with more than %d members", S_MAX_MEMBERS);
+    s_skip_space (p);
+    if (s_peek (p) != ':')
+        return s_fail (p, "expected ':' after key \"%s\"", *key);
+    p->pos++;
+    return 0;
+}
+
+/*  An object or an array at pos (on its opening bracket). */
+static long
+s_container (s_parser_t *p, int depth, bool object)
+{
+    char close = object ? '}' : ']';
+    long self = s_new_node (p, object ? SF_JSON_OBJECT : SF_JSON_ARRAY);
     if (self < 0)
         return -1;
     p->pos++;
     s_skip_space (p);
-    if (s_peek (p) == '}') {
+    if (s_peek (p) == close) {
         p->pos++;
         return self;
     }
     long prev = -1;
     for (;;) {
-        s_skip_space (p);
-        if (s_peek (p) != '"')
-            return s_fail (p, "expected a key string");
-        const char *key;
-        if (s_string (p, &key) || s_check_duplicate (p, self, key))
+        const char *key = NULL;
+        if (object && s_key (p, self, &key))
             return -1;
-        if (p->nodes[self].count >= S_MAX_MEMBERS)
-            return s_fail (p, "object with more than %d members", S_MAX_MEMBERS);
-        s_skip_space (p);
-        if (s_peek (p) != ':')
-            return s_fail (p, "expected ':' after key \"%s\"", key);
-        p->pos++;
         long child = s_value (p, depth + 1);
         if (child < 0)
             return -1;
@@ -356,43 +368,11 @@ s_object (s_parser_t *p, int depth)
             p->pos++;
             continue;
         }
-        if (s_peek (p) == '}') {
+        if (s_peek (p) == close) {
             p->pos++;
             return self;
         }
-        return s_fail (p, "expected ',' or '}' in an object");
-    }
-}
-
-static long
-s_array (s_parser_t *p, int depth)
-{
-    long self = s_new_node (p, SF_JSON_ARRAY);
-    if (self < 0)
-        return -1;
-    p->pos++;
-    s_skip_space (p);
-    if (s_peek (p) == ']') {
-        p->pos++;
-        return self;
-    }
-    long prev = -1;
-    for (;;) {
-        long child = s_value (p, depth + 1);
-        if (child < 0)
-            return -1;
-        s_link (p, self, prev, child);
-        prev = child;
-        s_skip_space (p);
-        if (s_peek (p) == ',') {
-            p->pos++;
-            continue;
-        }
-        if (s_peek (p) == ']') {
-            p->pos++;
-            return self;
-        }
-        return s_fail (p, "expected ',' or ']' in an array");
+        return s_fail (p, "expected ',' or '%c' in %s", close, object ? "an object" : "an array");
     }
 }
 
@@ -405,8 +385,8 @@ s_value (s_parser_t *p, int depth)
     int c = s_peek (p);
     long self;
     switch (c) {
-    case '{': return s_object (p, depth);
-    case '[': return s_array (p, depth);
+    case '{': return s_container (p, depth, true);
+    case '[': return s_container (p, depth, false);
     case '"': {
         const char *s;
         if ((self = s_new_node (p, SF_JSON_STRING)) < 0 || s_string (p, &s))

@@ -56,11 +56,13 @@ expect_grep "^gpu: +unspecified/sm_90/0sm \(compute capability 9\.0\)" "$WORK/ou
 expect_grep "^fc1 +192 +96 +512 U +$CFG +- +- bias$" "$WORK/out" "inspect: the U layer"
 expect_grep "^fc2 +100 +64 +256 dense +dense " "$WORK/out" "inspect: the dense layer"
 expect_exit 0 "inspect --json" "$SPMMFARM" bundle inspect "$B" --json
-[ "$(json_get "$WORK/out" '[(l["name"], l["template"], l["m"], l["k"], l["n"], l["bias"], l["data_bytes"]) for l in d["layers"]]')" \
-    = "[('fc1', 'U', 192, 96, 512, True, 0), ('fc2', 'dense', 100, 64, 256, True, 25600)]" ] \
+[ "$(json_get "$WORK/out" '[(l["name"], l["template"], l["m"], l["k"], l["n"], l["bias"], (l["data"] or {}).get("bytes")) for l in d["layers"]]')" \
+    = "[('fc1', 'U', 192, 96, 512, True, None), ('fc2', 'dense', 100, 64, 256, True, 25600)]" ] \
     && pass "inspect --json: layers" || fail "inspect --json: layers"
-[ "$(json_get "$WORK/out" '(d["version"], d["compute_capability"], d["simulated"], d["layers"][0]["time_us"])')" \
+[ "$(json_get "$WORK/out" '(d["version"], d["gpu"]["compute_capability"], d["simulated"], d["layers"][0]["time_us"])')" \
     = "(1, '9.0', False, None)" ] && pass "inspect --json: header" || fail "inspect --json: header"
+cmp -s "$WORK/out" "$B/manifest.json" && pass "inspect --json is the manifest as written" \
+    || fail "inspect --json is the manifest as written"
 
 # ---- verify without a GPU, and tampering ------------------------------------
 HAVE_GPU=$("$SPMMFARM" devices --json 2>/dev/null | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["devices"]) > 0)' 2>/dev/null)
