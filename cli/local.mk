@@ -7,3 +7,4 @@ spmmfarm_SOURCES += \
 	cli/sf_tune.c cli/sf_tune.h
 spmmfarm_SOURCES += cli/cmd_store.c
 spmmfarm_SOURCES += cli/cmd_keygen.c
+spmmfarm_SOURCES += cli/cmd_bundle.c

@@ -55,5 +55,6 @@ int sf_cmd_proxy_eval (int argc, char **argv);
 int sf_cmd_selftest (int argc, char **argv);
 int sf_cmd_store (int argc, char **argv);
 int sf_cmd_keygen (int argc, char **argv);
+int sf_cmd_bundle (int argc, char **argv);
 
 #endif

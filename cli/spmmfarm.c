@@ -7,6 +7,7 @@
 #include "config.h"
 #include "worker/sf_measure.h"
 
+
 static const sf_cli_command_t s_commands[] = {
     { "gen", sf_cmd_gen, "generate a randomly pruned weight matrix (.mtx, .smtx)" },
     { "inspect", sf_cmd_inspect, "show a weight matrix's shape, sparsity, row/column counts and hash" },
@@ -19,6 +20,7 @@ static const sf_cli_command_t s_commands[] = {
     { "selftest", sf_cmd_selftest, "check the GPU measuring path: good, faulting and hanging kernels" },
     { "store", sf_cmd_store, "look into a store: stat, dump, verify" },
     { "keygen", sf_cmd_keygen, "make a CurveZMQ certificate (NAME.cert, NAME.cert_secret)" },
+    { "bundle", sf_cmd_bundle, "inspect, verify or create a kernel bundle (NAME.bundle/)" },
 };
 #define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
 

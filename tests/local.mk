@@ -71,3 +71,29 @@ tests_check_proto_SOURCES = tests/check_proto.c
 tests_check_proto_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_proto_LDADD = $(CHECK_LDADD)
 tests_check_proto_LDFLAGS = $(CUDA_LDFLAGS)
+
+## runtime/ and bundles: the manifest schema, the bundle writer/reader, the
+## runtime library against a fake driver with compute entry points, the
+## `spmmfarm bundle` commands and the Python binding.
+check_LTLIBRARIES += tests/libfakecudak.la
+tests_libfakecudak_la_SOURCES = tests/fake_libcuda.c tests/fake_libcuda.h
+tests_libfakecudak_la_CPPFLAGS = $(AM_CPPFLAGS) -DSF_FAKE_COMPUTE
+tests_libfakecudak_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+
+check_PROGRAMS += tests/check_bundle tests/check_rt
+TESTS += tests/check_bundle tests/check_rt tests/cli_bundle.sh
+dist_noinst_SCRIPTS += tests/cli_bundle.sh
+
+tests_check_bundle_SOURCES = tests/check_bundle.c tests/sf_check_bundle.h
+tests_check_bundle_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_bundle_LDADD = $(CHECK_LDADD)
+tests_check_bundle_LDFLAGS = $(CUDA_LDFLAGS)
+
+# check_rt links the runtime alone (and the bundle writer to make bundles).
+tests_check_rt_SOURCES = tests/check_rt.c tests/sf_check_bundle.h
+tests_check_rt_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_rt_LDADD = runtime/libspmmfarm-rt.la $(CHECK_LDADD)
+tests_check_rt_LDFLAGS = $(CUDA_LDFLAGS)
+tests_check_rt_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DSF_FAKE_LIBCUDAK='"$(abs_top_builddir)/tests/.libs/libfakecudak.so"'
+EXTRA_tests_check_rt_DEPENDENCIES = tests/libfakecudak.la

@@ -1,0 +1,43 @@
+## runtime/: libspmmfarm-rt, the installed deployment library. It depends on
+## nothing but libc and the CUDA driver (dlopen'ed): it does not link
+## libspmmfarm.la, CZMQ, cJSON... Only the sfrt_ API is exported.
+lib_LTLIBRARIES = runtime/libspmmfarm-rt.la
+include_HEADERS = runtime/spmmfarm_rt.h
+pkgconfigdir = $(libdir)/pkgconfig
+pkgconfig_DATA = runtime/spmmfarm-rt.pc
+EXTRA_DIST += runtime/spmmfarm-rt.pc.in
+
+runtime_libspmmfarm_rt_la_SOURCES = \
+	runtime/sfrt.c runtime/spmmfarm_rt.h \
+	runtime/sf_manifest.c runtime/sf_manifest.h \
+	runtime/sf_json.c runtime/sf_json.h \
+	common/sf_sha256.c common/sf_sha256.h
+runtime_libspmmfarm_rt_la_CPPFLAGS = -I$(top_srcdir) -I$(top_builddir) $(CUDA_CFLAGS)
+runtime_libspmmfarm_rt_la_CFLAGS = $(SF_CFLAGS)
+# Interface version current:revision:age (libtool's rules, not the package's).
+runtime_libspmmfarm_rt_la_LDFLAGS = -version-info 0:0:0 -export-symbols-regex '^sfrt_' \
+	-no-undefined
+runtime_libspmmfarm_rt_la_LIBADD = -lpthread -ldl
+
+## The manifest schema is one implementation shared with the main library,
+## which also holds the bundle writer and reader (common/sf_bundle.c) and,
+## for `spmmfarm bundle verify`, the runtime itself (no shared-library
+## dependency of the program).
+libspmmfarm_la_SOURCES += \
+	runtime/sfrt.c runtime/spmmfarm_rt.h \
+	runtime/sf_manifest.c runtime/sf_manifest.h \
+	runtime/sf_json.c runtime/sf_json.h \
+	common/sf_bundle.c common/sf_bundle.h
+
+## Examples (built, not installed): the C runtime demo; the Python binding
+## and the PyTorch demo ship in the tarball.
+noinst_PROGRAMS = examples/rt_demo
+examples_rt_demo_SOURCES = examples/rt_demo.c
+examples_rt_demo_CPPFLAGS = -I$(top_srcdir)/runtime $(CUDA_CFLAGS)
+examples_rt_demo_CFLAGS = $(SF_CFLAGS)
+examples_rt_demo_LDADD = runtime/libspmmfarm-rt.la -ldl -lm
+
+# The Python binding, installed as a plain module next to the data files.
+pythonmoddir = $(pkgdatadir)/python
+dist_pythonmod_DATA = python/spmmfarm_rt.py
+EXTRA_DIST += examples/torch_demo.py examples/README.md

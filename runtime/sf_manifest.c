@@ -1,0 +1,638 @@
+/*  sf_manifest: manifest.json schema (version 1) and checksummed file reads. */
+#include "runtime/sf_manifest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/sf_sha256.h"
+#include "runtime/sf_json.h"
+
+#define S_WHERE_MAX 64
+#define S_READ_CHUNK (1u << 20)
+#define S_INT32_MAX 2147483647LL
+
+typedef struct {
+    char *err;
+    size_t err_size;
+} s_ctx_t;
+
+static int
+s_fail (s_ctx_t *ctx, int status, const char *fmt, ...) __attribute__ ((format (printf, 3, 4)));
+
+static int
+s_fail (s_ctx_t *ctx, int status, const char *fmt, ...)
+{
+    if (ctx->err && ctx->err_size) {
+        va_list ap;
+        va_start (ap, fmt);
+        vsnprintf (ctx->err, ctx->err_size, fmt, ap);
+        va_end (ap);
+    }
+    return status;
+}
+
+/* ---- typed field access ---------------------------------------------------- */
+
+/*  The member `key` of obj with the given type; where names obj ("" for the
+    root). NULL after recording "WHERE.KEY: ..." in ctx. */
+static const sf_json_node_t *
+s_member (s_ctx_t *ctx, const sf_json_node_t *obj, const char *where, const char *key,
+          sf_json_type type, bool nullable)
+{
+    const sf_json_node_t *node = sf_json_get (obj, key);
+    const char *dot = *where ? "." : "";
+    if (!node) {
+        s_fail (ctx, SFRT_ERR_FORMAT, "%s%s%s: missing", where, dot, key);
+        return NULL;
+    }
+    sf_json_type got = sf_json_type_of (node);
+    if (got != type && !(nullable && got == SF_JSON_NULL)) {
+        s_fail (ctx, SFRT_ERR_FORMAT, "%s%s%s: expected %s%s, got %s", where, dot, key,
+                sf_json_type_name (type), nullable ? " or null" : "", sf_json_type_name (got));
+        return NULL;
+    }
+    return node;
+}
+
+static int
+s_int (s_ctx_t *ctx, const sf_json_node_t *obj, const char *where, const char *key, int64_t min,
+       int64_t max, int64_t *out)
+{
+    const sf_json_node_t *node = s_member (ctx, obj, where, key, SF_JSON_NUMBER, false);
+    if (!node)
+        return SFRT_ERR_FORMAT;
+    double v = sf_json_number (node);
+    const char *dot = *where ? "." : "";
+    if (v != floor (v))
+        return s_fail (ctx, SFRT_ERR_FORMAT, "%s%s%s: expected an integer, got %g", where, dot, key, v);
+    if (v < (double) min || v > (double) max)
+        return s_fail (ctx, SFRT_ERR_FORMAT, "%s%s%s: %.0f is out of range [%lld, %lld]", where, dot,
+                       key, v, (long long) min, (long long) max);
+    *out = (int64_t) v;
+    return SFRT_OK;
+}
+
+static int
+s_int32 (s_ctx_t *ctx, const sf_json_node_t *obj, const char *where, const char *key, int64_t min,
+         int64_t max, int32_t *out)
+{
+    int64_t v;
+    int rc = s_int (ctx, obj, where, key, min, max, &v);
+    if (rc == SFRT_OK)
+        *out = (int32_t) v;
+    return rc;
+}
+
+/*  A string of printable ASCII that fits in size bytes with its NUL; when
+    nullable, null gives "". */
+static int
+s_text (s_ctx_t *ctx, const sf_json_node_t *obj, const char *where, const char *key, char *out,
+        size_t size, bool nullable)
+{
+    const sf_json_node_t *node = s_member (ctx, obj, where, key, SF_JSON_STRING, nullable);
+    if (!node)
+        return SFRT_ERR_FORMAT;
+    const char *s = sf_json_string (node);
+    const char *dot = *where ? "." : "";
+    if (!s) {
+        out[0] = '\0';
+        return SFRT_OK;
+    }
+    size_t n = strlen (s);
+    if (n >= size)
+        return s_fail (ctx, SFRT_ERR_FORMAT, "%s%s%s: longer than %zu bytes", where, dot, key, size - 1);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char) s[i] < 0x20 || (unsigned char) s[i] > 0x7e)
+            return s_fail (ctx, SFRT_ERR_FORMAT, "%s%s%s: not printable ASCII", where, dot, key);
+    memcpy (out, s, n + 1);
+    return SFRT_OK;
+}
+
+static int
+s_bool (s_ctx_t *ctx, const sf_json_node_t *obj, const char *where, const char *key, bool *out)
+{
+    const sf_json_node_t *node = s_member (ctx, obj, where, key, SF_JSON_BOOL, false);
+    if (!node)
+        return SFRT_ERR_FORMAT;
+    *out = sf_json_bool (node);
+    return SFRT_OK;
+}
+
+/*  A number >= 0 (or > 0 when positive), or null (-1). */
+static int
+s_measure (s_ctx_t *ctx, const sf_json_node_t *obj, const char *where, const char *key,
+           bool positive, double *out)
+{
+    const sf_json_node_t *node = s_member (ctx, obj, where, key, SF_JSON_NUMBER, true);
+    if (!node)
+        return SFRT_ERR_FORMAT;
+    if (sf_json_type_of (node) == SF_JSON_NULL) {
+        *out = -1.0;
+        return SFRT_OK;
+    }
+    double v = sf_json_number (node);
+    if (v < 0 || (positive && v == 0))
+        return s_fail (ctx, SFRT_ERR_FORMAT, "%s.%s: must be %s, got %g", where, key,
+                       positive ? "> 0" : ">= 0", v);
+    *out = v;
+    return SFRT_OK;
+}
+
+static bool
+s_is_hex64 (const char *s)
+{
+    if (strlen (s) != 64)
+        return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return false;
+    return true;
+}
+
+/*  {"file": ..., "bytes": ..., "sha256": ...}, or null when optional. */
+static int
+s_file (s_ctx_t *ctx, const sf_json_node_t *obj, const char *where, const char *key,
+        bool optional, int64_t min_bytes, int64_t max_bytes, sf_manifest_file_t *out)
+{
+    memset (out, 0, sizeof *out);
+    const sf_json_node_t *node = s_member (ctx, obj, where, key, SF_JSON_OBJECT, optional);
+    if (!node)
+        return SFRT_ERR_FORMAT;
+    if (sf_json_type_of (node) == SF_JSON_NULL)
+        return SFRT_OK;
+    char sub[S_WHERE_MAX + 16];
+    snprintf (sub, sizeof sub, "%s%s%s", where, *where ? "." : "", key);
+    int rc;
+    if ((rc = s_text (ctx, node, sub, "file", out->file, sizeof out->file, false))
+        || (rc = s_int (ctx, node, sub, "bytes", min_bytes, max_bytes, &out->bytes))
+        || (rc = s_text (ctx, node, sub, "sha256", out->sha256, sizeof out->sha256, false)))
+        return rc;
+    if (!s_is_hex64 (out->sha256))
+        return s_fail (ctx, SFRT_ERR_FORMAT, "%s.sha256: expected 64 lowercase hex digits", sub);
+    out->present = true;
+    return SFRT_OK;
+}
+
+/* ---- names and rules ------------------------------------------------------- */
+
+static bool
+s_valid_name (const char *name)
+{
+    if (!name[0] || name[0] == '.')
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
+              || *p == '_' || *p == '.' || *p == '-'))
+            return false;
+    return true;
+}
+
+static bool
+s_valid_entry (const char *entry)
+{
+    if (!entry[0] || (entry[0] >= '0' && entry[0] <= '9'))
+        return false;
+    for (const char *p = entry; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')
+              || *p == '_' || *p == '$'))
+            return false;
+    return true;
+}
+
+void
+sf_manifest_cubin_path (const char *name, char out[SF_MANIFEST_PATH_MAX])
+{
+    snprintf (out, SF_MANIFEST_PATH_MAX, "kernels/%s.cubin", name);
+}
+
+void
+sf_manifest_source_path (const char *name, const char *ext, char out[SF_MANIFEST_PATH_MAX])
+{
+    snprintf (out, SF_MANIFEST_PATH_MAX, "src/%s.%s", name, ext);
+}
+
+void
+sf_manifest_data_path (const char *name, char out[SF_MANIFEST_PATH_MAX])
+{
+    snprintf (out, SF_MANIFEST_PATH_MAX, "data/%s.bin", name);
+}
+
+void
+sf_manifest_grid_rule (const sf_manifest_layer_t *layer, char out[SF_MANIFEST_RULE_MAX])
+{
+    snprintf (out, SF_MANIFEST_RULE_MAX, "ceil(N/%d)", (int) layer->cols_per_block);
+}
+
+bool
+sf_manifest_grid (const sf_manifest_layer_t *layer, int64_t n, uint32_t grid[3])
+{
+    if (n < 1 || n > S_INT32_MAX || layer->cols_per_block < 1)
+        return false;
+    int64_t col_blocks = (n + layer->cols_per_block - 1) / layer->cols_per_block;
+    int64_t x = layer->order ? layer->panel_groups : col_blocks;
+    int64_t y = layer->order ? col_blocks : layer->panel_groups;
+    if (x < 1 || x > S_INT32_MAX || y < 1 || y > 65535)
+        return false;
+    grid[0] = (uint32_t) x;
+    grid[1] = (uint32_t) y;
+    grid[2] = 1;
+    return true;
+}
+
+/*  The cross-field rules of a layer (the writer checks them too). */
+int
+sf_manifest_check_layer (const sf_manifest_layer_t *l, const char *where, char *err,
+                         size_t err_size)
+{
+    s_ctx_t ctx = { err, err_size };
+    char want[SF_MANIFEST_PATH_MAX];
+    if (!s_valid_name (l->name))
+        return s_fail (&ctx, SFRT_ERR_FORMAT,
+                       "%s.name: '%s' is not 1-%d characters of [A-Za-z0-9_.-] not starting with '.'",
+                       where, l->name, SF_MANIFEST_NAME_MAX - 1);
+    if (!s_valid_entry (l->entry))
+        return s_fail (&ctx, SFRT_ERR_FORMAT, "%s.entry: '%s' is not an identifier", where, l->entry);
+    bool dense = strcmp (l->tmpl, "dense") == 0;
+    if (!dense && strcmp (l->tmpl, "U") != 0 && strcmp (l->tmpl, "D") != 0)
+        return s_fail (&ctx, SFRT_ERR_FORMAT, "%s.template: '%s' is not U, D or dense", where, l->tmpl);
+    if (l->matrix[0] && !s_is_hex64 (l->matrix))
+        return s_fail (&ctx, SFRT_ERR_FORMAT, "%s.matrix: expected 64 lowercase hex digits or null", where);
+    if (strcmp (l->permutation, "none") != 0 && strcmp (l->permutation, "in-kernel") != 0)
+        return s_fail (&ctx, SFRT_ERR_FORMAT, "%s.permutation: '%s' is not none or in-kernel", where,
+                       l->permutation);
+    if (l->block_threads < 1 || l->block_threads > 1024 || l->cols_per_block < 1
+        || l->cols_per_block > (1 << 20) || l->panel_groups < 1 || (l->order != 0 && l->order != 1)
+        || (l->vec != 1 && l->vec != 2 && l->vec != 4) || l->shared_bytes < 0
+        || l->shared_bytes > (1 << 20))
+        return s_fail (&ctx, SFRT_ERR_FORMAT, "%s.launch: a field is out of range", where);
+    uint32_t grid[3];
+    if (!sf_manifest_grid (l, l->n, grid))
+        return s_fail (&ctx, SFRT_ERR_FORMAT, "%s.n: %lld columns exceed the grid's limits", where,
+                       (long long) l->n);
+    sf_manifest_cubin_path (l->name, want);
+    if (!l->cubin.present || strcmp (l->cubin.file, want) != 0)
+        return s_fail (&ctx, SFRT_ERR_FORMAT, "%s.cubin.file: expected \"%s\"", where, want);
+    char ptx[SF_MANIFEST_PATH_MAX];
+    sf_manifest_source_path (l->name, "ptx", ptx);
+    sf_manifest_source_path (l->name, "cu", want);
+    if (!l->source.present || (strcmp (l->source.file, ptx) != 0 && strcmp (l->source.file, want) != 0))
+        return s_fail (&ctx, SFRT_ERR_FORMAT, "%s.source.file: expected \"%s\" or \"%s\"", where, ptx,
+                       want);
+    bool needs_data = dense || strcmp (l->tmpl, "D") == 0;
+    if (needs_data != l->data.present)
+        return s_fail (&ctx, SFRT_ERR_FORMAT, "%s.data: template %s %s a data file", where, l->tmpl,
+                       needs_data ? "needs" : "takes no");
+    if (l->data.present) {
+        sf_manifest_data_path (l->name, want);
+        if (strcmp (l->data.file, want) != 0)
+            return s_fail (&ctx, SFRT_ERR_FORMAT, "%s.data.file: expected \"%s\"", where, want);
+        if (dense && l->data.bytes != l->m * l->k * 4)
+            return s_fail (&ctx, SFRT_ERR_FORMAT,
+                           "%s.data.bytes: a dense layer holds M*K*4 = %lld bytes, not %lld", where,
+                           (long long) (l->m * l->k * 4), (long long) l->data.bytes);
+    }
+    return SFRT_OK;
+}
+
+/* ---- parsing --------------------------------------------------------------- */
+
+static int
+s_grid (s_ctx_t *ctx, const sf_json_node_t *obj, const char *where, const sf_manifest_layer_t *l)
+{
+    char sub[S_WHERE_MAX + 8];
+    snprintf (sub, sizeof sub, "%s.grid", where);
+    const sf_json_node_t *grid = s_member (ctx, obj, where, "grid", SF_JSON_OBJECT, false);
+    if (!grid)
+        return SFRT_ERR_FORMAT;
+    char rule[SF_MANIFEST_RULE_MAX], got[SF_MANIFEST_RULE_MAX];
+    sf_manifest_grid_rule (l, rule);
+    const char *cols = l->order ? "y" : "x", *panels = l->order ? "x" : "y";
+    int64_t groups, z;
+    int rc;
+    if ((rc = s_text (ctx, grid, sub, cols, got, sizeof got, false))
+        || (rc = s_int (ctx, grid, sub, panels, 1, S_INT32_MAX, &groups))
+        || (rc = s_int (ctx, grid, sub, "z", 1, 1, &z)))
+        return rc;
+    if (strcmp (got, rule) != 0 || groups != l->panel_groups)
+        return s_fail (ctx, SFRT_ERR_FORMAT,
+                       "%s: expected %s = \"%s\" and %s = %d (from launch)", sub, cols, rule, panels,
+                       (int) l->panel_groups);
+    return SFRT_OK;
+}
+
+static int
+s_launch (s_ctx_t *ctx, const sf_json_node_t *obj, const char *where, sf_manifest_layer_t *l)
+{
+    char sub[S_WHERE_MAX + 8];
+    snprintf (sub, sizeof sub, "%s.launch", where);
+    const sf_json_node_t *launch = s_member (ctx, obj, where, "launch", SF_JSON_OBJECT, false);
+    if (!launch)
+        return SFRT_ERR_FORMAT;
+    int rc;
+    if ((rc = s_int32 (ctx, launch, sub, "block_threads", 1, 1024, &l->block_threads))
+        || (rc = s_int32 (ctx, launch, sub, "cols_per_block", 1, 1 << 20, &l->cols_per_block))
+        || (rc = s_int32 (ctx, launch, sub, "panel_groups", 1, S_INT32_MAX, &l->panel_groups))
+        || (rc = s_int32 (ctx, launch, sub, "order", 0, 1, &l->order))
+        || (rc = s_int32 (ctx, launch, sub, "vec", 1, 4, &l->vec))
+        || (rc = s_int32 (ctx, launch, sub, "shared_bytes", 0, 1 << 20, &l->shared_bytes)))
+        return rc;
+    if (l->vec == 3)
+        return s_fail (ctx, SFRT_ERR_FORMAT, "%s.vec: must be 1, 2 or 4", sub);
+    return SFRT_OK;
+}
+
+static int
+s_layer (s_ctx_t *ctx, const sf_json_node_t *obj, int index, bool simulated, sf_manifest_layer_t *l)
+{
+    char where[S_WHERE_MAX];
+    snprintf (where, sizeof where, "layers[%d]", index);
+    if (sf_json_type_of (obj) != SF_JSON_OBJECT)
+        return s_fail (ctx, SFRT_ERR_FORMAT, "%s: expected object, got %s", where,
+                       sf_json_type_name (sf_json_type_of (obj)));
+    int rc;
+    if ((rc = s_text (ctx, obj, where, "name", l->name, sizeof l->name, false))
+        || (rc = s_int (ctx, obj, where, "m", 1, S_INT32_MAX, &l->m))
+        || (rc = s_int (ctx, obj, where, "k", 1, S_INT32_MAX, &l->k))
+        || (rc = s_int (ctx, obj, where, "n", 1, S_INT32_MAX, &l->n))
+        || (rc = s_text (ctx, obj, where, "matrix", l->matrix, sizeof l->matrix, true))
+        || (rc = s_text (ctx, obj, where, "template", l->tmpl, sizeof l->tmpl, false))
+        || (rc = s_text (ctx, obj, where, "config", l->config, sizeof l->config, false))
+        || (rc = s_text (ctx, obj, where, "entry", l->entry, sizeof l->entry, false))
+        || (rc = s_launch (ctx, obj, where, l))
+        || (rc = s_grid (ctx, obj, where, l))
+        || (rc = s_text (ctx, obj, where, "permutation", l->permutation, sizeof l->permutation, false))
+        || (rc = s_bool (ctx, obj, where, "bias", &l->bias))
+        || (rc = s_bool (ctx, obj, where, "relu", &l->relu))
+        || (rc = s_measure (ctx, obj, where, "verified_error", false, &l->verified_error))
+        || (rc = s_measure (ctx, obj, where, "time_us", true, &l->time_us))
+        || (rc = s_bool (ctx, obj, where, "simulated", &l->simulated))
+        || (rc = s_file (ctx, obj, where, "cubin", false, 1, S_INT32_MAX, &l->cubin))
+        || (rc = s_file (ctx, obj, where, "source", false, 0, S_INT32_MAX, &l->source))
+        || (rc = s_file (ctx, obj, where, "data", true, 1, 1LL << 40, &l->data)))
+        return rc;
+    if (l->simulated != simulated)
+        return s_fail (ctx, SFRT_ERR_FORMAT,
+                       "%s.simulated: simulated and measured layers never share a bundle", where);
+    return SFRT_OK;
+}
+
+/*  "9.0" -> 9, 0. */
+static int
+s_compute_capability (s_ctx_t *ctx, const sf_json_node_t *gpu, sf_manifest_t *m)
+{
+    char text[16];
+    int rc = s_text (ctx, gpu, "gpu", "compute_capability", text, sizeof text, false);
+    if (rc)
+        return rc;
+    int major, minor, used = 0;
+    if (sscanf (text, "%2d.%1d%n", &major, &minor, &used) != 2 || text[used] || major < 1
+        || minor < 0 || text[0] < '1' || text[0] > '9')
+        return s_fail (ctx, SFRT_ERR_FORMAT,
+                       "gpu.compute_capability: expected MAJOR.MINOR like \"9.0\", got \"%s\"", text);
+    m->cc_major = major;
+    m->cc_minor = minor;
+    return SFRT_OK;
+}
+
+static int
+s_header (s_ctx_t *ctx, const sf_json_node_t *root, sf_manifest_t *m)
+{
+    if (sf_json_type_of (root) != SF_JSON_OBJECT)
+        return s_fail (ctx, SFRT_ERR_FORMAT, "the manifest is not a JSON object");
+    char format[32];
+    int rc = s_text (ctx, root, "", "format", format, sizeof format, false);
+    if (rc)
+        return rc;
+    if (strcmp (format, SF_MANIFEST_FORMAT) != 0)
+        return s_fail (ctx, SFRT_ERR_FORMAT, "format: \"%s\" is not \"%s\"", format, SF_MANIFEST_FORMAT);
+    const sf_json_node_t *version = s_member (ctx, root, "", "version", SF_JSON_NUMBER, false);
+    if (!version)
+        return SFRT_ERR_FORMAT;
+    if (sf_json_number (version) != SF_MANIFEST_VERSION)
+        return s_fail (ctx, SFRT_ERR_VERSION,
+                       "version: bundle format version %g is not supported (this library reads version %d)",
+                       sf_json_number (version), SF_MANIFEST_VERSION);
+    m->version = SF_MANIFEST_VERSION;
+    const sf_json_node_t *gpu = s_member (ctx, root, "", "gpu", SF_JSON_OBJECT, false);
+    if (!gpu)
+        return SFRT_ERR_FORMAT;
+    if ((rc = s_text (ctx, root, "", "created", m->created, sizeof m->created, false))
+        || (rc = s_text (ctx, root, "", "generator", m->generator, sizeof m->generator, false))
+        || (rc = s_text (ctx, gpu, "gpu", "type", m->gpu_type, sizeof m->gpu_type, false))
+        || (rc = s_compute_capability (ctx, gpu, m))
+        || (rc = s_text (ctx, root, "", "toolkit", m->toolkit, sizeof m->toolkit, false))
+        || (rc = s_text (ctx, root, "", "driver", m->driver, sizeof m->driver, false))
+        || (rc = s_bool (ctx, root, "", "simulated", &m->simulated))
+        || (rc = s_file (ctx, root, "", "model", true, 1, S_INT32_MAX, &m->model)))
+        return rc;
+    if (m->model.present && strcmp (m->model.file, "model.json") != 0)
+        return s_fail (ctx, SFRT_ERR_FORMAT, "model.file: expected \"model.json\"");
+    return SFRT_OK;
+}
+
+static int
+s_layers (s_ctx_t *ctx, const sf_json_node_t *root, sf_manifest_t *m)
+{
+    const sf_json_node_t *layers = s_member (ctx, root, "", "layers", SF_JSON_ARRAY, false);
+    if (!layers)
+        return SFRT_ERR_FORMAT;
+    size_t count = sf_json_count (layers);
+    if (count < 1 || count > SF_MANIFEST_MAX_LAYERS)
+        return s_fail (ctx, SFRT_ERR_FORMAT, "layers: %zu layers, expected 1 to %d", count,
+                       SF_MANIFEST_MAX_LAYERS);
+    m->layers = calloc (count, sizeof *m->layers);
+    if (!m->layers)
+        return s_fail (ctx, SFRT_ERR_NOMEM, "out of memory");
+    int index = 0;
+    for (const sf_json_node_t *node = sf_json_first (layers); node; node = sf_json_next (node), index++) {
+        int rc = s_layer (ctx, node, index, m->simulated, &m->layers[index]);
+        if (rc)
+            return rc;
+        for (int j = 0; j < index; j++)
+            if (strcmp (m->layers[j].name, m->layers[index].name) == 0)
+                return s_fail (ctx, SFRT_ERR_FORMAT, "layers[%d].name: \"%s\" is also layers[%d]'s",
+                               index, m->layers[index].name, j);
+        char where[S_WHERE_MAX];
+        snprintf (where, sizeof where, "layers[%d]", index);
+        if ((rc = sf_manifest_check_layer (&m->layers[index], where, ctx->err, ctx->err_size)))
+            return rc;
+        m->layer_count = index + 1;
+    }
+    return SFRT_OK;
+}
+
+int
+sf_manifest_parse (const char *text, size_t size, sf_manifest_t **out, char *err, size_t err_size)
+{
+    s_ctx_t ctx = { err, err_size };
+    *out = NULL;
+    if (size > SF_MANIFEST_MAX_BYTES)
+        return s_fail (&ctx, SFRT_ERR_FORMAT, "larger than %u bytes", SF_MANIFEST_MAX_BYTES);
+    char json_err[SF_MANIFEST_ERR_MAX];
+    bool nomem;
+    sf_json_t *doc = sf_json_parse (text, size, json_err, sizeof json_err, &nomem);
+    if (!doc)
+        return s_fail (&ctx, nomem ? SFRT_ERR_NOMEM : SFRT_ERR_FORMAT, "not JSON: %s", json_err);
+    sf_manifest_t *m = calloc (1, sizeof *m);
+    int rc = m ? SFRT_OK : s_fail (&ctx, SFRT_ERR_NOMEM, "out of memory");
+    if (rc == SFRT_OK)
+        rc = s_header (&ctx, sf_json_root (doc), m);
+    if (rc == SFRT_OK)
+        rc = s_layers (&ctx, sf_json_root (doc), m);
+    sf_json_destroy (&doc);
+    if (rc != SFRT_OK) {
+        sf_manifest_destroy (&m);
+        return rc;
+    }
+    *out = m;
+    return SFRT_OK;
+}
+
+void
+sf_manifest_destroy (sf_manifest_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free ((*self_p)->layers);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+const sf_manifest_layer_t *
+sf_manifest_find (const sf_manifest_t *self, const char *name)
+{
+    for (int32_t i = 0; i < self->layer_count; i++)
+        if (strcmp (self->layers[i].name, name) == 0)
+            return &self->layers[i];
+    return NULL;
+}
+
+/* ---- files ----------------------------------------------------------------- */
+
+/*  Opens DIR/REL as a regular file and returns its descriptor, or -1. */
+static int
+s_open (s_ctx_t *ctx, const char *dir, const char *rel, int64_t *size_out, int *status)
+{
+    char path[4096 + SF_MANIFEST_PATH_MAX];
+    int n = snprintf (path, sizeof path, "%s/%s", dir, rel);
+    if (n < 0 || (size_t) n >= sizeof path) {
+        *status = s_fail (ctx, SFRT_ERR_IO, "%s/%s: path too long", dir, rel);
+        return -1;
+    }
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    const char *why = fd < 0 || fstat (fd, &st) != 0 ? strerror (errno)
+                    : !S_ISREG (st.st_mode) ? "not a regular file" : NULL;
+    if (why) {
+        *status = s_fail (ctx, SFRT_ERR_IO, "%s: %s", path, why);
+        if (fd >= 0)
+            close (fd);
+        return -1;
+    }
+    *size_out = (int64_t) st.st_size;
+    return fd;
+}
+
+int
+sf_manifest_load (const char *dir, sf_manifest_t **out, char *err, size_t err_size)
+{
+    s_ctx_t ctx = { err, err_size };
+    *out = NULL;
+    int64_t size;
+    int rc = SFRT_OK;
+    int fd = s_open (&ctx, dir, SF_MANIFEST_FILE, &size, &rc);
+    if (fd < 0)
+        return rc;
+    if (size > SF_MANIFEST_MAX_BYTES) {
+        close (fd);
+        return s_fail (&ctx, SFRT_ERR_FORMAT, "%s/%s: larger than %u bytes", dir, SF_MANIFEST_FILE,
+                       SF_MANIFEST_MAX_BYTES);
+    }
+    char *text = malloc ((size_t) size + 1);
+    ssize_t got = text ? read (fd, text, (size_t) size) : -1;
+    close (fd);
+    if (!text || got != (ssize_t) size) {
+        free (text);
+        return s_fail (&ctx, text ? SFRT_ERR_IO : SFRT_ERR_NOMEM, "%s/%s: cannot read", dir,
+                       SF_MANIFEST_FILE);
+    }
+    char detail[SF_MANIFEST_ERR_MAX];
+    rc = sf_manifest_parse (text, (size_t) size, out, detail, sizeof detail);
+    free (text);
+    if (rc != SFRT_OK)
+        s_fail (&ctx, rc, "%s/%s: %s", dir, SF_MANIFEST_FILE, detail);
+    return rc;
+}
+
+void
+sf_manifest_sha256_hex (const void *data, size_t size, char hex[SF_MANIFEST_SHA_MAX])
+{
+    uint8_t digest[SF_SHA256_BYTES];
+    sf_sha256 (data, size, digest);
+    sf_sha256_hex (digest, hex);
+}
+
+int
+sf_manifest_read_file (const char *dir, const sf_manifest_file_t *file, void **data_p, char *err,
+                       size_t err_size)
+{
+    s_ctx_t ctx = { err, err_size };
+    if (data_p)
+        *data_p = NULL;
+    int64_t size;
+    int rc = SFRT_OK;
+    int fd = s_open (&ctx, dir, file->file, &size, &rc);
+    if (fd < 0)
+        return rc;
+    if (size != file->bytes) {
+        close (fd);
+        return s_fail (&ctx, SFRT_ERR_CHECKSUM, "%s/%s: %lld bytes, the manifest says %lld", dir,
+                       file->file, (long long) size, (long long) file->bytes);
+    }
+    /* The whole file when the caller wants it, else a chunk at a time. */
+    size_t chunk = data_p ? (size_t) size : S_READ_CHUNK;
+    unsigned char *buf = malloc (chunk ? chunk : 1);
+    if (!buf) {
+        close (fd);
+        return s_fail (&ctx, SFRT_ERR_NOMEM, "%s/%s: no memory for %lld bytes", dir, file->file,
+                       (long long) size);
+    }
+    sf_sha256_t sha;
+    sf_sha256_init (&sha);
+    int64_t done = 0;
+    while (done < size) {
+        size_t want = (size_t) (size - done) < S_READ_CHUNK ? (size_t) (size - done) : S_READ_CHUNK;
+        unsigned char *at = data_p ? buf + done : buf;
+        ssize_t got = read (fd, at, want);
+        if (got <= 0) {
+            rc = s_fail (&ctx, SFRT_ERR_IO, "%s/%s: read failed at byte %lld", dir, file->file,
+                         (long long) done);
+            break;
+        }
+        sf_sha256_update (&sha, at, (size_t) got);
+        done += got;
+    }
+    close (fd);
+    if (rc == SFRT_OK) {
+        uint8_t digest[SF_SHA256_BYTES];
+        char hex[SF_SHA256_HEX];
+        sf_sha256_final (&sha, digest);
+        sf_sha256_hex (digest, hex);
+        if (strcmp (hex, file->sha256) != 0)
+            rc = s_fail (&ctx, SFRT_ERR_CHECKSUM,
+                         "%s/%s: SHA-256 %.12s... does not match the manifest's %.12s...", dir,
+                         file->file, hex, file->sha256);
+    }
+    if (rc == SFRT_OK && data_p)
+        *data_p = buf;
+    else
+        free (buf);
+    return rc;
+}
