@@ -527,6 +527,23 @@ s_split_layer (char *spec, char **name, char **file, int64_t *n, char **config)
     return **name && **file && sf_cli_parse_int (c1 + 1, 1, INT32_MAX, n);
 }
 
+/*  The launch rule and epilogue of a generated layer (U or D). */
+static void
+s_layer_launch (sf_bundle_layer_t *l, const sf_launch_t *launch, const sf_config_t *config,
+                const s_opts_t *o)
+{
+    l->entry = launch->entry;
+    l->block_threads = launch->block_threads;
+    l->cols_per_block = launch->cols_per_block;
+    l->panel_groups = launch->panel_groups;
+    l->order = launch->order;
+    l->vec = launch->vec;
+    l->shared_bytes = launch->shared_bytes;
+    l->permuted = config->reorder != SF_REORDER_NONE;
+    l->bias = o->bias;
+    l->relu = o->relu;
+}
+
 /*  The U kernel of `a` with `config`, compiled for arch, as a bundle layer. */
 static int
 s_u_layer (const sf_matrix_t *a, const sf_config_t *config, const s_opts_t *o,
@@ -545,16 +562,7 @@ s_u_layer (const sf_matrix_t *a, const sf_config_t *config, const s_opts_t *o,
     if (rc != SF_OK)
         return rc;
     l->tmpl = "U";
-    l->entry = launch->entry;
-    l->block_threads = launch->block_threads;
-    l->cols_per_block = launch->cols_per_block;
-    l->panel_groups = launch->panel_groups;
-    l->order = launch->order;
-    l->vec = launch->vec;
-    l->shared_bytes = launch->shared_bytes;
-    l->permuted = config->reorder != SF_REORDER_NONE;
-    l->bias = o->bias;
-    l->relu = o->relu;
+    s_layer_launch (l, launch, config, o);
     l->cubin = *cubin;
     l->cubin_size = size;
     l->source = sf_buf_data (ptx);
@@ -587,16 +595,7 @@ s_d_layer (const sf_matrix_t *a, const sf_config_t *config, const s_opts_t *o,
     if (rc != SF_OK)
         return rc;
     l->tmpl = "D";
-    l->entry = launch->entry;
-    l->block_threads = launch->block_threads;
-    l->cols_per_block = launch->cols_per_block;
-    l->panel_groups = launch->panel_groups;
-    l->order = launch->order;
-    l->vec = launch->vec;
-    l->shared_bytes = launch->shared_bytes;
-    l->permuted = config->reorder != SF_REORDER_NONE;
-    l->bias = o->bias;
-    l->relu = o->relu;
+    s_layer_launch (l, launch, config, o);
     l->cubin = *cubin;
     l->cubin_size = size;
     l->source = *source;

@@ -29,29 +29,43 @@ sf_sim_device (sf_device_info_t *info)
     info->max_blocks_per_sm = 32;
 }
 
+/*  What the U and D models share: the panels' multiply-adds and distinct k,
+    and the occupancy (from registers and threads: latency hiding) and wave
+    quantization of the launch. */
+typedef struct {
+    double fmas, loads, efficiency, wave_eff;
+} s_shape_t;
+
+static void
+s_shape (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_config_t *c, double regs,
+         int64_t m, int64_t n, s_shape_t *out)
+{
+    int32_t count = sf_panels_count (panels);
+    out->fmas = out->loads = 0;
+    for (int32_t p = 0; p < count; p++) {
+        sf_panel_info_t info;
+        sf_panels_info (panels, p, &info);
+        out->fmas += (double) info.nnz;
+        out->loads += (double) info.distinct_k;
+    }
+    int32_t threads = c->threads * c->groups;
+    double by_regs = floor (65536.0 / (regs * threads));
+    double by_threads = floor (2048.0 / threads);
+    double blocks_per_sm = fmax (1.0, fmin (fmin (by_regs, by_threads), 32.0));
+    out->efficiency = fmin (1.0, blocks_per_sm * threads / 32.0 / 16.0) * 0.8;
+    double blocks = (double) sf_config_blocks (c, m, n);
+    double waves = ceil (blocks / (gpu->sm_count * blocks_per_sm));
+    out->wave_eff = blocks / (waves * gpu->sm_count * blocks_per_sm);
+}
+
 double
 sf_sim_u_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_config_t *c,
              int64_t m, int64_t k, int64_t n)
 {
-    int32_t count = sf_panels_count (panels);
-    double fmas = 0, loads = 0;
-    for (int32_t p = 0; p < count; p++) {
-        sf_panel_info_t info;
-        sf_panels_info (panels, p, &info);
-        fmas += (double) info.nnz;
-        loads += (double) info.distinct_k;
-    }
+    s_shape_t sh;
+    s_shape (gpu, panels, c, c->max_regs, m, n, &sh);
+    double fmas = sh.fmas, loads = sh.loads, efficiency = sh.efficiency, wave_eff = sh.wave_eff;
     double sms = gpu->sm_count;
-    /* Occupancy from registers and threads. */
-    int32_t threads = c->threads * c->groups;
-    double by_regs = floor (65536.0 / ((double) c->max_regs * threads));
-    double by_threads = floor (2048.0 / threads);
-    double blocks_per_sm = fmax (1.0, fmin (fmin (by_regs, by_threads), 32.0));
-    double warps = blocks_per_sm * threads / 32.0;
-    double efficiency = fmin (1.0, warps / 16.0) * 0.8;  /* latency hiding */
-    double blocks = (double) sf_config_blocks (c, m, n);
-    double waves = ceil (blocks / (sms * blocks_per_sm));
-    double wave_eff = blocks / (waves * sms * blocks_per_sm);
     double fma_s = fmas * (double) n / (sms * S_FMA_PER_SM_CLK * S_CLOCK_HZ * efficiency * wave_eff);
     /* Panels of a block share B rows through L1 at random-like overlap. */
     double l1_reuse = 1.0 + 0.6 * (c->groups - 1);
@@ -67,23 +81,10 @@ double
 sf_sim_d_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_config_t *c,
              int64_t m, int64_t k, int64_t n)
 {
-    int32_t count = sf_panels_count (panels);
-    double fmas = 0, distinct = 0;
-    for (int32_t p = 0; p < count; p++) {
-        sf_panel_info_t info;
-        sf_panels_info (panels, p, &info);
-        fmas += (double) info.nnz;
-        distinct += (double) info.distinct_k;
-    }
+    s_shape_t sh;
+    s_shape (gpu, panels, c, c->panel_rows * c->vec + 32.0, m, n, &sh);
+    double fmas = sh.fmas, distinct = sh.loads, efficiency = sh.efficiency, wave_eff = sh.wave_eff;
     double sms = gpu->sm_count;
-    int32_t threads = c->threads * c->groups;
-    double regs = c->panel_rows * c->vec + 32.0;
-    double blocks_per_sm = fmax (1.0, fmin (fmin (floor (65536.0 / (regs * threads)),
-                                                   floor (2048.0 / threads)), 32.0));
-    double efficiency = fmin (1.0, blocks_per_sm * threads / 32.0 / 16.0) * 0.8;
-    double blocks = (double) sf_config_blocks (c, m, n);
-    double waves = ceil (blocks / (sms * blocks_per_sm));
-    double wave_eff = blocks / (waves * sms * blocks_per_sm);
     double scale = sms * S_CLOCK_HZ * efficiency * wave_eff;
     /* One B load per nonzero (through L1: 128 bytes per SM and clock), the
        distinct rows of a panel from L2, and per nonzero an index and a
