@@ -119,6 +119,9 @@ struct s_schema {
 static const char *const s_backends[] = { "cuda", "sim", NULL };
 static const char *const s_kinds[] = { "configs", "search", NULL };
 static const char *const s_strategies[] = { "exhaustive", "proxy", "rank", NULL };
+/*  A SUBMIT may also ask for a training sweep: proxy timings of sampled
+    configs (rankmodel), run as `configs` jobs. */
+static const char *const s_submit_strategies[] = { "exhaustive", "proxy", "rank", "sweep", NULL };
 static const char *const s_campaign_states[] = { "queued", "running", "done", "failed",
                                                  "cancelled", NULL };
 static const char *const s_worker_states[] = { "idle", "busy", "lost", NULL };
@@ -331,6 +334,7 @@ static const s_field s_job_fields[] = {
     S_BOOL (sf_proto_job_t, proxy, 0),
     S_I32 (sf_proto_job_t, proxy_top, 0, 0, 1024, 0),
     S_I32 (sf_proto_job_t, max_configs, 0, 0, 1 << 20, 0),
+    S_I32 (sf_proto_job_t, top_k, 0, 0, 1024, 0),
     S_U64 (sf_proto_job_t, seed, F_REQ, 0, 0),
     S_DBL (sf_proto_job_t, tol, F_REQ, 1e-12, 1.0, 0),
     S_BOOL (sf_proto_job_t, want_kernels, 0),
@@ -356,10 +360,11 @@ S_SCHEMA (s_heartbeat, "HEARTBEAT", sf_proto_heartbeat_t, s_heartbeat_fields, NU
 
 static const s_field s_submit_fields[] = {
     S_STR (sf_proto_submit_t, name, F_REQ, 1),
-    S_ENUM (sf_proto_submit_t, strategy, F_REQ, s_strategies),
+    S_ENUM (sf_proto_submit_t, strategy, F_REQ, s_submit_strategies),
     S_STR (sf_proto_submit_t, gpu_type, 0, 0),
     S_I32 (sf_proto_submit_t, proxy_top, 0, 0, 1024, 0),
     S_I32 (sf_proto_submit_t, max_configs, 0, 0, 1 << 20, 0),
+    S_I32 (sf_proto_submit_t, top_k, 0, 0, 1024, 0),
     S_U64 (sf_proto_submit_t, seed, 0, 0, 1),
     S_DBL (sf_proto_submit_t, tol, 0, 1e-12, 1.0, 1e-5),
     S_LIST (sf_proto_submit_t, layers, layer_count, F_REQ, 1, SF_PROTO_LAYERS_MAX, &s_layer),

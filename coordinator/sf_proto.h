@@ -274,6 +274,7 @@ typedef struct {
     bool proxy;                           /* configs: time proxies, not full kernels */
     int32_t proxy_top;                    /* search: finalists compiled in full (0: default) */
     int32_t max_configs;                  /* search: 0 all legal configs, else a sample */
+    int32_t top_k;                        /* search, rank: candidates the model keeps (0: default) */
     uint64_t seed;                        /* inputs */
     double tol;                           /* verification bound */
     bool want_kernels;                    /* send cubin + source of full kernels back */
@@ -297,9 +298,10 @@ typedef struct {
 
 typedef struct {
     char name[SF_PROTO_NAME_MAX + 1];
-    char strategy[SF_PROTO_WORD_MAX + 1];     /* exhaustive|proxy|rank */
-    char gpu_type[SF_PROTO_GPU_TYPE_MAX + 1]; /* only workers of this type; "" any */
-    int32_t proxy_top, max_configs;           /* 0: defaults */
+    char strategy[SF_PROTO_WORD_MAX + 1];     /* exhaustive|proxy|rank|sweep */
+    char gpu_type[SF_PROTO_GPU_TYPE_MAX + 1]; /* only workers of this type; "" any (sweep: required) */
+    int32_t proxy_top, max_configs;           /* 0: defaults (sweep: configs per layer) */
+    int32_t top_k;                            /* rank: 0 default */
     uint64_t seed;                            /* default 1 */
     double tol;                               /* default 1e-5 */
     sf_proto_layer_t *layers;                 /* 1..SF_PROTO_LAYERS_MAX */

@@ -536,6 +536,15 @@ s_read_campaign (sf_mpack_in_t *in, sf_store_campaign_t *c)
         n->cpu_s = sf_mpack_in_double (&counters, "cpu_s", 0.0, SF_STORE_US_MAX, false);
         n->gpu_s = sf_mpack_in_double (&counters, "gpu_s", 0.0, SF_STORE_US_MAX, false);
     }
+    sf_mpack_in_t search;
+    if (sf_mpack_in_has (in, "search") && sf_mpack_in_map (in, "search", &search) == SF_OK) {
+        sf_store_search_t *p = &c->search;
+        p->max_configs = (int32_t) sf_mpack_in_uint (&search, "max_configs", 0, 1 << 20);
+        p->proxy_top = (int32_t) sf_mpack_in_uint (&search, "proxy_top", 0, 1024);
+        p->top_k = (int32_t) sf_mpack_in_uint (&search, "top_k", 0, 1024);
+        p->seed = sf_mpack_in_uint (&search, "seed", 0, UINT64_MAX);
+        p->tol = sf_mpack_in_double (&search, "tol", 0.0, 1.0, false);
+    }
 }
 
 static void
@@ -868,7 +877,7 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
         if (!s_terminated (c->layers[i].name, sizeof c->layers[i].name, "layer name"))
             return sf_error_last ();
     sf_mpack_out_reset (out);
-    sf_mpack_out_map (out, 7);
+    sf_mpack_out_map (out, 8);
     sf_mpack_out_kstr (out, "name", c->name);
     sf_mpack_out_kstr (out, "strategy", c->strategy);
     sf_mpack_out_kstr (out, "state", sf_record_campaign_state_name (c->state));
@@ -895,6 +904,14 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
     sf_mpack_out_kdouble (out, "wall_s", n->wall_s);
     sf_mpack_out_kdouble (out, "cpu_s", n->cpu_s);
     sf_mpack_out_kdouble (out, "gpu_s", n->gpu_s);
+    const sf_store_search_t *p = &c->search;
+    sf_mpack_out_str (out, "search");
+    sf_mpack_out_map (out, 5);
+    sf_mpack_out_kuint (out, "max_configs", (uint64_t) (p->max_configs > 0 ? p->max_configs : 0));
+    sf_mpack_out_kuint (out, "proxy_top", (uint64_t) (p->proxy_top > 0 ? p->proxy_top : 0));
+    sf_mpack_out_kuint (out, "top_k", (uint64_t) (p->top_k > 0 ? p->top_k : 0));
+    sf_mpack_out_kuint (out, "seed", p->seed);
+    sf_mpack_out_kdouble (out, "tol", isfinite (p->tol) && p->tol > 0 ? p->tol : 0.0);
     return s_finish (SF_DB_CAMPAIGNS, key, sf_record_key_id (c->id, key), out, key_size);
 }
 

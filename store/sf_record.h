@@ -101,6 +101,15 @@ typedef struct {
     double wall_s, cpu_s, gpu_s;          /* search cost so far */
 } sf_store_counters_t;
 
+/*  How a campaign's layers are searched (JOB fields); 0 = the defaults. */
+typedef struct {
+    int32_t max_configs;                  /* 0: every legal config; sweep: configs per layer */
+    int32_t proxy_top;                    /* finalists compiled in full */
+    int32_t top_k;                        /* rank: candidates the model keeps */
+    uint64_t seed;                        /* inputs (and the sweep's config sample) */
+    double tol;                           /* verification bound; 0: 1e-5 */
+} sf_store_search_t;
+
 typedef struct {
     uint64_t id;                          /* key; >= 1 */
     char name[SF_STORE_NAME_MAX];
@@ -111,6 +120,7 @@ typedef struct {
     sf_store_layer_t *layers;             /* layer_count entries */
     uint32_t layer_count;                 /* <= SF_STORE_LAYERS_MAX */
     sf_store_counters_t counters;
+    sf_store_search_t search;             /* optional in the record (older stores: zeros) */
 } sf_store_campaign_t;
 
 typedef enum { SF_JOB_PENDING = 0, SF_JOB_LEASED, SF_JOB_DONE, SF_JOB_FAILED } sf_job_state;
