@@ -56,5 +56,9 @@ int sf_cmd_selftest (int argc, char **argv);
 int sf_cmd_store (int argc, char **argv);
 int sf_cmd_keygen (int argc, char **argv);
 int sf_cmd_bundle (int argc, char **argv);
+int sf_cmd_coordinator (int argc, char **argv);
+int sf_cmd_submit (int argc, char **argv);
+int sf_cmd_status (int argc, char **argv);
+int sf_cmd_cancel (int argc, char **argv);
 
 #endif

@@ -21,6 +21,10 @@ static const sf_cli_command_t s_commands[] = {
     { "store", sf_cmd_store, "look into a store: stat, dump, verify" },
     { "keygen", sf_cmd_keygen, "make a CurveZMQ certificate (NAME.cert, NAME.cert_secret)" },
     { "bundle", sf_cmd_bundle, "inspect, verify or create a kernel bundle (NAME.bundle/)" },
+    { "coordinator", sf_cmd_coordinator, "run the farm's coordinator (jobs, leases, store)" },
+    { "submit", sf_cmd_submit, "send a campaign (layers or a model manifest) to a coordinator" },
+    { "status", sf_cmd_status, "show a coordinator's campaigns and workers (--watch: progress)" },
+    { "cancel", sf_cmd_cancel, "cancel a campaign" },
 };
 #define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
 

@@ -3,3 +3,5 @@
 ## layer it uses, common/sf_curve, is listed in common/local.mk.
 libspmmfarm_la_SOURCES += \
 	coordinator/sf_proto.c coordinator/sf_proto.h
+libspmmfarm_la_SOURCES += \
+	coordinator/sf_coord.c coordinator/sf_coord.h

@@ -1,0 +1,217 @@
+/*  spmmfarm coordinator: the farm's coordinator process (docs/FARM.md). */
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <czmq.h>
+
+#include "cli/sf_cli.h"
+#include "common/sf_error.h"
+#include "common/sf_log.h"
+#include "coordinator/sf_coord.h"
+
+static const char *s_help =
+    "usage: spmmfarm coordinator --store DIR [--workers EP] [--clients EP]\n"
+    "                            [--curve-dir DIR | --cert F --allowed DIR] [options]\n\n"
+    "Runs the farm's coordinator: turns submitted campaigns into jobs, leases them\n"
+    "to workers, requeues the jobs of workers that go silent or whose lease runs\n"
+    "out, writes every result to the store, and answers `submit`, `status`,\n"
+    "`cancel` and `export`. Restarted on the same store, it resumes every\n"
+    "campaign. Stops cleanly on SIGINT or SIGTERM.\n\n"
+    "  --store DIR        the LMDB store (created if missing); required\n"
+    "  --workers EP       endpoint the workers connect to (tcp://127.0.0.1:5555)\n"
+    "  --clients EP       endpoint the clients connect to (tcp://127.0.0.1:5556)\n"
+    "  --curve-dir DIR    CurveZMQ: certificate DIR/coordinator.cert, allow-list DIR/allowed/\n"
+    "  --cert F           CurveZMQ server certificate (NAME.cert, secret beside it)\n"
+    "  --allowed DIR      CurveZMQ allow-list: the public .cert of every worker and client\n"
+    "  --config FILE      read the `coordinator` section of a farm.conf (flags win)\n"
+    "  --heartbeat-ms MS  heartbeat interval, both ways (1000)\n"
+    "  --liveness N       heartbeats missed before a worker counts as gone (3)\n"
+    "  --lease-ms MS      a job's lease; requeued when it runs out (600000)\n"
+    "  --retries N        leases a job gets before it fails for good (3)\n"
+    "  --stats FILE       on exit, write dispatch figures (jobs, lease latency) as JSON\n"
+    "  --log LEVEL        error, warn, info (default), debug, trace\n"
+    "  -h, --help         this help\n\n"
+    "Exit: 0 stopped by a signal, 1 runtime failure, 2 bad usage or store refused.\n";
+
+typedef struct {
+    char store[1024], workers[512], clients[512], cert[512], allowed[512], stats[1024];
+    int64_t heartbeat_ms, liveness, lease_ms, retries;
+} s_args_t;
+
+/*  Copies a zconfig value into buf when the flag did not set it. */
+static void
+s_conf_str (zconfig_t *conf, const char *path, char *buf, size_t size)
+{
+    const char *v = zconfig_get (conf, path, NULL);
+    if (!buf[0] && v && v[0])
+        snprintf (buf, size, "%s", v);
+}
+
+static int
+s_conf_int (zconfig_t *conf, const char *path, int64_t *out, int64_t min, int64_t max)
+{
+    const char *v = zconfig_get (conf, path, NULL);
+    if (*out >= 0 || !v)
+        return SF_OK;
+    if (!sf_cli_parse_int (v, min, max, out))
+        return sf_error_set (SF_ERR_FORMAT, "%s: '%s' is not in %lld..%lld", path, v, (long long) min,
+                             (long long) max);
+    return SF_OK;
+}
+
+static int
+s_read_config (const char *file, s_args_t *a)
+{
+    zconfig_t *conf = zconfig_load (file);
+    if (!conf)
+        return sf_error_set (SF_ERR_FORMAT, "%s: cannot read it as a ZPL configuration", file);
+    s_conf_str (conf, "coordinator/store", a->store, sizeof a->store);
+    s_conf_str (conf, "coordinator/workers", a->workers, sizeof a->workers);
+    s_conf_str (conf, "coordinator/clients", a->clients, sizeof a->clients);
+    s_conf_str (conf, "coordinator/curve/cert", a->cert, sizeof a->cert);
+    s_conf_str (conf, "coordinator/curve/allowed", a->allowed, sizeof a->allowed);
+    int rc = s_conf_int (conf, "coordinator/heartbeat_ms", &a->heartbeat_ms, 10, 3600000);
+    if (rc == SF_OK)
+        rc = s_conf_int (conf, "coordinator/liveness", &a->liveness, 1, 100);
+    if (rc == SF_OK)
+        rc = s_conf_int (conf, "coordinator/lease_ms", &a->lease_ms, 1, 7LL * 24 * 3600 * 1000);
+    if (rc == SF_OK)
+        rc = s_conf_int (conf, "coordinator/retries", &a->retries, 1, 1000);
+    zconfig_destroy (&conf);
+    if (rc != SF_OK)
+        sf_error_prefix ("%s", file);
+    return rc;
+}
+
+static void
+s_write_stats (const char *path, const sf_coord_stats_t *st)
+{
+    cJSON *root = cJSON_CreateObject ();
+    cJSON_AddNumberToObject (root, "leases", (double) st->leases);
+    cJSON_AddNumberToObject (root, "results", (double) st->results);
+    cJSON_AddNumberToObject (root, "stale", (double) st->stale);
+    cJSON_AddNumberToObject (root, "requeued", (double) st->requeued);
+    cJSON_AddNumberToObject (root, "dropped", (double) st->dropped);
+    double span = st->last_result_s - st->first_lease_s;
+    cJSON_AddNumberToObject (root, "jobs_per_s", span > 0 ? (double) st->results / span : 0.0);
+    if (!isnan (st->lease_p50_ms)) {
+        cJSON_AddNumberToObject (root, "lease_p50_ms", st->lease_p50_ms);
+        cJSON_AddNumberToObject (root, "lease_p99_ms", st->lease_p99_ms);
+    }
+    char *text = cJSON_Print (root);
+    FILE *f = fopen (path, "w");
+    if (!f || !text || fprintf (f, "%s\n", text) < 0)
+        fprintf (stderr, "spmmfarm coordinator: cannot write %s\n", path);
+    if (f)
+        fclose (f);
+    free (text);
+    cJSON_Delete (root);
+}
+
+int
+sf_cmd_coordinator (int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "store", required_argument, 0, 's' },      { "workers", required_argument, 0, 'w' },
+        { "clients", required_argument, 0, 'c' },    { "curve-dir", required_argument, 0, 'C' },
+        { "cert", required_argument, 0, 'k' },       { "allowed", required_argument, 0, 'a' },
+        { "config", required_argument, 0, 'f' },     { "heartbeat-ms", required_argument, 0, 'H' },
+        { "liveness", required_argument, 0, 'L' },   { "lease-ms", required_argument, 0, 'l' },
+        { "retries", required_argument, 0, 'r' },    { "stats", required_argument, 0, 'S' },
+        { "log", required_argument, 0, 'g' },        { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 }
+    };
+    const char *cmd = "coordinator";
+    s_args_t a;
+    memset (&a, 0, sizeof a);
+    a.heartbeat_ms = a.liveness = a.lease_ms = a.retries = -1;
+    const char *config = NULL;
+    bool log_given = false;
+    int opt;
+    sf_cli_getopt_reset ();
+    while ((opt = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 's': snprintf (a.store, sizeof a.store, "%s", optarg); break;
+        case 'w': snprintf (a.workers, sizeof a.workers, "%s", optarg); break;
+        case 'c': snprintf (a.clients, sizeof a.clients, "%s", optarg); break;
+        case 'C':
+            snprintf (a.cert, sizeof a.cert, "%.400s/coordinator.cert", optarg);
+            snprintf (a.allowed, sizeof a.allowed, "%.400s/allowed", optarg);
+            break;
+        case 'k': snprintf (a.cert, sizeof a.cert, "%s", optarg); break;
+        case 'a': snprintf (a.allowed, sizeof a.allowed, "%s", optarg); break;
+        case 'f': config = optarg; break;
+        case 'H':
+            if (!sf_cli_parse_int (optarg, 10, 3600000, &a.heartbeat_ms))
+                return sf_cli_usage (cmd, "--heartbeat-ms: 10..3600000");
+            break;
+        case 'L':
+            if (!sf_cli_parse_int (optarg, 1, 100, &a.liveness))
+                return sf_cli_usage (cmd, "--liveness: 1..100");
+            break;
+        case 'l':
+            if (!sf_cli_parse_int (optarg, 1, 7LL * 24 * 3600 * 1000, &a.lease_ms))
+                return sf_cli_usage (cmd, "--lease-ms: 1..604800000");
+            break;
+        case 'r':
+            if (!sf_cli_parse_int (optarg, 1, 1000, &a.retries))
+                return sf_cli_usage (cmd, "--retries: 1..1000");
+            break;
+        case 'S': snprintf (a.stats, sizeof a.stats, "%s", optarg); break;
+        case 'g': {
+            int level = sf_log_level_parse (optarg);
+            if (level < 0)
+                return sf_cli_usage (cmd, "--log: error, warn, info, debug or trace");
+            sf_log_set_level ((sf_log_level) level);
+            log_given = true;
+            break;
+        }
+        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
+        default: return sf_cli_usage (cmd, "unknown option");
+        }
+    }
+    if (optind < argc)
+        return sf_cli_usage (cmd, "unexpected argument '%s'", argv[optind]);
+    if (config && s_read_config (config, &a) != SF_OK)
+        return sf_cli_fail (cmd, SF_ERR_FORMAT);
+    if (!a.store[0])
+        return sf_cli_usage (cmd, "--store DIR is required");
+    if ((a.cert[0] != 0) != (a.allowed[0] != 0))
+        return sf_cli_usage (cmd, "CurveZMQ needs both --cert and --allowed (or --curve-dir)");
+    if (!log_given && !getenv ("SPMMFARM_LOG") && sf_log_get_level () < SF_LOG_INFO)
+        sf_log_set_level (SF_LOG_INFO);
+
+    sf_coord_opts_t o;
+    sf_coord_opts_default (&o);
+    o.store_dir = a.store;
+    if (a.workers[0])
+        o.workers_ep = a.workers;
+    if (a.clients[0])
+        o.clients_ep = a.clients;
+    o.cert = a.cert[0] ? a.cert : NULL;
+    o.allowed = a.allowed[0] ? a.allowed : NULL;
+    if (a.heartbeat_ms > 0)
+        o.heartbeat_ms = (int) a.heartbeat_ms;
+    if (a.liveness > 0)
+        o.liveness = (int) a.liveness;
+    if (a.lease_ms > 0)
+        o.lease_ms = a.lease_ms;
+    if (a.retries > 0)
+        o.retries = (int) a.retries;
+    sf_coord_t *coord = sf_coord_new (&o);
+    if (!coord)
+        return sf_cli_fail (cmd, sf_error_last ());
+    int rc = sf_coord_run (coord);
+    if (a.stats[0]) {
+        sf_coord_stats_t st;
+        sf_coord_stats (coord, &st);
+        s_write_stats (a.stats, &st);
+    }
+    sf_coord_destroy (&coord);
+    return rc == SF_OK ? SF_EXIT_OK : sf_cli_fail (cmd, rc);
+}

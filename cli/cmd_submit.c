@@ -1,0 +1,166 @@
+/*  spmmfarm submit: send a campaign to a coordinator (docs/FARM.md). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/sf_cli.h"
+#include "cli/sf_client.h"
+#include "common/sf_error.h"
+
+static const char *s_help =
+    "usage: spmmfarm submit (MATRIX... | --layer FILE...) --n N [options]\n"
+    "       spmmfarm submit --model MANIFEST [options]\n\n"
+    "Sends a campaign to the coordinator and prints its id: one layer per weight\n"
+    "file (any format `inspect` reads), or the layers of a model manifest (JSON,\n"
+    "docs/FARM.md). The coordinator splits it into jobs for its workers; follow it\n"
+    "with `spmmfarm status`, fetch the bundle with `spmmfarm export`.\n\n"
+    "  --layer FILE       a weight file (repeatable; plain arguments work too)\n"
+    "  --tensor NAME      .safetensors: the tensor to read (for the files that follow)\n"
+    "  --n N              columns of B the layers are tuned for\n"
+    "  --bias, --relu     fuse a per-row bias and/or ReLU (for the layers given here)\n"
+    "  --model MANIFEST   a model manifest (layers, weight files, N)\n"
+    "  --strategy S       exhaustive, proxy (default), rank, or sweep (rank-model training)\n"
+    "  --name NAME        the campaign's name (default: the model's, or the first file's)\n"
+    "  --gpu-type T       only workers of this GPU type (NAME/sm_XY/Nsm; default: the first\n"
+    "                     worker's type; required for a sweep)\n"
+    "  --max-configs N    legal configs searched per layer, an even sample (0: all;\n"
+    "                     sweep: configs per layer)\n"
+    "  --proxy-top N      proxy: finalists compiled in full (0: default 4)\n"
+    "  --top-k K          rank: candidates the model keeps (0: default 10)\n"
+    "  --seed S           inputs and sample seed (1)\n"
+    SF_CLIENT_HELP
+    "  --json             print {\"campaign\": ID}\n"
+    "  -h, --help         this help\n";
+
+typedef struct {
+    const char *files[SF_PROTO_LAYERS_MAX];
+    const char *tensors[SF_PROTO_LAYERS_MAX];
+    int nfiles;
+} s_files_t;
+
+int
+sf_cmd_submit (int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "layer", required_argument, 0, 'l' },      { "tensor", required_argument, 0, 't' },
+        { "n", required_argument, 0, 'n' },          { "bias", no_argument, 0, 'b' },
+        { "relu", no_argument, 0, 'r' },             { "model", required_argument, 0, 'm' },
+        { "strategy", required_argument, 0, 's' },   { "name", required_argument, 0, 'N' },
+        { "gpu-type", required_argument, 0, 'g' },   { "max-configs", required_argument, 0, 'x' },
+        { "proxy-top", required_argument, 0, 'p' },  { "top-k", required_argument, 0, 'k' },
+        { "seed", required_argument, 0, 'S' },       { "json", no_argument, 0, 'j' },
+        { "help", no_argument, 0, 'h' },             SF_CLIENT_LONG_OPTIONS,
+        { 0, 0, 0, 0 }
+    };
+    const char *cmd = "submit";
+    sf_client_t cl;
+    sf_client_init (&cl);
+    static s_files_t files;
+    memset (&files, 0, sizeof files);
+    const char *tensor = NULL, *manifest = NULL, *name = NULL;
+    int64_t n = 0, v;
+    bool bias = false, relu = false, json = false;
+    sf_proto_submit_t sub;
+    memset (&sub, 0, sizeof sub);
+    snprintf (sub.strategy, sizeof sub.strategy, "proxy");
+    sub.seed = 1;
+    sub.tol = 1e-5;
+    int opt, h;
+    sf_cli_getopt_reset ();
+    while ((opt = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
+        if ((h = sf_client_option (cmd, opt, optarg, &cl)) != 0) {
+            if (h != 1)
+                return h;
+            continue;
+        }
+        switch (opt) {
+        case 'l':
+            if (files.nfiles >= SF_PROTO_LAYERS_MAX)
+                return sf_cli_usage (cmd, "more than %d layers", SF_PROTO_LAYERS_MAX);
+            files.tensors[files.nfiles] = tensor;
+            files.files[files.nfiles++] = optarg;
+            break;
+        case 't': tensor = optarg; break;
+        case 'n':
+            if (!sf_cli_parse_int (optarg, 1, SF_PROTO_N_MAX, &n))
+                return sf_cli_usage (cmd, "--n: 1..%lld", (long long) SF_PROTO_N_MAX);
+            break;
+        case 'b': bias = true; break;
+        case 'r': relu = true; break;
+        case 'm': manifest = optarg; break;
+        case 's':
+            if (strcmp (optarg, "exhaustive") && strcmp (optarg, "proxy") && strcmp (optarg, "rank")
+                && strcmp (optarg, "sweep"))
+                return sf_cli_usage (cmd, "--strategy: exhaustive, proxy, rank or sweep");
+            snprintf (sub.strategy, sizeof sub.strategy, "%s", optarg);
+            break;
+        case 'N':
+            if (!optarg[0] || strlen (optarg) > SF_PROTO_NAME_MAX)
+                return sf_cli_usage (cmd, "--name: 1..%d bytes", SF_PROTO_NAME_MAX);
+            name = optarg;
+            break;
+        case 'g':
+            if (strlen (optarg) > SF_PROTO_GPU_TYPE_MAX)
+                return sf_cli_usage (cmd, "--gpu-type: too long");
+            snprintf (sub.gpu_type, sizeof sub.gpu_type, "%s", optarg);
+            break;
+        case 'x':
+            if (!sf_cli_parse_int (optarg, 0, 1 << 20, &v))
+                return sf_cli_usage (cmd, "--max-configs: 0..1048576");
+            sub.max_configs = (int32_t) v;
+            break;
+        case 'p':
+            if (!sf_cli_parse_int (optarg, 0, 1024, &v))
+                return sf_cli_usage (cmd, "--proxy-top: 0..1024");
+            sub.proxy_top = (int32_t) v;
+            break;
+        case 'k':
+            if (!sf_cli_parse_int (optarg, 0, 1024, &v))
+                return sf_cli_usage (cmd, "--top-k: 0..1024");
+            sub.top_k = (int32_t) v;
+            break;
+        case 'S':
+            if (!sf_cli_parse_u64 (optarg, &sub.seed))
+                return sf_cli_usage (cmd, "--seed: an unsigned integer");
+            break;
+        case 'j': json = true; break;
+        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
+        default: return sf_cli_usage (cmd, "unknown option");
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (files.nfiles >= SF_PROTO_LAYERS_MAX)
+            return sf_cli_usage (cmd, "more than %d layers", SF_PROTO_LAYERS_MAX);
+        files.tensors[files.nfiles] = tensor;
+        files.files[files.nfiles++] = argv[i];
+    }
+    if (!manifest && files.nfiles == 0)
+        return sf_cli_usage (cmd, "give weight files (with --n N) or --model MANIFEST");
+    if (files.nfiles > 0 && n == 0)
+        return sf_cli_usage (cmd, "--n N is required with weight files");
+    sf_client_model_t model;
+    memset (&model, 0, sizeof model);
+    int rc = manifest ? sf_client_model_read (manifest, &model) : SF_OK;
+    for (int i = 0; i < files.nfiles && rc == SF_OK; i++)
+        rc = sf_client_model_add (&model, files.files[i], files.tensors[i], n, bias, relu);
+    if (rc != SF_OK) {
+        sf_client_model_free (&model);
+        return sf_cli_fail (cmd, rc);
+    }
+    snprintf (sub.name, sizeof sub.name, "%s", name ? name : model.name[0] ? model.name : model.layers[0].name);
+    uint64_t id = 0;
+    rc = sf_client_submit (&cl, &model, &sub, &id);
+    int layers = model.count;
+    sf_client_model_free (&model);
+    if (rc != SF_OK)
+        return sf_cli_fail (cmd, rc);
+    if (json) {
+        cJSON *root = cJSON_CreateObject ();
+        cJSON_AddNumberToObject (root, "campaign", (double) id);
+        return sf_cli_print_json (&root);
+    }
+    printf ("campaign %llu: '%s', %d layer%s, strategy %s\n", (unsigned long long) id, sub.name, layers,
+            layers == 1 ? "" : "s", sub.strategy);
+    return SF_EXIT_OK;
+}

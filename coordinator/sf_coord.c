@@ -1,0 +1,1611 @@
+/*  sf_coord: the farm's coordinator. See sf_coord.h and docs/FARM.md. */
+#include "coordinator/sf_coord.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <czmq.h>
+
+#include "common/sf_curve.h"
+#include "common/sf_error.h"
+#include "common/sf_log.h"
+#include "common/sf_matrix.h"
+#include "coordinator/sf_proto.h"
+#include "proxygen/sf_config.h"
+#include "proxygen/sf_space.h"
+#include "store/sf_record.h"
+#include "store/sf_store.h"
+
+#define S_LOG "coordinator"
+#define S_GONE_MAX 256              /* lost workers kept for STATUS */
+#define S_MATRIX_CACHE_MAX 256      /* matrices kept in memory for MATRIX replies */
+#define S_TURN_MAX 1000             /* messages read from one socket per turn */
+#define S_LATENCY_MAX (1 << 20)     /* lease latency samples kept */
+#define S_SPACE_MAX 65536           /* legal configs enumerated for a sweep layer */
+#define S_DEFAULT_TOL 1e-5
+
+typedef struct _s_campaign_t s_campaign_t;
+typedef struct _s_worker_t s_worker_t;
+
+typedef struct {
+    sf_store_job_t rec;             /* as in the store (owns configs) */
+    s_campaign_t *campaign;
+    uint64_t lease_id;              /* current lease; 0 when not leased */
+    s_worker_t *worker;             /* lease holder */
+    int64_t deadline;               /* monotonic ms */
+    int64_t queued_at;              /* monotonic ms it became pending */
+    void *queue_handle;             /* in self->pending, when pending */
+    void *live_handle;              /* in self->jobs */
+} s_job_t;
+
+typedef struct {
+    char hash[SF_PROTO_HASH_LEN + 1];
+    int32_t m, k;
+    bool has_best;
+    sf_store_best_t best;
+} s_layer_t;
+
+struct _s_campaign_t {
+    sf_store_campaign_t rec;        /* as in the store (owns layers) */
+    s_layer_t *layers;              /* rec.layer_count */
+    int64_t started;                /* monotonic ms of its first lease; 0 before */
+};
+
+struct _s_worker_t {
+    zframe_t *rid;                  /* routing id */
+    char key[64];                   /* routing id in hex */
+    sf_proto_hello_t hello;
+    int credit;                     /* jobs it asked for (READY) and has not got */
+    int64_t last_seen;              /* monotonic ms */
+    int64_t ready_at;               /* monotonic ms its credit last rose from 0 */
+    int64_t jobs_done;
+    zlistx_t *leases;               /* s_job_t * (not owned) */
+    bool gone;
+};
+
+struct _sf_coord_t {
+    sf_coord_opts_t opts;
+    sf_store_t *store;
+    sf_store_batch_t *batch;
+    zsock_t *workers, *clients;
+    zactor_t *auth;
+    zpoller_t *poller;
+    char *workers_ep, *clients_ep;
+
+    zhashx_t *campaigns;            /* "id" -> s_campaign_t * (queued or running) */
+    zhashx_t *leases;               /* "lease id" -> s_job_t * */
+    zlistx_t *pending;              /* s_job_t * waiting for a worker (not owned) */
+    zlistx_t *jobs;                 /* every live s_job_t (owned) */
+    zhashx_t *peers;                /* routing id hex -> s_worker_t * (owned) */
+    zlistx_t *gone;                 /* s_worker_t * lost or left (owned, bounded) */
+    zhashx_t *matrices;             /* hash hex -> sf_matrix_t * (owned, bounded) */
+    zlistx_t *out_workers;          /* zmsg_t * to send after the commit */
+    zlistx_t *out_clients;
+
+    uint64_t lease_seq;
+    int64_t next_heartbeat;
+    int64_t started;
+    sf_coord_stats_t stats;
+    double *latency;                /* ms, one per lease (bounded) */
+    size_t latency_count, latency_cap;
+};
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static int64_t
+s_now (void)
+{
+    return zclock_mono ();
+}
+
+static void
+s_hex (const uint8_t digest[SF_STORE_HASH_BYTES], char *hex)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < SF_STORE_HASH_BYTES; i++) {
+        hex[2 * i] = digits[digest[i] >> 4];
+        hex[2 * i + 1] = digits[digest[i] & 15];
+    }
+    hex[2 * SF_STORE_HASH_BYTES] = '\0';
+}
+
+static void
+s_id_key (uint64_t id, char *buf, size_t size)
+{
+    snprintf (buf, size, "%llu", (unsigned long long) id);
+}
+
+static void
+s_queue (zlistx_t *out, zmsg_t *msg)
+{
+    if (msg)
+        zlistx_add_end (out, msg);
+    else
+        sf_log_error (S_LOG, "could not encode a message: %s", sf_error_message ());
+}
+
+/*  A message to a worker, sent after this turn's commit. */
+static void
+s_to_worker (sf_coord_t *self, s_worker_t *w, sf_proto_type type, const void *body)
+{
+    zmsg_t *msg = sf_proto_encode (type, body);
+    if (msg) {
+        zframe_t *rid = zframe_dup (w->rid);
+        zmsg_prepend (msg, &rid);
+    }
+    s_queue (self->out_workers, msg);
+}
+
+/*  A reply to a client (REQ: routing id, empty delimiter, message). */
+static void
+s_to_client (sf_coord_t *self, zframe_t *rid, sf_proto_type type, const void *body)
+{
+    zmsg_t *msg = sf_proto_encode (type, body);
+    if (msg) {
+        zmsg_pushmem (msg, NULL, 0);
+        zframe_t *copy = zframe_dup (rid);
+        zmsg_prepend (msg, &copy);
+    }
+    s_queue (self->out_clients, msg);
+}
+
+static void
+s_client_error (sf_coord_t *self, zframe_t *rid, int status, const char *message)
+{
+    sf_proto_error_t e = { status < 0 ? status : SF_ERR_INTERNAL, (char *) message };
+    s_to_client (self, rid, SF_PROTO_ERROR, &e);
+}
+
+static void
+s_put_campaign (sf_coord_t *self, const s_campaign_t *c)
+{
+    if (sf_store_batch_put_campaign (self->batch, &c->rec) != SF_OK)
+        sf_log_error (S_LOG, "campaign %llu: %s", (unsigned long long) c->rec.id, sf_error_message ());
+}
+
+static void
+s_put_job (sf_coord_t *self, const s_job_t *job)
+{
+    if (sf_store_batch_put_job (self->batch, &job->rec) != SF_OK)
+        sf_log_error (S_LOG, "job %llu/%llu: %s", (unsigned long long) job->rec.campaign,
+                      (unsigned long long) job->rec.id, sf_error_message ());
+}
+
+static void
+s_job_free (void **item)
+{
+    s_job_t *job = *item;
+    if (job) {
+        sf_record_job_free (&job->rec);
+        free (job);
+        *item = NULL;
+    }
+}
+
+static void
+s_campaign_free (void **item)
+{
+    s_campaign_t *c = *item;
+    if (c) {
+        sf_record_campaign_free (&c->rec);
+        free (c->layers);
+        free (c);
+        *item = NULL;
+    }
+}
+
+static void
+s_worker_free (void **item)
+{
+    s_worker_t *w = *item;
+    if (w) {
+        zframe_destroy (&w->rid);
+        zlistx_destroy (&w->leases);
+        free (w);
+        *item = NULL;
+    }
+}
+
+static void
+s_matrix_free (void **item)
+{
+    sf_matrix_destroy ((sf_matrix_t **) item);
+}
+
+static void
+s_zmsg_free (void **item)
+{
+    zmsg_destroy ((zmsg_t **) item);
+}
+
+/* ---- matrices ----------------------------------------------------------- */
+
+/*  The matrix of a hash, from the cache or the store (NULL if neither has
+    it). Owned by the cache. */
+static const sf_matrix_t *
+s_matrix (sf_coord_t *self, const char *hex)
+{
+    sf_matrix_t *m = zhashx_lookup (self->matrices, hex);
+    if (m)
+        return m;
+    uint8_t digest[SF_STORE_HASH_BYTES];
+    if (sf_record_hash_parse (hex, digest) != SF_OK || sf_store_get_matrix (self->store, digest, &m) != SF_OK)
+        return NULL;
+    if (zhashx_size (self->matrices) >= S_MATRIX_CACHE_MAX)
+        zhashx_purge (self->matrices);
+    zhashx_insert (self->matrices, hex, m);
+    return m;
+}
+
+/* ---- campaigns and jobs ------------------------------------------------- */
+
+static bool
+s_is_sweep (const s_campaign_t *c)
+{
+    return strcmp (c->rec.strategy, "sweep") == 0;
+}
+
+static s_campaign_t *
+s_campaign_find (sf_coord_t *self, uint64_t id)
+{
+    char key[24];
+    s_id_key (id, key, sizeof key);
+    return zhashx_lookup (self->campaigns, key);
+}
+
+/*  Fills a campaign's per-layer facts (hash, shape, best so far). */
+static int
+s_campaign_layers (sf_coord_t *self, s_campaign_t *c)
+{
+    c->layers = calloc (c->rec.layer_count ? c->rec.layer_count : 1, sizeof *c->layers);
+    if (!c->layers)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < c->rec.layer_count; i++) {
+        s_layer_t *l = &c->layers[i];
+        s_hex (c->rec.layers[i].matrix, l->hash);
+        const sf_matrix_t *m = s_matrix (self, l->hash);
+        if (!m)
+            return sf_error_set (SF_ERR_NOTFOUND, "campaign %llu, layer '%s': matrix %s is not in the store",
+                                 (unsigned long long) c->rec.id, c->rec.layers[i].name, l->hash);
+        l->m = sf_matrix_rows (m);
+        l->k = sf_matrix_cols (m);
+        l->has_best = sf_store_get_best (self->store, c->rec.id, i, &l->best) == SF_OK;
+    }
+    return SF_OK;
+}
+
+static void
+s_enqueue (sf_coord_t *self, s_job_t *job, bool front)
+{
+    job->queued_at = s_now ();
+    job->queue_handle = front ? zlistx_add_start (self->pending, job) : zlistx_add_end (self->pending, job);
+}
+
+static void
+s_dequeue (sf_coord_t *self, s_job_t *job)
+{
+    if (job->queue_handle) {
+        zlistx_delete (self->pending, job->queue_handle);
+        job->queue_handle = NULL;
+    }
+}
+
+static void
+s_drop_lease (sf_coord_t *self, s_job_t *job)
+{
+    if (!job->lease_id)
+        return;
+    char key[24];
+    s_id_key (job->lease_id, key, sizeof key);
+    zhashx_delete (self->leases, key);
+    if (job->worker) {
+        void *handle = zlistx_find (job->worker->leases, job);
+        if (handle)
+            zlistx_delete (job->worker->leases, handle);
+    }
+    job->lease_id = 0;
+    job->worker = NULL;
+    job->rec.worker[0] = '\0';
+    job->rec.lease_deadline_ms = 0;
+}
+
+/*  Removes a job that reached its end from the live set. */
+static void
+s_job_retire (sf_coord_t *self, s_job_t *job)
+{
+    s_dequeue (self, job);
+    s_drop_lease (self, job);
+    zlistx_delete (self->jobs, job->live_handle);  /* frees the job */
+}
+
+/*  A campaign whose jobs have all ended becomes done (failed when it has
+    nothing to show: no job done, or a search with no layer tuned). */
+static void
+s_campaign_check (sf_coord_t *self, s_campaign_t *c)
+{
+    sf_store_counters_t *n = &c->rec.counters;
+    if (n->jobs_done + n->jobs_failed < n->jobs_total || c->rec.state >= SF_CAMPAIGN_DONE)
+        return;
+    bool any_best = false;
+    for (uint32_t i = 0; i < c->rec.layer_count; i++)
+        any_best = any_best || c->layers[i].has_best;
+    bool ok = n->jobs_done > 0 && (s_is_sweep (c) || any_best);
+    c->rec.state = ok ? SF_CAMPAIGN_DONE : SF_CAMPAIGN_FAILED;
+    s_put_campaign (self, c);
+    sf_log_info (S_LOG, "campaign %llu '%s' %s: %llu jobs done, %llu failed, %llu results",
+                 (unsigned long long) c->rec.id, c->rec.name, sf_record_campaign_state_name (c->rec.state),
+                 (unsigned long long) n->jobs_done, (unsigned long long) n->jobs_failed,
+                 (unsigned long long) n->results);
+    char key[24];
+    s_id_key (c->rec.id, key, sizeof key);
+    zhashx_delete (self->campaigns, key);
+}
+
+/*  Fails a job for good, or queues it again (at the front: it has waited). */
+static void
+s_requeue (sf_coord_t *self, s_job_t *job, const char *why)
+{
+    s_campaign_t *c = job->campaign;
+    s_drop_lease (self, job);
+    snprintf (job->rec.error, sizeof job->rec.error, "%s", why);
+    self->stats.requeued++;
+    if (job->rec.attempts >= (uint32_t) self->opts.retries) {
+        job->rec.state = SF_JOB_FAILED;
+        c->rec.counters.jobs_failed++;
+        sf_log_warn (S_LOG, "job %llu/%llu failed after %u attempts: %s", (unsigned long long) job->rec.campaign,
+                     (unsigned long long) job->rec.id, job->rec.attempts, why);
+        s_put_job (self, job);
+        s_put_campaign (self, c);
+        s_job_retire (self, job);
+        s_campaign_check (self, c);
+        return;
+    }
+    sf_log_info (S_LOG, "job %llu/%llu requeued: %s", (unsigned long long) job->rec.campaign,
+                 (unsigned long long) job->rec.id, why);
+    job->rec.state = SF_JOB_PENDING;
+    s_put_job (self, job);
+    s_enqueue (self, job, true);
+}
+
+static s_job_t *
+s_job_new (sf_coord_t *self, s_campaign_t *c)
+{
+    s_job_t *job = calloc (1, sizeof *job);
+    if (!job) {
+        sf_error_set (SF_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    job->campaign = c;
+    job->rec.campaign = c->rec.id;
+    job->live_handle = zlistx_add_end (self->jobs, job);
+    return job;
+}
+
+/* ---- loading (restart) -------------------------------------------------- */
+
+typedef struct {
+    sf_coord_t *self;
+    s_campaign_t *campaign;
+    int status;
+} s_load_t;
+
+static int
+s_load_job (void *arg, const sf_store_job_t *rec)
+{
+    s_load_t *ld = arg;
+    if (rec->state == SF_JOB_DONE || rec->state == SF_JOB_FAILED)
+        return 0;
+    s_job_t *job = s_job_new (ld->self, ld->campaign);
+    if (!job) {
+        ld->status = SF_ERR_NOMEM;
+        return 1;
+    }
+    sf_store_job_t copy = *rec;
+    if (rec->config_count) {
+        copy.configs = malloc (rec->config_count * sizeof *copy.configs);
+        if (!copy.configs) {
+            ld->status = SF_ERR_NOMEM;
+            return 1;
+        }
+        memcpy (copy.configs, rec->configs, rec->config_count * sizeof *copy.configs);
+    }
+    job->rec = copy;
+    /* A lease given before the restart is gone with the old process. */
+    if (job->rec.state == SF_JOB_LEASED) {
+        job->rec.state = SF_JOB_PENDING;
+        job->rec.worker[0] = '\0';
+        job->rec.lease_deadline_ms = 0;
+        s_put_job (ld->self, job);
+    }
+    s_enqueue (ld->self, job, false);
+    return 0;
+}
+
+static int
+s_load_campaign (void *arg, const sf_store_campaign_t *rec)
+{
+    s_load_t *ld = arg;
+    if (rec->state != SF_CAMPAIGN_QUEUED && rec->state != SF_CAMPAIGN_RUNNING)
+        return 0;
+    s_campaign_t *c = calloc (1, sizeof *c);
+    if (!c) {
+        ld->status = SF_ERR_NOMEM;
+        return 1;
+    }
+    c->rec = *rec;
+    c->rec.layers = malloc ((rec->layer_count ? rec->layer_count : 1) * sizeof *rec->layers);
+    if (!c->rec.layers) {
+        free (c);
+        ld->status = SF_ERR_NOMEM;
+        return 1;
+    }
+    memcpy (c->rec.layers, rec->layers, rec->layer_count * sizeof *rec->layers);
+    char key[24];
+    s_id_key (c->rec.id, key, sizeof key);
+    zhashx_insert (ld->self->campaigns, key, c);
+    if (s_campaign_layers (ld->self, c) != SF_OK) {
+        ld->status = sf_error_last ();
+        return 1;
+    }
+    ld->campaign = c;
+    int rc = sf_store_each_job (ld->self->store, c->rec.id, s_load_job, ld);
+    if (rc != SF_OK && ld->status == SF_OK)
+        ld->status = rc;
+    sf_log_info (S_LOG, "resuming campaign %llu '%s' (%s): %llu of %llu jobs done",
+                 (unsigned long long) c->rec.id, c->rec.name, c->rec.strategy,
+                 (unsigned long long) c->rec.counters.jobs_done, (unsigned long long) c->rec.counters.jobs_total);
+    return ld->status != SF_OK;
+}
+
+static int
+s_resume (sf_coord_t *self)
+{
+    s_load_t ld = { self, NULL, SF_OK };
+    int rc = sf_store_each_campaign (self->store, s_load_campaign, &ld);
+    if (ld.status != SF_OK)
+        return ld.status;
+    if (rc != SF_OK)
+        return rc;
+    /* Campaigns whose last jobs ended just before a stop. */
+    zlistx_t *list = zlistx_new ();  /* s_campaign_check may delete from the hash */
+    for (s_campaign_t *c = zhashx_first (self->campaigns); list && c; c = zhashx_next (self->campaigns))
+        zlistx_add_end (list, c);
+    for (s_campaign_t *c = list ? zlistx_first (list) : NULL; c; c = zlistx_next (list))
+        s_campaign_check (self, c);
+    zlistx_destroy (&list);
+    return sf_store_batch_count (self->batch) ? sf_store_commit (self->store, self->batch) : SF_OK;
+}
+
+/* ---- setup -------------------------------------------------------------- */
+
+void
+sf_coord_opts_default (sf_coord_opts_t *opts)
+{
+    memset (opts, 0, sizeof *opts);
+    opts->workers_ep = SF_PROTO_DEFAULT_WORKER_ENDPOINT;
+    opts->clients_ep = SF_PROTO_DEFAULT_CLIENT_ENDPOINT;
+    opts->heartbeat_ms = SF_PROTO_DEFAULT_HEARTBEAT_MS;
+    opts->liveness = SF_PROTO_DEFAULT_LIVENESS;
+    opts->lease_ms = 600000;
+    opts->retries = 3;
+    opts->max_msg_bytes = SF_PROTO_MSG_MAX;
+    opts->sweep_batch = 16;
+}
+
+static zsock_t *
+s_bind (sf_coord_t *self, const char *endpoint, char **bound)
+{
+    zsock_t *sock = zsock_new (ZMQ_ROUTER);
+    if (!sock) {
+        sf_error_set (SF_ERR_ZMQ, "cannot create a socket");
+        return NULL;
+    }
+    zsock_set_maxmsgsize (sock, self->opts.max_msg_bytes);
+    zsock_set_router_mandatory (sock, 0);
+    zsock_set_sndhwm (sock, 0);
+    zsock_set_linger (sock, 0);
+    if (self->opts.cert && sf_curve_server_apply (sock, self->opts.cert) != SF_OK) {
+        zsock_destroy (&sock);
+        return NULL;
+    }
+    if (zsock_bind (sock, "%s", endpoint) < 0) {
+        sf_error_set_origin (SF_ERR_ZMQ, zmq_errno (), "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
+        zsock_destroy (&sock);
+        return NULL;
+    }
+    *bound = zsock_last_endpoint (sock);
+    return sock;
+}
+
+sf_coord_t *
+sf_coord_new (const sf_coord_opts_t *opts)
+{
+    if (!opts || !opts->store_dir) {
+        sf_error_set (SF_ERR_INVALID, "a coordinator needs a store directory");
+        return NULL;
+    }
+    if ((opts->cert == NULL) != (opts->allowed == NULL)) {
+        sf_error_set (SF_ERR_INVALID, "CurveZMQ needs both a certificate and an allow-list directory");
+        return NULL;
+    }
+    sf_coord_t *self = calloc (1, sizeof *self);
+    if (!self) {
+        sf_error_set (SF_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    self->opts = *opts;
+    if (self->opts.heartbeat_ms <= 0)
+        self->opts.heartbeat_ms = SF_PROTO_DEFAULT_HEARTBEAT_MS;
+    if (self->opts.liveness <= 0)
+        self->opts.liveness = SF_PROTO_DEFAULT_LIVENESS;
+    if (self->opts.lease_ms <= 0)
+        self->opts.lease_ms = 600000;
+    if (self->opts.retries <= 0)
+        self->opts.retries = 1;
+    if (self->opts.max_msg_bytes <= 0 || self->opts.max_msg_bytes > SF_PROTO_MSG_MAX)
+        self->opts.max_msg_bytes = SF_PROTO_MSG_MAX;
+    if (self->opts.sweep_batch <= 0)
+        self->opts.sweep_batch = 16;
+    self->started = s_now ();
+    self->lease_seq = (uint64_t) zclock_time () * 1000;  /* unique across restarts */
+    self->campaigns = zhashx_new ();
+    self->leases = zhashx_new ();
+    self->peers = zhashx_new ();
+    self->matrices = zhashx_new ();
+    self->pending = zlistx_new ();
+    self->jobs = zlistx_new ();
+    self->gone = zlistx_new ();
+    self->out_workers = zlistx_new ();
+    self->out_clients = zlistx_new ();
+    self->batch = sf_store_batch_new ();
+    if (!self->campaigns || !self->leases || !self->peers || !self->matrices || !self->pending || !self->jobs
+        || !self->gone || !self->out_workers || !self->out_clients || !self->batch) {
+        sf_error_set (SF_ERR_NOMEM, "out of memory");
+        sf_coord_destroy (&self);
+        return NULL;
+    }
+    zhashx_set_destructor (self->campaigns, s_campaign_free);
+    zhashx_set_destructor (self->matrices, s_matrix_free);
+    zlistx_set_destructor (self->jobs, s_job_free);
+    zlistx_set_destructor (self->gone, s_worker_free);
+    zlistx_set_destructor (self->out_workers, s_zmsg_free);
+    zlistx_set_destructor (self->out_clients, s_zmsg_free);
+
+    self->store = sf_store_open (opts->store_dir, SF_STORE_WRITER);
+    if (!self->store || s_resume (self) != SF_OK) {
+        sf_error_prefix ("store %s", opts->store_dir);
+        sf_coord_destroy (&self);
+        return NULL;
+    }
+    if (opts->allowed && !(self->auth = sf_curve_auth_new (opts->allowed))) {
+        sf_coord_destroy (&self);
+        return NULL;
+    }
+    self->workers = s_bind (self, self->opts.workers_ep, &self->workers_ep);
+    self->clients = self->workers ? s_bind (self, self->opts.clients_ep, &self->clients_ep) : NULL;
+    if (!self->clients) {
+        sf_coord_destroy (&self);
+        return NULL;
+    }
+    self->poller = zpoller_new (self->workers, self->clients, NULL);
+    if (!self->poller) {
+        sf_error_set (SF_ERR_ZMQ, "cannot create a poller");
+        sf_coord_destroy (&self);
+        return NULL;
+    }
+    sf_log_info (S_LOG, "workers on %s, clients on %s, store %s%s", self->workers_ep, self->clients_ep,
+                 opts->store_dir, opts->cert ? ", CurveZMQ" : "");
+    return self;
+}
+
+void
+sf_coord_destroy (sf_coord_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    sf_coord_t *self = *self_p;
+    if (self->store && self->batch && sf_store_batch_count (self->batch))
+        sf_store_commit (self->store, self->batch);
+    zpoller_destroy (&self->poller);
+    zsock_destroy (&self->workers);
+    zsock_destroy (&self->clients);
+    zactor_destroy (&self->auth);
+    zstr_free (&self->workers_ep);
+    zstr_free (&self->clients_ep);
+    zlistx_destroy (&self->out_workers);
+    zlistx_destroy (&self->out_clients);
+    zlistx_destroy (&self->pending);
+    zhashx_destroy (&self->leases);
+    zlistx_destroy (&self->jobs);
+    zhashx_destroy (&self->campaigns);
+    if (self->peers)
+        for (s_worker_t *w = zhashx_first (self->peers); w; w = zhashx_next (self->peers)) {
+            void *item = w;
+            s_worker_free (&item);
+        }
+    zhashx_destroy (&self->peers);
+    zlistx_destroy (&self->gone);
+    zhashx_destroy (&self->matrices);
+    sf_store_batch_destroy (&self->batch);
+    sf_store_destroy (&self->store);
+    free (self->latency);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *
+sf_coord_workers_endpoint (const sf_coord_t *self)
+{
+    return self->workers_ep;
+}
+
+const char *
+sf_coord_clients_endpoint (const sf_coord_t *self)
+{
+    return self->clients_ep;
+}
+
+/* ---- workers ------------------------------------------------------------ */
+
+static int64_t
+s_silence_limit (const sf_coord_t *self)
+{
+    return (int64_t) self->opts.heartbeat_ms * self->opts.liveness;
+}
+
+/*  Takes a worker out of service: its leases are requeued at once. */
+static void
+s_worker_gone (sf_coord_t *self, s_worker_t *w, const char *why)
+{
+    sf_log_info (S_LOG, "worker %s %s; %zu lease(s) requeued", w->hello.worker_id, why, zlistx_size (w->leases));
+    s_job_t *job;
+    while ((job = zlistx_first (w->leases))) {
+        char reason[SF_STORE_ERROR_MAX];
+        snprintf (reason, sizeof reason, "worker %s %s", w->hello.worker_id, why);
+        s_requeue (self, job, reason);
+    }
+    w->gone = true;
+    w->credit = 0;
+    zhashx_delete (self->peers, w->key);  /* no destructor: it moves to gone */
+    zlistx_add_end (self->gone, w);
+    while (zlistx_size (self->gone) > S_GONE_MAX) {
+        zlistx_first (self->gone);
+        zlistx_delete (self->gone, zlistx_cursor (self->gone));
+    }
+}
+
+/*  The live worker that said HELLO with this id, other than `except`. */
+static s_worker_t *
+s_worker_by_id (sf_coord_t *self, const char *worker_id, const s_worker_t *except)
+{
+    for (s_worker_t *w = zhashx_first (self->peers); w; w = zhashx_next (self->peers))
+        if (w != except && strcmp (w->hello.worker_id, worker_id) == 0)
+            return w;
+    return NULL;
+}
+
+static void
+s_on_hello (sf_coord_t *self, zframe_t *rid, const char *key, const sf_proto_hello_t *hello)
+{
+    s_worker_t *w = zhashx_lookup (self->peers, key);
+    if (!w) {
+        w = calloc (1, sizeof *w);
+        if (!w || !(w->leases = zlistx_new ())) {
+            free (w);
+            sf_log_error (S_LOG, "out of memory for a worker");
+            return;
+        }
+        w->rid = zframe_dup (rid);
+        snprintf (w->key, sizeof w->key, "%s", key);
+        zhashx_insert (self->peers, key, w);
+    }
+    w->hello = *hello;
+    w->last_seen = s_now ();
+    /* The same worker on a new connection (it reconnected): its jobs are
+       still running there, so its leases move with it. */
+    s_worker_t *old = s_worker_by_id (self, hello->worker_id, w);
+    if (old) {
+        s_job_t *job;
+        while ((job = zlistx_first (old->leases))) {
+            zlistx_delete (old->leases, zlistx_cursor (old->leases));
+            job->worker = w;
+            zlistx_add_end (w->leases, job);
+        }
+        w->jobs_done += old->jobs_done;
+        s_worker_gone (self, old, "reconnected");
+    }
+    sf_log_info (S_LOG, "worker %s: %s (%s, %s backend, %d compile threads)", hello->worker_id,
+                 hello->gpu_name, hello->gpu_type, hello->backend, hello->compile_threads);
+    sf_proto_welcome_t welcome = { self->opts.heartbeat_ms, self->opts.liveness, self->opts.max_msg_bytes };
+    s_to_worker (self, w, SF_PROTO_WELCOME, &welcome);
+}
+
+static void
+s_on_matrix_req (sf_coord_t *self, s_worker_t *w, const sf_proto_matrix_req_t *req)
+{
+    const sf_matrix_t *m = s_matrix (self, req->matrix_hash);
+    if (!m) {
+        char text[160];
+        snprintf (text, sizeof text, "no matrix %s in the store", req->matrix_hash);
+        sf_proto_error_t e = { SF_ERR_NOTFOUND, text };
+        s_to_worker (self, w, SF_PROTO_ERROR, &e);
+        return;
+    }
+    sf_proto_matrix_t wire;
+    sf_proto_matrix_view (m, &wire);
+    s_to_worker (self, w, SF_PROTO_MATRIX, &wire);
+}
+
+/* ---- results ------------------------------------------------------------ */
+
+/*  The job a RESULT or JOB_FAILED is about, if its lease is current. */
+static s_job_t *
+s_leased_job (sf_coord_t *self, s_worker_t *w, uint64_t job_id, uint64_t lease_id)
+{
+    char key[24];
+    s_id_key (lease_id, key, sizeof key);
+    s_job_t *job = zhashx_lookup (self->leases, key);
+    if (!job || job->rec.id != job_id || job->worker != w) {
+        self->stats.stale++;
+        sf_log_debug (S_LOG, "worker %s: job %llu lease %llu is not current: ignored", w->hello.worker_id,
+                      (unsigned long long) job_id, (unsigned long long) lease_id);
+        return NULL;
+    }
+    return job;
+}
+
+static bool
+s_template (const char *name, sf_template *out)
+{
+    if (strcmp (name, "U") == 0)
+        *out = SF_TEMPLATE_U;
+    else if (strcmp (name, "D") == 0)
+        *out = SF_TEMPLATE_D;
+    else if (strcmp (name, "dense") == 0)
+        *out = SF_TEMPLATE_DENSE;
+    else
+        return false;
+    return true;
+}
+
+static void
+s_kernel_record (const sf_proto_candidate_t *cand, sf_template tmpl, sf_store_kernel_t *k)
+{
+    memset (k, 0, sizeof *k);
+    k->cubin = cand->kernel.cubin;
+    k->cubin_size = cand->kernel.cubin_size;
+    k->source = cand->kernel.source;
+    k->source_size = cand->kernel.source ? strlen (cand->kernel.source) : 0;
+    const sf_proto_launch_t *l = &cand->kernel.launch;
+    snprintf (k->launch.entry, sizeof k->launch.entry, "%s", cand->kernel.entry);
+    k->launch.block_threads = l->block_threads;
+    k->launch.cols_per_block = l->cols_per_block;
+    k->launch.panel_groups = l->panel_groups;
+    k->launch.order = l->order;
+    k->launch.vec = l->vec;
+    k->launch.shared_bytes = l->shared_bytes;
+    k->launch.panels = l->panels;
+    k->launch.code_panels = l->code_panels;
+    k->launch.code_fmas = l->code_fmas;
+    k->tmpl = tmpl;
+    snprintf (k->config, sizeof k->config, "%s", cand->config);
+    k->data = cand->kernel.data;
+    k->data_size = cand->kernel.data_size;
+}
+
+/*  Stores one candidate; returns true if its key was new. */
+static bool
+s_store_candidate (sf_coord_t *self, s_worker_t *w, const s_job_t *job, const sf_proto_candidate_t *cand,
+                   bool simulated, sf_template tmpl, uint8_t kernel_digest[SF_STORE_HASH_BYTES], bool *has_kernel)
+{
+    const sf_store_layer_t *layer = &job->campaign->rec.layers[job->rec.layer];
+    sf_store_result_key_t key;
+    memset (&key, 0, sizeof key);
+    snprintf (key.gpu_type, sizeof key.gpu_type, "%s", w->hello.gpu_type);
+    memcpy (key.matrix, layer->matrix, SF_STORE_HASH_BYTES);
+    key.n = layer->n;
+    key.tmpl = tmpl;
+    snprintf (key.config, sizeof key.config, "%s", cand->config);
+    key.proxy = cand->proxy;
+
+    sf_store_result_t v;
+    memset (&v, 0, sizeof v);
+    v.status = cand->status;
+    v.simulated = simulated;
+    v.us = cand->us;
+    v.spread_us = cand->spread_us;
+    v.p10_us = cand->p10_us;
+    v.p90_us = cand->p90_us;
+    v.err = cand->err;
+    v.samples = cand->samples > 0 ? (uint32_t) cand->samples : 0;
+    v.compile.seconds = cand->compile_s;
+    v.compile.regs = cand->regs;
+    v.compile.spills = cand->spill_stores + cand->spill_loads;
+    v.compile.shared_bytes = cand->shared_bytes;
+    v.compile.code_bytes = cand->code_bytes;
+    snprintf (v.worker, sizeof v.worker, "%s", w->hello.worker_id);
+    v.recorded_ms = zclock_time ();
+    *has_kernel = false;
+    if (cand->has_kernel && tmpl != SF_TEMPLATE_DENSE) {
+        sf_store_kernel_t k;
+        s_kernel_record (cand, tmpl, &k);
+        if (sf_store_batch_put_kernel (self->batch, &k, kernel_digest) == SF_OK) {
+            v.has_kernel = true;
+            memcpy (v.kernel, kernel_digest, SF_STORE_HASH_BYTES);
+            *has_kernel = true;
+        } else
+            sf_log_warn (S_LOG, "kernel of %s %s not stored: %s", cand->tmpl, cand->config, sf_error_message ());
+    }
+    sf_store_result_t old;
+    bool is_new = sf_store_get_result (self->store, &key, &old) != SF_OK;
+    if (sf_store_batch_put_result (self->batch, &key, &v) != SF_OK) {
+        sf_log_warn (S_LOG, "result %s %s not stored: %s", cand->tmpl, cand->config, sf_error_message ());
+        return false;
+    }
+    return is_new;
+}
+
+/*  A candidate that may win a layer: a verified full U/D kernel, or the
+    dense candidate; never a baseline. */
+static bool
+s_can_win (const sf_proto_candidate_t *cand, sf_template tmpl)
+{
+    if (cand->status != SF_OK || cand->proxy || !(cand->us >= 0) || !isfinite (cand->us))
+        return false;
+    if (tmpl == SF_TEMPLATE_DENSE)
+        return strcmp (cand->config, "dense") == 0;
+    return !isnan (cand->err);
+}
+
+static void
+s_baseline (const sf_proto_candidate_t *cand, sf_store_best_t *best)
+{
+    double us = cand->status == SF_OK ? cand->us : NAN;
+    if (strcmp (cand->config, "baseline:sgemm") == 0)
+        best->sgemm_us = us;
+    else if (strcmp (cand->config, "baseline:tf32") == 0)
+        best->tf32_us = us;
+    else if (strcmp (cand->config, "baseline:cusparse") == 0)
+        best->cusparse_us = us;
+}
+
+static void
+s_on_result (sf_coord_t *self, s_worker_t *w, const sf_proto_result_t *res)
+{
+    s_job_t *job = s_leased_job (self, w, res->job_id, res->lease_id);
+    if (!job)
+        return;
+    s_campaign_t *c = job->campaign;
+    s_layer_t *layer = &c->layers[job->rec.layer];
+    sf_store_best_t best = layer->best;
+    if (!layer->has_best)
+        best.sgemm_us = best.tf32_us = best.cusparse_us = NAN;
+    bool improved = false, baselines = false;
+    uint64_t fresh = 0;
+    for (size_t i = 0; i < res->candidate_count; i++) {
+        const sf_proto_candidate_t *cand = &res->candidates[i];
+        sf_template tmpl;
+        if (!s_template (cand->tmpl, &tmpl)) {
+            sf_log_warn (S_LOG, "worker %s: unknown template '%s': candidate ignored", w->hello.worker_id, cand->tmpl);
+            continue;
+        }
+        if (tmpl == SF_TEMPLATE_DENSE && strncmp (cand->config, "baseline:", 9) == 0) {
+            s_baseline (cand, &best);
+            baselines = true;
+        }
+        uint8_t digest[SF_STORE_HASH_BYTES];
+        bool has_kernel;
+        fresh += s_store_candidate (self, w, job, cand, res->simulated, tmpl, digest, &has_kernel);
+        if (s_can_win (cand, tmpl) && (!(layer->has_best || improved) || cand->us < best.us)) {
+            best.tmpl = tmpl;
+            snprintf (best.config, sizeof best.config, "%s", cand->config);
+            best.us = cand->us;
+            best.err = cand->err;
+            best.simulated = res->simulated;
+            best.has_kernel = has_kernel;
+            if (has_kernel)
+                memcpy (best.kernel, digest, SF_STORE_HASH_BYTES);
+            improved = true;
+        }
+    }
+    if (improved || (baselines && layer->has_best)) {
+        best.recorded_ms = zclock_time ();
+        if (sf_store_batch_put_best (self->batch, c->rec.id, job->rec.layer, &best) == SF_OK) {
+            layer->best = best;
+            layer->has_best = true;
+        } else
+            sf_log_error (S_LOG, "best of campaign %llu layer %u: %s", (unsigned long long) c->rec.id,
+                          job->rec.layer, sf_error_message ());
+    }
+    sf_store_counters_t *n = &c->rec.counters;
+    n->jobs_done++;
+    n->results += fresh;
+    n->wall_s += res->wall_s;
+    n->cpu_s += res->cpu_s;
+    n->gpu_s += res->gpu_s;
+    job->rec.state = SF_JOB_DONE;
+    job->rec.error[0] = '\0';
+    w->jobs_done++;
+    self->stats.results++;
+    self->stats.last_result_s = (s_now () - self->started) / 1000.0;
+    s_drop_lease (self, job);
+    s_put_job (self, job);
+    s_put_campaign (self, c);
+    sf_log_debug (S_LOG, "job %llu/%llu done by %s: %zu candidates", (unsigned long long) c->rec.id,
+                  (unsigned long long) job->rec.id, w->hello.worker_id, res->candidate_count);
+    s_job_retire (self, job);
+    s_campaign_check (self, c);
+}
+
+static void
+s_on_job_failed (sf_coord_t *self, s_worker_t *w, const sf_proto_job_failed_t *f)
+{
+    s_job_t *job = s_leased_job (self, w, f->job_id, f->lease_id);
+    if (!job)
+        return;
+    char why[SF_STORE_ERROR_MAX];
+    snprintf (why, sizeof why, "%s on %s: %s", sf_strerror (f->status), w->hello.worker_id,
+              f->message ? f->message : "");
+    s_requeue (self, job, why);
+}
+
+static void
+s_on_worker_message (sf_coord_t *self, zframe_t *rid, sf_proto_msg_t *msg)
+{
+    char *key = zframe_strhex (rid);
+    if (!key)
+        return;
+    s_worker_t *w = zhashx_lookup (self->peers, key);
+    if (msg->type == SF_PROTO_HELLO) {
+        s_on_hello (self, rid, key, &msg->hello);
+        free (key);
+        return;
+    }
+    free (key);
+    if (!w) {
+        /* Restarted coordinator, or a worker given up for silence. */
+        zmsg_t *reply = sf_proto_encode (SF_PROTO_ERROR,
+                                         &(sf_proto_error_t) { SF_ERR_PROTOCOL, "unknown worker: send HELLO" });
+        if (reply) {
+            zframe_t *copy = zframe_dup (rid);
+            zmsg_prepend (reply, &copy);
+        }
+        s_queue (self->out_workers, reply);
+        return;
+    }
+    w->last_seen = s_now ();
+    switch (msg->type) {
+    case SF_PROTO_READY:
+        if (w->credit == 0)
+            w->ready_at = s_now ();
+        w->credit = msg->ready.slots;
+        break;
+    case SF_PROTO_HEARTBEAT:
+        break;
+    case SF_PROTO_MATRIX_REQ:
+        s_on_matrix_req (self, w, &msg->matrix_req);
+        break;
+    case SF_PROTO_RESULT:
+        s_on_result (self, w, &msg->result);
+        break;
+    case SF_PROTO_JOB_FAILED:
+        s_on_job_failed (self, w, &msg->job_failed);
+        break;
+    case SF_PROTO_BYE:
+        s_worker_gone (self, w, msg->bye.reason && msg->bye.reason[0] ? "left (BYE)" : "left");
+        break;
+    default:
+        break;  /* sf_proto_decode refused every other type */
+    }
+}
+
+/* ---- clients ------------------------------------------------------------ */
+
+/*  Configs of a sweep layer: an even sample of `count` over the legal U and
+    D configs on the campaign's GPU type, shifted by the seed. */
+static int
+s_sweep_configs (const s_campaign_t *c, const s_layer_t *l, const sf_store_layer_t *layer, int sm_count,
+                 const sf_matrix_t *m, sf_config_t *out, int count)
+{
+    sf_config_t *all = malloc (S_SPACE_MAX * sizeof *all);
+    if (!all)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    sf_space_problem_t sp = { l->m, l->k, layer->n, sf_matrix_nnz (m), sm_count };
+    int pruned = 0;
+    int nu = sf_space_u (&sp, all, S_SPACE_MAX, &pruned);
+    int nd = nu < 0 ? 0 : sf_space_d (&sp, all + nu, S_SPACE_MAX - nu, &pruned);
+    int total = nu < 0 ? nu : nd < 0 ? nd : nu + nd;
+    if (total <= 0) {
+        free (all);
+        return total < 0 ? total : 0;
+    }
+    int take = count < total ? count : total;
+    uint64_t shift = c->rec.search.seed % (uint64_t) total;
+    for (int i = 0; i < take; i++)
+        out[i] = all[((uint64_t) i * (uint64_t) total / (uint64_t) take + shift) % (uint64_t) total];
+    free (all);
+    return take;
+}
+
+/*  The SM count of a GPU type "NAME/sm_XY/Nsm"; 0 if it has none. */
+static int
+s_type_sm_count (const char *gpu_type)
+{
+    const char *last = strrchr (gpu_type, '/');
+    int n = 0;
+    if (last && sscanf (last + 1, "%dsm", &n) == 1 && n > 0 && n < 65536)
+        return n;
+    return 0;
+}
+
+/*  The jobs of a new campaign: one `search` job per layer, or a sweep's
+    `proxy` jobs of sweep_batch configs each. */
+static int
+s_make_jobs (sf_coord_t *self, s_campaign_t *c, zlistx_t *made)
+{
+    uint64_t next = 1;
+    int sm_count = s_type_sm_count (c->rec.gpu_type);
+    int per_layer = c->rec.search.max_configs;
+    sf_config_t *configs = s_is_sweep (c) ? malloc ((size_t) per_layer * sizeof *configs) : NULL;
+    if (s_is_sweep (c) && !configs)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    int rc = SF_OK;
+    for (uint32_t i = 0; i < c->rec.layer_count && rc == SF_OK; i++) {
+        int count = 1;
+        if (s_is_sweep (c)) {
+            const sf_matrix_t *m = s_matrix (self, c->layers[i].hash);
+            count = m ? s_sweep_configs (c, &c->layers[i], &c->rec.layers[i], sm_count, m, configs, per_layer)
+                      : sf_error_set (SF_ERR_NOTFOUND, "matrix %s", c->layers[i].hash);
+            if (count < 0) {
+                rc = count;
+                break;
+            }
+        }
+        int batch = s_is_sweep (c) ? self->opts.sweep_batch : 1;
+        for (int first = 0; first < count && rc == SF_OK; first += batch) {
+            s_job_t *job = s_job_new (self, c);
+            if (!job) {
+                rc = SF_ERR_NOMEM;
+                break;
+            }
+            job->rec.id = next++;
+            job->rec.layer = i;
+            job->rec.state = SF_JOB_PENDING;
+            if (s_is_sweep (c)) {
+                int n = count - first < batch ? count - first : batch;
+                snprintf (job->rec.kind, sizeof job->rec.kind, "proxy");
+                job->rec.configs = calloc ((size_t) n, sizeof *job->rec.configs);
+                if (!job->rec.configs) {
+                    rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                for (int j = 0; j < n; j++)
+                    sf_config_text (&configs[first + j], job->rec.configs[j]);
+                job->rec.config_count = (uint32_t) n;
+            } else
+                snprintf (job->rec.kind, sizeof job->rec.kind, "search");
+            zlistx_add_end (made, job);
+        }
+    }
+    free (configs);
+    c->rec.counters.jobs_total = zlistx_size (made);
+    return rc;
+}
+
+/*  Checks a SUBMIT and stores its matrices; fills the campaign record. */
+static int
+s_submit_check (sf_coord_t *self, sf_proto_submit_t *sub, s_campaign_t *c)
+{
+    bool sweep = strcmp (sub->strategy, "sweep") == 0;
+    if (sweep && (!sub->gpu_type[0] || s_type_sm_count (sub->gpu_type) == 0))
+        return sf_error_set (SF_ERR_INVALID, "a sweep needs a gpu_type NAME/sm_XY/Nsm (its configs depend on it)");
+    if (sweep && sub->max_configs <= 0)
+        return sf_error_set (SF_ERR_INVALID, "a sweep needs max_configs: the configs per layer");
+    for (size_t i = 0; i < sub->matrix_count; i++) {
+        sf_matrix_t *m = sf_proto_matrix_take (&sub->matrices[i]);
+        if (!m)
+            return sf_error_last ();
+        if (zhashx_size (self->matrices) >= S_MATRIX_CACHE_MAX)
+            zhashx_purge (self->matrices);
+        if (sf_store_batch_put_matrix (self->batch, m) != SF_OK) {
+            sf_matrix_destroy (&m);
+            return sf_error_last ();
+        }
+        zhashx_update (self->matrices, sf_matrix_hash (m), m);
+    }
+    c->rec.layers = calloc (sub->layer_count, sizeof *c->rec.layers);
+    if (!c->rec.layers)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    c->rec.layer_count = (uint32_t) sub->layer_count;
+    for (size_t i = 0; i < sub->layer_count; i++) {
+        const sf_proto_layer_t *pl = &sub->layers[i];
+        sf_store_layer_t *l = &c->rec.layers[i];
+        snprintf (l->name, sizeof l->name, "%.*s", (int) sizeof l->name - 1, pl->name);
+        if (sf_record_hash_parse (pl->matrix_hash, l->matrix) != SF_OK)
+            return sf_error_last ();
+        l->n = pl->n;
+        l->bias = pl->bias;
+        l->relu = pl->relu;
+        if (!zhashx_lookup (self->matrices, pl->matrix_hash) && !sf_store_has_matrix (self->store, l->matrix))
+            return sf_error_set (SF_ERR_NOTFOUND, "layer '%s': matrix %s was neither sent nor stored", pl->name,
+                                 pl->matrix_hash);
+    }
+    snprintf (c->rec.name, sizeof c->rec.name, "%.*s", (int) sizeof c->rec.name - 1, sub->name);
+    snprintf (c->rec.strategy, sizeof c->rec.strategy, "%s", sub->strategy);
+    snprintf (c->rec.gpu_type, sizeof c->rec.gpu_type, "%s", sub->gpu_type);
+    c->rec.state = SF_CAMPAIGN_QUEUED;
+    c->rec.created_ms = zclock_time ();
+    c->rec.search.max_configs = sub->max_configs;
+    c->rec.search.proxy_top = sub->proxy_top;
+    c->rec.search.top_k = sub->top_k;
+    c->rec.search.seed = sub->seed;
+    c->rec.search.tol = sub->tol;
+    return SF_OK;
+}
+
+static void
+s_on_submit (sf_coord_t *self, zframe_t *rid, sf_proto_submit_t *sub)
+{
+    s_campaign_t *c = calloc (1, sizeof *c);
+    zlistx_t *made = zlistx_new ();
+    int rc = c && made ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
+    uint64_t id = 0;
+    if (rc == SF_OK)
+        rc = s_submit_check (self, sub, c);
+    if (rc == SF_OK)
+        rc = sf_store_next_campaign_id (self->store, &id);
+    if (rc == SF_OK) {
+        c->rec.id = id;
+        rc = s_campaign_layers (self, c);
+    }
+    if (rc == SF_OK)
+        rc = s_make_jobs (self, c, made);
+    if (rc == SF_OK && zlistx_size (made) == 0)
+        rc = sf_error_set (SF_ERR_INVALID, "the campaign has no job (no legal config for any layer)");
+    if (rc == SF_OK)
+        rc = sf_store_batch_put_campaign (self->batch, &c->rec);
+    for (s_job_t *job = zlistx_first (made); job && rc == SF_OK; job = zlistx_next (made))
+        rc = sf_store_batch_put_job (self->batch, &job->rec);
+    /* The campaign is durable before the client hears of it. */
+    if (rc == SF_OK)
+        rc = sf_store_commit (self->store, self->batch);
+    if (rc != SF_OK) {
+        char text[SF_PROTO_TEXT_MAX];
+        snprintf (text, sizeof text, "%s", sf_error_message ());
+        sf_log_warn (S_LOG, "SUBMIT '%s' refused: %s", sub->name, text);
+        sf_store_batch_clear (self->batch);
+        for (s_job_t *job = zlistx_first (made); job; job = zlistx_next (made))
+            zlistx_delete (self->jobs, job->live_handle);
+        void *item = c;
+        s_campaign_free (&item);
+        zlistx_destroy (&made);
+        s_client_error (self, rid, rc, text);
+        return;
+    }
+    char key[24];
+    s_id_key (id, key, sizeof key);
+    zhashx_insert (self->campaigns, key, c);
+    for (s_job_t *job = zlistx_first (made); job; job = zlistx_next (made))
+        s_enqueue (self, job, false);
+    sf_log_info (S_LOG, "campaign %llu '%s': %u layers, %s, %zu jobs", (unsigned long long) id, c->rec.name,
+                 c->rec.layer_count, c->rec.strategy, zlistx_size (made));
+    zlistx_destroy (&made);
+    sf_proto_submit_ok_t ok = { id };
+    s_to_client (self, rid, SF_PROTO_SUBMIT_OK, &ok);
+}
+
+static void
+s_on_matrix (sf_coord_t *self, zframe_t *rid, sf_proto_matrix_t *wire)
+{
+    sf_matrix_t *m = sf_proto_matrix_take (wire);
+    int rc = m ? sf_store_batch_put_matrix (self->batch, m) : sf_error_last ();
+    if (rc == SF_OK)
+        rc = sf_store_commit (self->store, self->batch);
+    if (rc != SF_OK) {
+        sf_matrix_destroy (&m);
+        s_client_error (self, rid, rc, sf_error_message ());
+        return;
+    }
+    if (zhashx_size (self->matrices) >= S_MATRIX_CACHE_MAX)
+        zhashx_purge (self->matrices);
+    zhashx_update (self->matrices, sf_matrix_hash (m), m);
+    sf_proto_ok_t ok = { "matrix stored" };
+    s_to_client (self, rid, SF_PROTO_OK, &ok);
+}
+
+typedef struct {
+    sf_coord_t *self;
+    uint64_t only;
+    sf_proto_campaign_t *list;
+    size_t count, max;
+} s_status_t;
+
+static int
+s_status_campaign (void *arg, const sf_store_campaign_t *rec)
+{
+    s_status_t *st = arg;
+    if ((st->only && rec->id != st->only) || st->count >= st->max)
+        return 0;
+    sf_proto_campaign_t *p = &st->list[st->count++];
+    memset (p, 0, sizeof *p);
+    p->id = rec->id;
+    snprintf (p->name, sizeof p->name, "%s", rec->name[0] ? rec->name : "?");
+    snprintf (p->state, sizeof p->state, "%s", sf_record_campaign_state_name (rec->state));
+    p->jobs_total = (int64_t) rec->counters.jobs_total;
+    p->jobs_done = (int64_t) rec->counters.jobs_done;
+    p->jobs_failed = (int64_t) rec->counters.jobs_failed;
+    p->candidates = (int64_t) rec->counters.results;
+    p->eta_s = NAN;
+    const s_campaign_t *live = s_campaign_find (st->self, rec->id);
+    uint64_t ended = rec->counters.jobs_done + rec->counters.jobs_failed;
+    if (live && live->started && ended > 0) {
+        double elapsed = (s_now () - live->started) / 1000.0;
+        p->eta_s = elapsed / (double) ended * (double) (rec->counters.jobs_total - ended);
+    } else if (rec->state >= SF_CAMPAIGN_DONE)
+        p->eta_s = 0.0;
+    return 0;
+}
+
+static void
+s_status_worker (const s_worker_t *w, sf_proto_worker_t *p)
+{
+    memset (p, 0, sizeof *p);
+    snprintf (p->id, sizeof p->id, "%s", w->hello.worker_id);
+    snprintf (p->host, sizeof p->host, "%s", w->hello.hostname);
+    snprintf (p->gpu_type, sizeof p->gpu_type, "%s", w->hello.gpu_type);
+    snprintf (p->state, sizeof p->state, "%s", w->gone ? "lost" : zlistx_size (w->leases) ? "busy" : "idle");
+    p->jobs_done = w->jobs_done;
+}
+
+static void
+s_on_status (sf_coord_t *self, zframe_t *rid, const sf_proto_status_req_t *req)
+{
+    s_status_t st = { self, req->campaign_id, NULL, 0, SF_PROTO_CAMPAIGNS_MAX };
+    size_t nworkers = zhashx_size (self->peers) + zlistx_size (self->gone);
+    if (nworkers > SF_PROTO_WORKERS_MAX)
+        nworkers = SF_PROTO_WORKERS_MAX;
+    st.list = calloc (st.max, sizeof *st.list);
+    sf_proto_worker_t *workers = calloc (nworkers + 1, sizeof *workers);
+    if (!st.list || !workers) {
+        free (st.list);
+        free (workers);
+        s_client_error (self, rid, SF_ERR_NOMEM, "out of memory");
+        return;
+    }
+    sf_store_each_campaign (self->store, s_status_campaign, &st);
+    if (req->campaign_id && st.count == 0) {
+        char text[80];
+        snprintf (text, sizeof text, "no campaign %llu", (unsigned long long) req->campaign_id);
+        s_client_error (self, rid, SF_ERR_NOTFOUND, text);
+    } else {
+        size_t n = 0;
+        for (s_worker_t *w = zhashx_first (self->peers); w && n < nworkers; w = zhashx_next (self->peers))
+            s_status_worker (w, &workers[n++]);
+        for (s_worker_t *w = zlistx_first (self->gone); w && n < nworkers; w = zlistx_next (self->gone))
+            s_status_worker (w, &workers[n++]);
+        sf_proto_status_t status = { st.list, st.count, workers, n };
+        s_to_client (self, rid, SF_PROTO_STATUS, &status);
+    }
+    free (st.list);
+    free (workers);
+}
+
+static void
+s_on_cancel (sf_coord_t *self, zframe_t *rid, const sf_proto_cancel_req_t *req)
+{
+    s_campaign_t *c = s_campaign_find (self, req->campaign_id);
+    if (!c) {
+        sf_store_campaign_t rec;
+        char text[120];
+        if (sf_store_get_campaign (self->store, req->campaign_id, &rec) == SF_OK) {
+            snprintf (text, sizeof text, "campaign %llu is already %s", (unsigned long long) req->campaign_id,
+                      sf_record_campaign_state_name (rec.state));
+            sf_record_campaign_free (&rec);
+            sf_proto_ok_t ok = { text };
+            s_to_client (self, rid, SF_PROTO_OK, &ok);
+        } else {
+            snprintf (text, sizeof text, "no campaign %llu", (unsigned long long) req->campaign_id);
+            s_client_error (self, rid, SF_ERR_NOTFOUND, text);
+        }
+        return;
+    }
+    /* Its jobs leave the queue; workers drop the ones they hold. */
+    s_job_t *job = zlistx_first (self->jobs);
+    while (job) {
+        s_job_t *next = zlistx_next (self->jobs);
+        if (job->campaign == c) {
+            if (job->worker) {
+                sf_proto_cancel_t cancel = { job->rec.id };
+                s_to_worker (self, job->worker, SF_PROTO_CANCEL, &cancel);
+            }
+            s_job_retire (self, job);
+        }
+        job = next;
+    }
+    c->rec.state = SF_CAMPAIGN_CANCELLED;
+    s_put_campaign (self, c);
+    sf_log_info (S_LOG, "campaign %llu '%s' cancelled", (unsigned long long) c->rec.id, c->rec.name);
+    char key[24];
+    s_id_key (c->rec.id, key, sizeof key);
+    zhashx_delete (self->campaigns, key);
+    sf_proto_ok_t ok = { "cancelled" };
+    s_to_client (self, rid, SF_PROTO_OK, &ok);
+}
+
+static void
+s_on_export (sf_coord_t *self, zframe_t *rid, const sf_proto_export_req_t *req)
+{
+    (void) req;
+    s_client_error (self, rid, SF_ERR_UNSUPPORTED, "export through the coordinator is not in this build");
+}
+
+static void
+s_on_client_message (sf_coord_t *self, zframe_t *rid, sf_proto_msg_t *msg)
+{
+    /* Replies read the store: what this turn changed must be in it. */
+    if (sf_store_batch_count (self->batch) && sf_store_commit (self->store, self->batch) != SF_OK)
+        sf_log_error (S_LOG, "store commit: %s", sf_error_message ());
+    switch (msg->type) {
+    case SF_PROTO_SUBMIT: s_on_submit (self, rid, &msg->submit); break;
+    case SF_PROTO_MATRIX: s_on_matrix (self, rid, &msg->matrix); break;
+    case SF_PROTO_STATUS_REQ: s_on_status (self, rid, &msg->status_req); break;
+    case SF_PROTO_CANCEL_REQ: s_on_cancel (self, rid, &msg->cancel_req); break;
+    case SF_PROTO_EXPORT_REQ: s_on_export (self, rid, &msg->export_req); break;
+    default: break;
+    }
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+/*  Reads one message from a socket; false when it held none. */
+static bool
+s_receive (sf_coord_t *self, zsock_t *sock, bool from_client)
+{
+    if (!(zsock_events (sock) & ZMQ_POLLIN))
+        return false;
+    zmsg_t *zmsg = zmsg_recv (sock);
+    if (!zmsg)
+        return false;
+    zframe_t *rid = zmsg_pop (zmsg);
+    if (from_client && zmsg_size (zmsg) > 0 && zframe_size (zmsg_first (zmsg)) == 0) {
+        zframe_t *empty = zmsg_pop (zmsg);  /* a REQ peer's delimiter */
+        zframe_destroy (&empty);
+    }
+    sf_proto_msg_t *msg = NULL;
+    if (!rid || sf_proto_decode (zmsg, from_client ? SF_PROTO_FROM_CLIENT : SF_PROTO_FROM_WORKER, &msg) != SF_OK) {
+        self->stats.dropped++;
+        sf_log_warn (S_LOG, "dropped a message from a %s: %s", from_client ? "client" : "worker",
+                     rid ? sf_error_message () : "no routing id");
+        if (from_client && rid)
+            s_client_error (self, rid, SF_ERR_PROTOCOL, sf_error_message ());
+    } else if (from_client)
+        s_on_client_message (self, rid, msg);
+    else
+        s_on_worker_message (self, rid, msg);
+    sf_proto_msg_destroy (&msg);
+    zframe_destroy (&rid);
+    zmsg_destroy (&zmsg);
+    return true;
+}
+
+static void
+s_heartbeats (sf_coord_t *self, int64_t now)
+{
+    zlistx_t *silent = zlistx_new ();
+    for (s_worker_t *w = zhashx_first (self->peers); w; w = zhashx_next (self->peers))
+        if (now - w->last_seen > s_silence_limit (self))
+            zlistx_add_end (silent, w);
+    for (s_worker_t *w = zlistx_first (silent); w; w = zlistx_next (silent))
+        s_worker_gone (self, w, "went silent");
+    zlistx_destroy (&silent);
+    if (now < self->next_heartbeat)
+        return;
+    self->next_heartbeat = now + self->opts.heartbeat_ms;
+    sf_proto_heartbeat_t hb = { 0 };
+    for (s_worker_t *w = zhashx_first (self->peers); w; w = zhashx_next (self->peers))
+        s_to_worker (self, w, SF_PROTO_HEARTBEAT, &hb);
+}
+
+static void
+s_expire_leases (sf_coord_t *self, int64_t now)
+{
+    zlistx_t *late = zlistx_new ();
+    for (s_job_t *job = zhashx_first (self->leases); job; job = zhashx_next (self->leases))
+        if (now > job->deadline)
+            zlistx_add_end (late, job);
+    for (s_job_t *job = zlistx_first (late); job; job = zlistx_next (late))
+        s_requeue (self, job, "lease expired");
+    zlistx_destroy (&late);
+}
+
+/*  A job this worker may take: its campaign wants this GPU type (a campaign
+    with none takes the first type that comes). */
+static bool
+s_fits (const s_job_t *job, const s_worker_t *w)
+{
+    const char *want = job->campaign->rec.gpu_type;
+    return !want[0] || strcmp (want, w->hello.gpu_type) == 0;
+}
+
+static void
+s_record_latency (sf_coord_t *self, double ms)
+{
+    if (self->latency_count >= S_LATENCY_MAX)
+        return;
+    if (self->latency_count == self->latency_cap) {
+        size_t cap = self->latency_cap ? self->latency_cap * 2 : 1024;
+        double *grown = realloc (self->latency, cap * sizeof *grown);
+        if (!grown)
+            return;
+        self->latency = grown;
+        self->latency_cap = cap;
+    }
+    self->latency[self->latency_count++] = ms;
+}
+
+static void
+s_lease (sf_coord_t *self, s_job_t *job, s_worker_t *w, int64_t now)
+{
+    s_campaign_t *c = job->campaign;
+    const s_layer_t *layer = &c->layers[job->rec.layer];
+    const sf_store_layer_t *sl = &c->rec.layers[job->rec.layer];
+    if (!c->rec.gpu_type[0] || c->rec.state == SF_CAMPAIGN_QUEUED) {
+        if (!c->rec.gpu_type[0]) {
+            snprintf (c->rec.gpu_type, sizeof c->rec.gpu_type, "%s", w->hello.gpu_type);
+            sf_log_info (S_LOG, "campaign %llu runs on %s", (unsigned long long) c->rec.id, c->rec.gpu_type);
+        }
+        c->rec.state = SF_CAMPAIGN_RUNNING;
+        s_put_campaign (self, c);
+    }
+    if (!c->started)
+        c->started = now;
+
+    s_dequeue (self, job);
+    job->lease_id = ++self->lease_seq;
+    job->worker = w;
+    job->deadline = now + self->opts.lease_ms;
+    job->rec.state = SF_JOB_LEASED;
+    job->rec.attempts++;
+    snprintf (job->rec.worker, sizeof job->rec.worker, "%s", w->hello.worker_id);
+    job->rec.lease_deadline_ms = zclock_time () + self->opts.lease_ms;
+    s_put_job (self, job);
+    char key[24];
+    s_id_key (job->lease_id, key, sizeof key);
+    zhashx_insert (self->leases, key, job);
+    zlistx_add_end (w->leases, job);
+    w->credit--;
+
+    sf_proto_job_t msg;
+    memset (&msg, 0, sizeof msg);
+    msg.job_id = job->rec.id;
+    msg.lease_id = job->lease_id;
+    msg.deadline_ms = self->opts.lease_ms;
+    msg.campaign_id = c->rec.id;
+    snprintf (msg.layer, sizeof msg.layer, "%.*s", (int) sizeof msg.layer - 1, sl->name);
+    snprintf (msg.matrix_hash, sizeof msg.matrix_hash, "%s", layer->hash);
+    msg.m = layer->m;
+    msg.k = layer->k;
+    msg.n = (int32_t) sl->n;
+    msg.bias = sl->bias;
+    msg.relu = sl->relu;
+    msg.seed = c->rec.search.seed;
+    msg.tol = c->rec.search.tol > 0 ? c->rec.search.tol : S_DEFAULT_TOL;
+    char **texts = NULL;
+    if (strcmp (job->rec.kind, "search") == 0) {
+        snprintf (msg.kind, sizeof msg.kind, "search");
+        snprintf (msg.strategy, sizeof msg.strategy, "%.*s", (int) sizeof msg.strategy - 1, c->rec.strategy);
+        msg.max_configs = c->rec.search.max_configs;
+        msg.proxy_top = c->rec.search.proxy_top;
+        msg.top_k = c->rec.search.top_k;
+        msg.want_kernels = true;
+    } else {
+        snprintf (msg.kind, sizeof msg.kind, "configs");
+        texts = calloc (job->rec.config_count + 1, sizeof *texts);
+        for (uint32_t i = 0; texts && i < job->rec.config_count; i++)
+            texts[i] = job->rec.configs[i];
+        msg.configs = texts;
+        msg.config_count = texts ? job->rec.config_count : 0;
+        msg.proxy = strcmp (job->rec.kind, "proxy") == 0;
+        msg.want_kernels = !msg.proxy;
+    }
+    s_to_worker (self, w, SF_PROTO_JOB, &msg);
+    free (texts);
+    double waited = (double) (now - (job->queued_at > w->ready_at ? job->queued_at : w->ready_at));
+    s_record_latency (self, waited);
+    if (self->stats.leases++ == 0)
+        self->stats.first_lease_s = (now - self->started) / 1000.0;
+}
+
+static void
+s_dispatch (sf_coord_t *self, int64_t now)
+{
+    if (zlistx_size (self->pending) == 0)
+        return;
+    for (s_worker_t *w = zhashx_first (self->peers); w; w = zhashx_next (self->peers)) {
+        s_job_t *job = zlistx_first (self->pending);
+        while (w->credit > 0 && job) {
+            s_job_t *next = zlistx_next (self->pending);
+            if (s_fits (job, w))
+                s_lease (self, job, w, now);
+            job = next;
+        }
+        if (zlistx_size (self->pending) == 0)
+            break;
+    }
+}
+
+static void
+s_flush (sf_coord_t *self)
+{
+    if (sf_store_batch_count (self->batch) && sf_store_commit (self->store, self->batch) != SF_OK)
+        sf_log_error (S_LOG, "store commit failed (%s): replies are sent, the store will be behind",
+                      sf_error_message ());
+    zmsg_t *msg;
+    while ((msg = zlistx_detach (self->out_workers, NULL)))
+        zmsg_send (&msg, self->workers);
+    while ((msg = zlistx_detach (self->out_clients, NULL)))
+        zmsg_send (&msg, self->clients);
+}
+
+static void
+s_shutdown_workers (sf_coord_t *self)
+{
+    sf_proto_shutdown_t bye = { "the coordinator is stopping" };
+    for (s_worker_t *w = zhashx_first (self->peers); w; w = zhashx_next (self->peers))
+        s_to_worker (self, w, SF_PROTO_SHUTDOWN, &bye);
+    s_flush (self);
+}
+
+int
+sf_coord_run (sf_coord_t *self)
+{
+    while (!zsys_interrupted && !(self->opts.stop && *self->opts.stop)) {
+        zpoller_wait (self->poller, self->opts.heartbeat_ms / 4 > 0 ? self->opts.heartbeat_ms / 4 : 1);
+        if (zpoller_terminated (self->poller))
+            break;
+        for (int i = 0; i < S_TURN_MAX && s_receive (self, self->workers, false); i++)
+            ;
+        for (int i = 0; i < S_TURN_MAX && s_receive (self, self->clients, true); i++)
+            ;
+        int64_t now = s_now ();
+        s_heartbeats (self, now);
+        s_expire_leases (self, now);
+        s_dispatch (self, now);
+        s_flush (self);
+        if (self->opts.exit_when_idle && zhashx_size (self->campaigns) == 0)
+            break;
+    }
+    if (self->opts.shutdown_workers)
+        s_shutdown_workers (self);
+    s_flush (self);
+    sf_log_info (S_LOG, "stopping: %llu leases, %llu results, %zu jobs still pending",
+                 (unsigned long long) self->stats.leases, (unsigned long long) self->stats.results,
+                 zlistx_size (self->pending));
+    return SF_OK;
+}
+
+static int
+s_cmp_double (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y;
+}
+
+void
+sf_coord_stats (const sf_coord_t *self, sf_coord_stats_t *out)
+{
+    *out = self->stats;
+    out->lease_p50_ms = out->lease_p99_ms = NAN;
+    if (self->latency_count == 0)
+        return;
+    double *sorted = malloc (self->latency_count * sizeof *sorted);
+    if (!sorted)
+        return;
+    memcpy (sorted, self->latency, self->latency_count * sizeof *sorted);
+    qsort (sorted, self->latency_count, sizeof *sorted, s_cmp_double);
+    out->lease_p50_ms = sorted[(self->latency_count - 1) / 2];
+    out->lease_p99_ms = sorted[(size_t) ((self->latency_count - 1) * 0.99)];
+    free (sorted);
+}

@@ -1,0 +1,88 @@
+/*  sf_coord: the farm's coordinator (DESIGN 3 and 8, docs/FARM.md).
+
+    Turns campaigns into jobs, leases them to workers over a ROUTER socket,
+    enforces lease deadlines and heartbeats, retries (bounded), writes every
+    result to the store and answers clients on a second ROUTER socket
+    (docs/PROTOCOL.md has the messages).
+
+    Durability: one event-loop turn reads what the sockets hold, updates the
+    in-memory state, collects store writes in one batch and the replies in a
+    queue; the batch is committed before any reply leaves. So a job is in
+    the store before its JOB is sent, a campaign before its SUBMIT_OK, and a
+    coordinator killed at any point and restarted on the same store resumes
+    every campaign (leases it had given are simply requeued; results are
+    keyed by content, so a job measured twice is stored once).
+
+        sf_coord_opts_t o;
+        sf_coord_opts_default (&o);
+        o.store_dir = "farm.store";
+        sf_coord_t *coord = sf_coord_new (&o);      // binds, resumes campaigns
+        sf_coord_run (coord);                        // until SIGINT/SIGTERM
+        sf_coord_destroy (&coord);
+*/
+#ifndef SF_COORD_H_INCLUDED
+#define SF_COORD_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <signal.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _sf_coord_t sf_coord_t;
+
+typedef struct {
+    const char *store_dir;       /* required: the LMDB store (created if missing) */
+    const char *workers_ep;      /* ROUTER for workers; tcp://127.0.0.1:5555 */
+    const char *clients_ep;      /* ROUTER for clients; tcp://127.0.0.1:5556 */
+    const char *cert;            /* CurveZMQ server certificate (NAME.cert); NULL: none */
+    const char *allowed;         /* allow-list directory of public certs (with cert) */
+    int heartbeat_ms;            /* 1000 */
+    int liveness;                /* 3 */
+    int64_t lease_ms;            /* 600000 */
+    int retries;                 /* leases a job gets before it fails for good: 3 */
+    int64_t max_msg_bytes;       /* ZMQ_MAXMSGSIZE: SF_PROTO_MSG_MAX */
+    int sweep_batch;             /* configs per job of a sweep: 16 */
+    bool shutdown_workers;       /* send SHUTDOWN to every worker when stopping */
+    bool exit_when_idle;         /* stop once every campaign is finished (`local`) */
+    volatile sig_atomic_t *stop; /* stops the loop when it becomes non-zero; may be NULL */
+} sf_coord_opts_t;
+
+void sf_coord_opts_default (sf_coord_opts_t *opts);
+
+/*  Opens the store as its writer, binds both sockets and loads every queued
+    or running campaign. NULL on failure (sf_error_message says why: the
+    store is held by another writer, an endpoint is in use...). */
+sf_coord_t *sf_coord_new (const sf_coord_opts_t *opts);
+void sf_coord_destroy (sf_coord_t **self_p);
+
+/*  The endpoints as bound (a `*` port resolved), for tests and `local`.
+    Owned by the coordinator. */
+const char *sf_coord_workers_endpoint (const sf_coord_t *self);
+const char *sf_coord_clients_endpoint (const sf_coord_t *self);
+
+/*  Runs the event loop until SIGINT/SIGTERM (zsys_interrupted), *opts.stop,
+    or, with exit_when_idle, until no campaign is queued or running. Returns
+    SF_OK, or the error that stopped it. */
+int sf_coord_run (sf_coord_t *self);
+
+/*  Dispatch figures since the start (docs/BENCHMARKS.md). */
+typedef struct {
+    uint64_t leases;             /* JOBs sent */
+    uint64_t results;            /* RESULTs accepted */
+    uint64_t stale;              /* RESULT/JOB_FAILED for a lease no longer current */
+    uint64_t requeued;           /* leases that expired or whose worker left */
+    uint64_t dropped;            /* malformed messages dropped */
+    double lease_p50_ms, lease_p99_ms;  /* READY (or job queued) -> JOB sent */
+    double first_lease_s, last_result_s;  /* seconds since start */
+} sf_coord_stats_t;
+
+void sf_coord_stats (const sf_coord_t *self, sf_coord_stats_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
