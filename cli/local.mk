@@ -8,4 +8,4 @@ spmmfarm_SOURCES += \
 spmmfarm_SOURCES += cli/cmd_store.c
 spmmfarm_SOURCES += cli/cmd_keygen.c
 spmmfarm_SOURCES += cli/cmd_bundle.c
-spmmfarm_SOURCES += cli/sf_client.c cli/sf_client.h cli/cmd_coordinator.c cli/cmd_submit.c cli/cmd_status.c
+spmmfarm_SOURCES += cli/sf_client.c cli/sf_client.h cli/cmd_coordinator.c cli/cmd_submit.c cli/cmd_status.c cli/cmd_local.c

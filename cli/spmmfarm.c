@@ -25,6 +25,7 @@ static const sf_cli_command_t s_commands[] = {
     { "submit", sf_cmd_submit, "send a campaign (layers or a model manifest) to a coordinator" },
     { "status", sf_cmd_status, "show a coordinator's campaigns and workers (--watch: progress)" },
     { "cancel", sf_cmd_cancel, "cancel a campaign" },
+    { "local", sf_cmd_local, "the whole farm on this machine: tune a model, export its bundle" },
 };
 #define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
 

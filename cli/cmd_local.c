@@ -1,0 +1,428 @@
+/*  spmmfarm local: the embedded farm. A coordinator (in this process), one
+    worker process per GPU (or one sim worker), a store; runs one campaign
+    with a progress bar, exports its bundle, stops everything (docs/FARM.md). */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <czmq.h>
+
+#include "cli/sf_cli.h"
+#include "cli/sf_client.h"
+#include "cli/sf_progress.h"
+#include "common/sf_cudadrv.h"
+#include "common/sf_error.h"
+#include "common/sf_log.h"
+#include "coordinator/sf_coord.h"
+#include "store/sf_store.h"
+
+#define S_MAX_WORKERS 64
+
+static const char *s_help =
+    "usage: spmmfarm local (MATRIX... --n N | --model MANIFEST) [options]\n\n"
+    "The whole farm on this machine, in one command: starts a coordinator, one\n"
+    "worker per GPU (with no GPU, one worker on the sim backend: compiles are\n"
+    "real, times SIMULATED) and a store; tunes every layer with a progress bar;\n"
+    "prints each layer's winner against cuBLAS; exports the kernel bundle; stops\n"
+    "everything. Run it again on the same store: finished work is kept.\n\n"
+    "  --n N              columns of B the layers are tuned for (with weight files)\n"
+    "  --tensor NAME      .safetensors: the tensor to read (for the files that follow)\n"
+    "  --model MANIFEST   a model manifest (layers, weight files, N; docs/FARM.md)\n"
+    "  --strategy S       exhaustive, proxy (default) or rank\n"
+    "  --max-configs N    legal configs searched per layer, an even sample (0: all)\n"
+    "  --proxy-top N      proxy: finalists compiled in full (0: default)\n"
+    "  --store DIR        the store (default: $SPMMFARM_STORE or ~/.cache/spmmfarm/store)\n"
+    "  -o, --output DIR   write the bundle there (NAME.bundle)\n"
+    "  --backend B        auto (default: cuda when a GPU is visible), cuda or sim\n"
+    "  --workers N        worker processes (default: one per GPU; 1 with sim)\n"
+    "  --compile-threads N  compile threads per worker (default: CPUs / workers)\n"
+    "  --name NAME        the campaign's name\n"
+    "  --json             print the result as JSON\n"
+    "  -q, --quiet        no progress bar\n"
+    "  -h, --help         this help\n\n"
+    "Exit: 0 every layer tuned, 1 a failure (a layer without a result), 2 bad usage.\n";
+
+typedef struct {
+    sf_coord_t *coord;
+    volatile sig_atomic_t stop;
+    int rc;
+} s_farm_t;
+
+static void *
+s_coord_thread (void *arg)
+{
+    s_farm_t *farm = arg;
+    farm->rc = sf_coord_run (farm->coord);
+    return NULL;
+}
+
+static int
+s_gpu_count (void)
+{
+    sf_cudadrv_t *drv = sf_cudadrv_new (NULL, 0);
+    int count = 0;
+    if (!drv || sf_cudadrv_device_count (drv, &count) != SF_OK)
+        count = 0;
+    sf_cudadrv_destroy (&drv);
+    return count;
+}
+
+static pid_t
+s_spawn_worker (const char *endpoint, const char *backend, int gpu, int threads)
+{
+    char gpu_arg[16], threads_arg[16];
+    snprintf (gpu_arg, sizeof gpu_arg, "%d", gpu);
+    snprintf (threads_arg, sizeof threads_arg, "%d", threads);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        char *argv[] = { "spmmfarm", "worker", "--connect", (char *) endpoint, "--backend", (char *) backend,
+                         "--gpu", gpu_arg, "--compile-threads", threads_arg, NULL };
+        execv ("/proc/self/exe", argv);
+        fprintf (stderr, "spmmfarm local: cannot start a worker: %s\n", strerror (errno));
+        _exit (127);
+    }
+    return pid;
+}
+
+/*  Waits for the workers to leave (they got SHUTDOWN), then kills the rest. */
+static void
+s_reap (pid_t *pids, int count)
+{
+    int64_t deadline = zclock_mono () + 5000;
+    int left = count;
+    while (left > 0 && zclock_mono () < deadline) {
+        left = 0;
+        for (int i = 0; i < count; i++) {
+            if (pids[i] > 0 && waitpid (pids[i], NULL, WNOHANG) == pids[i])
+                pids[i] = 0;
+            left += pids[i] > 0;
+        }
+        if (left)
+            zclock_sleep (50);
+    }
+    for (int i = 0; i < count; i++)
+        if (pids[i] > 0) {
+            kill (pids[i], SIGKILL);
+            waitpid (pids[i], NULL, 0);
+        }
+}
+
+/*  Follows the campaign until it ends; returns its last status. */
+static int
+s_follow (const sf_client_t *cl, uint64_t id, bool quiet, sf_proto_campaign_t *out)
+{
+    sf_proto_status_req_t req = { id };
+    for (;;) {
+        sf_proto_msg_t *reply = NULL;
+        int rc = sf_client_request (cl, SF_PROTO_STATUS_REQ, &req, &reply);
+        if (rc == SF_OK && (reply->type != SF_PROTO_STATUS || reply->status.campaign_count != 1))
+            rc = sf_error_set (SF_ERR_PROTOCOL, "unexpected STATUS reply");
+        if (rc != SF_OK) {
+            sf_proto_msg_destroy (&reply);
+            return rc;
+        }
+        *out = reply->status.campaigns[0];
+        sf_proto_msg_destroy (&reply);
+        int ended = (int) (out->jobs_done + out->jobs_failed);
+        if (!quiet)
+            sf_progress_draw (NULL, "tuning layers", ended, (int) out->jobs_total);
+        if (strcmp (out->state, "queued") != 0 && strcmp (out->state, "running") != 0)
+            break;
+        if (zsys_interrupted)
+            return sf_error_set (SF_ERR_CANCELLED, "interrupted");
+        zclock_sleep (200);
+    }
+    if (!quiet)
+        sf_progress_end ();
+    return SF_OK;
+}
+
+typedef struct {
+    const sf_client_model_t *model;
+    cJSON *layers;
+    bool json;
+    int tuned;
+    double sum_log_sgemm;
+    int with_sgemm;
+} s_report_t;
+
+static int
+s_report_best (void *arg, uint64_t campaign, uint32_t layer, const sf_store_best_t *b)
+{
+    (void) campaign;
+    s_report_t *r = arg;
+    if (layer >= (uint32_t) r->model->count)
+        return 0;
+    const sf_client_layer_t *l = &r->model->layers[layer];
+    r->tuned++;
+    double speedup = b->sgemm_us > 0 ? b->sgemm_us / b->us : NAN;
+    if (isfinite (speedup)) {
+        r->sum_log_sgemm += log (speedup);
+        r->with_sgemm++;
+    }
+    const char *tmpl = sf_template_name (b->tmpl);
+    if (r->json) {
+        cJSON *o = cJSON_CreateObject ();
+        cJSON_AddStringToObject (o, "name", l->name);
+        cJSON_AddNumberToObject (o, "m", sf_matrix_rows (l->matrix));
+        cJSON_AddNumberToObject (o, "k", sf_matrix_cols (l->matrix));
+        cJSON_AddNumberToObject (o, "n", (double) l->n);
+        cJSON_AddStringToObject (o, "template", tmpl);
+        cJSON_AddStringToObject (o, "config", b->config);
+        cJSON_AddNumberToObject (o, "us", b->us);
+        if (isnan (b->err))
+            cJSON_AddNullToObject (o, "max_rel_err");
+        else
+            cJSON_AddNumberToObject (o, "max_rel_err", b->err);
+        if (isfinite (b->sgemm_us))
+            cJSON_AddNumberToObject (o, "sgemm_us", b->sgemm_us);
+        if (isfinite (speedup))
+            cJSON_AddNumberToObject (o, "speedup_sgemm", speedup);
+        cJSON_AddBoolToObject (o, "simulated", b->simulated);
+        cJSON_AddItemToArray (r->layers, o);
+    } else
+        printf ("  %-28s %5d x %-5d N=%-5lld %-5s %-28s %9.2f us  SGEMM %9.2f us  %5.2fx%s\n", l->name,
+                sf_matrix_rows (l->matrix), sf_matrix_cols (l->matrix), (long long) l->n, tmpl, b->config, b->us,
+                b->sgemm_us, speedup, b->simulated ? "  (SIMULATED)" : "");
+    return 0;
+}
+
+typedef struct {
+    int64_t n, max_configs, proxy_top, workers, threads;
+    const char *strategy, *store, *output, *backend, *name, *manifest, *tensor;
+    bool json, quiet;
+} s_args_t;
+
+static int
+s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
+{
+    static const struct option longopts[] = {
+        { "n", required_argument, 0, 'n' },         { "tensor", required_argument, 0, 't' },
+        { "model", required_argument, 0, 'm' },     { "strategy", required_argument, 0, 's' },
+        { "max-configs", required_argument, 0, 'x' }, { "proxy-top", required_argument, 0, 'p' },
+        { "store", required_argument, 0, 'S' },     { "output", required_argument, 0, 'o' },
+        { "backend", required_argument, 0, 'b' },   { "workers", required_argument, 0, 'w' },
+        { "compile-threads", required_argument, 0, 'c' }, { "name", required_argument, 0, 'N' },
+        { "json", no_argument, 0, 'j' },            { "quiet", no_argument, 0, 'q' },
+        { "help", no_argument, 0, 'h' },            { 0, 0, 0, 0 }
+    };
+    const char *cmd = "local";
+    const char *files[SF_PROTO_LAYERS_MAX], *tensors[SF_PROTO_LAYERS_MAX];
+    int nfiles = 0, opt;
+    sf_cli_getopt_reset ();
+    while ((opt = getopt_long (argc, argv, "o:qh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'n':
+            if (!sf_cli_parse_int (optarg, 1, SF_PROTO_N_MAX, &a->n))
+                return sf_cli_usage (cmd, "--n: 1..%lld", (long long) SF_PROTO_N_MAX);
+            break;
+        case 't': a->tensor = optarg; break;
+        case 'm': a->manifest = optarg; break;
+        case 's':
+            if (strcmp (optarg, "exhaustive") && strcmp (optarg, "proxy") && strcmp (optarg, "rank"))
+                return sf_cli_usage (cmd, "--strategy: exhaustive, proxy or rank");
+            a->strategy = optarg;
+            break;
+        case 'x':
+            if (!sf_cli_parse_int (optarg, 0, 1 << 20, &a->max_configs))
+                return sf_cli_usage (cmd, "--max-configs: 0..1048576");
+            break;
+        case 'p':
+            if (!sf_cli_parse_int (optarg, 0, 1024, &a->proxy_top))
+                return sf_cli_usage (cmd, "--proxy-top: 0..1024");
+            break;
+        case 'S': a->store = optarg; break;
+        case 'o': a->output = optarg; break;
+        case 'b':
+            if (strcmp (optarg, "auto") && strcmp (optarg, "cuda") && strcmp (optarg, "sim"))
+                return sf_cli_usage (cmd, "--backend: auto, cuda or sim");
+            a->backend = optarg;
+            break;
+        case 'w':
+            if (!sf_cli_parse_int (optarg, 1, S_MAX_WORKERS, &a->workers))
+                return sf_cli_usage (cmd, "--workers: 1..%d", S_MAX_WORKERS);
+            break;
+        case 'c':
+            if (!sf_cli_parse_int (optarg, 1, 4096, &a->threads))
+                return sf_cli_usage (cmd, "--compile-threads: 1..4096");
+            break;
+        case 'N':
+            if (!optarg[0] || strlen (optarg) > SF_PROTO_NAME_MAX)
+                return sf_cli_usage (cmd, "--name: 1..%d bytes", SF_PROTO_NAME_MAX);
+            a->name = optarg;
+            break;
+        case 'j': a->json = true; break;
+        case 'q': a->quiet = true; break;
+        case 'h': fputs (s_help, stdout); return -1;
+        default: return sf_cli_usage (cmd, "unknown option");
+        }
+    }
+    for (int i = optind; i < argc && nfiles < SF_PROTO_LAYERS_MAX; i++) {
+        tensors[nfiles] = a->tensor;
+        files[nfiles++] = argv[i];
+    }
+    if (!a->manifest && nfiles == 0)
+        return sf_cli_usage (cmd, "give weight files (with --n N) or --model MANIFEST");
+    if (nfiles > 0 && a->n == 0)
+        return sf_cli_usage (cmd, "--n N is required with weight files");
+    int rc = a->manifest ? sf_client_model_read (a->manifest, model) : SF_OK;
+    for (int i = 0; i < nfiles && rc == SF_OK; i++)
+        rc = sf_client_model_add (model, files[i], tensors[i], a->n, false, false);
+    return rc == SF_OK ? SF_EXIT_OK : sf_cli_fail (cmd, rc);
+}
+
+/*  Starts the workers; returns how many started. */
+static int
+s_start_workers (const s_args_t *a, const char *endpoint, pid_t *pids)
+{
+    const char *backend = a->backend;
+    int gpus = strcmp (backend, "sim") == 0 ? 0 : s_gpu_count ();
+    if (strcmp (backend, "auto") == 0)
+        backend = gpus > 0 ? "cuda" : "sim";
+    if (strcmp (backend, "cuda") == 0 && gpus == 0) {
+        sf_error_set (SF_ERR_NODEVICE, "--backend cuda: no GPU is visible");
+        return -1;
+    }
+    if (strcmp (backend, "sim") == 0)
+        fprintf (stderr, "spmmfarm local: no GPU in use: the worker runs the sim backend; compiles are real, "
+                         "every time is SIMULATED\n");
+    int count = a->workers > 0 ? (int) a->workers : gpus > 0 ? gpus : 1;
+    long cpus = sysconf (_SC_NPROCESSORS_ONLN);
+    int threads = a->threads > 0 ? (int) a->threads : (int) (cpus / count > 0 ? cpus / count : 1);
+    for (int i = 0; i < count; i++)
+        pids[i] = s_spawn_worker (endpoint, backend, gpus > 0 ? i % gpus : 0, threads);
+    if (!a->quiet && !a->json)
+        fprintf (stderr, "spmmfarm local: %d %s worker%s, %d compile threads each\n", count, backend,
+                 count == 1 ? "" : "s", threads);
+    return count;
+}
+
+static char *
+s_store_dir (const s_args_t *a)
+{
+    return a->store ? strdup (a->store) : sf_store_default_dir ();
+}
+
+int
+sf_cmd_local (int argc, char **argv)
+{
+    const char *cmd = "local";
+    s_args_t a = { .strategy = "proxy", .backend = "auto" };
+    sf_client_model_t model;
+    memset (&model, 0, sizeof model);
+    int rc = s_parse (argc, argv, &a, &model);
+    if (rc != SF_EXIT_OK) {
+        sf_client_model_free (&model);
+        return rc < 0 ? SF_EXIT_OK : rc;
+    }
+    char *store = s_store_dir (&a);
+    if (!store) {
+        sf_client_model_free (&model);
+        return sf_cli_fail (cmd, SF_ERR_NOTFOUND);
+    }
+    double t0 = zclock_mono () / 1000.0;
+    sf_coord_opts_t o;
+    sf_coord_opts_default (&o);
+    o.store_dir = store;
+    o.workers_ep = "tcp://127.0.0.1:*";
+    o.clients_ep = "tcp://127.0.0.1:*";
+    o.shutdown_workers = true;
+    s_farm_t farm = { NULL, 0, SF_OK };
+    o.stop = &farm.stop;
+    farm.coord = sf_coord_new (&o);
+    if (!farm.coord) {
+        free (store);
+        sf_client_model_free (&model);
+        return sf_cli_fail (cmd, sf_error_last ());
+    }
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_coord_thread, &farm);
+    pid_t pids[S_MAX_WORKERS] = { 0 };
+    int nworkers = s_start_workers (&a, sf_coord_workers_endpoint (farm.coord), pids);
+
+    sf_client_t cl;
+    sf_client_init (&cl);
+    snprintf (cl.endpoint, sizeof cl.endpoint, "%s", sf_coord_clients_endpoint (farm.coord));
+    sf_proto_submit_t sub;
+    memset (&sub, 0, sizeof sub);
+    snprintf (sub.name, sizeof sub.name, "%s", a.name ? a.name : model.name[0] ? model.name : model.layers[0].name);
+    snprintf (sub.strategy, sizeof sub.strategy, "%s", a.strategy);
+    sub.max_configs = (int32_t) a.max_configs;
+    sub.proxy_top = (int32_t) a.proxy_top;
+    sub.seed = 1;
+    sub.tol = 1e-5;
+    uint64_t id = 0;
+    sf_proto_campaign_t last;
+    memset (&last, 0, sizeof last);
+    rc = nworkers < 0 ? sf_error_last () : sf_client_submit (&cl, &model, &sub, &id);
+    if (rc == SF_OK)
+        rc = s_follow (&cl, id, a.quiet || a.json, &last);
+    int keep = rc;
+    char keep_msg[1024];
+    snprintf (keep_msg, sizeof keep_msg, "%s", sf_error_message ());
+    farm.stop = 1;
+    pthread_join (thread, NULL);
+    if (nworkers > 0)
+        s_reap (pids, nworkers);
+    sf_coord_destroy (&farm.coord);
+    if (keep != SF_OK) {
+        sf_error_set (keep, "%s", keep_msg);
+        free (store);
+        sf_client_model_free (&model);
+        return sf_cli_fail (cmd, keep);
+    }
+    /* The coordinator has closed the store: read what it wrote. */
+    sf_store_t *st = sf_store_open (store, SF_STORE_READONLY);
+    sf_store_campaign_t camp;
+    memset (&camp, 0, sizeof camp);
+    s_report_t rep = { &model, a.json ? cJSON_CreateArray () : NULL, a.json, 0, 0.0, 0 };
+    rc = st ? sf_store_get_campaign (st, id, &camp) : sf_error_last ();
+    double wall = zclock_mono () / 1000.0 - t0;
+    if (rc == SF_OK && !a.json)
+        printf ("campaign %llu '%s' %s in %.1f s: %llu of %llu jobs done, %llu candidates measured\n",
+                (unsigned long long) id, camp.name, last.state, wall, (unsigned long long) camp.counters.jobs_done,
+                (unsigned long long) camp.counters.jobs_total, (unsigned long long) camp.counters.results);
+    if (rc == SF_OK)
+        rc = sf_store_each_best (st, id, s_report_best, &rep);
+    if (rc == SF_OK && !a.json && rep.with_sgemm)
+        printf ("geomean speedup over SGEMM: %.2fx over %d layers\n", exp (rep.sum_log_sgemm / rep.with_sgemm),
+                rep.with_sgemm);
+    if (rc == SF_OK && a.json) {
+        cJSON *root = cJSON_CreateObject ();
+        cJSON_AddNumberToObject (root, "campaign", (double) id);
+        cJSON_AddStringToObject (root, "state", last.state);
+        cJSON_AddStringToObject (root, "gpu_type", camp.gpu_type);
+        cJSON_AddNumberToObject (root, "wall_s", wall);
+        cJSON_AddNumberToObject (root, "workers", nworkers);
+        cJSON_AddNumberToObject (root, "candidates", (double) camp.counters.results);
+        cJSON_AddNumberToObject (root, "candidates_per_s", wall > 0 ? camp.counters.results / wall : 0.0);
+        cJSON_AddNumberToObject (root, "compile_cpu_s", camp.counters.cpu_s);
+        cJSON_AddNumberToObject (root, "gpu_s", camp.counters.gpu_s);
+        cJSON_AddNumberToObject (root, "gpu_busy", wall > 0 && nworkers > 0 ? camp.counters.gpu_s / (wall * nworkers) : 0.0);
+        cJSON_AddItemToObject (root, "layers", rep.layers);
+        rep.layers = NULL;
+        sf_cli_print_json (&root);
+    }
+    cJSON_Delete (rep.layers);
+    int tuned = rep.tuned;
+    sf_record_campaign_free (&camp);
+    sf_store_destroy (&st);
+    free (store);
+    int layers = model.count;
+    sf_client_model_free (&model);
+    if (rc != SF_OK)
+        return sf_cli_fail (cmd, rc);
+    if (tuned < layers) {
+        fprintf (stderr, "spmmfarm local: %d of %d layers have no result (see the coordinator's log above)\n",
+                 layers - tuned, layers);
+        return SF_EXIT_FAILURE;
+    }
+    return SF_EXIT_OK;
+}
