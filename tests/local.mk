@@ -97,3 +97,12 @@ tests_check_rt_LDFLAGS = $(CUDA_LDFLAGS)
 tests_check_rt_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DSF_FAKE_LIBCUDAK='"$(abs_top_builddir)/tests/.libs/libfakecudak.so"'
 EXTRA_tests_check_rt_DEPENDENCIES = tests/libfakecudak.la
+
+## coordinator/: the coordinator against hand-driven worker and client sockets
+## (real ZeroMQ on loopback, real LMDB store).
+check_PROGRAMS += tests/check_coord
+TESTS += tests/check_coord
+tests_check_coord_SOURCES = tests/check_coord.c
+tests_check_coord_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_coord_LDADD = $(CHECK_LDADD)
+tests_check_coord_LDFLAGS = $(CUDA_LDFLAGS)
