@@ -1040,10 +1040,94 @@ s_type_sm_count (const char *gpu_type)
     return 0;
 }
 
-/*  The jobs of a new campaign: one `search` job per layer, or a sweep's
-    `proxy` jobs of sweep_batch configs each. */
+/* ---- answers from the store -------------------------------------------- */
+
+typedef struct {
+    sf_coord_t *self;
+    const s_campaign_t *c;
+    const sf_store_layer_t *layer;
+    sf_store_best_t best;
+    char gpu_type[SF_STORE_GPU_TYPE_MAX];
+    uint64_t from;
+} s_reuse_t;
+
+static bool
+s_same_search (const sf_store_campaign_t *a, const sf_store_campaign_t *b)
+{
+    return strcmp (a->strategy, b->strategy) == 0 && a->search.max_configs == b->search.max_configs
+        && a->search.proxy_top == b->search.proxy_top && a->search.top_k == b->search.top_k
+        && a->search.seed == b->search.seed && a->search.tol == b->search.tol;
+}
+
 static int
-s_make_jobs (sf_coord_t *self, s_campaign_t *c, zlistx_t *made)
+s_reuse_campaign (void *arg, const sf_store_campaign_t *rec)
+{
+    s_reuse_t *r = arg;
+    const sf_store_campaign_t *want = &r->c->rec;
+    if (rec->id == want->id || rec->state != SF_CAMPAIGN_DONE || !s_same_search (rec, want)
+        || (want->gpu_type[0] && strcmp (rec->gpu_type, want->gpu_type) != 0))
+        return 0;
+    for (uint32_t j = 0; j < rec->layer_count; j++) {
+        const sf_store_layer_t *l = &rec->layers[j];
+        if (memcmp (l->matrix, r->layer->matrix, SF_STORE_HASH_BYTES) == 0 && l->n == r->layer->n
+            && l->bias == r->layer->bias && l->relu == r->layer->relu
+            && sf_store_get_best (r->self->store, rec->id, j, &r->best) == SF_OK) {
+            snprintf (r->gpu_type, sizeof r->gpu_type, "%s", rec->gpu_type);
+            r->from = rec->id;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*  Nothing measured is measured again: a layer searched before, the same
+    way on the same GPU type, by a campaign that finished, gets that
+    campaign's best. True if it did (the best is written for `c`). */
+static bool
+s_reuse_best (sf_coord_t *self, s_campaign_t *c, uint32_t i)
+{
+    s_reuse_t r = { self, c, &c->rec.layers[i], { 0 }, "", 0 };
+    sf_store_each_campaign (self->store, s_reuse_campaign, &r);
+    if (!r.from || sf_store_batch_put_best (self->batch, c->rec.id, i, &r.best) != SF_OK)
+        return false;
+    if (!c->rec.gpu_type[0])
+        snprintf (c->rec.gpu_type, sizeof c->rec.gpu_type, "%s", r.gpu_type);
+    c->layers[i].best = r.best;
+    c->layers[i].has_best = true;
+    sf_log_info (S_LOG, "campaign %llu, layer '%s': answered from the store (campaign %llu)",
+                 (unsigned long long) c->rec.id, c->rec.layers[i].name, (unsigned long long) r.from);
+    return true;
+}
+
+/*  Drops the sweep configs whose proxy time is already in the store for the
+    campaign's GPU type; returns how many are left. */
+static int
+s_unmeasured (sf_coord_t *self, const s_campaign_t *c, uint32_t i, sf_config_t *configs, int count)
+{
+    sf_store_result_key_t key;
+    memset (&key, 0, sizeof key);
+    snprintf (key.gpu_type, sizeof key.gpu_type, "%s", c->rec.gpu_type);
+    memcpy (key.matrix, c->rec.layers[i].matrix, SF_STORE_HASH_BYTES);
+    key.n = c->rec.layers[i].n;
+    key.proxy = true;
+    int kept = 0;
+    for (int j = 0; j < count; j++) {
+        sf_store_result_t old;
+        key.tmpl = configs[j].tmpl;
+        sf_config_text (&configs[j], key.config);
+        /* D has no proxy: its configs are timed as full kernels */
+        key.proxy = configs[j].tmpl == SF_TEMPLATE_U;
+        if (sf_store_get_result (self->store, &key, &old) != SF_OK)
+            configs[kept++] = configs[j];
+    }
+    return kept;
+}
+
+/*  The jobs of a new campaign: one `search` job per layer, or a sweep's
+    `proxy` jobs of sweep_batch configs each. Work the store already holds
+    is not redone: such a layer's job is created done. */
+static int
+s_make_jobs (sf_coord_t *self, s_campaign_t *c, zlistx_t *made, int *answered)
 {
     uint64_t next = 1;
     int sm_count = s_type_sm_count (c->rec.gpu_type);
@@ -1062,7 +1146,12 @@ s_make_jobs (sf_coord_t *self, s_campaign_t *c, zlistx_t *made)
                 rc = count;
                 break;
             }
+            int left = s_unmeasured (self, c, i, configs, count);
+            *answered += count - left;
+            count = left;
         }
+        bool reused = !s_is_sweep (c) && s_reuse_best (self, c, i);
+        *answered += reused;
         int batch = s_is_sweep (c) ? self->opts.sweep_batch : 1;
         for (int first = 0; first < count && rc == SF_OK; first += batch) {
             s_job_t *job = s_job_new (self, c);
@@ -1086,6 +1175,11 @@ s_make_jobs (sf_coord_t *self, s_campaign_t *c, zlistx_t *made)
                 job->rec.config_count = (uint32_t) n;
             } else
                 snprintf (job->rec.kind, sizeof job->rec.kind, "search");
+            if (reused) {
+                job->rec.state = SF_JOB_DONE;
+                snprintf (job->rec.error, sizeof job->rec.error, "answered from the store");
+                c->rec.counters.jobs_done++;
+            }
             zlistx_add_end (made, job);
         }
     }
@@ -1160,9 +1254,10 @@ s_on_submit (sf_coord_t *self, zframe_t *rid, sf_proto_submit_t *sub)
         c->rec.id = id;
         rc = s_campaign_layers (self, c);
     }
+    int answered = 0;
     if (rc == SF_OK)
-        rc = s_make_jobs (self, c, made);
-    if (rc == SF_OK && zlistx_size (made) == 0)
+        rc = s_make_jobs (self, c, made, &answered);
+    if (rc == SF_OK && zlistx_size (made) == 0 && answered == 0)
         rc = sf_error_set (SF_ERR_INVALID, "the campaign has no job (no legal config for any layer)");
     if (rc == SF_OK)
         rc = sf_store_batch_put_campaign (self->batch, &c->rec);
@@ -1187,11 +1282,17 @@ s_on_submit (sf_coord_t *self, zframe_t *rid, sf_proto_submit_t *sub)
     char key[24];
     s_id_key (id, key, sizeof key);
     zhashx_insert (self->campaigns, key, c);
-    for (s_job_t *job = zlistx_first (made); job; job = zlistx_next (made))
-        s_enqueue (self, job, false);
-    sf_log_info (S_LOG, "campaign %llu '%s': %u layers, %s, %zu jobs", (unsigned long long) id, c->rec.name,
-                 c->rec.layer_count, c->rec.strategy, zlistx_size (made));
+    for (s_job_t *job = zlistx_first (made); job; job = zlistx_next (made)) {
+        if (job->rec.state == SF_JOB_PENDING)
+            s_enqueue (self, job, false);
+        else
+            s_job_retire (self, job);
+    }
+    sf_log_info (S_LOG, "campaign %llu '%s': %u layers, %s, %zu jobs, %d answered from the store",
+                 (unsigned long long) id, c->rec.name, c->rec.layer_count, c->rec.strategy, zlistx_size (made),
+                 answered);
     zlistx_destroy (&made);
+    s_campaign_check (self, c);  /* done already if the store answered everything */
     sf_proto_submit_ok_t ok = { id };
     s_to_client (self, rid, SF_PROTO_SUBMIT_OK, &ok);
 }

@@ -359,6 +359,37 @@ START_TEST (test_campaign_end_to_end)
 }
 END_TEST
 
+START_TEST (test_answered_from_store)
+{
+    s_farm_t f;
+    s_start (&f, 60000, 3, 200);
+    uint64_t first = s_submit (&f, "proxy", 2, 3);
+    zsock_t *w = s_worker (&f, "w", S_SIM_TYPE);
+    ck_assert_int_eq (s_serve_all (&f, w, first), 2);
+    /* The same layers, searched the same way: nothing to measure. */
+    uint64_t again = s_submit (&f, "proxy", 2, 3);
+    zclock_sleep (100);
+    sf_proto_campaign_t c = s_campaign_status (&f, again);
+    ck_assert_str_eq (c.state, "done");
+    ck_assert_int_eq (c.jobs_done, 2);
+    s_ready (w, 1);
+    ck_assert (s_recv_type (w, false, SF_PROTO_JOB, 300) == NULL);
+    /* Another sample size is another search: measured. */
+    uint64_t other = s_submit (&f, "proxy", 2, 5);
+    ck_assert_int_eq (s_serve_all (&f, w, other), 2);
+    zsock_destroy (&w);
+    s_stop (&f);
+    sf_store_t *st = s_store (&f);
+    sf_store_best_t a, b;
+    ck_assert_int_eq (sf_store_get_best (st, first, 1, &a), SF_OK);
+    ck_assert_int_eq (sf_store_get_best (st, again, 1, &b), SF_OK);
+    ck_assert_str_eq (a.config, b.config);
+    ck_assert (a.us == b.us);
+    sf_store_destroy (&st);
+    s_cleanup (&f);
+}
+END_TEST
+
 START_TEST (test_sweep_jobs)
 {
     s_farm_t f;
@@ -689,6 +720,7 @@ s_suite (void)
     TCase *tc = tcase_create ("coord");
     tcase_set_timeout (tc, 60);
     tcase_add_test (tc, test_campaign_end_to_end);
+    tcase_add_test (tc, test_answered_from_store);
     tcase_add_test (tc, test_sweep_jobs);
     tcase_add_test (tc, test_sweep_needs_gpu_type);
     tcase_add_test (tc, test_lease_expiry_and_stale_result);
