@@ -536,6 +536,8 @@ s_read_campaign (sf_mpack_in_t *in, sf_store_campaign_t *c)
         n->cpu_s = sf_mpack_in_double (&counters, "cpu_s", 0.0, SF_STORE_US_MAX, false);
         n->gpu_s = sf_mpack_in_double (&counters, "gpu_s", 0.0, SF_STORE_US_MAX, false);
     }
+    if (sf_mpack_in_has (in, "request"))
+        sf_mpack_in_str (in, "request", c->request, sizeof c->request);
 }
 
 static void
@@ -608,6 +610,8 @@ s_read_best (sf_mpack_in_t *in, sf_store_best_t *b)
     b->tf32_us = s_in_us (in, "tf32_us", true);
     b->cusparse_us = s_in_us (in, "cusparse_us", true);
     b->recorded_ms = s_in_ms (in, "recorded");
+    if (sf_mpack_in_has (in, "driver"))
+        sf_mpack_in_str (in, "driver", b->driver, sizeof b->driver);
 }
 
 static void
@@ -860,7 +864,8 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
 {
     if (!s_terminated (c->name, sizeof c->name, "name")
         || !s_terminated (c->strategy, sizeof c->strategy, "strategy")
-        || !s_terminated (c->gpu_type, sizeof c->gpu_type, "gpu_type"))
+        || !s_terminated (c->gpu_type, sizeof c->gpu_type, "gpu_type")
+        || !s_terminated (c->request, sizeof c->request, "request"))
         return sf_error_last ();
     if (c->layer_count > SF_STORE_LAYERS_MAX || (c->layer_count && !c->layers))
         return sf_error_set (SF_ERR_RANGE, "layers: %u, at most %d", c->layer_count, SF_STORE_LAYERS_MAX);
@@ -868,7 +873,7 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
         if (!s_terminated (c->layers[i].name, sizeof c->layers[i].name, "layer name"))
             return sf_error_last ();
     sf_mpack_out_reset (out);
-    sf_mpack_out_map (out, 7);
+    sf_mpack_out_map (out, c->request[0] ? 8 : 7);
     sf_mpack_out_kstr (out, "name", c->name);
     sf_mpack_out_kstr (out, "strategy", c->strategy);
     sf_mpack_out_kstr (out, "state", sf_record_campaign_state_name (c->state));
@@ -895,6 +900,8 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
     sf_mpack_out_kdouble (out, "wall_s", n->wall_s);
     sf_mpack_out_kdouble (out, "cpu_s", n->cpu_s);
     sf_mpack_out_kdouble (out, "gpu_s", n->gpu_s);
+    if (c->request[0])
+        sf_mpack_out_kstr (out, "request", c->request);
     return s_finish (SF_DB_CAMPAIGNS, key, sf_record_key_id (c->id, key), out, key_size);
 }
 
@@ -977,8 +984,10 @@ int
 sf_record_encode_best (uint64_t campaign, uint32_t layer, const sf_store_best_t *b, uint8_t *key,
                        size_t *key_size, sf_mpack_out_t *out)
 {
+    if (!s_terminated (b->driver, sizeof b->driver, "driver"))
+        return sf_error_last ();
     sf_mpack_out_reset (out);
-    sf_mpack_out_map (out, b->has_kernel ? 10 : 9);
+    sf_mpack_out_map (out, 9 + (b->has_kernel ? 1 : 0) + (b->driver[0] ? 1 : 0));
     if (!s_out_config (out, b->tmpl, b->config))
         return sf_error_last ();
     sf_mpack_out_kdouble (out, "us", b->us);
@@ -990,6 +999,8 @@ sf_record_encode_best (uint64_t campaign, uint32_t layer, const sf_store_best_t 
     sf_mpack_out_kdouble (out, "tf32_us", b->tf32_us);
     sf_mpack_out_kdouble (out, "cusparse_us", b->cusparse_us);
     sf_mpack_out_kint (out, "recorded", b->recorded_ms);
+    if (b->driver[0])
+        sf_mpack_out_kstr (out, "driver", b->driver);
     return s_finish (SF_DB_BEST, key, sf_record_key_best (campaign, layer, key), out, key_size);
 }
 
