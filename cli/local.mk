@@ -8,3 +8,5 @@ spmmfarm_SOURCES += \
 spmmfarm_SOURCES += cli/cmd_store.c
 spmmfarm_SOURCES += cli/cmd_keygen.c
 spmmfarm_SOURCES += cli/cmd_bundle.c
+spmmfarm_SOURCES += cli/cmd_export.c
+spmmfarm_SOURCES += cli/sf_tune_store.c cli/sf_tune_store.h

@@ -352,11 +352,15 @@ s_plan_names (s_plan_t *p)
         return sf_error_set (SF_ERR_NOMEM, "out of memory");
     for (uint32_t i = 0; i < p->item_count; i++)
         clash[i] = s_clashes (p, i, true);
-    for (int pass = 0; pass < 2; pass++)
+    /* pass 0: clashing names get the campaign's name; pass 1: those that
+       still clash (campaigns of one name) get its id too */
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t i = 0; pass == 1 && i < p->item_count; i++)
+            clash[i] = clash[i] && s_clashes (p, i, false);
         for (uint32_t i = 0; i < p->item_count; i++) {
             s_item_t *it = &p->items[i];
             const sf_store_campaign_t *c = &p->campaigns[it->campaign];
-            if (!clash[i] || (pass == 1 && !s_clashes (p, i, false)))
+            if (!clash[i])
                 continue;
             char campaign[SF_EXPORT_NAME_MAX], suffix[24] = "";
             sf_export_layer_name (c->name, campaign);
@@ -364,6 +368,7 @@ s_plan_names (s_plan_t *p)
                 snprintf (suffix, sizeof suffix, "-%llu", (unsigned long long) c->id);
             s_prefixed (campaign, suffix, it->base, it->name);
         }
+    }
     free (clash);
     for (uint32_t i = 0; i < p->item_count; i++) {
         const s_item_t *a = &p->items[i];
