@@ -142,7 +142,8 @@ sf_export_gpu_cc (const char *gpu_type, int *cc_major, int *cc_minor)
     while (mid && mid > gpu_type && mid[-1] != '/')
         mid--;
     char arch[16];
-    size_t len = mid && mid > gpu_type ? (size_t) (last - mid) : 0;
+    /* a name before, an SM count after */
+    size_t len = mid && mid - 1 > gpu_type && last[1] ? (size_t) (last - mid) : 0;
     if (len > 0 && len < sizeof arch) {
         memcpy (arch, mid, len);
         arch[len] = '\0';

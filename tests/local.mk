@@ -97,3 +97,13 @@ tests_check_rt_LDFLAGS = $(CUDA_LDFLAGS)
 tests_check_rt_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DSF_FAKE_LIBCUDAK='"$(abs_top_builddir)/tests/.libs/libfakecudak.so"'
 EXTRA_tests_check_rt_DEPENDENCIES = tests/libfakecudak.la
+
+## export: bundles from the store (store/sf_export) and tune-local's store;
+## cli_export.sh runs tune-local twice on one store, then export and bundle.
+check_PROGRAMS += tests/check_export
+TESTS += tests/check_export tests/cli_export.sh
+dist_noinst_SCRIPTS += tests/cli_export.sh
+tests_check_export_SOURCES = tests/check_export.c tests/sf_check_bundle.h
+tests_check_export_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_export_LDADD = $(CHECK_LDADD)
+tests_check_export_LDFLAGS = $(CUDA_LDFLAGS)

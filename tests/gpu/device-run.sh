@@ -25,7 +25,7 @@ for what in "$@"; do
         # SF_BENCH_SPECS: space-separated LAYER:N pairs
         for spec in ${SF_BENCH_SPECS:-l90:4096 l90:512}; do
             set -- ${spec%:*} ${spec#*:}
-            timeout 250 "$SPMMFARM" tune-local /tmp/$1.smtx --n "$2" --strategy proxy \
+            timeout 250 "$SPMMFARM" tune-local /tmp/$1.smtx --n "$2" --strategy proxy --no-store \
                 ${SF_BENCH_CONFIGS:+--max-configs $SF_BENCH_CONFIGS} --json -q > "$OUT/json/tune-$1-n$2.json" 2>> "$OUT/stderr.log"
             python3 - "$OUT/json/tune-$1-n$2.json" <<'PY'
 import json, sys
@@ -63,7 +63,7 @@ PY
         # the bench run timed, to measure proxy error
         "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.95 --seed 1 -o /tmp/l95.smtx
         for strategy in proxy exhaustive; do
-            timeout 250 "$SPMMFARM" tune-local /tmp/l95.smtx --n 4096 --strategy $strategy \
+            timeout 250 "$SPMMFARM" tune-local /tmp/l95.smtx --n 4096 --strategy $strategy --no-store \
                 --max-configs "${SF_FIDELITY_CONFIGS:-16}" --json -q > "$OUT/json/$strategy-l95-n4096.json" 2>> "$OUT/stderr.log"
             python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sys.argv[1], d["best"]["config"], d["best"]["us"], d["search"])' "$OUT/json/$strategy-l95-n4096.json"
         done
