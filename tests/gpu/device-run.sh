@@ -4,6 +4,8 @@
 # .devpack/ (see docs/KERNELS.md). Writes logs and JSON under $OUT.
 #   tests/gpu/device-run.sh check   make check-gpu equivalent
 #   tests/gpu/device-run.sh bench   tune-local on reference layers
+#   tests/gpu/device-run.sh export  tests/cli_export.sh: tune-local's store,
+#                                   export, verify, rt_demo, torch_demo
 set -u
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT/json"
@@ -18,6 +20,10 @@ for what in "$@"; do
     check)
         "$SPMMFARM" devices | tee "$OUT/devices.txt"
         SF_GPU_CONFIGS=${SF_GPU_CONFIGS:-8} timeout 330 tests/gpu/check-gpu.sh 2>&1 | tee "$OUT/check-gpu.log"
+        ;;
+    export)
+        RT_DEMO=$PWD/.devpack/bin/rt_demo SPMMFARM_RT_LIB=$PWD/.devpack/bin/libspmmfarm-rt.so.0 \
+            timeout 500 sh tests/cli_export.sh 2>&1 | tee "$OUT/cli-export.log"
         ;;
     bench)
         "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.9 --seed 1 -o /tmp/l90.smtx
