@@ -145,6 +145,8 @@ sf_cmd_export (int argc, char **argv)
     if (rc != SF_EXIT_OK || help)
         return rc;
     sf_export_report_t report;
+    /* here on this machine's store; a --coordinator EP branch (EXPORT_REQ,
+       the coordinator calls sf_export_campaign on its own store) goes beside */
     rc = s_export_store (&o, &report);
     return rc == SF_OK ? s_print (&o, &report) : sf_cli_fail ("export", rc);
 }
