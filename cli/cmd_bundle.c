@@ -21,6 +21,7 @@
 #include "proxygen/sf_jit.h"
 #include "proxygen/sf_panels.h"
 #include "runtime/spmmfarm_rt.h"
+#include "store/sf_export.h"
 
 #define S_MAX_MATRICES 4096
 #define S_VERIFY_ROWS 64
@@ -527,55 +528,30 @@ s_split_layer (char *spec, char **name, char **file, int64_t *n, char **config)
     return **name && **file && sf_cli_parse_int (c1 + 1, 1, INT32_MAX, n);
 }
 
-/*  The launch rule and epilogue of a generated layer (U or D). */
-static void
-s_layer_launch (sf_bundle_layer_t *l, const sf_launch_t *launch, const sf_config_t *config,
-                const s_opts_t *o)
-{
-    l->entry = launch->entry;
-    l->block_threads = launch->block_threads;
-    l->cols_per_block = launch->cols_per_block;
-    l->panel_groups = launch->panel_groups;
-    l->order = launch->order;
-    l->vec = launch->vec;
-    l->shared_bytes = launch->shared_bytes;
-    l->permuted = config->reorder != SF_REORDER_NONE;
-    l->bias = o->bias;
-    l->relu = o->relu;
-}
-
-/*  The U kernel of `a` with `config`, compiled for arch, as a bundle layer. */
+/*  The U kernel of `a` with `config`, compiled for arch (cubin and PTX
+    owned by the caller). */
 static int
-s_u_layer (const sf_matrix_t *a, const sf_config_t *config, const s_opts_t *o,
-           sf_bundle_layer_t *l, sf_launch_t *launch, sf_buf_t *ptx, void **cubin)
+s_u_kernel (const sf_matrix_t *a, const sf_config_t *config, const s_opts_t *o, sf_buf_t *ptx,
+            sf_store_kernel_t *k)
 {
     sf_panels_t *panels = sf_panels_new (a, config->panel_rows, config->reorder);
     if (!panels)
         return sf_error_last ();
     sf_epilogue_t epi = { o->bias, o->relu };
-    int rc = sf_emit_u_full (a, panels, config, &epi, ptx, launch);
+    int rc = sf_emit_u_full (a, panels, config, &epi, ptx, &k->launch);
     sf_panels_destroy (&panels);
-    size_t size = 0;
     sf_jit_opts_t jit = { o->arch, 3, 0 };
     if (rc == SF_OK)
-        rc = sf_jit_ptx (sf_buf_data (ptx), &jit, cubin, &size, NULL);
-    if (rc != SF_OK)
-        return rc;
-    l->tmpl = "U";
-    s_layer_launch (l, launch, config, o);
-    l->cubin = *cubin;
-    l->cubin_size = size;
-    l->source = sf_buf_data (ptx);
-    l->source_size = sf_buf_size (ptx);
-    l->source_ext = "ptx";
-    return SF_OK;
+        rc = sf_jit_ptx (sf_buf_data (ptx), &jit, (void **) &k->cubin, &k->cubin_size, NULL);
+    if (rc == SF_OK && !(k->source = sf_buf_detach (ptx, &k->source_size)))
+        rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
+    return rc;
 }
 
-/*  The D kernel of `config` and A's encoding, as a bundle layer. The D
-    compile cache targets sm_90 (NVRTC, then nvJitLink). */
+/*  The D kernel of `config` and A's encoding (cubin, source and data owned
+    by the caller). The D compile cache targets sm_90 (NVRTC, then nvJitLink). */
 static int
-s_d_layer (const sf_matrix_t *a, const sf_config_t *config, const s_opts_t *o,
-           sf_bundle_layer_t *l, sf_launch_t *launch, void **cubin, char **source, void **data)
+s_d_kernel (const sf_matrix_t *a, const sf_config_t *config, const s_opts_t *o, sf_store_kernel_t *k)
 {
     if (o->arch && strcmp (o->arch, "sm_90") != 0)
         return sf_error_set (SF_ERR_UNSUPPORTED, "template D kernels are built for sm_90 only, not %s", o->arch);
@@ -583,30 +559,24 @@ s_d_layer (const sf_matrix_t *a, const sf_config_t *config, const s_opts_t *o,
     if (!panels)
         return sf_error_last ();
     sf_epilogue_t epi = { o->bias, o->relu };
-    size_t size = 0, data_size = 0;
     sf_jit_stats_t st;
     int cached;
-    int rc = sf_dkernel_compile (config, &epi, cubin, &size, source, launch, &st, &cached);
+    void *cubin = NULL, *data = NULL;
+    int rc = sf_dkernel_compile (config, &epi, &cubin, &k->cubin_size, &k->source, &k->launch, &st, &cached);
+    k->cubin = cubin;
     if (rc == SF_OK) {
-        sf_dkernel_launch_for (config, sf_panels_count (panels), launch);
-        rc = sf_dkernel_encode (a, panels, data, &data_size);
+        sf_dkernel_launch_for (config, sf_panels_count (panels), &k->launch);
+        rc = sf_dkernel_encode (a, panels, &data, &k->data_size);
+        k->data = data;
     }
     sf_panels_destroy (&panels);
-    if (rc != SF_OK)
-        return rc;
-    l->tmpl = "D";
-    s_layer_launch (l, launch, config, o);
-    l->cubin = *cubin;
-    l->cubin_size = size;
-    l->source = *source;
-    l->source_size = strlen (*source);
-    l->source_ext = "cu";
-    l->data = *data;
-    l->data_size = data_size;
-    return SF_OK;
+    if (rc == SF_OK)
+        k->source_size = strlen (k->source);
+    return rc;
 }
 
-/*  One LAYER argument into the bundle. */
+/*  One LAYER argument into the bundle: the kernel compiled here, then the
+    conversion `spmmfarm export` uses too (sf_export_add_layer). */
 static int
 s_create_layer (sf_bundle_t *bundle, char *spec, const s_opts_t *o)
 {
@@ -622,49 +592,34 @@ s_create_layer (sf_bundle_t *bundle, char *spec, const s_opts_t *o)
     if (!a)
         return sf_error_last ();
     char canonical[SF_CONFIG_TEXT_MAX];
-    sf_bundle_layer_t l = { 0 };
-    sf_launch_t launch;
-    sf_buf_t *ptx = sf_buf_new (S_PTX_MAX);
-    void *cubin = NULL;
-    char *source = NULL;
-    float *dense = NULL;
-    void *ddata = NULL;
-    int rc;
-    if (config.tmpl == SF_TEMPLATE_DENSE) {
-        size_t bytes = (size_t) sf_matrix_rows (a) * (size_t) sf_matrix_cols (a) * sizeof (float);
-        rc = (dense = malloc (bytes)) ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
-        if (rc == SF_OK) {
-            sf_matrix_densify (a, dense);
-            rc = sf_bundle_dense_kernel (sf_matrix_rows (a), sf_matrix_cols (a), o->bias, o->relu,
-                                         o->arch, &l, &cubin, &source);
-            l.data = dense;
-            l.data_size = bytes;
-        }
-    }
-    else if (config.tmpl == SF_TEMPLATE_D)
-        rc = s_d_layer (a, &config, o, &l, &launch, &cubin, &source, &ddata);
-    else
-        rc = ptx ? s_u_layer (a, &config, o, &l, &launch, ptx, &cubin) : SF_ERR_NOMEM;
+    sf_store_kernel_t kernel = { .tmpl = config.tmpl };
+    sf_buf_t *ptx = NULL;
+    int rc = SF_OK;
+    if (config.tmpl == SF_TEMPLATE_D)
+        rc = s_d_kernel (a, &config, o, &kernel);
+    else if (config.tmpl == SF_TEMPLATE_U)
+        rc = (ptx = sf_buf_new (S_PTX_MAX)) ? s_u_kernel (a, &config, o, ptx, &kernel)
+                                             : sf_error_set (SF_ERR_NOMEM, "out of memory");
     if (rc == SF_OK) {
-        l.name = name;
-        l.m = sf_matrix_rows (a);
-        l.k = sf_matrix_cols (a);
-        l.n = n;
-        l.matrix_hash = sf_matrix_hash (a);
-        l.config = config.tmpl == SF_TEMPLATE_DENSE ? "dense" : sf_config_text (&config, canonical);
-        l.verified_error = NAN;
-        l.time_us = NAN;
-        rc = sf_bundle_add_layer (bundle, &l);
+        sf_export_layer_t l = {
+            .name = name, .matrix = a, .n = n, .bias = o->bias, .relu = o->relu,
+            .config = sf_config_text (&config, canonical),
+            .kernel = config.tmpl == SF_TEMPLATE_DENSE ? NULL : &kernel,
+            .arch = o->arch, .err = NAN, .us = NAN,
+        };
+        rc = sf_export_add_layer (bundle, &l);
     }
-    if (rc == SF_OK && !o->json)
-        fprintf (stderr, "layer %s: %s %d x %d, %s, %zu-byte cubin\n", name, file, sf_matrix_rows (a),
-                 sf_matrix_cols (a), l.config, l.cubin_size);
-    if (rc != SF_OK)
+    else
         sf_error_prefix ("layer %s: ", name);
-    free (cubin);
-    free (source);
-    free (dense);
-    free (ddata);
+    if (rc == SF_OK && !o->json) {
+        const sf_manifest_t *m = sf_bundle_manifest (bundle);
+        const sf_manifest_layer_t *added = &m->layers[m->layer_count - 1];
+        fprintf (stderr, "layer %s: %s %d x %d, %s, %lld-byte cubin\n", name, file, sf_matrix_rows (a),
+                 sf_matrix_cols (a), added->config, (long long) added->cubin.bytes);
+    }
+    free (kernel.cubin);
+    free (kernel.source);
+    free (kernel.data);
     sf_buf_destroy (&ptx);
     sf_matrix_destroy (&a);
     return rc;

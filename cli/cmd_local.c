@@ -21,6 +21,7 @@
 #include "common/sf_error.h"
 #include "common/sf_log.h"
 #include "coordinator/sf_coord.h"
+#include "store/sf_export.h"
 #include "store/sf_store.h"
 
 #define S_MAX_WORKERS 64
@@ -394,8 +395,20 @@ sf_cmd_local (int argc, char **argv)
     if (rc == SF_OK && !a.json && rep.with_sgemm)
         printf ("geomean speedup over SGEMM: %.2fx over %d layers\n", exp (rep.sum_log_sgemm / rep.with_sgemm),
                 rep.with_sgemm);
+    char bundle_text[SF_EXPORT_REPORT_MAX] = "";
+    if (rc == SF_OK && a.output && rep.tuned == model.count) {
+        sf_export_opts_t eo = { camp.gpu_type[0] && strncmp (camp.gpu_type, "sim/", 4) == 0, true, NULL };
+        sf_export_report_t er;
+        rc = sf_export_campaign (st, id, a.output, &eo, &er);
+        if (rc == SF_OK)
+            sf_export_report_text (&er, a.output, bundle_text, sizeof bundle_text);
+        if (rc == SF_OK && !a.json)
+            printf ("%s\n", bundle_text);
+    }
     if (rc == SF_OK && a.json) {
         cJSON *root = cJSON_CreateObject ();
+        if (a.output)
+            cJSON_AddStringToObject (root, "bundle", a.output);
         cJSON_AddNumberToObject (root, "campaign", (double) id);
         cJSON_AddStringToObject (root, "state", last.state);
         cJSON_AddStringToObject (root, "gpu_type", camp.gpu_type);

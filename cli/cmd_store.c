@@ -73,6 +73,8 @@ s_campaign_json (const sf_store_campaign_t *c)
     cJSON_AddNumberToObject (n, "wall_s", c->counters.wall_s);
     cJSON_AddNumberToObject (n, "cpu_s", c->counters.cpu_s);
     cJSON_AddNumberToObject (n, "gpu_s", c->counters.gpu_s);
+    if (c->request[0])
+        cJSON_AddStringToObject (o, "request", c->request);
     return o;
 }
 
@@ -133,6 +135,8 @@ s_best_json (const sf_store_best_t *b)
     cJSON_AddNumberToObject (o, "tf32_us", b->tf32_us);
     cJSON_AddNumberToObject (o, "cusparse_us", b->cusparse_us);
     cJSON_AddNumberToObject (o, "recorded_ms", (double) b->recorded_ms);
+    if (b->driver[0])
+        cJSON_AddStringToObject (o, "driver", b->driver);
     return o;
 }
 

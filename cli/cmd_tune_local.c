@@ -1,9 +1,12 @@
 /*  spmmfarm tune-local: search one layer's fastest kernel on this machine. */
 #include <getopt.h>
+#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli/sf_cli.h"
 #include "cli/sf_progress.h"
@@ -11,7 +14,12 @@
 #include "common/sf_matrix_io.h"
 #include "common/sf_cudadrv.h"
 #include "cli/sf_tune.h"
+#include "cli/sf_tune_store.h"
+#include "store/sf_export.h"
+#include "store/sf_store.h"
 #include "worker/sf_search.h"
+
+#define S_WRITER_WAIT_TRIES 50   /* x 100 ms: another tune-local committing */
 
 static const char *s_help =
     "usage: spmmfarm tune-local MATRIX --n N [--strategy exhaustive|proxy]\n"
@@ -28,9 +36,115 @@ static const char *s_help =
     "  --tensor NAME      .safetensors: the tensor to read\n"
     "  --save-cubin F     write the winner's cubin to F, its source to F.ptx (U)\n"
     "                     or F.cu (D), and A's encoding to F.data (D)\n"
+    "  --store DIR        remember searches in this store (default: $SPMMFARM_STORE,\n"
+    "                     else $XDG_CACHE_HOME/spmmfarm/store, else\n"
+    "                     ~/.cache/spmmfarm/store): a search is recorded as a\n"
+    "                     campaign (its id is printed; `spmmfarm export ID` bundles\n"
+    "                     it), and the same request again (GPU type, matrix content,\n"
+    "                     N, bias, ReLU, strategy, max-configs, proxy-top, templates,\n"
+    "                     max-code-fmas) is answered from the store without searching\n"
+    "  --no-store         neither read nor write a store: always search\n"
     "  --json             machine-readable output\n"
     "  -q, --quiet        no progress bars\n"
-    "  -h, --help         this help\n";
+    "  -h, --help         this help\n\n"
+    "A store that cannot be read or written is skipped with a warning: the search\n"
+    "runs and its result is printed all the same.\n";
+
+/* ---- the store ------------------------------------------------------------------ */
+
+typedef struct {
+    const char *dir_opt;      /* --store */
+    bool off;                 /* --no-store */
+    char *dir;                /* the store in use (owned), NULL: none */
+    bool from_store;          /* the answer came from it */
+    bool recorded;            /* the search was recorded in it */
+    sf_tune_stored_t stored;  /* the answering or recorded campaign */
+} s_store_t;
+
+static void
+s_store_warn (const s_store_t *st, const char *what)
+{
+    fprintf (stderr, "spmmfarm tune-local: warning: store %s: %s: %s\n", st->dir, what, sf_error_message ());
+}
+
+/*  The store to use: --store, else the default one; none with --no-store
+    or when no default can be named. */
+static void
+s_store_init (s_store_t *st)
+{
+    if (st->off)
+        return;
+    st->dir = st->dir_opt ? strdup (st->dir_opt) : sf_store_default_dir ();
+    if (!st->dir)
+        fprintf (stderr, "spmmfarm tune-local: warning: no store (%s): searching without one\n",
+                 sf_error_message ());
+}
+
+/*  Answers from the store when it holds this request: true with *r filled. */
+static bool
+s_store_lookup (s_store_t *st, const sf_search_opts_t *o, const sf_matrix_t *a, int64_t n,
+                sf_search_result_t *r)
+{
+    sf_device_info_t dev;
+    if (!st->dir || sf_tune_store_device (o, &dev) != SF_OK)
+        return false;   /* the search says what is wrong with the GPU */
+    sf_store_t *store = sf_store_open (st->dir, SF_STORE_READONLY);
+    if (!store) {
+        if (sf_error_last () != SF_ERR_NOTFOUND)
+            s_store_warn (st, "cannot read it, searching");
+        return false;
+    }
+    int rc = sf_tune_store_find (store, &dev, a, n, o, r, &st->stored);
+    sf_store_destroy (&store);
+    if (rc != SF_OK && rc != SF_ERR_NOTFOUND)
+        s_store_warn (st, "cannot answer from it, searching");
+    st->from_store = rc == SF_OK;
+    return st->from_store;
+}
+
+/*  Records the search; a store busy with another writer is waited for a
+    few seconds (another tune-local committing), then given up. */
+static void
+s_store_record (s_store_t *st, const char *name, const sf_search_opts_t *o, const sf_matrix_t *a, int64_t n,
+                const sf_search_result_t *r)
+{
+    if (!st->dir)
+        return;
+    sf_store_t *store = NULL;
+    for (int i = 0; !store && i < S_WRITER_WAIT_TRIES; i++)
+        if (!(store = sf_store_open (st->dir, SF_STORE_WRITER)) && sf_error_last () == SF_ERR_BUSY)
+            usleep (100 * 1000);
+        else
+            break;
+    int rc = store ? sf_tune_store_record (store, name, a, n, o, r, &st->stored) : sf_error_last ();
+    sf_store_destroy (&store);
+    if (rc != SF_OK)
+        s_store_warn (st, "the search is not recorded");
+    st->recorded = rc == SF_OK;
+}
+
+/*  The layer's name in the store (and in bundles): the tensor's, else the
+    file's without its directory and extension. */
+static void
+s_layer_name (const char *file, const char *tensor, char *out)
+{
+    char copy[4096];
+    snprintf (copy, sizeof copy, "%s", tensor ? tensor : file);
+    char *base = tensor ? copy : basename (copy);
+    char *dot = tensor ? NULL : strrchr (base, '.');
+    if (dot && dot != base)
+        *dot = '\0';
+    sf_export_layer_name (base, out);
+}
+
+static void
+s_local_time (int64_t ms, char *buf, size_t size)
+{
+    time_t t = (time_t) (ms / 1000);
+    struct tm tm;
+    localtime_r (&t, &tm);
+    strftime (buf, size, "%Y-%m-%d %H:%M", &tm);
+}
 
 static int
 s_save (const char *path, const void *data, size_t size)
@@ -46,9 +160,30 @@ s_save (const char *path, const void *data, size_t size)
 
 static void
 s_print_json (const char *file, const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o,
-              const sf_search_result_t *r)
+              const sf_search_result_t *r, const s_store_t *st)
 {
     cJSON *root = sf_tune_result_json (o, r, true);
+    cJSON_AddBoolToObject (root, "from_store", st->from_store);
+    if (st->dir) {
+        cJSON *store = cJSON_AddObjectToObject (root, "store");
+        cJSON_AddStringToObject (store, "dir", st->dir);
+        cJSON_AddBoolToObject (store, "recorded", st->recorded);
+        if (st->from_store || st->recorded) {
+            char when[32];
+            s_local_time (st->stored.measured_ms, when, sizeof when);
+            cJSON_AddNumberToObject (store, "campaign", (double) st->stored.campaign);
+            cJSON_AddStringToObject (store, "measured", when);
+            cJSON_AddNumberToObject (store, "measured_ms", (double) st->stored.measured_ms);
+        }
+        if (st->from_store) {
+            cJSON *cost = cJSON_AddObjectToObject (store, "search");
+            cJSON_AddNumberToObject (cost, "wall_s", st->stored.wall_s);
+            cJSON_AddNumberToObject (cost, "compile_cpu_s", st->stored.cpu_s);
+            cJSON_AddNumberToObject (cost, "gpu_s", st->stored.gpu_s);
+        }
+    }
+    else
+        cJSON_AddNullToObject (root, "store");
     cJSON_AddStringToObject (root, "matrix", file);
     cJSON_AddStringToObject (root, "hash", sf_matrix_hash (a));
     cJSON_AddNumberToObject (root, "m", sf_matrix_rows (a));
@@ -60,7 +195,8 @@ s_print_json (const char *file, const sf_matrix_t *a, int64_t n, const sf_search
 }
 
 static void
-s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const sf_search_result_t *r)
+s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const sf_search_result_t *r,
+              const s_store_t *st)
 {
     const char *sim = r->simulated ? " (SIMULATED)" : "";
     printf ("layer:      %d x %d (sparsity %.3f, %d nonzeros), N = %lld\n", sf_matrix_rows (a),
@@ -73,10 +209,24 @@ s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const 
             r->cusparse_us, sim);
     printf ("speedup:    %.2fx over SGEMM, %.2fx over TF32, %.2fx over cuSPARSE%s\n",
             r->sgemm_us / r->us, r->tf32_us / r->us, r->cusparse_us / r->us, sim);
+    char when[32];
+    s_local_time (st->stored.measured_ms, when, sizeof when);
+    if (st->from_store) {
+        printf ("search:     none: answered from the store: campaign %llu, measured %s\n"
+                "            (%s, %d candidates stored; that search took %.1f s wall, %.1f CPU-s\n"
+                "            compiling, %.1f GPU-s)\n",
+                (unsigned long long) st->stored.campaign, when, sf_strategy_name (o->strategy),
+                r->candidate_count, st->stored.wall_s, st->stored.cpu_s, st->stored.gpu_s);
+        printf ("store:      %s\n", st->dir);
+        return;
+    }
     printf ("search:     %s, %d legal configs (%d pruned), %d compiled, %d timed, %d failed;\n"
             "            %.1f s wall, %.1f CPU-s compiling, %.1f GPU-s\n",
             sf_strategy_name (o->strategy), r->legal, r->pruned, r->compiled, r->timed, r->failed,
             r->wall_s, r->compile_cpu_s, r->gpu_s);
+    if (st->recorded)
+        printf ("store:      recorded as campaign %llu in %s\n", (unsigned long long) st->stored.campaign,
+                st->dir);
 }
 
 int
@@ -89,6 +239,8 @@ sf_cmd_tune_local (int argc, char **argv)
         { "relu", no_argument, NULL, 'R' },
         { "tensor", required_argument, NULL, 'T' },
         { "save-cubin", required_argument, NULL, 'o' },
+        { "store", required_argument, NULL, 's' },
+        { "no-store", no_argument, NULL, 'N' },
         { "json", no_argument, NULL, 'j' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -100,6 +252,7 @@ sf_cmd_tune_local (int argc, char **argv)
     int64_t n = 0;
     int json = 0, quiet = 0, opt, handled;
     const char *save = NULL;
+    s_store_t st = { 0 };
     sf_read_opts_t read_opts = { NULL, 0 };
     while ((opt = getopt_long (argc, argv, "qh", options, NULL)) != -1) {
         switch (opt) {
@@ -111,6 +264,8 @@ sf_cmd_tune_local (int argc, char **argv)
         case 'R': o->relu = true; break;
         case 'T': read_opts.tensor = optarg; break;
         case 'o': save = optarg; break;
+        case 's': st.dir_opt = optarg; break;
+        case 'N': st.off = true; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
         case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
@@ -124,6 +279,8 @@ sf_cmd_tune_local (int argc, char **argv)
         return sf_cli_usage ("tune-local", "expected exactly one MATRIX file");
     if (!n)
         return sf_cli_usage ("tune-local", "--n is required");
+    if (st.off && st.dir_opt)
+        return sf_cli_usage ("tune-local", "--store and --no-store exclude each other");
     sf_tune_resolve_backend ("tune-local", &tune);
     read_opts.seed = o->seed;
     sf_matrix_t *a = sf_matrix_read (argv[optind], &read_opts);
@@ -132,8 +289,24 @@ sf_cmd_tune_local (int argc, char **argv)
     o->progress = sf_progress_draw;
     o->progress_arg = &quiet;
     sf_search_result_t r;
-    int rc = sf_search_run (a, n, o, &r);
-    sf_progress_end ();
+    s_store_init (&st);
+    int rc = SF_OK;
+    if (s_store_lookup (&st, o, a, n, &r)) {
+        if (json) {
+            char when[32];
+            s_local_time (st.stored.measured_ms, when, sizeof when);
+            fprintf (stderr, "spmmfarm tune-local: answered from the store: campaign %llu, measured %s (%s)\n",
+                     (unsigned long long) st.stored.campaign, when, st.dir);
+        }
+    } else {
+        rc = sf_search_run (a, n, o, &r);
+        sf_progress_end ();
+        if (rc == SF_OK) {
+            char name[SF_EXPORT_NAME_MAX];
+            s_layer_name (argv[optind], read_opts.tensor, name);
+            s_store_record (&st, name, o, a, n, &r);
+        }
+    }
     if (rc == SF_OK && save && r.cubin) {
         char ptx_path[4096];
         snprintf (ptx_path, sizeof ptx_path, "%s.%s", save, r.tmpl == SF_TEMPLATE_D ? "cu" : "ptx");
@@ -144,16 +317,12 @@ sf_cmd_tune_local (int argc, char **argv)
         if (rc == SF_OK && r.data)
             rc = s_save (ptx_path, r.data, r.data_size);
     }
-    if (rc != SF_OK) {
-        sf_search_result_free (&r);
-        sf_matrix_destroy (&a);
-        return sf_cli_fail ("tune-local", rc);
-    }
-    if (json)
-        s_print_json (argv[optind], a, n, o, &r);
-    else
-        s_print_text (a, n, o, &r);
+    if (rc == SF_OK && json)
+        s_print_json (argv[optind], a, n, o, &r, &st);
+    else if (rc == SF_OK)
+        s_print_text (a, n, o, &r, &st);
     sf_search_result_free (&r);
     sf_matrix_destroy (&a);
-    return SF_EXIT_OK;
+    free (st.dir);
+    return rc == SF_OK ? SF_EXIT_OK : sf_cli_fail ("tune-local", rc);
 }

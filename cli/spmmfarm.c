@@ -26,6 +26,7 @@ static const sf_cli_command_t s_commands[] = {
     { "status", sf_cmd_status, "show a coordinator's campaigns and workers (--watch: progress)" },
     { "cancel", sf_cmd_cancel, "cancel a campaign" },
     { "local", sf_cmd_local, "the whole farm on this machine: tune a model, export its bundle" },
+    { "export", sf_cmd_export, "write a kernel bundle from a store's tuned campaign(s)" },
 };
 #define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
 

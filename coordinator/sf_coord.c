@@ -15,6 +15,7 @@
 #include "coordinator/sf_proto.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_space.h"
+#include "store/sf_export.h"
 #include "store/sf_record.h"
 #include "store/sf_store.h"
 
@@ -905,6 +906,7 @@ s_on_result (sf_coord_t *self, s_worker_t *w, const sf_proto_result_t *res)
             best.err = cand->err;
             best.simulated = res->simulated;
             best.has_kernel = has_kernel;
+            snprintf (best.driver, sizeof best.driver, "%s", w->hello.driver);
             if (has_kernel)
                 memcpy (best.kernel, digest, SF_STORE_HASH_BYTES);
             improved = true;
@@ -1435,11 +1437,22 @@ s_on_cancel (sf_coord_t *self, zframe_t *rid, const sf_proto_cancel_req_t *req)
     s_to_client (self, rid, SF_PROTO_OK, &ok);
 }
 
+/*  Writes the bundle here, from this store (the event loop waits: dense
+    layers are compiled and every file is synced). */
 static void
 s_on_export (sf_coord_t *self, zframe_t *rid, const sf_proto_export_req_t *req)
 {
-    (void) req;
-    s_client_error (self, rid, SF_ERR_UNSUPPORTED, "export through the coordinator is not in this build");
+    sf_export_opts_t eo = { req->allow_simulated, req->replace, NULL };
+    sf_export_report_t report;
+    if (sf_export_campaign (self->store, req->campaign_id, req->path, &eo, &report) != SF_OK) {
+        s_client_error (self, rid, sf_error_last (), sf_error_message ());
+        return;
+    }
+    char text[SF_EXPORT_REPORT_MAX];
+    sf_export_report_text (&report, req->path, text, sizeof text);
+    sf_log_info (S_LOG, "%s", text);
+    sf_proto_ok_t ok = { text };
+    s_to_client (self, rid, SF_PROTO_OK, &ok);
 }
 
 static void

@@ -397,6 +397,8 @@ S_SCHEMA (s_cancel_req, "CANCEL_REQ", sf_proto_cancel_req_t, s_cancel_req_fields
 static const s_field s_export_req_fields[] = {
     S_U64 (sf_proto_export_req_t, campaign_id, F_REQ, 1, 0),
     S_TEXT (sf_proto_export_req_t, path, F_REQ | F_ABSPATH, 1, SF_PROTO_PATH_MAX),
+    S_BOOL (sf_proto_export_req_t, allow_simulated, 0),
+    S_BOOL (sf_proto_export_req_t, replace, 0),
 };
 S_SCHEMA (s_export_req, "EXPORT_REQ", sf_proto_export_req_t, s_export_req_fields, NULL);
 

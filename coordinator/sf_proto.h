@@ -321,6 +321,8 @@ typedef struct {
 typedef struct {
     uint64_t campaign_id;
     char *path;                         /* absolute, on the coordinator's machine */
+    bool allow_simulated;               /* export sim-timed winners (labelled simulated) */
+    bool replace;                       /* replace an existing bundle at path */
 } sf_proto_export_req_t;
 
 /* ---- coordinator -> client -------------------------------------------- */

@@ -1,6 +1,8 @@
 ## store/: the LMDB store (records, keys, batches) and the checked
-## MessagePack helpers it shares with the farm's protocol.
+## MessagePack helpers it shares with the farm's protocol; bundles from the
+## store (sf_export).
 libspmmfarm_la_SOURCES += \
 	store/sf_mpack.c store/sf_mpack.h \
 	store/sf_record.c store/sf_record.h \
-	store/sf_store.c store/sf_store.h
+	store/sf_store.c store/sf_store.h \
+	store/sf_export.c store/sf_export.h

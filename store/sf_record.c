@@ -545,6 +545,8 @@ s_read_campaign (sf_mpack_in_t *in, sf_store_campaign_t *c)
         p->seed = sf_mpack_in_uint (&search, "seed", 0, UINT64_MAX);
         p->tol = sf_mpack_in_double (&search, "tol", 0.0, 1.0, false);
     }
+    if (sf_mpack_in_has (in, "request"))
+        sf_mpack_in_str (in, "request", c->request, sizeof c->request);
 }
 
 static void
@@ -617,6 +619,8 @@ s_read_best (sf_mpack_in_t *in, sf_store_best_t *b)
     b->tf32_us = s_in_us (in, "tf32_us", true);
     b->cusparse_us = s_in_us (in, "cusparse_us", true);
     b->recorded_ms = s_in_ms (in, "recorded");
+    if (sf_mpack_in_has (in, "driver"))
+        sf_mpack_in_str (in, "driver", b->driver, sizeof b->driver);
 }
 
 static void
@@ -869,7 +873,8 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
 {
     if (!s_terminated (c->name, sizeof c->name, "name")
         || !s_terminated (c->strategy, sizeof c->strategy, "strategy")
-        || !s_terminated (c->gpu_type, sizeof c->gpu_type, "gpu_type"))
+        || !s_terminated (c->gpu_type, sizeof c->gpu_type, "gpu_type")
+        || !s_terminated (c->request, sizeof c->request, "request"))
         return sf_error_last ();
     if (c->layer_count > SF_STORE_LAYERS_MAX || (c->layer_count && !c->layers))
         return sf_error_set (SF_ERR_RANGE, "layers: %u, at most %d", c->layer_count, SF_STORE_LAYERS_MAX);
@@ -877,7 +882,7 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
         if (!s_terminated (c->layers[i].name, sizeof c->layers[i].name, "layer name"))
             return sf_error_last ();
     sf_mpack_out_reset (out);
-    sf_mpack_out_map (out, 8);
+    sf_mpack_out_map (out, c->request[0] ? 9 : 8);
     sf_mpack_out_kstr (out, "name", c->name);
     sf_mpack_out_kstr (out, "strategy", c->strategy);
     sf_mpack_out_kstr (out, "state", sf_record_campaign_state_name (c->state));
@@ -912,6 +917,8 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
     sf_mpack_out_kuint (out, "top_k", (uint64_t) (p->top_k > 0 ? p->top_k : 0));
     sf_mpack_out_kuint (out, "seed", p->seed);
     sf_mpack_out_kdouble (out, "tol", isfinite (p->tol) && p->tol > 0 ? p->tol : 0.0);
+    if (c->request[0])
+        sf_mpack_out_kstr (out, "request", c->request);
     return s_finish (SF_DB_CAMPAIGNS, key, sf_record_key_id (c->id, key), out, key_size);
 }
 
@@ -994,8 +1001,10 @@ int
 sf_record_encode_best (uint64_t campaign, uint32_t layer, const sf_store_best_t *b, uint8_t *key,
                        size_t *key_size, sf_mpack_out_t *out)
 {
+    if (!s_terminated (b->driver, sizeof b->driver, "driver"))
+        return sf_error_last ();
     sf_mpack_out_reset (out);
-    sf_mpack_out_map (out, b->has_kernel ? 10 : 9);
+    sf_mpack_out_map (out, 9 + (b->has_kernel ? 1 : 0) + (b->driver[0] ? 1 : 0));
     if (!s_out_config (out, b->tmpl, b->config))
         return sf_error_last ();
     sf_mpack_out_kdouble (out, "us", b->us);
@@ -1007,6 +1016,8 @@ sf_record_encode_best (uint64_t campaign, uint32_t layer, const sf_store_best_t 
     sf_mpack_out_kdouble (out, "tf32_us", b->tf32_us);
     sf_mpack_out_kdouble (out, "cusparse_us", b->cusparse_us);
     sf_mpack_out_kint (out, "recorded", b->recorded_ms);
+    if (b->driver[0])
+        sf_mpack_out_kstr (out, "driver", b->driver);
     return s_finish (SF_DB_BEST, key, sf_record_key_best (campaign, layer, key), out, key_size);
 }
 

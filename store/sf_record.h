@@ -45,6 +45,8 @@ extern "C" {
 #define SF_STORE_CONFIG_MAX 128                     /* canonical config text, with NUL */
 #define SF_STORE_ERROR_MAX 1024                     /* last error of a job, with NUL */
 #define SF_STORE_TOOL_MAX 32                        /* tool version, with NUL */
+#define SF_STORE_REQUEST_MAX 256                    /* a campaign's request, with NUL */
+#define SF_STORE_DRIVER_MAX 16                      /* a driver version, with NUL */
 #define SF_STORE_LAYERS_MAX 65536                   /* layers of a campaign */
 #define SF_STORE_JOB_CONFIGS_MAX 65536              /* candidate configs of a job */
 #define SF_STORE_METRICS_MAX 256                    /* metrics of a model */
@@ -121,6 +123,10 @@ typedef struct {
     uint32_t layer_count;                 /* <= SF_STORE_LAYERS_MAX */
     sf_store_counters_t counters;
     sf_store_search_t search;             /* optional in the record (older stores: zeros) */
+    /*  Optional ("" when absent): what a tune-local campaign was asked,
+        canonical, so that the same request is answered from the store
+        (docs/STORE.md, "tune-local"). Farm campaigns leave it empty. */
+    char request[SF_STORE_REQUEST_MAX];
 } sf_store_campaign_t;
 
 typedef enum { SF_JOB_PENDING = 0, SF_JOB_LEASED, SF_JOB_DONE, SF_JOB_FAILED } sf_job_state;
@@ -178,6 +184,8 @@ typedef struct {
     uint8_t kernel[SF_STORE_HASH_BYTES];
     double sgemm_us, tf32_us, cusparse_us; /* baselines; NaN if not measured */
     int64_t recorded_ms;
+    char driver[SF_STORE_DRIVER_MAX];      /* optional: driver version of the GPU that
+                                              measured it ("13.0"; "" if unknown) */
 } sf_store_best_t;
 
 /*  A compiled kernel, keyed by the SHA-256 of its cubin. Pointers are

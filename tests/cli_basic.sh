@@ -8,7 +8,7 @@ expect_grep "inspect" "$WORK/out" "help lists commands"
 expect_exit 2 "no command is bad usage" "$SPMMFARM"
 expect_exit 2 "unknown command" "$SPMMFARM" frobnicate
 expect_grep "no command 'frobnicate'" "$WORK/err" "unknown command named on stderr"
-for cmd in gen inspect reference suite devices tune-local store keygen; do
+for cmd in gen inspect reference suite devices tune-local store keygen bundle export; do
     expect_exit 0 "$cmd --help" "$SPMMFARM" "$cmd" --help
     expect_grep "^usage: spmmfarm $cmd" "$WORK/out" "$cmd --help shows usage"
     expect_exit 0 "help $cmd" "$SPMMFARM" help "$cmd"

@@ -23,6 +23,10 @@ for strategy in proxy exhaustive; do
     [ "$(json_get "$WORK/$strategy.json" 'd["search"]["compiled"] >= 4 and d["search"]["compile_cpu_s"] > 0')" = True ] \
         && pass "$strategy: candidates were really compiled" || fail "$strategy: nothing compiled"
 done
+# the default store is $SPMMFARM_STORE: testlib.sh points it into $WORK, so no
+# test reads or writes the user's cache (~/.cache/spmmfarm/store)
+[ "$(json_get "$WORK/proxy.json" 'd["store"]["dir"] == "'"$SPMMFARM_STORE"'" and d["store"]["recorded"] and not d["from_store"]')" = True ] \
+    && pass "searches are recorded in the default store (the test's own)" || fail "default store not used"
 # proxy: 4 proxies, then up to 4 finalists in full
 [ "$(json_get "$WORK/proxy.json" 'sum(1 for c in d["candidates"] if c["proxy"]) == 4 and any(not c["proxy"] for c in d["candidates"])')" = True ] \
     && pass "proxy: proxies timed, finalists compiled in full" || fail "proxy: candidate mix"
@@ -30,6 +34,11 @@ done
     && pass "exhaustive: full kernels only" || fail "exhaustive: proxies present"
 expect_exit 0 "text output" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 64 --backend sim --max-configs 2 -q
 expect_grep "SIMULATED" "$WORK/out" "text output says SIMULATED"
+: > "$WORK/not-a-store"
+expect_exit 0 "an unusable store is skipped" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 64 --backend sim \
+    --max-configs 2 -q --store "$WORK/not-a-store"
+expect_grep "warning: store .*not-a-store" "$WORK/err" "with a warning"
+expect_grep "^best: " "$WORK/out" "and the search's answer"
 expect_exit 2 "tune-local without --n" "$SPMMFARM" tune-local "$WORK/l.mtx"
 expect_exit 2 "tune-local with a bad strategy" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 8 --strategy rank
 expect_exit 2 "tune-local on a missing file" "$SPMMFARM" tune-local "$WORK/none.mtx" --n 8

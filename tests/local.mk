@@ -106,3 +106,13 @@ tests_check_coord_SOURCES = tests/check_coord.c
 tests_check_coord_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_coord_LDADD = $(CHECK_LDADD)
 tests_check_coord_LDFLAGS = $(CUDA_LDFLAGS)
+
+## export: bundles from the store (store/sf_export) and tune-local's store;
+## cli_export.sh runs tune-local twice on one store, then export and bundle.
+check_PROGRAMS += tests/check_export
+TESTS += tests/check_export tests/cli_export.sh
+dist_noinst_SCRIPTS += tests/cli_export.sh
+tests_check_export_SOURCES = tests/check_export.c tests/sf_check_bundle.h
+tests_check_export_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_export_LDADD = $(CHECK_LDADD)
+tests_check_export_LDFLAGS = $(CUDA_LDFLAGS)

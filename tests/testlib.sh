@@ -8,6 +8,9 @@ SHARED_DATA=${SF_SHARED_DATA:-$TOP_SRCDIR/../shared/data}
 TEST_DATA="$TOP_SRCDIR/tests/data"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/spmmfarm-test.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
+# A store of the script's own: the default store of tune-local and export
+# is the user's cache, which no test reads or writes.
+SPMMFARM_STORE="$WORK/store"; export SPMMFARM_STORE
 FAILED=0
 PASSED=0
 

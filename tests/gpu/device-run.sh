@@ -4,6 +4,8 @@
 # .devpack/ (see docs/KERNELS.md). Writes logs and JSON under $OUT.
 #   tests/gpu/device-run.sh check   make check-gpu equivalent
 #   tests/gpu/device-run.sh bench   tune-local on reference layers
+#   tests/gpu/device-run.sh export  tests/cli_export.sh: tune-local's store,
+#                                   export, verify, rt_demo, torch_demo
 set -u
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT/json"
@@ -19,13 +21,17 @@ for what in "$@"; do
         "$SPMMFARM" devices | tee "$OUT/devices.txt"
         SF_GPU_CONFIGS=${SF_GPU_CONFIGS:-8} timeout 330 tests/gpu/check-gpu.sh 2>&1 | tee "$OUT/check-gpu.log"
         ;;
+    export)
+        RT_DEMO=$PWD/.devpack/bin/rt_demo SPMMFARM_RT_LIB=$PWD/.devpack/bin/libspmmfarm-rt.so.0 \
+            timeout 500 sh tests/cli_export.sh 2>&1 | tee "$OUT/cli-export.log"
+        ;;
     bench)
         "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.9 --seed 1 -o /tmp/l90.smtx
         "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.95 --seed 1 -o /tmp/l95.smtx
         # SF_BENCH_SPECS: space-separated LAYER:N pairs
         for spec in ${SF_BENCH_SPECS:-l90:4096 l90:512}; do
             set -- ${spec%:*} ${spec#*:}
-            timeout 250 "$SPMMFARM" tune-local /tmp/$1.smtx --n "$2" --strategy proxy \
+            timeout 250 "$SPMMFARM" tune-local /tmp/$1.smtx --n "$2" --strategy proxy --no-store \
                 ${SF_BENCH_CONFIGS:+--max-configs $SF_BENCH_CONFIGS} --json -q > "$OUT/json/tune-$1-n$2.json" 2>> "$OUT/stderr.log"
             python3 - "$OUT/json/tune-$1-n$2.json" <<'PY'
 import json, sys
@@ -63,7 +69,7 @@ PY
         # the bench run timed, to measure proxy error
         "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.95 --seed 1 -o /tmp/l95.smtx
         for strategy in proxy exhaustive; do
-            timeout 250 "$SPMMFARM" tune-local /tmp/l95.smtx --n 4096 --strategy $strategy \
+            timeout 250 "$SPMMFARM" tune-local /tmp/l95.smtx --n 4096 --strategy $strategy --no-store \
                 --max-configs "${SF_FIDELITY_CONFIGS:-16}" --json -q > "$OUT/json/$strategy-l95-n4096.json" 2>> "$OUT/stderr.log"
             python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sys.argv[1], d["best"]["config"], d["best"]["us"], d["search"])' "$OUT/json/$strategy-l95-n4096.json"
         done

@@ -1,0 +1,198 @@
+/*  spmmfarm export: a kernel bundle from a store's tuned campaigns
+    (store/sf_export.h, docs/BUNDLES.md). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/sf_cli.h"
+#include "cli/sf_client.h"
+#include "common/sf_error.h"
+#include "store/sf_export.h"
+#include "store/sf_store.h"
+
+static const char *s_help =
+    "usage: spmmfarm export (CAMPAIGN | --all) [--store DIR] -o NAME.bundle [--force]\n"
+    "                       [--gpu-type T] [--allow-simulated] [--json]\n"
+    "       spmmfarm export CAMPAIGN --coordinator EP -o PATH [--force] [--allow-simulated]\n\n"
+    "Writes a kernel bundle (docs/BUNDLES.md) from a store: per layer of the\n"
+    "campaign its winner's kernel (cubin, source, launch rule, data), verified\n"
+    "error and time; dense winners get the bundle's generic dense kernel. The GPU\n"
+    "type and compute capability are the campaign's; the latest rank model of\n"
+    "that GPU type, if the store has one, goes in as model.json. Refused: layers\n"
+    "without a best (named), a winner whose kernel is not in the store, several\n"
+    "GPU types, simulated winners without --allow-simulated.\n\n"
+    "  CAMPAIGN           the campaign's id (spmmfarm store dump DIR --db campaigns;\n"
+    "                     tune-local prints the id of the campaign it recorded)\n"
+    "  --all              every done campaign of one GPU type; a layer name used by\n"
+    "                     several campaigns becomes CAMPAIGN.LAYER\n"
+    "  --store DIR        the store (default: $SPMMFARM_STORE, else\n"
+    "                     $XDG_CACHE_HOME/spmmfarm/store, else ~/.cache/spmmfarm/store);\n"
+    "                     opened read-only, so it works while the coordinator writes\n"
+    "  -o, --output DIR   the bundle directory (written as DIR.tmp, then renamed)\n"
+    "  --force            replace an existing bundle DIR\n"
+    "  --gpu-type T       --all: the GPU type to export (needed when the store's done\n"
+    "                     campaigns are of several); CAMPAIGN: must be its type\n"
+    "  --allow-simulated  export winners timed by the sim backend: the bundle says\n"
+    "                     \"simulated\": true and the runtime opens it only on request\n"
+    "  --json             machine-readable output\n"
+    "With --coordinator, the coordinator writes the bundle from its own store, on\n"
+    "its own machine, at PATH (made absolute here):\n"
+    SF_CLIENT_HELP
+    "  -h, --help         this help\n\n"
+    "Exit codes: 0 written, 1 a runtime failure (I/O, NVRTC, DIR exists), 2 bad\n"
+    "usage, no such campaign or store, or a campaign that cannot be exported.\n";
+
+typedef struct {
+    uint64_t campaign;    /* 0 with all */
+    bool all, json;
+    const char *store;    /* NULL: the default store */
+    const char *output;
+    sf_export_opts_t export;
+    bool remote;          /* --coordinator: ask the coordinator */
+    sf_client_t client;
+} s_opts_t;
+
+/*  The export done here, on a store this process opens read-only. */
+static int
+s_export_store (const s_opts_t *o, sf_export_report_t *report)
+{
+    char *dir = o->store ? strdup (o->store) : sf_store_default_dir ();
+    if (!dir)
+        return o->store ? sf_error_set (SF_ERR_NOMEM, "out of memory") : sf_error_last ();
+    sf_store_t *store = sf_store_open (dir, SF_STORE_READONLY);
+    int rc = store ? SF_OK : sf_error_last ();
+    if (rc == SF_OK)
+        rc = o->all ? sf_export_all (store, o->output, &o->export, report)
+                    : sf_export_campaign (store, o->campaign, o->output, &o->export, report);
+    sf_store_destroy (&store);
+    free (dir);
+    return rc;
+}
+
+/*  The export done by the coordinator (EXPORT_REQ), on its machine. */
+static int
+s_export_remote (const s_opts_t *o)
+{
+    char path[SF_PROTO_PATH_MAX + 1];
+    char cwd[SF_PROTO_PATH_MAX + 1];
+    if (o->output[0] == '/')
+        snprintf (path, sizeof path, "%s", o->output);
+    else if (!getcwd (cwd, sizeof cwd) || (size_t) snprintf (path, sizeof path, "%s/%s", cwd, o->output) >= sizeof path)
+        return sf_cli_fail ("export", sf_error_set (SF_ERR_RANGE, "-o: path too long"));
+    sf_proto_export_req_t req = { o->campaign, path, o->export.allow_simulated, o->export.replace };
+    sf_proto_msg_t *reply = NULL;
+    int rc = sf_client_request (&o->client, SF_PROTO_EXPORT_REQ, &req, &reply);
+    if (rc != SF_OK)
+        return sf_cli_fail ("export", rc);
+    const char *text = reply->type == SF_PROTO_OK && reply->ok.message ? reply->ok.message : "exported";
+    if (o->json) {
+        cJSON *root = cJSON_CreateObject ();
+        cJSON_AddStringToObject (root, "bundle", path);
+        cJSON_AddStringToObject (root, "message", text);
+        sf_proto_msg_destroy (&reply);
+        return sf_cli_print_json (&root);
+    }
+    puts (text);
+    sf_proto_msg_destroy (&reply);
+    return SF_EXIT_OK;
+}
+
+static int
+s_print (const s_opts_t *o, const sf_export_report_t *r)
+{
+    char text[SF_EXPORT_REPORT_MAX];
+    sf_export_report_text (r, o->output, text, sizeof text);
+    if (!o->json) {
+        puts (text);
+        return SF_EXIT_OK;
+    }
+    cJSON *root = cJSON_CreateObject ();
+    cJSON_AddStringToObject (root, "bundle", o->output);
+    cJSON_AddNumberToObject (root, "campaigns", r->campaigns);
+    cJSON_AddNumberToObject (root, "first_campaign", (double) r->first_campaign);
+    cJSON_AddStringToObject (root, "gpu_type", r->gpu_type);
+    char cc[16];
+    snprintf (cc, sizeof cc, "%d.%d", r->cc_major, r->cc_minor);
+    cJSON_AddStringToObject (root, "compute_capability", cc);
+    cJSON_AddNumberToObject (root, "layers", r->layers);
+    cJSON_AddNumberToObject (root, "dense", r->dense);
+    cJSON_AddNumberToObject (root, "renamed", r->renamed);
+    cJSON_AddBoolToObject (root, "simulated", r->simulated);
+    if (r->model_version)
+        cJSON_AddNumberToObject (root, "model_version", r->model_version);
+    else
+        cJSON_AddNullToObject (root, "model_version");
+    cJSON_AddStringToObject (root, "message", text);
+    return sf_cli_print_json (&root);
+}
+
+static int
+s_parse (int argc, char **argv, s_opts_t *o, bool *help)
+{
+    static const struct option options[] = {
+        { "all", no_argument, NULL, 'a' },
+        { "store", required_argument, NULL, 's' },
+        { "output", required_argument, NULL, 'o' },
+        { "force", no_argument, NULL, 'f' },
+        { "gpu-type", required_argument, NULL, 'g' },
+        { "allow-simulated", no_argument, NULL, 'S' },
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        SF_CLIENT_LONG_OPTIONS,
+        { NULL, 0, NULL, 0 }
+    };
+    int opt, handled;
+    sf_client_init (&o->client);
+    while ((opt = getopt_long (argc, argv, "ho:", options, NULL)) != -1) {
+        if ((handled = sf_client_option ("export", opt, optarg, &o->client)) != 0) {
+            if (handled != 1)
+                return handled;
+            o->remote = o->remote || opt == SF_CLIENT_OPT_BASE;
+            continue;
+        }
+        switch (opt) {
+        case 'a': o->all = true; break;
+        case 's': o->store = optarg; break;
+        case 'o': o->output = optarg; break;
+        case 'f': o->export.replace = true; break;
+        case 'g':
+            if (!optarg[0])
+                return sf_cli_usage ("export", "--gpu-type must not be empty");
+            o->export.gpu_type = optarg;
+            break;
+        case 'S': o->export.allow_simulated = true; break;
+        case 'j': o->json = true; break;
+        case 'h': *help = true; return SF_EXIT_OK;
+        default: return sf_cli_usage ("export", "unknown option");
+        }
+    }
+    int rest = argc - optind;
+    if (o->all ? rest != 0 : rest != 1)
+        return sf_cli_usage ("export", o->all ? "--all takes no CAMPAIGN" : "expected one CAMPAIGN (or --all)");
+    if (!o->all && (!sf_cli_parse_u64 (argv[optind], &o->campaign) || o->campaign == 0))
+        return sf_cli_usage ("export", "CAMPAIGN must be a campaign id (1, 2, ...), not '%s'", argv[optind]);
+    if (!o->output || !o->output[0])
+        return sf_cli_usage ("export", "-o NAME.bundle is required");
+    if (o->remote && (o->all || o->store))
+        return sf_cli_usage ("export", "--coordinator exports one CAMPAIGN from the coordinator's store");
+    return SF_EXIT_OK;
+}
+
+int
+sf_cmd_export (int argc, char **argv)
+{
+    s_opts_t o = { 0 };
+    bool help = false;
+    int rc = s_parse (argc, argv, &o, &help);
+    if (help)
+        fputs (s_help, stdout);
+    if (rc != SF_EXIT_OK || help)
+        return rc;
+    if (o.remote)
+        return s_export_remote (&o);
+    sf_export_report_t report;
+    rc = s_export_store (&o, &report);
+    return rc == SF_OK ? s_print (&o, &report) : sf_cli_fail ("export", rc);
+}

@@ -1,0 +1,602 @@
+/*  sf_export: bundles from the store's best records (docs/BUNDLES.md). */
+#include "store/sf_export.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sf_error.h"
+#include "common/sf_log.h"
+#include "proxygen/sf_config.h"
+#include "proxygen/sf_jit.h"
+#include "worker/sf_sim.h"
+
+#define S_LOG "export"
+#define S_LIST_MAX 512          /* the layer names listed in one refusal */
+#define S_PREFIXED_LAYER_MAX 40 /* a prefixed name keeps this much of the layer's */
+
+/* ---- one layer --------------------------------------------------------------- */
+
+/*  A U or D winner: its stored kernel as the bundle layer's files and launch. */
+static int
+s_kernel_layer (const sf_export_layer_t *in, const sf_config_t *config, sf_bundle_layer_t *l)
+{
+    const sf_store_kernel_t *k = in->kernel;
+    if (!k)
+        return sf_error_set (SF_ERR_INVALID, "a %s layer needs its kernel", sf_template_name (config->tmpl));
+    if (k->tmpl != config->tmpl)
+        return sf_error_set (SF_ERR_FORMAT, "the kernel is template %s, the config %s",
+                             sf_template_name (k->tmpl), in->config);
+    l->tmpl = sf_template_name (config->tmpl);
+    l->entry = k->launch.entry;
+    l->block_threads = k->launch.block_threads;
+    l->cols_per_block = k->launch.cols_per_block;
+    l->panel_groups = k->launch.panel_groups;
+    l->order = k->launch.order;
+    l->vec = k->launch.vec;
+    l->shared_bytes = k->launch.shared_bytes;
+    /* reordered rows are written back to their place by the kernel itself */
+    l->permuted = config->reorder != SF_REORDER_NONE;
+    l->cubin = k->cubin;
+    l->cubin_size = k->cubin_size;
+    l->source = k->source ? k->source : "";
+    l->source_size = k->source ? k->source_size : 0;
+    l->source_ext = config->tmpl == SF_TEMPLATE_D ? "cu" : "ptx";
+    l->data = k->data;
+    l->data_size = k->data_size;
+    return SF_OK;
+}
+
+/*  A dense winner: the generic dense kernel and A densified as its data. */
+static int
+s_dense_layer (const sf_export_layer_t *in, sf_bundle_layer_t *l, void **cubin, char **source,
+               float **dense)
+{
+    int64_t m = sf_matrix_rows (in->matrix), k = sf_matrix_cols (in->matrix);
+    size_t bytes = (size_t) m * (size_t) k * sizeof (float);
+    if (!(*dense = malloc (bytes)))
+        return sf_error_set (SF_ERR_NOMEM, "out of memory for the %lld x %lld dense A", (long long) m,
+                             (long long) k);
+    sf_matrix_densify (in->matrix, *dense);
+    int rc = sf_bundle_dense_kernel (m, k, in->bias, in->relu, in->arch, l, cubin, source);
+    l->data = *dense;
+    l->data_size = bytes;
+    return rc;
+}
+
+int
+sf_export_add_layer (sf_bundle_t *bundle, const sf_export_layer_t *in)
+{
+    sf_config_t config;
+    sf_bundle_layer_t l = { 0 };
+    void *cubin = NULL;
+    char *source = NULL;
+    float *dense = NULL;
+    char canonical[SF_CONFIG_TEXT_MAX];
+    int rc = sf_config_parse (in->config, &config);
+    if (rc == SF_OK)
+        rc = config.tmpl == SF_TEMPLATE_DENSE ? s_dense_layer (in, &l, &cubin, &source, &dense)
+                                              : s_kernel_layer (in, &config, &l);
+    if (rc == SF_OK) {
+        l.name = in->name;
+        l.m = sf_matrix_rows (in->matrix);
+        l.k = sf_matrix_cols (in->matrix);
+        l.n = in->n;
+        l.matrix_hash = sf_matrix_hash (in->matrix);
+        l.config = config.tmpl == SF_TEMPLATE_DENSE ? "dense" : sf_config_text (&config, canonical);
+        l.bias = in->bias;
+        l.relu = in->relu;
+        /* a simulated kernel never ran: its "error" is not a verification */
+        l.verified_error = in->simulated ? NAN : in->err;
+        l.time_us = in->us;
+        l.simulated = in->simulated;
+        rc = sf_bundle_add_layer (bundle, &l);
+    }
+    free (cubin);
+    free (source);
+    free (dense);
+    if (rc != SF_OK)
+        sf_error_prefix ("layer %s: ", in->name ? in->name : "?");
+    return rc;
+}
+
+/* ---- names and GPU types ----------------------------------------------------- */
+
+static bool
+s_name_char (char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'
+        || c == '.' || c == '-';
+}
+
+bool
+sf_export_layer_name (const char *text, char *out)
+{
+    size_t len = 0;
+    bool changed = false;
+    for (const char *p = text; *p; p++) {
+        if (len == SF_EXPORT_NAME_MAX - 1) {
+            changed = true;
+            break;
+        }
+        bool ok = s_name_char (*p) && !(len == 0 && *p == '.');
+        out[len++] = ok ? *p : '_';
+        changed |= !ok;
+    }
+    out[len] = '\0';
+    if (len == 0) {
+        snprintf (out, SF_EXPORT_NAME_MAX, "layer");
+        changed = true;
+    }
+    return changed;
+}
+
+int
+sf_export_gpu_cc (const char *gpu_type, int *cc_major, int *cc_minor)
+{
+    /* NAME/sm_XY/Nsm: NAME has no '/' (sf_cudadrv_gpu_type), so sm_XY is
+       between the last two */
+    const char *last = strrchr (gpu_type, '/');
+    const char *mid = last;
+    while (mid && mid > gpu_type && mid[-1] != '/')
+        mid--;
+    char arch[16];
+    /* a name before, an SM count after */
+    size_t len = mid && mid - 1 > gpu_type && last[1] ? (size_t) (last - mid) : 0;
+    if (len > 0 && len < sizeof arch) {
+        memcpy (arch, mid, len);
+        arch[len] = '\0';
+        if (sf_bundle_parse_arch (arch, cc_major, cc_minor))
+            return SF_OK;
+    }
+    sf_device_info_t sim;
+    sf_sim_device (&sim);
+    if (strcmp (gpu_type, sim.gpu_type) == 0) {
+        *cc_major = sim.cc_major;
+        *cc_minor = sim.cc_minor;
+        return SF_OK;
+    }
+    return sf_error_set (SF_ERR_INVALID, "GPU type '%s' names no compute capability (NAME/sm_XY/Nsm)",
+                         gpu_type);
+}
+
+/* ---- the plan: what goes into the bundle --------------------------------------- */
+
+typedef struct {
+    uint32_t campaign;                /* index into the plan's campaigns */
+    uint32_t layer;                   /* index into its layers */
+    sf_store_best_t best;
+    char base[SF_EXPORT_NAME_MAX];    /* the layer's name as a bundle name */
+    char name[SF_EXPORT_NAME_MAX];    /* its name in the bundle */
+} s_item_t;
+
+typedef struct {
+    sf_store_t *store;
+    const sf_export_opts_t *opts;
+    sf_export_report_t *report;
+    sf_store_campaign_t *campaigns;
+    uint32_t campaign_count;
+    s_item_t *items;
+    uint32_t item_count;
+} s_plan_t;
+
+static void
+s_plan_free (s_plan_t *p)
+{
+    for (uint32_t i = 0; i < p->campaign_count; i++)
+        sf_record_campaign_free (&p->campaigns[i]);
+    free (p->campaigns);
+    free (p->items);
+}
+
+/*  Appends name to a list "a, b, c" in buf, or "..." once it is full. */
+static void
+s_list_add (char *buf, size_t size, const char *name)
+{
+    size_t used = strlen (buf);
+    if (used >= size - 5 || strstr (buf, "..."))
+        return;
+    int n = snprintf (buf + used, size - used, "%s%s", used ? ", " : "", name);
+    if (n < 0 || (size_t) n >= size - used)
+        snprintf (buf + (used < size - 5 ? used : size - 5), 5, "...");
+}
+
+/*  The campaign's GPU type against the plan's and the options'. */
+static int
+s_check_gpu_type (s_plan_t *p, const sf_store_campaign_t *c)
+{
+    sf_export_report_t *r = p->report;
+    if (!c->gpu_type[0])
+        return sf_error_set (SF_ERR_INVALID, "campaign %llu (%s) has no GPU type yet: none of its "
+                             "jobs has run", (unsigned long long) c->id, c->name);
+    if (p->opts->gpu_type && strcmp (p->opts->gpu_type, c->gpu_type) != 0)
+        return sf_error_set (SF_ERR_INVALID, "campaign %llu (%s) was tuned on %s, not %s",
+                             (unsigned long long) c->id, c->name, c->gpu_type, p->opts->gpu_type);
+    if (r->gpu_type[0] && strcmp (r->gpu_type, c->gpu_type) != 0)
+        return sf_error_set (SF_ERR_INVALID, "campaign %llu (%s) was tuned on %s, campaign %llu on %s: "
+                             "a bundle is for one GPU type", (unsigned long long) c->id, c->name,
+                             c->gpu_type, (unsigned long long) r->first_campaign, r->gpu_type);
+    if (!r->gpu_type[0]) {
+        int rc = sf_export_gpu_cc (c->gpu_type, &r->cc_major, &r->cc_minor);
+        if (rc != SF_OK)
+            return rc;
+        snprintf (r->gpu_type, sizeof r->gpu_type, "%s", c->gpu_type);
+        r->first_campaign = c->id;
+    }
+    return SF_OK;
+}
+
+/*  The campaign and its layers' best records into the plan; refused when a
+    layer has no best (naming them). */
+static int
+s_plan_campaign (s_plan_t *p, uint64_t id)
+{
+    sf_store_campaign_t *grown = realloc (p->campaigns, (p->campaign_count + 1) * sizeof *grown);
+    if (!grown)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    p->campaigns = grown;
+    sf_store_campaign_t *c = &p->campaigns[p->campaign_count];
+    memset (c, 0, sizeof *c);
+    int rc = sf_store_get_campaign (p->store, id, c);
+    if (rc != SF_OK)
+        return rc;
+    p->campaign_count++;
+    if ((rc = s_check_gpu_type (p, c)) != SF_OK)
+        return rc;
+    if (p->item_count + c->layer_count > SF_MANIFEST_MAX_LAYERS)
+        return sf_error_set (SF_ERR_RANGE, "more than %d layers: a bundle holds at most that many",
+                             SF_MANIFEST_MAX_LAYERS);
+    s_item_t *items = realloc (p->items, (p->item_count + c->layer_count + 1) * sizeof *items);
+    if (!items)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    p->items = items;
+    char missing[S_LIST_MAX] = "";
+    uint32_t missing_count = 0;
+    for (uint32_t i = 0; i < c->layer_count; i++) {
+        s_item_t *it = &p->items[p->item_count];
+        memset (it, 0, sizeof *it);
+        rc = sf_store_get_best (p->store, id, i, &it->best);
+        if (rc == SF_ERR_NOTFOUND) {
+            s_list_add (missing, sizeof missing, c->layers[i].name);
+            missing_count++;
+            continue;
+        }
+        if (rc != SF_OK)
+            return rc;
+        it->campaign = p->campaign_count - 1;
+        it->layer = i;
+        p->item_count++;
+    }
+    if (missing_count)
+        return sf_error_set (SF_ERR_INVALID, "campaign %llu (%s, %s): %u of its %u layers have no best "
+                             "(not tuned yet, or their jobs failed): %s", (unsigned long long) id, c->name,
+                             sf_record_campaign_state_name (c->state), missing_count, c->layer_count, missing);
+    if (c->layer_count == 0)
+        return sf_error_set (SF_ERR_INVALID, "campaign %llu (%s) has no layers", (unsigned long long) id,
+                             c->name);
+    return SF_OK;
+}
+
+/*  What every winner needs from the store is there, and simulated winners
+    are allowed. */
+static int
+s_plan_check (s_plan_t *p)
+{
+    char simulated[S_LIST_MAX] = "";
+    uint32_t simulated_count = 0;
+    for (uint32_t i = 0; i < p->item_count; i++) {
+        const s_item_t *it = &p->items[i];
+        const sf_store_campaign_t *c = &p->campaigns[it->campaign];
+        const sf_store_layer_t *l = &c->layers[it->layer];
+        if (it->best.simulated) {
+            s_list_add (simulated, sizeof simulated, l->name);
+            simulated_count++;
+        }
+        if (!sf_store_has_matrix (p->store, l->matrix))
+            return sf_error_set (SF_ERR_NOTFOUND, "campaign %llu, layer %s: its matrix is not in the store",
+                                 (unsigned long long) c->id, l->name);
+        if (it->best.tmpl == SF_TEMPLATE_DENSE)
+            continue;
+        if (!it->best.has_kernel || !sf_store_has_kernel (p->store, it->best.kernel))
+            return sf_error_set (SF_ERR_NOTFOUND, "campaign %llu, layer %s: the kernel of its winner %s is "
+                                 "not in the store", (unsigned long long) c->id, l->name, it->best.config);
+    }
+    if (simulated_count && simulated_count != p->item_count)
+        return sf_error_set (SF_ERR_INVALID, "%u layers have simulated winners, %u measured ones: "
+                             "they never share a bundle", simulated_count, p->item_count - simulated_count);
+    if (simulated_count && !p->opts->allow_simulated)
+        return sf_error_set (SF_ERR_INVALID, "the winners of %u layers are SIMULATED (sim backend: no GPU "
+                             "ran them): %s; allow simulated winners (export --allow-simulated) for a "
+                             "bundle marked simulated", simulated_count, simulated);
+    p->report->simulated = simulated_count > 0;
+    return SF_OK;
+}
+
+/*  "CAMPAIGN[-ID].LAYER" within 63 characters: the layer's name cut to 40,
+    the campaign's to what is left. */
+static void
+s_prefixed (const char *campaign, const char *suffix, const char *base, char *out)
+{
+    int keep = (int) strnlen (base, S_PREFIXED_LAYER_MAX);
+    int room = SF_EXPORT_NAME_MAX - 2 - keep - (int) strlen (suffix);
+    snprintf (out, SF_EXPORT_NAME_MAX, "%.*s%s.%.*s", room, campaign, suffix, keep, base);
+}
+
+/*  True if item i's bundle name (or base name) equals that of an item of
+    another campaign. */
+static bool
+s_clashes (const s_plan_t *p, uint32_t i, bool base)
+{
+    const s_item_t *a = &p->items[i];
+    for (uint32_t j = 0; j < p->item_count; j++) {
+        const s_item_t *b = &p->items[j];
+        if (b->campaign != a->campaign && strcmp (base ? a->base : a->name, base ? b->base : b->name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/*  Bundle names: the layer's own (as a bundle name); a name that several
+    campaigns use is prefixed with the campaign's name, or with its name and
+    id where the names clash too. Names left equal are refused. */
+static int
+s_plan_names (s_plan_t *p)
+{
+    for (uint32_t i = 0; i < p->item_count; i++) {
+        s_item_t *it = &p->items[i];
+        sf_export_layer_name (p->campaigns[it->campaign].layers[it->layer].name, it->base);
+        snprintf (it->name, sizeof it->name, "%s", it->base);
+    }
+    bool *clash = calloc (p->item_count + 1, sizeof *clash);
+    if (!clash)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    for (uint32_t i = 0; i < p->item_count; i++)
+        clash[i] = s_clashes (p, i, true);
+    /* pass 0: clashing names get the campaign's name; pass 1: those that
+       still clash (campaigns of one name) get its id too */
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t i = 0; pass == 1 && i < p->item_count; i++)
+            clash[i] = clash[i] && s_clashes (p, i, false);
+        for (uint32_t i = 0; i < p->item_count; i++) {
+            s_item_t *it = &p->items[i];
+            const sf_store_campaign_t *c = &p->campaigns[it->campaign];
+            if (!clash[i])
+                continue;
+            char campaign[SF_EXPORT_NAME_MAX], suffix[24] = "";
+            sf_export_layer_name (c->name, campaign);
+            if (pass == 1)
+                snprintf (suffix, sizeof suffix, "-%llu", (unsigned long long) c->id);
+            s_prefixed (campaign, suffix, it->base, it->name);
+        }
+    }
+    free (clash);
+    for (uint32_t i = 0; i < p->item_count; i++) {
+        const s_item_t *a = &p->items[i];
+        const sf_store_campaign_t *ca = &p->campaigns[a->campaign];
+        p->report->renamed += strcmp (a->name, ca->layers[a->layer].name) != 0;
+        for (uint32_t j = i + 1; j < p->item_count; j++) {
+            const s_item_t *b = &p->items[j];
+            const sf_store_campaign_t *cb = &p->campaigns[b->campaign];
+            if (strcmp (a->name, b->name) == 0)
+                return sf_error_set (SF_ERR_EXISTS, "campaign %llu's layer '%s' and campaign %llu's "
+                                     "layer '%s' would both be '%s' in the bundle",
+                                     (unsigned long long) ca->id, ca->layers[a->layer].name,
+                                     (unsigned long long) cb->id, cb->layers[b->layer].name, a->name);
+        }
+    }
+    return SF_OK;
+}
+
+/* ---- building and writing ------------------------------------------------------ */
+
+/*  The driver version to stamp: the winners' (one version), "mixed", or
+    "unknown" when the store does not say. */
+static const char *
+s_driver (const s_plan_t *p)
+{
+    const char *driver = NULL;
+    for (uint32_t i = 0; i < p->item_count; i++) {
+        const char *d = p->items[i].best.driver;
+        if (!d[0])
+            continue;
+        if (driver && strcmp (driver, d) != 0)
+            return "mixed";
+        driver = d;
+    }
+    return driver ? driver : p->report->simulated ? "sim" : "unknown";
+}
+
+static int
+s_build_layer (const s_plan_t *p, const s_item_t *it, const char *arch, sf_bundle_t *bundle)
+{
+    const sf_store_campaign_t *c = &p->campaigns[it->campaign];
+    const sf_store_layer_t *l = &c->layers[it->layer];
+    sf_matrix_t *a = NULL;
+    sf_store_kernel_t kernel = { 0 };
+    int rc = sf_store_get_matrix (p->store, l->matrix, &a);
+    if (rc == SF_OK && it->best.tmpl != SF_TEMPLATE_DENSE) {
+        rc = sf_store_get_kernel (p->store, it->best.kernel, &kernel);
+        if (rc == SF_OK && (kernel.tmpl != it->best.tmpl || strcmp (kernel.config, it->best.config) != 0))
+            rc = sf_error_set (SF_ERR_FORMAT, "the stored kernel is %s, the winner %s", kernel.config,
+                               it->best.config);
+    }
+    if (rc == SF_OK) {
+        sf_export_layer_t in = {
+            .name = it->name, .matrix = a, .n = l->n, .bias = l->bias, .relu = l->relu,
+            .config = it->best.config, .kernel = it->best.tmpl == SF_TEMPLATE_DENSE ? NULL : &kernel,
+            .arch = arch, .err = it->best.err, .us = it->best.us, .simulated = it->best.simulated,
+        };
+        rc = sf_export_add_layer (bundle, &in);
+    }
+    if (rc == SF_OK && it->best.tmpl == SF_TEMPLATE_DENSE)
+        p->report->dense++;
+    if (rc != SF_OK)
+        sf_error_prefix ("campaign %llu (%s): ", (unsigned long long) c->id, c->name);
+    sf_record_kernel_free (&kernel);
+    sf_matrix_destroy (&a);
+    return rc;
+}
+
+/*  The latest rank model of the GPU type, if any, as model.json. */
+static int
+s_build_model (const s_plan_t *p, sf_bundle_t *bundle)
+{
+    sf_store_model_t model = { 0 };
+    int rc = sf_store_get_model (p->store, p->report->gpu_type, 0, &model);
+    if (rc == SF_ERR_NOTFOUND) {
+        sf_error_clear ();
+        return SF_OK;
+    }
+    if (rc == SF_OK && model.xgboost_size > 0) {
+        rc = sf_bundle_set_model (bundle, model.xgboost_json, model.xgboost_size);
+        if (rc == SF_OK)
+            p->report->model_version = model.version;
+    }
+    sf_record_model_free (&model);
+    return rc;
+}
+
+static int
+s_plan_write (s_plan_t *p, const char *dir)
+{
+    int rc = s_plan_check (p);
+    if (rc == SF_OK)
+        rc = s_plan_names (p);
+    if (rc != SF_OK)
+        return rc;
+    sf_export_report_t *r = p->report;
+    char arch[16];
+    snprintf (arch, sizeof arch, "sm_%d%d", r->cc_major, r->cc_minor);
+    sf_bundle_t *bundle = sf_bundle_new (r->gpu_type, r->cc_major, r->cc_minor, sf_jit_version (),
+                                         s_driver (p));
+    rc = bundle ? SF_OK : sf_error_last ();
+    for (uint32_t i = 0; rc == SF_OK && i < p->item_count; i++) {
+        rc = s_build_layer (p, &p->items[i], arch, bundle);
+        if (rc == SF_OK)
+            r->layers++;
+    }
+    if (rc == SF_OK)
+        rc = s_build_model (p, bundle);
+    if (rc == SF_OK)
+        rc = sf_bundle_write (bundle, dir, p->opts->replace);
+    if (rc == SF_OK)
+        r->campaigns = p->campaign_count;
+    sf_bundle_destroy (&bundle);
+    return rc;
+}
+
+static const sf_export_opts_t s_default_opts = { false, false, NULL };
+
+int
+sf_export_campaign (sf_store_t *store, uint64_t campaign, const char *dir, const sf_export_opts_t *opts,
+                    sf_export_report_t *report)
+{
+    sf_export_report_t local;
+    s_plan_t p = { store, opts ? opts : &s_default_opts, report ? report : &local, NULL, 0, NULL, 0 };
+    memset (p.report, 0, sizeof *p.report);
+    int rc = s_plan_campaign (&p, campaign);
+    if (rc == SF_OK)
+        rc = s_plan_write (&p, dir);
+    s_plan_free (&p);
+    return rc;
+}
+
+/* ---- every done campaign of a GPU type --------------------------------------- */
+
+typedef struct {
+    uint64_t id;
+    char gpu_type[SF_STORE_GPU_TYPE_MAX];
+} s_done_t;
+
+typedef struct {
+    const char *gpu_type;     /* the wanted type, or NULL */
+    s_done_t *done;           /* the done campaigns (of that type) */
+    uint32_t count;
+    int status;
+} s_all_t;
+
+static int
+s_all_each (void *arg, const sf_store_campaign_t *c)
+{
+    s_all_t *all = arg;
+    if (c->state != SF_CAMPAIGN_DONE || (all->gpu_type && strcmp (c->gpu_type, all->gpu_type) != 0))
+        return 0;
+    if (all->count >= SF_MANIFEST_MAX_LAYERS) {
+        all->status = sf_error_set (SF_ERR_RANGE, "more than %d done campaigns", SF_MANIFEST_MAX_LAYERS);
+        return 1;
+    }
+    s_done_t *done = realloc (all->done, (all->count + 1) * sizeof *done);
+    if (!done) {
+        all->status = sf_error_set (SF_ERR_NOMEM, "out of memory");
+        return 1;
+    }
+    all->done = done;
+    done[all->count].id = c->id;
+    snprintf (done[all->count].gpu_type, sizeof done->gpu_type, "%s", c->gpu_type);
+    all->count++;
+    return 0;
+}
+
+/*  SF_OK when the done campaigns are of one GPU type; else the refusal,
+    listing the types. */
+static int
+s_all_one_type (const s_all_t *all)
+{
+    char types[S_LIST_MAX] = "";
+    uint32_t type_count = 0;
+    for (uint32_t i = 0; i < all->count; i++) {
+        bool seen = false;
+        for (uint32_t j = 0; j < i && !seen; j++)
+            seen = strcmp (all->done[i].gpu_type, all->done[j].gpu_type) == 0;
+        if (!seen) {
+            s_list_add (types, sizeof types, all->done[i].gpu_type[0] ? all->done[i].gpu_type : "(none)");
+            type_count++;
+        }
+    }
+    if (type_count > 1)
+        return sf_error_set (SF_ERR_INVALID, "the done campaigns are of %u GPU types (%s): a bundle is for "
+                             "one; choose it (export --all --gpu-type TYPE)", type_count, types);
+    return SF_OK;
+}
+
+int
+sf_export_all (sf_store_t *store, const char *dir, const sf_export_opts_t *opts, sf_export_report_t *report)
+{
+    sf_export_report_t local;
+    s_plan_t p = { store, opts ? opts : &s_default_opts, report ? report : &local, NULL, 0, NULL, 0 };
+    memset (p.report, 0, sizeof *p.report);
+    s_all_t all = { .gpu_type = p.opts->gpu_type };
+    int rc = sf_store_each_campaign (store, s_all_each, &all);
+    if (rc != SF_OK && all.status != SF_OK)
+        rc = all.status;
+    if (rc == SF_OK && all.count == 0)
+        rc = sf_error_set (SF_ERR_NOTFOUND, "no done campaign%s%s in the store", all.gpu_type ? " of " : "",
+                           all.gpu_type ? all.gpu_type : "");
+    if (rc == SF_OK)
+        rc = s_all_one_type (&all);
+    for (uint32_t i = 0; rc == SF_OK && i < all.count; i++)
+        rc = s_plan_campaign (&p, all.done[i].id);
+    if (rc == SF_OK)
+        rc = s_plan_write (&p, dir);
+    free (all.done);
+    s_plan_free (&p);
+    return rc;
+}
+
+char *
+sf_export_report_text (const sf_export_report_t *r, const char *dir, char *buf, size_t size)
+{
+    char campaigns[64], model[48] = "";
+    if (r->campaigns == 1)
+        snprintf (campaigns, sizeof campaigns, "campaign %llu", (unsigned long long) r->first_campaign);
+    else
+        snprintf (campaigns, sizeof campaigns, "%u campaigns", r->campaigns);
+    if (r->model_version)
+        snprintf (model, sizeof model, "; model.json (rank model v%u)", r->model_version);
+    snprintf (buf, size, "wrote %s: %u layer%s (%u dense) of %s for %s (compute capability %d.%d)%s%s%s", dir,
+              r->layers, r->layers == 1 ? "" : "s", r->dense, campaigns, r->gpu_type, r->cc_major, r->cc_minor,
+              r->renamed ? "; some layers renamed" : "", model,
+              r->simulated ? "; times SIMULATED (sim backend)" : "");
+    return buf;
+}

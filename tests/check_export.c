@@ -1,0 +1,490 @@
+/*  check_export: bundles from a store (store/sf_export). Each test writes a
+    real store through the store API (campaigns, best records, kernels,
+    matrices, models), exports it into a real bundle directory and reads
+    that back with sf_bundle_load, which checks every file's SHA-256. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "tests/sf_check.h"
+#include "tests/sf_check_bundle.h"
+#include "common/sf_bundle.h"
+#include "common/sf_error.h"
+#include "common/sf_matrix.h"
+#include "common/sf_sha256.h"
+#include "proxygen/sf_jit.h"
+#include "store/sf_export.h"
+#include "store/sf_record.h"
+#include "store/sf_store.h"
+
+#define S_H100 "NVIDIA H100 80GB HBM3/sm_90/132sm"
+#define S_A100 "NVIDIA A100-SXM4-80GB/sm_80/108sm"
+#define S_SIM "sim/h100-model/132sm"
+#define S_U_CONFIG "U:r16.v4.t32.g2.o1.m64.sim"
+#define S_D_CONFIG "D:r2.v1.t64.g1.o0.none"
+#define S_PTX "// PTX of fc1\n.version 8.0\n.target sm_90\n"
+#define S_CUDA "// CUDA C of the D kernel\nextern \"C\" __global__ void sf_d (void) {}\n"
+
+/* ---- fixture: a store directory and a bundle path ----------------------------- */
+
+static char *s_tmp;
+static char s_store_dir[4200], s_bundle_dir[4200];
+static sf_store_t *s_store;
+
+static void
+s_setup (void)
+{
+    s_tmp = sf_test_tmpdir ();
+    snprintf (s_store_dir, sizeof s_store_dir, "%s/store", s_tmp);
+    snprintf (s_bundle_dir, sizeof s_bundle_dir, "%s/model.bundle", s_tmp);
+    s_store = sf_store_open (s_store_dir, SF_STORE_WRITER);
+    ck_assert_msg (s_store != NULL, "%s", sf_error_message ());
+}
+
+static void
+s_teardown (void)
+{
+    sf_store_destroy (&s_store);
+    sf_test_rmtree (s_tmp);
+    s_tmp = NULL;
+}
+
+/* ---- records ------------------------------------------------------------------ */
+
+/*  An M x K matrix with about a third of its entries zero (seeded). */
+static sf_matrix_t *
+s_matrix (int m, int k, int seed)
+{
+    float *dense = calloc ((size_t) m * k, sizeof *dense);
+    for (int i = 0; i < m * k; i++)
+        dense[i] = (i * 7 + seed) % 3 == 0 ? 0.0f : (float) ((i * 13 + seed) % 17) - 8.0f;
+    sf_matrix_t *a = sf_matrix_new_dense (m, k, dense);
+    free (dense);
+    ck_assert_ptr_nonnull (a);
+    return a;
+}
+
+typedef struct {
+    const char *name;
+    sf_matrix_t *a;      /* borrowed */
+    int64_t n;
+    bool bias, relu;
+    sf_template tmpl;    /* the winner's */
+    bool best;           /* a best record for it */
+    bool kernel;         /* its kernel in the store (U, D) */
+} s_layer_t;
+
+/*  The U or D kernel of a layer: a fake cubin named after the layer (so
+    each has its own digest), its source, and for D some data. */
+static void
+s_kernel (const s_layer_t *l, sf_store_kernel_t *k, void **cubin)
+{
+    char entry[64];
+    snprintf (entry, sizeof entry, "sf_%s_%s", l->tmpl == SF_TEMPLATE_U ? "u" : "d", l->name);
+    for (char *p = entry; *p; p++)
+        if (*p == '/')
+            *p = '_';
+    memset (k, 0, sizeof *k);
+    *cubin = sf_test_fake_cubin (entry, &k->cubin_size);
+    k->cubin = *cubin;
+    k->tmpl = l->tmpl;
+    if (l->tmpl == SF_TEMPLATE_U) {
+        k->source = S_PTX;
+        k->launch = (sf_launch_t) { .block_threads = 64, .cols_per_block = 128, .panel_groups = 3,
+                                    .order = 1, .vec = 4, .shared_bytes = 0, .panels = 3,
+                                    .code_panels = 3, .code_fmas = 20 };
+        snprintf (k->config, sizeof k->config, "%s", S_U_CONFIG);
+    }
+    else {
+        static const uint8_t data[40] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+        k->source = S_CUDA;
+        k->data = (uint8_t *) data;
+        k->data_size = sizeof data;
+        k->launch = (sf_launch_t) { .block_threads = 64, .cols_per_block = 64, .panel_groups = 4,
+                                    .order = 0, .vec = 1, .shared_bytes = 1024, .panels = 4 };
+        snprintf (k->config, sizeof k->config, "%s", S_D_CONFIG);
+    }
+    snprintf (k->launch.entry, sizeof k->launch.entry, "%s", entry);
+}
+
+/*  A campaign of these layers with their matrices, kernels and best records. */
+static void
+s_campaign (uint64_t id, const char *name, const char *gpu_type, sf_campaign_state state, bool simulated,
+            const s_layer_t *layers, uint32_t count)
+{
+    sf_store_batch_t *batch = sf_store_batch_new ();
+    sf_store_campaign_t c = { .id = id, .strategy = "proxy", .state = state, .created_ms = 1000,
+                              .layer_count = count };
+    snprintf (c.name, sizeof c.name, "%s", name);
+    snprintf (c.gpu_type, sizeof c.gpu_type, "%s", gpu_type);
+    c.layers = calloc (count, sizeof *c.layers);
+    for (uint32_t i = 0; i < count; i++) {
+        const s_layer_t *l = &layers[i];
+        sf_store_layer_t *sl = &c.layers[i];
+        snprintf (sl->name, sizeof sl->name, "%s", l->name);
+        ck_assert_int_eq (sf_record_hash_parse (sf_matrix_hash (l->a), sl->matrix), SF_OK);
+        sl->n = l->n;
+        sl->bias = l->bias;
+        sl->relu = l->relu;
+        ck_assert_int_eq (sf_store_batch_put_matrix (batch, l->a), SF_OK);
+        sf_store_best_t best = { .tmpl = l->tmpl, .us = 10.0 + i, .err = 1e-7 * (i + 1),
+                                 .simulated = simulated, .sgemm_us = 20, .tf32_us = 15,
+                                 .cusparse_us = NAN, .recorded_ms = 2000, .driver = "13.0" };
+        snprintf (best.config, sizeof best.config, "%s",
+                  l->tmpl == SF_TEMPLATE_U ? S_U_CONFIG : l->tmpl == SF_TEMPLATE_D ? S_D_CONFIG : "dense");
+        if (l->tmpl != SF_TEMPLATE_DENSE) {
+            sf_store_kernel_t k;
+            void *cubin;
+            s_kernel (l, &k, &cubin);
+            sf_sha256 (k.cubin, k.cubin_size, best.kernel);
+            best.has_kernel = true;
+            if (l->kernel)
+                ck_assert_int_eq (sf_store_batch_put_kernel (batch, &k, NULL), SF_OK);
+            free (cubin);
+        }
+        if (l->best)
+            ck_assert_int_eq (sf_store_batch_put_best (batch, id, i, &best), SF_OK);
+    }
+    ck_assert_int_eq (sf_store_batch_put_campaign (batch, &c), SF_OK);
+    ck_assert_msg (sf_store_commit (s_store, batch) == SF_OK, "%s", sf_error_message ());
+    free (c.layers);
+    sf_store_batch_destroy (&batch);
+}
+
+static void
+s_model (const char *gpu_type, uint32_t version, const char *json)
+{
+    sf_store_batch_t *batch = sf_store_batch_new ();
+    sf_store_model_t m = { .version = version, .xgboost_json = (char *) json, .problems = 5,
+                           .candidates = 50, .created_ms = 3000 };
+    snprintf (m.gpu_type, sizeof m.gpu_type, "%s", gpu_type);
+    ck_assert_int_eq (sf_store_batch_put_model (batch, &m), SF_OK);
+    ck_assert_int_eq (sf_store_commit (s_store, batch), SF_OK);
+    sf_store_batch_destroy (&batch);
+}
+
+/*  SHA-256 of a file of the bundle, as hex. */
+static void
+s_file_sha (const char *file, char hex[SF_SHA256_HEX])
+{
+    char path[4400];
+    snprintf (path, sizeof path, "%s/%s", s_bundle_dir, file);
+    size_t size;
+    char *data = sf_test_slurp (path, &size);
+    uint8_t digest[SF_STORE_HASH_BYTES];
+    sf_sha256 (data, size, digest);
+    sf_sha256_hex (digest, hex);
+    free (data);
+}
+
+static bool
+s_exists (const char *path)
+{
+    struct stat st;
+    return stat (path, &st) == 0;
+}
+
+/* ---- a campaign of U, D and dense winners ------------------------------------- */
+
+START_TEST (test_round_trip)
+{
+    sf_matrix_t *a1 = s_matrix (6, 5, 1), *a2 = s_matrix (7, 4, 2), *a3 = s_matrix (5, 3, 3);
+    s_layer_t layers[] = {
+        { "fc1", a1, 64, true, false, SF_TEMPLATE_U, true, true },
+        { "attn/out", a2, 32, false, true, SF_TEMPLATE_D, true, true },
+        { "fc3", a3, 16, true, true, SF_TEMPLATE_DENSE, true, false },
+    };
+    s_campaign (1, "bert", S_H100, SF_CAMPAIGN_DONE, false, layers, 3);
+    s_model (S_H100, 1, "{\"old\": true}");
+    s_model (S_H100, 2, "{\"learner\": {}}");
+
+    sf_export_report_t r;
+    int rc = sf_export_campaign (s_store, 1, s_bundle_dir, NULL, &r);
+    ck_assert_msg (rc == SF_OK, "%s", sf_error_message ());
+    ck_assert_str_eq (r.gpu_type, S_H100);
+    ck_assert_int_eq (r.cc_major, 9);
+    ck_assert_int_eq (r.cc_minor, 0);
+    ck_assert_uint_eq (r.campaigns, 1);
+    ck_assert_uint_eq (r.first_campaign, 1);
+    ck_assert_uint_eq (r.layers, 3);
+    ck_assert_uint_eq (r.dense, 1);
+    ck_assert_uint_eq (r.renamed, 1);   /* attn/out */
+    ck_assert (!r.simulated);
+    ck_assert_uint_eq (r.model_version, 2);
+    char text[SF_EXPORT_REPORT_MAX];
+    sf_export_report_text (&r, s_bundle_dir, text, sizeof text);
+    ck_assert_ptr_nonnull (strstr (text, "3 layers (1 dense) of campaign 1 for " S_H100 " (compute capability 9.0)"));
+    ck_assert_ptr_nonnull (strstr (text, "model.json (rank model v2)"));
+
+    sf_bundle_t *b = sf_bundle_load (s_bundle_dir);
+    ck_assert_msg (b != NULL, "%s", sf_error_message ());
+    const sf_manifest_t *m = sf_bundle_manifest (b);
+    ck_assert_str_eq (m->gpu_type, S_H100);
+    ck_assert_int_eq (m->cc_major, 9);
+    ck_assert_str_eq (m->toolkit, sf_jit_version ());
+    ck_assert_str_eq (m->driver, "13.0");
+    ck_assert (!m->simulated);
+    ck_assert_int_eq (m->layer_count, 3);
+    size_t size;
+    const char *model = sf_bundle_model (b, &size);
+    ck_assert (m->model.present && size == strlen ("{\"learner\": {}}"));
+    ck_assert_int_eq (memcmp (model, "{\"learner\": {}}", size), 0);
+
+    /* U: the stored cubin and PTX, the launch rule, rows permuted in-kernel */
+    const sf_manifest_layer_t *u = &m->layers[0];
+    ck_assert_str_eq (u->name, "fc1");
+    ck_assert (u->m == 6 && u->k == 5 && u->n == 64);
+    ck_assert_str_eq (u->matrix, sf_matrix_hash (a1));
+    ck_assert_str_eq (u->tmpl, "U");
+    ck_assert_str_eq (u->config, S_U_CONFIG);
+    ck_assert_str_eq (u->entry, "sf_u_fc1");
+    ck_assert (u->block_threads == 64 && u->cols_per_block == 128 && u->panel_groups == 3
+               && u->order == 1 && u->vec == 4 && u->shared_bytes == 0);
+    ck_assert_str_eq (u->permutation, "in-kernel");
+    ck_assert (u->bias && !u->relu);
+    ck_assert_double_eq_tol (u->verified_error, 1e-7, 1e-20);
+    ck_assert_double_eq (u->time_us, 10.0);
+    ck_assert_str_eq (u->cubin.file, "kernels/fc1.cubin");
+    ck_assert_str_eq (u->source.file, "src/fc1.ptx");
+    ck_assert (!u->data.present);
+    sf_store_kernel_t k;
+    void *cubin;
+    s_kernel (&layers[0], &k, &cubin);
+    uint8_t digest[SF_STORE_HASH_BYTES];
+    char hex[SF_SHA256_HEX], file_hex[SF_SHA256_HEX];
+    sf_sha256 (cubin, k.cubin_size, digest);
+    sf_sha256_hex (digest, hex);
+    ck_assert_str_eq (u->cubin.sha256, hex);           /* the store's kernel key */
+    s_file_sha (u->cubin.file, file_hex);
+    ck_assert_str_eq (file_hex, hex);                  /* and the file's bytes */
+    ck_assert_int_eq (u->cubin.bytes, (int64_t) k.cubin_size);
+    free (cubin);
+    const char *source = sf_bundle_source (b, 0, &size);
+    ck_assert_str_eq (source, S_PTX);
+
+    /* D: CUDA C source and its data; the name made a bundle name */
+    const sf_manifest_layer_t *d = &m->layers[1];
+    ck_assert_str_eq (d->name, "attn_out");
+    ck_assert_str_eq (d->tmpl, "D");
+    ck_assert_str_eq (d->config, S_D_CONFIG);
+    ck_assert_str_eq (d->source.file, "src/attn_out.cu");
+    ck_assert_str_eq (d->permutation, "none");
+    ck_assert (d->data.present && d->data.bytes == 40);
+    ck_assert (d->shared_bytes == 1024 && d->panel_groups == 4 && !d->bias && d->relu);
+    ck_assert_str_eq (sf_bundle_source (b, 1, &size), S_CUDA);
+
+    /* dense: the generic kernel, A densified as its data, cuBLAS's time */
+    const sf_manifest_layer_t *g = &m->layers[2];
+    ck_assert_str_eq (g->tmpl, "dense");
+    ck_assert_str_eq (g->entry, "sf_dense");
+    ck_assert (g->bias && g->relu && g->n == 16);
+    ck_assert_double_eq (g->time_us, 12.0);
+    const float *data = sf_bundle_data (b, 2, &size);
+    ck_assert_uint_eq (size, 5 * 3 * sizeof (float));
+    float dense[15];
+    sf_matrix_densify (a3, dense);
+    ck_assert_int_eq (memcmp (data, dense, size), 0);
+    s_file_sha (g->data.file, file_hex);
+    ck_assert_str_eq (file_hex, g->data.sha256);
+
+    sf_bundle_destroy (&b);
+    /* the directory exists now: refused, then replaced */
+    ck_assert_int_eq (sf_export_campaign (s_store, 1, s_bundle_dir, NULL, NULL), SF_ERR_EXISTS);
+    sf_export_opts_t opts = { .replace = true };
+    ck_assert_int_eq (sf_export_campaign (s_store, 1, s_bundle_dir, &opts, NULL), SF_OK);
+    sf_matrix_destroy (&a1);
+    sf_matrix_destroy (&a2);
+    sf_matrix_destroy (&a3);
+}
+END_TEST
+
+/* ---- refusals ------------------------------------------------------------------ */
+
+START_TEST (test_missing_best)
+{
+    sf_matrix_t *a = s_matrix (6, 5, 1);
+    s_layer_t layers[] = {
+        { "fc1", a, 64, false, false, SF_TEMPLATE_U, true, true },
+        { "fc2", a, 64, false, false, SF_TEMPLATE_U, false, true },
+        { "head", a, 8, false, false, SF_TEMPLATE_DENSE, false, false },
+    };
+    s_campaign (4, "gpt", S_H100, SF_CAMPAIGN_RUNNING, false, layers, 3);
+    ck_assert_int_eq (sf_export_campaign (s_store, 4, s_bundle_dir, NULL, NULL), SF_ERR_INVALID);
+    const char *msg = sf_error_message ();
+    ck_assert_msg (strstr (msg, "campaign 4 (gpt, running): 2 of its 3 layers have no best")
+                   && strstr (msg, "fc2, head") && !strstr (msg, "fc1"), "%s", msg);
+    ck_assert (!s_exists (s_bundle_dir));
+    /* no such campaign */
+    ck_assert_int_eq (sf_export_campaign (s_store, 99, s_bundle_dir, NULL, NULL), SF_ERR_NOTFOUND);
+    sf_matrix_destroy (&a);
+}
+END_TEST
+
+START_TEST (test_missing_kernel)
+{
+    sf_matrix_t *a = s_matrix (6, 5, 1);
+    s_layer_t layers[] = { { "fc1", a, 64, false, false, SF_TEMPLATE_D, true, false } };
+    s_campaign (1, "c", S_H100, SF_CAMPAIGN_DONE, false, layers, 1);
+    ck_assert_int_eq (sf_export_campaign (s_store, 1, s_bundle_dir, NULL, NULL), SF_ERR_NOTFOUND);
+    ck_assert_msg (strstr (sf_error_message (), "layer fc1: the kernel of its winner " S_D_CONFIG
+                           " is not in the store"), "%s", sf_error_message ());
+    /* a campaign no job of which has run has no GPU type */
+    s_campaign (2, "queued", "", SF_CAMPAIGN_QUEUED, false, layers, 1);
+    ck_assert_int_eq (sf_export_campaign (s_store, 2, s_bundle_dir, NULL, NULL), SF_ERR_INVALID);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "no GPU type yet"));
+    ck_assert (!s_exists (s_bundle_dir));
+    sf_matrix_destroy (&a);
+}
+END_TEST
+
+START_TEST (test_mixed_gpu_types)
+{
+    sf_matrix_t *a = s_matrix (6, 5, 1), *b = s_matrix (4, 4, 2);
+    s_layer_t h100[] = { { "fc1", a, 64, false, false, SF_TEMPLATE_U, true, true } };
+    s_layer_t a100[] = { { "fc2", b, 32, false, false, SF_TEMPLATE_DENSE, true, false } };
+    s_campaign (1, "on-h100", S_H100, SF_CAMPAIGN_DONE, false, h100, 1);
+    s_campaign (2, "on-a100", S_A100, SF_CAMPAIGN_DONE, false, a100, 1);
+    s_campaign (3, "not-done", S_A100, SF_CAMPAIGN_RUNNING, false, h100, 1);
+    s_model (S_H100, 1, "{}");
+    ck_assert_int_eq (sf_export_all (s_store, s_bundle_dir, NULL, NULL), SF_ERR_INVALID);
+    const char *msg = sf_error_message ();
+    ck_assert_msg (strstr (msg, "2 GPU types") && strstr (msg, S_H100) && strstr (msg, S_A100), "%s", msg);
+    ck_assert (!s_exists (s_bundle_dir));
+    /* one campaign against another type */
+    sf_export_opts_t opts = { .gpu_type = S_A100 };
+    ck_assert_int_eq (sf_export_campaign (s_store, 1, s_bundle_dir, &opts, NULL), SF_ERR_INVALID);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "was tuned on " S_H100 ", not " S_A100));
+    /* the A100's done campaigns only: the running one is left out, no model */
+    sf_export_report_t r;
+    ck_assert_msg (sf_export_all (s_store, s_bundle_dir, &opts, &r) == SF_OK, "%s", sf_error_message ());
+    ck_assert (r.campaigns == 1 && r.layers == 1 && r.dense == 1 && r.model_version == 0);
+    sf_manifest_t *m = sf_bundle_read_manifest (s_bundle_dir);
+    ck_assert_ptr_nonnull (m);
+    ck_assert (m->cc_major == 8 && m->cc_minor == 0 && !m->model.present);
+    ck_assert_str_eq (m->gpu_type, S_A100);
+    ck_assert_str_eq (m->layers[0].name, "fc2");
+    sf_manifest_destroy (&m);
+    /* nothing done of a type */
+    opts.gpu_type = "NVIDIA B200/sm_100/148sm";
+    ck_assert_int_eq (sf_export_all (s_store, s_bundle_dir, &opts, NULL), SF_ERR_NOTFOUND);
+    sf_matrix_destroy (&a);
+    sf_matrix_destroy (&b);
+}
+END_TEST
+
+START_TEST (test_simulated)
+{
+    sf_matrix_t *a = s_matrix (6, 5, 1);
+    s_layer_t layers[] = { { "fc1", a, 64, false, false, SF_TEMPLATE_U, true, true },
+                           { "fc2", a, 8, false, false, SF_TEMPLATE_DENSE, true, false } };
+    s_campaign (1, "sim", S_SIM, SF_CAMPAIGN_DONE, true, layers, 2);
+    ck_assert_int_eq (sf_export_campaign (s_store, 1, s_bundle_dir, NULL, NULL), SF_ERR_INVALID);
+    ck_assert_msg (strstr (sf_error_message (), "the winners of 2 layers are SIMULATED"), "%s",
+                   sf_error_message ());
+    ck_assert (!s_exists (s_bundle_dir));
+    sf_export_opts_t opts = { .allow_simulated = true };
+    sf_export_report_t r;
+    ck_assert_msg (sf_export_campaign (s_store, 1, s_bundle_dir, &opts, &r) == SF_OK, "%s", sf_error_message ());
+    ck_assert (r.simulated);
+    sf_manifest_t *m = sf_bundle_read_manifest (s_bundle_dir);
+    ck_assert_ptr_nonnull (m);
+    ck_assert (m->simulated && m->cc_major == 9 && m->cc_minor == 0);
+    ck_assert_str_eq (m->gpu_type, S_SIM);
+    for (int i = 0; i < 2; i++) {
+        ck_assert (m->layers[i].simulated);
+        ck_assert (m->layers[i].verified_error < 0);   /* a simulated kernel is not verified */
+        ck_assert (m->layers[i].time_us > 0);
+    }
+    sf_manifest_destroy (&m);
+    sf_matrix_destroy (&a);
+}
+END_TEST
+
+START_TEST (test_all_names)
+{
+    sf_matrix_t *a = s_matrix (6, 5, 1);
+    s_layer_t fc1[] = { { "fc1", a, 64, false, false, SF_TEMPLATE_DENSE, true, false },
+                        { "only-here", a, 64, false, false, SF_TEMPLATE_DENSE, true, false } };
+    s_campaign (10, "alpha", S_H100, SF_CAMPAIGN_DONE, false, fc1, 2);
+    s_campaign (11, "beta", S_H100, SF_CAMPAIGN_DONE, false, fc1, 1);
+    s_campaign (12, "beta", S_H100, SF_CAMPAIGN_DONE, false, fc1, 1);
+    sf_export_report_t r;
+    ck_assert_msg (sf_export_all (s_store, s_bundle_dir, NULL, &r) == SF_OK, "%s", sf_error_message ());
+    ck_assert (r.campaigns == 3 && r.layers == 4 && r.renamed == 3 && r.first_campaign == 10);
+    sf_manifest_t *m = sf_bundle_read_manifest (s_bundle_dir);
+    ck_assert_ptr_nonnull (m);
+    ck_assert_str_eq (m->layers[0].name, "alpha.fc1");
+    ck_assert_str_eq (m->layers[1].name, "only-here");
+    ck_assert_str_eq (m->layers[2].name, "beta-11.fc1");
+    ck_assert_str_eq (m->layers[3].name, "beta-12.fc1");
+    sf_manifest_destroy (&m);
+    sf_matrix_destroy (&a);
+}
+END_TEST
+
+/* ---- parts ---------------------------------------------------------------------- */
+
+START_TEST (test_gpu_cc)
+{
+    int major = 0, minor = 0;
+    ck_assert_int_eq (sf_export_gpu_cc (S_H100, &major, &minor), SF_OK);
+    ck_assert (major == 9 && minor == 0);
+    ck_assert_int_eq (sf_export_gpu_cc ("NVIDIA B200/sm_100/148sm", &major, &minor), SF_OK);
+    ck_assert (major == 10 && minor == 0);
+    ck_assert_int_eq (sf_export_gpu_cc ("NVIDIA L4/sm_89/58sm", &major, &minor), SF_OK);
+    ck_assert (major == 8 && minor == 9);
+    ck_assert_int_eq (sf_export_gpu_cc (S_SIM, &major, &minor), SF_OK);
+    ck_assert (major == 9 && minor == 0);
+    ck_assert_int_eq (sf_export_gpu_cc ("H100", &major, &minor), SF_ERR_INVALID);
+    ck_assert_int_eq (sf_export_gpu_cc ("a/b/c", &major, &minor), SF_ERR_INVALID);
+    ck_assert_int_eq (sf_export_gpu_cc ("sim/other-model/10sm", &major, &minor), SF_ERR_INVALID);
+    ck_assert_int_eq (sf_export_gpu_cc ("/sm_90/", &major, &minor), SF_ERR_INVALID);
+}
+END_TEST
+
+START_TEST (test_layer_name)
+{
+    char out[SF_EXPORT_NAME_MAX];
+    ck_assert (!sf_export_layer_name ("encoder.layer-1_q", out));
+    ck_assert_str_eq (out, "encoder.layer-1_q");
+    ck_assert (sf_export_layer_name ("attn/out proj", out));
+    ck_assert_str_eq (out, "attn_out_proj");
+    ck_assert (sf_export_layer_name (".hidden", out));
+    ck_assert_str_eq (out, "_hidden");
+    ck_assert (sf_export_layer_name ("", out));
+    ck_assert_str_eq (out, "layer");
+    char long_name[100];
+    memset (long_name, 'x', 99);
+    long_name[99] = '\0';
+    ck_assert (sf_export_layer_name (long_name, out));
+    ck_assert_uint_eq (strlen (out), SF_EXPORT_NAME_MAX - 1);
+}
+END_TEST
+
+static Suite *
+s_suite (void)
+{
+    Suite *s = suite_create ("export");
+    TCase *tc = tcase_create ("export");
+    tcase_add_checked_fixture (tc, s_setup, s_teardown);
+    tcase_add_test (tc, test_round_trip);
+    tcase_add_test (tc, test_missing_best);
+    tcase_add_test (tc, test_missing_kernel);
+    tcase_add_test (tc, test_mixed_gpu_types);
+    tcase_add_test (tc, test_simulated);
+    tcase_add_test (tc, test_all_names);
+    suite_add_tcase (s, tc);
+    TCase *parts = tcase_create ("parts");
+    tcase_add_test (parts, test_gpu_cc);
+    tcase_add_test (parts, test_layer_name);
+    suite_add_tcase (s, parts);
+    return s;
+}
+
+int
+main (void)
+{
+    return sf_check_run (s_suite ());
+}
