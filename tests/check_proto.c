@@ -190,7 +190,7 @@ s_sample (sf_proto_type type, sf_proto_msg_t *m)
     }
     case SF_PROTO_STATUS_REQ: m->status_req.campaign_id = 5; break;
     case SF_PROTO_CANCEL_REQ: m->cancel_req.campaign_id = 5; break;
-    case SF_PROTO_EXPORT_REQ: m->export_req = (sf_proto_export_req_t) { 5, "/srv/spmmfarm/bert.bundle" }; break;
+    case SF_PROTO_EXPORT_REQ: m->export_req = (sf_proto_export_req_t) { 5, "/srv/spmmfarm/bert.bundle", true, false }; break;
     case SF_PROTO_SUBMIT_OK: m->submit_ok.campaign_id = 5; break;
     case SF_PROTO_STATUS:
         memset (s_campaigns, 0, sizeof s_campaigns);
