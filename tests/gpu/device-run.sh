@@ -25,6 +25,36 @@ for what in "$@"; do
         RT_DEMO=$PWD/.devpack/bin/rt_demo SPMMFARM_RT_LIB=$PWD/.devpack/bin/libspmmfarm-rt.so.0 \
             timeout 500 sh tests/cli_export.sh 2>&1 | tee "$OUT/cli-export.log"
         ;;
+    farm)
+        # spmmfarm local (cuda) on the six DLMC Transformer layer-0 matrices at
+        # two sparsities, N = 4096, with the compile pool at SF_FARM_THREADS
+        # (one fresh store each: nothing answered from an earlier run).
+        python3 tests/gpu/farm-manifest.py "$SF_SHARED_DATA/dlmc" /tmp/farm.json transformer \
+            ${SF_FARM_SPARSITIES:-0.8 0.9} --n ${SF_FARM_N:-4096}
+        for t in ${SF_FARM_THREADS:-16 4 1}; do
+            rm -rf /tmp/farm-t$t.store /tmp/farm-t$t.bundle
+            timeout ${SF_FARM_TIME:-200} "$SPMMFARM" local --model /tmp/farm.json --store /tmp/farm-t$t.store \
+                --compile-threads $t ${SF_FARM_ARGS:-} --json -o /tmp/farm-t$t.bundle \
+                > "$OUT/json/farm-t$t.json" 2>> "$OUT/farm-stderr.log"
+            echo "local, $t compile threads: exit $?"
+            python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print({k: d[k] for k in d if k != "layers"})' "$OUT/json/farm-t$t.json" 2>&1 | tail -1
+        done
+        ;;
+    scaling)
+        # issue 7: one campaign of SF_SCALE_LAYERS real layers, once with one
+        # worker, once with one worker per GPU; then compare the times of the
+        # candidates both runs measured.
+        python3 tests/gpu/farm-manifest.py "$SF_SHARED_DATA/dlmc" /tmp/scale.json mixed ${SF_SCALE_LAYERS:-40}
+        gpus=$(nvidia-smi -L | wc -l)
+        for w in 1 $gpus; do
+            rm -rf /tmp/scale-w$w.store
+            timeout ${SF_SCALE_TIME:-280} "$SPMMFARM" local --model /tmp/scale.json --store /tmp/scale-w$w.store \
+                --workers $w ${SF_SCALE_ARGS:-} --json > "$OUT/json/scale-w$w.json" 2>> "$OUT/scale-stderr.log"
+            echo "local, $w worker(s): exit $?"
+            "$SPMMFARM" store dump /tmp/scale-w$w.store --db results --json > "$OUT/json/scale-w$w-results.json" 2>>"$OUT/scale-stderr.log"
+        done
+        python3 tests/gpu/scaling.py "$OUT/json" $gpus "$OUT/scaling.json"
+        ;;
     bench)
         "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.9 --seed 1 -o /tmp/l90.smtx
         "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.95 --seed 1 -o /tmp/l95.smtx
