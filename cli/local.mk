@@ -8,3 +8,4 @@ spmmfarm_SOURCES += \
 spmmfarm_SOURCES += cli/cmd_store.c
 spmmfarm_SOURCES += cli/cmd_keygen.c
 spmmfarm_SOURCES += cli/cmd_bundle.c
+spmmfarm_SOURCES += cli/cmd_worker.c

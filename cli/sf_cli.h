@@ -56,5 +56,6 @@ int sf_cmd_selftest (int argc, char **argv);
 int sf_cmd_store (int argc, char **argv);
 int sf_cmd_keygen (int argc, char **argv);
 int sf_cmd_bundle (int argc, char **argv);
+int sf_cmd_worker (int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const sf_cli_command_t s_commands[] = {
     { "store", sf_cmd_store, "look into a store: stat, dump, verify" },
     { "keygen", sf_cmd_keygen, "make a CurveZMQ certificate (NAME.cert, NAME.cert_secret)" },
     { "bundle", sf_cmd_bundle, "inspect, verify or create a kernel bundle (NAME.bundle/)" },
+    { "worker", sf_cmd_worker, "serve a farm's coordinator with one GPU (one worker per GPU)" },
 };
 #define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
 

@@ -97,3 +97,14 @@ tests_check_rt_LDFLAGS = $(CUDA_LDFLAGS)
 tests_check_rt_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DSF_FAKE_LIBCUDAK='"$(abs_top_builddir)/tests/.libs/libfakecudak.so"'
 EXTRA_tests_check_rt_DEPENDENCIES = tests/libfakecudak.la
+
+## worker/sf_worker, sf_jobrun and sf_search's farm modes: the worker
+## against a ROUTER on loopback playing the coordinator (sim backend);
+## cli_worker.sh runs `spmmfarm worker`'s command line.
+check_PROGRAMS += tests/check_worker
+TESTS += tests/check_worker tests/cli_worker.sh
+dist_noinst_SCRIPTS += tests/cli_worker.sh
+tests_check_worker_SOURCES = tests/check_worker.c
+tests_check_worker_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_worker_LDADD = $(CHECK_LDADD)
+tests_check_worker_LDFLAGS = $(CUDA_LDFLAGS)
