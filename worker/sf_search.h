@@ -78,8 +78,9 @@ typedef struct {
         none ran). */
     const sf_config_t *configs;
     int config_count;
-    bool proxy_only;           /* time U proxies only: no finalists, no winner
-                                  (D configs have no proxy: full, verified) */
+    bool proxy_only;           /* time U proxies only: no finalists (D configs
+                                  have no proxy: timed in full, verified, and
+                                  only they can win) */
     bool no_dense;             /* skip the dense candidate and the baselines */
 } sf_search_opts_t;
 
