@@ -62,5 +62,6 @@ int sf_cmd_status (int argc, char **argv);
 int sf_cmd_cancel (int argc, char **argv);
 int sf_cmd_local (int argc, char **argv);
 int sf_cmd_export (int argc, char **argv);
+int sf_cmd_worker (int argc, char **argv);
 
 #endif

@@ -27,6 +27,7 @@ static const sf_cli_command_t s_commands[] = {
     { "cancel", sf_cmd_cancel, "cancel a campaign" },
     { "local", sf_cmd_local, "the whole farm on this machine: tune a model, export its bundle" },
     { "export", sf_cmd_export, "write a kernel bundle from a store's tuned campaign(s)" },
+    { "worker", sf_cmd_worker, "serve a farm's coordinator with one GPU (one worker per GPU)" },
 };
 #define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
 

@@ -116,3 +116,14 @@ tests_check_export_SOURCES = tests/check_export.c tests/sf_check_bundle.h
 tests_check_export_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_export_LDADD = $(CHECK_LDADD)
 tests_check_export_LDFLAGS = $(CUDA_LDFLAGS)
+
+## worker/sf_worker, sf_jobrun and sf_search's farm modes: the worker
+## against a ROUTER on loopback playing the coordinator (sim backend);
+## cli_worker.sh runs `spmmfarm worker`'s command line.
+check_PROGRAMS += tests/check_worker
+TESTS += tests/check_worker tests/cli_worker.sh
+dist_noinst_SCRIPTS += tests/cli_worker.sh
+tests_check_worker_SOURCES = tests/check_worker.c
+tests_check_worker_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_worker_LDADD = $(CHECK_LDADD)
+tests_check_worker_LDFLAGS = $(CUDA_LDFLAGS)

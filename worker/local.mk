@@ -4,3 +4,6 @@ libspmmfarm_la_SOURCES += \
 	worker/sf_sim.c worker/sf_sim.h \
 	worker/sf_search.c worker/sf_search.h \
 	worker/sf_measure.c worker/sf_measure.h
+libspmmfarm_la_SOURCES += \
+	worker/sf_jobrun.c worker/sf_jobrun.h \
+	worker/sf_worker.c worker/sf_worker.h

@@ -221,8 +221,10 @@ s_measure (s_measure_t *ms, s_job_t *job, sf_candidate_t *cand)
     cand->compile = job->stats;
     cand->err = NAN;
     cand->status = job->status;
-    if (job->status != SF_OK)
+    if (job->status != SF_OK) {
+        snprintf (cand->detail, sizeof cand->detail, "%s", job->error);
         return;
+    }
     double t0 = s_now ();
     int64_t m = sf_matrix_rows (ms->a), k = sf_matrix_cols (ms->a);
     if (ms->opts->backend == SF_BACKEND_SIM) {
@@ -242,8 +244,13 @@ s_measure (s_measure_t *ms, s_job_t *job, sf_candidate_t *cand)
     if (rc == SF_OK) {
         cand->us = t.median_us;
         cand->spread_us = t.p90_us - t.p10_us;
-    } else
+        cand->p10_us = t.p10_us;
+        cand->p90_us = t.p90_us;
+        cand->samples = t.samples;
+    } else {
+        snprintf (cand->detail, sizeof cand->detail, "%s", sf_error_message ());
         sf_log_warn ("search", "candidate %s failed: %s", job->launch.entry, sf_error_message ());
+    }
 }
 
 /*  The winner's source, emitted again: holding the source of every
@@ -535,7 +542,7 @@ s_search (s_measure_t *ms, s_panel_cache_t *cache, const sf_config_t *configs, i
           const sf_search_opts_t *opts, sf_search_result_t *out)
 {
     const sf_matrix_t *a = ms->a;
-    bool proxy = opts->strategy != SF_STRATEGY_EXHAUSTIVE;
+    bool proxy = opts->strategy != SF_STRATEGY_EXHAUSTIVE || opts->proxy_only;
     s_job_t *jobs = calloc ((size_t) count, sizeof *jobs);
     s_job_t *full = NULL;
     int nfull = 0;
@@ -548,7 +555,7 @@ s_search (s_measure_t *ms, s_panel_cache_t *cache, const sf_config_t *configs, i
        (proxy-eval: to compare every proxy with its full kernel). */
     int top = opts->strategy == SF_STRATEGY_PROXY_EVAL ? count
             : opts->proxy_top > 0 ? opts->proxy_top : SF_SEARCH_DEFAULT_PROXY_TOP;
-    if (rc == SF_OK && proxy) {
+    if (rc == SF_OK && proxy && !opts->proxy_only) {
         full = calloc ((size_t) count + 1, sizeof *full);
         nfull = full ? s_finalists (out, first, jobs, count, top, full)
                      : sf_error_set (SF_ERR_NOMEM, "out of memory");
@@ -586,18 +593,29 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
     if (rc == SF_OK)
         rc = s_open_backend (&ms, out);
     int count = 0, u_count = 0;
-    if (rc == SF_OK) {
+    bool explicit_configs = opts->configs != NULL;
+    if (rc == SF_OK && explicit_configs && opts->config_count < 0)
+        rc = sf_error_set (SF_ERR_INVALID, "config_count %d < 0", opts->config_count);
+    for (int i = 0; rc == SF_OK && explicit_configs && i < opts->config_count; i++)
+        if (opts->configs[i].tmpl != SF_TEMPLATE_U && opts->configs[i].tmpl != SF_TEMPLATE_D)
+            rc = sf_error_set (SF_ERR_INVALID, "explicit config %d is not of template U or D", i);
+    if (rc == SF_OK && explicit_configs)
+        count = out->legal = opts->config_count;
+    else if (rc == SF_OK) {
         count = s_configs (a, n, opts, out->sm_count, configs, S_MAX_CONFIGS, out, &u_count);
         rc = count < 0 ? count : SF_OK;
     }
     if (rc == SF_OK && count > 0)
-        rc = s_search (&ms, cache, configs, count, opts, out);
-    double dense_us = INFINITY, dense_err = NAN;
-    if (rc == SF_OK)
-        rc = s_baselines (&ms, out, &dense_us, &dense_err);
-    if (rc == SF_OK)
-        s_consider_dense (out, dense_us, dense_err);
-    if (rc == SF_OK && !isfinite (out->us))
+        rc = s_search (&ms, cache, explicit_configs ? opts->configs : configs, count, opts, out);
+    out->dense_us = INFINITY;
+    out->dense_err = NAN;
+    if (rc == SF_OK && !opts->no_dense)
+        rc = s_baselines (&ms, out, &out->dense_us, &out->dense_err);
+    /* Explicit configs: the winner stays the fastest generated kernel (its
+       kernel is what the farm asked for); dense is one more candidate. */
+    if (rc == SF_OK && !opts->no_dense && !explicit_configs)
+        s_consider_dense (out, out->dense_us, out->dense_err);
+    if (rc == SF_OK && !explicit_configs && !isfinite (out->us))
         rc = sf_error_set (SF_ERR_VERIFY, "no candidate, not even dense, ran and verified");
     out->gpu_s = ms.gpu_s;
     out->wall_s = s_now () - t0;

@@ -70,6 +70,18 @@ typedef struct {
     double tol;                /* verification bound (normwise relative) */
     sf_progress_fn progress;   /* may be NULL */
     void *progress_arg;
+    /*  The farm's `configs` jobs (docs/WORKER.md). When `configs` is not
+        NULL, exactly these config_count configs (U or D; may be 0) are
+        measured instead of the legal space: templates, max_configs and the
+        code budget are not applied, and the winner is the fastest verified
+        full kernel among them (dense never replaces it: config is "" when
+        none ran). */
+    const sf_config_t *configs;
+    int config_count;
+    bool proxy_only;           /* time U proxies only: no finalists (D configs
+                                  have no proxy: timed in full, verified, and
+                                  only they can win) */
+    bool no_dense;             /* skip the dense candidate and the baselines */
 } sf_search_opts_t;
 
 /*  One measured candidate. */
@@ -82,6 +94,9 @@ typedef struct {
     double spread_us;          /* p90 - p10 */
     double err;                /* verification error (NaN if not verified) */
     sf_jit_stats_t compile;
+    double p10_us, p90_us;     /* 0 when not timed on a GPU (sim, failures) */
+    int32_t samples;           /* timed batches (0: sim or not timed) */
+    char detail[192];          /* why it failed; "" when it did not */
 } sf_candidate_t;
 
 typedef struct {
@@ -105,6 +120,9 @@ typedef struct {
     /* baselines */
     double sgemm_us, tf32_us, cusparse_us;
     int cusparse_alg;
+    /* the dense candidate: INFINITY / NaN when not measured (bias or ReLU
+       on a GPU, or opts->no_dense) */
+    double dense_us, dense_err;
     /* cost */
     double wall_s, compile_cpu_s, compile_wall_s, gpu_s;
     int legal, pruned, compiled, timed, failed;

@@ -1,0 +1,219 @@
+/*  spmmfarm worker: one farm worker per GPU (docs/WORKER.md). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <czmq.h>
+
+#include "cli/sf_cli.h"
+#include "cli/sf_tune.h"
+#include "common/sf_error.h"
+#include "common/sf_log.h"
+#include "worker/sf_worker.h"
+
+static const char *s_help =
+    "usage: spmmfarm worker --connect EP [--backend cuda|sim|auto] [--gpu I]\n"
+    "                       [--compile-threads N] [--capacity N]\n"
+    "                       [--curve-dir DIR | --cert FILE --server-cert FILE]\n"
+    "                       [--config FILE] [--dry-run] [--max-jobs N]\n\n"
+    "Serves a farm's coordinator with one GPU: says HELLO (GPU type, versions,\n"
+    "capacity), takes jobs, fetches the matrices it lacks, compiles candidates on\n"
+    "a pool of CPU threads while its measuring child times them on the GPU, and\n"
+    "sends the results back. Heartbeats while busy; reconnects with back-off\n"
+    "(250 ms doubling to 32 s) when the coordinator goes silent. SIGTERM or\n"
+    "SIGINT: says BYE (its jobs are requeued) and exits 0. See docs/WORKER.md.\n\n"
+    "  --connect EP         the coordinator's workers endpoint\n"
+    "                       (default tcp://127.0.0.1:5555)\n"
+    "  --backend B          auto (default: cuda when the driver sees the GPU, else\n"
+    "                       sim), cuda, or sim (an analytic GPU model: every time\n"
+    "                       it reports is SIMULATED)\n"
+    "  --gpu I              device ordinal (default 0; Slurm: $SLURM_LOCALID)\n"
+    "  --compile-threads N  compile pool size (default: all CPUs)\n"
+    "  --capacity N         jobs held at once, 1..1024 (default 2)\n"
+    "  --curve-dir DIR      CurveZMQ: DIR/worker.cert (secret beside it) and the\n"
+    "                       coordinator's DIR/coordinator.cert\n"
+    "  --cert FILE          CurveZMQ: this worker's NAME.cert (NAME.cert_secret beside it)\n"
+    "  --server-cert FILE   CurveZMQ: the coordinator's public certificate\n"
+    "  --config FILE        farm configuration (conf/farm.conf): its `worker` section\n"
+    "                       gives the defaults; flags win\n"
+    "  --dry-run            answer every job at once with made-up simulated times,\n"
+    "                       nothing compiled (coordinator tests and benchmarks)\n"
+    "  --max-jobs N         leave after answering N jobs (tests)\n"
+    "  -h, --help           this help\n"
+    "Exit codes: 0 after SHUTDOWN, a signal or --max-jobs; 1 runtime failure (no\n"
+    "GPU with --backend cuda...); 2 bad usage or bad input (flags, certificates).\n";
+
+/*  A setting as text: from a flag, else from the file, else its default. */
+typedef struct {
+    const char *connect, *backend, *gpu, *compile_threads, *capacity;
+    const char *reconnect_min_ms, *reconnect_max_ms, *cert, *server;
+} s_settings_t;
+
+#define S_FILE(field, key)                                           \
+    if (!flags->field && (v = zconfig_get (conf, "worker/" key, NULL)) && *v) \
+        flags->field = v
+
+/*  Fills the settings no flag gave from the file's `worker` section; the
+    file's strings live as long as *conf_p. */
+static int
+s_read_config (const char *path, s_settings_t *flags, zconfig_t **conf_p)
+{
+    zconfig_t *conf = zconfig_load (path);
+    if (!conf)
+        return sf_error_set (SF_ERR_NOTFOUND, "cannot read the configuration %s (ZPL, see conf/farm.conf)", path);
+    const char *v;
+    S_FILE (connect, "connect");
+    S_FILE (backend, "backend");
+    S_FILE (gpu, "gpu");
+    S_FILE (compile_threads, "compile_threads");
+    S_FILE (capacity, "capacity");
+    S_FILE (reconnect_min_ms, "reconnect_min_ms");
+    S_FILE (reconnect_max_ms, "reconnect_max_ms");
+    S_FILE (cert, "curve/cert");
+    S_FILE (server, "curve/server");
+    *conf_p = conf;
+    return SF_OK;
+}
+
+/*  An integer setting in [min, max]; *out untouched when unset. */
+static bool
+s_int (const char *name, const char *text, int64_t min, int64_t max, int *out)
+{
+    int64_t v;
+    if (!text)
+        return true;
+    if (!sf_cli_parse_int (text, min, max, &v)) {
+        sf_cli_usage ("worker", "%s must be an integer in %lld..%lld, not '%s'", name, (long long) min,
+                      (long long) max, text);
+        return false;
+    }
+    *out = (int) v;
+    return true;
+}
+
+/*  The worker's options from the settings; an exit code on a bad value. */
+static int
+s_options (const s_settings_t *s, sf_worker_opts_t *o, sf_tune_t *tune)
+{
+    o->endpoint = s->connect ? s->connect : "tcp://127.0.0.1:5555";
+    if (!s_int ("--gpu", s->gpu, 0, 1023, &o->gpu) || !s_int ("--compile-threads", s->compile_threads, 0, 4096,
+                                                              &o->compile_threads)
+        || !s_int ("--capacity", s->capacity, 1, 1024, &o->capacity)
+        || !s_int ("reconnect_min_ms", s->reconnect_min_ms, 1, 3600000, &o->reconnect_min_ms)
+        || !s_int ("reconnect_max_ms", s->reconnect_max_ms, 1, 3600000, &o->reconnect_max_ms))
+        return SF_EXIT_USAGE;
+    if (o->reconnect_max_ms && o->reconnect_max_ms < (o->reconnect_min_ms ? o->reconnect_min_ms : 250))
+        return sf_cli_usage ("worker", "reconnect_max_ms is below reconnect_min_ms");
+    tune->backend = s->backend ? s->backend : "auto";
+    if (strcmp (tune->backend, "cuda") && strcmp (tune->backend, "sim") && strcmp (tune->backend, "auto"))
+        return sf_cli_usage ("worker", "--backend must be auto, cuda or sim, not '%s'", tune->backend);
+    o->cert = s->cert;
+    o->server_cert = s->server;
+    if (!o->cert != !o->server_cert)
+        return sf_cli_usage ("worker", "CurveZMQ needs both --cert and --server-cert (or --curve-dir)");
+    return SF_EXIT_OK;
+}
+
+int
+sf_cmd_worker (int argc, char **argv)
+{
+    enum { O_CONNECT = 1, O_BACKEND, O_GPU, O_THREADS, O_CAPACITY, O_CURVE_DIR, O_CERT, O_SERVER, O_CONFIG,
+           O_DRY, O_MAX_JOBS };
+    static const struct option options[] = {
+        { "connect", required_argument, NULL, O_CONNECT },
+        { "backend", required_argument, NULL, O_BACKEND },
+        { "gpu", required_argument, NULL, O_GPU },
+        { "compile-threads", required_argument, NULL, O_THREADS },
+        { "capacity", required_argument, NULL, O_CAPACITY },
+        { "curve-dir", required_argument, NULL, O_CURVE_DIR },
+        { "cert", required_argument, NULL, O_CERT },
+        { "server-cert", required_argument, NULL, O_SERVER },
+        { "config", required_argument, NULL, O_CONFIG },
+        { "dry-run", no_argument, NULL, O_DRY },
+        { "max-jobs", required_argument, NULL, O_MAX_JOBS },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    s_settings_t s = { 0 };
+    sf_worker_opts_t o = { 0 };
+    const char *config = NULL, *curve_dir = NULL;
+    int opt;
+    while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
+        switch (opt) {
+        case O_CONNECT: s.connect = optarg; break;
+        case O_BACKEND: s.backend = optarg; break;
+        case O_GPU: s.gpu = optarg; break;
+        case O_THREADS: s.compile_threads = optarg; break;
+        case O_CAPACITY: s.capacity = optarg; break;
+        case O_CURVE_DIR: curve_dir = optarg; break;
+        case O_CERT: s.cert = optarg; break;
+        case O_SERVER: s.server = optarg; break;
+        case O_CONFIG: config = optarg; break;
+        case O_DRY: o.dry_run = true; break;
+        case O_MAX_JOBS:
+            if (!s_int ("--max-jobs", optarg, 1, 1 << 30, &o.max_jobs))
+                return SF_EXIT_USAGE;
+            break;
+        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
+        default: return sf_cli_usage ("worker", "unknown option");
+        }
+    }
+    if (optind != argc)
+        return sf_cli_usage ("worker", "unexpected argument '%s'", argv[optind]);
+    if (curve_dir && (s.cert || s.server))
+        return sf_cli_usage ("worker", "--curve-dir or --cert/--server-cert, not both");
+    char cert[4096], server[4096];
+    if (curve_dir) {
+        snprintf (cert, sizeof cert, "%s/worker.cert", curve_dir);
+        snprintf (server, sizeof server, "%s/coordinator.cert", curve_dir);
+        s.cert = cert;
+        s.server = server;
+    }
+    zconfig_t *conf = NULL;
+    if (config && s_read_config (config, &s, &conf) != SF_OK)
+        return sf_cli_fail ("worker", SF_ERR_NOTFOUND);
+    sf_tune_t tune;
+    sf_tune_init (&tune);
+    int code = s_options (&s, &o, &tune);
+    sf_worker_t *worker = NULL;
+    if (code == SF_EXIT_OK) {
+        zsys_init ();  /* CZMQ's SIGINT/SIGTERM handler: the worker says BYE */
+        if (o.dry_run)
+            fprintf (stderr, "spmmfarm worker: DRY RUN: every job is answered at once with made-up, "
+                             "SIMULATED times; nothing is compiled\n");
+        else {
+            tune.search.gpu = o.gpu;
+            sf_tune_resolve_backend ("worker", &tune);
+            o.backend = tune.search.backend;
+        }
+        worker = sf_worker_new (&o);
+        code = worker ? SF_EXIT_OK : sf_cli_fail ("worker", sf_error_last ());
+    }
+    if (worker) {
+        sf_log_set_ident (sf_worker_id (worker));
+        fprintf (stderr, "spmmfarm worker: %s: %s, capacity %d, connecting to %s\n", sf_worker_id (worker),
+                 sf_worker_gpu_type (worker), o.capacity ? o.capacity : SF_WORKER_DEFAULT_CAPACITY, o.endpoint);
+        int rc = sf_worker_run (worker);
+        code = rc == SF_OK ? SF_EXIT_OK : sf_cli_fail ("worker", rc);
+        sf_worker_stats_t st;
+        sf_worker_stats (worker, &st);
+        fprintf (stderr, "spmmfarm worker: %s: %lld results, %lld failed jobs, %lld reconnects\n",
+                 sf_worker_id (worker), (long long) st.results_sent, (long long) st.failures_sent,
+                 (long long) st.reconnects);
+        bool abandoned = sf_worker_busy (worker);
+        sf_worker_destroy (&worker);
+        if (abandoned) {
+            /* A job is still compiling on its thread: deliver BYE, then leave
+               without running library destructors under it. */
+            fprintf (stderr, "spmmfarm worker: the running job is abandoned (the coordinator requeues it)\n");
+            zconfig_destroy (&conf);
+            zsys_shutdown ();
+            fflush (NULL);
+            _exit (code);
+        }
+    }
+    zconfig_destroy (&conf);
+    return code;
+}

@@ -1,0 +1,403 @@
+/*  sf_jobrun: a farm JOB -> sf_search_run -> RESULT (or JOB_FAILED). */
+#include "worker/sf_jobrun.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sf_error.h"
+#include "common/sf_log.h"
+#include "proxygen/sf_config.h"
+
+/* ---- the RESULT's candidate list --------------------------------------------- */
+
+typedef struct {
+    sf_proto_candidate_t *items;
+    char **owned;              /* details this list allocated, parallel to items */
+    size_t count, max;
+    size_t dropped;            /* past SF_PROTO_CANDIDATES_MAX */
+} s_list_t;
+
+static int
+s_list_init (s_list_t *l, size_t want)
+{
+    memset (l, 0, sizeof *l);
+    l->max = want < SF_PROTO_CANDIDATES_MAX ? want : SF_PROTO_CANDIDATES_MAX;
+    l->items = calloc (l->max + 1, sizeof *l->items);
+    l->owned = calloc (l->max + 1, sizeof *l->owned);
+    if (!l->items || !l->owned)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory for %zu candidates", want);
+    return SF_OK;
+}
+
+static void
+s_list_free (s_list_t *l)
+{
+    for (size_t i = 0; l->owned && i < l->count; i++)
+        free (l->owned[i]);
+    free (l->owned);
+    free (l->items);
+    memset (l, 0, sizeof *l);
+}
+
+/*  A new candidate, not measured (times and err NaN); NULL when the list is
+    full (counted in dropped). */
+static sf_proto_candidate_t *
+s_add (s_list_t *l, const char *tmpl, const char *config, bool proxy)
+{
+    if (l->count >= l->max) {
+        l->dropped++;
+        return NULL;
+    }
+    sf_proto_candidate_t *c = &l->items[l->count++];
+    memset (c, 0, sizeof *c);
+    snprintf (c->tmpl, sizeof c->tmpl, "%s", tmpl);
+    snprintf (c->config, sizeof c->config, "%s", config);
+    c->proxy = proxy;
+    c->us = c->spread_us = c->p10_us = c->p90_us = c->err = NAN;
+    return c;
+}
+
+/*  A time the wire accepts (num[0, 1e12], NaN ok): anything else is NaN. */
+static double
+s_us (double x)
+{
+    return isfinite (x) && x >= 0 && x <= 1e12 ? x : NAN;
+}
+
+/*  A cost the wire accepts (num[0, 1e12], no NaN). */
+static double
+s_cost (double x)
+{
+    return isfinite (x) && x > 0 ? fmin (x, 1e12) : 0.0;
+}
+
+static int32_t
+s_wire_status (int status)
+{
+    return status > 0 ? SF_ERR_INTERNAL : status < SF_PROTO_STATUS_MIN ? SF_ERR_INTERNAL : status;
+}
+
+static int32_t
+s_clamp32 (int64_t x)
+{
+    return x < 0 ? 0 : x > INT32_MAX ? INT32_MAX : (int32_t) x;
+}
+
+/*  One measured candidate of the search. */
+static void
+s_add_measured (s_list_t *l, const sf_candidate_t *m)
+{
+    char text[SF_CONFIG_TEXT_MAX];
+    sf_proto_candidate_t *c = s_add (l, sf_template_name (m->config.tmpl), sf_config_text (&m->config, text),
+                                     m->proxy);
+    if (!c)
+        return;
+    c->status = s_wire_status (m->status);
+    c->detail = m->detail[0] ? (char *) m->detail : NULL;
+    if (m->status == SF_OK) {
+        c->us = s_us (m->us);
+        c->spread_us = s_us (m->spread_us);
+        c->p10_us = m->samples > 0 ? s_us (m->p10_us) : NAN;
+        c->p90_us = m->samples > 0 ? s_us (m->p90_us) : NAN;
+    }
+    c->err = isnan (m->err) || m->err < 0 ? NAN : m->err;
+    c->samples = s_clamp32 (m->samples);
+    c->compile_s = s_cost (m->compile.seconds);
+    c->regs = m->compile.registers < 0 ? 0 : m->compile.registers > 65536 ? 65536 : m->compile.registers;
+    c->spill_stores = s_clamp32 (m->compile.spill_stores);
+    c->spill_loads = s_clamp32 (m->compile.spill_loads);
+    c->shared_bytes = s_clamp32 (m->compile.shared_bytes);
+    c->code_bytes = m->compile.cubin_bytes < 0 ? 0 : m->compile.cubin_bytes;
+}
+
+/*  A config text that does not parse: one candidate, SF_ERR_INVALID. */
+static void
+s_add_invalid (s_list_t *l, const char *text, bool proxy, const char *why)
+{
+    const char *tmpl = strncmp (text, "U:", 2) == 0 ? "U" : strncmp (text, "D:", 2) == 0 ? "D" : "invalid";
+    sf_proto_candidate_t *c = s_add (l, tmpl, text, proxy);
+    if (!c)
+        return;
+    c->status = SF_ERR_INVALID;
+    l->owned[l->count - 1] = strdup (why);
+    c->detail = l->owned[l->count - 1];
+}
+
+/*  The dense candidate (when it was measured) and the three baselines. */
+static void
+s_add_dense (s_list_t *l, double dense_us, double dense_err, double sgemm_us, double tf32_us,
+             double cusparse_us)
+{
+    sf_proto_candidate_t *c;
+    if (isfinite (dense_us) && (c = s_add (l, "dense", "dense", false))) {
+        c->us = s_us (dense_us);
+        c->err = isnan (dense_err) || dense_err < 0 ? NAN : dense_err;
+    }
+    const char *names[] = { "baseline:sgemm", "baseline:tf32", "baseline:cusparse" };
+    double us[] = { sgemm_us, tf32_us, cusparse_us };
+    for (int i = 0; i < 3; i++)
+        if ((c = s_add (l, "dense", names[i], false)))
+            c->us = s_us (us[i]);
+}
+
+/*  Gives the search's winner (U/D, verified full kernel) its kernel, on
+    the candidate of the same template and config among items[first..). */
+static bool
+s_attach_kernel (s_list_t *l, size_t first, const sf_search_result_t *r)
+{
+    if (!r->cubin || !r->config[0] || r->tmpl == SF_TEMPLATE_DENSE)
+        return false;
+    if (r->cubin_size == 0 || r->cubin_size > (size_t) SF_PROTO_CODE_MAX || r->data_size > (size_t) SF_PROTO_CODE_MAX) {
+        sf_log_warn ("worker", "the winner's kernel (%zu bytes of cubin, %zu of data) is too big to send",
+                     r->cubin_size, r->data_size);
+        return false;
+    }
+    for (size_t i = first; i < l->count; i++) {
+        sf_proto_candidate_t *c = &l->items[i];
+        if (c->proxy || c->status != SF_OK || strcmp (c->config, r->config) != 0
+            || strcmp (c->tmpl, sf_template_name (r->tmpl)) != 0)
+            continue;
+        sf_proto_kernel_t *k = &c->kernel;
+        snprintf (k->entry, sizeof k->entry, "%s", r->launch.entry);
+        k->launch = (sf_proto_launch_t) { r->launch.block_threads, r->launch.cols_per_block,
+                                          r->launch.panel_groups, r->launch.order, r->launch.vec,
+                                          r->launch.shared_bytes, r->launch.panels,
+                                          r->launch.code_panels, r->launch.code_fmas };
+        k->cubin = r->cubin;
+        k->cubin_size = r->cubin_size;
+        k->source = r->source && strlen (r->source) <= (size_t) SF_PROTO_CODE_MAX ? r->source : NULL;
+        k->data = r->data;
+        k->data_size = r->data ? r->data_size : 0;
+        c->has_kernel = true;
+        return true;
+    }
+    return false;
+}
+
+/* ---- replies ------------------------------------------------------------------- */
+
+zmsg_t *
+sf_jobrun_failed (uint64_t job_id, uint64_t lease_id, int status, const char *fmt, ...)
+{
+    char message[SF_PROTO_TEXT_MAX + 1];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (message, sizeof message, fmt, ap);
+    va_end (ap);
+    sf_proto_job_failed_t f = { job_id, lease_id, status < 0 && status >= SF_PROTO_STATUS_MIN ? status
+                                                                                              : SF_ERR_INTERNAL,
+                                message[0] ? message : "failed" };
+    return sf_proto_encode (SF_PROTO_JOB_FAILED, &f);
+}
+
+/*  Encodes the RESULT; without kernels if they break a bound; JOB_FAILED
+    if it still cannot be encoded (e.g. over SF_PROTO_MSG_MAX). */
+static zmsg_t *
+s_encode_result (const sf_proto_job_t *job, s_list_t *l, bool simulated, double wall_s, double cpu_s,
+                 double gpu_s, bool *failed_p)
+{
+    if (l->dropped)
+        sf_log_warn ("worker", "job %llu: %zu candidates left out of the RESULT (at most %d)",
+                     (unsigned long long) job->job_id, l->dropped, SF_PROTO_CANDIDATES_MAX);
+    sf_proto_result_t res = { job->job_id, job->lease_id, simulated, s_cost (wall_s), s_cost (cpu_s),
+                              s_cost (gpu_s), l->items, l->count };
+    zmsg_t *msg = sf_proto_encode (SF_PROTO_RESULT, &res);
+    bool kernels = false;
+    for (size_t i = 0; !msg && i < l->count; i++)
+        if (l->items[i].has_kernel)
+            l->items[i].has_kernel = false, kernels = true;
+    if (!msg && kernels) {
+        sf_log_warn ("worker", "job %llu: RESULT sent without its kernel: %s", (unsigned long long) job->job_id,
+                     sf_error_message ());
+        msg = sf_proto_encode (SF_PROTO_RESULT, &res);
+    }
+    *failed_p = msg == NULL;
+    if (!msg)
+        msg = sf_jobrun_failed (job->job_id, job->lease_id, sf_error_last (), "cannot encode the RESULT: %s",
+                                sf_error_message ());
+    return msg;
+}
+
+/* ---- a job ---------------------------------------------------------------------- */
+
+static bool
+s_is_configs (const sf_proto_job_t *job)
+{
+    return strcmp (job->kind, "configs") == 0;
+}
+
+/*  The search options of a job on this worker. */
+static void
+s_search_opts (const sf_proto_job_t *job, const sf_jobrun_opts_t *o, sf_search_opts_t *so)
+{
+    memset (so, 0, sizeof *so);
+    so->backend = o->backend;
+    so->gpu = o->gpu;
+    so->compile_threads = o->compile_threads;
+    so->bias = job->bias;
+    so->relu = job->relu;
+    so->seed = job->seed;
+    so->tol = job->tol;
+    if (s_is_configs (job)) {
+        so->strategy = job->proxy ? SF_STRATEGY_PROXY : SF_STRATEGY_EXHAUSTIVE;
+        so->proxy_only = job->proxy;
+        return;
+    }
+    int s = sf_strategy_parse (job->strategy);
+    if (s < 0) {
+        /* rank needs a model this worker does not carry (farm contract) */
+        sf_log_info ("worker", "job %llu: strategy '%s' needs a model this worker does not have: using proxy",
+                     (unsigned long long) job->job_id, job->strategy);
+        s = SF_STRATEGY_PROXY;
+    }
+    so->strategy = (sf_strategy) s;
+    so->max_configs = job->max_configs;
+    so->proxy_top = job->proxy_top;
+}
+
+/*  The configs of a `configs` job that parse (U/D), into configs (the
+    caller's, job->config_count entries); *dense_p: "dense" is listed. */
+static int
+s_parse_configs (const sf_proto_job_t *job, sf_config_t *configs, bool *dense_p)
+{
+    int count = 0;
+    *dense_p = false;
+    for (size_t i = 0; i < job->config_count; i++) {
+        sf_config_t c;
+        if (sf_config_parse (job->configs[i], &c) != SF_OK)
+            continue;
+        if (c.tmpl == SF_TEMPLATE_DENSE)
+            *dense_p = true;
+        else
+            configs[count++] = c;
+    }
+    return count;
+}
+
+/*  The candidates of a `configs` job in the JOB's order: a measured one per
+    parsed config (the search's candidates, in order), an invalid one per
+    text that does not parse; "dense" is added after them. */
+static void
+s_configs_candidates (const sf_proto_job_t *job, const sf_search_result_t *r, s_list_t *l)
+{
+    int next = 0;
+    for (size_t i = 0; i < job->config_count; i++) {
+        sf_config_t c;
+        if (sf_config_parse (job->configs[i], &c) != SF_OK) {
+            char why[SF_PROTO_TEXT_MAX];
+            snprintf (why, sizeof why, "%s", sf_error_message ());
+            s_add_invalid (l, job->configs[i], job->proxy, why);
+        } else if (c.tmpl != SF_TEMPLATE_DENSE && next < r->candidate_count)
+            s_add_measured (l, &r->candidates[next++]);
+    }
+}
+
+static zmsg_t *
+s_run_search (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_opts_t *o, bool *failed_p)
+{
+    sf_search_opts_t so;
+    s_search_opts (job, o, &so);
+    bool configs_job = s_is_configs (job), dense = true;
+    sf_config_t *configs = NULL;
+    if (configs_job) {
+        configs = calloc (job->config_count + 1, sizeof *configs);
+        if (!configs)
+            return NULL;
+        so.configs = configs;
+        so.config_count = s_parse_configs (job, configs, &dense);
+        so.no_dense = !dense;
+    }
+    sf_search_result_t r;
+    int rc = sf_search_run (a, job->n, &so, &r);
+    free (configs);
+    if (rc != SF_OK) {
+        sf_search_result_free (&r);
+        *failed_p = true;
+        return sf_jobrun_failed (job->job_id, job->lease_id, rc, "%s", sf_error_message ());
+    }
+    s_list_t l;
+    zmsg_t *msg = NULL;
+    if (s_list_init (&l, (configs_job ? job->config_count : (size_t) r.candidate_count) + 4) == SF_OK) {
+        if (configs_job)
+            s_configs_candidates (job, &r, &l);
+        else
+            for (int i = 0; i < r.candidate_count; i++)
+                s_add_measured (&l, &r.candidates[i]);
+        if (job->want_kernels)
+            s_attach_kernel (&l, 0, &r);
+        if (!so.no_dense)
+            s_add_dense (&l, r.dense_us, r.dense_err, r.sgemm_us, r.tf32_us, r.cusparse_us);
+        msg = s_encode_result (job, &l, r.simulated, r.wall_s, r.compile_cpu_s, r.gpu_s, failed_p);
+    }
+    s_list_free (&l);
+    sf_search_result_free (&r);
+    return msg;
+}
+
+/* ---- dry run ----------------------------------------------------------------------- */
+
+/*  Made-up microseconds: the job's multiply-adds at a nominal rate, times a
+    factor in [1, 2) from the config text (FNV-1a), plus a launch. */
+static double
+s_dry_us (const sf_proto_job_t *job, const char *text)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = text; *p; p++)
+        h = (h ^ (unsigned char) *p) * 16777619u;
+    double work = (double) job->m * (double) job->k * (double) job->n;
+    return 2.0 + work * 1e-9 * (1.0 + (h % 1000) / 1000.0);
+}
+
+static void
+s_dry_candidate (s_list_t *l, const sf_proto_job_t *job, const sf_config_t *c, bool proxy)
+{
+    char text[SF_CONFIG_TEXT_MAX];
+    sf_config_text (c, text);
+    bool is_proxy = proxy && c->tmpl == SF_TEMPLATE_U;
+    sf_proto_candidate_t *cand = s_add (l, sf_template_name (c->tmpl), text, is_proxy);
+    if (cand) {
+        cand->us = s_dry_us (job, text);
+        cand->err = is_proxy ? NAN : 0.0;
+    }
+}
+
+static zmsg_t *
+s_run_dry (const sf_proto_job_t *job, bool *failed_p)
+{
+    s_list_t l;
+    if (s_list_init (&l, job->config_count + 5) != SF_OK)
+        return NULL;
+    bool dense = !s_is_configs (job);
+    if (dense) {
+        /* search: one U candidate, a fixed config */
+        sf_config_t c = { SF_TEMPLATE_U, 4, 1, 32, 1, 0, 64, SF_REORDER_NONE };
+        s_dry_candidate (&l, job, &c, false);
+    }
+    for (size_t i = 0; i < job->config_count; i++) {
+        sf_config_t c;
+        if (sf_config_parse (job->configs[i], &c) != SF_OK)
+            s_add_invalid (&l, job->configs[i], job->proxy, sf_error_message ());
+        else if (c.tmpl == SF_TEMPLATE_DENSE)
+            dense = true;
+        else
+            s_dry_candidate (&l, job, &c, job->proxy);
+    }
+    if (dense)
+        s_add_dense (&l, s_dry_us (job, "dense"), 0.0, s_dry_us (job, "dense"), s_dry_us (job, "baseline:tf32"),
+                     s_dry_us (job, "baseline:cusparse"));
+    zmsg_t *msg = s_encode_result (job, &l, true, 0, 0, 0, failed_p);
+    s_list_free (&l);
+    return msg;
+}
+
+zmsg_t *
+sf_jobrun_run (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_opts_t *opts, bool *failed_p)
+{
+    *failed_p = false;
+    if (opts->dry_run)
+        return s_run_dry (job, failed_p);
+    return s_run_search (job, a, opts, failed_p);
+}

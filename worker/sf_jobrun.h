@@ -1,0 +1,61 @@
+/*  sf_jobrun: one farm JOB on this worker, from the decoded JOB to the
+    encoded reply (docs/WORKER.md, /work/notes/farm-contract.md).
+
+    A `search` JOB runs sf_search_run with the JOB's strategy on this GPU's
+    legal space; a `configs` JOB measures exactly its config texts (proxies
+    only when `proxy`). The reply is a RESULT with every candidate: the
+    measured U/D ones ("U"/"D", canonical config text), a config text that
+    does not parse as one candidate with SF_ERR_INVALID, and, for `search`
+    jobs and `configs` jobs listing "dense", the dense candidate ("dense",
+    "dense") and the baselines ("dense", "baseline:sgemm" | "baseline:tf32"
+    | "baseline:cusparse", err NaN). With want_kernels the winner (search)
+    or the fastest verified full candidate (configs) carries its kernel.
+    A search that fails as a whole is a JOB_FAILED with its status.
+
+    Dry run: the same RESULT shape at once, nothing compiled or timed: one
+    candidate per config text (configs) or one U candidate plus dense and
+    the baselines (search); times from a deterministic formula of (m, k, n,
+    config text); simulated true; no kernels.
+
+    Used by sf_worker's job thread (dry run: its socket thread); any thread
+    may call these.
+*/
+#ifndef SF_JOBRUN_H_INCLUDED
+#define SF_JOBRUN_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <czmq.h>
+
+#include "common/sf_matrix.h"
+#include "coordinator/sf_proto.h"
+#include "worker/sf_search.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct {
+    sf_backend backend;         /* cuda or sim */
+    int gpu;                    /* device ordinal */
+    int compile_threads;        /* 0: one per online CPU */
+    bool dry_run;
+} sf_jobrun_opts_t;
+
+/*  Runs `job` on `a` (the JOB's matrix: the caller checked its hash and
+    shape) and returns the encoded reply (caller owns): RESULT, or JOB_FAILED
+    (*failed_p set) when the search fails as a whole or the RESULT cannot be
+    encoded. NULL only when out of memory. */
+zmsg_t *sf_jobrun_run (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_opts_t *opts,
+                       bool *failed_p);
+
+/*  An encoded JOB_FAILED (caller owns): status < 0 (anything else becomes
+    SF_ERR_INTERNAL), the message cut to SF_PROTO_TEXT_MAX bytes. */
+zmsg_t *sf_jobrun_failed (uint64_t job_id, uint64_t lease_id, int status, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
+#ifdef __cplusplus
+}
+#endif
+#endif
