@@ -23,7 +23,7 @@ for what in "$@"; do
         ;;
     export)
         RT_DEMO=$PWD/.devpack/bin/rt_demo SPMMFARM_RT_LIB=$PWD/.devpack/bin/libspmmfarm-rt.so.0 \
-            timeout 500 sh tests/cli_export.sh 2>&1 | tee "$OUT/cli-export.log"
+            timeout ${SF_EXPORT_TIME:-500} sh tests/cli_export.sh 2>&1 | tee "$OUT/cli-export.log"
         ;;
     farm)
         # spmmfarm local (cuda) on the six DLMC Transformer layer-0 matrices at

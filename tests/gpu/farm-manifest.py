@@ -42,7 +42,8 @@ def main():
         count = int(args[0])
         layers = transformer(data, "0.9", 512) + transformer(data, "0.98", 512)
         for s in ("0.8", "0.9", "0.95"):
-            layers += rn50(data, s)
+            if os.path.isdir(os.path.join(data, "rn50", "magnitude_pruning", s)):
+                layers += rn50(data, s)
         layers = layers[:count]
     json.dump({"name": "%s-%d" % (kind, len(layers)), "layers": layers}, open(out, "w"), indent=1)
     print("%s: %d layers" % (out, len(layers)))
