@@ -14,7 +14,7 @@
 #include "worker/sf_search.h"
 
 static const char *s_help =
-    "usage: spmmfarm tune-local MATRIX --n N [--strategy exhaustive|proxy]\n"
+    "usage: spmmfarm tune-local MATRIX --n N [--strategy exhaustive|proxy|rank]\n"
     "                           [--backend auto|cuda|sim] [--gpu I] [--json]\n\n"
     "Searches the fastest kernel for one layer C = A B (A: MATRIX, M x K; B: K x N)\n"
     "on this machine: prunes the configuration space by constraints, compiles\n"
@@ -75,8 +75,12 @@ s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const 
             r->sgemm_us / r->us, r->tf32_us / r->us, r->cusparse_us / r->us, sim);
     printf ("search:     %s, %d legal configs (%d pruned), %d compiled, %d timed, %d failed;\n"
             "            %.1f s wall, %.1f CPU-s compiling, %.1f GPU-s\n",
-            sf_strategy_name (o->strategy), r->legal, r->pruned, r->compiled, r->timed, r->failed,
-            r->wall_s, r->compile_cpu_s, r->gpu_s);
+            r->fallback ? "proxy (rank without a model)" : sf_strategy_name (o->strategy), r->legal,
+            r->pruned, r->compiled, r->timed, r->failed, r->wall_s, r->compile_cpu_s, r->gpu_s);
+    int k = o->top_k > 0 ? o->top_k : SF_SEARCH_DEFAULT_TOP_K;
+    if (r->ranked)
+        printf ("rank:       the model scored %d configs, the top %d were timed\n", r->ranked,
+                k < r->ranked ? k : r->ranked);
 }
 
 int
@@ -129,6 +133,11 @@ sf_cmd_tune_local (int argc, char **argv)
     sf_matrix_t *a = sf_matrix_read (argv[optind], &read_opts);
     if (!a)
         return sf_cli_fail ("tune-local", sf_error_last ());
+    int code = sf_tune_rank_model ("tune-local", &tune, NULL, false, NULL);
+    if (code != SF_EXIT_OK) {
+        sf_matrix_destroy (&a);
+        return code;
+    }
     o->progress = sf_progress_draw;
     o->progress_arg = &quiet;
     sf_search_result_t r;
@@ -144,16 +153,12 @@ sf_cmd_tune_local (int argc, char **argv)
         if (rc == SF_OK && r.data)
             rc = s_save (ptx_path, r.data, r.data_size);
     }
-    if (rc != SF_OK) {
-        sf_search_result_free (&r);
-        sf_matrix_destroy (&a);
-        return sf_cli_fail ("tune-local", rc);
-    }
-    if (json)
+    if (rc == SF_OK && json)
         s_print_json (argv[optind], a, n, o, &r);
-    else
+    else if (rc == SF_OK)
         s_print_text (a, n, o, &r);
     sf_search_result_free (&r);
     sf_matrix_destroy (&a);
-    return SF_EXIT_OK;
+    sf_tune_fini (&tune);
+    return rc == SF_OK ? SF_EXIT_OK : sf_cli_fail ("tune-local", rc);
 }

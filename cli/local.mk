@@ -8,3 +8,5 @@ spmmfarm_SOURCES += \
 spmmfarm_SOURCES += cli/cmd_store.c
 spmmfarm_SOURCES += cli/cmd_keygen.c
 spmmfarm_SOURCES += cli/cmd_bundle.c
+spmmfarm_SOURCES += cli/sf_benchrun.c cli/sf_benchrun.h \
+	cli/cmd_train.c cli/cmd_sweep_local.c cli/cmd_rank_eval.c

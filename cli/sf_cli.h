@@ -56,5 +56,8 @@ int sf_cmd_selftest (int argc, char **argv);
 int sf_cmd_store (int argc, char **argv);
 int sf_cmd_keygen (int argc, char **argv);
 int sf_cmd_bundle (int argc, char **argv);
+int sf_cmd_train (int argc, char **argv);
+int sf_cmd_sweep_local (int argc, char **argv);
+int sf_cmd_rank_eval (int argc, char **argv);
 
 #endif

@@ -21,6 +21,9 @@ static const sf_cli_command_t s_commands[] = {
     { "store", sf_cmd_store, "look into a store: stat, dump, verify" },
     { "keygen", sf_cmd_keygen, "make a CurveZMQ certificate (NAME.cert, NAME.cert_secret)" },
     { "bundle", sf_cmd_bundle, "inspect, verify or create a kernel bundle (NAME.bundle/)" },
+    { "sweep-local", sf_cmd_sweep_local, "run a rank model's training sweep on this machine, into a store" },
+    { "train", sf_cmd_train, "fit a GPU type's rank model on the sweeps in a store" },
+    { "rank-eval", sf_cmd_rank_eval, "compare the rank strategy with proxy and exhaustive on a suite" },
 };
 #define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
 

@@ -97,3 +97,14 @@ tests_check_rt_LDFLAGS = $(CUDA_LDFLAGS)
 tests_check_rt_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DSF_FAKE_LIBCUDAK='"$(abs_top_builddir)/tests/.libs/libfakecudak.so"'
 EXTRA_tests_check_rt_DEPENDENCIES = tests/libfakecudak.la
+
+## rankmodel: features, XGBoost training and scoring, models in the store,
+## sweeps and the rank strategy (check_rankmodel); cli_rank.sh runs
+## sweep-local -> train -> tune-local/bench --strategy rank -> rank-eval.
+check_PROGRAMS += tests/check_rankmodel
+TESTS += tests/check_rankmodel tests/cli_rank.sh
+dist_noinst_SCRIPTS += tests/cli_rank.sh
+tests_check_rankmodel_SOURCES = tests/check_rankmodel.c
+tests_check_rankmodel_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_rankmodel_LDADD = $(CHECK_LDADD)
+tests_check_rankmodel_LDFLAGS = $(CUDA_LDFLAGS)
