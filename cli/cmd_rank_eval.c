@@ -211,6 +211,12 @@ s_losses (cJSON *obj, const char *prefix, double *loss, int count)
     cJSON_AddNumberToObject (obj, key, count ? loss[count - 1] : 0);
 }
 
+static double
+s_ratio (double other, double rank)
+{
+    return rank > 0 ? other / rank : 0;
+}
+
 /*  The group's metrics into obj. */
 static void
 s_metrics (cJSON *obj, s_group_t *g)
@@ -222,10 +228,10 @@ s_metrics (cJSON *obj, s_group_t *g)
     double cost[S_STRATEGIES];
     for (int s = 0; s < S_STRATEGIES; s++)
         cost[s] = g->cpu[s] + g->gpu[s];
-    cJSON_AddNumberToObject (obj, "cost_ratio_vs_exhaustive", cost[S_RANK] > 0 ? cost[S_EXH] / cost[S_RANK] : 0);
-    cJSON_AddNumberToObject (obj, "cost_ratio_vs_proxy", cost[S_RANK] > 0 ? cost[S_PROXY] / cost[S_RANK] : 0);
-    cJSON_AddNumberToObject (obj, "wall_ratio_vs_exhaustive", g->wall[S_RANK] > 0 ? g->wall[S_EXH] / g->wall[S_RANK] : 0);
-    cJSON_AddNumberToObject (obj, "wall_ratio_vs_proxy", g->wall[S_RANK] > 0 ? g->wall[S_PROXY] / g->wall[S_RANK] : 0);
+    cJSON_AddNumberToObject (obj, "cost_ratio_vs_exhaustive", s_ratio (cost[S_EXH], cost[S_RANK]));
+    cJSON_AddNumberToObject (obj, "cost_ratio_vs_proxy", s_ratio (cost[S_PROXY], cost[S_RANK]));
+    cJSON_AddNumberToObject (obj, "wall_ratio_vs_exhaustive", s_ratio (g->wall[S_EXH], g->wall[S_RANK]));
+    cJSON_AddNumberToObject (obj, "wall_ratio_vs_proxy", s_ratio (g->wall[S_PROXY], g->wall[S_RANK]));
     cJSON *c = cJSON_AddObjectToObject (obj, "cost");
     for (int s = 0; s < S_STRATEGIES; s++) {
         cJSON *o = cJSON_AddObjectToObject (c, s_names[s]);

@@ -271,6 +271,19 @@ sf_zpl_require (const sf_zpl_t *self, const sf_zpl_field_t *field, const char *w
     return SF_OK;
 }
 
+/*  SF_ERR_FORMAT unless the value is decimal digits, with a '-' allowed
+    (so that a negative value is reported as out of range, not malformed). */
+static int
+s_check_integer (const sf_zpl_t *self, const sf_zpl_field_t *field, const char *what)
+{
+    const char *text = field->value;
+    const char *digits = *text == '-' ? text + 1 : text;
+    if (!*digits || digits[strspn (digits, "0123456789")])
+        return sf_zpl_fail (self, SF_ERR_FORMAT, field->line, "%s: %s must be an integer, not '%s'",
+                            what, field->name, text);
+    return SF_OK;
+}
+
 /*  A decimal integer in [min, max]: malformed is SF_ERR_FORMAT, outside
     the bounds (negative included) SF_ERR_RANGE. */
 int
@@ -278,10 +291,9 @@ sf_zpl_parse_int (const sf_zpl_t *self, const sf_zpl_field_t *field, const char 
                   int64_t max, int64_t *out)
 {
     const char *text = field->value;
-    const char *digits = *text == '-' ? text + 1 : text;
-    if (!*digits || digits[strspn (digits, "0123456789")])
-        return sf_zpl_fail (self, SF_ERR_FORMAT, field->line, "%s: %s must be an integer, not '%s'",
-                            what, field->name, text);
+    int rc = s_check_integer (self, field, what);
+    if (rc != SF_OK)
+        return rc;
     errno = 0;
     long long value = strtoll (text, NULL, 10);
     if (errno == ERANGE || value < min || value > max)
@@ -297,12 +309,11 @@ sf_zpl_parse_u64 (const sf_zpl_t *self, const sf_zpl_field_t *field, const char 
                   uint64_t *out)
 {
     const char *text = field->value;
-    const char *digits = *text == '-' ? text + 1 : text;
-    if (!*digits || digits[strspn (digits, "0123456789")])
-        return sf_zpl_fail (self, SF_ERR_FORMAT, field->line, "%s: %s must be an integer, not '%s'",
-                            what, field->name, text);
+    int rc = s_check_integer (self, field, what);
+    if (rc != SF_OK)
+        return rc;
     errno = 0;
-    unsigned long long value = strtoull (digits, NULL, 10);
+    unsigned long long value = strtoull (*text == '-' ? text + 1 : text, NULL, 10);
     if (*text == '-' || errno == ERANGE || value < min)
         return sf_zpl_fail (self, SF_ERR_RANGE, field->line,
                             "%s: %s = %s is outside %" PRIu64 "..%" PRIu64, what, field->name, text,

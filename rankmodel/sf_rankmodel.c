@@ -160,11 +160,13 @@ sf_rankmodel_params_load (const char *path, sf_rankmodel_params_t *p)
     for (zconfig_t *s = zconfig_child (sf_zpl_root (zpl)); s && rc == SF_OK; s = zconfig_next (s)) {
         size_t line = sf_zpl_next_line (zpl);
         const char *name = zconfig_name (s);
-        if (streq (name, "train") && !train)
-            rc = s_train_section (zpl, s, line, p), train = true;
-        else if (streq (name, "xgboost") && !xgb)
-            rc = s_xgboost_section (zpl, s, line, p), xgb = true;
-        else
+        if (streq (name, "train") && !train) {
+            rc = s_train_section (zpl, s, line, p);
+            train = true;
+        } else if (streq (name, "xgboost") && !xgb) {
+            rc = s_xgboost_section (zpl, s, line, p);
+            xgb = true;
+        } else
             rc = sf_zpl_fail (zpl, SF_ERR_FORMAT, line, "unexpected section '%s' (sections: train, "
                               "xgboost, once each)", name);
     }

@@ -116,12 +116,14 @@ s_parse_templates (const sf_zpl_t *zpl, const sf_zpl_field_t *f, unsigned *out)
 static int
 s_load_numbers (sf_zpl_t *zpl, sf_zpl_field_t *f, sf_sweep_t *s)
 {
-    int64_t v;
+    int64_t problems = 0, configs = 0;
     int rc = sf_zpl_parse_u64 (zpl, &f[S_SEED], "sweep", 0, &s->seed);
-    if (rc == SF_OK && (rc = sf_zpl_parse_int (zpl, &f[S_PROBLEMS], "sweep", 1, SF_SWEEP_PROBLEMS_MAX, &v)) == SF_OK)
-        s->problems = (int) v;
-    if (rc == SF_OK && (rc = sf_zpl_parse_int (zpl, &f[S_CONFIGS], "sweep", 2, SF_SWEEP_CONFIGS_MAX, &v)) == SF_OK)
-        s->configs = (int) v;
+    if (rc == SF_OK)
+        rc = sf_zpl_parse_int (zpl, &f[S_PROBLEMS], "sweep", 1, SF_SWEEP_PROBLEMS_MAX, &problems);
+    if (rc == SF_OK)
+        rc = sf_zpl_parse_int (zpl, &f[S_CONFIGS], "sweep", 2, SF_SWEEP_CONFIGS_MAX, &configs);
+    s->problems = (int) problems;
+    s->configs = (int) configs;
     if (rc == SF_OK)
         rc = s_parse_templates (zpl, &f[S_TEMPLATES], &s->templates);
     s->align = 1;
