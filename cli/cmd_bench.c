@@ -1,20 +1,13 @@
 /*  spmmfarm bench and spmmfarm proxy-eval: a suite's problems, one search
     each, with the baselines in the same run; reports in an output folder.
-
-    Both commands append one JSON line per finished problem to
-    DIR/problems.jsonl and rebuild their reports from it after every
-    problem, so an interrupted run (a device lease that ends, a killed
-    process) loses at most the problem in progress, and running the same
-    command again on the same DIR resumes where it stopped. */
-#include <errno.h>
+    Both resume through DIR/problems.jsonl (cli/sf_benchrun.h). */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "cli/sf_benchrun.h"
 #include "cli/sf_cli.h"
 #include "cli/sf_progress.h"
 #include "cli/sf_tune.h"
@@ -22,7 +15,6 @@
 #include "common/sf_suite.h"
 #include "config.h"
 
-#define S_LINE_MAX (4u << 20)  /* one problem's JSON line */
 #define S_SPARSITIES_MAX 32
 
 static const char *s_bench_help =
@@ -34,10 +26,7 @@ static const char *s_bench_help =
     "SGEMM per problem, by sparsity; needs gnuplot) and DIR/problems.jsonl (the full\n"
     "record of each problem). Running it again on the same DIR resumes: problems\n"
     "already in problems.jsonl are not run again.\n\n"
-    "  --suite FILE       suite file (e.g. conf/bench/bench205.conf)\n"
-    "  -o, --output DIR   output folder (created if missing)\n"
-    "  --filter EXPR      only the problems matching EXPR (see spmmfarm suite --help)\n"
-    "  --limit N          stop after N new problems (a partial run, resumed later)\n"
+    SF_BENCHRUN_HELP
     SF_TUNE_HELP
     "  -q, --quiet        no progress bars\n"
     "  -h, --help         this help\n";
@@ -53,124 +42,16 @@ static const char *s_proxy_help =
     "4 proxies (what the proxy strategy compiles in full), and compile_cost_ratio\n"
     "(full compile seconds / proxy compile seconds, on layers with >= 16 panels).\n"
     "DIR/pairs.csv lists every pair. Resumes like bench.\n\n"
-    "  --suite FILE       suite file\n"
-    "  -o, --output DIR   output folder (created if missing)\n"
-    "  --filter EXPR      only the problems matching EXPR\n"
-    "  --limit N          stop after N new problems\n"
+    SF_BENCHRUN_HELP
     SF_TUNE_HELP
     "  -q, --quiet        no progress bars\n"
     "  -h, --help         this help\n";
 
 typedef struct {
-    const char *command;
+    sf_benchrun_t base;
     bool proxy_eval;
-    const char *suite_path, *filter, *dir;
-    int64_t limit;
-    int quiet;
     sf_tune_t tune;
-    char cmdline[2048];
 } s_run_t;
-
-/* ---- problems.jsonl ------------------------------------------------------------- */
-
-static char *
-s_path (const s_run_t *run, const char *name)
-{
-    char *path = NULL;
-    if (asprintf (&path, "%s/%s", run->dir, name) < 0)
-        return NULL;
-    return path;
-}
-
-/*  Every record of problems.jsonl, as a JSON array (caller owns). A line
-    that does not parse (a write cut by a crash) is reported and skipped. */
-static cJSON *
-s_load_records (const s_run_t *run)
-{
-    cJSON *all = cJSON_CreateArray ();
-    char *path = s_path (run, "problems.jsonl");
-    FILE *f = path ? fopen (path, "r") : NULL;
-    char *line = malloc (S_LINE_MAX);
-    int number = 0;
-    while (f && line && fgets (line, S_LINE_MAX, f)) {
-        number++;
-        cJSON *rec = cJSON_Parse (line);
-        if (rec && cJSON_IsObject (rec) && cJSON_GetObjectItem (rec, "id"))
-            cJSON_AddItemToArray (all, rec);
-        else {
-            cJSON_Delete (rec);
-            fprintf (stderr, "spmmfarm %s: %s:%d: not a problem record, ignored (it will be run again)\n",
-                     run->command, path, number);
-        }
-    }
-    if (f)
-        fclose (f);
-    free (line);
-    free (path);
-    return all;
-}
-
-static const cJSON *
-s_find (const cJSON *records, const char *id)
-{
-    const cJSON *rec;
-    cJSON_ArrayForEach (rec, records) {
-        const cJSON *rid = cJSON_GetObjectItem (rec, "id");
-        if (cJSON_IsString (rid) && strcmp (rid->valuestring, id) == 0)
-            return rec;
-    }
-    return NULL;
-}
-
-static int
-s_append_record (const s_run_t *run, const cJSON *rec)
-{
-    char *path = s_path (run, "problems.jsonl");
-    char *text = cJSON_PrintUnformatted (rec);
-    FILE *f = path ? fopen (path, "a") : NULL;
-    int rc = SF_OK;
-    if (!f || !text || fprintf (f, "%s\n", text) < 0 || fflush (f) != 0 || fsync (fileno (f)) != 0)
-        rc = sf_error_set (SF_ERR_IO, "cannot append to %s: %s", path ? path : run->dir, strerror (errno));
-    if (f && fclose (f) != 0 && rc == SF_OK)
-        rc = sf_error_set (SF_ERR_IO, "cannot write %s", path);
-    free (text);
-    free (path);
-    return rc;
-}
-
-/*  Writes text to DIR/name through a temporary file and a rename. */
-static int
-s_write_file (const s_run_t *run, const char *name, const char *text)
-{
-    char *path = s_path (run, name), *tmp = NULL;
-    if (!path || asprintf (&tmp, "%s.tmp", path) < 0) {
-        free (path);
-        return sf_error_set (SF_ERR_NOMEM, "out of memory");
-    }
-    FILE *f = fopen (tmp, "w");
-    int rc = SF_OK;
-    if (!f || fputs (text, f) < 0 || fclose (f) != 0)
-        rc = sf_error_set (SF_ERR_IO, "cannot write %s: %s", tmp, strerror (errno));
-    else if (rename (tmp, path) != 0)
-        rc = sf_error_set (SF_ERR_IO, "cannot rename %s: %s", tmp, strerror (errno));
-    free (tmp);
-    free (path);
-    return rc;
-}
-
-static double
-s_num (const cJSON *obj, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItem (obj, key);
-    return cJSON_IsNumber (v) ? v->valuedouble : NAN;
-}
-
-static const char *
-s_str (const cJSON *obj, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItem (obj, key);
-    return cJSON_IsString (v) ? v->valuestring : "";
-}
 
 /* ---- bench reports ---------------------------------------------------------------- */
 
@@ -195,21 +76,21 @@ s_bench_csv (const s_run_t *run, const cJSON *records)
     cJSON_ArrayForEach (rec, records) {
         const cJSON *best = cJSON_GetObjectItem (rec, "best"), *base = cJSON_GetObjectItem (rec, "baselines");
         const cJSON *search = cJSON_GetObjectItem (rec, "search");
-        double us = s_num (best, "us"), sg = s_num (base, "sgemm_us"), tf = s_num (base, "tf32_us");
-        double cs = s_num (base, "cusparse_us");
+        double us = sf_benchrun_num (best, "us"), sg = sf_benchrun_num (base, "sgemm_us"), tf = sf_benchrun_num (base, "tf32_us");
+        double cs = sf_benchrun_num (base, "cusparse_us");
         used += (size_t) snprintf (csv + used, size - used,
             "%s,%.0f,%.0f,%.0f,%g,%.0f,%.0f,%s,%s,%.3f,%.3f,%.3f,%.3f,%.3f,%.4f,%.4f,%.4f,%.3g,%s,%s,"
             "%.2f,%.2f,%.2f,%.0f\n",
-            s_str (rec, "id"), s_num (rec, "m"), s_num (rec, "k"), s_num (rec, "n"), s_num (rec, "sparsity"),
-            s_num (rec, "nnz"), s_num (rec, "seed"), s_str (best, "template"), s_str (best, "config"), us,
-            s_num (rec, "best_generated_us"), sg, tf, cs, sg / us, tf / us, cs / us,
-            s_num (best, "max_rel_err"), cJSON_IsTrue (cJSON_GetObjectItem (best, "verified")) ? "yes" : "no",
-            cJSON_IsTrue (cJSON_GetObjectItem (rec, "simulated")) ? "yes" : "no", s_num (search, "wall_s"),
-            s_num (search, "compile_cpu_s"), s_num (search, "gpu_s"), s_num (search, "candidates"));
+            sf_benchrun_str (rec, "id"), sf_benchrun_num (rec, "m"), sf_benchrun_num (rec, "k"), sf_benchrun_num (rec, "n"), sf_benchrun_num (rec, "sparsity"),
+            sf_benchrun_num (rec, "nnz"), sf_benchrun_num (rec, "seed"), sf_benchrun_str (best, "template"), sf_benchrun_str (best, "config"), us,
+            sf_benchrun_num (rec, "best_generated_us"), sg, tf, cs, sg / us, tf / us, cs / us,
+            sf_benchrun_num (best, "max_rel_err"), cJSON_IsTrue (cJSON_GetObjectItem (best, "verified")) ? "yes" : "no",
+            cJSON_IsTrue (cJSON_GetObjectItem (rec, "simulated")) ? "yes" : "no", sf_benchrun_num (search, "wall_s"),
+            sf_benchrun_num (search, "compile_cpu_s"), sf_benchrun_num (search, "gpu_s"), sf_benchrun_num (search, "candidates"));
         if (used >= size)
             break;
     }
-    int rc = used < size ? s_write_file (run, "results.csv", csv)
+    int rc = used < size ? sf_benchrun_write_file (&run->base, "results.csv", csv)
                          : sf_error_set (SF_ERR_RANGE, "results.csv too large");
     free (csv);
     return rc;
@@ -239,10 +120,10 @@ s_bench_summary (const s_run_t *run, const cJSON *records)
     cJSON_ArrayForEach (rec, records) {
         const cJSON *best = cJSON_GetObjectItem (rec, "best"), *base = cJSON_GetObjectItem (rec, "baselines");
         const cJSON *search = cJSON_GetObjectItem (rec, "search");
-        double us = s_num (best, "us");
-        double ratio[3] = { s_num (base, "sgemm_us") / us, s_num (base, "tf32_us") / us,
-                            s_num (base, "cusparse_us") / us };
-        s_group_t *g = s_group_of (groups, &ngroups, s_num (rec, "sparsity"));
+        double us = sf_benchrun_num (best, "us");
+        double ratio[3] = { sf_benchrun_num (base, "sgemm_us") / us, sf_benchrun_num (base, "tf32_us") / us,
+                            sf_benchrun_num (base, "cusparse_us") / us };
+        s_group_t *g = s_group_of (groups, &ngroups, sf_benchrun_num (rec, "sparsity"));
         for (int i = 0; i < 3; i++) {
             double l = isfinite (ratio[i]) && ratio[i] > 0 ? log (ratio[i]) : 0;
             all.log_sum[i] += l;
@@ -256,25 +137,25 @@ s_bench_summary (const s_run_t *run, const cJSON *records)
         /* Slower than SGEMM beyond its own measured spread: the dense
            candidate is SGEMM itself, timed again. */
         slower += ratio[0] < 0.98;
-        double gen = s_num (rec, "best_generated_us");
+        double gen = sf_benchrun_num (rec, "best_generated_us");
         if (isfinite (gen) && gen > 0) {
-            gen_log += log (s_num (base, "sgemm_us") / gen);
+            gen_log += log (sf_benchrun_num (base, "sgemm_us") / gen);
             gen_count++;
         }
-        wall += s_num (search, "wall_s");
-        cpu += s_num (search, "compile_cpu_s");
-        gpu_s += s_num (search, "gpu_s");
+        wall += sf_benchrun_num (search, "wall_s");
+        cpu += sf_benchrun_num (search, "compile_cpu_s");
+        gpu_s += sf_benchrun_num (search, "gpu_s");
         simulated |= cJSON_IsTrue (cJSON_GetObjectItem (rec, "simulated"));
-        gpu = s_str (cJSON_GetObjectItem (rec, "gpu"), "name");
+        gpu = sf_benchrun_str (cJSON_GetObjectItem (rec, "gpu"), "name");
     }
     static const char *names[3] = { "sgemm", "tf32", "cusparse" };
     cJSON *root = cJSON_CreateObject ();
     cJSON_AddStringToObject (root, "gpu", simulated ? "simulated (sim backend: NOT measured)" : gpu);
     cJSON_AddBoolToObject (root, "simulated", simulated);
-    cJSON_AddStringToObject (root, "suite", run->suite_path);
-    cJSON_AddStringToObject (root, "filter", run->filter ? run->filter : "");
+    cJSON_AddStringToObject (root, "suite", run->base.suite_path);
+    cJSON_AddStringToObject (root, "filter", run->base.filter ? run->base.filter : "");
     cJSON_AddStringToObject (root, "strategy", sf_strategy_name (run->tune.search.strategy));
-    cJSON_AddStringToObject (root, "command", run->cmdline);
+    cJSON_AddStringToObject (root, "command", run->base.cmdline);
     cJSON_AddStringToObject (root, "version", PACKAGE_VERSION);
     cJSON_AddNumberToObject (root, "problems", all.count);
     cJSON_AddNumberToObject (root, "verified", verified);
@@ -299,7 +180,7 @@ s_bench_summary (const s_run_t *run, const cJSON *records)
     cJSON_AddNumberToObject (search, "gpu_s", gpu_s);
     char *text = cJSON_Print (root);
     cJSON_Delete (root);
-    int rc = text ? s_write_file (run, "summary.json", text) : SF_ERR_NOMEM;
+    int rc = text ? sf_benchrun_write_file (&run->base, "summary.json", text) : SF_ERR_NOMEM;
     free (text);
     return rc;
 }
@@ -319,15 +200,15 @@ s_bench_chart (const s_run_t *run, bool simulated)
               "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2\n"
               "plot for [s in '0.5 0.7 0.8 0.9 0.95 0.98'] '%s/results.csv' skip 1 "
               "using ($0):(strcol(5) eq s ? $15 : 1/0) with points pt 7 title 'sparsity '.s\n",
-              run->dir, simulated ? " -- SIMULATED, not measured" : "", run->dir);
-    if (s_write_file (run, "chart.gp", script) != SF_OK)
+              run->base.dir, simulated ? " -- SIMULATED, not measured" : "", run->base.dir);
+    if (sf_benchrun_write_file (&run->base, "chart.gp", script) != SF_OK)
         return;
     char *cmd = NULL;
-    if (asprintf (&cmd, "gnuplot '%s/chart.gp' 2>/dev/null", run->dir) < 0)
+    if (asprintf (&cmd, "gnuplot '%s/chart.gp' 2>/dev/null", run->base.dir) < 0)
         return;
     if (system (cmd) != 0)
         fprintf (stderr, "spmmfarm %s: gnuplot failed or is missing: no chart.png (chart.gp is there)\n",
-                 run->command);
+                 run->base.command);
     free (cmd);
 }
 
@@ -382,13 +263,13 @@ s_pair_stats (cJSON *rec, const sf_search_result_t *r, int64_t m)
     int k = 0;
     const cJSON *e;
     cJSON_ArrayForEach (e, pairs)
-        if (s_num (e, "proxy_us") > 0 && s_num (e, "full_us") > 0)
-            proxies[k++] = s_num (e, "proxy_us");
+        if (sf_benchrun_num (e, "proxy_us") > 0 && sf_benchrun_num (e, "full_us") > 0)
+            proxies[k++] = sf_benchrun_num (e, "proxy_us");
     qsort (proxies, (size_t) k, sizeof *proxies, s_cmp_double);
     double cut = k ? proxies[k < 4 ? k - 1 : 3] : 0, top4 = INFINITY;
     cJSON_ArrayForEach (e, pairs)
-        if (s_num (e, "proxy_us") > 0 && s_num (e, "full_us") > 0 && s_num (e, "proxy_us") <= cut)
-            top4 = fmin (top4, s_num (e, "full_us"));
+        if (sf_benchrun_num (e, "proxy_us") > 0 && sf_benchrun_num (e, "full_us") > 0 && sf_benchrun_num (e, "proxy_us") <= cut)
+            top4 = fmin (top4, sf_benchrun_num (e, "full_us"));
     free (proxies);
     if (isfinite (best_full)) {
         cJSON_AddNumberToObject (rec, "winner_loss", chosen_full / best_full - 1);
@@ -420,12 +301,12 @@ s_proxy_reports (const s_run_t *run, const cJSON *records)
         problems++;
         loss_sum += loss->valuedouble;
         loss_max = fmax (loss_max, loss->valuedouble);
-        double t4 = s_num (rec, "winner_loss_top4");
+        double t4 = sf_benchrun_num (rec, "winner_loss_top4");
         top4_sum += t4;
         top4_max = fmax (top4_max, t4);
         const cJSON *e;
         cJSON_ArrayForEach (e, cJSON_GetObjectItem (rec, "pairs")) {
-            double p = s_num (e, "proxy_us"), f = s_num (e, "full_us");
+            double p = sf_benchrun_num (e, "proxy_us"), f = sf_benchrun_num (e, "full_us");
             if (!(p > 0 && f > 0))
                 continue;
             if (npairs == cap) {
@@ -435,23 +316,23 @@ s_proxy_reports (const s_run_t *run, const cJSON *records)
                 errs = grown;
             }
             errs[npairs++] = fabs (p - f) / f;
-            if (s_num (e, "panels") >= 16) {
-                full16 += s_num (e, "full_compile_s");
-                proxy16 += s_num (e, "proxy_compile_s");
+            if (sf_benchrun_num (e, "panels") >= 16) {
+                full16 += sf_benchrun_num (e, "full_compile_s");
+                proxy16 += sf_benchrun_num (e, "proxy_compile_s");
             }
             if (used + 256 < csv_size)
                 used += (size_t) snprintf (csv + used, csv_size - used, "%s,%s,%.0f,%.3f,%.3f,%.4f,%.3f,%.3f\n",
-                                           s_str (rec, "id"), s_str (e, "config"), s_num (e, "panels"), p, f,
-                                           fabs (p - f) / f, s_num (e, "proxy_compile_s"),
-                                           s_num (e, "full_compile_s"));
+                                           sf_benchrun_str (rec, "id"), sf_benchrun_str (e, "config"), sf_benchrun_num (e, "panels"), p, f,
+                                           fabs (p - f) / f, sf_benchrun_num (e, "proxy_compile_s"),
+                                           sf_benchrun_num (e, "full_compile_s"));
         }
     }
     qsort (errs, (size_t) npairs, sizeof *errs, s_cmp_double);
     cJSON *root = cJSON_CreateObject ();
     const cJSON *first = cJSON_GetArrayItem (records, 0);
-    cJSON_AddStringToObject (root, "gpu", first ? s_str (cJSON_GetObjectItem (first, "gpu"), "name") : "");
+    cJSON_AddStringToObject (root, "gpu", first ? sf_benchrun_str (cJSON_GetObjectItem (first, "gpu"), "name") : "");
     cJSON_AddBoolToObject (root, "simulated", first && cJSON_IsTrue (cJSON_GetObjectItem (first, "simulated")));
-    cJSON_AddStringToObject (root, "command", run->cmdline);
+    cJSON_AddStringToObject (root, "command", run->base.cmdline);
     cJSON_AddNumberToObject (root, "problems", problems);
     cJSON_AddNumberToObject (root, "pairs", npairs);
     cJSON_AddNumberToObject (root, "median_abs_err", npairs ? errs[npairs / 2] : 0);
@@ -464,9 +345,9 @@ s_proxy_reports (const s_run_t *run, const cJSON *records)
     cJSON_AddNumberToObject (root, "compile_s_proxy_16panels", proxy16);
     char *text = cJSON_Print (root);
     cJSON_Delete (root);
-    int rc = text ? s_write_file (run, "proxy.json", text) : SF_ERR_NOMEM;
+    int rc = text ? sf_benchrun_write_file (&run->base, "proxy.json", text) : SF_ERR_NOMEM;
     if (rc == SF_OK)
-        rc = s_write_file (run, "pairs.csv", csv);
+        rc = sf_benchrun_write_file (&run->base, "pairs.csv", csv);
     free (text);
     free (csv);
     free (errs);
@@ -475,87 +356,34 @@ s_proxy_reports (const s_run_t *run, const cJSON *records)
 
 /* ---- the run ------------------------------------------------------------------------ */
 
-static cJSON *
-s_problem_record (const s_run_t *run, const sf_problem_t *p, const sf_matrix_t *a, const sf_search_result_t *r)
-{
-    cJSON *rec = sf_tune_result_json (&run->tune.search, r, false);
-    cJSON_AddStringToObject (rec, "id", p->id);
-    cJSON_AddNumberToObject (rec, "m", (double) p->m);
-    cJSON_AddNumberToObject (rec, "k", (double) p->k);
-    cJSON_AddNumberToObject (rec, "n", (double) p->n);
-    cJSON_AddNumberToObject (rec, "sparsity", p->sparsity);
-    cJSON_AddNumberToObject (rec, "seed", (double) p->seed);
-    cJSON_AddNumberToObject (rec, "nnz", sf_matrix_nnz (a));
-    cJSON_AddStringToObject (rec, "hash", sf_matrix_hash (a));
-    if (run->proxy_eval)
-        s_pair_stats (rec, r, p->m);
-    return rec;
-}
-
 static int
-s_reports (const s_run_t *run)
+s_problem (void *arg, const sf_problem_t *p, const sf_matrix_t *a, cJSON **rec_p)
 {
-    cJSON *records = s_load_records (run);
-    int rc;
-    if (run->proxy_eval)
-        rc = s_proxy_reports (run, records);
-    else {
-        rc = s_bench_csv (run, records);
-        if (rc == SF_OK)
-            rc = s_bench_summary (run, records);
-        const cJSON *first = cJSON_GetArrayItem (records, 0);
-        if (rc == SF_OK && first)
-            s_bench_chart (run, cJSON_IsTrue (cJSON_GetObjectItem (first, "simulated")));
+    s_run_t *run = arg;
+    sf_search_result_t r;
+    int rc = sf_search_run (a, p->n, &run->tune.search, &r);
+    if (rc == SF_OK) {
+        *rec_p = sf_tune_result_json (&run->tune.search, &r, false);
+        if (run->proxy_eval)
+            s_pair_stats (*rec_p, &r, p->m);
     }
-    cJSON_Delete (records);
+    sf_search_result_free (&r);
     return rc;
 }
 
 static int
-s_run_problems (s_run_t *run, const sf_suite_t *suite)
+s_reports (void *arg, const sf_benchrun_t *base, const cJSON *records)
 {
-    cJSON *done = s_load_records (run);
-    size_t total = sf_suite_size (suite), skipped = 0;
-    int64_t ran = 0;
-    int rc = SF_OK;
-    for (size_t i = 0; i < total && rc == SF_OK; i++) {
-        const sf_problem_t *p = sf_suite_problem (suite, i);
-        if (s_find (done, p->id)) {
-            skipped++;
-            continue;
-        }
-        if (run->limit > 0 && ran >= run->limit)
-            break;
-        if (!run->quiet)
-            fprintf (stderr, "[%zu/%zu] %s (%lld x %lld x %lld, sparsity %g)\n", i + 1, total, p->id,
-                     (long long) p->m, (long long) p->k, (long long) p->n, p->sparsity);
-        sf_matrix_t *a = sf_problem_matrix (p);
-        if (!a)
-            return sf_error_last ();
-        sf_search_result_t r;
-        int src = sf_search_run (a, p->n, &run->tune.search, &r);
-        sf_progress_end ();
-        if (src == SF_OK) {
-            cJSON *rec = s_problem_record (run, p, a, &r);
-            rc = s_append_record (run, rec);
-            cJSON_Delete (rec);
-            if (rc == SF_OK)
-                rc = s_reports (run);
-            ran++;
-        } else if (src == SF_ERR_NODEVICE || src == SF_ERR_NOMEM) {
-            rc = src;  /* nothing else will run either */
-        } else
-            fprintf (stderr, "spmmfarm %s: %s failed: %s (not recorded; a rerun tries it again)\n",
-                     run->command, p->id, sf_error_message ());
-        sf_search_result_free (&r);
-        sf_matrix_destroy (&a);
-    }
-    if (skipped && !run->quiet)
-        fprintf (stderr, "spmmfarm %s: %zu problem(s) already in %s/problems.jsonl were not run again\n",
-                 run->command, skipped, run->dir);
-    cJSON_Delete (done);
+    const s_run_t *run = arg;
+    (void) base;
+    if (run->proxy_eval)
+        return s_proxy_reports (run, records);
+    int rc = s_bench_csv (run, records);
     if (rc == SF_OK)
-        rc = s_reports (run);
+        rc = s_bench_summary (run, records);
+    const cJSON *first = cJSON_GetArrayItem (records, 0);
+    if (rc == SF_OK && first)
+        s_bench_chart (run, cJSON_IsTrue (cJSON_GetObjectItem (first, "simulated")));
     return rc;
 }
 
@@ -563,76 +391,56 @@ static int
 s_main (int argc, char **argv, bool proxy_eval)
 {
     static const struct option options[] = {
-        { "suite", required_argument, NULL, 's' },
-        { "output", required_argument, NULL, 'o' },
-        { "filter", required_argument, NULL, 'f' },
-        { "limit", required_argument, NULL, 'l' },
+        SF_BENCHRUN_LONG_OPTIONS,
         SF_TUNE_LONG_OPTIONS,
-        { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
-    s_run_t run = { .command = proxy_eval ? "proxy-eval" : "bench", .proxy_eval = proxy_eval };
+    s_run_t run = { .proxy_eval = proxy_eval };
+    sf_benchrun_init (&run.base, proxy_eval ? "proxy-eval" : "bench", argc, argv);
+    run.base.problem = s_problem;
+    run.base.reports = s_reports;
+    run.base.arg = &run;
+    const char *cmd = run.base.command;
     sf_tune_init (&run.tune);
     if (proxy_eval) {
         run.tune.search.strategy = SF_STRATEGY_PROXY_EVAL;
         run.tune.search.templates = SF_SEARCH_U;
         run.tune.search.max_configs = 8;
     }
-    size_t used = 0;
-    for (int i = 0; i < argc && used < sizeof run.cmdline - 1; i++)
-        used += (size_t) snprintf (run.cmdline + used, sizeof run.cmdline - used, "%s%s",
-                                   i ? " " : "spmmfarm ", argv[i]);
     int opt, handled;
-    int64_t v;
     while ((opt = getopt_long (argc, argv, "o:qh", options, NULL)) != -1) {
-        switch (opt) {
-        case 's': run.suite_path = optarg; break;
-        case 'o': run.dir = optarg; break;
-        case 'f': run.filter = optarg; break;
-        case 'l':
-            if (!sf_cli_parse_int (optarg, 1, 1000000, &v))
-                return sf_cli_usage (run.command, "--limit must be in 1..1000000, not '%s'", optarg);
-            run.limit = v;
-            break;
-        case 'q': run.quiet = 1; break;
-        case 'h': fputs (proxy_eval ? s_proxy_help : s_bench_help, stdout); return SF_EXIT_OK;
-        default:
-            handled = sf_tune_option (run.command, opt, optarg, &run.tune);
-            if (handled != 1)
-                return handled ? handled : sf_cli_usage (run.command, "unknown option");
+        if (opt == 'h') {
+            fputs (proxy_eval ? s_proxy_help : s_bench_help, stdout);
+            return SF_EXIT_OK;
         }
+        handled = sf_benchrun_option (&run.base, opt, optarg);
+        if (!handled)
+            handled = sf_tune_option (cmd, opt, optarg, &run.tune);
+        if (handled != 1)
+            return handled ? handled : sf_cli_usage (cmd, "unknown option");
     }
     if (optind != argc)
-        return sf_cli_usage (run.command, "unexpected argument '%s'", argv[optind]);
-    if (!run.suite_path || !run.dir)
-        return sf_cli_usage (run.command, "--suite FILE and -o DIR are required");
+        return sf_cli_usage (cmd, "unexpected argument '%s'", argv[optind]);
     if (proxy_eval && run.tune.search.strategy != SF_STRATEGY_PROXY_EVAL)
-        return sf_cli_usage (run.command, "--strategy does not apply: proxy-eval compiles both kinds");
-    sf_suite_t *suite = sf_suite_load (run.suite_path);
-    if (!suite)
-        return sf_cli_fail (run.command, sf_error_last ());
-    if (run.filter) {
-        sf_suite_t *some = sf_suite_filter (suite, run.filter);
-        sf_suite_destroy (&suite);
-        if (!some)
-            return sf_cli_usage (run.command, "%s", sf_error_message ());
-        suite = some;
-    }
-    if (mkdir (run.dir, 0777) != 0 && errno != EEXIST) {
-        sf_suite_destroy (&suite);
-        sf_error_set (SF_ERR_IO, "cannot create %s: %s", run.dir, strerror (errno));
-        return sf_cli_fail (run.command, SF_ERR_IO);
-    }
-    sf_tune_resolve_backend (run.command, &run.tune);
+        return sf_cli_usage (cmd, "--strategy does not apply: proxy-eval compiles both kinds");
+    sf_suite_t *suite = NULL;
+    int code = sf_benchrun_open (&run.base, &suite);
+    if (code != SF_EXIT_OK)
+        return code;
+    sf_tune_resolve_backend (cmd, &run.tune);
+    code = sf_tune_rank_model (cmd, &run.tune, NULL, false, NULL);
     run.tune.search.progress = sf_progress_draw;
-    run.tune.search.progress_arg = &run.quiet;
-    int rc = s_run_problems (&run, suite);
+    run.tune.search.progress_arg = &run.base.quiet;
+    int rc = code == SF_EXIT_OK ? sf_benchrun_run (&run.base, suite) : SF_OK;
     sf_suite_destroy (&suite);
+    sf_tune_fini (&run.tune);
+    if (code != SF_EXIT_OK)
+        return code;
     if (rc != SF_OK)
-        return sf_cli_fail (run.command, rc);
-    if (!run.quiet)
-        fprintf (stderr, "spmmfarm %s: reports in %s/\n", run.command, run.dir);
+        return sf_cli_fail (cmd, rc);
+    if (!run.base.quiet)
+        fprintf (stderr, "spmmfarm %s: reports in %s/\n", cmd, run.base.dir);
     return SF_EXIT_OK;
 }
 

@@ -22,7 +22,7 @@
 #define S_WRITER_WAIT_TRIES 50   /* x 100 ms: another tune-local committing */
 
 static const char *s_help =
-    "usage: spmmfarm tune-local MATRIX --n N [--strategy exhaustive|proxy]\n"
+    "usage: spmmfarm tune-local MATRIX --n N [--strategy exhaustive|proxy|rank]\n"
     "                           [--backend auto|cuda|sim] [--gpu I] [--json]\n\n"
     "Searches the fastest kernel for one layer C = A B (A: MATRIX, M x K; B: K x N)\n"
     "on this machine: prunes the configuration space by constraints, compiles\n"
@@ -222,8 +222,12 @@ s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const 
     }
     printf ("search:     %s, %d legal configs (%d pruned), %d compiled, %d timed, %d failed;\n"
             "            %.1f s wall, %.1f CPU-s compiling, %.1f GPU-s\n",
-            sf_strategy_name (o->strategy), r->legal, r->pruned, r->compiled, r->timed, r->failed,
-            r->wall_s, r->compile_cpu_s, r->gpu_s);
+            r->fallback ? "proxy (rank without a model)" : sf_strategy_name (o->strategy), r->legal,
+            r->pruned, r->compiled, r->timed, r->failed, r->wall_s, r->compile_cpu_s, r->gpu_s);
+    int k = o->top_k > 0 ? o->top_k : SF_SEARCH_DEFAULT_TOP_K;
+    if (r->ranked)
+        printf ("rank:       the model scored %d configs, the top %d were timed\n", r->ranked,
+                k < r->ranked ? k : r->ranked);
     if (st->recorded)
         printf ("store:      recorded as campaign %llu in %s\n", (unsigned long long) st->stored.campaign,
                 st->dir);
@@ -286,6 +290,11 @@ sf_cmd_tune_local (int argc, char **argv)
     sf_matrix_t *a = sf_matrix_read (argv[optind], &read_opts);
     if (!a)
         return sf_cli_fail ("tune-local", sf_error_last ());
+    int code = sf_tune_rank_model ("tune-local", &tune, NULL, false, NULL);
+    if (code != SF_EXIT_OK) {
+        sf_matrix_destroy (&a);
+        return code;
+    }
     o->progress = sf_progress_draw;
     o->progress_arg = &quiet;
     sf_search_result_t r;
@@ -324,5 +333,6 @@ sf_cmd_tune_local (int argc, char **argv)
     sf_search_result_free (&r);
     sf_matrix_destroy (&a);
     free (st.dir);
+    sf_tune_fini (&tune);
     return rc == SF_OK ? SF_EXIT_OK : sf_cli_fail ("tune-local", rc);
 }

@@ -12,3 +12,5 @@ spmmfarm_SOURCES += cli/sf_client.c cli/sf_client.h cli/cmd_coordinator.c cli/cm
 spmmfarm_SOURCES += cli/cmd_export.c
 spmmfarm_SOURCES += cli/sf_tune_store.c cli/sf_tune_store.h
 spmmfarm_SOURCES += cli/cmd_worker.c
+spmmfarm_SOURCES += cli/sf_benchrun.c cli/sf_benchrun.h \
+	cli/cmd_train.c cli/cmd_sweep_local.c cli/cmd_rank_eval.c

@@ -63,5 +63,8 @@ int sf_cmd_cancel (int argc, char **argv);
 int sf_cmd_local (int argc, char **argv);
 int sf_cmd_export (int argc, char **argv);
 int sf_cmd_worker (int argc, char **argv);
+int sf_cmd_train (int argc, char **argv);
+int sf_cmd_sweep_local (int argc, char **argv);
+int sf_cmd_rank_eval (int argc, char **argv);
 
 #endif

@@ -4,10 +4,12 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/sf_cli.h"
 #include "common/sf_cudadrv.h"
 #include "common/sf_error.h"
+#include "worker/sf_sim.h"
 
 void
 sf_tune_init (sf_tune_t *t)
@@ -45,7 +47,7 @@ sf_tune_option (const char *cmd, int opt, const char *arg, sf_tune_t *t)
     switch (opt - SF_TUNE_OPT_BASE) {
     case 0:
         if ((v = sf_strategy_parse (arg)) < 0)
-            return sf_cli_usage (cmd, "--strategy must be exhaustive or proxy, not '%s'", arg);
+            return sf_cli_usage (cmd, "--strategy must be exhaustive, proxy or rank, not '%s'", arg);
         o->strategy = (sf_strategy) v;
         return 1;
     case 1:
@@ -91,6 +93,14 @@ sf_tune_option (const char *cmd, int opt, const char *arg, sf_tune_t *t)
         if (!sf_cli_parse_u64 (arg, &o->seed))
             return sf_cli_usage (cmd, "--seed must be a non-negative integer, not '%s'", arg);
         return 1;
+    case 10:
+        if (!sf_cli_parse_int (arg, 1, 4096, &v))
+            return sf_cli_usage (cmd, "--top-k must be in 1..4096, not '%s'", arg);
+        o->top_k = (int) v;
+        return 1;
+    case 11:
+        t->model = arg;
+        return 1;
     }
     return 0;
 }
@@ -124,6 +134,89 @@ sf_tune_resolve_backend (const char *cmd, sf_tune_t *t)
     if (t->search.backend == SF_BACKEND_SIM)
         fprintf (stderr, "spmmfarm %s: sim backend: compiles are real, times are SIMULATED "
                          "by an analytic model, not measured\n", cmd);
+}
+
+int
+sf_tune_device (const sf_tune_t *t, sf_device_info_t *out)
+{
+    if (t->search.backend == SF_BACKEND_SIM) {
+        sf_sim_device (out);
+        return SF_OK;
+    }
+    sf_cudadrv_t *drv = sf_cudadrv_new (NULL, 0);
+    int rc = drv ? sf_cudadrv_device_info (drv, t->search.gpu, out) : sf_error_last ();
+    sf_cudadrv_destroy (&drv);
+    return rc;
+}
+
+/*  The model from a file or a store (source NULL: the default store).
+    NULL with the error; *soft is set when it is only that there is no
+    model for gpu_type (or no default store), which rank survives by
+    falling back to proxy. */
+static sf_rankmodel_t *
+s_load_model (const char *source, const char *gpu_type, sf_store_model_t *record, bool *soft)
+{
+    struct stat st;
+    char *dir = source ? strdup (source) : sf_store_default_dir ();
+    sf_rankmodel_t *m = NULL;
+    *soft = false;
+    if (!dir)
+        *soft = sf_error_set (SF_ERR_NOTFOUND, "no store given and no default store") != 0;
+    else if (stat (dir, &st) != 0) {
+        sf_error_set (SF_ERR_NOTFOUND, "%s: no such model file or store", dir);
+        *soft = source == NULL;
+    } else if (!S_ISDIR (st.st_mode))
+        m = sf_rankmodel_load_file (dir);
+    else {
+        sf_store_t *store = sf_store_open (dir, SF_STORE_READONLY);
+        m = store ? sf_rankmodel_store_get (store, gpu_type, 0, record) : NULL;
+        *soft = store && !m && sf_error_last () == SF_ERR_NOTFOUND;
+        sf_store_destroy (&store);
+    }
+    free (dir);
+    return m;
+}
+
+int
+sf_tune_rank_model (const char *cmd, sf_tune_t *t, const char *store_dir, bool required,
+                    sf_store_model_t *record)
+{
+    if (record)
+        memset (record, 0, sizeof *record);
+    if (t->search.strategy != SF_STRATEGY_RANK)
+        return SF_EXIT_OK;
+    sf_device_info_t dev;
+    int rc = sf_tune_device (t, &dev);
+    if (rc != SF_OK)
+        return sf_cli_fail (cmd, rc);
+    bool soft;
+    t->ranker = s_load_model (t->model ? t->model : store_dir, dev.gpu_type, record, &soft);
+    rc = t->ranker ? SF_OK : sf_error_last ();
+    if (rc == SF_OK && !sf_rankmodel_has_features (t->ranker))
+        rc = sf_error_set (SF_ERR_SCHEMA, "%s: the model was not trained on this build's features",
+                           t->model ? t->model : "the store's model");
+    if (rc != SF_OK && soft && !required) {
+        fprintf (stderr, "spmmfarm %s: %s: the rank strategy falls back to proxy\n", cmd,
+                 sf_error_message ());
+        return SF_EXIT_OK;
+    }
+    if (rc != SF_OK) {
+        sf_rankmodel_destroy (&t->ranker);
+        if (record)
+            sf_record_model_free (record);
+        return sf_cli_fail (cmd, rc);
+    }
+    t->search.rank = sf_rankmodel_rank;
+    t->search.rank_arg = t->ranker;
+    return SF_EXIT_OK;
+}
+
+void
+sf_tune_fini (sf_tune_t *t)
+{
+    sf_rankmodel_destroy (&t->ranker);
+    t->search.rank = NULL;
+    t->search.rank_arg = NULL;
 }
 
 static void
@@ -199,6 +292,11 @@ sf_tune_result_json (const sf_search_opts_t *o, const sf_search_result_t *r, boo
     cJSON_AddNumberToObject (search, "timed", r->timed);
     cJSON_AddNumberToObject (search, "failed", r->failed);
     cJSON_AddNumberToObject (search, "child_restarts", r->restarts);
+    if (o->strategy == SF_STRATEGY_RANK) {
+        cJSON_AddNumberToObject (search, "ranked", r->ranked);
+        cJSON_AddNumberToObject (search, "top_k", o->top_k > 0 ? o->top_k : SF_SEARCH_DEFAULT_TOP_K);
+        cJSON_AddBoolToObject (search, "rank_fallback", r->fallback);
+    }
     if (candidates) {
         cJSON *cands = cJSON_AddArrayToObject (root, "candidates");
         for (int i = 0; i < r->candidate_count; i++)

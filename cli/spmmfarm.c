@@ -28,6 +28,9 @@ static const sf_cli_command_t s_commands[] = {
     { "local", sf_cmd_local, "the whole farm on this machine: tune a model, export its bundle" },
     { "export", sf_cmd_export, "write a kernel bundle from a store's tuned campaign(s)" },
     { "worker", sf_cmd_worker, "serve a farm's coordinator with one GPU (one worker per GPU)" },
+    { "sweep-local", sf_cmd_sweep_local, "run a rank model's training sweep on this machine, into a store" },
+    { "train", sf_cmd_train, "fit a GPU type's rank model on the sweeps in a store" },
+    { "rank-eval", sf_cmd_rank_eval, "compare the rank strategy with proxy and exhaustive on a suite" },
 };
 #define S_COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])
 

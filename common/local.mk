@@ -11,6 +11,6 @@ libspmmfarm_la_SOURCES += \
 	common/sf_matrix_io.c common/sf_matrix_io.h \
 	common/sf_smtx.c common/sf_mtx.c common/sf_npy.c common/sf_safetensors.c \
 	common/sf_reference.c common/sf_reference.h \
-	common/sf_suite.c common/sf_suite.h \
+	common/sf_suite.c common/sf_suite.h common/sf_zpl.c common/sf_zpl.h \
 	common/sf_cudadrv.c common/sf_cudadrv.h \
 	common/sf_curve.c common/sf_curve.h

@@ -1,14 +1,8 @@
 /*  sf_suite: benchmark suite files (ZPL), their problems and filters.
 
-    Loading runs in three steps:
-    1. s_lint checks every line against the ZPL grammar that zconfig
-       accepts, so that a syntax error is reported with its line (zconfig
-       only logs it, on stdout) and zconfig never fails afterwards; it also
-       records the line of every named line, which zconfig turns into exactly
-       one node, in document order.
-    2. zconfig_str_load builds the tree.
-    3. The sections are walked in order; a cursor over the recorded lines
-       gives each node its line for messages.
+    Loading: common/sf_zpl checks the file line by line and builds the
+    zconfig tree; the sections are then walked in document order, and
+    sf_zpl_next_line gives each node its line for messages.
 */
 #include "common/sf_suite.h"
 
@@ -18,7 +12,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +20,8 @@
 
 #include "common/sf_error.h"
 #include "common/sf_matrix_io.h"
+#include "common/sf_zpl.h"
 
-/*  Named lines (nodes) in one file: a 16 MiB file of short lines stays
-    under it, and the line table under 8 MB. */
-#define S_NODES_MAX (2u * 1024 * 1024)
 #define S_PATH_MAX 4096
 #define S_SPARSITY_TEXT_MAX 24
 #define S_FILTER_TERMS_MAX 32
@@ -196,11 +187,9 @@ sf_suite_shape_count (const sf_suite_t *self)
 /* ---- the loader's state and messages -------------------------------------- */
 
 typedef struct {
-    const char *path;             /* the suite file, for messages */
+    const char *path;             /* the suite file */
     char *dir;                    /* its directory with a trailing '/', or "" */
-    uint32_t *lines;              /* line of each node, document order */
-    size_t line_count, line_alloc;
-    size_t cursor;                /* index in lines of the next node */
+    sf_zpl_t *zpl;                /* the file, checked, and its lines */
     sf_suite_t *suite;
     size_t suite_line;
     double sparsities[SF_SUITE_SPARSITIES_MAX];
@@ -215,289 +204,6 @@ typedef struct {
     zhashx_t *shape_dims;         /* "MxKxN" -> line of the shape */
 } s_loader_t;
 
-/*  Records "FILE:LINE: detail" (or "FILE: detail" when line is 0). */
-static int
-s_fail (const s_loader_t *self, int status, size_t line, const char *fmt, ...)
-    __attribute__ ((format (printf, 4, 5)));
-
-static int
-s_fail (const s_loader_t *self, int status, size_t line, const char *fmt, ...)
-{
-    char detail[768];
-    va_list ap;
-    va_start (ap, fmt);
-    vsnprintf (detail, sizeof detail, fmt, ap);
-    va_end (ap);
-    if (line)
-        return sf_error_set (status, "%s:%zu: %s", self->path, line, detail);
-    return sf_error_set (status, "%s: %s", self->path, detail);
-}
-
-/*  The line of the next node in document order (0 if the table is short,
-    which the lint makes impossible). */
-static size_t
-s_next_line (s_loader_t *self)
-{
-    return self->cursor < self->line_count ? self->lines[self->cursor++] : 0;
-}
-
-static size_t
-s_peek_line (const s_loader_t *self)
-{
-    return self->cursor < self->line_count ? self->lines[self->cursor] : 0;
-}
-
-/* ---- step 1: reading and linting the text ---------------------------------- */
-
-static int
-s_read_file (const char *path, char **text_p)
-{
-    FILE *file = fopen (path, "rb");
-    if (!file) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return sf_error_set (SF_ERR_NOTFOUND, "%s: no such file", path);
-        return sf_error_set (SF_ERR_IO, "%s: %s", path, strerror (errno));
-    }
-    char *text = malloc (SF_SUITE_FILE_MAX + 2);
-    if (!text) {
-        fclose (file);
-        return sf_error_set (SF_ERR_NOMEM, "out of memory");
-    }
-    size_t size = fread (text, 1, SF_SUITE_FILE_MAX + 1, file);
-    int read_errno = ferror (file) ? errno : 0;
-    fclose (file);
-    if (read_errno) {
-        free (text);
-        if (read_errno == EISDIR)
-            return sf_error_set (SF_ERR_FORMAT, "%s: a directory, not a suite file", path);
-        return sf_error_set (SF_ERR_IO, "%s: %s", path, strerror (read_errno));
-    }
-    if (size > SF_SUITE_FILE_MAX) {
-        free (text);
-        return sf_error_set (SF_ERR_RANGE, "%s: larger than %d bytes", path, SF_SUITE_FILE_MAX);
-    }
-    const char *nul = memchr (text, '\0', size);
-    if (nul) {
-        size_t offset = (size_t) (nul - text);
-        free (text);
-        return sf_error_set (SF_ERR_FORMAT, "%s: byte %zu: NUL byte: not a text file", path, offset);
-    }
-    text[size] = '\0';
-    *text_p = text;
-    return SF_OK;
-}
-
-/*  zconfig's name characters (s_is_namechar), in ASCII only. */
-static bool
-s_is_namechar (char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-           || (c != '\0' && strchr ("$-_@.&+/", c) != NULL);
-}
-
-/*  True when what is left of a line is blank or a comment. */
-static bool
-s_rest_is_empty (const char *p, const char *end)
-{
-    while (p < end && isspace ((unsigned char) *p))
-        p++;
-    return p == end || *p == '#';
-}
-
-static int
-s_record_line (s_loader_t *self, size_t line)
-{
-    if (self->line_count == S_NODES_MAX)
-        return s_fail (self, SF_ERR_RANGE, line, "more than %u entries", S_NODES_MAX);
-    if (self->line_count == self->line_alloc) {
-        size_t alloc = self->line_alloc ? 2 * self->line_alloc : 256;
-        uint32_t *lines = realloc (self->lines, alloc * sizeof *lines);
-        if (!lines)
-            return sf_error_set (SF_ERR_NOMEM, "out of memory");
-        self->lines = lines;
-        self->line_alloc = alloc;
-    }
-    self->lines[self->line_count++] = (uint32_t) line;
-    return SF_OK;
-}
-
-/*  The value part of a named line, after the name: nothing, a comment,
-    "= value" or "= \"quoted value\"" (then nothing or a comment). */
-static int
-s_lint_value (s_loader_t *self, size_t line, const char *p, const char *end, const char *name,
-              size_t name_len)
-{
-    while (p < end && isspace ((unsigned char) *p))
-        p++;
-    if (p == end || *p == '#')
-        return SF_OK;
-    if (*p != '=')
-        return s_fail (self, SF_ERR_FORMAT, line, "expected '=' after '%.*s'", (int) name_len, name);
-    p++;
-    while (p < end && isspace ((unsigned char) *p))
-        p++;
-    if (p < end && (*p == '"' || *p == '\'')) {
-        const char *close = memchr (p + 1, *p, (size_t) (end - p - 1));
-        if (!close)
-            return s_fail (self, SF_ERR_FORMAT, line, "missing closing %c", *p);
-        if (!s_rest_is_empty (close + 1, end))
-            return s_fail (self, SF_ERR_FORMAT, line, "unexpected text after the closing %c", *p);
-    }
-    else
-    if (p < end && *p == '#')
-        /* zconfig would take "# ..." itself as the value */
-        return s_fail (self, SF_ERR_FORMAT, line, "value of '%.*s' missing before '#' (write \"\")",
-                       (int) name_len, name);
-    return SF_OK;
-}
-
-/*  One line: indentation by 4 spaces, then a name and its value, or a
-    comment, or nothing. Returns the line's level (>= 0) in *level_p, or -1
-    for a line without a name. */
-static int
-s_lint_line (s_loader_t *self, size_t line, const char *p, const char *end, int prev_level,
-             int *level_p)
-{
-    *level_p = -1;
-    if (end - p > SF_SUITE_LINE_MAX)
-        return s_fail (self, SF_ERR_RANGE, line, "longer than %d bytes", SF_SUITE_LINE_MAX);
-    while (end > p && isspace ((unsigned char) end[-1]))
-        end--;
-    const char *start = p;
-    while (p < end && *p == ' ')
-        p++;
-    if ((p - start) % 4 != 0)
-        return s_fail (self, SF_ERR_FORMAT, line, "indent by multiples of 4 spaces");
-    int level = (int) ((p - start) / 4);
-    const char *name = p;
-    while (p < end && s_is_namechar (*p))
-        p++;
-    size_t name_len = (size_t) (p - name);
-    if (name_len == 0) {
-        if (!s_rest_is_empty (p, end))
-            return s_fail (self, SF_ERR_FORMAT, line, "unexpected '%.*s'%s",
-                           (int) (end - p < 20 ? end - p : 20), p,
-                           *p == '\t' ? " (indent with spaces, not tabs)" : "");
-        return SF_OK;
-    }
-    if (name[0] == '/' || name[name_len - 1] == '/')
-        return s_fail (self, SF_ERR_FORMAT, line, "'/' cannot start or end a name");
-    if (level > prev_level + 1)
-        return s_fail (self, SF_ERR_FORMAT, line, "'%.*s' is indented more than one level below the line above",
-                       (int) name_len, name);
-    *level_p = level;
-    return s_lint_value (self, line, p, end, name, name_len);
-}
-
-static int
-s_lint (s_loader_t *self, const char *text)
-{
-    int prev_level = -1;
-    size_t line = 0;
-    for (const char *p = text; *p;) {
-        line++;
-        const char *eol = strchr (p, '\n');
-        const char *end = eol ? eol : p + strlen (p);
-        int level;
-        int rc = s_lint_line (self, line, p, end, prev_level, &level);
-        if (rc == SF_OK && level >= 0) {
-            rc = s_record_line (self, line);
-            prev_level = level;
-        }
-        if (rc != SF_OK)
-            return rc;
-        p = eol ? eol + 1 : end;
-    }
-    return SF_OK;
-}
-
-/* ---- step 3: fields and values ------------------------------------------- */
-
-typedef struct {
-    const char *name;
-    const char *value;  /* NULL: absent */
-    size_t line;
-} s_field_t;
-
-/*  Fills fields[] (names preset) from a section's children; an unknown,
-    repeated or nested field is an error. */
-static int
-s_read_fields (s_loader_t *self, zconfig_t *section, const char *kind, s_field_t *fields,
-               size_t count)
-{
-    for (zconfig_t *node = zconfig_child (section); node; node = zconfig_next (node)) {
-        size_t line = s_next_line (self);
-        const char *name = zconfig_name (node);
-        if (zconfig_child (node))
-            return s_fail (self, SF_ERR_FORMAT, s_peek_line (self),
-                           "%s section: field '%s' cannot have indented lines below it", kind, name);
-        s_field_t *field = NULL;
-        for (size_t i = 0; i < count && !field; i++)
-            if (streq (fields[i].name, name))
-                field = &fields[i];
-        if (!field) {
-            char known[256] = "";
-            for (size_t i = 0; i < count; i++)
-                snprintf (known + strlen (known), sizeof known - strlen (known), "%s%s",
-                          i ? ", " : "", fields[i].name);
-            return s_fail (self, SF_ERR_FORMAT, line, "%s section: unknown field '%s' (fields: %s)",
-                           kind, name, known);
-        }
-        if (field->value)
-            return s_fail (self, SF_ERR_FORMAT, line, "%s section: field '%s' repeats line %zu",
-                           kind, name, field->line);
-        field->value = zconfig_value (node);
-        field->line = line;
-    }
-    return SF_OK;
-}
-
-static int
-s_require (s_loader_t *self, const s_field_t *field, const char *what, size_t section_line)
-{
-    if (!field->value)
-        return s_fail (self, SF_ERR_FORMAT, section_line, "%s: missing field '%s'", what, field->name);
-    return SF_OK;
-}
-
-/*  A decimal integer in [min, max]: malformed is SF_ERR_FORMAT, outside
-    the bounds (negative included) SF_ERR_RANGE. */
-static int
-s_parse_int (s_loader_t *self, const s_field_t *field, const char *what, int64_t min, int64_t max,
-             int64_t *out)
-{
-    const char *text = field->value;
-    const char *digits = *text == '-' ? text + 1 : text;
-    if (!*digits || digits[strspn (digits, "0123456789")])
-        return s_fail (self, SF_ERR_FORMAT, field->line, "%s: %s must be an integer, not '%s'", what,
-                       field->name, text);
-    errno = 0;
-    long long value = strtoll (text, NULL, 10);
-    if (errno == ERANGE || value < min || value > max)
-        return s_fail (self, SF_ERR_RANGE, field->line, "%s: %s = %s is outside %" PRId64 "..%" PRId64,
-                       what, field->name, text, min, max);
-    *out = value;
-    return SF_OK;
-}
-
-static int
-s_parse_seed (s_loader_t *self, const s_field_t *field, const char *what, uint64_t min,
-              uint64_t *out)
-{
-    const char *text = field->value;
-    const char *digits = *text == '-' ? text + 1 : text;
-    if (!*digits || digits[strspn (digits, "0123456789")])
-        return s_fail (self, SF_ERR_FORMAT, field->line, "%s: %s must be an integer, not '%s'", what,
-                       field->name, text);
-    errno = 0;
-    unsigned long long value = strtoull (digits, NULL, 10);
-    if (*text == '-' || errno == ERANGE || value < min)
-        return s_fail (self, SF_ERR_RANGE, field->line, "%s: %s = %s is outside %" PRIu64 "..%" PRIu64,
-                       what, field->name, text, min, UINT64_MAX);
-    *out = value;
-    return SF_OK;
-}
-
 /*  A sparsity in [0, 1), written in decimal (no hex, inf or nan). */
 static int
 s_parse_sparsity (s_loader_t *self, size_t line, const char *what, const char *text, double *out)
@@ -507,41 +213,42 @@ s_parse_sparsity (s_loader_t *self, size_t line, const char *what, const char *t
     if (*text && !text[strspn (text, "0123456789.eE+-")])
         value = strtod (text, &end);
     if (!end || *end || !isfinite (value))
-        return s_fail (self, SF_ERR_FORMAT, line, "%s: sparsity must be a number, not '%s'", what, text);
+        return sf_zpl_fail (self->zpl, SF_ERR_FORMAT, line,
+                            "%s: sparsity must be a number, not '%s'", what, text);
     if (value < 0.0 || value >= 1.0)
-        return s_fail (self, SF_ERR_RANGE, line, "%s: sparsity %s is outside [0, 1)", what, text);
+        return sf_zpl_fail (self->zpl, SF_ERR_RANGE, line, "%s: sparsity %s is outside [0, 1)", what, text);
     *out = value;
     return SF_OK;
 }
 
 /*  Ids: 1..SF_SUITE_ID_MAX of [A-Za-z0-9._+-], and '@' where allowed. */
 static int
-s_check_id (s_loader_t *self, const s_field_t *field, const char *what, bool allow_at)
+s_check_id (s_loader_t *self, const sf_zpl_field_t *field, const char *what, bool allow_at)
 {
     const char *id = field->value;
     size_t len = strlen (id);
     if (len == 0)
-        return s_fail (self, SF_ERR_FORMAT, field->line, "%s: %s is empty", what, field->name);
+        return sf_zpl_fail (self->zpl, SF_ERR_FORMAT, field->line, "%s: %s is empty", what, field->name);
     if (len > SF_SUITE_ID_MAX)
-        return s_fail (self, SF_ERR_RANGE, field->line, "%s: %s is longer than %d characters", what,
-                       field->name, SF_SUITE_ID_MAX);
+        return sf_zpl_fail (self->zpl, SF_ERR_RANGE, field->line, "%s: %s is longer than %d characters", what,
+                            field->name, SF_SUITE_ID_MAX);
     for (const char *p = id; *p; p++)
         if (!isalnum ((unsigned char) *p) && !strchr ("._+-", *p) && !(allow_at && *p == '@'))
-            return s_fail (self, SF_ERR_FORMAT, field->line,
-                           "%s: %s '%s' may only hold letters, digits and . _ + -%s", what,
-                           field->name, id, allow_at ? " @" : "");
+            return sf_zpl_fail (self->zpl, SF_ERR_FORMAT, field->line,
+                                "%s: %s '%s' may only hold letters, digits and . _ + -%s", what,
+                                field->name, id, allow_at ? " @" : "");
     return SF_OK;
 }
 
 static int
-s_check_text (s_loader_t *self, const s_field_t *field, const char *what, bool required)
+s_check_text (s_loader_t *self, const sf_zpl_field_t *field, const char *what, bool required)
 {
     size_t len = strlen (field->value);
     if (required && len == 0)
-        return s_fail (self, SF_ERR_FORMAT, field->line, "%s: %s is empty", what, field->name);
+        return sf_zpl_fail (self->zpl, SF_ERR_FORMAT, field->line, "%s: %s is empty", what, field->name);
     if (len > SF_SUITE_TEXT_MAX)
-        return s_fail (self, SF_ERR_RANGE, field->line, "%s: %s is longer than %d characters", what,
-                       field->name, SF_SUITE_TEXT_MAX);
+        return sf_zpl_fail (self->zpl, SF_ERR_RANGE, field->line, "%s: %s is longer than %d characters", what,
+                            field->name, SF_SUITE_TEXT_MAX);
     return SF_OK;
 }
 
@@ -549,7 +256,7 @@ s_check_text (s_loader_t *self, const s_field_t *field, const char *what, bool r
 
 /*  "0.5 0.7, 0.9": separated by spaces or commas, distinct. */
 static int
-s_parse_sparsities (s_loader_t *self, const s_field_t *field)
+s_parse_sparsities (s_loader_t *self, const sf_zpl_field_t *field)
 {
     const char *p = field->value;
     self->sparsity_count = 0;
@@ -559,11 +266,13 @@ s_parse_sparsities (s_loader_t *self, const s_field_t *field)
             break;
         size_t len = strcspn (p, " \t,");
         if (self->sparsity_count == SF_SUITE_SPARSITIES_MAX)
-            return s_fail (self, SF_ERR_RANGE, field->line, "suite section: more than %d sparsities",
-                           SF_SUITE_SPARSITIES_MAX);
+            return sf_zpl_fail (self->zpl, SF_ERR_RANGE, field->line,
+                                "suite section: more than %d sparsities",
+                                SF_SUITE_SPARSITIES_MAX);
         if (len > S_SPARSITY_TEXT_MAX)
-            return s_fail (self, SF_ERR_RANGE, field->line, "suite section: sparsity '%.*s...' is too long",
-                           S_SPARSITY_TEXT_MAX, p);
+            return sf_zpl_fail (self->zpl, SF_ERR_RANGE, field->line,
+                                "suite section: sparsity '%.*s...' is too long",
+                                S_SPARSITY_TEXT_MAX, p);
         char *text = self->sparsity_text[self->sparsity_count];
         memcpy (text, p, len);
         text[len] = '\0';
@@ -573,13 +282,14 @@ s_parse_sparsities (s_loader_t *self, const s_field_t *field)
             return rc;
         for (size_t i = 0; i < self->sparsity_count; i++)
             if (self->sparsities[i] == value)
-                return s_fail (self, SF_ERR_FORMAT, field->line, "suite section: sparsity %s is listed twice",
-                               text);
+                return sf_zpl_fail (self->zpl, SF_ERR_FORMAT, field->line,
+                                    "suite section: sparsity %s is listed twice",
+                                    text);
         self->sparsities[self->sparsity_count++] = value;
         p += len;
     }
     if (self->sparsity_count == 0)
-        return s_fail (self, SF_ERR_FORMAT, field->line, "suite section: sparsities is empty");
+        return sf_zpl_fail (self->zpl, SF_ERR_FORMAT, field->line, "suite section: sparsities is empty");
     return SF_OK;
 }
 
@@ -588,11 +298,11 @@ enum { S_SUITE_NAME, S_SUITE_DESCRIPTION, S_SUITE_SPARSITIES, S_SUITE_MASK, S_SU
 static int
 s_load_suite (s_loader_t *self, zconfig_t *section, size_t line)
 {
-    s_field_t f[] = { { "name", NULL, 0 }, { "description", NULL, 0 }, { "sparsities", NULL, 0 },
+    sf_zpl_field_t f[] = { { "name", NULL, 0 }, { "description", NULL, 0 }, { "sparsities", NULL, 0 },
                       { "mask", NULL, 0 }, { "seed_base", NULL, 0 } };
-    int rc = s_read_fields (self, section, "suite", f, sizeof f / sizeof f[0]);
+    int rc = sf_zpl_read_fields (self->zpl, section, "suite", f, sizeof f / sizeof f[0]);
     if (rc == SF_OK)
-        rc = s_require (self, &f[S_SUITE_NAME], "suite section", line);
+        rc = sf_zpl_require (self->zpl, &f[S_SUITE_NAME], "suite section", line);
     if (rc == SF_OK)
         rc = s_check_id (self, &f[S_SUITE_NAME], "suite section", false);
     if (rc == SF_OK && f[S_SUITE_DESCRIPTION].value)
@@ -600,11 +310,11 @@ s_load_suite (s_loader_t *self, zconfig_t *section, size_t line)
     if (rc == SF_OK && f[S_SUITE_SPARSITIES].value)
         rc = s_parse_sparsities (self, &f[S_SUITE_SPARSITIES]);
     if (rc == SF_OK && f[S_SUITE_MASK].value && !streq (f[S_SUITE_MASK].value, "uniform"))
-        rc = s_fail (self, SF_ERR_FORMAT, f[S_SUITE_MASK].line,
-                     "suite section: mask '%s' is not known (the one mask is 'uniform')",
-                     f[S_SUITE_MASK].value);
+        rc = sf_zpl_fail (self->zpl, SF_ERR_FORMAT, f[S_SUITE_MASK].line,
+                          "suite section: mask '%s' is not known (the one mask is 'uniform')",
+                          f[S_SUITE_MASK].value);
     if (rc == SF_OK && f[S_SUITE_SEED_BASE].value) {
-        rc = s_parse_seed (self, &f[S_SUITE_SEED_BASE], "suite section", 0, &self->seed_base);
+        rc = sf_zpl_parse_u64 (self->zpl, &f[S_SUITE_SEED_BASE], "suite section", 0, &self->seed_base);
         self->has_seed_base = rc == SF_OK;
     }
     if (rc != SF_OK)
@@ -623,17 +333,17 @@ static int
 s_add_problem (s_loader_t *self, const sf_problem_t *problem, size_t line)
 {
     if (self->suite->size == SF_SUITE_PROBLEMS_MAX)
-        return s_fail (self, SF_ERR_RANGE, line, "more than %d problems", SF_SUITE_PROBLEMS_MAX);
+        return sf_zpl_fail (self->zpl, SF_ERR_RANGE, line, "more than %d problems", SF_SUITE_PROBLEMS_MAX);
     void *other = zhashx_lookup (self->ids, problem->id);
     if (other)
-        return s_fail (self, SF_ERR_FORMAT, line, "problem id '%s' is used twice", problem->id);
+        return sf_zpl_fail (self->zpl, SF_ERR_FORMAT, line, "problem id '%s' is used twice", problem->id);
     char seed_key[24];
     snprintf (seed_key, sizeof seed_key, "%" PRIu64, problem->seed);
     other = zhashx_lookup (self->seeds, seed_key);
     if (other)
-        return s_fail (self, SF_ERR_FORMAT, line, "problem '%s' has seed %s, like problem '%s'",
-                       problem->id, seed_key,
-                       self->suite->problems[(uintptr_t) other - 1].id);
+        return sf_zpl_fail (self->zpl, SF_ERR_FORMAT, line, "problem '%s' has seed %s, like problem '%s'",
+                            problem->id, seed_key,
+                            self->suite->problems[(uintptr_t) other - 1].id);
     void *index = (void *) (uintptr_t) (self->suite->size + 1);
     if (zhashx_insert (self->ids, problem->id, index) != 0
         || zhashx_insert (self->seeds, seed_key, index) != 0)
@@ -642,13 +352,13 @@ s_add_problem (s_loader_t *self, const sf_problem_t *problem, size_t line)
 }
 
 static int
-s_parse_dims (s_loader_t *self, s_field_t *f, const char *what, size_t line, sf_problem_t *problem)
+s_parse_dims (s_loader_t *self, sf_zpl_field_t *f, const char *what, size_t line, sf_problem_t *problem)
 {
     int64_t *dims[3] = { &problem->m, &problem->k, &problem->n };
     for (int i = 0; i < 3; i++) {
-        int rc = s_require (self, &f[i], what, line);
+        int rc = sf_zpl_require (self->zpl, &f[i], what, line);
         if (rc == SF_OK)
-            rc = s_parse_int (self, &f[i], what, 1, SF_MATRIX_DIM_MAX, dims[i]);
+            rc = sf_zpl_parse_int (self->zpl, &f[i], what, 1, SF_MATRIX_DIM_MAX, dims[i]);
         if (rc != SF_OK)
             return rc;
     }
@@ -664,13 +374,15 @@ static int
 s_expand_shape (s_loader_t *self, sf_problem_t *base, size_t line)
 {
     if (self->suite->size + self->sparsity_count > SF_SUITE_PROBLEMS_MAX)
-        return s_fail (self, SF_ERR_RANGE, line, "shape '%s': more than %d problems", base->shape_id,
-                       SF_SUITE_PROBLEMS_MAX);
+        return sf_zpl_fail (self->zpl, SF_ERR_RANGE, line,
+                            "shape '%s': more than %d problems", base->shape_id,
+                            SF_SUITE_PROBLEMS_MAX);
     for (size_t j = 0; j < self->sparsity_count; j++) {
         uint64_t offset = (uint64_t) SF_SUITE_SPARSITIES_MAX * self->shape_count + j;
         if (self->seed_base > UINT64_MAX - offset)
-            return s_fail (self, SF_ERR_RANGE, line, "shape '%s': its seeds pass 2^64-1 (lower seed_base)",
-                           base->shape_id);
+            return sf_zpl_fail (self->zpl, SF_ERR_RANGE, line,
+                                "shape '%s': its seeds pass 2^64-1 (lower seed_base)",
+                                base->shape_id);
         char id[SF_SUITE_ID_MAX + S_SPARSITY_TEXT_MAX + 2];
         snprintf (id, sizeof id, "%s@%s", base->shape_id, self->sparsity_text[j]);
         sf_problem_t problem = *base;
@@ -688,11 +400,11 @@ s_expand_shape (s_loader_t *self, sf_problem_t *base, size_t line)
 static int
 s_load_shape (s_loader_t *self, zconfig_t *section, size_t line)
 {
-    s_field_t f[] = { { "m", NULL, 0 }, { "k", NULL, 0 }, { "n", NULL, 0 }, { "id", NULL, 0 },
+    sf_zpl_field_t f[] = { { "m", NULL, 0 }, { "k", NULL, 0 }, { "n", NULL, 0 }, { "id", NULL, 0 },
                       { "source", NULL, 0 } };
-    int rc = s_read_fields (self, section, "shape", f, sizeof f / sizeof f[0]);
+    int rc = sf_zpl_read_fields (self->zpl, section, "shape", f, sizeof f / sizeof f[0]);
     if (rc == SF_OK)
-        rc = s_require (self, &f[S_SHAPE_ID], "shape section", line);
+        rc = sf_zpl_require (self->zpl, &f[S_SHAPE_ID], "shape section", line);
     if (rc == SF_OK)
         rc = s_check_id (self, &f[S_SHAPE_ID], "shape section", false);
     if (rc != SF_OK)
@@ -702,26 +414,27 @@ s_load_shape (s_loader_t *self, zconfig_t *section, size_t line)
     sf_problem_t base = { 0 };
     rc = s_parse_dims (self, f, what, line, &base);
     if (rc == SF_OK)
-        rc = s_require (self, &f[S_SHAPE_SOURCE], what, line);
+        rc = sf_zpl_require (self->zpl, &f[S_SHAPE_SOURCE], what, line);
     if (rc == SF_OK)
         rc = s_check_text (self, &f[S_SHAPE_SOURCE], what, true);
     if (rc != SF_OK)
         return rc;
     if (self->sparsity_count == 0 || !self->has_seed_base)
-        return s_fail (self, SF_ERR_FORMAT, line,
-                       "%s: shape sections need the suite section's sparsities and seed_base (line %zu)",
-                       what, self->suite_line);
+        return sf_zpl_fail (self->zpl, SF_ERR_FORMAT, line,
+                            "%s: shape sections need the suite section's sparsities and seed_base (line %zu)",
+                            what, self->suite_line);
 
     uintptr_t other = (uintptr_t) zhashx_lookup (self->shape_ids, f[S_SHAPE_ID].value);
     if (other)
-        return s_fail (self, SF_ERR_FORMAT, line, "shape id '%s' is already used on line %zu",
-                       f[S_SHAPE_ID].value, (size_t) other);
+        return sf_zpl_fail (self->zpl, SF_ERR_FORMAT, line, "shape id '%s' is already used on line %zu",
+                            f[S_SHAPE_ID].value, (size_t) other);
     char dims[64];
     snprintf (dims, sizeof dims, "%" PRId64 "x%" PRId64 "x%" PRId64, base.m, base.k, base.n);
     other = (uintptr_t) zhashx_lookup (self->shape_dims, dims);
     if (other)
-        return s_fail (self, SF_ERR_FORMAT, line, "%s: %s repeats the shape on line %zu", what, dims,
-                       (size_t) other);
+        return sf_zpl_fail (self->zpl, SF_ERR_FORMAT, line,
+                            "%s: %s repeats the shape on line %zu", what, dims,
+                            (size_t) other);
     if (zhashx_insert (self->shape_ids, f[S_SHAPE_ID].value, (void *) (uintptr_t) line) != 0
         || zhashx_insert (self->shape_dims, dims, (void *) (uintptr_t) line) != 0)
         return sf_error_set (SF_ERR_NOMEM, "out of memory");
@@ -742,34 +455,35 @@ enum { S_PROB_M, S_PROB_K, S_PROB_N, S_PROB_ID, S_PROB_SPARSITY, S_PROB_SEED, S_
 /*  The matrix file, relative to the suite file's directory unless absolute;
     it must exist (a typo should fail at load, not hours into a run). */
 static int
-s_resolve_matrix (s_loader_t *self, const s_field_t *field, const char *what, char *resolved)
+s_resolve_matrix (s_loader_t *self, const sf_zpl_field_t *field, const char *what, char *resolved)
 {
     const char *name = field->value;
     if (!*name)
-        return s_fail (self, SF_ERR_FORMAT, field->line, "%s: matrix is empty", what);
+        return sf_zpl_fail (self->zpl, SF_ERR_FORMAT, field->line, "%s: matrix is empty", what);
     const char *dir = name[0] == '/' ? "" : self->dir;
     if (strlen (dir) + strlen (name) >= S_PATH_MAX)
-        return s_fail (self, SF_ERR_RANGE, field->line, "%s: matrix path is too long", what);
+        return sf_zpl_fail (self->zpl, SF_ERR_RANGE, field->line, "%s: matrix path is too long", what);
     snprintf (resolved, S_PATH_MAX, "%s%s", dir, name);
     struct stat st;
     if (stat (resolved, &st) != 0)
-        return s_fail (self, errno == ENOENT ? SF_ERR_NOTFOUND : SF_ERR_IO, field->line,
-                       "%s: matrix file %s: %s", what, resolved, strerror (errno));
+        return sf_zpl_fail (self->zpl, errno == ENOENT ? SF_ERR_NOTFOUND : SF_ERR_IO, field->line,
+                            "%s: matrix file %s: %s", what, resolved, strerror (errno));
     if (!S_ISREG (st.st_mode))
-        return s_fail (self, SF_ERR_FORMAT, field->line, "%s: matrix %s is not a regular file", what,
-                       resolved);
+        return sf_zpl_fail (self->zpl, SF_ERR_FORMAT, field->line,
+                            "%s: matrix %s is not a regular file", what,
+                            resolved);
     return SF_OK;
 }
 
 static int
 s_load_problem (s_loader_t *self, zconfig_t *section, size_t line)
 {
-    s_field_t f[] = { { "m", NULL, 0 }, { "k", NULL, 0 }, { "n", NULL, 0 }, { "id", NULL, 0 },
+    sf_zpl_field_t f[] = { { "m", NULL, 0 }, { "k", NULL, 0 }, { "n", NULL, 0 }, { "id", NULL, 0 },
                       { "sparsity", NULL, 0 }, { "seed", NULL, 0 }, { "source", NULL, 0 },
                       { "matrix", NULL, 0 } };
-    int rc = s_read_fields (self, section, "problem", f, sizeof f / sizeof f[0]);
+    int rc = sf_zpl_read_fields (self->zpl, section, "problem", f, sizeof f / sizeof f[0]);
     if (rc == SF_OK)
-        rc = s_require (self, &f[S_PROB_ID], "problem section", line);
+        rc = sf_zpl_require (self->zpl, &f[S_PROB_ID], "problem section", line);
     if (rc == SF_OK)
         rc = s_check_id (self, &f[S_PROB_ID], "problem section", true);
     if (rc != SF_OK)
@@ -779,16 +493,16 @@ s_load_problem (s_loader_t *self, zconfig_t *section, size_t line)
     sf_problem_t problem = { 0 };
     rc = s_parse_dims (self, f, what, line, &problem);
     if (rc == SF_OK)
-        rc = s_require (self, &f[S_PROB_SPARSITY], what, line);
+        rc = sf_zpl_require (self->zpl, &f[S_PROB_SPARSITY], what, line);
     if (rc == SF_OK)
         rc = s_parse_sparsity (self, f[S_PROB_SPARSITY].line, what, f[S_PROB_SPARSITY].value,
                                &problem.sparsity);
     if (rc == SF_OK)
-        rc = s_require (self, &f[S_PROB_SEED], what, line);
+        rc = sf_zpl_require (self->zpl, &f[S_PROB_SEED], what, line);
     if (rc == SF_OK)  /* 0 is the matrix readers' "default seed" */
-        rc = s_parse_seed (self, &f[S_PROB_SEED], what, 1, &problem.seed);
+        rc = sf_zpl_parse_u64 (self->zpl, &f[S_PROB_SEED], what, 1, &problem.seed);
     if (rc == SF_OK)
-        rc = s_require (self, &f[S_PROB_SOURCE], what, line);
+        rc = sf_zpl_require (self->zpl, &f[S_PROB_SOURCE], what, line);
     if (rc == SF_OK)
         rc = s_check_text (self, &f[S_PROB_SOURCE], what, true);
     char matrix[S_PATH_MAX] = "";
@@ -810,23 +524,25 @@ s_load_sections (s_loader_t *self, zconfig_t *root)
 {
     zconfig_t *section = zconfig_child (root);
     if (!section)
-        return s_fail (self, SF_ERR_FORMAT, 0, "no 'suite' section (the file is empty)");
+        return sf_zpl_fail (self->zpl, SF_ERR_FORMAT, 0, "no 'suite' section (the file is empty)");
     for (; section; section = zconfig_next (section)) {
-        size_t line = s_next_line (self);
+        size_t line = sf_zpl_next_line (self->zpl);
         const char *name = zconfig_name (section);
         const char *value = zconfig_value (section);
         int rc;
         if (value && *value)
-            rc = s_fail (self, SF_ERR_FORMAT, line,
-                         "'%s' is a section: it takes no value, its fields go on indented lines",
-                         name);
+            rc = sf_zpl_fail (self->zpl, SF_ERR_FORMAT, line,
+                              "'%s' is a section: it takes no value, its fields go on indented lines",
+                              name);
         else
         if (!self->suite && !streq (name, "suite"))
-            rc = s_fail (self, SF_ERR_FORMAT, line, "the first section must be 'suite', not '%s'", name);
+            rc = sf_zpl_fail (self->zpl, SF_ERR_FORMAT, line,
+                              "the first section must be 'suite', not '%s'", name);
         else
         if (streq (name, "suite"))
-            rc = self->suite ? s_fail (self, SF_ERR_FORMAT, line, "a second 'suite' section (the first is on line %zu)",
-                                       self->suite_line)
+            rc = self->suite ? sf_zpl_fail (self->zpl, SF_ERR_FORMAT, line,
+                                            "a second 'suite' section (the first is on line %zu)",
+                                            self->suite_line)
                              : s_load_suite (self, section, line);
         else
         if (streq (name, "shape"))
@@ -835,14 +551,16 @@ s_load_sections (s_loader_t *self, zconfig_t *root)
         if (streq (name, "problem"))
             rc = s_load_problem (self, section, line);
         else
-            rc = s_fail (self, SF_ERR_FORMAT, line, "unknown section '%s' (sections: suite, shape, problem)",
-                         name);
+            rc = sf_zpl_fail (self->zpl, SF_ERR_FORMAT, line,
+                              "unknown section '%s' (sections: suite, shape, problem)",
+                              name);
         if (rc != SF_OK)
             return rc;
     }
     if (self->suite->size == 0)
-        return s_fail (self, SF_ERR_FORMAT, 0, "suite '%s' has no problems (no shape or problem sections)",
-                       self->suite->name);
+        return sf_zpl_fail (self->zpl, SF_ERR_FORMAT, 0,
+                            "suite '%s' has no problems (no shape or problem sections)",
+                            self->suite->name);
     return SF_OK;
 }
 
@@ -850,7 +568,7 @@ static void
 s_loader_free (s_loader_t *self)
 {
     free (self->dir);
-    free (self->lines);
+    sf_zpl_destroy (&self->zpl);
     zhashx_destroy (&self->ids);
     zhashx_destroy (&self->seeds);
     zhashx_destroy (&self->shape_ids);
@@ -880,22 +598,13 @@ sf_suite_load (const char *path)
 {
     assert (path);
     s_loader_t loader;
-    char *text = NULL;
-    zconfig_t *root = NULL;
     int rc = s_loader_init (&loader, path);
-    if (rc == SF_OK)
-        rc = s_read_file (path, &text);
-    if (rc == SF_OK)
-        rc = s_lint (&loader, text);
     if (rc == SF_OK) {
-        root = zconfig_str_load (text);
-        if (!root)  /* the lint accepts only what zconfig reads */
-            rc = s_fail (&loader, SF_ERR_INTERNAL, 0, "zconfig rejected a file the lint accepted");
+        loader.zpl = sf_zpl_load (path, SF_SUITE_FILE_MAX, "suite file");
+        rc = loader.zpl ? SF_OK : sf_error_last ();
     }
     if (rc == SF_OK)
-        rc = s_load_sections (&loader, root);
-    zconfig_destroy (&root);
-    free (text);
+        rc = s_load_sections (&loader, sf_zpl_root (loader.zpl));
     sf_suite_t *suite = NULL;
     if (rc == SF_OK) {
         suite = loader.suite;

@@ -40,7 +40,7 @@ expect_exit 0 "an unusable store is skipped" "$SPMMFARM" tune-local "$WORK/l.mtx
 expect_grep "warning: store .*not-a-store" "$WORK/err" "with a warning"
 expect_grep "^best: " "$WORK/out" "and the search's answer"
 expect_exit 2 "tune-local without --n" "$SPMMFARM" tune-local "$WORK/l.mtx"
-expect_exit 2 "tune-local with a bad strategy" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 8 --strategy rank
+expect_exit 2 "tune-local with a bad strategy" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 8 --strategy bogus
 expect_exit 2 "tune-local on a missing file" "$SPMMFARM" tune-local "$WORK/none.mtx" --n 8
 expect_exit 1 "tune-local --backend cuda without a GPU fails at run time" \
     env SPMMFARM_LIBCUDA=/nonexistent/libcuda.so.1 "$SPMMFARM" tune-local "$WORK/l.mtx" --n 64 --backend cuda -q

@@ -127,3 +127,14 @@ tests_check_worker_SOURCES = tests/check_worker.c
 tests_check_worker_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_worker_LDADD = $(CHECK_LDADD)
 tests_check_worker_LDFLAGS = $(CUDA_LDFLAGS)
+
+## rankmodel: features, XGBoost training and scoring, models in the store,
+## sweeps and the rank strategy (check_rankmodel); cli_rank.sh runs
+## sweep-local -> train -> tune-local/bench --strategy rank -> rank-eval.
+check_PROGRAMS += tests/check_rankmodel
+TESTS += tests/check_rankmodel tests/cli_rank.sh
+dist_noinst_SCRIPTS += tests/cli_rank.sh
+tests_check_rankmodel_SOURCES = tests/check_rankmodel.c
+tests_check_rankmodel_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_rankmodel_LDADD = $(CHECK_LDADD)
+tests_check_rankmodel_LDFLAGS = $(CUDA_LDFLAGS)

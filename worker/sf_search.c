@@ -1,4 +1,4 @@
-/*  sf_search: exhaustive and proxy strategies over template U + dense. */
+/*  sf_search: exhaustive, proxy and rank strategies over templates U, D + dense. */
 #include "worker/sf_search.h"
 
 #include <math.h>
@@ -24,7 +24,8 @@
 const char *
 sf_strategy_name (sf_strategy s)
 {
-    return s == SF_STRATEGY_EXHAUSTIVE ? "exhaustive" : s == SF_STRATEGY_PROXY ? "proxy" : "proxy-eval";
+    return s == SF_STRATEGY_EXHAUSTIVE ? "exhaustive" : s == SF_STRATEGY_PROXY ? "proxy"
+         : s == SF_STRATEGY_RANK ? "rank" : "proxy-eval";
 }
 
 int
@@ -34,6 +35,8 @@ sf_strategy_parse (const char *name)
         return SF_STRATEGY_EXHAUSTIVE;
     if (strcmp (name, "proxy") == 0)
         return SF_STRATEGY_PROXY;
+    if (strcmp (name, "rank") == 0)
+        return SF_STRATEGY_RANK;
     return -1;
 }
 
@@ -551,10 +554,14 @@ s_search (s_measure_t *ms, s_panel_cache_t *cache, const sf_config_t *configs, i
     int first = out->candidate_count;
     if (rc == SF_OK)
         rc = s_run_jobs (ms, jobs, count, opts, out, proxy ? "proxies" : "kernels");
-    /* Full U kernels: the fastest proxies (proxy), or all of them
+    /* Full U kernels: the fastest proxies (proxy, rank), or all of them
        (proxy-eval: to compare every proxy with its full kernel). */
     int top = opts->strategy == SF_STRATEGY_PROXY_EVAL ? count
-            : opts->proxy_top > 0 ? opts->proxy_top : SF_SEARCH_DEFAULT_PROXY_TOP;
+            : opts->proxy_top > 0 ? opts->proxy_top
+            : opts->strategy == SF_STRATEGY_RANK ? SF_SEARCH_DEFAULT_RANK_FINALISTS
+            : SF_SEARCH_DEFAULT_PROXY_TOP;
+    if (opts->strategy == SF_STRATEGY_RANK && opts->time_only)
+        top = 0;
     if (rc == SF_OK && proxy && !opts->proxy_only) {
         full = calloc ((size_t) count + 1, sizeof *full);
         nfull = full ? s_finalists (out, first, jobs, count, top, full)
@@ -580,10 +587,57 @@ s_search (s_measure_t *ms, s_panel_cache_t *cache, const sf_config_t *configs, i
     return rc;
 }
 
+/*  rank: scores every config with the model and keeps the top_k, best
+    first (ties in the configs' order); returns how many. */
+static int
+s_rank_select (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, int sm_count,
+               sf_config_t *configs, int count, sf_search_result_t *out)
+{
+    int k = opts->top_k > 0 ? opts->top_k : SF_SEARCH_DEFAULT_TOP_K;
+    double *scores = malloc ((size_t) count * sizeof *scores);
+    if (!scores)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    if (opts->progress)
+        opts->progress (opts->progress_arg, "rank", 0, 1);
+    int rc = opts->rank (opts->rank_arg, a, n, sm_count, configs, count, scores);
+    if (rc != SF_OK) {
+        free (scores);
+        return rc;
+    }
+    int keep = k < count ? k : count;
+    for (int i = 0; i < keep; i++) {
+        int best = i;
+        for (int j = i + 1; j < count; j++)
+            if (scores[j] > scores[best])
+                best = j;
+        /* Move the best to i, shifting the rest: their order stays. */
+        sf_config_t c = configs[best];
+        double sc = scores[best];
+        memmove (&configs[i + 1], &configs[i], (size_t) (best - i) * sizeof *configs);
+        memmove (&scores[i + 1], &scores[i], (size_t) (best - i) * sizeof *scores);
+        configs[i] = c;
+        scores[i] = sc;
+    }
+    free (scores);
+    out->ranked = count;
+    if (opts->progress)
+        opts->progress (opts->progress_arg, "rank", 1, 1);
+    sf_log_info ("search", "rank: the model scored %d configs, timing the top %d", count, keep);
+    return keep;
+}
+
 int
 sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf_search_result_t *out)
 {
     memset (out, 0, sizeof *out);
+    sf_search_opts_t fallback;
+    if (opts->strategy == SF_STRATEGY_RANK && !opts->rank) {
+        sf_log_warn ("search", "rank: no rank model for this GPU type: falling back to the proxy strategy");
+        fallback = *opts;
+        fallback.strategy = SF_STRATEGY_PROXY;
+        opts = &fallback;
+        out->fallback = true;
+    }
     out->best_generated_us = INFINITY;
     double t0 = s_now ();
     s_measure_t ms = { opts, a, n, NULL, { 0 }, 0 };
@@ -603,6 +657,8 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
         count = out->legal = opts->config_count;
     else if (rc == SF_OK) {
         count = s_configs (a, n, opts, out->sm_count, configs, S_MAX_CONFIGS, out, &u_count);
+        if (count > 0 && opts->strategy == SF_STRATEGY_RANK)
+            count = s_rank_select (a, n, opts, out->sm_count, configs, count, out);
         rc = count < 0 ? count : SF_OK;
     }
     if (rc == SF_OK && count > 0)

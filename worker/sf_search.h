@@ -10,6 +10,12 @@
                   part of the full kernel's instruction-cache cost
                   (docs/KERNELS.md), and on a compile pool they cost the
                   wall time of one
+      rank        prune by constraints, score every remaining config (U and
+                  D) with the rank model (`rank` callback), time the top_k
+                  (default 10) as proxy does (U proxies, D full kernels),
+                  compile the fastest U proxies in full (proxy_top, default
+                  1 for rank: the winner), verify and time them. Without a
+                  model (rank NULL) it says so in the log and runs proxy.
 
     The dense candidate (cuBLAS SGEMM on the densified A) is always measured,
     so a tuned layer is never slower than SGEMM. Compiles run on a pool of
@@ -38,7 +44,8 @@ typedef enum {
     SF_STRATEGY_PROXY = 1,
     /*  Not a search: for every sampled U config, both the proxy and the full
         kernel are compiled and timed (spmmfarm proxy-eval). */
-    SF_STRATEGY_PROXY_EVAL = 2
+    SF_STRATEGY_PROXY_EVAL = 2,
+    SF_STRATEGY_RANK = 3
 } sf_strategy;
 typedef enum { SF_BACKEND_CUDA = 0, SF_BACKEND_SIM = 1 } sf_backend;
 
@@ -46,12 +53,21 @@ const char *sf_strategy_name (sf_strategy strategy);
 int sf_strategy_parse (const char *name);  /* -1 if unknown */
 
 #define SF_SEARCH_DEFAULT_PROXY_TOP 4
+#define SF_SEARCH_DEFAULT_TOP_K 10
+#define SF_SEARCH_DEFAULT_RANK_FINALISTS 1
 
 /*  Templates a search may use (bit mask); dense is always measured. */
 #define SF_SEARCH_U 1u
 #define SF_SEARCH_D 2u
 
 typedef void (*sf_progress_fn) (void *arg, const char *phase, int done, int total);
+
+/*  The rank strategy's model: fills scores[i] for configs[i] of layer `a` at
+    N columns on a GPU of sm_count SMs; a higher score is a predicted faster
+    kernel. Returns SF_OK or an error status (the search fails with it).
+    rankmodel/sf_rankmodel.h's sf_rankmodel_rank is one. */
+typedef int (*sf_rank_fn) (void *arg, const sf_matrix_t *a, int64_t n, int32_t sm_count,
+                           const sf_config_t *configs, int count, double *scores);
 
 typedef struct {
     sf_strategy strategy;
@@ -82,6 +98,12 @@ typedef struct {
                                   have no proxy: timed in full, verified, and
                                   only they can win) */
     bool no_dense;             /* skip the dense candidate and the baselines */
+    /* rank */
+    sf_rank_fn rank;           /* the model; NULL: rank falls back to proxy (logged) */
+    void *rank_arg;
+    int top_k;                 /* candidates timed (0: SF_SEARCH_DEFAULT_TOP_K) */
+    bool time_only;            /* time the top k and stop: no U kernel compiled in
+                                  full (training sweeps want the proxies' times) */
 } sf_search_opts_t;
 
 /*  One measured candidate. */
@@ -129,6 +151,9 @@ typedef struct {
     int restarts;              /* measuring child restarts (faults, hangs) */
     sf_candidate_t *candidates;  /* owned, candidate_count entries */
     int candidate_count;
+    /* rank */
+    int ranked;                /* configs the model scored (0: no ranking ran) */
+    bool fallback;             /* rank without a model: proxy ran instead */
 } sf_search_result_t;
 
 /*  Searches the layer `a` at N columns. Fills *out (release with

@@ -52,4 +52,19 @@ DLMC=$SHARED_DATA/dlmc/transformer/magnitude_pruning/0.9/body_encoder_layer_0_se
 # Template D alone, more of its configs, on a real matrix and an awkward N.
 [ -f "$DLMC" ] && tune dlmc-q-0.9-D "$DLMC" 300 --templates D --max-configs 48
 tune k27-D "$WORK/k27.mtx" 1001 --templates D --max-configs 48 --bias
+
+# The rank model on the GPU: a tiny sweep measured on this GPU, a model of
+# its GPU type, and the rank strategy's winner verified.
+"$SPMMFARM" devices --json > "$WORK/devices.json"
+TYPE=$(json_get "$WORK/devices.json" 'd["devices"][0]["gpu_type"]')
+expect_exit 0 "sweep-local: a tiny sweep on the GPU" "$SPMMFARM" sweep-local \
+    --sweep "$TOP_SRCDIR/tests/data/sweep-tiny.conf" --backend cuda --store "$WORK/store" --json -q
+[ "$(json_get "$WORK/out" 'd["measured"] == 8 and not d["simulated"] and d["failed"] == 0')" = True ] \
+    && pass "sweep-local: measured, not simulated" || fail "sweep-local: measured, not simulated"
+expect_exit 0 "train a model of $TYPE" "$SPMMFARM" train --store "$WORK/store" --gpu-type "$TYPE"
+cat "$WORK/out"
+expect_exit 0 "tune-local --strategy rank" "$SPMMFARM" tune-local "$WORK/k27.mtx" --n 3136 --backend cuda \
+    --strategy rank --model "$WORK/store" --json -q
+[ "$(json_get "$WORK/out" 'd["best"]["verified"] and not d["search"]["rank_fallback"] and d["search"]["ranked"] > 0')" = True ] \
+    && pass "rank: the model ranked, the winner verified" || fail "rank: the model ranked, the winner verified"
 finish

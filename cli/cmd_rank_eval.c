@@ -1,0 +1,429 @@
+/*  spmmfarm rank-eval: the rank strategy against proxy and exhaustive, on
+    problems the model never saw. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/sf_benchrun.h"
+#include "cli/sf_cli.h"
+#include "cli/sf_progress.h"
+#include "cli/sf_tune.h"
+#include "common/sf_error.h"
+#include "config.h"
+#include "proxygen/sf_dkernel.h"
+
+#define S_GROUPS_MAX 32
+
+static const char *s_help =
+    "usage: spmmfarm rank-eval --store DIR --gpu-type NAME --suite FILE -o DIR\n"
+    "                          [--filter EXPR] [options]\n\n"
+    "Evaluates a GPU type's rank model on a suite's problems (never trained on:\n"
+    "training uses sweeps only): each problem is searched three times, with the\n"
+    "exhaustive, proxy and rank strategies and the same options, and the rank\n"
+    "strategy is judged against the best kernel exhaustive found. Each search pays\n"
+    "its own D compiles (the per-process cache is emptied before it). Writes\n"
+    "DIR/rank.json: recall_at_k (the exhaustive best U/D config is among the top k\n"
+    "the model chose), mean/median_winner_loss (exhaustive time of the config rank\n"
+    "chose over the exhaustive best, minus 1; the same for proxy), the search cost\n"
+    "of each strategy (wall, compile CPU-s, GPU-s) and cost_ratio_vs_exhaustive and\n"
+    "_vs_proxy ((compile CPU-s + GPU-s) of the other over rank's), overall and per\n"
+    "sparsity, with the model's training-set size; DIR/rank.csv one row per\n"
+    "problem. Resumes like bench (DIR/problems.jsonl).\n\n"
+    "  --store DIR        the store with the model (its latest for the GPU type)\n"
+    "  --gpu-type NAME    the GPU type evaluated: must be this machine's (default:\n"
+    "                     this machine's, sim/... with the sim backend)\n"
+    SF_BENCHRUN_HELP
+    SF_TUNE_HELP
+    "  -h, --help         this help\n";
+
+enum { S_EXH, S_PROXY, S_RANK, S_STRATEGIES };
+static const sf_strategy s_strategies[S_STRATEGIES] = { SF_STRATEGY_EXHAUSTIVE, SF_STRATEGY_PROXY,
+                                                        SF_STRATEGY_RANK };
+static const char *s_names[S_STRATEGIES] = { "exhaustive", "proxy", "rank" };
+
+typedef struct {
+    sf_benchrun_t base;
+    sf_tune_t tune;
+    const char *store_dir, *gpu_type;
+    sf_store_model_t model;
+    char device_type[SF_GPU_TYPE_MAX];
+} s_eval_t;
+
+/* ---- one problem ------------------------------------------------------------------- */
+
+/*  The exhaustive time of a config (its verified full kernel; dense: the
+    SGEMM time it takes), or NaN. */
+static double
+s_exh_time (const sf_search_result_t *exh, const char *config)
+{
+    if (strcmp (config, "dense") == 0)
+        return exh->sgemm_us;
+    for (int i = 0; i < exh->candidate_count; i++) {
+        const sf_candidate_t *c = &exh->candidates[i];
+        char text[SF_CONFIG_TEXT_MAX];
+        if (!c->proxy && c->status == SF_OK && strcmp (sf_config_text (&c->config, text), config) == 0)
+            return c->us;
+    }
+    return NAN;
+}
+
+/*  The winner's loss against exhaustive's best, on exhaustive's own times
+    when it timed the winner's config (no timing noise between runs). */
+static double
+s_loss (const sf_search_result_t *exh, const sf_search_result_t *r)
+{
+    double t = s_exh_time (exh, r->config);
+    return (isfinite (t) ? t : r->us) / exh->us - 1;
+}
+
+/*  The fastest verified generated (U/D) full kernel of exhaustive, or -1. */
+static int
+s_true_best (const sf_search_result_t *exh)
+{
+    int best = -1;
+    for (int i = 0; i < exh->candidate_count; i++) {
+        const sf_candidate_t *c = &exh->candidates[i];
+        if (!c->proxy && c->status == SF_OK && (best < 0 || c->us < exh->candidates[best].us))
+            best = i;
+    }
+    return best;
+}
+
+static bool
+s_has_config (const sf_search_result_t *r, const sf_config_t *config)
+{
+    for (int i = 0; i < r->candidate_count; i++)
+        if (memcmp (&r->candidates[i].config, config, sizeof *config) == 0)
+            return true;
+    return false;
+}
+
+static cJSON *
+s_strategy_json (const sf_search_result_t *exh, const sf_search_result_t *r)
+{
+    cJSON *o = cJSON_CreateObject ();
+    cJSON_AddStringToObject (o, "template", sf_template_name (r->tmpl));
+    cJSON_AddStringToObject (o, "config", r->config);
+    cJSON_AddNumberToObject (o, "us", r->us);
+    cJSON_AddNumberToObject (o, "winner_loss", s_loss (exh, r));
+    cJSON_AddNumberToObject (o, "wall_s", r->wall_s);
+    cJSON_AddNumberToObject (o, "compile_cpu_s", r->compile_cpu_s);
+    cJSON_AddNumberToObject (o, "gpu_s", r->gpu_s);
+    cJSON_AddNumberToObject (o, "candidates", r->candidate_count);
+    cJSON_AddNumberToObject (o, "legal", r->legal);
+    cJSON_AddNumberToObject (o, "compiled", r->compiled);
+    return o;
+}
+
+static cJSON *
+s_record (const sf_search_result_t *r)
+{
+    const sf_search_result_t *exh = &r[S_EXH];
+    cJSON *rec = cJSON_CreateObject ();
+    cJSON_AddStringToObject (rec, "gpu_type", exh->gpu_type);
+    cJSON_AddBoolToObject (rec, "simulated", exh->simulated);
+    for (int s = 0; s < S_STRATEGIES; s++)
+        cJSON_AddItemToObject (rec, s_names[s], s_strategy_json (exh, &r[s]));
+    int best = s_true_best (exh);
+    if (best >= 0) {
+        char text[SF_CONFIG_TEXT_MAX];
+        cJSON_AddStringToObject (rec, "true_best", sf_config_text (&exh->candidates[best].config, text));
+        cJSON_AddBoolToObject (rec, "recall", s_has_config (&r[S_RANK], &exh->candidates[best].config));
+    }
+    cJSON_AddNumberToObject (rec, "ranked", r[S_RANK].ranked);
+    cJSON_AddBoolToObject (rec, "rank_fallback", r[S_RANK].fallback);
+    return rec;
+}
+
+static int
+s_problem (void *arg, const sf_problem_t *p, const sf_matrix_t *a, cJSON **rec_p)
+{
+    s_eval_t *ev = arg;
+    sf_search_result_t r[S_STRATEGIES];
+    memset (r, 0, sizeof r);
+    int rc = SF_OK;
+    for (int s = 0; s < S_STRATEGIES && rc == SF_OK; s++) {
+        sf_search_opts_t o = ev->tune.search;
+        o.strategy = s_strategies[s];
+        sf_dkernel_cache_clear ();  /* every strategy pays its own D compiles */
+        if (!ev->base.quiet)
+            fprintf (stderr, "  %s\n", s_names[s]);
+        rc = sf_search_run (a, p->n, &o, &r[s]);
+        sf_progress_end ();
+    }
+    if (rc == SF_OK)
+        *rec_p = s_record (r);
+    for (int s = 0; s < S_STRATEGIES; s++)
+        sf_search_result_free (&r[s]);
+    return rc;
+}
+
+/* ---- reports ------------------------------------------------------------------------ */
+
+/*  Totals of one set of problems (all, or one sparsity). */
+typedef struct {
+    double sparsity;
+    int problems, with_best, hits;
+    double *loss[2];             /* proxy, rank: one per problem */
+    double wall[S_STRATEGIES], cpu[S_STRATEGIES], gpu[S_STRATEGIES];
+} s_group_t;
+
+static int
+s_cmp_double (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return (x > y) - (x < y);
+}
+
+static void
+s_add (s_group_t *g, const cJSON *rec)
+{
+    for (int s = 0; s < S_STRATEGIES; s++) {
+        const cJSON *o = cJSON_GetObjectItem (rec, s_names[s]);
+        g->wall[s] += sf_benchrun_num (o, "wall_s");
+        g->cpu[s] += sf_benchrun_num (o, "compile_cpu_s");
+        g->gpu[s] += sf_benchrun_num (o, "gpu_s");
+        if (s != S_EXH)
+            g->loss[s - 1][g->problems] = sf_benchrun_num (o, "winner_loss");
+    }
+    const cJSON *recall = cJSON_GetObjectItem (rec, "recall");
+    g->with_best += cJSON_IsBool (recall);
+    g->hits += cJSON_IsTrue (recall);
+    g->problems++;
+}
+
+static void
+s_losses (cJSON *obj, const char *prefix, double *loss, int count)
+{
+    double sum = 0;
+    for (int i = 0; i < count; i++)
+        sum += loss[i];
+    qsort (loss, (size_t) count, sizeof *loss, s_cmp_double);
+    char key[64];
+    snprintf (key, sizeof key, "%smean_winner_loss", prefix);
+    cJSON_AddNumberToObject (obj, key, count ? sum / count : 0);
+    snprintf (key, sizeof key, "%smedian_winner_loss", prefix);
+    cJSON_AddNumberToObject (obj, key, !count ? 0 : count % 2 ? loss[count / 2]
+                                                 : (loss[count / 2 - 1] + loss[count / 2]) / 2);
+    snprintf (key, sizeof key, "%smax_winner_loss", prefix);
+    cJSON_AddNumberToObject (obj, key, count ? loss[count - 1] : 0);
+}
+
+static double
+s_ratio (double other, double rank)
+{
+    return rank > 0 ? other / rank : 0;
+}
+
+/*  The group's metrics into obj. */
+static void
+s_metrics (cJSON *obj, s_group_t *g)
+{
+    cJSON_AddNumberToObject (obj, "problems", g->problems);
+    cJSON_AddNumberToObject (obj, "recall_at_k", g->with_best ? (double) g->hits / g->with_best : 0);
+    s_losses (obj, "", g->loss[1], g->problems);
+    s_losses (obj, "proxy_", g->loss[0], g->problems);
+    double cost[S_STRATEGIES];
+    for (int s = 0; s < S_STRATEGIES; s++)
+        cost[s] = g->cpu[s] + g->gpu[s];
+    cJSON_AddNumberToObject (obj, "cost_ratio_vs_exhaustive", s_ratio (cost[S_EXH], cost[S_RANK]));
+    cJSON_AddNumberToObject (obj, "cost_ratio_vs_proxy", s_ratio (cost[S_PROXY], cost[S_RANK]));
+    cJSON_AddNumberToObject (obj, "wall_ratio_vs_exhaustive", s_ratio (g->wall[S_EXH], g->wall[S_RANK]));
+    cJSON_AddNumberToObject (obj, "wall_ratio_vs_proxy", s_ratio (g->wall[S_PROXY], g->wall[S_RANK]));
+    cJSON *c = cJSON_AddObjectToObject (obj, "cost");
+    for (int s = 0; s < S_STRATEGIES; s++) {
+        cJSON *o = cJSON_AddObjectToObject (c, s_names[s]);
+        cJSON_AddNumberToObject (o, "wall_s", g->wall[s]);
+        cJSON_AddNumberToObject (o, "compile_cpu_s", g->cpu[s]);
+        cJSON_AddNumberToObject (o, "gpu_s", g->gpu[s]);
+    }
+}
+
+static s_group_t *
+s_group_of (s_group_t *groups, int *count, double sparsity, int capacity)
+{
+    for (int i = 0; i < *count; i++)
+        if (fabs (groups[i].sparsity - sparsity) < 1e-9)
+            return &groups[i];
+    if (*count >= S_GROUPS_MAX)
+        return NULL;
+    s_group_t *g = &groups[(*count)++];
+    memset (g, 0, sizeof *g);
+    g->sparsity = sparsity;
+    g->loss[0] = calloc ((size_t) capacity + 1, sizeof (double));
+    g->loss[1] = calloc ((size_t) capacity + 1, sizeof (double));
+    return g->loss[0] && g->loss[1] ? g : NULL;
+}
+
+static int
+s_csv (const sf_benchrun_t *run, const cJSON *records)
+{
+    size_t size = 1024 + (size_t) cJSON_GetArraySize (records) * 512, used = 0;
+    char *csv = malloc (size);
+    if (!csv)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    used += (size_t) snprintf (csv, size, "id,sparsity,exhaustive_us,exhaustive_config,rank_config,rank_loss,"
+                               "proxy_loss,recall,exhaustive_cost_s,proxy_cost_s,rank_cost_s\n");
+    const cJSON *rec;
+    cJSON_ArrayForEach (rec, records) {
+        double cost[S_STRATEGIES];
+        for (int s = 0; s < S_STRATEGIES; s++) {
+            const cJSON *o = cJSON_GetObjectItem (rec, s_names[s]);
+            cost[s] = sf_benchrun_num (o, "compile_cpu_s") + sf_benchrun_num (o, "gpu_s");
+        }
+        const cJSON *exh = cJSON_GetObjectItem (rec, "exhaustive"), *rank = cJSON_GetObjectItem (rec, "rank");
+        const cJSON *recall = cJSON_GetObjectItem (rec, "recall");
+        if (used + 512 < size)
+            used += (size_t) snprintf (csv + used, size - used, "%s,%g,%.3f,%s,%s,%.4f,%.4f,%s,%.2f,%.2f,%.2f\n",
+                                       sf_benchrun_str (rec, "id"), sf_benchrun_num (rec, "sparsity"),
+                                       sf_benchrun_num (exh, "us"), sf_benchrun_str (exh, "config"),
+                                       sf_benchrun_str (rank, "config"), sf_benchrun_num (rank, "winner_loss"),
+                                       sf_benchrun_num (cJSON_GetObjectItem (rec, "proxy"), "winner_loss"),
+                                       cJSON_IsBool (recall) ? (cJSON_IsTrue (recall) ? "yes" : "no") : "",
+                                       cost[S_EXH], cost[S_PROXY], cost[S_RANK]);
+    }
+    int rc = sf_benchrun_write_file (run, "rank.csv", csv);
+    free (csv);
+    return rc;
+}
+
+static int
+s_reports (void *arg, const sf_benchrun_t *run, const cJSON *records)
+{
+    const s_eval_t *ev = arg;
+    int n = cJSON_GetArraySize (records), ngroups = 0;
+    s_group_t all, groups[S_GROUPS_MAX];
+    memset (&all, 0, sizeof all);
+    all.loss[0] = calloc ((size_t) n + 1, sizeof (double));
+    all.loss[1] = calloc ((size_t) n + 1, sizeof (double));
+    int rc = all.loss[0] && all.loss[1] ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
+    const cJSON *rec;
+    cJSON_ArrayForEach (rec, records) {
+        if (rc != SF_OK)
+            break;
+        s_add (&all, rec);
+        s_group_t *g = s_group_of (groups, &ngroups, sf_benchrun_num (rec, "sparsity"), n);
+        if (g)
+            s_add (g, rec);
+    }
+    const cJSON *first = cJSON_GetArrayItem (records, 0);
+    cJSON *root = cJSON_CreateObject ();
+    cJSON_AddStringToObject (root, "gpu_type", ev->device_type);
+    cJSON_AddBoolToObject (root, "simulated", first && cJSON_IsTrue (cJSON_GetObjectItem (first, "simulated")));
+    cJSON_AddNumberToObject (root, "top_k", ev->tune.search.top_k > 0 ? ev->tune.search.top_k
+                                                                      : SF_SEARCH_DEFAULT_TOP_K);
+    s_metrics (root, &all);
+    cJSON *by = cJSON_AddObjectToObject (root, "by_sparsity");
+    for (int g = 0; g < ngroups; g++) {
+        char key[32];
+        snprintf (key, sizeof key, "%g", groups[g].sparsity);
+        s_metrics (cJSON_AddObjectToObject (by, key), &groups[g]);
+        free (groups[g].loss[0]);
+        free (groups[g].loss[1]);
+    }
+    cJSON *model = cJSON_AddObjectToObject (root, "model");
+    cJSON_AddStringToObject (model, "source", ev->tune.model ? ev->tune.model : ev->store_dir);
+    cJSON_AddNumberToObject (model, "version", ev->model.version);
+    cJSON *training = cJSON_AddObjectToObject (root, "training");
+    cJSON_AddNumberToObject (training, "problems", (double) ev->model.problems);
+    cJSON_AddNumberToObject (training, "candidates", (double) ev->model.candidates);
+    cJSON_AddNumberToObject (training, "seconds", ev->model.seconds);
+    cJSON_AddStringToObject (root, "suite", run->suite_path);
+    cJSON_AddStringToObject (root, "filter", run->filter ? run->filter : "");
+    cJSON_AddStringToObject (root, "command", run->cmdline);
+    cJSON_AddStringToObject (root, "version", PACKAGE_VERSION);
+    char *text = rc == SF_OK ? cJSON_Print (root) : NULL;
+    cJSON_Delete (root);
+    if (rc == SF_OK)
+        rc = text ? sf_benchrun_write_file (run, "rank.json", text) : SF_ERR_NOMEM;
+    if (rc == SF_OK)
+        rc = s_csv (run, records);
+    free (text);
+    free (all.loss[0]);
+    free (all.loss[1]);
+    return rc;
+}
+
+/* ---- the command -------------------------------------------------------------------- */
+
+/*  The device's GPU type, checked against --gpu-type. */
+static int
+s_check_type (s_eval_t *ev)
+{
+    sf_device_info_t dev;
+    int rc = sf_tune_device (&ev->tune, &dev);
+    if (rc != SF_OK)
+        return sf_cli_fail ("rank-eval", rc);
+    snprintf (ev->device_type, sizeof ev->device_type, "%s", dev.gpu_type);
+    if (ev->gpu_type && strcmp (ev->gpu_type, dev.gpu_type) != 0)
+        return sf_cli_usage ("rank-eval", "--gpu-type '%s': this machine's GPU (%s backend) is of type '%s'",
+                             ev->gpu_type, ev->tune.search.backend == SF_BACKEND_SIM ? "sim" : "cuda",
+                             dev.gpu_type);
+    return SF_EXIT_OK;
+}
+
+int
+sf_cmd_rank_eval (int argc, char **argv)
+{
+    static const struct option options[] = {
+        SF_BENCHRUN_LONG_OPTIONS,
+        SF_TUNE_LONG_OPTIONS,
+        { "store", required_argument, NULL, 'S' },
+        { "gpu-type", required_argument, NULL, 'G' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    s_eval_t ev;
+    memset (&ev, 0, sizeof ev);
+    sf_benchrun_init (&ev.base, "rank-eval", argc, argv);
+    ev.base.problem = s_problem;
+    ev.base.reports = s_reports;
+    ev.base.arg = &ev;
+    sf_tune_init (&ev.tune);
+    ev.tune.search.strategy = SF_STRATEGY_RANK;
+    int opt, handled;
+    while ((opt = getopt_long (argc, argv, "o:qh", options, NULL)) != -1) {
+        if (opt == 'h') {
+            fputs (s_help, stdout);
+            return SF_EXIT_OK;
+        }
+        if (opt == 'S' || opt == 'G') {
+            *(opt == 'S' ? &ev.store_dir : &ev.gpu_type) = optarg;
+            continue;
+        }
+        if (opt == SF_TUNE_OPT_BASE + 0)
+            return sf_cli_usage ("rank-eval", "--strategy does not apply: rank-eval runs all three");
+        handled = sf_benchrun_option (&ev.base, opt, optarg);
+        if (!handled)
+            handled = sf_tune_option ("rank-eval", opt, optarg, &ev.tune);
+        if (handled != 1)
+            return handled ? handled : sf_cli_usage ("rank-eval", "unknown option");
+    }
+    if (optind != argc)
+        return sf_cli_usage ("rank-eval", "unexpected argument '%s'", argv[optind]);
+    if (!ev.store_dir && !ev.tune.model)
+        return sf_cli_usage ("rank-eval", "--store DIR (or --model FILE) is required");
+    sf_suite_t *suite = NULL;
+    int code = sf_benchrun_open (&ev.base, &suite);
+    if (code != SF_EXIT_OK)
+        return code;
+    sf_tune_resolve_backend ("rank-eval", &ev.tune);
+    code = s_check_type (&ev);
+    if (code == SF_EXIT_OK)
+        code = sf_tune_rank_model ("rank-eval", &ev.tune, ev.store_dir, true, &ev.model);
+    ev.tune.search.progress = sf_progress_draw;
+    ev.tune.search.progress_arg = &ev.base.quiet;
+    int rc = code == SF_EXIT_OK ? sf_benchrun_run (&ev.base, suite) : SF_OK;
+    sf_suite_destroy (&suite);
+    sf_tune_fini (&ev.tune);
+    sf_record_model_free (&ev.model);
+    if (code != SF_EXIT_OK)
+        return code;
+    if (rc != SF_OK)
+        return sf_cli_fail ("rank-eval", rc);
+    if (!ev.base.quiet)
+        fprintf (stderr, "spmmfarm rank-eval: reports in %s/ (rank.json, rank.csv)\n", ev.base.dir);
+    return SF_EXIT_OK;
+}

@@ -1,0 +1,22 @@
+## rankmodel/: the rank model (features, XGBoost training and scoring, the
+## models in the store) and training sweeps (docs/RANKMODEL.md).
+libspmmfarm_la_SOURCES += \
+	rankmodel/sf_features.c rankmodel/sf_features.h \
+	rankmodel/sf_rankmodel.c rankmodel/sf_rankmodel.h \
+	rankmodel/sf_sweep.c rankmodel/sf_sweep.h
+nodist_libspmmfarm_la_SOURCES = rankmodel/sf_rankmodel_conf.inc
+
+# conf/rankmodel.conf built into the program as the default settings: the
+# file stays the one place the hyperparameters are written.
+BUILT_SOURCES = rankmodel/sf_rankmodel_conf.inc
+CLEANFILES = rankmodel/sf_rankmodel_conf.inc
+rankmodel/sf_rankmodel_conf.inc: $(srcdir)/conf/rankmodel.conf
+	$(AM_V_GEN)$(MKDIR_P) rankmodel && \
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $(srcdir)/conf/rankmodel.conf > $@.tmp && \
+	mv $@.tmp $@
+
+# The settings and sweeps, installed beside the program's data.
+rankmodelconfdir = $(pkgdatadir)
+dist_rankmodelconf_DATA = conf/rankmodel.conf
+sweepsdir = $(pkgdatadir)/sweeps
+dist_sweeps_DATA = conf/sweeps/default.conf

@@ -1,0 +1,184 @@
+/*  sf_rankmodel: the rank model of one GPU type (DESIGN 7, docs/RANKMODEL.md).
+
+    XGBoost 1.7 through its C API, objective rank:pairwise: one ranking
+    group per (problem, GPU type), the candidates of a problem its rows
+    (features: rankmodel/sf_features.h), the label derived from the
+    measured time within the group (best time in group / time, or that
+    ratio in graded steps). Higher scores mean faster candidates.
+
+    Hyperparameters come from a ZPL file (conf/rankmodel.conf, built in as
+    the default), never from code; training is seeded and deterministic
+    (XGBoost's seed, a fixed nthread). Models travel as XGBoost JSON (in
+    memory, XGBoosterSaveModelToBuffer), carry their feature names, and are
+    kept in the store's models database, one version after another per GPU
+    type.
+
+    Metrics (sf_rankmodel_eval_t): recall of the true best within the top k
+    scored, and the winner loss: the fastest measured time among the top k
+    over the best in the group, minus 1 (what the `rank` strategy gets when
+    it times the top k).
+*/
+#ifndef SF_RANKMODEL_H_INCLUDED
+#define SF_RANKMODEL_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/sf_matrix.h"
+#include "proxygen/sf_config.h"
+#include "store/sf_store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- hyperparameters ------------------------------------------------------ */
+
+#define SF_RANKMODEL_PARAMS_MAX 32       /* xgboost section entries */
+#define SF_RANKMODEL_PARAM_NAME_MAX 64   /* with NUL */
+#define SF_RANKMODEL_PARAM_VALUE_MAX 128 /* with NUL */
+#define SF_RANKMODEL_CONF_MAX (1 << 20)  /* bytes of a settings file */
+
+typedef enum { SF_LABEL_RATIO = 0, SF_LABEL_GRADED = 1 } sf_rank_label;
+
+typedef struct {
+    int rounds;                /* boosting rounds, 1..100000 */
+    sf_rank_label label;
+    int levels;                /* graded: relevance levels 2..32 */
+    double holdout;            /* fraction of groups held out for metrics, [0, 0.9] */
+    int top_k;                 /* metrics: k of recall@k and of the winner loss */
+    uint64_t seed;             /* the holdout split */
+    int param_count;           /* xgboost section: passed to XGBoosterSetParam in order */
+    char names[SF_RANKMODEL_PARAMS_MAX][SF_RANKMODEL_PARAM_NAME_MAX];
+    char values[SF_RANKMODEL_PARAMS_MAX][SF_RANKMODEL_PARAM_VALUE_MAX];
+    char source[256];          /* the file they came from */
+} sf_rankmodel_params_t;
+
+/*  Reads the settings file (format: docs/RANKMODEL.md); path NULL: the
+    built-in copy of conf/rankmodel.conf. SF_ERR_FORMAT / SF_ERR_RANGE /
+    SF_ERR_NOTFOUND with "FILE:LINE: ...". */
+int sf_rankmodel_params_load (const char *path, sf_rankmodel_params_t *out);
+
+/*  The value of an xgboost parameter, or NULL. */
+const char *sf_rankmodel_param (const sf_rankmodel_params_t *params, const char *name);
+
+/* ---- training data -------------------------------------------------------- */
+
+/*  Rows of features with their measured times, in groups of consecutive
+    rows. Build with sf_rankdata_add_group; release with sf_rankdata_free. */
+typedef struct {
+    int cols;                  /* features per row (set before the first group) */
+    int rows, groups;
+    float *x;                  /* rows x cols, row-major */
+    double *us;                /* measured time of each row (> 0) */
+    uint32_t *sizes;           /* rows of each group */
+    size_t row_alloc, group_alloc;
+} sf_rankdata_t;
+
+#define SF_RANKDATA_ROWS_MAX (1 << 26)
+#define SF_RANKDATA_GROUP_MAX 100000  /* rows of one group */
+
+/*  Appends a group of count rows (x: count x cols, us: count times > 0). */
+int sf_rankdata_add_group (sf_rankdata_t *data, const float *x, const double *us, int count);
+void sf_rankdata_free (sf_rankdata_t *data);
+
+/* ---- the model ------------------------------------------------------------ */
+
+typedef struct _sf_rankmodel_t sf_rankmodel_t;
+
+typedef struct {
+    int groups, rows, top_k;
+    double recall_at_k;        /* groups whose fastest row is among the top k scored */
+    double random_recall_at_k; /* the same for a random order (expected) */
+    double mean_winner_loss;   /* min time in the top k / min time - 1 */
+    double median_winner_loss;
+    double max_winner_loss;
+    double mean_top1_loss;     /* time of the top-scored row / min time - 1 */
+} sf_rankmodel_eval_t;
+
+typedef struct {
+    uint64_t problems, candidates;  /* training set: groups and rows */
+    double seconds;                 /* wall time of training (all fits) */
+    sf_rankmodel_eval_t train;      /* the final model on its training set */
+    sf_rankmodel_eval_t holdout;    /* a model fit without the held-out groups, on
+                                       them (groups 0 when holdout is 0) */
+} sf_rankmodel_report_t;
+
+/*  Trains on data (at least one group of two rows). feature_names: cols
+    names saved in the model, or NULL. With params->holdout > 0, first
+    fits without a held-out share of the groups and measures on it, then
+    fits on every group. *model_p gets the final model (caller owns);
+    report (may be NULL) the sizes, time and metrics. SF_ERR_XGBOOST with
+    XGBoost's message. */
+int sf_rankmodel_train (const sf_rankmodel_params_t *params, const sf_rankdata_t *data,
+                        const char *const *feature_names, sf_rankmodel_t **model_p,
+                        sf_rankmodel_report_t *report);
+
+void sf_rankmodel_destroy (sf_rankmodel_t **self_p);
+
+/*  Features per row the model takes. */
+int sf_rankmodel_cols (const sf_rankmodel_t *self);
+
+/*  True when the model's features are this build's sf_features list. */
+bool sf_rankmodel_has_features (const sf_rankmodel_t *self);
+
+/*  Scores rows x cols features into scores (higher: predicted faster). */
+int sf_rankmodel_predict (sf_rankmodel_t *self, const float *x, int rows, double *scores);
+
+/*  Metrics of the model on data. */
+int sf_rankmodel_evaluate (sf_rankmodel_t *self, const sf_rankdata_t *data, int top_k,
+                           sf_rankmodel_eval_t *out);
+
+/*  The model as XGBoost JSON: *json_p (malloc'ed, NUL-terminated; caller
+    frees) and its length. */
+int sf_rankmodel_save_json (sf_rankmodel_t *self, char **json_p, size_t *size_p);
+/*  From XGBoost JSON (NULL with SF_ERR_XGBOOST / SF_ERR_FORMAT). */
+sf_rankmodel_t *sf_rankmodel_load_json (const char *json, size_t size);
+/*  The same from a file (at most SF_STORE_BLOB_MAX bytes). */
+sf_rankmodel_t *sf_rankmodel_load_file (const char *path);
+
+/*  The search's scoring callback (sf_rank_fn of worker/sf_search.h): arg
+    is an sf_rankmodel_t with this build's features; scores the configs of
+    matrix a at N columns on a GPU of sm_count SMs. */
+int sf_rankmodel_rank (void *arg, const sf_matrix_t *a, int64_t n, int32_t sm_count,
+                       const sf_config_t *configs, int count, double *scores);
+
+/* ---- the store ------------------------------------------------------------ */
+
+/*  The SM count at the end of a GPU type ("NAME/sm_90/132sm"); 0 if none. */
+int32_t sf_rankmodel_sm_count (const char *gpu_type);
+
+/*  Collects the training set of gpu_type from a store (docs/RANKMODEL.md):
+    the layers of campaigns whose strategy is "sweep", and for each
+    (matrix, N) the successful results of that GPU type: template U proxy
+    times and template D times. Simulated results are used only for a sim
+    GPU type ("sim/..."), never for a real one; *skipped_sim_p (may be
+    NULL) counts those left out. Appends groups to data (cols set here). */
+int sf_rankmodel_collect (sf_store_t *store, const char *gpu_type, sf_rankdata_t *data,
+                          uint64_t *skipped_sim_p);
+
+/*  Collects and trains (SF_ERR_NOTFOUND when the store has no training
+    data for gpu_type). */
+int sf_rankmodel_train_store (sf_store_t *store, const char *gpu_type,
+                              const sf_rankmodel_params_t *params, sf_rankmodel_t **model_p,
+                              sf_rankmodel_report_t *report);
+
+/*  Saves the model as the next version of gpu_type in a store opened for
+    writing, with the report's sizes and metrics; *version_p (may be NULL)
+    gets its version. */
+int sf_rankmodel_store_put (sf_store_t *store, const char *gpu_type, sf_rankmodel_t *model,
+                            const sf_rankmodel_report_t *report, const char *note,
+                            uint32_t *version_p);
+
+/*  Loads a model of gpu_type (version 0: the latest) and checks that its
+    features are this build's. NULL with SF_ERR_NOTFOUND when there is none.
+    *record (may be NULL) gets the record (release with
+    sf_record_model_free). */
+sf_rankmodel_t *sf_rankmodel_store_get (sf_store_t *store, const char *gpu_type, uint32_t version,
+                                        sf_store_model_t *record);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

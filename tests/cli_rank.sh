@@ -1,0 +1,98 @@
+#!/bin/sh
+# The rank model end to end on the sim backend: sweep-local (a tiny sweep)
+# -> train -> tune-local and bench --strategy rank -> rank-eval on a tiny
+# suite. Compiles are real (nvJitLink on the CPU), times simulated.
+. "$(dirname "$0")/testlib.sh"
+
+SWEEP="$TOP_SRCDIR/tests/data/sweep-tiny.conf"
+SUITE="$TOP_SRCDIR/tests/data/suite-tiny.conf"
+STORE="$WORK/store"
+SIM=sim/h100-model/132sm
+REAL="NVIDIA H100 80GB HBM3/sm_90/132sm"
+check () { [ "$(json_get "$1" "$2")" = True ] && pass "$3" || fail "$3"; }
+
+# ---- sweep-local: the sweep's problems into the store, resumable
+expect_exit 0 "sweep-local runs the tiny sweep (sim)" \
+    "$SPMMFARM" sweep-local --sweep "$SWEEP" --backend sim --store "$STORE" --compile-threads 2 --json -q
+cp "$WORK/out" "$WORK/sweep.json"
+check "$WORK/sweep.json" 'd["measured"] == 8 and d["candidates"] == 48 and d["complete"]' "every problem measured"
+check "$WORK/sweep.json" 'd["simulated"] and d["gpu_type"] == "'$SIM'"' "labelled simulated, under the sim GPU type"
+expect_exit 0 "sweep-local again" "$SPMMFARM" sweep-local --sweep "$SWEEP" --backend sim --store "$STORE" --json -q
+check "$WORK/out" 'd["measured"] == 0 and d["already_stored"] == 8' "a second run measures nothing again"
+expect_exit 0 "store dump of the sweep" "$SPMMFARM" store dump "$STORE" --db campaigns
+expect_grep 'strategy=sweep' "$WORK/out" "the sweep is a campaign of strategy sweep"
+expect_exit 0 "sweep-local --estimate" "$SPMMFARM" sweep-local --sweep "$SWEEP" --backend sim --estimate \
+    --compile-threads 16 --json
+check "$WORK/out" 'd["candidates"] == 48 and d["wall_s"] > 0 and d["compile_cpu_s"] > 0' "an estimate of the sweep"
+expect_exit 0 "estimate of the default sweep" "$SPMMFARM" sweep-local \
+    --sweep "$TOP_SRCDIR/conf/sweeps/default.conf" --backend sim --estimate --compile-threads 16 --json
+check "$WORK/out" 'd["wall_s"] < 20 * 60' "the default sweep is estimated under 20 minutes on 16 threads"
+expect_exit 2 "sweep-local without --sweep" "$SPMMFARM" sweep-local --backend sim
+expect_exit 2 "sweep-local on a missing sweep" "$SPMMFARM" sweep-local --sweep "$WORK/none.conf" --backend sim
+
+# ---- train: a model of the sim type; the real type has no data
+expect_exit 0 "train the sim type" "$SPMMFARM" train --store "$STORE" --gpu-type $SIM -o "$WORK/model.json" --json
+cp "$WORK/out" "$WORK/train.json"
+check "$WORK/train.json" 'd["version"] == 1 and d["problems"] == 8 and d["candidates"] == 48' "model 1: 8 problems, 48 candidates"
+check "$WORK/train.json" '0 <= d["train"]["recall_at_k"] <= 1 and d["holdout"]["problems"] >= 1' "with metrics"
+check "$WORK/train.json" 'd["train"]["recall_at_k"] > d["train"]["random_recall_at_k"] or d["train"]["random_recall_at_k"] == 1' "better than a random order on its training set"
+[ "$(head -c 11 "$WORK/model.json")" = '{"learner":' ] && pass "-o writes XGBoost JSON" || fail "-o writes XGBoost JSON"
+expect_exit 0 "train again" "$SPMMFARM" train --store "$STORE" --gpu-type $SIM --note again
+expect_grep "rank model 2 of $SIM" "$WORK/out" "the next version"
+expect_exit 0 "models in the store" "$SPMMFARM" store dump "$STORE" --db models
+expect_grep "v2: .*note=again" "$WORK/out" "both versions stored"
+expect_exit 2 "simulated results never train a real GPU type" "$SPMMFARM" train --store "$STORE" --gpu-type "$REAL"
+expect_grep "simulated results never count" "$WORK/err" "and it says why"
+expect_exit 2 "train --coordinator is not in this build" "$SPMMFARM" train --coordinator tcp://127.0.0.1:5556 \
+    --sweep "$SWEEP" --gpu-type $SIM
+expect_grep "not available in this build" "$WORK/err" "and says so"
+expect_exit 2 "train with a bad GPU type" "$SPMMFARM" train --store "$STORE" --gpu-type nonsense
+expect_exit 2 "train on no store" "$SPMMFARM" train --store "$WORK/nostore" --gpu-type $SIM
+
+# ---- the rank strategy
+"$SPMMFARM" gen --m 64 --k 48 --sparsity 0.8 --seed 5 -o "$WORK/l.mtx" >/dev/null
+expect_exit 0 "tune-local --strategy rank (store)" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 2048 --backend sim \
+    --strategy rank --model "$STORE" --templates U --top-k 4 --json -q
+cp "$WORK/out" "$WORK/rank.json"
+check "$WORK/rank.json" 'd["strategy"] == "rank" and not d["search"]["rank_fallback"]' "ranked by the model"
+check "$WORK/rank.json" 'd["search"]["ranked"] == d["search"]["legal"] and d["search"]["top_k"] == 4' "every legal config scored"
+check "$WORK/rank.json" 'sum(1 for c in d["candidates"] if c["proxy"]) == 4 and sum(1 for c in d["candidates"] if not c["proxy"]) == 1' "top 4 timed as proxies, the fastest in full"
+expect_exit 0 "tune-local --strategy rank (model file)" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 2048 \
+    --backend sim --strategy rank --model "$WORK/model.json" --templates U --top-k 2 -q
+expect_grep "the model scored [0-9]+ configs, the top 2 were timed" "$WORK/out" "text output tells the ranking"
+expect_exit 0 "rank without a model falls back" env SPMMFARM_STORE="$WORK/empty" "$SPMMFARM" tune-local \
+    "$WORK/l.mtx" --n 2048 --backend sim --strategy rank --templates U --max-configs 2 --json -q
+check "$WORK/out" 'd["search"]["rank_fallback"]' "the search ran proxy"
+expect_grep "falls back to proxy" "$WORK/err" "and the program says so"
+expect_exit 2 "rank with a missing model file" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 2048 --backend sim \
+    --strategy rank --model "$WORK/none.json" -q
+expect_exit 0 "bench --strategy rank" "$SPMMFARM" bench --suite "$SUITE" --filter 'id=a@0.7' -o "$WORK/bench" \
+    --backend sim --strategy rank --model "$STORE" --templates U --top-k 3 -q
+check "$WORK/bench/summary.json" 'd["strategy"] == "rank" and d["problems"] == 1' "bench summary of a rank run"
+
+# ---- rank-eval: rank vs proxy vs exhaustive on problems never trained on
+expect_exit 0 "rank-eval on the tiny suite" "$SPMMFARM" rank-eval --store "$STORE" --gpu-type $SIM \
+    --suite "$SUITE" -o "$WORK/eval" --backend sim --templates U --max-configs 6 --top-k 3 -q
+R="$WORK/eval/rank.json"
+for key in gpu_type problems top_k recall_at_k median_winner_loss mean_winner_loss \
+           cost_ratio_vs_exhaustive cost_ratio_vs_proxy training; do
+    check "$R" "'$key' in d" "rank.json has $key"
+done
+check "$R" 'd["problems"] == 4 and d["top_k"] == 3 and d["gpu_type"] == "'$SIM'"' "4 problems, top 3"
+check "$R" 'd["training"]["problems"] == 8 and d["training"]["candidates"] == 48' "the model's training set"
+check "$R" 'd["cost_ratio_vs_exhaustive"] > 1 and 0 <= d["recall_at_k"] <= 1' "rank costs less than exhaustive"
+check "$R" 'd["mean_winner_loss"] >= 0 and sorted(d["by_sparsity"]) == ["0.7", "0.9"]' "losses, per sparsity"
+[ "$(wc -l < "$WORK/eval/rank.csv")" -eq 5 ] && pass "rank.csv: a row per problem" || fail "rank.csv rows"
+expect_exit 0 "rank-eval resumes" "$SPMMFARM" rank-eval --store "$STORE" --gpu-type $SIM \
+    --suite "$SUITE" -o "$WORK/eval" --backend sim --templates U --max-configs 6 --top-k 3
+expect_grep "4 problem\(s\) already" "$WORK/err" "nothing run again"
+expect_exit 2 "rank-eval of another GPU type" "$SPMMFARM" rank-eval --store "$STORE" --gpu-type "$REAL" \
+    --suite "$SUITE" -o "$WORK/eval2" --backend sim
+expect_exit 2 "rank-eval without a model" "$SPMMFARM" rank-eval --store "$WORK/nostore" --suite "$SUITE" \
+    -o "$WORK/eval3" --backend sim
+expect_exit 2 "rank-eval --strategy" "$SPMMFARM" rank-eval --store "$STORE" --suite "$SUITE" -o "$WORK/e" \
+    --strategy proxy
+for cmd in sweep-local train rank-eval; do
+    expect_exit 0 "$cmd --help" "$SPMMFARM" $cmd --help
+done
+finish
