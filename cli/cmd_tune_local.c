@@ -86,6 +86,10 @@ s_store_lookup (s_store_t *st, const sf_search_opts_t *o, const sf_matrix_t *a, 
                 sf_search_result_t *r)
 {
     sf_device_info_t dev;
+    /* a rank search depends on the model of the day: never answered from
+       an earlier one (it is still recorded) */
+    if (o->strategy == SF_STRATEGY_RANK)
+        return false;
     if (!st->dir || sf_tune_store_device (o, &dev) != SF_OK)
         return false;   /* the search says what is wrong with the GPU */
     sf_store_t *store = sf_store_open (st->dir, SF_STORE_READONLY);

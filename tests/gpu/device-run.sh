@@ -37,6 +37,10 @@ for what in "$@"; do
                 --compile-threads $t ${SF_FARM_ARGS:-} --json -o /tmp/farm-t$t.bundle \
                 > "$OUT/json/farm-t$t.json" 2>> "$OUT/farm-stderr.log"
             echo "local, $t compile threads: exit $?"
+            # what got done (also when the time limit stopped it)
+            "$SPMMFARM" store dump /tmp/farm-t$t.store --db campaigns --json > "$OUT/json/farm-t$t-campaign.json"
+            "$SPMMFARM" store dump /tmp/farm-t$t.store --db best --json > "$OUT/json/farm-t$t-best.json"
+            head -c 600 "$OUT/json/farm-t$t-campaign.json"; echo
             python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print({k: d[k] for k in d if k != "layers"})' "$OUT/json/farm-t$t.json" 2>&1 | tail -1
         done
         ;;
