@@ -138,3 +138,7 @@ tests_check_rankmodel_SOURCES = tests/check_rankmodel.c
 tests_check_rankmodel_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_rankmodel_LDADD = $(CHECK_LDADD)
 tests_check_rankmodel_LDFLAGS = $(CUDA_LDFLAGS)
+
+## the farm as processes: coordinator, workers, clients, local
+TESTS += tests/cli_farm.sh
+dist_noinst_SCRIPTS += tests/cli_farm.sh

@@ -397,7 +397,14 @@ zmsg_t *
 sf_jobrun_run (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_opts_t *opts, bool *failed_p)
 {
     *failed_p = false;
-    if (opts->dry_run)
+    if (opts->dry_run) {
+        /* SPMMFARM_DRY_RUN_MS: a dry job's duration (0..10000 ms), so that
+           tests can kill a process while jobs are in flight */
+        const char *ms = getenv ("SPMMFARM_DRY_RUN_MS");
+        int delay = ms ? atoi (ms) : 0;
+        if (delay > 0 && delay <= 10000)
+            zclock_sleep (delay);
         return s_run_dry (job, failed_p);
+    }
     return s_run_search (job, a, opts, failed_p);
 }
