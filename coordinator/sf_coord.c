@@ -12,6 +12,7 @@
 #include "common/sf_error.h"
 #include "common/sf_log.h"
 #include "common/sf_matrix.h"
+#include "common/sf_sha256.h"
 #include "coordinator/sf_proto.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_space.h"
@@ -52,6 +53,7 @@ struct _s_campaign_t {
     sf_store_campaign_t rec;        /* as in the store (owns layers) */
     s_layer_t *layers;              /* rec.layer_count */
     int64_t started;                /* monotonic ms of its first lease; 0 before */
+    bool dirty;                     /* changed since its record was last put */
 };
 
 struct _s_worker_t {
@@ -102,17 +104,6 @@ s_now (void)
 }
 
 static void
-s_hex (const uint8_t digest[SF_STORE_HASH_BYTES], char *hex)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (int i = 0; i < SF_STORE_HASH_BYTES; i++) {
-        hex[2 * i] = digits[digest[i] >> 4];
-        hex[2 * i + 1] = digits[digest[i] & 15];
-    }
-    hex[2 * SF_STORE_HASH_BYTES] = '\0';
-}
-
-static void
 s_id_key (uint64_t id, char *buf, size_t size)
 {
     snprintf (buf, size, "%llu", (unsigned long long) id);
@@ -159,11 +150,33 @@ s_client_error (sf_coord_t *self, zframe_t *rid, int status, const char *message
     s_to_client (self, rid, SF_PROTO_ERROR, &e);
 }
 
+/*  Writes a campaign's record into this turn's batch now (before it leaves
+    memory). */
 static void
-s_put_campaign (sf_coord_t *self, const s_campaign_t *c)
+s_put_campaign_now (sf_coord_t *self, s_campaign_t *c)
 {
+    c->dirty = false;
     if (sf_store_batch_put_campaign (self->batch, &c->rec) != SF_OK)
         sf_log_error (S_LOG, "campaign %llu: %s", (unsigned long long) c->rec.id, sf_error_message ());
+}
+
+/*  Commits this turn's batch, with the campaigns whose records changed. */
+static int
+s_commit (sf_coord_t *self)
+{
+    for (s_campaign_t *c = zhashx_first (self->campaigns); c; c = zhashx_next (self->campaigns))
+        if (c->dirty)
+            s_put_campaign_now (self, c);
+    return sf_store_batch_count (self->batch) ? sf_store_commit (self->store, self->batch) : SF_OK;
+}
+
+/*  Marks a campaign's record for this turn's batch: encoded once per turn
+    (s_flush), however many results changed its counters. */
+static void
+s_put_campaign (sf_coord_t *self, s_campaign_t *c)
+{
+    (void) self;
+    c->dirty = true;
 }
 
 static void
@@ -265,7 +278,7 @@ s_campaign_layers (sf_coord_t *self, s_campaign_t *c)
         return sf_error_set (SF_ERR_NOMEM, "out of memory");
     for (uint32_t i = 0; i < c->rec.layer_count; i++) {
         s_layer_t *l = &c->layers[i];
-        s_hex (c->rec.layers[i].matrix, l->hash);
+        sf_sha256_hex (c->rec.layers[i].matrix, l->hash);
         const sf_matrix_t *m = s_matrix (self, l->hash);
         if (!m)
             return sf_error_set (SF_ERR_NOTFOUND, "campaign %llu, layer '%s': matrix %s is not in the store",
@@ -334,7 +347,7 @@ s_campaign_check (sf_coord_t *self, s_campaign_t *c)
         any_best = any_best || c->layers[i].has_best;
     bool ok = n->jobs_done > 0 && (s_is_sweep (c) || any_best);
     c->rec.state = ok ? SF_CAMPAIGN_DONE : SF_CAMPAIGN_FAILED;
-    s_put_campaign (self, c);
+    s_put_campaign_now (self, c);
     sf_log_info (S_LOG, "campaign %llu '%s' %s: %llu jobs done, %llu failed, %llu results",
                  (unsigned long long) c->rec.id, c->rec.name, sf_record_campaign_state_name (c->rec.state),
                  (unsigned long long) n->jobs_done, (unsigned long long) n->jobs_failed,
@@ -1428,7 +1441,7 @@ s_on_cancel (sf_coord_t *self, zframe_t *rid, const sf_proto_cancel_req_t *req)
         job = next;
     }
     c->rec.state = SF_CAMPAIGN_CANCELLED;
-    s_put_campaign (self, c);
+    s_put_campaign_now (self, c);
     sf_log_info (S_LOG, "campaign %llu '%s' cancelled", (unsigned long long) c->rec.id, c->rec.name);
     char key[24];
     s_id_key (c->rec.id, key, sizeof key);
@@ -1459,7 +1472,7 @@ static void
 s_on_client_message (sf_coord_t *self, zframe_t *rid, sf_proto_msg_t *msg)
 {
     /* Replies read the store: what this turn changed must be in it. */
-    if (sf_store_batch_count (self->batch) && sf_store_commit (self->store, self->batch) != SF_OK)
+    if (s_commit (self) != SF_OK)
         sf_log_error (S_LOG, "store commit: %s", sf_error_message ());
     switch (msg->type) {
     case SF_PROTO_SUBMIT: s_on_submit (self, rid, &msg->submit); break;
@@ -1653,7 +1666,7 @@ s_dispatch (sf_coord_t *self, int64_t now)
 static void
 s_flush (sf_coord_t *self)
 {
-    if (sf_store_batch_count (self->batch) && sf_store_commit (self->store, self->batch) != SF_OK)
+    if (s_commit (self) != SF_OK)
         sf_log_error (S_LOG, "store commit failed (%s): replies are sent, the store will be behind",
                       sf_error_message ());
     zmsg_t *msg;

@@ -32,6 +32,7 @@ typedef struct {
     pthread_t thread;
     volatile sig_atomic_t stop;
     char workers[128], clients[128];
+    int64_t max_msg_bytes;  /* 0: the default frame cap */
 } s_farm_t;
 
 static void *
@@ -54,6 +55,8 @@ s_start_in (s_farm_t *f, const char *dir, int64_t lease_ms, int retries, int hea
     o.retries = retries;
     o.heartbeat_ms = heartbeat_ms;
     o.sweep_batch = 4;
+    if (f->max_msg_bytes > 0)
+        o.max_msg_bytes = f->max_msg_bytes;
     f->stop = 0;
     o.stop = &f->stop;
     f->coord = sf_coord_new (&o);
@@ -616,17 +619,8 @@ START_TEST (test_oversized_frame)
     ck_assert (mkdtemp (f.dir) != NULL);
     char store[300];
     snprintf (store, sizeof store, "%s/store", f.dir);
-    sf_coord_opts_t o;
-    sf_coord_opts_default (&o);
-    o.store_dir = store;
-    o.workers_ep = o.clients_ep = "tcp://127.0.0.1:*";
-    o.max_msg_bytes = 64 * 1024;
-    o.stop = &f.stop;
-    f.coord = sf_coord_new (&o);
-    ck_assert (f.coord != NULL);
-    snprintf (f.workers, sizeof f.workers, "%s", sf_coord_workers_endpoint (f.coord));
-    snprintf (f.clients, sizeof f.clients, "%s", sf_coord_clients_endpoint (f.coord));
-    pthread_create (&f.thread, NULL, s_run, &f);
+    f.max_msg_bytes = 64 * 1024;
+    s_start_in (&f, store, 60000, 3, 200);
     zsock_t *rogue = s_dealer (f.workers);
     size_t big = 1024 * 1024;
     char *blob = calloc (1, big);
