@@ -19,7 +19,7 @@ for what in "$@"; do
     case $what in
     check)
         "$SPMMFARM" devices | tee "$OUT/devices.txt"
-        SF_GPU_CONFIGS=${SF_GPU_CONFIGS:-8} timeout 330 tests/gpu/check-gpu.sh 2>&1 | tee "$OUT/check-gpu.log"
+        SF_GPU_CONFIGS=${SF_GPU_CONFIGS:-8} timeout ${SF_CHECK_TIME:-420} tests/gpu/check-gpu.sh 2>&1 | tee "$OUT/check-gpu.log"
         ;;
     export)
         RT_DEMO=$PWD/.devpack/bin/rt_demo SPMMFARM_RT_LIB=$PWD/.devpack/bin/libspmmfarm-rt.so.0 \
