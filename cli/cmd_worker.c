@@ -1,8 +1,12 @@
 /*  spmmfarm worker: one farm worker per GPU (docs/WORKER.md). */
+#include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <czmq.h>
@@ -138,6 +142,7 @@ sf_cmd_worker (int argc, char **argv)
     };
     s_settings_t s = { 0 };
     sf_worker_opts_t o = { 0 };
+    int stop_fd = -1;
     const char *config = NULL, *curve_dir = NULL;
     int opt;
     while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
@@ -179,7 +184,22 @@ sf_cmd_worker (int argc, char **argv)
     int code = s_options (&s, &o, &tune);
     sf_worker_t *worker = NULL;
     if (code == SF_EXIT_OK) {
-        zsys_init ();  /* CZMQ's SIGINT/SIGTERM handler: the worker says BYE */
+        /* SIGINT and SIGTERM blocked in every thread (before any exists) and
+           read from a signalfd by the socket thread: NVRTC installs its own
+           handlers for them while it compiles, under which a signal would
+           end the process at once, without BYE. */
+        sigset_t stop_signals;
+        sigemptyset (&stop_signals);
+        sigaddset (&stop_signals, SIGINT);
+        sigaddset (&stop_signals, SIGTERM);
+        pthread_sigmask (SIG_BLOCK, &stop_signals, NULL);
+        stop_fd = signalfd (-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (stop_fd < 0) {
+            fprintf (stderr, "spmmfarm worker: signalfd: %s\n", strerror (errno));
+            return SF_EXIT_FAILURE;
+        }
+        o.stop_fd = stop_fd;
+        zsys_init ();
         if (o.dry_run)
             fprintf (stderr, "spmmfarm worker: DRY RUN: every job is answered at once with made-up, "
                              "SIMULATED times; nothing is compiled\n");
@@ -215,5 +235,7 @@ sf_cmd_worker (int argc, char **argv)
         }
     }
     zconfig_destroy (&conf);
+    if (stop_fd >= 0)
+        close (stop_fd);
     return code;
 }

@@ -242,7 +242,7 @@ START_TEST (test_jobrun_configs)
     sf_proto_job_t job;
     s_job (&job, a, "configs", 7);
     job.want_kernels = true;
-    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, false };
+    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, false, NULL };
     bool failed = true;
     zmsg_t *reply = sf_jobrun_run (&job, a, &o, &failed);
     ck_assert (!failed);
@@ -284,7 +284,7 @@ START_TEST (test_jobrun_dry_run)
     sf_matrix_t *a = sf_matrix_new_random (16, 16, 0.7, 1);
     sf_proto_job_t job;
     s_job (&job, a, "configs", 3);
-    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, true };
+    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, true, NULL };
     bool failed;
     zmsg_t *reply = sf_jobrun_run (&job, NULL, &o, &failed);
     sf_proto_msg_t *msg = s_decode_reply (&reply, SF_PROTO_RESULT);
@@ -368,16 +368,16 @@ static void s_coord_send (s_coord_t *c, sf_proto_type type, const void *body);
     coordinator plays silent; those of a busy worker counted in *beats when
     not NULL); fails the test on any other type or a timeout. */
 static sf_proto_msg_t *
-s_expect (s_coord_t *c, sf_proto_type type, int *beats)
+s_expect_at (s_coord_t *c, sf_proto_type type, int *beats, int line)
 {
     int64_t until = zclock_mono () + S_WAIT_MS;
     for (;;) {
         int64_t left = until - zclock_mono ();
         sf_proto_msg_t *msg = s_coord_recv (c, left > 0 ? (int) left : 0);
-        ck_assert_msg (msg, "no %s within %d ms", sf_proto_type_name (type), S_WAIT_MS);
+        ck_assert_msg (msg, "line %d: no %s within %d ms", line, sf_proto_type_name (type), S_WAIT_MS);
         if (msg->type == type)
             return msg;
-        ck_assert_msg (msg->type == SF_PROTO_HEARTBEAT, "expected %s, got %s", sf_proto_type_name (type),
+        ck_assert_msg (msg->type == SF_PROTO_HEARTBEAT, "line %d: expected %s, got %s", line, sf_proto_type_name (type),
                        sf_proto_type_name (msg->type));
         if (beats && msg->heartbeat.jobs_running > 0)
             (*beats)++;
@@ -387,6 +387,7 @@ s_expect (s_coord_t *c, sf_proto_type type, int *beats)
             s_coord_send (c, SF_PROTO_HEARTBEAT, &hb);
     }
 }
+#define s_expect(c, type, beats) s_expect_at ((c), (type), (beats), __LINE__)
 
 /*  Sends to the last sender. */
 static void

@@ -237,6 +237,7 @@ s_search_opts (const sf_proto_job_t *job, const sf_jobrun_opts_t *o, sf_search_o
     so->backend = o->backend;
     so->gpu = o->gpu;
     so->compile_threads = o->compile_threads;
+    so->cancel = o->cancel;
     so->bias = job->bias;
     so->relu = job->relu;
     so->seed = job->seed;

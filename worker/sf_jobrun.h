@@ -41,6 +41,7 @@ typedef struct {
     int gpu;                    /* device ordinal */
     int compile_threads;        /* 0: one per online CPU */
     bool dry_run;
+    const atomic_bool *cancel;  /* may be NULL: see sf_search_opts_t */
 } sf_jobrun_opts_t;
 
 /*  Runs `job` on `a` (the JOB's matrix: the caller checked its hash and

@@ -453,6 +453,11 @@ s_spawn (sf_measure_t *self)
         /* Only async-signal-safe calls until exec: the parent may have
            compile threads holding locks. */
         fcntl (sv[1], F_SETFD, 0);
+        /* The worker blocks SIGINT and SIGTERM (it reads them from a
+           signalfd); the child starts with none blocked, as any program. */
+        sigset_t none;
+        sigemptyset (&none);
+        sigprocmask (SIG_SETMASK, &none, NULL);
         execv (self->exe, argv);
         _exit (127);
     }

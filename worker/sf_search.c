@@ -115,7 +115,14 @@ typedef struct {
     int count;
     atomic_int next;
     atomic_int done;
+    const atomic_bool *cancel;
 } s_pool_t;
+
+static bool
+s_cancelled (const sf_search_opts_t *opts)
+{
+    return opts->cancel && atomic_load (opts->cancel);
+}
 
 /*  Emits the U kernel (full or proxy) of a job into buf. */
 static int
@@ -157,7 +164,11 @@ s_pool_thread (void *arg)
         int i = atomic_fetch_add (&pool->next, 1);
         if (i >= pool->count)
             break;
-        s_compile_one (pool, &pool->jobs[i]);
+        if (pool->cancel && atomic_load (pool->cancel)) {
+            pool->jobs[i].status = SF_ERR_CANCELLED;
+            snprintf (pool->jobs[i].error, sizeof pool->jobs[i].error, "cancelled");
+        } else
+            s_compile_one (pool, &pool->jobs[i]);
         atomic_fetch_add (&pool->done, 1);
     }
     return NULL;
@@ -315,7 +326,7 @@ static int
 s_run_jobs (s_measure_t *ms, s_job_t *jobs, int count, const sf_search_opts_t *opts,
             sf_search_result_t *out, const char *phase)
 {
-    s_pool_t pool = { ms->a, { opts->bias, opts->relu }, jobs, count, 0, 0 };
+    s_pool_t pool = { ms->a, { opts->bias, opts->relu }, jobs, count, 0, 0, opts->cancel };
     double t0 = s_now ();
     char label[64];
     snprintf (label, sizeof label, "compile %s", phase);
@@ -323,6 +334,8 @@ s_run_jobs (s_measure_t *ms, s_job_t *jobs, int count, const sf_search_opts_t *o
     out->compile_wall_s += s_now () - t0;
     snprintf (label, sizeof label, "time %s", phase);
     for (int i = 0; i < count; i++) {
+        if (s_cancelled (opts))
+            return sf_error_set (SF_ERR_CANCELLED, "the search was cancelled");
         out->compile_cpu_s += jobs[i].stats.cpu_seconds;
         sf_candidate_t cand;
         if (jobs[i].status == SF_OK)
@@ -665,6 +678,8 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
         rc = s_search (&ms, cache, explicit_configs ? opts->configs : configs, count, opts, out);
     out->dense_us = INFINITY;
     out->dense_err = NAN;
+    if (rc == SF_OK && s_cancelled (opts))
+        rc = sf_error_set (SF_ERR_CANCELLED, "the search was cancelled");
     if (rc == SF_OK && !opts->no_dense)
         rc = s_baselines (&ms, out, &out->dense_us, &out->dense_err);
     /* Explicit configs: the winner stays the fastest generated kernel (its

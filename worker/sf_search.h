@@ -27,6 +27,7 @@
 #ifndef SF_SEARCH_H_INCLUDED
 #define SF_SEARCH_H_INCLUDED
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -104,6 +105,9 @@ typedef struct {
     int top_k;                 /* candidates timed (0: SF_SEARCH_DEFAULT_TOP_K) */
     bool time_only;            /* time the top k and stop: no U kernel compiled in
                                   full (training sweeps want the proxies' times) */
+    const atomic_bool *cancel; /* may be NULL; once true, no further compile or
+                                  run starts and the search returns
+                                  SF_ERR_CANCELLED (those in flight finish) */
 } sf_search_opts_t;
 
 /*  One measured candidate. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/sf_curve.h"
@@ -21,6 +22,7 @@
 #include "worker/sf_measure.h"
 #include "worker/sf_sim.h"
 
+#define S_JOIN_MS 30000        /* a cancelled job gets this long to stop at exit */
 #define S_POLL_MAX_MS 200      /* the loop looks at signals and timers at least this often */
 #define S_LINGER_MS 1000       /* BYE and the last RESULT get this long to leave */
 
@@ -170,6 +172,7 @@ typedef struct {
     bool quit;
     bool started;              /* the thread exists */
     bool busy;                 /* the thread is running a task */
+    atomic_bool cancel;        /* the worker is leaving: the task's search stops */
     pthread_t thread;
     s_task_t *todo;            /* socket -> job thread */
     s_task_t *done;            /* job thread -> socket */
@@ -253,6 +256,7 @@ s_runner_new (void)
     pthread_mutex_init (&r->lock, NULL);
     pthread_cond_init (&r->cond, NULL);
     r->refs = 1;
+    atomic_init (&r->cancel, false);
     return r;
 }
 
@@ -301,21 +305,34 @@ s_runner_collect (s_runner_t *r)
     return task;
 }
 
-/*  Stops the job thread: joined when idle, left to finish (and free what it
-    holds) when busy; then drops the socket side's reference. */
+/*  Stops the job thread: a running search is cancelled (it stops after the
+    compiles and the run in flight) and joined, so that no thread is still
+    compiling while the process exits; one that does not stop within
+    S_JOIN_MS is left to finish (and free what it holds). Then drops the
+    socket side's reference. */
 static void
 s_runner_shutdown (s_runner_t *r)
 {
     pthread_mutex_lock (&r->lock);
     r->quit = true;
+    atomic_store (&r->cancel, true);
     bool busy = r->busy, started = r->started;
     pthread_cond_signal (&r->cond);
     pthread_mutex_unlock (&r->lock);
-    if (started && busy) {
-        sf_log_info ("worker", "abandoning the running job");
-        pthread_detach (r->thread);
-    } else if (started)
+    if (!started)
+        ;
+    else if (!busy)
         pthread_join (r->thread, NULL);
+    else {
+        sf_log_info ("worker", "cancelling the running job");
+        struct timespec until;
+        clock_gettime (CLOCK_REALTIME, &until);
+        until.tv_sec += S_JOIN_MS / 1000;
+        if (pthread_timedjoin_np (r->thread, NULL, &until) != 0) {
+            sf_log_warn ("worker", "the running job did not stop within %d s: abandoned", S_JOIN_MS / 1000);
+            pthread_detach (r->thread);
+        }
+    }
     s_runner_release (r);
 }
 
@@ -355,6 +372,7 @@ struct _sf_worker_t {
     /* leaving */
     atomic_bool stop;
     bool shutdown;
+    bool interrupted;          /* opts.stop_fd became readable */
     char bye[SF_PROTO_TEXT_MAX + 1];
     int64_t answered;          /* RESULT + JOB_FAILED, for max_jobs */
     pthread_mutex_t stats_lock;
@@ -634,7 +652,7 @@ s_free_slots (const sf_worker_t *self)
 static bool
 s_leaving (const sf_worker_t *self)
 {
-    return atomic_load (&self->stop) || zsys_interrupted || self->shutdown
+    return atomic_load (&self->stop) || zsys_interrupted || self->interrupted || self->shutdown
         || (self->opts.max_jobs > 0 && self->answered >= self->opts.max_jobs);
 }
 
@@ -652,8 +670,8 @@ static void
 s_send_hello (sf_worker_t *self)
 {
     self->welcomed = false;
+    S_COUNT (self, hellos);  /* before the send: a peer that sees the HELLO sees the count */
     s_send (self, SF_PROTO_HELLO, &self->hello);
-    S_COUNT (self, hellos);
     sf_log_info ("worker", "HELLO to %s: %s, %s, capacity %d", self->endpoint, self->hello.gpu_type,
                  self->hello.backend, self->hello.capacity);
 }
@@ -764,7 +782,8 @@ s_dispatch (sf_worker_t *self)
             i--;
             continue;
         }
-        sf_jobrun_opts_t jo = { self->opts.backend, self->opts.gpu, self->opts.compile_threads, self->opts.dry_run };
+        sf_jobrun_opts_t jo = { self->opts.backend, self->opts.gpu, self->opts.compile_threads, self->opts.dry_run,
+                                 &self->runner->cancel };
         if (self->opts.dry_run) {
             bool failed;
             zmsg_t *reply = sf_jobrun_run (job, mat->matrix, &jo, &failed);
@@ -1070,9 +1089,16 @@ s_timers (sf_worker_t *self)
 static void
 s_poll (sf_worker_t *self, int64_t timeout_ms)
 {
-    zmq_pollitem_t items[2] = { { NULL, self->runner->wake[0], ZMQ_POLLIN, 0 },
-                                { self->sock ? zsock_resolve (self->sock) : NULL, 0, ZMQ_POLLIN, 0 } };
-    int count = self->sock ? 2 : 1;
+    zmq_pollitem_t items[3] = { { NULL, self->runner->wake[0], ZMQ_POLLIN, 0 } };
+    int count = 1, stop_at = -1, sock_at = -1;
+    if (self->opts.stop_fd > 0) {
+        stop_at = count++;
+        items[stop_at] = (zmq_pollitem_t) { NULL, self->opts.stop_fd, ZMQ_POLLIN, 0 };
+    }
+    if (self->sock) {
+        sock_at = count++;
+        items[sock_at] = (zmq_pollitem_t) { zsock_resolve (self->sock), 0, ZMQ_POLLIN, 0 };
+    }
     if (timeout_ms < 0)
         timeout_ms = 0;
     if (timeout_ms > S_POLL_MAX_MS)
@@ -1081,7 +1107,9 @@ s_poll (sf_worker_t *self, int64_t timeout_ms)
         return;  /* EINTR: a signal; the loop looks at zsys_interrupted */
     if (items[0].revents & ZMQ_POLLIN)
         s_on_task_done (self);
-    if (count == 2 && (items[1].revents & ZMQ_POLLIN))
+    if (stop_at > 0 && (items[stop_at].revents & ZMQ_POLLIN))
+        self->interrupted = true;  /* left unread: the program's to drain */
+    if (sock_at > 0 && (items[sock_at].revents & ZMQ_POLLIN))
         s_receive (self);
 }
 
@@ -1104,7 +1132,7 @@ sf_worker_run (sf_worker_t *self)
     }
     if (self->sock) {
         sf_proto_bye_t bye = { self->bye[0] ? self->bye
-                               : zsys_interrupted ? "interrupted (SIGINT or SIGTERM)"
+                               : zsys_interrupted || self->interrupted ? "interrupted (SIGINT or SIGTERM)"
                                : atomic_load (&self->stop) ? "stopped"
                                : "answered --max-jobs jobs" };
         s_send (self, SF_PROTO_BYE, &bye);

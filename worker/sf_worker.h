@@ -66,6 +66,13 @@ typedef struct {
     int64_t cache_bytes;        /* their CSR bytes; 0: 1 GiB (one bigger matrix is
                                    still kept while a job needs it) */
     const char *worker_id;      /* NULL: HOST:gpuI:PID */
+    int stop_fd;                /* > 0: a descriptor (the program's signalfd of
+                                   SIGINT and SIGTERM) whose becoming readable
+                                   makes the worker say BYE and leave, reason
+                                   "interrupted"; 0: none. Programs should use it
+                                   rather than a signal handler: NVRTC swaps in
+                                   its own SIGINT/SIGTERM handlers while it
+                                   compiles (docs/WORKER.md) */
 } sf_worker_opts_t;
 
 /*  Counters, for logs and tests. */
