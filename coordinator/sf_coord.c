@@ -37,7 +37,7 @@ typedef struct {
     uint64_t lease_id;              /* current lease; 0 when not leased */
     s_worker_t *worker;             /* lease holder */
     int64_t deadline;               /* monotonic ms */
-    int64_t queued_at;              /* monotonic ms it became pending */
+    int64_t queued_us;              /* monotonic us it became pending (lease latency) */
     void *queue_handle;             /* in self->pending, when pending */
     void *live_handle;              /* in self->jobs */
 } s_job_t;
@@ -62,7 +62,7 @@ struct _s_worker_t {
     sf_proto_hello_t hello;
     int credit;                     /* jobs it asked for (READY) and has not got */
     int64_t last_seen;              /* monotonic ms */
-    int64_t ready_at;               /* monotonic ms its credit last rose from 0 */
+    int64_t ready_us;               /* monotonic us its credit last rose from 0 */
     int64_t jobs_done;
     zlistx_t *leases;               /* s_job_t * (not owned) */
     bool gone;
@@ -293,7 +293,7 @@ s_campaign_layers (sf_coord_t *self, s_campaign_t *c)
 static void
 s_enqueue (sf_coord_t *self, s_job_t *job, bool front)
 {
-    job->queued_at = s_now ();
+    job->queued_us = zclock_usecs ();
     job->queue_handle = front ? zlistx_add_start (self->pending, job) : zlistx_add_end (self->pending, job);
 }
 
@@ -993,8 +993,9 @@ s_on_worker_message (sf_coord_t *self, zframe_t *rid, sf_proto_msg_t *msg)
     w->last_seen = s_now ();
     switch (msg->type) {
     case SF_PROTO_READY:
-        if (w->credit == 0)
-            w->ready_at = s_now ();
+        if (w->credit == 0) {
+            w->ready_us = zclock_usecs ();
+        }
         w->credit = msg->ready.slots;
         break;
     case SF_PROTO_HEARTBEAT:
@@ -1639,7 +1640,8 @@ s_lease (sf_coord_t *self, s_job_t *job, s_worker_t *w, int64_t now)
     }
     s_to_worker (self, w, SF_PROTO_JOB, &msg);
     free (texts);
-    double waited = (double) (now - (job->queued_at > w->ready_at ? job->queued_at : w->ready_at));
+    int64_t since = job->queued_us > w->ready_us ? job->queued_us : w->ready_us;
+    double waited = (double) (zclock_usecs () - since) / 1000.0;
     s_record_latency (self, waited);
     if (self->stats.leases++ == 0)
         self->stats.first_lease_s = (now - self->started) / 1000.0;

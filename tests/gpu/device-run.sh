@@ -29,8 +29,14 @@ for what in "$@"; do
         # spmmfarm local (cuda) on the six DLMC Transformer layer-0 matrices at
         # two sparsities, N = 4096, with the compile pool at SF_FARM_THREADS
         # (one fresh store each: nothing answered from an earlier run).
-        python3 tests/gpu/farm-manifest.py "$SF_SHARED_DATA/dlmc" /tmp/farm.json transformer \
-            ${SF_FARM_SPARSITIES:-0.8 0.9} --n ${SF_FARM_N:-4096}
+        # SF_FARM_SMALL=COUNT: farm-manifest.py's `small` set instead.
+        if [ -n "${SF_FARM_SMALL:-}" ]; then
+            python3 tests/gpu/farm-manifest.py "$SF_SHARED_DATA/dlmc" /tmp/farm.json small "$SF_FARM_SMALL"
+        else
+            python3 tests/gpu/farm-manifest.py "$SF_SHARED_DATA/dlmc" /tmp/farm.json transformer \
+                ${SF_FARM_SPARSITIES:-0.8 0.9} --n ${SF_FARM_N:-4096} --layers ${SF_FARM_LAYERS:-0}
+        fi
+        cp /tmp/farm.json "$OUT/json/farm-manifest.json"
         for t in ${SF_FARM_THREADS:-16 4 1}; do
             rm -rf /tmp/farm-t$t.store /tmp/farm-t$t.bundle
             timeout ${SF_FARM_TIME:-200} "$SPMMFARM" local --model /tmp/farm.json --store /tmp/farm-t$t.store \
