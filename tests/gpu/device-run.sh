@@ -58,6 +58,21 @@ for what in "$@"; do
         done
         unset CUDA_CACHE_DISABLE
         ;;
+    sweep)
+        # issue 6: the default training sweep into a store that travels
+        # (resumes: carry .devpack/sweep.store back), then train on it.
+        S=$PWD/.devpack/sweep.store
+        timeout ${SF_SWEEP_TIME:-520} "$SPMMFARM" sweep-local --sweep conf/sweeps/default.conf --store "$S" \
+            --json -q > "$OUT/json/sweep.json" 2>> "$OUT/sweep-stderr.log"
+        echo "sweep-local: exit $?"; tail -c 1500 "$OUT/json/sweep.json"
+        if [ -n "${SF_SWEEP_TRAIN:-}" ]; then
+            gpu=$("$SPMMFARM" devices --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["devices"][0]["gpu_type"])')
+            "$SPMMFARM" train --store "$S" --gpu-type "$gpu" -o "$OUT/model-h100.json" --json \
+                > "$OUT/json/train.json" 2>> "$OUT/sweep-stderr.log"
+            echo "train: exit $?"; cat "$OUT/json/train.json"
+        fi
+        tar czf "$OUT/sweep-store.tgz" -C .devpack sweep.store
+        ;;
     dispatch)
         # issue 5: the coordinator's dispatch rate, 64 dry-run workers, tiny jobs
         SPMMFARM=$SPMMFARM bash tests/bench/dispatch.sh ${SF_DISPATCH_WORKERS:-64} ${SF_DISPATCH_LAYERS:-2000} \
