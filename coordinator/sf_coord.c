@@ -16,6 +16,7 @@
 #include "coordinator/sf_proto.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_space.h"
+#include "rankmodel/sf_rankmodel.h"
 #include "store/sf_export.h"
 #include "store/sf_record.h"
 #include "store/sf_store.h"
@@ -54,6 +55,10 @@ struct _s_campaign_t {
     s_layer_t *layers;              /* rec.layer_count */
     int64_t started;                /* monotonic ms of its first lease; 0 before */
     bool dirty;                     /* changed since its record was last put */
+    /* rank: the model its JOBs carry (s_rank_model), once the GPU type is known */
+    bool model_resolved;
+    char *model_json;               /* NULL: none (fallback) */
+    char model_digest[SF_PROTO_HASH_LEN + 1];
 };
 
 struct _s_worker_t {
@@ -205,6 +210,7 @@ s_campaign_free (void **item)
     if (c) {
         sf_record_campaign_free (&c->rec);
         free (c->layers);
+        free (c->model_json);
         free (c);
         *item = NULL;
     }
@@ -259,6 +265,71 @@ static bool
 s_is_sweep (const s_campaign_t *c)
 {
     return strcmp (c->rec.strategy, "sweep") == 0;
+}
+
+static bool
+s_is_rank (const s_campaign_t *c)
+{
+    return strcmp (c->rec.strategy, "rank") == 0;
+}
+
+/*  Why the model of version `version` (0: the latest) of the campaign's GPU
+    type cannot be used, or NULL and the model (JSON and digest) kept in
+    the campaign. The coordinator loads it once to check that its features
+    are this build's: a worker would otherwise only find out per job. */
+static const char *
+s_rank_load (sf_coord_t *self, s_campaign_t *c, uint32_t version, char *why, size_t size)
+{
+    sf_store_model_t rec;
+    memset (&rec, 0, sizeof rec);
+    int rc = sf_store_get_model (self->store, c->rec.gpu_type, version, &rec);
+    if (rc == SF_ERR_NOTFOUND && version == 0) {
+        snprintf (why, size, "no rank model for GPU type %s in the store", c->rec.gpu_type);
+        return why;
+    }
+    sf_rankmodel_t *m = rc == SF_OK ? sf_rankmodel_load_json (rec.xgboost_json, rec.xgboost_size) : NULL;
+    if (m && !sf_rankmodel_has_features (m))
+        sf_error_set (SF_ERR_SCHEMA, "model %u of %s was trained on another feature list", rec.version,
+                      c->rec.gpu_type);
+    bool usable = m && sf_rankmodel_has_features (m) && rec.xgboost_size <= (size_t) SF_PROTO_MODEL_MAX;
+    if (m && usable) {
+        uint8_t digest[SF_SHA256_BYTES];
+        sf_sha256 (rec.xgboost_json, rec.xgboost_size, digest);
+        sf_sha256_hex (digest, c->model_digest);
+        c->model_json = rec.xgboost_json;  /* NUL-terminated by the store's reader */
+        rec.xgboost_json = NULL;
+        c->rec.search.model_version = rec.version;
+    } else
+        snprintf (why, size, "rank model %u of %s: %s", version ? version : rec.version, c->rec.gpu_type,
+                  m ? "too big for a JOB" : sf_error_message ());
+    sf_rankmodel_destroy (&m);
+    sf_record_model_free (&rec);
+    return usable ? NULL : why;
+}
+
+/*  A rank campaign's model, looked up once its GPU type is known (at SUBMIT,
+    or when the first worker leases one of its jobs): the version its record
+    names (a resumed campaign) or the latest. Without one its searches run
+    proxy, which the log and the record (search.fallback) say. */
+static void
+s_rank_model (sf_coord_t *self, s_campaign_t *c)
+{
+    if (!s_is_rank (c) || c->model_resolved || !c->rec.gpu_type[0])
+        return;
+    c->model_resolved = true;
+    if (c->rec.search.fallback && c->rec.search.model_version == 0)
+        return;  /* resumed: it fell back before */
+    char why[SF_PROTO_TEXT_MAX];
+    const char *bad = s_rank_load (self, c, c->rec.search.model_version, why, sizeof why);
+    if (bad) {
+        c->rec.search.model_version = 0;
+        c->rec.search.fallback = true;
+        sf_log_warn (S_LOG, "campaign %llu: %s: its rank searches fall back to proxy", (unsigned long long) c->rec.id,
+                     bad);
+    } else
+        sf_log_info (S_LOG, "campaign %llu: rank model version %u of %s (%s)", (unsigned long long) c->rec.id,
+                     c->rec.search.model_version, c->rec.gpu_type, c->model_digest);
+    c->dirty = true;
 }
 
 static s_campaign_t *
@@ -934,6 +1005,11 @@ s_on_result (sf_coord_t *self, s_worker_t *w, const sf_proto_result_t *res)
             sf_log_error (S_LOG, "best of campaign %llu layer %u: %s", (unsigned long long) c->rec.id,
                           job->rec.layer, sf_error_message ());
     }
+    if (res->rank_fallback && s_is_rank (c) && !c->rec.search.fallback) {
+        sf_log_warn (S_LOG, "campaign %llu: worker %s could not use rank model %u: it ran proxy",
+                     (unsigned long long) c->rec.id, w->hello.worker_id, c->rec.search.model_version);
+        c->rec.search.fallback = true;
+    }
     sf_store_counters_t *n = &c->rec.counters;
     n->jobs_done++;
     n->results += fresh;
@@ -1070,9 +1146,11 @@ typedef struct {
 static bool
 s_same_search (const sf_store_campaign_t *a, const sf_store_campaign_t *b)
 {
+    /* rank with another model version is another search (0: it fell back) */
     return strcmp (a->strategy, b->strategy) == 0 && a->search.max_configs == b->search.max_configs
         && a->search.proxy_top == b->search.proxy_top && a->search.top_k == b->search.top_k
-        && a->search.seed == b->search.seed && a->search.tol == b->search.tol;
+        && a->search.seed == b->search.seed && a->search.tol == b->search.tol
+        && a->search.model_version == b->search.model_version;
 }
 
 static int
@@ -1103,6 +1181,9 @@ static bool
 s_reuse_best (sf_coord_t *self, s_campaign_t *c, uint32_t i)
 {
     s_reuse_t r = { self, c, &c->rec.layers[i], { 0 }, "", 0 };
+    /* rank on a GPU type not yet known: its model version is not either */
+    if (s_is_rank (c) && !c->rec.gpu_type[0])
+        return false;
     sf_store_each_campaign (self->store, s_reuse_campaign, &r);
     if (!r.from || sf_store_batch_put_best (self->batch, c->rec.id, i, &r.best) != SF_OK)
         return false;
@@ -1252,6 +1333,7 @@ s_submit_check (sf_coord_t *self, sf_proto_submit_t *sub, s_campaign_t *c)
     c->rec.search.top_k = sub->top_k;
     c->rec.search.seed = sub->seed;
     c->rec.search.tol = sub->tol;
+    s_rank_model (self, c);
     return SF_OK;
 }
 
@@ -1355,6 +1437,9 @@ s_status_campaign (void *arg, const sf_store_campaign_t *rec)
     p->jobs_failed = (int64_t) rec->counters.jobs_failed;
     p->candidates = (int64_t) rec->counters.results;
     p->eta_s = NAN;
+    snprintf (p->strategy, sizeof p->strategy, "%.*s", (int) sizeof p->strategy - 1, rec->strategy);
+    p->model_version = (int32_t) (rec->search.model_version <= INT32_MAX ? rec->search.model_version : 0);
+    p->fallback = rec->search.fallback;
     const s_campaign_t *live = s_campaign_find (st->self, rec->id);
     uint64_t ended = rec->counters.jobs_done + rec->counters.jobs_failed;
     if (live && live->started && ended > 0) {
@@ -1585,8 +1670,10 @@ s_lease (sf_coord_t *self, s_job_t *job, s_worker_t *w, int64_t now)
             sf_log_info (S_LOG, "campaign %llu runs on %s", (unsigned long long) c->rec.id, c->rec.gpu_type);
         }
         c->rec.state = SF_CAMPAIGN_RUNNING;
+        s_rank_model (self, c);
         s_put_campaign (self, c);
     }
+    s_rank_model (self, c);  /* a resumed campaign's model */
     if (!c->started)
         c->started = now;
 
@@ -1628,6 +1715,12 @@ s_lease (sf_coord_t *self, s_job_t *job, s_worker_t *w, int64_t now)
         msg.proxy_top = c->rec.search.proxy_top;
         msg.top_k = c->rec.search.top_k;
         msg.want_kernels = true;
+        if (s_is_rank (c) && c->model_json) {
+            msg.has_model = true;
+            msg.model.version = (int32_t) c->rec.search.model_version;
+            snprintf (msg.model.digest, sizeof msg.model.digest, "%s", c->model_digest);
+            msg.model.json = c->model_json;
+        }
     } else {
         snprintf (msg.kind, sizeof msg.kind, "configs");
         texts = calloc (job->rec.config_count + 1, sizeof *texts);
