@@ -419,8 +419,9 @@ s_search_opts (const sf_proto_job_t *job, const sf_jobrun_opts_t *o, sf_search_o
         so->rank = s_rank;
         so->rank_arg = *model_p;
     } else
-        sf_log_warn ("worker", "job %llu: rank without a model (%s): proxy instead", (unsigned long long) job->job_id,
-                     why);
+        /* no model sent: the coordinator said so already */
+        sf_log_write (job->has_model ? SF_LOG_WARN : SF_LOG_INFO, "worker",
+                      "job %llu: rank without a model (%s): proxy instead", (unsigned long long) job->job_id, why);
 }
 
 /*  The configs of a `configs` job that parse (U/D), into configs (the
