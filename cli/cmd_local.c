@@ -119,36 +119,6 @@ s_reap (pid_t *pids, int count)
         }
 }
 
-/*  Follows the campaign until it ends; returns its last status. */
-static int
-s_follow (const sf_client_t *cl, uint64_t id, bool quiet, sf_proto_campaign_t *out)
-{
-    sf_proto_status_req_t req = { id };
-    for (;;) {
-        sf_proto_msg_t *reply = NULL;
-        int rc = sf_client_request (cl, SF_PROTO_STATUS_REQ, &req, &reply);
-        if (rc == SF_OK && (reply->type != SF_PROTO_STATUS || reply->status.campaign_count != 1))
-            rc = sf_error_set (SF_ERR_PROTOCOL, "unexpected STATUS reply");
-        if (rc != SF_OK) {
-            sf_proto_msg_destroy (&reply);
-            return rc;
-        }
-        *out = reply->status.campaigns[0];
-        sf_proto_msg_destroy (&reply);
-        int ended = (int) (out->jobs_done + out->jobs_failed);
-        if (!quiet)
-            sf_progress_draw (NULL, "tuning layers", ended, (int) out->jobs_total);
-        if (strcmp (out->state, "queued") != 0 && strcmp (out->state, "running") != 0)
-            break;
-        if (zsys_interrupted)
-            return sf_error_set (SF_ERR_CANCELLED, "interrupted");
-        zclock_sleep (200);
-    }
-    if (!quiet)
-        sf_progress_end ();
-    return SF_OK;
-}
-
 typedef struct {
     const sf_client_model_t *model;
     cJSON *layers;
@@ -388,7 +358,7 @@ sf_cmd_local (int argc, char **argv)
     memset (&last, 0, sizeof last);
     rc = nworkers < 0 ? sf_error_last () : sf_client_submit (&cl, &model, &sub, &id);
     if (rc == SF_OK)
-        rc = s_follow (&cl, id, a.quiet || a.json, &last);
+        rc = sf_client_follow (&cl, id, "tuning layers", a.quiet || a.json, &last);
     int keep = rc;
     char keep_msg[1024];
     snprintf (keep_msg, sizeof keep_msg, "%s", sf_error_message ());

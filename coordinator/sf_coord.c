@@ -2,6 +2,8 @@
 #include "coordinator/sf_coord.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include "coordinator/sf_proto.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_space.h"
+#include "rankmodel/sf_features.h"
 #include "rankmodel/sf_rankmodel.h"
 #include "store/sf_export.h"
 #include "store/sf_record.h"
@@ -73,8 +76,27 @@ struct _s_worker_t {
     bool gone;
 };
 
+/*  A TRAIN_REQ being served: the training set is read from the store in the
+    loop, the fit runs in a thread (minutes for a big sweep: heartbeats
+    and leases go on), the model is stored back in the loop. */
+typedef struct {
+    pthread_t thread;
+    zframe_t *rid;                  /* the client waiting for TRAIN_OK */
+    char gpu_type[SF_PROTO_GPU_TYPE_MAX + 1];
+    char note[SF_PROTO_NAME_MAX + 1];
+    sf_rankmodel_params_t params;
+    sf_rankdata_t data;
+    uint64_t skipped_sim;
+    sf_rankmodel_t *model;
+    sf_rankmodel_report_t report;
+    int rc;
+    char error[SF_PROTO_TEXT_MAX];
+    atomic_bool done;
+} s_training_t;
+
 struct _sf_coord_t {
     sf_coord_opts_t opts;
+    s_training_t *training;         /* a model being fit, or NULL */
     sf_store_t *store;
     sf_store_batch_t *batch;
     zsock_t *workers, *clients;
@@ -563,6 +585,137 @@ s_resume (sf_coord_t *self)
     return sf_store_batch_count (self->batch) ? sf_store_commit (self->store, self->batch) : SF_OK;
 }
 
+/* ---- training a rank model (TRAIN_REQ) ---------------------------------- */
+
+static void
+s_training_free (s_training_t **t_p)
+{
+    s_training_t *t = *t_p;
+    if (!t)
+        return;
+    pthread_join (t->thread, NULL);  /* a fit runs to its end */
+    zframe_destroy (&t->rid);
+    sf_rankdata_free (&t->data);
+    sf_rankmodel_destroy (&t->model);
+    free (t);
+    *t_p = NULL;
+}
+
+static void *
+s_training_thread (void *arg)
+{
+    s_training_t *t = arg;
+    t->rc = sf_rankmodel_train (&t->params, &t->data, sf_features_names (), &t->model, &t->report);
+    if (t->rc != SF_OK)
+        snprintf (t->error, sizeof t->error, "%s", sf_error_message ());
+    atomic_store (&t->done, true);
+    return NULL;
+}
+
+/*  Reads the training set of the GPU type from the store (the sweep
+    campaigns' results, docs/RANKMODEL.md) and starts the fit. One at a
+    time: another TRAIN_REQ meanwhile is told to wait (SF_ERR_BUSY). */
+static void
+s_on_train (sf_coord_t *self, zframe_t *rid, const sf_proto_train_req_t *req)
+{
+    if (self->training) {
+        char text[SF_PROTO_TEXT_MAX];
+        snprintf (text, sizeof text, "a model of %s is being trained: ask again when it is done",
+                  self->training->gpu_type);
+        s_client_error (self, rid, SF_ERR_BUSY, text);
+        return;
+    }
+    s_training_t *t = calloc (1, sizeof *t);
+    if (!t) {
+        s_client_error (self, rid, SF_ERR_NOMEM, "out of memory");
+        return;
+    }
+    snprintf (t->gpu_type, sizeof t->gpu_type, "%s", req->gpu_type);
+    snprintf (t->note, sizeof t->note, "%s", req->note);
+    t->data.cols = SF_FEATURES_COUNT;
+    int rc = sf_rankmodel_sm_count (req->gpu_type) > 0
+                 ? SF_OK
+                 : sf_error_set (SF_ERR_INVALID, "GPU type '%s' does not end in /<SMs>sm", req->gpu_type);
+    if (rc == SF_OK)
+        rc = sf_rankmodel_params_load (NULL, &t->params);
+    if (rc == SF_OK)
+        rc = sf_rankmodel_collect (self->store, req->gpu_type, &t->data, &t->skipped_sim);
+    if (rc == SF_OK && t->data.groups < 1)
+        rc = sf_error_set (SF_ERR_NOTFOUND, "no training data for GPU type %s in the store: no sweep campaign with "
+                           "two or more measured candidates per problem%s", req->gpu_type,
+                           t->skipped_sim ? " (simulated results never count for a real GPU)" : "");
+    int e = rc == SF_OK ? pthread_create (&t->thread, NULL, s_training_thread, t) : 0;
+    if (e)
+        rc = sf_error_set_origin (SF_ERR_INTERNAL, e, "cannot start the training thread: %s", strerror (e));
+    if (rc != SF_OK) {
+        char text[SF_PROTO_TEXT_MAX];
+        snprintf (text, sizeof text, "%s", sf_error_message ());
+        sf_log_warn (S_LOG, "TRAIN_REQ for %s refused: %s", req->gpu_type, text);
+        sf_rankdata_free (&t->data);
+        free (t);
+        s_client_error (self, rid, rc, text);
+        return;
+    }
+    t->rid = zframe_dup (rid);
+    self->training = t;
+    sf_log_info (S_LOG, "training the rank model of %s: %d problems, %d candidates", t->gpu_type, t->data.groups,
+                 t->data.rows);
+}
+
+/*  The stored model's metrics for TRAIN_OK (names and values as in the store). */
+static size_t
+s_train_metrics (sf_coord_t *self, const s_training_t *t, uint32_t version, sf_proto_metric_t *out, size_t max)
+{
+    sf_store_model_t rec;
+    memset (&rec, 0, sizeof rec);
+    size_t n = 0;
+    if (sf_store_get_model (self->store, t->gpu_type, version, &rec) == SF_OK)
+        for (uint32_t i = 0; i < rec.metric_count && n < max; i++) {
+            snprintf (out[n].name, sizeof out[n].name, "%s", rec.metrics[i].name);
+            double v = rec.metrics[i].value;
+            out[n++].value = isfinite (v) && fabs (v) <= 1e12 ? v : NAN;
+        }
+    sf_record_model_free (&rec);
+    return n;
+}
+
+/*  Once the fit is done: the model becomes the GPU type's next version in
+    the store, and the client hears of it. */
+static void
+s_training_poll (sf_coord_t *self)
+{
+    s_training_t *t = self->training;
+    if (!t || !atomic_load (&t->done))
+        return;
+    uint32_t version = 0;
+    int rc = t->rc;
+    if (rc == SF_OK && s_commit (self) != SF_OK)
+        sf_log_error (S_LOG, "store commit: %s", sf_error_message ());
+    if (rc == SF_OK)
+        rc = sf_rankmodel_store_put (self->store, t->gpu_type, t->model, &t->report, t->note, &version);
+    if (rc != SF_OK) {
+        if (t->rc == SF_OK)
+            snprintf (t->error, sizeof t->error, "%s", sf_error_message ());
+        sf_log_warn (S_LOG, "training the rank model of %s failed: %s", t->gpu_type, t->error);
+        s_client_error (self, t->rid, rc, t->error);
+    } else {
+        sf_proto_metric_t metrics[SF_PROTO_METRICS_MAX];
+        sf_proto_train_ok_t ok = { .version = (int32_t) version, .problems = (int64_t) t->report.problems,
+                                   .candidates = (int64_t) t->report.candidates,
+                                   .skipped_simulated = (int64_t) t->skipped_sim,
+                                   .seconds = isfinite (t->report.seconds) && t->report.seconds > 0
+                                                  ? fmin (t->report.seconds, 1e12) : 0.0,
+                                   .metrics = metrics };
+        snprintf (ok.gpu_type, sizeof ok.gpu_type, "%s", t->gpu_type);
+        ok.metric_count = s_train_metrics (self, t, version, metrics, SF_PROTO_METRICS_MAX);
+        sf_log_info (S_LOG, "rank model %u of %s stored: %llu problems, %llu candidates, %.1f s", version,
+                     t->gpu_type, (unsigned long long) t->report.problems,
+                     (unsigned long long) t->report.candidates, t->report.seconds);
+        s_to_client (self, t->rid, SF_PROTO_TRAIN_OK, &ok);
+    }
+    s_training_free (&self->training);
+}
+
 /* ---- setup -------------------------------------------------------------- */
 
 void
@@ -693,6 +846,7 @@ sf_coord_destroy (sf_coord_t **self_p)
     sf_coord_t *self = *self_p;
     if (self->store && self->batch && sf_store_batch_count (self->batch))
         sf_store_commit (self->store, self->batch);
+    s_training_free (&self->training);
     zpoller_destroy (&self->poller);
     zsock_destroy (&self->workers);
     zsock_destroy (&self->clients);
@@ -1566,6 +1720,7 @@ s_on_client_message (sf_coord_t *self, zframe_t *rid, sf_proto_msg_t *msg)
     case SF_PROTO_STATUS_REQ: s_on_status (self, rid, &msg->status_req); break;
     case SF_PROTO_CANCEL_REQ: s_on_cancel (self, rid, &msg->cancel_req); break;
     case SF_PROTO_EXPORT_REQ: s_on_export (self, rid, &msg->export_req); break;
+    case SF_PROTO_TRAIN_REQ: s_on_train (self, rid, &msg->train_req); break;
     default: break;
     }
 }
@@ -1795,6 +1950,7 @@ sf_coord_run (sf_coord_t *self)
         s_heartbeats (self, now);
         s_expire_leases (self, now);
         s_dispatch (self, now);
+        s_training_poll (self);
         s_flush (self);
         if (self->opts.exit_when_idle && zhashx_size (self->campaigns) == 0)
             break;
