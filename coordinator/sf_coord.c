@@ -1487,7 +1487,6 @@ s_submit_check (sf_coord_t *self, sf_proto_submit_t *sub, s_campaign_t *c)
     c->rec.search.top_k = sub->top_k;
     c->rec.search.seed = sub->seed;
     c->rec.search.tol = sub->tol;
-    s_rank_model (self, c);
     return SF_OK;
 }
 
@@ -1504,6 +1503,7 @@ s_on_submit (sf_coord_t *self, zframe_t *rid, sf_proto_submit_t *sub)
         rc = sf_store_next_campaign_id (self->store, &id);
     if (rc == SF_OK) {
         c->rec.id = id;
+        s_rank_model (self, c);  /* before s_make_jobs: reuse needs its model version */
         rc = s_campaign_layers (self, c);
     }
     int answered = 0;

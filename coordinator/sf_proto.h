@@ -260,10 +260,10 @@ typedef struct {
     uint64_t job_id, lease_id;
     bool simulated;                     /* times came from the sim backend */
     double wall_s, cpu_s, gpu_s;        /* cost of the job (0 if not measured) */
-    int32_t ranked;                     /* rank: configs the model scored */
-    bool rank_fallback;                 /* rank asked, proxy ran (no usable model) */
     sf_proto_candidate_t *candidates;
     size_t candidate_count;
+    int32_t ranked;                     /* rank: configs the model scored */
+    bool rank_fallback;                 /* rank asked, proxy ran (no usable model) */
 } sf_proto_result_t;
 
 typedef struct {
