@@ -36,9 +36,13 @@ static const char *s_help =
     "  --n N              columns of B the layers are tuned for (with weight files)\n"
     "  --tensor NAME      .safetensors: the tensor to read (for the files that follow)\n"
     "  --model MANIFEST   a model manifest (layers, weight files, N; docs/FARM.md)\n"
-    "  --strategy S       exhaustive, proxy (default) or rank\n"
+    "  --strategy S       exhaustive, proxy (default) or rank: rank scores the legal\n"
+    "                     configs with the store's latest rank model of the GPU type\n"
+    "                     (spmmfarm train) and times the top k; with no model it says\n"
+    "                     so and runs proxy\n"
     "  --max-configs N    legal configs searched per layer, an even sample (0: all)\n"
     "  --proxy-top N      proxy: finalists compiled in full (0: default)\n"
+    "  --top-k K          rank: candidates the model keeps (0: default 10)\n"
     "  --store DIR        the store (default: $SPMMFARM_STORE or ~/.cache/spmmfarm/store)\n"
     "  -o, --output DIR   write the bundle there (NAME.bundle)\n"
     "  --backend B        auto (default: cuda when a GPU is visible), cuda or sim\n"
@@ -115,36 +119,6 @@ s_reap (pid_t *pids, int count)
         }
 }
 
-/*  Follows the campaign until it ends; returns its last status. */
-static int
-s_follow (const sf_client_t *cl, uint64_t id, bool quiet, sf_proto_campaign_t *out)
-{
-    sf_proto_status_req_t req = { id };
-    for (;;) {
-        sf_proto_msg_t *reply = NULL;
-        int rc = sf_client_request (cl, SF_PROTO_STATUS_REQ, &req, &reply);
-        if (rc == SF_OK && (reply->type != SF_PROTO_STATUS || reply->status.campaign_count != 1))
-            rc = sf_error_set (SF_ERR_PROTOCOL, "unexpected STATUS reply");
-        if (rc != SF_OK) {
-            sf_proto_msg_destroy (&reply);
-            return rc;
-        }
-        *out = reply->status.campaigns[0];
-        sf_proto_msg_destroy (&reply);
-        int ended = (int) (out->jobs_done + out->jobs_failed);
-        if (!quiet)
-            sf_progress_draw (NULL, "tuning layers", ended, (int) out->jobs_total);
-        if (strcmp (out->state, "queued") != 0 && strcmp (out->state, "running") != 0)
-            break;
-        if (zsys_interrupted)
-            return sf_error_set (SF_ERR_CANCELLED, "interrupted");
-        zclock_sleep (200);
-    }
-    if (!quiet)
-        sf_progress_end ();
-    return SF_OK;
-}
-
 typedef struct {
     const sf_client_model_t *model;
     cJSON *layers;
@@ -196,7 +170,7 @@ s_report_best (void *arg, uint64_t campaign, uint32_t layer, const sf_store_best
 }
 
 typedef struct {
-    int64_t n, max_configs, proxy_top, workers, threads;
+    int64_t n, max_configs, proxy_top, top_k, workers, threads;
     const char *strategy, *store, *output, *backend, *name, *manifest, *tensor;
     bool json, quiet;
 } s_args_t;
@@ -208,6 +182,7 @@ s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
         { "n", required_argument, 0, 'n' },         { "tensor", required_argument, 0, 't' },
         { "model", required_argument, 0, 'm' },     { "strategy", required_argument, 0, 's' },
         { "max-configs", required_argument, 0, 'x' }, { "proxy-top", required_argument, 0, 'p' },
+        { "top-k", required_argument, 0, 'k' },
         { "store", required_argument, 0, 'S' },     { "output", required_argument, 0, 'o' },
         { "backend", required_argument, 0, 'b' },   { "workers", required_argument, 0, 'w' },
         { "compile-threads", required_argument, 0, 'c' }, { "name", required_argument, 0, 'N' },
@@ -238,6 +213,10 @@ s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
         case 'p':
             if (!sf_cli_parse_int (optarg, 0, 1024, &a->proxy_top))
                 return sf_cli_usage (cmd, "--proxy-top: 0..1024");
+            break;
+        case 'k':
+            if (!sf_cli_parse_int (optarg, 0, 1024, &a->top_k))
+                return sf_cli_usage (cmd, "--top-k: 0..1024");
             break;
         case 'S': a->store = optarg; break;
         case 'o': a->output = optarg; break;
@@ -305,6 +284,20 @@ s_start_workers (const s_args_t *a, const char *endpoint, pid_t *pids)
     return count;
 }
 
+/*  Which model a rank campaign used, or that it fell back to proxy. */
+static void
+s_print_rank (const sf_store_campaign_t *camp)
+{
+    if (camp->search.model_version && !camp->search.fallback)
+        printf ("rank: model version %u of %s\n", camp->search.model_version, camp->gpu_type);
+    else if (camp->search.model_version)
+        printf ("rank: model version %u of %s, but some searches fell back to proxy (see the log)\n",
+                camp->search.model_version, camp->gpu_type);
+    else
+        printf ("rank: no rank model for %s in the store: fell back to proxy (spmmfarm train makes one)\n",
+                camp->gpu_type);
+}
+
 static char *
 s_store_dir (const s_args_t *a)
 {
@@ -357,6 +350,7 @@ sf_cmd_local (int argc, char **argv)
     snprintf (sub.strategy, sizeof sub.strategy, "%s", a.strategy);
     sub.max_configs = (int32_t) a.max_configs;
     sub.proxy_top = (int32_t) a.proxy_top;
+    sub.top_k = (int32_t) a.top_k;
     sub.seed = 1;
     sub.tol = 1e-5;
     uint64_t id = 0;
@@ -364,7 +358,7 @@ sf_cmd_local (int argc, char **argv)
     memset (&last, 0, sizeof last);
     rc = nworkers < 0 ? sf_error_last () : sf_client_submit (&cl, &model, &sub, &id);
     if (rc == SF_OK)
-        rc = s_follow (&cl, id, a.quiet || a.json, &last);
+        rc = sf_client_follow (&cl, id, "tuning layers", a.quiet || a.json, &last);
     int keep = rc;
     char keep_msg[1024];
     snprintf (keep_msg, sizeof keep_msg, "%s", sf_error_message ());
@@ -390,6 +384,8 @@ sf_cmd_local (int argc, char **argv)
         printf ("campaign %llu '%s' %s in %.1f s: %llu of %llu jobs done, %llu candidates measured\n",
                 (unsigned long long) id, camp.name, last.state, wall, (unsigned long long) camp.counters.jobs_done,
                 (unsigned long long) camp.counters.jobs_total, (unsigned long long) camp.counters.results);
+    if (rc == SF_OK && !a.json && strcmp (camp.strategy, "rank") == 0)
+        s_print_rank (&camp);
     if (rc == SF_OK)
         rc = sf_store_each_best (st, id, s_report_best, &rep);
     if (rc == SF_OK && !a.json && rep.with_sgemm)
@@ -412,6 +408,11 @@ sf_cmd_local (int argc, char **argv)
         cJSON_AddNumberToObject (root, "campaign", (double) id);
         cJSON_AddStringToObject (root, "state", last.state);
         cJSON_AddStringToObject (root, "gpu_type", camp.gpu_type);
+        cJSON_AddStringToObject (root, "strategy", camp.strategy);
+        if (strcmp (camp.strategy, "rank") == 0) {
+            cJSON_AddNumberToObject (root, "model_version", camp.search.model_version);
+            cJSON_AddBoolToObject (root, "fallback", camp.search.fallback);
+        }
         cJSON_AddNumberToObject (root, "wall_s", wall);
         cJSON_AddNumberToObject (root, "workers", nworkers);
         cJSON_AddNumberToObject (root, "candidates", (double) camp.counters.results);

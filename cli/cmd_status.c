@@ -66,6 +66,11 @@ s_print_text (const sf_proto_status_t *st, bool watch)
         printf ("campaign %-4llu %-24s %-9s [%s] %lld/%lld jobs, %lld failed, %lld candidates, ETA %s\n",
                 (unsigned long long) c->id, c->name, c->state, bar, (long long) ended, (long long) c->jobs_total,
                 (long long) c->jobs_failed, (long long) c->candidates, eta);
+        if (strcmp (c->strategy, "rank") == 0 && c->model_version > 0)
+            printf ("              rank model version %d%s\n", c->model_version,
+                    c->fallback ? ", some searches fell back to proxy" : "");
+        else if (strcmp (c->strategy, "rank") == 0 && c->fallback)
+            printf ("              rank: no model for its GPU type: fell back to proxy\n");
     }
     printf ("%zu worker%s\n", st->worker_count, st->worker_count == 1 ? "" : "s");
     for (size_t i = 0; i < st->worker_count; i++) {
@@ -90,6 +95,12 @@ s_print_json (const sf_proto_status_t *st)
         cJSON_AddNumberToObject (o, "jobs_done", (double) c->jobs_done);
         cJSON_AddNumberToObject (o, "jobs_failed", (double) c->jobs_failed);
         cJSON_AddNumberToObject (o, "candidates", (double) c->candidates);
+        if (c->strategy[0])
+            cJSON_AddStringToObject (o, "strategy", c->strategy);
+        if (strcmp (c->strategy, "rank") == 0) {
+            cJSON_AddNumberToObject (o, "model_version", c->model_version);
+            cJSON_AddBoolToObject (o, "fallback", c->fallback);
+        }
         if (isnan (c->eta_s))
             cJSON_AddNullToObject (o, "eta_s");
         else

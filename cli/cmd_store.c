@@ -73,6 +73,14 @@ s_campaign_json (const sf_store_campaign_t *c)
     cJSON_AddNumberToObject (n, "wall_s", c->counters.wall_s);
     cJSON_AddNumberToObject (n, "cpu_s", c->counters.cpu_s);
     cJSON_AddNumberToObject (n, "gpu_s", c->counters.gpu_s);
+    cJSON *p = cJSON_AddObjectToObject (o, "search");
+    cJSON_AddNumberToObject (p, "max_configs", c->search.max_configs);
+    cJSON_AddNumberToObject (p, "proxy_top", c->search.proxy_top);
+    cJSON_AddNumberToObject (p, "top_k", c->search.top_k);
+    cJSON_AddNumberToObject (p, "seed", (double) c->search.seed);
+    cJSON_AddNumberToObject (p, "tol", c->search.tol);
+    cJSON_AddNumberToObject (p, "model_version", c->search.model_version);
+    cJSON_AddBoolToObject (p, "fallback", c->search.fallback);
     if (c->request[0])
         cJSON_AddStringToObject (o, "request", c->request);
     return o;

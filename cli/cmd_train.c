@@ -5,13 +5,17 @@
 #include <string.h>
 
 #include "cli/sf_cli.h"
+#include "cli/sf_client.h"
 #include "common/sf_error.h"
 #include "rankmodel/sf_rankmodel.h"
+#include "rankmodel/sf_sweep.h"
 #include "store/sf_store.h"
 
 static const char *s_help =
     "usage: spmmfarm train --store DIR --gpu-type NAME [--config FILE] [-o FILE]\n"
-    "                      [--note TEXT] [--json]\n\n"
+    "                      [--note TEXT] [--json]\n"
+    "       spmmfarm train --coordinator EP --sweep FILE --gpu-type NAME [--note TEXT]\n"
+    "                      [--json]\n\n"
     "Fits the rank model of one GPU type (XGBoost, pairwise ranking; docs/RANKMODEL.md)\n"
     "on the training sweeps already in a store: every layer of the store's sweep\n"
     "campaigns (spmmfarm sweep-local, or the farm) with the proxy timings measured\n"
@@ -28,13 +32,21 @@ static const char *s_help =
     "  --note TEXT        a note kept with the model\n"
     "  --json             machine-readable output\n"
     "  -h, --help         this help\n\n"
-    "The farm's form, `train --coordinator EP --sweep FILE`, which submits the sweep\n"
-    "as a campaign first, is not available in this build: run the sweep with\n"
-    "`spmmfarm sweep-local`, then train from its store.\n";
+    "With --coordinator: the sweep FILE (docs/RANKMODEL.md) goes to the farm as a\n"
+    "campaign of strategy sweep on workers of GPU type NAME (its problems' matrices\n"
+    "are made here); a progress bar follows it; then the coordinator fits the model\n"
+    "on its store's sweeps of that GPU type (built-in settings) and stores it as the\n"
+    "type's next version, which its `rank` campaigns use from then on. Problems a\n"
+    "sweep measured before are not measured again.\n\n"
+    "  --sweep FILE       the training sweep (e.g. conf/sweeps/default.conf)\n"
+    "  -q, --quiet        no progress bar\n"
+    SF_CLIENT_HELP;
 
 typedef struct {
-    const char *store_dir, *gpu_type, *config, *output, *note, *coordinator, *sweep;
-    int json;
+    const char *store_dir, *gpu_type, *config, *output, *note, *sweep;
+    int json, quiet;
+    sf_client_t client;
+    bool farm;                   /* --coordinator given */
 } s_opts_t;
 
 static int
@@ -124,6 +136,110 @@ s_train (const s_opts_t *o, sf_store_t *store, const sf_rankmodel_params_t *para
     return rc;
 }
 
+/* ---- the farm's form ------------------------------------------------------ */
+
+/*  The sweep's problems as the layers of a campaign (name "<sweep>/pNNNN",
+    the problem's matrix and N), the way sweep-local records them. */
+static int
+s_sweep_model (const sf_sweep_t *sweep, sf_client_model_t *model)
+{
+    int count = sf_sweep_problems (sweep);
+    if (count > SF_PROTO_LAYERS_MAX)
+        return sf_error_set (SF_ERR_RANGE, "the sweep has %d problems, a campaign at most %d", count,
+                             SF_PROTO_LAYERS_MAX);
+    model->layers = calloc ((size_t) count, sizeof *model->layers);
+    if (!model->layers)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    snprintf (model->name, sizeof model->name, "%.*s", (int) sizeof model->name - 1, sf_sweep_name (sweep));
+    for (int i = 0; i < count; i++) {
+        sf_sweep_problem_t p;
+        sf_sweep_problem (sweep, i, &p);
+        sf_client_layer_t *l = &model->layers[model->count];
+        if (!(l->matrix = sf_sweep_matrix (&p)))
+            return sf_error_last ();
+        snprintf (l->name, sizeof l->name, "%.*s", (int) sizeof l->name - 1, p.id);
+        l->n = p.n;
+        model->count++;
+    }
+    return SF_OK;
+}
+
+static void
+s_print_farm (const s_opts_t *o, uint64_t campaign, const sf_proto_campaign_t *c, const sf_proto_train_ok_t *ok)
+{
+    if (o->json) {
+        cJSON *root = cJSON_CreateObject ();
+        cJSON_AddStringToObject (root, "gpu_type", ok->gpu_type);
+        cJSON_AddNumberToObject (root, "version", ok->version);
+        cJSON_AddNumberToObject (root, "campaign", (double) campaign);
+        cJSON_AddNumberToObject (root, "jobs_done", (double) c->jobs_done);
+        cJSON_AddNumberToObject (root, "jobs_failed", (double) c->jobs_failed);
+        cJSON_AddNumberToObject (root, "problems", (double) ok->problems);
+        cJSON_AddNumberToObject (root, "candidates", (double) ok->candidates);
+        cJSON_AddNumberToObject (root, "skipped_simulated", (double) ok->skipped_simulated);
+        cJSON_AddNumberToObject (root, "seconds", ok->seconds);
+        cJSON *metrics = cJSON_AddObjectToObject (root, "metrics");
+        for (size_t i = 0; i < ok->metric_count; i++)
+            cJSON_AddNumberToObject (metrics, ok->metrics[i].name, ok->metrics[i].value);
+        sf_cli_print_json (&root);
+        return;
+    }
+    printf ("sweep campaign %llu %s: %lld jobs done, %lld failed\n", (unsigned long long) campaign, c->state,
+            (long long) c->jobs_done, (long long) c->jobs_failed);
+    printf ("rank model %d of %s: %lld problems, %lld candidates, %.1f s (stored by the coordinator)\n",
+            ok->version, ok->gpu_type, (long long) ok->problems, (long long) ok->candidates, ok->seconds);
+}
+
+/*  Submits the sweep, follows it, then asks the coordinator to train. */
+static int
+s_train_farm (const s_opts_t *o)
+{
+    sf_sweep_t *sweep = sf_sweep_load (o->sweep);
+    if (!sweep)
+        return sf_error_last ();
+    sf_client_model_t model;
+    memset (&model, 0, sizeof model);
+    int rc = s_sweep_model (sweep, &model);
+    sf_proto_submit_t sub;
+    memset (&sub, 0, sizeof sub);
+    snprintf (sub.name, sizeof sub.name, "%s", model.name);
+    snprintf (sub.strategy, sizeof sub.strategy, "sweep");
+    snprintf (sub.gpu_type, sizeof sub.gpu_type, "%s", o->gpu_type);
+    sub.max_configs = sf_sweep_configs_per_problem (sweep);
+    sub.seed = 1;
+    sub.tol = 1e-5;
+    sf_sweep_destroy (&sweep);
+    uint64_t id = 0;
+    if (rc == SF_OK)
+        rc = sf_client_submit (&o->client, &model, &sub, &id);
+    sf_client_model_free (&model);
+    sf_proto_campaign_t last;
+    memset (&last, 0, sizeof last);
+    if (rc == SF_OK)
+        rc = sf_client_follow (&o->client, id, "sweep", o->quiet || o->json, &last);
+    if (rc == SF_OK && strcmp (last.state, "done") != 0)
+        rc = sf_error_set (SF_ERR_INVALID, "sweep campaign %llu ended %s: not training on it",
+                           (unsigned long long) id, last.state);
+    /* Fitting takes a while on a big sweep: wait for it, not for the
+       usual request timeout. */
+    sf_client_t slow = o->client;
+    if (slow.timeout_ms < 3600 * 1000)
+        slow.timeout_ms = 3600 * 1000;
+    sf_proto_train_req_t req;
+    memset (&req, 0, sizeof req);
+    snprintf (req.gpu_type, sizeof req.gpu_type, "%s", o->gpu_type);
+    snprintf (req.note, sizeof req.note, "%.*s", (int) sizeof req.note - 1, o->note ? o->note : "");
+    sf_proto_msg_t *reply = NULL;
+    if (rc == SF_OK)
+        rc = sf_client_request (&slow, SF_PROTO_TRAIN_REQ, &req, &reply);
+    if (rc == SF_OK && reply->type != SF_PROTO_TRAIN_OK)
+        rc = sf_error_set (SF_ERR_PROTOCOL, "unexpected reply %s to TRAIN_REQ", sf_proto_type_name (reply->type));
+    if (rc == SF_OK)
+        s_print_farm (o, id, &last, &reply->train_ok);
+    sf_proto_msg_destroy (&reply);
+    return rc;
+}
+
 int
 sf_cmd_train (int argc, char **argv)
 {
@@ -133,38 +249,55 @@ sf_cmd_train (int argc, char **argv)
         { "config", required_argument, NULL, 'c' },
         { "output", required_argument, NULL, 'o' },
         { "note", required_argument, NULL, 'N' },
-        { "coordinator", required_argument, NULL, 'C' },
         { "sweep", required_argument, NULL, 'S' },
         { "json", no_argument, NULL, 'j' },
+        { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
+        SF_CLIENT_LONG_OPTIONS,
         { NULL, 0, NULL, 0 }
     };
     s_opts_t o = { 0 };
+    sf_client_init (&o.client);
     int opt;
-    while ((opt = getopt_long (argc, argv, "o:h", options, NULL)) != -1) {
+    sf_cli_getopt_reset ();
+    while ((opt = getopt_long (argc, argv, "o:qh", options, NULL)) != -1) {
+        int handled = sf_client_option ("train", opt, optarg, &o.client);
+        if (handled == 1) {
+            o.farm |= opt == SF_CLIENT_OPT_BASE;
+            continue;
+        }
+        if (handled != 0)
+            return handled;
         switch (opt) {
         case 's': o.store_dir = optarg; break;
         case 'g': o.gpu_type = optarg; break;
         case 'c': o.config = optarg; break;
         case 'o': o.output = optarg; break;
         case 'N': o.note = optarg; break;
-        case 'C': o.coordinator = optarg; break;
         case 'S': o.sweep = optarg; break;
         case 'j': o.json = 1; break;
+        case 'q': o.quiet = 1; break;
         case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
         default: return sf_cli_usage ("train", "unknown option");
         }
     }
     if (optind != argc)
         return sf_cli_usage ("train", "unexpected argument '%s'", argv[optind]);
-    if (o.coordinator || o.sweep)
-        return sf_cli_usage ("train", "train --coordinator: not available in this build (run the sweep "
-                             "with spmmfarm sweep-local, then train --store)");
-    if (!o.store_dir || !o.gpu_type)
+    if (o.farm || o.sweep) {
+        if (!o.farm || !o.sweep || !o.gpu_type)
+            return sf_cli_usage ("train", "the farm's form needs --coordinator EP, --sweep FILE and --gpu-type NAME");
+        if (o.store_dir || o.config || o.output)
+            return sf_cli_usage ("train", "--store, --config and -o are for `train --store` (the coordinator "
+                                 "trains with its built-in settings and keeps the model in its store)");
+    } else if (!o.store_dir || !o.gpu_type)
         return sf_cli_usage ("train", "--store DIR and --gpu-type NAME are required");
     if (sf_rankmodel_sm_count (o.gpu_type) < 1)
         return sf_cli_usage ("train", "--gpu-type '%s' does not end in /<SMs>sm (see spmmfarm devices)",
                              o.gpu_type);
+    if (o.farm) {
+        int rc = s_train_farm (&o);
+        return rc == SF_OK ? SF_EXIT_OK : sf_cli_fail ("train", rc);
+    }
     sf_rankmodel_params_t params;
     int rc = sf_rankmodel_params_load (o.config, &params);
     if (rc != SF_OK)

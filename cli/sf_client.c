@@ -10,6 +10,7 @@
 #include <czmq.h>
 
 #include "cli/sf_cli.h"
+#include "cli/sf_progress.h"
 #include "common/sf_curve.h"
 #include "common/sf_error.h"
 #include "common/sf_matrix_io.h"
@@ -348,4 +349,33 @@ sf_client_submit (const sf_client_t *client, const sf_client_model_t *model, sf_
     free (layers);
     free (mats);
     return rc;
+}
+
+int
+sf_client_follow (const sf_client_t *cl, uint64_t id, const char *phase, bool quiet, sf_proto_campaign_t *out)
+{
+    sf_proto_status_req_t req = { id };
+    for (;;) {
+        sf_proto_msg_t *reply = NULL;
+        int rc = sf_client_request (cl, SF_PROTO_STATUS_REQ, &req, &reply);
+        if (rc == SF_OK && (reply->type != SF_PROTO_STATUS || reply->status.campaign_count != 1))
+            rc = sf_error_set (SF_ERR_PROTOCOL, "unexpected STATUS reply");
+        if (rc != SF_OK) {
+            sf_proto_msg_destroy (&reply);
+            return rc;
+        }
+        *out = reply->status.campaigns[0];
+        sf_proto_msg_destroy (&reply);
+        int ended = (int) (out->jobs_done + out->jobs_failed);
+        if (!quiet)
+            sf_progress_draw (NULL, phase, ended, (int) out->jobs_total);
+        if (strcmp (out->state, "queued") != 0 && strcmp (out->state, "running") != 0)
+            break;
+        if (zsys_interrupted)
+            return sf_error_set (SF_ERR_CANCELLED, "interrupted");
+        zclock_sleep (200);
+    }
+    if (!quiet)
+        sf_progress_end ();
+    return SF_OK;
 }

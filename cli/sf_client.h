@@ -79,4 +79,10 @@ void sf_client_model_free (sf_client_model_t *model);
 int sf_client_submit (const sf_client_t *client, const sf_client_model_t *model, sf_proto_submit_t *submit,
                       uint64_t *campaign_p);
 
+/*  Polls the campaign's STATUS (every 200 ms) until it is neither queued
+    nor running, drawing "phase [###...] jobs" unless quiet; *out gets its
+    last status. SF_ERR_CANCELLED on SIGINT. */
+int sf_client_follow (const sf_client_t *client, uint64_t id, const char *phase, bool quiet,
+                      sf_proto_campaign_t *out);
+
 #endif

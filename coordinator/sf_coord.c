@@ -2,6 +2,8 @@
 #include "coordinator/sf_coord.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,8 @@
 #include "coordinator/sf_proto.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_space.h"
+#include "rankmodel/sf_features.h"
+#include "rankmodel/sf_rankmodel.h"
 #include "store/sf_export.h"
 #include "store/sf_record.h"
 #include "store/sf_store.h"
@@ -54,6 +58,10 @@ struct _s_campaign_t {
     s_layer_t *layers;              /* rec.layer_count */
     int64_t started;                /* monotonic ms of its first lease; 0 before */
     bool dirty;                     /* changed since its record was last put */
+    /* rank: the model its JOBs carry (s_rank_model), once the GPU type is known */
+    bool model_resolved;
+    char *model_json;               /* NULL: none (fallback) */
+    char model_digest[SF_PROTO_HASH_LEN + 1];
 };
 
 struct _s_worker_t {
@@ -68,8 +76,27 @@ struct _s_worker_t {
     bool gone;
 };
 
+/*  A TRAIN_REQ being served: the training set is read from the store in the
+    loop, the fit runs in a thread (minutes for a big sweep: heartbeats
+    and leases go on), the model is stored back in the loop. */
+typedef struct {
+    pthread_t thread;
+    zframe_t *rid;                  /* the client waiting for TRAIN_OK */
+    char gpu_type[SF_PROTO_GPU_TYPE_MAX + 1];
+    char note[SF_PROTO_NAME_MAX + 1];
+    sf_rankmodel_params_t params;
+    sf_rankdata_t data;
+    uint64_t skipped_sim;
+    sf_rankmodel_t *model;
+    sf_rankmodel_report_t report;
+    int rc;
+    char error[SF_PROTO_TEXT_MAX];
+    atomic_bool done;
+} s_training_t;
+
 struct _sf_coord_t {
     sf_coord_opts_t opts;
+    s_training_t *training;         /* a model being fit, or NULL */
     sf_store_t *store;
     sf_store_batch_t *batch;
     zsock_t *workers, *clients;
@@ -205,6 +232,7 @@ s_campaign_free (void **item)
     if (c) {
         sf_record_campaign_free (&c->rec);
         free (c->layers);
+        free (c->model_json);
         free (c);
         *item = NULL;
     }
@@ -259,6 +287,71 @@ static bool
 s_is_sweep (const s_campaign_t *c)
 {
     return strcmp (c->rec.strategy, "sweep") == 0;
+}
+
+static bool
+s_is_rank (const s_campaign_t *c)
+{
+    return strcmp (c->rec.strategy, "rank") == 0;
+}
+
+/*  Why the model of version `version` (0: the latest) of the campaign's GPU
+    type cannot be used, or NULL and the model (JSON and digest) kept in
+    the campaign. The coordinator loads it once to check that its features
+    are this build's: a worker would otherwise only find out per job. */
+static const char *
+s_rank_load (sf_coord_t *self, s_campaign_t *c, uint32_t version, char *why, size_t size)
+{
+    sf_store_model_t rec;
+    memset (&rec, 0, sizeof rec);
+    int rc = sf_store_get_model (self->store, c->rec.gpu_type, version, &rec);
+    if (rc == SF_ERR_NOTFOUND && version == 0) {
+        snprintf (why, size, "no rank model for GPU type %s in the store", c->rec.gpu_type);
+        return why;
+    }
+    sf_rankmodel_t *m = rc == SF_OK ? sf_rankmodel_load_json (rec.xgboost_json, rec.xgboost_size) : NULL;
+    if (m && !sf_rankmodel_has_features (m))
+        sf_error_set (SF_ERR_SCHEMA, "model %u of %s was trained on another feature list", rec.version,
+                      c->rec.gpu_type);
+    bool usable = m && sf_rankmodel_has_features (m) && rec.xgboost_size <= (size_t) SF_PROTO_MODEL_MAX;
+    if (m && usable) {
+        uint8_t digest[SF_SHA256_BYTES];
+        sf_sha256 (rec.xgboost_json, rec.xgboost_size, digest);
+        sf_sha256_hex (digest, c->model_digest);
+        c->model_json = rec.xgboost_json;  /* NUL-terminated by the store's reader */
+        rec.xgboost_json = NULL;
+        c->rec.search.model_version = rec.version;
+    } else
+        snprintf (why, size, "rank model %u of %s: %s", version ? version : rec.version, c->rec.gpu_type,
+                  m ? "too big for a JOB" : sf_error_message ());
+    sf_rankmodel_destroy (&m);
+    sf_record_model_free (&rec);
+    return usable ? NULL : why;
+}
+
+/*  A rank campaign's model, looked up once its GPU type is known (at SUBMIT,
+    or when the first worker leases one of its jobs): the version its record
+    names (a resumed campaign) or the latest. Without one its searches run
+    proxy, which the log and the record (search.fallback) say. */
+static void
+s_rank_model (sf_coord_t *self, s_campaign_t *c)
+{
+    if (!s_is_rank (c) || c->model_resolved || !c->rec.gpu_type[0])
+        return;
+    c->model_resolved = true;
+    if (c->rec.search.fallback && c->rec.search.model_version == 0)
+        return;  /* resumed: it fell back before */
+    char why[SF_PROTO_TEXT_MAX];
+    const char *bad = s_rank_load (self, c, c->rec.search.model_version, why, sizeof why);
+    if (bad) {
+        c->rec.search.model_version = 0;
+        c->rec.search.fallback = true;
+        sf_log_warn (S_LOG, "campaign %llu: %s: its rank searches fall back to proxy", (unsigned long long) c->rec.id,
+                     bad);
+    } else
+        sf_log_info (S_LOG, "campaign %llu: rank model version %u of %s (%s)", (unsigned long long) c->rec.id,
+                     c->rec.search.model_version, c->rec.gpu_type, c->model_digest);
+    c->dirty = true;
 }
 
 static s_campaign_t *
@@ -492,6 +585,137 @@ s_resume (sf_coord_t *self)
     return sf_store_batch_count (self->batch) ? sf_store_commit (self->store, self->batch) : SF_OK;
 }
 
+/* ---- training a rank model (TRAIN_REQ) ---------------------------------- */
+
+static void
+s_training_free (s_training_t **t_p)
+{
+    s_training_t *t = *t_p;
+    if (!t)
+        return;
+    pthread_join (t->thread, NULL);  /* a fit runs to its end */
+    zframe_destroy (&t->rid);
+    sf_rankdata_free (&t->data);
+    sf_rankmodel_destroy (&t->model);
+    free (t);
+    *t_p = NULL;
+}
+
+static void *
+s_training_thread (void *arg)
+{
+    s_training_t *t = arg;
+    t->rc = sf_rankmodel_train (&t->params, &t->data, sf_features_names (), &t->model, &t->report);
+    if (t->rc != SF_OK)
+        snprintf (t->error, sizeof t->error, "%s", sf_error_message ());
+    atomic_store (&t->done, true);
+    return NULL;
+}
+
+/*  Reads the training set of the GPU type from the store (the sweep
+    campaigns' results, docs/RANKMODEL.md) and starts the fit. One at a
+    time: another TRAIN_REQ meanwhile is told to wait (SF_ERR_BUSY). */
+static void
+s_on_train (sf_coord_t *self, zframe_t *rid, const sf_proto_train_req_t *req)
+{
+    if (self->training) {
+        char text[SF_PROTO_TEXT_MAX];
+        snprintf (text, sizeof text, "a model of %s is being trained: ask again when it is done",
+                  self->training->gpu_type);
+        s_client_error (self, rid, SF_ERR_BUSY, text);
+        return;
+    }
+    s_training_t *t = calloc (1, sizeof *t);
+    if (!t) {
+        s_client_error (self, rid, SF_ERR_NOMEM, "out of memory");
+        return;
+    }
+    snprintf (t->gpu_type, sizeof t->gpu_type, "%s", req->gpu_type);
+    snprintf (t->note, sizeof t->note, "%s", req->note);
+    t->data.cols = SF_FEATURES_COUNT;
+    int rc = sf_rankmodel_sm_count (req->gpu_type) > 0
+                 ? SF_OK
+                 : sf_error_set (SF_ERR_INVALID, "GPU type '%s' does not end in /<SMs>sm", req->gpu_type);
+    if (rc == SF_OK)
+        rc = sf_rankmodel_params_load (NULL, &t->params);
+    if (rc == SF_OK)
+        rc = sf_rankmodel_collect (self->store, req->gpu_type, &t->data, &t->skipped_sim);
+    if (rc == SF_OK && t->data.groups < 1)
+        rc = sf_error_set (SF_ERR_NOTFOUND, "no training data for GPU type %s in the store: no sweep campaign with "
+                           "two or more measured candidates per problem%s", req->gpu_type,
+                           t->skipped_sim ? " (simulated results never count for a real GPU)" : "");
+    int e = rc == SF_OK ? pthread_create (&t->thread, NULL, s_training_thread, t) : 0;
+    if (e)
+        rc = sf_error_set_origin (SF_ERR_INTERNAL, e, "cannot start the training thread: %s", strerror (e));
+    if (rc != SF_OK) {
+        char text[SF_PROTO_TEXT_MAX];
+        snprintf (text, sizeof text, "%s", sf_error_message ());
+        sf_log_warn (S_LOG, "TRAIN_REQ for %s refused: %s", req->gpu_type, text);
+        sf_rankdata_free (&t->data);
+        free (t);
+        s_client_error (self, rid, rc, text);
+        return;
+    }
+    t->rid = zframe_dup (rid);
+    self->training = t;
+    sf_log_info (S_LOG, "training the rank model of %s: %d problems, %d candidates", t->gpu_type, t->data.groups,
+                 t->data.rows);
+}
+
+/*  The stored model's metrics for TRAIN_OK (names and values as in the store). */
+static size_t
+s_train_metrics (sf_coord_t *self, const s_training_t *t, uint32_t version, sf_proto_metric_t *out, size_t max)
+{
+    sf_store_model_t rec;
+    memset (&rec, 0, sizeof rec);
+    size_t n = 0;
+    if (sf_store_get_model (self->store, t->gpu_type, version, &rec) == SF_OK)
+        for (uint32_t i = 0; i < rec.metric_count && n < max; i++) {
+            snprintf (out[n].name, sizeof out[n].name, "%s", rec.metrics[i].name);
+            double v = rec.metrics[i].value;
+            out[n++].value = isfinite (v) && fabs (v) <= 1e12 ? v : NAN;
+        }
+    sf_record_model_free (&rec);
+    return n;
+}
+
+/*  Once the fit is done: the model becomes the GPU type's next version in
+    the store, and the client hears of it. */
+static void
+s_training_poll (sf_coord_t *self)
+{
+    s_training_t *t = self->training;
+    if (!t || !atomic_load (&t->done))
+        return;
+    uint32_t version = 0;
+    int rc = t->rc;
+    if (rc == SF_OK && s_commit (self) != SF_OK)
+        sf_log_error (S_LOG, "store commit: %s", sf_error_message ());
+    if (rc == SF_OK)
+        rc = sf_rankmodel_store_put (self->store, t->gpu_type, t->model, &t->report, t->note, &version);
+    if (rc != SF_OK) {
+        if (t->rc == SF_OK)
+            snprintf (t->error, sizeof t->error, "%s", sf_error_message ());
+        sf_log_warn (S_LOG, "training the rank model of %s failed: %s", t->gpu_type, t->error);
+        s_client_error (self, t->rid, rc, t->error);
+    } else {
+        sf_proto_metric_t metrics[SF_PROTO_METRICS_MAX];
+        sf_proto_train_ok_t ok = { .version = (int32_t) version, .problems = (int64_t) t->report.problems,
+                                   .candidates = (int64_t) t->report.candidates,
+                                   .skipped_simulated = (int64_t) t->skipped_sim,
+                                   .seconds = isfinite (t->report.seconds) && t->report.seconds > 0
+                                                  ? fmin (t->report.seconds, 1e12) : 0.0,
+                                   .metrics = metrics };
+        snprintf (ok.gpu_type, sizeof ok.gpu_type, "%s", t->gpu_type);
+        ok.metric_count = s_train_metrics (self, t, version, metrics, SF_PROTO_METRICS_MAX);
+        sf_log_info (S_LOG, "rank model %u of %s stored: %llu problems, %llu candidates, %.1f s", version,
+                     t->gpu_type, (unsigned long long) t->report.problems,
+                     (unsigned long long) t->report.candidates, t->report.seconds);
+        s_to_client (self, t->rid, SF_PROTO_TRAIN_OK, &ok);
+    }
+    s_training_free (&self->training);
+}
+
 /* ---- setup -------------------------------------------------------------- */
 
 void
@@ -622,6 +846,7 @@ sf_coord_destroy (sf_coord_t **self_p)
     sf_coord_t *self = *self_p;
     if (self->store && self->batch && sf_store_batch_count (self->batch))
         sf_store_commit (self->store, self->batch);
+    s_training_free (&self->training);
     zpoller_destroy (&self->poller);
     zsock_destroy (&self->workers);
     zsock_destroy (&self->clients);
@@ -934,6 +1159,11 @@ s_on_result (sf_coord_t *self, s_worker_t *w, const sf_proto_result_t *res)
             sf_log_error (S_LOG, "best of campaign %llu layer %u: %s", (unsigned long long) c->rec.id,
                           job->rec.layer, sf_error_message ());
     }
+    if (res->rank_fallback && s_is_rank (c) && !c->rec.search.fallback) {
+        sf_log_warn (S_LOG, "campaign %llu: worker %s could not use rank model %u: it ran proxy",
+                     (unsigned long long) c->rec.id, w->hello.worker_id, c->rec.search.model_version);
+        c->rec.search.fallback = true;
+    }
     sf_store_counters_t *n = &c->rec.counters;
     n->jobs_done++;
     n->results += fresh;
@@ -1070,9 +1300,11 @@ typedef struct {
 static bool
 s_same_search (const sf_store_campaign_t *a, const sf_store_campaign_t *b)
 {
+    /* rank with another model version is another search (0: it fell back) */
     return strcmp (a->strategy, b->strategy) == 0 && a->search.max_configs == b->search.max_configs
         && a->search.proxy_top == b->search.proxy_top && a->search.top_k == b->search.top_k
-        && a->search.seed == b->search.seed && a->search.tol == b->search.tol;
+        && a->search.seed == b->search.seed && a->search.tol == b->search.tol
+        && a->search.model_version == b->search.model_version;
 }
 
 static int
@@ -1103,6 +1335,9 @@ static bool
 s_reuse_best (sf_coord_t *self, s_campaign_t *c, uint32_t i)
 {
     s_reuse_t r = { self, c, &c->rec.layers[i], { 0 }, "", 0 };
+    /* rank on a GPU type not yet known: its model version is not either */
+    if (s_is_rank (c) && !c->rec.gpu_type[0])
+        return false;
     sf_store_each_campaign (self->store, s_reuse_campaign, &r);
     if (!r.from || sf_store_batch_put_best (self->batch, c->rec.id, i, &r.best) != SF_OK)
         return false;
@@ -1268,6 +1503,7 @@ s_on_submit (sf_coord_t *self, zframe_t *rid, sf_proto_submit_t *sub)
         rc = sf_store_next_campaign_id (self->store, &id);
     if (rc == SF_OK) {
         c->rec.id = id;
+        s_rank_model (self, c);  /* before s_make_jobs: reuse needs its model version */
         rc = s_campaign_layers (self, c);
     }
     int answered = 0;
@@ -1355,6 +1591,9 @@ s_status_campaign (void *arg, const sf_store_campaign_t *rec)
     p->jobs_failed = (int64_t) rec->counters.jobs_failed;
     p->candidates = (int64_t) rec->counters.results;
     p->eta_s = NAN;
+    snprintf (p->strategy, sizeof p->strategy, "%.*s", (int) sizeof p->strategy - 1, rec->strategy);
+    p->model_version = (int32_t) (rec->search.model_version <= INT32_MAX ? rec->search.model_version : 0);
+    p->fallback = rec->search.fallback;
     const s_campaign_t *live = s_campaign_find (st->self, rec->id);
     uint64_t ended = rec->counters.jobs_done + rec->counters.jobs_failed;
     if (live && live->started && ended > 0) {
@@ -1481,6 +1720,7 @@ s_on_client_message (sf_coord_t *self, zframe_t *rid, sf_proto_msg_t *msg)
     case SF_PROTO_STATUS_REQ: s_on_status (self, rid, &msg->status_req); break;
     case SF_PROTO_CANCEL_REQ: s_on_cancel (self, rid, &msg->cancel_req); break;
     case SF_PROTO_EXPORT_REQ: s_on_export (self, rid, &msg->export_req); break;
+    case SF_PROTO_TRAIN_REQ: s_on_train (self, rid, &msg->train_req); break;
     default: break;
     }
 }
@@ -1585,8 +1825,10 @@ s_lease (sf_coord_t *self, s_job_t *job, s_worker_t *w, int64_t now)
             sf_log_info (S_LOG, "campaign %llu runs on %s", (unsigned long long) c->rec.id, c->rec.gpu_type);
         }
         c->rec.state = SF_CAMPAIGN_RUNNING;
+        s_rank_model (self, c);
         s_put_campaign (self, c);
     }
+    s_rank_model (self, c);  /* a resumed campaign's model */
     if (!c->started)
         c->started = now;
 
@@ -1628,6 +1870,12 @@ s_lease (sf_coord_t *self, s_job_t *job, s_worker_t *w, int64_t now)
         msg.proxy_top = c->rec.search.proxy_top;
         msg.top_k = c->rec.search.top_k;
         msg.want_kernels = true;
+        if (s_is_rank (c) && c->model_json) {
+            msg.has_model = true;
+            msg.model.version = (int32_t) c->rec.search.model_version;
+            snprintf (msg.model.digest, sizeof msg.model.digest, "%s", c->model_digest);
+            msg.model.json = c->model_json;
+        }
     } else {
         snprintf (msg.kind, sizeof msg.kind, "configs");
         texts = calloc (job->rec.config_count + 1, sizeof *texts);
@@ -1702,6 +1950,7 @@ sf_coord_run (sf_coord_t *self)
         s_heartbeats (self, now);
         s_expire_leases (self, now);
         s_dispatch (self, now);
+        s_training_poll (self);
         s_flush (self);
         if (self->opts.exit_when_idle && zhashx_size (self->campaigns) == 0)
             break;

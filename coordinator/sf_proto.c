@@ -224,6 +224,9 @@ static const s_field s_campaign_fields[] = {
     S_I64 (sf_proto_campaign_t, jobs_failed, F_REQ, 0, (int64_t) 1 << 40, 0),
     S_I64 (sf_proto_campaign_t, candidates, 0, 0, (int64_t) 1 << 40, 0),
     S_DBL (sf_proto_campaign_t, eta_s, F_NAN, 0, S_TIME_MAX, NAN),
+    S_STR (sf_proto_campaign_t, strategy, 0, 0),
+    S_I32 (sf_proto_campaign_t, model_version, 0, 0, INT32_MAX, 0),
+    S_BOOL (sf_proto_campaign_t, fallback, 0),
 };
 S_SCHEMA (s_campaign, "campaign", sf_proto_campaign_t, s_campaign_fields, NULL);
 
@@ -235,6 +238,19 @@ static const s_field s_worker_fields[] = {
     S_I64 (sf_proto_worker_t, jobs_done, 0, 0, (int64_t) 1 << 40, 0),
 };
 S_SCHEMA (s_worker, "worker", sf_proto_worker_t, s_worker_fields, NULL);
+
+static const s_field s_model_fields[] = {
+    S_I32 (sf_proto_model_t, version, F_REQ, 1, INT32_MAX, 0),
+    S_STR (sf_proto_model_t, digest, F_REQ | F_HEX64, SF_PROTO_HASH_LEN),
+    S_TEXT (sf_proto_model_t, json, F_REQ, 2, SF_PROTO_MODEL_MAX),
+};
+S_SCHEMA (s_model, "model", sf_proto_model_t, s_model_fields, NULL);
+
+static const s_field s_metric_fields[] = {
+    S_STR (sf_proto_metric_t, name, F_REQ | F_IDENT, 1),
+    S_DBL (sf_proto_metric_t, value, F_REQ | F_NAN, -S_TIME_MAX, S_TIME_MAX, NAN),
+};
+S_SCHEMA (s_metric, "metric", sf_proto_metric_t, s_metric_fields, NULL);
 
 /* -- worker -> coordinator -- */
 
@@ -274,6 +290,8 @@ static const s_field s_result_fields[] = {
     S_DBL (sf_proto_result_t, wall_s, 0, 0, S_TIME_MAX, 0),
     S_DBL (sf_proto_result_t, cpu_s, 0, 0, S_TIME_MAX, 0),
     S_DBL (sf_proto_result_t, gpu_s, 0, 0, S_TIME_MAX, 0),
+    S_I32 (sf_proto_result_t, ranked, 0, 0, 1 << 20, 0),
+    S_BOOL (sf_proto_result_t, rank_fallback, 0),
     S_LIST (sf_proto_result_t, candidates, candidate_count, F_REQ, 0, SF_PROTO_CANDIDATES_MAX,
             &s_candidate),
 };
@@ -313,6 +331,11 @@ s_check_job (const void *body, char *why, size_t size)
         snprintf (why, size, "kind 'search' needs a strategy");
         return "strategy";
     }
+    /* only a rank search uses a model: anything else carrying one is a bug */
+    if (job->has_model && (strcmp (job->kind, "search") != 0 || strcmp (job->strategy, "rank") != 0)) {
+        snprintf (why, size, "a model travels only with a 'search' job of strategy 'rank'");
+        return "model";
+    }
     return NULL;
 }
 
@@ -338,6 +361,7 @@ static const s_field s_job_fields[] = {
     S_U64 (sf_proto_job_t, seed, F_REQ, 0, 0),
     S_DBL (sf_proto_job_t, tol, F_REQ, 1e-12, 1.0, 0),
     S_BOOL (sf_proto_job_t, want_kernels, 0),
+    S_MAP (sf_proto_job_t, model, offsetof (sf_proto_job_t, has_model), 0, &s_model),
 };
 S_SCHEMA (s_job, "JOB", sf_proto_job_t, s_job_fields, s_check_job);
 
@@ -413,6 +437,23 @@ static const s_field s_error_fields[] = {
 };
 S_SCHEMA (s_error, "ERROR", sf_proto_error_t, s_error_fields, NULL);
 
+static const s_field s_train_req_fields[] = {
+    S_STR (sf_proto_train_req_t, gpu_type, F_REQ, 1),
+    S_STR (sf_proto_train_req_t, note, 0, 0),
+};
+S_SCHEMA (s_train_req, "TRAIN_REQ", sf_proto_train_req_t, s_train_req_fields, NULL);
+
+static const s_field s_train_ok_fields[] = {
+    S_STR (sf_proto_train_ok_t, gpu_type, F_REQ, 1),
+    S_I32 (sf_proto_train_ok_t, version, F_REQ, 1, INT32_MAX, 0),
+    S_I64 (sf_proto_train_ok_t, problems, F_REQ, 0, (int64_t) 1 << 40, 0),
+    S_I64 (sf_proto_train_ok_t, candidates, F_REQ, 0, (int64_t) 1 << 40, 0),
+    S_I64 (sf_proto_train_ok_t, skipped_simulated, 0, 0, (int64_t) 1 << 40, 0),
+    S_DBL (sf_proto_train_ok_t, seconds, 0, 0, S_TIME_MAX, 0),
+    S_LIST (sf_proto_train_ok_t, metrics, metric_count, 0, 0, SF_PROTO_METRICS_MAX, &s_metric),
+};
+S_SCHEMA (s_train_ok, "TRAIN_OK", sf_proto_train_ok_t, s_train_ok_fields, NULL);
+
 /* ---- the types --------------------------------------------------------- */
 
 typedef struct {
@@ -443,6 +484,8 @@ static const s_type_info_t s_types[SF_PROTO_TYPE_COUNT + 1] = {
     [SF_PROTO_STATUS] = { "STATUS", &s_status, SF_PROTO_TO_CLIENT },
     [SF_PROTO_OK] = { "OK", &s_ok, SF_PROTO_TO_CLIENT },
     [SF_PROTO_ERROR] = { "ERROR", &s_error, SF_PROTO_TO_CLIENT | SF_PROTO_TO_WORKER },
+    [SF_PROTO_TRAIN_REQ] = { "TRAIN_REQ", &s_train_req, SF_PROTO_FROM_CLIENT },
+    [SF_PROTO_TRAIN_OK] = { "TRAIN_OK", &s_train_ok, SF_PROTO_TO_CLIENT },
 };
 
 static const s_type_info_t *

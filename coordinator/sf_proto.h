@@ -69,6 +69,8 @@ extern "C" {
 
 /*  Blob, array and list bounds. */
 #define SF_PROTO_CODE_MAX ((int64_t) 64 * 1024 * 1024)  /* cubin, source, data: bytes */
+#define SF_PROTO_MODEL_MAX ((int64_t) 64 * 1024 * 1024) /* a rank model's XGBoost JSON: bytes */
+#define SF_PROTO_METRICS_MAX 64        /* metrics of a trained model in TRAIN_OK */
 #define SF_PROTO_DIM_MAX ((int64_t) 1 << 24)   /* M, K (rows, columns of A) */
 #define SF_PROTO_NNZ_MAX ((int64_t) 1 << 24)   /* nonzeros of one matrix */
 #define SF_PROTO_N_MAX ((int64_t) 1 << 24)     /* N (columns of B and C) */
@@ -109,10 +111,13 @@ typedef enum {
     SF_PROTO_SUBMIT_OK,
     SF_PROTO_STATUS,
     SF_PROTO_OK,
-    SF_PROTO_ERROR
+    SF_PROTO_ERROR,
+    /* client -> coordinator, and its reply */
+    SF_PROTO_TRAIN_REQ,
+    SF_PROTO_TRAIN_OK
 } sf_proto_type;
 
-#define SF_PROTO_TYPE_COUNT 20
+#define SF_PROTO_TYPE_COUNT 22
 
 /*  Who may send a type to whom: sf_proto_decode refuses a type outside the
     directions the receiving socket accepts. */
@@ -196,7 +201,25 @@ typedef struct {
     char state[SF_PROTO_WORD_MAX + 1];     /* queued|running|done|failed|cancelled */
     int64_t jobs_total, jobs_done, jobs_failed, candidates;
     double eta_s;                          /* NaN: unknown */
+    char strategy[SF_PROTO_WORD_MAX + 1];  /* exhaustive|proxy|rank|sweep ("" unknown) */
+    int32_t model_version;                 /* rank: the model version it uses (0: none) */
+    bool fallback;                         /* rank: no model, proxy ran instead */
 } sf_proto_campaign_t;
+
+/*  A rank model inside a JOB: the XGBoost JSON of one version of the
+    campaign's GPU type's model, with its SHA-256 so that a worker caches
+    the loaded model by digest and loads it once per campaign. */
+typedef struct {
+    int32_t version;                       /* >= 1, the store's version */
+    char digest[SF_PROTO_HASH_LEN + 1];    /* SHA-256 of json, 64 lowercase hex */
+    char *json;                            /* 2..SF_PROTO_MODEL_MAX bytes */
+} sf_proto_model_t;
+
+/*  A named number (a trained model's metrics). */
+typedef struct {
+    char name[SF_PROTO_CONFIG_MAX + 1];
+    double value;                          /* NaN ok */
+} sf_proto_metric_t;
 
 typedef struct {
     char id[SF_PROTO_ID_MAX + 1];
@@ -239,6 +262,8 @@ typedef struct {
     double wall_s, cpu_s, gpu_s;        /* cost of the job (0 if not measured) */
     sf_proto_candidate_t *candidates;
     size_t candidate_count;
+    int32_t ranked;                     /* rank: configs the model scored */
+    bool rank_fallback;                 /* rank asked, proxy ran (no usable model) */
 } sf_proto_result_t;
 
 typedef struct {
@@ -278,6 +303,8 @@ typedef struct {
     uint64_t seed;                        /* inputs */
     double tol;                           /* verification bound */
     bool want_kernels;                    /* send cubin + source of full kernels back */
+    bool has_model;                       /* search, rank: the model travels with the job */
+    sf_proto_model_t model;
 } sf_proto_job_t;
 
 typedef struct {
@@ -325,7 +352,24 @@ typedef struct {
     bool replace;                       /* replace an existing bundle at path */
 } sf_proto_export_req_t;
 
+/*  Train the rank model of gpu_type on the sweeps in the coordinator's
+    store and store it as the type's next version (docs/RANKMODEL.md). */
+typedef struct {
+    char gpu_type[SF_PROTO_GPU_TYPE_MAX + 1];  /* required */
+    char note[SF_PROTO_NAME_MAX + 1];          /* kept with the model ("" none) */
+} sf_proto_train_req_t;
+
 /* ---- coordinator -> client -------------------------------------------- */
+
+typedef struct {
+    char gpu_type[SF_PROTO_GPU_TYPE_MAX + 1];
+    int32_t version;                    /* the model's version in the store, >= 1 */
+    int64_t problems, candidates;       /* training set */
+    int64_t skipped_simulated;          /* sim results left out (real GPU type) */
+    double seconds;                     /* training wall time */
+    sf_proto_metric_t *metrics;         /* as stored with the model */
+    size_t metric_count;
+} sf_proto_train_ok_t;
 
 typedef struct {
     uint64_t campaign_id;
@@ -368,6 +412,8 @@ typedef struct {
         sf_proto_status_req_t status_req;
         sf_proto_cancel_req_t cancel_req;
         sf_proto_export_req_t export_req;
+        sf_proto_train_req_t train_req;
+        sf_proto_train_ok_t train_ok;
         sf_proto_submit_ok_t submit_ok;
         sf_proto_status_t status;
         sf_proto_ok_t ok;

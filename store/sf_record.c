@@ -544,6 +544,10 @@ s_read_campaign (sf_mpack_in_t *in, sf_store_campaign_t *c)
         p->top_k = (int32_t) sf_mpack_in_uint (&search, "top_k", 0, 1024);
         p->seed = sf_mpack_in_uint (&search, "seed", 0, UINT64_MAX);
         p->tol = sf_mpack_in_double (&search, "tol", 0.0, 1.0, false);
+        if (sf_mpack_in_has (&search, "model_version"))
+            p->model_version = (uint32_t) sf_mpack_in_uint (&search, "model_version", 0, UINT32_MAX);
+        if (sf_mpack_in_has (&search, "fallback"))
+            p->fallback = sf_mpack_in_bool (&search, "fallback");
     }
     if (sf_mpack_in_has (in, "request"))
         sf_mpack_in_str (in, "request", c->request, sizeof c->request);
@@ -911,12 +915,14 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
     sf_mpack_out_kdouble (out, "gpu_s", n->gpu_s);
     const sf_store_search_t *p = &c->search;
     sf_mpack_out_str (out, "search");
-    sf_mpack_out_map (out, 5);
+    sf_mpack_out_map (out, 7);
     sf_mpack_out_kuint (out, "max_configs", (uint64_t) (p->max_configs > 0 ? p->max_configs : 0));
     sf_mpack_out_kuint (out, "proxy_top", (uint64_t) (p->proxy_top > 0 ? p->proxy_top : 0));
     sf_mpack_out_kuint (out, "top_k", (uint64_t) (p->top_k > 0 ? p->top_k : 0));
     sf_mpack_out_kuint (out, "seed", p->seed);
     sf_mpack_out_kdouble (out, "tol", isfinite (p->tol) && p->tol > 0 ? p->tol : 0.0);
+    sf_mpack_out_kuint (out, "model_version", p->model_version);
+    sf_mpack_out_kbool (out, "fallback", p->fallback);
     if (c->request[0])
         sf_mpack_out_kstr (out, "request", c->request);
     return s_finish (SF_DB_CAMPAIGNS, key, sf_record_key_id (c->id, key), out, key_size);

@@ -110,6 +110,11 @@ typedef struct {
     int32_t top_k;                        /* rank: candidates the model keeps */
     uint64_t seed;                        /* inputs (and the sweep's config sample) */
     double tol;                           /* verification bound; 0: 1e-5 */
+    /*  rank (optional in the record): the version of the GPU type's model
+        its searches use, fixed when the GPU type is known; 0 with fallback
+        when there was none (proxy ran instead). */
+    uint32_t model_version;
+    bool fallback;                        /* rank: some search ran proxy instead */
 } sf_store_search_t;
 
 typedef struct {

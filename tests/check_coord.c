@@ -229,7 +229,8 @@ s_answer (zsock_t *w, const sf_proto_job_t *job, double us)
     c[2] = c[1];
     snprintf (c[2].config, sizeof c[2].config, "baseline:sgemm");
     c[2].err = NAN;
-    sf_proto_result_t r = { job->job_id, job->lease_id, true, 0.1, 0.2, 0.05, c, job->proxy ? 1 : 3 };
+    sf_proto_result_t r = { .job_id = job->job_id, .lease_id = job->lease_id, .simulated = true, .wall_s = 0.1,
+                            .cpu_s = 0.2, .gpu_s = 0.05, .candidates = c, .candidate_count = job->proxy ? 1 : 3 };
     s_send (w, SF_PROTO_RESULT, &r, false);
 }
 

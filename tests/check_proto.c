@@ -53,6 +53,7 @@ static sf_proto_layer_t s_layers[2];
 static sf_proto_matrix_t s_matrices[1];
 static sf_proto_campaign_t s_campaigns[2];
 static sf_proto_worker_t s_workers[1];
+static sf_proto_metric_t s_metrics[2];
 
 static void
 s_fill_candidates (void)
@@ -194,14 +195,24 @@ s_sample (sf_proto_type type, sf_proto_msg_t *m)
     case SF_PROTO_SUBMIT_OK: m->submit_ok.campaign_id = 5; break;
     case SF_PROTO_STATUS:
         memset (s_campaigns, 0, sizeof s_campaigns);
-        s_campaigns[0] = (sf_proto_campaign_t) { 5, "bert", "running", 1200, 300, 2, 41000, 5400.0 };
-        s_campaigns[1] = (sf_proto_campaign_t) { 6, "resnet", "queued", 0, 0, 0, 0, NAN };
+        s_campaigns[0] = (sf_proto_campaign_t) { 5, "bert", "running", 1200, 300, 2, 41000, 5400.0, "rank", 3,
+                                                 false };
+        s_campaigns[1] = (sf_proto_campaign_t) { 6, "resnet", "queued", 0, 0, 0, 0, NAN, "", 0, false };
         s_workers[0] = (sf_proto_worker_t) { "node17:gpu3:4242", "node17", "NVIDIA H100 80GB HBM3/sm_90/132sm",
                                              "busy", 300 };
         m->status = (sf_proto_status_t) { s_campaigns, 2, s_workers, 1 };
         break;
     case SF_PROTO_OK: m->ok.message = "cancelled 12 jobs"; break;
     case SF_PROTO_ERROR: m->error = (sf_proto_error_t) { SF_ERR_NOTFOUND, "no campaign 99" }; break;
+    case SF_PROTO_TRAIN_REQ:
+        snprintf (m->train_req.gpu_type, sizeof m->train_req.gpu_type, "sim/h100-model/132sm");
+        snprintf (m->train_req.note, sizeof m->train_req.note, "nightly");
+        break;
+    case SF_PROTO_TRAIN_OK:
+        s_metrics[0] = (sf_proto_metric_t) { "holdout.recall_at_k", 0.75 };
+        s_metrics[1] = (sf_proto_metric_t) { "holdout.mean_winner_loss", NAN };
+        m->train_ok = (sf_proto_train_ok_t) { "sim/h100-model/132sm", 2, 128, 3072, 0, 12.5, s_metrics, 2 };
+        break;
     }
 }
 
@@ -375,6 +386,8 @@ s_error_path (const char *path, char *out, size_t size)
 
 /*  The fields a decoder must insist on, per type (docs/PROTOCOL.md). */
 static const char *s_required[SF_PROTO_TYPE_COUNT + 1] = {
+    [SF_PROTO_TRAIN_REQ] = " gpu_type ",
+    [SF_PROTO_TRAIN_OK] = " gpu_type version problems candidates metrics.0.name metrics.0.value ",
     [SF_PROTO_HELLO] = " worker_id hostname pid gpu gpu_type gpu_name sm_count cc_major cc_minor driver"
                        " toolkit backend compile_threads capacity ",
     [SF_PROTO_READY] = " slots ",
@@ -555,6 +568,100 @@ START_TEST (test_matrix_view_and_take)
     sf_proto_msg_destroy (&msg);
     zmsg_destroy (&zmsg);
     sf_matrix_destroy (&a);
+}
+END_TEST
+
+/* ---- a rank JOB's model ------------------------------------------------------ */
+
+#define S_MODEL_JSON "{\"learner\": {}}"
+
+static void
+s_rank_job (sf_proto_msg_t *m)
+{
+    s_sample (SF_PROTO_JOB, m);
+    snprintf (m->job.kind, sizeof m->job.kind, "search");
+    snprintf (m->job.strategy, sizeof m->job.strategy, "rank");
+    m->job.configs = NULL;
+    m->job.config_count = 0;
+    m->job.top_k = 5;
+    m->job.has_model = true;
+    m->job.model.version = 3;
+    snprintf (m->job.model.digest, sizeof m->job.model.digest, "%s", S_HASH);
+    m->job.model.json = S_MODEL_JSON;
+}
+
+/*  The rank JOB with one field of its model dropped or retyped: refused. */
+static void
+s_expect_model_field_refused (const char *path, s_action action, const char *want)
+{
+    sf_proto_msg_t m;
+    s_rank_job (&m);
+    zmsg_t *zmsg = sf_proto_encode (SF_PROTO_JOB, &m.job);
+    ck_assert_ptr_nonnull (zmsg);
+    zframe_t *body = s_body (zmsg);
+    msgpack_unpacked up;
+    msgpack_unpacked_init (&up);
+    ck_assert_int_eq (msgpack_unpack_next (&up, (const char *) zframe_data (body), zframe_size (body), NULL),
+                      MSGPACK_UNPACK_SUCCESS);
+    s_pack_t p;
+    s_pack_init (&p);
+    s_copy (&p.pk, &up.data, "", path, action);
+    s_expect_refused ("JOB", p.sbuf.data, p.sbuf.size, want);
+    msgpack_sbuffer_destroy (&p.sbuf);
+    msgpack_unpacked_destroy (&up);
+    zmsg_destroy (&zmsg);
+}
+
+START_TEST (test_job_model)
+{
+    sf_proto_msg_t m;
+    s_rank_job (&m);
+    zmsg_t *zmsg = sf_proto_encode (SF_PROTO_JOB, &m.job);
+    ck_assert_msg (zmsg, "%s", sf_error_message ());
+    sf_proto_msg_t *msg = NULL;
+    ck_assert_int_eq (sf_proto_decode (zmsg, SF_PROTO_TO_WORKER, &msg), SF_OK);
+    ck_assert (msg->job.has_model);
+    ck_assert_int_eq (msg->job.model.version, 3);
+    ck_assert_str_eq (msg->job.model.digest, S_HASH);
+    ck_assert_str_eq (msg->job.model.json, S_MODEL_JSON);
+    ck_assert_int_eq (msg->job.top_k, 5);
+    sf_proto_msg_destroy (&msg);
+    zmsg_destroy (&zmsg);
+
+    /* without one: has_model false (an older coordinator's JOB) */
+    m.job.has_model = false;
+    zmsg = sf_proto_encode (SF_PROTO_JOB, &m.job);
+    ck_assert_int_eq (sf_proto_decode (zmsg, SF_PROTO_TO_WORKER, &msg), SF_OK);
+    ck_assert (!msg->job.has_model);
+    ck_assert_ptr_null (msg->job.model.json);
+    sf_proto_msg_destroy (&msg);
+    zmsg_destroy (&zmsg);
+
+    /* the encoder refuses what a worker would */
+    s_rank_job (&m);
+    m.job.model.version = 0;
+    ck_assert_ptr_null (sf_proto_encode (SF_PROTO_JOB, &m.job));
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "model.version"));
+    s_rank_job (&m);
+    m.job.model.digest[0] = 'X';
+    ck_assert_ptr_null (sf_proto_encode (SF_PROTO_JOB, &m.job));
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "model.digest"));
+    s_rank_job (&m);
+    m.job.model.json = "{";
+    ck_assert_ptr_null (sf_proto_encode (SF_PROTO_JOB, &m.job));
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "model.json"));
+    s_rank_job (&m);
+    snprintf (m.job.strategy, sizeof m.job.strategy, "proxy");
+    ck_assert_ptr_null (sf_proto_encode (SF_PROTO_JOB, &m.job));
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "only with a 'search' job of strategy 'rank'"));
+
+    /* and the decoder refuses a model missing a part, or of the wrong type */
+    s_expect_model_field_refused ("model.json", S_DROP, "JOB: missing required field 'model.json'");
+    s_expect_model_field_refused ("model.digest", S_DROP, "JOB: missing required field 'model.digest'");
+    s_expect_model_field_refused ("model.version", S_DROP, "JOB: missing required field 'model.version'");
+    s_expect_model_field_refused ("model.json", S_WRONG_TYPE, "JOB: field 'model.json'");
+    s_expect_model_field_refused ("model", S_WRONG_TYPE, "JOB: field 'model'");
+    s_expect_model_field_refused ("strategy", S_DROP, "JOB: field 'strategy'");
 }
 END_TEST
 
@@ -1395,6 +1502,7 @@ s_suite (void)
     tcase_add_test (tc, test_roundtrip_every_type);
     tcase_add_test (tc, test_roundtrip_fields);
     tcase_add_test (tc, test_matrix_view_and_take);
+    tcase_add_test (tc, test_job_model);
     tcase_add_test (tc, test_missing_and_wrong_typed_fields);
     tcase_add_test (tc, test_numbers_out_of_range);
     tcase_add_test (tc, test_strings_checked);

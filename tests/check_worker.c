@@ -21,6 +21,9 @@
 #include "common/sf_error.h"
 #include "common/sf_matrix.h"
 #include "coordinator/sf_proto.h"
+#include "common/sf_sha256.h"
+#include "rankmodel/sf_features.h"
+#include "rankmodel/sf_rankmodel.h"
 #include "worker/sf_jobrun.h"
 #include "worker/sf_search.h"
 #include "worker/sf_worker.h"
@@ -274,6 +277,91 @@ START_TEST (test_jobrun_configs)
     ck_assert (isnan (msg->result.candidates[0].err));
     ck_assert (!msg->result.candidates[0].has_kernel);
     sf_proto_msg_destroy (&msg);
+    sf_matrix_destroy (&a);
+}
+END_TEST
+
+/*  A model with this build's features, as XGBoost JSON (caller frees): fit
+    on a few groups of made-up rows; what it predicts does not matter here. */
+static char *
+s_model_json (size_t *size_p)
+{
+    sf_rankmodel_params_t p;
+    ck_assert_int_eq (sf_rankmodel_params_load (NULL, &p), SF_OK);
+    p.holdout = 0;
+    p.rounds = 2;
+    sf_rankdata_t d = { .cols = SF_FEATURES_COUNT };
+    float x[4 * SF_FEATURES_COUNT];
+    for (int g = 0; g < 3; g++) {
+        double us[4];
+        for (int r = 0; r < 4; r++) {
+            us[r] = 1.0 + r + g;
+            for (int c = 0; c < SF_FEATURES_COUNT; c++)
+                x[r * SF_FEATURES_COUNT + c] = (float) ((r * 7 + c * 3 + g) % 11);
+        }
+        ck_assert_int_eq (sf_rankdata_add_group (&d, x, us, 4), SF_OK);
+    }
+    sf_rankmodel_t *m = NULL;
+    ck_assert_int_eq (sf_rankmodel_train (&p, &d, sf_features_names (), &m, NULL), SF_OK);
+    char *json = NULL;
+    ck_assert_int_eq (sf_rankmodel_save_json (m, &json, size_p), SF_OK);
+    sf_rankmodel_destroy (&m);
+    sf_rankdata_free (&d);
+    return json;
+}
+
+START_TEST (test_jobrun_rank_model)
+{
+    /* A rank JOB carries its model: the worker scores with it, times the
+       top k, and loads a model once however many jobs bring it. */
+    sf_matrix_t *a = sf_matrix_new_random (32, 32, 0.7, 3);
+    size_t size;
+    char *json = s_model_json (&size);
+    sf_proto_job_t job;
+    s_job (&job, a, "search", 11);
+    snprintf (job.strategy, sizeof job.strategy, "rank");
+    job.max_configs = 0;
+    job.top_k = 3;
+    job.has_model = true;
+    job.model.version = 1;
+    job.model.json = json;
+    uint8_t digest[SF_SHA256_BYTES];
+    sf_sha256 (json, size, digest);
+    sf_sha256_hex (digest, job.model.digest);
+    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, false, NULL };
+    sf_jobrun_models_clear ();
+    uint64_t loaded = sf_jobrun_models_loaded ();
+    for (int i = 0; i < 2; i++) {
+        bool failed = true;
+        zmsg_t *reply = sf_jobrun_run (&job, a, &o, &failed);
+        ck_assert (!failed);
+        sf_proto_msg_t *msg = s_decode_reply (&reply, SF_PROTO_RESULT);
+        ck_assert (!msg->result.rank_fallback);
+        ck_assert_int_gt (msg->result.ranked, 3);
+        int proxies = 0;
+        for (size_t j = 0; j < msg->result.candidate_count; j++)
+            proxies += msg->result.candidates[j].proxy;
+        ck_assert_int_eq (proxies, 3);  /* the top k, timed as proxies */
+        sf_proto_msg_destroy (&msg);
+    }
+    ck_assert_uint_eq (sf_jobrun_models_loaded (), loaded + 1);  /* once for both jobs */
+
+    /* JSON that is not the digest's: not used, the search runs proxy */
+    job.model.digest[0] = job.model.digest[0] == 'a' ? 'b' : 'a';
+    bool failed = true;
+    zmsg_t *reply = sf_jobrun_run (&job, a, &o, &failed);
+    sf_proto_msg_t *msg = s_decode_reply (&reply, SF_PROTO_RESULT);
+    ck_assert (msg->result.rank_fallback);
+    ck_assert_int_eq (msg->result.ranked, 0);
+    sf_proto_msg_destroy (&msg);
+    /* no model at all: the same */
+    job.has_model = false;
+    reply = sf_jobrun_run (&job, a, &o, &failed);
+    msg = s_decode_reply (&reply, SF_PROTO_RESULT);
+    ck_assert (msg->result.rank_fallback);
+    sf_proto_msg_destroy (&msg);
+    sf_jobrun_models_clear ();
+    free (json);
     sf_matrix_destroy (&a);
 }
 END_TEST
@@ -1062,6 +1150,7 @@ s_suite (void)
     tcase_add_test (tc, test_search_no_dense);
     tcase_add_test (tc, test_jobrun_configs);
     tcase_add_test (tc, test_jobrun_dry_run);
+    tcase_add_test (tc, test_jobrun_rank_model);
     suite_add_tcase (s, tc);
     tc = tcase_create ("sockets");
     tcase_set_timeout (tc, 120);

@@ -43,9 +43,9 @@ expect_exit 0 "models in the store" "$SPMMFARM" store dump "$STORE" --db models
 expect_grep "v2: .*note=again" "$WORK/out" "both versions stored"
 expect_exit 2 "simulated results never train a real GPU type" "$SPMMFARM" train --store "$STORE" --gpu-type "$REAL"
 expect_grep "simulated results never count" "$WORK/err" "and it says why"
-expect_exit 2 "train --coordinator is not in this build" "$SPMMFARM" train --coordinator tcp://127.0.0.1:5556 \
-    --sweep "$SWEEP" --gpu-type $SIM
-expect_grep "not available in this build" "$WORK/err" "and says so"
+expect_exit 2 "train --coordinator with --store" "$SPMMFARM" train --coordinator tcp://127.0.0.1:5556 \
+    --sweep "$SWEEP" --gpu-type $SIM --store "$STORE"
+expect_grep "coordinator trains with its built-in settings" "$WORK/err" "says the farm's form has its own store"
 expect_exit 2 "train with a bad GPU type" "$SPMMFARM" train --store "$STORE" --gpu-type nonsense
 expect_exit 2 "train on no store" "$SPMMFARM" train --store "$WORK/nostore" --gpu-type $SIM
 

@@ -142,3 +142,9 @@ tests_check_rankmodel_LDFLAGS = $(CUDA_LDFLAGS)
 ## the farm as processes: coordinator, workers, clients, local
 TESTS += tests/cli_farm.sh
 dist_noinst_SCRIPTS += tests/cli_farm.sh
+
+## rankfarm: the rank model through the farm: train --coordinator (a sweep
+## campaign on 2 sim workers, the coordinator trains and stores the model),
+## submit/local --strategy rank with the model and without one (fallback).
+TESTS += tests/cli_rankfarm.sh
+dist_noinst_SCRIPTS += tests/cli_rankfarm.sh

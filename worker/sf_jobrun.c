@@ -2,6 +2,7 @@
 #include "worker/sf_jobrun.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +10,9 @@
 
 #include "common/sf_error.h"
 #include "common/sf_log.h"
+#include "common/sf_sha256.h"
 #include "proxygen/sf_config.h"
+#include "rankmodel/sf_rankmodel.h"
 
 /* ---- the RESULT's candidate list --------------------------------------------- */
 
@@ -177,6 +180,154 @@ s_attach_kernel (s_list_t *l, size_t first, const sf_search_result_t *r)
     return false;
 }
 
+/* ---- rank models: loaded once per digest -------------------------------------- */
+
+/*  A campaign's JOBs all carry the same model: the loaded boosters are kept
+    by digest (a few: one per campaign in flight), each with a count of the
+    searches using it so that one is never freed under a search. */
+#define S_MODELS_MAX 4
+
+typedef struct {
+    char digest[SF_PROTO_HASH_LEN + 1];
+    sf_rankmodel_t *model;
+    pthread_mutex_t lock;      /* one prediction at a time per booster */
+    int refs;                  /* searches using it */
+    bool cached;               /* in s_models (else freed at its last release) */
+    uint64_t used;             /* s_models_clock of its last acquire */
+} s_model_t;
+
+static pthread_mutex_t s_models_lock = PTHREAD_MUTEX_INITIALIZER;
+static s_model_t *s_models[S_MODELS_MAX];
+static uint64_t s_models_clock, s_models_loaded;
+
+static void
+s_model_free (s_model_t *e)
+{
+    sf_rankmodel_destroy (&e->model);
+    pthread_mutex_destroy (&e->lock);
+    free (e);
+}
+
+/*  Keeps e in the cache, in a free slot or in place of the least recently
+    used model no search holds; not kept when every slot is in use. Under
+    s_models_lock. */
+static void
+s_model_keep (s_model_t *e)
+{
+    int slot = -1;
+    for (int i = 0; i < S_MODELS_MAX; i++) {
+        if (!s_models[i]) {
+            slot = i;
+            break;
+        }
+        if (s_models[i]->refs == 0 && (slot < 0 || s_models[i]->used < s_models[slot]->used))
+            slot = i;
+    }
+    if (slot < 0)
+        return;
+    if (s_models[slot])
+        s_model_free (s_models[slot]);
+    s_models[slot] = e;
+    e->cached = true;
+}
+
+/*  The loaded model of a JOB (held: release with s_model_release), or NULL
+    with the reason in why: its JSON is not the digest's, does not load, or
+    was trained on another feature list. */
+static s_model_t *
+s_model_acquire (const sf_proto_model_t *wire, char *why, size_t size)
+{
+    pthread_mutex_lock (&s_models_lock);
+    for (int i = 0; i < S_MODELS_MAX; i++) {
+        s_model_t *e = s_models[i];
+        if (e && strcmp (e->digest, wire->digest) == 0) {
+            e->refs++;
+            e->used = ++s_models_clock;
+            pthread_mutex_unlock (&s_models_lock);
+            return e;
+        }
+    }
+    pthread_mutex_unlock (&s_models_lock);
+    /* load outside the lock: a large model takes a moment */
+    uint8_t digest[SF_SHA256_BYTES];
+    char hex[SF_SHA256_HEX];
+    size_t len = strlen (wire->json);
+    sf_sha256 (wire->json, len, digest);
+    sf_sha256_hex (digest, hex);
+    if (strcmp (hex, wire->digest) != 0) {
+        snprintf (why, size, "the model's JSON has digest %.12s..., not the declared %.12s...", hex, wire->digest);
+        return NULL;
+    }
+    sf_rankmodel_t *model = sf_rankmodel_load_json (wire->json, len);
+    if (!model || !sf_rankmodel_has_features (model)) {
+        snprintf (why, size, "%s", model ? "trained on another feature list than this build's" : sf_error_message ());
+        sf_rankmodel_destroy (&model);
+        return NULL;
+    }
+    s_model_t *e = calloc (1, sizeof *e);
+    if (!e) {
+        sf_rankmodel_destroy (&model);
+        snprintf (why, size, "out of memory");
+        return NULL;
+    }
+    snprintf (e->digest, sizeof e->digest, "%s", wire->digest);
+    e->model = model;
+    pthread_mutex_init (&e->lock, NULL);
+    e->refs = 1;
+    pthread_mutex_lock (&s_models_lock);
+    e->used = ++s_models_clock;
+    s_models_loaded++;
+    s_model_keep (e);
+    pthread_mutex_unlock (&s_models_lock);
+    return e;
+}
+
+static void
+s_model_release (s_model_t *e)
+{
+    if (!e)
+        return;
+    pthread_mutex_lock (&s_models_lock);
+    bool drop = --e->refs == 0 && !e->cached;
+    pthread_mutex_unlock (&s_models_lock);
+    if (drop)
+        s_model_free (e);
+}
+
+/*  sf_rank_fn over a cached model: XGBoost does not promise that one
+    booster predicts in two threads at once. */
+static int
+s_rank (void *arg, const sf_matrix_t *a, int64_t n, int32_t sm_count, const sf_config_t *configs, int count,
+        double *scores)
+{
+    s_model_t *e = arg;
+    pthread_mutex_lock (&e->lock);
+    int rc = sf_rankmodel_rank (e->model, a, n, sm_count, configs, count, scores);
+    pthread_mutex_unlock (&e->lock);
+    return rc;
+}
+
+uint64_t
+sf_jobrun_models_loaded (void)
+{
+    pthread_mutex_lock (&s_models_lock);
+    uint64_t n = s_models_loaded;
+    pthread_mutex_unlock (&s_models_lock);
+    return n;
+}
+
+void
+sf_jobrun_models_clear (void)
+{
+    pthread_mutex_lock (&s_models_lock);
+    for (int i = 0; i < S_MODELS_MAX; i++)
+        if (s_models[i] && s_models[i]->refs == 0) {
+            s_model_free (s_models[i]);
+            s_models[i] = NULL;
+        }
+    pthread_mutex_unlock (&s_models_lock);
+}
+
 /* ---- replies ------------------------------------------------------------------- */
 
 zmsg_t *
@@ -196,14 +347,17 @@ sf_jobrun_failed (uint64_t job_id, uint64_t lease_id, int status, const char *fm
 /*  Encodes the RESULT; without kernels if they break a bound; JOB_FAILED
     if it still cannot be encoded (e.g. over SF_PROTO_MSG_MAX). */
 static zmsg_t *
-s_encode_result (const sf_proto_job_t *job, s_list_t *l, bool simulated, double wall_s, double cpu_s,
-                 double gpu_s, bool *failed_p)
+s_encode_result (const sf_proto_job_t *job, s_list_t *l, const sf_search_result_t *r, bool *failed_p)
 {
     if (l->dropped)
         sf_log_warn ("worker", "job %llu: %zu candidates left out of the RESULT (at most %d)",
                      (unsigned long long) job->job_id, l->dropped, SF_PROTO_CANDIDATES_MAX);
-    sf_proto_result_t res = { job->job_id, job->lease_id, simulated, s_cost (wall_s), s_cost (cpu_s),
-                              s_cost (gpu_s), l->items, l->count };
+    sf_proto_result_t res = { .job_id = job->job_id, .lease_id = job->lease_id, .simulated = r->simulated,
+                              .wall_s = s_cost (r->wall_s), .cpu_s = s_cost (r->compile_cpu_s),
+                              .gpu_s = s_cost (r->gpu_s),
+                              .ranked = r->ranked < 0 ? 0 : r->ranked > (1 << 20) ? 1 << 20 : r->ranked,
+                              .rank_fallback = r->fallback, .candidates = l->items,
+                              .candidate_count = l->count };
     zmsg_t *msg = sf_proto_encode (SF_PROTO_RESULT, &res);
     bool kernels = false;
     for (size_t i = 0; !msg && i < l->count; i++)
@@ -229,10 +383,12 @@ s_is_configs (const sf_proto_job_t *job)
     return strcmp (job->kind, "configs") == 0;
 }
 
-/*  The search options of a job on this worker. */
+/*  The search options of a job on this worker; *model_p: the rank model
+    it holds (release after the search), NULL if none. */
 static void
-s_search_opts (const sf_proto_job_t *job, const sf_jobrun_opts_t *o, sf_search_opts_t *so)
+s_search_opts (const sf_proto_job_t *job, const sf_jobrun_opts_t *o, sf_search_opts_t *so, s_model_t **model_p)
 {
+    *model_p = NULL;
     memset (so, 0, sizeof *so);
     so->backend = o->backend;
     so->gpu = o->gpu;
@@ -248,15 +404,24 @@ s_search_opts (const sf_proto_job_t *job, const sf_jobrun_opts_t *o, sf_search_o
         return;
     }
     int s = sf_strategy_parse (job->strategy);
-    if (s < 0) {
-        /* rank needs a model this worker does not carry (farm contract) */
-        sf_log_info ("worker", "job %llu: strategy '%s' needs a model this worker does not have: using proxy",
-                     (unsigned long long) job->job_id, job->strategy);
-        s = SF_STRATEGY_PROXY;
-    }
-    so->strategy = (sf_strategy) s;
+    so->strategy = s < 0 ? SF_STRATEGY_PROXY : (sf_strategy) s;
     so->max_configs = job->max_configs;
     so->proxy_top = job->proxy_top;
+    so->top_k = job->top_k;
+    if (so->strategy != SF_STRATEGY_RANK)
+        return;
+    /* rank: the model came with the JOB; without a usable one sf_search
+       runs proxy and the RESULT says so (rank_fallback) */
+    char why[SF_PROTO_TEXT_MAX];
+    snprintf (why, sizeof why, "the JOB carries no model");
+    *model_p = job->has_model ? s_model_acquire (&job->model, why, sizeof why) : NULL;
+    if (*model_p) {
+        so->rank = s_rank;
+        so->rank_arg = *model_p;
+    } else
+        /* no model sent: the coordinator said so already */
+        sf_log_write (job->has_model ? SF_LOG_WARN : SF_LOG_INFO, "worker",
+                      "job %llu: rank without a model (%s): proxy instead", (unsigned long long) job->job_id, why);
 }
 
 /*  The configs of a `configs` job that parse (U/D), into configs (the
@@ -300,7 +465,8 @@ static zmsg_t *
 s_run_search (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_opts_t *o, bool *failed_p)
 {
     sf_search_opts_t so;
-    s_search_opts (job, o, &so);
+    s_model_t *model;
+    s_search_opts (job, o, &so, &model);
     bool configs_job = s_is_configs (job), dense = true;
     sf_config_t *configs = NULL;
     if (configs_job) {
@@ -314,6 +480,7 @@ s_run_search (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_o
     sf_search_result_t r;
     int rc = sf_search_run (a, job->n, &so, &r);
     free (configs);
+    s_model_release (model);
     if (rc != SF_OK) {
         sf_search_result_free (&r);
         *failed_p = true;
@@ -331,7 +498,7 @@ s_run_search (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_o
             s_attach_kernel (&l, 0, &r);
         if (!so.no_dense)
             s_add_dense (&l, r.dense_us, r.dense_err, r.sgemm_us, r.tf32_us, r.cusparse_us);
-        msg = s_encode_result (job, &l, r.simulated, r.wall_s, r.compile_cpu_s, r.gpu_s, failed_p);
+        msg = s_encode_result (job, &l, &r, failed_p);
     }
     s_list_free (&l);
     sf_search_result_free (&r);
@@ -389,7 +556,8 @@ s_run_dry (const sf_proto_job_t *job, bool *failed_p)
     if (dense)
         s_add_dense (&l, s_dry_us (job, "dense"), 0.0, s_dry_us (job, "dense"), s_dry_us (job, "baseline:tf32"),
                      s_dry_us (job, "baseline:cusparse"));
-    zmsg_t *msg = s_encode_result (job, &l, true, 0, 0, 0, failed_p);
+    sf_search_result_t dry = { .simulated = true };
+    zmsg_t *msg = s_encode_result (job, &l, &dry, failed_p);
     s_list_free (&l);
     return msg;
 }

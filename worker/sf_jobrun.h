@@ -51,6 +51,13 @@ typedef struct {
 zmsg_t *sf_jobrun_run (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_opts_t *opts,
                        bool *failed_p);
 
+/*  A rank JOB's model (its XGBoost JSON) is checked against its digest,
+    loaded once and kept by digest (a few at a time, process-wide) so that a
+    campaign's many jobs load it once. Models parsed since the start (tests
+    see the cache work), and a way to free those no search holds. */
+uint64_t sf_jobrun_models_loaded (void);
+void sf_jobrun_models_clear (void);
+
 /*  An encoded JOB_FAILED (caller owns): status < 0 (anything else becomes
     SF_ERR_INTERNAL), the message cut to SF_PROTO_TEXT_MAX bytes. */
 zmsg_t *sf_jobrun_failed (uint64_t job_id, uint64_t lease_id, int status, const char *fmt, ...)
