@@ -73,6 +73,37 @@ for what in "$@"; do
         fi
         tar czf "$OUT/sweep-store.tgz" -C .devpack sweep.store
         ;;
+    smoke)
+        # a short GPU check of the worker after a change: local (cuda) on two
+        # small real layers, the rank strategy with the shipped H100 model,
+        # and a worker stopped by SIGTERM in the middle of a search (BYE,
+        # the search cancelled, exit 0).
+        python3 tests/gpu/farm-manifest.py "$SF_SHARED_DATA/dlmc" /tmp/smoke.json small 8
+        python3 -c 'import json; d=json.load(open("/tmp/smoke.json")); d["layers"]=d["layers"][6:8]; json.dump(d,open("/tmp/smoke2.json","w"))'
+        timeout 120 "$SPMMFARM" local --model /tmp/smoke2.json --store /tmp/smoke.store --max-configs 3 --proxy-top 1 \
+            -o /tmp/smoke.bundle 2>&1 | tail -6; echo "local: exit ${PIPESTATUS[0]}"
+        "$SPMMFARM" bundle verify /tmp/smoke.bundle 2>&1 | tail -3
+        f=$(python3 -c 'import json; print(json.load(open("/tmp/smoke.json"))["layers"][7]["file"])')
+        timeout 120 "$SPMMFARM" tune-local "$f" --n 784 --strategy rank --model docs/bench/h100/rank/model.json \
+            --no-store --json -q > "$OUT/json/smoke-rank.json" 2>> "$OUT/smoke-stderr.log"
+        echo "tune-local rank: exit $?"
+        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["best"], d["search"])' "$OUT/json/smoke-rank.json"
+        f=$(python3 -c 'import json; print(json.load(open("/tmp/smoke.json"))["layers"][0]["file"])')
+        "$SPMMFARM" coordinator --store /tmp/sig.store --workers tcp://127.0.0.1:7555 --clients tcp://127.0.0.1:7556 \
+            2>> "$OUT/smoke-stderr.log" &
+        coord=$!
+        sleep 1
+        SPMMFARM_LOG=info "$SPMMFARM" worker --connect tcp://127.0.0.1:7555 --backend cuda 2> "$OUT/smoke-worker.log" &
+        worker=$!
+        "$SPMMFARM" submit --coordinator tcp://127.0.0.1:7556 "$f" --n 4096 --max-configs 3 --json
+        sleep 12
+        t0=$(date +%s.%N)
+        kill -TERM $worker
+        wait $worker; rc=$?
+        echo "worker after SIGTERM mid-search: exit $rc in $(python3 -c "import time; print(round(time.time() - $t0, 1))") s"
+        grep -E "BYE|cancel|abandon" "$OUT/smoke-worker.log"
+        kill -TERM $coord; wait $coord
+        ;;
     dispatch)
         # issue 5: the coordinator's dispatch rate, 64 dry-run workers, tiny jobs
         SPMMFARM=$SPMMFARM bash tests/bench/dispatch.sh ${SF_DISPATCH_WORKERS:-64} ${SF_DISPATCH_LAYERS:-2000} \
