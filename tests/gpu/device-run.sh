@@ -116,13 +116,15 @@ for what in "$@"; do
         # candidates both runs measured.
         python3 tests/gpu/farm-manifest.py "$SF_SHARED_DATA/dlmc" /tmp/scale.json mixed ${SF_SCALE_LAYERS:-40}
         gpus=$(nvidia-smi -L | wc -l)
+        export CUDA_CACHE_DISABLE=1  # cold compiles in both runs (see farm)
         for w in 1 $gpus; do
-            rm -rf /tmp/scale-w$w.store
+            rm -rf /tmp/scale-w$w.store ~/.nv/ComputeCache
             timeout ${SF_SCALE_TIME:-280} "$SPMMFARM" local --model /tmp/scale.json --store /tmp/scale-w$w.store \
                 --workers $w ${SF_SCALE_ARGS:-} --json > "$OUT/json/scale-w$w.json" 2>> "$OUT/scale-stderr.log"
             echo "local, $w worker(s): exit $?"
             "$SPMMFARM" store dump /tmp/scale-w$w.store --db results --json > "$OUT/json/scale-w$w-results.json" 2>>"$OUT/scale-stderr.log"
         done
+        unset CUDA_CACHE_DISABLE
         python3 tests/gpu/scaling.py "$OUT/json" $gpus "$OUT/scaling.json"
         ;;
     bench)
