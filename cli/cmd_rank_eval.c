@@ -23,7 +23,9 @@ static const char *s_help =
     "training uses sweeps only): each problem is searched three times, with the\n"
     "exhaustive, proxy and rank strategies and the same options, and the rank\n"
     "strategy is judged against the best kernel exhaustive found. Each search pays\n"
-    "its own D compiles (the per-process cache is emptied before it). Writes\n"
+    "its own compiles: the per-process D cache is emptied before it, and the CUDA\n"
+    "JIT cache is off (CUDA_CACHE_DISABLE=1: on a GPU host it answered a repeated\n"
+    "compile in a fraction of its cost, docs/BENCHMARKS.md). Writes\n"
     "DIR/rank.json: recall_at_k (the exhaustive best U/D config is among the top k\n"
     "the model chose), mean/median_winner_loss (exhaustive time of the config rank\n"
     "chose over the exhaustive best, minus 1; the same for proxy), the search cost\n"
@@ -384,6 +386,10 @@ sf_cmd_rank_eval (int argc, char **argv)
     sf_tune_init (&ev.tune);
     ev.tune.search.strategy = SF_STRATEGY_RANK;
     int opt, handled;
+    /* Before anything loads CUDA: a compile answered from the CUDA JIT cache
+       (~/.nv/ComputeCache) would make the strategies searched later look
+       cheaper than the first. */
+    setenv ("CUDA_CACHE_DISABLE", "1", 1);
     while ((opt = getopt_long (argc, argv, "o:qh", options, NULL)) != -1) {
         if (opt == 'h') {
             fputs (s_help, stdout);
