@@ -191,6 +191,26 @@ s_print_farm (const s_opts_t *o, uint64_t campaign, const sf_proto_campaign_t *c
 }
 
 /*  Submits the sweep, follows it, then asks the coordinator to train. */
+/*  Says so when no live worker of the coordinator has gpu_type: the sweep
+    then waits until one connects (its jobs go only to that type). */
+static void
+s_warn_no_worker (const sf_client_t *client, const char *gpu_type)
+{
+    sf_proto_status_req_t req = { 0 };
+    sf_proto_msg_t *reply = NULL;
+    if (sf_client_request (client, SF_PROTO_STATUS_REQ, &req, &reply) != SF_OK)
+        return;
+    bool found = false;
+    for (size_t i = 0; reply->type == SF_PROTO_STATUS && i < reply->status.worker_count; i++)
+        if (strcmp (reply->status.workers[i].gpu_type, gpu_type) == 0
+            && strcmp (reply->status.workers[i].state, "lost") != 0)
+            found = true;
+    if (reply->type == SF_PROTO_STATUS && !found)
+        fprintf (stderr, "spmmfarm train: no worker of GPU type '%s' is connected: the sweep waits until "
+                         "one is (Ctrl-C stops waiting; the campaign stays queued)\n", gpu_type);
+    sf_proto_msg_destroy (&reply);
+}
+
 static int
 s_train_farm (const s_opts_t *o)
 {
@@ -215,6 +235,8 @@ s_train_farm (const s_opts_t *o)
     sf_client_model_free (&model);
     sf_proto_campaign_t last;
     memset (&last, 0, sizeof last);
+    if (rc == SF_OK)
+        s_warn_no_worker (&o->client, o->gpu_type);
     if (rc == SF_OK)
         rc = sf_client_follow (&o->client, id, "sweep", o->quiet || o->json, &last);
     if (rc == SF_OK && strcmp (last.state, "done") != 0)

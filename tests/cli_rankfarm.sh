@@ -76,6 +76,12 @@ check "$WORK/st.json" 'd["campaigns"][0]["candidates"] == 3 + 1 + 4' "top 3 time
 expect_exit 0 "status text" "$SPMMFARM" status "$id" $C
 expect_grep "rank model version 1" "$WORK/out" "status text names the model"
 expect_grep "campaign $id: rank model version 1 of $SIM" "$WORK/coord.log" "the coordinator logs the model a campaign uses"
+
+# ---- train --coordinator for a GPU type no worker has: it says so, then waits
+expect_exit 124 "a sweep for a GPU type without workers waits" timeout 4 "$SPMMFARM" train $C \
+    --sweep "$WORK/sweep.conf" --gpu-type "NVIDIA Absent GPU/sm_90/132sm" -q
+expect_grep "no worker of GPU type 'NVIDIA Absent GPU/sm_90/132sm' is connected" "$WORK/err" \
+    "train says no worker of that type is connected"
 stop_farm
 
 expect_exit 0 "store dump --db models" "$SPMMFARM" store dump "$WORK/store" --db models
