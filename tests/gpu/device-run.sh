@@ -6,6 +6,7 @@
 #   tests/gpu/device-run.sh bench   tune-local on reference layers
 #   tests/gpu/device-run.sh export  tests/cli_export.sh: tune-local's store,
 #                                   export, verify, rt_demo, torch_demo
+#   tests/gpu/device-run.sh emitpath  U kernels as PTX and as CUDA C, timed
 set -u
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT/json"
@@ -172,6 +173,38 @@ PY
             timeout 250 "$SPMMFARM" tune-local /tmp/l95.smtx --n 4096 --strategy $strategy --no-store \
                 --max-configs "${SF_FIDELITY_CONFIGS:-16}" --json -q > "$OUT/json/$strategy-l95-n4096.json" 2>> "$OUT/stderr.log"
             python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sys.argv[1], d["best"]["config"], d["best"]["us"], d["search"])' "$OUT/json/$strategy-l95-n4096.json"
+        done
+        ;;
+    emitpath)
+        # issue 3: the same full U kernels emitted as PTX (nvJitLink, the
+        # default) and as CUDA C (SPMMFARM_U_EMIT=cuda: NVRTC to a cubin),
+        # each verified and timed; compile and kernel times side by side
+        # (docs/KERNELS.md, "Emission path"). SF_EMIT_SPECS: SPARSITY:N pairs
+        # of 768 x 768 layers; SF_EMIT_CONFIGS configs each.
+        for spec in ${SF_EMIT_SPECS:-0.99:4096 0.98:4096}; do
+            "$SPMMFARM" gen --m 768 --k 768 --sparsity ${spec%:*} --seed 1 -o /tmp/emit.smtx
+            for emit in ptx cuda; do
+                SPMMFARM_U_EMIT=$emit timeout 280 "$SPMMFARM" tune-local /tmp/emit.smtx --n ${spec#*:} \
+                    --templates U --strategy exhaustive --max-configs ${SF_EMIT_CONFIGS:-2} --no-store --json -q \
+                    > "$OUT/json/emit-$emit-${spec%:*}.json" 2>> "$OUT/emitpath-stderr.log"
+                echo "$spec $emit: exit $?"
+            done
+            python3 - "$OUT/json/emit-ptx-${spec%:*}.json" "$OUT/json/emit-cuda-${spec%:*}.json" <<'PY'
+import json, sys
+runs = []
+for f in sys.argv[1:]:
+    try:
+        runs.append({c["config"]: c for c in json.load(open(f))["candidates"] if not c["proxy"]})
+    except Exception as e:
+        print(f, "no result", e); sys.exit(0)
+for cfg in sorted(set(runs[0]) & set(runs[1])):
+    if cfg.startswith("dense"):
+        continue
+    p, c = runs[0][cfg], runs[1][cfg]
+    print("%-30s PTX %8.2f us (err %s, %6.1f s, %3d regs) | CUDA C %8.2f us (err %s, %6.1f s, %3d regs) | CUDA/PTX %.3f" % (
+        cfg, p.get("us") or -1, p.get("err"), p["compile_s"], p["registers"], c.get("us") or -1, c.get("err"),
+        c["compile_s"], c["registers"], (c.get("us") or 0) / (p.get("us") or 1)))
+PY
         done
         ;;
     esac
