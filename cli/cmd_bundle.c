@@ -540,7 +540,7 @@ s_u_kernel (const sf_matrix_t *a, const sf_config_t *config, const s_opts_t *o, 
     sf_epilogue_t epi = { o->bias, o->relu };
     int rc = sf_emit_u_full (a, panels, config, &epi, ptx, &k->launch);
     sf_panels_destroy (&panels);
-    sf_jit_opts_t jit = { o->arch, 3, 0 };
+    sf_jit_opts_t jit = { .arch = o->arch, .opt_level = 3 };
     if (rc == SF_OK)
         rc = sf_jit_ptx (sf_buf_data (ptx), &jit, (void **) &k->cubin, &k->cubin_size, NULL);
     if (rc == SF_OK && !(k->source = sf_buf_detach (ptx, &k->source_size)))

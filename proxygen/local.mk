@@ -4,5 +4,6 @@ libspmmfarm_la_SOURCES += \
 	proxygen/sf_config.c proxygen/sf_config.h \
 	proxygen/sf_space.c proxygen/sf_space.h \
 	proxygen/sf_emit.c proxygen/sf_emit.h \
+	proxygen/sf_emit_cuda.c proxygen/sf_emit_cuda.h \
 	proxygen/sf_jit.c proxygen/sf_jit.h \
 	proxygen/sf_dkernel.c proxygen/sf_dkernel.h

@@ -144,7 +144,7 @@ s_regs (sf_buf_t *out, const char *prefix, int64_t first, int32_t vec)
     block's own panel (%r12 = panel * R) and clamped to M - 1, so that the
     store traffic has the full kernel's shape. */
 static void
-s_emit_panel (s_emit_t *e, int32_t panel, int64_t *fmas)
+s_emit_panel (s_emit_t *e, int32_t panel)
 {
     sf_buf_t *out = e->out;
     int32_t vec = e->cfg->vec;
@@ -175,7 +175,6 @@ s_emit_panel (s_emit_t *e, int32_t panel, int64_t *fmas)
                 sf_buf_printf (out, "  fma.rn.f32 %%a%d, %%b%lld, 0f%08X, %%a%d;\n", acc,
                                (long long) j * vec + l, s_bits (eval[q]), acc);
             }
-        *fmas += (int64_t) (end - begin) * vec;
     }
     for (int32_t i = 0; i < info.rows; i++) {
         if (e->proxy) {
@@ -263,8 +262,11 @@ s_emit_generic (s_emit_t *e)
     sf_buf_printf (out, "  add.u32 %%r13, %%r13, 1;\n  bra $L_g_row;\n");
 }
 
+/*  Checks the config against the panels and fills the launch of a kernel
+    whose panel p runs the code of panel target[p]; coded[p] (panels
+    entries, zeroed by the caller) gets whether panel p has code. */
 static int
-s_emit (s_emit_t *e, const int32_t *target, sf_launch_t *launch)
+s_launch_init (const s_emit_t *e, const int32_t *target, sf_launch_t *launch, bool *coded)
 {
     const sf_config_t *c = e->cfg;
     int32_t panels = sf_panels_count (e->panels);
@@ -283,19 +285,55 @@ s_emit (s_emit_t *e, const int32_t *target, sf_launch_t *launch)
     launch->order = c->order;
     launch->vec = c->vec;
     launch->panels = panels;
+    for (int32_t p = 0; p < panels; p++) {
+        bool seen = coded[target[p]];
+        coded[target[p]] = true;
+        if (!seen) {
+            sf_panel_info_t info;
+            sf_panels_info (e->panels, target[p], &info);
+            launch->code_panels++;
+            launch->code_fmas += (int64_t) info.nnz * c->vec;
+        }
+    }
+    return SF_OK;
+}
 
-    int32_t max_k = 1, max_rows = 1;
-    bool *coded = calloc ((size_t) panels, sizeof *coded);
+int
+sf_emit_u_full_launch (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *config,
+                       const sf_epilogue_t *epilogue, sf_launch_t *launch)
+{
+    s_emit_t e = { NULL, a, panels, config, epilogue ? *epilogue : (sf_epilogue_t) { 0 }, false };
+    int32_t count = sf_panels_count (panels);
+    bool *coded = calloc ((size_t) (count ? count : 1), sizeof *coded);
+    int32_t *target = malloc ((size_t) (count ? count : 1) * sizeof *target);
+    int rc = coded && target ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
+    for (int32_t p = 0; rc == SF_OK && p < count; p++)
+        target[p] = p;
+    if (rc == SF_OK)
+        rc = s_launch_init (&e, target, launch, coded);
+    free (coded);
+    free (target);
+    return rc;
+}
+
+static int
+s_emit (s_emit_t *e, const int32_t *target, sf_launch_t *launch)
+{
+    const sf_config_t *c = e->cfg;
+    int32_t panels = sf_panels_count (e->panels);
+    bool *coded = calloc ((size_t) (panels ? panels : 1), sizeof *coded);
     if (!coded)
         return sf_error_set (SF_ERR_NOMEM, "out of memory emitting a kernel");
+    if (s_launch_init (e, target, launch, coded) != SF_OK) {
+        free (coded);
+        return sf_error_last ();
+    }
+    int32_t max_k = 1, max_rows = 1;
     for (int32_t p = 0; p < panels; p++) {
         sf_panel_info_t info;
         sf_panels_info (e->panels, target[p], &info);
         max_k = info.distinct_k > max_k ? info.distinct_k : max_k;
         max_rows = info.rows > max_rows ? info.rows : max_rows;
-        if (!coded[target[p]])
-            launch->code_panels++;
-        coded[target[p]] = true;
     }
 
     sf_buf_t *out = e->out;
@@ -342,7 +380,7 @@ s_emit (s_emit_t *e, const int32_t *target, sf_launch_t *launch)
     sf_buf_printf (out, ";\n  brx.idx.uni %%r7, $L_targets;\n");
     for (int32_t p = 0; p < panels; p++)
         if (coded[p])
-            s_emit_panel (e, p, &launch->code_fmas);
+            s_emit_panel (e, p);
     free (coded);
     if (c->vec > 1 && !e->proxy)
         s_emit_generic (e);

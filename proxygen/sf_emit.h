@@ -2,7 +2,7 @@
 
     PTX is emitted directly, not CUDA C: ptxas on straight-line PTX is an
     order of magnitude cheaper than NVRTC on equivalent CUDA C (DESIGN 4.4;
-    measured in docs/KERNELS.md).
+    measured on this kernel against sf_emit_cuda's CUDA C in docs/KERNELS.md).
 
     Kernel signature (every U kernel, full or proxy):
         entry(const float *B, float *C, uint32_t N, const float *bias)
@@ -54,6 +54,13 @@ void sf_launch_grid (const sf_launch_t *launch, int64_t n, uint32_t grid[3]);
     panel_rows and reorder) into `out`. */
 int sf_emit_u_full (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *config,
                     const sf_epilogue_t *epilogue, sf_buf_t *out, sf_launch_t *launch);
+
+/*  The launch (entry name, geometry, code_fmas) of the full U kernel that
+    sf_emit_u_full would emit, without emitting it: other emitters of the
+    same kernel (sf_emit_cuda) share the name and the launch rule. */
+int sf_emit_u_full_launch (const sf_matrix_t *a, const sf_panels_t *panels,
+                           const sf_config_t *config, const sf_epilogue_t *epilogue,
+                           sf_launch_t *launch);
 
 /*  Emits the proxy: the same launch geometry, with code for `reps`
     representative panels only (panels grouped by cost, the median of each

@@ -74,15 +74,21 @@ sf_jit_ptx (const char *ptx, const sf_jit_opts_t *opts, void **cubin_p, size_t *
 {
     sf_jit_stats_t st = { 0 };
     double t0 = s_clock (CLOCK_MONOTONIC), c0 = s_clock (CLOCK_THREAD_CPUTIME_ID);
-    char arch[32], opt[16], maxreg[32];
+    char arch[32], opt[16], maxreg[32], split[32];
     snprintf (arch, sizeof arch, "-arch=%s", opts && opts->arch ? opts->arch : "sm_90");
     int level = opts && opts->opt_level >= 0 && opts->opt_level <= 3 ? opts->opt_level : 3;
-    snprintf (opt, sizeof opt, "-O%d", level);
-    const char *options[4] = { arch, opt, "-verbose", NULL };
+    /* nvJitLink's -O takes 0 or 3 (and passes it to ptxas); other ptxas
+       levels go through -Xptxas. */
+    snprintf (opt, sizeof opt, level == 0 || level == 3 ? "-O%d" : "-Xptxas=-O%d", level);
+    const char *options[6] = { arch, opt, "-verbose", NULL, NULL, NULL };
     uint32_t count = 3;
     if (opts && opts->max_registers > 0) {
         snprintf (maxreg, sizeof maxreg, "-maxrregcount=%d", opts->max_registers);
         options[count++] = maxreg;
+    }
+    if (opts && opts->split_compile > 0) {
+        snprintf (split, sizeof split, "-split-compile=%d", opts->split_compile);
+        options[count++] = split;
     }
     *cubin_p = NULL;
     *size_p = 0;
@@ -149,37 +155,71 @@ s_nvrtc_fail (nvrtcProgram prog, nvrtcResult rc, const char *what)
                                 nvrtcGetErrorString (rc), *log ? ": " : "", log);
 }
 
-/*  CUDA C -> PTX for the virtual arch matching `arch` ("sm_90" -> compute_90). */
-static int
-s_nvrtc_ptx (const char *source, const char *arch, char **ptx_p)
+int
+sf_jit_nvrtc (const char *source, const sf_jit_opts_t *opts, bool to_cubin, void **out_p,
+              size_t *size_p, sf_jit_stats_t *stats)
 {
-    char option[48];
-    snprintf (option, sizeof option, "--gpu-architecture=compute_%s",
-              strncmp (arch, "sm_", 3) == 0 ? arch + 3 : arch);
-    const char *options[] = { option, "--std=c++17", "-default-device" };
+    double t0 = s_clock (CLOCK_MONOTONIC), c0 = s_clock (CLOCK_THREAD_CPUTIME_ID);
+    const char *arch = opts && opts->arch ? opts->arch : "sm_90";
+    const char *num = strncmp (arch, "sm_", 3) == 0 ? arch + 3 : arch;
+    char option[48], ptxas[48], maxreg[48];
+    snprintf (option, sizeof option, "--gpu-architecture=%s_%s", to_cubin ? "sm" : "compute", num);
+    int level = opts && opts->opt_level >= 0 && opts->opt_level <= 3 ? opts->opt_level : 3;
+    snprintf (ptxas, sizeof ptxas, "--ptxas-options=-O%d", level);
+    const char *options[6] = { option, "--std=c++17", "-default-device", NULL, NULL, NULL };
+    int count = 3;
+    if (to_cubin) {
+        options[count++] = ptxas;
+        options[count++] = "--ptxas-options=-v";
+    }
+    if (opts && opts->max_registers > 0) {
+        snprintf (maxreg, sizeof maxreg, "--maxrregcount=%d", opts->max_registers);
+        options[count++] = maxreg;
+    }
+    *out_p = NULL;
+    *size_p = 0;
     nvrtcProgram prog = NULL;
     nvrtcResult rc = nvrtcCreateProgram (&prog, source, "kernel.cu", 0, NULL, NULL);
     if (rc != NVRTC_SUCCESS)
         return s_nvrtc_fail (NULL, rc, "create");
-    rc = nvrtcCompileProgram (prog, 3, options);
+    rc = nvrtcCompileProgram (prog, count, options);
     size_t size = 0;
     if (rc == NVRTC_SUCCESS)
-        rc = nvrtcGetPTXSize (prog, &size);
-    char *ptx = rc == NVRTC_SUCCESS ? malloc (size) : NULL;
-    if (rc == NVRTC_SUCCESS && !ptx) {
+        rc = to_cubin ? nvrtcGetCUBINSize (prog, &size) : nvrtcGetPTXSize (prog, &size);
+    char *out = rc == NVRTC_SUCCESS ? malloc (size ? size : 1) : NULL;
+    if (rc == NVRTC_SUCCESS && !out) {
         nvrtcDestroyProgram (&prog);
-        return sf_error_set (SF_ERR_NOMEM, "out of memory for %zu bytes of PTX", size);
+        return sf_error_set (SF_ERR_NOMEM, "out of memory for %zu bytes of NVRTC output", size);
     }
     if (rc == NVRTC_SUCCESS)
-        rc = nvrtcGetPTX (prog, ptx);
+        rc = to_cubin ? nvrtcGetCUBIN (prog, out) : nvrtcGetPTX (prog, out);
     if (rc != NVRTC_SUCCESS) {
-        free (ptx);
+        free (out);
         int status = s_nvrtc_fail (prog, rc, "compile");
         nvrtcDestroyProgram (&prog);
         return status;
     }
+    sf_jit_stats_t st = { 0 };
+    size_t log_size = 0;
+    if (to_cubin && nvrtcGetProgramLogSize (prog, &log_size) == NVRTC_SUCCESS && log_size > 1) {
+        char *log = malloc (log_size);
+        if (log && nvrtcGetProgramLog (prog, log) == NVRTC_SUCCESS) {
+            s_parse_info (log, &st);
+            sf_log_trace ("jit", "%s", log);
+        }
+        free (log);
+    }
     nvrtcDestroyProgram (&prog);
-    *ptx_p = ptx;
+    if (to_cubin)
+        st.cubin_bytes = (int64_t) size;
+    else
+        st.ptx_bytes = (int64_t) strlen (out);
+    st.seconds = s_clock (CLOCK_MONOTONIC) - t0;
+    st.cpu_seconds = s_clock (CLOCK_THREAD_CPUTIME_ID) - c0;
+    if (stats)
+        *stats = st;
+    *out_p = out;
+    *size_p = size;
     return SF_OK;
 }
 
@@ -188,14 +228,16 @@ sf_jit_cuda (const char *source, const sf_jit_opts_t *opts, void **cubin_p, size
              char **ptx_p, sf_jit_stats_t *stats)
 {
     double t0 = s_clock (CLOCK_MONOTONIC), c0 = s_clock (CLOCK_THREAD_CPUTIME_ID);
-    char *ptx = NULL;
+    void *ptx = NULL;
+    size_t ptx_size = 0;
     if (ptx_p)
         *ptx_p = NULL;
-    int rc = s_nvrtc_ptx (source, opts && opts->arch ? opts->arch : "sm_90", &ptx);
-    sf_jit_stats_t st = { 0 };
+    sf_jit_stats_t st = { 0 }, front = { 0 };
+    int rc = sf_jit_nvrtc (source, opts, false, &ptx, &ptx_size, &front);
     if (rc == SF_OK)
         rc = sf_jit_ptx (ptx, opts, cubin_p, size_p, &st);
     if (rc == SF_OK) {
+        st.ptx_bytes = front.ptx_bytes;
         st.seconds = s_clock (CLOCK_MONOTONIC) - t0;
         st.cpu_seconds = s_clock (CLOCK_THREAD_CPUTIME_ID) - c0;
         if (stats)

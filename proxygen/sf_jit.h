@@ -8,6 +8,7 @@
 #ifndef SF_JIT_H_INCLUDED
 #define SF_JIT_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,7 @@ typedef struct {
     const char *arch;      /* "sm_90" when NULL */
     int opt_level;         /* ptxas -O level, 0..3; 3 when out of range */
     int max_registers;     /* 0: no cap */
+    int split_compile;     /* nvJitLink -split-compile=N (ptxas threads); 0: off */
 } sf_jit_opts_t;
 
 /*  Compiles PTX text (NUL-terminated) into a cubin. *cubin_p gets a malloc'ed
@@ -46,6 +48,15 @@ int sf_jit_ptx (const char *ptx, const sf_jit_opts_t *opts, void **cubin_p, size
     (may be NULL) gets the PTX (caller frees). */
 int sf_jit_cuda (const char *source, const sf_jit_opts_t *opts, void **cubin_p, size_t *size_p,
                  char **ptx_p, sf_jit_stats_t *stats);
+
+/*  NVRTC alone: CUDA C source (NUL-terminated, no #include) to PTX for the
+    virtual arch of opts->arch (to_cubin false: compute_90 for sm_90) or to
+    a cubin for opts->arch itself (to_cubin true: NVRTC runs ptxas with
+    opts->opt_level, and the stats get ptxas's registers and spills).
+    *out_p gets the malloc'ed PTX (NUL-terminated) or cubin (caller frees),
+    *size_p its size. On failure SF_ERR_NVRTC with the log's first lines. */
+int sf_jit_nvrtc (const char *source, const sf_jit_opts_t *opts, bool to_cubin, void **out_p,
+                  size_t *size_p, sf_jit_stats_t *stats);
 
 /*  Version of the linked nvJitLink, e.g. "13.0". */
 const char *sf_jit_version (void);

@@ -11,6 +11,7 @@
 #include "common/sf_matrix.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_emit.h"
+#include "proxygen/sf_emit_cuda.h"
 #include "proxygen/sf_jit.h"
 #include "proxygen/sf_panels.h"
 #include "proxygen/sf_space.h"
@@ -224,6 +225,89 @@ START_TEST (test_emit_compiles_with_nvjitlink)
 }
 END_TEST
 
+static int64_t
+s_count (const char *text, const char *needle)
+{
+    int64_t n = 0;
+    for (const char *p = text; (p = strstr (p, needle)); p += strlen (needle))
+        n++;
+    return n;
+}
+
+/*  CUDA C of `a` (sf_emit_cuda) through NVRTC to PTX and through nvJitLink:
+    the PTX NVRTC wrote (caller frees); launch gets the emitter's launch. */
+static char *
+s_cuda_ptx (const sf_matrix_t *a, const sf_config_t *c, const sf_epilogue_t *epi, sf_launch_t *launch)
+{
+    sf_panels_t *p = sf_panels_new (a, c->panel_rows, c->reorder);
+    sf_buf_t *buf = sf_buf_new (1 << 24);
+    ck_assert_int_eq (sf_emit_cuda_u_full (a, p, c, epi, buf, launch), SF_OK);
+    void *cubin;
+    size_t size;
+    char *ptx = NULL;
+    sf_jit_stats_t st;
+    ck_assert_int_eq (sf_jit_cuda (sf_buf_data (buf), NULL, &cubin, &size, &ptx, &st), SF_OK);
+    ck_assert_int_le (st.registers, c->max_regs);
+    free (cubin);
+    sf_buf_destroy (&buf);
+    sf_panels_destroy (&p);
+    return ptx;
+}
+
+/*  The CUDA C emitter's kernel is the PTX emitter's: same entry, launch and
+    register cap, and NVRTC's PTX holds exactly one fma.rn.f32 per nonzero
+    and lane (plus one per lane in the generic loop when V > 1), one add.f32
+    per output element for the bias and one max.f32 for the ReLU. */
+START_TEST (test_emit_cuda_matches_ptx)
+{
+    sf_matrix_t *a = sf_matrix_new_random (70, 64, 0.9, 3);
+    int64_t nnz = sf_matrix_nnz (a), m = sf_matrix_rows (a);
+    sf_config_t c1 = { SF_TEMPLATE_U, 16, 1, 64, 2, 0, sf_space_u_max_regs (16, 1), SF_REORDER_NONE };
+    sf_config_t c2 = { SF_TEMPLATE_U, 32, 2, 32, 1, 1, sf_space_u_max_regs (32, 2), SF_REORDER_SIMILARITY };
+    sf_epilogue_t plain = { false, false }, both = { true, true };
+    sf_launch_t cuda, ptx_launch;
+    sf_panels_t *p = sf_panels_new (a, 16, SF_REORDER_NONE);
+    sf_buf_t *buf = sf_buf_new (1 << 24);
+    ck_assert_int_eq (sf_emit_u_full (a, p, &c1, &plain, buf, &ptx_launch), SF_OK);
+    ck_assert_int_eq (s_count (sf_buf_data (buf), "fma.rn.f32"), nnz);
+
+    char *ptx = s_cuda_ptx (a, &c1, &plain, &cuda);
+    ck_assert_int_eq (memcmp (&cuda, &ptx_launch, sizeof cuda), 0);
+    ck_assert_int_eq (s_count (ptx, "fma.rn.f32"), nnz);
+    ck_assert_int_eq (s_count (ptx, "add.f32"), 0);
+    ck_assert_int_eq (s_count (ptx, "max.f32"), 0);
+    ck_assert_ptr_nonnull (strstr (ptx, cuda.entry));
+    ck_assert_ptr_nonnull (strstr (ptx, ".maxnreg 64"));  /* the minimum cap */
+    free (ptx);
+
+    ptx = s_cuda_ptx (a, &c2, &both, &cuda);
+    ck_assert_int_eq (cuda.code_fmas, nnz * 2);
+    ck_assert_int_eq (s_count (ptx, "fma.rn.f32"), nnz * 2 + 2);
+    ck_assert_int_eq (s_count (ptx, "add.f32"), m * 2 + 2);
+    ck_assert_int_eq (s_count (ptx, "max.f32"), m * 2 + 2);
+    ck_assert_int_eq (cuda.order, 1);
+    ck_assert_int_eq (cuda.panel_groups, 3);  /* 70 rows / 32 */
+    free (ptx);
+
+    /* NVRTC straight to a cubin (the SPMMFARM_U_EMIT=cuda path) */
+    sf_buf_destroy (&buf);
+    buf = sf_buf_new (1 << 24);
+    ck_assert_int_eq (sf_emit_cuda_u_full (a, p, &c1, &both, buf, &cuda), SF_OK);
+    void *cubin;
+    size_t size;
+    sf_jit_stats_t st;
+    ck_assert_int_eq (sf_jit_nvrtc (sf_buf_data (buf), NULL, true, &cubin, &size, &st), SF_OK);
+    ck_assert_int_gt (st.registers, 0);
+    ck_assert_int_eq (st.cubin_bytes, (int64_t) size);
+    free (cubin);
+    /* a mismatched config is refused, as by the PTX emitter */
+    ck_assert_int_eq (sf_emit_cuda_u_full (a, p, &c2, &both, buf, &cuda), SF_ERR_INVALID);
+    sf_buf_destroy (&buf);
+    sf_panels_destroy (&p);
+    sf_matrix_destroy (&a);
+}
+END_TEST
+
 START_TEST (test_sim_model_is_sane)
 {
     sf_device_info_t gpu;
@@ -256,6 +340,7 @@ s_suite (void)
     tcase_add_test (tc, test_similarity_groups_shared_columns);
     tcase_add_test (tc, test_space_constraints);
     tcase_add_test (tc, test_emit_compiles_with_nvjitlink);
+    tcase_add_test (tc, test_emit_cuda_matches_ptx);
     tcase_add_test (tc, test_sim_model_is_sane);
     suite_add_tcase (s, tc);
     return s;

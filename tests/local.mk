@@ -148,3 +148,11 @@ dist_noinst_SCRIPTS += tests/cli_farm.sh
 ## submit/local --strategy rank with the model and without one (fallback).
 TESTS += tests/cli_rankfarm.sh
 dist_noinst_SCRIPTS += tests/cli_rankfarm.sh
+
+## bench: compile cost of the U kernel by emission path (issue 3,
+## docs/KERNELS.md "Emission path"); a program to run by hand, not a test.
+noinst_PROGRAMS += tests/bench/compile_paths
+tests_bench_compile_paths_SOURCES = tests/bench/compile_paths.c
+tests_bench_compile_paths_CFLAGS = $(SF_CFLAGS)
+tests_bench_compile_paths_LDADD = libspmmfarm.la
+tests_bench_compile_paths_LDFLAGS = $(CUDA_LDFLAGS)

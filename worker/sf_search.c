@@ -14,6 +14,7 @@
 #include "common/sf_error.h"
 #include "common/sf_log.h"
 #include "proxygen/sf_dkernel.h"
+#include "proxygen/sf_emit_cuda.h"
 #include "proxygen/sf_space.h"
 #include "worker/sf_measure.h"
 #include "worker/sf_sim.h"
@@ -135,6 +136,17 @@ s_emit_u (const sf_matrix_t *a, const s_job_t *job, const sf_epilogue_t *epi, sf
         : sf_emit_u_full (a, job->panels, &job->config, epi, buf, launch);
 }
 
+/*  SPMMFARM_U_EMIT=cuda: full U kernels as CUDA C through NVRTC (to a cubin)
+    instead of PTX through nvJitLink; =ptx-o1: our PTX with ptxas -O1. Both
+    only to time the paths on the GPU (docs/KERNELS.md, "Emission path");
+    proxies stay PTX -O3. */
+static bool
+s_u_emit_is (const char *what)
+{
+    const char *v = getenv ("SPMMFARM_U_EMIT");
+    return v && strcmp (v, what) == 0;
+}
+
 static void
 s_compile_one (s_pool_t *pool, s_job_t *job)
 {
@@ -146,9 +158,15 @@ s_compile_one (s_pool_t *pool, s_job_t *job)
             sf_dkernel_launch_for (&job->config, sf_panels_count (job->panels), &job->launch);
     } else {
         sf_buf_t *buf = sf_buf_new (S_PTX_MAX);
-        rc = buf ? s_emit_u (pool->a, job, &pool->epi, buf, &job->launch) : SF_ERR_NOMEM;
+        bool cuda = !job->proxy && s_u_emit_is ("cuda");
+        sf_jit_opts_t o1 = { .opt_level = 1 };
+        rc = !buf ? SF_ERR_NOMEM
+           : cuda ? sf_emit_cuda_u_full (pool->a, job->panels, &job->config, &pool->epi, buf, &job->launch)
+                  : s_emit_u (pool->a, job, &pool->epi, buf, &job->launch);
         if (rc == SF_OK)
-            rc = sf_jit_ptx (sf_buf_data (buf), NULL, &job->cubin, &job->size, &job->stats);
+            rc = cuda ? sf_jit_nvrtc (sf_buf_data (buf), NULL, true, &job->cubin, &job->size, &job->stats)
+                      : sf_jit_ptx (sf_buf_data (buf), !job->proxy && s_u_emit_is ("ptx-o1") ? &o1 : NULL,
+                                    &job->cubin, &job->size, &job->stats);
         sf_buf_destroy (&buf);
     }
     if (rc != SF_OK)

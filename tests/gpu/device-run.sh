@@ -6,6 +6,7 @@
 #   tests/gpu/device-run.sh bench   tune-local on reference layers
 #   tests/gpu/device-run.sh export  tests/cli_export.sh: tune-local's store,
 #                                   export, verify, rt_demo, torch_demo
+#   tests/gpu/device-run.sh emitpath  U kernels as PTX and as CUDA C, timed
 set -u
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT/json"
@@ -174,6 +175,44 @@ PY
             timeout 250 "$SPMMFARM" tune-local /tmp/l95.smtx --n 4096 --strategy $strategy --no-store \
                 --max-configs "${SF_FIDELITY_CONFIGS:-16}" --json -q > "$OUT/json/$strategy-l95-n4096.json" 2>> "$OUT/stderr.log"
             python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sys.argv[1], d["best"]["config"], d["best"]["us"], d["search"])' "$OUT/json/$strategy-l95-n4096.json"
+        done
+        ;;
+    emitpath)
+        # issue 3: the same full U kernels emitted as PTX (nvJitLink, the
+        # default), as CUDA C (SPMMFARM_U_EMIT=cuda: NVRTC to a cubin) and as
+        # PTX with ptxas -O1 (SPMMFARM_U_EMIT=ptx-o1), each verified and
+        # timed; compile and kernel times side by side against the default
+        # (docs/KERNELS.md, "Emission path"). SF_EMIT_SPECS: SPARSITY:N pairs
+        # of 768 x 768 layers; SF_EMIT_CONFIGS configs each; SF_EMIT_WAYS the
+        # paths (NVRTC passes 280 s past ~30,000 nonzeros: for a 90 % layer,
+        # SF_EMIT_SPECS=0.9:4096 SF_EMIT_WAYS="ptx ptx-o1").
+        for spec in ${SF_EMIT_SPECS:-0.99:4096 0.98:4096}; do
+            "$SPMMFARM" gen --m 768 --k 768 --sparsity ${spec%:*} --seed 1 -o /tmp/emit.smtx
+            for emit in ${SF_EMIT_WAYS:-ptx cuda ptx-o1}; do
+                SPMMFARM_U_EMIT=$emit timeout 280 "$SPMMFARM" tune-local /tmp/emit.smtx --n ${spec#*:} \
+                    --templates U --strategy exhaustive --max-configs ${SF_EMIT_CONFIGS:-2} --no-store --json -q \
+                    > "$OUT/json/emit-$emit-${spec%:*}.json" 2>> "$OUT/emitpath-stderr.log"
+                echo "$spec $emit: exit $?"
+            done
+            for emit in ${SF_EMIT_WAYS:-ptx cuda ptx-o1}; do
+                [ $emit = ptx ] && continue
+                python3 - "$OUT/json/emit-ptx-${spec%:*}.json" "$OUT/json/emit-$emit-${spec%:*}.json" $emit <<'PY'
+import json, sys
+runs = []
+for f in sys.argv[1:3]:
+    try:
+        runs.append({c["config"]: c for c in json.load(open(f))["candidates"] if not c["proxy"]})
+    except Exception as e:
+        print(f, "no result", e); sys.exit(0)
+for cfg in sorted(set(runs[0]) & set(runs[1])):
+    if cfg.startswith("dense"):
+        continue
+    p, c = runs[0][cfg], runs[1][cfg]
+    print("%-30s PTX %8.2f us (err %s, %6.1f s, %3d regs) | %s %8.2f us (err %s, %6.1f s, %3d regs) | ratio %.3f" % (
+        cfg, p.get("us") or -1, p.get("err"), p["compile_s"], p["registers"], sys.argv[3], c.get("us") or -1,
+        c.get("err"), c["compile_s"], c["registers"], (c.get("us") or 0) / (p.get("us") or 1)))
+PY
+            done
         done
         ;;
     esac
