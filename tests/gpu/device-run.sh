@@ -6,6 +6,8 @@
 #   tests/gpu/device-run.sh bench   tune-local on reference layers
 #   tests/gpu/device-run.sh export  tests/cli_export.sh: tune-local's store,
 #                                   export, verify, rt_demo, torch_demo
+#   farm, scaling, dispatch, sweep, rankeval, smoke, emitpath, suite,
+#   proxyeval, fidelity: see each section below (issues 3-7)
 #   tests/gpu/device-run.sh emitpath  U kernels as PTX and as CUDA C, timed
 set -u
 OUT=${OUT:-/tmp/out}
@@ -104,6 +106,21 @@ for what in "$@"; do
         echo "worker after SIGTERM mid-search: exit $rc in $(python3 -c "import time; print(round(time.time() - $t0, 1))") s"
         grep -E "BYE|cancel|abandon" "$OUT/smoke-worker.log"
         kill -TERM $coord; wait $coord
+        ;;
+    rankeval)
+        # issue 6: rank-eval on the full legal space of small bench205 layers
+        # (M, K <= 192; SF_RANKEVAL_FILTER, SF_RANKEVAL_LIMIT, SF_RANKEVAL_ARGS
+        # e.g. "--proxy-top 3"), on the store the `sweep` section left in
+        # .devpack/sweep.store (run `sweep` with SF_SWEEP_TRAIN=1 first, in the
+        # same call: the store is too big to come back). Resumes from
+        # $SF_RANKEVAL_DIR when carried. rank-eval turns the CUDA JIT cache off.
+        gpu=$("$SPMMFARM" devices --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["devices"][0]["gpu_type"])')
+        dir=${SF_RANKEVAL_DIR:-$OUT/rank}
+        timeout ${SF_RANKEVAL_TIME:-500} "$SPMMFARM" rank-eval --store "$PWD/.devpack/sweep.store" --gpu-type "$gpu" \
+            --suite conf/bench/bench205.conf --filter "${SF_RANKEVAL_FILTER:-m<=192,k<=192}" \
+            ${SF_RANKEVAL_LIMIT:+--limit $SF_RANKEVAL_LIMIT} ${SF_RANKEVAL_ARGS:-} -o "$dir" -q 2>> "$OUT/rankeval-stderr.log"
+        echo "rank-eval: exit $?"
+        head -c 1200 "$dir/rank.json"
         ;;
     dispatch)
         # issue 5: the coordinator's dispatch rate, 64 dry-run workers, tiny jobs
