@@ -308,22 +308,21 @@ s_runner_collect (s_runner_t *r)
 /*  Stops the job thread: a running search is cancelled (it stops after the
     compiles and the run in flight) and joined, so that no thread is still
     compiling while the process exits; one that does not stop within
-    S_JOIN_MS is left to finish (and free what it holds). Then drops the
-    socket side's reference. */
+    S_JOIN_MS is left to finish (and free what it holds: r->busy stays true
+    until it does). Safe twice. */
 static void
-s_runner_shutdown (s_runner_t *r)
+s_runner_stop (s_runner_t *r)
 {
     pthread_mutex_lock (&r->lock);
     r->quit = true;
     atomic_store (&r->cancel, true);
     bool busy = r->busy, started = r->started;
+    r->started = false;
     pthread_cond_signal (&r->cond);
     pthread_mutex_unlock (&r->lock);
     if (!started)
-        ;
-    else if (!busy)
-        pthread_join (r->thread, NULL);
-    else {
+        return;
+    if (busy) {
         sf_log_info ("worker", "cancelling the running job");
         struct timespec until;
         clock_gettime (CLOCK_REALTIME, &until);
@@ -331,8 +330,21 @@ s_runner_shutdown (s_runner_t *r)
         if (pthread_timedjoin_np (r->thread, NULL, &until) != 0) {
             sf_log_warn ("worker", "the running job did not stop within %d s: abandoned", S_JOIN_MS / 1000);
             pthread_detach (r->thread);
+            return;
         }
-    }
+    } else
+        pthread_join (r->thread, NULL);
+    /* the thread is gone: a task it never picked up is nobody's now */
+    pthread_mutex_lock (&r->lock);
+    s_task_free (&r->todo);
+    pthread_mutex_unlock (&r->lock);
+}
+
+/*  s_runner_stop, then drops the socket side's reference. */
+static void
+s_runner_shutdown (s_runner_t *r)
+{
+    s_runner_stop (r);
     s_runner_release (r);
 }
 
@@ -1140,5 +1152,6 @@ sf_worker_run (sf_worker_t *self)
         zsock_set_linger (self->sock, S_LINGER_MS);
         zsock_destroy (&self->sock);
     }
+    s_runner_stop (self->runner);  /* after BYE: the coordinator requeues at once */
     return rc;
 }

@@ -95,21 +95,22 @@ typedef struct {
 sf_worker_t *sf_worker_new (const sf_worker_opts_t *opts);
 
 /*  Frees the worker; safe twice. A job still running on the job thread is
-    abandoned: the thread finishes it, drops the result and frees what it
-    holds (the process may exit meanwhile). */
+    cancelled and joined, or, when it does not stop within 30 s, abandoned:
+    the thread finishes it, drops the result and frees what it holds. */
 void sf_worker_destroy (sf_worker_t **self_p);
 
-/*  Serves the coordinator until SHUTDOWN, SIGINT/SIGTERM (zsys_interrupted),
-    sf_worker_stop or max_jobs answered; then says BYE and returns SF_OK.
+/*  Serves the coordinator until SHUTDOWN, SIGINT/SIGTERM (opts.stop_fd or
+    zsys_interrupted), sf_worker_stop or max_jobs answered; then says BYE,
+    cancels a running job and waits for it (at most 30 s), and returns SF_OK.
     SF_ERR_ZMQ if no socket can be made, SF_ERR_INVALID for a malformed endpoint. */
 int sf_worker_run (sf_worker_t *self);
 
 /*  Asks sf_worker_run to say BYE and return; callable from any thread. */
 void sf_worker_stop (sf_worker_t *self);
 
-/*  True while a job is on the job thread. After sf_worker_run returned:
-    destroying the worker now abandons that job, whose thread goes on in
-    this process; a program about to exit should then leave with
+/*  True while a job is on the job thread. After sf_worker_run returned,
+    only a job that did not stop when cancelled: its thread goes on in this
+    process, so a program about to exit should then leave with
     zsys_shutdown() (delivers BYE) and _exit(), not exit(): library
     destructors must not run under a compile. */
 bool sf_worker_busy (const sf_worker_t *self);
