@@ -102,6 +102,27 @@ s_has_config (const sf_search_result_t *r, const sf_config_t *config)
     return false;
 }
 
+/*  Every candidate a strategy measured, as [config, proxy (0/1), us or
+    null, compile CPU-s]: what-if questions (another finalist count, another
+    top k) are answered from these measured times without running again. */
+static cJSON *
+s_runs_json (const sf_search_result_t *r)
+{
+    cJSON *runs = cJSON_CreateArray ();
+    for (int i = 0; i < r->candidate_count; i++) {
+        const sf_candidate_t *c = &r->candidates[i];
+        char text[SF_CONFIG_TEXT_MAX];
+        cJSON *row = cJSON_CreateArray ();
+        cJSON_AddItemToArray (row, cJSON_CreateString (sf_config_text (&c->config, text)));
+        cJSON_AddItemToArray (row, cJSON_CreateNumber (c->proxy ? 1 : 0));
+        cJSON_AddItemToArray (row, c->status == SF_OK && isfinite (c->us)
+                                   ? cJSON_CreateNumber (round (c->us * 1000) / 1000) : cJSON_CreateNull ());
+        cJSON_AddItemToArray (row, cJSON_CreateNumber (round (c->compile.cpu_seconds * 1000) / 1000));
+        cJSON_AddItemToArray (runs, row);
+    }
+    return runs;
+}
+
 static cJSON *
 s_strategy_json (const sf_search_result_t *exh, const sf_search_result_t *r)
 {
@@ -116,6 +137,7 @@ s_strategy_json (const sf_search_result_t *exh, const sf_search_result_t *r)
     cJSON_AddNumberToObject (o, "candidates", r->candidate_count);
     cJSON_AddNumberToObject (o, "legal", r->legal);
     cJSON_AddNumberToObject (o, "compiled", r->compiled);
+    cJSON_AddItemToObject (o, "runs", s_runs_json (r));
     return o;
 }
 

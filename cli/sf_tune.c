@@ -9,6 +9,7 @@
 #include "cli/sf_cli.h"
 #include "common/sf_cudadrv.h"
 #include "common/sf_error.h"
+#include "common/sf_log.h"
 #include "worker/sf_sim.h"
 
 void
@@ -153,6 +154,31 @@ sf_tune_device (const sf_tune_t *t, sf_device_info_t *out)
     NULL with the error; *soft is set when it is only that there is no
     model for gpu_type (or no default store), which rank survives by
     falling back to proxy. */
+/*  A model file: its provenance (booster attributes) goes into record, and a
+    model of another GPU type is refused (a sim model never ranks for a real
+    GPU, nor an A100's for an H100). A file without provenance (trained
+    before it was written) loads with a warning and a zero record. */
+static sf_rankmodel_t *
+s_load_model_file (const char *path, const char *gpu_type, sf_store_model_t *record)
+{
+    sf_rankmodel_t *m = sf_rankmodel_load_file (path);
+    sf_store_model_t rec;
+    int rc = m ? sf_rankmodel_provenance (m, &rec) : SF_OK;
+    if (m && rc == SF_ERR_NOTFOUND)
+        sf_log_warn ("tune", "%s: the model does not say which GPU type it was trained for: "
+                     "using it for %s", path, gpu_type);
+    else if (m && rc != SF_OK) {
+        sf_error_prefix ("%s: ", path);
+        sf_rankmodel_destroy (&m);
+    } else if (m && strcmp (rec.gpu_type, gpu_type) != 0) {
+        sf_error_set (SF_ERR_INVALID, "%s: a rank model of %s, not of this GPU type (%s)", path,
+                      rec.gpu_type, gpu_type);
+        sf_rankmodel_destroy (&m);
+    } else if (m && record)
+        *record = rec;
+    return m;
+}
+
 static sf_rankmodel_t *
 s_load_model (const char *source, const char *gpu_type, sf_store_model_t *record, bool *soft)
 {
@@ -166,7 +192,7 @@ s_load_model (const char *source, const char *gpu_type, sf_store_model_t *record
         sf_error_set (SF_ERR_NOTFOUND, "%s: no such model file or store", dir);
         *soft = source == NULL;
     } else if (!S_ISDIR (st.st_mode))
-        m = sf_rankmodel_load_file (dir);
+        m = s_load_model_file (dir, gpu_type, record);
     else {
         sf_store_t *store = sf_store_open (dir, SF_STORE_READONLY);
         m = store ? sf_rankmodel_store_get (store, gpu_type, 0, record) : NULL;

@@ -2,6 +2,7 @@
 #include "rankmodel/sf_rankmodel.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -692,6 +693,85 @@ sf_rankmodel_load_file (const char *path)
     return m;
 }
 
+/* ---- provenance ------------------------------------------------------------------ */
+
+/*  The booster attributes (kept in its XGBoost JSON) that say where a model
+    comes from, so that a model file alone (a bundle's model.json, a file
+    given to --model) knows its GPU type and training set. */
+#define S_ATTR_GPU_TYPE "spmmfarm_gpu_type"
+#define S_ATTR_VERSION "spmmfarm_version"
+#define S_ATTR_PROBLEMS "spmmfarm_train_problems"
+#define S_ATTR_CANDIDATES "spmmfarm_train_candidates"
+#define S_ATTR_SECONDS "spmmfarm_train_seconds"
+
+int
+sf_rankmodel_set_provenance (sf_rankmodel_t *self, const sf_store_model_t *rec)
+{
+    char v[4][32];
+    snprintf (v[0], sizeof v[0], "%" PRIu32, rec->version);
+    snprintf (v[1], sizeof v[1], "%" PRIu64, rec->problems);
+    snprintf (v[2], sizeof v[2], "%" PRIu64, rec->candidates);
+    snprintf (v[3], sizeof v[3], "%.6g", rec->seconds);
+    const char *keys[] = { S_ATTR_GPU_TYPE, S_ATTR_VERSION, S_ATTR_PROBLEMS, S_ATTR_CANDIDATES,
+                           S_ATTR_SECONDS };
+    const char *values[] = { rec->gpu_type, v[0], v[1], v[2], v[3] };
+    int rc = SF_OK;
+    for (size_t i = 0; rc == SF_OK && i < sizeof keys / sizeof keys[0]; i++)
+        rc = s_xgb (XGBoosterSetAttr (self->booster, keys[i], values[i]), "attribute");
+    return rc;
+}
+
+/*  An unsigned attribute's value, or `bad` when it is not a number within max. */
+static bool
+s_attr_uint (const char *text, uint64_t max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull (text, &end, 10);
+    if (errno || end == text || *end || text[0] == '-' || v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+int
+sf_rankmodel_provenance (sf_rankmodel_t *self, sf_store_model_t *rec)
+{
+    const char *keys[] = { S_ATTR_GPU_TYPE, S_ATTR_VERSION, S_ATTR_PROBLEMS, S_ATTR_CANDIDATES,
+                           S_ATTR_SECONDS };
+    /* XGBoosterGetAttr's string lives only until the next call: copied. */
+    char values[5][SF_STORE_GPU_TYPE_MAX + 1];
+    memset (rec, 0, sizeof *rec);
+    for (size_t i = 0; i < 5; i++) {
+        int found = 0;
+        const char *value = NULL;
+        int rc = s_xgb (XGBoosterGetAttr (self->booster, keys[i], &value, &found), "attribute");
+        if (rc != SF_OK)
+            return rc;
+        if (!found || !value)
+            return sf_error_set (SF_ERR_NOTFOUND, "the model has no '%s' attribute", keys[i]);
+        if (strlen (value) >= sizeof values[i])
+            return sf_error_set (SF_ERR_FORMAT, "attribute %s: longer than %zu bytes", keys[i],
+                                 sizeof values[i] - 1);
+        snprintf (values[i], sizeof values[i], "%s", value);
+    }
+    uint64_t version;
+    char *end;
+    rec->seconds = strtod (values[4], &end);
+    if (strlen (values[0]) == 0 || strlen (values[0]) >= sizeof rec->gpu_type)
+        return sf_error_set (SF_ERR_FORMAT, "attribute %s: empty or too long", keys[0]);
+    if (!s_attr_uint (values[1], UINT32_MAX, &version) || version == 0)
+        return sf_error_set (SF_ERR_FORMAT, "attribute %s: '%s' is not a version", keys[1], values[1]);
+    if (!s_attr_uint (values[2], UINT64_MAX, &rec->problems)
+        || !s_attr_uint (values[3], UINT64_MAX, &rec->candidates))
+        return sf_error_set (SF_ERR_FORMAT, "attributes %s, %s: not counts", keys[2], keys[3]);
+    if (end == values[4] || *end || !isfinite (rec->seconds) || rec->seconds < 0)
+        return sf_error_set (SF_ERR_FORMAT, "attribute %s: '%s' is not seconds", keys[4], values[4]);
+    snprintf (rec->gpu_type, sizeof rec->gpu_type, "%s", values[0]);
+    rec->version = (uint32_t) version;
+    return SF_OK;
+}
+
 /* ---- the search's callback ------------------------------------------------------ */
 
 int
@@ -941,8 +1021,6 @@ sf_rankmodel_store_put (sf_store_t *store, const char *gpu_type, sf_rankmodel_t 
     int rc = sf_store_each_model (store, gpu_type, s_on_model, &latest);
     if (rc == SF_OK && strlen (gpu_type) >= sizeof rec.gpu_type)
         rc = sf_error_set (SF_ERR_RANGE, "GPU type too long");
-    if (rc == SF_OK)
-        rc = sf_rankmodel_save_json (model, &rec.xgboost_json, &rec.xgboost_size);
     if (rc != SF_OK)
         return rc;
     snprintf (rec.gpu_type, sizeof rec.gpu_type, "%s", gpu_type);
@@ -950,6 +1028,12 @@ sf_rankmodel_store_put (sf_store_t *store, const char *gpu_type, sf_rankmodel_t 
     rec.problems = report->problems;
     rec.candidates = report->candidates;
     rec.seconds = report->seconds;
+    /* The JSON stored (and exported into bundles) carries its provenance. */
+    rc = sf_rankmodel_set_provenance (model, &rec);
+    if (rc == SF_OK)
+        rc = sf_rankmodel_save_json (model, &rec.xgboost_json, &rec.xgboost_size);
+    if (rc != SF_OK)
+        return rc;
     snprintf (rec.note, sizeof rec.note, "%s", note ? note : "");
     rec.created_ms = sf_store_now_ms ();
     s_metric (&rec, "features_version", SF_FEATURES_VERSION);

@@ -138,6 +138,15 @@ sf_rankmodel_t *sf_rankmodel_load_json (const char *json, size_t size);
 /*  The same from a file (at most SF_STORE_BLOB_MAX bytes). */
 sf_rankmodel_t *sf_rankmodel_load_file (const char *path);
 
+/*  Writes a model record's gpu_type, version, problems, candidates and
+    seconds into the booster's attributes, which its JSON keeps: a model
+    file knows where it comes from (sf_rankmodel_store_put does this). */
+int sf_rankmodel_set_provenance (sf_rankmodel_t *self, const sf_store_model_t *rec);
+/*  Reads them back into rec (zeroed first; xgboost_json and metrics stay
+    NULL). SF_ERR_NOTFOUND: the model has none (trained before they were
+    written); SF_ERR_FORMAT: one is malformed. */
+int sf_rankmodel_provenance (sf_rankmodel_t *self, sf_store_model_t *rec);
+
 /*  The search's scoring callback (sf_rank_fn of worker/sf_search.h): arg
     is an sf_rankmodel_t with this build's features; scores the configs of
     matrix a at N columns on a GPU of sm_count SMs. */

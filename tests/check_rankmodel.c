@@ -453,6 +453,9 @@ START_TEST (test_store_models)
     ck_assert_int_eq ((int) report.problems, 6);
     ck_assert_int_eq ((int) report.candidates, 48);
     ck_assert (sf_rankmodel_has_features (m));
+    /* a model not yet stored has no provenance */
+    sf_store_model_t unstored;
+    ck_assert_int_eq (sf_rankmodel_provenance (m, &unstored), SF_ERR_NOTFOUND);
     uint32_t v1 = 0, v2 = 0;
     ck_assert_int_eq (sf_rankmodel_store_put (store, S_SIM_TYPE, m, &report, "first", &v1), SF_OK);
     ck_assert_int_eq (sf_rankmodel_store_put (store, S_SIM_TYPE, m, &report, "second", &v2), SF_OK);
@@ -468,6 +471,22 @@ START_TEST (test_store_models)
     for (uint32_t i = 0; i < rec.metric_count; i++)
         has_recall |= strcmp (rec.metrics[i].name, "holdout_recall_at_k") == 0;
     ck_assert (has_recall);
+    /* the stored JSON says where it comes from: a model file alone (a
+       bundle's model.json) knows its GPU type, version and training set */
+    sf_store_model_t prov;
+    ck_assert_int_eq (sf_rankmodel_provenance (back, &prov), SF_OK);
+    ck_assert_str_eq (prov.gpu_type, S_SIM_TYPE);
+    ck_assert_uint_eq (prov.version, 2);
+    ck_assert_uint_eq (prov.problems, 6);
+    ck_assert_uint_eq (prov.candidates, 48);
+    ck_assert_double_eq_tol (prov.seconds, report.seconds, 1e-5 + report.seconds * 1e-5);
+    sf_store_model_t none;
+    /* a malformed one is refused, saying which */
+    sf_store_model_t bad = prov;
+    bad.version = 0;
+    ck_assert_int_eq (sf_rankmodel_set_provenance (m, &bad), SF_OK);
+    ck_assert_int_eq (sf_rankmodel_provenance (m, &none), SF_ERR_FORMAT);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "spmmfarm_version"));
     sf_record_model_free (&rec);
     /* the stored model scores as the trained one: through the search's callback */
     sf_matrix_t *a = sf_matrix_new_random (64, 48, 0.8, 100);
@@ -680,7 +699,8 @@ START_TEST (test_rank_strategy)
     ck_assert_int_eq (sf_config_parse ("U:r16.v1.t64.g1.o0.m64.nnz", &pick[0]), SF_OK);
     ck_assert_int_eq (sf_config_parse ("U:r8.v2.t32.g2.o1.m64.none", &pick[1]), SF_OK);
     sf_sweep_list_t list = { pick, 2 };
-    /* the model's top 2, timed as proxies, the faster compiled in full */
+    /* the model's top 2, timed as proxies, then both compiled in full (the
+       rank strategy's default is 3 finalists: here only 2 proxies exist) */
     sf_search_opts_t o = s_sim_opts (SF_STRATEGY_RANK);
     o.rank = sf_sweep_list_rank;
     o.rank_arg = &list;
@@ -689,8 +709,9 @@ START_TEST (test_rank_strategy)
     ck_assert_int_eq (sf_search_run (a, 256, &o, &r), SF_OK);
     ck_assert (!r.fallback);
     ck_assert_int_gt (r.ranked, 2);
-    ck_assert_int_eq (r.candidate_count, 3);
-    ck_assert (r.candidates[0].proxy && r.candidates[1].proxy && !r.candidates[2].proxy);
+    ck_assert_int_eq (r.candidate_count, 4);
+    ck_assert (r.candidates[0].proxy && r.candidates[1].proxy && !r.candidates[2].proxy
+               && !r.candidates[3].proxy);
     ck_assert_int_eq (memcmp (&r.candidates[0].config, &pick[0], sizeof pick[0]), 0);
     ck_assert_int_eq (memcmp (&r.candidates[1].config, &pick[1], sizeof pick[1]), 0);
     ck_assert_str_eq (sf_strategy_name (SF_STRATEGY_RANK), "rank");

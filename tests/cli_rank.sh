@@ -56,7 +56,12 @@ expect_exit 0 "tune-local --strategy rank (store)" "$SPMMFARM" tune-local "$WORK
 cp "$WORK/out" "$WORK/rank.json"
 check "$WORK/rank.json" 'd["strategy"] == "rank" and not d["search"]["rank_fallback"]' "ranked by the model"
 check "$WORK/rank.json" 'd["search"]["ranked"] == d["search"]["legal"] and d["search"]["top_k"] == 4' "every legal config scored"
-check "$WORK/rank.json" 'sum(1 for c in d["candidates"] if c["proxy"]) == 4 and sum(1 for c in d["candidates"] if not c["proxy"]) == 1' "top 4 timed as proxies, the fastest in full"
+# a model file says its GPU type: the committed H100 model ranks for no sim GPU
+expect_exit 2 "tune-local --model FILE of another GPU type" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 2048 \
+    --backend sim --strategy rank --model "$TOP_SRCDIR/docs/bench/h100/rank/model.json" --no-store -q
+expect_grep "a rank model of NVIDIA H100 80GB HBM3/sm_90/132sm, not of this GPU type" "$WORK/err" \
+    "says whose model it is"
+check "$WORK/rank.json" 'sum(1 for c in d["candidates"] if c["proxy"]) == 4 and sum(1 for c in d["candidates"] if not c["proxy"]) == 3' "top 4 timed as proxies, the 3 fastest in full"
 expect_exit 0 "tune-local --strategy rank (model file)" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 2048 \
     --backend sim --strategy rank --model "$WORK/model.json" --templates U --top-k 2 -q
 expect_grep "the model scored [0-9]+ configs, the top 2 were timed" "$WORK/out" "text output tells the ranking"

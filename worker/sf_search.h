@@ -55,7 +55,7 @@ int sf_strategy_parse (const char *name);  /* -1 if unknown */
 
 #define SF_SEARCH_DEFAULT_PROXY_TOP 4
 #define SF_SEARCH_DEFAULT_TOP_K 10
-#define SF_SEARCH_DEFAULT_RANK_FINALISTS 1
+#define SF_SEARCH_DEFAULT_RANK_FINALISTS 3
 
 /*  Templates a search may use (bit mask); dense is always measured. */
 #define SF_SEARCH_U 1u

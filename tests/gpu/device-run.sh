@@ -116,7 +116,11 @@ for what in "$@"; do
         # $SF_RANKEVAL_DIR when carried. rank-eval turns the CUDA JIT cache off.
         gpu=$("$SPMMFARM" devices --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["devices"][0]["gpu_type"])')
         dir=${SF_RANKEVAL_DIR:-$OUT/rank}
-        timeout ${SF_RANKEVAL_TIME:-500} "$SPMMFARM" rank-eval --store "$PWD/.devpack/sweep.store" --gpu-type "$gpu" \
+        # SF_RANKEVAL_MODEL=FILE: a model file (e.g. the committed
+        # docs/bench/h100/rank/model.json) instead of the sweep's store.
+        src="--store $PWD/.devpack/sweep.store"
+        [ -n "${SF_RANKEVAL_MODEL:-}" ] && src="--model $SF_RANKEVAL_MODEL"
+        timeout ${SF_RANKEVAL_TIME:-500} "$SPMMFARM" rank-eval $src --gpu-type "$gpu" \
             --suite conf/bench/bench205.conf --filter "${SF_RANKEVAL_FILTER:-m<=192,k<=192}" \
             ${SF_RANKEVAL_LIMIT:+--limit $SF_RANKEVAL_LIMIT} ${SF_RANKEVAL_ARGS:-} -o "$dir" -q 2>> "$OUT/rankeval-stderr.log"
         echo "rank-eval: exit $?"
