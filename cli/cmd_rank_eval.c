@@ -1,5 +1,6 @@
 /*  spmmfarm rank-eval: the rank strategy against proxy and exhaustive, on
     problems the model never saw. */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -44,6 +45,12 @@ static const char *s_help =
     "  --store DIR        the store with the model (its latest for the GPU type)\n"
     "  --gpu-type NAME    the GPU type evaluated: must be this machine's (default:\n"
     "                     this machine's, sim/... with the sim backend)\n"
+    "  --reuse DIR        take exhaustive and proxy from an earlier rank-eval's\n"
+    "                     DIR/problems.jsonl (same problem id, matrix hash and GPU\n"
+    "                     type; its search options should be this run's) and search\n"
+    "                     rank only: a new model is evaluated at the cost of rank\n"
+    "                     alone. Their winners are compiled again (not counted) for\n"
+    "                     the paired timing; their costs are the earlier run's.\n"
     SF_BENCHRUN_HELP
     SF_TUNE_HELP
     "  -h, --help         this help\n";
@@ -57,6 +64,9 @@ typedef struct {
     sf_benchrun_t base;
     sf_tune_t tune;
     const char *store_dir, *gpu_type;
+    const char *reuse_dir;       /* --reuse */
+    cJSON *reuse;                /* its records (owned), or NULL */
+    int reused;
     sf_store_model_t model;
     char device_type[SF_GPU_TYPE_MAX];
 } s_eval_t;
@@ -152,6 +162,7 @@ s_strategy_json (const sf_search_result_t *exh, const sf_search_result_t *r, con
     cJSON_AddStringToObject (o, "template", sf_template_name (r->tmpl));
     cJSON_AddStringToObject (o, "config", r->config);
     cJSON_AddNumberToObject (o, "us", r->us);
+    cJSON_AddNumberToObject (o, "sgemm_us", r->sgemm_us);
     double search_loss = s_loss (exh, r);
     bool paired = isfinite (pt->us[s]) && isfinite (pt->us[S_EXH]);
     cJSON_AddNumberToObject (o, "winner_loss", paired ? fmax (0, pt->us[s] / pt->us[S_EXH] - 1) : search_loss);
@@ -261,14 +272,156 @@ s_paired (s_eval_t *ev, const sf_matrix_t *a, int64_t n, const sf_search_result_
     return SF_OK;
 }
 
+/* ---- --reuse ---------------------------------------------------------------------- */
+
+#define S_REUSE_FILE_MAX (1u << 30)  /* bytes of problems.jsonl */
+#define S_REUSE_LINE_MAX (16u << 20) /* one record */
+
+/*  The records of DIR/problems.jsonl (caller owns), NULL with the reason. */
+static cJSON *
+s_load_reuse (const char *dir)
+{
+    char *path = NULL;
+    if (asprintf (&path, "%s/problems.jsonl", dir) < 0) {
+        sf_error_set (SF_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    FILE *f = fopen (path, "r");
+    char *line = malloc (S_REUSE_LINE_MAX);
+    cJSON *all = cJSON_CreateArray ();
+    int number = 0, rc = SF_OK;
+    size_t total = 0;
+    if (!f)
+        rc = sf_error_set (errno == ENOENT ? SF_ERR_NOTFOUND : SF_ERR_IO, "--reuse: %s: %s", path,
+                           strerror (errno));
+    else if (!line || !all)
+        rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
+    while (rc == SF_OK && fgets (line, S_REUSE_LINE_MAX, f)) {
+        number++;
+        total += strlen (line);
+        cJSON *rec = cJSON_Parse (line);
+        if (total > S_REUSE_FILE_MAX)
+            rc = sf_error_set (SF_ERR_RANGE, "--reuse: %s: larger than %u bytes", path, S_REUSE_FILE_MAX);
+        else if (!rec || !cJSON_IsObject (cJSON_GetObjectItem (rec, "exhaustive"))
+                 || !cJSON_IsObject (cJSON_GetObjectItem (rec, "proxy"))
+                 || !cJSON_IsString (cJSON_GetObjectItem (rec, "hash")))
+            rc = sf_error_set (SF_ERR_FORMAT, "--reuse: %s:%d: not a rank-eval record", path, number);
+        if (rc == SF_OK)
+            cJSON_AddItemToArray (all, rec);
+        else
+            cJSON_Delete (rec);
+    }
+    if (f)
+        fclose (f);
+    free (line);
+    free (path);
+    if (rc != SF_OK) {
+        cJSON_Delete (all);
+        return NULL;
+    }
+    return all;
+}
+
+/*  The earlier record of this problem: same id, matrix and GPU type. */
+static const cJSON *
+s_reuse_find (const cJSON *records, const char *id, const sf_matrix_t *a, const char *gpu_type)
+{
+    const cJSON *rec;
+    cJSON_ArrayForEach (rec, records) {
+        if (strcmp (sf_benchrun_str (rec, "id"), id) != 0)
+            continue;
+        if (strcmp (sf_benchrun_str (rec, "hash"), sf_matrix_hash (a)) != 0
+            || strcmp (sf_benchrun_str (rec, "gpu_type"), gpu_type) != 0) {
+            fprintf (stderr, "spmmfarm rank-eval: --reuse: %s was recorded for another matrix or GPU "
+                     "type: searched again\n", id);
+            return NULL;
+        }
+        return rec;
+    }
+    return NULL;
+}
+
+/*  A strategy's result rebuilt from its record: winner, costs and every
+    candidate (`runs`); the winner (U or D) compiled again for the paired
+    timing, its compile not counted. */
+static int
+s_from_record (s_eval_t *ev, const sf_matrix_t *a, int64_t n, const cJSON *o, sf_search_result_t *r)
+{
+    const cJSON *runs = cJSON_GetObjectItem (o, "runs");
+    const char *config = sf_benchrun_str (o, "config");
+    if (!cJSON_IsArray (runs) || !*config || strlen (config) >= sizeof r->config)
+        return sf_error_set (SF_ERR_FORMAT, "--reuse: a record without its runs or winner (recorded "
+                             "before session 5's rank-eval): run it again without --reuse");
+    int count = cJSON_GetArraySize (runs);
+    r->candidates = calloc ((size_t) count + 1, sizeof *r->candidates);
+    if (!r->candidates)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    const cJSON *row;
+    cJSON_ArrayForEach (row, runs) {
+        sf_candidate_t *c = &r->candidates[r->candidate_count];
+        const cJSON *text = cJSON_GetArrayItem (row, 0), *us = cJSON_GetArrayItem (row, 2);
+        if (!cJSON_IsString (text) || sf_config_parse (text->valuestring, &c->config) != SF_OK)
+            return sf_error_set (SF_ERR_FORMAT, "--reuse: a run's config does not parse");
+        const cJSON *proxy = cJSON_GetArrayItem (row, 1), *cpu = cJSON_GetArrayItem (row, 3);
+        c->proxy = cJSON_IsNumber (proxy) && proxy->valuedouble == 1;
+        c->status = cJSON_IsNumber (us) ? SF_OK : SF_ERR_VERIFY;  /* recorded as failed */
+        c->us = cJSON_IsNumber (us) ? us->valuedouble : NAN;
+        c->err = NAN;
+        c->compile.cpu_seconds = cJSON_IsNumber (cpu) ? cpu->valuedouble : 0;
+        r->candidate_count++;
+    }
+    snprintf (r->config, sizeof r->config, "%s", config);
+    snprintf (r->gpu_type, sizeof r->gpu_type, "%s", ev->device_type);
+    r->simulated = ev->tune.search.backend == SF_BACKEND_SIM;
+    r->us = sf_benchrun_num (o, "us");
+    r->wall_s = sf_benchrun_num (o, "wall_s");
+    r->compile_cpu_s = sf_benchrun_num (o, "compile_cpu_s");
+    r->gpu_s = sf_benchrun_num (o, "gpu_s");
+    r->sgemm_us = sf_benchrun_num (o, "sgemm_us");  /* NaN if not recorded: set after rank's search */
+    r->legal = (int) sf_benchrun_num (o, "legal");
+    r->compiled = (int) sf_benchrun_num (o, "compiled");
+    if (strcmp (config, "dense") == 0) {
+        r->tmpl = SF_TEMPLATE_DENSE;
+        return SF_OK;
+    }
+    sf_config_t winner;
+    if (sf_config_parse (config, &winner) != SF_OK)
+        return sf_error_set (SF_ERR_FORMAT, "--reuse: winner '%s' does not parse", config);
+    r->tmpl = winner.tmpl;
+    sf_search_opts_t opts = ev->tune.search;
+    opts.strategy = SF_STRATEGY_EXHAUSTIVE;
+    opts.configs = &winner;
+    opts.config_count = 1;
+    opts.no_dense = true;
+    opts.progress = NULL;
+    sf_search_result_t again;
+    int rc = sf_search_run (a, n, &opts, &again);
+    if (rc == SF_OK && !again.cubin && !r->simulated)
+        rc = sf_error_set (SF_ERR_VERIFY, "--reuse: the winner %s did not compile and verify again", config);
+    if (rc == SF_OK) {
+        r->cubin = again.cubin;
+        r->cubin_size = again.cubin_size;
+        r->launch = again.launch;
+        r->data = again.data;
+        r->data_size = again.data_size;
+        again.cubin = NULL;
+        again.data = NULL;
+    }
+    sf_search_result_free (&again);
+    return rc;
+}
+
 static int
 s_problem (void *arg, const sf_problem_t *p, const sf_matrix_t *a, cJSON **rec_p)
 {
     s_eval_t *ev = arg;
     sf_search_result_t r[S_STRATEGIES];
     memset (r, 0, sizeof r);
+    const cJSON *old = ev->reuse ? s_reuse_find (ev->reuse, p->id, a, ev->device_type) : NULL;
     int rc = SF_OK;
-    for (int s = 0; s < S_STRATEGIES && rc == SF_OK; s++) {
+    for (int s = 0; old && s < S_RANK && rc == SF_OK; s++)
+        rc = s_from_record (ev, a, p->n, cJSON_GetObjectItem (old, s_names[s]), &r[s]);
+    for (int s = old ? S_RANK : 0; s < S_STRATEGIES && rc == SF_OK; s++) {
         sf_search_opts_t o = ev->tune.search;
         o.strategy = s_strategies[s];
         sf_dkernel_cache_clear ();  /* every strategy pays its own D compiles */
@@ -277,11 +430,20 @@ s_problem (void *arg, const sf_problem_t *p, const sf_matrix_t *a, cJSON **rec_p
         rc = sf_search_run (a, p->n, &o, &r[s]);
         sf_progress_end ();
     }
+    /* A reused record without SGEMM's time: this run's (same GPU type,
+       same buffers and seed), for a strategy that chose dense. */
+    for (int s = 0; old && rc == SF_OK && s < S_RANK; s++)
+        if (!(r[s].sgemm_us > 0))
+            r[s].sgemm_us = r[S_RANK].sgemm_us;
     s_paired_t pt = { { NAN, NAN, NAN }, 0 };
     if (rc == SF_OK && !r[S_EXH].simulated)
         rc = s_paired (ev, a, p->n, r, &pt);
     if (rc == SF_OK)
         *rec_p = s_record (r, &pt);
+    if (rc == SF_OK && old) {
+        cJSON_AddBoolToObject (*rec_p, "reused", true);
+        ev->reused++;
+    }
     for (int s = 0; s < S_STRATEGIES; s++)
         sf_search_result_free (&r[s]);
     return rc;
@@ -455,6 +617,8 @@ s_reports (void *arg, const sf_benchrun_t *run, const cJSON *records)
     cJSON_AddStringToObject (root, "suite", run->suite_path);
     cJSON_AddStringToObject (root, "filter", run->filter ? run->filter : "");
     cJSON_AddStringToObject (root, "command", run->cmdline);
+    if (ev->reuse_dir)
+        cJSON_AddStringToObject (root, "reused_from", ev->reuse_dir);
     cJSON_AddStringToObject (root, "version", PACKAGE_VERSION);
     char *text = rc == SF_OK ? cJSON_Print (root) : NULL;
     cJSON_Delete (root);
@@ -494,6 +658,7 @@ sf_cmd_rank_eval (int argc, char **argv)
         SF_TUNE_LONG_OPTIONS,
         { "store", required_argument, NULL, 'S' },
         { "gpu-type", required_argument, NULL, 'G' },
+        { "reuse", required_argument, NULL, 'R' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -515,8 +680,8 @@ sf_cmd_rank_eval (int argc, char **argv)
             fputs (s_help, stdout);
             return SF_EXIT_OK;
         }
-        if (opt == 'S' || opt == 'G') {
-            *(opt == 'S' ? &ev.store_dir : &ev.gpu_type) = optarg;
+        if (opt == 'S' || opt == 'G' || opt == 'R') {
+            *(opt == 'S' ? &ev.store_dir : opt == 'G' ? &ev.gpu_type : &ev.reuse_dir) = optarg;
             continue;
         }
         if (opt == SF_TUNE_OPT_BASE + 0)
@@ -537,6 +702,8 @@ sf_cmd_rank_eval (int argc, char **argv)
         return code;
     sf_tune_resolve_backend ("rank-eval", &ev.tune);
     code = s_check_type (&ev);
+    if (code == SF_EXIT_OK && ev.reuse_dir && !(ev.reuse = s_load_reuse (ev.reuse_dir)))
+        code = sf_cli_fail ("rank-eval", sf_error_last ());
     if (code == SF_EXIT_OK)
         code = sf_tune_rank_model ("rank-eval", &ev.tune, ev.store_dir, true, &ev.model);
     ev.tune.search.progress = sf_progress_draw;
@@ -545,6 +712,7 @@ sf_cmd_rank_eval (int argc, char **argv)
     sf_suite_destroy (&suite);
     sf_tune_fini (&ev.tune);
     sf_record_model_free (&ev.model);
+    cJSON_Delete (ev.reuse);
     if (code != SF_EXIT_OK)
         return code;
     if (rc != SF_OK)

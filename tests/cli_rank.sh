@@ -91,6 +91,31 @@ check "$R" 'd["mean_winner_loss"] >= 0 and sorted(d["by_sparsity"]) == ["0.7", "
 expect_exit 0 "rank-eval resumes" "$SPMMFARM" rank-eval --store "$STORE" --gpu-type $SIM \
     --suite "$SUITE" -o "$WORK/eval" --backend sim --templates U --max-configs 6 --top-k 3
 expect_grep "4 problem\(s\) already" "$WORK/err" "nothing run again"
+# --reuse: exhaustive and proxy taken from the run above, rank searched again
+# (a new model's evaluation at the cost of rank alone)
+expect_exit 0 "rank-eval --reuse" "$SPMMFARM" rank-eval --store "$STORE" --gpu-type $SIM \
+    --suite "$SUITE" -o "$WORK/eval-reuse" --reuse "$WORK/eval" --backend sim --templates U \
+    --max-configs 6 --top-k 3 -q
+check "$WORK/eval-reuse/rank.json" 'd["problems"] == 4 and d["reused_from"].endswith("eval")' \
+    "every problem evaluated, the source named"
+python3 - "$WORK/eval/problems.jsonl" "$WORK/eval-reuse/problems.jsonl" > "$WORK/reuse.txt" <<'PY'
+import json, sys
+old = {r["id"]: r for r in map(json.loads, open(sys.argv[1]))}
+new = [json.loads(l) for l in open(sys.argv[2])]
+for r in new:
+    o = old[r["id"]]
+    same = all(r[s][k] == o[s][k] for s in ("exhaustive", "proxy")
+               for k in ("config", "compile_cpu_s", "gpu_s", "runs"))
+    print(r["id"], r.get("reused"), same, r["rank"]["config"] == o["rank"]["config"],
+          # runs keep times to 1 ns: the loss agrees to that
+          abs(r["rank"]["winner_loss"] - o["rank"]["winner_loss"]) < 1e-3)
+PY
+[ "$(grep -c ' True True True True$' "$WORK/reuse.txt")" = 4 ] \
+    && pass "exhaustive and proxy (winner, costs, runs) are the earlier run's; rank, searched again, agrees (sim)" \
+    || fail "reused records: $(cat "$WORK/reuse.txt")"
+expect_exit 2 "rank-eval --reuse of a folder without records" "$SPMMFARM" rank-eval --store "$STORE" \
+    --gpu-type $SIM --suite "$SUITE" -o "$WORK/eval4" --reuse "$WORK/nostore" --backend sim -q
+expect_grep "no such file|problems.jsonl" "$WORK/err" "says which file is missing"
 expect_exit 2 "rank-eval of another GPU type" "$SPMMFARM" rank-eval --store "$STORE" --gpu-type "$REAL" \
     --suite "$SUITE" -o "$WORK/eval2" --backend sim
 expect_exit 2 "rank-eval without a model" "$SPMMFARM" rank-eval --store "$WORK/nostore" --suite "$SUITE" \
