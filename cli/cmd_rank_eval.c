@@ -12,8 +12,10 @@
 #include "cli/sf_progress.h"
 #include "cli/sf_tune.h"
 #include "common/sf_error.h"
+#include "common/sf_log.h"
 #include "config.h"
 #include "proxygen/sf_dkernel.h"
+#include "proxygen/sf_space.h"
 #include "worker/sf_measure.h"
 
 #define S_GROUPS_MAX 32
@@ -46,8 +48,8 @@ static const char *s_help =
     "  --gpu-type NAME    the GPU type evaluated: must be this machine's (default:\n"
     "                     this machine's, sim/... with the sim backend)\n"
     "  --reuse DIR        take exhaustive and proxy from an earlier rank-eval's\n"
-    "                     DIR/problems.jsonl (same problem id, matrix hash and GPU\n"
-    "                     type; its search options should be this run's) and search\n"
+    "                     DIR/problems.jsonl (same problem id, matrix hash, GPU type\n"
+    "                     and search options, else refused) and search\n"
     "                     rank only: a new model is evaluated at the cost of rank\n"
     "                     alone. Their winners are compiled again (not counted) for\n"
     "                     the paired timing; their costs are the earlier run's.\n"
@@ -194,8 +196,21 @@ s_near_recall (const sf_search_result_t *exh, const sf_search_result_t *rank, do
     return false;
 }
 
+/*  The search options that decide what exhaustive and proxy find: a
+    record reused by --reuse must have been searched with the same. */
+static void
+s_options_text (const sf_search_opts_t *o, char *out, size_t size)
+{
+    unsigned t = o->templates ? o->templates : SF_SEARCH_U | SF_SEARCH_D;
+    snprintf (out, size, "templates=%s%s max-configs=%d proxy-top=%d max-code-fmas=%lld seed=%llu "
+              "bias=%d relu=%d", t & SF_SEARCH_U ? "U" : "", t & SF_SEARCH_D ? "D" : "",
+              o->max_configs, o->proxy_top, (long long) (o->max_code_fmas ? o->max_code_fmas
+                                                                            : SF_SPACE_MAX_FMAS),
+              (unsigned long long) o->seed, o->bias, o->relu);
+}
+
 static cJSON *
-s_record (const sf_search_result_t *r, const s_paired_t *pt)
+s_record (const sf_search_result_t *r, const s_paired_t *pt, const sf_search_opts_t *opts)
 {
     const sf_search_result_t *exh = &r[S_EXH];
     cJSON *rec = cJSON_CreateObject ();
@@ -212,6 +227,9 @@ s_record (const sf_search_result_t *r, const s_paired_t *pt)
         cJSON_AddStringToObject (rec, "true_best", sf_config_text (&exh->candidates[best].config, text));
         cJSON_AddBoolToObject (rec, "recall", s_has_config (&r[S_RANK], &exh->candidates[best].config));
     }
+    char options[256];
+    s_options_text (opts, options, sizeof options);
+    cJSON_AddStringToObject (rec, "options", options);
     cJSON_AddNumberToObject (rec, "ranked", r[S_RANK].ranked);
     cJSON_AddBoolToObject (rec, "rank_fallback", r[S_RANK].fallback);
     return rec;
@@ -324,9 +342,12 @@ s_load_reuse (const char *dir)
 
 /*  The earlier record of this problem: same id, matrix and GPU type. */
 static const cJSON *
-s_reuse_find (const cJSON *records, const char *id, const sf_matrix_t *a, const char *gpu_type)
+s_reuse_find (const cJSON *records, const char *id, const sf_matrix_t *a, const char *gpu_type,
+              const sf_search_opts_t *opts, int *rc_p)
 {
     const cJSON *rec;
+    char options[256];
+    s_options_text (opts, options, sizeof options);
     cJSON_ArrayForEach (rec, records) {
         if (strcmp (sf_benchrun_str (rec, "id"), id) != 0)
             continue;
@@ -336,6 +357,15 @@ s_reuse_find (const cJSON *records, const char *id, const sf_matrix_t *a, const 
                      "type: searched again\n", id);
             return NULL;
         }
+        const char *was = sf_benchrun_str (rec, "options");
+        if (*was && strcmp (was, options) != 0) {
+            *rc_p = sf_error_set (SF_ERR_INVALID, "--reuse: %s was searched with other options (%s), "
+                                  "not this run's (%s)", id, was, options);
+            return NULL;
+        }
+        if (!*was)
+            sf_log_warn ("rank-eval", "--reuse: %s: the record does not say its search options "
+                         "(recorded before they were): taken as this run's", id);
         return rec;
     }
     return NULL;
@@ -417,8 +447,9 @@ s_problem (void *arg, const sf_problem_t *p, const sf_matrix_t *a, cJSON **rec_p
     s_eval_t *ev = arg;
     sf_search_result_t r[S_STRATEGIES];
     memset (r, 0, sizeof r);
-    const cJSON *old = ev->reuse ? s_reuse_find (ev->reuse, p->id, a, ev->device_type) : NULL;
     int rc = SF_OK;
+    const cJSON *old = ev->reuse ? s_reuse_find (ev->reuse, p->id, a, ev->device_type, &ev->tune.search, &rc)
+                                 : NULL;
     for (int s = 0; old && s < S_RANK && rc == SF_OK; s++)
         rc = s_from_record (ev, a, p->n, cJSON_GetObjectItem (old, s_names[s]), &r[s]);
     for (int s = old ? S_RANK : 0; s < S_STRATEGIES && rc == SF_OK; s++) {
@@ -439,7 +470,7 @@ s_problem (void *arg, const sf_problem_t *p, const sf_matrix_t *a, cJSON **rec_p
     if (rc == SF_OK && !r[S_EXH].simulated)
         rc = s_paired (ev, a, p->n, r, &pt);
     if (rc == SF_OK)
-        *rec_p = s_record (r, &pt);
+        *rec_p = s_record (r, &pt, &ev->tune.search);
     if (rc == SF_OK && old) {
         cJSON_AddBoolToObject (*rec_p, "reused", true);
         ev->reused++;
@@ -632,6 +663,24 @@ s_reports (void *arg, const sf_benchrun_t *run, const cJSON *records)
     return rc;
 }
 
+/*  Before anything runs: every reused record that says its options must
+    say this run's (exit 2 otherwise: the comparison would be unfair). */
+static int
+s_check_reuse_options (const s_eval_t *ev)
+{
+    char options[256];
+    s_options_text (&ev->tune.search, options, sizeof options);
+    const cJSON *rec;
+    cJSON_ArrayForEach (rec, ev->reuse) {
+        const char *was = sf_benchrun_str (rec, "options");
+        if (*was && strcmp (was, options) != 0)
+            return sf_cli_usage ("rank-eval", "--reuse %s: %s was searched with %s, this run searches "
+                                 "with %s: give the same options", ev->reuse_dir,
+                                 sf_benchrun_str (rec, "id"), was, options);
+    }
+    return SF_EXIT_OK;
+}
+
 /* ---- the command -------------------------------------------------------------------- */
 
 /*  The device's GPU type, checked against --gpu-type. */
@@ -704,6 +753,8 @@ sf_cmd_rank_eval (int argc, char **argv)
     code = s_check_type (&ev);
     if (code == SF_EXIT_OK && ev.reuse_dir && !(ev.reuse = s_load_reuse (ev.reuse_dir)))
         code = sf_cli_fail ("rank-eval", sf_error_last ());
+    if (code == SF_EXIT_OK && ev.reuse)
+        code = s_check_reuse_options (&ev);
     if (code == SF_EXIT_OK)
         code = sf_tune_rank_model ("rank-eval", &ev.tune, ev.store_dir, true, &ev.model);
     ev.tune.search.progress = sf_progress_draw;

@@ -113,6 +113,12 @@ PY
 [ "$(grep -c ' True True True True$' "$WORK/reuse.txt")" = 4 ] \
     && pass "exhaustive and proxy (winner, costs, runs) are the earlier run's; rank, searched again, agrees (sim)" \
     || fail "reused records: $(cat "$WORK/reuse.txt")"
+expect_exit 2 "rank-eval --reuse with other search options" "$SPMMFARM" rank-eval --store "$STORE" \
+    --gpu-type $SIM --suite "$SUITE" -o "$WORK/eval5" --reuse "$WORK/eval" --backend sim --templates U \
+    --max-configs 4 --top-k 3 -q
+expect_grep "searched with templates=U max-configs=6 .*this run searches with templates=U max-configs=4" \
+    "$WORK/err" "says which options differ"
+[ ! -e "$WORK/eval5/problems.jsonl" ] && pass "nothing was run" || fail "nothing was run"
 expect_exit 2 "rank-eval --reuse of a folder without records" "$SPMMFARM" rank-eval --store "$STORE" \
     --gpu-type $SIM --suite "$SUITE" -o "$WORK/eval4" --reuse "$WORK/nostore" --backend sim -q
 expect_grep "no such file|problems.jsonl" "$WORK/err" "says which file is missing"
