@@ -167,7 +167,7 @@ s_strategy_json (const sf_search_result_t *exh, const sf_search_result_t *r, con
     cJSON_AddNumberToObject (o, "sgemm_us", r->sgemm_us);
     double search_loss = s_loss (exh, r);
     bool paired = isfinite (pt->us[s]) && isfinite (pt->us[S_EXH]);
-    cJSON_AddNumberToObject (o, "winner_loss", paired ? fmax (0, pt->us[s] / pt->us[S_EXH] - 1) : search_loss);
+    cJSON_AddNumberToObject (o, "winner_loss", fmax (0, paired ? pt->us[s] / pt->us[S_EXH] - 1 : search_loss));
     cJSON_AddNumberToObject (o, "search_loss", search_loss);
     if (paired)
         cJSON_AddNumberToObject (o, "paired_us", pt->us[s]);
@@ -371,17 +371,11 @@ s_reuse_find (const cJSON *records, const char *id, const sf_matrix_t *a, const 
     return NULL;
 }
 
-/*  A strategy's result rebuilt from its record: winner, costs and every
-    candidate (`runs`); the winner (U or D) compiled again for the paired
-    timing, its compile not counted. */
+/*  The candidates of a record's `runs` ([config, proxy, us or null, compile
+    CPU-s] each) into r->candidates. */
 static int
-s_from_record (s_eval_t *ev, const sf_matrix_t *a, int64_t n, const cJSON *o, sf_search_result_t *r)
+s_runs_from_json (const cJSON *runs, sf_search_result_t *r)
 {
-    const cJSON *runs = cJSON_GetObjectItem (o, "runs");
-    const char *config = sf_benchrun_str (o, "config");
-    if (!cJSON_IsArray (runs) || !*config || strlen (config) >= sizeof r->config)
-        return sf_error_set (SF_ERR_FORMAT, "--reuse: a record without its runs or winner (recorded "
-                             "before session 5's rank-eval): run it again without --reuse");
     int count = cJSON_GetArraySize (runs);
     r->candidates = calloc ((size_t) count + 1, sizeof *r->candidates);
     if (!r->candidates)
@@ -389,34 +383,30 @@ s_from_record (s_eval_t *ev, const sf_matrix_t *a, int64_t n, const cJSON *o, sf
     const cJSON *row;
     cJSON_ArrayForEach (row, runs) {
         sf_candidate_t *c = &r->candidates[r->candidate_count];
-        const cJSON *text = cJSON_GetArrayItem (row, 0), *us = cJSON_GetArrayItem (row, 2);
+        const cJSON *text = cJSON_GetArrayItem (row, 0), *proxy = cJSON_GetArrayItem (row, 1);
+        const cJSON *us = cJSON_GetArrayItem (row, 2), *cpu = cJSON_GetArrayItem (row, 3);
         if (!cJSON_IsString (text) || sf_config_parse (text->valuestring, &c->config) != SF_OK)
-            return sf_error_set (SF_ERR_FORMAT, "--reuse: a run's config does not parse");
-        const cJSON *proxy = cJSON_GetArrayItem (row, 1), *cpu = cJSON_GetArrayItem (row, 3);
+            return sf_error_set (SF_ERR_FORMAT, "--reuse: run %d: the config does not parse",
+                                 r->candidate_count);
+        bool timed = cJSON_IsNumber (us) && us->valuedouble > 0;
         c->proxy = cJSON_IsNumber (proxy) && proxy->valuedouble == 1;
-        c->status = cJSON_IsNumber (us) ? SF_OK : SF_ERR_VERIFY;  /* recorded as failed */
-        c->us = cJSON_IsNumber (us) ? us->valuedouble : NAN;
+        c->status = timed ? SF_OK : SF_ERR_VERIFY;  /* recorded as failed */
+        c->us = timed ? us->valuedouble : NAN;
         c->err = NAN;
         c->compile.cpu_seconds = cJSON_IsNumber (cpu) ? cpu->valuedouble : 0;
         r->candidate_count++;
     }
-    snprintf (r->config, sizeof r->config, "%s", config);
-    snprintf (r->gpu_type, sizeof r->gpu_type, "%s", ev->device_type);
-    r->simulated = ev->tune.search.backend == SF_BACKEND_SIM;
-    r->us = sf_benchrun_num (o, "us");
-    r->wall_s = sf_benchrun_num (o, "wall_s");
-    r->compile_cpu_s = sf_benchrun_num (o, "compile_cpu_s");
-    r->gpu_s = sf_benchrun_num (o, "gpu_s");
-    r->sgemm_us = sf_benchrun_num (o, "sgemm_us");  /* NaN if not recorded: set after rank's search */
-    r->legal = (int) sf_benchrun_num (o, "legal");
-    r->compiled = (int) sf_benchrun_num (o, "compiled");
-    if (strcmp (config, "dense") == 0) {
-        r->tmpl = SF_TEMPLATE_DENSE;
-        return SF_OK;
-    }
+    return SF_OK;
+}
+
+/*  Compiles (and on a GPU verifies) the recorded winner again, for the
+    paired timing; its cost is not counted. */
+static int
+s_recompile_winner (const s_eval_t *ev, const sf_matrix_t *a, int64_t n, sf_search_result_t *r)
+{
     sf_config_t winner;
-    if (sf_config_parse (config, &winner) != SF_OK)
-        return sf_error_set (SF_ERR_FORMAT, "--reuse: winner '%s' does not parse", config);
+    if (sf_config_parse (r->config, &winner) != SF_OK)
+        return sf_error_set (SF_ERR_FORMAT, "--reuse: winner '%s' does not parse", r->config);
     r->tmpl = winner.tmpl;
     sf_search_opts_t opts = ev->tune.search;
     opts.strategy = SF_STRATEGY_EXHAUSTIVE;
@@ -426,8 +416,8 @@ s_from_record (s_eval_t *ev, const sf_matrix_t *a, int64_t n, const cJSON *o, sf
     opts.progress = NULL;
     sf_search_result_t again;
     int rc = sf_search_run (a, n, &opts, &again);
-    if (rc == SF_OK && !again.cubin && !r->simulated)
-        rc = sf_error_set (SF_ERR_VERIFY, "--reuse: the winner %s did not compile and verify again", config);
+    if (rc == SF_OK && !again.cubin)
+        rc = sf_error_set (SF_ERR_VERIFY, "--reuse: the winner %s did not compile and verify again", r->config);
     if (rc == SF_OK) {
         r->cubin = again.cubin;
         r->cubin_size = again.cubin_size;
@@ -439,6 +429,37 @@ s_from_record (s_eval_t *ev, const sf_matrix_t *a, int64_t n, const cJSON *o, sf
     }
     sf_search_result_free (&again);
     return rc;
+}
+
+/*  A strategy's result rebuilt from its record: winner, costs and every
+    candidate (`runs`), the winner (U or D) compiled again. */
+static int
+s_from_record (const s_eval_t *ev, const sf_matrix_t *a, int64_t n, const cJSON *o, sf_search_result_t *r)
+{
+    const cJSON *runs = cJSON_GetObjectItem (o, "runs");
+    const char *config = sf_benchrun_str (o, "config");
+    double us = sf_benchrun_num (o, "us");
+    if (!cJSON_IsArray (runs) || !*config || strlen (config) >= sizeof r->config || !(us > 0))
+        return sf_error_set (SF_ERR_FORMAT, "--reuse: a record without its runs, winner or time "
+                             "(recorded before session 5's rank-eval): run it again without --reuse");
+    int rc = s_runs_from_json (runs, r);
+    if (rc != SF_OK)
+        return rc;
+    snprintf (r->config, sizeof r->config, "%s", config);
+    snprintf (r->gpu_type, sizeof r->gpu_type, "%s", ev->device_type);
+    r->simulated = ev->tune.search.backend == SF_BACKEND_SIM;
+    r->us = us;
+    r->wall_s = sf_benchrun_num (o, "wall_s");
+    r->compile_cpu_s = sf_benchrun_num (o, "compile_cpu_s");
+    r->gpu_s = sf_benchrun_num (o, "gpu_s");
+    r->sgemm_us = sf_benchrun_num (o, "sgemm_us");  /* NaN if not recorded: set after rank's search */
+    r->legal = (int) sf_benchrun_num (o, "legal");
+    r->compiled = (int) sf_benchrun_num (o, "compiled");
+    if (strcmp (config, "dense") == 0) {
+        r->tmpl = SF_TEMPLATE_DENSE;
+        return SF_OK;
+    }
+    return s_recompile_winner (ev, a, n, r);
 }
 
 static int

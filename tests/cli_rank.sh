@@ -113,6 +113,27 @@ PY
 [ "$(grep -c ' True True True True$' "$WORK/reuse.txt")" = 4 ] \
     && pass "exhaustive and proxy (winner, costs, runs) are the earlier run's; rank, searched again, agrees (sim)" \
     || fail "reused records: $(cat "$WORK/reuse.txt")"
+# a layer whose winners are generated kernels: --reuse compiles them again
+cat > "$WORK/suite-u.conf" <<'EOF'
+suite
+    name = one-u
+    description = "a layer where U wins (sim)"
+    sparsities = "0.98"
+    seed_base = 100
+shape
+    id = u
+    m = 256
+    k = 256
+    n = 4096
+    source = "cli_rank.sh"
+EOF
+for d in eval-u eval-u2; do
+    expect_exit 0 "rank-eval ($d)" "$SPMMFARM" rank-eval --store "$STORE" --gpu-type $SIM \
+        --suite "$WORK/suite-u.conf" -o "$WORK/$d" --backend sim --max-configs 3 --top-k 3 -q \
+        $([ $d = eval-u2 ] && echo --reuse "$WORK/eval-u")
+done
+check "$WORK/eval-u2/problems.jsonl" 'd["reused"] and d["exhaustive"]["config"].startswith(("U:", "D:")) and d["rank"]["winner_loss"] >= 0' \
+    "a generated winner is compiled again and the loss computed"
 expect_exit 2 "rank-eval --reuse with other search options" "$SPMMFARM" rank-eval --store "$STORE" \
     --gpu-type $SIM --suite "$SUITE" -o "$WORK/eval5" --reuse "$WORK/eval" --backend sim --templates U \
     --max-configs 4 --top-k 3 -q
