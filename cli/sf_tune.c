@@ -150,10 +150,6 @@ sf_tune_device (const sf_tune_t *t, sf_device_info_t *out)
     return rc;
 }
 
-/*  The model from a file or a store (source NULL: the default store).
-    NULL with the error; *soft is set when it is only that there is no
-    model for gpu_type (or no default store), which rank survives by
-    falling back to proxy. */
 /*  A model file: its provenance (booster attributes) goes into record, and a
     model of another GPU type is refused (a sim model never ranks for a real
     GPU, nor an A100's for an H100). A file without provenance (trained
@@ -179,6 +175,10 @@ s_load_model_file (const char *path, const char *gpu_type, sf_store_model_t *rec
     return m;
 }
 
+/*  The model from a file or a store (source NULL: the default store).
+    NULL with the error; *soft is set when it is only that there is no
+    model for gpu_type (or no default store), which rank survives by
+    falling back to proxy. */
 static sf_rankmodel_t *
 s_load_model (const char *source, const char *gpu_type, sf_store_model_t *record, bool *soft)
 {

@@ -698,30 +698,29 @@ sf_rankmodel_load_file (const char *path)
 /*  The booster attributes (kept in its XGBoost JSON) that say where a model
     comes from, so that a model file alone (a bundle's model.json, a file
     given to --model) knows its GPU type and training set. */
-#define S_ATTR_GPU_TYPE "spmmfarm_gpu_type"
-#define S_ATTR_VERSION "spmmfarm_version"
-#define S_ATTR_PROBLEMS "spmmfarm_train_problems"
-#define S_ATTR_CANDIDATES "spmmfarm_train_candidates"
-#define S_ATTR_SECONDS "spmmfarm_train_seconds"
+enum { S_PROV_GPU_TYPE, S_PROV_VERSION, S_PROV_PROBLEMS, S_PROV_CANDIDATES, S_PROV_SECONDS, S_PROV_COUNT };
+static const char *const s_prov_keys[S_PROV_COUNT] = {
+    "spmmfarm_gpu_type", "spmmfarm_version", "spmmfarm_train_problems", "spmmfarm_train_candidates",
+    "spmmfarm_train_seconds"
+};
 
 int
 sf_rankmodel_set_provenance (sf_rankmodel_t *self, const sf_store_model_t *rec)
 {
-    char v[4][32];
-    snprintf (v[0], sizeof v[0], "%" PRIu32, rec->version);
-    snprintf (v[1], sizeof v[1], "%" PRIu64, rec->problems);
-    snprintf (v[2], sizeof v[2], "%" PRIu64, rec->candidates);
-    snprintf (v[3], sizeof v[3], "%.6g", rec->seconds);
-    const char *keys[] = { S_ATTR_GPU_TYPE, S_ATTR_VERSION, S_ATTR_PROBLEMS, S_ATTR_CANDIDATES,
-                           S_ATTR_SECONDS };
-    const char *values[] = { rec->gpu_type, v[0], v[1], v[2], v[3] };
+    char v[S_PROV_COUNT][32];
+    snprintf (v[S_PROV_VERSION], sizeof v[0], "%" PRIu32, rec->version);
+    snprintf (v[S_PROV_PROBLEMS], sizeof v[0], "%" PRIu64, rec->problems);
+    snprintf (v[S_PROV_CANDIDATES], sizeof v[0], "%" PRIu64, rec->candidates);
+    snprintf (v[S_PROV_SECONDS], sizeof v[0], "%.6g", rec->seconds);
     int rc = SF_OK;
-    for (size_t i = 0; rc == SF_OK && i < sizeof keys / sizeof keys[0]; i++)
-        rc = s_xgb (XGBoosterSetAttr (self->booster, keys[i], values[i]), "attribute");
+    for (int i = 0; rc == SF_OK && i < S_PROV_COUNT; i++)
+        rc = s_xgb (XGBoosterSetAttr (self->booster, s_prov_keys[i],
+                                      i == S_PROV_GPU_TYPE ? rec->gpu_type : v[i]), "attribute");
     return rc;
 }
 
-/*  An unsigned attribute's value, or `bad` when it is not a number within max. */
+/*  An unsigned attribute's value into *out; false when it is not a number
+    within max. */
 static bool
 s_attr_uint (const char *text, uint64_t max, uint64_t *out)
 {
@@ -737,12 +736,11 @@ s_attr_uint (const char *text, uint64_t max, uint64_t *out)
 int
 sf_rankmodel_provenance (sf_rankmodel_t *self, sf_store_model_t *rec)
 {
-    const char *keys[] = { S_ATTR_GPU_TYPE, S_ATTR_VERSION, S_ATTR_PROBLEMS, S_ATTR_CANDIDATES,
-                           S_ATTR_SECONDS };
+    const char *const *keys = s_prov_keys;
     /* XGBoosterGetAttr's string lives only until the next call: copied. */
-    char values[5][SF_STORE_GPU_TYPE_MAX + 1];
+    char values[S_PROV_COUNT][SF_STORE_GPU_TYPE_MAX + 1];
     memset (rec, 0, sizeof *rec);
-    for (size_t i = 0; i < 5; i++) {
+    for (int i = 0; i < S_PROV_COUNT; i++) {
         int found = 0;
         const char *value = NULL;
         int rc = s_xgb (XGBoosterGetAttr (self->booster, keys[i], &value, &found), "attribute");
