@@ -136,10 +136,15 @@ for what in "$@"; do
         # issue 7: one campaign of SF_SCALE_LAYERS real layers, once with one
         # worker, once with one worker per GPU; then compare the times of the
         # candidates both runs measured.
-        python3 tests/gpu/farm-manifest.py "$SF_SHARED_DATA/dlmc" /tmp/scale.json mixed ${SF_SCALE_LAYERS:-40}
+        python3 tests/gpu/farm-manifest.py "$SF_SHARED_DATA/dlmc" /tmp/scale.json mixed ${SF_SCALE_LAYERS:-40} \
+            ${SF_SCALE_MAX_NNZ:+--max-nnz $SF_SCALE_MAX_NNZ}
+        cp /tmp/scale.json "$OUT/json/scale-manifest.json"
+        nvidia-smi topo -m > "$OUT/topo.txt" 2>&1
         gpus=$(nvidia-smi -L | wc -l)
         export CUDA_CACHE_DISABLE=1  # cold compiles in both runs (see farm)
-        for w in 1 $gpus; do
+        # SF_SCALE_RUNS: which runs (worker counts) this call makes, e.g. "1"
+        # then "2" in two calls when both do not fit in one.
+        for w in ${SF_SCALE_RUNS:-1 $gpus}; do
             rm -rf /tmp/scale-w$w.store ~/.nv/ComputeCache
             timeout ${SF_SCALE_TIME:-280} "$SPMMFARM" local --model /tmp/scale.json --store /tmp/scale-w$w.store \
                 --workers $w ${SF_SCALE_ARGS:-} --json > "$OUT/json/scale-w$w.json" 2>> "$OUT/scale-stderr.log"
@@ -147,7 +152,8 @@ for what in "$@"; do
             "$SPMMFARM" store dump /tmp/scale-w$w.store --db results --json > "$OUT/json/scale-w$w-results.json" 2>>"$OUT/scale-stderr.log"
         done
         unset CUDA_CACHE_DISABLE
-        python3 tests/gpu/scaling.py "$OUT/json" $gpus "$OUT/scaling.json"
+        [ -f "$OUT/json/scale-w1.json" ] && [ -f "$OUT/json/scale-w$gpus.json" ] &&
+            python3 tests/gpu/scaling.py "$OUT/json" $gpus "$OUT/scaling.json"
         ;;
     bench)
         "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.9 --seed 1 -o /tmp/l90.smtx

@@ -4,10 +4,11 @@
   farm-manifest.py DATA OUT transformer SPARSITY... [--n N] [--layers 0,1,...]
       the six Transformer encoder matrices of each layer (default: layer 0)
       at each sparsity
-  farm-manifest.py DATA OUT mixed COUNT
+  farm-manifest.py DATA OUT mixed COUNT [--max-nnz NNZ]
       COUNT layers: the Transformer layer-0 matrices at 0.9 and 0.98 (N=512),
       then ResNet-50 matrices at 0.8/0.9/0.95 with N from rn50_batchsizes.txt
-      (batch 1), skipping K > 2304 (compile cost), in a fixed order.
+      (batch 1), skipping K > 2304 (compile cost), in a fixed order;
+      --max-nnz: only matrices with at most NNZ nonzeros.
   farm-manifest.py DATA OUT small COUNT
       COUNT layers whose full kernels compile in seconds: the Transformer
       layer-0 matrices at 0.98 (N=4096), then ResNet-50 matrices at 0.95 with
@@ -44,6 +45,9 @@ def main():
     if "--n" in args:
         i = args.index("--n"); n = int(args[i + 1]); del args[i:i + 2]
     numbers = [0]
+    max_nnz = None
+    if "--max-nnz" in args:
+        i = args.index("--max-nnz"); max_nnz = int(args[i + 1]); del args[i:i + 2]
     if "--layers" in args:
         i = args.index("--layers"); numbers = [int(x) for x in args[i + 1].split(",")]; del args[i:i + 2]
     if kind == "transformer":
@@ -56,6 +60,8 @@ def main():
         for s in ("0.8", "0.9", "0.95"):
             if os.path.isdir(os.path.join(data, "rn50", "magnitude_pruning", s)):
                 layers += rn50(data, s)
+        if max_nnz:
+            layers = [l for l in layers if int(open(l["file"]).readline().split(",")[2]) <= max_nnz]
         layers = layers[:count]
     json.dump({"name": "%s-%d" % (kind, len(layers)), "layers": layers}, open(out, "w"), indent=1)
     print("%s: %d layers" % (out, len(layers)))
