@@ -23,6 +23,7 @@
 #include "store/sf_export.h"
 #include "store/sf_record.h"
 #include "store/sf_store.h"
+#include "worker/sf_search.h"
 
 #define S_LOG "coordinator"
 #define S_GONE_MAX 256              /* lost workers kept for STATUS */
@@ -1350,10 +1351,12 @@ s_reuse_best (sf_coord_t *self, s_campaign_t *c, uint32_t i)
     return true;
 }
 
-/*  Drops the sweep configs whose proxy time is already in the store for the
+/*  Drops the sweep configs whose time (a proxy's, or a small layer's full
+    kernel's: sf_search_u_as_proxy) is already in the store for the
     campaign's GPU type; returns how many are left. */
 static int
-s_unmeasured (sf_coord_t *self, const s_campaign_t *c, uint32_t i, sf_config_t *configs, int count)
+s_unmeasured (sf_coord_t *self, const s_campaign_t *c, uint32_t i, int64_t nnz, sf_config_t *configs,
+              int count)
 {
     sf_store_result_key_t key;
     memset (&key, 0, sizeof key);
@@ -1367,7 +1370,7 @@ s_unmeasured (sf_coord_t *self, const s_campaign_t *c, uint32_t i, sf_config_t *
         key.tmpl = configs[j].tmpl;
         sf_config_text (&configs[j], key.config);
         /* D has no proxy: its configs are timed as full kernels */
-        key.proxy = configs[j].tmpl == SF_TEMPLATE_U;
+        key.proxy = configs[j].tmpl == SF_TEMPLATE_U && sf_search_u_as_proxy (nnz);
         if (sf_store_get_result (self->store, &key, &old) != SF_OK)
             configs[kept++] = configs[j];
     }
@@ -1397,7 +1400,7 @@ s_make_jobs (sf_coord_t *self, s_campaign_t *c, zlistx_t *made, int *answered)
                 rc = count;
                 break;
             }
-            int left = s_unmeasured (self, c, i, configs, count);
+            int left = s_unmeasured (self, c, i, sf_matrix_nnz (m), configs, count);
             *answered += count - left;
             count = left;
         }

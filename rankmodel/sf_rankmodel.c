@@ -865,11 +865,15 @@ s_sweep_layers (sf_store_t *store, const char *gpu_type, s_layers_t *l)
     return SF_OK;
 }
 
-/*  One problem's usable results. */
+/*  One problem's usable results: D full kernels and U proxies, or U full
+    kernels where the group has them (a small layer's sweep times its U
+    configs in full: sf_search_u_as_proxy); one kind of U time per group,
+    never both, so that the labels of a group compare like with like. */
 typedef struct {
     bool sim_type;
     sf_config_t *configs;
     double *us;
+    bool *proxy;
     int count, max;
     uint64_t skipped_sim;
 } s_group_t;
@@ -878,7 +882,7 @@ static int
 s_on_result (void *arg, const sf_store_result_key_t *key, const sf_store_result_t *r)
 {
     s_group_t *g = arg;
-    bool usable = (key->tmpl == SF_TEMPLATE_U && key->proxy) || key->tmpl == SF_TEMPLATE_D;
+    bool usable = key->tmpl == SF_TEMPLATE_U || key->tmpl == SF_TEMPLATE_D;
     if (!usable || r->status != SF_OK || !(r->us > 0 && isfinite (r->us)))
         return 0;
     if (r->simulated && !g->sim_type) {
@@ -891,14 +895,34 @@ s_on_result (void *arg, const sf_store_result_key_t *key, const sf_store_result_
         return 0;
     }
     /* A D config has one time (its proxy is the full kernel): the first. */
+    bool proxy = key->tmpl == SF_TEMPLATE_U && key->proxy;
     for (int i = 0; i < g->count; i++)
-        if (memcmp (&g->configs[i], &c, sizeof c) == 0)
+        if (g->proxy[i] == proxy && memcmp (&g->configs[i], &c, sizeof c) == 0)
             return 0;
     if (g->count == g->max)
         return 0;
     g->configs[g->count] = c;
+    g->proxy[g->count] = proxy;
     g->us[g->count++] = r->us;
     return 0;
+}
+
+/*  Keeps one kind of U time: the full kernels' when there are any. */
+static void
+s_one_u_kind (s_group_t *g)
+{
+    bool full_u = false;
+    for (int i = 0; i < g->count; i++)
+        full_u |= g->configs[i].tmpl == SF_TEMPLATE_U && !g->proxy[i];
+    int kept = 0;
+    for (int i = 0; i < g->count; i++) {
+        if (full_u && g->proxy[i])
+            continue;
+        g->configs[kept] = g->configs[i];
+        g->proxy[kept] = g->proxy[i];
+        g->us[kept++] = g->us[i];
+    }
+    g->count = kept;
 }
 
 /*  The group of one (matrix, N), when it has two rows or more. */
@@ -908,6 +932,7 @@ s_collect_layer (sf_store_t *store, const char *gpu_type, const s_layer_t *layer
 {
     g->count = 0;
     int rc = sf_store_each_result (store, gpu_type, layer->matrix, layer->n, s_on_result, g);
+    s_one_u_kind (g);
     if (rc != SF_OK || g->count < 2)
         return rc;
     sf_matrix_t *a = NULL;
@@ -935,11 +960,12 @@ sf_rankmodel_collect (sf_store_t *store, const char *gpu_type, sf_rankdata_t *da
         return sf_error_set (SF_ERR_INVALID, "GPU type '%s' does not end in /<SMs>sm", gpu_type);
     data->cols = SF_FEATURES_COUNT;
     s_layers_t layers = { 0 };
-    s_group_t g = { s_is_sim_type (gpu_type), NULL, NULL, 0, SF_STORE_JOB_CONFIGS_MAX, 0 };
+    s_group_t g = { s_is_sim_type (gpu_type), NULL, NULL, NULL, 0, SF_STORE_JOB_CONFIGS_MAX, 0 };
     g.configs = malloc ((size_t) g.max * sizeof *g.configs);
     g.us = malloc ((size_t) g.max * sizeof *g.us);
+    g.proxy = malloc ((size_t) g.max * sizeof *g.proxy);
     float *x = malloc ((size_t) g.max * SF_FEATURES_COUNT * sizeof *x);
-    int rc = g.configs && g.us && x ? s_sweep_layers (store, gpu_type, &layers)
+    int rc = g.configs && g.us && g.proxy && x ? s_sweep_layers (store, gpu_type, &layers)
                                     : sf_error_set (SF_ERR_NOMEM, "out of memory");
     for (size_t i = 0; rc == SF_OK && i < layers.count; i++)
         rc = s_collect_layer (store, gpu_type, &layers.layers[i], &g, x, data);
@@ -951,6 +977,7 @@ sf_rankmodel_collect (sf_store_t *store, const char *gpu_type, sf_rankdata_t *da
     free (layers.layers);
     free (g.configs);
     free (g.us);
+    free (g.proxy);
     free (x);
     return rc;
 }

@@ -510,8 +510,11 @@ s_estimate_problem (const sf_sweep_t *self, int i, int32_t sm_count, int threads
                 count = rc;
                 break;
             }
-            /* The proxy's code: its representatives' nonzeros, per lane. */
+            /* The proxy's code: its representatives' nonzeros, per lane;
+               a small layer's full kernel: all of them. */
             double reps = sf_emit_default_reps ((int32_t) x[SF_F_PANELS]);
+            if (!sf_search_u_as_proxy (sf_matrix_nnz (a)))
+                reps = x[SF_F_PANELS];
             seconds = S_PTXAS_S (reps * x[SF_F_PANEL_NNZ_MEAN] * configs[c].vec);
             e->u_candidates++;
         } else {
@@ -642,7 +645,7 @@ sf_sweep_measured (sf_store_t *store, const char *gpu_type, const sf_matrix_t *a
         sf_store_result_key_t key;
         sf_store_result_t v;
         s_result_key (&key, gpu_type, a, n, configs[i].tmpl, sf_config_text (&configs[i], text),
-                      configs[i].tmpl == SF_TEMPLATE_U);
+                      configs[i].tmpl == SF_TEMPLATE_U && sf_search_u_as_proxy (sf_matrix_nnz (a)));
         if (sf_store_get_result (store, &key, &v) != SF_OK)
             return false;
     }

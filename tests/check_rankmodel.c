@@ -550,6 +550,48 @@ START_TEST (test_sim_never_trains_real)
 }
 END_TEST
 
+/*  A small layer's sweep times its U configs in full: a group with full U
+    times trains on them alone, never mixed with the same layer's proxies;
+    a group with proxies only keeps them. */
+START_TEST (test_collect_prefers_full_u)
+{
+    char *dir = s_tmpdir ();
+    sf_store_t *store = sf_store_open (dir, SF_STORE_WRITER);
+    s_fill_store (store, S_SIM_TYPE, true, 2, 1);  /* 8 U proxies per layer */
+    sf_matrix_t *a = sf_matrix_new_random (64, 48, 0.8, 100);  /* layer p0's matrix */
+    sf_space_problem_t sp = { 64, 48, 256, sf_matrix_nnz (a), 132 };
+    sf_config_t configs[64];
+    ck_assert_int_ge (sf_space_u (&sp, configs, 64, NULL), 3);
+    sf_store_batch_t *batch = sf_store_batch_new ();
+    for (int c = 0; c < 3; c++) {
+        sf_store_result_key_t key = { .n = 256, .tmpl = SF_TEMPLATE_U, .proxy = false };
+        snprintf (key.gpu_type, sizeof key.gpu_type, "%s", S_SIM_TYPE);
+        sf_record_hash_parse (sf_matrix_hash (a), key.matrix);
+        sf_config_text (&configs[c], key.config);
+        sf_store_result_t v = { .status = SF_OK, .simulated = true, .err = 0, .p10_us = NAN,
+                                .p90_us = NAN, .recorded_ms = 1 };
+        v.us = 1000 + c;
+        ck_assert_int_eq (sf_store_batch_put_result (batch, &key, &v), SF_OK);
+    }
+    ck_assert_int_eq (sf_store_commit (store, batch), SF_OK);
+    sf_store_batch_destroy (&batch);
+    sf_rankdata_t d = { 0 };
+    ck_assert_int_eq (sf_rankmodel_collect (store, S_SIM_TYPE, &d, NULL), SF_OK);
+    ck_assert_int_eq (d.groups, 2);
+    ck_assert_int_eq (d.rows, 3 + 8);
+    int full_group = d.sizes[0] == 3 ? 0 : 1;
+    ck_assert_uint_eq (d.sizes[full_group], 3);
+    ck_assert_uint_eq (d.sizes[1 - full_group], 8);
+    int first = full_group == 0 ? 0 : 8;
+    for (int r = 0; r < 3; r++)   /* the full kernels' times, no proxy's */
+        ck_assert (d.us[first + r] >= 1000 && d.us[first + r] <= 1002);
+    sf_rankdata_free (&d);
+    sf_matrix_destroy (&a);
+    sf_store_destroy (&store);
+    s_rmrf (dir);
+}
+END_TEST
+
 /* ---- sweeps ------------------------------------------------------------------ */
 
 START_TEST (test_sweep_deterministic)
@@ -694,10 +736,16 @@ s_sim_opts (sf_strategy strategy)
 
 START_TEST (test_rank_strategy)
 {
-    sf_matrix_t *a = sf_matrix_new_random (40, 24, 0.8, 3);
-    sf_config_t pick[2];
-    ck_assert_int_eq (sf_config_parse ("U:r16.v1.t64.g1.o0.m64.nnz", &pick[0]), SF_OK);
-    ck_assert_int_eq (sf_config_parse ("U:r8.v2.t32.g2.o1.m64.none", &pick[1]), SF_OK);
+    /* above SF_SEARCH_FULL_NNZ: U configs are timed as proxies */
+    sf_matrix_t *a = sf_matrix_new_random (128, 96, 0.75, 3);
+    ck_assert (sf_search_u_as_proxy (sf_matrix_nnz (a)));
+    /* the list model's picks: the last and the first legal U config */
+    sf_config_t legal[512], pick[2];
+    sf_space_problem_t sp = { 128, 96, 256, sf_matrix_nnz (a), 132 };
+    int nlegal = sf_space_u (&sp, legal, 512, NULL);
+    ck_assert_int_ge (nlegal, 3);
+    pick[0] = legal[nlegal - 1];
+    pick[1] = legal[0];
     sf_sweep_list_t list = { pick, 2 };
     /* the model's top 2, timed as proxies, then both compiled in full (the
        rank strategy's default is 3 finalists: here only 2 proxies exist) */
@@ -722,6 +770,49 @@ START_TEST (test_rank_strategy)
     ck_assert_int_eq (sf_search_run (a, 256, &o, &r), SF_OK);
     ck_assert_int_eq (r.candidate_count, 2);
     ck_assert (r.candidates[0].proxy && r.candidates[1].proxy);
+    sf_search_result_free (&r);
+    sf_matrix_destroy (&a);
+}
+END_TEST
+
+/*  A small layer: rank times the model's top k as full kernels, verified,
+    with no proxy and no finalist round; a sweep (time only) the same. */
+START_TEST (test_rank_small_layer_full)
+{
+    ck_assert (!sf_search_u_as_proxy (SF_SEARCH_FULL_NNZ));
+    ck_assert (sf_search_u_as_proxy (SF_SEARCH_FULL_NNZ + 1));
+    sf_matrix_t *a = sf_matrix_new_random (40, 24, 0.8, 3);
+    ck_assert (!sf_search_u_as_proxy (sf_matrix_nnz (a)));
+    sf_config_t pick[2];
+    ck_assert_int_eq (sf_config_parse ("U:r16.v1.t64.g1.o0.m64.nnz", &pick[0]), SF_OK);
+    ck_assert_int_eq (sf_config_parse ("U:r8.v2.t32.g2.o1.m64.none", &pick[1]), SF_OK);
+    sf_sweep_list_t list = { pick, 2 };
+    sf_search_opts_t o = s_sim_opts (SF_STRATEGY_RANK);
+    o.rank = sf_sweep_list_rank;
+    o.rank_arg = &list;
+    o.top_k = 2;
+    for (int time_only = 0; time_only <= 1; time_only++) {
+        o.time_only = time_only;
+        sf_search_result_t r;
+        ck_assert_int_eq (sf_search_run (a, 256, &o, &r), SF_OK);
+        ck_assert_int_eq (r.candidate_count, 2);
+        for (int i = 0; i < 2; i++) {
+            ck_assert (!r.candidates[i].proxy);
+            ck_assert_int_eq (r.candidates[i].status, SF_OK);
+            ck_assert_int_eq (memcmp (&r.candidates[i].config, &pick[i], sizeof pick[i]), 0);
+        }
+        ck_assert (r.verified);
+        sf_search_result_free (&r);
+    }
+    /* the proxy strategy keeps timing proxies on the same layer */
+    sf_search_opts_t p = s_sim_opts (SF_STRATEGY_PROXY);
+    p.configs = pick;
+    p.config_count = 2;
+    p.proxy_top = 1;
+    sf_search_result_t r;
+    ck_assert_int_eq (sf_search_run (a, 256, &p, &r), SF_OK);
+    ck_assert_int_eq (r.candidate_count, 3);
+    ck_assert (r.candidates[0].proxy && r.candidates[1].proxy && !r.candidates[2].proxy);
     sf_search_result_free (&r);
     sf_matrix_destroy (&a);
 }
@@ -761,10 +852,12 @@ s_suite (void)
     tcase_add_test (tc, test_train_rejects_nothing);
     tcase_add_test (tc, test_store_models);
     tcase_add_test (tc, test_sim_never_trains_real);
+    tcase_add_test (tc, test_collect_prefers_full_u);
     tcase_add_test (tc, test_sweep_deterministic);
     tcase_add_test (tc, test_sweep_structured_masks_skewed);
     tcase_add_test (tc, test_sweep_bad_files);
     tcase_add_test (tc, test_rank_strategy);
+    tcase_add_test (tc, test_rank_small_layer_full);
     tcase_add_test (tc, test_rank_fallback_without_model);
     suite_add_tcase (s, tc);
     return s;

@@ -57,8 +57,10 @@ s_config (const char *text)
 
 START_TEST (test_search_explicit_proxies)
 {
-    /* A sweep's job: time exactly these proxies, nothing else. */
-    sf_matrix_t *a = sf_matrix_new_random (16, 16, 0.7, 1);
+    /* A sweep's job: time exactly these proxies, nothing else (a layer
+       above SF_SEARCH_FULL_NNZ; a smaller one's are timed in full). */
+    sf_matrix_t *a = sf_matrix_new_random (64, 64, 0.4, 1);
+    ck_assert (sf_search_u_as_proxy (sf_matrix_nnz (a)));
     sf_config_t configs[] = { s_config (S_U), s_config (S_U2) };
     sf_search_opts_t o;
     s_search_opts (&o);
@@ -269,14 +271,27 @@ START_TEST (test_jobrun_configs)
     ck_assert_int_gt (strlen (k->kernel.entry), 0);
     sf_proto_msg_destroy (&msg);
 
-    /* the same as proxies: no kernel, no verification */
+    /* a sweep's (proxy) job on this small layer: its U configs are timed
+       as full kernels all the same (sf_search_u_as_proxy), and verified */
     job.proxy = true;
     reply = sf_jobrun_run (&job, a, &o, &failed);
+    msg = s_decode_reply (&reply, SF_PROTO_RESULT);
+    s_check_configs_result (&msg->result, false);
+    ck_assert (msg->result.candidates[0].err < 1e-5);
+    sf_proto_msg_destroy (&msg);
+
+    /* on a larger layer, proxies: no kernel, no verification */
+    sf_matrix_t *b = sf_matrix_new_random (64, 64, 0.4, 1);
+    ck_assert (sf_search_u_as_proxy (sf_matrix_nnz (b)));
+    s_job (&job, b, "configs", 8);
+    job.proxy = true;
+    reply = sf_jobrun_run (&job, b, &o, &failed);
     msg = s_decode_reply (&reply, SF_PROTO_RESULT);
     s_check_configs_result (&msg->result, true);
     ck_assert (isnan (msg->result.candidates[0].err));
     ck_assert (!msg->result.candidates[0].has_kernel);
     sf_proto_msg_destroy (&msg);
+    sf_matrix_destroy (&b);
     sf_matrix_destroy (&a);
 }
 END_TEST
@@ -341,7 +356,12 @@ START_TEST (test_jobrun_rank_model)
         int proxies = 0;
         for (size_t j = 0; j < msg->result.candidate_count; j++)
             proxies += msg->result.candidates[j].proxy;
-        ck_assert_int_eq (proxies, 3);  /* the top k, timed as proxies */
+        ck_assert_int_eq (proxies, 0);  /* a small layer: the top k timed in full */
+        int full_u = 0;
+        for (size_t j = 0; j < msg->result.candidate_count; j++)
+            full_u += strcmp (msg->result.candidates[j].tmpl, "U") == 0 && msg->result.candidates[j].status == 0;
+        ck_assert_int_ge (full_u, 1);
+        ck_assert_int_le (full_u, 3);
         sf_proto_msg_destroy (&msg);
     }
     ck_assert_uint_eq (sf_jobrun_models_loaded (), loaded + 1);  /* once for both jobs */
@@ -690,7 +710,7 @@ START_TEST (test_worker_configs_job_fetches_matrix)
     s_coord_send (&c, SF_PROTO_JOB, &job);
     msg = s_expect (&c, SF_PROTO_RESULT, NULL);
     ck_assert_uint_eq (msg->result.job_id, 12);
-    s_check_configs_result (&msg->result, true);
+    s_check_configs_result (&msg->result, false);  /* a small layer: timed in full */
     sf_proto_msg_destroy (&msg);
     sf_worker_stats_t st;
     sf_worker_stats (run->worker, &st);

@@ -61,7 +61,13 @@ expect_exit 2 "tune-local --model FILE of another GPU type" "$SPMMFARM" tune-loc
     --backend sim --strategy rank --model "$TOP_SRCDIR/docs/bench/h100/rank/model.json" --no-store -q
 expect_grep "a rank model of NVIDIA H100 80GB HBM3/sm_90/132sm, not of this GPU type" "$WORK/err" \
     "says whose model it is"
-check "$WORK/rank.json" 'sum(1 for c in d["candidates"] if c["proxy"]) == 4 and sum(1 for c in d["candidates"] if not c["proxy"]) == 3' "top 4 timed as proxies, the 3 fastest in full"
+# a small layer (614 nonzeros <= 2048): the top 4 timed as full kernels, no proxy
+check "$WORK/rank.json" 'sum(1 for c in d["candidates"] if c["proxy"]) == 0 and sum(1 for c in d["candidates"] if c["config"].startswith("U") and not c["proxy"]) == 4' "a small layer: top 4 timed in full, no proxy"
+# a larger one (2,765 nonzeros): the top 4 as proxies, the 3 fastest in full
+"$SPMMFARM" gen --m 96 --k 96 --sparsity 0.7 --seed 5 -o "$WORK/big.mtx" >/dev/null
+expect_exit 0 "tune-local --strategy rank, a larger layer" "$SPMMFARM" tune-local "$WORK/big.mtx" --n 2048 --backend sim \
+    --strategy rank --model "$STORE" --templates U --top-k 4 --json -q
+check "$WORK/out" 'sum(1 for c in d["candidates"] if c["proxy"]) == 4 and sum(1 for c in d["candidates"] if c["config"].startswith("U") and not c["proxy"]) == 3' "top 4 timed as proxies, the 3 fastest in full"
 expect_exit 0 "tune-local --strategy rank (model file)" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 2048 \
     --backend sim --strategy rank --model "$WORK/model.json" --templates U --top-k 2 -q
 expect_grep "the model scored [0-9]+ configs, the top 2 were timed" "$WORK/out" "text output tells the ranking"

@@ -569,6 +569,25 @@ s_consider_dense (sf_search_result_t *out, double dense_us, double dense_err)
     out->data_size = 0;
 }
 
+bool
+sf_search_u_as_proxy (int64_t nnz)
+{
+    return nnz > SF_SEARCH_FULL_NNZ;
+}
+
+/*  Whether this search times U configs as proxies: every strategy but
+    exhaustive, except that rank and sweeps (proxy_only) time a small
+    layer's U configs in full. */
+static bool
+s_times_proxies (const sf_search_opts_t *opts, const sf_matrix_t *a)
+{
+    if (opts->strategy == SF_STRATEGY_EXHAUSTIVE && !opts->proxy_only)
+        return false;
+    if (opts->strategy == SF_STRATEGY_RANK || opts->proxy_only)
+        return sf_search_u_as_proxy (sf_matrix_nnz (a));
+    return true;
+}
+
 /*  Runs the strategy's compile-and-time phases; leaves the fastest verified
     generated kernel in out. */
 static int
@@ -576,7 +595,7 @@ s_search (s_measure_t *ms, s_panel_cache_t *cache, const sf_config_t *configs, i
           const sf_search_opts_t *opts, sf_search_result_t *out)
 {
     const sf_matrix_t *a = ms->a;
-    bool proxy = opts->strategy != SF_STRATEGY_EXHAUSTIVE || opts->proxy_only;
+    bool proxy = s_times_proxies (opts, a);
     s_job_t *jobs = calloc ((size_t) count, sizeof *jobs);
     s_job_t *full = NULL;
     int nfull = 0;

@@ -74,7 +74,9 @@ for what in "$@"; do
                 > "$OUT/json/train.json" 2>> "$OUT/sweep-stderr.log"
             echo "train: exit $?"; cat "$OUT/json/train.json"
         fi
-        tar czf "$OUT/sweep-store.tgz" -C .devpack sweep.store
+        # the sweep's results, small enough to come back (the store is not)
+        "$SPMMFARM" store dump "$S" --db results --json 2>/dev/null | gzip -9 > "$OUT/sweep-results.jsonl.gz"
+        [ -n "${SF_SWEEP_TAR:-}" ] && tar czf "$OUT/sweep-store.tgz" -C .devpack sweep.store
         ;;
     smoke)
         # a short GPU check of the worker after a change: local (cuda) on two
