@@ -151,7 +151,11 @@ dist_noinst_SCRIPTS += tests/cli_rankfarm.sh
 
 ## bench: compile cost of the U kernel by emission path (issue 3,
 ## docs/KERNELS.md "Emission path"); a program to run by hand, not a test.
-noinst_PROGRAMS += tests/bench/compile_paths
+noinst_PROGRAMS += tests/bench/compile_paths tests/bench/rank_scores
+tests_bench_rank_scores_SOURCES = tests/bench/rank_scores.c
+tests_bench_rank_scores_CFLAGS = $(SF_CFLAGS)
+tests_bench_rank_scores_LDADD = libspmmfarm.la
+tests_bench_rank_scores_LDFLAGS = $(CUDA_LDFLAGS)
 tests_bench_compile_paths_SOURCES = tests/bench/compile_paths.c
 tests_bench_compile_paths_CFLAGS = $(SF_CFLAGS)
 tests_bench_compile_paths_LDADD = libspmmfarm.la

@@ -89,7 +89,7 @@ for what in "$@"; do
             -o /tmp/smoke.bundle 2>&1 | tail -6; echo "local: exit ${PIPESTATUS[0]}"
         "$SPMMFARM" bundle verify /tmp/smoke.bundle 2>&1 | tail -3
         f=$(python3 -c 'import json; print(json.load(open("/tmp/smoke.json"))["layers"][7]["file"])')
-        timeout 120 "$SPMMFARM" tune-local "$f" --n 784 --strategy rank --model docs/bench/h100/rank/model.json \
+        timeout 120 "$SPMMFARM" tune-local "$f" --n 784 --strategy rank --model docs/bench/h100/rank-v2/model.json \
             --no-store --json -q > "$OUT/json/smoke-rank.json" 2>> "$OUT/smoke-stderr.log"
         echo "tune-local rank: exit $?"
         python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["best"], d["search"])' "$OUT/json/smoke-rank.json"
