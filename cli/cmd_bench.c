@@ -185,26 +185,52 @@ s_bench_summary (const s_run_t *run, const cJSON *records)
     return rc;
 }
 
-/*  chart.png: speedup over SGEMM per problem, one series per sparsity. */
+/*  The distinct sparsities of the records, as results.csv writes them, space
+    separated, in first-seen order (the chart's series). */
 static void
-s_bench_chart (const s_run_t *run, bool simulated)
+s_sparsity_list (const cJSON *records, char *out, size_t size)
 {
+    out[0] = '\0';
+    size_t used = 0;
+    const cJSON *rec;
+    cJSON_ArrayForEach (rec, records) {
+        char one[32];
+        snprintf (one, sizeof one, "%g", sf_benchrun_num (rec, "sparsity"));
+        char padded[sizeof one + 2], list[600];
+        snprintf (padded, sizeof padded, " %s ", one);
+        snprintf (list, sizeof list, " %s ", out);
+        bool seen = strstr (list, padded) != NULL;
+        int n = seen ? 0 : snprintf (out + used, size - used, "%s%s", used ? " " : "", one);
+        if (n < 0 || (size_t) n >= size - used)
+            break;  /* bounded: more distinct sparsities than fit are left out */
+        used += (size_t) n;
+    }
+}
+
+/*  chart.png: speedup over SGEMM per problem, one series per sparsity. The
+    script names its files relative to DIR and runs there, so that it can
+    be run again wherever DIR is copied. */
+static void
+s_bench_chart (const s_run_t *run, const cJSON *records, bool simulated)
+{
+    char sparsities[512];  /* fits in the list buffer of s_sparsity_list */
+    s_sparsity_list (records, sparsities, sizeof sparsities);
     char script[2048];
     snprintf (script, sizeof script,
               "set terminal pngcairo size 1400,600 noenhanced\n"
-              "set output '%s/chart.png'\n"
+              "set output 'chart.png'\n"
               "set datafile separator ','\n"
               "set title 'spmmfarm bench: speedup over cuBLAS SGEMM (fp32) per problem%s'\n"
               "set ylabel 'speedup over SGEMM (log scale)'\nset xlabel 'problem (suite order)'\n"
               "set logscale y\nset grid ytics\nset key outside right\n"
               "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2\n"
-              "plot for [s in '0.5 0.7 0.8 0.9 0.95 0.98'] '%s/results.csv' skip 1 "
+              "plot for [s in '%s'] 'results.csv' skip 1 "
               "using ($0):(strcol(5) eq s ? $15 : 1/0) with points pt 7 title 'sparsity '.s\n",
-              run->base.dir, simulated ? " -- SIMULATED, not measured" : "", run->base.dir);
+              simulated ? " -- SIMULATED, not measured" : "", sparsities);
     if (sf_benchrun_write_file (&run->base, "chart.gp", script) != SF_OK)
         return;
     char *cmd = NULL;
-    if (asprintf (&cmd, "gnuplot '%s/chart.gp' 2>/dev/null", run->base.dir) < 0)
+    if (asprintf (&cmd, "cd '%s' && gnuplot chart.gp 2>/dev/null", run->base.dir) < 0)
         return;
     if (system (cmd) != 0)
         fprintf (stderr, "spmmfarm %s: gnuplot failed or is missing: no chart.png (chart.gp is there)\n",
@@ -383,7 +409,7 @@ s_reports (void *arg, const sf_benchrun_t *base, const cJSON *records)
         rc = s_bench_summary (run, records);
     const cJSON *first = cJSON_GetArrayItem (records, 0);
     if (rc == SF_OK && first)
-        s_bench_chart (run, cJSON_IsTrue (cJSON_GetObjectItem (first, "simulated")));
+        s_bench_chart (run, records, cJSON_IsTrue (cJSON_GetObjectItem (first, "simulated")));
     return rc;
 }
 

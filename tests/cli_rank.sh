@@ -80,6 +80,12 @@ expect_exit 2 "rank with a missing model file" "$SPMMFARM" tune-local "$WORK/l.m
 expect_exit 0 "bench --strategy rank" "$SPMMFARM" bench --suite "$SUITE" --filter 'id=a@0.7' -o "$WORK/bench" \
     --backend sim --strategy rank --model "$STORE" --templates U --top-k 3 -q
 check "$WORK/bench/summary.json" 'd["strategy"] == "rank" and d["problems"] == 1' "bench summary of a rank run"
+[ "$(sed -n 2p "$WORK/bench/results.csv" | cut -d, -f1,5)" = "a@0.7,0.7" ] && pass "results.csv: the problem's row" \
+    || fail "results.csv: the problem's row"
+# the chart plots the sparsities present, with names relative to its folder
+expect_grep "for \[s in '0.7'\] 'results.csv'" "$WORK/bench/chart.gp" "chart.gp: one series per sparsity present"
+expect_grep "SIMULATED" "$WORK/bench/chart.gp" "chart.gp: a sim run's chart says so"
+[ -s "$WORK/bench/chart.png" ] && pass "chart.png drawn (gnuplot)" || fail "chart.png drawn (gnuplot)"
 
 # ---- rank-eval: rank vs proxy vs exhaustive on problems never trained on
 expect_exit 0 "rank-eval on the tiny suite" "$SPMMFARM" rank-eval --store "$STORE" --gpu-type $SIM \
