@@ -207,9 +207,7 @@ s_sparsity_list (const cJSON *records, char *out, size_t size)
     }
 }
 
-/*  chart.png: speedup over SGEMM per problem, one series per sparsity. The
-    script names its files relative to DIR and runs there, so that it can
-    be run again wherever DIR is copied. */
+/*  chart.png: speedup over SGEMM per problem, one series per sparsity. */
 static void
 s_bench_chart (const s_run_t *run, const cJSON *records, bool simulated)
 {
@@ -227,15 +225,7 @@ s_bench_chart (const s_run_t *run, const cJSON *records, bool simulated)
               "plot for [s in '%s'] 'results.csv' skip 1 "
               "using ($0):(strcol(5) eq s ? $15 : 1/0) with points pt 7 title 'sparsity '.s\n",
               simulated ? " -- SIMULATED, not measured" : "", sparsities);
-    if (sf_benchrun_write_file (&run->base, "chart.gp", script) != SF_OK)
-        return;
-    char *cmd = NULL;
-    if (asprintf (&cmd, "cd '%s' && gnuplot chart.gp 2>/dev/null", run->base.dir) < 0)
-        return;
-    if (system (cmd) != 0)
-        fprintf (stderr, "spmmfarm %s: gnuplot failed or is missing: no chart.png (chart.gp is there)\n",
-                 run->base.command);
-    free (cmd);
+    sf_benchrun_plot (&run->base, "chart.gp", script, "chart.png");
 }
 
 /* ---- proxy-eval reports ------------------------------------------------------------ */

@@ -37,7 +37,8 @@ static const char *s_help =
     "of each strategy (wall, compile CPU-s, GPU-s) and cost_ratio_vs_exhaustive and\n"
     "_vs_proxy ((compile CPU-s + GPU-s) of the other over rank's), overall and per\n"
     "sparsity, with the model's training-set size; DIR/rank.csv one row per\n"
-    "problem. Resumes like bench (DIR/problems.jsonl).\n\n"
+    "problem; DIR/rank.png each problem's search cost against its winner's loss\n"
+    "per strategy (needs gnuplot). Resumes like bench (DIR/problems.jsonl).\n\n"
     "On a GPU the three winners are timed again side by side after the searches,\n"
     "in 7 interleaved rounds in one measuring process (median of the rounds), and\n"
     "the loss uses those paired times: the exhaustive winner is the fastest of\n"
@@ -613,6 +614,30 @@ s_csv (const sf_benchrun_t *run, const cJSON *records)
     return rc;
 }
 
+/*  rank.png: each problem's search cost against its winner's loss, one
+    series per strategy (rank.csv's columns): the trade the strategies make,
+    in one picture. Exhaustive's losses are 0 by definition; losses of 0 are
+    drawn at 0.01 % to fit the log scale. */
+static void
+s_chart (const sf_benchrun_t *run, bool simulated)
+{
+    char script[2048];
+    snprintf (script, sizeof script,
+              "set terminal pngcairo size 1000,650 noenhanced\n"
+              "set output 'rank.png'\n"
+              "set datafile separator ','\n"
+              "set title 'spmmfarm rank-eval: search cost vs winner loss per problem%s'\n"
+              "set xlabel 'search cost per problem: compile CPU-s + GPU-s (log scale)'\n"
+              "set ylabel 'winner loss vs exhaustive, %% (log scale; 0 drawn at 0.01)'\n"
+              "set logscale xy\nset grid\nset key top right\n"
+              "f(x) = x > 0.0001 ? 100 * x : 0.01\n"
+              "plot 'rank.csv' skip 1 using 9:(0.01) with points pt 7 ps 0.8 title 'exhaustive', \\\n"
+              "     'rank.csv' skip 1 using 10:(f($7)) with points pt 5 ps 0.8 title 'proxy', \\\n"
+              "     'rank.csv' skip 1 using 11:(f($6)) with points pt 9 ps 1.0 title 'rank'\n",
+              simulated ? " -- SIMULATED, not measured" : "");
+    sf_benchrun_plot (run, "rank.gp", script, "rank.png");
+}
+
 static int
 s_reports (void *arg, const sf_benchrun_t *run, const cJSON *records)
 {
@@ -666,6 +691,8 @@ s_reports (void *arg, const sf_benchrun_t *run, const cJSON *records)
         rc = text ? sf_benchrun_write_file (run, "rank.json", text) : SF_ERR_NOMEM;
     if (rc == SF_OK)
         rc = s_csv (run, records);
+    if (rc == SF_OK && first)
+        s_chart (run, cJSON_IsTrue (cJSON_GetObjectItem (first, "simulated")));
     free (text);
     free (all.loss[0]);
     free (all.loss[1]);
@@ -783,6 +810,6 @@ sf_cmd_rank_eval (int argc, char **argv)
     if (rc != SF_OK)
         return sf_cli_fail ("rank-eval", rc);
     if (!ev.base.quiet)
-        fprintf (stderr, "spmmfarm rank-eval: reports in %s/ (rank.json, rank.csv)\n", ev.base.dir);
+        fprintf (stderr, "spmmfarm rank-eval: reports in %s/ (rank.json, rank.csv, rank.png)\n", ev.base.dir);
     return SF_EXIT_OK;
 }

@@ -155,6 +155,20 @@ sf_benchrun_write_file (const sf_benchrun_t *run, const char *name, const char *
     return rc;
 }
 
+void
+sf_benchrun_plot (const sf_benchrun_t *run, const char *script, const char *text, const char *picture)
+{
+    if (sf_benchrun_write_file (run, script, text) != SF_OK)
+        return;
+    char *cmd = NULL;
+    if (asprintf (&cmd, "cd '%s' && gnuplot '%s' 2>/dev/null", run->dir, script) < 0)
+        return;
+    if (system (cmd) != 0)
+        fprintf (stderr, "spmmfarm %s: gnuplot failed or is missing: no %s (%s is there)\n", run->command,
+                 picture, script);
+    free (cmd);
+}
+
 double
 sf_benchrun_num (const cJSON *obj, const char *key)
 {

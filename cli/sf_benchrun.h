@@ -71,6 +71,12 @@ int sf_benchrun_run (sf_benchrun_t *run, const sf_suite_t *suite);
 /*  Writes text to DIR/name through a temporary file and a rename. */
 int sf_benchrun_write_file (const sf_benchrun_t *run, const char *name, const char *text);
 
+/*  Writes a gnuplot script to DIR/script and runs gnuplot on it in DIR (so
+    the script names its files relative to DIR and runs again wherever DIR
+    is copied). A missing or failing gnuplot is not an error: it is said on
+    stderr, naming the picture the script would have drawn. */
+void sf_benchrun_plot (const sf_benchrun_t *run, const char *script, const char *text, const char *picture);
+
 /*  A JSON object's number (NaN if absent) and string ("" if absent). */
 double sf_benchrun_num (const cJSON *obj, const char *key);
 const char *sf_benchrun_str (const cJSON *obj, const char *key);

@@ -91,6 +91,8 @@ expect_grep "SIMULATED" "$WORK/bench/chart.gp" "chart.gp: a sim run's chart says
 expect_exit 0 "rank-eval on the tiny suite" "$SPMMFARM" rank-eval --store "$STORE" --gpu-type $SIM \
     --suite "$SUITE" -o "$WORK/eval" --backend sim --templates U --max-configs 6 --top-k 3 -q
 R="$WORK/eval/rank.json"
+[ -s "$WORK/eval/rank.png" ] && pass "rank.png drawn: cost vs loss per strategy" || fail "rank.png drawn"
+expect_grep "SIMULATED" "$WORK/eval/rank.gp" "rank.gp: a sim run's picture says so"
 for key in gpu_type problems top_k recall_at_k median_winner_loss mean_winner_loss \
            cost_ratio_vs_exhaustive cost_ratio_vs_proxy training; do
     check "$R" "'$key' in d" "rank.json has $key"
