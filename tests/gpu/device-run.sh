@@ -7,7 +7,7 @@
 #   tests/gpu/device-run.sh export  tests/cli_export.sh: tune-local's store,
 #                                   export, verify, rt_demo, torch_demo
 #   farm, scaling, dispatch, sweep, rankeval, smoke, emitpath, suite,
-#   proxyeval, fidelity: see each section below (issues 3-7)
+#   proxyeval, fidelity, dprofile: see each section below (issues 3-7)
 #   tests/gpu/device-run.sh emitpath  U kernels as PTX and as CUDA C, timed
 set -u
 OUT=${OUT:-/tmp/out}
@@ -127,6 +127,21 @@ for what in "$@"; do
             ${SF_RANKEVAL_LIMIT:+--limit $SF_RANKEVAL_LIMIT} ${SF_RANKEVAL_ARGS:-} -o "$dir" -q 2>> "$OUT/rankeval-stderr.log"
         echo "rank-eval: exit $?"
         head -c 1200 "$dir/rank.json"
+        ;;
+    dprofile)
+        # issue 3, the D plan in docs/KERNELS.md: where D's time goes next to
+        # cuSPARSE and SGEMM on one large layer (ncu; written in session 6 for
+        # the next, not run yet). SF_DPROF_SPARSITY (default 0.8).
+        "$SPMMFARM" gen --m 768 --k 3072 --sparsity ${SF_DPROF_SPARSITY:-0.8} --seed 1 -o /tmp/dprof.smtx
+        timeout ${SF_DPROF_TIME:-400} ncu --target-processes all --kernel-name 'regex:sf_d_|spmm|csrmm|gemm' \
+            --launch-count ${SF_DPROF_LAUNCHES:-12} --section SpeedOfLight --section MemoryWorkloadAnalysis \
+            --section Occupancy --section WarpStateStats -f -o "$OUT/dprofile" \
+            "$SPMMFARM" tune-local /tmp/dprof.smtx --n 512 --strategy exhaustive --templates D --max-configs 2 \
+            --no-store --json -q > "$OUT/json/dprofile-tune.json" 2>> "$OUT/dprofile-stderr.log"
+        echo "ncu: exit $?"
+        ncu -i "$OUT/dprofile.ncu-rep" --page details > "$OUT/dprofile.txt" 2>&1
+        grep -E "^  [a-z_]|Memory Throughput|L2 Hit|L1/TEX Hit|Achieved Occupancy|Duration|DRAM Throughput" \
+            "$OUT/dprofile.txt" | head -80
         ;;
     dispatch)
         # issue 5: the coordinator's dispatch rate, 64 dry-run workers, tiny jobs
