@@ -36,7 +36,7 @@ cp "$WORK/out" "$WORK/worker.json"
     && pass "JSON: public path" || fail "JSON: public path"
 [ "$(json_get "$WORK/worker.json" 'len(d["public_key"])')" = 40 ] \
     && pass "JSON: a Z85 public key" || fail "JSON: a Z85 public key"
-grep -qF "$(json_get "$WORK/worker.json" 'd["public_key"]')" "$WORK/certs/worker.cert" \
+grep -qF -- "$(json_get "$WORK/worker.json" 'd["public_key"]')" "$WORK/certs/worker.cert" \
     && pass "JSON key is the file's" || fail "JSON key is the file's"
 cmp -s "$WORK/certs/worker.cert" "$WORK/certs/coordinator.cert" && fail "two keys differ" \
     || pass "two keys differ"
