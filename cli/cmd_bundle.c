@@ -566,7 +566,7 @@ s_d_kernel (const sf_matrix_t *a, const sf_config_t *config, const s_opts_t *o, 
     k->cubin = cubin;
     if (rc == SF_OK) {
         sf_dkernel_launch_for (config, sf_panels_count (panels), &k->launch);
-        rc = sf_dkernel_encode (a, panels, &data, &k->data_size);
+        rc = sf_dkernel_encode (config, a, panels, &data, &k->data_size);
         k->data = data;
     }
     sf_panels_destroy (&panels);

@@ -98,7 +98,7 @@ sf_cmd_selftest (int argc, char **argv)
                                  &st, &cached);
     if (rc == SF_OK) {
         sf_dkernel_launch_for (&config, sf_panels_count (panels), &launch);
-        rc = sf_dkernel_encode (a, panels, &data, &data_size);
+        rc = sf_dkernel_encode (&config, a, panels, &data, &data_size);
     }
     if (rc == SF_OK)
         rc = sf_jit_ptx (s_bad_ptx, NULL, &bad, &bad_size, &st);

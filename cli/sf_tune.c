@@ -102,6 +102,9 @@ sf_tune_option (const char *cmd, int opt, const char *arg, sf_tune_t *t)
     case 11:
         t->model = arg;
         return 1;
+    case 12:
+        o->d_union = true;
+        return 1;
     }
     return 0;
 }

@@ -25,7 +25,8 @@
     { "run-timeout", required_argument, NULL, SF_TUNE_OPT_BASE + 8 },     \
     { "seed", required_argument, NULL, SF_TUNE_OPT_BASE + 9 },            \
     { "top-k", required_argument, NULL, SF_TUNE_OPT_BASE + 10 },          \
-    { "model", required_argument, NULL, SF_TUNE_OPT_BASE + 11 }
+    { "model", required_argument, NULL, SF_TUNE_OPT_BASE + 11 },         \
+    { "d-union", no_argument, NULL, SF_TUNE_OPT_BASE + 12 }
 
 /*  Help text of those options. */
 #define SF_TUNE_HELP                                                                         \
@@ -41,7 +42,8 @@
     "  --compile-threads T  compile pool size (default: all CPUs)\n"                       \
     "  --max-configs C    an even sample of C legal configs per template (default all)\n"  \
     "  --proxy-top K      proxy, rank: compile the K fastest proxies in full\n"           \
-    "                     (default 4 for proxy, 1 for rank)\n"                             \
+    "                     (default 4 for proxy, 3 for rank; rank times a layer of\n"      \
+    "                     at most 2048 nonzeros in full, no proxies)\n"                   \
     "  --templates L      templates to search: U, D or UD (default UD; dense always)\n"    \
     "  --max-code-fmas F  leave out U configs whose full kernel has more than F\n"         \
     "                     multiply-adds of code (compile time; default 160000)\n"          \
@@ -50,7 +52,10 @@
     "  --top-k K          rank: candidates timed (default 10)\n"                           \
     "  --model M          rank: an XGBoost JSON model file, or a store directory to\n"     \
     "                     take its latest model for this GPU type from (default: the\n"    \
-    "                     default store, see spmmfarm store --help)\n"
+    "                     default store, see spmmfarm store --help)\n"                  \
+    "  --d-union          also search template D with the union encoding (.e1: one\n"     \
+    "                     B load per distinct column of a panel; experimental, not\n"     \
+    "                     measured on a GPU yet: docs/KERNELS.md)\n"
 
 typedef struct {
     sf_search_opts_t search;

@@ -23,8 +23,9 @@ sf_config_text (const sf_config_t *c, char *buf)
     if (c->tmpl == SF_TEMPLATE_DENSE)
         snprintf (buf, SF_CONFIG_TEXT_MAX, "dense");
     else if (c->tmpl == SF_TEMPLATE_D)  /* no register cap: D is compiled from C */
-        snprintf (buf, SF_CONFIG_TEXT_MAX, "D:r%d.v%d.t%d.g%d.o%d.%s", c->panel_rows, c->vec,
-                  c->threads, c->groups, c->order, sf_reorder_name (c->reorder));
+        snprintf (buf, SF_CONFIG_TEXT_MAX, "D:r%d.v%d.t%d.g%d.o%d%s.%s", c->panel_rows, c->vec,
+                  c->threads, c->groups, c->order, c->encoding == SF_D_UNION ? ".e1" : "",
+                  sf_reorder_name (c->reorder));
     else
         snprintf (buf, SF_CONFIG_TEXT_MAX, "%s:r%d.v%d.t%d.g%d.o%d.m%d.%s", sf_template_name (c->tmpl),
                   c->panel_rows, c->vec, c->threads, c->groups, c->order, c->max_regs,
@@ -41,15 +42,18 @@ sf_config_parse (const char *text, sf_config_t *c)
         return SF_OK;
     }
     char tmpl[8], reorder[8];
-    int r, v, t, g, o, mr = 0, used = 0;
+    int r, v, t, g, o, mr = 0, e = SF_D_ROWS, used = 0;
     bool parsed = strncmp (text, "D:", 2) == 0
-        ? sscanf (text, "%1[D]:r%d.v%d.t%d.g%d.o%d.%7[a-z]%n", tmpl, &r, &v, &t, &g, &o, reorder,
-                  &used) == 7
+        ? sscanf (text, "%1[D]:r%d.v%d.t%d.g%d.o%d.e%d.%7[a-z]%n", tmpl, &r, &v, &t, &g, &o, &e,
+                  reorder, &used) == 8
+              ? e == SF_D_UNION  /* ".e0" is not canonical: the rows encoding has no ".e" */
+              : (e = SF_D_ROWS, sscanf (text, "%1[D]:r%d.v%d.t%d.g%d.o%d.%7[a-z]%n", tmpl, &r, &v, &t,
+                                        &g, &o, reorder, &used) == 7)
         : sscanf (text, "%1[U]:r%d.v%d.t%d.g%d.o%d.m%d.%7[a-z]%n", tmpl, &r, &v, &t, &g, &o, &mr,
                   reorder, &used) == 8;
     if (!parsed || text[used] != '\0')
-        return sf_error_set (SF_ERR_FORMAT, "config '%s' is not of the form U:r32.v4.t64.g1.o0.m128.sim "
-                             "or D:r4.v4.t128.g1.o0.nnz", text);
+        return sf_error_set (SF_ERR_FORMAT, "config '%s' is not of the form U:r32.v4.t64.g1.o0.m128.sim, "
+                             "D:r4.v4.t128.g1.o0.nnz or D:r4.v4.t128.g1.o0.e1.nnz", text);
     int ro = sf_reorder_parse (reorder);
     if (ro < 0)
         return sf_error_set (SF_ERR_FORMAT, "config '%s': unknown reordering '%s'", text, reorder);
@@ -57,7 +61,7 @@ sf_config_parse (const char *text, sf_config_t *c)
         || g < 1 || g * t > 1024 || (o != 0 && o != 1) || (tmpl[0] == 'U' && (mr < 24 || mr > 255)))
         return sf_error_set (SF_ERR_RANGE, "config '%s': a knob is out of range", text);
     *c = (sf_config_t) { tmpl[0] == 'U' ? SF_TEMPLATE_U : SF_TEMPLATE_D, r, v, t, g, o, mr,
-                         (sf_reorder) ro };
+                         (sf_reorder) ro, e };
     return SF_OK;
 }
 

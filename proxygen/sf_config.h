@@ -6,8 +6,9 @@
       D      data-driven: the same tiling, A read from device memory
       dense  cuBLAS SGEMM on the densified A
 
-    Canonical text, e.g. "U:r32.v4.t64.g2.o1.m128.sim": template, then knobs in a
-    fixed order, so equal configs have equal text and equal hashes.
+    Canonical text, e.g. "U:r32.v4.t64.g2.o1.m128.sim" or
+    "D:r8.v4.t128.g1.o0.e1.sim": template, then knobs in a fixed order, so
+    equal configs have equal text and equal hashes.
 */
 #ifndef SF_CONFIG_H_INCLUDED
 #define SF_CONFIG_H_INCLUDED
@@ -34,7 +35,15 @@ typedef struct {
                             every independent load of straight-line code and
                             would otherwise take all 255 */
     sf_reorder reorder;  /* row reordering */
+    int32_t encoding;    /* e (template D): SF_D_ROWS, per-row runs of A; or
+                            SF_D_UNION, per panel the union of its rows'
+                            columns, one B load feeding all R rows
+                            (docs/KERNELS.md). Text: ".e1" after o, only
+                            when SF_D_UNION, so older texts are unchanged */
 } sf_config_t;
+
+#define SF_D_ROWS 0
+#define SF_D_UNION 1
 
 #define SF_CONFIG_TEXT_MAX 64
 

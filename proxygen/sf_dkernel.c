@@ -18,98 +18,149 @@
     Within a warp every thread works on the same panel, so the loads of
     rowptr, cols and vals are uniform (one broadcast transaction) and the
     B loads of adjacent threads are adjacent (coalesced). */
-static const char s_body[] =
-    "typedef unsigned int u32;\n"
-    "#define S_CAT2(a, b) a##b\n"
-    "#define S_CAT(a, b) S_CAT2(a, b)\n"
-    "#define VLOAD(p) S_CAT(VLOAD_, V)(p)\n"
-    "#define VLOAD_1(p) make_float4(__ldg(p), 0.f, 0.f, 0.f)\n"
-    "#define VLOAD_2(p) s_f2(__ldg((const float2 *) (p)))\n"
-    "#define VLOAD_4(p) __ldg((const float4 *) (p))\n"
-    "#if V == 2\n"
-    "static __device__ __forceinline__ float4 s_f2(float2 x) { return make_float4(x.x, x.y, 0.f, 0.f); }\n"
-    "#endif\n"
-    "static __device__ __forceinline__ float s_get(const float4 &x, int i) {\n"
-    "    return i == 0 ? x.x : i == 1 ? x.y : i == 2 ? x.z : x.w; }\n"
-    "extern \"C\" __global__ void __launch_bounds__(T * G)\n"
-    "ENTRY(const float *__restrict__ B, float *__restrict__ C, u32 N,\n"
-    "      const float *__restrict__ bias, const u32 *__restrict__ ad)\n"
-    "{\n"
-    "    const u32 panels = ad[1];\n"
-    "    const u32 *__restrict__ rowptr = ad + ad[2];\n"
-    "    const u32 *__restrict__ rowout = ad + ad[3];\n"
-    "    const u32 *__restrict__ cols = ad + ad[4];\n"
-    "    const float *__restrict__ vals = (const float *) (ad + ad[5]);\n"
-    "    const u32 cb = ORDER ? blockIdx.y : blockIdx.x;\n"
-    "    const u32 pg = ORDER ? blockIdx.x : blockIdx.y;\n"
-    "    const u32 panel = pg * G + threadIdx.x / T;\n"
-    "    const u32 col = (cb * T + threadIdx.x % T) * V;\n"
-    "    if (panel >= panels || col >= N)\n"
-    "        return;\n"
-    "    float acc[R][V];\n"
-    "#pragma unroll\n"
-    "    for (int r = 0; r < R; r++)\n"
-    "#pragma unroll\n"
-    "        for (int x = 0; x < V; x++)\n"
-    "            acc[r][x] = 0.f;\n"
-    "    /* N % V == 0: vector loads, col + V <= N; else guarded scalars. */\n"
+#define S_HEAD \
+    "typedef unsigned int u32;\n" \
+    "#define S_CAT2(a, b) a##b\n" \
+    "#define S_CAT(a, b) S_CAT2(a, b)\n" \
+    "#define VLOAD(p) S_CAT(VLOAD_, V)(p)\n" \
+    "#define VLOAD_1(p) make_float4(__ldg(p), 0.f, 0.f, 0.f)\n" \
+    "#define VLOAD_2(p) s_f2(__ldg((const float2 *) (p)))\n" \
+    "#define VLOAD_4(p) __ldg((const float4 *) (p))\n" \
+    "#if V == 2\n" \
+    "static __device__ __forceinline__ float4 s_f2(float2 x) { return make_float4(x.x, x.y, 0.f, 0.f); }\n" \
+    "#endif\n" \
+    "static __device__ __forceinline__ float s_get(const float4 &x, int i) {\n" \
+    "    return i == 0 ? x.x : i == 1 ? x.y : i == 2 ? x.z : x.w; }\n" \
+    "extern \"C\" __global__ void __launch_bounds__(T * G)\n" \
+    "ENTRY(const float *__restrict__ B, float *__restrict__ C, u32 N,\n" \
+    "      const float *__restrict__ bias, const u32 *__restrict__ ad)\n" \
+    "{\n" \
+    "    const u32 panels = ad[1];\n" \
+    "    const u32 *__restrict__ rowptr = ad + ad[2];\n" \
+    "    const u32 *__restrict__ rowout = ad + ad[3];\n" \
+    "    const u32 *__restrict__ cols = ad + ad[4];\n" \
+    "    const float *__restrict__ vals = (const float *) (ad + ad[5]);\n" \
+    "    const u32 cb = ORDER ? blockIdx.y : blockIdx.x;\n" \
+    "    const u32 pg = ORDER ? blockIdx.x : blockIdx.y;\n" \
+    "    const u32 panel = pg * G + threadIdx.x / T;\n" \
+    "    const u32 col = (cb * T + threadIdx.x % T) * V;\n" \
+    "    if (panel >= panels || col >= N)\n" \
+    "        return;\n" \
+    "    float acc[R][V];\n" \
+    "#pragma unroll\n" \
+    "    for (int r = 0; r < R; r++)\n" \
+    "#pragma unroll\n" \
+    "        for (int x = 0; x < V; x++)\n" \
+    "            acc[r][x] = 0.f;\n" \
+    "    /* N % V == 0: vector loads, col + V <= N; else guarded scalars. */\n" \
     "    const bool whole = N % V == 0;\n"
+
+/*  Encoding SF_D_ROWS: each row's nonzeros in turn. */
+#define S_ROWS_LOOP \
+    "#pragma unroll\n" \
+    "    for (int r = 0; r < R; r++) {\n" \
+    "        const u32 row = panel * R + r;\n" \
+    "        const u32 end = rowptr[row + 1];\n" \
+    "        u32 j = rowptr[row];\n" \
+    "        if (whole) {\n" \
+    "#pragma unroll 4\n" \
+    "            for (; j < end; j++) {\n" \
+    "                const float a = vals[j];\n" \
+    "                const float4 b = VLOAD(B + (size_t) cols[j] * N + col);\n" \
+    "#pragma unroll\n" \
+    "                for (int x = 0; x < V; x++)\n" \
+    "                    acc[r][x] = fmaf(a, s_get(b, x), acc[r][x]);\n" \
+    "            }\n" \
+    "        } else {\n" \
+    "            for (; j < end; j++) {\n" \
+    "                const float a = vals[j];\n" \
+    "                const float *p = B + (size_t) cols[j] * N + col;\n" \
+    "#pragma unroll\n" \
+    "                for (int x = 0; x < V; x++)\n" \
+    "                    if (col + x < N)\n" \
+    "                        acc[r][x] = fmaf(a, __ldg(p + x), acc[r][x]);\n" \
+    "            }\n" \
+    "        }\n" \
+    "    }\n"
+
+/*  Both encodings' epilogue: bias, ReLU and the stores through rowout. */
+#define S_STORE \
+    "#pragma unroll\n" \
+    "    for (int r = 0; r < R; r++) {\n" \
+    "        const u32 out = rowout[panel * R + r];\n" \
+    "        if (out == 0xffffffffu)\n" \
+    "            continue;\n" \
+    "        float y[V];\n" \
+    "#pragma unroll\n" \
+    "        for (int x = 0; x < V; x++) {\n" \
+    "            y[x] = acc[r][x];\n" \
+    "            if (BIAS) y[x] += bias[out];\n" \
+    "            if (RELU) y[x] = fmaxf(y[x], 0.f);\n" \
+    "        }\n" \
+    "        float *c = C + (size_t) out * N + col;\n" \
+    "        if (whole && V == 4)\n" \
+    "            *(float4 *) c = make_float4(y[0], y[V > 1 ? 1 : 0], y[V > 2 ? 2 : 0], y[V > 3 ? 3 : 0]);\n" \
+    "        else if (whole && V == 2)\n" \
+    "            *(float2 *) c = make_float2(y[0], y[V > 1 ? 1 : 0]);\n" \
+    "        else\n" \
+    "#pragma unroll\n" \
+    "            for (int x = 0; x < V; x++)\n" \
+    "                if (col + x < N)\n" \
+    "                    c[x] = y[x];\n" \
+    "    }\n" \
+    "}\n"
+
+static const char s_body[] = S_HEAD S_ROWS_LOOP S_STORE;
+
+/*  Encoding SF_D_UNION: rowptr[panel] .. rowptr[panel + 1] is the panel's run
+    of distinct columns (ascending); vals holds R values per column, zeros
+    where a row lacks it, 16-byte aligned. One B load feeds all R rows. */
+static const char s_body_union[] = S_HEAD
+    "    {\n"
+    "        const u32 end = rowptr[panel + 1];\n"
+    "        u32 j = rowptr[panel];\n"
+    "        for (; j < end; j++) {\n"
+    "            const float *__restrict__ a = vals + (size_t) j * R;\n"
+    "            float av[R];\n"
+    "#if R % 4 == 0\n"
     "#pragma unroll\n"
-    "    for (int r = 0; r < R; r++) {\n"
-    "        const u32 row = panel * R + r;\n"
-    "        const u32 end = rowptr[row + 1];\n"
-    "        u32 j = rowptr[row];\n"
-    "        if (whole) {\n"
-    "#pragma unroll 4\n"
-    "            for (; j < end; j++) {\n"
-    "                const float a = vals[j];\n"
-    "                const float4 b = VLOAD(B + (size_t) cols[j] * N + col);\n"
-    "#pragma unroll\n"
-    "                for (int x = 0; x < V; x++)\n"
-    "                    acc[r][x] = fmaf(a, s_get(b, x), acc[r][x]);\n"
+    "            for (int q = 0; q < R / 4; q++) {\n"
+    "                const float4 t4 = __ldg((const float4 *) a + q);\n"
+    "                av[4 * q] = t4.x; av[4 * q + 1] = t4.y; av[4 * q + 2] = t4.z; av[4 * q + 3] = t4.w;\n"
     "            }\n"
-    "        } else {\n"
-    "            for (; j < end; j++) {\n"
-    "                const float a = vals[j];\n"
-    "                const float *p = B + (size_t) cols[j] * N + col;\n"
+    "#else\n"
+    "#pragma unroll\n"
+    "            for (int r = 0; r < R; r++)\n"
+    "                av[r] = __ldg(a + r);\n"
+    "#endif\n"
+    "            const float *p = B + (size_t) cols[j] * N + col;\n"
+    "            float4 b;\n"
+    "            if (whole)\n"
+    "                b = VLOAD(p);\n"
+    "            else {\n"
+    "                float t[4] = { 0.f, 0.f, 0.f, 0.f };\n"
     "#pragma unroll\n"
     "                for (int x = 0; x < V; x++)\n"
     "                    if (col + x < N)\n"
-    "                        acc[r][x] = fmaf(a, __ldg(p + x), acc[r][x]);\n"
+    "                        t[x] = __ldg(p + x);\n"
+    "                b = make_float4(t[0], t[1], t[2], t[3]);\n"
     "            }\n"
+    "#pragma unroll\n"
+    "            for (int r = 0; r < R; r++)\n"
+    "#pragma unroll\n"
+    "                for (int x = 0; x < V; x++)\n"
+    "                    acc[r][x] = fmaf(av[r], s_get(b, x), acc[r][x]);\n"
     "        }\n"
     "    }\n"
-    "#pragma unroll\n"
-    "    for (int r = 0; r < R; r++) {\n"
-    "        const u32 out = rowout[panel * R + r];\n"
-    "        if (out == 0xffffffffu)\n"
-    "            continue;\n"
-    "        float y[V];\n"
-    "#pragma unroll\n"
-    "        for (int x = 0; x < V; x++) {\n"
-    "            y[x] = acc[r][x];\n"
-    "            if (BIAS) y[x] += bias[out];\n"
-    "            if (RELU) y[x] = fmaxf(y[x], 0.f);\n"
-    "        }\n"
-    "        float *c = C + (size_t) out * N + col;\n"
-    "        if (whole && V == 4)\n"
-    "            *(float4 *) c = make_float4(y[0], y[V > 1 ? 1 : 0], y[V > 2 ? 2 : 0], y[V > 3 ? 3 : 0]);\n"
-    "        else if (whole && V == 2)\n"
-    "            *(float2 *) c = make_float2(y[0], y[V > 1 ? 1 : 0]);\n"
-    "        else\n"
-    "#pragma unroll\n"
-    "            for (int x = 0; x < V; x++)\n"
-    "                if (col + x < N)\n"
-    "                    c[x] = y[x];\n"
-    "    }\n"
-    "}\n";
+    S_STORE;
 
 static void
 s_entry_name (const sf_config_t *c, const sf_epilogue_t *epi, char name[SF_ENTRY_MAX])
 {
     /* The reordering changes the data, not the code: leave it out. */
-    snprintf (name, SF_ENTRY_MAX, "sf_d_r%d_v%d_t%d_g%d_o%d%s%s", c->panel_rows, c->vec, c->threads,
-              c->groups, c->order, epi->bias ? "_bias" : "", epi->relu ? "_relu" : "");
+    snprintf (name, SF_ENTRY_MAX, "sf_d_r%d_v%d_t%d_g%d_o%d%s%s%s", c->panel_rows, c->vec, c->threads,
+              c->groups, c->order, c->encoding == SF_D_UNION ? "_e1" : "", epi->bias ? "_bias" : "",
+              epi->relu ? "_relu" : "");
 }
 
 int
@@ -117,7 +168,8 @@ sf_dkernel_source (const sf_config_t *c, const sf_epilogue_t *epi, sf_buf_t *out
 {
     if (c->tmpl != SF_TEMPLATE_D || c->panel_rows < 1 || c->panel_rows > 64
         || (c->vec != 1 && c->vec != 2 && c->vec != 4) || c->threads < 32 || c->threads % 32
-        || c->groups < 1 || c->threads * c->groups > 1024 || (c->order != 0 && c->order != 1))
+        || c->groups < 1 || c->threads * c->groups > 1024 || (c->order != 0 && c->order != 1)
+        || (c->encoding != SF_D_ROWS && c->encoding != SF_D_UNION))
         return sf_error_set (SF_ERR_INVALID, "not a legal template D config");
     memset (launch, 0, sizeof *launch);
     s_entry_name (c, epi, launch->entry);
@@ -131,7 +183,10 @@ sf_dkernel_source (const sf_config_t *c, const sf_epilogue_t *epi, sf_buf_t *out
                    "#define BIAS %d\n#define RELU %d\n#define ENTRY %s\n",
                    sf_config_text (c, (char[SF_CONFIG_TEXT_MAX]) { 0 }), c->panel_rows, c->vec,
                    c->threads, c->groups, c->order, epi->bias ? 1 : 0, epi->relu ? 1 : 0, launch->entry);
-    sf_buf_append (out, s_body, sizeof s_body - 1);
+    if (c->encoding == SF_D_UNION)
+        sf_buf_append (out, s_body_union, sizeof s_body_union - 1);
+    else
+        sf_buf_append (out, s_body, sizeof s_body - 1);
     return sf_buf_status (out);
 }
 
@@ -144,8 +199,9 @@ sf_dkernel_launch_for (const sf_config_t *c, int32_t panels, sf_launch_t *launch
     launch->panel_groups = (panels + c->groups - 1) / c->groups;
 }
 
-int
-sf_dkernel_encode (const sf_matrix_t *a, const sf_panels_t *panels, void **data_p, size_t *size_p)
+/*  Encoding SF_D_ROWS (SFD1). */
+static int
+s_encode_rows (const sf_matrix_t *a, const sf_panels_t *panels, void **data_p, size_t *size_p)
 {
     int64_t count = sf_panels_count (panels), r = sf_panels_panel_rows (panels);
     int64_t m = sf_matrix_rows (a), nnz = sf_matrix_nnz (a), slots = count * r;
@@ -183,6 +239,103 @@ sf_dkernel_encode (const sf_matrix_t *a, const sf_panels_t *panels, void **data_
     *data_p = w;
     *size_p = (size_t) words * sizeof *w;
     return SF_OK;
+}
+
+/*  The distinct columns of panel p's rows into cols (unsorted); returns how
+    many. mark[k] == p says column k is already listed for this panel. */
+static uint32_t
+s_panel_union (const sf_matrix_t *a, const int32_t *perm, int64_t p, int64_t r, int64_t *mark,
+               uint32_t *cols)
+{
+    const int32_t *row_ptr = sf_matrix_row_ptr (a), *col_idx = sf_matrix_col_idx (a);
+    int64_t m = sf_matrix_rows (a);
+    uint32_t n = 0;
+    for (int64_t s = p * r; s < (p + 1) * r && s < m; s++)
+        for (int32_t q = row_ptr[perm[s]]; q < row_ptr[perm[s] + 1]; q++)
+            if (mark[col_idx[q]] != p) {
+                mark[col_idx[q]] = p;
+                if (cols)
+                    cols[n] = (uint32_t) col_idx[q];
+                n++;
+            }
+    return n;
+}
+
+static int
+s_cmp_u32 (const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *) x, b = *(const uint32_t *) y;
+    return (a > b) - (a < b);
+}
+
+/*  Encoding SF_D_UNION (SFD2): per panel its distinct columns, ascending,
+    and R values per column (zero where a row lacks it). */
+static int
+s_encode_union (const sf_matrix_t *a, const sf_panels_t *panels, void **data_p, size_t *size_p)
+{
+    int64_t count = sf_panels_count (panels), r = sf_panels_panel_rows (panels);
+    int64_t m = sf_matrix_rows (a), k = sf_matrix_cols (a), slots = count * r, entries = 0;
+    const int32_t *perm = sf_panels_perm (panels);
+    int64_t *mark = malloc ((size_t) k * sizeof *mark);
+    int32_t *pos = malloc ((size_t) k * sizeof *pos);
+    if (!mark || !pos) {
+        free (mark);
+        free (pos);
+        return sf_error_set (SF_ERR_NOMEM, "out of memory for the D union encoding");
+    }
+    for (int64_t c = 0; c < k; c++)
+        mark[c] = -1;
+    for (int64_t p = 0; p < count; p++)
+        entries += s_panel_union (a, perm, p, r, mark, NULL);
+    int64_t off_vals = (S_HEADER_WORDS + (count + 1) + slots + entries + 3) / 4 * 4;  /* float4 loads */
+    int64_t words = off_vals + entries * r;
+    uint32_t *w = words <= (int64_t) (UINT32_MAX / 2) ? calloc ((size_t) words, sizeof *w) : NULL;
+    if (!w) {
+        free (mark);
+        free (pos);
+        return words > (int64_t) (UINT32_MAX / 2)
+            ? sf_error_set (SF_ERR_RANGE, "layer too large for the D union encoding (%lld words)",
+                            (long long) words)
+            : sf_error_set (SF_ERR_NOMEM, "out of memory for the D union encoding");
+    }
+    uint32_t off_colptr = S_HEADER_WORDS, off_rowout = off_colptr + (uint32_t) count + 1;
+    uint32_t off_cols = off_rowout + (uint32_t) slots;
+    uint32_t header[S_HEADER_WORDS] = { SF_DKERNEL_MAGIC_UNION, (uint32_t) count, off_colptr, off_rowout,
+                                        off_cols, (uint32_t) off_vals, (uint32_t) r, (uint32_t) m,
+                                        (uint32_t) k, (uint32_t) entries };
+    memcpy (w, header, sizeof header);
+    const int32_t *row_ptr = sf_matrix_row_ptr (a), *col_idx = sf_matrix_col_idx (a);
+    const float *values = sf_matrix_values (a);
+    for (int64_t c = 0; c < k; c++)
+        mark[c] = -1;
+    uint32_t j = 0;
+    for (int64_t p = 0; p < count; p++) {
+        w[off_colptr + p] = j;
+        uint32_t n = s_panel_union (a, perm, p, r, mark, &w[off_cols + j]);
+        qsort (&w[off_cols + j], n, sizeof *w, s_cmp_u32);
+        for (uint32_t i = 0; i < n; i++)
+            pos[w[off_cols + j + i]] = (int32_t) (j + i);
+        for (int64_t s = p * r; s < (p + 1) * r; s++) {
+            w[off_rowout + s] = s < m ? (uint32_t) perm[s] : UINT32_MAX;  /* padding: ~0 */
+            for (int32_t q = s < m ? row_ptr[perm[s]] : 0; s < m && q < row_ptr[perm[s] + 1]; q++)
+                memcpy (&w[off_vals + (int64_t) pos[col_idx[q]] * r + (s - p * r)], &values[q], 4);
+        }
+        j += n;
+    }
+    w[off_colptr + count] = j;
+    free (mark);
+    free (pos);
+    *data_p = w;
+    *size_p = (size_t) words * sizeof *w;
+    return SF_OK;
+}
+
+int
+sf_dkernel_encode (const sf_config_t *config, const sf_matrix_t *a, const sf_panels_t *panels,
+                   void **data_p, size_t *size_p)
+{
+    return config->encoding == SF_D_UNION ? s_encode_union (a, panels, data_p, size_p)
+                                          : s_encode_rows (a, panels, data_p, size_p);
 }
 
 /* ---- the compile cache: one cubin per distinct source, per process ---- */

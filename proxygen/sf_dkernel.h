@@ -20,6 +20,17 @@
       cols[nnz]             k of each nonzero, ascending within a row
       vals[nnz]             float values
     Offsets are in words from the start of the buffer.
+
+    Encoding SF_D_UNION (config text ".e1"; experimental, docs/KERNELS.md):
+      [0] magic 0x32444653 ("SFD2")  [1] panels  [2] off_colptr  [3] off_rowout
+      [4] off_cols  [5] off_vals (a multiple of 4)  [6] R  [7] M  [8] K
+      [9] entries
+      colptr[panels + 1]    start of each panel's distinct columns
+      rowout[panels*R]      as above
+      cols[entries]         the panel's distinct k, ascending
+      vals[entries*R]       R values per distinct column, row-major by
+                            column: vals[j*R + r] is A[rowout[panel*R + r], cols[j]]
+                            (0 where that row has no such nonzero)
 */
 #ifndef SF_DKERNEL_H_INCLUDED
 #define SF_DKERNEL_H_INCLUDED
@@ -39,6 +50,7 @@ extern "C" {
 #endif
 
 #define SF_DKERNEL_MAGIC 0x31444653u
+#define SF_DKERNEL_MAGIC_UNION 0x32444653u
 
 /*  CUDA C source of the D kernel for `config` (template D) into `out`;
     fills the launch fields that do not depend on the matrix (entry, block
@@ -50,10 +62,10 @@ int sf_dkernel_source (const sf_config_t *config, const sf_epilogue_t *epilogue,
 void sf_dkernel_launch_for (const sf_config_t *config, int32_t panels, sf_launch_t *launch);
 
 /*  Encodes `a` cut into `panels` (the config's R and reordering) for the
-    kernel. *data_p gets a malloc'ed buffer (caller frees), *size_p its
-    bytes. */
-int sf_dkernel_encode (const sf_matrix_t *a, const sf_panels_t *panels, void **data_p,
-                       size_t *size_p);
+    kernel, in the config's encoding. *data_p gets a malloc'ed buffer
+    (caller frees), *size_p its bytes. */
+int sf_dkernel_encode (const sf_config_t *config, const sf_matrix_t *a, const sf_panels_t *panels,
+                       void **data_p, size_t *size_p);
 
 /*  Compiles the D kernel of `config` (NVRTC, then nvJitLink), once per
     process and source: later calls with an equal source return a copy of

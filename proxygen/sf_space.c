@@ -38,7 +38,8 @@ sf_space_u (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_
         for (int g = 0; g < S_COUNT (s_groups); g++)
         for (int o = 0; o < S_COUNT (s_orders); o++) {
             sf_config_t c = { SF_TEMPLATE_U, s_rows[r], s_vecs[v], s_threads[t], s_groups[g],
-                              s_orders[o], sf_space_u_max_regs (s_rows[r], s_vecs[v]), s_reorders[ri] };
+                              s_orders[o], sf_space_u_max_regs (s_rows[r], s_vecs[v]), s_reorders[ri],
+                              SF_D_ROWS };
             int64_t blocks = sf_config_blocks (&c, p->m, p->n);
             int64_t padded_n = (p->n + 31) / 32 * 32;
             bool legal = c.panel_rows * c.vec + 40 <= 255
@@ -91,6 +92,7 @@ sf_space_d (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_
     for (int pass = 0; pass < 2; pass++) {
         count = 0;
         pruned = 0;
+        for (int e = 0; e < (p->d_union ? 2 : 1); e++)
         for (int ri = 0; ri < S_COUNT (s_d_reorders); ri++)
         for (int r = 0; r < S_COUNT (s_d_rows); r++)
         for (int v = 0; v < S_COUNT (s_vecs); v++)
@@ -98,7 +100,7 @@ sf_space_d (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_
         for (int g = 0; g < S_COUNT (s_d_groups); g++)
         for (int o = 0; o < S_COUNT (s_orders); o++) {
             sf_config_t c = { SF_TEMPLATE_D, s_d_rows[r], s_vecs[v], s_d_threads[t], s_d_groups[g],
-                              s_orders[o], 0, s_d_reorders[ri] };
+                              s_orders[o], 0, s_d_reorders[ri], e ? SF_D_UNION : SF_D_ROWS };
             int64_t blocks = sf_config_blocks (&c, p->m, p->n);
             int64_t padded_n = (p->n + 31) / 32 * 32;
             int64_t panels = (p->m + c.panel_rows - 1) / c.panel_rows;
@@ -106,7 +108,9 @@ sf_space_d (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_
                 && p->n % c.vec == 0
                 && c.threads * c.vec <= padded_n
                 && (c.panel_rows < p->m || r == 0)
-                && panels >= c.groups;
+                && panels >= c.groups
+                /* a union column feeds R rows: below 4 rows there is little to share */
+                && (c.encoding == SF_D_ROWS || c.panel_rows >= 4);
             if (pass == 0) {
                 if (legal && blocks > best_blocks)
                     best_blocks = blocks;

@@ -17,6 +17,7 @@
 #ifndef SF_SPACE_H_INCLUDED
 #define SF_SPACE_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,8 @@ extern "C" {
 typedef struct {
     int64_t m, k, n, nnz;
     int32_t sm_count;
+    bool d_union;      /* also D's union encoding (SF_D_UNION): off by
+                          default until measured on a GPU (docs/KERNELS.md) */
 } sf_space_problem_t;
 
 /*  Fills out[0..max) with the legal U configs for the problem, in a
@@ -39,8 +42,9 @@ typedef struct {
 int sf_space_u (const sf_space_problem_t *problem, sf_config_t *out, int max, int *pruned_p);
 
 /*  Template D: the same tiling knobs (R in 2..16, V, T in 64..256, G in
-    1..2, order, reordering none or similarity) under the same thread, vector
-    and wave constraints; at most SF_SPACE_D_MAX_ACC accumulators per thread
+    1..2, order, reordering none or similarity; with d_union each also in the
+    union encoding, R >= 4) under the same thread, vector and wave
+    constraints; at most SF_SPACE_D_MAX_ACC accumulators per thread
     (the loop keeps indices and a loaded vector live besides them). No code
     size limit: the code does not grow with the layer. */
 #define SF_SPACE_D_MAX_ACC 64

@@ -10,6 +10,7 @@
 #include "common/sf_error.h"
 #include "common/sf_matrix.h"
 #include "proxygen/sf_config.h"
+#include "proxygen/sf_dkernel.h"
 #include "proxygen/sf_emit.h"
 #include "proxygen/sf_emit_cuda.h"
 #include "proxygen/sf_jit.h"
@@ -19,7 +20,7 @@
 
 START_TEST (test_config_text_roundtrip)
 {
-    sf_config_t c = { SF_TEMPLATE_U, 32, 4, 64, 2, 1, 168, SF_REORDER_SIMILARITY }, back;
+    sf_config_t c = { SF_TEMPLATE_U, 32, 4, 64, 2, 1, 168, SF_REORDER_SIMILARITY, SF_D_ROWS }, back;
     char text[SF_CONFIG_TEXT_MAX];
     ck_assert_str_eq (sf_config_text (&c, text), "U:r32.v4.t64.g2.o1.m168.sim");
     ck_assert_int_eq (sf_config_parse (text, &back), SF_OK);
@@ -137,7 +138,7 @@ START_TEST (test_space_constraints)
 {
     static sf_config_t out[4096];
     int pruned = 0;
-    sf_space_problem_t p = { 768, 768, 4096, 58982, 132 };
+    sf_space_problem_t p = { 768, 768, 4096, 58982, 132, false };
     int n = sf_space_u (&p, out, 4096, &pruned);
     ck_assert_int_gt (n, 50);
     ck_assert_int_gt (pruned, 0);
@@ -148,7 +149,7 @@ START_TEST (test_space_constraints)
         ck_assert_int_eq (4096 % out[i].vec, 0);
     }
     /* N = 27 (odd): only vector width 1 is legal */
-    sf_space_problem_t odd = { 64, 64, 27, 400, 132 };
+    sf_space_problem_t odd = { 64, 64, 27, 400, 132, false };
     n = sf_space_u (&odd, out, 4096, NULL);
     ck_assert_int_gt (n, 0);
     for (int i = 0; i < n; i++) {
@@ -157,7 +158,7 @@ START_TEST (test_space_constraints)
     }
     /* small N, few rows: the wave constraint keeps only configs with >= 66
        blocks when some exist */
-    sf_space_problem_t small = { 768, 768, 512, 58982, 132 };
+    sf_space_problem_t small = { 768, 768, 512, 58982, 132, false };
     n = sf_space_u (&small, out, 4096, NULL);
     ck_assert_int_gt (n, 0);
     for (int i = 0; i < n; i++)
@@ -193,7 +194,7 @@ s_emit_and_compile (const sf_matrix_t *a, const sf_config_t *c, bool proxy, sf_l
 START_TEST (test_emit_compiles_with_nvjitlink)
 {
     sf_matrix_t *a = sf_matrix_new_random (70, 27, 0.7, 5);  /* awkward M and K */
-    sf_config_t c = { SF_TEMPLATE_U, 16, 4, 32, 2, 1, sf_space_u_max_regs (16, 4), SF_REORDER_SIMILARITY };
+    sf_config_t c = { SF_TEMPLATE_U, 16, 4, 32, 2, 1, sf_space_u_max_regs (16, 4), SF_REORDER_SIMILARITY, SF_D_ROWS };
     sf_launch_t full, proxy;
     sf_jit_stats_t st_full, st_proxy;
     ck_assert_int_eq (s_emit_and_compile (a, &c, false, &full, &st_full), SF_OK);
@@ -262,8 +263,10 @@ START_TEST (test_emit_cuda_matches_ptx)
 {
     sf_matrix_t *a = sf_matrix_new_random (70, 64, 0.9, 3);
     int64_t nnz = sf_matrix_nnz (a), m = sf_matrix_rows (a);
-    sf_config_t c1 = { SF_TEMPLATE_U, 16, 1, 64, 2, 0, sf_space_u_max_regs (16, 1), SF_REORDER_NONE };
-    sf_config_t c2 = { SF_TEMPLATE_U, 32, 2, 32, 1, 1, sf_space_u_max_regs (32, 2), SF_REORDER_SIMILARITY };
+    sf_config_t c1 = { SF_TEMPLATE_U, 16, 1, 64, 2, 0, sf_space_u_max_regs (16, 1), SF_REORDER_NONE,
+                       SF_D_ROWS };
+    sf_config_t c2 = { SF_TEMPLATE_U, 32, 2, 32, 1, 1, sf_space_u_max_regs (32, 2), SF_REORDER_SIMILARITY,
+                       SF_D_ROWS };
     sf_epilogue_t plain = { false, false }, both = { true, true };
     sf_launch_t cuda, ptx_launch;
     sf_panels_t *p = sf_panels_new (a, 16, SF_REORDER_NONE);
@@ -308,13 +311,126 @@ START_TEST (test_emit_cuda_matches_ptx)
 }
 END_TEST
 
+/*  A[row, col], 0 where absent. */
+static float
+s_value (const sf_matrix_t *a, int32_t row, int32_t col)
+{
+    const int32_t *rp = sf_matrix_row_ptr (a), *ci = sf_matrix_col_idx (a);
+    for (int32_t q = rp[row]; q < rp[row + 1]; q++)
+        if (ci[q] == col)
+            return sf_matrix_values (a)[q];
+    return 0.f;
+}
+
+/*  Template D's union encoding (".e1", SFD2): the text form, the space with
+    and without it, and an encoding that decodes back to A exactly: per
+    panel its distinct columns ascending, R values each, zero where a row
+    lacks the column, padding rows all zero; the CUDA C compiles. */
+START_TEST (test_d_union_encoding)
+{
+    sf_config_t c, back;
+    char text[SF_CONFIG_TEXT_MAX];
+    ck_assert_int_eq (sf_config_parse ("D:r8.v4.t128.g1.o0.e1.sim", &c), SF_OK);
+    ck_assert_int_eq (c.encoding, SF_D_UNION);
+    ck_assert_str_eq (sf_config_text (&c, text), "D:r8.v4.t128.g1.o0.e1.sim");
+    ck_assert_int_eq (sf_config_parse ("D:r8.v4.t128.g1.o0.sim", &back), SF_OK);
+    ck_assert_int_eq (back.encoding, SF_D_ROWS);
+    ck_assert_str_eq (sf_config_text (&back, text), "D:r8.v4.t128.g1.o0.sim");  /* unchanged text */
+    ck_assert_int_eq (sf_config_parse ("D:r8.v4.t128.g1.o0.e0.sim", &back), SF_ERR_FORMAT);
+    ck_assert_int_eq (sf_config_parse ("D:r8.v4.t128.g1.o0.e2.sim", &back), SF_ERR_FORMAT);
+
+    sf_space_problem_t sp = { 768, 768, 4096, 58982, 132, false };
+    sf_config_t rows[512], both[1024];
+    int nrows = sf_space_d (&sp, rows, 512, NULL), wide = 0;
+    for (int i = 0; i < nrows; i++) {
+        ck_assert_int_eq (rows[i].encoding, SF_D_ROWS);
+        wide += rows[i].panel_rows >= 4;
+    }
+    sp.d_union = true;
+    int nboth = sf_space_d (&sp, both, 1024, NULL), unions = 0;
+    for (int i = 0; i < nboth; i++)
+        if (both[i].encoding == SF_D_UNION) {
+            ck_assert_int_ge (both[i].panel_rows, 4);
+            unions++;
+        }
+    ck_assert_int_gt (unions, 0);
+    ck_assert_int_eq (unions, wide);
+    ck_assert_int_eq (nboth, nrows + wide);
+
+    /* 37 rows in panels of 8 (the last padded), rows reordered */
+    sf_matrix_t *a = sf_matrix_new_random (37, 50, 0.6, 9);
+    sf_panels_t *panels = sf_panels_new (a, 8, SF_REORDER_SIMILARITY);
+    ck_assert_ptr_nonnull (panels);
+    void *data = NULL;
+    size_t size = 0;
+    ck_assert_int_eq (sf_dkernel_encode (&c, a, panels, &data, &size), SF_OK);
+    const uint32_t *w = data;
+    ck_assert_uint_eq (w[0], SF_DKERNEL_MAGIC_UNION);
+    uint32_t count = w[1], r = w[6];
+    ck_assert_uint_eq (count, 5);
+    ck_assert_uint_eq (r, 8);
+    ck_assert_uint_eq (w[7], 37);
+    ck_assert_uint_eq (w[8], 50);
+    ck_assert_uint_eq (w[5] % 4, 0);  /* float4 loads of the values */
+    const uint32_t *colptr = w + w[2], *rowout = w + w[3], *cols = w + w[4];
+    const float *vals = (const float *) (w + w[5]);
+    ck_assert_uint_eq (colptr[count], w[9]);
+    ck_assert_uint_eq (size, ((size_t) w[5] + (size_t) w[9] * r) * 4);
+    int64_t found = 0;
+    for (uint32_t p = 0; p < count; p++)
+        for (uint32_t j = colptr[p]; j < colptr[p + 1]; j++) {
+            if (j > colptr[p])
+                ck_assert_uint_lt (cols[j - 1], cols[j]);
+            bool used = false;
+            for (uint32_t x = 0; x < r; x++) {
+                uint32_t out = rowout[p * r + x];
+                float v = vals[(size_t) j * r + x];
+                ck_assert (out == UINT32_MAX ? v == 0.f : v == s_value (a, (int32_t) out, (int32_t) cols[j]));
+                found += v != 0.f;
+                used |= v != 0.f;
+            }
+            ck_assert (used);  /* a listed column has a nonzero in the panel */
+        }
+    ck_assert_int_eq (found, sf_matrix_nnz (a));  /* every nonzero, once */
+    free (data);
+
+    /* the rows encoding keeps its own format */
+    ck_assert_int_eq (sf_dkernel_encode (&back, a, panels, &data, &size), SF_OK);
+    ck_assert_uint_eq (((const uint32_t *) data)[0], SF_DKERNEL_MAGIC);
+    free (data);
+    sf_panels_destroy (&panels);
+    sf_matrix_destroy (&a);
+
+    /* the union kernel compiles (NVRTC + nvJitLink), with and without the epilogue */
+    const char *configs[] = { "D:r8.v4.t128.g1.o0.e1.sim", "D:r4.v1.t64.g2.o1.e1.none" };
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq (sf_config_parse (configs[i], &c), SF_OK);
+        sf_epilogue_t epi = { i == 1, i == 1 };
+        void *cubin = NULL;
+        char *source = NULL;
+        size_t cubin_size = 0;
+        sf_launch_t launch;
+        sf_jit_stats_t st;
+        int cached;
+        ck_assert_msg (sf_dkernel_compile (&c, &epi, &cubin, &cubin_size, &source, &launch, &st, &cached) == SF_OK,
+                       "%s: %s", configs[i], sf_error_message ());
+        ck_assert_uint_gt (cubin_size, 0);
+        ck_assert_ptr_nonnull (strstr (launch.entry, "_e1"));
+        ck_assert_ptr_nonnull (strstr (source, "const float4 t4"));
+        ck_assert_int_eq (st.spill_stores, 0);
+        free (cubin);
+        free (source);
+    }
+}
+END_TEST
+
 START_TEST (test_sim_model_is_sane)
 {
     sf_device_info_t gpu;
     sf_sim_device (&gpu);
     ck_assert_ptr_nonnull (strstr (gpu.gpu_type, "sim/"));  /* never a real GPU type */
     sf_matrix_t *a = sf_matrix_new_random (768, 768, 0.9, 1);
-    sf_config_t c = { SF_TEMPLATE_U, 32, 4, 64, 2, 1, 168, SF_REORDER_NONE };
+    sf_config_t c = { SF_TEMPLATE_U, 32, 4, 64, 2, 1, 168, SF_REORDER_NONE, SF_D_ROWS };
     sf_panels_t *p = sf_panels_new (a, 32, SF_REORDER_NONE);
     /* Under one wave a block's work sets the time, whatever N; past it,
        time grows with N. */
@@ -336,6 +452,7 @@ s_suite (void)
     TCase *tc = tcase_create ("core");
     tcase_set_timeout (tc, 120);
     tcase_add_test (tc, test_config_text_roundtrip);
+    tcase_add_test (tc, test_d_union_encoding);
     tcase_add_test (tc, test_panels_cover_the_matrix);
     tcase_add_test (tc, test_similarity_groups_shared_columns);
     tcase_add_test (tc, test_space_constraints);

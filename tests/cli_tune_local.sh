@@ -39,6 +39,16 @@ expect_exit 0 "an unusable store is skipped" "$SPMMFARM" tune-local "$WORK/l.mtx
     --max-configs 2 -q --store "$WORK/not-a-store"
 expect_grep "warning: store .*not-a-store" "$WORK/err" "with a warning"
 expect_grep "^best: " "$WORK/out" "and the search's answer"
+# --d-union: template D also in its union encoding (.e1), compiled for real
+expect_exit 0 "tune-local --d-union" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 64 --backend sim \
+    --strategy exhaustive --templates D --d-union --no-store --json -q
+cp "$WORK/out" "$WORK/union.json"
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["candidates"]; u=[x for x in c if ".e1." in x["config"]]; sys.exit(not (u and all(x["status"] == "ok" and x["cubin_bytes"] > 0 for x in u) and len(u) < len(c)))' "$WORK/union.json" \
+    && pass "--d-union: union configs compiled beside the rows ones" || fail "--d-union: union configs compiled"
+expect_exit 0 "tune-local without --d-union" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 64 --backend sim \
+    --strategy exhaustive --templates D --no-store --json -q
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["candidates"]; sys.exit(any(".e1." in x["config"] for x in c))' "$WORK/out" \
+    && pass "without it: no union config" || fail "without it: no union config"
 expect_exit 2 "tune-local without --n" "$SPMMFARM" tune-local "$WORK/l.mtx"
 expect_exit 2 "tune-local with a bad strategy" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 8 --strategy bogus
 expect_exit 2 "tune-local on a missing file" "$SPMMFARM" tune-local "$WORK/none.mtx" --n 8

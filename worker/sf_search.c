@@ -53,8 +53,8 @@ s_now (void)
 
 typedef struct {
     sf_panels_t *p[1025][SF_REORDER_COUNT];
-    void *data[1025][SF_REORDER_COUNT];      /* template D's encoding */
-    size_t data_size[1025][SF_REORDER_COUNT];
+    void *data[1025][SF_REORDER_COUNT][2];   /* template D's encodings (SF_D_ROWS, SF_D_UNION) */
+    size_t data_size[1025][SF_REORDER_COUNT][2];
 } s_panel_cache_t;
 
 static const sf_panels_t *
@@ -66,19 +66,20 @@ s_panels (s_panel_cache_t *cache, const sf_matrix_t *a, const sf_config_t *c)
     return *slot;
 }
 
-/*  The D encoding of the config's panels, made once per (R, reordering). */
+/*  The D encoding of the config's panels, made once per (R, reordering,
+    encoding). */
 static int
 s_encoding (s_panel_cache_t *cache, const sf_matrix_t *a, const sf_config_t *c, const void **data,
             size_t *size)
 {
-    int r = c->panel_rows, o = c->reorder;
-    if (!cache->data[r][o]) {
-        int rc = sf_dkernel_encode (a, cache->p[r][o], &cache->data[r][o], &cache->data_size[r][o]);
+    int r = c->panel_rows, o = c->reorder, e = c->encoding == SF_D_UNION;
+    if (!cache->data[r][o][e]) {
+        int rc = sf_dkernel_encode (c, a, cache->p[r][o], &cache->data[r][o][e], &cache->data_size[r][o][e]);
         if (rc != SF_OK)
             return rc;
     }
-    *data = cache->data[r][o];
-    *size = cache->data_size[r][o];
+    *data = cache->data[r][o][e];
+    *size = cache->data_size[r][o][e];
     return SF_OK;
 }
 
@@ -88,7 +89,8 @@ s_panel_cache_free (s_panel_cache_t *cache)
     for (int r = 0; r <= 1024; r++)
         for (int o = 0; o < SF_REORDER_COUNT; o++) {
             sf_panels_destroy (&cache->p[r][o]);
-            free (cache->data[r][o]);
+            free (cache->data[r][o][0]);
+            free (cache->data[r][o][1]);
         }
 }
 
@@ -468,7 +470,8 @@ s_configs (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, int sm
            sf_config_t *configs, int max, sf_search_result_t *out, int *u_count)
 {
     unsigned templates = opts->templates ? opts->templates : SF_SEARCH_U | SF_SEARCH_D;
-    sf_space_problem_t sp = { sf_matrix_rows (a), sf_matrix_cols (a), n, sf_matrix_nnz (a), sm_count };
+    sf_space_problem_t sp = { sf_matrix_rows (a), sf_matrix_cols (a), n, sf_matrix_nnz (a), sm_count,
+                              opts->d_union };
     int64_t budget = opts->max_code_fmas > 0 ? opts->max_code_fmas : SF_SPACE_MAX_FMAS;
     int nu = 0, nd = 0, pruned = 0;
     if (templates & SF_SEARCH_U) {

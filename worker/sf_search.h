@@ -96,6 +96,8 @@ typedef struct {
                                   time and memory); 0: SF_SPACE_MAX_FMAS */
     double run_timeout_s;      /* per candidate run in the measuring child; 0: 30 s */
     bool bias, relu;           /* fused epilogue */
+    bool d_union;              /* also template D's union encoding (SF_D_UNION;
+                                  experimental, not measured on a GPU yet) */
     uint64_t seed;             /* inputs */
     double tol;                /* verification bound (normwise relative) */
     sf_progress_fn progress;   /* may be NULL */

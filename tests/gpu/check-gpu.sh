@@ -52,6 +52,13 @@ DLMC=$SHARED_DATA/dlmc/transformer/magnitude_pruning/0.9/body_encoder_layer_0_se
 # Template D alone, more of its configs, on a real matrix and an awkward N.
 [ -f "$DLMC" ] && tune dlmc-q-0.9-D "$DLMC" 300 --templates D --max-configs 48
 tune k27-D "$WORK/k27.mtx" 1001 --templates D --max-configs 48 --bias
+# D's union encoding (--d-union, session 6): awkward N, padding rows, a
+# single nonzero, dense panels, a real matrix; every candidate verified.
+[ -f "$DLMC" ] && tune dlmc-q-0.9-Du "$DLMC" 300 --templates D --d-union --max-configs 96
+tune k27-Du "$WORK/k27.mtx" 1001 --templates D --d-union --max-configs 96 --bias --relu
+tune awkward-n27-Du "$WORK/awkward.mtx" 27 --templates D --d-union --max-configs 96
+tune single-nnz-Du "$WORK/single.mtx" 64 --templates D --d-union --max-configs 96
+tune dense-panel-Du "$WORK/dense.mtx" 260 --templates D --d-union --max-configs 96
 
 # The rank model on the GPU: a tiny sweep measured on this GPU, a model of
 # its GPU type, and the rank strategy's winner verified.

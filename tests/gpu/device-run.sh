@@ -7,7 +7,7 @@
 #   tests/gpu/device-run.sh export  tests/cli_export.sh: tune-local's store,
 #                                   export, verify, rt_demo, torch_demo
 #   farm, scaling, dispatch, sweep, rankeval, smoke, emitpath, suite,
-#   proxyeval, fidelity, dprofile: see each section below (issues 3-7)
+#   proxyeval, fidelity, dprofile, dunion: see each section below (issues 3-7)
 #   tests/gpu/device-run.sh emitpath  U kernels as PTX and as CUDA C, timed
 set -u
 OUT=${OUT:-/tmp/out}
@@ -142,6 +142,31 @@ for what in "$@"; do
         ncu -i "$OUT/dprofile.ncu-rep" --page details > "$OUT/dprofile.txt" 2>&1
         grep -E "^  [a-z_]|Memory Throughput|L2 Hit|L1/TEX Hit|Achieved Occupancy|Duration|DRAM Throughput" \
             "$OUT/dprofile.txt" | head -80
+        ;;
+    dunion)
+        # issue 3: D's union encoding (--d-union, session 6) against the rows
+        # encoding, cuSPARSE and SGEMM on large layers where dense won bench205
+        # (768 x 3072, N = 512, at SF_DUNION_SPARSITIES); exhaustive over an
+        # even sample of D configs, every candidate verified. Not run yet.
+        for sp in ${SF_DUNION_SPARSITIES:-0.5 0.7 0.8 0.9}; do
+            "$SPMMFARM" gen --m 768 --k 3072 --sparsity $sp --seed 1 -o /tmp/du$sp.smtx
+            timeout ${SF_DUNION_TIME:-120} "$SPMMFARM" tune-local /tmp/du$sp.smtx --n 512 --strategy exhaustive \
+                --templates D --d-union --max-configs ${SF_DUNION_CONFIGS:-48} --no-store --json -q \
+                > "$OUT/json/dunion-$sp.json" 2>> "$OUT/dunion-stderr.log"
+            python3 - "$OUT/json/dunion-$sp.json" $sp <<'PY'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    print(sys.argv[2], "no result", e); sys.exit(0)
+ok = [c for c in d["candidates"] if c["status"] == "ok" and not c["proxy"] and c["config"].startswith("D")]
+rows = min((c["us"] for c in ok if ".e1." not in c["config"]), default=float("nan"))
+union = min((c["us"] for c in ok if ".e1." in c["config"]), default=float("nan"))
+b = d["baselines"]
+print("sparsity %s: D rows %.1f us, D union %.1f us (%.2fx), cuSPARSE %.1f, SGEMM %.1f, TF32 %.1f; %d failed" % (
+    sys.argv[2], rows, union, rows / union, b["cusparse_us"], b["sgemm_us"], b["tf32_us"], d["search"]["failed"]))
+PY
+        done
         ;;
     dispatch)
         # issue 5: the coordinator's dispatch rate, 64 dry-run workers, tiny jobs
