@@ -4,9 +4,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "cli/sf_cli.h"
+#include "common/sf_clock.h"
 #include "common/sf_error.h"
 #include "common/sf_matrix_io.h"
 #include "common/sf_reference.h"
@@ -25,14 +25,6 @@ static const char *s_help =
     "  --tensor NAME   .safetensors: the tensor to read\n"
     "  --json          machine-readable output\n"
     "  -h, --help      this help\n";
-
-static double
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int
 sf_cmd_reference (int argc, char **argv)
@@ -96,9 +88,9 @@ sf_cmd_reference (int argc, char **argv)
         b[i] = sf_rng_weight (&rng);
 
     sf_reference_opts_t ropts = { NULL, false, (int) threads };
-    double t0 = s_now ();
+    double t0 = sf_clock_mono ();
     int status = sf_reference_spmm (a, b, n, c, &ropts);
-    double seconds = s_now () - t0;
+    double seconds = sf_clock_mono () - t0;
 
     /* Independent check on sampled rows: the dense row of A times B. */
     int32_t rows[SAMPLES];

@@ -4,6 +4,7 @@
 libspmmfarm_la_SOURCES += \
 	common/sf_error.c common/sf_error.h \
 	common/sf_log.c common/sf_log.h \
+	common/sf_clock.c common/sf_clock.h \
 	common/sf_sha256.c common/sf_sha256.h \
 	common/sf_rng.c common/sf_rng.h \
 	common/sf_buf.c common/sf_buf.h \

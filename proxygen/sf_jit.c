@@ -6,18 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "common/sf_clock.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
-
-static double
-s_clock (clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime (id, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /*  "ptxas info    : Used 40 registers, used 0 barriers, 8 bytes stack frame..."
     and "... bytes stack frame, 0 bytes spill stores, 0 bytes spill loads". */
@@ -73,7 +65,7 @@ sf_jit_ptx (const char *ptx, const sf_jit_opts_t *opts, void **cubin_p, size_t *
             sf_jit_stats_t *stats)
 {
     sf_jit_stats_t st = { 0 };
-    double t0 = s_clock (CLOCK_MONOTONIC), c0 = s_clock (CLOCK_THREAD_CPUTIME_ID);
+    double t0 = sf_clock_mono (), c0 = sf_clock_thread_cpu ();
     char arch[32], opt[16], maxreg[32], split[32];
     snprintf (arch, sizeof arch, "-arch=%s", opts && opts->arch ? opts->arch : "sm_90");
     int level = opts && opts->opt_level >= 0 && opts->opt_level <= 3 ? opts->opt_level : 3;
@@ -131,8 +123,8 @@ sf_jit_ptx (const char *ptx, const sf_jit_opts_t *opts, void **cubin_p, size_t *
     }
     nvJitLinkDestroy (&handle);
     st.cubin_bytes = (int64_t) size;
-    st.seconds = s_clock (CLOCK_MONOTONIC) - t0;
-    st.cpu_seconds = s_clock (CLOCK_THREAD_CPUTIME_ID) - c0;
+    st.seconds = sf_clock_mono () - t0;
+    st.cpu_seconds = sf_clock_thread_cpu () - c0;
     if (stats)
         *stats = st;
     *cubin_p = cubin;
@@ -159,7 +151,7 @@ int
 sf_jit_nvrtc (const char *source, const sf_jit_opts_t *opts, bool to_cubin, void **out_p,
               size_t *size_p, sf_jit_stats_t *stats)
 {
-    double t0 = s_clock (CLOCK_MONOTONIC), c0 = s_clock (CLOCK_THREAD_CPUTIME_ID);
+    double t0 = sf_clock_mono (), c0 = sf_clock_thread_cpu ();
     const char *arch = opts && opts->arch ? opts->arch : "sm_90";
     const char *num = strncmp (arch, "sm_", 3) == 0 ? arch + 3 : arch;
     char option[48], ptxas[48], maxreg[48];
@@ -214,8 +206,8 @@ sf_jit_nvrtc (const char *source, const sf_jit_opts_t *opts, bool to_cubin, void
         st.cubin_bytes = (int64_t) size;
     else
         st.ptx_bytes = (int64_t) strlen (out);
-    st.seconds = s_clock (CLOCK_MONOTONIC) - t0;
-    st.cpu_seconds = s_clock (CLOCK_THREAD_CPUTIME_ID) - c0;
+    st.seconds = sf_clock_mono () - t0;
+    st.cpu_seconds = sf_clock_thread_cpu () - c0;
     if (stats)
         *stats = st;
     *out_p = out;
@@ -227,7 +219,7 @@ int
 sf_jit_cuda (const char *source, const sf_jit_opts_t *opts, void **cubin_p, size_t *size_p,
              char **ptx_p, sf_jit_stats_t *stats)
 {
-    double t0 = s_clock (CLOCK_MONOTONIC), c0 = s_clock (CLOCK_THREAD_CPUTIME_ID);
+    double t0 = sf_clock_mono (), c0 = sf_clock_thread_cpu ();
     void *ptx = NULL;
     size_t ptx_size = 0;
     if (ptx_p)
@@ -238,8 +230,8 @@ sf_jit_cuda (const char *source, const sf_jit_opts_t *opts, void **cubin_p, size
         rc = sf_jit_ptx (ptx, opts, cubin_p, size_p, &st);
     if (rc == SF_OK) {
         st.ptx_bytes = front.ptx_bytes;
-        st.seconds = s_clock (CLOCK_MONOTONIC) - t0;
-        st.cpu_seconds = s_clock (CLOCK_THREAD_CPUTIME_ID) - c0;
+        st.seconds = sf_clock_mono () - t0;
+        st.cpu_seconds = sf_clock_thread_cpu () - c0;
         if (stats)
             *stats = st;
         if (ptx_p) {

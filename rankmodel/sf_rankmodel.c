@@ -8,10 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 #include <xgboost/c_api.h>
 
+#include "common/sf_clock.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
 #include "common/sf_rng.h"
@@ -37,14 +36,6 @@ struct _sf_rankmodel_t {
     int cols;
     bool ours;                 /* features are this build's list */
 };
-
-static double
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* ---- XGBoost calls ---------------------------------------------------------- */
 
@@ -485,7 +476,7 @@ sf_rankmodel_train (const sf_rankmodel_params_t *p, const sf_rankdata_t *d,
     if (d->groups < 1 || d->rows < 2)
         return sf_error_set (SF_ERR_INVALID, "rank model: nothing to train on (%d groups, %d rows)",
                              d->groups, d->rows);
-    double t0 = s_now ();
+    double t0 = sf_clock_mono ();
     r.problems = (uint64_t) d->groups;
     r.candidates = (uint64_t) d->rows;
     int rc = p->holdout > 0 ? s_holdout (p, d, names, &r.holdout) : SF_OK;
@@ -493,7 +484,7 @@ sf_rankmodel_train (const sf_rankmodel_params_t *p, const sf_rankdata_t *d,
         rc = s_fit (p, d, names, model_p);
     if (rc == SF_OK)
         rc = sf_rankmodel_evaluate (*model_p, d, p->top_k, &r.train);
-    r.seconds = s_now () - t0;
+    r.seconds = sf_clock_mono () - t0;
     if (rc != SF_OK)
         sf_rankmodel_destroy (model_p);
     if (report)

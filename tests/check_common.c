@@ -4,14 +4,40 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tests/sf_check.h"
+#include "common/sf_clock.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
 #include "common/sf_matrix.h"
 #include "common/sf_reference.h"
 #include "common/sf_rng.h"
 #include "common/sf_sha256.h"
+
+/* ---- sf_clock -------------------------------------------------------- */
+
+/*  Wall time passes while asleep, CPU time does not; CPU time passes while
+    busy, and never faster than wall time on one thread. */
+START_TEST (test_clock_mono_and_cpu)
+{
+    double t0 = sf_clock_mono (), c0 = sf_clock_thread_cpu ();
+    nanosleep (&(struct timespec) { 0, 20 * 1000 * 1000 }, NULL);
+    double slept = sf_clock_mono () - t0, slept_cpu = sf_clock_thread_cpu () - c0;
+    ck_assert (slept >= 0.019 && slept < 30);
+    ck_assert (slept_cpu >= 0 && slept_cpu < slept);
+    t0 = sf_clock_mono ();
+    c0 = sf_clock_thread_cpu ();
+    volatile double sink = 0;
+    while (sf_clock_thread_cpu () - c0 < 0.02 && sf_clock_mono () - t0 < 30)
+        for (int i = 0; i < 10000; i++)
+            sink += i;
+    double busy = sf_clock_thread_cpu () - c0, wall = sf_clock_mono () - t0;
+    ck_assert (busy >= 0.02);
+    ck_assert (wall >= busy - 0.005);  /* one thread: no more CPU than wall time */
+    (void) sink;
+}
+END_TEST
 
 /* ---- sf_error -------------------------------------------------------- */
 
@@ -289,6 +315,7 @@ s_suite (void)
     tcase_add_test (tc, test_hash_stable);
     tcase_add_test (tc, test_reference_matches_dense);
     tcase_add_test (tc, test_rel_err_catches_nan_and_error);
+    tcase_add_test (tc, test_clock_mono_and_cpu);
     suite_add_tcase (s, tc);
     return s;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/sf_buf.h"
+#include "common/sf_clock.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
 
@@ -49,14 +50,6 @@ typedef struct {
     sf_timing_t timing;
     sf_baselines_t baselines;
 } s_reply_t;
-
-static double
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* ---- frames: [magic u32][type u32][length u64][payload] ---------------------- */
 
@@ -108,7 +101,7 @@ static int
 s_wait (int fd, short events, double deadline)
 {
     for (;;) {
-        double left = deadline - s_now ();
+        double left = deadline - sf_clock_mono ();
         if (left <= 0)
             return SF_ERR_TIMEOUT;
         struct pollfd pfd = { fd, events, 0 };
@@ -225,7 +218,7 @@ s_child_reply (s_child_t *c, int status, double err, const sf_timing_t *t, const
     sf_baselines_t bz = { 0 };
     sf_buf_append (out, t ? t : &tz, sizeof tz);
     sf_buf_append (out, b ? b : &bz, sizeof bz);
-    int rc = sf_buf_status (out) == SF_OK ? s_send_frame (c->fd, T_REPLY, out, s_now () + 60) : SF_ERR_NOMEM;
+    int rc = sf_buf_status (out) == SF_OK ? s_send_frame (c->fd, T_REPLY, out, sf_clock_mono () + 60) : SF_ERR_NOMEM;
     sf_buf_destroy (&out);
     return rc;
 }
@@ -370,7 +363,7 @@ s_child_hello (s_child_t *c, int status)
     const char *tk = c->gpu ? sf_gpu_toolkit_version (c->gpu) : "";
     s_put_bytes (out, tk, strnlen (tk, 15));
     if (sf_buf_status (out) == SF_OK)
-        s_send_frame (c->fd, T_HELLO, out, s_now () + 60);
+        s_send_frame (c->fd, T_HELLO, out, sf_clock_mono () + 60);
     sf_buf_destroy (&out);
 }
 
@@ -474,7 +467,7 @@ s_hello (sf_measure_t *self, bool allow_no_device)
     uint32_t type = 0;
     uint8_t *payload = NULL;
     uint64_t len = 0;
-    int rc = s_recv_frame (self->fd, &type, &payload, &len, S_MAX_REPLY, s_now () + self->setup_timeout_s);
+    int rc = s_recv_frame (self->fd, &type, &payload, &len, S_MAX_REPLY, sf_clock_mono () + self->setup_timeout_s);
     if (rc != SF_OK) {
         char how[128] = "";
         s_reap (self, true, how, sizeof how);
@@ -601,7 +594,7 @@ s_request (sf_measure_t *self, uint32_t type, const sf_buf_t *payload, double ti
 {
     memset (out, 0, sizeof *out);
     out->err = NAN;
-    double deadline = s_now () + timeout_s;
+    double deadline = sf_clock_mono () + timeout_s;
     int rc = s_send_frame (self->fd, type, payload, deadline);
     uint32_t rtype = 0;
     uint8_t *reply = NULL;

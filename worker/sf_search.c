@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/sf_buf.h"
+#include "common/sf_clock.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
 #include "proxygen/sf_dkernel.h"
@@ -39,14 +40,6 @@ sf_strategy_parse (const char *name)
     if (strcmp (name, "rank") == 0)
         return SF_STRATEGY_RANK;
     return -1;
-}
-
-static double
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* ---- panels, shared by every config with the same rows and reordering ---- */
@@ -259,7 +252,7 @@ s_measure (s_measure_t *ms, s_job_t *job, sf_candidate_t *cand)
         snprintf (cand->detail, sizeof cand->detail, "%s", job->error);
         return;
     }
-    double t0 = s_now ();
+    double t0 = sf_clock_mono ();
     int64_t m = sf_matrix_rows (ms->a), k = sf_matrix_cols (ms->a);
     if (ms->opts->backend == SF_BACKEND_SIM) {
         cand->us = job->config.tmpl == SF_TEMPLATE_D
@@ -272,7 +265,7 @@ s_measure (s_measure_t *ms, s_job_t *job, sf_candidate_t *cand)
     double err = NAN;
     int rc = sf_measure_run (ms->gpu, job->cubin, job->size, &job->launch, job->data, job->data_size,
                              !job->proxy, ms->opts->tol, &err, &t);
-    ms->gpu_s += s_now () - t0;
+    ms->gpu_s += sf_clock_mono () - t0;
     cand->status = rc;
     cand->err = err;
     if (rc == SF_OK) {
@@ -347,11 +340,11 @@ s_run_jobs (s_measure_t *ms, s_job_t *jobs, int count, const sf_search_opts_t *o
             sf_search_result_t *out, const char *phase)
 {
     s_pool_t pool = { ms->a, { opts->bias, opts->relu }, jobs, count, 0, 0, opts->cancel };
-    double t0 = s_now ();
+    double t0 = sf_clock_mono ();
     char label[64];
     snprintf (label, sizeof label, "compile %s", phase);
     s_compile_all (&pool, opts->compile_threads, opts, label);
-    out->compile_wall_s += s_now () - t0;
+    out->compile_wall_s += sf_clock_mono () - t0;
     snprintf (label, sizeof label, "time %s", phase);
     for (int i = 0; i < count; i++) {
         if (s_cancelled (opts))
@@ -402,7 +395,7 @@ s_baselines (s_measure_t *ms, sf_search_result_t *out, double *dense_us, double 
         *dense_err = 0.0;
         return SF_OK;
     }
-    double t0 = s_now ();
+    double t0 = sf_clock_mono ();
     sf_baselines_t b;
     int rc = sf_measure_baselines (ms->gpu, &b);
     if (rc == SF_OK) {
@@ -422,7 +415,7 @@ s_baselines (s_measure_t *ms, sf_search_result_t *out, double *dense_us, double 
         rc = sf_measure_dense (ms->gpu, ms->opts->tol, dense_err, &t);
         *dense_us = out->sgemm_us;
     }
-    ms->gpu_s += s_now () - t0;
+    ms->gpu_s += sf_clock_mono () - t0;
     return rc;
 }
 
@@ -692,7 +685,7 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
         out->fallback = true;
     }
     out->best_generated_us = INFINITY;
-    double t0 = s_now ();
+    double t0 = sf_clock_mono ();
     s_measure_t ms = { opts, a, n, NULL, { 0 }, 0 };
     s_panel_cache_t *cache = calloc (1, sizeof *cache);
     sf_config_t *configs = malloc (S_MAX_CONFIGS * sizeof *configs);
@@ -729,7 +722,7 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
     if (rc == SF_OK && !explicit_configs && !isfinite (out->us))
         rc = sf_error_set (SF_ERR_VERIFY, "no candidate, not even dense, ran and verified");
     out->gpu_s = ms.gpu_s;
-    out->wall_s = s_now () - t0;
+    out->wall_s = sf_clock_mono () - t0;
     out->restarts = ms.gpu ? sf_measure_restarts (ms.gpu) : 0;
     if (cache)
         s_panel_cache_free (cache);

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "common/sf_buf.h"
+#include "common/sf_clock.h"
 #include "common/sf_error.h"
 #include "common/sf_matrix.h"
 #include "proxygen/sf_config.h"
@@ -61,14 +62,6 @@ typedef struct {
     char config[SF_CONFIG_TEXT_MAX];
 } s_row_t;
 
-static double
-s_now (void)
-{
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double) ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static int64_t
 s_count (const char *text, const char *needle)
 {
@@ -86,12 +79,12 @@ s_compile (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *c
     sf_epilogue_t epi = { false, false };
     sf_launch_t launch;
     sf_buf_t *src = sf_buf_new (S_SOURCE_MAX);
-    double t0 = s_now ();
+    double t0 = sf_clock_mono ();
     bool cuda = path == 'c' || path == 'd';
     r->status = !src ? SF_ERR_NOMEM
               : cuda ? sf_emit_cuda_u_full (a, panels, cfg, &epi, src, &launch)
                      : sf_emit_u_full (a, panels, cfg, &epi, src, &launch);
-    r->emit_s = s_now () - t0;
+    r->emit_s = sf_clock_mono () - t0;
     r->ptx_fmas = -1;
     if (r->status != SF_OK)
         goto done;
@@ -134,7 +127,7 @@ s_run (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *cfg, 
         snprintf (row->r.error, sizeof row->r.error, "pipe: %s", strerror (errno));
         return;
     }
-    double t0 = s_now ();
+    double t0 = sf_clock_mono ();
     pid_t pid = fork ();
     if (pid == 0) {
         close (fds[0]);
@@ -154,7 +147,7 @@ s_run (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *cfg, 
     if (pid > 0)
         wait4 (pid, &wstatus, 0, &ru);
     close (fds[0]);
-    row->wall_s = s_now () - t0;
+    row->wall_s = sf_clock_mono () - t0;
     row->cpu_s = (double) ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6
                + (double) ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
     row->maxrss_kb = ru.ru_maxrss;
