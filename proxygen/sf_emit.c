@@ -148,35 +148,31 @@ s_emit_panel (s_emit_t *e, int32_t panel)
 {
     sf_buf_t *out = e->out;
     int32_t vec = e->cfg->vec;
-    sf_panel_info_t info;
-    sf_panels_info (e->panels, panel, &info);
-    const int32_t *ks = sf_panels_ks (e->panels, panel);
-    const int32_t *erow = sf_panels_entry_rows (e->panels, panel);
-    const float *eval = sf_panels_entry_values (e->panels, panel);
-    const int32_t *perm = sf_panels_perm (e->panels);
+    sf_panel_view_t v;
+    sf_panels_view (e->panels, panel, &v);
     int32_t m = sf_matrix_rows (e->a);
 
     sf_buf_printf (out, "$L_p%d:\n  mov.u64 %%rd7, %%rd5;\n", panel);
-    for (int32_t i = 0; i < info.rows * vec; i++)
+    for (int32_t i = 0; i < v.info.rows * vec; i++)
         sf_buf_printf (out, "  mov.f32 %%a%d, 0f00000000;\n", i);
-    for (int32_t j = 0; j < info.distinct_k; j++) {
+    for (int32_t j = 0; j < v.info.distinct_k; j++) {
         int32_t begin, end;
         sf_panels_k_entries (e->panels, panel, j, &begin, &end);
         /* The address walks from k to k: a chain that ptxas cannot share
            between panels (a shared k * stride would be hoisted to the
            prologue and kept live across the whole kernel). */
         sf_buf_printf (out, "  mad.wide.u32 %%rd7, %%r9, %d, %%rd7;\n  ld.global.nc%s.f32 ",
-                       ks[j] - (j ? ks[j - 1] : 0), s_vsuffix (vec));
+                       v.ks[j] - (j ? v.ks[j - 1] : 0), s_vsuffix (vec));
         s_regs (out, "b", (int64_t) j * vec, vec);
         sf_buf_printf (out, ", [%%rd7];\n");
         for (int32_t q = begin; q < end; q++)
             for (int32_t l = 0; l < vec; l++) {
-                int32_t acc = erow[q] * vec + l;
+                int32_t acc = v.rows[q] * vec + l;
                 sf_buf_printf (out, "  fma.rn.f32 %%a%d, %%b%lld, 0f%08X, %%a%d;\n", acc,
-                               (long long) j * vec + l, s_bits (eval[q]), acc);
+                               (long long) j * vec + l, s_bits (v.values[q]), acc);
             }
     }
-    for (int32_t i = 0; i < info.rows; i++) {
+    for (int32_t i = 0; i < v.info.rows; i++) {
         if (e->proxy) {
             sf_buf_printf (out, "  add.u32 %%r11, %%r12, %d;\n  min.u32 %%r11, %%r11, %d;\n"
                                 "  mad.wide.u32 %%rd8, %%r11, %%r9, %%rd6;\n", i, m - 1);
@@ -184,7 +180,7 @@ s_emit_panel (s_emit_t *e, int32_t panel)
                 sf_buf_printf (out, "  mul.wide.u32 %%rd9, %%r11, 4;\n  add.s64 %%rd9, %%rd9, %%rd3;\n"
                                     "  ld.global.nc.f32 %%f1, [%%rd9];\n");
         } else {
-            int32_t row = perm[info.first + i];
+            int32_t row = v.perm[v.info.first + i];
             sf_buf_printf (out, "  mad.wide.u32 %%rd8, %%r9, %d, %%rd6;\n", row);
             if (e->epi.bias)
                 sf_buf_printf (out, "  ld.global.nc.f32 %%f1, [%%rd3+%lld];\n", (long long) row * 4);

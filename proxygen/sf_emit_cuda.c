@@ -76,37 +76,33 @@ s_emit_panel (s_cuda_t *e, int32_t panel)
 {
     sf_buf_t *out = e->out;
     int32_t vec = e->cfg->vec;
-    sf_panel_info_t info;
-    sf_panels_info (e->panels, panel, &info);
-    const int32_t *ks = sf_panels_ks (e->panels, panel);
-    const int32_t *erow = sf_panels_entry_rows (e->panels, panel);
-    const float *eval = sf_panels_entry_values (e->panels, panel);
-    const int32_t *perm = sf_panels_perm (e->panels);
+    sf_panel_view_t v;
+    sf_panels_view (e->panels, panel, &v);
     static const char *vtype[5] = { "", "float", "float2", "", "float4" };
 
     sf_buf_printf (out, "    case %d: {\n%s        float", panel,
-                   info.distinct_k ? "        const char *bp = b0;\n" : "");
-    for (int32_t i = 0; i < info.rows * vec; i++)
+                   v.info.distinct_k ? "        const char *bp = b0;\n" : "");
+    for (int32_t i = 0; i < v.info.rows * vec; i++)
         sf_buf_printf (out, "%s a%d = 0.f", i ? "," : "", i);
     sf_buf_printf (out, ";\n");
-    for (int32_t j = 0; j < info.distinct_k; j++) {
+    for (int32_t j = 0; j < v.info.distinct_k; j++) {
         int32_t begin, end;
         sf_panels_k_entries (e->panels, panel, j, &begin, &end);
         /* the address walks from k to k, as in the PTX */
         sf_buf_printf (out, "        bp += (u64) nb * %du;\n        { const %s b = __ldg((const %s *) bp);\n",
-                       ks[j] - (j ? ks[j - 1] : 0), vtype[vec], vtype[vec]);
+                       v.ks[j] - (j ? v.ks[j - 1] : 0), vtype[vec], vtype[vec]);
         for (int32_t q = begin; q < end; q++)
             for (int32_t l = 0; l < vec; l++) {
-                int32_t acc = erow[q] * vec + l;
+                int32_t acc = v.rows[q] * vec + l;
                 sf_buf_printf (out, "          a%d = fmaf(b%s%c, ", acc, vec > 1 ? "." : "",
                                vec > 1 ? s_lane[l] : ' ');
-                s_float (out, eval[q]);
+                s_float (out, v.values[q]);
                 sf_buf_printf (out, ", a%d);\n", acc);
             }
         sf_buf_printf (out, "        }\n");
     }
-    for (int32_t i = 0; i < info.rows; i++) {
-        int32_t row = perm[info.first + i];
+    for (int32_t i = 0; i < v.info.rows; i++) {
+        int32_t row = v.perm[v.info.first + i];
         if (e->epi.bias)
             sf_buf_printf (out, "        { const float y = __ldg(bias + %d);", row);
         else

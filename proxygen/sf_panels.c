@@ -329,6 +329,16 @@ sf_panels_entry_values (const sf_panels_t *self, int32_t panel)
 }
 
 void
+sf_panels_view (const sf_panels_t *self, int32_t panel, sf_panel_view_t *view)
+{
+    sf_panels_info (self, panel, &view->info);
+    view->ks = sf_panels_ks (self, panel);
+    view->rows = sf_panels_entry_rows (self, panel);
+    view->values = sf_panels_entry_values (self, panel);
+    view->perm = sf_panels_perm (self);
+}
+
+void
 sf_panels_stats (const sf_panels_t *self, sf_panels_stats_t *st)
 {
     double sn = 0, sn2 = 0, sk = 0, sk2 = 0;

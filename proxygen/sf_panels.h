@@ -62,6 +62,17 @@ void sf_panels_k_entries (const sf_panels_t *self, int32_t panel, int32_t j,
 const int32_t *sf_panels_entry_rows (const sf_panels_t *self, int32_t panel);
 const float *sf_panels_entry_values (const sf_panels_t *self, int32_t panel);
 
+/*  Everything an emitter reads of one panel, in one place (pointers owned
+    by the panels). */
+typedef struct {
+    sf_panel_info_t info;
+    const int32_t *ks;       /* sf_panels_ks */
+    const int32_t *rows;     /* sf_panels_entry_rows */
+    const float *values;     /* sf_panels_entry_values */
+    const int32_t *perm;     /* sf_panels_perm (of all panels) */
+} sf_panel_view_t;
+void sf_panels_view (const sf_panels_t *self, int32_t panel, sf_panel_view_t *view);
+
 /*  Summary over panels, for features and reports. */
 typedef struct {
     double nnz_mean, nnz_max, nnz_cv;   /* cv: coefficient of variation */

@@ -90,6 +90,14 @@ START_TEST (test_panels_cover_the_matrix)
         sf_panel_info_t last;
         sf_panels_info (p, 6, &last);
         ck_assert_int_eq (last.rows, 4);
+        /* the emitters' view of a panel is the accessors' answers */
+        sf_panel_view_t v;
+        sf_panels_view (p, 6, &v);
+        ck_assert_int_eq (memcmp (&v.info, &last, sizeof last), 0);
+        ck_assert_ptr_eq (v.ks, sf_panels_ks (p, 6));
+        ck_assert_ptr_eq (v.rows, sf_panels_entry_rows (p, 6));
+        ck_assert_ptr_eq (v.values, sf_panels_entry_values (p, 6));
+        ck_assert_ptr_eq (v.perm, sf_panels_perm (p));
         s_check_panels (a, p);
         sf_panels_destroy (&p);
         sf_panels_destroy (&p);
