@@ -15,9 +15,10 @@
 
 /*  The kernel. Rows are unrolled at compile time (R is a constant) so the
     accumulators stay in registers; each row's nonzeros are a run-time loop.
-    Within a warp every thread works on the same panel, so the loads of
-    rowptr, cols and vals are uniform (one broadcast transaction) and the
-    B loads of adjacent threads are adjacent (coalesced). */
+    Within a warp every thread works on the same panel (T % 32 == 0), so
+    the B loads of adjacent threads are adjacent (coalesced). Lanes whose
+    columns lie past N stay in the warp (they load a clamped column and
+    store nothing) so that every lane can take part in warp shuffles. */
 #define S_HEAD \
     "typedef unsigned int u32;\n" \
     "#define S_CAT2(a, b) a##b\n" \
@@ -31,7 +32,7 @@
     "#endif\n" \
     "static __device__ __forceinline__ float s_get(const float4 &x, int i) {\n" \
     "    return i == 0 ? x.x : i == 1 ? x.y : i == 2 ? x.z : x.w; }\n" \
-    "extern \"C\" __global__ void __launch_bounds__(T * G)\n" \
+    "extern \"C\" __global__ void __launch_bounds__(T * G, S_MIN_BLOCKS)\n" \
     "ENTRY(const float *__restrict__ B, float *__restrict__ C, u32 N,\n" \
     "      const float *__restrict__ bias, const u32 *__restrict__ ad)\n" \
     "{\n" \
@@ -44,7 +45,8 @@
     "    const u32 pg = ORDER ? blockIdx.x : blockIdx.y;\n" \
     "    const u32 panel = pg * G + threadIdx.x / T;\n" \
     "    const u32 col = (cb * T + threadIdx.x % T) * V;\n" \
-    "    if (panel >= panels || col >= N)\n" \
+    "    const u32 lane = threadIdx.x % 32;\n" \
+    "    if (panel >= panels || col - lane * V >= N)  /* the whole warp is idle */\n" \
     "        return;\n" \
     "    float acc[R][V];\n" \
     "#pragma unroll\n" \
@@ -53,38 +55,60 @@
     "        for (int x = 0; x < V; x++)\n" \
     "            acc[r][x] = 0.f;\n" \
     "    /* N % V == 0: vector loads, col + V <= N; else guarded scalars. */\n" \
-    "    const bool whole = N % V == 0;\n"
+    "    const bool whole = N % V == 0;\n" \
+    "    const u32 cl = col < N ? col : N - V;  /* whole: a column every lane may load */\n"
 
-/*  Encoding SF_D_ROWS: each row's nonzeros in turn. */
+/*  Encoding SF_D_ROWS: each row's nonzeros in turn, 32 at a time: lane i
+    loads the i-th nonzero's column and value (one coalesced load each) and
+    the warp passes them round by shuffles. The B loads then depend on no
+    memory load inside the loop and many are in flight at once; a loop that
+    read cols[j] and vals[j] before each B load waited on that load first
+    (session 7: docs/KERNELS.md). */
+#define S_ROWS_SHFL \
+    "                    const float a = __shfl_sync(0xffffffffu, al, i);\n" \
+    "                    const u32 k = __shfl_sync(0xffffffffu, kl, i);\n"
+#define S_ROWS_WHOLE \
+    "                {\n" \
+    S_ROWS_SHFL \
+    "                    const float4 b = VLOAD(B + (size_t) k * N + cl);\n" \
+    "#pragma unroll\n" \
+    "                    for (int x = 0; x < V; x++)\n" \
+    "                        acc[r][x] = fmaf(a, s_get(b, x), acc[r][x]);\n" \
+    "                }\n"
 #define S_ROWS_LOOP \
     "#pragma unroll\n" \
     "    for (int r = 0; r < R; r++) {\n" \
     "        const u32 row = panel * R + r;\n" \
     "        const u32 end = rowptr[row + 1];\n" \
-    "        u32 j = rowptr[row];\n" \
-    "        if (whole) {\n" \
+    "        for (u32 base = rowptr[row]; base < end; base += 32) {\n" \
+    "            const u32 n = min(end - base, 32u);\n" \
+    "            const u32 kl = lane < n ? cols[base + lane] : 0u;\n" \
+    "            const float al = lane < n ? vals[base + lane] : 0.f;\n" \
+    "            if (whole && n == 32) {\n" \
+    "#pragma unroll 8\n" \
+    "                for (int i = 0; i < 32; i++)\n" \
+    S_ROWS_WHOLE \
+    "            } else if (whole) {\n" \
     "#pragma unroll 4\n" \
-    "            for (; j < end; j++) {\n" \
-    "                const float a = vals[j];\n" \
-    "                const float4 b = VLOAD(B + (size_t) cols[j] * N + col);\n" \
+    "                for (u32 i = 0; i < n; i++)\n" \
+    S_ROWS_WHOLE \
+    "            } else {\n" \
+    "                for (u32 i = 0; i < n; i++) {\n" \
+    S_ROWS_SHFL \
+    "                    const float *p = B + (size_t) k * N + col;\n" \
     "#pragma unroll\n" \
-    "                for (int x = 0; x < V; x++)\n" \
-    "                    acc[r][x] = fmaf(a, s_get(b, x), acc[r][x]);\n" \
-    "            }\n" \
-    "        } else {\n" \
-    "            for (; j < end; j++) {\n" \
-    "                const float a = vals[j];\n" \
-    "                const float *p = B + (size_t) cols[j] * N + col;\n" \
-    "#pragma unroll\n" \
-    "                for (int x = 0; x < V; x++)\n" \
-    "                    if (col + x < N)\n" \
-    "                        acc[r][x] = fmaf(a, __ldg(p + x), acc[r][x]);\n" \
+    "                    for (int x = 0; x < V; x++)\n" \
+    "                        if (col + x < N)\n" \
+    "                            acc[r][x] = fmaf(a, __ldg(p + x), acc[r][x]);\n" \
+    "                }\n" \
     "            }\n" \
     "        }\n" \
     "    }\n"
 
 /*  Both encodings' epilogue: bias, ReLU and the stores through rowout. */
 #define S_STORE \
+    "    if (col >= N)\n" \
+    "        return;\n" \
     "#pragma unroll\n" \
     "    for (int r = 0; r < R; r++) {\n" \
     "        const u32 out = rowout[panel * R + r];\n" \
@@ -136,7 +160,7 @@ static const char s_body_union[] = S_HEAD
     "            const float *p = B + (size_t) cols[j] * N + col;\n"
     "            float4 b;\n"
     "            if (whole)\n"
-    "                b = VLOAD(p);\n"
+    "                b = VLOAD(B + (size_t) cols[j] * N + cl);\n"
     "            else {\n"
     "                float t[4] = { 0.f, 0.f, 0.f, 0.f };\n"
     "#pragma unroll\n"
@@ -163,6 +187,23 @@ s_entry_name (const sf_config_t *c, const sf_epilogue_t *epi, char name[SF_ENTRY
               epi->relu ? "_relu" : "");
 }
 
+/*  Blocks per SM the compiler must leave registers for. The rows kernel
+    is bound by the latency of its B loads: 64 registers a thread (1024
+    resident threads) kept more loads in flight than an unbounded compile
+    of R = 1 (72 registers), measured on the H100 (session 7,
+    docs/KERNELS.md); with more than 8 accumulators 64 registers spill, so
+    those get 96. The union kernel holds up to 64 accumulators and is left
+    unbounded. */
+static int
+s_min_blocks (const sf_config_t *c)
+{
+    if (c->encoding == SF_D_UNION)
+        return 1;
+    int registers = c->panel_rows * c->vec <= 8 ? 64 : 96;
+    int blocks = 65536 / registers / (c->threads * c->groups);
+    return blocks < 1 ? 1 : blocks;
+}
+
 int
 sf_dkernel_source (const sf_config_t *c, const sf_epilogue_t *epi, sf_buf_t *out, sf_launch_t *launch)
 {
@@ -180,9 +221,10 @@ sf_dkernel_source (const sf_config_t *c, const sf_epilogue_t *epi, sf_buf_t *out
     sf_buf_printf (out,
                    "// spmmfarm template D (data-driven), config %s\n"
                    "#define R %d\n#define V %d\n#define T %d\n#define G %d\n#define ORDER %d\n"
-                   "#define BIAS %d\n#define RELU %d\n#define ENTRY %s\n",
+                   "#define BIAS %d\n#define RELU %d\n#define ENTRY %s\n#define S_MIN_BLOCKS %d\n",
                    sf_config_text (c, (char[SF_CONFIG_TEXT_MAX]) { 0 }), c->panel_rows, c->vec,
-                   c->threads, c->groups, c->order, epi->bias ? 1 : 0, epi->relu ? 1 : 0, launch->entry);
+                   c->threads, c->groups, c->order, epi->bias ? 1 : 0, epi->relu ? 1 : 0, launch->entry,
+                   s_min_blocks (c));
     if (c->encoding == SF_D_UNION)
         sf_buf_append (out, s_body_union, sizeof s_body_union - 1);
     else

@@ -74,7 +74,14 @@ sf_space_u (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_
 
 /* ---- template D ---------------------------------------------------------------- */
 
-static const int32_t s_d_rows[] = { 2, 4, 8, 16 };
+/*  Panel rows: the rows encoding loads B once per nonzero whatever R is, so
+    a larger R shares nothing and only costs blocks and registers; R = 2
+    won every D search measured on the H100 (bench205, session 6; 1, 2 and
+    4 against 8 and 16 in session 7: docs/KERNELS.md). The union encoding
+    shares a B load among a panel's R rows and wants them many. */
+static const int32_t s_d_rows[] = { 1, 2, 4 };
+static const int32_t s_d_union_rows[] = { 4, 8, 16 };
+_Static_assert (sizeof s_d_rows == sizeof s_d_union_rows, "one loop walks both R tables");
 static const int32_t s_d_threads[] = { 64, 128, 256 };
 static const int32_t s_d_groups[] = { 1, 2 };
 /*  Similarity ordering packs rows that read the same B rows into one panel,
@@ -88,7 +95,9 @@ sf_space_d (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_
     if (p->m < 1 || p->k < 1 || p->n < 1 || max < 0)
         return sf_error_set (SF_ERR_INVALID, "bad problem for the config space");
     int count = 0, pruned = 0;
-    int64_t min_blocks = p->sm_count / 2, best_blocks = 0;
+    /* The wave constraint compares configs of one encoding: the union's
+       R >= 4 gives fewer blocks by design. */
+    int64_t min_blocks = p->sm_count / 2, best_blocks[2] = { 0, 0 };
     for (int pass = 0; pass < 2; pass++) {
         count = 0;
         pruned = 0;
@@ -99,8 +108,8 @@ sf_space_d (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_
         for (int t = 0; t < S_COUNT (s_d_threads); t++)
         for (int g = 0; g < S_COUNT (s_d_groups); g++)
         for (int o = 0; o < S_COUNT (s_orders); o++) {
-            sf_config_t c = { SF_TEMPLATE_D, s_d_rows[r], s_vecs[v], s_d_threads[t], s_d_groups[g],
-                              s_orders[o], 0, s_d_reorders[ri], e ? SF_D_UNION : SF_D_ROWS };
+            sf_config_t c = { SF_TEMPLATE_D, e ? s_d_union_rows[r] : s_d_rows[r], s_vecs[v], s_d_threads[t],
+                              s_d_groups[g], s_orders[o], 0, s_d_reorders[ri], e ? SF_D_UNION : SF_D_ROWS };
             int64_t blocks = sf_config_blocks (&c, p->m, p->n);
             int64_t padded_n = (p->n + 31) / 32 * 32;
             int64_t panels = (p->m + c.panel_rows - 1) / c.panel_rows;
@@ -108,15 +117,13 @@ sf_space_d (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_
                 && p->n % c.vec == 0
                 && c.threads * c.vec <= padded_n
                 && (c.panel_rows < p->m || r == 0)
-                && panels >= c.groups
-                /* a union column feeds R rows: below 4 rows there is little to share */
-                && (c.encoding == SF_D_ROWS || c.panel_rows >= 4);
+                && panels >= c.groups;
             if (pass == 0) {
-                if (legal && blocks > best_blocks)
-                    best_blocks = blocks;
+                if (legal && blocks > best_blocks[e])
+                    best_blocks[e] = blocks;
                 continue;
             }
-            if (legal && blocks < min_blocks && best_blocks >= min_blocks)
+            if (legal && blocks < min_blocks && best_blocks[e] >= min_blocks)
                 legal = false;
             if (!legal) {
                 pruned++;

@@ -41,9 +41,9 @@ typedef struct {
     *pruned_p (may be NULL) gets how many the constraints removed. */
 int sf_space_u (const sf_space_problem_t *problem, sf_config_t *out, int max, int *pruned_p);
 
-/*  Template D: the same tiling knobs (R in 2..16, V, T in 64..256, G in
-    1..2, order, reordering none or similarity; with d_union each also in the
-    union encoding, R >= 4) under the same thread, vector and wave
+/*  Template D: the same tiling knobs (R in 1..4, V, T in 64..256, G in
+    1..2, order, reordering none or similarity; with d_union also the union
+    encoding with R in 4..16) under the same thread, vector and wave
     constraints; at most SF_SPACE_D_MAX_ACC accumulators per thread
     (the loop keeps indices and a loaded vector live besides them). No code
     size limit: the code does not grow with the layer. */

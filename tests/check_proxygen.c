@@ -349,10 +349,10 @@ START_TEST (test_d_union_encoding)
 
     sf_space_problem_t sp = { 768, 768, 4096, 58982, 132, false };
     sf_config_t rows[512], both[1024];
-    int nrows = sf_space_d (&sp, rows, 512, NULL), wide = 0;
+    int nrows = sf_space_d (&sp, rows, 512, NULL);
     for (int i = 0; i < nrows; i++) {
         ck_assert_int_eq (rows[i].encoding, SF_D_ROWS);
-        wide += rows[i].panel_rows >= 4;
+        ck_assert_int_le (rows[i].panel_rows, 4);  /* a larger R shares nothing in rows */
     }
     sp.d_union = true;
     int nboth = sf_space_d (&sp, both, 1024, NULL), unions = 0;
@@ -361,9 +361,10 @@ START_TEST (test_d_union_encoding)
             ck_assert_int_ge (both[i].panel_rows, 4);
             unions++;
         }
+    /* the same grid with R from 4..16: on this layer no constraint tells them apart */
     ck_assert_int_gt (unions, 0);
-    ck_assert_int_eq (unions, wide);
-    ck_assert_int_eq (nboth, nrows + wide);
+    ck_assert_int_eq (unions, nrows);
+    ck_assert_int_eq (nboth, nrows + unions);
 
     /* 37 rows in panels of 8 (the last padded), rows reordered */
     sf_matrix_t *a = sf_matrix_new_random (37, 50, 0.6, 9);

@@ -60,6 +60,19 @@ tune awkward-n27-Du "$WORK/awkward.mtx" 27 --templates D --d-union --max-configs
 tune single-nnz-Du "$WORK/single.mtx" 64 --templates D --d-union --max-configs 96
 tune dense-panel-Du "$WORK/dense.mtx" 260 --templates D --d-union --max-configs 96
 
+# Correct for every N (docs/KERNELS.md): D kernels (rows and union) built for
+# N = 512 run through the runtime at N = 509, 3 and 1 (N % V != 0, N < V,
+# lanes past N in every warp); bundle verify compares sampled rows with the
+# CPU reference and checks every output is written.
+expect_exit 0 "bundle create: D kernels for N = 512" "$SPMMFARM" bundle create -o "$WORK/dn.bundle" \
+    "rows=$WORK/awkward.mtx:512:D:r4.v4.t64.g2.o1.sim" "union=$WORK/awkward.mtx:512:D:r8.v4.t32.g1.o0.e1.nnz" \
+    "rows1=$WORK/emptyish.mtx:512:D:r2.v2.t128.g1.o0.none"
+for n in 509 3 1; do
+    expect_exit 0 "bundle verify: D kernels at N = $n" "$SPMMFARM" bundle verify "$WORK/dn.bundle" --n $n \
+        --matrix "rows=$WORK/awkward.mtx" --matrix "union=$WORK/awkward.mtx" --matrix "rows1=$WORK/emptyish.mtx"
+    grep -q "no GPU" "$WORK/out" && fail "bundle verify at N = $n ran without a GPU"
+done
+
 # The rank model on the GPU: a tiny sweep measured on this GPU, a model of
 # its GPU type, and the rank strategy's winner verified.
 "$SPMMFARM" devices --json > "$WORK/devices.json"

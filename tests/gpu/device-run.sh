@@ -7,7 +7,7 @@
 #   tests/gpu/device-run.sh export  tests/cli_export.sh: tune-local's store,
 #                                   export, verify, rt_demo, torch_demo
 #   farm, scaling, dispatch, sweep, rankeval, smoke, emitpath, suite,
-#   proxyeval, fidelity, dprofile, dunion: see each section below (issues 3-7)
+#   proxyeval, fidelity, dprofile, dunion, dshfl: see each section below (issues 3-7)
 #   tests/gpu/device-run.sh emitpath  U kernels as PTX and as CUDA C, timed
 set -u
 OUT=${OUT:-/tmp/out}
@@ -130,18 +130,24 @@ for what in "$@"; do
         ;;
     dprofile)
         # issue 3, the D plan in docs/KERNELS.md: where D's time goes next to
-        # cuSPARSE and SGEMM on one large layer (ncu; written in session 6 for
-        # the next, not run yet). SF_DPROF_SPARSITY (default 0.8).
-        "$SPMMFARM" gen --m 768 --k 3072 --sparsity ${SF_DPROF_SPARSITY:-0.8} --seed 1 -o /tmp/dprof.smtx
-        timeout ${SF_DPROF_TIME:-400} ncu --target-processes all --kernel-name 'regex:sf_d_|spmm|csrmm|gemm' \
-            --launch-count ${SF_DPROF_LAUNCHES:-12} --section SpeedOfLight --section MemoryWorkloadAnalysis \
-            --section Occupancy --section WarpStateStats -f -o "$OUT/dprofile" \
-            "$SPMMFARM" tune-local /tmp/dprof.smtx --n 512 --strategy exhaustive --templates D --max-configs 2 \
-            --no-store --json -q > "$OUT/json/dprofile-tune.json" 2>> "$OUT/dprofile-stderr.log"
-        echo "ncu: exit $?"
-        ncu -i "$OUT/dprofile.ncu-rep" --page details > "$OUT/dprofile.txt" 2>&1
-        grep -E "^  [a-z_]|Memory Throughput|L2 Hit|L1/TEX Hit|Achieved Occupancy|Duration|DRAM Throughput" \
-            "$OUT/dprofile.txt" | head -80
+        # cuSPARSE and SGEMM on one large layer (ncu, one launch of each after
+        # warm-up, caches left warm as in the timing loop). SF_DPROF_SPARSITY
+        # (default 0.9); SF_DPROF_KERNELS: ncu kernel-name regexes.
+        "$SPMMFARM" gen --m 768 --k 3072 --sparsity ${SF_DPROF_SPARSITY:-0.9} --seed 1 -o /tmp/dprof.smtx
+        i=0
+        for re in ${SF_DPROF_KERNELS:-sf_d_r2_v2_t128_g2_o0 csrmm|spmm|SpMM gemm}; do
+            i=$((i + 1))
+            timeout ${SF_DPROF_TIME:-150} ncu --target-processes all --kernel-name "regex:$re" --launch-skip 4 \
+                --launch-count ${SF_DPROF_LAUNCHES:-2} --cache-control none --section SpeedOfLight \
+                --section MemoryWorkloadAnalysis --section Occupancy --section WarpStateStats \
+                --section SchedulerStats --section LaunchStats -f -o "$OUT/dprofile-$i" \
+                "$SPMMFARM" tune-local /tmp/dprof.smtx --n 512 --strategy exhaustive --templates D --max-configs 24 \
+                --no-store --json -q > "$OUT/json/dprofile-tune-$i.json" 2>> "$OUT/dprofile-stderr.log"
+            echo "ncu $re: exit $?"
+            ncu -i "$OUT/dprofile-$i.ncu-rep" --page details > "$OUT/dprofile-$i.txt" 2>&1
+            grep -E "^  [a-zA-Z_]|Duration|Memory Throughput|L2 Hit|L1/TEX Hit|Achieved Occupancy|Registers Per|Issued Warp|No Eligible|Warp Cycles Per Issued" \
+                "$OUT/dprofile-$i.txt" | head -40
+        done
         ;;
     dunion)
         # issue 3: D's union encoding (--d-union, session 6) against the rows
@@ -165,6 +171,50 @@ union = min((c["us"] for c in ok if ".e1." in c["config"]), default=float("nan")
 b = d["baselines"]
 print("sparsity %s: D rows %.1f us, D union %.1f us (%.2fx), cuSPARSE %.1f, SGEMM %.1f, TF32 %.1f; %d failed" % (
     sys.argv[2], rows, union, rows / union, b["cusparse_us"], b["sgemm_us"], b["tf32_us"], d["search"]["failed"]))
+PY
+        done
+        ;;
+    dshfl)
+        # issue 3, session 7: variants of D's rows kernel on the same layers,
+        # the same D configs, with cuSPARSE and SGEMM of the same runs.
+        # SF_DSHFL_BINS: NAME=PROGRAM pairs, the first the reference (default:
+        # old = .devpack/bin/spmmfarm-d0, the kernel before the warp shuffles,
+        # and new = this build). SF_DSHFL_CONFIGS: D configs per layer.
+        bins=${SF_DSHFL_BINS:-old=$PWD/.devpack/bin/spmmfarm-d0 new=$SPMMFARM}
+        for spec in ${SF_DSHFL_LAYERS:-768x3072@0.95:512 768x3072@0.9:512 768x3072@0.8:512 256x2304@0.9:784 512x1024@0.95:784 128x1152@0.8:3136}; do
+            mk=${spec%%@*}; rest=${spec#*@}; sp=${rest%%:*}; n=${rest#*:}
+            "$SPMMFARM" gen --m ${mk%x*} --k ${mk#*x} --sparsity $sp --seed 1 -o /tmp/ds-$mk-$sp.smtx
+            names=
+            for nb in $bins; do
+                name=${nb%%=*}; bin=${nb#*=}; names="$names $name"
+                timeout ${SF_DSHFL_TIME:-100} "$bin" tune-local /tmp/ds-$mk-$sp.smtx --n $n --strategy exhaustive \
+                    --templates D --max-configs ${SF_DSHFL_CONFIGS:-24} --no-store --json -q \
+                    > "$OUT/json/dshfl-$mk-$sp-$name.json" 2>> "$OUT/dshfl-stderr.log"
+            done
+            python3 - "$OUT/json/dshfl-$mk-$sp" "$spec" $names <<'PY'
+import json, statistics, sys
+def times(d):
+    return {c["config"]: c["us"] for c in d["candidates"] if c["status"] == "ok" and c["config"].startswith("D")}
+runs = {}
+for name in sys.argv[3:]:
+    try:
+        runs[name] = json.load(open(sys.argv[1] + "-%s.json" % name))
+    except Exception as e:
+        print(sys.argv[2], name, "no result", e)
+if not runs:
+    sys.exit(0)
+ref = sys.argv[3]
+b = next(iter(runs.values()))["baselines"]
+print("%s: cuSPARSE %.1f us, SGEMM %.1f, TF32 %.1f" % (sys.argv[2], b["cusparse_us"], b["sgemm_us"], b["tf32_us"]))
+tr = times(runs[ref]) if ref in runs else {}
+for name, d in runs.items():
+    t = times(d)
+    best = min(t, key=t.get) if t else None
+    both = sorted(set(t) & set(tr))
+    ratios = [tr[c] / t[c] for c in both]
+    print("    %-6s best %7.1f us %-28s %s; failed %d" % (name, t[best] if best else float("nan"), best,
+          "per config %s/%s median %.2fx [%.2f..%.2f] over %d" % (ref, name, statistics.median(ratios), min(ratios),
+          max(ratios), len(both)) if ratios and name != ref else "", d["search"]["failed"]))
 PY
         done
         ;;
