@@ -24,7 +24,7 @@ sf_config_text (const sf_config_t *c, char *buf)
         snprintf (buf, SF_CONFIG_TEXT_MAX, "dense");
     else if (c->tmpl == SF_TEMPLATE_D)  /* no register cap: D is compiled from C */
         snprintf (buf, SF_CONFIG_TEXT_MAX, "D:r%d.v%d.t%d.g%d.o%d%s.%s", c->panel_rows, c->vec,
-                  c->threads, c->groups, c->order, c->encoding == SF_D_UNION ? ".e1" : c->encoding == SF_D_TILE ? ".e2" : "",
+                  c->threads, c->groups, c->order, c->encoding == SF_D_UNION ? ".e1" : "",
                   sf_reorder_name (c->reorder));
     else
         snprintf (buf, SF_CONFIG_TEXT_MAX, "%s:r%d.v%d.t%d.g%d.o%d.m%d.%s", sf_template_name (c->tmpl),
@@ -46,14 +46,14 @@ sf_config_parse (const char *text, sf_config_t *c)
     bool parsed = strncmp (text, "D:", 2) == 0
         ? sscanf (text, "%1[D]:r%d.v%d.t%d.g%d.o%d.e%d.%7[a-z]%n", tmpl, &r, &v, &t, &g, &o, &e,
                   reorder, &used) == 8
-              ? e == SF_D_UNION || e == SF_D_TILE  /* ".e0" is not canonical: rows has no ".e" */
+              ? e == SF_D_UNION  /* ".e0" is not canonical: the rows encoding has no ".e" */
               : (e = SF_D_ROWS, sscanf (text, "%1[D]:r%d.v%d.t%d.g%d.o%d.%7[a-z]%n", tmpl, &r, &v, &t,
                                         &g, &o, reorder, &used) == 7)
         : sscanf (text, "%1[U]:r%d.v%d.t%d.g%d.o%d.m%d.%7[a-z]%n", tmpl, &r, &v, &t, &g, &o, &mr,
                   reorder, &used) == 8;
     if (!parsed || text[used] != '\0')
         return sf_error_set (SF_ERR_FORMAT, "config '%s' is not of the form U:r32.v4.t64.g1.o0.m128.sim, "
-                             "D:r4.v4.t128.g1.o0.nnz or D:r4.v4.t128.g1.o0.e1.nnz (.e2)", text);
+                             "D:r4.v4.t128.g1.o0.nnz or D:r4.v4.t128.g1.o0.e1.nnz", text);
     int ro = sf_reorder_parse (reorder);
     if (ro < 0)
         return sf_error_set (SF_ERR_FORMAT, "config '%s': unknown reordering '%s'", text, reorder);
@@ -68,9 +68,6 @@ sf_config_parse (const char *text, sf_config_t *c)
 int32_t
 sf_config_cols_per_block (const sf_config_t *c)
 {
-    /* the tile kernel's warps share the block's columns and split its rows */
-    if (c->tmpl == SF_TEMPLATE_D && c->encoding == SF_D_TILE)
-        return 32 * c->vec;
     return c->threads * c->vec;
 }
 

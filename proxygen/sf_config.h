@@ -38,16 +38,12 @@ typedef struct {
     int32_t encoding;    /* e (template D): SF_D_ROWS, per-row runs of A; or
                             SF_D_UNION, per panel the union of its rows'
                             columns, one B load feeding all R rows
-                            (docs/KERNELS.md); or SF_D_TILE. Text: ".e1" or
-                            ".e2" after o, none for SF_D_ROWS, so older
-                            texts are unchanged */
+                            (docs/KERNELS.md). Text: ".e1" after o, only
+                            when SF_D_UNION, so older texts are unchanged */
 } sf_config_t;
 
 #define SF_D_ROWS 0
 #define SF_D_UNION 1
-#define SF_D_TILE 2  /* the rows encoding, read by a kernel that stages a
-                        K x 32V tile of B in shared memory and runs R rows
-                        (R / (T/32) per warp) over it: docs/KERNELS.md */
 
 #define SF_CONFIG_TEXT_MAX 64
 

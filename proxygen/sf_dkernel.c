@@ -178,117 +178,12 @@ static const char s_body_union[] = S_HEAD
     "    }\n"
     S_STORE;
 
-/*  Encoding SF_D_ROWS read by the tile kernel (SF_D_TILE, ".e2"): a block
-    owns 32 V columns of C and a panel of R rows, R / (T/32) rows per warp.
-    B's rows are staged in shared memory KC at a time (the block's 32 V
-    columns of them, zeros past N), so every nonzero reads B from shared
-    memory instead of L2, and the block reads each B row of its columns
-    once for all its R rows. Each warp keeps a cursor per row: a row's
-    nonzeros are sorted by k, so those of the current stage are a prefix
-    (one ballot counts them). */
-static const char s_body_tile[] =
-    "typedef unsigned int u32;\n"
-    "#define W (32 * V)\n"
-    "#define NW (T / 32)\n"
-    "#define RPW (R / NW)\n"
-    "#define KC (12288 / W)  /* 48 KB of static shared memory */\n"
-    "static __device__ __forceinline__ float4 s_lds(const float *p) {\n"
-    "    if (V == 4) return *(const float4 *) p;\n"
-    "    if (V == 2) { const float2 t = *(const float2 *) p; return make_float4(t.x, t.y, 0.f, 0.f); }\n"
-    "    return make_float4(*p, 0.f, 0.f, 0.f); }\n"
-    "static __device__ __forceinline__ float s_get(const float4 &x, int i) {\n"
-    "    return i == 0 ? x.x : i == 1 ? x.y : i == 2 ? x.z : x.w; }\n"
-    "extern \"C\" __global__ void __launch_bounds__(T)\n"
-    "ENTRY(const float *__restrict__ B, float *__restrict__ C, u32 N,\n"
-    "      const float *__restrict__ bias, const u32 *__restrict__ ad)\n"
-    "{\n"
-    "    __shared__ __align__(16) float bs[KC * W];\n"
-    "    const u32 K = ad[8];\n"
-    "    const u32 *__restrict__ rowptr = ad + ad[2];\n"
-    "    const u32 *__restrict__ rowout = ad + ad[3];\n"
-    "    const u32 *__restrict__ cols = ad + ad[4];\n"
-    "    const float *__restrict__ vals = (const float *) (ad + ad[5]);\n"
-    "    const u32 cb = ORDER ? blockIdx.y : blockIdx.x;\n"
-    "    const u32 panel = ORDER ? blockIdx.x : blockIdx.y;\n"
-    "    const u32 lane = threadIdx.x % 32, warp = threadIdx.x / 32;\n"
-    "    const u32 col0 = cb * W, col = col0 + lane * V;\n"
-    "    float acc[RPW][V];\n"
-    "    u32 cur[RPW], end[RPW];\n"
-    "#pragma unroll\n"
-    "    for (int i = 0; i < RPW; i++) {\n"
-    "        const u32 row = panel * R + warp + i * NW;\n"
-    "        cur[i] = rowptr[row];\n"
-    "        end[i] = rowptr[row + 1];\n"
-    "#pragma unroll\n"
-    "        for (int x = 0; x < V; x++)\n"
-    "            acc[i][x] = 0.f;\n"
-    "    }\n"
-    "    for (u32 k0 = 0; k0 < K; k0 += KC) {\n"
-    "        const u32 kn = min((u32) KC, K - k0), k1 = k0 + kn;\n"
-    "        __syncthreads();  /* the previous stage is read */\n"
-    "        for (u32 e = threadIdx.x; e < kn * W; e += T) {\n"
-    "            const u32 c = col0 + e % W;\n"
-    "            bs[e] = c < N ? __ldg(B + (size_t) (k0 + e / W) * N + c) : 0.f;\n"
-    "        }\n"
-    "        __syncthreads();\n"
-    "#pragma unroll\n"
-    "        for (int i = 0; i < RPW; i++) {\n"
-    "            u32 j = cur[i];\n"
-    "            while (j < end[i]) {\n"
-    "                const u32 n = min(end[i] - j, 32u);\n"
-    "                const u32 kl = lane < n ? cols[j + lane] : 0xffffffffu;\n"
-    "                const float al = lane < n ? vals[j + lane] : 0.f;\n"
-    "                const u32 in = __popc(__ballot_sync(0xffffffffu, kl < k1));\n"
-    "#pragma unroll 8\n"
-    "                for (u32 q = 0; q < in; q++) {\n"
-    "                    const float a = __shfl_sync(0xffffffffu, al, q);\n"
-    "                    const u32 k = __shfl_sync(0xffffffffu, kl, q);\n"
-    "                    const float4 b = s_lds(bs + (k - k0) * W + lane * V);\n"
-    "#pragma unroll\n"
-    "                    for (int x = 0; x < V; x++)\n"
-    "                        acc[i][x] = fmaf(a, s_get(b, x), acc[i][x]);\n"
-    "                }\n"
-    "                j += in;\n"
-    "                if (in < n)\n"
-    "                    break;  /* the rest of the row is in a later stage */\n"
-    "            }\n"
-    "            cur[i] = j;\n"
-    "        }\n"
-    "    }\n"
-    "    if (col >= N)\n"
-    "        return;\n"
-    "    const bool whole = N % V == 0;\n"
-    "#pragma unroll\n"
-    "    for (int i = 0; i < RPW; i++) {\n"
-    "        const u32 out = rowout[panel * R + warp + i * NW];\n"
-    "        if (out == 0xffffffffu)\n"
-    "            continue;\n"
-    "        float y[V];\n"
-    "#pragma unroll\n"
-    "        for (int x = 0; x < V; x++) {\n"
-    "            y[x] = acc[i][x];\n"
-    "            if (BIAS) y[x] += bias[out];\n"
-    "            if (RELU) y[x] = fmaxf(y[x], 0.f);\n"
-    "        }\n"
-    "        float *c = C + (size_t) out * N + col;\n"
-    "        if (whole && V == 4)\n"
-    "            *(float4 *) c = make_float4(y[0], y[V > 1 ? 1 : 0], y[V > 2 ? 2 : 0], y[V > 3 ? 3 : 0]);\n"
-    "        else if (whole && V == 2)\n"
-    "            *(float2 *) c = make_float2(y[0], y[V > 1 ? 1 : 0]);\n"
-    "        else\n"
-    "#pragma unroll\n"
-    "            for (int x = 0; x < V; x++)\n"
-    "                if (col + x < N)\n"
-    "                    c[x] = y[x];\n"
-    "    }\n"
-    "}\n";
-
 static void
 s_entry_name (const sf_config_t *c, const sf_epilogue_t *epi, char name[SF_ENTRY_MAX])
 {
     /* The reordering changes the data, not the code: leave it out. */
     snprintf (name, SF_ENTRY_MAX, "sf_d_r%d_v%d_t%d_g%d_o%d%s%s%s", c->panel_rows, c->vec, c->threads,
-              c->groups, c->order, c->encoding == SF_D_UNION ? "_e1" : c->encoding == SF_D_TILE ? "_e2" : "", epi->bias ? "_bias" : "",
+              c->groups, c->order, c->encoding == SF_D_UNION ? "_e1" : "", epi->bias ? "_bias" : "",
               epi->relu ? "_relu" : "");
 }
 
@@ -302,7 +197,7 @@ s_entry_name (const sf_config_t *c, const sf_epilogue_t *epi, char name[SF_ENTRY
 static int
 s_min_blocks (const sf_config_t *c)
 {
-    if (c->encoding != SF_D_ROWS)
+    if (c->encoding == SF_D_UNION)
         return 1;
     int registers = c->panel_rows * c->vec <= 8 ? 64 : 96;
     int blocks = 65536 / registers / (c->threads * c->groups);
@@ -312,19 +207,15 @@ s_min_blocks (const sf_config_t *c)
 int
 sf_dkernel_source (const sf_config_t *c, const sf_epilogue_t *epi, sf_buf_t *out, sf_launch_t *launch)
 {
-    bool tile = c->encoding == SF_D_TILE;
-    if (c->tmpl != SF_TEMPLATE_D || c->panel_rows < 1 || c->panel_rows > (tile ? 256 : 64)
+    if (c->tmpl != SF_TEMPLATE_D || c->panel_rows < 1 || c->panel_rows > 64
         || (c->vec != 1 && c->vec != 2 && c->vec != 4) || c->threads < 32 || c->threads % 32
         || c->groups < 1 || c->threads * c->groups > 1024 || (c->order != 0 && c->order != 1)
-        || (c->encoding != SF_D_ROWS && c->encoding != SF_D_UNION && !tile)
-        /* tile: one panel per block, a whole number of rows per warp, at most 32 accumulators */
-        || (tile && (c->groups != 1 || c->panel_rows % (c->threads / 32)
-                     || c->panel_rows / (c->threads / 32) * c->vec > 32)))
+        || (c->encoding != SF_D_ROWS && c->encoding != SF_D_UNION))
         return sf_error_set (SF_ERR_INVALID, "not a legal template D config");
     memset (launch, 0, sizeof *launch);
     s_entry_name (c, epi, launch->entry);
     launch->block_threads = c->threads * c->groups;
-    launch->cols_per_block = sf_config_cols_per_block (c);
+    launch->cols_per_block = c->threads * c->vec;
     launch->order = c->order;
     launch->vec = c->vec;
     sf_buf_printf (out,
@@ -336,8 +227,6 @@ sf_dkernel_source (const sf_config_t *c, const sf_epilogue_t *epi, sf_buf_t *out
                    s_min_blocks (c));
     if (c->encoding == SF_D_UNION)
         sf_buf_append (out, s_body_union, sizeof s_body_union - 1);
-    else if (tile)
-        sf_buf_append (out, s_body_tile, sizeof s_body_tile - 1);
     else
         sf_buf_append (out, s_body, sizeof s_body - 1);
     return sf_buf_status (out);

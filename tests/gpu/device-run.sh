@@ -218,39 +218,6 @@ for name, d in runs.items():
 PY
         done
         ;;
-    dtile)
-        # issue 3, session 7: template D's tile kernel (.e2: B staged in shared
-        # memory, R rows per block) against the rows kernel, as bundles run
-        # through the runtime (bundle verify: sampled rows checked against the
-        # CPU reference, then timed), on the dshfl layers; and at N = 509, 3, 1.
-        for spec in ${SF_DTILE_LAYERS:-768x3072@0.95:512 768x3072@0.9:512 768x3072@0.8:512 256x2304@0.9:784 512x1024@0.95:784 128x1152@0.8:3136}; do
-            mk=${spec%%@*}; rest=${spec#*@}; sp=${rest%%:*}; n=${rest#*:}
-            f=/tmp/dt-$mk-$sp.smtx
-            "$SPMMFARM" gen --m ${mk%x*} --k ${mk#*x} --sparsity $sp --seed 1 -o $f > /dev/null
-            layers= matrices= i=0
-            for cfg in ${SF_DTILE_CONFIGS:-D:r1.v4.t64.g1.o0.none D:r1.v2.t128.g2.o0.none D:r16.v1.t128.g1.o0.e2.none D:r32.v1.t128.g1.o0.e2.none D:r32.v1.t256.g1.o0.e2.none D:r64.v1.t256.g1.o0.e2.none D:r64.v1.t128.g1.o0.e2.none D:r32.v2.t128.g1.o0.e2.none D:r64.v2.t256.g1.o0.e2.none D:r32.v4.t256.g1.o0.e2.none D:r64.v1.t256.g1.o1.e2.sim D:r128.v1.t256.g1.o0.e2.none}; do
-                i=$((i + 1)); layers="$layers c$i=$f:$n:$cfg"; matrices="$matrices --matrix c$i=$f"
-                echo "c$i $cfg" >> "$OUT/dtile-$mk-$sp.configs"
-            done
-            rm -rf /tmp/dt.bundle
-            "$SPMMFARM" bundle create -o /tmp/dt.bundle $layers > /dev/null 2>> "$OUT/dtile-stderr.log" || echo "$spec: create failed"
-            for nn in $n ${SF_DTILE_NS:-}; do
-                timeout 120 "$SPMMFARM" bundle verify /tmp/dt.bundle $matrices --n $nn --json > "$OUT/json/dtile-$mk-$sp-n$nn.json" 2>> "$OUT/dtile-stderr.log"
-                echo "$spec N=$nn: verify exit $?"
-                python3 - "$OUT/json/dtile-$mk-$sp-n$nn.json" "$OUT/dtile-$mk-$sp.configs" <<'PY'
-import json, sys
-names = dict(line.split() for line in open(sys.argv[2]))
-try:
-    d = json.load(open(sys.argv[1]))
-except Exception as e:
-    print("  no result", e); sys.exit(0)
-for l in d["layers"]:
-    print("  %-32s %-3s err %-9.2g %8.2f us" % (names.get(l["name"], l["name"]), l["status"], l.get("error", -1), l.get("time_us", -1)))
-PY
-            done
-            rm -f "$OUT/dtile-$mk-$sp.configs"
-        done
-        ;;
     dispatch)
         # issue 5: the coordinator's dispatch rate, 64 dry-run workers, tiny jobs
         SPMMFARM=$SPMMFARM bash tests/bench/dispatch.sh ${SF_DISPATCH_WORKERS:-64} ${SF_DISPATCH_LAYERS:-2000} \
