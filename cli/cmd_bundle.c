@@ -565,7 +565,7 @@ s_d_kernel (const sf_matrix_t *a, const sf_config_t *config, const s_opts_t *o, 
     int rc = sf_dkernel_compile (config, &epi, &cubin, &k->cubin_size, &k->source, &k->launch, &st, &cached);
     k->cubin = cubin;
     if (rc == SF_OK) {
-        sf_dkernel_launch_for (config, sf_panels_count (panels), &k->launch);
+        sf_dkernel_launch_for (config, sf_panels_count (panels), sf_matrix_cols (a), &k->launch);
         rc = sf_dkernel_encode (config, a, panels, &data, &k->data_size);
         k->data = data;
     }

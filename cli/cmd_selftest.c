@@ -97,7 +97,7 @@ sf_cmd_selftest (int argc, char **argv)
         rc = sf_dkernel_compile (&config, &(sf_epilogue_t) { false, false }, &good, &good_size, NULL, &launch,
                                  &st, &cached);
     if (rc == SF_OK) {
-        sf_dkernel_launch_for (&config, sf_panels_count (panels), &launch);
+        sf_dkernel_launch_for (&config, sf_panels_count (panels), sf_matrix_cols (a), &launch);
         rc = sf_dkernel_encode (&config, a, panels, &data, &data_size);
     }
     if (rc == SF_OK)

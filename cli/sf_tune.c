@@ -105,6 +105,9 @@ sf_tune_option (const char *cmd, int opt, const char *arg, sf_tune_t *t)
     case 12:
         o->d_union = true;
         return 1;
+    case 13:
+        o->no_d_slab = true;
+        return 1;
     }
     return 0;
 }

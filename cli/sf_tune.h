@@ -26,7 +26,8 @@
     { "seed", required_argument, NULL, SF_TUNE_OPT_BASE + 9 },            \
     { "top-k", required_argument, NULL, SF_TUNE_OPT_BASE + 10 },          \
     { "model", required_argument, NULL, SF_TUNE_OPT_BASE + 11 },         \
-    { "d-union", no_argument, NULL, SF_TUNE_OPT_BASE + 12 }
+    { "d-union", no_argument, NULL, SF_TUNE_OPT_BASE + 12 },         \
+    { "no-d-slab", no_argument, NULL, SF_TUNE_OPT_BASE + 13 }
 
 /*  Help text of those options. */
 #define SF_TUNE_HELP                                                                         \
@@ -54,8 +55,10 @@
     "                     take its latest model for this GPU type from (default: the\n"    \
     "                     default store, see spmmfarm store --help)\n"                  \
     "  --d-union          also search template D with the union encoding (.e1: one\n"     \
-    "                     B load per distinct column of a panel; experimental, not\n"     \
-    "                     measured on a GPU yet: docs/KERNELS.md)\n"
+    "                     B load per distinct column of a panel; slower than the\n"     \
+    "                     rows kernel on the H100: docs/KERNELS.md)\n"                  \
+    "  --no-d-slab        leave template D's slab kernel out (.e2: B staged in\n"        \
+    "                     shared memory, K split over a cluster; docs/KERNELS.md)\n"
 
 typedef struct {
     sf_search_opts_t search;

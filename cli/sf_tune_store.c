@@ -29,10 +29,13 @@ sf_tune_store_request (const sf_search_opts_t *o, char *buf, size_t size)
         snprintf (top, sizeof top, " proxy-top=%d", o->proxy_top > 0 ? o->proxy_top : SF_SEARCH_DEFAULT_PROXY_TOP);
     else if (o->strategy == SF_STRATEGY_RANK)
         snprintf (top, sizeof top, " top-k=%d proxy-top=%d", o->top_k, o->proxy_top);
-    /* "+e1": D's union encoding searched too (only then, so older requests keep their text) */
-    snprintf (buf, size, "tune-local strategy=%s max-configs=%s%s templates=%s%s%s max-code-fmas=%lld spmmfarm=%s",
+    /* "+e1", "+e2": D's union encoding, slab kernel searched too (the slab
+       by default since session 8: requests that searched without it keep
+       their text and are not taken for one that searches it) */
+    snprintf (buf, size, "tune-local strategy=%s max-configs=%s%s templates=%s%s%s%s max-code-fmas=%lld spmmfarm=%s",
               sf_strategy_name (o->strategy), configs, top, templates & SF_SEARCH_U ? "U" : "",
               templates & SF_SEARCH_D ? "D" : "", o->d_union && (templates & SF_SEARCH_D) ? "+e1" : "",
+              !o->no_d_slab && o->strategy != SF_STRATEGY_RANK && (templates & SF_SEARCH_D) ? "+e2" : "",
               (long long) (o->max_code_fmas > 0 ? o->max_code_fmas : SF_SPACE_MAX_FMAS), PACKAGE_VERSION);
 }
 

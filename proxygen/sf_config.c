@@ -24,7 +24,7 @@ sf_config_text (const sf_config_t *c, char *buf)
         snprintf (buf, SF_CONFIG_TEXT_MAX, "dense");
     else if (c->tmpl == SF_TEMPLATE_D)  /* no register cap: D is compiled from C */
         snprintf (buf, SF_CONFIG_TEXT_MAX, "D:r%d.v%d.t%d.g%d.o%d%s.%s", c->panel_rows, c->vec,
-                  c->threads, c->groups, c->order, c->encoding == SF_D_UNION ? ".e1" : "",
+                  c->threads, c->groups, c->order, c->encoding == SF_D_UNION ? ".e1" : c->encoding == SF_D_SLAB ? ".e2" : "",
                   sf_reorder_name (c->reorder));
     else
         snprintf (buf, SF_CONFIG_TEXT_MAX, "%s:r%d.v%d.t%d.g%d.o%d.m%d.%s", sf_template_name (c->tmpl),
@@ -46,7 +46,7 @@ sf_config_parse (const char *text, sf_config_t *c)
     bool parsed = strncmp (text, "D:", 2) == 0
         ? sscanf (text, "%1[D]:r%d.v%d.t%d.g%d.o%d.e%d.%7[a-z]%n", tmpl, &r, &v, &t, &g, &o, &e,
                   reorder, &used) == 8
-              ? e == SF_D_UNION  /* ".e0" is not canonical: the rows encoding has no ".e" */
+              ? e == SF_D_UNION || e == SF_D_SLAB  /* ".e0" is not canonical: the rows encoding has no ".e" */
               : (e = SF_D_ROWS, sscanf (text, "%1[D]:r%d.v%d.t%d.g%d.o%d.%7[a-z]%n", tmpl, &r, &v, &t,
                                         &g, &o, reorder, &used) == 7)
         : sscanf (text, "%1[U]:r%d.v%d.t%d.g%d.o%d.m%d.%7[a-z]%n", tmpl, &r, &v, &t, &g, &o, &mr,
@@ -58,7 +58,8 @@ sf_config_parse (const char *text, sf_config_t *c)
     if (ro < 0)
         return sf_error_set (SF_ERR_FORMAT, "config '%s': unknown reordering '%s'", text, reorder);
     if (r < 1 || r > 1024 || (v != 1 && v != 2 && v != 4) || t < 32 || t > 1024 || t % 32
-        || g < 1 || g * t > 1024 || (o != 0 && o != 1) || (tmpl[0] == 'U' && (mr < 24 || mr > 255)))
+        || g < 1 || (e == SF_D_SLAB ? g > 8 : g * t > 1024)  /* slab: g is the cluster, at most 8 */
+        || (o != 0 && o != 1) || (tmpl[0] == 'U' && (mr < 24 || mr > 255)))
         return sf_error_set (SF_ERR_RANGE, "config '%s': a knob is out of range", text);
     *c = (sf_config_t) { tmpl[0] == 'U' ? SF_TEMPLATE_U : SF_TEMPLATE_D, r, v, t, g, o, mr,
                          (sf_reorder) ro, e };
@@ -68,6 +69,9 @@ sf_config_parse (const char *text, sf_config_t *c)
 int32_t
 sf_config_cols_per_block (const sf_config_t *c)
 {
+    /* the slab kernel: one warp's columns, its warps on different rows */
+    if (c->tmpl == SF_TEMPLATE_D && c->encoding == SF_D_SLAB)
+        return 32 * c->vec;
     return c->threads * c->vec;
 }
 
@@ -75,7 +79,9 @@ int64_t
 sf_config_blocks (const sf_config_t *c, int64_t m, int64_t n)
 {
     int64_t panels = (m + c->panel_rows - 1) / c->panel_rows;
-    int64_t groups = (panels + c->groups - 1) / c->groups;
+    /* the slab kernel: g blocks (a cluster) per panel, each a part of K */
+    int64_t groups = c->tmpl == SF_TEMPLATE_D && c->encoding == SF_D_SLAB
+        ? panels * c->groups : (panels + c->groups - 1) / c->groups;
     int64_t cols = sf_config_cols_per_block (c);
     return groups * ((n + cols - 1) / cols);
 }

@@ -6,8 +6,8 @@
       D      data-driven: the same tiling, A read from device memory
       dense  cuBLAS SGEMM on the densified A
 
-    Canonical text, e.g. "U:r32.v4.t64.g2.o1.m128.sim" or
-    "D:r8.v4.t128.g1.o0.e1.sim": template, then knobs in a fixed order, so
+    Canonical text, e.g. "U:r32.v4.t64.g2.o1.m128.sim",
+    "D:r8.v4.t128.g1.o0.e1.sim" or "D:r64.v1.t512.g4.o0.e2.none": template, then knobs in a fixed order, so
     equal configs have equal text and equal hashes.
 */
 #ifndef SF_CONFIG_H_INCLUDED
@@ -35,15 +35,20 @@ typedef struct {
                             every independent load of straight-line code and
                             would otherwise take all 255 */
     sf_reorder reorder;  /* row reordering */
-    int32_t encoding;    /* e (template D): SF_D_ROWS, per-row runs of A; or
+    int32_t encoding;    /* e (template D): SF_D_ROWS, per-row runs of A;
                             SF_D_UNION, per panel the union of its rows'
-                            columns, one B load feeding all R rows
-                            (docs/KERNELS.md). Text: ".e1" after o, only
-                            when SF_D_UNION, so older texts are unchanged */
+                            columns, one B load feeding all R rows; or
+                            SF_D_SLAB, the rows encoding read by the slab
+                            kernel (B staged in shared memory; there r is
+                            the block's rows and g its split of K, a
+                            cluster of g blocks: docs/KERNELS.md). Text:
+                            ".e1" or ".e2" after o, none for SF_D_ROWS, so
+                            older texts are unchanged */
 } sf_config_t;
 
 #define SF_D_ROWS 0
 #define SF_D_UNION 1
+#define SF_D_SLAB 2
 
 #define SF_CONFIG_TEXT_MAX 64
 

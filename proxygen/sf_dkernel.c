@@ -12,6 +12,7 @@
 
 #define S_SOURCE_MAX (256u << 10)
 #define S_HEADER_WORDS 10
+#define S_HEADER_WORDS_SLAB 12
 
 /*  The kernel. Rows are unrolled at compile time (R is a constant) so the
     accumulators stay in registers; each row's nonzeros are a run-time loop.
@@ -178,12 +179,202 @@ static const char s_body_union[] = S_HEAD
     "    }\n"
     S_STORE;
 
+/*  Encoding SF_D_SLAB: the rows encoding plus, per row, where its
+    nonzeros of each eighth of K start; read by the slab kernel. The rows
+    kernel reads a slice of a B row from L2 for every nonzero (nnz x N x 4
+    bytes), and L2 bounds it (docs/KERNELS.md). Here a block owns W = 32 V
+    columns of C and a panel of R rows (R / (T/32) rows per warp) and
+    copies its columns of B into shared memory once (cp.async, 16 bytes at
+    a time where N allows), so every nonzero reads B from shared memory and
+    L2 serves each B row once per panel instead of once per nonzero. To
+    keep enough blocks for the SMs without staging all of K, K is split G
+    ways (G in 1, 2, 4, 8: whole eighths): the G blocks of a panel form a
+    thread-block cluster (sm_90), each stages and multiplies its part, and
+    they add their partial sums through distributed shared memory, each
+    block storing R / G of the rows. Every load of the encoding that does
+    not depend on another is issued together (each row's run, then each
+    row's first 32 nonzeros), so a warp waits on memory twice, not twice
+    per row. */
+#define S_SLAB_FMA \
+    "                    const float a = __shfl_sync(0xffffffffu, al, q);\n" \
+    "                    const u32 k = __shfl_sync(0xffffffffu, kl, q);\n" \
+    "                    const float4 b = s_lds(bs + (k - k0) * W + lane * V);\n" \
+    "#pragma unroll\n" \
+    "                    for (int x = 0; x < V; x++)\n" \
+    "                        acc[i][x] = fmaf(a, s_get(b, x), acc[i][x]);\n"
+static const char s_body_slab[] =
+    "typedef unsigned int u32;\n"
+    "#define W (32 * V)\n"
+    "#define NW (T / 32)\n"
+    "#define RPW (R / NW)\n"
+    "#define KS G\n"
+    "#define OP (8 / KS)  /* eighths of K per part */\n"
+    "#if KS > 1\n"
+    "#define S_CLUSTER __cluster_dims__(ORDER ? KS : 1, ORDER ? 1 : KS, 1)\n"
+    "#else\n"
+    "#define S_CLUSTER\n"
+    "#endif\n"
+    "static __device__ __forceinline__ float4 s_lds(const float *p) {\n"
+    "    if (V == 4) return *(const float4 *) p;\n"
+    "    if (V == 2) { const float2 t = *(const float2 *) p; return make_float4(t.x, t.y, 0.f, 0.f); }\n"
+    "    return make_float4(*p, 0.f, 0.f, 0.f); }\n"
+    "static __device__ __forceinline__ float s_get(const float4 &x, int i) {\n"
+    "    return i == 0 ? x.x : i == 1 ? x.y : i == 2 ? x.z : x.w; }\n"
+    "static __device__ __forceinline__ void s_cp16(u32 dst, const float *src, u32 bytes) {\n"
+    "    asm volatile(\"cp.async.cg.shared.global [%0], [%1], 16, %2;\" :: \"r\"(dst), \"l\"(src), \"r\"(bytes) : \"memory\"); }\n"
+    "static __device__ __forceinline__ void s_cp4(u32 dst, const float *src, u32 bytes) {\n"
+    "    asm volatile(\"cp.async.ca.shared.global [%0], [%1], 4, %2;\" :: \"r\"(dst), \"l\"(src), \"r\"(bytes) : \"memory\"); }\n"
+    "#if KS > 1\n"
+    "static __device__ __forceinline__ void s_cluster_sync() {\n"
+    "    asm volatile(\"barrier.cluster.arrive.release.aligned;\" ::: \"memory\");\n"
+    "    asm volatile(\"barrier.cluster.wait.acquire.aligned;\" ::: \"memory\"); }\n"
+    "static __device__ __forceinline__ u32 s_rank() {\n"
+    "    u32 r; asm volatile(\"mov.u32 %0, %%cluster_ctarank;\" : \"=r\"(r)); return r; }\n"
+    "static __device__ __forceinline__ float s_ld_remote(u32 addr, u32 rank) {\n"
+    "    u32 ra; float v;\n"
+    "    asm volatile(\"mapa.shared::cluster.u32 %0, %1, %2;\" : \"=r\"(ra) : \"r\"(addr), \"r\"(rank));\n"
+    "    asm volatile(\"ld.shared::cluster.f32 %0, [%1];\" : \"=f\"(v) : \"r\"(ra) : \"memory\");\n"
+    "    return v; }\n"
+    "#endif\n"
+    "extern \"C\" __global__ void __launch_bounds__(T) S_CLUSTER\n"
+    "ENTRY(const float *__restrict__ B, float *__restrict__ C, u32 N,\n"
+    "      const float *__restrict__ bias, const u32 *__restrict__ ad)\n"
+    "{\n"
+    "    extern __shared__ __align__(16) float bs[];\n"
+    "    const u32 K = ad[8];\n"
+    "    const u32 *__restrict__ rowout = ad + ad[3];\n"
+    "    const u32 *__restrict__ cols = ad + ad[4];\n"
+    "    const float *__restrict__ vals = (const float *) (ad + ad[5]);\n"
+    "    const u32 *__restrict__ eighths = ad + ad[10];\n"
+    "    const u32 cb = ORDER ? blockIdx.y : blockIdx.x;\n"
+    "    const u32 pg = ORDER ? blockIdx.x : blockIdx.y;\n"
+    "    const u32 panel = pg / KS, part = pg % KS;  /* part: the block's rank in its cluster */\n"
+    "    const u32 kr = OP * ((K + 7) / 8);  /* the host sizes shared memory alike */\n"
+    "    const u32 k0 = min(part * kr, K), k1 = min(k0 + kr, K);\n"
+    "    const u32 lane = threadIdx.x % 32, warp = threadIdx.x / 32;\n"
+    "    const u32 col0 = cb * W, col = col0 + lane * V;\n"
+    "    const u32 base = (u32) __cvta_generic_to_shared(bs);\n"
+    "    /* B[k0, k1) x [col0, col0 + W) into bs, zeros past N; no thread\n"
+    "       leaves early: every one takes part in the barriers below. */\n"
+    "    if (N % 4 == 0) {\n"
+    "        for (u32 e = threadIdx.x; e < (k1 - k0) * (W / 4); e += T) {\n"
+    "            const u32 kk = e / (W / 4), c = col0 + e % (W / 4) * 4;\n"
+    "            s_cp16(base + e * 16, B + (size_t) (k0 + kk) * N + (c < N ? c : 0), c < N ? 16 : 0);\n"
+    "        }\n"
+    "    } else {\n"
+    "        for (u32 e = threadIdx.x; e < (k1 - k0) * W; e += T) {\n"
+    "            const u32 kk = e / W, c = col0 + e % W;\n"
+    "            s_cp4(base + e * 4, B + (size_t) (k0 + kk) * N + (c < N ? c : 0), c < N ? 4 : 0);\n"
+    "        }\n"
+    "    }\n"
+    "    asm volatile(\"cp.async.commit_group;\" ::: \"memory\");\n"
+    "    /* While B arrives: each row's run of nonzeros in this part of K,\n"
+    "       then the first 32 of each. */\n"
+    "    u32 beg[RPW], end[RPW], kl0[RPW];\n"
+    "    float al0[RPW];\n"
+    "#pragma unroll\n"
+    "    for (int i = 0; i < RPW; i++) {\n"
+    "        const u32 *e8 = eighths + (size_t) (panel * R + warp + i * NW) * 9 + part * OP;\n"
+    "        beg[i] = e8[0];\n"
+    "        end[i] = e8[OP];\n"
+    "    }\n"
+    "#pragma unroll\n"
+    "    for (int i = 0; i < RPW; i++) {\n"
+    "        const bool in = beg[i] + lane < end[i];\n"
+    "        kl0[i] = in ? cols[beg[i] + lane] : k0;\n"
+    "        al0[i] = in ? vals[beg[i] + lane] : 0.f;\n"
+    "    }\n"
+    "    float acc[RPW][V];\n"
+    "#pragma unroll\n"
+    "    for (int i = 0; i < RPW; i++)\n"
+    "#pragma unroll\n"
+    "        for (int x = 0; x < V; x++)\n"
+    "            acc[i][x] = 0.f;\n"
+    "    asm volatile(\"cp.async.wait_all;\" ::: \"memory\");\n"
+    "    __syncthreads();\n"
+    "#pragma unroll\n"
+    "    for (int i = 0; i < RPW; i++) {\n"
+    "        u32 j = beg[i], kl = kl0[i];\n"
+    "        float al = al0[i];\n"
+    "        while (j < end[i]) {\n"
+    "            const u32 n = min(end[i] - j, 32u);\n"
+    "            if (n == 32) {\n"
+    "#pragma unroll 8\n"
+    "                for (int q = 0; q < 32; q++) {\n"
+    S_SLAB_FMA
+    "                }\n"
+    "            } else {\n"
+    "#pragma unroll 4\n"
+    "                for (u32 q = 0; q < n; q++) {\n"
+    S_SLAB_FMA
+    "                }\n"
+    "            }\n"
+    "            j += n;\n"
+    "            const bool more = j + lane < end[i];\n"
+    "            kl = more ? cols[j + lane] : k0;\n"
+    "            al = more ? vals[j + lane] : 0.f;\n"
+    "        }\n"
+    "    }\n"
+    "#if KS == 1\n"
+    "    if (col >= N)\n"
+    "        return;\n"
+    "    const bool whole = N % V == 0;\n"
+    "#pragma unroll\n"
+    "    for (int i = 0; i < RPW; i++) {\n"
+    "        const u32 out = rowout[panel * R + warp + i * NW];\n"
+    "        if (out == 0xffffffffu)\n"
+    "            continue;\n"
+    "        float y[V];\n"
+    "#pragma unroll\n"
+    "        for (int x = 0; x < V; x++) {\n"
+    "            y[x] = acc[i][x];\n"
+    "            if (BIAS) y[x] += bias[out];\n"
+    "            if (RELU) y[x] = fmaxf(y[x], 0.f);\n"
+    "        }\n"
+    "        float *c = C + (size_t) out * N + col;\n"
+    "        if (whole && V == 4)\n"
+    "            *(float4 *) c = make_float4(y[0], y[V > 1 ? 1 : 0], y[V > 2 ? 2 : 0], y[V > 3 ? 3 : 0]);\n"
+    "        else if (whole && V == 2)\n"
+    "            *(float2 *) c = make_float2(y[0], y[V > 1 ? 1 : 0]);\n"
+    "        else\n"
+    "#pragma unroll\n"
+    "            for (int x = 0; x < V; x++)\n"
+    "                if (col + x < N)\n"
+    "                    c[x] = y[x];\n"
+    "    }\n"
+    "#else\n"
+    "    __syncthreads();  /* every warp is done with the staged B: bs holds R x W partial sums now */\n"
+    "#pragma unroll\n"
+    "    for (int i = 0; i < RPW; i++)\n"
+    "#pragma unroll\n"
+    "        for (int x = 0; x < V; x++)\n"
+    "            bs[(warp + i * NW) * W + lane * V + x] = acc[i][x];\n"
+    "    s_cluster_sync();\n"
+    "    const u32 rank = s_rank(), rlo = rank * R / KS, rhi = (rank + 1) * R / KS;\n"
+    "    for (u32 e = threadIdx.x; e < (rhi - rlo) * W; e += T) {\n"
+    "        const u32 rl = rlo + e / W, c = col0 + e % W;\n"
+    "        const u32 out = rowout[panel * R + rl];\n"
+    "        const u32 addr = base + (rl * W + e % W) * 4;\n"
+    "        float y = 0.f;\n"
+    "#pragma unroll\n"
+    "        for (u32 s = 0; s < KS; s++)  /* the same order in every block */\n"
+    "            y += s_ld_remote(addr, s);\n"
+    "        if (c < N && out != 0xffffffffu) {\n"
+    "            if (BIAS) y += bias[out];\n"
+    "            if (RELU) y = fmaxf(y, 0.f);\n"
+    "            C[(size_t) out * N + c] = y;\n"
+    "        }\n"
+    "    }\n"
+    "    s_cluster_sync();  /* no block leaves while another reads its shared memory */\n"
+    "#endif\n"
+    "}\n";
+
 static void
 s_entry_name (const sf_config_t *c, const sf_epilogue_t *epi, char name[SF_ENTRY_MAX])
 {
     /* The reordering changes the data, not the code: leave it out. */
     snprintf (name, SF_ENTRY_MAX, "sf_d_r%d_v%d_t%d_g%d_o%d%s%s%s", c->panel_rows, c->vec, c->threads,
-              c->groups, c->order, c->encoding == SF_D_UNION ? "_e1" : "", epi->bias ? "_bias" : "",
+              c->groups, c->order, c->encoding == SF_D_UNION ? "_e1" : c->encoding == SF_D_SLAB ? "_e2" : "", epi->bias ? "_bias" : "",
               epi->relu ? "_relu" : "");
 }
 
@@ -197,25 +388,37 @@ s_entry_name (const sf_config_t *c, const sf_epilogue_t *epi, char name[SF_ENTRY
 static int
 s_min_blocks (const sf_config_t *c)
 {
-    if (c->encoding == SF_D_UNION)
+    if (c->encoding != SF_D_ROWS)
         return 1;
     int registers = c->panel_rows * c->vec <= 8 ? 64 : 96;
     int blocks = 65536 / registers / (c->threads * c->groups);
     return blocks < 1 ? 1 : blocks;
 }
 
+static bool
+s_legal (const sf_config_t *c)
+{
+    if (c->tmpl != SF_TEMPLATE_D || (c->vec != 1 && c->vec != 2 && c->vec != 4) || c->threads < 32
+        || c->threads % 32 || c->threads > 1024 || c->groups < 1 || (c->order != 0 && c->order != 1))
+        return false;
+    if (c->encoding == SF_D_SLAB)  /* a whole number of rows per warp, g a cluster of 1..8 */
+        return c->panel_rows >= c->threads / 32 && c->panel_rows <= 512
+            && c->panel_rows % (c->threads / 32) == 0
+            && c->panel_rows / (c->threads / 32) * c->vec <= SF_DKERNEL_SLAB_MAX_ACC && c->groups <= 8
+            && 8 % c->groups == 0;
+    return (c->encoding == SF_D_ROWS || c->encoding == SF_D_UNION) && c->panel_rows >= 1
+        && c->panel_rows <= 64 && c->threads * c->groups <= 1024;
+}
+
 int
 sf_dkernel_source (const sf_config_t *c, const sf_epilogue_t *epi, sf_buf_t *out, sf_launch_t *launch)
 {
-    if (c->tmpl != SF_TEMPLATE_D || c->panel_rows < 1 || c->panel_rows > 64
-        || (c->vec != 1 && c->vec != 2 && c->vec != 4) || c->threads < 32 || c->threads % 32
-        || c->groups < 1 || c->threads * c->groups > 1024 || (c->order != 0 && c->order != 1)
-        || (c->encoding != SF_D_ROWS && c->encoding != SF_D_UNION))
+    if (!s_legal (c))
         return sf_error_set (SF_ERR_INVALID, "not a legal template D config");
     memset (launch, 0, sizeof *launch);
     s_entry_name (c, epi, launch->entry);
-    launch->block_threads = c->threads * c->groups;
-    launch->cols_per_block = c->threads * c->vec;
+    launch->block_threads = c->encoding == SF_D_SLAB ? c->threads : c->threads * c->groups;
+    launch->cols_per_block = sf_config_cols_per_block (c);
     launch->order = c->order;
     launch->vec = c->vec;
     sf_buf_printf (out,
@@ -227,55 +430,82 @@ sf_dkernel_source (const sf_config_t *c, const sf_epilogue_t *epi, sf_buf_t *out
                    s_min_blocks (c));
     if (c->encoding == SF_D_UNION)
         sf_buf_append (out, s_body_union, sizeof s_body_union - 1);
+    else if (c->encoding == SF_D_SLAB)
+        sf_buf_append (out, s_body_slab, sizeof s_body_slab - 1);
     else
         sf_buf_append (out, s_body, sizeof s_body - 1);
     return sf_buf_status (out);
 }
 
+int64_t
+sf_dkernel_shared_bytes (const sf_config_t *c, int64_t k)
+{
+    if (c->encoding != SF_D_SLAB)
+        return 0;
+    int64_t width = 32 * c->vec, part = 8 / c->groups * ((k + 7) / 8);  /* whole eighths of K */
+    int64_t staged = part * width * 4, partials = c->groups > 1 ? c->panel_rows * width * 4 : 0;
+    return staged > partials ? staged : partials;
+}
+
 void
-sf_dkernel_launch_for (const sf_config_t *c, int32_t panels, sf_launch_t *launch)
+sf_dkernel_launch_for (const sf_config_t *c, int32_t panels, int64_t k, sf_launch_t *launch)
 {
     launch->panels = panels;
     launch->code_panels = 0;
     launch->code_fmas = 0;
-    launch->panel_groups = (panels + c->groups - 1) / c->groups;
+    if (c->encoding == SF_D_SLAB) {
+        launch->panel_groups = panels * c->groups;  /* a cluster of g blocks per panel */
+        launch->shared_bytes = (int32_t) sf_dkernel_shared_bytes (c, k);
+    } else
+        launch->panel_groups = (panels + c->groups - 1) / c->groups;
 }
 
-/*  Encoding SF_D_ROWS (SFD1). */
+/*  Encoding SF_D_ROWS (SFD1); with `slab`, SF_D_SLAB (SFD3): the same and
+    per row the start of its nonzeros in each eighth of K. */
 static int
-s_encode_rows (const sf_matrix_t *a, const sf_panels_t *panels, void **data_p, size_t *size_p)
+s_encode_rows (const sf_matrix_t *a, const sf_panels_t *panels, bool slab, void **data_p, size_t *size_p)
 {
     int64_t count = sf_panels_count (panels), r = sf_panels_panel_rows (panels);
-    int64_t m = sf_matrix_rows (a), nnz = sf_matrix_nnz (a), slots = count * r;
-    int64_t words = S_HEADER_WORDS + (slots + 1) + slots + 2 * nnz;
+    int64_t m = sf_matrix_rows (a), k = sf_matrix_cols (a), nnz = sf_matrix_nnz (a), slots = count * r;
+    int64_t header_words = slab ? S_HEADER_WORDS_SLAB : S_HEADER_WORDS;
+    int64_t words = header_words + (slots + 1) + slots + 2 * nnz + (slab ? 9 * slots : 0);
     if (words > (int64_t) (UINT32_MAX / 2))
         return sf_error_set (SF_ERR_RANGE, "layer too large for the D encoding (%lld words)",
                              (long long) words);
     uint32_t *w = calloc ((size_t) words, sizeof *w);
     if (!w)
         return sf_error_set (SF_ERR_NOMEM, "out of memory for the D encoding");
-    uint32_t off_rowptr = S_HEADER_WORDS, off_rowout = off_rowptr + (uint32_t) slots + 1;
+    uint32_t off_rowptr = (uint32_t) header_words, off_rowout = off_rowptr + (uint32_t) slots + 1;
     uint32_t off_cols = off_rowout + (uint32_t) slots, off_vals = off_cols + (uint32_t) nnz;
-    uint32_t header[S_HEADER_WORDS] = { SF_DKERNEL_MAGIC, (uint32_t) count, off_rowptr, off_rowout,
-                                        off_cols, off_vals, (uint32_t) r, (uint32_t) m,
-                                        (uint32_t) sf_matrix_cols (a), (uint32_t) nnz };
-    memcpy (w, header, sizeof header);
+    uint32_t off_eighths = off_vals + (uint32_t) nnz;
+    uint32_t header[S_HEADER_WORDS_SLAB] = { slab ? SF_DKERNEL_MAGIC_SLAB : SF_DKERNEL_MAGIC, (uint32_t) count,
+                                             off_rowptr, off_rowout, off_cols, off_vals, (uint32_t) r,
+                                             (uint32_t) m, (uint32_t) k, (uint32_t) nnz,
+                                             slab ? off_eighths : 0, 0 };
+    memcpy (w, header, (size_t) header_words * sizeof *w);
     const int32_t *perm = sf_panels_perm (panels), *row_ptr = sf_matrix_row_ptr (a);
     const int32_t *col_idx = sf_matrix_col_idx (a);
     const float *values = sf_matrix_values (a);
+    int64_t eighth = (k + 7) / 8;
     uint32_t j = 0;
     for (int64_t s = 0; s < slots; s++) {
         w[off_rowptr + s] = j;
-        if (s >= m) {
+        uint32_t *e8 = slab ? &w[off_eighths + s * 9] : NULL;
+        int o = 0;
+        if (s >= m)
             w[off_rowout + s] = UINT32_MAX;  /* padding of the last panel */
-            continue;
+        else {
+            int32_t row = perm[s];
+            w[off_rowout + s] = (uint32_t) row;
+            for (int32_t q = row_ptr[row]; q < row_ptr[row + 1]; q++, j++) {
+                w[off_cols + j] = (uint32_t) col_idx[q];
+                memcpy (&w[off_vals + j], &values[q], 4);
+                for (; e8 && o < 8 && col_idx[q] >= o * eighth; o++)
+                    e8[o] = j;  /* k ascends within a row */
+            }
         }
-        int32_t row = perm[s];
-        w[off_rowout + s] = (uint32_t) row;
-        for (int32_t q = row_ptr[row]; q < row_ptr[row + 1]; q++, j++) {
-            w[off_cols + j] = (uint32_t) col_idx[q];
-            memcpy (&w[off_vals + j], &values[q], 4);
-        }
+        for (; e8 && o <= 8; o++)
+            e8[o] = j;
     }
     w[off_rowptr + slots] = j;
     *data_p = w;
@@ -377,7 +607,7 @@ sf_dkernel_encode (const sf_config_t *config, const sf_matrix_t *a, const sf_pan
                    void **data_p, size_t *size_p)
 {
     return config->encoding == SF_D_UNION ? s_encode_union (a, panels, data_p, size_p)
-                                          : s_encode_rows (a, panels, data_p, size_p);
+                                          : s_encode_rows (a, panels, config->encoding == SF_D_SLAB, data_p, size_p);
 }
 
 /* ---- the compile cache: one cubin per distinct source, per process ---- */

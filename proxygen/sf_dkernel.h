@@ -31,6 +31,15 @@
       vals[entries*R]       R values per distinct column, row-major by
                             column: vals[j*R + r] is A[rowout[panel*R + r], cols[j]]
                             (0 where that row has no such nonzero)
+
+    Encoding SF_D_SLAB (config text ".e2"; the slab kernel, which stages B
+    in dynamic shared memory; R is the block's rows and g in 1, 2, 4, 8
+    splits K among a cluster of g blocks, docs/KERNELS.md): SF_D_ROWS's
+    layout with magic 0x33444653 ("SFD3"), two more header words
+      [10] off_eighths  [11] 0
+    and after vals
+      eighths[panels*R*9]   per permuted row, the index of its first nonzero
+                            with k >= e * ceil(K/8), e = 0..7, and its end
 */
 #ifndef SF_DKERNEL_H_INCLUDED
 #define SF_DKERNEL_H_INCLUDED
@@ -51,6 +60,7 @@ extern "C" {
 
 #define SF_DKERNEL_MAGIC 0x31444653u
 #define SF_DKERNEL_MAGIC_UNION 0x32444653u
+#define SF_DKERNEL_MAGIC_SLAB 0x33444653u
 
 /*  CUDA C source of the D kernel for `config` (template D) into `out`;
     fills the launch fields that do not depend on the matrix (entry, block
@@ -58,8 +68,16 @@ extern "C" {
 int sf_dkernel_source (const sf_config_t *config, const sf_epilogue_t *epilogue, sf_buf_t *out,
                        sf_launch_t *launch);
 
-/*  Completes `launch` for a layer cut into `panels` panels. */
-void sf_dkernel_launch_for (const sf_config_t *config, int32_t panels, sf_launch_t *launch);
+/*  Completes `launch` for a layer of K = k cut into `panels` panels. */
+void sf_dkernel_launch_for (const sf_config_t *config, int32_t panels, int64_t k, sf_launch_t *launch);
+
+/*  Dynamic shared memory of the config's kernel for K = k: the slab
+    kernel's staged part of B (or its partial sums, if more); 0 for the
+    others. SF_DKERNEL_SHARED_MAX is what one block may take on sm_90. */
+int64_t sf_dkernel_shared_bytes (const sf_config_t *config, int64_t k);
+#define SF_DKERNEL_SHARED_MAX (227 << 10)
+/*  The slab kernel's accumulators per thread (rows per warp x V), at most. */
+#define SF_DKERNEL_SLAB_MAX_ACC 32
 
 /*  Encodes `a` cut into `panels` (the config's R and reordering) for the
     kernel, in the config's encoding. *data_p gets a malloc'ed buffer

@@ -2,6 +2,7 @@
 #include "proxygen/sf_space.h"
 
 #include "common/sf_error.h"
+#include "proxygen/sf_dkernel.h"
 
 static const int32_t s_rows[] = { 8, 16, 32, 64 };
 static const int32_t s_vecs[] = { 1, 2, 4 };
@@ -89,6 +90,61 @@ static const int32_t s_d_groups[] = { 1, 2 };
     code (a loop absorbs the imbalance within a block). */
 static const sf_reorder s_d_reorders[] = { SF_REORDER_NONE, SF_REORDER_SIMILARITY };
 
+/*  The slab kernel (SF_D_SLAB): r is a block's rows, spread over its T/32
+    warps; g splits K over a cluster of g blocks. Large panels share each
+    staged B row among more nonzeros; the split keeps the block count up
+    and the staged part within shared memory. */
+static const int32_t s_slab_rows[] = { 32, 64, 128 };
+static const int32_t s_slab_threads[] = { 256, 512 };
+static const int32_t s_slab_splits[] = { 1, 2, 4, 8 };
+#define S_SLAB_MAX_ACC 16
+
+static bool
+s_slab_legal (const sf_space_problem_t *p, const sf_config_t *c)
+{
+    int64_t padded_n = (p->n + 31) / 32 * 32, warps = c->threads / 32;
+    int64_t accs = c->panel_rows / warps * c->vec;
+    return c->panel_rows % warps == 0 && accs >= 1 && accs <= S_SLAB_MAX_ACC
+        && p->n % c->vec == 0
+        && 32 * c->vec <= padded_n
+        && (c->groups == 1 || p->k >= 32 * c->groups)  /* a split: every part at least 32 rows of K */
+        && (c->panel_rows < p->m || c->panel_rows == s_slab_rows[0])
+        && sf_dkernel_shared_bytes (c, p->k) <= SF_DKERNEL_SHARED_MAX;
+}
+
+static int
+s_space_slab (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_p)
+{
+    int count = 0, pruned = 0;
+    int64_t min_blocks = p->sm_count / 2, best_blocks = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        count = pruned = 0;
+        for (int r = 0; r < S_COUNT (s_slab_rows); r++)
+        for (int v = 0; v < S_COUNT (s_vecs); v++)
+        for (int t = 0; t < S_COUNT (s_slab_threads); t++)
+        for (int g = 0; g < S_COUNT (s_slab_splits); g++) {
+            sf_config_t c = { SF_TEMPLATE_D, s_slab_rows[r], s_vecs[v], s_slab_threads[t], s_slab_splits[g],
+                              0, 0, SF_REORDER_NONE, SF_D_SLAB };
+            bool legal = s_slab_legal (p, &c);
+            int64_t blocks = sf_config_blocks (&c, p->m, p->n);
+            if (pass == 0) {
+                if (legal && blocks > best_blocks)
+                    best_blocks = blocks;
+                continue;
+            }
+            if (!legal || (blocks < min_blocks && best_blocks >= min_blocks)) {
+                pruned++;
+                continue;
+            }
+            if (count < max)
+                out[count] = c;
+            count++;
+        }
+    }
+    *pruned_p = pruned;
+    return count < max ? count : max;
+}
+
 int
 sf_space_d (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_p)
 {
@@ -134,7 +190,14 @@ sf_space_d (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_
             count++;
         }
     }
+    if (count > max)
+        count = max;
+    if (p->d_slab) {
+        int slab_pruned = 0;
+        count += s_space_slab (p, out + count, max - count, &slab_pruned);
+        pruned += slab_pruned;
+    }
     if (pruned_p)
         *pruned_p = pruned;
-    return count < max ? count : max;
+    return count;
 }

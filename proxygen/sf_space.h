@@ -33,7 +33,9 @@ typedef struct {
     int64_t m, k, n, nnz;
     int32_t sm_count;
     bool d_union;      /* also D's union encoding (SF_D_UNION): off by
-                          default until measured on a GPU (docs/KERNELS.md) */
+                          default, measured slower (docs/KERNELS.md) */
+    bool d_slab;       /* also D's slab kernel (SF_D_SLAB; tune-local, bench
+                          and the farm search it by default) */
 } sf_space_problem_t;
 
 /*  Fills out[0..max) with the legal U configs for the problem, in a

@@ -146,7 +146,7 @@ START_TEST (test_space_constraints)
 {
     static sf_config_t out[4096];
     int pruned = 0;
-    sf_space_problem_t p = { 768, 768, 4096, 58982, 132, false };
+    sf_space_problem_t p = { 768, 768, 4096, 58982, 132, false, false };
     int n = sf_space_u (&p, out, 4096, &pruned);
     ck_assert_int_gt (n, 50);
     ck_assert_int_gt (pruned, 0);
@@ -157,7 +157,7 @@ START_TEST (test_space_constraints)
         ck_assert_int_eq (4096 % out[i].vec, 0);
     }
     /* N = 27 (odd): only vector width 1 is legal */
-    sf_space_problem_t odd = { 64, 64, 27, 400, 132, false };
+    sf_space_problem_t odd = { 64, 64, 27, 400, 132, false, false };
     n = sf_space_u (&odd, out, 4096, NULL);
     ck_assert_int_gt (n, 0);
     for (int i = 0; i < n; i++) {
@@ -166,7 +166,7 @@ START_TEST (test_space_constraints)
     }
     /* small N, few rows: the wave constraint keeps only configs with >= 66
        blocks when some exist */
-    sf_space_problem_t small = { 768, 768, 512, 58982, 132, false };
+    sf_space_problem_t small = { 768, 768, 512, 58982, 132, false, false };
     n = sf_space_u (&small, out, 4096, NULL);
     ck_assert_int_gt (n, 0);
     for (int i = 0; i < n; i++)
@@ -330,24 +330,60 @@ s_value (const sf_matrix_t *a, int32_t row, int32_t col)
     return 0.f;
 }
 
+/*  Parses D config `text`, checks its encoding and that its canonical
+    text is `text` again; returns it. */
+static sf_config_t
+s_parse_back (const char *text, int encoding)
+{
+    sf_config_t c;
+    char back[SF_CONFIG_TEXT_MAX];
+    ck_assert_int_eq (sf_config_parse (text, &c), SF_OK);
+    ck_assert_int_eq (c.encoding, encoding);
+    ck_assert_str_eq (sf_config_text (&c, back), text);
+    return c;
+}
+
+/*  Compiles D config `text` (NVRTC + nvJitLink) and checks the result: a
+    cubin, no spills, `entry_part` in the entry name and `source_part` in
+    the CUDA C; returns the launch. */
+static sf_launch_t
+s_compile_d (const char *text, bool epilogue, const char *entry_part, const char *source_part)
+{
+    sf_config_t c;
+    ck_assert_int_eq (sf_config_parse (text, &c), SF_OK);
+    sf_epilogue_t epi = { epilogue, epilogue };
+    void *cubin = NULL;
+    char *source = NULL;
+    size_t cubin_size = 0;
+    sf_launch_t launch;
+    sf_jit_stats_t st;
+    int cached;
+    ck_assert_msg (sf_dkernel_compile (&c, &epi, &cubin, &cubin_size, &source, &launch, &st, &cached) == SF_OK,
+                   "%s: %s", text, sf_error_message ());
+    ck_assert_uint_gt (cubin_size, 0);
+    ck_assert_ptr_nonnull (strstr (launch.entry, entry_part));
+    ck_assert_ptr_nonnull (strstr (source, source_part));
+    ck_assert_int_eq (st.spill_stores, 0);
+    free (cubin);
+    free (source);
+    return launch;
+}
+
 /*  Template D's union encoding (".e1", SFD2): the text form, the space with
     and without it, and an encoding that decodes back to A exactly: per
     panel its distinct columns ascending, R values each, zero where a row
     lacks the column, padding rows all zero; the CUDA C compiles. */
 START_TEST (test_d_union_encoding)
 {
-    sf_config_t c, back;
+    sf_config_t c = s_parse_back ("D:r8.v4.t128.g1.o0.e1.sim", SF_D_UNION), back;
     char text[SF_CONFIG_TEXT_MAX];
-    ck_assert_int_eq (sf_config_parse ("D:r8.v4.t128.g1.o0.e1.sim", &c), SF_OK);
-    ck_assert_int_eq (c.encoding, SF_D_UNION);
-    ck_assert_str_eq (sf_config_text (&c, text), "D:r8.v4.t128.g1.o0.e1.sim");
     ck_assert_int_eq (sf_config_parse ("D:r8.v4.t128.g1.o0.sim", &back), SF_OK);
     ck_assert_int_eq (back.encoding, SF_D_ROWS);
     ck_assert_str_eq (sf_config_text (&back, text), "D:r8.v4.t128.g1.o0.sim");  /* unchanged text */
     ck_assert_int_eq (sf_config_parse ("D:r8.v4.t128.g1.o0.e0.sim", &back), SF_ERR_FORMAT);
-    ck_assert_int_eq (sf_config_parse ("D:r8.v4.t128.g1.o0.e2.sim", &back), SF_ERR_FORMAT);
+    ck_assert_int_eq (sf_config_parse ("D:r8.v4.t128.g1.o0.e3.sim", &back), SF_ERR_FORMAT);
 
-    sf_space_problem_t sp = { 768, 768, 4096, 58982, 132, false };
+    sf_space_problem_t sp = { 768, 768, 4096, 58982, 132, false, false };
     sf_config_t rows[512], both[1024];
     int nrows = sf_space_d (&sp, rows, 512, NULL);
     for (int i = 0; i < nrows; i++) {
@@ -411,25 +447,111 @@ START_TEST (test_d_union_encoding)
     sf_matrix_destroy (&a);
 
     /* the union kernel compiles (NVRTC + nvJitLink), with and without the epilogue */
-    const char *configs[] = { "D:r8.v4.t128.g1.o0.e1.sim", "D:r4.v1.t64.g2.o1.e1.none" };
-    for (int i = 0; i < 2; i++) {
-        ck_assert_int_eq (sf_config_parse (configs[i], &c), SF_OK);
-        sf_epilogue_t epi = { i == 1, i == 1 };
-        void *cubin = NULL;
-        char *source = NULL;
-        size_t cubin_size = 0;
-        sf_launch_t launch;
-        sf_jit_stats_t st;
-        int cached;
-        ck_assert_msg (sf_dkernel_compile (&c, &epi, &cubin, &cubin_size, &source, &launch, &st, &cached) == SF_OK,
-                       "%s: %s", configs[i], sf_error_message ());
-        ck_assert_uint_gt (cubin_size, 0);
-        ck_assert_ptr_nonnull (strstr (launch.entry, "_e1"));
-        ck_assert_ptr_nonnull (strstr (source, "const float4 t4"));
-        ck_assert_int_eq (st.spill_stores, 0);
-        free (cubin);
-        free (source);
+    s_compile_d ("D:r8.v4.t128.g1.o0.e1.sim", false, "_e1", "const float4 t4");
+    s_compile_d ("D:r4.v1.t64.g2.o1.e1.none", true, "_e1", "const float4 t4");
+}
+END_TEST
+
+/*  Template D's slab kernel (".e2", SFD3): the text form and its knobs'
+    meaning (r rows per block, g a cluster splitting K), the space with and
+    without it and its constraints, the launch geometry and shared memory,
+    an encoding whose eighths of K index every row's nonzeros exactly, and
+    CUDA C that compiles for every split. */
+START_TEST (test_d_slab_encoding)
+{
+    sf_config_t c = s_parse_back ("D:r64.v2.t512.g4.o0.e2.none", SF_D_SLAB), back;
+    ck_assert_int_eq (sf_config_cols_per_block (&c), 64);      /* one warp's columns */
+    ck_assert_int_eq (sf_config_blocks (&c, 768, 512), 12 * 4 * 8);  /* panels x g x column blocks */
+    ck_assert_int_eq (sf_config_parse ("D:r64.v2.t512.g16.o0.e2.none", &back), SF_ERR_RANGE);
+    /* K = 3072 in eighths of 384; g = 4 stages two of them, 64 columns wide */
+    ck_assert_int_eq (sf_dkernel_shared_bytes (&c, 3072), 768 * 64 * 4);
+    ck_assert_int_eq (sf_dkernel_shared_bytes (&c, 3), 64 * 64 * 4);  /* partial sums outweigh 2 staged rows */
+    ck_assert_int_eq (sf_dkernel_shared_bytes (&back, 3072), 0);  /* not slab: none */
+    sf_launch_t launch;
+    memset (&launch, 0, sizeof launch);
+    sf_dkernel_launch_for (&c, 12, 3072, &launch);
+    ck_assert_int_eq (launch.panel_groups, 48);
+    ck_assert_int_eq (launch.shared_bytes, 768 * 64 * 4);
+
+    sf_space_problem_t sp = { 768, 3072, 512, 117965, 132, false, false };
+    sf_config_t rows[512], both[1024];
+    int nrows = sf_space_d (&sp, rows, 512, NULL);
+    sp.d_slab = true;
+    int nboth = sf_space_d (&sp, both, 1024, NULL), slabs = 0;
+    for (int i = 0; i < nboth; i++) {
+        if (both[i].encoding != SF_D_SLAB) {
+            ck_assert_int_lt (i, nrows);  /* the rows configs first, unchanged */
+            ck_assert_int_eq (memcmp (&both[i], &rows[i], sizeof rows[i]), 0);
+            continue;
+        }
+        slabs++;
+        int64_t accs = both[i].panel_rows / (both[i].threads / 32) * both[i].vec;
+        ck_assert_int_le (accs, 16);
+        ck_assert_int_eq (both[i].panel_rows % (both[i].threads / 32), 0);
+        ck_assert_int_eq (8 % both[i].groups, 0);
+        /* all of K (1.5 MB at V = 4) fits no SM: K is split */
+        ck_assert_int_gt (both[i].groups, 1);
+        ck_assert_int_le (sf_dkernel_shared_bytes (&both[i], 3072), SF_DKERNEL_SHARED_MAX);
     }
+    ck_assert_int_gt (slabs, 0);
+    ck_assert_int_eq (nboth, nrows + slabs);
+    /* N = 1: one warp's 32 columns at most, V = 1 */
+    sf_space_problem_t one = { 100, 300, 1, 600, 132, false, true };
+    int n1 = sf_space_d (&one, both, 1024, NULL), slab1 = 0;
+    for (int i = 0; i < n1; i++)
+        if (both[i].encoding == SF_D_SLAB) {
+            ck_assert_int_eq (both[i].vec, 1);
+            slab1++;
+        }
+    ck_assert_int_gt (slab1, 0);
+
+    /* 37 rows in panels of 16 (the last padded), K = 50 in eighths of 7 */
+    sf_matrix_t *a = sf_matrix_new_random (37, 50, 0.6, 9);
+    sf_panels_t *panels = sf_panels_new (a, 16, SF_REORDER_NNZ);
+    ck_assert_ptr_nonnull (panels);
+    ck_assert_int_eq (sf_config_parse ("D:r16.v1.t256.g2.o0.e2.nnz", &c), SF_OK);
+    void *data = NULL;
+    size_t size = 0;
+    ck_assert_int_eq (sf_dkernel_encode (&c, a, panels, &data, &size), SF_OK);
+    const uint32_t *w = data;
+    ck_assert_uint_eq (w[0], SF_DKERNEL_MAGIC_SLAB);
+    uint32_t count = w[1], r = w[6], slots = count * r;
+    ck_assert_uint_eq (count, 3);
+    ck_assert_uint_eq (r, 16);
+    ck_assert_uint_eq (w[8], 50);
+    const uint32_t *rowptr = w + w[2], *rowout = w + w[3], *cols = w + w[4], *e8 = w + w[10];
+    const float *vals = (const float *) (w + w[5]);
+    ck_assert_uint_eq (size, ((size_t) w[10] + (size_t) slots * 9) * 4);
+    int64_t found = 0;
+    for (uint32_t s = 0; s < slots; s++) {
+        const uint32_t *e = e8 + (size_t) s * 9;
+        ck_assert_uint_eq (e[0], rowptr[s]);
+        ck_assert_uint_eq (e[8], rowptr[s + 1]);
+        for (int o = 0; o < 8; o++) {
+            ck_assert_uint_le (e[o], e[o + 1]);
+            for (uint32_t j = e[o]; j < e[o + 1]; j++) {  /* the eighth's nonzeros, only they */
+                ck_assert_uint_ge (cols[j], (uint32_t) o * 7);
+                ck_assert_uint_lt (cols[j], (uint32_t) (o + 1) * 7);
+                ck_assert (vals[j] == s_value (a, (int32_t) rowout[s], (int32_t) cols[j]));
+                found++;
+            }
+        }
+        if (rowout[s] == UINT32_MAX)
+            ck_assert_uint_eq (e[0], e[8]);  /* padding: empty */
+    }
+    ck_assert_int_eq (found, sf_matrix_nnz (a));
+    free (data);
+    sf_panels_destroy (&panels);
+    sf_matrix_destroy (&a);
+
+    /* the slab kernel compiles (NVRTC + nvJitLink) with and without a
+       cluster and the epilogue, without spills; one warp's columns a block */
+    s_compile_d ("D:r64.v2.t512.g4.o0.e2.none", false, "_e2", "barrier.cluster");
+    launch = s_compile_d ("D:r32.v1.t256.g1.o0.e2.none", true, "_e2", "cp.async");
+    ck_assert_int_eq (launch.cols_per_block, 32);
+    ck_assert_int_eq (launch.block_threads, 256);
+    launch = s_compile_d ("D:r128.v4.t512.g8.o1.e2.sim", false, "_e2", "cp.async");
+    ck_assert_int_eq (launch.cols_per_block, 128);
 }
 END_TEST
 
@@ -462,6 +584,7 @@ s_suite (void)
     tcase_set_timeout (tc, 120);
     tcase_add_test (tc, test_config_text_roundtrip);
     tcase_add_test (tc, test_d_union_encoding);
+    tcase_add_test (tc, test_d_slab_encoding);
     tcase_add_test (tc, test_panels_cover_the_matrix);
     tcase_add_test (tc, test_similarity_groups_shared_columns);
     tcase_add_test (tc, test_space_constraints);

@@ -49,6 +49,14 @@ expect_exit 0 "tune-local without --d-union" "$SPMMFARM" tune-local "$WORK/l.mtx
     --strategy exhaustive --templates D --no-store --json -q
 python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["candidates"]; sys.exit(any(".e1." in x["config"] for x in c))' "$WORK/out" \
     && pass "without it: no union config" || fail "without it: no union config"
+# template D's slab kernel (.e2) is searched by default, compiled for real,
+# and --no-d-slab leaves it out
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["candidates"]; u=[x for x in c if ".e2." in x["config"]]; sys.exit(not (u and all(x["status"] == "ok" and x["cubin_bytes"] > 0 for x in u) and len(u) < len(c)))' "$WORK/out" \
+    && pass "slab configs compiled beside the rows ones by default" || fail "slab configs by default"
+expect_exit 0 "tune-local --no-d-slab" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 64 --backend sim \
+    --strategy exhaustive --templates D --no-d-slab --no-store --json -q
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["candidates"]; sys.exit(not c or any(".e2." in x["config"] for x in c))' "$WORK/out" \
+    && pass "--no-d-slab: no slab config" || fail "--no-d-slab: no slab config"
 expect_exit 2 "tune-local without --n" "$SPMMFARM" tune-local "$WORK/l.mtx"
 expect_exit 2 "tune-local with a bad strategy" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 8 --strategy bogus
 expect_exit 2 "tune-local on a missing file" "$SPMMFARM" tune-local "$WORK/none.mtx" --n 8

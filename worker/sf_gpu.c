@@ -491,6 +491,11 @@ sf_gpu_run (sf_gpu_t *self, const void *cubin, size_t size, const sf_launch_t *l
     sf_launch_grid (launch, self->n, k.grid);
     k.block = (uint32_t) launch->block_threads;
     k.shared = (uint32_t) launch->shared_bytes;
+    /* Past 48 KB a kernel's dynamic shared memory needs the opt-in. */
+    if (rc == SF_OK && k.shared > 48u << 10)
+        rc = sf_cudadrv_check (self->drv, self->cu->cuFuncSetAttribute (
+                                   k.fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, (int) k.shared),
+                               "cuFuncSetAttribute");
     if (rc == SF_OK && verify) {
         rc = s_poison (self);
         if (rc == SF_OK)

@@ -46,8 +46,8 @@ sf_strategy_parse (const char *name)
 
 typedef struct {
     sf_panels_t *p[1025][SF_REORDER_COUNT];
-    void *data[1025][SF_REORDER_COUNT][2];   /* template D's encodings (SF_D_ROWS, SF_D_UNION) */
-    size_t data_size[1025][SF_REORDER_COUNT][2];
+    void *data[1025][SF_REORDER_COUNT][3];   /* template D's encodings (SF_D_ROWS, _UNION, _SLAB) */
+    size_t data_size[1025][SF_REORDER_COUNT][3];
 } s_panel_cache_t;
 
 static const sf_panels_t *
@@ -65,7 +65,7 @@ static int
 s_encoding (s_panel_cache_t *cache, const sf_matrix_t *a, const sf_config_t *c, const void **data,
             size_t *size)
 {
-    int r = c->panel_rows, o = c->reorder, e = c->encoding == SF_D_UNION;
+    int r = c->panel_rows, o = c->reorder, e = c->encoding;
     if (!cache->data[r][o][e]) {
         int rc = sf_dkernel_encode (c, a, cache->p[r][o], &cache->data[r][o][e], &cache->data_size[r][o][e]);
         if (rc != SF_OK)
@@ -82,8 +82,8 @@ s_panel_cache_free (s_panel_cache_t *cache)
     for (int r = 0; r <= 1024; r++)
         for (int o = 0; o < SF_REORDER_COUNT; o++) {
             sf_panels_destroy (&cache->p[r][o]);
-            free (cache->data[r][o][0]);
-            free (cache->data[r][o][1]);
+            for (int e = 0; e < 3; e++)
+                free (cache->data[r][o][e]);
         }
 }
 
@@ -150,7 +150,8 @@ s_compile_one (s_pool_t *pool, s_job_t *job)
         rc = sf_dkernel_compile (&job->config, &pool->epi, &job->cubin, &job->size, NULL,
                                  &job->launch, &job->stats, &job->cached);
         if (rc == SF_OK)
-            sf_dkernel_launch_for (&job->config, sf_panels_count (job->panels), &job->launch);
+            sf_dkernel_launch_for (&job->config, sf_panels_count (job->panels), sf_matrix_cols (pool->a),
+                                   &job->launch);
     } else {
         sf_buf_t *buf = sf_buf_new (S_PTX_MAX);
         bool cuda = !job->proxy && s_u_emit_is ("cuda");
@@ -485,6 +486,25 @@ s_sample (sf_config_t *configs, int count, int keep)
     return keep;
 }
 
+/*  Template D's sample: `keep` of each encoding (they come in runs, one
+    encoding after another), so that a kernel added to the space does not
+    thin out the others' sample. */
+static int
+s_sample_d (sf_config_t *configs, int count, int keep)
+{
+    int kept = 0;
+    for (int first = 0; first < count;) {
+        int end = first;
+        while (end < count && configs[end].encoding == configs[first].encoding)
+            end++;
+        int n = s_sample (configs + first, end - first, keep);
+        memmove (configs + kept, configs + first, (size_t) n * sizeof *configs);
+        kept += n;
+        first = end;
+    }
+    return kept;
+}
+
 /*  The legal configs of the templates asked for: U (within the code
     budget), then D. */
 static int
@@ -492,8 +512,11 @@ s_configs (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, int sm
            sf_config_t *configs, int max, sf_search_result_t *out, int *u_count)
 {
     unsigned templates = opts->templates ? opts->templates : SF_SEARCH_U | SF_SEARCH_D;
+    /* The rank model has no feature for the slab kernel's knobs (its r and
+       g mean other things than the rows kernel's): rank leaves it out. */
+    bool slab = !opts->no_d_slab && opts->strategy != SF_STRATEGY_RANK;
     sf_space_problem_t sp = { sf_matrix_rows (a), sf_matrix_cols (a), n, sf_matrix_nnz (a), sm_count,
-                              opts->d_union };
+                              opts->d_union, slab };
     int64_t budget = opts->max_code_fmas > 0 ? opts->max_code_fmas : SF_SPACE_MAX_FMAS;
     int nu = 0, nd = 0, pruned = 0;
     if (templates & SF_SEARCH_U) {
@@ -515,7 +538,7 @@ s_configs (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, int sm
         if (nd < 0)
             return nd;
         out->pruned += pruned;
-        nd = s_sample (configs + nu, nd, opts->max_configs);
+        nd = s_sample_d (configs + nu, nd, opts->max_configs);
     }
     out->legal = nu + nd;
     *u_count = nu;

@@ -97,7 +97,9 @@ typedef struct {
     double run_timeout_s;      /* per candidate run in the measuring child; 0: 30 s */
     bool bias, relu;           /* fused epilogue */
     bool d_union;              /* also template D's union encoding (SF_D_UNION;
-                                  experimental, not measured on a GPU yet) */
+                                  measured slower than the rows kernel) */
+    bool no_d_slab;            /* leave template D's slab kernel (SF_D_SLAB,
+                                  searched by default) out */
     uint64_t seed;             /* inputs */
     double tol;                /* verification bound (normwise relative) */
     sf_progress_fn progress;   /* may be NULL */

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include "proxygen/sf_dkernel.h"
 
 #define S_FMA_PER_SM_CLK 128.0   /* fp32 lanes */
 #define S_CLOCK_HZ 1.755e9
@@ -77,10 +78,40 @@ sf_sim_u_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_co
     return t * 1e6 + S_LAUNCH_US;
 }
 
+/*  The slab kernel: B from shared memory (128 bytes per SM and clock), L2
+    serving each panel its columns of B once and every column block its
+    nonzeros; occupancy from shared memory as well. */
+static double
+s_slab_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_config_t *c, int64_t m,
+           int64_t k, int64_t n)
+{
+    sf_config_t one_group = *c;
+    one_group.groups = 1;  /* g is the split of K here, not panels per block */
+    s_shape_t sh;
+    s_shape (gpu, panels, &one_group, c->panel_rows / (c->threads / 32) * c->vec + 40.0, m, n, &sh);
+    double by_shared = floor (228.0 * 1024 / fmax (1.0, (double) sf_dkernel_shared_bytes (c, k)));
+    double blocks_per_sm = fmax (1.0, fmin (by_shared, floor (2048.0 / c->threads)));
+    double efficiency = fmin (sh.efficiency, fmin (1.0, blocks_per_sm * c->threads / 32.0 / 16.0) * 0.8);
+    double blocks = (double) sf_config_blocks (c, m, n);
+    double waves = ceil (blocks / (gpu->sm_count * blocks_per_sm));
+    double wave_eff = blocks / (waves * gpu->sm_count * blocks_per_sm);
+    double scale = gpu->sm_count * S_CLOCK_HZ * efficiency * wave_eff;
+    double col_blocks = ceil ((double) n / (32.0 * c->vec));
+    double smem_s = sh.fmas * (double) n * 4.0 / (scale * 128.0);
+    double l2_s = ((double) sf_panels_count (panels) * k * n * 4.0 + col_blocks * sh.fmas * 8.0)
+                / (S_L2_BPS * wave_eff);
+    double issue_s = sh.fmas * (double) n / c->vec * (c->vec + 4.0) / 32.0 / (scale * 4.0);
+    double dram_s = ((double) k * n + (double) m * n) * 4.0 / S_DRAM_BPS;
+    double t = fmax (fmax (smem_s, l2_s), fmax (issue_s, dram_s));
+    return t * 1e6 + S_LAUNCH_US;
+}
+
 double
 sf_sim_d_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_config_t *c,
              int64_t m, int64_t k, int64_t n)
 {
+    if (c->encoding == SF_D_SLAB)
+        return s_slab_us (gpu, panels, c, m, k, n);
     s_shape_t sh;
     s_shape (gpu, panels, c, c->panel_rows * c->vec + 32.0, m, n, &sh);
     double fmas = sh.fmas, distinct = sh.loads, efficiency = sh.efficiency, wave_eff = sh.wave_eff;

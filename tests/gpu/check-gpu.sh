@@ -5,6 +5,9 @@
 # candidate and shows up as "failed" in the JSON, which fails this script.
 #   SPMMFARM=path/to/spmmfarm  (default: ./spmmfarm)
 #   SF_SHARED_DATA=path/to/shared/data  (default: ../shared/data)
+#   SF_CHECK_PART=1 or 2: only the first (search on every shape) or the
+#   second half (template D's encodings, the runtime, the rank model), to
+#   fit a time-limited GPU call (default: both)
 . "$(dirname "$0")/../testlib.sh"
 
 CONFIGS=${SF_GPU_CONFIGS:-16}
@@ -40,6 +43,9 @@ gen 32 32 0.0 dense                 # fully dense panels
 gen 100 300 0.98 emptyish           # empty rows and columns
 gen 96 27 0.5 k27
 
+PART=${SF_CHECK_PART:-all}
+DLMC=$SHARED_DATA/dlmc/transformer/magnitude_pruning/0.9/body_encoder_layer_0_self_attention_multihead_attention_q_fully_connected.smtx
+if [ "$PART" != 2 ]; then
 tune awkward-n1 "$WORK/awkward.mtx" 1
 tune awkward-n27 "$WORK/awkward.mtx" 27
 tune awkward-n100 "$WORK/awkward.mtx" 100 --bias --relu
@@ -47,11 +53,12 @@ tune single-nnz "$WORK/single.mtx" 64
 tune dense-panel "$WORK/dense.mtx" 260
 tune empty-rows "$WORK/emptyish.mtx" 129
 tune k27 "$WORK/k27.mtx" 3136
-DLMC=$SHARED_DATA/dlmc/transformer/magnitude_pruning/0.9/body_encoder_layer_0_self_attention_multihead_attention_q_fully_connected.smtx
 [ -f "$DLMC" ] && tune dlmc-q-0.9 "$DLMC" 512
 # Template D alone, more of its configs, on a real matrix and an awkward N.
 [ -f "$DLMC" ] && tune dlmc-q-0.9-D "$DLMC" 300 --templates D --max-configs 48
 tune k27-D "$WORK/k27.mtx" 1001 --templates D --max-configs 48 --bias
+fi
+if [ "$PART" != 1 ]; then
 # D's union encoding (--d-union, session 6): awkward N, padding rows, a
 # single nonzero, dense panels, a real matrix; every candidate verified.
 [ -f "$DLMC" ] && tune dlmc-q-0.9-Du "$DLMC" 300 --templates D --d-union --max-configs 96
@@ -59,17 +66,30 @@ tune k27-Du "$WORK/k27.mtx" 1001 --templates D --d-union --max-configs 96 --bias
 tune awkward-n27-Du "$WORK/awkward.mtx" 27 --templates D --d-union --max-configs 96
 tune single-nnz-Du "$WORK/single.mtx" 64 --templates D --d-union --max-configs 96
 tune dense-panel-Du "$WORK/dense.mtx" 260 --templates D --d-union --max-configs 96
+# D's slab kernel (.e2, session 8; in the default space): its whole space
+# on the same shapes (K = 27 and N = 27 included: no rows config fits N =
+# 27, so only slab kernels run there), with the epilogue, every candidate
+# verified.
+[ -f "$DLMC" ] && tune dlmc-q-0.9-Ds "$DLMC" 300 --templates D --max-configs 96
+tune k27-Ds "$WORK/k27.mtx" 1001 --templates D --max-configs 96 --bias --relu
+tune awkward-n27-Ds "$WORK/awkward.mtx" 27 --templates D --max-configs 96
+tune single-nnz-Ds "$WORK/single.mtx" 64 --templates D --max-configs 96
+tune dense-panel-Ds "$WORK/dense.mtx" 260 --templates D --max-configs 96
+tune empty-rows-Ds "$WORK/emptyish.mtx" 129 --templates D --max-configs 96 --bias
 
-# Correct for every N (docs/KERNELS.md): D kernels (rows and union) built for
+# Correct for every N (docs/KERNELS.md): D kernels (rows, union, slab) built for
 # N = 512 run through the runtime at N = 509, 3 and 1 (N % V != 0, N < V,
 # lanes past N in every warp); bundle verify compares sampled rows with the
 # CPU reference and checks every output is written.
 expect_exit 0 "bundle create: D kernels for N = 512" "$SPMMFARM" bundle create -o "$WORK/dn.bundle" \
     "rows=$WORK/awkward.mtx:512:D:r4.v4.t64.g2.o1.sim" "union=$WORK/awkward.mtx:512:D:r8.v4.t32.g1.o0.e1.nnz" \
-    "rows1=$WORK/emptyish.mtx:512:D:r2.v2.t128.g1.o0.none"
+    "rows1=$WORK/emptyish.mtx:512:D:r2.v2.t128.g1.o0.none" \
+    "slab=$WORK/awkward.mtx:512:D:r32.v4.t256.g2.o0.e2.none" "slab1=$WORK/emptyish.mtx:512:D:r64.v2.t512.g8.o0.e2.nnz" \
+    "slab2=$WORK/emptyish.mtx:512:D:r32.v1.t256.g1.o1.e2.sim"
 for n in 509 3 1; do
     expect_exit 0 "bundle verify: D kernels at N = $n" "$SPMMFARM" bundle verify "$WORK/dn.bundle" --n $n \
-        --matrix "rows=$WORK/awkward.mtx" --matrix "union=$WORK/awkward.mtx" --matrix "rows1=$WORK/emptyish.mtx"
+        --matrix "rows=$WORK/awkward.mtx" --matrix "union=$WORK/awkward.mtx" --matrix "rows1=$WORK/emptyish.mtx" \
+        --matrix "slab=$WORK/awkward.mtx" --matrix "slab1=$WORK/emptyish.mtx" --matrix "slab2=$WORK/emptyish.mtx"
     grep -q "no GPU" "$WORK/out" && fail "bundle verify at N = $n ran without a GPU"
 done
 
@@ -87,4 +107,5 @@ expect_exit 0 "tune-local --strategy rank" "$SPMMFARM" tune-local "$WORK/k27.mtx
     --strategy rank --model "$WORK/store" --json -q
 [ "$(json_get "$WORK/out" 'd["best"]["verified"] and not d["search"]["rank_fallback"] and d["search"]["ranked"] > 0')" = True ] \
     && pass "rank: the model ranked, the winner verified" || fail "rank: the model ranked, the winner verified"
+fi
 finish

@@ -7,7 +7,7 @@
 #   tests/gpu/device-run.sh export  tests/cli_export.sh: tune-local's store,
 #                                   export, verify, rt_demo, torch_demo
 #   farm, scaling, dispatch, sweep, rankeval, smoke, emitpath, suite,
-#   proxyeval, fidelity, dprofile, dunion, dshfl: see each section below (issues 3-7)
+#   proxyeval, fidelity, dprofile, dunion, dshfl, dslab: see each section below (issues 3-7)
 #   tests/gpu/device-run.sh emitpath  U kernels as PTX and as CUDA C, timed
 set -u
 OUT=${OUT:-/tmp/out}
@@ -215,6 +215,61 @@ for name, d in runs.items():
     print("    %-6s best %7.1f us %-28s %s; failed %d" % (name, t[best] if best else float("nan"), best,
           "per config %s/%s median %.2fx [%.2f..%.2f] over %d" % (ref, name, statistics.median(ratios), min(ratios),
           max(ratios), len(both)) if ratios and name != ref else "", d["search"]["failed"]))
+PY
+        done
+        ;;
+    dslab)
+        # issue 3, session 8: template D's slab kernel (.e2: B staged in shared
+        # memory, K split over a cluster) against the rows kernel, in one
+        # tune-local run per layer (exhaustive, D only, SF_DSLAB_CONFIGS of
+        # each encoding), with cuSPARSE and SGEMM of the same run; every
+        # candidate verified. Then slab bundles through the runtime (bundle
+        # verify) at N = 509, 3 and 1.
+        for spec in ${SF_DSLAB_LAYERS:-768x3072@0.95:512 768x3072@0.9:512 768x3072@0.8:512 256x2304@0.9:784 512x1024@0.95:784 128x1152@0.8:3136 768x768@0.9:512 768x3072@0.95:509 100x300@0.98:1}; do
+            mk=${spec%%@*}; rest=${spec#*@}; sp=${rest%%:*}; n=${rest#*:}
+            f=/tmp/dl-$mk-$sp.smtx
+            "$SPMMFARM" gen --m ${mk%x*} --k ${mk#*x} --sparsity $sp --seed 1 -o $f > /dev/null
+            timeout ${SF_DSLAB_TIME:-150} "$SPMMFARM" tune-local $f --n $n --strategy exhaustive \
+                --templates D --max-configs ${SF_DSLAB_CONFIGS:-48} --no-store --json -q \
+                > "$OUT/json/dslab-$mk-$sp-n$n.json" 2>> "$OUT/dslab-stderr.log"
+            echo "$spec: tune-local exit $?"
+            python3 - "$OUT/json/dslab-$mk-$sp-n$n.json" <<'PY'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    print("  no result", e); sys.exit(0)
+b = d["baselines"]
+print("  cuSPARSE %.1f us, SGEMM %.1f, TF32 %.1f; failed %d of %d" % (b["cusparse_us"], b["sgemm_us"], b["tf32_us"],
+      d["search"]["failed"], d["search"]["candidates"]))
+for label, pick in (("rows", lambda c: ".e" not in c), ("slab", lambda c: ".e2" in c)):
+    t = sorted((c["us"], c["config"]) for c in d["candidates"] if c["status"] == "ok" and c["config"].startswith("D") and pick(c["config"]))
+    print("  %-4s best %s; top 3 %s" % (label, "%.1f us %s" % t[0] if t else "none", ", ".join("%.1f %s" % x for x in t[:3])))
+for c in d["candidates"]:
+    if c["status"] != "ok":
+        print("  FAILED %s %s %s" % (c["config"], c["status"], c.get("error", "")[:200]))
+PY
+        done
+        f=/tmp/dl-768x3072-0.95.smtx
+        layers= matrices= i=0
+        for cfg in ${SF_DSLAB_VERIFY:-D:r64.v1.t512.g4.o0.e2.none D:r128.v1.t512.g8.o0.e2.none D:r32.v2.t256.g8.o0.e2.none D:r64.v4.t512.g8.o0.e2.none D:r1.v4.t64.g1.o0.none}; do
+            i=$((i + 1)); layers="$layers c$i=$f:512:$cfg"; matrices="$matrices --matrix c$i=$f"
+            echo "c$i $cfg" >> /tmp/dslab.configs
+        done
+        rm -rf /tmp/dl.bundle
+        "$SPMMFARM" bundle create -o /tmp/dl.bundle $layers > /dev/null 2>> "$OUT/dslab-stderr.log" || echo "bundle create failed"
+        for nn in 512 509 3 1; do
+            timeout 120 "$SPMMFARM" bundle verify /tmp/dl.bundle $matrices --n $nn --json > "$OUT/json/dslab-verify-n$nn.json" 2>> "$OUT/dslab-stderr.log"
+            echo "bundle verify N=$nn: exit $?"
+            python3 - "$OUT/json/dslab-verify-n$nn.json" /tmp/dslab.configs <<'PY'
+import json, sys
+names = dict(line.split() for line in open(sys.argv[2]))
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    print("  no result", e); sys.exit(0)
+for l in d["layers"]:
+    print("  %-32s %-3s err %-9.2g %8.2f us" % (names.get(l["name"], l["name"]), l["status"], l.get("error", -1), l.get("time_us", -1)))
 PY
         done
         ;;
