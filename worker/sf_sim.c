@@ -78,9 +78,11 @@ sf_sim_u_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_co
     return t * 1e6 + S_LAUNCH_US;
 }
 
-/*  The slab kernel: B from shared memory (128 bytes per SM and clock), L2
-    serving each panel its columns of B once and every column block its
-    nonzeros; occupancy from shared memory as well. */
+/*  The slab kernel: B from shared memory through the same pipe as the
+    warp's shuffles, L2 serving each panel its columns of B once and every
+    column block its nonzeros; occupancy from shared memory as well. (On
+    the H100 the rows kernel beats it on BERT-size layers, which this
+    model, like the rows one, does not get right: docs/KERNELS.md.) */
 static double
 s_slab_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_config_t *c, int64_t m,
            int64_t k, int64_t n)
@@ -97,7 +99,10 @@ s_slab_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_conf
     double wave_eff = blocks / (waves * gpu->sm_count * blocks_per_sm);
     double scale = gpu->sm_count * S_CLOCK_HZ * efficiency * wave_eff;
     double col_blocks = ceil ((double) n / (32.0 * c->vec));
-    double smem_s = sh.fmas * (double) n * 4.0 / (scale * 128.0);
+    /* The shared-memory pipe (ncu on the H100, docs/KERNELS.md): per
+       nonzero a warp shuffles its column and value and loads V floats a
+       lane, 2 + V wavefronts of one a clock, for 32 V multiply-adds. */
+    double smem_s = sh.fmas * (double) n / (32.0 * c->vec) * (2.0 + c->vec) / scale;
     double l2_s = ((double) sf_panels_count (panels) * k * n * 4.0 + col_blocks * sh.fmas * 8.0)
                 / (S_L2_BPS * wave_eff);
     double issue_s = sh.fmas * (double) n / c->vec * (c->vec + 4.0) / 32.0 / (scale * 4.0);
