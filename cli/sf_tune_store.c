@@ -35,7 +35,7 @@ sf_tune_store_request (const sf_search_opts_t *o, char *buf, size_t size)
     snprintf (buf, size, "tune-local strategy=%s max-configs=%s%s templates=%s%s%s%s max-code-fmas=%lld spmmfarm=%s",
               sf_strategy_name (o->strategy), configs, top, templates & SF_SEARCH_U ? "U" : "",
               templates & SF_SEARCH_D ? "D" : "", o->d_union && (templates & SF_SEARCH_D) ? "+e1" : "",
-              !o->no_d_slab && o->strategy != SF_STRATEGY_RANK && (templates & SF_SEARCH_D) ? "+e2" : "",
+              sf_search_takes_slab (o) && (templates & SF_SEARCH_D) ? "+e2" : "",
               (long long) (o->max_code_fmas > 0 ? o->max_code_fmas : SF_SPACE_MAX_FMAS), PACKAGE_VERSION);
 }
 

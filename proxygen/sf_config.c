@@ -75,6 +75,14 @@ sf_config_cols_per_block (const sf_config_t *c)
     return c->threads * c->vec;
 }
 
+int32_t
+sf_config_block_threads (const sf_config_t *c)
+{
+    if (c->tmpl == SF_TEMPLATE_D && c->encoding == SF_D_SLAB)
+        return c->threads;
+    return c->threads * c->groups;
+}
+
 int64_t
 sf_config_blocks (const sf_config_t *c, int64_t m, int64_t n)
 {

@@ -60,6 +60,9 @@ int sf_config_parse (const char *text, sf_config_t *config);
 
 /*  Columns of C one block covers, and blocks for a given N and M. */
 int32_t sf_config_cols_per_block (const sf_config_t *config);
+/*  Threads of one block: t x g, or t for the slab kernel (its g is a
+    cluster of blocks). */
+int32_t sf_config_block_threads (const sf_config_t *config);
 int64_t sf_config_blocks (const sf_config_t *config, int64_t m, int64_t n);
 
 const char *sf_template_name (sf_template tmpl);

@@ -417,7 +417,7 @@ sf_dkernel_source (const sf_config_t *c, const sf_epilogue_t *epi, sf_buf_t *out
         return sf_error_set (SF_ERR_INVALID, "not a legal template D config");
     memset (launch, 0, sizeof *launch);
     s_entry_name (c, epi, launch->entry);
-    launch->block_threads = c->encoding == SF_D_SLAB ? c->threads : c->threads * c->groups;
+    launch->block_threads = sf_config_block_threads (c);
     launch->cols_per_block = sf_config_cols_per_block (c);
     launch->order = c->order;
     launch->vec = c->vec;

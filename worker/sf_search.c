@@ -512,11 +512,8 @@ s_configs (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, int sm
            sf_config_t *configs, int max, sf_search_result_t *out, int *u_count)
 {
     unsigned templates = opts->templates ? opts->templates : SF_SEARCH_U | SF_SEARCH_D;
-    /* The rank model has no feature for the slab kernel's knobs (its r and
-       g mean other things than the rows kernel's): rank leaves it out. */
-    bool slab = !opts->no_d_slab && opts->strategy != SF_STRATEGY_RANK;
     sf_space_problem_t sp = { sf_matrix_rows (a), sf_matrix_cols (a), n, sf_matrix_nnz (a), sm_count,
-                              opts->d_union, slab };
+                              opts->d_union, sf_search_takes_slab (opts) };
     int64_t budget = opts->max_code_fmas > 0 ? opts->max_code_fmas : SF_SPACE_MAX_FMAS;
     int nu = 0, nd = 0, pruned = 0;
     if (templates & SF_SEARCH_U) {
@@ -615,6 +612,12 @@ s_consider_dense (sf_search_result_t *out, double dense_us, double dense_err)
     out->source = NULL;
     out->data = NULL;
     out->data_size = 0;
+}
+
+bool
+sf_search_takes_slab (const sf_search_opts_t *opts)
+{
+    return !opts->no_d_slab && opts->strategy != SF_STRATEGY_RANK;
 }
 
 bool

@@ -127,6 +127,12 @@ typedef struct {
                                   SF_ERR_CANCELLED (those in flight finish) */
 } sf_search_opts_t;
 
+/*  Whether a search with these options takes template D's slab kernel:
+    unless no_d_slab, and not under rank (the rank model has no feature for
+    the slab's knobs: its r and g mean other things than the rows
+    kernel's). */
+bool sf_search_takes_slab (const sf_search_opts_t *opts);
+
 /*  One measured candidate. */
 typedef struct {
     sf_config_t config;

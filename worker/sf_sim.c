@@ -31,15 +31,15 @@ sf_sim_device (sf_device_info_t *info)
 }
 
 /*  What the U and D models share: the panels' multiply-adds and distinct k,
-    and the occupancy (from registers and threads: latency hiding) and wave
-    quantization of the launch. */
+    and the occupancy (from registers, threads and dynamic shared memory:
+    latency hiding) and wave quantization of the launch. */
 typedef struct {
     double fmas, loads, efficiency, wave_eff;
 } s_shape_t;
 
 static void
 s_shape (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_config_t *c, double regs,
-         int64_t m, int64_t n, s_shape_t *out)
+         double shared_bytes, int64_t m, int64_t n, s_shape_t *out)
 {
     int32_t count = sf_panels_count (panels);
     out->fmas = out->loads = 0;
@@ -49,10 +49,11 @@ s_shape (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_config
         out->fmas += (double) info.nnz;
         out->loads += (double) info.distinct_k;
     }
-    int32_t threads = c->threads * c->groups;
+    int32_t threads = sf_config_block_threads (c);
     double by_regs = floor (65536.0 / (regs * threads));
     double by_threads = floor (2048.0 / threads);
-    double blocks_per_sm = fmax (1.0, fmin (fmin (by_regs, by_threads), 32.0));
+    double by_shared = shared_bytes > 0 ? floor (228.0 * 1024 / shared_bytes) : 32.0;
+    double blocks_per_sm = fmax (1.0, fmin (fmin (fmin (by_regs, by_threads), by_shared), 32.0));
     out->efficiency = fmin (1.0, blocks_per_sm * threads / 32.0 / 16.0) * 0.8;
     double blocks = (double) sf_config_blocks (c, m, n);
     double waves = ceil (blocks / (gpu->sm_count * blocks_per_sm));
@@ -64,7 +65,7 @@ sf_sim_u_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_co
              int64_t m, int64_t k, int64_t n)
 {
     s_shape_t sh;
-    s_shape (gpu, panels, c, c->max_regs, m, n, &sh);
+    s_shape (gpu, panels, c, c->max_regs, 0, m, n, &sh);
     double fmas = sh.fmas, loads = sh.loads, efficiency = sh.efficiency, wave_eff = sh.wave_eff;
     double sms = gpu->sm_count;
     double fma_s = fmas * (double) n / (sms * S_FMA_PER_SM_CLK * S_CLOCK_HZ * efficiency * wave_eff);
@@ -87,16 +88,10 @@ static double
 s_slab_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_config_t *c, int64_t m,
            int64_t k, int64_t n)
 {
-    sf_config_t one_group = *c;
-    one_group.groups = 1;  /* g is the split of K here, not panels per block */
     s_shape_t sh;
-    s_shape (gpu, panels, &one_group, c->panel_rows / (c->threads / 32) * c->vec + 40.0, m, n, &sh);
-    double by_shared = floor (228.0 * 1024 / fmax (1.0, (double) sf_dkernel_shared_bytes (c, k)));
-    double blocks_per_sm = fmax (1.0, fmin (by_shared, floor (2048.0 / c->threads)));
-    double efficiency = fmin (sh.efficiency, fmin (1.0, blocks_per_sm * c->threads / 32.0 / 16.0) * 0.8);
-    double blocks = (double) sf_config_blocks (c, m, n);
-    double waves = ceil (blocks / (gpu->sm_count * blocks_per_sm));
-    double wave_eff = blocks / (waves * gpu->sm_count * blocks_per_sm);
+    s_shape (gpu, panels, c, c->panel_rows / (c->threads / 32) * c->vec + 40.0,
+             (double) sf_dkernel_shared_bytes (c, k), m, n, &sh);
+    double efficiency = sh.efficiency, wave_eff = sh.wave_eff;
     double scale = gpu->sm_count * S_CLOCK_HZ * efficiency * wave_eff;
     double col_blocks = ceil ((double) n / (32.0 * c->vec));
     /* The shared-memory pipe (ncu on the H100, docs/KERNELS.md): per
@@ -118,7 +113,7 @@ sf_sim_d_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_co
     if (c->encoding == SF_D_SLAB)
         return s_slab_us (gpu, panels, c, m, k, n);
     s_shape_t sh;
-    s_shape (gpu, panels, c, c->panel_rows * c->vec + 32.0, m, n, &sh);
+    s_shape (gpu, panels, c, c->panel_rows * c->vec + 32.0, 0, m, n, &sh);
     double fmas = sh.fmas, distinct = sh.loads, efficiency = sh.efficiency, wave_eff = sh.wave_eff;
     double sms = gpu->sm_count;
     double scale = sms * S_CLOCK_HZ * efficiency * wave_eff;
