@@ -203,9 +203,10 @@ static void
 s_options_text (const sf_search_opts_t *o, char *out, size_t size)
 {
     unsigned t = o->templates ? o->templates : SF_SEARCH_U | SF_SEARCH_D;
-    snprintf (out, size, "templates=%s%s%s%s max-configs=%d proxy-top=%d max-code-fmas=%lld seed=%llu "
+    snprintf (out, size, "templates=%s%s%s%s%s max-configs=%d proxy-top=%d max-code-fmas=%lld seed=%llu "
               "bias=%d relu=%d", t & SF_SEARCH_U ? "U" : "", t & SF_SEARCH_D ? "D" : "",
               o->d_union && (t & SF_SEARCH_D) ? "+e1" : "", !o->no_d_slab && (t & SF_SEARCH_D) ? "+e2" : "",
+              o->u_split && (t & SF_SEARCH_U) ? " u-split" : "",
               o->max_configs, o->proxy_top, (long long) (o->max_code_fmas ? o->max_code_fmas
                                                                             : SF_SPACE_MAX_FMAS),
               (unsigned long long) o->seed, o->bias, o->relu);

@@ -108,6 +108,9 @@ sf_tune_option (const char *cmd, int opt, const char *arg, sf_tune_t *t)
     case 13:
         o->no_d_slab = true;
         return 1;
+    case 14:
+        o->u_split = true;
+        return 1;
     }
     return 0;
 }

@@ -27,7 +27,8 @@
     { "top-k", required_argument, NULL, SF_TUNE_OPT_BASE + 10 },          \
     { "model", required_argument, NULL, SF_TUNE_OPT_BASE + 11 },         \
     { "d-union", no_argument, NULL, SF_TUNE_OPT_BASE + 12 },         \
-    { "no-d-slab", no_argument, NULL, SF_TUNE_OPT_BASE + 13 }
+    { "no-d-slab", no_argument, NULL, SF_TUNE_OPT_BASE + 13 },        \
+    { "u-split", no_argument, NULL, SF_TUNE_OPT_BASE + 14 }
 
 /*  Help text of those options. */
 #define SF_TUNE_HELP                                                                         \
@@ -42,7 +43,8 @@
     "  --gpu I            device ordinal (default 0)\n"                                    \
     "  --compile-threads T  compile pool size (default: all CPUs)\n"                       \
     "  --max-configs C    an even sample of C legal configs per template (default all)\n"  \
-    "  --proxy-top K      proxy, rank: compile the K fastest proxies in full\n"           \
+    "  --proxy-top K      proxy, rank: compile the K fastest proxies in full (with\n"     \
+    "                     --u-split, K of each kind: unsplit, split)\n"                 \
     "                     (default 4 for proxy, 3 for rank; rank times a layer of\n"      \
     "                     at most 2048 nonzeros in full, no proxies)\n"                   \
     "  --templates L      templates to search: U, D or UD (default UD; dense always)\n"    \
@@ -58,7 +60,10 @@
     "                     B load per distinct column of a panel; slower than the\n"     \
     "                     rows kernel on the H100: docs/KERNELS.md)\n"                  \
     "  --no-d-slab        leave template D's slab kernel out (.e2: B staged in\n"        \
-    "                     shared memory, K split over a cluster; docs/KERNELS.md)\n"
+    "                     shared memory, K split over a cluster; docs/KERNELS.md)\n"    \
+    "  --u-split          also search U's configs split over K (.k2/.k4/.k8: thread\n"  \
+    "                     groups of a block share a panel; their own finalists;\n"    \
+    "                     faster on small-M layers, 1.9x compile CPU: KERNELS.md)\n"
 
 typedef struct {
     sf_search_opts_t search;

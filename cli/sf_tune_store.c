@@ -30,12 +30,14 @@ sf_tune_store_request (const sf_search_opts_t *o, char *buf, size_t size)
     else if (o->strategy == SF_STRATEGY_RANK)
         snprintf (top, sizeof top, " top-k=%d proxy-top=%d", o->top_k, o->proxy_top);
     /* "+e1", "+e2": D's union encoding, slab kernel searched too (the slab
-       by default since session 8: requests that searched without it keep
-       their text and are not taken for one that searches it) */
-    snprintf (buf, size, "tune-local strategy=%s max-configs=%s%s templates=%s%s%s%s max-code-fmas=%lld spmmfarm=%s",
+       by default since session 8); " u-split": U's configs split over K
+       too (--u-split). Requests that searched without them keep their
+       text and are not taken for one that searches them */
+    snprintf (buf, size, "tune-local strategy=%s max-configs=%s%s templates=%s%s%s%s%s max-code-fmas=%lld spmmfarm=%s",
               sf_strategy_name (o->strategy), configs, top, templates & SF_SEARCH_U ? "U" : "",
               templates & SF_SEARCH_D ? "D" : "", o->d_union && (templates & SF_SEARCH_D) ? "+e1" : "",
               sf_search_takes_slab (o) && (templates & SF_SEARCH_D) ? "+e2" : "",
+              sf_search_takes_u_split (o) && (templates & SF_SEARCH_U) ? " u-split" : "",
               (long long) (o->max_code_fmas > 0 ? o->max_code_fmas : SF_SPACE_MAX_FMAS), PACKAGE_VERSION);
 }
 

@@ -1259,9 +1259,9 @@ s_sweep_configs (const s_campaign_t *c, const s_layer_t *l, const sf_store_layer
     sf_config_t *all = malloc (S_SPACE_MAX * sizeof *all);
     if (!all)
         return sf_error_set (SF_ERR_NOMEM, "out of memory");
-    /* the slab kernel stays out of training sweeps: the rank model has no
-       feature for its knobs yet (docs/DECISIONS.md) */
-    sf_space_problem_t sp = { l->m, l->k, layer->n, sf_matrix_nnz (m), sm_count, false, false };
+    /* the slab kernel and U's split configs stay out of training sweeps:
+       the rank model has no feature for their knobs yet (docs/DECISIONS.md) */
+    sf_space_problem_t sp = { l->m, l->k, layer->n, sf_matrix_nnz (m), sm_count, false, false, false };
     int pruned = 0;
     int nu = sf_space_u (&sp, all, S_SPACE_MAX, &pruned);
     int nd = nu < 0 ? 0 : sf_space_d (&sp, all + nu, S_SPACE_MAX - nu, &pruned);

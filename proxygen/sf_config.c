@@ -26,10 +26,14 @@ sf_config_text (const sf_config_t *c, char *buf)
         snprintf (buf, SF_CONFIG_TEXT_MAX, "D:r%d.v%d.t%d.g%d.o%d%s.%s", c->panel_rows, c->vec,
                   c->threads, c->groups, c->order, c->encoding == SF_D_UNION ? ".e1" : c->encoding == SF_D_SLAB ? ".e2" : "",
                   sf_reorder_name (c->reorder));
-    else
-        snprintf (buf, SF_CONFIG_TEXT_MAX, "%s:r%d.v%d.t%d.g%d.o%d.m%d.%s", sf_template_name (c->tmpl),
-                  c->panel_rows, c->vec, c->threads, c->groups, c->order, c->max_regs,
+    else {
+        char split[16] = "";
+        if (c->ksplit > 1)
+            snprintf (split, sizeof split, ".k%d", c->ksplit);
+        snprintf (buf, SF_CONFIG_TEXT_MAX, "%s:r%d.v%d.t%d.g%d.o%d%s.m%d.%s", sf_template_name (c->tmpl),
+                  c->panel_rows, c->vec, c->threads, c->groups, c->order, split, c->max_regs,
                   sf_reorder_name (c->reorder));
+    }
     return buf;
 }
 
@@ -42,27 +46,32 @@ sf_config_parse (const char *text, sf_config_t *c)
         return SF_OK;
     }
     char tmpl[8], reorder[8];
-    int r, v, t, g, o, mr = 0, e = SF_D_ROWS, used = 0;
+    int r, v, t, g, o, mr = 0, e = SF_D_ROWS, ks = 0, used = 0;
     bool parsed = strncmp (text, "D:", 2) == 0
         ? sscanf (text, "%1[D]:r%d.v%d.t%d.g%d.o%d.e%d.%7[a-z]%n", tmpl, &r, &v, &t, &g, &o, &e,
                   reorder, &used) == 8
               ? e == SF_D_UNION || e == SF_D_SLAB  /* ".e0" is not canonical: the rows encoding has no ".e" */
               : (e = SF_D_ROWS, sscanf (text, "%1[D]:r%d.v%d.t%d.g%d.o%d.%7[a-z]%n", tmpl, &r, &v, &t,
                                         &g, &o, reorder, &used) == 7)
-        : sscanf (text, "%1[U]:r%d.v%d.t%d.g%d.o%d.m%d.%7[a-z]%n", tmpl, &r, &v, &t, &g, &o, &mr,
-                  reorder, &used) == 8;
+        : sscanf (text, "%1[U]:r%d.v%d.t%d.g%d.o%d.k%d.m%d.%7[a-z]%n", tmpl, &r, &v, &t, &g, &o, &ks,
+                  &mr, reorder, &used) == 9
+              ? ks == 2 || ks == 4 || ks == 8  /* ".k1" is not canonical: no split has no ".k" */
+              : (ks = 0, sscanf (text, "%1[U]:r%d.v%d.t%d.g%d.o%d.m%d.%7[a-z]%n", tmpl, &r, &v, &t, &g,
+                                 &o, &mr, reorder, &used) == 8);
     if (!parsed || text[used] != '\0')
         return sf_error_set (SF_ERR_FORMAT, "config '%s' is not of the form U:r32.v4.t64.g1.o0.m128.sim, "
-                             "D:r4.v4.t128.g1.o0.nnz or D:r4.v4.t128.g1.o0.e1.nnz", text);
+                             "U:r32.v1.t64.g1.o0.k4.m72.sim, D:r4.v4.t128.g1.o0.nnz or "
+                             "D:r4.v4.t128.g1.o0.e1.nnz", text);
     int ro = sf_reorder_parse (reorder);
     if (ro < 0)
         return sf_error_set (SF_ERR_FORMAT, "config '%s': unknown reordering '%s'", text, reorder);
     if (r < 1 || r > 1024 || (v != 1 && v != 2 && v != 4) || t < 32 || t > 1024 || t % 32
         || g < 1 || (e == SF_D_SLAB ? g > 8 : g * t > 1024)  /* slab: g is the cluster, at most 8 */
-        || (o != 0 && o != 1) || (tmpl[0] == 'U' && (mr < 24 || mr > 255)))
+        || (o != 0 && o != 1) || (tmpl[0] == 'U' && (mr < 24 || mr > 255))
+        || (ks && (g != 1 || t * ks > 1024)))  /* a split block is one panel's k groups */
         return sf_error_set (SF_ERR_RANGE, "config '%s': a knob is out of range", text);
     *c = (sf_config_t) { tmpl[0] == 'U' ? SF_TEMPLATE_U : SF_TEMPLATE_D, r, v, t, g, o, mr,
-                         (sf_reorder) ro, e };
+                         (sf_reorder) ro, e, ks };
     return SF_OK;
 }
 
@@ -80,7 +89,13 @@ sf_config_block_threads (const sf_config_t *c)
 {
     if (c->tmpl == SF_TEMPLATE_D && c->encoding == SF_D_SLAB)
         return c->threads;
-    return c->threads * c->groups;
+    return c->threads * c->groups * sf_config_ksplit (c);
+}
+
+int32_t
+sf_config_ksplit (const sf_config_t *c)
+{
+    return c->tmpl == SF_TEMPLATE_U && c->ksplit > 1 ? c->ksplit : 1;
 }
 
 int64_t

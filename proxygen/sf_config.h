@@ -6,7 +6,7 @@
       D      data-driven: the same tiling, A read from device memory
       dense  cuBLAS SGEMM on the densified A
 
-    Canonical text, e.g. "U:r32.v4.t64.g2.o1.m128.sim",
+    Canonical text, e.g. "U:r32.v4.t64.g2.o1.m128.sim", "U:r64.v1.t32.g1.o0.k8.m104.nnz",
     "D:r8.v4.t128.g1.o0.e1.sim" or "D:r64.v1.t512.g4.o0.e2.none": template, then knobs in a fixed order, so
     equal configs have equal text and equal hashes.
 */
@@ -44,6 +44,12 @@ typedef struct {
                             cluster of g blocks: docs/KERNELS.md). Text:
                             ".e1" or ".e2" after o, none for SF_D_ROWS, so
                             older texts are unchanged */
+    int32_t ksplit;      /* k (template U): 0, no split; 2, 4 or 8 thread
+                            groups of one block share a panel, each runs
+                            the code of a part of its distinct k, and the
+                            parts' sums are added through shared memory
+                            (g is then 1). Text ".k4" after o, none
+                            without a split, so older texts are unchanged */
 } sf_config_t;
 
 #define SF_D_ROWS 0
@@ -60,10 +66,13 @@ int sf_config_parse (const char *text, sf_config_t *config);
 
 /*  Columns of C one block covers, and blocks for a given N and M. */
 int32_t sf_config_cols_per_block (const sf_config_t *config);
-/*  Threads of one block: t x g, or t for the slab kernel (its g is a
-    cluster of blocks). */
+/*  Threads of one block: t x g, t x k for a U config split over K, or t
+    for the slab kernel (its g is a cluster of blocks). */
 int32_t sf_config_block_threads (const sf_config_t *config);
 int64_t sf_config_blocks (const sf_config_t *config, int64_t m, int64_t n);
+
+/*  Thread groups that share one panel's K: k of a split U config, else 1. */
+int32_t sf_config_ksplit (const sf_config_t *config);
 
 const char *sf_template_name (sf_template tmpl);
 

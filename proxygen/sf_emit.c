@@ -7,6 +7,14 @@
     value as an immediate; then the epilogue and one vector store per row.
     Proxies reuse the same prologue and jump table, with every panel's entry
     pointing at its group representative's code.
+
+    Split over K (ksplit = k > 1): a block is k thread groups on one panel;
+    the jump table has an entry per panel and group, and group s runs the
+    code of the s-th of k runs of the panel's distinct k (cut at equal
+    cost). Each group writes the partial sums of the rows it does not
+    finish to shared memory, and after one barrier finishes every k-th row
+    (row i by group i mod k), adding the others' partials in group order:
+    deterministic, and no row's sum crosses a group boundary twice.
 */
 #include "proxygen/sf_emit.h"
 
@@ -16,6 +24,7 @@
 
 #include "common/sf_error.h"
 #include "common/sf_sha256.h"
+#include "proxygen/sf_dkernel.h"
 
 typedef struct {
     sf_buf_t *out;
@@ -50,6 +59,13 @@ sf_launch_grid (const sf_launch_t *launch, int64_t n, uint32_t grid[3])
     grid[0] = launch->order ? (uint32_t) launch->panel_groups : col_blocks;
     grid[1] = launch->order ? col_blocks : (uint32_t) launch->panel_groups;
     grid[2] = 1;
+}
+
+int64_t
+sf_emit_u_shared_bytes (const sf_config_t *c)
+{
+    int32_t ks = sf_config_ksplit (c);
+    return ks > 1 ? (int64_t) ks * c->panel_rows * c->threads * c->vec * 4 : 0;
 }
 
 int32_t
@@ -140,29 +156,124 @@ s_regs (sf_buf_t *out, const char *prefix, int64_t first, int32_t vec)
     sf_buf_printf (out, "}");
 }
 
-/*  The code of one panel. In a proxy, output rows are computed from the
-    block's own panel (%r12 = panel * R) and clamped to M - 1, so that the
-    store traffic has the full kernel's shape. */
+/*  The run [*begin, *end) of the panel's distinct k that group `split` of
+    `ks` codes: cut where the cost (multiply-adds + 2 per load, as the
+    proxy's panel cost) passes split / ks of the panel's. */
 static void
-s_emit_panel (s_emit_t *e, int32_t panel)
+s_split_range (const s_emit_t *e, int32_t panel, const sf_panel_view_t *v, int32_t split, int32_t ks,
+               int32_t *begin, int32_t *end)
+{
+    int64_t total = (int64_t) v->info.nnz + 2 * (int64_t) v->info.distinct_k, cum = 0;
+    *begin = *end = v->info.distinct_k;
+    for (int32_t j = 0; j < v->info.distinct_k; j++) {
+        int32_t owner = total ? (int32_t) (cum * ks / total) : 0;
+        if (owner >= split && *begin == v->info.distinct_k)
+            *begin = j;
+        if (owner > split) {
+            *end = j;
+            return;
+        }
+        int32_t b, f;
+        sf_panels_k_entries (e->panels, panel, j, &b, &f);
+        cum += (f - b) + 2;
+    }
+}
+
+/*  Row i's epilogue (bias, ReLU) and vector store. In a proxy, output rows
+    are computed from the block's own panel (%r12 = panel * R) and clamped
+    to M - 1, so that the store traffic has the full kernel's shape. */
+static void
+s_emit_row_store (s_emit_t *e, const sf_panel_view_t *v, int32_t i)
 {
     sf_buf_t *out = e->out;
-    int32_t vec = e->cfg->vec;
+    int32_t vec = e->cfg->vec, m = sf_matrix_rows (e->a);
+    if (e->proxy) {
+        sf_buf_printf (out, "  add.u32 %%r11, %%r12, %d;\n  min.u32 %%r11, %%r11, %d;\n"
+                            "  mad.wide.u32 %%rd8, %%r11, %%r9, %%rd6;\n", i, m - 1);
+        if (e->epi.bias)
+            sf_buf_printf (out, "  mul.wide.u32 %%rd9, %%r11, 4;\n  add.s64 %%rd9, %%rd9, %%rd3;\n"
+                                "  ld.global.nc.f32 %%f1, [%%rd9];\n");
+    } else {
+        int32_t row = v->perm[v->info.first + i];
+        sf_buf_printf (out, "  mad.wide.u32 %%rd8, %%r9, %d, %%rd6;\n", row);
+        if (e->epi.bias)
+            sf_buf_printf (out, "  ld.global.nc.f32 %%f1, [%%rd3+%lld];\n", (long long) row * 4);
+    }
+    for (int32_t l = 0; l < vec; l++) {
+        int32_t acc = i * vec + l;
+        if (e->epi.bias)
+            sf_buf_printf (out, "  add.f32 %%a%d, %%a%d, %%f1;\n", acc, acc);
+        if (e->epi.relu)
+            sf_buf_printf (out, "  max.f32 %%a%d, %%a%d, 0f00000000;\n", acc, acc);
+    }
+    sf_buf_printf (out, "  @%%p2 st.global%s.f32 [%%rd8], ", s_vsuffix (vec));
+    s_regs (out, "a", (int64_t) i * vec, vec);
+    sf_buf_printf (out, ";\n");
+}
+
+/*  Byte offset of group s's partial of row i, from the thread's slot
+    (%r22 = sf_smem + lane * V * 4). */
+static int64_t
+s_partial_offset (const sf_config_t *c, int32_t s, int32_t i)
+{
+    return ((int64_t) s * c->panel_rows + i) * c->threads * c->vec * 4;
+}
+
+/*  A split group's exchange: partials of the rows other groups finish to
+    shared memory, a barrier, then the others' partials of its own rows
+    added in group order. */
+static void
+s_emit_split_sum (s_emit_t *e, const sf_panel_view_t *v, int32_t split, int32_t ks)
+{
+    sf_buf_t *out = e->out;
+    const sf_config_t *c = e->cfg;
+    for (int32_t i = 0; i < v->info.rows; i++) {
+        if (i % ks == split)
+            continue;
+        sf_buf_printf (out, "  st.shared%s.f32 [%%r22+%lld], ", s_vsuffix (c->vec),
+                       (long long) s_partial_offset (c, split, i));
+        s_regs (out, "a", (int64_t) i * c->vec, c->vec);
+        sf_buf_printf (out, ";\n");
+    }
+    sf_buf_printf (out, "  bar.sync 0;\n");
+    for (int32_t i = split; i < v->info.rows; i += ks)
+        for (int32_t s = 0; s < ks; s++) {
+            if (s == split)
+                continue;
+            sf_buf_printf (out, "  ld.shared%s.f32 ", s_vsuffix (c->vec));
+            s_regs (out, "b", 0, c->vec);
+            sf_buf_printf (out, ", [%%r22+%lld];\n", (long long) s_partial_offset (c, s, i));
+            for (int32_t l = 0; l < c->vec; l++)
+                sf_buf_printf (out, "  add.f32 %%a%d, %%a%d, %%b%d;\n", i * c->vec + l, i * c->vec + l, l);
+        }
+}
+
+/*  The code of one panel, or of group `split`'s run of its K. */
+static void
+s_emit_panel (s_emit_t *e, int32_t panel, int32_t split)
+{
+    sf_buf_t *out = e->out;
+    int32_t vec = e->cfg->vec, ks = sf_config_ksplit (e->cfg);
     sf_panel_view_t v;
     sf_panels_view (e->panels, panel, &v);
-    int32_t m = sf_matrix_rows (e->a);
-
-    sf_buf_printf (out, "$L_p%d:\n  mov.u64 %%rd7, %%rd5;\n", panel);
+    int32_t k_begin = 0, k_end = v.info.distinct_k;
+    if (ks > 1) {
+        s_split_range (e, panel, &v, split, ks, &k_begin, &k_end);
+        sf_buf_printf (out, "$L_p%d_s%d:\n", panel, split);
+    } else {
+        sf_buf_printf (out, "$L_p%d:\n", panel);
+    }
+    sf_buf_printf (out, "  mov.u64 %%rd7, %%rd5;\n");
     for (int32_t i = 0; i < v.info.rows * vec; i++)
         sf_buf_printf (out, "  mov.f32 %%a%d, 0f00000000;\n", i);
-    for (int32_t j = 0; j < v.info.distinct_k; j++) {
+    for (int32_t j = k_begin; j < k_end; j++) {
         int32_t begin, end;
         sf_panels_k_entries (e->panels, panel, j, &begin, &end);
         /* The address walks from k to k: a chain that ptxas cannot share
            between panels (a shared k * stride would be hoisted to the
            prologue and kept live across the whole kernel). */
         sf_buf_printf (out, "  mad.wide.u32 %%rd7, %%r9, %d, %%rd7;\n  ld.global.nc%s.f32 ",
-                       v.ks[j] - (j ? v.ks[j - 1] : 0), s_vsuffix (vec));
+                       v.ks[j] - (j > k_begin ? v.ks[j - 1] : 0), s_vsuffix (vec));
         s_regs (out, "b", (int64_t) j * vec, vec);
         sf_buf_printf (out, ", [%%rd7];\n");
         for (int32_t q = begin; q < end; q++)
@@ -172,30 +283,10 @@ s_emit_panel (s_emit_t *e, int32_t panel)
                                (long long) j * vec + l, s_bits (v.values[q]), acc);
             }
     }
-    for (int32_t i = 0; i < v.info.rows; i++) {
-        if (e->proxy) {
-            sf_buf_printf (out, "  add.u32 %%r11, %%r12, %d;\n  min.u32 %%r11, %%r11, %d;\n"
-                                "  mad.wide.u32 %%rd8, %%r11, %%r9, %%rd6;\n", i, m - 1);
-            if (e->epi.bias)
-                sf_buf_printf (out, "  mul.wide.u32 %%rd9, %%r11, 4;\n  add.s64 %%rd9, %%rd9, %%rd3;\n"
-                                    "  ld.global.nc.f32 %%f1, [%%rd9];\n");
-        } else {
-            int32_t row = v.perm[v.info.first + i];
-            sf_buf_printf (out, "  mad.wide.u32 %%rd8, %%r9, %d, %%rd6;\n", row);
-            if (e->epi.bias)
-                sf_buf_printf (out, "  ld.global.nc.f32 %%f1, [%%rd3+%lld];\n", (long long) row * 4);
-        }
-        for (int32_t l = 0; l < vec; l++) {
-            int32_t acc = i * vec + l;
-            if (e->epi.bias)
-                sf_buf_printf (out, "  add.f32 %%a%d, %%a%d, %%f1;\n", acc, acc);
-            if (e->epi.relu)
-                sf_buf_printf (out, "  max.f32 %%a%d, %%a%d, 0f00000000;\n", acc, acc);
-        }
-        sf_buf_printf (out, "  @%%p2 st.global%s.f32 [%%rd8], ", s_vsuffix (vec));
-        s_regs (out, "a", (int64_t) i * vec, vec);
-        sf_buf_printf (out, ";\n");
-    }
+    if (ks > 1)
+        s_emit_split_sum (e, &v, split, ks);
+    for (int32_t i = ks > 1 ? split : 0; i < v.info.rows; i += ks)
+        s_emit_row_store (e, &v, i);
     sf_buf_printf (out, "  bra.uni $L_done;\n");
 }
 
@@ -205,8 +296,10 @@ s_emit_generic (s_emit_t *e)
 {
     sf_buf_t *out = e->out;
     int32_t m = sf_matrix_rows (e->a), r = e->cfg->panel_rows;
+    sf_buf_printf (out, "$L_generic:\n");
+    if (sf_config_ksplit (e->cfg) > 1)  /* a split block's groups share the panel: one computes it */
+        sf_buf_printf (out, "  setp.ne.u32 %%p4, %%r3, 0;\n  @%%p4 bra $L_done;\n");
     sf_buf_printf (out,
-        "$L_generic:\n"
         "  mul.lo.u32 %%r12, %%r7, %d;\n"
         "  mov.u32 %%r13, 0;\n"
         "$L_g_row:\n"
@@ -270,12 +363,16 @@ s_launch_init (const s_emit_t *e, const int32_t *target, sf_launch_t *launch, bo
         || c->reorder != sf_panels_reorder (e->panels))
         return sf_error_set (SF_ERR_INVALID, "config does not match the panels");
     if (c->threads & (c->threads - 1) || c->threads < 32 || c->groups < 1
-        || c->threads * c->groups > 1024 || (c->vec != 1 && c->vec != 2 && c->vec != 4))
+        || (c->ksplit != 0 && c->ksplit != 2 && c->ksplit != 4 && c->ksplit != 8)
+        || (c->ksplit && c->groups != 1) || sf_config_block_threads (c) > 1024
+        || (c->vec != 1 && c->vec != 2 && c->vec != 4)
+        || sf_emit_u_shared_bytes (c) > SF_DKERNEL_SHARED_MAX)
         return sf_error_set (SF_ERR_INVALID, "config knobs out of range for template U");
 
     memset (launch, 0, sizeof *launch);
     s_entry_name (e, launch->entry);
-    launch->block_threads = c->threads * c->groups;
+    launch->block_threads = sf_config_block_threads (c);
+    launch->shared_bytes = (int32_t) sf_emit_u_shared_bytes (c);
     launch->cols_per_block = c->threads * c->vec;
     launch->panel_groups = (panels + c->groups - 1) / c->groups;
     launch->order = c->order;
@@ -340,6 +437,9 @@ s_emit (s_emit_t *e, const int32_t *target, sf_launch_t *launch)
         free (coded);
         return sf_error_last ();
     }
+    int32_t ks = sf_config_ksplit (c);
+    if (ks > 1)  /* the groups' partial sums (launch->shared_bytes) */
+        sf_buf_printf (out, ".extern .shared .align 16 .b8 sf_smem[];\n");
     sf_buf_printf (out,
         "\n.visible .entry %s(\n"
         "  .param .u64 p_b, .param .u64 p_c, .param .u32 p_n, .param .u64 p_bias)\n"
@@ -354,7 +454,9 @@ s_emit (s_emit_t *e, const int32_t *target, sf_launch_t *launch)
         "  cvta.to.global.u64 %%rd3, %%rd3;\n"
         "  mov.u32 %%r2, %%tid.x;\n  shr.u32 %%r3, %%r2, %d;\n  and.b32 %%r4, %%r2, %d;\n"
         "  mov.u32 %%r5, %%ctaid.%s;\n  mov.u32 %%r6, %%ctaid.%s;\n"
-        "  mad.lo.u32 %%r7, %%r6, %d, %%r3;\n"
+        /* the panel: group %%r3 of the block's, or the block's own when
+           its groups split one panel's K */
+        "  %s%d%s;\n"
         "  setp.ge.u32 %%p1, %%r7, %d;\n  @%%p1 bra.uni $L_done;\n"
         "  mad.lo.u32 %%r8, %%r5, %d, %%r4;\n  mul.lo.u32 %%r8, %%r8, %d;\n"
         "  setp.lt.u32 %%p2, %%r8, %%r1;\n  shl.b32 %%r9, %%r1, 2;\n"
@@ -364,19 +466,28 @@ s_emit (s_emit_t *e, const int32_t *target, sf_launch_t *launch)
         "  sub.u32 %%r10, %%r1, %d;\n  min.u32 %%r10, %%r8, %%r10;\n"
         "  mul.wide.u32 %%rd4, %%r10, 4;\n  add.s64 %%rd5, %%rd1, %%rd4;\n",
         s_log2 (c->threads), c->threads - 1, c->order ? "y" : "x", c->order ? "x" : "y",
-        c->groups, panels, c->threads, c->vec, c->vec);
+        ks > 1 ? "mul.lo.u32 %r7, %r6, " : "mad.lo.u32 %r7, %r6, ", c->groups, ks > 1 ? "" : ", %r3",
+        panels, c->threads, c->vec, c->vec);
     if (e->proxy)
         sf_buf_printf (out, "  mul.lo.u32 %%r12, %%r7, %d;\n", c->panel_rows);
     if (c->vec > 1 && !e->proxy)
         sf_buf_printf (out, "  and.b32 %%r10, %%r1, %d;\n  setp.ne.u32 %%p3, %%r10, 0;\n"
                             "  @%%p3 bra.uni $L_generic;\n", c->vec - 1);
+    if (ks > 1)  /* the jump index: panel * k + group; the thread's partial-sum slot */
+        sf_buf_printf (out, "  mad.lo.u32 %%r21, %%r7, %d, %%r3;\n"
+                            "  mov.u32 %%r22, sf_smem;\n  mad.lo.u32 %%r22, %%r4, %d, %%r22;\n",
+                       ks, c->vec * 4);
     sf_buf_printf (out, "$L_targets: .branchtargets");
     for (int32_t p = 0; p < panels; p++)
-        sf_buf_printf (out, "%s$L_p%d", p ? ", " : " ", target[p]);
-    sf_buf_printf (out, ";\n  brx.idx.uni %%r7, $L_targets;\n");
+        for (int32_t g = 0; g < ks; g++) {
+            sf_buf_printf (out, "%s$L_p%d", p || g ? ", " : " ", target[p]);
+            if (ks > 1)
+                sf_buf_printf (out, "_s%d", g);
+        }
+    sf_buf_printf (out, ";\n  brx.idx.uni %%r%d, $L_targets;\n", ks > 1 ? 21 : 7);
     for (int32_t p = 0; p < panels; p++)
-        if (coded[p])
-            s_emit_panel (e, p);
+        for (int32_t g = 0; coded[p] && g < ks; g++)
+            s_emit_panel (e, p, g);
     free (coded);
     if (c->vec > 1 && !e->proxy)
         s_emit_generic (e);

@@ -47,6 +47,12 @@ typedef struct {
     int64_t code_fmas;         /* multiply-adds in the emitted code */
 } sf_launch_t;
 
+/*  Dynamic shared memory of a U kernel: a split config's (ksplit > 1)
+    partial sums, k x R x T x V floats; 0 without a split. */
+int64_t sf_emit_u_shared_bytes (const sf_config_t *config);
+/*  The most the config space gives a split U kernel: two blocks an SM. */
+#define SF_EMIT_U_SHARED_MAX (100 * 1024)
+
 /*  Grid for a given N. */
 void sf_launch_grid (const sf_launch_t *launch, int64_t n, uint32_t grid[3]);
 

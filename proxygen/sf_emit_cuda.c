@@ -158,6 +158,8 @@ sf_emit_cuda_u_full (const sf_matrix_t *a, const sf_panels_t *panels, const sf_c
                      const sf_epilogue_t *epilogue, sf_buf_t *out, sf_launch_t *launch)
 {
     s_cuda_t e = { out, a, panels, config, epilogue ? *epilogue : (sf_epilogue_t) { 0 } };
+    if (sf_config_ksplit (config) > 1)  /* measured against PTX on unsplit kernels only */
+        return sf_error_set (SF_ERR_INVALID, "the CUDA C emitter has no split over K (.k): PTX only");
     if (sf_emit_u_full_launch (a, panels, config, &e.epi, launch) != SF_OK)
         return sf_error_last ();
     const sf_config_t *c = config;

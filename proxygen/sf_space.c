@@ -3,6 +3,7 @@
 
 #include "common/sf_error.h"
 #include "proxygen/sf_dkernel.h"
+#include "proxygen/sf_emit.h"
 
 static const int32_t s_rows[] = { 8, 16, 32, 64 };
 static const int32_t s_vecs[] = { 1, 2, 4 };
@@ -20,38 +21,65 @@ sf_space_u_max_regs (int32_t panel_rows, int32_t vec)
     return regs < 64 ? 64 : regs > 255 ? 255 : regs;
 }
 
-int
-sf_space_u (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_p)
+/*  The constraints every U config meets, split or not. */
+static bool
+s_u_legal (const sf_space_problem_t *p, const sf_config_t *c, bool smallest_rows)
 {
-    if (p->m < 1 || p->k < 1 || p->n < 1 || max < 0)
-        return sf_error_set (SF_ERR_INVALID, "bad problem for the config space");
+    int32_t block_threads = sf_config_block_threads (c);
+    int64_t padded_n = (p->n + 31) / 32 * 32;
+    return c->panel_rows * c->vec + 40 <= 255
+        && block_threads <= 1024
+        /* the block's registers must fit one SM's register file */
+        && (int64_t) block_threads * c->max_regs <= 65536
+        && p->n % c->vec == 0
+        && c->threads * c->vec <= padded_n
+        && p->nnz * c->vec <= SF_SPACE_MAX_FMAS
+        && (c->panel_rows < p->m || smallest_rows)  /* one panel: only the smallest R */
+        && (c->groups == 1 || (p->m + c->panel_rows - 1) / c->panel_rows >= c->groups);
+}
+
+/*  Split configs: panels large enough that a panel's B rows are loaded
+    from L2 once for many rows (R = 8 panels make the mid-size layers
+    L2-bound on the H100: docs/KERNELS.md), their K shared by k groups
+    so that the block count stays that of R-row panels and each thread's
+    code is 1/k of its panel's. */
+static const int32_t s_split_rows[] = { 16, 32, 64 };
+static const int32_t s_split_threads[] = { 32, 64, 128 };
+static const int32_t s_splits[] = { 2, 4, 8 };
+
+static bool
+s_u_split_legal (const sf_space_problem_t *p, const sf_config_t *c, bool smallest_rows)
+{
+    return s_u_legal (p, c, smallest_rows)
+        && p->k >= 32 * (int64_t) c->ksplit
+        && sf_emit_u_shared_bytes (c) <= SF_EMIT_U_SHARED_MAX;
+}
+
+/*  One pass over a U table (split or not) into out[count ..): the wave
+    constraint needs the table's best block count, which pass 0 finds. */
+static int
+s_space_u_table (const sf_space_problem_t *p, bool split, sf_config_t *out, int max, int *pruned_p)
+{
     int count = 0, pruned = 0;
-    /* Two passes: the wave constraint only applies if some config meets it. */
-    int64_t min_blocks = p->sm_count / 2;
-    int64_t best_blocks = 0;
+    int64_t min_blocks = p->sm_count / 2, best_blocks = 0;
+    const int32_t *rows = split ? s_split_rows : s_rows, *threads = split ? s_split_threads : s_threads;
+    int nrows = split ? S_COUNT (s_split_rows) : S_COUNT (s_rows);
+    int nthreads = split ? S_COUNT (s_split_threads) : S_COUNT (s_threads);
+    int ngroups = split ? S_COUNT (s_splits) : S_COUNT (s_groups);
     for (int pass = 0; pass < 2; pass++) {
         count = 0;
         pruned = 0;
         for (int ri = 0; ri < S_COUNT (s_reorders); ri++)
-        for (int r = 0; r < S_COUNT (s_rows); r++)
+        for (int r = 0; r < nrows; r++)
         for (int v = 0; v < S_COUNT (s_vecs); v++)
-        for (int t = 0; t < S_COUNT (s_threads); t++)
-        for (int g = 0; g < S_COUNT (s_groups); g++)
+        for (int t = 0; t < nthreads; t++)
+        for (int g = 0; g < ngroups; g++)
         for (int o = 0; o < S_COUNT (s_orders); o++) {
-            sf_config_t c = { SF_TEMPLATE_U, s_rows[r], s_vecs[v], s_threads[t], s_groups[g],
-                              s_orders[o], sf_space_u_max_regs (s_rows[r], s_vecs[v]), s_reorders[ri],
-                              SF_D_ROWS };
+            sf_config_t c = { SF_TEMPLATE_U, rows[r], s_vecs[v], threads[t], split ? 1 : s_groups[g],
+                              s_orders[o], sf_space_u_max_regs (rows[r], s_vecs[v]), s_reorders[ri],
+                              SF_D_ROWS, split ? s_splits[g] : 0 };
+            bool legal = split ? s_u_split_legal (p, &c, r == 0) : s_u_legal (p, &c, r == 0);
             int64_t blocks = sf_config_blocks (&c, p->m, p->n);
-            int64_t padded_n = (p->n + 31) / 32 * 32;
-            bool legal = c.panel_rows * c.vec + 40 <= 255
-                && c.threads * c.groups <= 1024
-                /* the block's registers must fit one SM's register file */
-                && (int64_t) c.threads * c.groups * c.max_regs <= 65536
-                && p->n % c.vec == 0
-                && c.threads * c.vec <= padded_n
-                && p->nnz * c.vec <= SF_SPACE_MAX_FMAS
-                && (c.panel_rows < p->m || r == 0)  /* one panel: only the smallest R */
-                && (c.groups == 1 || (p->m + c.panel_rows - 1) / c.panel_rows >= c.groups);
             if (pass == 0) {
                 if (legal && blocks > best_blocks)
                     best_blocks = blocks;
@@ -68,9 +96,22 @@ sf_space_u (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_
             count++;
         }
     }
-    if (pruned_p)
-        *pruned_p = pruned;
+    *pruned_p = pruned;
     return count < max ? count : max;
+}
+
+int
+sf_space_u (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_p)
+{
+    if (p->m < 1 || p->k < 1 || p->n < 1 || max < 0)
+        return sf_error_set (SF_ERR_INVALID, "bad problem for the config space");
+    int pruned = 0, split_pruned = 0;
+    int count = s_space_u_table (p, false, out, max, &pruned);
+    if (p->u_split)
+        count += s_space_u_table (p, true, out + count, max - count, &split_pruned);
+    if (pruned_p)
+        *pruned_p = pruned + split_pruned;
+    return count;
 }
 
 /* ---- template D ---------------------------------------------------------------- */
@@ -124,7 +165,7 @@ s_space_slab (const sf_space_problem_t *p, sf_config_t *out, int max, int *prune
         for (int t = 0; t < S_COUNT (s_slab_threads); t++)
         for (int g = 0; g < S_COUNT (s_slab_splits); g++) {
             sf_config_t c = { SF_TEMPLATE_D, s_slab_rows[r], s_vecs[v], s_slab_threads[t], s_slab_splits[g],
-                              0, 0, SF_REORDER_NONE, SF_D_SLAB };
+                              0, 0, SF_REORDER_NONE, SF_D_SLAB, 0 };
             bool legal = s_slab_legal (p, &c);
             int64_t blocks = sf_config_blocks (&c, p->m, p->n);
             if (pass == 0) {
@@ -165,7 +206,7 @@ sf_space_d (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_
         for (int g = 0; g < S_COUNT (s_d_groups); g++)
         for (int o = 0; o < S_COUNT (s_orders); o++) {
             sf_config_t c = { SF_TEMPLATE_D, e ? s_d_union_rows[r] : s_d_rows[r], s_vecs[v], s_d_threads[t],
-                              s_d_groups[g], s_orders[o], 0, s_d_reorders[ri], e ? SF_D_UNION : SF_D_ROWS };
+                              s_d_groups[g], s_orders[o], 0, s_d_reorders[ri], e ? SF_D_UNION : SF_D_ROWS, 0 };
             int64_t blocks = sf_config_blocks (&c, p->m, p->n);
             int64_t padded_n = (p->n + 31) / 32 * 32;
             int64_t panels = (p->m + c.panel_rows - 1) / c.panel_rows;

@@ -36,11 +36,18 @@ typedef struct {
                           default, measured slower (docs/KERNELS.md) */
     bool d_slab;       /* also D's slab kernel (SF_D_SLAB; tune-local, bench
                           and the farm search it by default) */
+    bool u_split;      /* also U configs split over K (ksplit; tune-local
+                          and bench with --u-split) */
 } sf_space_problem_t;
 
 /*  Fills out[0..max) with the legal U configs for the problem, in a
     deterministic order; returns how many (<= max), or a negative status.
-    *pruned_p (may be NULL) gets how many the constraints removed. */
+    *pruned_p (may be NULL) gets how many the constraints removed. With
+    u_split, the split configs follow the others: R in 16..64, k in 2, 4, 8
+    groups of T in 32..128 threads, g = 1, under the same constraints with
+    T x k threads a block, plus: every group at least 32 of K, and the
+    groups' partial sums (k x R x T x V floats of shared memory) within
+    SF_EMIT_U_SHARED_MAX, so that two blocks fit an SM. */
 int sf_space_u (const sf_space_problem_t *problem, sf_config_t *out, int max, int *pruned_p);
 
 /*  Template D: the same tiling knobs (R in 1..4, V, T in 64..256, G in

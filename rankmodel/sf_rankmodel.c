@@ -885,6 +885,10 @@ s_on_result (void *arg, const sf_store_result_key_t *key, const sf_store_result_
         sf_log_warn ("rankmodel", "result with an unreadable config '%s' left out", key->config);
         return 0;
     }
+    /* Kernels the features do not describe (their knobs would read as
+       another kernel's): D's slab, U's split over K. Searches store them. */
+    if (c.encoding == SF_D_SLAB || sf_config_ksplit (&c) > 1)
+        return 0;
     /* A D config has one time (its proxy is the full kernel): the first. */
     bool proxy = key->tmpl == SF_TEMPLATE_U && key->proxy;
     for (int i = 0; i < g->count; i++)

@@ -419,7 +419,7 @@ sf_sweep_configs (const sf_sweep_t *self, const sf_sweep_problem_t *p, const sf_
     sf_config_t *legal = malloc (S_LEGAL_MAX * sizeof *legal);
     if (!legal)
         return sf_error_set (SF_ERR_NOMEM, "out of memory");
-    sf_space_problem_t sp = { p->m, p->k, p->n, sf_matrix_nnz (a), sm_count, false, false };
+    sf_space_problem_t sp = { p->m, p->k, p->n, sf_matrix_nnz (a), sm_count, false, false, false };
     int count = 0, rc = SF_OK;
     if (self->templates & SF_SEARCH_U)
         rc = count = sf_space_u (&sp, legal, S_LEGAL_MAX, NULL);

@@ -20,7 +20,7 @@
 
 START_TEST (test_config_text_roundtrip)
 {
-    sf_config_t c = { SF_TEMPLATE_U, 32, 4, 64, 2, 1, 168, SF_REORDER_SIMILARITY, SF_D_ROWS }, back;
+    sf_config_t c = { SF_TEMPLATE_U, 32, 4, 64, 2, 1, 168, SF_REORDER_SIMILARITY, SF_D_ROWS, 0 }, back;
     char text[SF_CONFIG_TEXT_MAX];
     ck_assert_str_eq (sf_config_text (&c, text), "U:r32.v4.t64.g2.o1.m168.sim");
     ck_assert_int_eq (sf_config_parse (text, &back), SF_OK);
@@ -34,6 +34,36 @@ START_TEST (test_config_text_roundtrip)
     ck_assert_int_eq (sf_config_cols_per_block (&c), 256);
     /* 768 rows / 32 = 24 panels, 12 groups of 2; 4096 / 256 = 16 column blocks */
     ck_assert_int_eq (sf_config_blocks (&c, 768, 4096), 12 * 16);
+    ck_assert_int_eq (sf_config_ksplit (&c), 1);
+}
+END_TEST
+
+/*  A U config split over K: ".k4" after o, 4 groups of t threads a block
+    on one panel; texts without ".k" read as before. */
+START_TEST (test_config_ksplit_text)
+{
+    sf_config_t c = { SF_TEMPLATE_U, 64, 1, 32, 1, 0, 104, SF_REORDER_NNZ, SF_D_ROWS, 4 }, back;
+    char text[SF_CONFIG_TEXT_MAX];
+    ck_assert_str_eq (sf_config_text (&c, text), "U:r64.v1.t32.g1.o0.k4.m104.nnz");
+    ck_assert_int_eq (sf_config_parse (text, &back), SF_OK);
+    ck_assert_int_eq (memcmp (&c, &back, sizeof c), 0);
+    ck_assert_int_eq (sf_config_ksplit (&back), 4);
+    ck_assert_int_eq (sf_config_block_threads (&back), 128);
+    ck_assert_int_eq (sf_config_cols_per_block (&back), 32);
+    /* one panel a block: 768 / 64 panels x 512 / 32 column blocks */
+    ck_assert_int_eq (sf_config_blocks (&back, 768, 512), 12 * 16);
+    ck_assert_int_eq (sf_emit_u_shared_bytes (&back), 4 * 64 * 32 * 1 * 4);
+    ck_assert_int_eq (sf_config_parse ("U:r64.v1.t32.g1.o0.m104.nnz", &back), SF_OK);
+    ck_assert_int_eq (back.ksplit, 0);
+    ck_assert_int_eq (sf_emit_u_shared_bytes (&back), 0);
+    /* no split is written without ".k"; 3 is not a split; a split block
+       holds one panel (g = 1) and at most 1024 threads */
+    ck_assert_int_eq (sf_config_parse ("U:r64.v1.t32.g1.o0.k1.m104.nnz", &back), SF_ERR_FORMAT);
+    ck_assert_int_eq (sf_config_parse ("U:r64.v1.t32.g1.o0.k3.m104.nnz", &back), SF_ERR_FORMAT);
+    ck_assert_int_eq (sf_config_parse ("U:r64.v1.t32.g2.o0.k4.m104.nnz", &back), SF_ERR_RANGE);
+    ck_assert_int_eq (sf_config_parse ("U:r64.v1.t256.g1.o0.k8.m104.nnz", &back), SF_ERR_RANGE);
+    /* D has no ".k" */
+    ck_assert_int_eq (sf_config_parse ("D:r2.v4.t128.g1.o0.k4.none", &back), SF_ERR_FORMAT);
 }
 END_TEST
 
@@ -146,7 +176,7 @@ START_TEST (test_space_constraints)
 {
     static sf_config_t out[4096];
     int pruned = 0;
-    sf_space_problem_t p = { 768, 768, 4096, 58982, 132, false, false };
+    sf_space_problem_t p = { 768, 768, 4096, 58982, 132, false, false, false };
     int n = sf_space_u (&p, out, 4096, &pruned);
     ck_assert_int_gt (n, 50);
     ck_assert_int_gt (pruned, 0);
@@ -157,7 +187,7 @@ START_TEST (test_space_constraints)
         ck_assert_int_eq (4096 % out[i].vec, 0);
     }
     /* N = 27 (odd): only vector width 1 is legal */
-    sf_space_problem_t odd = { 64, 64, 27, 400, 132, false, false };
+    sf_space_problem_t odd = { 64, 64, 27, 400, 132, false, false, false };
     n = sf_space_u (&odd, out, 4096, NULL);
     ck_assert_int_gt (n, 0);
     for (int i = 0; i < n; i++) {
@@ -166,13 +196,45 @@ START_TEST (test_space_constraints)
     }
     /* small N, few rows: the wave constraint keeps only configs with >= 66
        blocks when some exist */
-    sf_space_problem_t small = { 768, 768, 512, 58982, 132, false, false };
+    sf_space_problem_t small = { 768, 768, 512, 58982, 132, false, false, false };
     n = sf_space_u (&small, out, 4096, NULL);
     ck_assert_int_gt (n, 0);
     for (int i = 0; i < n; i++)
         ck_assert_int_ge (sf_config_blocks (&out[i], 768, 512), 66);
     ck_assert_int_eq (sf_space_u_max_regs (8, 1), 64);
     ck_assert_int_eq (sf_space_u_max_regs (64, 4), 255);
+}
+END_TEST
+
+/*  u_split appends the split configs and leaves the others as they were. */
+START_TEST (test_space_ksplit)
+{
+    static sf_config_t plain[4096], both[8192];
+    sf_space_problem_t p = { 128, 1152, 3136, 14746, 132, false, false, false };
+    int np = sf_space_u (&p, plain, 4096, NULL);
+    p.u_split = true;
+    int pruned = 0, nb = sf_space_u (&p, both, 8192, &pruned);
+    ck_assert_int_gt (np, 50);
+    ck_assert_int_gt (nb, np + 50);
+    ck_assert_int_eq (memcmp (plain, both, (size_t) np * sizeof *plain), 0);
+    bool ks[9] = { false };
+    for (int i = np; i < nb; i++) {
+        const sf_config_t *c = &both[i];
+        ck_assert (c->ksplit == 2 || c->ksplit == 4 || c->ksplit == 8);
+        ks[c->ksplit] = true;
+        ck_assert_int_eq (c->groups, 1);
+        ck_assert_int_ge (c->panel_rows, 16);
+        ck_assert_int_le (sf_config_block_threads (c), 1024);
+        ck_assert_int_le ((int64_t) sf_config_block_threads (c) * c->max_regs, 65536);
+        ck_assert_int_le (sf_emit_u_shared_bytes (c), SF_EMIT_U_SHARED_MAX);
+        ck_assert_int_ge (sf_config_blocks (c, 128, 3136), 66);
+    }
+    ck_assert (ks[2] && ks[4] && ks[8]);
+    /* K = 48: no group would get 32 of K at k = 2 */
+    sf_space_problem_t narrow = { 256, 48, 3136, 1229, 132, false, false, true };
+    int nn = sf_space_u (&narrow, both, 8192, NULL);
+    for (int i = 0; i < nn; i++)
+        ck_assert_int_eq (both[i].ksplit, 0);
 }
 END_TEST
 
@@ -202,7 +264,7 @@ s_emit_and_compile (const sf_matrix_t *a, const sf_config_t *c, bool proxy, sf_l
 START_TEST (test_emit_compiles_with_nvjitlink)
 {
     sf_matrix_t *a = sf_matrix_new_random (70, 27, 0.7, 5);  /* awkward M and K */
-    sf_config_t c = { SF_TEMPLATE_U, 16, 4, 32, 2, 1, sf_space_u_max_regs (16, 4), SF_REORDER_SIMILARITY, SF_D_ROWS };
+    sf_config_t c = { SF_TEMPLATE_U, 16, 4, 32, 2, 1, sf_space_u_max_regs (16, 4), SF_REORDER_SIMILARITY, SF_D_ROWS, 0 };
     sf_launch_t full, proxy;
     sf_jit_stats_t st_full, st_proxy;
     ck_assert_int_eq (s_emit_and_compile (a, &c, false, &full, &st_full), SF_OK);
@@ -243,6 +305,64 @@ s_count (const char *text, const char *needle)
     return n;
 }
 
+/*  A split kernel: every nonzero's multiply-add once over the k groups'
+    code, the groups' partials through shared memory, one barrier per
+    group's code; the proxy keeps the launch. Compiles under its cap. */
+START_TEST (test_emit_ksplit)
+{
+    sf_matrix_t *a = sf_matrix_new_random (70, 300, 0.8, 9);  /* 3 panels, the last short */
+    sf_config_t c = { SF_TEMPLATE_U, 32, 1, 64, 1, 0, sf_space_u_max_regs (32, 1), SF_REORDER_NONE,
+                      SF_D_ROWS, 4 };
+    sf_panels_t *p = sf_panels_new (a, 32, SF_REORDER_NONE);
+    sf_buf_t *buf = sf_buf_new (16u << 20);
+    sf_launch_t full, proxy;
+    ck_assert_int_eq (sf_emit_u_full (a, p, &c, NULL, buf, &full), SF_OK);
+    const char *ptx = sf_buf_data (buf);
+    ck_assert_int_eq (s_count (ptx, "fma.rn.f32"), sf_matrix_nnz (a));
+    ck_assert_int_eq (s_count (ptx, "bar.sync 0;"), 3 * 4);
+    ck_assert_int_eq (s_count (ptx, "$L_p2_s3:"), 1);
+    ck_assert_ptr_nonnull (strstr (ptx, ".extern .shared .align 16 .b8 sf_smem[];"));
+    /* each row finished once: a store per row; partials of the rows a group
+       does not finish: 3 of 4 of each panel's rows */
+    ck_assert_int_eq (s_count (ptx, "st.global.f32"), 70);
+    ck_assert_int_eq (s_count (ptx, "st.shared.f32"), 70 * 3);
+    ck_assert_int_eq (full.block_threads, 256);
+    ck_assert_int_eq (full.shared_bytes, 4 * 32 * 64 * 4);
+    ck_assert_int_eq (full.panel_groups, 3);
+    void *cubin = NULL;
+    size_t size = 0;
+    sf_jit_stats_t st;
+    ck_assert_int_eq (sf_jit_ptx (ptx, NULL, &cubin, &size, &st), SF_OK);
+    ck_assert_int_le (st.registers, c.max_regs);
+    free (cubin);
+    sf_buf_destroy (&buf);
+    buf = sf_buf_new (16u << 20);
+    ck_assert_int_eq (sf_emit_u_proxy (a, p, &c, NULL, 1, buf, &proxy, NULL), SF_OK);
+    ck_assert_int_eq (proxy.block_threads, full.block_threads);
+    ck_assert_int_eq (proxy.shared_bytes, full.shared_bytes);
+    ck_assert_int_eq (s_count (sf_buf_data (buf), "bar.sync 0;"), 4);
+    ck_assert_int_eq (sf_jit_ptx (sf_buf_data (buf), NULL, &cubin, &size, &st), SF_OK);
+    free (cubin);
+    /* V = 2 at an odd N: the generic path, run by the block's group 0 only */
+    sf_buf_destroy (&buf);
+    buf = sf_buf_new (16u << 20);
+    c.vec = 2;
+    c.max_regs = sf_space_u_max_regs (32, 2);
+    ck_assert_int_eq (sf_emit_u_full (a, p, &c, NULL, buf, &full), SF_OK);
+    ck_assert_ptr_nonnull (strstr (sf_buf_data (buf), "$L_generic:\n  setp.ne.u32 %p4, %r3, 0;"));
+    ck_assert_int_eq (sf_jit_ptx (sf_buf_data (buf), NULL, &cubin, &size, &st), SF_OK);
+    free (cubin);
+    /* a split block is one panel's groups: g > 1 is refused, as is the CUDA C path */
+    c.groups = 2;
+    ck_assert_int_eq (sf_emit_u_full (a, p, &c, NULL, buf, &full), SF_ERR_INVALID);
+    c.groups = 1;
+    ck_assert_int_eq (sf_emit_cuda_u_full (a, p, &c, NULL, buf, &full), SF_ERR_INVALID);
+    sf_buf_destroy (&buf);
+    sf_panels_destroy (&p);
+    sf_matrix_destroy (&a);
+}
+END_TEST
+
 /*  CUDA C of `a` (sf_emit_cuda) through NVRTC to PTX and through nvJitLink:
     the PTX NVRTC wrote (caller frees); launch gets the emitter's launch. */
 static char *
@@ -272,9 +392,9 @@ START_TEST (test_emit_cuda_matches_ptx)
     sf_matrix_t *a = sf_matrix_new_random (70, 64, 0.9, 3);
     int64_t nnz = sf_matrix_nnz (a), m = sf_matrix_rows (a);
     sf_config_t c1 = { SF_TEMPLATE_U, 16, 1, 64, 2, 0, sf_space_u_max_regs (16, 1), SF_REORDER_NONE,
-                       SF_D_ROWS };
+                       SF_D_ROWS, 0 };
     sf_config_t c2 = { SF_TEMPLATE_U, 32, 2, 32, 1, 1, sf_space_u_max_regs (32, 2), SF_REORDER_SIMILARITY,
-                       SF_D_ROWS };
+                       SF_D_ROWS, 0 };
     sf_epilogue_t plain = { false, false }, both = { true, true };
     sf_launch_t cuda, ptx_launch;
     sf_panels_t *p = sf_panels_new (a, 16, SF_REORDER_NONE);
@@ -383,7 +503,7 @@ START_TEST (test_d_union_encoding)
     ck_assert_int_eq (sf_config_parse ("D:r8.v4.t128.g1.o0.e0.sim", &back), SF_ERR_FORMAT);
     ck_assert_int_eq (sf_config_parse ("D:r8.v4.t128.g1.o0.e3.sim", &back), SF_ERR_FORMAT);
 
-    sf_space_problem_t sp = { 768, 768, 4096, 58982, 132, false, false };
+    sf_space_problem_t sp = { 768, 768, 4096, 58982, 132, false, false, false };
     sf_config_t rows[512], both[1024];
     int nrows = sf_space_d (&sp, rows, 512, NULL);
     for (int i = 0; i < nrows; i++) {
@@ -473,7 +593,7 @@ START_TEST (test_d_slab_encoding)
     ck_assert_int_eq (launch.panel_groups, 48);
     ck_assert_int_eq (launch.shared_bytes, 768 * 64 * 4);
 
-    sf_space_problem_t sp = { 768, 3072, 512, 117965, 132, false, false };
+    sf_space_problem_t sp = { 768, 3072, 512, 117965, 132, false, false, false };
     sf_config_t rows[512], both[1024];
     int nrows = sf_space_d (&sp, rows, 512, NULL);
     sp.d_slab = true;
@@ -496,7 +616,7 @@ START_TEST (test_d_slab_encoding)
     ck_assert_int_gt (slabs, 0);
     ck_assert_int_eq (nboth, nrows + slabs);
     /* N = 1: one warp's 32 columns at most, V = 1 */
-    sf_space_problem_t one = { 100, 300, 1, 600, 132, false, true };
+    sf_space_problem_t one = { 100, 300, 1, 600, 132, false, true, false };
     int n1 = sf_space_d (&one, both, 1024, NULL), slab1 = 0;
     for (int i = 0; i < n1; i++)
         if (both[i].encoding == SF_D_SLAB) {
@@ -561,7 +681,7 @@ START_TEST (test_sim_model_is_sane)
     sf_sim_device (&gpu);
     ck_assert_ptr_nonnull (strstr (gpu.gpu_type, "sim/"));  /* never a real GPU type */
     sf_matrix_t *a = sf_matrix_new_random (768, 768, 0.9, 1);
-    sf_config_t c = { SF_TEMPLATE_U, 32, 4, 64, 2, 1, 168, SF_REORDER_NONE, SF_D_ROWS };
+    sf_config_t c = { SF_TEMPLATE_U, 32, 4, 64, 2, 1, 168, SF_REORDER_NONE, SF_D_ROWS, 0 };
     sf_panels_t *p = sf_panels_new (a, 32, SF_REORDER_NONE);
     /* Under one wave a block's work sets the time, whatever N; past it,
        time grows with N. */
@@ -583,6 +703,9 @@ s_suite (void)
     TCase *tc = tcase_create ("core");
     tcase_set_timeout (tc, 120);
     tcase_add_test (tc, test_config_text_roundtrip);
+    tcase_add_test (tc, test_config_ksplit_text);
+    tcase_add_test (tc, test_space_ksplit);
+    tcase_add_test (tc, test_emit_ksplit);
     tcase_add_test (tc, test_d_union_encoding);
     tcase_add_test (tc, test_d_slab_encoding);
     tcase_add_test (tc, test_panels_cover_the_matrix);

@@ -412,7 +412,7 @@ s_fill_store (sf_store_t *store, const char *gpu_type, bool simulated, int probl
         sf_record_hash_parse (sf_matrix_hash (a), layers[i].matrix);
         layers[i].n = 256;
         sf_config_t configs[64];
-        sf_space_problem_t sp = { 64, 48, 256, sf_matrix_nnz (a), 132, false, false };
+        sf_space_problem_t sp = { 64, 48, 256, sf_matrix_nnz (a), 132, false, false, false };
         int count = sf_space_u (&sp, configs, 64, NULL);
         ck_assert_int_ge (count, 8);
         for (int c = 0; c < 8; c++) {
@@ -491,7 +491,7 @@ START_TEST (test_store_models)
     /* the stored model scores as the trained one: through the search's callback */
     sf_matrix_t *a = sf_matrix_new_random (64, 48, 0.8, 100);
     sf_config_t configs[64];
-    sf_space_problem_t sp = { 64, 48, 256, sf_matrix_nnz (a), 132, false, false };
+    sf_space_problem_t sp = { 64, 48, 256, sf_matrix_nnz (a), 132, false, false, false };
     int count = sf_space_u (&sp, configs, 64, NULL);
     double s1[64], s2[64];
     ck_assert_int_eq (sf_rankmodel_rank (m, a, 256, 132, configs, count, s1), SF_OK);
@@ -559,7 +559,7 @@ START_TEST (test_collect_prefers_full_u)
     sf_store_t *store = sf_store_open (dir, SF_STORE_WRITER);
     s_fill_store (store, S_SIM_TYPE, true, 2, 1);  /* 8 U proxies per layer */
     sf_matrix_t *a = sf_matrix_new_random (64, 48, 0.8, 100);  /* layer p0's matrix */
-    sf_space_problem_t sp = { 64, 48, 256, sf_matrix_nnz (a), 132, false, false };
+    sf_space_problem_t sp = { 64, 48, 256, sf_matrix_nnz (a), 132, false, false, false };
     sf_config_t configs[64];
     ck_assert_int_ge (sf_space_u (&sp, configs, 64, NULL), 3);
     sf_store_batch_t *batch = sf_store_batch_new ();
@@ -741,7 +741,7 @@ START_TEST (test_rank_strategy)
     ck_assert (sf_search_u_as_proxy (sf_matrix_nnz (a)));
     /* the list model's picks: the last and the first legal U config */
     sf_config_t legal[512], pick[2];
-    sf_space_problem_t sp = { 128, 96, 256, sf_matrix_nnz (a), 132, false, false };
+    sf_space_problem_t sp = { 128, 96, 256, sf_matrix_nnz (a), 132, false, false, false };
     int nlegal = sf_space_u (&sp, legal, 512, NULL);
     ck_assert_int_ge (nlegal, 3);
     pick[0] = legal[nlegal - 1];

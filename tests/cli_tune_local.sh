@@ -57,6 +57,23 @@ expect_exit 0 "tune-local --no-d-slab" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 
     --strategy exhaustive --templates D --no-d-slab --no-store --json -q
 python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["candidates"]; sys.exit(not c or any(".e2." in x["config"] for x in c))' "$WORK/out" \
     && pass "--no-d-slab: no slab config" || fail "--no-d-slab: no slab config"
+# --u-split: U's configs split over K (.k2/.k4/.k8) beside the unsplit ones,
+# compiled for real, with finalists of each kind; the store's request says so
+"$SPMMFARM" gen --m 64 --k 384 --sparsity 0.9 --seed 3 -o "$WORK/k384.mtx" >/dev/null
+expect_exit 0 "tune-local --u-split" "$SPMMFARM" tune-local "$WORK/k384.mtx" --n 784 --backend sim \
+    --templates U --u-split --max-configs 3 --proxy-top 1 --json -q
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["candidates"]; k=lambda x: ".k" in x["config"]
+p=[x for x in c if x["proxy"]]; f=[x for x in c if not x["proxy"]]
+sys.exit(not (len([x for x in p if k(x)]) == 3 and len([x for x in p if not k(x)]) == 3
+              and sorted(k(x) for x in f) == [False, True] and all(x["status"] == "ok" and x["cubin_bytes"] > 0 for x in c)))' "$WORK/out" \
+    && pass "--u-split: 3 proxies and a finalist of each kind" || fail "--u-split: candidate mix"
+expect_exit 0 "store dump" "$SPMMFARM" store dump "$SPMMFARM_STORE" --db campaigns --json
+expect_grep '"request":"tune-local strategy=proxy max-configs=3 proxy-top=1 templates=U u-split ' "$WORK/out" \
+    "--u-split: the campaign's request records it"
+expect_exit 0 "tune-local without --u-split" "$SPMMFARM" tune-local "$WORK/k384.mtx" --n 784 --backend sim \
+    --templates U --max-configs 3 --no-store --json -q
+python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["candidates"]; sys.exit(not c or any(".k" in x["config"] for x in c))' "$WORK/out" \
+    && pass "without it: no split config" || fail "without it: no split config"
 expect_exit 2 "tune-local without --n" "$SPMMFARM" tune-local "$WORK/l.mtx"
 expect_exit 2 "tune-local with a bad strategy" "$SPMMFARM" tune-local "$WORK/l.mtx" --n 8 --strategy bogus
 expect_exit 2 "tune-local on a missing file" "$SPMMFARM" tune-local "$WORK/none.mtx" --n 8

@@ -486,16 +486,24 @@ s_sample (sf_config_t *configs, int count, int keep)
     return keep;
 }
 
-/*  Template D's sample: `keep` of each encoding (they come in runs, one
-    encoding after another), so that a kernel added to the space does not
+/*  The kind of kernel a config is within its template: D's encoding, or
+    whether U's is split over K. */
+static int
+s_kind (const sf_config_t *c)
+{
+    return c->tmpl == SF_TEMPLATE_D ? c->encoding : sf_config_ksplit (c) > 1;
+}
+
+/*  A template's sample: `keep` of each kind of kernel (they come in runs,
+    one kind after another), so that a kernel added to the space does not
     thin out the others' sample. */
 static int
-s_sample_d (sf_config_t *configs, int count, int keep)
+s_sample_kinds (sf_config_t *configs, int count, int keep)
 {
     int kept = 0;
     for (int first = 0; first < count;) {
         int end = first;
-        while (end < count && configs[end].encoding == configs[first].encoding)
+        while (end < count && s_kind (&configs[end]) == s_kind (&configs[first]))
             end++;
         int n = s_sample (configs + first, end - first, keep);
         memmove (configs + kept, configs + first, (size_t) n * sizeof *configs);
@@ -513,7 +521,7 @@ s_configs (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, int sm
 {
     unsigned templates = opts->templates ? opts->templates : SF_SEARCH_U | SF_SEARCH_D;
     sf_space_problem_t sp = { sf_matrix_rows (a), sf_matrix_cols (a), n, sf_matrix_nnz (a), sm_count,
-                              opts->d_union, sf_search_takes_slab (opts) };
+                              opts->d_union, sf_search_takes_slab (opts), sf_search_takes_u_split (opts) };
     int64_t budget = opts->max_code_fmas > 0 ? opts->max_code_fmas : SF_SPACE_MAX_FMAS;
     int nu = 0, nd = 0, pruned = 0;
     if (templates & SF_SEARCH_U) {
@@ -528,14 +536,14 @@ s_configs (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, int sm
             else
                 out->pruned++;
         }
-        nu = s_sample (configs, kept, opts->max_configs);
+        nu = s_sample_kinds (configs, kept, opts->max_configs);
     }
     if (templates & SF_SEARCH_D) {
         nd = sf_space_d (&sp, configs + nu, max - nu, &pruned);
         if (nd < 0)
             return nd;
         out->pruned += pruned;
-        nd = s_sample_d (configs + nu, nd, opts->max_configs);
+        nd = s_sample_kinds (configs + nu, nd, opts->max_configs);
     }
     out->legal = nu + nd;
     *u_count = nu;
@@ -564,7 +572,12 @@ s_make_jobs (s_panel_cache_t *cache, const sf_matrix_t *a, const sf_config_t *co
     return SF_OK;
 }
 
-/*  The `top` fastest proxies among candidates[first ..), as full jobs. */
+/*  The `top` fastest proxies of each kind of U kernel (unsplit, split over
+    K) among candidates[first ..), as full jobs: proxies of one kind are
+    compared with each other only, since a split kernel's proxy and an
+    unsplit one's misjudge their full kernels differently (bench205 subset,
+    session 9: one list let split proxies push the fastest unsplit kernels
+    out, docs/KERNELS.md). */
 static int
 s_finalists (const sf_search_result_t *out, int first, const s_job_t *jobs, int count, int top,
              s_job_t *full)
@@ -573,22 +586,23 @@ s_finalists (const sf_search_result_t *out, int first, const s_job_t *jobs, int 
     bool *taken = calloc ((size_t) count + 1, sizeof *taken);
     if (!taken)
         return sf_error_set (SF_ERR_NOMEM, "out of memory");
-    while (nfull < top) {
-        int best = -1;
-        for (int i = 0; i < count; i++) {
-            const sf_candidate_t *c = &out->candidates[first + i];
-            if (!taken[i] && c->proxy && c->status == SF_OK
-                && (best < 0 || c->us < out->candidates[first + best].us))
-                best = i;
+    for (int kind = 0; kind < 2; kind++)
+        for (int picked = 0; picked < top; picked++) {
+            int best = -1;
+            for (int i = 0; i < count; i++) {
+                const sf_candidate_t *c = &out->candidates[first + i];
+                if (!taken[i] && c->proxy && c->status == SF_OK && s_kind (&jobs[i].config) == kind
+                    && (best < 0 || c->us < out->candidates[first + best].us))
+                    best = i;
+            }
+            if (best < 0)
+                break;
+            taken[best] = true;
+            full[nfull] = jobs[best];
+            full[nfull].proxy = false;
+            full[nfull].cubin = NULL;
+            nfull++;
         }
-        if (best < 0)
-            break;
-        taken[best] = true;
-        full[nfull] = jobs[best];
-        full[nfull].proxy = false;
-        full[nfull].cubin = NULL;
-        nfull++;
-    }
     free (taken);
     return nfull;
 }
@@ -618,6 +632,12 @@ bool
 sf_search_takes_slab (const sf_search_opts_t *opts)
 {
     return !opts->no_d_slab && opts->strategy != SF_STRATEGY_RANK;
+}
+
+bool
+sf_search_takes_u_split (const sf_search_opts_t *opts)
+{
+    return opts->u_split && opts->strategy != SF_STRATEGY_RANK;
 }
 
 bool

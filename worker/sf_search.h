@@ -100,6 +100,8 @@ typedef struct {
                                   measured slower than the rows kernel) */
     bool no_d_slab;            /* leave template D's slab kernel (SF_D_SLAB,
                                   searched by default) out */
+    bool u_split;              /* also U's configs split over K (ksplit;
+                                  opt-in: docs/KERNELS.md) */
     uint64_t seed;             /* inputs */
     double tol;                /* verification bound (normwise relative) */
     sf_progress_fn progress;   /* may be NULL */
@@ -132,6 +134,10 @@ typedef struct {
     the slab's knobs: its r and g mean other things than the rows
     kernel's). */
 bool sf_search_takes_slab (const sf_search_opts_t *opts);
+
+/*  Whether a search with these options takes U's configs split over K:
+    with u_split, and not under rank (no feature for the split). */
+bool sf_search_takes_u_split (const sf_search_opts_t *opts);
 
 /*  One measured candidate. */
 typedef struct {

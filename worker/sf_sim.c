@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "proxygen/sf_dkernel.h"
+#include "proxygen/sf_emit.h"
 
 #define S_FMA_PER_SM_CLK 128.0   /* fp32 lanes */
 #define S_CLOCK_HZ 1.755e9
@@ -65,7 +66,7 @@ sf_sim_u_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_co
              int64_t m, int64_t k, int64_t n)
 {
     s_shape_t sh;
-    s_shape (gpu, panels, c, c->max_regs, 0, m, n, &sh);
+    s_shape (gpu, panels, c, c->max_regs, (double) sf_emit_u_shared_bytes (c), m, n, &sh);
     double fmas = sh.fmas, loads = sh.loads, efficiency = sh.efficiency, wave_eff = sh.wave_eff;
     double sms = gpu->sm_count;
     double fma_s = fmas * (double) n / (sms * S_FMA_PER_SM_CLK * S_CLOCK_HZ * efficiency * wave_eff);
@@ -73,7 +74,11 @@ sf_sim_u_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_co
     double l1_reuse = 1.0 + 0.6 * (c->groups - 1);
     double l2_s = loads * (double) n * 4.0 / l1_reuse / (S_L2_BPS * wave_eff);
     double dram_s = ((double) k * n + (double) m * n) * 4.0 / S_DRAM_BPS;
-    double issue_s = (fmas + loads * 2.0) * (double) n / c->vec / 32.0
+    /* a split's exchange: per row and lane, k - 1 partials stored and
+       loaded (and added) */
+    double ks = sf_config_ksplit (c);
+    double exchange = ks > 1 ? (double) m * (ks - 1) * 3.0 : 0.0;
+    double issue_s = (fmas + loads * 2.0 + exchange) * (double) n / c->vec / 32.0
                    / (sms * 4.0 * S_CLOCK_HZ * efficiency * wave_eff) * c->vec;
     double t = fmax (fmax (fma_s, l2_s), fmax (dram_s, issue_s));
     return t * 1e6 + S_LAUNCH_US;

@@ -23,7 +23,7 @@ s_problem (sf_rankmodel_t *model, const sf_problem_t *p, int32_t sms, sf_config_
     sf_matrix_t *a = sf_problem_matrix (p);
     if (!a)
         return sf_error_last ();
-    sf_space_problem_t sp = { p->m, p->k, p->n, sf_matrix_nnz (a), sms, false, false };
+    sf_space_problem_t sp = { p->m, p->k, p->n, sf_matrix_nnz (a), sms, false, false, false };
     int nu = sf_space_u (&sp, configs, S_MAX_CONFIGS, NULL), kept = 0;
     for (int j = 0; j < nu; j++)
         if (sp.nnz * configs[j].vec <= SF_SPACE_MAX_FMAS)

@@ -57,6 +57,11 @@ tune k27 "$WORK/k27.mtx" 3136
 # Template D alone, more of its configs, on a real matrix and an awkward N.
 [ -f "$DLMC" ] && tune dlmc-q-0.9-D "$DLMC" 300 --templates D --max-configs 48
 tune k27-D "$WORK/k27.mtx" 1001 --templates D --max-configs 48 --bias
+# U split over K (--u-split): empty rows and columns, odd N (the generic
+# path, run by one group of the block), N = 1, a real matrix, the epilogue.
+tune empty-rows-Uk "$WORK/emptyish.mtx" 129 --templates U --u-split --max-configs 12 --bias --relu
+tune emptyish-n1-Uk "$WORK/emptyish.mtx" 1 --templates U --u-split --max-configs 12
+[ -f "$DLMC" ] && tune dlmc-q-0.9-Uk "$DLMC" 300 --templates U --u-split --max-configs 12 --max-code-fmas 30000
 fi
 if [ "$PART" != 1 ]; then
 # D's union encoding (--d-union, session 6): awkward N, padding rows, a

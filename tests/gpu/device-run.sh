@@ -7,7 +7,7 @@
 #   tests/gpu/device-run.sh export  tests/cli_export.sh: tune-local's store,
 #                                   export, verify, rt_demo, torch_demo
 #   farm, scaling, dispatch, sweep, rankeval, smoke, emitpath, suite,
-#   proxyeval, fidelity, dprofile, dunion, dshfl, dslab: see each section below (issues 3-7)
+#   proxyeval, fidelity, dprofile, dunion, dshfl, dslab, usplit: see each section below (issues 3-7)
 #   tests/gpu/device-run.sh emitpath  U kernels as PTX and as CUDA C, timed
 set -u
 OUT=${OUT:-/tmp/out}
@@ -18,6 +18,43 @@ export SF_SHARED_DATA=$PWD/.devpack/data
 export SF_TOP_SRCDIR=$PWD SF_TOP_BUILDDIR=$PWD
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu,utilization.gpu --format=csv | tee "$OUT/nvidia-smi.txt"
 git log -1 --format='commit %H %s' 2>/dev/null | tee "$OUT/commit.txt"  # empty: the device copy has no .git
+# kinds_report JSON TEMPLATE LABEL1 MARK LABEL2: a tune-local run's baselines,
+# then the best configs of TEMPLATE without MARK in their text (LABEL1) and
+# with it (LABEL2), and every failed candidate.
+kinds_report () {
+    python3 - "$@" <<'PY'
+import json, sys
+path, tmpl, label1, mark, label2 = sys.argv[1:6]
+try:
+    d = json.load(open(path))
+except Exception as e:
+    print("  no result", e); sys.exit(0)
+b = d["baselines"]
+print("  cuSPARSE %.1f us, SGEMM %.1f, TF32 %.1f; failed %d of %d" % (b["cusparse_us"], b["sgemm_us"], b["tf32_us"],
+      d["search"]["failed"], d["search"]["candidates"]))
+for label, has in ((label1, False), (label2, True)):
+    t = sorted((c["us"], c["config"], c.get("err")) for c in d["candidates"]
+               if c["status"] == "ok" and c["config"].startswith(tmpl) and (mark in c["config"]) == has)
+    print("  %-5s best %s; top 3 %s; max err %s" % (label, "%.2f us %s" % t[0][:2] if t else "none",
+          ", ".join("%.2f %s" % x[:2] for x in t[:3]), max((x[2] or 0) for x in t) if t else "-"))
+for c in d["candidates"]:
+    if c["status"] != "ok":
+        print("  FAILED %s %s %s" % (c["config"], c["status"], str(c.get("error", ""))[:200]))
+PY
+}
+# verify_report JSON NAMES: bundle verify's layers, named by NAMES' "cI config" lines.
+verify_report () {
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+names = dict(line.split() for line in open(sys.argv[2]))
+try:
+    d = json.load(open(sys.argv[1]))
+except Exception as e:
+    print("  no result", e); sys.exit(0)
+for l in d["layers"]:
+    print("  %-34s %-3s err %-9.2g %8.2f us" % (names.get(l["name"], l["name"]), l["status"], l.get("error", -1), l.get("time_us", -1)))
+PY
+}
 for what in "$@"; do
     case $what in
     check)
@@ -233,22 +270,7 @@ PY
                 --templates D --max-configs ${SF_DSLAB_CONFIGS:-48} --no-store --json -q \
                 > "$OUT/json/dslab-$mk-$sp-n$n.json" 2>> "$OUT/dslab-stderr.log"
             echo "$spec: tune-local exit $?"
-            python3 - "$OUT/json/dslab-$mk-$sp-n$n.json" <<'PY'
-import json, sys
-try:
-    d = json.load(open(sys.argv[1]))
-except Exception as e:
-    print("  no result", e); sys.exit(0)
-b = d["baselines"]
-print("  cuSPARSE %.1f us, SGEMM %.1f, TF32 %.1f; failed %d of %d" % (b["cusparse_us"], b["sgemm_us"], b["tf32_us"],
-      d["search"]["failed"], d["search"]["candidates"]))
-for label, pick in (("rows", lambda c: ".e" not in c), ("slab", lambda c: ".e2" in c)):
-    t = sorted((c["us"], c["config"]) for c in d["candidates"] if c["status"] == "ok" and c["config"].startswith("D") and pick(c["config"]))
-    print("  %-4s best %s; top 3 %s" % (label, "%.1f us %s" % t[0] if t else "none", ", ".join("%.1f %s" % x for x in t[:3])))
-for c in d["candidates"]:
-    if c["status"] != "ok":
-        print("  FAILED %s %s %s" % (c["config"], c["status"], c.get("error", "")[:200]))
-PY
+            kinds_report "$OUT/json/dslab-$mk-$sp-n$n.json" D rows '.e2' slab
         done
         f=/tmp/dl-768x3072-0.95.smtx
         layers= matrices= i=0
@@ -261,16 +283,40 @@ PY
         for nn in 512 509 3 1; do
             timeout 120 "$SPMMFARM" bundle verify /tmp/dl.bundle $matrices --n $nn --json > "$OUT/json/dslab-verify-n$nn.json" 2>> "$OUT/dslab-stderr.log"
             echo "bundle verify N=$nn: exit $?"
-            python3 - "$OUT/json/dslab-verify-n$nn.json" /tmp/dslab.configs <<'PY'
-import json, sys
-names = dict(line.split() for line in open(sys.argv[2]))
-try:
-    d = json.load(open(sys.argv[1]))
-except Exception as e:
-    print("  no result", e); sys.exit(0)
-for l in d["layers"]:
-    print("  %-32s %-3s err %-9.2g %8.2f us" % (names.get(l["name"], l["name"]), l["status"], l.get("error", -1), l.get("time_us", -1)))
-PY
+            verify_report "$OUT/json/dslab-verify-n$nn.json" /tmp/dslab.configs
+        done
+        ;;
+    usplit)
+        # issue 3, session 9: U's configs split over K (.k2/.k4/.k8) against
+        # the unsplit ones, in one exhaustive U-only tune-local per layer
+        # (SF_USPLIT_CONFIGS of each kind, the bench's code budget), every
+        # full kernel verified, with SGEMM and cuSPARSE of the same run.
+        # Layer specs MxK@SPARSITY:N[:extra tune-local options].
+        for spec in ${SF_USPLIT_LAYERS:-70x300@0.8:1001:--bias:--relu 100x300@0.98:1 128x1152@0.9:3136 128x1152@0.8:3136 256x512@0.9:3136 512x256@0.8:3136 256x1024@0.9:784 768x768@0.95:512 64x576@0.9:12544}; do
+            mk=${spec%%@*}; rest=${spec#*@}; sp=${rest%%:*}; rest=${rest#*:}; n=${rest%%:*}
+            extra=; [ "$rest" != "$n" ] && extra=$(echo "${rest#*:}" | tr ':' ' ')
+            f=/tmp/us-$mk-$sp.smtx
+            "$SPMMFARM" gen --m ${mk%x*} --k ${mk#*x} --sparsity $sp --seed 1 -o $f > /dev/null
+            timeout ${SF_USPLIT_TIME:-150} "$SPMMFARM" tune-local $f --n $n --strategy exhaustive \
+                --templates U --max-configs ${SF_USPLIT_CONFIGS:-12} --max-code-fmas 30000 --no-store --json -q $extra \
+                > "$OUT/json/usplit-$mk-$sp-n$n.json" 2>> "$OUT/usplit-stderr.log"
+            echo "$spec: tune-local exit $?"
+            kinds_report "$OUT/json/usplit-$mk-$sp-n$n.json" U plain '.k' split
+        done
+        # split kernels through the runtime: more than 48 KB of shared memory
+        # (r64.t64.k4), the generic path (N % V != 0), N = 1
+        f=/tmp/us-128x1152-0.9.smtx
+        layers= matrices= i=0
+        for cfg in ${SF_USPLIT_VERIFY:-U:r64.v1.t64.g1.o0.k4.m104.none U:r32.v2.t64.g1.o1.k8.m104.sim U:r16.v4.t32.g1.o0.k2.m104.nnz U:r8.v1.t128.g1.o0.m64.none}; do
+            i=$((i + 1)); layers="$layers c$i=$f:3136:$cfg"; matrices="$matrices --matrix c$i=$f"
+            echo "c$i $cfg" >> /tmp/usplit.configs
+        done
+        rm -rf /tmp/us.bundle
+        "$SPMMFARM" bundle create -o /tmp/us.bundle $layers > /dev/null 2>> "$OUT/usplit-stderr.log" || echo "bundle create failed"
+        for nn in 3136 3135 1; do
+            timeout 120 "$SPMMFARM" bundle verify /tmp/us.bundle $matrices --n $nn --json > "$OUT/json/usplit-verify-n$nn.json" 2>> "$OUT/usplit-stderr.log"
+            echo "bundle verify N=$nn: exit $?"
+            verify_report "$OUT/json/usplit-verify-n$nn.json" /tmp/usplit.configs
         done
         ;;
     dispatch)
