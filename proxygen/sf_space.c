@@ -21,6 +21,29 @@ sf_space_u_max_regs (int32_t panel_rows, int32_t vec)
     return regs < 64 ? 64 : regs > 255 ? 255 : regs;
 }
 
+/*  One config through a table's two passes. Pass 0 finds the largest
+    block count of a legal config; pass 1 keeps a legal config into
+    out[*count] (while there is room) unless it has fewer than min_blocks
+    blocks when some config of the table reaches that (the wave
+    constraint), and counts what it prunes. */
+static void
+s_admit (int pass, bool legal, int64_t blocks, int64_t min_blocks, int64_t *best_blocks,
+         const sf_config_t *c, sf_config_t *out, int max, int *count, int *pruned)
+{
+    if (pass == 0) {
+        if (legal && blocks > *best_blocks)
+            *best_blocks = blocks;
+        return;
+    }
+    if (!legal || (blocks < min_blocks && *best_blocks >= min_blocks)) {
+        (*pruned)++;
+        return;
+    }
+    if (*count < max)
+        out[*count] = *c;
+    (*count)++;
+}
+
 /*  The constraints every U config meets, split or not. */
 static bool
 s_u_legal (const sf_space_problem_t *p, const sf_config_t *c, bool smallest_rows)
@@ -79,21 +102,8 @@ s_space_u_table (const sf_space_problem_t *p, bool split, sf_config_t *out, int 
                               s_orders[o], sf_space_u_max_regs (rows[r], s_vecs[v]), s_reorders[ri],
                               SF_D_ROWS, split ? s_splits[g] : 0 };
             bool legal = split ? s_u_split_legal (p, &c, r == 0) : s_u_legal (p, &c, r == 0);
-            int64_t blocks = sf_config_blocks (&c, p->m, p->n);
-            if (pass == 0) {
-                if (legal && blocks > best_blocks)
-                    best_blocks = blocks;
-                continue;
-            }
-            if (legal && blocks < min_blocks && best_blocks >= min_blocks)
-                legal = false;
-            if (!legal) {
-                pruned++;
-                continue;
-            }
-            if (count < max)
-                out[count] = c;
-            count++;
+            s_admit (pass, legal, sf_config_blocks (&c, p->m, p->n), min_blocks, &best_blocks, &c, out,
+                     max, &count, &pruned);
         }
     }
     *pruned_p = pruned;
@@ -166,20 +176,8 @@ s_space_slab (const sf_space_problem_t *p, sf_config_t *out, int max, int *prune
         for (int g = 0; g < S_COUNT (s_slab_splits); g++) {
             sf_config_t c = { SF_TEMPLATE_D, s_slab_rows[r], s_vecs[v], s_slab_threads[t], s_slab_splits[g],
                               0, 0, SF_REORDER_NONE, SF_D_SLAB, 0 };
-            bool legal = s_slab_legal (p, &c);
-            int64_t blocks = sf_config_blocks (&c, p->m, p->n);
-            if (pass == 0) {
-                if (legal && blocks > best_blocks)
-                    best_blocks = blocks;
-                continue;
-            }
-            if (!legal || (blocks < min_blocks && best_blocks >= min_blocks)) {
-                pruned++;
-                continue;
-            }
-            if (count < max)
-                out[count] = c;
-            count++;
+            s_admit (pass, s_slab_legal (p, &c), sf_config_blocks (&c, p->m, p->n), min_blocks, &best_blocks,
+                     &c, out, max, &count, &pruned);
         }
     }
     *pruned_p = pruned;
@@ -207,7 +205,6 @@ sf_space_d (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_
         for (int o = 0; o < S_COUNT (s_orders); o++) {
             sf_config_t c = { SF_TEMPLATE_D, e ? s_d_union_rows[r] : s_d_rows[r], s_vecs[v], s_d_threads[t],
                               s_d_groups[g], s_orders[o], 0, s_d_reorders[ri], e ? SF_D_UNION : SF_D_ROWS, 0 };
-            int64_t blocks = sf_config_blocks (&c, p->m, p->n);
             int64_t padded_n = (p->n + 31) / 32 * 32;
             int64_t panels = (p->m + c.panel_rows - 1) / c.panel_rows;
             bool legal = c.panel_rows * c.vec <= SF_SPACE_D_MAX_ACC
@@ -215,20 +212,8 @@ sf_space_d (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_
                 && c.threads * c.vec <= padded_n
                 && (c.panel_rows < p->m || r == 0)
                 && panels >= c.groups;
-            if (pass == 0) {
-                if (legal && blocks > best_blocks[e])
-                    best_blocks[e] = blocks;
-                continue;
-            }
-            if (legal && blocks < min_blocks && best_blocks[e] >= min_blocks)
-                legal = false;
-            if (!legal) {
-                pruned++;
-                continue;
-            }
-            if (count < max)
-                out[count] = c;
-            count++;
+            s_admit (pass, legal, sf_config_blocks (&c, p->m, p->n), min_blocks, &best_blocks[e], &c, out,
+                     max, &count, &pruned);
         }
     }
     if (count > max)
