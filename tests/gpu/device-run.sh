@@ -298,7 +298,7 @@ PY
             f=/tmp/us-$mk-$sp.smtx
             "$SPMMFARM" gen --m ${mk%x*} --k ${mk#*x} --sparsity $sp --seed 1 -o $f > /dev/null
             timeout ${SF_USPLIT_TIME:-150} "$SPMMFARM" tune-local $f --n $n --strategy exhaustive \
-                --templates U --max-configs ${SF_USPLIT_CONFIGS:-12} --max-code-fmas 30000 --no-store --json -q $extra \
+                --templates U --u-split --max-configs ${SF_USPLIT_CONFIGS:-12} --max-code-fmas 30000 --no-store --json -q $extra \
                 > "$OUT/json/usplit-$mk-$sp-n$n.json" 2>> "$OUT/usplit-stderr.log"
             echo "$spec: tune-local exit $?"
             kinds_report "$OUT/json/usplit-$mk-$sp-n$n.json" U plain '.k' split
