@@ -115,9 +115,12 @@ s_bench_summary (const s_run_t *run, const cJSON *records)
     int ngroups = 0, verified = 0, slower = 0, gen_count = 0;
     double gen_log = 0, wall = 0, cpu = 0, gpu_s = 0;
     bool simulated = false;
-    const char *gpu = "";
+    const char *gpu = "", *timing = NULL;
     const cJSON *rec;
     cJSON_ArrayForEach (rec, records) {
+        /* a record of a run before graph timing has no "timing": launch */
+        const char *t = cJSON_GetObjectItem (rec, "timing") ? sf_benchrun_str (rec, "timing") : "launch";
+        timing = !timing || strcmp (timing, t) == 0 ? t : "mixed";
         const cJSON *best = cJSON_GetObjectItem (rec, "best"), *base = cJSON_GetObjectItem (rec, "baselines");
         const cJSON *search = cJSON_GetObjectItem (rec, "search");
         double us = sf_benchrun_num (best, "us");
@@ -152,6 +155,7 @@ s_bench_summary (const s_run_t *run, const cJSON *records)
     cJSON *root = cJSON_CreateObject ();
     cJSON_AddStringToObject (root, "gpu", simulated ? "simulated (sim backend: NOT measured)" : gpu);
     cJSON_AddBoolToObject (root, "simulated", simulated);
+    cJSON_AddStringToObject (root, "timing", timing ? timing : "");
     cJSON_AddStringToObject (root, "suite", run->base.suite_path);
     cJSON_AddStringToObject (root, "filter", run->base.filter ? run->base.filter : "");
     cJSON_AddStringToObject (root, "strategy", sf_strategy_name (run->tune.search.strategy));

@@ -17,6 +17,7 @@
 #include "cli/sf_tune_store.h"
 #include "store/sf_export.h"
 #include "store/sf_store.h"
+#include "worker/sf_gpu.h"
 #include "worker/sf_search.h"
 
 #define S_WRITER_WAIT_TRIES 50   /* x 100 ms: another tune-local committing */
@@ -205,7 +206,10 @@ s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const 
     const char *sim = r->simulated ? " (SIMULATED)" : "";
     printf ("layer:      %d x %d (sparsity %.3f, %d nonzeros), N = %lld\n", sf_matrix_rows (a),
             sf_matrix_cols (a), sf_matrix_sparsity (a), sf_matrix_nnz (a), (long long) n);
-    printf ("gpu:        %s%s\n", r->gpu_type, r->simulated ? " -- no GPU used, times are model estimates" : "");
+    const char *timing = sf_gpu_timing ();
+    printf ("gpu:        %s%s\n", r->gpu_type, r->simulated ? " -- no GPU used, times are model estimates"
+                                   : timing && strcmp (timing, "graph") == 0 ? " (timed as CUDA graph replays)"
+                                   : " (timed launch by launch)");
     printf ("best:       %s %s: %.2f us%s", sf_template_name (r->tmpl), r->config, r->us, sim);
     if (!isnan (r->max_rel_err) && !r->simulated)
         printf (", verified (rel err %.2e)", r->max_rel_err);

@@ -10,6 +10,7 @@
 #include "common/sf_cudadrv.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
+#include "worker/sf_gpu.h"
 #include "worker/sf_sim.h"
 
 void
@@ -291,6 +292,9 @@ sf_tune_result_json (const sf_search_opts_t *o, const sf_search_result_t *r, boo
     cJSON_AddStringToObject (root, "strategy", sf_strategy_name (o->strategy));
     cJSON_AddStringToObject (root, "backend", o->backend == SF_BACKEND_SIM ? "sim" : "cuda");
     cJSON_AddBoolToObject (root, "simulated", r->simulated);
+    /* how times were taken (docs/WORKER.md "Timing") */
+    const char *timing = r->simulated ? "simulated" : sf_gpu_timing ();
+    cJSON_AddStringToObject (root, "timing", timing ? timing : "unknown");
     cJSON *gpu = cJSON_AddObjectToObject (root, "gpu");
     cJSON_AddStringToObject (gpu, "name", r->gpu_name);
     cJSON_AddStringToObject (gpu, "type", r->gpu_type);

@@ -11,6 +11,7 @@
 #include "common/sf_log.h"
 #include "config.h"
 #include "proxygen/sf_space.h"
+#include "worker/sf_gpu.h"
 #include "worker/sf_sim.h"
 
 #define S_LOG "tune-store"
@@ -32,13 +33,20 @@ sf_tune_store_request (const sf_search_opts_t *o, char *buf, size_t size)
     /* "+e1", "+e2": D's union encoding, slab kernel searched too (the slab
        by default since session 8); " u-split": U's configs split over K
        too (--u-split). Requests that searched without them keep their
-       text and are not taken for one that searches them */
-    snprintf (buf, size, "tune-local strategy=%s max-configs=%s%s templates=%s%s%s%s%s max-code-fmas=%lld spmmfarm=%s",
+       text and are not taken for one that searches them. " timing=graph"
+       (GPU only): times taken from CUDA graph replays (session 10 on); a
+       GPU campaign without it was timed launch by launch and is not taken
+       for a graph-timed request (docs/WORKER.md "Timing"). */
+    const char *timing = o->backend == SF_BACKEND_SIM ? NULL : sf_gpu_timing ();
+    char timed[24] = "";
+    if (timing)
+        snprintf (timed, sizeof timed, " timing=%s", timing);
+    snprintf (buf, size, "tune-local strategy=%s max-configs=%s%s templates=%s%s%s%s%s max-code-fmas=%lld%s spmmfarm=%s",
               sf_strategy_name (o->strategy), configs, top, templates & SF_SEARCH_U ? "U" : "",
               templates & SF_SEARCH_D ? "D" : "", o->d_union && (templates & SF_SEARCH_D) ? "+e1" : "",
               sf_search_takes_slab (o) && (templates & SF_SEARCH_D) ? "+e2" : "",
               sf_search_takes_u_split (o) && (templates & SF_SEARCH_U) ? " u-split" : "",
-              (long long) (o->max_code_fmas > 0 ? o->max_code_fmas : SF_SPACE_MAX_FMAS), PACKAGE_VERSION);
+              (long long) (o->max_code_fmas > 0 ? o->max_code_fmas : SF_SPACE_MAX_FMAS), timed, PACKAGE_VERSION);
 }
 
 int

@@ -76,6 +76,12 @@ static const s_entry_t s_entries[] = {
     S_ENTRY (cuLinkAddData, S_OPTIONAL),
     S_ENTRY (cuLinkComplete, S_OPTIONAL),
     S_ENTRY (cuLinkDestroy, S_OPTIONAL),
+    S_ENTRY (cuStreamBeginCapture, S_OPTIONAL),
+    S_ENTRY (cuStreamEndCapture, S_OPTIONAL),
+    S_ENTRY (cuGraphInstantiate, S_OPTIONAL),
+    S_ENTRY (cuGraphLaunch, S_OPTIONAL),
+    S_ENTRY (cuGraphExecDestroy, S_OPTIONAL),
+    S_ENTRY (cuGraphDestroy, S_OPTIONAL),
 };
 #define S_ENTRY_COUNT (sizeof s_entries / sizeof s_entries[0])
 

@@ -93,6 +93,13 @@ typedef struct {
     SF_CUDA_FN (cuLinkAddData);
     SF_CUDA_FN (cuLinkComplete);
     SF_CUDA_FN (cuLinkDestroy);
+    /* optional: CUDA graphs, for timing without host launch overhead */
+    SF_CUDA_FN (cuStreamBeginCapture);
+    SF_CUDA_FN (cuStreamEndCapture);
+    SF_CUDA_FN (cuGraphInstantiate);
+    SF_CUDA_FN (cuGraphLaunch);
+    SF_CUDA_FN (cuGraphExecDestroy);
+    SF_CUDA_FN (cuGraphDestroy);
 } sf_cuda_api_t;
 
 /*  The driver library opened when no path is given and SPMMFARM_LIBCUDA is

@@ -552,10 +552,42 @@ START_TEST (test_retries_exhausted)
 }
 END_TEST
 
+/*  Like s_start, on fixed ports below ZeroMQ's wildcard range (which starts
+    at 49152): a restart binds the same endpoints again, and a wildcard port
+    freed by the stop would be taken by another test running in parallel. */
+static void
+s_start_fixed (s_farm_t *f, int64_t lease_ms, int retries, int heartbeat_ms)
+{
+    for (int attempt = 0; attempt < 50; attempt++) {
+        memset (f, 0, sizeof *f);
+        snprintf (f->dir, sizeof f->dir, "/tmp/check_coord.XXXXXX");
+        ck_assert (mkdtemp (f->dir) != NULL);
+        int port = 30000 + (int) ((getpid () * 7 + attempt * 2) % 18000);
+        snprintf (f->workers, sizeof f->workers, "tcp://127.0.0.1:%d", port);
+        snprintf (f->clients, sizeof f->clients, "tcp://127.0.0.1:%d", port + 1);
+        char store[300];
+        snprintf (store, sizeof store, "%s/store", f->dir);
+        sf_coord_opts_t o;
+        sf_coord_opts_default (&o);
+        o.store_dir = store;
+        o.workers_ep = f->workers;
+        o.clients_ep = f->clients;
+        sf_coord_t *probe = sf_coord_new (&o);
+        bool free_ports = probe != NULL;
+        sf_coord_destroy (&probe);
+        if (free_ports) {
+            s_start_in (f, store, lease_ms, retries, heartbeat_ms);
+            return;
+        }
+        s_cleanup (f);
+    }
+    ck_abort_msg ("no free pair of ports in 30000-48000");
+}
+
 START_TEST (test_restart_resumes)
 {
     s_farm_t f;
-    s_start (&f, 60000, 3, 200);
+    s_start_fixed (&f, 60000, 3, 200);
     uint64_t id = s_submit (&f, "proxy", 4, 2);
     zsock_t *w = s_worker (&f, "w", S_SIM_TYPE);
     s_ready (w, 2);

@@ -31,6 +31,9 @@
     handles them, sf_search.c s_keep_faster.) */
 #define S_WARM_US 5000.0
 #define S_HOT_S 0.05
+/*  cuBLAS's workspace, given to it so that it never allocates inside a graph
+    capture (32 MiB: what NVIDIA recommends for Hopper). */
+#define S_BLAS_WORKSPACE ((size_t) 32 << 20)
 
 /*  The baseline libraries, resolved with dlsym so that nothing but the
     measuring process needs them. */
@@ -44,6 +47,7 @@ typedef struct {
                              const float *, const float *, int, const float *, int, const float *,
                              float *, int);
     int (*get_property) (libraryPropertyType, int *);
+    cublasStatus_t (*set_workspace) (cublasHandle_t, void *, size_t);
 } s_cublas_t;
 
 typedef struct {
@@ -80,6 +84,8 @@ struct _sf_gpu_t {
     s_cublas_t blas;
     s_cusparse_t sparse;
     char toolkit[16];
+    bool graphs;               /* time through CUDA graphs (sf_gpu_timing) */
+    CUdeviceptr blas_workspace;  /* cuBLAS's, set explicitly: a graph capture cannot allocate */
     /* the problem */
     const sf_matrix_t *a;
     int64_t m, k, n;
@@ -123,6 +129,7 @@ s_load_baselines (sf_gpu_t *self)
     *(void **) &b->set_math_mode = s_sym (b->lib, "cublasSetMathMode", &ok);
     *(void **) &b->sgemm = s_sym (b->lib, "cublasSgemm_v2", &ok);
     *(void **) &b->get_property = s_sym (b->lib, "cublasGetProperty", &ok);
+    *(void **) &b->set_workspace = s_sym (b->lib, "cublasSetWorkspace_v2", &ok);
     if (!ok) {
         sf_log_warn ("gpu", "cuBLAS not usable (%s): SGEMM baselines and the dense candidate are off",
                      b->lib ? "missing symbols" : dlerror ());
@@ -177,6 +184,16 @@ sf_gpu_new (int ordinal)
                              "cuEventCreate"))
         goto fail;
     s_load_baselines (self);
+    const char *method = sf_gpu_timing ();
+    if (!method)
+        goto fail;
+    self->graphs = strcmp (method, "graph") == 0;
+    if (self->graphs && !(cu->cuStreamBeginCapture && cu->cuStreamEndCapture && cu->cuGraphInstantiate
+                          && cu->cuGraphLaunch && cu->cuGraphExecDestroy && cu->cuGraphDestroy)) {
+        sf_error_set (SF_ERR_UNSUPPORTED, "this CUDA driver has no graph capture: "
+                      "set SPMMFARM_TIMING=launch to time launch by launch");
+        goto fail;
+    }
     return self;
 fail:
     sf_gpu_destroy (&self);
@@ -218,6 +235,8 @@ sf_gpu_destroy (sf_gpu_t **self_p)
             self->cu->cuEventDestroy (self->ev_start);
         if (self->ev_stop)
             self->cu->cuEventDestroy (self->ev_stop);
+        if (self->blas_workspace)
+            self->cu->cuMemFree (self->blas_workspace);
         if (self->stream)
             self->cu->cuStreamDestroy (self->stream);
         if (self->ctx)
@@ -231,6 +250,18 @@ sf_gpu_destroy (sf_gpu_t **self_p)
 
 const sf_device_info_t *sf_gpu_info (const sf_gpu_t *self) { return &self->info; }
 const char *sf_gpu_toolkit_version (const sf_gpu_t *self) { return self->toolkit; }
+
+const char *
+sf_gpu_timing (void)
+{
+    const char *env = getenv ("SPMMFARM_TIMING");
+    if (!env || !*env || strcmp (env, "graph") == 0)
+        return "graph";
+    if (strcmp (env, "launch") == 0)
+        return "launch";
+    sf_error_set (SF_ERR_INVALID, "SPMMFARM_TIMING='%.32s': must be graph or launch", env);
+    return NULL;
+}
 
 static int
 s_upload (sf_gpu_t *self, CUdeviceptr *dst, const void *src, size_t bytes)
@@ -323,6 +354,17 @@ sf_gpu_set_problem (sf_gpu_t *self, const sf_matrix_t *a, int64_t n, bool bias, 
 
 typedef int (*s_launch_fn) (sf_gpu_t *self, void *arg, int b_index);
 
+/*  One timed batch: `count` launches of fn, recorded as a CUDA graph when
+    the GPU times through graphs (the exec is kept while count stays the
+    same), else launched one by one. */
+typedef struct {
+    s_launch_fn fn;
+    void *arg;
+    int next_b;           /* launch timing: the B copy of the next launch */
+    int count;            /* graph timing: launches in exec */
+    CUgraphExec exec;
+} s_batch_t;
+
 static int
 s_cmp_double (const void *a, const void *b)
 {
@@ -330,22 +372,76 @@ s_cmp_double (const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static void
+s_batch_release (sf_gpu_t *self, s_batch_t *b)
+{
+    if (b->exec)
+        self->cu->cuGraphExecDestroy (b->exec);
+    b->exec = NULL;
+    b->count = 0;
+}
+
+/*  Records `count` launches (rounded up to whole cycles over the B copies,
+    so that every batch streams each copy alike) into b->exec. A launch
+    that fails during the capture, or a capture the driver refuses (a
+    library call that cannot be captured), ends the capture and fails with
+    the launch's error, or SF_ERR_UNSUPPORTED naming the driver's. */
 static int
-s_time_batch (sf_gpu_t *self, s_launch_fn fn, void *arg, int count, int *next_b, double *us)
+s_batch_capture (sf_gpu_t *self, s_batch_t *b, int count)
+{
+    int copies = self->b_copies;
+    int n = (count + copies - 1) / copies * copies;
+    if (b->exec && b->count == n)
+        return SF_OK;
+    s_batch_release (self, b);
+    const sf_cuda_api_t *cu = self->cu;
+    S_CU (self, cu->cuStreamBeginCapture (self->stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+          "cuStreamBeginCapture");
+    int rc = SF_OK;
+    for (int i = 0; i < n && rc == SF_OK; i++)
+        rc = b->fn (self, b->arg, i % copies);
+    CUgraph graph = NULL;
+    CUresult end = cu->cuStreamEndCapture (self->stream, &graph);
+    if (rc == SF_OK && end != CUDA_SUCCESS)
+        rc = sf_error_set_origin (SF_ERR_UNSUPPORTED, end,
+                                  "the launches cannot be recorded as a CUDA graph (cuStreamEndCapture: %d)",
+                                  (int) end);
+    if (rc == SF_OK)
+        rc = sf_cudadrv_check (self->drv, cu->cuGraphInstantiate (&b->exec, graph, 0), "cuGraphInstantiate");
+    if (graph)
+        cu->cuGraphDestroy (graph);
+    if (rc != SF_OK) {
+        b->exec = NULL;
+        return rc;
+    }
+    b->count = n;
+    return SF_OK;
+}
+
+/*  Times one batch of about `count` launches; *us gets the time per launch. */
+static int
+s_time_batch (sf_gpu_t *self, s_batch_t *b, int count, double *us)
 {
     const sf_cuda_api_t *cu = self->cu;
+    int launched = count, rc;
+    if (self->graphs && (rc = s_batch_capture (self, b, count)) != SF_OK)
+        return rc;
     S_CU (self, cu->cuEventRecord (self->ev_start, self->stream), "cuEventRecord");
-    for (int i = 0; i < count; i++) {
-        int rc = fn (self, arg, *next_b);
-        if (rc != SF_OK)
-            return rc;
-        *next_b = (*next_b + 1) % self->b_copies;
+    if (self->graphs) {
+        S_CU (self, cu->cuGraphLaunch (b->exec, self->stream), "cuGraphLaunch");
+        launched = b->count;
+    } else {
+        for (int i = 0; i < count; i++) {
+            if ((rc = b->fn (self, b->arg, b->next_b)) != SF_OK)
+                return rc;
+            b->next_b = (b->next_b + 1) % self->b_copies;
+        }
     }
     S_CU (self, cu->cuEventRecord (self->ev_stop, self->stream), "cuEventRecord");
     S_CU (self, cu->cuEventSynchronize (self->ev_stop), "kernel run");
     float ms = 0;
     S_CU (self, cu->cuEventElapsedTime (&ms, self->ev_start, self->ev_stop), "cuEventElapsedTime");
-    *us = ms * 1000.0 / count;
+    *us = ms * 1000.0 / launched;
     return SF_OK;
 }
 
@@ -360,21 +456,21 @@ s_batch_for (double target_us, double estimate_us)
 /*  Warm up, then time batches of launches (each batch >= 100 us, >= 21
     batches and >= 5 ms in all); the median of the per-launch averages. */
 static int
-s_time (sf_gpu_t *self, s_launch_fn fn, void *arg, sf_timing_t *t)
+s_time_batches (sf_gpu_t *self, s_batch_t *b, sf_timing_t *t)
 {
-    int next_b = 0, rc;
+    int rc;
     double estimate;
-    if ((rc = s_time_batch (self, fn, arg, 3, &next_b, &estimate)) != SF_OK
-        || (rc = s_time_batch (self, fn, arg, 5, &next_b, &estimate)) != SF_OK)
+    if ((rc = s_time_batch (self, b, 3, &estimate)) != SF_OK
+        || (rc = s_time_batch (self, b, 5, &estimate)) != SF_OK)
         return rc;
     if (sf_clock_mono () - self->busy_until > S_HOT_S) {
         /* the estimate was taken at whatever clock the GPU had: keep
            launching until S_WARM_US have run, and take the last batch's
            time as the estimate */
         double warmed = 0;
+        int warm_batch = s_batch_for (200.0, estimate);
         for (int round = 0; warmed < S_WARM_US && round < 1000; round++) {
-            int warm_batch = s_batch_for (200.0, estimate);
-            if ((rc = s_time_batch (self, fn, arg, warm_batch, &next_b, &estimate)) != SF_OK)
+            if ((rc = s_time_batch (self, b, warm_batch, &estimate)) != SF_OK)
                 return rc;
             warmed += estimate * warm_batch;
         }
@@ -387,16 +483,26 @@ s_time (sf_gpu_t *self, s_launch_fn fn, void *arg, sf_timing_t *t)
     if (!v)
         return sf_error_set (SF_ERR_NOMEM, "out of memory");
     for (int s = 0; s < samples; s++)
-        if ((rc = s_time_batch (self, fn, arg, batch, &next_b, &v[s])) != SF_OK) {
+        if ((rc = s_time_batch (self, b, batch, &v[s])) != SF_OK) {
             free (v);
             return rc;
         }
     self->busy_until = sf_clock_mono ();
     qsort (v, (size_t) samples, sizeof *v, s_cmp_double);
+    int launches = self->graphs ? b->count : batch;
     *t = (sf_timing_t) { v[samples / 2], v[0], v[samples - 1], v[samples / 10],
-                         v[samples - 1 - samples / 10], samples, samples * batch };
+                         v[samples - 1 - samples / 10], samples, samples * launches };
     free (v);
     return SF_OK;
+}
+
+static int
+s_time (sf_gpu_t *self, s_launch_fn fn, void *arg, sf_timing_t *t)
+{
+    s_batch_t b = { fn, arg, 0, 0, NULL };
+    int rc = s_time_batches (self, &b, t);
+    s_batch_release (self, &b);
+    return rc;
 }
 
 /* ---- verification -------------------------------------------------------------- */
@@ -542,10 +648,13 @@ s_sgemm (sf_gpu_t *self, cublasMath_t mode, double tol, double *err, sf_timing_t
     if (!self->blas.lib)
         return sf_error_set (SF_ERR_UNSUPPORTED, "cuBLAS is not available");
     s_gemm_t g = { NULL, self->a_dense };
+    if (!self->blas_workspace)
+        S_CU (self, self->cu->cuMemAlloc (&self->blas_workspace, S_BLAS_WORKSPACE), "cuMemAlloc");
     if (self->blas.create (&g.handle) != CUBLAS_STATUS_SUCCESS)
         return sf_error_set (SF_ERR_CUBLAS, "cublasCreate failed");
     self->blas.set_stream (g.handle, (cudaStream_t) self->stream);
     self->blas.set_math_mode (g.handle, mode);
+    self->blas.set_workspace (g.handle, (void *) self->blas_workspace, S_BLAS_WORKSPACE);
     int rc = s_poison (self);
     if (rc == SF_OK)
         rc = s_launch_sgemm (self, &g, 0);
@@ -633,7 +742,7 @@ s_cusparse (sf_gpu_t *self, sf_baselines_t *out)
             rc = s_time (self, s_launch_spmm, &s, &t);
         if (s.buffer)
             self->cu->cuMemFree (s.buffer);
-        if (rc == SF_ERR_CUSPARSE || rc == SF_ERR_VERIFY) {
+        if (rc == SF_ERR_CUSPARSE || rc == SF_ERR_VERIFY || rc == SF_ERR_UNSUPPORTED) {
             sf_log_info ("gpu", "cuSPARSE algorithm %d skipped: %s", (int) algs[i], sf_error_message ());
             rc = SF_OK;
             continue;

@@ -47,6 +47,14 @@ const sf_device_info_t *sf_gpu_info (const sf_gpu_t *self);
 /*  CUDA toolkit version of the baseline libraries ("13.0"), "" if absent. */
 const char *sf_gpu_toolkit_version (const sf_gpu_t *self);
 
+/*  How launches are timed (DESIGN 5; docs/WORKER.md "Timing"): "graph"
+    (default) records each timed batch of launches as a CUDA graph and times
+    its replay, so a short kernel's time is the GPU's, not the rate at which
+    the CPU can submit launches; "launch" times launches submitted one by
+    one (sessions 1-9). Chosen with SPMMFARM_TIMING=graph|launch; NULL
+    (SF_ERR_INVALID) for any other value. A static string. */
+const char *sf_gpu_timing (void);
+
 /*  Sets the problem: A (kept by the caller, must outlive the problem), the
     columns N, an optional per-row bias and ReLU. Allocates and fills the
     device buffers with random non-zero inputs from `seed`. */

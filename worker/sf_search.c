@@ -18,6 +18,7 @@
 #include "proxygen/sf_emit_cuda.h"
 #include "proxygen/sf_space.h"
 #include "worker/sf_measure.h"
+#include "worker/sf_gpu.h"
 #include "worker/sf_sim.h"
 
 #define S_MAX_CONFIGS 4096
@@ -767,6 +768,8 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
     int rc = cache && configs ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
     if (rc == SF_OK)
         rc = s_open_backend (&ms, out);
+    if (rc == SF_OK && !out->simulated && !sf_gpu_timing ())
+        rc = sf_error_last ();  /* SPMMFARM_TIMING is neither graph nor launch */
     if (rc == SF_OK && !opts->no_dense && opts->backend != SF_BACKEND_SIM) {
         /* the first of the baselines' two timings (s_keep_faster); a failure
            here leaves the one after the search to decide */
