@@ -10,6 +10,7 @@
 
 #include "common/sf_error.h"
 #include "tests/sf_check.h"
+#include "worker/sf_gpu.h"
 #include "worker/sf_measure.h"
 
 /*  No GPU in CI: point the child at a driver that does not exist. */
@@ -26,6 +27,26 @@ START_TEST (test_no_device_is_an_error)
     ck_assert_ptr_null (m);
     ck_assert_int_eq (sf_error_last (), SF_ERR_NODEVICE);
     ck_assert_msg (strlen (sf_error_message ()) > 0, "the child's reason travels to the parent");
+}
+END_TEST
+
+/*  How launches are timed: CUDA graphs unless SPMMFARM_TIMING says launch;
+    anything else is refused with the variable's name in the message. */
+START_TEST (test_timing_method)
+{
+    unsetenv ("SPMMFARM_TIMING");
+    ck_assert_str_eq (sf_gpu_timing (), "graph");
+    setenv ("SPMMFARM_TIMING", "", 1);
+    ck_assert_str_eq (sf_gpu_timing (), "graph");
+    setenv ("SPMMFARM_TIMING", "launch", 1);
+    ck_assert_str_eq (sf_gpu_timing (), "launch");
+    setenv ("SPMMFARM_TIMING", "graph", 1);
+    ck_assert_str_eq (sf_gpu_timing (), "graph");
+    setenv ("SPMMFARM_TIMING", "graphs", 1);
+    ck_assert_ptr_null (sf_gpu_timing ());
+    ck_assert_int_eq (sf_error_last (), SF_ERR_INVALID);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "SPMMFARM_TIMING='graphs'"));
+    unsetenv ("SPMMFARM_TIMING");
 }
 END_TEST
 
@@ -79,6 +100,7 @@ main (int argc, char **argv)
     TCase *tc = tcase_create ("child");
     tcase_set_timeout (tc, 60);
     tcase_add_test (tc, test_no_device_is_an_error);
+    tcase_add_test (tc, test_timing_method);
     tcase_add_test (tc, test_ping_crash_hang);
     tcase_add_test (tc, test_missing_program);
     suite_add_tcase (s, tc);

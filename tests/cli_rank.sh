@@ -80,6 +80,7 @@ expect_exit 2 "rank with a missing model file" "$SPMMFARM" tune-local "$WORK/l.m
 expect_exit 0 "bench --strategy rank" "$SPMMFARM" bench --suite "$SUITE" --filter 'id=a@0.7' -o "$WORK/bench" \
     --backend sim --strategy rank --model "$STORE" --templates U --top-k 3 -q
 check "$WORK/bench/summary.json" 'd["strategy"] == "rank" and d["problems"] == 1' "bench summary of a rank run"
+check "$WORK/bench/summary.json" 'd["timing"] == "simulated"' "summary: a sim run's times say they are simulated"
 [ "$(sed -n 2p "$WORK/bench/results.csv" | cut -d, -f1,5)" = "a@0.7,0.7" ] && pass "results.csv: the problem's row" \
     || fail "results.csv: the problem's row"
 # the chart plots the sparsities present, with names relative to its folder

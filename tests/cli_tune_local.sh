@@ -16,7 +16,7 @@ for strategy in proxy exhaustive; do
         json_get "$WORK/$strategy.json" "$key" >/dev/null 2>&1 && pass "$strategy: JSON has $key" \
             || fail "$strategy: JSON lacks $key"
     done
-    [ "$(json_get "$WORK/$strategy.json" 'd["simulated"] and d["gpu"]["type"].startswith("sim/")')" = True ] \
+    [ "$(json_get "$WORK/$strategy.json" 'd["simulated"] and d["gpu"]["type"].startswith("sim/") and d["timing"] == "simulated"')" = True ] \
         && pass "$strategy: labelled simulated with a sim/ GPU type" || fail "$strategy: not labelled simulated"
     [ "$(json_get "$WORK/$strategy.json" 'd["best"]["verified"]')" = False ] \
         && pass "$strategy: a simulated winner is never reported verified" || fail "$strategy: sim claims verified"
