@@ -22,10 +22,12 @@
 #include "proxygen/sf_panels.h"
 #include "runtime/spmmfarm_rt.h"
 #include "store/sf_export.h"
+#include "worker/sf_gpu.h"
 
 #define S_MAX_MATRICES 4096
 #define S_VERIFY_ROWS 64
 #define S_TIMED_LAUNCHES 21
+#define S_GRAPH_LAUNCHES 20  /* launches per graph replay (graph timing) */
 #define S_PTX_MAX ((size_t) 1 << 30)
 
 static const char *s_help =
@@ -231,25 +233,73 @@ s_cmp_double (const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-/*  Median time of one launch over S_TIMED_LAUNCHES, after warm-up runs. */
+/*  One timed sample: a single launch (launch timing) or one replay of a
+    graph of S_GRAPH_LAUNCHES launches (graph timing); *us per launch. */
+static int
+s_time_sample (s_gpu_t *g, sfrt_layer_t *layer, CUgraphExec exec, CUdeviceptr b, CUdeviceptr c,
+               int64_t n, CUdeviceptr bias, double *us)
+{
+    float ms = 0;
+    S_CU (g, g->api->cuEventRecord (g->start, g->stream), "cuEventRecord");
+    if (exec)
+        S_CU (g, g->api->cuGraphLaunch (exec, g->stream), "cuGraphLaunch");
+    else if (sfrt_launch (layer, g->stream, b, c, n, bias) != SFRT_OK)
+        return sf_error_set (SF_ERR_CUDA, "%s", sfrt_last_error ());
+    S_CU (g, g->api->cuEventRecord (g->stop, g->stream), "cuEventRecord");
+    S_CU (g, g->api->cuEventSynchronize (g->stop), "cuEventSynchronize");
+    S_CU (g, g->api->cuEventElapsedTime (&ms, g->start, g->stop), "cuEventElapsedTime");
+    *us = ms * 1000.0 / (exec ? S_GRAPH_LAUNCHES : 1);
+    return SF_OK;
+}
+
+/*  S_GRAPH_LAUNCHES launches of the layer recorded as a graph, as the
+    search times its candidates (docs/KERNELS.md "Timing through CUDA
+    graphs"). */
+static int
+s_capture_layer (s_gpu_t *g, sfrt_layer_t *layer, CUdeviceptr b, CUdeviceptr c, int64_t n,
+                 CUdeviceptr bias, CUgraphExec *exec)
+{
+    const sf_cuda_api_t *cu = g->api;
+    if (!(cu->cuStreamBeginCapture && cu->cuStreamEndCapture && cu->cuGraphInstantiate
+          && cu->cuGraphLaunch && cu->cuGraphExecDestroy && cu->cuGraphDestroy))
+        return sf_error_set (SF_ERR_UNSUPPORTED, "this CUDA driver has no graph capture: "
+                             "set SPMMFARM_TIMING=launch");
+    S_CU (g, cu->cuStreamBeginCapture (g->stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+          "cuStreamBeginCapture");
+    int rc = SF_OK;
+    for (int i = 0; i < S_GRAPH_LAUNCHES && rc == SF_OK; i++)
+        if (sfrt_launch (layer, g->stream, b, c, n, bias) != SFRT_OK)
+            rc = sf_error_set (SF_ERR_CUDA, "%s", sfrt_last_error ());
+    CUgraph graph = NULL;
+    CUresult end = cu->cuStreamEndCapture (g->stream, &graph);
+    if (rc == SF_OK)
+        rc = sf_cudadrv_check (g->drv, end, "cuStreamEndCapture");
+    if (rc == SF_OK)
+        rc = sf_cudadrv_check (g->drv, cu->cuGraphInstantiate (exec, graph, 0), "cuGraphInstantiate");
+    if (graph)
+        cu->cuGraphDestroy (graph);
+    return rc;
+}
+
+/*  Median time of one launch over S_TIMED_LAUNCHES samples, after warm-up. */
 static int
 s_time_layer (s_gpu_t *g, sfrt_layer_t *layer, CUdeviceptr b, CUdeviceptr c, int64_t n,
               CUdeviceptr bias, double *us)
 {
-    double samples[S_TIMED_LAUNCHES];
-    for (int i = 0; i < 3; i++)
-        if (sfrt_launch (layer, g->stream, b, c, n, bias) != SFRT_OK)
-            return sf_error_set (SF_ERR_CUDA, "%s", sfrt_last_error ());
-    for (int i = 0; i < S_TIMED_LAUNCHES; i++) {
-        float ms = 0;
-        S_CU (g, g->api->cuEventRecord (g->start, g->stream), "cuEventRecord");
-        if (sfrt_launch (layer, g->stream, b, c, n, bias) != SFRT_OK)
-            return sf_error_set (SF_ERR_CUDA, "%s", sfrt_last_error ());
-        S_CU (g, g->api->cuEventRecord (g->stop, g->stream), "cuEventRecord");
-        S_CU (g, g->api->cuEventSynchronize (g->stop), "cuEventSynchronize");
-        S_CU (g, g->api->cuEventElapsedTime (&ms, g->start, g->stop), "cuEventElapsedTime");
-        samples[i] = ms * 1000.0;
-    }
+    const char *timing = sf_gpu_timing ();
+    if (!timing)
+        return sf_error_last ();
+    CUgraphExec exec = NULL;
+    int rc = strcmp (timing, "graph") == 0 ? s_capture_layer (g, layer, b, c, n, bias, &exec) : SF_OK;
+    double samples[S_TIMED_LAUNCHES], warm;
+    for (int i = 0; i < 3 && rc == SF_OK; i++)
+        rc = s_time_sample (g, layer, exec, b, c, n, bias, &warm);
+    for (int i = 0; i < S_TIMED_LAUNCHES && rc == SF_OK; i++)
+        rc = s_time_sample (g, layer, exec, b, c, n, bias, &samples[i]);
+    if (exec)
+        g->api->cuGraphExecDestroy (exec);
+    if (rc != SF_OK)
+        return rc;
     qsort (samples, S_TIMED_LAUNCHES, sizeof samples[0], s_cmp_double);
     *us = samples[S_TIMED_LAUNCHES / 2];
     return SF_OK;

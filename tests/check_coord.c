@@ -43,8 +43,13 @@ s_run (void *arg)
     return NULL;
 }
 
+/*  Starts a coordinator on f's endpoints (wildcards when empty). A restart
+    binds the endpoints its predecessor just closed; ZeroMQ closes sockets
+    in its I/O thread, so the port may stay taken for a moment: retry for up
+    to retry_ms. */
 static void
-s_start_in (s_farm_t *f, const char *dir, int64_t lease_ms, int retries, int heartbeat_ms)
+s_start_in_within (s_farm_t *f, const char *dir, int64_t lease_ms, int retries, int heartbeat_ms,
+                   int retry_ms)
 {
     sf_coord_opts_t o;
     sf_coord_opts_default (&o);
@@ -60,10 +65,20 @@ s_start_in (s_farm_t *f, const char *dir, int64_t lease_ms, int retries, int hea
     f->stop = 0;
     o.stop = &f->stop;
     f->coord = sf_coord_new (&o);
+    for (int waited = 0; !f->coord && waited < retry_ms; waited += 50) {
+        zclock_sleep (50);
+        f->coord = sf_coord_new (&o);
+    }
     ck_assert_msg (f->coord != NULL, "%s", sf_error_message ());
     snprintf (f->workers, sizeof f->workers, "%s", sf_coord_workers_endpoint (f->coord));
     snprintf (f->clients, sizeof f->clients, "%s", sf_coord_clients_endpoint (f->coord));
     pthread_create (&f->thread, NULL, s_run, f);
+}
+
+static void
+s_start_in (s_farm_t *f, const char *dir, int64_t lease_ms, int retries, int heartbeat_ms)
+{
+    s_start_in_within (f, dir, lease_ms, retries, heartbeat_ms, 0);
 }
 
 static void
@@ -599,7 +614,7 @@ START_TEST (test_restart_resumes)
     s_stop (&f);  /* j2 still leased */
     char store[300];
     snprintf (store, sizeof store, "%s/store", f.dir);
-    s_start_in (&f, store, 60000, 3, 200);  /* same store, same endpoints */
+    s_start_in_within (&f, store, 60000, 3, 200, 5000);  /* same store, same endpoints */
     /* The worker's next message is from an unknown peer: it is told so. */
     s_ready (w, 1);
     sf_proto_msg_t *err = s_recv_type (w, false, SF_PROTO_ERROR, 3000);
