@@ -567,9 +567,11 @@ START_TEST (test_retries_exhausted)
 }
 END_TEST
 
-/*  Like s_start, on fixed ports below ZeroMQ's wildcard range (which starts
-    at 49152): a restart binds the same endpoints again, and a wildcard port
-    freed by the stop would be taken by another test running in parallel. */
+/*  Like s_start, on fixed ports in 10000-19999: a restart binds the same
+    endpoints again, and a port freed by the stop must not be taken in the
+    meantime by the tests running in parallel (make check -j): wildcard
+    binds and outgoing connections take ports of the kernel's ephemeral
+    range (Linux: 32768-60999), the shell tests' coordinators 20000-39999. */
 static void
 s_start_fixed (s_farm_t *f, int64_t lease_ms, int retries, int heartbeat_ms)
 {
@@ -577,7 +579,7 @@ s_start_fixed (s_farm_t *f, int64_t lease_ms, int retries, int heartbeat_ms)
         memset (f, 0, sizeof *f);
         snprintf (f->dir, sizeof f->dir, "/tmp/check_coord.XXXXXX");
         ck_assert (mkdtemp (f->dir) != NULL);
-        int port = 30000 + (int) ((getpid () * 7 + attempt * 2) % 18000);
+        int port = 10000 + (int) ((getpid () * 7 + attempt * 2) % 9998);
         snprintf (f->workers, sizeof f->workers, "tcp://127.0.0.1:%d", port);
         snprintf (f->clients, sizeof f->clients, "tcp://127.0.0.1:%d", port + 1);
         char store[300];
@@ -591,12 +593,13 @@ s_start_fixed (s_farm_t *f, int64_t lease_ms, int retries, int heartbeat_ms)
         bool free_ports = probe != NULL;
         sf_coord_destroy (&probe);
         if (free_ports) {
-            s_start_in (f, store, lease_ms, retries, heartbeat_ms);
+            /* the probe's sockets close asynchronously, as in a restart */
+            s_start_in_within (f, store, lease_ms, retries, heartbeat_ms, 5000);
             return;
         }
         s_cleanup (f);
     }
-    ck_abort_msg ("no free pair of ports in 30000-48000");
+    ck_abort_msg ("no free pair of ports in 10000-19999");
 }
 
 START_TEST (test_restart_resumes)
