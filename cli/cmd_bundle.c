@@ -260,13 +260,11 @@ s_capture_layer (s_gpu_t *g, sfrt_layer_t *layer, CUdeviceptr b, CUdeviceptr c, 
                  CUdeviceptr bias, CUgraphExec *exec)
 {
     const sf_cuda_api_t *cu = g->api;
-    if (!(cu->cuStreamBeginCapture && cu->cuStreamEndCapture && cu->cuGraphInstantiate
-          && cu->cuGraphLaunch && cu->cuGraphExecDestroy && cu->cuGraphDestroy))
-        return sf_error_set (SF_ERR_UNSUPPORTED, "this CUDA driver has no graph capture: "
-                             "set SPMMFARM_TIMING=launch");
+    int rc = sf_cudadrv_require_graphs (cu);
+    if (rc != SF_OK)
+        return rc;
     S_CU (g, cu->cuStreamBeginCapture (g->stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
           "cuStreamBeginCapture");
-    int rc = SF_OK;
     for (int i = 0; i < S_GRAPH_LAUNCHES && rc == SF_OK; i++)
         if (sfrt_launch (layer, g->stream, b, c, n, bias) != SFRT_OK)
             rc = sf_error_set (SF_ERR_CUDA, "%s", sfrt_last_error ());

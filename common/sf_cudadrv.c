@@ -253,6 +253,16 @@ sf_cudadrv_missing (const sf_cudadrv_t *self, const char **names, size_t max)
 }
 
 int
+sf_cudadrv_require_graphs (const sf_cuda_api_t *api)
+{
+    if (api->cuStreamBeginCapture && api->cuStreamEndCapture && api->cuGraphInstantiate
+        && api->cuGraphLaunch && api->cuGraphExecDestroy && api->cuGraphDestroy)
+        return SF_OK;
+    return sf_error_set (SF_ERR_UNSUPPORTED, "this CUDA driver has no graph capture: "
+                         "set SPMMFARM_TIMING=launch to time launch by launch");
+}
+
+int
 sf_cudadrv_require_compute (const sf_cudadrv_t *self)
 {
     assert (self);

@@ -141,6 +141,11 @@ const char *sf_cudadrv_path (const sf_cudadrv_t *self);
     creating contexts or launching kernels. */
 int sf_cudadrv_require_compute (const sf_cudadrv_t *self);
 
+/*  SF_OK if the graph entry points (stream capture, instantiate, launch,
+    destroy) resolved; else SF_ERR_UNSUPPORTED saying to time launch by
+    launch (SPMMFARM_TIMING=launch). */
+int sf_cudadrv_require_graphs (const sf_cuda_api_t *api);
+
 /*  Names of the symbols (compute and optional tiers) that did not resolve:
     writes up to `max` static strings to names (may be NULL when max is 0)
     and returns how many are missing in all. */

@@ -177,6 +177,9 @@ START_TEST (test_fake_lacks_compute)
     ck_assert_int_eq (sf_error_origin (), CUDA_ERROR_NOT_FOUND);
     ck_assert_ptr_nonnull (strstr (sf_error_message (), "lacks cuDevicePrimaryCtxRetain and more"));
     ck_assert_ptr_nonnull (strstr (sf_error_message (), "cannot run kernels"));
+    /* nor can it time through graphs: the message says what to do instead */
+    ck_assert_int_eq (sf_cudadrv_require_graphs (api), SF_ERR_UNSUPPORTED);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "SPMMFARM_TIMING=launch"));
 
     /* The missing symbols carry the versioned names that cuda.h maps to. */
     const char *names[64];
@@ -296,6 +299,7 @@ START_TEST (test_stub_has_every_symbol)
     size_t missing = sf_cudadrv_missing (drv, names, 64);
     ck_assert_msg (missing == 0, "the stub lacks %s", missing ? names[0] : "");
     ck_assert_int_eq (sf_cudadrv_require_compute (drv), SF_OK);
+    ck_assert_int_eq (sf_cudadrv_require_graphs (sf_cudadrv_api (drv)), SF_OK);
     /* And every member of the table got a pointer: none lacks its entry. */
     const sf_cuda_api_t *api = sf_cudadrv_api (drv);
     for (size_t i = 0; i < sizeof *api / sizeof (void (*) (void)); i++) {

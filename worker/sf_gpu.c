@@ -188,12 +188,8 @@ sf_gpu_new (int ordinal)
     if (!method)
         goto fail;
     self->graphs = strcmp (method, "graph") == 0;
-    if (self->graphs && !(cu->cuStreamBeginCapture && cu->cuStreamEndCapture && cu->cuGraphInstantiate
-                          && cu->cuGraphLaunch && cu->cuGraphExecDestroy && cu->cuGraphDestroy)) {
-        sf_error_set (SF_ERR_UNSUPPORTED, "this CUDA driver has no graph capture: "
-                      "set SPMMFARM_TIMING=launch to time launch by launch");
+    if (self->graphs && sf_cudadrv_require_graphs (cu) != SF_OK)
         goto fail;
-    }
     return self;
 fail:
     sf_gpu_destroy (&self);
