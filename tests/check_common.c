@@ -14,6 +14,7 @@
 #include "common/sf_reference.h"
 #include "common/sf_rng.h"
 #include "common/sf_sha256.h"
+#include "common/sf_tier.h"
 
 /* ---- sf_clock -------------------------------------------------------- */
 
@@ -301,6 +302,58 @@ START_TEST (test_rel_err_catches_nan_and_error)
 }
 END_TEST
 
+/* ---- sf_tier ---------------------------------------------------------- */
+
+/*  Names round-trip; zero values are the defaults; the bounds follow the
+    tiers' precisions; rounding to bf16 and fp16 is to nearest even, keeps
+    exactly representable values, saturates fp16 to infinity and keeps
+    subnormals. */
+START_TEST (test_tier_names_and_rounding)
+{
+    for (int t = 0; t < SF_TIER_COUNT; t++)
+        ck_assert_int_eq (sf_tier_parse (sf_tier_name ((sf_tier) t)), t);
+    ck_assert_int_eq (sf_tier_parse ("FP32"), -1);
+    ck_assert_int_eq (sf_tier_parse (NULL), -1);
+    ck_assert_str_eq (sf_tier_name ((sf_tier) 0), "fp32");
+    ck_assert_str_eq (sf_tier_name ((sf_tier) 9), "?");
+    ck_assert_int_eq (sf_layout_parse ("nk"), SF_LAYOUT_NK);
+    ck_assert_str_eq (sf_layout_name ((sf_layout) 0), "kn");
+    ck_assert_int_eq (sf_layout_parse ("mn"), -1);
+    ck_assert_str_eq (sf_tier_dtype (SF_TIER_BF16), "bfloat16");
+    ck_assert_str_eq (sf_tier_dtype (SF_TIER_TF32), "float32");
+    ck_assert_int_eq ((int) sf_tier_elem_size (SF_TIER_FP16), 2);
+    ck_assert_int_eq ((int) sf_tier_elem_size (SF_TIER_TF32), 4);
+    ck_assert (sf_tier_tol (SF_TIER_FP32) < sf_tier_tol (SF_TIER_TF32));
+    ck_assert (sf_tier_tol (SF_TIER_TF32) <= sf_tier_tol (SF_TIER_BF16));
+
+    /* bf16: 1 + 2^-8 is a tie between 1 and 1 + 2^-7: even (1) wins;
+       1 + 3*2^-8 ties between 1 + 2^-7 (odd) and 1 + 2^-6: 1 + 2^-6 */
+    ck_assert_float_eq (sf_tier_round (SF_TIER_BF16, 1.0f + 0x1p-8f), 1.0f);
+    ck_assert_float_eq (sf_tier_round (SF_TIER_BF16, 1.0f + 3 * 0x1p-8f), 1.0f + 0x1p-6f);
+    ck_assert_float_eq (sf_tier_round (SF_TIER_BF16, -2.5f), -2.5f);
+    ck_assert_int_eq (sf_tier_to_bf16 (1.0f), 0x3f80);
+    ck_assert (isnan (sf_tier_from_bf16 (sf_tier_to_bf16 (NAN))));
+    /* fp16 */
+    ck_assert_int_eq (sf_tier_to_fp16 (1.0f), 0x3c00);
+    ck_assert_int_eq (sf_tier_to_fp16 (-2.0f), 0xc000);
+    ck_assert_int_eq (sf_tier_to_fp16 (65504.0f), 0x7bff);
+    ck_assert_int_eq (sf_tier_to_fp16 (65520.0f), 0x7c00);
+    ck_assert_int_eq (sf_tier_to_fp16 (0x1p-24f), 0x0001);
+    ck_assert_int_eq (sf_tier_to_fp16 (0x1p-26f), 0x0000);
+    ck_assert_float_eq (sf_tier_round (SF_TIER_FP16, 1.0f + 0x1p-11f), 1.0f);
+    ck_assert_float_eq (sf_tier_round (SF_TIER_FP16, 1.0f + 3 * 0x1p-11f), 1.0f + 0x1p-9f);
+    ck_assert (isnan (sf_tier_from_fp16 (sf_tier_to_fp16 (NAN))));
+    ck_assert (isinf (sf_tier_from_fp16 (sf_tier_to_fp16 (1e6f))));
+    /* every fp16 value round-trips through float */
+    for (uint32_t h = 0; h < 0x10000u; h++) {
+        if ((h & 0x7c00u) == 0x7c00u && (h & 0x3ffu))
+            continue;  /* NaN payloads */
+        ck_assert_int_eq (sf_tier_to_fp16 (sf_tier_from_fp16 ((uint16_t) h)), h);
+    }
+    ck_assert_float_eq (sf_tier_round (SF_TIER_FP32, 1.0f + 0x1p-20f), 1.0f + 0x1p-20f);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -316,6 +369,7 @@ s_suite (void)
     tcase_add_test (tc, test_reference_matches_dense);
     tcase_add_test (tc, test_rel_err_catches_nan_and_error);
     tcase_add_test (tc, test_clock_mono_and_cpu);
+    tcase_add_test (tc, test_tier_names_and_rounding);
     suite_add_tcase (s, tc);
     return s;
 }

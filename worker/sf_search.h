@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include "common/sf_matrix.h"
+#include "common/sf_tier.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_emit.h"
 #include "proxygen/sf_jit.h"
@@ -102,6 +103,8 @@ typedef struct {
                                   searched by default) out */
     bool u_split;              /* also U's configs split over K (ksplit;
                                   opt-in: docs/KERNELS.md) */
+    sf_tier tier;              /* precision tier (common/sf_tier.h; 0: fp32) */
+    sf_layout layout;          /* activation layout (0: kn) */
     uint64_t seed;             /* inputs */
     double tol;                /* verification bound (normwise relative) */
     sf_progress_fn progress;   /* may be NULL */
