@@ -147,23 +147,74 @@ s_layer_name (const char *path, const char *tensor, char *out, size_t size)
         *dot = '\0';
 }
 
-int
-sf_client_model_add (sf_client_model_t *model, const char *path, const char *tensor, int64_t n, bool bias,
-                     bool relu)
+/*  A convolution layer's geometry (the manifest's "conv"): N of its im2col
+    product is batch x out_h x out_w. */
+typedef struct {
+    int64_t input[2], stride[2], padding[2], dilation[2], kernel[2], batch;
+    bool has_kernel;
+} s_conv_t;
+
+/*  N of a convolution whose weight was read as `info` says; an error names
+    the layer. */
+static int
+s_conv_n (const s_conv_t *conv, const sf_read_info_t *info, const char *path, int64_t *n_p)
+{
+    int64_t kernel[2];
+    if (info->ndim == 4) {
+        kernel[0] = info->dims[2];
+        kernel[1] = info->dims[3];
+        if (conv->has_kernel && (conv->kernel[0] != kernel[0] || conv->kernel[1] != kernel[1]))
+            return sf_error_set (SF_ERR_INVALID, "%s: conv.kernel [%lld, %lld], but the weight is "
+                                 "%lld x %lld x %lld x %lld", path, (long long) conv->kernel[0],
+                                 (long long) conv->kernel[1], (long long) info->dims[0],
+                                 (long long) info->dims[1], (long long) kernel[0], (long long) kernel[1]);
+    } else if (conv->has_kernel) {
+        kernel[0] = conv->kernel[0];
+        kernel[1] = conv->kernel[1];
+        if (info->dims[1] % (kernel[0] * kernel[1]) != 0)
+            return sf_error_set (SF_ERR_INVALID, "%s: %lld columns are not I x %lld x %lld (conv.kernel)",
+                                 path, (long long) info->dims[1], (long long) kernel[0], (long long) kernel[1]);
+    } else
+        return sf_error_set (SF_ERR_INVALID, "%s: a 2-D weight with \"conv\" needs conv.kernel "
+                             "[kh, kw] (a 4-D weight O x I x kh x kw gives it)", path);
+    int64_t n = conv->batch;
+    for (int d = 0; d < 2; d++) {
+        int64_t span = conv->dilation[d] * (kernel[d] - 1) + 1;
+        int64_t room = conv->input[d] + 2 * conv->padding[d] - span;
+        if (room < 0)
+            return sf_error_set (SF_ERR_INVALID, "%s: conv: the %s kernel extent %lld exceeds the padded "
+                                 "input %lld", path, d ? "horizontal" : "vertical", (long long) span,
+                                 (long long) (conv->input[d] + 2 * conv->padding[d]));
+        int64_t out = room / conv->stride[d] + 1;
+        if (n > SF_PROTO_N_MAX / out)
+            return sf_error_set (SF_ERR_RANGE, "%s: conv: N = batch x out_h x out_w exceeds %lld", path,
+                                 (long long) SF_PROTO_N_MAX);
+        n *= out;
+    }
+    *n_p = n;
+    return SF_OK;
+}
+
+static int
+s_model_add (sf_client_model_t *model, const char *path, const char *tensor, int64_t n, bool bias,
+             bool relu, const s_conv_t *conv)
 {
     if (model->count >= SF_PROTO_LAYERS_MAX)
         return sf_error_set (SF_ERR_RANGE, "more than %d layers", SF_PROTO_LAYERS_MAX);
-    if (n < 1 || n > SF_PROTO_N_MAX)
+    if (!conv && (n < 1 || n > SF_PROTO_N_MAX))
         return sf_error_set (SF_ERR_RANGE, "%s: n = %lld, not in 1..%lld", path, (long long) n,
                              (long long) SF_PROTO_N_MAX);
     sf_read_opts_t ro = { tensor, 0 };
-    sf_matrix_t *m = sf_matrix_read (path, &ro);
+    sf_read_info_t info;
+    sf_matrix_t *m = sf_matrix_read_info (path, &ro, &info);
     if (!m)
         return sf_error_last ();
-    sf_client_layer_t *grown = realloc (model->layers, (size_t) (model->count + 1) * sizeof *grown);
+    int rc = conv ? s_conv_n (conv, &info, path, &n) : SF_OK;
+    sf_client_layer_t *grown = rc == SF_OK ? realloc (model->layers, (size_t) (model->count + 1) * sizeof *grown)
+                                           : NULL;
     if (!grown) {
         sf_matrix_destroy (&m);
-        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+        return rc != SF_OK ? rc : sf_error_set (SF_ERR_NOMEM, "out of memory");
     }
     model->layers = grown;
     sf_client_layer_t *l = &model->layers[model->count++];
@@ -174,6 +225,13 @@ sf_client_model_add (sf_client_model_t *model, const char *path, const char *ten
     l->bias = bias;
     l->relu = relu;
     return SF_OK;
+}
+
+int
+sf_client_model_add (sf_client_model_t *model, const char *path, const char *tensor, int64_t n, bool bias,
+                     bool relu)
+{
+    return s_model_add (model, path, tensor, n, bias, relu, NULL);
 }
 
 void
@@ -194,6 +252,52 @@ s_json_bool (const cJSON *obj, const char *key, bool fallback)
     return item ? cJSON_IsTrue (item) : fallback;
 }
 
+/*  One or two integers in [min, max] (a number, or [h, w]); absent: fallback. */
+static bool
+s_conv_pair (const cJSON *conv, const char *key, int64_t min, int64_t max, int64_t fallback, int64_t out[2])
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive (conv, key);
+    out[0] = out[1] = fallback;
+    if (!item)
+        return fallback >= min;
+    int count = cJSON_IsArray (item) ? cJSON_GetArraySize (item) : 1;
+    if (count != 1 && count != 2)
+        return false;
+    for (int i = 0; i < count; i++) {
+        const cJSON *v = cJSON_IsArray (item) ? cJSON_GetArrayItem (item, i) : item;
+        if (!cJSON_IsNumber (v) || v->valuedouble < (double) min || v->valuedouble > (double) max
+            || v->valuedouble != (double) (int64_t) v->valuedouble)
+            return false;
+        out[i] = (int64_t) v->valuedouble;
+    }
+    if (count == 1)
+        out[1] = out[0];
+    return true;
+}
+
+/*  The manifest's "conv" object of a layer (docs/FARM.md). */
+static int
+s_conv_parse (const cJSON *obj, const char *manifest, int index, s_conv_t *conv)
+{
+    int64_t batch[2];
+    if (!cJSON_IsObject (obj) || !cJSON_GetObjectItemCaseSensitive (obj, "input")
+        || !s_conv_pair (obj, "input", 1, 1 << 20, 0, conv->input)
+        || !s_conv_pair (obj, "stride", 1, 1024, 1, conv->stride)
+        || !s_conv_pair (obj, "padding", 0, 1 << 16, 0, conv->padding)
+        || !s_conv_pair (obj, "dilation", 1, 1024, 1, conv->dilation)
+        || !s_conv_pair (obj, "kernel", 1, 1024, 1, conv->kernel)
+        || !s_conv_pair (obj, "batch", 1, 1 << 20, 1, batch) || batch[0] != batch[1])
+        return sf_error_set (SF_ERR_FORMAT,
+                             "%s: layers[%d]: conv: {\"input\": H or [H, W] (1..1048576, required), "
+                             "\"batch\" (1..1048576, default 1), \"stride\" (1..1024, default 1), "
+                             "\"padding\" (0..65536, default 0), \"dilation\" (1..1024, default 1), "
+                             "\"kernel\" [kh, kw] (a 2-D weight's)}; pairs as N or [h, w]",
+                             manifest, index);
+    conv->batch = batch[0];
+    conv->has_kernel = cJSON_GetObjectItemCaseSensitive (obj, "kernel") != NULL;
+    return SF_OK;
+}
+
 static int
 s_manifest_layer (sf_client_model_t *model, const char *manifest, const char *dir, const cJSON *item, int index,
                   const cJSON *root)
@@ -202,25 +306,33 @@ s_manifest_layer (sf_client_model_t *model, const char *manifest, const char *di
     const cJSON *name = cJSON_GetObjectItemCaseSensitive (item, "name");
     const cJSON *tensor = cJSON_GetObjectItemCaseSensitive (item, "tensor");
     const cJSON *n = cJSON_GetObjectItemCaseSensitive (item, "n");
-    if (!n)
+    const cJSON *conv_obj = cJSON_GetObjectItemCaseSensitive (item, "conv");
+    s_conv_t conv;
+    if (conv_obj && n)
+        return sf_error_set (SF_ERR_FORMAT, "%s: layers[%d]: give \"n\" or \"conv\" (N from the input "
+                             "size), not both", manifest, index);
+    if (conv_obj && s_conv_parse (conv_obj, manifest, index, &conv) != SF_OK)
+        return sf_error_last ();
+    if (!n && !conv_obj)
         n = cJSON_GetObjectItemCaseSensitive (root, "n");
     if (!cJSON_IsObject (item) || !cJSON_IsString (file) || (name && !cJSON_IsString (name))
-        || (tensor && !cJSON_IsString (tensor)) || !cJSON_IsNumber (n))
+        || (tensor && !cJSON_IsString (tensor)) || (!conv_obj && !cJSON_IsNumber (n)))
         return sf_error_set (SF_ERR_FORMAT,
-                             "%s: layers[%d]: needs \"file\" (string) and \"n\" (number, here or at the top); "
-                             "\"name\" and \"tensor\" are strings",
+                             "%s: layers[%d]: needs \"file\" (string) and \"n\" (number, here or at the top) "
+                             "or \"conv\" (an object); \"name\" and \"tensor\" are strings",
                              manifest, index);
-    if (n->valuedouble != (double) (int64_t) n->valuedouble)
+    if (!conv_obj && n->valuedouble != (double) (int64_t) n->valuedouble)
         return sf_error_set (SF_ERR_FORMAT, "%s: layers[%d]: n is not an integer", manifest, index);
     char path[4096];
     if (file->valuestring[0] == '/')
         snprintf (path, sizeof path, "%s", file->valuestring);
     else if ((size_t) snprintf (path, sizeof path, "%s/%s", dir, file->valuestring) >= sizeof path)
         return sf_error_set (SF_ERR_RANGE, "%s: layers[%d]: path too long", manifest, index);
-    int rc = sf_client_model_add (model, path, tensor ? tensor->valuestring : NULL, (int64_t) n->valuedouble,
-                                  s_json_bool (item, "bias", false), s_json_bool (item, "relu", false));
+    int rc = s_model_add (model, path, tensor ? tensor->valuestring : NULL, conv_obj ? 0 : (int64_t) n->valuedouble,
+                          s_json_bool (item, "bias", false), s_json_bool (item, "relu", false),
+                          conv_obj ? &conv : NULL);
     if (rc != SF_OK) {
-        sf_error_prefix ("%s: layers[%d]", manifest, index);
+        sf_error_prefix ("%s: layers[%d]: ", manifest, index);
         return rc;
     }
     if (name) {

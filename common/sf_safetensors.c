@@ -1,10 +1,14 @@
-/*  sf_safetensors: one 2-D tensor of a .safetensors file.
+/*  sf_safetensors: one weight tensor of a .safetensors file (2-D, or a 4-D
+    convolution weight read as its im2col matrix), a sharded checkpoint's
+    index, and the list of a checkpoint's tensors.
 
     Layout: an 8-byte little-endian header length N, N bytes of JSON
     {"name": {"dtype": "F32", "shape": [rows, cols], "data_offsets": [begin,
     end]}, ..., "__metadata__": {...}}, then the data; offsets count from the
     first byte after the header. Every entry of the header is checked; only
     the chosen tensor's data is read (streamed into CSR, zeros pruned).
+    An index NAME.safetensors.index.json maps tensor names to shard files:
+    {"metadata": {...}, "weight_map": {"name": "model-00001-of-00002.safetensors"}}.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -21,6 +25,8 @@
 #define S_JSON_INT_MAX 9007199254740992.0
 /*  How much of a message a list of tensor names may take. */
 #define S_NAMES_MAX 400
+/*  An index file is a few MB for the largest models. */
+#define S_INDEX_MAX (64 * 1024 * 1024)
 
 typedef struct {
     const char *path;
@@ -36,9 +42,29 @@ typedef struct {
     const char *name;
     const char *dtype;
     int ndim;
-    int64_t rows, cols;      /* when ndim == 2 */
+    int64_t dims[SF_TENSOR_DIMS_MAX];  /* the first SF_TENSOR_DIMS_MAX */
     uint64_t begin, end;     /* relative to data_start */
 } s_tensor_t;
+
+/*  A weight tensor: one the readers take as a matrix. */
+static bool
+s_is_weight (const s_tensor_t *t)
+{
+    return t->ndim == 2 || t->ndim == 4;
+}
+
+/*  "[2, 3]": per-thread storage, valid until the next call. */
+static const char *
+s_shape_text (const s_tensor_t *t)
+{
+    static _Thread_local char text[200];
+    size_t n = (size_t) snprintf (text, sizeof text, "[");
+    for (int i = 0; i < t->ndim && i < SF_TENSOR_DIMS_MAX; i++)
+        n += (size_t) snprintf (text + n, sizeof text - n, "%s%lld", i ? ", " : "",
+                                (long long) t->dims[i]);
+    snprintf (text + n, sizeof text - n, "%s]", t->ndim > SF_TENSOR_DIMS_MAX ? ", ..." : "");
+    return text;
+}
 
 static void
 s_close (s_file_t *f)
@@ -103,11 +129,13 @@ s_tensor (const s_file_t *f, const cJSON *entry, s_tensor_t *t)
             return sf_matrix_io_fail_at (SF_ERR_FORMAT, f->path, at, "tensor '%s': the shape "
                                          "holds something other than a non-negative integer",
                                          t->name);
-        if (t->ndim == 0)
-            t->rows = (int64_t) value;
-        else if (t->ndim == 1)
-            t->cols = (int64_t) value;
-        t->ndim++;
+        if (value > INT64_MAX / 2)
+            return sf_matrix_io_fail_at (SF_ERR_RANGE, f->path, at, "tensor '%s': a dimension "
+                                         "of the shape is too large", t->name);
+        if (t->ndim < SF_TENSOR_DIMS_MAX)
+            t->dims[t->ndim] = (int64_t) value;
+        if (t->ndim < INT32_MAX)
+            t->ndim++;
     }
     if (cJSON_GetArraySize (offsets) != 2
         || !s_json_uint (cJSON_GetArrayItem (offsets, 0), &t->begin)
@@ -208,10 +236,10 @@ s_open (const char *path, s_file_t *f)
     return s_check_entries (f);
 }
 
-/*  The tensors' names (only the 2-D ones, or all), comma-separated,
+/*  The tensors' names (only the weight tensors, or all), comma-separated,
     bounded. */
 static void
-s_list (const s_file_t *f, bool only_2d, char *out, size_t size)
+s_list (const s_file_t *f, bool only_weights, char *out, size_t size)
 {
     size_t n = 0;
     int listed = 0, skipped = 0;
@@ -220,7 +248,7 @@ s_list (const s_file_t *f, bool only_2d, char *out, size_t size)
     cJSON_ArrayForEach (entry, f->root) {
         s_tensor_t t;
         if (strcmp (entry->string, "__metadata__") == 0 || s_tensor (f, entry, &t) != SF_OK
-            || (only_2d && t.ndim != 2))
+            || (only_weights && !s_is_weight (&t)))
             continue;
         if (n + strlen (t.name) + 40 > size || n > S_NAMES_MAX) {
             skipped++;
@@ -235,7 +263,7 @@ s_list (const s_file_t *f, bool only_2d, char *out, size_t size)
         snprintf (out, size, "none");
 }
 
-/*  Finds the tensor to read: by name, or the only 2-D one. */
+/*  Finds the tensor to read: by name, or the only weight tensor. */
 static int
 s_choose (const s_file_t *f, const char *name, s_tensor_t *t)
 {
@@ -255,7 +283,7 @@ s_choose (const s_file_t *f, const char *name, s_tensor_t *t)
     cJSON_ArrayForEach (entry, f->root) {
         s_tensor_t candidate;
         if (strcmp (entry->string, "__metadata__") == 0 || s_tensor (f, entry, &candidate) != SF_OK
-            || candidate.ndim != 2)
+            || !s_is_weight (&candidate))
             continue;
         if (found++ == 0)
             *t = candidate;
@@ -264,22 +292,24 @@ s_choose (const s_file_t *f, const char *name, s_tensor_t *t)
         return SF_OK;
     if (found == 0) {
         s_list (f, false, names, sizeof names);
-        return sf_matrix_io_fail_at (SF_ERR_NOTFOUND, f->path, 8, "no 2-D tensor in the header "
-                                     "(tensors: %s)", names);
+        return sf_matrix_io_fail_at (SF_ERR_NOTFOUND, f->path, 8, "no weight tensor (2-D, or "
+                                     "4-D convolution) in the header (tensors: %s)", names);
     }
     s_list (f, true, names, sizeof names);
-    return sf_matrix_io_fail_at (SF_ERR_INVALID, f->path, 8, "the file holds %d 2-D tensors; "
-                                 "name the one to read: %s", found, names);
+    return sf_matrix_io_fail_at (SF_ERR_INVALID, f->path, 8, "the file holds %d weight tensors "
+                                 "(2-D or 4-D); name the one to read: %s", found, names);
 }
 
 static int
-s_check_chosen (const s_file_t *f, const s_tensor_t *t, sf_matrix_io_dtype *dtype)
+s_check_chosen (const s_file_t *f, const s_tensor_t *t, sf_matrix_io_dtype *dtype,
+                int64_t *rows_p, int64_t *cols_p)
 {
     int64_t at = s_key_at (f, t->name);
-    if (t->ndim != 2)
-        return sf_matrix_io_fail_at (SF_ERR_UNSUPPORTED, f->path, at, "tensor '%s' has %d "
-                                     "dimension%s; a weight matrix has 2", t->name, t->ndim,
-                                     t->ndim == 1 ? "" : "s");
+    char what[160];
+    snprintf (what, sizeof what, "tensor '%.120s': ", t->name);
+    int status = sf_matrix_io_lower_shape (f->path, at, what, t->ndim, t->dims, rows_p, cols_p);
+    if (status != SF_OK)
+        return status;
     size_t item;
     if (strcmp (t->dtype, "F32") == 0) {
         *dtype = SF_MATRIX_IO_F32;
@@ -290,41 +320,51 @@ s_check_chosen (const s_file_t *f, const s_tensor_t *t, sf_matrix_io_dtype *dtyp
     } else if (strcmp (t->dtype, "BF16") == 0) {
         *dtype = SF_MATRIX_IO_BF16;
         item = 2;
+    } else if (strcmp (t->dtype, "F64") == 0) {
+        *dtype = SF_MATRIX_IO_F64;
+        item = 8;
     } else {
         return sf_matrix_io_fail_at (SF_ERR_UNSUPPORTED, f->path, at, "tensor '%s' has dtype "
-                                     "%s; only F32, F16 and BF16 are read", t->name, t->dtype);
+                                     "%s; only F32, F16, BF16 and F64 are read", t->name,
+                                     t->dtype);
     }
-    if (t->rows < 1 || t->cols < 1 || t->rows > SF_MATRIX_DIM_MAX || t->cols > SF_MATRIX_DIM_MAX)
-        return sf_matrix_io_fail_at (SF_ERR_RANGE, f->path, at, "tensor '%s': shape [%lld, "
-                                     "%lld] out of range: each dimension must be in 1..%d",
-                                     t->name, (long long) t->rows, (long long) t->cols,
-                                     SF_MATRIX_DIM_MAX);
-    /* rows, cols < 2^31: the product times 4 fits in 64 bits. */
-    uint64_t need = (uint64_t) t->rows * (uint64_t) t->cols * item;
+    /* rows, cols < 2^31: the product times 8 fits in 64 bits. */
+    uint64_t need = (uint64_t) *rows_p * (uint64_t) *cols_p * item;
     if (t->end - t->begin != need)
         return sf_matrix_io_fail_at (SF_ERR_FORMAT, f->path, f->data_start + (int64_t) t->begin,
                                      "tensor '%s': data_offsets [%llu, %llu] hold %llu bytes, "
-                                     "but shape [%lld, %lld] of %s needs %llu", t->name,
+                                     "but shape %s of %s needs %llu", t->name,
                                      (unsigned long long) t->begin, (unsigned long long) t->end,
                                      (unsigned long long) (t->end - t->begin),
-                                     (long long) t->rows, (long long) t->cols, t->dtype,
-                                     (unsigned long long) need);
+                                     s_shape_text (t), t->dtype, (unsigned long long) need);
     return SF_OK;
 }
 
 sf_matrix_t *
 sf_safetensors_read (const char *path, const char *tensor)
 {
+    return sf_safetensors_read_info (path, tensor, NULL);
+}
+
+sf_matrix_t *
+sf_safetensors_read_info (const char *path, const char *tensor, sf_read_info_t *info)
+{
     s_file_t f;
     s_tensor_t t;
     sf_matrix_io_dtype dtype = SF_MATRIX_IO_F32;
     sf_matrix_t *matrix = NULL;
+    int64_t rows = 0, cols = 0;
     if (s_open (path, &f) == SF_OK && s_choose (&f, tensor, &t) == SF_OK
-        && s_check_chosen (&f, &t, &dtype) == SF_OK) {
+        && s_check_chosen (&f, &t, &dtype, &rows, &cols) == SF_OK) {
         char what[160];
         snprintf (what, sizeof what, "tensor '%.120s': ", t.name);
         matrix = sf_matrix_io_read_dense (f.file, path, f.data_start + (int64_t) t.begin,
-                                          t.rows, t.cols, dtype, what);
+                                          rows, cols, dtype, what, info);
+        if (matrix && info) {
+            info->ndim = t.ndim;
+            for (int i = 0; i < t.ndim && i < 4; i++)
+                info->dims[i] = t.dims[i];
+        }
     }
     s_close (&f);
     return matrix;
@@ -349,7 +389,7 @@ sf_safetensors_list (const char *path, char ***names_p, int *count_p)
     cJSON_ArrayForEach (entry, f.root) {
         s_tensor_t t;
         if (out_of_memory || strcmp (entry->string, "__metadata__") == 0
-            || s_tensor (&f, entry, &t) != SF_OK || t.ndim != 2)
+            || s_tensor (&f, entry, &t) != SF_OK || !s_is_weight (&t))
             continue;
         if (!(names[count] = strdup (t.name)))
             out_of_memory = true;
@@ -366,4 +406,318 @@ sf_safetensors_list (const char *path, char ***names_p, int *count_p)
     *names_p = names;
     *count_p = count;
     return SF_OK;
+}
+
+/* ---- every tensor of a checkpoint ---------------------------------------- */
+
+void
+sf_tensor_info_free (sf_tensor_info_t **list_p, int count)
+{
+    if (!list_p || !*list_p)
+        return;
+    for (int i = 0; i < count; i++) {
+        free ((*list_p)[i].name);
+        free ((*list_p)[i].shard);
+    }
+    free (*list_p);
+    *list_p = NULL;
+}
+
+static size_t s_item_size (const char *dtype, bool *is_float);
+
+/*  A listed tensor's data must be as large as its shape says (for the
+    dtypes whose size is known). */
+static int
+s_check_size (const s_file_t *f, const s_tensor_t *t)
+{
+    bool is_float;
+    size_t item = s_item_size (t->dtype, &is_float);
+    if (item == 0 || t->ndim > SF_TENSOR_DIMS_MAX)
+        return SF_OK;
+    uint64_t need = item;
+    bool over = false;
+    for (int i = 0; i < t->ndim; i++) {
+        if (t->dims[i] != 0 && need > UINT64_MAX / (uint64_t) t->dims[i])
+            over = true;
+        else
+            need *= (uint64_t) t->dims[i];
+    }
+    if (over || t->end - t->begin != need)
+        return sf_matrix_io_fail_at (SF_ERR_FORMAT, f->path, f->data_start + (int64_t) t->begin,
+                                     "tensor '%s': data_offsets [%llu, %llu] hold %llu bytes, "
+                                     "but shape %s of %s needs %s%llu", t->name,
+                                     (unsigned long long) t->begin, (unsigned long long) t->end,
+                                     (unsigned long long) (t->end - t->begin),
+                                     s_shape_text (t), t->dtype, over ? "more than " : "",
+                                     (unsigned long long) need);
+    return SF_OK;
+}
+
+/*  A growing list of tensor descriptions. */
+typedef struct {
+    sf_tensor_info_t *items;
+    int count, capacity;
+} s_infos_t;
+
+static int
+s_infos_add (s_infos_t *l, const s_file_t *f, const s_tensor_t *t, const char *shard)
+{
+    if (l->count == l->capacity) {
+        int grown = l->capacity ? l->capacity * 2 : 64;
+        sf_tensor_info_t *items = realloc (l->items, (size_t) grown * sizeof *items);
+        if (!items)
+            return sf_error_set (SF_ERR_NOMEM, "%s: out of memory listing tensors", f->path);
+        l->items = items;
+        l->capacity = grown;
+    }
+    sf_tensor_info_t *info = &l->items[l->count];
+    memset (info, 0, sizeof *info);
+    info->name = strdup (t->name);
+    info->shard = shard ? strdup (shard) : NULL;
+    if (!info->name || (shard && !info->shard)) {
+        free (info->name);
+        free (info->shard);
+        return sf_error_set (SF_ERR_NOMEM, "%s: out of memory listing tensors", f->path);
+    }
+    snprintf (info->dtype, sizeof info->dtype, "%s", t->dtype);
+    info->ndim = t->ndim;
+    memcpy (info->dims, t->dims, sizeof info->dims);
+    info->data_at = f->data_start + (int64_t) t->begin;
+    info->bytes = (int64_t) (t->end - t->begin);
+    l->count++;
+    return SF_OK;
+}
+
+/*  Adds the tensors of one file (all, or only `only`, which must be there). */
+static int
+s_infos_of_file (s_infos_t *l, const char *path, const char *shard, const cJSON *only)
+{
+    s_file_t f;
+    int status = s_open (path, &f);
+    const cJSON *entry;
+    if (status == SF_OK && only) {
+        cJSON_ArrayForEach (entry, only) {
+            const cJSON *found = strcmp (entry->string, "__metadata__") == 0
+                               ? NULL : cJSON_GetObjectItemCaseSensitive (f.root, entry->string);
+            s_tensor_t t;
+            if (!found) {
+                status = sf_error_set (SF_ERR_FORMAT, "%s: the index places tensor '%.200s' in "
+                                       "this shard, but its header has no such tensor", path,
+                                       entry->string);
+                break;
+            }
+            if ((status = s_tensor (&f, found, &t)) != SF_OK
+                || (status = s_check_size (&f, &t)) != SF_OK
+                || (status = s_infos_add (l, &f, &t, shard)) != SF_OK)
+                break;
+        }
+    } else if (status == SF_OK) {
+        cJSON_ArrayForEach (entry, f.root) {
+            s_tensor_t t;
+            if (strcmp (entry->string, "__metadata__") == 0)
+                continue;
+            if ((status = s_tensor (&f, entry, &t)) != SF_OK
+                || (status = s_check_size (&f, &t)) != SF_OK
+                || (status = s_infos_add (l, &f, &t, shard)) != SF_OK)
+                break;
+        }
+    }
+    s_close (&f);
+    return status;
+}
+
+/*  The index's JSON, checked: root and its "weight_map" object of
+    strings, each a shard path relative to the index (no "..", not
+    absolute). */
+static cJSON *
+s_index_open (const char *index_path, const cJSON **map_p)
+{
+    char *text = NULL;
+    size_t size = 0;
+    if (sf_matrix_io_load (index_path, &text, &size) != SF_OK)
+        return NULL;
+    if (size > S_INDEX_MAX) {
+        free (text);
+        sf_error_set (SF_ERR_RANGE, "%s: %zu bytes, an index is at most %d", index_path, size,
+                      S_INDEX_MAX);
+        return NULL;
+    }
+    cJSON *root = cJSON_ParseWithLength (text, size);
+    free (text);
+    const cJSON *map = root ? cJSON_GetObjectItemCaseSensitive (root, "weight_map") : NULL;
+    if (!cJSON_IsObject (map)) {
+        cJSON_Delete (root);
+        sf_error_set (SF_ERR_FORMAT, "%s: not a safetensors index (a JSON object with a "
+                      "\"weight_map\" object of tensor names to shard files)", index_path);
+        return NULL;
+    }
+    const cJSON *entry;
+    cJSON_ArrayForEach (entry, map) {
+        const char *shard = cJSON_IsString (entry) ? entry->valuestring : NULL;
+        if (!shard || !shard[0] || shard[0] == '/' || strstr (shard, "..")
+            || strlen (shard) > 1024) {
+            sf_error_set (SF_ERR_FORMAT, "%s: weight_map['%.200s']: a shard file name relative "
+                          "to the index (no '..', not absolute)", index_path, entry->string);
+            cJSON_Delete (root);
+            return NULL;
+        }
+    }
+    *map_p = map;
+    return root;
+}
+
+/*  The shard's path: next to the index. */
+static void
+s_shard_path (const char *index_path, const char *shard, char *out, size_t size)
+{
+    const char *slash = strrchr (index_path, '/');
+    if (slash)
+        snprintf (out, size, "%.*s/%s", (int) (slash - index_path), index_path, shard);
+    else
+        snprintf (out, size, "%s", shard);
+}
+
+int
+sf_safetensors_tensors (const char *path, sf_tensor_info_t **list_p, int *count_p)
+{
+    *list_p = NULL;
+    *count_p = 0;
+    s_infos_t l = { NULL, 0, 0 };
+    int status;
+    if (sf_format_from_path (path) != SF_FORMAT_SAFETENSORS_INDEX)
+        status = s_infos_of_file (&l, path, NULL, NULL);
+    else {
+        const cJSON *map = NULL;
+        cJSON *root = s_index_open (path, &map);
+        status = root ? SF_OK : sf_error_last ();
+        /* Shard by shard, in the order the weight map first names them. */
+        cJSON *shards = root ? cJSON_CreateObject () : NULL;
+        const cJSON *entry;
+        if (root && !shards)
+            status = sf_error_set (SF_ERR_NOMEM, "out of memory");
+        const cJSON *walk = status == SF_OK ? map : NULL;
+        cJSON_ArrayForEach (entry, walk) {
+            cJSON *names = cJSON_GetObjectItemCaseSensitive (shards, entry->valuestring);
+            if (!names && !(names = cJSON_AddObjectToObject (shards, entry->valuestring))) {
+                status = sf_error_set (SF_ERR_NOMEM, "out of memory");
+                break;
+            }
+            if (!cJSON_AddNullToObject (names, entry->string)) {
+                status = sf_error_set (SF_ERR_NOMEM, "out of memory");
+                break;
+            }
+        }
+        walk = status == SF_OK ? shards : NULL;
+        cJSON_ArrayForEach (entry, walk) {
+            char shard[4096];
+            s_shard_path (path, entry->string, shard, sizeof shard);
+            if ((status = s_infos_of_file (&l, shard, shard, entry)) != SF_OK)
+                break;
+        }
+        cJSON_Delete (shards);
+        cJSON_Delete (root);
+    }
+    if (status != SF_OK) {
+        sf_tensor_info_free (&l.items, l.count);
+        return status;
+    }
+    *list_p = l.items;
+    *count_p = l.count;
+    return SF_OK;
+}
+
+sf_matrix_t *
+sf_safetensors_index_read (const char *index_path, const char *tensor, sf_read_info_t *info)
+{
+    const cJSON *map = NULL;
+    if (!tensor) {
+        sf_error_set (SF_ERR_INVALID, "%s: a sharded checkpoint: name the tensor to read "
+                      "(spmmfarm inspect %s lists them)", index_path, index_path);
+        return NULL;
+    }
+    cJSON *root = s_index_open (index_path, &map);
+    if (!root)
+        return NULL;
+    const cJSON *shard = cJSON_GetObjectItemCaseSensitive (map, tensor);
+    sf_matrix_t *matrix = NULL;
+    if (!shard)
+        sf_error_set (SF_ERR_NOTFOUND, "%s: no tensor '%.200s' in the weight map", index_path,
+                      tensor);
+    else {
+        char path[4096];
+        s_shard_path (index_path, shard->valuestring, path, sizeof path);
+        matrix = sf_safetensors_read_info (path, tensor, info);
+    }
+    cJSON_Delete (root);
+    return matrix;
+}
+
+/*  Item size and kind of a safetensors dtype; 0 if unknown. */
+static size_t
+s_item_size (const char *dtype, bool *is_float)
+{
+    static const struct { const char *name; size_t size; bool fp; } known[] = {
+        { "BOOL", 1, false }, { "U8", 1, false }, { "I8", 1, false },
+        { "F8_E5M2", 1, true }, { "F8_E4M3", 1, true }, { "I16", 2, false },
+        { "U16", 2, false }, { "F16", 2, true }, { "BF16", 2, true }, { "I32", 4, false },
+        { "U32", 4, false }, { "F32", 4, true }, { "F64", 8, true }, { "I64", 8, false },
+        { "U64", 8, false },
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp (dtype, known[i].name) == 0) {
+            *is_float = known[i].fp;
+            return known[i].size;
+        }
+    return 0;
+}
+
+int
+sf_safetensors_count_nonzero (const char *path, const sf_tensor_info_t *t, int64_t *nonzeros_p,
+                              int64_t *elements_p)
+{
+    bool is_float = false;
+    size_t item = s_item_size (t->dtype, &is_float);
+    if (item == 0)
+        return sf_error_set (SF_ERR_UNSUPPORTED, "%s: tensor '%.200s': dtype %s has no known "
+                             "element size", path, t->name, t->dtype);
+    if (t->bytes % (int64_t) item != 0)
+        return sf_error_set (SF_ERR_FORMAT, "%s: tensor '%.200s': %lld bytes are not a whole "
+                             "number of %s elements", path, t->name, (long long) t->bytes,
+                             t->dtype);
+    int64_t size;
+    FILE *file = sf_matrix_io_open (path, &size);
+    if (!file)
+        return sf_error_last ();
+    unsigned char *chunk = malloc (1 << 20);
+    int status = chunk ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
+    if (status == SF_OK && (t->data_at + t->bytes > size || fseeko (file, t->data_at, SEEK_SET) != 0))
+        status = sf_error_set (SF_ERR_FORMAT, "%s: tensor '%.200s': its data is not in the file",
+                               path, t->name);
+    int64_t left = t->bytes, nonzeros = 0;
+    while (status == SF_OK && left > 0) {
+        size_t want = left < (1 << 20) ? (size_t) left : (size_t) (1 << 20);
+        if (fread (chunk, 1, want, file) != want) {
+            status = sf_error_set (SF_ERR_IO, "%s: tensor '%.200s': read failed", path, t->name);
+            break;
+        }
+        for (size_t i = 0; i < want; i += item) {
+            bool zero = true;
+            /* little-endian: the sign bit is the top bit of the last byte */
+            for (size_t b = 0; b < item && zero; b++) {
+                unsigned char byte = chunk[i + b];
+                if (is_float && b == item - 1)
+                    byte &= 0x7f;
+                zero = byte == 0;
+            }
+            nonzeros += !zero;
+        }
+        left -= (int64_t) want;
+    }
+    free (chunk);
+    fclose (file);
+    if (status == SF_OK) {
+        *nonzeros_p = nonzeros;
+        *elements_p = t->bytes / (int64_t) item;
+    }
+    return status;
 }
