@@ -16,10 +16,12 @@
 
 #include "cli/sf_cli.h"
 #include "cli/sf_client.h"
+#include "cli/sf_layer_table.h"
 #include "cli/sf_progress.h"
 #include "common/sf_cudadrv.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
+#include "worker/sf_empty.h"
 #include "coordinator/sf_coord.h"
 #include "store/sf_export.h"
 #include "store/sf_store.h"
@@ -31,8 +33,12 @@ static const char *s_help =
     "The whole farm on this machine, in one command: starts a coordinator, one\n"
     "worker per GPU (with no GPU, one worker on the sim backend: compiles are\n"
     "real, times SIMULATED) and a store; tunes every layer with a progress bar;\n"
-    "prints each layer's winner against cuBLAS; exports the kernel bundle; stops\n"
-    "everything. Run it again on the same store: finished work is kept.\n\n"
+    "prints each layer's winner against the baselines its GPU measured (cuBLAS\n"
+    "SGEMM and TF32, cuSPARSE), its verification error and what its config is;\n"
+    "exports the kernel bundle; stops everything. Run it again on the same store:\n"
+    "finished work is kept, and those layers are answered from the store. While it\n"
+    "runs, `spmmfarm status --watch --coordinator EP` (EP printed at the start)\n"
+    "shows the campaign and its workers.\n\n"
     "  --n N              columns of B the layers are tuned for (with weight files)\n"
     "  --tensor NAME      .safetensors: the tensor to read (for the files that follow)\n"
     "  --model MANIFEST   a model manifest (layers, weight files, N; docs/FARM.md)\n"
@@ -45,6 +51,9 @@ static const char *s_help =
     "  --top-k K          rank: candidates the model keeps (0: default 10)\n"
     "  --store DIR        the store (default: $SPMMFARM_STORE or ~/.cache/spmmfarm/store)\n"
     "  -o, --output DIR   write the bundle there (NAME.bundle)\n"
+    "  --allow-simulated  with -o on the sim backend: write the bundle anyway (its\n"
+    "                     kernels are real, their times model estimates, labelled\n"
+    "                     simulated in the manifest); without it -o is refused\n"
     "  --backend B        auto (default: cuda when a GPU is visible), cuda or sim\n"
     "  --workers N        worker processes (default: one per GPU; 1 with sim)\n"
     "  --compile-threads N  compile threads per worker (default: CPUs / workers)\n"
@@ -120,59 +129,9 @@ s_reap (pid_t *pids, int count)
 }
 
 typedef struct {
-    const sf_client_model_t *model;
-    cJSON *layers;
-    bool json;
-    int tuned;
-    double sum_log_sgemm;
-    int with_sgemm;
-} s_report_t;
-
-static int
-s_report_best (void *arg, uint64_t campaign, uint32_t layer, const sf_store_best_t *b)
-{
-    (void) campaign;
-    s_report_t *r = arg;
-    if (layer >= (uint32_t) r->model->count)
-        return 0;
-    const sf_client_layer_t *l = &r->model->layers[layer];
-    r->tuned++;
-    double speedup = b->sgemm_us > 0 ? b->sgemm_us / b->us : NAN;
-    if (isfinite (speedup)) {
-        r->sum_log_sgemm += log (speedup);
-        r->with_sgemm++;
-    }
-    const char *tmpl = sf_template_name (b->tmpl);
-    if (r->json) {
-        cJSON *o = cJSON_CreateObject ();
-        cJSON_AddStringToObject (o, "name", l->name);
-        cJSON_AddNumberToObject (o, "m", sf_matrix_rows (l->matrix));
-        cJSON_AddNumberToObject (o, "k", sf_matrix_cols (l->matrix));
-        cJSON_AddNumberToObject (o, "n", (double) l->n);
-        cJSON_AddStringToObject (o, "template", tmpl);
-        cJSON_AddStringToObject (o, "config", b->config);
-        cJSON_AddNumberToObject (o, "us", b->us);
-        if (isnan (b->err))
-            cJSON_AddNullToObject (o, "max_rel_err");
-        else
-            cJSON_AddNumberToObject (o, "max_rel_err", b->err);
-        if (isfinite (b->sgemm_us))
-            cJSON_AddNumberToObject (o, "sgemm_us", b->sgemm_us);
-        if (isfinite (speedup))
-            cJSON_AddNumberToObject (o, "speedup_sgemm", speedup);
-        cJSON_AddBoolToObject (o, "simulated", b->simulated);
-        cJSON_AddItemToArray (r->layers, o);
-    } else
-        printf ("  %-28s %5d x %-5d N=%-5lld %-5s %-28s %9.2f us  SGEMM %9.2f us  %5.2fx%s\n", l->name,
-                sf_matrix_rows (l->matrix), sf_matrix_cols (l->matrix), (long long) l->n, tmpl, b->config, b->us,
-                b->sgemm_us, speedup, b->simulated ? "  (SIMULATED)" : "");
-    return 0;
-}
-
-typedef struct {
     int64_t n, max_configs, proxy_top, top_k, workers, threads;
     const char *strategy, *store, *output, *backend, *name, *manifest, *tensor;
-    bool json, quiet;
+    bool json, quiet, allow_simulated;
 } s_args_t;
 
 static int
@@ -187,6 +146,7 @@ s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
         { "backend", required_argument, 0, 'b' },   { "workers", required_argument, 0, 'w' },
         { "compile-threads", required_argument, 0, 'c' }, { "name", required_argument, 0, 'N' },
         { "json", no_argument, 0, 'j' },            { "quiet", no_argument, 0, 'q' },
+        { "allow-simulated", no_argument, 0, 'A' },
         { "help", no_argument, 0, 'h' },            { 0, 0, 0, 0 }
     };
     const char *cmd = "local";
@@ -240,6 +200,7 @@ s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
             break;
         case 'j': a->json = true; break;
         case 'q': a->quiet = true; break;
+        case 'A': a->allow_simulated = true; break;
         case 'h': fputs (s_help, stdout); return -1;
         default: return sf_cli_usage (cmd, "unknown option");
         }
@@ -304,6 +265,59 @@ s_store_dir (const s_args_t *a)
     return a->store ? strdup (a->store) : sf_store_default_dir ();
 }
 
+/*  Whether the workers will run the sim backend. */
+static bool
+s_will_simulate (const s_args_t *a)
+{
+    return strcmp (a->backend, "sim") == 0 || (strcmp (a->backend, "auto") == 0 && s_gpu_count () == 0);
+}
+
+/*  The campaign's layers as table rows (bests from the store); *tuned gets
+    how many have a result, *from_store how many were answered from it. */
+static sf_layer_row_t *
+s_rows (sf_store_t *st, const sf_store_campaign_t *camp, const sf_client_model_t *model, int *tuned,
+        int *from_store)
+{
+    sf_layer_row_t *rows = calloc ((size_t) model->count, sizeof *rows);
+    *tuned = *from_store = 0;
+    for (int i = 0; rows && i < model->count; i++) {
+        const sf_client_layer_t *l = &model->layers[i];
+        sf_layer_row_t *r = &rows[i];
+        r->name = l->name;
+        r->m = sf_matrix_rows (l->matrix);
+        r->k = sf_matrix_cols (l->matrix);
+        r->n = l->n;
+        r->empty = sf_empty_kind_of (l->matrix);
+        r->has_best = sf_store_get_best (st, camp->id, (uint32_t) i, &r->best) == SF_OK;
+        /* the coordinator stamps a best when it is measured: one older than
+           the campaign was answered from the store */
+        r->from_store = r->has_best && r->best.recorded_ms < camp->created_ms;
+        *tuned += r->has_best;
+        *from_store += r->from_store;
+    }
+    return rows;
+}
+
+/*  What the campaign did, in one line. */
+static void
+s_print_summary (uint64_t id, const sf_store_campaign_t *camp, const char *state, double wall, int layers,
+                 int tuned, int from_store)
+{
+    printf ("campaign %llu '%s' %s in %.1f s: ", (unsigned long long) id, camp->name, state, wall);
+    int searched = tuned - from_store;
+    if (from_store == layers)
+        printf ("every layer answered from the store (nothing measured)\n");
+    else if (from_store > 0)
+        printf ("%d layer%s searched (%llu candidates measured), %d answered from the store\n", searched,
+                searched == 1 ? "" : "s", (unsigned long long) camp->counters.results, from_store);
+    else
+        printf ("%d layer%s searched, %llu candidates measured\n", searched, searched == 1 ? "" : "s",
+                (unsigned long long) camp->counters.results);
+    if (tuned < layers)
+        printf ("%d of %d layers have no result (%llu jobs failed)\n", layers - tuned, layers,
+                (unsigned long long) camp->counters.jobs_failed);
+}
+
 int
 sf_cmd_local (int argc, char **argv)
 {
@@ -315,6 +329,12 @@ sf_cmd_local (int argc, char **argv)
     if (rc != SF_EXIT_OK) {
         sf_client_model_free (&model);
         return rc < 0 ? SF_EXIT_OK : rc;
+    }
+    if (a.output && !a.allow_simulated && s_will_simulate (&a)) {
+        sf_client_model_free (&model);
+        return sf_cli_usage (cmd, "-o: no GPU in use, the sim backend would time the bundle's kernels with a model, "
+                                  "not measure them; add --allow-simulated to write it anyway (labelled "
+                                  "simulated), as export does");
     }
     char *store = s_store_dir (&a);
     if (!store) {
@@ -336,6 +356,12 @@ sf_cmd_local (int argc, char **argv)
         sf_client_model_free (&model);
         return sf_cli_fail (cmd, sf_error_last ());
     }
+    const char *clients_ep = sf_coord_clients_endpoint (farm.coord);
+    if (!a.json) {
+        fprintf (stderr, "spmmfarm local: store %s\n", store);
+        fprintf (stderr, "spmmfarm local: coordinator for clients at %s (spmmfarm status --watch --coordinator %s)\n",
+                 clients_ep, clients_ep);
+    }
     pthread_t thread;
     pthread_create (&thread, NULL, s_coord_thread, &farm);
     pid_t pids[S_MAX_WORKERS] = { 0 };
@@ -343,7 +369,7 @@ sf_cmd_local (int argc, char **argv)
 
     sf_client_t cl;
     sf_client_init (&cl);
-    snprintf (cl.endpoint, sizeof cl.endpoint, "%s", sf_coord_clients_endpoint (farm.coord));
+    snprintf (cl.endpoint, sizeof cl.endpoint, "%s", clients_ep);
     sf_proto_submit_t sub;
     memset (&sub, 0, sizeof sub);
     snprintf (sub.name, sizeof sub.name, "%s", a.name ? a.name : model.name[0] ? model.name : model.layers[0].name);
@@ -356,9 +382,13 @@ sf_cmd_local (int argc, char **argv)
     uint64_t id = 0;
     sf_proto_campaign_t last;
     memset (&last, 0, sizeof last);
+    char item[200];
+    snprintf (item, sizeof item, "%d layer%s of %s", model.count, model.count == 1 ? "" : "s", sub.name);
+    sf_progress_set_item (item);
     rc = nworkers < 0 ? sf_error_last () : sf_client_submit (&cl, &model, &sub, &id);
     if (rc == SF_OK)
         rc = sf_client_follow (&cl, id, "tuning layers", a.quiet || a.json, &last);
+    sf_progress_set_item (NULL);
     int keep = rc;
     char keep_msg[1024];
     snprintf (keep_msg, sizeof keep_msg, "%s", sf_error_message ());
@@ -377,36 +407,42 @@ sf_cmd_local (int argc, char **argv)
     sf_store_t *st = sf_store_open (store, SF_STORE_READONLY);
     sf_store_campaign_t camp;
     memset (&camp, 0, sizeof camp);
-    s_report_t rep = { &model, a.json ? cJSON_CreateArray () : NULL, a.json, 0, 0.0, 0 };
     rc = st ? sf_store_get_campaign (st, id, &camp) : sf_error_last ();
     double wall = zclock_mono () / 1000.0 - t0;
-    if (rc == SF_OK && !a.json)
-        printf ("campaign %llu '%s' %s in %.1f s: %llu of %llu jobs done, %llu candidates measured\n",
-                (unsigned long long) id, camp.name, last.state, wall, (unsigned long long) camp.counters.jobs_done,
-                (unsigned long long) camp.counters.jobs_total, (unsigned long long) camp.counters.results);
-    if (rc == SF_OK && !a.json && strcmp (camp.strategy, "rank") == 0)
-        s_print_rank (&camp);
-    if (rc == SF_OK)
-        rc = sf_store_each_best (st, id, s_report_best, &rep);
-    if (rc == SF_OK && !a.json && rep.with_sgemm)
-        printf ("geomean speedup over SGEMM: %.2fx over %d layers\n", exp (rep.sum_log_sgemm / rep.with_sgemm),
-                rep.with_sgemm);
+    int tuned = 0, from_store = 0;
+    sf_layer_row_t *rows = rc == SF_OK ? s_rows (st, &camp, &model, &tuned, &from_store) : NULL;
+    if (rc == SF_OK && !rows)
+        rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
+    if (rc == SF_OK && !a.json) {
+        s_print_summary (id, &camp, last.state, wall, model.count, tuned, from_store);
+        if (strcmp (camp.strategy, "rank") == 0)
+            s_print_rank (&camp);
+        sf_layer_table_print (stdout, rows, model.count);
+    }
     char bundle_text[SF_EXPORT_REPORT_MAX] = "";
-    if (rc == SF_OK && a.output && rep.tuned == model.count) {
+    if (rc == SF_OK && a.output && tuned == model.count) {
         sf_export_opts_t eo = { camp.gpu_type[0] && strncmp (camp.gpu_type, "sim/", 4) == 0, true, NULL };
+        if (eo.allow_simulated && !a.allow_simulated)
+            rc = sf_error_set (SF_ERR_INVALID, "the campaign's times are simulated (%s): add --allow-simulated to "
+                               "write its bundle", camp.gpu_type);
         sf_export_report_t er;
-        rc = sf_export_campaign (st, id, a.output, &eo, &er);
+        if (rc == SF_OK)
+            rc = sf_export_campaign (st, id, a.output, &eo, &er);
         if (rc == SF_OK)
             sf_export_report_text (&er, a.output, bundle_text, sizeof bundle_text);
         if (rc == SF_OK && !a.json)
             printf ("%s\n", bundle_text);
     }
+    if (rc == SF_OK && !a.json)
+        printf ("store: %s (campaign %llu; spmmfarm export %llu --store %s -o NAME.bundle writes its bundle)\n",
+                store, (unsigned long long) id, (unsigned long long) id, store);
     if (rc == SF_OK && a.json) {
         cJSON *root = cJSON_CreateObject ();
         if (a.output)
             cJSON_AddStringToObject (root, "bundle", a.output);
         cJSON_AddNumberToObject (root, "campaign", (double) id);
         cJSON_AddStringToObject (root, "state", last.state);
+        cJSON_AddStringToObject (root, "store", store);
         cJSON_AddStringToObject (root, "gpu_type", camp.gpu_type);
         cJSON_AddStringToObject (root, "strategy", camp.strategy);
         if (strcmp (camp.strategy, "rank") == 0) {
@@ -416,16 +452,18 @@ sf_cmd_local (int argc, char **argv)
         cJSON_AddNumberToObject (root, "wall_s", wall);
         cJSON_AddNumberToObject (root, "workers", nworkers);
         cJSON_AddNumberToObject (root, "candidates", (double) camp.counters.results);
+        cJSON_AddNumberToObject (root, "answered_from_store", from_store);
         cJSON_AddNumberToObject (root, "candidates_per_s", wall > 0 ? camp.counters.results / wall : 0.0);
         cJSON_AddNumberToObject (root, "compile_cpu_s", camp.counters.cpu_s);
         cJSON_AddNumberToObject (root, "gpu_s", camp.counters.gpu_s);
         cJSON_AddNumberToObject (root, "gpu_busy", wall > 0 && nworkers > 0 ? camp.counters.gpu_s / (wall * nworkers) : 0.0);
-        cJSON_AddItemToObject (root, "layers", rep.layers);
-        rep.layers = NULL;
+        cJSON *layers = cJSON_AddArrayToObject (root, "layers");
+        for (int i = 0; i < model.count; i++)
+            if (rows[i].has_best)
+                cJSON_AddItemToArray (layers, sf_layer_table_json (&rows[i]));
         sf_cli_print_json (&root);
     }
-    cJSON_Delete (rep.layers);
-    int tuned = rep.tuned;
+    free (rows);
     sf_record_campaign_free (&camp);
     sf_store_destroy (&st);
     free (store);

@@ -17,6 +17,7 @@
 #include "cli/sf_tune_store.h"
 #include "store/sf_export.h"
 #include "store/sf_store.h"
+#include "worker/sf_empty.h"
 #include "worker/sf_gpu.h"
 #include "worker/sf_search.h"
 
@@ -206,6 +207,9 @@ s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const 
     const char *sim = r->simulated ? " (SIMULATED)" : "";
     printf ("layer:      %d x %d (sparsity %.3f, %d nonzeros), N = %lld\n", sf_matrix_rows (a),
             sf_matrix_cols (a), sf_matrix_sparsity (a), sf_matrix_nnz (a), (long long) n);
+    const char *empty = sf_empty_describe (sf_empty_kind_of (a));
+    if (empty)
+        printf ("note:       %s\n", empty);
     const char *timing = sf_gpu_timing ();
     printf ("gpu:        %s%s\n", r->gpu_type, r->simulated ? " -- no GPU used, times are model estimates"
                                    : timing && strcmp (timing, "graph") == 0 ? " (timed as CUDA graph replays)"
@@ -213,6 +217,14 @@ s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const 
     printf ("best:       %s %s: %.2f us%s", sf_template_name (r->tmpl), r->config, r->us, sim);
     if (!isnan (r->max_rel_err) && !r->simulated)
         printf (", verified (rel err %.2e)", r->max_rel_err);
+    else if (r->simulated)
+        printf (", not run: the sim backend verifies nothing");
+    sf_config_t parsed;
+    char words[SF_CONFIG_EXPLAIN_MAX];
+    if (r->tmpl == SF_TEMPLATE_DENSE)
+        parsed.tmpl = SF_TEMPLATE_DENSE;
+    if (r->tmpl == SF_TEMPLATE_DENSE || sf_config_parse (r->config, &parsed) == SF_OK)
+        printf ("\nkernel:     %s", sf_config_explain (&parsed, words, sizeof words));
     printf ("\nbaselines:  SGEMM %.2f us, TF32 %.2f us, cuSPARSE %.2f us%s\n", r->sgemm_us, r->tf32_us,
             r->cusparse_us, sim);
     printf ("speedup:    %.2fx over SGEMM, %.2fx over TF32, %.2fx over cuSPARSE%s\n",
@@ -228,6 +240,11 @@ s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const 
         printf ("store:      %s\n", st->dir);
         return;
     }
+    if (empty)
+        printf ("search:     none (%s); %d compiled, %d timed, %d failed; %.1f s wall\n",
+                sf_empty_kind_of (a) == SF_EMPTY_ZERO ? "all-zero layer" : "near-empty layer", r->compiled,
+                r->timed, r->failed, r->wall_s);
+    else
     printf ("search:     %s, %d legal configs (%d pruned), %d compiled, %d timed, %d failed;\n"
             "            %.1f s wall, %.1f CPU-s compiling, %.1f GPU-s\n",
             r->fallback ? "proxy (rank without a model)" : sf_strategy_name (o->strategy), r->legal,
@@ -305,6 +322,7 @@ sf_cmd_tune_local (int argc, char **argv)
     }
     o->progress = sf_progress_draw;
     o->progress_arg = &quiet;
+    sf_progress_set_item (argv[optind]);
     sf_search_result_t r;
     s_store_init (&st);
     int rc = SF_OK;

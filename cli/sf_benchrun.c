@@ -214,6 +214,7 @@ static int
 s_run_one (sf_benchrun_t *run, const sf_problem_t *p, bool *recorded)
 {
     *recorded = false;
+    sf_progress_set_item (p->id);  /* the progress bars' current item */
     sf_matrix_t *a = sf_problem_matrix (p);
     if (!a)
         return sf_error_last ();

@@ -478,9 +478,15 @@ sf_client_follow (const sf_client_t *cl, uint64_t id, const char *phase, bool qu
         }
         *out = reply->status.campaigns[0];
         sf_proto_msg_destroy (&reply);
-        int ended = (int) (out->jobs_done + out->jobs_failed);
+        /* progress is what was done: a failed job is said, not counted */
+        if (!quiet && out->jobs_failed > 0) {
+            char item[64];
+            snprintf (item, sizeof item, "%lld job%s FAILED", (long long) out->jobs_failed,
+                      out->jobs_failed == 1 ? "" : "s");
+            sf_progress_set_item (item);
+        }
         if (!quiet)
-            sf_progress_draw (NULL, phase, ended, (int) out->jobs_total);
+            sf_progress_draw (NULL, phase, (int) out->jobs_done, (int) out->jobs_total);
         if (strcmp (out->state, "queued") != 0 && strcmp (out->state, "running") != 0)
             break;
         if (zsys_interrupted)

@@ -1,5 +1,6 @@
 /*  sf_search: exhaustive, proxy and rank strategies over templates U, D + dense. */
 #include "worker/sf_search.h"
+#include "worker/sf_empty.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -760,6 +761,9 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
         opts = &fallback;
         out->fallback = true;
     }
+    sf_search_opts_t empty_opts;  /* all-zero, near-empty layers: one kernel, no search */
+    sf_config_t empty_config;
+    opts = sf_empty_opts (a, n, opts, &empty_opts, &empty_config);
     out->best_generated_us = INFINITY;
     double t0 = sf_clock_mono ();
     s_measure_t ms = { .opts = opts, .a = a, .n = n };
