@@ -12,7 +12,8 @@ runtime_libspmmfarm_rt_la_SOURCES = \
 	runtime/sf_manifest.c runtime/sf_manifest.h \
 	runtime/sf_json.c runtime/sf_json.h \
 	common/sf_sha256.c common/sf_sha256.h
-runtime_libspmmfarm_rt_la_CPPFLAGS = -I$(top_srcdir) -I$(top_builddir) $(CUDA_CFLAGS)
+# SF_SHA256_STANDALONE: the runtime's own SHA-256 (no libsodium).
+runtime_libspmmfarm_rt_la_CPPFLAGS = -I$(top_srcdir) -I$(top_builddir) $(CUDA_CFLAGS) -DSF_SHA256_STANDALONE
 runtime_libspmmfarm_rt_la_CFLAGS = $(SF_CFLAGS)
 # Interface version current:revision:age (libtool's rules, not the package's).
 runtime_libspmmfarm_rt_la_LDFLAGS = -version-info 0:0:0 -export-symbols-regex '^sfrt_' \

@@ -160,3 +160,13 @@ tests_bench_compile_paths_SOURCES = tests/bench/compile_paths.c
 tests_bench_compile_paths_CFLAGS = $(SF_CFLAGS)
 tests_bench_compile_paths_LDADD = libspmmfarm.la
 tests_bench_compile_paths_LDFLAGS = $(CUDA_LDFLAGS)
+
+## common/sf_sha256: libsodium's SHA-256 (libspmmfarm) against the
+## runtime's standalone build of the same file, on every length 0..300 and
+## a few large inputs, fed in uneven pieces.
+check_PROGRAMS += tests/check_sha256
+TESTS += tests/check_sha256
+tests_check_sha256_SOURCES = tests/check_sha256.c
+tests_check_sha256_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_sha256_LDADD = $(CHECK_LDADD) $(SODIUM_LIBS)
+tests_check_sha256_LDFLAGS = $(CUDA_LDFLAGS)
