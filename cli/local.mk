@@ -15,3 +15,4 @@ spmmfarm_SOURCES += cli/cmd_worker.c
 spmmfarm_SOURCES += cli/sf_benchrun.c cli/sf_benchrun.h \
 	cli/cmd_train.c cli/cmd_sweep_local.c cli/cmd_rank_eval.c
 spmmfarm_SOURCES += cli/sf_layer_table.c cli/sf_layer_table.h
+spmmfarm_SOURCES += cli/cmd_metrics.c

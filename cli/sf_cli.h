@@ -88,5 +88,6 @@ int sf_cmd_worker (int argc, char **argv);
 int sf_cmd_train (int argc, char **argv);
 int sf_cmd_sweep_local (int argc, char **argv);
 int sf_cmd_rank_eval (int argc, char **argv);
+int sf_cmd_metrics (int argc, char **argv);
 
 #endif

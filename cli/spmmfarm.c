@@ -24,6 +24,7 @@ static const sf_cli_command_t s_commands[] = {
     { "coordinator", sf_cmd_coordinator, "run the farm's coordinator (jobs, leases, store)" },
     { "submit", sf_cmd_submit, "send a campaign (layers or a model manifest) to a coordinator" },
     { "status", sf_cmd_status, "show a coordinator's campaigns and workers (--watch: progress)" },
+    { "metrics", sf_cmd_metrics, "a coordinator's counters in the Prometheus text format" },
     { "cancel", sf_cmd_cancel, "cancel a campaign" },
     { "local", sf_cmd_local, "the whole farm on this machine: tune a model, export its bundle" },
     { "export", sf_cmd_export, "write a kernel bundle from a store's tuned campaign(s)" },

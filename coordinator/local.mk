@@ -5,3 +5,5 @@ libspmmfarm_la_SOURCES += \
 	coordinator/sf_proto.c coordinator/sf_proto.h
 libspmmfarm_la_SOURCES += \
 	coordinator/sf_coord.c coordinator/sf_coord.h
+libspmmfarm_la_SOURCES += \
+	coordinator/sf_metrics.c coordinator/sf_metrics.h

@@ -1,5 +1,6 @@
 /*  sf_coord: the farm's coordinator. See sf_coord.h and docs/FARM.md. */
 #include "coordinator/sf_coord.h"
+#include "coordinator/sf_metrics.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -1653,6 +1654,81 @@ s_on_status (sf_coord_t *self, zframe_t *rid, const sf_proto_status_req_t *req)
     free (workers);
 }
 
+/*  METRICS_REQ: the counters as Prometheus text (coordinator/sf_metrics.h). */
+typedef struct {
+    int64_t campaigns[5], jobs_done, jobs_failed;
+} s_tally_t;
+
+static int
+s_tally_campaign (void *arg, const sf_store_campaign_t *rec)
+{
+    s_tally_t *t = arg;
+    if ((unsigned) rec->state < 5)
+        t->campaigns[rec->state]++;
+    t->jobs_done += (int64_t) rec->counters.jobs_done;
+    t->jobs_failed += (int64_t) rec->counters.jobs_failed;
+    return 0;
+}
+
+static void
+s_on_metrics (sf_coord_t *self, zframe_t *rid, const sf_proto_metrics_req_t *req)
+{
+    sf_metrics_t m;
+    memset (&m, 0, sizeof m);
+    s_tally_t t;
+    memset (&t, 0, sizeof t);
+    sf_store_each_campaign (self->store, s_tally_campaign, &t);
+    memcpy (m.campaigns, t.campaigns, sizeof m.campaigns);
+    m.jobs_done = t.jobs_done;
+    m.jobs_failed = t.jobs_failed;
+    m.jobs_pending = (int64_t) zlistx_size (self->pending);
+    m.jobs_leased = (int64_t) zhashx_size (self->leases);
+    sf_coord_stats_t st;
+    sf_coord_stats (self, &st);
+    m.uptime_s = (s_now () - self->started) / 1000.0;
+    m.leases_total = st.leases;
+    m.requeued_total = st.requeued;
+    m.results_total = st.results;
+    m.stale_total = st.stale;
+    m.dropped_total = st.dropped;
+    m.lease_p50_ms = st.lease_p50_ms;
+    m.lease_p99_ms = st.lease_p99_ms;
+    sf_store_stat_t ss;
+    if (sf_store_stat (self->store, &ss) == SF_OK) {
+        m.store_bytes = (int64_t) ss.used_bytes;
+        m.store_map_bytes = (int64_t) ss.map_bytes;
+    }
+    /* workers by (GPU type, state): the live ones and the gone ones kept */
+    size_t max = zhashx_size (self->peers) + zlistx_size (self->gone);
+    sf_metrics_workers_t *groups = calloc (max + 1, sizeof *groups);
+    sf_proto_worker_t *seen = calloc (max + 1, sizeof *seen);
+    size_t n = 0, k = 0;
+    for (s_worker_t *w = zhashx_first (self->peers); seen && w; w = zhashx_next (self->peers))
+        s_status_worker (w, &seen[k++]);
+    for (s_worker_t *w = zlistx_first (self->gone); seen && w; w = zlistx_next (self->gone))
+        s_status_worker (w, &seen[k++]);
+    for (size_t i = 0; groups && i < k; i++) {
+        size_t g = 0;
+        while (g < n && (strcmp (groups[g].gpu_type, seen[i].gpu_type) || strcmp (groups[g].state, seen[i].state)))
+            g++;
+        if (g == n)
+            groups[n++] = (sf_metrics_workers_t) { seen[i].gpu_type, seen[i].state, 0 };
+        groups[g].count++;
+    }
+    m.workers = groups;
+    m.worker_groups = groups ? n : 0;
+    char *text = groups && seen ? sf_metrics_text (&m, req->bare, SF_PROTO_PROMETHEUS_MAX) : NULL;
+    if (text) {
+        sf_proto_metrics_t reply = { text };
+        s_to_client (self, rid, SF_PROTO_METRICS, &reply);
+    } else
+        s_client_error (self, rid, groups && seen ? sf_error_last () : SF_ERR_NOMEM,
+                        groups && seen ? sf_error_message () : "out of memory");
+    free (text);
+    free (groups);
+    free (seen);
+}
+
 static void
 s_on_cancel (sf_coord_t *self, zframe_t *rid, const sf_proto_cancel_req_t *req)
 {
@@ -1726,6 +1802,7 @@ s_on_client_message (sf_coord_t *self, zframe_t *rid, sf_proto_msg_t *msg)
     case SF_PROTO_CANCEL_REQ: s_on_cancel (self, rid, &msg->cancel_req); break;
     case SF_PROTO_EXPORT_REQ: s_on_export (self, rid, &msg->export_req); break;
     case SF_PROTO_TRAIN_REQ: s_on_train (self, rid, &msg->train_req); break;
+    case SF_PROTO_METRICS_REQ: s_on_metrics (self, rid, &msg->metrics_req); break;
     default: break;
     }
 }

@@ -443,6 +443,16 @@ static const s_field s_train_req_fields[] = {
 };
 S_SCHEMA (s_train_req, "TRAIN_REQ", sf_proto_train_req_t, s_train_req_fields, NULL);
 
+static const s_field s_metrics_req_fields[] = {
+    S_BOOL (sf_proto_metrics_req_t, bare, 0),
+};
+S_SCHEMA (s_metrics_req, "METRICS_REQ", sf_proto_metrics_req_t, s_metrics_req_fields, NULL);
+
+static const s_field s_metrics_fields[] = {
+    S_TEXT (sf_proto_metrics_t, text, F_REQ, 1, SF_PROTO_PROMETHEUS_MAX),
+};
+S_SCHEMA (s_metrics, "METRICS", sf_proto_metrics_t, s_metrics_fields, NULL);
+
 static const s_field s_train_ok_fields[] = {
     S_STR (sf_proto_train_ok_t, gpu_type, F_REQ, 1),
     S_I32 (sf_proto_train_ok_t, version, F_REQ, 1, INT32_MAX, 0),
@@ -486,6 +496,8 @@ static const s_type_info_t s_types[SF_PROTO_TYPE_COUNT + 1] = {
     [SF_PROTO_ERROR] = { "ERROR", &s_error, SF_PROTO_TO_CLIENT | SF_PROTO_TO_WORKER },
     [SF_PROTO_TRAIN_REQ] = { "TRAIN_REQ", &s_train_req, SF_PROTO_FROM_CLIENT },
     [SF_PROTO_TRAIN_OK] = { "TRAIN_OK", &s_train_ok, SF_PROTO_TO_CLIENT },
+    [SF_PROTO_METRICS_REQ] = { "METRICS_REQ", &s_metrics_req, SF_PROTO_FROM_CLIENT },
+    [SF_PROTO_METRICS] = { "METRICS", &s_metrics, SF_PROTO_TO_CLIENT },
 };
 
 static const s_type_info_t *

@@ -65,6 +65,7 @@ extern "C" {
 #define SF_PROTO_CONFIG_MAX 63       /* canonical config text (SF_CONFIG_TEXT_MAX - 1) */
 #define SF_PROTO_ENTRY_MAX 63        /* kernel entry name (SF_ENTRY_MAX - 1) */
 #define SF_PROTO_TEXT_MAX 1024       /* messages, reasons, error details */
+#define SF_PROTO_PROMETHEUS_MAX (1 << 20)  /* METRICS: the Prometheus text */
 #define SF_PROTO_PATH_MAX 4095       /* paths on the coordinator's machine */
 
 /*  Blob, array and list bounds. */
@@ -114,10 +115,13 @@ typedef enum {
     SF_PROTO_ERROR,
     /* client -> coordinator, and its reply */
     SF_PROTO_TRAIN_REQ,
-    SF_PROTO_TRAIN_OK
+    SF_PROTO_TRAIN_OK,
+    /* client -> coordinator, and its reply: the counters as Prometheus text */
+    SF_PROTO_METRICS_REQ,
+    SF_PROTO_METRICS
 } sf_proto_type;
 
-#define SF_PROTO_TYPE_COUNT 22
+#define SF_PROTO_TYPE_COUNT 24
 
 /*  Who may send a type to whom: sf_proto_decode refuses a type outside the
     directions the receiving socket accepts. */
@@ -387,6 +391,14 @@ typedef struct {
 } sf_proto_ok_t;
 
 typedef struct {
+    bool bare;                          /* values only: no # HELP / # TYPE lines */
+} sf_proto_metrics_req_t;
+
+typedef struct {
+    char *text;                         /* Prometheus text format 0.0.4, 1..SF_PROTO_PROMETHEUS_MAX bytes */
+} sf_proto_metrics_t;
+
+typedef struct {
     int32_t status;                     /* an sf_status < 0 */
     char *message;                      /* required */
 } sf_proto_error_t;
@@ -418,6 +430,8 @@ typedef struct {
         sf_proto_status_t status;
         sf_proto_ok_t ok;
         sf_proto_error_t error;
+        sf_proto_metrics_req_t metrics_req;
+        sf_proto_metrics_t metrics;
     };
 } sf_proto_msg_t;
 

@@ -213,6 +213,8 @@ s_sample (sf_proto_type type, sf_proto_msg_t *m)
         s_metrics[1] = (sf_proto_metric_t) { "holdout.mean_winner_loss", NAN };
         m->train_ok = (sf_proto_train_ok_t) { "sim/h100-model/132sm", 2, 128, 3072, 0, 12.5, s_metrics, 2 };
         break;
+    case SF_PROTO_METRICS_REQ: m->metrics_req.bare = true; break;
+    case SF_PROTO_METRICS: m->metrics.text = "# TYPE spmmfarm_up gauge\nspmmfarm_up 1\n"; break;
     }
 }
 
@@ -422,6 +424,8 @@ static const char *s_required[SF_PROTO_TYPE_COUNT + 1] = {
                         " workers.0.id workers.0.gpu_type workers.0.state ",
     [SF_PROTO_OK] = " ",
     [SF_PROTO_ERROR] = " status message ",
+    [SF_PROTO_METRICS_REQ] = " ",
+    [SF_PROTO_METRICS] = " text ",
 };
 
 static bool

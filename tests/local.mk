@@ -140,8 +140,8 @@ tests_check_rankmodel_LDADD = $(CHECK_LDADD)
 tests_check_rankmodel_LDFLAGS = $(CUDA_LDFLAGS)
 
 ## the farm as processes: coordinator, workers, clients, local
-TESTS += tests/cli_farm.sh tests/cli_local.sh tests/cli_example.sh tests/cli_slurm.sh
-dist_noinst_SCRIPTS += tests/cli_farm.sh tests/cli_local.sh tests/cli_example.sh tests/cli_slurm.sh
+TESTS += tests/cli_farm.sh tests/cli_local.sh tests/cli_example.sh tests/cli_slurm.sh tests/cli_metrics.sh
+dist_noinst_SCRIPTS += tests/cli_farm.sh tests/cli_local.sh tests/cli_example.sh tests/cli_slurm.sh tests/cli_metrics.sh
 
 ## rankfarm: the rank model through the farm: train --coordinator (a sweep
 ## campaign on 2 sim workers, the coordinator trains and stores the model),
