@@ -13,7 +13,7 @@ tests_check_common_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_common_LDADD = $(CHECK_LDADD)
 tests_check_common_LDFLAGS = $(CUDA_LDFLAGS)
 
-tests_check_matrix_io_SOURCES = tests/check_matrix_io.c
+tests_check_matrix_io_SOURCES = tests/check_matrix_io.c tests/sf_check_io.h
 tests_check_matrix_io_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_matrix_io_LDADD = $(CHECK_LDADD)
 tests_check_matrix_io_LDFLAGS = $(CUDA_LDFLAGS)
@@ -170,3 +170,11 @@ tests_check_sha256_SOURCES = tests/check_sha256.c
 tests_check_sha256_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_sha256_LDADD = $(CHECK_LDADD) $(SODIUM_LIBS)
 tests_check_sha256_LDFLAGS = $(CUDA_LDFLAGS)
+
+## common/sf_matrix_io's dtypes and shapes: float64, convolutions, checkpoints.
+check_PROGRAMS += tests/check_tensor
+TESTS += tests/check_tensor
+tests_check_tensor_SOURCES = tests/check_tensor.c tests/sf_check_io.h
+tests_check_tensor_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_tensor_LDADD = $(CHECK_LDADD)
+tests_check_tensor_LDFLAGS = $(CUDA_LDFLAGS)
