@@ -501,6 +501,54 @@ s_read_layer (sf_mpack_in_t *in, sf_store_layer_t *layer)
     layer->relu = sf_mpack_in_bool (in, "relu");
 }
 
+/*  An enum of `count` names, optional: absent is 0. */
+static int
+s_in_opt_enum (sf_mpack_in_t *in, const char *key, const char *(*name) (int), int count)
+{
+    if (!sf_mpack_in_has (in, key))
+        return 0;
+    char text[16];
+    sf_mpack_in_str (in, key, text, sizeof text);
+    for (int i = 0; i < count && in->status == SF_OK; i++)
+        if (strcmp (name (i), text) == 0)
+            return i;
+    if (in->status == SF_OK)
+        sf_mpack_in_fail (in, SF_ERR_FORMAT, "%s: unknown value '%s'", key, text);
+    return 0;
+}
+
+static const char *
+s_tier_name (int tier)
+{
+    return sf_tier_name ((sf_tier) tier);
+}
+
+static const char *
+s_layout_name (int layout)
+{
+    return sf_layout_name ((sf_layout) layout);
+}
+
+/*  The request's options beyond the first ones, each optional. */
+static void
+s_read_search_rest (sf_mpack_in_t *search, sf_store_search_t *p)
+{
+    if (sf_mpack_in_has (search, "templates"))
+        p->templates = (uint32_t) sf_mpack_in_uint (search, "templates", 1, 3);
+    if (sf_mpack_in_has (search, "max_code_fmas"))
+        p->max_code_fmas = (int64_t) sf_mpack_in_uint (search, "max_code_fmas", 0, INT64_MAX);
+    if (sf_mpack_in_has (search, "run_timeout_s"))
+        p->run_timeout_s = sf_mpack_in_double (search, "run_timeout_s", 0.0, SF_STORE_US_MAX, false);
+    if (sf_mpack_in_has (search, "u_split"))
+        p->u_split = sf_mpack_in_bool (search, "u_split");
+    if (sf_mpack_in_has (search, "d_union"))
+        p->d_union = sf_mpack_in_bool (search, "d_union");
+    if (sf_mpack_in_has (search, "no_d_slab"))
+        p->no_d_slab = sf_mpack_in_bool (search, "no_d_slab");
+    p->tier = (sf_tier) s_in_opt_enum (search, "precision", s_tier_name, SF_TIER_COUNT);
+    p->layout = (sf_layout) s_in_opt_enum (search, "layout", s_layout_name, SF_LAYOUT_COUNT);
+}
+
 static void
 s_read_campaign (sf_mpack_in_t *in, sf_store_campaign_t *c)
 {
@@ -541,13 +589,14 @@ s_read_campaign (sf_mpack_in_t *in, sf_store_campaign_t *c)
         sf_store_search_t *p = &c->search;
         p->max_configs = (int32_t) sf_mpack_in_uint (&search, "max_configs", 0, 1 << 20);
         p->proxy_top = (int32_t) sf_mpack_in_uint (&search, "proxy_top", 0, 1024);
-        p->top_k = (int32_t) sf_mpack_in_uint (&search, "top_k", 0, 1024);
+        p->top_k = (int32_t) sf_mpack_in_uint (&search, "top_k", 0, 4096);
         p->seed = sf_mpack_in_uint (&search, "seed", 0, UINT64_MAX);
         p->tol = sf_mpack_in_double (&search, "tol", 0.0, 1.0, false);
         if (sf_mpack_in_has (&search, "model_version"))
             p->model_version = (uint32_t) sf_mpack_in_uint (&search, "model_version", 0, UINT32_MAX);
         if (sf_mpack_in_has (&search, "fallback"))
             p->fallback = sf_mpack_in_bool (&search, "fallback");
+        s_read_search_rest (&search, p);
     }
     if (sf_mpack_in_has (in, "request"))
         sf_mpack_in_str (in, "request", c->request, sizeof c->request);
@@ -914,8 +963,18 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
     sf_mpack_out_kdouble (out, "cpu_s", n->cpu_s);
     sf_mpack_out_kdouble (out, "gpu_s", n->gpu_s);
     const sf_store_search_t *p = &c->search;
+    if ((unsigned) p->tier >= SF_TIER_COUNT || (unsigned) p->layout >= SF_LAYOUT_COUNT || p->templates > 3
+        || p->max_code_fmas < 0 || !(p->run_timeout_s >= 0 && p->run_timeout_s <= SF_STORE_US_MAX))
+        return sf_error_set (SF_ERR_RANGE, "search: precision, layout, templates, max_code_fmas or "
+                                           "run_timeout_s out of range");
+    /* the rest of the request only when not the default */
+    bool more[] = { p->templates != 0, p->max_code_fmas > 0, p->run_timeout_s > 0, p->u_split, p->d_union,
+                    p->no_d_slab, p->tier != SF_TIER_FP32, p->layout != SF_LAYOUT_KN };
+    uint32_t extra = 0;
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+        extra += more[i];
     sf_mpack_out_str (out, "search");
-    sf_mpack_out_map (out, 7);
+    sf_mpack_out_map (out, 7 + extra);
     sf_mpack_out_kuint (out, "max_configs", (uint64_t) (p->max_configs > 0 ? p->max_configs : 0));
     sf_mpack_out_kuint (out, "proxy_top", (uint64_t) (p->proxy_top > 0 ? p->proxy_top : 0));
     sf_mpack_out_kuint (out, "top_k", (uint64_t) (p->top_k > 0 ? p->top_k : 0));
@@ -923,6 +982,22 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
     sf_mpack_out_kdouble (out, "tol", isfinite (p->tol) && p->tol > 0 ? p->tol : 0.0);
     sf_mpack_out_kuint (out, "model_version", p->model_version);
     sf_mpack_out_kbool (out, "fallback", p->fallback);
+    if (more[0])
+        sf_mpack_out_kuint (out, "templates", p->templates);
+    if (more[1])
+        sf_mpack_out_kuint (out, "max_code_fmas", (uint64_t) p->max_code_fmas);
+    if (more[2])
+        sf_mpack_out_kdouble (out, "run_timeout_s", p->run_timeout_s);
+    if (more[3])
+        sf_mpack_out_kbool (out, "u_split", true);
+    if (more[4])
+        sf_mpack_out_kbool (out, "d_union", true);
+    if (more[5])
+        sf_mpack_out_kbool (out, "no_d_slab", true);
+    if (more[6])
+        sf_mpack_out_kstr (out, "precision", sf_tier_name (p->tier));
+    if (more[7])
+        sf_mpack_out_kstr (out, "layout", sf_layout_name (p->layout));
     if (c->request[0])
         sf_mpack_out_kstr (out, "request", c->request);
     return s_finish (SF_DB_CAMPAIGNS, key, sf_record_key_id (c->id, key), out, key_size);

@@ -27,6 +27,7 @@
 
 #include "common/sf_cudadrv.h"
 #include "common/sf_matrix.h"
+#include "common/sf_tier.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_emit.h"
 #include "store/sf_mpack.h"
@@ -109,12 +110,21 @@ typedef struct {
     int32_t proxy_top;                    /* finalists compiled in full */
     int32_t top_k;                        /* rank: candidates the model keeps */
     uint64_t seed;                        /* inputs (and the sweep's config sample) */
-    double tol;                           /* verification bound; 0: 1e-5 */
+    double tol;                           /* verification bound; 0: the tier's (fp32: 1e-5) */
     /*  rank (optional in the record): the version of the GPU type's model
         its searches use, fixed when the GPU type is known; 0 with fallback
         when there was none (proxy ran instead). */
     uint32_t model_version;
     bool fallback;                        /* rank: some search ran proxy instead */
+    /*  The rest of the search request (wire/sf_request.h), optional in the
+        record and written only when not the default: records of older
+        stores, and of default requests, do without them. */
+    uint32_t templates;                   /* 1 U, 2 D, 3 both; 0: both */
+    int64_t max_code_fmas;                /* 0: the default */
+    double run_timeout_s;                 /* 0: the default */
+    bool u_split, d_union, no_d_slab;
+    sf_tier tier;                         /* precision tier (0: fp32) */
+    sf_layout layout;                     /* activation layout (0: kn) */
 } sf_store_search_t;
 
 typedef struct {

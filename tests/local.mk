@@ -62,7 +62,7 @@ tests_check_store_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_store_LDADD = $(CHECK_LDADD) $(LMDB_LIBS) $(MSGPACK_LIBS)
 tests_check_store_LDFLAGS = $(CUDA_LDFLAGS)
 
-## coordinator/sf_proto and common/sf_curve: the farm's messages and
+## wire/sf_proto and common/sf_curve: the farm's messages and
 ## CurveZMQ; cli_keygen.sh runs `spmmfarm keygen`.
 check_PROGRAMS += tests/check_proto
 TESTS += tests/check_proto tests/cli_keygen.sh
@@ -160,3 +160,12 @@ tests_bench_compile_paths_SOURCES = tests/bench/compile_paths.c
 tests_bench_compile_paths_CFLAGS = $(SF_CFLAGS)
 tests_bench_compile_paths_LDADD = libspmmfarm.la
 tests_bench_compile_paths_LDFLAGS = $(CUDA_LDFLAGS)
+
+## wire/sf_request: the one search request (options, bounds, canonical
+## text, its wire map, the worker's conversion).
+check_PROGRAMS += tests/check_request
+TESTS += tests/check_request
+tests_check_request_SOURCES = tests/check_request.c
+tests_check_request_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_request_LDADD = $(CHECK_LDADD) $(MSGPACK_LIBS)
+tests_check_request_LDFLAGS = $(CUDA_LDFLAGS)
