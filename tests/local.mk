@@ -169,3 +169,9 @@ tests_check_request_SOURCES = tests/check_request.c
 tests_check_request_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_request_LDADD = $(CHECK_LDADD) $(MSGPACK_LIBS)
 tests_check_request_LDFLAGS = $(CUDA_LDFLAGS)
+
+## the request end to end: submit and local take every search option of
+## tune-local, with the same bounds, and each reaches the worker's search
+## (a real coordinator and sim worker; the worker's debug log).
+TESTS += tests/cli_request.sh
+dist_noinst_SCRIPTS += tests/cli_request.sh
