@@ -375,7 +375,8 @@ sf_cmd_local (int argc, char **argv)
                 rep.with_sgemm);
     char bundle_text[SF_EXPORT_REPORT_MAX] = "";
     if (rc == SF_OK && a.output && rep.tuned == model.count) {
-        sf_export_opts_t eo = { camp.gpu_type[0] && strncmp (camp.gpu_type, "sim/", 4) == 0, true, NULL };
+        sf_export_opts_t eo = { .allow_simulated = camp.gpu_type[0] && strncmp (camp.gpu_type, "sim/", 4) == 0,
+                                .replace = true };
         sf_export_report_t er;
         rc = sf_export_campaign (st, id, a.output, &eo, &er);
         if (rc == SF_OK)

@@ -235,6 +235,8 @@ s_key_json (const sf_record_t *r)
         cJSON_AddNumberToObject (o, "n", (double) r->u.result.key.n);
         s_add_config (o, r->u.result.key.tmpl, r->u.result.key.config);
         cJSON_AddBoolToObject (o, "proxy", r->u.result.key.proxy);
+        cJSON_AddStringToObject (o, "precision", sf_tier_name (r->u.result.key.tier));
+        cJSON_AddStringToObject (o, "layout", sf_layout_name (r->u.result.key.layout));
         break;
     case SF_DB_BEST:
         cJSON_AddNumberToObject (o, "campaign", (double) r->u.best.campaign);

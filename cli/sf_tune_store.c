@@ -86,6 +86,8 @@ s_us (double us)
 /*  The stored candidates of this problem, as a search reports them. */
 typedef struct {
     sf_search_result_t *r;
+    sf_tier tier;                 /* the request's: other tiers' results are not its */
+    sf_layout layout;
     int status;
 } s_cands_t;
 
@@ -95,6 +97,8 @@ s_cand_each (void *arg, const sf_store_result_key_t *key, const sf_store_result_
     s_cands_t *cs = arg;
     sf_search_result_t *r = cs->r;
     sf_candidate_t c = { 0 };
+    if (key->tier != cs->tier || key->layout != cs->layout)
+        return 0;
     if (key->tmpl == SF_TEMPLATE_DENSE || sf_config_parse (key->config, &c.config) != SF_OK)
         return 0;   /* dense and the baselines are reported apart */
     c.proxy = key->proxy;
@@ -127,8 +131,8 @@ s_cand_each (void *arg, const sf_store_result_key_t *key, const sf_store_result_
 
 /*  The winner of campaign f->found into r: its best, kernel and baselines. */
 static int
-s_fill (sf_store_t *store, const s_find_t *f, const sf_device_info_t *dev, int64_t n, sf_search_result_t *r,
-        int64_t *measured_ms)
+s_fill (sf_store_t *store, const s_find_t *f, const sf_device_info_t *dev, int64_t n, const sf_request_t *req,
+        sf_search_result_t *r, int64_t *measured_ms)
 {
     sf_store_best_t best;
     int rc = sf_store_get_best (store, f->found.id, 0, &best);
@@ -160,14 +164,15 @@ s_fill (sf_store_t *store, const s_find_t *f, const sf_device_info_t *dev, int64
     r->sgemm_us = best.sgemm_us;
     r->tf32_us = best.tf32_us;
     r->cusparse_us = best.cusparse_us;
-    sf_store_result_key_t key = { .n = n, .tmpl = best.tmpl, .proxy = false };
+    sf_store_result_key_t key = { .n = n, .tmpl = best.tmpl, .proxy = false, .tier = req->tier,
+                                  .layout = req->layout };
     snprintf (key.gpu_type, sizeof key.gpu_type, "%s", f->found.gpu_type);
     memcpy (key.matrix, f->layer.matrix, SF_STORE_HASH_BYTES);
     snprintf (key.config, sizeof key.config, "%s", best.config);
     sf_store_result_t winner;
     if (sf_store_get_result (store, &key, &winner) == SF_OK && isfinite (winner.spread_us))
         r->spread_us = winner.spread_us;
-    s_cands_t cands = { r, SF_OK };
+    s_cands_t cands = { r, req->tier, req->layout, SF_OK };
     rc = sf_store_each_result (store, f->found.gpu_type, f->layer.matrix, n, s_cand_each, &cands);
     return cands.status != SF_OK ? cands.status : rc;
 }
@@ -188,7 +193,7 @@ sf_tune_store_find (sf_store_t *store, const sf_device_info_t *dev, const sf_mat
         return sf_error_set (SF_ERR_NOTFOUND, "no campaign answers this request");
     int64_t measured_ms = 0;
     if (rc == SF_OK)
-        rc = s_fill (store, &f, dev, n, r, &measured_ms);
+        rc = s_fill (store, &f, dev, n, req, r, &measured_ms);
     if (rc != SF_OK) {
         if (f.found.id)
             sf_log_warn (S_LOG, "campaign %llu answers this request, but: %s",
@@ -358,6 +363,8 @@ sf_tune_store_record (sf_store_t *store, const char *name, const sf_matrix_t *a,
     snprintf (rec.key.gpu_type, sizeof rec.key.gpu_type, "%s", r->gpu_type);
     memcpy (rec.key.matrix, layer.matrix, SF_STORE_HASH_BYTES);
     rec.key.n = n;
+    rec.key.tier = req->tier;   /* every result of the search is of its tier */
+    rec.key.layout = req->layout;
     rec.value.simulated = r->simulated;
     snprintf (rec.value.worker, sizeof rec.value.worker, "%s", worker);
     rec.value.recorded_ms = now;

@@ -1049,6 +1049,8 @@ s_store_candidate (sf_coord_t *self, s_worker_t *w, const s_job_t *job, const sf
     key.tmpl = tmpl;
     snprintf (key.config, sizeof key.config, "%s", cand->config);
     key.proxy = cand->proxy;
+    key.tier = job->campaign->rec.search.tier;  /* measured in the request's tier */
+    key.layout = job->campaign->rec.search.layout;
 
     sf_store_result_t v;
     memset (&v, 0, sizeof v);
@@ -1362,6 +1364,8 @@ s_unmeasured (sf_coord_t *self, const s_campaign_t *c, uint32_t i, int64_t nnz, 
     memcpy (key.matrix, c->rec.layers[i].matrix, SF_STORE_HASH_BYTES);
     key.n = c->rec.layers[i].n;
     key.proxy = true;
+    key.tier = c->rec.search.tier;
+    key.layout = c->rec.search.layout;
     int kept = 0;
     for (int j = 0; j < count; j++) {
         sf_store_result_t old;
@@ -1694,7 +1698,7 @@ s_on_cancel (sf_coord_t *self, zframe_t *rid, const sf_proto_cancel_req_t *req)
 static void
 s_on_export (sf_coord_t *self, zframe_t *rid, const sf_proto_export_req_t *req)
 {
-    sf_export_opts_t eo = { req->allow_simulated, req->replace, NULL };
+    sf_export_opts_t eo = { .allow_simulated = req->allow_simulated, .replace = req->replace };
     sf_export_report_t report;
     if (sf_export_campaign (self->store, req->campaign_id, req->path, &eo, &report) != SF_OK) {
         s_client_error (self, rid, sf_error_last (), sf_error_message ());

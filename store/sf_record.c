@@ -197,6 +197,13 @@ sf_record_key_result (const sf_store_result_key_t *rk, uint8_t *key)
     key[off++] = (uint8_t) rk->tmpl;
     off += s_put_lstr (key + off, rk->config, (size_t) len);
     key[off++] = rk->proxy ? 1 : 0;
+    if ((unsigned) rk->tier >= SF_TIER_COUNT || (unsigned) rk->layout >= SF_LAYOUT_COUNT)
+        return sf_error_set (SF_ERR_INVALID, "precision or layout unknown (%d, %d)", (int) rk->tier,
+                             (int) rk->layout), 0;
+    if (rk->tier != SF_TIER_FP32 || rk->layout != SF_LAYOUT_KN) {
+        key[off++] = (uint8_t) rk->tier;
+        key[off++] = (uint8_t) rk->layout;
+    }
     return off;
 }
 
@@ -317,6 +324,18 @@ s_parse_result_key (const void *key, size_t size, sf_store_result_key_t *rk)
     if (k.status == SF_OK && proxy > 1)
         s_key_fail (&k, "proxy byte is not 0 or 1");
     rk->proxy = proxy == 1;
+    /* the tier and layout follow only when not fp32 kn (one key per result) */
+    rk->tier = SF_TIER_FP32;
+    rk->layout = SF_LAYOUT_KN;
+    if (k.status == SF_OK && k.left > 0) {
+        uint64_t tier = s_key_be (&k, 1), layout = s_key_be (&k, 1);
+        if (k.status == SF_OK && (tier >= SF_TIER_COUNT || layout >= SF_LAYOUT_COUNT))
+            s_key_fail (&k, "unknown precision or layout");
+        else if (k.status == SF_OK && tier == SF_TIER_FP32 && layout == SF_LAYOUT_KN)
+            s_key_fail (&k, "fp32 kn spelled out (its key ends at the proxy byte)");
+        rk->tier = (sf_tier) tier;
+        rk->layout = (sf_layout) layout;
+    }
     return s_key_end (&k);
 }
 
@@ -1246,8 +1265,10 @@ sf_record_key_text (sf_store_db db, const void *key, size_t key_size, char *buf,
     case SF_DB_RESULTS: {
         const sf_store_result_key_t *k = &r.u.result.key;
         sf_sha256_hex (k->matrix, hash);
-        snprintf (buf, size, "%s | %s | N=%lld | %s | %s | %s", k->gpu_type, hash, (long long) k->n,
-                  sf_template_name (k->tmpl), k->config, k->proxy ? "proxy" : "full");
+        snprintf (buf, size, "%s | %s | N=%lld | %s | %s | %s%s%s%s%s", k->gpu_type, hash, (long long) k->n,
+                  sf_template_name (k->tmpl), k->config, k->proxy ? "proxy" : "full",
+                  k->tier || k->layout ? " | " : "", k->tier || k->layout ? sf_tier_name (k->tier) : "",
+                  k->tier || k->layout ? " " : "", k->tier || k->layout ? sf_layout_name (k->layout) : "");
         break;
     }
     case SF_DB_MODELS: snprintf (buf, size, "%s | v%u", r.u.model.gpu_type, r.u.model.version); break;

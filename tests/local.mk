@@ -175,3 +175,9 @@ tests_check_request_LDFLAGS = $(CUDA_LDFLAGS)
 ## (a real coordinator and sim worker; the worker's debug log).
 TESTS += tests/cli_request.sh
 dist_noinst_SCRIPTS += tests/cli_request.sh
+
+## precision tiers through the commands: tune-local's JSON, a store written
+## before requests had a type (tests/data/store-pre-request), bf16 bundle
+## layers in the runtime and the Python binding (fake driver).
+TESTS += tests/cli_precision.sh
+dist_noinst_SCRIPTS += tests/cli_precision.sh
