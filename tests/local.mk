@@ -181,3 +181,8 @@ dist_noinst_SCRIPTS += tests/cli_request.sh
 ## layers in the runtime and the Python binding (fake driver).
 TESTS += tests/cli_precision.sh
 dist_noinst_SCRIPTS += tests/cli_precision.sh
+
+## the parts' never-arrows (docs/ARCHITECTURE.md): every #include of the
+## library's parts against them; known exceptions listed in the script.
+TESTS += tests/arrows.sh
+dist_noinst_SCRIPTS += tests/arrows.sh
