@@ -410,12 +410,13 @@ s_reports (void *arg, const sf_benchrun_t *base, const cJSON *records)
 static int
 s_main (int argc, char **argv, bool proxy_eval)
 {
-    static const struct option options[] = {
+    static const struct option own[] = {
         SF_BENCHRUN_LONG_OPTIONS,
         SF_TUNE_LONG_OPTIONS,
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
+    const struct option *options = sf_tune_getopt (own, NULL);
     s_run_t run = { .proxy_eval = proxy_eval };
     sf_benchrun_init (&run.base, proxy_eval ? "proxy-eval" : "bench", argc, argv);
     run.base.problem = s_problem;
@@ -424,14 +425,13 @@ s_main (int argc, char **argv, bool proxy_eval)
     const char *cmd = run.base.command;
     sf_tune_init (&run.tune);
     if (proxy_eval) {
-        run.tune.search.strategy = SF_STRATEGY_PROXY_EVAL;
-        run.tune.search.templates = SF_SEARCH_U;
-        run.tune.search.max_configs = 8;
+        run.tune.request.templates = SF_REQUEST_U;
+        run.tune.request.max_configs = 8;
     }
     int opt, handled;
     while ((opt = getopt_long (argc, argv, "o:qh", options, NULL)) != -1) {
         if (opt == 'h') {
-            fputs (proxy_eval ? s_proxy_help : s_bench_help, stdout);
+            sf_tune_print_help (proxy_eval ? s_proxy_help : s_bench_help);
             return SF_EXIT_OK;
         }
         handled = sf_benchrun_option (&run.base, opt, optarg);
@@ -442,13 +442,15 @@ s_main (int argc, char **argv, bool proxy_eval)
     }
     if (optind != argc)
         return sf_cli_usage (cmd, "unexpected argument '%s'", argv[optind]);
-    if (proxy_eval && run.tune.search.strategy != SF_STRATEGY_PROXY_EVAL)
+    if (proxy_eval && run.tune.strategy_given)
         return sf_cli_usage (cmd, "--strategy does not apply: proxy-eval compiles both kinds");
     sf_suite_t *suite = NULL;
     int code = sf_benchrun_open (&run.base, &suite);
     if (code != SF_EXIT_OK)
         return code;
     sf_tune_resolve_backend (cmd, &run.tune);
+    if (proxy_eval)
+        run.tune.search.strategy = SF_STRATEGY_PROXY_EVAL;
     code = sf_tune_rank_model (cmd, &run.tune, NULL, false, NULL);
     run.tune.search.progress = sf_progress_draw;
     run.tune.search.progress_arg = &run.base.quiet;

@@ -18,6 +18,7 @@
 #include "cli/sf_client.h"
 #include "cli/sf_layer_table.h"
 #include "cli/sf_progress.h"
+#include "cli/sf_tune.h"
 #include "common/sf_cudadrv.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
@@ -42,13 +43,6 @@ static const char *s_help =
     "  --n N              columns of B the layers are tuned for (with weight files)\n"
     "  --tensor NAME      .safetensors: the tensor to read (for the files that follow)\n"
     "  --model MANIFEST   a model manifest (layers, weight files, N; docs/FARM.md)\n"
-    "  --strategy S       exhaustive, proxy (default) or rank: rank scores the legal\n"
-    "                     configs with the store's latest rank model of the GPU type\n"
-    "                     (spmmfarm train) and times the top k; with no model it says\n"
-    "                     so and runs proxy\n"
-    "  --max-configs N    legal configs searched per layer, an even sample (0: all)\n"
-    "  --proxy-top N      proxy: finalists compiled in full (0: default)\n"
-    "  --top-k K          rank: candidates the model keeps (0: default 10)\n"
     "  --store DIR        the store (default: $SPMMFARM_STORE or ~/.cache/spmmfarm/store)\n"
     "  -o, --output DIR   write the bundle there (NAME.bundle)\n"
     "  --allow-simulated  with -o on the sim backend: write the bundle anyway (its\n"
@@ -61,6 +55,10 @@ static const char *s_help =
     "  --json             print the result as JSON\n"
     "  -q, --quiet        no progress bar\n"
     "  -h, --help         this help\n\n"
+    "The search request (the same options and bounds as tune-local's; rank uses the\n"
+    "store's latest rank model of the GPU type, spmmfarm train, and with none says\n"
+    "so and runs proxy; --bias and --relu apply to the weight files given here):\n"
+    SF_REQUEST_HELP "\n"
     "Exit: 0 every layer tuned, 1 a failure (a layer without a result), 2 bad usage.\n";
 
 typedef struct {
@@ -129,19 +127,18 @@ s_reap (pid_t *pids, int count)
 }
 
 typedef struct {
-    int64_t n, max_configs, proxy_top, top_k, workers, threads;
-    const char *strategy, *store, *output, *backend, *name, *manifest, *tensor;
+    int64_t n, workers, threads;
+    const char *store, *output, *backend, *name, *manifest, *tensor;
+    sf_request_t request;
     bool json, quiet, allow_simulated;
 } s_args_t;
 
 static int
 s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
 {
-    static const struct option longopts[] = {
+    static const struct option own[] = {
         { "n", required_argument, 0, 'n' },         { "tensor", required_argument, 0, 't' },
-        { "model", required_argument, 0, 'm' },     { "strategy", required_argument, 0, 's' },
-        { "max-configs", required_argument, 0, 'x' }, { "proxy-top", required_argument, 0, 'p' },
-        { "top-k", required_argument, 0, 'k' },
+        { "model", required_argument, 0, 'm' },
         { "store", required_argument, 0, 'S' },     { "output", required_argument, 0, 'o' },
         { "backend", required_argument, 0, 'b' },   { "workers", required_argument, 0, 'w' },
         { "compile-threads", required_argument, 0, 'c' }, { "name", required_argument, 0, 'N' },
@@ -151,9 +148,15 @@ s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
     };
     const char *cmd = "local";
     const char *files[SF_PROTO_LAYERS_MAX], *tensors[SF_PROTO_LAYERS_MAX];
-    int nfiles = 0, opt;
+    int nfiles = 0, opt, h;
+    const struct option *longopts = sf_tune_getopt (own, NULL);
     sf_cli_getopt_reset ();
     while ((opt = getopt_long (argc, argv, "o:qh", longopts, NULL)) != -1) {
+        if ((h = sf_tune_request_option (cmd, opt, optarg, &a->request, NULL)) != 0) {
+            if (h != 1)
+                return h;
+            continue;
+        }
         switch (opt) {
         case 'n':
             if (!sf_cli_parse_int (optarg, 1, SF_PROTO_N_MAX, &a->n))
@@ -161,23 +164,6 @@ s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
             break;
         case 't': a->tensor = optarg; break;
         case 'm': a->manifest = optarg; break;
-        case 's':
-            if (strcmp (optarg, "exhaustive") && strcmp (optarg, "proxy") && strcmp (optarg, "rank"))
-                return sf_cli_usage (cmd, "--strategy: exhaustive, proxy or rank");
-            a->strategy = optarg;
-            break;
-        case 'x':
-            if (!sf_cli_parse_int (optarg, 0, 1 << 20, &a->max_configs))
-                return sf_cli_usage (cmd, "--max-configs: 0..1048576");
-            break;
-        case 'p':
-            if (!sf_cli_parse_int (optarg, 0, 1024, &a->proxy_top))
-                return sf_cli_usage (cmd, "--proxy-top: 0..1024");
-            break;
-        case 'k':
-            if (!sf_cli_parse_int (optarg, 0, 1024, &a->top_k))
-                return sf_cli_usage (cmd, "--top-k: 0..1024");
-            break;
         case 'S': a->store = optarg; break;
         case 'o': a->output = optarg; break;
         case 'b':
@@ -201,7 +187,7 @@ s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
         case 'j': a->json = true; break;
         case 'q': a->quiet = true; break;
         case 'A': a->allow_simulated = true; break;
-        case 'h': fputs (s_help, stdout); return -1;
+        case 'h': sf_tune_print_help (s_help); return -1;
         default: return sf_cli_usage (cmd, "unknown option");
         }
     }
@@ -215,7 +201,7 @@ s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
         return sf_cli_usage (cmd, "--n N is required with weight files");
     int rc = a->manifest ? sf_client_model_read (a->manifest, model) : SF_OK;
     for (int i = 0; i < nfiles && rc == SF_OK; i++)
-        rc = sf_client_model_add (model, files[i], tensors[i], a->n, false, false);
+        rc = sf_client_model_add (model, files[i], tensors[i], a->n, a->request.bias, a->request.relu);
     return rc == SF_OK ? SF_EXIT_OK : sf_cli_fail (cmd, rc);
 }
 
@@ -322,7 +308,8 @@ int
 sf_cmd_local (int argc, char **argv)
 {
     const char *cmd = "local";
-    s_args_t a = { .strategy = "proxy", .backend = "auto" };
+    s_args_t a = { .backend = "auto" };
+    sf_request_init (&a.request);
     sf_client_model_t model;
     memset (&model, 0, sizeof model);
     int rc = s_parse (argc, argv, &a, &model);
@@ -373,12 +360,7 @@ sf_cmd_local (int argc, char **argv)
     sf_proto_submit_t sub;
     memset (&sub, 0, sizeof sub);
     snprintf (sub.name, sizeof sub.name, "%s", a.name ? a.name : model.name[0] ? model.name : model.layers[0].name);
-    snprintf (sub.strategy, sizeof sub.strategy, "%s", a.strategy);
-    sub.max_configs = (int32_t) a.max_configs;
-    sub.proxy_top = (int32_t) a.proxy_top;
-    sub.top_k = (int32_t) a.top_k;
-    sub.seed = 1;
-    sub.tol = 1e-5;
+    sub.request = a.request;
     uint64_t id = 0;
     sf_proto_campaign_t last;
     memset (&last, 0, sizeof last);
@@ -421,7 +403,8 @@ sf_cmd_local (int argc, char **argv)
     }
     char bundle_text[SF_EXPORT_REPORT_MAX] = "";
     if (rc == SF_OK && a.output && tuned == model.count) {
-        sf_export_opts_t eo = { camp.gpu_type[0] && strncmp (camp.gpu_type, "sim/", 4) == 0, true, NULL };
+        sf_export_opts_t eo = { .allow_simulated = camp.gpu_type[0] && strncmp (camp.gpu_type, "sim/", 4) == 0,
+                                .replace = true };
         if (eo.allow_simulated && !a.allow_simulated)
             rc = sf_error_set (SF_ERR_INVALID, "the campaign's times are simulated (%s): add --allow-simulated to "
                                "write its bundle", camp.gpu_type);

@@ -34,7 +34,6 @@ static const char *s_help =
     "measured, so the result is never slower than SGEMM.\n\n"
     "  --n N              columns of B and C the kernel is tuned for (1..16777216)\n"
     SF_TUNE_HELP
-    "  --bias, --relu     fuse a per-row bias and/or ReLU into the kernel\n"
     "  --tensor NAME      .safetensors: the tensor to read\n"
     "  --save-cubin F     write the winner's cubin to F, its source to F.ptx (U)\n"
     "                     or F.cu (D), and A's encoding to F.data (D)\n"
@@ -43,8 +42,10 @@ static const char *s_help =
     "                     ~/.cache/spmmfarm/store): a search is recorded as a\n"
     "                     campaign (its id is printed; `spmmfarm export ID` bundles\n"
     "                     it), and the same request again (GPU type, matrix content,\n"
-    "                     N, bias, ReLU, strategy, max-configs, proxy-top, templates,\n"
-    "                     max-code-fmas) is answered from the store without searching\n"
+    "                     N, bias, ReLU, and the search options that change what is\n"
+    "                     searched: strategy, max-configs, proxy-top, templates,\n"
+    "                     max-code-fmas, precision, layout, tol, seed...) is answered\n"
+    "                     from the store without searching\n"
     "  --no-store         neither read nor write a store: always search\n"
     "  --json             machine-readable output\n"
     "  -q, --quiet        no progress bars\n"
@@ -84,8 +85,8 @@ s_store_init (s_store_t *st)
 
 /*  Answers from the store when it holds this request: true with *r filled. */
 static bool
-s_store_lookup (s_store_t *st, const sf_search_opts_t *o, const sf_matrix_t *a, int64_t n,
-                sf_search_result_t *r)
+s_store_lookup (s_store_t *st, const sf_request_t *req, const sf_search_opts_t *o, const sf_matrix_t *a,
+                int64_t n, sf_search_result_t *r)
 {
     sf_device_info_t dev;
     /* a rank search depends on the model of the day: never answered from
@@ -100,7 +101,7 @@ s_store_lookup (s_store_t *st, const sf_search_opts_t *o, const sf_matrix_t *a, 
             s_store_warn (st, "cannot read it, searching");
         return false;
     }
-    int rc = sf_tune_store_find (store, &dev, a, n, o, r, &st->stored);
+    int rc = sf_tune_store_find (store, &dev, a, n, req, o, r, &st->stored);
     sf_store_destroy (&store);
     if (rc != SF_OK && rc != SF_ERR_NOTFOUND)
         s_store_warn (st, "cannot answer from it, searching");
@@ -111,8 +112,8 @@ s_store_lookup (s_store_t *st, const sf_search_opts_t *o, const sf_matrix_t *a, 
 /*  Records the search; a store busy with another writer is waited for a
     few seconds (another tune-local committing), then given up. */
 static void
-s_store_record (s_store_t *st, const char *name, const sf_search_opts_t *o, const sf_matrix_t *a, int64_t n,
-                const sf_search_result_t *r)
+s_store_record (s_store_t *st, const char *name, const sf_request_t *req, const sf_search_opts_t *o,
+                const sf_matrix_t *a, int64_t n, const sf_search_result_t *r)
 {
     if (!st->dir)
         return;
@@ -122,7 +123,7 @@ s_store_record (s_store_t *st, const char *name, const sf_search_opts_t *o, cons
             usleep (100 * 1000);
         else
             break;
-    int rc = store ? sf_tune_store_record (store, name, a, n, o, r, &st->stored) : sf_error_last ();
+    int rc = store ? sf_tune_store_record (store, name, a, n, req, o, r, &st->stored) : sf_error_last ();
     sf_store_destroy (&store);
     if (rc != SF_OK)
         s_store_warn (st, "the search is not recorded");
@@ -261,11 +262,9 @@ s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const 
 int
 sf_cmd_tune_local (int argc, char **argv)
 {
-    static const struct option options[] = {
+    static const struct option own[] = {
         { "n", required_argument, NULL, 'n' },
         SF_TUNE_LONG_OPTIONS,
-        { "bias", no_argument, NULL, 'B' },
-        { "relu", no_argument, NULL, 'R' },
         { "tensor", required_argument, NULL, 'T' },
         { "save-cubin", required_argument, NULL, 'o' },
         { "store", required_argument, NULL, 's' },
@@ -283,21 +282,20 @@ sf_cmd_tune_local (int argc, char **argv)
     const char *save = NULL;
     s_store_t st = { 0 };
     sf_read_opts_t read_opts = { NULL, 0 };
+    const struct option *options = sf_tune_getopt (own, NULL);
     while ((opt = getopt_long (argc, argv, "qh", options, NULL)) != -1) {
         switch (opt) {
         case 'n':
             if (!sf_cli_parse_int (optarg, 1, 1 << 24, &n))
                 return sf_cli_usage ("tune-local", "--n must be an integer in 1..16777216, not '%s'", optarg);
             break;
-        case 'B': o->bias = true; break;
-        case 'R': o->relu = true; break;
         case 'T': read_opts.tensor = optarg; break;
         case 'o': save = optarg; break;
         case 's': st.dir_opt = optarg; break;
         case 'N': st.off = true; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
-        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
+        case 'h': sf_tune_print_help (s_help); return SF_EXIT_OK;
         default:
             handled = sf_tune_option ("tune-local", opt, optarg, &tune);
             if (handled != 1)
@@ -326,7 +324,7 @@ sf_cmd_tune_local (int argc, char **argv)
     sf_search_result_t r;
     s_store_init (&st);
     int rc = SF_OK;
-    if (s_store_lookup (&st, o, a, n, &r)) {
+    if (s_store_lookup (&st, &tune.request, o, a, n, &r)) {
         if (json) {
             char when[32];
             s_local_time (st.stored.measured_ms, when, sizeof when);
@@ -339,7 +337,7 @@ sf_cmd_tune_local (int argc, char **argv)
         if (rc == SF_OK) {
             char name[SF_EXPORT_NAME_MAX];
             s_layer_name (argv[optind], read_opts.tensor, name);
-            s_store_record (&st, name, o, a, n, &r);
+            s_store_record (&st, name, &tune.request, o, a, n, &r);
         }
     }
     if (rc == SF_OK && save && r.cubin) {

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "common/sf_matrix.h"
-#include "coordinator/sf_proto.h"
+#include "wire/sf_proto.h"
 
 #define SF_CLIENT_OPT_BASE 1100
 #define SF_CLIENT_LONG_OPTIONS                                          \

@@ -42,6 +42,8 @@ typedef struct {
     int32_t block_threads, cols_per_block, panel_groups, order, vec, shared_bytes;
     bool permuted;             /* rows were reordered (undone inside the kernel) */
     bool bias, relu;           /* fused epilogue */
+    sf_tier tier;              /* precision: the dtypes of A, B, C (0: fp32) */
+    sf_layout layout;          /* activation layout (0: kn) */
     double verified_error;     /* max relative error; NaN or < 0: not verified */
     double time_us;            /* median time at n; NaN or <= 0: unknown */
     bool simulated;            /* time_us comes from the simulator */
@@ -51,7 +53,7 @@ typedef struct {
     size_t source_size;        /* 0: strlen (source) */
     const char *source_ext;    /* "ptx" or "cu" */
     const void *data;          /* D and dense: the kernel's data (5th argument) */
-    size_t data_size;          /* dense: M*K*4 bytes, A row-major fp32 */
+    size_t data_size;          /* dense: M*K*element bytes, A row-major in the tier's type */
 } sf_bundle_layer_t;
 
 /*  An empty bundle for one GPU type (sf_cudadrv_gpu_type()), its compute

@@ -16,7 +16,8 @@
 #include "common/sf_log.h"
 #include "common/sf_matrix.h"
 #include "common/sf_sha256.h"
-#include "coordinator/sf_proto.h"
+#include "coordinator/sf_campaign.h"
+#include "wire/sf_proto.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_space.h"
 #include "rankmodel/sf_features.h"
@@ -32,7 +33,6 @@
 #define S_TURN_MAX 1000             /* messages read from one socket per turn */
 #define S_LATENCY_MAX (1 << 20)     /* lease latency samples kept */
 #define S_SPACE_MAX 65536           /* legal configs enumerated for a sweep layer */
-#define S_DEFAULT_TOL 1e-5
 
 typedef struct _s_campaign_t s_campaign_t;
 typedef struct _s_worker_t s_worker_t;
@@ -1050,6 +1050,8 @@ s_store_candidate (sf_coord_t *self, s_worker_t *w, const s_job_t *job, const sf
     key.tmpl = tmpl;
     snprintf (key.config, sizeof key.config, "%s", cand->config);
     key.proxy = cand->proxy;
+    key.tier = job->campaign->rec.search.tier;  /* measured in the request's tier */
+    key.layout = job->campaign->rec.search.layout;
 
     sf_store_result_t v;
     memset (&v, 0, sizeof v);
@@ -1304,11 +1306,7 @@ typedef struct {
 static bool
 s_same_search (const sf_store_campaign_t *a, const sf_store_campaign_t *b)
 {
-    /* rank with another model version is another search (0: it fell back) */
-    return strcmp (a->strategy, b->strategy) == 0 && a->search.max_configs == b->search.max_configs
-        && a->search.proxy_top == b->search.proxy_top && a->search.top_k == b->search.top_k
-        && a->search.seed == b->search.seed && a->search.tol == b->search.tol
-        && a->search.model_version == b->search.model_version;
+    return sf_campaign_same_search (a, b);
 }
 
 static int
@@ -1367,6 +1365,8 @@ s_unmeasured (sf_coord_t *self, const s_campaign_t *c, uint32_t i, int64_t nnz, 
     memcpy (key.matrix, c->rec.layers[i].matrix, SF_STORE_HASH_BYTES);
     key.n = c->rec.layers[i].n;
     key.proxy = true;
+    key.tier = c->rec.search.tier;
+    key.layout = c->rec.search.layout;
     int kept = 0;
     for (int j = 0; j < count; j++) {
         sf_store_result_t old;
@@ -1449,10 +1449,10 @@ s_make_jobs (sf_coord_t *self, s_campaign_t *c, zlistx_t *made, int *answered)
 static int
 s_submit_check (sf_coord_t *self, sf_proto_submit_t *sub, s_campaign_t *c)
 {
-    bool sweep = strcmp (sub->strategy, "sweep") == 0;
+    bool sweep = strcmp (sub->kind, "sweep") == 0;
     if (sweep && (!sub->gpu_type[0] || s_type_sm_count (sub->gpu_type) == 0))
         return sf_error_set (SF_ERR_INVALID, "a sweep needs a gpu_type NAME/sm_XY/Nsm (its configs depend on it)");
-    if (sweep && sub->max_configs <= 0)
+    if (sweep && sub->request.max_configs <= 0)
         return sf_error_set (SF_ERR_INVALID, "a sweep needs max_configs: the configs per layer");
     for (size_t i = 0; i < sub->matrix_count; i++) {
         sf_matrix_t *m = sf_proto_matrix_take (&sub->matrices[i]);
@@ -1484,15 +1484,13 @@ s_submit_check (sf_coord_t *self, sf_proto_submit_t *sub, s_campaign_t *c)
                                  pl->matrix_hash);
     }
     snprintf (c->rec.name, sizeof c->rec.name, "%.*s", (int) sizeof c->rec.name - 1, sub->name);
-    snprintf (c->rec.strategy, sizeof c->rec.strategy, "%s", sub->strategy);
+    /* the request, kept whole in the record (its jobs get it unchanged) */
+    sf_campaign_set_request (&c->rec, &sub->request);
+    if (sweep)
+        snprintf (c->rec.strategy, sizeof c->rec.strategy, "sweep");
     snprintf (c->rec.gpu_type, sizeof c->rec.gpu_type, "%s", sub->gpu_type);
     c->rec.state = SF_CAMPAIGN_QUEUED;
     c->rec.created_ms = zclock_time ();
-    c->rec.search.max_configs = sub->max_configs;
-    c->rec.search.proxy_top = sub->proxy_top;
-    c->rec.search.top_k = sub->top_k;
-    c->rec.search.seed = sub->seed;
-    c->rec.search.tol = sub->tol;
     return SF_OK;
 }
 
@@ -1776,7 +1774,7 @@ s_on_cancel (sf_coord_t *self, zframe_t *rid, const sf_proto_cancel_req_t *req)
 static void
 s_on_export (sf_coord_t *self, zframe_t *rid, const sf_proto_export_req_t *req)
 {
-    sf_export_opts_t eo = { req->allow_simulated, req->replace, NULL };
+    sf_export_opts_t eo = { .allow_simulated = req->allow_simulated, .replace = req->replace };
     sf_export_report_t report;
     if (sf_export_campaign (self->store, req->campaign_id, req->path, &eo, &report) != SF_OK) {
         s_client_error (self, rid, sf_error_last (), sf_error_message ());
@@ -1940,17 +1938,13 @@ s_lease (sf_coord_t *self, s_job_t *job, s_worker_t *w, int64_t now)
     msg.m = layer->m;
     msg.k = layer->k;
     msg.n = (int32_t) sl->n;
-    msg.bias = sl->bias;
-    msg.relu = sl->relu;
-    msg.seed = c->rec.search.seed;
-    msg.tol = c->rec.search.tol > 0 ? c->rec.search.tol : S_DEFAULT_TOL;
+    /* the campaign's request, unchanged but for the layer's epilogue */
+    sf_campaign_request (&c->rec, &msg.request);
+    msg.request.bias = sl->bias;
+    msg.request.relu = sl->relu;
     char **texts = NULL;
     if (strcmp (job->rec.kind, "search") == 0) {
         snprintf (msg.kind, sizeof msg.kind, "search");
-        snprintf (msg.strategy, sizeof msg.strategy, "%.*s", (int) sizeof msg.strategy - 1, c->rec.strategy);
-        msg.max_configs = c->rec.search.max_configs;
-        msg.proxy_top = c->rec.search.proxy_top;
-        msg.top_k = c->rec.search.top_k;
         msg.want_kernels = true;
         if (s_is_rank (c) && c->model_json) {
             msg.has_model = true;

@@ -11,7 +11,8 @@ runtime_libspmmfarm_rt_la_SOURCES = \
 	runtime/sfrt.c runtime/spmmfarm_rt.h \
 	runtime/sf_manifest.c runtime/sf_manifest.h \
 	runtime/sf_json.c runtime/sf_json.h \
-	common/sf_sha256.c common/sf_sha256.h
+	common/sf_sha256.c common/sf_sha256.h \
+	common/sf_tier.c common/sf_tier.h
 # SF_SHA256_STANDALONE: the runtime's own SHA-256 (no libsodium).
 runtime_libspmmfarm_rt_la_CPPFLAGS = -I$(top_srcdir) -I$(top_builddir) $(CUDA_CFLAGS) -DSF_SHA256_STANDALONE
 runtime_libspmmfarm_rt_la_CFLAGS = $(SF_CFLAGS)

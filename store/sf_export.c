@@ -58,6 +58,9 @@ s_dense_layer (const sf_export_layer_t *in, sf_bundle_layer_t *l, void **cubin, 
     if (!(*dense = malloc (bytes)))
         return sf_error_set (SF_ERR_NOMEM, "out of memory for the %lld x %lld dense A", (long long) m,
                              (long long) k);
+    if (in->tier != SF_TIER_FP32 || in->layout != SF_LAYOUT_KN)
+        return sf_error_set (SF_ERR_UNSUPPORTED, "a dense winner in %s %s: the bundle's generic dense kernel "
+                             "is fp32 kn only", sf_tier_name (in->tier), sf_layout_name (in->layout));
     sf_matrix_densify (in->matrix, *dense);
     int rc = sf_bundle_dense_kernel (m, k, in->bias, in->relu, in->arch, l, cubin, source);
     l->data = *dense;
@@ -87,6 +90,8 @@ sf_export_add_layer (sf_bundle_t *bundle, const sf_export_layer_t *in)
         l.config = config.tmpl == SF_TEMPLATE_DENSE ? "dense" : sf_config_text (&config, canonical);
         l.bias = in->bias;
         l.relu = in->relu;
+        l.tier = in->tier;
+        l.layout = in->layout;
         /* a simulated kernel never ran: its "error" is not a verification */
         l.verified_error = in->simulated ? NAN : in->err;
         l.time_us = in->us;
@@ -210,6 +215,10 @@ s_check_gpu_type (s_plan_t *p, const sf_store_campaign_t *c)
     if (!c->gpu_type[0])
         return sf_error_set (SF_ERR_INVALID, "campaign %llu (%s) has no GPU type yet: none of its "
                              "jobs has run", (unsigned long long) c->id, c->name);
+    if (p->opts->has_tier && c->search.tier != p->opts->tier)
+        return sf_error_set (SF_ERR_INVALID, "campaign %llu (%s) was tuned in %s, not %s",
+                             (unsigned long long) c->id, c->name, sf_tier_name (c->search.tier),
+                             sf_tier_name (p->opts->tier));
     if (p->opts->gpu_type && strcmp (p->opts->gpu_type, c->gpu_type) != 0)
         return sf_error_set (SF_ERR_INVALID, "campaign %llu (%s) was tuned on %s, not %s",
                              (unsigned long long) c->id, c->name, c->gpu_type, p->opts->gpu_type);
@@ -424,7 +433,7 @@ s_build_layer (const s_plan_t *p, const s_item_t *it, const char *arch, sf_bundl
     if (rc == SF_OK) {
         sf_export_layer_t in = {
             .name = it->name, .matrix = a, .n = l->n, .bias = l->bias, .relu = l->relu,
-            .config = it->best.config, .kernel = it->best.tmpl == SF_TEMPLATE_DENSE ? NULL : &kernel,
+            .tier = c->search.tier, .layout = c->search.layout, .config = it->best.config, .kernel = it->best.tmpl == SF_TEMPLATE_DENSE ? NULL : &kernel,
             .arch = arch, .err = it->best.err, .us = it->best.us, .simulated = it->best.simulated,
         };
         rc = sf_export_add_layer (bundle, &in);
@@ -486,7 +495,7 @@ s_plan_write (s_plan_t *p, const char *dir)
     return rc;
 }
 
-static const sf_export_opts_t s_default_opts = { false, false, NULL };
+static const sf_export_opts_t s_default_opts = { .allow_simulated = false };
 
 int
 sf_export_campaign (sf_store_t *store, uint64_t campaign, const char *dir, const sf_export_opts_t *opts,
@@ -507,10 +516,12 @@ sf_export_campaign (sf_store_t *store, uint64_t campaign, const char *dir, const
 typedef struct {
     uint64_t id;
     char gpu_type[SF_STORE_GPU_TYPE_MAX];
+    sf_tier tier;
 } s_done_t;
 
 typedef struct {
     const char *gpu_type;     /* the wanted type, or NULL */
+    const sf_export_opts_t *opts;  /* the wanted tier, if any */
     s_done_t *done;           /* the done campaigns (of that type) */
     uint32_t count;
     int status;
@@ -520,7 +531,8 @@ static int
 s_all_each (void *arg, const sf_store_campaign_t *c)
 {
     s_all_t *all = arg;
-    if (c->state != SF_CAMPAIGN_DONE || (all->gpu_type && strcmp (c->gpu_type, all->gpu_type) != 0))
+    if (c->state != SF_CAMPAIGN_DONE || (all->gpu_type && strcmp (c->gpu_type, all->gpu_type) != 0)
+        || (all->opts->has_tier && c->search.tier != all->opts->tier))
         return 0;
     if (all->count >= SF_MANIFEST_MAX_LAYERS) {
         all->status = sf_error_set (SF_ERR_RANGE, "more than %d done campaigns", SF_MANIFEST_MAX_LAYERS);
@@ -534,6 +546,7 @@ s_all_each (void *arg, const sf_store_campaign_t *c)
     all->done = done;
     done[all->count].id = c->id;
     snprintf (done[all->count].gpu_type, sizeof done->gpu_type, "%s", c->gpu_type);
+    done[all->count].tier = c->search.tier;
     all->count++;
     return 0;
 }
@@ -557,6 +570,18 @@ s_all_one_type (const s_all_t *all)
     if (type_count > 1)
         return sf_error_set (SF_ERR_INVALID, "the done campaigns are of %u GPU types (%s): a bundle is for "
                              "one; choose it (export --all --gpu-type TYPE)", type_count, types);
+    /* one precision too: a layer tuned in several is in the bundle once */
+    unsigned tiers = 0;
+    for (uint32_t i = 0; i < all->count; i++)
+        tiers |= 1u << all->done[i].tier;
+    if (tiers & (tiers - 1)) {
+        char names[64] = "";
+        for (int t = 0; t < SF_TIER_COUNT; t++)
+            if (tiers & (1u << t))
+                s_list_add (names, sizeof names, sf_tier_name ((sf_tier) t));
+        return sf_error_set (SF_ERR_INVALID, "the done campaigns are of several precisions (%s): choose one "
+                             "(export --all --precision P)", names);
+    }
     return SF_OK;
 }
 
@@ -566,13 +591,14 @@ sf_export_all (sf_store_t *store, const char *dir, const sf_export_opts_t *opts,
     sf_export_report_t local;
     s_plan_t p = { store, opts ? opts : &s_default_opts, report ? report : &local, NULL, 0, NULL, 0 };
     memset (p.report, 0, sizeof *p.report);
-    s_all_t all = { .gpu_type = p.opts->gpu_type };
+    s_all_t all = { .gpu_type = p.opts->gpu_type, .opts = p.opts };
     int rc = sf_store_each_campaign (store, s_all_each, &all);
     if (rc != SF_OK && all.status != SF_OK)
         rc = all.status;
     if (rc == SF_OK && all.count == 0)
-        rc = sf_error_set (SF_ERR_NOTFOUND, "no done campaign%s%s in the store", all.gpu_type ? " of " : "",
-                           all.gpu_type ? all.gpu_type : "");
+        rc = sf_error_set (SF_ERR_NOTFOUND, "no done campaign%s%s%s%s in the store", all.gpu_type ? " of " : "",
+                           all.gpu_type ? all.gpu_type : "", p.opts->has_tier ? " in " : "",
+                           p.opts->has_tier ? sf_tier_name (p.opts->tier) : "");
     if (rc == SF_OK)
         rc = s_all_one_type (&all);
     for (uint32_t i = 0; rc == SF_OK && i < all.count; i++)

@@ -62,7 +62,7 @@ tests_check_store_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_store_LDADD = $(CHECK_LDADD) $(LMDB_LIBS) $(MSGPACK_LIBS)
 tests_check_store_LDFLAGS = $(CUDA_LDFLAGS)
 
-## coordinator/sf_proto and common/sf_curve: the farm's messages and
+## wire/sf_proto and common/sf_curve: the farm's messages and
 ## CurveZMQ; cli_keygen.sh runs `spmmfarm keygen`.
 check_PROGRAMS += tests/check_proto
 TESTS += tests/check_proto tests/cli_keygen.sh
@@ -178,3 +178,29 @@ tests_check_tensor_SOURCES = tests/check_tensor.c tests/sf_check_io.h
 tests_check_tensor_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_tensor_LDADD = $(CHECK_LDADD)
 tests_check_tensor_LDFLAGS = $(CUDA_LDFLAGS)
+
+## wire/sf_request: the one search request (options, bounds, canonical
+## text, its wire map, the worker's conversion).
+check_PROGRAMS += tests/check_request
+TESTS += tests/check_request
+tests_check_request_SOURCES = tests/check_request.c
+tests_check_request_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_request_LDADD = $(CHECK_LDADD) $(MSGPACK_LIBS)
+tests_check_request_LDFLAGS = $(CUDA_LDFLAGS)
+
+## the request end to end: submit and local take every search option of
+## tune-local, with the same bounds, and each reaches the worker's search
+## (a real coordinator and sim worker; the worker's debug log).
+TESTS += tests/cli_request.sh
+dist_noinst_SCRIPTS += tests/cli_request.sh
+
+## precision tiers through the commands: tune-local's JSON, a store written
+## before requests had a type (tests/data/store-pre-request), bf16 bundle
+## layers in the runtime and the Python binding (fake driver).
+TESTS += tests/cli_precision.sh
+dist_noinst_SCRIPTS += tests/cli_precision.sh
+
+## the parts' never-arrows (docs/ARCHITECTURE.md): every #include of the
+## library's parts against them; known exceptions listed in the script.
+TESTS += tests/arrows.sh
+dist_noinst_SCRIPTS += tests/arrows.sh

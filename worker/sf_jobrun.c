@@ -12,7 +12,19 @@
 #include "common/sf_log.h"
 #include "common/sf_sha256.h"
 #include "proxygen/sf_config.h"
+#include "proxygen/sf_space.h"
 #include "rankmodel/sf_rankmodel.h"
+
+/*  The wire's request names the worker's values (wire/ does not include
+    the worker): they must agree. */
+_Static_assert ((int) SF_REQUEST_EXHAUSTIVE == (int) SF_STRATEGY_EXHAUSTIVE, "strategy values");
+_Static_assert ((int) SF_REQUEST_PROXY == (int) SF_STRATEGY_PROXY, "strategy values");
+_Static_assert ((int) SF_REQUEST_RANK == (int) SF_STRATEGY_RANK, "strategy values");
+_Static_assert (SF_REQUEST_U == SF_SEARCH_U && SF_REQUEST_D == SF_SEARCH_D, "template bits");
+_Static_assert (SF_REQUEST_DEFAULT_PROXY_TOP == SF_SEARCH_DEFAULT_PROXY_TOP, "proxy-top default");
+_Static_assert (SF_REQUEST_DEFAULT_RANK_FINALISTS == SF_SEARCH_DEFAULT_RANK_FINALISTS, "rank finalists");
+_Static_assert (SF_REQUEST_DEFAULT_TOP_K == SF_SEARCH_DEFAULT_TOP_K, "top-k default");
+_Static_assert (SF_REQUEST_DEFAULT_MAX_CODE_FMAS == SF_SPACE_MAX_FMAS, "code budget default");
 
 /* ---- the RESULT's candidate list --------------------------------------------- */
 
@@ -383,6 +395,27 @@ s_is_configs (const sf_proto_job_t *job)
     return strcmp (job->kind, "configs") == 0;
 }
 
+void
+sf_jobrun_search_opts (const sf_request_t *r, sf_search_opts_t *so)
+{
+    so->strategy = (sf_strategy) r->strategy;
+    so->templates = r->templates;
+    so->max_configs = r->max_configs;
+    so->proxy_top = r->proxy_top;
+    so->top_k = r->top_k;
+    so->max_code_fmas = r->max_code_fmas;
+    so->run_timeout_s = r->run_timeout_s;
+    so->seed = r->seed;
+    so->tol = sf_request_tol (r);
+    so->bias = r->bias;
+    so->relu = r->relu;
+    so->u_split = r->u_split;
+    so->d_union = r->d_union;
+    so->no_d_slab = !r->d_slab;
+    so->tier = r->tier;
+    so->layout = r->layout;
+}
+
 /*  The search options of a job on this worker; *model_p: the rank model
     it holds (release after the search), NULL if none. */
 static void
@@ -394,20 +427,18 @@ s_search_opts (const sf_proto_job_t *job, const sf_jobrun_opts_t *o, sf_search_o
     so->gpu = o->gpu;
     so->compile_threads = o->compile_threads;
     so->cancel = o->cancel;
-    so->bias = job->bias;
-    so->relu = job->relu;
-    so->seed = job->seed;
-    so->tol = job->tol;
+    sf_jobrun_search_opts (&job->request, so);
+    char text[SF_REQUEST_TEXT_MAX];
+    sf_log_debug ("worker", "job %llu (%s, layer '%s'): request %s%s%s", (unsigned long long) job->job_id,
+                  job->kind, job->layer, sf_request_canonical (&job->request, text, sizeof text),
+                  job->request.bias ? " bias" : "", job->request.relu ? " relu" : "");
     if (s_is_configs (job)) {
+        /* the listed configs, whatever the request's strategy */
         so->strategy = job->proxy ? SF_STRATEGY_PROXY : SF_STRATEGY_EXHAUSTIVE;
         so->proxy_only = job->proxy;
+        so->max_configs = 0;
         return;
     }
-    int s = sf_strategy_parse (job->strategy);
-    so->strategy = s < 0 ? SF_STRATEGY_PROXY : (sf_strategy) s;
-    so->max_configs = job->max_configs;
-    so->proxy_top = job->proxy_top;
-    so->top_k = job->top_k;
     if (so->strategy != SF_STRATEGY_RANK)
         return;
     /* rank: the model came with the JOB; without a usable one sf_search

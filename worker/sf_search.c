@@ -753,6 +753,10 @@ int
 sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf_search_result_t *out)
 {
     memset (out, 0, sizeof *out);
+    /* the request carries every tier and layout; the search measures these */
+    if (opts->tier != SF_TIER_FP32 || opts->layout != SF_LAYOUT_KN)
+        return sf_error_set (SF_ERR_UNSUPPORTED, "precision %s, layout %s: this worker searches fp32 kn only "
+                             "for now (issue 19)", sf_tier_name (opts->tier), sf_layout_name (opts->layout));
     sf_search_opts_t fallback;
     if (opts->strategy == SF_STRATEGY_RANK && !opts->rank) {
         sf_log_warn ("search", "rank: no rank model for this GPU type: falling back to the proxy strategy");

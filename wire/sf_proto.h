@@ -2,7 +2,7 @@
 
     Every message is three ZeroMQ frames:
 
-        [ "SF1" ] [ type, e.g. "HELLO" ] [ one MessagePack map ]
+        [ "SF2" ] [ type, e.g. "HELLO" ] [ one MessagePack map ]
 
     (a ROUTER socket sees the peer's routing id first, and a REQ peer's empty
     delimiter after it: the caller pops those before sf_proto_decode and
@@ -33,6 +33,7 @@
 #include <czmq.h>
 
 #include "common/sf_matrix.h"
+#include "wire/sf_request.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,7 +41,9 @@ extern "C" {
 
 /* ---- versions, defaults, bounds --------------------------------------- */
 
-#define SF_PROTO_VERSION "SF1"
+/*  SF2: SUBMIT and JOB carry the search as one `request` map
+    (wire/sf_request.h) instead of SF1's loose fields. */
+#define SF_PROTO_VERSION "SF2"
 
 /*  The largest frame either side sends or accepts: every socket gets it as
     ZMQ_MAXMSGSIZE (sf_proto_socket_limits), so that a bigger frame costs the
@@ -295,17 +298,14 @@ typedef struct {
     char layer[SF_PROTO_NAME_MAX + 1];  /* for logs; may be "" */
     char matrix_hash[SF_PROTO_HASH_LEN + 1];
     int32_t m, k, n;
-    bool bias, relu;
-    char kind[SF_PROTO_WORD_MAX + 1];     /* configs: measure `configs`; search: run `strategy` */
-    char strategy[SF_PROTO_WORD_MAX + 1]; /* search: exhaustive|proxy|rank */
+    char kind[SF_PROTO_WORD_MAX + 1];     /* configs: measure `configs`; search: run the request */
+    /*  The campaign's request as the client sent it, with the layer's
+        epilogue (bias, relu); `configs` jobs use its seed, tol, tier,
+        layout, epilogue and run timeout. */
+    sf_request_t request;
     char **configs;                       /* configs: 1..SF_PROTO_CONFIGS_MAX texts */
     size_t config_count;
     bool proxy;                           /* configs: time proxies, not full kernels */
-    int32_t proxy_top;                    /* search: finalists compiled in full (0: default) */
-    int32_t max_configs;                  /* search: 0 all legal configs, else a sample */
-    int32_t top_k;                        /* search, rank: candidates the model keeps (0: default) */
-    uint64_t seed;                        /* inputs */
-    double tol;                           /* verification bound */
     bool want_kernels;                    /* send cubin + source of full kernels back */
     bool has_model;                       /* search, rank: the model travels with the job */
     sf_proto_model_t model;
@@ -329,12 +329,12 @@ typedef struct {
 
 typedef struct {
     char name[SF_PROTO_NAME_MAX + 1];
-    char strategy[SF_PROTO_WORD_MAX + 1];     /* exhaustive|proxy|rank|sweep */
+    char kind[SF_PROTO_WORD_MAX + 1];         /* search ("" too) | sweep (rank-model training) */
     char gpu_type[SF_PROTO_GPU_TYPE_MAX + 1]; /* only workers of this type; "" any (sweep: required) */
-    int32_t proxy_top, max_configs;           /* 0: defaults (sweep: configs per layer) */
-    int32_t top_k;                            /* rank: 0 default */
-    uint64_t seed;                            /* default 1 */
-    double tol;                               /* default 1e-5 */
+    /*  How every layer is searched (sweep: max_configs is the configs per
+        layer, seed their sample's). The layers' bias and relu are their
+        own: the request's are not used. Absent: the default request. */
+    sf_request_t request;
     sf_proto_layer_t *layers;                 /* 1..SF_PROTO_LAYERS_MAX */
     size_t layer_count;
     sf_proto_matrix_t *matrices;              /* those the coordinator may lack */
