@@ -90,6 +90,12 @@ done
 [ "$up" = 1 ] || skip "slurmctld/slurmd do not come up here (as $ME): $(tail -3 "$S/slurmctld.log" "$S/slurmd.log" \
     "$S/slurmctld.out" "$S/slurmd.out" 2>/dev/null | grep -v '^$' | tail -4 | tr '\n' ' ')"
 pass "slurmctld and slurmd up: node1 idle"
+# Can slurmd start a job step here (as this user)? If not, that is the
+# environment (e.g. slurmd without the rights it needs), not our script.
+timeout 60 srun -N1 -n1 -t1 true >"$S/srun.out" 2>&1 \
+    || skip "slurmd cannot run a job step here (as $ME): $(tail -2 "$S/srun.out" "$S/slurmd.log" 2>/dev/null \
+        | grep -v '^$' | tail -3 | tr '\n' ' ')"
+pass "a trivial job step runs (srun true)"
 
 # The recipe of docs/CLUSTER.md: certificates on the shared file system,
 # the workers' and the client's public halves in the coordinator's
