@@ -147,40 +147,52 @@ expect_exit 0 "export its bundle through the coordinator" "$SPMMFARM" export "$i
 expect_exit 0 "the bundle" "$SPMMFARM" bundle inspect "$WORK/small.bundle" --json
 [ "$(json_get "$WORK/out" 'len(d["layers"])')" = 2 ] && pass "the bundle has both layers" || fail "the bundle has both layers"
 
-# 2. scancel of one array task mid-campaign: its workers say BYE, their
-# jobs are requeued, the other task's workers finish the campaign.
+# 2. scancel of one array task mid-campaign (one whose worker holds a job):
+# its workers say BYE, their jobs are requeued, the other task's workers
+# finish the campaign.
 for i in 1 2 3 4; do
     "$SPMMFARM" gen --m 192 --k 192 --sparsity 0.95 --seed "$((10 + i))" -o "$WORK/l$i.mtx" >/dev/null
 done
-task0=$(sed -n 's/^spmmfarm worker: \([^:]*:gpu[0-9]*:[0-9]*\): .*connecting.*/\1/p' "$SHARED/worker-${JOB}_0.out" | sort -u | tr '\n' ' ')
-[ -n "$task0" ] && pass "array task 0's workers: $task0" || fail "array task 0's workers named in its output"
+# workers_of TASK: the ids of an array task's workers, from its output
+workers_of () {
+    sed -n 's/^spmmfarm worker: \([^:]*:gpu[0-9]*:[0-9]*\): .*connecting.*/\1/p' "$SHARED/worker-${JOB}_$1.out" \
+        | sort -u | tr '\n' ' '
+}
+t0=$(workers_of 0); t1=$(workers_of 1)
+[ -n "$t0" ] && [ -n "$t1" ] && pass "each array task's workers: $t0/ $t1" || fail "array tasks' workers named in their output"
 expect_exit 0 "submit a campaign of 4 layers" "$SPMMFARM" submit "$WORK"/l?.mtx --n 64 --max-configs 2 --name big --json $CL
 id2=$(json_get "$WORK/out" 'd["campaign"]')
-busy=0
-for i in $(seq 1 100); do
+# the task to cancel: one whose worker holds a job (the first workers to
+# ask may take every job: capacity 2 each)
+task=""
+for i in $(seq 1 150); do
     "$SPMMFARM" status $CL --json >"$WORK/st.json" 2>/dev/null
-    for w in $task0; do
-        [ "$(json_get "$WORK/st.json" '[x["state"] for x in d["workers"] if x["id"] == "'"$w"'"]')" = "['busy']" ] && busy=1
+    busy=$(json_get "$WORK/st.json" '" ".join(w["id"] for w in d["workers"] if w["state"] == "busy")' 2>/dev/null)
+    for w in $busy; do
+        case " $t0 " in *" $w "*) task=0 ;; esac
+        case " $t1 " in *" $w "*) task=1 ;; esac
     done
-    [ "$busy" = 1 ] && break
+    [ -n "$task" ] && break
     sleep 0.2
 done
-[ "$busy" = 1 ] && pass "a worker of task 0 holds a job" || fail "a worker of task 0 holds a job"
-expect_exit 0 "scancel array task 0" scancel "${JOB}_0"
+[ -n "$task" ] && pass "a worker of array task $task holds a job" || fail "a worker holds a job"
+task=${task:-0}
+if [ "$task" = 0 ]; then victims=$t0; else victims=$t1; fi
+expect_exit 0 "scancel array task $task" scancel "${JOB}_$task"
 gone=0
 for i in $(seq 1 60); do
-    squeue -h -j "${JOB}_0" 2>/dev/null | grep -q . || { gone=1; break; }
+    squeue -h -j "${JOB}_$task" 2>/dev/null | grep -q . || { gone=1; break; }
     sleep 0.5
 done
-[ "$gone" = 1 ] && pass "task 0 left the queue" || fail "task 0 left the queue"
+[ "$gone" = 1 ] && pass "task $task left the queue" || fail "task $task left the queue"
 expect_exit 0 "status --watch until the campaign is done" timeout 300 "$SPMMFARM" status "$id2" --watch --interval 500 $CL
 expect_exit 0 "status --json" "$SPMMFARM" status $CL --json
 [ "$(json_get "$WORK/out" '[(c["state"], c["jobs_done"], c["jobs_failed"]) for c in d["campaigns"] if c["id"] == '"$id2"']')" \
     = "[('done', 4, 0)]" ] && pass "campaign 2: all 4 jobs done, none failed" || fail "campaign 2 finished"
-[ "$(json_get "$WORK/out" 'sorted(w["state"] for w in d["workers"] if w["id"] in "'"$task0"'".split())')" = "['lost', 'lost']" ] \
-    && pass "task 0's workers are gone" || fail "task 0's workers are gone"
+[ "$(json_get "$WORK/out" 'sorted(w["state"] for w in d["workers"] if w["id"] in "'"$victims"'".split())')" = "['lost', 'lost']" ] \
+    && pass "task $task's workers are gone" || fail "task $task's workers are gone"
 requeued=0
-for w in $task0; do
+for w in $victims; do
     grep -Eq "worker $w left \\(BYE\\); [1-9][0-9]* lease\\(s\\) requeued" "$WORK/coord.log" && requeued=1
 done
 [ "$requeued" = 1 ] && pass "their leases were requeued when they said BYE" || { fail "leases requeued"; grep BYE "$WORK/coord.log"; }
