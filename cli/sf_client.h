@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "common/sf_matrix.h"
+#include "common/sf_tier.h"
 #include "coordinator/sf_proto.h"
 
 #define SF_CLIENT_OPT_BASE 1100
@@ -56,6 +57,8 @@ typedef struct {
     sf_matrix_t *matrix;    /* owned */
     int64_t n;
     bool bias, relu;
+    sf_tier tier;           /* a manifest's "precision" (default fp32) */
+    sf_layout layout;       /* a manifest's "layout" (default kn) */
 } sf_client_layer_t;
 
 typedef struct {
