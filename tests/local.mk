@@ -160,3 +160,15 @@ tests_bench_compile_paths_SOURCES = tests/bench/compile_paths.c
 tests_bench_compile_paths_CFLAGS = $(SF_CFLAGS)
 tests_bench_compile_paths_LDADD = libspmmfarm.la
 tests_bench_compile_paths_LDFLAGS = $(CUDA_LDFLAGS)
+
+## deploy (issue 23): checkpoints (common/sf_checkpoint) and `spmmfarm
+## import`; the Python package against real torch where a Python has it
+## (py_torch.sh: module replacement, checks, the launch path against the fake
+## driver) and the end-to-end benchmark's --dry-run (py_e2e.sh).
+check_PROGRAMS += tests/check_checkpoint
+TESTS += tests/check_checkpoint tests/cli_import.sh
+dist_noinst_SCRIPTS += tests/cli_import.sh tests/ckpt_gen.py
+tests_check_checkpoint_SOURCES = tests/check_checkpoint.c
+tests_check_checkpoint_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_checkpoint_LDADD = $(CHECK_LDADD)
+tests_check_checkpoint_LDFLAGS = $(CUDA_LDFLAGS)
