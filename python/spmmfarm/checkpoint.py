@@ -54,6 +54,7 @@ def save(state_dict, path, shard_bytes=None):
     Returns the path to give `spmmfarm import`."""
     items = [(k, v) for k, v in state_dict.items()]
     if path.endswith(".safetensors"):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         _write(path, items)
         return path
     os.makedirs(path, exist_ok=True)
