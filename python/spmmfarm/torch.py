@@ -132,11 +132,11 @@ if HAS_CUSTOM_OP:
     try:
         @torch.library.custom_op("spmmfarm::spmm", mutates_args=())
         def _spmm_op(x: torch.Tensor, bias: Optional[torch.Tensor], layer: int) -> torch.Tensor:
-            return _spmm(x, bias, layer)
+            return _spmm(x, bias, int(layer))
 
         @_spmm_op.register_fake
         def _spmm_fake(x, bias, layer):
-            e = _ENTRIES[layer]
+            e = _ENTRIES[int(layer)]
             if x.dtype != e.dtype or x.shape[-1] != e.k:
                 _check_input(x, e)
             return x.new_empty(x.shape[:-1] + (e.m,))
