@@ -58,6 +58,16 @@ sf_matrix_t *sf_safetensors_read (const char *path, const char *tensor);
     array of malloc'ed names (caller frees both), *count_p their number. */
 int sf_safetensors_list (const char *path, char ***names_p, int *count_p);
 
+/*  Calls fn(arg, name, dtype, ndim, shape) for every tensor of a
+    .safetensors file in header order, any rank (shape holds the first
+    SF_SAFETENSORS_NDIM_MAX dimensions; dtype as the file spells it, "F32");
+    the strings live until fn returns. Stops at the first status fn returns
+    other than SF_OK and returns it; a malformed header's status otherwise. */
+#define SF_SAFETENSORS_NDIM_MAX 8
+typedef int (*sf_safetensors_each_fn) (void *arg, const char *name, const char *dtype, int ndim,
+                                       const int64_t *shape);
+int sf_safetensors_each (const char *path, sf_safetensors_each_fn fn, void *arg);
+
 /*  Writes .mtx (real general coordinate, 9 significant digits: values
     round-trip exactly) or .smtx (pattern only), chosen by extension. The
     file is written to a temporary name and renamed, so a failed write

@@ -367,3 +367,29 @@ sf_safetensors_list (const char *path, char ***names_p, int *count_p)
     *count_p = count;
     return SF_OK;
 }
+
+int
+sf_safetensors_each (const char *path, sf_safetensors_each_fn fn, void *arg)
+{
+    s_file_t f;
+    int status = s_open (path, &f);
+    const cJSON *entry;
+    if (status == SF_OK)
+        cJSON_ArrayForEach (entry, f.root) {
+            s_tensor_t t;
+            if (strcmp (entry->string, "__metadata__") == 0)
+                continue;
+            if ((status = s_tensor (&f, entry, &t)) != SF_OK)
+                break;
+            int64_t shape[SF_SAFETENSORS_NDIM_MAX];
+            int i = 0;
+            const cJSON *dim;
+            cJSON_ArrayForEach (dim, cJSON_GetObjectItemCaseSensitive (entry, "shape"))
+                if (i < SF_SAFETENSORS_NDIM_MAX)
+                    shape[i++] = (int64_t) dim->valuedouble;  /* checked by s_tensor */
+            if ((status = fn (arg, t.name, t.dtype, t.ndim, shape)) != SF_OK)
+                break;
+        }
+    s_close (&f);
+    return status;
+}
