@@ -4,6 +4,9 @@
 #include <string.h>
 
 #include "cli/sf_cli.h"
+#include <sys/stat.h>
+
+#include "common/sf_checkpoint.h"
 #include "common/sf_error.h"
 #include "common/sf_matrix_io.h"
 
@@ -12,9 +15,10 @@ static const char *s_help =
     "Reads a weight matrix (.smtx, .mtx, .npy, .safetensors) and shows its shape,\n"
     "nonzeros, sparsity, nonzeros per row and per column (min/mean/max) and its\n"
     "content hash (the key under which the store and bundles know it).\n\n"
-    "A checkpoint (.safetensors, or a sharded one's NAME.safetensors.index.json)\n"
-    "without --tensor: lists its tensors (name, dtype, shape, sparsity; the\n"
-    "weights spmmfarm can tune are marked with the matrix they are read as).\n"
+    "A checkpoint (.safetensors, a sharded one's NAME.safetensors.index.json, or\n"
+    "a directory holding either) without --tensor: lists its tensors in name\n"
+    "order (name, dtype, shape, sparsity; the weights spmmfarm can tune are\n"
+    "marked with the matrix they are read as).\n"
     "float64 is read as float32 (the rounding is reported); a 4-D convolution\n"
     "weight O x I x kh x kw as its im2col matrix O x I*kh*kw (docs/MATRICES.md).\n\n"
     "  --tensor NAME   .safetensors / index: the tensor to read as a matrix\n"
@@ -37,10 +41,10 @@ static const char *
 s_shape (int ndim, const int64_t *dims, char *buf, size_t size)
 {
     size_t n = (size_t) snprintf (buf, size, "[");
-    for (int i = 0; i < ndim && i < SF_TENSOR_DIMS_MAX && n < size; i++)
+    for (int i = 0; i < ndim && i < SF_SAFETENSORS_NDIM_MAX && n < size; i++)
         n += (size_t) snprintf (buf + n, size - n, "%s%lld", i ? ", " : "", (long long) dims[i]);
     if (n < size)
-        snprintf (buf + n, size - n, "%s]", ndim > SF_TENSOR_DIMS_MAX ? ", ..." : "");
+        snprintf (buf + n, size - n, "%s]", ndim > SF_SAFETENSORS_NDIM_MAX ? ", ..." : "");
     return buf;
 }
 
@@ -48,14 +52,14 @@ static cJSON *
 s_shape_json (int ndim, const int64_t *dims)
 {
     cJSON *a = cJSON_CreateArray ();
-    for (int i = 0; i < ndim && i < SF_TENSOR_DIMS_MAX; i++)
+    for (int i = 0; i < ndim && i < SF_SAFETENSORS_NDIM_MAX; i++)
         cJSON_AddItemToArray (a, cJSON_CreateNumber ((double) dims[i]));
     return a;
 }
 
 /*  Whether a tensor is a weight spmmfarm reads: its matrix shape. */
 static bool
-s_weight (const sf_tensor_info_t *t, int64_t *rows, int64_t *cols)
+s_weight (const sf_checkpoint_tensor_t *t, int64_t *rows, int64_t *cols)
 {
     static const char *dtypes[] = { "F32", "F16", "BF16", "F64" };
     bool known = false;
@@ -63,42 +67,38 @@ s_weight (const sf_tensor_info_t *t, int64_t *rows, int64_t *cols)
         known |= strcmp (t->dtype, dtypes[i]) == 0;
     if (!known || (t->ndim != 2 && t->ndim != 4))
         return false;
-    *rows = t->dims[0];
-    *cols = t->dims[1];
+    *rows = t->shape[0];
+    *cols = t->shape[1];
     for (int i = 2; i < t->ndim; i++)
-        *cols *= t->dims[i];
+        *cols *= t->shape[i];
     return *rows >= 1 && *cols >= 1;
 }
 
-/*  The checkpoint view: every tensor. */
+/*  The checkpoint view: every tensor (common/sf_checkpoint). */
 static int
 s_checkpoint (const char *path, bool json)
 {
-    sf_tensor_info_t *list = NULL;
-    int count = 0;
-    int rc = sf_safetensors_tensors (path, &list, &count);
-    if (rc != SF_OK)
-        return sf_cli_fail ("inspect", rc);
+    sf_checkpoint_t *ck = sf_checkpoint_open (path);
+    if (!ck)
+        return sf_cli_fail ("inspect", sf_error_last ());
+    int count = sf_checkpoint_count (ck), rc = SF_OK, weights = 0;
+    bool sharded = sf_checkpoint_sharded (ck);
     cJSON *root = json ? cJSON_CreateObject () : NULL;
     cJSON *tensors = NULL;
-    bool sharded = sf_format_from_path (path) == SF_FORMAT_SAFETENSORS_INDEX;
-    int weights = 0;
     if (json) {
-        cJSON_AddStringToObject (root, "file", path);
-        cJSON_AddStringToObject (root, "format", sf_format_name (sf_format_from_path (path)));
+        cJSON_AddStringToObject (root, "file", sf_checkpoint_path (ck));
+        cJSON_AddStringToObject (root, "format", sharded ? "safetensors-index" : "safetensors");
+        cJSON_AddNumberToObject (root, "shards", sf_checkpoint_shards (ck));
         tensors = cJSON_AddArrayToObject (root, "tensors");
     } else {
-        printf ("file:      %s (%s, %d tensor%s)\n", path,
-                sharded ? "sharded safetensors checkpoint" : "safetensors", count,
-                count == 1 ? "" : "s");
-        printf ("  %-40s %-7s %-22s %9s  %s\n", "name", "dtype", "shape", "sparsity",
-                "read as");
+        printf ("file:      %s (%s, %d tensor%s)\n", sf_checkpoint_path (ck),
+                sharded ? "sharded safetensors checkpoint" : "safetensors", count, count == 1 ? "" : "s");
+        printf ("  %-40s %-7s %-22s %9s  %s\n", "name", "dtype", "shape", "sparsity", "read as");
     }
     for (int i = 0; i < count && rc == SF_OK; i++) {
-        const sf_tensor_info_t *t = &list[i];
-        const char *file = t->shard ? t->shard : path;
+        const sf_checkpoint_tensor_t *t = sf_checkpoint_at (ck, i);
         int64_t nonzeros = 0, elements = 0, rows = 0, cols = 0;
-        bool counted = sf_safetensors_count_nonzero (file, t, &nonzeros, &elements) == SF_OK;
+        bool counted = sf_safetensors_count_nonzero (t->file, t->name, &nonzeros, &elements) == SF_OK;
         if (!counted && sf_error_last () != SF_ERR_UNSUPPORTED) {
             rc = sf_error_last ();
             break;
@@ -110,14 +110,14 @@ s_checkpoint (const char *path, bool json)
         if (json) {
             cJSON *o = cJSON_CreateObject ();
             cJSON_AddStringToObject (o, "name", t->name);
-            if (t->shard)
+            if (sharded)
                 cJSON_AddStringToObject (o, "shard", t->shard);
             cJSON_AddStringToObject (o, "dtype", t->dtype);
-            cJSON_AddItemToObject (o, "shape", s_shape_json (t->ndim, t->dims));
+            cJSON_AddItemToObject (o, "shape", s_shape_json (t->ndim, t->shape));
             if (counted) {
                 cJSON_AddNumberToObject (o, "elements", (double) elements);
                 cJSON_AddNumberToObject (o, "nonzeros", (double) nonzeros);
-                cJSON_AddNumberToObject (o, "sparsity", elements > 0 ? sparsity : 0.0);
+                cJSON_AddNumberToObject (o, "sparsity", sparsity);
             } else
                 cJSON_AddNullToObject (o, "sparsity");
             if (weight) {
@@ -133,13 +133,14 @@ s_checkpoint (const char *path, bool json)
                 snprintf (sp, sizeof sp, "%.4f", sparsity);
             if (weight)
                 snprintf (as, sizeof as, "%lld x %lld%s%s", (long long) rows, (long long) cols,
-                          t->ndim == 4 ? " (im2col)" : "",
-                          strcmp (t->dtype, "F64") == 0 ? " (float32)" : "");
+                          t->ndim == 4 ? " (im2col)" : "", strcmp (t->dtype, "F64") == 0 ? " (float32)" : "");
             printf ("  %-40s %-7s %-22s %9s  %s\n", t->name, t->dtype,
-                    s_shape (t->ndim, t->dims, shape, sizeof shape), sp, as);
+                    s_shape (t->ndim, t->shape, shape, sizeof shape), sp, as);
         }
     }
-    sf_tensor_info_free (&list, count);
+    char opened[4200];
+    snprintf (opened, sizeof opened, "%s", sf_checkpoint_path (ck));
+    sf_checkpoint_destroy (&ck);
     if (rc != SF_OK) {
         cJSON_Delete (root);
         return sf_cli_fail ("inspect", rc);
@@ -149,7 +150,7 @@ s_checkpoint (const char *path, bool json)
         return sf_cli_print_json (&root);
     }
     printf ("%d weight tensor%s (2-D, or 4-D convolutions); 'spmmfarm inspect %s --tensor NAME' "
-            "shows one as a matrix\n", weights, weights == 1 ? "" : "s", path);
+            "shows one as a matrix\n", weights, weights == 1 ? "" : "s", opened);
     return SF_EXIT_OK;
 }
 
@@ -181,7 +182,9 @@ sf_cmd_inspect (int argc, char **argv)
         return sf_cli_usage ("inspect", "expected exactly one FILE");
     const char *path = argv[optind];
     sf_format format = sf_format_from_path (path);
-    if (!read_opts.tensor && (format == SF_FORMAT_SAFETENSORS || format == SF_FORMAT_SAFETENSORS_INDEX))
+    struct stat info_st;
+    bool dir = stat (path, &info_st) == 0 && S_ISDIR (info_st.st_mode);
+    if (!read_opts.tensor && (format == SF_FORMAT_SAFETENSORS || format == SF_FORMAT_SAFETENSORS_INDEX || dir))
         return s_checkpoint (path, json);
     sf_read_info_t info;
     sf_matrix_t *matrix = sf_matrix_read_info (path, &read_opts, &info);

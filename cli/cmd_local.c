@@ -202,6 +202,8 @@ s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
     int rc = a->manifest ? sf_client_model_read (a->manifest, model) : SF_OK;
     for (int i = 0; i < nfiles && rc == SF_OK; i++)
         rc = sf_client_model_add (model, files[i], tensors[i], a->n, a->request.bias, a->request.relu);
+    if (rc == SF_OK)
+        rc = sf_client_model_request (model, &a->request);
     return rc == SF_OK ? SF_EXIT_OK : sf_cli_fail (cmd, rc);
 }
 

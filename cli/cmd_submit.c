@@ -121,6 +121,8 @@ sf_cmd_submit (int argc, char **argv)
     int rc = manifest ? sf_client_model_read (manifest, &model) : SF_OK;
     for (int i = 0; i < files.nfiles && rc == SF_OK; i++)
         rc = sf_client_model_add (&model, files.files[i], files.tensors[i], n, sub.request.bias, sub.request.relu);
+    if (rc == SF_OK)
+        rc = sf_client_model_request (&model, &sub.request);
     if (rc != SF_OK) {
         sf_client_model_free (&model);
         return sf_cli_fail (cmd, rc);

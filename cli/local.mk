@@ -10,6 +10,7 @@ spmmfarm_SOURCES += cli/cmd_keygen.c
 spmmfarm_SOURCES += cli/cmd_bundle.c
 spmmfarm_SOURCES += cli/sf_client.c cli/sf_client.h cli/cmd_coordinator.c cli/cmd_submit.c cli/cmd_status.c cli/cmd_local.c
 spmmfarm_SOURCES += cli/cmd_export.c
+spmmfarm_SOURCES += cli/cmd_import.c
 spmmfarm_SOURCES += cli/sf_tune_store.c cli/sf_tune_store.h
 spmmfarm_SOURCES += cli/cmd_worker.c
 spmmfarm_SOURCES += cli/sf_benchrun.c cli/sf_benchrun.h \

@@ -83,6 +83,7 @@ int sf_cmd_submit (int argc, char **argv);
 int sf_cmd_status (int argc, char **argv);
 int sf_cmd_cancel (int argc, char **argv);
 int sf_cmd_local (int argc, char **argv);
+int sf_cmd_import (int argc, char **argv);
 int sf_cmd_export (int argc, char **argv);
 int sf_cmd_worker (int argc, char **argv);
 int sf_cmd_train (int argc, char **argv);

@@ -298,6 +298,30 @@ s_conv_parse (const cJSON *obj, const char *manifest, int index, s_conv_t *conv)
     return SF_OK;
 }
 
+/*  A layer's "precision" or "layout" (its own, else the manifest's, else
+    the default: fp32, kn), into *out (an sf_tier or sf_layout). */
+static int
+s_manifest_word (const char *manifest, int index, const cJSON *item, const cJSON *root, const char *key,
+                 void *out)
+{
+    const cJSON *word = cJSON_GetObjectItemCaseSensitive (item, key);
+    if (!word)
+        word = cJSON_GetObjectItemCaseSensitive (root, key);
+    if (!word)
+        return SF_OK;
+    bool tier = strcmp (key, "precision") == 0;
+    int value = cJSON_IsString (word) ? (tier ? sf_tier_parse (word->valuestring) : sf_layout_parse (word->valuestring))
+                                      : -1;
+    if (value < 0)
+        return sf_error_set (SF_ERR_FORMAT, "%s: layers[%d]: %s: %s", manifest, index, key,
+                             tier ? "\"fp32\", \"tf32\", \"bf16\" or \"fp16\"" : "\"kn\" or \"nk\"");
+    if (tier)
+        *(sf_tier *) out = (sf_tier) value;
+    else
+        *(sf_layout *) out = (sf_layout) value;
+    return SF_OK;
+}
+
 static int
 s_manifest_layer (sf_client_model_t *model, const char *manifest, const char *dir, const cJSON *item, int index,
                   const cJSON *root)
@@ -335,6 +359,10 @@ s_manifest_layer (sf_client_model_t *model, const char *manifest, const char *di
         sf_error_prefix ("%s: layers[%d]: ", manifest, index);
         return rc;
     }
+    sf_client_layer_t *l = &model->layers[model->count - 1];
+    if ((rc = s_manifest_word (manifest, index, item, root, "precision", &l->tier)) != SF_OK
+        || (rc = s_manifest_word (manifest, index, item, root, "layout", &l->layout)) != SF_OK)
+        return rc;
     if (name) {
         if (!name->valuestring[0] || strlen (name->valuestring) > SF_PROTO_NAME_MAX)
             return sf_error_set (SF_ERR_FORMAT, "%s: layers[%d]: name: 1..%d bytes", manifest, index,
@@ -383,7 +411,38 @@ sf_client_model_read (const char *path, sf_client_model_t *model)
     }
     free (copy);
     cJSON_Delete (root);
+    /* One precision and one layout per campaign: the search request
+       carries them (sf_client_model_request). */
+    for (int i = 1; i < model->count && rc == SF_OK; i++)
+        if (model->layers[i].tier != model->layers[0].tier || model->layers[i].layout != model->layers[0].layout)
+            rc = sf_error_set (SF_ERR_UNSUPPORTED, "%s: layer %s is %s, %s but layer %s is %s, %s: one campaign "
+                               "has one precision and one layout (submit the others as a campaign of their own)",
+                               path, model->layers[i].name, sf_tier_name (model->layers[i].tier),
+                               sf_layout_name (model->layers[i].layout), model->layers[0].name,
+                               sf_tier_name (model->layers[0].tier), sf_layout_name (model->layers[0].layout));
     return rc;
+}
+
+int
+sf_client_model_request (const sf_client_model_t *model, sf_request_t *request)
+{
+    if (model->count == 0)
+        return SF_OK;
+    sf_tier tier = model->layers[0].tier;
+    sf_layout layout = model->layers[0].layout;
+    if (tier != SF_TIER_FP32) {
+        if (request->tier != SF_TIER_FP32 && request->tier != tier)
+            return sf_error_set (SF_ERR_INVALID, "--precision %s, but the manifest's layers are %s",
+                                 sf_tier_name (request->tier), sf_tier_name (tier));
+        request->tier = tier;
+    }
+    if (layout != SF_LAYOUT_KN) {
+        if (request->layout != SF_LAYOUT_KN && request->layout != layout)
+            return sf_error_set (SF_ERR_INVALID, "--layout %s, but the manifest's layers are %s",
+                                 sf_layout_name (request->layout), sf_layout_name (layout));
+        request->layout = layout;
+    }
+    return SF_OK;
 }
 
 /* ---- submit ------------------------------------------------------------- */

@@ -26,6 +26,7 @@ static const sf_cli_command_t s_commands[] = {
     { "status", sf_cmd_status, "show a coordinator's campaigns and workers (--watch: progress)" },
     { "metrics", sf_cmd_metrics, "a coordinator's counters in the Prometheus text format" },
     { "cancel", sf_cmd_cancel, "cancel a campaign" },
+    { "import", sf_cmd_import, "a model manifest from a pruned checkpoint (.safetensors, sharded too)" },
     { "local", sf_cmd_local, "the whole farm on this machine: tune a model, export its bundle" },
     { "export", sf_cmd_export, "write a kernel bundle from a store's tuned campaign(s)" },
     { "worker", sf_cmd_worker, "serve a farm's coordinator with one GPU (one worker per GPU)" },

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/sf_checkpoint.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
 
@@ -77,6 +78,25 @@ s_text_info (sf_matrix_t *matrix, const char *dtype, sf_read_info_t *info)
     return matrix;
 }
 
+/*  A tensor of a sharded checkpoint: the index's weight map names its
+    shard (common/sf_checkpoint reads and checks the index). */
+static sf_matrix_t *
+s_index_read (const char *path, const char *tensor, sf_read_info_t *info)
+{
+    if (!tensor) {
+        sf_error_set (SF_ERR_INVALID, "%s: a sharded checkpoint: name the tensor to read "
+                      "(spmmfarm inspect %s lists them)", path, path);
+        return NULL;
+    }
+    sf_checkpoint_t *ck = sf_checkpoint_open (path);
+    const sf_checkpoint_tensor_t *t = ck ? sf_checkpoint_find (ck, tensor) : NULL;
+    sf_matrix_t *matrix = t ? sf_safetensors_read_info (t->file, tensor, info) : NULL;
+    if (ck && !t)
+        sf_error_set (SF_ERR_NOTFOUND, "%s: no tensor '%.200s' in the weight map", path, tensor);
+    sf_checkpoint_destroy (&ck);
+    return matrix;
+}
+
 sf_matrix_t *
 sf_matrix_read_info (const char *path, const sf_read_opts_t *opts, sf_read_info_t *info)
 {
@@ -97,7 +117,7 @@ sf_matrix_read_info (const char *path, const sf_read_opts_t *opts, sf_read_info_
     case SF_FORMAT_MTX: return s_text_info (sf_mtx_read (path, seed), "float32", info);
     case SF_FORMAT_NPY: return sf_npy_read_info (path, info);
     case SF_FORMAT_SAFETENSORS: return sf_safetensors_read_info (path, opts->tensor, info);
-    case SF_FORMAT_SAFETENSORS_INDEX: return sf_safetensors_index_read (path, opts->tensor, info);
+    case SF_FORMAT_SAFETENSORS_INDEX: return s_index_read (path, opts->tensor, info);
     default:
         sf_error_set (SF_ERR_UNSUPPORTED,
                       "%s: unknown matrix format (expected .smtx, .mtx, .npy, .safetensors or "

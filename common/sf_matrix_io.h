@@ -81,40 +81,29 @@ sf_matrix_t *sf_safetensors_read (const char *path, const char *tensor);
 /*  With what was read in *info (may be NULL). */
 sf_matrix_t *sf_npy_read_info (const char *path, sf_read_info_t *info);
 sf_matrix_t *sf_safetensors_read_info (const char *path, const char *tensor, sf_read_info_t *info);
-/*  A tensor of a sharded checkpoint, through its index file (the
-    "weight_map" of NAME.safetensors.index.json names the shard). */
-sf_matrix_t *sf_safetensors_index_read (const char *index_path, const char *tensor,
-                                        sf_read_info_t *info);
 
 /*  Lists the weight tensors (2-D, or 4-D convolutions) of a .safetensors
     file: *names_p gets a malloc'ed array of malloc'ed names (caller frees
     both), *count_p their number. */
 int sf_safetensors_list (const char *path, char ***names_p, int *count_p);
 
-/*  Every tensor of a checkpoint, as its header says. */
-#define SF_TENSOR_DIMS_MAX 8
-typedef struct {
-    char *name;                       /* owned */
-    char *shard;                      /* index files: the shard's path (owned); else NULL */
-    char dtype[16];                   /* as the header writes it: "F32", "BF16", "I64"... */
-    int ndim;                         /* dims beyond SF_TENSOR_DIMS_MAX are not recorded */
-    int64_t dims[SF_TENSOR_DIMS_MAX];
-    int64_t data_at;                  /* file offset of the data */
-    int64_t bytes;                    /* its size */
-} sf_tensor_info_t;
+/*  Counts the nonzero elements of a tensor (by name; NULL: the file's only
+    weight tensor) by streaming its data (a zero is every bit clear but a
+    float's sign); *elements_p gets the element count. SF_ERR_UNSUPPORTED
+    for a dtype whose item size is unknown, SF_ERR_FORMAT when the data is
+    not the size its shape says. */
+int sf_safetensors_count_nonzero (const char *path, const char *tensor, int64_t *nonzeros_p,
+                                  int64_t *elements_p);
 
-/*  All tensors of a .safetensors file, or of every shard of an index file
-    (the shards' headers are read and checked; a tensor of the weight map
-    missing from its shard is SF_ERR_FORMAT). Caller frees with
-    sf_tensor_info_free. */
-int sf_safetensors_tensors (const char *path, sf_tensor_info_t **list_p, int *count_p);
-void sf_tensor_info_free (sf_tensor_info_t **list_p, int count);
-
-/*  Counts the nonzero elements of a tensor by streaming its data (a zero is
-    every bit clear but a float's sign); *elements_p gets the element count.
-    SF_ERR_UNSUPPORTED for a dtype whose item size is unknown. */
-int sf_safetensors_count_nonzero (const char *path, const sf_tensor_info_t *tensor,
-                                  int64_t *nonzeros_p, int64_t *elements_p);
+/*  Calls fn(arg, name, dtype, ndim, shape) for every tensor of a
+    .safetensors file in header order, any rank (shape holds the first
+    SF_SAFETENSORS_NDIM_MAX dimensions; dtype as the file spells it, "F32");
+    the strings live until fn returns. Stops at the first status fn returns
+    other than SF_OK and returns it; a malformed header's status otherwise. */
+#define SF_SAFETENSORS_NDIM_MAX 8
+typedef int (*sf_safetensors_each_fn) (void *arg, const char *name, const char *dtype, int ndim,
+                                       const int64_t *shape);
+int sf_safetensors_each (const char *path, sf_safetensors_each_fn fn, void *arg);
 
 /*  Writes .mtx (real general coordinate, 9 significant digits: values
     round-trip exactly) or .smtx (pattern only), chosen by extension. The

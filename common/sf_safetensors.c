@@ -1,14 +1,12 @@
 /*  sf_safetensors: one weight tensor of a .safetensors file (2-D, or a 4-D
-    convolution weight read as its im2col matrix), a sharded checkpoint's
-    index, and the list of a checkpoint's tensors.
+    convolution weight read as its im2col matrix), a tensor's nonzeros, and
+    every tensor's header (sharded checkpoints: common/sf_checkpoint).
 
     Layout: an 8-byte little-endian header length N, N bytes of JSON
     {"name": {"dtype": "F32", "shape": [rows, cols], "data_offsets": [begin,
     end]}, ..., "__metadata__": {...}}, then the data; offsets count from the
     first byte after the header. Every entry of the header is checked; only
     the chosen tensor's data is read (streamed into CSR, zeros pruned).
-    An index NAME.safetensors.index.json maps tensor names to shard files:
-    {"metadata": {...}, "weight_map": {"name": "model-00001-of-00002.safetensors"}}.
 */
 #include <math.h>
 #include <stdlib.h>
@@ -25,8 +23,6 @@
 #define S_JSON_INT_MAX 9007199254740992.0
 /*  How much of a message a list of tensor names may take. */
 #define S_NAMES_MAX 400
-/*  An index file is a few MB for the largest models. */
-#define S_INDEX_MAX (64 * 1024 * 1024)
 
 typedef struct {
     const char *path;
@@ -42,7 +38,7 @@ typedef struct {
     const char *name;
     const char *dtype;
     int ndim;
-    int64_t dims[SF_TENSOR_DIMS_MAX];  /* the first SF_TENSOR_DIMS_MAX */
+    int64_t dims[SF_SAFETENSORS_NDIM_MAX];  /* the first SF_SAFETENSORS_NDIM_MAX */
     uint64_t begin, end;     /* relative to data_start */
 } s_tensor_t;
 
@@ -59,10 +55,10 @@ s_shape_text (const s_tensor_t *t)
 {
     static _Thread_local char text[200];
     size_t n = (size_t) snprintf (text, sizeof text, "[");
-    for (int i = 0; i < t->ndim && i < SF_TENSOR_DIMS_MAX; i++)
+    for (int i = 0; i < t->ndim && i < SF_SAFETENSORS_NDIM_MAX; i++)
         n += (size_t) snprintf (text + n, sizeof text - n, "%s%lld", i ? ", " : "",
                                 (long long) t->dims[i]);
-    snprintf (text + n, sizeof text - n, "%s]", t->ndim > SF_TENSOR_DIMS_MAX ? ", ..." : "");
+    snprintf (text + n, sizeof text - n, "%s]", t->ndim > SF_SAFETENSORS_NDIM_MAX ? ", ..." : "");
     return text;
 }
 
@@ -132,7 +128,7 @@ s_tensor (const s_file_t *f, const cJSON *entry, s_tensor_t *t)
         if (value > INT64_MAX / 2)
             return sf_matrix_io_fail_at (SF_ERR_RANGE, f->path, at, "tensor '%s': a dimension "
                                          "of the shape is too large", t->name);
-        if (t->ndim < SF_TENSOR_DIMS_MAX)
+        if (t->ndim < SF_SAFETENSORS_NDIM_MAX)
             t->dims[t->ndim] = (int64_t) value;
         if (t->ndim < INT32_MAX)
             t->ndim++;
@@ -408,249 +404,7 @@ sf_safetensors_list (const char *path, char ***names_p, int *count_p)
     return SF_OK;
 }
 
-/* ---- every tensor of a checkpoint ---------------------------------------- */
-
-void
-sf_tensor_info_free (sf_tensor_info_t **list_p, int count)
-{
-    if (!list_p || !*list_p)
-        return;
-    for (int i = 0; i < count; i++) {
-        free ((*list_p)[i].name);
-        free ((*list_p)[i].shard);
-    }
-    free (*list_p);
-    *list_p = NULL;
-}
-
-static size_t s_item_size (const char *dtype, bool *is_float);
-
-/*  A listed tensor's data must be as large as its shape says (for the
-    dtypes whose size is known). */
-static int
-s_check_size (const s_file_t *f, const s_tensor_t *t)
-{
-    bool is_float;
-    size_t item = s_item_size (t->dtype, &is_float);
-    if (item == 0 || t->ndim > SF_TENSOR_DIMS_MAX)
-        return SF_OK;
-    uint64_t need = item;
-    bool over = false;
-    for (int i = 0; i < t->ndim; i++) {
-        if (t->dims[i] != 0 && need > UINT64_MAX / (uint64_t) t->dims[i])
-            over = true;
-        else
-            need *= (uint64_t) t->dims[i];
-    }
-    if (over || t->end - t->begin != need)
-        return sf_matrix_io_fail_at (SF_ERR_FORMAT, f->path, f->data_start + (int64_t) t->begin,
-                                     "tensor '%s': data_offsets [%llu, %llu] hold %llu bytes, "
-                                     "but shape %s of %s needs %s%llu", t->name,
-                                     (unsigned long long) t->begin, (unsigned long long) t->end,
-                                     (unsigned long long) (t->end - t->begin),
-                                     s_shape_text (t), t->dtype, over ? "more than " : "",
-                                     (unsigned long long) need);
-    return SF_OK;
-}
-
-/*  A growing list of tensor descriptions. */
-typedef struct {
-    sf_tensor_info_t *items;
-    int count, capacity;
-} s_infos_t;
-
-static int
-s_infos_add (s_infos_t *l, const s_file_t *f, const s_tensor_t *t, const char *shard)
-{
-    if (l->count == l->capacity) {
-        int grown = l->capacity ? l->capacity * 2 : 64;
-        sf_tensor_info_t *items = realloc (l->items, (size_t) grown * sizeof *items);
-        if (!items)
-            return sf_error_set (SF_ERR_NOMEM, "%s: out of memory listing tensors", f->path);
-        l->items = items;
-        l->capacity = grown;
-    }
-    sf_tensor_info_t *info = &l->items[l->count];
-    memset (info, 0, sizeof *info);
-    info->name = strdup (t->name);
-    info->shard = shard ? strdup (shard) : NULL;
-    if (!info->name || (shard && !info->shard)) {
-        free (info->name);
-        free (info->shard);
-        return sf_error_set (SF_ERR_NOMEM, "%s: out of memory listing tensors", f->path);
-    }
-    snprintf (info->dtype, sizeof info->dtype, "%s", t->dtype);
-    info->ndim = t->ndim;
-    memcpy (info->dims, t->dims, sizeof info->dims);
-    info->data_at = f->data_start + (int64_t) t->begin;
-    info->bytes = (int64_t) (t->end - t->begin);
-    l->count++;
-    return SF_OK;
-}
-
-/*  Adds the tensors of one file (all, or only `only`, which must be there). */
-static int
-s_infos_of_file (s_infos_t *l, const char *path, const char *shard, const cJSON *only)
-{
-    s_file_t f;
-    int status = s_open (path, &f);
-    const cJSON *entry;
-    if (status == SF_OK && only) {
-        cJSON_ArrayForEach (entry, only) {
-            const cJSON *found = strcmp (entry->string, "__metadata__") == 0
-                               ? NULL : cJSON_GetObjectItemCaseSensitive (f.root, entry->string);
-            s_tensor_t t;
-            if (!found) {
-                status = sf_error_set (SF_ERR_FORMAT, "%s: the index places tensor '%.200s' in "
-                                       "this shard, but its header has no such tensor", path,
-                                       entry->string);
-                break;
-            }
-            if ((status = s_tensor (&f, found, &t)) != SF_OK
-                || (status = s_check_size (&f, &t)) != SF_OK
-                || (status = s_infos_add (l, &f, &t, shard)) != SF_OK)
-                break;
-        }
-    } else if (status == SF_OK) {
-        cJSON_ArrayForEach (entry, f.root) {
-            s_tensor_t t;
-            if (strcmp (entry->string, "__metadata__") == 0)
-                continue;
-            if ((status = s_tensor (&f, entry, &t)) != SF_OK
-                || (status = s_check_size (&f, &t)) != SF_OK
-                || (status = s_infos_add (l, &f, &t, shard)) != SF_OK)
-                break;
-        }
-    }
-    s_close (&f);
-    return status;
-}
-
-/*  The index's JSON, checked: root and its "weight_map" object of
-    strings, each a shard path relative to the index (no "..", not
-    absolute). */
-static cJSON *
-s_index_open (const char *index_path, const cJSON **map_p)
-{
-    char *text = NULL;
-    size_t size = 0;
-    if (sf_matrix_io_load (index_path, &text, &size) != SF_OK)
-        return NULL;
-    if (size > S_INDEX_MAX) {
-        free (text);
-        sf_error_set (SF_ERR_RANGE, "%s: %zu bytes, an index is at most %d", index_path, size,
-                      S_INDEX_MAX);
-        return NULL;
-    }
-    cJSON *root = cJSON_ParseWithLength (text, size);
-    free (text);
-    const cJSON *map = root ? cJSON_GetObjectItemCaseSensitive (root, "weight_map") : NULL;
-    if (!cJSON_IsObject (map)) {
-        cJSON_Delete (root);
-        sf_error_set (SF_ERR_FORMAT, "%s: not a safetensors index (a JSON object with a "
-                      "\"weight_map\" object of tensor names to shard files)", index_path);
-        return NULL;
-    }
-    const cJSON *entry;
-    cJSON_ArrayForEach (entry, map) {
-        const char *shard = cJSON_IsString (entry) ? entry->valuestring : NULL;
-        if (!shard || !shard[0] || shard[0] == '/' || strstr (shard, "..")
-            || strlen (shard) > 1024) {
-            sf_error_set (SF_ERR_FORMAT, "%s: weight_map['%.200s']: a shard file name relative "
-                          "to the index (no '..', not absolute)", index_path, entry->string);
-            cJSON_Delete (root);
-            return NULL;
-        }
-    }
-    *map_p = map;
-    return root;
-}
-
-/*  The shard's path: next to the index. */
-static void
-s_shard_path (const char *index_path, const char *shard, char *out, size_t size)
-{
-    const char *slash = strrchr (index_path, '/');
-    if (slash)
-        snprintf (out, size, "%.*s/%s", (int) (slash - index_path), index_path, shard);
-    else
-        snprintf (out, size, "%s", shard);
-}
-
-int
-sf_safetensors_tensors (const char *path, sf_tensor_info_t **list_p, int *count_p)
-{
-    *list_p = NULL;
-    *count_p = 0;
-    s_infos_t l = { NULL, 0, 0 };
-    int status;
-    if (sf_format_from_path (path) != SF_FORMAT_SAFETENSORS_INDEX)
-        status = s_infos_of_file (&l, path, NULL, NULL);
-    else {
-        const cJSON *map = NULL;
-        cJSON *root = s_index_open (path, &map);
-        status = root ? SF_OK : sf_error_last ();
-        /* Shard by shard, in the order the weight map first names them. */
-        cJSON *shards = root ? cJSON_CreateObject () : NULL;
-        const cJSON *entry;
-        if (root && !shards)
-            status = sf_error_set (SF_ERR_NOMEM, "out of memory");
-        const cJSON *walk = status == SF_OK ? map : NULL;
-        cJSON_ArrayForEach (entry, walk) {
-            cJSON *names = cJSON_GetObjectItemCaseSensitive (shards, entry->valuestring);
-            if (!names && !(names = cJSON_AddObjectToObject (shards, entry->valuestring))) {
-                status = sf_error_set (SF_ERR_NOMEM, "out of memory");
-                break;
-            }
-            if (!cJSON_AddNullToObject (names, entry->string)) {
-                status = sf_error_set (SF_ERR_NOMEM, "out of memory");
-                break;
-            }
-        }
-        walk = status == SF_OK ? shards : NULL;
-        cJSON_ArrayForEach (entry, walk) {
-            char shard[4096];
-            s_shard_path (path, entry->string, shard, sizeof shard);
-            if ((status = s_infos_of_file (&l, shard, shard, entry)) != SF_OK)
-                break;
-        }
-        cJSON_Delete (shards);
-        cJSON_Delete (root);
-    }
-    if (status != SF_OK) {
-        sf_tensor_info_free (&l.items, l.count);
-        return status;
-    }
-    *list_p = l.items;
-    *count_p = l.count;
-    return SF_OK;
-}
-
-sf_matrix_t *
-sf_safetensors_index_read (const char *index_path, const char *tensor, sf_read_info_t *info)
-{
-    const cJSON *map = NULL;
-    if (!tensor) {
-        sf_error_set (SF_ERR_INVALID, "%s: a sharded checkpoint: name the tensor to read "
-                      "(spmmfarm inspect %s lists them)", index_path, index_path);
-        return NULL;
-    }
-    cJSON *root = s_index_open (index_path, &map);
-    if (!root)
-        return NULL;
-    const cJSON *shard = cJSON_GetObjectItemCaseSensitive (map, tensor);
-    sf_matrix_t *matrix = NULL;
-    if (!shard)
-        sf_error_set (SF_ERR_NOTFOUND, "%s: no tensor '%.200s' in the weight map", index_path,
-                      tensor);
-    else {
-        char path[4096];
-        s_shard_path (index_path, shard->valuestring, path, sizeof path);
-        matrix = sf_safetensors_read_info (path, tensor, info);
-    }
-    cJSON_Delete (root);
-    return matrix;
-}
+/* ---- a tensor's nonzeros --------------------------------------------------- */
 
 /*  Item size and kind of a safetensors dtype; 0 if unknown. */
 static size_t
@@ -671,33 +425,55 @@ s_item_size (const char *dtype, bool *is_float)
     return 0;
 }
 
+/*  The tensor's data must be as large as its shape and dtype say. */
+static int
+s_check_size (const s_file_t *f, const s_tensor_t *t, size_t item)
+{
+    uint64_t need = item;
+    bool over = t->ndim > SF_SAFETENSORS_NDIM_MAX;
+    for (int i = 0; i < t->ndim && !over; i++) {
+        if (t->dims[i] != 0 && need > UINT64_MAX / (uint64_t) t->dims[i])
+            over = true;
+        else
+            need *= (uint64_t) t->dims[i];
+    }
+    if (over || t->end - t->begin != need)
+        return sf_matrix_io_fail_at (SF_ERR_FORMAT, f->path, f->data_start + (int64_t) t->begin,
+                                     "tensor '%s': data_offsets [%llu, %llu] hold %llu bytes, "
+                                     "but shape %s of %s needs %s%llu", t->name,
+                                     (unsigned long long) t->begin, (unsigned long long) t->end,
+                                     (unsigned long long) (t->end - t->begin),
+                                     s_shape_text (t), t->dtype, over ? "more than " : "",
+                                     (unsigned long long) need);
+    return SF_OK;
+}
+
 int
-sf_safetensors_count_nonzero (const char *path, const sf_tensor_info_t *t, int64_t *nonzeros_p,
+sf_safetensors_count_nonzero (const char *path, const char *tensor, int64_t *nonzeros_p,
                               int64_t *elements_p)
 {
+    s_file_t f;
+    s_tensor_t t;
     bool is_float = false;
-    size_t item = s_item_size (t->dtype, &is_float);
-    if (item == 0)
-        return sf_error_set (SF_ERR_UNSUPPORTED, "%s: tensor '%.200s': dtype %s has no known "
-                             "element size", path, t->name, t->dtype);
-    if (t->bytes % (int64_t) item != 0)
-        return sf_error_set (SF_ERR_FORMAT, "%s: tensor '%.200s': %lld bytes are not a whole "
-                             "number of %s elements", path, t->name, (long long) t->bytes,
-                             t->dtype);
-    int64_t size;
-    FILE *file = sf_matrix_io_open (path, &size);
-    if (!file)
-        return sf_error_last ();
-    unsigned char *chunk = malloc (1 << 20);
-    int status = chunk ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
-    if (status == SF_OK && (t->data_at + t->bytes > size || fseeko (file, t->data_at, SEEK_SET) != 0))
-        status = sf_error_set (SF_ERR_FORMAT, "%s: tensor '%.200s': its data is not in the file",
-                               path, t->name);
-    int64_t left = t->bytes, nonzeros = 0;
+    size_t item = 0;
+    int status = s_open (path, &f);
+    if (status == SF_OK)
+        status = s_choose (&f, tensor, &t);
+    if (status == SF_OK && (item = s_item_size (t.dtype, &is_float)) == 0)
+        status = sf_matrix_io_fail_at (SF_ERR_UNSUPPORTED, path, s_key_at (&f, t.name), "tensor "
+                                       "'%s': dtype %s has no known element size", t.name, t.dtype);
+    if (status == SF_OK)
+        status = s_check_size (&f, &t, item);
+    unsigned char *chunk = status == SF_OK ? malloc (1 << 20) : NULL;
+    if (status == SF_OK && !chunk)
+        status = sf_error_set (SF_ERR_NOMEM, "out of memory");
+    if (status == SF_OK && fseeko (f.file, f.data_start + (int64_t) t.begin, SEEK_SET) != 0)
+        status = sf_error_set (SF_ERR_IO, "%s: cannot seek to tensor '%s'", path, t.name);
+    int64_t left = (int64_t) (t.end - t.begin), nonzeros = 0;
     while (status == SF_OK && left > 0) {
         size_t want = left < (1 << 20) ? (size_t) left : (size_t) (1 << 20);
-        if (fread (chunk, 1, want, file) != want) {
-            status = sf_error_set (SF_ERR_IO, "%s: tensor '%.200s': read failed", path, t->name);
+        if (fread (chunk, 1, want, f.file) != want) {
+            status = sf_error_set (SF_ERR_IO, "%s: tensor '%s': read failed", path, t.name);
             break;
         }
         for (size_t i = 0; i < want; i += item) {
@@ -713,11 +489,30 @@ sf_safetensors_count_nonzero (const char *path, const sf_tensor_info_t *t, int64
         }
         left -= (int64_t) want;
     }
-    free (chunk);
-    fclose (file);
     if (status == SF_OK) {
         *nonzeros_p = nonzeros;
-        *elements_p = t->bytes / (int64_t) item;
+        *elements_p = (int64_t) ((t.end - t.begin) / item);
     }
+    free (chunk);
+    s_close (&f);
+    return status;
+}
+
+int
+sf_safetensors_each (const char *path, sf_safetensors_each_fn fn, void *arg)
+{
+    s_file_t f;
+    int status = s_open (path, &f);
+    const cJSON *entry;
+    if (status == SF_OK)
+        cJSON_ArrayForEach (entry, f.root) {
+            s_tensor_t t;
+            if (strcmp (entry->string, "__metadata__") == 0)
+                continue;
+            if ((status = s_tensor (&f, entry, &t)) != SF_OK
+                || (status = fn (arg, t.name, t.dtype, t.ndim, t.dims)) != SF_OK)
+                break;
+        }
+    s_close (&f);
     return status;
 }

@@ -24,7 +24,7 @@ import ctypes.util
 import json
 import os
 
-__all__ = ["Bundle", "Layer", "Error", "read_manifest", "library_path", "DTYPES"]
+__all__ = ["Bundle", "Layer", "Error", "read_manifest", "library_path", "load_library", "DTYPES"]
 
 # sfrt_status (runtime/spmmfarm_rt.h)
 OK = 0
@@ -153,6 +153,20 @@ def _library():
         return lib
     raise Error(ERR_NODRIVER, "libspmmfarm-rt not found (set SPMMFARM_RT_LIB): "
                 + "; ".join(errors or ["no candidate exists"]))
+
+
+def load_library(path):
+    """Loads libspmmfarm-rt from path instead of searching (before the first
+    Bundle; a later call for another path is refused). Returns the path."""
+    global _lib, _lib_path
+    if _lib is not None:
+        if os.path.realpath(path) != os.path.realpath(_lib_path):
+            raise Error(ERR_INVALID, "libspmmfarm-rt is already loaded from %s" % _lib_path)
+        return _lib_path
+    lib = ctypes.CDLL(path)
+    _declare(lib)
+    _lib, _lib_path = lib, path
+    return path
 
 
 def _declare(lib):

@@ -204,3 +204,16 @@ dist_noinst_SCRIPTS += tests/cli_precision.sh
 ## library's parts against them; known exceptions listed in the script.
 TESTS += tests/arrows.sh
 dist_noinst_SCRIPTS += tests/arrows.sh
+
+## deploy (issue 23): checkpoints (common/sf_checkpoint) and `spmmfarm
+## import`; the Python package against real torch where a Python has it
+## (py_torch.sh: module replacement, checks, the launch path against the fake
+## driver) and the end-to-end benchmark's --dry-run (py_e2e.sh).
+check_PROGRAMS += tests/check_checkpoint
+TESTS += tests/check_checkpoint tests/cli_import.sh tests/py_torch.sh tests/py_e2e.sh
+dist_noinst_SCRIPTS += tests/cli_import.sh tests/ckpt_gen.py tests/py_torch.sh tests/py_torch.py \
+	tests/py_e2e.sh tests/bench/e2e.py tests/bench/e2e-run.sh tests/bench/launch_overhead.py
+tests_check_checkpoint_SOURCES = tests/check_checkpoint.c
+tests_check_checkpoint_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_checkpoint_LDADD = $(CHECK_LDADD)
+tests_check_checkpoint_LDFLAGS = $(CUDA_LDFLAGS)
