@@ -33,7 +33,7 @@ static const char s_head[] =
     "#define KST 16\n"
     "#endif\n"
     "#define BS (BN + 8)   /* B row stride: fragment loads conflict-free */\n"
-    "#define NA (KIND == 0 ? 2 : 1)\n"
+    "#define NA (KIND == 0 && !APLAIN ? 2 : 1)\n"
     "#define ASTAGE (NA * BM * AS)\n"
     "#define STAGE (ASTAGE + BK * BS)\n"
     "#define VE (16 / (int) sizeof(T))\n"
@@ -56,6 +56,11 @@ static const char s_head[] =
     "                 : \"=r\"(r0), \"=r\"(r1), \"=r\"(r2), \"=r\"(r3) : \"r\"(a)); }\n"
     "static __device__ __forceinline__ u32 tf32(float x) {\n"
     "    u32 r; asm(\"cvt.rna.tf32.f32 %0, %1;\" : \"=r\"(r) : \"f\"(x)); return r; }\n"
+    "/* d = a b + 0: the first product of a tile's partial sums */\n"
+    "static __device__ __forceinline__ void mma8z(float *d, const u32 *a, u32 b0, u32 b1) {\n"
+    "    asm volatile(\"mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%10,%10,%10,%10};\"\n"
+    "                 : \"=f\"(d[0]), \"=f\"(d[1]), \"=f\"(d[2]), \"=f\"(d[3])\n"
+    "                 : \"r\"(a[0]), \"r\"(a[1]), \"r\"(a[2]), \"r\"(a[3]), \"r\"(b0), \"r\"(b1), \"f\"(0.f)); }\n"
     "static __device__ __forceinline__ void mma8(float *c, const u32 *a, u32 b0, u32 b1) {\n"
     "    asm volatile(\"mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\"\n"
     "                 : \"+f\"(c[0]), \"+f\"(c[1]), \"+f\"(c[2]), \"+f\"(c[3])\n"
@@ -120,9 +125,16 @@ static const char s_body[] =
     "{\n"
     "    extern __shared__ __align__(16) unsigned char smem[];\n"
     "    T *sm = (T *) smem;\n"
+    "#if APLAIN\n"
+    "    /* A as a bundle holds it: M x K row-major, nothing padded */\n"
+    "    const u32 M = SF_M, K = SF_K, Kp = (SF_K + 31) / 32 * 32;\n"
+    "    const T *__restrict__ A0 = (const T *) ad;\n"
+    "    const bool avec = K % VE == 0 && (size_t) A0 % 16 == 0;\n"
+    "#else\n"
     "    const u32 M = ad[1], K = ad[2], Kp = ad[4];\n"
     "    const T *__restrict__ A0 = (const T *) ((const char *) ad + ad[6]);\n"
-    "#if KIND == 0\n"
+    "#endif\n"
+    "#if KIND == 0 && !APLAIN\n"
     "    const T *__restrict__ A1 = (const T *) ((const char *) ad + ad[7]);\n"
     "#endif\n"
     "    const u32 tm = blockIdx.y / KS, part = blockIdx.y % KS;\n"
@@ -139,6 +151,27 @@ static const char s_body[] =
     "       and N) into stage s. */\n"
     "    auto load = [&](u32 kt, u32 s) {\n"
     "        const u32 sa = sbase + s * STAGE * (u32) sizeof(T), k0 = kt * BK;\n"
+    "#if APLAIN\n"
+    "        if (avec) {\n"
+    "            for (u32 c = tid; c < BM * (BK / VE); c += NTH) {\n"
+    "                const u32 r = c / (BK / VE), q = c % (BK / VE) * VE, row = row0 + r, k = k0 + q;\n"
+    "                const bool in = row < M && k < K;\n"
+    "                cp16(sa + (r * AS + q) * (u32) sizeof(T), in ? (const void *) (A0 + (size_t) row * K + k)\n"
+    "                     : (const void *) A0, in ? 16 : 0);\n"
+    "            }\n"
+    "        } else {\n"
+    "            for (u32 c = tid; c < BM * BK; c += NTH) {\n"
+    "                const u32 r = c / BK, q = c % BK, row = row0 + r, k = k0 + q;\n"
+    "                const bool in = row < M && k < K;\n"
+    "#if KIND <= 1\n"
+    "                cp4(sa + (r * AS + q) * 4, in ? (const void *) (A0 + (size_t) row * K + k) : (const void *) A0,\n"
+    "                    in ? 4 : 0);\n"
+    "#else\n"
+    "                sm[s * STAGE + r * AS + q] = in ? A0[(size_t) row * K + k] : (T) 0;\n"
+    "#endif\n"
+    "            }\n"
+    "        }\n"
+    "#else\n"
     "        for (u32 c = tid; c < BM * (BK / VE); c += NTH) {\n"
     "            const u32 r = c / (BK / VE), q = c % (BK / VE) * VE;\n"
     "            const size_t off = (size_t) (row0 + r) * Kp + k0 + q;\n"
@@ -148,6 +181,7 @@ static const char s_body[] =
     "            cp16(d + BM * AS * (u32) sizeof(T), A1 + off, 16);\n"
     "#endif\n"
     "        }\n"
+    "#endif\n"
     "        const u32 sb = sa + ASTAGE * (u32) sizeof(T);\n"
     "        if (vec) {\n"
     "            for (u32 c = tid; c < BK * (BN / VE); c += NTH) {\n"
@@ -171,7 +205,13 @@ static const char s_body[] =
     "    };\n"
     "    float acc[MT][NT][4];\n"
     "#if KIND == 0\n"
-    "    float crs[MT][NT][4];  /* the cross terms, apart: error does not grow with K */\n"
+    "    /* 3xTF32: each tile's products (the two cross terms first, then\n"
+    "       hi x hi) go into partial sums of their own, added to acc once per\n"
+    "       tile: the MMA's accumulation rounds toward zero (measured on the\n"
+    "       H100: one accumulator over all of K gave errors growing with K,\n"
+    "       7e-6 at K = 3072), a short chain per tile and round-to-nearest\n"
+    "       adds across tiles keep the error of SGEMM's order */\n"
+    "    float tp[MT][NT][4];\n"
     "#endif\n"
     "#pragma unroll\n"
     "    for (int i = 0; i < MT; i++)\n"
@@ -180,9 +220,6 @@ static const char s_body[] =
     "#pragma unroll\n"
     "            for (int x = 0; x < 4; x++) {\n"
     "                acc[i][j][x] = 0.f;\n"
-    "#if KIND == 0\n"
-    "                crs[i][j][x] = 0.f;\n"
-    "#endif\n"
     "            }\n"
     "    for (u32 s = 0; s < ST - 1; s++) {\n"
     "        if (s < nk)\n"
@@ -208,8 +245,19 @@ static const char s_body[] =
     "                const u32 r = wm0 + mt * 16 + lane % 8 + lane / 8 % 2 * 8;\n"
     "                const u32 addr = sa + (r * AS + kk * KST + lane / 16 * (KST / 2)) * (u32) sizeof(T);\n"
     "                ldsm4(addr, a[mt][0], a[mt][1], a[mt][2], a[mt][3]);\n"
-    "#if KIND == 0\n"
+    "#if KIND == 0 && !APLAIN\n"
     "                ldsm4(addr + BM * AS * (u32) sizeof(T), al[mt][0], al[mt][1], al[mt][2], al[mt][3]);\n"
+    "#elif KIND == 0\n"
+    "#pragma unroll\n"
+    "                for (int x = 0; x < 4; x++) {  /* A plain: split in registers */\n"
+    "                    const float v = __uint_as_float(a[mt][x]);\n"
+    "                    a[mt][x] = tf32(v);\n"
+    "                    al[mt][x] = tf32(v - __uint_as_float(a[mt][x]));\n"
+    "                }\n"
+    "#elif KIND == 1 && APLAIN\n"
+    "#pragma unroll\n"
+    "                for (int x = 0; x < 4; x++)  /* A plain: rounded to TF32 (the MMA would truncate) */\n"
+    "                    a[mt][x] = tf32(__uint_as_float(a[mt][x]));\n"
     "#endif\n"
     "            }\n"
     "#if KIND <= 1\n"
@@ -224,10 +272,15 @@ static const char s_body[] =
     "#endif\n"
     "#pragma unroll\n"
     "                for (int mt = 0; mt < MT; mt++) {\n"
-    "                    mma8(acc[mt][nt], a[mt], h0, h1);\n"
     "#if KIND == 0\n"
-    "                    mma8(crs[mt][nt], a[mt], l0, l1);\n"
-    "                    mma8(crs[mt][nt], al[mt], h0, h1);\n"
+    "                    if (kk == 0)\n"
+    "                        mma8z(tp[mt][nt], a[mt], l0, l1);\n"
+    "                    else\n"
+    "                        mma8(tp[mt][nt], a[mt], l0, l1);\n"
+    "                    mma8(tp[mt][nt], al[mt], h0, h1);\n"
+    "                    mma8(tp[mt][nt], a[mt], h0, h1);\n"
+    "#else\n"
+    "                    mma8(acc[mt][nt], a[mt], h0, h1);\n"
     "#endif\n"
     "                }\n"
     "            }\n"
@@ -246,17 +299,17 @@ static const char s_body[] =
     "            }\n"
     "#endif\n"
     "        }\n"
-    "    }\n"
-    "    asm volatile(\"cp.async.wait_all;\" ::: \"memory\");\n"
     "#if KIND == 0\n"
     "#pragma unroll\n"
-    "    for (int i = 0; i < MT; i++)\n"
+    "        for (int i = 0; i < MT; i++)\n"
     "#pragma unroll\n"
-    "        for (int j = 0; j < NT; j++)\n"
+    "            for (int j = 0; j < NT; j++)\n"
     "#pragma unroll\n"
-    "            for (int x = 0; x < 4; x++)\n"
-    "                acc[i][j][x] += crs[i][j][x];\n"
+    "                for (int x = 0; x < 4; x++)\n"
+    "                    acc[i][j][x] += tp[i][j][x];\n"
     "#endif\n"
+    "    }\n"
+    "    asm volatile(\"cp.async.wait_all;\" ::: \"memory\");\n"
     "#if KS == 1\n"
     "#pragma unroll\n"
     "    for (int mt = 0; mt < MT; mt++)\n"
@@ -313,9 +366,9 @@ s_esize (const sf_tcdense_config_t *c)
 char *
 sf_tcdense_text (const sf_tcdense_config_t *c, char *buf)
 {
-    snprintf (buf, SF_TCDENSE_TEXT_MAX, "tc.%s.m%dn%dk%d.w%dx%d.s%d.k%d",
+    snprintf (buf, SF_TCDENSE_TEXT_MAX, "tc.%s.m%dn%dk%d.w%dx%d.s%d.k%d%s",
               (unsigned) c->tier < SF_TIER_COUNT ? s_kinds[c->tier] : "?", c->bm, c->bn, c->bk, c->wm,
-              c->wn, c->stages, c->ksplit);
+              c->wn, c->stages, c->ksplit, c->plain ? ".a1" : "");
     return buf;
 }
 
@@ -328,7 +381,7 @@ sf_tcdense_parse (const char *text, sf_tcdense_config_t *c)
     if (!text || strlen (text) >= SF_TCDENSE_TEXT_MAX
         || sscanf (text, "tc.%4[a-z0-9].m%dn%dk%d.w%dx%d.s%d.k%d%n", kind, &c->bm, &c->bn, &c->bk, &c->wm,
                    &c->wn, &c->stages, &c->ksplit, &used) != 8
-        || text[used])
+        || (text[used] && strcmp (text + used, ".a1") != 0))
         return sf_error_set (SF_ERR_FORMAT, "'%.48s' is not a tensor-core dense config "
                              "(like tc.x3.m128n128k16.w64x32.s4.k1)", text ? text : "(null)");
     int tier = -1;
@@ -338,6 +391,7 @@ sf_tcdense_parse (const char *text, sf_tcdense_config_t *c)
     if (tier < 0)
         return sf_error_set (SF_ERR_FORMAT, "'%s': kind '%s' is not x3, tf32, bf16 or fp16", text, kind);
     c->tier = (sf_tier) tier;
+    c->plain = text[used] != '\0';
     char canonical[SF_TCDENSE_TEXT_MAX];
     if (strcmp (sf_tcdense_text (c, canonical), text) != 0)
         return sf_error_set (SF_ERR_FORMAT, "'%s' is not canonical (%s)", text, canonical);
@@ -349,7 +403,7 @@ sf_tcdense_parse (const char *text, sf_tcdense_config_t *c)
 static int64_t
 s_stage_bytes (const sf_tcdense_config_t *c)
 {
-    int64_t as = c->bk + (s_esize (c) == 4 ? 4 : 8), parts = c->tier == SF_TIER_FP32 ? 2 : 1;
+    int64_t as = c->bk + (s_esize (c) == 4 ? 4 : 8), parts = c->tier == SF_TIER_FP32 && !c->plain ? 2 : 1;
     return (parts * c->bm * as + (int64_t) c->bk * (c->bn + 8)) * (int64_t) s_esize (c);
 }
 
@@ -372,7 +426,7 @@ sf_tcdense_legal (const sf_tcdense_config_t *c)
         || (c->bk != 16 && c->bk != 32) || c->bk % kstep || SF_TCDENSE_PAD_K % c->bk)
         return false;
     if (c->stages < 2 || c->stages > 6 || (c->ksplit != 1 && c->ksplit != 2 && c->ksplit != 4)
-        || c->bm % c->ksplit)
+        || c->bm % c->ksplit || (c->plain != 0 && c->plain != 1))
         return false;
     int64_t threads = (int64_t) (c->bm / c->wm) * (c->bn / c->wn) * 32;
     /* every thread copies whole 16-byte pieces of the A tile */
@@ -425,7 +479,7 @@ sf_tcdense_configs (sf_tier tier, int64_t m, int64_t k, int64_t n, int32_t sm_co
         /* a tile much wider than N only multiplies padding */
         if (t->bn > 16 && t->bn >= 4 * n)
             continue;
-        sf_tcdense_config_t c = { tier, t->bm, t->bn, half ? 32 : 16, t->wm, t->wn, 4, 1 };
+        sf_tcdense_config_t c = { tier, t->bm, t->bn, half ? 32 : 16, t->wm, t->wn, 4, 1, 0 };
         int64_t blocks = ((m + c.bm - 1) / c.bm) * ((n + c.bn - 1) / c.bn);
         if (sf_tcdense_legal (&c))
             all[count++] = c;
@@ -460,6 +514,10 @@ sf_tcdense_configs (sf_tier tier, int64_t m, int64_t k, int64_t n, int32_t sm_co
 static void
 s_entry (const sf_tcdense_config_t *c, const sf_epilogue_t *epi, char name[SF_ENTRY_MAX])
 {
+    if (c->plain) {  /* a bundle's dense layer: one kernel a module, the name bundles always had */
+        snprintf (name, SF_ENTRY_MAX, "sf_dense");
+        return;
+    }
     snprintf (name, SF_ENTRY_MAX, "sf_tc_%s_m%dn%dk%d_w%dx%d_s%d_k%d%s%s", s_kinds[c->tier], c->bm, c->bn,
               c->bk, c->wm, c->wn, c->stages, c->ksplit, epi->bias ? "_bias" : "", epi->relu ? "_relu" : "");
 }
@@ -467,8 +525,18 @@ s_entry (const sf_tcdense_config_t *c, const sf_epilogue_t *epi, char name[SF_EN
 int
 sf_tcdense_source (const sf_tcdense_config_t *c, const sf_epilogue_t *epi, sf_buf_t *out, sf_launch_t *launch)
 {
+    return sf_tcdense_source_mk (c, epi, 0, 0, out, launch);
+}
+
+int
+sf_tcdense_source_mk (const sf_tcdense_config_t *c, const sf_epilogue_t *epi, int64_t m, int64_t k,
+                      sf_buf_t *out, sf_launch_t *launch)
+{
     if (!sf_tcdense_legal (c))
         return sf_error_set (SF_ERR_INVALID, "not a legal tensor-core dense config");
+    if (c->plain && (m < 1 || k < 1 || m > INT32_MAX || k > INT32_MAX))
+        return sf_error_set (SF_ERR_INVALID, "a plain-A dense kernel is compiled for its M x K (%lld x %lld)",
+                             (long long) m, (long long) k);
     memset (launch, 0, sizeof *launch);
     s_entry (c, epi, launch->entry);
     launch->block_threads = (c->bm / c->wm) * (c->bn / c->wn) * 32;
@@ -480,9 +548,11 @@ sf_tcdense_source (const sf_tcdense_config_t *c, const sf_epilogue_t *epi, sf_bu
     sf_buf_printf (out,
                    "// spmmfarm tensor-core dense kernel, config %s\n"
                    "#define KIND %d\n#define BM %d\n#define BN %d\n#define BK %d\n#define WM %d\n#define WN %d\n"
-                   "#define ST %d\n#define KS %d\n#define BIAS %d\n#define RELU %d\n#define ENTRY %s\n",
+                   "#define ST %d\n#define KS %d\n#define BIAS %d\n#define RELU %d\n#define ENTRY %s\n"
+                   "#define APLAIN %d\n#define SF_M %lldu\n#define SF_K %lldu\n",
                    sf_tcdense_text (c, text), (int) c->tier, c->bm, c->bn, c->bk, c->wm, c->wn, c->stages,
-                   c->ksplit, epi->bias ? 1 : 0, epi->relu ? 1 : 0, launch->entry);
+                   c->ksplit, epi->bias ? 1 : 0, epi->relu ? 1 : 0, launch->entry, c->plain,
+                   (long long) (c->plain ? m : 0), (long long) (c->plain ? k : 0));
     sf_buf_append (out, s_head, sizeof s_head - 1);
     sf_buf_append (out, s_body, sizeof s_body - 1);
     return sf_buf_status (out);
@@ -499,7 +569,7 @@ sf_tcdense_launch_for (const sf_tcdense_config_t *c, int64_t m, sf_launch_t *lau
 }
 
 int
-sf_tcdense_compile (const sf_tcdense_config_t *c, const sf_epilogue_t *epi, int64_t m, void **cubin_p,
+sf_tcdense_compile (const sf_tcdense_config_t *c, const sf_epilogue_t *epi, int64_t m, int64_t k, void **cubin_p,
                     size_t *size_p, char **source_p, sf_launch_t *launch, sf_jit_stats_t *stats, bool *cached)
 {
     *cubin_p = NULL;
@@ -511,7 +581,7 @@ sf_tcdense_compile (const sf_tcdense_config_t *c, const sf_epilogue_t *epi, int6
     sf_buf_t *src = sf_buf_new (S_SOURCE_MAX);
     if (!src)
         return SF_ERR_NOMEM;
-    int rc = sf_tcdense_source (c, epi, src, launch);
+    int rc = sf_tcdense_source_mk (c, epi, m, k, src, launch);
     if (rc == SF_OK) {
         sf_tcdense_launch_for (c, m, launch);
         rc = sf_jitcache_cuda (sf_buf_data (src), cubin_p, size_p, stats, cached);

@@ -5,8 +5,11 @@
 
       tier   kernel                                           data (A)
       fp32   3xTF32: mma.sync m16n8k8 tf32, three products     hi and lo: TF32-exact
-             a_hi b_hi + (a_hi b_lo + a_lo b_hi), the cross    parts, split at
-             terms in an accumulator of their own              generation time
+             a_hi b_lo + a_lo b_hi + a_hi b_hi, each tile's    parts, split at
+             products in partial sums of their own, added to   generation time
+             the accumulator once per tile (the MMA's own
+             accumulation rounds toward zero: one chain over
+             K loses accuracy linearly in K)
       tf32   one mma.sync m16n8k8 tf32 per product             A rounded to TF32
       bf16   mma.sync m16n8k16 bf16, fp32 accumulate           A in bf16
       fp16   mma.sync m16n8k16 f16, fp32 accumulate            A in fp16
@@ -36,8 +39,13 @@
     rounded up to 32.
 
     Config text: "tc.x3.m128n128k16.w64x32.s4.k1" (kind, block tile, warp
-    tile, pipeline stages, K split); the kind is the tier's: x3 (fp32), tf32,
-    bf16, fp16.
+    tile, pipeline stages, K split, then ".a1" for plain A); the kind is the
+    tier's: x3 (fp32), tf32, bf16, fp16.
+
+    Plain A (".a1", docs/DECISIONS.md "Dense winners"): the data is A alone,
+    M x K row-major in the tier's type with nothing around it (a bundle's
+    dense layer's format); the kernel is compiled for its M and K, bounds-
+    checks A's loads and splits or rounds A in registers.
 */
 #ifndef SF_TCDENSE_H_INCLUDED
 #define SF_TCDENSE_H_INCLUDED
@@ -70,6 +78,11 @@ typedef struct {
     int32_t wm, wn;    /* one warp's tile of C */
     int32_t stages;    /* cp.async pipeline depth, 2..6 */
     int32_t ksplit;    /* blocks of a cluster splitting K: 1, 2 or 4 */
+    int32_t plain;     /* 0: A from sf_tcdense_pack's data (split, rounded,
+                          padded: what searches measure); 1 (text ".a1"):
+                          A plain, M x K row-major in the tier's type, as a
+                          bundle's dense layer holds it, M and K compiled in,
+                          split (3xTF32) or rounded (TF32) in registers */
 } sf_tcdense_config_t;
 
 /*  "tc.x3.m128n128k16.w64x32.s4.k1" into buf (SF_TCDENSE_TEXT_MAX); returns buf. */
@@ -95,18 +108,21 @@ int32_t sf_tcdense_shared_bytes (const sf_tcdense_config_t *config);
 
 /*  CUDA C of the config's kernel with the epilogue into `out`; fills the
     launch fields that do not depend on M (entry, block threads, columns
-    per block, shared memory, vec 1, order 0). */
+    per block, shared memory, vec 1, order 0). A plain-A config needs its
+    M x K: sf_tcdense_source_mk (sf_tcdense_source refuses it). */
 int sf_tcdense_source (const sf_tcdense_config_t *config, const sf_epilogue_t *epilogue, sf_buf_t *out,
                        sf_launch_t *launch);
+int sf_tcdense_source_mk (const sf_tcdense_config_t *config, const sf_epilogue_t *epilogue, int64_t m,
+                          int64_t k, sf_buf_t *out, sf_launch_t *launch);
 /*  Completes `launch` for M = m (panel groups: row tiles x K split). */
 void sf_tcdense_launch_for (const sf_tcdense_config_t *config, int64_t m, sf_launch_t *launch);
 
 /*  Compiles the config's kernel (sf_tcdense_source, then NVRTC and
     nvJitLink), once per process and source (proxygen/sf_jitcache.h).
     *cubin_p and, if source_p is not NULL, *source_p: malloc'ed (caller
-    frees). The launch is complete for M = m. */
+    frees). The launch is complete for M = m (K = k: used by plain A). */
 int sf_tcdense_compile (const sf_tcdense_config_t *config, const sf_epilogue_t *epilogue, int64_t m,
-                        void **cubin_p, size_t *size_p, char **source_p, sf_launch_t *launch,
+                        int64_t k, void **cubin_p, size_t *size_p, char **source_p, sf_launch_t *launch,
                         sf_jit_stats_t *stats, bool *cached);
 
 /*  The kernel data of layer `a` in the tier (header above): A densified,

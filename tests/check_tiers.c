@@ -203,7 +203,7 @@ START_TEST (test_tcdense_compile)
         sf_launch_t l;
         sf_jit_stats_t st;
         bool cached;
-        int rc = sf_tcdense_compile (&c, &epi, 1000, &cubin, &size, &source, &l, &st, &cached);
+        int rc = sf_tcdense_compile (&c, &epi, 1000, 77, &cubin, &size, &source, &l, &st, &cached);
         ck_assert_msg (rc == SF_OK, "%s: %s", texts[i], sf_error_message ());
         ck_assert (!cached);
         ck_assert_int_gt (st.registers, 0);
@@ -216,7 +216,7 @@ START_TEST (test_tcdense_compile)
         ck_assert_ptr_nonnull (strstr (source, texts[i]));
         free (cubin);
         free (source);
-        rc = sf_tcdense_compile (&c, &epi, 1000, &cubin, &size, NULL, &l, &st, &cached);
+        rc = sf_tcdense_compile (&c, &epi, 1000, 77, &cubin, &size, NULL, &l, &st, &cached);
         ck_assert_int_eq (rc, SF_OK);
         ck_assert (cached);
         ck_assert (st.seconds == 0);

@@ -27,7 +27,7 @@ typedef struct {
 typedef struct {
     s_build_t *builds;
     int count;
-    int64_t m;
+    int64_t m, k;
     sf_epilogue_t epi;
     pthread_mutex_t lock;
     int next;
@@ -44,8 +44,8 @@ s_worker (void *arg)
         if (i < 0)
             return NULL;
         s_build_t *b = &pool->builds[i];
-        b->status = sf_tcdense_compile (&b->config, &pool->epi, pool->m, &b->cubin, &b->size, NULL, &b->launch,
-                                        &b->stats, &b->cached);
+        b->status = sf_tcdense_compile (&b->config, &pool->epi, pool->m, pool->k, &b->cubin, &b->size, NULL,
+                                        &b->launch, &b->stats, &b->cached);
         if (b->status != SF_OK)
             snprintf (b->error, sizeof b->error, "%s", sf_error_message ());
     }
@@ -84,7 +84,7 @@ sf_densecand_own (const sf_densecand_env_t *env, const sf_matrix_t *a, int64_t n
     int nc = sf_tcdense_configs (tier, m, k, n, sms, configs, SF_TCDENSE_MAX_CONFIGS);
     for (int i = 0; i < nc; i++)
         builds[i].config = configs[i];
-    s_pool_t pool = { builds, nc, m, { bias, relu }, PTHREAD_MUTEX_INITIALIZER, 0 };
+    s_pool_t pool = { builds, nc, m, k, { bias, relu }, PTHREAD_MUTEX_INITIALIZER, 0 };
     s_compile (&pool, env->compile_threads);
     void *data = NULL;
     size_t data_size = 0;

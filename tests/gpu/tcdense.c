@@ -2,12 +2,15 @@
     the tier's library baselines on one GPU, in one process, through
     worker/sf_gpu (the measuring code itself: same buffers, graph-timed).
 
-      tcdense [--check] [--config TEXT] [--generic] TIER M K N [SPARSITY [bias] [relu]]
+      tcdense [--check] [--config TEXT] [--extra TEXT]... [--generic] [--plain] TIER M K N
+              [SPARSITY [bias] [relu]]
 
     Prints one JSON line: the baselines (times and errors against the
     double reference on the tier's rounded inputs) and every config of
-    sf_tcdense_configs (or the one --config names): compiled, verified at
-    the tier's bound and timed. --generic also times the bundles' generic
+    sf_tcdense_configs (or the one --config names; --extra adds up to 4
+    configs to them, within SF_TCDENSE_MAX_CONFIGS): compiled, verified at
+    the tier's bound and timed. --plain also runs each config with plain A
+    (".a1": the bundles' data format, split in registers). --generic also times the bundles' generic
     dense kernel (sf_bundle_dense_kernel, fp32 only). --check: exit 1 when a
     config fails to verify (check-gpu). Exit 2 on bad usage, 77 without a GPU.
     Used by tests/gpu/check-gpu.sh and tests/gpu/tc-dense.sh (docs/KERNELS.md).
@@ -36,7 +39,7 @@ s_num (const char *key, double v, bool comma)
 typedef struct {
     sf_tcdense_config_t config;
     sf_epilogue_t epi;
-    int64_t m;
+    int64_t m, k;
     void *cubin;
     size_t size;
     sf_launch_t launch;
@@ -50,7 +53,7 @@ static void *
 s_build (void *arg)
 {
     s_build_t *b = arg;
-    b->rc = sf_tcdense_compile (&b->config, &b->epi, b->m, &b->cubin, &b->size, NULL, &b->launch, &b->st,
+    b->rc = sf_tcdense_compile (&b->config, &b->epi, b->m, b->k, &b->cubin, &b->size, NULL, &b->launch, &b->st,
                                 &b->cached);
     if (b->rc != SF_OK)
         snprintf (b->error, sizeof b->error, "%s", sf_error_message ());
@@ -73,23 +76,29 @@ s_safe (const char *text)
 static int
 s_usage (void)
 {
-    fprintf (stderr, "usage: tcdense [--check] [--config TEXT] [--generic] TIER M K N [SPARSITY [bias] [relu]]\n");
+    fprintf (stderr, "usage: tcdense [--check] [--config TEXT] [--extra TEXT]... [--generic] [--plain] TIER M K N "
+             "[SPARSITY [bias] [relu]]\n");
     return 2;
 }
 
 int
 main (int argc, char **argv)
 {
-    bool check = false, generic = false;
-    const char *only = NULL;
+    bool check = false, generic = false, plain = false;
+    const char *only = NULL, *extra[4];
+    int nextra = 0;
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
         if (strcmp (argv[i], "--check") == 0)
             check = true;
         else if (strcmp (argv[i], "--generic") == 0)
             generic = true;
+        else if (strcmp (argv[i], "--plain") == 0)
+            plain = true;
         else if (strcmp (argv[i], "--config") == 0 && i + 1 < argc)
             only = argv[++i];
+        else if (strcmp (argv[i], "--extra") == 0 && i + 1 < argc && nextra < 4)
+            extra[nextra++] = argv[++i];
         else
             return s_usage ();
     }
@@ -139,7 +148,7 @@ main (int argc, char **argv)
     printf ("\"lt24_note\":\"%s\",\"status\":\"%s\"},", s_safe (b.lt24_note), rc == SF_OK ? "ok" : sf_strerror (rc));
     fflush (stdout);
 
-    sf_tcdense_config_t configs[SF_TCDENSE_MAX_CONFIGS];
+    sf_tcdense_config_t configs[2 * SF_TCDENSE_MAX_CONFIGS];
     int count = 0;
     if (only) {
         if (sf_tcdense_parse (only, &configs[0]) != SF_OK) {
@@ -150,18 +159,44 @@ main (int argc, char **argv)
     } else
         count = sf_tcdense_configs ((sf_tier) tier, m, k, n, sf_gpu_info (gpu)->sm_count, configs,
                                     SF_TCDENSE_MAX_CONFIGS);
+    for (int e = 0; e < nextra && count < SF_TCDENSE_MAX_CONFIGS; e++)
+        if (sf_tcdense_parse (extra[e], &configs[count]) == SF_OK)
+            count++;
+        else {
+            fprintf (stderr, "tcdense: --extra: %s\n", sf_error_message ());
+            return 2;
+        }
+    for (int c = 0, base = count; plain && c < base; c++) {  /* each also with plain A (bundles') */
+        configs[count] = configs[c];
+        configs[count++].plain = 1;
+    }
     void *data = NULL;
     size_t data_size = 0;
     if (sf_tcdense_pack ((sf_tier) tier, a, &data, &data_size) != SF_OK) {
         fprintf (stderr, "tcdense: pack: %s\n", sf_error_message ());
         return 1;
     }
+    /* plain A: M x K in the tier's type, rounded as the problem's */
+    size_t esize = sf_tier_elem_size ((sf_tier) tier), plain_size = (size_t) (m * k) * esize;
+    float *af = malloc ((size_t) (m * k) * sizeof *af);
+    void *plain_data = malloc (plain_size);
+    if (!af || !plain_data)
+        return 1;
+    sf_matrix_densify (a, af);
+    for (int64_t e = 0; e < m * k; e++) {
+        if (tier == SF_TIER_BF16)
+            ((uint16_t *) plain_data)[e] = sf_tier_to_bf16 (af[e]);
+        else if (tier == SF_TIER_FP16)
+            ((uint16_t *) plain_data)[e] = sf_tier_to_fp16 (af[e]);
+        else
+            ((float *) plain_data)[e] = af[e];
+    }
     sf_epilogue_t epi = { bias, relu };
-    s_build_t builds[SF_TCDENSE_MAX_CONFIGS];
-    pthread_t tids[SF_TCDENSE_MAX_CONFIGS];
-    bool started[SF_TCDENSE_MAX_CONFIGS];
+    s_build_t builds[2 * SF_TCDENSE_MAX_CONFIGS];
+    pthread_t tids[2 * SF_TCDENSE_MAX_CONFIGS];
+    bool started[2 * SF_TCDENSE_MAX_CONFIGS];
     for (int c = 0; c < count; c++) {
-        builds[c] = (s_build_t) { .config = configs[c], .epi = epi, .m = m };
+        builds[c] = (s_build_t) { .config = configs[c], .epi = epi, .m = m, .k = k };
         started[c] = pthread_create (&tids[c], NULL, s_build, &builds[c]) == 0;
         if (!started[c])
             s_build (&builds[c]);
@@ -180,7 +215,8 @@ main (int argc, char **argv)
         t.median_us = t.p10_us = t.p90_us = NAN;
         rc = bd->rc;
         if (rc == SF_OK)
-            rc = sf_gpu_run (gpu, bd->cubin, bd->size, &bd->launch, data, data_size, true, tol, &err, &t);
+            rc = sf_gpu_run (gpu, bd->cubin, bd->size, &bd->launch, bd->config.plain ? plain_data : data,
+                             bd->config.plain ? plain_size : data_size, true, tol, &err, &t);
         const sf_jit_stats_t st = bd->st;
         free (bd->cubin);
         bd->cubin = NULL;
@@ -201,7 +237,7 @@ main (int argc, char **argv)
             break;
     }
     printf ("],");
-    s_num ("own_best_us", best, !generic);
+    s_num ("own_best_us", best, generic);
     if (generic && tier == SF_TIER_FP32) {
         sf_bundle_layer_t layer = { 0 };
         void *cubin = NULL;
@@ -231,6 +267,8 @@ main (int argc, char **argv)
         printf ("\"generic\":null");
     printf ("}\n");
     free (data);
+    free (plain_data);
+    free (af);
     sf_matrix_destroy (&a);
     sf_gpu_destroy (&gpu);
     return check && failed ? 1 : 0;
