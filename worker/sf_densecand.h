@@ -9,7 +9,10 @@
         TF32, cuBLASLt in bf16/fp16), the search's baseline row of that
         library itself (worker/sf_search.c).
     With the sim backend the compiles are real and the times come from
-    sf_sim (labelled simulated).
+    sf_sim (labelled simulated), for the first SF_DENSECAND_SIM_CONFIGS
+    configs only: the sim's order among them is not calibrated, and every
+    config compiled costs a sim search (tests, dry farms) a second or two
+    of NVRTC.
 */
 #ifndef SF_DENSECAND_H_INCLUDED
 #define SF_DENSECAND_H_INCLUDED
@@ -25,6 +28,8 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+#define SF_DENSECAND_SIM_CONFIGS 2
 
 /*  One of our dense kernels, measured. */
 typedef struct {
@@ -47,8 +52,9 @@ typedef struct {
 } sf_densecand_env_t;
 
 /*  Compiles and measures our dense kernels for layer `a` at N columns in
-    `tier` with the epilogue, at most SF_TCDENSE_MAX_CONFIGS (sf_tcdense_configs
-    for the device's SM count): out[0 .. *count). The measuring child must
+    `tier` with the epilogue, at most SF_TCDENSE_MAX_CONFIGS (sim:
+    SF_DENSECAND_SIM_CONFIGS; sf_tcdense_configs for the device's SM
+    count, best guess first): out[0 .. *count). The measuring child must
     hold this problem in this tier. Returns SF_OK (a config that fails is a
     failed candidate, not an error) or an error that ends the search
     (SF_ERR_NOMEM, a dead child's SF_ERR_CUDA...). *gpu_s and *cpu_s get the
