@@ -11,6 +11,7 @@
 #include "cli/sf_cli.h"
 #include "cli/sf_progress.h"
 #include "common/sf_error.h"
+#include "common/sf_tier.h"
 #include "common/sf_matrix_io.h"
 #include "common/sf_cudadrv.h"
 #include "cli/sf_tune.h"
@@ -201,6 +202,32 @@ s_print_json (const char *file, const sf_matrix_t *a, int64_t n, const sf_search
     sf_cli_print_json (&root);
 }
 
+/*  The baselines this tier measured (SGEMM, TF32, cuSPARSE; the 16-bit
+    tiers' cuBLASLt; cuSPARSELt 2:4 as information), and the speedups over
+    each. */
+static void
+s_print_baselines (const sf_search_result_t *r, const char *sim)
+{
+    char blas16[48];
+    snprintf (blas16, sizeof blas16, "cuBLASLt %s", sf_tier_name (r->tier));
+    const struct { const char *name; double us; } b[] = {
+        { "SGEMM", r->sgemm_us }, { "TF32", r->tf32_us }, { "cuSPARSE", r->cusparse_us },
+        { blas16, r->blas16_us }, { "cuSPARSELt 2:4 (information)", r->lt24_us },
+    };
+    char times[400] = "", ratios[400] = "";
+    size_t nt = 0, nr = 0;
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
+        if (!(isfinite (b[i].us) && b[i].us > 0))
+            continue;
+        nt += (size_t) snprintf (times + nt, sizeof times - nt, "%s%s %.2f us", nt ? ", " : "", b[i].name, b[i].us);
+        nr += (size_t) snprintf (ratios + nr, sizeof ratios - nr, "%s%.2fx over %s", nr ? ", " : "", b[i].us / r->us,
+                                 b[i].name);
+    }
+    printf ("\nbaselines:  %s%s\n", nt ? times : "none measured", sim);
+    if (nr)
+        printf ("speedup:    %s%s\n", ratios, sim);
+}
+
 static void
 s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const sf_search_result_t *r,
               const s_store_t *st)
@@ -222,14 +249,14 @@ s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const 
         printf (", not run: the sim backend verifies nothing");
     sf_config_t parsed;
     char words[SF_CONFIG_EXPLAIN_MAX];
-    if (r->tmpl == SF_TEMPLATE_DENSE)
-        parsed.tmpl = SF_TEMPLATE_DENSE;
-    if (r->tmpl == SF_TEMPLATE_DENSE || sf_config_parse (r->config, &parsed) == SF_OK)
+    if (r->tmpl == SF_TEMPLATE_DENSE && r->dense_impl[0])
+        printf ("\nkernel:     dense: %s on the densified A (%s)", r->dense_impl, sf_tier_name (r->tier));
+    else if (r->tmpl == SF_TEMPLATE_DENSE || sf_config_parse (r->config, &parsed) == SF_OK) {
+        if (r->tmpl == SF_TEMPLATE_DENSE)
+            parsed.tmpl = SF_TEMPLATE_DENSE;
         printf ("\nkernel:     %s", sf_config_explain (&parsed, words, sizeof words));
-    printf ("\nbaselines:  SGEMM %.2f us, TF32 %.2f us, cuSPARSE %.2f us%s\n", r->sgemm_us, r->tf32_us,
-            r->cusparse_us, sim);
-    printf ("speedup:    %.2fx over SGEMM, %.2fx over TF32, %.2fx over cuSPARSE%s\n",
-            r->sgemm_us / r->us, r->tf32_us / r->us, r->cusparse_us / r->us, sim);
+    }
+    s_print_baselines (r, sim);
     char when[32];
     s_local_time (st->stored.measured_ms, when, sizeof when);
     if (st->from_store) {

@@ -264,14 +264,16 @@ s_put_candidates (s_rec_t *rec, const sf_search_result_t *r, const uint8_t *dige
     return rc;
 }
 
-/*  The dense candidate (when it was measured: not with an epilogue) and
-    the baselines, as the farm's contract has them. */
+/*  The dense candidate (when it was measured: the faster of the tier's
+    library call and our tensor-core kernels, which also take an epilogue)
+    and the baselines, as the farm's contract has them. */
 static int
 s_put_dense (s_rec_t *rec, const sf_search_result_t *r, const sf_search_opts_t *o)
 {
     int rc = SF_OK;
-    if (!o->bias && !o->relu && !isnan (s_us (r->sgemm_us)))
-        rc = s_put_result (rec, SF_TEMPLATE_DENSE, "dense", false, SF_OK, r->sgemm_us, NAN,
+    (void) o;
+    if (!isnan (s_us (r->dense_us)))  /* the tier's dense candidate, library or ours */
+        rc = s_put_result (rec, SF_TEMPLATE_DENSE, "dense", false, SF_OK, r->dense_us, NAN,
                            r->tmpl == SF_TEMPLATE_DENSE ? r->max_rel_err : NAN, NULL);
     const struct {
         const char *config;

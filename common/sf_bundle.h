@@ -105,7 +105,9 @@ const void *sf_bundle_data (const sf_bundle_t *self, int index, size_t *size_p);
 /*  model.json's contents, or NULL. */
 const void *sf_bundle_model (const sf_bundle_t *self, size_t *size_p);
 
-/*  The generic dense kernel for template "dense": C = A * B (+ bias, ReLU)
+/*  The generic dense kernel for template "dense" on architectures other
+    than sm_90 (bundles for sm_90 carry our tensor-core kernel instead:
+    store/sf_export.c, docs/BUNDLES.md): C = A * B (+ bias, ReLU)
     with A (M x K, row-major fp32) read from the 5th kernel argument, tiled
     64 x 64 per block of 256 threads; CUDA C compiled by NVRTC for `arch`
     ("sm_90"; NULL: sm_90). Fills the layer's tmpl, config, entry, launch

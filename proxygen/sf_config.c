@@ -54,7 +54,7 @@ sf_config_explain (const sf_config_t *c, char *buf, size_t size)
     const char *vec = c->vec == 4 ? "4 columns per thread (4-wide vectors)"
                     : c->vec == 2 ? "2 columns per thread (2-wide vectors)" : "1 column per thread";
     if (c->tmpl == SF_TEMPLATE_DENSE)
-        snprintf (buf, size, "dense: cuBLAS SGEMM on the densified A");
+        snprintf (buf, size, "dense: a dense GEMM on the densified A (the tier's library or our tensor-core kernel)");
     else if (c->tmpl == SF_TEMPLATE_D && c->encoding == SF_D_SLAB)
         snprintf (buf, size, "D slab (A read from memory, B staged in shared memory): %d-row blocks "
                   "of %d threads, %d column%s per thread, K split over a cluster of %d block%s, %s, %s",

@@ -10,6 +10,7 @@
 #include "common/sf_log.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_jit.h"
+#include "proxygen/sf_tcdense.h"
 #include "worker/sf_sim.h"
 
 #define S_LOG "export"
@@ -48,7 +49,14 @@ s_kernel_layer (const sf_export_layer_t *in, const sf_config_t *config, sf_bundl
     return SF_OK;
 }
 
-/*  A dense winner: the generic dense kernel and A densified as its data. */
+/*  A dense winner (docs/DECISIONS.md "Dense winners"): our tensor-core
+    dense kernel for the layer (proxygen/sf_tcdense: 3xTF32 in fp32, the
+    config the search would try first at the tuned N) reading A densified,
+    M x K row-major fp32 as bundles always held it ("plain" A, split in
+    registers), so the runtime stays driver-only and the bundle format does
+    not change. An architecture other than sm_90 (cluster launches, the
+    kernels' target) gets the generic SIMT kernel of sf_bundle_dense_kernel.
+    The tier is fp32 until layers carry theirs. */
 static int
 s_dense_layer (const sf_export_layer_t *in, sf_bundle_layer_t *l, void **cubin, char **source,
                float **dense)
@@ -62,10 +70,38 @@ s_dense_layer (const sf_export_layer_t *in, sf_bundle_layer_t *l, void **cubin, 
         return sf_error_set (SF_ERR_UNSUPPORTED, "a dense winner in %s %s: the bundle's generic dense kernel "
                              "is fp32 kn only", sf_tier_name (in->tier), sf_layout_name (in->layout));
     sf_matrix_densify (in->matrix, *dense);
-    int rc = sf_bundle_dense_kernel (m, k, in->bias, in->relu, in->arch, l, cubin, source);
     l->data = *dense;
     l->data_size = bytes;
-    return rc;
+    if (in->arch && strcmp (in->arch, "sm_90") != 0)
+        return sf_bundle_dense_kernel (m, k, in->bias, in->relu, in->arch, l, cubin, source);
+    sf_tcdense_config_t c;
+    sf_tcdense_configs (SF_TIER_FP32, m, k, in->n > 0 ? in->n : 512, 0, &c, 1);
+    c.plain = 1;
+    sf_epilogue_t epi = { in->bias, in->relu };
+    sf_launch_t launch;
+    sf_jit_stats_t stats;
+    size_t size = 0;
+    bool cached;
+    int rc = sf_tcdense_compile (&c, &epi, m, k, cubin, &size, source, &launch, &stats, &cached);
+    if (rc != SF_OK)
+        return rc;
+    sf_log_info (S_LOG, "dense layer %s: %s", in->name ? in->name : "?", sf_tcdense_text (&c, (char[SF_TCDENSE_TEXT_MAX]) { 0 }));
+    l->tmpl = "dense";
+    l->config = "dense";
+    l->entry = "sf_dense";  /* the plain kernels' entry (sf_tcdense.h) */
+    l->block_threads = launch.block_threads;
+    l->cols_per_block = launch.cols_per_block;
+    l->panel_groups = launch.panel_groups;
+    l->order = launch.order;
+    l->vec = launch.vec;
+    l->shared_bytes = launch.shared_bytes;
+    l->permuted = false;
+    l->cubin = *cubin;
+    l->cubin_size = size;
+    l->source = *source;
+    l->source_size = 0;
+    l->source_ext = "cu";
+    return SF_OK;
 }
 
 int

@@ -124,8 +124,9 @@ typedef struct {
 
 /*  Adds the layer to bundle: a U layer's PTX or a D layer's CUDA C source
     and its data, the launch rule, "in-kernel" permutation when the config
-    reorders rows; a dense layer gets sf_bundle_dense_kernel() and A
-    densified (M*K*4 bytes) as data. Everything is copied. The error
+    reorders rows; a dense layer gets our 3xTF32 tensor-core kernel
+    (proxygen/sf_tcdense, plain A; sf_bundle_dense_kernel() for an arch
+    other than sm_90) and A densified (M*K*4 bytes) as data. Everything is copied. The error
     detail is prefixed with "layer NAME: ". */
 int sf_export_add_layer (sf_bundle_t *bundle, const sf_export_layer_t *layer);
 

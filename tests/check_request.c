@@ -479,22 +479,29 @@ END_TEST
 
 START_TEST (test_search_refuses_unsupported_tiers)
 {
-    /* until the worker measures them, a tier or layout it cannot search is
-       refused by the search itself, never run as fp32 */
+    /* the request's tier reaches the search (a bf16 search runs, in the sim
+       backend, and says it ran in bf16); a layout the worker cannot search
+       (nk) is refused by the search itself, never run as kn */
     sf_matrix_t *a = sf_matrix_new_random (16, 16, 0.5, 1);
     sf_request_t r;
     sf_request_init (&r);
     s_set (&r, "precision", "bf16");
     sf_search_opts_t o = { .backend = SF_BACKEND_SIM };
     sf_jobrun_search_opts (&r, &o);
+    ck_assert_int_eq (o.tier, SF_TIER_BF16);
     sf_search_result_t res;
     int rc = sf_search_run (a, 16, &o, &res);
+    ck_assert_msg (rc == SF_OK, "bf16 search: %s", sf_error_message ());
+    ck_assert_int_eq (res.tier, SF_TIER_BF16);
+    ck_assert (res.simulated);
+    sf_search_result_free (&res);
+    s_set (&r, "layout", "nk");
+    sf_jobrun_search_opts (&r, &o);
+    rc = sf_search_run (a, 16, &o, &res);
     sf_search_result_free (&res);
     sf_matrix_destroy (&a);
-    if (rc == SF_OK)
-        return;  /* the worker searches bf16 now: nothing to refuse */
     ck_assert_int_eq (rc, SF_ERR_UNSUPPORTED);
-    ck_assert_ptr_nonnull (strstr (sf_error_message (), "bf16"));
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "layout nk"));
 }
 END_TEST
 

@@ -217,3 +217,23 @@ tests_check_checkpoint_SOURCES = tests/check_checkpoint.c
 tests_check_checkpoint_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_checkpoint_LDADD = $(CHECK_LDADD)
 tests_check_checkpoint_LDFLAGS = $(CUDA_LDFLAGS)
+
+## gpu/tcdense: the tensor-core dense kernels against the tier's libraries
+## on a GPU (check-gpu.sh, tc-dense.sh); built here, run on the GPU machine.
+noinst_PROGRAMS += tests/gpu/tcdense
+tests_gpu_tcdense_SOURCES = tests/gpu/tcdense.c
+tests_gpu_tcdense_CFLAGS = $(SF_CFLAGS)
+tests_gpu_tcdense_LDADD = libspmmfarm.la
+tests_gpu_tcdense_LDFLAGS = $(CUDA_LDFLAGS)
+
+## precision tiers (issue 19): tensor-core dense kernels, the problem's
+## rounding and reference, the sim backend and searches in every tier;
+## cli_bench.sh: bench --precision, its summary, the llm and large suites.
+check_PROGRAMS += tests/check_tiers
+TESTS += tests/check_tiers tests/cli_bench.sh
+dist_noinst_SCRIPTS += tests/cli_bench.sh tests/gpu/tc-dense.sh
+EXTRA_DIST += tests/gpu/tc-dense.cases tests/gpu/tc-dense-2.cases
+tests_check_tiers_SOURCES = tests/check_tiers.c
+tests_check_tiers_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_tiers_LDADD = $(CHECK_LDADD)
+tests_check_tiers_LDFLAGS = $(CUDA_LDFLAGS)

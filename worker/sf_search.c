@@ -240,6 +240,7 @@ typedef struct {
     double gpu_s;
     sf_baselines_t before;         /* cuda: the baselines timed before the search */
     bool have_before;
+    double tol;                    /* sf_search_tol */
 } s_measure_t;
 
 /*  Times one compiled job (verifying full kernels) into cand. */
@@ -269,7 +270,7 @@ s_measure (s_measure_t *ms, s_job_t *job, sf_candidate_t *cand)
     sf_timing_t t;
     double err = NAN;
     int rc = sf_measure_run (ms->gpu, job->cubin, job->size, &job->launch, job->data, job->data_size,
-                             !job->proxy, ms->opts->tol, &err, &t);
+                             !job->proxy, ms->tol, &err, &t);
     ms->gpu_s += sf_clock_mono () - t0;
     cand->status = rc;
     cand->err = err;
@@ -397,10 +398,10 @@ s_fastest (const sf_search_result_t *out, int first, int count, bool proxy)
 static void
 s_keep_faster (sf_baselines_t *after, const sf_baselines_t *before)
 {
-    const char *names[3] = { "SGEMM", "TF32", "cuSPARSE" };
-    sf_timing_t *a[3] = { &after->sgemm, &after->tf32, &after->cusparse };
-    const sf_timing_t *b[3] = { &before->sgemm, &before->tf32, &before->cusparse };
-    for (int i = 0; i < 3; i++) {
+    const char *names[4] = { "SGEMM", "TF32", "cuSPARSE", "cuBLASLt" };
+    sf_timing_t *a[4] = { &after->sgemm, &after->tf32, &after->cusparse, &after->blas16 };
+    const sf_timing_t *b[4] = { &before->sgemm, &before->tf32, &before->cusparse, &before->blas16 };
+    for (int i = 0; i < 4; i++) {
         double x = a[i]->median_us, y = b[i]->median_us;
         if (isfinite (x) && isfinite (y) && (x > 1.5 * y || y > 1.5 * x))
             sf_log_info ("search", "%s timed %.2f us before the search and %.2f us after: keeping %.2f", names[i],
@@ -409,20 +410,52 @@ s_keep_faster (sf_baselines_t *after, const sf_baselines_t *before)
             *a[i] = *b[i];
             if (i == 2)
                 after->cusparse_alg = before->cusparse_alg;
+            if (i == 3)
+                after->blas16_algo = before->blas16_algo;
         }
     }
 }
 
-static int
-s_baselines (s_measure_t *ms, sf_search_result_t *out, double *dense_us, double *dense_err)
+/*  The tier's library dense call: its baseline row. */
+static double
+s_lib_us (const sf_search_result_t *out)
+{
+    switch (out->tier) {
+    case SF_TIER_TF32: return out->tf32_us;
+    case SF_TIER_BF16:
+    case SF_TIER_FP16: return out->blas16_us;
+    default: return out->sgemm_us;
+    }
+}
+
+static void
+s_sim_baselines (s_measure_t *ms, sf_search_result_t *out)
 {
     int64_t m = sf_matrix_rows (ms->a), k = sf_matrix_cols (ms->a), n = ms->n;
-    if (ms->opts->backend == SF_BACKEND_SIM) {
+    sf_tier tier = ms->opts->tier;
+    if (!sf_tier_is_half (tier)) {
         out->sgemm_us = sf_sim_sgemm_us (&ms->sim, m, k, n);
         out->tf32_us = sf_sim_tf32_us (&ms->sim, m, k, n);
-        out->cusparse_us = sf_sim_cusparse_us (&ms->sim, m, k, n, sf_matrix_nnz (ms->a));
-        *dense_us = out->sgemm_us;
-        *dense_err = 0.0;
+    } else {
+        out->blas16_us = sf_sim_blas16_us (&ms->sim, m, k, n);
+        out->lt24_us = sf_sim_lt24_us (&ms->sim, m, k, n);
+    }
+    out->cusparse_us = sf_sim_cusparse_tier_us (&ms->sim, tier, m, k, n, sf_matrix_nnz (ms->a));
+    out->dense_lib_us = s_lib_us (out);
+    out->dense_lib_err = 0.0;  /* sim: nothing ran */
+}
+
+/*  The baselines (timed twice, s_keep_faster) and the tier's library dense
+    candidate, which is its baseline row itself: verified here at the
+    search's bound and given the row's timing, so that two timings of one
+    call never make a layer "slower than dense" by noise. */
+static int
+s_baselines (s_measure_t *ms, sf_search_result_t *out)
+{
+    out->dense_lib_us = INFINITY;
+    out->dense_lib_err = NAN;
+    if (ms->opts->backend == SF_BACKEND_SIM) {
+        s_sim_baselines (ms, out);
         return SF_OK;
     }
     double t0 = sf_clock_mono ();
@@ -434,20 +467,53 @@ s_baselines (s_measure_t *ms, sf_search_result_t *out, double *dense_us, double 
         out->sgemm_us = b.sgemm.median_us;
         out->tf32_us = b.tf32.median_us;
         out->cusparse_us = b.cusparse.median_us;
+        out->blas16_us = b.blas16.median_us;
+        out->lt24_us = b.lt24.median_us;
         out->cusparse_alg = b.cusparse_alg;
+        out->sgemm_err = b.sgemm_err;
+        out->tf32_err = b.tf32_err;
+        out->cusparse_err = b.cusparse_err;
+        out->blas16_err = b.blas16_err;
+        out->lt24_err = b.lt24_err;
+        snprintf (out->lt24_note, sizeof out->lt24_note, "%s", b.lt24_note);
     }
     sf_timing_t t;
-    *dense_err = NAN;
-    *dense_us = INFINITY;
     if (rc == SF_OK && !ms->opts->bias && !ms->opts->relu) {
-        /* The dense candidate is the SGEMM baseline itself (same call, same
-           buffers): verified here, and given the baseline's timing, so that
-           two timings of one kernel never make a layer "slower than
-           SGEMM" by noise. */
-        rc = sf_measure_dense (ms->gpu, ms->opts->tol, dense_err, &t);
-        *dense_us = out->sgemm_us;
+        rc = sf_measure_dense (ms->gpu, ms->tol, &out->dense_lib_err, &t);
+        out->dense_lib_us = s_lib_us (out);
+        if (rc == SF_ERR_VERIFY || rc == SF_ERR_UNSUPPORTED || rc == SF_ERR_CUBLAS) {
+            /* the library is not a candidate here (beyond the bound, or
+               absent): our own dense kernels still are */
+            sf_log_warn ("search", "%s is not a dense candidate: %s", sf_gpu_dense_name (ms->opts->tier),
+                         sf_error_message ());
+            out->dense_lib_us = INFINITY;
+            rc = SF_OK;
+        }
     }
     ms->gpu_s += sf_clock_mono () - t0;
+    return rc;
+}
+
+/*  Our tensor-core dense kernels, and the dense candidate: the faster of
+    them and the library's. */
+static int
+s_dense (s_measure_t *ms, sf_search_result_t *out)
+{
+    sf_densecand_env_t env = { ms->gpu, ms->gpu ? NULL : &ms->sim, ms->opts->compile_threads };
+    double gpu_s = 0, cpu_s = 0;
+    int rc = sf_densecand_own (&env, ms->a, ms->n, ms->opts->tier, ms->opts->bias, ms->opts->relu, ms->tol,
+                               out->own, &out->own_count, &gpu_s, &cpu_s);
+    ms->gpu_s += gpu_s;
+    out->compile_cpu_s += cpu_s;
+    int best = sf_densecand_best (out->own, out->own_count);
+    out->dense_own_us = best >= 0 ? out->own[best].us : INFINITY;
+    out->dense_own_err = best >= 0 ? out->own[best].err : NAN;
+    snprintf (out->dense_own, sizeof out->dense_own, "%s", best >= 0 ? out->own[best].config : "");
+    bool lib = out->dense_lib_us <= out->dense_own_us;
+    out->dense_us = lib ? out->dense_lib_us : out->dense_own_us;
+    out->dense_err = lib ? out->dense_lib_err : out->dense_own_err;
+    snprintf (out->dense_impl, sizeof out->dense_impl, "%s",
+              !isfinite (out->dense_us) ? "" : lib ? sf_gpu_dense_name (ms->opts->tier) : out->dense_own);
     return rc;
 }
 
@@ -464,8 +530,8 @@ s_open_backend (s_measure_t *ms, sf_search_result_t *out)
         ms->gpu = sf_measure_new (ms->opts->gpu, &mo, false);
         if (!ms->gpu)
             return sf_error_last ();
-        int rc = sf_measure_set_problem (ms->gpu, ms->a, ms->n, ms->opts->bias, ms->opts->relu,
-                                         ms->opts->seed);
+        int rc = sf_measure_set_problem_tier (ms->gpu, ms->a, ms->n, ms->opts->tier, ms->opts->bias,
+                                              ms->opts->relu, ms->opts->seed);
         if (rc != SF_OK)
             return rc;
         info = sf_measure_info (ms->gpu);
@@ -522,6 +588,12 @@ s_configs (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, int sm
            sf_config_t *configs, int max, sf_search_result_t *out, int *u_count)
 {
     unsigned templates = opts->templates ? opts->templates : SF_SEARCH_U | SF_SEARCH_D;
+    if (sf_tier_is_half (opts->tier)) {
+        /* U and D are fp32 kernels: in a 16-bit tier only dense runs */
+        sf_log_info ("search", "templates U and D have no %s kernels: only the dense candidates run",
+                     sf_tier_name (opts->tier));
+        templates = 0;
+    }
     sf_space_problem_t sp = { sf_matrix_rows (a), sf_matrix_cols (a), n, sf_matrix_nnz (a), sm_count,
                               opts->d_union, sf_search_takes_slab (opts), sf_search_takes_u_split (opts) };
     int64_t budget = opts->max_code_fmas > 0 ? opts->max_code_fmas : SF_SPACE_MAX_FMAS;
@@ -628,6 +700,12 @@ s_consider_dense (sf_search_result_t *out, double dense_us, double dense_err)
     out->source = NULL;
     out->data = NULL;
     out->data_size = 0;
+}
+
+double
+sf_search_tol (const sf_search_opts_t *opts)
+{
+    return opts->tol > 0 ? opts->tol : sf_tier_tol (opts->tier);
 }
 
 bool
@@ -753,10 +831,11 @@ int
 sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf_search_result_t *out)
 {
     memset (out, 0, sizeof *out);
-    /* the request carries every tier and layout; the search measures these */
-    if (opts->tier != SF_TIER_FP32 || opts->layout != SF_LAYOUT_KN)
-        return sf_error_set (SF_ERR_UNSUPPORTED, "precision %s, layout %s: this worker searches fp32 kn only "
-                             "for now (issue 19)", sf_tier_name (opts->tier), sf_layout_name (opts->layout));
+    /* the request carries every tier and layout; the worker measures every
+       tier, and the kn layout only so far (issue 23: nk kernels) */
+    if (opts->layout != SF_LAYOUT_KN)
+        return sf_error_set (SF_ERR_UNSUPPORTED, "layout %s: this worker's templates and baselines run the kn "
+                             "layout only for now (B is K x N, C is M x N)", sf_layout_name (opts->layout));
     sf_search_opts_t fallback;
     if (opts->strategy == SF_STRATEGY_RANK && !opts->rank) {
         sf_log_warn ("search", "rank: no rank model for this GPU type: falling back to the proxy strategy");
@@ -769,11 +848,19 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
     sf_config_t empty_config;
     opts = sf_empty_opts (a, n, opts, &empty_opts, &empty_config);
     out->best_generated_us = INFINITY;
+    out->tier = opts->tier;
+    out->tol = sf_search_tol (opts);
+    out->sgemm_us = out->tf32_us = out->cusparse_us = out->blas16_us = out->lt24_us = NAN;
+    out->sgemm_err = out->tf32_err = out->cusparse_err = out->blas16_err = out->lt24_err = NAN;
+    out->dense_lib_us = out->dense_own_us = INFINITY;
+    out->dense_lib_err = out->dense_own_err = NAN;
     double t0 = sf_clock_mono ();
-    s_measure_t ms = { .opts = opts, .a = a, .n = n };
+    s_measure_t ms = { .opts = opts, .a = a, .n = n, .tol = out->tol };
     s_panel_cache_t *cache = calloc (1, sizeof *cache);
     sf_config_t *configs = malloc (S_MAX_CONFIGS * sizeof *configs);
     int rc = cache && configs ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
+    if (rc == SF_OK && (unsigned) opts->tier >= SF_TIER_COUNT)
+        rc = sf_error_set (SF_ERR_INVALID, "tier %d is not a precision tier", (int) opts->tier);
     if (rc == SF_OK)
         rc = s_open_backend (&ms, out);
     if (rc == SF_OK && !out->simulated && !sf_gpu_timing ())
@@ -792,6 +879,9 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
     for (int i = 0; rc == SF_OK && explicit_configs && i < opts->config_count; i++)
         if (opts->configs[i].tmpl != SF_TEMPLATE_U && opts->configs[i].tmpl != SF_TEMPLATE_D)
             rc = sf_error_set (SF_ERR_INVALID, "explicit config %d is not of template U or D", i);
+        else if (sf_tier_is_half (opts->tier))
+            rc = sf_error_set (SF_ERR_INVALID, "explicit config %d: templates U and D are fp32 kernels, "
+                               "not %s ones", i, sf_tier_name (opts->tier));
     if (rc == SF_OK && explicit_configs)
         count = out->legal = opts->config_count;
     else if (rc == SF_OK) {
@@ -807,7 +897,9 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
     if (rc == SF_OK && s_cancelled (opts))
         rc = sf_error_set (SF_ERR_CANCELLED, "the search was cancelled");
     if (rc == SF_OK && !opts->no_dense)
-        rc = s_baselines (&ms, out, &out->dense_us, &out->dense_err);
+        rc = s_baselines (&ms, out);
+    if (rc == SF_OK && !opts->no_dense)
+        rc = s_dense (&ms, out);
     /* Explicit configs: the winner stays the fastest generated kernel (its
        kernel is what the farm asked for); dense is one more candidate. */
     if (rc == SF_OK && !opts->no_dense && !explicit_configs)

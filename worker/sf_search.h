@@ -17,8 +17,13 @@
                   1 for rank: the winner), verify and time them. Without a
                   model (rank NULL) it says so in the log and runs proxy.
 
-    The dense candidate (cuBLAS SGEMM on the densified A) is always measured,
-    so a tuned layer is never slower than SGEMM. Compiles run on a pool of
+    The dense candidates of the tier are always measured, so a tuned layer
+    is never slower than the tier's dense path (worker/sf_densecand.h):
+    the library's dense call (SGEMM in fp32, cuBLAS TF32 in tf32, cuBLASLt
+    in bf16/fp16) and our tensor-core dense kernels (3xTF32 in fp32).
+    Templates U and D are fp32 kernels: they run in the fp32 and tf32
+    tiers (FP32 arithmetic meets both bounds), not in the 16-bit tiers,
+    where only the dense candidates run until a 16-bit template exists. Compiles run on a pool of
     CPU threads; GPU work is one candidate at a time, in the measuring child
     process (worker/sf_measure.h): a faulting or hanging candidate is one
     error result. With the sim backend
@@ -36,6 +41,7 @@
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_emit.h"
 #include "proxygen/sf_jit.h"
+#include "worker/sf_densecand.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -106,7 +112,8 @@ typedef struct {
     sf_tier tier;              /* precision tier (common/sf_tier.h; 0: fp32) */
     sf_layout layout;          /* activation layout (0: kn) */
     uint64_t seed;             /* inputs */
-    double tol;                /* verification bound (normwise relative) */
+    double tol;                /* verification bound (normwise relative); 0:
+                                  the tier's (sf_tier_tol) */
     sf_progress_fn progress;   /* may be NULL */
     void *progress_arg;
     /*  The farm's `configs` jobs (docs/WORKER.md). When `configs` is not
@@ -175,12 +182,24 @@ typedef struct {
     void *data;                /* winner's encoding of A (D; owned; else NULL) */
     size_t data_size;
     double best_generated_us;  /* fastest verified generated kernel */
-    /* baselines */
+    /* baselines (NaN: not measured in this tier; see sf_baselines_t) */
+    sf_tier tier;              /* the tier searched */
+    double tol;                /* the bound every candidate was verified at */
     double sgemm_us, tf32_us, cusparse_us;
+    double blas16_us, lt24_us; /* cuBLASLt in the 16-bit type; cuSPARSELt 2:4 (information) */
     int cusparse_alg;
-    /* the dense candidate: INFINITY / NaN when not measured (bias or ReLU
-       on a GPU, or opts->no_dense) */
+    double sgemm_err, tf32_err, cusparse_err, blas16_err, lt24_err;
+    char lt24_note[96];        /* why lt24 is absent ("" when measured) */
+    /* the dense candidate: the faster of the library's (dense_lib_*) and
+       our fastest tensor-core kernel (dense_own_*); INFINITY / NaN when
+       not measured (opts->no_dense; the library's with bias or ReLU) */
     double dense_us, dense_err;
+    char dense_impl[SF_TCDENSE_TEXT_MAX];  /* which: sf_gpu_dense_name or our config */
+    double dense_lib_us, dense_lib_err;
+    double dense_own_us, dense_own_err;
+    char dense_own[SF_TCDENSE_TEXT_MAX];   /* our fastest verified config ("" if none) */
+    sf_densecand_t own[SF_TCDENSE_MAX_CONFIGS];  /* each of ours, measured */
+    int own_count;
     /* cost */
     double wall_s, compile_cpu_s, compile_wall_s, gpu_s;
     int legal, pruned, compiled, timed, failed;
@@ -191,6 +210,10 @@ typedef struct {
     int ranked;                /* configs the model scored (0: no ranking ran) */
     bool fallback;             /* rank without a model: proxy ran instead */
 } sf_search_result_t;
+
+/*  The bound a search with these options verifies at: opts->tol, or the
+    tier's default when 0. */
+double sf_search_tol (const sf_search_opts_t *opts);
 
 /*  Searches the layer `a` at N columns. Fills *out (release with
     sf_search_result_free). */
