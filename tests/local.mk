@@ -37,8 +37,12 @@ check_LTLIBRARIES = tests/libfakecuda.la
 tests_libfakecuda_la_SOURCES = tests/fake_libcuda.c
 tests_libfakecuda_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 
-check_PROGRAMS += tests/check_proxygen
-TESTS += tests/check_proxygen
+check_PROGRAMS += tests/check_proxygen tests/check_tkernel
+TESTS += tests/check_proxygen tests/check_tkernel
+tests_check_tkernel_SOURCES = tests/check_tkernel.c
+tests_check_tkernel_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_tkernel_LDADD = $(CHECK_LDADD)
+tests_check_tkernel_LDFLAGS = $(CUDA_LDFLAGS)
 tests_check_proxygen_SOURCES = tests/check_proxygen.c
 tests_check_proxygen_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_proxygen_LDADD = $(CHECK_LDADD)
