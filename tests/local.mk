@@ -156,6 +156,13 @@ dist_noinst_SCRIPTS += tests/cli_rankfarm.sh
 ## bench: compile cost of the U kernel by emission path (issue 3,
 ## docs/KERNELS.md "Emission path"); a program to run by hand, not a test.
 noinst_PROGRAMS += tests/bench/compile_paths tests/bench/rank_scores
+## bench: template T against cuBLAS bf16/fp16 on the GPU (issue 20;
+## docs/KERNELS.md "Template T"); `tc_bench compile` needs no GPU.
+noinst_PROGRAMS += tests/bench/tc_bench
+tests_bench_tc_bench_SOURCES = tests/bench/tc_bench.c tests/bench/tc_common.c tests/bench/tc_bench.h
+tests_bench_tc_bench_CFLAGS = $(SF_CFLAGS)
+tests_bench_tc_bench_LDADD = libspmmfarm.la -lpthread -ldl -lm
+tests_bench_tc_bench_LDFLAGS = $(CUDA_LDFLAGS)
 tests_bench_rank_scores_SOURCES = tests/bench/rank_scores.c
 tests_bench_rank_scores_CFLAGS = $(SF_CFLAGS)
 tests_bench_rank_scores_LDADD = libspmmfarm.la
