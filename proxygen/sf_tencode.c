@@ -13,7 +13,7 @@
 static int
 s_header_bytes (int32_t enc)
 {
-    return enc == SF_T_ELEM ? 40 : 16;
+    return enc == SF_T_ELEM ? 44 : 20;
 }
 
 /*  The fragment position of (row r, column c) of a tile: lane and the
@@ -93,6 +93,13 @@ s_fill_tile (s_enc_t *e, int64_t strip, int64_t kt)
     }
 }
 
+static void
+s_put_word (uint8_t *p, uint32_t w)
+{
+    for (int b = 0; b < 4; b++)
+        p[b] = (uint8_t) (w >> (8 * b));
+}
+
 /*  The tile's header at hdr and its values at val; returns the values'
     bytes. */
 static size_t
@@ -108,16 +115,14 @@ s_put_tile (const s_enc_t *e, uint8_t *hdr, uint8_t *val)
                     s_lane_of (r, c, &lane, &j);
                     mask[lane / 4] |= 1u << (8 * (lane % 4) + j);
                 }
-        uint8_t pre[8];
         uint32_t below = 0;
         for (int q = 0; q < 8; q++) {
-            pre[q] = (uint8_t) below;  /* <= 7 x 32 */
+            hdr[32 + q] = (uint8_t) below;  /* <= 7 x 32 */
             below += (uint32_t) __builtin_popcount (mask[q]);
         }
         for (int q = 0; q < 8; q++)
-            for (int b = 0; b < 4; b++)
-                hdr[4 * q + b] = (uint8_t) (mask[q] >> (8 * b));
-        memcpy (hdr + 32, pre, 8);
+            s_put_word (hdr + 4 * q, mask[q]);
+        s_put_word (hdr + 40, below);
         for (int lane = 0; lane < 32; lane++)
             for (int j = 0; j < 8; j++) {
                 int r, c;
@@ -128,21 +133,26 @@ s_put_tile (const s_enc_t *e, uint8_t *hdr, uint8_t *val)
                 }
             }
     } else {
-        for (int q = 0; q < 4; q++) {
-            uint32_t mask = 0;
-            for (int lane = 0; lane < 32; lane++) {
+        /* lane l's nibble at bits 4 (l % 8) of word l / 8; its pairs in
+           order q after those of the lanes below */
+        uint32_t mask[4] = { 0 };
+        for (int lane = 0; lane < 32; lane++)
+            for (int q = 0; q < 4; q++) {
                 int r = lane / 4 + 8 * (q & 1), c = 8 * (q >> 1) + 2 * (lane % 4);
                 if (!e->tp[r][c] && !e->tp[r][c + 1])
                     continue;
-                mask |= 1u << lane;
+                mask[lane / 8] |= 1u << (4 * (lane % 8) + q);
                 uint16_t lo = e->tp[r][c] ? e->tv[r][c] : 0, hi = e->tp[r][c + 1] ? e->tv[r][c + 1] : 0;
                 val[n++] = (uint8_t) lo;
                 val[n++] = (uint8_t) (lo >> 8);
                 val[n++] = (uint8_t) hi;
                 val[n++] = (uint8_t) (hi >> 8);
             }
-            for (int b = 0; b < 4; b++)
-                hdr[4 * q + b] = (uint8_t) (mask >> (8 * b));
+        uint32_t below = 0;
+        for (int q = 0; q < 4; q++) {
+            s_put_word (hdr + 4 * q, mask[q]);
+            below += (uint32_t) __builtin_popcount (mask[q]);
+            hdr[16 + q] = (uint8_t) below;  /* P1, P2, P3, then the count (<= 128) */
         }
     }
     return n;
@@ -260,13 +270,15 @@ s_decode_tile (int32_t enc, const uint8_t *hdr, const uint8_t *val, size_t vlimi
     uint8_t set[32][8];
     memset (set, 0, sizeof set);
     if (enc == SF_T_ELEM) {
-        uint32_t below = 0, next = *vb;
+        uint32_t below = 0;
         for (int q = 0; q < 8; q++) {
             if (hdr[32 + q] != below)
                 return sf_error_set (SF_ERR_FORMAT, "T encoding: a tile's count P[%d] is %u, not %u", q,
                                      hdr[32 + q], below);
             below += (uint32_t) __builtin_popcount (s_word (hdr + 4 * q));
         }
+        if (s_word (hdr + 40) != below)
+            return sf_error_set (SF_ERR_FORMAT, "T encoding: a tile's count is %u, not %u", s_word (hdr + 40), below);
         for (int lane = 0; lane < 32; lane++) {
             int q4 = lane >> 2, sh = (lane & 3) * 8;
             uint32_t mw = s_word (hdr + 4 * q4), mbits = (mw >> sh) & 0xffu;
@@ -281,26 +293,32 @@ s_decode_tile (int32_t enc, const uint8_t *hdr, const uint8_t *val, size_t vlimi
                     set[lane][j] = 1;
                     idx++;
                 }
-            if (lane == 31)
-                next = st + idx;
         }
-        *vb = next;
+        *vb += below;
     } else {
+        uint32_t below = 0;
         for (int q = 0; q < 4; q++) {
-            uint32_t mw = s_word (hdr + 4 * q);
-            for (int lane = 0; lane < 32; lane++) {
-                if (!(mw >> lane & 1u))
+            below += (uint32_t) __builtin_popcount (s_word (hdr + 4 * q));
+            if (hdr[16 + q] != below)
+                return sf_error_set (SF_ERR_FORMAT, "T encoding: a tile's count P[%d] is %u, not %u", q,
+                                     hdr[16 + q], below);
+        }
+        for (int lane = 0; lane < 32; lane++) {
+            int w8 = lane >> 3, sh = (lane & 7) * 4;
+            uint32_t ww = s_word (hdr + 4 * w8), nib = (ww >> sh) & 0xfu;
+            uint32_t r = *vb + (w8 ? hdr[16 + w8 - 1] : 0) + (uint32_t) __builtin_popcount (ww & ((1u << sh) - 1u));
+            for (int q = 0; q < 4; q++) {
+                if (!(nib >> q & 1u))
                     continue;
-                uint32_t below = lane ? mw & ((1u << lane) - 1u) : 0;
-                size_t at = 4 * (size_t) (*vb + (uint32_t) __builtin_popcount (below));
+                size_t at = 4 * (size_t) r++;
                 if (at + 4 > vlimit)
                     return sf_error_set (SF_ERR_FORMAT, "T encoding: a tile's values run past its group");
                 h[lane][2 * q] = (uint16_t) (val[at] | val[at + 1] << 8);
                 h[lane][2 * q + 1] = (uint16_t) (val[at + 2] | val[at + 3] << 8);
                 set[lane][2 * q] = set[lane][2 * q + 1] = 1;
             }
-            *vb += (uint32_t) __builtin_popcount (mw);
         }
+        *vb += below;
     }
     for (int lane = 0; lane < 32; lane++)
         for (int j = 0; j < 8; j++) {

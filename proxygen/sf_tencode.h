@@ -11,15 +11,20 @@
       headers  g x m tile headers, k-tile major (tile t = u m + i)
       values   the tiles' values in the same order
       padding  zeros to a multiple of 16 bytes
-    Encoding SF_T_ELEM (40-byte header): the tile's 256-bit mask in the
+    Encoding SF_T_ELEM (44-byte header): the tile's 256-bit mask in the
     fragment's order (bit 8 l + j: lane l's register half j, j = 2 (2 kh +
     rh) + (c & 1) for row 8 rh + l / 4 and column 8 kh + 2 (l % 4) + (c & 1)),
     as 8 little-endian words, then 8 bytes P: P[q] = set bits of words
-    0..q-1. Values: one 16-bit value per set bit, in bit order.
-    Encoding SF_T_PAIR (16-byte header): 4 words, word q (the fragment's
-    register q: rows 8 (q & 1) + l / 4, columns 8 (q >> 1) + 2 (l % 4) and
-    + 1) has bit l set if lane l's pair is not all zero. Values: one 32-bit
-    word (the pair: low half the even column) per set bit, in order q, l.
+    0..q-1, then the tile's count (a word). Values: one 16-bit value per set
+    bit, in bit order (lane l's together, after the lanes below).
+    Encoding SF_T_PAIR (20-byte header): 4 words; lane l's nibble at bits
+    4 (l % 8) of word l / 8, its bit q set if the lane's pair of register
+    a[q] (rows 8 (q & 1) + l / 4, columns 8 (q >> 1) + 2 (l % 4) and + 1) is
+    not all zero; then 4 bytes: set bits of words 0, 0..1, 0..2, and the
+    tile's count. Values: one 32-bit word (the pair: low half the even
+    column) per set bit, lane-major, q ascending within a lane.
+    The counts spare the kernel all population counts but one per tile
+    (POPC runs at 16 lanes a clock on sm_90).
 
     The buffer (little-endian 32-bit words; offsets in words):
       [0] magic 0x31544653 ("SFT1")  [1] M  [2] K  [3] e  [4] w  [5] m

@@ -29,9 +29,9 @@
 
     Knobs (canonical text "T:e1.w4.m1.n16.k4.g8.p4"):
       e  encoding of a 16 x 16 tile: 0 element bitmap (256 bits in the
-         fragment's order, the values packed, 2 bytes per nonzero + 40
+         fragment's order, the values packed, 2 bytes per nonzero + 44
          bytes a tile), 1 pair bitmap (one bit per pair of adjacent k in a
-         row, 4 bytes per nonempty pair + 16 bytes a tile)
+         row, 4 bytes per nonempty pair + 20 bytes a tile)
       w  warps per block: 1, 2, 4, 8
       m  16-row strips per warp: 1, 2
       n  columns per block: 8, 16, 32, 64

@@ -148,8 +148,8 @@ START_TEST (test_roundtrip)
 }
 END_TEST
 
-/*  The encoding's size follows its design: 40 bytes a tile + 2 per nonzero
-    (element), 16 bytes a tile + 4 per nonempty pair. */
+/*  The encoding's size follows its design: 44 bytes a tile + 2 per nonzero
+    (element), 20 bytes a tile + 4 per nonempty pair. */
 START_TEST (test_encoding_size)
 {
     sf_matrix_t *a = sf_matrix_new_random (256, 512, 0.8, 3);
