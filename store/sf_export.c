@@ -54,28 +54,41 @@ s_kernel_layer (const sf_export_layer_t *in, const sf_config_t *config, sf_bundl
     config the search would try first at the tuned N) reading A densified,
     M x K row-major fp32 as bundles always held it ("plain" A, split in
     registers), so the runtime stays driver-only and the bundle format does
-    not change. An architecture other than sm_90 (cluster launches, the
-    kernels' target) gets the generic SIMT kernel of sf_bundle_dense_kernel.
-    The tier is fp32 until layers carry theirs. */
+    not change; in the layer's tier (A in the tier's type: 3xTF32 in
+    fp32, TF32, bf16 or fp16 mma). An architecture other than sm_90
+    (cluster launches, the kernels' target) gets the generic SIMT kernel of
+    sf_bundle_dense_kernel, fp32 only. */
 static int
 s_dense_layer (const sf_export_layer_t *in, sf_bundle_layer_t *l, void **cubin, char **source,
                float **dense)
 {
     int64_t m = sf_matrix_rows (in->matrix), k = sf_matrix_cols (in->matrix);
     size_t bytes = (size_t) m * (size_t) k * sizeof (float);
+    if (in->layout != SF_LAYOUT_KN)
+        return sf_error_set (SF_ERR_UNSUPPORTED, "a dense winner in layout %s: the bundle's dense kernels are kn "
+                             "only", sf_layout_name (in->layout));
+    bool sm90 = !in->arch || strcmp (in->arch, "sm_90") == 0;
+    if (!sm90 && in->tier != SF_TIER_FP32)
+        return sf_error_set (SF_ERR_UNSUPPORTED, "a dense winner in %s for %s: the generic dense kernel of other "
+                             "architectures is fp32 only", sf_tier_name (in->tier), in->arch);
     if (!(*dense = malloc (bytes)))
         return sf_error_set (SF_ERR_NOMEM, "out of memory for the %lld x %lld dense A", (long long) m,
                              (long long) k);
-    if (in->tier != SF_TIER_FP32 || in->layout != SF_LAYOUT_KN)
-        return sf_error_set (SF_ERR_UNSUPPORTED, "a dense winner in %s %s: the bundle's generic dense kernel "
-                             "is fp32 kn only", sf_tier_name (in->tier), sf_layout_name (in->layout));
     sf_matrix_densify (in->matrix, *dense);
+    if (sf_tier_is_half (in->tier)) {
+        /* A in the tier's 16-bit type, packed in place (each element is
+           read before the slot it is written to is) */
+        uint16_t *half = (uint16_t *) *dense;
+        for (size_t i = 0; i < (size_t) m * (size_t) k; i++)
+            half[i] = in->tier == SF_TIER_BF16 ? sf_tier_to_bf16 ((*dense)[i]) : sf_tier_to_fp16 ((*dense)[i]);
+        bytes = (size_t) m * (size_t) k * 2;
+    }
     l->data = *dense;
     l->data_size = bytes;
     if (in->arch && strcmp (in->arch, "sm_90") != 0)
         return sf_bundle_dense_kernel (m, k, in->bias, in->relu, in->arch, l, cubin, source);
     sf_tcdense_config_t c;
-    sf_tcdense_configs (SF_TIER_FP32, m, k, in->n > 0 ? in->n : 512, 0, &c, 1);
+    sf_tcdense_configs (in->tier, m, k, in->n > 0 ? in->n : 512, 0, &c, 1);
     c.plain = 1;
     sf_epilogue_t epi = { in->bias, in->relu };
     sf_launch_t launch;

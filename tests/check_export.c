@@ -432,12 +432,26 @@ START_TEST (test_precisions)
     opts.tier = SF_TIER_FP16;
     ck_assert_int_eq (sf_export_all (s_store, s_bundle_dir, &opts, NULL), SF_ERR_NOTFOUND);
     ck_assert_ptr_nonnull (strstr (sf_error_message (), "no done campaign in fp16"));
-    /* a dense winner outside fp32 kn: the bundle's dense kernel is fp32 */
+    /* a dense winner in bf16 kn: our bf16 tensor-core dense kernel, A in
+       bf16 as its data (2 bytes an element) */
     s_campaign (3, "dense-bf16", S_H100, SF_CAMPAIGN_DONE, false, d, 1);
     s_set_tier (3, SF_TIER_BF16, SF_LAYOUT_KN);
     ck_assert_int_eq (sf_export_campaign (s_store, 3, s_bundle_dir, &opts, NULL), SF_ERR_INVALID);
-    ck_assert_int_eq (sf_export_campaign (s_store, 3, s_bundle_dir, NULL, NULL), SF_ERR_UNSUPPORTED);
-    ck_assert_ptr_nonnull (strstr (sf_error_message (), "generic dense kernel is fp32 kn only"));
+    sf_export_opts_t replace = { .replace = true };
+    ck_assert_msg (sf_export_campaign (s_store, 3, s_bundle_dir, &replace, NULL) == SF_OK, "%s",
+                   sf_error_message ());
+    m = sf_bundle_read_manifest (s_bundle_dir);
+    ck_assert_ptr_nonnull (m);
+    ck_assert_int_eq (m->layers[0].tier, SF_TIER_BF16);
+    ck_assert_str_eq (m->layers[0].tmpl, "dense");
+    ck_assert (m->layers[0].data.present);
+    ck_assert_int_eq (m->layers[0].data.bytes, (int64_t) sf_matrix_rows (a) * sf_matrix_cols (a) * 2);
+    sf_manifest_destroy (&m);
+    /* a dense winner in nk: no nk dense kernel */
+    s_campaign (4, "dense-bf16-nk", S_H100, SF_CAMPAIGN_DONE, false, d, 1);
+    s_set_tier (4, SF_TIER_BF16, SF_LAYOUT_NK);
+    ck_assert_int_eq (sf_export_campaign (s_store, 4, s_bundle_dir, &replace, NULL), SF_ERR_UNSUPPORTED);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "layout nk"));
     sf_matrix_destroy (&a);
 }
 END_TEST

@@ -6,7 +6,7 @@ TESTS += tests/check_common tests/check_matrix_io tests/check_suite tests/check_
 	tests/cli_tune_local.sh
 dist_noinst_SCRIPTS += tests/cli_basic.sh tests/cli_matrix_io.sh tests/cli_suite.sh \
 	tests/cli_devices.sh tests/cli_tune_local.sh tests/testlib.sh tests/gpu/check-gpu.sh \
-	tests/gpu/device-run.sh tests/gpu/ab-slab.sh
+	tests/gpu/device-run.sh tests/gpu/ab-slab.sh tests/gpu/tc-bench.sh
 
 tests_check_common_SOURCES = tests/check_common.c tests/sf_check.h
 tests_check_common_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
@@ -37,8 +37,12 @@ check_LTLIBRARIES = tests/libfakecuda.la
 tests_libfakecuda_la_SOURCES = tests/fake_libcuda.c
 tests_libfakecuda_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 
-check_PROGRAMS += tests/check_proxygen
-TESTS += tests/check_proxygen
+check_PROGRAMS += tests/check_proxygen tests/check_tkernel
+TESTS += tests/check_proxygen tests/check_tkernel
+tests_check_tkernel_SOURCES = tests/check_tkernel.c
+tests_check_tkernel_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_tkernel_LDADD = $(CHECK_LDADD)
+tests_check_tkernel_LDFLAGS = $(CUDA_LDFLAGS)
 tests_check_proxygen_SOURCES = tests/check_proxygen.c
 tests_check_proxygen_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_proxygen_LDADD = $(CHECK_LDADD)
@@ -152,6 +156,13 @@ dist_noinst_SCRIPTS += tests/cli_rankfarm.sh
 ## bench: compile cost of the U kernel by emission path (issue 3,
 ## docs/KERNELS.md "Emission path"); a program to run by hand, not a test.
 noinst_PROGRAMS += tests/bench/compile_paths tests/bench/rank_scores
+## bench: template T against cuBLAS bf16/fp16 on the GPU (issue 20;
+## docs/KERNELS.md "Template T"); `tc_bench compile` needs no GPU.
+noinst_PROGRAMS += tests/bench/tc_bench
+tests_bench_tc_bench_SOURCES = tests/bench/tc_bench.c tests/bench/tc_common.c tests/bench/tc_bench.h
+tests_bench_tc_bench_CFLAGS = $(SF_CFLAGS)
+tests_bench_tc_bench_LDADD = libspmmfarm.la -lpthread -ldl -lm
+tests_bench_tc_bench_LDFLAGS = $(CUDA_LDFLAGS)
 tests_bench_rank_scores_SOURCES = tests/bench/rank_scores.c
 tests_bench_rank_scores_CFLAGS = $(SF_CFLAGS)
 tests_bench_rank_scores_LDADD = libspmmfarm.la

@@ -35,8 +35,15 @@ if "$PY" -c 'import transformers' >/dev/null 2>&1; then
 else
     expect_grep "transformers is not installed: bert:fp32:0.9 skipped" "$WORK/out" "says transformers is missing"
 fi
-expect_exit 1 "a configuration that fails" "$PY" "$E2E" --dry-run --out "$WORK/e2e" --work "$WORK/w" \
-    --only llama:bf16:0.9
-[ "$(json_get "$WORK/e2e/failed-llama-bf16-0.9.json" '"spmmfarm local failed" in d["error"] and "precision bf16" in d["error"]')" = True ] \
-    && pass "is written as failed-*.json with its error" || fail "failed row: $(cat "$WORK/e2e/failed-llama-bf16-0.9.json")"
+# the bf16 tier end to end: tuned (sim), exported with bf16 layers, replaced,
+# launched with bf16 buffers (sfrt_launch_typed through the fake driver)
+expect_exit 0 "llama in bf16" "$PY" "$E2E" --dry-run --out "$WORK/e2e" --work "$WORK/w" --only llama:bf16:0.9
+[ "$(json_get "$WORK/e2e/llama-bf16-0.9.json" 'd["precision"] == "bf16" and d["sparsity"] == 0.9')" = True ] \
+    && pass "the bf16 row is written" || fail "bf16 row: $(cat "$WORK/e2e/llama-bf16-0.9.json" 2>/dev/null | head -c 400)"
+# a configuration that fails (the nk layout: no nk kernels yet) is written
+# as failed-*.json with its error, and the run exits 1
+expect_exit 1 "a configuration that fails" "$PY" "$E2E" --dry-run --out "$WORK/e2e" --work "$WORK/w2" \
+    --only llama:bf16:0.7 --layout nk
+[ "$(json_get "$WORK/e2e/failed-llama-bf16-0.7.json" '"spmmfarm local failed" in d["error"] and "layout nk" in d["error"]')" = True ] \
+    && pass "is written as failed-*.json with its error" || fail "failed row: $(cat "$WORK/e2e/failed-llama-bf16-0.7.json")"
 finish

@@ -1,21 +1,24 @@
 /*  spmmfarm._launch: the per-call path of spmmfarm.torch, in C.
 
-    One call, launch(layer, stream, b, c, n, bias), turns six Python ints
-    into the arguments of libspmmfarm-rt's sfrt_launch() and calls it: no
+    One call, launch(layer, stream, b, c, n, bias, dtype), turns seven
+    Python ints into the arguments of libspmmfarm-rt's sfrt_launch_typed()
+    (dtype: an sfrt_dtype, which the runtime checks against the layer's)
+    and calls it: no
     ctypes argument conversion, no object allocated on success. The library
     is the one spmmfarm_rt loaded with ctypes; bind() receives the addresses
-    of its functions (ctypes.cast(lib.sfrt_launch, c_void_p).value), so this
+    of its functions (ctypes.cast(lib.sfrt_launch_typed, c_void_p).value), so this
     module links nothing and needs neither torch's headers nor the CUDA
     toolkit to build: Python.h and a C compiler.
 
-        bind(sfrt_launch, sfrt_last_error, sfrt_last_cuda_error, ErrorClass)
-        launch(layer, stream, b, c, n, bias)   # None, or raises ErrorClass(status, message, cuda)
+        bind(sfrt_launch_typed, sfrt_last_error, sfrt_last_cuda_error, ErrorClass)
+        launch(layer, stream, b, c, n, bias, dtype)   # None, or raises ErrorClass(status, message, cuda)
 */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 
-typedef int (*s_launch_fn) (void *layer, void *stream, uint64_t b, uint64_t c, int64_t n, uint64_t bias);
+typedef int (*s_launch_fn) (void *layer, void *stream, uint64_t b, uint64_t c, int64_t n, uint64_t bias,
+                            int dtype);
 typedef const char *(*s_text_fn) (void);
 typedef int (*s_int_fn) (void);
 
@@ -40,7 +43,7 @@ s_bind (PyObject *self, PyObject *args)
     PyObject *launch, *last_error, *last_cuda, *error_class;
     if (!PyArg_ParseTuple (args, "OOOO:bind", &launch, &last_error, &last_cuda, &error_class))
         return NULL;
-    void *a = s_address (launch, "sfrt_launch");
+    void *a = s_address (launch, "sfrt_launch_typed");
     void *b = a ? s_address (last_error, "sfrt_last_error") : NULL;
     void *c = b ? s_address (last_cuda, "sfrt_last_cuda_error") : NULL;
     if (!c)
@@ -67,8 +70,9 @@ static PyObject *
 s_launch_py (PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void) self;
-    if (nargs != 6) {
-        PyErr_Format (PyExc_TypeError, "launch(layer, stream, b, c, n, bias): 6 arguments, %zd given", nargs);
+    if (nargs != 7) {
+        PyErr_Format (PyExc_TypeError, "launch(layer, stream, b, c, n, bias, dtype): 7 arguments, %zd given",
+                      nargs);
         return NULL;
     }
     if (!s_launch) {
@@ -80,9 +84,10 @@ s_launch_py (PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     uint64_t b = s_u64 (args[2]), c = s_u64 (args[3]);
     int64_t n = PyLong_AsLongLong (args[4]);
     uint64_t bias = s_u64 (args[5]);
+    long dtype = PyLong_AsLong (args[6]);
     if (PyErr_Occurred ())
         return NULL;
-    int status = s_launch (layer, stream, b, c, n, bias);
+    int status = s_launch (layer, stream, b, c, n, bias, (int) dtype);
     if (status == 0)
         Py_RETURN_NONE;
     PyObject *error = PyObject_CallFunction (s_error_class, "isi", status, s_last_error (), s_last_cuda_error ());
@@ -94,9 +99,9 @@ s_launch_py (PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 static PyMethodDef s_methods[] = {
-    { "bind", s_bind, METH_VARARGS, "bind(sfrt_launch, sfrt_last_error, sfrt_last_cuda_error, ErrorClass)" },
+    { "bind", s_bind, METH_VARARGS, "bind(sfrt_launch_typed, sfrt_last_error, sfrt_last_cuda_error, ErrorClass)" },
     { "launch", (PyCFunction) (void (*) (void)) s_launch_py, METH_FASTCALL,
-      "launch(layer, stream, b, c, n, bias): sfrt_launch with raw handles and device pointers" },
+      "launch(layer, stream, b, c, n, bias, dtype): sfrt_launch_typed with raw handles and device pointers" },
     { NULL, NULL, 0, NULL }
 };
 

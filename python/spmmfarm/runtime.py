@@ -6,7 +6,7 @@ tree's runtime/.libs, or pkg-config's libdir: spmmfarm/_paths.py), then
 where spmmfarm_rt looks (beside it, the build tree, the install prefix, the
 loader's path).
 
-launcher() returns launch(layer, stream, b, c, n, bias): the C extension
+launcher() returns launch(layer, stream, b, c, n, bias, dtype): the C extension
 spmmfarm._launch bound to the library's sfrt_launch when it was built, else
 a ctypes call. $SPMMFARM_LAUNCH=ctypes forces ctypes (to compare).
 """
@@ -65,16 +65,16 @@ def launcher():
     if os.environ.get("SPMMFARM_LAUNCH", "") != "ctypes":
         try:
             from spmmfarm import _launch
-            _launch.bind(_address(lib.sfrt_launch), _address(lib.sfrt_last_error),
+            _launch.bind(_address(lib.sfrt_launch_typed), _address(lib.sfrt_last_error),
                          _address(lib.sfrt_last_cuda_error), spmmfarm_rt.Error)
             _launcher = (_launch.launch, "c")
             return _launcher
         except ImportError:
             pass
-    fn, check = lib.sfrt_launch, spmmfarm_rt._check
+    fn, check = lib.sfrt_launch_typed, spmmfarm_rt._check
 
-    def launch(layer, stream, b, c, n, bias):
-        status = fn(layer, stream, b, c, n, bias)
+    def launch(layer, stream, b, c, n, bias, dtype):
+        status = fn(layer, stream, b, c, n, bias, dtype)
         if status:
             check(status)
 

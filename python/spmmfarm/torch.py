@@ -52,7 +52,11 @@ class SparsifyWarning(UserWarning):
 class _Entry:
     """What a launch needs of one bundle layer (the operator's `layer` int
     indexes the registry of these)."""
-    __slots__ = ("handle", "name", "m", "k", "dtype", "device", "layout", "fused_bias", "bundle")
+    __slots__ = ("handle", "name", "m", "k", "dtype", "code", "device", "layout", "fused_bias", "bundle")
+
+
+# sfrt_dtype (runtime/spmmfarm_rt.h): what a launch says its buffers hold
+_RT_DTYPE = {"float32": 0, "bfloat16": 1, "float16": 2}
 
 
 _ENTRIES = []
@@ -116,11 +120,11 @@ def _spmm(x, bias, layer):
     stream = _stream(e.device)
     if e.layout == "nk":
         y = x2.new_empty((n, e.m))
-        launch(e.handle, stream, x_ptr, y.data_ptr(), n, bias_ptr)
+        launch(e.handle, stream, x_ptr, y.data_ptr(), n, bias_ptr, e.code)
     else:
         b = x2.t().contiguous()
         c = torch.empty((e.m, n), dtype=e.dtype, device=e.device)
-        launch(e.handle, stream, b.data_ptr(), c.data_ptr(), n, bias_ptr)
+        launch(e.handle, stream, b.data_ptr(), c.data_ptr(), n, bias_ptr, e.code)
         y = c.t().contiguous()
     if bias is not None and not e.fused_bias:
         y += bias
@@ -204,6 +208,7 @@ class Bundle:
             e = _Entry()
             e.handle, e.name, e.m, e.k = layer._handle.value, spec.name, spec.m, spec.k
             e.dtype, e.device, e.layout = _DTYPES[spec.dtype_b], self.device, spec.layout
+            e.code = _RT_DTYPE[spec.dtype_b]
             e.fused_bias, e.bundle = spec.bias, self
             if spec.dtype_a != spec.dtype_b or spec.dtype_c != spec.dtype_b:
                 raise ValueError("layer %s: A, B and C of dtypes %s, %s, %s: spmmfarm.torch takes one dtype"

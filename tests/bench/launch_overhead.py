@@ -87,11 +87,11 @@ def main():
                launcher=sr.launcher()[1], batch_calls=100, batches=a.batches, unit="host microseconds per call")
     try:
         from spmmfarm import _launch
-        _launch.bind(ctypes.cast(lib.sfrt_launch, ctypes.c_void_p).value,
+        _launch.bind(ctypes.cast(lib.sfrt_launch_typed, ctypes.c_void_p).value,
                      ctypes.cast(lib.sfrt_last_error, ctypes.c_void_p).value,
                      ctypes.cast(lib.sfrt_last_cuda_error, ctypes.c_void_p).value, spmmfarm_rt.Error)
         res["raw_c"] = host_us(lambda: _launch.launch(e.handle, stream, b.data_ptr(), c.data_ptr(), a.n,
-                                                      bias.data_ptr()), a.batches)
+                                                      bias.data_ptr(), e.code), a.batches)
     except ImportError as err:
         res["raw_c"] = None
         res["raw_c_missing"] = str(err)
