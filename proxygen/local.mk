@@ -6,4 +6,5 @@ libspmmfarm_la_SOURCES += \
 	proxygen/sf_emit.c proxygen/sf_emit.h \
 	proxygen/sf_emit_cuda.c proxygen/sf_emit_cuda.h \
 	proxygen/sf_jit.c proxygen/sf_jit.h \
+	proxygen/sf_uparts.c proxygen/sf_uparts.h \
 	proxygen/sf_dkernel.c proxygen/sf_dkernel.h

@@ -44,6 +44,13 @@ tests_check_proxygen_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_proxygen_LDADD = $(CHECK_LDADD)
 tests_check_proxygen_LDFLAGS = $(CUDA_LDFLAGS)
 
+check_PROGRAMS += tests/check_uparts
+TESTS += tests/check_uparts
+tests_check_uparts_SOURCES = tests/check_uparts.c
+tests_check_uparts_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_uparts_LDADD = $(CHECK_LDADD)
+tests_check_uparts_LDFLAGS = $(CUDA_LDFLAGS)
+
 ## worker/sf_measure: the measuring child, its crash and hang containment.
 check_PROGRAMS += tests/check_measure
 TESTS += tests/check_measure

@@ -17,6 +17,7 @@
 #include "proxygen/sf_dkernel.h"
 #include "proxygen/sf_emit_cuda.h"
 #include "proxygen/sf_space.h"
+#include "proxygen/sf_uparts.h"
 #include "worker/sf_measure.h"
 #include "worker/sf_gpu.h"
 #include "worker/sf_sim.h"
@@ -113,6 +114,7 @@ typedef struct {
     atomic_int next;
     atomic_int done;
     const atomic_bool *cancel;
+    int threads;               /* the pool's: a kernel in parts may use as many */
 } s_pool_t;
 
 static bool
@@ -121,26 +123,42 @@ s_cancelled (const sf_search_opts_t *opts)
     return opts->cancel && atomic_load (opts->cancel);
 }
 
-/*  Emits the U kernel (full or proxy) of a job into buf. */
-static int
-s_emit_u (const sf_matrix_t *a, const s_job_t *job, const sf_epilogue_t *epi, sf_buf_t *buf,
-          sf_launch_t *launch)
-{
-    return job->proxy
-        ? sf_emit_u_proxy (a, job->panels, &job->config, epi,
-                           sf_emit_default_reps (sf_panels_count (job->panels)), buf, launch, NULL)
-        : sf_emit_u_full (a, job->panels, &job->config, epi, buf, launch);
-}
-
 /*  SPMMFARM_U_EMIT=cuda: full U kernels as CUDA C through NVRTC (to a cubin)
-    instead of PTX through nvJitLink; =ptx-o1: our PTX with ptxas -O1. Both
-    only to time the paths on the GPU (docs/KERNELS.md, "Emission path");
-    proxies stay PTX -O3. */
+    instead of PTX through nvJitLink; =ptx-o1: our PTX with ptxas -O1; =ptx:
+    the one-function PTX kernel (before issue 22); =parts-o1: in parts with
+    ptxas -O1. All only to time the paths on the GPU (docs/KERNELS.md,
+    "Emission path", "The full kernel in parts"); unset: in parts
+    (s_u_parts), proxies PTX -O3. */
 static bool
 s_u_emit_is (const char *what)
 {
     const char *v = getenv ("SPMMFARM_U_EMIT");
     return v && strcmp (v, what) == 0;
+}
+
+/*  Whether a job's full U kernel is compiled in parts (proxygen/sf_uparts.h):
+    unless another path is asked for, when it has at least two parts' worth
+    of multiply-adds (below that a part's NVRTC start costs more than the
+    second thread saves). */
+static bool
+s_u_parts (const sf_matrix_t *a, const s_job_t *job)
+{
+    const char *v = getenv ("SPMMFARM_U_EMIT");
+    return !job->proxy && job->config.tmpl == SF_TEMPLATE_U && (!v || !*v || strcmp (v, "parts-o1") == 0)
+        && sf_matrix_nnz (a) * job->config.vec >= SF_SEARCH_PARTS_MIN_FMAS;
+}
+
+/*  Emits the U kernel (full or proxy) of a job into buf. */
+static int
+s_emit_u (const sf_matrix_t *a, const s_job_t *job, const sf_epilogue_t *epi, sf_buf_t *buf,
+          sf_launch_t *launch)
+{
+    if (s_u_parts (a, job))
+        return sf_uparts_source (a, job->panels, &job->config, epi, NULL, buf, launch);
+    return job->proxy
+        ? sf_emit_u_proxy (a, job->panels, &job->config, epi,
+                           sf_emit_default_reps (sf_panels_count (job->panels)), buf, launch, NULL)
+        : sf_emit_u_full (a, job->panels, &job->config, epi, buf, launch);
 }
 
 static void
@@ -153,6 +171,10 @@ s_compile_one (s_pool_t *pool, s_job_t *job)
         if (rc == SF_OK)
             sf_dkernel_launch_for (&job->config, sf_panels_count (job->panels), sf_matrix_cols (pool->a),
                                    &job->launch);
+    } else if (s_u_parts (pool->a, job)) {
+        sf_uparts_opts_t uo = { .threads = pool->threads, .opt_level = s_u_emit_is ("parts-o1") ? 1 : 3 };
+        rc = sf_uparts_compile (pool->a, job->panels, &job->config, &pool->epi, &uo, &job->cubin, &job->size,
+                                &job->launch, &job->stats, NULL);
     } else {
         sf_buf_t *buf = sf_buf_new (S_PTX_MAX);
         bool cuda = !job->proxy && s_u_emit_is ("cuda");
@@ -343,7 +365,7 @@ static int
 s_run_jobs (s_measure_t *ms, s_job_t *jobs, int count, const sf_search_opts_t *opts,
             sf_search_result_t *out, const char *phase)
 {
-    s_pool_t pool = { ms->a, { opts->bias, opts->relu }, jobs, count, 0, 0, opts->cancel };
+    s_pool_t pool = { ms->a, { opts->bias, opts->relu }, jobs, count, 0, 0, opts->cancel, opts->compile_threads };
     double t0 = sf_clock_mono ();
     char label[64];
     snprintf (label, sizeof label, "compile %s", phase);

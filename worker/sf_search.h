@@ -67,6 +67,11 @@ int sf_strategy_parse (const char *name);  /* -1 if unknown */
     docs/RANKMODEL.md). The proxy strategy and proxy-eval keep proxies. */
 #define SF_SEARCH_FULL_NNZ 2048
 
+/*  Full U kernels of at least this many multiply-adds of code are compiled
+    in parts on the compile pool (proxygen/sf_uparts.h: two parts' worth;
+    SPMMFARM_U_EMIT picks another path, worker/sf_search.c). */
+#define SF_SEARCH_PARTS_MIN_FMAS (2 * SF_EMIT_PART_FMAS)
+
 /*  Whether the rank strategy and sweeps time the U configs of a layer of
     nnz nonzeros as proxies (else as full kernels). */
 bool sf_search_u_as_proxy (int64_t nnz);
