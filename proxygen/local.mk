@@ -7,4 +7,5 @@ libspmmfarm_la_SOURCES += \
 	proxygen/sf_emit_cuda.c proxygen/sf_emit_cuda.h \
 	proxygen/sf_jit.c proxygen/sf_jit.h \
 	proxygen/sf_uparts.c proxygen/sf_uparts.h \
+	proxygen/sf_kcache.c proxygen/sf_kcache.h \
 	proxygen/sf_dkernel.c proxygen/sf_dkernel.h

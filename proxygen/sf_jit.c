@@ -11,6 +11,7 @@
 #include "common/sf_clock.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
+#include "proxygen/sf_kcache.h"
 
 /*  The number before `what` in "..., 16 bytes spill stores, ...": the
     digits right before it. */
@@ -123,9 +124,51 @@ s_link_finish (nvJitLinkHandle handle, nvJitLinkResult rc, const char *what, sf_
     return SF_OK;
 }
 
-int
-sf_jit_ptx (const char *ptx, const sf_jit_opts_t *opts, void **cubin_p, size_t *size_p,
-            sf_jit_stats_t *stats)
+/* ---- the compile cache ------------------------------------------------------- */
+
+static sf_kcache_t *s_cache;
+
+void
+sf_jit_set_cache (sf_kcache_t *cache)
+{
+    s_cache = cache;
+}
+
+sf_kcache_t *
+sf_jit_cache (void)
+{
+    return s_cache;
+}
+
+/*  A compile's entry in the process's cache, if there is one: true with
+    the cubin and stats; key gets the key (to store under on a miss). */
+static bool
+s_cached (const char *kind, const sf_jit_opts_t *opts, const char *text, char key[SF_SHA256_HEX],
+          void **cubin_p, size_t *size_p, sf_jit_stats_t *stats)
+{
+    if (!s_cache)
+        return false;
+    sf_kcache_key (kind, opts, &text, 1, key);
+    sf_jit_stats_t st;
+    if (sf_kcache_get (s_cache, key, cubin_p, size_p, &st) != SF_OK)
+        return false;
+    if (stats)
+        *stats = st;
+    return true;
+}
+
+static void
+s_remember (const char *key, int rc, void *const *cubin_p, const size_t *size_p, const sf_jit_stats_t *stats)
+{
+    if (s_cache && rc == SF_OK)
+        sf_kcache_put (s_cache, key, *cubin_p, *size_p, stats);
+}
+
+/* ---- nvJitLink ------------------------------------------------------------------- */
+
+static int
+s_jit_ptx (const char *ptx, const sf_jit_opts_t *opts, void **cubin_p, size_t *size_p,
+           sf_jit_stats_t *stats)
 {
     sf_jit_stats_t st = { 0 };
     double t0 = sf_clock_mono (), c0 = sf_clock_thread_cpu ();
@@ -159,6 +202,21 @@ sf_jit_ptx (const char *ptx, const sf_jit_opts_t *opts, void **cubin_p, size_t *
     if (stats)
         *stats = st;
     return SF_OK;
+}
+
+int
+sf_jit_ptx (const char *ptx, const sf_jit_opts_t *opts, void **cubin_p, size_t *size_p,
+            sf_jit_stats_t *stats)
+{
+    char key[SF_SHA256_HEX];
+    sf_jit_stats_t st;
+    if (s_cached ("ptx", opts, ptx, key, cubin_p, size_p, stats))
+        return SF_OK;
+    int rc = s_jit_ptx (ptx, opts, cubin_p, size_p, &st);
+    s_remember (key, rc, cubin_p, size_p, &st);
+    if (rc == SF_OK && stats)
+        *stats = st;
+    return rc;
 }
 
 static int
@@ -251,7 +309,16 @@ int
 sf_jit_nvrtc (const char *source, const sf_jit_opts_t *opts, bool to_cubin, void **out_p,
               size_t *size_p, sf_jit_stats_t *stats)
 {
-    return s_nvrtc (source, opts, to_cubin, false, out_p, size_p, stats);
+    char key[SF_SHA256_HEX];
+    sf_jit_stats_t st;
+    if (to_cubin && s_cached ("nvrtc-cubin", opts, source, key, out_p, size_p, stats))
+        return SF_OK;
+    int rc = s_nvrtc (source, opts, to_cubin, false, out_p, size_p, &st);
+    if (to_cubin)
+        s_remember (key, rc, out_p, size_p, &st);
+    if (rc == SF_OK && stats)
+        *stats = st;
+    return rc;
 }
 
 int
@@ -263,14 +330,19 @@ sf_jit_cuda (const char *source, const sf_jit_opts_t *opts, void **cubin_p, size
     size_t ptx_size = 0;
     if (ptx_p)
         *ptx_p = NULL;
+    char key[SF_SHA256_HEX];
+    if (!ptx_p && s_cached ("cuda", opts, source, key, cubin_p, size_p, stats))
+        return SF_OK;
     sf_jit_stats_t st = { 0 }, front = { 0 };
-    int rc = sf_jit_nvrtc (source, opts, false, &ptx, &ptx_size, &front);
+    int rc = s_nvrtc (source, opts, false, false, &ptx, &ptx_size, &front);
     if (rc == SF_OK)
-        rc = sf_jit_ptx (ptx, opts, cubin_p, size_p, &st);
+        rc = s_jit_ptx (ptx, opts, cubin_p, size_p, &st);
     if (rc == SF_OK) {
         st.ptx_bytes = front.ptx_bytes;
         st.seconds = sf_clock_mono () - t0;
         st.cpu_seconds = sf_clock_thread_cpu () - c0;
+        if (!ptx_p)
+            s_remember (key, rc, cubin_p, size_p, &st);
         if (stats)
             *stats = st;
         if (ptx_p) {

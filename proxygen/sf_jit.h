@@ -16,6 +16,9 @@
 extern "C" {
 #endif
 
+/*  The compile cache (proxygen/sf_kcache.h). */
+typedef struct _sf_kcache_t sf_kcache_t;
+
 typedef struct {
     double seconds;        /* wall time of the compile */
     double cpu_seconds;    /* CPU time of the calling thread */
@@ -26,6 +29,9 @@ typedef struct {
     int32_t shared_bytes;  /* static shared memory */
     int64_t cubin_bytes;
     int64_t ptx_bytes;
+    bool cached;           /* answered by the compile cache: seconds and
+                              cpu_seconds are the lookup's, the rest the
+                              compile's that made the entry */
 } sf_jit_stats_t;
 
 typedef struct {
@@ -93,6 +99,13 @@ int sf_jit_ptx_wrap (const char *ptx, char **cuda_p);
     the linked kernel, the cubin's bytes. */
 int sf_jit_link (const char *ptx, const void *const *objects, const size_t *sizes, int count,
                  const sf_jit_opts_t *opts, void **cubin_p, size_t *size_p, sf_jit_stats_t *stats);
+
+/*  The process's compile cache (borrowed; NULL, the default: none). When
+    set, sf_jit_ptx, sf_jit_cuda (without ptx_p), sf_jit_nvrtc to a cubin
+    and sf_uparts_compile look the compile up first (stats->cached) and
+    store what they compile. Set it before compiles start. */
+void sf_jit_set_cache (sf_kcache_t *cache);
+sf_kcache_t *sf_jit_cache (void);
 
 /*  Version of the linked nvJitLink, e.g. "13.0". */
 const char *sf_jit_version (void);

@@ -13,6 +13,7 @@
 #include "common/sf_clock.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
+#include "proxygen/sf_kcache.h"
 
 #define S_MODULE_MAX ((size_t) 1 << 31)
 
@@ -121,6 +122,16 @@ s_helper (void *arg)
     return NULL;
 }
 
+/*  Part functions in a one-module source. */
+static int32_t
+s_count_parts (const char *text)
+{
+    int32_t n = 0;
+    for (const char *p = text; (p = strstr (p, "\n.func ")); p++)
+        n++;
+    return n;
+}
+
 static void
 s_jit_opts (const sf_uparts_opts_t *opts, const sf_config_t *config, sf_jit_opts_t *jit)
 {
@@ -132,11 +143,42 @@ s_jit_opts (const sf_uparts_opts_t *opts, const sf_config_t *config, sf_jit_opts
     jit->max_registers = config->max_regs;
 }
 
+/*  The compile cache's key of a kernel in parts: its one-module source
+    (every part's code and the entry) with the parts' options; true with
+    the cubin when the cache has it. */
+static bool
+s_cached (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *config,
+          const sf_epilogue_t *epilogue, const sf_uparts_opts_t *opts, const sf_jit_opts_t *jit,
+          char key[SF_SHA256_HEX], void **cubin_p, size_t *size_p, sf_launch_t *launch, sf_jit_stats_t *stats,
+          sf_uparts_info_t *info)
+{
+    sf_kcache_t *cache = sf_jit_cache ();
+    sf_buf_t *src = cache ? sf_buf_new (S_MODULE_MAX) : NULL;
+    bool hit = false;
+    if (src && sf_uparts_source (a, panels, config, epilogue, opts, src, launch) == SF_OK) {
+        const char *text = sf_buf_data (src);
+        sf_kcache_key ("uparts", jit, &text, 1, key);
+        sf_jit_stats_t st;
+        hit = sf_kcache_get (cache, key, cubin_p, size_p, &st) == SF_OK;
+        if (hit && stats)
+            *stats = st;
+        if (hit && info)
+            *info = (sf_uparts_info_t) { s_count_parts (text), 0, 0.0, 0.0 };
+    }
+    sf_buf_destroy (&src);
+    return hit;
+}
+
 int
 sf_uparts_compile (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *config,
                    const sf_epilogue_t *epilogue, const sf_uparts_opts_t *opts, void **cubin_p,
                    size_t *size_p, sf_launch_t *launch, sf_jit_stats_t *stats, sf_uparts_info_t *info)
 {
+    char key[SF_SHA256_HEX] = "";
+    sf_jit_opts_t jit;
+    s_jit_opts (opts, config, &jit);
+    if (s_cached (a, panels, config, epilogue, opts, &jit, key, cubin_p, size_p, launch, stats, info))
+        return SF_OK;
     double t0 = sf_clock_mono (), c0 = sf_clock_thread_cpu ();
     *cubin_p = NULL;
     *size_p = 0;
@@ -194,6 +236,8 @@ sf_uparts_compile (const sf_matrix_t *a, const sf_panels_t *panels, const sf_con
             *stats = st;
         if (info)
             *info = (sf_uparts_info_t) { run->plan.count, started + 1, parts_cpu, sf_clock_mono () - tl };
+        if (key[0])
+            sf_kcache_put (sf_jit_cache (), key, *cubin_p, *size_p, &st);
         sf_log_debug ("uparts", "%s: %d parts on %d threads, %.2f s wall, %.2f CPU-s (parts %.2f, link %.2f s)",
                       launch->entry, run->plan.count, started + 1, st.seconds, st.cpu_seconds, parts_cpu,
                       sf_clock_mono () - tl);

@@ -51,6 +51,15 @@ tests_check_uparts_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_uparts_LDADD = $(CHECK_LDADD)
 tests_check_uparts_LDFLAGS = $(CUDA_LDFLAGS)
 
+check_PROGRAMS += tests/check_kcache
+TESTS += tests/check_kcache
+tests_check_kcache_SOURCES = tests/check_kcache.c
+tests_check_kcache_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_kcache_LDADD = $(CHECK_LDADD)
+tests_check_kcache_LDFLAGS = $(CUDA_LDFLAGS)
+TESTS += tests/cli_scale.sh
+dist_noinst_SCRIPTS += tests/cli_scale.sh
+
 ## worker/sf_measure: the measuring child, its crash and hang containment.
 check_PROGRAMS += tests/check_measure
 TESTS += tests/check_measure

@@ -492,6 +492,24 @@ s_configs_candidates (const sf_proto_job_t *job, const sf_search_result_t *r, s_
     }
 }
 
+/*  The job's compiles and the ones answered without compiling (this
+    process's D cache, the compile cache): a second campaign on the same
+    host compiles nothing it compiled before (docs/WORKER.md). */
+static void
+s_log_compiles (const sf_proto_job_t *job, const sf_search_result_t *r)
+{
+    int compiled = 0, cached = 0;
+    for (int i = 0; i < r->candidate_count; i++) {
+        const sf_candidate_t *c = &r->candidates[i];
+        if (c->cached)
+            cached++;
+        else if (c->compile.seconds > 0)
+            compiled++;
+    }
+    sf_log_info ("jobrun", "job %llu (%s): %d kernels compiled, %d answered by a cache, %.1f compile CPU-s",
+                 (unsigned long long) job->job_id, job->layer, compiled, cached, r->compile_cpu_s);
+}
+
 static zmsg_t *
 s_run_search (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_opts_t *o, bool *failed_p)
 {
@@ -517,6 +535,7 @@ s_run_search (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_o
         *failed_p = true;
         return sf_jobrun_failed (job->job_id, job->lease_id, rc, "%s", sf_error_message ());
     }
+    s_log_compiles (job, &r);
     s_list_t l;
     zmsg_t *msg = NULL;
     if (s_list_init (&l, (configs_job ? job->config_count : (size_t) r.candidate_count) + 4) == SF_OK) {

@@ -270,7 +270,7 @@ s_measure (s_measure_t *ms, s_job_t *job, sf_candidate_t *cand)
     memset (cand, 0, sizeof *cand);
     cand->config = job->config;
     cand->proxy = job->proxy;
-    cand->cached = job->cached;
+    cand->cached = job->cached || job->stats.cached;  /* this process's D cache, or the compile cache */
     cand->compile = job->stats;
     cand->err = NAN;
     cand->status = job->status;

@@ -1,0 +1,61 @@
+#!/bin/sh
+# Search at model scale (issue 22), on the sim backend (compiles are real,
+# times SIMULATED): the workers' compile cache (a second campaign on a
+# fresh store compiles nothing; a corrupt entry is compiled again), and the
+# campaign's search budget (--budget: planned per layer, respected,
+# reported). Also a usage example of `local` with both.
+. "$(dirname "$0")/testlib.sh"
+
+"$SPMMFARM" gen --m 96 --k 128 --sparsity 0.8 --seed 1 -o "$WORK/a.mtx" >/dev/null 2>&1
+"$SPMMFARM" gen --m 96 --k 128 --sparsity 0.8 --seed 2 -o "$WORK/b.mtx" >/dev/null 2>&1   # same shape
+"$SPMMFARM" gen --m 64 --k 96 --sparsity 0.7 --seed 3 -o "$WORK/c.mtx" >/dev/null 2>&1
+LAYERS="$WORK/a.mtx $WORK/b.mtx $WORK/c.mtx"
+SEARCH="--n 64 --max-configs 2 --compile-threads 2 --json -q"
+
+# compiles N: the worker's count of compiles the cache did not answer
+compiles () { sed -n 's/.*compile cache .*: \([0-9]*\) hits, \([0-9]*\) compiles.*/\2/p' "$WORK/err" | tail -1; }
+hits () { sed -n 's/.*compile cache .*: \([0-9]*\) hits, .*/\1/p' "$WORK/err" | tail -1; }
+entries () { find "$1" -name '*.cubin' | wc -l; }
+winners () { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(" ".join("%s=%s:%.4f" % (l["name"], l["config"], l["us"]) for l in d["layers"]))' "$1"; }
+
+# 1. the compile cache: a first campaign fills it ...
+KC="$WORK/kc"
+expect_exit 0 "local, a first campaign" env SPMMFARM_COMPILE_CACHE="$KC" "$SPMMFARM" local $LAYERS $SEARCH \
+    --store "$WORK/s1"
+cp "$WORK/out" "$WORK/run1.json"
+first=$(compiles)
+[ -n "$first" ] && [ "$first" -gt 0 ] && pass "the first campaign compiles ($first kernels)" \
+    || fail "the first campaign compiles: '$first'"
+n1=$(entries "$KC")
+[ "$n1" -eq "$first" ] && pass "each compile is one cache entry ($n1)" || fail "entries $n1, compiles $first"
+expect_grep "compile cache .*: 0 hits, [0-9]+ compiles, [0-9]+ stored" "$WORK/err" "the worker reports its cache"
+
+# 2. ... a second one on a fresh store compiles nothing and answers the same
+expect_exit 0 "local, the same campaign on a fresh store" env SPMMFARM_COMPILE_CACHE="$KC" "$SPMMFARM" local \
+    $LAYERS $SEARCH --store "$WORK/s2"
+[ "$(compiles)" = 0 ] && pass "the second campaign compiles nothing" || fail "the second campaign compiled $(compiles)"
+[ "$(hits)" -ge "$first" ] && pass "every compile answered by the cache ($(hits) hits)" || fail "hits $(hits) < $first"
+[ "$(entries "$KC")" -eq "$n1" ] && pass "no entry added" || fail "entries $(entries "$KC") != $n1"
+[ "$(winners "$WORK/run1.json")" = "$(winners "$WORK/out")" ] && pass "the same winners and times" \
+    || fail "winners differ: $(winners "$WORK/run1.json") / $(winners "$WORK/out")"
+python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2]))
+sys.exit(0 if b["compile_cpu_s"] < 0.5 * a["compile_cpu_s"] else 1)' "$WORK/run1.json" "$WORK/out" \
+    && pass "compile CPU-s under half the first campaign's" || fail "compile CPU-s did not fall"
+
+# 3. a corrupt entry is a miss: removed, compiled again, the answers unchanged
+victim=$(find "$KC" -name '*.cubin' | head -1)
+printf 'garbage' | dd of="$victim" bs=1 seek=300 conv=notrunc 2>/dev/null
+expect_exit 0 "local with a corrupt cache entry" env SPMMFARM_COMPILE_CACHE="$KC" "$SPMMFARM" local $LAYERS \
+    $SEARCH --store "$WORK/s3"
+[ "$(compiles)" = 1 ] && pass "the corrupt entry compiled again" || fail "compiles $(compiles), wanted 1"
+expect_grep "1 errors" "$WORK/err" "the corrupt entry counted"
+[ "$(winners "$WORK/run1.json")" = "$(winners "$WORK/out")" ] && pass "still the same winners" \
+    || fail "winners differ after the corrupt entry"
+
+# 4. off: no cache
+expect_exit 0 "local without a compile cache" env SPMMFARM_COMPILE_CACHE=off "$SPMMFARM" local "$WORK/c.mtx" \
+    $SEARCH --store "$WORK/s4"
+if grep -q "compile cache" "$WORK/err"; then fail "no cache when off"; else pass "no cache when off"; fi
+expect_exit 0 "worker --help names the cache" "$SPMMFARM" worker --help
+expect_grep "--compile-cache DIR" "$WORK/out" "worker --help: --compile-cache"
+finish
