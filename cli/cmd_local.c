@@ -284,6 +284,21 @@ s_print_rank (const sf_store_campaign_t *camp)
                 camp->gpu_type);
 }
 
+/*  What --budget did (coordinator/sf_budget.h). */
+static void
+s_print_budget (const sf_store_campaign_t *camp, double wall)
+{
+    const sf_store_counters_t *n = &camp->counters;
+    printf ("budget %.0f s: %s in %.0f s; ", camp->search.budget_s, wall <= camp->search.budget_s ? "done" : "over",
+            wall);
+    if (n->layers_narrowed)
+        printf ("%llu layers searched with fewer configs than asked (%llu configs left out, %llu layers without U)\n",
+                (unsigned long long) n->layers_narrowed, (unsigned long long) n->configs_skipped,
+                (unsigned long long) n->layers_without_u);
+    else
+        printf ("every layer searched whole\n");
+}
+
 static char *
 s_store_dir (const s_args_t *a)
 {
@@ -366,6 +381,8 @@ sf_cmd_local (int argc, char **argv)
         printf ("campaign %llu '%s' %s in %.1f s: %llu of %llu jobs done, %llu candidates measured\n",
                 (unsigned long long) id, camp.name, last.state, wall, (unsigned long long) camp.counters.jobs_done,
                 (unsigned long long) camp.counters.jobs_total, (unsigned long long) camp.counters.results);
+    if (rc == SF_OK && !a.json && camp.search.budget_s > 0)
+        s_print_budget (&camp, wall);
     if (rc == SF_OK && !a.json && strcmp (camp.strategy, "rank") == 0)
         s_print_rank (&camp);
     if (rc == SF_OK)
@@ -403,6 +420,12 @@ sf_cmd_local (int argc, char **argv)
         cJSON_AddNumberToObject (root, "compile_cpu_s", camp.counters.cpu_s);
         cJSON_AddNumberToObject (root, "gpu_s", camp.counters.gpu_s);
         cJSON_AddNumberToObject (root, "gpu_busy", wall > 0 && nworkers > 0 ? camp.counters.gpu_s / (wall * nworkers) : 0.0);
+        if (camp.search.budget_s > 0) {
+            cJSON_AddNumberToObject (root, "budget_s", camp.search.budget_s);
+            cJSON_AddNumberToObject (root, "layers_narrowed", (double) camp.counters.layers_narrowed);
+            cJSON_AddNumberToObject (root, "layers_without_u", (double) camp.counters.layers_without_u);
+            cJSON_AddNumberToObject (root, "configs_skipped", (double) camp.counters.configs_skipped);
+        }
         cJSON_AddItemToObject (root, "layers", rep.layers);
         rep.layers = NULL;
         sf_cli_print_json (&root);

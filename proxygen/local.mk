@@ -8,4 +8,5 @@ libspmmfarm_la_SOURCES += \
 	proxygen/sf_jit.c proxygen/sf_jit.h \
 	proxygen/sf_uparts.c proxygen/sf_uparts.h \
 	proxygen/sf_kcache.c proxygen/sf_kcache.h \
+	proxygen/sf_cost.c proxygen/sf_cost.h \
 	proxygen/sf_dkernel.c proxygen/sf_dkernel.h

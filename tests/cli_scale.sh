@@ -56,6 +56,30 @@ expect_grep "1 errors" "$WORK/err" "the corrupt entry counted"
 expect_exit 0 "local without a compile cache" env SPMMFARM_COMPILE_CACHE=off "$SPMMFARM" local "$WORK/c.mtx" \
     $SEARCH --store "$WORK/s4"
 if grep -q "compile cache" "$WORK/err"; then fail "no cache when off"; else pass "no cache when off"; fi
+# 5. --budget: four layers whose whole searches take minutes here, in 30 s:
+#    every layer tuned, narrowed plans, said so, and about on time (the
+#    calibration learns this host's speed from the first layer; the worker
+#    stops a search at 1.25 x its share)
+for i in 1 2 3 4; do
+    "$SPMMFARM" gen --m 256 --k 256 --sparsity 0.9 --seed $((10 + i)) -o "$WORK/big$i.mtx" >/dev/null 2>&1
+done
+BIG="$WORK/big1.mtx $WORK/big2.mtx $WORK/big3.mtx $WORK/big4.mtx"
+expect_exit 0 "local --budget 30s" env SPMMFARM_COMPILE_CACHE=off "$SPMMFARM" local $BIG --n 256 \
+    --compile-threads 2 --budget 30s --json -q --store "$WORK/s5"
+cp "$WORK/out" "$WORK/budget.json"
+[ "$(json_get "$WORK/budget.json" 'd["budget_s"]')" = 30 ] && pass "the budget is recorded" || fail "budget_s"
+[ "$(json_get "$WORK/budget.json" 'len(d["layers"])')" = 4 ] && pass "every layer tuned" || fail "layers"
+json_get "$WORK/budget.json" 'd["layers_narrowed"] >= 1 and d["configs_skipped"] > 0' | grep -q True \
+    && pass "the plans left configs out, and said how many" || fail "no narrowed plan reported"
+json_get "$WORK/budget.json" 'd["wall_s"] <= 30 * 1.5 + 15' | grep -q True \
+    && pass "about on time ($(json_get "$WORK/budget.json" 'round(d["wall_s"], 1)') s for 30 s)" \
+    || fail "over time: $(json_get "$WORK/budget.json" 'd["wall_s"]') s for a 30 s budget"
+expect_exit 0 "local --budget, text" env SPMMFARM_COMPILE_CACHE=off "$SPMMFARM" local $BIG --n 256 \
+    --compile-threads 2 --budget 30s -q --store "$WORK/s5"
+expect_grep "budget 30 s: (done|over) in" "$WORK/out" "the summary says what the budget did"
+expect_exit 2 "a bad budget is refused" "$SPMMFARM" local $BIG --n 256 --budget 5d
+expect_grep "not a duration" "$WORK/err" "and says why"
+
 expect_exit 0 "worker --help names the cache" "$SPMMFARM" worker --help
 expect_grep "--compile-cache DIR" "$WORK/out" "worker --help: --compile-cache"
 finish

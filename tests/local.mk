@@ -57,6 +57,13 @@ tests_check_kcache_SOURCES = tests/check_kcache.c
 tests_check_kcache_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_kcache_LDADD = $(CHECK_LDADD)
 tests_check_kcache_LDFLAGS = $(CUDA_LDFLAGS)
+
+check_PROGRAMS += tests/check_budget
+TESTS += tests/check_budget
+tests_check_budget_SOURCES = tests/check_budget.c
+tests_check_budget_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_budget_LDADD = $(CHECK_LDADD)
+tests_check_budget_LDFLAGS = $(CUDA_LDFLAGS)
 TESTS += tests/cli_scale.sh
 dist_noinst_SCRIPTS += tests/cli_scale.sh
 

@@ -414,6 +414,7 @@ sf_jobrun_search_opts (const sf_request_t *r, sf_search_opts_t *so)
     so->no_d_slab = !r->d_slab;
     so->tier = r->tier;
     so->layout = r->layout;
+    so->budget_s = r->budget_s;
 }
 
 /*  The search options of a job on this worker; *model_p: the rank model
@@ -498,16 +499,21 @@ s_configs_candidates (const sf_proto_job_t *job, const sf_search_result_t *r, s_
 static void
 s_log_compiles (const sf_proto_job_t *job, const sf_search_result_t *r)
 {
-    int compiled = 0, cached = 0;
+    int compiled = 0, cached = 0, skipped = 0;
     for (int i = 0; i < r->candidate_count; i++) {
         const sf_candidate_t *c = &r->candidates[i];
-        if (c->cached)
+        if (c->skipped)
+            skipped++;
+        else if (c->cached)
             cached++;
         else if (c->compile.seconds > 0)
             compiled++;
     }
     sf_log_info ("jobrun", "job %llu (%s): %d kernels compiled, %d answered by a cache, %.1f compile CPU-s",
                  (unsigned long long) job->job_id, job->layer, compiled, cached, r->compile_cpu_s);
+    if (skipped)
+        sf_log_warn ("jobrun", "job %llu (%s): %d candidates skipped: the search ran past its budget of %.1f s",
+                     (unsigned long long) job->job_id, job->layer, skipped, job->request.budget_s);
 }
 
 static zmsg_t *
@@ -543,7 +549,8 @@ s_run_search (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_o
             s_configs_candidates (job, &r, &l);
         else
             for (int i = 0; i < r.candidate_count; i++)
-                s_add_measured (&l, &r.candidates[i]);
+                if (!r.candidates[i].skipped)  /* past the job's budget: nothing was measured */
+                    s_add_measured (&l, &r.candidates[i]);
         if (job->want_kernels)
             s_attach_kernel (&l, 0, &r);
         if (!so.no_dense)

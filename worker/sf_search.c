@@ -115,7 +115,15 @@ typedef struct {
     atomic_int done;
     const atomic_bool *cancel;
     int threads;               /* the pool's: a kernel in parts may use as many */
+    double deadline;           /* opts->deadline */
 } s_pool_t;
+
+/*  Past the search's deadline (its share of a budget): nothing new starts. */
+static bool
+s_past (double deadline)
+{
+    return deadline > 0 && sf_clock_mono () > deadline;
+}
 
 static bool
 s_cancelled (const sf_search_opts_t *opts)
@@ -204,6 +212,9 @@ s_pool_thread (void *arg)
         if (pool->cancel && atomic_load (pool->cancel)) {
             pool->jobs[i].status = SF_ERR_CANCELLED;
             snprintf (pool->jobs[i].error, sizeof pool->jobs[i].error, "cancelled");
+        } else if (s_past (pool->deadline)) {
+            pool->jobs[i].status = SF_ERR_TIMEOUT;
+            snprintf (pool->jobs[i].error, sizeof pool->jobs[i].error, "skipped: past the search's deadline");
         } else
             s_compile_one (pool, &pool->jobs[i]);
         atomic_fetch_add (&pool->done, 1);
@@ -276,6 +287,7 @@ s_measure (s_measure_t *ms, s_job_t *job, sf_candidate_t *cand)
     cand->status = job->status;
     if (job->status != SF_OK) {
         snprintf (cand->detail, sizeof cand->detail, "%s", job->error);
+        cand->skipped = job->status == SF_ERR_TIMEOUT && strncmp (job->error, "skipped:", 8) == 0;
         return;
     }
     double t0 = sf_clock_mono ();
@@ -365,7 +377,8 @@ static int
 s_run_jobs (s_measure_t *ms, s_job_t *jobs, int count, const sf_search_opts_t *opts,
             sf_search_result_t *out, const char *phase)
 {
-    s_pool_t pool = { ms->a, { opts->bias, opts->relu }, jobs, count, 0, 0, opts->cancel, opts->compile_threads };
+    s_pool_t pool = { ms->a, { opts->bias, opts->relu }, jobs, count, 0, 0, opts->cancel, opts->compile_threads,
+                      opts->deadline };
     double t0 = sf_clock_mono ();
     char label[64];
     snprintf (label, sizeof label, "compile %s", phase);
@@ -379,7 +392,7 @@ s_run_jobs (s_measure_t *ms, s_job_t *jobs, int count, const sf_search_opts_t *o
         sf_candidate_t cand;
         if (jobs[i].status == SF_OK)
             out->compiled++;
-        else
+        else if (jobs[i].status != SF_ERR_TIMEOUT || strncmp (jobs[i].error, "skipped:", 8) != 0)
             sf_log_warn ("search", "compile of %s failed: %s", phase, jobs[i].error);
         s_measure (ms, &jobs[i], &cand);
         if (cand.status == SF_OK)
@@ -498,42 +511,20 @@ s_open_backend (s_measure_t *ms, sf_search_result_t *out)
     return SF_OK;
 }
 
-/*  An even sample of `keep` of the `count` configs, in place. */
-static int
-s_sample (sf_config_t *configs, int count, int keep)
-{
-    if (keep <= 0 || count <= keep)
-        return count;
-    for (int i = 0; i < keep; i++)
-        configs[i] = configs[(int64_t) i * count / keep];
-    return keep;
-}
-
 /*  The kind of kernel a config is within its template: D's encoding, or
     whether U's is split over K. */
 static int
 s_kind (const sf_config_t *c)
 {
-    return c->tmpl == SF_TEMPLATE_D ? c->encoding : sf_config_ksplit (c) > 1;
+    return sf_space_kind (c);
 }
 
-/*  A template's sample: `keep` of each kind of kernel (they come in runs,
-    one kind after another), so that a kernel added to the space does not
-    thin out the others' sample. */
+/*  A template's sample: `keep` of each kind of kernel (proxygen/sf_space.h),
+    so that a kernel added to the space does not thin out the others'. */
 static int
 s_sample_kinds (sf_config_t *configs, int count, int keep)
 {
-    int kept = 0;
-    for (int first = 0; first < count;) {
-        int end = first;
-        while (end < count && s_kind (&configs[end]) == s_kind (&configs[first]))
-            end++;
-        int n = s_sample (configs + first, end - first, keep);
-        memmove (configs + kept, configs + first, (size_t) n * sizeof *configs);
-        kept += n;
-        first = end;
-    }
-    return kept;
+    return sf_space_sample_kinds (configs, count, keep);
 }
 
 /*  The legal configs of the templates asked for: U (within the code
@@ -706,7 +697,7 @@ s_search (s_measure_t *ms, s_panel_cache_t *cache, const sf_config_t *configs, i
             : SF_SEARCH_DEFAULT_PROXY_TOP;
     if (opts->strategy == SF_STRATEGY_RANK && opts->time_only)
         top = 0;
-    if (rc == SF_OK && proxy && !opts->proxy_only) {
+    if (rc == SF_OK && proxy && !opts->proxy_only && !s_past (opts->deadline)) {
         full = calloc ((size_t) count + 1, sizeof *full);
         nfull = full ? s_finalists (out, first, jobs, count, top, full)
                      : sf_error_set (SF_ERR_NOMEM, "out of memory");
@@ -788,6 +779,12 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
     }
     out->best_generated_us = INFINITY;
     double t0 = sf_clock_mono ();
+    sf_search_opts_t timed;
+    if (opts->budget_s > 0) {
+        timed = *opts;
+        timed.deadline = t0 + opts->budget_s;
+        opts = &timed;
+    }
     s_measure_t ms = { .opts = opts, .a = a, .n = n };
     s_panel_cache_t *cache = calloc (1, sizeof *cache);
     sf_config_t *configs = malloc (S_MAX_CONFIGS * sizeof *configs);
