@@ -44,6 +44,8 @@ static const char *s_help =
     "  --compile-threads N  compile threads per worker (default: CPUs / workers)\n"
     "  --name NAME        the campaign's name\n"
     "  --json             print the result as JSON\n"
+    "  (--budget: local's default is 20 s a layer with a GPU, 10 s on the sim\n"
+    "  backend, said when taken; --budget 0 searches every layer whole)\n"
     "  -q, --quiet        no progress bar\n"
     "  -h, --help         this help\n\n"
     "The search request (the same options and bounds as tune-local's; rank uses the\n"
@@ -270,6 +272,29 @@ s_start_workers (const s_args_t *a, const char *endpoint, pid_t *pids)
     return count;
 }
 
+/*  local's default budget (issue 22; docs/DECISIONS.md): a model's layers
+    in bounded time, S_BUDGET_GPU_S a layer on a GPU (BERT-base's 72 in 24
+    minutes), S_BUDGET_SIM_S on the sim backend; --budget D sets another,
+    --budget 0 none (every layer's whole search). Said when taken. */
+#define S_BUDGET_GPU_S 20.0
+#define S_BUDGET_SIM_S 10.0
+
+static void
+s_default_budget (s_args_t *a, int layers)
+{
+    if (a->request.budget_s >= 0)
+        return;  /* given */
+    bool sim = strcmp (a->backend, "sim") == 0 || (strcmp (a->backend, "auto") == 0 && s_gpu_count () == 0);
+    double per = sim ? S_BUDGET_SIM_S : S_BUDGET_GPU_S, budget = per * (layers > 0 ? layers : 1);
+    if (budget > SF_REQUEST_BUDGET_MAX)
+        budget = SF_REQUEST_BUDGET_MAX;
+    a->request.budget_s = budget;
+    if (!a->quiet && !a->json)
+        fprintf (stderr, "spmmfarm local: a budget of %.0f s for %d layer%s (%.0f s a layer%s; --budget D sets "
+                         "another, --budget 0 searches every layer whole)\n", budget, layers, layers == 1 ? "" : "s",
+                 per, sim ? " on the sim backend" : "");
+}
+
 /*  Which model a rank campaign used, or that it fell back to proxy. */
 static void
 s_print_rank (const sf_store_campaign_t *camp)
@@ -311,6 +336,7 @@ sf_cmd_local (int argc, char **argv)
     const char *cmd = "local";
     s_args_t a = { .backend = "auto" };
     sf_request_init (&a.request);
+    a.request.budget_s = -1.0;  /* not given: local's default (s_default_budget) */
     sf_client_model_t model;
     memset (&model, 0, sizeof model);
     int rc = s_parse (argc, argv, &a, &model);
@@ -323,6 +349,7 @@ sf_cmd_local (int argc, char **argv)
         sf_client_model_free (&model);
         return sf_cli_fail (cmd, SF_ERR_NOTFOUND);
     }
+    s_default_budget (&a, model.count);
     double t0 = zclock_mono () / 1000.0;
     sf_coord_opts_t o;
     sf_coord_opts_default (&o);

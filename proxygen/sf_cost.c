@@ -1,6 +1,7 @@
 /*  sf_cost: the cost model of a layer's search and budget plans. */
 #include "proxygen/sf_cost.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,22 +13,25 @@
 
 #define S_CONFIGS_MAX 8192
 
-/*  The model's constants (docs/KERNELS.md, "The full kernel in parts", and
-    docs/BENCHMARKS.md, "Search at model scale"): compile CPU-seconds of a
-    one-function kernel of f multiply-adds (ptxas -O3 grows faster than
-    linearly: 3.6-4 s at 5,000, 16-18 s at 20,000, 78 s at 60,000 on the
-    2-core host), of a kernel in parts (about linear: an NVRTC start per
-    part plus ptxas on bounded functions), of one D kernel (NVRTC and
-    nvJitLink, 0.2-2 s), and GPU seconds per timed candidate on the
-    measuring child (warm-up, the idle wait, >= 21 batches and >= 5 ms, the
-    graph's capture; verification of a full kernel), per layer (the child,
-    the problem's upload, the baselines before and after, the dense
-    candidate), and on the sim backend. */
-#define S_ONE_FIXED 0.3
-#define S_ONE_LINEAR 0.55e-3
-#define S_ONE_SQUARE 1.2e-8
+/*  The model's constants (docs/KERNELS.md, "The full kernel in parts",
+    fitted to tests/bench/compile_paths on the 2-core host at 1,000 to
+    60,000 nonzeros; the budget's calibration corrects them per host).
+    A kernel's size is its code's operations: a multiply-add per nonzero
+    and lane, and a load per distinct k of each panel counted twice (its
+    address walk), as the proxy's panel cost. ptxas -O3 on one function
+    grows faster than its size (0.85 CPU-s at 2,900 operations, 4-4.7 at
+    13,800, 18-23 at 44,700, 76 at 95,700); in parts it is about linear
+    (an NVRTC start per part and ptxas on bounded functions: 20 CPU-s at
+    95,700). One D kernel: NVRTC and nvJitLink, 0.2-2 s. GPU seconds per
+    timed candidate on the measuring child (warm-up, the idle wait, >= 21
+    batches and >= 5 ms, the graph's capture), verification of a full
+    kernel, per layer (the child, the problem's upload, the baselines
+    before and after, the dense candidate), and on the sim backend. */
+#define S_ONE_FIXED 0.1
+#define S_ONE_LINEAR 0.25e-3
+#define S_ONE_SQUARE 5.8e-9
 #define S_PART_FIXED 0.30
-#define S_PART_LINEAR 0.42e-3
+#define S_PART_LINEAR 0.19e-3
 #define S_D_COMPILE 1.0
 #define S_GPU_TIMED 0.12
 #define S_GPU_VERIFY 0.05
@@ -39,41 +43,51 @@
 #define S_DEFAULT_TOP_K 10
 #define S_FULL_NNZ 2048            /* rank times smaller layers' U in full (SF_SEARCH_FULL_NNZ) */
 
+/*  One-function compile CPU-seconds of `ops` operations. */
 static double
-s_one (double f)
+s_one (double ops)
 {
-    return S_ONE_FIXED + S_ONE_LINEAR * f + S_ONE_SQUARE * f * f;
+    return S_ONE_FIXED + S_ONE_LINEAR * ops + S_ONE_SQUARE * ops * ops;
 }
 
-/*  A full kernel's compile: in parts from SF_COST_PARTS_MIN_FMAS. */
+/*  A config's panels, and the operations of an average panel: its
+    multiply-adds (nnz x V / panels) and twice its expected distinct k
+    (K x (1 - (1 - density)^R) for uniformly placed nonzeros). */
 static double
-s_full (double f)
-{
-    if (f < SF_COST_PARTS_MIN_FMAS)
-        return s_one (f);
-    double parts = (f + SF_EMIT_PART_FMAS - 1) / SF_EMIT_PART_FMAS;
-    if (parts > SF_EMIT_PARTS_MAX)
-        parts = SF_EMIT_PARTS_MAX;
-    return S_PART_FIXED * parts + S_PART_LINEAR * f;
-}
-
-/*  The longest single compile of a full kernel (a part's, in parts). */
-static double
-s_full_longest (double f)
-{
-    if (f < SF_COST_PARTS_MIN_FMAS)
-        return s_one (f);
-    return s_one (f / ((f + SF_EMIT_PART_FMAS - 1) / SF_EMIT_PART_FMAS));
-}
-
-/*  The proxy's code: its representatives' share of the layer's. */
-static double
-s_proxy_fmas (const sf_cost_problem_t *p, const sf_config_t *c)
+s_panel_ops (const sf_cost_problem_t *p, const sf_config_t *c, int32_t *panels_p)
 {
     int32_t panels = (int32_t) ((p->m + c->panel_rows - 1) / c->panel_rows);
-    int32_t reps = sf_emit_default_reps (panels);
-    double full = (double) p->nnz * c->vec;
-    return panels > 0 ? full * reps / panels : full;
+    double density = (double) p->nnz / ((double) p->m * (double) p->k);
+    double distinct = (double) p->k * (1.0 - pow (1.0 - density, c->panel_rows));
+    *panels_p = panels > 0 ? panels : 1;
+    return (double) p->nnz * c->vec / *panels_p + 2.0 * distinct;
+}
+
+/*  A full kernel's compile: in parts from SF_COST_PARTS_MIN_FMAS (parts of
+    whole panels, about SF_EMIT_PART_FMAS multiply-adds each). *longest
+    gets its longest single compile (a part's, in parts). */
+static double
+s_full (const sf_cost_problem_t *p, const sf_config_t *c, double *longest)
+{
+    int32_t panels;
+    double ops = s_panel_ops (p, c, &panels) * panels, fmas = (double) p->nnz * c->vec;
+    if (fmas < SF_COST_PARTS_MIN_FMAS) {
+        *longest = s_one (ops);
+        return *longest;
+    }
+    double parts = ceil (fmas / SF_EMIT_PART_FMAS);
+    parts = fmin (fmin (parts, panels), SF_EMIT_PARTS_MAX);
+    *longest = S_PART_FIXED + S_PART_LINEAR * ops / parts;
+    return S_PART_FIXED * parts + S_PART_LINEAR * ops;
+}
+
+/*  The proxy: its representatives' panels, one function. */
+static double
+s_proxy (const sf_cost_problem_t *p, const sf_config_t *c)
+{
+    int32_t panels;
+    double ops = s_panel_ops (p, c, &panels);
+    return s_one (ops * sf_emit_default_reps (panels));
 }
 
 int
@@ -118,14 +132,14 @@ sf_cost_estimate (const sf_cost_problem_t *p, const sf_cost_search_t *s, sf_cost
     out->u_configs = nu;
     out->d_configs = nd;
     bool proxies = s->strategy != SF_COST_EXHAUSTIVE && !(rank && p->nnz <= S_FULL_NNZ);
-    double cpu1 = 0, longest1 = 0, gpu1 = 0, mean_full = 0;
+    double cpu1 = 0, longest1 = 0, gpu1 = 0, mean_full = 0, mean_longest = 0;
     for (int i = 0; i < nu; i++) {
-        double full = (double) p->nnz * configs[i].vec;
-        double c = proxies ? s_one (s_proxy_fmas (p, &configs[i])) : s_full (full);
-        double longest = proxies ? c : s_full_longest (full);
+        double longest, full = s_full (p, &configs[i], &longest);
+        double c = proxies ? s_proxy (p, &configs[i]) : full;
         cpu1 += c;
-        longest1 = longest > longest1 ? longest : longest1;
+        longest1 = fmax (longest1, proxies ? c : longest);
         mean_full += full / nu;
+        mean_longest += longest / nu;
     }
     double per = p->sim ? S_SIM_TIMED : S_GPU_TIMED, verify = p->sim ? 0.0 : S_GPU_VERIFY;
     gpu1 = nu * (per + (proxies ? 0.0 : verify)) + nd * (per + verify);
@@ -135,7 +149,7 @@ sf_cost_estimate (const sf_cost_problem_t *p, const sf_cost_search_t *s, sf_cost
     int finalists = proxies && nu > 0 ? (top < nu ? top : nu) : 0;
     if (finalists && s->u_split && !rank)
         finalists = top * 2 < nu ? top * 2 : nu;  /* each kind's */
-    double cpu2 = finalists * s_full (mean_full), longest2 = finalists ? s_full_longest (mean_full) : 0;
+    double cpu2 = finalists * mean_full, longest2 = finalists ? mean_longest : 0;
     double gpu2 = finalists * (per + verify);
     int threads = p->threads > 0 ? p->threads : 1;
     double wall1 = cpu1 / threads > longest1 ? cpu1 / threads : longest1;

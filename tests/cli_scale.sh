@@ -10,7 +10,7 @@
 "$SPMMFARM" gen --m 96 --k 128 --sparsity 0.8 --seed 2 -o "$WORK/b.mtx" >/dev/null 2>&1   # same shape
 "$SPMMFARM" gen --m 64 --k 96 --sparsity 0.7 --seed 3 -o "$WORK/c.mtx" >/dev/null 2>&1
 LAYERS="$WORK/a.mtx $WORK/b.mtx $WORK/c.mtx"
-SEARCH="--n 64 --max-configs 2 --compile-threads 2 --json -q"
+SEARCH="--n 64 --max-configs 2 --compile-threads 2 --budget 0 --json -q"
 
 # compiles N: the worker's count of compiles the cache did not answer
 compiles () { sed -n 's/.*compile cache .*: \([0-9]*\) hits, \([0-9]*\) compiles.*/\2/p' "$WORK/err" | tail -1; }
@@ -79,6 +79,11 @@ expect_exit 0 "local --budget, text" env SPMMFARM_COMPILE_CACHE=off "$SPMMFARM" 
 expect_grep "budget 30 s: (done|over) in" "$WORK/out" "the summary says what the budget did"
 expect_exit 2 "a bad budget is refused" "$SPMMFARM" local $BIG --n 256 --budget 5d
 expect_grep "not a duration" "$WORK/err" "and says why"
+# local's default: a budget for the model, said when taken
+expect_exit 0 "local without --budget" env SPMMFARM_COMPILE_CACHE=off "$SPMMFARM" local "$WORK/c.mtx" --n 64 \
+    --max-configs 2 --compile-threads 2 --store "$WORK/s6"
+expect_grep "a budget of 10 s for 1 layer \(10 s a layer on the sim backend" "$WORK/err" "local's default budget said"
+expect_grep "budget 10 s: (done|over) in" "$WORK/out" "and reported"
 
 expect_exit 0 "worker --help names the cache" "$SPMMFARM" worker --help
 expect_grep "--compile-cache DIR" "$WORK/out" "worker --help: --compile-cache"

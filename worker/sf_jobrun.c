@@ -12,6 +12,7 @@
 #include "common/sf_log.h"
 #include "common/sf_sha256.h"
 #include "proxygen/sf_config.h"
+#include "proxygen/sf_cost.h"
 #include "proxygen/sf_space.h"
 #include "rankmodel/sf_rankmodel.h"
 
@@ -394,6 +395,9 @@ s_is_configs (const sf_proto_job_t *job)
 {
     return strcmp (job->kind, "configs") == 0;
 }
+
+/* the cost model (budgets) knows which full kernels the search compiles in parts */
+_Static_assert (SF_COST_PARTS_MIN_FMAS == SF_SEARCH_PARTS_MIN_FMAS, "proxygen/sf_cost.h and worker/sf_search.h agree");
 
 void
 sf_jobrun_search_opts (const sf_request_t *r, sf_search_opts_t *so)
