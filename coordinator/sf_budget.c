@@ -18,6 +18,7 @@ typedef struct {
     double estimate_s;         /* the whole search's, on the last planning worker */
     double share_s;            /* the share it was given */
     double planned_s;          /* its plan's estimate (the model's seconds) */
+    double planned_cpu_s;      /* its plan's compile CPU-seconds (the model's) */
     int64_t started_ms;
 } s_layer_t;
 
@@ -69,14 +70,17 @@ sf_budget_set_layer (sf_budget_t *self, uint32_t i, int64_t m, int64_t k, int64_
 }
 
 /*  Seconds actually taken per second the model estimated, over the
-    finished layers (1 before any; within 1/4..8). */
+    finished layers (1 before any; within 1/2..8). Never below a half: a
+    layer answered by the compile cache runs far under its estimate, and
+    the next, which may compile, must not be planned as if the host were
+    that fast (seen on a warm rerun: 72 s for a 40 s budget with 1/4). */
 static double
 s_speed (const sf_budget_t *self)
 {
     if (self->planned_sum <= 0)
         return 1.0;
     double f = self->actual_sum / self->planned_sum;
-    return f < 0.25 ? 0.25 : f > 8.0 ? 8.0 : f;
+    return f < 0.5 ? 0.5 : f > 8.0 ? 8.0 : f;
 }
 
 static void
@@ -171,6 +175,7 @@ sf_budget_plan (sf_budget_t *self, uint32_t layer, const sf_budget_worker_t *w, 
     l->state = S_RUNNING;
     l->share_s = fmax (share, est.wall_s);
     l->planned_s = est.wall_s / speed;
+    l->planned_cpu_s = est.compile_cpu_s;
     l->started_ms = now_ms;
     self->report.planned++;
     /* the worker's hard stop (worker/sf_search.h: budget_s): a quarter
@@ -193,12 +198,15 @@ sf_budget_plan (sf_budget_t *self, uint32_t layer, const sf_budget_worker_t *w, 
 }
 
 void
-sf_budget_done (sf_budget_t *self, uint32_t layer, double wall_s)
+sf_budget_done (sf_budget_t *self, uint32_t layer, double wall_s, double cpu_s)
 {
     if (layer >= self->count || self->layers[layer].state == S_DONE)
         return;
     s_layer_t *l = &self->layers[layer];
-    if (l->state == S_RUNNING && isfinite (wall_s) && wall_s > 0 && l->planned_s > 0) {
+    /* a layer whose compiles the compile cache answered (a quarter of the
+       planned CPU or less) says nothing of this host's speed */
+    bool compiled = !(isfinite (cpu_s) && l->planned_cpu_s > 1.0 && cpu_s < 0.25 * l->planned_cpu_s);
+    if (l->state == S_RUNNING && compiled && isfinite (wall_s) && wall_s > 0 && l->planned_s > 0) {
         self->actual_sum += wall_s;
         self->planned_sum += l->planned_s;
     }

@@ -61,11 +61,13 @@ typedef struct {
 bool sf_budget_plan (sf_budget_t *self, uint32_t layer, const sf_budget_worker_t *worker, int64_t now_ms,
                      sf_request_t *req, char *note, size_t note_size);
 
-/*  Layer i finished (or was answered from the store); wall_s: how long its
-    job's search took (NAN: unknown). The ratio of the finished layers'
-    times to their plans' estimates scales the next plans' estimates, so
-    that the model learns this host (its CPU, its load) as it goes. */
-void sf_budget_done (sf_budget_t *self, uint32_t layer, double wall_s);
+/*  Layer i finished (or was answered from the store); wall_s and cpu_s:
+    its job's search's seconds and compile CPU-seconds (NAN: unknown). The
+    ratio of the finished layers' times to their plans' estimates scales
+    the next plans' estimates, so that the model learns this host (its
+    CPU, its load) as it goes; layers whose compiles the compile cache
+    answered are left out of it. */
+void sf_budget_done (sf_budget_t *self, uint32_t layer, double wall_s, double cpu_s);
 
 typedef struct {
     double budget_s;           /* asked */
@@ -74,7 +76,7 @@ typedef struct {
     uint32_t narrowed;         /* of them, searched with less than the request */
     uint32_t without_u;        /* of them, without template U */
     int64_t configs_skipped;   /* configs the narrowed plans left out */
-    double speed;              /* actual / estimated seconds of the finished layers (1: none yet) */
+    double speed;              /* actual / estimated seconds of the finished layers (1: none yet; 0.5..8) */
 } sf_budget_report_t;
 
 void sf_budget_report (const sf_budget_t *self, int64_t now_ms, sf_budget_report_t *out);

@@ -427,7 +427,7 @@ static void
 s_job_retire (sf_coord_t *self, s_job_t *job)
 {
     if (job->campaign->budget)
-        sf_budget_done (job->campaign->budget, job->rec.layer, NAN);
+        sf_budget_done (job->campaign->budget, job->rec.layer, NAN, NAN);
     s_dequeue (self, job);
     s_drop_lease (self, job);
     zlistx_delete (self->jobs, job->live_handle);  /* frees the job */
@@ -1179,7 +1179,7 @@ s_on_result (sf_coord_t *self, s_worker_t *w, const sf_proto_result_t *res)
     n->cpu_s += res->cpu_s;
     n->gpu_s += res->gpu_s;
     if (c->budget)
-        sf_budget_done (c->budget, job->rec.layer, res->wall_s);
+        sf_budget_done (c->budget, job->rec.layer, res->wall_s, res->cpu_s);
     job->rec.state = SF_JOB_DONE;
     job->rec.error[0] = '\0';
     w->jobs_done++;
@@ -1873,7 +1873,7 @@ s_budget_plan (sf_coord_t *self, s_campaign_t *c, const s_job_t *job, const s_wo
                 sf_budget_set_layer (c->budget, i, sf_matrix_rows (m), sf_matrix_cols (m), c->rec.layers[i].n,
                                      sf_matrix_nnz (m));
             if (live && !live[i])  /* answered from the store */
-                sf_budget_done (c->budget, i, NAN);
+                sf_budget_done (c->budget, i, NAN, NAN);
         }
         free (live);
     }

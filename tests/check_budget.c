@@ -128,12 +128,12 @@ START_TEST (test_budget_shares_the_time_left)
     ck_assert_ptr_nonnull (strstr (note, "of 600 s left"));
     int32_t first = r.max_configs;
     /* it took twice its estimate: the model is slower on this host, the next plans smaller */
-    sf_budget_done (b, 0, 2.0 * (r.budget_s - 2.0) / 1.25);
+    sf_budget_done (b, 0, 2.0 * (r.budget_s - 2.0) / 1.25, NAN);
     s_request (&r);
     sf_budget_plan (b, 1, &w, 100000, &r, note, sizeof note);
     ck_assert_int_gt (r.max_configs, 0);
     ck_assert_int_le (r.max_configs, first);
-    sf_budget_done (b, 1, NAN);
+    sf_budget_done (b, 1, NAN, NAN);
     /* the report: planned and narrowed layers, what they left out */
     sf_budget_report_t br;
     sf_budget_report (b, 100000, &br);
@@ -182,12 +182,19 @@ START_TEST (test_budget_counts_workers_and_answered_layers)
     for (uint32_t i = 0; i < 8; i++) {
         sf_budget_set_layer (c, i, 768, 768, 4096, 58982);
         if (i > 0)
-            sf_budget_done (c, i, NAN);
+            sf_budget_done (c, i, NAN, NAN);
     }
     sf_request_t rc;
     s_request (&rc);
     sf_budget_plan (c, 0, &one, 0, &rc, note, sizeof note);
     ck_assert_int_gt (rc.max_configs, r1.max_configs);
+    /* a layer the compile cache answered (no compile CPU) does not make the host look fast */
+    sf_budget_report_t br;
+    s_request (&rc);
+    sf_budget_plan (c, 0, &one, 0, &rc, note, sizeof note);
+    sf_budget_done (c, 0, 0.05, 0.0);
+    sf_budget_report (c, 1000, &br);
+    ck_assert_double_eq (br.speed, 1.0);
     sf_budget_destroy (&a);
     sf_budget_destroy (&b);
     sf_budget_destroy (&c);
