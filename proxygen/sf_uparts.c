@@ -64,6 +64,7 @@ typedef struct {
     sf_jit_stats_t obj_stats[SF_EMIT_PARTS_MAX];
     atomic_int next;
     atomic_int failed;            /* the first failure's status (0: none) */
+    const atomic_bool *cancel;
     pthread_mutex_t lock;         /* error and cpu */
     char error[512];
     double cpu_s;                 /* the parts' threads, summed */
@@ -97,7 +98,8 @@ s_work (s_run_t *run, bool slot)
             break;
         if (slot)
             s_slot_take ();
-        int rc = s_part (run, i);
+        int rc = run->cancel && atomic_load (run->cancel)
+               ? sf_error_set (SF_ERR_CANCELLED, "cancelled") : s_part (run, i);
         if (slot)
             s_slot_give ();
         if (rc != SF_OK) {
@@ -189,6 +191,7 @@ sf_uparts_compile (const sf_matrix_t *a, const sf_panels_t *panels, const sf_con
     run->panels = panels;
     run->config = config;
     run->epi = epilogue ? *epilogue : (sf_epilogue_t) { 0 };
+    run->cancel = opts ? opts->cancel : NULL;
     pthread_mutex_init (&run->lock, NULL);
     s_jit_opts (opts, config, &run->jit);
     int rc = sf_emit_u_parts_plan (a, panels, config, opts ? opts->part_fmas : 0, &run->plan);

@@ -20,6 +20,8 @@
 #ifndef SF_UPARTS_H_INCLUDED
 #define SF_UPARTS_H_INCLUDED
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +40,7 @@ typedef struct {
     int threads;          /* threads on parts at once, this one included; 0: online CPUs */
     const char *arch;     /* NULL: sm_90 */
     int opt_level;        /* ptxas -O of the parts and the entry; 0..3 (out of range: 3) */
+    const atomic_bool *cancel;  /* may be NULL; once true no part starts (SF_ERR_CANCELLED) */
 } sf_uparts_opts_t;
 
 /*  What a compile in parts did, besides the usual stats. */

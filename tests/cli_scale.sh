@@ -82,7 +82,7 @@ expect_grep "not a duration" "$WORK/err" "and says why"
 # local's default: a budget for the model, said when taken
 expect_exit 0 "local without --budget" env SPMMFARM_COMPILE_CACHE=off "$SPMMFARM" local "$WORK/c.mtx" --n 64 \
     --max-configs 2 --compile-threads 2 --store "$WORK/s6"
-expect_grep "a budget of 10 s for 1 layer \(10 s a layer on the sim backend" "$WORK/err" "local's default budget said"
+expect_grep "a budget of 20 s for 1 layer \(20 s a layer on the sim backend" "$WORK/err" "local's default budget said"
 expect_grep "budget 20 s: (done|over) in" "$WORK/out" "and reported"
 
 expect_exit 0 "worker --help names the cache" "$SPMMFARM" worker --help

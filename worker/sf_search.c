@@ -180,7 +180,8 @@ s_compile_one (s_pool_t *pool, s_job_t *job)
             sf_dkernel_launch_for (&job->config, sf_panels_count (job->panels), sf_matrix_cols (pool->a),
                                    &job->launch);
     } else if (s_u_parts (pool->a, job)) {
-        sf_uparts_opts_t uo = { .threads = pool->threads, .opt_level = s_u_emit_is ("parts-o1") ? 1 : 3 };
+        sf_uparts_opts_t uo = { .threads = pool->threads, .opt_level = s_u_emit_is ("parts-o1") ? 1 : 3,
+                                .cancel = pool->cancel };
         rc = sf_uparts_compile (pool->a, job->panels, &job->config, &pool->epi, &uo, &job->cubin, &job->size,
                                 &job->launch, &job->stats, NULL);
     } else {
