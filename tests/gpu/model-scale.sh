@@ -2,8 +2,9 @@
 # model-scale.sh: search at model scale on the GPU (issue 22). Runs
 # unattended on the lent H100 from the repository root, with binaries packed
 # by ../shared/tools/devpack (SF_DEVPACK, default .devpack: bin/spmmfarm,
-# lib/), writing logs and JSON under $OUT (at most 8 files come back: one
-# tarball of everything, plus the summary JSONs).
+# lib/), writing under $OUT (at most 8 files come back): bert-base.json and
+# bert-base-warm.json (docs/bench/h100/model-scale/), parts-report.txt,
+# quality-report.txt, and model-scale.tgz with every log and JSON.
 #
 #   tests/gpu/model-scale.sh parts     the kernel in parts against the one-function
 #                                      kernel: the same configs compiled both ways (and
@@ -218,5 +219,7 @@ PY
         echo "model-scale.sh: unknown part '$what' (parts, bert, quality)"; exit 2 ;;
     esac
 done
-tar czf "$OUT/model-scale.tgz" -C "$OUT" scale 2>/dev/null
+# at most 8 files come back: the reports and summaries, and a tarball of the rest
+cp "$OUT/scale/parts-report.txt" "$OUT/scale/quality-report.txt" "$OUT/" 2>/dev/null
+tar czf "$OUT/model-scale.tgz" -C "$OUT" scale && rm -rf "$OUT/scale"
 ls -la "$OUT"
