@@ -62,6 +62,19 @@ s_print_text (const sf_proto_status_t *st, bool watch)
         printf ("campaign %-4llu %-24s %-9s [%s] %lld/%lld jobs done, %lld failed, %lld candidates, ETA %s\n",
                 (unsigned long long) c->id, c->name, state, bar, (long long) c->jobs_done, (long long) c->jobs_total,
                 (long long) c->jobs_failed, (long long) c->candidates, eta);
+        if (c->elapsed_s > 0) {  /* model scale: time, compile and GPU seconds, the budget */
+            char elapsed[32], left[32];
+            s_duration (c->elapsed_s, elapsed, sizeof elapsed);
+            printf ("              %s elapsed, %lld running, %.0f compile CPU-s, GPU %.0f %% busy", elapsed,
+                    (long long) c->jobs_running, c->compile_cpu_s, 100.0 * c->gpu_busy);
+            if (!isnan (c->budget_s)) {
+                s_duration (c->budget_left_s, left, sizeof left);
+                printf (", budget %.0f s (%s left, %lld layers narrowed, %lld configs left out)", c->budget_s,
+                        c->budget_left_s > 0 ? left : "none", (long long) c->layers_narrowed,
+                        (long long) c->configs_skipped);
+            }
+            printf ("\n");
+        }
         if (strcmp (c->strategy, "rank") == 0 && c->model_version > 0)
             printf ("              rank model version %d%s\n", c->model_version,
                     c->fallback ? ", some searches fell back to proxy" : "");
@@ -103,6 +116,19 @@ s_print_json (const sf_proto_status_t *st)
             cJSON_AddNullToObject (o, "eta_s");
         else
             cJSON_AddNumberToObject (o, "eta_s", c->eta_s);
+        cJSON_AddNumberToObject (o, "jobs_running", (double) c->jobs_running);
+        cJSON_AddNumberToObject (o, "elapsed_s", c->elapsed_s);
+        cJSON_AddNumberToObject (o, "compile_cpu_s", c->compile_cpu_s);
+        cJSON_AddNumberToObject (o, "gpu_s", c->gpu_s);
+        cJSON_AddNumberToObject (o, "gpu_busy", c->gpu_busy);
+        if (!isnan (c->budget_s)) {
+            cJSON_AddNumberToObject (o, "budget_s", c->budget_s);
+            if (!isnan (c->budget_left_s))
+                cJSON_AddNumberToObject (o, "budget_left_s", c->budget_left_s);
+            cJSON_AddNumberToObject (o, "layers_narrowed", (double) c->layers_narrowed);
+            cJSON_AddNumberToObject (o, "layers_without_u", (double) c->layers_without_u);
+            cJSON_AddNumberToObject (o, "configs_skipped", (double) c->configs_skipped);
+        }
         cJSON_AddItemToArray (campaigns, o);
     }
     cJSON *workers = cJSON_AddArrayToObject (root, "workers");

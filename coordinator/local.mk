@@ -3,6 +3,7 @@
 libspmmfarm_la_SOURCES += \
 	coordinator/sf_coord.c coordinator/sf_coord.h
 libspmmfarm_la_SOURCES += \
+	coordinator/sf_budget.c coordinator/sf_budget.h \
 	coordinator/sf_campaign.c coordinator/sf_campaign.h
 libspmmfarm_la_SOURCES += \
 	coordinator/sf_metrics.c coordinator/sf_metrics.h

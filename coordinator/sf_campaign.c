@@ -22,6 +22,7 @@ sf_campaign_set_request (sf_store_campaign_t *c, const sf_request_t *r)
     s->no_d_slab = !r->d_slab;
     s->tier = r->tier;
     s->layout = r->layout;
+    s->budget_s = r->budget_s;
 }
 
 void
@@ -44,6 +45,7 @@ sf_campaign_request (const sf_store_campaign_t *c, sf_request_t *r)
     r->d_slab = !s->no_d_slab;
     r->tier = s->tier;
     r->layout = s->layout;
+    r->budget_s = s->budget_s;
 }
 
 bool

@@ -16,6 +16,7 @@
 #include "common/sf_log.h"
 #include "common/sf_matrix.h"
 #include "common/sf_sha256.h"
+#include "coordinator/sf_budget.h"
 #include "coordinator/sf_campaign.h"
 #include "wire/sf_proto.h"
 #include "proxygen/sf_config.h"
@@ -64,6 +65,7 @@ struct _s_campaign_t {
     bool model_resolved;
     char *model_json;               /* NULL: none (fallback) */
     char model_digest[SF_PROTO_HASH_LEN + 1];
+    sf_budget_t *budget;            /* --budget: its layers' plans (NULL: none) */
 };
 
 struct _s_worker_t {
@@ -235,6 +237,7 @@ s_campaign_free (void **item)
         sf_record_campaign_free (&c->rec);
         free (c->layers);
         free (c->model_json);
+        sf_budget_destroy (&c->budget);
         free (c);
         *item = NULL;
     }
@@ -424,6 +427,8 @@ s_drop_lease (sf_coord_t *self, s_job_t *job)
 static void
 s_job_retire (sf_coord_t *self, s_job_t *job)
 {
+    if (job->campaign->budget)
+        sf_budget_done (job->campaign->budget, job->rec.layer, NAN, NAN);
     s_dequeue (self, job);
     s_drop_lease (self, job);
     zlistx_delete (self->jobs, job->live_handle);  /* frees the job */
@@ -1174,6 +1179,8 @@ s_on_result (sf_coord_t *self, s_worker_t *w, const sf_proto_result_t *res)
     n->wall_s += res->wall_s;
     n->cpu_s += res->cpu_s;
     n->gpu_s += res->gpu_s;
+    if (c->budget)
+        sf_budget_done (c->budget, job->rec.layer, res->wall_s, res->cpu_s);
     job->rec.state = SF_JOB_DONE;
     job->rec.error[0] = '\0';
     w->jobs_done++;
@@ -1579,6 +1586,38 @@ typedef struct {
     size_t count, max;
 } s_status_t;
 
+/*  STATUS at model scale (issue 22): jobs running, time, compile and GPU
+    seconds, the GPU's busy share; a budget's plan and an ETA bounded by
+    its deadline. */
+static void
+s_status_scale (sf_coord_t *self, const sf_store_campaign_t *rec, const s_campaign_t *live, sf_proto_campaign_t *p)
+{
+    p->compile_cpu_s = rec->counters.cpu_s;
+    p->gpu_s = rec->counters.gpu_s;
+    p->budget_s = rec->search.budget_s > 0 ? rec->search.budget_s : NAN;
+    p->budget_left_s = NAN;
+    p->layers_narrowed = (int64_t) rec->counters.layers_narrowed;
+    p->layers_without_u = (int64_t) rec->counters.layers_without_u;
+    p->configs_skipped = (int64_t) rec->counters.configs_skipped;
+    if (!live || !live->started)
+        return;
+    int workers = 0;
+    for (s_worker_t *w = zhashx_first (self->peers); w; w = zhashx_next (self->peers))
+        workers += !w->gone;
+    for (s_job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
+        p->jobs_running += j->campaign == live && j->rec.state == SF_JOB_LEASED;
+    p->elapsed_s = (s_now () - live->started) / 1000.0;
+    if (p->elapsed_s > 0)
+        p->gpu_busy = fmin (1.0, p->gpu_s / (p->elapsed_s * (workers > 0 ? workers : 1)));
+    if (live->budget) {
+        sf_budget_report_t br;
+        sf_budget_report (live->budget, s_now (), &br);
+        p->budget_left_s = br.left_s;
+        if (isnan (p->eta_s) || p->eta_s > br.left_s)
+            p->eta_s = br.left_s > 0 ? br.left_s : 0.0;
+    }
+}
+
 static int
 s_status_campaign (void *arg, const sf_store_campaign_t *rec)
 {
@@ -1605,6 +1644,7 @@ s_status_campaign (void *arg, const sf_store_campaign_t *rec)
         p->eta_s = elapsed / (double) ended * (double) (rec->counters.jobs_total - ended);
     } else if (rec->state >= SF_CAMPAIGN_DONE)
         p->eta_s = 0.0;
+    s_status_scale (st->self, rec, live, p);
     return 0;
 }
 
@@ -1893,6 +1933,46 @@ s_record_latency (sf_coord_t *self, double ms)
     self->latency[self->latency_count++] = ms;
 }
 
+/*  --budget: plans the job's layer within its share of the time left
+    (coordinator/sf_budget.h), from the campaign's first lease on. */
+static void
+s_budget_plan (sf_coord_t *self, s_campaign_t *c, const s_job_t *job, const s_worker_t *w, int64_t now,
+               sf_request_t *req)
+{
+    if (!c->budget && (c->budget = sf_budget_new (c->rec.search.budget_s, c->rec.layer_count, c->started))) {
+        bool *live = calloc (c->rec.layer_count + 1, sizeof *live);
+        for (s_job_t *j = zlistx_first (self->jobs); live && j; j = zlistx_next (self->jobs))
+            if (j->campaign == c && j->rec.layer < c->rec.layer_count)
+                live[j->rec.layer] = true;
+        for (uint32_t i = 0; i < c->rec.layer_count; i++) {
+            const sf_matrix_t *m = s_matrix (self, c->layers[i].hash);
+            if (m)
+                sf_budget_set_layer (c->budget, i, sf_matrix_rows (m), sf_matrix_cols (m), c->rec.layers[i].n,
+                                     sf_matrix_nnz (m));
+            if (live && !live[i])  /* answered from the store */
+                sf_budget_done (c->budget, i, NAN, NAN);
+        }
+        free (live);
+    }
+    if (!c->budget)
+        return;
+    int workers = 0;
+    for (s_worker_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers))
+        workers += !p->gone;
+    sf_budget_worker_t bw = { w->hello.compile_threads > 0 ? w->hello.compile_threads : 1, w->hello.sm_count,
+                              strcmp (w->hello.backend, "sim") == 0, workers };
+    char note[512];
+    sf_budget_plan (c->budget, job->rec.layer, &bw, now, req, note, sizeof note);
+    sf_budget_report_t br;  /* kept in the record: the campaign's summary says what was left out */
+    sf_budget_report (c->budget, now, &br);
+    c->rec.counters.layers_narrowed = br.narrowed;
+    c->rec.counters.layers_without_u = br.without_u;
+    c->rec.counters.configs_skipped = (uint64_t) br.configs_skipped;
+    c->dirty = true;
+    sf_log_info (S_LOG, "campaign %llu, layer '%s': budget: %s", (unsigned long long) c->rec.id,
+                 c->rec.layers[job->rec.layer].name, note);
+}
+
 static void
 s_lease (sf_coord_t *self, s_job_t *job, s_worker_t *w, int64_t now)
 {
@@ -1942,6 +2022,8 @@ s_lease (sf_coord_t *self, s_job_t *job, s_worker_t *w, int64_t now)
     sf_campaign_request (&c->rec, &msg.request);
     msg.request.bias = sl->bias;
     msg.request.relu = sl->relu;
+    if (c->rec.search.budget_s > 0 && strcmp (job->rec.kind, "search") == 0)
+        s_budget_plan (self, c, job, w, now, &msg.request);
     char **texts = NULL;
     if (strcmp (job->rec.kind, "search") == 0) {
         snprintf (msg.kind, sizeof msg.kind, "search");

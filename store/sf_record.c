@@ -566,6 +566,8 @@ s_read_search_rest (sf_mpack_in_t *search, sf_store_search_t *p)
         p->no_d_slab = sf_mpack_in_bool (search, "no_d_slab");
     p->tier = (sf_tier) s_in_opt_enum (search, "precision", s_tier_name, SF_TIER_COUNT);
     p->layout = (sf_layout) s_in_opt_enum (search, "layout", s_layout_name, SF_LAYOUT_COUNT);
+    if (sf_mpack_in_has (search, "budget_s"))
+        p->budget_s = sf_mpack_in_double (search, "budget_s", 0.0, SF_STORE_US_MAX, false);
 }
 
 static void
@@ -602,6 +604,12 @@ s_read_campaign (sf_mpack_in_t *in, sf_store_campaign_t *c)
         n->wall_s = sf_mpack_in_double (&counters, "wall_s", 0.0, SF_STORE_US_MAX, false);
         n->cpu_s = sf_mpack_in_double (&counters, "cpu_s", 0.0, SF_STORE_US_MAX, false);
         n->gpu_s = sf_mpack_in_double (&counters, "gpu_s", 0.0, SF_STORE_US_MAX, false);
+        if (sf_mpack_in_has (&counters, "layers_narrowed"))
+            n->layers_narrowed = sf_mpack_in_uint (&counters, "layers_narrowed", 0, UINT64_MAX);
+        if (sf_mpack_in_has (&counters, "layers_without_u"))
+            n->layers_without_u = sf_mpack_in_uint (&counters, "layers_without_u", 0, UINT64_MAX);
+        if (sf_mpack_in_has (&counters, "configs_skipped"))
+            n->configs_skipped = sf_mpack_in_uint (&counters, "configs_skipped", 0, UINT64_MAX);
     }
     sf_mpack_in_t search;
     if (sf_mpack_in_has (in, "search") && sf_mpack_in_map (in, "search", &search) == SF_OK) {
@@ -973,7 +981,8 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
     }
     const sf_store_counters_t *n = &c->counters;
     sf_mpack_out_str (out, "counters");
-    sf_mpack_out_map (out, 7);
+    bool budgeted = n->layers_narrowed || n->layers_without_u || n->configs_skipped;
+    sf_mpack_out_map (out, budgeted ? 10 : 7);
     sf_mpack_out_kuint (out, "jobs_total", n->jobs_total);
     sf_mpack_out_kuint (out, "jobs_done", n->jobs_done);
     sf_mpack_out_kuint (out, "jobs_failed", n->jobs_failed);
@@ -981,14 +990,20 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
     sf_mpack_out_kdouble (out, "wall_s", n->wall_s);
     sf_mpack_out_kdouble (out, "cpu_s", n->cpu_s);
     sf_mpack_out_kdouble (out, "gpu_s", n->gpu_s);
+    if (budgeted) {
+        sf_mpack_out_kuint (out, "layers_narrowed", n->layers_narrowed);
+        sf_mpack_out_kuint (out, "layers_without_u", n->layers_without_u);
+        sf_mpack_out_kuint (out, "configs_skipped", n->configs_skipped);
+    }
     const sf_store_search_t *p = &c->search;
     if ((unsigned) p->tier >= SF_TIER_COUNT || (unsigned) p->layout >= SF_LAYOUT_COUNT || p->templates > 3
-        || p->max_code_fmas < 0 || !(p->run_timeout_s >= 0 && p->run_timeout_s <= SF_STORE_US_MAX))
-        return sf_error_set (SF_ERR_RANGE, "search: precision, layout, templates, max_code_fmas or "
-                                           "run_timeout_s out of range");
+        || p->max_code_fmas < 0 || !(p->run_timeout_s >= 0 && p->run_timeout_s <= SF_STORE_US_MAX)
+        || !(p->budget_s >= 0 && p->budget_s <= SF_STORE_US_MAX))
+        return sf_error_set (SF_ERR_RANGE, "search: precision, layout, templates, max_code_fmas, "
+                                           "run_timeout_s or budget_s out of range");
     /* the rest of the request only when not the default */
     bool more[] = { p->templates != 0, p->max_code_fmas > 0, p->run_timeout_s > 0, p->u_split, p->d_union,
-                    p->no_d_slab, p->tier != SF_TIER_FP32, p->layout != SF_LAYOUT_KN };
+                    p->no_d_slab, p->tier != SF_TIER_FP32, p->layout != SF_LAYOUT_KN, p->budget_s > 0 };
     uint32_t extra = 0;
     for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
         extra += more[i];
@@ -1017,6 +1032,8 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
         sf_mpack_out_kstr (out, "precision", sf_tier_name (p->tier));
     if (more[7])
         sf_mpack_out_kstr (out, "layout", sf_layout_name (p->layout));
+    if (more[8])
+        sf_mpack_out_kdouble (out, "budget_s", p->budget_s);
     if (c->request[0])
         sf_mpack_out_kstr (out, "request", c->request);
     return s_finish (SF_DB_CAMPAIGNS, key, sf_record_key_id (c->id, key), out, key_size);

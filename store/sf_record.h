@@ -105,6 +105,10 @@ typedef struct {
     uint64_t jobs_total, jobs_done, jobs_failed;
     uint64_t results;                     /* results recorded for the campaign */
     double wall_s, cpu_s, gpu_s;          /* search cost so far */
+    /*  --budget (optional in the record, written when not 0): layers whose
+        search was narrowed to fit, of them without template U, and the
+        configs those plans left out (coordinator/sf_budget.h). */
+    uint64_t layers_narrowed, layers_without_u, configs_skipped;
 } sf_store_counters_t;
 
 /*  How a campaign's layers are searched (JOB fields); 0 = the defaults. */
@@ -128,6 +132,7 @@ typedef struct {
     bool u_split, d_union, no_d_slab;
     sf_tier tier;                         /* precision tier (0: fp32) */
     sf_layout layout;                     /* activation layout (0: kn) */
+    double budget_s;                      /* the campaign's time budget (0: none) */
 } sf_store_search_t;
 
 typedef struct {

@@ -196,8 +196,10 @@ s_sample (sf_proto_type type, sf_proto_msg_t *m)
     case SF_PROTO_STATUS:
         memset (s_campaigns, 0, sizeof s_campaigns);
         s_campaigns[0] = (sf_proto_campaign_t) { 5, "bert", "running", 1200, 300, 2, 41000, 5400.0, "rank", 3,
-                                                 false };
-        s_campaigns[1] = (sf_proto_campaign_t) { 6, "resnet", "queued", 0, 0, 0, 0, NAN, "", 0, false };
+                                                 false, 1, 812.5, 9100.25, 330.5, 0.40677, 1800.0, 987.5, 40, 6,
+                                                 2310 };
+        s_campaigns[1] = (sf_proto_campaign_t) { 6, "resnet", "queued", 0, 0, 0, 0, NAN, "", 0, false, 0, 0, 0, 0,
+                                                 0, NAN, NAN, 0, 0, 0 };
         s_workers[0] = (sf_proto_worker_t) { "node17:gpu3:4242", "node17", "NVIDIA H100 80GB HBM3/sm_90/132sm",
                                              "busy", 300 };
         m->status = (sf_proto_status_t) { s_campaigns, 2, s_workers, 1 };

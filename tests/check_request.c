@@ -179,6 +179,7 @@ static const s_case_t s_cases[] = {
     { "top-k", "4096", "rank", "top-k=4096" },
     { "max-code-fmas", "100000000", NULL, "max-code-fmas=100000000" },
     { "run-timeout", "0.1", NULL, "run-timeout=0.1" },
+    { "budget", "30m", NULL, "budget=1800" },
     { "seed", "18446744073709551615", NULL, "seed=18446744073709551615" },
     { "tol", "1e-12", NULL, "tol=1e-12" },
     { "precision", "fp16", NULL, "precision=fp16" },
@@ -295,6 +296,11 @@ START_TEST (test_command_line_bounds)
     s_refused ("run-timeout", "0.05", SF_ERR_RANGE, "--run-timeout: 0.05 is out of range 0.1..86400 (0: the default)");
     s_refused ("run-timeout", "1e6", SF_ERR_RANGE, "--run-timeout: 1e+06 is out of range 0.1..86400 (0: the default)");
     s_refused ("tol", "2", SF_ERR_RANGE, "--tol: 2 is out of range 1e-12..1 (0: the default)");
+    s_refused ("budget", "0.5", SF_ERR_RANGE, "--budget: 0.5 is out of range 1..604800 (0: the default)");
+    s_refused ("budget", "8d", SF_ERR_INVALID, "--budget: '8d' is not a duration (90s, 30m, 2h, seconds)");
+    s_refused ("budget", "200h", SF_ERR_RANGE, "--budget: 720000 is out of range 1..604800 (0: the default)");
+    s_refused ("budget", "m", SF_ERR_INVALID, "--budget: 'm' is not a duration (90s, 30m, 2h, seconds)");
+    s_refused ("run-timeout", "5m", SF_ERR_INVALID, "--run-timeout: '5m' is not a number");
     s_refused ("tol", "nan", SF_ERR_INVALID, "--tol: 'nan' is not a number");
     s_refused ("seed", "-1", SF_ERR_INVALID, "--seed: '-1' is not an integer in 0..18446744073709551615");
     s_refused ("seed", "18446744073709551616", SF_ERR_INVALID,

@@ -96,8 +96,9 @@ assert c["bf16-nk"]["search"]["precision"] == "bf16" and c["bf16-nk"]["search"][
 PY
 
 # ---- local: the same options, the same way ----------------------------------
+# (--budget 0: local's default budget would plan the layer's search, docs/FARM.md "Budgets")
 SPMMFARM_LOG=debug "$SPMMFARM" local "$WORK/a.mtx" --n 8 --backend sim --store "$WORK/local" --compile-threads 2 \
-    -q --max-configs 2 --proxy-top 2 --max-code-fmas 50000 --run-timeout 20 --seed 9 --tol 1e-4 --u-split \
+    -q --budget 0 --max-configs 2 --proxy-top 2 --max-code-fmas 50000 --run-timeout 20 --seed 9 --tol 1e-4 --u-split \
     --d-union --no-d-slab --bias --relu > "$WORK/out" 2> "$WORK/local.log"
 [ $? -eq 0 ] && pass "local with every proxy option" || { fail "local with every proxy option"; tail -5 "$WORK/local.log"; }
 expect_grep "request strategy=proxy max-configs=2 proxy-top=2 templates=UD\+e1 u-split max-code-fmas=50000 tol=0.0001 seed=9 run-timeout=20 bias relu" \

@@ -48,6 +48,29 @@ tests_check_proxygen_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_proxygen_LDADD = $(CHECK_LDADD)
 tests_check_proxygen_LDFLAGS = $(CUDA_LDFLAGS)
 
+check_PROGRAMS += tests/check_uparts
+TESTS += tests/check_uparts
+tests_check_uparts_SOURCES = tests/check_uparts.c
+tests_check_uparts_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_uparts_LDADD = $(CHECK_LDADD)
+tests_check_uparts_LDFLAGS = $(CUDA_LDFLAGS)
+
+check_PROGRAMS += tests/check_kcache
+TESTS += tests/check_kcache
+tests_check_kcache_SOURCES = tests/check_kcache.c
+tests_check_kcache_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_kcache_LDADD = $(CHECK_LDADD)
+tests_check_kcache_LDFLAGS = $(CUDA_LDFLAGS)
+
+check_PROGRAMS += tests/check_budget
+TESTS += tests/check_budget
+tests_check_budget_SOURCES = tests/check_budget.c
+tests_check_budget_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_budget_LDADD = $(CHECK_LDADD)
+tests_check_budget_LDFLAGS = $(CUDA_LDFLAGS)
+TESTS += tests/cli_scale.sh
+dist_noinst_SCRIPTS += tests/cli_scale.sh
+
 ## worker/sf_measure: the measuring child, its crash and hang containment.
 check_PROGRAMS += tests/check_measure
 TESTS += tests/check_measure

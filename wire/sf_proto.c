@@ -229,6 +229,16 @@ static const s_field s_campaign_fields[] = {
     S_STR (sf_proto_campaign_t, strategy, 0, 0),
     S_I32 (sf_proto_campaign_t, model_version, 0, 0, INT32_MAX, 0),
     S_BOOL (sf_proto_campaign_t, fallback, 0),
+    S_I64 (sf_proto_campaign_t, jobs_running, 0, 0, (int64_t) 1 << 40, 0),
+    S_DBL (sf_proto_campaign_t, elapsed_s, 0, 0, S_TIME_MAX, 0),
+    S_DBL (sf_proto_campaign_t, compile_cpu_s, 0, 0, S_TIME_MAX, 0),
+    S_DBL (sf_proto_campaign_t, gpu_s, 0, 0, S_TIME_MAX, 0),
+    S_DBL (sf_proto_campaign_t, gpu_busy, 0, 0, 1, 0),
+    S_DBL (sf_proto_campaign_t, budget_s, F_NAN, 0, S_TIME_MAX, NAN),
+    S_DBL (sf_proto_campaign_t, budget_left_s, F_NAN, -S_TIME_MAX, S_TIME_MAX, NAN),
+    S_I64 (sf_proto_campaign_t, layers_narrowed, 0, 0, (int64_t) 1 << 40, 0),
+    S_I64 (sf_proto_campaign_t, layers_without_u, 0, 0, (int64_t) 1 << 40, 0),
+    S_I64 (sf_proto_campaign_t, configs_skipped, 0, 0, (int64_t) 1 << 40, 0),
 };
 S_SCHEMA (s_campaign, "campaign", sf_proto_campaign_t, s_campaign_fields, NULL);
 

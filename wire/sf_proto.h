@@ -211,6 +211,16 @@ typedef struct {
     char strategy[SF_PROTO_WORD_MAX + 1];  /* exhaustive|proxy|rank|sweep ("" unknown) */
     int32_t model_version;                 /* rank: the model version it uses (0: none) */
     bool fallback;                         /* rank: no model, proxy ran instead */
+    /*  Progress at model scale (issue 22; optional, 0 / NaN from older
+        coordinators): jobs on workers now, seconds since its first job,
+        its compile CPU-seconds and GPU-seconds so far, and the GPU's busy
+        share (GPU-seconds over elapsed x workers serving, 0..1). */
+    int64_t jobs_running;
+    double elapsed_s, compile_cpu_s, gpu_s, gpu_busy;
+    /*  --budget (NaN budget_s: none): seconds asked and left, layers whose
+        search was narrowed to fit (and of them without U), configs left out. */
+    double budget_s, budget_left_s;
+    int64_t layers_narrowed, layers_without_u, configs_skipped;
 } sf_proto_campaign_t;
 
 /*  A rank model inside a JOB: the XGBoost JSON of one version of the

@@ -25,6 +25,7 @@ typedef enum {
     S_TOP_K,
     S_MAX_CODE_FMAS,
     S_RUN_TIMEOUT,
+    S_BUDGET,
     S_SEED,
     S_TOL,
     S_PRECISION,
@@ -76,6 +77,14 @@ static const sf_request_option_t s_options[S_COUNT] = {
                         .zero_default = true,
                         .help = "seconds before a hanging candidate is killed (0, the\n"
                                 "default: 30)" },
+    [S_BUDGET] = { .name = "budget", .key = "budget_s", .type = SF_REQUEST_T_NUM, .arg = "D",
+                   .dmin = SF_REQUEST_BUDGET_MIN, .dmax = SF_REQUEST_BUDGET_MAX, .zero_default = true,
+                   .duration = true,
+                   .help = "a campaign's time budget (90s, 30m, 2h; seconds without\n"
+                           "a unit): the coordinator plans each layer's share from\n"
+                           "its size and the time left, searches fewer configs where\n"
+                           "the whole search would not fit, and says what it left out\n"
+                           "(0, the default: none)" },
     [S_SEED] = { .name = "seed", .key = "seed", .type = SF_REQUEST_T_U64, .arg = "N",
                  .help = "seed of inputs and pattern values (default 1)" },
     [S_TOL] = { .name = "tol", .key = "tol", .type = SF_REQUEST_T_NUM, .arg = "T", .dmin = SF_REQUEST_TOL_MIN,
@@ -213,6 +222,7 @@ sf_request_get (const sf_request_t *req, size_t index, sf_request_value_t *v)
     case S_TOP_K: v->i = req->top_k; break;
     case S_MAX_CODE_FMAS: v->i = req->max_code_fmas; break;
     case S_RUN_TIMEOUT: v->num = req->run_timeout_s; break;
+    case S_BUDGET: v->num = req->budget_s; break;
     case S_SEED: v->u = req->seed; break;
     case S_TOL: v->num = req->tol; break;
     case S_PRECISION: snprintf (v->word, sizeof v->word, "%s", sf_tier_name (req->tier)); break;
@@ -303,6 +313,7 @@ sf_request_put (sf_request_t *req, size_t index, const sf_request_value_t *v)
     case S_TOP_K: req->top_k = (int32_t) v->i; break;
     case S_MAX_CODE_FMAS: req->max_code_fmas = v->i; break;
     case S_RUN_TIMEOUT: req->run_timeout_s = v->num; break;
+    case S_BUDGET: req->budget_s = v->num; break;
     case S_SEED: req->seed = v->u; break;
     case S_TOL: req->tol = v->num; break;
     case S_PRECISION: req->tier = (sf_tier) w; break;
@@ -360,9 +371,15 @@ s_parse_text (const sf_request_option_t *o, bool negated, const char *text, sf_r
     }
     case SF_REQUEST_T_NUM: {
         double x = text ? strtod (text, &end) : 0;
+        double unit = 1.0;
+        if (o->duration && end && end != text && end[0] && !end[1]) {
+            unit = end[0] == 's' ? 1.0 : end[0] == 'm' ? 60.0 : end[0] == 'h' ? 3600.0 : 0.0;
+            end += unit > 0;
+        }
         if (!text || !*text || *end || !isfinite (x))
-            return sf_error_set (SF_ERR_INVALID, "'%.32s' is not a number", text ? text : "");
-        v->num = x;
+            return sf_error_set (SF_ERR_INVALID, o->duration ? "'%.32s' is not a duration (90s, 30m, 2h, seconds)"
+                                                             : "'%.32s' is not a number", text ? text : "");
+        v->num = x * unit;
         return SF_OK;
     }
     case SF_REQUEST_T_WORD:
@@ -560,6 +577,8 @@ sf_request_canonical (const sf_request_t *r, char *buf, size_t size)
         s_append (buf, size, &n, " seed=%llu", (unsigned long long) r->seed);
     if (r->run_timeout_s > 0 && r->run_timeout_s != SF_REQUEST_DEFAULT_RUN_TIMEOUT_S)
         s_append (buf, size, &n, " run-timeout=%g", r->run_timeout_s);
+    if (r->budget_s > 0)
+        s_append (buf, size, &n, " budget=%g", r->budget_s);
     /* bias and relu are the layer's: the store matches them on the layer
        record, the farm sets them per layer */
     return buf;

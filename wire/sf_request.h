@@ -72,6 +72,8 @@ typedef enum {
 #define SF_REQUEST_MAX_CODE_FMAS_MAX 100000000
 #define SF_REQUEST_RUN_TIMEOUT_MIN 0.1
 #define SF_REQUEST_RUN_TIMEOUT_MAX 86400.0
+#define SF_REQUEST_BUDGET_MIN 1.0              /* seconds */
+#define SF_REQUEST_BUDGET_MAX (7 * 86400.0)
 #define SF_REQUEST_TOL_MIN 1e-12
 #define SF_REQUEST_TOL_MAX 1.0
 
@@ -86,6 +88,8 @@ typedef struct {
     int32_t top_k;                 /* rank: candidates timed (0: default) */
     int64_t max_code_fmas;         /* U configs with more FMAs of code are left out (0: default) */
     double run_timeout_s;          /* a candidate's run before it counts as hung (0: default) */
+    double budget_s;               /* the campaign's time budget, planned per layer by the
+                                      coordinator (coordinator/sf_budget.h); 0: none */
     uint64_t seed;                 /* inputs and samples (default 1) */
     double tol;                    /* verification bound (0: the tier's, sf_tier_tol) */
     bool bias, relu;               /* fused epilogue */
@@ -119,6 +123,7 @@ typedef struct {
     bool zero_default;           /* T_INT, T_NUM: 0 is accepted and means the default */
     const char *const *words;    /* T_WORD: the values (NULL-terminated) */
     bool shown_negated;          /* T_FLAG on by default: the help shows --no-NAME */
+    bool duration;               /* T_NUM in seconds: the command line also takes 90s, 30m, 2h */
     const char *help;            /* lines separated by '\n', without the option column */
 } sf_request_option_t;
 
@@ -182,7 +187,8 @@ int sf_request_validate (const sf_request_t *req);
 
     (the text tune-local's stores hold since before requests had a type),
     then, only when not the default: precision=, layout=, tol= (when it
-    differs from the tier's bound), seed=, run-timeout=. The epilogue
+    differs from the tier's bound), seed=, run-timeout=, budget= (seconds:
+    a budgeted campaign's layers are searched with fewer configs). The epilogue
     (bias, relu) is not in it: it belongs to the layer, which the store
     matches on its layer record. Returns buf (SF_REQUEST_TEXT_MAX bytes is enough). */
 char *sf_request_canonical (const sf_request_t *req, char *buf, size_t size);

@@ -12,6 +12,7 @@
 #include "common/sf_log.h"
 #include "common/sf_sha256.h"
 #include "proxygen/sf_config.h"
+#include "proxygen/sf_cost.h"
 #include "proxygen/sf_space.h"
 #include "rankmodel/sf_rankmodel.h"
 
@@ -395,6 +396,9 @@ s_is_configs (const sf_proto_job_t *job)
     return strcmp (job->kind, "configs") == 0;
 }
 
+/* the cost model (budgets) knows which full kernels the search compiles in parts */
+_Static_assert (SF_COST_PARTS_MIN_FMAS == SF_SEARCH_PARTS_MIN_FMAS, "proxygen/sf_cost.h and worker/sf_search.h agree");
+
 void
 sf_jobrun_search_opts (const sf_request_t *r, sf_search_opts_t *so)
 {
@@ -414,6 +418,7 @@ sf_jobrun_search_opts (const sf_request_t *r, sf_search_opts_t *so)
     so->no_d_slab = !r->d_slab;
     so->tier = r->tier;
     so->layout = r->layout;
+    so->budget_s = r->budget_s;
 }
 
 /*  The search options of a job on this worker; *model_p: the rank model
@@ -492,6 +497,29 @@ s_configs_candidates (const sf_proto_job_t *job, const sf_search_result_t *r, s_
     }
 }
 
+/*  The job's compiles and the ones answered without compiling (this
+    process's D cache, the compile cache): a second campaign on the same
+    host compiles nothing it compiled before (docs/WORKER.md). */
+static void
+s_log_compiles (const sf_proto_job_t *job, const sf_search_result_t *r)
+{
+    int compiled = 0, cached = 0, skipped = 0;
+    for (int i = 0; i < r->candidate_count; i++) {
+        const sf_candidate_t *c = &r->candidates[i];
+        if (c->skipped)
+            skipped++;
+        else if (c->cached)
+            cached++;
+        else if (c->compile.seconds > 0)
+            compiled++;
+    }
+    sf_log_info ("jobrun", "job %llu (%s): %d kernels compiled, %d answered by a cache, %.1f compile CPU-s",
+                 (unsigned long long) job->job_id, job->layer, compiled, cached, r->compile_cpu_s);
+    if (skipped)
+        sf_log_warn ("jobrun", "job %llu (%s): %d candidates skipped: the search ran past its budget of %.1f s",
+                     (unsigned long long) job->job_id, job->layer, skipped, job->request.budget_s);
+}
+
 static zmsg_t *
 s_run_search (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_opts_t *o, bool *failed_p)
 {
@@ -517,6 +545,7 @@ s_run_search (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_o
         *failed_p = true;
         return sf_jobrun_failed (job->job_id, job->lease_id, rc, "%s", sf_error_message ());
     }
+    s_log_compiles (job, &r);
     s_list_t l;
     zmsg_t *msg = NULL;
     if (s_list_init (&l, (configs_job ? job->config_count : (size_t) r.candidate_count) + 4) == SF_OK) {
@@ -524,7 +553,8 @@ s_run_search (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_o
             s_configs_candidates (job, &r, &l);
         else
             for (int i = 0; i < r.candidate_count; i++)
-                s_add_measured (&l, &r.candidates[i]);
+                if (!r.candidates[i].skipped)  /* past the job's budget: nothing was measured */
+                    s_add_measured (&l, &r.candidates[i]);
         if (job->want_kernels)
             s_attach_kernel (&l, 0, &r);
         if (!so.no_dense)

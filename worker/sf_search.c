@@ -18,6 +18,7 @@
 #include "proxygen/sf_dkernel.h"
 #include "proxygen/sf_emit_cuda.h"
 #include "proxygen/sf_space.h"
+#include "proxygen/sf_uparts.h"
 #include "worker/sf_measure.h"
 #include "worker/sf_gpu.h"
 #include "worker/sf_sim.h"
@@ -114,7 +115,16 @@ typedef struct {
     atomic_int next;
     atomic_int done;
     const atomic_bool *cancel;
+    int threads;               /* the pool's: a kernel in parts may use as many */
+    double deadline;           /* opts->deadline */
 } s_pool_t;
+
+/*  Past the search's deadline (its share of a budget): nothing new starts. */
+static bool
+s_past (double deadline)
+{
+    return deadline > 0 && sf_clock_mono () > deadline;
+}
 
 static bool
 s_cancelled (const sf_search_opts_t *opts)
@@ -122,26 +132,42 @@ s_cancelled (const sf_search_opts_t *opts)
     return opts->cancel && atomic_load (opts->cancel);
 }
 
-/*  Emits the U kernel (full or proxy) of a job into buf. */
-static int
-s_emit_u (const sf_matrix_t *a, const s_job_t *job, const sf_epilogue_t *epi, sf_buf_t *buf,
-          sf_launch_t *launch)
-{
-    return job->proxy
-        ? sf_emit_u_proxy (a, job->panels, &job->config, epi,
-                           sf_emit_default_reps (sf_panels_count (job->panels)), buf, launch, NULL)
-        : sf_emit_u_full (a, job->panels, &job->config, epi, buf, launch);
-}
-
 /*  SPMMFARM_U_EMIT=cuda: full U kernels as CUDA C through NVRTC (to a cubin)
-    instead of PTX through nvJitLink; =ptx-o1: our PTX with ptxas -O1. Both
-    only to time the paths on the GPU (docs/KERNELS.md, "Emission path");
-    proxies stay PTX -O3. */
+    instead of PTX through nvJitLink; =ptx-o1: our PTX with ptxas -O1; =ptx:
+    the one-function PTX kernel (before issue 22); =parts-o1: in parts with
+    ptxas -O1. All only to time the paths on the GPU (docs/KERNELS.md,
+    "Emission path", "The full kernel in parts"); unset: in parts
+    (s_u_parts), proxies PTX -O3. */
 static bool
 s_u_emit_is (const char *what)
 {
     const char *v = getenv ("SPMMFARM_U_EMIT");
     return v && strcmp (v, what) == 0;
+}
+
+/*  Whether a job's full U kernel is compiled in parts (proxygen/sf_uparts.h):
+    unless another path is asked for, when it has at least two parts' worth
+    of multiply-adds (below that a part's NVRTC start costs more than the
+    second thread saves). */
+static bool
+s_u_parts (const sf_matrix_t *a, const s_job_t *job)
+{
+    const char *v = getenv ("SPMMFARM_U_EMIT");
+    return !job->proxy && job->config.tmpl == SF_TEMPLATE_U && (!v || !*v || strcmp (v, "parts-o1") == 0)
+        && sf_matrix_nnz (a) * job->config.vec >= SF_SEARCH_PARTS_MIN_FMAS;
+}
+
+/*  Emits the U kernel (full or proxy) of a job into buf. */
+static int
+s_emit_u (const sf_matrix_t *a, const s_job_t *job, const sf_epilogue_t *epi, sf_buf_t *buf,
+          sf_launch_t *launch)
+{
+    if (s_u_parts (a, job))
+        return sf_uparts_source (a, job->panels, &job->config, epi, NULL, buf, launch);
+    return job->proxy
+        ? sf_emit_u_proxy (a, job->panels, &job->config, epi,
+                           sf_emit_default_reps (sf_panels_count (job->panels)), buf, launch, NULL)
+        : sf_emit_u_full (a, job->panels, &job->config, epi, buf, launch);
 }
 
 static void
@@ -154,6 +180,11 @@ s_compile_one (s_pool_t *pool, s_job_t *job)
         if (rc == SF_OK)
             sf_dkernel_launch_for (&job->config, sf_panels_count (job->panels), sf_matrix_cols (pool->a),
                                    &job->launch);
+    } else if (s_u_parts (pool->a, job)) {
+        sf_uparts_opts_t uo = { .threads = pool->threads, .opt_level = s_u_emit_is ("parts-o1") ? 1 : 3,
+                                .cancel = pool->cancel };
+        rc = sf_uparts_compile (pool->a, job->panels, &job->config, &pool->epi, &uo, &job->cubin, &job->size,
+                                &job->launch, &job->stats, NULL);
     } else {
         sf_buf_t *buf = sf_buf_new (S_PTX_MAX);
         bool cuda = !job->proxy && s_u_emit_is ("cuda");
@@ -183,6 +214,9 @@ s_pool_thread (void *arg)
         if (pool->cancel && atomic_load (pool->cancel)) {
             pool->jobs[i].status = SF_ERR_CANCELLED;
             snprintf (pool->jobs[i].error, sizeof pool->jobs[i].error, "cancelled");
+        } else if (s_past (pool->deadline)) {
+            pool->jobs[i].status = SF_ERR_TIMEOUT;
+            snprintf (pool->jobs[i].error, sizeof pool->jobs[i].error, "skipped: past the search's deadline");
         } else
             s_compile_one (pool, &pool->jobs[i]);
         atomic_fetch_add (&pool->done, 1);
@@ -250,12 +284,13 @@ s_measure (s_measure_t *ms, s_job_t *job, sf_candidate_t *cand)
     memset (cand, 0, sizeof *cand);
     cand->config = job->config;
     cand->proxy = job->proxy;
-    cand->cached = job->cached;
+    cand->cached = job->cached || job->stats.cached;  /* this process's D cache, or the compile cache */
     cand->compile = job->stats;
     cand->err = NAN;
     cand->status = job->status;
     if (job->status != SF_OK) {
         snprintf (cand->detail, sizeof cand->detail, "%s", job->error);
+        cand->skipped = job->status == SF_ERR_TIMEOUT && strncmp (job->error, "skipped:", 8) == 0;
         return;
     }
     double t0 = sf_clock_mono ();
@@ -345,7 +380,8 @@ static int
 s_run_jobs (s_measure_t *ms, s_job_t *jobs, int count, const sf_search_opts_t *opts,
             sf_search_result_t *out, const char *phase)
 {
-    s_pool_t pool = { ms->a, { opts->bias, opts->relu }, jobs, count, 0, 0, opts->cancel };
+    s_pool_t pool = { ms->a, { opts->bias, opts->relu }, jobs, count, 0, 0, opts->cancel, opts->compile_threads,
+                      opts->deadline };
     double t0 = sf_clock_mono ();
     char label[64];
     snprintf (label, sizeof label, "compile %s", phase);
@@ -359,7 +395,7 @@ s_run_jobs (s_measure_t *ms, s_job_t *jobs, int count, const sf_search_opts_t *o
         sf_candidate_t cand;
         if (jobs[i].status == SF_OK)
             out->compiled++;
-        else
+        else if (jobs[i].status != SF_ERR_TIMEOUT || strncmp (jobs[i].error, "skipped:", 8) != 0)
             sf_log_warn ("search", "compile of %s failed: %s", phase, jobs[i].error);
         s_measure (ms, &jobs[i], &cand);
         if (cand.status == SF_OK)
@@ -543,42 +579,20 @@ s_open_backend (s_measure_t *ms, sf_search_result_t *out)
     return SF_OK;
 }
 
-/*  An even sample of `keep` of the `count` configs, in place. */
-static int
-s_sample (sf_config_t *configs, int count, int keep)
-{
-    if (keep <= 0 || count <= keep)
-        return count;
-    for (int i = 0; i < keep; i++)
-        configs[i] = configs[(int64_t) i * count / keep];
-    return keep;
-}
-
 /*  The kind of kernel a config is within its template: D's encoding, or
     whether U's is split over K. */
 static int
 s_kind (const sf_config_t *c)
 {
-    return c->tmpl == SF_TEMPLATE_D ? c->encoding : sf_config_ksplit (c) > 1;
+    return sf_space_kind (c);
 }
 
-/*  A template's sample: `keep` of each kind of kernel (they come in runs,
-    one kind after another), so that a kernel added to the space does not
-    thin out the others' sample. */
+/*  A template's sample: `keep` of each kind of kernel (proxygen/sf_space.h),
+    so that a kernel added to the space does not thin out the others'. */
 static int
 s_sample_kinds (sf_config_t *configs, int count, int keep)
 {
-    int kept = 0;
-    for (int first = 0; first < count;) {
-        int end = first;
-        while (end < count && s_kind (&configs[end]) == s_kind (&configs[first]))
-            end++;
-        int n = s_sample (configs + first, end - first, keep);
-        memmove (configs + kept, configs + first, (size_t) n * sizeof *configs);
-        kept += n;
-        first = end;
-    }
-    return kept;
+    return sf_space_sample_kinds (configs, count, keep);
 }
 
 /*  The legal configs of the templates asked for: U (within the code
@@ -763,7 +777,7 @@ s_search (s_measure_t *ms, s_panel_cache_t *cache, const sf_config_t *configs, i
             : SF_SEARCH_DEFAULT_PROXY_TOP;
     if (opts->strategy == SF_STRATEGY_RANK && opts->time_only)
         top = 0;
-    if (rc == SF_OK && proxy && !opts->proxy_only) {
+    if (rc == SF_OK && proxy && !opts->proxy_only && !s_past (opts->deadline)) {
         full = calloc ((size_t) count + 1, sizeof *full);
         nfull = full ? s_finalists (out, first, jobs, count, top, full)
                      : sf_error_set (SF_ERR_NOMEM, "out of memory");
@@ -855,6 +869,12 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
     out->dense_lib_us = out->dense_own_us = INFINITY;
     out->dense_lib_err = out->dense_own_err = NAN;
     double t0 = sf_clock_mono ();
+    sf_search_opts_t timed;
+    if (opts->budget_s > 0) {
+        timed = *opts;
+        timed.deadline = t0 + opts->budget_s;
+        opts = &timed;
+    }
     s_measure_t ms = { .opts = opts, .a = a, .n = n, .tol = out->tol };
     s_panel_cache_t *cache = calloc (1, sizeof *cache);
     sf_config_t *configs = malloc (S_MAX_CONFIGS * sizeof *configs);

@@ -73,6 +73,11 @@ int sf_strategy_parse (const char *name);  /* -1 if unknown */
     docs/RANKMODEL.md). The proxy strategy and proxy-eval keep proxies. */
 #define SF_SEARCH_FULL_NNZ 2048
 
+/*  Full U kernels of at least this many multiply-adds of code are compiled
+    in parts on the compile pool (proxygen/sf_uparts.h: two parts' worth;
+    SPMMFARM_U_EMIT picks another path, worker/sf_search.c). */
+#define SF_SEARCH_PARTS_MIN_FMAS (2 * SF_EMIT_PART_FMAS)
+
 /*  Whether the rank strategy and sweeps time the U configs of a layer of
     nnz nonzeros as proxies (else as full kernels). */
 bool sf_search_u_as_proxy (int64_t nnz);
@@ -137,6 +142,16 @@ typedef struct {
     const atomic_bool *cancel; /* may be NULL; once true, no further compile or
                                   run starts and the search returns
                                   SF_ERR_CANCELLED (those in flight finish) */
+    double budget_s;           /* the search's time (0: none; --budget: a farm
+                                  job's share of its campaign's, tune-local's
+                                  whole): sets deadline at the search's start */
+    double deadline;           /* sf_clock_mono seconds (0: none): past it no
+                                  compile starts and no finalist is compiled
+                                  (what was compiled is still timed: a GPU
+                                  timing costs a tenth of a second); the
+                                  search ends with what ran (dense at least),
+                                  the configs not compiled are candidates with
+                                  `skipped` */
 } sf_search_opts_t;
 
 /*  Whether a search with these options takes template D's slab kernel:
@@ -162,6 +177,8 @@ typedef struct {
     double p10_us, p90_us;     /* 0 when not timed on a GPU (sim, failures) */
     int32_t samples;           /* timed batches (0: sim or not timed) */
     char detail[192];          /* why it failed; "" when it did not */
+    bool skipped;              /* not compiled: past opts->deadline (status
+                                  SF_ERR_TIMEOUT); not a measurement */
 } sf_candidate_t;
 
 typedef struct {
