@@ -247,7 +247,7 @@ s_put_candidates (s_rec_t *rec, const sf_search_result_t *r, const uint8_t *dige
     for (int i = 0; rc == SF_OK && i < r->candidate_count; i++) {
         const sf_candidate_t *c = &r->candidates[i];
         char text[SF_CONFIG_TEXT_MAX];
-        sf_config_text (&c->config, text);
+        sf_candidate_text (c, text);
         bool winner = digest && !c->proxy && c->status == SF_OK && c->config.tmpl == r->tmpl
                    && strcmp (text, r->config) == 0;
         sf_store_compile_t *cc = &rec->value.compile;
