@@ -99,7 +99,11 @@ s_cand_each (void *arg, const sf_store_result_key_t *key, const sf_store_result_
     sf_candidate_t c = { 0 };
     if (key->tier != cs->tier || key->layout != cs->layout)
         return 0;
-    if (key->tmpl == SF_TEMPLATE_DENSE || sf_config_parse (key->config, &c.config) != SF_OK)
+    sf_tconfig_t t;
+    if (key->tmpl == SF_TEMPLATE_T && sf_tconfig_parse (key->config, &t) == SF_OK) {
+        c.config.tmpl = SF_TEMPLATE_T;
+        sf_tconfig_text (&t, c.ttext);
+    } else if (key->tmpl == SF_TEMPLATE_DENSE || sf_config_parse (key->config, &c.config) != SF_OK)
         return 0;   /* dense and the baselines are reported apart */
     c.proxy = key->proxy;
     c.status = v->status;
