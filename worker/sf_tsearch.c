@@ -2,9 +2,12 @@
 #include "worker/sf_tsearch.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/sf_buf.h"
 #include "common/sf_clock.h"
@@ -58,26 +61,88 @@ s_kernel_free (s_kernel_t *k)
     memset (k, 0, sizeof *k);
 }
 
-/*  Encodes, compiles, sizes and times one config into cand; k keeps the
-    kernel (caller frees). */
+/*  One config's compile (the source depends on the config, the tier and
+    the epilogue only: compiled before A is encoded, on the pool). */
+typedef struct {
+    sf_tconfig_t config;
+    bool compile;              /* false: sim, modelled only */
+    s_kernel_t kernel;         /* cubin, source, launch (data: later) */
+    sf_jit_stats_t stats;
+    int status;
+    char error[192];
+} s_tjob_t;
+
+typedef struct {
+    const sf_search_opts_t *opts;
+    s_tjob_t *jobs;
+    int count;
+    atomic_int next;
+} s_tpool_t;
+
+static void *
+s_compile_thread (void *arg)
+{
+    s_tpool_t *pool = arg;
+    sf_epilogue_t epi = { pool->opts->bias, pool->opts->relu };
+    for (int i; (i = atomic_fetch_add (&pool->next, 1)) < pool->count;) {
+        s_tjob_t *j = &pool->jobs[i];
+        if (pool->opts->cancel && atomic_load (pool->opts->cancel))
+            j->status = sf_error_set (SF_ERR_CANCELLED, "the search was cancelled");
+        else if (j->compile)
+            j->status = sf_tkernel_compile (&j->config, pool->opts->tier, &epi, &j->kernel.cubin,
+                                            &j->kernel.cubin_size, &j->kernel.source, &j->kernel.launch,
+                                            &j->stats);
+        else {  /* sim, not compiled: the launch from the emitter */
+            sf_buf_t *src = sf_buf_new ((size_t) 1 << 22);
+            j->status = src ? sf_tkernel_source (&j->config, pool->opts->tier, &epi, src, &j->kernel.launch)
+                            : sf_error_set (SF_ERR_NOMEM, "out of memory");
+            sf_buf_destroy (&src);
+        }
+        if (j->status != SF_OK)
+            snprintf (j->error, sizeof j->error, "%s", sf_error_message ());
+    }
+    return NULL;
+}
+
+/*  Compiles every job on opts->compile_threads threads (0: one a core). */
+static void
+s_compile_all (const sf_search_opts_t *opts, s_tjob_t *jobs, int count)
+{
+    s_tpool_t pool = { opts, jobs, count, 0 };
+    int threads = opts->compile_threads > 0 ? opts->compile_threads : (int) sysconf (_SC_NPROCESSORS_ONLN);
+    if (threads > count)
+        threads = count;
+    if (threads < 1)
+        threads = 1;
+    pthread_t tids[64];
+    int started = 0;
+    for (int t = 0; t < threads && t < 64; t++)
+        if (pthread_create (&tids[started], NULL, s_compile_thread, &pool) == 0)
+            started++;
+    s_compile_thread (&pool);  /* this thread too (all of it when none started) */
+    for (int t = 0; t < started; t++)
+        pthread_join (tids[t], NULL);
+}
+
+/*  Encodes A for the job's config, sizes its launch and times it into cand;
+    k gets the kernel (caller frees). */
 static void
 s_one (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf_measure_t *gpu,
-       const sf_device_info_t *sim, double tol, const sf_tconfig_t *c, bool compile, sf_candidate_t *cand,
-       s_kernel_t *k, double *gpu_s)
+       const sf_device_info_t *sim, double tol, s_tjob_t *job, sf_candidate_t *cand, s_kernel_t *k,
+       double *gpu_s)
 {
-    sf_epilogue_t epi = { opts->bias, opts->relu };
-    int rc = sf_tencode (c, opts->tier, a, &k->data, &k->data_size);
-    if (rc == SF_OK && compile)
-        rc = sf_tkernel_compile (c, opts->tier, &epi, &k->cubin, &k->cubin_size, &k->source, &k->launch,
-                                 &cand->compile);
-    else if (rc == SF_OK) {  /* sim, not compiled: the launch from the source's emitter */
-        sf_buf_t *src = sf_buf_new ((size_t) 1 << 22);
-        rc = src ? sf_tkernel_source (c, opts->tier, &epi, src, &k->launch)
-                 : sf_error_set (SF_ERR_NOMEM, "out of memory");
-        sf_buf_destroy (&src);
+    *k = job->kernel;
+    memset (&job->kernel, 0, sizeof job->kernel);
+    cand->compile = job->stats;
+    int rc = job->status;
+    if (rc != SF_OK) {
+        cand->status = rc;
+        snprintf (cand->detail, sizeof cand->detail, "%s", job->error);
+        return;
     }
+    rc = sf_tencode (&job->config, opts->tier, a, &k->data, &k->data_size);
     if (rc == SF_OK)
-        rc = sf_tkernel_launch_for (c, k->data, k->data_size, &k->launch);
+        rc = sf_tkernel_launch_for (&job->config, k->data, k->data_size, &k->launch);
     cand->status = rc;
     if (rc != SF_OK) {
         snprintf (cand->detail, sizeof cand->detail, "%s", sf_error_message ());
@@ -147,6 +212,20 @@ sf_tsearch_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, s
     out->pruned += pruned;
     count = s_sample (configs, count, opts->max_configs);
     out->legal += count;
+    s_tjob_t *jobs = calloc ((size_t) count + 1, sizeof *jobs);
+    if (!jobs) {
+        free (configs);
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < count; i++) {
+        jobs[i].config = configs[i];
+        jobs[i].compile = gpu || i < S_SIM_COMPILED;
+    }
+    double tc = sf_clock_mono ();
+    if (opts->progress)
+        opts->progress (opts->progress_arg, "compile T", 0, count);
+    s_compile_all (opts, jobs, count);
+    out->compile_wall_s += sf_clock_mono () - tc;
     int rc = SF_OK, best = -1;
     double best_us = INFINITY;
     for (int i = 0; rc == SF_OK && i < count; i++) {
@@ -157,7 +236,7 @@ sf_tsearch_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, s
         sf_candidate_t cand = { .config.tmpl = SF_TEMPLATE_T, .err = NAN };
         sf_tconfig_text (&configs[i], cand.ttext);
         s_kernel_t k = { 0 };
-        s_one (a, n, opts, gpu, sim, tol, &configs[i], gpu || i < S_SIM_COMPILED, &cand, &k, gpu_s);
+        s_one (a, n, opts, gpu, sim, tol, &jobs[i], &cand, &k, gpu_s);
         out->compile_cpu_s += cand.compile.cpu_seconds;
         if (cand.status == SF_ERR_RANGE) {
             out->pruned++;  /* its shared memory does not fit: not a candidate */
@@ -198,6 +277,9 @@ sf_tsearch_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, s
         out->best_generated_us = fmin (out->best_generated_us, best_us);
     sf_log_info ("search", "template T: %d configs, %d pruned, fastest %.2f us%s", count, out->pruned,
                  best_us, gpu ? "" : " (sim: modelled)");
+    for (int i = 0; i < count; i++)
+        s_kernel_free (&jobs[i].kernel);
+    free (jobs);
     free (configs);
     return rc;
 }

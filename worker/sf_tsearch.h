@@ -2,8 +2,10 @@
     (sf_search.c calls it; docs/KERNELS.md "Template T").
 
     For each sampled config of sf_tkernel_space: A encoded for it
-    (sf_tencode), the kernel compiled (sf_tkernel_compile, serially: one
-    NVRTC compile a config), the launch sized from the encoding
+    (sf_tencode, one config at a time: a large layer's encoding is
+    hundreds of MB), the kernel compiled (sf_tkernel_compile; every config
+    first, on opts->compile_threads threads: the source does not depend on
+    A), the launch sized from the encoding
     (sf_tkernel_launch_for; a config whose shared memory does not fit is
     counted as pruned), then timed and verified at the search's bound like
     a template D kernel (sf_measure_run with the encoding as the data
