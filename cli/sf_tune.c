@@ -276,7 +276,7 @@ s_candidate_json (const sf_candidate_t *c)
 {
     char text[SF_CONFIG_TEXT_MAX];
     cJSON *e = cJSON_CreateObject ();
-    cJSON_AddStringToObject (e, "config", sf_config_text (&c->config, text));
+    cJSON_AddStringToObject (e, "config", sf_candidate_text (c, text));
     cJSON_AddBoolToObject (e, "proxy", c->proxy);
     cJSON_AddStringToObject (e, "status", c->status == SF_OK ? "ok" : sf_strerror (c->status));
     s_add_us (e, "us", c->status == SF_OK ? c->us : NAN);

@@ -99,7 +99,11 @@ s_cand_each (void *arg, const sf_store_result_key_t *key, const sf_store_result_
     sf_candidate_t c = { 0 };
     if (key->tier != cs->tier || key->layout != cs->layout)
         return 0;
-    if (key->tmpl == SF_TEMPLATE_DENSE || sf_config_parse (key->config, &c.config) != SF_OK)
+    sf_tconfig_t t;
+    if (key->tmpl == SF_TEMPLATE_T && sf_tconfig_parse (key->config, &t) == SF_OK) {
+        c.config.tmpl = SF_TEMPLATE_T;
+        sf_tconfig_text (&t, c.ttext);
+    } else if (key->tmpl == SF_TEMPLATE_DENSE || sf_config_parse (key->config, &c.config) != SF_OK)
         return 0;   /* dense and the baselines are reported apart */
     c.proxy = key->proxy;
     c.status = v->status;
@@ -247,7 +251,7 @@ s_put_candidates (s_rec_t *rec, const sf_search_result_t *r, const uint8_t *dige
     for (int i = 0; rc == SF_OK && i < r->candidate_count; i++) {
         const sf_candidate_t *c = &r->candidates[i];
         char text[SF_CONFIG_TEXT_MAX];
-        sf_config_text (&c->config, text);
+        sf_candidate_text (c, text);
         bool winner = digest && !c->proxy && c->status == SF_OK && c->config.tmpl == r->tmpl
                    && strcmp (text, r->config) == 0;
         sf_store_compile_t *cc = &rec->value.compile;

@@ -14,7 +14,7 @@ sf_campaign_set_request (sf_store_campaign_t *c, const sf_request_t *r)
     s->top_k = r->top_k;
     s->seed = r->seed;
     s->tol = r->tol;
-    s->templates = r->templates == (SF_REQUEST_U | SF_REQUEST_D) ? 0 : r->templates;
+    s->templates = r->templates == SF_REQUEST_DEFAULT_TEMPLATES ? 0 : r->templates;
     s->max_code_fmas = r->max_code_fmas;
     s->run_timeout_s = r->run_timeout_s;
     s->u_split = r->u_split;
@@ -37,7 +37,7 @@ sf_campaign_request (const sf_store_campaign_t *c, sf_request_t *r)
     r->top_k = s->top_k;
     r->seed = s->seed;
     r->tol = s->tol;
-    r->templates = s->templates ? s->templates : SF_REQUEST_U | SF_REQUEST_D;
+    r->templates = s->templates ? s->templates : SF_REQUEST_DEFAULT_TEMPLATES;
     r->max_code_fmas = s->max_code_fmas;
     r->run_timeout_s = s->run_timeout_s;
     r->u_split = s->u_split;

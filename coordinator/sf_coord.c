@@ -1011,6 +1011,8 @@ s_template (const char *name, sf_template *out)
         *out = SF_TEMPLATE_D;
     else if (strcmp (name, "dense") == 0)
         *out = SF_TEMPLATE_DENSE;
+    else if (strcmp (name, "T") == 0)
+        *out = SF_TEMPLATE_T;
     else
         return false;
     return true;

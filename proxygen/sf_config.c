@@ -13,6 +13,7 @@ sf_template_name (sf_template tmpl)
     case SF_TEMPLATE_U: return "U";
     case SF_TEMPLATE_D: return "D";
     case SF_TEMPLATE_DENSE: return "dense";
+    case SF_TEMPLATE_T: return "T";
     }
     return "?";
 }

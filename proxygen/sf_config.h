@@ -23,7 +23,10 @@
 extern "C" {
 #endif
 
-typedef enum { SF_TEMPLATE_U = 0, SF_TEMPLATE_D = 1, SF_TEMPLATE_DENSE = 2 } sf_template;
+/*  T: sparse tensor-core kernels of the 16-bit tiers (proxygen/sf_tkernel.h);
+    its configs are sf_tconfig_t, never an sf_config_t (sf_config_parse
+    refuses "T:..."). */
+typedef enum { SF_TEMPLATE_U = 0, SF_TEMPLATE_D = 1, SF_TEMPLATE_DENSE = 2, SF_TEMPLATE_T = 3 } sf_template;
 
 typedef struct {
     sf_template tmpl;

@@ -420,7 +420,7 @@ sf_tkernel_source (const sf_tconfig_t *c, sf_tier tier, const sf_epilogue_t *epi
                    "// spmmfarm template T (sparse tensor cores), config %s, %s\n"
                    "#define E %d\n#define W %d\n#define MW %d\n#define NB %d\n#define SK %d\n"
                    "#define G %d\n#define S %d\n#define BF16 %d\n#define BIAS %d\n#define RELU %d\n"
-                   "#define BIAS_F32 1\n#define BIAS_T float\n#define ENTRY %s\n",
+                   "#define BIAS_F32 0\n#define BIAS_T u16\n#define ENTRY %s\n",
                    sf_tconfig_text (c, (char[SF_TCONFIG_TEXT_MAX]) { 0 }), sf_tier_name (tier), (int) c->enc,
                    (int) c->warps, (int) c->strips, (int) c->ncols, (int) c->ksplit, (int) c->group,
                    (int) c->stages, tier == SF_TIER_BF16, epi->bias ? 1 : 0, epi->relu ? 1 : 0, launch->entry);

@@ -10,8 +10,9 @@
     travels as the kernel's data argument (sf_tencode.h).
 
     Kernel ABI (template D's, with 16-bit B and C): entry(const uint16_t *B,
-    uint16_t *C, uint32_t N, const float *bias, const uint32_t *adata).
-    bias is M floats (fp32; read only when the epilogue asks for it).
+    uint16_t *C, uint32_t N, const uint16_t *bias, const uint32_t *adata).
+    bias is M values in the tier's type (as sf_gpu keeps it; read only when
+    the epilogue asks for it).
     Launch: block (32 w, 1, 1); grid (ceil(N / n), row blocks x k, 1)
     = sf_launch_grid() of the launch that sf_tkernel_launch_for() fills;
     dynamic shared memory launch->shared_bytes (past 48 KB the kernel needs

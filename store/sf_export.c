@@ -126,7 +126,13 @@ sf_export_add_layer (sf_bundle_t *bundle, const sf_export_layer_t *in)
     char *source = NULL;
     float *dense = NULL;
     char canonical[SF_CONFIG_TEXT_MAX];
-    int rc = sf_config_parse (in->config, &config);
+    /* template T winners (bf16/fp16) are searched and stored, not yet
+       exported: the runtime would launch them like D (data as the 5th
+       parameter) but the bundle's T layer is not written (docs/KERNELS.md) */
+    int rc = strncmp (in->config, "T:", 2) == 0
+        ? sf_error_set (SF_ERR_UNSUPPORTED, "its winner %s is a template T kernel, which bundles do not carry "
+                        "yet; search it without T (--templates UD) to export its dense kernel", in->config)
+        : sf_config_parse (in->config, &config);
     if (rc == SF_OK)
         rc = config.tmpl == SF_TEMPLATE_DENSE ? s_dense_layer (in, &l, &cubin, &source, &dense)
                                               : s_kernel_layer (in, &config, &l);

@@ -188,7 +188,7 @@ sf_record_key_result (const sf_store_result_key_t *rk, uint8_t *key)
 {
     if (rk->n < 1)
         return sf_error_set (SF_ERR_RANGE, "n: %lld is outside [1, %d]", (long long) rk->n, SF_STORE_N_MAX), 0;
-    if ((unsigned) rk->tmpl > SF_TEMPLATE_DENSE)
+    if ((unsigned) rk->tmpl > SF_TEMPLATE_T)
         return sf_error_set (SF_ERR_INVALID, "template: unknown (%d)", (int) rk->tmpl), 0;
     size_t off = sf_record_key_result_prefix (rk->gpu_type, rk->matrix, rk->n, key);
     long len = off ? s_text (rk->config, SF_STORE_CONFIG_MAX, "config", true) : -1;
@@ -316,7 +316,7 @@ s_parse_result_key (const void *key, size_t size, sf_store_result_key_t *rk)
         s_key_fail (&k, "n out of range");
     rk->n = (int64_t) n;
     uint64_t tmpl = s_key_be (&k, 1);
-    if (k.status == SF_OK && tmpl > SF_TEMPLATE_DENSE)
+    if (k.status == SF_OK && tmpl > SF_TEMPLATE_T)
         s_key_fail (&k, "unknown template");
     rk->tmpl = (sf_template) tmpl;
     s_key_lstr (&k, rk->config, sizeof rk->config, "bad config");
@@ -372,7 +372,7 @@ s_in_template (sf_mpack_in_t *in, const char *key)
 {
     char name[16];
     sf_mpack_in_str (in, key, name, sizeof name);
-    for (int t = SF_TEMPLATE_U; t <= SF_TEMPLATE_DENSE; t++)
+    for (int t = SF_TEMPLATE_U; t <= SF_TEMPLATE_T; t++)
         if (strcmp (name, sf_template_name ((sf_template) t)) == 0)
             return (sf_template) t;
     sf_mpack_in_fail (in, SF_ERR_FORMAT, "%s: unknown template '%s'", key, name);
@@ -1105,7 +1105,7 @@ s_out_config (sf_mpack_out_t *out, sf_template tmpl, const char *config)
 {
     if (!s_terminated (config, SF_STORE_CONFIG_MAX, "config"))
         return false;
-    if ((unsigned) tmpl > SF_TEMPLATE_DENSE) {
+    if ((unsigned) tmpl > SF_TEMPLATE_T) {
         sf_error_set (SF_ERR_INVALID, "template: unknown (%d)", (int) tmpl);
         return false;
     }

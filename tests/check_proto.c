@@ -532,7 +532,7 @@ START_TEST (test_roundtrip_fields)
     ck_assert_uint_eq (msg->submit.request.seed, 1);
     ck_assert_double_eq (msg->submit.request.tol, 0);
     ck_assert_int_eq (msg->submit.request.strategy, SF_REQUEST_PROXY);
-    ck_assert_uint_eq (msg->submit.request.templates, SF_REQUEST_U | SF_REQUEST_D);
+    ck_assert_uint_eq (msg->submit.request.templates, SF_REQUEST_DEFAULT_TEMPLATES);
     ck_assert (msg->submit.request.d_slab);
     ck_assert_str_eq (msg->submit.gpu_type, "");
     ck_assert_uint_eq (msg->submit.matrix_count, 0);
@@ -899,7 +899,7 @@ START_TEST (test_lists_and_blobs_bounded)
     snprintf (m.job.kind, sizeof m.job.kind, "search");
     m.job.request.templates = 0;
     ck_assert_ptr_null (sf_proto_encode (SF_PROTO_JOB, &m.job));
-    ck_assert_str_eq (sf_error_message (), "JOB: field 'request': templates: '?' is not one of U, D, UD");
+    ck_assert_str_eq (sf_error_message (), "JOB: field 'request': templates: '?' is not one of U, D, UD, T, UT, DT, UDT");
     m.job.request.templates = SF_REQUEST_U;
     m.job.request.strategy = SF_REQUEST_EXHAUSTIVE;
     zmsg_t *zmsg = sf_proto_encode (SF_PROTO_JOB, &m.job);

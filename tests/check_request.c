@@ -24,6 +24,7 @@
 /*  The default request's text, as tune-local wrote it into stores before
     requests had a type (cli/sf_tune_store.c at 132dfaf). */
 #define S_DEFAULT_TEXT "strategy=proxy max-configs=all proxy-top=4 templates=UD+e2 max-code-fmas=160000"
+#define S_BF16_TEXT "strategy=proxy max-configs=all proxy-top=4 templates=UDT+e2 max-code-fmas=160000 precision=bf16"
 
 static char *
 s_canonical (const sf_request_t *r)
@@ -150,16 +151,44 @@ START_TEST (test_new_fields_in_text)
     sf_request_t r;
     sf_request_init (&r);
     s_set (&r, "precision", "bf16");
-    ck_assert_str_eq (s_canonical (&r), S_DEFAULT_TEXT " precision=bf16");
+    ck_assert_str_eq (s_canonical (&r), S_BF16_TEXT);
     /* bf16's own bound is its default: not in the text */
     s_set (&r, "tol", "1e-2");
-    ck_assert_str_eq (s_canonical (&r), S_DEFAULT_TEXT " precision=bf16");
+    ck_assert_str_eq (s_canonical (&r), S_BF16_TEXT);
     s_set (&r, "tol", "1e-3");
     s_set (&r, "layout", "nk");
     s_set (&r, "seed", "42");
     s_set (&r, "run-timeout", "5");
     ck_assert_str_eq (s_canonical (&r),
-                      S_DEFAULT_TEXT " precision=bf16 layout=nk tol=0.001 seed=42 run-timeout=5");
+                      S_BF16_TEXT " layout=nk tol=0.001 seed=42 run-timeout=5");
+}
+END_TEST
+
+/*  Template T: in the text of the 16-bit tiers only (where it runs), so
+    that fp32 texts stay as they were and a 16-bit search without T is
+    another request. */
+START_TEST (test_template_t_text)
+{
+    sf_request_t r;
+    sf_request_init (&r);
+    ck_assert_uint_eq (r.templates, SF_REQUEST_U | SF_REQUEST_D | SF_REQUEST_T);
+    s_set (&r, "templates", "TDU");
+    ck_assert_str_eq (s_canonical (&r), S_DEFAULT_TEXT);
+    s_set (&r, "templates", "UD");
+    ck_assert_str_eq (s_canonical (&r), S_DEFAULT_TEXT);
+    s_set (&r, "precision", "fp16");
+    ck_assert_str_eq (s_canonical (&r), "strategy=proxy max-configs=all proxy-top=4 templates=UD+e2 "
+                                        "max-code-fmas=160000 precision=fp16");
+    s_set (&r, "templates", "t");
+    ck_assert_uint_eq (r.templates, SF_REQUEST_T);
+    ck_assert_str_eq (s_canonical (&r), "strategy=proxy max-configs=all proxy-top=4 templates=T "
+                                        "max-code-fmas=160000 precision=fp16");
+    bool negated;
+    int index = sf_request_option_find ("templates", strlen ("templates"), &negated);
+    ck_assert_int_ge (index, 0);
+    sf_request_value_t v;
+    sf_request_get (&r, (size_t) index, &v);
+    ck_assert_str_eq (v.word, "T");
 }
 END_TEST
 
@@ -308,8 +337,8 @@ START_TEST (test_command_line_bounds)
     s_refused ("top-k", "ten", SF_ERR_INVALID, "--top-k: 'ten' is not an integer");
     s_refused ("top-k", "10x", SF_ERR_INVALID, "--top-k: '10x' is not an integer");
     s_refused ("strategy", "sweep", SF_ERR_INVALID, "--strategy: 'sweep' is not one of exhaustive, proxy, rank");
-    s_refused ("templates", "UX", SF_ERR_INVALID, "--templates: 'UX' is not one of U, D, UD");
-    s_refused ("templates", "UU", SF_ERR_INVALID, "--templates: 'UU' is not one of U, D, UD");
+    s_refused ("templates", "UX", SF_ERR_INVALID, "--templates: 'UX' is not one of U, D, UD, T, UT, DT, UDT");
+    s_refused ("templates", "UU", SF_ERR_INVALID, "--templates: 'UU' is not one of U, D, UD, T, UT, DT, UDT");
     s_refused ("precision", "fp8", SF_ERR_INVALID, "--precision: 'fp8' is not one of fp32, tf32, bf16, fp16");
     s_refused ("layout", "mn", SF_ERR_INVALID, "--layout: 'mn' is not one of kn, nk");
     s_refused ("bias", "maybe", SF_ERR_INVALID, "--bias: takes no value, not 'maybe'");
@@ -442,7 +471,7 @@ START_TEST (test_search_opts)
     sf_jobrun_search_opts (&r, &o);
     ck_assert_int_eq (o.gpu, 3);
     ck_assert_int_eq (o.strategy, SF_STRATEGY_PROXY);
-    ck_assert_uint_eq (o.templates, SF_SEARCH_U | SF_SEARCH_D);
+    ck_assert_uint_eq (o.templates, SF_SEARCH_U | SF_SEARCH_D | SF_SEARCH_T);
     ck_assert_uint_eq (o.seed, 1);
     ck_assert_double_eq (o.tol, 1e-5);
     ck_assert (!o.no_d_slab && !o.u_split && !o.d_union && !o.bias && !o.relu);
@@ -519,6 +548,7 @@ main (void)
     tcase_add_test (tc, test_default_text);
     tcase_add_test (tc, test_older_texts);
     tcase_add_test (tc, test_new_fields_in_text);
+    tcase_add_test (tc, test_template_t_text);
     tcase_add_test (tc, test_every_option_roundtrips);
     tcase_add_test (tc, test_getopt_and_help);
     tcase_add_test (tc, test_command_line_bounds);

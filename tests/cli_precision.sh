@@ -32,6 +32,44 @@ expect_exit 2 "tune-local --layout nk (no nk kernels yet)" \
     "$SPMMFARM" tune-local "$WORK/a.mtx" --n 8 --backend sim --max-configs 2 --no-store --layout nk -q
 expect_grep "layout nk" "$WORK/err" "tune-local names the layout it cannot search"
 
+# ---- template T in the 16-bit tiers (sim backend: times modelled) ------------------
+# every T candidate is in the JSON, by its config text, beside dense
+T_ALL='[c["config"] for c in d["candidates"] if c["config"].startswith("T:")]'
+expect_exit 0 "tune-local --precision bf16 measures template T" \
+    "$SPMMFARM" tune-local "$WORK/a.mtx" --n 8 --backend sim --max-configs 3 --no-store --precision bf16 -q --json
+got=$(json_get "$WORK/out" "(len($T_ALL), all(c['status'] == 'ok' for c in d['candidates']), d['simulated'])")
+[ "$got" = "(3, True, True)" ] && pass "bf16: 3 T candidates measured (sampled), labelled simulated" \
+    || fail "bf16 T candidates: $got: $(head -c 400 "$WORK/out")"
+expect_exit 0 "tune-local --precision fp16 --templates D" \
+    "$SPMMFARM" tune-local "$WORK/a.mtx" --n 8 --backend sim --max-configs 3 --no-store --precision fp16 \
+    --templates D -q --json
+[ "$(json_get "$WORK/out" "(len(d['candidates']), d['best']['config'])")" = "(0, 'dense')" ] \
+    && pass "--templates without T: no T candidate" || fail "--templates D: $(head -c 400 "$WORK/out")"
+expect_exit 0 "tune-local fp32 (T is not an fp32 template)" \
+    "$SPMMFARM" tune-local "$WORK/a.mtx" --n 8 --backend sim --max-configs 2 --no-store -q --json
+[ "$(json_get "$WORK/out" "len($T_ALL)")" = 0 ] && pass "fp32: no T candidate" || fail "fp32 ran T"
+# a layer where the model's T beats dense (A's 64 MB against a 7 MB encoding):
+# the winner's text round-trips through the store, and export refuses it
+"$SPMMFARM" gen --m 4096 --k 8192 --sparsity 0.97 --seed 5 -o "$WORK/big.smtx" >/dev/null 2>&1
+ST="$WORK/t-store"
+expect_exit 0 "bf16 search with a T winner" "$SPMMFARM" tune-local "$WORK/big.smtx" --n 16 --backend sim \
+    --max-configs 3 --precision bf16 --store "$ST" -q --json
+won=$(json_get "$WORK/out" "d['best']['config']")
+case "$won" in T:*) pass "the winner is template T: $won";; *) fail "winner $won, not T";; esac
+expect_exit 0 "the same search again" "$SPMMFARM" tune-local "$WORK/big.smtx" --n 16 --backend sim \
+    --max-configs 3 --precision bf16 --store "$ST" -q --json
+got=$(json_get "$WORK/out" "(d['from_store'], d['best']['template'], d['best']['config'], len($T_ALL))")
+[ "$got" = "(True, 'T', '$won', 3)" ] && pass "the T winner and candidates come back from the store" \
+    || fail "from the store: $got"
+expect_exit 0 "store verify (T records)" "$SPMMFARM" store verify "$ST"
+expect_grep ", 0 bad" "$WORK/out" "every T record decodes"
+expect_exit 0 "store dump kernels" "$SPMMFARM" store dump "$ST" --db kernels --json
+expect_grep "\"config\":\"$won\"" "$WORK/out" "the stored kernel is the T winner's"
+expect_exit 2 "export of a T winner is refused" "$SPMMFARM" export 1 --store "$ST" -o "$WORK/t.bundle" \
+    --allow-simulated
+expect_grep "template T kernel, which bundles do not carry yet" "$WORK/err" "export names T as the reason"
+[ ! -e "$WORK/t.bundle" ] && pass "nothing written" || fail "a refused export wrote a bundle"
+
 # ---- a store written before requests had a type ----------------------------------
 # (tests/data/store-pre-request: tune-local of spmmfarm 0.1.0 at 132dfaf)
 OLD="$WORK/old-store"

@@ -39,7 +39,7 @@ typedef enum {
 } s_id;
 
 static const char *const s_strategies[] = { "exhaustive", "proxy", "rank", NULL };
-static const char *const s_templates[] = { "U", "D", "UD", NULL };
+static const char *const s_templates[] = { "U", "D", "UD", "T", "UT", "DT", "UDT", NULL };
 static const char *const s_tiers[] = { "fp32", "tf32", "bf16", "fp16", NULL };
 static const char *const s_layouts[] = { "kn", "nk", NULL };
 
@@ -57,7 +57,8 @@ static const sf_request_option_t s_options[S_COUNT] = {
         "scores every legal config, the top K are timed as proxies,\n"
         "the fastest compiled in full (no model: proxy, said so)"),
     [S_TEMPLATES] = S_WORD ("templates", "templates", "L", s_templates,
-        "templates to search: U, D or UD (default UD; dense always)"),
+        "templates to search: letters of U, D, T (default UDT;\n"
+        "T runs in bf16/fp16 only, U and D in fp32/tf32; dense always)"),
     [S_MAX_CONFIGS] = S_INT ("max-configs", "max_configs", "C", 1, SF_REQUEST_MAX_CONFIGS_MAX,
         "an even sample of C legal configs per template\n"
         "(0, the default: all)"),
@@ -126,7 +127,7 @@ sf_request_init (sf_request_t *req)
 {
     memset (req, 0, sizeof *req);
     req->strategy = SF_REQUEST_PROXY;
-    req->templates = SF_REQUEST_U | SF_REQUEST_D;
+    req->templates = SF_REQUEST_DEFAULT_TEMPLATES;
     req->seed = SF_REQUEST_DEFAULT_SEED;
     req->d_slab = true;
     req->tier = SF_TIER_FP32;
@@ -188,13 +189,14 @@ sf_request_strategy_parse (const char *name)
     return -1;
 }
 
-/*  "U", "D", "UD" (any order, either case) to a mask; 0 if not one. */
+/*  Letters of "U", "D", "T" (any order, either case) to a mask; 0 if not one. */
 static unsigned
 s_templates_parse (const char *text)
 {
     unsigned mask = 0;
     for (const char *p = text; *p; p++) {
-        unsigned bit = (*p == 'U' || *p == 'u') ? SF_REQUEST_U : (*p == 'D' || *p == 'd') ? SF_REQUEST_D : 0;
+        unsigned bit = (*p == 'U' || *p == 'u') ? SF_REQUEST_U : (*p == 'D' || *p == 'd') ? SF_REQUEST_D
+                     : (*p == 'T' || *p == 't') ? SF_REQUEST_T : 0;
         if (!bit || (mask & bit))
             return 0;
         mask |= bit;
@@ -205,7 +207,8 @@ s_templates_parse (const char *text)
 static const char *
 s_templates_name (unsigned mask)
 {
-    return mask == SF_REQUEST_U ? "U" : mask == SF_REQUEST_D ? "D" : mask == (SF_REQUEST_U | SF_REQUEST_D) ? "UD" : "?";
+    static const char *const names[8] = { "?", "U", "D", "UD", "T", "UT", "DT", "UDT" };
+    return names[mask & 7u];
 }
 
 void
@@ -545,7 +548,7 @@ sf_request_canonical (const sf_request_t *r, char *buf, size_t size)
     if (!size)
         return buf;
     buf[0] = '\0';
-    unsigned templates = r->templates ? r->templates : SF_REQUEST_U | SF_REQUEST_D;
+    unsigned templates = r->templates ? r->templates : SF_REQUEST_DEFAULT_TEMPLATES;
     /* the text tune-local's stores hold (docs/STORE.md): keep it as it is */
     s_append (buf, size, &n, "strategy=%s max-configs=", sf_request_strategy_name (r->strategy));
     if (r->max_configs > 0)
@@ -560,8 +563,11 @@ sf_request_canonical (const sf_request_t *r, char *buf, size_t size)
                   r->proxy_top > 0 ? (int) r->proxy_top : SF_REQUEST_DEFAULT_RANK_FINALISTS);
     /* "+e1", "+e2": D's union encoding, slab kernel searched too;
        " u-split": U's configs split over K too */
-    s_append (buf, size, &n, " templates=%s%s%s%s%s", templates & SF_REQUEST_U ? "U" : "",
-              templates & SF_REQUEST_D ? "D" : "", r->d_union && (templates & SF_REQUEST_D) ? "+e1" : "",
+    /* T only where it runs (bf16, fp16): the fp32 text stays as it was */
+    s_append (buf, size, &n, " templates=%s%s%s%s%s%s", templates & SF_REQUEST_U ? "U" : "",
+              templates & SF_REQUEST_D ? "D" : "",
+              (templates & SF_REQUEST_T) && sf_tier_is_half (r->tier) ? "T" : "",
+              r->d_union && (templates & SF_REQUEST_D) ? "+e1" : "",
               sf_request_takes_slab (r) && (templates & SF_REQUEST_D) ? "+e2" : "",
               sf_request_takes_u_split (r) && (templates & SF_REQUEST_U) ? " u-split" : "");
     s_append (buf, size, &n, " max-code-fmas=%lld",

@@ -54,6 +54,8 @@ typedef enum {
     candidate is always measured. */
 #define SF_REQUEST_U 1u
 #define SF_REQUEST_D 2u
+#define SF_REQUEST_T 4u               /* template T: bf16/fp16 tiers only */
+#define SF_REQUEST_DEFAULT_TEMPLATES (SF_REQUEST_U | SF_REQUEST_D | SF_REQUEST_T)
 
 /*  The defaults that zero stands for (the worker's: sf_jobrun checks that
     they agree with worker/sf_search.h and proxygen/sf_space.h). */
@@ -82,7 +84,7 @@ typedef enum {
 
 typedef struct {
     sf_request_strategy strategy;  /* default proxy */
-    unsigned templates;            /* SF_REQUEST_U | SF_REQUEST_D (default both) */
+    unsigned templates;            /* SF_REQUEST_U | _D | _T (default all) */
     int32_t max_configs;           /* 0: every legal config; else an even sample */
     int32_t proxy_top;             /* proxy, rank: finalists compiled in full (0: default) */
     int32_t top_k;                 /* rank: candidates timed (0: default) */

@@ -21,7 +21,8 @@
 _Static_assert ((int) SF_REQUEST_EXHAUSTIVE == (int) SF_STRATEGY_EXHAUSTIVE, "strategy values");
 _Static_assert ((int) SF_REQUEST_PROXY == (int) SF_STRATEGY_PROXY, "strategy values");
 _Static_assert ((int) SF_REQUEST_RANK == (int) SF_STRATEGY_RANK, "strategy values");
-_Static_assert (SF_REQUEST_U == SF_SEARCH_U && SF_REQUEST_D == SF_SEARCH_D, "template bits");
+_Static_assert (SF_REQUEST_U == SF_SEARCH_U && SF_REQUEST_D == SF_SEARCH_D && SF_REQUEST_T == SF_SEARCH_T,
+                "template bits");
 _Static_assert (SF_REQUEST_DEFAULT_PROXY_TOP == SF_SEARCH_DEFAULT_PROXY_TOP, "proxy-top default");
 _Static_assert (SF_REQUEST_DEFAULT_RANK_FINALISTS == SF_SEARCH_DEFAULT_RANK_FINALISTS, "rank finalists");
 _Static_assert (SF_REQUEST_DEFAULT_TOP_K == SF_SEARCH_DEFAULT_TOP_K, "top-k default");
@@ -107,7 +108,7 @@ static void
 s_add_measured (s_list_t *l, const sf_candidate_t *m)
 {
     char text[SF_CONFIG_TEXT_MAX];
-    sf_proto_candidate_t *c = s_add (l, sf_template_name (m->config.tmpl), sf_config_text (&m->config, text),
+    sf_proto_candidate_t *c = s_add (l, sf_template_name (m->config.tmpl), sf_candidate_text (m, text),
                                      m->proxy);
     if (!c)
         return;

@@ -22,6 +22,7 @@
 #include "worker/sf_measure.h"
 #include "worker/sf_gpu.h"
 #include "worker/sf_sim.h"
+#include "worker/sf_tsearch.h"
 
 #define S_MAX_CONFIGS 4096
 #define S_PTX_MAX ((size_t) 1 << 31)
@@ -604,7 +605,7 @@ s_configs (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, int sm
     unsigned templates = opts->templates ? opts->templates : SF_SEARCH_U | SF_SEARCH_D;
     if (sf_tier_is_half (opts->tier)) {
         /* U and D are fp32 kernels: in a 16-bit tier only dense runs */
-        sf_log_info ("search", "templates U and D have no %s kernels: only the dense candidates run",
+        sf_log_info ("search", "templates U and D have no %s kernels: T (when asked) and dense run",
                      sf_tier_name (opts->tier));
         templates = 0;
     }
@@ -912,6 +913,10 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
     }
     if (rc == SF_OK && count > 0)
         rc = s_search (&ms, cache, explicit_configs ? opts->configs : configs, count, opts, out);
+    /* template T: the 16-bit tiers' sparse kernels (sf_tsearch.h) */
+    unsigned templates = opts->templates ? opts->templates : SF_SEARCH_U | SF_SEARCH_D | SF_SEARCH_T;
+    if (rc == SF_OK && !explicit_configs && sf_tier_is_half (opts->tier) && (templates & SF_SEARCH_T))
+        rc = sf_tsearch_run (a, n, opts, ms.gpu, &ms.sim, out->tol, out, &ms.gpu_s);
     out->dense_us = INFINITY;
     out->dense_err = NAN;
     if (rc == SF_OK && s_cancelled (opts))
@@ -935,6 +940,16 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
     free (configs);
     sf_measure_destroy (&ms.gpu);
     return rc;
+}
+
+char *
+sf_candidate_text (const sf_candidate_t *c, char *buf)
+{
+    if (c->ttext[0])
+        snprintf (buf, SF_CONFIG_TEXT_MAX, "%s", c->ttext);
+    else
+        sf_config_text (&c->config, buf);
+    return buf;
 }
 
 void

@@ -39,6 +39,7 @@
 #include "common/sf_matrix.h"
 #include "common/sf_tier.h"
 #include "proxygen/sf_config.h"
+#include "proxygen/sf_tkernel.h"
 #include "proxygen/sf_emit.h"
 #include "proxygen/sf_jit.h"
 #include "worker/sf_densecand.h"
@@ -85,6 +86,7 @@ bool sf_search_u_as_proxy (int64_t nnz);
 /*  Templates a search may use (bit mask); dense is always measured. */
 #define SF_SEARCH_U 1u
 #define SF_SEARCH_D 2u
+#define SF_SEARCH_T 4u   /* template T (sf_tkernel.h): bf16 and fp16 only */
 
 typedef void (*sf_progress_fn) (void *arg, const char *phase, int done, int total);
 
@@ -102,7 +104,8 @@ typedef struct {
     int compile_threads;       /* 0: one per online CPU */
     int max_configs;           /* 0: all legal configs; else an even sample */
     int proxy_top;             /* proxy: finalists compiled in full (0: default) */
-    unsigned templates;        /* SF_SEARCH_U | SF_SEARCH_D; 0: both */
+    unsigned templates;        /* SF_SEARCH_U | _D | _T; 0: all (each runs in
+                                  its tiers: U, D fp32/tf32; T bf16/fp16) */
     int64_t max_code_fmas;     /* U configs whose full kernel has more
                                   multiply-adds of code are left out (compile
                                   time and memory); 0: SF_SPACE_MAX_FMAS */
@@ -179,7 +182,13 @@ typedef struct {
     char detail[192];          /* why it failed; "" when it did not */
     bool skipped;              /* not compiled: past opts->deadline (status
                                   SF_ERR_TIMEOUT); not a measurement */
+    char ttext[SF_TCONFIG_TEXT_MAX];  /* template T: its config text (config
+                                         is then zero but for tmpl); "" else */
 } sf_candidate_t;
+
+/*  A candidate's canonical config text (U, D or T) into buf
+    (SF_CONFIG_TEXT_MAX bytes); returns buf. */
+char *sf_candidate_text (const sf_candidate_t *c, char *buf);
 
 typedef struct {
     bool simulated;            /* the sim backend produced every time below */

@@ -13,6 +13,7 @@
 #define S_DRAM_BPS 3.0e12
 #define S_L2_BPS 7.0e12
 #define S_LAUNCH_US 3.0
+#define S_T_FIXED_US 12.0   /* a template T launch's fixed cost on the H100 */
 
 void
 sf_sim_device (sf_device_info_t *info)
@@ -218,4 +219,12 @@ sf_sim_tcdense_us (const sf_device_info_t *gpu, const sf_tcdense_config_t *c, in
     double exchange = c->ksplit > 1 ? 1.0 + 0.05 * c->ksplit : 1.0;
     double t = fmax (flops / (rate * wave_eff * latency), bytes / S_DRAM_BPS) * exchange;
     return t * 1e6 + S_LAUNCH_US;
+}
+
+double
+sf_sim_t_us (const sf_device_info_t *gpu, size_t data_bytes, int64_t m, int64_t k, int64_t n)
+{
+    (void) gpu;
+    double bytes = (double) data_bytes + ((double) k * n + (double) m * n) * 2.0;
+    return bytes / S_DRAM_BPS * 1e6 + S_T_FIXED_US;
 }

@@ -60,6 +60,12 @@ double sf_sim_cusparse_tier_us (const sf_device_info_t *gpu, sf_tier tier, int64
 double sf_sim_lt24_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n);
 double sf_sim_tcdense_us (const sf_device_info_t *gpu, const sf_tcdense_config_t *config, int64_t m,
                          int64_t k, int64_t n);
+/*  Estimated microseconds of a template T kernel (sf_tkernel.h) whose
+    encoding of A has data_bytes bytes: the encoding, B and C (16-bit) at
+    the DRAM rate plus the ~12 us fixed cost of a T launch measured on the
+    H100 (docs/KERNELS.md, "Template T": latency-bound warps, not bytes).
+    A model: the sim backend labels it as such. */
+double sf_sim_t_us (const sf_device_info_t *gpu, size_t data_bytes, int64_t m, int64_t k, int64_t n);
 
 #ifdef __cplusplus
 }
