@@ -64,11 +64,11 @@ s_print_text (const sf_proto_status_t *st, bool watch)
                 (long long) c->jobs_failed, (long long) c->candidates, eta);
         if (c->elapsed_s > 0) {  /* model scale: time, compile and GPU seconds, the budget */
             char elapsed[32], left[32];
-            s_duration (c->elapsed_s, elapsed, sizeof elapsed);
+            sf_progress_duration (c->elapsed_s, elapsed, sizeof elapsed);
             printf ("              %s elapsed, %lld running, %.0f compile CPU-s, GPU %.0f %% busy", elapsed,
                     (long long) c->jobs_running, c->compile_cpu_s, 100.0 * c->gpu_busy);
             if (!isnan (c->budget_s)) {
-                s_duration (c->budget_left_s, left, sizeof left);
+                sf_progress_duration (c->budget_left_s, left, sizeof left);
                 printf (", budget %.0f s (%s left, %lld layers narrowed, %lld configs left out)", c->budget_s,
                         c->budget_left_s > 0 ? left : "none", (long long) c->layers_narrowed,
                         (long long) c->configs_skipped);

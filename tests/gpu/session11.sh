@@ -32,7 +32,7 @@ part check-gpu-3 ${SF_LIMIT_CHECK:-80} env SF_CHECK_PART=3 tests/gpu/check-gpu.s
 part bench205-fp32-bert ${SF_LIMIT_BERT:-150} "$SPMMFARM" bench --suite conf/bench/bench205.conf \
     --filter 'm=768' -o "$OUT/bench205-fp32-bert" -q --max-configs 16 --proxy-top 4 --max-code-fmas 30000
 part llm-bf16-decode ${SF_LIMIT_LLM:-230} "$SPMMFARM" bench --suite conf/bench/llm.conf --precision bf16 \
-    --filter 'n<=64' -o "$OUT/llm-bf16-decode" -q
+    --filter 'n<=64' -o "$OUT/llm-bf16-decode" -q --max-configs 8 --compile-threads 16
 cd "$OUT" && tar czf results.tgz bench205-fp32-bert llm-bf16-decode *.log parts.txt nvidia-smi.txt 2>/dev/null
 rm -rf "$OUT/bench205-fp32-bert" "$OUT/llm-bf16-decode"
 ls -la "$OUT"
