@@ -545,14 +545,10 @@ sf_client_follow (const sf_client_t *cl, uint64_t id, const char *phase, bool qu
                       out->jobs_failed == 1 ? "" : "s");
             sf_progress_set_item (item);
         }
-        char what[160];  /* at model scale: candidates, the GPU's busy share, the time left */
-        if (out->elapsed_s > 0 && !isnan (out->eta_s))
-            snprintf (what, sizeof what, "%s, %lld candidates, GPU %.0f%% busy, ETA %.0f s", phase,
-                      (long long) out->candidates, 100.0 * out->gpu_busy, out->eta_s);
-        else
-            snprintf (what, sizeof what, "%s", phase);
+        /* the bar keeps the phase as its label (the item says the layers);
+           `status --watch` shows candidates, GPU busy share and the ETA */
         if (!quiet)
-            sf_progress_draw (NULL, what, (int) out->jobs_done, (int) out->jobs_total);
+            sf_progress_draw (NULL, phase, (int) out->jobs_done, (int) out->jobs_total);
         if (strcmp (out->state, "queued") != 0 && strcmp (out->state, "running") != 0)
             break;
         if (zsys_interrupted)

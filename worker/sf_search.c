@@ -147,14 +147,19 @@ s_u_emit_is (const char *what)
 }
 
 /*  Whether a job's full U kernel is compiled in parts (proxygen/sf_uparts.h):
-    unless another path is asked for, when it has at least two parts' worth
-    of multiply-adds (below that a part's NVRTC start costs more than the
-    second thread saves). */
+    only when asked for (SPMMFARM_U_EMIT=parts or parts-o1), and when it has
+    at least two parts' worth of multiply-adds (below that a part's NVRTC
+    start costs more than the second thread saves). Opt-in since its first
+    H100 run (session 11, docs/KERNELS.md): parts kernels of bench205's BERT
+    rows failed with CUDA_ERROR_ILLEGAL_ADDRESS and
+    CUDA_ERROR_INVALID_ADDRESS_SPACE; the one-function kernel is the
+    default until that is found. */
 static bool
 s_u_parts (const sf_matrix_t *a, const s_job_t *job)
 {
     const char *v = getenv ("SPMMFARM_U_EMIT");
-    return !job->proxy && job->config.tmpl == SF_TEMPLATE_U && (!v || !*v || strcmp (v, "parts-o1") == 0)
+    return !job->proxy && job->config.tmpl == SF_TEMPLATE_U && v
+        && (strcmp (v, "parts") == 0 || strcmp (v, "parts-o1") == 0)
         && sf_matrix_nnz (a) * job->config.vec >= SF_SEARCH_PARTS_MIN_FMAS;
 }
 
