@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/sf_benchplot.h"
 #include "cli/sf_benchrun.h"
 #include "cli/sf_cli.h"
 #include "cli/sf_progress.h"
@@ -27,10 +28,14 @@ static const char *s_bench_help =
     "DIR/results.csv (one row per problem), DIR/summary.json (geometric-mean\n"
     "speedups, overall and per sparsity, against each baseline and `dense`, the\n"
     "tier's dense library call; time-weighted speedups per model), DIR/summary.txt\n"
-    "(the table printed at the end), DIR/chart.png (speedup over the dense baseline\n"
-    "per problem, by sparsity; needs gnuplot) and DIR/problems.jsonl (the full\n"
-    "record of each problem). Running it again on the same DIR resumes: problems\n"
-    "already in problems.jsonl are not run again (in the same tier only).\n\n"
+    "(the table printed at the end), DIR/problems.jsonl (the full record of each\n"
+    "problem) and, with gnuplot, three charts: DIR/chart.png (the speedup over the\n"
+    "dense baseline of each problem, by id and sparsity), DIR/models.png (the\n"
+    "time-weighted speedup per model and sparsity) and DIR/sparsity.png (per\n"
+    "sparsity, the spread of the problems' speedups: min, quartiles, median, max).\n"
+    "Their scripts (DIR/*.gp) hold their data. Running it again on the same DIR\n"
+    "resumes: problems already in problems.jsonl are not run again (in the same\n"
+    "tier only), and the reports and charts are drawn again from every record.\n\n"
     SF_BENCHRUN_HELP
     SF_TUNE_HELP
     "  -q, --quiet        no progress bars\n"
@@ -273,8 +278,10 @@ s_table (const cJSON *root, sf_buf_t *out)
     }
 }
 
+/*  Writes summary.json and summary.txt; the summary in *root_p (caller
+    owns) when it was written. */
 static int
-s_bench_summary (const s_run_t *run, const cJSON *records)
+s_bench_summary (const s_run_t *run, const cJSON *records, cJSON **root_p)
 {
     s_group_t all = { 0 }, groups[S_SPARSITIES_MAX];
     int ngroups = 0, verified = 0, slower = 0, slower_sgemm = 0, gen_count = 0, sgemm_count = 0;
@@ -392,35 +399,16 @@ s_bench_summary (const s_run_t *run, const cJSON *records)
     sf_buf_t *table = sf_buf_new (1 << 16);
     if (table)
         s_table (root, table);
-    cJSON_Delete (root);
     int rc = text ? sf_benchrun_write_file (&run->base, "summary.json", text) : SF_ERR_NOMEM;
     if (rc == SF_OK && table && sf_buf_status (table) == SF_OK)
         rc = sf_benchrun_write_file (&run->base, "summary.txt", sf_buf_data (table));
+    if (rc == SF_OK)
+        *root_p = root;
+    else
+        cJSON_Delete (root);
     free (text);
     sf_buf_destroy (&table);
     return rc;
-}
-
-/*  The distinct sparsities of the records, as results.csv writes them, space
-    separated, in first-seen order (the chart's series). */
-static void
-s_sparsity_list (const cJSON *records, char *out, size_t size)
-{
-    out[0] = '\0';
-    size_t used = 0;
-    const cJSON *rec;
-    cJSON_ArrayForEach (rec, records) {
-        char one[32];
-        snprintf (one, sizeof one, "%g", sf_benchrun_num (rec, "sparsity"));
-        char padded[sizeof one + 2], list[600];
-        snprintf (padded, sizeof padded, " %s ", one);
-        snprintf (list, sizeof list, " %s ", out);
-        bool seen = strstr (list, padded) != NULL;
-        int n = seen ? 0 : snprintf (out + used, size - used, "%s%s", used ? " " : "", one);
-        if (n < 0 || (size_t) n >= size - used)
-            break;  /* bounded: more distinct sparsities than fit are left out */
-        used += (size_t) n;
-    }
 }
 
 /*  The tier's dense library call, as a chart names it. */
@@ -433,29 +421,6 @@ s_dense_label (sf_tier tier)
     case SF_TIER_FP16: return "cuBLAS fp16";
     default: return "cuBLAS SGEMM (fp32)";
     }
-}
-
-/*  chart.png: speedup over the tier's dense library call per problem
-    (SGEMM in fp32), one series per sparsity. */
-static void
-s_bench_chart (const s_run_t *run, const cJSON *records, bool simulated)
-{
-    char sparsities[512];  /* fits in the list buffer of s_sparsity_list */
-    s_sparsity_list (records, sparsities, sizeof sparsities);
-    char script[2048];
-    snprintf (script, sizeof script,
-              "set terminal pngcairo size 1400,600 noenhanced\n"
-              "set output 'chart.png'\n"
-              "set datafile separator ','\n"
-              "set title 'spmmfarm bench (%s tier): speedup over %s per problem%s'\n"
-              "set ylabel 'speedup over %s (log scale)'\nset xlabel 'problem (suite order)'\n"
-              "set logscale y\nset grid ytics\nset key outside right\n"
-              "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2\n"
-              "plot for [s in '%s'] 'results.csv' skip 1 "
-              "using ($0):(strcol(5) eq s ? $28 : 1/0) with points pt 7 title 'sparsity '.s\n",
-              sf_tier_name (run->tune.search.tier), s_dense_label (run->tune.search.tier),
-              simulated ? " -- SIMULATED, not measured" : "", s_dense_label (run->tune.search.tier), sparsities);
-    sf_benchrun_plot (&run->base, "chart.gp", script, "chart.png");
 }
 
 /* ---- proxy-eval reports ------------------------------------------------------------ */
@@ -625,12 +590,22 @@ s_reports (void *arg, const sf_benchrun_t *base, const cJSON *records)
     (void) base;
     if (run->proxy_eval)
         return s_proxy_reports (run, records);
+    cJSON *summary = NULL;
     int rc = s_bench_csv (run, records);
     if (rc == SF_OK)
-        rc = s_bench_summary (run, records);
-    const cJSON *first = cJSON_GetArrayItem (records, 0);
-    if (rc == SF_OK && first)
-        s_bench_chart (run, records, cJSON_IsTrue (cJSON_GetObjectItem (first, "simulated")));
+        rc = s_bench_summary (run, records, &summary);
+    if (rc == SF_OK && cJSON_GetArraySize (records) > 0) {
+        s_base_t bases[S_BASES];
+        s_bases (run->tune.search.tier, bases);
+        sf_benchplot_opts_t opts = {
+            .tier = sf_tier_name (run->tune.search.tier),
+            .dense_label = s_dense_label (run->tune.search.tier),
+            .dense_field = bases[0].field,
+            .simulated = cJSON_IsTrue (cJSON_GetObjectItem (summary, "simulated")),
+        };
+        sf_benchplot_draw (&run->base, records, summary, &opts);
+    }
+    cJSON_Delete (summary);
     return rc;
 }
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # spmmfarm bench in every precision tier with the sim backend: the summary's
 # keys (precision, the tier's baselines, dense, slower_than_dense, the
-# time-weighted model speedups), the table it prints, a folder that holds
+# time-weighted model speedups), the table it prints, the charts (scripts
+# and PNGs, drawn again on a rerun), a folder that holds
 # another tier's run refused; the llm and large suites parse and their
 # sources name every layer.
 . "$(dirname "$0")/testlib.sh"
@@ -44,6 +45,34 @@ check "$WORK/b-bf16/summary.json" "set(d['geomean_speedup']) == {'bf16', 'cuspar
 check "$WORK/b-fp16/summary.json" "d['dense_baseline'] == 'fp16' and d['tol'] == 2e-3" "fp16: dense = cuBLAS fp16"
 check "$WORK/b-bf16/problems.jsonl" "d['best']['template'] == 'dense' and d['search']['candidates'] == 0" "bf16: no fp32 U/D kernels, dense alone"
 expect_grep ",bf16," "$WORK/b-bf16/results.csv" "results.csv: the precision column"
+
+# the charts: their scripts hold the data (each problem's id, the model,
+# the spread per sparsity); with gnuplot, three PNGs, drawn again by a rerun
+# on the finished folder; without it, bench says so and goes on
+expect_exit 0 "bench: one shape at five sparsities" "$SPMMFARM" bench --suite "$BENCH205" --filter 'shape=bert-qkvo' \
+    -o "$WORK/b-charts" $FAST
+cp "$WORK/err" "$WORK/b-charts.err"
+C="$WORK/b-charts"
+for sp in 0.5 0.7 0.8 0.9 0.95; do
+    expect_grep "^[0-9]+ [0-9.e+-]+ \"bert-qkvo@$sp\" [1-5]\$" "$C/chart.gp" "chart.gp: problem bert-qkvo@$sp, its speedup and sparsity"
+done
+expect_grep "xtic\(3\)" "$C/chart.gp" "chart.gp: the ids label the x axis"
+expect_grep "SIMULATED" "$C/chart.gp" "chart.gp: the title says simulated"
+expect_grep "^\"BERT-base \(48 layers\)\"( [0-9.e+-]+){5}\$" "$C/models.gp" "models.gp: BERT-base, one bar per sparsity"
+expect_grep "^5 \"0.95 \(1\)\"( [0-9.e+-]+){5}\$" "$C/sparsity.gp" "sparsity.gp: min, quartiles, median, max of sparsity 0.95"
+is_png () { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
+if command -v gnuplot >/dev/null 2>&1; then
+    for f in chart models sparsity; do
+        is_png "$C/$f.png" && pass "$f.png is a PNG" || fail "$f.png is a PNG"
+    done
+    rm -f "$C/chart.png" "$C/models.png" "$C/sparsity.png"
+    expect_exit 0 "bench: a rerun on the finished folder" "$SPMMFARM" bench --suite "$BENCH205" --filter 'shape=bert-qkvo' \
+        -o "$C" $FAST
+    is_png "$C/chart.png" && is_png "$C/models.png" && is_png "$C/sparsity.png" \
+        && pass "the rerun drew the three charts again" || fail "the rerun drew the three charts again"
+else
+    expect_grep "gnuplot is missing: no charts" "$WORK/b-charts.err" "no gnuplot: said, and the run goes on"
+fi
 
 # a folder holds one tier's run
 expect_exit 2 "bench: another tier's folder is refused" "$SPMMFARM" bench --suite "$BENCH205" --filter 'shape=bert-qkvo,sparsity=0.9' \
