@@ -10,8 +10,10 @@
 #include "cli/sf_progress.h"
 #include "cli/sf_tune.h"
 #include "common/sf_error.h"
+#include "coordinator/sf_ledger.h"
 #include "rankmodel/sf_sweep.h"
 #include "store/sf_store.h"
+#include "worker/sf_jobrun.h"
 
 static const char *s_help =
     "usage: spmmfarm sweep-local --sweep FILE [--store DIR] [--backend auto|cuda|sim]\n"
@@ -91,16 +93,21 @@ s_campaign (sf_store_t *store, const sf_sweep_t *sweep, const char *gpu_type, sf
     return rc == SF_OK && !c->layers ? sf_error_set (SF_ERR_NOMEM, "out of memory") : rc;
 }
 
-/*  Adds the problem's layer unless the campaign has it. The array holds
-    one layer per problem at most (made or grown to that size). */
+/*  The index of the problem's layer in the campaign, added unless the
+    campaign has it. The array holds one layer per problem at most (made
+    or grown to that size). */
 static int
-s_add_layer (sf_store_campaign_t *c, int capacity, const sf_sweep_problem_t *p, const sf_matrix_t *a)
+s_add_layer (sf_store_campaign_t *c, int capacity, const sf_sweep_problem_t *p, const sf_matrix_t *a,
+             uint32_t *index)
 {
     for (uint32_t i = 0; i < c->layer_count; i++)
-        if (strcmp (c->layers[i].name, p->id) == 0)
+        if (strcmp (c->layers[i].name, p->id) == 0) {
+            *index = i;
             return SF_OK;
+        }
     if ((int) c->layer_count >= capacity)
         return sf_error_set (SF_ERR_RANGE, "the campaign has more layers than the sweep has problems");
+    *index = c->layer_count;
     sf_store_layer_t *l = &c->layers[c->layer_count++];
     memset (l, 0, sizeof *l);
     snprintf (l->name, sizeof l->name, "%s", p->id);
@@ -113,7 +120,7 @@ s_add_layer (sf_store_campaign_t *c, int capacity, const sf_sweep_problem_t *p, 
 
 /*  Times the problem's configs and records them with the campaign. */
 static int
-s_measure (s_opts_t *o, sf_store_t *store, sf_store_campaign_t *c, const sf_sweep_problem_t *p,
+s_measure (s_opts_t *o, sf_store_t *store, sf_store_campaign_t *c, uint32_t layer, const sf_sweep_problem_t *p,
            const sf_matrix_t *a, const sf_config_t *configs, int count, s_tally_t *t)
 {
     sf_sweep_list_t list = { configs, count };
@@ -127,11 +134,26 @@ s_measure (s_opts_t *o, sf_store_t *store, sf_store_campaign_t *c, const sf_swee
     sf_store_batch_t *batch = rc == SF_OK ? sf_store_batch_new () : NULL;
     if (rc == SF_OK && !batch)
         rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
+    /* recorded as the farm records a RESULT: through the ledger */
+    sf_proto_result_t res = { 0 };
+    sf_store_best_t best = { 0 };
+    bool has_best = false;
+    sf_ledger_outcome_t out = { 0 };
+    const sf_store_layer_t *l = &c->layers[layer];
+    sf_ledger_source_t src = { .gpu_type = r.gpu_type, .worker = o->worker, .driver = r.driver,
+                               .matrix = l->matrix, .n = l->n };
+    if (rc == SF_OK && !sf_store_has_matrix (store, l->matrix))
+        rc = sf_store_batch_put_matrix (batch, a);
     if (rc == SF_OK)
-        rc = sf_sweep_put_results (batch, a, p->n, &r, o->worker);
+        rc = sf_jobrun_result (&r, false, !so.no_dense, &res);
+    if (rc == SF_OK) {
+        has_best = sf_store_get_best (store, c->id, layer, &best) == SF_OK;
+        rc = sf_ledger_put_result (store, batch, &src, &res, c->id, layer, &best, &has_best, &out);
+    }
+    sf_jobrun_result_free (&res);
     if (rc == SF_OK) {
         c->counters.jobs_done++;
-        c->counters.results += (uint64_t) r.candidate_count;
+        c->counters.results += out.fresh;
         c->counters.wall_s += r.wall_s;
         c->counters.cpu_s += r.compile_cpu_s;
         c->counters.gpu_s += r.gpu_s;
@@ -162,7 +184,8 @@ s_problem (s_opts_t *o, const sf_sweep_t *sweep, int i, sf_store_t *store, sf_st
     sf_matrix_t *a = sf_sweep_matrix (&p);
     int count = a ? sf_sweep_configs (sweep, &p, a, o->dev.sm_count, configs, SF_SWEEP_CONFIGS_MAX)
                   : sf_error_last ();
-    int rc = count < 0 ? count : s_add_layer (c, sf_sweep_problems (sweep), &p, a);
+    uint32_t layer = 0;
+    int rc = count < 0 ? count : s_add_layer (c, sf_sweep_problems (sweep), &p, a, &layer);
     if (rc == SF_OK && count < 2)
         t->empty++;
     else if (rc == SF_OK && sf_sweep_measured (store, o->dev.gpu_type, a, p.n, configs, count))
@@ -172,7 +195,7 @@ s_problem (s_opts_t *o, const sf_sweep_t *sweep, int i, sf_store_t *store, sf_st
             fprintf (stderr, "[%d/%d] %s: %lld x %lld x %lld, sparsity %.3f, %s mask, %d configs\n", i + 1,
                      sf_sweep_problems (sweep), p.id, (long long) p.m, (long long) p.k, (long long) p.n,
                      p.sparsity, p.mask == SF_MASK_STRUCTURED ? "structured" : "uniform", count);
-        rc = s_measure (o, store, c, &p, a, configs, count, t);
+        rc = s_measure (o, store, c, layer, &p, a, configs, count, t);
         if (rc != SF_OK && rc != SF_ERR_NODEVICE && rc != SF_ERR_NOMEM && rc != SF_ERR_BUSY
             && rc != SF_ERR_LMDB && rc != SF_ERR_IO) {
             fprintf (stderr, "spmmfarm sweep-local: %s failed: %s (a rerun tries it again)\n", p.id,

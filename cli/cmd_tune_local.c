@@ -11,15 +11,17 @@
 #include "cli/sf_cli.h"
 #include "cli/sf_progress.h"
 #include "common/sf_error.h"
+#include "common/sf_log.h"
 #include "common/sf_tier.h"
 #include "common/sf_matrix_io.h"
 #include "common/sf_cudadrv.h"
 #include "cli/sf_tune.h"
-#include "cli/sf_tune_store.h"
+#include "coordinator/sf_ledger.h"
 #include "store/sf_export.h"
 #include "store/sf_store.h"
 #include "worker/sf_empty.h"
 #include "worker/sf_gpu.h"
+#include "worker/sf_jobrun.h"
 #include "worker/sf_search.h"
 
 #define S_WRITER_WAIT_TRIES 50   /* x 100 ms: another tune-local committing */
@@ -56,13 +58,20 @@ static const char *s_help =
 
 /* ---- the store ------------------------------------------------------------------ */
 
+/*  Where an answer came from, or where a search was recorded. */
+typedef struct {
+    uint64_t campaign;
+    int64_t measured_ms;        /* unix ms of the winner's measurement */
+    double wall_s, cpu_s, gpu_s;  /* what the search cost when it ran */
+} s_stored_t;
+
 typedef struct {
     const char *dir_opt;      /* --store */
     bool off;                 /* --no-store */
     char *dir;                /* the store in use (owned), NULL: none */
     bool from_store;          /* the answer came from it */
     bool recorded;            /* the search was recorded in it */
-    sf_tune_stored_t stored;  /* the answering or recorded campaign */
+    s_stored_t stored;        /* the answering or recorded campaign */
 } s_store_t;
 
 static void
@@ -84,17 +93,131 @@ s_store_init (s_store_t *st)
                  sf_error_message ());
 }
 
+/*  The request's key in the store (campaign.request): its canonical text
+    and, on a GPU, how times were taken (" timing=graph": a GPU campaign
+    timed launch by launch is not taken for a graph-timed request,
+    docs/WORKER.md "Timing"). */
+static void
+s_request_key (const sf_tune_t *tune, char *buf, size_t size)
+{
+    const char *timing = tune->search.backend == SF_BACKEND_SIM ? NULL : sf_gpu_timing ();
+    sf_request_store_key (&tune->request, timing, buf, size);
+}
+
+/*  A stored candidate of the answer, as the search reports it. */
+typedef struct {
+    sf_search_result_t *r;
+    sf_tier tier;                 /* the request's: other tiers' results are not its */
+    sf_layout layout;
+    int status;
+} s_cands_t;
+
+static int
+s_cand_each (void *arg, const sf_store_result_key_t *key, const sf_store_result_t *v)
+{
+    s_cands_t *cs = arg;
+    sf_search_result_t *r = cs->r;
+    sf_candidate_t c = { 0 };
+    if (key->tier != cs->tier || key->layout != cs->layout)
+        return 0;
+    sf_tconfig_t t;
+    if (key->tmpl == SF_TEMPLATE_T && sf_tconfig_parse (key->config, &t) == SF_OK) {
+        c.config.tmpl = SF_TEMPLATE_T;
+        sf_tconfig_text (&t, c.ttext);
+    } else if (key->tmpl == SF_TEMPLATE_DENSE || sf_config_parse (key->config, &c.config) != SF_OK)
+        return 0;   /* dense and the baselines are reported apart */
+    c.proxy = key->proxy;
+    c.status = v->status;
+    c.us = v->us;
+    c.spread_us = v->spread_us;
+    c.p10_us = v->p10_us;
+    c.p90_us = v->p90_us;
+    c.samples = (int32_t) v->samples;
+    c.err = v->err;
+    c.compile.seconds = v->compile.seconds;
+    c.compile.registers = v->compile.regs;
+    c.compile.spill_stores = v->compile.spills;
+    c.compile.shared_bytes = v->compile.shared_bytes;
+    c.compile.cubin_bytes = v->compile.code_bytes;
+    sf_candidate_t *grown = realloc (r->candidates, (size_t) (r->candidate_count + 1) * sizeof *grown);
+    if (!grown) {
+        cs->status = sf_error_set (SF_ERR_NOMEM, "out of memory");
+        return 1;
+    }
+    r->candidates = grown;
+    r->candidates[r->candidate_count++] = c;
+    if (v->status == SF_OK) {
+        r->timed++;
+        if (!c.proxy && !isnan (c.err) && c.us < r->best_generated_us)
+            r->best_generated_us = c.us;
+    }
+    else
+        r->failed++;
+    r->compiled += v->compile.code_bytes > 0;
+    return 0;
+}
+
+/*  The stored answer (campaign c, layer 0) as sf_search_run reports a
+    search: the winner with its kernel, baselines, and the candidates the
+    store holds for this GPU type, matrix, N, tier and layout. */
+static int
+s_answer (sf_store_t *store, const sf_store_campaign_t *c, const sf_device_info_t *dev, const sf_matrix_t *a,
+          int64_t n, const sf_request_t *req, sf_search_result_t *r, int64_t *measured_ms)
+{
+    sf_store_best_t best;
+    int rc = sf_store_get_best (store, c->id, 0, &best);
+    if (rc != SF_OK)
+        return rc;
+    *measured_ms = best.recorded_ms;
+    if (strlen (best.config) >= sizeof r->config)
+        return sf_error_set (SF_ERR_FORMAT, "campaign %llu's best has config '%s', not a config text",
+                             (unsigned long long) c->id, best.config);
+    sf_store_kernel_t k = { 0 };
+    if (best.has_kernel && (rc = sf_store_get_kernel (store, best.kernel, &k)) != SF_OK)
+        return rc;
+    r->simulated = best.simulated;
+    snprintf (r->gpu_name, sizeof r->gpu_name, "%s", dev->name);
+    snprintf (r->gpu_type, sizeof r->gpu_type, "%s", c->gpu_type);
+    r->sm_count = dev->sm_count;
+    snprintf (r->driver, sizeof r->driver, "%s", best.driver[0] ? best.driver : dev->driver_version_str);
+    r->tmpl = best.tmpl;
+    memcpy (r->config, best.config, strlen (best.config) + 1);
+    r->us = best.us;
+    r->max_rel_err = best.err;
+    r->verified = !isnan (best.err);
+    r->launch = k.launch;
+    r->cubin = k.cubin;   /* moved: r owns them now */
+    r->cubin_size = k.cubin_size;
+    r->source = k.source;
+    r->data = k.data;
+    r->data_size = k.data_size;
+    r->sgemm_us = best.sgemm_us;
+    r->tf32_us = best.tf32_us;
+    r->cusparse_us = best.cusparse_us;
+    sf_store_result_key_t key = { .n = n, .tmpl = best.tmpl, .proxy = false, .tier = req->tier,
+                                  .layout = req->layout };
+    snprintf (key.gpu_type, sizeof key.gpu_type, "%s", c->gpu_type);
+    sf_record_hash_parse (sf_matrix_hash (a), key.matrix);
+    snprintf (key.config, sizeof key.config, "%s", best.config);
+    sf_store_result_t winner;
+    if (sf_store_get_result (store, &key, &winner) == SF_OK && isfinite (winner.spread_us))
+        r->spread_us = winner.spread_us;
+    s_cands_t cands = { r, req->tier, req->layout, SF_OK };
+    rc = sf_store_each_result (store, c->gpu_type, key.matrix, n, s_cand_each, &cands);
+    return cands.status != SF_OK ? cands.status : rc;
+}
+
 /*  Answers from the store when it holds this request: true with *r filled. */
 static bool
-s_store_lookup (s_store_t *st, const sf_request_t *req, const sf_search_opts_t *o, const sf_matrix_t *a,
-                int64_t n, sf_search_result_t *r)
+s_store_lookup (s_store_t *st, const sf_tune_t *tune, const sf_matrix_t *a, int64_t n, sf_search_result_t *r)
 {
+    const sf_request_t *req = &tune->request;
     sf_device_info_t dev;
     /* a rank search depends on the model of the day: never answered from
        an earlier one (it is still recorded) */
-    if (o->strategy == SF_STRATEGY_RANK)
+    if (tune->search.strategy == SF_STRATEGY_RANK)
         return false;
-    if (!st->dir || sf_tune_store_device (o, &dev) != SF_OK)
+    if (!st->dir || sf_tune_device (tune, &dev) != SF_OK)
         return false;   /* the search says what is wrong with the GPU */
     sf_store_t *store = sf_store_open (st->dir, SF_STORE_READONLY);
     if (!store) {
@@ -102,19 +225,33 @@ s_store_lookup (s_store_t *st, const sf_request_t *req, const sf_search_opts_t *
             s_store_warn (st, "cannot read it, searching");
         return false;
     }
-    int rc = sf_tune_store_find (store, &dev, a, n, req, o, r, &st->stored);
+    char key[SF_STORE_REQUEST_MAX];
+    s_request_key (tune, key, sizeof key);
+    sf_store_campaign_t c;
+    memset (r, 0, sizeof *r);
+    r->best_generated_us = INFINITY;
+    int64_t measured_ms = 0;
+    int rc = sf_ledger_answer (store, dev.gpu_type, a, n, req->bias, req->relu, key, &c);
+    if (rc == SF_OK && (rc = s_answer (store, &c, &dev, a, n, req, r, &measured_ms)) != SF_OK)
+        sf_log_warn ("tune-local", "campaign %llu answers this request, but: %s", (unsigned long long) c.id,
+                     sf_error_message ());
     sf_store_destroy (&store);
     if (rc != SF_OK && rc != SF_ERR_NOTFOUND)
         s_store_warn (st, "cannot answer from it, searching");
+    if (rc != SF_OK)
+        sf_search_result_free (r);
+    else
+        st->stored = (s_stored_t) { c.id, measured_ms, c.counters.wall_s, c.counters.cpu_s, c.counters.gpu_s };
     st->from_store = rc == SF_OK;
     return st->from_store;
 }
 
-/*  Records the search; a store busy with another writer is waited for a
-    few seconds (another tune-local committing), then given up. */
+/*  Records the search through the ledger, as the farm records a RESULT; a
+    store busy with another writer is waited for a few seconds (another
+    tune-local committing), then given up. */
 static void
-s_store_record (s_store_t *st, const char *name, const sf_request_t *req, const sf_search_opts_t *o,
-                const sf_matrix_t *a, int64_t n, const sf_search_result_t *r)
+s_store_record (s_store_t *st, const char *name, const sf_tune_t *tune, const sf_matrix_t *a, int64_t n,
+                const sf_search_result_t *r)
 {
     if (!st->dir)
         return;
@@ -124,10 +261,25 @@ s_store_record (s_store_t *st, const char *name, const sf_request_t *req, const 
             usleep (100 * 1000);
         else
             break;
-    int rc = store ? sf_tune_store_record (store, name, a, n, req, o, r, &st->stored) : sf_error_last ();
+    char host[64] = "", worker[SF_STORE_NAME_MAX], key[SF_STORE_REQUEST_MAX];
+    gethostname (host, sizeof host - 1);
+    snprintf (worker, sizeof worker, "tune-local@%s", host[0] ? host : "localhost");
+    s_request_key (tune, key, sizeof key);
+    sf_ledger_search_t s = { .name = name, .a = a, .n = n, .request = &tune->request, .request_key = key,
+                             .worker = worker, .gpu_type = r->gpu_type, .driver = r->driver };
+    sf_proto_result_t res;
+    uint64_t id = 0;
+    int64_t when = 0;
+    int rc = store ? sf_jobrun_result (r, true, true, &res) : sf_error_last ();
+    if (rc == SF_OK) {
+        rc = sf_ledger_record_search (store, &s, &res, &id, &when);
+        sf_jobrun_result_free (&res);
+    }
     sf_store_destroy (&store);
     if (rc != SF_OK)
         s_store_warn (st, "the search is not recorded");
+    else
+        st->stored = (s_stored_t) { id, when, r->wall_s, r->compile_cpu_s, r->gpu_s };
     st->recorded = rc == SF_OK;
 }
 
@@ -351,7 +503,7 @@ sf_cmd_tune_local (int argc, char **argv)
     sf_search_result_t r;
     s_store_init (&st);
     int rc = SF_OK;
-    if (s_store_lookup (&st, &tune.request, o, a, n, &r)) {
+    if (s_store_lookup (&st, &tune, a, n, &r)) {
         if (json) {
             char when[32];
             s_local_time (st.stored.measured_ms, when, sizeof when);
@@ -364,7 +516,7 @@ sf_cmd_tune_local (int argc, char **argv)
         if (rc == SF_OK) {
             char name[SF_EXPORT_NAME_MAX];
             s_layer_name (argv[optind], read_opts.tensor, name);
-            s_store_record (&st, name, &tune.request, o, a, n, &r);
+            s_store_record (&st, name, &tune, a, n, &r);
         }
     }
     if (rc == SF_OK && save && r.cubin) {

@@ -7,3 +7,5 @@ libspmmfarm_la_SOURCES += \
 	coordinator/sf_campaign.c coordinator/sf_campaign.h
 libspmmfarm_la_SOURCES += \
 	coordinator/sf_metrics.c coordinator/sf_metrics.h
+libspmmfarm_la_SOURCES += \
+	coordinator/sf_ledger.c coordinator/sf_ledger.h

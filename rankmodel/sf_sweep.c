@@ -590,52 +590,6 @@ s_result_key (sf_store_result_key_t *key, const char *gpu_type, const sf_matrix_
     key->proxy = proxy;
 }
 
-static void
-s_result_value (sf_store_result_t *v, const sf_search_result_t *r, const char *worker, int status,
-                double us, double spread, double err)
-{
-    memset (v, 0, sizeof *v);
-    v->status = status;
-    v->simulated = r->simulated;
-    v->us = status == SF_OK && us >= 0 && isfinite (us) ? us : NAN;
-    v->spread_us = status == SF_OK && spread >= 0 && isfinite (spread) ? spread : NAN;
-    v->p10_us = v->p90_us = NAN;  /* the search keeps the median and the spread only */
-    v->err = err;
-    snprintf (v->worker, sizeof v->worker, "%s", worker);
-    v->recorded_ms = sf_store_now_ms ();
-}
-
-int
-sf_sweep_put_results (sf_store_batch_t *batch, const sf_matrix_t *a, int64_t n, const sf_search_result_t *r,
-                      const char *worker)
-{
-    int rc = sf_store_batch_put_matrix (batch, a);
-    for (int i = 0; rc == SF_OK && i < r->candidate_count; i++) {
-        const sf_candidate_t *c = &r->candidates[i];
-        char text[SF_CONFIG_TEXT_MAX];
-        sf_store_result_key_t key;
-        sf_store_result_t v;
-        s_result_key (&key, r->gpu_type, a, n, c->config.tmpl, sf_candidate_text (c, text), c->proxy);
-        s_result_value (&v, r, worker, c->status, c->us, c->spread_us, c->err);
-        v.compile = (sf_store_compile_t) { c->compile.seconds, c->compile.registers,
-                                           c->compile.spill_stores + c->compile.spill_loads,
-                                           c->compile.shared_bytes, c->compile.cubin_bytes };
-        rc = sf_store_batch_put_result (batch, &key, &v);
-    }
-    static const char *names[3] = { "baseline:sgemm", "baseline:tf32", "baseline:cusparse" };
-    double us[3] = { r->sgemm_us, r->tf32_us, r->cusparse_us };
-    for (int i = 0; rc == SF_OK && i < 3; i++) {
-        if (!(us[i] > 0 && isfinite (us[i])))
-            continue;
-        sf_store_result_key_t key;
-        sf_store_result_t v;
-        s_result_key (&key, r->gpu_type, a, n, SF_TEMPLATE_DENSE, names[i], false);
-        s_result_value (&v, r, worker, SF_OK, us[i], NAN, NAN);
-        rc = sf_store_batch_put_result (batch, &key, &v);
-    }
-    return rc;
-}
-
 bool
 sf_sweep_measured (sf_store_t *store, const char *gpu_type, const sf_matrix_t *a, int64_t n,
                    const sf_config_t *configs, int count)

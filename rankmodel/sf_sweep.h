@@ -101,14 +101,6 @@ typedef struct {
 int sf_sweep_list_rank (void *arg, const sf_matrix_t *a, int64_t n, int32_t sm_count,
                         const sf_config_t *configs, int count, double *scores);
 
-/*  Puts a search's results into a batch the way the coordinator records a
-    worker's RESULT (docs/farm-contract: results keyed by GPU type, matrix,
-    N, template, config, proxy): every measured U/D candidate, and the
-    sgemm/tf32/cusparse baselines as "baseline:..." candidates. The matrix
-    is put too. worker names the measuring machine. */
-int sf_sweep_put_results (sf_store_batch_t *batch, const sf_matrix_t *a, int64_t n,
-                          const sf_search_result_t *result, const char *worker);
-
 /*  True when the store has a result of gpu_type for every config listed
     (U as proxies, D as full kernels): a resumed sweep skips the problem. */
 bool sf_sweep_measured (sf_store_t *store, const char *gpu_type, const sf_matrix_t *a, int64_t n,

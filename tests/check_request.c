@@ -22,7 +22,7 @@
 #define S_HASH "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
 /*  The default request's text, as tune-local wrote it into stores before
-    requests had a type (cli/sf_tune_store.c at 132dfaf). */
+    requests had a type (cli/sf_tune_store.c at 132dfaf, now coordinator/sf_ledger.c). */
 #define S_DEFAULT_TEXT "strategy=proxy max-configs=all proxy-top=4 templates=UD+e2 max-code-fmas=160000"
 #define S_BF16_TEXT "strategy=proxy max-configs=all proxy-top=4 templates=UDT+e2 max-code-fmas=160000 precision=bf16"
 

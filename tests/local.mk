@@ -271,3 +271,11 @@ tests_check_tiers_SOURCES = tests/check_tiers.c
 tests_check_tiers_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_tiers_LDADD = $(CHECK_LDADD)
 tests_check_tiers_LDFLAGS = $(CUDA_LDFLAGS)
+
+## coordinator/sf_ledger: the one commit path of measurements
+check_PROGRAMS += tests/check_ledger
+TESTS += tests/check_ledger
+tests_check_ledger_SOURCES = tests/check_ledger.c
+tests_check_ledger_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_ledger_LDADD = $(CHECK_LDADD) $(LMDB_LIBS) $(MSGPACK_LIBS)
+tests_check_ledger_LDFLAGS = $(CUDA_LDFLAGS)

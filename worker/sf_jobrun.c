@@ -358,6 +358,59 @@ sf_jobrun_failed (uint64_t job_id, uint64_t lease_id, int status, const char *fm
     return sf_proto_encode (SF_PROTO_JOB_FAILED, &f);
 }
 
+/*  The RESULT of search r with l's candidates (ids 0). */
+static void
+s_result_head (const sf_search_result_t *r, const s_list_t *l, sf_proto_result_t *res)
+{
+    *res = (sf_proto_result_t) { .simulated = r->simulated, .wall_s = s_cost (r->wall_s),
+                                 .cpu_s = s_cost (r->compile_cpu_s), .gpu_s = s_cost (r->gpu_s),
+                                 .ranked = r->ranked < 0 ? 0 : r->ranked > (1 << 20) ? 1 << 20 : r->ranked,
+                                 .rank_fallback = r->fallback, .candidates = l->items,
+                                 .candidate_count = l->count };
+}
+
+/*  A search's candidates (not a configs job's): measured ones, the
+    winner's kernel, dense and baselines. */
+static void
+s_search_candidates (s_list_t *l, const sf_search_result_t *r, bool want_kernels, bool dense)
+{
+    for (int i = 0; i < r->candidate_count; i++)
+        if (!r->candidates[i].skipped)  /* past the job's budget: nothing was measured */
+            s_add_measured (l, &r->candidates[i]);
+    if (want_kernels)
+        s_attach_kernel (l, 0, r);
+    if (dense)
+        s_add_dense (l, r->dense_us, r->dense_err, r->sgemm_us, r->tf32_us, r->cusparse_us);
+}
+
+int
+sf_jobrun_result (const sf_search_result_t *r, bool want_kernels, bool dense, sf_proto_result_t *res)
+{
+    s_list_t l;
+    memset (res, 0, sizeof *res);
+    int rc = s_list_init (&l, (size_t) (r->candidate_count > 0 ? r->candidate_count : 0) + 4);
+    if (rc != SF_OK) {
+        s_list_free (&l);
+        return rc;
+    }
+    s_search_candidates (&l, r, want_kernels, dense);
+    if (l.dropped)
+        sf_log_warn ("worker", "%zu candidates left out of the RESULT (at most %d)", l.dropped,
+                     SF_PROTO_CANDIDATES_MAX);
+    s_result_head (r, &l, res);
+    free (l.owned);   /* measured candidates own nothing */
+    return SF_OK;
+}
+
+void
+sf_jobrun_result_free (sf_proto_result_t *res)
+{
+    if (!res)
+        return;
+    free (res->candidates);
+    memset (res, 0, sizeof *res);
+}
+
 /*  Encodes the RESULT; without kernels if they break a bound; JOB_FAILED
     if it still cannot be encoded (e.g. over SF_PROTO_MSG_MAX). */
 static zmsg_t *
@@ -366,12 +419,10 @@ s_encode_result (const sf_proto_job_t *job, s_list_t *l, const sf_search_result_
     if (l->dropped)
         sf_log_warn ("worker", "job %llu: %zu candidates left out of the RESULT (at most %d)",
                      (unsigned long long) job->job_id, l->dropped, SF_PROTO_CANDIDATES_MAX);
-    sf_proto_result_t res = { .job_id = job->job_id, .lease_id = job->lease_id, .simulated = r->simulated,
-                              .wall_s = s_cost (r->wall_s), .cpu_s = s_cost (r->compile_cpu_s),
-                              .gpu_s = s_cost (r->gpu_s),
-                              .ranked = r->ranked < 0 ? 0 : r->ranked > (1 << 20) ? 1 << 20 : r->ranked,
-                              .rank_fallback = r->fallback, .candidates = l->items,
-                              .candidate_count = l->count };
+    sf_proto_result_t res;
+    s_result_head (r, l, &res);
+    res.job_id = job->job_id;
+    res.lease_id = job->lease_id;
     zmsg_t *msg = sf_proto_encode (SF_PROTO_RESULT, &res);
     bool kernels = false;
     for (size_t i = 0; !msg && i < l->count; i++)
@@ -550,16 +601,14 @@ s_run_search (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_o
     s_list_t l;
     zmsg_t *msg = NULL;
     if (s_list_init (&l, (configs_job ? job->config_count : (size_t) r.candidate_count) + 4) == SF_OK) {
-        if (configs_job)
+        if (configs_job) {
             s_configs_candidates (job, &r, &l);
-        else
-            for (int i = 0; i < r.candidate_count; i++)
-                if (!r.candidates[i].skipped)  /* past the job's budget: nothing was measured */
-                    s_add_measured (&l, &r.candidates[i]);
-        if (job->want_kernels)
-            s_attach_kernel (&l, 0, &r);
-        if (!so.no_dense)
-            s_add_dense (&l, r.dense_us, r.dense_err, r.sgemm_us, r.tf32_us, r.cusparse_us);
+            if (job->want_kernels)
+                s_attach_kernel (&l, 0, &r);
+            if (!so.no_dense)
+                s_add_dense (&l, r.dense_us, r.dense_err, r.sgemm_us, r.tf32_us, r.cusparse_us);
+        } else
+            s_search_candidates (&l, &r, job->want_kernels, !so.no_dense);
         msg = s_encode_result (job, &l, &r, failed_p);
     }
     s_list_free (&l);

@@ -59,6 +59,18 @@ zmsg_t *sf_jobrun_run (const sf_proto_job_t *job, const sf_matrix_t *a, const sf
     use it too. */
 void sf_jobrun_search_opts (const sf_request_t *req, sf_search_opts_t *out);
 
+/*  A search's result as the wire's RESULT (the one conversion: the
+    worker's replies and the local commands, which record it through the
+    coordinator's ledger, coordinator/sf_ledger.h): every measured
+    candidate (those skipped past a budget left out), the winner's kernel
+    on its candidate when want_kernels, then, with dense, the dense
+    candidate (when measured) and the three baselines; simulated, costs,
+    ranked and rank_fallback; job and lease ids 0. *res owns its candidate
+    array and borrows the rest (details, kernel bytes) from r: release it
+    with sf_jobrun_result_free before r. SF_ERR_NOMEM. */
+int sf_jobrun_result (const sf_search_result_t *r, bool want_kernels, bool dense, sf_proto_result_t *res);
+void sf_jobrun_result_free (sf_proto_result_t *res);
+
 /*  A rank JOB's model (its XGBoost JSON) is checked against its digest,
     loaded once and kept by digest (a few at a time, process-wide) so that a
     campaign's many jobs load it once. Models parsed since the start (tests

@@ -1,0 +1,311 @@
+/*  sf_ledger: a RESULT into results, kernels and the best; local searches'
+    campaigns and the stored answers to them. */
+#include "coordinator/sf_ledger.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sf_error.h"
+#include "common/sf_log.h"
+#include "coordinator/sf_campaign.h"
+
+#define S_LOG "ledger"
+
+/* ---- a RESULT -------------------------------------------------------------------- */
+
+static bool
+s_template (const char *name, sf_template *out)
+{
+    static const struct {
+        const char *name;
+        sf_template tmpl;
+    } names[] = { { "U", SF_TEMPLATE_U }, { "D", SF_TEMPLATE_D }, { "dense", SF_TEMPLATE_DENSE },
+                  { "T", SF_TEMPLATE_T } };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp (name, names[i].name) == 0) {
+            *out = names[i].tmpl;
+            return true;
+        }
+    return false;
+}
+
+static void
+s_kernel_record (const sf_proto_candidate_t *cand, sf_template tmpl, sf_store_kernel_t *k)
+{
+    memset (k, 0, sizeof *k);
+    k->cubin = cand->kernel.cubin;
+    k->cubin_size = cand->kernel.cubin_size;
+    k->source = cand->kernel.source;
+    k->source_size = cand->kernel.source ? strlen (cand->kernel.source) : 0;
+    const sf_proto_launch_t *l = &cand->kernel.launch;
+    snprintf (k->launch.entry, sizeof k->launch.entry, "%s", cand->kernel.entry);
+    k->launch.block_threads = l->block_threads;
+    k->launch.cols_per_block = l->cols_per_block;
+    k->launch.panel_groups = l->panel_groups;
+    k->launch.order = l->order;
+    k->launch.vec = l->vec;
+    k->launch.shared_bytes = l->shared_bytes;
+    k->launch.panels = l->panels;
+    k->launch.code_panels = l->code_panels;
+    k->launch.code_fmas = l->code_fmas;
+    k->tmpl = tmpl;
+    snprintf (k->config, sizeof k->config, "%s", cand->config);
+    k->data = cand->kernel.data;
+    k->data_size = cand->kernel.data_size;
+}
+
+/*  Puts one candidate (and its kernel); *is_new: its key was new. */
+static int
+s_put_candidate (sf_store_t *store, sf_store_batch_t *batch, const sf_ledger_source_t *src,
+                 const sf_proto_candidate_t *cand, bool simulated, sf_template tmpl, int64_t now,
+                 uint8_t kernel_digest[SF_STORE_HASH_BYTES], bool *has_kernel, bool *is_new)
+{
+    sf_store_result_key_t key;
+    memset (&key, 0, sizeof key);
+    snprintf (key.gpu_type, sizeof key.gpu_type, "%s", src->gpu_type);
+    memcpy (key.matrix, src->matrix, SF_STORE_HASH_BYTES);
+    key.n = src->n;
+    key.tmpl = tmpl;
+    snprintf (key.config, sizeof key.config, "%s", cand->config);
+    key.proxy = cand->proxy;
+    key.tier = src->tier;
+    key.layout = src->layout;
+
+    sf_store_result_t v;
+    memset (&v, 0, sizeof v);
+    v.status = cand->status;
+    v.simulated = simulated;
+    v.us = cand->us;
+    v.spread_us = cand->spread_us;
+    v.p10_us = cand->p10_us;
+    v.p90_us = cand->p90_us;
+    v.err = cand->err;
+    v.samples = cand->samples > 0 ? (uint32_t) cand->samples : 0;
+    v.compile.seconds = cand->compile_s;
+    v.compile.regs = cand->regs;
+    v.compile.spills = cand->spill_stores + cand->spill_loads;
+    v.compile.shared_bytes = cand->shared_bytes;
+    v.compile.code_bytes = cand->code_bytes;
+    snprintf (v.worker, sizeof v.worker, "%s", src->worker ? src->worker : "");
+    v.recorded_ms = now;
+    *has_kernel = *is_new = false;
+    int rc = SF_OK;
+    if (cand->has_kernel && tmpl != SF_TEMPLATE_DENSE) {
+        sf_store_kernel_t k;
+        s_kernel_record (cand, tmpl, &k);
+        if ((rc = sf_store_batch_put_kernel (batch, &k, kernel_digest)) == SF_OK) {
+            v.has_kernel = true;
+            memcpy (v.kernel, kernel_digest, SF_STORE_HASH_BYTES);
+            *has_kernel = true;
+        } else
+            sf_log_warn (S_LOG, "kernel of %s %s not stored: %s", cand->tmpl, cand->config, sf_error_message ());
+    }
+    sf_store_result_t old;
+    bool fresh = sf_store_get_result (store, &key, &old) != SF_OK;
+    int put = sf_store_batch_put_result (batch, &key, &v);
+    if (put != SF_OK) {
+        sf_log_warn (S_LOG, "result %s %s not stored: %s", cand->tmpl, cand->config, sf_error_message ());
+        return put;
+    }
+    *is_new = fresh;
+    return rc;
+}
+
+/*  A candidate that may win a layer: a verified full U/D/T kernel, or the
+    dense candidate; never a baseline. */
+static bool
+s_can_win (const sf_proto_candidate_t *cand, sf_template tmpl)
+{
+    if (cand->status != SF_OK || cand->proxy || !(cand->us >= 0) || !isfinite (cand->us))
+        return false;
+    if (tmpl == SF_TEMPLATE_DENSE)
+        return strcmp (cand->config, "dense") == 0;
+    return !isnan (cand->err);
+}
+
+static void
+s_baseline (const sf_proto_candidate_t *cand, sf_store_best_t *best)
+{
+    double us = cand->status == SF_OK ? cand->us : NAN;
+    if (strcmp (cand->config, SF_LEDGER_BASELINE_SGEMM) == 0)
+        best->sgemm_us = us;
+    else if (strcmp (cand->config, SF_LEDGER_BASELINE_TF32) == 0)
+        best->tf32_us = us;
+    else if (strcmp (cand->config, SF_LEDGER_BASELINE_CUSPARSE) == 0)
+        best->cusparse_us = us;
+}
+
+int
+sf_ledger_put_result (sf_store_t *store, sf_store_batch_t *batch, const sf_ledger_source_t *src,
+                      const sf_proto_result_t *res, uint64_t campaign, uint32_t layer, sf_store_best_t *best_io,
+                      bool *has_best, sf_ledger_outcome_t *outcome)
+{
+    memset (outcome, 0, sizeof *outcome);
+    sf_store_best_t best = *best_io;
+    if (!*has_best)
+        best.sgemm_us = best.tf32_us = best.cusparse_us = NAN;
+    int64_t now = sf_store_now_ms ();
+    bool improved = false, baselines = false;
+    int status = SF_OK;
+    for (size_t i = 0; i < res->candidate_count; i++) {
+        const sf_proto_candidate_t *cand = &res->candidates[i];
+        sf_template tmpl;
+        if (!s_template (cand->tmpl, &tmpl)) {
+            sf_log_warn (S_LOG, "%s: unknown template '%s': candidate ignored", src->worker ? src->worker : "?",
+                         cand->tmpl);
+            continue;
+        }
+        if (tmpl == SF_TEMPLATE_DENSE
+            && strncmp (cand->config, SF_LEDGER_BASELINE_PREFIX, strlen (SF_LEDGER_BASELINE_PREFIX)) == 0) {
+            s_baseline (cand, &best);
+            baselines = true;
+        }
+        uint8_t digest[SF_STORE_HASH_BYTES];
+        bool has_kernel, is_new;
+        int rc = s_put_candidate (store, batch, src, cand, res->simulated, tmpl, now, digest, &has_kernel,
+                                  &is_new);
+        if (rc != SF_OK && status == SF_OK)
+            status = rc;
+        outcome->fresh += is_new;
+        if (s_can_win (cand, tmpl) && (!(*has_best || improved) || cand->us < best.us)) {
+            best.tmpl = tmpl;
+            snprintf (best.config, sizeof best.config, "%s", cand->config);
+            best.us = cand->us;
+            best.err = cand->err;
+            best.simulated = res->simulated;
+            best.has_kernel = has_kernel;
+            snprintf (best.driver, sizeof best.driver, "%s", src->driver ? src->driver : "");
+            if (has_kernel)
+                memcpy (best.kernel, digest, SF_STORE_HASH_BYTES);
+            improved = true;
+        }
+    }
+    if (improved || (baselines && *has_best)) {
+        best.recorded_ms = now;
+        int rc = sf_store_batch_put_best (batch, campaign, layer, &best);
+        if (rc == SF_OK) {
+            *best_io = best;
+            *has_best = true;
+            outcome->best_put = true;
+        } else {
+            sf_log_error (S_LOG, "best of campaign %llu layer %u: %s", (unsigned long long) campaign, layer,
+                          sf_error_message ());
+            if (status == SF_OK)
+                status = rc;
+        }
+    }
+    return status;
+}
+
+/* ---- a local search's campaign ------------------------------------------------------ */
+
+static int
+s_layer (const char *name, const sf_matrix_t *a, int64_t n, bool bias, bool relu, sf_store_layer_t *l)
+{
+    memset (l, 0, sizeof *l);
+    snprintf (l->name, sizeof l->name, "%s", name);
+    l->n = n;
+    l->bias = bias;
+    l->relu = relu;
+    return sf_record_hash_parse (sf_matrix_hash (a), l->matrix);
+}
+
+/*  The campaign of one layer and its one job, done. */
+static int
+s_put_campaign (sf_store_batch_t *batch, uint64_t id, const sf_store_layer_t *layer, const sf_ledger_search_t *s,
+                const sf_proto_result_t *res, uint64_t results, int64_t now)
+{
+    sf_store_job_t job = { .campaign = id, .id = 1, .state = SF_JOB_DONE, .layer = 0, .kind = "search",
+                           .attempts = 1 };
+    snprintf (job.worker, sizeof job.worker, "%s", s->worker);
+    int rc = sf_store_batch_put_job (batch, &job);
+    sf_store_campaign_t c = {
+        .id = id, .state = SF_CAMPAIGN_DONE, .created_ms = now, .layers = (sf_store_layer_t *) layer,
+        .layer_count = 1,
+        .counters = { .jobs_total = 1, .jobs_done = 1, .results = results, .wall_s = res->wall_s,
+                      .cpu_s = res->cpu_s, .gpu_s = res->gpu_s },
+    };
+    snprintf (c.name, sizeof c.name, "%.63s-n%lld%s%s", layer->name, (long long) layer->n,
+              layer->bias ? "-bias" : "", layer->relu ? "-relu" : "");
+    /* the request as the farm keeps it (strategy, search), and its key */
+    sf_campaign_set_request (&c, s->request);
+    snprintf (c.gpu_type, sizeof c.gpu_type, "%s", s->gpu_type);
+    snprintf (c.request, sizeof c.request, "%s", s->request_key);
+    if (rc == SF_OK)
+        rc = sf_store_batch_put_campaign (batch, &c);
+    return rc;
+}
+
+int
+sf_ledger_record_search (sf_store_t *store, const sf_ledger_search_t *s, const sf_proto_result_t *res,
+                         uint64_t *campaign, int64_t *recorded_ms)
+{
+    uint64_t id = 0;
+    sf_store_layer_t layer;
+    sf_store_batch_t *batch = sf_store_batch_new ();
+    int rc = batch ? s_layer (s->name, s->a, s->n, s->request->bias, s->request->relu, &layer)
+                   : sf_error_set (SF_ERR_NOMEM, "out of memory");
+    if (rc == SF_OK)
+        rc = sf_store_next_campaign_id (store, &id);
+    if (rc == SF_OK && !sf_store_has_matrix (store, layer.matrix))
+        rc = sf_store_batch_put_matrix (batch, s->a);
+    sf_ledger_source_t src = { .gpu_type = s->gpu_type, .worker = s->worker, .driver = s->driver,
+                               .matrix = layer.matrix, .n = s->n, .tier = s->request->tier,
+                               .layout = s->request->layout };
+    sf_store_best_t best = { 0 };
+    bool has_best = false;
+    sf_ledger_outcome_t out = { 0 };
+    int64_t now = sf_store_now_ms ();
+    if (rc == SF_OK)
+        rc = sf_ledger_put_result (store, batch, &src, res, id, 0, &best, &has_best, &out);
+    if (rc == SF_OK)
+        rc = s_put_campaign (batch, id, &layer, s, res, out.fresh, now);
+    if (rc == SF_OK)
+        rc = sf_store_commit (store, batch);
+    sf_store_batch_destroy (&batch);
+    if (rc == SF_OK) {
+        *campaign = id;
+        *recorded_ms = has_best ? best.recorded_ms : now;
+    }
+    return rc;
+}
+
+/* ---- stored answers ------------------------------------------------------------------ */
+
+typedef struct {
+    const char *gpu_type, *request;
+    sf_store_layer_t layer;
+    sf_store_campaign_t found;   /* the latest match (layers not kept) */
+} s_find_t;
+
+static int
+s_find_each (void *arg, const sf_store_campaign_t *c)
+{
+    s_find_t *f = arg;
+    const sf_store_layer_t *l = c->layers, *want = &f->layer;
+    if (c->state == SF_CAMPAIGN_DONE && c->layer_count == 1 && strcmp (c->gpu_type, f->gpu_type) == 0
+        && strcmp (c->request, f->request) == 0 && memcmp (l->matrix, want->matrix, SF_STORE_HASH_BYTES) == 0
+        && l->n == want->n && l->bias == want->bias && l->relu == want->relu) {
+        f->found = *c;   /* campaigns come in id order: the last is the latest */
+        f->found.layers = NULL;
+        f->found.layer_count = 0;
+    }
+    return 0;
+}
+
+int
+sf_ledger_answer (sf_store_t *store, const char *gpu_type, const sf_matrix_t *a, int64_t n, bool bias,
+                  bool relu, const char *request_key, sf_store_campaign_t *found)
+{
+    s_find_t f = { .gpu_type = gpu_type, .request = request_key };
+    int rc = s_layer ("", a, n, bias, relu, &f.layer);
+    if (rc == SF_OK)
+        rc = sf_store_each_campaign (store, s_find_each, &f);
+    if (rc == SF_OK && !f.found.id)
+        rc = sf_error_set (SF_ERR_NOTFOUND, "no campaign answers this request");
+    if (rc == SF_OK)
+        *found = f.found;
+    return rc;
+}
