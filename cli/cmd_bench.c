@@ -1,14 +1,14 @@
 /*  spmmfarm bench and spmmfarm proxy-eval: a suite's problems, one search
     each, with the baselines in the same run; reports in an output folder.
-    Both resume through DIR/problems.jsonl (cli/sf_benchrun.h). */
+    Both resume through DIR/problems.jsonl (experiments/sf_benchrun.h). */
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/sf_benchplot.h"
-#include "cli/sf_benchrun.h"
+#include "experiments/sf_benchplot.h"
+#include "cli/sf_benchopts.h"
 #include "cli/sf_cli.h"
 #include "cli/sf_progress.h"
 #include "cli/sf_tune.h"
@@ -36,7 +36,7 @@ static const char *s_bench_help =
     "Their scripts (DIR/*.gp) hold their data. Running it again on the same DIR\n"
     "resumes: problems already in problems.jsonl are not run again (in the same\n"
     "tier only), and the reports and charts are drawn again from every record.\n\n"
-    SF_BENCHRUN_HELP
+    SF_BENCHOPTS_HELP
     SF_TUNE_HELP
     "  -q, --quiet        no progress bars\n"
     "  -h, --help         this help\n";
@@ -52,7 +52,7 @@ static const char *s_proxy_help =
     "4 proxies (what the proxy strategy compiles in full), and compile_cost_ratio\n"
     "(full compile seconds / proxy compile seconds, on layers with >= 16 panels).\n"
     "DIR/pairs.csv lists every pair. Resumes like bench.\n\n"
-    SF_BENCHRUN_HELP
+    SF_BENCHOPTS_HELP
     SF_TUNE_HELP
     "  -q, --quiet        no progress bars\n"
     "  -h, --help         this help\n";
@@ -647,7 +647,7 @@ static int
 s_main (int argc, char **argv, bool proxy_eval)
 {
     static const struct option own[] = {
-        SF_BENCHRUN_LONG_OPTIONS,
+        SF_BENCHOPTS_LONG_OPTIONS,
         SF_TUNE_LONG_OPTIONS,
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
@@ -670,7 +670,7 @@ s_main (int argc, char **argv, bool proxy_eval)
             sf_tune_print_help (proxy_eval ? s_proxy_help : s_bench_help);
             return SF_EXIT_OK;
         }
-        handled = sf_benchrun_option (&run.base, opt, optarg);
+        handled = sf_benchopts_option (&run.base, opt, optarg);
         if (!handled)
             handled = sf_tune_option (cmd, opt, optarg, &run.tune);
         if (handled != 1)
@@ -685,7 +685,7 @@ s_main (int argc, char **argv, bool proxy_eval)
     /* the request's tier, for the run's reports before the search starts */
     run.tune.search.tier = run.tune.request.tier;
     sf_suite_t *suite = NULL;
-    int code = sf_benchrun_open (&run.base, &suite);
+    int code = sf_benchopts_open (&run.base, &suite);
     if (code != SF_EXIT_OK)
         return code;
     if (!proxy_eval && (code = s_same_tier (&run)) != SF_EXIT_OK) {

@@ -19,6 +19,7 @@ why () {
     part=${1%%/*} target=${2%%/*}
     [ "$target" = "$part" ] && { echo ""; return; }
     [ "$target" = cli ] && { echo "nothing reaches back into cli/"; return; }
+    [ "$target" = experiments ] && { echo "nothing but the program reaches into experiments/"; return; }
     case "$part" in
     common) echo "common knows no component" ;;
     wire) [ "$target" = common ] && echo "" || echo "the wire knows no component" ;;
@@ -30,6 +31,7 @@ why () {
     coordinator) [ "$target" = worker ] && echo "workers and the coordinator meet only on the wire" || echo "" ;;
     store)
         case "$target" in coordinator|worker|wire) echo "the store knows no farm" ;; *) echo "" ;; esac ;;
+    experiments) [ "$target" = coordinator ] && echo "experiments run searches, not farms" || echo "" ;;
     rankmodel) [ "$target" = worker ] && echo "the rank model is plugged into the search, not the reverse" || echo "" ;;
     runtime)
         case "$2" in common/sf_sha256.h|common/sf_tier.h) echo "" ;; *) echo "the runtime stands alone" ;; esac ;;
@@ -39,7 +41,7 @@ why () {
 
 found=""
 for f in common/*.[ch] wire/*.[ch] proxygen/*.[ch] worker/*.[ch] coordinator/*.[ch] store/*.[ch] \
-         rankmodel/*.[ch] runtime/*.[ch]; do
+         rankmodel/*.[ch] runtime/*.[ch] experiments/*.[ch]; do
     [ -f "$f" ] || continue
     for h in $(sed -n 's/^[ \t]*#[ \t]*include[ \t]*"\([a-z_]*\/[A-Za-z0-9_.]*\)".*/\1/p' "$f"); do
         reason=$(why "$f" "$h")
@@ -65,5 +67,7 @@ done < "$WORK/stale"
     [ -n "$(why runtime/sfrt.c common/sf_log.h)" ] && [ -z "$(why runtime/sfrt.c common/sf_tier.h)" ] &&
     [ -n "$(why proxygen/sf_x.c common/sf_cudadrv.h)" ] && [ -n "$(why worker/sf_x.c cli/sf_cli.h)" ] &&
     [ -n "$(why coordinator/sf_x.c worker/sf_gpu.h)" ] && [ -z "$(why coordinator/sf_x.c wire/sf_proto.h)" ] &&
+    [ -n "$(why worker/sf_x.c experiments/sf_benchrun.h)" ] && [ -n "$(why experiments/sf_x.c coordinator/sf_coord.h)" ] &&
+    [ -z "$(why experiments/sf_x.c worker/sf_search.h)" ] && [ -z "$(why experiments/sf_x.c experiments/sf_y.h)" ] &&
     pass "the rules refuse what docs/ARCHITECTURE.md forbids" || fail "the rules are wrong"
 finish

@@ -4,7 +4,6 @@
     fresh-key count, a local search recorded through the worker's one
     conversion (worker/sf_jobrun.h) and the stored answer to it. */
 #include <check.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,34 +14,22 @@
 #include "coordinator/sf_ledger.h"
 #include "store/sf_store.h"
 #include "tests/sf_check.h"
+#include "tests/sf_check_dir.h"
 #include "worker/sf_jobrun.h"
 #include "worker/sf_search.h"
 
 static char *s_dir;
 
-static int
-s_rm_entry (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void) sb;
-    (void) flag;
-    (void) ftw;
-    return remove (path);
-}
-
 static void
 s_setup (void)
 {
-    const char *tmp = getenv ("TMPDIR");
-    ck_assert_int_gt (asprintf (&s_dir, "%s/sf-ledger-XXXXXX", tmp && *tmp ? tmp : "/tmp"), 0);
-    ck_assert_ptr_nonnull (mkdtemp (s_dir));
+    s_dir = sf_check_dir_new ("ledger");
 }
 
 static void
 s_teardown (void)
 {
-    nftw (s_dir, s_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    free (s_dir);
-    s_dir = NULL;
+    sf_check_dir_destroy (&s_dir);
 }
 
 static sf_store_t *

@@ -275,7 +275,23 @@ tests_check_tiers_LDFLAGS = $(CUDA_LDFLAGS)
 ## coordinator/sf_ledger: the one commit path of measurements
 check_PROGRAMS += tests/check_ledger
 TESTS += tests/check_ledger
-tests_check_ledger_SOURCES = tests/check_ledger.c
+tests_check_ledger_SOURCES = tests/check_ledger.c tests/sf_check_dir.h
 tests_check_ledger_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_ledger_LDADD = $(CHECK_LDADD) $(LMDB_LIBS) $(MSGPACK_LIBS)
 tests_check_ledger_LDFLAGS = $(CUDA_LDFLAGS)
+
+## experiments/sf_benchrun: the resumable suite runner
+check_PROGRAMS += tests/check_benchrun
+TESTS += tests/check_benchrun
+tests_check_benchrun_SOURCES = tests/check_benchrun.c tests/sf_check_dir.h
+tests_check_benchrun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_benchrun_LDADD = $(CHECK_LDADD)
+tests_check_benchrun_LDFLAGS = $(CUDA_LDFLAGS)
+
+## experiments/sf_rankeval: rank-eval's study (sim backend)
+check_PROGRAMS += tests/check_rankeval
+TESTS += tests/check_rankeval
+tests_check_rankeval_SOURCES = tests/check_rankeval.c tests/sf_check_dir.h
+tests_check_rankeval_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_rankeval_LDADD = $(CHECK_LDADD)
+tests_check_rankeval_LDFLAGS = $(CUDA_LDFLAGS)

@@ -1,5 +1,5 @@
 /*  sf_benchrun: a suite's problems, resumable through DIR/problems.jsonl. */
-#include "cli/sf_benchrun.h"
+#include "experiments/sf_benchrun.h"
 
 #include <errno.h>
 #include <math.h>
@@ -9,8 +9,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/sf_cli.h"
-#include "cli/sf_progress.h"
 #include "common/sf_error.h"
 
 #define S_LINE_MAX (4u << 20)  /* one problem's JSON line */
@@ -24,49 +22,6 @@ sf_benchrun_init (sf_benchrun_t *run, const char *command, int argc, char **argv
     for (int i = 0; i < argc && used < sizeof run->cmdline - 1; i++)
         used += (size_t) snprintf (run->cmdline + used, sizeof run->cmdline - used, "%s%s",
                                    i ? " " : "spmmfarm ", argv[i]);
-}
-
-int
-sf_benchrun_option (sf_benchrun_t *run, int opt, const char *arg)
-{
-    int64_t v;
-    switch (opt) {
-    case SF_BENCHRUN_OPT_BASE + 0: run->suite_path = arg; return 1;
-    case 'o': run->dir = arg; return 1;
-    case SF_BENCHRUN_OPT_BASE + 1: run->filter = arg; return 1;
-    case SF_BENCHRUN_OPT_BASE + 2:
-        if (!sf_cli_parse_int (arg, 1, 1000000, &v))
-            return sf_cli_usage (run->command, "--limit must be in 1..1000000, not '%s'", arg);
-        run->limit = v;
-        return 1;
-    case 'q': run->quiet = 1; return 1;
-    }
-    return 0;
-}
-
-int
-sf_benchrun_open (sf_benchrun_t *run, sf_suite_t **suite_p)
-{
-    *suite_p = NULL;
-    if (!run->suite_path || !run->dir)
-        return sf_cli_usage (run->command, "--suite FILE and -o DIR are required");
-    sf_suite_t *suite = sf_suite_load (run->suite_path);
-    if (!suite)
-        return sf_cli_fail (run->command, sf_error_last ());
-    if (run->filter) {
-        sf_suite_t *some = sf_suite_filter (suite, run->filter);
-        sf_suite_destroy (&suite);
-        if (!some)
-            return sf_cli_usage (run->command, "%s", sf_error_message ());
-        suite = some;
-    }
-    if (mkdir (run->dir, 0777) != 0 && errno != EEXIST) {
-        sf_suite_destroy (&suite);
-        sf_error_set (SF_ERR_IO, "cannot create %s: %s", run->dir, strerror (errno));
-        return sf_cli_fail (run->command, SF_ERR_IO);
-    }
-    *suite_p = suite;
-    return SF_EXIT_OK;
 }
 
 /* ---- problems.jsonl ------------------------------------------------------------- */
@@ -217,13 +172,15 @@ static int
 s_run_one (sf_benchrun_t *run, const sf_problem_t *p, bool *recorded)
 {
     *recorded = false;
-    sf_progress_set_item (p->id);  /* the progress bars' current item */
+    if (run->item_begin)
+        run->item_begin (p->id);
     sf_matrix_t *a = sf_problem_matrix (p);
     if (!a)
         return sf_error_last ();
     cJSON *rec = NULL;
     int rc = run->problem (run->arg, p, a, &rec);
-    sf_progress_end ();
+    if (run->item_end)
+        run->item_end ();
     if (rc == SF_OK) {
         s_add_problem (rec, p, a);
         rc = s_append_record (run, rec);

@@ -12,7 +12,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
-#include "cli/sf_benchrun.h"
+#include "experiments/sf_benchrun.h"
 
 /*  What the charts say of the run (borrowed, not owned). */
 typedef struct {

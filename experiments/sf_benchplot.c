@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/sf_benchplot.h"
+#include "experiments/sf_benchplot.h"
 #include "common/sf_buf.h"
 #include "common/sf_error.h"
 

@@ -3,7 +3,8 @@
     appended to DIR/problems.jsonl, and the command's reports rebuilt from
     that file after every problem. An interrupted run (a device lease that
     ends, a killed process) loses at most the problem in progress, and the
-    same command on the same DIR resumes where it stopped. */
+    same command on the same DIR resumes where it stopped. The command line
+    of a run (--suite, -o, --filter, --limit, -q) is cli/sf_benchopts.h. */
 #ifndef SF_BENCHRUN_H_INCLUDED
 #define SF_BENCHRUN_H_INCLUDED
 
@@ -15,22 +16,6 @@
 #include "common/sf_matrix.h"
 #include "common/sf_suite.h"
 #include "worker/sf_search.h"
-
-/*  Long options of a suite run, to put in a command's option table
-    (-o is the short form of --output: add "o:" to the short options). */
-#define SF_BENCHRUN_OPT_BASE 1100
-#define SF_BENCHRUN_LONG_OPTIONS                                          \
-    { "suite", required_argument, NULL, SF_BENCHRUN_OPT_BASE + 0 },       \
-    { "output", required_argument, NULL, 'o' },                           \
-    { "filter", required_argument, NULL, SF_BENCHRUN_OPT_BASE + 1 },      \
-    { "limit", required_argument, NULL, SF_BENCHRUN_OPT_BASE + 2 },       \
-    { "quiet", no_argument, NULL, 'q' }
-
-#define SF_BENCHRUN_HELP                                                                     \
-    "  --suite FILE       suite file (e.g. conf/bench/bench205.conf)\n"                    \
-    "  -o, --output DIR   output folder (created if missing)\n"                            \
-    "  --filter EXPR      only the problems matching EXPR (see spmmfarm suite --help)\n"   \
-    "  --limit N          stop after N new problems (a partial run, resumed later)\n"
 
 typedef struct sf_benchrun sf_benchrun_t;
 
@@ -52,19 +37,13 @@ struct sf_benchrun {
     sf_benchrun_problem_fn problem;
     sf_benchrun_reports_fn reports;
     void *arg;
+    /* the problem in progress (progress bars): may be NULL */
+    void (*item_begin) (const char *id);
+    void (*item_end) (void);
 };
 
 /*  Remembers the command line (for the reports). */
 void sf_benchrun_init (sf_benchrun_t *run, const char *command, int argc, char **argv);
-
-/*  Handles one of SF_BENCHRUN_LONG_OPTIONS (and -o, -q): 1 if handled, 0
-    if not one of them, or SF_EXIT_USAGE (message printed). */
-int sf_benchrun_option (sf_benchrun_t *run, int opt, const char *arg);
-
-/*  Checks that --suite and -o were given, loads the suite, applies the
-    filter and creates DIR: SF_EXIT_OK with *suite_p (caller owns), or an
-    exit code (message printed). */
-int sf_benchrun_open (sf_benchrun_t *run, sf_suite_t **suite_p);
 
 /*  Runs the problems not yet in DIR/problems.jsonl, then the reports. */
 int sf_benchrun_run (sf_benchrun_t *run, const sf_suite_t *suite);
