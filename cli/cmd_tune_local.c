@@ -23,6 +23,7 @@
 #include "worker/sf_gpu.h"
 #include "worker/sf_jobrun.h"
 #include "worker/sf_search.h"
+#include "worker/sf_searchjson.h"
 
 #define S_WRITER_WAIT_TRIES 50   /* x 100 ms: another tune-local committing */
 
@@ -322,7 +323,7 @@ static void
 s_print_json (const char *file, const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o,
               const sf_search_result_t *r, const s_store_t *st)
 {
-    cJSON *root = sf_tune_result_json (o, r, true);
+    cJSON *root = sf_searchjson_result (o, r, true);
     cJSON_AddBoolToObject (root, "from_store", st->from_store);
     if (st->dir) {
         cJSON *store = cJSON_AddObjectToObject (root, "store");

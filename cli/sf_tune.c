@@ -4,12 +4,12 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/sf_cli.h"
 #include "common/sf_cudadrv.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
+#include "rankmodel/sf_modelsource.h"
 #include "worker/sf_gpu.h"
 #include "worker/sf_jobrun.h"
 #include "worker/sf_sim.h"
@@ -167,59 +167,6 @@ sf_tune_device (const sf_tune_t *t, sf_device_info_t *out)
     return rc;
 }
 
-/*  A model file: its provenance (booster attributes) goes into record, and a
-    model of another GPU type is refused (a sim model never ranks for a real
-    GPU, nor an A100's for an H100). A file without provenance (trained
-    before it was written) loads with a warning and a zero record. */
-static sf_rankmodel_t *
-s_load_model_file (const char *path, const char *gpu_type, sf_store_model_t *record)
-{
-    sf_rankmodel_t *m = sf_rankmodel_load_file (path);
-    sf_store_model_t rec;
-    int rc = m ? sf_rankmodel_provenance (m, &rec) : SF_OK;
-    if (m && rc == SF_ERR_NOTFOUND)
-        sf_log_warn ("tune", "%s: the model does not say which GPU type it was trained for: "
-                     "using it for %s", path, gpu_type);
-    else if (m && rc != SF_OK) {
-        sf_error_prefix ("%s: ", path);
-        sf_rankmodel_destroy (&m);
-    } else if (m && strcmp (rec.gpu_type, gpu_type) != 0) {
-        sf_error_set (SF_ERR_INVALID, "%s: a rank model of %s, not of this GPU type (%s)", path,
-                      rec.gpu_type, gpu_type);
-        sf_rankmodel_destroy (&m);
-    } else if (m && record)
-        *record = rec;
-    return m;
-}
-
-/*  The model from a file or a store (source NULL: the default store).
-    NULL with the error; *soft is set when it is only that there is no
-    model for gpu_type (or no default store), which rank survives by
-    falling back to proxy. */
-static sf_rankmodel_t *
-s_load_model (const char *source, const char *gpu_type, sf_store_model_t *record, bool *soft)
-{
-    struct stat st;
-    char *dir = source ? strdup (source) : sf_store_default_dir ();
-    sf_rankmodel_t *m = NULL;
-    *soft = false;
-    if (!dir)
-        *soft = sf_error_set (SF_ERR_NOTFOUND, "no store given and no default store") != 0;
-    else if (stat (dir, &st) != 0) {
-        sf_error_set (SF_ERR_NOTFOUND, "%s: no such model file or store", dir);
-        *soft = source == NULL;
-    } else if (!S_ISDIR (st.st_mode))
-        m = s_load_model_file (dir, gpu_type, record);
-    else {
-        sf_store_t *store = sf_store_open (dir, SF_STORE_READONLY);
-        m = store ? sf_rankmodel_store_get (store, gpu_type, 0, record) : NULL;
-        *soft = store && !m && sf_error_last () == SF_ERR_NOTFOUND;
-        sf_store_destroy (&store);
-    }
-    free (dir);
-    return m;
-}
-
 int
 sf_tune_rank_model (const char *cmd, sf_tune_t *t, const char *store_dir, bool required,
                     sf_store_model_t *record)
@@ -233,7 +180,7 @@ sf_tune_rank_model (const char *cmd, sf_tune_t *t, const char *store_dir, bool r
     if (rc != SF_OK)
         return sf_cli_fail (cmd, rc);
     bool soft;
-    t->ranker = s_load_model (t->model ? t->model : store_dir, dev.gpu_type, record, &soft);
+    t->ranker = sf_modelsource_load (t->model ? t->model : store_dir, dev.gpu_type, record, &soft);
     rc = t->ranker ? SF_OK : sf_error_last ();
     if (rc == SF_OK && !sf_rankmodel_has_features (t->ranker))
         rc = sf_error_set (SF_ERR_SCHEMA, "%s: the model was not trained on this build's features",
@@ -260,95 +207,4 @@ sf_tune_fini (sf_tune_t *t)
     sf_rankmodel_destroy (&t->ranker);
     t->search.rank = NULL;
     t->search.rank_arg = NULL;
-}
-
-static void
-s_add_us (cJSON *obj, const char *key, double us)
-{
-    if (isfinite (us) && us > 0)
-        cJSON_AddNumberToObject (obj, key, us);
-    else
-        cJSON_AddNullToObject (obj, key);
-}
-
-static cJSON *
-s_candidate_json (const sf_candidate_t *c)
-{
-    char text[SF_CONFIG_TEXT_MAX];
-    cJSON *e = cJSON_CreateObject ();
-    cJSON_AddStringToObject (e, "config", sf_candidate_text (c, text));
-    cJSON_AddBoolToObject (e, "proxy", c->proxy);
-    cJSON_AddStringToObject (e, "status", c->status == SF_OK ? "ok" : sf_strerror (c->status));
-    s_add_us (e, "us", c->status == SF_OK ? c->us : NAN);
-    if (isnan (c->err))
-        cJSON_AddNullToObject (e, "err");
-    else
-        cJSON_AddNumberToObject (e, "err", c->err);
-    cJSON_AddNumberToObject (e, "compile_s", c->compile.seconds);
-    cJSON_AddBoolToObject (e, "compile_cached", c->cached);
-    cJSON_AddNumberToObject (e, "registers", c->compile.registers);
-    cJSON_AddNumberToObject (e, "spill_bytes", c->compile.spill_stores + c->compile.spill_loads);
-    cJSON_AddNumberToObject (e, "cubin_bytes", (double) c->compile.cubin_bytes);
-    return e;
-}
-
-cJSON *
-sf_tune_result_json (const sf_search_opts_t *o, const sf_search_result_t *r, bool candidates)
-{
-    cJSON *root = cJSON_CreateObject ();
-    cJSON_AddStringToObject (root, "strategy", sf_strategy_name (o->strategy));
-    cJSON_AddStringToObject (root, "precision", sf_tier_name (o->tier));
-    cJSON_AddStringToObject (root, "layout", sf_layout_name (o->layout));
-    cJSON_AddStringToObject (root, "backend", o->backend == SF_BACKEND_SIM ? "sim" : "cuda");
-    cJSON_AddBoolToObject (root, "simulated", r->simulated);
-    /* how times were taken (docs/WORKER.md "Timing") */
-    const char *timing = r->simulated ? "simulated" : sf_gpu_timing ();
-    cJSON_AddStringToObject (root, "timing", timing ? timing : "unknown");
-    cJSON *gpu = cJSON_AddObjectToObject (root, "gpu");
-    cJSON_AddStringToObject (gpu, "name", r->gpu_name);
-    cJSON_AddStringToObject (gpu, "type", r->gpu_type);
-    cJSON_AddNumberToObject (gpu, "sm_count", r->sm_count);
-    cJSON_AddStringToObject (gpu, "driver", r->driver);
-    cJSON *best = cJSON_AddObjectToObject (root, "best");
-    cJSON_AddStringToObject (best, "template", sf_template_name (r->tmpl));
-    cJSON_AddStringToObject (best, "config", r->config);
-    cJSON_AddNumberToObject (best, "us", r->us);
-    cJSON_AddNumberToObject (best, "spread_us", r->spread_us);
-    if (isnan (r->max_rel_err))
-        cJSON_AddNullToObject (best, "max_rel_err");
-    else
-        cJSON_AddNumberToObject (best, "max_rel_err", r->max_rel_err);
-    cJSON_AddBoolToObject (best, "verified", r->verified && !r->simulated);
-    if (r->launch.entry[0]) {
-        cJSON_AddStringToObject (best, "entry", r->launch.entry);
-        cJSON_AddNumberToObject (best, "block_threads", r->launch.block_threads);
-    }
-    s_add_us (root, "best_generated_us", r->best_generated_us);
-    cJSON *base = cJSON_AddObjectToObject (root, "baselines");
-    s_add_us (base, "sgemm_us", r->sgemm_us);
-    s_add_us (base, "tf32_us", r->tf32_us);
-    s_add_us (base, "cusparse_us", r->cusparse_us);
-    cJSON *search = cJSON_AddObjectToObject (root, "search");
-    cJSON_AddNumberToObject (search, "wall_s", r->wall_s);
-    cJSON_AddNumberToObject (search, "compile_cpu_s", r->compile_cpu_s);
-    cJSON_AddNumberToObject (search, "compile_wall_s", r->compile_wall_s);
-    cJSON_AddNumberToObject (search, "gpu_s", r->gpu_s);
-    cJSON_AddNumberToObject (search, "candidates", r->candidate_count);
-    cJSON_AddNumberToObject (search, "legal", r->legal);
-    cJSON_AddNumberToObject (search, "pruned", r->pruned);
-    cJSON_AddNumberToObject (search, "compiled", r->compiled);
-    cJSON_AddNumberToObject (search, "timed", r->timed);
-    cJSON_AddNumberToObject (search, "failed", r->failed);
-    cJSON_AddNumberToObject (search, "child_restarts", r->restarts);
-    if (o->strategy == SF_STRATEGY_RANK) {
-        cJSON_AddNumberToObject (search, "ranked", r->ranked);
-        cJSON_AddNumberToObject (search, "top_k", o->top_k > 0 ? o->top_k : SF_SEARCH_DEFAULT_TOP_K);
-        cJSON_AddBoolToObject (search, "rank_fallback", r->fallback);
-    }
-    if (candidates) {
-        cJSON *cands = cJSON_AddArrayToObject (root, "candidates");
-        for (int i = 0; i < r->candidate_count; i++)
-            cJSON_AddItemToArray (cands, s_candidate_json (&r->candidates[i]));
-    }
-    return root;
 }

@@ -87,9 +87,4 @@ int sf_tune_rank_model (const char *command, sf_tune_t *tune, const char *store_
 /*  Releases the model. */
 void sf_tune_fini (sf_tune_t *tune);
 
-/*  The result as a JSON object (caller owns): best, baselines, search, gpu,
-    and the candidates when asked. */
-cJSON *sf_tune_result_json (const sf_search_opts_t *opts, const sf_search_result_t *r,
-                            bool candidates);
-
 #endif

@@ -18,6 +18,7 @@
 #include "common/sf_rng.h"
 #include "proxygen/sf_space.h"
 #include "rankmodel/sf_features.h"
+#include "rankmodel/sf_modelsource.h"
 #include "rankmodel/sf_rankmodel.h"
 #include "rankmodel/sf_sweep.h"
 #include "store/sf_store.h"
@@ -506,8 +507,44 @@ START_TEST (test_store_models)
     ck_assert_ptr_null (sf_rankmodel_store_get (store, S_SIM_TYPE, 7, NULL));  /* no such version */
     sf_matrix_destroy (&a);
     sf_rankmodel_destroy (&m);
-    sf_rankmodel_destroy (&back);
     sf_store_destroy (&store);
+
+    /* where a search takes its model from (rankmodel/sf_modelsource): the
+       store's latest of the GPU type, a model file of that type; another
+       type's is refused (soft for a store: rank falls back to proxy; hard
+       for a file named), and so is a named path that does not exist */
+    bool soft = true;
+    sf_store_model_t found;
+    sf_rankmodel_t *got = sf_modelsource_load (dir, S_SIM_TYPE, &found, &soft);
+    ck_assert_msg (got != NULL, "%s", sf_error_message ());
+    ck_assert_uint_eq (found.version, 2);
+    sf_record_model_free (&found);
+    sf_rankmodel_destroy (&got);
+    ck_assert_ptr_null (sf_modelsource_load (dir, S_REAL_TYPE, NULL, &soft));
+    ck_assert (soft);
+    char *json = NULL, *file = NULL;
+    size_t size = 0;
+    ck_assert_int_eq (sf_rankmodel_save_json (back, &json, &size), SF_OK);
+    ck_assert_int_gt (asprintf (&file, "%s/model.json", dir), 0);
+    FILE *f = fopen (file, "w");
+    ck_assert_uint_eq (fwrite (json, 1, size, f), size);
+    fclose (f);
+    got = sf_modelsource_load (file, S_SIM_TYPE, &found, &soft);
+    ck_assert_msg (got != NULL, "%s", sf_error_message ());
+    ck_assert_str_eq (found.gpu_type, S_SIM_TYPE);
+    sf_record_model_free (&found);
+    sf_rankmodel_destroy (&got);
+    ck_assert_ptr_null (sf_modelsource_load (file, S_REAL_TYPE, NULL, &soft));
+    ck_assert_int_eq (sf_error_last (), SF_ERR_INVALID);
+    ck_assert (!soft);
+    free (file);
+    ck_assert_int_gt (asprintf (&file, "%s/none", dir), 0);
+    ck_assert_ptr_null (sf_modelsource_load (file, S_SIM_TYPE, NULL, &soft));
+    ck_assert_int_eq (sf_error_last (), SF_ERR_NOTFOUND);
+    ck_assert (!soft);
+    free (file);
+    free (json);
+    sf_rankmodel_destroy (&back);
     s_rmrf (dir);
 }
 END_TEST

@@ -295,3 +295,11 @@ tests_check_rankeval_SOURCES = tests/check_rankeval.c tests/sf_check_dir.h
 tests_check_rankeval_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_rankeval_LDADD = $(CHECK_LDADD)
 tests_check_rankeval_LDFLAGS = $(CUDA_LDFLAGS)
+
+## experiments/sf_bench (and worker/sf_searchjson): bench's and proxy-eval's study (sim backend)
+check_PROGRAMS += tests/check_bench
+TESTS += tests/check_bench
+tests_check_bench_SOURCES = tests/check_bench.c tests/sf_check_dir.h
+tests_check_bench_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_bench_LDADD = $(CHECK_LDADD)
+tests_check_bench_LDFLAGS = $(CUDA_LDFLAGS)

@@ -8,3 +8,5 @@ libspmmfarm_la_SOURCES += \
 libspmmfarm_la_SOURCES += \
 	worker/sf_jobrun.c worker/sf_jobrun.h \
 	worker/sf_worker.c worker/sf_worker.h
+libspmmfarm_la_SOURCES += \
+	worker/sf_searchjson.c worker/sf_searchjson.h
