@@ -1,15 +1,11 @@
 /*  spmmfarm local: the embedded farm. A coordinator (in this process), one
     worker process per GPU (or one sim worker), a store; runs one campaign
     with a progress bar, exports its bundle, stops everything (docs/FARM.md). */
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <czmq.h>
@@ -19,15 +15,14 @@
 #include "cli/sf_layer_table.h"
 #include "cli/sf_progress.h"
 #include "cli/sf_tune.h"
-#include "common/sf_cudadrv.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
 #include "worker/sf_empty.h"
-#include "coordinator/sf_coord.h"
+#include "coordinator/sf_farm.h"
 #include "store/sf_export.h"
 #include "store/sf_store.h"
 
-#define S_MAX_WORKERS 64
+#define S_MAX_WORKERS SF_FARM_WORKERS_MAX
 
 static const char *s_help =
     "usage: spmmfarm local (MATRIX... --n N | --model MANIFEST) [options]\n\n"
@@ -62,71 +57,6 @@ static const char *s_help =
     "so and runs proxy; --bias and --relu apply to the weight files given here):\n"
     SF_REQUEST_HELP "\n"
     "Exit: 0 every layer tuned, 1 a failure (a layer without a result), 2 bad usage.\n";
-
-typedef struct {
-    sf_coord_t *coord;
-    volatile sig_atomic_t stop;
-    int rc;
-} s_farm_t;
-
-static void *
-s_coord_thread (void *arg)
-{
-    s_farm_t *farm = arg;
-    farm->rc = sf_coord_run (farm->coord);
-    return NULL;
-}
-
-static int
-s_gpu_count (void)
-{
-    sf_cudadrv_t *drv = sf_cudadrv_new (NULL, 0);
-    int count = 0;
-    if (!drv || sf_cudadrv_device_count (drv, &count) != SF_OK)
-        count = 0;
-    sf_cudadrv_destroy (&drv);
-    return count;
-}
-
-static pid_t
-s_spawn_worker (const char *endpoint, const char *backend, int gpu, int threads)
-{
-    char gpu_arg[16], threads_arg[16];
-    snprintf (gpu_arg, sizeof gpu_arg, "%d", gpu);
-    snprintf (threads_arg, sizeof threads_arg, "%d", threads);
-    pid_t pid = fork ();
-    if (pid == 0) {
-        char *argv[] = { "spmmfarm", "worker", "--connect", (char *) endpoint, "--backend", (char *) backend,
-                         "--gpu", gpu_arg, "--compile-threads", threads_arg, NULL };
-        execv ("/proc/self/exe", argv);
-        fprintf (stderr, "spmmfarm local: cannot start a worker: %s\n", strerror (errno));
-        _exit (127);
-    }
-    return pid;
-}
-
-/*  Waits for the workers to leave (they got SHUTDOWN), then kills the rest. */
-static void
-s_reap (pid_t *pids, int count)
-{
-    int64_t deadline = zclock_mono () + 5000;
-    int left = count;
-    while (left > 0 && zclock_mono () < deadline) {
-        left = 0;
-        for (int i = 0; i < count; i++) {
-            if (pids[i] > 0 && waitpid (pids[i], NULL, WNOHANG) == pids[i])
-                pids[i] = 0;
-            left += pids[i] > 0;
-        }
-        if (left)
-            zclock_sleep (50);
-    }
-    for (int i = 0; i < count; i++)
-        if (pids[i] > 0) {
-            kill (pids[i], SIGKILL);
-            waitpid (pids[i], NULL, 0);
-        }
-}
 
 typedef struct {
     int64_t n, workers, threads;
@@ -209,30 +139,18 @@ s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
     return rc == SF_OK ? SF_EXIT_OK : sf_cli_fail (cmd, rc);
 }
 
-/*  Starts the workers; returns how many started. */
-static int
-s_start_workers (const s_args_t *a, const char *endpoint, pid_t *pids)
+/*  Says which workers the farm started. */
+static void
+s_say_workers (const s_args_t *a, const sf_farm_t *farm)
 {
-    const char *backend = a->backend;
-    int gpus = strcmp (backend, "sim") == 0 ? 0 : s_gpu_count ();
-    if (strcmp (backend, "auto") == 0)
-        backend = gpus > 0 ? "cuda" : "sim";
-    if (strcmp (backend, "cuda") == 0 && gpus == 0) {
-        sf_error_set (SF_ERR_NODEVICE, "--backend cuda: no GPU is visible");
-        return -1;
-    }
+    const char *backend = sf_farm_backend (farm);
+    int count = sf_farm_workers (farm);
     if (strcmp (backend, "sim") == 0)
         fprintf (stderr, "spmmfarm local: no GPU in use: the worker runs the sim backend; compiles are real, "
                          "every time is SIMULATED\n");
-    int count = a->workers > 0 ? (int) a->workers : gpus > 0 ? gpus : 1;
-    long cpus = sysconf (_SC_NPROCESSORS_ONLN);
-    int threads = a->threads > 0 ? (int) a->threads : (int) (cpus / count > 0 ? cpus / count : 1);
-    for (int i = 0; i < count; i++)
-        pids[i] = s_spawn_worker (endpoint, backend, gpus > 0 ? i % gpus : 0, threads);
     if (!a->quiet && !a->json)
         fprintf (stderr, "spmmfarm local: %d %s worker%s, %d compile threads each\n", count, backend,
-                 count == 1 ? "" : "s", threads);
-    return count;
+                 count == 1 ? "" : "s", sf_farm_compile_threads (farm));
 }
 
 /*  local's default budget (issue 22; docs/DECISIONS.md): a model's layers
@@ -250,7 +168,7 @@ s_default_budget (s_args_t *a, int layers)
 {
     if (a->request.budget_s >= 0)
         return;  /* given */
-    bool sim = strcmp (a->backend, "sim") == 0 || (strcmp (a->backend, "auto") == 0 && s_gpu_count () == 0);
+    bool sim = strcmp (a->backend, "sim") == 0 || (strcmp (a->backend, "auto") == 0 && sf_farm_gpu_count () == 0);
     double per = sim ? S_BUDGET_SIM_S : S_BUDGET_GPU_S, budget = per * (layers > 0 ? layers : 1);
     if (budget > SF_REQUEST_BUDGET_MAX)
         budget = SF_REQUEST_BUDGET_MAX;
@@ -300,7 +218,7 @@ s_store_dir (const s_args_t *a)
 static bool
 s_will_simulate (const s_args_t *a)
 {
-    return strcmp (a->backend, "sim") == 0 || (strcmp (a->backend, "auto") == 0 && s_gpu_count () == 0);
+    return strcmp (a->backend, "sim") == 0 || (strcmp (a->backend, "auto") == 0 && sf_farm_gpu_count () == 0);
 }
 
 /*  The campaign's layers as table rows (bests from the store); *tuned gets
@@ -376,30 +294,22 @@ sf_cmd_local (int argc, char **argv)
     }
     s_default_budget (&a, model.count);
     double t0 = zclock_mono () / 1000.0;
-    sf_coord_opts_t o;
-    sf_coord_opts_default (&o);
-    o.store_dir = store;
-    o.workers_ep = "tcp://127.0.0.1:*";
-    o.clients_ep = "tcp://127.0.0.1:*";
-    o.shutdown_workers = true;
-    s_farm_t farm = { NULL, 0, SF_OK };
-    o.stop = &farm.stop;
-    farm.coord = sf_coord_new (&o);
-    if (!farm.coord) {
+    sf_farm_opts_t fo = { .store_dir = store, .backend = a.backend, .workers = (int) a.workers,
+                          .compile_threads = (int) a.threads };
+    sf_farm_t *farm = sf_farm_new (&fo);
+    if (!farm) {
         free (store);
         sf_client_model_free (&model);
         return sf_cli_fail (cmd, sf_error_last ());
     }
-    const char *clients_ep = sf_coord_clients_endpoint (farm.coord);
+    const char *clients_ep = sf_farm_clients_endpoint (farm);
     if (!a.json) {
         fprintf (stderr, "spmmfarm local: store %s\n", store);
         fprintf (stderr, "spmmfarm local: coordinator for clients at %s (spmmfarm status --watch --coordinator %s)\n",
                  clients_ep, clients_ep);
     }
-    pthread_t thread;
-    pthread_create (&thread, NULL, s_coord_thread, &farm);
-    pid_t pids[S_MAX_WORKERS] = { 0 };
-    int nworkers = s_start_workers (&a, sf_coord_workers_endpoint (farm.coord), pids);
+    int nworkers = sf_farm_workers (farm);
+    s_say_workers (&a, farm);
 
     sf_client_t cl;
     sf_client_init (&cl);
@@ -414,18 +324,14 @@ sf_cmd_local (int argc, char **argv)
     char item[200];
     snprintf (item, sizeof item, "%d layer%s of %s", model.count, model.count == 1 ? "" : "s", sub.name);
     sf_progress_set_item (item);
-    rc = nworkers < 0 ? sf_error_last () : sf_client_submit (&cl, &model, &sub, &id);
+    rc = sf_client_submit (&cl, &model, &sub, &id);
     if (rc == SF_OK)
         rc = sf_client_follow (&cl, id, "tuning layers", a.quiet || a.json, &last);
     sf_progress_set_item (NULL);
     int keep = rc;
     char keep_msg[1024];
     snprintf (keep_msg, sizeof keep_msg, "%s", sf_error_message ());
-    farm.stop = 1;
-    pthread_join (thread, NULL);
-    if (nworkers > 0)
-        s_reap (pids, nworkers);
-    sf_coord_destroy (&farm.coord);
+    sf_farm_destroy (&farm);   /* the coordinator closes the store, the workers are gone */
     if (keep != SF_OK) {
         sf_error_set (keep, "%s", keep_msg);
         free (store);

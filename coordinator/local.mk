@@ -9,3 +9,5 @@ libspmmfarm_la_SOURCES += \
 	coordinator/sf_metrics.c coordinator/sf_metrics.h
 libspmmfarm_la_SOURCES += \
 	coordinator/sf_ledger.c coordinator/sf_ledger.h
+libspmmfarm_la_SOURCES += \
+	coordinator/sf_farm.c coordinator/sf_farm.h

@@ -303,3 +303,11 @@ tests_check_bench_SOURCES = tests/check_bench.c tests/sf_check_dir.h
 tests_check_bench_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_bench_LDADD = $(CHECK_LDADD)
 tests_check_bench_LDFLAGS = $(CUDA_LDFLAGS)
+
+## coordinator/sf_farm: the embedded farm (a real worker process of this build)
+check_PROGRAMS += tests/check_farm
+TESTS += tests/check_farm
+tests_check_farm_SOURCES = tests/check_farm.c tests/sf_check_dir.h
+tests_check_farm_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_farm_LDADD = $(CHECK_LDADD)
+tests_check_farm_LDFLAGS = $(CUDA_LDFLAGS)
