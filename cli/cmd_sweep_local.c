@@ -56,66 +56,6 @@ typedef struct {
     double wall_s, cpu_s, gpu_s;
 } s_tally_t;
 
-/* ---- the campaign ------------------------------------------------------------------ */
-
-typedef struct {
-    const char *name, *gpu_type;
-    uint64_t found;
-} s_find_t;
-
-static int
-s_on_campaign (void *arg, const sf_store_campaign_t *c)
-{
-    s_find_t *f = arg;
-    if (strcmp (c->strategy, "sweep") == 0 && strcmp (c->name, f->name) == 0
-        && strcmp (c->gpu_type, f->gpu_type) == 0)
-        f->found = c->id;
-    return 0;
-}
-
-/*  The sweep's campaign for this GPU type: the one a previous run made, or
-    a new one (not yet written). */
-static int
-s_campaign (sf_store_t *store, const sf_sweep_t *sweep, const char *gpu_type, sf_store_campaign_t *c)
-{
-    s_find_t find = { sf_sweep_name (sweep), gpu_type, 0 };
-    int rc = sf_store_each_campaign (store, s_on_campaign, &find);
-    if (rc == SF_OK && find.found)
-        return sf_store_get_campaign (store, find.found, c);
-    memset (c, 0, sizeof *c);
-    rc = sf_store_next_campaign_id (store, &c->id);
-    snprintf (c->name, sizeof c->name, "%s", sf_sweep_name (sweep));
-    snprintf (c->strategy, sizeof c->strategy, "sweep");
-    snprintf (c->gpu_type, sizeof c->gpu_type, "%s", gpu_type);
-    c->state = SF_CAMPAIGN_RUNNING;
-    c->created_ms = sf_store_now_ms ();
-    c->layers = calloc ((size_t) sf_sweep_problems (sweep), sizeof *c->layers);
-    return rc == SF_OK && !c->layers ? sf_error_set (SF_ERR_NOMEM, "out of memory") : rc;
-}
-
-/*  The index of the problem's layer in the campaign, added unless the
-    campaign has it. The array holds one layer per problem at most (made
-    or grown to that size). */
-static int
-s_add_layer (sf_store_campaign_t *c, int capacity, const sf_sweep_problem_t *p, const sf_matrix_t *a,
-             uint32_t *index)
-{
-    for (uint32_t i = 0; i < c->layer_count; i++)
-        if (strcmp (c->layers[i].name, p->id) == 0) {
-            *index = i;
-            return SF_OK;
-        }
-    if ((int) c->layer_count >= capacity)
-        return sf_error_set (SF_ERR_RANGE, "the campaign has more layers than the sweep has problems");
-    *index = c->layer_count;
-    sf_store_layer_t *l = &c->layers[c->layer_count++];
-    memset (l, 0, sizeof *l);
-    snprintf (l->name, sizeof l->name, "%s", p->id);
-    sf_record_hash_parse (sf_matrix_hash (a), l->matrix);
-    l->n = p->n;
-    return SF_OK;
-}
-
 /* ---- one problem -------------------------------------------------------------------- */
 
 /*  Times the problem's configs and records them with the campaign. */
@@ -131,36 +71,13 @@ s_measure (s_opts_t *o, sf_store_t *store, sf_store_campaign_t *c, uint32_t laye
     sf_search_result_t r;
     int rc = sf_search_run (a, p->n, &so, &r);
     sf_progress_end ();
-    sf_store_batch_t *batch = rc == SF_OK ? sf_store_batch_new () : NULL;
-    if (rc == SF_OK && !batch)
-        rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
     /* recorded as the farm records a RESULT: through the ledger */
     sf_proto_result_t res = { 0 };
-    sf_store_best_t best = { 0 };
-    bool has_best = false;
-    sf_ledger_outcome_t out = { 0 };
-    const sf_store_layer_t *l = &c->layers[layer];
-    sf_ledger_source_t src = { .gpu_type = r.gpu_type, .worker = o->worker, .driver = r.driver,
-                               .matrix = l->matrix, .n = l->n };
-    if (rc == SF_OK && !sf_store_has_matrix (store, l->matrix))
-        rc = sf_store_batch_put_matrix (batch, a);
     if (rc == SF_OK)
         rc = sf_jobrun_result (&r, false, !so.no_dense, &res);
-    if (rc == SF_OK) {
-        has_best = sf_store_get_best (store, c->id, layer, &best) == SF_OK;
-        rc = sf_ledger_put_result (store, batch, &src, &res, c->id, layer, &best, &has_best, &out);
-    }
-    sf_jobrun_result_free (&res);
-    if (rc == SF_OK) {
-        c->counters.jobs_done++;
-        c->counters.results += out.fresh;
-        c->counters.wall_s += r.wall_s;
-        c->counters.cpu_s += r.compile_cpu_s;
-        c->counters.gpu_s += r.gpu_s;
-        rc = sf_store_batch_put_campaign (batch, c);
-    }
     if (rc == SF_OK)
-        rc = sf_store_commit (store, batch);
+        rc = sf_ledger_record_layer (store, c, layer, a, r.gpu_type, o->worker, r.driver, &res, NULL);
+    sf_jobrun_result_free (&res);
     if (rc == SF_OK) {
         t->measured++;
         t->candidates += r.candidate_count;
@@ -168,7 +85,6 @@ s_measure (s_opts_t *o, sf_store_t *store, sf_store_campaign_t *c, uint32_t laye
         t->cpu_s += r.compile_cpu_s;
         t->gpu_s += r.gpu_s;
     }
-    sf_store_batch_destroy (&batch);
     sf_search_result_free (&r);
     return rc;
 }
@@ -185,7 +101,7 @@ s_problem (s_opts_t *o, const sf_sweep_t *sweep, int i, sf_store_t *store, sf_st
     int count = a ? sf_sweep_configs (sweep, &p, a, o->dev.sm_count, configs, SF_SWEEP_CONFIGS_MAX)
                   : sf_error_last ();
     uint32_t layer = 0;
-    int rc = count < 0 ? count : s_add_layer (c, sf_sweep_problems (sweep), &p, a, &layer);
+    int rc = count < 0 ? count : sf_ledger_campaign_layer (c, sf_sweep_problems (sweep), p.id, a, p.n, &layer);
     if (rc == SF_OK && count < 2)
         t->empty++;
     else if (rc == SF_OK && sf_sweep_measured (store, o->dev.gpu_type, a, p.n, configs, count))
@@ -247,16 +163,9 @@ s_run (s_opts_t *o, const sf_sweep_t *sweep, sf_store_t *store)
     memset (&c, 0, sizeof c);
     s_tally_t t = { 0 };
     sf_config_t *configs = malloc (SF_SWEEP_CONFIGS_MAX * sizeof *configs);
-    int rc = configs ? s_campaign (store, sweep, o->dev.gpu_type, &c)
+    int rc = configs ? sf_ledger_sweep_campaign (store, sf_sweep_name (sweep), o->dev.gpu_type,
+                                                 sf_sweep_problems (sweep), &c)
                      : sf_error_set (SF_ERR_NOMEM, "out of memory");
-    if (rc == SF_OK && (int) c.layer_count < sf_sweep_problems (sweep)) {
-        /* A campaign from an earlier run: room for every problem's layer. */
-        sf_store_layer_t *grown = realloc (c.layers, (size_t) sf_sweep_problems (sweep) * sizeof *grown);
-        rc = grown ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
-        if (grown)
-            c.layers = grown;
-    }
-    c.counters.jobs_total = (uint64_t) sf_sweep_problems (sweep);
     for (int i = 0; rc == SF_OK && i < sf_sweep_problems (sweep); i++) {
         if (o->limit > 0 && t.measured >= o->limit)
             break;
@@ -266,11 +175,7 @@ s_run (s_opts_t *o, const sf_sweep_t *sweep, sf_store_t *store)
         /* Done once every problem is measured, skipped as stored or empty. */
         bool done = t.measured + t.skipped + t.empty == sf_sweep_problems (sweep);
         c.state = done ? SF_CAMPAIGN_DONE : SF_CAMPAIGN_RUNNING;
-        sf_store_batch_t *batch = sf_store_batch_new ();
-        rc = batch ? sf_store_batch_put_campaign (batch, &c) : SF_ERR_NOMEM;
-        if (rc == SF_OK)
-            rc = sf_store_commit (store, batch);
-        sf_store_batch_destroy (&batch);
+        rc = sf_ledger_put_campaign (store, &c);
     }
     if (rc == SF_OK)
         s_report (o, sweep, &c, &t);

@@ -309,3 +309,119 @@ sf_ledger_answer (sf_store_t *store, const char *gpu_type, const sf_matrix_t *a,
         *found = f.found;
     return rc;
 }
+
+/* ---- a local sweep's campaign ------------------------------------------------------- */
+
+typedef struct {
+    const char *name, *gpu_type;
+    uint64_t found;
+} s_sweep_find_t;
+
+static int
+s_sweep_each (void *arg, const sf_store_campaign_t *c)
+{
+    s_sweep_find_t *f = arg;
+    if (strcmp (c->strategy, "sweep") == 0 && strcmp (c->name, f->name) == 0
+        && strcmp (c->gpu_type, f->gpu_type) == 0)
+        f->found = c->id;
+    return 0;
+}
+
+int
+sf_ledger_sweep_campaign (sf_store_t *store, const char *name, const char *gpu_type, int problems,
+                          sf_store_campaign_t *c)
+{
+    memset (c, 0, sizeof *c);
+    if (problems < 1)
+        return sf_error_set (SF_ERR_INVALID, "a sweep campaign of %d problems", problems);
+    s_sweep_find_t find = { name, gpu_type, 0 };
+    int rc = sf_store_each_campaign (store, s_sweep_each, &find);
+    if (rc == SF_OK && find.found)
+        rc = sf_store_get_campaign (store, find.found, c);
+    else if (rc == SF_OK) {
+        rc = sf_store_next_campaign_id (store, &c->id);
+        snprintf (c->name, sizeof c->name, "%s", name);
+        snprintf (c->strategy, sizeof c->strategy, "sweep");
+        snprintf (c->gpu_type, sizeof c->gpu_type, "%s", gpu_type);
+        c->state = SF_CAMPAIGN_RUNNING;
+        c->created_ms = sf_store_now_ms ();
+    }
+    if (rc == SF_OK && (int) c->layer_count < problems) {
+        /* room for every problem's layer (a campaign of an earlier run has fewer) */
+        sf_store_layer_t *grown = realloc (c->layers, (size_t) problems * sizeof *grown);
+        if (!grown)
+            rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
+        else
+            c->layers = grown;
+    }
+    if (rc == SF_OK)
+        c->counters.jobs_total = (uint64_t) problems;
+    return rc;
+}
+
+int
+sf_ledger_campaign_layer (sf_store_campaign_t *c, int capacity, const char *name, const sf_matrix_t *a,
+                          int64_t n, uint32_t *index)
+{
+    for (uint32_t i = 0; i < c->layer_count; i++)
+        if (strcmp (c->layers[i].name, name) == 0) {
+            *index = i;
+            return SF_OK;
+        }
+    if ((int) c->layer_count >= capacity)
+        return sf_error_set (SF_ERR_RANGE, "the campaign has more layers than the sweep has problems");
+    sf_store_layer_t *l = &c->layers[c->layer_count];
+    int rc = s_layer (name, a, n, false, false, l);
+    if (rc == SF_OK)
+        *index = c->layer_count++;
+    return rc;
+}
+
+int
+sf_ledger_record_layer (sf_store_t *store, sf_store_campaign_t *c, uint32_t index, const sf_matrix_t *a,
+                        const char *gpu_type, const char *worker, const char *driver, const sf_proto_result_t *res,
+                        sf_ledger_outcome_t *outcome)
+{
+    if (index >= c->layer_count)
+        return sf_error_set (SF_ERR_INVALID, "layer %u of a campaign of %u", index, c->layer_count);
+    const sf_store_layer_t *l = &c->layers[index];
+    sf_ledger_source_t src = { .gpu_type = gpu_type, .worker = worker, .driver = driver, .matrix = l->matrix,
+                               .n = l->n };
+    sf_store_batch_t *batch = sf_store_batch_new ();
+    int rc = batch ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
+    if (rc == SF_OK && !sf_store_has_matrix (store, l->matrix))
+        rc = sf_store_batch_put_matrix (batch, a);
+    sf_store_best_t best = { 0 };
+    bool has_best = rc == SF_OK && sf_store_get_best (store, c->id, index, &best) == SF_OK;
+    sf_ledger_outcome_t out = { 0 };
+    if (rc == SF_OK)
+        rc = sf_ledger_put_result (store, batch, &src, res, c->id, index, &best, &has_best, &out);
+    sf_store_counters_t saved = c->counters;
+    if (rc == SF_OK) {
+        c->counters.jobs_done++;
+        c->counters.results += out.fresh;
+        c->counters.wall_s += res->wall_s;
+        c->counters.cpu_s += res->cpu_s;
+        c->counters.gpu_s += res->gpu_s;
+        rc = sf_store_batch_put_campaign (batch, c);
+    }
+    if (rc == SF_OK)
+        rc = sf_store_commit (store, batch);
+    if (rc != SF_OK)
+        c->counters = saved;   /* nothing was written */
+    else if (outcome)
+        *outcome = out;
+    sf_store_batch_destroy (&batch);
+    return rc;
+}
+
+int
+sf_ledger_put_campaign (sf_store_t *store, const sf_store_campaign_t *c)
+{
+    sf_store_batch_t *batch = sf_store_batch_new ();
+    int rc = batch ? sf_store_batch_put_campaign (batch, c) : sf_error_set (SF_ERR_NOMEM, "out of memory");
+    if (rc == SF_OK)
+        rc = sf_store_commit (store, batch);
+    sf_store_batch_destroy (&batch);
+    return rc;
+}

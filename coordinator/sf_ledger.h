@@ -101,6 +101,33 @@ int sf_ledger_record_search (sf_store_t *store, const sf_ledger_search_t *s, con
 int sf_ledger_answer (sf_store_t *store, const char *gpu_type, const sf_matrix_t *a, int64_t n, bool bias,
                       bool relu, const char *request_key, sf_store_campaign_t *found);
 
+/* ---- a local sweep's campaign (sweep-local) ---------------------------- */
+
+/*  The sweep campaign `name` of GPU type gpu_type (strategy "sweep"): the
+    one an earlier run made (its layers included), or a new one (state
+    running, not yet written); either way with room for `problems` layers
+    and jobs_total = problems. Release with sf_record_campaign_free. */
+int sf_ledger_sweep_campaign (sf_store_t *store, const char *name, const char *gpu_type, int problems,
+                              sf_store_campaign_t *c);
+
+/*  The index of layer (name, a, n) in c (by name), added unless there;
+    SF_ERR_RANGE past `capacity` layers (the room the campaign was made
+    with). */
+int sf_ledger_campaign_layer (sf_store_campaign_t *c, int capacity, const char *name, const sf_matrix_t *a,
+                              int64_t n, uint32_t *index);
+
+/*  Records RESULT res of layer `index` of c, measured on gpu_type by
+    worker: the matrix unless the store has it, the results and the
+    layer's best (sf_ledger_put_result, from the best stored), c's counters
+    (one more job done, the RESULT's costs, its fresh results) and c; one
+    commit (nothing on failure). *outcome may be NULL. */
+int sf_ledger_record_layer (sf_store_t *store, sf_store_campaign_t *c, uint32_t index, const sf_matrix_t *a,
+                            const char *gpu_type, const char *worker, const char *driver,
+                            const sf_proto_result_t *res, sf_ledger_outcome_t *outcome);
+
+/*  Writes campaign record c (its state, counters, layers); one commit. */
+int sf_ledger_put_campaign (sf_store_t *store, const sf_store_campaign_t *c);
+
 #ifdef __cplusplus
 }
 #endif

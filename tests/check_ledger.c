@@ -300,6 +300,71 @@ START_TEST (test_result_without_dense_or_kernels)
 }
 END_TEST
 
+START_TEST (test_sweep_campaign)
+{
+    /* sweep-local's campaign: made once, found again by name and GPU type
+       with its layers, a RESULT per layer recorded with the counters */
+    sf_store_t *store = s_writer ();
+    sf_matrix_t *a = sf_matrix_new_random (16, 16, 0.5, 9), *b = sf_matrix_new_random (16, 16, 0.5, 10);
+    sf_store_campaign_t c;
+    ck_assert_int_eq (sf_ledger_sweep_campaign (store, "sw", "H100-SXM5-80GB", 2, &c), SF_OK);
+    ck_assert_uint_gt (c.id, 0);
+    ck_assert_str_eq (c.strategy, "sweep");
+    ck_assert_int_eq (c.state, SF_CAMPAIGN_RUNNING);
+    ck_assert_uint_eq (c.counters.jobs_total, 2);
+    uint32_t ia = 9, ib = 9, again = 9;
+    ck_assert_int_eq (sf_ledger_campaign_layer (&c, 2, "sw/p0", a, 64, &ia), SF_OK);
+    ck_assert_int_eq (sf_ledger_campaign_layer (&c, 2, "sw/p1", b, 64, &ib), SF_OK);
+    ck_assert_int_eq (sf_ledger_campaign_layer (&c, 2, "sw/p0", a, 64, &again), SF_OK);
+    ck_assert_uint_eq (ia, 0);
+    ck_assert_uint_eq (ib, 1);
+    ck_assert_uint_eq (again, 0);
+    ck_assert_int_eq (sf_ledger_campaign_layer (&c, 2, "sw/p2", a, 64, &again), SF_ERR_RANGE);
+
+    sf_proto_candidate_t cands[] = { s_cand ("U", "U:a", true, SF_OK, 2.0, NAN),
+                                     s_cand ("D", "D:b", false, SF_OK, 3.0, 1e-6) };
+    sf_proto_result_t res = { .candidates = cands, .candidate_count = 2, .wall_s = 4, .cpu_s = 5, .gpu_s = 1 };
+    sf_ledger_outcome_t out;
+    ck_assert_int_eq (sf_ledger_record_layer (store, &c, ib, b, "H100-SXM5-80GB", "sweep-local@test", "13.0",
+                                              &res, &out), SF_OK);
+    ck_assert_uint_eq (out.fresh, 2);
+    ck_assert_uint_eq (c.counters.jobs_done, 1);
+    ck_assert_uint_eq (c.counters.results, 2);
+    ck_assert_double_eq (c.counters.wall_s, 4);
+    ck_assert_int_eq (sf_ledger_record_layer (store, &c, 5, b, "H100-SXM5-80GB", "w", "", &res, NULL),
+                      SF_ERR_INVALID);
+    ck_assert_uint_eq (c.counters.jobs_done, 1);   /* a refused record counts nothing */
+    sf_store_best_t best;
+    ck_assert_int_eq (sf_store_get_best (store, c.id, ib, &best), SF_OK);
+    ck_assert_str_eq (best.config, "D:b");
+    uint8_t hash[SF_STORE_HASH_BYTES];
+    sf_record_hash_parse (sf_matrix_hash (b), hash);
+    ck_assert (sf_store_has_matrix (store, hash));
+    c.state = SF_CAMPAIGN_DONE;
+    ck_assert_int_eq (sf_ledger_put_campaign (store, &c), SF_OK);
+    uint64_t id = c.id;
+    sf_record_campaign_free (&c);
+
+    /* the next run finds it, layers and counters included, with room for more */
+    ck_assert_int_eq (sf_ledger_sweep_campaign (store, "sw", "H100-SXM5-80GB", 3, &c), SF_OK);
+    ck_assert_uint_eq (c.id, id);
+    ck_assert_uint_eq (c.layer_count, 2);
+    ck_assert_uint_eq (c.counters.jobs_done, 1);
+    ck_assert_uint_eq (c.counters.jobs_total, 3);
+    ck_assert_int_eq (sf_ledger_campaign_layer (&c, 3, "sw/p2", a, 32, &again), SF_OK);
+    ck_assert_uint_eq (again, 2);
+    sf_record_campaign_free (&c);
+    /* another GPU type's sweep of that name is another campaign */
+    ck_assert_int_eq (sf_ledger_sweep_campaign (store, "sw", "other", 1, &c), SF_OK);
+    ck_assert_uint_ne (c.id, id);
+    sf_record_campaign_free (&c);
+    ck_assert_int_eq (sf_ledger_sweep_campaign (store, "sw", "other", 0, &c), SF_ERR_INVALID);
+    sf_matrix_destroy (&a);
+    sf_matrix_destroy (&b);
+    sf_store_destroy (&store);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -311,6 +376,7 @@ main (void)
     tcase_add_test (tc, test_bad_record_reported);
     tcase_add_test (tc, test_local_search);
     tcase_add_test (tc, test_result_without_dense_or_kernels);
+    tcase_add_test (tc, test_sweep_campaign);
     suite_add_tcase (s, tc);
     return sf_check_run (s);
 }
