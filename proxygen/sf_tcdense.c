@@ -365,11 +365,12 @@ s_esize (const sf_tcdense_config_t *c)
 }
 
 /*  The config text's first word: tc (mma.sync), wg (wgmma, a tile's MMAs
-    end before the next tile's), wp (wgmma, one tile's MMAs in flight). */
+    end before the next tile's), ws (wgmma, warp-specialized: a loading
+    warpgroup and mbarriers). */
 static const char *
 s_family (const sf_tcdense_config_t *c)
 {
-    return c->wg == 1 ? "wg" : c->wg == 2 ? "wp" : "tc";
+    return c->wg == 1 ? "wg" : c->wg == 2 ? "ws" : "tc";
 }
 
 char *
@@ -390,7 +391,8 @@ sf_tcdense_parse (const char *text, sf_tcdense_config_t *c)
     if (!text || strlen (text) >= SF_TCDENSE_TEXT_MAX
         || sscanf (text, "%2[a-z].%4[a-z0-9].m%dn%dk%d.w%dx%d.s%d.k%d%n", family, kind, &c->bm, &c->bn, &c->bk, &c->wm,
                    &c->wn, &c->stages, &c->ksplit, &used) != 9
-        || (strcmp (family, "tc") != 0 && strcmp (family, "wg") != 0 && strcmp (family, "wp") != 0) || (text[used] && strcmp (text + used, ".a1") != 0))
+        || (strcmp (family, "tc") != 0 && strcmp (family, "wg") != 0 && strcmp (family, "ws") != 0)
+        || (text[used] && strcmp (text + used, ".a1") != 0))
         return sf_error_set (SF_ERR_FORMAT, "'%.48s' is not a tensor-core dense config "
                              "(like tc.x3.m128n128k16.w64x32.s4.k1)", text ? text : "(null)");
     int tier = -1;

@@ -40,7 +40,7 @@
 
     Config text: "tc.x3.m128n128k16.w64x32.s4.k1" (kind, block tile, warp
     tile, pipeline stages, K split, then ".a1" for plain A); the kind is the
-    tier's: x3 (fp32), tf32, bf16, fp16. "wg." or "wp." instead of "tc."
+    tier's: x3 (fp32), tf32, bf16, fp16. "wg." or "ws." instead of "tc."
     names the Hopper wgmma variants (proxygen/sf_wgdense.h, compiled for sm_90a):
     same data, ABI and epilogue; sf_tcdense_configs offers both.
 
@@ -87,9 +87,9 @@ typedef struct {
                           split (3xTF32) or rounded (TF32) in registers */
     int32_t wg;        /* 0: this mma.sync template ("tc."); 1 and 2: the
                           sm_90a wgmma template (proxygen/sf_wgdense.h: wm x
-                          wn is a warpgroup's tile, wn 64), "wg." waiting
-                          for each K tile's MMAs, "wp." keeping one tile's
-                          MMAs in flight */
+                          wn is a warpgroup's tile, wn 64), "wg." every warp
+                          loading and multiplying, "ws." warp-specialized
+                          (a loading warpgroup, mbarriers) */
 } sf_tcdense_config_t;
 
 /*  "tc.x3.m128n128k16.w64x32.s4.k1" into buf (SF_TCDENSE_TEXT_MAX); returns buf. */
