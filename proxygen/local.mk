@@ -12,5 +12,6 @@ libspmmfarm_la_SOURCES += \
 	proxygen/sf_dkernel.c proxygen/sf_dkernel.h \
 	proxygen/sf_jitcache.c proxygen/sf_jitcache.h \
 	proxygen/sf_tcdense.c proxygen/sf_tcdense.h \
+	proxygen/sf_wgdense.c proxygen/sf_wgdense.h \
 	proxygen/sf_tkernel.c proxygen/sf_tkernel.h \
 	proxygen/sf_tencode.c proxygen/sf_tencode.h

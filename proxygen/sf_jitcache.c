@@ -43,6 +43,13 @@ int
 sf_jitcache_cuda (const char *source, void **cubin_p, size_t *size_p, sf_jit_stats_t *stats,
                   bool *cached)
 {
+    return sf_jitcache_cuda_arch (source, NULL, cubin_p, size_p, stats, cached);
+}
+
+int
+sf_jitcache_cuda_arch (const char *source, const char *arch, void **cubin_p, size_t *size_p,
+                       sf_jit_stats_t *stats, bool *cached)
+{
     *cubin_p = NULL;
     *size_p = 0;
     *cached = false;
@@ -50,6 +57,12 @@ sf_jitcache_cuda (const char *source, void **cubin_p, size_t *size_p, sf_jit_sta
     uint8_t raw[SF_SHA256_BYTES];
     char digest[SF_SHA256_HEX];
     sf_sha256 (source, strlen (source), raw);
+    if (arch) {  /* another architecture: another key */
+        uint8_t mixed[SF_SHA256_BYTES + 16] = { 0 };
+        memcpy (mixed, raw, SF_SHA256_BYTES);
+        strncpy ((char *) mixed + SF_SHA256_BYTES, arch, 15);
+        sf_sha256 (mixed, sizeof mixed, raw);
+    }
     sf_sha256_hex (raw, digest);
 
     pthread_mutex_lock (&s_lock);
@@ -70,7 +83,8 @@ sf_jitcache_cuda (const char *source, void **cubin_p, size_t *size_p, sf_jit_sta
     }
 
     /* Not under the lock: a compile takes seconds and the pool runs many. */
-    int rc = sf_jit_cuda (source, NULL, cubin_p, size_p, NULL, stats);
+    sf_jit_opts_t opts = { .arch = arch, .opt_level = 3 };
+    int rc = sf_jit_cuda (source, arch ? &opts : NULL, cubin_p, size_p, NULL, stats);
     if (rc != SF_OK)
         return rc;
     s_slot_t *slot = calloc (1, sizeof *slot);

@@ -28,6 +28,10 @@ extern "C" {
     code bytes. SF_ERR_NVRTC / SF_ERR_JITLINK as sf_jit_cuda. */
 int sf_jitcache_cuda (const char *source, void **cubin_p, size_t *size_p, sf_jit_stats_t *stats,
                       bool *cached);
+/*  The same for an architecture (NULL: sm_90; "sm_90a" for wgmma kernels),
+    keyed by source and architecture. */
+int sf_jitcache_cuda_arch (const char *source, const char *arch, void **cubin_p, size_t *size_p,
+                           sf_jit_stats_t *stats, bool *cached);
 
 /*  Frees every cached cubin (for leak checkers; optional). */
 void sf_jitcache_clear (void);

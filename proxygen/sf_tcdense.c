@@ -8,6 +8,7 @@
 
 #include "common/sf_error.h"
 #include "proxygen/sf_jitcache.h"
+#include "proxygen/sf_wgdense.h"
 
 #define S_SHARED_MAX (227 << 10)
 #define S_SOURCE_MAX (64u << 10)
@@ -363,10 +364,19 @@ s_esize (const sf_tcdense_config_t *c)
     return sf_tier_elem_size (c->tier);
 }
 
+/*  The config text's first word: tc (mma.sync), wg (wgmma, a tile's MMAs
+    end before the next tile's), ws (wgmma, warp-specialized: a loading
+    warpgroup and mbarriers). */
+static const char *
+s_family (const sf_tcdense_config_t *c)
+{
+    return c->wg == 1 ? "wg" : c->wg == 2 ? "ws" : "tc";
+}
+
 char *
 sf_tcdense_text (const sf_tcdense_config_t *c, char *buf)
 {
-    snprintf (buf, SF_TCDENSE_TEXT_MAX, "tc.%s.m%dn%dk%d.w%dx%d.s%d.k%d%s",
+    snprintf (buf, SF_TCDENSE_TEXT_MAX, "%s.%s.m%dn%dk%d.w%dx%d.s%d.k%d%s", s_family (c),
               (unsigned) c->tier < SF_TIER_COUNT ? s_kinds[c->tier] : "?", c->bm, c->bn, c->bk, c->wm,
               c->wn, c->stages, c->ksplit, c->plain ? ".a1" : "");
     return buf;
@@ -376,11 +386,12 @@ int
 sf_tcdense_parse (const char *text, sf_tcdense_config_t *c)
 {
     memset (c, 0, sizeof *c);
-    char kind[8];
+    char kind[8], family[4];
     int used = 0;
     if (!text || strlen (text) >= SF_TCDENSE_TEXT_MAX
-        || sscanf (text, "tc.%4[a-z0-9].m%dn%dk%d.w%dx%d.s%d.k%d%n", kind, &c->bm, &c->bn, &c->bk, &c->wm,
-                   &c->wn, &c->stages, &c->ksplit, &used) != 8
+        || sscanf (text, "%2[a-z].%4[a-z0-9].m%dn%dk%d.w%dx%d.s%d.k%d%n", family, kind, &c->bm, &c->bn, &c->bk, &c->wm,
+                   &c->wn, &c->stages, &c->ksplit, &used) != 9
+        || (strcmp (family, "tc") != 0 && strcmp (family, "wg") != 0 && strcmp (family, "ws") != 0)
         || (text[used] && strcmp (text + used, ".a1") != 0))
         return sf_error_set (SF_ERR_FORMAT, "'%.48s' is not a tensor-core dense config "
                              "(like tc.x3.m128n128k16.w64x32.s4.k1)", text ? text : "(null)");
@@ -392,6 +403,7 @@ sf_tcdense_parse (const char *text, sf_tcdense_config_t *c)
         return sf_error_set (SF_ERR_FORMAT, "'%s': kind '%s' is not x3, tf32, bf16 or fp16", text, kind);
     c->tier = (sf_tier) tier;
     c->plain = text[used] != '\0';
+    c->wg = family[0] != 'w' ? 0 : family[1] == 'g' ? 1 : 2;
     char canonical[SF_TCDENSE_TEXT_MAX];
     if (strcmp (sf_tcdense_text (c, canonical), text) != 0)
         return sf_error_set (SF_ERR_FORMAT, "'%s' is not canonical (%s)", text, canonical);
@@ -418,8 +430,10 @@ s_shared (const sf_tcdense_config_t *c)
 bool
 sf_tcdense_legal (const sf_tcdense_config_t *c)
 {
-    if ((unsigned) c->tier >= SF_TIER_COUNT)
+    if ((unsigned) c->tier >= SF_TIER_COUNT || c->wg < 0 || c->wg > 2)
         return false;
+    if (c->wg)
+        return sf_wgdense_legal (c);
     int kstep = sf_tier_is_half (c->tier) ? 16 : 8, nstep = sf_tier_is_half (c->tier) ? 16 : 8;
     if (c->bm < 16 || c->bm > SF_TCDENSE_PAD_M || SF_TCDENSE_PAD_M % c->bm || c->wm < 16 || c->wm % 16
         || c->bm % c->wm || c->bn < 8 || c->bn > 256 || c->wn < nstep || c->wn % nstep || c->bn % c->wn
@@ -437,6 +451,8 @@ sf_tcdense_legal (const sf_tcdense_config_t *c)
 int32_t
 sf_tcdense_shared_bytes (const sf_tcdense_config_t *c)
 {
+    if (c->wg)
+        return sf_wgdense_shared_bytes (c);
     return (int32_t) s_shared (c);
 }
 
@@ -479,7 +495,7 @@ sf_tcdense_configs (sf_tier tier, int64_t m, int64_t k, int64_t n, int32_t sm_co
         /* a tile much wider than N only multiplies padding */
         if (t->bn > 16 && t->bn >= 4 * n)
             continue;
-        sf_tcdense_config_t c = { tier, t->bm, t->bn, half ? 32 : 16, t->wm, t->wn, 4, 1, 0 };
+        sf_tcdense_config_t c = { tier, t->bm, t->bn, half ? 32 : 16, t->wm, t->wn, 4, 1, 0, 0 };
         int64_t blocks = ((m + c.bm - 1) / c.bm) * ((n + c.bn - 1) / c.bn);
         if (sf_tcdense_legal (&c))
             all[count++] = c;
@@ -498,7 +514,15 @@ sf_tcdense_configs (sf_tier tier, int64_t m, int64_t k, int64_t n, int32_t sm_co
     int taken = 0;
     int cap = max < SF_TCDENSE_MAX_CONFIGS ? max : SF_TCDENSE_MAX_CONFIGS;
     bool used[sizeof all / sizeof all[0]] = { false };
-    while (taken < cap && taken < count) {
+    /* the wgmma variants (sf_wgdense) alternate with these, theirs first:
+       on the H100 a wgmma tile does the work of several mma.sync ones */
+    sf_tcdense_config_t wg[SF_TCDENSE_MAX_CONFIGS];
+    int nwg = sf_wgdense_configs (tier, m, k, n, sm_count, wg, SF_TCDENSE_MAX_CONFIGS / 2), iwg = 0;
+    while (taken < cap && (taken < count + nwg)) {
+        if (iwg < nwg && (iwg <= taken - iwg || taken - iwg >= count)) {
+            out[taken++] = wg[iwg++];
+            continue;
+        }
         int best = -1;
         for (int i = 0; i < count; i++)
             if (!used[i] && (best < 0 || score[i] > score[best]))
@@ -518,7 +542,7 @@ s_entry (const sf_tcdense_config_t *c, const sf_epilogue_t *epi, char name[SF_EN
         snprintf (name, SF_ENTRY_MAX, "sf_dense");
         return;
     }
-    snprintf (name, SF_ENTRY_MAX, "sf_tc_%s_m%dn%dk%d_w%dx%d_s%d_k%d%s%s", s_kinds[c->tier], c->bm, c->bn,
+    snprintf (name, SF_ENTRY_MAX, "sf_%s_%s_m%dn%dk%d_w%dx%d_s%d_k%d%s%s", s_family (c), s_kinds[c->tier], c->bm, c->bn,
               c->bk, c->wm, c->wn, c->stages, c->ksplit, epi->bias ? "_bias" : "", epi->relu ? "_relu" : "");
 }
 
@@ -537,6 +561,11 @@ sf_tcdense_source_mk (const sf_tcdense_config_t *c, const sf_epilogue_t *epi, in
     if (c->plain && (m < 1 || k < 1 || m > INT32_MAX || k > INT32_MAX))
         return sf_error_set (SF_ERR_INVALID, "a plain-A dense kernel is compiled for its M x K (%lld x %lld)",
                              (long long) m, (long long) k);
+    if (c->wg) {
+        char entry[SF_ENTRY_MAX];
+        s_entry (c, epi, entry);
+        return sf_wgdense_source_mk (c, epi, m, k, entry, out, launch);
+    }
     memset (launch, 0, sizeof *launch);
     s_entry (c, epi, launch->entry);
     launch->block_threads = (c->bm / c->wm) * (c->bn / c->wn) * 32;
@@ -584,7 +613,8 @@ sf_tcdense_compile (const sf_tcdense_config_t *c, const sf_epilogue_t *epi, int6
     int rc = sf_tcdense_source_mk (c, epi, m, k, src, launch);
     if (rc == SF_OK) {
         sf_tcdense_launch_for (c, m, launch);
-        rc = sf_jitcache_cuda (sf_buf_data (src), cubin_p, size_p, stats, cached);
+        rc = sf_jitcache_cuda_arch (sf_buf_data (src), c->wg ? SF_WGDENSE_ARCH : NULL, cubin_p, size_p, stats,
+                                    cached);
     }
     if (rc == SF_OK && source_p)
         *source_p = sf_buf_detach (src, NULL);

@@ -40,7 +40,9 @@
 
     Config text: "tc.x3.m128n128k16.w64x32.s4.k1" (kind, block tile, warp
     tile, pipeline stages, K split, then ".a1" for plain A); the kind is the
-    tier's: x3 (fp32), tf32, bf16, fp16.
+    tier's: x3 (fp32), tf32, bf16, fp16. "wg." or "ws." instead of "tc."
+    names the Hopper wgmma variants (proxygen/sf_wgdense.h, compiled for sm_90a):
+    same data, ABI and epilogue; sf_tcdense_configs offers both.
 
     Plain A (".a1", docs/DECISIONS.md "Dense winners"): the data is A alone,
     M x K row-major in the tier's type with nothing around it (a bundle's
@@ -70,7 +72,7 @@ extern "C" {
 #define SF_TCDENSE_PAD_K 32
 #define SF_TCDENSE_TEXT_MAX 48
 /*  Configs sf_tcdense_configs gives at most. */
-#define SF_TCDENSE_MAX_CONFIGS 8
+#define SF_TCDENSE_MAX_CONFIGS 12
 
 typedef struct {
     sf_tier tier;      /* the kernel's kind */
@@ -83,6 +85,11 @@ typedef struct {
                           A plain, M x K row-major in the tier's type, as a
                           bundle's dense layer holds it, M and K compiled in,
                           split (3xTF32) or rounded (TF32) in registers */
+    int32_t wg;        /* 0: this mma.sync template ("tc."); 1 and 2: the
+                          sm_90a wgmma template (proxygen/sf_wgdense.h: wm x
+                          wn is a warpgroup's tile, wn 64), "wg." every warp
+                          loading and multiplying, "ws." warp-specialized
+                          (a loading warpgroup, mbarriers) */
 } sf_tcdense_config_t;
 
 /*  "tc.x3.m128n128k16.w64x32.s4.k1" into buf (SF_TCDENSE_TEXT_MAX); returns buf. */

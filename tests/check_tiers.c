@@ -13,6 +13,7 @@
 #include "common/sf_rng.h"
 #include "common/sf_tier.h"
 #include "proxygen/sf_tcdense.h"
+#include "proxygen/sf_wgdense.h"
 #include "tests/sf_check.h"
 #include "worker/sf_gpu.h"
 #include "worker/sf_search.h"
@@ -221,6 +222,90 @@ START_TEST (test_tcdense_compile)
         ck_assert (cached);
         ck_assert (st.seconds == 0);
         free (cubin);
+    }
+}
+END_TEST
+
+/* ---- sf_wgdense: the wgmma (sm_90a) variants -------------------------------------------- */
+
+START_TEST (test_wgdense_text)
+{
+    const char *good[] = { "wg.x3.m128n128k32.w128x64.s4.k1", "ws.x3.m128n128k32.w128x64.s4.k1.a1",
+                           "wg.tf32.m256n128k32.w256x64.s4.k2", "ws.bf16.m256n128k64.w256x64.s4.k1",
+                           "wg.fp16.m64n128k64.w64x64.s3.k4" };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        sf_tcdense_config_t c;
+        char text[SF_TCDENSE_TEXT_MAX];
+        ck_assert_msg (sf_tcdense_parse (good[i], &c) == SF_OK, "%s: %s", good[i], sf_error_message ());
+        ck_assert_int_eq (c.wg, good[i][1] == 'g' ? 1 : 2);
+        ck_assert_str_eq (sf_tcdense_text (&c, text), good[i]);
+        ck_assert (sf_wgdense_legal (&c));
+    }
+    /* well formed, not buildable: 3xTF32 at 256 rows a warpgroup (its
+       partial sums), a K tile that is not one 128-byte row, a warpgroup
+       of 32 columns, a split of the warp-specialized variant, 512 threads,
+       too much shared memory */
+    const char *illegal[] = { "wg.x3.m256n128k32.w256x64.s4.k1", "wg.bf16.m128n128k32.w128x64.s4.k1",
+                              "wg.tf32.m128n128k32.w128x32.s4.k1", "ws.x3.m128n128k32.w128x64.s4.k2",
+                              "wg.tf32.m256n256k32.w128x64.s4.k1", "ws.x3.m128n128k32.w128x64.s6.k1",
+                              "ws.x3.m128n128k32.w128x64.s2.k1" };
+    for (size_t i = 0; i < sizeof illegal / sizeof illegal[0]; i++) {
+        sf_tcdense_config_t c;
+        ck_assert_msg (sf_tcdense_parse (illegal[i], &c) == SF_ERR_INVALID, "%s is not legal", illegal[i]);
+    }
+    sf_tcdense_config_t c;
+    ck_assert_int_eq (sf_tcdense_parse ("wx.x3.m128n128k32.w128x64.s4.k1", &c), SF_ERR_FORMAT);
+    /* offered beside the mma.sync ones for N >= 24 only */
+    sf_tcdense_config_t cs[SF_TCDENSE_MAX_CONFIGS];
+    int n = sf_tcdense_configs (SF_TIER_FP32, 70, 27, 1, 132, cs, SF_TCDENSE_MAX_CONFIGS);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq (cs[i].wg, 0);
+    for (int t = 0; t < SF_TIER_COUNT; t++) {
+        n = sf_tcdense_configs (s_tiers[t], 3072, 768, 512, 132, cs, SF_TCDENSE_MAX_CONFIGS);
+        int wg = 0, tc = 0;
+        for (int i = 0; i < n; i++)
+            *(cs[i].wg ? &wg : &tc) += 1;
+        ck_assert_int_ge (wg, 2);
+        ck_assert_int_ge (tc, 2);
+        ck_assert_int_ne (cs[0].wg, 0);  /* best guess first: on the H100 wgmma won every such shape */
+    }
+}
+END_TEST
+
+/*  Every tier's wgmma kernels compile for sm_90a (NVRTC compute_90a, no
+    GPU needed): both variants, plain A, a K split; registers within the
+    launch bounds, no spills, the wgmma instruction in the source. */
+START_TEST (test_wgdense_compile)
+{
+    const char *texts[] = { "wg.x3.m128n128k32.w128x64.s4.k2", "ws.x3.m128n128k32.w128x64.s4.k1.a1",
+                            "ws.tf32.m128n128k32.w128x64.s4.k1", "wg.tf32.m128n64k32.w128x64.s4.k1.a1",
+                            "wg.bf16.m256n128k64.w256x64.s4.k1", "ws.bf16.m128n64k64.w128x64.s4.k1",
+                            "wg.fp16.m64n128k64.w64x64.s4.k4.a1", "ws.fp16.m128n128k64.w128x64.s3.k1" };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        sf_tcdense_config_t c;
+        ck_assert_int_eq (sf_tcdense_parse (texts[i], &c), SF_OK);
+        sf_epilogue_t epi = { i % 2 == 0, i % 3 == 0 };
+        void *cubin;
+        size_t size;
+        char *source;
+        sf_launch_t l;
+        sf_jit_stats_t st;
+        bool cached;
+        int rc = sf_tcdense_compile (&c, &epi, 1000, 77, &cubin, &size, &source, &l, &st, &cached);
+        ck_assert_msg (rc == SF_OK, "%s: %s", texts[i], sf_error_message ());
+        ck_assert_int_gt (st.registers, 0);
+        ck_assert_int_le (st.registers * l.block_threads, 65536);
+        ck_assert_msg (st.spill_stores + st.spill_loads == 0, "%s spills", texts[i]);
+        ck_assert_int_eq (l.cols_per_block, c.bn);
+        ck_assert_int_eq (l.panel_groups, (1000 + c.bm - 1) / c.bm * c.ksplit);
+        ck_assert_int_eq (l.shared_bytes, sf_tcdense_shared_bytes (&c));
+        ck_assert_int_eq (l.block_threads, (c.bm / c.wm * (c.bn / 64) + (c.wg == 2)) * 128);
+        ck_assert_str_eq (l.entry, c.plain ? "sf_dense" : l.entry);
+        ck_assert_ptr_nonnull (strstr (source, "wgmma.mma_async.sync.aligned.m64n"));
+        ck_assert_ptr_nonnull (strstr (source, texts[i]));
+        ck_assert (size > 0);
+        free (cubin);
+        free (source);
     }
 }
 END_TEST
@@ -448,6 +533,8 @@ main (void)
     tcase_add_test (tc, test_round_tf32);
     tcase_add_test (tc, test_tcdense_pack);
     tcase_add_test (tc, test_tcdense_compile);
+    tcase_add_test (tc, test_wgdense_text);
+    tcase_add_test (tc, test_wgdense_compile);
     suite_add_tcase (s, tc);
     tc = tcase_create ("problem");
     tcase_add_test (tc, test_inputs_rounded);

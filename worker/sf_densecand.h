@@ -2,7 +2,8 @@
     (DESIGN 13, issue 19), always measured, so that a tuned layer is never
     slower than the dense path of its tier:
       - our tensor-core dense kernels (proxygen/sf_tcdense.h: 3xTF32 in
-        fp32, TF32 in tf32, bf16/fp16 mma), a few tile configs for the
+        fp32, TF32 in tf32, bf16/fp16 mma; mma.sync and, for N >= 24, the
+        Hopper wgmma variants of proxygen/sf_wgdense.h), a few tile configs for the
         shape, each compiled once per process (cached), verified at the
         tier's bound and timed like any generated kernel;
       - the library's dense call of the tier (cuBLAS SGEMM pedantic, cuBLAS

@@ -199,8 +199,9 @@ sf_sim_tcdense_us (const sf_device_info_t *gpu, const sf_tcdense_config_t *c, in
     double sms = gpu->sm_count;
     int64_t tiles = ((m + c->bm - 1) / c->bm) * ((n + c->bn - 1) / c->bn);
     double blocks = (double) tiles * c->ksplit;
-    double threads = (double) (c->bm / c->wm) * (c->bn / c->wn) * 32;
-    double acc = (double) c->wm * c->wn / 32.0 * (c->tier == SF_TIER_FP32 ? 2.0 : 1.0);
+    double lanes = c->wg ? 128.0 : 32.0;  /* a wgmma tile is a warpgroup's */
+    double threads = (double) (c->bm / c->wm) * (c->bn / c->wn) * lanes;
+    double acc = (double) c->wm * c->wn / lanes * (c->tier == SF_TIER_FP32 ? 2.0 : 1.0);
     double by_regs = floor (65536.0 / (threads * (acc + 64.0)));
     double by_shared = floor (228.0 * 1024 / sf_tcdense_shared_bytes (c));
     double per_sm = fmax (1.0, fmin (fmin (by_regs, by_shared), floor (2048.0 / threads)));

@@ -121,10 +121,14 @@ if [ "$PART" = all ] || [ "$PART" = 3 ]; then
 # the tier's bound on awkward shapes: M, N, K multiples of no tile, N = 1,
 # K = 27, with and without the epilogue.
 TCDENSE=${TCDENSE:-$(dirname "$SPMMFARM")/tests/gpu/tcdense}
-for c in "fp32 70 27 1 0.7" "fp32 70 27 100 0.7 bias relu" "fp32 131 77 509 0.5" "fp32 96 27 3136 0.5 bias" \
-         "tf32 70 27 1 0.7" "tf32 131 77 509 0.5 bias relu" "tf32 96 27 3136 0.5" \
-         "bf16 70 27 1 0.7" "bf16 131 77 509 0.5 bias relu" "bf16 96 27 3136 0.5" \
-         "fp16 70 27 100 0.7 relu" "fp16 131 77 509 0.5" "fp16 96 27 1 0.5 bias"; do
+# N = 1 names the wgmma variants (proxygen/sf_wgdense.h), which the configs
+# offer from N = 24 on, so that they are checked there too.
+wg1="--extra ws.x3.m128n128k32.w128x64.s4.k1 --extra wg.x3.m128n64k32.w128x64.s4.k2"
+for c in "$wg1 fp32 70 27 1 0.7" "fp32 70 27 100 0.7 bias relu" "fp32 131 77 509 0.5" "fp32 96 27 3136 0.5 bias" \
+         "--extra ws.tf32.m256n128k32.w256x64.s4.k1 tf32 70 27 1 0.7" "tf32 131 77 509 0.5 bias relu" \
+         "tf32 96 27 3136 0.5" "--extra ws.bf16.m128n128k64.w128x64.s4.k1 bf16 70 27 1 0.7" \
+         "bf16 131 77 509 0.5 bias relu" "bf16 96 27 3136 0.5" "fp16 70 27 100 0.7 relu" "fp16 131 77 509 0.5" \
+         "--extra wg.fp16.m64n128k64.w64x64.s4.k2 fp16 96 27 1 0.5 bias"; do
     # shellcheck disable=SC2086
     expect_exit 0 "tensor-core dense, every config verified: $c" "$TCDENSE" --check --plain $c
     sed 's/^/    /' "$WORK/out" | cut -c1-200

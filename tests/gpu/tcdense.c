@@ -7,7 +7,8 @@
 
     Prints one JSON line: the baselines (times and errors against the
     double reference on the tier's rounded inputs) and every config of
-    sf_tcdense_configs (or the one --config names; --extra adds up to 4
+    sf_tcdense_configs (mma.sync "tc." ones and, from N = 24, the sm_90a
+    wgmma "wg."/"ws." ones; or the one --config names; --extra adds up to 4
     configs to them, within SF_TCDENSE_MAX_CONFIGS): compiled, verified at
     the tier's bound and timed. --plain also runs each config with plain A
     (".a1": the bundles' data format, split in registers). --generic also times the bundles' generic
