@@ -243,9 +243,12 @@ typedef struct {
 } s_spec_t;
 
 static const sf_tconfig_t s_verify_configs[] = {
-    { 0, 4, 1, 16, 1, 8, 4 }, { 1, 4, 1, 16, 4, 8, 4 }, { 0, 2, 2, 64, 2, 2, 2 }, { 1, 1, 2, 8, 4, 4, 3 },
-    { 0, 8, 1, 32, 8, 2, 2 }, { 1, 2, 1, 16, 2, 16, 2 }, { 1, 8, 2, 64, 1, 4, 4 }, { 0, 1, 1, 8, 1, 2, 8 },
-    { 1, 4, 2, 32, 8, 8, 2 }, { 0, 4, 2, 16, 4, 4, 4 },
+    { 0, 4, 1, 16, 1, 8, 4, 0, 0 }, { 1, 4, 1, 16, 4, 8, 4, 0, 0 }, { 0, 2, 2, 64, 2, 2, 2, 0, 0 }, { 1, 1, 2, 8, 4, 4, 3, 0, 0 },
+    { 0, 8, 1, 32, 8, 2, 2, 0, 0 }, { 1, 2, 1, 16, 2, 16, 2, 0, 0 }, { 1, 8, 2, 64, 1, 4, 4, 0, 0 }, { 0, 1, 1, 8, 1, 2, 8, 0, 0 },
+    { 1, 4, 2, 32, 8, 8, 2, 0, 0 }, { 0, 4, 2, 16, 4, 4, 4, 0, 0 },
+    /* the ILP accumulators and the prefill kernel */
+    { 1, 4, 1, 16, 2, 8, 4, 1, 0 }, { 0, 2, 2, 32, 1, 4, 2, 1, 0 }, { 0, 8, 1, 128, 1, 4, 2, 0, 1 },
+    { 1, 8, 1, 64, 1, 2, 3, 0, 1 }, { 1, 8, 1, 128, 1, 8, 2, 0, 1 },
 };
 
 /*  The configs of the knob lists for problem p (n "auto": N rounded up to a
@@ -279,7 +282,7 @@ s_configs_for (const s_opts_t *o, const tc_problem_t *p, sf_tconfig_t *out)
     int idx[7] = { 0 };
     for (;;) {
         sf_tconfig_t c = { (int32_t) v[0][idx[0]], (int32_t) v[1][idx[1]], (int32_t) v[2][idx[2]], (int32_t) v[3][idx[3]],
-                           (int32_t) v[4][idx[4]], (int32_t) v[5][idx[5]], (int32_t) v[6][idx[6]] };
+                           (int32_t) v[4][idx[4]], (int32_t) v[5][idx[5]], (int32_t) v[6][idx[6]], 0, 0 };
         sf_tgeom_t g;
         if (count < S_MAX_CONFIGS && sf_tconfig_legal (&c) && c.ncols <= widest && c.strips * c.ncols <= 128
             && sf_tkernel_geom (&c, p->m, p->k, &g) == SF_OK)
