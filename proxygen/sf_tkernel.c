@@ -12,7 +12,7 @@
 #define S_SOURCE_MAX (64u << 10)
 
 /*  The kernel (docs/KERNELS.md "Template T"): the config's knobs and the
-    tier arrive as macros (E, W, MW, NB, SK, G, S, A2, PF, BF16, BIAS, RELU). */
+    tier arrive as macros (E, W, MW, NB, SK, G, S, A2, BS, PF, BF16, BIAS, RELU). */
 static const char s_body[] =
     "typedef unsigned int u32;\n"
     "typedef unsigned short u16;\n"
@@ -31,12 +31,12 @@ static const char s_body[] =
     "#define RB_ROWS (16 * W * MW)  /* rows of C per block */\n"
     "#define HB (E == 0 ? 44 : 20)  /* header bytes per tile */\n"
     "#define TPG (G * MW)       /* tiles per group */\n"
+    "#define BCH (G * 16 * NB * 2)  /* bytes of a staged chunk of B (BS, PF) */\n"
     "#if PF\n"
     "#define WC 4                       /* prefill: warps across the columns */\n"
     "#define WR (W / WC)                /* and across the rows */\n"
     "#define SPW (RB_ROWS / 16 / WR)    /* strips a warp multiplies */\n"
     "#define NTW (NT / WC)              /* n-tiles a warp multiplies */\n"
-    "#define BCH (G * 16 * NB * 2)      /* bytes of a staged chunk of B */\n"
     "#define FCH ((RB_ROWS / 16) * G * 512)  /* bytes of a chunk's decoded fragments */\n"
     "#endif\n"
     "#if SK > 1\n"
@@ -163,6 +163,34 @@ static const char s_body[] =
     "#endif\n"
     "}\n"
     "\n"
+    "/* Rows k0 .. k0 + 16 G of B, columns c0 .. c0 + NB, into shared memory at\n"
+    "   sm[off] (zeros past K and N): a chunk of the streamed B (BS, PF). */\n"
+    "static __device__ __forceinline__ void s_stage (const u16 *__restrict__ B, unsigned char *sm, u32 sbase, u32 off,\n"
+    "                                                u32 k0, u32 K, u32 N, u32 c0) {\n"
+    "    const u32 units = G * 16u * UB;\n"
+    "    if ((N & 7u) == 0) {\n"
+    "        for (u32 e = threadIdx.x; e < units; e += 32u * W) {\n"
+    "            const u32 kl = e / UB, u = e % UB, k = k0 + kl, c = c0 + u * 8u;\n"
+    "            const bool in = k < K && c < N;\n"
+    "            const u16 *src = in ? B + (size_t) k * N + c : B;\n"
+    "            asm volatile (\"cp.async.cg.shared.global [%0], [%1], 16, %2;\"\n"
+    "                          :: \"r\"(sbase + off + s_bswz (kl, u)), \"l\"(src), \"r\"(in ? 16u : 0u) : \"memory\");\n"
+    "        }\n"
+    "        asm volatile (\"cp.async.commit_group;\" ::: \"memory\");\n"
+    "    } else {\n"
+    "        for (u32 e = threadIdx.x; e < units; e += 32u * W) {\n"
+    "            const u32 kl = e / UB, u = e % UB, k = k0 + kl, c = c0 + u * 8u;\n"
+    "            u32 v[4];\n"
+    "#pragma unroll\n"
+    "            for (u32 x = 0; x < 4; x++) {\n"
+    "                const u32 lo = k < K && c + 2 * x < N ? B[(size_t) k * N + c + 2 * x] : 0u;\n"
+    "                const u32 hi = k < K && c + 2 * x + 1 < N ? B[(size_t) k * N + c + 2 * x + 1] : 0u;\n"
+    "                v[x] = lo | hi << 16;\n"
+    "            }\n"
+    "            *(uint4 *) (sm + off + s_bswz (kl, u)) = make_uint4 (v[0], v[1], v[2], v[3]);\n"
+    "        }\n"
+    "    }\n"
+    "}\n"
     "#if !PF\n"
     "extern \"C\" __global__ void __launch_bounds__(32 * W) S_CLUSTER\n"
     "ENTRY (const u16 *__restrict__ B, u16 *__restrict__ C, u32 N, const BIAS_T *__restrict__ bias,\n"
@@ -189,7 +217,7 @@ static const char s_body[] =
     "#endif\n"
     "    const u32 rb = blockIdx.y / SK, cb = blockIdx.x;\n"
     "    const u32 krows = KTP * 16u, kbase = part * krows;\n"
-    "    u32 breg = krows * (NB * 2);\n"
+    "    u32 breg = BS ? 2u * BCH : krows * (NB * 2);\n"
     "    if (SK > 1 && breg < RB_ROWS * NB * 4)\n"
     "        breg = RB_ROWS * NB * 4;\n"
     "    breg = (breg + 127u) & ~127u;\n"
@@ -213,7 +241,11 @@ static const char s_body[] =
     "            s_issue (s, gl, gptr + g0, gdata, sbase + myslot + s * SLOT, mybar + 8u * s, lane);\n"
     "    __syncwarp ();\n"
     "    /* 2. The block's rows of B (its part of K) x NB columns into shared\n"
-    "       memory, zeros past K and N. */\n"
+    "       memory, zeros past K and N; with BS only the first chunk (16 G rows),\n"
+    "       the later ones while the warps multiply. */\n"
+    "#if BS\n"
+    "    s_stage (B, sm, sbase, 0u, kbase, K, N, cb * NB);\n"
+    "#else\n"
     "    const u32 units = krows * UB;\n"
     "    if ((N & 7u) == 0) {\n"
     "        for (u32 e = threadIdx.x; e < units; e += 32u * W) {\n"
@@ -239,6 +271,7 @@ static const char s_body[] =
     "        }\n"
     "    }\n"
     "    __syncthreads ();\n"
+    "#endif\n"
     "    /* 3. Stream the groups: decode each tile of A into its mma fragment,\n"
     "       multiply by the staged B. */\n"
     "    /* With A2 even and odd k-tiles add into two sets of accumulators (two\n"
@@ -256,18 +289,28 @@ static const char s_body[] =
     "    const u32 q4 = lane >> 2;  /* the row of C in the strip, less 8 */\n"
     "    for (u32 g = 0; g < NG; g++) {\n"
     "        const u32 s = g % S;\n"
+    "#if BS\n"
+    "        /* chunk g of B is in (the only copy group in flight); g + 1 starts */\n"
+    "        asm volatile (\"cp.async.wait_all;\" ::: \"memory\");\n"
+    "        __syncthreads ();\n"
+    "        if (g + 1u < NG)\n"
+    "            s_stage (B, sm, sbase, ((g + 1u) & 1u) * BCH, kbase + (g + 1u) * G * 16u, K, N, cb * NB);\n"
+    "        const u32 bo = sbase + (g & 1u) * BCH;\n"
+    "#else\n"
+    "        const u32 bo = sbase;\n"
+    "#endif\n"
     "        s_mbar_wait (mybar + 8u * s, (g / S) & 1u);\n"
     "        const u32 so = myslot + s * SLOT, vo = so + TPG * HB;\n"
     "        u32 vb = 0;  /* values of the group's earlier tiles */\n"
     "#pragma unroll\n"
     "        for (u32 u = 0; u < G; u++) {\n"
-    "            const u32 kl = (g * G + u) * 16u;\n"
+    "            const u32 kl = (BS ? u : g * G + u) * 16u;\n"
     "            u32 bf[NT][2];\n"
     "#if NB == 8\n"
     "            {\n"
     "                const u32 mat = (lane >> 3) & 1u;\n"
     "                asm volatile (\"ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\"\n"
-    "                              : \"=r\"(bf[0][0]), \"=r\"(bf[0][1]) : \"r\"(sbase + s_bswz (kl + (lane & 7u) + 8u * mat, 0)));\n"
+    "                              : \"=r\"(bf[0][0]), \"=r\"(bf[0][1]) : \"r\"(bo + s_bswz (kl + (lane & 7u) + 8u * mat, 0)));\n"
     "            }\n"
     "#else\n"
     "#pragma unroll\n"
@@ -275,7 +318,7 @@ static const char s_body[] =
     "                const u32 mat = lane >> 3;\n"
     "                asm volatile (\"ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\"\n"
     "                              : \"=r\"(bf[2 * jj][0]), \"=r\"(bf[2 * jj][1]), \"=r\"(bf[2 * jj + 1][0]), \"=r\"(bf[2 * jj + 1][1])\n"
-    "                              : \"r\"(sbase + s_bswz (kl + (lane & 7u) + 8u * (mat & 1u), 2u * jj + (mat >> 1))));\n"
+    "                              : \"r\"(bo + s_bswz (kl + (lane & 7u) + 8u * (mat & 1u), 2u * jj + (mat >> 1))));\n"
     "            }\n"
     "#endif\n"
     "#pragma unroll\n"
@@ -356,33 +399,6 @@ static const char s_body[] =
     "   (double buffered, cp.async); then warp (wr, wc) multiplies the SPW strips\n"
     "   of its row half by the NTW n-tiles of its column quarter, every decoded\n"
     "   tile read by WC warps and every staged row of B by WR warps. */\n"
-    "static __device__ __forceinline__ void s_stage (const u16 *__restrict__ B, unsigned char *sm, u32 sbase, u32 off,\n"
-    "                                                u32 k0, u32 K, u32 N, u32 c0) {\n"
-    "    const u32 units = G * 16u * UB;\n"
-    "    if ((N & 7u) == 0) {\n"
-    "        for (u32 e = threadIdx.x; e < units; e += 32u * W) {\n"
-    "            const u32 kl = e / UB, u = e % UB, k = k0 + kl, c = c0 + u * 8u;\n"
-    "            const bool in = k < K && c < N;\n"
-    "            const u16 *src = in ? B + (size_t) k * N + c : B;\n"
-    "            asm volatile (\"cp.async.cg.shared.global [%0], [%1], 16, %2;\"\n"
-    "                          :: \"r\"(sbase + off + s_bswz (kl, u)), \"l\"(src), \"r\"(in ? 16u : 0u) : \"memory\");\n"
-    "        }\n"
-    "        asm volatile (\"cp.async.commit_group;\" ::: \"memory\");\n"
-    "    } else {\n"
-    "        for (u32 e = threadIdx.x; e < units; e += 32u * W) {\n"
-    "            const u32 kl = e / UB, u = e % UB, k = k0 + kl, c = c0 + u * 8u;\n"
-    "            u32 v[4];\n"
-    "#pragma unroll\n"
-    "            for (u32 x = 0; x < 4; x++) {\n"
-    "                const u32 lo = k < K && c + 2 * x < N ? B[(size_t) k * N + c + 2 * x] : 0u;\n"
-    "                const u32 hi = k < K && c + 2 * x + 1 < N ? B[(size_t) k * N + c + 2 * x + 1] : 0u;\n"
-    "                v[x] = lo | hi << 16;\n"
-    "            }\n"
-    "            *(uint4 *) (sm + off + s_bswz (kl, u)) = make_uint4 (v[0], v[1], v[2], v[3]);\n"
-    "        }\n"
-    "    }\n"
-    "}\n"
-    "\n"
     "extern \"C\" __global__ void __launch_bounds__(32 * W)\n"
     "ENTRY (const u16 *__restrict__ B, u16 *__restrict__ C, u32 N, const BIAS_T *__restrict__ bias,\n"
     "       const u32 *__restrict__ ad)\n"
@@ -501,11 +517,11 @@ sf_tconfig_legal (const sf_tconfig_t *c)
         && s_in (c->strips, s_strips, S_COUNT (s_strips)) && s_in (c->ncols, s_ncols, S_COUNT (s_ncols))
         && s_in (c->ksplit, s_ksplit, S_COUNT (s_ksplit)) && s_in (c->group, s_group, S_COUNT (s_group))
         && c->stages >= S_STAGES_MIN && c->stages <= S_STAGES_MAX && (c->ilp == 0 || c->ilp == 1)
-        && (c->prefill == 0 || c->prefill == 1);
+        && (c->bstream == 0 || c->bstream == 1) && (c->prefill == 0 || c->prefill == 1);
     if (!base)
         return false;
     if (c->prefill)  /* the prefill kernel's fixed shape (sf_tkernel.h) */
-        return c->warps == 8 && c->strips == 1 && c->ksplit == 1 && c->ilp == 0 && c->group <= 8
+        return c->warps == 8 && c->strips == 1 && c->ksplit == 1 && c->ilp == 0 && c->bstream == 0 && c->group <= 8
             && (c->ncols == 64 || c->ncols == 128);
     return c->ncols <= 64;
 }
@@ -513,23 +529,23 @@ sf_tconfig_legal (const sf_tconfig_t *c)
 char *
 sf_tconfig_text (const sf_tconfig_t *c, char *buf)
 {
-    snprintf (buf, SF_TCONFIG_TEXT_MAX, "T:e%d.w%d.m%d.n%d.k%d.g%d.p%d%s%s", (int) c->enc, (int) c->warps,
+    snprintf (buf, SF_TCONFIG_TEXT_MAX, "T:e%d.w%d.m%d.n%d.k%d.g%d.p%d%s%s%s", (int) c->enc, (int) c->warps,
               (int) c->strips, (int) c->ncols, (int) c->ksplit, (int) c->group, (int) c->stages,
-              c->ilp ? ".a1" : "", c->prefill ? ".f1" : "");
+              c->ilp ? ".a1" : "", c->bstream ? ".b1" : "", c->prefill ? ".f1" : "");
     return buf;
 }
 
 int
 sf_tconfig_parse (const char *text, sf_tconfig_t *config)
 {
-    int v[9] = { 0 }, used = -1;
+    int v[10] = { 0 }, used = -1;
     if (text && strlen (text) < SF_TCONFIG_TEXT_MAX
         && sscanf (text, "T:e%d.w%d.m%d.n%d.k%d.g%d.p%d%n", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
                    &used) == 7
         && used > 0) {
-        /* the optional knobs, in order: .a (ILP) and .f (prefill) */
-        static const char *const tail[2] = { ".a%d%n", ".f%d%n" };
-        for (int i = 0; i < 2 && text[used] != '\0'; i++) {
+        /* the optional knobs, in order: .a (ILP), .b (streamed B), .f (prefill) */
+        static const char *const tail[3] = { ".a%d%n", ".b%d%n", ".f%d%n" };
+        for (int i = 0; i < 3 && text[used] != '\0'; i++) {
             int more = -1;
             if (strncmp (text + used, tail[i], 2) == 0 && sscanf (text + used, tail[i], &v[7 + i], &more) == 1
                 && more > 0)
@@ -539,7 +555,7 @@ sf_tconfig_parse (const char *text, sf_tconfig_t *config)
     if (!text || used < 0 || text[used] != '\0')
         return sf_error_set (SF_ERR_FORMAT, "'%.60s' is not a template T config (T:e1.w4.m1.n16.k4.g8.p4)",
                              text ? text : "(null)");
-    sf_tconfig_t c = { v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8] };
+    sf_tconfig_t c = { v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9] };
     char canon[SF_TCONFIG_TEXT_MAX];
     if (!sf_tconfig_legal (&c))
         return sf_error_set (SF_ERR_RANGE, "'%s': a knob is out of template T's table", text);
@@ -567,6 +583,8 @@ sf_tkernel_geom (const sf_tconfig_t *c, int64_t m, int64_t k, sf_tgeom_t *g)
     g->groups = g->part_tiles / c->group;
     g->total_groups = g->row_blocks * c->ksplit * c->warps * g->groups;
     int64_t staged = g->part_tiles * 16 * c->ncols * 2, sums = c->ksplit > 1 ? g->rows * c->ncols * 4 : 0;
+    if (c->bstream)  /* two chunks of B */
+        staged = 2 * (int64_t) c->group * 16 * c->ncols * 2;
     if (c->prefill)  /* two chunks of B, two chunks of decoded fragments */
         staged = 2 * (int64_t) c->group * 16 * c->ncols * 2 + 2 * (g->rows / 16) * c->group * 512;
     g->b_bytes = ((staged > sums ? staged : sums) + 127) / 128 * 128;
@@ -582,9 +600,9 @@ sf_tkernel_shared_bytes (const sf_tconfig_t *c, const sf_tgeom_t *g, int64_t slo
 static void
 s_entry_name (const sf_tconfig_t *c, sf_tier tier, const sf_epilogue_t *epi, char name[SF_ENTRY_MAX])
 {
-    snprintf (name, SF_ENTRY_MAX, "sf_t_e%d_w%d_m%d_n%d_k%d_g%d_p%d%s%s_%s%s%s", (int) c->enc, (int) c->warps,
+    snprintf (name, SF_ENTRY_MAX, "sf_t_e%d_w%d_m%d_n%d_k%d_g%d_p%d%s%s%s_%s%s%s", (int) c->enc, (int) c->warps,
               (int) c->strips, (int) c->ncols, (int) c->ksplit, (int) c->group, (int) c->stages,
-              c->ilp ? "_a1" : "", c->prefill ? "_f1" : "", sf_tier_name (tier), epi->bias ? "_bias" : "",
+              c->ilp ? "_a1" : "", c->bstream ? "_b1" : "", c->prefill ? "_f1" : "", sf_tier_name (tier), epi->bias ? "_bias" : "",
               epi->relu ? "_relu" : "");
 }
 
@@ -606,12 +624,12 @@ sf_tkernel_source (const sf_tconfig_t *c, sf_tier tier, const sf_epilogue_t *epi
     sf_buf_printf (out,
                    "// spmmfarm template T (sparse tensor cores), config %s, %s\n"
                    "#define E %d\n#define W %d\n#define MW %d\n#define NB %d\n#define SK %d\n"
-                   "#define G %d\n#define S %d\n#define A2 %d\n#define PF %d\n#define BF16 %d\n#define BIAS %d\n"
+                   "#define G %d\n#define S %d\n#define A2 %d\n#define BS %d\n#define PF %d\n#define BF16 %d\n#define BIAS %d\n"
                    "#define RELU %d\n"
                    "#define BIAS_F32 0\n#define BIAS_T u16\n#define ENTRY %s\n",
                    sf_tconfig_text (c, (char[SF_TCONFIG_TEXT_MAX]) { 0 }), sf_tier_name (tier), (int) c->enc,
                    (int) c->warps, (int) c->strips, (int) c->ncols, (int) c->ksplit, (int) c->group,
-                   (int) c->stages, (int) c->ilp, (int) c->prefill, tier == SF_TIER_BF16, epi->bias ? 1 : 0, epi->relu ? 1 : 0, launch->entry);
+                   (int) c->stages, (int) c->ilp, (int) c->bstream, (int) c->prefill, tier == SF_TIER_BF16, epi->bias ? 1 : 0, epi->relu ? 1 : 0, launch->entry);
     sf_buf_append (out, s_body, sizeof s_body - 1);
     return sf_buf_status (out);
 }
@@ -697,10 +715,11 @@ sf_tkernel_space (const sf_tspace_problem_t *p, sf_tconfig_t *out, int max, int 
                     for (int in = 0; in < S_COUNT (s_ncols); in++)
                         for (int ik = 0; ik < S_COUNT (s_ksplit); ik++)
                             for (int ig = 0; ig < S_COUNT (s_group); ig++)
-                                for (int ip = 0; ip < S_COUNT (stages) * 2; ip++) {
+                                for (int ip = 0; ip < S_COUNT (stages) * 4; ip++) {
+                                    /* ip: p, then a, then b (the decode kernel's) */
+                                    int ilp = prefill ? 0 : ip / 2 % 2, bs = prefill ? 0 : ip / 4;
                                     sf_tconfig_t c = { e, s_warps[iw], s_strips[im], s_ncols[in], s_ksplit[ik],
-                                                       s_group[ig], stages[ip % 2], prefill ? 0 : ip / 2,
-                                                       prefill };
+                                                       s_group[ig], stages[ip % 2], ilp, bs, prefill };
                                     sf_tgeom_t g;
                                     bool ok = sf_tconfig_legal (&c) && c.ncols <= widest
                                         && c.strips * c.ncols * (c.ilp + 1) <= 128

@@ -42,6 +42,11 @@
     Optional knobs, written only when not 0 ("T:e1.w4.m1.n16.k2.g8.p4.a1"):
       a  1: even and odd k-tiles add into two sets of accumulators (two
          independent mma chains a strip; decode kernel only)
+      b  1: B streamed: the block stages 16 g rows of B at a time (two
+         chunks, the next copied while the warps multiply; a barrier a
+         group) instead of its whole part of K before the first mma: less
+         shared memory (more blocks an SM at k 1-2), no wait for all of B
+         (decode kernel only)
       f  1: the prefill kernel (N >= 256): w 8, m 1, k 1, n 64 or 128, g
          <= 8; each warp decodes its strip's chunk of g k-tiles into shared
          memory in fragment order, the block stages the chunk's 16 g rows
@@ -77,6 +82,7 @@ typedef struct {
     int32_t group;   /* g */
     int32_t stages;  /* p */
     int32_t ilp;     /* a: 0, or 1 for two accumulator sets (text ".a1") */
+    int32_t bstream; /* b: 0 B staged whole, 1 streamed in chunks (".b1") */
     int32_t prefill; /* f: 0 the decode kernel, 1 the prefill kernel (".f1") */
 } sf_tconfig_t;
 
@@ -134,7 +140,7 @@ int sf_tkernel_compile (const sf_tconfig_t *config, sf_tier tier, const sf_epilo
                         sf_jit_stats_t *stats);
 
 /*  From this N on, the space holds the prefill kernel's configs (f 1)
-    only; below it the decode kernel's, with and without a 1. */
+    only; below it the decode kernel's, with and without a 1 and b 1. */
 #define SF_TKERNEL_PREFILL_N 256
 
 /*  The knob table pruned for one problem. */
@@ -147,7 +153,7 @@ typedef struct {
     order; returns how many (<= max) or a negative status; *pruned_p (may
     be NULL) how many the constraints removed. Constraints:
       - kernel: the prefill kernel from N = SF_TKERNEL_PREFILL_N, the
-        decode kernel (a 0 and 1) below;
+        decode kernel (a 0 and 1, b 0 and 1) below;
       - columns: n <= max(8, N rounded up to a power of two);
       - registers: m x n (x 2 with a 1) <= 128 (4 m n / 8 accumulators
         + n / 4 B fragment registers + about 48 for decoding stay under
