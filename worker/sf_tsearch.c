@@ -22,6 +22,22 @@
 #define S_SIM_COMPILED 2
 
 /*  An even sample of `keep` of count configs (keep <= 0: all). */
+/*  SPMMFARM_T_VARIANTS=0 keeps session 11's kernels only (no a, b or f
+    knob; from N = 256 that leaves no T config): a way back should the
+    session-12 variants misbehave on a GPU (docs/KERNELS.md "Template T"). */
+static int
+s_drop_variants (sf_tconfig_t *configs, int count)
+{
+    const char *v = getenv ("SPMMFARM_T_VARIANTS");
+    if (!v || strcmp (v, "0") != 0)
+        return count;
+    int kept = 0;
+    for (int i = 0; i < count; i++)
+        if (!configs[i].ilp && !configs[i].bstream && !configs[i].prefill)
+            configs[kept++] = configs[i];
+    return kept;
+}
+
 static int
 s_sample (sf_tconfig_t *configs, int count, int keep)
 {
@@ -209,7 +225,9 @@ sf_tsearch_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, s
         free (configs);
         return count;
     }
-    out->pruned += pruned;
+    int all = count;
+    count = s_drop_variants (configs, count);
+    out->pruned += pruned + (all - count);
     count = s_sample (configs, count, opts->max_configs);
     out->legal += count;
     s_tjob_t *jobs = calloc ((size_t) count + 1, sizeof *jobs);
