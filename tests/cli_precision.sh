@@ -40,6 +40,16 @@ expect_exit 0 "tune-local --precision bf16 measures template T" \
 got=$(json_get "$WORK/out" "(len($T_ALL), all(c['status'] == 'ok' for c in d['candidates']), d['simulated'])")
 [ "$got" = "(3, True, True)" ] && pass "bf16: 3 T candidates measured (sampled), labelled simulated" \
     || fail "bf16 T candidates: $got: $(head -c 400 "$WORK/out")"
+# the session-12 variants (a1, b1; f1 from N = 256) are sampled; SPMMFARM_T_VARIANTS=0 leaves them out
+VARIANTS="sum(1 for c in $T_ALL if any(x in c for x in ('.a1', '.b1', '.f1')))"
+expect_exit 0 "bf16 T with the variants" "$SPMMFARM" tune-local "$WORK/a.mtx" --n 8 --backend sim --max-configs 24 \
+    --no-store --precision bf16 -q --json
+[ "$(json_get "$WORK/out" "$VARIANTS > 0")" = True ] && pass "the sample holds a1/b1 variants" \
+    || fail "no variant sampled: $(json_get "$WORK/out" "$T_ALL")"
+SPMMFARM_T_VARIANTS=0 expect_exit 0 "bf16 T without the variants" "$SPMMFARM" tune-local "$WORK/a.mtx" --n 8 \
+    --backend sim --max-configs 24 --no-store --precision bf16 -q --json
+got=$(json_get "$WORK/out" "(len($T_ALL) > 0, $VARIANTS)")
+[ "$got" = "(True, 0)" ] && pass "SPMMFARM_T_VARIANTS=0: session 11's T kernels only" || fail "without variants: $got"
 expect_exit 0 "tune-local --precision fp16 --templates D" \
     "$SPMMFARM" tune-local "$WORK/a.mtx" --n 8 --backend sim --max-configs 3 --no-store --precision fp16 \
     --templates D -q --json
