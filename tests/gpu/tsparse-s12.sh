@@ -4,7 +4,7 @@
 #   ../shared/tools/devpack DIR tests/bench/tc_bench
 #   tests/bench/tc_bench compile ... --cubin-dir DIR/cubins   (each part's configs)
 # and this script copied into DIR; on the GPU machine:
-#   cd DIR && ./tsparse-s12.sh [short]
+#   cd DIR && ./tsparse-s12.sh [short|mini]
 # Parts, most valuable first, each under its own time limit (the call's is
 # about 170 s): verify (awkward shapes, every config family incl. a1, b1,
 # f1), decode N = 16 and the prefill kernel N = 512/2048 against cuBLAS
@@ -29,7 +29,11 @@ part () {  # name limit args...
     grep -E "checked|failed|FAIL" "$OUT/r/$name.log" | tail -3 | tee -a "$OUT/summary.txt"
     grep -A40 "^M x K" "$OUT/r/$name.log" >> "$OUT/summary.txt"
 }
-if [ "${1:-}" = short ]; then  # what fits 70 s
+if [ "${1:-}" = mini ]; then  # what fits 50 s on a warm machine
+    part verify 18 verify
+    part decode16 14 bench --shapes 4096x4096 --sparsity 0.5,0.9 --n 16 --configs "$DEC16"
+    part prefill 14 bench --shapes 4096x4096 --sparsity 0.9 --n 512,2048 --configs "$PRE"
+elif [ "${1:-}" = short ]; then  # what fits 70 s
     part verify 18 verify
     part decode16 25 bench --shapes 4096x4096,16384x4096,4096x16384 --sparsity 0.5,0.9 --n 16 --configs "$DEC16"
     part prefill 22 bench --shapes 4096x4096 --sparsity 0.5,0.9 --n 512,2048 --configs "$PRE"
