@@ -607,14 +607,17 @@ s_entry_name (const sf_tconfig_t *c, sf_tier tier, const sf_epilogue_t *epi, cha
 }
 
 int
-sf_tkernel_source (const sf_tconfig_t *c, sf_tier tier, const sf_epilogue_t *epi, sf_buf_t *out,
-                   sf_launch_t *launch)
+sf_tkernel_source (const sf_tconfig_t *c, sf_tier tier, sf_layout layout, const sf_epilogue_t *epi,
+                   sf_buf_t *out, sf_launch_t *launch)
 {
     if (!sf_tconfig_legal (c))
         return sf_error_set (SF_ERR_INVALID, "not a legal template T config");
     if (tier != SF_TIER_BF16 && tier != SF_TIER_FP16)
         return sf_error_set (SF_ERR_INVALID, "template T takes the bf16 and fp16 tiers, not %s",
                              sf_tier_name (tier));
+    if (layout != SF_LAYOUT_KN)
+        return sf_error_set (layout == SF_LAYOUT_NK ? SF_ERR_UNSUPPORTED : SF_ERR_INVALID,
+                             "template T kernels are built for layout kn only, not %s", sf_layout_name (layout));
     memset (launch, 0, sizeof *launch);
     s_entry_name (c, tier, epi, launch->entry);
     launch->block_threads = 32 * c->warps;
@@ -625,11 +628,12 @@ sf_tkernel_source (const sf_tconfig_t *c, sf_tier tier, const sf_epilogue_t *epi
                    "// spmmfarm template T (sparse tensor cores), config %s, %s\n"
                    "#define E %d\n#define W %d\n#define MW %d\n#define NB %d\n#define SK %d\n"
                    "#define G %d\n#define S %d\n#define A2 %d\n#define BS %d\n#define PF %d\n#define BF16 %d\n#define BIAS %d\n"
-                   "#define RELU %d\n"
+                   "#define RELU %d\n#define NK %d\n"
                    "#define BIAS_F32 0\n#define BIAS_T u16\n#define ENTRY %s\n",
                    sf_tconfig_text (c, (char[SF_TCONFIG_TEXT_MAX]) { 0 }), sf_tier_name (tier), (int) c->enc,
                    (int) c->warps, (int) c->strips, (int) c->ncols, (int) c->ksplit, (int) c->group,
-                   (int) c->stages, (int) c->ilp, (int) c->bstream, (int) c->prefill, tier == SF_TIER_BF16, epi->bias ? 1 : 0, epi->relu ? 1 : 0, launch->entry);
+                   (int) c->stages, (int) c->ilp, (int) c->bstream, (int) c->prefill, tier == SF_TIER_BF16,
+                   epi->bias ? 1 : 0, epi->relu ? 1 : 0, layout == SF_LAYOUT_NK, launch->entry);
     sf_buf_append (out, s_body, sizeof s_body - 1);
     return sf_buf_status (out);
 }
@@ -663,8 +667,9 @@ sf_tkernel_launch_for (const sf_tconfig_t *c, const void *data, size_t size, sf_
 }
 
 int
-sf_tkernel_compile (const sf_tconfig_t *c, sf_tier tier, const sf_epilogue_t *epi, void **cubin_p,
-                    size_t *size_p, char **source_p, sf_launch_t *launch, sf_jit_stats_t *stats)
+sf_tkernel_compile (const sf_tconfig_t *c, sf_tier tier, sf_layout layout, const sf_epilogue_t *epi,
+                    void **cubin_p, size_t *size_p, char **source_p, sf_launch_t *launch,
+                    sf_jit_stats_t *stats)
 {
     *cubin_p = NULL;
     *size_p = 0;
@@ -673,7 +678,7 @@ sf_tkernel_compile (const sf_tconfig_t *c, sf_tier tier, const sf_epilogue_t *ep
     sf_buf_t *src = sf_buf_new (S_SOURCE_MAX);
     if (!src)
         return SF_ERR_NOMEM;
-    int rc = sf_tkernel_source (c, tier, epi, src, launch);
+    int rc = sf_tkernel_source (c, tier, layout, epi, src, launch);
     if (rc == SF_OK)
         rc = sf_jit_cuda (sf_buf_data (src), NULL, cubin_p, size_p, NULL, stats);
     if (rc == SF_OK && source_p)

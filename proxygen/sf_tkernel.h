@@ -119,11 +119,13 @@ int64_t sf_tkernel_shared_bytes (const sf_tconfig_t *config, const sf_tgeom_t *g
                                  int64_t slot_bytes);
 
 /*  CUDA C source of the T kernel for `config` in `tier` (SF_TIER_BF16 or
-    SF_TIER_FP16; SF_ERR_INVALID otherwise) into `out`; fills the launch
-    fields that do not depend on the matrix (entry, block threads, columns
-    per block, order 0, vec 1). */
-int sf_tkernel_source (const sf_tconfig_t *config, sf_tier tier, const sf_epilogue_t *epilogue,
-                       sf_buf_t *out, sf_launch_t *launch);
+    SF_TIER_FP16; SF_ERR_INVALID otherwise) and `layout` into `out`; fills
+    the launch fields that do not depend on the matrix (entry, block
+    threads, columns per block, order 0, vec 1). The source gets the layout
+    as the macro NK; only SF_LAYOUT_KN is built (SF_ERR_UNSUPPORTED for nk:
+    B's staging and C's stores are what an nk kernel changes). */
+int sf_tkernel_source (const sf_tconfig_t *config, sf_tier tier, sf_layout layout,
+                       const sf_epilogue_t *epilogue, sf_buf_t *out, sf_launch_t *launch);
 
 /*  Completes `launch` from A's encoding (sf_tencode): panel groups (row
     blocks x k), panels and the dynamic shared memory. SF_ERR_FORMAT if
@@ -135,9 +137,9 @@ int sf_tkernel_launch_for (const sf_tconfig_t *config, const void *data, size_t 
 /*  NVRTC + nvJitLink compile of the kernel (sm_90). *cubin_p (caller frees);
     *source_p (may be NULL; caller frees) the CUDA C. Not cached: callers
     that compile one config for many layers keep the cubin. */
-int sf_tkernel_compile (const sf_tconfig_t *config, sf_tier tier, const sf_epilogue_t *epilogue,
-                        void **cubin_p, size_t *size_p, char **source_p, sf_launch_t *launch,
-                        sf_jit_stats_t *stats);
+int sf_tkernel_compile (const sf_tconfig_t *config, sf_tier tier, sf_layout layout,
+                        const sf_epilogue_t *epilogue, void **cubin_p, size_t *size_p, char **source_p,
+                        sf_launch_t *launch, sf_jit_stats_t *stats);
 
 /*  From this N on, the space holds the prefill kernel's configs (f 1)
     only; below it the decode kernel's, with and without a 1 and b 1. */

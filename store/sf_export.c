@@ -115,7 +115,7 @@ s_t_layer (const sf_export_layer_t *in, const sf_tconfig_t *tc, sf_bundle_layer_
     if (rc == SF_OK && !src)
         rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
     if (rc == SF_OK)
-        rc = sf_tkernel_source (tc, in->tier, &epi, src, &launch);
+        rc = sf_tkernel_source (tc, in->tier, in->layout, &epi, src, &launch);
     sf_buf_destroy (&src);
     if (rc == SF_OK)
         rc = sf_tkernel_launch_for (tc, k->data, k->data_size, &launch);

@@ -474,7 +474,7 @@ START_TEST (test_template_t)
     sf_epilogue_t epi = { false, false };
     sf_store_kernel_t k = { .tmpl = SF_TEMPLATE_T, .cubin = (void *) "cubin", .cubin_size = 5, .source = "// T",
                             .source_size = 4, .data = data, .data_size = size };
-    ck_assert_int_eq (sf_tkernel_source (&tc, SF_TIER_BF16, &epi, src, &k.launch), SF_OK);
+    ck_assert_int_eq (sf_tkernel_source (&tc, SF_TIER_BF16, SF_LAYOUT_KN, &epi, src, &k.launch), SF_OK);
     ck_assert_int_eq (sf_tkernel_launch_for (&tc, data, size, &k.launch), SF_OK);
     sf_tconfig_text (&tc, k.config);
     sf_export_layer_t in = { .name = "fc1", .matrix = a, .n = 16, .config = sf_tconfig_text (&tc, text),

@@ -330,7 +330,7 @@ START_TEST (test_source_compiles)
         char *source = NULL, text[SF_TCONFIG_TEXT_MAX];
         sf_launch_t launch;
         sf_jit_stats_t st;
-        ck_assert_msg (sf_tkernel_compile (&configs[i], tier, &epi, &cubin, &size, &source, &launch, &st) == SF_OK,
+        ck_assert_msg (sf_tkernel_compile (&configs[i], tier, SF_LAYOUT_KN, &epi, &cubin, &size, &source, &launch, &st) == SF_OK,
                        "%s: %s", sf_tconfig_text (&configs[i], text), sf_error_message ());
         ck_assert_int_gt (size, 0);
         ck_assert_int_eq (st.spill_stores, 0);
@@ -346,8 +346,13 @@ START_TEST (test_source_compiles)
     sf_launch_t launch;
     sf_tconfig_t bad = { SF_T_ELEM, 3, 1, 16, 1, 8, 4, 0, 0, 0 };
     sf_epilogue_t none = { false, false };
-    ck_assert_int_eq (sf_tkernel_source (&bad, SF_TIER_BF16, &none, buf, &launch), SF_ERR_INVALID);
-    ck_assert_int_eq (sf_tkernel_source (&configs[0], SF_TIER_TF32, &none, buf, &launch), SF_ERR_INVALID);
+    ck_assert_int_eq (sf_tkernel_source (&bad, SF_TIER_BF16, SF_LAYOUT_KN, &none, buf, &launch), SF_ERR_INVALID);
+    ck_assert_int_eq (sf_tkernel_source (&configs[0], SF_TIER_TF32, SF_LAYOUT_KN, &none, buf, &launch),
+                      SF_ERR_INVALID);
+    /* the layout is the generator's parameter: kn is built, nk not yet */
+    ck_assert_int_eq (sf_tkernel_source (&configs[0], SF_TIER_BF16, SF_LAYOUT_NK, &none, buf, &launch),
+                      SF_ERR_UNSUPPORTED);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "layout kn only, not nk"));
     sf_buf_destroy (&buf);
 }
 END_TEST

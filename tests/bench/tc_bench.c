@@ -115,7 +115,8 @@ s_kernel_compile (void *ctx, int64_t i)
         return;
     char path[512];
     sf_buf_t *src = sf_buf_new (64 << 10);
-    k->status = src ? sf_tkernel_source (&k->config, k->tier, &k->epi, src, &k->launch) : SF_ERR_NOMEM;
+    k->status = src ? sf_tkernel_source (&k->config, k->tier, SF_LAYOUT_KN, &k->epi, src, &k->launch)
+                    : SF_ERR_NOMEM;
     sf_buf_destroy (&src);
     if (k->status != SF_OK)
         return;
@@ -137,7 +138,8 @@ s_kernel_compile (void *ctx, int64_t i)
             fclose (f);
     }
     sf_launch_t launch;
-    k->status = sf_tkernel_compile (&k->config, k->tier, &k->epi, &k->cubin, &k->size, NULL, &launch, &k->stats);
+    k->status = sf_tkernel_compile (&k->config, k->tier, SF_LAYOUT_KN, &k->epi, &k->cubin, &k->size, NULL, &launch,
+                                    &k->stats);
     if (k->status != SF_OK) {
         char text[SF_TCONFIG_TEXT_MAX];
         fprintf (stderr, "tc_bench: %s: %s\n", sf_tconfig_text (&k->config, text), sf_error_message ());
