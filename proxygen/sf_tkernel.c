@@ -115,7 +115,7 @@ static const char s_body[] =
     "/* Tile t of the group in the slot at sm[so] (its values from sm[vo]):\n"
     "   this lane's part of the tile's mma A fragment into a[]; vb counts the\n"
     "   values of the group's tiles before it. */\n"
-    "static __device__ __forceinline__ void s_decode (const unsigned char *__restrict__ sm, u32 so, u32 vo, u32 t,\n"
+    "static __device__ __forceinline__ void s_decode (const unsigned char *sm, u32 so, u32 vo, u32 t,\n"
     "                                                 u32 &vb, u32 lane, u32 a[4]) {\n"
     "    const u32 q4 = lane >> 2;\n"
     "#if E == 0\n"
