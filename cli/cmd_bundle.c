@@ -20,6 +20,7 @@
 #include "proxygen/sf_emit.h"
 #include "proxygen/sf_jit.h"
 #include "proxygen/sf_panels.h"
+#include "proxygen/sf_tencode.h"
 #include "runtime/spmmfarm_rt.h"
 #include "store/sf_export.h"
 #include "worker/sf_gpu.h"
@@ -497,6 +498,39 @@ s_verify_on (const sf_cudadrv_t *drv, const sf_device_info_t *dev, const char *d
 }
 
 /*  No GPU to run on: say why, and that only the files were checked. */
+/*  Every template T layer's encoding read as its kernel reads it
+    (sf_tencode_decode: every header word, offset and count), made for the
+    layer's config, shape and precision; *count the layers checked. */
+static int
+s_check_t (const sf_bundle_t *bundle, int *count)
+{
+    const sf_manifest_t *m = sf_bundle_manifest (bundle);
+    *count = 0;
+    for (int i = 0; i < (int) m->layer_count; i++) {
+        const sf_manifest_layer_t *l = &m->layers[i];
+        if (strcmp (l->tmpl, "T") != 0)
+            continue;
+        size_t size = 0;
+        const void *data = sf_bundle_data (bundle, i, &size);
+        sf_tconfig_t c;
+        sf_tencode_info_t info;
+        int rc = sf_tconfig_parse (l->config, &c);
+        if (rc == SF_OK && (!data || (rc = sf_tencode_decode (data, size, NULL, &info)) == SF_OK)) {
+            if (!data || info.m != l->m || info.k != l->k || info.tier != l->tier || info.config.enc != c.enc
+                || info.config.warps != c.warps || info.config.strips != c.strips
+                || info.config.ksplit != c.ksplit || info.config.group != c.group)
+                rc = sf_error_set (SF_ERR_FORMAT, "its T encoding was not made for its config, shape or "
+                                   "precision");
+        }
+        if (rc != SF_OK) {
+            sf_error_prefix ("layer %s: ", l->name);
+            return rc;
+        }
+        (*count)++;
+    }
+    return SF_OK;
+}
+
 static int
 s_no_gpu (const char *dir, const sf_manifest_t *m, const char *why, bool json)
 {
@@ -527,6 +561,13 @@ s_verify (const char *dir, const s_opts_t *o)
             return sf_cli_usage ("bundle verify", "--matrix %s=...: the bundle has no such layer",
                                  o->matrix_name[i]);
         }
+    int t_layers = 0;
+    if (s_check_t (bundle, &t_layers) != SF_OK) {
+        sf_bundle_destroy (&bundle);
+        return sf_cli_fail ("bundle verify", sf_error_last ());
+    }
+    if (t_layers && !o->json)
+        printf ("%s: %d template T encodings decode as their kernels read them\n", dir, t_layers);
     int exit_code = SF_EXIT_OK;
     sf_cudadrv_t *drv = sf_cudadrv_new (NULL, 0);
     sf_device_info_t dev;

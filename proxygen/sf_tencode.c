@@ -354,7 +354,7 @@ sf_tencode_decode (const void *data, size_t size, uint16_t *dense, sf_tencode_in
     if (hw[0] != SF_TENC_MAGIC)
         return sf_error_set (SF_ERR_FORMAT, "T encoding: bad magic 0x%08x", hw[0]);
     sf_tconfig_t c = { (int32_t) hw[3], (int32_t) hw[4], (int32_t) hw[5], 16, (int32_t) hw[6],
-                       (int32_t) hw[7], 2 };
+                       (int32_t) hw[7], 2, 0, 0, 0 };
     if (hw[3] > 1 || hw[4] > 64 || hw[5] > 64 || hw[6] > 64 || hw[7] > 64 || !sf_tconfig_legal (&c))
         return sf_error_set (SF_ERR_FORMAT, "T encoding: its config (e%u w%u m%u k%u g%u) is not legal",
                              hw[3], hw[4], hw[5], hw[6], hw[7]);

@@ -12,7 +12,7 @@
 #define S_SOURCE_MAX (64u << 10)
 
 /*  The kernel (docs/KERNELS.md "Template T"): the config's knobs and the
-    tier arrive as macros (E, W, MW, NB, SK, G, S, BF16, BIAS, RELU). */
+    tier arrive as macros (E, W, MW, NB, SK, G, S, A2, BS, PF, BF16, BIAS, RELU). */
 static const char s_body[] =
     "typedef unsigned int u32;\n"
     "typedef unsigned short u16;\n"
@@ -31,6 +31,14 @@ static const char s_body[] =
     "#define RB_ROWS (16 * W * MW)  /* rows of C per block */\n"
     "#define HB (E == 0 ? 44 : 20)  /* header bytes per tile */\n"
     "#define TPG (G * MW)       /* tiles per group */\n"
+    "#define BCH (G * 16 * NB * 2)  /* bytes of a staged chunk of B (BS, PF) */\n"
+    "#if PF\n"
+    "#define WC 4                       /* prefill: warps across the columns */\n"
+    "#define WR (W / WC)                /* and across the rows */\n"
+    "#define SPW (RB_ROWS / 16 / WR)    /* strips a warp multiplies */\n"
+    "#define NTW (NT / WC)              /* n-tiles a warp multiplies */\n"
+    "#define FCH ((RB_ROWS / 16) * G * 512)  /* bytes of a chunk's decoded fragments */\n"
+    "#endif\n"
     "#if SK > 1\n"
     "#define S_CLUSTER __cluster_dims__(1, SK, 1)\n"
     "#else\n"
@@ -41,7 +49,11 @@ static const char s_body[] =
     "/* B staged row k, 16-byte unit u: rows are NB halves; the unit index is\n"
     "   XORed so that the 8 rows one ldmatrix reads fall in 8 bank groups. */\n"
     "static __device__ __forceinline__ u32 s_bswz (u32 k, u32 u) {\n"
+    "#if UB >= 8\n"
+    "    return k * (NB * 2) + ((u ^ (k & 7u)) << 4); }\n"
+    "#else\n"
     "    return k * (NB * 2) + ((u ^ ((k / (8 / UB)) % UB)) << 4); }\n"
+    "#endif\n"
     "static __device__ __forceinline__ void s_mbar_init (u32 bar) {\n"
     "    asm volatile (\"mbarrier.init.shared::cta.b64 [%0], 1;\" :: \"r\"(bar) : \"memory\"); }\n"
     "static __device__ __forceinline__ void s_mbar_wait (u32 bar, u32 phase) {\n"
@@ -100,6 +112,86 @@ static const char s_body[] =
     "    }\n"
     "}\n"
     "\n"
+    "/* Tile t of the group in the slot at sm[so] (its values from sm[vo]):\n"
+    "   this lane's part of the tile's mma A fragment into a[]; vb counts the\n"
+    "   values of the group's tiles before it. */\n"
+    "static __device__ __forceinline__ void s_decode (const unsigned char *sm, u32 so, u32 vo, u32 t,\n"
+    "                                                 u32 &vb, u32 lane, u32 a[4]) {\n"
+    "    const u32 q4 = lane >> 2;\n"
+    "#if E == 0\n"
+    "    const u32 sh = (lane & 3u) * 8u;  /* this lane's byte in its mask word */\n"
+    "#else\n"
+    "    const u32 w8 = lane >> 3, sh = (lane & 7u) * 4u;  /* its nibble's word and place */\n"
+    "#endif\n"
+    "    const u32 pm = (1u << sh) - 1u;  /* the bits of the lanes below it in that word */\n"
+    "#if E == 0\n"
+    "    /* Element bitmap, fragment order: lane l's 8 bits are byte\n"
+    "       l of the 256-bit mask (a0..a7 of its mma fragment), its\n"
+    "       values lie together after those of the lanes below; P\n"
+    "       holds the count below each 4-lane word, then the tile's\n"
+    "       count. */\n"
+    "    const u32 ho = so + t * 44u;\n"
+    "    const u32 mw = *(const u32 *) (sm + ho + 4u * q4);\n"
+    "    const u32 pre = sm[ho + 32u + q4];\n"
+    "    const u32 m = (mw >> sh) & 0xffu;\n"
+    "    const unsigned char *vp = sm + vo + 2u * (vb + pre + __popc (mw & pm));\n"
+    "    vb += *(const u32 *) (sm + ho + 40u);\n"
+    "    u32 idx = 0;\n"
+    "#pragma unroll\n"
+    "    for (u32 q = 0; q < 4; q++) {\n"
+    "        u32 lo = 0, hi = 0;\n"
+    "        if (m & (1u << (2 * q))) { lo = *(const u16 *) (vp + 2u * idx); idx++; }\n"
+    "        if (m & (2u << (2 * q))) { hi = *(const u16 *) (vp + 2u * idx); idx++; }\n"
+    "        a[q] = lo | hi << 16;\n"
+    "    }\n"
+    "#else\n"
+    "    /* Pair bitmap, lane-major: lane l's nibble (bit q: its pair\n"
+    "       of register a[q] is there) at bits 4 (l % 8) of word l / 8;\n"
+    "       its pairs lie together after those of the lanes below; P\n"
+    "       holds the count below words 1..3, then the tile's count. */\n"
+    "    const u32 ho = so + t * 20u;\n"
+    "    const u32 ww = *(const u32 *) (sm + ho + 4u * w8);\n"
+    "    const u32 pb = *(const u32 *) (sm + ho + 16u);\n"
+    "    const u32 nib = (ww >> sh) & 0xfu;\n"
+    "    u32 r = vb + (((pb << 8) >> (8u * w8)) & 0xffu) + __popc (ww & pm);\n"
+    "    vb += pb >> 24;\n"
+    "#pragma unroll\n"
+    "    for (u32 q = 0; q < 4; q++) {\n"
+    "        a[q] = (nib >> q) & 1u ? *(const u32 *) (sm + vo + 4u * r) : 0u;\n"
+    "        r += (nib >> q) & 1u;\n"
+    "    }\n"
+    "#endif\n"
+    "}\n"
+    "\n"
+    "/* Rows k0 .. k0 + 16 G of B, columns c0 .. c0 + NB, into shared memory at\n"
+    "   sm[off] (zeros past K and N): a chunk of the streamed B (BS, PF). */\n"
+    "static __device__ __forceinline__ void s_stage (const u16 *__restrict__ B, unsigned char *sm, u32 sbase, u32 off,\n"
+    "                                                u32 k0, u32 K, u32 N, u32 c0) {\n"
+    "    const u32 units = G * 16u * UB;\n"
+    "    if ((N & 7u) == 0) {\n"
+    "        for (u32 e = threadIdx.x; e < units; e += 32u * W) {\n"
+    "            const u32 kl = e / UB, u = e % UB, k = k0 + kl, c = c0 + u * 8u;\n"
+    "            const bool in = k < K && c < N;\n"
+    "            const u16 *src = in ? B + (size_t) k * N + c : B;\n"
+    "            asm volatile (\"cp.async.cg.shared.global [%0], [%1], 16, %2;\"\n"
+    "                          :: \"r\"(sbase + off + s_bswz (kl, u)), \"l\"(src), \"r\"(in ? 16u : 0u) : \"memory\");\n"
+    "        }\n"
+    "        asm volatile (\"cp.async.commit_group;\" ::: \"memory\");\n"
+    "    } else {\n"
+    "        for (u32 e = threadIdx.x; e < units; e += 32u * W) {\n"
+    "            const u32 kl = e / UB, u = e % UB, k = k0 + kl, c = c0 + u * 8u;\n"
+    "            u32 v[4];\n"
+    "#pragma unroll\n"
+    "            for (u32 x = 0; x < 4; x++) {\n"
+    "                const u32 lo = k < K && c + 2 * x < N ? B[(size_t) k * N + c + 2 * x] : 0u;\n"
+    "                const u32 hi = k < K && c + 2 * x + 1 < N ? B[(size_t) k * N + c + 2 * x + 1] : 0u;\n"
+    "                v[x] = lo | hi << 16;\n"
+    "            }\n"
+    "            *(uint4 *) (sm + off + s_bswz (kl, u)) = make_uint4 (v[0], v[1], v[2], v[3]);\n"
+    "        }\n"
+    "    }\n"
+    "}\n"
+    "#if !PF\n"
     "extern \"C\" __global__ void __launch_bounds__(32 * W) S_CLUSTER\n"
     "ENTRY (const u16 *__restrict__ B, u16 *__restrict__ C, u32 N, const BIAS_T *__restrict__ bias,\n"
     "       const u32 *__restrict__ ad)\n"
@@ -125,7 +217,7 @@ static const char s_body[] =
     "#endif\n"
     "    const u32 rb = blockIdx.y / SK, cb = blockIdx.x;\n"
     "    const u32 krows = KTP * 16u, kbase = part * krows;\n"
-    "    u32 breg = krows * (NB * 2);\n"
+    "    u32 breg = BS ? 2u * BCH : krows * (NB * 2);\n"
     "    if (SK > 1 && breg < RB_ROWS * NB * 4)\n"
     "        breg = RB_ROWS * NB * 4;\n"
     "    breg = (breg + 127u) & ~127u;\n"
@@ -149,7 +241,11 @@ static const char s_body[] =
     "            s_issue (s, gl, gptr + g0, gdata, sbase + myslot + s * SLOT, mybar + 8u * s, lane);\n"
     "    __syncwarp ();\n"
     "    /* 2. The block's rows of B (its part of K) x NB columns into shared\n"
-    "       memory, zeros past K and N. */\n"
+    "       memory, zeros past K and N; with BS only the first chunk (16 G rows),\n"
+    "       the later ones while the warps multiply. */\n"
+    "#if BS\n"
+    "    s_stage (B, sm, sbase, 0u, kbase, K, N, cb * NB);\n"
+    "#else\n"
     "    const u32 units = krows * UB;\n"
     "    if ((N & 7u) == 0) {\n"
     "        for (u32 e = threadIdx.x; e < units; e += 32u * W) {\n"
@@ -175,37 +271,46 @@ static const char s_body[] =
     "        }\n"
     "    }\n"
     "    __syncthreads ();\n"
+    "#endif\n"
     "    /* 3. Stream the groups: decode each tile of A into its mma fragment,\n"
     "       multiply by the staged B. */\n"
-    "    float acc[MW][NT][4];\n"
+    "    /* With A2 even and odd k-tiles add into two sets of accumulators (two\n"
+    "       independent mma chains), summed before the epilogue. */\n"
+    "    float acc[A2 + 1][MW][NT][4];\n"
     "#pragma unroll\n"
-    "    for (int i = 0; i < MW; i++)\n"
+    "    for (int h = 0; h <= A2; h++)\n"
     "#pragma unroll\n"
-    "        for (int j = 0; j < NT; j++)\n"
+    "        for (int i = 0; i < MW; i++)\n"
     "#pragma unroll\n"
-    "            for (int x = 0; x < 4; x++)\n"
-    "                acc[i][j][x] = 0.f;\n"
+    "            for (int j = 0; j < NT; j++)\n"
+    "#pragma unroll\n"
+    "                for (int x = 0; x < 4; x++)\n"
+    "                    acc[h][i][j][x] = 0.f;\n"
     "    const u32 q4 = lane >> 2;  /* the row of C in the strip, less 8 */\n"
-    "#if E == 0\n"
-    "    const u32 sh = (lane & 3u) * 8u;  /* this lane's byte in its mask word */\n"
-    "#else\n"
-    "    const u32 w8 = lane >> 3, sh = (lane & 7u) * 4u;  /* its nibble's word and place */\n"
-    "#endif\n"
-    "    const u32 pm = (1u << sh) - 1u;  /* the bits of the lanes below it in that word */\n"
     "    for (u32 g = 0; g < NG; g++) {\n"
     "        const u32 s = g % S;\n"
+    "#if BS\n"
+    "        /* chunk g of B is in (the only copy group in flight); g + 1 starts */\n"
+    "        asm volatile (\"cp.async.wait_all;\" ::: \"memory\");\n"
+    "        __syncthreads ();\n"
+    "        if (g + 1u < NG)\n"
+    "            s_stage (B, sm, sbase, ((g + 1u) & 1u) * BCH, kbase + (g + 1u) * G * 16u, K, N, cb * NB);\n"
+    "        const u32 bo = sbase + (g & 1u) * BCH;\n"
+    "#else\n"
+    "        const u32 bo = sbase;\n"
+    "#endif\n"
     "        s_mbar_wait (mybar + 8u * s, (g / S) & 1u);\n"
     "        const u32 so = myslot + s * SLOT, vo = so + TPG * HB;\n"
     "        u32 vb = 0;  /* values of the group's earlier tiles */\n"
     "#pragma unroll\n"
     "        for (u32 u = 0; u < G; u++) {\n"
-    "            const u32 kl = (g * G + u) * 16u;\n"
+    "            const u32 kl = (BS ? u : g * G + u) * 16u;\n"
     "            u32 bf[NT][2];\n"
     "#if NB == 8\n"
     "            {\n"
     "                const u32 mat = (lane >> 3) & 1u;\n"
     "                asm volatile (\"ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\"\n"
-    "                              : \"=r\"(bf[0][0]), \"=r\"(bf[0][1]) : \"r\"(sbase + s_bswz (kl + (lane & 7u) + 8u * mat, 0)));\n"
+    "                              : \"=r\"(bf[0][0]), \"=r\"(bf[0][1]) : \"r\"(bo + s_bswz (kl + (lane & 7u) + 8u * mat, 0)));\n"
     "            }\n"
     "#else\n"
     "#pragma unroll\n"
@@ -213,59 +318,32 @@ static const char s_body[] =
     "                const u32 mat = lane >> 3;\n"
     "                asm volatile (\"ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\"\n"
     "                              : \"=r\"(bf[2 * jj][0]), \"=r\"(bf[2 * jj][1]), \"=r\"(bf[2 * jj + 1][0]), \"=r\"(bf[2 * jj + 1][1])\n"
-    "                              : \"r\"(sbase + s_bswz (kl + (lane & 7u) + 8u * (mat & 1u), 2u * jj + (mat >> 1))));\n"
+    "                              : \"r\"(bo + s_bswz (kl + (lane & 7u) + 8u * (mat & 1u), 2u * jj + (mat >> 1))));\n"
     "            }\n"
     "#endif\n"
     "#pragma unroll\n"
     "            for (u32 i = 0; i < MW; i++) {\n"
     "                const u32 t = u * MW + i;\n"
     "                u32 a[4];\n"
-    "#if E == 0\n"
-    "                /* Element bitmap, fragment order: lane l's 8 bits are byte\n"
-    "                   l of the 256-bit mask (a0..a7 of its mma fragment), its\n"
-    "                   values lie together after those of the lanes below; P\n"
-    "                   holds the count below each 4-lane word, then the tile's\n"
-    "                   count. */\n"
-    "                const u32 ho = so + t * 44u;\n"
-    "                const u32 mw = *(const u32 *) (sm + ho + 4u * q4);\n"
-    "                const u32 pre = sm[ho + 32u + q4];\n"
-    "                const u32 m = (mw >> sh) & 0xffu;\n"
-    "                const unsigned char *vp = sm + vo + 2u * (vb + pre + __popc (mw & pm));\n"
-    "                vb += *(const u32 *) (sm + ho + 40u);\n"
-    "                u32 idx = 0;\n"
-    "#pragma unroll\n"
-    "                for (u32 q = 0; q < 4; q++) {\n"
-    "                    u32 lo = 0, hi = 0;\n"
-    "                    if (m & (1u << (2 * q))) { lo = *(const u16 *) (vp + 2u * idx); idx++; }\n"
-    "                    if (m & (2u << (2 * q))) { hi = *(const u16 *) (vp + 2u * idx); idx++; }\n"
-    "                    a[q] = lo | hi << 16;\n"
-    "                }\n"
-    "#else\n"
-    "                /* Pair bitmap, lane-major: lane l's nibble (bit q: its pair\n"
-    "                   of register a[q] is there) at bits 4 (l % 8) of word l / 8;\n"
-    "                   its pairs lie together after those of the lanes below; P\n"
-    "                   holds the count below words 1..3, then the tile's count. */\n"
-    "                const u32 ho = so + t * 20u;\n"
-    "                const u32 ww = *(const u32 *) (sm + ho + 4u * w8);\n"
-    "                const u32 pb = *(const u32 *) (sm + ho + 16u);\n"
-    "                const u32 nib = (ww >> sh) & 0xfu;\n"
-    "                u32 r = vb + (((pb << 8) >> (8u * w8)) & 0xffu) + __popc (ww & pm);\n"
-    "                vb += pb >> 24;\n"
-    "#pragma unroll\n"
-    "                for (u32 q = 0; q < 4; q++) {\n"
-    "                    a[q] = (nib >> q) & 1u ? *(const u32 *) (sm + vo + 4u * r) : 0u;\n"
-    "                    r += (nib >> q) & 1u;\n"
-    "                }\n"
-    "#endif\n"
+    "                s_decode (sm, so, vo, t, vb, lane, a);\n"
     "#pragma unroll\n"
     "                for (u32 j = 0; j < NT; j++)\n"
-    "                    s_mma (acc[i][j], a[0], a[1], a[2], a[3], bf[j][0], bf[j][1]);\n"
+    "                    s_mma (acc[A2 ? (u & 1u) : 0u][i][j], a[0], a[1], a[2], a[3], bf[j][0], bf[j][1]);\n"
     "            }\n"
     "        }\n"
     "        __syncwarp ();\n"
     "        if (g + S < NG)\n"
     "            s_issue (g + S, gl, gptr + g0, gdata, sbase + so, mybar + 8u * s, lane);\n"
     "    }\n"
+    "#if A2\n"
+    "#pragma unroll\n"
+    "    for (int i = 0; i < MW; i++)\n"
+    "#pragma unroll\n"
+    "        for (int j = 0; j < NT; j++)\n"
+    "#pragma unroll\n"
+    "            for (int x = 0; x < 4; x++)\n"
+    "                acc[0][i][j][x] += acc[1][i][j][x];\n"
+    "#endif\n"
     "    /* 4. The epilogue: one part stores directly; SK parts add their sums\n"
     "       through distributed shared memory, each block storing a share of\n"
     "       the rows. */\n"
@@ -276,8 +354,8 @@ static const char s_body[] =
     "#pragma unroll\n"
     "        for (u32 j = 0; j < NT; j++) {\n"
     "            const u32 r = row0 + 16u * (w * MW + i) + q4, c = cb * NB + 8u * j + 2u * (lane & 3u);\n"
-    "            s_store2 (C, bias, M, N, r, c, acc[i][j][0], acc[i][j][1]);\n"
-    "            s_store2 (C, bias, M, N, r + 8u, c, acc[i][j][2], acc[i][j][3]);\n"
+    "            s_store2 (C, bias, M, N, r, c, acc[0][i][j][0], acc[0][i][j][1]);\n"
+    "            s_store2 (C, bias, M, N, r + 8u, c, acc[0][i][j][2], acc[0][i][j][3]);\n"
     "        }\n"
     "#else\n"
     "    __syncthreads ();  /* every warp is done with the staged B */\n"
@@ -287,8 +365,8 @@ static const char s_body[] =
     "#pragma unroll\n"
     "        for (u32 j = 0; j < NT; j++) {\n"
     "            const u32 r = 16u * (w * MW + i) + q4, c = 8u * j + 2u * (lane & 3u);\n"
-    "            *(float2 *) (P + r * NB + c) = make_float2 (acc[i][j][0], acc[i][j][1]);\n"
-    "            *(float2 *) (P + (r + 8u) * NB + c) = make_float2 (acc[i][j][2], acc[i][j][3]);\n"
+    "            *(float2 *) (P + r * NB + c) = make_float2 (acc[0][i][j][0], acc[0][i][j][1]);\n"
+    "            *(float2 *) (P + (r + 8u) * NB + c) = make_float2 (acc[0][i][j][2], acc[0][i][j][3]);\n"
     "        }\n"
     "    asm volatile (\"barrier.cluster.arrive.release.aligned;\\n\\tbarrier.cluster.wait.acquire.aligned;\" ::: \"memory\");\n"
     "    const u32 share = RB_ROWS / SK;\n"
@@ -311,7 +389,111 @@ static const char s_body[] =
     "    }\n"
     "    asm volatile (\"barrier.cluster.arrive.release.aligned;\\n\\tbarrier.cluster.wait.acquire.aligned;\" ::: \"memory\");\n"
     "#endif\n"
-    "}\n";
+    "}\n"
+    "#else\n"
+    "/* The prefill kernel (PF): W = 8 warps, one strip each (RB_ROWS = 128\n"
+    "   rows), K whole (SK = 1), NB = 64 or 128 columns. Each warp streams its\n"
+    "   strip's groups as the decode kernel does, but decodes each chunk (a group\n"
+    "   of G k-tiles) into shared memory in fragment order (512 bytes a tile,\n"
+    "   lane l's 16 bytes at 16 l); the block stages the chunk's 16 G rows of B\n"
+    "   (double buffered, cp.async); then warp (wr, wc) multiplies the SPW strips\n"
+    "   of its row half by the NTW n-tiles of its column quarter, every decoded\n"
+    "   tile read by WC warps and every staged row of B by WR warps. */\n"
+    "extern \"C\" __global__ void __launch_bounds__(32 * W)\n"
+    "ENTRY (const u16 *__restrict__ B, u16 *__restrict__ C, u32 N, const BIAS_T *__restrict__ bias,\n"
+    "       const u32 *__restrict__ ad)\n"
+    "{\n"
+    "    extern __shared__ __align__(128) unsigned char sm[];\n"
+    "    const uint4 h0 = __ldg ((const uint4 *) ad), h1 = __ldg ((const uint4 *) ad + 1);\n"
+    "    const uint4 h2 = __ldg ((const uint4 *) ad + 2), h3 = __ldg ((const uint4 *) ad + 3);\n"
+    "    const bool ok = (h0.x == 0x31544653u) & (h0.w == E) & (h1.x == W) & (h1.y == MW) & (h1.z == SK) & (h1.w == G);\n"
+    "    if (!ok)\n"
+    "        return;\n"
+    "    const u32 lane = threadIdx.x & 31u, w = threadIdx.x >> 5;\n"
+    "    const u32 M = h0.y, K = h0.z, NG = h2.z, SLOT = h2.w;\n"
+    "    const u32 *__restrict__ gptr = ad + h3.x;\n"
+    "    const unsigned char *__restrict__ gdata = (const unsigned char *) (ad + h3.y);\n"
+    "    const u32 rb = blockIdx.y, cb = blockIdx.x;\n"
+    "    const u32 breg = (2u * BCH + 2u * FCH + 127u) & ~127u;\n"
+    "    const u32 sbase = s_smem (sm);\n"
+    "    const u32 myslot = breg + w * (S * SLOT);\n"
+    "    const u32 mybar = sbase + breg + W * S * SLOT + w * (S * 8);\n"
+    "    const u32 g0 = (rb * W + w) * NG;\n"
+    "    const u32 gl = __ldg (gptr + g0 + min (lane, NG));\n"
+    "    if (lane == 0) {\n"
+    "#pragma unroll\n"
+    "        for (u32 s = 0; s < S; s++)\n"
+    "            s_mbar_init (mybar + 8u * s);\n"
+    "        asm volatile (\"fence.mbarrier_init.release.cluster;\" ::: \"memory\");\n"
+    "    }\n"
+    "#pragma unroll\n"
+    "    for (u32 s = 0; s < S; s++)\n"
+    "        if (s < NG)\n"
+    "            s_issue (s, gl, gptr + g0, gdata, sbase + myslot + s * SLOT, mybar + 8u * s, lane);\n"
+    "    __syncwarp ();\n"
+    "    s_stage (B, sm, sbase, 0u, 0u, K, N, cb * NB);\n"
+    "    const u32 wr = w / WC, wc = w % WC, q4 = lane >> 2;\n"
+    "    float acc[SPW][NTW][4];\n"
+    "#pragma unroll\n"
+    "    for (int i = 0; i < SPW; i++)\n"
+    "#pragma unroll\n"
+    "        for (int j = 0; j < NTW; j++)\n"
+    "#pragma unroll\n"
+    "            for (int x = 0; x < 4; x++)\n"
+    "                acc[i][j][x] = 0.f;\n"
+    "    for (u32 g = 0; g < NG; g++) {\n"
+    "        /* 1. This warp's strip of chunk g, decoded into F[g & 1]. */\n"
+    "        const u32 s = g % S, fo = 2u * BCH + (g & 1u) * FCH;\n"
+    "        s_mbar_wait (mybar + 8u * s, (g / S) & 1u);\n"
+    "        const u32 so = myslot + s * SLOT, vo = so + TPG * HB;\n"
+    "        u32 vb = 0;\n"
+    "#pragma unroll\n"
+    "        for (u32 u = 0; u < G; u++) {\n"
+    "            u32 a[4];\n"
+    "            s_decode (sm, so, vo, u, vb, lane, a);\n"
+    "            *(uint4 *) (sm + fo + ((w * G + u) * 32u + lane) * 16u) = make_uint4 (a[0], a[1], a[2], a[3]);\n"
+    "        }\n"
+    "        __syncwarp ();\n"
+    "        if (g + S < NG)\n"
+    "            s_issue (g + S, gl, gptr + g0, gdata, sbase + so, mybar + 8u * s, lane);\n"
+    "        /* 2. Chunk g of B is in (the only copy group in flight); every\n"
+    "           warp's fragments are written; chunk g + 1 starts. */\n"
+    "        asm volatile (\"cp.async.wait_all;\" ::: \"memory\");\n"
+    "        __syncthreads ();\n"
+    "        if (g + 1u < NG)\n"
+    "            s_stage (B, sm, sbase, ((g + 1u) & 1u) * BCH, (g + 1u) * G * 16u, K, N, cb * NB);\n"
+    "        /* 3. The warp's strips x n-tiles over the chunk. */\n"
+    "        const u32 bo = sbase + (g & 1u) * BCH;\n"
+    "#pragma unroll\n"
+    "        for (u32 u = 0; u < G; u++) {\n"
+    "            u32 bf[NTW][2];\n"
+    "#pragma unroll\n"
+    "            for (u32 jj = 0; jj < NTW / 2; jj++) {\n"
+    "                const u32 mat = lane >> 3;\n"
+    "                asm volatile (\"ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\"\n"
+    "                              : \"=r\"(bf[2 * jj][0]), \"=r\"(bf[2 * jj][1]), \"=r\"(bf[2 * jj + 1][0]), \"=r\"(bf[2 * jj + 1][1])\n"
+    "                              : \"r\"(bo + s_bswz (u * 16u + (lane & 7u) + 8u * (mat & 1u), wc * NTW + 2u * jj + (mat >> 1))));\n"
+    "            }\n"
+    "#pragma unroll\n"
+    "            for (u32 i = 0; i < SPW; i++) {\n"
+    "                const uint4 a = *(const uint4 *) (sm + fo + (((wr * SPW + i) * G + u) * 32u + lane) * 16u);\n"
+    "#pragma unroll\n"
+    "                for (u32 j = 0; j < NTW; j++)\n"
+    "                    s_mma (acc[i][j], a.x, a.y, a.z, a.w, bf[j][0], bf[j][1]);\n"
+    "            }\n"
+    "        }\n"
+    "    }\n"
+    "    const u32 row0 = rb * RB_ROWS;\n"
+    "#pragma unroll\n"
+    "    for (u32 i = 0; i < SPW; i++)\n"
+    "#pragma unroll\n"
+    "        for (u32 j = 0; j < NTW; j++) {\n"
+    "            const u32 r = row0 + 16u * (wr * SPW + i) + q4, c = cb * NB + 8u * (wc * NTW + j) + 2u * (lane & 3u);\n"
+    "            s_store2 (C, bias, M, N, r, c, acc[i][j][0], acc[i][j][1]);\n"
+    "            s_store2 (C, bias, M, N, r + 8u, c, acc[i][j][2], acc[i][j][3]);\n"
+    "        }\n"
+    "}\n"
+    "#endif\n";
 
 static bool
 s_in (int32_t v, const int32_t *table, int n)
@@ -322,7 +504,7 @@ s_in (int32_t v, const int32_t *table, int n)
     return false;
 }
 
-static const int32_t s_warps[] = { 1, 2, 4, 8 }, s_strips[] = { 1, 2 }, s_ncols[] = { 8, 16, 32, 64 };
+static const int32_t s_warps[] = { 1, 2, 4, 8 }, s_strips[] = { 1, 2 }, s_ncols[] = { 8, 16, 32, 64, 128 };
 static const int32_t s_ksplit[] = { 1, 2, 4, 8 }, s_group[] = { 2, 4, 8, 16 };
 #define S_COUNT(a) ((int) (sizeof (a) / sizeof (a)[0]))
 #define S_STAGES_MIN 2
@@ -331,31 +513,49 @@ static const int32_t s_ksplit[] = { 1, 2, 4, 8 }, s_group[] = { 2, 4, 8, 16 };
 bool
 sf_tconfig_legal (const sf_tconfig_t *c)
 {
-    return (c->enc == SF_T_ELEM || c->enc == SF_T_PAIR) && s_in (c->warps, s_warps, S_COUNT (s_warps))
+    bool base = (c->enc == SF_T_ELEM || c->enc == SF_T_PAIR) && s_in (c->warps, s_warps, S_COUNT (s_warps))
         && s_in (c->strips, s_strips, S_COUNT (s_strips)) && s_in (c->ncols, s_ncols, S_COUNT (s_ncols))
         && s_in (c->ksplit, s_ksplit, S_COUNT (s_ksplit)) && s_in (c->group, s_group, S_COUNT (s_group))
-        && c->stages >= S_STAGES_MIN && c->stages <= S_STAGES_MAX;
+        && c->stages >= S_STAGES_MIN && c->stages <= S_STAGES_MAX && (c->ilp == 0 || c->ilp == 1)
+        && (c->bstream == 0 || c->bstream == 1) && (c->prefill == 0 || c->prefill == 1);
+    if (!base)
+        return false;
+    if (c->prefill)  /* the prefill kernel's fixed shape (sf_tkernel.h) */
+        return c->warps == 8 && c->strips == 1 && c->ksplit == 1 && c->ilp == 0 && c->bstream == 0 && c->group <= 8
+            && (c->ncols == 64 || c->ncols == 128);
+    return c->ncols <= 64;
 }
 
 char *
 sf_tconfig_text (const sf_tconfig_t *c, char *buf)
 {
-    snprintf (buf, SF_TCONFIG_TEXT_MAX, "T:e%d.w%d.m%d.n%d.k%d.g%d.p%d", (int) c->enc, (int) c->warps,
-              (int) c->strips, (int) c->ncols, (int) c->ksplit, (int) c->group, (int) c->stages);
+    snprintf (buf, SF_TCONFIG_TEXT_MAX, "T:e%d.w%d.m%d.n%d.k%d.g%d.p%d%s%s%s", (int) c->enc, (int) c->warps,
+              (int) c->strips, (int) c->ncols, (int) c->ksplit, (int) c->group, (int) c->stages,
+              c->ilp ? ".a1" : "", c->bstream ? ".b1" : "", c->prefill ? ".f1" : "");
     return buf;
 }
 
 int
 sf_tconfig_parse (const char *text, sf_tconfig_t *config)
 {
-    int v[7], used = -1;
-    if (!text || strlen (text) >= SF_TCONFIG_TEXT_MAX
-        || sscanf (text, "T:e%d.w%d.m%d.n%d.k%d.g%d.p%d%n", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
-                   &used) != 7
-        || used < 0 || text[used] != '\0')
+    int v[10] = { 0 }, used = -1;
+    if (text && strlen (text) < SF_TCONFIG_TEXT_MAX
+        && sscanf (text, "T:e%d.w%d.m%d.n%d.k%d.g%d.p%d%n", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+                   &used) == 7
+        && used > 0) {
+        /* the optional knobs, in order: .a (ILP), .b (streamed B), .f (prefill) */
+        static const char *const tail[3] = { ".a%d%n", ".b%d%n", ".f%d%n" };
+        for (int i = 0; i < 3 && text[used] != '\0'; i++) {
+            int more = -1;
+            if (strncmp (text + used, tail[i], 2) == 0 && sscanf (text + used, tail[i], &v[7 + i], &more) == 1
+                && more > 0)
+                used += more;
+        }
+    }
+    if (!text || used < 0 || text[used] != '\0')
         return sf_error_set (SF_ERR_FORMAT, "'%.60s' is not a template T config (T:e1.w4.m1.n16.k4.g8.p4)",
                              text ? text : "(null)");
-    sf_tconfig_t c = { v[0], v[1], v[2], v[3], v[4], v[5], v[6] };
+    sf_tconfig_t c = { v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9] };
     char canon[SF_TCONFIG_TEXT_MAX];
     if (!sf_tconfig_legal (&c))
         return sf_error_set (SF_ERR_RANGE, "'%s': a knob is out of template T's table", text);
@@ -383,6 +583,10 @@ sf_tkernel_geom (const sf_tconfig_t *c, int64_t m, int64_t k, sf_tgeom_t *g)
     g->groups = g->part_tiles / c->group;
     g->total_groups = g->row_blocks * c->ksplit * c->warps * g->groups;
     int64_t staged = g->part_tiles * 16 * c->ncols * 2, sums = c->ksplit > 1 ? g->rows * c->ncols * 4 : 0;
+    if (c->bstream)  /* two chunks of B */
+        staged = 2 * (int64_t) c->group * 16 * c->ncols * 2;
+    if (c->prefill)  /* two chunks of B, two chunks of decoded fragments */
+        staged = 2 * (int64_t) c->group * 16 * c->ncols * 2 + 2 * (g->rows / 16) * c->group * 512;
     g->b_bytes = ((staged > sums ? staged : sums) + 127) / 128 * 128;
     return SF_OK;
 }
@@ -396,20 +600,24 @@ sf_tkernel_shared_bytes (const sf_tconfig_t *c, const sf_tgeom_t *g, int64_t slo
 static void
 s_entry_name (const sf_tconfig_t *c, sf_tier tier, const sf_epilogue_t *epi, char name[SF_ENTRY_MAX])
 {
-    snprintf (name, SF_ENTRY_MAX, "sf_t_e%d_w%d_m%d_n%d_k%d_g%d_p%d_%s%s%s", (int) c->enc, (int) c->warps,
+    snprintf (name, SF_ENTRY_MAX, "sf_t_e%d_w%d_m%d_n%d_k%d_g%d_p%d%s%s%s_%s%s%s", (int) c->enc, (int) c->warps,
               (int) c->strips, (int) c->ncols, (int) c->ksplit, (int) c->group, (int) c->stages,
-              sf_tier_name (tier), epi->bias ? "_bias" : "", epi->relu ? "_relu" : "");
+              c->ilp ? "_a1" : "", c->bstream ? "_b1" : "", c->prefill ? "_f1" : "", sf_tier_name (tier), epi->bias ? "_bias" : "",
+              epi->relu ? "_relu" : "");
 }
 
 int
-sf_tkernel_source (const sf_tconfig_t *c, sf_tier tier, const sf_epilogue_t *epi, sf_buf_t *out,
-                   sf_launch_t *launch)
+sf_tkernel_source (const sf_tconfig_t *c, sf_tier tier, sf_layout layout, const sf_epilogue_t *epi,
+                   sf_buf_t *out, sf_launch_t *launch)
 {
     if (!sf_tconfig_legal (c))
         return sf_error_set (SF_ERR_INVALID, "not a legal template T config");
     if (tier != SF_TIER_BF16 && tier != SF_TIER_FP16)
         return sf_error_set (SF_ERR_INVALID, "template T takes the bf16 and fp16 tiers, not %s",
                              sf_tier_name (tier));
+    if (layout != SF_LAYOUT_KN)
+        return sf_error_set (layout == SF_LAYOUT_NK ? SF_ERR_UNSUPPORTED : SF_ERR_INVALID,
+                             "template T kernels are built for layout kn only, not %s", sf_layout_name (layout));
     memset (launch, 0, sizeof *launch);
     s_entry_name (c, tier, epi, launch->entry);
     launch->block_threads = 32 * c->warps;
@@ -419,11 +627,13 @@ sf_tkernel_source (const sf_tconfig_t *c, sf_tier tier, const sf_epilogue_t *epi
     sf_buf_printf (out,
                    "// spmmfarm template T (sparse tensor cores), config %s, %s\n"
                    "#define E %d\n#define W %d\n#define MW %d\n#define NB %d\n#define SK %d\n"
-                   "#define G %d\n#define S %d\n#define BF16 %d\n#define BIAS %d\n#define RELU %d\n"
+                   "#define G %d\n#define S %d\n#define A2 %d\n#define BS %d\n#define PF %d\n#define BF16 %d\n#define BIAS %d\n"
+                   "#define RELU %d\n#define NK %d\n"
                    "#define BIAS_F32 0\n#define BIAS_T u16\n#define ENTRY %s\n",
                    sf_tconfig_text (c, (char[SF_TCONFIG_TEXT_MAX]) { 0 }), sf_tier_name (tier), (int) c->enc,
                    (int) c->warps, (int) c->strips, (int) c->ncols, (int) c->ksplit, (int) c->group,
-                   (int) c->stages, tier == SF_TIER_BF16, epi->bias ? 1 : 0, epi->relu ? 1 : 0, launch->entry);
+                   (int) c->stages, (int) c->ilp, (int) c->bstream, (int) c->prefill, tier == SF_TIER_BF16,
+                   epi->bias ? 1 : 0, epi->relu ? 1 : 0, layout == SF_LAYOUT_NK, launch->entry);
     sf_buf_append (out, s_body, sizeof s_body - 1);
     return sf_buf_status (out);
 }
@@ -457,8 +667,9 @@ sf_tkernel_launch_for (const sf_tconfig_t *c, const void *data, size_t size, sf_
 }
 
 int
-sf_tkernel_compile (const sf_tconfig_t *c, sf_tier tier, const sf_epilogue_t *epi, void **cubin_p,
-                    size_t *size_p, char **source_p, sf_launch_t *launch, sf_jit_stats_t *stats)
+sf_tkernel_compile (const sf_tconfig_t *c, sf_tier tier, sf_layout layout, const sf_epilogue_t *epi,
+                    void **cubin_p, size_t *size_p, char **source_p, sf_launch_t *launch,
+                    sf_jit_stats_t *stats)
 {
     *cubin_p = NULL;
     *size_p = 0;
@@ -467,7 +678,7 @@ sf_tkernel_compile (const sf_tconfig_t *c, sf_tier tier, const sf_epilogue_t *ep
     sf_buf_t *src = sf_buf_new (S_SOURCE_MAX);
     if (!src)
         return SF_ERR_NOMEM;
-    int rc = sf_tkernel_source (c, tier, epi, src, launch);
+    int rc = sf_tkernel_source (c, tier, layout, epi, src, launch);
     if (rc == SF_OK)
         rc = sf_jit_cuda (sf_buf_data (src), NULL, cubin_p, size_p, NULL, stats);
     if (rc == SF_OK && source_p)
@@ -493,8 +704,9 @@ sf_tkernel_space (const sf_tspace_problem_t *p, sf_tconfig_t *out, int max, int 
         return sf_error_set (SF_ERR_INVALID, "no T space for a %lld x %lld x %lld problem", (long long) p->m,
                              (long long) p->k, (long long) p->n);
     double d = (double) p->nnz / ((double) p->m * (double) p->k);
+    bool prefill = p->n >= SF_TKERNEL_PREFILL_N;
     int64_t widest = 8;
-    while (widest < p->n && widest < 64)
+    while (widest < p->n && widest < (prefill ? 128 : 64))
         widest *= 2;
     static const int32_t stages[] = { 2, 4 };
     /* Two passes: the first finds whether any config fills the SMs. */
@@ -508,18 +720,23 @@ sf_tkernel_space (const sf_tspace_problem_t *p, sf_tconfig_t *out, int max, int 
                     for (int in = 0; in < S_COUNT (s_ncols); in++)
                         for (int ik = 0; ik < S_COUNT (s_ksplit); ik++)
                             for (int ig = 0; ig < S_COUNT (s_group); ig++)
-                                for (int ip = 0; ip < S_COUNT (stages); ip++) {
+                                for (int ip = 0; ip < S_COUNT (stages) * 4; ip++) {
+                                    /* ip: p, then a, then b (the decode kernel's) */
+                                    int ilp = prefill ? 0 : ip / 2 % 2, bs = prefill ? 0 : ip / 4;
                                     sf_tconfig_t c = { e, s_warps[iw], s_strips[im], s_ncols[in], s_ksplit[ik],
-                                                       s_group[ig], stages[ip] };
+                                                       s_group[ig], stages[ip % 2], ilp, bs, prefill };
                                     sf_tgeom_t g;
-                                    bool ok = c.ncols <= widest && c.strips * c.ncols <= 128
+                                    bool ok = sf_tconfig_legal (&c) && c.ncols <= widest
+                                        && c.strips * c.ncols * (c.ilp + 1) <= 128
                                         && sf_tkernel_geom (&c, p->m, p->k, &g) == SF_OK;
                                     ok = ok && sf_tkernel_shared_bytes (&c, &g, s_slot_estimate (&c, d))
                                                    <= SF_TKERNEL_SHARED_MAX;
+                                    /* a prefill block is 8 warps of heavy work: 3/4 of a wave fills */
                                     int64_t blocks = ok ? (p->n + c.ncols - 1) / c.ncols * g.row_blocks * c.ksplit : 0;
-                                    if (ok && blocks >= p->sm_count)
+                                    int64_t need = prefill ? (p->sm_count * 3 + 3) / 4 : p->sm_count;
+                                    if (ok && blocks >= need)
                                         fills = true;
-                                    if (ok && pass == 1 && fills && blocks < p->sm_count)
+                                    if (ok && pass == 1 && fills && blocks < need)
                                         ok = false;
                                     if (!ok)
                                         pruned++;

@@ -39,6 +39,20 @@
       k  blocks splitting K (a cluster): 1, 2, 4, 8
       g  k-tiles per copied group: 2, 4, 8, 16
       p  groups in flight per warp (pipeline stages): 2..8
+    Optional knobs, written only when not 0 ("T:e1.w4.m1.n16.k2.g8.p4.a1"):
+      a  1: even and odd k-tiles add into two sets of accumulators (two
+         independent mma chains a strip; decode kernel only)
+      b  1: B streamed: the block stages 16 g rows of B at a time (two
+         chunks, the next copied while the warps multiply; a barrier a
+         group) instead of its whole part of K before the first mma: less
+         shared memory (more blocks an SM at k 1-2), no wait for all of B
+         (decode kernel only)
+      f  1: the prefill kernel (N >= 256): w 8, m 1, k 1, n 64 or 128, g
+         <= 8; each warp decodes its strip's chunk of g k-tiles into shared
+         memory in fragment order, the block stages the chunk's 16 g rows
+         of B (double buffered), and warp (r, c) of a 2 x 4 arrangement
+         multiplies 4 strips by n / 32 n-tiles: a decoded tile serves 4
+         warps, a staged row of B 2 (n 128 only with f 1).
 */
 #ifndef SF_TKERNEL_H_INCLUDED
 #define SF_TKERNEL_H_INCLUDED
@@ -67,6 +81,9 @@ typedef struct {
     int32_t ksplit;  /* k */
     int32_t group;   /* g */
     int32_t stages;  /* p */
+    int32_t ilp;     /* a: 0, or 1 for two accumulator sets (text ".a1") */
+    int32_t bstream; /* b: 0 B staged whole, 1 streamed in chunks (".b1") */
+    int32_t prefill; /* f: 0 the decode kernel, 1 the prefill kernel (".f1") */
 } sf_tconfig_t;
 
 #define SF_TCONFIG_TEXT_MAX 48
@@ -102,11 +119,13 @@ int64_t sf_tkernel_shared_bytes (const sf_tconfig_t *config, const sf_tgeom_t *g
                                  int64_t slot_bytes);
 
 /*  CUDA C source of the T kernel for `config` in `tier` (SF_TIER_BF16 or
-    SF_TIER_FP16; SF_ERR_INVALID otherwise) into `out`; fills the launch
-    fields that do not depend on the matrix (entry, block threads, columns
-    per block, order 0, vec 1). */
-int sf_tkernel_source (const sf_tconfig_t *config, sf_tier tier, const sf_epilogue_t *epilogue,
-                       sf_buf_t *out, sf_launch_t *launch);
+    SF_TIER_FP16; SF_ERR_INVALID otherwise) and `layout` into `out`; fills
+    the launch fields that do not depend on the matrix (entry, block
+    threads, columns per block, order 0, vec 1). The source gets the layout
+    as the macro NK; only SF_LAYOUT_KN is built (SF_ERR_UNSUPPORTED for nk:
+    B's staging and C's stores are what an nk kernel changes). */
+int sf_tkernel_source (const sf_tconfig_t *config, sf_tier tier, sf_layout layout,
+                       const sf_epilogue_t *epilogue, sf_buf_t *out, sf_launch_t *launch);
 
 /*  Completes `launch` from A's encoding (sf_tencode): panel groups (row
     blocks x k), panels and the dynamic shared memory. SF_ERR_FORMAT if
@@ -118,9 +137,13 @@ int sf_tkernel_launch_for (const sf_tconfig_t *config, const void *data, size_t 
 /*  NVRTC + nvJitLink compile of the kernel (sm_90). *cubin_p (caller frees);
     *source_p (may be NULL; caller frees) the CUDA C. Not cached: callers
     that compile one config for many layers keep the cubin. */
-int sf_tkernel_compile (const sf_tconfig_t *config, sf_tier tier, const sf_epilogue_t *epilogue,
-                        void **cubin_p, size_t *size_p, char **source_p, sf_launch_t *launch,
-                        sf_jit_stats_t *stats);
+int sf_tkernel_compile (const sf_tconfig_t *config, sf_tier tier, sf_layout layout,
+                        const sf_epilogue_t *epilogue, void **cubin_p, size_t *size_p, char **source_p,
+                        sf_launch_t *launch, sf_jit_stats_t *stats);
+
+/*  From this N on, the space holds the prefill kernel's configs (f 1)
+    only; below it the decode kernel's, with and without a 1 and b 1. */
+#define SF_TKERNEL_PREFILL_N 256
 
 /*  The knob table pruned for one problem. */
 typedef struct {
@@ -131,15 +154,18 @@ typedef struct {
 /*  Fills out[0..max) with the legal T configs for the problem in a fixed
     order; returns how many (<= max) or a negative status; *pruned_p (may
     be NULL) how many the constraints removed. Constraints:
+      - kernel: the prefill kernel from N = SF_TKERNEL_PREFILL_N, the
+        decode kernel (a 0 and 1, b 0 and 1) below;
       - columns: n <= max(8, N rounded up to a power of two);
-      - registers: m x n <= 128 (4 m n / 8 accumulators + n / 4 B
-        fragment registers + about 48 for decoding stay under 255);
+      - registers: m x n (x 2 with a 1) <= 128 (4 m n / 8 accumulators
+        + n / 4 B fragment registers + about 48 for decoding stay under
+        255);
       - K split: no empty part (sf_tkernel_geom);
       - shared memory: staged B + w p slots of the expected largest group
         (the mean group at the problem's density, plus 25 %, plus headers)
         within SF_TKERNEL_SHARED_MAX (the exact check is launch_for's);
-      - waves: at least as many blocks as SMs, when any config has that
-        many. */
+      - waves: at least as many blocks as SMs (3/4 of them for the
+        prefill kernel), when any config has that many. */
 int sf_tkernel_space (const sf_tspace_problem_t *problem, sf_tconfig_t *out, int max,
                       int *pruned_p);
 

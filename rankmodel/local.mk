@@ -4,7 +4,8 @@ libspmmfarm_la_SOURCES += \
 	rankmodel/sf_features.c rankmodel/sf_features.h \
 	rankmodel/sf_rankmodel.c rankmodel/sf_rankmodel.h \
 	rankmodel/sf_sweep.c rankmodel/sf_sweep.h \
-	rankmodel/sf_modelsource.c rankmodel/sf_modelsource.h
+	rankmodel/sf_modelsource.c rankmodel/sf_modelsource.h \
+	rankmodel/sf_tfeatures.c rankmodel/sf_tfeatures.h
 nodist_libspmmfarm_la_SOURCES = rankmodel/sf_rankmodel_conf.inc
 
 # conf/rankmodel.conf built into the program as the default settings: the

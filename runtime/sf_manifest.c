@@ -260,8 +260,8 @@ sf_manifest_check_layer (const sf_manifest_layer_t *l, const char *where, char *
     if (!s_valid_entry (l->entry))
         return s_fail (&ctx, SFRT_ERR_FORMAT, "%s.entry: '%s' is not an identifier", where, l->entry);
     bool dense = strcmp (l->tmpl, "dense") == 0;
-    if (!dense && strcmp (l->tmpl, "U") != 0 && strcmp (l->tmpl, "D") != 0)
-        return s_fail (&ctx, SFRT_ERR_FORMAT, "%s.template: '%s' is not U, D or dense", where, l->tmpl);
+    if (!dense && strcmp (l->tmpl, "U") != 0 && strcmp (l->tmpl, "D") != 0 && strcmp (l->tmpl, "T") != 0)
+        return s_fail (&ctx, SFRT_ERR_FORMAT, "%s.template: '%s' is not U, D, T or dense", where, l->tmpl);
     if (l->matrix[0] && !s_is_hex64 (l->matrix))
         return s_fail (&ctx, SFRT_ERR_FORMAT, "%s.matrix: expected 64 lowercase hex digits or null", where);
     if (strcmp (l->permutation, "none") != 0 && strcmp (l->permutation, "in-kernel") != 0)
@@ -285,7 +285,10 @@ sf_manifest_check_layer (const sf_manifest_layer_t *l, const char *where, char *
     if (!l->source.present || (strcmp (l->source.file, ptx) != 0 && strcmp (l->source.file, want) != 0))
         return s_fail (&ctx, SFRT_ERR_FORMAT, "%s.source.file: expected \"%s\" or \"%s\"", where, ptx,
                        want);
-    bool needs_data = dense || strcmp (l->tmpl, "D") == 0;
+    if (strcmp (l->tmpl, "T") == 0 && l->tier != SF_TIER_BF16 && l->tier != SF_TIER_FP16)
+        return s_fail (&ctx, SFRT_ERR_FORMAT, "%s.template: a template T layer is bf16 or fp16, not %s", where,
+                       sf_tier_name (l->tier));
+    bool needs_data = dense || strcmp (l->tmpl, "D") == 0 || strcmp (l->tmpl, "T") == 0;
     if (needs_data != l->data.present)
         return s_fail (&ctx, SFRT_ERR_FORMAT, "%s.data: template %s %s a data file", where, l->tmpl,
                        needs_data ? "needs" : "takes no");

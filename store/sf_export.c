@@ -11,6 +11,8 @@
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_jit.h"
 #include "proxygen/sf_tcdense.h"
+#include "proxygen/sf_tencode.h"
+#include "proxygen/sf_tkernel.h"
 #include "worker/sf_sim.h"
 
 #define S_LOG "export"
@@ -44,6 +46,99 @@ s_kernel_layer (const sf_export_layer_t *in, const sf_config_t *config, sf_bundl
     l->source = k->source ? k->source : "";
     l->source_size = k->source ? k->source_size : 0;
     l->source_ext = config->tmpl == SF_TEMPLATE_D ? "cu" : "ptx";
+    l->data = k->data;
+    l->data_size = k->data_size;
+    return SF_OK;
+}
+
+/*  Whether the T encoding holds exactly `a` rounded to the tier: every
+    stored value where A has it, no other nonzero. */
+static int
+s_t_matches (const sf_matrix_t *a, sf_tier tier, const uint16_t *dense)
+{
+    int64_t k = sf_matrix_cols (a), want = 0, got = 0;
+    const int32_t *rp = sf_matrix_row_ptr (a), *ci = sf_matrix_col_idx (a);
+    const float *v = sf_matrix_values (a);
+    for (int32_t r = 0; r < sf_matrix_rows (a); r++)
+        for (int32_t q = rp[r]; q < rp[r + 1]; q++) {
+            uint16_t h = tier == SF_TIER_FP16 ? sf_tier_to_fp16 (v[q]) : sf_tier_to_bf16 (v[q]);
+            if (dense[(int64_t) r * k + ci[q]] != h)
+                return sf_error_set (SF_ERR_FORMAT, "its T encoding is not the layer's matrix (row %d, "
+                                     "column %d)", (int) r, (int) ci[q]);
+            want += (h & 0x7fffu) != 0;
+        }
+    for (int64_t i = 0; i < (int64_t) sf_matrix_rows (a) * k; i++)
+        got += (dense[i] & 0x7fffu) != 0;
+    return got == want ? SF_OK
+                       : sf_error_set (SF_ERR_FORMAT, "its T encoding holds %lld nonzeros, the layer's "
+                                       "matrix %lld", (long long) got, (long long) want);
+}
+
+/*  A template T winner (bf16/fp16, kn, sm_90): its stored kernel, the
+    encoding checked as the kernel reads it (sf_tencode_decode) and against
+    the layer's matrix, the launch recomputed from the config and the
+    encoding (the stored one must agree). */
+static int
+s_t_layer (const sf_export_layer_t *in, const sf_tconfig_t *tc, sf_bundle_layer_t *l)
+{
+    const sf_store_kernel_t *k = in->kernel;
+    if (!k || !k->cubin || !k->data)
+        return sf_error_set (SF_ERR_INVALID, "a T layer needs its kernel and encoding");
+    if (k->tmpl != SF_TEMPLATE_T || strcmp (k->config, in->config) != 0)
+        return sf_error_set (SF_ERR_FORMAT, "the kernel is %s, the winner %s", k->config, in->config);
+    if (in->tier != SF_TIER_BF16 && in->tier != SF_TIER_FP16)
+        return sf_error_set (SF_ERR_FORMAT, "a template T winner in %s (T is bf16 and fp16 only)",
+                             sf_tier_name (in->tier));
+    if (in->layout != SF_LAYOUT_KN)
+        return sf_error_set (SF_ERR_UNSUPPORTED, "a template T winner in layout %s: T kernels are kn only",
+                             sf_layout_name (in->layout));
+    if (in->arch && strcmp (in->arch, "sm_90") != 0)
+        return sf_error_set (SF_ERR_UNSUPPORTED, "template T kernels are built for sm_90 only, not %s",
+                             in->arch);
+    int64_t m = sf_matrix_rows (in->matrix), kk = sf_matrix_cols (in->matrix);
+    sf_tencode_info_t info;
+    uint16_t *dense = malloc ((size_t) (m * kk) * sizeof *dense);
+    if (!dense)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory for the %lld x %lld check of the T encoding",
+                             (long long) m, (long long) kk);
+    int rc = sf_tencode_decode (k->data, k->data_size, dense, &info);
+    if (rc == SF_OK && (info.m != m || info.k != kk || info.tier != in->tier))
+        rc = sf_error_set (SF_ERR_FORMAT, "its T encoding is %lld x %lld in %s, the layer %lld x %lld in %s",
+                           (long long) info.m, (long long) info.k, sf_tier_name (info.tier), (long long) m,
+                           (long long) kk, sf_tier_name (in->tier));
+    if (rc == SF_OK)
+        rc = s_t_matches (in->matrix, in->tier, dense);
+    free (dense);
+    sf_launch_t launch;
+    sf_epilogue_t epi = { in->bias, in->relu };
+    sf_buf_t *src = rc == SF_OK ? sf_buf_new (64 << 10) : NULL;
+    if (rc == SF_OK && !src)
+        rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
+    if (rc == SF_OK)
+        rc = sf_tkernel_source (tc, in->tier, in->layout, &epi, src, &launch);
+    sf_buf_destroy (&src);
+    if (rc == SF_OK)
+        rc = sf_tkernel_launch_for (tc, k->data, k->data_size, &launch);
+    if (rc == SF_OK && (strcmp (launch.entry, k->launch.entry) != 0 || launch.shared_bytes != k->launch.shared_bytes
+                        || launch.panel_groups != k->launch.panel_groups))
+        rc = sf_error_set (SF_ERR_FORMAT, "the stored launch of %s (%s) is not its config's (%s)", in->config,
+                           k->launch.entry, launch.entry);
+    if (rc != SF_OK)
+        return rc;
+    l->tmpl = "T";
+    l->entry = k->launch.entry;
+    l->block_threads = launch.block_threads;
+    l->cols_per_block = launch.cols_per_block;
+    l->panel_groups = launch.panel_groups;
+    l->order = launch.order;
+    l->vec = launch.vec;
+    l->shared_bytes = launch.shared_bytes;
+    l->permuted = false;
+    l->cubin = k->cubin;
+    l->cubin_size = k->cubin_size;
+    l->source = k->source ? k->source : "";
+    l->source_size = k->source ? k->source_size : 0;
+    l->source_ext = "cu";
     l->data = k->data;
     l->data_size = k->data_size;
     return SF_OK;
@@ -125,15 +220,13 @@ sf_export_add_layer (sf_bundle_t *bundle, const sf_export_layer_t *in)
     void *cubin = NULL;
     char *source = NULL;
     float *dense = NULL;
-    char canonical[SF_CONFIG_TEXT_MAX];
-    /* template T winners (bf16/fp16) are searched and stored, not yet
-       exported: the runtime would launch them like D (data as the 5th
-       parameter) but the bundle's T layer is not written (docs/KERNELS.md) */
-    int rc = strncmp (in->config, "T:", 2) == 0
-        ? sf_error_set (SF_ERR_UNSUPPORTED, "its winner %s is a template T kernel, which bundles do not carry "
-                        "yet; search it without T (--templates UD) to export its dense kernel", in->config)
-        : sf_config_parse (in->config, &config);
-    if (rc == SF_OK)
+    char canonical[SF_CONFIG_TEXT_MAX > SF_TCONFIG_TEXT_MAX ? SF_CONFIG_TEXT_MAX : SF_TCONFIG_TEXT_MAX];
+    sf_tconfig_t tc;
+    bool is_t = strncmp (in->config, "T:", 2) == 0;
+    int rc = is_t ? sf_tconfig_parse (in->config, &tc) : sf_config_parse (in->config, &config);
+    if (rc == SF_OK && is_t)
+        rc = s_t_layer (in, &tc, &l);
+    else if (rc == SF_OK)
         rc = config.tmpl == SF_TEMPLATE_DENSE ? s_dense_layer (in, &l, &cubin, &source, &dense)
                                               : s_kernel_layer (in, &config, &l);
     if (rc == SF_OK) {
@@ -142,7 +235,9 @@ sf_export_add_layer (sf_bundle_t *bundle, const sf_export_layer_t *in)
         l.k = sf_matrix_cols (in->matrix);
         l.n = in->n;
         l.matrix_hash = sf_matrix_hash (in->matrix);
-        l.config = config.tmpl == SF_TEMPLATE_DENSE ? "dense" : sf_config_text (&config, canonical);
+        l.config = is_t                               ? sf_tconfig_text (&tc, canonical)
+                   : config.tmpl == SF_TEMPLATE_DENSE ? "dense"
+                                                      : sf_config_text (&config, canonical);
         l.bias = in->bias;
         l.relu = in->relu;
         l.tier = in->tier;

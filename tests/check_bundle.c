@@ -325,7 +325,7 @@ START_TEST (test_malformed_fields_named)
         { "\"entry\":\t\"sf_u_fc1\"", "\"entry\":\t\"1x\"", "layers[0].entry: '1x' is not an identifier" },
         { "\"entry\":\t\"sf_u_fc1\",", "", "layers[0].entry: missing" },
         { "\"bias\":\ttrue", "\"bias\":\t1", "layers[0].bias: expected boolean, got number" },
-        { "\"template\":\t\"U\"", "\"template\":\t\"X\"", "layers[0].template: 'X' is not U, D or dense" },
+        { "\"template\":\t\"U\"", "\"template\":\t\"X\"", "layers[0].template: 'X' is not U, D, T or dense" },
         { "\"template\":\t\"U\"", "\"template\":\t\"D\"", "layers[0].data: template D needs a data file" },
         { "\"sha256\":\t\"", "\"sha256\":\t\"00", "layers[0].cubin.sha256: longer than 64 bytes" },
         { "\"sha256\":\t\"", "\"sha256\":\t\"Z\", \"x\":\t\"", "layers[0].cubin.sha256: expected 64 lowercase hex" },

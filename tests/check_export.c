@@ -15,6 +15,8 @@
 #include "common/sf_matrix.h"
 #include "common/sf_sha256.h"
 #include "proxygen/sf_jit.h"
+#include "proxygen/sf_tencode.h"
+#include "proxygen/sf_tkernel.h"
 #include "store/sf_export.h"
 #include "store/sf_record.h"
 #include "store/sf_store.h"
@@ -456,6 +458,75 @@ START_TEST (test_precisions)
 }
 END_TEST
 
+/*  A template T winner: its kernel and encoding become the layer's files
+    and launch; an encoding of another matrix, another tier, a stored launch
+    of another config, an nk layer and another architecture are refused. */
+START_TEST (test_template_t)
+{
+    sf_matrix_t *a = s_matrix (70, 90, 3), *other = s_matrix (70, 90, 4);
+    sf_tconfig_t tc = { SF_T_PAIR, 2, 1, 16, 2, 2, 2, 1, 1, 0 };
+    char text[SF_TCONFIG_TEXT_MAX];
+    void *data = NULL, *wrong = NULL;
+    size_t size = 0, wrong_size = 0;
+    ck_assert_int_eq (sf_tencode (&tc, SF_TIER_BF16, a, &data, &size), SF_OK);
+    ck_assert_int_eq (sf_tencode (&tc, SF_TIER_BF16, other, &wrong, &wrong_size), SF_OK);
+    sf_buf_t *src = sf_buf_new (64 << 10);
+    sf_epilogue_t epi = { false, false };
+    sf_store_kernel_t k = { .tmpl = SF_TEMPLATE_T, .cubin = (void *) "cubin", .cubin_size = 5, .source = "// T",
+                            .source_size = 4, .data = data, .data_size = size };
+    ck_assert_int_eq (sf_tkernel_source (&tc, SF_TIER_BF16, SF_LAYOUT_KN, &epi, src, &k.launch), SF_OK);
+    ck_assert_int_eq (sf_tkernel_launch_for (&tc, data, size, &k.launch), SF_OK);
+    sf_tconfig_text (&tc, k.config);
+    sf_export_layer_t in = { .name = "fc1", .matrix = a, .n = 16, .config = sf_tconfig_text (&tc, text),
+                             .kernel = &k, .tier = SF_TIER_BF16, .layout = SF_LAYOUT_KN, .err = 1e-3, .us = 5 };
+    sf_bundle_t *b = sf_bundle_new (S_H100, 9, 0, "13.0", "13.0");
+    ck_assert_msg (sf_export_add_layer (b, &in) == SF_OK, "%s", sf_error_message ());
+    const sf_manifest_layer_t *l = &sf_bundle_manifest (b)->layers[0];
+    ck_assert_str_eq (l->tmpl, "T");
+    ck_assert_str_eq (l->config, "T:e1.w2.m1.n16.k2.g2.p2.a1.b1");
+    ck_assert_str_eq (l->entry, k.launch.entry);
+    ck_assert_int_eq (l->panel_groups, k.launch.panel_groups);
+    ck_assert_int_eq (l->shared_bytes, k.launch.shared_bytes);
+    ck_assert (l->data.present);
+    ck_assert_int_eq (l->data.bytes, (int64_t) size);
+    ck_assert_str_eq (l->source.file, "src/fc1.cu");
+    /* refusals, each naming why */
+    in.name = "fc2";
+    in.matrix = other;
+    ck_assert_int_eq (sf_export_add_layer (b, &in), SF_ERR_FORMAT);
+    ck_assert_msg (strstr (sf_error_message (), "not the layer's matrix"), "%s", sf_error_message ());
+    in.matrix = a;
+    in.tier = SF_TIER_FP16;
+    ck_assert_int_eq (sf_export_add_layer (b, &in), SF_ERR_FORMAT);
+    ck_assert_msg (strstr (sf_error_message (), "in bf16, the layer"), "%s", sf_error_message ());
+    in.tier = SF_TIER_BF16;
+    in.layout = SF_LAYOUT_NK;
+    ck_assert_int_eq (sf_export_add_layer (b, &in), SF_ERR_UNSUPPORTED);
+    in.layout = SF_LAYOUT_KN;
+    in.arch = "sm_80";
+    ck_assert_int_eq (sf_export_add_layer (b, &in), SF_ERR_UNSUPPORTED);
+    in.arch = NULL;
+    k.launch.shared_bytes += 16;
+    ck_assert_int_eq (sf_export_add_layer (b, &in), SF_ERR_FORMAT);
+    ck_assert_msg (strstr (sf_error_message (), "is not its config's"), "%s", sf_error_message ());
+    k.launch.shared_bytes -= 16;
+    k.data = wrong;
+    k.data_size = wrong_size - 4;  /* truncated */
+    ck_assert_int_eq (sf_export_add_layer (b, &in), SF_ERR_FORMAT);
+    k.data = data;
+    k.data_size = size;
+    snprintf (k.config, sizeof k.config, "T:e1.w2.m1.n16.k2.g2.p2");
+    ck_assert_int_eq (sf_export_add_layer (b, &in), SF_ERR_FORMAT);
+    ck_assert_int_eq (sf_bundle_manifest (b)->layer_count, 1);
+    sf_bundle_destroy (&b);
+    sf_buf_destroy (&src);
+    free (data);
+    free (wrong);
+    sf_matrix_destroy (&a);
+    sf_matrix_destroy (&other);
+}
+END_TEST
+
 START_TEST (test_simulated)
 {
     sf_matrix_t *a = s_matrix (6, 5, 1);
@@ -556,6 +627,7 @@ s_suite (void)
     tcase_add_test (tc, test_missing_kernel);
     tcase_add_test (tc, test_mixed_gpu_types);
     tcase_add_test (tc, test_precisions);
+    tcase_add_test (tc, test_template_t);
     tcase_add_test (tc, test_simulated);
     tcase_add_test (tc, test_all_names);
     suite_add_tcase (s, tc);

@@ -436,6 +436,15 @@ START_TEST (test_sim_tiers)
     /* decode: A's bytes bound it; 3xTF32 reads A twice */
     double d3 = sf_sim_tcdense_us (&gpu, &x3, 4096, 4096, 16), dt = sf_sim_tcdense_us (&gpu, &t1, 4096, 4096, 16);
     ck_assert (d3 > dt);
+    /* template T: bytes at decode (a 90 % encoding beats dense bf16), the
+       dense tiles' flops at prefill (never under our bf16 dense kernel) */
+    size_t enc = (size_t) (4096 * 4096 * 2 / 4);
+    double t16 = sf_sim_t_us (&gpu, enc, 4096, 4096, 16), h16 = sf_sim_tcdense_us (&gpu, &h, 4096, 4096, 16);
+    ck_assert_double_lt (t16, h16);
+    ck_assert_double_eq_tol (t16, ((double) enc + (4096.0 * 16 * 2) * 2) / 3.0e12 * 1e6 + 12.0, 1e-6);
+    double t2k = sf_sim_t_us (&gpu, enc, 4096, 4096, 2048), h2k = sf_sim_tcdense_us (&gpu, &h, 4096, 4096, 2048);
+    ck_assert_double_gt (t2k, h2k);
+    ck_assert_double_gt (t2k, 2.0 * 4096.0 * 4096 * 2048 / (989.4e12 * 0.25) * 1e6);
 }
 END_TEST
 

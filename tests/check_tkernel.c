@@ -16,7 +16,7 @@
 
 START_TEST (test_config_text)
 {
-    sf_tconfig_t c = { SF_T_PAIR, 4, 1, 16, 4, 8, 4 }, back;
+    sf_tconfig_t c = { SF_T_PAIR, 4, 1, 16, 4, 8, 4, 0, 0, 0 }, back;
     char text[SF_TCONFIG_TEXT_MAX];
     ck_assert_str_eq (sf_tconfig_text (&c, text), "T:e1.w4.m1.n16.k4.g8.p4");
     ck_assert_int_eq (sf_tconfig_parse (text, &back), SF_OK);
@@ -31,13 +31,39 @@ START_TEST (test_config_text)
     ck_assert_int_eq (sf_tconfig_parse ("T:e01.w4.m1.n16.k4.g8.p4", &back), SF_ERR_FORMAT);
     ck_assert_int_eq (sf_tconfig_parse ("D:r1.v4.t64.g1.o0.none", &back), SF_ERR_FORMAT);
     ck_assert_int_eq (sf_tconfig_parse (NULL, &back), SF_ERR_FORMAT);
+    /* the optional knobs: written only when set, in order, canonical */
+    sf_tconfig_t ilp = { SF_T_PAIR, 4, 1, 16, 2, 8, 4, 1, 0, 0 }, pf = { SF_T_ELEM, 8, 1, 128, 1, 4, 2, 0, 0, 1 };
+    ck_assert_str_eq (sf_tconfig_text (&ilp, text), "T:e1.w4.m1.n16.k2.g8.p4.a1");
+    ck_assert_int_eq (sf_tconfig_parse (text, &back), SF_OK);
+    ck_assert_int_eq (memcmp (&ilp, &back, sizeof ilp), 0);
+    ck_assert_str_eq (sf_tconfig_text (&pf, text), "T:e0.w8.m1.n128.k1.g4.p2.f1");
+    ck_assert_int_eq (sf_tconfig_parse (text, &back), SF_OK);
+    ck_assert_int_eq (memcmp (&pf, &back, sizeof pf), 0);
+    ck_assert_int_eq (sf_tconfig_parse ("T:e1.w4.m1.n16.k2.g8.p4.a0", &back), SF_ERR_FORMAT);
+    ck_assert_int_eq (sf_tconfig_parse ("T:e1.w4.m1.n16.k2.g8.p4.a2", &back), SF_ERR_RANGE);
+    ck_assert_int_eq (sf_tconfig_parse ("T:e0.w8.m1.n128.k1.g4.p2.f1.a1", &back), SF_ERR_FORMAT);
+    ck_assert_int_eq (sf_tconfig_parse ("T:e0.w8.m1.n128.k1.g4.p2.f1.", &back), SF_ERR_FORMAT);
+    sf_tconfig_t bs = { SF_T_ELEM, 4, 2, 32, 1, 4, 2, 1, 1, 0 };
+    ck_assert_str_eq (sf_tconfig_text (&bs, text), "T:e0.w4.m2.n32.k1.g4.p2.a1.b1");
+    ck_assert_int_eq (sf_tconfig_parse (text, &back), SF_OK);
+    ck_assert_int_eq (memcmp (&bs, &back, sizeof bs), 0);
+    ck_assert_int_eq (sf_tconfig_parse ("T:e1.w4.m1.n16.k2.g8.p4.b1.a1", &back), SF_ERR_FORMAT);
+    ck_assert_int_eq (sf_tconfig_parse ("T:e1.w4.m1.n16.k2.g8.p4.c1", &back), SF_ERR_FORMAT);
+    ck_assert_int_eq (sf_tconfig_parse ("T:e0.w8.m1.n128.k1.g4.p2.b1.f1", &back), SF_ERR_RANGE);
+    /* the prefill kernel's fixed shape; n 128 is the prefill kernel's only */
+    ck_assert_int_eq (sf_tconfig_parse ("T:e0.w4.m1.n128.k1.g4.p2.f1", &back), SF_ERR_RANGE);
+    ck_assert_int_eq (sf_tconfig_parse ("T:e0.w8.m1.n128.k2.g4.p2.f1", &back), SF_ERR_RANGE);
+    ck_assert_int_eq (sf_tconfig_parse ("T:e0.w8.m1.n128.k1.g16.p2.f1", &back), SF_ERR_RANGE);
+    ck_assert_int_eq (sf_tconfig_parse ("T:e0.w8.m1.n32.k1.g4.p2.f1", &back), SF_ERR_RANGE);
+    ck_assert_int_eq (sf_tconfig_parse ("T:e0.w8.m1.n128.k1.g4.p2", &back), SF_ERR_RANGE);
+    ck_assert_int_eq (sf_tconfig_parse ("T:e0.w8.m1.n64.k1.g4.p2.a1.f1", &back), SF_ERR_RANGE);
 }
 END_TEST
 
 START_TEST (test_geometry)
 {
     /* 100 x 50: 64-row blocks (2), 4 k-tiles in 2 parts of 2, one group */
-    sf_tconfig_t c = { SF_T_ELEM, 4, 1, 16, 2, 2, 2 };
+    sf_tconfig_t c = { SF_T_ELEM, 4, 1, 16, 2, 2, 2, 0, 0, 0 };
     sf_tgeom_t g;
     ck_assert_int_eq (sf_tkernel_geom (&c, 100, 50, &g), SF_OK);
     ck_assert_int_eq (g.rows, 64);
@@ -50,9 +76,26 @@ START_TEST (test_geometry)
     ck_assert_int_eq (g.b_bytes, 4096);
     ck_assert_int_eq (sf_tkernel_shared_bytes (&c, &g, 160), 4096 + 4 * 2 * (160 + 8));
     /* 8 parts of 4 k-tiles (g = 4) over 10 k-tiles: parts 3..7 would be empty */
-    sf_tconfig_t big = { SF_T_ELEM, 4, 1, 16, 8, 4, 2 };
+    sf_tconfig_t big = { SF_T_ELEM, 4, 1, 16, 8, 4, 2, 0, 0, 0 };
     ck_assert_int_eq (sf_tkernel_geom (&big, 64, 160, &g), SF_ERR_RANGE);
     ck_assert_int_eq (sf_tkernel_geom (&c, 0, 50, &g), SF_ERR_INVALID);
+    /* the prefill kernel: 128-row blocks, K whole; two chunks of B (4 x 16
+       rows x 128 columns x 2 bytes) and of fragments (8 strips x 4 tiles x
+       512 bytes) */
+    sf_tconfig_t pf = { SF_T_ELEM, 8, 1, 128, 1, 4, 2, 0, 0, 1 };
+    ck_assert_int_eq (sf_tkernel_geom (&pf, 300, 100, &g), SF_OK);
+    ck_assert_int_eq (g.rows, 128);
+    ck_assert_int_eq (g.row_blocks, 3);
+    ck_assert_int_eq (g.part_tiles, 8);
+    ck_assert_int_eq (g.groups, 2);
+    ck_assert_int_eq (g.b_bytes, 2 * 4 * 16 * 128 * 2 + 2 * 8 * 4 * 512);
+    /* streamed B: two chunks of 2 x 16 rows x 16 columns, or the sums */
+    sf_tconfig_t bs = { SF_T_ELEM, 4, 1, 16, 1, 2, 2, 0, 1, 0 };
+    ck_assert_int_eq (sf_tkernel_geom (&bs, 100, 4096, &g), SF_OK);
+    ck_assert_int_eq (g.b_bytes, 2 * 2 * 16 * 16 * 2);
+    bs.ksplit = 4;
+    ck_assert_int_eq (sf_tkernel_geom (&bs, 100, 4096, &g), SF_OK);
+    ck_assert_int_eq (g.b_bytes, 64 * 16 * 4);
 }
 END_TEST
 
@@ -116,8 +159,9 @@ s_roundtrip (const sf_matrix_t *a, const sf_tconfig_t *c, sf_tier tier)
 }
 
 static const sf_tconfig_t s_configs[] = {
-    { SF_T_ELEM, 4, 1, 16, 1, 8, 4 }, { SF_T_PAIR, 4, 1, 16, 1, 8, 4 }, { SF_T_ELEM, 2, 2, 64, 2, 2, 2 },
-    { SF_T_PAIR, 1, 2, 8, 4, 4, 3 },  { SF_T_ELEM, 8, 1, 32, 8, 2, 2 }, { SF_T_PAIR, 2, 1, 16, 2, 16, 2 },
+    { SF_T_ELEM, 4, 1, 16, 1, 8, 4, 0, 0, 0 }, { SF_T_PAIR, 4, 1, 16, 1, 8, 4, 0, 0, 0 }, { SF_T_ELEM, 2, 2, 64, 2, 2, 2, 0, 0, 0 },
+    { SF_T_PAIR, 1, 2, 8, 4, 4, 3, 0, 0, 0 },  { SF_T_ELEM, 8, 1, 32, 8, 2, 2, 0, 0, 0 }, { SF_T_PAIR, 2, 1, 16, 2, 16, 2, 0, 0, 0 },
+    { SF_T_PAIR, 8, 1, 128, 1, 4, 2, 0, 0, 1 },  /* the prefill kernel reads the same encoding */
 };
 #define S_CONFIGS ((int) (sizeof s_configs / sizeof s_configs[0]))
 
@@ -153,7 +197,7 @@ END_TEST
 START_TEST (test_encoding_size)
 {
     sf_matrix_t *a = sf_matrix_new_random (256, 512, 0.8, 3);
-    sf_tconfig_t ce = { SF_T_ELEM, 4, 1, 16, 1, 8, 2 }, cp = { SF_T_PAIR, 4, 1, 16, 1, 8, 2 };
+    sf_tconfig_t ce = { SF_T_ELEM, 4, 1, 16, 1, 8, 2, 0, 0, 0 }, cp = { SF_T_PAIR, 4, 1, 16, 1, 8, 2, 0, 0, 0 };
     void *data = NULL;
     size_t size = 0;
     sf_tencode_info_t info;
@@ -181,7 +225,7 @@ START_TEST (test_decode_hostile)
 {
     sf_matrix_t *a = s_matrix (40, 70, 0.3, 0, 0, 11);
     for (int e = 0; e < 2; e++) {
-        sf_tconfig_t c = { e, 2, 1, 16, 2, 2, 2 };
+        sf_tconfig_t c = { e, 2, 1, 16, 2, 2, 2, 0, 0, 0 };
         void *data = NULL;
         size_t size = 0;
         ck_assert_int_eq (sf_tencode (&c, SF_TIER_BF16, a, &data, &size), SF_OK);
@@ -227,6 +271,32 @@ START_TEST (test_space)
     }
     /* N = 1 still has configs (n = 8); a small layer keeps the ones that
        cannot fill the SMs */
+    /* N = 16: the decode kernel, with and without the ILP accumulators and
+       the streamed B */
+    int ilp = 0, bs = 0;
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq (out[i].prefill, 0);
+        ilp += out[i].ilp;
+        bs += out[i].bstream;
+    }
+    ck_assert_int_gt (ilp, 0);
+    ck_assert_int_lt (ilp, n);
+    ck_assert_int_gt (bs, 0);
+    ck_assert_int_lt (bs, n);
+    /* N = 512: the prefill kernel only, n 64 and 128 */
+    sf_tspace_problem_t pre = { 4096, 4096, 512, 4096 * 4096 / 2, 132 };
+    n = sf_tkernel_space (&pre, out, 2048, NULL);
+    ck_assert_int_gt (n, 4);
+    bool wide = false;
+    for (int i = 0; i < n; i++) {
+        sf_tgeom_t g;
+        ck_assert_int_eq (out[i].prefill, 1);
+        ck_assert (sf_tconfig_legal (&out[i]));
+        ck_assert_int_eq (sf_tkernel_geom (&out[i], pre.m, pre.k, &g), SF_OK);
+        ck_assert_int_le (sf_tkernel_shared_bytes (&out[i], &g, 16), SF_TKERNEL_SHARED_MAX);
+        wide = wide || out[i].ncols == 128;
+    }
+    ck_assert (wide);
     sf_tspace_problem_t tiny = { 20, 30, 1, 100, 132 };
     n = sf_tkernel_space (&tiny, out, 2048, NULL);
     ck_assert_int_gt (n, 0);
@@ -244,8 +314,13 @@ END_TEST
 START_TEST (test_source_compiles)
 {
     const sf_tconfig_t configs[] = {
-        { SF_T_ELEM, 4, 1, 16, 4, 8, 4 }, { SF_T_PAIR, 4, 2, 64, 1, 8, 4 },
-        { SF_T_PAIR, 8, 1, 8, 8, 4, 2 },  { SF_T_ELEM, 2, 2, 32, 2, 4, 3 },
+        { SF_T_ELEM, 4, 1, 16, 4, 8, 4, 0, 0, 0 }, { SF_T_PAIR, 4, 2, 64, 1, 8, 4, 0, 0, 0 },
+        { SF_T_PAIR, 8, 1, 8, 8, 4, 2, 0, 0, 0 },  { SF_T_ELEM, 2, 2, 32, 2, 4, 3, 0, 0, 0 },
+        { SF_T_PAIR, 4, 1, 16, 2, 8, 4, 1, 0, 0 }, { SF_T_ELEM, 4, 2, 32, 1, 4, 2, 1, 0, 0 },
+        { SF_T_PAIR, 4, 1, 16, 4, 8, 4, 0, 1, 0 }, { SF_T_ELEM, 8, 2, 64, 1, 4, 2, 0, 1, 0 },
+        { SF_T_PAIR, 2, 1, 8, 2, 16, 3, 1, 1, 0 },
+        { SF_T_ELEM, 8, 1, 128, 1, 4, 2, 0, 0, 1 }, { SF_T_PAIR, 8, 1, 64, 1, 8, 3, 0, 0, 1 },
+        { SF_T_PAIR, 8, 1, 128, 1, 2, 4, 0, 0, 1 }, { SF_T_ELEM, 8, 1, 64, 1, 2, 2, 0, 0, 1 },
     };
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
         sf_epilogue_t epi = { i % 2 == 0, i < 2 };
@@ -255,7 +330,7 @@ START_TEST (test_source_compiles)
         char *source = NULL, text[SF_TCONFIG_TEXT_MAX];
         sf_launch_t launch;
         sf_jit_stats_t st;
-        ck_assert_msg (sf_tkernel_compile (&configs[i], tier, &epi, &cubin, &size, &source, &launch, &st) == SF_OK,
+        ck_assert_msg (sf_tkernel_compile (&configs[i], tier, SF_LAYOUT_KN, &epi, &cubin, &size, &source, &launch, &st) == SF_OK,
                        "%s: %s", sf_tconfig_text (&configs[i], text), sf_error_message ());
         ck_assert_int_gt (size, 0);
         ck_assert_int_eq (st.spill_stores, 0);
@@ -269,10 +344,15 @@ START_TEST (test_source_compiles)
     }
     sf_buf_t *buf = sf_buf_new (1 << 16);
     sf_launch_t launch;
-    sf_tconfig_t bad = { SF_T_ELEM, 3, 1, 16, 1, 8, 4 };
+    sf_tconfig_t bad = { SF_T_ELEM, 3, 1, 16, 1, 8, 4, 0, 0, 0 };
     sf_epilogue_t none = { false, false };
-    ck_assert_int_eq (sf_tkernel_source (&bad, SF_TIER_BF16, &none, buf, &launch), SF_ERR_INVALID);
-    ck_assert_int_eq (sf_tkernel_source (&configs[0], SF_TIER_TF32, &none, buf, &launch), SF_ERR_INVALID);
+    ck_assert_int_eq (sf_tkernel_source (&bad, SF_TIER_BF16, SF_LAYOUT_KN, &none, buf, &launch), SF_ERR_INVALID);
+    ck_assert_int_eq (sf_tkernel_source (&configs[0], SF_TIER_TF32, SF_LAYOUT_KN, &none, buf, &launch),
+                      SF_ERR_INVALID);
+    /* the layout is the generator's parameter: kn is built, nk not yet */
+    ck_assert_int_eq (sf_tkernel_source (&configs[0], SF_TIER_BF16, SF_LAYOUT_NK, &none, buf, &launch),
+                      SF_ERR_UNSUPPORTED);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "layout kn only, not nk"));
     sf_buf_destroy (&buf);
 }
 END_TEST

@@ -40,6 +40,16 @@ expect_exit 0 "tune-local --precision bf16 measures template T" \
 got=$(json_get "$WORK/out" "(len($T_ALL), all(c['status'] == 'ok' for c in d['candidates']), d['simulated'])")
 [ "$got" = "(3, True, True)" ] && pass "bf16: 3 T candidates measured (sampled), labelled simulated" \
     || fail "bf16 T candidates: $got: $(head -c 400 "$WORK/out")"
+# the session-12 variants (a1, b1; f1 from N = 256) are sampled; SPMMFARM_T_VARIANTS=0 leaves them out
+VARIANTS="sum(1 for c in $T_ALL if any(x in c for x in ('.a1', '.b1', '.f1')))"
+expect_exit 0 "bf16 T with the variants" "$SPMMFARM" tune-local "$WORK/a.mtx" --n 8 --backend sim --max-configs 24 \
+    --no-store --precision bf16 -q --json
+[ "$(json_get "$WORK/out" "$VARIANTS > 0")" = True ] && pass "the sample holds a1/b1 variants" \
+    || fail "no variant sampled: $(json_get "$WORK/out" "$T_ALL")"
+SPMMFARM_T_VARIANTS=0 expect_exit 0 "bf16 T without the variants" "$SPMMFARM" tune-local "$WORK/a.mtx" --n 8 \
+    --backend sim --max-configs 24 --no-store --precision bf16 -q --json
+got=$(json_get "$WORK/out" "(len($T_ALL) > 0, $VARIANTS)")
+[ "$got" = "(True, 0)" ] && pass "SPMMFARM_T_VARIANTS=0: session 11's T kernels only" || fail "without variants: $got"
 expect_exit 0 "tune-local --precision fp16 --templates D" \
     "$SPMMFARM" tune-local "$WORK/a.mtx" --n 8 --backend sim --max-configs 3 --no-store --precision fp16 \
     --templates D -q --json
@@ -49,7 +59,7 @@ expect_exit 0 "tune-local fp32 (T is not an fp32 template)" \
     "$SPMMFARM" tune-local "$WORK/a.mtx" --n 8 --backend sim --max-configs 2 --no-store -q --json
 [ "$(json_get "$WORK/out" "len($T_ALL)")" = 0 ] && pass "fp32: no T candidate" || fail "fp32 ran T"
 # a layer where the model's T beats dense (A's 64 MB against a 7 MB encoding):
-# the winner's text round-trips through the store, and export refuses it
+# the winner's text round-trips through the store, and export bundles it
 "$SPMMFARM" gen --m 4096 --k 8192 --sparsity 0.97 --seed 5 -o "$WORK/big.smtx" >/dev/null 2>&1
 ST="$WORK/t-store"
 expect_exit 0 "bf16 search with a T winner" "$SPMMFARM" tune-local "$WORK/big.smtx" --n 16 --backend sim \
@@ -65,10 +75,35 @@ expect_exit 0 "store verify (T records)" "$SPMMFARM" store verify "$ST"
 expect_grep ", 0 bad" "$WORK/out" "every T record decodes"
 expect_exit 0 "store dump kernels" "$SPMMFARM" store dump "$ST" --db kernels --json
 expect_grep "\"config\":\"$won\"" "$WORK/out" "the stored kernel is the T winner's"
-expect_exit 2 "export of a T winner is refused" "$SPMMFARM" export 1 --store "$ST" -o "$WORK/t.bundle" \
-    --allow-simulated
-expect_grep "template T kernel, which bundles do not carry yet" "$WORK/err" "export names T as the reason"
-[ ! -e "$WORK/t.bundle" ] && pass "nothing written" || fail "a refused export wrote a bundle"
+expect_exit 0 "export of a T winner" "$SPMMFARM" export 1 --store "$ST" -o "$WORK/tt.bundle" --allow-simulated
+got=$(python3 -c "import json; l = json.load(open('$WORK/tt.bundle/manifest.json'))['layers'][0]
+print(l['template'], l['config'], l['dtypes']['b'] if 'dtypes' in l else '', l['data']['file'], l['source']['file'])")
+case "$got" in "T $won "*"data/"*".cu") pass "the bundle's layer is the T winner with its encoding: $got";;
+    *) fail "the T layer: $got";; esac
+expect_exit 0 "bundle verify of the T bundle" "$SPMMFARM" bundle verify "$WORK/tt.bundle"
+expect_grep "1 template T encodings decode as their kernels read them" "$WORK/out" \
+    "verify decodes the T encoding"
+# the schema: a T layer needs its data file and a 16-bit precision
+python3 - "$WORK/tt.bundle" "$SPMMFARM" <<'PY' && pass "a T layer without its data, or in fp32, is refused by the schema" \
+    || fail "the schema took a broken T layer"
+import json, shutil, subprocess, sys
+src, spmmfarm = sys.argv[1], sys.argv[2]
+for what, want in (("nodata", "needs a data file"), ("fp32", "a template T layer is bf16 or fp16")):
+    dst = src + "-" + what
+    shutil.copytree(src, dst)
+    m = json.load(open(dst + "/manifest.json"))
+    l = m["layers"][0]
+    if what == "nodata":
+        l["data"] = None
+    else:
+        l["precision"] = "fp32"
+        l.pop("dtypes", None)
+    json.dump(m, open(dst + "/manifest.json", "w"))
+    r = subprocess.run([spmmfarm, "bundle", "verify", dst], capture_output=True, text=True)
+    if r.returncode == 0 or want not in r.stderr:
+        print(what, r.returncode, r.stderr, file=sys.stderr)
+        sys.exit(1)
+PY
 
 # ---- a store written before requests had a type ----------------------------------
 # (tests/data/store-pre-request: tune-local of spmmfarm 0.1.0 at 132dfaf)

@@ -62,7 +62,9 @@ double sf_sim_tcdense_us (const sf_device_info_t *gpu, const sf_tcdense_config_t
                          int64_t k, int64_t n);
 /*  Estimated microseconds of a template T kernel (sf_tkernel.h) whose
     encoding of A has data_bytes bytes: the encoding, B and C (16-bit) at
-    the DRAM rate plus the ~12 us fixed cost of a T launch measured on the
+    the DRAM rate, or the dense product's flops (every tile nonempty) at a
+    quarter of the 16-bit peak (mma.sync, decoding) when that is longer
+    (prefill), plus the ~12 us fixed cost of a T launch measured on the
     H100 (docs/KERNELS.md, "Template T": latency-bound warps, not bytes).
     A model: the sim backend labels it as such. */
 double sf_sim_t_us (const sf_device_info_t *gpu, size_t data_bytes, int64_t m, int64_t k, int64_t n);

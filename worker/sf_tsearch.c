@@ -22,6 +22,22 @@
 #define S_SIM_COMPILED 2
 
 /*  An even sample of `keep` of count configs (keep <= 0: all). */
+/*  SPMMFARM_T_VARIANTS=0 keeps session 11's kernels only (no a, b or f
+    knob; from N = 256 that leaves no T config): a way back should the
+    session-12 variants misbehave on a GPU (docs/KERNELS.md "Template T"). */
+static int
+s_drop_variants (sf_tconfig_t *configs, int count)
+{
+    const char *v = getenv ("SPMMFARM_T_VARIANTS");
+    if (!v || strcmp (v, "0") != 0)
+        return count;
+    int kept = 0;
+    for (int i = 0; i < count; i++)
+        if (!configs[i].ilp && !configs[i].bstream && !configs[i].prefill)
+            configs[kept++] = configs[i];
+    return kept;
+}
+
 static int
 s_sample (sf_tconfig_t *configs, int count, int keep)
 {
@@ -89,12 +105,13 @@ s_compile_thread (void *arg)
         if (pool->opts->cancel && atomic_load (pool->opts->cancel))
             j->status = sf_error_set (SF_ERR_CANCELLED, "the search was cancelled");
         else if (j->compile)
-            j->status = sf_tkernel_compile (&j->config, pool->opts->tier, &epi, &j->kernel.cubin,
-                                            &j->kernel.cubin_size, &j->kernel.source, &j->kernel.launch,
-                                            &j->stats);
+            j->status = sf_tkernel_compile (&j->config, pool->opts->tier, pool->opts->layout, &epi,
+                                            &j->kernel.cubin, &j->kernel.cubin_size, &j->kernel.source,
+                                            &j->kernel.launch, &j->stats);
         else {  /* sim, not compiled: the launch from the emitter */
             sf_buf_t *src = sf_buf_new ((size_t) 1 << 22);
-            j->status = src ? sf_tkernel_source (&j->config, pool->opts->tier, &epi, src, &j->kernel.launch)
+            j->status = src ? sf_tkernel_source (&j->config, pool->opts->tier, pool->opts->layout, &epi, src,
+                                                 &j->kernel.launch)
                             : sf_error_set (SF_ERR_NOMEM, "out of memory");
             sf_buf_destroy (&src);
         }
@@ -209,7 +226,9 @@ sf_tsearch_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, s
         free (configs);
         return count;
     }
-    out->pruned += pruned;
+    int all = count;
+    count = s_drop_variants (configs, count);
+    out->pruned += pruned + (all - count);
     count = s_sample (configs, count, opts->max_configs);
     out->legal += count;
     s_tjob_t *jobs = calloc ((size_t) count + 1, sizeof *jobs);
@@ -267,8 +286,8 @@ sf_tsearch_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, s
         sf_jit_stats_t stats;
         rc = sf_tconfig_parse (out->config, &won);
         if (rc == SF_OK)
-            rc = sf_tkernel_compile (&won, opts->tier, &epi, &out->cubin, &out->cubin_size, &out->source,
-                                     &out->launch, &stats);
+            rc = sf_tkernel_compile (&won, opts->tier, opts->layout, &epi, &out->cubin, &out->cubin_size,
+                                     &out->source, &out->launch, &stats);
         if (rc == SF_OK)
             rc = sf_tkernel_launch_for (&won, out->data, out->data_size, &out->launch);
         out->compile_cpu_s += rc == SF_OK ? stats.cpu_seconds : 0;

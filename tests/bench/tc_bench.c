@@ -40,7 +40,7 @@ typedef struct {
     const char *shapes;    /* "4096x4096,11008x4096" (M x K) */
     const char *sparsity;  /* "0.5,0.8,0.9" */
     const char *ns;        /* "16,64" */
-    const char *knobs[7];  /* lists per knob: e w m n k g p ("auto" n) */
+    const char *knobs[10];  /* lists per knob: e w m n k g p a b f ("auto" n) */
     const char *configs;   /* explicit "T:...,T:..." (overrides knobs) */
     const char *json;
     const char *cubin_dir;
@@ -115,7 +115,8 @@ s_kernel_compile (void *ctx, int64_t i)
         return;
     char path[512];
     sf_buf_t *src = sf_buf_new (64 << 10);
-    k->status = src ? sf_tkernel_source (&k->config, k->tier, &k->epi, src, &k->launch) : SF_ERR_NOMEM;
+    k->status = src ? sf_tkernel_source (&k->config, k->tier, SF_LAYOUT_KN, &k->epi, src, &k->launch)
+                    : SF_ERR_NOMEM;
     sf_buf_destroy (&src);
     if (k->status != SF_OK)
         return;
@@ -137,7 +138,8 @@ s_kernel_compile (void *ctx, int64_t i)
             fclose (f);
     }
     sf_launch_t launch;
-    k->status = sf_tkernel_compile (&k->config, k->tier, &k->epi, &k->cubin, &k->size, NULL, &launch, &k->stats);
+    k->status = sf_tkernel_compile (&k->config, k->tier, SF_LAYOUT_KN, &k->epi, &k->cubin, &k->size, NULL, &launch,
+                                    &k->stats);
     if (k->status != SF_OK) {
         char text[SF_TCONFIG_TEXT_MAX];
         fprintf (stderr, "tc_bench: %s: %s\n", sf_tconfig_text (&k->config, text), sf_error_message ());
@@ -243,9 +245,14 @@ typedef struct {
 } s_spec_t;
 
 static const sf_tconfig_t s_verify_configs[] = {
-    { 0, 4, 1, 16, 1, 8, 4 }, { 1, 4, 1, 16, 4, 8, 4 }, { 0, 2, 2, 64, 2, 2, 2 }, { 1, 1, 2, 8, 4, 4, 3 },
-    { 0, 8, 1, 32, 8, 2, 2 }, { 1, 2, 1, 16, 2, 16, 2 }, { 1, 8, 2, 64, 1, 4, 4 }, { 0, 1, 1, 8, 1, 2, 8 },
-    { 1, 4, 2, 32, 8, 8, 2 }, { 0, 4, 2, 16, 4, 4, 4 },
+    { 0, 4, 1, 16, 1, 8, 4, 0, 0, 0 },  { 1, 4, 1, 16, 4, 8, 4, 0, 0, 0 },  { 0, 2, 2, 64, 2, 2, 2, 0, 0, 0 },
+    { 1, 1, 2, 8, 4, 4, 3, 0, 0, 0 },   { 0, 8, 1, 32, 8, 2, 2, 0, 0, 0 },  { 1, 2, 1, 16, 2, 16, 2, 0, 0, 0 },
+    { 1, 8, 2, 64, 1, 4, 4, 0, 0, 0 },  { 0, 1, 1, 8, 1, 2, 8, 0, 0, 0 },   { 1, 4, 2, 32, 8, 8, 2, 0, 0, 0 },
+    { 0, 4, 2, 16, 4, 4, 4, 0, 0, 0 },
+    /* the ILP accumulators, the streamed B, the prefill kernel */
+    { 1, 4, 1, 16, 2, 8, 4, 1, 0, 0 },  { 0, 2, 2, 32, 1, 4, 2, 1, 0, 0 },  { 1, 4, 1, 16, 4, 8, 4, 0, 1, 0 },
+    { 0, 8, 2, 64, 1, 4, 2, 0, 1, 0 },  { 1, 2, 1, 8, 2, 16, 3, 1, 1, 0 },  { 0, 8, 1, 128, 1, 4, 2, 0, 0, 1 },
+    { 1, 8, 1, 64, 1, 2, 3, 0, 0, 1 },  { 1, 8, 1, 128, 1, 8, 2, 0, 0, 1 },
 };
 
 /*  The configs of the knob lists for problem p (n "auto": N rounded up to a
@@ -264,27 +271,29 @@ s_configs_for (const s_opts_t *o, const tc_problem_t *p, sf_tconfig_t *out)
                 fprintf (stderr, "tc_bench: %s\n", sf_error_message ());
         return count;
     }
-    double v[7][8];
-    int nv[7];
+    double v[10][8];
+    int nv[10];
     int64_t widest = 8;
-    while (widest < p->n && widest < 64)
+    while (widest < p->n && widest < (strchr (o->knobs[9], '1') ? 128 : 64))
         widest *= 2;
-    for (int i = 0; i < 7; i++) {
+    for (int i = 0; i < 10; i++) {
         if (i == 3 && strcmp (o->knobs[3], "auto") == 0) {
             v[3][0] = (double) widest;
             nv[3] = 1;
         } else if ((nv[i] = s_list (o->knobs[i], v[i], 8)) < 1)
             return -1;
     }
-    int idx[7] = { 0 };
+    int idx[10] = { 0 };
     for (;;) {
         sf_tconfig_t c = { (int32_t) v[0][idx[0]], (int32_t) v[1][idx[1]], (int32_t) v[2][idx[2]], (int32_t) v[3][idx[3]],
-                           (int32_t) v[4][idx[4]], (int32_t) v[5][idx[5]], (int32_t) v[6][idx[6]] };
+                           (int32_t) v[4][idx[4]], (int32_t) v[5][idx[5]], (int32_t) v[6][idx[6]], (int32_t) v[7][idx[7]], (int32_t) v[8][idx[8]],
+                           (int32_t) v[9][idx[9]] };
         sf_tgeom_t g;
-        if (count < S_MAX_CONFIGS && sf_tconfig_legal (&c) && c.ncols <= widest && c.strips * c.ncols <= 128
+        if (count < S_MAX_CONFIGS && sf_tconfig_legal (&c) && c.ncols <= widest
+            && c.strips * c.ncols * (c.ilp + 1) <= 128
             && sf_tkernel_geom (&c, p->m, p->k, &g) == SF_OK)
             out[count++] = c;
-        int i = 6;
+        int i = 9;
         while (i >= 0 && ++idx[i] == nv[i])
             idx[i--] = 0;
         if (i < 0)
@@ -311,6 +320,7 @@ s_specs (const s_opts_t *o, s_spec_t **specs_p)
             { 1000, 4000, 16, 0.8, 0, 0, 0, 0, 1, 0 },   { 300, 520, 24, 0.9, 0, 0, 64, 0, 0, 1 },
             { 517, 1030, 65, 0.85, 0, 0, 0, 1, 0, 0 },   { 128, 4096, 1, 0.5, 0, 0, 0, 0, 0, 0 },
             { 4096, 4096, 17, 0.8, 0, 0, 0, 0, 1, 1 },   { 2048, 2048, 64, 0.5, 0, 0, 0, 1, 0, 0 },
+            { 257, 777, 300, 0.7, 0, 0, 0, 1, 1, 0 },    /* the prefill kernel's partial chunks and blocks */
         };
         n = (int) (sizeof v / sizeof v[0]);
         s = calloc ((size_t) n, sizeof *s);
@@ -425,7 +435,8 @@ s_usage (int rc)
              "  --shapes MxK,...     bench shapes (default the llm suite's four)\n"
              "  --sparsity S,...     default 0.5,0.8,0.9\n"
              "  --n N,...            default 16,64\n"
-             "  --e/--w/--m/--ncols/--k/--g/--p LIST   knob values (--ncols auto: N rounded up)\n"
+             "  --e/--w/--m/--ncols/--k/--g/--p/--a/--b/--f LIST   knob values (--ncols auto: N rounded\n"
+             "                       up, to 64, or to 128 when --f has 1; a, b, f default 0)\n"
              "  --configs T:...,...  explicit configs instead of the knob lists\n"
              "  --tier bf16|fp16     bench tier (default bf16)\n"
              "  --json FILE          results as JSON\n"
@@ -440,18 +451,18 @@ int
 main (int argc, char **argv)
 {
     s_opts_t o = { .shapes = "4096x4096,11008x4096,4096x11008,16384x4096", .sparsity = "0.5,0.8,0.9",
-                   .ns = "16,64", .knobs = { "0,1", "4", "1,2", "auto", "1,2,4,8", "8", "4" },
+                   .ns = "16,64", .knobs = { "0,1", "4", "1,2", "auto", "1,2,4,8", "8", "4", "0", "0", "0" },
                    .tier = SF_TIER_BF16, .threads = 16 };
     if (argc < 2 || strcmp (argv[1], "--help") == 0)
         return s_usage (argc < 2 ? 2 : 0);
     o.mode = argv[1];
     if (strcmp (o.mode, "verify") && strcmp (o.mode, "bench") && strcmp (o.mode, "compile"))
         return s_usage (2);
-    static const char *knob_names[7] = { "--e", "--w", "--m", "--ncols", "--k", "--g", "--p" };
+    static const char *knob_names[10] = { "--e", "--w", "--m", "--ncols", "--k", "--g", "--p", "--a", "--b", "--f" };
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool knob = false;
-        for (int j = 0; j < 7; j++)
+        for (int j = 0; j < 10; j++)
             if (strcmp (a, knob_names[j]) == 0 && v) {
                 o.knobs[j] = v;
                 knob = true;
