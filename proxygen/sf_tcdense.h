@@ -39,8 +39,14 @@
     rounded up to 32.
 
     Config text: "tc.x3.m128n128k16.w64x32.s4.k1" (kind, block tile, warp
-    tile, pipeline stages, K split, then ".a1" for plain A); the kind is the
-    tier's: x3 (fp32), tf32, bf16, fp16.
+    tile, pipeline stages, K split, then ".a1" for plain A, then ".nk" for
+    the nk layout); the kind is the tier's: x3 (fp32), tf32, bf16, fp16.
+
+    Layout nk (issue 23): entry(const T *X, T *Y, N, bias, data) with X
+    N x K and Y N x M row-major (Y = X A^T + bias): the same kernel with
+    X's BN x BK tile staged n-major (K contiguous: 16-byte copies along
+    X's rows, coalesced) and its fragments loaded as the A tile's are
+    (ldmatrix without .trans in 16 bits); stores to Y[n][m]. Same grid.
 
     Plain A (".a1", docs/DECISIONS.md "Dense winners"): the data is A alone,
     M x K row-major in the tier's type with nothing around it (a bundle's
@@ -83,6 +89,11 @@ typedef struct {
                           A plain, M x K row-major in the tier's type, as a
                           bundle's dense layer holds it, M and K compiled in,
                           split (3xTF32) or rounded (TF32) in registers */
+    int32_t nk;        /* 0: layout kn (B K x N, C M x N); 1 (text ".nk", last):
+                          layout nk, B is X (N x K row-major) and C is Y = X A^T
+                          (N x M row-major), what nn.Linear takes and gives;
+                          X's tiles are read along K, the MMA's col operand
+                          as it stands, no transpose anywhere */
 } sf_tcdense_config_t;
 
 /*  "tc.x3.m128n128k16.w64x32.s4.k1" into buf (SF_TCDENSE_TEXT_MAX); returns buf. */

@@ -83,8 +83,10 @@ sf_densecand_own (const sf_densecand_env_t *env, const sf_matrix_t *a, int64_t n
     sf_tcdense_config_t configs[SF_TCDENSE_MAX_CONFIGS];
     int nc = sf_tcdense_configs (tier, m, k, n, sms, configs,
                                  env->gpu ? SF_TCDENSE_MAX_CONFIGS : SF_DENSECAND_SIM_CONFIGS);
-    for (int i = 0; i < nc; i++)
+    for (int i = 0; i < nc; i++) {
         builds[i].config = configs[i];
+        builds[i].config.nk = env->layout == SF_LAYOUT_NK;
+    }
     s_pool_t pool = { builds, nc, m, k, { bias, relu }, PTHREAD_MUTEX_INITIALIZER, 0 };
     s_compile (&pool, env->compile_threads);
     void *data = NULL;
