@@ -93,6 +93,8 @@ sf_config_parse (const char *text, sf_config_t *c)
         int rc = sf_config_parse (kn, c);
         if (rc != SF_OK)
             return rc;
+        if (c->nk)
+            return sf_error_set (SF_ERR_FORMAT, "config '%s': '.nk' twice", text);
         if (c->tmpl != SF_TEMPLATE_D || c->encoding != SF_D_SLAB)
             return sf_error_set (SF_ERR_RANGE, "config '%s': only template D's slab kernel (.e2) has an nk form",
                                  text);
