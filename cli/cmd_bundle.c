@@ -374,6 +374,21 @@ s_run_layer (s_gpu_t *g, sfrt_layer_t *layer, const sf_manifest_layer_t *l, cons
                 break;
             }
     }
+    if (rc == SF_OK && a && l->layout == SF_LAYOUT_NK) {
+        /* nk: B held X (N x K) and C is Y (N x M): compare as kn */
+        float *t = malloc ((size_t) (l->k > l->m ? l->k : l->m) * (size_t) n * sizeof *t);
+        if (!t)
+            rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
+        for (int64_t i = 0; t && i < n * l->k; i++)
+            t[i % l->k * n + i / l->k] = x.b[i];
+        if (t)
+            memcpy (x.b, t, (size_t) (n * l->k) * sizeof *t);
+        for (int64_t i = 0; t && i < n * l->m; i++)
+            t[i % l->m * n + i / l->m] = x.c[i];
+        if (t)
+            memcpy (x.c, t, (size_t) (n * l->m) * sizeof *t);
+        free (t);
+    }
     if (rc == SF_OK && a) {
         r->compared = true;
         r->err = s_compare (a, x.b, x.c, n, x.bias, l->relu);
