@@ -621,7 +621,7 @@ s_configs (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, int sm
         templates &= ~(unsigned) SF_SEARCH_U;
     }
     sf_space_problem_t sp = { sf_matrix_rows (a), sf_matrix_cols (a), n, sf_matrix_nnz (a), sm_count,
-                              opts->d_union && !nk, sf_search_takes_slab (opts) || nk,
+                              opts->d_union && !nk, sf_search_takes_slab (opts) || (nk && !opts->no_d_slab),
                               sf_search_takes_u_split (opts) };
     int64_t budget = opts->max_code_fmas > 0 ? opts->max_code_fmas : SF_SPACE_MAX_FMAS;
     int nu = 0, nd = 0, pruned = 0;
@@ -646,11 +646,14 @@ s_configs (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, int sm
         out->pruned += pruned;
         if (nk) {  /* the slab kernel's nk form; D's rows kernel has none */
             int kept = 0;
-            for (int i = 0; i < nd; i++)
-                if (configs[nu + i].encoding == SF_D_SLAB) {
-                    configs[nu + kept] = configs[nu + i];
-                    configs[nu + kept++].nk = 1;
-                }
+            for (int i = 0; i < nd; i++) {
+                sf_config_t c = configs[nu + i];
+                c.nk = 1;  /* its staged rows are padded: the shared memory bound again */
+                if (c.encoding == SF_D_SLAB && sf_dkernel_shared_bytes (&c, sp.k) <= SF_DKERNEL_SHARED_MAX)
+                    configs[nu + kept++] = c;
+                else
+                    out->pruned++;
+            }
             nd = kept;
         }
         nd = s_sample_kinds (configs + nu, nd, opts->max_configs);
