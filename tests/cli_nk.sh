@@ -65,11 +65,11 @@ rows = [l for l in open(sys.argv[1]) if not l.startswith("%")]
 m, k, _ = map(int, rows[0].split())
 w = [0.0] * (m * k)
 for l in rows[1:]:
-i, j, v = l.split()
-w[(int(i) - 1) * k + int(j) - 1] = float(v)
+    i, j, v = l.split()
+    w[(int(i) - 1) * k + int(j) - 1] = float(v)
 data = struct.pack("<%df" % len(w), *w) + struct.pack("<%df" % m, *([0.5] * m))
 head = {"fc.weight": {"dtype": "F32", "shape": [m, k], "data_offsets": [0, 4 * m * k]},
-    "fc.bias": {"dtype": "F32", "shape": [m], "data_offsets": [4 * m * k, 4 * m * k + 4 * m]}}
+        "fc.bias": {"dtype": "F32", "shape": [m], "data_offsets": [4 * m * k, 4 * m * k + 4 * m]}}
 h = json.dumps(head).encode()
 h += b" " * (-len(h) % 8)
 open(sys.argv[2], "wb").write(struct.pack("<Q", len(h)) + h + data)
