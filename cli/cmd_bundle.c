@@ -45,7 +45,9 @@ static const char *s_help =
     "          \"no GPU: checksums and schema only\" and exits 0 if those pass.\n"
     "create    builds a bundle from weight matrices and chosen configurations\n"
     "          (e.g. tune-local's best), unmeasured: LAYER is NAME=FILE:N:CONFIG with\n"
-    "          CONFIG a U configuration (\"U:r32.v4.t64.g2.o1.m168.sim\") or \"dense\".\n\n"
+    "          CONFIG a U configuration (\"U:r32.v4.t64.g2.o1.m168.sim\") or \"dense\";\n"
+    "          in the nk layout (X N x K in, Y N x M out) a D slab config ending in\n"
+    "          \".nk\" or \"dense.nk\".\n\n"
     "  --json            machine-readable output (inspect: the manifest as JSON)\n"
     "  --matrix NAME=F   verify: the weights of layer NAME (.smtx/.mtx/.npy/.safetensors)\n"
     "  --seed S          seed of .smtx values (default 1) and of verify's inputs\n"
@@ -647,8 +649,10 @@ s_create_layer (sf_bundle_t *bundle, char *spec, const s_opts_t *o)
     int64_t n;
     if (!s_split_layer (spec, &name, &file, &n, &config_text))
         return sf_error_set (SF_ERR_INVALID, "layer '%s' is not NAME=FILE:N:CONFIG", spec);
+    /* "dense.nk": the dense kernel in the nk layout (D's ".nk" configs say it themselves) */
+    bool dense_nk = strcmp (config_text, "dense.nk") == 0;
     sf_config_t config;
-    if (sf_config_parse (config_text, &config) != SF_OK)
+    if (sf_config_parse (dense_nk ? "dense" : config_text, &config) != SF_OK)
         return sf_error_last ();
     sf_read_opts_t read_opts = { NULL, o->seed };
     sf_matrix_t *a = sf_matrix_read (file, &read_opts);
@@ -669,6 +673,7 @@ s_create_layer (sf_bundle_t *bundle, char *spec, const s_opts_t *o)
             .config = sf_config_text (&config, canonical),
             .kernel = config.tmpl == SF_TEMPLATE_DENSE ? NULL : &kernel,
             .arch = o->arch, .err = NAN, .us = NAN,
+            .layout = config.nk || dense_nk ? SF_LAYOUT_NK : SF_LAYOUT_KN,
         };
         rc = sf_export_add_layer (bundle, &l);
     }

@@ -276,7 +276,7 @@ tests_check_tiers_LDFLAGS = $(CUDA_LDFLAGS)
 ## for sm_90, config texts, refusals, sim searches in nk
 check_PROGRAMS += tests/check_nk
 TESTS += tests/check_nk tests/cli_nk.sh
-dist_noinst_SCRIPTS += tests/cli_nk.sh
+dist_noinst_SCRIPTS += tests/cli_nk.sh tests/gpu/check-gpu-nk.sh tests/gpu/nk_torch.py
 tests_check_nk_SOURCES = tests/check_nk.c
 tests_check_nk_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_nk_LDADD = $(CHECK_LDADD)
