@@ -26,6 +26,8 @@ assert cands and all(c.startswith("D:") and ".e2." in c and c.endswith(".nk") fo
 assert d["best"]["config"] == "dense" or d["best"]["config"].endswith(".nk"), d["best"]
 PY
 expect_grep "template U has no nk kernel yet" "$WORK/err" "nk: says template U has no nk kernel"
+expect_exit 0 "tune-local --layout nk (text)" "$SPMMFARM" tune-local "$WORK/a.mtx" --n 512 $SIM --store "$S" --layout nk
+expect_grep "N = 512, layout nk" "$WORK/out" "the text output names the layout"
 expect_exit 0 "tune-local (kn) on the same store" "$SPMMFARM" tune-local "$WORK/a.mtx" --n 512 $SIM --store "$S" --json -q
 [ "$(json_get "$WORK/out" 'd["layout"] == "kn" and not d.get("from_store") and any(c["config"].startswith("U:") for c in d["candidates"])')" = True ] \
     && pass "kn: searched anew (U among its candidates), not answered by the nk record" || fail "kn after nk: $(head -c 400 "$WORK/out")"
