@@ -18,7 +18,9 @@
 #   torch   tests/gpu/nk_torch.py: import --layout nk, local, sparsify, every
 #           SparseLinear against float64 F.linear, a CUDA graph replay
 #           (skipped without a Python with CUDA torch)
-# About 3-5 minutes on the H100 (estimate; most of it NVRTC compiles).
+# Estimated (not yet run) 8-12 minutes on the H100 in all, most of it NVRTC
+# compiles (each tcdense case and each tune-local is a process of its own):
+# split it with SF_NK_PART=dense, d, runtime, torch to fit calls of 600 s.
 SF_TOP_SRCDIR=${SF_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 export SF_TOP_SRCDIR
 . "$(dirname "$0")/../testlib.sh"
