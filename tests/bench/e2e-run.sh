@@ -12,7 +12,7 @@
 #              the LLaMA-shaped decode bf16 at 70 % and 90 %, all tuned in
 #              the nk layout with a short search (--budget 0 --max-configs
 #              $MAXC, default 4), each started only while its estimated
-#              cost fits before the deadline ($DEADLINE s, default 480; the
+#              cost fits before the deadline ($DEADLINE s, default 460; the
 #              torch.compile row only with 90 s to spare); e2e.tar.gz as
 #              for e2e, and session.txt with the wall time of each part
 set -u
@@ -49,11 +49,12 @@ e2e)
     ;;
 session)
     # the deadline counts from e2e.py's start; setup above took seconds
-    # (and a hard stop 40 s after it: what finished is written and comes back)
+    # (and a hard stop 30 s after it, inside the call's 540 s with the setup:
+    # what finished is written and comes back)
     t0=$(date +%s)
-    timeout $(( ${DEADLINE:-480} + 40 )) $PY tests/bench/e2e.py --out "$OUT/e2e" --layout nk \
+    timeout $(( ${DEADLINE:-460} + 30 )) $PY tests/bench/e2e.py --out "$OUT/e2e" --layout nk \
         --only bert:fp32:0.9 --only bert:bf16:0.9 --only llama:bf16:0.7 --only llama:bf16:0.9 \
-        --local-args "--budget 0 --max-configs ${MAXC:-4}" --deadline "${DEADLINE:-480}" --reps 30 "$@" \
+        --local-args "--budget 0 --max-configs ${MAXC:-4}" --deadline "${DEADLINE:-460}" --reps 30 "$@" \
         2>&1 | tee "$OUT/e2e-stdout.log"
     echo "e2e.py: $(( $(date +%s) - t0 )) s" >> "$OUT/session.txt"
     tar czf "$OUT/e2e.tar.gz" -C "$OUT" e2e && rm -rf "$OUT/e2e"
