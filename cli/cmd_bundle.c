@@ -46,7 +46,9 @@ static const char *s_help =
     "          \"no GPU: checksums and schema only\" and exits 0 if those pass.\n"
     "create    builds a bundle from weight matrices and chosen configurations\n"
     "          (e.g. tune-local's best), unmeasured: LAYER is NAME=FILE:N:CONFIG with\n"
-    "          CONFIG a U configuration (\"U:r32.v4.t64.g2.o1.m168.sim\") or \"dense\".\n\n"
+    "          CONFIG a U configuration (\"U:r32.v4.t64.g2.o1.m168.sim\") or \"dense\";\n"
+    "          in the nk layout (X N x K in, Y N x M out) a D slab config ending in\n"
+    "          \".nk\" or \"dense.nk\".\n\n"
     "  --json            machine-readable output (inspect: the manifest as JSON)\n"
     "  --matrix NAME=F   verify: the weights of layer NAME (.smtx/.mtx/.npy/.safetensors)\n"
     "  --seed S          seed of .smtx values (default 1) and of verify's inputs\n"
@@ -375,6 +377,21 @@ s_run_layer (s_gpu_t *g, sfrt_layer_t *layer, const sf_manifest_layer_t *l, cons
                 break;
             }
     }
+    if (rc == SF_OK && a && l->layout == SF_LAYOUT_NK) {
+        /* nk: B held X (N x K) and C is Y (N x M): compare as kn */
+        float *t = malloc ((size_t) (l->k > l->m ? l->k : l->m) * (size_t) n * sizeof *t);
+        if (!t)
+            rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
+        for (int64_t i = 0; t && i < n * l->k; i++)
+            t[i % l->k * n + i / l->k] = x.b[i];
+        if (t)
+            memcpy (x.b, t, (size_t) (n * l->k) * sizeof *t);
+        for (int64_t i = 0; t && i < n * l->m; i++)
+            t[i % l->m * n + i / l->m] = x.c[i];
+        if (t)
+            memcpy (x.c, t, (size_t) (n * l->m) * sizeof *t);
+        free (t);
+    }
     if (rc == SF_OK && a) {
         r->compared = true;
         r->err = s_compare (a, x.b, x.c, n, x.bias, l->relu);
@@ -673,8 +690,10 @@ s_create_layer (sf_bundle_t *bundle, char *spec, const s_opts_t *o)
     int64_t n;
     if (!s_split_layer (spec, &name, &file, &n, &config_text))
         return sf_error_set (SF_ERR_INVALID, "layer '%s' is not NAME=FILE:N:CONFIG", spec);
+    /* "dense.nk": the dense kernel in the nk layout (D's ".nk" configs say it themselves) */
+    bool dense_nk = strcmp (config_text, "dense.nk") == 0;
     sf_config_t config;
-    if (sf_config_parse (config_text, &config) != SF_OK)
+    if (sf_config_parse (dense_nk ? "dense" : config_text, &config) != SF_OK)
         return sf_error_last ();
     sf_read_opts_t read_opts = { NULL, o->seed };
     sf_matrix_t *a = sf_matrix_read (file, &read_opts);
@@ -695,6 +714,7 @@ s_create_layer (sf_bundle_t *bundle, char *spec, const s_opts_t *o)
             .config = sf_config_text (&config, canonical),
             .kernel = config.tmpl == SF_TEMPLATE_DENSE ? NULL : &kernel,
             .arch = o->arch, .err = NAN, .us = NAN,
+            .layout = config.nk || dense_nk ? SF_LAYOUT_NK : SF_LAYOUT_KN,
         };
         rc = sf_export_add_layer (bundle, &l);
     }

@@ -386,8 +386,9 @@ s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const 
               const s_store_t *st)
 {
     const char *sim = r->simulated ? " (SIMULATED)" : "";
-    printf ("layer:      %d x %d (sparsity %.3f, %d nonzeros), N = %lld\n", sf_matrix_rows (a),
-            sf_matrix_cols (a), sf_matrix_sparsity (a), sf_matrix_nnz (a), (long long) n);
+    printf ("layer:      %d x %d (sparsity %.3f, %d nonzeros), N = %lld%s\n", sf_matrix_rows (a),
+            sf_matrix_cols (a), sf_matrix_sparsity (a), sf_matrix_nnz (a), (long long) n,
+            o->layout == SF_LAYOUT_NK ? ", layout nk (X N x K in, Y N x M out)" : "");
     const char *empty = sf_empty_describe (sf_empty_kind_of (a));
     if (empty)
         printf ("note:       %s\n", empty);

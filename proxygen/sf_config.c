@@ -24,9 +24,9 @@ sf_config_text (const sf_config_t *c, char *buf)
     if (c->tmpl == SF_TEMPLATE_DENSE)
         snprintf (buf, SF_CONFIG_TEXT_MAX, "dense");
     else if (c->tmpl == SF_TEMPLATE_D)  /* no register cap: D is compiled from C */
-        snprintf (buf, SF_CONFIG_TEXT_MAX, "D:r%d.v%d.t%d.g%d.o%d%s.%s", c->panel_rows, c->vec,
+        snprintf (buf, SF_CONFIG_TEXT_MAX, "D:r%d.v%d.t%d.g%d.o%d%s.%s%s", c->panel_rows, c->vec,
                   c->threads, c->groups, c->order, c->encoding == SF_D_UNION ? ".e1" : c->encoding == SF_D_SLAB ? ".e2" : "",
-                  sf_reorder_name (c->reorder));
+                  sf_reorder_name (c->reorder), c->nk ? ".nk" : "");
     else {
         char split[16] = "";
         if (c->ksplit > 1)
@@ -57,10 +57,11 @@ sf_config_explain (const sf_config_t *c, char *buf, size_t size)
     if (c->tmpl == SF_TEMPLATE_DENSE)
         snprintf (buf, size, "dense: a dense GEMM on the densified A (the tier's library or our tensor-core kernel)");
     else if (c->tmpl == SF_TEMPLATE_D && c->encoding == SF_D_SLAB)
-        snprintf (buf, size, "D slab (A read from memory, B staged in shared memory): %d-row blocks "
+        snprintf (buf, size, "D slab (A read from memory, %s staged in shared memory): %d-row blocks "
                   "of %d threads, %d column%s per thread, K split over a cluster of %d block%s, %s, %s",
-                  c->panel_rows, c->threads, c->vec, c->vec == 1 ? "" : "s", c->groups,
-                  c->groups == 1 ? "" : "s", order, s_reorder_words (c->reorder));
+                  c->nk ? "X's rows (nk layout)" : "B", c->panel_rows, c->threads, c->vec,
+                  c->vec == 1 ? "" : "s", c->groups, c->groups == 1 ? "" : "s", order,
+                  s_reorder_words (c->reorder));
     else if (c->tmpl == SF_TEMPLATE_D)
         snprintf (buf, size, "D (A read from memory%s): %d-row panels, %s, %d threads x %d panel%s "
                   "per block, %s, %s",
@@ -83,6 +84,23 @@ int
 sf_config_parse (const char *text, sf_config_t *c)
 {
     memset (c, 0, sizeof *c);
+    /* the nk layout: ".nk" at the end, template D's slab kernel only */
+    size_t len = strlen (text);
+    if (len > 3 && len < SF_CONFIG_TEXT_MAX && strcmp (text + len - 3, ".nk") == 0) {
+        char kn[SF_CONFIG_TEXT_MAX];
+        memcpy (kn, text, len - 3);
+        kn[len - 3] = '\0';
+        int rc = sf_config_parse (kn, c);
+        if (rc != SF_OK)
+            return rc;
+        if (c->nk)
+            return sf_error_set (SF_ERR_FORMAT, "config '%s': '.nk' twice", text);
+        if (c->tmpl != SF_TEMPLATE_D || c->encoding != SF_D_SLAB)
+            return sf_error_set (SF_ERR_RANGE, "config '%s': only template D's slab kernel (.e2) has an nk form",
+                                 text);
+        c->nk = 1;
+        return SF_OK;
+    }
     if (strcmp (text, "dense") == 0) {
         c->tmpl = SF_TEMPLATE_DENSE;
         return SF_OK;
@@ -113,7 +131,7 @@ sf_config_parse (const char *text, sf_config_t *c)
         || (ks && (g != 1 || t * ks > 1024)))  /* a split block is one panel's k groups */
         return sf_error_set (SF_ERR_RANGE, "config '%s': a knob is out of range", text);
     *c = (sf_config_t) { tmpl[0] == 'U' ? SF_TEMPLATE_U : SF_TEMPLATE_D, r, v, t, g, o, mr,
-                         (sf_reorder) ro, e, ks };
+                         (sf_reorder) ro, e, ks, 0 };
     return SF_OK;
 }
 

@@ -7,7 +7,8 @@
       dense  cuBLAS SGEMM on the densified A
 
     Canonical text, e.g. "U:r32.v4.t64.g2.o1.m128.sim", "U:r64.v1.t32.g1.o0.k8.m104.nnz",
-    "D:r8.v4.t128.g1.o0.e1.sim" or "D:r64.v1.t512.g4.o0.e2.none": template, then knobs in a fixed order, so
+    "D:r8.v4.t128.g1.o0.e1.sim" or "D:r64.v1.t512.g4.o0.e2.none" ("...none.nk" in the nk
+    layout): template, then knobs in a fixed order, so
     equal configs have equal text and equal hashes.
 */
 #ifndef SF_CONFIG_H_INCLUDED
@@ -54,6 +55,12 @@ typedef struct {
                             parts' sums are added through shared memory
                             (g is then 1). Text ".k4" after o, none
                             without a split, so older texts are unchanged */
+    int32_t nk;          /* layout nk (issue 23): B is X, N x K row-major,
+                            and C is Y = X A^T, N x M row-major. Text ".nk"
+                            at the end, none for kn. Only template D's
+                            slab kernel has an nk form so far (it stages
+                            X's rows along K into shared memory); U, D's
+                            rows and union kernels: kn only */
 } sf_config_t;
 
 #define SF_D_ROWS 0

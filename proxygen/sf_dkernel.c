@@ -198,13 +198,14 @@ static const char s_body_union[] = S_HEAD
 #define S_SLAB_FMA \
     "                    const float a = __shfl_sync(0xffffffffu, al, q);\n" \
     "                    const u32 k = __shfl_sync(0xffffffffu, kl, q);\n" \
-    "                    const float4 b = s_lds(bs + (k - k0) * W + lane * V);\n" \
+    "                    const float4 b = s_lds(bs + (k - k0) * SW + lane * V);\n" \
     "#pragma unroll\n" \
     "                    for (int x = 0; x < V; x++)\n" \
     "                        acc[i][x] = fmaf(a, s_get(b, x), acc[i][x]);\n"
 static const char s_body_slab[] =
     "typedef unsigned int u32;\n"
     "#define W (32 * V)\n"
+    "#define SW (W + (NK ? 4 : 0))  /* row stride of the staged part (nk: padded, fewer bank conflicts) */\n"
     "#define NW (T / 32)\n"
     "#define RPW (R / NW)\n"
     "#define KS G\n"
@@ -254,6 +255,34 @@ static const char s_body_slab[] =
     "    const u32 lane = threadIdx.x % 32, warp = threadIdx.x / 32;\n"
     "    const u32 col0 = cb * W, col = col0 + lane * V;\n"
     "    const u32 base = (u32) __cvta_generic_to_shared(bs);\n"
+    "#if NK\n"
+    "    /* nk: X (N x K row-major) rows [col0, col0 + W), k in [k0, k1), into\n"
+    "       bs[k - k0][n - col0] (zeros past N): a warp reads 8 rows of X, 16\n"
+    "       consecutive k each (a float4 a lane), whole sectors along K, and\n"
+    "       writes them transposed; no thread leaves early. */\n"
+    "    {\n"
+    "        const u32 kw = k1 - k0;\n"
+    "        if (K % 4 == 0 && k0 % 4 == 0 && (size_t) B % 16 == 0) {\n"
+    "            const u32 groups = ((kw + 3) / 4 + 3) / 4;  /* of 16 k */\n"
+    "            for (u32 e = threadIdx.x; e < (W / 8) * groups * 32; e += T) {\n"
+    "                const u32 l = e % 32, blk = e / 32;\n"
+    "                const u32 c = blk % (W / 8) * 8 + l % 8, kk = (blk / (W / 8) * 4 + l / 8) * 4;\n"
+    "                float4 v = make_float4(0.f, 0.f, 0.f, 0.f);\n"
+    "                if (col0 + c < N && kk < kw)\n"
+    "                    v = __ldg((const float4 *) (B + (size_t) (col0 + c) * K + k0 + kk));\n"
+    "                if (kk < kw) bs[kk * SW + c] = v.x;\n"
+    "                if (kk + 1 < kw) bs[(kk + 1) * SW + c] = v.y;\n"
+    "                if (kk + 2 < kw) bs[(kk + 2) * SW + c] = v.z;\n"
+    "                if (kk + 3 < kw) bs[(kk + 3) * SW + c] = v.w;\n"
+    "            }\n"
+    "        } else {\n"
+    "            for (u32 e = threadIdx.x; e < W * kw; e += T) {\n"
+    "                const u32 c = e / kw, kk = e % kw;\n"
+    "                bs[kk * SW + c] = col0 + c < N ? __ldg(B + (size_t) (col0 + c) * K + k0 + kk) : 0.f;\n"
+    "            }\n"
+    "        }\n"
+    "    }\n"
+    "#else\n"
     "    /* B[k0, k1) x [col0, col0 + W) into bs, zeros past N; no thread\n"
     "       leaves early: every one takes part in the barriers below. */\n"
     "    if (N % 4 == 0) {\n"
@@ -267,6 +296,7 @@ static const char s_body_slab[] =
     "            s_cp4(base + e * 4, B + (size_t) (k0 + kk) * N + (c < N ? c : 0), c < N ? 4 : 0);\n"
     "        }\n"
     "    }\n"
+    "#endif\n"
     "    asm volatile(\"cp.async.commit_group;\" ::: \"memory\");\n"
     "    /* While B arrives: each row's run of nonzeros in this part of K,\n"
     "       then the first 32 of each. */\n"
@@ -315,7 +345,7 @@ static const char s_body_slab[] =
     "            al = more ? vals[j + lane] : 0.f;\n"
     "        }\n"
     "    }\n"
-    "#if KS == 1\n"
+    "#if KS == 1 && !NK\n"
     "    if (col >= N)\n"
     "        return;\n"
     "    const bool whole = N % V == 0;\n"
@@ -343,29 +373,55 @@ static const char s_body_slab[] =
     "                    c[x] = y[x];\n"
     "    }\n"
     "#else\n"
+    "    /* a K split (and every nk kernel: its stores go through here so that\n"
+    "       consecutive threads write consecutive m of a row of Y) */\n"
     "    __syncthreads();  /* every warp is done with the staged B: bs holds R x W partial sums now */\n"
     "#pragma unroll\n"
     "    for (int i = 0; i < RPW; i++)\n"
     "#pragma unroll\n"
     "        for (int x = 0; x < V; x++)\n"
     "            bs[(warp + i * NW) * W + lane * V + x] = acc[i][x];\n"
+    "#if KS > 1\n"
     "    s_cluster_sync();\n"
-    "    const u32 rank = s_rank(), rlo = rank * R / KS, rhi = (rank + 1) * R / KS;\n"
+    "    const u32 rank = s_rank();\n"
+    "#else\n"
+    "    __syncthreads();\n"
+    "    const u32 rank = 0;\n"
+    "#endif\n"
+    "    const u32 rlo = rank * R / KS, rhi = (rank + 1) * R / KS;\n"
+    "#if NK\n"
+    "    const u32 M = ad[7];\n"
+    "#endif\n"
     "    for (u32 e = threadIdx.x; e < (rhi - rlo) * W; e += T) {\n"
-    "        const u32 rl = rlo + e / W, c = col0 + e % W;\n"
+    "#if NK\n"
+    "        const u32 rl = rlo + e % (rhi - rlo), cl = e / (rhi - rlo), c = col0 + cl;\n"
+    "#else\n"
+    "        const u32 rl = rlo + e / W, cl = e % W, c = col0 + cl;\n"
+    "#endif\n"
     "        const u32 out = rowout[panel * R + rl];\n"
-    "        const u32 addr = base + (rl * W + e % W) * 4;\n"
+    "        const u32 addr = base + (rl * W + cl) * 4;\n"
     "        float y = 0.f;\n"
+    "#if KS > 1\n"
     "#pragma unroll\n"
     "        for (u32 s = 0; s < KS; s++)  /* the same order in every block */\n"
     "            y += s_ld_remote(addr, s);\n"
+    "#else\n"
+    "        (void) addr;\n"
+    "        y = bs[rl * W + cl];\n"
+    "#endif\n"
     "        if (c < N && out != 0xffffffffu) {\n"
     "            if (BIAS) y += bias[out];\n"
     "            if (RELU) y = fmaxf(y, 0.f);\n"
+    "#if NK\n"
+    "            C[(size_t) c * M + out] = y;\n"
+    "#else\n"
     "            C[(size_t) out * N + c] = y;\n"
+    "#endif\n"
     "        }\n"
     "    }\n"
+    "#if KS > 1\n"
     "    s_cluster_sync();  /* no block leaves while another reads its shared memory */\n"
+    "#endif\n"
     "#endif\n"
     "}\n";
 
@@ -373,9 +429,9 @@ static void
 s_entry_name (const sf_config_t *c, const sf_epilogue_t *epi, char name[SF_ENTRY_MAX])
 {
     /* The reordering changes the data, not the code: leave it out. */
-    snprintf (name, SF_ENTRY_MAX, "sf_d_r%d_v%d_t%d_g%d_o%d%s%s%s", c->panel_rows, c->vec, c->threads,
-              c->groups, c->order, c->encoding == SF_D_UNION ? "_e1" : c->encoding == SF_D_SLAB ? "_e2" : "", epi->bias ? "_bias" : "",
-              epi->relu ? "_relu" : "");
+    snprintf (name, SF_ENTRY_MAX, "sf_d_r%d_v%d_t%d_g%d_o%d%s%s%s%s", c->panel_rows, c->vec, c->threads,
+              c->groups, c->order, c->encoding == SF_D_UNION ? "_e1" : c->encoding == SF_D_SLAB ? "_e2" : "",
+              c->nk ? "_nk" : "", epi->bias ? "_bias" : "", epi->relu ? "_relu" : "");
 }
 
 /*  Blocks per SM the compiler must leave registers for. The rows kernel
@@ -401,6 +457,8 @@ s_legal (const sf_config_t *c)
     if (c->tmpl != SF_TEMPLATE_D || (c->vec != 1 && c->vec != 2 && c->vec != 4) || c->threads < 32
         || c->threads % 32 || c->threads > 1024 || c->groups < 1 || (c->order != 0 && c->order != 1))
         return false;
+    if (c->nk && c->encoding != SF_D_SLAB)  /* nk: the slab kernel only (sf_config.h) */
+        return false;
     if (c->encoding == SF_D_SLAB)  /* a whole number of rows per warp, g a cluster of 1..8 */
         return c->panel_rows >= c->threads / 32 && c->panel_rows <= 512
             && c->panel_rows % (c->threads / 32) == 0
@@ -424,10 +482,10 @@ sf_dkernel_source (const sf_config_t *c, const sf_epilogue_t *epi, sf_buf_t *out
     sf_buf_printf (out,
                    "// spmmfarm template D (data-driven), config %s\n"
                    "#define R %d\n#define V %d\n#define T %d\n#define G %d\n#define ORDER %d\n"
-                   "#define BIAS %d\n#define RELU %d\n#define ENTRY %s\n#define S_MIN_BLOCKS %d\n",
+                   "#define BIAS %d\n#define RELU %d\n#define ENTRY %s\n#define S_MIN_BLOCKS %d\n#define NK %d\n",
                    sf_config_text (c, (char[SF_CONFIG_TEXT_MAX]) { 0 }), c->panel_rows, c->vec,
                    c->threads, c->groups, c->order, epi->bias ? 1 : 0, epi->relu ? 1 : 0, launch->entry,
-                   s_min_blocks (c));
+                   s_min_blocks (c), c->nk ? 1 : 0);
     if (c->encoding == SF_D_UNION)
         sf_buf_append (out, s_body_union, sizeof s_body_union - 1);
     else if (c->encoding == SF_D_SLAB)
@@ -443,7 +501,9 @@ sf_dkernel_shared_bytes (const sf_config_t *c, int64_t k)
     if (c->encoding != SF_D_SLAB)
         return 0;
     int64_t width = 32 * c->vec, part = 8 / c->groups * ((k + 7) / 8);  /* whole eighths of K */
-    int64_t staged = part * width * 4, partials = c->groups > 1 ? c->panel_rows * width * 4 : 0;
+    /* nk: rows padded by 4 floats; the partial sums always (the stores go through them) */
+    int64_t staged = part * (width + (c->nk ? 4 : 0)) * 4;
+    int64_t partials = c->groups > 1 || c->nk ? c->panel_rows * width * 4 : 0;
     return staged > partials ? staged : partials;
 }
 

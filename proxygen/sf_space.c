@@ -102,7 +102,7 @@ s_space_u_table (const sf_space_problem_t *p, bool split, sf_config_t *out, int 
         for (int o = 0; o < S_COUNT (s_orders); o++) {
             sf_config_t c = { SF_TEMPLATE_U, rows[r], s_vecs[v], threads[t], split ? 1 : s_groups[g],
                               s_orders[o], sf_space_u_max_regs (rows[r], s_vecs[v]), s_reorders[ri],
-                              SF_D_ROWS, split ? s_splits[g] : 0 };
+                              SF_D_ROWS, split ? s_splits[g] : 0, 0 };
             bool legal = split ? s_u_split_legal (p, &c, r == 0) : s_u_legal (p, &c, r == 0);
             s_admit (pass, legal, sf_config_blocks (&c, p->m, p->n), min_blocks, &best_blocks, &c, out,
                      max, &count, &pruned);
@@ -177,7 +177,7 @@ s_space_slab (const sf_space_problem_t *p, sf_config_t *out, int max, int *prune
         for (int t = 0; t < S_COUNT (s_slab_threads); t++)
         for (int g = 0; g < S_COUNT (s_slab_splits); g++) {
             sf_config_t c = { SF_TEMPLATE_D, s_slab_rows[r], s_vecs[v], s_slab_threads[t], s_slab_splits[g],
-                              0, 0, SF_REORDER_NONE, SF_D_SLAB, 0 };
+                              0, 0, SF_REORDER_NONE, SF_D_SLAB, 0, 0 };
             s_admit (pass, s_slab_legal (p, &c), sf_config_blocks (&c, p->m, p->n), min_blocks, &best_blocks,
                      &c, out, max, &count, &pruned);
         }
@@ -206,7 +206,7 @@ sf_space_d (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_
         for (int g = 0; g < S_COUNT (s_d_groups); g++)
         for (int o = 0; o < S_COUNT (s_orders); o++) {
             sf_config_t c = { SF_TEMPLATE_D, e ? s_d_union_rows[r] : s_d_rows[r], s_vecs[v], s_d_threads[t],
-                              s_d_groups[g], s_orders[o], 0, s_d_reorders[ri], e ? SF_D_UNION : SF_D_ROWS, 0 };
+                              s_d_groups[g], s_orders[o], 0, s_d_reorders[ri], e ? SF_D_UNION : SF_D_ROWS, 0, 0 };
             int64_t padded_n = (p->n + 31) / 32 * 32;
             int64_t panels = (p->m + c.panel_rows - 1) / c.panel_rows;
             bool legal = c.panel_rows * c.vec <= SF_SPACE_D_MAX_ACC

@@ -33,10 +33,16 @@ static const char s_head[] =
     "#define AS (BK + 8)\n"
     "#define KST 16\n"
     "#endif\n"
+    "#if NK\n"
+    "#define BS (BK + (KIND <= 1 ? 4 : 8))   /* nk: B tile is BN rows of X, K contiguous (as A's) */\n"
+    "#define BSTAGE (BN * BS)\n"
+    "#else\n"
     "#define BS (BN + 8)   /* B row stride: fragment loads conflict-free */\n"
+    "#define BSTAGE (BK * BS)\n"
+    "#endif\n"
     "#define NA (KIND == 0 && !APLAIN ? 2 : 1)\n"
     "#define ASTAGE (NA * BM * AS)\n"
-    "#define STAGE (ASTAGE + BK * BS)\n"
+    "#define STAGE (ASTAGE + BSTAGE)\n"
     "#define VE (16 / (int) sizeof(T))\n"
     "#define PS (BN + 4)\n"
     "#if KS > 1\n"
@@ -91,10 +97,18 @@ static const char s_head[] =
     "static __device__ __forceinline__ float epi(float y, float b) {\n"
     "    y += b;\n"
     "    return RELU ? fmaxf(y, 0.f) : y; }\n"
-    "/* Two adjacent outputs of row r at columns c, c + 1 (c even). */\n"
-    "static __device__ __forceinline__ void store2(T *C, u32 r, u32 c, u32 N, float v0, float v1, bool cvec) {\n"
+    "/* Two adjacent outputs of row r at columns c, c + 1 (c even); nk: C is\n"
+    "   N x M, the two go to rows c and c + 1 of it. */\n"
+    "static __device__ __forceinline__ void store2(T *C, u32 r, u32 c, u32 N, u32 M, float v0, float v1, bool cvec) {\n"
     "    if (c >= N)\n"
     "        return;\n"
+    "#if NK\n"
+    "    (void) cvec;\n"
+    "    C[(size_t) c * M + r] = fromfl(v0);\n"
+    "    if (c + 1 < N)\n"
+    "        C[(size_t) (c + 1) * M + r] = fromfl(v1);\n"
+    "    return;\n"
+    "#endif\n"
     "    T *p = C + (size_t) r * N + c;\n"
     "    if (cvec) {\n"
     "#if KIND <= 1\n"
@@ -146,7 +160,11 @@ static const char s_body[] =
     "    const u32 g = lane / 4, t = lane % 4;\n"
     "    const u32 wm0 = warp / NWN * WM, wn0 = warp % NWN * WN;\n"
     "    const u32 sbase = (u32) __cvta_generic_to_shared(smem);\n"
+    "#if NK\n"
+    "    const bool vec = K % VE == 0 && (size_t) B % 16 == 0;  /* X's rows: 16-byte pieces along K */\n"
+    "#else\n"
     "    const bool vec = N % VE == 0 && (size_t) B % 16 == 0;\n"
+    "#endif\n"
     "    const bool cvec = N % 2 == 0 && (size_t) C % (2 * sizeof(T)) == 0;\n"
     "    /* Tile kt of A (padded: always in bounds) and of B (zeros past K\n"
     "       and N) into stage s. */\n"
@@ -184,6 +202,28 @@ static const char s_body[] =
     "        }\n"
     "#endif\n"
     "        const u32 sb = sa + ASTAGE * (u32) sizeof(T);\n"
+    "#if NK\n"
+    "        /* X (N x K row-major): BN rows of BK, each read along K (coalesced) */\n"
+    "        if (vec) {\n"
+    "            for (u32 c = tid; c < BN * (BK / VE); c += NTH) {\n"
+    "                const u32 r = c / (BK / VE), q = c % (BK / VE) * VE, n = col0 + r, k = k0 + q;\n"
+    "                const bool in = k < K && n < N;\n"
+    "                cp16(sb + (r * BS + q) * (u32) sizeof(T), in ? (const void *) (B + (size_t) n * K + k)\n"
+    "                     : (const void *) B, in ? 16 : 0);\n"
+    "            }\n"
+    "        } else {\n"
+    "            for (u32 c = tid; c < BN * BK; c += NTH) {\n"
+    "                const u32 r = c / BK, q = c % BK, n = col0 + r, k = k0 + q;\n"
+    "                const bool in = k < K && n < N;\n"
+    "#if KIND <= 1\n"
+    "                cp4(sb + (r * BS + q) * 4, in ? (const void *) (B + (size_t) n * K + k) : (const void *) B,\n"
+    "                    in ? 4 : 0);\n"
+    "#else\n"
+    "                sm[s * STAGE + ASTAGE + r * BS + q] = in ? B[(size_t) n * K + k] : (T) 0;\n"
+    "#endif\n"
+    "            }\n"
+    "        }\n"
+    "#else\n"
     "        if (vec) {\n"
     "            for (u32 c = tid; c < BK * (BN / VE); c += NTH) {\n"
     "                const u32 r = c / (BN / VE), q = c % (BN / VE) * VE, k = k0 + r, n = col0 + q;\n"
@@ -203,6 +243,7 @@ static const char s_body[] =
     "#endif\n"
     "            }\n"
     "        }\n"
+    "#endif\n"
     "    };\n"
     "    float acc[MT][NT][4];\n"
     "#if KIND == 0\n"
@@ -265,8 +306,13 @@ static const char s_body[] =
     "            const float *Bs = (const float *) sm + s * STAGE + ASTAGE;\n"
     "#pragma unroll\n"
     "            for (int nt = 0; nt < NT; nt++) {\n"
+    "#if NK\n"
+    "                const float *bp = Bs + (wn0 + nt * 8 + g) * BS + kk * 8 + t;\n"
+    "                const float b0 = bp[0], b1 = bp[4];\n"
+    "#else\n"
     "                const float *bp = Bs + (kk * 8 + t) * BS + wn0 + nt * 8 + g;\n"
     "                const float b0 = bp[0], b1 = bp[4 * BS];\n"
+    "#endif\n"
     "                const u32 h0 = tf32(b0), h1 = tf32(b1);\n"
     "#if KIND == 0\n"
     "                const u32 l0 = tf32(b0 - __uint_as_float(h0)), l1 = tf32(b1 - __uint_as_float(h1));\n"
@@ -290,8 +336,14 @@ static const char s_body[] =
     "#pragma unroll\n"
     "            for (int np = 0; np < NT / 2; np++) {\n"
     "                u32 b[4];\n"
+    "#if NK\n"
+    "                /* B tile n-major, K contiguous: the col operand as ldmatrix gives it */\n"
+    "                const u32 rn = wn0 + np * 16 + lane / 16 * 8 + lane % 8;\n"
+    "                ldsm4(sb + (rn * BS + kk * 16 + lane / 8 % 2 * 8) * 2, b[0], b[1], b[2], b[3]);\n"
+    "#else\n"
     "                const u32 r = kk * 16 + lane % 8 + lane / 8 % 2 * 8;\n"
     "                ldsm4t(sb + (r * BS + wn0 + np * 16 + lane / 16 * 8) * 2, b[0], b[1], b[2], b[3]);\n"
+    "#endif\n"
     "#pragma unroll\n"
     "                for (int mt = 0; mt < MT; mt++) {\n"
     "                    mma16(acc[mt][2 * np], a[mt], b[0], b[1]);\n"
@@ -322,7 +374,7 @@ static const char s_body[] =
     "            const float bv = BIAS ? tofl(bias[r]) : 0.f;\n"
     "#pragma unroll\n"
     "            for (int nt = 0; nt < NT; nt++)\n"
-    "                store2(C, r, col0 + wn0 + nt * 8 + 2 * t, N, epi(acc[mt][nt][2 * h], bv),\n"
+    "                store2(C, r, col0 + wn0 + nt * 8 + 2 * t, N, M, epi(acc[mt][nt][2 * h], bv),\n"
     "                       epi(acc[mt][nt][2 * h + 1], bv), cvec);\n"
     "        }\n"
     "#else\n"
@@ -343,14 +395,19 @@ static const char s_body[] =
     "            }\n"
     "    cluster_sync();\n"
     "    for (u32 e = tid; e < BM / KS * BN; e += NTH) {\n"
+    "#if NK\n"
+    "        /* C is N x M: rows of the tile (M) fastest, so that stores coalesce */\n"
+    "        const u32 rl = part * (BM / KS) + e % (BM / KS), cl = e / (BM / KS), r = row0 + rl, c = col0 + cl;\n"
+    "#else\n"
     "        const u32 rl = part * (BM / KS) + e / BN, cl = e % BN, r = row0 + rl, c = col0 + cl;\n"
+    "#endif\n"
     "        const u32 addr = sbase + (rl * PS + cl) * 4;\n"
     "        float y = 0.f;\n"
     "#pragma unroll\n"
     "        for (u32 q = 0; q < KS; q++)\n"
     "            y += ld_remote(addr, q);\n"
     "        if (r < M && c < N)\n"
-    "            C[(size_t) r * N + c] = fromfl(epi(y, BIAS ? tofl(bias[r]) : 0.f));\n"
+    "            C[NK ? (size_t) c * M + r : (size_t) r * N + c] = fromfl(epi(y, BIAS ? tofl(bias[r]) : 0.f));\n"
     "    }\n"
     "    cluster_sync();  /* no block leaves while another reads its shared memory */\n"
     "#endif\n"
@@ -376,9 +433,9 @@ s_family (const sf_tcdense_config_t *c)
 char *
 sf_tcdense_text (const sf_tcdense_config_t *c, char *buf)
 {
-    snprintf (buf, SF_TCDENSE_TEXT_MAX, "%s.%s.m%dn%dk%d.w%dx%d.s%d.k%d%s", s_family (c),
+    snprintf (buf, SF_TCDENSE_TEXT_MAX, "%s.%s.m%dn%dk%d.w%dx%d.s%d.k%d%s%s", s_family (c),
               (unsigned) c->tier < SF_TIER_COUNT ? s_kinds[c->tier] : "?", c->bm, c->bn, c->bk, c->wm,
-              c->wn, c->stages, c->ksplit, c->plain ? ".a1" : "");
+              c->wn, c->stages, c->ksplit, c->plain ? ".a1" : "", c->nk ? ".nk" : "");
     return buf;
 }
 
@@ -392,7 +449,8 @@ sf_tcdense_parse (const char *text, sf_tcdense_config_t *c)
         || sscanf (text, "%2[a-z].%4[a-z0-9].m%dn%dk%d.w%dx%d.s%d.k%d%n", family, kind, &c->bm, &c->bn, &c->bk, &c->wm,
                    &c->wn, &c->stages, &c->ksplit, &used) != 9
         || (strcmp (family, "tc") != 0 && strcmp (family, "wg") != 0 && strcmp (family, "ws") != 0)
-        || (text[used] && strcmp (text + used, ".a1") != 0))
+        || (text[used] && strcmp (text + used, ".a1") != 0 && strcmp (text + used, ".nk") != 0
+            && strcmp (text + used, ".a1.nk") != 0))
         return sf_error_set (SF_ERR_FORMAT, "'%.48s' is not a tensor-core dense config "
                              "(like tc.x3.m128n128k16.w64x32.s4.k1)", text ? text : "(null)");
     int tier = -1;
@@ -402,8 +460,11 @@ sf_tcdense_parse (const char *text, sf_tcdense_config_t *c)
     if (tier < 0)
         return sf_error_set (SF_ERR_FORMAT, "'%s': kind '%s' is not x3, tf32, bf16 or fp16", text, kind);
     c->tier = (sf_tier) tier;
-    c->plain = text[used] != '\0';
+    c->plain = strncmp (text + used, ".a1", 3) == 0;
+    c->nk = strstr (text + used, ".nk") != NULL;
     c->wg = family[0] != 'w' ? 0 : family[1] == 'g' ? 1 : 2;
+    if (c->wg && c->nk)
+        return sf_error_set (SF_ERR_FORMAT, "'%s': the wgmma variants have no nk layout (tc. has)", text);
     char canonical[SF_TCDENSE_TEXT_MAX];
     if (strcmp (sf_tcdense_text (c, canonical), text) != 0)
         return sf_error_set (SF_ERR_FORMAT, "'%s' is not canonical (%s)", text, canonical);
@@ -416,7 +477,8 @@ static int64_t
 s_stage_bytes (const sf_tcdense_config_t *c)
 {
     int64_t as = c->bk + (s_esize (c) == 4 ? 4 : 8), parts = c->tier == SF_TIER_FP32 && !c->plain ? 2 : 1;
-    return (parts * c->bm * as + (int64_t) c->bk * (c->bn + 8)) * (int64_t) s_esize (c);
+    int64_t b = c->nk ? (int64_t) c->bn * as : (int64_t) c->bk * (c->bn + 8);
+    return (parts * c->bm * as + b) * (int64_t) s_esize (c);
 }
 
 static int64_t
@@ -433,14 +495,14 @@ sf_tcdense_legal (const sf_tcdense_config_t *c)
     if ((unsigned) c->tier >= SF_TIER_COUNT || c->wg < 0 || c->wg > 2)
         return false;
     if (c->wg)
-        return sf_wgdense_legal (c);
+        return !c->nk && sf_wgdense_legal (c);
     int kstep = sf_tier_is_half (c->tier) ? 16 : 8, nstep = sf_tier_is_half (c->tier) ? 16 : 8;
     if (c->bm < 16 || c->bm > SF_TCDENSE_PAD_M || SF_TCDENSE_PAD_M % c->bm || c->wm < 16 || c->wm % 16
         || c->bm % c->wm || c->bn < 8 || c->bn > 256 || c->wn < nstep || c->wn % nstep || c->bn % c->wn
         || (c->bk != 16 && c->bk != 32) || c->bk % kstep || SF_TCDENSE_PAD_K % c->bk)
         return false;
     if (c->stages < 2 || c->stages > 6 || (c->ksplit != 1 && c->ksplit != 2 && c->ksplit != 4)
-        || c->bm % c->ksplit || (c->plain != 0 && c->plain != 1))
+        || c->bm % c->ksplit || (c->plain != 0 && c->plain != 1) || (c->nk != 0 && c->nk != 1))
         return false;
     int64_t threads = (int64_t) (c->bm / c->wm) * (c->bn / c->wn) * 32;
     /* every thread copies whole 16-byte pieces of the A tile */
@@ -484,6 +546,14 @@ int
 sf_tcdense_configs (sf_tier tier, int64_t m, int64_t k, int64_t n, int32_t sm_count, sf_tcdense_config_t *out,
                     int max)
 {
+    return sf_tcdense_configs_layout (tier, SF_LAYOUT_KN, m, k, n, sm_count, out, max);
+}
+
+int
+sf_tcdense_configs_layout (sf_tier tier, sf_layout layout, int64_t m, int64_t k, int64_t n, int32_t sm_count,
+                           sf_tcdense_config_t *out, int max)
+{
+    int nk = layout == SF_LAYOUT_NK;
     sf_tcdense_config_t all[2 * sizeof s_tiles / sizeof s_tiles[0]];
     double score[sizeof all / sizeof all[0]];
     int count = 0;
@@ -495,7 +565,8 @@ sf_tcdense_configs (sf_tier tier, int64_t m, int64_t k, int64_t n, int32_t sm_co
         /* a tile much wider than N only multiplies padding */
         if (t->bn > 16 && t->bn >= 4 * n)
             continue;
-        sf_tcdense_config_t c = { tier, t->bm, t->bn, half ? 32 : 16, t->wm, t->wn, 4, 1, 0, 0 };
+        sf_tcdense_config_t c = { .tier = tier, .bm = t->bm, .bn = t->bn, .bk = half ? 32 : 16, .wm = t->wm,
+                                  .wn = t->wn, .stages = 4, .ksplit = 1, .nk = nk };
         int64_t blocks = ((m + c.bm - 1) / c.bm) * ((n + c.bn - 1) / c.bn);
         if (sf_tcdense_legal (&c))
             all[count++] = c;
@@ -517,7 +588,8 @@ sf_tcdense_configs (sf_tier tier, int64_t m, int64_t k, int64_t n, int32_t sm_co
     /* the wgmma variants (sf_wgdense) alternate with these, theirs first:
        on the H100 a wgmma tile does the work of several mma.sync ones */
     sf_tcdense_config_t wg[SF_TCDENSE_MAX_CONFIGS];
-    int nwg = sf_wgdense_configs (tier, m, k, n, sm_count, wg, SF_TCDENSE_MAX_CONFIGS / 2), iwg = 0;
+    /* (kn only: the wgmma variants have no nk form) */
+    int nwg = nk ? 0 : sf_wgdense_configs (tier, m, k, n, sm_count, wg, SF_TCDENSE_MAX_CONFIGS / 2), iwg = 0;
     while (taken < cap && (taken < count + nwg)) {
         if (iwg < nwg && (iwg <= taken - iwg || taken - iwg >= count)) {
             out[taken++] = wg[iwg++];
@@ -542,8 +614,9 @@ s_entry (const sf_tcdense_config_t *c, const sf_epilogue_t *epi, char name[SF_EN
         snprintf (name, SF_ENTRY_MAX, "sf_dense");
         return;
     }
-    snprintf (name, SF_ENTRY_MAX, "sf_%s_%s_m%dn%dk%d_w%dx%d_s%d_k%d%s%s", s_family (c), s_kinds[c->tier], c->bm, c->bn,
-              c->bk, c->wm, c->wn, c->stages, c->ksplit, epi->bias ? "_bias" : "", epi->relu ? "_relu" : "");
+    snprintf (name, SF_ENTRY_MAX, "sf_%s_%s_m%dn%dk%d_w%dx%d_s%d_k%d%s%s%s", s_family (c), s_kinds[c->tier], c->bm,
+              c->bn, c->bk, c->wm, c->wn, c->stages, c->ksplit, c->nk ? "_nk" : "", epi->bias ? "_bias" : "",
+              epi->relu ? "_relu" : "");
 }
 
 int
@@ -578,10 +651,10 @@ sf_tcdense_source_mk (const sf_tcdense_config_t *c, const sf_epilogue_t *epi, in
                    "// spmmfarm tensor-core dense kernel, config %s\n"
                    "#define KIND %d\n#define BM %d\n#define BN %d\n#define BK %d\n#define WM %d\n#define WN %d\n"
                    "#define ST %d\n#define KS %d\n#define BIAS %d\n#define RELU %d\n#define ENTRY %s\n"
-                   "#define APLAIN %d\n#define SF_M %lldu\n#define SF_K %lldu\n",
+                   "#define APLAIN %d\n#define SF_M %lldu\n#define SF_K %lldu\n#define NK %d\n",
                    sf_tcdense_text (c, text), (int) c->tier, c->bm, c->bn, c->bk, c->wm, c->wn, c->stages,
                    c->ksplit, epi->bias ? 1 : 0, epi->relu ? 1 : 0, launch->entry, c->plain,
-                   (long long) (c->plain ? m : 0), (long long) (c->plain ? k : 0));
+                   (long long) (c->plain ? m : 0), (long long) (c->plain ? k : 0), c->nk);
     sf_buf_append (out, s_head, sizeof s_head - 1);
     sf_buf_append (out, s_body, sizeof s_body - 1);
     return sf_buf_status (out);

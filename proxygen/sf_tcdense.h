@@ -39,10 +39,17 @@
     rounded up to 32.
 
     Config text: "tc.x3.m128n128k16.w64x32.s4.k1" (kind, block tile, warp
-    tile, pipeline stages, K split, then ".a1" for plain A); the kind is the
-    tier's: x3 (fp32), tf32, bf16, fp16. "wg." or "ws." instead of "tc."
-    names the Hopper wgmma variants (proxygen/sf_wgdense.h, compiled for sm_90a):
-    same data, ABI and epilogue; sf_tcdense_configs offers both.
+    tile, pipeline stages, K split, then ".a1" for plain A, then ".nk" for
+    the nk layout); the kind is the tier's: x3 (fp32), tf32, bf16, fp16.
+    "wg." or "ws." instead of "tc." names the Hopper wgmma variants
+    (proxygen/sf_wgdense.h, compiled for sm_90a): same data, ABI and
+    epilogue, layout kn only; sf_tcdense_configs offers both.
+
+    Layout nk (issue 23): entry(const T *X, T *Y, N, bias, data) with X
+    N x K and Y N x M row-major (Y = X A^T + bias): the same kernel with
+    X's BN x BK tile staged n-major (K contiguous: 16-byte copies along
+    X's rows, coalesced) and its fragments loaded as the A tile's are
+    (ldmatrix without .trans in 16 bits); stores to Y[n][m]. Same grid.
 
     Plain A (".a1", docs/DECISIONS.md "Dense winners"): the data is A alone,
     M x K row-major in the tier's type with nothing around it (a bundle's
@@ -90,6 +97,11 @@ typedef struct {
                           wn is a warpgroup's tile, wn 64), "wg." every warp
                           loading and multiplying, "ws." warp-specialized
                           (a loading warpgroup, mbarriers) */
+    int32_t nk;        /* 0: layout kn (B K x N, C M x N); 1 (text ".nk", last):
+                          layout nk, B is X (N x K row-major) and C is Y = X A^T
+                          (N x M row-major), what nn.Linear takes and gives;
+                          X's tiles are read along K, the MMA's col operand
+                          as it stands, no transpose anywhere */
 } sf_tcdense_config_t;
 
 /*  "tc.x3.m128n128k16.w64x32.s4.k1" into buf (SF_TCDENSE_TEXT_MAX); returns buf. */
@@ -108,6 +120,11 @@ bool sf_tcdense_legal (const sf_tcdense_config_t *config);
     SMs idle, narrow tiles for small N. Returns how many (>= 1). */
 int sf_tcdense_configs (sf_tier tier, int64_t m, int64_t k, int64_t n, int32_t sm_count,
                         sf_tcdense_config_t *out, int max);
+
+/*  The same for a layout: in nk only the mma.sync ("tc.") configs, each
+    with nk set (the wgmma variants have no nk form); kn is the above. */
+int sf_tcdense_configs_layout (sf_tier tier, sf_layout layout, int64_t m, int64_t k, int64_t n,
+                               int32_t sm_count, sf_tcdense_config_t *out, int max);
 
 /*  Dynamic shared memory of the config's kernel (the pipeline's stages, or
     the partial sums of a K split if larger). */

@@ -159,10 +159,10 @@ s_dense_layer (const sf_export_layer_t *in, sf_bundle_layer_t *l, void **cubin, 
 {
     int64_t m = sf_matrix_rows (in->matrix), k = sf_matrix_cols (in->matrix);
     size_t bytes = (size_t) m * (size_t) k * sizeof (float);
-    if (in->layout != SF_LAYOUT_KN)
-        return sf_error_set (SF_ERR_UNSUPPORTED, "a dense winner in layout %s: the bundle's dense kernels are kn "
-                             "only", sf_layout_name (in->layout));
     bool sm90 = !in->arch || strcmp (in->arch, "sm_90") == 0;
+    if (in->layout != SF_LAYOUT_KN && !sm90)
+        return sf_error_set (SF_ERR_UNSUPPORTED, "a dense winner in layout %s for %s: the generic dense kernel of "
+                             "other architectures is kn only", sf_layout_name (in->layout), in->arch);
     if (!sm90 && in->tier != SF_TIER_FP32)
         return sf_error_set (SF_ERR_UNSUPPORTED, "a dense winner in %s for %s: the generic dense kernel of other "
                              "architectures is fp32 only", sf_tier_name (in->tier), in->arch);
@@ -183,7 +183,8 @@ s_dense_layer (const sf_export_layer_t *in, sf_bundle_layer_t *l, void **cubin, 
     if (in->arch && strcmp (in->arch, "sm_90") != 0)
         return sf_bundle_dense_kernel (m, k, in->bias, in->relu, in->arch, l, cubin, source);
     sf_tcdense_config_t c;
-    sf_tcdense_configs (in->tier, m, k, in->n > 0 ? in->n : 512, 0, &c, 1);
+    /* nk: X (N x K) in, Y (N x M) out (mma.sync configs only) */
+    sf_tcdense_configs_layout (in->tier, in->layout, m, k, in->n > 0 ? in->n : 512, 0, &c, 1);
     c.plain = 1;
     sf_epilogue_t epi = { in->bias, in->relu };
     sf_launch_t launch;

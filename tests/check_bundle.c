@@ -487,7 +487,7 @@ START_TEST (test_real_kernels)
 {
     /* a U kernel from proxygen, compiled by nvJitLink */
     sf_matrix_t *a = sf_matrix_new_random (70, 27, 0.7, 5);
-    sf_config_t c = { SF_TEMPLATE_U, 16, 4, 32, 2, 1, 64, SF_REORDER_SIMILARITY, SF_D_ROWS, 0 };
+    sf_config_t c = { SF_TEMPLATE_U, 16, 4, 32, 2, 1, 64, SF_REORDER_SIMILARITY, SF_D_ROWS, 0, 0 };
     sf_panels_t *panels = sf_panels_new (a, c.panel_rows, c.reorder);
     sf_buf_t *ptx = sf_buf_new (16u << 20);
     sf_epilogue_t epi = { false, true };

@@ -449,11 +449,18 @@ START_TEST (test_precisions)
     ck_assert (m->layers[0].data.present);
     ck_assert_int_eq (m->layers[0].data.bytes, (int64_t) sf_matrix_rows (a) * sf_matrix_cols (a) * 2);
     sf_manifest_destroy (&m);
-    /* a dense winner in nk: no nk dense kernel */
+    /* a dense winner in nk: the nk form of the plain-A kernel (issue 23) */
     s_campaign (4, "dense-bf16-nk", S_H100, SF_CAMPAIGN_DONE, false, d, 1);
     s_set_tier (4, SF_TIER_BF16, SF_LAYOUT_NK);
-    ck_assert_int_eq (sf_export_campaign (s_store, 4, s_bundle_dir, &replace, NULL), SF_ERR_UNSUPPORTED);
-    ck_assert_ptr_nonnull (strstr (sf_error_message (), "layout nk"));
+    ck_assert_msg (sf_export_campaign (s_store, 4, s_bundle_dir, &replace, NULL) == SF_OK, "%s",
+                   sf_error_message ());
+    m = sf_bundle_read_manifest (s_bundle_dir);
+    ck_assert_ptr_nonnull (m);
+    ck_assert_int_eq (m->layers[0].layout, SF_LAYOUT_NK);
+    ck_assert_int_eq (m->layers[0].tier, SF_TIER_BF16);
+    ck_assert_str_eq (m->layers[0].tmpl, "dense");
+    ck_assert_int_eq (m->layers[0].data.bytes, (int64_t) sf_matrix_rows (a) * sf_matrix_cols (a) * 2);
+    sf_manifest_destroy (&m);
     sf_matrix_destroy (&a);
 }
 END_TEST

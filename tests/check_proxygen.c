@@ -21,7 +21,7 @@
 
 START_TEST (test_config_text_roundtrip)
 {
-    sf_config_t c = { SF_TEMPLATE_U, 32, 4, 64, 2, 1, 168, SF_REORDER_SIMILARITY, SF_D_ROWS, 0 }, back;
+    sf_config_t c = { SF_TEMPLATE_U, 32, 4, 64, 2, 1, 168, SF_REORDER_SIMILARITY, SF_D_ROWS, 0, 0 }, back;
     char text[SF_CONFIG_TEXT_MAX];
     ck_assert_str_eq (sf_config_text (&c, text), "U:r32.v4.t64.g2.o1.m168.sim");
     ck_assert_int_eq (sf_config_parse (text, &back), SF_OK);
@@ -118,7 +118,7 @@ END_TEST
     on one panel; texts without ".k" read as before. */
 START_TEST (test_config_ksplit_text)
 {
-    sf_config_t c = { SF_TEMPLATE_U, 64, 1, 32, 1, 0, 104, SF_REORDER_NNZ, SF_D_ROWS, 4 }, back;
+    sf_config_t c = { SF_TEMPLATE_U, 64, 1, 32, 1, 0, 104, SF_REORDER_NNZ, SF_D_ROWS, 4, 0 }, back;
     char text[SF_CONFIG_TEXT_MAX];
     ck_assert_str_eq (sf_config_text (&c, text), "U:r64.v1.t32.g1.o0.k4.m104.nnz");
     ck_assert_int_eq (sf_config_parse (text, &back), SF_OK);
@@ -340,7 +340,7 @@ s_emit_and_compile (const sf_matrix_t *a, const sf_config_t *c, bool proxy, sf_l
 START_TEST (test_emit_compiles_with_nvjitlink)
 {
     sf_matrix_t *a = sf_matrix_new_random (70, 27, 0.7, 5);  /* awkward M and K */
-    sf_config_t c = { SF_TEMPLATE_U, 16, 4, 32, 2, 1, sf_space_u_max_regs (16, 4), SF_REORDER_SIMILARITY, SF_D_ROWS, 0 };
+    sf_config_t c = { SF_TEMPLATE_U, 16, 4, 32, 2, 1, sf_space_u_max_regs (16, 4), SF_REORDER_SIMILARITY, SF_D_ROWS, 0, 0 };
     sf_launch_t full, proxy;
     sf_jit_stats_t st_full, st_proxy;
     ck_assert_int_eq (s_emit_and_compile (a, &c, false, &full, &st_full), SF_OK);
@@ -388,7 +388,7 @@ START_TEST (test_emit_ksplit)
 {
     sf_matrix_t *a = sf_matrix_new_random (70, 300, 0.8, 9);  /* 3 panels, the last short */
     sf_config_t c = { SF_TEMPLATE_U, 32, 1, 64, 1, 0, sf_space_u_max_regs (32, 1), SF_REORDER_NONE,
-                      SF_D_ROWS, 4 };
+                      SF_D_ROWS, 4, 0 };
     sf_panels_t *p = sf_panels_new (a, 32, SF_REORDER_NONE);
     sf_buf_t *buf = sf_buf_new (16u << 20);
     sf_launch_t full, proxy;
@@ -468,9 +468,9 @@ START_TEST (test_emit_cuda_matches_ptx)
     sf_matrix_t *a = sf_matrix_new_random (70, 64, 0.9, 3);
     int64_t nnz = sf_matrix_nnz (a), m = sf_matrix_rows (a);
     sf_config_t c1 = { SF_TEMPLATE_U, 16, 1, 64, 2, 0, sf_space_u_max_regs (16, 1), SF_REORDER_NONE,
-                       SF_D_ROWS, 0 };
+                       SF_D_ROWS, 0, 0 };
     sf_config_t c2 = { SF_TEMPLATE_U, 32, 2, 32, 1, 1, sf_space_u_max_regs (32, 2), SF_REORDER_SIMILARITY,
-                       SF_D_ROWS, 0 };
+                       SF_D_ROWS, 0, 0 };
     sf_epilogue_t plain = { false, false }, both = { true, true };
     sf_launch_t cuda, ptx_launch;
     sf_panels_t *p = sf_panels_new (a, 16, SF_REORDER_NONE);
@@ -757,7 +757,7 @@ START_TEST (test_sim_model_is_sane)
     sf_sim_device (&gpu);
     ck_assert_ptr_nonnull (strstr (gpu.gpu_type, "sim/"));  /* never a real GPU type */
     sf_matrix_t *a = sf_matrix_new_random (768, 768, 0.9, 1);
-    sf_config_t c = { SF_TEMPLATE_U, 32, 4, 64, 2, 1, 168, SF_REORDER_NONE, SF_D_ROWS, 0 };
+    sf_config_t c = { SF_TEMPLATE_U, 32, 4, 64, 2, 1, 168, SF_REORDER_NONE, SF_D_ROWS, 0, 0 };
     sf_panels_t *p = sf_panels_new (a, 32, SF_REORDER_NONE);
     /* Under one wave a block's work sets the time, whatever N; past it,
        time grows with N. */

@@ -515,8 +515,8 @@ END_TEST
 START_TEST (test_search_refuses_unsupported_tiers)
 {
     /* the request's tier reaches the search (a bf16 search runs, in the sim
-       backend, and says it ran in bf16); a layout the worker cannot search
-       (nk) is refused by the search itself, never run as kn */
+       backend, and says it ran in bf16); so does its layout (nk: the dense
+       nk kernels, issue 23), and a layout out of range is refused */
     sf_matrix_t *a = sf_matrix_new_random (16, 16, 0.5, 1);
     sf_request_t r;
     sf_request_init (&r);
@@ -532,11 +532,17 @@ START_TEST (test_search_refuses_unsupported_tiers)
     sf_search_result_free (&res);
     s_set (&r, "layout", "nk");
     sf_jobrun_search_opts (&r, &o);
+    ck_assert_int_eq (o.layout, SF_LAYOUT_NK);
+    rc = sf_search_run (a, 16, &o, &res);
+    ck_assert_msg (rc == SF_OK, "bf16 nk search: %s", sf_error_message ());
+    ck_assert_ptr_nonnull (strstr (res.dense_own, ".nk"));
+    sf_search_result_free (&res);
+    o.layout = (sf_layout) 2;
     rc = sf_search_run (a, 16, &o, &res);
     sf_search_result_free (&res);
     sf_matrix_destroy (&a);
-    ck_assert_int_eq (rc, SF_ERR_UNSUPPORTED);
-    ck_assert_ptr_nonnull (strstr (sf_error_message (), "layout nk"));
+    ck_assert_int_eq (rc, SF_ERR_INVALID);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "layout 2"));
 }
 END_TEST
 

@@ -46,7 +46,7 @@ s_panel_code (const char *ptx, const char *label)
 static sf_config_t
 s_config (int r, int v, int t, int g, int o, int ks, sf_reorder reorder)
 {
-    sf_config_t c = { SF_TEMPLATE_U, r, v, t, g, o, sf_space_u_max_regs (r, v), reorder, SF_D_ROWS, ks };
+    sf_config_t c = { SF_TEMPLATE_U, r, v, t, g, o, sf_space_u_max_regs (r, v), reorder, SF_D_ROWS, ks, 0 };
     return c;
 }
 

@@ -28,9 +28,9 @@ expect_exit 0 "tune-local --precision bf16 (sim: the tier's dense candidates)" \
     "$SPMMFARM" tune-local "$WORK/a.mtx" --n 8 --backend sim --max-configs 2 --no-store --precision bf16 -q --json
 [ "$(json_get "$WORK/out" '(d["precision"], d["simulated"])')" = "('bf16', True)" ] \
     && pass "tune-local searched in bf16, labelled simulated" || fail "tune-local bf16: $(head -c 300 "$WORK/out")"
-expect_exit 2 "tune-local --layout nk (no nk kernels yet)" \
-    "$SPMMFARM" tune-local "$WORK/a.mtx" --n 8 --backend sim --max-configs 2 --no-store --layout nk -q
-expect_grep "layout nk" "$WORK/err" "tune-local names the layout it cannot search"
+expect_exit 0 "tune-local --layout nk (issue 23: tests/cli_nk.sh)" \
+    "$SPMMFARM" tune-local "$WORK/a.mtx" --n 8 --backend sim --max-configs 2 --no-store --layout nk -q --json
+[ "$(json_get "$WORK/out" 'd["layout"]')" = nk ] && pass "tune-local searched in nk" || fail "tune-local nk"
 
 # ---- template T in the 16-bit tiers (sim backend: times modelled) ------------------
 # every T candidate is in the JSON, by its config text, beside dense

@@ -317,3 +317,13 @@ tests_check_farm_SOURCES = tests/check_farm.c tests/sf_check_dir.h
 tests_check_farm_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_farm_LDADD = $(CHECK_LDADD)
 tests_check_farm_LDFLAGS = $(CUDA_LDFLAGS)
+
+## the nk layout (issue 23): every nk kernel variant generated and compiled
+## for sm_90, config texts, refusals, sim searches in nk
+check_PROGRAMS += tests/check_nk
+TESTS += tests/check_nk tests/cli_nk.sh
+dist_noinst_SCRIPTS += tests/cli_nk.sh tests/gpu/check-gpu-nk.sh tests/gpu/nk_torch.py
+tests_check_nk_SOURCES = tests/check_nk.c
+tests_check_nk_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_nk_LDADD = $(CHECK_LDADD)
+tests_check_nk_LDFLAGS = $(CUDA_LDFLAGS)

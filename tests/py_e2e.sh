@@ -40,10 +40,28 @@ fi
 expect_exit 0 "llama in bf16" "$PY" "$E2E" --dry-run --out "$WORK/e2e" --work "$WORK/w" --only llama:bf16:0.9
 [ "$(json_get "$WORK/e2e/llama-bf16-0.9.json" 'd["precision"] == "bf16" and d["sparsity"] == 0.9')" = True ] \
     && pass "the bf16 row is written" || fail "bf16 row: $(cat "$WORK/e2e/llama-bf16-0.9.json" 2>/dev/null | head -c 400)"
-# a configuration that fails (the nk layout: no nk kernels yet) is written
-# as failed-*.json with its error, and the run exits 1
+# the layouts (issue 23): nk by default (X in, Y out: no transposes), kn
+# still runs (the module transposes around the kernel, and says so)
+[ "$(json_get "$J" 'd["layout"] == "nk"')" = True ] && pass "the default layout is nk" || fail "layout of $J"
+expect_exit 0 "llama in kn" "$PY" "$E2E" --dry-run --out "$WORK/kn" --work "$WORK/wkn" --only llama:fp32:0.9 --layout kn
+[ "$(json_get "$WORK/kn/llama-fp32-0.9.json" 'd["layout"] == "kn" and d["sparse_layers"] == 14')" = True ] \
+    && pass "kn: every layer replaced" || fail "kn row"
+expect_grep "transposes" "$WORK/kn/e2e.log" "kn: the module says it transposes"
+# a configuration that fails (import selects nothing) is written as
+# failed-*.json with its error, and the run exits 1
 expect_exit 1 "a configuration that fails" "$PY" "$E2E" --dry-run --out "$WORK/e2e" --work "$WORK/w2" \
-    --only llama:bf16:0.7 --layout nk
-[ "$(json_get "$WORK/e2e/failed-llama-bf16-0.7.json" '"spmmfarm local failed" in d["error"] and "layout nk" in d["error"]')" = True ] \
+    --only llama:bf16:0.7 --min-sparsity 0.99
+[ "$(json_get "$WORK/e2e/failed-llama-bf16-0.7.json" '"spmmfarm import failed" in d["error"]')" = True ] \
     && pass "is written as failed-*.json with its error" || fail "failed row: $(cat "$WORK/e2e/failed-llama-bf16-0.7.json")"
+# --deadline: a configuration whose estimate does not fit is not started
+expect_exit 0 "--deadline" "$PY" "$E2E" --dry-run --out "$WORK/dl" --work "$WORK/w3" --only llama:fp32:0.9 \
+    --deadline 30 --estimate llama:fp32=100
+[ "$(json_get "$WORK/dl/skipped-llama-fp32-0.9.json" 'd["skipped"] == "deadline" and d["estimate_s"] == 100')" = True ] \
+    && pass "skipped by the deadline, written as skipped-*.json" || fail "deadline: $(ls "$WORK/dl")"
+# the GPU session's one call, as a dry run (its plumbing, its tarball)
+expect_exit 0 "e2e-run.sh session --dry-run" env OUT="$WORK/sess" PY="$PY" E2E_NO_BUILD=1 PACK="$WORK/nopack" \
+    sh "$TOP_SRCDIR/tests/bench/e2e-run.sh" session --dry-run --work "$WORK/w4"
+tar tzf "$WORK/sess/e2e.tar.gz" > "$WORK/sess.list" 2>&1
+expect_grep "e2e/llama-bf16-0.9.json" "$WORK/sess.list" "session: the LLaMA decode rows are in e2e.tar.gz"
+expect_grep "e2e.py: " "$WORK/sess/session.txt" "session: its wall time is written"
 finish

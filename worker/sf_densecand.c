@@ -81,8 +81,8 @@ sf_densecand_own (const sf_densecand_env_t *env, const sf_matrix_t *a, int64_t n
     s_build_t builds[SF_TCDENSE_MAX_CONFIGS];
     memset (builds, 0, sizeof builds);
     sf_tcdense_config_t configs[SF_TCDENSE_MAX_CONFIGS];
-    int nc = sf_tcdense_configs (tier, m, k, n, sms, configs,
-                                 env->gpu ? SF_TCDENSE_MAX_CONFIGS : SF_DENSECAND_SIM_CONFIGS);
+    int nc = sf_tcdense_configs_layout (tier, env->layout, m, k, n, sms, configs,
+                                        env->gpu ? SF_TCDENSE_MAX_CONFIGS : SF_DENSECAND_SIM_CONFIGS);
     for (int i = 0; i < nc; i++)
         builds[i].config = configs[i];
     s_pool_t pool = { builds, nc, m, k, { bias, relu }, PTHREAD_MUTEX_INITIALIZER, 0 };

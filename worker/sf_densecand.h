@@ -50,6 +50,8 @@ typedef struct {
     sf_measure_t *gpu;
     const sf_device_info_t *sim;
     int compile_threads;       /* 0: one per online CPU, at most one per config */
+    sf_layout layout;          /* the kernels' layout (kn: 0); the measuring
+                                  child holds the problem in it */
 } sf_densecand_env_t;
 
 /*  Compiles and measures our dense kernels for layer `a` at N columns in

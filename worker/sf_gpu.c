@@ -70,8 +70,12 @@ static void
 s_free_problem (sf_gpu_t *self)
 {
     const sf_cuda_api_t *cu = self->cu;
-    for (int i = 0; i < self->b_copies; i++)
+    for (int i = 0; i < self->b_copies; i++) {
         cu->cuMemFree (self->b[i]);
+        if (self->x[i])
+            cu->cuMemFree (self->x[i]);
+        self->x[i] = 0;
+    }
     self->b_copies = 0;
     CUdeviceptr *ptrs[] = { &self->c, &self->d_bias, &self->a_dense, &self->a_rowptr,
                             &self->a_colidx, &self->a_val };
@@ -228,6 +232,31 @@ sf_gpu_compare_row (sf_tier tier, const void *row, const double *ref, int64_t n,
 }
 
 int
+sf_gpu_set_layout (sf_gpu_t *self, sf_layout layout)
+{
+    if ((unsigned) layout >= SF_LAYOUT_COUNT)
+        return sf_error_set (SF_ERR_INVALID, "layout %d is not kn or nk", (int) layout);
+    self->layout = layout;
+    return SF_OK;
+}
+
+/*  X = B^T of the B just drawn into host_b, uploaded as copy c's X. */
+static int
+s_upload_x (sf_gpu_t *self, int c)
+{
+    int64_t k = self->k, n = self->n;
+    float *x = malloc ((size_t) (k * n) * sizeof *x);
+    if (!x)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory for X");
+    for (int64_t r = 0; r < k; r++)
+        for (int64_t j = 0; j < n; j++)
+            x[j * k + r] = self->host_b[r * n + j];
+    int rc = sf_gpu_upload_typed (self, &self->x[c], x, (size_t) (k * n));
+    free (x);
+    return rc;
+}
+
+int
 sf_gpu_set_problem (sf_gpu_t *self, const sf_matrix_t *a, int64_t n, bool bias, bool relu, uint64_t seed)
 {
     return sf_gpu_set_problem_tier (self, a, n, SF_TIER_FP32, bias, relu, seed);
@@ -271,6 +300,8 @@ sf_gpu_set_problem_tier (sf_gpu_t *self, const sf_matrix_t *a, int64_t n, sf_tie
         if (rc != SF_OK)
             return rc;
         self->b_copies++;
+        if (self->layout == SF_LAYOUT_NK && (rc = s_upload_x (self, c)) != SF_OK)
+            return rc;
     }
     /* host_b now holds the last copy: regenerate copy 0 for the reference. */
     sf_gpu_inputs (tier, seed, self->m, self->k * n, NULL, self->host_b);
@@ -483,14 +514,37 @@ sf_gpu_check (sf_gpu_t *self, const double *reference, double tol, double *err)
     void *row = malloc ((size_t) self->n * self->esize);
     if (!row)
         return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    /* nk: C is Y (N x M); the whole of it once, row i of C is column i of Y */
+    uint8_t *y = NULL;
+    size_t y_bytes = (size_t) (self->m * self->n) * self->esize;
+    if (self->check_nk && !(y = malloc (y_bytes))) {
+        free (row);
+        return sf_error_set (SF_ERR_NOMEM, "out of memory for Y");
+    }
+    if (y) {
+        int rc = sf_cudadrv_check (self->drv, self->cu->cuMemcpyDtoH (y, self->c, y_bytes), "cuMemcpyDtoH");
+        if (rc != SF_OK) {
+            free (row);
+            free (y);
+            return rc;
+        }
+    }
     double num = 0, den = 0;
     for (int32_t i = 0; i < self->verify_count; i++) {
         size_t bytes = (size_t) self->n * self->esize;
-        int rc = sf_cudadrv_check (self->drv,
-            self->cu->cuMemcpyDtoH (row, self->c + (CUdeviceptr) ((size_t) self->verify_rows[i] * bytes), bytes),
-            "cuMemcpyDtoH");
+        int rc = SF_OK;
+        if (y)
+            for (int64_t j = 0; j < self->n; j++)
+                memcpy ((uint8_t *) row + (size_t) j * self->esize,
+                        y + ((size_t) j * (size_t) self->m + (size_t) self->verify_rows[i]) * self->esize,
+                        self->esize);
+        else
+            rc = sf_cudadrv_check (self->drv,
+                self->cu->cuMemcpyDtoH (row, self->c + (CUdeviceptr) ((size_t) self->verify_rows[i] * bytes), bytes),
+                "cuMemcpyDtoH");
         if (rc != SF_OK) {
             free (row);
+            free (y);
             return rc;
         }
         const double *ref = refs + (int64_t) i * self->n;
@@ -498,11 +552,13 @@ sf_gpu_check (sf_gpu_t *self, const double *reference, double tol, double *err)
         if (bad >= 0) {
             *err = INFINITY;
             free (row);
+            free (y);
             return sf_error_set (SF_ERR_VERIFY, "C[%d, %lld] is NaN or infinite (unwritten or overflow)",
                                  self->verify_rows[i], (long long) bad);
         }
     }
     free (row);
+    free (y);
     *err = den > 0 ? sqrt (num / den) : sqrt (num);
     if (!(*err <= tol))
         return sf_error_set (SF_ERR_VERIFY, "relative error %.3g above the bound %.1g", *err, tol);
@@ -527,7 +583,8 @@ s_launch_kernel (sf_gpu_t *self, void *arg, int b_index)
     CUdeviceptr bias = self->bias ? self->d_bias : 0;
     /* The kernel ABI (docs/KERNELS.md): B, C, N, bias, A's data (D only;
        a kernel that declares four parameters ignores the fifth). */
-    void *params[] = { &self->b[b_index], &self->c, &n, &bias, &k->data };
+    CUdeviceptr *b = self->layout == SF_LAYOUT_NK ? &self->x[b_index] : &self->b[b_index];  /* nk: X */
+    void *params[] = { b, &self->c, &n, &bias, &k->data };
     SF_GPU_CU (self, self->cu->cuLaunchKernel (k->fn, k->grid[0], k->grid[1], k->grid[2], k->block, 1, 1,
                                           k->shared, self->stream, params, NULL), "cuLaunchKernel");
     return SF_OK;
@@ -560,8 +617,10 @@ sf_gpu_run (sf_gpu_t *self, const void *cubin, size_t size, const sf_launch_t *l
         rc = sf_gpu_poison (self);
         if (rc == SF_OK)
             rc = s_launch_kernel (self, &k, 0);
+        self->check_nk = self->layout == SF_LAYOUT_NK;
         if (rc == SF_OK)
             rc = sf_gpu_check (self, NULL, tol, err);
+        self->check_nk = false;
     }
     if (rc == SF_OK && timing)
         rc = sf_gpu_time (self, s_launch_kernel, &k, timing);

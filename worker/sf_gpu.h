@@ -71,6 +71,14 @@ int sf_gpu_set_problem (sf_gpu_t *self, const sf_matrix_t *a, int64_t n, bool bi
 int sf_gpu_set_problem_tier (sf_gpu_t *self, const sf_matrix_t *a, int64_t n, sf_tier tier, bool bias,
                              bool relu, uint64_t seed);
 
+/*  The layout of the generated kernels of the next problems (kn by
+    default). In nk each copy of B is also held as X = B^T (N x K
+    row-major), which generated kernels get as their B, and their C is
+    checked as Y (N x M row-major) against the same reference; the
+    baselines keep running on B and C in kn (the library's time for the
+    same product: docs/KERNELS.md "Layout nk"). */
+int sf_gpu_set_layout (sf_gpu_t *self, sf_layout layout);
+
 /*  The host side of a problem, as sf_gpu_set_problem_tier makes it (pure
     functions: tests check them without a GPU).
     sf_gpu_inputs: from `seed`, the bias (m values; may be NULL) and copy 0

@@ -108,6 +108,9 @@ struct _sf_gpu_t {
     float *host_bias;          /* rounded to the tier */
     CUdeviceptr b[SF_GPU_MAX_B_COPIES];
     int b_copies;
+    sf_layout layout;          /* of the generated kernels (sf_gpu_set_layout) */
+    CUdeviceptr x[SF_GPU_MAX_B_COPIES];  /* nk: copy c of B as X = B^T (N x K); 0 in kn */
+    bool check_nk;             /* sf_gpu_check reads C as N x M (a generated nk kernel's) */
     CUdeviceptr c, d_bias, a_dense, a_rowptr, a_colidx, a_val;
     int32_t verify_rows[SF_GPU_VERIFY_ROWS];
     int32_t verify_count;

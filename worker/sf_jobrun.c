@@ -652,7 +652,7 @@ s_run_dry (const sf_proto_job_t *job, bool *failed_p)
     bool dense = !s_is_configs (job);
     if (dense) {
         /* search: one U candidate, a fixed config */
-        sf_config_t c = { SF_TEMPLATE_U, 4, 1, 32, 1, 0, 64, SF_REORDER_NONE, SF_D_ROWS, 0 };
+        sf_config_t c = { SF_TEMPLATE_U, 4, 1, 32, 1, 0, 64, SF_REORDER_NONE, SF_D_ROWS, 0, 0 };
         s_dry_candidate (&l, job, &c, false);
     }
     for (size_t i = 0; i < job->config_count; i++) {

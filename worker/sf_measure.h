@@ -64,6 +64,10 @@ int sf_measure_set_problem (sf_measure_t *self, const sf_matrix_t *a, int64_t n,
     travels in the problem request (one byte, checked by the child). */
 int sf_measure_set_problem_tier (sf_measure_t *self, const sf_matrix_t *a, int64_t n, sf_tier tier,
                                  bool bias, bool relu, uint64_t seed);
+/*  The same in a layout (sf_gpu_set_layout): nk kernels read X (N x K)
+    and write Y (N x M); the layout travels in the problem request. */
+int sf_measure_set_problem_layout (sf_measure_t *self, const sf_matrix_t *a, int64_t n, sf_tier tier,
+                                   sf_layout layout, bool bias, bool relu, uint64_t seed);
 
 /*  As sf_gpu_run, in the child, under the run deadline. */
 int sf_measure_run (sf_measure_t *self, const void *cubin, size_t size, const sf_launch_t *launch,

@@ -541,7 +541,7 @@ s_baselines (s_measure_t *ms, sf_search_result_t *out)
 static int
 s_dense (s_measure_t *ms, sf_search_result_t *out)
 {
-    sf_densecand_env_t env = { ms->gpu, ms->gpu ? NULL : &ms->sim, ms->opts->compile_threads };
+    sf_densecand_env_t env = { ms->gpu, ms->gpu ? NULL : &ms->sim, ms->opts->compile_threads, ms->opts->layout };
     double gpu_s = 0, cpu_s = 0;
     int rc = sf_densecand_own (&env, ms->a, ms->n, ms->opts->tier, ms->opts->bias, ms->opts->relu, ms->tol,
                                out->own, &out->own_count, &gpu_s, &cpu_s);
@@ -572,8 +572,8 @@ s_open_backend (s_measure_t *ms, sf_search_result_t *out)
         ms->gpu = sf_measure_new (ms->opts->gpu, &mo, false);
         if (!ms->gpu)
             return sf_error_last ();
-        int rc = sf_measure_set_problem_tier (ms->gpu, ms->a, ms->n, ms->opts->tier, ms->opts->bias,
-                                              ms->opts->relu, ms->opts->seed);
+        int rc = sf_measure_set_problem_layout (ms->gpu, ms->a, ms->n, ms->opts->tier, ms->opts->layout,
+                                                ms->opts->bias, ms->opts->relu, ms->opts->seed);
         if (rc != SF_OK)
             return rc;
         info = sf_measure_info (ms->gpu);
@@ -614,8 +614,15 @@ s_configs (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, int sm
                      sf_tier_name (opts->tier));
         templates = 0;
     }
+    bool nk = opts->layout == SF_LAYOUT_NK;
+    if (nk && (templates & SF_SEARCH_U)) {
+        /* issue 23: nk kernels exist for D's slab kernel and dense only */
+        sf_log_info ("search", "layout nk: template U has no nk kernel yet (D's slab kernel and dense run)");
+        templates &= ~(unsigned) SF_SEARCH_U;
+    }
     sf_space_problem_t sp = { sf_matrix_rows (a), sf_matrix_cols (a), n, sf_matrix_nnz (a), sm_count,
-                              opts->d_union, sf_search_takes_slab (opts), sf_search_takes_u_split (opts) };
+                              opts->d_union && !nk, sf_search_takes_slab (opts) || (nk && !opts->no_d_slab),
+                              sf_search_takes_u_split (opts) };
     int64_t budget = opts->max_code_fmas > 0 ? opts->max_code_fmas : SF_SPACE_MAX_FMAS;
     int nu = 0, nd = 0, pruned = 0;
     if (templates & SF_SEARCH_U) {
@@ -637,6 +644,18 @@ s_configs (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, int sm
         if (nd < 0)
             return nd;
         out->pruned += pruned;
+        if (nk) {  /* the slab kernel's nk form; D's rows kernel has none */
+            int kept = 0;
+            for (int i = 0; i < nd; i++) {
+                sf_config_t c = configs[nu + i];
+                c.nk = 1;  /* its staged rows are padded: the shared memory bound again */
+                if (c.encoding == SF_D_SLAB && sf_dkernel_shared_bytes (&c, sp.k) <= SF_DKERNEL_SHARED_MAX)
+                    configs[nu + kept++] = c;
+                else
+                    out->pruned++;
+            }
+            nd = kept;
+        }
         nd = s_sample_kinds (configs + nu, nd, opts->max_configs);
     }
     out->legal = nu + nd;
@@ -851,11 +870,11 @@ int
 sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf_search_result_t *out)
 {
     memset (out, 0, sizeof *out);
-    /* the request carries every tier and layout; the worker measures every
-       tier, and the kn layout only so far (issue 23: nk kernels) */
-    if (opts->layout != SF_LAYOUT_KN)
-        return sf_error_set (SF_ERR_UNSUPPORTED, "layout %s: this worker's templates and baselines run the kn "
-                             "layout only for now (B is K x N, C is M x N)", sf_layout_name (opts->layout));
+    /* the request carries every tier and layout; in the nk layout (X is
+       N x K, Y = X A^T is N x M) D's slab kernel and the dense candidate
+       have kernels, U and T not yet (issue 23; docs/KERNELS.md "Layout nk") */
+    if ((unsigned) opts->layout >= SF_LAYOUT_COUNT)
+        return sf_error_set (SF_ERR_INVALID, "layout %d is not kn or nk", (int) opts->layout);
     sf_search_opts_t fallback;
     if (opts->strategy == SF_STRATEGY_RANK && !opts->rank) {
         sf_log_warn ("search", "rank: no rank model for this GPU type: falling back to the proxy strategy");
@@ -908,6 +927,9 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
         else if (sf_tier_is_half (opts->tier))
             rc = sf_error_set (SF_ERR_INVALID, "explicit config %d: templates U and D are fp32 kernels, "
                                "not %s ones", i, sf_tier_name (opts->tier));
+        else if ((opts->configs[i].nk != 0) != (opts->layout == SF_LAYOUT_NK))
+            rc = sf_error_set (SF_ERR_INVALID, "explicit config %d is a %s kernel, the request's layout is %s", i,
+                               opts->configs[i].nk ? "nk" : "kn", sf_layout_name (opts->layout));
     if (rc == SF_OK && explicit_configs)
         count = out->legal = opts->config_count;
     else if (rc == SF_OK) {
@@ -920,7 +942,10 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
         rc = s_search (&ms, cache, explicit_configs ? opts->configs : configs, count, opts, out);
     /* template T: the 16-bit tiers' sparse kernels (sf_tsearch.h) */
     unsigned templates = opts->templates ? opts->templates : SF_SEARCH_U | SF_SEARCH_D | SF_SEARCH_T;
-    if (rc == SF_OK && !explicit_configs && sf_tier_is_half (opts->tier) && (templates & SF_SEARCH_T))
+    if (rc == SF_OK && !explicit_configs && sf_tier_is_half (opts->tier) && (templates & SF_SEARCH_T)
+        && opts->layout == SF_LAYOUT_NK)
+        sf_log_info ("search", "layout nk: template T has no nk kernel yet (dense runs)");
+    else if (rc == SF_OK && !explicit_configs && sf_tier_is_half (opts->tier) && (templates & SF_SEARCH_T))
         rc = sf_tsearch_run (a, n, opts, ms.gpu, &ms.sim, out->tol, out, &ms.gpu_s);
     out->dense_us = INFINITY;
     out->dense_err = NAN;

@@ -15,7 +15,14 @@ For each model, precision tier and sparsity:
 Writes OUT/MODEL-PRECISION-SPARSITY.json with model, precision, sparsity,
 batch, tokens, dense_ms, sparse_ms, compile_ms, speedup, max_rel_err (and
 more: within_tol, the tuning's cost, which layers ran sparse); a config
-that fails is written as OUT/failed-....json with its error.
+that fails is written as OUT/failed-....json with its error, one that
+--deadline left out as OUT/skipped-....json with the reason.
+
+--deadline S (seconds from the start): a configuration is started only
+while its estimated cost (--estimate MODEL:TIER=S, defaults below) fits in
+what is left, and the torch.compile row only while --compile-margin
+seconds are left after it, so that one device call ends in time with
+every finished row written.
 
 Models: bert (HF transformers BertModel, bert-base config, batch 32 x 128
 tokens: N = 4096) and llama (a LLaMA-2-7B-shaped decoder stack written here:
@@ -330,7 +337,11 @@ def run_config(a, model_key, tier, sparsity, log):
             result["dense_tf32_ms"] = round(graph_ms(lambda: dense(*inputs), a.reps)[0], 4)
             torch.backends.cuda.matmul.allow_tf32 = False
         result["compile_ms"] = None
-        if not a.no_compile:
+        left = a.deadline - (time.time() - T0) if a.deadline else None
+        if not a.no_compile and left is not None and left < a.compile_margin:
+            result["compile_error"] = "skipped: %.0f s left before the deadline, the row needs about %.0f" % (
+                left, a.compile_margin)
+        elif not a.no_compile:
             try:
                 t0 = time.time()
                 compiled = torch.compile(dense)
@@ -349,6 +360,14 @@ def run_config(a, model_key, tier, sparsity, log):
     return tag, result
 
 
+T0 = time.time()
+# Expected seconds of one configuration on the H100 (tuning with the default
+# --local-args of e2e-run.sh, checkpoint, sparsify, timing, torch.compile);
+# estimates, not measurements: --estimate overrides them.
+ESTIMATES = {"bert:fp32": 200, "bert:bf16": 120, "bert:tf32": 200, "bert:fp16": 120,
+             "llama:bf16": 90, "llama:fp16": 90, "llama:fp32": 150, "llama:tf32": 150}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
@@ -363,7 +382,8 @@ def main():
     p.add_argument("--bert-sparsities", default="0.9,0.95")
     p.add_argument("--llama-sparsities", default="0.7,0.9")
     p.add_argument("--only", action="append", default=[], help="MODEL:TIER:SPARSITY (repeatable), e.g. bert:fp32:0.9")
-    p.add_argument("--layout", default="kn", choices=("kn", "nk"), help="the layout the layers are tuned in")
+    p.add_argument("--layout", default="nk", choices=("kn", "nk"),
+                   help="the layout the layers are tuned in (nk: X and Y as nn.Linear has them, no transposes)")
     p.add_argument("--min-sparsity", type=float, default=0.5)
     p.add_argument("--local-args", default="--max-configs 32",
                    help="options of spmmfarm local (default: a 32-config sample per layer, for the device budget)")
@@ -372,6 +392,11 @@ def main():
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile row")
     p.add_argument("--sparse-compile", action="store_true", help="also torch.compile the sparse model")
     p.add_argument("--bert-attn", default=None, help="BERT's attention implementation (transformers' name)")
+    p.add_argument("--deadline", type=float, default=0,
+                   help="seconds from the start after which nothing new is started (0: none)")
+    p.add_argument("--estimate", action="append", default=[], help="MODEL:TIER=SECONDS, a configuration's expected cost")
+    p.add_argument("--compile-margin", type=float, default=90,
+                   help="seconds the torch.compile row needs (skipped when fewer are left before --deadline)")
     p.add_argument("--dry-run", action="store_true",
                    help="CPU, small shapes, sim backend, the fake CUDA driver (SPMMFARM_LIBCUDA), no timing")
     a = p.parse_args()
@@ -400,7 +425,22 @@ def main():
     os.makedirs(a.work, exist_ok=True)
     log = open(os.path.join(a.out, "e2e.log"), "a")
     done = failed = skipped = 0
+    estimates = dict(ESTIMATES)
+    for spec in a.estimate:
+        key, _, sec = spec.partition("=")
+        estimates[key] = float(sec)
     for model_key, tier, sparsity in configs:
+        tag = "%s-%s-%g" % (model_key, tier, sparsity)
+        if a.deadline:
+            left, need = a.deadline - (time.time() - T0), estimates.get("%s:%s" % (model_key, tier), 120)
+            if left < need:
+                print("%-22s skipped: %.0f s left before the deadline, it needs about %.0f" % (tag, left, need))
+                with open(os.path.join(a.out, "skipped-" + tag + ".json"), "w") as f:
+                    json.dump(dict(config=tag, skipped="deadline", left_s=round(left, 1), estimate_s=need), f,
+                              indent=1, sort_keys=True)
+                    f.write("\n")
+                skipped += 1
+                continue
         if model_key not in MODELS or tier not in DTYPES:
             print("unknown configuration %s:%s:%g" % (model_key, tier, sparsity))
             failed += 1
@@ -413,7 +453,6 @@ def main():
                 skipped += 1
                 continue
         t0 = time.time()
-        tag = "%s-%s-%g" % (model_key, tier, sparsity)
         try:
             tag, result = run_config(a, model_key, tier, sparsity, log)
             result["wall_s"] = round(time.time() - t0, 1)

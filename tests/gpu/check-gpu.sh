@@ -7,7 +7,8 @@
 #   SF_SHARED_DATA=path/to/shared/data  (default: ../shared/data)
 #   SF_CHECK_PART=1, 2 or 3: only the first (search on every shape), the
 #   second (template D's encodings, the runtime, the rank model) or the
-#   third part (the precision tiers' tensor-core dense kernels), to fit a
+#   third part (the precision tiers' tensor-core dense kernels), or nk:
+#   tests/gpu/check-gpu-nk.sh (every nk kernel, issue 23), to fit a
 #   time-limited GPU call (default: all)
 #   TCDENSE=path/to/tests/gpu/tcdense (default: beside spmmfarm)
 . "$(dirname "$0")/../testlib.sh"
@@ -142,5 +143,11 @@ for n in 512 509 3 1; do
     grep -q "no GPU" "$WORK/out" && fail "bundle verify at N = $n ran without a GPU"
     sed 's/^/    /' "$WORK/out" | head -8
 done
+fi
+if [ "$PART" = all ] || [ "$PART" = nk ]; then
+# The nk layout (issue 23): its own script, every nk kernel verified.
+expect_exit 0 "check-gpu-nk.sh: every nk kernel verified" env SPMMFARM="$SPMMFARM" \
+    TCDENSE="${TCDENSE:-$(dirname "$SPMMFARM")/tests/gpu/tcdense}" sh "$(dirname "$0")/check-gpu-nk.sh"
+grep -E '^(FAIL|[0-9]+ passed)' "$WORK/out" | sed 's/^/    /'
 fi
 finish

@@ -2,7 +2,7 @@
     the tier's library baselines on one GPU, in one process, through
     worker/sf_gpu (the measuring code itself: same buffers, graph-timed).
 
-      tcdense [--check] [--config TEXT] [--extra TEXT]... [--generic] [--plain] TIER M K N
+      tcdense [--check] [--config TEXT] [--extra TEXT]... [--generic] [--plain] [--nk] TIER M K N
               [SPARSITY [bias] [relu]]
 
     Prints one JSON line: the baselines (times and errors against the
@@ -12,7 +12,9 @@
     configs to them, within SF_TCDENSE_MAX_CONFIGS): compiled, verified at
     the tier's bound and timed. --plain also runs each config with plain A
     (".a1": the bundles' data format, split in registers). --generic also times the bundles' generic
-    dense kernel (sf_bundle_dense_kernel, fp32 only). --check: exit 1 when a
+    dense kernel (sf_bundle_dense_kernel, fp32 only). --nk: every config in
+    the nk layout (X N x K in, Y N x M out; the baselines stay kn: issue
+    23, tests/gpu/check-gpu-nk.sh). --check: exit 1 when a
     config fails to verify (check-gpu). Exit 2 on bad usage, 77 without a GPU.
     Used by tests/gpu/check-gpu.sh and tests/gpu/tc-dense.sh (docs/KERNELS.md).
 */
@@ -77,7 +79,7 @@ s_safe (const char *text)
 static int
 s_usage (void)
 {
-    fprintf (stderr, "usage: tcdense [--check] [--config TEXT] [--extra TEXT]... [--generic] [--plain] TIER M K N "
+    fprintf (stderr, "usage: tcdense [--check] [--config TEXT] [--extra TEXT]... [--generic] [--plain] [--nk] TIER M K N "
              "[SPARSITY [bias] [relu]]\n");
     return 2;
 }
@@ -85,7 +87,7 @@ s_usage (void)
 int
 main (int argc, char **argv)
 {
-    bool check = false, generic = false, plain = false;
+    bool check = false, generic = false, plain = false, nk = false;
     const char *only = NULL, *extra[4];
     int nextra = 0;
     int i = 1;
@@ -96,6 +98,8 @@ main (int argc, char **argv)
             generic = true;
         else if (strcmp (argv[i], "--plain") == 0)
             plain = true;
+        else if (strcmp (argv[i], "--nk") == 0)
+            nk = true;
         else if (strcmp (argv[i], "--config") == 0 && i + 1 < argc)
             only = argv[++i];
         else if (strcmp (argv[i], "--extra") == 0 && i + 1 < argc && nextra < 4)
@@ -122,14 +126,16 @@ main (int argc, char **argv)
         return 77;
     }
     sf_matrix_t *a = sf_matrix_new_random (m, k, sparsity, 7);
-    int rc = a ? sf_gpu_set_problem_tier (gpu, a, n, (sf_tier) tier, bias, relu, 11) : sf_error_last ();
+    int rc = a ? sf_gpu_set_layout (gpu, nk ? SF_LAYOUT_NK : SF_LAYOUT_KN) : sf_error_last ();
+    if (rc == SF_OK)
+        rc = sf_gpu_set_problem_tier (gpu, a, n, (sf_tier) tier, bias, relu, 11);
     if (rc != SF_OK) {
         fprintf (stderr, "tcdense: problem: %s\n", sf_error_message ());
         return 1;
     }
     double tol = sf_tier_tol ((sf_tier) tier);
-    printf ("{\"tier\":\"%s\",\"m\":%lld,\"k\":%lld,\"n\":%lld,\"sparsity\":%g,\"bias\":%s,\"relu\":%s,\"tol\":%g,"
-            "\"gpu\":\"%s\",", sf_tier_name (tier), m, k, n, sparsity, bias ? "true" : "false",
+    printf ("{\"layout\":\"%s\",\"tier\":\"%s\",\"m\":%lld,\"k\":%lld,\"n\":%lld,\"sparsity\":%g,\"bias\":%s,\"relu\":%s,\"tol\":%g,"
+            "\"gpu\":\"%s\",", nk ? "nk" : "kn", sf_tier_name (tier), m, k, n, sparsity, bias ? "true" : "false",
             relu ? "true" : "false", tol, sf_gpu_info (gpu)->name);
     sf_baselines_t b;
     rc = sf_gpu_baselines (gpu, &b);
@@ -158,8 +164,8 @@ main (int argc, char **argv)
         }
         count = 1;
     } else
-        count = sf_tcdense_configs ((sf_tier) tier, m, k, n, sf_gpu_info (gpu)->sm_count, configs,
-                                    SF_TCDENSE_MAX_CONFIGS);
+        count = sf_tcdense_configs_layout ((sf_tier) tier, nk ? SF_LAYOUT_NK : SF_LAYOUT_KN, m, k, n,
+                                           sf_gpu_info (gpu)->sm_count, configs, SF_TCDENSE_MAX_CONFIGS);
     for (int e = 0; e < nextra && count < SF_TCDENSE_MAX_CONFIGS; e++)
         if (sf_tcdense_parse (extra[e], &configs[count]) == SF_OK)
             count++;
@@ -171,6 +177,12 @@ main (int argc, char **argv)
         configs[count] = configs[c];
         configs[count++].plain = 1;
     }
+    for (int c = 0; c < count; c++)  /* --only/--extra texts in nk: the wgmma ones have no nk form */
+        if (nk && configs[c].wg) {
+            fprintf (stderr, "tcdense: %s: no nk form (wgmma)\n", sf_tcdense_text (&configs[c], (char[SF_TCDENSE_TEXT_MAX]) { 0 }));
+            return 2;
+        } else
+            configs[c].nk = nk;
     void *data = NULL;
     size_t data_size = 0;
     if (sf_tcdense_pack ((sf_tier) tier, a, &data, &data_size) != SF_OK) {
@@ -239,7 +251,7 @@ main (int argc, char **argv)
     }
     printf ("],");
     s_num ("own_best_us", best, generic);
-    if (generic && tier == SF_TIER_FP32) {
+    if (generic && tier == SF_TIER_FP32 && !nk) {
         sf_bundle_layer_t layer = { 0 };
         void *cubin = NULL;
         char *source = NULL;
