@@ -271,3 +271,11 @@ tests_check_tiers_SOURCES = tests/check_tiers.c
 tests_check_tiers_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_tiers_LDADD = $(CHECK_LDADD)
 tests_check_tiers_LDFLAGS = $(CUDA_LDFLAGS)
+
+## gpu/upartscmp: U kernels in parts against one function, bit for bit (issue 22)
+dist_noinst_SCRIPTS += tests/gpu/uparts-check.sh
+noinst_PROGRAMS += tests/gpu/upartscmp
+tests_gpu_upartscmp_SOURCES = tests/gpu/upartscmp.c
+tests_gpu_upartscmp_CFLAGS = $(SF_CFLAGS)
+tests_gpu_upartscmp_LDADD = libspmmfarm.la
+tests_gpu_upartscmp_LDFLAGS = $(CUDA_LDFLAGS)
