@@ -82,8 +82,11 @@ expect_grep "not a duration" "$WORK/err" "and says why"
 # local's default: a budget for the model, said when taken
 expect_exit 0 "local without --budget" env SPMMFARM_COMPILE_CACHE=off "$SPMMFARM" local "$WORK/c.mtx" --n 64 \
     --max-configs 2 --compile-threads 2 --store "$WORK/s6"
-expect_grep "a budget of 20 s for 1 layer \(20 s a layer on the sim backend" "$WORK/err" "local's default budget said"
-expect_grep "budget 20 s: (done|over) in" "$WORK/out" "and reported"
+expect_grep "a budget of [0-9]+ s for 1 layer, planned from their sizes \(the proxy search's estimate x 1.2, 2 to 20 s a layer on the sim backend" \
+    "$WORK/err" "local's default budget said: planned from the layer's size"
+expect_grep "budget [0-9]+ s: (done|over) in" "$WORK/out" "and reported"
+b=$(sed -n 's/.*a budget of \([0-9]*\) s for 1 layer.*/\1/p' "$WORK/err")
+[ -n "$b" ] && [ "$b" -ge 2 ] && [ "$b" -le 20 ] && pass "within 2..20 s for one layer ($b s)" || fail "default budget $b s"
 
 expect_exit 0 "worker --help names the cache" "$SPMMFARM" worker --help
 expect_grep "--compile-cache DIR" "$WORK/out" "worker --help: --compile-cache"

@@ -279,3 +279,11 @@ tests_gpu_upartscmp_SOURCES = tests/gpu/upartscmp.c
 tests_gpu_upartscmp_CFLAGS = $(SF_CFLAGS)
 tests_gpu_upartscmp_LDADD = libspmmfarm.la
 tests_gpu_upartscmp_LDFLAGS = $(CUDA_LDFLAGS)
+
+## rankmodel/sf_rankfind: the rank model of a GPU type, from the store or shipped
+check_PROGRAMS += tests/check_rankfind
+TESTS += tests/check_rankfind
+tests_check_rankfind_SOURCES = tests/check_rankfind.c
+tests_check_rankfind_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_rankfind_LDADD = $(CHECK_LDADD)
+tests_check_rankfind_LDFLAGS = $(CUDA_LDFLAGS)
