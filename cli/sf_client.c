@@ -537,14 +537,22 @@ sf_client_follow (const sf_client_t *cl, uint64_t id, const char *phase, bool qu
             return rc;
         }
         *out = reply->status.campaigns[0];
+        /* model scale (issue 22): candidates, the workers' compile queue and
+           the GPU's busy share beside the layers */
+        int compiles = 0;
+        for (size_t i = 0; i < reply->status.worker_count; i++)
+            compiles += reply->status.workers[i].compiles_left;
         sf_proto_msg_destroy (&reply);
         /* progress is what was done: a failed job is said, not counted */
-        if (!quiet && out->jobs_failed > 0) {
-            char item[64];
+        char item[96];
+        if (!quiet && out->jobs_failed > 0)
             snprintf (item, sizeof item, "%lld job%s FAILED", (long long) out->jobs_failed,
                       out->jobs_failed == 1 ? "" : "s");
+        else
+            snprintf (item, sizeof item, "%lld cand., %d compiles queued, GPU %.0f%%", (long long) out->candidates,
+                      compiles, 100.0 * out->gpu_busy);
+        if (!quiet && (out->jobs_failed > 0 || out->jobs_done > 0 || out->jobs_running > 0))
             sf_progress_set_item (item);
-        }
         /* the bar keeps the phase as its label (the item says the layers);
            `status --watch` shows candidates, GPU busy share and the ETA */
         if (!quiet)
