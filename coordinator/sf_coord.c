@@ -1190,6 +1190,7 @@ s_on_result (sf_coord_t *self, s_worker_t *w, const sf_proto_result_t *res)
     job->rec.error[0] = '\0';
     w->jobs_done++;
     w->gpu_s += res->gpu_s;
+    w->compiles_left = 0;  /* its search ended; the next heartbeat says the next one's */
     self->stats.results++;
     self->stats.last_result_s = (s_now () - self->started) / 1000.0;
     s_drop_lease (self, job);
