@@ -93,6 +93,7 @@ out = {
     "templates": {t: sum(1 for l in layers if l.get("template") == t) for t in ("U", "D", "dense")},
     "gpu_type": d.get("gpu_type"), "strategy": d.get("strategy"),
     "settings": command, "simulated": any(l.get("simulated") for l in layers),
+    "error": d.get("error"), "layers_done": d.get("layers_done", len(layers)),
     "per_layer": [{k: l.get(k) for k in ("name", "m", "k", "n", "template", "config", "us", "sgemm_us", "max_rel_err")}
                   for l in layers],
 }
@@ -179,7 +180,7 @@ PY
             cmd="spmmfarm local --model bert-base.json -o bert-base.bundle $budget_arg ${SF_SCALE_ARGS:-} (defaults; fresh store, CUDA_CACHE_DISABLE=1, $run compile cache)"
             echo "== $cmd"
             t0=$(date +%s)
-            timeout ${SF_SCALE_TIME:-570} "$SPMMFARM" local --model "$W/bert/model.json" \
+            timeout -s INT -k 20 ${SF_SCALE_TIME:-570} "$SPMMFARM" local --model "$W/bert/model.json" \
                 --store "$W/store-$run" $budget_arg ${SF_SCALE_ARGS:-} --json -o "$W/bert-$run.bundle" \
                 > "$OUT/scale/local-$run.json" 2> "$OUT/scale/local-$run.log"
             rc=$?
@@ -187,7 +188,7 @@ PY
             grep -E "spmmfarm local: (a budget|strategy)" "$OUT/scale/local-$run.log"
             worker_log "$OUT/scale/local-$run.log"
             name=bert-base; [ $run = warm ] && name=bert-base-warm
-            if [ $rc = 124 ]; then  # cut by the limit: what the store has
+            if [ $rc = 124 ] || [ $rc = 130 ] || [ $rc = 137 ]; then  # cut by the limit (SIGINT: local stops its workers): what the store has
                 "$SPMMFARM" store dump "$W/store-$run" --db best --json > "$OUT/scale/best-$run.jsonl" 2>/dev/null
                 echo "{\"error\": \"cut at ${SF_SCALE_TIME:-570} s\", \"layers_done\": $(wc -l < "$OUT/scale/best-$run.jsonl"), \"layers\": []}" \
                     > "$OUT/scale/local-$run.json"
