@@ -13,6 +13,7 @@
 #include "cli/sf_cli.h"
 #include "cli/sf_client.h"
 #include "cli/sf_layer_table.h"
+#include "cli/sf_localdef.h"
 #include "cli/sf_progress.h"
 #include "cli/sf_tune.h"
 #include "common/sf_error.h"
@@ -48,8 +49,11 @@ static const char *s_help =
     "  --compile-threads N  compile threads per worker (default: CPUs / workers)\n"
     "  --name NAME        the campaign's name\n"
     "  --json             print the result as JSON\n"
-    "  (--budget: local's default is 10 s a layer with a GPU, 20 s on the sim\n"
-    "  backend, said when taken; --budget 0 searches every layer whole)\n"
+    "  (--budget: local's default is planned from the layers' sizes: each layer\n"
+    "  the estimate of its whole search x 1.2, 2 to 20 s a layer; --budget 0\n"
+    "  searches every layer whole. --strategy: rank by default where a rank\n"
+    "  model of the GPU type is in the store or shipped, fp32; else proxy.\n"
+    "  Both said when taken)\n"
     "  -q, --quiet        no progress bar\n"
     "  -h, --help         this help\n\n"
     "The search request (the same options and bounds as tune-local's; rank uses the\n"
@@ -62,7 +66,7 @@ typedef struct {
     int64_t n, workers, threads;
     const char *store, *output, *backend, *name, *manifest, *tensor;
     sf_request_t request;
-    bool json, quiet, allow_simulated;
+    bool json, quiet, allow_simulated, strategy_given;
 } s_args_t;
 
 static int
@@ -84,7 +88,7 @@ s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
     const struct option *longopts = sf_tune_getopt (own, NULL);
     sf_cli_getopt_reset ();
     while ((opt = getopt_long (argc, argv, "o:qh", longopts, NULL)) != -1) {
-        if ((h = sf_tune_request_option (cmd, opt, optarg, &a->request, NULL)) != 0) {
+        if ((h = sf_tune_request_option (cmd, opt, optarg, &a->request, &a->strategy_given)) != 0) {
             if (h != 1)
                 return h;
             continue;
@@ -151,32 +155,6 @@ s_say_workers (const s_args_t *a, const sf_farm_t *farm)
     if (!a->quiet && !a->json)
         fprintf (stderr, "spmmfarm local: %d %s worker%s, %d compile threads each\n", count, backend,
                  count == 1 ? "" : "s", sf_farm_compile_threads (farm));
-}
-
-/*  local's default budget (issue 22; docs/DECISIONS.md): a model's layers
-    in bounded time, S_BUDGET_GPU_S a layer on a GPU (BERT-base's 72 in 12
-    minutes: the issue's aim is 10, its bound 30, and a rerun with a warm
-    compile cache still times every candidate on the GPU), S_BUDGET_SIM_S
-    on the sim backend (whose compiles are the same, on a smaller machine:
-    the README's job, 6 layers, in 2 minutes on 2 cores); --budget D sets another, --budget 0 none (every
-    layer's whole search). Said when taken. */
-#define S_BUDGET_GPU_S 10.0
-#define S_BUDGET_SIM_S 20.0
-
-static void
-s_default_budget (s_args_t *a, int layers)
-{
-    if (a->request.budget_s >= 0)
-        return;  /* given */
-    bool sim = strcmp (a->backend, "sim") == 0 || (strcmp (a->backend, "auto") == 0 && sf_farm_gpu_count () == 0);
-    double per = sim ? S_BUDGET_SIM_S : S_BUDGET_GPU_S, budget = per * (layers > 0 ? layers : 1);
-    if (budget > SF_REQUEST_BUDGET_MAX)
-        budget = SF_REQUEST_BUDGET_MAX;
-    a->request.budget_s = budget;
-    if (!a->quiet && !a->json)
-        fprintf (stderr, "spmmfarm local: a budget of %.0f s for %d layer%s (%.0f s a layer%s; --budget D sets "
-                         "another, --budget 0 searches every layer whole)\n", budget, layers, layers == 1 ? "" : "s",
-                 per, sim ? " on the sim backend" : "");
 }
 
 /*  Which model a rank campaign used, or that it fell back to proxy. */
@@ -292,7 +270,17 @@ sf_cmd_local (int argc, char **argv)
         sf_client_model_free (&model);
         return sf_cli_fail (cmd, SF_ERR_NOTFOUND);
     }
-    s_default_budget (&a, model.count);
+    /* the default strategy and budget at model scale (cli/sf_localdef.h) */
+    long cpus = sysconf (_SC_NPROCESSORS_ONLN);
+    int nw = a.workers > 0 ? (int) a.workers : s_will_simulate (&a) ? 1 : (sf_farm_gpu_count () > 0 ? sf_farm_gpu_count () : 1);
+    sf_localdef_env_t de = { store, s_will_simulate (&a), nw,
+                             a.threads > 0 ? (int) a.threads : (int) (cpus / nw > 0 ? cpus / nw : 1),
+                             a.strategy_given, a.quiet || a.json };
+    if ((rc = sf_localdef_apply (&de, &model, &a.request)) != SF_OK) {
+        free (store);
+        sf_client_model_free (&model);
+        return sf_cli_fail (cmd, rc);
+    }
     double t0 = zclock_mono () / 1000.0;
     sf_farm_opts_t fo = { .store_dir = store, .backend = a.backend, .workers = (int) a.workers,
                           .compile_threads = (int) a.threads };

@@ -84,7 +84,8 @@ s_print_text (const sf_proto_status_t *st, bool watch)
     printf ("%zu worker%s\n", st->worker_count, st->worker_count == 1 ? "" : "s");
     for (size_t i = 0; i < st->worker_count; i++) {
         const sf_proto_worker_t *w = &st->workers[i];
-        printf ("  %-40s %-32s %-5s %lld jobs done\n", w->id, w->gpu_type, w->state, (long long) w->jobs_done);
+        printf ("  %-40s %-32s %-5s %lld jobs done, GPU %.0f %% busy, %d compiles queued\n", w->id, w->gpu_type,
+                w->state, (long long) w->jobs_done, 100.0 * w->gpu_busy, (int) w->compiles_left);
     }
     fflush (stdout);
 }
@@ -140,6 +141,8 @@ s_print_json (const sf_proto_status_t *st)
         cJSON_AddStringToObject (o, "gpu", w->gpu_type);
         cJSON_AddStringToObject (o, "state", w->state);
         cJSON_AddNumberToObject (o, "jobs_done", (double) w->jobs_done);
+        cJSON_AddNumberToObject (o, "gpu_busy", w->gpu_busy);
+        cJSON_AddNumberToObject (o, "compiles_left", w->compiles_left);
         cJSON_AddItemToArray (workers, o);
     }
     return sf_cli_print_json (&root);

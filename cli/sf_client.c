@@ -527,6 +527,8 @@ int
 sf_client_follow (const sf_client_t *cl, uint64_t id, const char *phase, bool quiet, sf_proto_campaign_t *out)
 {
     sf_proto_status_req_t req = { id };
+    char base[64];  /* the caller's item: the stats follow it */
+    snprintf (base, sizeof base, "%.40s", sf_progress_item ());
     for (;;) {
         sf_proto_msg_t *reply = NULL;
         int rc = sf_client_request (cl, SF_PROTO_STATUS_REQ, &req, &reply);
@@ -537,14 +539,22 @@ sf_client_follow (const sf_client_t *cl, uint64_t id, const char *phase, bool qu
             return rc;
         }
         *out = reply->status.campaigns[0];
+        /* model scale (issue 22): candidates, the workers' compile queue and
+           the GPU's busy share beside the layers */
+        int compiles = 0;
+        for (size_t i = 0; i < reply->status.worker_count; i++)
+            compiles += reply->status.workers[i].compiles_left;
         sf_proto_msg_destroy (&reply);
         /* progress is what was done: a failed job is said, not counted */
-        if (!quiet && out->jobs_failed > 0) {
-            char item[64];
+        char item[160];
+        if (!quiet && out->jobs_failed > 0)
             snprintf (item, sizeof item, "%lld job%s FAILED", (long long) out->jobs_failed,
                       out->jobs_failed == 1 ? "" : "s");
+        else
+            snprintf (item, sizeof item, "%s%s%lld cand., %d compiles queued, GPU %.0f%%", base, base[0] ? "; " : "",
+                      (long long) out->candidates, compiles, 100.0 * out->gpu_busy);
+        if (!quiet && (out->jobs_failed > 0 || out->jobs_done > 0 || out->jobs_running > 0))
             sf_progress_set_item (item);
-        }
         /* the bar keeps the phase as its label (the item says the layers);
            `status --watch` shows candidates, GPU busy share and the ETA */
         if (!quiet)

@@ -12,7 +12,7 @@
 
 static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
 static char s_phase[64];
-static char s_item[48];
+static char s_item[112];
 static double s_start;      /* the phase's start, sf_clock_mono */
 static double s_last_draw;  /* terminal: redraws at most every 0.1 s */
 static int s_last_tenth = -1;
@@ -36,7 +36,7 @@ void
 sf_progress_set_item (const char *item)
 {
     pthread_mutex_lock (&s_lock);
-    snprintf (s_item, sizeof s_item, "%.40s", item ? item : "");
+    snprintf (s_item, sizeof s_item, "%.100s", item ? item : "");
     pthread_mutex_unlock (&s_lock);
 }
 
@@ -96,4 +96,10 @@ sf_progress_end (void)
     s_open = 0;
     s_phase[0] = '\0';
     pthread_mutex_unlock (&s_lock);
+}
+
+const char *
+sf_progress_item (void)
+{
+    return s_item;
 }

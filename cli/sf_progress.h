@@ -15,9 +15,11 @@
     silence it. A new phase starts its clock. */
 void sf_progress_draw (void *arg, const char *phase, int done, int total);
 
-/*  The item shown after the times (copied, at most 40 bytes shown); NULL
+/*  The item shown after the times (copied, at most 100 bytes shown); NULL
     or "" shows none. Kept until changed. */
 void sf_progress_set_item (const char *item);
+/*  The item now ("" when none); valid until the next set. */
+const char *sf_progress_item (void);
 
 /*  Ends the current bar's line. */
 void sf_progress_end (void);

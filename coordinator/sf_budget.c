@@ -220,3 +220,23 @@ sf_budget_report (const sf_budget_t *self, int64_t now_ms, sf_budget_report_t *o
     out->left_s = self->budget_s - (now_ms - self->start_ms) / 1000.0;
     out->speed = s_speed (self);
 }
+
+double
+sf_budget_default (const sf_request_t *req, const sf_budget_size_t *sizes, uint32_t count,
+                   const sf_budget_worker_t *w, double floor_s, double cap_s, double *per_layer)
+{
+    sf_cost_search_t want;
+    s_search (req, &want);
+    double sum = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        sf_cost_problem_t p = { sizes[i].m, sizes[i].k, sizes[i].n, sizes[i].nnz, w->sm_count,
+                                w->threads > 0 ? w->threads : 1, w->sim, false };
+        sf_cost_t c;
+        double s = sf_cost_estimate (&p, &want, &c) == SF_OK ? SF_BUDGET_DEFAULT_MARGIN * c.wall_s : cap_s;
+        s = s < floor_s ? floor_s : s > cap_s ? cap_s : s;
+        if (per_layer)
+            per_layer[i] = s;
+        sum += s;
+    }
+    return sum;
+}

@@ -81,6 +81,19 @@ typedef struct {
 
 void sf_budget_report (const sf_budget_t *self, int64_t now_ms, sf_budget_report_t *out);
 
+/*  A default budget planned from the layers' sizes (issue 22; local's
+    default, docs/DECISIONS.md): for each layer the cost model's estimate
+    of req's whole search on worker w, times SF_BUDGET_DEFAULT_MARGIN,
+    within [floor_s, cap_s]; the sum over the layers. A layer whose
+    estimate fails counts cap_s. per_layer (may be NULL, `count` entries)
+    gets each layer's part. */
+#define SF_BUDGET_DEFAULT_MARGIN 1.2
+typedef struct {
+    int64_t m, k, n, nnz;
+} sf_budget_size_t;
+double sf_budget_default (const sf_request_t *req, const sf_budget_size_t *sizes, uint32_t count,
+                          const sf_budget_worker_t *w, double floor_s, double cap_s, double *per_layer);
+
 #ifdef __cplusplus
 }
 #endif

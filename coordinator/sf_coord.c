@@ -78,6 +78,9 @@ struct _s_worker_t {
     int64_t jobs_done;
     zlistx_t *leases;               /* s_job_t * (not owned) */
     bool gone;
+    double gpu_s;                   /* GPU-seconds of its results (status: busy share) */
+    int64_t first_lease;            /* monotonic ms of its first lease (0: none yet) */
+    int32_t compiles_left;          /* its last heartbeat's compiles queued or running */
 };
 
 /*  A TRAIN_REQ being served: the training set is read from the store in the
@@ -1186,6 +1189,8 @@ s_on_result (sf_coord_t *self, s_worker_t *w, const sf_proto_result_t *res)
     job->rec.state = SF_JOB_DONE;
     job->rec.error[0] = '\0';
     w->jobs_done++;
+    w->gpu_s += res->gpu_s;
+    w->compiles_left = 0;  /* its search ended; the next heartbeat says the next one's */
     self->stats.results++;
     self->stats.last_result_s = (s_now () - self->started) / 1000.0;
     s_drop_lease (self, job);
@@ -1242,6 +1247,7 @@ s_on_worker_message (sf_coord_t *self, zframe_t *rid, sf_proto_msg_t *msg)
         w->credit = msg->ready.slots;
         break;
     case SF_PROTO_HEARTBEAT:
+        w->compiles_left = msg->heartbeat.compiles_left;
         break;
     case SF_PROTO_MATRIX_REQ:
         s_on_matrix_req (self, w, &msg->matrix_req);
@@ -1659,6 +1665,9 @@ s_status_worker (const s_worker_t *w, sf_proto_worker_t *p)
     snprintf (p->gpu_type, sizeof p->gpu_type, "%s", w->hello.gpu_type);
     snprintf (p->state, sizeof p->state, "%s", w->gone ? "lost" : zlistx_size (w->leases) ? "busy" : "idle");
     p->jobs_done = w->jobs_done;
+    double up = w->first_lease ? (s_now () - w->first_lease) / 1000.0 : 0.0;
+    p->gpu_busy = up > 0 ? fmin (w->gpu_s / up, 1.0) : 0.0;
+    p->compiles_left = w->gone ? 0 : w->compiles_left;
 }
 
 static void
@@ -2006,6 +2015,8 @@ s_lease (sf_coord_t *self, s_job_t *job, s_worker_t *w, int64_t now)
     char key[24];
     s_id_key (job->lease_id, key, sizeof key);
     zhashx_insert (self->leases, key, job);
+    if (!w->first_lease)
+        w->first_lease = now;
     zlistx_add_end (w->leases, job);
     w->credit--;
 

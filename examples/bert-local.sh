@@ -129,7 +129,7 @@ if [ "$gpus" = 0 ]; then
     ALLOW=--allow-simulated
 else
     SEARCH=${SEARCH-}
-    say "search: ${SEARCH:-the default (proxy: every legal config's proxy timed, 4 finalists compiled in full)}"
+    say "search: ${SEARCH:-local's defaults (rank with the shipped model of the GPU type, else proxy; a budget planned from the layers' sizes)}"
     ALLOW=
 fi
 

@@ -559,7 +559,21 @@ s_wrap_function (const char **pp, sf_buf_t *out, char shared[][S_WRAP_NAME_MAX],
     sf_buf_printf (out, ")\n{\n");
     for (int i = 0; i < nshared; i++)  /* keeps the shared array's declaration in NVRTC's PTX */
         sf_buf_printf (out, "    asm volatile (\"\" :: \"l\"(%s));\n", shared[i]);
+    /* The operands first go to registers of an outer block whose names
+       the body cannot use (%sf_wI): NVRTC substitutes an operand with its
+       own register (%rd1, %r1, ...), and inside the body's block, which
+       declares %rd<N> and %r<N> again, that name is the body's register,
+       not NVRTC's: "mov.u64 %rd1, %0" became "mov.u64 %rd1, %rd1" and the
+       part read its pointers from uninitialized registers (the
+       CUDA_ERROR_ILLEGAL_ADDRESS of issue 22's parts on the H100). */
+    if (strstr (p, "%sf_w"))
+        return sf_error_set (SF_ERR_INVALID, "PTX wrap: %s: the body uses the reserved %%sf_w registers", name);
     sf_buf_printf (out, "    asm volatile (\"{\\n\"\n");
+    for (int i = 0; i < nparams; i++)
+        sf_buf_printf (out, "    \"  .reg .%s %%%%sf_w%d;\\n\"\n", params[i].type, i);
+    for (int i = 0; i < nparams; i++)
+        sf_buf_printf (out, "    \"  mov.%s %%%%sf_w%d, %%%d;\\n\"\n", params[i].type, i, i);
+    sf_buf_printf (out, "    \"{\\n\"\n");
     bool closed = false;
     while (*p) {
         eol = strchr (p, '\n');
@@ -577,7 +591,7 @@ s_wrap_function (const char **pp, sf_buf_t *out, char shared[][S_WRAP_NAME_MAX],
             return sf_error_set (SF_ERR_INVALID, "PTX wrap: %s: nested braces are not supported", name);
         if ((idx = s_param_load (t, tlen, params, nparams, type, reg)) >= 0) {
             /* the register's % doubled, the operand's not */
-            sf_buf_printf (out, "    \"  mov.%s %%%s, %%%d;\\n\"\n", type, reg, idx);
+            sf_buf_printf (out, "    \"  mov.%s %%%s, %%%%sf_w%d;\\n\"\n", type, reg, idx);
         } else if (tlen == 4 && memcmp (t, "ret;", 4) == 0)
             sf_buf_printf (out, "    \"  bra.uni $L_sf_wrap_end;\\n\"\n");
         else
@@ -586,7 +600,7 @@ s_wrap_function (const char **pp, sf_buf_t *out, char shared[][S_WRAP_NAME_MAX],
     }
     if (!closed)
         return sf_error_set (SF_ERR_INVALID, "PTX wrap: %s: the function does not end with '}'", name);
-    sf_buf_printf (out, "    \"$L_sf_wrap_end:\\n\"\n    \"}\\n\"\n    ::");
+    sf_buf_printf (out, "    \"$L_sf_wrap_end:\\n\"\n    \"}\\n\"\n    \"}\\n\"\n    ::");
     for (int i = 0; i < nparams; i++) {
         const char *ct = "", *cons = "";
         s_c_type (params[i].type, &ct, &cons);

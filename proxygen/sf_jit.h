@@ -74,7 +74,10 @@ int sf_jit_nvrtc (const char *source, const sf_jit_opts_t *opts, bool to_cubin, 
     .visible .func functions is wrapped, function by function, into CUDA C
     device functions whose body is the PTX as inline assembly, and NVRTC
     (-rdc, ptxas inside) makes a relocatable cubin of it; nvJitLink then
-    links the entry's PTX with the objects into one cubin. */
+    links the entry's PTX with the objects into one cubin. The parameters
+    reach the body through registers of an outer block (%sf_wI, reserved):
+    NVRTC names an operand with its own registers (%rd1, %r1), which the
+    body's block would shadow with its own declarations. */
 
 /*  The relocatable cubin of a PTX module that defines .visible .func
     functions (NUL-terminated). The module may hold, besides them, only

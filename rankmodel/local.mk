@@ -3,6 +3,7 @@
 libspmmfarm_la_SOURCES += \
 	rankmodel/sf_features.c rankmodel/sf_features.h \
 	rankmodel/sf_rankmodel.c rankmodel/sf_rankmodel.h \
+	rankmodel/sf_rankfind.c rankmodel/sf_rankfind.h \
 	rankmodel/sf_sweep.c rankmodel/sf_sweep.h \
 	rankmodel/sf_modelsource.c rankmodel/sf_modelsource.h \
 	rankmodel/sf_tfeatures.c rankmodel/sf_tfeatures.h
@@ -22,3 +23,9 @@ rankmodelconfdir = $(pkgdatadir)
 dist_rankmodelconf_DATA = conf/rankmodel.conf
 sweepsdir = $(pkgdatadir)/sweeps
 dist_sweeps_DATA = conf/sweeps/default.conf
+
+# Trained rank models shipped with the program (rankmodel/sf_rankfind.h):
+# a first campaign on a known GPU type ranks with one.
+rankmodelsdir = $(pkgdatadir)/rankmodels
+dist_rankmodels_DATA = conf/rankmodels/h100-sxm-80gb-v2.json
+rankmodel/sf_rankfind.lo: CPPFLAGS += -DSF_RANKMODELS_DIR='"$(rankmodelsdir)"' -DSF_SOURCE_DIR='"$(abs_top_srcdir)"'

@@ -481,7 +481,7 @@ START_TEST (test_lease_expiry_and_stale_result)
     s_ready (w2, 1);
     sf_proto_msg_t *second = NULL;
     for (int i = 0; i < 20 && !second; i++) {
-        sf_proto_heartbeat_t hb = { 1 };
+        sf_proto_heartbeat_t hb = { 1, 0 };
         s_send (w1, SF_PROTO_HEARTBEAT, &hb, false);
         second = s_recv_type (w2, false, SF_PROTO_JOB, 100);
     }

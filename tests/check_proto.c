@@ -161,7 +161,7 @@ s_sample (sf_proto_type type, sf_proto_msg_t *m)
     }
     case SF_PROTO_CANCEL: m->cancel.job_id = 77; break;
     case SF_PROTO_SHUTDOWN: m->shutdown.reason = "coordinator stopping"; break;
-    case SF_PROTO_HEARTBEAT: m->heartbeat.jobs_running = 1; break;
+    case SF_PROTO_HEARTBEAT: m->heartbeat = (sf_proto_heartbeat_t) { 1, 37 }; break;
     case SF_PROTO_MATRIX: s_sample_matrix (&m->matrix); break;
     case SF_PROTO_SUBMIT: {
         sf_proto_submit_t *s = &m->submit;
@@ -201,7 +201,7 @@ s_sample (sf_proto_type type, sf_proto_msg_t *m)
         s_campaigns[1] = (sf_proto_campaign_t) { 6, "resnet", "queued", 0, 0, 0, 0, NAN, "", 0, false, 0, 0, 0, 0,
                                                  0, NAN, NAN, 0, 0, 0 };
         s_workers[0] = (sf_proto_worker_t) { "node17:gpu3:4242", "node17", "NVIDIA H100 80GB HBM3/sm_90/132sm",
-                                             "busy", 300 };
+                                             "busy", 300, 0.625, 12 };
         m->status = (sf_proto_status_t) { s_campaigns, 2, s_workers, 1 };
         break;
     case SF_PROTO_OK: m->ok.message = "cancelled 12 jobs"; break;

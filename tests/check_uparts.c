@@ -4,6 +4,8 @@
     relocatable objects and the link (CPU only: CI has the toolkit, no
     GPU), and a sim search whose answers do not depend on the path. */
 #include <check.h>
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,7 +204,8 @@ START_TEST (test_wrap_refuses_what_it_cannot_carry)
     ck_assert_ptr_nonnull (strstr (cuda, "#pragma nv_abi preserve_n_data(1) preserve_n_control(1)"));
     ck_assert_ptr_nonnull (strstr (cuda, "extern \"C\" __device__ __noinline__ void f(unsigned long long a0, unsigned a1)"));
     ck_assert_ptr_nonnull (strstr (cuda, "extern __shared__ __align__(16) unsigned char sf_smem[];"));
-    ck_assert_ptr_nonnull (strstr (cuda, "\"  mov.u64 %%rd1, %0;\\n\""));
+    ck_assert_ptr_nonnull (strstr (cuda, "\"  mov.u64 %%sf_w0, %0;\\n\""));
+    ck_assert_ptr_nonnull (strstr (cuda, "\"  mov.u64 %%rd1, %%sf_w0;\\n\""));
     ck_assert_ptr_nonnull (strstr (cuda, "\"  st.global.u32 [%%rd1], %%r1;\\n\""));
     ck_assert_ptr_nonnull (strstr (cuda, "bra.uni $L_sf_wrap_end;"));
     ck_assert_ptr_null (strstr (cuda, "ret;"));
@@ -224,6 +227,7 @@ START_TEST (test_wrap_refuses_what_it_cannot_carry)
         ".version 9.0\n.global .u32 x;\n.visible .func f()\n{\n  ret;\n}\n",                  /* a global */
         ".version 9.0\n.visible .func f()\n{\n  ret;\n",                                      /* no end */
         ".version 9.0\n.target sm_90\n",                                                      /* no function */
+        ".version 9.0\n.visible .func f()\n{\n  .reg .b32 %sf_w0;\n  ret;\n}\n",                /* reserved */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_int_eq (sf_jit_ptx_wrap (bad[i], &cuda), SF_ERR_INVALID);
@@ -234,6 +238,154 @@ START_TEST (test_wrap_refuses_what_it_cannot_carry)
     const char *broken = ".visible .func f()\n{\n  bogus.op %r1;\n  ret;\n}\n";
     ck_assert_int_eq (sf_jit_ptx_object (broken, NULL, &obj, &size, NULL), SF_ERR_NVRTC);
     ck_assert_ptr_null (obj);
+}
+END_TEST
+
+/*  Whether NVRTC's PTX of wrapped function `name` hands each of its
+    `nparams` parameters to the inline assembly: the register NVRTC loads
+    parameter i into (ld.param) is, where the assembly first names it (its
+    operand), not shadowed by a declaration of the assembly's own blocks.
+    Before the fix the body's block declared %rd<N> and %r<N> again and
+    "mov.u64 %rd1, %0" read the body's uninitialized %rd1 (the parts'
+    CUDA_ERROR_ILLEGAL_ADDRESS on the H100). */
+#define S_DECL_MAX 64
+static void
+s_check_operands_reach (const char *ptx, const char *name, int nparams)
+{
+    char head[160], what[200];
+    snprintf (head, sizeof head, ".func %s(", name);
+    const char *f = strstr (ptx, head);
+    ck_assert_ptr_nonnull (f);
+    const char *body = strstr (f, "\n{\n");
+    ck_assert_ptr_nonnull (body);
+    for (int i = 0; i < nparams; i++) {
+        /* "ld.param.u64 \t%rd2, [NAME_param_0];" */
+        snprintf (what, sizeof what, "[%s_param_%d];", name, i);
+        const char *ld = strstr (body, what);
+        ck_assert_msg (ld != NULL, "parameter %d is never loaded", i);
+        const char *bol = ld;
+        while (bol > body && bol[-1] != '\n')
+            bol--;
+        const char *pc = strchr (bol, '%');
+        ck_assert_ptr_nonnull (pc);
+        char reg[32];
+        size_t n = strcspn (pc, ",");
+        ck_assert_int_lt (n, sizeof reg);
+        memcpy (reg, pc, n);
+        reg[n] = '\0';
+        /* walk the function from its body, blocks and their declarations */
+        struct { int depth; char prefix[32]; long count; } decl[S_DECL_MAX];
+        int ndecl = 0, depth = 0;
+        bool seen = false;
+        for (const char *p = body + 1; *p && !seen; ) {
+            const char *eol = strchr (p, '\n');
+            size_t len = eol ? (size_t) (eol - p) : strlen (p);
+            char line[512];
+            size_t l = len < sizeof line - 1 ? len : sizeof line - 1;
+            memcpy (line, p, l);
+            line[l] = '\0';
+            for (char *c = line; *c; c++)
+                if (*c == '{')
+                    depth++;
+            if (depth == 0)
+                break;   /* the function's end */
+            char *r = strstr (line, ".reg .");
+            if (r && depth > 1 && ndecl < S_DECL_MAX) {
+                char *pct = strchr (r, '%');
+                ck_assert_ptr_nonnull (pct);
+                size_t k = strcspn (pct, "<; \t");
+                ck_assert_int_lt (k, sizeof decl[0].prefix);
+                memcpy (decl[ndecl].prefix, pct, k);
+                decl[ndecl].prefix[k] = '\0';
+                decl[ndecl].count = pct[k] == '<' ? strtol (pct + k + 1, NULL, 10) : -1;
+                decl[ndecl].depth = depth;
+                ndecl++;
+            } else if (depth > 1) {
+                /* the first time the assembly names reg */
+                for (const char *q = line; (q = strstr (q, reg)); q += n)
+                    if (!(isalnum ((unsigned char) q[n]) || q[n] == '_')) {
+                        seen = true;
+                        break;
+                    }
+                for (int d = 0; seen && d < ndecl; d++) {
+                    size_t pl = strlen (decl[d].prefix);
+                    bool shadows = decl[d].count < 0 ? strcmp (decl[d].prefix, reg) == 0
+                                 : strncmp (decl[d].prefix, reg, pl) == 0 && isdigit ((unsigned char) reg[pl])
+                                   && strtol (reg + pl, NULL, 10) < decl[d].count;
+                    ck_assert_msg (!shadows, "%s: parameter %d's %s is shadowed by the assembly's %s<%ld> "
+                                   "where it is read: %s", name, i, reg, decl[d].prefix, decl[d].count, line);
+                }
+            }
+            for (char *c = line; *c; c++)
+                if (*c == '}') {
+                    depth--;
+                    while (ndecl > 0 && decl[ndecl - 1].depth > depth)
+                        ndecl--;
+                }
+            p = eol ? eol + 1 : p + len;
+        }
+        ck_assert_msg (seen, "%s: parameter %d (%s) never reaches the assembly", name, i, reg);
+    }
+}
+
+/*  NVRTC's PTX of the wrapped module `ptx` (function `name`, `nparams`
+    parameters, all u64 but the third, a u32), called from a kernel so that
+    it is kept; malloc'ed. */
+static char *
+s_wrapped_ptx (const char *ptx, const char *name, int nparams)
+{
+    char *cuda = NULL;
+    ck_assert_int_eq (sf_jit_ptx_wrap (ptx, &cuda), SF_OK);
+    sf_buf_t *src = sf_buf_new (S_BUF);
+    sf_buf_printf (src, "%s\nextern \"C\" __global__ void s_caller(unsigned long long x, unsigned n)\n{\n  %s(",
+                   cuda, name);
+    for (int i = 0; i < nparams; i++)
+        sf_buf_printf (src, "%s%s", i ? ", " : "", i == 2 ? "n" : "x");
+    sf_buf_printf (src, ");\n}\n");
+    free (cuda);
+    void *out = NULL;
+    size_t size = 0;
+    int rc = sf_jit_nvrtc (sf_buf_data (src), NULL, false, &out, &size, NULL);
+    ck_assert_msg (rc == SF_OK, "%s", sf_error_message ());
+    sf_buf_destroy (&src);
+    return out;
+}
+
+START_TEST (test_wrap_hands_parameters_to_the_body)
+{
+    /* a function of the wrapper's test, and a real part (with a split
+       group's shared memory) */
+    const char *small =
+        ".version 9.0\n.target sm_90\n.address_size 64\n"
+        ".visible .func f(.param .u64 p_x, .param .u64 p_y, .param .u32 p_n) .abi_preserve 1\n{\n"
+        "  .reg .b64 %rd<8>;\n  .reg .b32 %r<8>;\n"
+        "  ld.param.u64 %rd1, [p_x];\n  ld.param.u64 %rd2, [p_y];\n  ld.param.u32 %r1, [p_n];\n"
+        "  cvta.to.global.u64 %rd1, %rd1;\n  cvta.to.global.u64 %rd2, %rd2;\n"
+        "  ld.global.u32 %r2, [%rd2];\n  add.u32 %r2, %r2, %r1;\n  st.global.u32 [%rd1], %r2;\n  ret;\n}\n";
+    char *ptx = s_wrapped_ptx (small, "f", 3);
+    s_check_operands_reach (ptx, "f", 3);
+    free (ptx);
+    sf_matrix_t *a = sf_matrix_new_random (70, 300, 0.8, 9);
+    sf_epilogue_t both = { true, true };
+    sf_config_t cs[] = { s_config (16, 2, 32, 1, 0, 0, SF_REORDER_NNZ), s_config (32, 1, 64, 1, 0, 4, SF_REORDER_NNZ) };
+    for (size_t i = 0; i < sizeof cs / sizeof cs[0]; i++) {
+        sf_panels_t *p = sf_panels_new (a, cs[i].panel_rows, cs[i].reorder);
+        sf_emit_parts_t plan;
+        sf_launch_t launch;
+        sf_buf_t *entry = sf_buf_new (S_BUF), *mod = sf_buf_new (S_BUF);
+        ck_assert_int_eq (sf_emit_u_parts_plan (a, p, &cs[i], 1000, &plan), SF_OK);
+        ck_assert_int_eq (sf_emit_u_parts_entry (a, p, &cs[i], &both, &plan, entry, &launch), SF_OK);
+        ck_assert_int_eq (sf_emit_u_parts_part (a, p, &cs[i], &both, &plan, plan.count - 1, mod), SF_OK);
+        char name[SF_ENTRY_MAX + 16];
+        snprintf (name, sizeof name, "%s_p%d", launch.entry, plan.count - 1);
+        ptx = s_wrapped_ptx (sf_buf_data (mod), name, 4);
+        s_check_operands_reach (ptx, name, 4);
+        free (ptx);
+        sf_buf_destroy (&entry);
+        sf_buf_destroy (&mod);
+        sf_panels_destroy (&p);
+    }
+    sf_matrix_destroy (&a);
 }
 END_TEST
 
@@ -296,7 +448,8 @@ END_TEST
 
 /*  The sim backend's answers do not depend on how full kernels are
     compiled: the same candidates, times and winner with the kernel in
-    parts (SPMMFARM_U_EMIT=parts) and as one function (the default). */
+    parts (the default, unset SPMMFARM_U_EMIT) and as one function
+    (SPMMFARM_U_EMIT=ptx). */
 START_TEST (test_sim_search_same_answers)
 {
     sf_matrix_t *a = sf_matrix_new_random (200, 300, 0.8, 21);   /* 12,000 nonzeros */
@@ -304,9 +457,9 @@ START_TEST (test_sim_search_same_answers)
     sf_search_opts_t o = { .strategy = SF_STRATEGY_PROXY, .backend = SF_BACKEND_SIM, .compile_threads = 2,
                            .max_configs = 2, .proxy_top = 1, .templates = SF_SEARCH_U, .seed = 1, .tol = 1e-5 };
     sf_search_result_t parts, one;
-    setenv ("SPMMFARM_U_EMIT", "parts", 1);
-    ck_assert_int_eq (sf_search_run (a, 512, &o, &parts), SF_OK);
     unsetenv ("SPMMFARM_U_EMIT");
+    ck_assert_int_eq (sf_search_run (a, 512, &o, &parts), SF_OK);
+    setenv ("SPMMFARM_U_EMIT", "ptx", 1);
     ck_assert_int_eq (sf_search_run (a, 512, &o, &one), SF_OK);
     unsetenv ("SPMMFARM_U_EMIT");
     ck_assert (parts.simulated && one.simulated);
@@ -343,6 +496,7 @@ s_suite (void)
     tcase_add_test (tc, test_plan_cuts_whole_panels);
     tcase_add_test (tc, test_parts_code_is_the_kernels);
     tcase_add_test (tc, test_wrap_refuses_what_it_cannot_carry);
+    tcase_add_test (tc, test_wrap_hands_parameters_to_the_body);
     tcase_add_test (tc, test_parts_compile_and_link);
     tcase_add_test (tc, test_sim_search_same_answers);
     suite_add_tcase (s, tc);

@@ -158,6 +158,35 @@ START_TEST (test_search_no_dense)
 }
 END_TEST
 
+/*  Issue 22: a worker's later layers reuse its D kernels (the data-driven
+    kernels do not depend on the matrix): the second layer of a shape
+    compiles none of them (every D candidate answered by the process's
+    cache), in the worker process that local's campaigns use. */
+START_TEST (test_search_d_shared_across_layers)
+{
+    sf_matrix_t *a = sf_matrix_new_random (64, 96, 0.8, 5), *b = sf_matrix_new_random (64, 96, 0.8, 6);
+    sf_search_opts_t o;
+    s_search_opts (&o);
+    o.strategy = SF_STRATEGY_PROXY;
+    o.max_configs = 4;
+    o.templates = SF_SEARCH_D;
+    sf_search_result_t r1, r2;
+    ck_assert_int_eq (sf_search_run (a, 64, &o, &r1), SF_OK);
+    ck_assert_int_eq (sf_search_run (b, 64, &o, &r2), SF_OK);
+    int d = 0;
+    for (int i = 0; i < r2.candidate_count; i++)
+        if (r2.candidates[i].config.tmpl == SF_TEMPLATE_D) {
+            ck_assert_msg (r2.candidates[i].cached, "the second layer compiled D candidate %d again", i);
+            d++;
+        }
+    ck_assert_int_ge (d, 1);
+    sf_search_result_free (&r1);
+    sf_search_result_free (&r2);
+    sf_matrix_destroy (&a);
+    sf_matrix_destroy (&b);
+}
+END_TEST
+
 /* ---- sf_jobrun: a JOB, a RESULT --------------------------------------------------- */
 
 static char *s_texts[] = { S_U, "dense", "U:r4.v3.t32.g1.o0.m64.none", S_D, "nonsense" };
@@ -245,7 +274,7 @@ START_TEST (test_jobrun_configs)
     sf_proto_job_t job;
     s_job (&job, a, "configs", 7);
     job.want_kernels = true;
-    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, false, NULL };
+    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, false, NULL, NULL };
     bool failed = true;
     zmsg_t *reply = sf_jobrun_run (&job, a, &o, &failed);
     ck_assert (!failed);
@@ -341,7 +370,7 @@ START_TEST (test_jobrun_rank_model)
     uint8_t digest[SF_SHA256_BYTES];
     sf_sha256 (json, size, digest);
     sf_sha256_hex (digest, job.model.digest);
-    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, false, NULL };
+    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, false, NULL, NULL };
     sf_jobrun_models_clear ();
     uint64_t loaded = sf_jobrun_models_loaded ();
     for (int i = 0; i < 2; i++) {
@@ -390,7 +419,7 @@ START_TEST (test_jobrun_dry_run)
     sf_matrix_t *a = sf_matrix_new_random (16, 16, 0.7, 1);
     sf_proto_job_t job;
     s_job (&job, a, "configs", 3);
-    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, true, NULL };
+    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, true, NULL, NULL };
     bool failed;
     zmsg_t *reply = sf_jobrun_run (&job, NULL, &o, &failed);
     sf_proto_msg_t *msg = s_decode_reply (&reply, SF_PROTO_RESULT);
@@ -1163,6 +1192,7 @@ s_suite (void)
     tcase_add_test (tc, test_search_explicit_proxies);
     tcase_add_test (tc, test_search_explicit_full);
     tcase_add_test (tc, test_search_no_dense);
+    tcase_add_test (tc, test_search_d_shared_across_layers);
     tcase_add_test (tc, test_jobrun_configs);
     tcase_add_test (tc, test_jobrun_dry_run);
     tcase_add_test (tc, test_jobrun_rank_model);

@@ -82,8 +82,45 @@ expect_grep "not a duration" "$WORK/err" "and says why"
 # local's default: a budget for the model, said when taken
 expect_exit 0 "local without --budget" env SPMMFARM_COMPILE_CACHE=off "$SPMMFARM" local "$WORK/c.mtx" --n 64 \
     --max-configs 2 --compile-threads 2 --store "$WORK/s6"
-expect_grep "a budget of 20 s for 1 layer \(20 s a layer on the sim backend" "$WORK/err" "local's default budget said"
-expect_grep "budget 20 s: (done|over) in" "$WORK/out" "and reported"
+expect_grep "a budget of [0-9]+ s for 1 layer, planned from their sizes \(the proxy search's estimate x 1.2, 2 to 20 s a layer on the sim backend" \
+    "$WORK/err" "local's default budget said: planned from the layer's size"
+expect_grep "budget [0-9]+ s: (done|over) in" "$WORK/out" "and reported"
+b=$(sed -n 's/.*a budget of \([0-9]*\) s for 1 layer.*/\1/p' "$WORK/err")
+[ -n "$b" ] && [ "$b" -ge 2 ] && [ "$b" -le 20 ] && pass "within 2..20 s for one layer ($b s)" || fail "default budget $b s"
+
+# 6. progress at model scale: while a campaign runs, `status --json` has each
+# worker's compile queue (from its heartbeats) and GPU busy share, and the
+# text view says them; local's bar carries candidates and the queue.
+BIGW="$WORK/big1.mtx $WORK/big2.mtx"
+"$SPMMFARM" gen --m 256 --k 256 --sparsity 0.8 --seed 11 -o "$WORK/big1.mtx" >/dev/null 2>&1
+"$SPMMFARM" gen --m 256 --k 256 --sparsity 0.8 --seed 12 -o "$WORK/big2.mtx" >/dev/null 2>&1
+env SPMMFARM_COMPILE_CACHE=off "$SPMMFARM" local $BIGW --n 128 --compile-threads 2 --max-configs 8 --budget 0 \
+    --store "$WORK/s7" > "$WORK/p.out" 2> "$WORK/p.err" &
+lpid=$!
+ep=""
+for _ in $(seq 100); do
+    ep=$(sed -n 's/^spmmfarm local: coordinator for clients at \(tcp:[^ ]*\) .*/\1/p' "$WORK/p.err" | head -1)
+    [ -n "$ep" ] && break
+    sleep 0.1
+done
+maxq=0; seen=0
+while kill -0 $lpid 2>/dev/null && [ -n "$ep" ]; do
+    if "$SPMMFARM" status --coordinator "$ep" --json > "$WORK/st.json" 2>/dev/null; then
+        q=$(json_get "$WORK/st.json" 'max([w.get("compiles_left", -1) for w in d["workers"]] or [-1])' 2>/dev/null)
+        json_get "$WORK/st.json" 'all("gpu_busy" in w and 0 <= w["gpu_busy"] <= 1 for w in d["workers"])' 2>/dev/null \
+            | grep -q True && seen=1
+        [ -n "$q" ] && [ "$q" -gt "$maxq" ] && maxq=$q && \
+            "$SPMMFARM" status --coordinator "$ep" > "$WORK/st.txt" 2>/dev/null
+    fi
+    sleep 0.3
+done
+wait $lpid
+[ -n "$ep" ] && pass "local said its endpoint" || fail "no endpoint in local's stderr"
+[ "$seen" = 1 ] && pass "status --json: every worker's gpu_busy in 0..1" || fail "no gpu_busy in status"
+[ "$maxq" -gt 0 ] && pass "status --json: a worker's compile queue seen ($maxq compiles at most)" \
+    || fail "the compile queue never showed (max $maxq)"
+expect_grep "jobs done, GPU [0-9]+ % busy, [0-9]+ compiles queued" "$WORK/st.txt" "status: per-worker GPU busy and queue"
+expect_grep "cand\., [0-9]+ compiles queued, GPU [0-9]+%" "$WORK/p.err" "local's bar: candidates, queue, GPU busy"
 
 expect_exit 0 "worker --help names the cache" "$SPMMFARM" worker --help
 expect_grep "--compile-cache DIR" "$WORK/out" "worker --help: --compile-cache"

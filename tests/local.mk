@@ -327,3 +327,19 @@ tests_check_nk_SOURCES = tests/check_nk.c
 tests_check_nk_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_nk_LDADD = $(CHECK_LDADD)
 tests_check_nk_LDFLAGS = $(CUDA_LDFLAGS)
+
+## gpu/upartscmp: U kernels in parts against one function, bit for bit (issue 22)
+dist_noinst_SCRIPTS += tests/gpu/uparts-check.sh
+noinst_PROGRAMS += tests/gpu/upartscmp
+tests_gpu_upartscmp_SOURCES = tests/gpu/upartscmp.c
+tests_gpu_upartscmp_CFLAGS = $(SF_CFLAGS)
+tests_gpu_upartscmp_LDADD = libspmmfarm.la
+tests_gpu_upartscmp_LDFLAGS = $(CUDA_LDFLAGS)
+
+## rankmodel/sf_rankfind: the rank model of a GPU type, from the store or shipped
+check_PROGRAMS += tests/check_rankfind
+TESTS += tests/check_rankfind
+tests_check_rankfind_SOURCES = tests/check_rankfind.c
+tests_check_rankfind_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_rankfind_LDADD = $(CHECK_LDADD)
+tests_check_rankfind_LDFLAGS = $(CUDA_LDFLAGS)

@@ -248,6 +248,8 @@ static const s_field s_worker_fields[] = {
     S_STR (sf_proto_worker_t, gpu_type, F_REQ, 0),
     S_ENUM (sf_proto_worker_t, state, F_REQ, s_worker_states),
     S_I64 (sf_proto_worker_t, jobs_done, 0, 0, (int64_t) 1 << 40, 0),
+    S_DBL (sf_proto_worker_t, gpu_busy, 0, 0, 1, 0),
+    S_I32 (sf_proto_worker_t, compiles_left, 0, 0, SF_PROTO_COMPILES_MAX, 0),
 };
 S_SCHEMA (s_worker, "worker", sf_proto_worker_t, s_worker_fields, NULL);
 
@@ -378,6 +380,7 @@ S_SCHEMA (s_shutdown, "SHUTDOWN", sf_proto_shutdown_t, s_shutdown_fields, NULL);
 
 static const s_field s_heartbeat_fields[] = {
     S_I32 (sf_proto_heartbeat_t, jobs_running, 0, 0, SF_PROTO_SLOTS_MAX, 0),
+    S_I32 (sf_proto_heartbeat_t, compiles_left, 0, 0, SF_PROTO_COMPILES_MAX, 0),
 };
 S_SCHEMA (s_heartbeat, "HEARTBEAT", sf_proto_heartbeat_t, s_heartbeat_fields, NULL);
 

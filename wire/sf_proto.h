@@ -85,6 +85,7 @@ extern "C" {
 #define SF_PROTO_CAMPAIGNS_MAX 4096    /* campaigns in a STATUS */
 #define SF_PROTO_WORKERS_MAX 4096      /* workers in a STATUS */
 #define SF_PROTO_SLOTS_MAX 1024        /* jobs a worker holds at once */
+#define SF_PROTO_COMPILES_MAX 1000000 /* compiles a worker reports queued (heartbeats) */
 #define SF_PROTO_DEADLINE_MAX_MS ((int64_t) 7 * 24 * 3600 * 1000)
 #define SF_PROTO_STATUS_MIN (-255)     /* sf_status codes on the wire: -255..0 */
 
@@ -244,6 +245,12 @@ typedef struct {
     char gpu_type[SF_PROTO_GPU_TYPE_MAX + 1];
     char state[SF_PROTO_WORD_MAX + 1];     /* idle|busy|lost */
     int64_t jobs_done;
+    /*  Progress at model scale (issue 22; optional, 0 from older
+        coordinators): GPU-seconds of its results over the time since its
+        first lease (0..1), and its compiles queued or running now (from
+        its heartbeats). */
+    double gpu_busy;
+    int32_t compiles_left;
 } sf_proto_worker_t;
 
 /* ---- worker -> coordinator -------------------------------------------- */
@@ -333,6 +340,8 @@ typedef struct {
 
 typedef struct {
     int32_t jobs_running;               /* worker: jobs in hand (coordinator sends 0) */
+    int32_t compiles_left;              /* worker: compiles queued or running in its search
+                                           now (optional, issue 22; 0 from older workers) */
 } sf_proto_heartbeat_t;
 
 /* ---- client -> coordinator -------------------------------------------- */

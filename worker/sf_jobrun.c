@@ -475,6 +475,14 @@ sf_jobrun_search_opts (const sf_request_t *r, sf_search_opts_t *so)
 
 /*  The search options of a job on this worker; *model_p: the rank model
     it holds (release after the search), NULL if none. */
+/*  The search's progress as the compiles left of its current compile
+    phase ("compile ..."), 0 in any other phase. */
+static void
+s_progress (void *arg, const char *phase, int done, int total)
+{
+    atomic_store ((atomic_int *) arg, strncmp (phase, "compile", 7) == 0 && total > done ? total - done : 0);
+}
+
 static void
 s_search_opts (const sf_proto_job_t *job, const sf_jobrun_opts_t *o, sf_search_opts_t *so, s_model_t **model_p)
 {
@@ -484,6 +492,10 @@ s_search_opts (const sf_proto_job_t *job, const sf_jobrun_opts_t *o, sf_search_o
     so->gpu = o->gpu;
     so->compile_threads = o->compile_threads;
     so->cancel = o->cancel;
+    if (o->compiles_left) {
+        so->progress = s_progress;
+        so->progress_arg = o->compiles_left;
+    }
     sf_jobrun_search_opts (&job->request, so);
     char text[SF_REQUEST_TEXT_MAX];
     sf_log_debug ("worker", "job %llu (%s, layer '%s'): request %s%s%s", (unsigned long long) job->job_id,
@@ -590,6 +602,8 @@ s_run_search (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_o
     }
     sf_search_result_t r;
     int rc = sf_search_run (a, job->n, &so, &r);
+    if (o->compiles_left)
+        atomic_store (o->compiles_left, 0);
     free (configs);
     s_model_release (model);
     if (rc != SF_OK) {

@@ -42,6 +42,9 @@ typedef struct {
     int compile_threads;        /* 0: one per online CPU */
     bool dry_run;
     const atomic_bool *cancel;  /* may be NULL: see sf_search_opts_t */
+    atomic_int *compiles_left;  /* may be NULL: kept at the compiles queued or
+                                   running in the search's current compile
+                                   phase (0 outside one), for heartbeats */
 } sf_jobrun_opts_t;
 
 /*  Runs `job` on `a` (the JOB's matrix: the caller checked its hash and

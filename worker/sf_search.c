@@ -147,19 +147,20 @@ s_u_emit_is (const char *what)
 }
 
 /*  Whether a job's full U kernel is compiled in parts (proxygen/sf_uparts.h):
-    only when asked for (SPMMFARM_U_EMIT=parts or parts-o1), and when it has
-    at least two parts' worth of multiply-adds (below that a part's NVRTC
-    start costs more than the second thread saves). Opt-in since its first
-    H100 run (session 11, docs/KERNELS.md): parts kernels of bench205's BERT
-    rows failed with CUDA_ERROR_ILLEGAL_ADDRESS and
-    CUDA_ERROR_INVALID_ADDRESS_SPACE; the one-function kernel is the
-    default until that is found. */
+    by default (unset, parts or parts-o1; SPMMFARM_U_EMIT=ptx, ptx-o1 or
+    cuda pick the one-function paths), and when it has at least two
+    parts' worth of multiply-adds (below that a part's NVRTC start costs
+    more than the second thread saves). Session 11's H100 run of parts
+    faulted (CUDA_ERROR_ILLEGAL_ADDRESS): the PTX wrapper handed the
+    parameters to registers the part's body shadowed (fixed in sf_jit,
+    docs/KERNELS.md); tests/gpu/uparts-check.sh compares parts and one
+    function bit for bit on the GPU. */
 static bool
 s_u_parts (const sf_matrix_t *a, const s_job_t *job)
 {
     const char *v = getenv ("SPMMFARM_U_EMIT");
-    return !job->proxy && job->config.tmpl == SF_TEMPLATE_U && v
-        && (strcmp (v, "parts") == 0 || strcmp (v, "parts-o1") == 0)
+    bool parts = !v || !v[0] || strcmp (v, "parts") == 0 || strcmp (v, "parts-o1") == 0;
+    return !job->proxy && job->config.tmpl == SF_TEMPLATE_U && parts
         && sf_matrix_nnz (a) * job->config.vec >= SF_SEARCH_PARTS_MIN_FMAS;
 }
 

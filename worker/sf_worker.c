@@ -173,6 +173,7 @@ typedef struct {
     bool started;              /* the thread exists */
     bool busy;                 /* the thread is running a task */
     atomic_bool cancel;        /* the worker is leaving: the task's search stops */
+    atomic_int compiles_left;  /* the task's compiles queued or running (heartbeats) */
     pthread_t thread;
     s_task_t *todo;            /* socket -> job thread */
     s_task_t *done;            /* job thread -> socket */
@@ -257,6 +258,7 @@ s_runner_new (void)
     pthread_cond_init (&r->cond, NULL);
     r->refs = 1;
     atomic_init (&r->cancel, false);
+    atomic_init (&r->compiles_left, 0);
     return r;
 }
 
@@ -795,7 +797,7 @@ s_dispatch (sf_worker_t *self)
             continue;
         }
         sf_jobrun_opts_t jo = { self->opts.backend, self->opts.gpu, self->opts.compile_threads, self->opts.dry_run,
-                                 &self->runner->cancel };
+                                 &self->runner->cancel, &self->runner->compiles_left };
         if (self->opts.dry_run) {
             bool failed;
             zmsg_t *reply = sf_jobrun_run (job, mat->matrix, &jo, &failed);
@@ -1078,7 +1080,7 @@ s_timers (sf_worker_t *self)
     }
     next = silent_limit < next ? silent_limit : next;
     if (self->welcomed && now >= self->next_heartbeat) {
-        sf_proto_heartbeat_t hb = { self->held_count };
+        sf_proto_heartbeat_t hb = { self->held_count, atomic_load (&self->runner->compiles_left) };
         S_COUNT (self, heartbeats_sent);
         s_send (self, SF_PROTO_HEARTBEAT, &hb);
         self->next_heartbeat = now + self->heartbeat_ms;

@@ -13,15 +13,15 @@
 #                                      wall/CPU per kernel. ~4 min.
 #   tests/gpu/model-scale.sh bert      BERT-base (12 x 6 = 72 linear layers, 90 %
 #                                      uniform pruning, one seed per layer, N = 4096,
-#                                      fp32) through `spmmfarm local`, fresh store,
+#                                      fp32) through `spmmfarm local` with its DEFAULT
+#                                      settings (rank with the shipped H100 model, a
+#                                      budget planned from the sizes), fresh store,
 #                                      CUDA_CACHE_DISABLE=1, an empty compile cache:
-#                                      bert-base.json; then the same campaign on a fresh
-#                                      store with the compile cache it filled:
-#                                      bert-base-warm.json. SF_SCALE_BUDGET (default 4m)
-#                                      is each run's --budget, so that both fit one
-#                                      10-minute call; SF_SCALE_BUDGET=default runs
-#                                      local's default budget (20 s a layer: 24 min,
-#                                      more than one call) and no warm run.
+#                                      bert-base.json. One call (limit 570 s; cut
+#                                      short, the JSON says how many layers were done).
+#   tests/gpu/model-scale.sh bert-warm the same campaign on a fresh store with the
+#                                      compile cache the cold run filled (the next call
+#                                      on the same warm machine): bert-base-warm.json.
 #   tests/gpu/model-scale.sh quality   one encoder layer's six matrices: local with its
 #                                      default budget against a proxy search of the whole
 #                                      legal space (--budget 0) on SF_SCALE_QLAYERS
@@ -29,6 +29,7 @@
 #                                      SGEMM side by side. ~8 min.
 #
 # Settings: SF_SCALE_LAYERS (encoder layers, default 12), SF_SCALE_N (4096),
+# SF_SCALE_BUDGET (bert: --budget D instead of the default), SF_SCALE_TIME (570),
 # SF_SCALE_SPARSITY (0.9), SF_SCALE_ARGS (more local options).
 set -u
 OUT=${OUT:-/tmp/out}
@@ -92,6 +93,7 @@ out = {
     "templates": {t: sum(1 for l in layers if l.get("template") == t) for t in ("U", "D", "dense")},
     "gpu_type": d.get("gpu_type"), "strategy": d.get("strategy"),
     "settings": command, "simulated": any(l.get("simulated") for l in layers),
+    "error": d.get("error"), "layers_done": d.get("layers_done", len(layers)),
     "per_layer": [{k: l.get(k) for k in ("name", "m", "k", "n", "template", "config", "us", "sgemm_us", "max_rel_err")}
                   for l in layers],
 }
@@ -156,23 +158,41 @@ for (layer, path), s in sorted(totals.items()):
           s["compile_wall_s"], s["timed"], s["failed"]))
 PY
         ;;
-    bert)
+    bert|bert-warm)
+        # The issue's run: local with DEFAULT settings (no --budget, no
+        # --strategy: rank with the shipped H100 model, a budget planned from
+        # the sizes), fresh store, CUDA_CACHE_DISABLE=1. bert: the cold run
+        # (empty compile cache under $W/kcache, which stays for the next
+        # call while the machine is warm); bert-warm: a fresh store with that
+        # cache (or, on a fresh machine, a cold run first: SF_SCALE_WARM_COLD=1
+        # is then needed and the call is about twice as long). SF_SCALE_BUDGET
+        # (e.g. 8m) passes --budget instead of the default.
         bert_model "$W/bert" "$LAYERS"
-        B=${SF_SCALE_BUDGET:-4m}
+        B=${SF_SCALE_BUDGET:-default}
         budget_arg="--budget $B"; [ "$B" = default ] && budget_arg=""
-        export SPMMFARM_COMPILE_CACHE=$W/kcache
-        for run in cold warm; do
-            [ $run = warm ] && [ "$B" = default ] && break
+        export SPMMFARM_COMPILE_CACHE=$W/kcache SPMMFARM_RANKMODELS=${SPMMFARM_RANKMODELS:-$PWD/conf/rankmodels}
+        runs=cold; [ $what = bert-warm ] && runs=warm
+        [ $what = bert-warm ] && [ ! -d "$W/kcache" ] && echo "bert-warm: no compile cache at $W/kcache (a fresh machine):" \
+            "the cold run first" && runs="cold warm"
+        for run in $runs; do
             [ $run = cold ] && rm -rf "$W/kcache"
             rm -rf "$W/store-$run" "$W/bert-$run.bundle"
-            cmd="spmmfarm local --model bert-base.json $budget_arg ${SF_SCALE_ARGS:-} (fresh store, CUDA_CACHE_DISABLE=1, $run compile cache)"
+            cmd="spmmfarm local --model bert-base.json -o bert-base.bundle $budget_arg ${SF_SCALE_ARGS:-} (defaults; fresh store, CUDA_CACHE_DISABLE=1, $run compile cache)"
             echo "== $cmd"
-            timeout ${SF_SCALE_TIME:-590} "$SPMMFARM" local --model "$W/bert/model.json" \
+            t0=$(date +%s)
+            timeout -s INT -k 20 ${SF_SCALE_TIME:-570} "$SPMMFARM" local --model "$W/bert/model.json" \
                 --store "$W/store-$run" $budget_arg ${SF_SCALE_ARGS:-} --json -o "$W/bert-$run.bundle" \
                 > "$OUT/scale/local-$run.json" 2> "$OUT/scale/local-$run.log"
-            echo "exit $?"
+            rc=$?
+            echo "exit $rc in $(( $(date +%s) - t0 )) s"
+            grep -E "spmmfarm local: (a budget|strategy)" "$OUT/scale/local-$run.log"
             worker_log "$OUT/scale/local-$run.log"
             name=bert-base; [ $run = warm ] && name=bert-base-warm
+            if [ $rc = 124 ] || [ $rc = 130 ] || [ $rc = 137 ]; then  # cut by the limit (SIGINT: local stops its workers): what the store has
+                "$SPMMFARM" store dump "$W/store-$run" --db best --json > "$OUT/scale/best-$run.jsonl" 2>/dev/null
+                echo "{\"error\": \"cut at ${SF_SCALE_TIME:-570} s\", \"layers_done\": $(wc -l < "$OUT/scale/best-$run.jsonl"), \"layers\": []}" \
+                    > "$OUT/scale/local-$run.json"
+            fi
             summary "$OUT/scale/local-$run.json" "$cmd" "$OUT/$name.json"
             "$SPMMFARM" store dump "$W/store-$run" --db campaigns --json > "$OUT/scale/campaign-$run.json" 2>/dev/null
         done
@@ -216,7 +236,7 @@ if common:
 PY
         ;;
     *)
-        echo "model-scale.sh: unknown part '$what' (parts, bert, quality)"; exit 2 ;;
+        echo "model-scale.sh: unknown part '$what' (parts, bert, bert-warm, quality)"; exit 2 ;;
     esac
 done
 # at most 8 files come back: the reports and summaries, and a tarball of the rest
