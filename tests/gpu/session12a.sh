@@ -34,13 +34,13 @@ part () {  # part NAME LIMIT_S COMMAND...: runs it, logs, says how it ended
     grep -E "^(PASS|FAIL)|passed|failed|verdict|VERDICT" "$OUT/$name.log" | tail -8 | cut -c1-200
 }
 mkdir -p "$OUT/uparts"
-part uparts 150 env OUT="$OUT/uparts" SF_DEVPACK=$P UPARTSCMP=$P/bin/upartscmp SF_UPARTS_PLAIN_S=50 \
-    SF_UPARTS_QUICK_S=30 SF_UPARTS_SAN_S=45 SF_UPARTS_TIME_S=20 bash tests/gpu/uparts-check.sh
-part check-gpu-3 80 env SF_CHECK_PART=3 sh tests/gpu/check-gpu.sh
-part nk-dense 80 env SF_NK_PART=dense sh tests/gpu/check-gpu-nk.sh
-part nk-runtime 35 env SF_NK_PART=runtime sh tests/gpu/check-gpu-nk.sh
+part uparts 125 env OUT="$OUT/uparts" SF_DEVPACK=$P UPARTSCMP=$P/bin/upartscmp SF_UPARTS_PLAIN_S=40 \
+    SF_UPARTS_QUICK_S=25 SF_UPARTS_SAN_S=40 SF_UPARTS_TIME_S=15 bash tests/gpu/uparts-check.sh
+part check-gpu-3 70 env SF_CHECK_PART=3 sh tests/gpu/check-gpu.sh
+part nk-dense 70 env SF_NK_PART=dense sh tests/gpu/check-gpu-nk.sh
+part nk-runtime 30 env SF_NK_PART=runtime sh tests/gpu/check-gpu-nk.sh
 mkdir -p "$OUT/tsparse"
-part tsparse 75 env OUT="$OUT/tsparse" bash .devpack-tsparse/tsparse-s12.sh short
+part tsparse 70 env OUT="$OUT/tsparse" bash .devpack-tsparse/tsparse-s12.sh short
 [ -n "${SF_S12_BENCH:-}" ] && part bench205-fp32-bert 130 "$SPMMFARM" bench --suite conf/bench/bench205.conf \
     --filter 'm=768' -o "$OUT/bench205-fp32-bert" -q --max-configs 16 --proxy-top 4 --max-code-fmas 30000
 cd "$OUT" && tar czf results.tgz uparts tsparse bench205-fp32-bert *.log parts.txt nvidia-smi.txt 2>/dev/null
