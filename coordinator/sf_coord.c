@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <czmq.h>
+#include <lmdb.h>
 
 #include "common/sf_curve.h"
 #include "common/sf_error.h"
@@ -121,6 +122,10 @@ struct _sf_coord_t {
     sf_coord_stats_t stats;
     double *latency;                /* ms, one per lease (bounded) */
     size_t latency_count, latency_cap;
+    /* warnings that a peer or a full disk could repeat without end */
+    sf_log_rate_t rate_commit, rate_dropped;
+    bool commit_failing;            /* the last commit failed (the batch waits) */
+    int status;                     /* an error that stops the loop (SF_OK) */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -814,7 +819,8 @@ sf_coord_new (const sf_coord_opts_t *opts)
 
     self->store = sf_store_open (opts->store_dir, SF_STORE_WRITER);
     if (!self->store || s_resume (self) != SF_OK) {
-        sf_error_prefix ("store %s", opts->store_dir);
+        if (strncmp (sf_error_message (), "store ", 6) != 0)
+            sf_error_prefix ("store %s: ", opts->store_dir);
         sf_coord_destroy (&self);
         return NULL;
     }
@@ -1498,6 +1504,9 @@ s_submit_check (sf_coord_t *self, sf_proto_submit_t *sub, s_campaign_t *c)
 static void
 s_on_submit (sf_coord_t *self, zframe_t *rid, sf_proto_submit_t *sub)
 {
+    /* A refused SUBMIT takes back its own writes only: the results queued
+       before it stay in the batch (a failed commit keeps them for the next). */
+    size_t mark = sf_store_batch_count (self->batch);
     s_campaign_t *c = calloc (1, sizeof *c);
     zlistx_t *made = zlistx_new ();
     int rc = c && made ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
@@ -1527,7 +1536,7 @@ s_on_submit (sf_coord_t *self, zframe_t *rid, sf_proto_submit_t *sub)
         char text[SF_PROTO_TEXT_MAX];
         snprintf (text, sizeof text, "%s", sf_error_message ());
         sf_log_warn (S_LOG, "SUBMIT '%s' refused: %s", sub->name, text);
-        sf_store_batch_clear (self->batch);
+        sf_store_batch_truncate (self->batch, mark);
         for (s_job_t *job = zlistx_first (made); job; job = zlistx_next (made))
             zlistx_delete (self->jobs, job->live_handle);
         void *item = c;
@@ -1716,9 +1725,10 @@ s_on_export (sf_coord_t *self, zframe_t *rid, const sf_proto_export_req_t *req)
 static void
 s_on_client_message (sf_coord_t *self, zframe_t *rid, sf_proto_msg_t *msg)
 {
-    /* Replies read the store: what this turn changed must be in it. */
+    /* Replies read the store: what this turn changed must be in it (a
+       failing commit is reported by s_flush, rate-limited). */
     if (s_commit (self) != SF_OK)
-        sf_log_error (S_LOG, "store commit: %s", sf_error_message ());
+        self->commit_failing = true;
     switch (msg->type) {
     case SF_PROTO_SUBMIT: s_on_submit (self, rid, &msg->submit); break;
     case SF_PROTO_MATRIX: s_on_matrix (self, rid, &msg->matrix); break;
@@ -1749,8 +1759,10 @@ s_receive (sf_coord_t *self, zsock_t *sock, bool from_client)
     sf_proto_msg_t *msg = NULL;
     if (!rid || sf_proto_decode (zmsg, from_client ? SF_PROTO_FROM_CLIENT : SF_PROTO_FROM_WORKER, &msg) != SF_OK) {
         self->stats.dropped++;
-        sf_log_warn (S_LOG, "dropped a message from a %s: %s", from_client ? "client" : "worker",
-                     rid ? sf_error_message () : "no routing id");
+        unsigned long long held = 0;
+        if (sf_log_rate (&self->rate_dropped, 10000, &held))
+            sf_log_warn (S_LOG, "dropped a message from a %s: %s (%llu more dropped in the last 10 s)",
+                         from_client ? "client" : "worker", rid ? sf_error_message () : "no routing id", held);
         if (from_client && rid)
             s_client_error (self, rid, SF_ERR_PROTOCOL, sf_error_message ());
     } else if (from_client)
@@ -1918,12 +1930,29 @@ s_dispatch (sf_coord_t *self, int64_t now)
     }
 }
 
+/*  Commits this turn's batch, then sends the replies. A failed commit
+    keeps the batch, retried every turn (a full disk: once there is room
+    again); the log says so once per 10 s, with the count. An LMDB
+    environment that panicked cannot write again: the loop stops (exit 1),
+    and a restart resumes from what the store holds. */
 static void
 s_flush (sf_coord_t *self)
 {
-    if (s_commit (self) != SF_OK)
-        sf_log_error (S_LOG, "store commit failed (%s): replies are sent, the store will be behind",
-                      sf_error_message ());
+    size_t waiting = sf_store_batch_count (self->batch);
+    unsigned long long held = 0;
+    if (s_commit (self) != SF_OK) {
+        if (sf_error_origin () == MDB_PANIC) {
+            sf_log_error (S_LOG, "the store cannot be written any more (%s): stopping", sf_error_message ());
+            self->status = sf_error_last ();
+        } else if (sf_log_rate (&self->rate_commit, 10000, &held) || !self->commit_failing)
+            sf_log_error (S_LOG, "store commit failed (%s): %zu writes kept for the next try (%llu failed tries "
+                          "not logged); replies are sent, the store is behind", sf_error_message (),
+                          sf_store_batch_count (self->batch), held);
+        self->commit_failing = true;
+    } else if (self->commit_failing) {
+        sf_log_warn (S_LOG, "store commit succeeded again: %zu writes that waited are in the store", waiting);
+        self->commit_failing = false;
+    }
     zmsg_t *msg;
     while ((msg = zlistx_detach (self->out_workers, NULL)))
         zmsg_send (&msg, self->workers);
@@ -1943,7 +1972,7 @@ s_shutdown_workers (sf_coord_t *self)
 int
 sf_coord_run (sf_coord_t *self)
 {
-    while (!zsys_interrupted && !(self->opts.stop && *self->opts.stop)) {
+    while (!zsys_interrupted && !(self->opts.stop && *self->opts.stop) && self->status == SF_OK) {
         zpoller_wait (self->poller, self->opts.heartbeat_ms / 4 > 0 ? self->opts.heartbeat_ms / 4 : 1);
         if (zpoller_terminated (self->poller))
             break;
@@ -1966,7 +1995,7 @@ sf_coord_run (sf_coord_t *self)
     sf_log_info (S_LOG, "stopping: %llu leases, %llu results, %zu jobs still pending",
                  (unsigned long long) self->stats.leases, (unsigned long long) self->stats.results,
                  zlistx_size (self->pending));
-    return SF_OK;
+    return self->status;
 }
 
 static int

@@ -217,6 +217,31 @@ s_fill (sf_store_t *store, uint8_t hash[SF_STORE_HASH_BYTES])
     free (cubin);
 }
 
+/*  One record of every type, then `count` more results and kernels: a
+    store of many pages (branch, leaf and overflow) for the damage tests. */
+static void
+s_bulk (sf_store_t *store, uint8_t hash[SF_STORE_HASH_BYTES], int count)
+{
+    s_fill (store, hash);
+    sf_store_batch_t *batch = sf_store_batch_new ();
+    for (int i = 0; i < count; i++) {
+        uint8_t *cubin = s_blob (200 + (size_t) (i % 7) * 900, (unsigned) i + 2);
+        sf_store_kernel_t k = s_kernel (cubin, 200 + (size_t) (i % 7) * 900);
+        snprintf (k.config, sizeof k.config, "U:r%d.v4.t64.g2.o1.m128.sim", i + 1);
+        uint8_t digest[SF_STORE_HASH_BYTES];
+        ck_assert_int_eq (sf_store_batch_put_kernel (batch, &k, digest), SF_OK);
+        sf_store_result_key_t rk = s_rkey ("NVIDIA H100 80GB HBM3/sm_90/132sm", hash, 64 + i % 5, SF_TEMPLATE_U,
+                                           k.config, i % 2 == 0);
+        sf_store_result_t r = s_result (10.0 + i);
+        r.has_kernel = true;
+        memcpy (r.kernel, digest, SF_STORE_HASH_BYTES);
+        ck_assert_int_eq (sf_store_batch_put_result (batch, &rk, &r), SF_OK);
+        free (cubin);
+    }
+    s_commit (store, batch);
+    sf_store_batch_destroy (&batch);
+}
+
 /*  Writes key -> value into database db_name with the raw LMDB API, as a
     bug or a foreign tool could; the store must not be open here. */
 static void
@@ -953,11 +978,18 @@ START_TEST (test_map_grows_when_full)
     sf_store_result_t r = s_result (1);
     ck_assert_int_eq (sf_store_batch_put_result (batch, &rk, &r), SF_OK);
     ck_assert_int_eq (sf_store_commit (store, batch), SF_ERR_RANGE);
-    ck_assert_ptr_nonnull (strstr (sf_error_message (), "limit"));
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "store map full"));
     ck_assert_uint_eq (sf_store_batch_count (batch), 2);
     ck_assert_int_eq (sf_store_get_result (store, &rk, &r), SF_ERR_NOTFOUND);  /* all or nothing */
+    /* A request that fails takes back its own writes only: the kernel
+       (put first) goes, the result queued before it stays. */
     sf_store_batch_clear (batch);
     ck_assert_int_eq (sf_store_batch_put_result (batch, &rk, &r), SF_OK);
+    size_t mark = sf_store_batch_count (batch);
+    ck_assert_int_eq (sf_store_batch_put_kernel (batch, &k, NULL), SF_OK);
+    ck_assert_int_eq (sf_store_commit (store, batch), SF_ERR_RANGE);
+    sf_store_batch_truncate (batch, mark);
+    ck_assert_uint_eq (sf_store_batch_count (batch), 1);
     s_commit (store, batch);
     ck_assert_int_eq (sf_store_get_result (store, &rk, &r), SF_OK);
     sf_store_destroy (&store);
@@ -1284,10 +1316,12 @@ START_TEST (test_fixture)
         return;
     }
     ck_assert (strcmp (mode, "--fill") == 0 || strcmp (mode, "--garbage") == 0
-               || (strcmp (mode, "--hold") == 0 && argc == 5));
+               || (strcmp (mode, "--hold") == 0 && argc == 5) || (strcmp (mode, "--bulk") == 0 && argc == 4));
     sf_store_t *store = s_writer (dir, 0, 0);
     uint8_t hash[SF_STORE_HASH_BYTES];
-    if (strcmp (mode, "--hold") != 0)
+    if (strcmp (mode, "--bulk") == 0)
+        s_bulk (store, hash, atoi (argv[3]));
+    else if (strcmp (mode, "--hold") != 0)
         s_fill (store, hash);
     else {
         FILE *ready = fopen (argv[3], "w");
@@ -1306,7 +1340,7 @@ static int
 s_fixture (int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf (stderr, "usage: check_store [--fill|--garbage|--schema N|--hold READY GO] DIR\n");
+        fprintf (stderr, "usage: check_store [--fill|--garbage|--schema N|--hold READY GO|--bulk N] DIR\n");
         return 2;
     }
     s_fixture_argc = argc;

@@ -45,22 +45,9 @@ wait_done () {  # CAMPAIGN: waits up to 60 s for it to end
 # expected: the union over the campaigns' jobs of (N, config), each stored
 # exactly once (a job's layer l is N = 64 + l), and every job done
 check_results () {  # WHAT
-    "$SPMMFARM" store dump "$WORK/store" --db jobs --json > "$WORK/jobs.json" 2>/dev/null
-    "$SPMMFARM" store dump "$WORK/store" --db results --json > "$WORK/results.json" 2>/dev/null
-    python3 - "$WORK" <<'PY' && pass "$1: results in the store are the expected set" || fail "$1: results differ"
-import json, sys
-w = sys.argv[1]
-jobs = [json.loads(l) for l in open(w + "/jobs.json") if l.strip()]
-res = [json.loads(l) for l in open(w + "/results.json") if l.strip()]
-assert all(j["value"]["state"] == "done" for j in jobs), "a job is not done"
-want = set((64 + j["value"]["layer"], c) for j in jobs for c in j["value"]["configs"])
-got = [(r["key"]["n"], r["key"]["config"]) for r in res]
-assert len(got) == len(set(got)), "a result stored twice"
-assert set(got) == want, (len(set(got)), len(want))
-print("%d jobs, %d results" % (len(jobs), len(got)))
-PY
+    store_results_exact "$WORK/store" && pass "$1: results in the store are the expected set" \
+        || fail "$1: results differ"
 }
-
 # A sweep model: 50 layers of one matrix at N = 64..113; 64 configs each in
 # jobs of 16: 200 jobs.
 "$SPMMFARM" gen --m 96 --k 80 --sparsity 0.8 --seed 3 -o "$WORK/a.mtx" >/dev/null 2>&1

@@ -143,6 +143,16 @@ tests_check_rankmodel_LDFLAGS = $(CUDA_LDFLAGS)
 TESTS += tests/cli_farm.sh
 dist_noinst_SCRIPTS += tests/cli_farm.sh
 
+## faults (docs/RELIABILITY.md): damaged stores under every tool, a full
+## disk (an LD_PRELOAD library makes the store's writes fail), and kill -9
+## of workers and the coordinator compared with a fault-free run.
+check_LTLIBRARIES += tests/libsffault.la
+tests_libsffault_la_SOURCES = tests/fault_inject.c
+tests_libsffault_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_libsffault_la_LIBADD = -ldl
+TESTS += tests/cli_store_faults.sh
+dist_noinst_SCRIPTS += tests/cli_store_faults.sh
+
 ## rankfarm: the rank model through the farm: train --coordinator (a sweep
 ## campaign on 2 sim workers, the coordinator trains and stores the model),
 ## submit/local --strategy rank with the model and without one (fallback).

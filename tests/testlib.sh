@@ -38,6 +38,26 @@ json_get () {
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"
 }
 
+# store_results_exact STORE: every job of the store's campaigns is done and
+# its results are the expected set, each stored exactly once (the farm
+# tests' sweeps: layer l has N = 64 + l, a job's configs are its results)
+store_results_exact () {
+    "$SPMMFARM" store dump "$1" --db jobs --json >"$WORK/jobs.json" 2>/dev/null
+    "$SPMMFARM" store dump "$1" --db results --json >"$WORK/results.json" 2>/dev/null
+    python3 - "$WORK" <<'PY'
+import json, sys
+w = sys.argv[1]
+jobs = [json.loads(l) for l in open(w + "/jobs.json") if l.strip()]
+res = [json.loads(l) for l in open(w + "/results.json") if l.strip()]
+assert all(j["value"]["state"] == "done" for j in jobs), "a job is not done in the store"
+want = set((64 + j["value"]["layer"], c) for j in jobs for c in j["value"]["configs"])
+got = [(r["key"]["n"], r["key"]["config"]) for r in res]
+assert len(got) == len(set(got)), "a result stored twice"
+assert set(got) == want, "%d of %d results" % (len(set(got) & want), len(want))
+print("%d jobs, %d results" % (len(jobs), len(got)))
+PY
+}
+
 finish () {
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
