@@ -31,8 +31,15 @@ static const char *s_help =
     "  --config FILE      read the `coordinator` section of a farm.conf (flags win)\n"
     "  --heartbeat-ms MS  heartbeat interval, both ways (1000)\n"
     "  --liveness N       heartbeats missed before a worker counts as gone (3)\n"
-    "  --lease-ms MS      a job's lease; requeued when it runs out (600000)\n"
-    "  --retries N        leases a job gets before it fails for good (3)\n"
+    "  --lease-ms MS      a lease runs out MS after its worker last said it is busy\n"
+    "                     (its heartbeats renew it); requeued, no retry spent (600000)\n"
+    "  --max-job-ms MS    a job running longer than MS on one lease is timed out: a\n"
+    "                     fault (86400000)\n"
+    "  --retries N        faults (the worker says it failed, timed out) a job gets\n"
+    "                     before it fails for good; a lost worker or a restart spends\n"
+    "                     none (3)\n"
+    "  --peer-slots N     jobs one worker connection holds at most, whatever its\n"
+    "                     READY asks (64; its HELLO's capacity caps it too)\n"
     "  --stats FILE       on exit, write dispatch figures (jobs, lease latency) as JSON\n"
     "  --log LEVEL        error, warn, info (default), debug, trace\n"
     "  -h, --help         this help\n\n"
@@ -40,7 +47,7 @@ static const char *s_help =
 
 typedef struct {
     char store[1024], workers[512], clients[512], cert[512], allowed[512], stats[1024];
-    int64_t heartbeat_ms, liveness, lease_ms, retries;
+    int64_t heartbeat_ms, liveness, lease_ms, retries, max_job_ms, peer_slots;
 } s_args_t;
 
 /*  Copies a zconfig value into buf when the flag did not set it. */
@@ -82,6 +89,10 @@ s_read_config (const char *file, s_args_t *a)
         rc = s_conf_int (conf, "coordinator/lease_ms", &a->lease_ms, 1, 7LL * 24 * 3600 * 1000);
     if (rc == SF_OK)
         rc = s_conf_int (conf, "coordinator/retries", &a->retries, 1, 1000);
+    if (rc == SF_OK)
+        rc = s_conf_int (conf, "coordinator/max_job_ms", &a->max_job_ms, 1, 30LL * 24 * 3600 * 1000);
+    if (rc == SF_OK)
+        rc = s_conf_int (conf, "coordinator/peer_slots", &a->peer_slots, 1, 1024);
     zconfig_destroy (&conf);
     if (rc != SF_OK)
         sf_error_prefix ("%s", file);
@@ -123,13 +134,14 @@ sf_cmd_coordinator (int argc, char **argv)
         { "config", required_argument, 0, 'f' },     { "heartbeat-ms", required_argument, 0, 'H' },
         { "liveness", required_argument, 0, 'L' },   { "lease-ms", required_argument, 0, 'l' },
         { "retries", required_argument, 0, 'r' },    { "stats", required_argument, 0, 'S' },
+        { "max-job-ms", required_argument, 0, 'M' }, { "peer-slots", required_argument, 0, 'P' },
         { "log", required_argument, 0, 'g' },        { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 }
     };
     const char *cmd = "coordinator";
     s_args_t a;
     memset (&a, 0, sizeof a);
-    a.heartbeat_ms = a.liveness = a.lease_ms = a.retries = -1;
+    a.heartbeat_ms = a.liveness = a.lease_ms = a.retries = a.max_job_ms = a.peer_slots = -1;
     const char *config = NULL;
     bool log_given = false;
     int opt;
@@ -161,6 +173,14 @@ sf_cmd_coordinator (int argc, char **argv)
         case 'r':
             if (!sf_cli_parse_int (optarg, 1, 1000, &a.retries))
                 return sf_cli_usage (cmd, "--retries: 1..1000");
+            break;
+        case 'M':
+            if (!sf_cli_parse_int (optarg, 1, 30LL * 24 * 3600 * 1000, &a.max_job_ms))
+                return sf_cli_usage (cmd, "--max-job-ms: 1..2592000000");
+            break;
+        case 'P':
+            if (!sf_cli_parse_int (optarg, 1, 1024, &a.peer_slots))
+                return sf_cli_usage (cmd, "--peer-slots: 1..1024");
             break;
         case 'S': snprintf (a.stats, sizeof a.stats, "%s", optarg); break;
         case 'g': {
@@ -203,6 +223,10 @@ sf_cmd_coordinator (int argc, char **argv)
         o.lease_ms = a.lease_ms;
     if (a.retries > 0)
         o.retries = (int) a.retries;
+    if (a.max_job_ms > 0)
+        o.max_job_ms = a.max_job_ms;
+    if (a.peer_slots > 0)
+        o.peer_slots = (int) a.peer_slots;
     sf_coord_t *coord = sf_coord_new (&o);
     if (!coord)
         return sf_cli_fail (cmd, sf_error_last ());

@@ -15,12 +15,14 @@
 
 static const char *s_status_help =
     "usage: spmmfarm status [CAMPAIGN] [--watch] [--json] [--coordinator EP]\n\n"
-    "Shows every campaign (or one): its state (queued, running, done, failed,\n"
+    "Shows every campaign (or one): its state (queued, running, done,\n"
+    "done_with_failures (each failed job named, with why), failed,\n"
     "cancelled), jobs total/done/failed, candidates measured and the estimated\n"
     "time left; and every worker the coordinator knows: GPU type, state (idle,\n"
     "busy, lost) and jobs done.\n\n"
     "  --watch            redraw every second until the campaign(s) shown finish\n"
-    "                     (exit 0 when all are done, 1 if one failed or was cancelled)\n"
+    "                     (exit 0 when all are done, 1 if one failed, ended with\n"
+    "                     failures or was cancelled)\n"
     "  --interval MS      --watch: redraw period (1000)\n"
     SF_CLIENT_HELP
     "  --json             {\"campaigns\": [...], \"workers\": [...]}\n"
@@ -71,6 +73,8 @@ s_print_text (const sf_proto_status_t *st, bool watch)
                     c->fallback ? ", some searches fell back to proxy" : "");
         else if (strcmp (c->strategy, "rank") == 0 && c->fallback)
             printf ("              rank: no model for its GPU type: fell back to proxy\n");
+        if (c->failures)
+            printf ("              failed: %s\n", c->failures);
     }
     printf ("%zu worker%s\n", st->worker_count, st->worker_count == 1 ? "" : "s");
     for (size_t i = 0; i < st->worker_count; i++) {
@@ -95,6 +99,8 @@ s_print_json (const sf_proto_status_t *st)
         cJSON_AddNumberToObject (o, "jobs_done", (double) c->jobs_done);
         cJSON_AddNumberToObject (o, "jobs_failed", (double) c->jobs_failed);
         cJSON_AddNumberToObject (o, "candidates", (double) c->candidates);
+        if (c->failures)
+            cJSON_AddStringToObject (o, "failures", c->failures);
         if (c->strategy[0])
             cJSON_AddStringToObject (o, "strategy", c->strategy);
         if (strcmp (c->strategy, "rank") == 0) {

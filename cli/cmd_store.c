@@ -84,6 +84,8 @@ s_campaign_json (const sf_store_campaign_t *c)
     cJSON_AddBoolToObject (p, "fallback", c->search.fallback);
     if (c->request[0])
         cJSON_AddStringToObject (o, "request", c->request);
+    if (c->owner[0])
+        cJSON_AddStringToObject (o, "owner", c->owner);
     return o;
 }
 
@@ -98,6 +100,8 @@ s_job_json (const sf_store_job_t *j)
     for (uint32_t i = 0; i < j->config_count; i++)
         cJSON_AddItemToArray (configs, cJSON_CreateString (j->configs[i]));
     cJSON_AddNumberToObject (o, "attempts", j->attempts);
+    if (j->lost)
+        cJSON_AddNumberToObject (o, "lost", j->lost);
     cJSON_AddStringToObject (o, "worker", j->worker);
     cJSON_AddNumberToObject (o, "lease_deadline_ms", (double) j->lease_deadline_ms);
     cJSON_AddStringToObject (o, "error", j->error);

@@ -42,7 +42,8 @@ typedef struct {
     s_campaign_t *campaign;
     uint64_t lease_id;              /* current lease; 0 when not leased */
     s_worker_t *worker;             /* lease holder */
-    int64_t deadline;               /* monotonic ms */
+    int64_t deadline;               /* monotonic ms: renewed while its worker says it is busy */
+    int64_t leased_at;              /* monotonic ms of the lease (max_job_ms counts from it) */
     int64_t queued_us;              /* monotonic us it became pending (lease latency) */
     void *queue_handle;             /* in self->pending, when pending */
     void *live_handle;              /* in self->jobs */
@@ -433,19 +434,21 @@ s_job_retire (sf_coord_t *self, s_job_t *job)
     zlistx_delete (self->jobs, job->live_handle);  /* frees the job */
 }
 
-/*  A campaign whose jobs have all ended becomes done (failed when it has
-    nothing to show: no job done, or a search with no layer tuned). */
+/*  A campaign whose jobs have all ended becomes done; done_with_failures
+    when a job failed for good (never `done` then: STATUS names the jobs);
+    failed when it has nothing to show (no job done, or a search with no
+    layer tuned). */
 static void
 s_campaign_check (sf_coord_t *self, s_campaign_t *c)
 {
     sf_store_counters_t *n = &c->rec.counters;
-    if (n->jobs_done + n->jobs_failed < n->jobs_total || c->rec.state >= SF_CAMPAIGN_DONE)
+    if (n->jobs_done + n->jobs_failed < n->jobs_total || SF_CAMPAIGN_ENDED (c->rec.state))
         return;
     bool any_best = false;
     for (uint32_t i = 0; i < c->rec.layer_count; i++)
         any_best = any_best || c->layers[i].has_best;
     bool ok = n->jobs_done > 0 && (s_is_sweep (c) || any_best);
-    c->rec.state = ok ? SF_CAMPAIGN_DONE : SF_CAMPAIGN_FAILED;
+    c->rec.state = !ok ? SF_CAMPAIGN_FAILED : n->jobs_failed ? SF_CAMPAIGN_DONE_WITH_FAILURES : SF_CAMPAIGN_DONE;
     s_put_campaign_now (self, c);
     sf_log_info (S_LOG, "campaign %llu '%s' %s: %llu jobs done, %llu failed, %llu results",
                  (unsigned long long) c->rec.id, c->rec.name, sf_record_campaign_state_name (c->rec.state),
@@ -456,19 +459,36 @@ s_campaign_check (sf_coord_t *self, s_campaign_t *c)
     zhashx_delete (self->campaigns, key);
 }
 
-/*  Fails a job for good, or queues it again (at the front: it has waited). */
+/*  A lease ended without a verdict (its worker was lost, the coordinator
+    restarted): the attempt counted at the lease is given back, and the
+    loss counted instead. */
 static void
-s_requeue (sf_coord_t *self, s_job_t *job, const char *why)
+s_lease_lost (s_job_t *job)
+{
+    if (job->rec.attempts > 0)
+        job->rec.attempts--;
+    job->rec.lost++;
+}
+
+/*  Fails a job for good, or queues it again (at the front: it has waited).
+    Only faults of the job (its worker said it failed, it ran past
+    max_job_ms) spend its retries; a lease that ended without a verdict
+    does not, up to lost_max of them (a job that takes its workers down). */
+static void
+s_requeue (sf_coord_t *self, s_job_t *job, const char *why, bool fault)
 {
     s_campaign_t *c = job->campaign;
     s_drop_lease (self, job);
     snprintf (job->rec.error, sizeof job->rec.error, "%s", why);
     self->stats.requeued++;
-    if (job->rec.attempts >= (uint32_t) self->opts.retries) {
+    if (!fault)
+        s_lease_lost (job);
+    if (fault ? job->rec.attempts >= (uint32_t) self->opts.retries : job->rec.lost >= (uint32_t) self->opts.lost_max) {
         job->rec.state = SF_JOB_FAILED;
         c->rec.counters.jobs_failed++;
-        sf_log_warn (S_LOG, "job %llu/%llu failed after %u attempts: %s", (unsigned long long) job->rec.campaign,
-                     (unsigned long long) job->rec.id, job->rec.attempts, why);
+        sf_log_warn (S_LOG, "job %llu/%llu failed after %u %s: %s", (unsigned long long) job->rec.campaign,
+                     (unsigned long long) job->rec.id, fault ? job->rec.attempts : job->rec.lost,
+                     fault ? "faults" : "lost leases", why);
         s_put_job (self, job);
         s_put_campaign (self, c);
         s_job_retire (self, job);
@@ -525,8 +545,10 @@ s_load_job (void *arg, const sf_store_job_t *rec)
         memcpy (copy.configs, rec->configs, rec->config_count * sizeof *copy.configs);
     }
     job->rec = copy;
-    /* A lease given before the restart is gone with the old process. */
+    /* A lease given before the restart is gone with the old process: no
+       fault of the job's, no retry spent. */
     if (job->rec.state == SF_JOB_LEASED) {
+        s_lease_lost (job);
         job->rec.state = SF_JOB_PENDING;
         job->rec.worker[0] = '\0';
         job->rec.lease_deadline_ms = 0;
@@ -733,7 +755,10 @@ sf_coord_opts_default (sf_coord_opts_t *opts)
     opts->heartbeat_ms = SF_PROTO_DEFAULT_HEARTBEAT_MS;
     opts->liveness = SF_PROTO_DEFAULT_LIVENESS;
     opts->lease_ms = 600000;
+    opts->max_job_ms = (int64_t) 24 * 3600 * 1000;
     opts->retries = 3;
+    opts->lost_max = 25;
+    opts->peer_slots = 64;
     opts->max_msg_bytes = SF_PROTO_MSG_MAX;
     opts->sweep_batch = 16;
 }
@@ -788,6 +813,12 @@ sf_coord_new (const sf_coord_opts_t *opts)
         self->opts.lease_ms = 600000;
     if (self->opts.retries <= 0)
         self->opts.retries = 1;
+    if (self->opts.max_job_ms <= 0)
+        self->opts.max_job_ms = (int64_t) 24 * 3600 * 1000;
+    if (self->opts.lost_max <= 0)
+        self->opts.lost_max = 25;
+    if (self->opts.peer_slots <= 0 || self->opts.peer_slots > SF_PROTO_SLOTS_MAX)
+        self->opts.peer_slots = 64;
     if (self->opts.max_msg_bytes <= 0 || self->opts.max_msg_bytes > SF_PROTO_MSG_MAX)
         self->opts.max_msg_bytes = SF_PROTO_MSG_MAX;
     if (self->opts.sweep_batch <= 0)
@@ -901,6 +932,15 @@ s_silence_limit (const sf_coord_t *self)
     return (int64_t) self->opts.heartbeat_ms * self->opts.liveness;
 }
 
+/*  A worker that says it is busy (it holds jobs) renews its leases. */
+static void
+s_renew_leases (sf_coord_t *self, s_worker_t *w, int64_t now)
+{
+    for (s_job_t *job = zlistx_first (w->leases); job; job = zlistx_next (w->leases))
+        if (job->deadline < now + self->opts.lease_ms)
+            job->deadline = now + self->opts.lease_ms;
+}
+
 /*  Takes a worker out of service: its leases are requeued at once. */
 static void
 s_worker_gone (sf_coord_t *self, s_worker_t *w, const char *why)
@@ -910,7 +950,7 @@ s_worker_gone (sf_coord_t *self, s_worker_t *w, const char *why)
     while ((job = zlistx_first (w->leases))) {
         char reason[SF_STORE_ERROR_MAX];
         snprintf (reason, sizeof reason, "worker %s %s", w->hello.worker_id, why);
-        s_requeue (self, job, reason);
+        s_requeue (self, job, reason, false);
     }
     w->gone = true;
     w->credit = 0;
@@ -949,10 +989,17 @@ s_on_hello (sf_coord_t *self, zframe_t *rid, const char *key, const sf_proto_hel
     }
     w->hello = *hello;
     w->last_seen = s_now ();
-    /* The same worker on a new connection (it reconnected): its jobs are
-       still running there, so its leases move with it. */
+    /* The same worker process on a new connection (it reconnected: the same
+       session token, which STATUS never shows): its jobs are still running
+       there, so its leases move with it. Another connection that only
+       names the id gets none of them: they stay with the first connection
+       until it answers or goes silent. */
     s_worker_t *old = s_worker_by_id (self, hello->worker_id, w);
-    if (old) {
+    bool same = old && old->hello.session[0] && strcmp (old->hello.session, hello->session) == 0;
+    if (old && !same)
+        sf_log_warn (S_LOG, "worker %s: a second connection uses this id (another session): the leases stay "
+                     "with the first", hello->worker_id);
+    if (same) {
         s_job_t *job;
         while ((job = zlistx_first (old->leases))) {
             zlistx_delete (old->leases, zlistx_cursor (old->leases));
@@ -1200,7 +1247,10 @@ s_on_job_failed (sf_coord_t *self, s_worker_t *w, const sf_proto_job_failed_t *f
     char why[SF_STORE_ERROR_MAX];
     snprintf (why, sizeof why, "%s on %s: %s", sf_strerror (f->status), w->hello.worker_id,
               f->message ? f->message : "");
-    s_requeue (self, job, why);
+    /* a worker that is full, short of memory or was told to cancel says
+       nothing about the job */
+    bool fault = f->status != SF_ERR_BUSY && f->status != SF_ERR_NOMEM && f->status != SF_ERR_CANCELLED;
+    s_requeue (self, job, why, fault);
 }
 
 static void
@@ -1229,13 +1279,23 @@ s_on_worker_message (sf_coord_t *self, zframe_t *rid, sf_proto_msg_t *msg)
     }
     w->last_seen = s_now ();
     switch (msg->type) {
-    case SF_PROTO_READY:
-        if (w->credit == 0) {
+    case SF_PROTO_READY: {
+        /* a peer holds at most its HELLO's capacity and the per-peer limit,
+           whatever its READY says */
+        int cap = w->hello.capacity < self->opts.peer_slots ? w->hello.capacity : self->opts.peer_slots;
+        int room = cap - (int) zlistx_size (w->leases);
+        int slots = msg->ready.slots < room ? msg->ready.slots : room;
+        if (msg->ready.slots > room)
+            sf_log_debug (S_LOG, "worker %s: READY %d capped at %d (capacity %d, %zu leases)", w->hello.worker_id,
+                          msg->ready.slots, room > 0 ? room : 0, w->hello.capacity, zlistx_size (w->leases));
+        if (w->credit == 0)
             w->ready_us = zclock_usecs ();
-        }
-        w->credit = msg->ready.slots;
+        w->credit = slots > 0 ? slots : 0;
         break;
+    }
     case SF_PROTO_HEARTBEAT:
+        if (msg->heartbeat.jobs_running > 0)
+            s_renew_leases (self, w, w->last_seen);
         break;
     case SF_PROTO_MATRIX_REQ:
         s_on_matrix_req (self, w, &msg->matrix_req);
@@ -1321,7 +1381,9 @@ s_reuse_campaign (void *arg, const sf_store_campaign_t *rec)
 {
     s_reuse_t *r = arg;
     const sf_store_campaign_t *want = &r->c->rec;
-    if (rec->id == want->id || rec->state != SF_CAMPAIGN_DONE || !s_same_search (rec, want)
+    if (rec->id == want->id
+        || (rec->state != SF_CAMPAIGN_DONE && rec->state != SF_CAMPAIGN_DONE_WITH_FAILURES)
+        || !s_same_search (rec, want)
         || (want->gpu_type[0] && strcmp (rec->gpu_type, want->gpu_type) != 0))
         return 0;
     for (uint32_t j = 0; j < rec->layer_count; j++) {
@@ -1501,6 +1563,31 @@ s_submit_check (sf_coord_t *self, sf_proto_submit_t *sub, s_campaign_t *c)
     return SF_OK;
 }
 
+/*  A queued or running campaign of the same owner asked the same thing
+    (name, strategy and search, GPU type, layers), or NULL: a resubmission
+    (`local` run again after an interruption) joins it instead of doing the
+    work twice. */
+static s_campaign_t *
+s_same_request (sf_coord_t *self, const s_campaign_t *c)
+{
+    for (s_campaign_t *o = zhashx_first (self->campaigns); o; o = zhashx_next (self->campaigns)) {
+        sf_store_campaign_t want = c->rec;
+        want.search.model_version = o->rec.search.model_version;  /* fixed later, at its first lease */
+        bool same = !SF_CAMPAIGN_ENDED (o->rec.state) && strcmp (o->rec.owner, c->rec.owner) == 0
+                    && strcmp (o->rec.name, c->rec.name) == 0 && s_same_search (&o->rec, &want)
+                    && (!c->rec.gpu_type[0] || strcmp (o->rec.gpu_type, c->rec.gpu_type) == 0)
+                    && o->rec.layer_count == c->rec.layer_count;
+        for (uint32_t i = 0; same && i < c->rec.layer_count; i++) {
+            const sf_store_layer_t *a = &o->rec.layers[i], *b = &c->rec.layers[i];
+            same = strcmp (a->name, b->name) == 0 && memcmp (a->matrix, b->matrix, SF_STORE_HASH_BYTES) == 0
+                   && a->n == b->n && a->bias == b->bias && a->relu == b->relu;
+        }
+        if (same)
+            return o;
+    }
+    return NULL;
+}
+
 static void
 s_on_submit (sf_coord_t *self, zframe_t *rid, sf_proto_submit_t *sub)
 {
@@ -1513,6 +1600,17 @@ s_on_submit (sf_coord_t *self, zframe_t *rid, sf_proto_submit_t *sub)
     uint64_t id = 0;
     if (rc == SF_OK)
         rc = s_submit_check (self, sub, c);
+    s_campaign_t *same = rc == SF_OK ? s_same_request (self, c) : NULL;
+    if (same) {
+        sf_log_info (S_LOG, "SUBMIT '%s' joins campaign %llu (the same request, still %s)", sub->name,
+                     (unsigned long long) same->rec.id, sf_record_campaign_state_name (same->rec.state));
+        void *item = c;
+        s_campaign_free (&item);
+        zlistx_destroy (&made);
+        sf_proto_submit_ok_t ok = { same->rec.id };
+        s_to_client (self, rid, SF_PROTO_SUBMIT_OK, &ok);
+        return;
+    }
     if (rc == SF_OK)
         rc = sf_store_next_campaign_id (self->store, &id);
     if (rc == SF_OK) {
@@ -1589,6 +1687,50 @@ typedef struct {
     size_t count, max;
 } s_status_t;
 
+typedef struct {
+    char *text;                     /* SF_PROTO_TEXT_MAX + 1 */
+    size_t used;
+    int listed, more;
+} s_failures_t;
+
+static int
+s_status_failed_job (void *arg, const sf_store_job_t *job)
+{
+    s_failures_t *f = arg;
+    if (job->state != SF_JOB_FAILED)
+        return 0;
+    size_t room = SF_PROTO_TEXT_MAX + 1 - f->used;
+    int n = snprintf (f->text + f->used, room, "%sjob %llu (layer %u): %s", f->listed ? "; " : "",
+                      (unsigned long long) job->id, job->layer, job->error);
+    if (n < 0 || (size_t) n >= room) {
+        f->text[f->used] = '\0';  /* it does not fit: counted instead */
+        f->more++;
+    } else {
+        f->used += (size_t) n;
+        f->listed++;
+    }
+    return 0;
+}
+
+/*  The jobs of a campaign that failed for good, and why, in one text. */
+static void
+s_status_failures (s_status_t *st, uint64_t id, sf_proto_campaign_t *p)
+{
+    s_failures_t f = { malloc (SF_PROTO_TEXT_MAX + 1), 0, 0, 0 };
+    if (!f.text)
+        return;
+    f.text[0] = '\0';
+    sf_store_each_job (st->self->store, id, s_status_failed_job, &f);
+    if (f.more) {
+        char tail[48];
+        int n = snprintf (tail, sizeof tail, "; and %d more", f.more);
+        if (f.used + (size_t) n > SF_PROTO_TEXT_MAX)
+            f.used = SF_PROTO_TEXT_MAX - (size_t) n;
+        memcpy (f.text + f.used, tail, (size_t) n + 1);
+    }
+    p->failures = f.text;
+}
+
 static int
 s_status_campaign (void *arg, const sf_store_campaign_t *rec)
 {
@@ -1613,8 +1755,10 @@ s_status_campaign (void *arg, const sf_store_campaign_t *rec)
     if (live && live->started && ended > 0) {
         double elapsed = (s_now () - live->started) / 1000.0;
         p->eta_s = elapsed / (double) ended * (double) (rec->counters.jobs_total - ended);
-    } else if (rec->state >= SF_CAMPAIGN_DONE)
+    } else if (SF_CAMPAIGN_ENDED (rec->state))
         p->eta_s = 0.0;
+    if (rec->counters.jobs_failed > 0)
+        s_status_failures (st, rec->id, p);
     return 0;
 }
 
@@ -1645,6 +1789,7 @@ s_on_status (sf_coord_t *self, zframe_t *rid, const sf_proto_status_req_t *req)
         return;
     }
     sf_store_each_campaign (self->store, s_status_campaign, &st);
+    /* one text per campaign with failed jobs (freed below) */
     if (req->campaign_id && st.count == 0) {
         char text[80];
         snprintf (text, sizeof text, "no campaign %llu", (unsigned long long) req->campaign_id);
@@ -1658,6 +1803,8 @@ s_on_status (sf_coord_t *self, zframe_t *rid, const sf_proto_status_req_t *req)
         sf_proto_status_t status = { st.list, st.count, workers, n };
         s_to_client (self, rid, SF_PROTO_STATUS, &status);
     }
+    for (size_t i = 0; i < st.count; i++)
+        free (st.list[i].failures);
     free (st.list);
     free (workers);
 }
@@ -1793,17 +1940,30 @@ s_heartbeats (sf_coord_t *self, int64_t now)
         s_to_worker (self, w, SF_PROTO_HEARTBEAT, &hb);
 }
 
+/*  A lease runs out lease_ms after its worker last said it was busy
+    (HEARTBEAT's jobs_running; no verdict, so no retry spent), or when it
+    has run max_job_ms in all (a timeout: a fault of the job). */
 static void
 s_expire_leases (sf_coord_t *self, int64_t now)
 {
     zlistx_t *late = zlistx_new ();
     for (s_job_t *job = zhashx_first (self->leases); job; job = zhashx_next (self->leases))
-        if (now > job->deadline)
+        if (now > job->deadline || now - job->leased_at > self->opts.max_job_ms)
             zlistx_add_end (late, job);
-    for (s_job_t *job = zlistx_first (late); job; job = zlistx_next (late))
-        s_requeue (self, job, "lease expired");
+    for (s_job_t *job = zlistx_first (late); job; job = zlistx_next (late)) {
+        char why[SF_STORE_ERROR_MAX];
+        bool timeout = now - job->leased_at > self->opts.max_job_ms;
+        if (timeout)
+            snprintf (why, sizeof why, "timed out: ran longer than %lld ms on %s", (long long) self->opts.max_job_ms,
+                      job->rec.worker);
+        else
+            snprintf (why, sizeof why, "lease expired: %s did not say it was busy for %lld ms", job->rec.worker,
+                      (long long) self->opts.lease_ms);
+        s_requeue (self, job, why, timeout);
+    }
     zlistx_destroy (&late);
 }
+
 
 /*  A job this worker may take: its campaign wants this GPU type (a campaign
     with none takes the first type that comes). */
@@ -1853,6 +2013,7 @@ s_lease (sf_coord_t *self, s_job_t *job, s_worker_t *w, int64_t now)
     job->lease_id = ++self->lease_seq;
     job->worker = w;
     job->deadline = now + self->opts.lease_ms;
+    job->leased_at = now;
     job->rec.state = SF_JOB_LEASED;
     job->rec.attempts++;
     snprintf (job->rec.worker, sizeof job->rec.worker, "%s", w->hello.worker_id);

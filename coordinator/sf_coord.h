@@ -41,8 +41,11 @@ typedef struct {
     const char *allowed;         /* allow-list directory of public certs (with cert) */
     int heartbeat_ms;            /* 1000 */
     int liveness;                /* 3 */
-    int64_t lease_ms;            /* 600000 */
-    int retries;                 /* leases a job gets before it fails for good: 3 */
+    int64_t lease_ms;            /* a lease without news: 600000 (renewed while its worker is busy) */
+    int64_t max_job_ms;          /* a job's longest run on one lease: 86400000 (then a fault) */
+    int retries;                 /* faults (failed, timed out) before a job fails for good: 3 */
+    int lost_max;                /* leases lost with their worker before it fails: 25 */
+    int peer_slots;              /* jobs one worker connection holds at most: 64 */
     int64_t max_msg_bytes;       /* ZMQ_MAXMSGSIZE: SF_PROTO_MSG_MAX */
     int sweep_batch;             /* configs per job of a sweep: 16 */
     bool shutdown_workers;       /* send SHUTDOWN to every worker when stopping */

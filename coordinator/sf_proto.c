@@ -123,7 +123,7 @@ static const char *const s_strategies[] = { "exhaustive", "proxy", "rank", NULL 
     configs (rankmodel), run as `configs` jobs. */
 static const char *const s_submit_strategies[] = { "exhaustive", "proxy", "rank", "sweep", NULL };
 static const char *const s_campaign_states[] = { "queued", "running", "done", "failed",
-                                                 "cancelled", NULL };
+                                                 "cancelled", "done_with_failures", NULL };
 static const char *const s_worker_states[] = { "idle", "busy", "lost", NULL };
 
 /* -- shared parts -- */
@@ -223,6 +223,7 @@ static const s_field s_campaign_fields[] = {
     S_I64 (sf_proto_campaign_t, jobs_done, F_REQ, 0, (int64_t) 1 << 40, 0),
     S_I64 (sf_proto_campaign_t, jobs_failed, F_REQ, 0, (int64_t) 1 << 40, 0),
     S_I64 (sf_proto_campaign_t, candidates, 0, 0, (int64_t) 1 << 40, 0),
+    S_TEXT (sf_proto_campaign_t, failures, 0, 0, SF_PROTO_TEXT_MAX),
     S_DBL (sf_proto_campaign_t, eta_s, F_NAN, 0, S_TIME_MAX, NAN),
     S_STR (sf_proto_campaign_t, strategy, 0, 0),
     S_I32 (sf_proto_campaign_t, model_version, 0, 0, INT32_MAX, 0),
@@ -269,6 +270,7 @@ static const s_field s_hello_fields[] = {
     S_ENUM (sf_proto_hello_t, backend, F_REQ, s_backends),
     S_I32 (sf_proto_hello_t, compile_threads, F_REQ, 1, 4096, 0),
     S_I32 (sf_proto_hello_t, capacity, F_REQ, 1, SF_PROTO_SLOTS_MAX, 0),
+    S_STR (sf_proto_hello_t, session, F_IDENT, 0),
 };
 S_SCHEMA (s_hello, "HELLO", sf_proto_hello_t, s_hello_fields, NULL);
 

@@ -196,8 +196,9 @@ s_sample (sf_proto_type type, sf_proto_msg_t *m)
     case SF_PROTO_STATUS:
         memset (s_campaigns, 0, sizeof s_campaigns);
         s_campaigns[0] = (sf_proto_campaign_t) { 5, "bert", "running", 1200, 300, 2, 41000, 5400.0, "rank", 3,
-                                                 false };
-        s_campaigns[1] = (sf_proto_campaign_t) { 6, "resnet", "queued", 0, 0, 0, 0, NAN, "", 0, false };
+                                                 false, NULL };
+        s_campaigns[1] = (sf_proto_campaign_t) { 6, "resnet", "done_with_failures", 4, 3, 1, 0, NAN, "", 0, false,
+                                                 "job 2 (layer 1): lease expired" };
         s_workers[0] = (sf_proto_worker_t) { "node17:gpu3:4242", "node17", "NVIDIA H100 80GB HBM3/sm_90/132sm",
                                              "busy", 300 };
         m->status = (sf_proto_status_t) { s_campaigns, 2, s_workers, 1 };

@@ -34,13 +34,7 @@ start_workers () {  # N [flags]
     done
 }
 wait_done () {  # CAMPAIGN: waits up to 60 s for it to end
-    for i in $(seq 1 300); do
-        "$SPMMFARM" status "$1" $C --json > "$WORK/st.json" 2>/dev/null &&
-            state=$(json_get "$WORK/st.json" 'd["campaigns"][0]["state"]') &&
-            [ "$state" != queued ] && [ "$state" != running ] && return 0
-        sleep 0.2
-    done
-    return 1
+    wait_campaign "$1" 60 $C
 }
 # expected: the union over the campaigns' jobs of (N, config), each stored
 # exactly once (a job's layer l is N = 64 + l), and every job done

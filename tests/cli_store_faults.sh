@@ -136,13 +136,7 @@ run_full () {  # MODE: enospc or short
     expect_grep "disk full" "$WORK/err" "$1: the refusal says disk full"
     sleep 0.3
     rm -f "$WORK/full"                    # room again
-    state=""
-    for i in $(seq 1 150); do
-        "$SPMMFARM" status $id $C --timeout 1000 --json >"$WORK/st.json" 2>/dev/null &&
-            state=$(json_get "$WORK/st.json" 'd["campaigns"][0]["state"]')
-        [ "$state" = done ] && break
-        sleep 0.2
-    done
+    wait_campaign $id 30 $C --timeout 1000
     [ "$state" = done ] && pass "$1: the campaign ends once there is room" || fail "$1: campaign state '$state'"
     kill $WORKER; wait $WORKER 2>/dev/null
     kill $COORD; wait $COORD 2>/dev/null

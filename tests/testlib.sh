@@ -38,6 +38,20 @@ json_get () {
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$1" "$2"
 }
 
+# wait_campaign CAMPAIGN SECONDS CLIENT-FLAGS...: polls `status` until the
+# campaign has ended (its state in $state, $WORK/st.json the last reply)
+wait_campaign () {
+    wc_id=$1 wc_secs=$2; shift 2
+    state=""
+    for wc_i in $(seq 1 $((wc_secs * 5))); do
+        "$SPMMFARM" status "$wc_id" "$@" --json >"$WORK/st.json" 2>/dev/null &&
+            state=$(json_get "$WORK/st.json" 'd["campaigns"][0]["state"]') &&
+            [ "$state" != queued ] && [ "$state" != running ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+
 # store_results_exact STORE: every job of the store's campaigns is done and
 # its results are the expected set, each stored exactly once (the farm
 # tests' sweeps: layer l has N = 64 + l, a job's configs are its results)

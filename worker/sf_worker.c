@@ -360,6 +360,7 @@ typedef struct {
     s_state state;
     bool cancelled;            /* running when cancelled: its reply is dropped */
     int64_t expires;           /* zclock_mono: its lease ran out */
+    int64_t lease_ms;          /* the JOB's deadline_ms: renewed while the coordinator is heard */
     sf_proto_msg_t *msg;       /* the JOB; NULL while the job thread has it */
 } s_held_t;
 
@@ -408,6 +409,25 @@ s_name_chars (char *s)
             *s = '-';
 }
 
+/*  A random token of this process for HELLO's session (32 hex digits): a
+    reconnect keeps its leases, another process with the same id does not. */
+static void
+s_session (char *out, size_t size)
+{
+    unsigned char bytes[16];
+    int fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && read (fd, bytes, sizeof bytes) == (ssize_t) sizeof bytes;
+    if (fd >= 0)
+        close (fd);
+    if (!ok) {  /* no /dev/urandom: the clock and the pid, still unique enough */
+        uint64_t a = (uint64_t) zclock_usecs (), b = (uint64_t) getpid () * 0x9e3779b97f4a7c15ull;
+        memcpy (bytes, &a, 8);
+        memcpy (bytes + 8, &b, 8);
+    }
+    for (size_t i = 0; i < sizeof bytes && 2 * i + 2 < size; i++)
+        snprintf (out + 2 * i, 3, "%02x", bytes[i]);
+}
+
 static int
 s_describe_gpu (sf_worker_t *self)
 {
@@ -449,6 +469,7 @@ s_describe_gpu (sf_worker_t *self)
     int threads = self->opts.compile_threads > 0 ? self->opts.compile_threads : cpus > 0 ? (int) cpus : 1;
     h->compile_threads = threads > 4096 ? 4096 : threads;
     h->capacity = self->opts.capacity;
+    s_session (h->session, sizeof h->session);
     if (self->opts.worker_id)
         snprintf (self->id, sizeof self->id, "%s", self->opts.worker_id);
     else {
@@ -771,11 +792,22 @@ s_request_matrix (sf_worker_t *self, s_held_t *held)
     s_send (self, SF_PROTO_MATRIX_REQ, &req);
 }
 
+/*  A dry run answers at once, in the loop; one given a duration
+    (SPMMFARM_DRY_RUN_MS, for the fault tests) runs on the job thread like a
+    real job, so that the worker heartbeats meanwhile. */
+static bool
+s_dry_inline (const sf_worker_t *self)
+{
+    const char *ms = getenv ("SPMMFARM_DRY_RUN_MS");
+    return self->opts.dry_run && !(ms && atoi (ms) > 0);
+}
+
 /*  Starts the next queued job: on the job thread, or at once (dry run). */
 static void
 s_dispatch (sf_worker_t *self)
 {
-    for (int i = 0; i < self->held_count && (self->opts.dry_run || !self->running) && !s_leaving (self); i++) {
+    bool inline_dry = s_dry_inline (self);
+    for (int i = 0; i < self->held_count && (inline_dry || !self->running) && !s_leaving (self); i++) {
         s_held_t *held = self->held[i];
         if (held->state != S_QUEUED)
             continue;
@@ -796,7 +828,7 @@ s_dispatch (sf_worker_t *self)
         }
         sf_jobrun_opts_t jo = { self->opts.backend, self->opts.gpu, self->opts.compile_threads, self->opts.dry_run,
                                  &self->runner->cancel };
-        if (self->opts.dry_run) {
+        if (inline_dry) {
             bool failed;
             zmsg_t *reply = sf_jobrun_run (job, mat->matrix, &jo, &failed);
             sf_log_info ("worker", "job %llu: dry run, nothing compiled", (unsigned long long) held->job_id);
@@ -898,6 +930,7 @@ s_on_job (sf_worker_t *self, sf_proto_msg_t **msg_p)
                      (unsigned long long) job->lease_id);
         held->lease_id = job->lease_id;
         held->cancelled = false;
+        held->lease_ms = job->deadline_ms;
         held->expires = zclock_mono () + job->deadline_ms;
         if (held->msg)
             held->msg->job.lease_id = job->lease_id;
@@ -919,6 +952,7 @@ s_on_job (sf_worker_t *self, sf_proto_msg_t **msg_p)
     held->job_id = job->job_id;
     held->lease_id = job->lease_id;
     snprintf (held->matrix_hash, sizeof held->matrix_hash, "%s", job->matrix_hash);
+    held->lease_ms = job->deadline_ms;
     held->expires = zclock_mono () + job->deadline_ms;
     held->msg = *msg_p;
     *msg_p = NULL;
@@ -1010,6 +1044,11 @@ s_receive (sf_worker_t *self)
         if (!zmsg)
             break;
         self->last_heard = zclock_mono ();  /* any message is a sign of life */
+        /* The coordinator renews our leases while we say we are busy, so a
+           job queued here does not run out while the coordinator is heard. */
+        for (int i = 0; i < self->held_count; i++)
+            if (self->held[i]->expires < self->last_heard + self->held[i]->lease_ms)
+                self->held[i]->expires = self->last_heard + self->held[i]->lease_ms;
         sf_proto_msg_t *msg = NULL;
         if (sf_proto_decode (zmsg, SF_PROTO_TO_WORKER, &msg) != SF_OK) {
             S_COUNT (self, dropped);
