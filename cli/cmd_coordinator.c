@@ -27,7 +27,12 @@ static const char *s_help =
     "  --clients EP       endpoint the clients connect to (tcp://127.0.0.1:5556)\n"
     "  --curve-dir DIR    CurveZMQ: certificate DIR/coordinator.cert, allow-list DIR/allowed/\n"
     "  --cert F           CurveZMQ server certificate (NAME.cert, secret beside it)\n"
-    "  --allowed DIR      CurveZMQ allow-list: the public .cert of every worker and client\n"
+    "  --allowed DIR      CurveZMQ allow-list by role: DIR/workers/, DIR/clients/,\n"
+    "                     DIR/admins/ hold the public NAME.cert of each (re-read when it\n"
+    "                     changes: a removed key loses its service at once)\n"
+    "  --export-dir DIR   EXPORT writes bundles under DIR only (STORE/exports)\n"
+    "  --insecure         without CurveZMQ, listen beyond loopback anyway: anyone who\n"
+    "                     reaches the ports may submit, cancel, export, read weights\n"
     "  --config FILE      read the `coordinator` section of a farm.conf (flags win)\n"
     "  --heartbeat-ms MS  heartbeat interval, both ways (1000)\n"
     "  --liveness N       heartbeats missed before a worker counts as gone (3)\n"
@@ -46,7 +51,8 @@ static const char *s_help =
     "Exit: 0 stopped by a signal, 1 runtime failure, 2 bad usage or store refused.\n";
 
 typedef struct {
-    char store[1024], workers[512], clients[512], cert[512], allowed[512], stats[1024];
+    char store[1024], workers[512], clients[512], cert[512], allowed[512], stats[1024], export_dir[1024];
+    bool insecure;
     int64_t heartbeat_ms, liveness, lease_ms, retries, max_job_ms, peer_slots;
 } s_args_t;
 
@@ -82,6 +88,7 @@ s_read_config (const char *file, s_args_t *a)
     s_conf_str (conf, "coordinator/clients", a->clients, sizeof a->clients);
     s_conf_str (conf, "coordinator/curve/cert", a->cert, sizeof a->cert);
     s_conf_str (conf, "coordinator/curve/allowed", a->allowed, sizeof a->allowed);
+    s_conf_str (conf, "coordinator/export_dir", a->export_dir, sizeof a->export_dir);
     int rc = s_conf_int (conf, "coordinator/heartbeat_ms", &a->heartbeat_ms, 10, 3600000);
     if (rc == SF_OK)
         rc = s_conf_int (conf, "coordinator/liveness", &a->liveness, 1, 100);
@@ -135,6 +142,7 @@ sf_cmd_coordinator (int argc, char **argv)
         { "liveness", required_argument, 0, 'L' },   { "lease-ms", required_argument, 0, 'l' },
         { "retries", required_argument, 0, 'r' },    { "stats", required_argument, 0, 'S' },
         { "max-job-ms", required_argument, 0, 'M' }, { "peer-slots", required_argument, 0, 'P' },
+        { "export-dir", required_argument, 0, 'E' }, { "insecure", no_argument, 0, 'I' },
         { "log", required_argument, 0, 'g' },        { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 }
     };
@@ -183,6 +191,8 @@ sf_cmd_coordinator (int argc, char **argv)
                 return sf_cli_usage (cmd, "--peer-slots: 1..1024");
             break;
         case 'S': snprintf (a.stats, sizeof a.stats, "%s", optarg); break;
+        case 'E': snprintf (a.export_dir, sizeof a.export_dir, "%s", optarg); break;
+        case 'I': a.insecure = true; break;
         case 'g': {
             int level = sf_log_level_parse (optarg);
             if (level < 0)
@@ -215,6 +225,8 @@ sf_cmd_coordinator (int argc, char **argv)
         o.clients_ep = a.clients;
     o.cert = a.cert[0] ? a.cert : NULL;
     o.allowed = a.allowed[0] ? a.allowed : NULL;
+    o.export_dir = a.export_dir[0] ? a.export_dir : NULL;
+    o.insecure = a.insecure;
     if (a.heartbeat_ms > 0)
         o.heartbeat_ms = (int) a.heartbeat_ms;
     if (a.liveness > 0)
@@ -228,8 +240,11 @@ sf_cmd_coordinator (int argc, char **argv)
     if (a.peer_slots > 0)
         o.peer_slots = (int) a.peer_slots;
     sf_coord_t *coord = sf_coord_new (&o);
-    if (!coord)
-        return sf_cli_fail (cmd, sf_error_last ());
+    if (!coord) {
+        int status = sf_error_last ();
+        int code = sf_cli_fail (cmd, status);
+        return status == SF_ERR_DENIED ? SF_EXIT_USAGE : code;  /* a setting refused */
+    }
     int rc = sf_coord_run (coord);
     if (a.stats[0]) {
         sf_coord_stats_t st;

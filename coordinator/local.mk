@@ -4,4 +4,5 @@
 libspmmfarm_la_SOURCES += \
 	coordinator/sf_proto.c coordinator/sf_proto.h
 libspmmfarm_la_SOURCES += \
-	coordinator/sf_coord.c coordinator/sf_coord.h
+	coordinator/sf_coord.c coordinator/sf_coord.h \
+	coordinator/sf_exportjob.c coordinator/sf_exportjob.h

@@ -16,6 +16,7 @@
 #include "common/sf_log.h"
 #include "common/sf_matrix.h"
 #include "common/sf_sha256.h"
+#include "coordinator/sf_exportjob.h"
 #include "coordinator/sf_proto.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_space.h"
@@ -33,6 +34,9 @@
 #define S_LATENCY_MAX (1 << 20)     /* lease latency samples kept */
 #define S_SPACE_MAX 65536           /* legal configs enumerated for a sweep layer */
 #define S_DEFAULT_TOL 1e-5
+#define S_EXPORTS_MAX 4             /* exports running at once */
+#define S_ALLOW_CHECK_MS 1000       /* how often the allow-list is read again */
+#define S_SNDHWM 1000               /* messages queued for one peer before sends to it fail */
 
 typedef struct _s_campaign_t s_campaign_t;
 typedef struct _s_worker_t s_worker_t;
@@ -70,6 +74,7 @@ struct _s_campaign_t {
 struct _s_worker_t {
     zframe_t *rid;                  /* routing id */
     char key[64];                   /* routing id in hex */
+    char user[SF_CURVE_KEY_TXT];    /* its CurveZMQ key ("" without CurveZMQ) */
     sf_proto_hello_t hello;
     int credit;                     /* jobs it asked for (READY) and has not got */
     int64_t last_seen;              /* monotonic ms */
@@ -116,6 +121,11 @@ struct _sf_coord_t {
     zhashx_t *matrices;             /* hash hex -> sf_matrix_t * (owned, bounded) */
     zlistx_t *out_workers;          /* zmsg_t * to send after the commit */
     zlistx_t *out_clients;
+    sf_curve_allow_t *allow;        /* the allow-list by role (CurveZMQ), or NULL */
+    int64_t next_allow_check;
+    char user[SF_CURVE_KEY_TXT];    /* the key of the message being handled ("" none) */
+    char *export_dir;
+    zlistx_t *exports;              /* sf_exportjob_t * running (owned, bounded) */
 
     uint64_t lease_seq;
     int64_t next_heartbeat;
@@ -124,7 +134,7 @@ struct _sf_coord_t {
     double *latency;                /* ms, one per lease (bounded) */
     size_t latency_count, latency_cap;
     /* warnings that a peer or a full disk could repeat without end */
-    sf_log_rate_t rate_commit, rate_dropped;
+    sf_log_rate_t rate_commit, rate_dropped, rate_denied, rate_unsent;
     bool commit_failing;            /* the last commit failed (the batch waits) */
     int status;                     /* an error that stops the loop (SF_OK) */
 };
@@ -764,7 +774,7 @@ sf_coord_opts_default (sf_coord_opts_t *opts)
 }
 
 static zsock_t *
-s_bind (sf_coord_t *self, const char *endpoint, char **bound)
+s_bind (sf_coord_t *self, const char *endpoint, int role, char **bound)
 {
     zsock_t *sock = zsock_new (ZMQ_ROUTER);
     if (!sock) {
@@ -772,13 +782,20 @@ s_bind (sf_coord_t *self, const char *endpoint, char **bound)
         return NULL;
     }
     zsock_set_maxmsgsize (sock, self->opts.max_msg_bytes);
-    zsock_set_router_mandatory (sock, 0);
-    zsock_set_sndhwm (sock, 0);
+    /* Bounded replies: at most S_SNDHWM messages wait for one peer that
+       reads nothing; past it a send fails at once (ROUTER_MANDATORY and no
+       send timeout: the loop never blocks) and the message is dropped,
+       counted and logged (s_flush). A dropped JOB's lease runs out. */
+    zsock_set_router_mandatory (sock, 1);
+    zsock_set_sndhwm (sock, S_SNDHWM);
+    zsock_set_sndtimeo (sock, 0);
     zsock_set_linger (sock, 0);
     if (self->opts.cert && sf_curve_server_apply (sock, self->opts.cert) != SF_OK) {
         zsock_destroy (&sock);
         return NULL;
     }
+    if (self->opts.cert)
+        sf_curve_server_role (sock, role);
     if (zsock_bind (sock, "%s", endpoint) < 0) {
         sf_error_set_origin (SF_ERR_ZMQ, zmq_errno (), "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
         zsock_destroy (&sock);
@@ -786,6 +803,41 @@ s_bind (sf_coord_t *self, const char *endpoint, char **bound)
     }
     *bound = zsock_last_endpoint (sock);
     return sock;
+}
+
+/*  A tcp endpoint on a loopback address, or ipc/inproc: reachable from
+    this machine only. */
+static bool
+s_local_endpoint (const char *ep)
+{
+    if (strncmp (ep, "ipc://", 6) == 0 || strncmp (ep, "inproc://", 9) == 0)
+        return true;
+    if (strncmp (ep, "tcp://", 6) != 0)
+        return false;
+    const char *host = ep + 6;
+    return strncmp (host, "127.", 4) == 0 || strncmp (host, "localhost:", 10) == 0
+        || strncmp (host, "[::1]:", 6) == 0;
+}
+
+/*  Without CurveZMQ anyone who reaches the sockets may submit, cancel,
+    export and read weights: loopback only, unless the operator insists. */
+static int
+s_check_exposure (sf_coord_t *self)
+{
+    if (self->opts.cert)
+        return SF_OK;
+    const char *eps[2] = { self->opts.workers_ep, self->opts.clients_ep };
+    for (int i = 0; i < 2; i++) {
+        if (!eps[i] || s_local_endpoint (eps[i]))
+            continue;
+        if (!self->opts.insecure)
+            return sf_error_set (SF_ERR_DENIED, "refusing to listen on %s without CurveZMQ: anyone who reaches it "
+                                 "could submit, cancel, export and read weights. Use --curve-dir (docs/CLUSTER.md), "
+                                 "a loopback address, or --insecure", eps[i]);
+        sf_log_warn (S_LOG, "INSECURE: listening on %s without CurveZMQ (--insecure): anyone who reaches it may "
+                     "submit, cancel, export and read the weights", eps[i]);
+    }
+    return SF_OK;
 }
 
 sf_coord_t *
@@ -848,6 +900,20 @@ sf_coord_new (const sf_coord_opts_t *opts)
     zlistx_set_destructor (self->out_workers, s_zmsg_free);
     zlistx_set_destructor (self->out_clients, s_zmsg_free);
 
+    if (s_check_exposure (self) != SF_OK) {
+        sf_coord_destroy (&self);
+        return NULL;
+    }
+    size_t n = strlen (opts->store_dir) + 16;
+    self->export_dir = opts->export_dir ? strdup (opts->export_dir) : malloc (n);
+    if (self->export_dir && !opts->export_dir)
+        snprintf (self->export_dir, n, "%s/exports", opts->store_dir);
+    self->exports = zlistx_new ();
+    if (!self->export_dir || !self->exports) {
+        sf_error_set (SF_ERR_NOMEM, "out of memory");
+        sf_coord_destroy (&self);
+        return NULL;
+    }
     self->store = sf_store_open (opts->store_dir, SF_STORE_WRITER);
     if (!self->store || s_resume (self) != SF_OK) {
         if (strncmp (sf_error_message (), "store ", 6) != 0)
@@ -855,12 +921,13 @@ sf_coord_new (const sf_coord_opts_t *opts)
         sf_coord_destroy (&self);
         return NULL;
     }
-    if (opts->allowed && !(self->auth = sf_curve_auth_new (opts->allowed))) {
+    if (opts->allowed && (!(self->allow = sf_curve_allow_new (opts->allowed))
+                          || !(self->auth = sf_curve_auth_new (opts->allowed)))) {
         sf_coord_destroy (&self);
         return NULL;
     }
-    self->workers = s_bind (self, self->opts.workers_ep, &self->workers_ep);
-    self->clients = self->workers ? s_bind (self, self->opts.clients_ep, &self->clients_ep) : NULL;
+    self->workers = s_bind (self, self->opts.workers_ep, SF_CURVE_WORKER, &self->workers_ep);
+    self->clients = self->workers ? s_bind (self, self->opts.clients_ep, SF_CURVE_CLIENT, &self->clients_ep) : NULL;
     if (!self->clients) {
         sf_coord_destroy (&self);
         return NULL;
@@ -885,6 +952,15 @@ sf_coord_destroy (sf_coord_t **self_p)
     if (self->store && self->batch && sf_store_batch_count (self->batch))
         sf_store_commit (self->store, self->batch);
     s_training_free (&self->training);
+    for (sf_exportjob_t *job = self->exports ? zlistx_first (self->exports) : NULL; job;
+         job = zlistx_next (self->exports)) {
+        zframe_t *rid = sf_exportjob_tag (job);
+        zframe_destroy (&rid);
+        sf_exportjob_destroy (&job);  /* waits for it */
+    }
+    zlistx_destroy (&self->exports);
+    free (self->export_dir);
+    sf_curve_allow_destroy (&self->allow);
     zpoller_destroy (&self->poller);
     zsock_destroy (&self->workers);
     zsock_destroy (&self->clients);
@@ -962,6 +1038,30 @@ s_worker_gone (sf_coord_t *self, s_worker_t *w, const char *why)
     }
 }
 
+/*  The live connection of the same worker process (its id and session),
+    other than `except`. */
+static s_worker_t *
+s_worker_by_session (sf_coord_t *self, const sf_proto_hello_t *hello, const s_worker_t *except)
+{
+    if (!hello->session[0])
+        return NULL;
+    for (s_worker_t *w = zhashx_first (self->peers); w; w = zhashx_next (self->peers))
+        if (w != except && strcmp (w->hello.worker_id, hello->worker_id) == 0
+            && strcmp (w->hello.session, hello->session) == 0)
+            return w;
+    return NULL;
+}
+
+/*  A worker whose key was removed from the allow-list: out of service at
+    once (its leases requeued, no retry spent), and told to stop. */
+static void
+s_revoke_worker (sf_coord_t *self, s_worker_t *w)
+{
+    sf_proto_shutdown_t bye = { "this worker's key is no longer in the coordinator's allow-list" };
+    s_to_worker (self, w, SF_PROTO_SHUTDOWN, &bye);
+    s_worker_gone (self, w, "lost its key's place in the allow-list");
+}
+
 /*  The live worker that said HELLO with this id, other than `except`. */
 static s_worker_t *
 s_worker_by_id (sf_coord_t *self, const char *worker_id, const s_worker_t *except)
@@ -976,6 +1076,19 @@ static void
 s_on_hello (sf_coord_t *self, zframe_t *rid, const char *key, const sf_proto_hello_t *hello)
 {
     s_worker_t *w = zhashx_lookup (self->peers, key);
+    /* under CurveZMQ a worker id belongs to the key that uses it */
+    s_worker_t *owner = s_worker_by_id (self, hello->worker_id, w);
+    if (self->allow && owner && strcmp (owner->user, self->user) != 0) {
+        sf_log_warn (S_LOG, "worker %s: a HELLO from another key (%s) refused", hello->worker_id, self->user);
+        zmsg_t *reply = sf_proto_encode (SF_PROTO_ERROR, &(sf_proto_error_t) {
+                                             SF_ERR_DENIED, "this worker id belongs to another key" });
+        if (reply) {
+            zframe_t *copy = zframe_dup (rid);
+            zmsg_prepend (reply, &copy);
+        }
+        s_queue (self->out_workers, reply);
+        return;
+    }
     if (!w) {
         w = calloc (1, sizeof *w);
         if (!w || !(w->leases = zlistx_new ())) {
@@ -985,6 +1098,7 @@ s_on_hello (sf_coord_t *self, zframe_t *rid, const char *key, const sf_proto_hel
         }
         w->rid = zframe_dup (rid);
         snprintf (w->key, sizeof w->key, "%s", key);
+        snprintf (w->user, sizeof w->user, "%s", self->user);
         zhashx_insert (self->peers, key, w);
     }
     w->hello = *hello;
@@ -995,7 +1109,10 @@ s_on_hello (sf_coord_t *self, zframe_t *rid, const char *key, const sf_proto_hel
        names the id gets none of them: they stay with the first connection
        until it answers or goes silent. */
     s_worker_t *old = s_worker_by_id (self, hello->worker_id, w);
-    bool same = old && old->hello.session[0] && strcmp (old->hello.session, hello->session) == 0;
+    s_worker_t *mine = s_worker_by_session (self, hello, w);
+    bool same = mine != NULL;
+    if (same)
+        old = mine;
     if (old && !same)
         sf_log_warn (S_LOG, "worker %s: a second connection uses this id (another session): the leases stay "
                      "with the first", hello->worker_id);
@@ -1600,6 +1717,8 @@ s_on_submit (sf_coord_t *self, zframe_t *rid, sf_proto_submit_t *sub)
     uint64_t id = 0;
     if (rc == SF_OK)
         rc = s_submit_check (self, sub, c);
+    if (rc == SF_OK)
+        snprintf (c->rec.owner, sizeof c->rec.owner, "%s", self->user);  /* "" without CurveZMQ */
     s_campaign_t *same = rc == SF_OK ? s_same_request (self, c) : NULL;
     if (same) {
         sf_log_info (S_LOG, "SUBMIT '%s' joins campaign %llu (the same request, still %s)", sub->name,
@@ -1809,6 +1928,26 @@ s_on_status (sf_coord_t *self, zframe_t *rid, const sf_proto_status_req_t *req)
     free (workers);
 }
 
+/*  Whether the client of this message may cancel or export a campaign of
+    `owner`: its submitter, an admin key, or anyone without CurveZMQ. */
+static bool
+s_may_manage (sf_coord_t *self, const char *owner)
+{
+    return !self->allow || !owner[0] || strcmp (owner, self->user) == 0
+        || (sf_curve_allow_roles (self->allow, self->user) & SF_CURVE_ADMIN);
+}
+
+static void
+s_denied (sf_coord_t *self, zframe_t *rid, const char *what, uint64_t id)
+{
+    char text[160];
+    snprintf (text, sizeof text, "campaign %llu was submitted with another key: only that key or an admin key may "
+              "%s it", (unsigned long long) id, what);
+    sf_log_warn (S_LOG, "%s of campaign %llu by key %s refused: not its owner", what, (unsigned long long) id,
+                 self->user);
+    s_client_error (self, rid, SF_ERR_DENIED, text);
+}
+
 static void
 s_on_cancel (sf_coord_t *self, zframe_t *rid, const sf_proto_cancel_req_t *req)
 {
@@ -1817,15 +1956,23 @@ s_on_cancel (sf_coord_t *self, zframe_t *rid, const sf_proto_cancel_req_t *req)
         sf_store_campaign_t rec;
         char text[120];
         if (sf_store_get_campaign (self->store, req->campaign_id, &rec) == SF_OK) {
+            bool mine = s_may_manage (self, rec.owner);
             snprintf (text, sizeof text, "campaign %llu is already %s", (unsigned long long) req->campaign_id,
                       sf_record_campaign_state_name (rec.state));
             sf_record_campaign_free (&rec);
             sf_proto_ok_t ok = { text };
-            s_to_client (self, rid, SF_PROTO_OK, &ok);
+            if (mine)
+                s_to_client (self, rid, SF_PROTO_OK, &ok);
+            else
+                s_denied (self, rid, "cancel", req->campaign_id);
         } else {
             snprintf (text, sizeof text, "no campaign %llu", (unsigned long long) req->campaign_id);
             s_client_error (self, rid, SF_ERR_NOTFOUND, text);
         }
+        return;
+    }
+    if (!s_may_manage (self, c->rec.owner)) {
+        s_denied (self, rid, "cancel", req->campaign_id);
         return;
     }
     /* Its jobs leave the queue; workers drop the ones they hold. */
@@ -1834,7 +1981,7 @@ s_on_cancel (sf_coord_t *self, zframe_t *rid, const sf_proto_cancel_req_t *req)
         s_job_t *next = zlistx_next (self->jobs);
         if (job->campaign == c) {
             if (job->worker) {
-                sf_proto_cancel_t cancel = { job->rec.id };
+                sf_proto_cancel_t cancel = { job->rec.id, job->rec.campaign };
                 s_to_worker (self, job->worker, SF_PROTO_CANCEL, &cancel);
             }
             s_job_retire (self, job);
@@ -1851,22 +1998,71 @@ s_on_cancel (sf_coord_t *self, zframe_t *rid, const sf_proto_cancel_req_t *req)
     s_to_client (self, rid, SF_PROTO_OK, &ok);
 }
 
-/*  Writes the bundle here, from this store (the event loop waits: dense
-    layers are compiled and every file is synced). */
+/*  Starts writing the bundle under the export directory, in a thread (the
+    loop goes on; s_exports_poll replies). */
 static void
 s_on_export (sf_coord_t *self, zframe_t *rid, const sf_proto_export_req_t *req)
 {
-    sf_export_opts_t eo = { req->allow_simulated, req->replace, NULL };
-    sf_export_report_t report;
-    if (sf_export_campaign (self->store, req->campaign_id, req->path, &eo, &report) != SF_OK) {
+    sf_store_campaign_t rec;
+    memset (&rec, 0, sizeof rec);
+    int rc = sf_store_get_campaign (self->store, req->campaign_id, &rec);
+    bool allowed = rc == SF_OK && s_may_manage (self, rec.owner);
+    sf_record_campaign_free (&rec);
+    if (rc != SF_OK) {
+        s_client_error (self, rid, rc, sf_error_message ());
+        return;
+    }
+    if (!allowed) {
+        s_denied (self, rid, "export", req->campaign_id);
+        return;
+    }
+    if (zlistx_size (self->exports) >= S_EXPORTS_MAX) {
+        s_client_error (self, rid, SF_ERR_BUSY, "the coordinator is writing other bundles: ask again shortly");
+        return;
+    }
+    char path[SF_EXPORTJOB_PATH_MAX];
+    if (sf_exportjob_path (self->export_dir, req->path, path, sizeof path) != SF_OK) {
+        sf_log_warn (S_LOG, "EXPORT_REQ refused: %s", sf_error_message ());
         s_client_error (self, rid, sf_error_last (), sf_error_message ());
         return;
     }
-    char text[SF_EXPORT_REPORT_MAX];
-    sf_export_report_text (&report, req->path, text, sizeof text);
-    sf_log_info (S_LOG, "%s", text);
-    sf_proto_ok_t ok = { text };
-    s_to_client (self, rid, SF_PROTO_OK, &ok);
+    sf_export_opts_t eo = { req->allow_simulated, req->replace, NULL };
+    zframe_t *tag = zframe_dup (rid);
+    sf_exportjob_t *job = tag ? sf_exportjob_start (self->store, req->campaign_id, path, &eo, tag) : NULL;
+    if (!job) {
+        zframe_destroy (&tag);
+        s_client_error (self, rid, sf_error_last (), sf_error_message ());
+        return;
+    }
+    zlistx_add_end (self->exports, job);
+    sf_log_info (S_LOG, "exporting campaign %llu to %s", (unsigned long long) req->campaign_id, path);
+}
+
+/*  Replies to the clients whose exports ended. */
+static void
+s_exports_poll (sf_coord_t *self)
+{
+    sf_exportjob_t *job = zlistx_first (self->exports);
+    while (job) {
+        sf_exportjob_t *next = zlistx_next (self->exports);
+        if (sf_exportjob_done (job)) {
+            const char *text;
+            int rc = sf_exportjob_result (job, &text);
+            zframe_t *rid = sf_exportjob_tag (job);
+            if (rc == SF_OK) {
+                sf_log_info (S_LOG, "%s", text);
+                sf_proto_ok_t ok = { (char *) text };
+                s_to_client (self, rid, SF_PROTO_OK, &ok);
+            } else {
+                sf_log_warn (S_LOG, "export failed: %s", text);
+                s_client_error (self, rid, rc, text);
+            }
+            zframe_destroy (&rid);
+            zlistx_delete (self->exports, zlistx_find (self->exports, job));
+            sf_exportjob_destroy (&job);
+        }
+        job = next;
+    }
 }
 
 static void
@@ -1889,6 +2085,57 @@ s_on_client_message (sf_coord_t *self, zframe_t *rid, sf_proto_msg_t *msg)
 
 /* ---- the loop ----------------------------------------------------------- */
 
+/*  A message from a key that no longer holds its role (removed from the
+    allow-list while connected): a worker is taken out of service and told
+    to stop, a client is told no. */
+static void
+s_revoked (sf_coord_t *self, zframe_t *rid, bool from_client)
+{
+    unsigned long long held = 0;
+    if (sf_log_rate (&self->rate_denied, 10000, &held))
+        sf_log_warn (S_LOG, "a message from key %s, which the allow-list no longer admits as a %s: refused (%llu "
+                     "more in the last 10 s)", self->user[0] ? self->user : "(none)",
+                     from_client ? "client" : "worker", held);
+    if (from_client) {
+        s_client_error (self, rid, SF_ERR_DENIED, "your key is no longer in the coordinator's allow-list");
+        return;
+    }
+    char *key = zframe_strhex (rid);
+    s_worker_t *w = key ? zhashx_lookup (self->peers, key) : NULL;
+    free (key);
+    if (w)
+        s_revoke_worker (self, w);
+    else {
+        sf_proto_shutdown_t bye = { "this worker's key is no longer in the coordinator's allow-list" };
+        zmsg_t *msg = sf_proto_encode (SF_PROTO_SHUTDOWN, &bye);
+        if (msg) {
+            zframe_t *copy = zframe_dup (rid);
+            zmsg_prepend (msg, &copy);
+        }
+        s_queue (self->out_workers, msg);
+    }
+}
+
+/*  The allow-list changed: every worker whose key lost its role is
+    taken out of service and told to stop. */
+static void
+s_check_keys (sf_coord_t *self, int64_t now)
+{
+    if (!self->allow || now < self->next_allow_check)
+        return;
+    self->next_allow_check = now + S_ALLOW_CHECK_MS;
+    if (!sf_curve_allow_reload (self->allow))
+        return;
+    sf_log_info (S_LOG, "the allow-list changed: %zu keys", sf_curve_allow_size (self->allow));
+    zlistx_t *revoked = zlistx_new ();
+    for (s_worker_t *w = zhashx_first (self->peers); revoked && w; w = zhashx_next (self->peers))
+        if (!(sf_curve_allow_roles (self->allow, w->user) & SF_CURVE_WORKER))
+            zlistx_add_end (revoked, w);
+    for (s_worker_t *w = revoked ? zlistx_first (revoked) : NULL; w; w = zlistx_next (revoked))
+        s_revoke_worker (self, w);
+    zlistx_destroy (&revoked);
+}
+
 /*  Reads one message from a socket; false when it held none. */
 static bool
 s_receive (sf_coord_t *self, zsock_t *sock, bool from_client)
@@ -1902,6 +2149,19 @@ s_receive (sf_coord_t *self, zsock_t *sock, bool from_client)
     if (from_client && zmsg_size (zmsg) > 0 && zframe_size (zmsg_first (zmsg)) == 0) {
         zframe_t *empty = zmsg_pop (zmsg);  /* a REQ peer's delimiter */
         zframe_destroy (&empty);
+    }
+    /* under CurveZMQ, the sender's key (ZeroMQ's User-Id, set by the ZAP
+       handler) must still hold the socket's role */
+    self->user[0] = '\0';
+    if (self->allow && rid && zmsg_first (zmsg)) {
+        const char *user = zframe_meta (zmsg_first (zmsg), "User-Id");
+        snprintf (self->user, sizeof self->user, "%s", user ? user : "");
+        if (!(sf_curve_allow_roles (self->allow, self->user) & (from_client ? SF_CURVE_CLIENT : SF_CURVE_WORKER))) {
+            s_revoked (self, rid, from_client);
+            zframe_destroy (&rid);
+            zmsg_destroy (&zmsg);
+            return true;
+        }
     }
     sf_proto_msg_t *msg = NULL;
     if (!rid || sf_proto_decode (zmsg, from_client ? SF_PROTO_FROM_CLIENT : SF_PROTO_FROM_WORKER, &msg) != SF_OK) {
@@ -2115,10 +2375,21 @@ s_flush (sf_coord_t *self)
         self->commit_failing = false;
     }
     zmsg_t *msg;
+    uint64_t unsent = 0;
     while ((msg = zlistx_detach (self->out_workers, NULL)))
-        zmsg_send (&msg, self->workers);
+        if (zmsg_send (&msg, self->workers) != 0) {
+            zmsg_destroy (&msg);
+            unsent++;
+        }
     while ((msg = zlistx_detach (self->out_clients, NULL)))
-        zmsg_send (&msg, self->clients);
+        if (zmsg_send (&msg, self->clients) != 0) {
+            zmsg_destroy (&msg);
+            unsent++;
+        }
+    self->stats.unsent += unsent;
+    if (unsent && sf_log_rate (&self->rate_unsent, 10000, &held))
+        sf_log_warn (S_LOG, "%llu message(s) dropped: their peer is gone, or reads nothing and has %d waiting "
+                     "(%llu more such turns in the last 10 s)", (unsigned long long) unsent, S_SNDHWM, held);
 }
 
 static void
@@ -2146,6 +2417,8 @@ sf_coord_run (sf_coord_t *self)
         s_expire_leases (self, now);
         s_dispatch (self, now);
         s_training_poll (self);
+        s_exports_poll (self);
+        s_check_keys (self, now);
         s_flush (self);
         if (self->opts.exit_when_idle && zhashx_size (self->campaigns) == 0)
             break;

@@ -42,7 +42,7 @@ enum {
     F_NAN = 2,      /* K_DBL: NaN allowed (not measured) */
     F_HEX64 = 4,    /* K_STR: exactly 64 lowercase hex digits */
     F_IDENT = 8,    /* K_STR: [A-Za-z0-9._:@/+-] only */
-    F_ABSPATH = 16  /* K_TEXT: starts with '/' */
+    F_PATH = 16     /* K_TEXT: a path with no '..' component */
 };
 
 #define S_NO_AUX ((size_t) -1)
@@ -369,6 +369,7 @@ S_SCHEMA (s_job, "JOB", sf_proto_job_t, s_job_fields, s_check_job);
 
 static const s_field s_cancel_fields[] = {
     S_U64 (sf_proto_cancel_t, job_id, F_REQ, 1, 0),
+    S_U64 (sf_proto_cancel_t, campaign_id, 0, 0, 0),
 };
 S_SCHEMA (s_cancel, "CANCEL", sf_proto_cancel_t, s_cancel_fields, NULL);
 
@@ -422,7 +423,7 @@ S_SCHEMA (s_cancel_req, "CANCEL_REQ", sf_proto_cancel_req_t, s_cancel_req_fields
 
 static const s_field s_export_req_fields[] = {
     S_U64 (sf_proto_export_req_t, campaign_id, F_REQ, 1, 0),
-    S_TEXT (sf_proto_export_req_t, path, F_REQ | F_ABSPATH, 1, SF_PROTO_PATH_MAX),
+    S_TEXT (sf_proto_export_req_t, path, F_REQ | F_PATH, 1, SF_PROTO_PATH_MAX),
     S_BOOL (sf_proto_export_req_t, allow_simulated, 0),
     S_BOOL (sf_proto_export_req_t, replace, 0),
 };
@@ -581,10 +582,11 @@ s_rule_str (const s_field *f, const char *s, size_t len, char *why, size_t size)
         snprintf (why, size, "not 64 lowercase hex digits (%zu bytes)", len);
         return false;
     }
-    if ((f->flags & F_ABSPATH) && (len == 0 || s[0] != '/')) {
-        snprintf (why, size, "not an absolute path");
-        return false;
-    }
+    for (size_t i = 0; (f->flags & F_PATH) && i + 2 <= len; i++)
+        if ((i == 0 || s[i - 1] == '/') && s[i] == '.' && s[i + 1] == '.' && (i + 2 == len || s[i + 2] == '/')) {
+            snprintf (why, size, "a '..' component");
+            return false;
+        }
     if (f->choices && !(len == 0 && !(f->flags & F_REQ))) {
         for (const char *const *c = f->choices; *c; c++)
             if (strlen (*c) == len && memcmp (*c, s, len) == 0)

@@ -316,6 +316,7 @@ typedef struct {
 
 typedef struct {
     uint64_t job_id;
+    uint64_t campaign_id;               /* optional: job ids repeat across campaigns (0: unknown) */
 } sf_proto_cancel_t;
 
 typedef struct {
@@ -354,7 +355,8 @@ typedef struct {
 
 typedef struct {
     uint64_t campaign_id;
-    char *path;                         /* absolute, on the coordinator's machine */
+    char *path;                         /* under the coordinator's export directory: relative
+                                           to it, or absolute inside it; no '..' */
     bool allow_simulated;               /* export sim-timed winners (labelled simulated) */
     bool replace;                       /* replace an existing bundle at path */
 } sf_proto_export_req_t;

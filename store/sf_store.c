@@ -16,6 +16,7 @@
 
 #include "common/sf_error.h"
 #include "common/sf_log.h"
+#include "common/sf_sign.h"
 #include "config.h"
 #include "store/sf_storecheck.h"
 
@@ -492,6 +493,9 @@ sf_store_open_ex (const char *dir, int flags, const sf_store_opts_t *opts)
         rc = s_open_env (self, map_size);
     if (rc == SF_OK)
         rc = self->writer ? s_write (self, s_init_body, NULL, 4096) : s_init_readonly (self);
+    /* the store's bundle-signing key (common/sf_sign.h), made by its first writer */
+    if (rc == SF_OK && self->writer && sf_sign_key_ensure (dir) != SF_OK)
+        sf_log_warn ("store", "%s: no bundle-signing key: %s", dir, sf_error_message ());
     if (rc != SF_OK) {
         sf_store_destroy (&self);
         return NULL;

@@ -1016,6 +1016,49 @@ START_TEST (test_resubmission_joins)
 }
 END_TEST
 
+
+/*  A client that sends requests and never reads the replies: at most the
+    send high-water mark waits for it, the rest is dropped and counted
+    (issue 24, 10: unbounded, 1 M unread replies grew the coordinator). */
+START_TEST (test_reply_queue_bounded)
+{
+    s_farm_t f;
+    s_start (&f, 60000, 3, 200);
+    for (int i = 0; i < 40; i++) {  /* STATUS replies of some kilobytes */
+        sf_matrix_t *m = sf_matrix_new_random (8, 8, 0.5, (uint64_t) i + 1);
+        sf_proto_layer_t l = { "l", "", 8, false, false };
+        snprintf (l.matrix_hash, sizeof l.matrix_hash, "%s", sf_matrix_hash (m));
+        sf_proto_matrix_t wire;
+        sf_proto_matrix_view (m, &wire);
+        sf_proto_submit_t sub = { .strategy = "proxy", .layers = &l, .layer_count = 1, .matrices = &wire,
+                                  .matrix_count = 1, .seed = 1, .tol = 1e-5 };
+        snprintf (sub.name, sizeof sub.name, "a-campaign-with-a-long-name-to-make-replies-big-%03d", i);
+        sf_proto_msg_t *reply = s_request (&f, SF_PROTO_SUBMIT, &sub);
+        ck_assert_int_eq (reply->type, SF_PROTO_SUBMIT_OK);
+        sf_proto_msg_destroy (&reply);
+        sf_matrix_destroy (&m);
+    }
+    zsock_t *greedy = s_dealer (f.clients);
+    zsock_set_sndhwm (greedy, 0);
+    sf_proto_status_req_t req = { 0 };
+    for (int i = 0; i < 20000; i++)
+        s_send (greedy, SF_PROTO_STATUS_REQ, &req, true);
+    sf_coord_stats_t st = { 0 };
+    for (int waited = 0; waited < 30000 && st.unsent < 10000; waited += 200) {
+        zclock_sleep (200);
+        sf_coord_stats (f.coord, &st);
+    }
+    ck_assert_msg (st.unsent >= 10000, "only %llu replies dropped", (unsigned long long) st.unsent);
+    /* and the others are still answered */
+    sf_proto_msg_t *reply = s_request (&f, SF_PROTO_STATUS_REQ, &req);
+    ck_assert_int_eq (reply->type, SF_PROTO_STATUS);
+    sf_proto_msg_destroy (&reply);
+    zsock_destroy (&greedy);
+    s_stop (&f);
+    s_cleanup (&f);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -1041,6 +1084,7 @@ s_suite (void)
     tcase_add_test (tc, test_worker_id_bound_to_connection);
     tcase_add_test (tc, test_restarts_spend_no_retry);
     tcase_add_test (tc, test_resubmission_joins);
+    tcase_add_test (tc, test_reply_queue_bounded);
     suite_add_tcase (s, tc);
     return s;
 }

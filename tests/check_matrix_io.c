@@ -187,6 +187,17 @@ START_TEST (test_read_dispatch_errors)
     ck_assert_ptr_null (sf_matrix_read (path, NULL));
     ck_assert_int_eq (sf_error_last (), SF_ERR_IO);
     ck_assert_ptr_nonnull (strstr (sf_error_message (), "directory"));
+    /* A FIFO (it would block for a writer) and a device (it never ends)
+       are refused at once (issue 24, 10). */
+    snprintf (path, sizeof path, "%s/fifo.mtx", dir);
+    ck_assert_int_eq (mkfifo (path, 0600), 0);
+    ck_assert_ptr_null (sf_matrix_read (path, NULL));
+    ck_assert_int_eq (sf_error_last (), SF_ERR_IO);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "a FIFO"));
+    snprintf (path, sizeof path, "%s/zero.npy", dir);
+    ck_assert_int_eq (symlink ("/dev/zero", path), 0);
+    ck_assert_ptr_null (sf_matrix_read (path, NULL));
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "a device"));
     ck_assert_ptr_null (sf_matrix_read (s_write_text (dir, "w.txt", "1 2 3\n"), NULL));
     ck_assert_int_eq (sf_error_last (), SF_ERR_UNSUPPORTED);
     ck_assert_ptr_nonnull (strstr (sf_error_message (), "w.txt"));

@@ -854,9 +854,20 @@ START_TEST (test_strings_checked)
     ck_assert_str_eq (sf_error_message (), "MATRIX_REQ: field 'matrix_hash': string of 10 bytes, fewer than 64");
 
     s_sample (SF_PROTO_EXPORT_REQ, &m);
-    m.export_req.path = "bundles/bert";
-    ck_assert_ptr_null (sf_proto_encode (SF_PROTO_EXPORT_REQ, &m.export_req));
-    ck_assert_str_eq (sf_error_message (), "EXPORT_REQ: field 'path': not an absolute path");
+    m.export_req.path = "bundles/bert";  /* relative to the coordinator's export directory */
+    zmsg_t *relative = sf_proto_encode (SF_PROTO_EXPORT_REQ, &m.export_req);
+    ck_assert_ptr_nonnull (relative);
+    zmsg_destroy (&relative);
+    const char *escapes[] = { "..", "../x", "a/../b", "/srv/x/..", "a/.." };
+    for (size_t i = 0; i < sizeof escapes / sizeof escapes[0]; i++) {
+        m.export_req.path = (char *) escapes[i];
+        ck_assert_ptr_null (sf_proto_encode (SF_PROTO_EXPORT_REQ, &m.export_req));
+        ck_assert_str_eq (sf_error_message (), "EXPORT_REQ: field 'path': a '..' component");
+    }
+    m.export_req.path = "a/..b/c";
+    relative = sf_proto_encode (SF_PROTO_EXPORT_REQ, &m.export_req);
+    ck_assert_ptr_nonnull (relative);
+    zmsg_destroy (&relative);
     m.export_req.path = NULL;
     ck_assert_ptr_null (sf_proto_encode (SF_PROTO_EXPORT_REQ, &m.export_req));
     ck_assert_str_eq (sf_error_message (), "EXPORT_REQ: field 'path': required field is NULL");

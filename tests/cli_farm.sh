@@ -15,6 +15,27 @@ expect_exit 2 "status with a bad id" "$SPMMFARM" status abc
 expect_exit 1 "status without a coordinator" "$SPMMFARM" status --coordinator tcp://127.0.0.1:1 --timeout 300
 expect_grep "no answer from the coordinator" "$WORK/err" "says nobody answered"
 
+# model manifests (issue 24, 13): an unknown key is named, a non-boolean
+# "relu" refused, invalid JSON located by line and column
+"$SPMMFARM" gen --m 16 --k 16 --sparsity 0.5 --seed 1 -o "$WORK/m.mtx" >/dev/null 2>&1
+printf '{"name": "m", "n": 8, "layers": [{"file": "m.mtx", "rleu": true}]}\n' >"$WORK/typo.json"
+expect_exit 2 "a misspelled key in a manifest" "$SPMMFARM" submit --model "$WORK/typo.json" \
+    --coordinator tcp://127.0.0.1:1 --timeout 300
+expect_grep 'layers\[0\]: unknown key "rleu" \(a layer has "file", "name", "tensor", "n", "bias", "relu"\)' \
+    "$WORK/err" "the unknown key is named, with the keys a layer has"
+printf '{"name": "m", "n": 8, "layer": [{"file": "m.mtx"}]}\n' >"$WORK/typo2.json"
+expect_exit 2 "a misspelled top-level key" "$SPMMFARM" submit --model "$WORK/typo2.json" \
+    --coordinator tcp://127.0.0.1:1 --timeout 300
+expect_grep 'unknown key "layer"' "$WORK/err" "the top-level key is named"
+printf '{"name": "m", "n": 8, "layers": [{"file": "m.mtx", "relu": "yes"}]}\n' >"$WORK/bool.json"
+expect_exit 2 "relu that is not a boolean" "$SPMMFARM" submit --model "$WORK/bool.json" \
+    --coordinator tcp://127.0.0.1:1 --timeout 300
+expect_grep '"relu" must be true or false' "$WORK/err" "says what relu must be"
+printf '{\n  "name": "m",\n  "n": 8,\n  "layers": [{"file": "m.mtx",}]\n}\n' >"$WORK/bad.json"
+expect_exit 2 "invalid JSON in a manifest" "$SPMMFARM" submit --model "$WORK/bad.json" \
+    --coordinator tcp://127.0.0.1:1 --timeout 300
+expect_grep "bad.json:4:[0-9]+: invalid JSON" "$WORK/err" "invalid JSON: line 4 and its column"
+
 port=$((20000 + $$ % 20000))
 WEP=tcp://127.0.0.1:$port CEP=tcp://127.0.0.1:$((port + 1))
 C="--coordinator $CEP"
@@ -126,7 +147,7 @@ kill $COORD; wait $COORD 2>/dev/null
 expect_exit 0 "local (sim)" "$SPMMFARM" local "$WORK/l1.mtx" "$WORK/l2.mtx" --n 64 --store "$WORK/lstore" \
     --max-configs 2 --compile-threads 2 -o "$WORK/local.bundle" -q
 expect_grep "SIMULATED" "$WORK/out" "local labels simulated times"
-expect_exit 0 "the bundle verifies" "$SPMMFARM" bundle verify "$WORK/local.bundle"
+expect_exit 0 "the bundle verifies" "$SPMMFARM" bundle verify "$WORK/local.bundle" --key "$WORK/lstore/bundle-signing.pub"
 expect_exit 0 "local again: answered from the store" "$SPMMFARM" local "$WORK/l1.mtx" "$WORK/l2.mtx" --n 64 \
     --store "$WORK/lstore" --max-configs 2 --json -q
 [ "$(json_get "$WORK/out" 'd["candidates"]')" = 0 ] && pass "nothing measured twice" || fail "nothing measured twice"

@@ -9,6 +9,9 @@
                                       says when a write needs a block;
       SF_FAULT_MODE=short:            writes half (LMDB then says EIO), and
                                       statvfs() reports no free blocks.
+      SF_FAULT_SLOW_MS=N:              every such write (of any size) first
+                                      sleeps N ms, then goes through (a slow
+                                      disk: the export-off-the-loop test).
     Other files, and every write while the trigger is absent, go through.
     Smaller writes go through too: LMDB rewrites its meta page in place (a
     full disk needs no new block for it), and a failed meta write would
@@ -70,6 +73,12 @@ s_target (int fd)
 static bool
 s_limit (int fd, size_t *count)
 {
+    const char *slow = getenv ("SF_FAULT_SLOW_MS");
+    if (slow && atoi (slow) > 0) {
+        if (s_target (fd))
+            usleep ((useconds_t) atoi (slow) * 1000);
+        return true;
+    }
     if (*count < S_MIN || !s_target (fd))
         return true;
     if (!s_short ()) {

@@ -150,8 +150,8 @@ check_LTLIBRARIES += tests/libsffault.la
 tests_libsffault_la_SOURCES = tests/fault_inject.c
 tests_libsffault_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 tests_libsffault_la_LIBADD = -ldl
-TESTS += tests/cli_store_faults.sh tests/cli_faults.sh
-dist_noinst_SCRIPTS += tests/cli_store_faults.sh tests/cli_faults.sh
+TESTS += tests/cli_store_faults.sh tests/cli_faults.sh tests/cli_auth.sh
+dist_noinst_SCRIPTS += tests/cli_store_faults.sh tests/cli_faults.sh tests/cli_auth.sh
 
 ## rankfarm: the rank model through the farm: train --coordinator (a sweep
 ## campaign on 2 sim workers, the coordinator trains and stores the model),

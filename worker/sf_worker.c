@@ -355,7 +355,7 @@ static const char *s_state_names[] = { "waiting for its matrix", "queued", "runn
 
 /*  A job this worker holds. */
 typedef struct {
-    uint64_t job_id, lease_id;
+    uint64_t campaign_id, job_id, lease_id;  /* a job is (campaign, job): ids repeat across campaigns */
     char matrix_hash[SF_PROTO_HASH_LEN + 1];
     s_state state;
     bool cancelled;            /* running when cancelled: its reply is dropped */
@@ -712,10 +712,10 @@ s_send_hello (sf_worker_t *self)
 /* ---- held jobs ------------------------------------------------------------------- */
 
 static s_held_t *
-s_held_find (sf_worker_t *self, uint64_t job_id)
+s_held_find (sf_worker_t *self, uint64_t campaign_id, uint64_t job_id)
 {
     for (int i = 0; i < self->held_count; i++)
-        if (self->held[i]->job_id == job_id)
+        if (self->held[i]->job_id == job_id && (!campaign_id || self->held[i]->campaign_id == campaign_id))
             return self->held[i];
     return NULL;
 }
@@ -889,7 +889,7 @@ s_on_task_done (sf_worker_t *self)
         return;
     s_held_t *held = self->running;
     self->running = NULL;
-    if (!held || held->cancelled || !s_held_find (self, held->job_id)) {
+    if (!held || held->cancelled || !s_held_find (self, held->campaign_id, held->job_id)) {
         sf_log_info ("worker", "job %llu: cancelled, its result is dropped",
                      (unsigned long long) task->msg->job.job_id);
         if (held)
@@ -924,7 +924,7 @@ s_on_job (sf_worker_t *self, sf_proto_msg_t **msg_p)
 {
     sf_proto_job_t *job = &(*msg_p)->job;
     S_COUNT (self, jobs_received);
-    s_held_t *held = s_held_find (self, job->job_id);
+    s_held_t *held = s_held_find (self, job->campaign_id, job->job_id);
     if (held) {  /* leased to us again: keep the job, take the new lease */
         sf_log_info ("worker", "job %llu leased again (lease %llu)", (unsigned long long) job->job_id,
                      (unsigned long long) job->lease_id);
@@ -949,6 +949,7 @@ s_on_job (sf_worker_t *self, sf_proto_msg_t **msg_p)
         sf_proto_msg_destroy (msg_p);
         return;
     }
+    held->campaign_id = job->campaign_id;
     held->job_id = job->job_id;
     held->lease_id = job->lease_id;
     snprintf (held->matrix_hash, sizeof held->matrix_hash, "%s", job->matrix_hash);
@@ -993,9 +994,9 @@ s_on_matrix (sf_worker_t *self, sf_proto_matrix_t *wire)
 }
 
 static void
-s_on_cancel (sf_worker_t *self, uint64_t job_id)
+s_on_cancel (sf_worker_t *self, uint64_t campaign_id, uint64_t job_id)
 {
-    s_held_t *held = s_held_find (self, job_id);
+    s_held_t *held = s_held_find (self, campaign_id, job_id);
     if (!held)
         return;
     sf_log_info ("worker", "job %llu cancelled", (unsigned long long) job_id);
@@ -1013,7 +1014,7 @@ s_on_message (sf_worker_t *self, sf_proto_msg_t **msg_p)
     case SF_PROTO_WELCOME: s_on_welcome (self, &msg->welcome); break;
     case SF_PROTO_JOB: s_on_job (self, msg_p); break;
     case SF_PROTO_MATRIX: s_on_matrix (self, &msg->matrix); break;
-    case SF_PROTO_CANCEL: s_on_cancel (self, msg->cancel.job_id); break;
+    case SF_PROTO_CANCEL: s_on_cancel (self, msg->cancel.campaign_id, msg->cancel.job_id); break;
     case SF_PROTO_HEARTBEAT: break;
     case SF_PROTO_SHUTDOWN:
         sf_log_info ("worker", "SHUTDOWN: %s", msg->shutdown.reason ? msg->shutdown.reason : "");
