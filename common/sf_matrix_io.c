@@ -258,7 +258,8 @@ sf_matrix_io_text_uint (sf_matrix_io_text_t *text, uint64_t max, uint64_t *out)
 const char *
 sf_matrix_io_text_found (const sf_matrix_io_text_t *text)
 {
-    static _Thread_local char found[64];
+    /* a quote, 16 bytes of at most 4 characters ("\xff"), a quote, NUL */
+    static _Thread_local char found[2 + 16 * 4 + 1];
     if (text->cur >= text->end)
         return "the end of the file";
     if (*text->cur == '\n')

@@ -1535,8 +1535,37 @@ s_suite (void)
     return s;
 }
 
-int
-main (void)
+/*  `check_proto --seeds DIR`: the fuzzer's seed corpus (tests/fuzz/proto/):
+    every sample message as the harness reads it, a type byte and the
+    MessagePack body (tests/fuzz/fuzz_proto.c). */
+static int
+s_write_seeds (const char *dir)
 {
+    for (int t = 1; t <= SF_PROTO_TYPE_COUNT; t++) {
+        sf_proto_msg_t m;
+        s_sample ((sf_proto_type) t, &m);
+        zmsg_t *msg = sf_proto_encode ((sf_proto_type) t, &m.hello);
+        if (!msg) {
+            fprintf (stderr, "check_proto --seeds: %s: %s\n", sf_proto_type_name (t), sf_error_message ());
+            return 1;
+        }
+        zframe_t *body = zmsg_last (msg);
+        char path[4200];
+        snprintf (path, sizeof path, "%s/%s", dir, sf_proto_type_name (t));
+        FILE *f = fopen (path, "wb");
+        unsigned char tag = (unsigned char) (t - 1);
+        if (!f || fwrite (&tag, 1, 1, f) != 1 || fwrite (zframe_data (body), 1, zframe_size (body), f) != zframe_size (body))
+            return 1;
+        fclose (f);
+        zmsg_destroy (&msg);
+    }
+    return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc == 3 && strcmp (argv[1], "--seeds") == 0)
+        return s_write_seeds (argv[2]);
     return sf_check_run (s_suite ());
 }

@@ -1301,6 +1301,51 @@ END_TEST
 
 /* ---- fixtures for tests/cli_store.sh ------------------------------------- */
 
+/*  `check_store --seeds DIR`: the record fuzzer's corpus (tests/fuzz/record/):
+    every record of a filled store as tests/fuzz/fuzz_record.c reads one, a
+    database byte, a key length byte, the key and the value. */
+static void
+s_write_seeds (const char *dir)
+{
+    char store[4200];
+    snprintf (store, sizeof store, "%s.store.XXXXXX", dir);
+    ck_assert_ptr_nonnull (mkdtemp (store));
+    sf_store_t *st = s_writer (store, 0, 0);
+    uint8_t hash[SF_STORE_HASH_BYTES];
+    s_fill (st, hash);
+    sf_store_destroy (&st);
+    MDB_env *env;
+    MDB_txn *txn;
+    ck_assert_int_eq (mdb_env_create (&env), 0);
+    ck_assert_int_eq (mdb_env_set_maxdbs (env, 16), 0);
+    ck_assert_int_eq (mdb_env_open (env, store, MDB_RDONLY, 0600), 0);
+    ck_assert_int_eq (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn), 0);
+    for (int db = 0; db < SF_DB_COUNT; db++) {
+        MDB_dbi dbi;
+        MDB_cursor *cursor;
+        ck_assert_int_eq (mdb_dbi_open (txn, sf_record_db_name (db), 0, &dbi), 0);
+        ck_assert_int_eq (mdb_cursor_open (txn, dbi, &cursor), 0);
+        MDB_val k, v;
+        for (int i = 0, rc = mdb_cursor_get (cursor, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get (cursor, &k, &v, MDB_NEXT), i++) {
+            ck_assert_uint_lt (k.mv_size, 256);
+            char path[4300];
+            snprintf (path, sizeof path, "%s/%s-%d", dir, sf_record_db_name (db), i);
+            FILE *f = fopen (path, "wb");
+            ck_assert_ptr_nonnull (f);
+            uint8_t head[2] = { (uint8_t) db, (uint8_t) k.mv_size };
+            ck_assert_uint_eq (fwrite (head, 1, 2, f), 2);
+            ck_assert_uint_eq (fwrite (k.mv_data, 1, k.mv_size, f), k.mv_size);
+            ck_assert_uint_eq (fwrite (v.mv_data, 1, v.mv_size, f), v.mv_size);
+            fclose (f);
+        }
+        mdb_cursor_close (cursor);
+    }
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+    s_rmrf (store);
+}
+
 /*  ck_assert reports to the test runner, so the fixtures run as a test. */
 static int s_fixture_argc;
 static char **s_fixture_argv;
@@ -1313,6 +1358,10 @@ START_TEST (test_fixture)
     if (strcmp (mode, "--schema") == 0 && argc == 4) {
         uint8_t v = (uint8_t) atoi (argv[3]);
         s_raw_put (dir, "meta", "schema", 6, &v, 1);
+        return;
+    }
+    if (strcmp (mode, "--seeds") == 0) {
+        s_write_seeds (dir);
         return;
     }
     ck_assert (strcmp (mode, "--fill") == 0 || strcmp (mode, "--garbage") == 0
@@ -1340,7 +1389,7 @@ static int
 s_fixture (int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf (stderr, "usage: check_store [--fill|--garbage|--schema N|--hold READY GO|--bulk N] DIR\n");
+        fprintf (stderr, "usage: check_store [--fill|--garbage|--schema N|--hold READY GO|--bulk N|--seeds] DIR\n");
         return 2;
     }
     s_fixture_argc = argc;

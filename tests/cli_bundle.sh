@@ -11,6 +11,12 @@ RT_LIB=${SPMMFARM_RT_LIB:-$TOP_BUILDDIR/runtime/.libs/libspmmfarm-rt.so.0}
 RT_DEMO=${RT_DEMO:-$TOP_BUILDDIR/examples/rt_demo}
 FAKE="$TOP_BUILDDIR/tests/.libs/libfakecudak.so"
 PY="$TOP_SRCDIR/python"
+# under the sanitizer build (tests/sanitize.sh) the library python3 loads
+# is instrumented: python3 needs the ASan runtime loaded first
+PYENV="SF_PY=1"
+if [ "${SF_SANITIZE_INNER:-}" = 1 ]; then
+    PYENV="LD_PRELOAD=$(clang -print-file-name=libclang_rt.asan-x86_64.so)"
+fi
 export PYTHONDONTWRITEBYTECODE=1  # the source tree may be read-only (distcheck)
 B="$WORK/m.bundle"
 
@@ -179,7 +185,7 @@ m = spmmfarm_rt.read_manifest(sys.argv[1])
 assert [l["name"] for l in m["layers"]] == ["fc1", "fc2"], m
 assert m["gpu"]["compute_capability"] == "9.0"' "$B"
 expect_exit 0 "Python binding against the fake driver" \
-    env PYTHONPATH="$PY" SPMMFARM_RT_LIB="$RT_LIB" SPMMFARM_LIBCUDA="$FAKE" python3 -c '
+    env "$PYENV" PYTHONPATH="$PY" SPMMFARM_RT_LIB="$RT_LIB" SPMMFARM_LIBCUDA="$FAKE" python3 -c '
 import ctypes, sys, spmmfarm_rt as rt
 bundle_dir, fake = sys.argv[1], sys.argv[2]
 with rt.Bundle(bundle_dir, device=0) as b:
@@ -217,7 +223,7 @@ except rt.Error as e:
     assert "closed" in str(e)
 ' "$B" "$FAKE"
 expect_exit 0 "Python: another compute capability is refused" \
-    env PYTHONPATH="$PY" SPMMFARM_RT_LIB="$RT_LIB" SPMMFARM_LIBCUDA="$FAKE" SF_FAKE_CUDA_CC=86 python3 -c '
+    env "$PYENV" PYTHONPATH="$PY" SPMMFARM_RT_LIB="$RT_LIB" SPMMFARM_LIBCUDA="$FAKE" SF_FAKE_CUDA_CC=86 python3 -c '
 import sys, spmmfarm_rt as rt
 try:
     rt.Bundle(sys.argv[1])

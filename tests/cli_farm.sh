@@ -128,7 +128,7 @@ DRY_MS=0
 start_workers 1 --curve-dir "$WORK/other"
 stranger=$WORKERS
 start_workers 1 --curve-dir "$WORK/curve"
-C="--coordinator $CEP --curve-dir $WORK/curve"
+C="--coordinator $CEP --curve-dir $WORK/curve --timeout 30000"
 expect_exit 0 "submit with CURVE" "$SPMMFARM" submit "$WORK/a.mtx" --n 64 --strategy sweep \
     --gpu-type sim/h100-model/132sm --max-configs 8 --json $C
 id4=$(json_get "$WORK/out" 'd["campaign"]')

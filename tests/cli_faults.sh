@@ -4,11 +4,13 @@
 # the coordinator at random points, frozen (silent) workers and a full disk
 # (tests/libsffault.so); the stores must hold exactly the same results
 # (keys and times) and bests, nothing stored twice, no job failed.
-# SF_FAULT_ROUNDS (default 6) and SF_FAULT_SEED (default: the pid) scale
-# and replay a run; SF_FAULT_REPORT=FILE writes the figures as JSON.
+# SF_FAULT_ROUNDS (default 6), SF_FAULT_LAYERS (the sweep's layers, default
+# 48: 2 jobs each) and SF_FAULT_SEED (default: the pid) scale and replay a
+# run; SF_FAULT_REPORT=FILE writes the figures as JSON.
 . "$(dirname "$0")/testlib.sh"
 FAULT="$TOP_BUILDDIR/tests/.libs/libsffault.so"
 ROUNDS=${SF_FAULT_ROUNDS:-6}
+LAYERS=${SF_FAULT_LAYERS:-48}
 SEED=${SF_FAULT_SEED:-$$}
 echo "# seed $SEED, $ROUNDS rounds"
 
@@ -37,10 +39,10 @@ wait_ended () {  # CAMPAIGN SECONDS: its state in $state
 # and a proxy search of 12 layers (one job each, bests)
 "$SPMMFARM" gen --m 96 --k 80 --sparsity 0.8 --seed 3 -o "$WORK/a.mtx" >/dev/null 2>&1
 "$SPMMFARM" gen --m 64 --k 48 --sparsity 0.9 --seed 5 -o "$WORK/b.mtx" >/dev/null 2>&1
-python3 - "$WORK" <<'PY'
+python3 - "$WORK" "$LAYERS" <<'PY'
 import json, sys
-w = sys.argv[1]
-json.dump({"name": "sweep48", "layers": [{"name": "l%d" % i, "file": "a.mtx", "n": 64 + i} for i in range(48)]},
+w, layers = sys.argv[1], int(sys.argv[2])
+json.dump({"name": "sweep", "layers": [{"name": "l%d" % i, "file": "a.mtx", "n": 64 + i} for i in range(layers)]},
           open(w + "/sweep.json", "w"))
 json.dump({"name": "search12", "layers": [{"name": "s%d" % i, "file": "b.mtx", "n": 200 + i} for i in range(12)]},
           open(w + "/search.json", "w"))
@@ -104,7 +106,7 @@ while [ $r -lt $ROUNDS ]; do
     fi
 done
 ended=0
-wait_ended $ID1 120 && s1=$state && wait_ended $ID2 120 && s2=$state && ended=1
+wait_ended $ID1 $((120 + LAYERS)) && s1=$state && wait_ended $ID2 120 && s2=$state && ended=1
 if [ $ended = 1 ] && [ "$s1" = done ] && [ "$s2" = done ]; then pass "faulty run: both campaigns done"; else
     fail "faulty run: states '${s1:-}' '${s2:-}'"; tail -20 "$WORK/coord.log" | sed 's/^/    /'; fi
 kill $W1 $W2 $W3 2>/dev/null; wait $W1 $W2 $W3 2>/dev/null

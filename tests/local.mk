@@ -170,3 +170,43 @@ tests_bench_compile_paths_SOURCES = tests/bench/compile_paths.c
 tests_bench_compile_paths_CFLAGS = $(SF_CFLAGS)
 tests_bench_compile_paths_LDADD = libspmmfarm.la
 tests_bench_compile_paths_LDFLAGS = $(CUDA_LDFLAGS)
+
+## sanitizers and fuzzers (docs/RELIABILITY.md): sanitize.sh builds the tree
+## again with clang, ASan and UBSan in ./sanitize/ and runs its make check;
+## fuzz.sh builds the libFuzzer harnesses there and runs each for
+## SF_FUZZ_SECONDS (60) from its seed corpus in tests/fuzz/. Both skip, with
+## a message, without clang and its runtimes (quickstart installs them).
+TESTS += tests/sanitize.sh tests/fuzz.sh
+dist_noinst_SCRIPTS += tests/sanitize.sh tests/fuzz.sh tests/sanitize_build.sh
+EXTRA_DIST += tests/fuzz
+SF_FUZZERS = tests/fuzz/fuzz_proto tests/fuzz/fuzz_record tests/fuzz/fuzz_manifest tests/fuzz/fuzz_smtx \
+	tests/fuzz/fuzz_mtx tests/fuzz/fuzz_npy tests/fuzz/fuzz_safetensors
+EXTRA_PROGRAMS = $(SF_FUZZERS)
+SF_FUZZ_LD = $(CUDA_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_proto_SOURCES = tests/fuzz/fuzz_proto.c tests/fuzz/sf_fuzz.h
+tests_fuzz_fuzz_proto_LDADD = libspmmfarm.la
+tests_fuzz_fuzz_proto_LDFLAGS = $(SF_FUZZ_LD)
+tests_fuzz_fuzz_record_SOURCES = tests/fuzz/fuzz_record.c
+tests_fuzz_fuzz_record_LDADD = libspmmfarm.la
+tests_fuzz_fuzz_record_LDFLAGS = $(SF_FUZZ_LD)
+tests_fuzz_fuzz_manifest_SOURCES = tests/fuzz/fuzz_manifest.c
+tests_fuzz_fuzz_manifest_LDADD = libspmmfarm.la
+tests_fuzz_fuzz_manifest_LDFLAGS = $(SF_FUZZ_LD)
+tests_fuzz_fuzz_smtx_SOURCES = tests/fuzz/fuzz_matrix.c
+tests_fuzz_fuzz_smtx_CPPFLAGS = $(AM_CPPFLAGS) -DSF_FUZZ_EXT='"smtx"'
+tests_fuzz_fuzz_smtx_LDADD = libspmmfarm.la
+tests_fuzz_fuzz_smtx_LDFLAGS = $(SF_FUZZ_LD)
+tests_fuzz_fuzz_mtx_SOURCES = tests/fuzz/fuzz_matrix.c
+tests_fuzz_fuzz_mtx_CPPFLAGS = $(AM_CPPFLAGS) -DSF_FUZZ_EXT='"mtx"'
+tests_fuzz_fuzz_mtx_LDADD = libspmmfarm.la
+tests_fuzz_fuzz_mtx_LDFLAGS = $(SF_FUZZ_LD)
+tests_fuzz_fuzz_npy_SOURCES = tests/fuzz/fuzz_matrix.c
+tests_fuzz_fuzz_npy_CPPFLAGS = $(AM_CPPFLAGS) -DSF_FUZZ_EXT='"npy"'
+tests_fuzz_fuzz_npy_LDADD = libspmmfarm.la
+tests_fuzz_fuzz_npy_LDFLAGS = $(SF_FUZZ_LD)
+tests_fuzz_fuzz_safetensors_SOURCES = tests/fuzz/fuzz_matrix.c
+tests_fuzz_fuzz_safetensors_CPPFLAGS = $(AM_CPPFLAGS) -DSF_FUZZ_EXT='"safetensors"'
+tests_fuzz_fuzz_safetensors_LDADD = libspmmfarm.la
+tests_fuzz_fuzz_safetensors_LDFLAGS = $(SF_FUZZ_LD)
+fuzzers: $(SF_FUZZERS)
+.PHONY: fuzzers
