@@ -11,7 +11,7 @@ SECONDS_EACH=${SF_FUZZ_SECONDS:-60}
 san_build && pass "the sanitizer build" || { fail "the sanitizer build"; finish; }
 exec 9>"$SAN.lock"
 flock 9
-(cd "$SAN/src" && make -j"$(nproc)" fuzzers >>"$SAN/build.log" 2>&1) \
+(cd "$SAN/src" && san_make -j"$(nproc)" fuzzers >>"$SAN/build.log" 2>&1) \
     && pass "the fuzzers build" || { fail "the fuzzers build"; tail -20 "$SAN/build.log"; finish; }
 flock -u 9
 FINDINGS="$TOP_BUILDDIR/fuzz-findings"

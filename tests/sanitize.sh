@@ -9,7 +9,7 @@
 san_build && pass "the sanitizer build" || { fail "the sanitizer build"; finish; }
 cd "$SAN/src" || exit 1
 t0=$(date +%s)
-SF_SANITIZE_INNER=1 make -j"$(nproc)" check >"$WORK/check.log" 2>&1
+SF_SANITIZE_INNER=1 san_make -j"$(nproc)" check >"$WORK/check.log" 2>&1
 rc=$?
 echo "# make check under ASan+UBSan: $(( $(date +%s) - t0 )) s"
 grep -E '^(PASS|FAIL|ERROR|XPASS|SKIP):' "$WORK/check.log" | while read -r result name; do

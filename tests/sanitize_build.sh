@@ -13,6 +13,9 @@ SAN_ASAN="detect_leaks=0:abort_on_error=0:allocator_may_return_null=1:verify_asa
 SAN_UBSAN="print_stacktrace=1:halt_on_error=1"
 
 skip () { echo "SKIP: $1"; exit 77; }
+# make for the inner tree, without what the outer make check passes down
+# (its MAKEFLAGS carry TEST_LOGS: the inner make would run the outer's tests)
+san_make () { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u TESTS -u TEST_LOGS make "$@"; }
 
 san_build () {
     [ "${SF_SANITIZE_INNER:-}" = 1 ] && skip "inside the sanitizer build itself"
@@ -36,7 +39,7 @@ san_build () {
                 ./configure -q --with-cuda="${CUDA_HOME:-/usr/local/cuda}" CC=clang CFLAGS="$SAN_CFLAGS" \
                     LDFLAGS="$SAN_LDFLAGS" >>"$SAN/build.log" 2>&1 || exit 1
         fi
-        make -j"$(nproc)" >>"$SAN/build.log" 2>&1 && make -j"$(nproc)" check TESTS= >>"$SAN/build.log" 2>&1
+        san_make -j"$(nproc)" >>"$SAN/build.log" 2>&1 && san_make -j"$(nproc)" check TESTS= >>"$SAN/build.log" 2>&1
     )
     rc=$?
     flock -u 9
