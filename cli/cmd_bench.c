@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/sf_benchplot.h"
 #include "cli/sf_benchrun.h"
 #include "cli/sf_cli.h"
 #include "cli/sf_progress.h"
@@ -19,13 +20,22 @@
 
 static const char *s_bench_help =
     "usage: spmmfarm bench --suite FILE -o DIR [--filter EXPR] [--strategy S] [options]\n\n"
-    "Runs the search on every problem of a benchmark suite and compares the winner\n"
-    "with cuBLAS SGEMM (fp32), cuBLAS TF32 and cuSPARSE, in the same process on the\n"
-    "same buffers. Writes DIR/results.csv (one row per problem), DIR/summary.json\n"
-    "(geometric-mean speedups, overall and per sparsity), DIR/chart.png (speedup over\n"
-    "SGEMM per problem, by sparsity; needs gnuplot) and DIR/problems.jsonl (the full\n"
-    "record of each problem). Running it again on the same DIR resumes: problems\n"
-    "already in problems.jsonl are not run again.\n\n"
+    "Runs the search on every problem of a benchmark suite in a precision tier and\n"
+    "compares the winner with the tier's library baselines, in the same process on\n"
+    "the same buffers: fp32 (default) and tf32: cuBLAS SGEMM, cuBLAS TF32, cuSPARSE;\n"
+    "bf16, fp16: cuBLAS in that type, cuSPARSE in that type, and cuSPARSELt 2:4 as\n"
+    "information (a 2:4-pruned matrix) where libcusparseLt loads. Writes\n"
+    "DIR/results.csv (one row per problem), DIR/summary.json (geometric-mean\n"
+    "speedups, overall and per sparsity, against each baseline and `dense`, the\n"
+    "tier's dense library call; time-weighted speedups per model), DIR/summary.txt\n"
+    "(the table printed at the end), DIR/problems.jsonl (the full record of each\n"
+    "problem) and, with gnuplot, three charts: DIR/chart.png (the speedup over the\n"
+    "dense baseline of each problem, by id and sparsity), DIR/models.png (the\n"
+    "time-weighted speedup per model and sparsity) and DIR/sparsity.png (per\n"
+    "sparsity, the spread of the problems' speedups: min, quartiles, median, max).\n"
+    "Their scripts (DIR/*.gp) hold their data. Running it again on the same DIR\n"
+    "resumes: problems already in problems.jsonl are not run again (in the same\n"
+    "tier only), and the reports and charts are drawn again from every record.\n\n"
     SF_BENCHRUN_HELP
     SF_TUNE_HELP
     "  -q, --quiet        no progress bars\n"
@@ -53,40 +63,87 @@ typedef struct {
     sf_tune_t tune;
 } s_run_t;
 
+
 /* ---- bench reports ---------------------------------------------------------------- */
+
+#define S_BASES 4  /* baselines a tier compares with, dense included */
+#define S_MODELS_MAX 256
+
+/*  A tier's baselines: the summary's key and the record's field. The first
+    is the tier's dense library call ("dense" in the summary as well). */
+typedef struct {
+    const char *key, *field;
+} s_base_t;
+
+static int
+s_bases (sf_tier tier, s_base_t out[S_BASES])
+{
+    switch (tier) {
+    case SF_TIER_TF32:
+        out[0] = (s_base_t) { "tf32", "tf32_us" };
+        out[1] = (s_base_t) { "sgemm", "sgemm_us" };
+        out[2] = (s_base_t) { "cusparse", "cusparse_us" };
+        return 3;
+    case SF_TIER_BF16:
+    case SF_TIER_FP16:
+        out[0] = (s_base_t) { tier == SF_TIER_BF16 ? "bf16" : "fp16", "blas16_us" };
+        out[1] = (s_base_t) { "cusparse", "cusparse_us" };
+        out[2] = (s_base_t) { "cusparselt_2to4", "lt24_us" };
+        return 3;
+    default:
+        out[0] = (s_base_t) { "sgemm", "sgemm_us" };
+        out[1] = (s_base_t) { "tf32", "tf32_us" };
+        out[2] = (s_base_t) { "cusparse", "cusparse_us" };
+        return 3;
+    }
+}
+
+/*  A record's tier: "precision", fp32 for records of runs before tiers. */
+static sf_tier
+s_rec_tier (const cJSON *rec)
+{
+    int t = sf_tier_parse (sf_benchrun_str (rec, "precision"));
+    return t < 0 ? SF_TIER_FP32 : (sf_tier) t;
+}
 
 typedef struct {
     double sparsity;
-    double log_sum[3];  /* sgemm, tf32, cusparse */
-    int count;
+    double log_sum[S_BASES + 1];  /* the tier's baselines, then dense */
+    int count[S_BASES + 1];
+    int problems;
 } s_group_t;
 
 static int
 s_bench_csv (const s_run_t *run, const cJSON *records)
 {
-    size_t size = 4096 + (size_t) cJSON_GetArraySize (records) * 512;
+    size_t size = 4096 + (size_t) cJSON_GetArraySize (records) * 640;
     char *csv = malloc (size);
     if (!csv)
         return sf_error_set (SF_ERR_NOMEM, "out of memory");
     size_t used = (size_t) snprintf (csv, size,
         "id,m,k,n,sparsity,nnz,seed,template,config,best_us,best_generated_us,sgemm_us,tf32_us,"
         "cusparse_us,speedup_sgemm,speedup_tf32,speedup_cusparse,max_rel_err,verified,simulated,"
-        "wall_s,compile_cpu_s,gpu_s,candidates\n");
+        "wall_s,compile_cpu_s,gpu_s,candidates,precision,dense_us,dense_impl,speedup_dense,blas16_us,lt24_us\n");
     const cJSON *rec;
     cJSON_ArrayForEach (rec, records) {
         const cJSON *best = cJSON_GetObjectItem (rec, "best"), *base = cJSON_GetObjectItem (rec, "baselines");
-        const cJSON *search = cJSON_GetObjectItem (rec, "search");
+        const cJSON *search = cJSON_GetObjectItem (rec, "search"), *dense = cJSON_GetObjectItem (rec, "dense");
         double us = sf_benchrun_num (best, "us"), sg = sf_benchrun_num (base, "sgemm_us"), tf = sf_benchrun_num (base, "tf32_us");
         double cs = sf_benchrun_num (base, "cusparse_us");
+        s_base_t bases[S_BASES];
+        s_bases (s_rec_tier (rec), bases);
+        double lib = sf_benchrun_num (base, bases[0].field);
         used += (size_t) snprintf (csv + used, size - used,
             "%s,%.0f,%.0f,%.0f,%g,%.0f,%.0f,%s,%s,%.3f,%.3f,%.3f,%.3f,%.3f,%.4f,%.4f,%.4f,%.3g,%s,%s,"
-            "%.2f,%.2f,%.2f,%.0f\n",
+            "%.2f,%.2f,%.2f,%.0f,%s,%.3f,%s,%.4f,%.3f,%.3f\n",
             sf_benchrun_str (rec, "id"), sf_benchrun_num (rec, "m"), sf_benchrun_num (rec, "k"), sf_benchrun_num (rec, "n"), sf_benchrun_num (rec, "sparsity"),
             sf_benchrun_num (rec, "nnz"), sf_benchrun_num (rec, "seed"), sf_benchrun_str (best, "template"), sf_benchrun_str (best, "config"), us,
             sf_benchrun_num (rec, "best_generated_us"), sg, tf, cs, sg / us, tf / us, cs / us,
             sf_benchrun_num (best, "max_rel_err"), cJSON_IsTrue (cJSON_GetObjectItem (best, "verified")) ? "yes" : "no",
             cJSON_IsTrue (cJSON_GetObjectItem (rec, "simulated")) ? "yes" : "no", sf_benchrun_num (search, "wall_s"),
-            sf_benchrun_num (search, "compile_cpu_s"), sf_benchrun_num (search, "gpu_s"), sf_benchrun_num (search, "candidates"));
+            sf_benchrun_num (search, "compile_cpu_s"), sf_benchrun_num (search, "gpu_s"), sf_benchrun_num (search, "candidates"),
+            sf_tier_name (s_rec_tier (rec)), sf_benchrun_num (dense, "us"), sf_benchrun_str (dense, "impl"), lib / us,
+            sf_benchrun_num (base, "blas16_us"), sf_benchrun_num (base, "lt24_us"));
         if (used >= size)
             break;
     }
@@ -104,45 +161,176 @@ s_group_of (s_group_t *groups, int *count, double sparsity)
             return &groups[i];
     if (*count >= S_SPARSITIES_MAX)
         return NULL;
-    groups[*count] = (s_group_t) { sparsity, { 0, 0, 0 }, 0 };
+    memset (&groups[*count], 0, sizeof groups[*count]);
+    groups[*count].sparsity = sparsity;
     return &groups[(*count)++];
 }
 
-static int
-s_bench_summary (const s_run_t *run, const cJSON *records)
+/*  Time-weighted speedups per model (issue 19): for each network the
+    sources name and each sparsity, the sum over its layers of the dense
+    baseline's time over the sum of ours, each shape weighted by the layers
+    it stands for. A network whose same weight shape runs at several N (a
+    suite of decode and prefill batches) is reported per N ("LLaMA-2-7B
+    n=16"): those are different runs of the model, not layers of one. */
+typedef struct {
+    char name[80];
+    double sparsity;
+    double ours, dense;  /* weighted sums of times */
+    int layers;          /* of one sparsity: the model's layers covered */
+} s_model_t;
+
+/*  Whether `model` has a record of the same M x K as rec at another N. */
+static bool
+s_same_mk_other_n (const cJSON *records, const char *model, const cJSON *rec)
 {
-    s_group_t all = { 0, { 0, 0, 0 }, 0 }, groups[S_SPARSITIES_MAX];
-    int ngroups = 0, verified = 0, slower = 0, gen_count = 0;
+    const cJSON *o;
+    cJSON_ArrayForEach (o, records) {
+        char names[8][SF_BENCHRUN_MODEL_MAX];
+        int layers[8];
+        int nn = sf_benchrun_layers (sf_benchrun_str (o, "source"), names, layers, 8);
+        for (int i = 0; i < nn; i++)
+            if (strcmp (names[i], model) == 0 && sf_benchrun_num (o, "m") == sf_benchrun_num (rec, "m")
+                && sf_benchrun_num (o, "k") == sf_benchrun_num (rec, "k")
+                && sf_benchrun_num (o, "n") != sf_benchrun_num (rec, "n"))
+                return true;
+    }
+    return false;
+}
+
+static int
+s_models (const cJSON *records, const char *dense_field, s_model_t *models)
+{
+    int count = 0;
+    const cJSON *rec;
+    cJSON_ArrayForEach (rec, records) {
+        char names[8][SF_BENCHRUN_MODEL_MAX];
+        int layers[8];
+        int nn = sf_benchrun_layers (sf_benchrun_str (rec, "source"), names, layers, 8);
+        double us = sf_benchrun_num (cJSON_GetObjectItem (rec, "best"), "us");
+        double lib = sf_benchrun_num (cJSON_GetObjectItem (rec, "baselines"), dense_field);
+        if (!(us > 0) || !(lib > 0))
+            continue;
+        for (int p = 0; p < nn; p++) {
+            char name[80];
+            if (s_same_mk_other_n (records, names[p], rec))
+                snprintf (name, sizeof name, "%s n=%.0f", names[p], sf_benchrun_num (rec, "n"));
+            else
+                snprintf (name, sizeof name, "%s", names[p]);
+            double sp = sf_benchrun_num (rec, "sparsity");
+            int i = 0;
+            while (i < count && !(strcmp (models[i].name, name) == 0 && fabs (models[i].sparsity - sp) < 1e-9))
+                i++;
+            if (i == count) {
+                if (count == S_MODELS_MAX)
+                    continue;
+                memset (&models[count], 0, sizeof models[count]);
+                snprintf (models[count].name, sizeof models[count].name, "%s", name);
+                models[count++].sparsity = sp;
+            }
+            models[i].ours += layers[p] * us;
+            models[i].dense += layers[p] * lib;
+            models[i].layers += layers[p];
+        }
+    }
+    return count;
+}
+
+/*  The table bench prints at the end of a run (and writes as summary.txt). */
+static void
+s_table (const cJSON *root, sf_buf_t *out)
+{
+    const cJSON *by = cJSON_GetObjectItem (root, "geomean_speedup_by_sparsity"), *g;
+    sf_buf_printf (out, "%s tier, %s: geomean speedup of the winner per sparsity%s\n",
+                   sf_benchrun_str (root, "precision"), sf_benchrun_str (root, "suite"),
+                   cJSON_IsTrue (cJSON_GetObjectItem (root, "simulated")) ? " (SIMULATED)" : "");
+    const cJSON *first = cJSON_GetArrayItem (by, 0);
+    sf_buf_printf (out, "  %-9s %8s", "sparsity", "problems");
+    cJSON_ArrayForEach (g, first)
+        if (strcmp (g->string, "problems") != 0)
+            sf_buf_printf (out, " %15s", g->string);
+    sf_buf_printf (out, "\n");
+    cJSON_ArrayForEach (g, by) {
+        sf_buf_printf (out, "  %-9s %8.0f", g->string, sf_benchrun_num (g, "problems"));
+        const cJSON *v;
+        cJSON_ArrayForEach (v, first)
+            if (strcmp (v->string, "problems") != 0)
+                sf_buf_printf (out, " %14.2fx", sf_benchrun_num (g, v->string));
+        sf_buf_printf (out, "\n");
+    }
+    const cJSON *geo = cJSON_GetObjectItem (root, "geomean_speedup"), *v;
+    sf_buf_printf (out, "  %-9s %8.0f", "all", sf_benchrun_num (root, "problems"));
+    cJSON_ArrayForEach (v, first)
+        if (strcmp (v->string, "problems") != 0)
+            sf_buf_printf (out, " %14.2fx", sf_benchrun_num (geo, v->string));
+    sf_buf_printf (out, "\n  verified %.0f of %.0f; slower than dense (%s): %.0f\n", sf_benchrun_num (root, "verified"),
+                   sf_benchrun_num (root, "problems"), sf_benchrun_str (root, "dense_baseline"),
+                   sf_benchrun_num (root, "slower_than_dense"));
+    const cJSON *models = cJSON_GetObjectItem (root, "model_speedup"), *m;
+    if (cJSON_GetArraySize (models) > 0) {
+        sf_buf_printf (out, "time-weighted speedup per model over %s (layers of the suite's shapes)\n",
+                       sf_benchrun_str (root, "dense_baseline"));
+        cJSON_ArrayForEach (m, models) {
+            sf_buf_printf (out, "  %-22s", m->string);
+            cJSON_ArrayForEach (v, m)
+                sf_buf_printf (out, "  %s: %.2fx", v->string, v->valuedouble);
+            sf_buf_printf (out, "\n");
+        }
+    }
+}
+
+/*  Writes summary.json and summary.txt; the summary in *root_p (caller
+    owns) when it was written. */
+static int
+s_bench_summary (const s_run_t *run, const cJSON *records, cJSON **root_p)
+{
+    s_group_t all = { 0 }, groups[S_SPARSITIES_MAX];
+    int ngroups = 0, verified = 0, slower = 0, slower_sgemm = 0, gen_count = 0, sgemm_count = 0;
     double gen_log = 0, wall = 0, cpu = 0, gpu_s = 0;
     bool simulated = false;
-    const char *gpu = "", *timing = NULL;
+    const char *gpu = "", *timing = NULL, *precision = NULL;
+    sf_tier tier = run->tune.search.tier;
+    s_base_t bases[S_BASES];
+    int nb = s_bases (tier, bases);
     const cJSON *rec;
     cJSON_ArrayForEach (rec, records) {
         /* a record of a run before graph timing has no "timing": launch */
         const char *t = cJSON_GetObjectItem (rec, "timing") ? sf_benchrun_str (rec, "timing") : "launch";
         timing = !timing || strcmp (timing, t) == 0 ? t : "mixed";
+        const char *p = sf_tier_name (s_rec_tier (rec));
+        precision = !precision || strcmp (precision, p) == 0 ? p : "mixed";
         const cJSON *best = cJSON_GetObjectItem (rec, "best"), *base = cJSON_GetObjectItem (rec, "baselines");
         const cJSON *search = cJSON_GetObjectItem (rec, "search");
         double us = sf_benchrun_num (best, "us");
-        double ratio[3] = { sf_benchrun_num (base, "sgemm_us") / us, sf_benchrun_num (base, "tf32_us") / us,
-                            sf_benchrun_num (base, "cusparse_us") / us };
         s_group_t *g = s_group_of (groups, &ngroups, sf_benchrun_num (rec, "sparsity"));
-        for (int i = 0; i < 3; i++) {
-            double l = isfinite (ratio[i]) && ratio[i] > 0 ? log (ratio[i]) : 0;
-            all.log_sum[i] += l;
-            if (g)
-                g->log_sum[i] += l;
+        double ratio[S_BASES + 1];
+        for (int i = 0; i < nb; i++)
+            ratio[i] = sf_benchrun_num (base, bases[i].field) / us;
+        ratio[nb] = ratio[0];  /* dense: the tier's library call */
+        for (int i = 0; i <= nb; i++) {
+            if (!(isfinite (ratio[i]) && ratio[i] > 0))
+                continue;
+            all.log_sum[i] += log (ratio[i]);
+            all.count[i]++;
+            if (g) {
+                g->log_sum[i] += log (ratio[i]);
+                g->count[i]++;
+            }
         }
-        all.count++;
+        all.problems++;
         if (g)
-            g->count++;
+            g->problems++;
         verified += cJSON_IsTrue (cJSON_GetObjectItem (best, "verified"));
-        /* Slower than SGEMM beyond its own measured spread: the dense
-           candidate is SGEMM itself, timed again. */
-        slower += ratio[0] < 0.98;
+        /* Slower than dense beyond its own measured spread: the dense
+           candidate is the library call itself, timed again. */
+        slower += isfinite (ratio[nb]) && ratio[nb] < 0.98;
+        double sg = sf_benchrun_num (base, "sgemm_us");
+        if (isfinite (sg)) {
+            sgemm_count++;
+            slower_sgemm += sg / us < 0.98;
+        }
         double gen = sf_benchrun_num (rec, "best_generated_us");
-        if (isfinite (gen) && gen > 0) {
-            gen_log += log (sf_benchrun_num (base, "sgemm_us") / gen);
+        if (isfinite (gen) && gen > 0 && isfinite (sg)) {
+            gen_log += log (sg / gen);
             gen_count++;
         }
         wall += sf_benchrun_num (search, "wall_s");
@@ -151,31 +339,56 @@ s_bench_summary (const s_run_t *run, const cJSON *records)
         simulated |= cJSON_IsTrue (cJSON_GetObjectItem (rec, "simulated"));
         gpu = sf_benchrun_str (cJSON_GetObjectItem (rec, "gpu"), "name");
     }
-    static const char *names[3] = { "sgemm", "tf32", "cusparse" };
     cJSON *root = cJSON_CreateObject ();
     cJSON_AddStringToObject (root, "gpu", simulated ? "simulated (sim backend: NOT measured)" : gpu);
     cJSON_AddBoolToObject (root, "simulated", simulated);
     cJSON_AddStringToObject (root, "timing", timing ? timing : "");
     cJSON_AddStringToObject (root, "suite", run->base.suite_path);
+    cJSON_AddStringToObject (root, "precision", precision ? precision : sf_tier_name (tier));
+    cJSON_AddStringToObject (root, "dtype", sf_tier_dtype (tier));
+    cJSON_AddNumberToObject (root, "tol", sf_search_tol (&run->tune.search));
+    cJSON_AddStringToObject (root, "dense_baseline", bases[0].key);
+    cJSON *names = cJSON_AddArrayToObject (root, "baselines");
+    for (int i = 0; i < nb; i++)
+        cJSON_AddItemToArray (names, cJSON_CreateString (bases[i].key));
     cJSON_AddStringToObject (root, "filter", run->base.filter ? run->base.filter : "");
     cJSON_AddStringToObject (root, "strategy", sf_strategy_name (run->tune.search.strategy));
     cJSON_AddStringToObject (root, "command", run->base.cmdline);
     cJSON_AddStringToObject (root, "version", PACKAGE_VERSION);
-    cJSON_AddNumberToObject (root, "problems", all.count);
+    cJSON_AddNumberToObject (root, "problems", all.problems);
     cJSON_AddNumberToObject (root, "verified", verified);
     cJSON *geo = cJSON_AddObjectToObject (root, "geomean_speedup");
-    for (int i = 0; i < 3; i++)
-        cJSON_AddNumberToObject (geo, names[i], all.count ? exp (all.log_sum[i] / all.count) : 0);
+    for (int i = 0; i <= nb; i++)
+        if (all.count[i])
+            cJSON_AddNumberToObject (geo, i < nb ? bases[i].key : "dense", exp (all.log_sum[i] / all.count[i]));
     cJSON *by = cJSON_AddObjectToObject (root, "geomean_speedup_by_sparsity");
     for (int g = 0; g < ngroups; g++) {
         char key[32];
         snprintf (key, sizeof key, "%g", groups[g].sparsity);
         cJSON *o = cJSON_AddObjectToObject (by, key);
-        for (int i = 0; i < 3; i++)
-            cJSON_AddNumberToObject (o, names[i], exp (groups[g].log_sum[i] / groups[g].count));
-        cJSON_AddNumberToObject (o, "problems", groups[g].count);
+        for (int i = 0; i <= nb; i++)
+            if (groups[g].count[i])
+                cJSON_AddNumberToObject (o, i < nb ? bases[i].key : "dense",
+                                         exp (groups[g].log_sum[i] / groups[g].count[i]));
+        cJSON_AddNumberToObject (o, "problems", groups[g].problems);
     }
-    cJSON_AddNumberToObject (root, "slower_than_sgemm", slower);
+    cJSON_AddNumberToObject (root, "slower_than_dense", slower);
+    if (sgemm_count)
+        cJSON_AddNumberToObject (root, "slower_than_sgemm", slower_sgemm);
+    s_model_t models[S_MODELS_MAX];
+    int nm = s_models (records, bases[0].field, models);
+    cJSON *ms = cJSON_AddObjectToObject (root, "model_speedup"), *ml = cJSON_CreateObject ();
+    for (int i = 0; i < nm; i++) {
+        cJSON *o = cJSON_GetObjectItem (ms, models[i].name);
+        if (!o) {
+            o = cJSON_AddObjectToObject (ms, models[i].name);
+            cJSON_AddNumberToObject (ml, models[i].name, models[i].layers);
+        }
+        char key[32];
+        snprintf (key, sizeof key, "%g", models[i].sparsity);
+        cJSON_AddNumberToObject (o, key, models[i].dense / models[i].ours);
+    }
+    cJSON_AddItemToObject (root, "model_layers", ml);
     cJSON_AddNumberToObject (root, "generated_geomean_speedup_sgemm", gen_count ? exp (gen_log / gen_count) : 0);
     cJSON_AddNumberToObject (root, "generated_problems", gen_count);
     cJSON *search = cJSON_AddObjectToObject (root, "search");
@@ -183,53 +396,31 @@ s_bench_summary (const s_run_t *run, const cJSON *records)
     cJSON_AddNumberToObject (search, "compile_cpu_s", cpu);
     cJSON_AddNumberToObject (search, "gpu_s", gpu_s);
     char *text = cJSON_Print (root);
-    cJSON_Delete (root);
+    sf_buf_t *table = sf_buf_new (1 << 16);
+    if (table)
+        s_table (root, table);
     int rc = text ? sf_benchrun_write_file (&run->base, "summary.json", text) : SF_ERR_NOMEM;
+    if (rc == SF_OK && table && sf_buf_status (table) == SF_OK)
+        rc = sf_benchrun_write_file (&run->base, "summary.txt", sf_buf_data (table));
+    if (rc == SF_OK)
+        *root_p = root;
+    else
+        cJSON_Delete (root);
     free (text);
+    sf_buf_destroy (&table);
     return rc;
 }
 
-/*  The distinct sparsities of the records, as results.csv writes them, space
-    separated, in first-seen order (the chart's series). */
-static void
-s_sparsity_list (const cJSON *records, char *out, size_t size)
+/*  The tier's dense library call, as a chart names it. */
+static const char *
+s_dense_label (sf_tier tier)
 {
-    out[0] = '\0';
-    size_t used = 0;
-    const cJSON *rec;
-    cJSON_ArrayForEach (rec, records) {
-        char one[32];
-        snprintf (one, sizeof one, "%g", sf_benchrun_num (rec, "sparsity"));
-        char padded[sizeof one + 2], list[600];
-        snprintf (padded, sizeof padded, " %s ", one);
-        snprintf (list, sizeof list, " %s ", out);
-        bool seen = strstr (list, padded) != NULL;
-        int n = seen ? 0 : snprintf (out + used, size - used, "%s%s", used ? " " : "", one);
-        if (n < 0 || (size_t) n >= size - used)
-            break;  /* bounded: more distinct sparsities than fit are left out */
-        used += (size_t) n;
+    switch (tier) {
+    case SF_TIER_TF32: return "cuBLAS TF32";
+    case SF_TIER_BF16: return "cuBLAS bf16";
+    case SF_TIER_FP16: return "cuBLAS fp16";
+    default: return "cuBLAS SGEMM (fp32)";
     }
-}
-
-/*  chart.png: speedup over SGEMM per problem, one series per sparsity. */
-static void
-s_bench_chart (const s_run_t *run, const cJSON *records, bool simulated)
-{
-    char sparsities[512];  /* fits in the list buffer of s_sparsity_list */
-    s_sparsity_list (records, sparsities, sizeof sparsities);
-    char script[2048];
-    snprintf (script, sizeof script,
-              "set terminal pngcairo size 1400,600 noenhanced\n"
-              "set output 'chart.png'\n"
-              "set datafile separator ','\n"
-              "set title 'spmmfarm bench: speedup over cuBLAS SGEMM (fp32) per problem%s'\n"
-              "set ylabel 'speedup over SGEMM (log scale)'\nset xlabel 'problem (suite order)'\n"
-              "set logscale y\nset grid ytics\nset key outside right\n"
-              "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2\n"
-              "plot for [s in '%s'] 'results.csv' skip 1 "
-              "using ($0):(strcol(5) eq s ? $15 : 1/0) with points pt 7 title 'sparsity '.s\n",
-              simulated ? " -- SIMULATED, not measured" : "", sparsities);
-    sf_benchrun_plot (&run->base, "chart.gp", script, "chart.png");
 }
 
 /* ---- proxy-eval reports ------------------------------------------------------------ */
@@ -384,6 +575,7 @@ s_problem (void *arg, const sf_problem_t *p, const sf_matrix_t *a, cJSON **rec_p
     int rc = sf_search_run (a, p->n, &run->tune.search, &r);
     if (rc == SF_OK) {
         *rec_p = sf_tune_result_json (&run->tune.search, &r, false);
+        sf_benchrun_add_tier (*rec_p, &r);
         if (run->proxy_eval)
             s_pair_stats (*rec_p, &r, p->m);
     }
@@ -398,24 +590,69 @@ s_reports (void *arg, const sf_benchrun_t *base, const cJSON *records)
     (void) base;
     if (run->proxy_eval)
         return s_proxy_reports (run, records);
+    cJSON *summary = NULL;
     int rc = s_bench_csv (run, records);
     if (rc == SF_OK)
-        rc = s_bench_summary (run, records);
-    const cJSON *first = cJSON_GetArrayItem (records, 0);
-    if (rc == SF_OK && first)
-        s_bench_chart (run, records, cJSON_IsTrue (cJSON_GetObjectItem (first, "simulated")));
+        rc = s_bench_summary (run, records, &summary);
+    if (rc == SF_OK && cJSON_GetArraySize (records) > 0) {
+        s_base_t bases[S_BASES];
+        s_bases (run->tune.search.tier, bases);
+        sf_benchplot_opts_t opts = {
+            .tier = sf_tier_name (run->tune.search.tier),
+            .dense_label = s_dense_label (run->tune.search.tier),
+            .dense_field = bases[0].field,
+            .simulated = cJSON_IsTrue (cJSON_GetObjectItem (summary, "simulated")),
+        };
+        sf_benchplot_draw (&run->base, records, summary, &opts);
+    }
+    cJSON_Delete (summary);
     return rc;
+}
+
+/*  A folder holds one tier's run: resuming it in another would skip every
+    problem (their ids are there) and mix the tiers' reports. */
+static int
+s_same_tier (const s_run_t *run)
+{
+    cJSON *records = sf_benchrun_records (&run->base);
+    const cJSON *rec;
+    int code = SF_EXIT_OK;
+    cJSON_ArrayForEach (rec, records)
+        if (s_rec_tier (rec) != run->tune.search.tier) {
+            code = sf_cli_usage (run->base.command, "%s holds a %s run; this is a %s run: use another -o DIR",
+                                 run->base.dir, sf_tier_name (s_rec_tier (rec)), sf_tier_name (run->tune.search.tier));
+            break;
+        }
+    cJSON_Delete (records);
+    return code;
+}
+
+/*  The summary's table (summary.txt) on stdout, at the end of a run. */
+static void
+s_print_table (const s_run_t *run)
+{
+    char *path = NULL;
+    if (asprintf (&path, "%s/summary.txt", run->base.dir) < 0)
+        return;
+    FILE *f = fopen (path, "r");
+    char line[1024];
+    while (f && fgets (line, sizeof line, f))
+        fputs (line, stdout);
+    if (f)
+        fclose (f);
+    free (path);
 }
 
 static int
 s_main (int argc, char **argv, bool proxy_eval)
 {
-    static const struct option options[] = {
+    static const struct option own[] = {
         SF_BENCHRUN_LONG_OPTIONS,
         SF_TUNE_LONG_OPTIONS,
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
+    const struct option *options = sf_tune_getopt (own, NULL);
     s_run_t run = { .proxy_eval = proxy_eval };
     sf_benchrun_init (&run.base, proxy_eval ? "proxy-eval" : "bench", argc, argv);
     run.base.problem = s_problem;
@@ -424,14 +661,13 @@ s_main (int argc, char **argv, bool proxy_eval)
     const char *cmd = run.base.command;
     sf_tune_init (&run.tune);
     if (proxy_eval) {
-        run.tune.search.strategy = SF_STRATEGY_PROXY_EVAL;
-        run.tune.search.templates = SF_SEARCH_U;
-        run.tune.search.max_configs = 8;
+        run.tune.request.templates = SF_REQUEST_U;
+        run.tune.request.max_configs = 8;
     }
     int opt, handled;
     while ((opt = getopt_long (argc, argv, "o:qh", options, NULL)) != -1) {
         if (opt == 'h') {
-            fputs (proxy_eval ? s_proxy_help : s_bench_help, stdout);
+            sf_tune_print_help (proxy_eval ? s_proxy_help : s_bench_help);
             return SF_EXIT_OK;
         }
         handled = sf_benchrun_option (&run.base, opt, optarg);
@@ -442,13 +678,23 @@ s_main (int argc, char **argv, bool proxy_eval)
     }
     if (optind != argc)
         return sf_cli_usage (cmd, "unexpected argument '%s'", argv[optind]);
-    if (proxy_eval && run.tune.search.strategy != SF_STRATEGY_PROXY_EVAL)
+    if (proxy_eval && run.tune.strategy_given)
         return sf_cli_usage (cmd, "--strategy does not apply: proxy-eval compiles both kinds");
+    if (proxy_eval && run.tune.request.tier != SF_TIER_FP32)
+        return sf_cli_usage (cmd, "--precision: proxy-eval measures fp32 U kernels only");
+    /* the request's tier, for the run's reports before the search starts */
+    run.tune.search.tier = run.tune.request.tier;
     sf_suite_t *suite = NULL;
     int code = sf_benchrun_open (&run.base, &suite);
     if (code != SF_EXIT_OK)
         return code;
+    if (!proxy_eval && (code = s_same_tier (&run)) != SF_EXIT_OK) {
+        sf_suite_destroy (&suite);
+        return code;
+    }
     sf_tune_resolve_backend (cmd, &run.tune);
+    if (proxy_eval)
+        run.tune.search.strategy = SF_STRATEGY_PROXY_EVAL;
     code = sf_tune_rank_model (cmd, &run.tune, NULL, false, NULL);
     run.tune.search.progress = sf_progress_draw;
     run.tune.search.progress_arg = &run.base.quiet;
@@ -459,6 +705,8 @@ s_main (int argc, char **argv, bool proxy_eval)
         return code;
     if (rc != SF_OK)
         return sf_cli_fail (cmd, rc);
+    if (!proxy_eval)
+        s_print_table (&run);
     if (!run.base.quiet)
         fprintf (stderr, "spmmfarm %s: reports in %s/\n", cmd, run.base.dir);
     return SF_EXIT_OK;

@@ -14,7 +14,7 @@
 
 static const char *s_help =
     "usage: spmmfarm export (CAMPAIGN | --all) [--store DIR] -o NAME.bundle [--force]\n"
-    "                       [--gpu-type T] [--allow-simulated] [--json]\n"
+    "                       [--gpu-type T] [--precision P] [--allow-simulated] [--json]\n"
     "       spmmfarm export CAMPAIGN --coordinator EP -o PATH [--force] [--allow-simulated]\n\n"
     "Writes a kernel bundle (docs/BUNDLES.md) from a store: per layer of the\n"
     "campaign its winner's kernel (cubin, source, launch rule, data), verified\n"
@@ -34,6 +34,10 @@ static const char *s_help =
     "  --force            replace an existing bundle DIR\n"
     "  --gpu-type T       --all: the GPU type to export (needed when the store's done\n"
     "                     campaigns are of several); CAMPAIGN: must be its type\n"
+    "  --precision P      fp32, tf32, bf16 or fp16: --all: the campaigns tuned in this\n"
+    "                     precision (needed when a layer was tuned in several);\n"
+    "                     CAMPAIGN: must be its precision. The manifest gives each\n"
+    "                     layer's precision and the dtypes of A, B and C\n"
     "  --allow-simulated  export winners timed by the sim backend: the bundle says\n"
     "                     \"simulated\": true and the runtime opens it only on request\n"
     "  --json             machine-readable output\n"
@@ -137,6 +141,7 @@ s_parse (int argc, char **argv, s_opts_t *o, bool *help)
         { "output", required_argument, NULL, 'o' },
         { "force", no_argument, NULL, 'f' },
         { "gpu-type", required_argument, NULL, 'g' },
+        { "precision", required_argument, NULL, 'P' },
         { "allow-simulated", no_argument, NULL, 'S' },
         { "json", no_argument, NULL, 'j' },
         { "help", no_argument, NULL, 'h' },
@@ -162,6 +167,14 @@ s_parse (int argc, char **argv, s_opts_t *o, bool *help)
                 return sf_cli_usage ("export", "--gpu-type must not be empty");
             o->export.gpu_type = optarg;
             break;
+        case 'P': {
+            int tier = sf_tier_parse (optarg);
+            if (tier < 0)
+                return sf_cli_usage ("export", "--precision: '%s' is not one of fp32, tf32, bf16, fp16", optarg);
+            o->export.has_tier = true;
+            o->export.tier = (sf_tier) tier;
+            break;
+        }
         case 'S': o->export.allow_simulated = true; break;
         case 'j': o->json = true; break;
         case 'h': *help = true; return SF_EXIT_OK;
@@ -175,8 +188,9 @@ s_parse (int argc, char **argv, s_opts_t *o, bool *help)
         return sf_cli_usage ("export", "CAMPAIGN must be a campaign id (1, 2, ...), not '%s'", argv[optind]);
     if (!o->output || !o->output[0])
         return sf_cli_usage ("export", "-o NAME.bundle is required");
-    if (o->remote && (o->all || o->store))
-        return sf_cli_usage ("export", "--coordinator exports one CAMPAIGN from the coordinator's store");
+    if (o->remote && (o->all || o->store || o->export.has_tier))
+        return sf_cli_usage ("export", "--coordinator exports one CAMPAIGN from the coordinator's store "
+                                       "(in the precision it was tuned in)");
     return SF_EXIT_OK;
 }
 

@@ -745,7 +745,7 @@ s_check_type (s_eval_t *ev)
 int
 sf_cmd_rank_eval (int argc, char **argv)
 {
-    static const struct option options[] = {
+    static const struct option own[] = {
         SF_BENCHRUN_LONG_OPTIONS,
         SF_TUNE_LONG_OPTIONS,
         { "store", required_argument, NULL, 'S' },
@@ -754,6 +754,7 @@ sf_cmd_rank_eval (int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
+    const struct option *options = sf_tune_getopt (own, NULL);
     s_eval_t ev;
     memset (&ev, 0, sizeof ev);
     sf_benchrun_init (&ev.base, "rank-eval", argc, argv);
@@ -761,7 +762,7 @@ sf_cmd_rank_eval (int argc, char **argv)
     ev.base.reports = s_reports;
     ev.base.arg = &ev;
     sf_tune_init (&ev.tune);
-    ev.tune.search.strategy = SF_STRATEGY_RANK;
+    ev.tune.request.strategy = SF_REQUEST_RANK;
     int opt, handled;
     /* Before anything loads CUDA: a compile answered from the CUDA JIT cache
        (~/.nv/ComputeCache) would make the strategies searched later look
@@ -769,20 +770,20 @@ sf_cmd_rank_eval (int argc, char **argv)
     setenv ("CUDA_CACHE_DISABLE", "1", 1);
     while ((opt = getopt_long (argc, argv, "o:qh", options, NULL)) != -1) {
         if (opt == 'h') {
-            fputs (s_help, stdout);
+            sf_tune_print_help (s_help);
             return SF_EXIT_OK;
         }
         if (opt == 'S' || opt == 'G' || opt == 'R') {
             *(opt == 'S' ? &ev.store_dir : opt == 'G' ? &ev.gpu_type : &ev.reuse_dir) = optarg;
             continue;
         }
-        if (opt == SF_TUNE_OPT_BASE + 0)
-            return sf_cli_usage ("rank-eval", "--strategy does not apply: rank-eval runs all three");
         handled = sf_benchrun_option (&ev.base, opt, optarg);
         if (!handled)
             handled = sf_tune_option ("rank-eval", opt, optarg, &ev.tune);
         if (handled != 1)
             return handled ? handled : sf_cli_usage ("rank-eval", "unknown option");
+        if (ev.tune.strategy_given)
+            return sf_cli_usage ("rank-eval", "--strategy does not apply: rank-eval runs all three");
     }
     if (optind != argc)
         return sf_cli_usage ("rank-eval", "unexpected argument '%s'", argv[optind]);

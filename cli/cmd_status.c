@@ -11,18 +11,20 @@
 
 #include "cli/sf_cli.h"
 #include "cli/sf_client.h"
+#include "cli/sf_progress.h"
 #include "common/sf_error.h"
 
 static const char *s_status_help =
     "usage: spmmfarm status [CAMPAIGN] [--watch] [--json] [--coordinator EP]\n\n"
     "Shows every campaign (or one): its state (queued, running, done,\n"
     "done_with_failures (each failed job named, with why), failed,\n"
-    "cancelled), jobs total/done/failed, candidates measured and the estimated\n"
-    "time left; and every worker the coordinator knows: GPU type, state (idle,\n"
-    "busy, lost) and jobs done.\n\n"
+    "cancelled), jobs done of the total (a failed job is not progress: it shows\n"
+    "as '!' in the bar), jobs failed, candidates measured and the estimated time\n"
+    "left; and every worker the coordinator knows: GPU type, state (idle, busy,\n"
+    "lost) and jobs done.\n\n"
     "  --watch            redraw every second until the campaign(s) shown finish\n"
-    "                     (exit 0 when all are done, 1 if one failed, ended with\n"
-    "                     failures or was cancelled)\n"
+    "                     (exit 0 when all are done with no failed job, 1 if one\n"
+    "                     failed, ended with failures or was cancelled)\n"
     "  --interval MS      --watch: redraw period (1000)\n"
     SF_CLIENT_HELP
     "  --json             {\"campaigns\": [...], \"workers\": [...]}\n"
@@ -36,19 +38,6 @@ static const char *s_cancel_help =
     "  -h, --help         this help\n";
 
 static void
-s_duration (double s, char *buf, size_t size)
-{
-    if (isnan (s))
-        snprintf (buf, size, "?");
-    else if (s < 60)
-        snprintf (buf, size, "%.0fs", s);
-    else if (s < 3600)
-        snprintf (buf, size, "%dm%02ds", (int) s / 60, (int) s % 60);
-    else
-        snprintf (buf, size, "%dh%02dm", (int) (s / 3600), ((int) s % 3600) / 60);
-}
-
-static void
 s_print_text (const sf_proto_status_t *st, bool watch)
 {
     if (watch && isatty (1))
@@ -57,17 +46,36 @@ s_print_text (const sf_proto_status_t *st, bool watch)
         printf ("no campaigns\n");
     for (size_t i = 0; i < st->campaign_count; i++) {
         const sf_proto_campaign_t *c = &st->campaigns[i];
-        int64_t ended = c->jobs_done + c->jobs_failed;
+        /* progress is what was done: a failed job is marked, not counted */
         enum { WIDTH = 30 };
-        int fill = c->jobs_total > 0 ? (int) (ended * WIDTH / c->jobs_total) : WIDTH;
-        char bar[WIDTH + 1], eta[32];
+        int64_t total = c->jobs_total > 0 ? c->jobs_total : 1;
+        int fill = c->jobs_total > 0 ? (int) (c->jobs_done * WIDTH / total) : WIDTH;
+        int failed = (int) ((c->jobs_failed * WIDTH + total - 1) / total);
+        char bar[WIDTH + 1], eta[32], state[48];
         for (int j = 0; j < WIDTH; j++)
-            bar[j] = j < fill ? '#' : '.';
+            bar[j] = j < fill ? '#' : j < fill + failed ? '!' : '.';
         bar[WIDTH] = '\0';
-        s_duration (c->eta_s, eta, sizeof eta);
-        printf ("campaign %-4llu %-24s %-9s [%s] %lld/%lld jobs, %lld failed, %lld candidates, ETA %s\n",
-                (unsigned long long) c->id, c->name, c->state, bar, (long long) ended, (long long) c->jobs_total,
+        sf_progress_duration (c->eta_s, eta, sizeof eta);
+        if (c->jobs_failed > 0 && strcmp (c->state, "done") == 0)  /* an older coordinator's */
+            snprintf (state, sizeof state, "done, %lld failed", (long long) c->jobs_failed);
+        else
+            snprintf (state, sizeof state, "%s", c->state);
+        printf ("campaign %-4llu %-24s %-9s [%s] %lld/%lld jobs done, %lld failed, %lld candidates, ETA %s\n",
+                (unsigned long long) c->id, c->name, state, bar, (long long) c->jobs_done, (long long) c->jobs_total,
                 (long long) c->jobs_failed, (long long) c->candidates, eta);
+        if (c->elapsed_s > 0) {  /* model scale: time, compile and GPU seconds, the budget */
+            char elapsed[32], left[32];
+            sf_progress_duration (c->elapsed_s, elapsed, sizeof elapsed);
+            printf ("              %s elapsed, %lld running, %.0f compile CPU-s, GPU %.0f %% busy", elapsed,
+                    (long long) c->jobs_running, c->compile_cpu_s, 100.0 * c->gpu_busy);
+            if (!isnan (c->budget_s)) {
+                sf_progress_duration (c->budget_left_s, left, sizeof left);
+                printf (", budget %.0f s (%s left, %lld layers narrowed, %lld configs left out)", c->budget_s,
+                        c->budget_left_s > 0 ? left : "none", (long long) c->layers_narrowed,
+                        (long long) c->configs_skipped);
+            }
+            printf ("\n");
+        }
         if (strcmp (c->strategy, "rank") == 0 && c->model_version > 0)
             printf ("              rank model version %d%s\n", c->model_version,
                     c->fallback ? ", some searches fell back to proxy" : "");
@@ -95,6 +103,9 @@ s_print_json (const sf_proto_status_t *st)
         cJSON_AddNumberToObject (o, "id", (double) c->id);
         cJSON_AddStringToObject (o, "name", c->name);
         cJSON_AddStringToObject (o, "state", c->state);
+        /* done_with_failures (or an older coordinator's "done" with failed
+           jobs): some layers have no result */
+        cJSON_AddBoolToObject (o, "complete", strcmp (c->state, "done") == 0 && c->jobs_failed == 0);
         cJSON_AddNumberToObject (o, "jobs_total", (double) c->jobs_total);
         cJSON_AddNumberToObject (o, "jobs_done", (double) c->jobs_done);
         cJSON_AddNumberToObject (o, "jobs_failed", (double) c->jobs_failed);
@@ -111,6 +122,19 @@ s_print_json (const sf_proto_status_t *st)
             cJSON_AddNullToObject (o, "eta_s");
         else
             cJSON_AddNumberToObject (o, "eta_s", c->eta_s);
+        cJSON_AddNumberToObject (o, "jobs_running", (double) c->jobs_running);
+        cJSON_AddNumberToObject (o, "elapsed_s", c->elapsed_s);
+        cJSON_AddNumberToObject (o, "compile_cpu_s", c->compile_cpu_s);
+        cJSON_AddNumberToObject (o, "gpu_s", c->gpu_s);
+        cJSON_AddNumberToObject (o, "gpu_busy", c->gpu_busy);
+        if (!isnan (c->budget_s)) {
+            cJSON_AddNumberToObject (o, "budget_s", c->budget_s);
+            if (!isnan (c->budget_left_s))
+                cJSON_AddNumberToObject (o, "budget_left_s", c->budget_left_s);
+            cJSON_AddNumberToObject (o, "layers_narrowed", (double) c->layers_narrowed);
+            cJSON_AddNumberToObject (o, "layers_without_u", (double) c->layers_without_u);
+            cJSON_AddNumberToObject (o, "configs_skipped", (double) c->configs_skipped);
+        }
         cJSON_AddItemToArray (campaigns, o);
     }
     cJSON *workers = cJSON_AddArrayToObject (root, "workers");
@@ -127,8 +151,8 @@ s_print_json (const sf_proto_status_t *st)
     return sf_cli_print_json (&root);
 }
 
-/*  0 while a campaign shown is queued or running; else 1 if all are done, 2
-    if one failed or was cancelled. */
+/*  0 while a campaign shown is queued or running; else 1 if all are done
+    with every job, 2 if one failed, was cancelled or lost a job. */
 static int
 s_finished (const sf_proto_status_t *st)
 {
@@ -137,7 +161,7 @@ s_finished (const sf_proto_status_t *st)
         const char *s = st->campaigns[i].state;
         if (strcmp (s, "queued") == 0 || strcmp (s, "running") == 0)
             return 0;
-        if (strcmp (s, "done") != 0)
+        if (strcmp (s, "done") != 0 || st->campaigns[i].jobs_failed > 0)
             result = 2;
     }
     return result;

@@ -82,6 +82,14 @@ s_campaign_json (const sf_store_campaign_t *c)
     cJSON_AddNumberToObject (p, "tol", c->search.tol);
     cJSON_AddNumberToObject (p, "model_version", c->search.model_version);
     cJSON_AddBoolToObject (p, "fallback", c->search.fallback);
+    cJSON_AddNumberToObject (p, "templates", c->search.templates ? c->search.templates : 3);
+    cJSON_AddNumberToObject (p, "max_code_fmas", (double) c->search.max_code_fmas);
+    cJSON_AddNumberToObject (p, "run_timeout_s", c->search.run_timeout_s);
+    cJSON_AddBoolToObject (p, "u_split", c->search.u_split);
+    cJSON_AddBoolToObject (p, "d_union", c->search.d_union);
+    cJSON_AddBoolToObject (p, "no_d_slab", c->search.no_d_slab);
+    cJSON_AddStringToObject (p, "precision", sf_tier_name (c->search.tier));
+    cJSON_AddStringToObject (p, "layout", sf_layout_name (c->search.layout));
     if (c->request[0])
         cJSON_AddStringToObject (o, "request", c->request);
     if (c->owner[0])
@@ -232,6 +240,8 @@ s_key_json (const sf_record_t *r)
         cJSON_AddNumberToObject (o, "n", (double) r->u.result.key.n);
         s_add_config (o, r->u.result.key.tmpl, r->u.result.key.config);
         cJSON_AddBoolToObject (o, "proxy", r->u.result.key.proxy);
+        cJSON_AddStringToObject (o, "precision", sf_tier_name (r->u.result.key.tier));
+        cJSON_AddStringToObject (o, "layout", sf_layout_name (r->u.result.key.layout));
         break;
     case SF_DB_BEST:
         cJSON_AddNumberToObject (o, "campaign", (double) r->u.best.campaign);

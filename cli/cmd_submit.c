@@ -6,6 +6,7 @@
 
 #include "cli/sf_cli.h"
 #include "cli/sf_client.h"
+#include "cli/sf_tune.h"
 #include "common/sf_error.h"
 
 static const char *s_help =
@@ -18,23 +19,21 @@ static const char *s_help =
     "  --layer FILE       a weight file (repeatable; plain arguments work too)\n"
     "  --tensor NAME      .safetensors: the tensor to read (for the files that follow)\n"
     "  --n N              columns of B the layers are tuned for\n"
-    "  --bias, --relu     fuse a per-row bias and/or ReLU (for the layers given here)\n"
     "  --model MANIFEST   a model manifest (layers, weight files, N)\n"
-    "  --strategy S       exhaustive, proxy (default), rank, or sweep (rank-model training).\n"
-    "                     rank uses the latest rank model of the campaign's GPU type in\n"
-    "                     the coordinator's store (spmmfarm train); with none it runs\n"
-    "                     proxy and `status` says it fell back\n"
     "  --name NAME        the campaign's name (default: the model's, or the first file's)\n"
     "  --gpu-type T       only workers of this GPU type (NAME/sm_XY/Nsm; default: the first\n"
     "                     worker's type; required for a sweep)\n"
-    "  --max-configs N    legal configs searched per layer, an even sample (0: all;\n"
-    "                     sweep: configs per layer)\n"
-    "  --proxy-top N      proxy: finalists compiled in full (0: default 4)\n"
-    "  --top-k K          rank: candidates the model keeps (0: default 10)\n"
-    "  --seed S           inputs and sample seed (1)\n"
     SF_CLIENT_HELP
     "  --json             print {\"campaign\": ID}\n"
-    "  -h, --help         this help\n";
+    "  -h, --help         this help\n\n"
+    "The search request (the same options and bounds as tune-local's; every one\n"
+    "travels to the workers in the JOBs). --strategy also takes sweep: a rank-model\n"
+    "training sweep (--max-configs configs per layer, sampled with --seed); rank\n"
+    "uses the latest rank model of the campaign's GPU type in the coordinator's\n"
+    "store (spmmfarm train), with none it runs proxy and `status` says it fell back.\n"
+    "--bias and --relu apply to the weight files given here (a manifest's layers\n"
+    "say their own):\n"
+    SF_REQUEST_HELP;
 
 typedef struct {
     const char *files[SF_PROTO_LAYERS_MAX];
@@ -45,34 +44,31 @@ typedef struct {
 int
 sf_cmd_submit (int argc, char **argv)
 {
-    static const struct option longopts[] = {
+    static const struct option own[] = {
         { "layer", required_argument, 0, 'l' },      { "tensor", required_argument, 0, 't' },
-        { "n", required_argument, 0, 'n' },          { "bias", no_argument, 0, 'b' },
-        { "relu", no_argument, 0, 'r' },             { "model", required_argument, 0, 'm' },
+        { "n", required_argument, 0, 'n' },          { "model", required_argument, 0, 'm' },
         { "strategy", required_argument, 0, 's' },   { "name", required_argument, 0, 'N' },
-        { "gpu-type", required_argument, 0, 'g' },   { "max-configs", required_argument, 0, 'x' },
-        { "proxy-top", required_argument, 0, 'p' },  { "top-k", required_argument, 0, 'k' },
-        { "seed", required_argument, 0, 'S' },       { "json", no_argument, 0, 'j' },
+        { "gpu-type", required_argument, 0, 'g' },   { "json", no_argument, 0, 'j' },
         { "help", no_argument, 0, 'h' },             SF_CLIENT_LONG_OPTIONS,
         { 0, 0, 0, 0 }
     };
+    const struct option *longopts = sf_tune_getopt (own, NULL);
     const char *cmd = "submit";
     sf_client_t cl;
     sf_client_init (&cl);
     static s_files_t files;
     memset (&files, 0, sizeof files);
     const char *tensor = NULL, *manifest = NULL, *name = NULL;
-    int64_t n = 0, v;
-    bool bias = false, relu = false, json = false;
+    int64_t n = 0;
+    bool json = false;
     sf_proto_submit_t sub;
     memset (&sub, 0, sizeof sub);
-    snprintf (sub.strategy, sizeof sub.strategy, "proxy");
-    sub.seed = 1;
-    sub.tol = 1e-5;
+    sf_request_init (&sub.request);
     int opt, h;
     sf_cli_getopt_reset ();
     while ((opt = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
-        if ((h = sf_client_option (cmd, opt, optarg, &cl)) != 0) {
+        if ((h = sf_client_option (cmd, opt, optarg, &cl)) != 0
+            || (h = sf_tune_request_option (cmd, opt, optarg, &sub.request, NULL)) != 0) {
             if (h != 1)
                 return h;
             continue;
@@ -89,14 +85,11 @@ sf_cmd_submit (int argc, char **argv)
             if (!sf_cli_parse_int (optarg, 1, SF_PROTO_N_MAX, &n))
                 return sf_cli_usage (cmd, "--n: 1..%lld", (long long) SF_PROTO_N_MAX);
             break;
-        case 'b': bias = true; break;
-        case 'r': relu = true; break;
         case 'm': manifest = optarg; break;
         case 's':
-            if (strcmp (optarg, "exhaustive") && strcmp (optarg, "proxy") && strcmp (optarg, "rank")
-                && strcmp (optarg, "sweep"))
-                return sf_cli_usage (cmd, "--strategy: exhaustive, proxy, rank or sweep");
-            snprintf (sub.strategy, sizeof sub.strategy, "%s", optarg);
+            snprintf (sub.kind, sizeof sub.kind, "%s", strcmp (optarg, "sweep") == 0 ? "sweep" : "search");
+            if (strcmp (optarg, "sweep") != 0 && sf_request_set_option (&sub.request, "strategy", optarg) != SF_OK)
+                return sf_cli_usage (cmd, "%s (or sweep)", sf_error_message ());
             break;
         case 'N':
             if (!optarg[0] || strlen (optarg) > SF_PROTO_NAME_MAX)
@@ -108,27 +101,8 @@ sf_cmd_submit (int argc, char **argv)
                 return sf_cli_usage (cmd, "--gpu-type: too long");
             snprintf (sub.gpu_type, sizeof sub.gpu_type, "%s", optarg);
             break;
-        case 'x':
-            if (!sf_cli_parse_int (optarg, 0, 1 << 20, &v))
-                return sf_cli_usage (cmd, "--max-configs: 0..1048576");
-            sub.max_configs = (int32_t) v;
-            break;
-        case 'p':
-            if (!sf_cli_parse_int (optarg, 0, 1024, &v))
-                return sf_cli_usage (cmd, "--proxy-top: 0..1024");
-            sub.proxy_top = (int32_t) v;
-            break;
-        case 'k':
-            if (!sf_cli_parse_int (optarg, 0, 1024, &v))
-                return sf_cli_usage (cmd, "--top-k: 0..1024");
-            sub.top_k = (int32_t) v;
-            break;
-        case 'S':
-            if (!sf_cli_parse_u64 (optarg, &sub.seed))
-                return sf_cli_usage (cmd, "--seed: an unsigned integer");
-            break;
         case 'j': json = true; break;
-        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
+        case 'h': sf_tune_print_help (s_help); return SF_EXIT_OK;
         default: return sf_cli_usage (cmd, "unknown option");
         }
     }
@@ -146,7 +120,9 @@ sf_cmd_submit (int argc, char **argv)
     memset (&model, 0, sizeof model);
     int rc = manifest ? sf_client_model_read (manifest, &model) : SF_OK;
     for (int i = 0; i < files.nfiles && rc == SF_OK; i++)
-        rc = sf_client_model_add (&model, files.files[i], files.tensors[i], n, bias, relu);
+        rc = sf_client_model_add (&model, files.files[i], files.tensors[i], n, sub.request.bias, sub.request.relu);
+    if (rc == SF_OK)
+        rc = sf_client_model_request (&model, &sub.request);
     if (rc != SF_OK) {
         sf_client_model_free (&model);
         return sf_cli_fail (cmd, rc);
@@ -163,7 +139,9 @@ sf_cmd_submit (int argc, char **argv)
         cJSON_AddNumberToObject (root, "campaign", (double) id);
         return sf_cli_print_json (&root);
     }
-    printf ("campaign %llu: '%s', %d layer%s, strategy %s\n", (unsigned long long) id, sub.name, layers,
-            layers == 1 ? "" : "s", sub.strategy);
+    char text[SF_REQUEST_TEXT_MAX];
+    printf ("campaign %llu: '%s', %d layer%s, %s\n", (unsigned long long) id, sub.name, layers,
+            layers == 1 ? "" : "s", strcmp (sub.kind, "sweep") == 0 ? "sweep"
+                                    : sf_request_canonical (&sub.request, text, sizeof text));
     return SF_EXIT_OK;
 }

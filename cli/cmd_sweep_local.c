@@ -290,13 +290,12 @@ s_estimate (const s_opts_t *o, const sf_sweep_t *sweep)
 static int
 s_options (int argc, char **argv, s_opts_t *o)
 {
-    static const struct option options[] = {
+    static const struct option own[] = {
         { "sweep", required_argument, NULL, 'S' },
         { "store", required_argument, NULL, 's' },
         { "backend", required_argument, NULL, SF_TUNE_OPT_BASE + 1 },
         { "gpu", required_argument, NULL, SF_TUNE_OPT_BASE + 2 },
         { "compile-threads", required_argument, NULL, SF_TUNE_OPT_BASE + 3 },
-        { "run-timeout", required_argument, NULL, SF_TUNE_OPT_BASE + 8 },
         { "limit", required_argument, NULL, 'l' },
         { "estimate", no_argument, NULL, 'e' },
         { "json", no_argument, NULL, 'j' },
@@ -304,6 +303,10 @@ s_options (int argc, char **argv, s_opts_t *o)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
+    /* of the search request, only what a sweep's timing uses (its configs
+       come from the sweep file) */
+    static const char *const request[] = { "run-timeout", NULL };
+    const struct option *options = sf_tune_getopt (own, request);
     int opt, handled;
     while ((opt = getopt_long (argc, argv, "qh", options, NULL)) != -1) {
         switch (opt) {

@@ -224,11 +224,10 @@ s_train_farm (const s_opts_t *o)
     sf_proto_submit_t sub;
     memset (&sub, 0, sizeof sub);
     snprintf (sub.name, sizeof sub.name, "%s", model.name);
-    snprintf (sub.strategy, sizeof sub.strategy, "sweep");
+    snprintf (sub.kind, sizeof sub.kind, "sweep");
     snprintf (sub.gpu_type, sizeof sub.gpu_type, "%s", o->gpu_type);
-    sub.max_configs = sf_sweep_configs_per_problem (sweep);
-    sub.seed = 1;
-    sub.tol = 1e-5;
+    sf_request_init (&sub.request);
+    sub.request.max_configs = sf_sweep_configs_per_problem (sweep);
     sf_sweep_destroy (&sweep);
     uint64_t id = 0;
     if (rc == SF_OK)

@@ -11,12 +11,14 @@
 #include "cli/sf_cli.h"
 #include "cli/sf_progress.h"
 #include "common/sf_error.h"
+#include "common/sf_tier.h"
 #include "common/sf_matrix_io.h"
 #include "common/sf_cudadrv.h"
 #include "cli/sf_tune.h"
 #include "cli/sf_tune_store.h"
 #include "store/sf_export.h"
 #include "store/sf_store.h"
+#include "worker/sf_empty.h"
 #include "worker/sf_gpu.h"
 #include "worker/sf_search.h"
 
@@ -33,7 +35,6 @@ static const char *s_help =
     "measured, so the result is never slower than SGEMM.\n\n"
     "  --n N              columns of B and C the kernel is tuned for (1..16777216)\n"
     SF_TUNE_HELP
-    "  --bias, --relu     fuse a per-row bias and/or ReLU into the kernel\n"
     "  --tensor NAME      .safetensors: the tensor to read\n"
     "  --save-cubin F     write the winner's cubin to F, its source to F.ptx (U)\n"
     "                     or F.cu (D), and A's encoding to F.data (D)\n"
@@ -42,8 +43,10 @@ static const char *s_help =
     "                     ~/.cache/spmmfarm/store): a search is recorded as a\n"
     "                     campaign (its id is printed; `spmmfarm export ID` bundles\n"
     "                     it), and the same request again (GPU type, matrix content,\n"
-    "                     N, bias, ReLU, strategy, max-configs, proxy-top, templates,\n"
-    "                     max-code-fmas) is answered from the store without searching\n"
+    "                     N, bias, ReLU, and the search options that change what is\n"
+    "                     searched: strategy, max-configs, proxy-top, templates,\n"
+    "                     max-code-fmas, precision, layout, tol, seed...) is answered\n"
+    "                     from the store without searching\n"
     "  --no-store         neither read nor write a store: always search\n"
     "  --json             machine-readable output\n"
     "  -q, --quiet        no progress bars\n"
@@ -83,8 +86,8 @@ s_store_init (s_store_t *st)
 
 /*  Answers from the store when it holds this request: true with *r filled. */
 static bool
-s_store_lookup (s_store_t *st, const sf_search_opts_t *o, const sf_matrix_t *a, int64_t n,
-                sf_search_result_t *r)
+s_store_lookup (s_store_t *st, const sf_request_t *req, const sf_search_opts_t *o, const sf_matrix_t *a,
+                int64_t n, sf_search_result_t *r)
 {
     sf_device_info_t dev;
     /* a rank search depends on the model of the day: never answered from
@@ -99,7 +102,7 @@ s_store_lookup (s_store_t *st, const sf_search_opts_t *o, const sf_matrix_t *a, 
             s_store_warn (st, "cannot read it, searching");
         return false;
     }
-    int rc = sf_tune_store_find (store, &dev, a, n, o, r, &st->stored);
+    int rc = sf_tune_store_find (store, &dev, a, n, req, o, r, &st->stored);
     sf_store_destroy (&store);
     if (rc != SF_OK && rc != SF_ERR_NOTFOUND)
         s_store_warn (st, "cannot answer from it, searching");
@@ -110,8 +113,8 @@ s_store_lookup (s_store_t *st, const sf_search_opts_t *o, const sf_matrix_t *a, 
 /*  Records the search; a store busy with another writer is waited for a
     few seconds (another tune-local committing), then given up. */
 static void
-s_store_record (s_store_t *st, const char *name, const sf_search_opts_t *o, const sf_matrix_t *a, int64_t n,
-                const sf_search_result_t *r)
+s_store_record (s_store_t *st, const char *name, const sf_request_t *req, const sf_search_opts_t *o,
+                const sf_matrix_t *a, int64_t n, const sf_search_result_t *r)
 {
     if (!st->dir)
         return;
@@ -121,7 +124,7 @@ s_store_record (s_store_t *st, const char *name, const sf_search_opts_t *o, cons
             usleep (100 * 1000);
         else
             break;
-    int rc = store ? sf_tune_store_record (store, name, a, n, o, r, &st->stored) : sf_error_last ();
+    int rc = store ? sf_tune_store_record (store, name, a, n, req, o, r, &st->stored) : sf_error_last ();
     sf_store_destroy (&store);
     if (rc != SF_OK)
         s_store_warn (st, "the search is not recorded");
@@ -199,6 +202,32 @@ s_print_json (const char *file, const sf_matrix_t *a, int64_t n, const sf_search
     sf_cli_print_json (&root);
 }
 
+/*  The baselines this tier measured (SGEMM, TF32, cuSPARSE; the 16-bit
+    tiers' cuBLASLt; cuSPARSELt 2:4 as information), and the speedups over
+    each. */
+static void
+s_print_baselines (const sf_search_result_t *r, const char *sim)
+{
+    char blas16[48];
+    snprintf (blas16, sizeof blas16, "cuBLASLt %s", sf_tier_name (r->tier));
+    const struct { const char *name; double us; } b[] = {
+        { "SGEMM", r->sgemm_us }, { "TF32", r->tf32_us }, { "cuSPARSE", r->cusparse_us },
+        { blas16, r->blas16_us }, { "cuSPARSELt 2:4 (information)", r->lt24_us },
+    };
+    char times[400] = "", ratios[400] = "";
+    size_t nt = 0, nr = 0;
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
+        if (!(isfinite (b[i].us) && b[i].us > 0))
+            continue;
+        nt += (size_t) snprintf (times + nt, sizeof times - nt, "%s%s %.2f us", nt ? ", " : "", b[i].name, b[i].us);
+        nr += (size_t) snprintf (ratios + nr, sizeof ratios - nr, "%s%.2fx over %s", nr ? ", " : "", b[i].us / r->us,
+                                 b[i].name);
+    }
+    printf ("\nbaselines:  %s%s\n", nt ? times : "none measured", sim);
+    if (nr)
+        printf ("speedup:    %s%s\n", ratios, sim);
+}
+
 static void
 s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const sf_search_result_t *r,
               const s_store_t *st)
@@ -206,6 +235,9 @@ s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const 
     const char *sim = r->simulated ? " (SIMULATED)" : "";
     printf ("layer:      %d x %d (sparsity %.3f, %d nonzeros), N = %lld\n", sf_matrix_rows (a),
             sf_matrix_cols (a), sf_matrix_sparsity (a), sf_matrix_nnz (a), (long long) n);
+    const char *empty = sf_empty_describe (sf_empty_kind_of (a));
+    if (empty)
+        printf ("note:       %s\n", empty);
     const char *timing = sf_gpu_timing ();
     printf ("gpu:        %s%s\n", r->gpu_type, r->simulated ? " -- no GPU used, times are model estimates"
                                    : timing && strcmp (timing, "graph") == 0 ? " (timed as CUDA graph replays)"
@@ -213,10 +245,18 @@ s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const 
     printf ("best:       %s %s: %.2f us%s", sf_template_name (r->tmpl), r->config, r->us, sim);
     if (!isnan (r->max_rel_err) && !r->simulated)
         printf (", verified (rel err %.2e)", r->max_rel_err);
-    printf ("\nbaselines:  SGEMM %.2f us, TF32 %.2f us, cuSPARSE %.2f us%s\n", r->sgemm_us, r->tf32_us,
-            r->cusparse_us, sim);
-    printf ("speedup:    %.2fx over SGEMM, %.2fx over TF32, %.2fx over cuSPARSE%s\n",
-            r->sgemm_us / r->us, r->tf32_us / r->us, r->cusparse_us / r->us, sim);
+    else if (r->simulated)
+        printf (", not run: the sim backend verifies nothing");
+    sf_config_t parsed;
+    char words[SF_CONFIG_EXPLAIN_MAX];
+    if (r->tmpl == SF_TEMPLATE_DENSE && r->dense_impl[0])
+        printf ("\nkernel:     dense: %s on the densified A (%s)", r->dense_impl, sf_tier_name (r->tier));
+    else if (r->tmpl == SF_TEMPLATE_DENSE || sf_config_parse (r->config, &parsed) == SF_OK) {
+        if (r->tmpl == SF_TEMPLATE_DENSE)
+            parsed.tmpl = SF_TEMPLATE_DENSE;
+        printf ("\nkernel:     %s", sf_config_explain (&parsed, words, sizeof words));
+    }
+    s_print_baselines (r, sim);
     char when[32];
     s_local_time (st->stored.measured_ms, when, sizeof when);
     if (st->from_store) {
@@ -228,6 +268,11 @@ s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const 
         printf ("store:      %s\n", st->dir);
         return;
     }
+    if (empty)
+        printf ("search:     none (%s); %d compiled, %d timed, %d failed; %.1f s wall\n",
+                sf_empty_kind_of (a) == SF_EMPTY_ZERO ? "all-zero layer" : "near-empty layer", r->compiled,
+                r->timed, r->failed, r->wall_s);
+    else
     printf ("search:     %s, %d legal configs (%d pruned), %d compiled, %d timed, %d failed;\n"
             "            %.1f s wall, %.1f CPU-s compiling, %.1f GPU-s\n",
             r->fallback ? "proxy (rank without a model)" : sf_strategy_name (o->strategy), r->legal,
@@ -244,11 +289,9 @@ s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const 
 int
 sf_cmd_tune_local (int argc, char **argv)
 {
-    static const struct option options[] = {
+    static const struct option own[] = {
         { "n", required_argument, NULL, 'n' },
         SF_TUNE_LONG_OPTIONS,
-        { "bias", no_argument, NULL, 'B' },
-        { "relu", no_argument, NULL, 'R' },
         { "tensor", required_argument, NULL, 'T' },
         { "save-cubin", required_argument, NULL, 'o' },
         { "store", required_argument, NULL, 's' },
@@ -266,21 +309,20 @@ sf_cmd_tune_local (int argc, char **argv)
     const char *save = NULL;
     s_store_t st = { 0 };
     sf_read_opts_t read_opts = { NULL, 0 };
+    const struct option *options = sf_tune_getopt (own, NULL);
     while ((opt = getopt_long (argc, argv, "qh", options, NULL)) != -1) {
         switch (opt) {
         case 'n':
             if (!sf_cli_parse_int (optarg, 1, 1 << 24, &n))
                 return sf_cli_usage ("tune-local", "--n must be an integer in 1..16777216, not '%s'", optarg);
             break;
-        case 'B': o->bias = true; break;
-        case 'R': o->relu = true; break;
         case 'T': read_opts.tensor = optarg; break;
         case 'o': save = optarg; break;
         case 's': st.dir_opt = optarg; break;
         case 'N': st.off = true; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
-        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
+        case 'h': sf_tune_print_help (s_help); return SF_EXIT_OK;
         default:
             handled = sf_tune_option ("tune-local", opt, optarg, &tune);
             if (handled != 1)
@@ -305,10 +347,11 @@ sf_cmd_tune_local (int argc, char **argv)
     }
     o->progress = sf_progress_draw;
     o->progress_arg = &quiet;
+    sf_progress_set_item (argv[optind]);
     sf_search_result_t r;
     s_store_init (&st);
     int rc = SF_OK;
-    if (s_store_lookup (&st, o, a, n, &r)) {
+    if (s_store_lookup (&st, &tune.request, o, a, n, &r)) {
         if (json) {
             char when[32];
             s_local_time (st.stored.measured_ms, when, sizeof when);
@@ -321,7 +364,7 @@ sf_cmd_tune_local (int argc, char **argv)
         if (rc == SF_OK) {
             char name[SF_EXPORT_NAME_MAX];
             s_layer_name (argv[optind], read_opts.tensor, name);
-            s_store_record (&st, name, o, a, n, &r);
+            s_store_record (&st, name, &tune.request, o, a, n, &r);
         }
     }
     if (rc == SF_OK && save && r.cubin) {

@@ -15,13 +15,16 @@
 #include "cli/sf_tune.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
+#include "proxygen/sf_jit.h"
+#include "proxygen/sf_kcache.h"
 #include "worker/sf_worker.h"
 
 static const char *s_help =
     "usage: spmmfarm worker --connect EP [--backend cuda|sim|auto] [--gpu I]\n"
     "                       [--compile-threads N] [--capacity N]\n"
     "                       [--curve-dir DIR | --cert FILE --server-cert FILE]\n"
-    "                       [--config FILE] [--dry-run] [--max-jobs N]\n\n"
+    "                       [--config FILE] [--dry-run] [--max-jobs N]\n"
+    "                       [--compile-cache DIR | --no-compile-cache]\n\n"
     "Serves a farm's coordinator with one GPU: says HELLO (GPU type, versions,\n"
     "capacity), takes jobs, fetches the matrices it lacks, compiles candidates on\n"
     "a pool of CPU threads while its measuring child times them on the GPU, and\n"
@@ -45,6 +48,11 @@ static const char *s_help =
     "  --dry-run            answer every job at once with made-up simulated times,\n"
     "                       nothing compiled (coordinator tests and benchmarks)\n"
     "  --max-jobs N         leave after answering N jobs (tests)\n"
+    "  --compile-cache DIR  the compile cache: every compile is looked up there\n"
+    "                       first and kept there, keyed by its source, options and\n"
+    "                       toolkit (default: $SPMMFARM_COMPILE_CACHE, else\n"
+    "                       ~/.cache/spmmfarm/kernels; bounded to 8 GiB; docs/WORKER.md)\n"
+    "  --no-compile-cache   compile everything (SPMMFARM_COMPILE_CACHE=off does too)\n"
     "  -h, --help           this help\n"
     "Exit codes: 0 after SHUTDOWN, a signal or --max-jobs; 1 runtime failure (no\n"
     "GPU with --backend cuda...); 2 bad usage or bad input (flags, certificates).\n";
@@ -52,7 +60,7 @@ static const char *s_help =
 /*  A setting as text: from a flag, else from the file, else its default. */
 typedef struct {
     const char *connect, *backend, *gpu, *compile_threads, *capacity;
-    const char *reconnect_min_ms, *reconnect_max_ms, *cert, *server;
+    const char *reconnect_min_ms, *reconnect_max_ms, *cert, *server, *compile_cache;
 } s_settings_t;
 
 #define S_FILE(field, key)                                           \
@@ -77,6 +85,7 @@ s_read_config (const char *path, s_settings_t *flags, zconfig_t **conf_p)
     S_FILE (reconnect_max_ms, "reconnect_max_ms");
     S_FILE (cert, "curve/cert");
     S_FILE (server, "curve/server");
+    S_FILE (compile_cache, "compile_cache");
     *conf_p = conf;
     return SF_OK;
 }
@@ -120,11 +129,32 @@ s_options (const s_settings_t *s, sf_worker_opts_t *o, sf_tune_t *tune)
     return SF_EXIT_OK;
 }
 
+/*  The compile cache: dir, else the default (none when
+    SPMMFARM_COMPILE_CACHE=off), set as the process's. */
+static int
+s_open_cache (const char *dir, sf_kcache_t **cache_p)
+{
+    char *path = dir ? strdup (dir) : sf_kcache_default_dir ();
+    if (!path && dir)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    if (!path) {  /* off, or no home to put it in: compile everything */
+        if (sf_error_last () != SF_OK)
+            fprintf (stderr, "spmmfarm worker: no compile cache: %s\n", sf_error_message ());
+        return SF_OK;
+    }
+    *cache_p = sf_kcache_new (path, 0);
+    free (path);
+    if (!*cache_p)
+        return sf_error_last ();
+    sf_jit_set_cache (*cache_p);
+    return SF_OK;
+}
+
 int
 sf_cmd_worker (int argc, char **argv)
 {
     enum { O_CONNECT = 1, O_BACKEND, O_GPU, O_THREADS, O_CAPACITY, O_CURVE_DIR, O_CERT, O_SERVER, O_CONFIG,
-           O_DRY, O_MAX_JOBS };
+           O_DRY, O_MAX_JOBS, O_CACHE, O_NO_CACHE };
     static const struct option options[] = {
         { "connect", required_argument, NULL, O_CONNECT },
         { "backend", required_argument, NULL, O_BACKEND },
@@ -137,6 +167,8 @@ sf_cmd_worker (int argc, char **argv)
         { "config", required_argument, NULL, O_CONFIG },
         { "dry-run", no_argument, NULL, O_DRY },
         { "max-jobs", required_argument, NULL, O_MAX_JOBS },
+        { "compile-cache", required_argument, NULL, O_CACHE },
+        { "no-compile-cache", no_argument, NULL, O_NO_CACHE },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -144,6 +176,7 @@ sf_cmd_worker (int argc, char **argv)
     sf_worker_opts_t o = { 0 };
     int stop_fd = -1;
     const char *config = NULL, *curve_dir = NULL;
+    bool no_cache = false;
     int opt;
     while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
@@ -157,6 +190,8 @@ sf_cmd_worker (int argc, char **argv)
         case O_SERVER: s.server = optarg; break;
         case O_CONFIG: config = optarg; break;
         case O_DRY: o.dry_run = true; break;
+        case O_CACHE: s.compile_cache = optarg; no_cache = false; break;
+        case O_NO_CACHE: no_cache = true; s.compile_cache = NULL; break;
         case O_MAX_JOBS:
             if (!s_int ("--max-jobs", optarg, 1, 1 << 30, &o.max_jobs))
                 return SF_EXIT_USAGE;
@@ -183,6 +218,7 @@ sf_cmd_worker (int argc, char **argv)
     sf_tune_init (&tune);
     int code = s_options (&s, &o, &tune);
     sf_worker_t *worker = NULL;
+    sf_kcache_t *cache = NULL;
     if (code == SF_EXIT_OK) {
         /* SIGINT and SIGTERM blocked in every thread (before any exists) and
            read from a signalfd by the socket thread: NVRTC installs its own
@@ -208,6 +244,10 @@ sf_cmd_worker (int argc, char **argv)
             sf_tune_resolve_backend ("worker", &tune);
             o.backend = tune.search.backend;
         }
+        if (!o.dry_run && !no_cache && s_open_cache (s.compile_cache, &cache) != SF_OK)
+            code = sf_cli_fail ("worker", sf_error_last ());
+    }
+    if (code == SF_EXIT_OK) {
         worker = sf_worker_new (&o);
         code = worker ? SF_EXIT_OK : sf_cli_fail ("worker", sf_error_last ());
     }
@@ -222,6 +262,14 @@ sf_cmd_worker (int argc, char **argv)
         fprintf (stderr, "spmmfarm worker: %s: %lld results, %lld failed jobs, %lld reconnects\n",
                  sf_worker_id (worker), (long long) st.results_sent, (long long) st.failures_sent,
                  (long long) st.reconnects);
+        if (cache) {
+            sf_kcache_counters_t kc;
+            sf_kcache_counters (cache, &kc);
+            fprintf (stderr, "spmmfarm worker: %s: compile cache %s: %lld hits, %lld compiles, %lld stored, "
+                             "%lld evicted, %lld errors\n", sf_worker_id (worker), sf_kcache_dir (cache),
+                     (long long) kc.hits, (long long) kc.misses, (long long) kc.stores, (long long) kc.evictions,
+                     (long long) kc.errors);
+        }
         bool abandoned = sf_worker_busy (worker);
         sf_worker_destroy (&worker);
         if (abandoned) {
@@ -234,6 +282,8 @@ sf_cmd_worker (int argc, char **argv)
             _exit (code);
         }
     }
+    sf_jit_set_cache (NULL);
+    sf_kcache_destroy (&cache);
     zconfig_destroy (&conf);
     if (stop_fd >= 0)
         close (stop_fd);

@@ -10,7 +10,10 @@ spmmfarm_SOURCES += cli/cmd_keygen.c
 spmmfarm_SOURCES += cli/cmd_bundle.c
 spmmfarm_SOURCES += cli/sf_client.c cli/sf_client.h cli/cmd_coordinator.c cli/cmd_submit.c cli/cmd_status.c cli/cmd_local.c
 spmmfarm_SOURCES += cli/cmd_export.c
+spmmfarm_SOURCES += cli/cmd_import.c
 spmmfarm_SOURCES += cli/sf_tune_store.c cli/sf_tune_store.h
 spmmfarm_SOURCES += cli/cmd_worker.c
-spmmfarm_SOURCES += cli/sf_benchrun.c cli/sf_benchrun.h \
+spmmfarm_SOURCES += cli/sf_benchrun.c cli/sf_benchrun.h cli/sf_benchplot.c cli/sf_benchplot.h \
 	cli/cmd_train.c cli/cmd_sweep_local.c cli/cmd_rank_eval.c
+spmmfarm_SOURCES += cli/sf_layer_table.c cli/sf_layer_table.h
+spmmfarm_SOURCES += cli/cmd_metrics.c

@@ -82,8 +82,8 @@ s_path (const sf_benchrun_t *run, const char *name)
 
 /*  Every record of problems.jsonl, as a JSON array (caller owns). A line
     that does not parse (a write cut by a crash) is reported and skipped. */
-static cJSON *
-s_load_records (const sf_benchrun_t *run)
+cJSON *
+sf_benchrun_records (const sf_benchrun_t *run)
 {
     cJSON *all = cJSON_CreateArray ();
     char *path = s_path (run, "problems.jsonl");
@@ -188,7 +188,7 @@ sf_benchrun_str (const cJSON *obj, const char *key)
 static int
 s_reports (const sf_benchrun_t *run)
 {
-    cJSON *records = s_load_records (run);
+    cJSON *records = sf_benchrun_records (run);
     int rc = run->reports (run->arg, run, records);
     cJSON_Delete (records);
     return rc;
@@ -206,6 +206,9 @@ s_add_problem (cJSON *rec, const sf_problem_t *p, const sf_matrix_t *a)
     cJSON_AddNumberToObject (rec, "seed", (double) p->seed);
     cJSON_AddNumberToObject (rec, "nnz", sf_matrix_nnz (a));
     cJSON_AddStringToObject (rec, "hash", sf_matrix_hash (a));
+    cJSON_AddStringToObject (rec, "source", p->source);
+    if (p->shape_id)
+        cJSON_AddStringToObject (rec, "shape", p->shape_id);
 }
 
 /*  One new problem: its record appended and the reports rebuilt
@@ -214,6 +217,7 @@ static int
 s_run_one (sf_benchrun_t *run, const sf_problem_t *p, bool *recorded)
 {
     *recorded = false;
+    sf_progress_set_item (p->id);  /* the progress bars' current item */
     sf_matrix_t *a = sf_problem_matrix (p);
     if (!a)
         return sf_error_last ();
@@ -239,7 +243,7 @@ s_run_one (sf_benchrun_t *run, const sf_problem_t *p, bool *recorded)
 int
 sf_benchrun_run (sf_benchrun_t *run, const sf_suite_t *suite)
 {
-    cJSON *done = s_load_records (run);
+    cJSON *done = sf_benchrun_records (run);
     size_t total = sf_suite_size (suite), skipped = 0;
     int64_t ran = 0;
     int rc = SF_OK;
@@ -265,4 +269,162 @@ sf_benchrun_run (sf_benchrun_t *run, const sf_suite_t *suite)
     if (rc == SF_OK)
         rc = s_reports (run);
     return rc;
+}
+
+/* ---- layers of a source, tiers of a record ---------------------------------------- */
+
+/*  Layers one item names: the product of its brace groups' sizes. */
+static int64_t
+s_item_layers (const char *item, size_t len)
+{
+    int64_t count = 1;
+    for (size_t i = 0; i < len; i++) {
+        if (item[i] != '{')
+            continue;
+        size_t j = i + 1;
+        while (j < len && item[j] != '}')
+            j++;
+        if (j >= len)
+            return 0;
+        long lo, hi;
+        int used = 0;
+        char group[64];
+        if (j - i - 1 >= sizeof group)
+            return 0;
+        memcpy (group, item + i + 1, j - i - 1);
+        group[j - i - 1] = '\0';
+        if (sscanf (group, "%ld..%ld%n", &lo, &hi, &used) == 2 && !group[used] && hi >= lo && hi - lo < 100000)
+            count *= hi - lo + 1;
+        else {
+            int64_t names = 1;
+            for (char *c = group; *c; c++)
+                names += *c == ',';
+            count *= names;
+        }
+        if (count > 1000000)
+            return 0;
+        i = j;
+    }
+    return count;
+}
+
+/*  One part: "Network [xV] items [(comment)]" of `len` bytes. */
+static int
+s_part_layers (const char *part, size_t len, char *model, size_t size)
+{
+    size_t word = 0;
+    while (word < len && part[word] != ' ')
+        word++;
+    if (word == 0 || word >= len || word >= size)
+        return 0;
+    snprintf (model, size, "%.*s", (int) word, part);
+    size_t i = word + 1;
+    /* a variant word such as "x1.0" after the network's name */
+    if (i + 1 < len && part[i] == 'x' && part[i + 1] >= '0' && part[i + 1] <= '9') {
+        while (i < len && part[i] != ' ')
+            i++;
+        i++;
+    }
+    size_t end = i;
+    while (end < len && part[end] != '(')
+        end++;
+    while (end > i && part[end - 1] == ' ')
+        end--;
+    int64_t total = 0;
+    while (i < end) {
+        /* the next separator outside braces: ", " or " and " */
+        size_t j = i, sep = 0;
+        int depth = 0;
+        for (; j < end && !sep; j += sep ? 0 : 1) {
+            depth += part[j] == '{' ? 1 : part[j] == '}' ? -1 : 0;
+            if (depth == 0 && part[j] == ',' && j + 1 < end && part[j + 1] == ' ')
+                sep = 2;
+            else if (depth == 0 && j + 5 <= end && strncmp (part + j, " and ", 5) == 0)
+                sep = 5;
+        }
+        int64_t n = s_item_layers (part + i, j - i);
+        if (n <= 0)
+            return 0;
+        total += n;
+        i = j + sep;
+    }
+    return total > 0 && total <= 1000000 ? (int) total : 0;
+}
+
+int
+sf_benchrun_layers (const char *source, char models[][SF_BENCHRUN_MODEL_MAX], int *layers, int max)
+{
+    int count = 0;
+    size_t len = source ? strlen (source) : 0, start = 0;
+    int depth = 0;
+    for (size_t i = 0; i <= len && count < max; i++) {
+        if (i < len) {
+            depth += source[i] == '(' ? 1 : source[i] == ')' ? -1 : 0;
+            if (!(depth == 0 && source[i] == ';' && i + 1 < len && source[i + 1] == ' '))
+                continue;
+        }
+        int n = s_part_layers (source + start, i - start, models[count], SF_BENCHRUN_MODEL_MAX);
+        if (n <= 0)
+            return 0;
+        layers[count++] = n;
+        start = i + 2;
+    }
+    return count;
+}
+
+static void
+s_num (cJSON *o, const char *key, double v)
+{
+    if (isfinite (v))
+        cJSON_AddNumberToObject (o, key, v);
+    else
+        cJSON_AddNullToObject (o, key);
+}
+
+void
+sf_benchrun_add_tier (cJSON *rec, const sf_search_result_t *r)
+{
+    cJSON_AddStringToObject (rec, "precision", sf_tier_name (r->tier));
+    cJSON_AddStringToObject (rec, "dtype", sf_tier_dtype (r->tier));
+    cJSON_AddNumberToObject (rec, "tol", r->tol);
+    cJSON *base = cJSON_GetObjectItem (rec, "baselines");
+    if (!base)
+        base = cJSON_AddObjectToObject (rec, "baselines");
+    if (isfinite (r->blas16_us))
+        cJSON_AddNumberToObject (base, "blas16_us", r->blas16_us);
+    if (isfinite (r->lt24_us))
+        cJSON_AddNumberToObject (base, "lt24_us", r->lt24_us);
+    if (r->lt24_note[0])
+        cJSON_AddStringToObject (base, "lt24_note", r->lt24_note);
+    cJSON *errs = cJSON_AddObjectToObject (base, "errors");
+    const char *names[5] = { "sgemm", "tf32", "cusparse", "blas16", "lt24" };
+    const double times[5] = { r->sgemm_us, r->tf32_us, r->cusparse_us, r->blas16_us, r->lt24_us };
+    const double err[5] = { r->sgemm_err, r->tf32_err, r->cusparse_err, r->blas16_err, r->lt24_err };
+    for (int i = 0; i < 5; i++)
+        if (isfinite (times[i]))
+            s_num (errs, names[i], err[i]);
+    cJSON *dense = cJSON_AddObjectToObject (rec, "dense");
+    s_num (dense, "us", r->dense_us);
+    s_num (dense, "err", r->dense_err);
+    cJSON_AddStringToObject (dense, "impl", r->dense_impl);
+    cJSON_AddStringToObject (dense, "library", sf_gpu_dense_name (r->tier));
+    s_num (dense, "library_us", r->dense_lib_us);
+    s_num (dense, "library_err", r->dense_lib_err);
+    cJSON_AddStringToObject (dense, "own", r->dense_own);
+    s_num (dense, "own_us", r->dense_own_us);
+    s_num (dense, "own_err", r->dense_own_err);
+    cJSON *own = cJSON_AddArrayToObject (dense, "candidates");
+    for (int i = 0; i < r->own_count; i++) {
+        const sf_densecand_t *c = &r->own[i];
+        cJSON *e = cJSON_CreateObject ();
+        cJSON_AddStringToObject (e, "config", c->config);
+        cJSON_AddStringToObject (e, "status", c->status == SF_OK ? "ok" : sf_strerror (c->status));
+        s_num (e, "us", c->status == SF_OK ? c->us : NAN);
+        s_num (e, "err", c->err);
+        cJSON_AddNumberToObject (e, "registers", c->compile.registers);
+        cJSON_AddNumberToObject (e, "compile_s", c->compile.seconds);
+        if (c->detail[0])
+            cJSON_AddStringToObject (e, "detail", c->detail);
+        cJSON_AddItemToArray (own, e);
+    }
 }

@@ -14,6 +14,7 @@
 
 #include "common/sf_matrix.h"
 #include "common/sf_suite.h"
+#include "worker/sf_search.h"
 
 /*  Long options of a suite run, to put in a command's option table
     (-o is the short form of --output: add "o:" to the short options). */
@@ -76,6 +77,25 @@ int sf_benchrun_write_file (const sf_benchrun_t *run, const char *name, const ch
     is copied). A missing or failing gnuplot is not an error: it is said on
     stderr, naming the picture the script would have drawn. */
 void sf_benchrun_plot (const sf_benchrun_t *run, const char *script, const char *text, const char *picture);
+
+/*  Every record of DIR/problems.jsonl so far, as a JSON array (caller
+    owns; empty when there is none). */
+cJSON *sf_benchrun_records (const sf_benchrun_t *run);
+
+/*  The networks and layers a problem's `source` names (docs/SUITES.md):
+    parts separated by "; " outside parentheses, one network each; a part
+    is the network's name (its first word, then an optional variant word
+    such as "x1.0"), its layers as items separated by ", " and " and " with
+    shell-style braces ({0..11}, {a,b,c}), and an optional comment in
+    parentheses. Fills models[i] and layers[i] (the count) for up to max
+    networks and returns how many; 0 when the text does not parse so. */
+#define SF_BENCHRUN_MODEL_MAX 64
+int sf_benchrun_layers (const char *source, char models[][SF_BENCHRUN_MODEL_MAX], int *layers, int max);
+
+/*  The tier's fields of a search result into a problem record:
+    "precision", "tol", the tier's baselines and their errors, and "dense"
+    (the dense candidates: the library's, ours, each of ours). */
+void sf_benchrun_add_tier (cJSON *rec, const sf_search_result_t *r);
 
 /*  A JSON object's number (NaN if absent) and string ("" if absent). */
 double sf_benchrun_num (const cJSON *obj, const char *key);

@@ -3,6 +3,7 @@
 #ifndef SF_CLI_H_INCLUDED
 #define SF_CLI_H_INCLUDED
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -43,6 +44,27 @@ int sf_cli_print_json (cJSON **root_p);
 /*  Resets getopt so that a subcommand can parse its own argv. */
 void sf_cli_getopt_reset (void);
 
+/*  getopt_long with spmmfarm's messages: getopt's own are off, and a bad
+    option leaves a note that the command's sf_cli_usage (cmd, "unknown
+    option") prints instead: "unknown option '--jsn' (did you mean
+    '--json'?)", "option '--n' needs a value", "option '--json' takes no
+    value", "option '--s' is ambiguous (--store, --strategy)". Every
+    command gets it through the macro below (<getopt.h> is included first,
+    so its prototype keeps the real name). */
+int sf_cli_getopt_long (int argc, char *const *argv, const char *shortopts,
+                        const struct option *longopts, int *longindex);
+#define getopt_long(argc, argv, shortopts, longopts, longindex) \
+    sf_cli_getopt_long (argc, argv, shortopts, longopts, longindex)
+
+/*  Edit distance (Levenshtein with adjacent transpositions) of two words,
+    at most 64 bytes each compared (longer ones: a large distance). */
+int sf_cli_edit_distance (const char *a, const char *b);
+
+/*  The candidate closest to `word` if it is close enough to be a likely
+    typo (distance <= 1 for words of up to 4 bytes, else <= 2, or `word` a
+    prefix of exactly one candidate); NULL otherwise. */
+const char *sf_cli_suggest (const char *word, const char *const *candidates, int count);
+
 /*  Every subcommand, defined in cli/cmd_*.c. */
 int sf_cmd_gen (int argc, char **argv);
 int sf_cmd_inspect (int argc, char **argv);
@@ -61,10 +83,12 @@ int sf_cmd_submit (int argc, char **argv);
 int sf_cmd_status (int argc, char **argv);
 int sf_cmd_cancel (int argc, char **argv);
 int sf_cmd_local (int argc, char **argv);
+int sf_cmd_import (int argc, char **argv);
 int sf_cmd_export (int argc, char **argv);
 int sf_cmd_worker (int argc, char **argv);
 int sf_cmd_train (int argc, char **argv);
 int sf_cmd_sweep_local (int argc, char **argv);
 int sf_cmd_rank_eval (int argc, char **argv);
+int sf_cmd_metrics (int argc, char **argv);
 
 #endif

@@ -2,6 +2,7 @@
 #include "cli/sf_client.h"
 
 #include <libgen.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,23 +148,74 @@ s_layer_name (const char *path, const char *tensor, char *out, size_t size)
         *dot = '\0';
 }
 
-int
-sf_client_model_add (sf_client_model_t *model, const char *path, const char *tensor, int64_t n, bool bias,
-                     bool relu)
+/*  A convolution layer's geometry (the manifest's "conv"): N of its im2col
+    product is batch x out_h x out_w. */
+typedef struct {
+    int64_t input[2], stride[2], padding[2], dilation[2], kernel[2], batch;
+    bool has_kernel;
+} s_conv_t;
+
+/*  N of a convolution whose weight was read as `info` says; an error names
+    the layer. */
+static int
+s_conv_n (const s_conv_t *conv, const sf_read_info_t *info, const char *path, int64_t *n_p)
+{
+    int64_t kernel[2];
+    if (info->ndim == 4) {
+        kernel[0] = info->dims[2];
+        kernel[1] = info->dims[3];
+        if (conv->has_kernel && (conv->kernel[0] != kernel[0] || conv->kernel[1] != kernel[1]))
+            return sf_error_set (SF_ERR_INVALID, "%s: conv.kernel [%lld, %lld], but the weight is "
+                                 "%lld x %lld x %lld x %lld", path, (long long) conv->kernel[0],
+                                 (long long) conv->kernel[1], (long long) info->dims[0],
+                                 (long long) info->dims[1], (long long) kernel[0], (long long) kernel[1]);
+    } else if (conv->has_kernel) {
+        kernel[0] = conv->kernel[0];
+        kernel[1] = conv->kernel[1];
+        if (info->dims[1] % (kernel[0] * kernel[1]) != 0)
+            return sf_error_set (SF_ERR_INVALID, "%s: %lld columns are not I x %lld x %lld (conv.kernel)",
+                                 path, (long long) info->dims[1], (long long) kernel[0], (long long) kernel[1]);
+    } else
+        return sf_error_set (SF_ERR_INVALID, "%s: a 2-D weight with \"conv\" needs conv.kernel "
+                             "[kh, kw] (a 4-D weight O x I x kh x kw gives it)", path);
+    int64_t n = conv->batch;
+    for (int d = 0; d < 2; d++) {
+        int64_t span = conv->dilation[d] * (kernel[d] - 1) + 1;
+        int64_t room = conv->input[d] + 2 * conv->padding[d] - span;
+        if (room < 0)
+            return sf_error_set (SF_ERR_INVALID, "%s: conv: the %s kernel extent %lld exceeds the padded "
+                                 "input %lld", path, d ? "horizontal" : "vertical", (long long) span,
+                                 (long long) (conv->input[d] + 2 * conv->padding[d]));
+        int64_t out = room / conv->stride[d] + 1;
+        if (n > SF_PROTO_N_MAX / out)
+            return sf_error_set (SF_ERR_RANGE, "%s: conv: N = batch x out_h x out_w exceeds %lld", path,
+                                 (long long) SF_PROTO_N_MAX);
+        n *= out;
+    }
+    *n_p = n;
+    return SF_OK;
+}
+
+static int
+s_model_add (sf_client_model_t *model, const char *path, const char *tensor, int64_t n, bool bias,
+             bool relu, const s_conv_t *conv)
 {
     if (model->count >= SF_PROTO_LAYERS_MAX)
         return sf_error_set (SF_ERR_RANGE, "more than %d layers", SF_PROTO_LAYERS_MAX);
-    if (n < 1 || n > SF_PROTO_N_MAX)
+    if (!conv && (n < 1 || n > SF_PROTO_N_MAX))
         return sf_error_set (SF_ERR_RANGE, "%s: n = %lld, not in 1..%lld", path, (long long) n,
                              (long long) SF_PROTO_N_MAX);
     sf_read_opts_t ro = { tensor, 0 };
-    sf_matrix_t *m = sf_matrix_read (path, &ro);
+    sf_read_info_t info;
+    sf_matrix_t *m = sf_matrix_read_info (path, &ro, &info);
     if (!m)
         return sf_error_last ();
-    sf_client_layer_t *grown = realloc (model->layers, (size_t) (model->count + 1) * sizeof *grown);
+    int rc = conv ? s_conv_n (conv, &info, path, &n) : SF_OK;
+    sf_client_layer_t *grown = rc == SF_OK ? realloc (model->layers, (size_t) (model->count + 1) * sizeof *grown)
+                                           : NULL;
     if (!grown) {
         sf_matrix_destroy (&m);
-        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+        return rc != SF_OK ? rc : sf_error_set (SF_ERR_NOMEM, "out of memory");
     }
     model->layers = grown;
     sf_client_layer_t *l = &model->layers[model->count++];
@@ -174,6 +226,13 @@ sf_client_model_add (sf_client_model_t *model, const char *path, const char *ten
     l->bias = bias;
     l->relu = relu;
     return SF_OK;
+}
+
+int
+sf_client_model_add (sf_client_model_t *model, const char *path, const char *tensor, int64_t n, bool bias,
+                     bool relu)
+{
+    return s_model_add (model, path, tensor, n, bias, relu, NULL);
 }
 
 void
@@ -188,9 +247,11 @@ sf_client_model_free (sf_client_model_t *model)
 
 /*  The keys a manifest may hold (docs/FARM.md, "Model manifests"): any
     other key is refused by name, since a misspelled "relu" would silently
-    give a kernel without ReLU. */
-static const char *const s_root_keys[] = { "name", "n", "layers", NULL };
-static const char *const s_layer_keys[] = { "file", "name", "tensor", "n", "bias", "relu", NULL };
+    give a kernel without ReLU. "source", "m", "k", "dtype" and "sparsity"
+    are spmmfarm import's notes for people, read by nobody. */
+static const char *const s_root_keys[] = { "name", "n", "layers", "precision", "layout", "source", NULL };
+static const char *const s_layer_keys[] = { "file", "name", "tensor", "n", "bias", "relu", "conv", "precision",
+                                            "layout", "m", "k", "dtype", "sparsity", NULL };
 
 /*  The first member of obj whose key is not in `known`, or NULL. */
 static const cJSON *
@@ -231,11 +292,81 @@ s_json_bool (const cJSON *obj, const char *key, bool *out, const char *manifest,
     return SF_OK;
 }
 
+/*  One or two integers in [min, max] (a number, or [h, w]); absent: fallback. */
+static bool
+s_conv_pair (const cJSON *conv, const char *key, int64_t min, int64_t max, int64_t fallback, int64_t out[2])
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive (conv, key);
+    out[0] = out[1] = fallback;
+    if (!item)
+        return fallback >= min;
+    int count = cJSON_IsArray (item) ? cJSON_GetArraySize (item) : 1;
+    if (count != 1 && count != 2)
+        return false;
+    for (int i = 0; i < count; i++) {
+        const cJSON *v = cJSON_IsArray (item) ? cJSON_GetArrayItem (item, i) : item;
+        if (!cJSON_IsNumber (v) || v->valuedouble < (double) min || v->valuedouble > (double) max
+            || v->valuedouble != (double) (int64_t) v->valuedouble)
+            return false;
+        out[i] = (int64_t) v->valuedouble;
+    }
+    if (count == 1)
+        out[1] = out[0];
+    return true;
+}
+
+/*  The manifest's "conv" object of a layer (docs/FARM.md). */
+static int
+s_conv_parse (const cJSON *obj, const char *manifest, int index, s_conv_t *conv)
+{
+    int64_t batch[2];
+    if (!cJSON_IsObject (obj) || !cJSON_GetObjectItemCaseSensitive (obj, "input")
+        || !s_conv_pair (obj, "input", 1, 1 << 20, 0, conv->input)
+        || !s_conv_pair (obj, "stride", 1, 1024, 1, conv->stride)
+        || !s_conv_pair (obj, "padding", 0, 1 << 16, 0, conv->padding)
+        || !s_conv_pair (obj, "dilation", 1, 1024, 1, conv->dilation)
+        || !s_conv_pair (obj, "kernel", 1, 1024, 1, conv->kernel)
+        || !s_conv_pair (obj, "batch", 1, 1 << 20, 1, batch) || batch[0] != batch[1])
+        return sf_error_set (SF_ERR_FORMAT,
+                             "%s: layers[%d]: conv: {\"input\": H or [H, W] (1..1048576, required), "
+                             "\"batch\" (1..1048576, default 1), \"stride\" (1..1024, default 1), "
+                             "\"padding\" (0..65536, default 0), \"dilation\" (1..1024, default 1), "
+                             "\"kernel\" [kh, kw] (a 2-D weight's)}; pairs as N or [h, w]",
+                             manifest, index);
+    conv->batch = batch[0];
+    conv->has_kernel = cJSON_GetObjectItemCaseSensitive (obj, "kernel") != NULL;
+    return SF_OK;
+}
+
+/*  A layer's "precision" or "layout" (its own, else the manifest's, else
+    the default: fp32, kn), into *out (an sf_tier or sf_layout). */
+static int
+s_manifest_word (const char *manifest, int index, const cJSON *item, const cJSON *root, const char *key,
+                 void *out)
+{
+    const cJSON *word = cJSON_GetObjectItemCaseSensitive (item, key);
+    if (!word)
+        word = cJSON_GetObjectItemCaseSensitive (root, key);
+    if (!word)
+        return SF_OK;
+    bool tier = strcmp (key, "precision") == 0;
+    int value = cJSON_IsString (word) ? (tier ? sf_tier_parse (word->valuestring) : sf_layout_parse (word->valuestring))
+                                      : -1;
+    if (value < 0)
+        return sf_error_set (SF_ERR_FORMAT, "%s: layers[%d]: %s: %s", manifest, index, key,
+                             tier ? "\"fp32\", \"tf32\", \"bf16\" or \"fp16\"" : "\"kn\" or \"nk\"");
+    if (tier)
+        *(sf_tier *) out = (sf_tier) value;
+    else
+        *(sf_layout *) out = (sf_layout) value;
+    return SF_OK;
+}
+
 static int
 s_manifest_layer (sf_client_model_t *model, const char *manifest, const char *dir, const cJSON *item, int index,
                   const cJSON *root)
 {
-    char keys[128];
+    char keys[256];
     const cJSON *unknown = cJSON_IsObject (item) ? s_unknown_key (item, s_layer_keys) : NULL;
     if (unknown)
         return sf_error_set (SF_ERR_FORMAT, "%s: layers[%d]: unknown key \"%.64s\" (a layer has %s)", manifest, index,
@@ -250,27 +381,38 @@ s_manifest_layer (sf_client_model_t *model, const char *manifest, const char *di
     const cJSON *name = cJSON_GetObjectItemCaseSensitive (item, "name");
     const cJSON *tensor = cJSON_GetObjectItemCaseSensitive (item, "tensor");
     const cJSON *n = cJSON_GetObjectItemCaseSensitive (item, "n");
-    if (!n)
+    const cJSON *conv_obj = cJSON_GetObjectItemCaseSensitive (item, "conv");
+    s_conv_t conv;
+    if (conv_obj && n)
+        return sf_error_set (SF_ERR_FORMAT, "%s: layers[%d]: give \"n\" or \"conv\" (N from the input "
+                             "size), not both", manifest, index);
+    if (conv_obj && s_conv_parse (conv_obj, manifest, index, &conv) != SF_OK)
+        return sf_error_last ();
+    if (!n && !conv_obj)
         n = cJSON_GetObjectItemCaseSensitive (root, "n");
     if (!cJSON_IsObject (item) || !cJSON_IsString (file) || (name && !cJSON_IsString (name))
-        || (tensor && !cJSON_IsString (tensor)) || !cJSON_IsNumber (n))
+        || (tensor && !cJSON_IsString (tensor)) || (!conv_obj && !cJSON_IsNumber (n)))
         return sf_error_set (SF_ERR_FORMAT,
-                             "%s: layers[%d]: needs \"file\" (string) and \"n\" (number, here or at the top); "
-                             "\"name\" and \"tensor\" are strings",
+                             "%s: layers[%d]: needs \"file\" (string) and \"n\" (number, here or at the top) "
+                             "or \"conv\" (an object); \"name\" and \"tensor\" are strings",
                              manifest, index);
-    if (n->valuedouble != (double) (int64_t) n->valuedouble)
+    if (!conv_obj && n->valuedouble != (double) (int64_t) n->valuedouble)
         return sf_error_set (SF_ERR_FORMAT, "%s: layers[%d]: n is not an integer", manifest, index);
     char path[4096];
     if (file->valuestring[0] == '/')
         snprintf (path, sizeof path, "%s", file->valuestring);
     else if ((size_t) snprintf (path, sizeof path, "%s/%s", dir, file->valuestring) >= sizeof path)
         return sf_error_set (SF_ERR_RANGE, "%s: layers[%d]: path too long", manifest, index);
-    rc = sf_client_model_add (model, path, tensor ? tensor->valuestring : NULL, (int64_t) n->valuedouble, bias,
-                              relu);
+    rc = s_model_add (model, path, tensor ? tensor->valuestring : NULL, conv_obj ? 0 : (int64_t) n->valuedouble,
+                      bias, relu, conv_obj ? &conv : NULL);
     if (rc != SF_OK) {
-        sf_error_prefix ("%s: layers[%d]", manifest, index);
+        sf_error_prefix ("%s: layers[%d]: ", manifest, index);
         return rc;
     }
+    sf_client_layer_t *l = &model->layers[model->count - 1];
+    if ((rc = s_manifest_word (manifest, index, item, root, "precision", &l->tier)) != SF_OK
+        || (rc = s_manifest_word (manifest, index, item, root, "layout", &l->layout)) != SF_OK)
+        return rc;
     if (name) {
         if (!name->valuestring[0] || strlen (name->valuestring) > SF_PROTO_NAME_MAX)
             return sf_error_set (SF_ERR_FORMAT, "%s: layers[%d]: name: 1..%d bytes", manifest, index,
@@ -312,7 +454,7 @@ sf_client_model_read (const char *path, sf_client_model_t *model)
         cJSON_Delete (root);
         return sf_error_set (SF_ERR_FORMAT, "%s: not a JSON object (see docs/FARM.md, model manifests)", path);
     }
-    char keys[128];
+    char keys[256];
     const cJSON *unknown = s_unknown_key (root, s_root_keys);
     if (unknown) {
         int rc_unknown = sf_error_set (SF_ERR_FORMAT, "%s: unknown key \"%.64s\" (a manifest has %s)", path,
@@ -341,7 +483,38 @@ sf_client_model_read (const char *path, sf_client_model_t *model)
     }
     free (copy);
     cJSON_Delete (root);
+    /* One precision and one layout per campaign: the search request
+       carries them (sf_client_model_request). */
+    for (int i = 1; i < model->count && rc == SF_OK; i++)
+        if (model->layers[i].tier != model->layers[0].tier || model->layers[i].layout != model->layers[0].layout)
+            rc = sf_error_set (SF_ERR_UNSUPPORTED, "%s: layer %s is %s, %s but layer %s is %s, %s: one campaign "
+                               "has one precision and one layout (submit the others as a campaign of their own)",
+                               path, model->layers[i].name, sf_tier_name (model->layers[i].tier),
+                               sf_layout_name (model->layers[i].layout), model->layers[0].name,
+                               sf_tier_name (model->layers[0].tier), sf_layout_name (model->layers[0].layout));
     return rc;
+}
+
+int
+sf_client_model_request (const sf_client_model_t *model, sf_request_t *request)
+{
+    if (model->count == 0)
+        return SF_OK;
+    sf_tier tier = model->layers[0].tier;
+    sf_layout layout = model->layers[0].layout;
+    if (tier != SF_TIER_FP32) {
+        if (request->tier != SF_TIER_FP32 && request->tier != tier)
+            return sf_error_set (SF_ERR_INVALID, "--precision %s, but the manifest's layers are %s",
+                                 sf_tier_name (request->tier), sf_tier_name (tier));
+        request->tier = tier;
+    }
+    if (layout != SF_LAYOUT_KN) {
+        if (request->layout != SF_LAYOUT_KN && request->layout != layout)
+            return sf_error_set (SF_ERR_INVALID, "--layout %s, but the manifest's layers are %s",
+                                 sf_layout_name (request->layout), sf_layout_name (layout));
+        request->layout = layout;
+    }
+    return SF_OK;
 }
 
 /* ---- submit ------------------------------------------------------------- */
@@ -436,9 +609,17 @@ sf_client_follow (const sf_client_t *cl, uint64_t id, const char *phase, bool qu
         }
         *out = reply->status.campaigns[0];
         sf_proto_msg_destroy (&reply);
-        int ended = (int) (out->jobs_done + out->jobs_failed);
+        /* progress is what was done: a failed job is said, not counted */
+        if (!quiet && out->jobs_failed > 0) {
+            char item[64];
+            snprintf (item, sizeof item, "%lld job%s FAILED", (long long) out->jobs_failed,
+                      out->jobs_failed == 1 ? "" : "s");
+            sf_progress_set_item (item);
+        }
+        /* the bar keeps the phase as its label (the item says the layers);
+           `status --watch` shows candidates, GPU busy share and the ETA */
         if (!quiet)
-            sf_progress_draw (NULL, phase, ended, (int) out->jobs_total);
+            sf_progress_draw (NULL, phase, (int) out->jobs_done, (int) out->jobs_total);
         if (strcmp (out->state, "queued") != 0 && strcmp (out->state, "running") != 0)
             break;
         if (zsys_interrupted)

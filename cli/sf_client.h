@@ -15,7 +15,8 @@
 #include <stdint.h>
 
 #include "common/sf_matrix.h"
-#include "coordinator/sf_proto.h"
+#include "common/sf_tier.h"
+#include "wire/sf_proto.h"
 
 #define SF_CLIENT_OPT_BASE 1100
 #define SF_CLIENT_LONG_OPTIONS                                          \
@@ -56,6 +57,8 @@ typedef struct {
     sf_matrix_t *matrix;    /* owned */
     int64_t n;
     bool bias, relu;
+    sf_tier tier;           /* a manifest's "precision" (default fp32) */
+    sf_layout layout;       /* a manifest's "layout" (default kn) */
 } sf_client_layer_t;
 
 typedef struct {
@@ -68,6 +71,11 @@ typedef struct {
     weight files are read relative to the manifest's directory. SF_ERR_FORMAT
     (with the manifest's path and the layer) on anything malformed. */
 int sf_client_model_read (const char *path, sf_client_model_t *model);
+
+/*  Sets the request's precision and layout from a manifest's layers (one
+    of each per campaign), where the request has the defaults; a request
+    that names others than the manifest's is refused (SF_ERR_INVALID). */
+int sf_client_model_request (const sf_client_model_t *model, sf_request_t *request);
 /*  Appends one weight file as a layer named after the file (or its tensor). */
 int sf_client_model_add (sf_client_model_t *model, const char *path, const char *tensor, int64_t n, bool bias,
                          bool relu);

@@ -11,33 +11,84 @@
 #include "common/sf_error.h"
 #include "common/sf_log.h"
 #include "worker/sf_gpu.h"
+#include "worker/sf_jobrun.h"
 #include "worker/sf_sim.h"
 
 void
 sf_tune_init (sf_tune_t *t)
 {
     memset (t, 0, sizeof *t);
-    t->search.strategy = SF_STRATEGY_PROXY;
+    sf_request_init (&t->request);
     t->search.backend = SF_BACKEND_CUDA;
-    t->search.seed = 1;
-    t->search.tol = 1e-5;
     t->backend = "auto";
 }
 
-static int
-s_templates (const char *arg, unsigned *out)
+/*  Help of SF_TUNE_LONG_OPTIONS (the request's follow, generated). */
+static const char *s_tune_help =
+    "  --backend B        auto (default: cuda when a GPU is visible, else sim),\n"
+    "                     cuda, or sim (an analytic GPU model: no GPU needed;\n"
+    "                     every time it prints is SIMULATED)\n"
+    "  --gpu I            device ordinal (default 0)\n"
+    "  --compile-threads T  compile pool size (default: all CPUs)\n"
+    "  --model M          rank: an XGBoost JSON model file, or a store directory to\n"
+    "                     take its latest model for this GPU type from (default: the\n"
+    "                     default store, see spmmfarm store --help)\n";
+
+void
+sf_tune_print_help (const char *text)
 {
-    unsigned mask = 0;
-    for (const char *p = arg; *p; p++) {
-        if (*p == 'U' || *p == 'u')
-            mask |= SF_SEARCH_U;
-        else if (*p == 'D' || *p == 'd')
-            mask |= SF_SEARCH_D;
+    const char *p = text;
+    while (*p) {
+        const char *nl = strchr (p, '\n');
+        size_t n = nl ? (size_t) (nl - p) + 1 : strlen (p);
+        if (strncmp (p, SF_TUNE_HELP, n) == 0 && n == strlen (SF_TUNE_HELP)) {
+            fputs (s_tune_help, stdout);
+            sf_request_help (stdout);
+        } else if (strncmp (p, SF_REQUEST_HELP, n) == 0 && n == strlen (SF_REQUEST_HELP))
+            sf_request_help (stdout);
         else
-            return 0;
+            fwrite (p, 1, n, stdout);
+        p += n;
     }
-    *out = mask;
-    return mask != 0;
+}
+
+const struct option *
+sf_tune_getopt (const struct option *own, const char *const *only)
+{
+    static struct option table[128];
+    size_t n = 0;
+    for (; own[n].name && n < 64; n++)
+        table[n] = own[n];
+    struct option req[SF_REQUEST_GETOPT_MAX];
+    size_t count = sf_request_getopt (req, SF_REQUEST_GETOPT_MAX, SF_TUNE_REQUEST_BASE);
+    for (size_t i = 0; i < count && n + 1 < sizeof table / sizeof table[0]; i++) {
+        bool wanted = !only;
+        const char *name = req[i].name;
+        if (strncmp (name, "no-", 3) == 0 && sf_request_option_find (name, strlen (name), NULL) >= 0)
+            name += 3;
+        for (const char *const *o = only; o && *o && !wanted; o++)
+            wanted = strcmp (*o, name) == 0;
+        bool shadowed = false;  /* the command's own option of that name wins */
+        for (size_t j = 0; own[j].name && !shadowed; j++)
+            shadowed = strcmp (own[j].name, req[i].name) == 0;
+        if (wanted && !shadowed)
+            table[n++] = req[i];
+    }
+    table[n] = (struct option) { NULL, 0, NULL, 0 };
+    return table;
+}
+
+int
+sf_tune_request_option (const char *cmd, int opt, const char *arg, sf_request_t *req, bool *strategy_given)
+{
+    const char *name = sf_request_getopt_name (opt, SF_TUNE_REQUEST_BASE);
+    if (!name)
+        return 0;
+    if (sf_request_set_option (req, name, arg) != SF_OK)
+        return sf_cli_usage (cmd, "%s", sf_error_message ());
+    if (strategy_given && strcmp (name, "strategy") == 0)
+        *strategy_given = true;
+    return 1;
 }
 
 int
@@ -45,13 +96,10 @@ sf_tune_option (const char *cmd, int opt, const char *arg, sf_tune_t *t)
 {
     sf_search_opts_t *o = &t->search;
     int64_t v;
-    double d;
+    int handled = sf_tune_request_option (cmd, opt, arg, &t->request, &t->strategy_given);
+    if (handled)
+        return handled;
     switch (opt - SF_TUNE_OPT_BASE) {
-    case 0:
-        if ((v = sf_strategy_parse (arg)) < 0)
-            return sf_cli_usage (cmd, "--strategy must be exhaustive, proxy or rank, not '%s'", arg);
-        o->strategy = (sf_strategy) v;
-        return 1;
     case 1:
         if (strcmp (arg, "cuda") && strcmp (arg, "sim") && strcmp (arg, "auto"))
             return sf_cli_usage (cmd, "--backend must be auto, cuda or sim, not '%s'", arg);
@@ -67,50 +115,8 @@ sf_tune_option (const char *cmd, int opt, const char *arg, sf_tune_t *t)
             return sf_cli_usage (cmd, "--compile-threads must be in 1..1024, not '%s'", arg);
         o->compile_threads = (int) v;
         return 1;
-    case 4:
-        if (!sf_cli_parse_int (arg, 1, 100000, &v))
-            return sf_cli_usage (cmd, "--max-configs must be in 1..100000, not '%s'", arg);
-        o->max_configs = (int) v;
-        return 1;
-    case 5:
-        if (!sf_cli_parse_int (arg, 1, 64, &v))
-            return sf_cli_usage (cmd, "--proxy-top must be in 1..64, not '%s'", arg);
-        o->proxy_top = (int) v;
-        return 1;
-    case 6:
-        if (!s_templates (arg, &o->templates))
-            return sf_cli_usage (cmd, "--templates must be U, D or UD, not '%s'", arg);
-        return 1;
-    case 7:
-        if (!sf_cli_parse_int (arg, 1, 100000000, &v))
-            return sf_cli_usage (cmd, "--max-code-fmas must be in 1..100000000, not '%s'", arg);
-        o->max_code_fmas = v;
-        return 1;
-    case 8:
-        if (sscanf (arg, "%lf", &d) != 1 || !(d >= 0.1 && d <= 86400))
-            return sf_cli_usage (cmd, "--run-timeout must be seconds in 0.1..86400, not '%s'", arg);
-        o->run_timeout_s = d;
-        return 1;
-    case 9:
-        if (!sf_cli_parse_u64 (arg, &o->seed))
-            return sf_cli_usage (cmd, "--seed must be a non-negative integer, not '%s'", arg);
-        return 1;
-    case 10:
-        if (!sf_cli_parse_int (arg, 1, 4096, &v))
-            return sf_cli_usage (cmd, "--top-k must be in 1..4096, not '%s'", arg);
-        o->top_k = (int) v;
-        return 1;
     case 11:
         t->model = arg;
-        return 1;
-    case 12:
-        o->d_union = true;
-        return 1;
-    case 13:
-        o->no_d_slab = true;
-        return 1;
-    case 14:
-        o->u_split = true;
         return 1;
     }
     return 0;
@@ -135,6 +141,7 @@ s_gpu_visible (int ordinal, char *why, size_t size)
 void
 sf_tune_resolve_backend (const char *cmd, sf_tune_t *t)
 {
+    sf_jobrun_search_opts (&t->request, &t->search);
     if (strcmp (t->backend, "auto") == 0) {
         char why[256] = "";
         t->search.backend = s_gpu_visible (t->search.gpu, why, sizeof why) ? SF_BACKEND_CUDA : SF_BACKEND_SIM;
@@ -269,7 +276,7 @@ s_candidate_json (const sf_candidate_t *c)
 {
     char text[SF_CONFIG_TEXT_MAX];
     cJSON *e = cJSON_CreateObject ();
-    cJSON_AddStringToObject (e, "config", sf_config_text (&c->config, text));
+    cJSON_AddStringToObject (e, "config", sf_candidate_text (c, text));
     cJSON_AddBoolToObject (e, "proxy", c->proxy);
     cJSON_AddStringToObject (e, "status", c->status == SF_OK ? "ok" : sf_strerror (c->status));
     s_add_us (e, "us", c->status == SF_OK ? c->us : NAN);
@@ -290,6 +297,8 @@ sf_tune_result_json (const sf_search_opts_t *o, const sf_search_result_t *r, boo
 {
     cJSON *root = cJSON_CreateObject ();
     cJSON_AddStringToObject (root, "strategy", sf_strategy_name (o->strategy));
+    cJSON_AddStringToObject (root, "precision", sf_tier_name (o->tier));
+    cJSON_AddStringToObject (root, "layout", sf_layout_name (o->layout));
     cJSON_AddStringToObject (root, "backend", o->backend == SF_BACKEND_SIM ? "sim" : "cuda");
     cJSON_AddBoolToObject (root, "simulated", r->simulated);
     /* how times were taken (docs/WORKER.md "Timing") */

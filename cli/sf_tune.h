@@ -9,79 +9,66 @@
 
 #include "rankmodel/sf_rankmodel.h"
 #include "store/sf_record.h"
+#include "wire/sf_request.h"
 #include "worker/sf_search.h"
 
-/*  Long options of the search, to put in a command's option table. */
+/*  Long options of the tuning commands beyond the search request: where
+    and how the search runs (the request's options come from its table,
+    wire/sf_request.h, appended by sf_tune_getopt). */
 #define SF_TUNE_OPT_BASE 1000
 #define SF_TUNE_LONG_OPTIONS                                              \
-    { "strategy", required_argument, NULL, SF_TUNE_OPT_BASE + 0 },        \
     { "backend", required_argument, NULL, SF_TUNE_OPT_BASE + 1 },         \
     { "gpu", required_argument, NULL, SF_TUNE_OPT_BASE + 2 },             \
     { "compile-threads", required_argument, NULL, SF_TUNE_OPT_BASE + 3 }, \
-    { "max-configs", required_argument, NULL, SF_TUNE_OPT_BASE + 4 },     \
-    { "proxy-top", required_argument, NULL, SF_TUNE_OPT_BASE + 5 },       \
-    { "templates", required_argument, NULL, SF_TUNE_OPT_BASE + 6 },       \
-    { "max-code-fmas", required_argument, NULL, SF_TUNE_OPT_BASE + 7 },   \
-    { "run-timeout", required_argument, NULL, SF_TUNE_OPT_BASE + 8 },     \
-    { "seed", required_argument, NULL, SF_TUNE_OPT_BASE + 9 },            \
-    { "top-k", required_argument, NULL, SF_TUNE_OPT_BASE + 10 },          \
-    { "model", required_argument, NULL, SF_TUNE_OPT_BASE + 11 },         \
-    { "d-union", no_argument, NULL, SF_TUNE_OPT_BASE + 12 },         \
-    { "no-d-slab", no_argument, NULL, SF_TUNE_OPT_BASE + 13 },        \
-    { "u-split", no_argument, NULL, SF_TUNE_OPT_BASE + 14 }
+    { "model", required_argument, NULL, SF_TUNE_OPT_BASE + 11 }
 
-/*  Help text of those options. */
-#define SF_TUNE_HELP                                                                         \
-    "  --strategy S       proxy (default): time small proxy kernels of every legal\n"      \
-    "                     U config, compile the fastest few in full; exhaustive:\n"        \
-    "                     compile and time every full kernel; rank: the rank model\n"      \
-    "                     scores every legal config, the top K are timed as proxies,\n"    \
-    "                     the fastest compiled in full (no model: proxy, said so)\n"       \
-    "  --backend B        auto (default: cuda when a GPU is visible, else sim),\n"         \
-    "                     cuda, or sim (an analytic GPU model: no GPU needed;\n"           \
-    "                     every time it prints is SIMULATED)\n"                            \
-    "  --gpu I            device ordinal (default 0)\n"                                    \
-    "  --compile-threads T  compile pool size (default: all CPUs)\n"                       \
-    "  --max-configs C    an even sample of C legal configs per template (default all)\n"  \
-    "  --proxy-top K      proxy, rank: compile the K fastest proxies in full (with\n"     \
-    "                     --u-split, K of each kind: unsplit, split)\n"                 \
-    "                     (default 4 for proxy, 3 for rank; rank times a layer of\n"      \
-    "                     at most 2048 nonzeros in full, no proxies)\n"                   \
-    "  --templates L      templates to search: U, D or UD (default UD; dense always)\n"    \
-    "  --max-code-fmas F  leave out U configs whose full kernel has more than F\n"         \
-    "                     multiply-adds of code (compile time; default 160000)\n"          \
-    "  --run-timeout S    seconds before a hanging candidate is killed (default 30)\n"     \
-    "  --seed N           seed of inputs and pattern values (default 1)\n"                \
-    "  --top-k K          rank: candidates timed (default 10)\n"                           \
-    "  --model M          rank: an XGBoost JSON model file, or a store directory to\n"     \
-    "                     take its latest model for this GPU type from (default: the\n"    \
-    "                     default store, see spmmfarm store --help)\n"                  \
-    "  --d-union          also search template D with the union encoding (.e1: one\n"     \
-    "                     B load per distinct column of a panel; slower than the\n"     \
-    "                     rows kernel on the H100: docs/KERNELS.md)\n"                  \
-    "  --no-d-slab        leave template D's slab kernel out (.e2: B staged in\n"        \
-    "                     shared memory, K split over a cluster; docs/KERNELS.md)\n"    \
-    "  --u-split          also search U's configs split over K (.k2/.k4/.k8: thread\n"  \
-    "                     groups of a block share a panel; their own finalists;\n"    \
-    "                     faster on small-M layers, 1.9x compile CPU: KERNELS.md)\n"
+/*  getopt values of the request's options: from here up. */
+#define SF_TUNE_REQUEST_BASE 3000
+
+/*  Where a command's help text has the search options: sf_tune_print_help
+    replaces the marker line with the generated block. SF_TUNE_HELP: the
+    options above and the request's; SF_REQUEST_HELP: the request's only
+    (submit, local). */
+#define SF_TUNE_HELP "@tune-options@\n"
+#define SF_REQUEST_HELP "@request-options@\n"
+
+/*  Prints a command's help text with its markers replaced. */
+void sf_tune_print_help (const char *text);
+
+/*  The command's getopt table: `own` (zero-terminated), then the request's
+    options (all of them, or those named in `only`, NULL-terminated), then
+    the zero entry. Static storage: valid until the next call. */
+const struct option *sf_tune_getopt (const struct option *own, const char *const *only);
+
+/*  Handles a request option of sf_tune_getopt's table: 1 if handled, 0 if
+    `opt` is not one, or an exit code (SF_EXIT_USAGE, the message names the
+    option and its bound) if its value is bad. *strategy_given (may be
+    NULL) is set when it was --strategy. */
+int sf_tune_request_option (const char *command, int opt, const char *arg, sf_request_t *req,
+                            bool *strategy_given);
 
 typedef struct {
-    sf_search_opts_t search;
+    sf_request_t request;    /* what to search, as parsed (wire/sf_request.h) */
+    bool strategy_given;     /* --strategy was on the command line */
+    sf_search_opts_t search; /* the request as search options, with the backend:
+                                filled by sf_tune_resolve_backend */
     const char *backend;     /* "auto", "cuda" or "sim" */
     const char *model;       /* --model: a model file or a store directory */
     sf_rankmodel_t *ranker;  /* rank: the loaded model (owned) */
 } sf_tune_t;
 
-/*  Defaults: proxy, auto backend, both templates, tolerance 1e-5. */
+/*  Defaults: the default request (proxy, both templates, fp32, kn), auto
+    backend. */
 void sf_tune_init (sf_tune_t *tune);
 
-/*  Handles one of SF_TUNE_LONG_OPTIONS: 1 if handled, 0 if `opt` is not one
-    of them, or an exit code (SF_EXIT_USAGE, message printed) if its value
-    is bad. */
+/*  Handles one of SF_TUNE_LONG_OPTIONS or of the request's: 1 if handled,
+    0 if `opt` is not one of them, or an exit code (SF_EXIT_USAGE, message
+    printed) if its value is bad. */
 int sf_tune_option (const char *command, int opt, const char *arg, sf_tune_t *tune);
 
 /*  Turns "auto" into cuda or sim, saying on stderr why sim was chosen and
-    that its times are simulated. */
+    that its times are simulated; fills tune->search's request fields from
+    tune->request (worker/sf_jobrun.h's one conversion). */
 void sf_tune_resolve_backend (const char *command, sf_tune_t *tune);
 
 /*  The device the resolved backend measures on (sim: the model's). */

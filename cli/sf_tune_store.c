@@ -9,8 +9,7 @@
 
 #include "common/sf_error.h"
 #include "common/sf_log.h"
-#include "config.h"
-#include "proxygen/sf_space.h"
+#include "coordinator/sf_campaign.h"
 #include "worker/sf_gpu.h"
 #include "worker/sf_sim.h"
 
@@ -19,34 +18,14 @@
 /* ---- the request ----------------------------------------------------------- */
 
 void
-sf_tune_store_request (const sf_search_opts_t *o, char *buf, size_t size)
+sf_tune_store_request (const sf_request_t *req, const sf_search_opts_t *o, char *buf, size_t size)
 {
-    unsigned templates = o->templates ? o->templates : SF_SEARCH_U | SF_SEARCH_D;
-    char configs[24] = "all", top[24] = "";
-    if (o->max_configs > 0)
-        snprintf (configs, sizeof configs, "%d", o->max_configs);
-    /* the finalists' count matters to the proxy strategy only */
-    if (o->strategy == SF_STRATEGY_PROXY)
-        snprintf (top, sizeof top, " proxy-top=%d", o->proxy_top > 0 ? o->proxy_top : SF_SEARCH_DEFAULT_PROXY_TOP);
-    else if (o->strategy == SF_STRATEGY_RANK)
-        snprintf (top, sizeof top, " top-k=%d proxy-top=%d", o->top_k, o->proxy_top);
-    /* "+e1", "+e2": D's union encoding, slab kernel searched too (the slab
-       by default since session 8); " u-split": U's configs split over K
-       too (--u-split). Requests that searched without them keep their
-       text and are not taken for one that searches them. " timing=graph"
-       (GPU only): times taken from CUDA graph replays (session 10 on); a
-       GPU campaign without it was timed launch by launch and is not taken
-       for a graph-timed request (docs/WORKER.md "Timing"). */
+    /* " timing=graph" (GPU only): times taken from CUDA graph replays
+       (session 10 on); a GPU campaign without it was timed launch by
+       launch and is not taken for a graph-timed request (docs/WORKER.md
+       "Timing"). The rest is the request's canonical text. */
     const char *timing = o->backend == SF_BACKEND_SIM ? NULL : sf_gpu_timing ();
-    char timed[24] = "";
-    if (timing)
-        snprintf (timed, sizeof timed, " timing=%s", timing);
-    snprintf (buf, size, "tune-local strategy=%s max-configs=%s%s templates=%s%s%s%s%s max-code-fmas=%lld%s spmmfarm=%s",
-              sf_strategy_name (o->strategy), configs, top, templates & SF_SEARCH_U ? "U" : "",
-              templates & SF_SEARCH_D ? "D" : "", o->d_union && (templates & SF_SEARCH_D) ? "+e1" : "",
-              sf_search_takes_slab (o) && (templates & SF_SEARCH_D) ? "+e2" : "",
-              sf_search_takes_u_split (o) && (templates & SF_SEARCH_U) ? " u-split" : "",
-              (long long) (o->max_code_fmas > 0 ? o->max_code_fmas : SF_SPACE_MAX_FMAS), timed, PACKAGE_VERSION);
+    sf_request_store_key (req, timing, buf, size);
 }
 
 int
@@ -107,6 +86,8 @@ s_us (double us)
 /*  The stored candidates of this problem, as a search reports them. */
 typedef struct {
     sf_search_result_t *r;
+    sf_tier tier;                 /* the request's: other tiers' results are not its */
+    sf_layout layout;
     int status;
 } s_cands_t;
 
@@ -116,7 +97,13 @@ s_cand_each (void *arg, const sf_store_result_key_t *key, const sf_store_result_
     s_cands_t *cs = arg;
     sf_search_result_t *r = cs->r;
     sf_candidate_t c = { 0 };
-    if (key->tmpl == SF_TEMPLATE_DENSE || sf_config_parse (key->config, &c.config) != SF_OK)
+    if (key->tier != cs->tier || key->layout != cs->layout)
+        return 0;
+    sf_tconfig_t t;
+    if (key->tmpl == SF_TEMPLATE_T && sf_tconfig_parse (key->config, &t) == SF_OK) {
+        c.config.tmpl = SF_TEMPLATE_T;
+        sf_tconfig_text (&t, c.ttext);
+    } else if (key->tmpl == SF_TEMPLATE_DENSE || sf_config_parse (key->config, &c.config) != SF_OK)
         return 0;   /* dense and the baselines are reported apart */
     c.proxy = key->proxy;
     c.status = v->status;
@@ -148,8 +135,8 @@ s_cand_each (void *arg, const sf_store_result_key_t *key, const sf_store_result_
 
 /*  The winner of campaign f->found into r: its best, kernel and baselines. */
 static int
-s_fill (sf_store_t *store, const s_find_t *f, const sf_device_info_t *dev, int64_t n, sf_search_result_t *r,
-        int64_t *measured_ms)
+s_fill (sf_store_t *store, const s_find_t *f, const sf_device_info_t *dev, int64_t n, const sf_request_t *req,
+        sf_search_result_t *r, int64_t *measured_ms)
 {
     sf_store_best_t best;
     int rc = sf_store_get_best (store, f->found.id, 0, &best);
@@ -181,26 +168,28 @@ s_fill (sf_store_t *store, const s_find_t *f, const sf_device_info_t *dev, int64
     r->sgemm_us = best.sgemm_us;
     r->tf32_us = best.tf32_us;
     r->cusparse_us = best.cusparse_us;
-    sf_store_result_key_t key = { .n = n, .tmpl = best.tmpl, .proxy = false };
+    sf_store_result_key_t key = { .n = n, .tmpl = best.tmpl, .proxy = false, .tier = req->tier,
+                                  .layout = req->layout };
     snprintf (key.gpu_type, sizeof key.gpu_type, "%s", f->found.gpu_type);
     memcpy (key.matrix, f->layer.matrix, SF_STORE_HASH_BYTES);
     snprintf (key.config, sizeof key.config, "%s", best.config);
     sf_store_result_t winner;
     if (sf_store_get_result (store, &key, &winner) == SF_OK && isfinite (winner.spread_us))
         r->spread_us = winner.spread_us;
-    s_cands_t cands = { r, SF_OK };
+    s_cands_t cands = { r, req->tier, req->layout, SF_OK };
     rc = sf_store_each_result (store, f->found.gpu_type, f->layer.matrix, n, s_cand_each, &cands);
     return cands.status != SF_OK ? cands.status : rc;
 }
 
 int
 sf_tune_store_find (sf_store_t *store, const sf_device_info_t *dev, const sf_matrix_t *a, int64_t n,
-                    const sf_search_opts_t *o, sf_search_result_t *r, sf_tune_stored_t *found)
+                    const sf_request_t *req, const sf_search_opts_t *o, sf_search_result_t *r,
+                    sf_tune_stored_t *found)
 {
     memset (r, 0, sizeof *r);
     r->best_generated_us = INFINITY;
     s_find_t f = { .gpu_type = dev->gpu_type };
-    sf_tune_store_request (o, f.request, sizeof f.request);
+    sf_tune_store_request (req, o, f.request, sizeof f.request);
     int rc = s_layer ("", a, n, o, &f.layer);
     if (rc == SF_OK)
         rc = sf_store_each_campaign (store, s_find_each, &f);
@@ -208,7 +197,7 @@ sf_tune_store_find (sf_store_t *store, const sf_device_info_t *dev, const sf_mat
         return sf_error_set (SF_ERR_NOTFOUND, "no campaign answers this request");
     int64_t measured_ms = 0;
     if (rc == SF_OK)
-        rc = s_fill (store, &f, dev, n, r, &measured_ms);
+        rc = s_fill (store, &f, dev, n, req, r, &measured_ms);
     if (rc != SF_OK) {
         if (f.found.id)
             sf_log_warn (S_LOG, "campaign %llu answers this request, but: %s",
@@ -262,7 +251,7 @@ s_put_candidates (s_rec_t *rec, const sf_search_result_t *r, const uint8_t *dige
     for (int i = 0; rc == SF_OK && i < r->candidate_count; i++) {
         const sf_candidate_t *c = &r->candidates[i];
         char text[SF_CONFIG_TEXT_MAX];
-        sf_config_text (&c->config, text);
+        sf_candidate_text (c, text);
         bool winner = digest && !c->proxy && c->status == SF_OK && c->config.tmpl == r->tmpl
                    && strcmp (text, r->config) == 0;
         sf_store_compile_t *cc = &rec->value.compile;
@@ -279,14 +268,16 @@ s_put_candidates (s_rec_t *rec, const sf_search_result_t *r, const uint8_t *dige
     return rc;
 }
 
-/*  The dense candidate (when it was measured: not with an epilogue) and
-    the baselines, as the farm's contract has them. */
+/*  The dense candidate (when it was measured: the faster of the tier's
+    library call and our tensor-core kernels, which also take an epilogue)
+    and the baselines, as the farm's contract has them. */
 static int
 s_put_dense (s_rec_t *rec, const sf_search_result_t *r, const sf_search_opts_t *o)
 {
     int rc = SF_OK;
-    if (!o->bias && !o->relu && !isnan (s_us (r->sgemm_us)))
-        rc = s_put_result (rec, SF_TEMPLATE_DENSE, "dense", false, SF_OK, r->sgemm_us, NAN,
+    (void) o;
+    if (!isnan (s_us (r->dense_us)))  /* the tier's dense candidate, library or ours */
+        rc = s_put_result (rec, SF_TEMPLATE_DENSE, "dense", false, SF_OK, r->dense_us, NAN,
                            r->tmpl == SF_TEMPLATE_DENSE ? r->max_rel_err : NAN, NULL);
     const struct {
         const char *config;
@@ -329,8 +320,9 @@ s_put_best (sf_store_batch_t *batch, uint64_t id, const sf_search_result_t *r, c
 
 /*  The campaign of one layer and its one job, done. */
 static int
-s_put_campaign (sf_store_batch_t *batch, uint64_t id, const sf_store_layer_t *layer, const sf_search_opts_t *o,
-                const sf_search_result_t *r, const char *worker, uint64_t results, int64_t now)
+s_put_campaign (sf_store_batch_t *batch, uint64_t id, const sf_store_layer_t *layer, const sf_request_t *req,
+                const sf_search_opts_t *o, const sf_search_result_t *r, const char *worker, uint64_t results,
+                int64_t now)
 {
     sf_store_job_t job = { .campaign = id, .id = 1, .state = SF_JOB_DONE, .layer = 0, .kind = "search",
                            .attempts = 1 };
@@ -344,9 +336,10 @@ s_put_campaign (sf_store_batch_t *batch, uint64_t id, const sf_store_layer_t *la
     };
     snprintf (c.name, sizeof c.name, "%.63s-n%lld%s%s", layer->name, (long long) layer->n,
               layer->bias ? "-bias" : "", layer->relu ? "-relu" : "");
-    snprintf (c.strategy, sizeof c.strategy, "%s", sf_strategy_name (o->strategy));
+    /* the request as the farm keeps it (strategy, search), and its key */
+    sf_campaign_set_request (&c, req);
     snprintf (c.gpu_type, sizeof c.gpu_type, "%s", r->gpu_type);
-    sf_tune_store_request (o, c.request, sizeof c.request);
+    sf_tune_store_request (req, o, c.request, sizeof c.request);
     if (rc == SF_OK)
         rc = sf_store_batch_put_campaign (batch, &c);
     return rc;
@@ -354,7 +347,8 @@ s_put_campaign (sf_store_batch_t *batch, uint64_t id, const sf_store_layer_t *la
 
 int
 sf_tune_store_record (sf_store_t *store, const char *name, const sf_matrix_t *a, int64_t n,
-                      const sf_search_opts_t *o, const sf_search_result_t *r, sf_tune_stored_t *recorded)
+                      const sf_request_t *req, const sf_search_opts_t *o, const sf_search_result_t *r,
+                      sf_tune_stored_t *recorded)
 {
     char host[64] = "", worker[SF_STORE_NAME_MAX];
     gethostname (host, sizeof host - 1);
@@ -375,6 +369,8 @@ sf_tune_store_record (sf_store_t *store, const char *name, const sf_matrix_t *a,
     snprintf (rec.key.gpu_type, sizeof rec.key.gpu_type, "%s", r->gpu_type);
     memcpy (rec.key.matrix, layer.matrix, SF_STORE_HASH_BYTES);
     rec.key.n = n;
+    rec.key.tier = req->tier;   /* every result of the search is of its tier */
+    rec.key.layout = req->layout;
     rec.value.simulated = r->simulated;
     snprintf (rec.value.worker, sizeof rec.value.worker, "%s", worker);
     rec.value.recorded_ms = now;
@@ -385,7 +381,7 @@ sf_tune_store_record (sf_store_t *store, const char *name, const sf_matrix_t *a,
     if (rc == SF_OK)
         rc = s_put_best (rec.batch, id, r, has_kernel ? digest : NULL, now);
     if (rc == SF_OK)
-        rc = s_put_campaign (rec.batch, id, &layer, o, r, worker, rec.count, now);
+        rc = s_put_campaign (rec.batch, id, &layer, req, o, r, worker, rec.count, now);
     if (rc == SF_OK)
         rc = sf_store_commit (store, rec.batch);
     sf_store_batch_destroy (&rec.batch);

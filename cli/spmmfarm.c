@@ -24,7 +24,9 @@ static const sf_cli_command_t s_commands[] = {
     { "coordinator", sf_cmd_coordinator, "run the farm's coordinator (jobs, leases, store)" },
     { "submit", sf_cmd_submit, "send a campaign (layers or a model manifest) to a coordinator" },
     { "status", sf_cmd_status, "show a coordinator's campaigns and workers (--watch: progress)" },
+    { "metrics", sf_cmd_metrics, "a coordinator's counters in the Prometheus text format" },
     { "cancel", sf_cmd_cancel, "cancel a campaign" },
+    { "import", sf_cmd_import, "a model manifest from a pruned checkpoint (.safetensors, sharded too)" },
     { "local", sf_cmd_local, "the whole farm on this machine: tune a model, export its bundle" },
     { "export", sf_cmd_export, "write a kernel bundle from a store's tuned campaign(s)" },
     { "worker", sf_cmd_worker, "serve a farm's coordinator with one GPU (one worker per GPU)" },
@@ -52,6 +54,22 @@ s_print_help (FILE *out)
              "help", "show this help, or a command's (spmmfarm help COMMAND)");
 }
 
+/*  "no command 'X'", with the likely one when X looks like a typo. */
+static void
+s_no_command (const char *name)
+{
+    const char *names[S_COMMAND_COUNT + 1];
+    for (size_t i = 0; i < S_COMMAND_COUNT; i++)
+        names[i] = s_commands[i].name;
+    names[S_COMMAND_COUNT] = "help";
+    const char *near = sf_cli_suggest (name, names, (int) S_COMMAND_COUNT + 1);
+    if (near)
+        fprintf (stderr, "spmmfarm: no command '%s'; did you mean '%s'?\n", name, near);
+    else
+        fprintf (stderr, "spmmfarm: no command '%s'\n", name);
+    fprintf (stderr, "Try 'spmmfarm help'.\n");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -71,7 +89,7 @@ main (int argc, char **argv)
                     char *help_argv[] = { (char *) s_commands[i].name, "--help", NULL };
                     return s_commands[i].run (2, help_argv);
                 }
-            fprintf (stderr, "spmmfarm: no command '%s'\n", argv[2]);
+            s_no_command (argv[2]);
             return SF_EXIT_USAGE;
         }
         s_print_help (stdout);
@@ -86,6 +104,6 @@ main (int argc, char **argv)
             sf_cli_getopt_reset ();
             return s_commands[i].run (argc - 1, argv + 1);
         }
-    fprintf (stderr, "spmmfarm: no command '%s'\nTry 'spmmfarm help'.\n", name);
+    s_no_command (name);
     return SF_EXIT_USAGE;
 }

@@ -66,7 +66,7 @@ sf_bundle_new (const char *gpu_type, int cc_major, int cc_minor, const char *too
         return NULL;
     }
     sf_manifest_t *m = self->m;
-    m->version = SF_MANIFEST_VERSION;
+    m->version = SF_MANIFEST_VERSION_MIN;  /* raised by a layer that needs more */
     m->cc_major = cc_major;
     m->cc_minor = cc_minor;
     time_t now = time (NULL);
@@ -163,6 +163,10 @@ s_record (const sf_bundle_layer_t *in, sf_manifest_layer_t *l)
     snprintf (l->permutation, sizeof l->permutation, "%s", in->permuted ? "in-kernel" : "none");
     l->bias = in->bias;
     l->relu = in->relu;
+    if ((unsigned) in->tier >= SF_TIER_COUNT || (unsigned) in->layout >= SF_LAYOUT_COUNT)
+        return sf_error_set (SF_ERR_INVALID, "bundle layer %s: unknown precision or layout", name);
+    l->tier = in->tier;
+    l->layout = in->layout;
     l->verified_error = isnan (in->verified_error) || in->verified_error < 0 ? -1.0 : in->verified_error;
     l->time_us = isnan (in->time_us) || in->time_us <= 0 ? -1.0 : in->time_us;
     l->simulated = in->simulated;
@@ -235,6 +239,7 @@ sf_bundle_add_layer (sf_bundle_t *self, const sf_bundle_layer_t *layer)
     m->layers[m->layer_count] = record;
     self->blobs[m->layer_count] = blobs;
     m->layer_count++;
+    m->version = sf_manifest_version_needed (m);
     return SF_OK;
 }
 
@@ -354,6 +359,13 @@ s_layer_json (const sf_manifest_layer_t *l)
     cJSON_AddStringToObject (o, "permutation", l->permutation);
     cJSON_AddBoolToObject (o, "bias", l->bias);
     cJSON_AddBoolToObject (o, "relu", l->relu);
+    /* the data types the layer's buffers must have (docs/BUNDLES.md) */
+    cJSON_AddStringToObject (o, "precision", sf_tier_name (l->tier));
+    cJSON_AddStringToObject (o, "layout", sf_layout_name (l->layout));
+    cJSON *dtypes = cJSON_AddObjectToObject (o, "dtypes");
+    cJSON_AddStringToObject (dtypes, "a", sf_tier_dtype (l->tier));
+    cJSON_AddStringToObject (dtypes, "b", sf_tier_dtype (l->tier));
+    cJSON_AddStringToObject (dtypes, "c", sf_tier_dtype (l->tier));
     s_add_measure (o, "verified_error", l->verified_error);
     s_add_measure (o, "time_us", l->time_us);
     cJSON_AddBoolToObject (o, "simulated", l->simulated);
@@ -368,7 +380,9 @@ sf_bundle_manifest_text (const sf_manifest_t *m)
 {
     cJSON *root = cJSON_CreateObject ();
     cJSON_AddStringToObject (root, "format", SF_MANIFEST_FORMAT);
-    cJSON_AddNumberToObject (root, "version", m->version);
+    /* version 1 while every layer is fp32 kn, so that older runtimes still
+       open such bundles; 2 otherwise, so that they refuse the others */
+    cJSON_AddNumberToObject (root, "version", sf_manifest_version_needed (m));
     cJSON_AddStringToObject (root, "created", m->created);
     cJSON_AddStringToObject (root, "generator", m->generator);
     cJSON *gpu = cJSON_AddObjectToObject (root, "gpu");

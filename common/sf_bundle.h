@@ -42,6 +42,8 @@ typedef struct {
     int32_t block_threads, cols_per_block, panel_groups, order, vec, shared_bytes;
     bool permuted;             /* rows were reordered (undone inside the kernel) */
     bool bias, relu;           /* fused epilogue */
+    sf_tier tier;              /* precision: the dtypes of A, B, C (0: fp32) */
+    sf_layout layout;          /* activation layout (0: kn) */
     double verified_error;     /* max relative error; NaN or < 0: not verified */
     double time_us;            /* median time at n; NaN or <= 0: unknown */
     bool simulated;            /* time_us comes from the simulator */
@@ -51,7 +53,7 @@ typedef struct {
     size_t source_size;        /* 0: strlen (source) */
     const char *source_ext;    /* "ptx" or "cu" */
     const void *data;          /* D and dense: the kernel's data (5th argument) */
-    size_t data_size;          /* dense: M*K*4 bytes, A row-major fp32 */
+    size_t data_size;          /* dense: M*K*element bytes, A row-major in the tier's type */
 } sf_bundle_layer_t;
 
 /*  An empty bundle for one GPU type (sf_cudadrv_gpu_type()), its compute
@@ -108,7 +110,9 @@ const void *sf_bundle_data (const sf_bundle_t *self, int index, size_t *size_p);
 /*  model.json's contents, or NULL. */
 const void *sf_bundle_model (const sf_bundle_t *self, size_t *size_p);
 
-/*  The generic dense kernel for template "dense": C = A * B (+ bias, ReLU)
+/*  The generic dense kernel for template "dense" on architectures other
+    than sm_90 (bundles for sm_90 carry our tensor-core kernel instead:
+    store/sf_export.c, docs/BUNDLES.md): C = A * B (+ bias, ReLU)
     with A (M x K, row-major fp32) read from the 5th kernel argument, tiled
     64 x 64 per block of 256 threads; CUDA C compiled by NVRTC for `arch`
     ("sm_90"; NULL: sm_90). Fills the layer's tmpl, config, entry, launch

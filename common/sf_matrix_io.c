@@ -14,7 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/sf_checkpoint.h"
 #include "common/sf_error.h"
+#include "common/sf_log.h"
 
 /* ---- formats ----------------------------------------------------------- */
 
@@ -29,6 +31,11 @@ sf_format_from_path (const char *path)
     };
     if (!path)
         return SF_FORMAT_UNKNOWN;
+    static const char index_suffix[] = ".safetensors.index.json";
+    size_t len = strlen (path), suffix = sizeof index_suffix - 1;
+    if (len > suffix && strcasecmp (path + len - suffix, index_suffix) == 0
+        && path[len - suffix - 1] != '/')
+        return SF_FORMAT_SAFETENSORS_INDEX;
     const char *dot = strrchr (path, '.');
     /* A dot inside a directory name ("run.1/weights") is no extension. */
     if (!dot || strchr (dot, '/'))
@@ -47,6 +54,7 @@ sf_format_name (sf_format format)
     case SF_FORMAT_MTX: return "mtx";
     case SF_FORMAT_NPY: return "npy";
     case SF_FORMAT_SAFETENSORS: return "safetensors";
+    case SF_FORMAT_SAFETENSORS_INDEX: return "safetensors-index";
     default: return "unknown";
     }
 }
@@ -54,25 +62,66 @@ sf_format_name (sf_format format)
 sf_matrix_t *
 sf_matrix_read (const char *path, const sf_read_opts_t *opts)
 {
+    return sf_matrix_read_info (path, opts, NULL);
+}
+
+/*  A text format's matrix: its stored shape is its shape. */
+static sf_matrix_t *
+s_text_info (sf_matrix_t *matrix, const char *dtype, sf_read_info_t *info)
+{
+    if (matrix && info) {
+        snprintf (info->dtype, sizeof info->dtype, "%s", dtype);
+        info->ndim = 2;
+        info->dims[0] = sf_matrix_rows (matrix);
+        info->dims[1] = sf_matrix_cols (matrix);
+    }
+    return matrix;
+}
+
+/*  A tensor of a sharded checkpoint: the index's weight map names its
+    shard (common/sf_checkpoint reads and checks the index). */
+static sf_matrix_t *
+s_index_read (const char *path, const char *tensor, sf_read_info_t *info)
+{
+    if (!tensor) {
+        sf_error_set (SF_ERR_INVALID, "%s: a sharded checkpoint: name the tensor to read "
+                      "(spmmfarm inspect %s lists them)", path, path);
+        return NULL;
+    }
+    sf_checkpoint_t *ck = sf_checkpoint_open (path);
+    const sf_checkpoint_tensor_t *t = ck ? sf_checkpoint_find (ck, tensor) : NULL;
+    sf_matrix_t *matrix = t ? sf_safetensors_read_info (t->file, tensor, info) : NULL;
+    if (ck && !t)
+        sf_error_set (SF_ERR_NOTFOUND, "%s: no tensor '%.200s' in the weight map", path, tensor);
+    sf_checkpoint_destroy (&ck);
+    return matrix;
+}
+
+sf_matrix_t *
+sf_matrix_read_info (const char *path, const sf_read_opts_t *opts, sf_read_info_t *info)
+{
     sf_read_opts_t none = { NULL, 0 };
     if (!opts)
         opts = &none;
+    if (info)
+        memset (info, 0, sizeof *info);
     uint64_t seed = opts->seed ? opts->seed : SF_MATRIX_DEFAULT_SEED;
     sf_format format = sf_format_from_path (path);
-    if (opts->tensor && format != SF_FORMAT_SAFETENSORS) {
+    if (opts->tensor && format != SF_FORMAT_SAFETENSORS && format != SF_FORMAT_SAFETENSORS_INDEX) {
         sf_error_set (SF_ERR_INVALID, "%s: a tensor name applies to .safetensors files only",
                       path);
         return NULL;
     }
     switch (format) {
-    case SF_FORMAT_SMTX: return sf_smtx_read (path, seed);
-    case SF_FORMAT_MTX: return sf_mtx_read (path, seed);
-    case SF_FORMAT_NPY: return sf_npy_read (path);
-    case SF_FORMAT_SAFETENSORS: return sf_safetensors_read (path, opts->tensor);
+    case SF_FORMAT_SMTX: return s_text_info (sf_smtx_read (path, seed), "pattern", info);
+    case SF_FORMAT_MTX: return s_text_info (sf_mtx_read (path, seed), "float32", info);
+    case SF_FORMAT_NPY: return sf_npy_read_info (path, info);
+    case SF_FORMAT_SAFETENSORS: return sf_safetensors_read_info (path, opts->tensor, info);
+    case SF_FORMAT_SAFETENSORS_INDEX: return s_index_read (path, opts->tensor, info);
     default:
         sf_error_set (SF_ERR_UNSUPPORTED,
-                      "%s: unknown matrix format (expected .smtx, .mtx, .npy or .safetensors)",
-                      path);
+                      "%s: unknown matrix format (expected .smtx, .mtx, .npy, .safetensors or "
+                      ".safetensors.index.json)", path);
         return NULL;
     }
 }
@@ -85,6 +134,7 @@ sf_matrix_write (const sf_matrix_t *matrix, const char *path)
     case SF_FORMAT_MTX: return sf_mtx_write (matrix, path);
     case SF_FORMAT_NPY:
     case SF_FORMAT_SAFETENSORS:
+    case SF_FORMAT_SAFETENSORS_INDEX:
         return sf_error_set (SF_ERR_UNSUPPORTED, "%s: writing %s files is not supported "
                              "(write .mtx or .smtx)", path,
                              sf_format_name (sf_format_from_path (path)));
@@ -331,15 +381,67 @@ sf_matrix_io_bf16_to_float (uint16_t bits)
     return value;
 }
 
+const char *
+sf_matrix_io_dtype_name (sf_matrix_io_dtype dtype)
+{
+    switch (dtype) {
+    case SF_MATRIX_IO_F32: return "float32";
+    case SF_MATRIX_IO_F16: return "float16";
+    case SF_MATRIX_IO_BF16: return "bfloat16";
+    case SF_MATRIX_IO_F64: return "float64";
+    }
+    return "unknown";
+}
+
+int
+sf_matrix_io_lower_shape (const char *path, int64_t at, const char *what, int ndim,
+                          const int64_t *dims, int64_t *rows_p, int64_t *cols_p)
+{
+    if (ndim != 2 && ndim != 4)
+        return sf_matrix_io_fail_at (SF_ERR_UNSUPPORTED, path, at, "%sthe array has %d "
+                                     "dimension%s; a weight matrix has 2 (or 4: a "
+                                     "convolution's O x I x kh x kw, read as its im2col "
+                                     "matrix O x I*kh*kw)", what, ndim, ndim == 1 ? "" : "s");
+    char shape[160];
+    size_t n = 0;
+    for (int i = 0; i < ndim; i++)
+        n += (size_t) snprintf (shape + n, sizeof shape - n, "%s%lld", i ? ", " : "",
+                                (long long) dims[i]);
+    for (int i = 0; i < ndim; i++)
+        if (dims[i] < 1 || dims[i] > SF_MATRIX_DIM_MAX)
+            return sf_matrix_io_fail_at (SF_ERR_RANGE, path, at, "%sshape (%s) out of range: "
+                                         "each dimension must be in 1..%d", what, shape,
+                                         SF_MATRIX_DIM_MAX);
+    int64_t cols = dims[1];
+    for (int i = 2; i < ndim; i++) {
+        if (cols > SF_MATRIX_DIM_MAX / dims[i])
+            return sf_matrix_io_fail_at (SF_ERR_RANGE, path, at, "%sconvolution weight (%s): "
+                                         "I*kh*kw exceeds %d columns", what, shape,
+                                         SF_MATRIX_DIM_MAX);
+        cols *= dims[i];
+    }
+    *rows_p = dims[0];
+    *cols_p = cols;
+    return SF_OK;
+}
+
 static size_t
 s_dtype_size (sf_matrix_io_dtype dtype)
 {
-    return dtype == SF_MATRIX_IO_F32 ? 4 : 2;
+    return dtype == SF_MATRIX_IO_F64 ? 8 : dtype == SF_MATRIX_IO_F32 ? 4 : 2;
 }
 
-static float
+static double
 s_decode (const unsigned char *b, sf_matrix_io_dtype dtype)
 {
+    if (dtype == SF_MATRIX_IO_F64) {
+        uint64_t bits = 0;
+        for (int i = 7; i >= 0; i--)
+            bits = bits << 8 | b[i];
+        double value;
+        memcpy (&value, &bits, sizeof value);
+        return value;
+    }
     if (dtype == SF_MATRIX_IO_F32) {
         uint32_t bits = (uint32_t) b[0] | (uint32_t) b[1] << 8 | (uint32_t) b[2] << 16
                       | (uint32_t) b[3] << 24;
@@ -383,10 +485,35 @@ s_entries_push (s_entries_t *e, int32_t col, float value)
     return SF_OK;
 }
 
+/*  The float64 note: what rounding to float32 changed. */
+static void
+s_note_f64 (const char *path, const char *what, int64_t total, const sf_read_info_t *info)
+{
+    if (info->rounded == 0) {
+        sf_log_warn ("matrix", "%s: %sfloat64 read as float32: all %lld values are exact in "
+                     "float32", path, what, (long long) total);
+        return;
+    }
+    char under[96] = "";
+    if (info->underflowed)
+        snprintf (under, sizeof under, "; %lld below float32's range became 0 (pruned)",
+                  (long long) info->underflowed);
+    sf_log_warn ("matrix", "%s: %sfloat64 rounded to float32: %lld of %lld values changed, "
+                 "largest relative change %.3g%s", path, what, (long long) info->rounded,
+                 (long long) total, info->max_rel_change, under);
+}
+
 sf_matrix_t *
 sf_matrix_io_read_dense (FILE *file, const char *path, int64_t offset, int64_t rows,
-                         int64_t cols, sf_matrix_io_dtype dtype, const char *what)
+                         int64_t cols, sf_matrix_io_dtype dtype, const char *what,
+                         sf_read_info_t *info)
 {
+    sf_read_info_t local;
+    if (!info)
+        info = &local;
+    snprintf (info->dtype, sizeof info->dtype, "%s", sf_matrix_io_dtype_name (dtype));
+    info->rounded = info->underflowed = 0;
+    info->max_rel_change = 0.0;
     const size_t item = s_dtype_size (dtype);
     const int64_t total = rows * cols;  /* the caller checked rows * cols * item <= file size */
     s_entries_t e = { NULL, NULL, 0, 0, total < SF_MATRIX_NNZ_MAX ? total : SF_MATRIX_NNZ_MAX };
@@ -418,13 +545,28 @@ sf_matrix_io_read_dense (FILE *file, const char *path, int64_t offset, int64_t r
             goto fail;
         }
         for (size_t i = 0; i < got; i++) {
-            float value = s_decode (chunk + i * item, dtype);
-            if (!isfinite (value)) {
+            double wide = s_decode (chunk + i * item, dtype);
+            if (!isfinite (wide)) {
                 int64_t at = offset + (done + (int64_t) i) * (int64_t) item;
                 sf_matrix_io_fail_at (SF_ERR_FORMAT, path, at, "%selement (%lld, %lld) is %s",
                                       what, (long long) row, (long long) col,
-                                      isnan (value) ? "NaN" : "infinite");
+                                      isnan (wide) ? "NaN" : "infinite");
                 goto fail;
+            }
+            float value = (float) wide;
+            if (dtype == SF_MATRIX_IO_F64 && (double) value != wide) {
+                if (!isfinite (value)) {
+                    int64_t at = offset + (done + (int64_t) i) * (int64_t) item;
+                    sf_matrix_io_fail_at (SF_ERR_RANGE, path, at, "%selement (%lld, %lld) = "
+                                          "%.9g is beyond float32's range", what,
+                                          (long long) row, (long long) col, wide);
+                    goto fail;
+                }
+                double change = fabs ((double) value - wide) / fabs (wide);
+                info->rounded++;
+                info->underflowed += value == 0.0f;
+                if (value != 0.0f && change > info->max_rel_change)
+                    info->max_rel_change = change;
             }
             if (value != 0.0f) {
                 int status = s_entries_push (&e, (int32_t) col, value);
@@ -446,6 +588,8 @@ sf_matrix_io_read_dense (FILE *file, const char *path, int64_t offset, int64_t r
         done += (int64_t) got;
     }
     free (chunk);
+    if (dtype == SF_MATRIX_IO_F64)
+        s_note_f64 (path, what, total, info);
     /* Give back the unused capacity; keep a valid pointer when nnz is 0. */
     size_t keep = (size_t) (e.nnz ? e.nnz : 1);
     int32_t *c = realloc (e.col_idx, keep * sizeof *c);

@@ -3,8 +3,10 @@
     The magic "\x93NUMPY", a version, a little-endian header length, then a
     Python dict literal {'descr': '<f4', 'fortran_order': False,
     'shape': (rows, cols), } padded with spaces and a newline, then the data.
-    Read: 2-D, float32 or float16, little-endian, C order. Zeros are pruned
-    entries; the array is streamed into CSR without a dense copy.
+    Read: 2-D (or a 4-D convolution weight, as its im2col matrix), float32,
+    float16 or float64 (rounded to float32, with a note), little-endian, C
+    order. Zeros are pruned entries; the array is streamed into CSR without a
+    dense copy.
 */
 #include <stdlib.h>
 #include <string.h>
@@ -137,7 +139,7 @@ s_value (s_scan_t *s, const char *key, s_header_t *h)
         h->descr_at = at;
         if (s->pos < s->len && s->text[s->pos] == '[')
             return s_fail (s, SF_ERR_UNSUPPORTED, "structured dtypes are not supported "
-                           "(float32 '<f4' or float16 '<f2' only)");
+                           "(float32 '<f4', float16 '<f2' or float64 '<f8' only)");
         return s_string (s, h->descr, sizeof h->descr);
     }
     if (strcmp (key, "fortran_order") == 0 && !h->has_order) {
@@ -202,43 +204,37 @@ s_dtype (const char *path, const s_header_t *h, sf_matrix_io_dtype *dtype)
     const char *d = h->descr;
     bool little = d[0] == '<' || d[0] == '=' || d[0] == '|';
     const char *kind = little || d[0] == '>' ? d + 1 : d;
-    bool known = strcmp (kind, "f4") == 0 || strcmp (kind, "f2") == 0;
+    bool known = strcmp (kind, "f4") == 0 || strcmp (kind, "f2") == 0 || strcmp (kind, "f8") == 0;
     if (known && d[0] == '>')
         return sf_matrix_io_fail_at (SF_ERR_UNSUPPORTED, path, h->descr_at, "dtype '%s' is "
                                      "big-endian; only little-endian data is read", d);
     if (!known || !little)
         return sf_matrix_io_fail_at (SF_ERR_UNSUPPORTED, path, h->descr_at, "dtype '%s' is not "
-                                     "supported (float32 '<f4' or float16 '<f2' only)", d);
-    *dtype = strcmp (kind, "f4") == 0 ? SF_MATRIX_IO_F32 : SF_MATRIX_IO_F16;
+                                     "supported (float32 '<f4', float16 '<f2' or float64 "
+                                     "'<f8' only)", d);
+    *dtype = strcmp (kind, "f4") == 0 ? SF_MATRIX_IO_F32
+           : strcmp (kind, "f8") == 0 ? SF_MATRIX_IO_F64 : SF_MATRIX_IO_F16;
     return SF_OK;
 }
 
+/*  The matrix the shape is read as (2-D as it is, 4-D lowered). */
 static int
-s_check_shape (const char *path, const s_header_t *h)
+s_check_shape (const char *path, const s_header_t *h, int64_t *rows_p, int64_t *cols_p)
 {
     if (h->fortran_order)
         return sf_matrix_io_fail_at (SF_ERR_UNSUPPORTED, path, h->order_at, "Fortran-order "
                                      "arrays are not supported (save a C-contiguous array)");
-    if (h->ndim != 2)
-        return sf_matrix_io_fail_at (SF_ERR_UNSUPPORTED, path, h->shape_at, "the array has %d "
-                                     "dimension%s; a weight matrix has 2", h->ndim,
-                                     h->ndim == 1 ? "" : "s");
-    if (h->dims[0] < 1 || h->dims[1] < 1 || h->dims[0] > SF_MATRIX_DIM_MAX
-        || h->dims[1] > SF_MATRIX_DIM_MAX)
-        return sf_matrix_io_fail_at (SF_ERR_RANGE, path, h->shape_at, "shape (%lld, %lld) out "
-                                     "of range: each dimension must be in 1..%d",
-                                     (long long) h->dims[0], (long long) h->dims[1],
-                                     SF_MATRIX_DIM_MAX);
-    return SF_OK;
+    return sf_matrix_io_lower_shape (path, h->shape_at, "", h->ndim, h->dims, rows_p, cols_p);
 }
 
 /*  The data must be exactly rows * cols elements: refuse a shape that the
     file cannot hold before allocating anything. */
 static int
-s_check_data (const char *path, const s_header_t *h, int64_t start, int64_t size, size_t item)
+s_check_data (const char *path, const s_header_t *h, int64_t start, int64_t size, size_t item,
+              int64_t matrix_rows, int64_t matrix_cols)
 {
     uint64_t avail = (uint64_t) (size - start);
-    uint64_t rows = (uint64_t) h->dims[0], cols = (uint64_t) h->dims[1];
+    uint64_t rows = (uint64_t) matrix_rows, cols = (uint64_t) matrix_cols;
     if (rows > avail / item / cols)
         return sf_matrix_io_fail_at (SF_ERR_FORMAT, path, size, "the file ends inside the "
                                      "data: shape (%llu, %llu) of '%s' needs %.0f bytes after "
@@ -308,6 +304,12 @@ s_read_header (FILE *file, const char *path, int64_t size, s_header_t *h, int64_
 sf_matrix_t *
 sf_npy_read (const char *path)
 {
+    return sf_npy_read_info (path, NULL);
+}
+
+sf_matrix_t *
+sf_npy_read_info (const char *path, sf_read_info_t *info)
+{
     int64_t size;
     FILE *file = sf_matrix_io_open (path, &size);
     if (!file)
@@ -317,10 +319,18 @@ sf_npy_read (const char *path)
     int64_t start = 0;
     sf_matrix_io_dtype dtype = SF_MATRIX_IO_F32;
     sf_matrix_t *matrix = NULL;
+    int64_t rows = 0, cols = 0;
+    size_t item = 0;
     if (s_read_header (file, path, size, &h, &start) == SF_OK && s_dtype (path, &h, &dtype) == SF_OK
-        && s_check_shape (path, &h) == SF_OK
-        && s_check_data (path, &h, start, size, dtype == SF_MATRIX_IO_F32 ? 4 : 2) == SF_OK)
-        matrix = sf_matrix_io_read_dense (file, path, start, h.dims[0], h.dims[1], dtype, "");
+        && s_check_shape (path, &h, &rows, &cols) == SF_OK
+        && (item = dtype == SF_MATRIX_IO_F64 ? 8 : dtype == SF_MATRIX_IO_F32 ? 4 : 2)
+        && s_check_data (path, &h, start, size, item, rows, cols) == SF_OK)
+        matrix = sf_matrix_io_read_dense (file, path, start, rows, cols, dtype, "", info);
     fclose (file);
+    if (matrix && info) {
+        info->ndim = h.ndim;
+        for (int i = 0; i < h.ndim; i++)
+            info->dims[i] = h.dims[i];
+    }
     return matrix;
 }

@@ -1,4 +1,6 @@
-/*  sf_safetensors: one 2-D tensor of a .safetensors file.
+/*  sf_safetensors: one weight tensor of a .safetensors file (2-D, or a 4-D
+    convolution weight read as its im2col matrix), a tensor's nonzeros, and
+    every tensor's header (sharded checkpoints: common/sf_checkpoint).
 
     Layout: an 8-byte little-endian header length N, N bytes of JSON
     {"name": {"dtype": "F32", "shape": [rows, cols], "data_offsets": [begin,
@@ -36,9 +38,29 @@ typedef struct {
     const char *name;
     const char *dtype;
     int ndim;
-    int64_t rows, cols;      /* when ndim == 2 */
+    int64_t dims[SF_SAFETENSORS_NDIM_MAX];  /* the first SF_SAFETENSORS_NDIM_MAX */
     uint64_t begin, end;     /* relative to data_start */
 } s_tensor_t;
+
+/*  A weight tensor: one the readers take as a matrix. */
+static bool
+s_is_weight (const s_tensor_t *t)
+{
+    return t->ndim == 2 || t->ndim == 4;
+}
+
+/*  "[2, 3]": per-thread storage, valid until the next call. */
+static const char *
+s_shape_text (const s_tensor_t *t)
+{
+    static _Thread_local char text[200];
+    size_t n = (size_t) snprintf (text, sizeof text, "[");
+    for (int i = 0; i < t->ndim && i < SF_SAFETENSORS_NDIM_MAX; i++)
+        n += (size_t) snprintf (text + n, sizeof text - n, "%s%lld", i ? ", " : "",
+                                (long long) t->dims[i]);
+    snprintf (text + n, sizeof text - n, "%s]", t->ndim > SF_SAFETENSORS_NDIM_MAX ? ", ..." : "");
+    return text;
+}
 
 static void
 s_close (s_file_t *f)
@@ -103,11 +125,13 @@ s_tensor (const s_file_t *f, const cJSON *entry, s_tensor_t *t)
             return sf_matrix_io_fail_at (SF_ERR_FORMAT, f->path, at, "tensor '%s': the shape "
                                          "holds something other than a non-negative integer",
                                          t->name);
-        if (t->ndim == 0)
-            t->rows = (int64_t) value;
-        else if (t->ndim == 1)
-            t->cols = (int64_t) value;
-        t->ndim++;
+        if (value > INT64_MAX / 2)
+            return sf_matrix_io_fail_at (SF_ERR_RANGE, f->path, at, "tensor '%s': a dimension "
+                                         "of the shape is too large", t->name);
+        if (t->ndim < SF_SAFETENSORS_NDIM_MAX)
+            t->dims[t->ndim] = (int64_t) value;
+        if (t->ndim < INT32_MAX)
+            t->ndim++;
     }
     if (cJSON_GetArraySize (offsets) != 2
         || !s_json_uint (cJSON_GetArrayItem (offsets, 0), &t->begin)
@@ -208,10 +232,10 @@ s_open (const char *path, s_file_t *f)
     return s_check_entries (f);
 }
 
-/*  The tensors' names (only the 2-D ones, or all), comma-separated,
+/*  The tensors' names (only the weight tensors, or all), comma-separated,
     bounded. */
 static void
-s_list (const s_file_t *f, bool only_2d, char *out, size_t size)
+s_list (const s_file_t *f, bool only_weights, char *out, size_t size)
 {
     size_t n = 0;
     int listed = 0, skipped = 0;
@@ -220,7 +244,7 @@ s_list (const s_file_t *f, bool only_2d, char *out, size_t size)
     cJSON_ArrayForEach (entry, f->root) {
         s_tensor_t t;
         if (strcmp (entry->string, "__metadata__") == 0 || s_tensor (f, entry, &t) != SF_OK
-            || (only_2d && t.ndim != 2))
+            || (only_weights && !s_is_weight (&t)))
             continue;
         if (n + strlen (t.name) + 40 > size || n > S_NAMES_MAX) {
             skipped++;
@@ -235,7 +259,7 @@ s_list (const s_file_t *f, bool only_2d, char *out, size_t size)
         snprintf (out, size, "none");
 }
 
-/*  Finds the tensor to read: by name, or the only 2-D one. */
+/*  Finds the tensor to read: by name, or the only weight tensor. */
 static int
 s_choose (const s_file_t *f, const char *name, s_tensor_t *t)
 {
@@ -255,7 +279,7 @@ s_choose (const s_file_t *f, const char *name, s_tensor_t *t)
     cJSON_ArrayForEach (entry, f->root) {
         s_tensor_t candidate;
         if (strcmp (entry->string, "__metadata__") == 0 || s_tensor (f, entry, &candidate) != SF_OK
-            || candidate.ndim != 2)
+            || !s_is_weight (&candidate))
             continue;
         if (found++ == 0)
             *t = candidate;
@@ -264,22 +288,24 @@ s_choose (const s_file_t *f, const char *name, s_tensor_t *t)
         return SF_OK;
     if (found == 0) {
         s_list (f, false, names, sizeof names);
-        return sf_matrix_io_fail_at (SF_ERR_NOTFOUND, f->path, 8, "no 2-D tensor in the header "
-                                     "(tensors: %s)", names);
+        return sf_matrix_io_fail_at (SF_ERR_NOTFOUND, f->path, 8, "no weight tensor (2-D, or "
+                                     "4-D convolution) in the header (tensors: %s)", names);
     }
     s_list (f, true, names, sizeof names);
-    return sf_matrix_io_fail_at (SF_ERR_INVALID, f->path, 8, "the file holds %d 2-D tensors; "
-                                 "name the one to read: %s", found, names);
+    return sf_matrix_io_fail_at (SF_ERR_INVALID, f->path, 8, "the file holds %d weight tensors "
+                                 "(2-D or 4-D); name the one to read: %s", found, names);
 }
 
 static int
-s_check_chosen (const s_file_t *f, const s_tensor_t *t, sf_matrix_io_dtype *dtype)
+s_check_chosen (const s_file_t *f, const s_tensor_t *t, sf_matrix_io_dtype *dtype,
+                int64_t *rows_p, int64_t *cols_p)
 {
     int64_t at = s_key_at (f, t->name);
-    if (t->ndim != 2)
-        return sf_matrix_io_fail_at (SF_ERR_UNSUPPORTED, f->path, at, "tensor '%s' has %d "
-                                     "dimension%s; a weight matrix has 2", t->name, t->ndim,
-                                     t->ndim == 1 ? "" : "s");
+    char what[160];
+    snprintf (what, sizeof what, "tensor '%.120s': ", t->name);
+    int status = sf_matrix_io_lower_shape (f->path, at, what, t->ndim, t->dims, rows_p, cols_p);
+    if (status != SF_OK)
+        return status;
     size_t item;
     if (strcmp (t->dtype, "F32") == 0) {
         *dtype = SF_MATRIX_IO_F32;
@@ -290,41 +316,51 @@ s_check_chosen (const s_file_t *f, const s_tensor_t *t, sf_matrix_io_dtype *dtyp
     } else if (strcmp (t->dtype, "BF16") == 0) {
         *dtype = SF_MATRIX_IO_BF16;
         item = 2;
+    } else if (strcmp (t->dtype, "F64") == 0) {
+        *dtype = SF_MATRIX_IO_F64;
+        item = 8;
     } else {
         return sf_matrix_io_fail_at (SF_ERR_UNSUPPORTED, f->path, at, "tensor '%s' has dtype "
-                                     "%s; only F32, F16 and BF16 are read", t->name, t->dtype);
+                                     "%s; only F32, F16, BF16 and F64 are read", t->name,
+                                     t->dtype);
     }
-    if (t->rows < 1 || t->cols < 1 || t->rows > SF_MATRIX_DIM_MAX || t->cols > SF_MATRIX_DIM_MAX)
-        return sf_matrix_io_fail_at (SF_ERR_RANGE, f->path, at, "tensor '%s': shape [%lld, "
-                                     "%lld] out of range: each dimension must be in 1..%d",
-                                     t->name, (long long) t->rows, (long long) t->cols,
-                                     SF_MATRIX_DIM_MAX);
-    /* rows, cols < 2^31: the product times 4 fits in 64 bits. */
-    uint64_t need = (uint64_t) t->rows * (uint64_t) t->cols * item;
+    /* rows, cols < 2^31: the product times 8 fits in 64 bits. */
+    uint64_t need = (uint64_t) *rows_p * (uint64_t) *cols_p * item;
     if (t->end - t->begin != need)
         return sf_matrix_io_fail_at (SF_ERR_FORMAT, f->path, f->data_start + (int64_t) t->begin,
                                      "tensor '%s': data_offsets [%llu, %llu] hold %llu bytes, "
-                                     "but shape [%lld, %lld] of %s needs %llu", t->name,
+                                     "but shape %s of %s needs %llu", t->name,
                                      (unsigned long long) t->begin, (unsigned long long) t->end,
                                      (unsigned long long) (t->end - t->begin),
-                                     (long long) t->rows, (long long) t->cols, t->dtype,
-                                     (unsigned long long) need);
+                                     s_shape_text (t), t->dtype, (unsigned long long) need);
     return SF_OK;
 }
 
 sf_matrix_t *
 sf_safetensors_read (const char *path, const char *tensor)
 {
+    return sf_safetensors_read_info (path, tensor, NULL);
+}
+
+sf_matrix_t *
+sf_safetensors_read_info (const char *path, const char *tensor, sf_read_info_t *info)
+{
     s_file_t f;
     s_tensor_t t;
     sf_matrix_io_dtype dtype = SF_MATRIX_IO_F32;
     sf_matrix_t *matrix = NULL;
+    int64_t rows = 0, cols = 0;
     if (s_open (path, &f) == SF_OK && s_choose (&f, tensor, &t) == SF_OK
-        && s_check_chosen (&f, &t, &dtype) == SF_OK) {
+        && s_check_chosen (&f, &t, &dtype, &rows, &cols) == SF_OK) {
         char what[160];
         snprintf (what, sizeof what, "tensor '%.120s': ", t.name);
         matrix = sf_matrix_io_read_dense (f.file, path, f.data_start + (int64_t) t.begin,
-                                          t.rows, t.cols, dtype, what);
+                                          rows, cols, dtype, what, info);
+        if (matrix && info) {
+            info->ndim = t.ndim;
+            for (int i = 0; i < t.ndim && i < 4; i++)
+                info->dims[i] = t.dims[i];
+        }
     }
     s_close (&f);
     return matrix;
@@ -349,7 +385,7 @@ sf_safetensors_list (const char *path, char ***names_p, int *count_p)
     cJSON_ArrayForEach (entry, f.root) {
         s_tensor_t t;
         if (out_of_memory || strcmp (entry->string, "__metadata__") == 0
-            || s_tensor (&f, entry, &t) != SF_OK || t.ndim != 2)
+            || s_tensor (&f, entry, &t) != SF_OK || !s_is_weight (&t))
             continue;
         if (!(names[count] = strdup (t.name)))
             out_of_memory = true;
@@ -366,4 +402,117 @@ sf_safetensors_list (const char *path, char ***names_p, int *count_p)
     *names_p = names;
     *count_p = count;
     return SF_OK;
+}
+
+/* ---- a tensor's nonzeros --------------------------------------------------- */
+
+/*  Item size and kind of a safetensors dtype; 0 if unknown. */
+static size_t
+s_item_size (const char *dtype, bool *is_float)
+{
+    static const struct { const char *name; size_t size; bool fp; } known[] = {
+        { "BOOL", 1, false }, { "U8", 1, false }, { "I8", 1, false },
+        { "F8_E5M2", 1, true }, { "F8_E4M3", 1, true }, { "I16", 2, false },
+        { "U16", 2, false }, { "F16", 2, true }, { "BF16", 2, true }, { "I32", 4, false },
+        { "U32", 4, false }, { "F32", 4, true }, { "F64", 8, true }, { "I64", 8, false },
+        { "U64", 8, false },
+    };
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strcmp (dtype, known[i].name) == 0) {
+            *is_float = known[i].fp;
+            return known[i].size;
+        }
+    return 0;
+}
+
+/*  The tensor's data must be as large as its shape and dtype say. */
+static int
+s_check_size (const s_file_t *f, const s_tensor_t *t, size_t item)
+{
+    uint64_t need = item;
+    bool over = t->ndim > SF_SAFETENSORS_NDIM_MAX;
+    for (int i = 0; i < t->ndim && !over; i++) {
+        if (t->dims[i] != 0 && need > UINT64_MAX / (uint64_t) t->dims[i])
+            over = true;
+        else
+            need *= (uint64_t) t->dims[i];
+    }
+    if (over || t->end - t->begin != need)
+        return sf_matrix_io_fail_at (SF_ERR_FORMAT, f->path, f->data_start + (int64_t) t->begin,
+                                     "tensor '%s': data_offsets [%llu, %llu] hold %llu bytes, "
+                                     "but shape %s of %s needs %s%llu", t->name,
+                                     (unsigned long long) t->begin, (unsigned long long) t->end,
+                                     (unsigned long long) (t->end - t->begin),
+                                     s_shape_text (t), t->dtype, over ? "more than " : "",
+                                     (unsigned long long) need);
+    return SF_OK;
+}
+
+int
+sf_safetensors_count_nonzero (const char *path, const char *tensor, int64_t *nonzeros_p,
+                              int64_t *elements_p)
+{
+    s_file_t f;
+    s_tensor_t t;
+    bool is_float = false;
+    size_t item = 0;
+    int status = s_open (path, &f);
+    if (status == SF_OK)
+        status = s_choose (&f, tensor, &t);
+    if (status == SF_OK && (item = s_item_size (t.dtype, &is_float)) == 0)
+        status = sf_matrix_io_fail_at (SF_ERR_UNSUPPORTED, path, s_key_at (&f, t.name), "tensor "
+                                       "'%s': dtype %s has no known element size", t.name, t.dtype);
+    if (status == SF_OK)
+        status = s_check_size (&f, &t, item);
+    unsigned char *chunk = status == SF_OK ? malloc (1 << 20) : NULL;
+    if (status == SF_OK && !chunk)
+        status = sf_error_set (SF_ERR_NOMEM, "out of memory");
+    if (status == SF_OK && fseeko (f.file, f.data_start + (int64_t) t.begin, SEEK_SET) != 0)
+        status = sf_error_set (SF_ERR_IO, "%s: cannot seek to tensor '%s'", path, t.name);
+    int64_t left = (int64_t) (t.end - t.begin), nonzeros = 0;
+    while (status == SF_OK && left > 0) {
+        size_t want = left < (1 << 20) ? (size_t) left : (size_t) (1 << 20);
+        if (fread (chunk, 1, want, f.file) != want) {
+            status = sf_error_set (SF_ERR_IO, "%s: tensor '%s': read failed", path, t.name);
+            break;
+        }
+        for (size_t i = 0; i < want; i += item) {
+            bool zero = true;
+            /* little-endian: the sign bit is the top bit of the last byte */
+            for (size_t b = 0; b < item && zero; b++) {
+                unsigned char byte = chunk[i + b];
+                if (is_float && b == item - 1)
+                    byte &= 0x7f;
+                zero = byte == 0;
+            }
+            nonzeros += !zero;
+        }
+        left -= (int64_t) want;
+    }
+    if (status == SF_OK) {
+        *nonzeros_p = nonzeros;
+        *elements_p = (int64_t) ((t.end - t.begin) / item);
+    }
+    free (chunk);
+    s_close (&f);
+    return status;
+}
+
+int
+sf_safetensors_each (const char *path, sf_safetensors_each_fn fn, void *arg)
+{
+    s_file_t f;
+    int status = s_open (path, &f);
+    const cJSON *entry;
+    if (status == SF_OK)
+        cJSON_ArrayForEach (entry, f.root) {
+            s_tensor_t t;
+            if (strcmp (entry->string, "__metadata__") == 0)
+                continue;
+            if ((status = s_tensor (&f, entry, &t)) != SF_OK
+                || (status = fn (arg, t.name, t.dtype, t.ndim, t.dims)) != SF_OK)
+                break;
+        }
+    s_close (&f);
+    return status;
 }

@@ -1,7 +1,45 @@
-/*  sf_sha256: straightforward FIPS 180-4 SHA-256. */
+/*  sf_sha256: SHA-256 through libsodium, or (SF_SHA256_STANDALONE, the
+    deployment runtime's build) a straightforward FIPS 180-4 one. */
 #include "common/sf_sha256.h"
 
 #include <string.h>
+
+#ifndef SF_SHA256_STANDALONE
+
+#include <sodium.h>
+
+_Static_assert (sizeof (crypto_hash_sha256_state) <= sizeof ((sf_sha256_t *) 0)->opaque,
+                "libsodium's SHA-256 state fits sf_sha256_t");
+
+void
+sf_sha256_init (sf_sha256_t *ctx)
+{
+    crypto_hash_sha256_init ((crypto_hash_sha256_state *) ctx->opaque);
+}
+
+void
+sf_sha256_update (sf_sha256_t *ctx, const void *data, size_t size)
+{
+    crypto_hash_sha256_update ((crypto_hash_sha256_state *) ctx->opaque, data, size);
+}
+
+void
+sf_sha256_final (sf_sha256_t *ctx, uint8_t digest[SF_SHA256_BYTES])
+{
+    crypto_hash_sha256_final ((crypto_hash_sha256_state *) ctx->opaque, digest);
+}
+
+#else /* SF_SHA256_STANDALONE */
+
+typedef struct {
+    uint32_t state[8];
+    uint64_t length;      /* bytes hashed so far */
+    uint8_t block[64];
+    size_t used;          /* bytes waiting in block */
+} s_state_t;
+
+_Static_assert (sizeof (s_state_t) <= sizeof ((sf_sha256_t *) 0)->opaque,
+                "the standalone SHA-256 state fits sf_sha256_t");
 
 static const uint32_t s_k[64] = {
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -43,8 +81,9 @@ s_compress (uint32_t state[8], const uint8_t block[64])
 }
 
 void
-sf_sha256_init (sf_sha256_t *ctx)
+sf_sha256_init (sf_sha256_t *opaque)
 {
+    s_state_t *ctx = (s_state_t *) opaque->opaque;
     static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
     memcpy (ctx->state, iv, sizeof iv);
@@ -53,8 +92,9 @@ sf_sha256_init (sf_sha256_t *ctx)
 }
 
 void
-sf_sha256_update (sf_sha256_t *ctx, const void *data, size_t size)
+sf_sha256_update (sf_sha256_t *opaque, const void *data, size_t size)
 {
+    s_state_t *ctx = (s_state_t *) opaque->opaque;
     const uint8_t *p = data;
     ctx->length += size;
     if (ctx->used) {
@@ -75,18 +115,19 @@ sf_sha256_update (sf_sha256_t *ctx, const void *data, size_t size)
 }
 
 void
-sf_sha256_final (sf_sha256_t *ctx, uint8_t digest[SF_SHA256_BYTES])
+sf_sha256_final (sf_sha256_t *opaque, uint8_t digest[SF_SHA256_BYTES])
 {
+    s_state_t *ctx = (s_state_t *) opaque->opaque;
     uint64_t bits = ctx->length * 8;
     uint8_t pad = 0x80;
-    sf_sha256_update (ctx, &pad, 1);
+    sf_sha256_update (opaque, &pad, 1);
     pad = 0;
     while (ctx->used != 56)
-        sf_sha256_update (ctx, &pad, 1);
+        sf_sha256_update (opaque, &pad, 1);
     uint8_t len[8];
     for (int i = 0; i < 8; i++)
         len[i] = (uint8_t) (bits >> (56 - 8 * i));
-    sf_sha256_update (ctx, len, 8);
+    sf_sha256_update (opaque, len, 8);
     for (int i = 0; i < 8; i++) {
         digest[4 * i] = (uint8_t) (ctx->state[i] >> 24);
         digest[4 * i + 1] = (uint8_t) (ctx->state[i] >> 16);
@@ -94,6 +135,8 @@ sf_sha256_final (sf_sha256_t *ctx, uint8_t digest[SF_SHA256_BYTES])
         digest[4 * i + 3] = (uint8_t) ctx->state[i];
     }
 }
+
+#endif /* SF_SHA256_STANDALONE */
 
 void
 sf_sha256 (const void *data, size_t size, uint8_t digest[SF_SHA256_BYTES])

@@ -1,5 +1,8 @@
-/*  sf_sha256: SHA-256 (FIPS 180-4), self-contained so that the deployment
-    runtime, which depends on nothing but the CUDA driver, can share it. */
+/*  sf_sha256: SHA-256 (FIPS 180-4). In libspmmfarm it is libsodium's
+    crypto_hash_sha256; the deployment runtime, which depends on nothing but
+    libc and the CUDA driver, compiles the same file with
+    SF_SHA256_STANDALONE and gets a self-contained implementation of the
+    same API (tests/check_sha256 compares the two). */
 #ifndef SF_SHA256_H_INCLUDED
 #define SF_SHA256_H_INCLUDED
 
@@ -13,11 +16,10 @@ extern "C" {
 #define SF_SHA256_BYTES 32
 #define SF_SHA256_HEX 65 /* 64 hex digits and the terminating NUL */
 
+/*  The running state: libsodium's crypto_hash_sha256_state (104 bytes) or
+    the standalone one (112), in storage large enough for either. */
 typedef struct {
-    uint32_t state[8];
-    uint64_t length;      /* bytes hashed so far */
-    uint8_t block[64];
-    size_t used;          /* bytes waiting in block */
+    _Alignas (16) unsigned char opaque[128];
 } sf_sha256_t;
 
 void sf_sha256_init (sf_sha256_t *ctx);

@@ -49,10 +49,13 @@ sf_tier_is_half (sf_tier tier)
 double
 sf_tier_tol (sf_tier tier)
 {
+    /* about 4-6x what cuBLAS gives in the tier, measured on the H100
+       (docs/DECISIONS.md "Precision tiers": TF32 2.6e-4, bf16 1.65e-3,
+       fp16 2.1e-4 with C in the type, on BERT and LLM shapes) */
     switch (tier) {
-    case SF_TIER_TF32: return 2e-3;
+    case SF_TIER_TF32: return 1e-3;
     case SF_TIER_BF16: return 1e-2;
-    case SF_TIER_FP16: return 1e-2;
+    case SF_TIER_FP16: return 2e-3;
     default: return 1e-5;
     }
 }

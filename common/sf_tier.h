@@ -7,9 +7,9 @@
 
       tier   A / B / C        arithmetic                      default bound
       fp32   fp32             FP32 FMA or 3xTF32 tensor cores  1e-5
-      tf32   fp32             TF32 tensor cores                2e-3
+      tf32   fp32             TF32 tensor cores                1e-3
       bf16   bf16, fp32 acc.  tensor cores                     1e-2
-      fp16   fp16, fp32 acc.  tensor cores                     1e-2
+      fp16   fp16, fp32 acc.  tensor cores                     2e-3
 
     The bound is the normwise relative error of sampled rows of C against a
     double-precision reference computed on the tier's rounded inputs

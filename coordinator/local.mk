@@ -1,8 +1,10 @@
-## coordinator/: the farm's coordinator; for now its wire protocol
-## (sf_proto: messages, schema, bounded MessagePack codec). The CurveZMQ
-## layer it uses, common/sf_curve, is listed in common/local.mk.
-libspmmfarm_la_SOURCES += \
-	coordinator/sf_proto.c coordinator/sf_proto.h
+## coordinator/: the farm's coordinator (leases, campaigns, the store's
+## writer). It speaks to workers and clients through wire/ only.
 libspmmfarm_la_SOURCES += \
 	coordinator/sf_coord.c coordinator/sf_coord.h \
 	coordinator/sf_exportjob.c coordinator/sf_exportjob.h
+libspmmfarm_la_SOURCES += \
+	coordinator/sf_budget.c coordinator/sf_budget.h \
+	coordinator/sf_campaign.c coordinator/sf_campaign.h
+libspmmfarm_la_SOURCES += \
+	coordinator/sf_metrics.c coordinator/sf_metrics.h

@@ -1,5 +1,6 @@
 /*  sf_coord: the farm's coordinator. See sf_coord.h and docs/FARM.md. */
 #include "coordinator/sf_coord.h"
+#include "coordinator/sf_metrics.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -16,8 +17,10 @@
 #include "common/sf_log.h"
 #include "common/sf_matrix.h"
 #include "common/sf_sha256.h"
+#include "coordinator/sf_budget.h"
+#include "coordinator/sf_campaign.h"
 #include "coordinator/sf_exportjob.h"
-#include "coordinator/sf_proto.h"
+#include "wire/sf_proto.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_space.h"
 #include "rankmodel/sf_features.h"
@@ -33,7 +36,6 @@
 #define S_TURN_MAX 1000             /* messages read from one socket per turn */
 #define S_LATENCY_MAX (1 << 20)     /* lease latency samples kept */
 #define S_SPACE_MAX 65536           /* legal configs enumerated for a sweep layer */
-#define S_DEFAULT_TOL 1e-5
 #define S_EXPORTS_MAX 4             /* exports running at once */
 #define S_ALLOW_CHECK_MS 1000       /* how often the allow-list is read again */
 #define S_SNDHWM 1000               /* messages queued for one peer before sends to it fail */
@@ -69,6 +71,7 @@ struct _s_campaign_t {
     bool model_resolved;
     char *model_json;               /* NULL: none (fallback) */
     char model_digest[SF_PROTO_HASH_LEN + 1];
+    sf_budget_t *budget;            /* --budget: its layers' plans (NULL: none) */
 };
 
 struct _s_worker_t {
@@ -250,6 +253,7 @@ s_campaign_free (void **item)
         sf_record_campaign_free (&c->rec);
         free (c->layers);
         free (c->model_json);
+        sf_budget_destroy (&c->budget);
         free (c);
         *item = NULL;
     }
@@ -439,6 +443,8 @@ s_drop_lease (sf_coord_t *self, s_job_t *job)
 static void
 s_job_retire (sf_coord_t *self, s_job_t *job)
 {
+    if (job->campaign->budget)
+        sf_budget_done (job->campaign->budget, job->rec.layer, NAN, NAN);
     s_dequeue (self, job);
     s_drop_lease (self, job);
     zlistx_delete (self->jobs, job->live_handle);  /* frees the job */
@@ -1175,6 +1181,8 @@ s_template (const char *name, sf_template *out)
         *out = SF_TEMPLATE_D;
     else if (strcmp (name, "dense") == 0)
         *out = SF_TEMPLATE_DENSE;
+    else if (strcmp (name, "T") == 0)
+        *out = SF_TEMPLATE_T;
     else
         return false;
     return true;
@@ -1219,6 +1227,8 @@ s_store_candidate (sf_coord_t *self, s_worker_t *w, const s_job_t *job, const sf
     key.tmpl = tmpl;
     snprintf (key.config, sizeof key.config, "%s", cand->config);
     key.proxy = cand->proxy;
+    key.tier = job->campaign->rec.search.tier;  /* measured in the request's tier */
+    key.layout = job->campaign->rec.search.layout;
 
     sf_store_result_t v;
     memset (&v, 0, sizeof v);
@@ -1341,6 +1351,8 @@ s_on_result (sf_coord_t *self, s_worker_t *w, const sf_proto_result_t *res)
     n->wall_s += res->wall_s;
     n->cpu_s += res->cpu_s;
     n->gpu_s += res->gpu_s;
+    if (c->budget)
+        sf_budget_done (c->budget, job->rec.layer, res->wall_s, res->cpu_s);
     job->rec.state = SF_JOB_DONE;
     job->rec.error[0] = '\0';
     w->jobs_done++;
@@ -1486,11 +1498,7 @@ typedef struct {
 static bool
 s_same_search (const sf_store_campaign_t *a, const sf_store_campaign_t *b)
 {
-    /* rank with another model version is another search (0: it fell back) */
-    return strcmp (a->strategy, b->strategy) == 0 && a->search.max_configs == b->search.max_configs
-        && a->search.proxy_top == b->search.proxy_top && a->search.top_k == b->search.top_k
-        && a->search.seed == b->search.seed && a->search.tol == b->search.tol
-        && a->search.model_version == b->search.model_version;
+    return sf_campaign_same_search (a, b);
 }
 
 static int
@@ -1551,6 +1559,8 @@ s_unmeasured (sf_coord_t *self, const s_campaign_t *c, uint32_t i, int64_t nnz, 
     memcpy (key.matrix, c->rec.layers[i].matrix, SF_STORE_HASH_BYTES);
     key.n = c->rec.layers[i].n;
     key.proxy = true;
+    key.tier = c->rec.search.tier;
+    key.layout = c->rec.search.layout;
     int kept = 0;
     for (int j = 0; j < count; j++) {
         sf_store_result_t old;
@@ -1633,10 +1643,10 @@ s_make_jobs (sf_coord_t *self, s_campaign_t *c, zlistx_t *made, int *answered)
 static int
 s_submit_check (sf_coord_t *self, sf_proto_submit_t *sub, s_campaign_t *c)
 {
-    bool sweep = strcmp (sub->strategy, "sweep") == 0;
+    bool sweep = strcmp (sub->kind, "sweep") == 0;
     if (sweep && (!sub->gpu_type[0] || s_type_sm_count (sub->gpu_type) == 0))
         return sf_error_set (SF_ERR_INVALID, "a sweep needs a gpu_type NAME/sm_XY/Nsm (its configs depend on it)");
-    if (sweep && sub->max_configs <= 0)
+    if (sweep && sub->request.max_configs <= 0)
         return sf_error_set (SF_ERR_INVALID, "a sweep needs max_configs: the configs per layer");
     for (size_t i = 0; i < sub->matrix_count; i++) {
         sf_matrix_t *m = sf_proto_matrix_take (&sub->matrices[i]);
@@ -1668,15 +1678,13 @@ s_submit_check (sf_coord_t *self, sf_proto_submit_t *sub, s_campaign_t *c)
                                  pl->matrix_hash);
     }
     snprintf (c->rec.name, sizeof c->rec.name, "%.*s", (int) sizeof c->rec.name - 1, sub->name);
-    snprintf (c->rec.strategy, sizeof c->rec.strategy, "%s", sub->strategy);
+    /* the request, kept whole in the record (its jobs get it unchanged) */
+    sf_campaign_set_request (&c->rec, &sub->request);
+    if (sweep)
+        snprintf (c->rec.strategy, sizeof c->rec.strategy, "sweep");
     snprintf (c->rec.gpu_type, sizeof c->rec.gpu_type, "%s", sub->gpu_type);
     c->rec.state = SF_CAMPAIGN_QUEUED;
     c->rec.created_ms = zclock_time ();
-    c->rec.search.max_configs = sub->max_configs;
-    c->rec.search.proxy_top = sub->proxy_top;
-    c->rec.search.top_k = sub->top_k;
-    c->rec.search.seed = sub->seed;
-    c->rec.search.tol = sub->tol;
     return SF_OK;
 }
 
@@ -1850,6 +1858,38 @@ s_status_failures (s_status_t *st, uint64_t id, sf_proto_campaign_t *p)
     p->failures = f.text;
 }
 
+/*  STATUS at model scale (issue 22): jobs running, time, compile and GPU
+    seconds, the GPU's busy share; a budget's plan and an ETA bounded by
+    its deadline. */
+static void
+s_status_scale (sf_coord_t *self, const sf_store_campaign_t *rec, const s_campaign_t *live, sf_proto_campaign_t *p)
+{
+    p->compile_cpu_s = rec->counters.cpu_s;
+    p->gpu_s = rec->counters.gpu_s;
+    p->budget_s = rec->search.budget_s > 0 ? rec->search.budget_s : NAN;
+    p->budget_left_s = NAN;
+    p->layers_narrowed = (int64_t) rec->counters.layers_narrowed;
+    p->layers_without_u = (int64_t) rec->counters.layers_without_u;
+    p->configs_skipped = (int64_t) rec->counters.configs_skipped;
+    if (!live || !live->started)
+        return;
+    int workers = 0;
+    for (s_worker_t *w = zhashx_first (self->peers); w; w = zhashx_next (self->peers))
+        workers += !w->gone;
+    for (s_job_t *j = zlistx_first (self->jobs); j; j = zlistx_next (self->jobs))
+        p->jobs_running += j->campaign == live && j->rec.state == SF_JOB_LEASED;
+    p->elapsed_s = (s_now () - live->started) / 1000.0;
+    if (p->elapsed_s > 0)
+        p->gpu_busy = fmin (1.0, p->gpu_s / (p->elapsed_s * (workers > 0 ? workers : 1)));
+    if (live->budget) {
+        sf_budget_report_t br;
+        sf_budget_report (live->budget, s_now (), &br);
+        p->budget_left_s = br.left_s;
+        if (isnan (p->eta_s) || p->eta_s > br.left_s)
+            p->eta_s = br.left_s > 0 ? br.left_s : 0.0;
+    }
+}
+
 static int
 s_status_campaign (void *arg, const sf_store_campaign_t *rec)
 {
@@ -1878,6 +1918,7 @@ s_status_campaign (void *arg, const sf_store_campaign_t *rec)
         p->eta_s = 0.0;
     if (rec->counters.jobs_failed > 0)
         s_status_failures (st, rec->id, p);
+    s_status_scale (st->self, rec, live, p);
     return 0;
 }
 
@@ -1946,6 +1987,81 @@ s_denied (sf_coord_t *self, zframe_t *rid, const char *what, uint64_t id)
     sf_log_warn (S_LOG, "%s of campaign %llu by key %s refused: not its owner", what, (unsigned long long) id,
                  self->user);
     s_client_error (self, rid, SF_ERR_DENIED, text);
+}
+
+/*  METRICS_REQ: the counters as Prometheus text (coordinator/sf_metrics.h). */
+typedef struct {
+    int64_t campaigns[5], jobs_done, jobs_failed;
+} s_tally_t;
+
+static int
+s_tally_campaign (void *arg, const sf_store_campaign_t *rec)
+{
+    s_tally_t *t = arg;
+    if ((unsigned) rec->state < 5)
+        t->campaigns[rec->state]++;
+    t->jobs_done += (int64_t) rec->counters.jobs_done;
+    t->jobs_failed += (int64_t) rec->counters.jobs_failed;
+    return 0;
+}
+
+static void
+s_on_metrics (sf_coord_t *self, zframe_t *rid, const sf_proto_metrics_req_t *req)
+{
+    sf_metrics_t m;
+    memset (&m, 0, sizeof m);
+    s_tally_t t;
+    memset (&t, 0, sizeof t);
+    sf_store_each_campaign (self->store, s_tally_campaign, &t);
+    memcpy (m.campaigns, t.campaigns, sizeof m.campaigns);
+    m.jobs_done = t.jobs_done;
+    m.jobs_failed = t.jobs_failed;
+    m.jobs_pending = (int64_t) zlistx_size (self->pending);
+    m.jobs_leased = (int64_t) zhashx_size (self->leases);
+    sf_coord_stats_t st;
+    sf_coord_stats (self, &st);
+    m.uptime_s = (s_now () - self->started) / 1000.0;
+    m.leases_total = st.leases;
+    m.requeued_total = st.requeued;
+    m.results_total = st.results;
+    m.stale_total = st.stale;
+    m.dropped_total = st.dropped;
+    m.lease_p50_ms = st.lease_p50_ms;
+    m.lease_p99_ms = st.lease_p99_ms;
+    sf_store_stat_t ss;
+    if (sf_store_stat (self->store, &ss) == SF_OK) {
+        m.store_bytes = (int64_t) ss.used_bytes;
+        m.store_map_bytes = (int64_t) ss.map_bytes;
+    }
+    /* workers by (GPU type, state): the live ones and the gone ones kept */
+    size_t max = zhashx_size (self->peers) + zlistx_size (self->gone);
+    sf_metrics_workers_t *groups = calloc (max + 1, sizeof *groups);
+    sf_proto_worker_t *seen = calloc (max + 1, sizeof *seen);
+    size_t n = 0, k = 0;
+    for (s_worker_t *w = zhashx_first (self->peers); seen && w; w = zhashx_next (self->peers))
+        s_status_worker (w, &seen[k++]);
+    for (s_worker_t *w = zlistx_first (self->gone); seen && w; w = zlistx_next (self->gone))
+        s_status_worker (w, &seen[k++]);
+    for (size_t i = 0; groups && i < k; i++) {
+        size_t g = 0;
+        while (g < n && (strcmp (groups[g].gpu_type, seen[i].gpu_type) || strcmp (groups[g].state, seen[i].state)))
+            g++;
+        if (g == n)
+            groups[n++] = (sf_metrics_workers_t) { seen[i].gpu_type, seen[i].state, 0 };
+        groups[g].count++;
+    }
+    m.workers = groups;
+    m.worker_groups = groups ? n : 0;
+    char *text = groups && seen ? sf_metrics_text (&m, req->bare, SF_PROTO_PROMETHEUS_MAX) : NULL;
+    if (text) {
+        sf_proto_metrics_t reply = { text };
+        s_to_client (self, rid, SF_PROTO_METRICS, &reply);
+    } else
+        s_client_error (self, rid, groups && seen ? sf_error_last () : SF_ERR_NOMEM,
+                        groups && seen ? sf_error_message () : "out of memory");
+    free (text);
+    free (groups);
+    free (seen);
 }
 
 static void
@@ -2026,7 +2142,7 @@ s_on_export (sf_coord_t *self, zframe_t *rid, const sf_proto_export_req_t *req)
         s_client_error (self, rid, sf_error_last (), sf_error_message ());
         return;
     }
-    sf_export_opts_t eo = { req->allow_simulated, req->replace, NULL };
+    sf_export_opts_t eo = { .allow_simulated = req->allow_simulated, .replace = req->replace };
     zframe_t *tag = zframe_dup (rid);
     sf_exportjob_t *job = tag ? sf_exportjob_start (self->store, req->campaign_id, path, &eo, tag) : NULL;
     if (!job) {
@@ -2079,6 +2195,7 @@ s_on_client_message (sf_coord_t *self, zframe_t *rid, sf_proto_msg_t *msg)
     case SF_PROTO_CANCEL_REQ: s_on_cancel (self, rid, &msg->cancel_req); break;
     case SF_PROTO_EXPORT_REQ: s_on_export (self, rid, &msg->export_req); break;
     case SF_PROTO_TRAIN_REQ: s_on_train (self, rid, &msg->train_req); break;
+    case SF_PROTO_METRICS_REQ: s_on_metrics (self, rid, &msg->metrics_req); break;
     default: break;
     }
 }
@@ -2250,6 +2367,46 @@ s_record_latency (sf_coord_t *self, double ms)
     self->latency[self->latency_count++] = ms;
 }
 
+/*  --budget: plans the job's layer within its share of the time left
+    (coordinator/sf_budget.h), from the campaign's first lease on. */
+static void
+s_budget_plan (sf_coord_t *self, s_campaign_t *c, const s_job_t *job, const s_worker_t *w, int64_t now,
+               sf_request_t *req)
+{
+    if (!c->budget && (c->budget = sf_budget_new (c->rec.search.budget_s, c->rec.layer_count, c->started))) {
+        bool *live = calloc (c->rec.layer_count + 1, sizeof *live);
+        for (s_job_t *j = zlistx_first (self->jobs); live && j; j = zlistx_next (self->jobs))
+            if (j->campaign == c && j->rec.layer < c->rec.layer_count)
+                live[j->rec.layer] = true;
+        for (uint32_t i = 0; i < c->rec.layer_count; i++) {
+            const sf_matrix_t *m = s_matrix (self, c->layers[i].hash);
+            if (m)
+                sf_budget_set_layer (c->budget, i, sf_matrix_rows (m), sf_matrix_cols (m), c->rec.layers[i].n,
+                                     sf_matrix_nnz (m));
+            if (live && !live[i])  /* answered from the store */
+                sf_budget_done (c->budget, i, NAN, NAN);
+        }
+        free (live);
+    }
+    if (!c->budget)
+        return;
+    int workers = 0;
+    for (s_worker_t *p = zhashx_first (self->peers); p; p = zhashx_next (self->peers))
+        workers += !p->gone;
+    sf_budget_worker_t bw = { w->hello.compile_threads > 0 ? w->hello.compile_threads : 1, w->hello.sm_count,
+                              strcmp (w->hello.backend, "sim") == 0, workers };
+    char note[512];
+    sf_budget_plan (c->budget, job->rec.layer, &bw, now, req, note, sizeof note);
+    sf_budget_report_t br;  /* kept in the record: the campaign's summary says what was left out */
+    sf_budget_report (c->budget, now, &br);
+    c->rec.counters.layers_narrowed = br.narrowed;
+    c->rec.counters.layers_without_u = br.without_u;
+    c->rec.counters.configs_skipped = (uint64_t) br.configs_skipped;
+    c->dirty = true;
+    sf_log_info (S_LOG, "campaign %llu, layer '%s': budget: %s", (unsigned long long) c->rec.id,
+                 c->rec.layers[job->rec.layer].name, note);
+}
+
 static void
 s_lease (sf_coord_t *self, s_job_t *job, s_worker_t *w, int64_t now)
 {
@@ -2296,17 +2453,15 @@ s_lease (sf_coord_t *self, s_job_t *job, s_worker_t *w, int64_t now)
     msg.m = layer->m;
     msg.k = layer->k;
     msg.n = (int32_t) sl->n;
-    msg.bias = sl->bias;
-    msg.relu = sl->relu;
-    msg.seed = c->rec.search.seed;
-    msg.tol = c->rec.search.tol > 0 ? c->rec.search.tol : S_DEFAULT_TOL;
+    /* the campaign's request, unchanged but for the layer's epilogue */
+    sf_campaign_request (&c->rec, &msg.request);
+    msg.request.bias = sl->bias;
+    msg.request.relu = sl->relu;
+    if (c->rec.search.budget_s > 0 && strcmp (job->rec.kind, "search") == 0)
+        s_budget_plan (self, c, job, w, now, &msg.request);
     char **texts = NULL;
     if (strcmp (job->rec.kind, "search") == 0) {
         snprintf (msg.kind, sizeof msg.kind, "search");
-        snprintf (msg.strategy, sizeof msg.strategy, "%.*s", (int) sizeof msg.strategy - 1, c->rec.strategy);
-        msg.max_configs = c->rec.search.max_configs;
-        msg.proxy_top = c->rec.search.proxy_top;
-        msg.top_k = c->rec.search.top_k;
         msg.want_kernels = true;
         if (s_is_rank (c) && c->model_json) {
             msg.has_model = true;

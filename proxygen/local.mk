@@ -6,4 +6,11 @@ libspmmfarm_la_SOURCES += \
 	proxygen/sf_emit.c proxygen/sf_emit.h \
 	proxygen/sf_emit_cuda.c proxygen/sf_emit_cuda.h \
 	proxygen/sf_jit.c proxygen/sf_jit.h \
-	proxygen/sf_dkernel.c proxygen/sf_dkernel.h
+	proxygen/sf_uparts.c proxygen/sf_uparts.h \
+	proxygen/sf_kcache.c proxygen/sf_kcache.h \
+	proxygen/sf_cost.c proxygen/sf_cost.h \
+	proxygen/sf_dkernel.c proxygen/sf_dkernel.h \
+	proxygen/sf_jitcache.c proxygen/sf_jitcache.h \
+	proxygen/sf_tcdense.c proxygen/sf_tcdense.h \
+	proxygen/sf_tkernel.c proxygen/sf_tkernel.h \
+	proxygen/sf_tencode.c proxygen/sf_tencode.h

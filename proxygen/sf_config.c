@@ -13,6 +13,7 @@ sf_template_name (sf_template tmpl)
     case SF_TEMPLATE_U: return "U";
     case SF_TEMPLATE_D: return "D";
     case SF_TEMPLATE_DENSE: return "dense";
+    case SF_TEMPLATE_T: return "T";
     }
     return "?";
 }
@@ -33,6 +34,47 @@ sf_config_text (const sf_config_t *c, char *buf)
         snprintf (buf, SF_CONFIG_TEXT_MAX, "%s:r%d.v%d.t%d.g%d.o%d%s.m%d.%s", sf_template_name (c->tmpl),
                   c->panel_rows, c->vec, c->threads, c->groups, c->order, split, c->max_regs,
                   sf_reorder_name (c->reorder));
+    }
+    return buf;
+}
+
+static const char *
+s_reorder_words (sf_reorder reorder)
+{
+    switch (reorder) {
+    case SF_REORDER_NNZ: return "rows sorted by nonzeros";
+    case SF_REORDER_SIMILARITY: return "rows clustered by similarity";
+    default: return "rows in order";
+    }
+}
+
+char *
+sf_config_explain (const sf_config_t *c, char *buf, size_t size)
+{
+    const char *order = c->order ? "column-major launch order" : "panel-major launch order";
+    const char *vec = c->vec == 4 ? "4 columns per thread (4-wide vectors)"
+                    : c->vec == 2 ? "2 columns per thread (2-wide vectors)" : "1 column per thread";
+    if (c->tmpl == SF_TEMPLATE_DENSE)
+        snprintf (buf, size, "dense: a dense GEMM on the densified A (the tier's library or our tensor-core kernel)");
+    else if (c->tmpl == SF_TEMPLATE_D && c->encoding == SF_D_SLAB)
+        snprintf (buf, size, "D slab (A read from memory, B staged in shared memory): %d-row blocks "
+                  "of %d threads, %d column%s per thread, K split over a cluster of %d block%s, %s, %s",
+                  c->panel_rows, c->threads, c->vec, c->vec == 1 ? "" : "s", c->groups,
+                  c->groups == 1 ? "" : "s", order, s_reorder_words (c->reorder));
+    else if (c->tmpl == SF_TEMPLATE_D)
+        snprintf (buf, size, "D (A read from memory%s): %d-row panels, %s, %d threads x %d panel%s "
+                  "per block, %s, %s",
+                  c->encoding == SF_D_UNION ? ", one B load per distinct column of a panel" : ", per-row runs",
+                  c->panel_rows, vec, c->threads, c->groups, c->groups == 1 ? "" : "s", order,
+                  s_reorder_words (c->reorder));
+    else {
+        char split[64] = "";
+        if (c->ksplit > 1)
+            snprintf (split, sizeof split, ", K split over %d thread groups", c->ksplit);
+        snprintf (buf, size, "U (nonzeros compiled into the code): %d-row panels, %s, %d threads x %d "
+                  "panel%s per block%s, %s, at most %d registers, %s",
+                  c->panel_rows, vec, c->threads, c->groups, c->groups == 1 ? "" : "s", split, order,
+                  c->max_regs, s_reorder_words (c->reorder));
     }
     return buf;
 }

@@ -14,6 +14,7 @@
 #define SF_CONFIG_H_INCLUDED
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "proxygen/sf_panels.h"
@@ -22,7 +23,10 @@
 extern "C" {
 #endif
 
-typedef enum { SF_TEMPLATE_U = 0, SF_TEMPLATE_D = 1, SF_TEMPLATE_DENSE = 2 } sf_template;
+/*  T: sparse tensor-core kernels of the 16-bit tiers (proxygen/sf_tkernel.h);
+    its configs are sf_tconfig_t, never an sf_config_t (sf_config_parse
+    refuses "T:..."). */
+typedef enum { SF_TEMPLATE_U = 0, SF_TEMPLATE_D = 1, SF_TEMPLATE_DENSE = 2, SF_TEMPLATE_T = 3 } sf_template;
 
 typedef struct {
     sf_template tmpl;
@@ -60,6 +64,14 @@ typedef struct {
 
 /*  Canonical text into buf (SF_CONFIG_TEXT_MAX); returns buf. */
 char *sf_config_text (const sf_config_t *config, char *buf);
+
+/*  A one-line description for people, e.g. "U (nonzeros compiled into the
+    code): 32-row panels, 4 columns per thread (4-wide vectors), 64 threads
+    x 2 panels per block, panel-major launch order, at most 128 registers,
+    rows clustered by similarity" (docs/KERNELS.md has the knobs). Written
+    into buf (size bytes, truncated); returns buf. */
+#define SF_CONFIG_EXPLAIN_MAX 320
+char *sf_config_explain (const sf_config_t *config, char *buf, size_t size);
 
 /*  Parses canonical text; SF_ERR_FORMAT with a message if malformed. */
 int sf_config_parse (const char *text, sf_config_t *config);

@@ -409,44 +409,28 @@ sf_emit_u_full_launch (const sf_matrix_t *a, const sf_panels_t *panels, const sf
     return rc;
 }
 
-static int
-s_emit (s_emit_t *e, const int32_t *target, sf_launch_t *launch)
+/*  Registers every U function declares; %a and %b sized for the panels
+    it codes. */
+static void
+s_emit_regs (s_emit_t *e, int32_t max_rows, int32_t max_k)
 {
-    const sf_config_t *c = e->cfg;
-    int32_t panels = sf_panels_count (e->panels);
-    bool *coded = calloc ((size_t) (panels ? panels : 1), sizeof *coded);
-    if (!coded)
-        return sf_error_set (SF_ERR_NOMEM, "out of memory emitting a kernel");
-    if (s_launch_init (e, target, launch, coded) != SF_OK) {
-        free (coded);
-        return sf_error_last ();
-    }
-    int32_t max_k = 1, max_rows = 1;
-    for (int32_t p = 0; p < panels; p++) {
-        sf_panel_info_t info;
-        sf_panels_info (e->panels, target[p], &info);
-        max_k = info.distinct_k > max_k ? info.distinct_k : max_k;
-        max_rows = info.rows > max_rows ? info.rows : max_rows;
-    }
-
-    sf_buf_t *out = e->out;
-    sf_buf_printf (out, "// spmmfarm U kernel (%s), generated; matrix %s\n",
-                   e->proxy ? "proxy" : "full", sf_matrix_hash (e->a));
-    sf_buf_printf (out, ".version 8.0\n.target sm_90\n.address_size 64\n\n");
-    if (!e->proxy && s_emit_embedded_a (e) != SF_OK) {
-        free (coded);
-        return sf_error_last ();
-    }
-    int32_t ks = sf_config_ksplit (c);
-    if (ks > 1)  /* the groups' partial sums (launch->shared_bytes) */
-        sf_buf_printf (out, ".extern .shared .align 16 .b8 sf_smem[];\n");
-    sf_buf_printf (out,
-        "\n.visible .entry %s(\n"
-        "  .param .u64 p_b, .param .u64 p_c, .param .u32 p_n, .param .u64 p_bias)\n"
-        ".maxntid %d, 1, 1\n.maxnreg %d\n{\n"
+    sf_buf_printf (e->out,
         "  .reg .pred %%p<8>;\n  .reg .b32 %%r<24>;\n  .reg .b64 %%rd<24>;\n  .reg .f32 %%f<8>;\n"
         "  .reg .f32 %%a<%d>;\n  .reg .f32 %%b<%d>;\n",
-        launch->entry, launch->block_threads, c->max_regs, max_rows * c->vec, max_k * c->vec);
+        max_rows * e->cfg->vec, max_k * e->cfg->vec);
+}
+
+/*  The thread's panel (%r7), columns and addresses, from the parameters
+    and the thread's and block's indices. The entry (entry true) also
+    leaves when the panel is past the last and, for N % V != 0, takes the
+    generic path; a part function (entry false) is called only by threads
+    the entry kept, and recomputes the same registers. */
+static void
+s_emit_prologue (s_emit_t *e, int32_t panels, bool entry)
+{
+    const sf_config_t *c = e->cfg;
+    sf_buf_t *out = e->out;
+    int32_t ks = sf_config_ksplit (c);
     sf_buf_printf (out,
         "  ld.param.u64 %%rd1, [p_b];\n  ld.param.u64 %%rd2, [p_c];\n"
         "  ld.param.u32 %%r1, [p_n];\n  ld.param.u64 %%rd3, [p_bias];\n"
@@ -456,8 +440,12 @@ s_emit (s_emit_t *e, const int32_t *target, sf_launch_t *launch)
         "  mov.u32 %%r5, %%ctaid.%s;\n  mov.u32 %%r6, %%ctaid.%s;\n"
         /* the panel: group %%r3 of the block's, or the block's own when
            its groups split one panel's K */
-        "  %s%d%s;\n"
-        "  setp.ge.u32 %%p1, %%r7, %d;\n  @%%p1 bra.uni $L_done;\n"
+        "  %s%d%s;\n",
+        s_log2 (c->threads), c->threads - 1, c->order ? "y" : "x", c->order ? "x" : "y",
+        ks > 1 ? "mul.lo.u32 %r7, %r6, " : "mad.lo.u32 %r7, %r6, ", c->groups, ks > 1 ? "" : ", %r3");
+    if (entry)
+        sf_buf_printf (out, "  setp.ge.u32 %%p1, %%r7, %d;\n  @%%p1 bra.uni $L_done;\n", panels);
+    sf_buf_printf (out,
         "  mad.lo.u32 %%r8, %%r5, %d, %%r4;\n  mul.lo.u32 %%r8, %%r8, %d;\n"
         "  setp.lt.u32 %%p2, %%r8, %%r1;\n  shl.b32 %%r9, %%r1, 2;\n"
         "  mul.wide.u32 %%rd4, %%r8, 4;\n  add.s64 %%rd6, %%rd2, %%rd4;\n"
@@ -465,34 +453,214 @@ s_emit (s_emit_t *e, const int32_t *target, sf_launch_t *launch)
            predicate (predicated loads make ptxas spill); stores are guarded. */
         "  sub.u32 %%r10, %%r1, %d;\n  min.u32 %%r10, %%r8, %%r10;\n"
         "  mul.wide.u32 %%rd4, %%r10, 4;\n  add.s64 %%rd5, %%rd1, %%rd4;\n",
-        s_log2 (c->threads), c->threads - 1, c->order ? "y" : "x", c->order ? "x" : "y",
-        ks > 1 ? "mul.lo.u32 %r7, %r6, " : "mad.lo.u32 %r7, %r6, ", c->groups, ks > 1 ? "" : ", %r3",
-        panels, c->threads, c->vec, c->vec);
+        c->threads, c->vec, c->vec);
     if (e->proxy)
         sf_buf_printf (out, "  mul.lo.u32 %%r12, %%r7, %d;\n", c->panel_rows);
-    if (c->vec > 1 && !e->proxy)
+    if (entry && c->vec > 1 && !e->proxy)
         sf_buf_printf (out, "  and.b32 %%r10, %%r1, %d;\n  setp.ne.u32 %%p3, %%r10, 0;\n"
                             "  @%%p3 bra.uni $L_generic;\n", c->vec - 1);
     if (ks > 1)  /* the jump index: panel * k + group; the thread's partial-sum slot */
         sf_buf_printf (out, "  mad.lo.u32 %%r21, %%r7, %d, %%r3;\n"
                             "  mov.u32 %%r22, sf_smem;\n  mad.lo.u32 %%r22, %%r4, %d, %%r22;\n",
                        ks, c->vec * 4);
+}
+
+/*  The jump table over panels [lo, hi) and their code (panels run the code
+    of target[p]; coded[p]: panel p's code is emitted here). The jump index
+    is the thread's panel (and group) less lo's. */
+static void
+s_emit_panels (s_emit_t *e, const int32_t *target, const bool *coded, int32_t lo, int32_t hi)
+{
+    sf_buf_t *out = e->out;
+    int32_t ks = sf_config_ksplit (e->cfg);
+    int index = ks > 1 ? 21 : 7;
+    if (lo > 0) {
+        sf_buf_printf (out, "  sub.u32 %%r23, %%r%d, %d;\n", index, lo * ks);
+        index = 23;
+    }
     sf_buf_printf (out, "$L_targets: .branchtargets");
-    for (int32_t p = 0; p < panels; p++)
+    for (int32_t p = lo; p < hi; p++)
         for (int32_t g = 0; g < ks; g++) {
-            sf_buf_printf (out, "%s$L_p%d", p || g ? ", " : " ", target[p]);
+            sf_buf_printf (out, "%s$L_p%d", p > lo || g ? ", " : " ", target[p]);
             if (ks > 1)
                 sf_buf_printf (out, "_s%d", g);
         }
-    sf_buf_printf (out, ";\n  brx.idx.uni %%r%d, $L_targets;\n", ks > 1 ? 21 : 7);
-    for (int32_t p = 0; p < panels; p++)
+    sf_buf_printf (out, ";\n  brx.idx.uni %%r%d, $L_targets;\n", index);
+    for (int32_t p = lo; p < hi; p++)
         for (int32_t g = 0; coded[p] && g < ks; g++)
             s_emit_panel (e, p, g);
-    free (coded);
+}
+
+/*  The largest panel rows and distinct k among panels [lo, hi)'s targets. */
+static void
+s_panel_max (const s_emit_t *e, const int32_t *target, int32_t lo, int32_t hi, int32_t *max_rows,
+             int32_t *max_k)
+{
+    *max_rows = *max_k = 1;
+    for (int32_t p = lo; p < hi; p++) {
+        sf_panel_info_t info;
+        sf_panels_info (e->panels, target[p], &info);
+        *max_k = info.distinct_k > *max_k ? info.distinct_k : *max_k;
+        *max_rows = info.rows > *max_rows ? info.rows : *max_rows;
+    }
+}
+
+/*  Cuts the panels into parts of at most about part_fmas multiply-adds of
+    code each (a panel is never cut; at most SF_EMIT_PARTS_MAX parts: the
+    bound grows when the layer needs more). */
+static void
+s_plan_parts (const s_emit_t *e, int64_t part_fmas, sf_emit_parts_t *plan)
+{
+    int32_t panels = sf_panels_count (e->panels);
+    int64_t total = (int64_t) sf_matrix_nnz (e->a) * e->cfg->vec;
+    if (part_fmas < (total + SF_EMIT_PARTS_MAX - 1) / SF_EMIT_PARTS_MAX)
+        part_fmas = (total + SF_EMIT_PARTS_MAX - 1) / SF_EMIT_PARTS_MAX;
+    memset (plan, 0, sizeof *plan);
+    for (int32_t p = 0; p < panels; p++) {
+        sf_panel_info_t info;
+        sf_panels_info (e->panels, p, &info);
+        int64_t fmas = (int64_t) info.nnz * e->cfg->vec;
+        int32_t last = plan->count - 1;
+        if (plan->count == 0
+            || (plan->fmas[last] > 0 && plan->fmas[last] + fmas > part_fmas && plan->count < SF_EMIT_PARTS_MAX))
+            plan->first[last = plan->count++] = p;
+        plan->fmas[last] += fmas;
+    }
+    plan->first[plan->count] = panels;
+}
+
+static void
+s_part_name (const sf_launch_t *launch, int32_t part, char name[SF_ENTRY_MAX + 16])
+{
+    snprintf (name, SF_ENTRY_MAX + 16, "%.63s_p%d", launch->entry, (int) part);
+}
+
+/*  A part's parameters and ABI: it preserves one register of each kind
+    for its caller (the least NVRTC's pragma takes), since the entry has
+    nothing live across the call; the ABI's default made ptxas save and
+    restore about 50 registers a call (208 bytes of stack against 56 on a
+    part of 1,000 multiply-adds). PTX ISA 9.0. */
+static const char s_part_params[] =
+    "(.param .u64 p_b, .param .u64 p_c, .param .u32 p_n, .param .u64 p_bias)"
+    " .abi_preserve 1 .abi_preserve_control 1";
+
+/*  Part function `part`: the prologue again, then the jump table and code
+    of its panels. */
+static void
+s_emit_part (s_emit_t *e, const sf_launch_t *launch, const int32_t *target, const bool *coded,
+             const sf_emit_parts_t *plan, int32_t part, bool visible)
+{
+    char name[SF_ENTRY_MAX + 16];
+    int32_t max_rows, max_k, lo = plan->first[part], hi = plan->first[part + 1];
+    s_part_name (launch, part, name);
+    s_panel_max (e, target, lo, hi, &max_rows, &max_k);
+    sf_buf_printf (e->out, "\n%s.func %s%s\n{\n", visible ? ".visible " : "", name, s_part_params);
+    s_emit_regs (e, max_rows, max_k);
+    s_emit_prologue (e, launch->panels, false);
+    s_emit_panels (e, target, coded, lo, hi);
+    sf_buf_printf (e->out, "$L_done:\n  ret;\n}\n");
+}
+
+/*  The entry's dispatch: a jump table from the thread's panel to a call of
+    its part, with the kernel's own parameters. */
+static void
+s_emit_dispatch (s_emit_t *e, const sf_launch_t *launch, const sf_emit_parts_t *plan)
+{
+    sf_buf_t *out = e->out;
+    sf_buf_printf (out, "$L_parts: .branchtargets");
+    for (int32_t i = 0; i < plan->count; i++)
+        for (int32_t p = plan->first[i]; p < plan->first[i + 1]; p++)
+            sf_buf_printf (out, "%s$L_c%d", p ? ", " : " ", i);
+    sf_buf_printf (out, ";\n  brx.idx.uni %%r7, $L_parts;\n");
+    for (int32_t i = 0; i < plan->count; i++) {
+        char name[SF_ENTRY_MAX + 16];
+        s_part_name (launch, i, name);
+        sf_buf_printf (out,
+            "$L_c%d:\n  {\n"
+            "  .param .u64 q_b;\n  .param .u64 q_c;\n  .param .u32 q_n;\n  .param .u64 q_bias;\n"
+            "  ld.param.u64 %%rd20, [p_b];\n  st.param.u64 [q_b], %%rd20;\n"
+            "  ld.param.u64 %%rd20, [p_c];\n  st.param.u64 [q_c], %%rd20;\n"
+            "  st.param.u32 [q_n], %%r1;\n"
+            "  ld.param.u64 %%rd20, [p_bias];\n  st.param.u64 [q_bias], %%rd20;\n"
+            "  call.uni %s, (q_b, q_c, q_n, q_bias);\n  }\n"
+            "  bra.uni $L_done;\n",
+            i, name);
+    }
+}
+
+/*  The module's head: PTX version, target, the embedded A of a full
+    kernel, the split groups' shared memory. */
+static int
+s_emit_head (s_emit_t *e, bool embed_a, bool parts)
+{
+    sf_buf_t *out = e->out;
+    sf_buf_printf (out, "// spmmfarm U kernel (%s), generated; matrix %s\n",
+                   e->proxy ? "proxy" : "full", sf_matrix_hash (e->a));
+    sf_buf_printf (out, ".version %s\n.target sm_90\n.address_size 64\n\n", parts ? "9.0" : "8.0");
+    if (embed_a && s_emit_embedded_a (e) != SF_OK)
+        return sf_error_last ();
+    if (sf_config_ksplit (e->cfg) > 1)  /* the groups' partial sums (launch->shared_bytes) */
+        sf_buf_printf (out, ".extern .shared .align 16 .b8 sf_smem[];\n");
+    return SF_OK;
+}
+
+/*  How s_emit_kernel lays the panels' code out. */
+typedef enum {
+    S_ONE_FUNCTION,   /* every panel's code in the entry */
+    S_PARTS_INLINE,   /* in part functions of the same module */
+    S_PARTS_EXTERN    /* in part functions of other modules (declared .extern) */
+} s_layout;
+
+/*  The kernel module. */
+static int
+s_emit_kernel (s_emit_t *e, const int32_t *target, const bool *coded, const sf_launch_t *launch,
+               const sf_emit_parts_t *plan, s_layout layout)
+{
+    const sf_config_t *c = e->cfg;
+    sf_buf_t *out = e->out;
+    int32_t panels = launch->panels;
+    if (s_emit_head (e, !e->proxy, layout != S_ONE_FUNCTION) != SF_OK)
+        return sf_error_last ();
+    for (int32_t i = 0; layout != S_ONE_FUNCTION && i < plan->count; i++) {
+        if (layout == S_PARTS_INLINE) {
+            s_emit_part (e, launch, target, coded, plan, i, false);
+        } else {
+            char name[SF_ENTRY_MAX + 16];
+            s_part_name (launch, i, name);
+            sf_buf_printf (out, ".extern .func %s%s;\n", name, s_part_params);
+        }
+    }
+    int32_t max_rows = 1, max_k = 1;
+    if (layout == S_ONE_FUNCTION)
+        s_panel_max (e, target, 0, panels, &max_rows, &max_k);
+    sf_buf_printf (out,
+        "\n.visible .entry %s(\n"
+        "  .param .u64 p_b, .param .u64 p_c, .param .u32 p_n, .param .u64 p_bias)\n"
+        ".maxntid %d, 1, 1\n.maxnreg %d\n{\n", launch->entry, launch->block_threads, c->max_regs);
+    s_emit_regs (e, max_rows, max_k);
+    s_emit_prologue (e, panels, true);
+    if (layout == S_ONE_FUNCTION)
+        s_emit_panels (e, target, coded, 0, panels);
+    else
+        s_emit_dispatch (e, launch, plan);
     if (c->vec > 1 && !e->proxy)
         s_emit_generic (e);
     sf_buf_printf (out, "$L_done:\n  ret;\n}\n");
     return sf_buf_status (out);
+}
+
+static int
+s_emit (s_emit_t *e, const int32_t *target, sf_launch_t *launch)
+{
+    int32_t panels = sf_panels_count (e->panels);
+    bool *coded = calloc ((size_t) (panels ? panels : 1), sizeof *coded);
+    if (!coded)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory emitting a kernel");
+    int rc = s_launch_init (e, target, launch, coded);
+    if (rc == SF_OK)
+        rc = s_emit_kernel (e, target, coded, launch, NULL, S_ONE_FUNCTION);
+    free (coded);
+    return rc;
 }
 
 int
@@ -508,6 +676,118 @@ sf_emit_u_full (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config
         target[p] = p;
     int rc = s_emit (&e, target, launch);
     free (target);
+    return rc;
+}
+
+/*  A full kernel's emitter state: every panel is its own target. */
+typedef struct {
+    s_emit_t e;
+    int32_t *target;
+    bool *coded;
+    sf_launch_t launch;
+} s_full_t;
+
+static int
+s_full_init (s_full_t *f, const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *config,
+             const sf_epilogue_t *epilogue, sf_buf_t *out)
+{
+    memset (f, 0, sizeof *f);
+    f->e = (s_emit_t) { out, a, panels, config, epilogue ? *epilogue : (sf_epilogue_t) { 0 }, false };
+    int32_t count = sf_panels_count (panels);
+    f->target = malloc ((size_t) (count ? count : 1) * sizeof *f->target);
+    f->coded = calloc ((size_t) (count ? count : 1), sizeof *f->coded);
+    if (!f->target || !f->coded)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory emitting a kernel");
+    for (int32_t p = 0; p < count; p++)
+        f->target[p] = p;
+    return s_launch_init (&f->e, f->target, &f->launch, f->coded);
+}
+
+static void
+s_full_fini (s_full_t *f)
+{
+    free (f->target);
+    free (f->coded);
+}
+
+/*  Checks that plan cuts these panels. */
+static int
+s_plan_check (const s_full_t *f, const sf_emit_parts_t *plan)
+{
+    int32_t panels = sf_panels_count (f->e.panels);
+    bool ok = plan->count >= 1 && plan->count <= SF_EMIT_PARTS_MAX && plan->first[0] == 0
+           && plan->first[plan->count] == panels;
+    for (int32_t i = 0; ok && i < plan->count; i++)
+        ok = plan->first[i] < plan->first[i + 1];
+    return ok ? SF_OK : sf_error_set (SF_ERR_INVALID, "the parts plan does not cut these panels");
+}
+
+int
+sf_emit_u_parts_plan (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *config,
+                      int64_t part_fmas, sf_emit_parts_t *plan)
+{
+    s_full_t f;
+    int rc = s_full_init (&f, a, panels, config, NULL, NULL);
+    if (rc == SF_OK && sf_panels_count (panels) < 1)
+        rc = sf_error_set (SF_ERR_INVALID, "no panels to cut into parts");
+    if (rc == SF_OK)
+        s_plan_parts (&f.e, part_fmas > 0 ? part_fmas : SF_EMIT_PART_FMAS, plan);
+    s_full_fini (&f);
+    return rc;
+}
+
+/*  The full kernel in a parts layout. */
+static int
+s_emit_parts (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *config,
+              const sf_epilogue_t *epilogue, const sf_emit_parts_t *plan, s_layout layout, sf_buf_t *out,
+              sf_launch_t *launch)
+{
+    s_full_t f;
+    int rc = s_full_init (&f, a, panels, config, epilogue, out);
+    if (rc == SF_OK)
+        rc = s_plan_check (&f, plan);
+    if (rc == SF_OK)
+        rc = s_emit_kernel (&f.e, f.target, f.coded, &f.launch, plan, layout);
+    if (rc == SF_OK)
+        *launch = f.launch;
+    s_full_fini (&f);
+    return rc;
+}
+
+int
+sf_emit_u_full_parts (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *config,
+                      const sf_epilogue_t *epilogue, const sf_emit_parts_t *plan, sf_buf_t *out,
+                      sf_launch_t *launch)
+{
+    return s_emit_parts (a, panels, config, epilogue, plan, S_PARTS_INLINE, out, launch);
+}
+
+int
+sf_emit_u_parts_entry (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *config,
+                       const sf_epilogue_t *epilogue, const sf_emit_parts_t *plan, sf_buf_t *out,
+                       sf_launch_t *launch)
+{
+    return s_emit_parts (a, panels, config, epilogue, plan, S_PARTS_EXTERN, out, launch);
+}
+
+int
+sf_emit_u_parts_part (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *config,
+                      const sf_epilogue_t *epilogue, const sf_emit_parts_t *plan, int32_t part,
+                      sf_buf_t *out)
+{
+    s_full_t f;
+    int rc = s_full_init (&f, a, panels, config, epilogue, out);
+    if (rc == SF_OK)
+        rc = s_plan_check (&f, plan);
+    if (rc == SF_OK && (part < 0 || part >= plan->count))
+        rc = sf_error_set (SF_ERR_INVALID, "part %d of %d", (int) part, (int) plan->count);
+    if (rc == SF_OK)
+        rc = s_emit_head (&f.e, false, true);
+    if (rc == SF_OK) {
+        s_emit_part (&f.e, &f.launch, f.target, f.coded, plan, part, true);
+        rc = sf_buf_status (out);
+    }
+    s_full_fini (&f);
     return rc;
 }
 

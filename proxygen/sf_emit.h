@@ -61,6 +61,64 @@ void sf_launch_grid (const sf_launch_t *launch, int64_t n, uint32_t grid[3]);
 int sf_emit_u_full (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *config,
                     const sf_epilogue_t *epilogue, sf_buf_t *out, sf_launch_t *launch);
 
+/* ---- the full kernel in parts (issue 22) ----------------------------------
+
+    ptxas's time on one function grows faster than its size (DESIGN 4.4:
+    100 s for 60,000 multiply-adds at -O3), and a one-function kernel cannot
+    be compiled by two threads. The same full kernel can be emitted with its
+    panels' code in part functions (.func) of a bounded size, whole panels in
+    panel order, which the entry calls: a jump table sends the thread's
+    panel to a call of its part (the kernel's own four parameters), and the
+    part runs exactly the one-function kernel's code for that panel (its
+    prologue again, the same jump table entry, loads, multiply-adds,
+    epilogue and stores). The launch (entry name, geometry, code_fmas) is
+    sf_emit_u_full's.
+
+    Two layouts of the same kernel:
+      sf_emit_u_full_parts   one module, the parts as .func before the entry:
+                             the kernel's source (bundles, the store), and a
+                             whole-program compile (one thread)
+      sf_emit_u_parts_entry  the entry alone, the parts declared .extern, and
+      sf_emit_u_parts_part   one module per part (.visible .func): each part
+                             compiled on its own thread to a relocatable
+                             object, then linked (proxygen/sf_uparts.h)
+*/
+
+/*  The most parts of one kernel. */
+#define SF_EMIT_PARTS_MAX 64
+/*  Multiply-adds of code per part by default (docs/KERNELS.md, "The full
+    kernel in parts": the measured compile CPU-seconds against part size). */
+#define SF_EMIT_PART_FMAS 3000
+
+typedef struct {
+    int32_t count;                          /* parts, 1..SF_EMIT_PARTS_MAX */
+    int32_t first[SF_EMIT_PARTS_MAX + 1];   /* part i: panels [first[i], first[i + 1]) */
+    int64_t fmas[SF_EMIT_PARTS_MAX];        /* multiply-adds of code of part i */
+} sf_emit_parts_t;
+
+/*  Cuts the panels into parts of at most about part_fmas multiply-adds
+    each (0: SF_EMIT_PART_FMAS; a panel is never cut, so a panel larger
+    than that is a part alone; the bound grows so that there are at most
+    SF_EMIT_PARTS_MAX). SF_ERR_INVALID when the config does not match the
+    panels. */
+int sf_emit_u_parts_plan (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *config,
+                          int64_t part_fmas, sf_emit_parts_t *plan);
+
+/*  The kernel in one module, its parts as .func. */
+int sf_emit_u_full_parts (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *config,
+                          const sf_epilogue_t *epilogue, const sf_emit_parts_t *plan, sf_buf_t *out,
+                          sf_launch_t *launch);
+
+/*  The entry's module (the parts declared .extern .func, named
+    ENTRY_pI), and part `part`'s module (one .visible .func ENTRY_pI and,
+    for a split over K, the dynamic shared memory it shares). */
+int sf_emit_u_parts_entry (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *config,
+                           const sf_epilogue_t *epilogue, const sf_emit_parts_t *plan, sf_buf_t *out,
+                           sf_launch_t *launch);
+int sf_emit_u_parts_part (const sf_matrix_t *a, const sf_panels_t *panels, const sf_config_t *config,
+                          const sf_epilogue_t *epilogue, const sf_emit_parts_t *plan, int32_t part,
+                          sf_buf_t *out);
+
 /*  The launch (entry name, geometry, code_fmas) of the full U kernel that
     sf_emit_u_full would emit, without emitting it: other emitters of the
     same kernel (sf_emit_cuda) share the name and the launch rule. */

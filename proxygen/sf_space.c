@@ -1,6 +1,8 @@
 /*  sf_space: knob table and constraints of template U. */
 #include "proxygen/sf_space.h"
 
+#include <string.h>
+
 #include "common/sf_error.h"
 #include "proxygen/sf_dkernel.h"
 #include "proxygen/sf_emit.h"
@@ -226,4 +228,31 @@ sf_space_d (const sf_space_problem_t *p, sf_config_t *out, int max, int *pruned_
     if (pruned_p)
         *pruned_p = pruned;
     return count;
+}
+
+int
+sf_space_kind (const sf_config_t *c)
+{
+    return c->tmpl == SF_TEMPLATE_D ? c->encoding : sf_config_ksplit (c) > 1;
+}
+
+int
+sf_space_sample_kinds (sf_config_t *configs, int count, int keep)
+{
+    int kept = 0;
+    for (int first = 0; first < count;) {
+        int end = first;
+        while (end < count && sf_space_kind (&configs[end]) == sf_space_kind (&configs[first]))
+            end++;
+        int n = end - first;
+        if (keep > 0 && n > keep) {  /* an even sample */
+            for (int i = 0; i < keep; i++)
+                configs[first + i] = configs[first + (int64_t) i * n / keep];
+            n = keep;
+        }
+        memmove (configs + kept, configs + first, (size_t) n * sizeof *configs);
+        kept += n;
+        first = end;
+    }
+    return kept;
 }

@@ -59,6 +59,16 @@ int sf_space_u (const sf_space_problem_t *problem, sf_config_t *out, int max, in
 #define SF_SPACE_D_MAX_ACC 64
 int sf_space_d (const sf_space_problem_t *problem, sf_config_t *out, int max, int *pruned_p);
 
+/*  The kind of kernel a config is within its template: D's encoding, or
+    whether U's is split over K (0 or 1). */
+int sf_space_kind (const sf_config_t *config);
+
+/*  A search's sample: an even sample of `keep` configs of each kind (they
+    come in runs, one kind after another, as sf_space_u and sf_space_d
+    give them), in place, so that a kernel added to the space does not
+    thin out the others' sample; keep <= 0: all. Returns the count kept. */
+int sf_space_sample_kinds (sf_config_t *configs, int count, int keep);
+
 /*  The register cap given to a U config: accumulators plus 40, rounded up to
     a multiple of 8, between 64 and 255. */
 int32_t sf_space_u_max_regs (int32_t panel_rows, int32_t vec);

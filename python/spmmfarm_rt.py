@@ -2,8 +2,9 @@
 
 Opens a kernel bundle (NAME.bundle/, see docs/BUNDLES.md) and launches its
 tuned SpMM kernels, C = A @ B (+ bias, ReLU), on CUDA device memory: plain
-device pointers (ints), or PyTorch CUDA tensors (float32, contiguous) on
-their current stream.
+device pointers (ints), or PyTorch CUDA tensors (contiguous, of the layer's
+dtype: float32 for fp32 and tf32 layers, bfloat16 or float16 for bf16 and
+fp16 layers; layer.dtype says which) on their current stream.
 
     import torch, spmmfarm_rt
     bundle = spmmfarm_rt.Bundle("model.bundle")   # device 0's primary context,
@@ -23,7 +24,7 @@ import ctypes.util
 import json
 import os
 
-__all__ = ["Bundle", "Layer", "Error", "read_manifest", "library_path"]
+__all__ = ["Bundle", "Layer", "Error", "read_manifest", "library_path", "load_library", "DTYPES"]
 
 # sfrt_status (runtime/spmmfarm_rt.h)
 OK = 0
@@ -38,6 +39,11 @@ ERR_DEVICE = -8
 ERR_CUDA = -9
 ERR_NOTFOUND = -10
 ERR_SIMULATED = -11
+ERR_DTYPE = -12
+ERR_SIGNATURE = -13
+
+# sfrt_dtype: the element types of a layer's buffers, by the manifest's names
+DTYPES = {"float32": 0, "bfloat16": 1, "float16": 2}
 
 CURRENT_CONTEXT = -1
 OPEN_EXACT_GPU = 1
@@ -93,6 +99,19 @@ class _LayerInfo(ctypes.Structure):
     ]
 
 
+class _LayerTypes(ctypes.Structure):
+    _fields_ = [
+        ("precision", ctypes.c_char_p),
+        ("layout", ctypes.c_char_p),
+        ("a", ctypes.c_int),
+        ("b", ctypes.c_int),
+        ("c", ctypes.c_int),
+        ("a_name", ctypes.c_char_p),
+        ("b_name", ctypes.c_char_p),
+        ("c_name", ctypes.c_char_p),
+    ]
+
+
 _lib = None
 _lib_path = None
 
@@ -137,6 +156,20 @@ def _library():
                 + "; ".join(errors or ["no candidate exists"]))
 
 
+def load_library(path):
+    """Loads libspmmfarm-rt from path instead of searching (before the first
+    Bundle; a later call for another path is refused). Returns the path."""
+    global _lib, _lib_path
+    if _lib is not None:
+        if os.path.realpath(path) != os.path.realpath(_lib_path):
+            raise Error(ERR_INVALID, "libspmmfarm-rt is already loaded from %s" % _lib_path)
+        return _lib_path
+    lib = ctypes.CDLL(path)
+    _declare(lib)
+    _lib, _lib_path = lib, path
+    return path
+
+
 def _declare(lib):
     p, i, u64, i64 = ctypes.c_void_p, ctypes.c_int, ctypes.c_uint64, ctypes.c_int64
     for name, res, args in [
@@ -148,6 +181,8 @@ def _declare(lib):
         ("sfrt_layer_info", i, [p, ctypes.POINTER(_LayerInfo)]),
         ("sfrt_prepare", i, [p]),
         ("sfrt_launch", i, [p, p, u64, u64, i64, u64]),
+        ("sfrt_launch_typed", i, [p, p, u64, u64, i64, u64, i]),
+        ("sfrt_layer_types", i, [p, ctypes.POINTER(_LayerTypes)]),
         ("sfrt_layer_grid", i, [p, i64, ctypes.POINTER(ctypes.c_uint32 * 3)]),
         ("sfrt_strerror", ctypes.c_char_p, [i]),
         ("sfrt_last_error", ctypes.c_char_p, []),
@@ -188,14 +223,19 @@ def _pointer(x, what):
     raise TypeError("%s: expected a device pointer (int) or a CUDA tensor, not %s" % (what, type(x).__name__))
 
 
-def _check_tensor(t, what, shape):
+def _dtype_name(t):
+    """A tensor's dtype as the manifest names it: "float32", "bfloat16"..."""
+    return str(getattr(t, "dtype", "float32")).replace("torch.", "")
+
+
+def _check_tensor(t, what, shape, dtype="float32"):
     """Shape, dtype, device and layout of a torch tensor (ints pass)."""
     if t is None or isinstance(t, int) or not hasattr(t, "shape"):
         return
     if tuple(t.shape) != tuple(shape):
         raise ValueError("%s: shape %s, expected %s" % (what, tuple(t.shape), tuple(shape)))
-    if str(getattr(t, "dtype", "torch.float32")) not in ("torch.float32", "float32"):
-        raise ValueError("%s: dtype %s, expected float32" % (what, t.dtype))
+    if _dtype_name(t) != dtype:
+        raise ValueError("%s: dtype %s, but the layer's is %s" % (what, _dtype_name(t), dtype))
     if hasattr(t, "is_cuda") and not t.is_cuda:
         raise ValueError("%s: not on a CUDA device" % what)
     if hasattr(t, "is_contiguous") and not t.is_contiguous():
@@ -205,7 +245,9 @@ def _check_tensor(t, what, shape):
 class Layer:
     """One layer of an open bundle. Attributes: name, m, k, tuned_n, template,
     config, entry, bias, relu, has_data, verified_error (None: not verified),
-    time_us (None: unknown), simulated, launch_rule (dict)."""
+    time_us (None: unknown), simulated, launch_rule (dict), precision ("fp32",
+    "tf32", "bf16", "fp16"), layout ("kn", "nk") and dtype (of B, C and bias:
+    "float32", "bfloat16", "float16")."""
 
     def __init__(self, bundle, handle):
         self._bundle = bundle
@@ -223,6 +265,11 @@ class Layer:
         self.simulated = bool(info.simulated)
         self.launch_rule = {f: getattr(info, f) for f in (
             "block_threads", "cols_per_block", "panel_groups", "order", "vec", "shared_bytes")}
+        types = _LayerTypes()
+        _check(_library().sfrt_layer_types(handle, ctypes.byref(types)))
+        self.precision = types.precision.decode()
+        self.layout = types.layout.decode()
+        self.dtype = types.b_name.decode()
 
     def __repr__(self):
         return "<spmmfarm_rt.Layer %s %s %dx%d tuned N=%d>" % (
@@ -242,31 +289,41 @@ class Layer:
     def launch(self, b, c, n=None, bias=None, stream=None):
         """Enqueues C = A @ B (+ bias, ReLU) for n columns.
 
-        b (K x N), c (M x N) and bias (M) are device pointers or float32
-        contiguous CUDA tensors; n defaults to b's second dimension. stream
+        b (K x N; nk layers: N x K), c (M x N; nk: N x M) and bias (M) are
+        device pointers, or contiguous CUDA tensors of the layer's dtype (a
+        tensor of another dtype is refused before anything is launched, and
+        so is a launch the library finds of another type); n defaults to b's
+        N dimension. stream
         is a CUstream handle (int); by default the current torch stream when
         b is a tensor, else the default stream."""
         self._bundle._live()
+        nk = self.layout == "nk"
         if n is None:
             if not hasattr(b, "shape"):
                 raise ValueError("n is required when b is a pointer")
-            n = int(b.shape[1])
-        _check_tensor(b, "b", (self.k, n))
-        _check_tensor(c, "c", (self.m, n))
-        _check_tensor(bias, "bias", (self.m,))
+            n = int(b.shape[0 if nk else 1])
+        _check_tensor(b, "b", (n, self.k) if nk else (self.k, n), self.dtype)
+        _check_tensor(c, "c", (n, self.m) if nk else (self.m, n), self.dtype)
+        _check_tensor(bias, "bias", (self.m,), self.dtype)
         if stream is None:
             stream = 0
             if hasattr(b, "is_cuda") and b.is_cuda:
                 import torch  # only when given torch tensors
                 stream = torch.cuda.current_stream(b.device).cuda_stream
-        _check(_library().sfrt_launch(self._handle, ctypes.c_void_p(stream), _pointer(b, "b"),
-                                      _pointer(c, "c"), n, _pointer(bias, "bias")))
+        # the buffers' type: a tensor's own, else (pointers) the layer's
+        dtype = _dtype_name(b) if hasattr(b, "dtype") else self.dtype
+        if dtype not in DTYPES:
+            raise ValueError("b: dtype %s is none of %s" % (dtype, ", ".join(DTYPES)))
+        _check(_library().sfrt_launch_typed(self._handle, ctypes.c_void_p(stream), _pointer(b, "b"),
+                                            _pointer(c, "c"), n, _pointer(bias, "bias"), DTYPES[dtype]))
 
     def __call__(self, b, bias=None, out=None):
         """torch: returns C = A @ b (+ bias, ReLU) as a new (or the given) tensor."""
         import torch
         if out is None:
-            out = torch.empty((self.m, int(b.shape[1])), dtype=torch.float32, device=b.device)
+            n = int(b.shape[0 if self.layout == "nk" else 1])
+            out = torch.empty((n, self.m) if self.layout == "nk" else (self.m, n),
+                              dtype=getattr(torch, self.dtype), device=b.device)
         self.launch(b, out, bias=bias)
         return out
 

@@ -874,7 +874,9 @@ static int
 s_on_result (void *arg, const sf_store_result_key_t *key, const sf_store_result_t *r)
 {
     s_group_t *g = arg;
-    bool usable = key->tmpl == SF_TEMPLATE_U || key->tmpl == SF_TEMPLATE_D;
+    /* the model ranks fp32 kn kernels: other tiers' times are other kernels' */
+    bool usable = (key->tmpl == SF_TEMPLATE_U || key->tmpl == SF_TEMPLATE_D) && key->tier == SF_TIER_FP32
+               && key->layout == SF_LAYOUT_KN;
     if (!usable || r->status != SF_OK || !(r->us > 0 && isfinite (r->us)))
         return 0;
     if (r->simulated && !g->sim_type) {

@@ -615,7 +615,7 @@ sf_sweep_put_results (sf_store_batch_t *batch, const sf_matrix_t *a, int64_t n, 
         char text[SF_CONFIG_TEXT_MAX];
         sf_store_result_key_t key;
         sf_store_result_t v;
-        s_result_key (&key, r->gpu_type, a, n, c->config.tmpl, sf_config_text (&c->config, text), c->proxy);
+        s_result_key (&key, r->gpu_type, a, n, c->config.tmpl, sf_candidate_text (c, text), c->proxy);
         s_result_value (&v, r, worker, c->status, c->us, c->spread_us, c->err);
         v.compile = (sf_store_compile_t) { c->compile.seconds, c->compile.registers,
                                            c->compile.spill_stores + c->compile.spill_loads,

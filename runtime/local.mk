@@ -12,8 +12,11 @@ runtime_libspmmfarm_rt_la_SOURCES = \
 	runtime/sfrt.c runtime/spmmfarm_rt.h \
 	runtime/sf_manifest.c runtime/sf_manifest.h \
 	runtime/sf_json.c runtime/sf_json.h \
-	common/sf_sha256.c common/sf_sha256.h
-runtime_libspmmfarm_rt_la_CPPFLAGS = -I$(top_srcdir) -I$(top_builddir) $(CUDA_CFLAGS) $(SODIUM_CFLAGS)
+	common/sf_sha256.c common/sf_sha256.h \
+	common/sf_tier.c common/sf_tier.h
+# SF_SHA256_STANDALONE: the runtime's own SHA-256; libsodium only for the
+# bundle signature's ed25519 check (docs/DECISIONS.md, issue 24).
+runtime_libspmmfarm_rt_la_CPPFLAGS = -I$(top_srcdir) -I$(top_builddir) $(CUDA_CFLAGS) $(SODIUM_CFLAGS) -DSF_SHA256_STANDALONE
 runtime_libspmmfarm_rt_la_CFLAGS = $(SF_CFLAGS)
 # Interface version current:revision:age (libtool's rules, not the package's).
 runtime_libspmmfarm_rt_la_LDFLAGS = -version-info 1:0:1 -export-symbols-regex '^sfrt_' \

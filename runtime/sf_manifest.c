@@ -1,4 +1,4 @@
-/*  sf_manifest: manifest.json schema (version 1) and checksummed file reads. */
+/*  sf_manifest: manifest.json schema (versions 1 and 2) and checksummed file reads. */
 #include "runtime/sf_manifest.h"
 
 #include <errno.h>
@@ -295,10 +295,12 @@ sf_manifest_check_layer (const sf_manifest_layer_t *l, const char *where, char *
         sf_manifest_data_path (l->name, want);
         if (strcmp (l->data.file, want) != 0)
             return s_fail (&ctx, SFRT_ERR_FORMAT, "%s.data.file: expected \"%s\"", where, want);
-        if (dense && l->data.bytes != l->m * l->k * 4)
+        if (dense && l->data.bytes != l->m * l->k * (int64_t) sf_tier_elem_size (l->tier))
             return s_fail (&ctx, SFRT_ERR_FORMAT,
-                           "%s.data.bytes: a dense layer holds M*K*4 = %lld bytes, not %lld", where,
-                           (long long) (l->m * l->k * 4), (long long) l->data.bytes);
+                           "%s.data.bytes: a dense layer holds M*K*%d = %lld bytes, not %lld", where,
+                           (int) sf_tier_elem_size (l->tier),
+                           (long long) (l->m * l->k * (int64_t) sf_tier_elem_size (l->tier)),
+                           (long long) l->data.bytes);
     }
     return SFRT_OK;
 }
@@ -350,8 +352,54 @@ s_launch (s_ctx_t *ctx, const sf_json_node_t *obj, const char *where, sf_manifes
     return SFRT_OK;
 }
 
+/*  The layer's precision, layout and dtypes: optional (absent: fp32, kn);
+    the dtypes, when given, must be the tier's; a layer that is not fp32 kn
+    needs format version 2. */
 static int
-s_layer (s_ctx_t *ctx, const sf_json_node_t *obj, int index, bool simulated, sf_manifest_layer_t *l)
+s_types (s_ctx_t *ctx, const sf_json_node_t *obj, const char *where, int version, sf_manifest_layer_t *l)
+{
+    char text[16];
+    int rc, v;
+    l->tier = SF_TIER_FP32;
+    l->layout = SF_LAYOUT_KN;
+    if (sf_json_get (obj, "precision")) {
+        if ((rc = s_text (ctx, obj, where, "precision", text, sizeof text, false)))
+            return rc;
+        if ((v = sf_tier_parse (text)) < 0)
+            return s_fail (ctx, SFRT_ERR_FORMAT, "%s.precision: \"%s\" is not fp32, tf32, bf16 or fp16", where, text);
+        l->tier = (sf_tier) v;
+    }
+    if (sf_json_get (obj, "layout")) {
+        if ((rc = s_text (ctx, obj, where, "layout", text, sizeof text, false)))
+            return rc;
+        if ((v = sf_layout_parse (text)) < 0)
+            return s_fail (ctx, SFRT_ERR_FORMAT, "%s.layout: \"%s\" is not kn or nk", where, text);
+        l->layout = (sf_layout) v;
+    }
+    const sf_json_node_t *dtypes = sf_json_get (obj, "dtypes");
+    if (dtypes) {
+        char sub[S_WHERE_MAX + 8];
+        snprintf (sub, sizeof sub, "%s.dtypes", where);
+        if (!s_member (ctx, obj, where, "dtypes", SF_JSON_OBJECT, false))
+            return SFRT_ERR_FORMAT;
+        const char *keys[] = { "a", "b", "c" };
+        for (int i = 0; i < 3; i++) {
+            if ((rc = s_text (ctx, dtypes, sub, keys[i], text, sizeof text, false)))
+                return rc;
+            if (strcmp (text, sf_tier_dtype (l->tier)) != 0)
+                return s_fail (ctx, SFRT_ERR_FORMAT, "%s.%s: \"%s\", but a %s layer's is \"%s\"", sub, keys[i],
+                               text, sf_tier_name (l->tier), sf_tier_dtype (l->tier));
+        }
+    }
+    if (version < 2 && (l->tier != SF_TIER_FP32 || l->layout != SF_LAYOUT_KN))
+        return s_fail (ctx, SFRT_ERR_FORMAT, "%s.precision: a %s %s layer needs bundle format version 2", where,
+                       sf_tier_name (l->tier), sf_layout_name (l->layout));
+    return SFRT_OK;
+}
+
+static int
+s_layer (s_ctx_t *ctx, const sf_json_node_t *obj, int index, bool simulated, int version,
+         sf_manifest_layer_t *l)
 {
     char where[S_WHERE_MAX];
     snprintf (where, sizeof where, "layers[%d]", index);
@@ -372,6 +420,7 @@ s_layer (s_ctx_t *ctx, const sf_json_node_t *obj, int index, bool simulated, sf_
         || (rc = s_text (ctx, obj, where, "permutation", l->permutation, sizeof l->permutation, false))
         || (rc = s_bool (ctx, obj, where, "bias", &l->bias))
         || (rc = s_bool (ctx, obj, where, "relu", &l->relu))
+        || (rc = s_types (ctx, obj, where, version, l))
         || (rc = s_measure (ctx, obj, where, "verified_error", false, &l->verified_error))
         || (rc = s_measure (ctx, obj, where, "time_us", true, &l->time_us))
         || (rc = s_bool (ctx, obj, where, "simulated", &l->simulated))
@@ -417,11 +466,12 @@ s_header (s_ctx_t *ctx, const sf_json_node_t *root, sf_manifest_t *m)
     const sf_json_node_t *version = s_member (ctx, root, "", "version", SF_JSON_NUMBER, false);
     if (!version)
         return SFRT_ERR_FORMAT;
-    if (sf_json_number (version) != SF_MANIFEST_VERSION)
+    double v = sf_json_number (version);
+    if (v != 1 && v != 2)
         return s_fail (ctx, SFRT_ERR_VERSION,
-                       "version: bundle format version %g is not supported (this library reads version %d)",
-                       sf_json_number (version), SF_MANIFEST_VERSION);
-    m->version = SF_MANIFEST_VERSION;
+                       "version: bundle format version %g is not supported (this library reads versions %d to %d)",
+                       v, SF_MANIFEST_VERSION_MIN, SF_MANIFEST_VERSION);
+    m->version = (int32_t) v;
     const sf_json_node_t *gpu = s_member (ctx, root, "", "gpu", SF_JSON_OBJECT, false);
     if (!gpu)
         return SFRT_ERR_FORMAT;
@@ -454,7 +504,7 @@ s_layers (s_ctx_t *ctx, const sf_json_node_t *root, sf_manifest_t *m)
         return s_fail (ctx, SFRT_ERR_NOMEM, "out of memory");
     int index = 0;
     for (const sf_json_node_t *node = sf_json_first (layers); node; node = sf_json_next (node), index++) {
-        int rc = s_layer (ctx, node, index, m->simulated, &m->layers[index]);
+        int rc = s_layer (ctx, node, index, m->simulated, m->version, &m->layers[index]);
         if (rc)
             return rc;
         for (int j = 0; j < index; j++)
@@ -468,6 +518,15 @@ s_layers (s_ctx_t *ctx, const sf_json_node_t *root, sf_manifest_t *m)
         m->layer_count = index + 1;
     }
     return SFRT_OK;
+}
+
+int
+sf_manifest_version_needed (const sf_manifest_t *self)
+{
+    for (int32_t i = 0; i < self->layer_count; i++)
+        if (self->layers[i].tier != SF_TIER_FP32 || self->layers[i].layout != SF_LAYOUT_KN)
+            return 2;
+    return 1;
 }
 
 int

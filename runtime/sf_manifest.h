@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/sf_tier.h"
 #include "runtime/spmmfarm_rt.h"
 
 #ifdef __cplusplus
@@ -25,7 +26,11 @@ extern "C" {
 
 #define SF_MANIFEST_FILE "manifest.json"
 #define SF_MANIFEST_FORMAT "spmmfarm-bundle"
-#define SF_MANIFEST_VERSION 1
+/*  Format versions: 1 (fp32 kn layers only), 2 (a layer of another
+    precision or layout: older readers refuse it rather than launch it with
+    fp32 buffers). The writer writes the lowest that holds its layers. */
+#define SF_MANIFEST_VERSION 2
+#define SF_MANIFEST_VERSION_MIN 1
 #define SF_MANIFEST_MAX_BYTES (16u << 20)  /* manifest.json */
 #define SF_MANIFEST_MAX_LAYERS 4096
 #define SF_MANIFEST_NAME_MAX 64       /* layer name: [A-Za-z0-9_.-], 1..63, no leading '.' */
@@ -60,6 +65,8 @@ typedef struct {
     int32_t shared_bytes;                 /* dynamic shared memory, 0..2^20 */
     char permutation[16];                 /* "none" or "in-kernel" */
     bool bias, relu;
+    sf_tier tier;                         /* precision (absent: fp32) */
+    sf_layout layout;                     /* activation layout (absent: kn) */
     double verified_error;                /* -1: not verified (null) */
     double time_us;                       /* -1: unknown (null) */
     bool simulated;
@@ -82,8 +89,11 @@ typedef struct {
                                              manifest.sig matches manifest.json; "" unsigned */
 } sf_manifest_t;
 
+/*  The format version a manifest of these layers needs (1 or 2). */
+int sf_manifest_version_needed (const sf_manifest_t *self);
+
 /*  Parses and validates manifest text. SFRT_ERR_VERSION when the format
-    version is not SF_MANIFEST_VERSION (checked before any other field),
+    version is not one this reader knows (checked before any other field),
     SFRT_ERR_FORMAT for anything else wrong. *out gets a manifest to free
     with sf_manifest_destroy(). */
 int sf_manifest_parse (const char *text, size_t size, sf_manifest_t **out, char *err,

@@ -61,6 +61,7 @@ sfrt_strerror (int status)
     case SFRT_ERR_CUDA: return "CUDA driver error";
     case SFRT_ERR_NOTFOUND: return "no such layer";
     case SFRT_ERR_SIMULATED: return "bundle tuned with the simulator";
+    case SFRT_ERR_DTYPE: return "buffers of another data type than the layer's";
     case SFRT_ERR_SIGNATURE: return "bundle signature invalid or not trusted";
     default: return "unknown error";
     }
@@ -499,6 +500,34 @@ sfrt_layer_info (const sfrt_layer_t *layer, sfrt_layer_info_t *info)
     return SFRT_OK;
 }
 
+static sfrt_dtype
+s_dtype (sf_tier tier)
+{
+    return tier == SF_TIER_BF16 ? SFRT_BFLOAT16 : tier == SF_TIER_FP16 ? SFRT_FLOAT16 : SFRT_FLOAT32;
+}
+
+static const char *
+s_dtype_name (sfrt_dtype dtype)
+{
+    return dtype == SFRT_FLOAT32 ? "float32" : dtype == SFRT_BFLOAT16 ? "bfloat16"
+         : dtype == SFRT_FLOAT16 ? "float16" : "an unknown type";
+}
+
+int
+sfrt_layer_types (const sfrt_layer_t *layer, sfrt_layer_types_t *types)
+{
+    s_clear ();
+    if (!layer || !types)
+        return s_fail (SFRT_ERR_INVALID, "sfrt_layer_types: NULL argument");
+    const sf_manifest_layer_t *l = layer->m;
+    sfrt_dtype d = s_dtype (l->tier);
+    *types = (sfrt_layer_types_t) {
+        .precision = sf_tier_name (l->tier), .layout = sf_layout_name (l->layout), .a = d, .b = d, .c = d,
+        .a_name = sf_tier_dtype (l->tier), .b_name = sf_tier_dtype (l->tier), .c_name = sf_tier_dtype (l->tier),
+    };
+    return SFRT_OK;
+}
+
 int
 sfrt_layer_grid (const sfrt_layer_t *layer, int64_t n, uint32_t grid[3])
 {
@@ -592,14 +621,21 @@ sfrt_prepare (sfrt_layer_t *layer)
 
 /*  Arguments a launch can check without the GPU. */
 static int
-s_check_launch (const sfrt_layer_t *layer, uint64_t b, uint64_t c, int64_t n, uint64_t bias,
+s_check_launch (const sfrt_layer_t *layer, uint64_t b, uint64_t c, int64_t n, uint64_t bias, sfrt_dtype dtype,
                 uint32_t grid[3])
 {
     const sf_manifest_layer_t *l = layer->m;
+    sfrt_dtype want = s_dtype (l->tier);
+    if (dtype != want)
+        return s_fail (SFRT_ERR_DTYPE, "layer %s is %s: its B, C and bias are %s, not %s%s", l->name,
+                       sf_tier_name (l->tier), s_dtype_name (want), s_dtype_name (dtype),
+                       want != SFRT_FLOAT32 && dtype == SFRT_FLOAT32
+                           ? " (launch it with sfrt_launch_typed and buffers of its type)" : "");
     int rc = sfrt_layer_grid (layer, n, grid);
     if (rc != SFRT_OK)
         return rc;
-    uint64_t align = n % l->vec == 0 ? 4u * (uint64_t) l->vec : 4u;
+    uint64_t elem = (uint64_t) sf_tier_elem_size (l->tier);
+    uint64_t align = n % l->vec == 0 ? elem * (uint64_t) l->vec : elem;
     if (!b || !c)
         return s_fail (SFRT_ERR_INVALID, "layer %s: B and C must be device pointers, not 0", l->name);
     if (b % align || c % align)
@@ -610,19 +646,27 @@ s_check_launch (const sfrt_layer_t *layer, uint64_t b, uint64_t c, int64_t n, ui
                        l->name, (long long) l->m);
     if (!l->bias && bias)
         return s_fail (SFRT_ERR_INVALID, "layer %s: the kernel has no bias; pass 0", l->name);
-    if (bias % 4)
-        return s_fail (SFRT_ERR_INVALID, "layer %s: bias must be aligned to 4 bytes", l->name);
+    if (bias % elem)
+        return s_fail (SFRT_ERR_INVALID, "layer %s: bias must be aligned to %llu bytes", l->name,
+                       (unsigned long long) elem);
     return SFRT_OK;
 }
 
 int
 sfrt_launch (sfrt_layer_t *layer, void *stream, uint64_t b, uint64_t c, int64_t n, uint64_t bias)
 {
+    return sfrt_launch_typed (layer, stream, b, c, n, bias, SFRT_FLOAT32);
+}
+
+int
+sfrt_launch_typed (sfrt_layer_t *layer, void *stream, uint64_t b, uint64_t c, int64_t n, uint64_t bias,
+                   sfrt_dtype dtype)
+{
     s_clear ();
     if (!layer)
         return s_fail (SFRT_ERR_INVALID, "sfrt_launch: layer is NULL");
     uint32_t grid[3];
-    int rc = s_check_launch (layer, b, c, n, bias, grid);
+    int rc = s_check_launch (layer, b, c, n, bias, dtype, grid);
     CUfunction fn;
     if (rc != SFRT_OK || (rc = s_function (layer, &fn)) != SFRT_OK)
         return rc;

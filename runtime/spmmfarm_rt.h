@@ -7,9 +7,15 @@
     compiled into the kernel or stored in the bundle; the caller passes only
     B and C.
 
-      B: K x N floats, row-major (device memory)
-      C: M x N floats, row-major (device memory, written)
-      bias: M floats (device memory) when the layer has a fused bias, else 0
+      B: K x N elements, row-major (device memory)
+      C: M x N elements, row-major (device memory, written)
+      bias: M elements (device memory) when the layer has a fused bias, else 0
+
+    The elements are the layer's data type (sfrt_layer_types): float32 for
+    fp32 and tf32 layers, launched with sfrt_launch(); bfloat16 or float16
+    for bf16 and fp16 layers, launched with sfrt_launch_typed(), which says
+    what the caller's buffers hold and is refused when that is not the
+    layer's type. An "nk" layer takes B as N x K and writes C as N x M.
 
     The library depends on nothing but the CUDA driver, loaded with dlopen
     at run time (libcuda.so.1, or the file named by SPMMFARM_LIBCUDA): it
@@ -51,8 +57,9 @@ extern "C" {
 
 #define SFRT_VERSION "0.1.0"
 
-/*  Bundle format versions this library reads. */
-#define SFRT_BUNDLE_FORMAT 1
+/*  Bundle format versions this library reads: 1 to SFRT_BUNDLE_FORMAT
+    (2: layers of every precision and layout). */
+#define SFRT_BUNDLE_FORMAT 2
 
 typedef enum {
     SFRT_OK = 0,
@@ -67,9 +74,17 @@ typedef enum {
     SFRT_ERR_CUDA = -9,      /* a CUDA driver call failed (see sfrt_last_cuda_error) */
     SFRT_ERR_NOTFOUND = -10, /* no layer of that name */
     SFRT_ERR_SIMULATED = -11, /* a simulated bundle, opened without SFRT_OPEN_ALLOW_SIMULATED */
-    SFRT_ERR_SIGNATURE = -12  /* manifest.sig does not match the manifest, or the bundle is not
-                                 signed by a trusted key when one is required */
+    SFRT_ERR_DTYPE = -12,    /* buffers of another data type than the layer's */
+    SFRT_ERR_SIGNATURE = -13 /* manifest.sig does not match the manifest, or the bundle is not
+                                signed by a trusted key when one is required */
 } sfrt_status;
+
+/*  Element types of a layer's buffers. */
+typedef enum {
+    SFRT_FLOAT32 = 0,
+    SFRT_BFLOAT16 = 1,
+    SFRT_FLOAT16 = 2
+} sfrt_dtype;
 
 typedef struct sfrt_bundle sfrt_bundle_t;
 typedef struct sfrt_layer sfrt_layer_t;
@@ -159,6 +174,17 @@ typedef struct {
 /*  Describes a layer; strings are owned by the bundle. */
 int sfrt_layer_info (const sfrt_layer_t *layer, sfrt_layer_info_t *info);
 
+/*  A layer's precision, layout and data types (the manifest's). */
+typedef struct {
+    const char *precision;  /* "fp32", "tf32", "bf16" or "fp16" */
+    const char *layout;     /* "kn" (B K x N, C M x N) or "nk" (B N x K, C N x M) */
+    sfrt_dtype a, b, c;     /* A (in the bundle), B, C and the bias */
+    const char *a_name, *b_name, *c_name;  /* "float32", "bfloat16", "float16" */
+} sfrt_layer_types_t;
+
+/*  Describes a layer's types; strings are static. */
+int sfrt_layer_types (const sfrt_layer_t *layer, sfrt_layer_types_t *types);
+
 /*  Loads the layer's module (and uploads its data) now instead of at the
     first launch, e.g. to keep the first launch out of a timing. */
 int sfrt_prepare (sfrt_layer_t *layer);
@@ -172,6 +198,15 @@ int sfrt_prepare (sfrt_layer_t *layer);
     the stream's next synchronization. */
 int sfrt_launch (sfrt_layer_t *layer, void *stream, uint64_t b, uint64_t c, int64_t n,
                  uint64_t bias);
+
+/*  sfrt_launch for buffers of element type `dtype` (B, C and bias): the
+    launch of every layer, whatever its precision. SFRT_ERR_DTYPE, naming
+    both types, when dtype is not the layer's; alignment as sfrt_launch's
+    with the element's size (2 bytes for bfloat16 and float16).
+    sfrt_launch (...) is sfrt_launch_typed (..., SFRT_FLOAT32): it refuses a
+    16-bit layer. */
+int sfrt_launch_typed (sfrt_layer_t *layer, void *stream, uint64_t b, uint64_t c, int64_t n,
+                       uint64_t bias, sfrt_dtype dtype);
 
 /*  The grid sfrt_launch uses for n columns (x, y, z); SFRT_ERR_INVALID if
     n is out of range for this layer. */

@@ -11,6 +11,7 @@
 #include "common/sf_sign.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_jit.h"
+#include "proxygen/sf_tcdense.h"
 #include "worker/sf_sim.h"
 
 #define S_LOG "export"
@@ -49,21 +50,72 @@ s_kernel_layer (const sf_export_layer_t *in, const sf_config_t *config, sf_bundl
     return SF_OK;
 }
 
-/*  A dense winner: the generic dense kernel and A densified as its data. */
+/*  A dense winner (docs/DECISIONS.md "Dense winners"): our tensor-core
+    dense kernel for the layer (proxygen/sf_tcdense: 3xTF32 in fp32, the
+    config the search would try first at the tuned N) reading A densified,
+    M x K row-major fp32 as bundles always held it ("plain" A, split in
+    registers), so the runtime stays driver-only and the bundle format does
+    not change; in the layer's tier (A in the tier's type: 3xTF32 in
+    fp32, TF32, bf16 or fp16 mma). An architecture other than sm_90
+    (cluster launches, the kernels' target) gets the generic SIMT kernel of
+    sf_bundle_dense_kernel, fp32 only. */
 static int
 s_dense_layer (const sf_export_layer_t *in, sf_bundle_layer_t *l, void **cubin, char **source,
                float **dense)
 {
     int64_t m = sf_matrix_rows (in->matrix), k = sf_matrix_cols (in->matrix);
     size_t bytes = (size_t) m * (size_t) k * sizeof (float);
+    if (in->layout != SF_LAYOUT_KN)
+        return sf_error_set (SF_ERR_UNSUPPORTED, "a dense winner in layout %s: the bundle's dense kernels are kn "
+                             "only", sf_layout_name (in->layout));
+    bool sm90 = !in->arch || strcmp (in->arch, "sm_90") == 0;
+    if (!sm90 && in->tier != SF_TIER_FP32)
+        return sf_error_set (SF_ERR_UNSUPPORTED, "a dense winner in %s for %s: the generic dense kernel of other "
+                             "architectures is fp32 only", sf_tier_name (in->tier), in->arch);
     if (!(*dense = malloc (bytes)))
         return sf_error_set (SF_ERR_NOMEM, "out of memory for the %lld x %lld dense A", (long long) m,
                              (long long) k);
     sf_matrix_densify (in->matrix, *dense);
-    int rc = sf_bundle_dense_kernel (m, k, in->bias, in->relu, in->arch, l, cubin, source);
+    if (sf_tier_is_half (in->tier)) {
+        /* A in the tier's 16-bit type, packed in place (each element is
+           read before the slot it is written to is) */
+        uint16_t *half = (uint16_t *) *dense;
+        for (size_t i = 0; i < (size_t) m * (size_t) k; i++)
+            half[i] = in->tier == SF_TIER_BF16 ? sf_tier_to_bf16 ((*dense)[i]) : sf_tier_to_fp16 ((*dense)[i]);
+        bytes = (size_t) m * (size_t) k * 2;
+    }
     l->data = *dense;
     l->data_size = bytes;
-    return rc;
+    if (in->arch && strcmp (in->arch, "sm_90") != 0)
+        return sf_bundle_dense_kernel (m, k, in->bias, in->relu, in->arch, l, cubin, source);
+    sf_tcdense_config_t c;
+    sf_tcdense_configs (in->tier, m, k, in->n > 0 ? in->n : 512, 0, &c, 1);
+    c.plain = 1;
+    sf_epilogue_t epi = { in->bias, in->relu };
+    sf_launch_t launch;
+    sf_jit_stats_t stats;
+    size_t size = 0;
+    bool cached;
+    int rc = sf_tcdense_compile (&c, &epi, m, k, cubin, &size, source, &launch, &stats, &cached);
+    if (rc != SF_OK)
+        return rc;
+    sf_log_info (S_LOG, "dense layer %s: %s", in->name ? in->name : "?", sf_tcdense_text (&c, (char[SF_TCDENSE_TEXT_MAX]) { 0 }));
+    l->tmpl = "dense";
+    l->config = "dense";
+    l->entry = "sf_dense";  /* the plain kernels' entry (sf_tcdense.h) */
+    l->block_threads = launch.block_threads;
+    l->cols_per_block = launch.cols_per_block;
+    l->panel_groups = launch.panel_groups;
+    l->order = launch.order;
+    l->vec = launch.vec;
+    l->shared_bytes = launch.shared_bytes;
+    l->permuted = false;
+    l->cubin = *cubin;
+    l->cubin_size = size;
+    l->source = *source;
+    l->source_size = 0;
+    l->source_ext = "cu";
+    return SF_OK;
 }
 
 int
@@ -75,7 +127,13 @@ sf_export_add_layer (sf_bundle_t *bundle, const sf_export_layer_t *in)
     char *source = NULL;
     float *dense = NULL;
     char canonical[SF_CONFIG_TEXT_MAX];
-    int rc = sf_config_parse (in->config, &config);
+    /* template T winners (bf16/fp16) are searched and stored, not yet
+       exported: the runtime would launch them like D (data as the 5th
+       parameter) but the bundle's T layer is not written (docs/KERNELS.md) */
+    int rc = strncmp (in->config, "T:", 2) == 0
+        ? sf_error_set (SF_ERR_UNSUPPORTED, "its winner %s is a template T kernel, which bundles do not carry "
+                        "yet; search it without T (--templates UD) to export its dense kernel", in->config)
+        : sf_config_parse (in->config, &config);
     if (rc == SF_OK)
         rc = config.tmpl == SF_TEMPLATE_DENSE ? s_dense_layer (in, &l, &cubin, &source, &dense)
                                               : s_kernel_layer (in, &config, &l);
@@ -88,6 +146,8 @@ sf_export_add_layer (sf_bundle_t *bundle, const sf_export_layer_t *in)
         l.config = config.tmpl == SF_TEMPLATE_DENSE ? "dense" : sf_config_text (&config, canonical);
         l.bias = in->bias;
         l.relu = in->relu;
+        l.tier = in->tier;
+        l.layout = in->layout;
         /* a simulated kernel never ran: its "error" is not a verification */
         l.verified_error = in->simulated ? NAN : in->err;
         l.time_us = in->us;
@@ -211,6 +271,10 @@ s_check_gpu_type (s_plan_t *p, const sf_store_campaign_t *c)
     if (!c->gpu_type[0])
         return sf_error_set (SF_ERR_INVALID, "campaign %llu (%s) has no GPU type yet: none of its "
                              "jobs has run", (unsigned long long) c->id, c->name);
+    if (p->opts->has_tier && c->search.tier != p->opts->tier)
+        return sf_error_set (SF_ERR_INVALID, "campaign %llu (%s) was tuned in %s, not %s",
+                             (unsigned long long) c->id, c->name, sf_tier_name (c->search.tier),
+                             sf_tier_name (p->opts->tier));
     if (p->opts->gpu_type && strcmp (p->opts->gpu_type, c->gpu_type) != 0)
         return sf_error_set (SF_ERR_INVALID, "campaign %llu (%s) was tuned on %s, not %s",
                              (unsigned long long) c->id, c->name, c->gpu_type, p->opts->gpu_type);
@@ -425,7 +489,7 @@ s_build_layer (const s_plan_t *p, const s_item_t *it, const char *arch, sf_bundl
     if (rc == SF_OK) {
         sf_export_layer_t in = {
             .name = it->name, .matrix = a, .n = l->n, .bias = l->bias, .relu = l->relu,
-            .config = it->best.config, .kernel = it->best.tmpl == SF_TEMPLATE_DENSE ? NULL : &kernel,
+            .tier = c->search.tier, .layout = c->search.layout, .config = it->best.config, .kernel = it->best.tmpl == SF_TEMPLATE_DENSE ? NULL : &kernel,
             .arch = arch, .err = it->best.err, .us = it->best.us, .simulated = it->best.simulated,
         };
         rc = sf_export_add_layer (bundle, &in);
@@ -495,7 +559,7 @@ s_plan_write (s_plan_t *p, const char *dir)
     return rc;
 }
 
-static const sf_export_opts_t s_default_opts = { false, false, NULL };
+static const sf_export_opts_t s_default_opts = { .allow_simulated = false };
 
 int
 sf_export_campaign (sf_store_t *store, uint64_t campaign, const char *dir, const sf_export_opts_t *opts,
@@ -516,10 +580,12 @@ sf_export_campaign (sf_store_t *store, uint64_t campaign, const char *dir, const
 typedef struct {
     uint64_t id;
     char gpu_type[SF_STORE_GPU_TYPE_MAX];
+    sf_tier tier;
 } s_done_t;
 
 typedef struct {
     const char *gpu_type;     /* the wanted type, or NULL */
+    const sf_export_opts_t *opts;  /* the wanted tier, if any */
     s_done_t *done;           /* the done campaigns (of that type) */
     uint32_t count;
     int status;
@@ -529,7 +595,8 @@ static int
 s_all_each (void *arg, const sf_store_campaign_t *c)
 {
     s_all_t *all = arg;
-    if (c->state != SF_CAMPAIGN_DONE || (all->gpu_type && strcmp (c->gpu_type, all->gpu_type) != 0))
+    if (c->state != SF_CAMPAIGN_DONE || (all->gpu_type && strcmp (c->gpu_type, all->gpu_type) != 0)
+        || (all->opts->has_tier && c->search.tier != all->opts->tier))
         return 0;
     if (all->count >= SF_MANIFEST_MAX_LAYERS) {
         all->status = sf_error_set (SF_ERR_RANGE, "more than %d done campaigns", SF_MANIFEST_MAX_LAYERS);
@@ -543,6 +610,7 @@ s_all_each (void *arg, const sf_store_campaign_t *c)
     all->done = done;
     done[all->count].id = c->id;
     snprintf (done[all->count].gpu_type, sizeof done->gpu_type, "%s", c->gpu_type);
+    done[all->count].tier = c->search.tier;
     all->count++;
     return 0;
 }
@@ -566,6 +634,18 @@ s_all_one_type (const s_all_t *all)
     if (type_count > 1)
         return sf_error_set (SF_ERR_INVALID, "the done campaigns are of %u GPU types (%s): a bundle is for "
                              "one; choose it (export --all --gpu-type TYPE)", type_count, types);
+    /* one precision too: a layer tuned in several is in the bundle once */
+    unsigned tiers = 0;
+    for (uint32_t i = 0; i < all->count; i++)
+        tiers |= 1u << all->done[i].tier;
+    if (tiers & (tiers - 1)) {
+        char names[64] = "";
+        for (int t = 0; t < SF_TIER_COUNT; t++)
+            if (tiers & (1u << t))
+                s_list_add (names, sizeof names, sf_tier_name ((sf_tier) t));
+        return sf_error_set (SF_ERR_INVALID, "the done campaigns are of several precisions (%s): choose one "
+                             "(export --all --precision P)", names);
+    }
     return SF_OK;
 }
 
@@ -575,13 +655,14 @@ sf_export_all (sf_store_t *store, const char *dir, const sf_export_opts_t *opts,
     sf_export_report_t local;
     s_plan_t p = { store, opts ? opts : &s_default_opts, report ? report : &local, NULL, 0, NULL, 0 };
     memset (p.report, 0, sizeof *p.report);
-    s_all_t all = { .gpu_type = p.opts->gpu_type };
+    s_all_t all = { .gpu_type = p.opts->gpu_type, .opts = p.opts };
     int rc = sf_store_each_campaign (store, s_all_each, &all);
     if (rc != SF_OK && all.status != SF_OK)
         rc = all.status;
     if (rc == SF_OK && all.count == 0)
-        rc = sf_error_set (SF_ERR_NOTFOUND, "no done campaign%s%s in the store", all.gpu_type ? " of " : "",
-                           all.gpu_type ? all.gpu_type : "");
+        rc = sf_error_set (SF_ERR_NOTFOUND, "no done campaign%s%s%s%s in the store", all.gpu_type ? " of " : "",
+                           all.gpu_type ? all.gpu_type : "", p.opts->has_tier ? " in " : "",
+                           p.opts->has_tier ? sf_tier_name (p.opts->tier) : "");
     if (rc == SF_OK)
         rc = s_all_one_type (&all);
     for (uint32_t i = 0; rc == SF_OK && i < all.count; i++)

@@ -7,13 +7,15 @@
     stored kernel (cubin, source, launch, data) of a U or D winner, or the
     bundle's generic dense kernel (compiled here by NVRTC for the GPU type's
     architecture, with the densified A as data) for a dense winner; with the
-    best's verified error and time. GPU type and compute capability come from
+    best's verified error and time; its precision and layout (the dtypes in
+    the manifest) are its campaign's request's. GPU type and compute capability come from
     the campaign's gpu_type (NAME/sm_XY/Nsm; the sim backend's modelled GPU
     is compute capability 9.0). The latest rank model of that GPU type, when
     the store holds one, goes in as model.json.
 
     Refused, before anything is compiled or written, naming what is wrong:
-    a campaign without a GPU type, layers without a best (named), winners
+    a campaign without a GPU type, or of another precision than asked,
+    layers without a best (named), winners
     whose kernel or matrix is missing from the store, simulated winners
     unless opts->allow_simulated (such a bundle says "simulated": true and
     the runtime opens it only when asked to), several GPU types in one
@@ -47,6 +49,11 @@ typedef struct {
     const char *gpu_type;   /* NULL: any. One campaign: it must be of this type.
                                --all: the campaigns of this type (needed when
                                the store's done campaigns are of several) */
+    bool has_tier;          /* false: any precision. One campaign: it must be of
+                               this tier. --all: the campaigns of this tier
+                               (needed when the done campaigns are of several,
+                               e.g. a layer tuned in fp32 and in bf16) */
+    sf_tier tier;
 } sf_export_opts_t;
 
 /*  What was written (filled as far as the export got). */
@@ -106,6 +113,8 @@ typedef struct {
     const sf_matrix_t *matrix;        /* A: shape and content hash; densified for dense */
     int64_t n;                        /* tuned N */
     bool bias, relu;                  /* the fused epilogue */
+    sf_tier tier;                     /* precision the kernel was tuned in */
+    sf_layout layout;                 /* its activation layout */
     const char *config;               /* canonical config text; "dense" */
     const sf_store_kernel_t *kernel;  /* U, D: cubin, source, launch, data; NULL for dense */
     const char *arch;                 /* dense: the NVRTC target, "sm_90" */
@@ -116,8 +125,9 @@ typedef struct {
 
 /*  Adds the layer to bundle: a U layer's PTX or a D layer's CUDA C source
     and its data, the launch rule, "in-kernel" permutation when the config
-    reorders rows; a dense layer gets sf_bundle_dense_kernel() and A
-    densified (M*K*4 bytes) as data. Everything is copied. The error
+    reorders rows; a dense layer gets our 3xTF32 tensor-core kernel
+    (proxygen/sf_tcdense, plain A; sf_bundle_dense_kernel() for an arch
+    other than sm_90) and A densified (M*K*4 bytes) as data. Everything is copied. The error
     detail is prefixed with "layer NAME: ". */
 int sf_export_add_layer (sf_bundle_t *bundle, const sf_export_layer_t *layer);
 

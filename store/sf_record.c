@@ -189,7 +189,7 @@ sf_record_key_result (const sf_store_result_key_t *rk, uint8_t *key)
 {
     if (rk->n < 1)
         return sf_error_set (SF_ERR_RANGE, "n: %lld is outside [1, %d]", (long long) rk->n, SF_STORE_N_MAX), 0;
-    if ((unsigned) rk->tmpl > SF_TEMPLATE_DENSE)
+    if ((unsigned) rk->tmpl > SF_TEMPLATE_T)
         return sf_error_set (SF_ERR_INVALID, "template: unknown (%d)", (int) rk->tmpl), 0;
     size_t off = sf_record_key_result_prefix (rk->gpu_type, rk->matrix, rk->n, key);
     long len = off ? s_text (rk->config, SF_STORE_CONFIG_MAX, "config", true) : -1;
@@ -198,6 +198,13 @@ sf_record_key_result (const sf_store_result_key_t *rk, uint8_t *key)
     key[off++] = (uint8_t) rk->tmpl;
     off += s_put_lstr (key + off, rk->config, (size_t) len);
     key[off++] = rk->proxy ? 1 : 0;
+    if ((unsigned) rk->tier >= SF_TIER_COUNT || (unsigned) rk->layout >= SF_LAYOUT_COUNT)
+        return sf_error_set (SF_ERR_INVALID, "precision or layout unknown (%d, %d)", (int) rk->tier,
+                             (int) rk->layout), 0;
+    if (rk->tier != SF_TIER_FP32 || rk->layout != SF_LAYOUT_KN) {
+        key[off++] = (uint8_t) rk->tier;
+        key[off++] = (uint8_t) rk->layout;
+    }
     return off;
 }
 
@@ -310,7 +317,7 @@ s_parse_result_key (const void *key, size_t size, sf_store_result_key_t *rk)
         s_key_fail (&k, "n out of range");
     rk->n = (int64_t) n;
     uint64_t tmpl = s_key_be (&k, 1);
-    if (k.status == SF_OK && tmpl > SF_TEMPLATE_DENSE)
+    if (k.status == SF_OK && tmpl > SF_TEMPLATE_T)
         s_key_fail (&k, "unknown template");
     rk->tmpl = (sf_template) tmpl;
     s_key_lstr (&k, rk->config, sizeof rk->config, "bad config");
@@ -318,6 +325,18 @@ s_parse_result_key (const void *key, size_t size, sf_store_result_key_t *rk)
     if (k.status == SF_OK && proxy > 1)
         s_key_fail (&k, "proxy byte is not 0 or 1");
     rk->proxy = proxy == 1;
+    /* the tier and layout follow only when not fp32 kn (one key per result) */
+    rk->tier = SF_TIER_FP32;
+    rk->layout = SF_LAYOUT_KN;
+    if (k.status == SF_OK && k.left > 0) {
+        uint64_t tier = s_key_be (&k, 1), layout = s_key_be (&k, 1);
+        if (k.status == SF_OK && (tier >= SF_TIER_COUNT || layout >= SF_LAYOUT_COUNT))
+            s_key_fail (&k, "unknown precision or layout");
+        else if (k.status == SF_OK && tier == SF_TIER_FP32 && layout == SF_LAYOUT_KN)
+            s_key_fail (&k, "fp32 kn spelled out (its key ends at the proxy byte)");
+        rk->tier = (sf_tier) tier;
+        rk->layout = (sf_layout) layout;
+    }
     return s_key_end (&k);
 }
 
@@ -354,7 +373,7 @@ s_in_template (sf_mpack_in_t *in, const char *key)
 {
     char name[16];
     sf_mpack_in_str (in, key, name, sizeof name);
-    for (int t = SF_TEMPLATE_U; t <= SF_TEMPLATE_DENSE; t++)
+    for (int t = SF_TEMPLATE_U; t <= SF_TEMPLATE_T; t++)
         if (strcmp (name, sf_template_name ((sf_template) t)) == 0)
             return (sf_template) t;
     sf_mpack_in_fail (in, SF_ERR_FORMAT, "%s: unknown template '%s'", key, name);
@@ -502,6 +521,56 @@ s_read_layer (sf_mpack_in_t *in, sf_store_layer_t *layer)
     layer->relu = sf_mpack_in_bool (in, "relu");
 }
 
+/*  An enum of `count` names, optional: absent is 0. */
+static int
+s_in_opt_enum (sf_mpack_in_t *in, const char *key, const char *(*name) (int), int count)
+{
+    if (!sf_mpack_in_has (in, key))
+        return 0;
+    char text[16];
+    sf_mpack_in_str (in, key, text, sizeof text);
+    for (int i = 0; i < count && in->status == SF_OK; i++)
+        if (strcmp (name (i), text) == 0)
+            return i;
+    if (in->status == SF_OK)
+        sf_mpack_in_fail (in, SF_ERR_FORMAT, "%s: unknown value '%s'", key, text);
+    return 0;
+}
+
+static const char *
+s_tier_name (int tier)
+{
+    return sf_tier_name ((sf_tier) tier);
+}
+
+static const char *
+s_layout_name (int layout)
+{
+    return sf_layout_name ((sf_layout) layout);
+}
+
+/*  The request's options beyond the first ones, each optional. */
+static void
+s_read_search_rest (sf_mpack_in_t *search, sf_store_search_t *p)
+{
+    if (sf_mpack_in_has (search, "templates"))
+        p->templates = (uint32_t) sf_mpack_in_uint (search, "templates", 1, 3);
+    if (sf_mpack_in_has (search, "max_code_fmas"))
+        p->max_code_fmas = (int64_t) sf_mpack_in_uint (search, "max_code_fmas", 0, INT64_MAX);
+    if (sf_mpack_in_has (search, "run_timeout_s"))
+        p->run_timeout_s = sf_mpack_in_double (search, "run_timeout_s", 0.0, SF_STORE_US_MAX, false);
+    if (sf_mpack_in_has (search, "u_split"))
+        p->u_split = sf_mpack_in_bool (search, "u_split");
+    if (sf_mpack_in_has (search, "d_union"))
+        p->d_union = sf_mpack_in_bool (search, "d_union");
+    if (sf_mpack_in_has (search, "no_d_slab"))
+        p->no_d_slab = sf_mpack_in_bool (search, "no_d_slab");
+    p->tier = (sf_tier) s_in_opt_enum (search, "precision", s_tier_name, SF_TIER_COUNT);
+    p->layout = (sf_layout) s_in_opt_enum (search, "layout", s_layout_name, SF_LAYOUT_COUNT);
+    if (sf_mpack_in_has (search, "budget_s"))
+        p->budget_s = sf_mpack_in_double (search, "budget_s", 0.0, SF_STORE_US_MAX, false);
+}
+
 static void
 s_read_campaign (sf_mpack_in_t *in, sf_store_campaign_t *c)
 {
@@ -536,19 +605,26 @@ s_read_campaign (sf_mpack_in_t *in, sf_store_campaign_t *c)
         n->wall_s = sf_mpack_in_double (&counters, "wall_s", 0.0, SF_STORE_US_MAX, false);
         n->cpu_s = sf_mpack_in_double (&counters, "cpu_s", 0.0, SF_STORE_US_MAX, false);
         n->gpu_s = sf_mpack_in_double (&counters, "gpu_s", 0.0, SF_STORE_US_MAX, false);
+        if (sf_mpack_in_has (&counters, "layers_narrowed"))
+            n->layers_narrowed = sf_mpack_in_uint (&counters, "layers_narrowed", 0, UINT64_MAX);
+        if (sf_mpack_in_has (&counters, "layers_without_u"))
+            n->layers_without_u = sf_mpack_in_uint (&counters, "layers_without_u", 0, UINT64_MAX);
+        if (sf_mpack_in_has (&counters, "configs_skipped"))
+            n->configs_skipped = sf_mpack_in_uint (&counters, "configs_skipped", 0, UINT64_MAX);
     }
     sf_mpack_in_t search;
     if (sf_mpack_in_has (in, "search") && sf_mpack_in_map (in, "search", &search) == SF_OK) {
         sf_store_search_t *p = &c->search;
         p->max_configs = (int32_t) sf_mpack_in_uint (&search, "max_configs", 0, 1 << 20);
         p->proxy_top = (int32_t) sf_mpack_in_uint (&search, "proxy_top", 0, 1024);
-        p->top_k = (int32_t) sf_mpack_in_uint (&search, "top_k", 0, 1024);
+        p->top_k = (int32_t) sf_mpack_in_uint (&search, "top_k", 0, 4096);
         p->seed = sf_mpack_in_uint (&search, "seed", 0, UINT64_MAX);
         p->tol = sf_mpack_in_double (&search, "tol", 0.0, 1.0, false);
         if (sf_mpack_in_has (&search, "model_version"))
             p->model_version = (uint32_t) sf_mpack_in_uint (&search, "model_version", 0, UINT32_MAX);
         if (sf_mpack_in_has (&search, "fallback"))
             p->fallback = sf_mpack_in_bool (&search, "fallback");
+        s_read_search_rest (&search, p);
     }
     if (sf_mpack_in_has (in, "request"))
         sf_mpack_in_str (in, "request", c->request, sizeof c->request);
@@ -911,7 +987,8 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
     }
     const sf_store_counters_t *n = &c->counters;
     sf_mpack_out_str (out, "counters");
-    sf_mpack_out_map (out, 7);
+    bool budgeted = n->layers_narrowed || n->layers_without_u || n->configs_skipped;
+    sf_mpack_out_map (out, budgeted ? 10 : 7);
     sf_mpack_out_kuint (out, "jobs_total", n->jobs_total);
     sf_mpack_out_kuint (out, "jobs_done", n->jobs_done);
     sf_mpack_out_kuint (out, "jobs_failed", n->jobs_failed);
@@ -919,9 +996,25 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
     sf_mpack_out_kdouble (out, "wall_s", n->wall_s);
     sf_mpack_out_kdouble (out, "cpu_s", n->cpu_s);
     sf_mpack_out_kdouble (out, "gpu_s", n->gpu_s);
+    if (budgeted) {
+        sf_mpack_out_kuint (out, "layers_narrowed", n->layers_narrowed);
+        sf_mpack_out_kuint (out, "layers_without_u", n->layers_without_u);
+        sf_mpack_out_kuint (out, "configs_skipped", n->configs_skipped);
+    }
     const sf_store_search_t *p = &c->search;
+    if ((unsigned) p->tier >= SF_TIER_COUNT || (unsigned) p->layout >= SF_LAYOUT_COUNT || p->templates > 3
+        || p->max_code_fmas < 0 || !(p->run_timeout_s >= 0 && p->run_timeout_s <= SF_STORE_US_MAX)
+        || !(p->budget_s >= 0 && p->budget_s <= SF_STORE_US_MAX))
+        return sf_error_set (SF_ERR_RANGE, "search: precision, layout, templates, max_code_fmas, "
+                                           "run_timeout_s or budget_s out of range");
+    /* the rest of the request only when not the default */
+    bool more[] = { p->templates != 0, p->max_code_fmas > 0, p->run_timeout_s > 0, p->u_split, p->d_union,
+                    p->no_d_slab, p->tier != SF_TIER_FP32, p->layout != SF_LAYOUT_KN, p->budget_s > 0 };
+    uint32_t extra = 0;
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+        extra += more[i];
     sf_mpack_out_str (out, "search");
-    sf_mpack_out_map (out, 7);
+    sf_mpack_out_map (out, 7 + extra);
     sf_mpack_out_kuint (out, "max_configs", (uint64_t) (p->max_configs > 0 ? p->max_configs : 0));
     sf_mpack_out_kuint (out, "proxy_top", (uint64_t) (p->proxy_top > 0 ? p->proxy_top : 0));
     sf_mpack_out_kuint (out, "top_k", (uint64_t) (p->top_k > 0 ? p->top_k : 0));
@@ -929,6 +1022,24 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
     sf_mpack_out_kdouble (out, "tol", isfinite (p->tol) && p->tol > 0 ? p->tol : 0.0);
     sf_mpack_out_kuint (out, "model_version", p->model_version);
     sf_mpack_out_kbool (out, "fallback", p->fallback);
+    if (more[0])
+        sf_mpack_out_kuint (out, "templates", p->templates);
+    if (more[1])
+        sf_mpack_out_kuint (out, "max_code_fmas", (uint64_t) p->max_code_fmas);
+    if (more[2])
+        sf_mpack_out_kdouble (out, "run_timeout_s", p->run_timeout_s);
+    if (more[3])
+        sf_mpack_out_kbool (out, "u_split", true);
+    if (more[4])
+        sf_mpack_out_kbool (out, "d_union", true);
+    if (more[5])
+        sf_mpack_out_kbool (out, "no_d_slab", true);
+    if (more[6])
+        sf_mpack_out_kstr (out, "precision", sf_tier_name (p->tier));
+    if (more[7])
+        sf_mpack_out_kstr (out, "layout", sf_layout_name (p->layout));
+    if (more[8])
+        sf_mpack_out_kdouble (out, "budget_s", p->budget_s);
     if (c->request[0])
         sf_mpack_out_kstr (out, "request", c->request);
     if (c->owner[0])
@@ -1004,7 +1115,7 @@ s_out_config (sf_mpack_out_t *out, sf_template tmpl, const char *config)
 {
     if (!s_terminated (config, SF_STORE_CONFIG_MAX, "config"))
         return false;
-    if ((unsigned) tmpl > SF_TEMPLATE_DENSE) {
+    if ((unsigned) tmpl > SF_TEMPLATE_T) {
         sf_error_set (SF_ERR_INVALID, "template: unknown (%d)", (int) tmpl);
         return false;
     }
@@ -1181,8 +1292,10 @@ sf_record_key_text (sf_store_db db, const void *key, size_t key_size, char *buf,
     case SF_DB_RESULTS: {
         const sf_store_result_key_t *k = &r.u.result.key;
         sf_sha256_hex (k->matrix, hash);
-        snprintf (buf, size, "%s | %s | N=%lld | %s | %s | %s", k->gpu_type, hash, (long long) k->n,
-                  sf_template_name (k->tmpl), k->config, k->proxy ? "proxy" : "full");
+        snprintf (buf, size, "%s | %s | N=%lld | %s | %s | %s%s%s%s%s", k->gpu_type, hash, (long long) k->n,
+                  sf_template_name (k->tmpl), k->config, k->proxy ? "proxy" : "full",
+                  k->tier || k->layout ? " | " : "", k->tier || k->layout ? sf_tier_name (k->tier) : "",
+                  k->tier || k->layout ? " " : "", k->tier || k->layout ? sf_layout_name (k->layout) : "");
         break;
     }
     case SF_DB_MODELS: snprintf (buf, size, "%s | v%u", r.u.model.gpu_type, r.u.model.version); break;

@@ -13,7 +13,10 @@
       campaigns  campaign id, u64
       jobs       campaign id u64, job id u64
       results    u16 length + GPU type, 32-byte matrix hash, N u64,
-                 template u8, u16 length + config text, proxy u8
+                 template u8, u16 length + config text, proxy u8, and
+                 then, only when not fp32 kn: precision u8, layout u8
+                 (so that every key written before tiers existed is
+                 the fp32 kn key it was)
       best       campaign id u64, layer index u32
       kernels    32-byte SHA-256 of the cubin
       models     u16 length + GPU type, version u32
@@ -27,6 +30,7 @@
 
 #include "common/sf_cudadrv.h"
 #include "common/sf_matrix.h"
+#include "common/sf_tier.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_emit.h"
 #include "store/sf_mpack.h"
@@ -106,6 +110,10 @@ typedef struct {
     uint64_t jobs_total, jobs_done, jobs_failed;
     uint64_t results;                     /* results recorded for the campaign */
     double wall_s, cpu_s, gpu_s;          /* search cost so far */
+    /*  --budget (optional in the record, written when not 0): layers whose
+        search was narrowed to fit, of them without template U, and the
+        configs those plans left out (coordinator/sf_budget.h). */
+    uint64_t layers_narrowed, layers_without_u, configs_skipped;
 } sf_store_counters_t;
 
 /*  How a campaign's layers are searched (JOB fields); 0 = the defaults. */
@@ -114,12 +122,22 @@ typedef struct {
     int32_t proxy_top;                    /* finalists compiled in full */
     int32_t top_k;                        /* rank: candidates the model keeps */
     uint64_t seed;                        /* inputs (and the sweep's config sample) */
-    double tol;                           /* verification bound; 0: 1e-5 */
+    double tol;                           /* verification bound; 0: the tier's (fp32: 1e-5) */
     /*  rank (optional in the record): the version of the GPU type's model
         its searches use, fixed when the GPU type is known; 0 with fallback
         when there was none (proxy ran instead). */
     uint32_t model_version;
     bool fallback;                        /* rank: some search ran proxy instead */
+    /*  The rest of the search request (wire/sf_request.h), optional in the
+        record and written only when not the default: records of older
+        stores, and of default requests, do without them. */
+    uint32_t templates;                   /* 1 U, 2 D, 3 both; 0: both */
+    int64_t max_code_fmas;                /* 0: the default */
+    double run_timeout_s;                 /* 0: the default */
+    bool u_split, d_union, no_d_slab;
+    sf_tier tier;                         /* precision tier (0: fp32) */
+    sf_layout layout;                     /* activation layout (0: kn) */
+    double budget_s;                      /* the campaign's time budget (0: none) */
 } sf_store_search_t;
 
 typedef struct {
@@ -169,6 +187,8 @@ typedef struct {
     sf_template tmpl;
     char config[SF_STORE_CONFIG_MAX];      /* canonical text (non-empty; "dense") */
     bool proxy;                            /* a proxy's time, not the full kernel's */
+    sf_tier tier;                          /* precision it was measured in (0: fp32) */
+    sf_layout layout;                      /* activation layout (0: kn) */
 } sf_store_result_key_t;
 
 typedef struct {
@@ -323,7 +343,8 @@ int sf_record_encode_model (const sf_store_model_t *model, uint8_t *key, size_t 
 /*  Keys alone, for gets, deletes and prefix scans; the length, or 0 (with
     SF_ERR_RANGE / SF_ERR_INVALID recorded) if a field is out of bounds.
     key_result_prefix: gpu_type, then matrix (may be NULL), then n (> 0 to
-    include it) - the key prefix of every result under them. */
+    include it) - the key prefix of every result under them (of every
+    tier: a scan filters on key->tier). */
 size_t sf_record_key_id (uint64_t id, uint8_t *key);
 size_t sf_record_key_pair (uint64_t campaign, uint64_t job, uint8_t *key);
 size_t sf_record_key_best (uint64_t campaign, uint32_t layer, uint8_t *key);

@@ -281,7 +281,7 @@ s_replace (const char *text, const char *from, const char *to)
 START_TEST (test_unknown_version_refused)
 {
     char *text = s_manifest_text ();
-    char *v2 = s_replace (text, "\"version\":\t1", "\"version\":\t2");
+    char *v2 = s_replace (text, "\"version\":\t1", "\"version\":\t3");
     sf_manifest_t *m = NULL;
     char err[SF_MANIFEST_ERR_MAX];
     ck_assert_int_eq (sf_manifest_parse (text, strlen (text), &m, err, sizeof err), SFRT_OK);
@@ -290,7 +290,7 @@ START_TEST (test_unknown_version_refused)
     char *odd = s_replace (v2, "\"layers\":", "\"strata\":");
     ck_assert_int_eq (sf_manifest_parse (odd, strlen (odd), &m, err, sizeof err), SFRT_ERR_VERSION);
     ck_assert_ptr_null (m);
-    ck_assert_ptr_nonnull (strstr (err, "version 2 is not supported"));
+    ck_assert_ptr_nonnull (strstr (err, "version 3 is not supported"));
 
     /* through sf_bundle_load: SF_ERR_SCHEMA */
     char *tmp = sf_test_tmpdir ();
@@ -357,6 +357,75 @@ START_TEST (test_malformed_fields_named)
                        cases[i].field);
         free (bad);
     }
+    free (text);
+}
+END_TEST
+
+/*  Precision tiers in the manifest (issue 19): per layer precision,
+    layout and the dtypes of A, B and C; version 1 while every layer is
+    fp32 kn (older runtimes open it), 2 otherwise (they refuse it). */
+START_TEST (test_precision_fields)
+{
+    /* fp32 kn layers: version 1, their dtypes float32 */
+    char *text = s_manifest_text ();
+    ck_assert_ptr_nonnull (strstr (text, "\"version\":\t1,"));
+    ck_assert_ptr_nonnull (strstr (text, "\"precision\":\t\"fp32\",\n\t\t\t\"layout\":\t\"kn\""));
+    ck_assert_ptr_nonnull (strstr (text, "\"a\":\t\"float32\",\n\t\t\t\t\"b\":\t\"float32\",\n\t\t\t\t\"c\":\t\"float32\""));
+    /* a manifest of before (no such fields) reads as fp32 kn */
+    char *old = s_replace (text, "\"precision\":\t\"fp32\",", "");
+    char *older = s_replace (old, "\"layout\":\t\"kn\",", "");
+    sf_manifest_t *m = NULL;
+    char err[SF_MANIFEST_ERR_MAX];
+    ck_assert_msg (sf_manifest_parse (older, strlen (older), &m, err, sizeof err) == SFRT_OK, "%s", err);
+    ck_assert_int_eq (m->layers[0].tier, SF_TIER_FP32);
+    ck_assert_int_eq (m->layers[0].layout, SF_LAYOUT_KN);
+    sf_manifest_destroy (&m);
+
+    /* a bf16 nk layer: version 2, its dtypes bfloat16, read back */
+    sf_bundle_t *b = sf_bundle_new ("Fake H100/sm_90/132sm", 9, 0, "13.0", "13.0");
+    void *c1;
+    sf_bundle_layer_t u = sf_test_u_layer ("fc1", "sf_u_fc1", true, &c1);
+    u.tier = SF_TIER_BF16;
+    u.layout = SF_LAYOUT_NK;
+    ck_assert_int_eq (sf_bundle_add_layer (b, &u), SF_OK);
+    free (c1);
+    char *t2 = sf_bundle_manifest_text (sf_bundle_manifest (b));
+    ck_assert_ptr_nonnull (strstr (t2, "\"version\":\t2,"));
+    ck_assert_ptr_nonnull (strstr (t2, "\"precision\":\t\"bf16\""));
+    ck_assert_ptr_nonnull (strstr (t2, "\"b\":\t\"bfloat16\""));
+    ck_assert_msg (sf_manifest_parse (t2, strlen (t2), &m, err, sizeof err) == SFRT_OK, "%s", err);
+    ck_assert_int_eq (m->version, 2);
+    ck_assert_int_eq (m->layers[0].tier, SF_TIER_BF16);
+    ck_assert_int_eq (m->layers[0].layout, SF_LAYOUT_NK);
+    sf_manifest_destroy (&m);
+    /* refused: dtypes that are not the tier's, an unknown tier, a bf16
+       layer in a version-1 manifest (an older writer never made one) */
+    static const struct {
+        const char *from, *to, *why;
+    } cases[] = {
+        { "\"b\":\t\"bfloat16\"", "\"b\":\t\"float32\"",
+          "layers[0].dtypes.b: \"float32\", but a bf16 layer's is \"bfloat16\"" },
+        { "\"precision\":\t\"bf16\"", "\"precision\":\t\"fp8\"", "layers[0].precision: \"fp8\" is not" },
+        { "\"layout\":\t\"nk\"", "\"layout\":\t\"mk\"", "layers[0].layout: \"mk\" is not kn or nk" },
+        { "\"version\":\t2", "\"version\":\t1", "a bf16 nk layer needs bundle format version 2" },
+        { "\"dtypes\":\t{", "\"dtypes\":\t7, \"x\":\t{", "layers[0].dtypes: expected object" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *bad = s_replace (t2, cases[i].from, cases[i].to);
+        int rc = sf_manifest_parse (bad, strlen (bad), &m, err, sizeof err);
+        ck_assert_msg (rc == SFRT_ERR_FORMAT, "case %zu: %d", i, rc);
+        ck_assert_msg (strstr (err, cases[i].why) != NULL, "case %zu: '%s' lacks '%s'", i, err, cases[i].why);
+        free (bad);
+    }
+    /* the writer refuses a tier it does not know */
+    u = sf_test_u_layer ("fc9", "sf_u_fc9", false, &c1);
+    u.tier = (sf_tier) 7;
+    ck_assert_int_eq (sf_bundle_add_layer (b, &u), SF_ERR_INVALID);
+    free (c1);
+    free (t2);
+    sf_bundle_destroy (&b);
+    free (older);
+    free (old);
     free (text);
 }
 END_TEST
@@ -564,6 +633,7 @@ s_suite (void)
     tcase_add_test (tc, test_tampering_detected);
     tcase_add_test (tc, test_unknown_version_refused);
     tcase_add_test (tc, test_malformed_fields_named);
+    tcase_add_test (tc, test_precision_fields);
     tcase_add_test (tc, test_writer_refuses);
     tcase_add_test (tc, test_writer_deletes_only_its_own);
     tcase_add_test (tc, test_real_kernels);

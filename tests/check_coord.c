@@ -19,7 +19,7 @@
 #include "common/sf_log.h"
 #include "common/sf_matrix.h"
 #include "coordinator/sf_coord.h"
-#include "coordinator/sf_proto.h"
+#include "wire/sf_proto.h"
 #include "store/sf_record.h"
 #include "store/sf_store.h"
 #include "tests/sf_check.h"
@@ -268,12 +268,13 @@ s_submit (s_farm_t *f, const char *strategy, int layers, int max_configs)
     sf_proto_submit_t sub;
     memset (&sub, 0, sizeof sub);
     snprintf (sub.name, sizeof sub.name, "test");
-    snprintf (sub.strategy, sizeof sub.strategy, "%s", strategy);
-    if (strcmp (strategy, "sweep") == 0)
+    sf_request_init (&sub.request);
+    if (strcmp (strategy, "sweep") == 0) {
+        snprintf (sub.kind, sizeof sub.kind, "sweep");
         snprintf (sub.gpu_type, sizeof sub.gpu_type, S_SIM_TYPE);
-    sub.max_configs = max_configs;
-    sub.seed = 1;
-    sub.tol = 1e-5;
+    } else
+        sub.request.strategy = (sf_request_strategy) sf_request_strategy_parse (strategy);
+    sub.request.max_configs = max_configs;
     sf_proto_layer_t *l = calloc ((size_t) layers, sizeof *l);
     for (int i = 0; i < layers; i++) {
         snprintf (l[i].name, sizeof l[i].name, "layer%d", i);
@@ -363,8 +364,8 @@ START_TEST (test_campaign_end_to_end)
     sf_proto_msg_t *job = s_recv_type (w, false, SF_PROTO_JOB, 3000);
     ck_assert (job != NULL);
     ck_assert_str_eq (job->job.kind, "search");
-    ck_assert_str_eq (job->job.strategy, "proxy");
-    ck_assert_int_eq (job->job.max_configs, 4);
+    ck_assert_int_eq (job->job.request.strategy, SF_REQUEST_PROXY);
+    ck_assert_int_eq (job->job.request.max_configs, 4);
     ck_assert (job->job.want_kernels);
     /* The worker lacks the matrix: it asks for it by hash. */
     sf_proto_matrix_req_t req = { job->job.job_id, "" };
@@ -474,17 +475,17 @@ START_TEST (test_sweep_needs_gpu_type)
     sf_proto_submit_t sub;
     memset (&sub, 0, sizeof sub);
     snprintf (sub.name, sizeof sub.name, "x");
-    snprintf (sub.strategy, sizeof sub.strategy, "sweep");
-    sub.max_configs = 4;
+    snprintf (sub.kind, sizeof sub.kind, "sweep");
+    sf_request_init (&sub.request);
+    sub.request.max_configs = 4;
     sub.layers = &l;
     sub.layer_count = 1;
-    sub.tol = 1e-5;
     sf_proto_msg_t *reply = s_request (&f, SF_PROTO_SUBMIT, &sub);
     ck_assert_int_eq (reply->type, SF_PROTO_ERROR);
     ck_assert (strstr (reply->error.message, "gpu_type") != NULL);
     sf_proto_msg_destroy (&reply);
     /* A layer whose matrix was neither sent nor stored is refused by name. */
-    snprintf (sub.strategy, sizeof sub.strategy, "proxy");
+    snprintf (sub.kind, sizeof sub.kind, "search");
     reply = s_request (&f, SF_PROTO_SUBMIT, &sub);
     ck_assert_int_eq (reply->type, SF_PROTO_ERROR);
     ck_assert_int_eq (reply->error.status, SF_ERR_NOTFOUND);
@@ -679,10 +680,10 @@ START_TEST (test_rogue_peer)
        the wrong type, a type that does not travel this way */
     zstr_send (rogue, "hello?");
     zstr_sendx (rogue, "SF2", "HELLO", "x", NULL);
-    zstr_sendx (rogue, "SF1", "FLY", "\x80", NULL);
-    zsock_send (rogue, "ssb", "SF1", "READY", "\x81\xa5slots", (size_t) 7);
-    zsock_send (rogue, "ssb", "SF1", "READY", "\x81\xa5slots\xa1x", (size_t) 9);
-    zsock_send (rogue, "ssb", "SF1", "JOB", "\x80", (size_t) 1);
+    zstr_sendx (rogue, SF_PROTO_VERSION, "FLY", "\x80", NULL);
+    zsock_send (rogue, "ssb", SF_PROTO_VERSION, "READY", "\x81\xa5slots", (size_t) 7);
+    zsock_send (rogue, "ssb", SF_PROTO_VERSION, "READY", "\x81\xa5slots\xa1x", (size_t) 9);
+    zsock_send (rogue, "ssb", SF_PROTO_VERSION, "JOB", "\x80", (size_t) 1);
     /* a real worker is still served */
     zsock_t *w = s_worker (&f, "honest", S_SIM_TYPE);
     s_serve_all (&f, w, id);
@@ -706,7 +707,7 @@ START_TEST (test_oversized_frame)
     zsock_t *rogue = s_dealer (f.workers);
     size_t big = 1024 * 1024;
     char *blob = calloc (1, big);
-    zsock_send (rogue, "ssb", "SF1", "HELLO", blob, big);
+    zsock_send (rogue, "ssb", SF_PROTO_VERSION, "HELLO", blob, big);
     free (blob);
     zsock_t *w = s_worker (&f, "honest", S_SIM_TYPE);  /* still answered */
     zsock_destroy (&w);
@@ -1030,8 +1031,8 @@ START_TEST (test_reply_queue_bounded)
         snprintf (l.matrix_hash, sizeof l.matrix_hash, "%s", sf_matrix_hash (m));
         sf_proto_matrix_t wire;
         sf_proto_matrix_view (m, &wire);
-        sf_proto_submit_t sub = { .strategy = "proxy", .layers = &l, .layer_count = 1, .matrices = &wire,
-                                  .matrix_count = 1, .seed = 1, .tol = 1e-5 };
+        sf_proto_submit_t sub = { .layers = &l, .layer_count = 1, .matrices = &wire, .matrix_count = 1 };
+        sf_request_init (&sub.request);
         snprintf (sub.name, sizeof sub.name, "a-campaign-with-a-long-name-to-make-replies-big-%03d", i);
         sf_proto_msg_t *reply = s_request (&f, SF_PROTO_SUBMIT, &sub);
         ck_assert_int_eq (reply->type, SF_PROTO_SUBMIT_OK);

@@ -374,6 +374,88 @@ START_TEST (test_mixed_gpu_types)
 }
 END_TEST
 
+/*  A campaign's request tier (written into its record as the farm does). */
+static void
+s_set_tier (uint64_t id, sf_tier tier, sf_layout layout)
+{
+    sf_store_campaign_t c;
+    ck_assert_int_eq (sf_store_get_campaign (s_store, id, &c), SF_OK);
+    c.search.tier = tier;
+    c.search.layout = layout;
+    sf_store_batch_t *batch = sf_store_batch_new ();
+    ck_assert_int_eq (sf_store_batch_put_campaign (batch, &c), SF_OK);
+    ck_assert_int_eq (sf_store_commit (s_store, batch), SF_OK);
+    sf_store_batch_destroy (&batch);
+    sf_record_campaign_free (&c);
+}
+
+/*  One layer tuned in two precisions: export picks the one asked for, and
+    the manifest names the layer's precision and dtypes. */
+START_TEST (test_precisions)
+{
+    sf_matrix_t *a = s_matrix (6, 5, 1);
+    s_layer_t u[] = { { "fc1", a, 64, false, false, SF_TEMPLATE_U, true, true } };
+    s_layer_t d[] = { { "fc1", a, 64, false, false, SF_TEMPLATE_DENSE, true, false } };
+    s_campaign (1, "fp32", S_H100, SF_CAMPAIGN_DONE, false, u, 1);
+    s_campaign (2, "bf16", S_H100, SF_CAMPAIGN_DONE, false, u, 1);
+    s_set_tier (2, SF_TIER_BF16, SF_LAYOUT_NK);
+    ck_assert_int_eq (sf_export_all (s_store, s_bundle_dir, NULL, NULL), SF_ERR_INVALID);
+    ck_assert_msg (strstr (sf_error_message (), "several precisions (fp32, bf16)"), "%s", sf_error_message ());
+    ck_assert (!s_exists (s_bundle_dir));
+    sf_export_opts_t opts = { .has_tier = true, .tier = SF_TIER_BF16 };
+    sf_export_report_t r;
+    ck_assert_msg (sf_export_all (s_store, s_bundle_dir, &opts, &r) == SF_OK, "%s", sf_error_message ());
+    ck_assert_uint_eq (r.campaigns, 1);
+    ck_assert_uint_eq (r.first_campaign, 2);
+    sf_manifest_t *m = sf_bundle_read_manifest (s_bundle_dir);
+    ck_assert_ptr_nonnull (m);
+    ck_assert_int_eq (m->version, 2);
+    ck_assert_str_eq (m->layers[0].name, "fc1");
+    ck_assert_int_eq (m->layers[0].tier, SF_TIER_BF16);
+    ck_assert_int_eq (m->layers[0].layout, SF_LAYOUT_NK);
+    sf_manifest_destroy (&m);
+    char path[4400];
+    snprintf (path, sizeof path, "%s/manifest.json", s_bundle_dir);
+    char *text = sf_test_slurp (path, NULL);
+    ck_assert_ptr_nonnull (strstr (text, "\"b\":\t\"bfloat16\""));
+    free (text);
+    /* one campaign: of the precision asked, else refused */
+    opts.tier = SF_TIER_FP32;
+    opts.replace = true;
+    ck_assert_int_eq (sf_export_campaign (s_store, 2, s_bundle_dir, &opts, NULL), SF_ERR_INVALID);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "campaign 2 (bf16) was tuned in bf16, not fp32"));
+    ck_assert_msg (sf_export_campaign (s_store, 1, s_bundle_dir, &opts, NULL) == SF_OK, "%s", sf_error_message ());
+    m = sf_bundle_read_manifest (s_bundle_dir);
+    ck_assert_int_eq (m->version, 1);
+    ck_assert_int_eq (m->layers[0].tier, SF_TIER_FP32);
+    sf_manifest_destroy (&m);
+    opts.tier = SF_TIER_FP16;
+    ck_assert_int_eq (sf_export_all (s_store, s_bundle_dir, &opts, NULL), SF_ERR_NOTFOUND);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "no done campaign in fp16"));
+    /* a dense winner in bf16 kn: our bf16 tensor-core dense kernel, A in
+       bf16 as its data (2 bytes an element) */
+    s_campaign (3, "dense-bf16", S_H100, SF_CAMPAIGN_DONE, false, d, 1);
+    s_set_tier (3, SF_TIER_BF16, SF_LAYOUT_KN);
+    ck_assert_int_eq (sf_export_campaign (s_store, 3, s_bundle_dir, &opts, NULL), SF_ERR_INVALID);
+    sf_export_opts_t replace = { .replace = true };
+    ck_assert_msg (sf_export_campaign (s_store, 3, s_bundle_dir, &replace, NULL) == SF_OK, "%s",
+                   sf_error_message ());
+    m = sf_bundle_read_manifest (s_bundle_dir);
+    ck_assert_ptr_nonnull (m);
+    ck_assert_int_eq (m->layers[0].tier, SF_TIER_BF16);
+    ck_assert_str_eq (m->layers[0].tmpl, "dense");
+    ck_assert (m->layers[0].data.present);
+    ck_assert_int_eq (m->layers[0].data.bytes, (int64_t) sf_matrix_rows (a) * sf_matrix_cols (a) * 2);
+    sf_manifest_destroy (&m);
+    /* a dense winner in nk: no nk dense kernel */
+    s_campaign (4, "dense-bf16-nk", S_H100, SF_CAMPAIGN_DONE, false, d, 1);
+    s_set_tier (4, SF_TIER_BF16, SF_LAYOUT_NK);
+    ck_assert_int_eq (sf_export_campaign (s_store, 4, s_bundle_dir, &replace, NULL), SF_ERR_UNSUPPORTED);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "layout nk"));
+    sf_matrix_destroy (&a);
+}
+END_TEST
+
 START_TEST (test_simulated)
 {
     sf_matrix_t *a = s_matrix (6, 5, 1);
@@ -473,6 +555,7 @@ s_suite (void)
     tcase_add_test (tc, test_missing_best);
     tcase_add_test (tc, test_missing_kernel);
     tcase_add_test (tc, test_mixed_gpu_types);
+    tcase_add_test (tc, test_precisions);
     tcase_add_test (tc, test_simulated);
     tcase_add_test (tc, test_all_names);
     suite_add_tcase (s, tc);

@@ -1,4 +1,4 @@
-/*  Check suite of coordinator/sf_proto (the farm's messages) and
+/*  Check suite of wire/sf_proto (the farm's messages) and
     common/sf_curve (CurveZMQ): every message type round-trips; every
     required field, wrong type, bound, truncation, garbage, version and type
     is refused with a detail naming the place; then real sockets: a ROUTER
@@ -19,7 +19,7 @@
 #include "common/sf_error.h"
 #include "common/sf_matrix.h"
 #include "common/sf_rng.h"
-#include "coordinator/sf_proto.h"
+#include "wire/sf_proto.h"
 
 /* ---- samples: one fully filled body per type --------------------------- */
 
@@ -146,17 +146,16 @@ s_sample (sf_proto_type type, sf_proto_msg_t *m)
         j->m = 768;
         j->k = 768;
         j->n = 512;
-        j->bias = true;
-        j->relu = false;
         snprintf (j->kind, sizeof j->kind, "configs");
-        snprintf (j->strategy, sizeof j->strategy, "proxy");
+        sf_request_init (&j->request);
+        j->request.bias = true;
+        j->request.proxy_top = 4;
+        j->request.max_configs = 100;
+        j->request.seed = UINT64_MAX;  /* the whole range travels */
+        j->request.tol = 1e-5;
         j->configs = s_configs;
         j->config_count = 2;
         j->proxy = true;
-        j->proxy_top = 4;
-        j->max_configs = 100;
-        j->seed = UINT64_MAX;  /* the whole range travels */
-        j->tol = 1e-5;
         j->want_kernels = true;
         break;
     }
@@ -167,12 +166,13 @@ s_sample (sf_proto_type type, sf_proto_msg_t *m)
     case SF_PROTO_SUBMIT: {
         sf_proto_submit_t *s = &m->submit;
         snprintf (s->name, sizeof s->name, "bert-base overnight");
-        snprintf (s->strategy, sizeof s->strategy, "rank");
+        snprintf (s->kind, sizeof s->kind, "search");
         snprintf (s->gpu_type, sizeof s->gpu_type, "NVIDIA H100 80GB HBM3/sm_90/132sm");
-        s->proxy_top = 4;
-        s->max_configs = 0;
-        s->seed = 7;
-        s->tol = 2e-5;
+        sf_request_init (&s->request);
+        s->request.strategy = SF_REQUEST_RANK;
+        s->request.proxy_top = 4;
+        s->request.seed = 7;
+        s->request.tol = 2e-5;
         memset (s_layers, 0, sizeof s_layers);
         snprintf (s_layers[0].name, sizeof s_layers[0].name, "layer.0.q");
         snprintf (s_layers[0].matrix_hash, sizeof s_layers[0].matrix_hash, "%s", S_HASH);
@@ -196,9 +196,10 @@ s_sample (sf_proto_type type, sf_proto_msg_t *m)
     case SF_PROTO_STATUS:
         memset (s_campaigns, 0, sizeof s_campaigns);
         s_campaigns[0] = (sf_proto_campaign_t) { 5, "bert", "running", 1200, 300, 2, 41000, 5400.0, "rank", 3,
-                                                 false, NULL };
-        s_campaigns[1] = (sf_proto_campaign_t) { 6, "resnet", "done_with_failures", 4, 3, 1, 0, NAN, "", 0, false,
-                                                 "job 2 (layer 1): lease expired" };
+                                                 false, 1, 812.5, 9100.25, 330.5, 0.40677, 1800.0, 987.5, 40, 6,
+                                                 2310, NULL };
+        s_campaigns[1] = (sf_proto_campaign_t) { 6, "resnet", "done_with_failures", 4, 3, 1, 0, NAN, "", 0, false, 0,
+                                                 0, 0, 0, 0, NAN, NAN, 0, 0, 0, "job 2 (layer 1): lease expired" };
         s_workers[0] = (sf_proto_worker_t) { "node17:gpu3:4242", "node17", "NVIDIA H100 80GB HBM3/sm_90/132sm",
                                              "busy", 300 };
         m->status = (sf_proto_status_t) { s_campaigns, 2, s_workers, 1 };
@@ -214,6 +215,8 @@ s_sample (sf_proto_type type, sf_proto_msg_t *m)
         s_metrics[1] = (sf_proto_metric_t) { "holdout.mean_winner_loss", NAN };
         m->train_ok = (sf_proto_train_ok_t) { "sim/h100-model/132sm", 2, 128, 3072, 0, 12.5, s_metrics, 2 };
         break;
+    case SF_PROTO_METRICS_REQ: m->metrics_req.bare = true; break;
+    case SF_PROTO_METRICS: m->metrics.text = "# TYPE spmmfarm_up gauge\nspmmfarm_up 1\n"; break;
     }
 }
 
@@ -405,13 +408,12 @@ static const char *s_required[SF_PROTO_TYPE_COUNT + 1] = {
     [SF_PROTO_BYE] = " ",
     [SF_PROTO_WELCOME] = " heartbeat_ms liveness ",
     /* configs: optional, but kind 'configs' (the sample's) needs one */
-    [SF_PROTO_JOB] = " job_id lease_id deadline_ms campaign_id matrix_hash m k n bias relu kind configs"
-                     " seed tol ",
+    [SF_PROTO_JOB] = " job_id lease_id deadline_ms campaign_id matrix_hash m k n kind request configs ",
     [SF_PROTO_CANCEL] = " job_id ",
     [SF_PROTO_SHUTDOWN] = " ",
     [SF_PROTO_HEARTBEAT] = " ",
     [SF_PROTO_MATRIX] = " hash rows cols nnz row_ptr col_idx values ",
-    [SF_PROTO_SUBMIT] = " name strategy layers layers.0.name layers.0.matrix_hash layers.0.n"
+    [SF_PROTO_SUBMIT] = " name layers layers.0.name layers.0.matrix_hash layers.0.n"
                         " matrices.0.hash matrices.0.rows matrices.0.cols matrices.0.nnz"
                         " matrices.0.row_ptr matrices.0.col_idx matrices.0.values ",
     [SF_PROTO_STATUS_REQ] = " ",
@@ -423,6 +425,8 @@ static const char *s_required[SF_PROTO_TYPE_COUNT + 1] = {
                         " workers.0.id workers.0.gpu_type workers.0.state ",
     [SF_PROTO_OK] = " ",
     [SF_PROTO_ERROR] = " status message ",
+    [SF_PROTO_METRICS_REQ] = " ",
+    [SF_PROTO_METRICS] = " text ",
 };
 
 static bool
@@ -497,7 +501,9 @@ START_TEST (test_roundtrip_fields)
     /* JOB: the seed's whole 64 bits, and the config list */
     zmsg = s_encode_sample (SF_PROTO_JOB);
     ck_assert_int_eq (sf_proto_decode (zmsg, SF_PROTO_TO_WORKER, &msg), SF_OK);
-    ck_assert_uint_eq (msg->job.seed, UINT64_MAX);
+    ck_assert_uint_eq (msg->job.request.seed, UINT64_MAX);
+    ck_assert (msg->job.request.bias && !msg->job.request.relu);
+    ck_assert_int_eq (msg->job.request.max_configs, 100);
     ck_assert_uint_eq (msg->job.config_count, 2);
     ck_assert_str_eq (msg->job.configs[1], s_configs[1]);
     ck_assert_str_eq (msg->job.kind, "configs");
@@ -507,11 +513,9 @@ START_TEST (test_roundtrip_fields)
     /* Optional fields left out get their documented defaults. */
     s_pack_t p;
     s_pack_init (&p);
-    msgpack_pack_map (&p.pk, 3);
+    msgpack_pack_map (&p.pk, 2);
     s_pack_str (&p, "name");
     s_pack_str (&p, "tiny");
-    s_pack_str (&p, "strategy");
-    s_pack_str (&p, "proxy");
     s_pack_str (&p, "layers");
     msgpack_pack_array (&p.pk, 1);
     msgpack_pack_map (&p.pk, 3);
@@ -523,8 +527,13 @@ START_TEST (test_roundtrip_fields)
     msgpack_pack_int (&p.pk, 64);
     zmsg = s_frames (SF_PROTO_VERSION, "SUBMIT", p.sbuf.data, p.sbuf.size);
     ck_assert_int_eq (sf_proto_decode (zmsg, SF_PROTO_FROM_CLIENT, &msg), SF_OK);
-    ck_assert_uint_eq (msg->submit.seed, 1);
-    ck_assert_double_eq (msg->submit.tol, 1e-5);
+    /* no request: the default one */
+    ck_assert_str_eq (msg->submit.kind, "");
+    ck_assert_uint_eq (msg->submit.request.seed, 1);
+    ck_assert_double_eq (msg->submit.request.tol, 0);
+    ck_assert_int_eq (msg->submit.request.strategy, SF_REQUEST_PROXY);
+    ck_assert_uint_eq (msg->submit.request.templates, SF_REQUEST_DEFAULT_TEMPLATES);
+    ck_assert (msg->submit.request.d_slab);
     ck_assert_str_eq (msg->submit.gpu_type, "");
     ck_assert_uint_eq (msg->submit.matrix_count, 0);
     ck_assert_ptr_null (msg->submit.matrices);
@@ -581,10 +590,10 @@ s_rank_job (sf_proto_msg_t *m)
 {
     s_sample (SF_PROTO_JOB, m);
     snprintf (m->job.kind, sizeof m->job.kind, "search");
-    snprintf (m->job.strategy, sizeof m->job.strategy, "rank");
+    m->job.request.strategy = SF_REQUEST_RANK;
     m->job.configs = NULL;
     m->job.config_count = 0;
-    m->job.top_k = 5;
+    m->job.request.top_k = 5;
     m->job.has_model = true;
     m->job.model.version = 3;
     snprintf (m->job.model.digest, sizeof m->job.model.digest, "%s", S_HASH);
@@ -625,7 +634,7 @@ START_TEST (test_job_model)
     ck_assert_int_eq (msg->job.model.version, 3);
     ck_assert_str_eq (msg->job.model.digest, S_HASH);
     ck_assert_str_eq (msg->job.model.json, S_MODEL_JSON);
-    ck_assert_int_eq (msg->job.top_k, 5);
+    ck_assert_int_eq (msg->job.request.top_k, 5);
     sf_proto_msg_destroy (&msg);
     zmsg_destroy (&zmsg);
 
@@ -652,9 +661,9 @@ START_TEST (test_job_model)
     ck_assert_ptr_null (sf_proto_encode (SF_PROTO_JOB, &m.job));
     ck_assert_ptr_nonnull (strstr (sf_error_message (), "model.json"));
     s_rank_job (&m);
-    snprintf (m.job.strategy, sizeof m.job.strategy, "proxy");
+    m.job.request.strategy = SF_REQUEST_PROXY;
     ck_assert_ptr_null (sf_proto_encode (SF_PROTO_JOB, &m.job));
-    ck_assert_ptr_nonnull (strstr (sf_error_message (), "only with a 'search' job of strategy 'rank'"));
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "only with a 'search' job whose request's strategy is 'rank'"));
 
     /* and the decoder refuses a model missing a part, or of the wrong type */
     s_expect_model_field_refused ("model.json", S_DROP, "JOB: missing required field 'model.json'");
@@ -662,7 +671,8 @@ START_TEST (test_job_model)
     s_expect_model_field_refused ("model.version", S_DROP, "JOB: missing required field 'model.version'");
     s_expect_model_field_refused ("model.json", S_WRONG_TYPE, "JOB: field 'model.json'");
     s_expect_model_field_refused ("model", S_WRONG_TYPE, "JOB: field 'model'");
-    s_expect_model_field_refused ("strategy", S_DROP, "JOB: field 'strategy'");
+    /* without its strategy the request is proxy's, which takes no model */
+    s_expect_model_field_refused ("request.strategy", S_DROP, "JOB: field 'model': a model travels only");
 }
 END_TEST
 
@@ -759,13 +769,13 @@ START_TEST (test_numbers_out_of_range)
     /* NaN only where "not measured" is meaningful */
     sf_proto_msg_t m;
     s_sample (SF_PROTO_JOB, &m);
-    m.job.tol = NAN;
+    m.job.request.tol = NAN;
     ck_assert_ptr_null (sf_proto_encode (SF_PROTO_JOB, &m.job));
     ck_assert_int_eq (sf_error_last (), SF_ERR_INVALID);
-    ck_assert_str_eq (sf_error_message (), "JOB: field 'tol': NaN where a number is required");
-    m.job.tol = 2.0;
+    ck_assert_str_eq (sf_error_message (), "JOB: field 'request': tol: nan is out of range 1e-12..1 (0: the default)");
+    m.job.request.tol = 2.0;
     ck_assert_ptr_null (sf_proto_encode (SF_PROTO_JOB, &m.job));
-    ck_assert_str_eq (sf_error_message (), "JOB: field 'tol': 2 out of range [1e-12, 1]");
+    ck_assert_str_eq (sf_error_message (), "JOB: field 'request': tol: 2 is out of range 1e-12..1 (0: the default)");
     s_sample (SF_PROTO_STATUS, &m);
     s_campaigns[0].eta_s = INFINITY;
     ck_assert_ptr_null (sf_proto_encode (SF_PROTO_STATUS, &m.status));
@@ -892,16 +902,17 @@ START_TEST (test_lists_and_blobs_bounded)
     sf_proto_msg_t m;
     s_pack_t p;
 
-    /* A JOB of kind 'configs' needs configs; a 'search' needs a strategy. */
+    /* A JOB of kind 'configs' needs configs; a 'search' runs its request. */
     s_sample (SF_PROTO_JOB, &m);
     m.job.config_count = 0;
     ck_assert_ptr_null (sf_proto_encode (SF_PROTO_JOB, &m.job));
     ck_assert_str_eq (sf_error_message (), "JOB: field 'configs': kind 'configs' needs at least one config");
     snprintf (m.job.kind, sizeof m.job.kind, "search");
-    m.job.strategy[0] = '\0';
+    m.job.request.templates = 0;
     ck_assert_ptr_null (sf_proto_encode (SF_PROTO_JOB, &m.job));
-    ck_assert_str_eq (sf_error_message (), "JOB: field 'strategy': kind 'search' needs a strategy");
-    snprintf (m.job.strategy, sizeof m.job.strategy, "exhaustive");
+    ck_assert_str_eq (sf_error_message (), "JOB: field 'request': templates: '?' is not one of U, D, UD, T, UT, DT, UDT");
+    m.job.request.templates = SF_REQUEST_U;
+    m.job.request.strategy = SF_REQUEST_EXHAUSTIVE;
     zmsg_t *zmsg = sf_proto_encode (SF_PROTO_JOB, &m.job);
     ck_assert_ptr_nonnull (zmsg);
     zmsg_destroy (&zmsg);
@@ -990,14 +1001,14 @@ START_TEST (test_frames_versions_types)
     zframe_t *body = s_body (good);
     sf_proto_msg_t *msg = NULL;
 
-    zmsg_t *zmsg = s_frames ("SF2", "HELLO", zframe_data (body), zframe_size (body));
+    zmsg_t *zmsg = s_frames ("SF1", "HELLO", zframe_data (body), zframe_size (body));
     ck_assert_int_eq (sf_proto_decode (zmsg, SF_PROTO_ANY, &msg), SF_ERR_PROTOCOL);
     ck_assert_str_eq (sf_error_message (),
-                      "protocol version mismatch: the peer speaks 'SF2', this build speaks 'SF1'");
+                      "protocol version mismatch: the peer speaks 'SF1', this build speaks 'SF2'");
     zmsg_destroy (&zmsg);
     zmsg = s_frames ("GET / HTTP/1.1", "HELLO", zframe_data (body), zframe_size (body));
     ck_assert_int_eq (sf_proto_decode (zmsg, SF_PROTO_ANY, &msg), SF_ERR_PROTOCOL);
-    ck_assert_str_eq (sf_error_message (), "not an spmmfarm message: first frame 'GET / HTTP/1.1' is not 'SF1'");
+    ck_assert_str_eq (sf_error_message (), "not an spmmfarm message: first frame 'GET / HTTP/1.1' is not 'SF2'");
     zmsg_destroy (&zmsg);
     zmsg = s_frames (SF_PROTO_VERSION, "FROB\x01", zframe_data (body), zframe_size (body));
     ck_assert_int_eq (sf_proto_decode (zmsg, SF_PROTO_ANY, &msg), SF_ERR_PROTOCOL);

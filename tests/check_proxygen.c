@@ -16,6 +16,7 @@
 #include "proxygen/sf_jit.h"
 #include "proxygen/sf_panels.h"
 #include "proxygen/sf_space.h"
+#include "worker/sf_empty.h"
 #include "worker/sf_sim.h"
 
 START_TEST (test_config_text_roundtrip)
@@ -35,6 +36,81 @@ START_TEST (test_config_text_roundtrip)
     /* 768 rows / 32 = 24 panels, 12 groups of 2; 4096 / 256 = 16 column blocks */
     ck_assert_int_eq (sf_config_blocks (&c, 768, 4096), 12 * 16);
     ck_assert_int_eq (sf_config_ksplit (&c), 1);
+}
+END_TEST
+
+/*  Configs in words: every knob said once, D's encodings told apart. */
+START_TEST (test_config_explain)
+{
+    char words[SF_CONFIG_EXPLAIN_MAX];
+    sf_config_t c;
+    ck_assert_int_eq (sf_config_parse ("U:r32.v4.t64.g2.o1.m168.sim", &c), SF_OK);
+    ck_assert_str_eq (sf_config_explain (&c, words, sizeof words),
+                      "U (nonzeros compiled into the code): 32-row panels, 4 columns per thread (4-wide "
+                      "vectors), 64 threads x 2 panels per block, column-major launch order, at most 168 "
+                      "registers, rows clustered by similarity");
+    ck_assert_int_eq (sf_config_parse ("U:r64.v1.t32.g1.o0.k4.m104.nnz", &c), SF_OK);
+    ck_assert_ptr_nonnull (strstr (sf_config_explain (&c, words, sizeof words),
+                                   "1 column per thread, 32 threads x 1 panel per block, K split over 4 thread "
+                                   "groups, panel-major launch order, at most 104 registers, rows sorted by nonzeros"));
+    ck_assert_int_eq (sf_config_parse ("D:r4.v2.t128.g1.o0.none", &c), SF_OK);
+    ck_assert_str_eq (sf_config_explain (&c, words, sizeof words),
+                      "D (A read from memory, per-row runs): 4-row panels, 2 columns per thread (2-wide "
+                      "vectors), 128 threads x 1 panel per block, panel-major launch order, rows in order");
+    ck_assert_int_eq (sf_config_parse ("D:r8.v4.t128.g1.o0.e1.sim", &c), SF_OK);
+    ck_assert_ptr_nonnull (strstr (sf_config_explain (&c, words, sizeof words), "one B load per distinct column"));
+    ck_assert_int_eq (sf_config_parse ("D:r64.v1.t512.g4.o0.e2.none", &c), SF_OK);
+    ck_assert_str_eq (sf_config_explain (&c, words, sizeof words),
+                      "D slab (A read from memory, B staged in shared memory): 64-row blocks of 512 threads, "
+                      "1 column per thread, K split over a cluster of 4 blocks, panel-major launch order, rows in order");
+    ck_assert_int_eq (sf_config_parse ("dense", &c), SF_OK);
+    ck_assert_str_eq (sf_config_explain (&c, words, sizeof words),
+                      "dense: a dense GEMM on the densified A (the tier's library or our tensor-core kernel)");
+    /* a short buffer is truncated, never overrun */
+    char tiny[8];
+    ck_assert_str_eq (sf_config_explain (&c, tiny, sizeof tiny), "dense: ");
+}
+END_TEST
+
+/*  All-zero and near-empty layers: recognized, and their one config is a
+    legal U config for any N. */
+START_TEST (test_empty_layers)
+{
+    float zeros[64] = { 0 };
+    sf_matrix_t *z = sf_matrix_new_dense (8, 8, zeros);
+    ck_assert_int_eq (sf_empty_kind_of (z), SF_EMPTY_ZERO);
+    ck_assert_ptr_nonnull (strstr (sf_empty_describe (SF_EMPTY_ZERO), "all-zero"));
+    ck_assert_ptr_null (sf_empty_describe (SF_EMPTY_NO));
+    sf_matrix_t *near = sf_matrix_new_random (1000, 1000, 0.9999, 1);   /* 100 of 10^6 */
+    sf_matrix_t *sparse = sf_matrix_new_random (1000, 1000, 0.9998, 1); /* 200 */
+    ck_assert_int_eq (sf_empty_kind_of (near), SF_EMPTY_NEAR);
+    ck_assert_int_eq (sf_empty_kind_of (sparse), SF_EMPTY_NO);
+    static const int64_t ns[] = { 1, 2, 3, 31, 64, 100, 4096 };
+    for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+        sf_config_t c, back;
+        char text[SF_CONFIG_TEXT_MAX];
+        sf_empty_config (z, ns[i], &c);
+        ck_assert_int_eq (c.tmpl, SF_TEMPLATE_U);
+        ck_assert_int_eq (ns[i] % c.vec, 0);
+        ck_assert (c.threads * c.vec <= (ns[i] + 31) / 32 * 32 && c.threads >= 32 && c.threads <= 128);
+        ck_assert_int_eq (sf_config_parse (sf_config_text (&c, text), &back), SF_OK);
+        ck_assert_int_eq (memcmp (&c, &back, sizeof c), 0);
+    }
+    /* the search's options: one explicit config, the caller's untouched */
+    sf_search_opts_t o, scratch;
+    memset (&o, 0, sizeof o);
+    sf_config_t one;
+    ck_assert_ptr_eq (sf_empty_opts (sparse, 64, &o, &scratch, &one), &o);
+    const sf_search_opts_t *got = sf_empty_opts (z, 64, &o, &scratch, &one);
+    ck_assert_ptr_eq (got, &scratch);
+    ck_assert_ptr_eq (got->configs, &one);
+    ck_assert_int_eq (got->config_count, 1);
+    ck_assert_ptr_null (o.configs);
+    /* a farm job that names its configs is measured as asked */
+    ck_assert_ptr_eq (sf_empty_opts (z, 64, got, &o, &one), got);
+    sf_matrix_destroy (&z);
+    sf_matrix_destroy (&near);
+    sf_matrix_destroy (&sparse);
 }
 END_TEST
 
@@ -704,6 +780,8 @@ s_suite (void)
     tcase_set_timeout (tc, 120);
     tcase_add_test (tc, test_config_text_roundtrip);
     tcase_add_test (tc, test_config_ksplit_text);
+    tcase_add_test (tc, test_config_explain);
+    tcase_add_test (tc, test_empty_layers);
     tcase_add_test (tc, test_space_ksplit);
     tcase_add_test (tc, test_emit_ksplit);
     tcase_add_test (tc, test_d_union_encoding);

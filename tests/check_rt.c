@@ -328,6 +328,79 @@ START_TEST (test_launch_arguments)
 }
 END_TEST
 
+/*  A layer's types (issue 19): the launch of a bf16 or fp16 layer says what
+    its buffers hold and is refused when that is not the layer's type; the
+    old launch is fp32's and refuses a 16-bit layer. */
+START_TEST (test_dtypes)
+{
+    sf_bundle_t *w = sf_bundle_new (S_TYPE, 9, 0, "13.0", "13.0");
+    void *c1, *c2, *c3;
+    float a[15];
+    sf_bundle_layer_t u = sf_test_u_layer ("fc1", "sf_u_fc1", true, &c1);
+    u.tier = SF_TIER_BF16;
+    sf_bundle_layer_t d = sf_test_dense_layer ("fc2", a, &c2);
+    sf_bundle_layer_t h = sf_test_u_layer ("fc3", "sf_u_fc3", false, &c3);
+    h.tier = SF_TIER_FP16;
+    h.layout = SF_LAYOUT_NK;
+    ck_assert_int_eq (sf_bundle_add_layer (w, &u), SF_OK);
+    ck_assert_int_eq (sf_bundle_add_layer (w, &d), SF_OK);
+    ck_assert_int_eq (sf_bundle_add_layer (w, &h), SF_OK);
+    ck_assert_msg (sf_bundle_write (w, s_dir, true) == SF_OK, "%s", sf_error_message ());
+    free (c1);
+    free (c2);
+    free (c3);
+    sf_bundle_destroy (&w);
+
+    sfrt_bundle_t *b = s_open (0);
+    sfrt_layer_t *fc1, *fc2, *fc3;
+    ck_assert_int_eq (sfrt_layer (b, "fc1", &fc1), SFRT_OK);
+    ck_assert_int_eq (sfrt_layer (b, "fc2", &fc2), SFRT_OK);
+    ck_assert_int_eq (sfrt_layer (b, "fc3", &fc3), SFRT_OK);
+    sfrt_layer_types_t t;
+    ck_assert_int_eq (sfrt_layer_types (fc1, &t), SFRT_OK);
+    ck_assert_str_eq (t.precision, "bf16");
+    ck_assert_str_eq (t.layout, "kn");
+    ck_assert_int_eq (t.a, SFRT_BFLOAT16);
+    ck_assert_int_eq (t.b, SFRT_BFLOAT16);
+    ck_assert_int_eq (t.c, SFRT_BFLOAT16);
+    ck_assert_str_eq (t.b_name, "bfloat16");
+    ck_assert_int_eq (sfrt_layer_types (fc2, &t), SFRT_OK);
+    ck_assert_str_eq (t.precision, "fp32");
+    ck_assert_int_eq (t.c, SFRT_FLOAT32);
+    ck_assert_str_eq (t.a_name, "float32");
+    ck_assert_int_eq (sfrt_layer_types (fc3, &t), SFRT_OK);
+    ck_assert_str_eq (t.precision, "fp16");
+    ck_assert_str_eq (t.layout, "nk");
+    ck_assert_str_eq (t.c_name, "float16");
+    ck_assert_int_eq (sfrt_layer_types (NULL, &t), SFRT_ERR_INVALID);
+
+    uint64_t B = 0x10000, C = 0x20000, bias = 0x30000;
+    /* the fp32 launch refuses a 16-bit layer, naming both types */
+    ck_assert_int_eq (sfrt_launch (fc1, NULL, B, C, 1000, bias), SFRT_ERR_DTYPE);
+    ck_assert_str_eq (sfrt_last_error (), "layer fc1 is bf16: its B, C and bias are bfloat16, not float32 "
+                                          "(launch it with sfrt_launch_typed and buffers of its type)");
+    ck_assert_str_eq (sfrt_strerror (SFRT_ERR_DTYPE), "buffers of another data type than the layer's");
+    /* typed: the layer's type goes, another does not */
+    ck_assert_int_eq (sfrt_launch_typed (fc1, NULL, B, C, 1000, bias, SFRT_BFLOAT16), SFRT_OK);
+    ck_assert_uint_eq (s_last_launch ().n, 1000);
+    ck_assert_int_eq (sfrt_launch_typed (fc1, NULL, B, C, 1000, bias, SFRT_FLOAT16), SFRT_ERR_DTYPE);
+    ck_assert_ptr_nonnull (strstr (sfrt_last_error (), "are bfloat16, not float16"));
+    ck_assert_int_eq (sfrt_launch_typed (fc2, NULL, B, C, 64, 0, SFRT_BFLOAT16), SFRT_ERR_DTYPE);
+    ck_assert_str_eq (sfrt_last_error (), "layer fc2 is fp32: its B, C and bias are float32, not bfloat16");
+    ck_assert_int_eq (sfrt_launch_typed (fc2, NULL, B, C, 64, 0, SFRT_FLOAT32), SFRT_OK);
+    ck_assert_int_eq (sfrt_launch (fc2, NULL, B, C, 64, 0), SFRT_OK);
+    ck_assert_int_eq (sfrt_launch_typed (fc3, NULL, B, C, 64, 0, (sfrt_dtype) 9), SFRT_ERR_DTYPE);
+    ck_assert_int_eq (sfrt_launch_typed (fc3, NULL, B, C, 64, 0, SFRT_FLOAT16), SFRT_OK);
+    /* alignment by the element's size: vec 4 of 2 bytes, else 2 */
+    ck_assert_int_eq (sfrt_launch_typed (fc1, NULL, B + 8, C, 1000, bias, SFRT_BFLOAT16), SFRT_OK);
+    ck_assert_int_eq (sfrt_launch_typed (fc1, NULL, B + 4, C, 1000, bias, SFRT_BFLOAT16), SFRT_ERR_INVALID);
+    ck_assert_ptr_nonnull (strstr (sfrt_last_error (), "aligned to 8 bytes"));
+    ck_assert_int_eq (sfrt_launch_typed (fc1, NULL, B + 2, C, 1001, bias + 2, SFRT_BFLOAT16), SFRT_OK);
+    ck_assert_int_eq (sfrt_launch_typed (fc1, NULL, B + 1, C, 1001, bias, SFRT_BFLOAT16), SFRT_ERR_INVALID);
+    sfrt_close (b);
+}
+END_TEST
+
 START_TEST (test_contexts)
 {
     /* the caller's current context (device 1 here) holds the kernels */
@@ -536,6 +609,7 @@ s_suite (void)
     tcase_add_test (tc, test_signatures);
     tcase_add_test (tc, test_no_driver);
     tcase_add_test (tc, test_launch_arguments);
+    tcase_add_test (tc, test_dtypes);
     tcase_add_test (tc, test_contexts);
     tcase_add_test (tc, test_threads_load_once);
     tcase_add_test (tc, test_lazy_load_checks_again);

@@ -751,6 +751,146 @@ START_TEST (test_results_keyed_by_content)
 }
 END_TEST
 
+static int
+s_count_bf16 (void *arg, const sf_store_result_key_t *key, const sf_store_result_t *r)
+{
+    (void) r;
+    int *counts = arg;
+    counts[key->tier == SF_TIER_BF16 && key->layout == SF_LAYOUT_NK ? 1 : key->tier == SF_TIER_FP32 ? 0 : 2]++;
+    return 0;
+}
+
+/*  Precision tiers (issue 19): a result's key carries its tier and layout
+    only when they are not fp32 kn, so that every key written before tiers
+    existed is still the fp32 kn key; campaigns keep the whole request,
+    each field only when not the default. */
+START_TEST (test_tiers_in_keys_and_campaigns)
+{
+    uint8_t m1[SF_STORE_HASH_BYTES];
+    memset (m1, 0x11, sizeof m1);
+    /* the key as written before tiers: byte for byte */
+    uint8_t legacy[128];
+    size_t n = 0;
+    legacy[n++] = 0, legacy[n++] = 4;
+    memcpy (legacy + n, "H100", 4), n += 4;
+    memcpy (legacy + n, m1, 32), n += 32;
+    memset (legacy + n, 0, 7), n += 7;
+    legacy[n++] = 64;
+    legacy[n++] = SF_TEMPLATE_U;
+    legacy[n++] = 0, legacy[n++] = 3;
+    memcpy (legacy + n, "U:a", 3), n += 3;
+    legacy[n++] = 0;
+    sf_store_result_key_t k = s_rkey ("H100", m1, 64, SF_TEMPLATE_U, "U:a", false);
+    uint8_t key[SF_RECORD_KEY_MAX];
+    size_t size = sf_record_key_result (&k, key);
+    ck_assert_uint_eq (size, n);
+    ck_assert (memcmp (key, legacy, n) == 0);
+    k.tier = SF_TIER_BF16;
+    k.layout = SF_LAYOUT_NK;
+    size = sf_record_key_result (&k, key);
+    ck_assert_uint_eq (size, n + 2);
+    ck_assert_uint_eq (key[n], SF_TIER_BF16);
+    ck_assert_uint_eq (key[n + 1], SF_LAYOUT_NK);
+    char text[512];
+    sf_record_key_text (SF_DB_RESULTS, key, size, text, sizeof text);
+    ck_assert_str_eq (text, "H100 | 1111111111111111111111111111111111111111111111111111111111111111 | N=64 | U | "
+                            "U:a | full | bf16 nk");
+    /* decoding: the old key is fp32 kn; malformed tails are refused */
+    sf_mpack_out_t *out = sf_mpack_out_new (1 << 16);
+    sf_store_result_t r = s_result (3.0);
+    uint8_t scratch[SF_RECORD_KEY_MAX];
+    size_t scratch_size;
+    ck_assert_int_eq (sf_record_encode_result (&k, &r, scratch, &scratch_size, out), SF_OK);
+    sf_record_t rec;
+    ck_assert_int_eq (sf_record_decode (SF_DB_RESULTS, legacy, n, sf_mpack_out_data (out), sf_mpack_out_size (out),
+                                        &rec), SF_OK);
+    ck_assert_int_eq (rec.u.result.key.tier, SF_TIER_FP32);
+    ck_assert_int_eq (rec.u.result.key.layout, SF_LAYOUT_KN);
+    sf_record_free (&rec);
+    ck_assert_int_eq (sf_record_decode (SF_DB_RESULTS, key, size, sf_mpack_out_data (out), sf_mpack_out_size (out),
+                                        &rec), SF_OK);
+    ck_assert_int_eq (rec.u.result.key.tier, SF_TIER_BF16);
+    ck_assert_int_eq (rec.u.result.key.layout, SF_LAYOUT_NK);
+    sf_record_free (&rec);
+    static const struct {
+        uint8_t tail[3];
+        size_t len;
+        const char *why;
+    } bad[] = { { { 0, 0 }, 2, "fp32 kn spelled out" }, { { 9, 0 }, 2, "unknown precision or layout" },
+                { { 2 }, 1, "too short" }, { { 2, 1, 0 }, 3, "trailing bytes" } };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memcpy (scratch, legacy, n);
+        memcpy (scratch + n, bad[i].tail, bad[i].len);
+        ck_assert_int_eq (sf_record_decode (SF_DB_RESULTS, scratch, n + bad[i].len, sf_mpack_out_data (out),
+                                            sf_mpack_out_size (out), &rec), SF_ERR_FORMAT);
+        ck_assert_msg (strstr (sf_error_message (), bad[i].why), "%s", sf_error_message ());
+        sf_record_free (&rec);
+    }
+    k.tier = (sf_tier) 7;
+    ck_assert_uint_eq (sf_record_key_result (&k, key), 0);
+
+    /* in a store: one record per tier of one config, scans see both */
+    sf_store_t *store = s_writer (s_dir, 0, 0);
+    sf_store_batch_t *batch = sf_store_batch_new ();
+    sf_store_result_key_t fp32 = s_rkey ("H100", m1, 64, SF_TEMPLATE_U, "U:a", false), bf16 = fp32;
+    bf16.tier = SF_TIER_BF16;
+    bf16.layout = SF_LAYOUT_NK;
+    sf_store_result_t r32 = s_result (10.0), r16 = s_result (4.0);
+    ck_assert_int_eq (sf_store_batch_put_result (batch, &fp32, &r32), SF_OK);
+    ck_assert_int_eq (sf_store_batch_put_result (batch, &bf16, &r16), SF_OK);
+    /* a campaign of a bf16 nk request, with the rest of the request off its
+       defaults, and one of the default request */
+    sf_store_layer_t layer = { .name = "fc1", .n = 64 };
+    memcpy (layer.matrix, m1, SF_STORE_HASH_BYTES);
+    sf_store_campaign_t c = { .id = 1, .name = "tiered", .strategy = "proxy", .state = SF_CAMPAIGN_DONE,
+                              .layers = &layer, .layer_count = 1 };
+    c.search = (sf_store_search_t) { .max_configs = 8, .seed = 3, .tol = 1e-3, .templates = 2,
+                                     .max_code_fmas = 5000, .run_timeout_s = 7.5, .u_split = true,
+                                     .d_union = true, .no_d_slab = true, .tier = SF_TIER_BF16,
+                                     .layout = SF_LAYOUT_NK, .top_k = 4000 };
+    ck_assert_int_eq (sf_store_batch_put_campaign (batch, &c), SF_OK);
+    sf_store_campaign_t d = { .id = 2, .name = "plain", .strategy = "proxy", .state = SF_CAMPAIGN_DONE,
+                              .layers = &layer, .layer_count = 1, .search = { .seed = 1 } };
+    ck_assert_int_eq (sf_store_batch_put_campaign (batch, &d), SF_OK);
+    s_commit (store, batch);
+    sf_store_result_t got;
+    ck_assert_int_eq (sf_store_get_result (store, &fp32, &got), SF_OK);
+    ck_assert_double_eq (got.us, 10.0);
+    ck_assert_int_eq (sf_store_get_result (store, &bf16, &got), SF_OK);
+    ck_assert_double_eq (got.us, 4.0);
+    int counts[3] = { 0 };
+    ck_assert_int_eq (sf_store_each_result (store, "H100", m1, 64, s_count_bf16, counts), SF_OK);
+    ck_assert_int_eq (counts[0], 1);
+    ck_assert_int_eq (counts[1], 1);
+    ck_assert_int_eq (counts[2], 0);
+    sf_store_campaign_t back;
+    ck_assert_int_eq (sf_store_get_campaign (store, 1, &back), SF_OK);
+    ck_assert_int_eq (back.search.tier, SF_TIER_BF16);
+    ck_assert_int_eq (back.search.layout, SF_LAYOUT_NK);
+    ck_assert_uint_eq (back.search.templates, 2);
+    ck_assert_int_eq (back.search.max_code_fmas, 5000);
+    ck_assert_double_eq (back.search.run_timeout_s, 7.5);
+    ck_assert (back.search.u_split && back.search.d_union && back.search.no_d_slab);
+    ck_assert_int_eq (back.search.top_k, 4000);
+    sf_record_campaign_free (&back);
+    ck_assert_int_eq (sf_store_get_campaign (store, 2, &back), SF_OK);
+    ck_assert_int_eq (back.search.tier, SF_TIER_FP32);
+    ck_assert_uint_eq (back.search.templates, 0);
+    ck_assert (!back.search.u_split && !back.search.no_d_slab);
+    sf_record_campaign_free (&back);
+    /* the default request's campaign record is written as before: its
+       search map has the seven fields it always had */
+    ck_assert_int_eq (sf_record_encode_campaign (&d, scratch, &scratch_size, out), SF_OK);
+    ck_assert_ptr_null (memmem (sf_mpack_out_data (out), sf_mpack_out_size (out), "precision", 9));
+    ck_assert_ptr_null (memmem (sf_mpack_out_data (out), sf_mpack_out_size (out), "templates", 9));
+    c.search.tier = (sf_tier) 5;
+    ck_assert_int_eq (sf_record_encode_campaign (&c, scratch, &scratch_size, out), SF_ERR_RANGE);
+    sf_mpack_out_destroy (&out);
+    sf_store_batch_destroy (&batch);
+    sf_store_destroy (&store);
+}
+END_TEST
+
 START_TEST (test_put_refuses_bad_records)
 {
     sf_store_batch_t *batch = sf_store_batch_new ();
@@ -1414,6 +1554,7 @@ s_suite (void)
     tcase_add_test (tc, test_create_meta_and_default_dir);
     tcase_add_test (tc, test_roundtrip_every_record);
     tcase_add_test (tc, test_results_keyed_by_content);
+    tcase_add_test (tc, test_tiers_in_keys_and_campaigns);
     tcase_add_test (tc, test_put_refuses_bad_records);
     tcase_add_test (tc, test_decoders_survive_corruption);
     tcase_add_test (tc, test_unknown_schema_refused);

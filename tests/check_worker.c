@@ -20,7 +20,7 @@
 #include "common/sf_curve.h"
 #include "common/sf_error.h"
 #include "common/sf_matrix.h"
-#include "coordinator/sf_proto.h"
+#include "wire/sf_proto.h"
 #include "common/sf_sha256.h"
 #include "rankmodel/sf_features.h"
 #include "rankmodel/sf_rankmodel.h"
@@ -84,7 +84,7 @@ START_TEST (test_search_explicit_proxies)
     ck_assert_str_eq (r.config, "");  /* no full kernel: no winner */
     ck_assert_ptr_null (r.cubin);
     ck_assert (isinf (r.dense_us));   /* no_dense: neither dense nor baselines */
-    ck_assert (r.sgemm_us == 0);
+    ck_assert (isnan (r.sgemm_us));  /* not measured (NaN since the tiers) */
     ck_assert (r.simulated);
     sf_search_result_free (&r);
     sf_matrix_destroy (&a);
@@ -176,15 +176,13 @@ s_job (sf_proto_job_t *job, const sf_matrix_t *a, const char *kind, uint64_t id)
     job->k = sf_matrix_cols (a);
     job->n = 16;
     snprintf (job->kind, sizeof job->kind, "%s", kind);
-    if (strcmp (kind, "search") == 0) {
-        snprintf (job->strategy, sizeof job->strategy, "proxy");
-        job->max_configs = 2;
-    } else {
+    sf_request_init (&job->request);
+    if (strcmp (kind, "search") == 0)
+        job->request.max_configs = 2;
+    else {
         job->configs = s_texts;
         job->config_count = 5;
     }
-    job->seed = 1;
-    job->tol = 1e-5;
 }
 
 /*  The candidate of a RESULT with this template and config, or NULL. */
@@ -334,9 +332,9 @@ START_TEST (test_jobrun_rank_model)
     char *json = s_model_json (&size);
     sf_proto_job_t job;
     s_job (&job, a, "search", 11);
-    snprintf (job.strategy, sizeof job.strategy, "rank");
-    job.max_configs = 0;
-    job.top_k = 3;
+    job.request.strategy = SF_REQUEST_RANK;
+    job.request.max_configs = 0;
+    job.request.top_k = 3;
     job.has_model = true;
     job.model.version = 1;
     job.model.json = json;

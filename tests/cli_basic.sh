@@ -8,6 +8,31 @@ expect_grep "inspect" "$WORK/out" "help lists commands"
 expect_exit 2 "no command is bad usage" "$SPMMFARM"
 expect_exit 2 "unknown command" "$SPMMFARM" frobnicate
 expect_grep "no command 'frobnicate'" "$WORK/err" "unknown command named on stderr"
+if grep -q "did you mean" "$WORK/err"; then fail "no suggestion for a word far from every command"; else pass "no suggestion for a word far from every command"; fi
+
+# Did you mean: commands and long options (edit distance), exit 2.
+expect_exit 2 "a misspelled command" "$SPMMFARM" inpsect x.mtx
+expect_grep "no command 'inpsect'; did you mean 'inspect'\\?" "$WORK/err" "... suggests the command (transposition)"
+expect_exit 2 "help for a misspelled command" "$SPMMFARM" help lcoal
+expect_grep "did you mean 'local'" "$WORK/err" "... suggests it too"
+expect_exit 2 "a command's prefix" "$SPMMFARM" tune x.mtx
+expect_grep "did you mean 'tune-local'" "$WORK/err" "... suggests the only command it starts"
+expect_exit 2 "a misspelled option" "$SPMMFARM" inspect --jsno x.mtx
+expect_grep "^spmmfarm inspect: unknown option '--jsno' \\(did you mean '--json'\\?\\)" "$WORK/err" "... suggests the option"
+expect_grep "Try 'spmmfarm inspect --help'" "$WORK/err" "... and the help"
+expect_exit 2 "a misspelled option of a search command" "$SPMMFARM" tune-local --max-cofnigs 3 x.mtx --n 4
+expect_grep "did you mean '--max-configs'" "$WORK/err" "... suggests the search option"
+expect_exit 2 "an option far from every option" "$SPMMFARM" gen --frobnicate
+expect_grep "unknown option '--frobnicate'\$" "$WORK/err" "... no suggestion"
+expect_exit 2 "an option without its value" "$SPMMFARM" gen --m
+expect_grep "option '--m' needs a value" "$WORK/err" "... says the value is missing"
+expect_exit 2 "a flag with a value" "$SPMMFARM" inspect --json=yes x.mtx
+expect_grep "option '--json' takes no value" "$WORK/err" "... says it takes none"
+expect_exit 2 "an ambiguous prefix" "$SPMMFARM" local --s x x.mtx
+expect_grep "option '--s' is ambiguous \\((--[a-z-]+, )*--store(, --[a-z-]+)*\\)" "$WORK/err" "... lists the candidates"
+expect_grep "option '--s' is ambiguous \\(.*--strategy" "$WORK/err" "... all of them"
+expect_exit 2 "an unknown short option" "$SPMMFARM" inspect -z x.mtx
+expect_grep "unknown option '-z'" "$WORK/err" "... named"
 for cmd in gen inspect reference suite devices tune-local store keygen bundle export; do
     expect_exit 0 "$cmd --help" "$SPMMFARM" "$cmd" --help
     expect_grep "^usage: spmmfarm $cmd" "$WORK/out" "$cmd --help shows usage"

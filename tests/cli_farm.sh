@@ -145,7 +145,7 @@ kill $COORD; wait $COORD 2>/dev/null
 "$SPMMFARM" gen --m 64 --k 64 --sparsity 0.9 --seed 1 -o "$WORK/l1.mtx" >/dev/null 2>&1
 "$SPMMFARM" gen --m 32 --k 64 --sparsity 0.8 --seed 2 -o "$WORK/l2.mtx" >/dev/null 2>&1
 expect_exit 0 "local (sim)" "$SPMMFARM" local "$WORK/l1.mtx" "$WORK/l2.mtx" --n 64 --store "$WORK/lstore" \
-    --max-configs 2 --compile-threads 2 -o "$WORK/local.bundle" -q
+    --max-configs 2 --compile-threads 2 -o "$WORK/local.bundle" --allow-simulated -q
 expect_grep "SIMULATED" "$WORK/out" "local labels simulated times"
 expect_exit 0 "the bundle verifies" "$SPMMFARM" bundle verify "$WORK/local.bundle" --key "$WORK/lstore/bundle-signing.pub"
 expect_exit 0 "local again: answered from the store" "$SPMMFARM" local "$WORK/l1.mtx" "$WORK/l2.mtx" --n 64 \

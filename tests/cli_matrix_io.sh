@@ -45,10 +45,9 @@ inspect_json "$TEST_DATA/good.safetensors" --tensor w_f16
 expect_json '(d["format"], d["rows"], d["cols"], d["nnz"])' "('safetensors', 2, 2, 3)" "--tensor w_f16"
 inspect_json "$TEST_DATA/good.safetensors" --tensor w_bf16
 expect_json '(d["rows"], d["cols"], d["nnz"])' "(3, 2, 3)" "--tensor w_bf16"
-inspect_json "$TEST_DATA/single.safetensors"
-expect_json '(d["rows"], d["cols"])' "(2, 3)" "the only 2-D tensor needs no --tensor"
-expect_exit 2 "several 2-D tensors and no --tensor" "$SPMMFARM" inspect "$TEST_DATA/good.safetensors"
-expect_grep "w_bf16, w_f16, w_f32" "$WORK/err" "the error lists the 2-D tensors"
+expect_exit 0 "the only 2-D tensor needs no --tensor" "$SPMMFARM" reference "$TEST_DATA/single.safetensors" --n 4
+expect_exit 2 "several 2-D tensors and no --tensor" "$SPMMFARM" reference "$TEST_DATA/good.safetensors" --n 4
+expect_grep "w_bf16, w_f16, w_f32" "$WORK/err" "the error lists the weight tensors"
 expect_exit 2 "an unknown --tensor" "$SPMMFARM" inspect "$TEST_DATA/good.safetensors" --tensor nope
 expect_grep "no tensor 'nope'.*bias, w_bf16" "$WORK/err" "the error names the tensor and lists what exists"
 expect_exit 2 "--tensor on a .mtx file" "$SPMMFARM" inspect "$TEST_DATA/good_real.mtx" --tensor w
@@ -90,19 +89,49 @@ bad_absurd.npy :_byte_132:
 bad_absurd_header.npy :_byte_8:
 bad_magic.npy :_byte_0:
 bad_header.npy :_byte_26:
-unsupported_f8.npy :_byte_20:
+unsupported_i8.npy :_byte_20:
+bad_range_f64.npy :_byte_136:
 unsupported_bigendian.npy :_byte_20:
 unsupported_fortran.npy :_byte_44:
 unsupported_3d.npy :_byte_60:
 bad_truncated.safetensors :_byte_96:
 bad_count.safetensors :_byte_80:
-bad_nan.safetensors :_byte_86:
+bad_nan.safetensors :_byte_86: w
 bad_absurd.safetensors :_byte_0:
 bad_header.safetensors :_byte_48:
 unsupported_dtype.safetensors :_byte_9: w
 unsupported_3d.safetensors :_byte_9: w
-unsupported_3d.safetensors :_byte_8:
 CASES
+
+# A checkpoint without --tensor: its tensors, with dtype, shape, sparsity.
+inspect_json "$TEST_DATA/ckpt.safetensors"
+expect_json '[t["name"] for t in d["tensors"]]' "['conv.bias', 'conv.weight', 'fc.bias', 'fc.weight', 'steps']" "checkpoint: every tensor listed, in name order"
+expect_json '[(t["dtype"], t["shape"], t["sparsity"]) for t in d["tensors"]][1]' "('F32', [2, 3, 2, 2], 0.5)" "checkpoint: dtype, shape, sparsity"
+expect_json '[t["matrix"] for t in d["tensors"]]' "[None, [2, 12], None, [2, 3], None]" "checkpoint: the weights and the matrices they are read as"
+expect_json 'd["weights"]' 2 "checkpoint: two weight tensors"
+inspect_json "$TEST_DATA/ckpt.safetensors.index.json"
+expect_json '[t["shard"] for t in d["tensors"]][1:3]' "['ckpt-00001-of-00002.safetensors', 'ckpt-00002-of-00002.safetensors']" "sharded checkpoint: tensors found in their shards"
+expect_json '(d["format"], d["shards"], len(d["tensors"]), d["tensors"][3]["sparsity"])' "('safetensors-index', 2, 5, 0.33333333333333337)" "sharded checkpoint: every tensor, sparsity read from the shard"
+expect_exit 0 "checkpoint as a table" "$SPMMFARM" inspect "$TEST_DATA/ckpt.safetensors.index.json"
+expect_grep "^  conv.weight +F32 +\\[2, 3, 2, 2\\] +0.5000 +2 x 12 \\(im2col\\)" "$WORK/out" "the table: name, dtype, shape, sparsity, matrix"
+expect_grep "2 weight tensors" "$WORK/out" "the table counts the weights"
+expect_exit 2 "an index naming a tensor its shard lacks" "$SPMMFARM" inspect "$TEST_DATA/bad_index.safetensors.index.json"
+expect_grep "tensor 'conv.weight' to shard .* which does not hold it" "$WORK/err" "... says which tensor is missing"
+expect_exit 0 "a 3-D tensor is listed" "$SPMMFARM" inspect "$TEST_DATA/unsupported_3d.safetensors"
+expect_grep "0 weight tensors" "$WORK/out" "... but not as a weight"
+
+# float64: read as float32, the rounding reported on stderr and in JSON.
+inspect_json "$TEST_DATA/good_f64.npy"
+expect_json '(d["dtype"], d["nnz"], d["float64_rounding"]["changed"], d["float64_rounding"]["to_zero"])' "('float64', 3, 2, 1)" "float64: converted, 2 values changed, 1 to zero"
+expect_grep "float64 rounded to float32: 2 of 6 values changed, largest relative change 1.49e-08" "$WORK/err" "float64: the note on stderr"
+inspect_json "$TEST_DATA/ckpt.safetensors.index.json" --tensor fc.weight
+expect_json '(d["dtype"], d["rows"], d["cols"])' "('float64', 2, 3)" "float64 tensor of a sharded checkpoint"
+# A convolution weight: O x I x kh x kw read as O x I*kh*kw.
+inspect_json "$TEST_DATA/good_conv.npy"
+expect_json '(d["shape"], d["im2col"], d["rows"], d["cols"], d["nnz"])' "([2, 3, 2, 2], True, 2, 12, 12)" "conv weight lowered to its im2col matrix"
+conv_hash=$(json_get "$WORK/inspect.json" 'd["hash"]')
+inspect_json "$TEST_DATA/ckpt.safetensors" --tensor conv.weight
+expect_json 'd["hash"]' "$conv_hash" "the same conv weight in .npy and .safetensors: the same matrix"
 
 # gen -> inspect round trips: .smtx keeps the pattern (values from the seed
 # on read), .mtx keeps everything.

@@ -83,8 +83,9 @@ check "$WORK/bench/summary.json" 'd["strategy"] == "rank" and d["problems"] == 1
 check "$WORK/bench/summary.json" 'd["timing"] == "simulated"' "summary: a sim run's times say they are simulated"
 [ "$(sed -n 2p "$WORK/bench/results.csv" | cut -d, -f1,5)" = "a@0.7,0.7" ] && pass "results.csv: the problem's row" \
     || fail "results.csv: the problem's row"
-# the chart plots the sparsities present, with names relative to its folder
-expect_grep "for \[s in '0.7'\] 'results.csv'" "$WORK/bench/chart.gp" "chart.gp: one series per sparsity present"
+# the chart plots the sparsities present; its script holds its data (the problem's id)
+expect_grep "^titles = \"0.7\"\$" "$WORK/bench/chart.gp" "chart.gp: one series per sparsity present"
+expect_grep "^1 [0-9.e+-]+ \"a@0.7\" 1\$" "$WORK/bench/chart.gp" "chart.gp: the problem's id and speedup"
 expect_grep "SIMULATED" "$WORK/bench/chart.gp" "chart.gp: a sim run's chart says so"
 [ -s "$WORK/bench/chart.png" ] && pass "chart.png drawn (gnuplot)" || fail "chart.png drawn (gnuplot)"
 

@@ -6,14 +6,14 @@ TESTS += tests/check_common tests/check_matrix_io tests/check_suite tests/check_
 	tests/cli_tune_local.sh
 dist_noinst_SCRIPTS += tests/cli_basic.sh tests/cli_matrix_io.sh tests/cli_suite.sh \
 	tests/cli_devices.sh tests/cli_tune_local.sh tests/testlib.sh tests/gpu/check-gpu.sh \
-	tests/gpu/device-run.sh tests/gpu/ab-slab.sh
+	tests/gpu/device-run.sh tests/gpu/ab-slab.sh tests/gpu/tc-bench.sh
 
 tests_check_common_SOURCES = tests/check_common.c tests/sf_check.h
 tests_check_common_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_common_LDADD = $(CHECK_LDADD)
 tests_check_common_LDFLAGS = $(CUDA_LDFLAGS)
 
-tests_check_matrix_io_SOURCES = tests/check_matrix_io.c
+tests_check_matrix_io_SOURCES = tests/check_matrix_io.c tests/sf_check_io.h
 tests_check_matrix_io_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_matrix_io_LDADD = $(CHECK_LDADD)
 tests_check_matrix_io_LDFLAGS = $(CUDA_LDFLAGS)
@@ -37,12 +37,39 @@ check_LTLIBRARIES = tests/libfakecuda.la
 tests_libfakecuda_la_SOURCES = tests/fake_libcuda.c
 tests_libfakecuda_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 
-check_PROGRAMS += tests/check_proxygen
-TESTS += tests/check_proxygen
+check_PROGRAMS += tests/check_proxygen tests/check_tkernel
+TESTS += tests/check_proxygen tests/check_tkernel
+tests_check_tkernel_SOURCES = tests/check_tkernel.c
+tests_check_tkernel_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_tkernel_LDADD = $(CHECK_LDADD)
+tests_check_tkernel_LDFLAGS = $(CUDA_LDFLAGS)
 tests_check_proxygen_SOURCES = tests/check_proxygen.c
 tests_check_proxygen_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_proxygen_LDADD = $(CHECK_LDADD)
 tests_check_proxygen_LDFLAGS = $(CUDA_LDFLAGS)
+
+check_PROGRAMS += tests/check_uparts
+TESTS += tests/check_uparts
+tests_check_uparts_SOURCES = tests/check_uparts.c
+tests_check_uparts_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_uparts_LDADD = $(CHECK_LDADD)
+tests_check_uparts_LDFLAGS = $(CUDA_LDFLAGS)
+
+check_PROGRAMS += tests/check_kcache
+TESTS += tests/check_kcache
+tests_check_kcache_SOURCES = tests/check_kcache.c
+tests_check_kcache_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_kcache_LDADD = $(CHECK_LDADD)
+tests_check_kcache_LDFLAGS = $(CUDA_LDFLAGS)
+
+check_PROGRAMS += tests/check_budget
+TESTS += tests/check_budget
+tests_check_budget_SOURCES = tests/check_budget.c
+tests_check_budget_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_budget_LDADD = $(CHECK_LDADD)
+tests_check_budget_LDFLAGS = $(CUDA_LDFLAGS)
+TESTS += tests/cli_scale.sh
+dist_noinst_SCRIPTS += tests/cli_scale.sh
 
 ## worker/sf_measure: the measuring child, its crash and hang containment.
 check_PROGRAMS += tests/check_measure
@@ -62,7 +89,7 @@ tests_check_store_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_store_LDADD = $(CHECK_LDADD) $(LMDB_LIBS) $(MSGPACK_LIBS)
 tests_check_store_LDFLAGS = $(CUDA_LDFLAGS)
 
-## coordinator/sf_proto and common/sf_curve: the farm's messages and
+## wire/sf_proto and common/sf_curve: the farm's messages and
 ## CurveZMQ; cli_keygen.sh runs `spmmfarm keygen`.
 check_PROGRAMS += tests/check_proto
 TESTS += tests/check_proto tests/cli_keygen.sh
@@ -140,8 +167,8 @@ tests_check_rankmodel_LDADD = $(CHECK_LDADD)
 tests_check_rankmodel_LDFLAGS = $(CUDA_LDFLAGS)
 
 ## the farm as processes: coordinator, workers, clients, local
-TESTS += tests/cli_farm.sh
-dist_noinst_SCRIPTS += tests/cli_farm.sh
+TESTS += tests/cli_farm.sh tests/cli_local.sh tests/cli_example.sh tests/cli_slurm.sh tests/cli_metrics.sh
+dist_noinst_SCRIPTS += tests/cli_farm.sh tests/cli_local.sh tests/cli_example.sh tests/cli_slurm.sh tests/cli_metrics.sh
 
 ## faults (docs/RELIABILITY.md): damaged stores under every tool, a full
 ## disk (an LD_PRELOAD library makes the store's writes fail), and kill -9
@@ -162,6 +189,13 @@ dist_noinst_SCRIPTS += tests/cli_rankfarm.sh
 ## bench: compile cost of the U kernel by emission path (issue 3,
 ## docs/KERNELS.md "Emission path"); a program to run by hand, not a test.
 noinst_PROGRAMS += tests/bench/compile_paths tests/bench/rank_scores
+## bench: template T against cuBLAS bf16/fp16 on the GPU (issue 20;
+## docs/KERNELS.md "Template T"); `tc_bench compile` needs no GPU.
+noinst_PROGRAMS += tests/bench/tc_bench
+tests_bench_tc_bench_SOURCES = tests/bench/tc_bench.c tests/bench/tc_common.c tests/bench/tc_bench.h
+tests_bench_tc_bench_CFLAGS = $(SF_CFLAGS)
+tests_bench_tc_bench_LDADD = libspmmfarm.la -lpthread -ldl -lm
+tests_bench_tc_bench_LDFLAGS = $(CUDA_LDFLAGS)
 tests_bench_rank_scores_SOURCES = tests/bench/rank_scores.c
 tests_bench_rank_scores_CFLAGS = $(SF_CFLAGS)
 tests_bench_rank_scores_LDADD = libspmmfarm.la
@@ -210,3 +244,79 @@ tests_fuzz_fuzz_safetensors_LDADD = libspmmfarm.la
 tests_fuzz_fuzz_safetensors_LDFLAGS = $(SF_FUZZ_LD)
 fuzzers: $(SF_FUZZERS)
 .PHONY: fuzzers
+## common/sf_sha256: libsodium's SHA-256 (libspmmfarm) against the
+## runtime's standalone build of the same file, on every length 0..300 and
+## a few large inputs, fed in uneven pieces.
+check_PROGRAMS += tests/check_sha256
+TESTS += tests/check_sha256
+tests_check_sha256_SOURCES = tests/check_sha256.c
+tests_check_sha256_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_sha256_LDADD = $(CHECK_LDADD) $(SODIUM_LIBS)
+tests_check_sha256_LDFLAGS = $(CUDA_LDFLAGS)
+
+## common/sf_matrix_io's dtypes and shapes: float64, convolutions, checkpoints.
+check_PROGRAMS += tests/check_tensor
+TESTS += tests/check_tensor
+tests_check_tensor_SOURCES = tests/check_tensor.c tests/sf_check_io.h
+tests_check_tensor_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_tensor_LDADD = $(CHECK_LDADD)
+tests_check_tensor_LDFLAGS = $(CUDA_LDFLAGS)
+
+## wire/sf_request: the one search request (options, bounds, canonical
+## text, its wire map, the worker's conversion).
+check_PROGRAMS += tests/check_request
+TESTS += tests/check_request
+tests_check_request_SOURCES = tests/check_request.c
+tests_check_request_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_request_LDADD = $(CHECK_LDADD) $(MSGPACK_LIBS)
+tests_check_request_LDFLAGS = $(CUDA_LDFLAGS)
+
+## the request end to end: submit and local take every search option of
+## tune-local, with the same bounds, and each reaches the worker's search
+## (a real coordinator and sim worker; the worker's debug log).
+TESTS += tests/cli_request.sh
+dist_noinst_SCRIPTS += tests/cli_request.sh
+
+## precision tiers through the commands: tune-local's JSON, a store written
+## before requests had a type (tests/data/store-pre-request), bf16 bundle
+## layers in the runtime and the Python binding (fake driver).
+TESTS += tests/cli_precision.sh
+dist_noinst_SCRIPTS += tests/cli_precision.sh
+
+## the parts' never-arrows (docs/ARCHITECTURE.md): every #include of the
+## library's parts against them; known exceptions listed in the script.
+TESTS += tests/arrows.sh
+dist_noinst_SCRIPTS += tests/arrows.sh
+
+## deploy (issue 23): checkpoints (common/sf_checkpoint) and `spmmfarm
+## import`; the Python package against real torch where a Python has it
+## (py_torch.sh: module replacement, checks, the launch path against the fake
+## driver) and the end-to-end benchmark's --dry-run (py_e2e.sh).
+check_PROGRAMS += tests/check_checkpoint
+TESTS += tests/check_checkpoint tests/cli_import.sh tests/py_torch.sh tests/py_e2e.sh
+dist_noinst_SCRIPTS += tests/cli_import.sh tests/ckpt_gen.py tests/py_torch.sh tests/py_torch.py \
+	tests/py_e2e.sh tests/bench/e2e.py tests/bench/e2e-run.sh tests/bench/launch_overhead.py
+tests_check_checkpoint_SOURCES = tests/check_checkpoint.c
+tests_check_checkpoint_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_checkpoint_LDADD = $(CHECK_LDADD)
+tests_check_checkpoint_LDFLAGS = $(CUDA_LDFLAGS)
+
+## gpu/tcdense: the tensor-core dense kernels against the tier's libraries
+## on a GPU (check-gpu.sh, tc-dense.sh); built here, run on the GPU machine.
+noinst_PROGRAMS += tests/gpu/tcdense
+tests_gpu_tcdense_SOURCES = tests/gpu/tcdense.c
+tests_gpu_tcdense_CFLAGS = $(SF_CFLAGS)
+tests_gpu_tcdense_LDADD = libspmmfarm.la
+tests_gpu_tcdense_LDFLAGS = $(CUDA_LDFLAGS)
+
+## precision tiers (issue 19): tensor-core dense kernels, the problem's
+## rounding and reference, the sim backend and searches in every tier;
+## cli_bench.sh: bench --precision, its summary, the llm and large suites.
+check_PROGRAMS += tests/check_tiers
+TESTS += tests/check_tiers tests/cli_bench.sh
+dist_noinst_SCRIPTS += tests/cli_bench.sh tests/gpu/tc-dense.sh
+EXTRA_DIST += tests/gpu/tc-dense.cases tests/gpu/tc-dense-2.cases
+tests_check_tiers_SOURCES = tests/check_tiers.c
+tests_check_tiers_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_tiers_LDADD = $(CHECK_LDADD)
+tests_check_tiers_LDFLAGS = $(CUDA_LDFLAGS)

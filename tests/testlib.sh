@@ -11,6 +11,8 @@ trap 'rm -rf "$WORK"' EXIT
 # A store of the script's own: the default store of tune-local and export
 # is the user's cache, which no test reads or writes.
 SPMMFARM_STORE="$WORK/store"; export SPMMFARM_STORE
+# Likewise the workers' compile cache (default ~/.cache/spmmfarm/kernels).
+SPMMFARM_COMPILE_CACHE="$WORK/kernels"; export SPMMFARM_COMPILE_CACHE
 FAILED=0
 PASSED=0
 

@@ -1,13 +1,7 @@
-/*  sf_gpu: buffers, verification, event timing and baselines on one GPU. */
-#include "worker/sf_gpu.h"
+/*  sf_gpu: buffers, verification, event timing and generated kernels on one
+    GPU; the library baselines are in sf_gpu_libs.c. */
+#include "worker/sf_gpu_priv.h"
 
-#include <cublas_v2.h>
-/* cusparse.h declares deprecated legacy types; we use only the generic API. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-#include <cusparse.h>
-#pragma GCC diagnostic pop
-#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +13,10 @@
 #include "common/sf_reference.h"
 #include "common/sf_rng.h"
 
-#define S_MAX_B_COPIES 16
-#define S_VERIFY_ROWS 64
-#define S_POISON 0xFFC0DEADu  /* a NaN: an unwritten element never passes */
+/*  Poison for C: NaN as fp32 and, two at a time, as bf16 and fp16 (an
+    unwritten element never passes). */
+#define S_POISON_F32 0xFFC0DEADu
+#define S_POISON_F16 0xFFFFFFFFu
 /*  An idle GPU runs its SMs at a low clock (345 MHz on the H100 against
     1,980 boosted) and takes milliseconds to ramp up: a few warm-up launches
     of a 3 us kernel are over before it does (session 6: small proxies timed
@@ -31,132 +26,6 @@
     handles them, sf_search.c s_keep_faster.) */
 #define S_WARM_US 5000.0
 #define S_HOT_S 0.05
-/*  cuBLAS's workspace, given to it so that it never allocates inside a graph
-    capture (32 MiB: what NVIDIA recommends for Hopper). */
-#define S_BLAS_WORKSPACE ((size_t) 32 << 20)
-
-/*  The baseline libraries, resolved with dlsym so that nothing but the
-    measuring process needs them. */
-typedef struct {
-    void *lib;
-    cublasStatus_t (*create) (cublasHandle_t *);
-    cublasStatus_t (*destroy) (cublasHandle_t);
-    cublasStatus_t (*set_stream) (cublasHandle_t, cudaStream_t);
-    cublasStatus_t (*set_math_mode) (cublasHandle_t, cublasMath_t);
-    cublasStatus_t (*sgemm) (cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int,
-                             const float *, const float *, int, const float *, int, const float *,
-                             float *, int);
-    int (*get_property) (libraryPropertyType, int *);
-    cublasStatus_t (*set_workspace) (cublasHandle_t, void *, size_t);
-} s_cublas_t;
-
-typedef struct {
-    void *lib;
-    cusparseStatus_t (*create) (cusparseHandle_t *);
-    cusparseStatus_t (*destroy) (cusparseHandle_t);
-    cusparseStatus_t (*set_stream) (cusparseHandle_t, cudaStream_t);
-    cusparseStatus_t (*create_csr) (cusparseSpMatDescr_t *, int64_t, int64_t, int64_t, void *, void *,
-                                    void *, cusparseIndexType_t, cusparseIndexType_t,
-                                    cusparseIndexBase_t, cudaDataType);
-    cusparseStatus_t (*create_dn) (cusparseDnMatDescr_t *, int64_t, int64_t, int64_t, void *,
-                                   cudaDataType, cusparseOrder_t);
-    cusparseStatus_t (*destroy_sp) (cusparseSpMatDescr_t);
-    cusparseStatus_t (*destroy_dn) (cusparseDnMatDescr_t);
-    cusparseStatus_t (*dn_set_values) (cusparseDnMatDescr_t, void *);
-    cusparseStatus_t (*spmm_buffer_size) (cusparseHandle_t, cusparseOperation_t, cusparseOperation_t,
-                                          const void *, cusparseConstSpMatDescr_t,
-                                          cusparseConstDnMatDescr_t, const void *,
-                                          cusparseDnMatDescr_t, cudaDataType, cusparseSpMMAlg_t,
-                                          size_t *);
-    cusparseStatus_t (*spmm) (cusparseHandle_t, cusparseOperation_t, cusparseOperation_t, const void *,
-                              cusparseConstSpMatDescr_t, cusparseConstDnMatDescr_t, const void *,
-                              cusparseDnMatDescr_t, cudaDataType, cusparseSpMMAlg_t, void *);
-} s_cusparse_t;
-
-struct _sf_gpu_t {
-    sf_cudadrv_t *drv;
-    const sf_cuda_api_t *cu;
-    sf_device_info_t info;
-    CUdevice device;
-    CUcontext ctx;
-    CUstream stream;
-    CUevent ev_start, ev_stop;
-    s_cublas_t blas;
-    s_cusparse_t sparse;
-    char toolkit[16];
-    bool graphs;               /* time through CUDA graphs (sf_gpu_timing) */
-    CUdeviceptr blas_workspace;  /* cuBLAS's, set explicitly: a graph capture cannot allocate */
-    /* the problem */
-    const sf_matrix_t *a;
-    int64_t m, k, n;
-    bool bias, relu;
-    float *host_b;             /* copy 0 of B, for the reference */
-    float *host_bias;
-    CUdeviceptr b[S_MAX_B_COPIES];
-    int b_copies;
-    CUdeviceptr c, d_bias, a_dense, a_rowptr, a_colidx, a_val;
-    int32_t verify_rows[S_VERIFY_ROWS];
-    int32_t verify_count;
-    double *reference;         /* verify_count x n */
-    double busy_until;         /* sf_clock_mono () of the last timed launch */
-};
-
-#define S_CU(self, call, what)                                                   \
-    do {                                                                         \
-        int s_rc_ = sf_cudadrv_check ((self)->drv, (call), (what));              \
-        if (s_rc_ != SF_OK)                                                      \
-            return s_rc_;                                                        \
-    } while (0)
-
-static void *
-s_sym (void *lib, const char *name, bool *ok)
-{
-    void *p = lib ? dlsym (lib, name) : NULL;
-    if (!p)
-        *ok = false;
-    return p;
-}
-
-static void
-s_load_baselines (sf_gpu_t *self)
-{
-    bool ok = true;
-    s_cublas_t *b = &self->blas;
-    b->lib = dlopen ("libcublas.so.13", RTLD_NOW | RTLD_LOCAL);
-    *(void **) &b->create = s_sym (b->lib, "cublasCreate_v2", &ok);
-    *(void **) &b->destroy = s_sym (b->lib, "cublasDestroy_v2", &ok);
-    *(void **) &b->set_stream = s_sym (b->lib, "cublasSetStream_v2", &ok);
-    *(void **) &b->set_math_mode = s_sym (b->lib, "cublasSetMathMode", &ok);
-    *(void **) &b->sgemm = s_sym (b->lib, "cublasSgemm_v2", &ok);
-    *(void **) &b->get_property = s_sym (b->lib, "cublasGetProperty", &ok);
-    *(void **) &b->set_workspace = s_sym (b->lib, "cublasSetWorkspace_v2", &ok);
-    if (!ok) {
-        sf_log_warn ("gpu", "cuBLAS not usable (%s): SGEMM baselines and the dense candidate are off",
-                     b->lib ? "missing symbols" : dlerror ());
-        memset (b, 0, sizeof *b);
-    }
-    ok = true;
-    s_cusparse_t *s = &self->sparse;
-    s->lib = dlopen ("libcusparse.so.12", RTLD_NOW | RTLD_LOCAL);
-    *(void **) &s->create = s_sym (s->lib, "cusparseCreate", &ok);
-    *(void **) &s->destroy = s_sym (s->lib, "cusparseDestroy", &ok);
-    *(void **) &s->set_stream = s_sym (s->lib, "cusparseSetStream", &ok);
-    *(void **) &s->create_csr = s_sym (s->lib, "cusparseCreateCsr", &ok);
-    *(void **) &s->create_dn = s_sym (s->lib, "cusparseCreateDnMat", &ok);
-    *(void **) &s->destroy_sp = s_sym (s->lib, "cusparseDestroySpMat", &ok);
-    *(void **) &s->destroy_dn = s_sym (s->lib, "cusparseDestroyDnMat", &ok);
-    *(void **) &s->dn_set_values = s_sym (s->lib, "cusparseDnMatSetValues", &ok);
-    *(void **) &s->spmm_buffer_size = s_sym (s->lib, "cusparseSpMM_bufferSize", &ok);
-    *(void **) &s->spmm = s_sym (s->lib, "cusparseSpMM", &ok);
-    if (!ok) {
-        sf_log_warn ("gpu", "cuSPARSE not usable: its baseline is off");
-        memset (s, 0, sizeof *s);
-    }
-    int major = 0, minor = 0;
-    if (b->get_property && b->get_property (MAJOR_VERSION, &major) == 0
-        && b->get_property (MINOR_VERSION, &minor) == 0)
-        snprintf (self->toolkit, sizeof self->toolkit, "cublas %d.%d", major, minor);
-}
 
 sf_gpu_t *
 sf_gpu_new (int ordinal)
@@ -166,6 +35,7 @@ sf_gpu_new (int ordinal)
         sf_error_set (SF_ERR_NOMEM, "out of memory");
         return NULL;
     }
+    self->blas16_algo = -1;
     self->drv = sf_cudadrv_new (NULL, 0);
     if (!self->drv || sf_cudadrv_require_compute (self->drv) != SF_OK
         || sf_cudadrv_device_info (self->drv, ordinal, &self->info) != SF_OK)
@@ -183,7 +53,7 @@ sf_gpu_new (int ordinal)
         || sf_cudadrv_check (self->drv, cu->cuEventCreate (&self->ev_stop, CU_EVENT_DEFAULT),
                              "cuEventCreate"))
         goto fail;
-    s_load_baselines (self);
+    sf_gpu_load_libs (self);
     const char *method = sf_gpu_timing ();
     if (!method)
         goto fail;
@@ -213,9 +83,11 @@ s_free_problem (sf_gpu_t *self)
     free (self->host_b);
     free (self->host_bias);
     free (self->reference);
+    sf_matrix_destroy (&self->a_round);
     self->host_b = NULL;
     self->host_bias = NULL;
     self->reference = NULL;
+    self->blas16_algo = -1;
 }
 
 void
@@ -247,6 +119,12 @@ sf_gpu_destroy (sf_gpu_t **self_p)
 const sf_device_info_t *sf_gpu_info (const sf_gpu_t *self) { return &self->info; }
 const char *sf_gpu_toolkit_version (const sf_gpu_t *self) { return self->toolkit; }
 
+const sf_matrix_t *
+sf_gpu_a (const sf_gpu_t *self)
+{
+    return self->a_round ? self->a_round : self->a;
+}
+
 const char *
 sf_gpu_timing (void)
 {
@@ -262,78 +140,165 @@ sf_gpu_timing (void)
 static int
 s_upload (sf_gpu_t *self, CUdeviceptr *dst, const void *src, size_t bytes)
 {
-    S_CU (self, self->cu->cuMemAlloc (dst, bytes ? bytes : 4), "cuMemAlloc");
+    SF_GPU_CU (self, self->cu->cuMemAlloc (dst, bytes ? bytes : 4), "cuMemAlloc");
     if (bytes)
-        S_CU (self, self->cu->cuMemcpyHtoD (*dst, src, bytes), "cuMemcpyHtoD");
+        SF_GPU_CU (self, self->cu->cuMemcpyHtoD (*dst, src, bytes), "cuMemcpyHtoD");
     return SF_OK;
 }
 
 int
-sf_gpu_set_problem (sf_gpu_t *self, const sf_matrix_t *a, int64_t n, bool bias, bool relu,
-                    uint64_t seed)
+sf_gpu_upload_typed (sf_gpu_t *self, CUdeviceptr *dst, const float *src, size_t count)
 {
-    S_CU (self, self->cu->cuCtxSetCurrent (self->ctx), "cuCtxSetCurrent");
+    if (self->esize == 4)
+        return s_upload (self, dst, src, count * 4);
+    uint16_t *h = malloc (count ? count * 2 : 2);
+    if (!h)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory converting to %s", sf_tier_name (self->tier));
+    for (size_t i = 0; i < count; i++)
+        h[i] = self->tier == SF_TIER_BF16 ? sf_tier_to_bf16 (src[i]) : sf_tier_to_fp16 (src[i]);
+    int rc = s_upload (self, dst, h, count * 2);
+    free (h);
+    return rc;
+}
+
+sf_matrix_t *
+sf_gpu_round_matrix (const sf_matrix_t *a, sf_tier tier)
+{
+    int64_t m = sf_matrix_rows (a), nnz = sf_matrix_nnz (a);
+    int32_t *rp = malloc ((size_t) (m + 1) * 4), *ci = malloc ((size_t) (nnz ? nnz : 1) * 4);
+    float *va = malloc ((size_t) (nnz ? nnz : 1) * 4);
+    if (rp && ci && va) {
+        memcpy (rp, sf_matrix_row_ptr (a), (size_t) (m + 1) * 4);
+        memcpy (ci, sf_matrix_col_idx (a), (size_t) nnz * 4);
+        const float *v = sf_matrix_values (a);
+        for (int64_t i = 0; i < nnz; i++)
+            va[i] = sf_tier_round (tier, v[i]);
+    }
+    if (!rp || !ci || !va) {
+        free (rp);
+        free (ci);
+        free (va);
+        sf_error_set (SF_ERR_NOMEM, "out of memory rounding A");
+        return NULL;
+    }
+    return sf_matrix_new_csr (m, sf_matrix_cols (a), &rp, &ci, &va);
+}
+
+/*  Values rounded to the tier. sf_rng_weight draws them on a grid of
+    step 2 / (2^24 - 1) in [-1, 1], never 0: the smallest, 1.2e-7, is
+    above half of fp16's least subnormal (6e-8), so no value rounds to
+    zero in any tier. */
+static void
+s_fill (sf_rng_t *rng, float *dst, int64_t count, sf_tier tier)
+{
+    for (int64_t i = 0; i < count; i++) {
+        float x = sf_tier_round (tier, sf_rng_weight (rng));
+        if (dst)
+            dst[i] = x;
+    }
+}
+
+void
+sf_gpu_inputs (sf_tier tier, uint64_t seed, int64_t m, int64_t kn, float *bias, float *b0)
+{
+    sf_rng_t rng;
+    sf_rng_seed (&rng, seed);
+    s_fill (&rng, bias, m, tier);
+    s_fill (&rng, b0, kn, tier);
+}
+
+int64_t
+sf_gpu_compare_row (sf_tier tier, const void *row, const double *ref, int64_t n, double *num, double *den)
+{
+    for (int64_t j = 0; j < n; j++) {
+        double x;
+        if (!sf_tier_is_half (tier))
+            x = ((const float *) row)[j];
+        else {
+            uint16_t h = ((const uint16_t *) row)[j];
+            x = tier == SF_TIER_BF16 ? sf_tier_from_bf16 (h) : sf_tier_from_fp16 (h);
+        }
+        if (!isfinite (x))
+            return j;
+        double d = x - ref[j];
+        *num += d * d;
+        *den += ref[j] * ref[j];
+    }
+    return -1;
+}
+
+int
+sf_gpu_set_problem (sf_gpu_t *self, const sf_matrix_t *a, int64_t n, bool bias, bool relu, uint64_t seed)
+{
+    return sf_gpu_set_problem_tier (self, a, n, SF_TIER_FP32, bias, relu, seed);
+}
+
+int
+sf_gpu_set_problem_tier (sf_gpu_t *self, const sf_matrix_t *a, int64_t n, sf_tier tier, bool bias,
+                         bool relu, uint64_t seed)
+{
+    SF_GPU_CU (self, self->cu->cuCtxSetCurrent (self->ctx), "cuCtxSetCurrent");
     s_free_problem (self);
+    if ((unsigned) tier >= SF_TIER_COUNT)
+        return sf_error_set (SF_ERR_INVALID, "tier %d is not a precision tier", (int) tier);
     self->a = a;
+    self->tier = tier;
+    self->esize = sf_tier_elem_size (tier);
     self->m = sf_matrix_rows (a);
     self->k = sf_matrix_cols (a);
     self->n = n;
     self->bias = bias;
     self->relu = relu;
-    size_t b_bytes = (size_t) (self->k * n) * sizeof (float);
+    if (sf_tier_is_half (tier) && !(self->a_round = sf_gpu_round_matrix (a, tier)))
+        return sf_error_last ();
+    const sf_matrix_t *ar = sf_gpu_a (self);
+    size_t b_bytes = (size_t) (self->k * n) * self->esize;
     /* Enough copies of B that cycling through them streams from memory, as
        a layer's fresh activations would, instead of timing the L2 cache. */
     size_t l2 = self->info.l2_bytes > 0 ? (size_t) self->info.l2_bytes : 50u << 20;
-    self->b_copies = (int) ((2 * l2 + b_bytes - 1) / b_bytes);
-    self->b_copies = self->b_copies < 1 ? 1 : self->b_copies > S_MAX_B_COPIES ? S_MAX_B_COPIES : self->b_copies;
-    self->host_b = malloc (b_bytes);
+    int copies = (int) ((2 * l2 + b_bytes - 1) / b_bytes);
+    copies = copies < 1 ? 1 : copies > SF_GPU_MAX_B_COPIES ? SF_GPU_MAX_B_COPIES : copies;
+    self->host_b = malloc ((size_t) (self->k * n) * sizeof (float));
     self->host_bias = malloc ((size_t) self->m * sizeof (float));
     if (!self->host_b || !self->host_bias)
         return sf_error_set (SF_ERR_NOMEM, "out of memory for B");
     sf_rng_t rng;
     sf_rng_seed (&rng, seed);
-    for (int64_t i = 0; i < self->m; i++)
-        self->host_bias[i] = sf_rng_weight (&rng);
-    int copies = self->b_copies;
-    self->b_copies = 0;
+    s_fill (&rng, self->host_bias, self->m, tier);
     for (int c = 0; c < copies; c++) {
-        for (int64_t i = 0; i < self->k * n; i++)
-            self->host_b[i] = sf_rng_weight (&rng);
-        int rc = s_upload (self, &self->b[c], self->host_b, b_bytes);
+        s_fill (&rng, self->host_b, self->k * n, tier);
+        int rc = sf_gpu_upload_typed (self, &self->b[c], self->host_b, (size_t) (self->k * n));
         if (rc != SF_OK)
             return rc;
         self->b_copies++;
     }
     /* host_b now holds the last copy: regenerate copy 0 for the reference. */
-    sf_rng_seed (&rng, seed);
-    for (int64_t i = 0; i < self->m; i++)
-        (void) sf_rng_weight (&rng);
-    for (int64_t i = 0; i < self->k * n; i++)
-        self->host_b[i] = sf_rng_weight (&rng);
+    sf_gpu_inputs (tier, seed, self->m, self->k * n, NULL, self->host_b);
 
-    int64_t nnz = sf_matrix_nnz (a);
+    int64_t nnz = sf_matrix_nnz (ar);
     float *dense = malloc ((size_t) (self->m * self->k) * sizeof (float));
     if (!dense)
         return sf_error_set (SF_ERR_NOMEM, "out of memory densifying A");
-    sf_matrix_densify (a, dense);
-    int rc = s_upload (self, &self->a_dense, dense, (size_t) (self->m * self->k) * sizeof (float));
+    sf_matrix_densify (ar, dense);
+    int rc = sf_gpu_upload_typed (self, &self->a_dense, dense, (size_t) (self->m * self->k));
     free (dense);
     if (rc == SF_OK)
-        rc = s_upload (self, &self->a_rowptr, sf_matrix_row_ptr (a), (size_t) (self->m + 1) * 4);
+        rc = s_upload (self, &self->a_rowptr, sf_matrix_row_ptr (ar), (size_t) (self->m + 1) * 4);
     if (rc == SF_OK)
-        rc = s_upload (self, &self->a_colidx, sf_matrix_col_idx (a), (size_t) nnz * 4);
+        rc = s_upload (self, &self->a_colidx, sf_matrix_col_idx (ar), (size_t) nnz * 4);
     if (rc == SF_OK)
-        rc = s_upload (self, &self->a_val, sf_matrix_values (a), (size_t) nnz * 4);
+        rc = sf_gpu_upload_typed (self, &self->a_val, sf_matrix_values (ar), (size_t) nnz);
     if (rc == SF_OK)
-        rc = s_upload (self, &self->d_bias, self->host_bias, (size_t) self->m * 4);
-    if (rc == SF_OK) {
-        S_CU (self, self->cu->cuMemAlloc (&self->c, (size_t) (self->m * n) * 4), "cuMemAlloc");
-    }
+        rc = sf_gpu_upload_typed (self, &self->d_bias, self->host_bias, (size_t) self->m);
+    /* C: an even number of elements, so that 32-bit poison covers 16-bit C */
+    if (rc == SF_OK)
+        SF_GPU_CU (self, self->cu->cuMemAlloc (&self->c, (size_t) ((self->m * n + 1) / 2 * 2) * self->esize),
+                   "cuMemAlloc");
     if (rc != SF_OK)
         return rc;
 
     /* Sampled rows: spread over M, first and last included. */
-    self->verify_count = self->m < S_VERIFY_ROWS ? (int32_t) self->m : S_VERIFY_ROWS;
+    self->verify_count = self->m < SF_GPU_VERIFY_ROWS ? (int32_t) self->m : SF_GPU_VERIFY_ROWS;
     for (int32_t i = 0; i < self->verify_count; i++)
         self->verify_rows[i] = self->verify_count == 1 ? 0
             : (int32_t) ((self->m - 1) * i / (self->verify_count - 1));
@@ -341,20 +306,18 @@ sf_gpu_set_problem (sf_gpu_t *self, const sf_matrix_t *a, int64_t n, bool bias, 
     if (!self->reference)
         return sf_error_set (SF_ERR_NOMEM, "out of memory for the reference");
     sf_reference_opts_t opts = { bias ? self->host_bias : NULL, relu, 1 };
-    sf_reference_spmm_rows (a, self->host_b, n, self->verify_rows, self->verify_count, &opts,
+    sf_reference_spmm_rows (ar, self->host_b, n, self->verify_rows, self->verify_count, &opts,
                             self->reference);
     return SF_OK;
 }
 
 /* ---- timing ---------------------------------------------------------------- */
 
-typedef int (*s_launch_fn) (sf_gpu_t *self, void *arg, int b_index);
-
 /*  One timed batch: `count` launches of fn, recorded as a CUDA graph when
     the GPU times through graphs (the exec is kept while count stays the
     same), else launched one by one. */
 typedef struct {
-    s_launch_fn fn;
+    sf_gpu_launch_fn fn;
     void *arg;
     int next_b;           /* launch timing: the B copy of the next launch */
     int count;            /* graph timing: launches in exec */
@@ -391,7 +354,7 @@ s_batch_capture (sf_gpu_t *self, s_batch_t *b, int count)
         return SF_OK;
     s_batch_release (self, b);
     const sf_cuda_api_t *cu = self->cu;
-    S_CU (self, cu->cuStreamBeginCapture (self->stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+    SF_GPU_CU (self, cu->cuStreamBeginCapture (self->stream, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
           "cuStreamBeginCapture");
     int rc = SF_OK;
     for (int i = 0; i < n && rc == SF_OK; i++)
@@ -422,9 +385,9 @@ s_time_batch (sf_gpu_t *self, s_batch_t *b, int count, double *us)
     int launched = count, rc;
     if (self->graphs && (rc = s_batch_capture (self, b, count)) != SF_OK)
         return rc;
-    S_CU (self, cu->cuEventRecord (self->ev_start, self->stream), "cuEventRecord");
+    SF_GPU_CU (self, cu->cuEventRecord (self->ev_start, self->stream), "cuEventRecord");
     if (self->graphs) {
-        S_CU (self, cu->cuGraphLaunch (b->exec, self->stream), "cuGraphLaunch");
+        SF_GPU_CU (self, cu->cuGraphLaunch (b->exec, self->stream), "cuGraphLaunch");
         launched = b->count;
     } else {
         for (int i = 0; i < count; i++) {
@@ -433,10 +396,10 @@ s_time_batch (sf_gpu_t *self, s_batch_t *b, int count, double *us)
             b->next_b = (b->next_b + 1) % self->b_copies;
         }
     }
-    S_CU (self, cu->cuEventRecord (self->ev_stop, self->stream), "cuEventRecord");
-    S_CU (self, cu->cuEventSynchronize (self->ev_stop), "kernel run");
+    SF_GPU_CU (self, cu->cuEventRecord (self->ev_stop, self->stream), "cuEventRecord");
+    SF_GPU_CU (self, cu->cuEventSynchronize (self->ev_stop), "kernel run");
     float ms = 0;
-    S_CU (self, cu->cuEventElapsedTime (&ms, self->ev_start, self->ev_stop), "cuEventElapsedTime");
+    SF_GPU_CU (self, cu->cuEventElapsedTime (&ms, self->ev_start, self->ev_stop), "cuEventElapsedTime");
     *us = ms * 1000.0 / launched;
     return SF_OK;
 }
@@ -492,8 +455,8 @@ s_time_batches (sf_gpu_t *self, s_batch_t *b, sf_timing_t *t)
     return SF_OK;
 }
 
-static int
-s_time (sf_gpu_t *self, s_launch_fn fn, void *arg, sf_timing_t *t)
+int
+sf_gpu_time (sf_gpu_t *self, sf_gpu_launch_fn fn, void *arg, sf_timing_t *t)
 {
     s_batch_t b = { fn, arg, 0, 0, NULL };
     int rc = s_time_batches (self, &b, t);
@@ -503,45 +466,40 @@ s_time (sf_gpu_t *self, s_launch_fn fn, void *arg, sf_timing_t *t)
 
 /* ---- verification -------------------------------------------------------------- */
 
-static int
-s_poison (sf_gpu_t *self)
+int
+sf_gpu_poison (sf_gpu_t *self)
 {
-    S_CU (self, self->cu->cuMemsetD32 (self->c, S_POISON, (size_t) (self->m * self->n)), "cuMemsetD32");
+    size_t words = (size_t) ((self->m * self->n * (int64_t) self->esize + 3) / 4);
+    SF_GPU_CU (self, self->cu->cuMemsetD32 (self->c, self->esize == 4 ? S_POISON_F32 : S_POISON_F16, words),
+               "cuMemsetD32");
     return SF_OK;
 }
 
-/*  Normwise relative error over the sampled rows; SF_ERR_VERIFY when above
-    tol or when an element is not finite (unwritten: still poison). */
-static int
-s_check (sf_gpu_t *self, double tol, double *err)
+int
+sf_gpu_check (sf_gpu_t *self, const double *reference, double tol, double *err)
 {
-    S_CU (self, self->cu->cuStreamSynchronize (self->stream), "kernel run");
-    float *row = malloc ((size_t) self->n * sizeof *row);
+    SF_GPU_CU (self, self->cu->cuStreamSynchronize (self->stream), "kernel run");
+    const double *refs = reference ? reference : self->reference;
+    void *row = malloc ((size_t) self->n * self->esize);
     if (!row)
         return sf_error_set (SF_ERR_NOMEM, "out of memory");
     double num = 0, den = 0;
-    int64_t bad = -1;
-    for (int32_t i = 0; i < self->verify_count && bad < 0; i++) {
+    for (int32_t i = 0; i < self->verify_count; i++) {
+        size_t bytes = (size_t) self->n * self->esize;
         int rc = sf_cudadrv_check (self->drv,
-            self->cu->cuMemcpyDtoH (row, self->c + (CUdeviceptr) ((int64_t) self->verify_rows[i] * self->n * 4),
-                                    (size_t) self->n * 4), "cuMemcpyDtoH");
+            self->cu->cuMemcpyDtoH (row, self->c + (CUdeviceptr) ((size_t) self->verify_rows[i] * bytes), bytes),
+            "cuMemcpyDtoH");
         if (rc != SF_OK) {
             free (row);
             return rc;
         }
-        const double *ref = self->reference + (int64_t) i * self->n;
-        for (int64_t j = 0; j < self->n; j++) {
-            if (!isfinite (row[j])) {
-                bad = j;
-                *err = INFINITY;
-                free (row);
-                return sf_error_set (SF_ERR_VERIFY, "C[%d, %lld] is %s (unwritten or overflow)",
-                                     self->verify_rows[i], (long long) j,
-                                     isnan (row[j]) ? "NaN" : "infinite");
-            }
-            double d = row[j] - ref[j];
-            num += d * d;
-            den += ref[j] * ref[j];
+        const double *ref = refs + (int64_t) i * self->n;
+        int64_t bad = sf_gpu_compare_row (self->tier, row, ref, self->n, &num, &den);
+        if (bad >= 0) {
+            *err = INFINITY;
+            free (row);
+            return sf_error_set (SF_ERR_VERIFY, "C[%d, %lld] is NaN or infinite (unwritten or overflow)",
+                                 self->verify_rows[i], (long long) bad);
         }
     }
     free (row);
@@ -570,7 +528,7 @@ s_launch_kernel (sf_gpu_t *self, void *arg, int b_index)
     /* The kernel ABI (docs/KERNELS.md): B, C, N, bias, A's data (D only;
        a kernel that declares four parameters ignores the fifth). */
     void *params[] = { &self->b[b_index], &self->c, &n, &bias, &k->data };
-    S_CU (self, self->cu->cuLaunchKernel (k->fn, k->grid[0], k->grid[1], k->grid[2], k->block, 1, 1,
+    SF_GPU_CU (self, self->cu->cuLaunchKernel (k->fn, k->grid[0], k->grid[1], k->grid[2], k->block, 1, 1,
                                           k->shared, self->stream, params, NULL), "cuLaunchKernel");
     return SF_OK;
 }
@@ -581,7 +539,7 @@ sf_gpu_run (sf_gpu_t *self, const void *cubin, size_t size, const sf_launch_t *l
             sf_timing_t *timing)
 {
     (void) size;
-    S_CU (self, self->cu->cuCtxSetCurrent (self->ctx), "cuCtxSetCurrent");
+    SF_GPU_CU (self, self->cu->cuCtxSetCurrent (self->ctx), "cuCtxSetCurrent");
     s_kernel_t k = { 0 };
     if (data_size > 0 && s_upload (self, &k.data, data, data_size) != SF_OK)
         return sf_error_last ();
@@ -599,14 +557,14 @@ sf_gpu_run (sf_gpu_t *self, const void *cubin, size_t size, const sf_launch_t *l
                                    k.fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, (int) k.shared),
                                "cuFuncSetAttribute");
     if (rc == SF_OK && verify) {
-        rc = s_poison (self);
+        rc = sf_gpu_poison (self);
         if (rc == SF_OK)
             rc = s_launch_kernel (self, &k, 0);
         if (rc == SF_OK)
-            rc = s_check (self, tol, err);
+            rc = sf_gpu_check (self, NULL, tol, err);
     }
     if (rc == SF_OK && timing)
-        rc = s_time (self, s_launch_kernel, &k, timing);
+        rc = sf_gpu_time (self, s_launch_kernel, &k, timing);
     /* After a fault the context is gone; unloading would fail too. */
     if (module)
         self->cu->cuModuleUnload (module);
@@ -615,158 +573,3 @@ sf_gpu_run (sf_gpu_t *self, const void *cubin, size_t size, const sf_launch_t *l
     return rc;
 }
 
-/* ---- baselines ----------------------------------------------------------------- */
-
-typedef struct {
-    cublasHandle_t handle;
-    CUdeviceptr a;
-} s_gemm_t;
-
-static int
-s_launch_sgemm (sf_gpu_t *self, void *arg, int b_index)
-{
-    s_gemm_t *g = arg;
-    const float one = 1.0f, zero = 0.0f;
-    /* Row-major C = A B is column-major C^T = B^T A^T. */
-    cublasStatus_t st = self->blas.sgemm (g->handle, CUBLAS_OP_N, CUBLAS_OP_N, (int) self->n,
-                                          (int) self->m, (int) self->k, &one,
-                                          (const float *) self->b[b_index], (int) self->n,
-                                          (const float *) g->a, (int) self->k, &zero,
-                                          (float *) self->c, (int) self->n);
-    if (st != CUBLAS_STATUS_SUCCESS)
-        return sf_error_set_origin (SF_ERR_CUBLAS, st, "cublasSgemm failed (status %d)", st);
-    return SF_OK;
-}
-
-static int
-s_sgemm (sf_gpu_t *self, cublasMath_t mode, double tol, double *err, sf_timing_t *t)
-{
-    if (!self->blas.lib)
-        return sf_error_set (SF_ERR_UNSUPPORTED, "cuBLAS is not available");
-    s_gemm_t g = { NULL, self->a_dense };
-    if (!self->blas_workspace)
-        S_CU (self, self->cu->cuMemAlloc (&self->blas_workspace, S_BLAS_WORKSPACE), "cuMemAlloc");
-    if (self->blas.create (&g.handle) != CUBLAS_STATUS_SUCCESS)
-        return sf_error_set (SF_ERR_CUBLAS, "cublasCreate failed");
-    self->blas.set_stream (g.handle, (cudaStream_t) self->stream);
-    self->blas.set_math_mode (g.handle, mode);
-    self->blas.set_workspace (g.handle, (void *) self->blas_workspace, S_BLAS_WORKSPACE);
-    int rc = s_poison (self);
-    if (rc == SF_OK)
-        rc = s_launch_sgemm (self, &g, 0);
-    /* The baselines have no epilogue: compare against the plain product. */
-    bool bias = self->bias, relu = self->relu;
-    if (rc == SF_OK && (bias || relu)) {
-        *err = NAN;  /* not comparable; timing only */
-        rc = sf_cudadrv_check (self->drv, self->cu->cuStreamSynchronize (self->stream), "cuBLAS run");
-    } else if (rc == SF_OK)
-        rc = s_check (self, tol, err);
-    if (rc == SF_OK)
-        rc = s_time (self, s_launch_sgemm, &g, t);
-    self->blas.destroy (g.handle);
-    return rc;
-}
-
-int
-sf_gpu_run_dense (sf_gpu_t *self, double tol, double *err, sf_timing_t *timing)
-{
-    if (self->bias || self->relu)
-        return sf_error_set (SF_ERR_UNSUPPORTED, "the dense candidate has no fused epilogue yet");
-    return s_sgemm (self, CUBLAS_PEDANTIC_MATH, tol, err, timing);
-}
-
-typedef struct {
-    cusparseHandle_t handle;
-    cusparseSpMatDescr_t a;
-    cusparseDnMatDescr_t b, c;
-    cusparseSpMMAlg_t alg;
-    CUdeviceptr buffer;
-} s_spmm_t;
-
-static int
-s_launch_spmm (sf_gpu_t *self, void *arg, int b_index)
-{
-    s_spmm_t *s = arg;
-    const float one = 1.0f, zero = 0.0f;
-    self->sparse.dn_set_values (s->b, (void *) self->b[b_index]);
-    cusparseStatus_t st = self->sparse.spmm (s->handle, CUSPARSE_OPERATION_NON_TRANSPOSE,
-                                             CUSPARSE_OPERATION_NON_TRANSPOSE, &one, s->a, s->b,
-                                             &zero, s->c, CUDA_R_32F, s->alg, (void *) s->buffer);
-    if (st != CUSPARSE_STATUS_SUCCESS)
-        return sf_error_set_origin (SF_ERR_CUSPARSE, st, "cusparseSpMM failed (status %d)", st);
-    return SF_OK;
-}
-
-static int
-s_cusparse (sf_gpu_t *self, sf_baselines_t *out)
-{
-    s_cusparse_t *sp = &self->sparse;
-    if (!sp->lib)
-        return sf_error_set (SF_ERR_UNSUPPORTED, "cuSPARSE is not available");
-    s_spmm_t s = { 0 };
-    if (sp->create (&s.handle) != CUSPARSE_STATUS_SUCCESS)
-        return sf_error_set (SF_ERR_CUSPARSE, "cusparseCreate failed");
-    sp->set_stream (s.handle, (cudaStream_t) self->stream);
-    sp->create_csr (&s.a, self->m, self->k, sf_matrix_nnz (self->a), (void *) self->a_rowptr,
-                    (void *) self->a_colidx, (void *) self->a_val, CUSPARSE_INDEX_32I,
-                    CUSPARSE_INDEX_32I, CUSPARSE_INDEX_BASE_ZERO, CUDA_R_32F);
-    sp->create_dn (&s.b, self->k, self->n, self->n, (void *) self->b[0], CUDA_R_32F, CUSPARSE_ORDER_ROW);
-    sp->create_dn (&s.c, self->m, self->n, self->n, (void *) self->c, CUDA_R_32F, CUSPARSE_ORDER_ROW);
-    const cusparseSpMMAlg_t algs[] = { CUSPARSE_SPMM_ALG_DEFAULT, CUSPARSE_SPMM_CSR_ALG1,
-                                       CUSPARSE_SPMM_CSR_ALG2, CUSPARSE_SPMM_CSR_ALG3 };
-    out->cusparse.median_us = INFINITY;
-    int rc = SF_OK;
-    for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++) {
-        const float one = 1.0f, zero = 0.0f;
-        size_t bytes = 0;
-        s.alg = algs[i];
-        if (sp->spmm_buffer_size (s.handle, CUSPARSE_OPERATION_NON_TRANSPOSE,
-                                  CUSPARSE_OPERATION_NON_TRANSPOSE, &one, s.a, s.b, &zero, s.c,
-                                  CUDA_R_32F, s.alg, &bytes) != CUSPARSE_STATUS_SUCCESS)
-            continue;  /* this algorithm does not take this layout */
-        s.buffer = 0;
-        if (bytes && self->cu->cuMemAlloc (&s.buffer, bytes) != CUDA_SUCCESS)
-            continue;
-        sf_timing_t t;
-        double err = NAN;
-        rc = s_poison (self);
-        if (rc == SF_OK)
-            rc = s_launch_spmm (self, &s, 0);
-        if (rc == SF_OK && !self->bias && !self->relu)
-            rc = s_check (self, 1e-5, &err);
-        if (rc == SF_OK)
-            rc = s_time (self, s_launch_spmm, &s, &t);
-        if (s.buffer)
-            self->cu->cuMemFree (s.buffer);
-        if (rc == SF_ERR_CUSPARSE || rc == SF_ERR_VERIFY || rc == SF_ERR_UNSUPPORTED) {
-            sf_log_info ("gpu", "cuSPARSE algorithm %d skipped: %s", (int) algs[i], sf_error_message ());
-            rc = SF_OK;
-            continue;
-        }
-        if (rc != SF_OK)
-            break;
-        if (t.median_us < out->cusparse.median_us) {
-            out->cusparse = t;
-            out->cusparse_alg = (int) algs[i];
-            out->cusparse_err = err;
-        }
-    }
-    sp->destroy_sp (s.a);
-    sp->destroy_dn (s.b);
-    sp->destroy_dn (s.c);
-    sp->destroy (s.handle);
-    return rc;
-}
-
-int
-sf_gpu_baselines (sf_gpu_t *self, sf_baselines_t *out)
-{
-    memset (out, 0, sizeof *out);
-    S_CU (self, self->cu->cuCtxSetCurrent (self->ctx), "cuCtxSetCurrent");
-    int rc = s_sgemm (self, CUBLAS_PEDANTIC_MATH, 1e-5, &out->sgemm_err, &out->sgemm);
-    if (rc == SF_OK)
-        rc = s_sgemm (self, CUBLAS_TF32_TENSOR_OP_MATH, 1e-2, &out->tf32_err, &out->tf32);
-    if (rc == SF_OK)
-        rc = s_cusparse (self, out);
-    return rc;
-}

@@ -21,6 +21,7 @@
 
 #include "common/sf_cudadrv.h"
 #include "common/sf_matrix.h"
+#include "common/sf_tier.h"
 #include "proxygen/sf_emit.h"
 
 #ifdef __cplusplus
@@ -57,9 +58,37 @@ const char *sf_gpu_timing (void);
 
 /*  Sets the problem: A (kept by the caller, must outlive the problem), the
     columns N, an optional per-row bias and ReLU. Allocates and fills the
-    device buffers with random non-zero inputs from `seed`. */
+    device buffers with random non-zero inputs from `seed`. The fp32 tier;
+    sf_gpu_set_problem_tier for the others. */
 int sf_gpu_set_problem (sf_gpu_t *self, const sf_matrix_t *a, int64_t n, bool bias, bool relu,
                         uint64_t seed);
+
+/*  The same in a precision tier (common/sf_tier.h): B, C, the bias and the
+    baselines' copies of A are in the tier's element type (bf16 and fp16:
+    2 bytes; fp32, tf32: 4), their values rounded to it (sf_tier_round), and
+    the reference is computed in double on those rounded inputs. A generated
+    kernel gets B, C and bias pointers to that type. */
+int sf_gpu_set_problem_tier (sf_gpu_t *self, const sf_matrix_t *a, int64_t n, sf_tier tier, bool bias,
+                             bool relu, uint64_t seed);
+
+/*  The host side of a problem, as sf_gpu_set_problem_tier makes it (pure
+    functions: tests check them without a GPU).
+    sf_gpu_inputs: from `seed`, the bias (m values; may be NULL) and copy 0
+    of B (kn = K x N values), each drawn non-zero in [-1, 1] and rounded to
+    the tier (no value rounds to zero in any tier). sf_gpu_round_matrix: a
+    copy of A with its values rounded to the tier (caller owns; NULL out of
+    memory). */
+void sf_gpu_inputs (sf_tier tier, uint64_t seed, int64_t m, int64_t kn, float *bias, float *b0);
+sf_matrix_t *sf_gpu_round_matrix (const sf_matrix_t *a, sf_tier tier);
+
+/*  Verification of one row of C as the GPU wrote it (n elements of the
+    tier's type) against its reference in double: adds the squared
+    difference and the squared reference to *num and *den; returns the
+    index of the first element that is not finite (poison: unwritten), or
+    -1. The normwise relative error of the sampled rows is then
+    sqrt(num / den), which must be <= the bound. */
+int64_t sf_gpu_compare_row (sf_tier tier, const void *row, const double *ref, int64_t n, double *num,
+                            double *den);
 
 /*  Loads a cubin and runs entry `launch->entry`, with `data` (data_size
     bytes, may be 0: template D's encoding of A) copied to device memory and
@@ -72,20 +101,44 @@ int sf_gpu_run (sf_gpu_t *self, const void *cubin, size_t size, const sf_launch_
                 const void *data, size_t data_size, bool verify, double tol, double *err,
                 sf_timing_t *timing);
 
+/*  The baselines of the problem's tier (DESIGN 11, 13), each timed on the
+    same buffers with the same method and compared with the reference
+    (error recorded, NaN when not comparable: with bias or ReLU, which the
+    libraries do not fuse). A row that did not run has median_us NaN.
+      fp32, tf32   sgemm (cuBLAS, pedantic: no tensor cores), tf32 (cuBLAS
+                   with TF32 tensor cores), cusparse (CSR fp32)
+      bf16, fp16   blas16 (cuBLASLt in the type, fp32 accumulate: the best
+                   of its heuristic's top algorithms, 32 MiB workspace),
+                   cusparse (CSR in the type, fp32 compute), lt24
+                   (cuSPARSELt on A pruned 2:4 by magnitude: a different
+                   matrix, information only; its error is against that
+                   matrix's reference; absent, with lt24_note saying why,
+                   when libcusparseLt cannot be loaded or refuses the shape) */
 typedef struct {
+    sf_tier tier;
     sf_timing_t sgemm;     /* cuBLAS SGEMM, pedantic fp32 (no tensor cores) */
     sf_timing_t tf32;      /* cuBLAS SGEMM with TF32 tensor cores */
-    sf_timing_t cusparse;  /* cuSPARSE CSR SpMM, best algorithm */
+    sf_timing_t cusparse;  /* cuSPARSE CSR SpMM in the tier's type, best algorithm */
+    sf_timing_t blas16;    /* cuBLASLt in the tier's 16-bit type */
+    sf_timing_t lt24;      /* cuSPARSELt 2:4 (information, never a candidate) */
     int cusparse_alg;      /* which algorithm won */
-    double sgemm_err, tf32_err, cusparse_err;  /* vs the reference */
+    int blas16_algo;       /* which of the heuristic's algorithms won (0: its first) */
+    double sgemm_err, tf32_err, cusparse_err, blas16_err, lt24_err;  /* vs the reference */
+    char lt24_note[96];    /* why lt24 did not run ("" when it did) */
 } sf_baselines_t;
 
 /*  Times the baselines on the current problem (same buffers, same method). */
 int sf_gpu_baselines (sf_gpu_t *self, sf_baselines_t *out);
 
-/*  Times the dense candidate (cuBLAS SGEMM, pedantic) on the densified A,
-    verified like a generated kernel. */
+/*  Times the tier's dense library candidate on the densified A, verified
+    like a generated kernel at tol: cuBLAS SGEMM (pedantic) in fp32, cuBLAS
+    TF32 in tf32, cuBLASLt in the type in bf16 and fp16 (the algorithm the
+    baselines chose). SF_ERR_UNSUPPORTED with bias or ReLU. */
 int sf_gpu_run_dense (sf_gpu_t *self, double tol, double *err, sf_timing_t *timing);
+
+/*  The dense library candidate's name in a tier: "cublas-sgemm",
+    "cublas-tf32", "cublaslt-bf16", "cublaslt-fp16". */
+const char *sf_gpu_dense_name (sf_tier tier);
 
 #ifdef __cplusplus
 }

@@ -12,7 +12,21 @@
 #include "common/sf_log.h"
 #include "common/sf_sha256.h"
 #include "proxygen/sf_config.h"
+#include "proxygen/sf_cost.h"
+#include "proxygen/sf_space.h"
 #include "rankmodel/sf_rankmodel.h"
+
+/*  The wire's request names the worker's values (wire/ does not include
+    the worker): they must agree. */
+_Static_assert ((int) SF_REQUEST_EXHAUSTIVE == (int) SF_STRATEGY_EXHAUSTIVE, "strategy values");
+_Static_assert ((int) SF_REQUEST_PROXY == (int) SF_STRATEGY_PROXY, "strategy values");
+_Static_assert ((int) SF_REQUEST_RANK == (int) SF_STRATEGY_RANK, "strategy values");
+_Static_assert (SF_REQUEST_U == SF_SEARCH_U && SF_REQUEST_D == SF_SEARCH_D && SF_REQUEST_T == SF_SEARCH_T,
+                "template bits");
+_Static_assert (SF_REQUEST_DEFAULT_PROXY_TOP == SF_SEARCH_DEFAULT_PROXY_TOP, "proxy-top default");
+_Static_assert (SF_REQUEST_DEFAULT_RANK_FINALISTS == SF_SEARCH_DEFAULT_RANK_FINALISTS, "rank finalists");
+_Static_assert (SF_REQUEST_DEFAULT_TOP_K == SF_SEARCH_DEFAULT_TOP_K, "top-k default");
+_Static_assert (SF_REQUEST_DEFAULT_MAX_CODE_FMAS == SF_SPACE_MAX_FMAS, "code budget default");
 
 /* ---- the RESULT's candidate list --------------------------------------------- */
 
@@ -94,7 +108,7 @@ static void
 s_add_measured (s_list_t *l, const sf_candidate_t *m)
 {
     char text[SF_CONFIG_TEXT_MAX];
-    sf_proto_candidate_t *c = s_add (l, sf_template_name (m->config.tmpl), sf_config_text (&m->config, text),
+    sf_proto_candidate_t *c = s_add (l, sf_template_name (m->config.tmpl), sf_candidate_text (m, text),
                                      m->proxy);
     if (!c)
         return;
@@ -383,6 +397,31 @@ s_is_configs (const sf_proto_job_t *job)
     return strcmp (job->kind, "configs") == 0;
 }
 
+/* the cost model (budgets) knows which full kernels the search compiles in parts */
+_Static_assert (SF_COST_PARTS_MIN_FMAS == SF_SEARCH_PARTS_MIN_FMAS, "proxygen/sf_cost.h and worker/sf_search.h agree");
+
+void
+sf_jobrun_search_opts (const sf_request_t *r, sf_search_opts_t *so)
+{
+    so->strategy = (sf_strategy) r->strategy;
+    so->templates = r->templates;
+    so->max_configs = r->max_configs;
+    so->proxy_top = r->proxy_top;
+    so->top_k = r->top_k;
+    so->max_code_fmas = r->max_code_fmas;
+    so->run_timeout_s = r->run_timeout_s;
+    so->seed = r->seed;
+    so->tol = sf_request_tol (r);
+    so->bias = r->bias;
+    so->relu = r->relu;
+    so->u_split = r->u_split;
+    so->d_union = r->d_union;
+    so->no_d_slab = !r->d_slab;
+    so->tier = r->tier;
+    so->layout = r->layout;
+    so->budget_s = r->budget_s;
+}
+
 /*  The search options of a job on this worker; *model_p: the rank model
     it holds (release after the search), NULL if none. */
 static void
@@ -394,20 +433,18 @@ s_search_opts (const sf_proto_job_t *job, const sf_jobrun_opts_t *o, sf_search_o
     so->gpu = o->gpu;
     so->compile_threads = o->compile_threads;
     so->cancel = o->cancel;
-    so->bias = job->bias;
-    so->relu = job->relu;
-    so->seed = job->seed;
-    so->tol = job->tol;
+    sf_jobrun_search_opts (&job->request, so);
+    char text[SF_REQUEST_TEXT_MAX];
+    sf_log_debug ("worker", "job %llu (%s, layer '%s'): request %s%s%s", (unsigned long long) job->job_id,
+                  job->kind, job->layer, sf_request_canonical (&job->request, text, sizeof text),
+                  job->request.bias ? " bias" : "", job->request.relu ? " relu" : "");
     if (s_is_configs (job)) {
+        /* the listed configs, whatever the request's strategy */
         so->strategy = job->proxy ? SF_STRATEGY_PROXY : SF_STRATEGY_EXHAUSTIVE;
         so->proxy_only = job->proxy;
+        so->max_configs = 0;
         return;
     }
-    int s = sf_strategy_parse (job->strategy);
-    so->strategy = s < 0 ? SF_STRATEGY_PROXY : (sf_strategy) s;
-    so->max_configs = job->max_configs;
-    so->proxy_top = job->proxy_top;
-    so->top_k = job->top_k;
     if (so->strategy != SF_STRATEGY_RANK)
         return;
     /* rank: the model came with the JOB; without a usable one sf_search
@@ -461,6 +498,29 @@ s_configs_candidates (const sf_proto_job_t *job, const sf_search_result_t *r, s_
     }
 }
 
+/*  The job's compiles and the ones answered without compiling (this
+    process's D cache, the compile cache): a second campaign on the same
+    host compiles nothing it compiled before (docs/WORKER.md). */
+static void
+s_log_compiles (const sf_proto_job_t *job, const sf_search_result_t *r)
+{
+    int compiled = 0, cached = 0, skipped = 0;
+    for (int i = 0; i < r->candidate_count; i++) {
+        const sf_candidate_t *c = &r->candidates[i];
+        if (c->skipped)
+            skipped++;
+        else if (c->cached)
+            cached++;
+        else if (c->compile.seconds > 0)
+            compiled++;
+    }
+    sf_log_info ("jobrun", "job %llu (%s): %d kernels compiled, %d answered by a cache, %.1f compile CPU-s",
+                 (unsigned long long) job->job_id, job->layer, compiled, cached, r->compile_cpu_s);
+    if (skipped)
+        sf_log_warn ("jobrun", "job %llu (%s): %d candidates skipped: the search ran past its budget of %.1f s",
+                     (unsigned long long) job->job_id, job->layer, skipped, job->request.budget_s);
+}
+
 static zmsg_t *
 s_run_search (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_opts_t *o, bool *failed_p)
 {
@@ -486,6 +546,7 @@ s_run_search (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_o
         *failed_p = true;
         return sf_jobrun_failed (job->job_id, job->lease_id, rc, "%s", sf_error_message ());
     }
+    s_log_compiles (job, &r);
     s_list_t l;
     zmsg_t *msg = NULL;
     if (s_list_init (&l, (configs_job ? job->config_count : (size_t) r.candidate_count) + 4) == SF_OK) {
@@ -493,7 +554,8 @@ s_run_search (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_o
             s_configs_candidates (job, &r, &l);
         else
             for (int i = 0; i < r.candidate_count; i++)
-                s_add_measured (&l, &r.candidates[i]);
+                if (!r.candidates[i].skipped)  /* past the job's budget: nothing was measured */
+                    s_add_measured (&l, &r.candidates[i]);
         if (job->want_kernels)
             s_attach_kernel (&l, 0, &r);
         if (!so.no_dense)

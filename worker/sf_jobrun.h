@@ -1,8 +1,8 @@
 /*  sf_jobrun: one farm JOB on this worker, from the decoded JOB to the
     encoded reply (docs/WORKER.md, /work/notes/farm-contract.md).
 
-    A `search` JOB runs sf_search_run with the JOB's strategy on this GPU's
-    legal space; a `configs` JOB measures exactly its config texts (proxies
+    A `search` JOB runs sf_search_run with the JOB's request (every search
+    option: sf_jobrun_search_opts) on this GPU's legal space; a `configs` JOB measures exactly its config texts (proxies
     only when `proxy`). The reply is a RESULT with every candidate: the
     measured U/D ones ("U"/"D", canonical config text), a config text that
     does not parse as one candidate with SF_ERR_INVALID, and, for `search`
@@ -29,7 +29,7 @@
 #include <czmq.h>
 
 #include "common/sf_matrix.h"
-#include "coordinator/sf_proto.h"
+#include "wire/sf_proto.h"
 #include "worker/sf_search.h"
 
 #ifdef __cplusplus
@@ -50,6 +50,14 @@ typedef struct {
     encoded. NULL only when out of memory. */
 zmsg_t *sf_jobrun_run (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_opts_t *opts,
                        bool *failed_p);
+
+/*  The search options of a request (wire/sf_request.h): strategy,
+    templates, bounds, epilogue, tier, layout; tol resolved (0: the tier's
+    bound). Only the request's fields are set: the rest of *out (backend,
+    GPU, threads, callbacks) is left as it was. The one conversion from the
+    wire's request to the worker's search; tune-local and the bench commands
+    use it too. */
+void sf_jobrun_search_opts (const sf_request_t *req, sf_search_opts_t *out);
 
 /*  A rank JOB's model (its XGBoost JSON) is checked against its digest,
     loaded once and kept by digest (a few at a time, process-wide) so that a

@@ -19,7 +19,7 @@
 #include "common/sf_error.h"
 #include "common/sf_log.h"
 
-#define S_MAGIC 0x314d4653u               /* "SFM1" */
+#define S_MAGIC 0x324d4653u               /* "SFM2": problems carry the tier */
 #define S_MAX_REQUEST ((size_t) 3 << 30)  /* a problem or a cubin + data */
 #define S_MAX_REPLY ((size_t) 64 << 10)
 #define S_MSG_MAX 1024
@@ -39,6 +39,7 @@ struct _sf_measure_t {
     /* the problem, re-sent to a restarted child */
     const sf_matrix_t *a;
     int64_t n;
+    sf_tier tier;
     bool bias, relu;
     uint64_t seed;
 };
@@ -227,7 +228,7 @@ static int
 s_child_problem (s_child_t *c, s_reader_t *r)
 {
     int64_t m, k, nnz, n;
-    uint8_t bias, relu;
+    uint8_t bias, relu, tier;
     uint64_t seed, len;
     s_get (r, &m, 8);
     s_get (r, &k, 8);
@@ -235,8 +236,10 @@ s_child_problem (s_child_t *c, s_reader_t *r)
     s_get (r, &n, 8);
     s_get (r, &bias, 1);
     s_get (r, &relu, 1);
+    s_get (r, &tier, 1);
     s_get (r, &seed, 8);
-    if (r->bad || m < 1 || k < 1 || n < 1 || nnz < 0 || m > INT32_MAX || k > INT32_MAX || nnz > INT32_MAX)
+    if (r->bad || m < 1 || k < 1 || n < 1 || nnz < 0 || m > INT32_MAX || k > INT32_MAX || nnz > INT32_MAX
+        || tier >= SF_TIER_COUNT)
         return sf_error_set (SF_ERR_PROTOCOL, "malformed problem request");
     const void *rp = s_get_bytes (r, (size_t) (m + 1) * 4, &len);
     if (len != (uint64_t) (m + 1) * 4)
@@ -264,7 +267,7 @@ s_child_problem (s_child_t *c, s_reader_t *r)
     free (values);
     if (!a)
         return sf_error_last ();
-    int rc = sf_gpu_set_problem (c->gpu, a, n, bias, relu, seed);
+    int rc = sf_gpu_set_problem_tier (c->gpu, a, n, (sf_tier) tier, bias, relu, seed);
     sf_matrix_destroy (&c->a);  /* after: the gpu dropped its pointer to the old one */
     c->a = a;
     return rc;
@@ -640,13 +643,14 @@ s_send_problem (sf_measure_t *self)
     sf_buf_t *b = sf_buf_new (S_MAX_REQUEST);
     if (!b)
         return SF_ERR_NOMEM;
-    uint8_t bias = self->bias, relu = self->relu;
+    uint8_t bias = self->bias, relu = self->relu, tier = (uint8_t) self->tier;
     sf_buf_append (b, &m, 8);
     sf_buf_append (b, &k, 8);
     sf_buf_append (b, &nnz, 8);
     sf_buf_append (b, &self->n, 8);
     sf_buf_append (b, &bias, 1);
     sf_buf_append (b, &relu, 1);
+    sf_buf_append (b, &tier, 1);
     sf_buf_append (b, &self->seed, 8);
     s_put_bytes (b, sf_matrix_row_ptr (a), (uint64_t) (m + 1) * 4);
     s_put_bytes (b, sf_matrix_col_idx (a), (uint64_t) nnz * 4);
@@ -663,7 +667,17 @@ int
 sf_measure_set_problem (sf_measure_t *self, const sf_matrix_t *a, int64_t n, bool bias, bool relu,
                         uint64_t seed)
 {
+    return sf_measure_set_problem_tier (self, a, n, SF_TIER_FP32, bias, relu, seed);
+}
+
+int
+sf_measure_set_problem_tier (sf_measure_t *self, const sf_matrix_t *a, int64_t n, sf_tier tier, bool bias,
+                             bool relu, uint64_t seed)
+{
+    if ((unsigned) tier >= SF_TIER_COUNT)
+        return sf_error_set (SF_ERR_INVALID, "tier %d is not a precision tier", (int) tier);
     self->a = a;
+    self->tier = tier;
     self->n = n;
     self->bias = bias;
     self->relu = relu;

@@ -60,13 +60,18 @@ int sf_measure_restarts (const sf_measure_t *self);
     must outlive the problem: it is sent again after a restart. */
 int sf_measure_set_problem (sf_measure_t *self, const sf_matrix_t *a, int64_t n, bool bias,
                             bool relu, uint64_t seed);
+/*  The same in a precision tier (as sf_gpu_set_problem_tier); the tier
+    travels in the problem request (one byte, checked by the child). */
+int sf_measure_set_problem_tier (sf_measure_t *self, const sf_matrix_t *a, int64_t n, sf_tier tier,
+                                 bool bias, bool relu, uint64_t seed);
 
 /*  As sf_gpu_run, in the child, under the run deadline. */
 int sf_measure_run (sf_measure_t *self, const void *cubin, size_t size, const sf_launch_t *launch,
                     const void *data, size_t data_size, bool verify, double tol, double *err,
                     sf_timing_t *timing);
 
-/*  As sf_gpu_baselines and sf_gpu_run_dense, in the child. */
+/*  As sf_gpu_baselines and sf_gpu_run_dense (the tier's library dense
+    candidate), in the child. */
 int sf_measure_baselines (sf_measure_t *self, sf_baselines_t *out);
 int sf_measure_dense (sf_measure_t *self, double tol, double *err, sf_timing_t *timing);
 

@@ -1,5 +1,6 @@
 /*  sf_search: exhaustive, proxy and rank strategies over templates U, D + dense. */
 #include "worker/sf_search.h"
+#include "worker/sf_empty.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -17,9 +18,11 @@
 #include "proxygen/sf_dkernel.h"
 #include "proxygen/sf_emit_cuda.h"
 #include "proxygen/sf_space.h"
+#include "proxygen/sf_uparts.h"
 #include "worker/sf_measure.h"
 #include "worker/sf_gpu.h"
 #include "worker/sf_sim.h"
+#include "worker/sf_tsearch.h"
 
 #define S_MAX_CONFIGS 4096
 #define S_PTX_MAX ((size_t) 1 << 31)
@@ -113,7 +116,16 @@ typedef struct {
     atomic_int next;
     atomic_int done;
     const atomic_bool *cancel;
+    int threads;               /* the pool's: a kernel in parts may use as many */
+    double deadline;           /* opts->deadline */
 } s_pool_t;
+
+/*  Past the search's deadline (its share of a budget): nothing new starts. */
+static bool
+s_past (double deadline)
+{
+    return deadline > 0 && sf_clock_mono () > deadline;
+}
 
 static bool
 s_cancelled (const sf_search_opts_t *opts)
@@ -121,26 +133,47 @@ s_cancelled (const sf_search_opts_t *opts)
     return opts->cancel && atomic_load (opts->cancel);
 }
 
-/*  Emits the U kernel (full or proxy) of a job into buf. */
-static int
-s_emit_u (const sf_matrix_t *a, const s_job_t *job, const sf_epilogue_t *epi, sf_buf_t *buf,
-          sf_launch_t *launch)
-{
-    return job->proxy
-        ? sf_emit_u_proxy (a, job->panels, &job->config, epi,
-                           sf_emit_default_reps (sf_panels_count (job->panels)), buf, launch, NULL)
-        : sf_emit_u_full (a, job->panels, &job->config, epi, buf, launch);
-}
-
 /*  SPMMFARM_U_EMIT=cuda: full U kernels as CUDA C through NVRTC (to a cubin)
-    instead of PTX through nvJitLink; =ptx-o1: our PTX with ptxas -O1. Both
-    only to time the paths on the GPU (docs/KERNELS.md, "Emission path");
-    proxies stay PTX -O3. */
+    instead of PTX through nvJitLink; =ptx-o1: our PTX with ptxas -O1; =ptx:
+    the one-function PTX kernel (before issue 22); =parts-o1: in parts with
+    ptxas -O1. All only to time the paths on the GPU (docs/KERNELS.md,
+    "Emission path", "The full kernel in parts"); unset: in parts
+    (s_u_parts), proxies PTX -O3. */
 static bool
 s_u_emit_is (const char *what)
 {
     const char *v = getenv ("SPMMFARM_U_EMIT");
     return v && strcmp (v, what) == 0;
+}
+
+/*  Whether a job's full U kernel is compiled in parts (proxygen/sf_uparts.h):
+    only when asked for (SPMMFARM_U_EMIT=parts or parts-o1), and when it has
+    at least two parts' worth of multiply-adds (below that a part's NVRTC
+    start costs more than the second thread saves). Opt-in since its first
+    H100 run (session 11, docs/KERNELS.md): parts kernels of bench205's BERT
+    rows failed with CUDA_ERROR_ILLEGAL_ADDRESS and
+    CUDA_ERROR_INVALID_ADDRESS_SPACE; the one-function kernel is the
+    default until that is found. */
+static bool
+s_u_parts (const sf_matrix_t *a, const s_job_t *job)
+{
+    const char *v = getenv ("SPMMFARM_U_EMIT");
+    return !job->proxy && job->config.tmpl == SF_TEMPLATE_U && v
+        && (strcmp (v, "parts") == 0 || strcmp (v, "parts-o1") == 0)
+        && sf_matrix_nnz (a) * job->config.vec >= SF_SEARCH_PARTS_MIN_FMAS;
+}
+
+/*  Emits the U kernel (full or proxy) of a job into buf. */
+static int
+s_emit_u (const sf_matrix_t *a, const s_job_t *job, const sf_epilogue_t *epi, sf_buf_t *buf,
+          sf_launch_t *launch)
+{
+    if (s_u_parts (a, job))
+        return sf_uparts_source (a, job->panels, &job->config, epi, NULL, buf, launch);
+    return job->proxy
+        ? sf_emit_u_proxy (a, job->panels, &job->config, epi,
+                           sf_emit_default_reps (sf_panels_count (job->panels)), buf, launch, NULL)
+        : sf_emit_u_full (a, job->panels, &job->config, epi, buf, launch);
 }
 
 static void
@@ -153,6 +186,11 @@ s_compile_one (s_pool_t *pool, s_job_t *job)
         if (rc == SF_OK)
             sf_dkernel_launch_for (&job->config, sf_panels_count (job->panels), sf_matrix_cols (pool->a),
                                    &job->launch);
+    } else if (s_u_parts (pool->a, job)) {
+        sf_uparts_opts_t uo = { .threads = pool->threads, .opt_level = s_u_emit_is ("parts-o1") ? 1 : 3,
+                                .cancel = pool->cancel };
+        rc = sf_uparts_compile (pool->a, job->panels, &job->config, &pool->epi, &uo, &job->cubin, &job->size,
+                                &job->launch, &job->stats, NULL);
     } else {
         sf_buf_t *buf = sf_buf_new (S_PTX_MAX);
         bool cuda = !job->proxy && s_u_emit_is ("cuda");
@@ -182,6 +220,9 @@ s_pool_thread (void *arg)
         if (pool->cancel && atomic_load (pool->cancel)) {
             pool->jobs[i].status = SF_ERR_CANCELLED;
             snprintf (pool->jobs[i].error, sizeof pool->jobs[i].error, "cancelled");
+        } else if (s_past (pool->deadline)) {
+            pool->jobs[i].status = SF_ERR_TIMEOUT;
+            snprintf (pool->jobs[i].error, sizeof pool->jobs[i].error, "skipped: past the search's deadline");
         } else
             s_compile_one (pool, &pool->jobs[i]);
         atomic_fetch_add (&pool->done, 1);
@@ -239,6 +280,7 @@ typedef struct {
     double gpu_s;
     sf_baselines_t before;         /* cuda: the baselines timed before the search */
     bool have_before;
+    double tol;                    /* sf_search_tol */
 } s_measure_t;
 
 /*  Times one compiled job (verifying full kernels) into cand. */
@@ -248,12 +290,13 @@ s_measure (s_measure_t *ms, s_job_t *job, sf_candidate_t *cand)
     memset (cand, 0, sizeof *cand);
     cand->config = job->config;
     cand->proxy = job->proxy;
-    cand->cached = job->cached;
+    cand->cached = job->cached || job->stats.cached;  /* this process's D cache, or the compile cache */
     cand->compile = job->stats;
     cand->err = NAN;
     cand->status = job->status;
     if (job->status != SF_OK) {
         snprintf (cand->detail, sizeof cand->detail, "%s", job->error);
+        cand->skipped = job->status == SF_ERR_TIMEOUT && strncmp (job->error, "skipped:", 8) == 0;
         return;
     }
     double t0 = sf_clock_mono ();
@@ -268,7 +311,7 @@ s_measure (s_measure_t *ms, s_job_t *job, sf_candidate_t *cand)
     sf_timing_t t;
     double err = NAN;
     int rc = sf_measure_run (ms->gpu, job->cubin, job->size, &job->launch, job->data, job->data_size,
-                             !job->proxy, ms->opts->tol, &err, &t);
+                             !job->proxy, ms->tol, &err, &t);
     ms->gpu_s += sf_clock_mono () - t0;
     cand->status = rc;
     cand->err = err;
@@ -343,7 +386,8 @@ static int
 s_run_jobs (s_measure_t *ms, s_job_t *jobs, int count, const sf_search_opts_t *opts,
             sf_search_result_t *out, const char *phase)
 {
-    s_pool_t pool = { ms->a, { opts->bias, opts->relu }, jobs, count, 0, 0, opts->cancel };
+    s_pool_t pool = { ms->a, { opts->bias, opts->relu }, jobs, count, 0, 0, opts->cancel, opts->compile_threads,
+                      opts->deadline };
     double t0 = sf_clock_mono ();
     char label[64];
     snprintf (label, sizeof label, "compile %s", phase);
@@ -357,7 +401,7 @@ s_run_jobs (s_measure_t *ms, s_job_t *jobs, int count, const sf_search_opts_t *o
         sf_candidate_t cand;
         if (jobs[i].status == SF_OK)
             out->compiled++;
-        else
+        else if (jobs[i].status != SF_ERR_TIMEOUT || strncmp (jobs[i].error, "skipped:", 8) != 0)
             sf_log_warn ("search", "compile of %s failed: %s", phase, jobs[i].error);
         s_measure (ms, &jobs[i], &cand);
         if (cand.status == SF_OK)
@@ -396,10 +440,10 @@ s_fastest (const sf_search_result_t *out, int first, int count, bool proxy)
 static void
 s_keep_faster (sf_baselines_t *after, const sf_baselines_t *before)
 {
-    const char *names[3] = { "SGEMM", "TF32", "cuSPARSE" };
-    sf_timing_t *a[3] = { &after->sgemm, &after->tf32, &after->cusparse };
-    const sf_timing_t *b[3] = { &before->sgemm, &before->tf32, &before->cusparse };
-    for (int i = 0; i < 3; i++) {
+    const char *names[4] = { "SGEMM", "TF32", "cuSPARSE", "cuBLASLt" };
+    sf_timing_t *a[4] = { &after->sgemm, &after->tf32, &after->cusparse, &after->blas16 };
+    const sf_timing_t *b[4] = { &before->sgemm, &before->tf32, &before->cusparse, &before->blas16 };
+    for (int i = 0; i < 4; i++) {
         double x = a[i]->median_us, y = b[i]->median_us;
         if (isfinite (x) && isfinite (y) && (x > 1.5 * y || y > 1.5 * x))
             sf_log_info ("search", "%s timed %.2f us before the search and %.2f us after: keeping %.2f", names[i],
@@ -408,20 +452,52 @@ s_keep_faster (sf_baselines_t *after, const sf_baselines_t *before)
             *a[i] = *b[i];
             if (i == 2)
                 after->cusparse_alg = before->cusparse_alg;
+            if (i == 3)
+                after->blas16_algo = before->blas16_algo;
         }
     }
 }
 
-static int
-s_baselines (s_measure_t *ms, sf_search_result_t *out, double *dense_us, double *dense_err)
+/*  The tier's library dense call: its baseline row. */
+static double
+s_lib_us (const sf_search_result_t *out)
+{
+    switch (out->tier) {
+    case SF_TIER_TF32: return out->tf32_us;
+    case SF_TIER_BF16:
+    case SF_TIER_FP16: return out->blas16_us;
+    default: return out->sgemm_us;
+    }
+}
+
+static void
+s_sim_baselines (s_measure_t *ms, sf_search_result_t *out)
 {
     int64_t m = sf_matrix_rows (ms->a), k = sf_matrix_cols (ms->a), n = ms->n;
-    if (ms->opts->backend == SF_BACKEND_SIM) {
+    sf_tier tier = ms->opts->tier;
+    if (!sf_tier_is_half (tier)) {
         out->sgemm_us = sf_sim_sgemm_us (&ms->sim, m, k, n);
         out->tf32_us = sf_sim_tf32_us (&ms->sim, m, k, n);
-        out->cusparse_us = sf_sim_cusparse_us (&ms->sim, m, k, n, sf_matrix_nnz (ms->a));
-        *dense_us = out->sgemm_us;
-        *dense_err = 0.0;
+    } else {
+        out->blas16_us = sf_sim_blas16_us (&ms->sim, m, k, n);
+        out->lt24_us = sf_sim_lt24_us (&ms->sim, m, k, n);
+    }
+    out->cusparse_us = sf_sim_cusparse_tier_us (&ms->sim, tier, m, k, n, sf_matrix_nnz (ms->a));
+    out->dense_lib_us = s_lib_us (out);
+    out->dense_lib_err = 0.0;  /* sim: nothing ran */
+}
+
+/*  The baselines (timed twice, s_keep_faster) and the tier's library dense
+    candidate, which is its baseline row itself: verified here at the
+    search's bound and given the row's timing, so that two timings of one
+    call never make a layer "slower than dense" by noise. */
+static int
+s_baselines (s_measure_t *ms, sf_search_result_t *out)
+{
+    out->dense_lib_us = INFINITY;
+    out->dense_lib_err = NAN;
+    if (ms->opts->backend == SF_BACKEND_SIM) {
+        s_sim_baselines (ms, out);
         return SF_OK;
     }
     double t0 = sf_clock_mono ();
@@ -433,20 +509,53 @@ s_baselines (s_measure_t *ms, sf_search_result_t *out, double *dense_us, double 
         out->sgemm_us = b.sgemm.median_us;
         out->tf32_us = b.tf32.median_us;
         out->cusparse_us = b.cusparse.median_us;
+        out->blas16_us = b.blas16.median_us;
+        out->lt24_us = b.lt24.median_us;
         out->cusparse_alg = b.cusparse_alg;
+        out->sgemm_err = b.sgemm_err;
+        out->tf32_err = b.tf32_err;
+        out->cusparse_err = b.cusparse_err;
+        out->blas16_err = b.blas16_err;
+        out->lt24_err = b.lt24_err;
+        snprintf (out->lt24_note, sizeof out->lt24_note, "%s", b.lt24_note);
     }
     sf_timing_t t;
-    *dense_err = NAN;
-    *dense_us = INFINITY;
     if (rc == SF_OK && !ms->opts->bias && !ms->opts->relu) {
-        /* The dense candidate is the SGEMM baseline itself (same call, same
-           buffers): verified here, and given the baseline's timing, so that
-           two timings of one kernel never make a layer "slower than
-           SGEMM" by noise. */
-        rc = sf_measure_dense (ms->gpu, ms->opts->tol, dense_err, &t);
-        *dense_us = out->sgemm_us;
+        rc = sf_measure_dense (ms->gpu, ms->tol, &out->dense_lib_err, &t);
+        out->dense_lib_us = s_lib_us (out);
+        if (rc == SF_ERR_VERIFY || rc == SF_ERR_UNSUPPORTED || rc == SF_ERR_CUBLAS) {
+            /* the library is not a candidate here (beyond the bound, or
+               absent): our own dense kernels still are */
+            sf_log_warn ("search", "%s is not a dense candidate: %s", sf_gpu_dense_name (ms->opts->tier),
+                         sf_error_message ());
+            out->dense_lib_us = INFINITY;
+            rc = SF_OK;
+        }
     }
     ms->gpu_s += sf_clock_mono () - t0;
+    return rc;
+}
+
+/*  Our tensor-core dense kernels, and the dense candidate: the faster of
+    them and the library's. */
+static int
+s_dense (s_measure_t *ms, sf_search_result_t *out)
+{
+    sf_densecand_env_t env = { ms->gpu, ms->gpu ? NULL : &ms->sim, ms->opts->compile_threads };
+    double gpu_s = 0, cpu_s = 0;
+    int rc = sf_densecand_own (&env, ms->a, ms->n, ms->opts->tier, ms->opts->bias, ms->opts->relu, ms->tol,
+                               out->own, &out->own_count, &gpu_s, &cpu_s);
+    ms->gpu_s += gpu_s;
+    out->compile_cpu_s += cpu_s;
+    int best = sf_densecand_best (out->own, out->own_count);
+    out->dense_own_us = best >= 0 ? out->own[best].us : INFINITY;
+    out->dense_own_err = best >= 0 ? out->own[best].err : NAN;
+    snprintf (out->dense_own, sizeof out->dense_own, "%s", best >= 0 ? out->own[best].config : "");
+    bool lib = out->dense_lib_us <= out->dense_own_us;
+    out->dense_us = lib ? out->dense_lib_us : out->dense_own_us;
+    out->dense_err = lib ? out->dense_lib_err : out->dense_own_err;
+    snprintf (out->dense_impl, sizeof out->dense_impl, "%s",
+              !isfinite (out->dense_us) ? "" : lib ? sf_gpu_dense_name (ms->opts->tier) : out->dense_own);
     return rc;
 }
 
@@ -463,8 +572,8 @@ s_open_backend (s_measure_t *ms, sf_search_result_t *out)
         ms->gpu = sf_measure_new (ms->opts->gpu, &mo, false);
         if (!ms->gpu)
             return sf_error_last ();
-        int rc = sf_measure_set_problem (ms->gpu, ms->a, ms->n, ms->opts->bias, ms->opts->relu,
-                                         ms->opts->seed);
+        int rc = sf_measure_set_problem_tier (ms->gpu, ms->a, ms->n, ms->opts->tier, ms->opts->bias,
+                                              ms->opts->relu, ms->opts->seed);
         if (rc != SF_OK)
             return rc;
         info = sf_measure_info (ms->gpu);
@@ -476,42 +585,20 @@ s_open_backend (s_measure_t *ms, sf_search_result_t *out)
     return SF_OK;
 }
 
-/*  An even sample of `keep` of the `count` configs, in place. */
-static int
-s_sample (sf_config_t *configs, int count, int keep)
-{
-    if (keep <= 0 || count <= keep)
-        return count;
-    for (int i = 0; i < keep; i++)
-        configs[i] = configs[(int64_t) i * count / keep];
-    return keep;
-}
-
 /*  The kind of kernel a config is within its template: D's encoding, or
     whether U's is split over K. */
 static int
 s_kind (const sf_config_t *c)
 {
-    return c->tmpl == SF_TEMPLATE_D ? c->encoding : sf_config_ksplit (c) > 1;
+    return sf_space_kind (c);
 }
 
-/*  A template's sample: `keep` of each kind of kernel (they come in runs,
-    one kind after another), so that a kernel added to the space does not
-    thin out the others' sample. */
+/*  A template's sample: `keep` of each kind of kernel (proxygen/sf_space.h),
+    so that a kernel added to the space does not thin out the others'. */
 static int
 s_sample_kinds (sf_config_t *configs, int count, int keep)
 {
-    int kept = 0;
-    for (int first = 0; first < count;) {
-        int end = first;
-        while (end < count && s_kind (&configs[end]) == s_kind (&configs[first]))
-            end++;
-        int n = s_sample (configs + first, end - first, keep);
-        memmove (configs + kept, configs + first, (size_t) n * sizeof *configs);
-        kept += n;
-        first = end;
-    }
-    return kept;
+    return sf_space_sample_kinds (configs, count, keep);
 }
 
 /*  The legal configs of the templates asked for: U (within the code
@@ -521,6 +608,12 @@ s_configs (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, int sm
            sf_config_t *configs, int max, sf_search_result_t *out, int *u_count)
 {
     unsigned templates = opts->templates ? opts->templates : SF_SEARCH_U | SF_SEARCH_D;
+    if (sf_tier_is_half (opts->tier)) {
+        /* U and D are fp32 kernels: in a 16-bit tier only dense runs */
+        sf_log_info ("search", "templates U and D have no %s kernels: T (when asked) and dense run",
+                     sf_tier_name (opts->tier));
+        templates = 0;
+    }
     sf_space_problem_t sp = { sf_matrix_rows (a), sf_matrix_cols (a), n, sf_matrix_nnz (a), sm_count,
                               opts->d_union, sf_search_takes_slab (opts), sf_search_takes_u_split (opts) };
     int64_t budget = opts->max_code_fmas > 0 ? opts->max_code_fmas : SF_SPACE_MAX_FMAS;
@@ -629,6 +722,12 @@ s_consider_dense (sf_search_result_t *out, double dense_us, double dense_err)
     out->data_size = 0;
 }
 
+double
+sf_search_tol (const sf_search_opts_t *opts)
+{
+    return opts->tol > 0 ? opts->tol : sf_tier_tol (opts->tier);
+}
+
 bool
 sf_search_takes_slab (const sf_search_opts_t *opts)
 {
@@ -684,7 +783,7 @@ s_search (s_measure_t *ms, s_panel_cache_t *cache, const sf_config_t *configs, i
             : SF_SEARCH_DEFAULT_PROXY_TOP;
     if (opts->strategy == SF_STRATEGY_RANK && opts->time_only)
         top = 0;
-    if (rc == SF_OK && proxy && !opts->proxy_only) {
+    if (rc == SF_OK && proxy && !opts->proxy_only && !s_past (opts->deadline)) {
         full = calloc ((size_t) count + 1, sizeof *full);
         nfull = full ? s_finalists (out, first, jobs, count, top, full)
                      : sf_error_set (SF_ERR_NOMEM, "out of memory");
@@ -752,6 +851,11 @@ int
 sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf_search_result_t *out)
 {
     memset (out, 0, sizeof *out);
+    /* the request carries every tier and layout; the worker measures every
+       tier, and the kn layout only so far (issue 23: nk kernels) */
+    if (opts->layout != SF_LAYOUT_KN)
+        return sf_error_set (SF_ERR_UNSUPPORTED, "layout %s: this worker's templates and baselines run the kn "
+                             "layout only for now (B is K x N, C is M x N)", sf_layout_name (opts->layout));
     sf_search_opts_t fallback;
     if (opts->strategy == SF_STRATEGY_RANK && !opts->rank) {
         sf_log_warn ("search", "rank: no rank model for this GPU type: falling back to the proxy strategy");
@@ -760,12 +864,29 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
         opts = &fallback;
         out->fallback = true;
     }
+    sf_search_opts_t empty_opts;  /* all-zero, near-empty layers: one kernel, no search */
+    sf_config_t empty_config;
+    opts = sf_empty_opts (a, n, opts, &empty_opts, &empty_config);
     out->best_generated_us = INFINITY;
+    out->tier = opts->tier;
+    out->tol = sf_search_tol (opts);
+    out->sgemm_us = out->tf32_us = out->cusparse_us = out->blas16_us = out->lt24_us = NAN;
+    out->sgemm_err = out->tf32_err = out->cusparse_err = out->blas16_err = out->lt24_err = NAN;
+    out->dense_lib_us = out->dense_own_us = INFINITY;
+    out->dense_lib_err = out->dense_own_err = NAN;
     double t0 = sf_clock_mono ();
-    s_measure_t ms = { .opts = opts, .a = a, .n = n };
+    sf_search_opts_t timed;
+    if (opts->budget_s > 0) {
+        timed = *opts;
+        timed.deadline = t0 + opts->budget_s;
+        opts = &timed;
+    }
+    s_measure_t ms = { .opts = opts, .a = a, .n = n, .tol = out->tol };
     s_panel_cache_t *cache = calloc (1, sizeof *cache);
     sf_config_t *configs = malloc (S_MAX_CONFIGS * sizeof *configs);
     int rc = cache && configs ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
+    if (rc == SF_OK && (unsigned) opts->tier >= SF_TIER_COUNT)
+        rc = sf_error_set (SF_ERR_INVALID, "tier %d is not a precision tier", (int) opts->tier);
     if (rc == SF_OK)
         rc = s_open_backend (&ms, out);
     if (rc == SF_OK && !out->simulated && !sf_gpu_timing ())
@@ -784,6 +905,9 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
     for (int i = 0; rc == SF_OK && explicit_configs && i < opts->config_count; i++)
         if (opts->configs[i].tmpl != SF_TEMPLATE_U && opts->configs[i].tmpl != SF_TEMPLATE_D)
             rc = sf_error_set (SF_ERR_INVALID, "explicit config %d is not of template U or D", i);
+        else if (sf_tier_is_half (opts->tier))
+            rc = sf_error_set (SF_ERR_INVALID, "explicit config %d: templates U and D are fp32 kernels, "
+                               "not %s ones", i, sf_tier_name (opts->tier));
     if (rc == SF_OK && explicit_configs)
         count = out->legal = opts->config_count;
     else if (rc == SF_OK) {
@@ -794,12 +918,18 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
     }
     if (rc == SF_OK && count > 0)
         rc = s_search (&ms, cache, explicit_configs ? opts->configs : configs, count, opts, out);
+    /* template T: the 16-bit tiers' sparse kernels (sf_tsearch.h) */
+    unsigned templates = opts->templates ? opts->templates : SF_SEARCH_U | SF_SEARCH_D | SF_SEARCH_T;
+    if (rc == SF_OK && !explicit_configs && sf_tier_is_half (opts->tier) && (templates & SF_SEARCH_T))
+        rc = sf_tsearch_run (a, n, opts, ms.gpu, &ms.sim, out->tol, out, &ms.gpu_s);
     out->dense_us = INFINITY;
     out->dense_err = NAN;
     if (rc == SF_OK && s_cancelled (opts))
         rc = sf_error_set (SF_ERR_CANCELLED, "the search was cancelled");
     if (rc == SF_OK && !opts->no_dense)
-        rc = s_baselines (&ms, out, &out->dense_us, &out->dense_err);
+        rc = s_baselines (&ms, out);
+    if (rc == SF_OK && !opts->no_dense)
+        rc = s_dense (&ms, out);
     /* Explicit configs: the winner stays the fastest generated kernel (its
        kernel is what the farm asked for); dense is one more candidate. */
     if (rc == SF_OK && !opts->no_dense && !explicit_configs)
@@ -815,6 +945,16 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
     free (configs);
     sf_measure_destroy (&ms.gpu);
     return rc;
+}
+
+char *
+sf_candidate_text (const sf_candidate_t *c, char *buf)
+{
+    if (c->ttext[0])
+        snprintf (buf, SF_CONFIG_TEXT_MAX, "%s", c->ttext);
+    else
+        sf_config_text (&c->config, buf);
+    return buf;
 }
 
 void

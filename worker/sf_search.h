@@ -17,8 +17,13 @@
                   1 for rank: the winner), verify and time them. Without a
                   model (rank NULL) it says so in the log and runs proxy.
 
-    The dense candidate (cuBLAS SGEMM on the densified A) is always measured,
-    so a tuned layer is never slower than SGEMM. Compiles run on a pool of
+    The dense candidates of the tier are always measured, so a tuned layer
+    is never slower than the tier's dense path (worker/sf_densecand.h):
+    the library's dense call (SGEMM in fp32, cuBLAS TF32 in tf32, cuBLASLt
+    in bf16/fp16) and our tensor-core dense kernels (3xTF32 in fp32).
+    Templates U and D are fp32 kernels: they run in the fp32 and tf32
+    tiers (FP32 arithmetic meets both bounds), not in the 16-bit tiers,
+    where only the dense candidates run until a 16-bit template exists. Compiles run on a pool of
     CPU threads; GPU work is one candidate at a time, in the measuring child
     process (worker/sf_measure.h): a faulting or hanging candidate is one
     error result. With the sim backend
@@ -34,8 +39,10 @@
 #include "common/sf_matrix.h"
 #include "common/sf_tier.h"
 #include "proxygen/sf_config.h"
+#include "proxygen/sf_tkernel.h"
 #include "proxygen/sf_emit.h"
 #include "proxygen/sf_jit.h"
+#include "worker/sf_densecand.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -67,6 +74,11 @@ int sf_strategy_parse (const char *name);  /* -1 if unknown */
     docs/RANKMODEL.md). The proxy strategy and proxy-eval keep proxies. */
 #define SF_SEARCH_FULL_NNZ 2048
 
+/*  Full U kernels of at least this many multiply-adds of code are compiled
+    in parts on the compile pool (proxygen/sf_uparts.h: two parts' worth;
+    SPMMFARM_U_EMIT picks another path, worker/sf_search.c). */
+#define SF_SEARCH_PARTS_MIN_FMAS (2 * SF_EMIT_PART_FMAS)
+
 /*  Whether the rank strategy and sweeps time the U configs of a layer of
     nnz nonzeros as proxies (else as full kernels). */
 bool sf_search_u_as_proxy (int64_t nnz);
@@ -74,6 +86,7 @@ bool sf_search_u_as_proxy (int64_t nnz);
 /*  Templates a search may use (bit mask); dense is always measured. */
 #define SF_SEARCH_U 1u
 #define SF_SEARCH_D 2u
+#define SF_SEARCH_T 4u   /* template T (sf_tkernel.h): bf16 and fp16 only */
 
 typedef void (*sf_progress_fn) (void *arg, const char *phase, int done, int total);
 
@@ -91,7 +104,8 @@ typedef struct {
     int compile_threads;       /* 0: one per online CPU */
     int max_configs;           /* 0: all legal configs; else an even sample */
     int proxy_top;             /* proxy: finalists compiled in full (0: default) */
-    unsigned templates;        /* SF_SEARCH_U | SF_SEARCH_D; 0: both */
+    unsigned templates;        /* SF_SEARCH_U | _D | _T; 0: all (each runs in
+                                  its tiers: U, D fp32/tf32; T bf16/fp16) */
     int64_t max_code_fmas;     /* U configs whose full kernel has more
                                   multiply-adds of code are left out (compile
                                   time and memory); 0: SF_SPACE_MAX_FMAS */
@@ -106,7 +120,8 @@ typedef struct {
     sf_tier tier;              /* precision tier (common/sf_tier.h; 0: fp32) */
     sf_layout layout;          /* activation layout (0: kn) */
     uint64_t seed;             /* inputs */
-    double tol;                /* verification bound (normwise relative) */
+    double tol;                /* verification bound (normwise relative); 0:
+                                  the tier's (sf_tier_tol) */
     sf_progress_fn progress;   /* may be NULL */
     void *progress_arg;
     /*  The farm's `configs` jobs (docs/WORKER.md). When `configs` is not
@@ -130,6 +145,16 @@ typedef struct {
     const atomic_bool *cancel; /* may be NULL; once true, no further compile or
                                   run starts and the search returns
                                   SF_ERR_CANCELLED (those in flight finish) */
+    double budget_s;           /* the search's time (0: none; --budget: a farm
+                                  job's share of its campaign's, tune-local's
+                                  whole): sets deadline at the search's start */
+    double deadline;           /* sf_clock_mono seconds (0: none): past it no
+                                  compile starts and no finalist is compiled
+                                  (what was compiled is still timed: a GPU
+                                  timing costs a tenth of a second); the
+                                  search ends with what ran (dense at least),
+                                  the configs not compiled are candidates with
+                                  `skipped` */
 } sf_search_opts_t;
 
 /*  Whether a search with these options takes template D's slab kernel:
@@ -155,7 +180,15 @@ typedef struct {
     double p10_us, p90_us;     /* 0 when not timed on a GPU (sim, failures) */
     int32_t samples;           /* timed batches (0: sim or not timed) */
     char detail[192];          /* why it failed; "" when it did not */
+    bool skipped;              /* not compiled: past opts->deadline (status
+                                  SF_ERR_TIMEOUT); not a measurement */
+    char ttext[SF_TCONFIG_TEXT_MAX];  /* template T: its config text (config
+                                         is then zero but for tmpl); "" else */
 } sf_candidate_t;
+
+/*  A candidate's canonical config text (U, D or T) into buf
+    (SF_CONFIG_TEXT_MAX bytes); returns buf. */
+char *sf_candidate_text (const sf_candidate_t *c, char *buf);
 
 typedef struct {
     bool simulated;            /* the sim backend produced every time below */
@@ -175,12 +208,24 @@ typedef struct {
     void *data;                /* winner's encoding of A (D; owned; else NULL) */
     size_t data_size;
     double best_generated_us;  /* fastest verified generated kernel */
-    /* baselines */
+    /* baselines (NaN: not measured in this tier; see sf_baselines_t) */
+    sf_tier tier;              /* the tier searched */
+    double tol;                /* the bound every candidate was verified at */
     double sgemm_us, tf32_us, cusparse_us;
+    double blas16_us, lt24_us; /* cuBLASLt in the 16-bit type; cuSPARSELt 2:4 (information) */
     int cusparse_alg;
-    /* the dense candidate: INFINITY / NaN when not measured (bias or ReLU
-       on a GPU, or opts->no_dense) */
+    double sgemm_err, tf32_err, cusparse_err, blas16_err, lt24_err;
+    char lt24_note[96];        /* why lt24 is absent ("" when measured) */
+    /* the dense candidate: the faster of the library's (dense_lib_*) and
+       our fastest tensor-core kernel (dense_own_*); INFINITY / NaN when
+       not measured (opts->no_dense; the library's with bias or ReLU) */
     double dense_us, dense_err;
+    char dense_impl[SF_TCDENSE_TEXT_MAX];  /* which: sf_gpu_dense_name or our config */
+    double dense_lib_us, dense_lib_err;
+    double dense_own_us, dense_own_err;
+    char dense_own[SF_TCDENSE_TEXT_MAX];   /* our fastest verified config ("" if none) */
+    sf_densecand_t own[SF_TCDENSE_MAX_CONFIGS];  /* each of ours, measured */
+    int own_count;
     /* cost */
     double wall_s, compile_cpu_s, compile_wall_s, gpu_s;
     int legal, pruned, compiled, timed, failed;
@@ -191,6 +236,10 @@ typedef struct {
     int ranked;                /* configs the model scored (0: no ranking ran) */
     bool fallback;             /* rank without a model: proxy ran instead */
 } sf_search_result_t;
+
+/*  The bound a search with these options verifies at: opts->tol, or the
+    tier's default when 0. */
+double sf_search_tol (const sf_search_opts_t *opts);
 
 /*  Searches the layer `a` at N columns. Fills *out (release with
     sf_search_result_free). */

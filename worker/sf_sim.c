@@ -13,6 +13,7 @@
 #define S_DRAM_BPS 3.0e12
 #define S_L2_BPS 7.0e12
 #define S_LAUNCH_US 3.0
+#define S_T_FIXED_US 12.0   /* a template T launch's fixed cost on the H100 */
 
 void
 sf_sim_device (sf_device_info_t *info)
@@ -161,4 +162,69 @@ sf_sim_cusparse_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n
     double flops = 2.0 * nnz * n;
     double rate = 0.95e12 * gpu->sm_count / 132.0;
     return flops / rate * 1e6 + S_LAUNCH_US;
+}
+
+#define S_TF32_FLOPS 494.7e12
+#define S_HALF_FLOPS 989.4e12
+
+double
+sf_sim_blas16_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n)
+{
+    double flops = 2.0 * m * k * n;
+    double rate = S_HALF_FLOPS * gpu->sm_count / 132.0 * 0.35;
+    double bytes = ((double) m * k + (double) k * n + (double) m * n) * 2.0;
+    return fmax (flops / rate, bytes / S_DRAM_BPS) * 1e6 + S_LAUNCH_US;
+}
+
+double
+sf_sim_cusparse_tier_us (const sf_device_info_t *gpu, sf_tier tier, int64_t m, int64_t k, int64_t n, int64_t nnz)
+{
+    double t = sf_sim_cusparse_us (gpu, m, k, n, nnz);
+    /* 16-bit: half the bytes of B and C, the same fp32 arithmetic */
+    return sf_tier_is_half (tier) ? (t - S_LAUNCH_US) / 1.25 + S_LAUNCH_US : t;
+}
+
+double
+sf_sim_lt24_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n)
+{
+    double flops = 2.0 * m * k * n / 2.0;
+    double rate = S_HALF_FLOPS * gpu->sm_count / 132.0 * 0.35;
+    double bytes = ((double) m * k * 0.5625 + (double) k * n + (double) m * n) * 2.0;
+    return fmax (flops / rate, bytes / S_DRAM_BPS) * 1e6 + S_LAUNCH_US;
+}
+
+double
+sf_sim_tcdense_us (const sf_device_info_t *gpu, const sf_tcdense_config_t *c, int64_t m, int64_t k, int64_t n)
+{
+    double sms = gpu->sm_count;
+    int64_t tiles = ((m + c->bm - 1) / c->bm) * ((n + c->bn - 1) / c->bn);
+    double blocks = (double) tiles * c->ksplit;
+    double threads = (double) (c->bm / c->wm) * (c->bn / c->wn) * 32;
+    double acc = (double) c->wm * c->wn / 32.0 * (c->tier == SF_TIER_FP32 ? 2.0 : 1.0);
+    double by_regs = floor (65536.0 / (threads * (acc + 64.0)));
+    double by_shared = floor (228.0 * 1024 / sf_tcdense_shared_bytes (c));
+    double per_sm = fmax (1.0, fmin (fmin (by_regs, by_shared), floor (2048.0 / threads)));
+    double waves = ceil (blocks / (sms * per_sm));
+    double wave_eff = blocks / (waves * sms * per_sm);
+    /* padded tiles cost as much as real ones */
+    double mp = (double) ((m + c->bm - 1) / c->bm * c->bm), np = (double) ((n + c->bn - 1) / c->bn * c->bn);
+    double kp = (double) ((k + 31) / 32 * 32);
+    double flops = 2.0 * mp * kp * np;
+    double rate = (sf_tier_is_half (c->tier) ? S_HALF_FLOPS : S_TF32_FLOPS) * sms / 132.0 * 0.5
+                / (c->tier == SF_TIER_FP32 ? 3.0 : 1.0);
+    /* occupancy: one block of few warps hides less latency */
+    double latency = fmin (1.0, per_sm * threads / 256.0);
+    double esize = (double) sf_tier_elem_size (c->tier);
+    double bytes = (double) m * k * esize * (c->tier == SF_TIER_FP32 ? 2.0 : 1.0) + ((double) k * n + (double) m * n) * esize;
+    double exchange = c->ksplit > 1 ? 1.0 + 0.05 * c->ksplit : 1.0;
+    double t = fmax (flops / (rate * wave_eff * latency), bytes / S_DRAM_BPS) * exchange;
+    return t * 1e6 + S_LAUNCH_US;
+}
+
+double
+sf_sim_t_us (const sf_device_info_t *gpu, size_t data_bytes, int64_t m, int64_t k, int64_t n)
+{
+    (void) gpu;
+    double bytes = (double) data_bytes + ((double) k * n + (double) m * n) * 2.0;
+    return bytes / S_DRAM_BPS * 1e6 + S_T_FIXED_US;
 }

@@ -19,6 +19,7 @@
 #include "common/sf_cudadrv.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_panels.h"
+#include "proxygen/sf_tcdense.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,6 +42,30 @@ double sf_sim_d_us (const sf_device_info_t *gpu, const sf_panels_t *panels, cons
 double sf_sim_sgemm_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n);
 double sf_sim_tf32_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n);
 double sf_sim_cusparse_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n, int64_t nnz);
+
+/*  The precision tiers (DESIGN 13): tensor-core rates (TF32 495 and
+    bf16/fp16 989 TFLOP/s dense on an H100 SXM, derated as the fp32 rates
+    are) and the tier's element size in every byte count.
+      sf_sim_blas16_us     cuBLASLt in bf16/fp16
+      sf_sim_cusparse_tier_us  cuSPARSE CSR in the tier's type
+      sf_sim_lt24_us       cuSPARSELt on a 2:4 matrix (half the MMAs, A
+                           compressed)
+      sf_sim_tcdense_us    our tensor-core dense kernel of that config
+                           (mma.sync: about half the wgmma rate; three
+                           products per product for 3xTF32; its tiles'
+                           wave quantization; A's two parts in fp32) */
+double sf_sim_blas16_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n);
+double sf_sim_cusparse_tier_us (const sf_device_info_t *gpu, sf_tier tier, int64_t m, int64_t k, int64_t n,
+                                int64_t nnz);
+double sf_sim_lt24_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n);
+double sf_sim_tcdense_us (const sf_device_info_t *gpu, const sf_tcdense_config_t *config, int64_t m,
+                         int64_t k, int64_t n);
+/*  Estimated microseconds of a template T kernel (sf_tkernel.h) whose
+    encoding of A has data_bytes bytes: the encoding, B and C (16-bit) at
+    the DRAM rate plus the ~12 us fixed cost of a T launch measured on the
+    H100 (docs/KERNELS.md, "Template T": latency-bound warps, not bytes).
+    A model: the sim backend labels it as such. */
+double sf_sim_t_us (const sf_device_info_t *gpu, size_t data_bytes, int64_t m, int64_t k, int64_t n);
 
 #ifdef __cplusplus
 }

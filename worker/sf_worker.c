@@ -16,7 +16,7 @@
 #include "common/sf_curve.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
-#include "coordinator/sf_proto.h"
+#include "wire/sf_proto.h"
 #include "proxygen/sf_jit.h"
 #include "worker/sf_jobrun.h"
 #include "worker/sf_measure.h"

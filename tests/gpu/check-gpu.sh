@@ -5,9 +5,11 @@
 # candidate and shows up as "failed" in the JSON, which fails this script.
 #   SPMMFARM=path/to/spmmfarm  (default: ./spmmfarm)
 #   SF_SHARED_DATA=path/to/shared/data  (default: ../shared/data)
-#   SF_CHECK_PART=1 or 2: only the first (search on every shape) or the
-#   second half (template D's encodings, the runtime, the rank model), to
-#   fit a time-limited GPU call (default: both)
+#   SF_CHECK_PART=1, 2 or 3: only the first (search on every shape), the
+#   second (template D's encodings, the runtime, the rank model) or the
+#   third part (the precision tiers' tensor-core dense kernels), to fit a
+#   time-limited GPU call (default: all)
+#   TCDENSE=path/to/tests/gpu/tcdense (default: beside spmmfarm)
 . "$(dirname "$0")/../testlib.sh"
 
 CONFIGS=${SF_GPU_CONFIGS:-16}
@@ -45,7 +47,7 @@ gen 96 27 0.5 k27
 
 PART=${SF_CHECK_PART:-all}
 DLMC=$SHARED_DATA/dlmc/transformer/magnitude_pruning/0.9/body_encoder_layer_0_self_attention_multihead_attention_q_fully_connected.smtx
-if [ "$PART" != 2 ]; then
+if [ "$PART" = all ] || [ "$PART" = 1 ]; then
 tune awkward-n1 "$WORK/awkward.mtx" 1
 tune awkward-n27 "$WORK/awkward.mtx" 27
 tune awkward-n100 "$WORK/awkward.mtx" 100 --bias --relu
@@ -63,7 +65,7 @@ tune empty-rows-Uk "$WORK/emptyish.mtx" 129 --templates U --u-split --max-config
 tune emptyish-n1-Uk "$WORK/emptyish.mtx" 1 --templates U --u-split --max-configs 12
 [ -f "$DLMC" ] && tune dlmc-q-0.9-Uk "$DLMC" 300 --templates U --u-split --max-configs 12 --max-code-fmas 30000
 fi
-if [ "$PART" != 1 ]; then
+if [ "$PART" = all ] || [ "$PART" = 2 ]; then
 # D's union encoding (--d-union, session 6): awkward N, padding rows, a
 # single nonzero, dense panels, a real matrix; every candidate verified.
 [ -f "$DLMC" ] && tune dlmc-q-0.9-Du "$DLMC" 300 --templates D --d-union --max-configs 96
@@ -112,5 +114,29 @@ expect_exit 0 "tune-local --strategy rank" "$SPMMFARM" tune-local "$WORK/k27.mtx
     --strategy rank --model "$WORK/store" --json -q
 [ "$(json_get "$WORK/out" 'd["best"]["verified"] and not d["search"]["rank_fallback"] and d["search"]["ranked"] > 0')" = True ] \
     && pass "rank: the model ranked, the winner verified" || fail "rank: the model ranked, the winner verified"
+fi
+if [ "$PART" = all ] || [ "$PART" = 3 ]; then
+# The precision tiers' dense candidates (issue 19): every tensor-core dense
+# config of every tier, and its plain-A form (the bundles'), verified at
+# the tier's bound on awkward shapes: M, N, K multiples of no tile, N = 1,
+# K = 27, with and without the epilogue.
+TCDENSE=${TCDENSE:-$(dirname "$SPMMFARM")/tests/gpu/tcdense}
+for c in "fp32 70 27 1 0.7" "fp32 70 27 100 0.7 bias relu" "fp32 131 77 509 0.5" "fp32 96 27 3136 0.5 bias" \
+         "tf32 70 27 1 0.7" "tf32 131 77 509 0.5 bias relu" "tf32 96 27 3136 0.5" \
+         "bf16 70 27 1 0.7" "bf16 131 77 509 0.5 bias relu" "bf16 96 27 3136 0.5" \
+         "fp16 70 27 100 0.7 relu" "fp16 131 77 509 0.5" "fp16 96 27 1 0.5 bias"; do
+    # shellcheck disable=SC2086
+    expect_exit 0 "tensor-core dense, every config verified: $c" "$TCDENSE" --check --plain $c
+    sed 's/^/    /' "$WORK/out" | cut -c1-200
+done
+# Bundles' dense layers (our 3xTF32 kernel on plain A) through the runtime
+# at the tuned N and at N = 509, 3, 1.
+expect_exit 0 "bundle create: dense layers" "$SPMMFARM" bundle create -o "$WORK/tc.bundle" \
+    "aw=$WORK/awkward.mtx:100:dense" "k27=$WORK/k27.mtx:3136:dense" "e=$WORK/emptyish.mtx:512:dense" --bias --relu
+for n in 512 509 3 1; do
+    expect_exit 0 "bundle verify: dense layers at N = $n" "$SPMMFARM" bundle verify "$WORK/tc.bundle" --n $n
+    grep -q "no GPU" "$WORK/out" && fail "bundle verify at N = $n ran without a GPU"
+    sed 's/^/    /' "$WORK/out" | head -8
+done
 fi
 finish

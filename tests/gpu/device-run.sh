@@ -9,6 +9,8 @@
 #   farm, scaling, dispatch, sweep, rankeval, smoke, emitpath, suite,
 #   proxyeval, fidelity, dprofile, dunion, dshfl, dslab, usplit: see each section below (issues 3-7)
 #   tests/gpu/device-run.sh emitpath  U kernels as PTX and as CUDA C, timed
+#   tests/gpu/device-run.sh scale     issue 22: tests/gpu/model-scale.sh $SF_SCALE_PARTS
+#                                     (default "parts"; also bert, quality)
 set -u
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT/json"
@@ -285,6 +287,11 @@ PY
             echo "bundle verify N=$nn: exit $?"
             verify_report "$OUT/json/dslab-verify-n$nn.json" /tmp/dslab.configs
         done
+        ;;
+    scale)
+        # issue 22: search at model scale (tests/gpu/model-scale.sh says what
+        # each part runs and how long); its files land in $OUT
+        SF_DEVPACK=$PWD/.devpack tests/gpu/model-scale.sh ${SF_SCALE_PARTS:-parts}
         ;;
     usplit)
         # issue 3, session 9: U's configs split over K (.k2/.k4/.k8) against

@@ -2,7 +2,7 @@
 
     Every message is three ZeroMQ frames:
 
-        [ "SF1" ] [ type, e.g. "HELLO" ] [ one MessagePack map ]
+        [ "SF2" ] [ type, e.g. "HELLO" ] [ one MessagePack map ]
 
     (a ROUTER socket sees the peer's routing id first, and a REQ peer's empty
     delimiter after it: the caller pops those before sf_proto_decode and
@@ -33,6 +33,7 @@
 #include <czmq.h>
 
 #include "common/sf_matrix.h"
+#include "wire/sf_request.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,7 +41,9 @@ extern "C" {
 
 /* ---- versions, defaults, bounds --------------------------------------- */
 
-#define SF_PROTO_VERSION "SF1"
+/*  SF2: SUBMIT and JOB carry the search as one `request` map
+    (wire/sf_request.h) instead of SF1's loose fields. */
+#define SF_PROTO_VERSION "SF2"
 
 /*  The largest frame either side sends or accepts: every socket gets it as
     ZMQ_MAXMSGSIZE (sf_proto_socket_limits), so that a bigger frame costs the
@@ -66,6 +69,7 @@ extern "C" {
 #define SF_PROTO_CONFIG_MAX 63       /* canonical config text (SF_CONFIG_TEXT_MAX - 1) */
 #define SF_PROTO_ENTRY_MAX 63        /* kernel entry name (SF_ENTRY_MAX - 1) */
 #define SF_PROTO_TEXT_MAX 1024       /* messages, reasons, error details */
+#define SF_PROTO_PROMETHEUS_MAX (1 << 20)  /* METRICS: the Prometheus text */
 #define SF_PROTO_PATH_MAX 4095       /* paths on the coordinator's machine */
 
 /*  Blob, array and list bounds. */
@@ -115,10 +119,13 @@ typedef enum {
     SF_PROTO_ERROR,
     /* client -> coordinator, and its reply */
     SF_PROTO_TRAIN_REQ,
-    SF_PROTO_TRAIN_OK
+    SF_PROTO_TRAIN_OK,
+    /* client -> coordinator, and its reply: the counters as Prometheus text */
+    SF_PROTO_METRICS_REQ,
+    SF_PROTO_METRICS
 } sf_proto_type;
 
-#define SF_PROTO_TYPE_COUNT 22
+#define SF_PROTO_TYPE_COUNT 24
 
 /*  Who may send a type to whom: sf_proto_decode refuses a type outside the
     directions the receiving socket accepts. */
@@ -205,6 +212,16 @@ typedef struct {
     char strategy[SF_PROTO_WORD_MAX + 1];  /* exhaustive|proxy|rank|sweep ("" unknown) */
     int32_t model_version;                 /* rank: the model version it uses (0: none) */
     bool fallback;                         /* rank: no model, proxy ran instead */
+    /*  Progress at model scale (issue 22; optional, 0 / NaN from older
+        coordinators): jobs on workers now, seconds since its first job,
+        its compile CPU-seconds and GPU-seconds so far, and the GPU's busy
+        share (GPU-seconds over elapsed x workers serving, 0..1). */
+    int64_t jobs_running;
+    double elapsed_s, compile_cpu_s, gpu_s, gpu_busy;
+    /*  --budget (NaN budget_s: none): seconds asked and left, layers whose
+        search was narrowed to fit (and of them without U), configs left out. */
+    double budget_s, budget_left_s;
+    int64_t layers_narrowed, layers_without_u, configs_skipped;
     char *failures;                        /* the jobs that failed for good and why; NULL if none */
 } sf_proto_campaign_t;
 
@@ -298,17 +315,14 @@ typedef struct {
     char layer[SF_PROTO_NAME_MAX + 1];  /* for logs; may be "" */
     char matrix_hash[SF_PROTO_HASH_LEN + 1];
     int32_t m, k, n;
-    bool bias, relu;
-    char kind[SF_PROTO_WORD_MAX + 1];     /* configs: measure `configs`; search: run `strategy` */
-    char strategy[SF_PROTO_WORD_MAX + 1]; /* search: exhaustive|proxy|rank */
+    char kind[SF_PROTO_WORD_MAX + 1];     /* configs: measure `configs`; search: run the request */
+    /*  The campaign's request as the client sent it, with the layer's
+        epilogue (bias, relu); `configs` jobs use its seed, tol, tier,
+        layout, epilogue and run timeout. */
+    sf_request_t request;
     char **configs;                       /* configs: 1..SF_PROTO_CONFIGS_MAX texts */
     size_t config_count;
     bool proxy;                           /* configs: time proxies, not full kernels */
-    int32_t proxy_top;                    /* search: finalists compiled in full (0: default) */
-    int32_t max_configs;                  /* search: 0 all legal configs, else a sample */
-    int32_t top_k;                        /* search, rank: candidates the model keeps (0: default) */
-    uint64_t seed;                        /* inputs */
-    double tol;                           /* verification bound */
     bool want_kernels;                    /* send cubin + source of full kernels back */
     bool has_model;                       /* search, rank: the model travels with the job */
     sf_proto_model_t model;
@@ -333,12 +347,12 @@ typedef struct {
 
 typedef struct {
     char name[SF_PROTO_NAME_MAX + 1];
-    char strategy[SF_PROTO_WORD_MAX + 1];     /* exhaustive|proxy|rank|sweep */
+    char kind[SF_PROTO_WORD_MAX + 1];         /* search ("" too) | sweep (rank-model training) */
     char gpu_type[SF_PROTO_GPU_TYPE_MAX + 1]; /* only workers of this type; "" any (sweep: required) */
-    int32_t proxy_top, max_configs;           /* 0: defaults (sweep: configs per layer) */
-    int32_t top_k;                            /* rank: 0 default */
-    uint64_t seed;                            /* default 1 */
-    double tol;                               /* default 1e-5 */
+    /*  How every layer is searched (sweep: max_configs is the configs per
+        layer, seed their sample's). The layers' bias and relu are their
+        own: the request's are not used. Absent: the default request. */
+    sf_request_t request;
     sf_proto_layer_t *layers;                 /* 1..SF_PROTO_LAYERS_MAX */
     size_t layer_count;
     sf_proto_matrix_t *matrices;              /* those the coordinator may lack */
@@ -396,6 +410,14 @@ typedef struct {
 } sf_proto_ok_t;
 
 typedef struct {
+    bool bare;                          /* values only: no # HELP / # TYPE lines */
+} sf_proto_metrics_req_t;
+
+typedef struct {
+    char *text;                         /* Prometheus text format 0.0.4, 1..SF_PROTO_PROMETHEUS_MAX bytes */
+} sf_proto_metrics_t;
+
+typedef struct {
     int32_t status;                     /* an sf_status < 0 */
     char *message;                      /* required */
 } sf_proto_error_t;
@@ -427,6 +449,8 @@ typedef struct {
         sf_proto_status_t status;
         sf_proto_ok_t ok;
         sf_proto_error_t error;
+        sf_proto_metrics_req_t metrics_req;
+        sf_proto_metrics_t metrics;
     };
 } sf_proto_msg_t;
 

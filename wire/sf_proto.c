@@ -5,7 +5,7 @@
     decoded messages, so that the three can never disagree. The bound rules
     (s_rule_*) are shared by both directions. docs/PROTOCOL.md is the same
     schema in prose. */
-#include "coordinator/sf_proto.h"
+#include "wire/sf_proto.h"
 
 #include <assert.h>
 #include <math.h>
@@ -34,7 +34,9 @@ typedef enum {
                  binary string of little-endian 4-byte elements */
     K_STRS,   /* char ** + size_t count at .aux; each string <= .item_max */
     K_LIST,   /* array of .sub structs + size_t count at .aux */
-    K_MAP     /* .sub struct inside the struct; presence bool at .aux */
+    K_MAP,    /* .sub struct inside the struct; presence bool at .aux */
+    K_REQUEST /* an sf_request_t inside the struct: a map whose keys, types and
+                 bounds are wire/sf_request.c's option table */
 } s_kind;
 
 enum {
@@ -111,6 +113,7 @@ struct s_schema {
       .min = (mn), .max = (mx), .sub = (sc) }
 #define S_MAP(T, m, has, fl, sc) \
     { .key = #m, .kind = K_MAP, .flags = (fl), .off = offsetof (T, m), .aux = (has), .sub = (sc) }
+#define S_REQUEST(T, m, fl) { .key = #m, .kind = K_REQUEST, .flags = (fl), .off = offsetof (T, m) }
 #define S_SCHEMA(var, nm, T, fields, chk) \
     static const s_schema var = { nm, sizeof (T), fields, sizeof fields / sizeof fields[0], chk }
 
@@ -118,10 +121,9 @@ struct s_schema {
 
 static const char *const s_backends[] = { "cuda", "sim", NULL };
 static const char *const s_kinds[] = { "configs", "search", NULL };
-static const char *const s_strategies[] = { "exhaustive", "proxy", "rank", NULL };
 /*  A SUBMIT may also ask for a training sweep: proxy timings of sampled
     configs (rankmodel), run as `configs` jobs. */
-static const char *const s_submit_strategies[] = { "exhaustive", "proxy", "rank", "sweep", NULL };
+static const char *const s_submit_kinds[] = { "search", "sweep", NULL };
 static const char *const s_campaign_states[] = { "queued", "running", "done", "failed",
                                                  "cancelled", "done_with_failures", NULL };
 static const char *const s_worker_states[] = { "idle", "busy", "lost", NULL };
@@ -228,6 +230,16 @@ static const s_field s_campaign_fields[] = {
     S_STR (sf_proto_campaign_t, strategy, 0, 0),
     S_I32 (sf_proto_campaign_t, model_version, 0, 0, INT32_MAX, 0),
     S_BOOL (sf_proto_campaign_t, fallback, 0),
+    S_I64 (sf_proto_campaign_t, jobs_running, 0, 0, (int64_t) 1 << 40, 0),
+    S_DBL (sf_proto_campaign_t, elapsed_s, 0, 0, S_TIME_MAX, 0),
+    S_DBL (sf_proto_campaign_t, compile_cpu_s, 0, 0, S_TIME_MAX, 0),
+    S_DBL (sf_proto_campaign_t, gpu_s, 0, 0, S_TIME_MAX, 0),
+    S_DBL (sf_proto_campaign_t, gpu_busy, 0, 0, 1, 0),
+    S_DBL (sf_proto_campaign_t, budget_s, F_NAN, 0, S_TIME_MAX, NAN),
+    S_DBL (sf_proto_campaign_t, budget_left_s, F_NAN, -S_TIME_MAX, S_TIME_MAX, NAN),
+    S_I64 (sf_proto_campaign_t, layers_narrowed, 0, 0, (int64_t) 1 << 40, 0),
+    S_I64 (sf_proto_campaign_t, layers_without_u, 0, 0, (int64_t) 1 << 40, 0),
+    S_I64 (sf_proto_campaign_t, configs_skipped, 0, 0, (int64_t) 1 << 40, 0),
 };
 S_SCHEMA (s_campaign, "campaign", sf_proto_campaign_t, s_campaign_fields, NULL);
 
@@ -329,13 +341,9 @@ s_check_job (const void *body, char *why, size_t size)
         snprintf (why, size, "kind 'configs' needs at least one config");
         return "configs";
     }
-    if (strcmp (job->kind, "search") == 0 && job->strategy[0] == '\0') {
-        snprintf (why, size, "kind 'search' needs a strategy");
-        return "strategy";
-    }
     /* only a rank search uses a model: anything else carrying one is a bug */
-    if (job->has_model && (strcmp (job->kind, "search") != 0 || strcmp (job->strategy, "rank") != 0)) {
-        snprintf (why, size, "a model travels only with a 'search' job of strategy 'rank'");
+    if (job->has_model && (strcmp (job->kind, "search") != 0 || job->request.strategy != SF_REQUEST_RANK)) {
+        snprintf (why, size, "a model travels only with a 'search' job whose request's strategy is 'rank'");
         return "model";
     }
     return NULL;
@@ -351,17 +359,10 @@ static const s_field s_job_fields[] = {
     S_I32 (sf_proto_job_t, m, F_REQ, 1, SF_PROTO_DIM_MAX, 0),
     S_I32 (sf_proto_job_t, k, F_REQ, 1, SF_PROTO_DIM_MAX, 0),
     S_I32 (sf_proto_job_t, n, F_REQ, 1, SF_PROTO_N_MAX, 0),
-    S_BOOL (sf_proto_job_t, bias, F_REQ),
-    S_BOOL (sf_proto_job_t, relu, F_REQ),
     S_ENUM (sf_proto_job_t, kind, F_REQ, s_kinds),
-    S_ENUM (sf_proto_job_t, strategy, 0, s_strategies),
+    S_REQUEST (sf_proto_job_t, request, F_REQ),
     S_STRS (sf_proto_job_t, configs, config_count, 0, SF_PROTO_CONFIGS_MAX, SF_PROTO_CONFIG_MAX),
     S_BOOL (sf_proto_job_t, proxy, 0),
-    S_I32 (sf_proto_job_t, proxy_top, 0, 0, 1024, 0),
-    S_I32 (sf_proto_job_t, max_configs, 0, 0, 1 << 20, 0),
-    S_I32 (sf_proto_job_t, top_k, 0, 0, 1024, 0),
-    S_U64 (sf_proto_job_t, seed, F_REQ, 0, 0),
-    S_DBL (sf_proto_job_t, tol, F_REQ, 1e-12, 1.0, 0),
     S_BOOL (sf_proto_job_t, want_kernels, 0),
     S_MAP (sf_proto_job_t, model, offsetof (sf_proto_job_t, has_model), 0, &s_model),
 };
@@ -387,13 +388,9 @@ S_SCHEMA (s_heartbeat, "HEARTBEAT", sf_proto_heartbeat_t, s_heartbeat_fields, NU
 
 static const s_field s_submit_fields[] = {
     S_STR (sf_proto_submit_t, name, F_REQ, 1),
-    S_ENUM (sf_proto_submit_t, strategy, F_REQ, s_submit_strategies),
+    S_ENUM (sf_proto_submit_t, kind, 0, s_submit_kinds),
     S_STR (sf_proto_submit_t, gpu_type, 0, 0),
-    S_I32 (sf_proto_submit_t, proxy_top, 0, 0, 1024, 0),
-    S_I32 (sf_proto_submit_t, max_configs, 0, 0, 1 << 20, 0),
-    S_I32 (sf_proto_submit_t, top_k, 0, 0, 1024, 0),
-    S_U64 (sf_proto_submit_t, seed, 0, 0, 1),
-    S_DBL (sf_proto_submit_t, tol, 0, 1e-12, 1.0, 1e-5),
+    S_REQUEST (sf_proto_submit_t, request, 0),
     S_LIST (sf_proto_submit_t, layers, layer_count, F_REQ, 1, SF_PROTO_LAYERS_MAX, &s_layer),
     S_LIST (sf_proto_submit_t, matrices, matrix_count, 0, 0, SF_PROTO_MATRICES_MAX, &s_matrix),
 };
@@ -446,6 +443,16 @@ static const s_field s_train_req_fields[] = {
 };
 S_SCHEMA (s_train_req, "TRAIN_REQ", sf_proto_train_req_t, s_train_req_fields, NULL);
 
+static const s_field s_metrics_req_fields[] = {
+    S_BOOL (sf_proto_metrics_req_t, bare, 0),
+};
+S_SCHEMA (s_metrics_req, "METRICS_REQ", sf_proto_metrics_req_t, s_metrics_req_fields, NULL);
+
+static const s_field s_metrics_fields[] = {
+    S_TEXT (sf_proto_metrics_t, text, F_REQ, 1, SF_PROTO_PROMETHEUS_MAX),
+};
+S_SCHEMA (s_metrics, "METRICS", sf_proto_metrics_t, s_metrics_fields, NULL);
+
 static const s_field s_train_ok_fields[] = {
     S_STR (sf_proto_train_ok_t, gpu_type, F_REQ, 1),
     S_I32 (sf_proto_train_ok_t, version, F_REQ, 1, INT32_MAX, 0),
@@ -489,6 +496,8 @@ static const s_type_info_t s_types[SF_PROTO_TYPE_COUNT + 1] = {
     [SF_PROTO_ERROR] = { "ERROR", &s_error, SF_PROTO_TO_CLIENT | SF_PROTO_TO_WORKER },
     [SF_PROTO_TRAIN_REQ] = { "TRAIN_REQ", &s_train_req, SF_PROTO_FROM_CLIENT },
     [SF_PROTO_TRAIN_OK] = { "TRAIN_OK", &s_train_ok, SF_PROTO_TO_CLIENT },
+    [SF_PROTO_METRICS_REQ] = { "METRICS_REQ", &s_metrics_req, SF_PROTO_FROM_CLIENT },
+    [SF_PROTO_METRICS] = { "METRICS", &s_metrics, SF_PROTO_TO_CLIENT },
 };
 
 static const s_type_info_t *
@@ -842,6 +851,42 @@ static int s_write_map (s_wr_t *wr, const s_schema *sc, const void *body);
 
 #define S_PACKED(call) ((call) == 0 ? SF_OK : SF_ERR_RANGE)
 
+/*  Every option of the request, each with its wire key, after checking
+    them all (sf_request_validate). */
+static int
+s_write_request (s_wr_t *wr, const s_field *f, const sf_request_t *req)
+{
+    if (sf_request_validate (req) != SF_OK) {
+        char why[256];
+        snprintf (why, sizeof why, "%s", sf_error_message ());
+        return s_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
+    }
+    size_t count;
+    const sf_request_option_t *opts = sf_request_options (&count);
+    msgpack_packer *pk = &wr->pk;
+    if (msgpack_pack_map (pk, count))
+        return SF_ERR_RANGE;
+    for (size_t i = 0; i < count; i++) {
+        sf_request_value_t v;
+        sf_request_get (req, i, &v);
+        int rc = s_pack_key (wr, opts[i].key);
+        if (rc != SF_OK)
+            return rc;
+        switch (v.type) {
+        case SF_REQUEST_T_FLAG: rc = S_PACKED (v.flag ? msgpack_pack_true (pk) : msgpack_pack_false (pk)); break;
+        case SF_REQUEST_T_INT: rc = S_PACKED (msgpack_pack_int64 (pk, v.i)); break;
+        case SF_REQUEST_T_U64: rc = S_PACKED (msgpack_pack_uint64 (pk, v.u)); break;
+        case SF_REQUEST_T_NUM: rc = S_PACKED (msgpack_pack_double (pk, v.num)); break;
+        case SF_REQUEST_T_WORD:
+            rc = S_PACKED (msgpack_pack_str (pk, strlen (v.word)) || msgpack_pack_str_body (pk, v.word, strlen (v.word)));
+            break;
+        }
+        if (rc != SF_OK)
+            return rc;
+    }
+    return SF_OK;
+}
+
 static int
 s_write_field (s_wr_t *wr, const s_field *f, const void *body)
 {
@@ -945,6 +990,8 @@ s_write_field (s_wr_t *wr, const s_field *f, const void *body)
         s_path_pop (&wr->where, saved);
         return rc;
     }
+    case K_REQUEST:
+        return s_write_request (wr, f, at);
     }
     return SF_ERR_INTERNAL;
 }
@@ -1308,11 +1355,101 @@ s_read_list (s_rd_t *rd, const s_field *f, void *body, uint32_t count)
     return SF_OK;
 }
 
+/*  One option's value token as the option's type; NULL, or what is wrong. */
+static const char *
+s_request_value (const sf_request_option_t *o, const s_tok_t *tok, sf_request_value_t *v)
+{
+    memset (v, 0, sizeof *v);
+    v->type = o->type;
+    switch (o->type) {
+    case SF_REQUEST_T_FLAG:
+        v->flag = tok->b;
+        return tok->type == T_BOOL ? NULL : "expected a boolean";
+    case SF_REQUEST_T_INT:
+        if (tok->type != T_INT)
+            return "expected an integer";
+        return s_tok_int64 (tok, &v->i) ? NULL : "integer out of range";
+    case SF_REQUEST_T_U64:
+        if (tok->type != T_INT || tok->negative)
+            return "expected a non-negative integer";
+        v->u = tok->u;
+        return NULL;
+    case SF_REQUEST_T_NUM:
+        if (tok->type != T_FLOAT && tok->type != T_INT)
+            return "expected a number";
+        v->num = tok->type == T_FLOAT ? tok->d : tok->negative ? (double) tok->i : (double) tok->u;
+        return NULL;
+    case SF_REQUEST_T_WORD:
+        if (tok->type != T_STR)
+            return "expected a string";
+        if (tok->len >= sizeof v->word || memchr (tok->data, '\0', tok->len))
+            return "not one of its words";
+        memcpy (v->word, tok->data, tok->len);
+        return NULL;
+    }
+    return "unknown option type";
+}
+
+/*  The `request` map: keys, types and bounds from sf_request's table;
+    absent options keep their defaults, unknown keys are skipped. */
+static int
+s_read_request (s_rd_t *rd, sf_request_t *req)
+{
+    s_tok_t tok;
+    const char *bad = s_next (rd, &tok);
+    if (bad)
+        return s_fail (SF_ERR_PROTOCOL, &rd->where, NULL, "%s", bad);
+    if (tok.type != T_MAP)
+        return s_fail (SF_ERR_PROTOCOL, &rd->where, NULL, "expected a map, got %s", s_mtype_name (tok.type));
+    sf_request_init (req);
+    size_t count;
+    const sf_request_option_t *opts = sf_request_options (&count);
+    uint64_t seen = 0;
+    for (uint32_t pair = 0; pair < tok.len; pair++) {
+        s_tok_t key, val;
+        if ((bad = s_next (rd, &key)))
+            return s_fail (SF_ERR_PROTOCOL, &rd->where, NULL, "%s", bad);
+        if (key.type != T_STR)
+            return s_fail (SF_ERR_PROTOCOL, &rd->where, NULL, "a key is %s, not a string", s_mtype_name (key.type));
+        int index = sf_request_option_find ((const char *) key.data, key.len, NULL);
+        if (index >= 0 && (strlen (opts[index].key) != key.len || memcmp (opts[index].key, key.data, key.len)))
+            index = -1;  /* a long option name is not a wire key */
+        if (index < 0) {
+            if ((bad = s_skip (rd, 0)))
+                return s_fail (SF_ERR_PROTOCOL, &rd->where, NULL, "%s", bad);
+            continue;
+        }
+        const char *name = opts[index].key;
+        if (seen & (1ull << index))
+            return s_fail (SF_ERR_PROTOCOL, &rd->where, name, "key appears twice");
+        seen |= 1ull << index;
+        if ((bad = s_next (rd, &val)))
+            return s_fail (SF_ERR_PROTOCOL, &rd->where, name, "%s", bad);
+        sf_request_value_t v;
+        if ((bad = s_request_value (&opts[index], &val, &v)))
+            return s_fail (SF_ERR_PROTOCOL, &rd->where, name, "%s%s%s", bad,
+                           strncmp (bad, "expected", 8) == 0 ? ", got " : "",
+                           strncmp (bad, "expected", 8) == 0 ? s_mtype_name (val.type) : "");
+        if (sf_request_put (req, (size_t) index, &v) != SF_OK) {
+            char why[256];
+            snprintf (why, sizeof why, "%s", sf_error_message ());
+            return s_fail (SF_ERR_PROTOCOL, &rd->where, name, "%s", why);
+        }
+    }
+    return SF_OK;
+}
+
 static int
 s_read_field (s_rd_t *rd, const s_field *f, void *body)
 {
     char why[256];
     void *at = s_at (body, f->off);
+    if (f->kind == K_REQUEST) {
+        size_t saved = s_path_push (&rd->where, f->key, -1);
+        int rc = s_read_request (rd, at);
+        s_path_pop (&rd->where, saved);
+        return rc;
+    }
     if (f->kind == K_MAP) {
         size_t saved = s_path_push (&rd->where, f->key, -1);
         int rc = s_read_map (rd, f->sub, at);
@@ -1409,6 +1546,7 @@ s_read_field (s_rd_t *rd, const s_field *f, void *body)
             return s_fail (SF_ERR_PROTOCOL, &rd->where, f->key, "%s", why);
         return f->kind == K_STRS ? s_read_strs (rd, f, body, tok.len) : s_read_list (rd, f, body, tok.len);
     case K_MAP:
+    case K_REQUEST:
         break;
     }
     return SF_ERR_INTERNAL;
@@ -1425,6 +1563,7 @@ s_set_defaults (const s_schema *sc, void *body)
         case K_I64: *(int64_t *) at = f->idflt; break;
         case K_U64: *(uint64_t *) at = (uint64_t) f->idflt; break;
         case K_DBL: *(double *) at = f->dflt; break;
+        case K_REQUEST: sf_request_init (at); break;
         default: break;
         }
     }

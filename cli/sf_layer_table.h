@@ -1,0 +1,37 @@
+/*  sf_layer_table: the table of a campaign's tuned layers that `local`
+    prints: each winner against the baselines its GPU measured (SGEMM, TF32,
+    cuSPARSE), its verification error, where it came from (searched, the
+    store, an all-zero layer), then geomeans, the whole model's time-weighted
+    speedup, and a legend that says in words what each winner's config is.
+    Simulated times are labelled as such in every line that shows one. */
+#ifndef SF_LAYER_TABLE_H_INCLUDED
+#define SF_LAYER_TABLE_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
+#include "store/sf_record.h"
+#include "worker/sf_empty.h"
+
+typedef struct {
+    const char *name;             /* borrowed */
+    int32_t m, k;
+    int64_t n;
+    bool has_best;                /* false: the layer has no result */
+    sf_store_best_t best;
+    bool from_store;              /* answered from the store, not searched now */
+    sf_empty_kind empty;          /* all-zero / near-empty: no search */
+} sf_layer_row_t;
+
+/*  The table, the summary lines and the legend, on out. */
+void sf_layer_table_print (FILE *out, const sf_layer_row_t *rows, int count);
+
+/*  One row as a JSON object (caller owns): name, m, k, n, template, config,
+    explain, us, max_rel_err, the baselines and speedups it has, simulated,
+    from_store, and "empty" ("zero", "near") when flagged. */
+cJSON *sf_layer_table_json (const sf_layer_row_t *row);
+
+#endif

@@ -1,0 +1,533 @@
+/*  sf_tkernel: template T's configs, geometry, knob table, CUDA C source
+    and launch. */
+#include "proxygen/sf_tkernel.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sf_error.h"
+#include "proxygen/sf_tencode.h"
+
+#define S_SOURCE_MAX (64u << 10)
+
+/*  The kernel (docs/KERNELS.md "Template T"): the config's knobs and the
+    tier arrive as macros (E, W, MW, NB, SK, G, S, BF16, BIAS, RELU). */
+static const char s_body[] =
+    "typedef unsigned int u32;\n"
+    "typedef unsigned short u16;\n"
+    "typedef unsigned long long u64;\n"
+    "#if BF16\n"
+    "#define S_MMA \"mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32\"\n"
+    "#define S_CVT2 \"cvt.rn.bf16x2.f32\"\n"
+    "#define S_CVT1 \"cvt.rn.bf16.f32\"\n"
+    "#else\n"
+    "#define S_MMA \"mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32\"\n"
+    "#define S_CVT2 \"cvt.rn.f16x2.f32\"\n"
+    "#define S_CVT1 \"cvt.rn.f16.f32\"\n"
+    "#endif\n"
+    "#define NT (NB / 8)        /* n-tiles of 8 columns */\n"
+    "#define UB (NB / 8)        /* 16-byte units in a staged row of B */\n"
+    "#define RB_ROWS (16 * W * MW)  /* rows of C per block */\n"
+    "#define HB (E == 0 ? 44 : 20)  /* header bytes per tile */\n"
+    "#define TPG (G * MW)       /* tiles per group */\n"
+    "#if SK > 1\n"
+    "#define S_CLUSTER __cluster_dims__(1, SK, 1)\n"
+    "#else\n"
+    "#define S_CLUSTER\n"
+    "#endif\n"
+    "static __device__ __forceinline__ u32 s_smem (const void *p) {\n"
+    "    return (u32) __cvta_generic_to_shared (p); }\n"
+    "/* B staged row k, 16-byte unit u: rows are NB halves; the unit index is\n"
+    "   XORed so that the 8 rows one ldmatrix reads fall in 8 bank groups. */\n"
+    "static __device__ __forceinline__ u32 s_bswz (u32 k, u32 u) {\n"
+    "    return k * (NB * 2) + ((u ^ ((k / (8 / UB)) % UB)) << 4); }\n"
+    "static __device__ __forceinline__ void s_mbar_init (u32 bar) {\n"
+    "    asm volatile (\"mbarrier.init.shared::cta.b64 [%0], 1;\" :: \"r\"(bar) : \"memory\"); }\n"
+    "static __device__ __forceinline__ void s_mbar_wait (u32 bar, u32 phase) {\n"
+    "    u32 done = 0;\n"
+    "    while (!done)\n"
+    "        asm volatile (\"{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }\"\n"
+    "                      : \"=r\"(done) : \"r\"(bar), \"r\"(phase) : \"memory\"); }\n"
+    "static __device__ __forceinline__ void s_bulk (u32 dst, const void *src, u32 bytes, u32 bar) {\n"
+    "    asm volatile (\"fence.proxy.async.shared::cta;\" ::: \"memory\");\n"
+    "    asm volatile (\"mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\" :: \"r\"(bar), \"r\"(bytes) : \"memory\");\n"
+    "    asm volatile (\"cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, [%3];\"\n"
+    "                  :: \"r\"(dst), \"l\"(src), \"r\"(bytes), \"r\"(bar) : \"memory\"); }\n"
+    "/* The warp sends group x (its starts in the lanes' gl while x < 31) to\n"
+    "   shared memory at dst; lane 0 issues the copy. */\n"
+    "static __device__ __forceinline__ void s_issue (u32 x, u32 gl, const u32 *__restrict__ gw,\n"
+    "                                                const unsigned char *__restrict__ gdata, u32 dst, u32 bar, u32 lane) {\n"
+    "    u32 a = __shfl_sync (0xffffffffu, gl, x & 31u), b = __shfl_sync (0xffffffffu, gl, (x + 1u) & 31u);\n"
+    "    if (lane == 0) {\n"
+    "        if (x + 1u >= 32u) { a = __ldg (gw + x); b = __ldg (gw + x + 1u); }\n"
+    "        s_bulk (dst, gdata + (size_t) a * 16u, (b - a) * 16u, bar);\n"
+    "    } }\n"
+    "static __device__ __forceinline__ void s_mma (float *c, u32 a0, u32 a1, u32 a2, u32 a3, u32 b0, u32 b1) {\n"
+    "    asm (S_MMA \" {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\"\n"
+    "         : \"+f\"(c[0]), \"+f\"(c[1]), \"+f\"(c[2]), \"+f\"(c[3])\n"
+    "         : \"r\"(a0), \"r\"(a1), \"r\"(a2), \"r\"(a3), \"r\"(b0), \"r\"(b1)); }\n"
+    "static __device__ __forceinline__ u32 s_pack (float lo, float hi) {\n"
+    "    u32 r; asm (S_CVT2 \" %0, %1, %2;\" : \"=r\"(r) : \"f\"(hi), \"f\"(lo)); return r; }\n"
+    "static __device__ __forceinline__ u16 s_half (float x) {\n"
+    "    u16 r; asm (S_CVT1 \" %0, %1;\" : \"=h\"(r) : \"f\"(x)); return r; }\n"
+    "static __device__ __forceinline__ float s_bias (const BIAS_T *bias, u32 row) {\n"
+    "#if !BIAS\n"
+    "    return 0.f;\n"
+    "#elif BIAS_F32\n"
+    "    return bias[row];\n"
+    "#elif BF16\n"
+    "    return __uint_as_float ((u32) bias[row] << 16);\n"
+    "#else\n"
+    "    float f; asm (\"cvt.f32.f16 %0, %1;\" : \"=f\"(f) : \"h\"(bias[row])); return f;\n"
+    "#endif\n"
+    "}\n"
+    "/* Bias, ReLU and the store of C[row][col], C[row][col + 1]. */\n"
+    "static __device__ __forceinline__ void s_store2 (u16 *C, const BIAS_T *bias, u32 M, u32 N, u32 row, u32 col,\n"
+    "                                                 float x, float y) {\n"
+    "    if (row >= M || col >= N)\n"
+    "        return;\n"
+    "    const float b = s_bias (bias, row);\n"
+    "    x += b; y += b;\n"
+    "    if (RELU) { x = fmaxf (x, 0.f); y = fmaxf (y, 0.f); }\n"
+    "    u16 *c = C + (size_t) row * N + col;\n"
+    "    if (col + 1 < N && (N & 1) == 0)\n"
+    "        *(u32 *) c = s_pack (x, y);\n"
+    "    else {\n"
+    "        c[0] = s_half (x);\n"
+    "        if (col + 1 < N)\n"
+    "            c[1] = s_half (y);\n"
+    "    }\n"
+    "}\n"
+    "\n"
+    "extern \"C\" __global__ void __launch_bounds__(32 * W) S_CLUSTER\n"
+    "ENTRY (const u16 *__restrict__ B, u16 *__restrict__ C, u32 N, const BIAS_T *__restrict__ bias,\n"
+    "       const u32 *__restrict__ ad)\n"
+    "{\n"
+    "    extern __shared__ __align__(128) unsigned char sm[];\n"
+    "    /* The header in one round trip (16-byte loads, no chain of compares).\n"
+    "       The encoding must have been made for this config (uniform over the\n"
+    "       grid, so no block waits at a cluster barrier for one that left). */\n"
+    "    const uint4 h0 = __ldg ((const uint4 *) ad), h1 = __ldg ((const uint4 *) ad + 1);\n"
+    "    const uint4 h2 = __ldg ((const uint4 *) ad + 2), h3 = __ldg ((const uint4 *) ad + 3);\n"
+    "    const bool ok = (h0.x == 0x31544653u) & (h0.w == E) & (h1.x == W) & (h1.y == MW) & (h1.z == SK) & (h1.w == G);\n"
+    "    if (!ok)\n"
+    "        return;\n"
+    "    const u32 lane = threadIdx.x & 31u, w = threadIdx.x >> 5;\n"
+    "    const u32 M = h0.y, K = h0.z, KTP = h2.y, NG = h2.z, SLOT = h2.w;\n"
+    "    const u32 *__restrict__ gptr = ad + h3.x;\n"
+    "    const unsigned char *__restrict__ gdata = (const unsigned char *) (ad + h3.y);\n"
+    "#if SK > 1\n"
+    "    u32 part;\n"
+    "    asm (\"mov.u32 %0, %%cluster_ctarank;\" : \"=r\"(part));\n"
+    "#else\n"
+    "    const u32 part = 0;\n"
+    "#endif\n"
+    "    const u32 rb = blockIdx.y / SK, cb = blockIdx.x;\n"
+    "    const u32 krows = KTP * 16u, kbase = part * krows;\n"
+    "    u32 breg = krows * (NB * 2);\n"
+    "    if (SK > 1 && breg < RB_ROWS * NB * 4)\n"
+    "        breg = RB_ROWS * NB * 4;\n"
+    "    breg = (breg + 127u) & ~127u;\n"
+    "    const u32 sbase = s_smem (sm);\n"
+    "    const u32 myslot = breg + w * (S * SLOT);          /* offsets in sm[] */\n"
+    "    const u32 mybar = sbase + breg + W * S * SLOT + w * (S * 8);\n"
+    "    const u32 g0 = ((rb * SK + part) * W + w) * NG;\n"
+    "    /* Lane l holds the start of the warp's group l (l <= NG, l < 32): one\n"
+    "       coalesced load; later groups are read by lane 0. */\n"
+    "    const u32 gl = __ldg (gptr + g0 + min (lane, NG));\n"
+    "    /* 1. Lane 0 starts this warp's first S groups of A on their way. */\n"
+    "    if (lane == 0) {\n"
+    "#pragma unroll\n"
+    "        for (u32 s = 0; s < S; s++)\n"
+    "            s_mbar_init (mybar + 8u * s);\n"
+    "        asm volatile (\"fence.mbarrier_init.release.cluster;\" ::: \"memory\");\n"
+    "    }\n"
+    "#pragma unroll\n"
+    "    for (u32 s = 0; s < S; s++)\n"
+    "        if (s < NG)\n"
+    "            s_issue (s, gl, gptr + g0, gdata, sbase + myslot + s * SLOT, mybar + 8u * s, lane);\n"
+    "    __syncwarp ();\n"
+    "    /* 2. The block's rows of B (its part of K) x NB columns into shared\n"
+    "       memory, zeros past K and N. */\n"
+    "    const u32 units = krows * UB;\n"
+    "    if ((N & 7u) == 0) {\n"
+    "        for (u32 e = threadIdx.x; e < units; e += 32u * W) {\n"
+    "            const u32 kl = e / UB, u = e % UB, k = kbase + kl, c = cb * NB + u * 8u;\n"
+    "            const bool in = k < K && c < N;\n"
+    "            const u16 *src = in ? B + (size_t) k * N + c : B;\n"
+    "            asm volatile (\"cp.async.cg.shared.global [%0], [%1], 16, %2;\"\n"
+    "                          :: \"r\"(sbase + s_bswz (kl, u)), \"l\"(src), \"r\"(in ? 16u : 0u) : \"memory\");\n"
+    "        }\n"
+    "        asm volatile (\"cp.async.commit_group;\" ::: \"memory\");\n"
+    "        asm volatile (\"cp.async.wait_all;\" ::: \"memory\");\n"
+    "    } else {\n"
+    "        for (u32 e = threadIdx.x; e < units; e += 32u * W) {\n"
+    "            const u32 kl = e / UB, u = e % UB, k = kbase + kl, c = cb * NB + u * 8u;\n"
+    "            u32 v[4];\n"
+    "#pragma unroll\n"
+    "            for (u32 x = 0; x < 4; x++) {\n"
+    "                const u32 lo = k < K && c + 2 * x < N ? B[(size_t) k * N + c + 2 * x] : 0u;\n"
+    "                const u32 hi = k < K && c + 2 * x + 1 < N ? B[(size_t) k * N + c + 2 * x + 1] : 0u;\n"
+    "                v[x] = lo | hi << 16;\n"
+    "            }\n"
+    "            *(uint4 *) (sm + s_bswz (kl, u)) = make_uint4 (v[0], v[1], v[2], v[3]);\n"
+    "        }\n"
+    "    }\n"
+    "    __syncthreads ();\n"
+    "    /* 3. Stream the groups: decode each tile of A into its mma fragment,\n"
+    "       multiply by the staged B. */\n"
+    "    float acc[MW][NT][4];\n"
+    "#pragma unroll\n"
+    "    for (int i = 0; i < MW; i++)\n"
+    "#pragma unroll\n"
+    "        for (int j = 0; j < NT; j++)\n"
+    "#pragma unroll\n"
+    "            for (int x = 0; x < 4; x++)\n"
+    "                acc[i][j][x] = 0.f;\n"
+    "    const u32 q4 = lane >> 2;  /* the row of C in the strip, less 8 */\n"
+    "#if E == 0\n"
+    "    const u32 sh = (lane & 3u) * 8u;  /* this lane's byte in its mask word */\n"
+    "#else\n"
+    "    const u32 w8 = lane >> 3, sh = (lane & 7u) * 4u;  /* its nibble's word and place */\n"
+    "#endif\n"
+    "    const u32 pm = (1u << sh) - 1u;  /* the bits of the lanes below it in that word */\n"
+    "    for (u32 g = 0; g < NG; g++) {\n"
+    "        const u32 s = g % S;\n"
+    "        s_mbar_wait (mybar + 8u * s, (g / S) & 1u);\n"
+    "        const u32 so = myslot + s * SLOT, vo = so + TPG * HB;\n"
+    "        u32 vb = 0;  /* values of the group's earlier tiles */\n"
+    "#pragma unroll\n"
+    "        for (u32 u = 0; u < G; u++) {\n"
+    "            const u32 kl = (g * G + u) * 16u;\n"
+    "            u32 bf[NT][2];\n"
+    "#if NB == 8\n"
+    "            {\n"
+    "                const u32 mat = (lane >> 3) & 1u;\n"
+    "                asm volatile (\"ldmatrix.sync.aligned.m8n8.x2.trans.shared.b16 {%0,%1}, [%2];\"\n"
+    "                              : \"=r\"(bf[0][0]), \"=r\"(bf[0][1]) : \"r\"(sbase + s_bswz (kl + (lane & 7u) + 8u * mat, 0)));\n"
+    "            }\n"
+    "#else\n"
+    "#pragma unroll\n"
+    "            for (u32 jj = 0; jj < NB / 16; jj++) {\n"
+    "                const u32 mat = lane >> 3;\n"
+    "                asm volatile (\"ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\"\n"
+    "                              : \"=r\"(bf[2 * jj][0]), \"=r\"(bf[2 * jj][1]), \"=r\"(bf[2 * jj + 1][0]), \"=r\"(bf[2 * jj + 1][1])\n"
+    "                              : \"r\"(sbase + s_bswz (kl + (lane & 7u) + 8u * (mat & 1u), 2u * jj + (mat >> 1))));\n"
+    "            }\n"
+    "#endif\n"
+    "#pragma unroll\n"
+    "            for (u32 i = 0; i < MW; i++) {\n"
+    "                const u32 t = u * MW + i;\n"
+    "                u32 a[4];\n"
+    "#if E == 0\n"
+    "                /* Element bitmap, fragment order: lane l's 8 bits are byte\n"
+    "                   l of the 256-bit mask (a0..a7 of its mma fragment), its\n"
+    "                   values lie together after those of the lanes below; P\n"
+    "                   holds the count below each 4-lane word, then the tile's\n"
+    "                   count. */\n"
+    "                const u32 ho = so + t * 44u;\n"
+    "                const u32 mw = *(const u32 *) (sm + ho + 4u * q4);\n"
+    "                const u32 pre = sm[ho + 32u + q4];\n"
+    "                const u32 m = (mw >> sh) & 0xffu;\n"
+    "                const unsigned char *vp = sm + vo + 2u * (vb + pre + __popc (mw & pm));\n"
+    "                vb += *(const u32 *) (sm + ho + 40u);\n"
+    "                u32 idx = 0;\n"
+    "#pragma unroll\n"
+    "                for (u32 q = 0; q < 4; q++) {\n"
+    "                    u32 lo = 0, hi = 0;\n"
+    "                    if (m & (1u << (2 * q))) { lo = *(const u16 *) (vp + 2u * idx); idx++; }\n"
+    "                    if (m & (2u << (2 * q))) { hi = *(const u16 *) (vp + 2u * idx); idx++; }\n"
+    "                    a[q] = lo | hi << 16;\n"
+    "                }\n"
+    "#else\n"
+    "                /* Pair bitmap, lane-major: lane l's nibble (bit q: its pair\n"
+    "                   of register a[q] is there) at bits 4 (l % 8) of word l / 8;\n"
+    "                   its pairs lie together after those of the lanes below; P\n"
+    "                   holds the count below words 1..3, then the tile's count. */\n"
+    "                const u32 ho = so + t * 20u;\n"
+    "                const u32 ww = *(const u32 *) (sm + ho + 4u * w8);\n"
+    "                const u32 pb = *(const u32 *) (sm + ho + 16u);\n"
+    "                const u32 nib = (ww >> sh) & 0xfu;\n"
+    "                u32 r = vb + (((pb << 8) >> (8u * w8)) & 0xffu) + __popc (ww & pm);\n"
+    "                vb += pb >> 24;\n"
+    "#pragma unroll\n"
+    "                for (u32 q = 0; q < 4; q++) {\n"
+    "                    a[q] = (nib >> q) & 1u ? *(const u32 *) (sm + vo + 4u * r) : 0u;\n"
+    "                    r += (nib >> q) & 1u;\n"
+    "                }\n"
+    "#endif\n"
+    "#pragma unroll\n"
+    "                for (u32 j = 0; j < NT; j++)\n"
+    "                    s_mma (acc[i][j], a[0], a[1], a[2], a[3], bf[j][0], bf[j][1]);\n"
+    "            }\n"
+    "        }\n"
+    "        __syncwarp ();\n"
+    "        if (g + S < NG)\n"
+    "            s_issue (g + S, gl, gptr + g0, gdata, sbase + so, mybar + 8u * s, lane);\n"
+    "    }\n"
+    "    /* 4. The epilogue: one part stores directly; SK parts add their sums\n"
+    "       through distributed shared memory, each block storing a share of\n"
+    "       the rows. */\n"
+    "    const u32 row0 = rb * RB_ROWS;\n"
+    "#if SK == 1\n"
+    "#pragma unroll\n"
+    "    for (u32 i = 0; i < MW; i++)\n"
+    "#pragma unroll\n"
+    "        for (u32 j = 0; j < NT; j++) {\n"
+    "            const u32 r = row0 + 16u * (w * MW + i) + q4, c = cb * NB + 8u * j + 2u * (lane & 3u);\n"
+    "            s_store2 (C, bias, M, N, r, c, acc[i][j][0], acc[i][j][1]);\n"
+    "            s_store2 (C, bias, M, N, r + 8u, c, acc[i][j][2], acc[i][j][3]);\n"
+    "        }\n"
+    "#else\n"
+    "    __syncthreads ();  /* every warp is done with the staged B */\n"
+    "    float *P = (float *) sm;\n"
+    "#pragma unroll\n"
+    "    for (u32 i = 0; i < MW; i++)\n"
+    "#pragma unroll\n"
+    "        for (u32 j = 0; j < NT; j++) {\n"
+    "            const u32 r = 16u * (w * MW + i) + q4, c = 8u * j + 2u * (lane & 3u);\n"
+    "            *(float2 *) (P + r * NB + c) = make_float2 (acc[i][j][0], acc[i][j][1]);\n"
+    "            *(float2 *) (P + (r + 8u) * NB + c) = make_float2 (acc[i][j][2], acc[i][j][3]);\n"
+    "        }\n"
+    "    asm volatile (\"barrier.cluster.arrive.release.aligned;\\n\\tbarrier.cluster.wait.acquire.aligned;\" ::: \"memory\");\n"
+    "    const u32 share = RB_ROWS / SK;\n"
+    "    for (u32 e = threadIdx.x; e < share * (NB / 4); e += 32u * W) {\n"
+    "        const u32 lr = part * share + e / (NB / 4), c4 = (e % (NB / 4)) * 4u;\n"
+    "        const u32 local = sbase + (lr * NB + c4) * 4u;\n"
+    "        float4 sum = make_float4 (0.f, 0.f, 0.f, 0.f);\n"
+    "#pragma unroll\n"
+    "        for (u32 r = 0; r < SK; r++) {\n"
+    "            u32 ra;\n"
+    "            float4 v;\n"
+    "            asm volatile (\"mapa.shared::cluster.u32 %0, %1, %2;\" : \"=r\"(ra) : \"r\"(local), \"r\"(r));\n"
+    "            asm volatile (\"ld.shared::cluster.v4.f32 {%0,%1,%2,%3}, [%4];\"\n"
+    "                          : \"=f\"(v.x), \"=f\"(v.y), \"=f\"(v.z), \"=f\"(v.w) : \"r\"(ra) : \"memory\");\n"
+    "            sum.x += v.x; sum.y += v.y; sum.z += v.z; sum.w += v.w;\n"
+    "        }\n"
+    "        const u32 r = row0 + lr, c = cb * NB + c4;\n"
+    "        s_store2 (C, bias, M, N, r, c, sum.x, sum.y);\n"
+    "        s_store2 (C, bias, M, N, r, c + 2u, sum.z, sum.w);\n"
+    "    }\n"
+    "    asm volatile (\"barrier.cluster.arrive.release.aligned;\\n\\tbarrier.cluster.wait.acquire.aligned;\" ::: \"memory\");\n"
+    "#endif\n"
+    "}\n";
+
+static bool
+s_in (int32_t v, const int32_t *table, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (v == table[i])
+            return true;
+    return false;
+}
+
+static const int32_t s_warps[] = { 1, 2, 4, 8 }, s_strips[] = { 1, 2 }, s_ncols[] = { 8, 16, 32, 64 };
+static const int32_t s_ksplit[] = { 1, 2, 4, 8 }, s_group[] = { 2, 4, 8, 16 };
+#define S_COUNT(a) ((int) (sizeof (a) / sizeof (a)[0]))
+#define S_STAGES_MIN 2
+#define S_STAGES_MAX 8
+
+bool
+sf_tconfig_legal (const sf_tconfig_t *c)
+{
+    return (c->enc == SF_T_ELEM || c->enc == SF_T_PAIR) && s_in (c->warps, s_warps, S_COUNT (s_warps))
+        && s_in (c->strips, s_strips, S_COUNT (s_strips)) && s_in (c->ncols, s_ncols, S_COUNT (s_ncols))
+        && s_in (c->ksplit, s_ksplit, S_COUNT (s_ksplit)) && s_in (c->group, s_group, S_COUNT (s_group))
+        && c->stages >= S_STAGES_MIN && c->stages <= S_STAGES_MAX;
+}
+
+char *
+sf_tconfig_text (const sf_tconfig_t *c, char *buf)
+{
+    snprintf (buf, SF_TCONFIG_TEXT_MAX, "T:e%d.w%d.m%d.n%d.k%d.g%d.p%d", (int) c->enc, (int) c->warps,
+              (int) c->strips, (int) c->ncols, (int) c->ksplit, (int) c->group, (int) c->stages);
+    return buf;
+}
+
+int
+sf_tconfig_parse (const char *text, sf_tconfig_t *config)
+{
+    int v[7], used = -1;
+    if (!text || strlen (text) >= SF_TCONFIG_TEXT_MAX
+        || sscanf (text, "T:e%d.w%d.m%d.n%d.k%d.g%d.p%d%n", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+                   &used) != 7
+        || used < 0 || text[used] != '\0')
+        return sf_error_set (SF_ERR_FORMAT, "'%.60s' is not a template T config (T:e1.w4.m1.n16.k4.g8.p4)",
+                             text ? text : "(null)");
+    sf_tconfig_t c = { v[0], v[1], v[2], v[3], v[4], v[5], v[6] };
+    char canon[SF_TCONFIG_TEXT_MAX];
+    if (!sf_tconfig_legal (&c))
+        return sf_error_set (SF_ERR_RANGE, "'%s': a knob is out of template T's table", text);
+    if (strcmp (sf_tconfig_text (&c, canon), text) != 0)  /* "e01", "w+4" */
+        return sf_error_set (SF_ERR_FORMAT, "'%s' is not canonical (%s)", text, canon);
+    *config = c;
+    return SF_OK;
+}
+
+int
+sf_tkernel_geom (const sf_tconfig_t *c, int64_t m, int64_t k, sf_tgeom_t *g)
+{
+    if (!sf_tconfig_legal (c) || m < 1 || k < 1)
+        return sf_error_set (SF_ERR_INVALID, "no T geometry for this config and a %lld x %lld matrix",
+                             (long long) m, (long long) k);
+    memset (g, 0, sizeof *g);
+    g->rows = 16 * (int64_t) c->warps * c->strips;
+    g->row_blocks = (m + g->rows - 1) / g->rows;
+    g->ktiles = (k + 15) / 16;
+    int64_t per = (g->ktiles + c->ksplit - 1) / c->ksplit;
+    g->part_tiles = (per + c->group - 1) / c->group * c->group;
+    if ((c->ksplit - 1) * g->part_tiles >= g->ktiles)
+        return sf_error_set (SF_ERR_RANGE, "K = %lld in %d parts of %lld k-tiles leaves a part empty",
+                             (long long) k, (int) c->ksplit, (long long) g->part_tiles);
+    g->groups = g->part_tiles / c->group;
+    g->total_groups = g->row_blocks * c->ksplit * c->warps * g->groups;
+    int64_t staged = g->part_tiles * 16 * c->ncols * 2, sums = c->ksplit > 1 ? g->rows * c->ncols * 4 : 0;
+    g->b_bytes = ((staged > sums ? staged : sums) + 127) / 128 * 128;
+    return SF_OK;
+}
+
+int64_t
+sf_tkernel_shared_bytes (const sf_tconfig_t *c, const sf_tgeom_t *g, int64_t slot_bytes)
+{
+    return g->b_bytes + (int64_t) c->warps * c->stages * (slot_bytes + 8);
+}
+
+static void
+s_entry_name (const sf_tconfig_t *c, sf_tier tier, const sf_epilogue_t *epi, char name[SF_ENTRY_MAX])
+{
+    snprintf (name, SF_ENTRY_MAX, "sf_t_e%d_w%d_m%d_n%d_k%d_g%d_p%d_%s%s%s", (int) c->enc, (int) c->warps,
+              (int) c->strips, (int) c->ncols, (int) c->ksplit, (int) c->group, (int) c->stages,
+              sf_tier_name (tier), epi->bias ? "_bias" : "", epi->relu ? "_relu" : "");
+}
+
+int
+sf_tkernel_source (const sf_tconfig_t *c, sf_tier tier, const sf_epilogue_t *epi, sf_buf_t *out,
+                   sf_launch_t *launch)
+{
+    if (!sf_tconfig_legal (c))
+        return sf_error_set (SF_ERR_INVALID, "not a legal template T config");
+    if (tier != SF_TIER_BF16 && tier != SF_TIER_FP16)
+        return sf_error_set (SF_ERR_INVALID, "template T takes the bf16 and fp16 tiers, not %s",
+                             sf_tier_name (tier));
+    memset (launch, 0, sizeof *launch);
+    s_entry_name (c, tier, epi, launch->entry);
+    launch->block_threads = 32 * c->warps;
+    launch->cols_per_block = c->ncols;
+    launch->order = 0;
+    launch->vec = 1;
+    sf_buf_printf (out,
+                   "// spmmfarm template T (sparse tensor cores), config %s, %s\n"
+                   "#define E %d\n#define W %d\n#define MW %d\n#define NB %d\n#define SK %d\n"
+                   "#define G %d\n#define S %d\n#define BF16 %d\n#define BIAS %d\n#define RELU %d\n"
+                   "#define BIAS_F32 0\n#define BIAS_T u16\n#define ENTRY %s\n",
+                   sf_tconfig_text (c, (char[SF_TCONFIG_TEXT_MAX]) { 0 }), sf_tier_name (tier), (int) c->enc,
+                   (int) c->warps, (int) c->strips, (int) c->ncols, (int) c->ksplit, (int) c->group,
+                   (int) c->stages, tier == SF_TIER_BF16, epi->bias ? 1 : 0, epi->relu ? 1 : 0, launch->entry);
+    sf_buf_append (out, s_body, sizeof s_body - 1);
+    return sf_buf_status (out);
+}
+
+int
+sf_tkernel_launch_for (const sf_tconfig_t *c, const void *data, size_t size, sf_launch_t *launch)
+{
+    const uint32_t *w = data;
+    if (size < SF_TENC_HEADER_WORDS * 4 || w[0] != SF_TENC_MAGIC)
+        return sf_error_set (SF_ERR_FORMAT, "not a template T encoding");
+    if ((int32_t) w[3] != c->enc || (int32_t) w[4] != c->warps || (int32_t) w[5] != c->strips
+        || (int32_t) w[6] != c->ksplit || (int32_t) w[7] != c->group)
+        return sf_error_set (SF_ERR_FORMAT, "the T encoding (e%u w%u m%u k%u g%u) was made for another config",
+                             w[3], w[4], w[5], w[6], w[7]);
+    sf_tgeom_t g;
+    int rc = sf_tkernel_geom (c, w[1], w[2], &g);
+    if (rc != SF_OK)
+        return rc;
+    if (w[8] != g.row_blocks || w[9] != g.part_tiles || w[10] != g.groups)
+        return sf_error_set (SF_ERR_FORMAT, "the T encoding's geometry disagrees with its config");
+    int64_t shared = sf_tkernel_shared_bytes (c, &g, w[11]);
+    if (shared > SF_TKERNEL_SHARED_MAX)
+        return sf_error_set (SF_ERR_RANGE, "template T needs %lld bytes of shared memory here (at most %d): "
+                             "take a smaller g or p", (long long) shared, SF_TKERNEL_SHARED_MAX);
+    launch->panels = (int32_t) g.row_blocks;
+    launch->panel_groups = (int32_t) (g.row_blocks * c->ksplit);
+    launch->shared_bytes = (int32_t) shared;
+    launch->code_panels = 0;
+    launch->code_fmas = 0;
+    return SF_OK;
+}
+
+int
+sf_tkernel_compile (const sf_tconfig_t *c, sf_tier tier, const sf_epilogue_t *epi, void **cubin_p,
+                    size_t *size_p, char **source_p, sf_launch_t *launch, sf_jit_stats_t *stats)
+{
+    *cubin_p = NULL;
+    *size_p = 0;
+    if (source_p)
+        *source_p = NULL;
+    sf_buf_t *src = sf_buf_new (S_SOURCE_MAX);
+    if (!src)
+        return SF_ERR_NOMEM;
+    int rc = sf_tkernel_source (c, tier, epi, src, launch);
+    if (rc == SF_OK)
+        rc = sf_jit_cuda (sf_buf_data (src), NULL, cubin_p, size_p, NULL, stats);
+    if (rc == SF_OK && source_p)
+        *source_p = sf_buf_detach (src, NULL);
+    sf_buf_destroy (&src);
+    return rc;
+}
+
+/*  The largest group's expected bytes at density d: the mean tile (header
+    and values) times the tiles of a group, plus a quarter. */
+static int64_t
+s_slot_estimate (const sf_tconfig_t *c, double d)
+{
+    double tile = c->enc == SF_T_ELEM ? 44 + 2 * 256 * d : 20 + 4 * 128 * (1 - (1 - d) * (1 - d));
+    double group = tile * c->group * c->strips * 1.25;
+    return ((int64_t) group + 15) / 16 * 16;
+}
+
+int
+sf_tkernel_space (const sf_tspace_problem_t *p, sf_tconfig_t *out, int max, int *pruned_p)
+{
+    if (p->m < 1 || p->k < 1 || p->n < 1 || p->nnz < 0 || p->sm_count < 1)
+        return sf_error_set (SF_ERR_INVALID, "no T space for a %lld x %lld x %lld problem", (long long) p->m,
+                             (long long) p->k, (long long) p->n);
+    double d = (double) p->nnz / ((double) p->m * (double) p->k);
+    int64_t widest = 8;
+    while (widest < p->n && widest < 64)
+        widest *= 2;
+    static const int32_t stages[] = { 2, 4 };
+    /* Two passes: the first finds whether any config fills the SMs. */
+    bool fills = false;
+    int count = 0, pruned = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        count = pruned = 0;
+        for (int e = 0; e < 2; e++)
+            for (int iw = 0; iw < S_COUNT (s_warps); iw++)
+                for (int im = 0; im < S_COUNT (s_strips); im++)
+                    for (int in = 0; in < S_COUNT (s_ncols); in++)
+                        for (int ik = 0; ik < S_COUNT (s_ksplit); ik++)
+                            for (int ig = 0; ig < S_COUNT (s_group); ig++)
+                                for (int ip = 0; ip < S_COUNT (stages); ip++) {
+                                    sf_tconfig_t c = { e, s_warps[iw], s_strips[im], s_ncols[in], s_ksplit[ik],
+                                                       s_group[ig], stages[ip] };
+                                    sf_tgeom_t g;
+                                    bool ok = c.ncols <= widest && c.strips * c.ncols <= 128
+                                        && sf_tkernel_geom (&c, p->m, p->k, &g) == SF_OK;
+                                    ok = ok && sf_tkernel_shared_bytes (&c, &g, s_slot_estimate (&c, d))
+                                                   <= SF_TKERNEL_SHARED_MAX;
+                                    int64_t blocks = ok ? (p->n + c.ncols - 1) / c.ncols * g.row_blocks * c.ksplit : 0;
+                                    if (ok && blocks >= p->sm_count)
+                                        fills = true;
+                                    if (ok && pass == 1 && fills && blocks < p->sm_count)
+                                        ok = false;
+                                    if (!ok)
+                                        pruned++;
+                                    else if (pass == 1 && count < max)
+                                        out[count++] = c;
+                                }
+    }
+    if (pruned_p)
+        *pruned_p = pruned;
+    return count;
+}

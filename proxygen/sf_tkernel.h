@@ -1,0 +1,149 @@
+/*  sf_tkernel: template T, sparse tensor-core kernels for the bf16 and fp16
+    tiers (issue 20; docs/KERNELS.md "Template T").
+
+    C = A * B with A (M x K, the pruned weights) in a compact encoding made
+    at generation time, B (K x N row-major) and C (M x N row-major) in the
+    tier's 16-bit type, fp32 accumulation: mma.sync m16n8k16 with A as the
+    16-row operand, decoded from its encoding into registers tile by tile
+    (16 rows x 16 k). Like template D the source depends only on the config,
+    the tier and the epilogue: one NVRTC compile serves every layer, and A
+    travels as the kernel's data argument (sf_tencode.h).
+
+    Kernel ABI (template D's, with 16-bit B and C): entry(const uint16_t *B,
+    uint16_t *C, uint32_t N, const uint16_t *bias, const uint32_t *adata).
+    bias is M values in the tier's type (as sf_gpu keeps it; read only when
+    the epilogue asks for it).
+    Launch: block (32 w, 1, 1); grid (ceil(N / n), row blocks x k, 1)
+    = sf_launch_grid() of the launch that sf_tkernel_launch_for() fills;
+    dynamic shared memory launch->shared_bytes (past 48 KB the kernel needs
+    CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, as sf_gpu_run sets).
+    With k > 1 the k blocks of a row block form a thread-block cluster
+    (__cluster_dims__ in the code: a plain cuLaunchKernel launches it).
+
+    The work: a block owns 16 w m rows of C (w warps, m 16-row strips
+    each) and n columns; it stages its part of K (of k parts) x n columns
+    of B in shared memory, and each warp streams its strips' tiles of A
+    from device memory with bulk asynchronous copies (cp.async.bulk, p
+    groups of g k-tiles in flight), decodes each tile into its mma fragment
+    and multiplies it by the staged B (ldmatrix.trans). The k parts of a
+    row block add their sums through distributed shared memory.
+
+    Knobs (canonical text "T:e1.w4.m1.n16.k4.g8.p4"):
+      e  encoding of a 16 x 16 tile: 0 element bitmap (256 bits in the
+         fragment's order, the values packed, 2 bytes per nonzero + 44
+         bytes a tile), 1 pair bitmap (one bit per pair of adjacent k in a
+         row, 4 bytes per nonempty pair + 20 bytes a tile)
+      w  warps per block: 1, 2, 4, 8
+      m  16-row strips per warp: 1, 2
+      n  columns per block: 8, 16, 32, 64
+      k  blocks splitting K (a cluster): 1, 2, 4, 8
+      g  k-tiles per copied group: 2, 4, 8, 16
+      p  groups in flight per warp (pipeline stages): 2..8
+*/
+#ifndef SF_TKERNEL_H_INCLUDED
+#define SF_TKERNEL_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/sf_buf.h"
+#include "common/sf_tier.h"
+#include "proxygen/sf_emit.h"
+#include "proxygen/sf_jit.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SF_T_ELEM 0
+#define SF_T_PAIR 1
+
+typedef struct {
+    int32_t enc;     /* e: SF_T_ELEM or SF_T_PAIR */
+    int32_t warps;   /* w */
+    int32_t strips;  /* m */
+    int32_t ncols;   /* n */
+    int32_t ksplit;  /* k */
+    int32_t group;   /* g */
+    int32_t stages;  /* p */
+} sf_tconfig_t;
+
+#define SF_TCONFIG_TEXT_MAX 48
+/*  Dynamic shared memory one block may take on sm_90. */
+#define SF_TKERNEL_SHARED_MAX (227 << 10)
+
+/*  Canonical text into buf (SF_TCONFIG_TEXT_MAX bytes); returns buf. */
+char *sf_tconfig_text (const sf_tconfig_t *config, char *buf);
+/*  Parses canonical text: SF_ERR_FORMAT if malformed, SF_ERR_RANGE if a
+    knob is out of its table; *config is written only on success. */
+int sf_tconfig_parse (const char *text, sf_tconfig_t *config);
+/*  Whether every knob is in its table. */
+bool sf_tconfig_legal (const sf_tconfig_t *config);
+
+/*  Geometry of a config on an M x K matrix. */
+typedef struct {
+    int64_t rows;        /* rows of C per block: 16 w m */
+    int64_t row_blocks;  /* ceil(M / rows) */
+    int64_t ktiles;      /* ceil(K / 16) */
+    int64_t part_tiles;  /* k-tiles per part of K: a multiple of g */
+    int64_t groups;      /* groups per warp: part_tiles / g */
+    int64_t total_groups;
+    int64_t b_bytes;     /* staged B (or the parts' sums, if larger), 128-aligned */
+} sf_tgeom_t;
+
+/*  SF_ERR_INVALID if the config is illegal or m, k < 1; SF_ERR_RANGE if
+    a part of K would be empty (k too large for K). */
+int sf_tkernel_geom (const sf_tconfig_t *config, int64_t m, int64_t k, sf_tgeom_t *geom);
+
+/*  Dynamic shared memory of the config's kernel for a matrix whose largest
+    group has slot_bytes bytes: staged B + w p slots + w p barriers. */
+int64_t sf_tkernel_shared_bytes (const sf_tconfig_t *config, const sf_tgeom_t *geom,
+                                 int64_t slot_bytes);
+
+/*  CUDA C source of the T kernel for `config` in `tier` (SF_TIER_BF16 or
+    SF_TIER_FP16; SF_ERR_INVALID otherwise) into `out`; fills the launch
+    fields that do not depend on the matrix (entry, block threads, columns
+    per block, order 0, vec 1). */
+int sf_tkernel_source (const sf_tconfig_t *config, sf_tier tier, const sf_epilogue_t *epilogue,
+                       sf_buf_t *out, sf_launch_t *launch);
+
+/*  Completes `launch` from A's encoding (sf_tencode): panel groups (row
+    blocks x k), panels and the dynamic shared memory. SF_ERR_FORMAT if
+    the encoding was not made for this config; SF_ERR_RANGE if the shared
+    memory exceeds SF_TKERNEL_SHARED_MAX (a smaller g or p fits). */
+int sf_tkernel_launch_for (const sf_tconfig_t *config, const void *data, size_t size,
+                           sf_launch_t *launch);
+
+/*  NVRTC + nvJitLink compile of the kernel (sm_90). *cubin_p (caller frees);
+    *source_p (may be NULL; caller frees) the CUDA C. Not cached: callers
+    that compile one config for many layers keep the cubin. */
+int sf_tkernel_compile (const sf_tconfig_t *config, sf_tier tier, const sf_epilogue_t *epilogue,
+                        void **cubin_p, size_t *size_p, char **source_p, sf_launch_t *launch,
+                        sf_jit_stats_t *stats);
+
+/*  The knob table pruned for one problem. */
+typedef struct {
+    int64_t m, k, n, nnz;
+    int32_t sm_count;
+} sf_tspace_problem_t;
+
+/*  Fills out[0..max) with the legal T configs for the problem in a fixed
+    order; returns how many (<= max) or a negative status; *pruned_p (may
+    be NULL) how many the constraints removed. Constraints:
+      - columns: n <= max(8, N rounded up to a power of two);
+      - registers: m x n <= 128 (4 m n / 8 accumulators + n / 4 B
+        fragment registers + about 48 for decoding stay under 255);
+      - K split: no empty part (sf_tkernel_geom);
+      - shared memory: staged B + w p slots of the expected largest group
+        (the mean group at the problem's density, plus 25 %, plus headers)
+        within SF_TKERNEL_SHARED_MAX (the exact check is launch_for's);
+      - waves: at least as many blocks as SMs, when any config has that
+        many. */
+int sf_tkernel_space (const sf_tspace_problem_t *problem, sf_tconfig_t *out, int max,
+                      int *pruned_p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

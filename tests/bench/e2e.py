@@ -1,0 +1,441 @@
+#!/usr/bin/env python3
+"""e2e.py: end-to-end benchmark of issue 23: a pruned PyTorch model, dense
+against sparsified with spmmfarm, the same run, both under CUDA graphs.
+
+For each model, precision tier and sparsity:
+  1. the model, random init (seeded), every nn.Linear weight pruned by
+     magnitude to the sparsity, in the tier's dtype, on the GPU;
+  2. its state dict written as a safetensors checkpoint (LLaMA: sharded, with
+     its index), `spmmfarm import` (--tokens N, --precision, --layout) and
+     `spmmfarm local --model` tune it and export a bundle;
+  3. a copy sparsified with spmmfarm.torch.sparsify(model, bundle);
+  4. median latency (CUDA events around single graph replays) of the dense
+     model, the sparse one and torch.compile(dense) as a peer row, all three
+     captured as CUDA graphs; outputs compared with the dense model's.
+Writes OUT/MODEL-PRECISION-SPARSITY.json with model, precision, sparsity,
+batch, tokens, dense_ms, sparse_ms, compile_ms, speedup, max_rel_err (and
+more: within_tol, the tuning's cost, which layers ran sparse); a config
+that fails is written as OUT/failed-....json with its error.
+
+Models: bert (HF transformers BertModel, bert-base config, batch 32 x 128
+tokens: N = 4096) and llama (a LLaMA-2-7B-shaped decoder stack written here:
+4 layers, hidden 4096, FFN 11008, 32 heads; one decode step of batch 16 over
+a 512-token KV cache: N = 16). --dry-run: small shapes on the CPU, the sim
+backend and the tests' fake CUDA driver (SPMMFARM_LIBCUDA), no timing: the
+plumbing only (tests/py_e2e.sh).
+
+    SPMMFARM=.../spmmfarm SPMMFARM_RT_LIB=.../libspmmfarm-rt.so.0 \\
+        python3 tests/bench/e2e.py --out docs/bench/h100/e2e [--only bert:fp32:0.9]
+"""
+import argparse
+import copy
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import traceback
+import warnings
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import spmmfarm.checkpoint  # noqa: E402
+import spmmfarm.torch as sft  # noqa: E402
+from spmmfarm.bundle import TIERS  # noqa: E402
+
+ATTN = None  # --bert-attn
+DTYPES = {"fp32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+# ---- models -------------------------------------------------------------------
+
+def _attention(q, k, v):
+    if hasattr(F, "scaled_dot_product_attention"):
+        return F.scaled_dot_product_attention(q, k, v)
+    scores = (q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1])  # torch < 2.0
+    return scores.float().softmax(-1).to(q.dtype) @ v
+
+
+class RMSNorm(torch.nn.Module):
+    def __init__(self, dim, eps=1e-5):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.ones(dim))
+        self.eps = eps
+
+    def forward(self, x):
+        v = x.float().pow(2).mean(-1, keepdim=True)
+        return (x.float() * torch.rsqrt(v + self.eps)).to(x.dtype) * self.weight
+
+
+class Attention(torch.nn.Module):
+    """LLaMA attention for one decode step over a fixed KV cache (buffers:
+    the past `context` tokens), rotary embedding at position `context`."""
+
+    def __init__(self, hidden, heads, batch, context):
+        super().__init__()
+        self.heads, self.dim = heads, hidden // heads
+        self.q_proj = torch.nn.Linear(hidden, hidden, bias=False)
+        self.k_proj = torch.nn.Linear(hidden, hidden, bias=False)
+        self.v_proj = torch.nn.Linear(hidden, hidden, bias=False)
+        self.o_proj = torch.nn.Linear(hidden, hidden, bias=False)
+        self.register_buffer("k_cache", torch.randn(batch, heads, context, self.dim) * 0.5, persistent=False)
+        self.register_buffer("v_cache", torch.randn(batch, heads, context, self.dim) * 0.5, persistent=False)
+        inv = 1.0 / (10000 ** (torch.arange(0, self.dim, 2).float() / self.dim))
+        angle = context * inv
+        self.register_buffer("cos", torch.cat([angle.cos(), angle.cos()]), persistent=False)
+        self.register_buffer("sin", torch.cat([angle.sin(), angle.sin()]), persistent=False)
+
+    def _rope(self, x):
+        half = x.shape[-1] // 2
+        rotated = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
+        return x * self.cos.to(x.dtype) + rotated * self.sin.to(x.dtype)
+
+    def forward(self, x):
+        b, t, h = x.shape
+        q = self.q_proj(x).view(b, t, self.heads, self.dim).transpose(1, 2)
+        k = self.k_proj(x).view(b, t, self.heads, self.dim).transpose(1, 2)
+        v = self.v_proj(x).view(b, t, self.heads, self.dim).transpose(1, 2)
+        q, k = self._rope(q), self._rope(k)
+        k = torch.cat([self.k_cache.to(x.dtype), k], dim=2)
+        v = torch.cat([self.v_cache.to(x.dtype), v], dim=2)
+        o = _attention(q, k, v)
+        return self.o_proj(o.transpose(1, 2).reshape(b, t, h))
+
+
+class MLP(torch.nn.Module):
+    def __init__(self, hidden, ffn):
+        super().__init__()
+        self.gate_proj = torch.nn.Linear(hidden, ffn, bias=False)
+        self.up_proj = torch.nn.Linear(hidden, ffn, bias=False)
+        self.down_proj = torch.nn.Linear(ffn, hidden, bias=False)
+
+    def forward(self, x):
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class DecoderLayer(torch.nn.Module):
+    def __init__(self, hidden, heads, ffn, batch, context):
+        super().__init__()
+        self.input_layernorm = RMSNorm(hidden)
+        self.self_attn = Attention(hidden, heads, batch, context)
+        self.post_attention_layernorm = RMSNorm(hidden)
+        self.mlp = MLP(hidden, ffn)
+
+    def forward(self, x):
+        x = x + self.self_attn(self.input_layernorm(x))
+        return x + self.mlp(self.post_attention_layernorm(x))
+
+
+class LlamaStack(torch.nn.Module):
+    """LLaMA-2-7B's decoder layers (names as Hugging Face's LlamaModel has
+    them: layers.0.self_attn.q_proj...), hidden states in and out."""
+
+    def __init__(self, layers, hidden, heads, ffn, batch, context):
+        super().__init__()
+        self.layers = torch.nn.ModuleList([DecoderLayer(hidden, heads, ffn, batch, context) for _ in range(layers)])
+        self.norm = RMSNorm(hidden)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return self.norm(x)
+
+
+def _init(model, std=0.02):
+    with torch.no_grad():
+        for mod in model.modules():
+            if isinstance(mod, torch.nn.Linear):
+                mod.weight.normal_(0.0, std)
+                if mod.bias is not None:
+                    mod.bias.normal_(0.0, std)
+
+
+def make_llama(dry, device):
+    shape = dict(layers=2, hidden=64, heads=4, ffn=172, batch=2, context=16) if dry else \
+        dict(layers=4, hidden=4096, heads=32, ffn=11008, batch=16, context=512)
+    model = LlamaStack(**shape)
+    _init(model)
+    x = torch.randn(shape["batch"], 1, shape["hidden"])
+    return model, (x,), dict(batch=shape["batch"], tokens=shape["batch"], context=shape["context"],
+                             layers=shape["layers"], step="decode")
+
+
+def make_bert(dry, device):
+    from transformers import BertConfig, BertModel
+    if dry:
+        config = BertConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128,
+                            vocab_size=1000, max_position_embeddings=64)
+        batch, seq = 2, 16
+    else:
+        config = BertConfig()  # bert-base: 768 hidden, 12 layers, 12 heads, FFN 3072
+        batch, seq = 32, 128
+    if ATTN:  # --bert-attn: e.g. eager, where SDPA's mask handling cannot be captured
+        config._attn_implementation = ATTN
+    model = BertModel(config)
+    ids = torch.randint(0, config.vocab_size, (batch, seq))
+    return model, (ids,), dict(batch=batch, tokens=batch * seq, seq=seq, layers=config.num_hidden_layers,
+                               step="forward")
+
+
+MODELS = {"bert": ("bert-base", make_bert, False), "llama": ("llama2-7b-4layers", make_llama, True)}
+
+
+def prune_(model, sparsity):
+    """Magnitude pruning of every nn.Linear weight to `sparsity` (per weight)."""
+    with torch.no_grad():
+        for mod in model.modules():
+            if isinstance(mod, torch.nn.Linear):
+                w = mod.weight
+                k = int(round(sparsity * w.numel()))
+                if k > 0:
+                    threshold = w.abs().flatten().float().kthvalue(k).values.to(w.dtype)
+                    w[w.abs() <= threshold] = 0
+
+
+# ---- timing ---------------------------------------------------------------------
+
+def graph_ms(fn, reps, warmup=3):
+    """Captures fn() as a CUDA graph; returns (median ms of single replays, output)."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(warmup):
+            fn()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = fn()
+    for _ in range(warmup):
+        graph.replay()
+    times = []
+    for _ in range(reps):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        graph.replay()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times), _first(out)
+
+
+def _first(out):
+    if isinstance(out, torch.Tensor):
+        return out
+    if hasattr(out, "last_hidden_state"):
+        return out.last_hidden_state
+    return out[0]
+
+
+def rel_err(got, want):
+    """Normwise (max-norm) relative error of got against want, in float64."""
+    g, w = got.double(), want.double()
+    return float((g - w).abs().max() / w.abs().max().clamp_min(1e-30))
+
+
+# ---- one configuration ---------------------------------------------------------------
+
+def run_cmd(args, what, log):
+    t0 = time.time()
+    out = subprocess.run(args, capture_output=True, text=True)
+    log.write("$ %s\n%s%s(exit %d, %.1f s)\n" % (" ".join(args), out.stdout[-4000:], out.stderr[-4000:],
+                                                  out.returncode, time.time() - t0))
+    log.flush()
+    if out.returncode != 0:
+        raise RuntimeError("%s failed (exit %d): %s" % (what, out.returncode, (out.stderr or out.stdout)[-1500:]))
+    return out.stdout, time.time() - t0
+
+
+def run_config(a, model_key, tier, sparsity, log):
+    name, make, sharded = MODELS[model_key]
+    dtype = DTYPES[tier]
+    device = torch.device("cpu" if a.dry_run else "cuda")
+    torch.manual_seed(a.seed)
+    dense, inputs, shape = make(a.dry_run, device)
+    dense = dense.eval()
+    prune_(dense, sparsity)
+    dense = dense.to(device=device, dtype=dtype)
+    inputs = tuple(x.to(device=device, dtype=dtype if x.is_floating_point() else x.dtype) for x in inputs)
+    tag = "%s-%s-%g" % (model_key, tier, sparsity)
+    work = os.path.join(a.work, tag)
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    # checkpoint -> import -> local
+    ckpt = spmmfarm.checkpoint.save(dense.state_dict(), os.path.join(work, "ckpt") if sharded
+                                    else os.path.join(work, "model.safetensors"),
+                                    shard_bytes=(1 << 30 if not a.dry_run else 1 << 16) if sharded else None)
+    manifest, bundle = os.path.join(work, "model.json"), os.path.join(work, "model.bundle")
+    run_cmd([a.spmmfarm, "import", ckpt, "-o", manifest, "--tokens", str(shape["tokens"]), "--precision", tier,
+             "--layout", a.layout, "--min-sparsity", str(a.min_sparsity), "--name", tag], "spmmfarm import", log)
+    local = [a.spmmfarm, "local", "--model", manifest, "-o", bundle, "--store", a.store, "--json", "-q"]
+    local += ["--backend", "sim", "--max-configs", "2", "--allow-simulated"] if a.dry_run else a.local_args.split()
+    tune_text, tune_s = run_cmd(local, "spmmfarm local", log)
+    tune = json.loads(tune_text)
+    # sparsify a copy
+    sparse = copy.deepcopy(dense)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = sft.sparsify(sparse, bundle, allow_simulated=a.dry_run, use_dense_kernels=a.dry_run)
+    for w in caught:
+        log.write("warning: %s\n" % w.message)
+    result = dict(model=name + ("-dry-run" if a.dry_run else ""), precision=tier, sparsity=sparsity, batch=shape["batch"], tokens=shape["tokens"],
+                  step=shape["step"], layout=a.layout, gpu=None, dry_run=a.dry_run,
+                  linear_layers=len(report.replaced) + len(report.dense), sparse_layers=len(report.replaced),
+                  dense_layers=[d[0] for d in report.dense][:200],
+                  tuning=dict(wall_s=round(tune_s, 1), gpu_type=tune.get("gpu_type"), strategy=tune.get("strategy"),
+                              local_args=a.local_args if not a.dry_run else "--backend sim --max-configs 2",
+                              templates={t: sum(1 for l in tune["layers"] if l["template"] == t)
+                                         for t in sorted({l["template"] for l in tune["layers"]})}),
+                  tol=TIERS[tier][1], launch=sft._runtime.launcher()[1], torch=torch.__version__)
+    if hasattr(dense, "config"):
+        result["attention"] = getattr(dense.config, "_attn_implementation", None)
+    for key in ("context", "seq", "layers"):
+        if key in shape:
+            result[key] = shape[key]
+    with torch.inference_mode():
+        if a.dry_run:  # the fake driver computes nothing: shapes only, no timing
+            out_d, out_s = _first(dense(*inputs)), _first(sparse(*inputs))
+            if out_d.shape != out_s.shape:
+                raise RuntimeError("sparse output %s, dense %s" % (tuple(out_s.shape), tuple(out_d.shape)))
+            result.update(dense_ms=None, sparse_ms=None, compile_ms=None, speedup=None, max_rel_err=None,
+                          output_shape=list(out_s.shape))
+            return tag, result
+        torch.backends.cuda.matmul.allow_tf32 = tier == "tf32"
+        torch.backends.cudnn.allow_tf32 = tier == "tf32"
+        result["gpu"] = torch.cuda.get_device_name()
+        try:
+            dense_ms, out_d = graph_ms(lambda: dense(*inputs), a.reps)
+        except RuntimeError as e:  # e.g. an attention implementation that syncs the host
+            if not hasattr(dense, "config") or result.get("attention") == "eager":
+                raise
+            log.write("capture failed with attention %s (%s): eager attention\n" % (result.get("attention"), e))
+            dense.config._attn_implementation = sparse.config._attn_implementation = "eager"
+            result["attention"] = "eager (capture failed with %s)" % result.get("attention")
+            dense_ms, out_d = graph_ms(lambda: dense(*inputs), a.reps)
+        sparse_ms, out_s = graph_ms(lambda: sparse(*inputs), a.reps)
+        result.update(dense_ms=round(dense_ms, 4), sparse_ms=round(sparse_ms, 4),
+                      speedup=round(dense_ms / sparse_ms, 3), max_rel_err=rel_err(out_s, out_d))
+        result["within_tol"] = result["max_rel_err"] <= result["tol"]
+        if shape["step"] == "decode":
+            result["dense_tokens_per_s"] = round(shape["batch"] / dense_ms * 1e3, 1)
+            result["sparse_tokens_per_s"] = round(shape["batch"] / sparse_ms * 1e3, 1)
+        if tier == "fp32":  # PyTorch's TF32 as information (the issue's bar)
+            torch.backends.cuda.matmul.allow_tf32 = True
+            result["dense_tf32_ms"] = round(graph_ms(lambda: dense(*inputs), a.reps)[0], 4)
+            torch.backends.cuda.matmul.allow_tf32 = False
+        result["compile_ms"] = None
+        if not a.no_compile:
+            try:
+                t0 = time.time()
+                compiled = torch.compile(dense)
+                compile_ms, out_c = graph_ms(lambda: compiled(*inputs), a.reps)
+                result.update(compile_ms=round(compile_ms, 4), compile_wall_s=round(time.time() - t0, 1),
+                              compile_rel_err=rel_err(out_c, out_d))
+            except Exception as e:  # a peer row: its failure is recorded, not fatal
+                result["compile_error"] = "%s: %s" % (type(e).__name__, str(e)[:500])
+        if a.sparse_compile and sft.HAS_CUSTOM_OP:
+            try:
+                compiled = torch.compile(sparse)
+                ms, out_sc = graph_ms(lambda: compiled(*inputs), a.reps)
+                result.update(sparse_compile_ms=round(ms, 4), sparse_compile_rel_err=rel_err(out_sc, out_d))
+            except Exception as e:
+                result["sparse_compile_error"] = "%s: %s" % (type(e).__name__, str(e)[:500])
+    return tag, result
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument("--out", default="docs/bench/h100/e2e", help="where the JSON files go")
+    p.add_argument("--work", default=os.environ.get("TMPDIR", "/tmp") + "/spmmfarm-e2e",
+                   help="checkpoints, manifests, bundles (large: BERT 440 MB, LLaMA 1.6-3.2 GB each)")
+    p.add_argument("--store", default=None, help="the farm's store (default WORK/store: reruns answer from it)")
+    p.add_argument("--spmmfarm", default=os.environ.get("SPMMFARM") or shutil.which("spmmfarm") or "./spmmfarm")
+    p.add_argument("--models", default="bert,llama")
+    p.add_argument("--bert-tiers", default="fp32,bf16")
+    p.add_argument("--llama-tiers", default="bf16")
+    p.add_argument("--bert-sparsities", default="0.9,0.95")
+    p.add_argument("--llama-sparsities", default="0.7,0.9")
+    p.add_argument("--only", action="append", default=[], help="MODEL:TIER:SPARSITY (repeatable), e.g. bert:fp32:0.9")
+    p.add_argument("--layout", default="kn", choices=("kn", "nk"), help="the layout the layers are tuned in")
+    p.add_argument("--min-sparsity", type=float, default=0.5)
+    p.add_argument("--local-args", default="--max-configs 32",
+                   help="options of spmmfarm local (default: a 32-config sample per layer, for the device budget)")
+    p.add_argument("--reps", type=int, default=50, help="timed graph replays (median)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--no-compile", action="store_true", help="skip the torch.compile row")
+    p.add_argument("--sparse-compile", action="store_true", help="also torch.compile the sparse model")
+    p.add_argument("--bert-attn", default=None, help="BERT's attention implementation (transformers' name)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="CPU, small shapes, sim backend, the fake CUDA driver (SPMMFARM_LIBCUDA), no timing")
+    a = p.parse_args()
+    global ATTN
+    ATTN = a.bert_attn
+    a.store = a.store or os.path.join(a.work, "store")
+    if a.dry_run:
+        if not os.environ.get("SPMMFARM_LIBCUDA"):
+            p.error("--dry-run needs SPMMFARM_LIBCUDA naming the tests' fake driver (tests/.libs/libfakecudak.so)")
+        sft._TEST_HOST_POINTERS = True
+        if a.local_args == p.get_default("local_args"):
+            a.local_args = ""
+    elif not torch.cuda.is_available():
+        p.error("no CUDA device: run with --dry-run for the plumbing")
+    configs = []
+    if a.only:
+        for spec in a.only:
+            m, t, s = spec.split(":")
+            configs.append((m, t, float(s)))
+    else:
+        for m in a.models.split(","):
+            tiers = getattr(a, m + "_tiers").split(",") if not a.dry_run else ["fp32"]
+            sparsities = getattr(a, m + "_sparsities").split(",") if not a.dry_run else ["0.9"]
+            configs += [(m, t, float(s)) for t in tiers for s in sparsities]
+    os.makedirs(a.out, exist_ok=True)
+    os.makedirs(a.work, exist_ok=True)
+    log = open(os.path.join(a.out, "e2e.log"), "a")
+    done = failed = skipped = 0
+    for model_key, tier, sparsity in configs:
+        if model_key not in MODELS or tier not in DTYPES:
+            print("unknown configuration %s:%s:%g" % (model_key, tier, sparsity))
+            failed += 1
+            continue
+        if model_key == "bert":
+            try:
+                import transformers  # noqa: F401
+            except ImportError:
+                print("transformers is not installed: %s:%s:%g skipped" % (model_key, tier, sparsity))
+                skipped += 1
+                continue
+        t0 = time.time()
+        tag = "%s-%s-%g" % (model_key, tier, sparsity)
+        try:
+            tag, result = run_config(a, model_key, tier, sparsity, log)
+            result["wall_s"] = round(time.time() - t0, 1)
+            path = os.path.join(a.out, tag + ".json")
+            done += 1
+            print("%-22s dense %s ms  sparse %s ms  compile %s ms  speedup %s  err %s (%d/%d linear sparse, %.0f s)"
+                  % (tag, result["dense_ms"], result["sparse_ms"], result["compile_ms"], result["speedup"],
+                     result["max_rel_err"], result["sparse_layers"], result["linear_layers"], result["wall_s"]))
+        except Exception as e:
+            traceback.print_exc(file=log)
+            result = dict(config=tag, error="%s: %s" % (type(e).__name__, str(e)[:2000]), wall_s=round(time.time() - t0, 1))
+            path = os.path.join(a.out, "failed-" + tag + ".json")
+            failed += 1
+            print("%-22s FAILED: %s" % (tag, result["error"][:300]))
+        with open(path, "w") as f:
+            json.dump(result, f, indent=1, sort_keys=True)
+            f.write("\n")
+        if not a.dry_run:
+            torch.cuda.empty_cache()
+    print("e2e: %d done, %d failed, %d skipped" % (done, failed, skipped))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

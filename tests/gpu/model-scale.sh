@@ -1,0 +1,225 @@
+#!/bin/bash
+# model-scale.sh: search at model scale on the GPU (issue 22). Runs
+# unattended on the lent H100 from the repository root, with binaries packed
+# by ../shared/tools/devpack (SF_DEVPACK, default .devpack: bin/spmmfarm,
+# lib/), writing under $OUT (at most 8 files come back): bert-base.json and
+# bert-base-warm.json (docs/bench/h100/model-scale/), parts-report.txt,
+# quality-report.txt, and model-scale.tgz with every log and JSON.
+#
+#   tests/gpu/model-scale.sh parts     the kernel in parts against the one-function
+#                                      kernel: the same configs compiled both ways (and
+#                                      in parts at ptxas -O1), every kernel verified and
+#                                      timed in one tune-local run per path; compile
+#                                      wall/CPU per kernel. ~4 min.
+#   tests/gpu/model-scale.sh bert      BERT-base (12 x 6 = 72 linear layers, 90 %
+#                                      uniform pruning, one seed per layer, N = 4096,
+#                                      fp32) through `spmmfarm local`, fresh store,
+#                                      CUDA_CACHE_DISABLE=1, an empty compile cache:
+#                                      bert-base.json; then the same campaign on a fresh
+#                                      store with the compile cache it filled:
+#                                      bert-base-warm.json. SF_SCALE_BUDGET (default 4m)
+#                                      is each run's --budget, so that both fit one
+#                                      10-minute call; SF_SCALE_BUDGET=default runs
+#                                      local's default budget (20 s a layer: 24 min,
+#                                      more than one call) and no warm run.
+#   tests/gpu/model-scale.sh quality   one encoder layer's six matrices: local with its
+#                                      default budget against a proxy search of the whole
+#                                      legal space (--budget 0) on SF_SCALE_QLAYERS
+#                                      (default "q ffn1"); time-weighted speedups over
+#                                      SGEMM side by side. ~8 min.
+#
+# Settings: SF_SCALE_LAYERS (encoder layers, default 12), SF_SCALE_N (4096),
+# SF_SCALE_SPARSITY (0.9), SF_SCALE_ARGS (more local options).
+set -u
+OUT=${OUT:-/tmp/out}
+mkdir -p "$OUT/scale"
+DEVPACK=${SF_DEVPACK:-$PWD/.devpack}
+export LD_LIBRARY_PATH=$DEVPACK/lib:/usr/local/cuda/lib64
+SPMMFARM=${SPMMFARM:-$DEVPACK/bin/spmmfarm}
+LAYERS=${SF_SCALE_LAYERS:-12}
+N=${SF_SCALE_N:-4096}
+SP=${SF_SCALE_SPARSITY:-0.9}
+W=/tmp/model-scale
+mkdir -p "$W"
+# cold compiles: the CUDA driver's JIT cache answered repeated compiles (docs/BENCHMARKS.md)
+export CUDA_CACHE_DISABLE=1
+rm -rf ~/.nv/ComputeCache
+{ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv
+  nproc; uptime; "$SPMMFARM" --version; } > "$OUT/scale/machine.txt" 2>&1
+cat "$OUT/scale/machine.txt"
+
+# bert_model DIR LAYERS: BERT-base's linear layers (q, k, v, o: 768 x 768; ffn1:
+# 3072 x 768; ffn2: 768 x 3072; M = outputs, K = inputs), a manifest at N
+bert_model () {
+    local dir=$1 layers=$2 seed=0
+    mkdir -p "$dir"
+    local entries=""
+    for l in $(seq 0 $((layers - 1))); do
+        for spec in q:768:768 k:768:768 v:768:768 o:768:768 ffn1:3072:768 ffn2:768:3072; do
+            local name=${spec%%:*} rest=${spec#*:}
+            local m=${rest%%:*} k=${rest#*:}
+            seed=$((seed + 1))
+            [ -f "$dir/l$l.$name.mtx" ] || "$SPMMFARM" gen --m "$m" --k "$k" --sparsity "$SP" --seed $seed \
+                -o "$dir/l$l.$name.mtx" >/dev/null
+            entries="$entries${entries:+, }{\"name\": \"l$l.$name\", \"file\": \"l$l.$name.mtx\"}"
+        done
+    done
+    echo "{ \"name\": \"bert-base-s$SP-l$layers\", \"n\": $N, \"layers\": [ $entries ] }" > "$dir/model.json"
+}
+
+# summary LOCAL_JSON COMMAND OUT_JSON: the issue's output contract from local --json
+summary () {
+    python3 - "$@" <<'PY'
+import json, sys
+src, command, dst = sys.argv[1:4]
+try:
+    d = json.load(open(src))
+except Exception as e:
+    d = {"error": "no JSON from local: %s" % e, "layers": []}
+layers = d.get("layers", [])
+verified = [l for l in layers if l.get("max_rel_err") is not None and l["max_rel_err"] <= 1e-5]
+timed = [l for l in layers if l.get("sgemm_us") and l.get("us")]
+tw = sum(l["sgemm_us"] for l in timed) / sum(l["us"] for l in timed) if timed else None
+out = {
+    "layers": len(layers), "verified": len(verified),
+    "wall_s": d.get("wall_s"), "compile_cpu_s": d.get("compile_cpu_s"), "gpu_s": d.get("gpu_s"),
+    "gpu_busy": d.get("gpu_busy"), "candidates": d.get("candidates"),
+    "time_weighted_speedup_sgemm": tw,
+    "geomean_speedup_sgemm": (lambda xs: __import__("math").exp(sum(map(__import__("math").log, xs)) / len(xs)) if xs else None)(
+        [l["speedup_sgemm"] for l in layers if l.get("speedup_sgemm")]),
+    "budget_s": d.get("budget_s"), "layers_narrowed": d.get("layers_narrowed"),
+    "layers_without_u": d.get("layers_without_u"), "configs_skipped": d.get("configs_skipped"),
+    "templates": {t: sum(1 for l in layers if l.get("template") == t) for t in ("U", "D", "dense")},
+    "gpu_type": d.get("gpu_type"), "strategy": d.get("strategy"),
+    "settings": command, "simulated": any(l.get("simulated") for l in layers),
+    "per_layer": [{k: l.get(k) for k in ("name", "m", "k", "n", "template", "config", "us", "sgemm_us", "max_rel_err")}
+                  for l in layers],
+}
+json.dump(out, open(dst, "w"), indent=1)
+print(json.dumps({k: v for k, v in out.items() if k != "per_layer"}))
+PY
+}
+
+# worker_log LOG: the workers' compile cache lines
+worker_log () { grep -E "compile cache|budget|skipped" "$1" | tail -5; }
+
+for what in "$@"; do
+    case $what in
+    parts)
+        # the same full kernels three ways: in parts (the default), one function
+        # (SPMMFARM_U_EMIT=ptx, before issue 22), in parts at ptxas -O1;
+        # exhaustive U, every kernel verified; 768 x 768 at 95 % and 90 % (BERT's
+        # 59,000 nonzeros) at N = 4096, and a 256 x 1152 layer at N = 784
+        for spec in ${SF_PARTS_SPECS:-768:768:0.95:4096 768:768:0.9:4096 256:1152:0.9:784}; do
+            IFS=: read -r m k s n <<< "$spec"
+            f=$W/parts-$m-$k-$s.mtx
+            "$SPMMFARM" gen --m $m --k $k --sparsity $s --seed 7 -o "$f" >/dev/null
+            for path in parts ptx parts-o1; do
+                env_path=$path; [ $path = parts ] && env_path=""
+                echo "== $m x $k @ $s, N = $n, $path"
+                SPMMFARM_U_EMIT=$env_path timeout ${SF_PARTS_TIME:-150} "$SPMMFARM" tune-local "$f" --n $n \
+                    --strategy exhaustive --templates U --max-configs ${SF_PARTS_CONFIGS:-3} --no-store --json \
+                    > "$OUT/scale/parts-$m-$k-$s-$path.json" 2>> "$OUT/scale/parts-stderr.log"
+                echo "exit $?"
+            done
+        done
+        python3 - "$OUT/scale" <<'PY' | tee "$OUT/scale/parts-report.txt"
+import glob, json, os, sys
+d = sys.argv[1]
+rows, totals = {}, {}
+for f in sorted(glob.glob(os.path.join(d, "parts-*.json"))):
+    name = os.path.basename(f)[len("parts-"):-len(".json")]
+    path = next(p for p in ("parts-o1", "parts", "ptx") if name.endswith("-" + p))
+    layer = name[:-len(path) - 1]
+    try:
+        j = json.load(open(f))
+    except Exception as e:
+        print(layer, path, "no result:", e); continue
+    totals[(layer, path)] = j["search"]
+    for c in j["candidates"]:
+        if c["config"].startswith("U") and not c.get("proxy"):
+            rows.setdefault((layer, c["config"]), {})[path] = c
+print("per kernel: time us, verification error, compile wall s, registers, spill bytes")
+for (layer, cfg), byp in sorted(rows.items()):
+    cells = []
+    for p in ("parts", "ptx", "parts-o1"):
+        c = byp.get(p)
+        cells.append("%-9s -" % p if not c else "%-9s %s" % (p, c["status"]) if c["status"] != "ok" else
+                     "%-9s %8.2f us %8.1e %6.1f s %3d r %5d B" % (p, c["us"], c.get("err") or 0, c.get("compile_s", 0),
+                                                                 c.get("registers", 0), c.get("spill_bytes", 0)))
+    ok = all(byp.get(p, {}).get("status") == "ok" for p in ("parts", "ptx"))
+    print("%s %s\n   %s%s" % (layer, cfg, "\n   ".join(cells),
+          "\n   parts / one function: %.3f" % (byp["parts"]["us"] / byp["ptx"]["us"]) if ok else ""))
+print("per run: compile CPU-s, compile wall s, kernels verified of timed")
+for (layer, path), s in sorted(totals.items()):
+    print("  %-20s %-9s %8.1f CPU-s %7.1f s wall  %d timed, %d failed" % (layer, path, s["compile_cpu_s"],
+          s["compile_wall_s"], s["timed"], s["failed"]))
+PY
+        ;;
+    bert)
+        bert_model "$W/bert" "$LAYERS"
+        B=${SF_SCALE_BUDGET:-4m}
+        budget_arg="--budget $B"; [ "$B" = default ] && budget_arg=""
+        export SPMMFARM_COMPILE_CACHE=$W/kcache
+        for run in cold warm; do
+            [ $run = warm ] && [ "$B" = default ] && break
+            [ $run = cold ] && rm -rf "$W/kcache"
+            rm -rf "$W/store-$run" "$W/bert-$run.bundle"
+            cmd="spmmfarm local --model bert-base.json $budget_arg ${SF_SCALE_ARGS:-} (fresh store, CUDA_CACHE_DISABLE=1, $run compile cache)"
+            echo "== $cmd"
+            timeout ${SF_SCALE_TIME:-590} "$SPMMFARM" local --model "$W/bert/model.json" \
+                --store "$W/store-$run" $budget_arg ${SF_SCALE_ARGS:-} --json -o "$W/bert-$run.bundle" \
+                > "$OUT/scale/local-$run.json" 2> "$OUT/scale/local-$run.log"
+            echo "exit $?"
+            worker_log "$OUT/scale/local-$run.log"
+            name=bert-base; [ $run = warm ] && name=bert-base-warm
+            summary "$OUT/scale/local-$run.json" "$cmd" "$OUT/$name.json"
+            "$SPMMFARM" store dump "$W/store-$run" --db campaigns --json > "$OUT/scale/campaign-$run.json" 2>/dev/null
+        done
+        du -sh "$W/kcache" 2>/dev/null
+        ;;
+    quality)
+        bert_model "$W/bert1" 1
+        ql=${SF_SCALE_QLAYERS:-q ffn1}
+        python3 - "$W/bert1/model.json" "$W/bert1/q.json" $ql <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1])); keep = set("l0." + x for x in sys.argv[3:])
+m["layers"] = [l for l in m["layers"] if l["name"] in keep]; m["name"] += "-q"
+json.dump(m, open(sys.argv[2], "w"))
+PY
+        export SPMMFARM_COMPILE_CACHE=off
+        for run in default whole; do
+            model=$W/bert1/model.json; args=""
+            [ $run = whole ] && model=$W/bert1/q.json && args="--budget 0 --strategy proxy"
+            rm -rf "$W/store-q-$run"
+            echo "== local $args on $(basename $model)"
+            timeout ${SF_QUALITY_TIME:-280} "$SPMMFARM" local --model "$model" --store "$W/store-q-$run" $args --json \
+                > "$OUT/scale/quality-$run.json" 2> "$OUT/scale/quality-$run.log"
+            echo "exit $?"
+            summary "$OUT/scale/quality-$run.json" "spmmfarm local $args" "$OUT/scale/quality-$run-summary.json"
+        done
+        python3 - "$OUT/scale/quality-default.json" "$OUT/scale/quality-whole.json" <<'PY' | tee "$OUT/scale/quality-report.txt"
+import json, sys
+try:
+    a = {l["name"]: l for l in json.load(open(sys.argv[1]))["layers"]}
+    b = {l["name"]: l for l in json.load(open(sys.argv[2]))["layers"]}
+except Exception as e:
+    print("no result:", e); sys.exit(0)
+common = sorted(set(a) & set(b))
+for n in common:
+    print("%-10s default %-32s %8.2f us   whole space %-32s %8.2f us   default/whole %.3f" %
+          (n, a[n]["config"], a[n]["us"], b[n]["config"], b[n]["us"], a[n]["us"] / b[n]["us"]))
+if common:
+    tw = lambda d: sum(d[n]["sgemm_us"] for n in common) / sum(d[n]["us"] for n in common)
+    print("time-weighted speedup over SGEMM on %d layers: default %.3fx, whole space %.3fx (%.1f %% apart)" %
+          (len(common), tw(a), tw(b), 100 * (1 - tw(a) / tw(b))))
+PY
+        ;;
+    *)
+        echo "model-scale.sh: unknown part '$what' (parts, bert, quality)"; exit 2 ;;
+    esac
+done
+# at most 8 files come back: the reports and summaries, and a tarball of the rest
+cp "$OUT/scale/parts-report.txt" "$OUT/scale/quality-report.txt" "$OUT/" 2>/dev/null
+tar czf "$OUT/model-scale.tgz" -C "$OUT" scale && rm -rf "$OUT/scale"
+ls -la "$OUT"

@@ -1,0 +1,49 @@
+#!/bin/sh
+# The end-to-end benchmark's plumbing, no GPU: tests/bench/e2e.py --dry-run
+# (small models on the CPU: prune, safetensors checkpoint, spmmfarm import,
+# spmmfarm local on the sim backend, sparsify through the fake CUDA driver,
+# the output contract's JSON; BERT needs transformers and says so when it is
+# missing), and a configuration that fails is written as failed-*.json.
+# Skipped (exit 77) when no Python has torch (tests/py_torch.sh says how).
+. "$(dirname "$0")/testlib.sh"
+FAKE="$TOP_BUILDDIR/tests/.libs/libfakecudak.so"
+export SPMMFARM_RT_LIB="${SPMMFARM_RT_LIB:-$TOP_BUILDDIR/runtime/.libs/libspmmfarm-rt.so.0}"
+export SPMMFARM_LIBCUDA="$FAKE" SPMMFARM PYTHONDONTWRITEBYTECODE=1
+PY=""
+for py in ${SF_TORCH_PYTHON:-} python3 /usr/bin/python3; do
+    if command -v "$py" >/dev/null 2>&1 && "$py" -c 'import torch, numpy' >/dev/null 2>&1; then PY=$py; break; fi
+done
+if [ -z "$PY" ]; then
+    echo "SKIP: no Python with torch and numpy (install Debian's python3-torch, or set SF_TORCH_PYTHON)"
+    exit 77
+fi
+E2E="$TOP_SRCDIR/tests/bench/e2e.py"
+
+expect_exit 0 "e2e.py --help" "$PY" "$E2E" --help
+expect_grep "max_rel_err" "$WORK/out" "--help states the output contract"
+expect_exit 2 "e2e.py --dry-run without the fake driver" env -u SPMMFARM_LIBCUDA "$PY" "$E2E" --dry-run --out "$WORK/x"
+expect_exit 0 "e2e.py --dry-run" "$PY" "$E2E" --dry-run --out "$WORK/e2e" --work "$WORK/w"
+cat "$WORK/out"
+J="$WORK/e2e/llama-fp32-0.9.json"
+[ "$(json_get "$J" 'all(k in d for k in ("model", "precision", "sparsity", "batch", "tokens", "dense_ms", "sparse_ms", "compile_ms", "speedup", "max_rel_err")) and d["dry_run"] and d["dense_ms"] is None')" = True ] \
+    && pass "the LLaMA row has the output contract's keys, no timing (dry run)" || fail "LLaMA row: $(head -c 400 "$J")"
+[ "$(json_get "$J" 'd["linear_layers"] == 14 and d["sparse_layers"] == 14 and d["output_shape"] == [2, 1, 64] and d["tuning"]["gpu_type"].startswith("sim/")')" = True ] \
+    && pass "every linear layer of the decoder stack was tuned, exported and replaced" || fail "LLaMA layers"
+if "$PY" -c 'import transformers' >/dev/null 2>&1; then
+    [ "$(json_get "$WORK/e2e/bert-fp32-0.9.json" 'd["sparse_layers"] == d["linear_layers"] > 0')" = True ] \
+        && pass "BERT (transformers) sparsified" || fail "BERT row"
+else
+    expect_grep "transformers is not installed: bert:fp32:0.9 skipped" "$WORK/out" "says transformers is missing"
+fi
+# the bf16 tier end to end: tuned (sim), exported with bf16 layers, replaced,
+# launched with bf16 buffers (sfrt_launch_typed through the fake driver)
+expect_exit 0 "llama in bf16" "$PY" "$E2E" --dry-run --out "$WORK/e2e" --work "$WORK/w" --only llama:bf16:0.9
+[ "$(json_get "$WORK/e2e/llama-bf16-0.9.json" 'd["precision"] == "bf16" and d["sparsity"] == 0.9')" = True ] \
+    && pass "the bf16 row is written" || fail "bf16 row: $(cat "$WORK/e2e/llama-bf16-0.9.json" 2>/dev/null | head -c 400)"
+# a configuration that fails (the nk layout: no nk kernels yet) is written
+# as failed-*.json with its error, and the run exits 1
+expect_exit 1 "a configuration that fails" "$PY" "$E2E" --dry-run --out "$WORK/e2e" --work "$WORK/w2" \
+    --only llama:bf16:0.7 --layout nk
+[ "$(json_get "$WORK/e2e/failed-llama-bf16-0.7.json" '"spmmfarm local failed" in d["error"] and "layout nk" in d["error"]')" = True ] \
+    && pass "is written as failed-*.json with its error" || fail "failed row: $(cat "$WORK/e2e/failed-llama-bf16-0.7.json")"
+finish
