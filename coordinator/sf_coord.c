@@ -1991,14 +1991,14 @@ s_denied (sf_coord_t *self, zframe_t *rid, const char *what, uint64_t id)
 
 /*  METRICS_REQ: the counters as Prometheus text (coordinator/sf_metrics.h). */
 typedef struct {
-    int64_t campaigns[5], jobs_done, jobs_failed;
+    int64_t campaigns[SF_METRICS_STATES], jobs_done, jobs_failed;
 } s_tally_t;
 
 static int
 s_tally_campaign (void *arg, const sf_store_campaign_t *rec)
 {
     s_tally_t *t = arg;
-    if ((unsigned) rec->state < 5)
+    if ((unsigned) rec->state < SF_METRICS_STATES)
         t->campaigns[rec->state]++;
     t->jobs_done += (int64_t) rec->counters.jobs_done;
     t->jobs_failed += (int64_t) rec->counters.jobs_failed;

@@ -21,7 +21,7 @@ expect_grep "no answer from the coordinator" "$WORK/err" "says nobody answered"
 printf '{"name": "m", "n": 8, "layers": [{"file": "m.mtx", "rleu": true}]}\n' >"$WORK/typo.json"
 expect_exit 2 "a misspelled key in a manifest" "$SPMMFARM" submit --model "$WORK/typo.json" \
     --coordinator tcp://127.0.0.1:1 --timeout 300
-expect_grep 'layers\[0\]: unknown key "rleu" \(a layer has "file", "name", "tensor", "n", "bias", "relu"\)' \
+expect_grep 'layers\[0\]: unknown key "rleu" \(a layer has "file", "name", "tensor", "n", "bias", "relu", "conv",' \
     "$WORK/err" "the unknown key is named, with the keys a layer has"
 printf '{"name": "m", "n": 8, "layer": [{"file": "m.mtx"}]}\n' >"$WORK/typo2.json"
 expect_exit 2 "a misspelled top-level key" "$SPMMFARM" submit --model "$WORK/typo2.json" \

@@ -2,13 +2,17 @@
 # Fault injection on the farm as processes (docs/RELIABILITY.md): the same
 # campaigns run once without faults and once under kill -9 of workers and of
 # the coordinator at random points, frozen (silent) workers and a full disk
-# (tests/libsffault.so); the stores must hold exactly the same results
-# (keys and times) and bests, nothing stored twice, no job failed.
+# (tests/libsffault.so), with hostile peers beside them (tests/hostile_peer:
+# greedy workers that take jobs and fall silent and forge results, a worker
+# claiming a live worker's id, garbage, a client that never reads); the
+# stores must hold exactly the same results (keys and times) and bests,
+# nothing stored twice, no job failed.
 # SF_FAULT_ROUNDS (default 6), SF_FAULT_LAYERS (the sweep's layers, default
 # 48: 2 jobs each) and SF_FAULT_SEED (default: the pid) scale and replay a
 # run; SF_FAULT_REPORT=FILE writes the figures as JSON.
 . "$(dirname "$0")/testlib.sh"
 FAULT="$TOP_BUILDDIR/tests/.libs/libsffault.so"
+HOSTILE="$TOP_BUILDDIR/tests/hostile_peer"
 ROUNDS=${SF_FAULT_ROUNDS:-6}
 LAYERS=${SF_FAULT_LAYERS:-48}
 SEED=${SF_FAULT_SEED:-$$}
@@ -79,12 +83,28 @@ for i in 1 2 3; do start_worker; eval "W$i=\$!"; done
 submit_both && pass "faulty run: submitted" || fail "faulty run: submit"
 # the schedule: ROUNDS rounds of a worker killed (-9) and replaced, the
 # coordinator killed (-9) and restarted, a worker frozen past its liveness
-# and thawed, the disk full for a while (every other round)
-kills_w=0 kills_c=0 freezes=0 fulls=0
+# and thawed, the disk full for a while (every other round); meanwhile
+# hostile peers: a greedy worker, one claiming a live worker's id, garbage
+# on both endpoints and a client that never reads its replies
+kills_w=0 kills_c=0 freezes=0 fulls=0 hostile=0 HPIDS=""
+hostile_round () {  # ROUND: four hostile peers for 1.5 s, in the background
+    "$SPMMFARM" status --json $C >"$WORK/st.json" 2>/dev/null
+    live=$(python3 -c 'import json,sys
+w = [w for w in json.load(open(sys.argv[1]))["workers"] if w["state"] != "lost"]
+print(w[0]["id"] + " " + w[0]["gpu_type"] if w else "")' "$WORK/st.json" 2>/dev/null)
+    type=${live#* }; [ -n "$live" ] || type=sim/h100-model/132sm
+    "$HOSTILE" greedy $WEP "$type" "greedy-$1" 1.5 >>"$WORK/hostile.log" 2>&1 & HPIDS="$HPIDS $!"
+    [ -n "$live" ] && "$HOSTILE" greedy $WEP "$type" "${live% *}" 1.5 >>"$WORK/hostile.log" 2>&1 & HPIDS="$HPIDS $!"
+    "$HOSTILE" garbage $WEP 1 >>"$WORK/hostile.log" 2>&1 & HPIDS="$HPIDS $!"
+    "$HOSTILE" garbage $CEP 1 >>"$WORK/hostile.log" 2>&1 & HPIDS="$HPIDS $!"
+    "$HOSTILE" flood $CEP 1 >>"$WORK/hostile.log" 2>&1 & HPIDS="$HPIDS $!"
+    hostile=$((hostile + 1))
+}
 r=0
 next_rand () { SEED=$(( (SEED * 1103515245 + 12345) % 2147483648 )); echo $(( SEED % $1 )); }
 while [ $r -lt $ROUNDS ]; do
     r=$((r + 1))
+    hostile_round $r
     sleep 0.$(( 2 + $(next_rand 6) ))
     victim=$(( 1 + $(next_rand 3) ))
     eval "pid=\$W$victim"
@@ -105,6 +125,7 @@ while [ $r -lt $ROUNDS ]; do
         fulls=$((fulls + 1))
     fi
 done
+wait $HPIDS 2>/dev/null
 ended=0
 wait_ended $ID1 $((120 + LAYERS)) && s1=$state && wait_ended $ID2 120 && s2=$state && ended=1
 if [ $ended = 1 ] && [ "$s1" = done ] && [ "$s2" = done ]; then pass "faulty run: both campaigns done"; else
@@ -116,10 +137,22 @@ snapshot "$WORK/run" run
 expect_exit 0 "the store of the faulty run verifies" "$SPMMFARM" store verify "$WORK/run"
 
 # 3. compare
-python3 - "$WORK" "$kills_w" "$kills_c" "$freezes" "$fulls" "${SF_FAULT_REPORT:-}" <<'PY' && \
+python3 - "$WORK" "$kills_w" "$kills_c" "$freezes" "$fulls" "${SF_FAULT_REPORT:-}" "$hostile" <<'PY' && \
     pass "same results, bests and jobs as without faults" || fail "the faulty run differs"
 import json, sys
 w, kw, kc, fz, fl, report = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+import re
+hostile = {"rounds": int(sys.argv[7]), "greedy_jobs_held": 0, "forged_results": 0, "hijack_attempts": 0,
+           "garbage_messages": 0, "flood_messages": 0}
+for l in open(w + "/hostile.log"):
+    m = re.match(r"hostile greedy (\S+): (\d+) jobs taken and held, (\d+) forged", l)
+    if m:
+        hostile["greedy_jobs_held"] += int(m.group(2))
+        hostile["forged_results"] += int(m.group(3))
+        hostile["hijack_attempts"] += not m.group(1).startswith("greedy-")
+    m = re.match(r"hostile (garbage|flood): (\d+) messages", l)
+    if m:
+        hostile[m.group(1) + "_messages"] += int(m.group(2))
 def lines(name):
     return [json.loads(l) for l in open("%s/%s.json" % (w, name)) if l.strip()]
 def results(run):
@@ -147,7 +180,7 @@ figures = {"kill9_workers": kw, "kill9_coordinator": kc, "frozen_workers": fz, "
            "jobs": len(jobs), "results": len(run), "results_lost": lost, "results_duplicated": dup,
            "results_extra": extra, "results_differ": differ, "bests_differ": best_differ,
            "jobs_failed": failed, "jobs_not_done": not_done, "leases_lost": lost_leases,
-           "retries_spent": retries, "campaign_result_counters": counted}
+           "retries_spent": retries, "campaign_result_counters": counted, "hostile": hostile}
 print(json.dumps(figures))
 if report:
     json.dump(figures, open(report, "w"), indent=1)

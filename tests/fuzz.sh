@@ -15,12 +15,16 @@ flock 9
     && pass "the fuzzers build" || { fail "the fuzzers build"; tail -20 "$SAN/build.log"; finish; }
 flock -u 9
 FINDINGS="$TOP_BUILDDIR/fuzz-findings"
+# the matrix and manifest harnesses write each input to a file: on a tmpfs
+# (/dev/shm) they run some 30 times faster than on a loaded disk
+SCRATCH=$(mktemp -d /dev/shm/spmmfarm-fuzz.XXXXXX 2>/dev/null) || SCRATCH="$WORK"
+trap 'rm -rf "$WORK" "$SCRATCH"' EXIT
 for h in proto record manifest smtx mtx npy safetensors; do
     corpus="$WORK/corpus-$h"
     mkdir -p "$corpus"
     limit="-max_total_time=$SECONDS_EACH"
     [ -n "${SF_FUZZ_RUNS:-}" ] && limit="-runs=$SF_FUZZ_RUNS"
-    TMPDIR="$WORK" "$SAN/src/tests/fuzz/fuzz_$h" "$corpus" "$TOP_SRCDIR/tests/fuzz/$h" $limit -timeout=10 \
+    TMPDIR="$SCRATCH" "$SAN/src/tests/fuzz/fuzz_$h" "$corpus" "$TOP_SRCDIR/tests/fuzz/$h" $limit -timeout=10 \
         -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix="$WORK/$h-" \
         >"$WORK/$h.log" 2>&1
     rc=$?

@@ -177,6 +177,13 @@ check_LTLIBRARIES += tests/libsffault.la
 tests_libsffault_la_SOURCES = tests/fault_inject.c
 tests_libsffault_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 tests_libsffault_la_LIBADD = -ldl
+## tests/hostile_peer: greedy and hijacking workers, garbage, a client that
+## never reads (cli_faults.sh starts them beside the kills).
+check_PROGRAMS += tests/hostile_peer
+tests_hostile_peer_SOURCES = tests/hostile_peer.c
+tests_hostile_peer_CFLAGS = $(SF_CFLAGS)
+tests_hostile_peer_LDADD = libspmmfarm.la
+tests_hostile_peer_LDFLAGS = $(CUDA_LDFLAGS)
 TESTS += tests/cli_store_faults.sh tests/cli_faults.sh tests/cli_auth.sh
 dist_noinst_SCRIPTS += tests/cli_store_faults.sh tests/cli_faults.sh tests/cli_auth.sh
 

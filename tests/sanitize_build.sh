@@ -5,7 +5,9 @@
 # under a lock: the two scripts may run at once (make check -j).
 SAN="$TOP_BUILDDIR/sanitize"
 SAN_CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined"
-SAN_CFLAGS="$SAN_CFLAGS -fsanitize=fuzzer-no-link -Wno-for-loop-analysis"
+# -Wno-error: the gcc build is the -Werror gate; clang's own warnings (in build.log)
+# must not stop the sanitizer run.
+SAN_CFLAGS="$SAN_CFLAGS -fsanitize=fuzzer-no-link -Wno-for-loop-analysis -Wno-error"
 SAN_LDFLAGS="-fsanitize=address,undefined"
 # LeakSanitizer: off (ZeroMQ's and CZMQ's process-lifetime allocations are
 # reported as leaks; leaks are not what this run looks for).
@@ -29,15 +31,25 @@ san_build () {
     mkdir -p "$SAN/src"
     exec 9>"$SAN.lock"
     flock 9
-    # the tree as it is now (tar keeps times, so make rebuilds what changed)
-    (cd "$TOP_SRCDIR" && git ls-files -co --exclude-standard | grep -v '^sanitize/' | tar -cf - -T -) \
-        | tar -xf - -C "$SAN/src" || { flock -u 9; return 1; }
+    # the tree as it is now (tar keeps times, so make rebuilds what changed);
+    # files gone from the tree since the last copy are removed from it (a
+    # stale header there would still be found by #include)
+    (cd "$TOP_SRCDIR" && git ls-files -co --exclude-standard | grep -v '^sanitize/' | sort) >"$SAN/files.new"
+    if [ -f "$SAN/files" ]; then
+        comm -23 "$SAN/files" "$SAN/files.new" | (cd "$SAN/src" && xargs -r rm -f --)
+    fi
+    (cd "$TOP_SRCDIR" && tar -cf - -T "$SAN/files.new") | tar -xf - -C "$SAN/src" || { flock -u 9; return 1; }
+    mv "$SAN/files.new" "$SAN/files"
     (
         cd "$SAN/src" || exit 1
-        if [ ! -f config.status ]; then
+        # configured again when the flags above change (kept in $SAN/flags)
+        if [ ! -f config.status ] || [ "$(cat "$SAN/flags" 2>/dev/null)" != "$SAN_CFLAGS $SAN_LDFLAGS" ]; then
+            rm -f "$SAN/flags"
             autoreconf -fi >"$SAN/build.log" 2>&1 &&
                 ./configure -q --with-cuda="${CUDA_HOME:-/usr/local/cuda}" CC=clang CFLAGS="$SAN_CFLAGS" \
                     LDFLAGS="$SAN_LDFLAGS" >>"$SAN/build.log" 2>&1 || exit 1
+            san_make clean >/dev/null 2>&1
+            echo "$SAN_CFLAGS $SAN_LDFLAGS" >"$SAN/flags"
         fi
         san_make -j"$(nproc)" >>"$SAN/build.log" 2>&1 && san_make -j"$(nproc)" check TESTS= >>"$SAN/build.log" 2>&1
     )

@@ -1,4 +1,4 @@
-/*  libFuzzer harness: the farm's wire decoder (coordinator/sf_proto).
+/*  libFuzzer harness: the farm's wire decoder (wire/sf_proto).
     Input: one byte choosing the message type, then the MessagePack body;
     the frames decoded are ["SF1", TYPE, body]. A message that decodes is
     encoded again (every decoded message must be encodable: the encoder's
@@ -10,7 +10,7 @@
 
 #include <czmq.h>
 
-#include "coordinator/sf_proto.h"
+#include "wire/sf_proto.h"
 #include "tests/fuzz/sf_fuzz.h"
 
 int
