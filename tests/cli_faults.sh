@@ -91,7 +91,7 @@ hostile_round () {  # ROUND: four hostile peers for 1.5 s, in the background
     "$SPMMFARM" status --json $C >"$WORK/st.json" 2>/dev/null
     live=$(python3 -c 'import json,sys
 w = [w for w in json.load(open(sys.argv[1]))["workers"] if w["state"] != "lost"]
-print(w[0]["id"] + " " + w[0]["gpu_type"] if w else "")' "$WORK/st.json" 2>/dev/null)
+print(w[0]["id"] + " " + w[0]["gpu"] if w else "")' "$WORK/st.json" 2>/dev/null)
     type=${live#* }; [ -n "$live" ] || type=sim/h100-model/132sm
     "$HOSTILE" greedy $WEP "$type" "greedy-$1" 1.5 >>"$WORK/hostile.log" 2>&1 & HPIDS="$HPIDS $!"
     [ -n "$live" ] && "$HOSTILE" greedy $WEP "$type" "${live% *}" 1.5 >>"$WORK/hostile.log" 2>&1 & HPIDS="$HPIDS $!"
