@@ -85,7 +85,10 @@ sleep 0.5
 t0=$(date +%s%N)
 expect_exit 0 "status answers during an export" as alice status --timeout 1000
 t1=$(date +%s%N)
-[ $(( (t1 - t0) / 1000000 )) -lt 1000 ] && pass "within a second" || fail "status took $(( (t1 - t0) / 1000000 )) ms"
+# (a blocked loop would take the 2 s left of the write; the ASan+UBSan build
+# starts a client in up to a second on a loaded machine)
+quick=1000; [ "${SF_SANITIZE_INNER:-}" = 1 ] && quick=1900
+[ $(( (t1 - t0) / 1000000 )) -lt $quick ] && pass "within ${quick} ms" || fail "status took $(( (t1 - t0) / 1000000 )) ms"
 wait $EXPORT && pass "alice exports her campaign" || fail "alice's export: $(cat "$WORK/exp.err")"
 rm -f "$WORK/slow"
 [ -f "$WORK/s/exports/mine/a.bundle/manifest.json" ] && pass "written under STORE/exports" \
