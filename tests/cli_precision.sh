@@ -132,7 +132,7 @@ expect_exit 2 "a bf16 layer in a version-1 manifest is refused" "$SPMMFARM" bund
 expect_grep "needs bundle format version 2" "$WORK/err" "the refusal says why"
 
 expect_exit 0 "Python: layers name their dtypes; a launch of another dtype is refused" \
-    env PYTHONPATH="$PY" SPMMFARM_RT_LIB="$RT_LIB" SPMMFARM_LIBCUDA="$FAKE" python3 -c '
+    env $SF_PYENV PYTHONPATH="$PY" SPMMFARM_RT_LIB="$RT_LIB" SPMMFARM_LIBCUDA="$FAKE" python3 -c '
 import ctypes, sys, spmmfarm_rt as rt
 
 class Tensor:

@@ -15,6 +15,13 @@ SPMMFARM_STORE="$WORK/store"; export SPMMFARM_STORE
 SPMMFARM_COMPILE_CACHE="$WORK/kernels"; export SPMMFARM_COMPILE_CACHE
 FAILED=0
 PASSED=0
+# python3 loading one of our libraries built with ASan+UBSan (tests/sanitize.sh
+# runs make check in that build) needs the ASan runtime loaded first:
+# `env $SF_PYENV python3 ...`
+SF_PYENV="SF_PY=1"
+if [ "${SF_SANITIZE_INNER:-}" = 1 ]; then
+    SF_PYENV="LD_PRELOAD=$(clang -print-file-name=libclang_rt.asan-x86_64.so)"
+fi
 
 pass () { PASSED=$((PASSED + 1)); echo "ok - $1"; }
 fail () { FAILED=$((FAILED + 1)); echo "FAIL - $1"; }
