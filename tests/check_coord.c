@@ -1049,7 +1049,10 @@ START_TEST (test_reply_queue_bounded)
         zclock_sleep (200);
         sf_coord_stats (f.coord, &st);
     }
-    ck_assert_msg (st.unsent >= 10000, "only %llu replies dropped", (unsigned long long) st.unsent);
+    /* unbounded (the defect), nothing is ever dropped; bounded, all but
+       the high-water mark's worth are, once the coordinator has read them
+       (the ASan+UBSan build on a loaded machine reads ~5000 in 30 s) */
+    ck_assert_msg (st.unsent >= 1000, "only %llu replies dropped", (unsigned long long) st.unsent);
     /* and the others are still answered */
     sf_proto_msg_t *reply = s_request (&f, SF_PROTO_STATUS_REQ, &req);
     ck_assert_int_eq (reply->type, SF_PROTO_STATUS);
