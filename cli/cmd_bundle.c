@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include <czmq.h>
 
 #include "cli/sf_cli.h"
 #include "common/sf_bundle.h"
@@ -15,6 +18,7 @@
 #include "common/sf_matrix_io.h"
 #include "common/sf_reference.h"
 #include "common/sf_rng.h"
+#include "common/sf_sign.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_dkernel.h"
 #include "proxygen/sf_emit.h"
@@ -23,6 +27,7 @@
 #include "proxygen/sf_tencode.h"
 #include "runtime/spmmfarm_rt.h"
 #include "store/sf_export.h"
+#include "store/sf_store.h"
 #include "worker/sf_gpu.h"
 
 #define S_MAX_MATRICES 4096
@@ -59,12 +64,24 @@ static const char *s_help =
     "  --arch sm_XY      create: target architecture (default: GPU 0's)\n"
     "  --bias, --relu    create: fuse a per-row bias and/or ReLU into every kernel\n"
     "  --replace         create: replace an existing DIR\n"
+    "  --key K           verify: trust bundles signed by K (64 hex digits, or a\n"
+    "                    bundle-signing.pub file; repeatable). Also trusted: the keys\n"
+    "                    in $SPMMFARM_TRUSTED_KEYS and the default store's key\n"
+    "  --allow-untrusted verify: accept a bundle that is unsigned or signed by an\n"
+    "                    untrusted key (said so); a signature that does not match\n"
+    "                    its manifest is refused anyway\n"
     "  -h, --help        this help\n\n"
-    "Exit codes: 0 ok, 1 a check failed or the GPU failed, 2 bad usage or a\n"
-    "malformed bundle.\n";
+    "Signatures: a bundle written from a store (export, local -o, create) carries\n"
+    "manifest.sig, an ed25519 signature of its manifest by the store's key\n"
+    "(STORE/bundle-signing.pub); the manifest holds every file's SHA-256, so\n"
+    "`verify` refuses a bundle changed after it was signed, unsigned, or signed by\n"
+    "a key it does not trust (docs/BUNDLES.md).\n\n"
+    "Exit codes: 0 ok, 1 a check failed (a file, the signature) or the GPU\n"
+    "failed, 2 bad usage or a malformed bundle.\n";
 
 typedef struct {
-    bool json, bias, relu, replace;
+    bool json, bias, relu, replace, allow_untrusted;
+    char keys[4096];        /* --key values, ':'-separated */
     uint64_t seed;
     int64_t n;
     int gpu;
@@ -96,6 +113,7 @@ s_print_manifest (const char *dir, const sf_manifest_t *m)
     printf ("built by:  toolkit %s, driver %s%s\n", m->toolkit, m->driver,
             m->simulated ? "; times SIMULATED (no GPU ran these kernels)" : "");
     printf ("model:     %s\n", m->model.present ? "model.json" : "none");
+    printf ("signed by: %s\n", m->signer[0] ? m->signer : "nobody (no manifest.sig)");
     printf ("layers:    %d\n\n", (int) m->layer_count);
     printf ("%-20s %7s %7s %8s %-5s %-30s %10s %9s %s\n", "name", "M", "K", "tuned N", "tmpl",
             "config", "time us", "error", "epilogue");
@@ -565,6 +583,45 @@ s_no_gpu (const char *dir, const sf_manifest_t *m, const char *why, bool json)
     return SF_EXIT_OK;
 }
 
+/*  The keys `verify` trusts: --key, $SPMMFARM_TRUSTED_KEYS and the default
+    store's bundle-signing key (this user's exports). */
+static void
+s_trusted (const s_opts_t *o, char *out, size_t size)
+{
+    const char *env = getenv ("SPMMFARM_TRUSTED_KEYS");
+    char *store = sf_store_default_dir ();
+    char pub[SF_SIGN_PUB_HEX] = "";
+    if (store)
+        sf_sign_pub_load (store, pub);
+    free (store);
+    snprintf (out, size, "%s:%s:%s", o->keys, env ? env : "", pub);
+}
+
+/*  A trusted key signed the bundle (the signature itself was checked when
+    it was loaded); with --allow-untrusted, says what it is instead. */
+static int
+s_check_signer (const sf_manifest_t *m, const s_opts_t *o)
+{
+    char keys[8192], err[SF_MANIFEST_ERR_MAX];
+    s_trusted (o, keys, sizeof keys);
+    bool any = strspn (keys, ":") < strlen (keys);
+    int rc = any ? sf_manifest_trusted (m, keys, err, sizeof err) : SFRT_ERR_SIGNATURE;
+    if (!any)
+        snprintf (err, sizeof err, "%s, and no key is trusted here (--key FILE, SPMMFARM_TRUSTED_KEYS)",
+                  m->signer[0] ? "signed" : "not signed");
+    if (rc == SFRT_OK) {
+        if (!o->json)
+            printf ("signature: signed by %s (a trusted key)\n", m->signer);
+        return SF_OK;
+    }
+    if (!o->allow_untrusted)
+        return sf_error_set (rc == SFRT_ERR_SIGNATURE ? SF_ERR_VERIFY : SF_ERR_IO, "%s", err);
+    if (!o->json)
+        printf ("signature: NOT TRUSTED (%s%s%s); accepted by --allow-untrusted\n", err,
+                m->signer[0] ? ", key " : "", m->signer);
+    return SF_OK;
+}
+
 static int
 s_verify (const char *dir, const s_opts_t *o)
 {
@@ -572,6 +629,11 @@ s_verify (const char *dir, const s_opts_t *o)
     if (!bundle)
         return sf_cli_fail ("bundle verify", sf_error_last ());
     const sf_manifest_t *m = sf_bundle_manifest (bundle);
+    if (s_check_signer (m, o) != SF_OK) {
+        int rc = sf_cli_fail ("bundle verify", sf_error_last ());
+        sf_bundle_destroy (&bundle);
+        return rc;
+    }
     for (int i = 0; i < o->matrix_count; i++)
         if (!sf_manifest_find (m, o->matrix_name[i])) {
             sf_bundle_destroy (&bundle);
@@ -764,6 +826,27 @@ s_target (const s_opts_t *o, char *type, size_t size, int *major, int *minor, ch
     return SF_OK;
 }
 
+/*  Signs with the default store's key, made (with the store's folder) if
+    need be; unsigned, with a warning, if that fails. */
+static void
+s_sign_default (sf_bundle_t *bundle)
+{
+    char *store = sf_store_default_dir ();
+    sf_sign_key_t key;
+    int rc = !store ? sf_error_last ()
+             : zsys_dir_create ("%s", store) != 0 ? sf_error_set (SF_ERR_IO, "cannot create %s", store)
+                                                  : sf_sign_key_ensure (store);
+    if (rc == SF_OK)
+        chmod (store, 0700);
+    if (rc == SF_OK && (rc = sf_sign_key_load (store, &key)) == SF_OK) {
+        sf_bundle_set_signing_key (bundle, key.sk);
+        printf ("signed by %s (%s/%s)\n", key.pub, store, SF_SIGN_PUB_FILE);
+        explicit_bzero (&key, sizeof key);
+    } else
+        fprintf (stderr, "spmmfarm bundle create: the bundle is NOT signed: %s\n", sf_error_message ());
+    free (store);
+}
+
 static int
 s_create (int count, char **layers, s_opts_t *o)
 {
@@ -780,6 +863,8 @@ s_create (int count, char **layers, s_opts_t *o)
     int rc = bundle ? SF_OK : sf_error_last ();
     for (int i = 0; rc == SF_OK && i < count; i++)
         rc = s_create_layer (bundle, layers[i], o);
+    if (rc == SF_OK)
+        s_sign_default (bundle);
     if (rc == SF_OK)
         rc = sf_bundle_write (bundle, o->output, o->replace);
     if (rc == SF_OK)
@@ -805,6 +890,8 @@ s_parse (int argc, char **argv, s_opts_t *o, bool *help)
         { "bias", no_argument, NULL, 'b' },
         { "relu", no_argument, NULL, 'r' },
         { "replace", no_argument, NULL, 'R' },
+        { "key", required_argument, NULL, 'K' },
+        { "allow-untrusted", no_argument, NULL, 'U' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
@@ -846,6 +933,14 @@ s_parse (int argc, char **argv, s_opts_t *o, bool *help)
         case 'b': o->bias = true; break;
         case 'r': o->relu = true; break;
         case 'R': o->replace = true; break;
+        case 'K': {
+            size_t used = strlen (o->keys);
+            if (used + strlen (optarg) + 2 > sizeof o->keys)
+                return sf_cli_usage ("bundle", "too many --key options");
+            snprintf (o->keys + used, sizeof o->keys - used, "%s%s", used ? ":" : "", optarg);
+            break;
+        }
+        case 'U': o->allow_untrusted = true; break;
         case 'h': *help = true; return SF_EXIT_OK;
         default: return sf_cli_usage ("bundle", "unknown option");
         }

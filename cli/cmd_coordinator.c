@@ -27,20 +27,33 @@ static const char *s_help =
     "  --clients EP       endpoint the clients connect to (tcp://127.0.0.1:5556)\n"
     "  --curve-dir DIR    CurveZMQ: certificate DIR/coordinator.cert, allow-list DIR/allowed/\n"
     "  --cert F           CurveZMQ server certificate (NAME.cert, secret beside it)\n"
-    "  --allowed DIR      CurveZMQ allow-list: the public .cert of every worker and client\n"
+    "  --allowed DIR      CurveZMQ allow-list by role: DIR/workers/, DIR/clients/,\n"
+    "                     DIR/admins/ hold the public NAME.cert of each (re-read when it\n"
+    "                     changes: a removed key loses its service at once)\n"
+    "  --export-dir DIR   EXPORT writes bundles under DIR only (STORE/exports)\n"
+    "  --insecure         without CurveZMQ, listen beyond loopback anyway: anyone who\n"
+    "                     reaches the ports may submit, cancel, export, read weights\n"
     "  --config FILE      read the `coordinator` section of a farm.conf (flags win)\n"
     "  --heartbeat-ms MS  heartbeat interval, both ways (1000)\n"
     "  --liveness N       heartbeats missed before a worker counts as gone (3)\n"
-    "  --lease-ms MS      a job's lease; requeued when it runs out (600000)\n"
-    "  --retries N        leases a job gets before it fails for good (3)\n"
+    "  --lease-ms MS      a lease runs out MS after its worker last said it is busy\n"
+    "                     (its heartbeats renew it); requeued, no retry spent (600000)\n"
+    "  --max-job-ms MS    a job running longer than MS on one lease is timed out: a\n"
+    "                     fault (86400000)\n"
+    "  --retries N        faults (the worker says it failed, timed out) a job gets\n"
+    "                     before it fails for good; a lost worker or a restart spends\n"
+    "                     none (3)\n"
+    "  --peer-slots N     jobs one worker connection holds at most, whatever its\n"
+    "                     READY asks (64; its HELLO's capacity caps it too)\n"
     "  --stats FILE       on exit, write dispatch figures (jobs, lease latency) as JSON\n"
     "  --log LEVEL        error, warn, info (default), debug, trace\n"
     "  -h, --help         this help\n\n"
     "Exit: 0 stopped by a signal, 1 runtime failure, 2 bad usage or store refused.\n";
 
 typedef struct {
-    char store[1024], workers[512], clients[512], cert[512], allowed[512], stats[1024];
-    int64_t heartbeat_ms, liveness, lease_ms, retries;
+    char store[1024], workers[512], clients[512], cert[512], allowed[512], stats[1024], export_dir[1024];
+    bool insecure;
+    int64_t heartbeat_ms, liveness, lease_ms, retries, max_job_ms, peer_slots;
 } s_args_t;
 
 /*  Copies a zconfig value into buf when the flag did not set it. */
@@ -75,6 +88,7 @@ s_read_config (const char *file, s_args_t *a)
     s_conf_str (conf, "coordinator/clients", a->clients, sizeof a->clients);
     s_conf_str (conf, "coordinator/curve/cert", a->cert, sizeof a->cert);
     s_conf_str (conf, "coordinator/curve/allowed", a->allowed, sizeof a->allowed);
+    s_conf_str (conf, "coordinator/export_dir", a->export_dir, sizeof a->export_dir);
     int rc = s_conf_int (conf, "coordinator/heartbeat_ms", &a->heartbeat_ms, 10, 3600000);
     if (rc == SF_OK)
         rc = s_conf_int (conf, "coordinator/liveness", &a->liveness, 1, 100);
@@ -82,6 +96,10 @@ s_read_config (const char *file, s_args_t *a)
         rc = s_conf_int (conf, "coordinator/lease_ms", &a->lease_ms, 1, 7LL * 24 * 3600 * 1000);
     if (rc == SF_OK)
         rc = s_conf_int (conf, "coordinator/retries", &a->retries, 1, 1000);
+    if (rc == SF_OK)
+        rc = s_conf_int (conf, "coordinator/max_job_ms", &a->max_job_ms, 1, 30LL * 24 * 3600 * 1000);
+    if (rc == SF_OK)
+        rc = s_conf_int (conf, "coordinator/peer_slots", &a->peer_slots, 1, 1024);
     zconfig_destroy (&conf);
     if (rc != SF_OK)
         sf_error_prefix ("%s", file);
@@ -123,13 +141,15 @@ sf_cmd_coordinator (int argc, char **argv)
         { "config", required_argument, 0, 'f' },     { "heartbeat-ms", required_argument, 0, 'H' },
         { "liveness", required_argument, 0, 'L' },   { "lease-ms", required_argument, 0, 'l' },
         { "retries", required_argument, 0, 'r' },    { "stats", required_argument, 0, 'S' },
+        { "max-job-ms", required_argument, 0, 'M' }, { "peer-slots", required_argument, 0, 'P' },
+        { "export-dir", required_argument, 0, 'E' }, { "insecure", no_argument, 0, 'I' },
         { "log", required_argument, 0, 'g' },        { "help", no_argument, 0, 'h' },
         { 0, 0, 0, 0 }
     };
     const char *cmd = "coordinator";
     s_args_t a;
     memset (&a, 0, sizeof a);
-    a.heartbeat_ms = a.liveness = a.lease_ms = a.retries = -1;
+    a.heartbeat_ms = a.liveness = a.lease_ms = a.retries = a.max_job_ms = a.peer_slots = -1;
     const char *config = NULL;
     bool log_given = false;
     int opt;
@@ -162,7 +182,17 @@ sf_cmd_coordinator (int argc, char **argv)
             if (!sf_cli_parse_int (optarg, 1, 1000, &a.retries))
                 return sf_cli_usage (cmd, "--retries: 1..1000");
             break;
+        case 'M':
+            if (!sf_cli_parse_int (optarg, 1, 30LL * 24 * 3600 * 1000, &a.max_job_ms))
+                return sf_cli_usage (cmd, "--max-job-ms: 1..2592000000");
+            break;
+        case 'P':
+            if (!sf_cli_parse_int (optarg, 1, 1024, &a.peer_slots))
+                return sf_cli_usage (cmd, "--peer-slots: 1..1024");
+            break;
         case 'S': snprintf (a.stats, sizeof a.stats, "%s", optarg); break;
+        case 'E': snprintf (a.export_dir, sizeof a.export_dir, "%s", optarg); break;
+        case 'I': a.insecure = true; break;
         case 'g': {
             int level = sf_log_level_parse (optarg);
             if (level < 0)
@@ -195,6 +225,8 @@ sf_cmd_coordinator (int argc, char **argv)
         o.clients_ep = a.clients;
     o.cert = a.cert[0] ? a.cert : NULL;
     o.allowed = a.allowed[0] ? a.allowed : NULL;
+    o.export_dir = a.export_dir[0] ? a.export_dir : NULL;
+    o.insecure = a.insecure;
     if (a.heartbeat_ms > 0)
         o.heartbeat_ms = (int) a.heartbeat_ms;
     if (a.liveness > 0)
@@ -203,9 +235,16 @@ sf_cmd_coordinator (int argc, char **argv)
         o.lease_ms = a.lease_ms;
     if (a.retries > 0)
         o.retries = (int) a.retries;
+    if (a.max_job_ms > 0)
+        o.max_job_ms = a.max_job_ms;
+    if (a.peer_slots > 0)
+        o.peer_slots = (int) a.peer_slots;
     sf_coord_t *coord = sf_coord_new (&o);
-    if (!coord)
-        return sf_cli_fail (cmd, sf_error_last ());
+    if (!coord) {
+        int status = sf_error_last ();
+        int code = sf_cli_fail (cmd, status);
+        return status == SF_ERR_DENIED ? SF_EXIT_USAGE : code;  /* a setting refused */
+    }
     int rc = sf_coord_run (coord);
     if (a.stats[0]) {
         sf_coord_stats_t st;

@@ -42,7 +42,9 @@ static const char *s_help =
     "                     \"simulated\": true and the runtime opens it only on request\n"
     "  --json             machine-readable output\n"
     "With --coordinator, the coordinator writes the bundle from its own store, on\n"
-    "its own machine, at PATH (made absolute here):\n"
+    "its own machine, under its --export-dir (default STORE/exports): PATH is\n"
+    "relative to it (NAME.bundle), or absolute inside it. Only the campaign's\n"
+    "submitter or an admin key may export it (CurveZMQ):\n"
     SF_CLIENT_HELP
     "  -h, --help         this help\n\n"
     "Exit codes: 0 written, 1 a runtime failure (I/O, NVRTC, DIR exists), 2 bad\n"
@@ -75,15 +77,13 @@ s_export_store (const s_opts_t *o, sf_export_report_t *report)
     return rc;
 }
 
-/*  The export done by the coordinator (EXPORT_REQ), on its machine. */
+/*  The export done by the coordinator (EXPORT_REQ), on its machine, under
+    its export directory: -o is relative to it (or absolute inside it). */
 static int
 s_export_remote (const s_opts_t *o)
 {
     char path[SF_PROTO_PATH_MAX + 1];
-    char cwd[SF_PROTO_PATH_MAX + 1];
-    if (o->output[0] == '/')
-        snprintf (path, sizeof path, "%s", o->output);
-    else if (!getcwd (cwd, sizeof cwd) || (size_t) snprintf (path, sizeof path, "%s/%s", cwd, o->output) >= sizeof path)
+    if ((size_t) snprintf (path, sizeof path, "%s", o->output) >= sizeof path)
         return sf_cli_fail ("export", sf_error_set (SF_ERR_RANGE, "-o: path too long"));
     sf_proto_export_req_t req = { o->campaign, path, o->export.allow_simulated, o->export.replace };
     sf_proto_msg_t *reply = NULL;

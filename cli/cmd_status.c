@@ -16,14 +16,15 @@
 
 static const char *s_status_help =
     "usage: spmmfarm status [CAMPAIGN] [--watch] [--json] [--coordinator EP]\n\n"
-    "Shows every campaign (or one): its state (queued, running, done, failed,\n"
-    "cancelled; \"done, N failed\" when some of its jobs failed), jobs done of the\n"
-    "total (a failed job is not progress: it shows as '!' in the bar), jobs\n"
-    "failed, candidates measured and the estimated time left; and every worker\n"
-    "the coordinator knows: GPU type, state (idle, busy, lost) and jobs done.\n\n"
+    "Shows every campaign (or one): its state (queued, running, done,\n"
+    "done_with_failures (each failed job named, with why), failed,\n"
+    "cancelled), jobs done of the total (a failed job is not progress: it shows\n"
+    "as '!' in the bar), jobs failed, candidates measured and the estimated time\n"
+    "left; and every worker the coordinator knows: GPU type, state (idle, busy,\n"
+    "lost) and jobs done.\n\n"
     "  --watch            redraw every second until the campaign(s) shown finish\n"
     "                     (exit 0 when all are done with no failed job, 1 if one\n"
-    "                     failed, was cancelled or has failed jobs)\n"
+    "                     failed, ended with failures or was cancelled)\n"
     "  --interval MS      --watch: redraw period (1000)\n"
     SF_CLIENT_HELP
     "  --json             {\"campaigns\": [...], \"workers\": [...]}\n"
@@ -55,7 +56,7 @@ s_print_text (const sf_proto_status_t *st, bool watch)
             bar[j] = j < fill ? '#' : j < fill + failed ? '!' : '.';
         bar[WIDTH] = '\0';
         sf_progress_duration (c->eta_s, eta, sizeof eta);
-        if (c->jobs_failed > 0 && strcmp (c->state, "done") == 0)
+        if (c->jobs_failed > 0 && strcmp (c->state, "done") == 0)  /* an older coordinator's */
             snprintf (state, sizeof state, "done, %lld failed", (long long) c->jobs_failed);
         else
             snprintf (state, sizeof state, "%s", c->state);
@@ -80,6 +81,8 @@ s_print_text (const sf_proto_status_t *st, bool watch)
                     c->fallback ? ", some searches fell back to proxy" : "");
         else if (strcmp (c->strategy, "rank") == 0 && c->fallback)
             printf ("              rank: no model for its GPU type: fell back to proxy\n");
+        if (c->failures)
+            printf ("              failed: %s\n", c->failures);
     }
     printf ("%zu worker%s\n", st->worker_count, st->worker_count == 1 ? "" : "s");
     for (size_t i = 0; i < st->worker_count; i++) {
@@ -101,12 +104,15 @@ s_print_json (const sf_proto_status_t *st)
         cJSON_AddNumberToObject (o, "id", (double) c->id);
         cJSON_AddStringToObject (o, "name", c->name);
         cJSON_AddStringToObject (o, "state", c->state);
-        /* "done" with failed jobs: some layers have no result */
+        /* done_with_failures (or an older coordinator's "done" with failed
+           jobs): some layers have no result */
         cJSON_AddBoolToObject (o, "complete", strcmp (c->state, "done") == 0 && c->jobs_failed == 0);
         cJSON_AddNumberToObject (o, "jobs_total", (double) c->jobs_total);
         cJSON_AddNumberToObject (o, "jobs_done", (double) c->jobs_done);
         cJSON_AddNumberToObject (o, "jobs_failed", (double) c->jobs_failed);
         cJSON_AddNumberToObject (o, "candidates", (double) c->candidates);
+        if (c->failures)
+            cJSON_AddStringToObject (o, "failures", c->failures);
         if (c->strategy[0])
             cJSON_AddStringToObject (o, "strategy", c->strategy);
         if (strcmp (c->strategy, "rank") == 0) {

@@ -245,12 +245,51 @@ sf_client_model_free (sf_client_model_t *model)
     model->count = 0;
 }
 
-/*  An optional member of a JSON object: its boolean, else `fallback`. */
-static bool
-s_json_bool (const cJSON *obj, const char *key, bool fallback)
+/*  The keys a manifest may hold (docs/FARM.md, "Model manifests"): any
+    other key is refused by name, since a misspelled "relu" would silently
+    give a kernel without ReLU. "source", "m", "k", "dtype" and "sparsity"
+    are spmmfarm import's notes for people, read by nobody. */
+static const char *const s_root_keys[] = { "name", "n", "layers", "precision", "layout", "source", NULL };
+static const char *const s_layer_keys[] = { "file", "name", "tensor", "n", "bias", "relu", "conv", "precision",
+                                            "layout", "m", "k", "dtype", "sparsity", NULL };
+
+/*  The first member of obj whose key is not in `known`, or NULL. */
+static const cJSON *
+s_unknown_key (const cJSON *obj, const char *const *known)
+{
+    const cJSON *item;
+    cJSON_ArrayForEach (item, obj)
+    {
+        bool ok = false;
+        for (const char *const *k = known; *k && !ok; k++)
+            ok = item->string && strcmp (item->string, *k) == 0;
+        if (!ok)
+            return item;
+    }
+    return NULL;
+}
+
+/*  The keys of `known` as "a, b, c" (for messages). */
+static const char *
+s_key_list (const char *const *known, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (const char *const *k = known; *k && used < size; k++)
+        used += (size_t) snprintf (buf + used, size - used, "%s\"%s\"", used ? ", " : "", *k);
+    return buf;
+}
+
+/*  An optional boolean member: *out, or SF_ERR_FORMAT if it is there and
+    not true or false. */
+static int
+s_json_bool (const cJSON *obj, const char *key, bool *out, const char *manifest, int index)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive (obj, key);
-    return item ? cJSON_IsTrue (item) : fallback;
+    if (item && !cJSON_IsBool (item))
+        return sf_error_set (SF_ERR_FORMAT, "%s: layers[%d]: \"%s\" must be true or false", manifest, index, key);
+    *out = item && cJSON_IsTrue (item);
+    return SF_OK;
 }
 
 /*  One or two integers in [min, max] (a number, or [h, w]); absent: fallback. */
@@ -327,6 +366,17 @@ static int
 s_manifest_layer (sf_client_model_t *model, const char *manifest, const char *dir, const cJSON *item, int index,
                   const cJSON *root)
 {
+    char keys[256];
+    const cJSON *unknown = cJSON_IsObject (item) ? s_unknown_key (item, s_layer_keys) : NULL;
+    if (unknown)
+        return sf_error_set (SF_ERR_FORMAT, "%s: layers[%d]: unknown key \"%.64s\" (a layer has %s)", manifest, index,
+                             unknown->string, s_key_list (s_layer_keys, keys, sizeof keys));
+    bool bias = false, relu = false;
+    int rc = cJSON_IsObject (item) ? s_json_bool (item, "bias", &bias, manifest, index) : SF_OK;
+    if (rc == SF_OK && cJSON_IsObject (item))
+        rc = s_json_bool (item, "relu", &relu, manifest, index);
+    if (rc != SF_OK)
+        return rc;
     const cJSON *file = cJSON_GetObjectItemCaseSensitive (item, "file");
     const cJSON *name = cJSON_GetObjectItemCaseSensitive (item, "name");
     const cJSON *tensor = cJSON_GetObjectItemCaseSensitive (item, "tensor");
@@ -353,9 +403,8 @@ s_manifest_layer (sf_client_model_t *model, const char *manifest, const char *di
         snprintf (path, sizeof path, "%s", file->valuestring);
     else if ((size_t) snprintf (path, sizeof path, "%s/%s", dir, file->valuestring) >= sizeof path)
         return sf_error_set (SF_ERR_RANGE, "%s: layers[%d]: path too long", manifest, index);
-    int rc = s_model_add (model, path, tensor ? tensor->valuestring : NULL, conv_obj ? 0 : (int64_t) n->valuedouble,
-                          s_json_bool (item, "bias", false), s_json_bool (item, "relu", false),
-                          conv_obj ? &conv : NULL);
+    rc = s_model_add (model, path, tensor ? tensor->valuestring : NULL, conv_obj ? 0 : (int64_t) n->valuedouble,
+                      bias, relu, conv_obj ? &conv : NULL);
     if (rc != SF_OK) {
         sf_error_prefix ("%s: layers[%d]: ", manifest, index);
         return rc;
@@ -385,11 +434,33 @@ sf_client_model_read (const char *path, sf_client_model_t *model)
         free (text);
         return sf_error_set (SF_ERR_RANGE, "%s: %zu bytes, a manifest is at most %zu", path, size, S_MANIFEST_MAX);
     }
-    cJSON *root = cJSON_ParseWithLength (text, size);
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts (text, size, &end, false);
+    if (!root) {
+        /* where it stopped, as line:column (1-based) */
+        size_t at = end && end >= text && end <= text + size ? (size_t) (end - text) : 0;
+        int line = 1, column = 1;
+        for (size_t i = 0; i < at; i++)
+            if (text[i] == '\n')
+                line++, column = 1;
+            else
+                column++;
+        free (text);
+        return sf_error_set (SF_ERR_FORMAT, "%s:%d:%d: invalid JSON (see docs/FARM.md, model manifests)", path,
+                             line, column);
+    }
     free (text);
-    if (!root || !cJSON_IsObject (root)) {
+    if (!cJSON_IsObject (root)) {
         cJSON_Delete (root);
         return sf_error_set (SF_ERR_FORMAT, "%s: not a JSON object (see docs/FARM.md, model manifests)", path);
+    }
+    char keys[256];
+    const cJSON *unknown = s_unknown_key (root, s_root_keys);
+    if (unknown) {
+        int rc_unknown = sf_error_set (SF_ERR_FORMAT, "%s: unknown key \"%.64s\" (a manifest has %s)", path,
+                                       unknown->string, s_key_list (s_root_keys, keys, sizeof keys));
+        cJSON_Delete (root);
+        return rc_unknown;
     }
     const cJSON *name = cJSON_GetObjectItemCaseSensitive (root, "name");
     const cJSON *layers = cJSON_GetObjectItemCaseSensitive (root, "layers");

@@ -15,5 +15,6 @@ libspmmfarm_la_SOURCES += \
 	common/sf_suite.c common/sf_suite.h common/sf_zpl.c common/sf_zpl.h \
 	common/sf_cudadrv.c common/sf_cudadrv.h \
 	common/sf_curve.c common/sf_curve.h \
+	common/sf_sign.c common/sf_sign.h \
 	common/sf_tier.c common/sf_tier.h \
 	common/sf_checkpoint.c common/sf_checkpoint.h

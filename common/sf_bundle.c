@@ -34,6 +34,8 @@ struct _sf_bundle_t {
     s_blobs_t *blobs;   /* one per layer */
     void *model;
     size_t model_size;
+    bool sign;                  /* write manifest.sig with sk */
+    unsigned char sk[64];
 };
 
 /* ---- building -------------------------------------------------------------- */
@@ -96,6 +98,7 @@ sf_bundle_destroy (sf_bundle_t **self_p)
     }
     free (self->blobs);
     free (self->model);
+    explicit_bzero (self->sk, sizeof self->sk);
     sf_manifest_destroy (&self->m);
     free (self);
     *self_p = NULL;
@@ -253,6 +256,13 @@ sf_bundle_set_model (sf_bundle_t *self, const void *json, size_t size)
     self->model_size = size;
     s_file_entry (&self->m->model, "model.json", json, size);
     return SF_OK;
+}
+
+void
+sf_bundle_set_signing_key (sf_bundle_t *self, const unsigned char sk[64])
+{
+    memcpy (self->sk, sk, sizeof self->sk);
+    self->sign = true;
 }
 
 const sf_manifest_t *
@@ -430,7 +440,7 @@ s_fsync_path (const char *path)
 static int
 s_write_file (const char *dir, const char *rel, const void *data, size_t size)
 {
-    char path[S_PATH_MAX];
+    char path[S_PATH_MAX + SF_MANIFEST_PATH_MAX + 32];
     snprintf (path, sizeof path, "%s/%s", dir, rel);
     int fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
@@ -465,7 +475,8 @@ s_mkdir (const char *dir, const char *sub)
     return SF_OK;
 }
 
-/*  Every file of the bundle into the (new, empty) directory tmp. */
+/*  Every file of the bundle into the (new, empty) directory tmp, which
+    this process made. */
 static int
 s_write_tree (const sf_bundle_t *self, const char *tmp)
 {
@@ -474,8 +485,7 @@ s_write_tree (const sf_bundle_t *self, const char *tmp)
     for (int32_t i = 0; i < m->layer_count; i++)
         has_data = has_data || m->layers[i].data.present;
     int rc;
-    if ((rc = s_mkdir (tmp, NULL)) || (rc = s_mkdir (tmp, "kernels")) || (rc = s_mkdir (tmp, "src"))
-        || (has_data && (rc = s_mkdir (tmp, "data"))))
+    if ((rc = s_mkdir (tmp, "kernels")) || (rc = s_mkdir (tmp, "src")) || (has_data && (rc = s_mkdir (tmp, "data"))))
         return rc;
     for (int32_t i = 0; i < m->layer_count; i++) {
         const sf_manifest_layer_t *l = &m->layers[i];
@@ -493,9 +503,14 @@ s_write_tree (const sf_bundle_t *self, const char *tmp)
     size_t length = strlen (text);
     text[length] = '\n';  /* a text file ends with a newline: over the NUL */
     rc = s_write_file (tmp, SF_MANIFEST_FILE, text, length + 1);
+    char sig[SF_MANIFEST_SIG_MAX];
+    size_t sig_size = rc == SF_OK && self->sign ? sf_manifest_sign (text, length + 1, self->sk, sig) : 0;
+    if (rc == SF_OK && self->sign)
+        rc = sig_size ? s_write_file (tmp, SF_MANIFEST_SIG_FILE, sig, sig_size)
+                      : sf_error_set (SF_ERR_INTERNAL, "cannot sign the manifest");
     free (text);
     static const char *subdirs[] = { "kernels", "src", "data" };
-    char path[S_PATH_MAX + 16];
+    char path[S_PATH_MAX + 32];
     for (size_t i = 0; rc == SF_OK && i < 3; i++) {
         snprintf (path, sizeof path, "%s/%s", tmp, subdirs[i]);
         if (i < 2 || has_data)
@@ -518,6 +533,51 @@ s_parent (const char *path, char *out, size_t size)
         *slash = '\0';
 }
 
+/*  Removes the bundle at path: the files its manifest names, the manifest,
+    its folders; nothing else (a file it does not name stays, and so does
+    the folder holding it). SF_OK when all of it is gone. */
+static int
+s_remove_bundle (const char *path)
+{
+    sf_manifest_t *m = sf_bundle_read_manifest (path);
+    if (!m)
+        return sf_error_last ();
+    char file[S_PATH_MAX + SF_MANIFEST_PATH_MAX + 32];
+    for (int32_t i = 0; i < m->layer_count; i++) {
+        const sf_manifest_file_t *parts[3] = { &m->layers[i].cubin, &m->layers[i].source, &m->layers[i].data };
+        for (int j = 0; j < 3; j++)
+            if (parts[j]->present) {
+                snprintf (file, sizeof file, "%s/%s", path, parts[j]->file);
+                unlink (file);
+            }
+    }
+    if (m->model.present) {
+        snprintf (file, sizeof file, "%s/%s", path, m->model.file);
+        unlink (file);
+    }
+    sf_manifest_destroy (&m);
+    snprintf (file, sizeof file, "%s/%s", path, SF_MANIFEST_SIG_FILE);
+    unlink (file);
+    snprintf (file, sizeof file, "%s/%s", path, SF_MANIFEST_FILE);
+    unlink (file);
+    static const char *subdirs[] = { "kernels", "src", "data" };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf (file, sizeof file, "%s/%s", path, subdirs[i]);
+        rmdir (file);
+    }
+    if (rmdir (path) != 0 && errno != ENOENT)
+        return sf_error_set (SF_ERR_IO, "%s: %s (it holds files that are not the bundle's: left as it is)", path,
+                             strerror (errno));
+    return SF_OK;
+}
+
+/*  Writes into a new folder of a unique name (DIR.tmp.XXXXXX, made here,
+    so removing it on failure removes only what this call wrote), then
+    renames it DIR. With replace, an existing DIR must be a bundle (a
+    folder, not a link, holding a manifest.json): it is renamed to
+    DIR.old.XXXXXX, and the files its manifest names are removed from it
+    (a damaged bundle, or one holding other files, stays there, with a
+    warning). Nothing that is not a bundle's is ever deleted. */
 int
 sf_bundle_write (const sf_bundle_t *self, const char *dir, bool replace)
 {
@@ -528,21 +588,42 @@ sf_bundle_write (const sf_bundle_t *self, const char *dir, bool replace)
         length--;
     if (length == 0 || length + 16 >= S_PATH_MAX - SF_MANIFEST_PATH_MAX)
         return sf_error_set (SF_ERR_INVALID, "bundle: bad directory name '%s'", dir);
-    char target[S_PATH_MAX], tmp[S_PATH_MAX + 8], old[S_PATH_MAX + 8], parent[S_PATH_MAX];
+    char target[S_PATH_MAX], tmp[S_PATH_MAX + 16], old[S_PATH_MAX + 16], parent[S_PATH_MAX];
     snprintf (target, sizeof target, "%.*s", (int) length, dir);
-    snprintf (tmp, sizeof tmp, "%s.tmp", target);
-    snprintf (old, sizeof old, "%s.old", target);
+    snprintf (tmp, sizeof tmp, "%s.tmp.XXXXXX", target);
+    snprintf (old, sizeof old, "%s.old.XXXXXX", target);
     struct stat st;
     bool exists = lstat (target, &st) == 0;
     if (exists && !replace)
         return sf_error_set (SF_ERR_EXISTS, "%s already exists", target);
-    int rc = s_remove_tree (tmp);
-    if (rc == SF_OK)
-        rc = s_write_tree (self, tmp);
-    if (rc == SF_OK && exists && (rc = s_remove_tree (old)) == SF_OK && rename (target, old) != 0)
-        rc = sf_error_set (SF_ERR_IO, "cannot move %s aside: %s", target, strerror (errno));
-    if (rc == SF_OK && rename (tmp, target) != 0)
+    if (exists && !S_ISDIR (st.st_mode))
+        return sf_error_set (SF_ERR_EXISTS, "%s exists and is not a bundle folder (%s): not replaced", target,
+                             S_ISLNK (st.st_mode) ? "a symbolic link" : "not a folder");
+    char manifest[S_PATH_MAX + 32];
+    snprintf (manifest, sizeof manifest, "%s/%s", target, SF_MANIFEST_FILE);
+    if (exists && (lstat (manifest, &st) != 0 || !S_ISREG (st.st_mode)))
+        return sf_error_set (SF_ERR_EXISTS, "%s exists and is not a bundle (no %s): not replaced", target,
+                             SF_MANIFEST_FILE);
+    if (!mkdtemp (tmp))
+        return sf_error_set (SF_ERR_IO, "cannot create %s: %s", tmp, strerror (errno));
+    int rc = s_write_tree (self, tmp);
+    if (rc == SF_OK && chmod (tmp, 0755) != 0)
+        rc = sf_error_set (SF_ERR_IO, "chmod %s: %s", tmp, strerror (errno));
+    bool moved = false;
+    if (rc == SF_OK && exists) {
+        if (!mkdtemp (old))
+            rc = sf_error_set (SF_ERR_IO, "cannot create %s: %s", old, strerror (errno));
+        else if (rename (target, old) != 0) {  /* over the empty folder just made */
+            rc = sf_error_set (SF_ERR_IO, "cannot move %s aside: %s", target, strerror (errno));
+            rmdir (old);
+        } else
+            moved = true;
+    }
+    if (rc == SF_OK && rename (tmp, target) != 0) {
         rc = sf_error_set (SF_ERR_IO, "cannot rename %s to %s: %s", tmp, target, strerror (errno));
+        if (moved && rename (old, target) == 0)
+            moved = false;
+    }
     if (rc != SF_OK) {
         int saved = sf_error_last ();
         char detail[1024];
@@ -550,8 +631,8 @@ sf_bundle_write (const sf_bundle_t *self, const char *dir, bool replace)
         s_remove_tree (tmp);
         return sf_error_set (saved, "%s", detail);
     }
-    if (exists)
-        s_remove_tree (old);
+    if (moved && s_remove_bundle (old) != SF_OK)
+        sf_log_warn (S_LOG, "the replaced bundle: %s", sf_error_message ());
     s_parent (target, parent, sizeof parent);
     s_fsync_path (parent);
     sf_log_info (S_LOG, "wrote %s (%d layers)", target, (int) self->m->layer_count);
@@ -571,6 +652,7 @@ s_status (int rt)
     case SFRT_ERR_VERSION: return SF_ERR_SCHEMA;
     case SFRT_ERR_CHECKSUM: return SF_ERR_VERIFY;
     case SFRT_ERR_FORMAT: return SF_ERR_FORMAT;
+    case SFRT_ERR_SIGNATURE: return SF_ERR_VERIFY;
     default: return SF_ERR_INTERNAL;
     }
 }

@@ -81,6 +81,11 @@ sf_manifest_t *sf_bundle_read_manifest (const char *dir);
     and the bundle's other layers are not (or the reverse). */
 int sf_bundle_add_layer (sf_bundle_t *self, const sf_bundle_layer_t *layer);
 
+/*  Signs the bundle when it is written: manifest.sig, an ed25519 signature
+    of manifest.json by sk (libsodium's 64-byte secret key: a store's key,
+    common/sf_sign.h); copied. */
+void sf_bundle_set_signing_key (sf_bundle_t *self, const unsigned char sk[64]);
+
 /*  Adds the rank model (XGBoost JSON) as model.json; copied. */
 int sf_bundle_set_model (sf_bundle_t *self, const void *json, size_t size);
 

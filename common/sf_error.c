@@ -39,6 +39,7 @@ sf_strerror (int status)
     case SF_ERR_XGBOOST: return "XGBoost error";
     case SF_ERR_CANCELLED: return "cancelled";
     case SF_ERR_INTERNAL: return "internal error";
+    case SF_ERR_DENIED: return "permission denied";
     default: return "unknown error";
     }
 }

@@ -40,7 +40,8 @@ typedef enum {
     SF_ERR_CUSPARSE = -21,    /* cuSPARSE error (origin: cusparseStatus_t) */
     SF_ERR_XGBOOST = -22,     /* XGBoost error */
     SF_ERR_CANCELLED = -23,   /* the work was cancelled */
-    SF_ERR_INTERNAL = -24     /* a bug: please report */
+    SF_ERR_INTERNAL = -24,    /* a bug: please report */
+    SF_ERR_DENIED = -25       /* not allowed to this peer (its key, its role) */
 } sf_status;
 
 /*  Static English name of a status, e.g. "malformed input". Never NULL. */

@@ -94,3 +94,21 @@ sf_log_write (sf_log_level level, const char *component, const char *fmt, ...)
     fflush (out);
     pthread_mutex_unlock (&s_lock);
 }
+
+bool
+sf_log_rate (sf_log_rate_t *rate, int interval_ms, unsigned long long *held)
+{
+    struct timespec ts;
+    clock_gettime (CLOCK_MONOTONIC, &ts);
+    long long now = (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    rate->total++;
+    if (now < rate->next_ms) {
+        rate->held++;
+        return false;
+    }
+    if (held)
+        *held = rate->held;
+    rate->held = 0;
+    rate->next_ms = now + interval_ms;
+    return true;
+}

@@ -7,6 +7,7 @@
 #ifndef SF_LOG_H_INCLUDED
 #define SF_LOG_H_INCLUDED
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #ifdef __cplusplus
@@ -37,6 +38,26 @@ void sf_log_set_ident (const char *ident);
 
 void sf_log_write (sf_log_level level, const char *component, const char *fmt, ...)
     __attribute__ ((format (printf, 3, 4)));
+
+/*  A rate limit for one kind of message (a peer's bad messages, a failing
+    commit): at most one line per interval, and the next line says how many
+    were held back. Zero-initialise it; one per kind of message, owned by
+    the caller (not thread-safe: one thread uses it).
+
+        static ... sf_log_rate_t bad = { 0 };
+        uint64_t held;
+        if (sf_log_rate (&bad, 10000, &held))
+            sf_log_warn ("x", "dropped a message: %s (and %llu more in 10 s)", why, held);
+*/
+typedef struct {
+    long long next_ms;           /* monotonic ms of the next line allowed */
+    unsigned long long held;     /* messages held back since the last line */
+    unsigned long long total;    /* every message of the kind */
+} sf_log_rate_t;
+
+/*  True if this message may be logged now (then *held gets how many were
+    held back before it, and the count restarts); false: count it only. */
+bool sf_log_rate (sf_log_rate_t *rate, int interval_ms, unsigned long long *held);
 
 #define sf_log_error(comp, ...) sf_log_write (SF_LOG_ERROR, comp, __VA_ARGS__)
 #define sf_log_warn(comp, ...) sf_log_write (SF_LOG_WARN, comp, __VA_ARGS__)

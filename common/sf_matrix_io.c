@@ -146,11 +146,14 @@ sf_matrix_write (const sf_matrix_t *matrix, const char *path)
 
 /* ---- files ------------------------------------------------------------- */
 
+/*  Opens without blocking (a FIFO would wait for a writer forever), and
+    refuses anything but a regular file: FIFOs, devices (/dev/zero never
+    ends), sockets, directories. */
 FILE *
 sf_matrix_io_open (const char *path, int64_t *size_p)
 {
-    FILE *file = fopen (path, "rb");
-    if (!file) {
+    int fd = open (path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
         int err = errno;
         if (err == ENOENT || err == ENOTDIR)
             sf_error_set (SF_ERR_NOTFOUND, "%s: no such file", path);
@@ -159,16 +162,27 @@ sf_matrix_io_open (const char *path, int64_t *size_p)
         return NULL;
     }
     struct stat st;
-    if (fstat (fileno (file), &st) != 0) {
+    if (fstat (fd, &st) != 0) {
         int err = errno;
-        fclose (file);
+        close (fd);
         sf_error_set_origin (SF_ERR_IO, err, "%s: cannot stat: %s", path, strerror (err));
         return NULL;
     }
     if (!S_ISREG (st.st_mode)) {
-        fclose (file);
-        sf_error_set (SF_ERR_IO, "%s: not a regular file%s", path,
-                      S_ISDIR (st.st_mode) ? " (a directory)" : "");
+        close (fd);
+        sf_error_set (SF_ERR_IO, "%s: not a regular file (%s): refused", path,
+                      S_ISDIR (st.st_mode)                           ? "a directory"
+                      : S_ISFIFO (st.st_mode)                        ? "a FIFO"
+                      : S_ISCHR (st.st_mode) || S_ISBLK (st.st_mode) ? "a device"
+                                                                     : "a socket or the like");
+        return NULL;
+    }
+    int flags = fcntl (fd, F_GETFL);
+    FILE *file = flags >= 0 && fcntl (fd, F_SETFL, flags & ~O_NONBLOCK) == 0 ? fdopen (fd, "rb") : NULL;
+    if (!file) {
+        int err = errno;
+        close (fd);
+        sf_error_set_origin (SF_ERR_IO, err, "%s: cannot open: %s", path, strerror (err));
         return NULL;
     }
     *size_p = (int64_t) st.st_size;
@@ -294,7 +308,8 @@ sf_matrix_io_text_uint (sf_matrix_io_text_t *text, uint64_t max, uint64_t *out)
 const char *
 sf_matrix_io_text_found (const sf_matrix_io_text_t *text)
 {
-    static _Thread_local char found[64];
+    /* a quote, 16 bytes of at most 4 characters ("\xff"), a quote, NUL */
+    static _Thread_local char found[2 + 16 * 4 + 1];
     if (text->cur >= text->end)
         return "the end of the file";
     if (*text->cur == '\n')

@@ -1,7 +1,8 @@
 ## coordinator/: the farm's coordinator (leases, campaigns, the store's
 ## writer). It speaks to workers and clients through wire/ only.
 libspmmfarm_la_SOURCES += \
-	coordinator/sf_coord.c coordinator/sf_coord.h
+	coordinator/sf_coord.c coordinator/sf_coord.h \
+	coordinator/sf_exportjob.c coordinator/sf_exportjob.h
 libspmmfarm_la_SOURCES += \
 	coordinator/sf_budget.c coordinator/sf_budget.h \
 	coordinator/sf_campaign.c coordinator/sf_campaign.h

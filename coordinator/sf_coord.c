@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <czmq.h>
+#include <lmdb.h>
 
 #include "common/sf_curve.h"
 #include "common/sf_error.h"
@@ -18,6 +19,7 @@
 #include "common/sf_sha256.h"
 #include "coordinator/sf_budget.h"
 #include "coordinator/sf_campaign.h"
+#include "coordinator/sf_exportjob.h"
 #include "wire/sf_proto.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_space.h"
@@ -34,6 +36,9 @@
 #define S_TURN_MAX 1000             /* messages read from one socket per turn */
 #define S_LATENCY_MAX (1 << 20)     /* lease latency samples kept */
 #define S_SPACE_MAX 65536           /* legal configs enumerated for a sweep layer */
+#define S_EXPORTS_MAX 4             /* exports running at once */
+#define S_ALLOW_CHECK_MS 1000       /* how often the allow-list is read again */
+#define S_SNDHWM 1000               /* messages queued for one peer before sends to it fail */
 
 typedef struct _s_campaign_t s_campaign_t;
 typedef struct _s_worker_t s_worker_t;
@@ -43,7 +48,8 @@ typedef struct {
     s_campaign_t *campaign;
     uint64_t lease_id;              /* current lease; 0 when not leased */
     s_worker_t *worker;             /* lease holder */
-    int64_t deadline;               /* monotonic ms */
+    int64_t deadline;               /* monotonic ms: renewed while its worker says it is busy */
+    int64_t leased_at;              /* monotonic ms of the lease (max_job_ms counts from it) */
     int64_t queued_us;              /* monotonic us it became pending (lease latency) */
     void *queue_handle;             /* in self->pending, when pending */
     void *live_handle;              /* in self->jobs */
@@ -71,6 +77,7 @@ struct _s_campaign_t {
 struct _s_worker_t {
     zframe_t *rid;                  /* routing id */
     char key[64];                   /* routing id in hex */
+    char user[SF_CURVE_KEY_TXT];    /* its CurveZMQ key ("" without CurveZMQ) */
     sf_proto_hello_t hello;
     int credit;                     /* jobs it asked for (READY) and has not got */
     int64_t last_seen;              /* monotonic ms */
@@ -120,6 +127,11 @@ struct _sf_coord_t {
     zhashx_t *matrices;             /* hash hex -> sf_matrix_t * (owned, bounded) */
     zlistx_t *out_workers;          /* zmsg_t * to send after the commit */
     zlistx_t *out_clients;
+    sf_curve_allow_t *allow;        /* the allow-list by role (CurveZMQ), or NULL */
+    int64_t next_allow_check;
+    char user[SF_CURVE_KEY_TXT];    /* the key of the message being handled ("" none) */
+    char *export_dir;
+    zlistx_t *exports;              /* sf_exportjob_t * running (owned, bounded) */
 
     uint64_t lease_seq;
     int64_t next_heartbeat;
@@ -127,6 +139,10 @@ struct _sf_coord_t {
     sf_coord_stats_t stats;
     double *latency;                /* ms, one per lease (bounded) */
     size_t latency_count, latency_cap;
+    /* warnings that a peer or a full disk could repeat without end */
+    sf_log_rate_t rate_commit, rate_dropped, rate_denied, rate_unsent;
+    bool commit_failing;            /* the last commit failed (the batch waits) */
+    int status;                     /* an error that stops the loop (SF_OK) */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -437,19 +453,21 @@ s_job_retire (sf_coord_t *self, s_job_t *job)
     zlistx_delete (self->jobs, job->live_handle);  /* frees the job */
 }
 
-/*  A campaign whose jobs have all ended becomes done (failed when it has
-    nothing to show: no job done, or a search with no layer tuned). */
+/*  A campaign whose jobs have all ended becomes done; done_with_failures
+    when a job failed for good (never `done` then: STATUS names the jobs);
+    failed when it has nothing to show (no job done, or a search with no
+    layer tuned). */
 static void
 s_campaign_check (sf_coord_t *self, s_campaign_t *c)
 {
     sf_store_counters_t *n = &c->rec.counters;
-    if (n->jobs_done + n->jobs_failed < n->jobs_total || c->rec.state >= SF_CAMPAIGN_DONE)
+    if (n->jobs_done + n->jobs_failed < n->jobs_total || SF_CAMPAIGN_ENDED (c->rec.state))
         return;
     bool any_best = false;
     for (uint32_t i = 0; i < c->rec.layer_count; i++)
         any_best = any_best || c->layers[i].has_best;
     bool ok = n->jobs_done > 0 && (s_is_sweep (c) || any_best);
-    c->rec.state = ok ? SF_CAMPAIGN_DONE : SF_CAMPAIGN_FAILED;
+    c->rec.state = !ok ? SF_CAMPAIGN_FAILED : n->jobs_failed ? SF_CAMPAIGN_DONE_WITH_FAILURES : SF_CAMPAIGN_DONE;
     s_put_campaign_now (self, c);
     sf_log_info (S_LOG, "campaign %llu '%s' %s: %llu jobs done, %llu failed, %llu results",
                  (unsigned long long) c->rec.id, c->rec.name, sf_record_campaign_state_name (c->rec.state),
@@ -460,19 +478,36 @@ s_campaign_check (sf_coord_t *self, s_campaign_t *c)
     zhashx_delete (self->campaigns, key);
 }
 
-/*  Fails a job for good, or queues it again (at the front: it has waited). */
+/*  A lease ended without a verdict (its worker was lost, the coordinator
+    restarted): the attempt counted at the lease is given back, and the
+    loss counted instead. */
 static void
-s_requeue (sf_coord_t *self, s_job_t *job, const char *why)
+s_lease_lost (s_job_t *job)
+{
+    if (job->rec.attempts > 0)
+        job->rec.attempts--;
+    job->rec.lost++;
+}
+
+/*  Fails a job for good, or queues it again (at the front: it has waited).
+    Only faults of the job (its worker said it failed, it ran past
+    max_job_ms) spend its retries; a lease that ended without a verdict
+    does not, up to lost_max of them (a job that takes its workers down). */
+static void
+s_requeue (sf_coord_t *self, s_job_t *job, const char *why, bool fault)
 {
     s_campaign_t *c = job->campaign;
     s_drop_lease (self, job);
     snprintf (job->rec.error, sizeof job->rec.error, "%s", why);
     self->stats.requeued++;
-    if (job->rec.attempts >= (uint32_t) self->opts.retries) {
+    if (!fault)
+        s_lease_lost (job);
+    if (fault ? job->rec.attempts >= (uint32_t) self->opts.retries : job->rec.lost >= (uint32_t) self->opts.lost_max) {
         job->rec.state = SF_JOB_FAILED;
         c->rec.counters.jobs_failed++;
-        sf_log_warn (S_LOG, "job %llu/%llu failed after %u attempts: %s", (unsigned long long) job->rec.campaign,
-                     (unsigned long long) job->rec.id, job->rec.attempts, why);
+        sf_log_warn (S_LOG, "job %llu/%llu failed after %u %s: %s", (unsigned long long) job->rec.campaign,
+                     (unsigned long long) job->rec.id, fault ? job->rec.attempts : job->rec.lost,
+                     fault ? "faults" : "lost leases", why);
         s_put_job (self, job);
         s_put_campaign (self, c);
         s_job_retire (self, job);
@@ -529,8 +564,10 @@ s_load_job (void *arg, const sf_store_job_t *rec)
         memcpy (copy.configs, rec->configs, rec->config_count * sizeof *copy.configs);
     }
     job->rec = copy;
-    /* A lease given before the restart is gone with the old process. */
+    /* A lease given before the restart is gone with the old process: no
+       fault of the job's, no retry spent. */
     if (job->rec.state == SF_JOB_LEASED) {
+        s_lease_lost (job);
         job->rec.state = SF_JOB_PENDING;
         job->rec.worker[0] = '\0';
         job->rec.lease_deadline_ms = 0;
@@ -737,13 +774,16 @@ sf_coord_opts_default (sf_coord_opts_t *opts)
     opts->heartbeat_ms = SF_PROTO_DEFAULT_HEARTBEAT_MS;
     opts->liveness = SF_PROTO_DEFAULT_LIVENESS;
     opts->lease_ms = 600000;
+    opts->max_job_ms = (int64_t) 24 * 3600 * 1000;
     opts->retries = 3;
+    opts->lost_max = 25;
+    opts->peer_slots = 64;
     opts->max_msg_bytes = SF_PROTO_MSG_MAX;
     opts->sweep_batch = 16;
 }
 
 static zsock_t *
-s_bind (sf_coord_t *self, const char *endpoint, char **bound)
+s_bind (sf_coord_t *self, const char *endpoint, int role, char **bound)
 {
     zsock_t *sock = zsock_new (ZMQ_ROUTER);
     if (!sock) {
@@ -751,13 +791,20 @@ s_bind (sf_coord_t *self, const char *endpoint, char **bound)
         return NULL;
     }
     zsock_set_maxmsgsize (sock, self->opts.max_msg_bytes);
-    zsock_set_router_mandatory (sock, 0);
-    zsock_set_sndhwm (sock, 0);
+    /* Bounded replies: at most S_SNDHWM messages wait for one peer that
+       reads nothing; past it a send fails at once (ROUTER_MANDATORY and no
+       send timeout: the loop never blocks) and the message is dropped,
+       counted and logged (s_flush). A dropped JOB's lease runs out. */
+    zsock_set_router_mandatory (sock, 1);
+    zsock_set_sndhwm (sock, S_SNDHWM);
+    zsock_set_sndtimeo (sock, 0);
     zsock_set_linger (sock, 0);
     if (self->opts.cert && sf_curve_server_apply (sock, self->opts.cert) != SF_OK) {
         zsock_destroy (&sock);
         return NULL;
     }
+    if (self->opts.cert)
+        sf_curve_server_role (sock, role);
     if (zsock_bind (sock, "%s", endpoint) < 0) {
         sf_error_set_origin (SF_ERR_ZMQ, zmq_errno (), "cannot bind %s: %s", endpoint, zmq_strerror (zmq_errno ()));
         zsock_destroy (&sock);
@@ -765,6 +812,41 @@ s_bind (sf_coord_t *self, const char *endpoint, char **bound)
     }
     *bound = zsock_last_endpoint (sock);
     return sock;
+}
+
+/*  A tcp endpoint on a loopback address, or ipc/inproc: reachable from
+    this machine only. */
+static bool
+s_local_endpoint (const char *ep)
+{
+    if (strncmp (ep, "ipc://", 6) == 0 || strncmp (ep, "inproc://", 9) == 0)
+        return true;
+    if (strncmp (ep, "tcp://", 6) != 0)
+        return false;
+    const char *host = ep + 6;
+    return strncmp (host, "127.", 4) == 0 || strncmp (host, "localhost:", 10) == 0
+        || strncmp (host, "[::1]:", 6) == 0;
+}
+
+/*  Without CurveZMQ anyone who reaches the sockets may submit, cancel,
+    export and read weights: loopback only, unless the operator insists. */
+static int
+s_check_exposure (sf_coord_t *self)
+{
+    if (self->opts.cert)
+        return SF_OK;
+    const char *eps[2] = { self->opts.workers_ep, self->opts.clients_ep };
+    for (int i = 0; i < 2; i++) {
+        if (!eps[i] || s_local_endpoint (eps[i]))
+            continue;
+        if (!self->opts.insecure)
+            return sf_error_set (SF_ERR_DENIED, "refusing to listen on %s without CurveZMQ: anyone who reaches it "
+                                 "could submit, cancel, export and read weights. Use --curve-dir (docs/CLUSTER.md), "
+                                 "a loopback address, or --insecure", eps[i]);
+        sf_log_warn (S_LOG, "INSECURE: listening on %s without CurveZMQ (--insecure): anyone who reaches it may "
+                     "submit, cancel, export and read the weights", eps[i]);
+    }
+    return SF_OK;
 }
 
 sf_coord_t *
@@ -792,6 +874,12 @@ sf_coord_new (const sf_coord_opts_t *opts)
         self->opts.lease_ms = 600000;
     if (self->opts.retries <= 0)
         self->opts.retries = 1;
+    if (self->opts.max_job_ms <= 0)
+        self->opts.max_job_ms = (int64_t) 24 * 3600 * 1000;
+    if (self->opts.lost_max <= 0)
+        self->opts.lost_max = 25;
+    if (self->opts.peer_slots <= 0 || self->opts.peer_slots > SF_PROTO_SLOTS_MAX)
+        self->opts.peer_slots = 64;
     if (self->opts.max_msg_bytes <= 0 || self->opts.max_msg_bytes > SF_PROTO_MSG_MAX)
         self->opts.max_msg_bytes = SF_PROTO_MSG_MAX;
     if (self->opts.sweep_batch <= 0)
@@ -821,18 +909,34 @@ sf_coord_new (const sf_coord_opts_t *opts)
     zlistx_set_destructor (self->out_workers, s_zmsg_free);
     zlistx_set_destructor (self->out_clients, s_zmsg_free);
 
+    if (s_check_exposure (self) != SF_OK) {
+        sf_coord_destroy (&self);
+        return NULL;
+    }
+    size_t n = strlen (opts->store_dir) + 16;
+    self->export_dir = opts->export_dir ? strdup (opts->export_dir) : malloc (n);
+    if (self->export_dir && !opts->export_dir)
+        snprintf (self->export_dir, n, "%s/exports", opts->store_dir);
+    self->exports = zlistx_new ();
+    if (!self->export_dir || !self->exports) {
+        sf_error_set (SF_ERR_NOMEM, "out of memory");
+        sf_coord_destroy (&self);
+        return NULL;
+    }
     self->store = sf_store_open (opts->store_dir, SF_STORE_WRITER);
     if (!self->store || s_resume (self) != SF_OK) {
-        sf_error_prefix ("store %s", opts->store_dir);
+        if (strncmp (sf_error_message (), "store ", 6) != 0)
+            sf_error_prefix ("store %s: ", opts->store_dir);
         sf_coord_destroy (&self);
         return NULL;
     }
-    if (opts->allowed && !(self->auth = sf_curve_auth_new (opts->allowed))) {
+    if (opts->allowed && (!(self->allow = sf_curve_allow_new (opts->allowed))
+                          || !(self->auth = sf_curve_auth_new (opts->allowed)))) {
         sf_coord_destroy (&self);
         return NULL;
     }
-    self->workers = s_bind (self, self->opts.workers_ep, &self->workers_ep);
-    self->clients = self->workers ? s_bind (self, self->opts.clients_ep, &self->clients_ep) : NULL;
+    self->workers = s_bind (self, self->opts.workers_ep, SF_CURVE_WORKER, &self->workers_ep);
+    self->clients = self->workers ? s_bind (self, self->opts.clients_ep, SF_CURVE_CLIENT, &self->clients_ep) : NULL;
     if (!self->clients) {
         sf_coord_destroy (&self);
         return NULL;
@@ -857,6 +961,15 @@ sf_coord_destroy (sf_coord_t **self_p)
     if (self->store && self->batch && sf_store_batch_count (self->batch))
         sf_store_commit (self->store, self->batch);
     s_training_free (&self->training);
+    for (sf_exportjob_t *job = self->exports ? zlistx_first (self->exports) : NULL; job;
+         job = zlistx_next (self->exports)) {
+        zframe_t *rid = sf_exportjob_tag (job);
+        zframe_destroy (&rid);
+        sf_exportjob_destroy (&job);  /* waits for it */
+    }
+    zlistx_destroy (&self->exports);
+    free (self->export_dir);
+    sf_curve_allow_destroy (&self->allow);
     zpoller_destroy (&self->poller);
     zsock_destroy (&self->workers);
     zsock_destroy (&self->clients);
@@ -904,6 +1017,15 @@ s_silence_limit (const sf_coord_t *self)
     return (int64_t) self->opts.heartbeat_ms * self->opts.liveness;
 }
 
+/*  A worker that says it is busy (it holds jobs) renews its leases. */
+static void
+s_renew_leases (sf_coord_t *self, s_worker_t *w, int64_t now)
+{
+    for (s_job_t *job = zlistx_first (w->leases); job; job = zlistx_next (w->leases))
+        if (job->deadline < now + self->opts.lease_ms)
+            job->deadline = now + self->opts.lease_ms;
+}
+
 /*  Takes a worker out of service: its leases are requeued at once. */
 static void
 s_worker_gone (sf_coord_t *self, s_worker_t *w, const char *why)
@@ -913,7 +1035,7 @@ s_worker_gone (sf_coord_t *self, s_worker_t *w, const char *why)
     while ((job = zlistx_first (w->leases))) {
         char reason[SF_STORE_ERROR_MAX];
         snprintf (reason, sizeof reason, "worker %s %s", w->hello.worker_id, why);
-        s_requeue (self, job, reason);
+        s_requeue (self, job, reason, false);
     }
     w->gone = true;
     w->credit = 0;
@@ -923,6 +1045,30 @@ s_worker_gone (sf_coord_t *self, s_worker_t *w, const char *why)
         zlistx_first (self->gone);
         zlistx_delete (self->gone, zlistx_cursor (self->gone));
     }
+}
+
+/*  The live connection of the same worker process (its id and session),
+    other than `except`. */
+static s_worker_t *
+s_worker_by_session (sf_coord_t *self, const sf_proto_hello_t *hello, const s_worker_t *except)
+{
+    if (!hello->session[0])
+        return NULL;
+    for (s_worker_t *w = zhashx_first (self->peers); w; w = zhashx_next (self->peers))
+        if (w != except && strcmp (w->hello.worker_id, hello->worker_id) == 0
+            && strcmp (w->hello.session, hello->session) == 0)
+            return w;
+    return NULL;
+}
+
+/*  A worker whose key was removed from the allow-list: out of service at
+    once (its leases requeued, no retry spent), and told to stop. */
+static void
+s_revoke_worker (sf_coord_t *self, s_worker_t *w)
+{
+    sf_proto_shutdown_t bye = { "this worker's key is no longer in the coordinator's allow-list" };
+    s_to_worker (self, w, SF_PROTO_SHUTDOWN, &bye);
+    s_worker_gone (self, w, "lost its key's place in the allow-list");
 }
 
 /*  The live worker that said HELLO with this id, other than `except`. */
@@ -939,6 +1085,19 @@ static void
 s_on_hello (sf_coord_t *self, zframe_t *rid, const char *key, const sf_proto_hello_t *hello)
 {
     s_worker_t *w = zhashx_lookup (self->peers, key);
+    /* under CurveZMQ a worker id belongs to the key that uses it */
+    s_worker_t *owner = s_worker_by_id (self, hello->worker_id, w);
+    if (self->allow && owner && strcmp (owner->user, self->user) != 0) {
+        sf_log_warn (S_LOG, "worker %s: a HELLO from another key (%s) refused", hello->worker_id, self->user);
+        zmsg_t *reply = sf_proto_encode (SF_PROTO_ERROR, &(sf_proto_error_t) {
+                                             SF_ERR_DENIED, "this worker id belongs to another key" });
+        if (reply) {
+            zframe_t *copy = zframe_dup (rid);
+            zmsg_prepend (reply, &copy);
+        }
+        s_queue (self->out_workers, reply);
+        return;
+    }
     if (!w) {
         w = calloc (1, sizeof *w);
         if (!w || !(w->leases = zlistx_new ())) {
@@ -948,14 +1107,25 @@ s_on_hello (sf_coord_t *self, zframe_t *rid, const char *key, const sf_proto_hel
         }
         w->rid = zframe_dup (rid);
         snprintf (w->key, sizeof w->key, "%s", key);
+        snprintf (w->user, sizeof w->user, "%s", self->user);
         zhashx_insert (self->peers, key, w);
     }
     w->hello = *hello;
     w->last_seen = s_now ();
-    /* The same worker on a new connection (it reconnected): its jobs are
-       still running there, so its leases move with it. */
+    /* The same worker process on a new connection (it reconnected: the same
+       session token, which STATUS never shows): its jobs are still running
+       there, so its leases move with it. Another connection that only
+       names the id gets none of them: they stay with the first connection
+       until it answers or goes silent. */
     s_worker_t *old = s_worker_by_id (self, hello->worker_id, w);
-    if (old) {
+    s_worker_t *mine = s_worker_by_session (self, hello, w);
+    bool same = mine != NULL;
+    if (same)
+        old = mine;
+    if (old && !same)
+        sf_log_warn (S_LOG, "worker %s: a second connection uses this id (another session): the leases stay "
+                     "with the first", hello->worker_id);
+    if (same) {
         s_job_t *job;
         while ((job = zlistx_first (old->leases))) {
             zlistx_delete (old->leases, zlistx_cursor (old->leases));
@@ -1211,7 +1381,10 @@ s_on_job_failed (sf_coord_t *self, s_worker_t *w, const sf_proto_job_failed_t *f
     char why[SF_STORE_ERROR_MAX];
     snprintf (why, sizeof why, "%s on %s: %s", sf_strerror (f->status), w->hello.worker_id,
               f->message ? f->message : "");
-    s_requeue (self, job, why);
+    /* a worker that is full, short of memory or was told to cancel says
+       nothing about the job */
+    bool fault = f->status != SF_ERR_BUSY && f->status != SF_ERR_NOMEM && f->status != SF_ERR_CANCELLED;
+    s_requeue (self, job, why, fault);
 }
 
 static void
@@ -1240,14 +1413,24 @@ s_on_worker_message (sf_coord_t *self, zframe_t *rid, sf_proto_msg_t *msg)
     }
     w->last_seen = s_now ();
     switch (msg->type) {
-    case SF_PROTO_READY:
-        if (w->credit == 0) {
+    case SF_PROTO_READY: {
+        /* a peer holds at most its HELLO's capacity and the per-peer limit,
+           whatever its READY says */
+        int cap = w->hello.capacity < self->opts.peer_slots ? w->hello.capacity : self->opts.peer_slots;
+        int room = cap - (int) zlistx_size (w->leases);
+        int slots = msg->ready.slots < room ? msg->ready.slots : room;
+        if (msg->ready.slots > room)
+            sf_log_debug (S_LOG, "worker %s: READY %d capped at %d (capacity %d, %zu leases)", w->hello.worker_id,
+                          msg->ready.slots, room > 0 ? room : 0, w->hello.capacity, zlistx_size (w->leases));
+        if (w->credit == 0)
             w->ready_us = zclock_usecs ();
-        }
-        w->credit = msg->ready.slots;
+        w->credit = slots > 0 ? slots : 0;
         break;
+    }
     case SF_PROTO_HEARTBEAT:
         w->compiles_left = msg->heartbeat.compiles_left;
+        if (msg->heartbeat.jobs_running > 0)
+            s_renew_leases (self, w, w->last_seen);
         break;
     case SF_PROTO_MATRIX_REQ:
         s_on_matrix_req (self, w, &msg->matrix_req);
@@ -1329,7 +1512,9 @@ s_reuse_campaign (void *arg, const sf_store_campaign_t *rec)
 {
     s_reuse_t *r = arg;
     const sf_store_campaign_t *want = &r->c->rec;
-    if (rec->id == want->id || rec->state != SF_CAMPAIGN_DONE || !s_same_search (rec, want)
+    if (rec->id == want->id
+        || (rec->state != SF_CAMPAIGN_DONE && rec->state != SF_CAMPAIGN_DONE_WITH_FAILURES)
+        || !s_same_search (rec, want)
         || (want->gpu_type[0] && strcmp (rec->gpu_type, want->gpu_type) != 0))
         return 0;
     for (uint32_t j = 0; j < rec->layer_count; j++) {
@@ -1509,15 +1694,56 @@ s_submit_check (sf_coord_t *self, sf_proto_submit_t *sub, s_campaign_t *c)
     return SF_OK;
 }
 
+/*  A queued or running campaign of the same owner asked the same thing
+    (name, strategy and search, GPU type, layers), or NULL: a resubmission
+    (`local` run again after an interruption) joins it instead of doing the
+    work twice. */
+static s_campaign_t *
+s_same_request (sf_coord_t *self, const s_campaign_t *c)
+{
+    for (s_campaign_t *o = zhashx_first (self->campaigns); o; o = zhashx_next (self->campaigns)) {
+        sf_store_campaign_t want = c->rec;
+        want.search.model_version = o->rec.search.model_version;  /* fixed later, at its first lease */
+        bool same = !SF_CAMPAIGN_ENDED (o->rec.state) && strcmp (o->rec.owner, c->rec.owner) == 0
+                    && strcmp (o->rec.name, c->rec.name) == 0 && s_same_search (&o->rec, &want)
+                    && (!c->rec.gpu_type[0] || strcmp (o->rec.gpu_type, c->rec.gpu_type) == 0)
+                    && o->rec.layer_count == c->rec.layer_count;
+        for (uint32_t i = 0; same && i < c->rec.layer_count; i++) {
+            const sf_store_layer_t *a = &o->rec.layers[i], *b = &c->rec.layers[i];
+            same = strcmp (a->name, b->name) == 0 && memcmp (a->matrix, b->matrix, SF_STORE_HASH_BYTES) == 0
+                   && a->n == b->n && a->bias == b->bias && a->relu == b->relu;
+        }
+        if (same)
+            return o;
+    }
+    return NULL;
+}
+
 static void
 s_on_submit (sf_coord_t *self, zframe_t *rid, sf_proto_submit_t *sub)
 {
+    /* A refused SUBMIT takes back its own writes only: the results queued
+       before it stay in the batch (a failed commit keeps them for the next). */
+    size_t mark = sf_store_batch_count (self->batch);
     s_campaign_t *c = calloc (1, sizeof *c);
     zlistx_t *made = zlistx_new ();
     int rc = c && made ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
     uint64_t id = 0;
     if (rc == SF_OK)
         rc = s_submit_check (self, sub, c);
+    if (rc == SF_OK)
+        snprintf (c->rec.owner, sizeof c->rec.owner, "%s", self->user);  /* "" without CurveZMQ */
+    s_campaign_t *same = rc == SF_OK ? s_same_request (self, c) : NULL;
+    if (same) {
+        sf_log_info (S_LOG, "SUBMIT '%s' joins campaign %llu (the same request, still %s)", sub->name,
+                     (unsigned long long) same->rec.id, sf_record_campaign_state_name (same->rec.state));
+        void *item = c;
+        s_campaign_free (&item);
+        zlistx_destroy (&made);
+        sf_proto_submit_ok_t ok = { same->rec.id };
+        s_to_client (self, rid, SF_PROTO_SUBMIT_OK, &ok);
+        return;
+    }
     if (rc == SF_OK)
         rc = sf_store_next_campaign_id (self->store, &id);
     if (rc == SF_OK) {
@@ -1541,7 +1767,7 @@ s_on_submit (sf_coord_t *self, zframe_t *rid, sf_proto_submit_t *sub)
         char text[SF_PROTO_TEXT_MAX];
         snprintf (text, sizeof text, "%s", sf_error_message ());
         sf_log_warn (S_LOG, "SUBMIT '%s' refused: %s", sub->name, text);
-        sf_store_batch_clear (self->batch);
+        sf_store_batch_truncate (self->batch, mark);
         for (s_job_t *job = zlistx_first (made); job; job = zlistx_next (made))
             zlistx_delete (self->jobs, job->live_handle);
         void *item = c;
@@ -1593,6 +1819,50 @@ typedef struct {
     sf_proto_campaign_t *list;
     size_t count, max;
 } s_status_t;
+
+typedef struct {
+    char *text;                     /* SF_PROTO_TEXT_MAX + 1 */
+    size_t used;
+    int listed, more;
+} s_failures_t;
+
+static int
+s_status_failed_job (void *arg, const sf_store_job_t *job)
+{
+    s_failures_t *f = arg;
+    if (job->state != SF_JOB_FAILED)
+        return 0;
+    size_t room = SF_PROTO_TEXT_MAX + 1 - f->used;
+    int n = snprintf (f->text + f->used, room, "%sjob %llu (layer %u): %s", f->listed ? "; " : "",
+                      (unsigned long long) job->id, job->layer, job->error);
+    if (n < 0 || (size_t) n >= room) {
+        f->text[f->used] = '\0';  /* it does not fit: counted instead */
+        f->more++;
+    } else {
+        f->used += (size_t) n;
+        f->listed++;
+    }
+    return 0;
+}
+
+/*  The jobs of a campaign that failed for good, and why, in one text. */
+static void
+s_status_failures (s_status_t *st, uint64_t id, sf_proto_campaign_t *p)
+{
+    s_failures_t f = { malloc (SF_PROTO_TEXT_MAX + 1), 0, 0, 0 };
+    if (!f.text)
+        return;
+    f.text[0] = '\0';
+    sf_store_each_job (st->self->store, id, s_status_failed_job, &f);
+    if (f.more) {
+        char tail[48];
+        int n = snprintf (tail, sizeof tail, "; and %d more", f.more);
+        if (f.used + (size_t) n > SF_PROTO_TEXT_MAX)
+            f.used = SF_PROTO_TEXT_MAX - (size_t) n;
+        memcpy (f.text + f.used, tail, (size_t) n + 1);
+    }
+    p->failures = f.text;
+}
 
 /*  STATUS at model scale (issue 22): jobs running, time, compile and GPU
     seconds, the GPU's busy share; a budget's plan and an ETA bounded by
@@ -1650,8 +1920,10 @@ s_status_campaign (void *arg, const sf_store_campaign_t *rec)
     if (live && live->started && ended > 0) {
         double elapsed = (s_now () - live->started) / 1000.0;
         p->eta_s = elapsed / (double) ended * (double) (rec->counters.jobs_total - ended);
-    } else if (rec->state >= SF_CAMPAIGN_DONE)
+    } else if (SF_CAMPAIGN_ENDED (rec->state))
         p->eta_s = 0.0;
+    if (rec->counters.jobs_failed > 0)
+        s_status_failures (st, rec->id, p);
     s_status_scale (st->self, rec, live, p);
     return 0;
 }
@@ -1686,6 +1958,7 @@ s_on_status (sf_coord_t *self, zframe_t *rid, const sf_proto_status_req_t *req)
         return;
     }
     sf_store_each_campaign (self->store, s_status_campaign, &st);
+    /* one text per campaign with failed jobs (freed below) */
     if (req->campaign_id && st.count == 0) {
         char text[80];
         snprintf (text, sizeof text, "no campaign %llu", (unsigned long long) req->campaign_id);
@@ -1699,20 +1972,42 @@ s_on_status (sf_coord_t *self, zframe_t *rid, const sf_proto_status_req_t *req)
         sf_proto_status_t status = { st.list, st.count, workers, n };
         s_to_client (self, rid, SF_PROTO_STATUS, &status);
     }
+    for (size_t i = 0; i < st.count; i++)
+        free (st.list[i].failures);
     free (st.list);
     free (workers);
 }
 
+/*  Whether the client of this message may cancel or export a campaign of
+    `owner`: its submitter, an admin key, or anyone without CurveZMQ. */
+static bool
+s_may_manage (sf_coord_t *self, const char *owner)
+{
+    return !self->allow || !owner[0] || strcmp (owner, self->user) == 0
+        || (sf_curve_allow_roles (self->allow, self->user) & SF_CURVE_ADMIN);
+}
+
+static void
+s_denied (sf_coord_t *self, zframe_t *rid, const char *what, uint64_t id)
+{
+    char text[160];
+    snprintf (text, sizeof text, "campaign %llu was submitted with another key: only that key or an admin key may "
+              "%s it", (unsigned long long) id, what);
+    sf_log_warn (S_LOG, "%s of campaign %llu by key %s refused: not its owner", what, (unsigned long long) id,
+                 self->user);
+    s_client_error (self, rid, SF_ERR_DENIED, text);
+}
+
 /*  METRICS_REQ: the counters as Prometheus text (coordinator/sf_metrics.h). */
 typedef struct {
-    int64_t campaigns[5], jobs_done, jobs_failed;
+    int64_t campaigns[SF_METRICS_STATES], jobs_done, jobs_failed;
 } s_tally_t;
 
 static int
 s_tally_campaign (void *arg, const sf_store_campaign_t *rec)
 {
     s_tally_t *t = arg;
-    if ((unsigned) rec->state < 5)
+    if ((unsigned) rec->state < SF_METRICS_STATES)
         t->campaigns[rec->state]++;
     t->jobs_done += (int64_t) rec->counters.jobs_done;
     t->jobs_failed += (int64_t) rec->counters.jobs_failed;
@@ -1786,15 +2081,23 @@ s_on_cancel (sf_coord_t *self, zframe_t *rid, const sf_proto_cancel_req_t *req)
         sf_store_campaign_t rec;
         char text[120];
         if (sf_store_get_campaign (self->store, req->campaign_id, &rec) == SF_OK) {
+            bool mine = s_may_manage (self, rec.owner);
             snprintf (text, sizeof text, "campaign %llu is already %s", (unsigned long long) req->campaign_id,
                       sf_record_campaign_state_name (rec.state));
             sf_record_campaign_free (&rec);
             sf_proto_ok_t ok = { text };
-            s_to_client (self, rid, SF_PROTO_OK, &ok);
+            if (mine)
+                s_to_client (self, rid, SF_PROTO_OK, &ok);
+            else
+                s_denied (self, rid, "cancel", req->campaign_id);
         } else {
             snprintf (text, sizeof text, "no campaign %llu", (unsigned long long) req->campaign_id);
             s_client_error (self, rid, SF_ERR_NOTFOUND, text);
         }
+        return;
+    }
+    if (!s_may_manage (self, c->rec.owner)) {
+        s_denied (self, rid, "cancel", req->campaign_id);
         return;
     }
     /* Its jobs leave the queue; workers drop the ones they hold. */
@@ -1803,7 +2106,7 @@ s_on_cancel (sf_coord_t *self, zframe_t *rid, const sf_proto_cancel_req_t *req)
         s_job_t *next = zlistx_next (self->jobs);
         if (job->campaign == c) {
             if (job->worker) {
-                sf_proto_cancel_t cancel = { job->rec.id };
+                sf_proto_cancel_t cancel = { job->rec.id, job->rec.campaign };
                 s_to_worker (self, job->worker, SF_PROTO_CANCEL, &cancel);
             }
             s_job_retire (self, job);
@@ -1820,30 +2123,80 @@ s_on_cancel (sf_coord_t *self, zframe_t *rid, const sf_proto_cancel_req_t *req)
     s_to_client (self, rid, SF_PROTO_OK, &ok);
 }
 
-/*  Writes the bundle here, from this store (the event loop waits: dense
-    layers are compiled and every file is synced). */
+/*  Starts writing the bundle under the export directory, in a thread (the
+    loop goes on; s_exports_poll replies). */
 static void
 s_on_export (sf_coord_t *self, zframe_t *rid, const sf_proto_export_req_t *req)
 {
-    sf_export_opts_t eo = { .allow_simulated = req->allow_simulated, .replace = req->replace };
-    sf_export_report_t report;
-    if (sf_export_campaign (self->store, req->campaign_id, req->path, &eo, &report) != SF_OK) {
+    sf_store_campaign_t rec;
+    memset (&rec, 0, sizeof rec);
+    int rc = sf_store_get_campaign (self->store, req->campaign_id, &rec);
+    bool allowed = rc == SF_OK && s_may_manage (self, rec.owner);
+    sf_record_campaign_free (&rec);
+    if (rc != SF_OK) {
+        s_client_error (self, rid, rc, sf_error_message ());
+        return;
+    }
+    if (!allowed) {
+        s_denied (self, rid, "export", req->campaign_id);
+        return;
+    }
+    if (zlistx_size (self->exports) >= S_EXPORTS_MAX) {
+        s_client_error (self, rid, SF_ERR_BUSY, "the coordinator is writing other bundles: ask again shortly");
+        return;
+    }
+    char path[SF_EXPORTJOB_PATH_MAX];
+    if (sf_exportjob_path (self->export_dir, req->path, path, sizeof path) != SF_OK) {
+        sf_log_warn (S_LOG, "EXPORT_REQ refused: %s", sf_error_message ());
         s_client_error (self, rid, sf_error_last (), sf_error_message ());
         return;
     }
-    char text[SF_EXPORT_REPORT_MAX];
-    sf_export_report_text (&report, req->path, text, sizeof text);
-    sf_log_info (S_LOG, "%s", text);
-    sf_proto_ok_t ok = { text };
-    s_to_client (self, rid, SF_PROTO_OK, &ok);
+    sf_export_opts_t eo = { .allow_simulated = req->allow_simulated, .replace = req->replace };
+    zframe_t *tag = zframe_dup (rid);
+    sf_exportjob_t *job = tag ? sf_exportjob_start (self->store, req->campaign_id, path, &eo, tag) : NULL;
+    if (!job) {
+        zframe_destroy (&tag);
+        s_client_error (self, rid, sf_error_last (), sf_error_message ());
+        return;
+    }
+    zlistx_add_end (self->exports, job);
+    sf_log_info (S_LOG, "exporting campaign %llu to %s", (unsigned long long) req->campaign_id, path);
+}
+
+/*  Replies to the clients whose exports ended. */
+static void
+s_exports_poll (sf_coord_t *self)
+{
+    sf_exportjob_t *job = zlistx_first (self->exports);
+    while (job) {
+        sf_exportjob_t *next = zlistx_next (self->exports);
+        if (sf_exportjob_done (job)) {
+            const char *text;
+            int rc = sf_exportjob_result (job, &text);
+            zframe_t *rid = sf_exportjob_tag (job);
+            if (rc == SF_OK) {
+                sf_log_info (S_LOG, "%s", text);
+                sf_proto_ok_t ok = { (char *) text };
+                s_to_client (self, rid, SF_PROTO_OK, &ok);
+            } else {
+                sf_log_warn (S_LOG, "export failed: %s", text);
+                s_client_error (self, rid, rc, text);
+            }
+            zframe_destroy (&rid);
+            zlistx_delete (self->exports, zlistx_find (self->exports, job));
+            sf_exportjob_destroy (&job);
+        }
+        job = next;
+    }
 }
 
 static void
 s_on_client_message (sf_coord_t *self, zframe_t *rid, sf_proto_msg_t *msg)
 {
-    /* Replies read the store: what this turn changed must be in it. */
+    /* Replies read the store: what this turn changed must be in it (a
+       failing commit is reported by s_flush, rate-limited). */
     if (s_commit (self) != SF_OK)
-        sf_log_error (S_LOG, "store commit: %s", sf_error_message ());
+        self->commit_failing = true;
     switch (msg->type) {
     case SF_PROTO_SUBMIT: s_on_submit (self, rid, &msg->submit); break;
     case SF_PROTO_MATRIX: s_on_matrix (self, rid, &msg->matrix); break;
@@ -1857,6 +2210,57 @@ s_on_client_message (sf_coord_t *self, zframe_t *rid, sf_proto_msg_t *msg)
 }
 
 /* ---- the loop ----------------------------------------------------------- */
+
+/*  A message from a key that no longer holds its role (removed from the
+    allow-list while connected): a worker is taken out of service and told
+    to stop, a client is told no. */
+static void
+s_revoked (sf_coord_t *self, zframe_t *rid, bool from_client)
+{
+    unsigned long long held = 0;
+    if (sf_log_rate (&self->rate_denied, 10000, &held))
+        sf_log_warn (S_LOG, "a message from key %s, which the allow-list no longer admits as a %s: refused (%llu "
+                     "more in the last 10 s)", self->user[0] ? self->user : "(none)",
+                     from_client ? "client" : "worker", held);
+    if (from_client) {
+        s_client_error (self, rid, SF_ERR_DENIED, "your key is no longer in the coordinator's allow-list");
+        return;
+    }
+    char *key = zframe_strhex (rid);
+    s_worker_t *w = key ? zhashx_lookup (self->peers, key) : NULL;
+    free (key);
+    if (w)
+        s_revoke_worker (self, w);
+    else {
+        sf_proto_shutdown_t bye = { "this worker's key is no longer in the coordinator's allow-list" };
+        zmsg_t *msg = sf_proto_encode (SF_PROTO_SHUTDOWN, &bye);
+        if (msg) {
+            zframe_t *copy = zframe_dup (rid);
+            zmsg_prepend (msg, &copy);
+        }
+        s_queue (self->out_workers, msg);
+    }
+}
+
+/*  The allow-list changed: every worker whose key lost its role is
+    taken out of service and told to stop. */
+static void
+s_check_keys (sf_coord_t *self, int64_t now)
+{
+    if (!self->allow || now < self->next_allow_check)
+        return;
+    self->next_allow_check = now + S_ALLOW_CHECK_MS;
+    if (!sf_curve_allow_reload (self->allow))
+        return;
+    sf_log_info (S_LOG, "the allow-list changed: %zu keys", sf_curve_allow_size (self->allow));
+    zlistx_t *revoked = zlistx_new ();
+    for (s_worker_t *w = zhashx_first (self->peers); revoked && w; w = zhashx_next (self->peers))
+        if (!(sf_curve_allow_roles (self->allow, w->user) & SF_CURVE_WORKER))
+            zlistx_add_end (revoked, w);
+    for (s_worker_t *w = revoked ? zlistx_first (revoked) : NULL; w; w = zlistx_next (revoked))
+        s_revoke_worker (self, w);
+    zlistx_destroy (&revoked);
+}
 
 /*  Reads one message from a socket; false when it held none. */
 static bool
@@ -1872,11 +2276,26 @@ s_receive (sf_coord_t *self, zsock_t *sock, bool from_client)
         zframe_t *empty = zmsg_pop (zmsg);  /* a REQ peer's delimiter */
         zframe_destroy (&empty);
     }
+    /* under CurveZMQ, the sender's key (ZeroMQ's User-Id, set by the ZAP
+       handler) must still hold the socket's role */
+    self->user[0] = '\0';
+    if (self->allow && rid && zmsg_first (zmsg)) {
+        const char *user = zframe_meta (zmsg_first (zmsg), "User-Id");
+        snprintf (self->user, sizeof self->user, "%s", user ? user : "");
+        if (!(sf_curve_allow_roles (self->allow, self->user) & (from_client ? SF_CURVE_CLIENT : SF_CURVE_WORKER))) {
+            s_revoked (self, rid, from_client);
+            zframe_destroy (&rid);
+            zmsg_destroy (&zmsg);
+            return true;
+        }
+    }
     sf_proto_msg_t *msg = NULL;
     if (!rid || sf_proto_decode (zmsg, from_client ? SF_PROTO_FROM_CLIENT : SF_PROTO_FROM_WORKER, &msg) != SF_OK) {
         self->stats.dropped++;
-        sf_log_warn (S_LOG, "dropped a message from a %s: %s", from_client ? "client" : "worker",
-                     rid ? sf_error_message () : "no routing id");
+        unsigned long long held = 0;
+        if (sf_log_rate (&self->rate_dropped, 10000, &held))
+            sf_log_warn (S_LOG, "dropped a message from a %s: %s (%llu more dropped in the last 10 s)",
+                         from_client ? "client" : "worker", rid ? sf_error_message () : "no routing id", held);
         if (from_client && rid)
             s_client_error (self, rid, SF_ERR_PROTOCOL, sf_error_message ());
     } else if (from_client)
@@ -1907,17 +2326,30 @@ s_heartbeats (sf_coord_t *self, int64_t now)
         s_to_worker (self, w, SF_PROTO_HEARTBEAT, &hb);
 }
 
+/*  A lease runs out lease_ms after its worker last said it was busy
+    (HEARTBEAT's jobs_running; no verdict, so no retry spent), or when it
+    has run max_job_ms in all (a timeout: a fault of the job). */
 static void
 s_expire_leases (sf_coord_t *self, int64_t now)
 {
     zlistx_t *late = zlistx_new ();
     for (s_job_t *job = zhashx_first (self->leases); job; job = zhashx_next (self->leases))
-        if (now > job->deadline)
+        if (now > job->deadline || now - job->leased_at > self->opts.max_job_ms)
             zlistx_add_end (late, job);
-    for (s_job_t *job = zlistx_first (late); job; job = zlistx_next (late))
-        s_requeue (self, job, "lease expired");
+    for (s_job_t *job = zlistx_first (late); job; job = zlistx_next (late)) {
+        char why[SF_STORE_ERROR_MAX];
+        bool timeout = now - job->leased_at > self->opts.max_job_ms;
+        if (timeout)
+            snprintf (why, sizeof why, "timed out: ran longer than %lld ms on %s", (long long) self->opts.max_job_ms,
+                      job->rec.worker);
+        else
+            snprintf (why, sizeof why, "lease expired: %s did not say it was busy for %lld ms", job->rec.worker,
+                      (long long) self->opts.lease_ms);
+        s_requeue (self, job, why, timeout);
+    }
     zlistx_destroy (&late);
 }
+
 
 /*  A job this worker may take: its campaign wants this GPU type (a campaign
     with none takes the first type that comes). */
@@ -2007,6 +2439,7 @@ s_lease (sf_coord_t *self, s_job_t *job, s_worker_t *w, int64_t now)
     job->lease_id = ++self->lease_seq;
     job->worker = w;
     job->deadline = now + self->opts.lease_ms;
+    job->leased_at = now;
     job->rec.state = SF_JOB_LEASED;
     job->rec.attempts++;
     snprintf (job->rec.worker, sizeof job->rec.worker, "%s", w->hello.worker_id);
@@ -2084,17 +2517,45 @@ s_dispatch (sf_coord_t *self, int64_t now)
     }
 }
 
+/*  Commits this turn's batch, then sends the replies. A failed commit
+    keeps the batch, retried every turn (a full disk: once there is room
+    again); the log says so once per 10 s, with the count. An LMDB
+    environment that panicked cannot write again: the loop stops (exit 1),
+    and a restart resumes from what the store holds. */
 static void
 s_flush (sf_coord_t *self)
 {
-    if (s_commit (self) != SF_OK)
-        sf_log_error (S_LOG, "store commit failed (%s): replies are sent, the store will be behind",
-                      sf_error_message ());
+    size_t waiting = sf_store_batch_count (self->batch);
+    unsigned long long held = 0;
+    if (s_commit (self) != SF_OK) {
+        if (sf_error_origin () == MDB_PANIC) {
+            sf_log_error (S_LOG, "the store cannot be written any more (%s): stopping", sf_error_message ());
+            self->status = sf_error_last ();
+        } else if (sf_log_rate (&self->rate_commit, 10000, &held) || !self->commit_failing)
+            sf_log_error (S_LOG, "store commit failed (%s): %zu writes kept for the next try (%llu failed tries "
+                          "not logged); replies are sent, the store is behind", sf_error_message (),
+                          sf_store_batch_count (self->batch), held);
+        self->commit_failing = true;
+    } else if (self->commit_failing) {
+        sf_log_warn (S_LOG, "store commit succeeded again: %zu writes that waited are in the store", waiting);
+        self->commit_failing = false;
+    }
     zmsg_t *msg;
+    uint64_t unsent = 0;
     while ((msg = zlistx_detach (self->out_workers, NULL)))
-        zmsg_send (&msg, self->workers);
+        if (zmsg_send (&msg, self->workers) != 0) {
+            zmsg_destroy (&msg);
+            unsent++;
+        }
     while ((msg = zlistx_detach (self->out_clients, NULL)))
-        zmsg_send (&msg, self->clients);
+        if (zmsg_send (&msg, self->clients) != 0) {
+            zmsg_destroy (&msg);
+            unsent++;
+        }
+    self->stats.unsent += unsent;
+    if (unsent && sf_log_rate (&self->rate_unsent, 10000, &held))
+        sf_log_warn (S_LOG, "%llu message(s) dropped: their peer is gone, or reads nothing and has %d waiting "
+                     "(%llu more such turns in the last 10 s)", (unsigned long long) unsent, S_SNDHWM, held);
 }
 
 static void
@@ -2109,7 +2570,7 @@ s_shutdown_workers (sf_coord_t *self)
 int
 sf_coord_run (sf_coord_t *self)
 {
-    while (!zsys_interrupted && !(self->opts.stop && *self->opts.stop)) {
+    while (!zsys_interrupted && !(self->opts.stop && *self->opts.stop) && self->status == SF_OK) {
         zpoller_wait (self->poller, self->opts.heartbeat_ms / 4 > 0 ? self->opts.heartbeat_ms / 4 : 1);
         if (zpoller_terminated (self->poller))
             break;
@@ -2122,6 +2583,8 @@ sf_coord_run (sf_coord_t *self)
         s_expire_leases (self, now);
         s_dispatch (self, now);
         s_training_poll (self);
+        s_exports_poll (self);
+        s_check_keys (self, now);
         s_flush (self);
         if (self->opts.exit_when_idle && zhashx_size (self->campaigns) == 0)
             break;
@@ -2132,7 +2595,7 @@ sf_coord_run (sf_coord_t *self)
     sf_log_info (S_LOG, "stopping: %llu leases, %llu results, %zu jobs still pending",
                  (unsigned long long) self->stats.leases, (unsigned long long) self->stats.results,
                  zlistx_size (self->pending));
-    return SF_OK;
+    return self->status;
 }
 
 static int

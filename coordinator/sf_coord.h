@@ -38,11 +38,16 @@ typedef struct {
     const char *workers_ep;      /* ROUTER for workers; tcp://127.0.0.1:5555 */
     const char *clients_ep;      /* ROUTER for clients; tcp://127.0.0.1:5556 */
     const char *cert;            /* CurveZMQ server certificate (NAME.cert); NULL: none */
-    const char *allowed;         /* allow-list directory of public certs (with cert) */
+    const char *allowed;         /* allow-list directory of public certs, by role (with cert) */
+    const char *export_dir;      /* EXPORT_REQ writes under it only; NULL: STORE/exports */
+    bool insecure;               /* without CurveZMQ, listen beyond loopback anyway (warned) */
     int heartbeat_ms;            /* 1000 */
     int liveness;                /* 3 */
-    int64_t lease_ms;            /* 600000 */
-    int retries;                 /* leases a job gets before it fails for good: 3 */
+    int64_t lease_ms;            /* a lease without news: 600000 (renewed while its worker is busy) */
+    int64_t max_job_ms;          /* a job's longest run on one lease: 86400000 (then a fault) */
+    int retries;                 /* faults (failed, timed out) before a job fails for good: 3 */
+    int lost_max;                /* leases lost with their worker before it fails: 25 */
+    int peer_slots;              /* jobs one worker connection holds at most: 64 */
     int64_t max_msg_bytes;       /* ZMQ_MAXMSGSIZE: SF_PROTO_MSG_MAX */
     int sweep_batch;             /* configs per job of a sweep: 16 */
     bool shutdown_workers;       /* send SHUTDOWN to every worker when stopping */
@@ -54,7 +59,16 @@ void sf_coord_opts_default (sf_coord_opts_t *opts);
 
 /*  Opens the store as its writer, binds both sockets and loads every queued
     or running campaign. NULL on failure (sf_error_message says why: the
-    store is held by another writer, an endpoint is in use...). */
+    store is held by another writer, an endpoint is in use, an endpoint
+    beyond loopback without CurveZMQ and without `insecure` (SF_ERR_DENIED)...).
+
+    Access (docs/FARM.md, "Roles"): under CurveZMQ the workers endpoint
+    admits worker keys only and the clients endpoint client and admin keys;
+    a campaign belongs to the key that submitted it, and only that key or
+    an admin cancels or exports it; a key removed from the allow-list loses
+    its connection's service at once (a worker is told SHUTDOWN). Without
+    CurveZMQ everyone who reaches the sockets is trusted alike, which is
+    why only loopback is allowed then. */
 sf_coord_t *sf_coord_new (const sf_coord_opts_t *opts);
 void sf_coord_destroy (sf_coord_t **self_p);
 
@@ -75,6 +89,7 @@ typedef struct {
     uint64_t stale;              /* RESULT/JOB_FAILED for a lease no longer current */
     uint64_t requeued;           /* leases that expired or whose worker left */
     uint64_t dropped;            /* malformed messages dropped */
+    uint64_t unsent;             /* replies not sent: the peer is gone or its queue is full */
     double lease_p50_ms, lease_p99_ms;  /* READY (or job queued) -> JOB sent */
     double first_lease_s, last_result_s;  /* seconds since start */
 } sf_coord_stats_t;

@@ -104,9 +104,10 @@ sf_metrics_text (const sf_metrics_t *m, bool bare, size_t max_bytes)
     s_family (&o, "spmmfarm_uptime_seconds", "gauge", "seconds since the coordinator started");
     s_value (&o, "spmmfarm_uptime_seconds", m->uptime_s);
 
-    static const char *states[] = { "queued", "running", "done", "failed", "cancelled" };
+    static const char *states[SF_METRICS_STATES] = { "queued", "running", "done", "failed", "cancelled",
+                                                     "done_with_failures" };
     s_family (&o, "spmmfarm_campaigns", "gauge", "campaigns in the store, by state");
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < SF_METRICS_STATES; i++)
         s_printf (&o, "spmmfarm_campaigns{state=\"%s\"} %lld\n", states[i], (long long) m->campaigns[i]);
     s_family (&o, "spmmfarm_jobs", "gauge",
               "jobs by state: pending (queued for a worker) and leased (held by one) now; done and failed over "

@@ -7,6 +7,8 @@
 #ifndef SF_METRICS_H_INCLUDED
 #define SF_METRICS_H_INCLUDED
 
+#define SF_METRICS_STATES 6         /* campaign states counted (store/sf_record.h's sf_campaign_state) */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,7 +26,8 @@ typedef struct {
 
 typedef struct {
     double uptime_s;
-    int64_t campaigns[5];           /* by state: queued, running, done, failed, cancelled */
+    int64_t campaigns[SF_METRICS_STATES]; /* by state: queued, running, done, failed, cancelled,
+                                             done_with_failures (sf_store_campaign_state's order) */
     int64_t jobs_pending, jobs_leased;   /* live: queued for a worker, held by one */
     int64_t jobs_done, jobs_failed;      /* over every campaign in the store */
     uint64_t leases_total, requeued_total, results_total, stale_total, dropped_total;

@@ -40,6 +40,7 @@ ERR_CUDA = -9
 ERR_NOTFOUND = -10
 ERR_SIMULATED = -11
 ERR_DTYPE = -12
+ERR_SIGNATURE = -13
 
 # sfrt_dtype: the element types of a layer's buffers, by the manifest's names
 DTYPES = {"float32": 0, "bfloat16": 1, "float16": 2}

@@ -847,7 +847,8 @@ s_sweep_layers (sf_store_t *store, const char *gpu_type, s_layers_t *l)
     int rc = sf_store_each_campaign (store, s_on_campaign, l);
     if (rc != SF_OK)
         return rc;
-    qsort (l->layers, l->count, sizeof *l->layers, s_cmp_layer);
+    if (l->count > 0)  /* no sweep: layers is NULL, and qsort (NULL, 0) is undefined */
+        qsort (l->layers, l->count, sizeof *l->layers, s_cmp_layer);
     size_t kept = 0;
     for (size_t i = 0; i < l->count; i++)
         if (kept == 0 || s_cmp_layer (&l->layers[kept - 1], &l->layers[i]) != 0)

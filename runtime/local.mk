@@ -1,6 +1,7 @@
 ## runtime/: libspmmfarm-rt, the installed deployment library. It depends on
-## nothing but libc and the CUDA driver (dlopen'ed): it does not link
-## libspmmfarm.la, CZMQ, cJSON... Only the sfrt_ API is exported.
+## nothing but libc, libsodium (to check a bundle's ed25519 signature) and
+## the CUDA driver (dlopen'ed): it does not link libspmmfarm.la, CZMQ,
+## cJSON... Only the sfrt_ API is exported.
 lib_LTLIBRARIES = runtime/libspmmfarm-rt.la
 include_HEADERS = runtime/spmmfarm_rt.h
 pkgconfigdir = $(libdir)/pkgconfig
@@ -13,13 +14,14 @@ runtime_libspmmfarm_rt_la_SOURCES = \
 	runtime/sf_json.c runtime/sf_json.h \
 	common/sf_sha256.c common/sf_sha256.h \
 	common/sf_tier.c common/sf_tier.h
-# SF_SHA256_STANDALONE: the runtime's own SHA-256 (no libsodium).
-runtime_libspmmfarm_rt_la_CPPFLAGS = -I$(top_srcdir) -I$(top_builddir) $(CUDA_CFLAGS) -DSF_SHA256_STANDALONE
+# SF_SHA256_STANDALONE: the runtime's own SHA-256; libsodium only for the
+# bundle signature's ed25519 check (docs/DECISIONS.md, issue 24).
+runtime_libspmmfarm_rt_la_CPPFLAGS = -I$(top_srcdir) -I$(top_builddir) $(CUDA_CFLAGS) $(SODIUM_CFLAGS) -DSF_SHA256_STANDALONE
 runtime_libspmmfarm_rt_la_CFLAGS = $(SF_CFLAGS)
 # Interface version current:revision:age (libtool's rules, not the package's).
-runtime_libspmmfarm_rt_la_LDFLAGS = -version-info 0:0:0 -export-symbols-regex '^sfrt_' \
+runtime_libspmmfarm_rt_la_LDFLAGS = -version-info 1:0:1 -export-symbols-regex '^sfrt_' \
 	-no-undefined
-runtime_libspmmfarm_rt_la_LIBADD = -lpthread -ldl
+runtime_libspmmfarm_rt_la_LIBADD = $(SODIUM_LIBS) -lpthread -ldl
 
 ## The manifest schema is one implementation shared with the main library,
 ## which also holds the bundle writer and reader (common/sf_bundle.c) and,

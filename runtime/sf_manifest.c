@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "common/sf_sha256.h"
 #include "runtime/sf_json.h"
 
@@ -578,7 +580,33 @@ sf_manifest_find (const sf_manifest_t *self, const char *name)
 
 /* ---- files ----------------------------------------------------------------- */
 
-/*  Opens DIR/REL as a regular file and returns its descriptor, or -1. */
+static int s_signature (s_ctx_t *ctx, const char *dir, const char *text, size_t size, char *signer);
+
+/*  Why a relative path of the bundle is not plainly inside it: a '..' or
+    empty component, an absolute path, or a folder on the way that is a
+    symbolic link. NULL if it is. */
+static const char *
+s_outside (const char *dir, const char *rel, char *path, size_t size)
+{
+    if (!rel[0] || rel[0] == '/')
+        return "not a relative path";
+    for (const char *c = rel; *c;) {
+        size_t len = strcspn (c, "/");
+        if (len == 0 || (len == 2 && c[0] == '.' && c[1] == '.') || (len == 1 && c[0] == '.'))
+            return "a path that leaves the bundle";
+        if (c[len] == '/') {  /* a folder on the way: a real one */
+            struct stat st;
+            snprintf (path, size, "%s/%.*s", dir, (int) (c + len - rel), rel);
+            if (lstat (path, &st) == 0 && !S_ISDIR (st.st_mode))
+                return S_ISLNK (st.st_mode) ? "its folder is a symbolic link" : "its folder is not a folder";
+        }
+        c += len + (c[len] == '/');
+    }
+    return NULL;
+}
+
+/*  Opens DIR/REL as a regular file inside the bundle (no symbolic link, no
+    way out) and returns its descriptor, or -1. */
 static int
 s_open (s_ctx_t *ctx, const char *dir, const char *rel, int64_t *size_out, int *status)
 {
@@ -588,9 +616,16 @@ s_open (s_ctx_t *ctx, const char *dir, const char *rel, int64_t *size_out, int *
         *status = s_fail (ctx, SFRT_ERR_IO, "%s/%s: path too long", dir, rel);
         return -1;
     }
-    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    char folder[4096 + SF_MANIFEST_PATH_MAX];
+    const char *outside = s_outside (dir, rel, folder, sizeof folder);
+    if (outside) {
+        *status = s_fail (ctx, SFRT_ERR_IO, "%s: %s (refused: a bundle's files are its own)", path, outside);
+        return -1;
+    }
+    int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     struct stat st;
-    const char *why = fd < 0 || fstat (fd, &st) != 0 ? strerror (errno)
+    const char *why = fd < 0 && errno == ELOOP ? "a symbolic link (refused: a bundle's files are its own)"
+                    : fd < 0 || fstat (fd, &st) != 0 ? strerror (errno)
                     : !S_ISREG (st.st_mode) ? "not a regular file" : NULL;
     if (why) {
         *status = s_fail (ctx, SFRT_ERR_IO, "%s: %s", path, why);
@@ -627,10 +662,147 @@ sf_manifest_load (const char *dir, sf_manifest_t **out, char *err, size_t err_si
     }
     char detail[SF_MANIFEST_ERR_MAX];
     rc = sf_manifest_parse (text, (size_t) size, out, detail, sizeof detail);
-    free (text);
-    if (rc != SFRT_OK)
+    if (rc == SFRT_OK && (rc = s_signature (&ctx, dir, text, (size_t) size, (*out)->signer)) != SFRT_OK)
+        sf_manifest_destroy (out);
+    else if (rc != SFRT_OK)
         s_fail (&ctx, rc, "%s/%s: %s", dir, SF_MANIFEST_FILE, detail);
+    free (text);
     return rc;
+}
+
+/* ---- signatures ------------------------------------------------------------ */
+
+/*  manifest.sig, three lines:
+        spmmfarm-bundle-signature 1
+        key ed25519 <public key, 64 hex digits>
+        sig <signature of manifest.json's bytes, 128 hex digits>          */
+#define S_SIG_MAGIC "spmmfarm-bundle-signature 1\n"
+
+static void
+s_hex (const unsigned char *bytes, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/*  Exactly 2n lowercase hex digits at text into bytes; false otherwise. */
+static bool
+s_unhex (const char *text, size_t n, unsigned char *bytes)
+{
+    for (size_t i = 0; i < 2 * n; i++) {
+        char c = text[i];
+        int v = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (v < 0)
+            return false;
+        bytes[i / 2] = (unsigned char) (i % 2 ? (bytes[i / 2] << 4) | v : v);
+    }
+    return true;
+}
+
+size_t
+sf_manifest_sign (const void *manifest, size_t size, const unsigned char sk[64], char *out)
+{
+    unsigned char sig[crypto_sign_BYTES];
+    char pk_hex[65], sig_hex[2 * crypto_sign_BYTES + 1];
+    crypto_sign_detached (sig, NULL, manifest, size, sk);
+    s_hex (sk + 32, 32, pk_hex);
+    s_hex (sig, sizeof sig, sig_hex);
+    int n = snprintf (out, SF_MANIFEST_SIG_MAX, S_SIG_MAGIC "key ed25519 %s\nsig %s\n", pk_hex, sig_hex);
+    return n > 0 && n < SF_MANIFEST_SIG_MAX ? (size_t) n : 0;
+}
+
+/*  DIR/manifest.sig against the manifest's bytes: signer gets its key, or
+    "" when the bundle has no signature. */
+static int
+s_signature (s_ctx_t *ctx, const char *dir, const char *text, size_t size, char *signer)
+{
+    signer[0] = '\0';
+    char path[4096 + 32];
+    snprintf (path, sizeof path, "%s/%s", dir, SF_MANIFEST_SIG_FILE);
+    struct stat st;
+    if (lstat (path, &st) != 0 && errno == ENOENT)
+        return SFRT_OK;
+    int64_t sig_size = 0;
+    int rc = SFRT_OK;
+    int fd = s_open (ctx, dir, SF_MANIFEST_SIG_FILE, &sig_size, &rc);
+    if (fd < 0)
+        return rc;
+    char sig_text[SF_MANIFEST_SIG_MAX + 1];
+    ssize_t got = sig_size <= SF_MANIFEST_SIG_MAX ? read (fd, sig_text, (size_t) sig_size) : -1;
+    close (fd);
+    if (got != (ssize_t) sig_size)
+        return s_fail (ctx, SFRT_ERR_SIGNATURE, "%s: unreadable or larger than %d bytes", path, SF_MANIFEST_SIG_MAX);
+    sig_text[got] = '\0';
+    const size_t magic = sizeof S_SIG_MAGIC - 1, key_at = magic + 12, sig_at = key_at + 64 + 5;
+    unsigned char pk[32], sig[crypto_sign_BYTES];
+    if ((size_t) got != sig_at + 2 * crypto_sign_BYTES + 1 || memcmp (sig_text, S_SIG_MAGIC, magic) != 0
+        || memcmp (sig_text + magic, "key ed25519 ", 12) != 0 || !s_unhex (sig_text + key_at, 32, pk)
+        || memcmp (sig_text + key_at + 64, "\nsig ", 5) != 0 || !s_unhex (sig_text + sig_at, crypto_sign_BYTES, sig)
+        || sig_text[got - 1] != '\n')
+        return s_fail (ctx, SFRT_ERR_SIGNATURE, "%s: not a spmmfarm bundle signature (docs/BUNDLES.md)", path);
+    if (sodium_init () < 0)
+        return s_fail (ctx, SFRT_ERR_SIGNATURE, "%s: libsodium cannot start", path);
+    if (crypto_sign_verify_detached (sig, (const unsigned char *) text, size, pk) != 0)
+        return s_fail (ctx, SFRT_ERR_SIGNATURE,
+                       "%s: the signature does not match %s: the bundle was changed after it was signed", path,
+                       SF_MANIFEST_FILE);
+    s_hex (pk, 32, signer);
+    return SFRT_OK;
+}
+
+/*  The next key of a trust list into hex (65): a key, or a file's first
+    64 characters. Returns the rest of the list, NULL at its end. */
+static const char *
+s_next_key (s_ctx_t *ctx, const char *list, char *hex, int *rc)
+{
+    list += strspn (list, ":, \t\n");
+    if (!*list)
+        return NULL;
+    size_t len = strcspn (list, ":,\t\n");
+    char item[4096];
+    snprintf (item, sizeof item, "%.*s", (int) (len < sizeof item ? len : sizeof item - 1), list);
+    unsigned char bytes[32];
+    hex[0] = '\0';
+    if (len == 64 && s_unhex (item, 32, bytes)) {
+        memcpy (hex, item, 64);
+        hex[64] = '\0';
+    }
+    else {
+        FILE *f = fopen (item, "r");
+        char text[80] = "";
+        size_t got = f ? fread (text, 1, 64, f) : 0;
+        if (f)
+            fclose (f);
+        if (got == 64 && s_unhex (text, 32, bytes))
+            snprintf (hex, 65, "%.64s", text);
+        else
+            *rc = s_fail (ctx, SFRT_ERR_IO, "trusted key '%s': neither 64 hex digits nor a file holding them",
+                          item);
+    }
+    return list + len;
+}
+
+int
+sf_manifest_trusted (const sf_manifest_t *m, const char *keys, char *err, size_t err_size)
+{
+    s_ctx_t ctx = { err, err_size };
+    int rc = SFRT_OK, listed = 0;
+    char hex[65];
+    for (const char *at = keys; at && rc == SFRT_OK && (at = s_next_key (&ctx, at, hex, &rc));) {
+        listed++;
+        if (rc == SFRT_OK && m->signer[0] && strcmp (hex, m->signer) == 0)
+            return SFRT_OK;
+    }
+    if (rc != SFRT_OK || listed == 0)
+        return rc;
+    return m->signer[0] ? s_fail (&ctx, SFRT_ERR_SIGNATURE, "signed by key %.16s..., which is not a trusted key",
+                                  m->signer)
+                        : s_fail (&ctx, SFRT_ERR_SIGNATURE, "not signed (no manifest.sig), and a trusted "
+                                  "signature is required");
 }
 
 void

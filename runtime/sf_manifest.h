@@ -39,6 +39,8 @@ extern "C" {
 #define SF_MANIFEST_PATH_MAX 96       /* "kernels/NAME.cubin" */
 #define SF_MANIFEST_SHA_MAX 65        /* 64 lowercase hex digits + NUL */
 #define SF_MANIFEST_ERR_MAX 512
+#define SF_MANIFEST_SIG_FILE "manifest.sig"
+#define SF_MANIFEST_SIG_MAX 1024      /* manifest.sig's bytes */
 
 /*  One file of the bundle, relative to its directory. */
 typedef struct {
@@ -83,6 +85,8 @@ typedef struct {
     sf_manifest_file_t model;             /* model.json; optional */
     int32_t layer_count;
     sf_manifest_layer_t *layers;          /* owned */
+    char signer[SF_MANIFEST_SHA_MAX];     /* sf_manifest_load: the key (hex) whose signature in
+                                             manifest.sig matches manifest.json; "" unsigned */
 } sf_manifest_t;
 
 /*  The format version a manifest of these layers needs (1 or 2). */
@@ -95,8 +99,24 @@ int sf_manifest_version_needed (const sf_manifest_t *self);
 int sf_manifest_parse (const char *text, size_t size, sf_manifest_t **out, char *err,
                        size_t err_size);
 
-/*  Reads DIR/manifest.json and parses it (SFRT_ERR_IO if unreadable). */
+/*  Reads DIR/manifest.json and parses it (SFRT_ERR_IO if unreadable), and
+    DIR/manifest.sig when there is one: SFRT_ERR_SIGNATURE if it is
+    malformed or its signature does not match manifest.json's bytes; else
+    (*out)->signer names its key. Bundle files are read as regular files
+    only: a symbolic link (to anything) is refused (SFRT_ERR_IO). */
 int sf_manifest_load (const char *dir, sf_manifest_t **out, char *err, size_t err_size);
+
+/*  manifest.sig's text for manifest bytes signed by secret key sk
+    (libsodium's 64-byte ed25519 secret key, whose public half is its last
+    32 bytes) into out (SF_MANIFEST_SIG_MAX); its length. */
+size_t sf_manifest_sign (const void *manifest, size_t size, const unsigned char sk[64], char *out);
+
+/*  SFRT_OK if a trusted key signed the manifest: `keys` lists public keys
+    (64 hex digits) or files holding one, separated by ':' or ','. None
+    listed (NULL or blank): SFRT_OK for any manifest. SFRT_ERR_SIGNATURE,
+    naming the signer, otherwise; SFRT_ERR_IO for a key file that cannot
+    be read. */
+int sf_manifest_trusted (const sf_manifest_t *m, const char *keys, char *err, size_t err_size);
 
 void sf_manifest_destroy (sf_manifest_t **self_p);
 

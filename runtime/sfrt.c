@@ -62,6 +62,7 @@ sfrt_strerror (int status)
     case SFRT_ERR_NOTFOUND: return "no such layer";
     case SFRT_ERR_SIMULATED: return "bundle tuned with the simulator";
     case SFRT_ERR_DTYPE: return "buffers of another data type than the layer's";
+    case SFRT_ERR_SIGNATURE: return "bundle signature invalid or not trusted";
     default: return "unknown error";
     }
 }
@@ -356,6 +357,13 @@ s_bundle_new (const char *path, sf_manifest_t **manifest_p)
 int
 sfrt_open (const char *path, int device, unsigned flags, sfrt_bundle_t **bundle_out)
 {
+    return sfrt_open_trusted (path, device, flags, NULL, bundle_out);
+}
+
+int
+sfrt_open_trusted (const char *path, int device, unsigned flags, const char *trusted_keys,
+                   sfrt_bundle_t **bundle_out)
+{
     s_clear ();
     if (!bundle_out)
         return s_fail (SFRT_ERR_INVALID, "sfrt_open: bundle_out is NULL");
@@ -367,6 +375,12 @@ sfrt_open (const char *path, int device, unsigned flags, sfrt_bundle_t **bundle_
     int rc = sf_manifest_load (path, &manifest, err, sizeof err);
     if (rc != SFRT_OK)
         return s_fail (rc, "%s", err);
+    if (!trusted_keys)
+        trusted_keys = getenv ("SPMMFARM_TRUSTED_KEYS");
+    if ((rc = sf_manifest_trusted (manifest, trusted_keys, err, sizeof err)) != SFRT_OK) {
+        sf_manifest_destroy (&manifest);
+        return s_fail (rc, "%s: %s", path, err);
+    }
     if (manifest->simulated && !(flags & SFRT_OPEN_ALLOW_SIMULATED)) {
         sf_manifest_destroy (&manifest);
         return s_fail (SFRT_ERR_SIMULATED,
@@ -430,6 +444,12 @@ sfrt_bundle_info (const sfrt_bundle_t *b, sfrt_bundle_info_t *info)
         .device = (int) b->device,
     };
     return SFRT_OK;
+}
+
+const char *
+sfrt_bundle_signer (const sfrt_bundle_t *b)
+{
+    return b && b->manifest ? b->manifest->signer : "";
 }
 
 int

@@ -74,7 +74,9 @@ typedef enum {
     SFRT_ERR_CUDA = -9,      /* a CUDA driver call failed (see sfrt_last_cuda_error) */
     SFRT_ERR_NOTFOUND = -10, /* no layer of that name */
     SFRT_ERR_SIMULATED = -11, /* a simulated bundle, opened without SFRT_OPEN_ALLOW_SIMULATED */
-    SFRT_ERR_DTYPE = -12     /* buffers of another data type than the layer's */
+    SFRT_ERR_DTYPE = -12,    /* buffers of another data type than the layer's */
+    SFRT_ERR_SIGNATURE = -13 /* manifest.sig does not match the manifest, or the bundle is not
+                                signed by a trusted key when one is required */
 } sfrt_status;
 
 /*  Element types of a layer's buffers. */
@@ -105,6 +107,23 @@ typedef struct sfrt_layer sfrt_layer_t;
     the device's. Kernels are loaded lazily. *bundle_out gets the bundle
     (NULL on failure); free it with sfrt_close(). */
 int sfrt_open (const char *path, int device, unsigned flags, sfrt_bundle_t **bundle_out);
+
+/*  sfrt_open() with a trust list. A bundle written from a spmmfarm store is
+    signed (manifest.sig: an ed25519 signature of manifest.json by the
+    store's key, docs/BUNDLES.md, "Signatures"); manifest.json holds the
+    SHA-256 of every other file, so the signature covers them all.
+      trusted_keys: public keys (64 hex digits) or files holding one
+      (bundle-signing.pub), separated by ':' or ','; with at least one, the
+      bundle must be signed by one of them (SFRT_ERR_SIGNATURE otherwise).
+      NULL: the list in $SPMMFARM_TRUSTED_KEYS; "" or no list: any bundle,
+      but a signature that does not match its manifest is still refused.
+    sfrt_open (path, device, flags, out) is sfrt_open_trusted with NULL. */
+int sfrt_open_trusted (const char *path, int device, unsigned flags, const char *trusted_keys,
+                       sfrt_bundle_t **bundle_out);
+
+/*  The public key (64 hex digits) that signed the bundle, "" if unsigned;
+    owned by the bundle. */
+const char *sfrt_bundle_signer (const sfrt_bundle_t *bundle);
 
 /*  Unloads the bundle's modules, frees its device data and releases the
     context it retained. NULL is a no-op. */

@@ -5,4 +5,5 @@ libspmmfarm_la_SOURCES += \
 	store/sf_mpack.c store/sf_mpack.h \
 	store/sf_record.c store/sf_record.h \
 	store/sf_store.c store/sf_store.h \
+	store/sf_storecheck.c store/sf_storecheck.h \
 	store/sf_export.c store/sf_export.h

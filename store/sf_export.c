@@ -8,6 +8,7 @@
 
 #include "common/sf_error.h"
 #include "common/sf_log.h"
+#include "common/sf_sign.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_jit.h"
 #include "proxygen/sf_tcdense.h"
@@ -638,6 +639,14 @@ s_plan_write (s_plan_t *p, const char *dir)
     }
     if (rc == SF_OK)
         rc = s_build_model (p, bundle);
+    /* signed with the store's key (made by its first writer) */
+    sf_sign_key_t key;
+    if (rc == SF_OK && sf_sign_key_load (sf_store_dir (p->store), &key) == SF_OK) {
+        sf_bundle_set_signing_key (bundle, key.sk);
+        snprintf (r->signer, sizeof r->signer, "%s", key.pub);
+        explicit_bzero (&key, sizeof key);
+    } else if (rc == SF_OK)
+        sf_log_warn ("export", "%s: %s: the bundle is not signed", sf_store_dir (p->store), sf_error_message ());
     if (rc == SF_OK)
         rc = sf_bundle_write (bundle, dir, p->opts->replace);
     if (rc == SF_OK)
@@ -771,9 +780,12 @@ sf_export_report_text (const sf_export_report_t *r, const char *dir, char *buf, 
         snprintf (campaigns, sizeof campaigns, "%u campaigns", r->campaigns);
     if (r->model_version)
         snprintf (model, sizeof model, "; model.json (rank model v%u)", r->model_version);
-    snprintf (buf, size, "wrote %s: %u layer%s (%u dense) of %s for %s (compute capability %d.%d)%s%s%s", dir,
+    char signer[48] = "; NOT SIGNED";
+    if (r->signer[0])
+        snprintf (signer, sizeof signer, "; signed by %.16s...", r->signer);
+    snprintf (buf, size, "wrote %s: %u layer%s (%u dense) of %s for %s (compute capability %d.%d)%s%s%s%s", dir,
               r->layers, r->layers == 1 ? "" : "s", r->dense, campaigns, r->gpu_type, r->cc_major, r->cc_minor,
               r->renamed ? "; some layers renamed" : "", model,
-              r->simulated ? "; times SIMULATED (sim backend)" : "");
+              r->simulated ? "; times SIMULATED (sim backend)" : "", signer);
     return buf;
 }

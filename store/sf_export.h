@@ -69,6 +69,7 @@ typedef struct {
                                  clash resolved by the campaign's name) */
     bool simulated;
     uint32_t model_version;   /* the model.json's version; 0: none */
+    char signer[65];          /* the store's public key that signed it (hex); "" unsigned */
 } sf_export_report_t;
 
 /*  Writes the bundle of one campaign into dir (written as dir.tmp, then

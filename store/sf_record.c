@@ -14,7 +14,8 @@
 static const char *s_db_names[SF_DB_COUNT] = {
     "meta", "matrices", "campaigns", "jobs", "results", "best", "kernels", "models"
 };
-static const char *s_campaign_states[] = { "queued", "running", "done", "failed", "cancelled" };
+static const char *s_campaign_states[] = { "queued", "running", "done", "failed", "cancelled",
+                                           "done_with_failures" };
 static const char *s_job_states[] = { "pending", "leased", "done", "failed" };
 static const char *s_meta_keys[] = { "schema", "created", "tool" };
 #define S_COUNT(a) (sizeof (a) / sizeof (a)[0])
@@ -627,6 +628,8 @@ s_read_campaign (sf_mpack_in_t *in, sf_store_campaign_t *c)
     }
     if (sf_mpack_in_has (in, "request"))
         sf_mpack_in_str (in, "request", c->request, sizeof c->request);
+    if (sf_mpack_in_has (in, "owner"))
+        sf_mpack_in_str (in, "owner", c->owner, sizeof c->owner);
 }
 
 static void
@@ -649,6 +652,8 @@ s_read_job (sf_mpack_in_t *in, sf_store_job_t *job)
     for (uint32_t i = 0; i < job->config_count && in->status == SF_OK; i++)
         sf_mpack_in_as_str (in, &items[i], "configs[]", job->configs[i], SF_STORE_CONFIG_MAX);
     job->attempts = (uint32_t) sf_mpack_in_uint (in, "attempts", 0, UINT32_MAX);
+    if (sf_mpack_in_has (in, "lost"))
+        job->lost = (uint32_t) sf_mpack_in_uint (in, "lost", 0, UINT32_MAX);
     sf_mpack_in_str (in, "worker", job->worker, sizeof job->worker);
     job->lease_deadline_ms = s_in_ms (in, "lease_deadline");
     sf_mpack_in_str (in, "error", job->error, sizeof job->error);
@@ -954,7 +959,8 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
     if (!s_terminated (c->name, sizeof c->name, "name")
         || !s_terminated (c->strategy, sizeof c->strategy, "strategy")
         || !s_terminated (c->gpu_type, sizeof c->gpu_type, "gpu_type")
-        || !s_terminated (c->request, sizeof c->request, "request"))
+        || !s_terminated (c->request, sizeof c->request, "request")
+        || !s_terminated (c->owner, sizeof c->owner, "owner"))
         return sf_error_last ();
     if (c->layer_count > SF_STORE_LAYERS_MAX || (c->layer_count && !c->layers))
         return sf_error_set (SF_ERR_RANGE, "layers: %u, at most %d", c->layer_count, SF_STORE_LAYERS_MAX);
@@ -962,7 +968,7 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
         if (!s_terminated (c->layers[i].name, sizeof c->layers[i].name, "layer name"))
             return sf_error_last ();
     sf_mpack_out_reset (out);
-    sf_mpack_out_map (out, c->request[0] ? 9 : 8);
+    sf_mpack_out_map (out, 8 + (c->request[0] != 0) + (c->owner[0] != 0));
     sf_mpack_out_kstr (out, "name", c->name);
     sf_mpack_out_kstr (out, "strategy", c->strategy);
     sf_mpack_out_kstr (out, "state", sf_record_campaign_state_name (c->state));
@@ -1036,6 +1042,8 @@ sf_record_encode_campaign (const sf_store_campaign_t *c, uint8_t *key, size_t *k
         sf_mpack_out_kdouble (out, "budget_s", p->budget_s);
     if (c->request[0])
         sf_mpack_out_kstr (out, "request", c->request);
+    if (c->owner[0])
+        sf_mpack_out_kstr (out, "owner", c->owner);
     return s_finish (SF_DB_CAMPAIGNS, key, sf_record_key_id (c->id, key), out, key_size);
 }
 
@@ -1053,7 +1061,7 @@ sf_record_encode_job (const sf_store_job_t *job, uint8_t *key, size_t *key_size,
         if (!s_terminated (job->configs[i], SF_STORE_CONFIG_MAX, "config"))
             return sf_error_last ();
     sf_mpack_out_reset (out);
-    sf_mpack_out_map (out, 8);
+    sf_mpack_out_map (out, job->lost ? 9 : 8);
     sf_mpack_out_kstr (out, "state", sf_record_job_state_name (job->state));
     sf_mpack_out_kuint (out, "layer", job->layer);
     sf_mpack_out_kstr (out, "kind", job->kind);
@@ -1062,6 +1070,8 @@ sf_record_encode_job (const sf_store_job_t *job, uint8_t *key, size_t *key_size,
     for (uint32_t i = 0; i < job->config_count; i++)
         sf_mpack_out_str (out, job->configs[i]);
     sf_mpack_out_kuint (out, "attempts", job->attempts);
+    if (job->lost)
+        sf_mpack_out_kuint (out, "lost", job->lost);
     sf_mpack_out_kstr (out, "worker", job->worker);
     sf_mpack_out_kint (out, "lease_deadline", job->lease_deadline_ms);
     sf_mpack_out_kstr (out, "error", job->error);

@@ -50,6 +50,7 @@ extern "C" {
 #define SF_STORE_ERROR_MAX 1024                     /* last error of a job, with NUL */
 #define SF_STORE_TOOL_MAX 32                        /* tool version, with NUL */
 #define SF_STORE_REQUEST_MAX 256                    /* a campaign's request, with NUL */
+#define SF_STORE_OWNER_MAX 48                       /* a campaign's owner (a Z85 key), with NUL */
 #define SF_STORE_DRIVER_MAX 16                      /* a driver version, with NUL */
 #define SF_STORE_LAYERS_MAX 65536                   /* layers of a campaign */
 #define SF_STORE_JOB_CONFIGS_MAX 65536              /* candidate configs of a job */
@@ -91,8 +92,12 @@ typedef enum {
     SF_CAMPAIGN_RUNNING,
     SF_CAMPAIGN_DONE,
     SF_CAMPAIGN_FAILED,
-    SF_CAMPAIGN_CANCELLED
+    SF_CAMPAIGN_CANCELLED,
+    SF_CAMPAIGN_DONE_WITH_FAILURES  /* ended with results, and some job failed for good */
 } sf_campaign_state;
+
+/*  A campaign that has ended (done, failed, cancelled, done with failures). */
+#define SF_CAMPAIGN_ENDED(state) ((state) >= SF_CAMPAIGN_DONE)
 
 typedef struct {
     char name[SF_STORE_NAME_MAX];
@@ -150,6 +155,10 @@ typedef struct {
         canonical, so that the same request is answered from the store
         (docs/STORE.md, "tune-local"). Farm campaigns leave it empty. */
     char request[SF_STORE_REQUEST_MAX];
+    /*  Optional ("" when absent): the CurveZMQ public key (Z85) of the
+        client that submitted it; only that client or an admin key may
+        cancel or export it. "" without CurveZMQ (docs/FARM.md, "Roles"). */
+    char owner[SF_STORE_OWNER_MAX];
 } sf_store_campaign_t;
 
 typedef enum { SF_JOB_PENDING = 0, SF_JOB_LEASED, SF_JOB_DONE, SF_JOB_FAILED } sf_job_state;
@@ -161,7 +170,10 @@ typedef struct {
     char kind[SF_STORE_SHORT_MAX];        /* "proxy", "full", "sweep" ... (non-empty) */
     char (*configs)[SF_STORE_CONFIG_MAX]; /* candidate configs' canonical texts */
     uint32_t config_count;                /* <= SF_STORE_JOB_CONFIGS_MAX */
-    uint32_t attempts;
+    uint32_t attempts;                    /* leases counted against the retries: each lease
+                                             counts, a lost one is given back */
+    uint32_t lost;                        /* optional: leases that ended without a verdict (a
+                                             worker lost, a coordinator restart): no retry spent */
     char worker[SF_STORE_NAME_MAX];       /* lease holder ("" when not leased) */
     int64_t lease_deadline_ms;            /* unix ms; 0 when not leased */
     char error[SF_STORE_ERROR_MAX];       /* last error ("" if none) */

@@ -10,12 +10,15 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/sf_error.h"
 #include "common/sf_log.h"
+#include "common/sf_sign.h"
 #include "config.h"
+#include "store/sf_storecheck.h"
 
 #define S_PATH_MAX 4096
 
@@ -30,13 +33,35 @@ struct _sf_store_t {
     int reading;                /* read transactions open in this process */
 };
 
-/*  Translates an LMDB (or errno) code where it enters. */
+/*  A short write is LMDB's EIO: when the store's file system has (nearly)
+    no room left, that is a full disk. */
+static bool
+s_disk_full (const sf_store_t *self)
+{
+    struct statvfs vfs;
+    return statvfs (self->dir, &vfs) == 0 && (uint64_t) vfs.f_bavail * vfs.f_frsize < ((uint64_t) 1 << 20);
+}
+
+/*  Translates an LMDB (or errno) code where it enters. A full disk and a
+    full map are named as such: the operator's fix differs. */
 static int
 s_lmdb_fail (const sf_store_t *self, int rc, const char *doing)
 {
+    if (rc == ENOSPC || rc == EDQUOT || (rc == EIO && s_disk_full (self)))
+        return sf_error_set_origin (SF_ERR_IO, ENOSPC, "store %s: %s: disk full (no space left on the store's "
+                                    "file system): free space there; nothing of this write was kept", self->dir,
+                                    doing);
     int status = rc == ENOENT ? SF_ERR_NOTFOUND
-                 : rc == EACCES || rc == EROFS || rc == EIO || rc == ENOSPC ? SF_ERR_IO : SF_ERR_LMDB;
+                 : rc == EACCES || rc == EROFS || rc == EIO ? SF_ERR_IO : SF_ERR_LMDB;
     return sf_error_set_origin (status, rc, "store %s: %s: %s", self->dir, doing, mdb_strerror (rc));
+}
+
+/*  The fault guard follows the store's mapping (sf_storecheck). */
+static void
+s_guard (const sf_store_t *self)
+{
+    if (self->env)
+        sf_storecheck_guard (self, self->dir);
 }
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -179,6 +204,8 @@ s_read_begin (sf_store_t *self, MDB_txn **txn)
         sf_log_debug ("store", "%s: the writer grew the map; remapping", self->dir);
         rc = mdb_env_set_mapsize (self->env, 0);
         if (rc == 0)
+            s_guard (self);
+        if (rc == 0)
             rc = mdb_txn_begin (self->env, NULL, MDB_RDONLY, txn);
     }
     if (rc == 0)
@@ -204,8 +231,9 @@ s_grow (sf_store_t *self, size_t hint)
     mdb_env_info (self->env, &info);
     size_t now = info.me_mapsize;
     if (now >= self->map_limit)
-        return sf_error_set (SF_ERR_RANGE, "store %s is full: the map reached its limit of %zu MiB",
-                             self->dir, self->map_limit >> 20);
+        return sf_error_set_origin (SF_ERR_RANGE, MDB_MAP_FULL, "store %s: store map full: the map reached its "
+                                    "limit of %zu MiB; nothing of this write was kept", self->dir,
+                                    self->map_limit >> 20);
     size_t next = now > SIZE_MAX / 2 ? SIZE_MAX : 2 * now;
     if (hint < SIZE_MAX / 4 && next - now < 2 * hint && now < SIZE_MAX - 2 * hint)
         next = now + 2 * hint;
@@ -213,6 +241,8 @@ s_grow (sf_store_t *self, size_t hint)
         next = self->map_limit;
     pthread_mutex_lock (&self->mutex);
     int rc = self->reading > 0 ? -1 : mdb_env_set_mapsize (self->env, next);
+    if (rc == 0)
+        s_guard (self);
     pthread_mutex_unlock (&self->mutex);
     if (rc == -1)
         return sf_error_set (SF_ERR_BUSY, "store %s: the map is full and cannot grow while this process "
@@ -404,6 +434,8 @@ s_open_env (sf_store_t *self, size_t map_size)
     int rc = mdb_env_create (&self->env);
     if (rc == 0)
         rc = mdb_env_set_maxdbs (self->env, SF_DB_COUNT);
+    if (rc == 0)
+        rc = mdb_env_set_assert (self->env, sf_storecheck_lmdb_assert);
     /* A reader maps what the writer made (LMDB takes the larger of this and
        the store's own size); it remaps when the writer grows it. */
     if (rc == 0 && map_size)
@@ -413,8 +445,12 @@ s_open_env (sf_store_t *self, size_t map_size)
     /* MDB_NOTLS: read transactions are not tied to threads, so that reads
        may nest (a getter inside an iteration callback). */
     rc = mdb_env_open (self->env, self->dir, MDB_NOTLS | (self->writer ? 0 : MDB_RDONLY), 0600);
+    if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH)
+        return sf_error_set_origin (SF_ERR_FORMAT, rc, "store %s is damaged or not an LMDB store: %s", self->dir,
+                                    mdb_strerror (rc));
     if (rc != 0)
         return s_lmdb_fail (self, rc, "opening");
+    s_guard (self);
     if (self->writer) {
         int dead = 0;
         mdb_reader_check (self->env, &dead);  /* slots of killed readers */
@@ -444,13 +480,22 @@ sf_store_open_ex (const char *dir, int flags, const sf_store_opts_t *opts)
     size_t map_size = opts && opts->map_size ? opts->map_size : self->writer ? SF_STORE_MAP_INITIAL : 0;
     if (map_size > self->map_limit)
         map_size = self->map_limit;
-    int rc = self->writer ? s_mkdirs (dir) : s_check_exists (dir);
+    /* data.mdb is checked before LMDB maps it, and before the writer's
+       lock file exists (a store that existed has LMDB's lock.mdb). */
+    int rc = self->writer ? s_mkdirs (dir) : SF_OK;
+    if (rc == SF_OK)
+        rc = sf_storecheck_file (dir, self->writer);
+    if (rc == SF_OK && !self->writer)
+        rc = s_check_exists (dir);
     if (rc == SF_OK && self->writer)
         rc = s_lock (self);
     if (rc == SF_OK)
         rc = s_open_env (self, map_size);
     if (rc == SF_OK)
         rc = self->writer ? s_write (self, s_init_body, NULL, 4096) : s_init_readonly (self);
+    /* the store's bundle-signing key (common/sf_sign.h), made by its first writer */
+    if (rc == SF_OK && self->writer && sf_sign_key_ensure (dir) != SF_OK)
+        sf_log_warn ("store", "%s: no bundle-signing key: %s", dir, sf_error_message ());
     if (rc != SF_OK) {
         sf_store_destroy (&self);
         return NULL;
@@ -470,6 +515,7 @@ sf_store_destroy (sf_store_t **self_p)
     if (!self_p || !*self_p)
         return;
     sf_store_t *self = *self_p;
+    sf_storecheck_unguard (self);
     if (self->env)
         mdb_env_close (self->env);
     if (self->lock_fd >= 0)
@@ -513,12 +559,20 @@ sf_store_batch_new (void)
 }
 
 void
+sf_store_batch_truncate (sf_store_batch_t *self, size_t count)
+{
+    for (size_t i = count; i < self->count; i++) {
+        free (self->ops[i].value);
+        self->bytes -= self->ops[i].key_size + self->ops[i].value_size;
+    }
+    if (count < self->count)
+        self->count = count;
+}
+
+void
 sf_store_batch_clear (sf_store_batch_t *self)
 {
-    for (size_t i = 0; i < self->count; i++)
-        free (self->ops[i].value);
-    self->count = 0;
-    self->bytes = 0;
+    sf_store_batch_truncate (self, 0);
 }
 
 void
@@ -852,7 +906,7 @@ s_scan (sf_store_t *self, MDB_dbi dbi, const uint8_t *prefix, size_t prefix_size
     MDB_val k = { prefix_size, (void *) prefix }, v;
     mrc = mdb_cursor_get (cursor, &k, &v, prefix_size ? MDB_SET_RANGE : MDB_FIRST);
     while (mrc == 0 && rc == SF_OK) {
-        if (k.mv_size < prefix_size || memcmp (k.mv_data, prefix, prefix_size) != 0)
+        if (prefix_size && (k.mv_size < prefix_size || memcmp (k.mv_data, prefix, prefix_size) != 0))
             break;
         rc = fn (arg, &k, &v);
         if (rc == SF_OK)
@@ -1180,31 +1234,52 @@ s_verify_name (void *arg, const MDB_val *key, const MDB_val *value)
 }
 
 int
-sf_store_verify (sf_store_t *self, sf_store_bad_fn fn, void *arg, uint64_t *checked, uint64_t *bad)
+sf_store_verify_db (sf_store_t *self, sf_store_db db, sf_store_bad_fn fn, void *arg, uint64_t *checked,
+                    uint64_t *bad)
 {
-    s_verify_t v = { SF_DB_COUNT, fn, arg, 0, 0 };
-    /* The main database lists the named ones. */
-    MDB_txn *txn;
-    MDB_dbi main = 0;
-    int rc = s_read_begin (self, &txn);
-    if (rc == SF_OK) {
-        int mrc = mdb_dbi_open (txn, NULL, 0, &main);
-        s_read_end (self, txn);
-        rc = mrc ? s_lmdb_fail (self, mrc, "reading its databases") : SF_OK;
-    }
-    if (rc == SF_OK)
-        rc = s_scan (self, main, NULL, 0, s_verify_name, &v);
-    for (int db = 0; db < SF_DB_COUNT && rc == SF_OK; db++) {
-        v.db = db;
+    s_verify_t v = { db, fn, arg, 0, 0 };
+    int rc = SF_OK;
+    if (db == SF_DB_COUNT) {
+        /* The main database lists the named ones. */
+        MDB_txn *txn;
+        MDB_dbi main = 0;
+        rc = s_read_begin (self, &txn);
+        if (rc == SF_OK) {
+            int mrc = mdb_dbi_open (txn, NULL, 0, &main);
+            s_read_end (self, txn);
+            rc = mrc ? s_lmdb_fail (self, mrc, "reading its databases") : SF_OK;
+        }
+        if (rc == SF_OK)
+            rc = s_scan (self, main, NULL, 0, s_verify_name, &v);
+        static const char *required[] = { "schema", "created", "tool" };
+        for (size_t i = 0; i < 3 && rc == SF_OK; i++)
+            if (!s_has (self, SF_DB_META, (const uint8_t *) required[i], strlen (required[i])))
+                s_report (&v, SF_DB_META, required[i], strlen (required[i]), "missing meta entry");
+    } else if ((unsigned) db < SF_DB_COUNT)
         rc = s_scan (self, self->dbi[db], NULL, 0, s_verify_one, &v);
-    }
-    static const char *required[] = { "schema", "created", "tool" };
-    for (size_t i = 0; i < 3 && rc == SF_OK; i++)
-        if (!s_has (self, SF_DB_META, (const uint8_t *) required[i], strlen (required[i])))
-            s_report (&v, SF_DB_META, required[i], strlen (required[i]), "missing meta entry");
+    else
+        rc = sf_error_set (SF_ERR_INVALID, "no database %d", (int) db);
     if (checked)
         *checked = v.checked;
     if (bad)
         *bad = v.bad;
+    return rc;
+}
+
+int
+sf_store_verify (sf_store_t *self, sf_store_bad_fn fn, void *arg, uint64_t *checked, uint64_t *bad)
+{
+    uint64_t total = 0, wrong = 0;
+    int rc = SF_OK;
+    for (int i = 0; i <= SF_DB_COUNT && rc == SF_OK; i++) {  /* the list of databases, then each */
+        uint64_t n = 0, b = 0;
+        rc = sf_store_verify_db (self, (sf_store_db) (i == 0 ? SF_DB_COUNT : i - 1), fn, arg, &n, &b);
+        total += n;
+        wrong += b;
+    }
+    if (checked)
+        *checked = total;
+    if (bad)
+        *bad = wrong;
     return rc;
 }

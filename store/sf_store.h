@@ -113,6 +113,10 @@ void sf_store_batch_destroy (sf_store_batch_t **self_p);
 size_t sf_store_batch_count (const sf_store_batch_t *self);
 /*  Drops every operation. */
 void sf_store_batch_clear (sf_store_batch_t *self);
+/*  Drops the operations after the first `count` (sf_store_batch_count()
+    taken earlier): a request that fails takes back its own writes, never
+    the ones queued before it. */
+void sf_store_batch_truncate (sf_store_batch_t *self, size_t count);
 
 int sf_store_batch_put_matrix (sf_store_batch_t *self, const sf_matrix_t *matrix);
 int sf_store_batch_put_campaign (sf_store_batch_t *self, const sf_store_campaign_t *campaign);
@@ -134,7 +138,8 @@ int sf_store_batch_del_result (sf_store_batch_t *self, const sf_store_result_key
     put of a key replaces an earlier one), and empties it. Deleting a
     missing key is not an error. On failure nothing is written and the batch
     is kept. SF_ERR_INVALID on a read-only store; SF_ERR_RANGE if the batch
-    does not fit in map_limit. */
+    does not fit in map_limit ("store map full"); SF_ERR_IO with origin
+    ENOSPC when the disk is full ("disk full"). */
 int sf_store_commit (sf_store_t *self, sf_store_batch_t *batch);
 
 /* ---- reading ------------------------------------------------------------- */
@@ -208,8 +213,14 @@ typedef void (*sf_store_bad_fn) (void *arg, sf_store_db db, const void *key, siz
 /*  Decodes every record of every database, one snapshot per database (keys, values,
     bounds, matrix and cubin digests against their keys, unknown keys in
     the environment). *checked and *bad (may be NULL) get the counts.
-    Returns SF_OK when the walk completed, whatever it found. */
+    Returns SF_OK when the walk completed, whatever it found. In this
+    process: LMDB may crash on corrupt pages, so tools run it in a child
+    (sf_storecheck_verify). */
 int sf_store_verify (sf_store_t *self, sf_store_bad_fn fn, void *arg, uint64_t *checked, uint64_t *bad);
+/*  The same for one database; SF_DB_COUNT: the environment's list of
+    databases and the required meta entries. */
+int sf_store_verify_db (sf_store_t *self, sf_store_db db, sf_store_bad_fn fn, void *arg, uint64_t *checked,
+                        uint64_t *bad);
 
 #ifdef __cplusplus
 }

@@ -564,6 +564,63 @@ START_TEST (test_real_kernels)
 }
 END_TEST
 
+
+/*  The writer deletes nothing it did not write (issue 24, 1): folders named
+    DIR.tmp and DIR.old are someone else's; a DIR that is not a bundle (or
+    a link) is never replaced; a replaced bundle loses only its own files. */
+START_TEST (test_writer_deletes_only_its_own)
+{
+    char *tmp = sf_test_tmpdir ();
+    char *dir = s_path (tmp, "w.bundle");
+    char *stale_tmp = s_path (tmp, "w.bundle.tmp"), *stale_old = s_path (tmp, "w.bundle.old");
+    char *keep1 = s_path (tmp, "w.bundle.tmp/precious"), *keep2 = s_path (tmp, "w.bundle.old/precious");
+    ck_assert_int_eq (mkdir (stale_tmp, 0700), 0);
+    ck_assert_int_eq (mkdir (stale_old, 0700), 0);
+    sf_test_spill (keep1, "mine", 4);
+    sf_test_spill (keep2, "mine", 4);
+    sf_test_write_bundle (dir, "Fake H100/sm_90/132sm", 90, false);  /* writes, then replaces */
+    sf_test_write_bundle (dir, "Fake H100/sm_90/132sm", 90, false);
+    struct stat st;
+    ck_assert_int_eq (stat (keep1, &st), 0);
+    ck_assert_int_eq (stat (keep2, &st), 0);
+
+    /* a bundle holding a file of someone else's: the bundle's files go, that stays */
+    char *extra = s_path (dir, "kernels/notes.txt");
+    sf_test_spill (extra, "mine", 4);
+    sf_test_write_bundle (dir, "Fake H100/sm_90/132sm", 90, false);
+    char cmd[4400];
+    snprintf (cmd, sizeof cmd, "test -f %s/w.bundle.old.*/kernels/notes.txt && ! test -e %s/w.bundle.old.*/manifest.json",
+              tmp, tmp);
+    ck_assert_int_eq (system (cmd), 0);
+
+    /* not a bundle: a folder without a manifest, a link, a file */
+    char *plain = s_path (tmp, "plain"), *inside = s_path (tmp, "plain/data.txt");
+    ck_assert_int_eq (mkdir (plain, 0700), 0);
+    sf_test_spill (inside, "mine", 4);
+    sf_bundle_t *b = sf_bundle_load (dir);
+    ck_assert_ptr_nonnull (b);
+    ck_assert_int_eq (sf_bundle_write (b, plain, true), SF_ERR_EXISTS);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "is not a bundle"));
+    ck_assert_int_eq (stat (inside, &st), 0);
+    char *link = s_path (tmp, "link.bundle");
+    ck_assert_int_eq (symlink (dir, link), 0);
+    ck_assert_int_eq (sf_bundle_write (b, link, true), SF_ERR_EXISTS);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "symbolic link"));
+    ck_assert_int_eq (stat (dir, &st), 0);
+    sf_bundle_destroy (&b);
+    free (dir);
+    free (stale_tmp);
+    free (stale_old);
+    free (keep1);
+    free (keep2);
+    free (extra);
+    free (plain);
+    free (inside);
+    free (link);
+    sf_test_rmtree (tmp);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -578,6 +635,7 @@ s_suite (void)
     tcase_add_test (tc, test_malformed_fields_named);
     tcase_add_test (tc, test_precision_fields);
     tcase_add_test (tc, test_writer_refuses);
+    tcase_add_test (tc, test_writer_deletes_only_its_own);
     tcase_add_test (tc, test_real_kernels);
     suite_add_tcase (s, tc);
     return s;

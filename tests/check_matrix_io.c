@@ -89,6 +89,22 @@ START_TEST (test_read_dispatch_errors)
     ck_assert_ptr_null (sf_matrix_read (path, NULL));
     ck_assert_int_eq (sf_error_last (), SF_ERR_IO);
     ck_assert_ptr_nonnull (strstr (sf_error_message (), "directory"));
+    /* A FIFO (it would block for a writer) and a device (it never ends)
+       are refused at once (issue 24, 10). */
+    snprintf (path, sizeof path, "%s/fifo.mtx", dir);
+    ck_assert_int_eq (mkfifo (path, 0600), 0);
+    ck_assert_ptr_null (sf_matrix_read (path, NULL));
+    ck_assert_int_eq (sf_error_last (), SF_ERR_IO);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "a FIFO"));
+    snprintf (path, sizeof path, "%s/zero.npy", dir);
+    ck_assert_int_eq (symlink ("/dev/zero", path), 0);
+    ck_assert_ptr_null (sf_matrix_read (path, NULL));
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "a device"));
+    /* A header token of 16 unprintable bytes is shown escaped, each as 4
+       characters: the message buffer once overflowed (found by fuzz_smtx). */
+    ck_assert_ptr_null (sf_matrix_read (sf_test_write_text (dir, "t.smtx", "2000\xff\xff\xff\xff\xff\xff\xff\xff\xff"
+                                                     "\xff\xff\xff\xff\xff\xff\xff""0 3 3, 5 16\n"), NULL));
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "\\xff\\xff\\xff\\xff"));
     ck_assert_ptr_null (sf_matrix_read (sf_test_write_text (dir, "w.txt", "1 2 3\n"), NULL));
     ck_assert_int_eq (sf_error_last (), SF_ERR_UNSUPPORTED);
     ck_assert_ptr_nonnull (strstr (sf_error_message (), "w.txt"));

@@ -197,9 +197,9 @@ s_sample (sf_proto_type type, sf_proto_msg_t *m)
         memset (s_campaigns, 0, sizeof s_campaigns);
         s_campaigns[0] = (sf_proto_campaign_t) { 5, "bert", "running", 1200, 300, 2, 41000, 5400.0, "rank", 3,
                                                  false, 1, 812.5, 9100.25, 330.5, 0.40677, 1800.0, 987.5, 40, 6,
-                                                 2310 };
-        s_campaigns[1] = (sf_proto_campaign_t) { 6, "resnet", "queued", 0, 0, 0, 0, NAN, "", 0, false, 0, 0, 0, 0,
-                                                 0, NAN, NAN, 0, 0, 0 };
+                                                 2310, NULL };
+        s_campaigns[1] = (sf_proto_campaign_t) { 6, "resnet", "done_with_failures", 4, 3, 1, 0, NAN, "", 0, false, 0,
+                                                 0, 0, 0, 0, NAN, NAN, 0, 0, 0, "job 2 (layer 1): lease expired" };
         s_workers[0] = (sf_proto_worker_t) { "node17:gpu3:4242", "node17", "NVIDIA H100 80GB HBM3/sm_90/132sm",
                                              "busy", 300, 0.625, 12 };
         m->status = (sf_proto_status_t) { s_campaigns, 2, s_workers, 1 };
@@ -864,9 +864,20 @@ START_TEST (test_strings_checked)
     ck_assert_str_eq (sf_error_message (), "MATRIX_REQ: field 'matrix_hash': string of 10 bytes, fewer than 64");
 
     s_sample (SF_PROTO_EXPORT_REQ, &m);
-    m.export_req.path = "bundles/bert";
-    ck_assert_ptr_null (sf_proto_encode (SF_PROTO_EXPORT_REQ, &m.export_req));
-    ck_assert_str_eq (sf_error_message (), "EXPORT_REQ: field 'path': not an absolute path");
+    m.export_req.path = "bundles/bert";  /* relative to the coordinator's export directory */
+    zmsg_t *relative = sf_proto_encode (SF_PROTO_EXPORT_REQ, &m.export_req);
+    ck_assert_ptr_nonnull (relative);
+    zmsg_destroy (&relative);
+    const char *escapes[] = { "..", "../x", "a/../b", "/srv/x/..", "a/.." };
+    for (size_t i = 0; i < sizeof escapes / sizeof escapes[0]; i++) {
+        m.export_req.path = (char *) escapes[i];
+        ck_assert_ptr_null (sf_proto_encode (SF_PROTO_EXPORT_REQ, &m.export_req));
+        ck_assert_str_eq (sf_error_message (), "EXPORT_REQ: field 'path': a '..' component");
+    }
+    m.export_req.path = "a/..b/c";
+    relative = sf_proto_encode (SF_PROTO_EXPORT_REQ, &m.export_req);
+    ck_assert_ptr_nonnull (relative);
+    zmsg_destroy (&relative);
     m.export_req.path = NULL;
     ck_assert_ptr_null (sf_proto_encode (SF_PROTO_EXPORT_REQ, &m.export_req));
     ck_assert_str_eq (sf_error_message (), "EXPORT_REQ: field 'path': required field is NULL");
@@ -1535,8 +1546,37 @@ s_suite (void)
     return s;
 }
 
-int
-main (void)
+/*  `check_proto --seeds DIR`: the fuzzer's seed corpus (tests/fuzz/proto/):
+    every sample message as the harness reads it, a type byte and the
+    MessagePack body (tests/fuzz/fuzz_proto.c). */
+static int
+s_write_seeds (const char *dir)
 {
+    for (int t = 1; t <= SF_PROTO_TYPE_COUNT; t++) {
+        sf_proto_msg_t m;
+        s_sample ((sf_proto_type) t, &m);
+        zmsg_t *msg = sf_proto_encode ((sf_proto_type) t, &m.hello);
+        if (!msg) {
+            fprintf (stderr, "check_proto --seeds: %s: %s\n", sf_proto_type_name (t), sf_error_message ());
+            return 1;
+        }
+        zframe_t *body = zmsg_last (msg);
+        char path[4200];
+        snprintf (path, sizeof path, "%s/%s", dir, sf_proto_type_name (t));
+        FILE *f = fopen (path, "wb");
+        unsigned char tag = (unsigned char) (t - 1);
+        if (!f || fwrite (&tag, 1, 1, f) != 1 || fwrite (zframe_data (body), 1, zframe_size (body), f) != zframe_size (body))
+            return 1;
+        fclose (f);
+        zmsg_destroy (&msg);
+    }
+    return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc == 3 && strcmp (argv[1], "--seeds") == 0)
+        return s_write_seeds (argv[2]);
     return sf_check_run (s_suite ());
 }

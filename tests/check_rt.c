@@ -14,6 +14,9 @@
 
 #include <cuda.h>
 
+#include <sys/stat.h>
+
+#include "common/sf_sign.h"
 #include "tests/fake_libcuda.h"
 #include "tests/sf_check.h"
 #include "tests/sf_check_bundle.h"
@@ -526,6 +529,74 @@ START_TEST (test_module_errors)
 }
 END_TEST
 
+
+/*  Signatures (issue 24, 9): a signed bundle opens with its key trusted
+    and is refused with another; a manifest changed after signing (even
+    consistently) is refused with no trust list at all; an unsigned bundle
+    is refused when a trusted key is required; a kernel replaced by a
+    symbolic link is refused. */
+START_TEST (test_signatures)
+{
+    char keys[4300], other[4300], path[4400];
+    snprintf (keys, sizeof keys, "%s/keys", s_tmp);
+    snprintf (other, sizeof other, "%s/other", s_tmp);
+    ck_assert_int_eq (mkdir (keys, 0700), 0);
+    ck_assert_int_eq (mkdir (other, 0700), 0);
+    ck_assert_int_eq (sf_sign_key_ensure (keys), SF_OK);
+    ck_assert_int_eq (sf_sign_key_ensure (other), SF_OK);
+    sf_sign_key_t key, stranger;
+    ck_assert_int_eq (sf_sign_key_load (keys, &key), SF_OK);
+    ck_assert_int_eq (sf_sign_key_load (other, &stranger), SF_OK);
+    sf_test_write_bundle_signed (s_dir, S_TYPE, 90, false, key.sk);
+
+    sfrt_bundle_t *b;
+    ck_assert_int_eq (sfrt_open_trusted (s_dir, 0, 0, key.pub, &b), SFRT_OK);
+    ck_assert_str_eq (sfrt_bundle_signer (b), key.pub);
+    sfrt_close (b);
+    snprintf (path, sizeof path, "%s/%s", keys, SF_SIGN_PUB_FILE);  /* a key file works too */
+    ck_assert_int_eq (sfrt_open_trusted (s_dir, 0, 0, path, &b), SFRT_OK);
+    sfrt_close (b);
+    ck_assert_int_eq (sfrt_open_trusted (s_dir, 0, 0, stranger.pub, &b), SFRT_ERR_SIGNATURE);
+    ck_assert_ptr_nonnull (strstr (sfrt_last_error (), "not a trusted key"));
+    setenv ("SPMMFARM_TRUSTED_KEYS", stranger.pub, 1);
+    ck_assert_int_eq (sfrt_open (s_dir, 0, 0, &b), SFRT_ERR_SIGNATURE);
+    setenv ("SPMMFARM_TRUSTED_KEYS", key.pub, 1);
+    ck_assert_int_eq (sfrt_open (s_dir, 0, 0, &b), SFRT_OK);
+    sfrt_close (b);
+    unsetenv ("SPMMFARM_TRUSTED_KEYS");
+
+    /* the manifest changed after signing: a launch field, still valid */
+    snprintf (path, sizeof path, "%s/manifest.json", s_dir);
+    size_t size;
+    char *text = sf_test_slurp (path, &size);
+    char *threads = strstr (text, "\"block_threads\":\t64");
+    ck_assert_ptr_nonnull (threads);
+    threads[strlen ("\"block_threads\":\t")] = '3';  /* 34 */
+    sf_test_spill (path, text, size);
+    ck_assert_int_eq (sfrt_open_trusted (s_dir, 0, 0, "", &b), SFRT_ERR_SIGNATURE);
+    ck_assert_ptr_nonnull (strstr (sfrt_last_error (), "changed after it was signed"));
+    free (text);
+
+    /* unsigned: fine without a trust list, refused with one */
+    sf_test_write_bundle (s_dir, S_TYPE, 90, false);
+    ck_assert_int_eq (sfrt_open_trusted (s_dir, 0, 0, "", &b), SFRT_OK);
+    ck_assert_str_eq (sfrt_bundle_signer (b), "");
+    sfrt_close (b);
+    ck_assert_int_eq (sfrt_open_trusted (s_dir, 0, 0, key.pub, &b), SFRT_ERR_SIGNATURE);
+    ck_assert_ptr_nonnull (strstr (sfrt_last_error (), "not signed"));
+
+    /* a kernel that is a symbolic link, even to the very same bytes */
+    char moved[4300];
+    snprintf (path, sizeof path, "%s/kernels/fc1.cubin", s_dir);
+    snprintf (moved, sizeof moved, "%s/fc1.cubin", s_tmp);
+    ck_assert_int_eq (rename (path, moved), 0);
+    ck_assert_int_eq (symlink (moved, path), 0);
+    ck_assert_int_eq (sfrt_open_trusted (s_dir, 0, 0, "", &b), SFRT_ERR_IO);
+    ck_assert_ptr_nonnull (strstr (sfrt_last_error (), "symbolic link"));
+    explicit_bzero (&key, sizeof key);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -535,6 +606,7 @@ s_suite (void)
     tcase_add_test (tc, test_open_and_info);
     tcase_add_test (tc, test_other_gpu_refused);
     tcase_add_test (tc, test_bad_bundles_refused);
+    tcase_add_test (tc, test_signatures);
     tcase_add_test (tc, test_no_driver);
     tcase_add_test (tc, test_launch_arguments);
     tcase_add_test (tc, test_dtypes);

@@ -217,6 +217,31 @@ s_fill (sf_store_t *store, uint8_t hash[SF_STORE_HASH_BYTES])
     free (cubin);
 }
 
+/*  One record of every type, then `count` more results and kernels: a
+    store of many pages (branch, leaf and overflow) for the damage tests. */
+static void
+s_bulk (sf_store_t *store, uint8_t hash[SF_STORE_HASH_BYTES], int count)
+{
+    s_fill (store, hash);
+    sf_store_batch_t *batch = sf_store_batch_new ();
+    for (int i = 0; i < count; i++) {
+        uint8_t *cubin = s_blob (200 + (size_t) (i % 7) * 900, (unsigned) i + 2);
+        sf_store_kernel_t k = s_kernel (cubin, 200 + (size_t) (i % 7) * 900);
+        snprintf (k.config, sizeof k.config, "U:r%d.v4.t64.g2.o1.m128.sim", i + 1);
+        uint8_t digest[SF_STORE_HASH_BYTES];
+        ck_assert_int_eq (sf_store_batch_put_kernel (batch, &k, digest), SF_OK);
+        sf_store_result_key_t rk = s_rkey ("NVIDIA H100 80GB HBM3/sm_90/132sm", hash, 64 + i % 5, SF_TEMPLATE_U,
+                                           k.config, i % 2 == 0);
+        sf_store_result_t r = s_result (10.0 + i);
+        r.has_kernel = true;
+        memcpy (r.kernel, digest, SF_STORE_HASH_BYTES);
+        ck_assert_int_eq (sf_store_batch_put_result (batch, &rk, &r), SF_OK);
+        free (cubin);
+    }
+    s_commit (store, batch);
+    sf_store_batch_destroy (&batch);
+}
+
 /*  Writes key -> value into database db_name with the raw LMDB API, as a
     bug or a foreign tool could; the store must not be open here. */
 static void
@@ -1093,11 +1118,18 @@ START_TEST (test_map_grows_when_full)
     sf_store_result_t r = s_result (1);
     ck_assert_int_eq (sf_store_batch_put_result (batch, &rk, &r), SF_OK);
     ck_assert_int_eq (sf_store_commit (store, batch), SF_ERR_RANGE);
-    ck_assert_ptr_nonnull (strstr (sf_error_message (), "limit"));
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "store map full"));
     ck_assert_uint_eq (sf_store_batch_count (batch), 2);
     ck_assert_int_eq (sf_store_get_result (store, &rk, &r), SF_ERR_NOTFOUND);  /* all or nothing */
+    /* A request that fails takes back its own writes only: the kernel
+       (put first) goes, the result queued before it stays. */
     sf_store_batch_clear (batch);
     ck_assert_int_eq (sf_store_batch_put_result (batch, &rk, &r), SF_OK);
+    size_t mark = sf_store_batch_count (batch);
+    ck_assert_int_eq (sf_store_batch_put_kernel (batch, &k, NULL), SF_OK);
+    ck_assert_int_eq (sf_store_commit (store, batch), SF_ERR_RANGE);
+    sf_store_batch_truncate (batch, mark);
+    ck_assert_uint_eq (sf_store_batch_count (batch), 1);
     s_commit (store, batch);
     ck_assert_int_eq (sf_store_get_result (store, &rk, &r), SF_OK);
     sf_store_destroy (&store);
@@ -1409,6 +1441,51 @@ END_TEST
 
 /* ---- fixtures for tests/cli_store.sh ------------------------------------- */
 
+/*  `check_store --seeds DIR`: the record fuzzer's corpus (tests/fuzz/record/):
+    every record of a filled store as tests/fuzz/fuzz_record.c reads one, a
+    database byte, a key length byte, the key and the value. */
+static void
+s_write_seeds (const char *dir)
+{
+    char store[4200];
+    snprintf (store, sizeof store, "%s.store.XXXXXX", dir);
+    ck_assert_ptr_nonnull (mkdtemp (store));
+    sf_store_t *st = s_writer (store, 0, 0);
+    uint8_t hash[SF_STORE_HASH_BYTES];
+    s_fill (st, hash);
+    sf_store_destroy (&st);
+    MDB_env *env;
+    MDB_txn *txn;
+    ck_assert_int_eq (mdb_env_create (&env), 0);
+    ck_assert_int_eq (mdb_env_set_maxdbs (env, 16), 0);
+    ck_assert_int_eq (mdb_env_open (env, store, MDB_RDONLY, 0600), 0);
+    ck_assert_int_eq (mdb_txn_begin (env, NULL, MDB_RDONLY, &txn), 0);
+    for (int db = 0; db < SF_DB_COUNT; db++) {
+        MDB_dbi dbi;
+        MDB_cursor *cursor;
+        ck_assert_int_eq (mdb_dbi_open (txn, sf_record_db_name (db), 0, &dbi), 0);
+        ck_assert_int_eq (mdb_cursor_open (txn, dbi, &cursor), 0);
+        MDB_val k, v;
+        for (int i = 0, rc = mdb_cursor_get (cursor, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get (cursor, &k, &v, MDB_NEXT), i++) {
+            ck_assert_uint_lt (k.mv_size, 256);
+            char path[4300];
+            snprintf (path, sizeof path, "%s/%s-%d", dir, sf_record_db_name (db), i);
+            FILE *f = fopen (path, "wb");
+            ck_assert_ptr_nonnull (f);
+            uint8_t head[2] = { (uint8_t) db, (uint8_t) k.mv_size };
+            ck_assert_uint_eq (fwrite (head, 1, 2, f), 2);
+            ck_assert_uint_eq (fwrite (k.mv_data, 1, k.mv_size, f), k.mv_size);
+            ck_assert_uint_eq (fwrite (v.mv_data, 1, v.mv_size, f), v.mv_size);
+            fclose (f);
+        }
+        mdb_cursor_close (cursor);
+    }
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+    s_rmrf (store);
+}
+
 /*  ck_assert reports to the test runner, so the fixtures run as a test. */
 static int s_fixture_argc;
 static char **s_fixture_argv;
@@ -1423,11 +1500,17 @@ START_TEST (test_fixture)
         s_raw_put (dir, "meta", "schema", 6, &v, 1);
         return;
     }
+    if (strcmp (mode, "--seeds") == 0) {
+        s_write_seeds (dir);
+        return;
+    }
     ck_assert (strcmp (mode, "--fill") == 0 || strcmp (mode, "--garbage") == 0
-               || (strcmp (mode, "--hold") == 0 && argc == 5));
+               || (strcmp (mode, "--hold") == 0 && argc == 5) || (strcmp (mode, "--bulk") == 0 && argc == 4));
     sf_store_t *store = s_writer (dir, 0, 0);
     uint8_t hash[SF_STORE_HASH_BYTES];
-    if (strcmp (mode, "--hold") != 0)
+    if (strcmp (mode, "--bulk") == 0)
+        s_bulk (store, hash, atoi (argv[3]));
+    else if (strcmp (mode, "--hold") != 0)
         s_fill (store, hash);
     else {
         FILE *ready = fopen (argv[3], "w");
@@ -1446,7 +1529,7 @@ static int
 s_fixture (int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf (stderr, "usage: check_store [--fill|--garbage|--schema N|--hold READY GO] DIR\n");
+        fprintf (stderr, "usage: check_store [--fill|--garbage|--schema N|--hold READY GO|--bulk N|--seeds] DIR\n");
         return 2;
     }
     s_fixture_argc = argc;

@@ -832,7 +832,7 @@ START_TEST (test_worker_cancel_and_stop_running)
     /* CANCEL while it runs: it finishes, its RESULT is dropped, the slot freed */
     s_coord_send (&c, SF_PROTO_JOB, &job);
     s_wait_busy (&c);
-    sf_proto_cancel_t cancel = { 71 };
+    sf_proto_cancel_t cancel = { 71, 1 };
     s_coord_send (&c, SF_PROTO_CANCEL, &cancel);
     sf_proto_msg_t *msg = s_expect (&c, SF_PROTO_READY, NULL);
     ck_assert_int_eq (msg->ready.slots, 2);
@@ -908,7 +908,7 @@ START_TEST (test_worker_cancel)
     s_job (&job, a, "configs", 41);
     s_send_job_lacking_matrix (&c, &job);
     sf_proto_msg_t *msg;
-    sf_proto_cancel_t cancel = { 41 };
+    sf_proto_cancel_t cancel = { 41, 0 };  /* 0: from a coordinator that does not say */
     s_coord_send (&c, SF_PROTO_CANCEL, &cancel);
     msg = s_expect (&c, SF_PROTO_READY, NULL);  /* its slot is free */
     ck_assert_int_eq (msg->ready.slots, 2);
@@ -919,6 +919,50 @@ START_TEST (test_worker_cancel)
         ck_assert (!msg || msg->type == SF_PROTO_HEARTBEAT);
         sf_proto_msg_destroy (&msg);
     }
+    s_finish (&run);
+    sf_matrix_destroy (&a);
+    s_coord_close (&c);
+}
+END_TEST
+
+
+/*  Job ids repeat across campaigns: job 7 of campaign 1 and job 7 of
+    campaign 2 held at once are two jobs, each answered under its own
+    lease (the worker once took the second for a re-lease of the first). */
+START_TEST (test_worker_same_job_id_two_campaigns)
+{
+    s_coord_t c;
+    s_coord_open (&c);
+    sf_worker_opts_t o;
+    s_worker_opts (&o, &c);
+    o.dry_run = true;
+    o.capacity = 4;
+    setenv ("SPMMFARM_DRY_RUN_MS", "300", 1);  /* the first still runs when the second comes */
+    s_run_t *run = s_start (&o);
+    ck_assert_int_eq (s_handshake (&c, 200, 50), 4);
+    sf_matrix_t *a = sf_matrix_new_random (16, 16, 0.7, 1);
+    s_send_matrix (&c, a, NULL);
+    sf_proto_job_t one, two;
+    s_job (&one, a, "configs", 7);
+    s_job (&two, a, "configs", 7);
+    two.campaign_id = 2;
+    two.lease_id = 900;
+    s_coord_send (&c, SF_PROTO_JOB, &one);
+    s_coord_send (&c, SF_PROTO_JOB, &two);
+    bool lease[2] = { false, false };
+    sf_proto_msg_t *msg;
+    for (int64_t until = zclock_mono () + S_WAIT_MS; zclock_mono () < until && !(lease[0] && lease[1]);) {
+        if (!(msg = s_coord_recv (&c, 100)))
+            continue;
+        if (msg->type == SF_PROTO_RESULT) {
+            ck_assert_uint_eq (msg->result.job_id, 7);
+            lease[0] = lease[0] || msg->result.lease_id == one.lease_id;
+            lease[1] = lease[1] || msg->result.lease_id == two.lease_id;
+        }
+        sf_proto_msg_destroy (&msg);
+    }
+    unsetenv ("SPMMFARM_DRY_RUN_MS");
+    ck_assert_msg (lease[0] && lease[1], "one RESULT per campaign's job 7: %d %d", lease[0], lease[1]);
     s_finish (&run);
     sf_matrix_destroy (&a);
     s_coord_close (&c);
@@ -1205,6 +1249,7 @@ s_suite (void)
     tcase_add_test (tc, test_worker_refuses_wrong_matrix);
     tcase_add_test (tc, test_worker_cancel_and_stop_running);
     tcase_add_test (tc, test_worker_cancel);
+    tcase_add_test (tc, test_worker_same_job_id_two_campaigns);
     tcase_add_test (tc, test_worker_reconnects_after_silence);
     tcase_add_test (tc, test_worker_unknown_worker_error_and_shutdown);
     tcase_add_test (tc, test_worker_dry_run_max_jobs);

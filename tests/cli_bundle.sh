@@ -11,6 +11,12 @@ RT_LIB=${SPMMFARM_RT_LIB:-$TOP_BUILDDIR/runtime/.libs/libspmmfarm-rt.so.0}
 RT_DEMO=${RT_DEMO:-$TOP_BUILDDIR/examples/rt_demo}
 FAKE="$TOP_BUILDDIR/tests/.libs/libfakecudak.so"
 PY="$TOP_SRCDIR/python"
+# under the sanitizer build (tests/sanitize.sh) the library python3 loads
+# is instrumented: python3 needs the ASan runtime loaded first
+PYENV="SF_PY=1"
+if [ "${SF_SANITIZE_INNER:-}" = 1 ]; then
+    PYENV="LD_PRELOAD=$(clang -print-file-name=libclang_rt.asan-x86_64.so)"
+fi
 export PYTHONDONTWRITEBYTECODE=1  # the source tree may be read-only (distcheck)
 B="$WORK/m.bundle"
 
@@ -101,12 +107,70 @@ expect_exit 2 "verify a malformed field" "$SPMMFARM" bundle verify "$WORK/t.bund
 expect_grep "layers\[0\]\.launch\.order: 7 is out of range" "$WORK/err" "names the field"
 rm -rf "$WORK/t.bundle"
 
+# ---- signatures (issue 24, 9): consistent tampering, links, other keys -----
+"$SPMMFARM" bundle verify "$B" >"$WORK/out" 2>&1
+expect_grep "^signature: signed by $(cat "$SPMMFARM_STORE/bundle-signing.pub") \(a trusted key\)" "$WORK/out" \
+    "verify: signed by the default store's key, trusted"
+# tamper CHANGE: the manifest rewritten consistently (new SHA-256 and sizes)
+tamper () {
+    rm -rf "$WORK/t.bundle"; cp -r "$B" "$WORK/t.bundle"
+    python3 - "$WORK/t.bundle" "$1" <<'PY'
+import hashlib, json, sys
+b, change = sys.argv[1], sys.argv[2]
+m = json.load(open(b + "/manifest.json"))
+l = m["layers"][0]
+if change == "cubin":
+    data = bytearray(open(b + "/" + l["cubin"]["file"], "rb").read()); data[-3] ^= 1
+    open(b + "/" + l["cubin"]["file"], "wb").write(data)
+    l["cubin"]["sha256"] = hashlib.sha256(data).hexdigest(); l["cubin"]["bytes"] = len(data)
+elif change == "launch":
+    l["launch"]["block_threads"] = 256
+elif change == "simulated":  # a sim bundle passed off as measured, or the reverse
+    m["simulated"] = not m["simulated"]
+    for layer in m["layers"]:
+        layer["simulated"] = m["simulated"]
+json.dump(m, open(b + "/manifest.json", "w"), indent="\t")
+PY
+}
+for change in cubin launch simulated; do
+    tamper $change
+    expect_exit 1 "verify a consistently tampered bundle ($change)" "$SPMMFARM" bundle verify "$WORK/t.bundle"
+    expect_grep "the signature does not match manifest.json" "$WORK/err" "says the signature does not match ($change)"
+done
+expect_exit 1 "verify --allow-untrusted still refuses a broken signature" "$SPMMFARM" bundle verify "$WORK/t.bundle" \
+    --allow-untrusted
+rm "$WORK/t.bundle/manifest.sig"
+expect_exit 1 "verify a tampered bundle whose signature was removed" "$SPMMFARM" bundle verify "$WORK/t.bundle"
+expect_grep "not signed" "$WORK/err" "says it is not signed"
+expect_exit 0 "--allow-untrusted accepts an unsigned bundle, and says so" "$SPMMFARM" bundle verify "$WORK/t.bundle" \
+    --allow-untrusted
+expect_grep "^signature: NOT TRUSTED \(not signed" "$WORK/out" "says NOT TRUSTED"
+# the same bundle signed by another store's key
+SPMMFARM_STORE="$WORK/other.store" "$SPMMFARM" bundle create --arch sm_90 --bias -o "$WORK/o.bundle" \
+    "fc1=$WORK/w1.smtx:512:$CFG" "fc2=$WORK/w2.mtx:256:dense" >/dev/null 2>&1
+expect_exit 1 "verify a bundle signed by an untrusted key" "$SPMMFARM" bundle verify "$WORK/o.bundle"
+expect_grep "not a trusted key" "$WORK/err" "says the key is not trusted"
+expect_exit 0 "trusted with --key" "$SPMMFARM" bundle verify "$WORK/o.bundle" --key "$WORK/other.store/bundle-signing.pub"
+expect_exit 0 "trusted through SPMMFARM_TRUSTED_KEYS" env SPMMFARM_TRUSTED_KEYS="$(cat "$WORK/other.store/bundle-signing.pub")" \
+    "$SPMMFARM" bundle verify "$WORK/o.bundle"
+# a cubin replaced by a symbolic link (to a copy with the very same bytes)
+rm -rf "$WORK/t.bundle"; cp -r "$B" "$WORK/t.bundle"
+mv "$WORK/t.bundle/kernels/fc1.cubin" "$WORK/outside.cubin"
+ln -s "$WORK/outside.cubin" "$WORK/t.bundle/kernels/fc1.cubin"
+expect_exit 1 "verify a bundle with a symbolic link" "$SPMMFARM" bundle verify "$WORK/t.bundle"
+expect_grep "kernels/fc1.cubin: a symbolic link \(refused" "$WORK/err" "names the link"
+rm "$WORK/t.bundle/kernels/fc1.cubin"; mv "$WORK/t.bundle/kernels" "$WORK/k"; ln -s "$WORK/k" "$WORK/t.bundle/kernels"
+mv "$WORK/outside.cubin" "$WORK/k/fc1.cubin"
+expect_exit 1 "verify a bundle whose kernels folder is a link" "$SPMMFARM" bundle verify "$WORK/t.bundle"
+expect_grep "its folder is a symbolic link" "$WORK/err" "names the linked folder"
+rm -rf "$WORK/t.bundle" "$WORK/k" "$WORK/o.bundle"
+
 # ---- the runtime library: dependencies and exports --------------------------
 if [ -f "$RT_LIB" ] && command -v objdump >/dev/null 2>&1; then
     objdump -p "$RT_LIB" | awk '/NEEDED/ {print $2}' > "$WORK/needed"
-    if grep -v -E '^(libc|libdl|libpthread|libm|ld-linux.*)\.so' "$WORK/needed" | grep -q .; then
-        fail "libspmmfarm-rt needs only libc: $(tr '\n' ' ' < "$WORK/needed")"
-    else pass "libspmmfarm-rt needs only libc ($(tr '\n' ' ' < "$WORK/needed"))"; fi
+    if grep -v -E '^(libc|libdl|libpthread|libm|libsodium|ld-linux.*)\.so' "$WORK/needed" | grep -q .; then
+        fail "libspmmfarm-rt needs only libc and libsodium: $(tr '\n' ' ' < "$WORK/needed")"
+    else pass "libspmmfarm-rt needs only libc and libsodium ($(tr '\n' ' ' < "$WORK/needed"))"; fi
     if nm -D --defined-only "$RT_LIB" | awk '{print $3}' | grep -v '^sfrt_' | grep -q .; then
         fail "libspmmfarm-rt exports only sfrt_ symbols"
     else pass "libspmmfarm-rt exports only sfrt_ symbols"; fi
@@ -121,7 +185,7 @@ m = spmmfarm_rt.read_manifest(sys.argv[1])
 assert [l["name"] for l in m["layers"]] == ["fc1", "fc2"], m
 assert m["gpu"]["compute_capability"] == "9.0"' "$B"
 expect_exit 0 "Python binding against the fake driver" \
-    env PYTHONPATH="$PY" SPMMFARM_RT_LIB="$RT_LIB" SPMMFARM_LIBCUDA="$FAKE" python3 -c '
+    env "$PYENV" PYTHONPATH="$PY" SPMMFARM_RT_LIB="$RT_LIB" SPMMFARM_LIBCUDA="$FAKE" python3 -c '
 import ctypes, sys, spmmfarm_rt as rt
 bundle_dir, fake = sys.argv[1], sys.argv[2]
 with rt.Bundle(bundle_dir, device=0) as b:
@@ -159,7 +223,7 @@ except rt.Error as e:
     assert "closed" in str(e)
 ' "$B" "$FAKE"
 expect_exit 0 "Python: another compute capability is refused" \
-    env PYTHONPATH="$PY" SPMMFARM_RT_LIB="$RT_LIB" SPMMFARM_LIBCUDA="$FAKE" SF_FAKE_CUDA_CC=86 python3 -c '
+    env "$PYENV" PYTHONPATH="$PY" SPMMFARM_RT_LIB="$RT_LIB" SPMMFARM_LIBCUDA="$FAKE" SF_FAKE_CUDA_CC=86 python3 -c '
 import sys, spmmfarm_rt as rt
 try:
     rt.Bundle(sys.argv[1])

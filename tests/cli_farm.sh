@@ -15,6 +15,27 @@ expect_exit 2 "status with a bad id" "$SPMMFARM" status abc
 expect_exit 1 "status without a coordinator" "$SPMMFARM" status --coordinator tcp://127.0.0.1:1 --timeout 300
 expect_grep "no answer from the coordinator" "$WORK/err" "says nobody answered"
 
+# model manifests (issue 24, 13): an unknown key is named, a non-boolean
+# "relu" refused, invalid JSON located by line and column
+"$SPMMFARM" gen --m 16 --k 16 --sparsity 0.5 --seed 1 -o "$WORK/m.mtx" >/dev/null 2>&1
+printf '{"name": "m", "n": 8, "layers": [{"file": "m.mtx", "rleu": true}]}\n' >"$WORK/typo.json"
+expect_exit 2 "a misspelled key in a manifest" "$SPMMFARM" submit --model "$WORK/typo.json" \
+    --coordinator tcp://127.0.0.1:1 --timeout 300
+expect_grep 'layers\[0\]: unknown key "rleu" \(a layer has "file", "name", "tensor", "n", "bias", "relu", "conv",' \
+    "$WORK/err" "the unknown key is named, with the keys a layer has"
+printf '{"name": "m", "n": 8, "layer": [{"file": "m.mtx"}]}\n' >"$WORK/typo2.json"
+expect_exit 2 "a misspelled top-level key" "$SPMMFARM" submit --model "$WORK/typo2.json" \
+    --coordinator tcp://127.0.0.1:1 --timeout 300
+expect_grep 'unknown key "layer"' "$WORK/err" "the top-level key is named"
+printf '{"name": "m", "n": 8, "layers": [{"file": "m.mtx", "relu": "yes"}]}\n' >"$WORK/bool.json"
+expect_exit 2 "relu that is not a boolean" "$SPMMFARM" submit --model "$WORK/bool.json" \
+    --coordinator tcp://127.0.0.1:1 --timeout 300
+expect_grep '"relu" must be true or false' "$WORK/err" "says what relu must be"
+printf '{\n  "name": "m",\n  "n": 8,\n  "layers": [{"file": "m.mtx",}]\n}\n' >"$WORK/bad.json"
+expect_exit 2 "invalid JSON in a manifest" "$SPMMFARM" submit --model "$WORK/bad.json" \
+    --coordinator tcp://127.0.0.1:1 --timeout 300
+expect_grep "bad.json:4:[0-9]+: invalid JSON" "$WORK/err" "invalid JSON: line 4 and its column"
+
 port=$((20000 + $$ % 20000))
 WEP=tcp://127.0.0.1:$port CEP=tcp://127.0.0.1:$((port + 1))
 C="--coordinator $CEP"
@@ -34,33 +55,14 @@ start_workers () {  # N [flags]
     done
 }
 wait_done () {  # CAMPAIGN: waits up to 60 s for it to end
-    for i in $(seq 1 300); do
-        "$SPMMFARM" status "$1" $C --json > "$WORK/st.json" 2>/dev/null &&
-            state=$(json_get "$WORK/st.json" 'd["campaigns"][0]["state"]') &&
-            [ "$state" != queued ] && [ "$state" != running ] && return 0
-        sleep 0.2
-    done
-    return 1
+    wait_campaign "$1" 60 $C
 }
 # expected: the union over the campaigns' jobs of (N, config), each stored
 # exactly once (a job's layer l is N = 64 + l), and every job done
 check_results () {  # WHAT
-    "$SPMMFARM" store dump "$WORK/store" --db jobs --json > "$WORK/jobs.json" 2>/dev/null
-    "$SPMMFARM" store dump "$WORK/store" --db results --json > "$WORK/results.json" 2>/dev/null
-    python3 - "$WORK" <<'PY' && pass "$1: results in the store are the expected set" || fail "$1: results differ"
-import json, sys
-w = sys.argv[1]
-jobs = [json.loads(l) for l in open(w + "/jobs.json") if l.strip()]
-res = [json.loads(l) for l in open(w + "/results.json") if l.strip()]
-assert all(j["value"]["state"] == "done" for j in jobs), "a job is not done"
-want = set((64 + j["value"]["layer"], c) for j in jobs for c in j["value"]["configs"])
-got = [(r["key"]["n"], r["key"]["config"]) for r in res]
-assert len(got) == len(set(got)), "a result stored twice"
-assert set(got) == want, (len(set(got)), len(want))
-print("%d jobs, %d results" % (len(jobs), len(got)))
-PY
+    store_results_exact "$WORK/store" && pass "$1: results in the store are the expected set" \
+        || fail "$1: results differ"
 }
-
 # A sweep model: 50 layers of one matrix at N = 64..113; 64 configs each in
 # jobs of 16: 200 jobs.
 "$SPMMFARM" gen --m 96 --k 80 --sparsity 0.8 --seed 3 -o "$WORK/a.mtx" >/dev/null 2>&1
@@ -126,7 +128,7 @@ DRY_MS=0
 start_workers 1 --curve-dir "$WORK/other"
 stranger=$WORKERS
 start_workers 1 --curve-dir "$WORK/curve"
-C="--coordinator $CEP --curve-dir $WORK/curve"
+C="--coordinator $CEP --curve-dir $WORK/curve --timeout 30000"
 expect_exit 0 "submit with CURVE" "$SPMMFARM" submit "$WORK/a.mtx" --n 64 --strategy sweep \
     --gpu-type sim/h100-model/132sm --max-configs 8 --json $C
 id4=$(json_get "$WORK/out" 'd["campaign"]')
@@ -145,7 +147,7 @@ kill $COORD; wait $COORD 2>/dev/null
 expect_exit 0 "local (sim)" "$SPMMFARM" local "$WORK/l1.mtx" "$WORK/l2.mtx" --n 64 --store "$WORK/lstore" \
     --max-configs 2 --compile-threads 2 -o "$WORK/local.bundle" --allow-simulated -q
 expect_grep "SIMULATED" "$WORK/out" "local labels simulated times"
-expect_exit 0 "the bundle verifies" "$SPMMFARM" bundle verify "$WORK/local.bundle"
+expect_exit 0 "the bundle verifies" "$SPMMFARM" bundle verify "$WORK/local.bundle" --key "$WORK/lstore/bundle-signing.pub"
 expect_exit 0 "local again: answered from the store" "$SPMMFARM" local "$WORK/l1.mtx" "$WORK/l2.mtx" --n 64 \
     --store "$WORK/lstore" --max-configs 2 --json -q
 [ "$(json_get "$WORK/out" 'd["candidates"]')" = 0 ] && pass "nothing measured twice" || fail "nothing measured twice"

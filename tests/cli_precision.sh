@@ -136,7 +136,9 @@ if grep -q '"from_store": *true' "$WORK/out"; then fail "bf16 answered by an fp3
 
 # ---- a bundle with a bf16 layer ------------------------------------------------
 # bundle create writes fp32 layers; the manifest is then made to say that fc1
-# is a bf16 layer (format version 2), as export writes one
+# is a bf16 layer (format version 2), as export writes one. The edit breaks
+# the bundle's signature (issue 24: a changed manifest is refused), so its
+# manifest.sig is removed and the unsigned bundle verified --allow-untrusted
 "$SPMMFARM" gen --m 192 --k 96 --sparsity 0.9 --seed 3 -o "$WORK/w1.smtx" >/dev/null
 "$SPMMFARM" gen --m 100 --k 64 --sparsity 0.5 --seed 4 -o "$WORK/w2.mtx" >/dev/null
 B="$WORK/t.bundle"
@@ -153,15 +155,19 @@ m["layers"][0]["precision"] = "bf16"
 m["layers"][0]["dtypes"] = {"a": "bfloat16", "b": "bfloat16", "c": "bfloat16"}
 json.dump(m, open(p, "w"), indent=1)
 PY
-expect_exit 0 "a bundle with a bf16 layer verifies (schema, checksums)" "$SPMMFARM" bundle verify "$B" --json
+expect_exit 1 "the edited manifest no longer matches its signature" "$SPMMFARM" bundle verify "$B"
+rm -f "$B/manifest.sig"
+expect_exit 0 "a bundle with a bf16 layer verifies (schema, checksums)" "$SPMMFARM" bundle verify "$B" --json \
+    --allow-untrusted
 # a version-1 manifest cannot hold one
 sed 's/"version": 2/"version": 1/' "$B/manifest.json" > "$WORK/v1.json"
 mkdir -p "$WORK/v1.bundle" && cp -r "$B"/* "$WORK/v1.bundle/" && cp "$WORK/v1.json" "$WORK/v1.bundle/manifest.json"
-expect_exit 2 "a bf16 layer in a version-1 manifest is refused" "$SPMMFARM" bundle verify "$WORK/v1.bundle"
+expect_exit 2 "a bf16 layer in a version-1 manifest is refused" "$SPMMFARM" bundle verify "$WORK/v1.bundle" \
+    --allow-untrusted
 expect_grep "needs bundle format version 2" "$WORK/err" "the refusal says why"
 
 expect_exit 0 "Python: layers name their dtypes; a launch of another dtype is refused" \
-    env PYTHONPATH="$PY" SPMMFARM_RT_LIB="$RT_LIB" SPMMFARM_LIBCUDA="$FAKE" python3 -c '
+    env $SF_PYENV PYTHONPATH="$PY" SPMMFARM_RT_LIB="$RT_LIB" SPMMFARM_LIBCUDA="$FAKE" python3 -c '
 import ctypes, sys, spmmfarm_rt as rt
 
 class Tensor:

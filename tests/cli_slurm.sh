@@ -104,9 +104,10 @@ C="$SHARED/certs"
 for name in coordinator worker client; do
     "$SPMMFARM" keygen "$C" --name "$name" >/dev/null || fail "keygen $name"
 done
-mkdir -m 700 "$SHARED/allowed" && cp "$C/worker.cert" "$C/client.cert" "$SHARED/allowed/"
+mkdir -m 700 -p "$SHARED/allowed/workers" "$SHARED/allowed/clients" && cp "$C/worker.cert" "$SHARED/allowed/workers/" \
+    && cp "$C/client.cert" "$SHARED/allowed/clients/"
 "$SPMMFARM" coordinator --store "$WORK/store" --workers "$WEP" --clients "$CEP" \
-    --cert "$C/coordinator.cert" --allowed "$SHARED/allowed" --log info 2>"$WORK/coord.log" &
+    --cert "$C/coordinator.cert" --allowed "$SHARED/allowed" --export-dir "$WORK" --log info 2>"$WORK/coord.log" &
 COORD=$!
 PIDS="$PIDS $COORD"
 CL="--coordinator $CEP --cert $C/client.cert --server-cert $C/coordinator.cert"

@@ -176,6 +176,23 @@ tests_check_rankmodel_LDFLAGS = $(CUDA_LDFLAGS)
 TESTS += tests/cli_farm.sh tests/cli_local.sh tests/cli_example.sh tests/cli_slurm.sh tests/cli_metrics.sh
 dist_noinst_SCRIPTS += tests/cli_farm.sh tests/cli_local.sh tests/cli_example.sh tests/cli_slurm.sh tests/cli_metrics.sh
 
+## faults (docs/RELIABILITY.md): damaged stores under every tool, a full
+## disk (an LD_PRELOAD library makes the store's writes fail), and kill -9
+## of workers and the coordinator compared with a fault-free run.
+check_LTLIBRARIES += tests/libsffault.la
+tests_libsffault_la_SOURCES = tests/fault_inject.c
+tests_libsffault_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
+tests_libsffault_la_LIBADD = -ldl
+## tests/hostile_peer: greedy and hijacking workers, garbage, a client that
+## never reads (cli_faults.sh starts them beside the kills).
+check_PROGRAMS += tests/hostile_peer
+tests_hostile_peer_SOURCES = tests/hostile_peer.c
+tests_hostile_peer_CFLAGS = $(SF_CFLAGS)
+tests_hostile_peer_LDADD = libspmmfarm.la
+tests_hostile_peer_LDFLAGS = $(CUDA_LDFLAGS)
+TESTS += tests/cli_store_faults.sh tests/cli_faults.sh tests/cli_auth.sh
+dist_noinst_SCRIPTS += tests/cli_store_faults.sh tests/cli_faults.sh tests/cli_auth.sh
+
 ## rankfarm: the rank model through the farm: train --coordinator (a sweep
 ## campaign on 2 sim workers, the coordinator trains and stores the model),
 ## submit/local --strategy rank with the model and without one (fallback).
@@ -201,6 +218,45 @@ tests_bench_compile_paths_CFLAGS = $(SF_CFLAGS)
 tests_bench_compile_paths_LDADD = libspmmfarm.la
 tests_bench_compile_paths_LDFLAGS = $(CUDA_LDFLAGS)
 
+## sanitizers and fuzzers (docs/RELIABILITY.md): sanitize.sh builds the tree
+## again with clang, ASan and UBSan in ./sanitize/ and runs its make check;
+## fuzz.sh builds the libFuzzer harnesses there and runs each for
+## SF_FUZZ_SECONDS (60) from its seed corpus in tests/fuzz/. Both skip, with
+## a message, without clang and its runtimes (quickstart installs them).
+TESTS += tests/sanitize.sh tests/fuzz.sh
+dist_noinst_SCRIPTS += tests/sanitize.sh tests/fuzz.sh tests/sanitize_build.sh
+EXTRA_DIST += tests/fuzz
+SF_FUZZERS = tests/fuzz/fuzz_proto tests/fuzz/fuzz_record tests/fuzz/fuzz_manifest tests/fuzz/fuzz_smtx \
+	tests/fuzz/fuzz_mtx tests/fuzz/fuzz_npy tests/fuzz/fuzz_safetensors
+EXTRA_PROGRAMS = $(SF_FUZZERS)
+SF_FUZZ_LD = $(CUDA_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_proto_SOURCES = tests/fuzz/fuzz_proto.c tests/fuzz/sf_fuzz.h
+tests_fuzz_fuzz_proto_LDADD = libspmmfarm.la
+tests_fuzz_fuzz_proto_LDFLAGS = $(SF_FUZZ_LD)
+tests_fuzz_fuzz_record_SOURCES = tests/fuzz/fuzz_record.c
+tests_fuzz_fuzz_record_LDADD = libspmmfarm.la
+tests_fuzz_fuzz_record_LDFLAGS = $(SF_FUZZ_LD)
+tests_fuzz_fuzz_manifest_SOURCES = tests/fuzz/fuzz_manifest.c
+tests_fuzz_fuzz_manifest_LDADD = libspmmfarm.la
+tests_fuzz_fuzz_manifest_LDFLAGS = $(SF_FUZZ_LD)
+tests_fuzz_fuzz_smtx_SOURCES = tests/fuzz/fuzz_matrix.c
+tests_fuzz_fuzz_smtx_CPPFLAGS = $(AM_CPPFLAGS) -DSF_FUZZ_EXT='"smtx"'
+tests_fuzz_fuzz_smtx_LDADD = libspmmfarm.la
+tests_fuzz_fuzz_smtx_LDFLAGS = $(SF_FUZZ_LD)
+tests_fuzz_fuzz_mtx_SOURCES = tests/fuzz/fuzz_matrix.c
+tests_fuzz_fuzz_mtx_CPPFLAGS = $(AM_CPPFLAGS) -DSF_FUZZ_EXT='"mtx"'
+tests_fuzz_fuzz_mtx_LDADD = libspmmfarm.la
+tests_fuzz_fuzz_mtx_LDFLAGS = $(SF_FUZZ_LD)
+tests_fuzz_fuzz_npy_SOURCES = tests/fuzz/fuzz_matrix.c
+tests_fuzz_fuzz_npy_CPPFLAGS = $(AM_CPPFLAGS) -DSF_FUZZ_EXT='"npy"'
+tests_fuzz_fuzz_npy_LDADD = libspmmfarm.la
+tests_fuzz_fuzz_npy_LDFLAGS = $(SF_FUZZ_LD)
+tests_fuzz_fuzz_safetensors_SOURCES = tests/fuzz/fuzz_matrix.c
+tests_fuzz_fuzz_safetensors_CPPFLAGS = $(AM_CPPFLAGS) -DSF_FUZZ_EXT='"safetensors"'
+tests_fuzz_fuzz_safetensors_LDADD = libspmmfarm.la
+tests_fuzz_fuzz_safetensors_LDFLAGS = $(SF_FUZZ_LD)
+fuzzers: $(SF_FUZZERS)
+.PHONY: fuzzers
 ## common/sf_sha256: libsodium's SHA-256 (libspmmfarm) against the
 ## runtime's standalone build of the same file, on every length 0..300 and
 ## a few large inputs, fed in uneven pieces.

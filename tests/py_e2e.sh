@@ -6,6 +6,10 @@
 # missing), and a configuration that fails is written as failed-*.json.
 # Skipped (exit 77) when no Python has torch (tests/py_torch.sh says how).
 . "$(dirname "$0")/testlib.sh"
+if [ "${SF_SANITIZE_INNER:-}" = 1 ]; then
+    echo "SKIP: the ASan+UBSan build: torch under a preloaded ASan runtime is not run (the runtime it drives is: check_rt, cli_bundle.sh, cli_precision.sh)"
+    exit 77
+fi
 FAKE="$TOP_BUILDDIR/tests/.libs/libfakecudak.so"
 export SPMMFARM_RT_LIB="${SPMMFARM_RT_LIB:-$TOP_BUILDDIR/runtime/.libs/libspmmfarm-rt.so.0}"
 export SPMMFARM_LIBCUDA="$FAKE" SPMMFARM PYTHONDONTWRITEBYTECODE=1

@@ -7,6 +7,10 @@
 # nothing). Skipped (exit 77) when no Python has torch: SF_TORCH_PYTHON names
 # one, else python3 and Debian's /usr/bin/python3 (python3-torch) are tried.
 . "$(dirname "$0")/testlib.sh"
+if [ "${SF_SANITIZE_INNER:-}" = 1 ]; then
+    echo "SKIP: the ASan+UBSan build: torch under a preloaded ASan runtime is not run (the runtime it drives is: check_rt, cli_bundle.sh, cli_precision.sh)"
+    exit 77
+fi
 FAKE="$TOP_BUILDDIR/tests/.libs/libfakecudak.so"
 RT_LIB=${SPMMFARM_RT_LIB:-$TOP_BUILDDIR/runtime/.libs/libspmmfarm-rt.so.0}
 export PYTHONDONTWRITEBYTECODE=1

@@ -68,11 +68,15 @@ sf_test_dense_layer (const char *name, float a[15], void **cubin_p)
 }
 
 /*  Writes a bundle of one U layer "fc1" (bias) and one dense layer "fc2"
-    for a GPU of compute capability cc (e.g. 90) into dir. */
+    for a GPU of compute capability cc (e.g. 90) into dir; signed with sk
+    (a libsodium ed25519 secret key) unless it is NULL. */
 static inline void
-sf_test_write_bundle (const char *dir, const char *gpu_type, int cc, bool simulated)
+sf_test_write_bundle_signed (const char *dir, const char *gpu_type, int cc, bool simulated,
+                             const unsigned char *sk)
 {
     sf_bundle_t *b = sf_bundle_new (gpu_type, cc / 10, cc % 10, "13.0", "13.0");
+    if (sk)
+        sf_bundle_set_signing_key (b, sk);
     ck_assert_ptr_nonnull (b);
     void *c1, *c2;
     float a[15];
@@ -85,6 +89,12 @@ sf_test_write_bundle (const char *dir, const char *gpu_type, int cc, bool simula
     free (c1);
     free (c2);
     sf_bundle_destroy (&b);
+}
+
+static inline void
+sf_test_write_bundle (const char *dir, const char *gpu_type, int cc, bool simulated)
+{
+    sf_test_write_bundle_signed (dir, gpu_type, cc, simulated, NULL);
 }
 
 /*  A fresh temporary directory (malloc'ed path) and its removal. */

@@ -44,7 +44,7 @@ enum {
     F_NAN = 2,      /* K_DBL: NaN allowed (not measured) */
     F_HEX64 = 4,    /* K_STR: exactly 64 lowercase hex digits */
     F_IDENT = 8,    /* K_STR: [A-Za-z0-9._:@/+-] only */
-    F_ABSPATH = 16  /* K_TEXT: starts with '/' */
+    F_PATH = 16     /* K_TEXT: a path with no '..' component */
 };
 
 #define S_NO_AUX ((size_t) -1)
@@ -125,7 +125,7 @@ static const char *const s_kinds[] = { "configs", "search", NULL };
     configs (rankmodel), run as `configs` jobs. */
 static const char *const s_submit_kinds[] = { "search", "sweep", NULL };
 static const char *const s_campaign_states[] = { "queued", "running", "done", "failed",
-                                                 "cancelled", NULL };
+                                                 "cancelled", "done_with_failures", NULL };
 static const char *const s_worker_states[] = { "idle", "busy", "lost", NULL };
 
 /* -- shared parts -- */
@@ -225,6 +225,7 @@ static const s_field s_campaign_fields[] = {
     S_I64 (sf_proto_campaign_t, jobs_done, F_REQ, 0, (int64_t) 1 << 40, 0),
     S_I64 (sf_proto_campaign_t, jobs_failed, F_REQ, 0, (int64_t) 1 << 40, 0),
     S_I64 (sf_proto_campaign_t, candidates, 0, 0, (int64_t) 1 << 40, 0),
+    S_TEXT (sf_proto_campaign_t, failures, 0, 0, SF_PROTO_TEXT_MAX),
     S_DBL (sf_proto_campaign_t, eta_s, F_NAN, 0, S_TIME_MAX, NAN),
     S_STR (sf_proto_campaign_t, strategy, 0, 0),
     S_I32 (sf_proto_campaign_t, model_version, 0, 0, INT32_MAX, 0),
@@ -283,6 +284,7 @@ static const s_field s_hello_fields[] = {
     S_ENUM (sf_proto_hello_t, backend, F_REQ, s_backends),
     S_I32 (sf_proto_hello_t, compile_threads, F_REQ, 1, 4096, 0),
     S_I32 (sf_proto_hello_t, capacity, F_REQ, 1, SF_PROTO_SLOTS_MAX, 0),
+    S_STR (sf_proto_hello_t, session, F_IDENT, 0),
 };
 S_SCHEMA (s_hello, "HELLO", sf_proto_hello_t, s_hello_fields, NULL);
 
@@ -370,6 +372,7 @@ S_SCHEMA (s_job, "JOB", sf_proto_job_t, s_job_fields, s_check_job);
 
 static const s_field s_cancel_fields[] = {
     S_U64 (sf_proto_cancel_t, job_id, F_REQ, 1, 0),
+    S_U64 (sf_proto_cancel_t, campaign_id, 0, 0, 0),
 };
 S_SCHEMA (s_cancel, "CANCEL", sf_proto_cancel_t, s_cancel_fields, NULL);
 
@@ -420,7 +423,7 @@ S_SCHEMA (s_cancel_req, "CANCEL_REQ", sf_proto_cancel_req_t, s_cancel_req_fields
 
 static const s_field s_export_req_fields[] = {
     S_U64 (sf_proto_export_req_t, campaign_id, F_REQ, 1, 0),
-    S_TEXT (sf_proto_export_req_t, path, F_REQ | F_ABSPATH, 1, SF_PROTO_PATH_MAX),
+    S_TEXT (sf_proto_export_req_t, path, F_REQ | F_PATH, 1, SF_PROTO_PATH_MAX),
     S_BOOL (sf_proto_export_req_t, allow_simulated, 0),
     S_BOOL (sf_proto_export_req_t, replace, 0),
 };
@@ -591,10 +594,11 @@ s_rule_str (const s_field *f, const char *s, size_t len, char *why, size_t size)
         snprintf (why, size, "not 64 lowercase hex digits (%zu bytes)", len);
         return false;
     }
-    if ((f->flags & F_ABSPATH) && (len == 0 || s[0] != '/')) {
-        snprintf (why, size, "not an absolute path");
-        return false;
-    }
+    for (size_t i = 0; (f->flags & F_PATH) && i + 2 <= len; i++)
+        if ((i == 0 || s[i - 1] == '/') && s[i] == '.' && s[i + 1] == '.' && (i + 2 == len || s[i + 2] == '/')) {
+            snprintf (why, size, "a '..' component");
+            return false;
+        }
     if (f->choices && !(len == 0 && !(f->flags & F_REQ))) {
         for (const char *const *c = f->choices; *c; c++)
             if (strlen (*c) == len && memcmp (*c, s, len) == 0)

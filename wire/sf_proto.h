@@ -63,6 +63,7 @@ extern "C" {
 #define SF_PROTO_GPU_TYPE_MAX 319    /* "NAME/sm_XY/Nsm" (sf_cudadrv_gpu_type) */
 #define SF_PROTO_VERSION_STR_MAX 15  /* "13.0" */
 #define SF_PROTO_WORD_MAX 15         /* enumerations: "cuda", "running"... */
+#define SF_PROTO_STATE_MAX 31        /* a campaign's state: "done_with_failures" */
 #define SF_PROTO_HASH_LEN 64         /* matrix content hash: 64 lowercase hex */
 #define SF_PROTO_TEMPLATE_MAX 15     /* "U", "D", "dense" */
 #define SF_PROTO_CONFIG_MAX 63       /* canonical config text (SF_CONFIG_TEXT_MAX - 1) */
@@ -206,7 +207,7 @@ typedef struct {
 typedef struct {
     uint64_t id;
     char name[SF_PROTO_NAME_MAX + 1];
-    char state[SF_PROTO_WORD_MAX + 1];     /* queued|running|done|failed|cancelled */
+    char state[SF_PROTO_STATE_MAX + 1];    /* queued|running|done|done_with_failures|failed|cancelled */
     int64_t jobs_total, jobs_done, jobs_failed, candidates;
     double eta_s;                          /* NaN: unknown */
     char strategy[SF_PROTO_WORD_MAX + 1];  /* exhaustive|proxy|rank|sweep ("" unknown) */
@@ -222,6 +223,7 @@ typedef struct {
         search was narrowed to fit (and of them without U), configs left out. */
     double budget_s, budget_left_s;
     int64_t layers_narrowed, layers_without_u, configs_skipped;
+    char *failures;                        /* the jobs that failed for good and why; NULL if none */
 } sf_proto_campaign_t;
 
 /*  A rank model inside a JOB: the XGBoost JSON of one version of the
@@ -269,6 +271,11 @@ typedef struct {
     char backend[SF_PROTO_WORD_MAX + 1];         /* cuda|sim */
     int32_t compile_threads;
     int32_t capacity;                            /* jobs it holds at most */
+    /*  Optional: a random token of this worker process (""; not shown by
+        STATUS). A HELLO on a new connection takes over the leases of the
+        live connection with the same worker_id only with the same session:
+        a reconnect, not another process claiming the id. */
+    char session[SF_PROTO_ID_MAX + 1];
 } sf_proto_hello_t;
 
 typedef struct {
@@ -330,6 +337,7 @@ typedef struct {
 
 typedef struct {
     uint64_t job_id;
+    uint64_t campaign_id;               /* optional: job ids repeat across campaigns (0: unknown) */
 } sf_proto_cancel_t;
 
 typedef struct {
@@ -370,7 +378,8 @@ typedef struct {
 
 typedef struct {
     uint64_t campaign_id;
-    char *path;                         /* absolute, on the coordinator's machine */
+    char *path;                         /* under the coordinator's export directory: relative
+                                           to it, or absolute inside it; no '..' */
     bool allow_simulated;               /* export sim-timed winners (labelled simulated) */
     bool replace;                       /* replace an existing bundle at path */
 } sf_proto_export_req_t;

@@ -357,11 +357,12 @@ static const char *s_state_names[] = { "waiting for its matrix", "queued", "runn
 
 /*  A job this worker holds. */
 typedef struct {
-    uint64_t job_id, lease_id;
+    uint64_t campaign_id, job_id, lease_id;  /* a job is (campaign, job): ids repeat across campaigns */
     char matrix_hash[SF_PROTO_HASH_LEN + 1];
     s_state state;
     bool cancelled;            /* running when cancelled: its reply is dropped */
     int64_t expires;           /* zclock_mono: its lease ran out */
+    int64_t lease_ms;          /* the JOB's deadline_ms: renewed while the coordinator is heard */
     sf_proto_msg_t *msg;       /* the JOB; NULL while the job thread has it */
 } s_held_t;
 
@@ -410,6 +411,25 @@ s_name_chars (char *s)
             *s = '-';
 }
 
+/*  A random token of this process for HELLO's session (32 hex digits): a
+    reconnect keeps its leases, another process with the same id does not. */
+static void
+s_session (char *out, size_t size)
+{
+    unsigned char bytes[16];
+    int fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && read (fd, bytes, sizeof bytes) == (ssize_t) sizeof bytes;
+    if (fd >= 0)
+        close (fd);
+    if (!ok) {  /* no /dev/urandom: the clock and the pid, still unique enough */
+        uint64_t a = (uint64_t) zclock_usecs (), b = (uint64_t) getpid () * 0x9e3779b97f4a7c15ull;
+        memcpy (bytes, &a, 8);
+        memcpy (bytes + 8, &b, 8);
+    }
+    for (size_t i = 0; i < sizeof bytes && 2 * i + 2 < size; i++)
+        snprintf (out + 2 * i, 3, "%02x", bytes[i]);
+}
+
 static int
 s_describe_gpu (sf_worker_t *self)
 {
@@ -451,6 +471,7 @@ s_describe_gpu (sf_worker_t *self)
     int threads = self->opts.compile_threads > 0 ? self->opts.compile_threads : cpus > 0 ? (int) cpus : 1;
     h->compile_threads = threads > 4096 ? 4096 : threads;
     h->capacity = self->opts.capacity;
+    s_session (h->session, sizeof h->session);
     if (self->opts.worker_id)
         snprintf (self->id, sizeof self->id, "%s", self->opts.worker_id);
     else {
@@ -693,10 +714,10 @@ s_send_hello (sf_worker_t *self)
 /* ---- held jobs ------------------------------------------------------------------- */
 
 static s_held_t *
-s_held_find (sf_worker_t *self, uint64_t job_id)
+s_held_find (sf_worker_t *self, uint64_t campaign_id, uint64_t job_id)
 {
     for (int i = 0; i < self->held_count; i++)
-        if (self->held[i]->job_id == job_id)
+        if (self->held[i]->job_id == job_id && (!campaign_id || self->held[i]->campaign_id == campaign_id))
             return self->held[i];
     return NULL;
 }
@@ -773,11 +794,22 @@ s_request_matrix (sf_worker_t *self, s_held_t *held)
     s_send (self, SF_PROTO_MATRIX_REQ, &req);
 }
 
+/*  A dry run answers at once, in the loop; one given a duration
+    (SPMMFARM_DRY_RUN_MS, for the fault tests) runs on the job thread like a
+    real job, so that the worker heartbeats meanwhile. */
+static bool
+s_dry_inline (const sf_worker_t *self)
+{
+    const char *ms = getenv ("SPMMFARM_DRY_RUN_MS");
+    return self->opts.dry_run && !(ms && atoi (ms) > 0);
+}
+
 /*  Starts the next queued job: on the job thread, or at once (dry run). */
 static void
 s_dispatch (sf_worker_t *self)
 {
-    for (int i = 0; i < self->held_count && (self->opts.dry_run || !self->running) && !s_leaving (self); i++) {
+    bool inline_dry = s_dry_inline (self);
+    for (int i = 0; i < self->held_count && (inline_dry || !self->running) && !s_leaving (self); i++) {
         s_held_t *held = self->held[i];
         if (held->state != S_QUEUED)
             continue;
@@ -798,7 +830,7 @@ s_dispatch (sf_worker_t *self)
         }
         sf_jobrun_opts_t jo = { self->opts.backend, self->opts.gpu, self->opts.compile_threads, self->opts.dry_run,
                                  &self->runner->cancel, &self->runner->compiles_left };
-        if (self->opts.dry_run) {
+        if (inline_dry) {
             bool failed;
             zmsg_t *reply = sf_jobrun_run (job, mat->matrix, &jo, &failed);
             sf_log_info ("worker", "job %llu: dry run, nothing compiled", (unsigned long long) held->job_id);
@@ -859,7 +891,7 @@ s_on_task_done (sf_worker_t *self)
         return;
     s_held_t *held = self->running;
     self->running = NULL;
-    if (!held || held->cancelled || !s_held_find (self, held->job_id)) {
+    if (!held || held->cancelled || !s_held_find (self, held->campaign_id, held->job_id)) {
         sf_log_info ("worker", "job %llu: cancelled, its result is dropped",
                      (unsigned long long) task->msg->job.job_id);
         if (held)
@@ -894,12 +926,13 @@ s_on_job (sf_worker_t *self, sf_proto_msg_t **msg_p)
 {
     sf_proto_job_t *job = &(*msg_p)->job;
     S_COUNT (self, jobs_received);
-    s_held_t *held = s_held_find (self, job->job_id);
+    s_held_t *held = s_held_find (self, job->campaign_id, job->job_id);
     if (held) {  /* leased to us again: keep the job, take the new lease */
         sf_log_info ("worker", "job %llu leased again (lease %llu)", (unsigned long long) job->job_id,
                      (unsigned long long) job->lease_id);
         held->lease_id = job->lease_id;
         held->cancelled = false;
+        held->lease_ms = job->deadline_ms;
         held->expires = zclock_mono () + job->deadline_ms;
         if (held->msg)
             held->msg->job.lease_id = job->lease_id;
@@ -918,9 +951,11 @@ s_on_job (sf_worker_t *self, sf_proto_msg_t **msg_p)
         sf_proto_msg_destroy (msg_p);
         return;
     }
+    held->campaign_id = job->campaign_id;
     held->job_id = job->job_id;
     held->lease_id = job->lease_id;
     snprintf (held->matrix_hash, sizeof held->matrix_hash, "%s", job->matrix_hash);
+    held->lease_ms = job->deadline_ms;
     held->expires = zclock_mono () + job->deadline_ms;
     held->msg = *msg_p;
     *msg_p = NULL;
@@ -961,9 +996,9 @@ s_on_matrix (sf_worker_t *self, sf_proto_matrix_t *wire)
 }
 
 static void
-s_on_cancel (sf_worker_t *self, uint64_t job_id)
+s_on_cancel (sf_worker_t *self, uint64_t campaign_id, uint64_t job_id)
 {
-    s_held_t *held = s_held_find (self, job_id);
+    s_held_t *held = s_held_find (self, campaign_id, job_id);
     if (!held)
         return;
     sf_log_info ("worker", "job %llu cancelled", (unsigned long long) job_id);
@@ -981,7 +1016,7 @@ s_on_message (sf_worker_t *self, sf_proto_msg_t **msg_p)
     case SF_PROTO_WELCOME: s_on_welcome (self, &msg->welcome); break;
     case SF_PROTO_JOB: s_on_job (self, msg_p); break;
     case SF_PROTO_MATRIX: s_on_matrix (self, &msg->matrix); break;
-    case SF_PROTO_CANCEL: s_on_cancel (self, msg->cancel.job_id); break;
+    case SF_PROTO_CANCEL: s_on_cancel (self, msg->cancel.campaign_id, msg->cancel.job_id); break;
     case SF_PROTO_HEARTBEAT: break;
     case SF_PROTO_SHUTDOWN:
         sf_log_info ("worker", "SHUTDOWN: %s", msg->shutdown.reason ? msg->shutdown.reason : "");
@@ -1012,6 +1047,11 @@ s_receive (sf_worker_t *self)
         if (!zmsg)
             break;
         self->last_heard = zclock_mono ();  /* any message is a sign of life */
+        /* The coordinator renews our leases while we say we are busy, so a
+           job queued here does not run out while the coordinator is heard. */
+        for (int i = 0; i < self->held_count; i++)
+            if (self->held[i]->expires < self->last_heard + self->held[i]->lease_ms)
+                self->held[i]->expires = self->last_heard + self->held[i]->lease_ms;
         sf_proto_msg_t *msg = NULL;
         if (sf_proto_decode (zmsg, SF_PROTO_TO_WORKER, &msg) != SF_OK) {
             S_COUNT (self, dropped);
