@@ -798,7 +798,7 @@ static void
 s_beat_for (zsock_t *w, int held, int ms)
 {
     for (int t = 0; t < ms; t += 50) {
-        sf_proto_heartbeat_t hb = { held };
+        sf_proto_heartbeat_t hb = { .jobs_running = held };
         s_send (w, SF_PROTO_HEARTBEAT, &hb, false);
         zclock_sleep (50);
     }

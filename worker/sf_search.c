@@ -137,8 +137,8 @@ s_cancelled (const sf_search_opts_t *opts)
     instead of PTX through nvJitLink; =ptx-o1: our PTX with ptxas -O1; =ptx:
     the one-function PTX kernel (before issue 22); =parts-o1: in parts with
     ptxas -O1. All only to time the paths on the GPU (docs/KERNELS.md,
-    "Emission path", "The full kernel in parts"); unset: in parts
-    (s_u_parts), proxies PTX -O3. */
+    "Emission path", "The full kernel in parts"); unset: one function,
+    PTX -O3 (s_u_parts), proxies PTX -O3. */
 static bool
 s_u_emit_is (const char *what)
 {
@@ -147,19 +147,21 @@ s_u_emit_is (const char *what)
 }
 
 /*  Whether a job's full U kernel is compiled in parts (proxygen/sf_uparts.h):
-    by default (unset, parts or parts-o1; SPMMFARM_U_EMIT=ptx, ptx-o1 or
-    cuda pick the one-function paths), and when it has at least two
-    parts' worth of multiply-adds (below that a part's NVRTC start costs
-    more than the second thread saves). Session 11's H100 run of parts
-    faulted (CUDA_ERROR_ILLEGAL_ADDRESS): the PTX wrapper handed the
-    parameters to registers the part's body shadowed (fixed in sf_jit,
-    docs/KERNELS.md); tests/gpu/uparts-check.sh compares parts and one
-    function bit for bit on the GPU. */
+    only on request (SPMMFARM_U_EMIT=parts or parts-o1), and when it has at
+    least two parts' worth of multiply-adds (below that a part's NVRTC
+    start costs more than the second thread saves). Session 11's H100 run
+    of parts faulted (the PTX wrapper's shadowed parameters, fixed in
+    sf_jit); session 12's (tests/gpu/uparts-check.sh, docs/gpu/s12/call-a)
+    found parts and one function equal bit for bit and sanitizer-clean,
+    but the parts' kernel 3.0-5.8x SLOWER at N = 4096 (77.2 us against
+    13.4 on the Transformer's q at 98 %): a faster compile of a kernel
+    that then loses is no gain, so one function stays the default until
+    the parts' calls cost nothing (docs/KERNELS.md). */
 static bool
 s_u_parts (const sf_matrix_t *a, const s_job_t *job)
 {
     const char *v = getenv ("SPMMFARM_U_EMIT");
-    bool parts = !v || !v[0] || strcmp (v, "parts") == 0 || strcmp (v, "parts-o1") == 0;
+    bool parts = v && (strcmp (v, "parts") == 0 || strcmp (v, "parts-o1") == 0);
     return !job->proxy && job->config.tmpl == SF_TEMPLATE_U && parts
         && sf_matrix_nnz (a) * job->config.vec >= SF_SEARCH_PARTS_MIN_FMAS;
 }
