@@ -20,6 +20,7 @@
 #include "coordinator/sf_budget.h"
 #include "coordinator/sf_campaign.h"
 #include "coordinator/sf_exportjob.h"
+#include "coordinator/sf_ledger.h"
 #include "wire/sf_proto.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_space.h"
@@ -1175,125 +1176,6 @@ s_leased_job (sf_coord_t *self, s_worker_t *w, uint64_t job_id, uint64_t lease_i
     return job;
 }
 
-static bool
-s_template (const char *name, sf_template *out)
-{
-    if (strcmp (name, "U") == 0)
-        *out = SF_TEMPLATE_U;
-    else if (strcmp (name, "D") == 0)
-        *out = SF_TEMPLATE_D;
-    else if (strcmp (name, "dense") == 0)
-        *out = SF_TEMPLATE_DENSE;
-    else if (strcmp (name, "T") == 0)
-        *out = SF_TEMPLATE_T;
-    else
-        return false;
-    return true;
-}
-
-static void
-s_kernel_record (const sf_proto_candidate_t *cand, sf_template tmpl, sf_store_kernel_t *k)
-{
-    memset (k, 0, sizeof *k);
-    k->cubin = cand->kernel.cubin;
-    k->cubin_size = cand->kernel.cubin_size;
-    k->source = cand->kernel.source;
-    k->source_size = cand->kernel.source ? strlen (cand->kernel.source) : 0;
-    const sf_proto_launch_t *l = &cand->kernel.launch;
-    snprintf (k->launch.entry, sizeof k->launch.entry, "%s", cand->kernel.entry);
-    k->launch.block_threads = l->block_threads;
-    k->launch.cols_per_block = l->cols_per_block;
-    k->launch.panel_groups = l->panel_groups;
-    k->launch.order = l->order;
-    k->launch.vec = l->vec;
-    k->launch.shared_bytes = l->shared_bytes;
-    k->launch.panels = l->panels;
-    k->launch.code_panels = l->code_panels;
-    k->launch.code_fmas = l->code_fmas;
-    k->tmpl = tmpl;
-    snprintf (k->config, sizeof k->config, "%s", cand->config);
-    k->data = cand->kernel.data;
-    k->data_size = cand->kernel.data_size;
-}
-
-/*  Stores one candidate; returns true if its key was new. */
-static bool
-s_store_candidate (sf_coord_t *self, s_worker_t *w, const s_job_t *job, const sf_proto_candidate_t *cand,
-                   bool simulated, sf_template tmpl, uint8_t kernel_digest[SF_STORE_HASH_BYTES], bool *has_kernel)
-{
-    const sf_store_layer_t *layer = &job->campaign->rec.layers[job->rec.layer];
-    sf_store_result_key_t key;
-    memset (&key, 0, sizeof key);
-    snprintf (key.gpu_type, sizeof key.gpu_type, "%s", w->hello.gpu_type);
-    memcpy (key.matrix, layer->matrix, SF_STORE_HASH_BYTES);
-    key.n = layer->n;
-    key.tmpl = tmpl;
-    snprintf (key.config, sizeof key.config, "%s", cand->config);
-    key.proxy = cand->proxy;
-    key.tier = job->campaign->rec.search.tier;  /* measured in the request's tier */
-    key.layout = job->campaign->rec.search.layout;
-
-    sf_store_result_t v;
-    memset (&v, 0, sizeof v);
-    v.status = cand->status;
-    v.simulated = simulated;
-    v.us = cand->us;
-    v.spread_us = cand->spread_us;
-    v.p10_us = cand->p10_us;
-    v.p90_us = cand->p90_us;
-    v.err = cand->err;
-    v.samples = cand->samples > 0 ? (uint32_t) cand->samples : 0;
-    v.compile.seconds = cand->compile_s;
-    v.compile.regs = cand->regs;
-    v.compile.spills = cand->spill_stores + cand->spill_loads;
-    v.compile.shared_bytes = cand->shared_bytes;
-    v.compile.code_bytes = cand->code_bytes;
-    snprintf (v.worker, sizeof v.worker, "%s", w->hello.worker_id);
-    v.recorded_ms = zclock_time ();
-    *has_kernel = false;
-    if (cand->has_kernel && tmpl != SF_TEMPLATE_DENSE) {
-        sf_store_kernel_t k;
-        s_kernel_record (cand, tmpl, &k);
-        if (sf_store_batch_put_kernel (self->batch, &k, kernel_digest) == SF_OK) {
-            v.has_kernel = true;
-            memcpy (v.kernel, kernel_digest, SF_STORE_HASH_BYTES);
-            *has_kernel = true;
-        } else
-            sf_log_warn (S_LOG, "kernel of %s %s not stored: %s", cand->tmpl, cand->config, sf_error_message ());
-    }
-    sf_store_result_t old;
-    bool is_new = sf_store_get_result (self->store, &key, &old) != SF_OK;
-    if (sf_store_batch_put_result (self->batch, &key, &v) != SF_OK) {
-        sf_log_warn (S_LOG, "result %s %s not stored: %s", cand->tmpl, cand->config, sf_error_message ());
-        return false;
-    }
-    return is_new;
-}
-
-/*  A candidate that may win a layer: a verified full U/D kernel, or the
-    dense candidate; never a baseline. */
-static bool
-s_can_win (const sf_proto_candidate_t *cand, sf_template tmpl)
-{
-    if (cand->status != SF_OK || cand->proxy || !(cand->us >= 0) || !isfinite (cand->us))
-        return false;
-    if (tmpl == SF_TEMPLATE_DENSE)
-        return strcmp (cand->config, "dense") == 0;
-    return !isnan (cand->err);
-}
-
-static void
-s_baseline (const sf_proto_candidate_t *cand, sf_store_best_t *best)
-{
-    double us = cand->status == SF_OK ? cand->us : NAN;
-    if (strcmp (cand->config, "baseline:sgemm") == 0)
-        best->sgemm_us = us;
-    else if (strcmp (cand->config, "baseline:tf32") == 0)
-        best->tf32_us = us;
-    else if (strcmp (cand->config, "baseline:cusparse") == 0)
-        best->cusparse_us = us;
-}
-
 static void
 s_on_result (sf_coord_t *self, s_worker_t *w, const sf_proto_result_t *res)
 {
@@ -1302,47 +1184,17 @@ s_on_result (sf_coord_t *self, s_worker_t *w, const sf_proto_result_t *res)
         return;
     s_campaign_t *c = job->campaign;
     s_layer_t *layer = &c->layers[job->rec.layer];
-    sf_store_best_t best = layer->best;
-    if (!layer->has_best)
-        best.sgemm_us = best.tf32_us = best.cusparse_us = NAN;
-    bool improved = false, baselines = false;
-    uint64_t fresh = 0;
-    for (size_t i = 0; i < res->candidate_count; i++) {
-        const sf_proto_candidate_t *cand = &res->candidates[i];
-        sf_template tmpl;
-        if (!s_template (cand->tmpl, &tmpl)) {
-            sf_log_warn (S_LOG, "worker %s: unknown template '%s': candidate ignored", w->hello.worker_id, cand->tmpl);
-            continue;
-        }
-        if (tmpl == SF_TEMPLATE_DENSE && strncmp (cand->config, "baseline:", 9) == 0) {
-            s_baseline (cand, &best);
-            baselines = true;
-        }
-        uint8_t digest[SF_STORE_HASH_BYTES];
-        bool has_kernel;
-        fresh += s_store_candidate (self, w, job, cand, res->simulated, tmpl, digest, &has_kernel);
-        if (s_can_win (cand, tmpl) && (!(layer->has_best || improved) || cand->us < best.us)) {
-            best.tmpl = tmpl;
-            snprintf (best.config, sizeof best.config, "%s", cand->config);
-            best.us = cand->us;
-            best.err = cand->err;
-            best.simulated = res->simulated;
-            best.has_kernel = has_kernel;
-            snprintf (best.driver, sizeof best.driver, "%s", w->hello.driver);
-            if (has_kernel)
-                memcpy (best.kernel, digest, SF_STORE_HASH_BYTES);
-            improved = true;
-        }
-    }
-    if (improved || (baselines && layer->has_best)) {
-        best.recorded_ms = zclock_time ();
-        if (sf_store_batch_put_best (self->batch, c->rec.id, job->rec.layer, &best) == SF_OK) {
-            layer->best = best;
-            layer->has_best = true;
-        } else
-            sf_log_error (S_LOG, "best of campaign %llu layer %u: %s", (unsigned long long) c->rec.id,
-                          job->rec.layer, sf_error_message ());
-    }
+    /* the one commit path of measurements (coordinator/sf_ledger.h): into
+       this campaign's batch, committed with the job and campaign records */
+    const sf_ledger_source_t src = { w->hello.gpu_type, w->hello.worker_id, w->hello.driver,
+                                     c->rec.layers[job->rec.layer].matrix, c->rec.layers[job->rec.layer].n,
+                                     c->rec.search.tier, c->rec.search.layout };
+    sf_ledger_outcome_t outcome;
+    if (sf_ledger_put_result (self->store, self->batch, &src, res, c->rec.id, job->rec.layer, &layer->best,
+                              &layer->has_best, &outcome) != SF_OK)
+        sf_log_warn (S_LOG, "job %llu/%llu: not every record of its RESULT went into the batch: %s",
+                     (unsigned long long) c->rec.id, (unsigned long long) job->rec.id, sf_error_message ());
+    uint64_t fresh = outcome.fresh;
     if (res->rank_fallback && s_is_rank (c) && !c->rec.search.fallback) {
         sf_log_warn (S_LOG, "campaign %llu: worker %s could not use rank model %u: it ran proxy",
                      (unsigned long long) c->rec.id, w->hello.worker_id, c->rec.search.model_version);
