@@ -89,6 +89,12 @@ typedef struct {
 #define SF_TCONFIG_TEXT_MAX 48
 /*  Dynamic shared memory one block may take on sm_90. */
 #define SF_TKERNEL_SHARED_MAX (227 << 10)
+/*  Bytes of one bias value the kernel reads: the tier's 16-bit type (the
+    source's BIAS_T u16; sf_gpu's typed upload). A caller that hands the
+    kernel anything else (session 12: tc_bench's float bias) gets every
+    row's bias wrong; tc_bench asserts its buffer against this at build
+    time, check_tkernel the generated source. */
+#define SF_TKERNEL_BIAS_BYTES 2
 
 /*  Canonical text into buf (SF_TCONFIG_TEXT_MAX bytes); returns buf. */
 char *sf_tconfig_text (const sf_tconfig_t *config, char *buf);

@@ -337,6 +337,12 @@ START_TEST (test_source_compiles)
         ck_assert_int_le (st.registers, 255);
         ck_assert_ptr_nonnull (strstr (source, launch.entry));
         ck_assert_ptr_nonnull (strstr (source, sf_tconfig_text (&configs[i], text)));
+        /* the bias the kernel reads is M values of the tier's type: what
+           sf_gpu uploads and SF_TKERNEL_BIAS_BYTES tells callers (tc_bench
+           passed floats in session 12 and every bias problem failed) */
+        ck_assert_ptr_nonnull (strstr (source, "#define BIAS_F32 0\n#define BIAS_T u16\n"));
+        ck_assert_int_eq (SF_TKERNEL_BIAS_BYTES, sizeof (uint16_t));
+        ck_assert_int_eq (SF_TKERNEL_BIAS_BYTES, sf_tier_elem_size (tier));
         ck_assert_int_eq (launch.block_threads, 32 * configs[i].warps);
         ck_assert_int_eq (launch.cols_per_block, configs[i].ncols);
         free (cubin);

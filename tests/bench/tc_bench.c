@@ -554,9 +554,11 @@ main (int argc, char **argv)
         if (rc == SF_OK)
             rc = sf_cudadrv_check (gpu.drv, gpu.cu->cuMemAlloc (&run.c, run.c_bytes), "cuMemAlloc");
         if (rc == SF_OK)
-            rc = sf_cudadrv_check (gpu.drv, gpu.cu->cuMemAlloc (&run.bias, (size_t) p->m * 4), "cuMemAlloc");
-        if (rc == SF_OK)
-            rc = sf_cudadrv_check (gpu.drv, gpu.cu->cuMemcpyHtoD (run.bias, p->bias, (size_t) p->m * 4), "cuMemcpyHtoD");
+            rc = sf_cudadrv_check (gpu.drv, gpu.cu->cuMemAlloc (&run.bias, (size_t) p->m * sizeof *p->bias),
+                                   "cuMemAlloc");
+        if (rc == SF_OK)  /* M values of the tier's type: what the kernel reads (BIAS_T u16) */
+            rc = sf_cudadrv_check (gpu.drv, gpu.cu->cuMemcpyHtoD (run.bias, p->bias, (size_t) p->m * sizeof *p->bias),
+                                   "cuMemcpyHtoD");
         if (rc != SF_OK) {
             fprintf (stderr, "tc_bench: %s\n", sf_error_message ());
             return 1;

@@ -73,7 +73,8 @@ typedef struct {
     uint64_t seed;
     sf_matrix_t *a;
     uint16_t *b;             /* K x N */
-    float *bias;             /* M */
+    uint16_t *bias;          /* M, in the tier's type: the T kernel's ABI (BIAS_T u16,
+                                docs/KERNELS.md), as sf_gpu keeps it */
     int64_t *rows;           /* the checked rows */
     int64_t nrows;
     double *ref;             /* nrows x N */

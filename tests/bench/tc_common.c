@@ -8,6 +8,13 @@
 
 #include "common/sf_error.h"
 #include "common/sf_rng.h"
+#include "proxygen/sf_tkernel.h"
+
+/* The bias uploaded for the T kernel is M values of what it reads (BIAS_T
+   u16); a float buffer read as u16 gave every bias problem of session 12's
+   verify garbage (docs/KERNELS.md "Session 12"). */
+_Static_assert (sizeof *((tc_problem_t *) 0)->bias == SF_TKERNEL_BIAS_BYTES,
+                "tc_problem_t's bias must have the T kernel's bias type");
 
 static int
 s_lt_open (tc_lt_t *lt)
@@ -239,7 +246,7 @@ s_ref_row (void *ctx, int64_t i)
     const float *v = sf_matrix_values (p->a);
     double *out = p->ref + i * p->n;
     for (int64_t j = 0; j < p->n; j++)
-        out[j] = p->epi.bias ? p->bias[r] : 0.0;
+        out[j] = p->epi.bias ? tc_from16 (p->tier, p->bias[r]) : 0.0;
     for (int32_t q = rp[r]; q < rp[r + 1]; q++) {
         double a = s_round (p->tier, v[q]);
         const uint16_t *b = p->b + (int64_t) ci[q] * p->n;
@@ -288,7 +295,7 @@ rest:;
     for (int64_t i = 0; i < p->k * p->n; i++)
         p->b[i] = tc_to16 (p->tier, sf_rng_weight (&rng));
     for (int64_t i = 0; i < p->m; i++)
-        p->bias[i] = sf_rng_weight (&rng);
+        p->bias[i] = tc_to16 (p->tier, sf_rng_weight (&rng));
     for (int64_t i = 0; i < nrows; i++)  /* spread over the rows, the last one included */
         p->rows[i] = nrows == p->m ? i : nrows == 1 ? 0 : (i * (p->m - 1)) / (nrows - 1);
     p->nrows = nrows;
