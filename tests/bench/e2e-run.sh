@@ -9,7 +9,8 @@
 #              e.g. --only bert:fp32:0.9; copy the JSON to docs/bench/h100/e2e/)
 #   session    the whole issue-23 run in one device call of at most 540 s
 #              (run's timeout_s 540): BERT-base fp32 and bf16 at 90 %, then
-#              the LLaMA-shaped decode bf16 at 70 % and 90 %, all tuned in
+#              the LLaMA-shaped decode bf16 at 70 % and 90 % (or $ONLY, e.g.
+#              ONLY="llama:bf16:0.9 bert:fp32:0.9", in that order), all tuned in
 #              the nk layout with a short search (--budget 0 --max-configs
 #              $MAXC, default 4), each started only while its estimated
 #              cost fits before the deadline ($DEADLINE s, default 460; the
@@ -25,6 +26,8 @@ if [ -d "$PACK" ]; then  # else the caller's SPMMFARM and SPMMFARM_RT_LIB (tests
     export SPMMFARM="$PACK/bin/spmmfarm" SPMMFARM_RT_LIB="$PACK/bin/libspmmfarm-rt.so.0"
 fi
 export PYTHONPATH="$PWD/python"
+# the shipped rank models (local's default strategy where one fits the GPU)
+export SPMMFARM_RANKMODELS=${SPMMFARM_RANKMODELS:-$PWD/conf/rankmodels}
 PY=${PY:-python3}
 mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv > "$OUT/nvidia-smi.txt" 2>&1
@@ -52,8 +55,11 @@ session)
     # (and a hard stop 30 s after it, inside the call's 540 s with the setup:
     # what finished is written and comes back)
     t0=$(date +%s)
-    timeout $(( ${DEADLINE:-460} + 30 )) $PY tests/bench/e2e.py --out "$OUT/e2e" --layout nk \
-        --only bert:fp32:0.9 --only bert:bf16:0.9 --only llama:bf16:0.7 --only llama:bf16:0.9 \
+    only=""
+    for spec in ${ONLY:-bert:fp32:0.9 bert:bf16:0.9 llama:bf16:0.7 llama:bf16:0.9}; do
+        only="$only --only $spec"
+    done
+    timeout $(( ${DEADLINE:-460} + 30 )) $PY tests/bench/e2e.py --out "$OUT/e2e" --layout nk $only \
         --local-args "--budget 0 --max-configs ${MAXC:-4}" --deadline "${DEADLINE:-460}" --reps 30 "$@" \
         2>&1 | tee "$OUT/e2e-stdout.log"
     echo "e2e.py: $(( $(date +%s) - t0 )) s" >> "$OUT/session.txt"
