@@ -2,7 +2,6 @@
     See sf_coord.h, docs/FARM.md, and sf_coord_private.h for its modules. */
 #include "coordinator/sf_coord.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -66,6 +66,7 @@ START_TEST (test_campaign_end_to_end)
     sf_test_cleanup (&f);
 }
 END_TEST
+
 START_TEST (test_answered_from_store)
 {
     sf_test_farm_t f;
@@ -96,6 +97,7 @@ START_TEST (test_answered_from_store)
     sf_test_cleanup (&f);
 }
 END_TEST
+
 START_TEST (test_sweep_jobs)
 {
     sf_test_farm_t f;
@@ -120,6 +122,7 @@ START_TEST (test_sweep_jobs)
     sf_test_cleanup (&f);
 }
 END_TEST
+
 START_TEST (test_sweep_needs_gpu_type)
 {
     sf_test_farm_t f;
@@ -151,6 +154,7 @@ START_TEST (test_sweep_needs_gpu_type)
     sf_test_cleanup (&f);
 }
 END_TEST
+
 START_TEST (test_restart_resumes)
 {
     sf_test_farm_t f;
@@ -186,6 +190,7 @@ START_TEST (test_restart_resumes)
     sf_test_cleanup (&f);
 }
 END_TEST
+
 START_TEST (test_cancel)
 {
     sf_test_farm_t f;
@@ -219,6 +224,7 @@ START_TEST (test_cancel)
     sf_test_cleanup (&f);
 }
 END_TEST
+
 START_TEST (test_gpu_type_pinning)
 {
     sf_test_farm_t f;
@@ -239,6 +245,7 @@ START_TEST (test_gpu_type_pinning)
     sf_test_cleanup (&f);
 }
 END_TEST
+
 START_TEST (test_second_coordinator_refused)
 {
     sf_test_farm_t f;
@@ -256,6 +263,7 @@ START_TEST (test_second_coordinator_refused)
     sf_test_cleanup (&f);
 }
 END_TEST
+
 /*  The same request submitted again while its campaign runs joins it
     (issue 24, 12); another request is another campaign. */
 START_TEST (test_resubmission_joins)
@@ -276,6 +284,7 @@ START_TEST (test_resubmission_joins)
     sf_test_cleanup (&f);
 }
 END_TEST
+
 /*  A client that sends requests and never reads the replies: at most the
     send high-water mark waits for it, the rest is dropped and counted
     (issue 24, 10: unbounded, 1 M unread replies grew the coordinator). */

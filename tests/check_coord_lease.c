@@ -47,6 +47,7 @@ START_TEST (test_lease_expiry_and_stale_result)
     sf_test_cleanup (&f);
 }
 END_TEST
+
 START_TEST (test_silent_worker_requeued)
 {
     sf_test_farm_t f;
@@ -74,6 +75,7 @@ START_TEST (test_silent_worker_requeued)
     sf_test_cleanup (&f);
 }
 END_TEST
+
 START_TEST (test_retries_exhausted)
 {
     sf_test_farm_t f;
@@ -104,6 +106,7 @@ START_TEST (test_retries_exhausted)
     sf_test_cleanup (&f);
 }
 END_TEST
+
 START_TEST (test_rogue_peer)
 {
     sf_test_farm_t f;
@@ -127,6 +130,7 @@ START_TEST (test_rogue_peer)
     sf_test_cleanup (&f);
 }
 END_TEST
+
 START_TEST (test_oversized_frame)
 {
     sf_test_farm_t f;
@@ -149,6 +153,7 @@ START_TEST (test_oversized_frame)
     sf_test_cleanup (&f);
 }
 END_TEST
+
 /*  A busy worker's heartbeats renew its lease, however long the job takes
     (leases of 300 ms, a job of 1.2 s); the job queued behind it on the same
     worker does not run out either. */
@@ -185,6 +190,7 @@ START_TEST (test_busy_heartbeats_renew_lease)
     sf_test_cleanup (&f);
 }
 END_TEST
+
 /*  A job that runs past max_job_ms on one lease is a fault (a timeout):
     with one retry it fails, and its campaign is not `done`. */
 START_TEST (test_job_timeout_is_a_fault)
@@ -221,6 +227,7 @@ START_TEST (test_job_timeout_is_a_fault)
     sf_test_cleanup (&f);
 }
 END_TEST
+
 /*  A peer gets no more jobs than its HELLO's capacity, whatever its READY
     says, and leases that end with a silent worker spend no retry: three
     cycles of HELLO + READY(1024) + silence fail nothing (issue 24, 2). */
@@ -254,6 +261,7 @@ START_TEST (test_silent_peers_spend_no_retry)
     sf_test_cleanup (&f);
 }
 END_TEST
+
 /*  Another connection that says HELLO with a live worker's id (shown by
     STATUS) does not take its leases: the real worker's RESULT counts. The
     same worker reconnecting (its session) keeps them (issue 24, 3). */
@@ -289,6 +297,7 @@ START_TEST (test_worker_id_bound_to_connection)
     sf_test_cleanup (&f);
 }
 END_TEST
+
 /*  Coordinator restarts and lost workers spend no retry: with 2 retries,
     two restarts with the job leased and a worker that vanishes with it
     still end with the job done (issue 24, 5). */
