@@ -1,7 +1,12 @@
 ## coordinator/: the farm's coordinator (leases, campaigns, the store's
 ## writer). It speaks to workers and clients through wire/ only.
 libspmmfarm_la_SOURCES += \
-	coordinator/sf_coord.c coordinator/sf_coord.h \
+	coordinator/sf_coord.c coordinator/sf_coord.h coordinator/sf_coord_private.h \
+	coordinator/sf_peers.c coordinator/sf_peers.h \
+	coordinator/sf_lease.c coordinator/sf_lease.h \
+	coordinator/sf_plan.c coordinator/sf_plan.h \
+	coordinator/sf_clients.c coordinator/sf_clients.h \
+	coordinator/sf_training.c coordinator/sf_training.h \
 	coordinator/sf_exportjob.c coordinator/sf_exportjob.h
 libspmmfarm_la_SOURCES += \
 	coordinator/sf_budget.c coordinator/sf_budget.h \

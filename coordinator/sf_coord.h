@@ -19,6 +19,10 @@
         sf_coord_t *coord = sf_coord_new (&o);      // binds, resumes campaigns
         sf_coord_run (coord);                        // until SIGINT/SIGTERM
         sf_coord_destroy (&coord);
+
+    Inside, one state shared by five modules (coordinator/sf_coord_private.h):
+    sf_peers (workers), sf_lease (jobs, queue, leases), sf_plan (campaigns),
+    sf_clients (client replies), and this file's setup and loop.
 */
 #ifndef SF_COORD_H_INCLUDED
 #define SF_COORD_H_INCLUDED

@@ -133,12 +133,28 @@ EXTRA_tests_check_rt_DEPENDENCIES = tests/libfakecudak.la
 
 ## coordinator/: the coordinator against hand-driven worker and client sockets
 ## (real ZeroMQ on loopback, real LMDB store).
-check_PROGRAMS += tests/check_coord
-TESTS += tests/check_coord
-tests_check_coord_SOURCES = tests/check_coord.c
+check_PROGRAMS += tests/check_coord tests/check_coord_lease
+TESTS += tests/check_coord tests/check_coord_lease
+tests_check_coord_SOURCES = tests/check_coord.c tests/sf_check_coord.h
 tests_check_coord_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_coord_LDADD = $(CHECK_LDADD)
 tests_check_coord_LDFLAGS = $(CUDA_LDFLAGS)
+tests_check_coord_lease_SOURCES = tests/check_coord_lease.c tests/sf_check_coord.h
+tests_check_coord_lease_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_coord_lease_LDADD = $(CHECK_LDADD)
+tests_check_coord_lease_LDFLAGS = $(CUDA_LDFLAGS)
+
+## coordinator/sf_plan and sf_training on their own (real LMDB stores)
+check_PROGRAMS += tests/check_coord_plan tests/check_coord_training
+TESTS += tests/check_coord_plan tests/check_coord_training
+tests_check_coord_plan_SOURCES = tests/check_coord_plan.c tests/sf_check_dir.h
+tests_check_coord_plan_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_coord_plan_LDADD = $(CHECK_LDADD)
+tests_check_coord_plan_LDFLAGS = $(CUDA_LDFLAGS)
+tests_check_coord_training_SOURCES = tests/check_coord_training.c tests/sf_check_dir.h
+tests_check_coord_training_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_coord_training_LDADD = $(CHECK_LDADD)
+tests_check_coord_training_LDFLAGS = $(CUDA_LDFLAGS)
 
 ## export: bundles from the store (store/sf_export) and tune-local's store;
 ## cli_export.sh runs tune-local twice on one store, then export and bundle.
