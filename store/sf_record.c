@@ -703,6 +703,10 @@ s_read_best (sf_mpack_in_t *in, sf_store_best_t *b)
     b->sgemm_us = s_in_us (in, "sgemm_us", true);
     b->tf32_us = s_in_us (in, "tf32_us", true);
     b->cusparse_us = s_in_us (in, "cusparse_us", true);
+    /* optional (absent before the 16-bit tiers' library was recorded) */
+    b->blas16_us = sf_mpack_in_has (in, "blas16_us") ? s_in_us (in, "blas16_us", true) : NAN;
+    b->blas16_err = sf_mpack_in_has (in, "blas16_err") ? sf_mpack_in_double (in, "blas16_err", 0.0, S_DOUBLE_MAX, true)
+                                                       : NAN;
     b->recorded_ms = s_in_ms (in, "recorded");
     if (sf_mpack_in_has (in, "driver"))
         sf_mpack_in_str (in, "driver", b->driver, sizeof b->driver);
@@ -1131,7 +1135,8 @@ sf_record_encode_best (uint64_t campaign, uint32_t layer, const sf_store_best_t 
     if (!s_terminated (b->driver, sizeof b->driver, "driver"))
         return sf_error_last ();
     sf_mpack_out_reset (out);
-    sf_mpack_out_map (out, 9 + (b->has_kernel ? 1 : 0) + (b->driver[0] ? 1 : 0));
+    sf_mpack_out_map (out, 9 + (b->has_kernel ? 1 : 0) + (b->driver[0] ? 1 : 0) + (isnan (b->blas16_us) ? 0 : 1)
+                               + (isnan (b->blas16_err) ? 0 : 1));
     if (!s_out_config (out, b->tmpl, b->config))
         return sf_error_last ();
     sf_mpack_out_kdouble (out, "us", b->us);
@@ -1142,6 +1147,10 @@ sf_record_encode_best (uint64_t campaign, uint32_t layer, const sf_store_best_t 
     sf_mpack_out_kdouble (out, "sgemm_us", b->sgemm_us);
     sf_mpack_out_kdouble (out, "tf32_us", b->tf32_us);
     sf_mpack_out_kdouble (out, "cusparse_us", b->cusparse_us);
+    if (!isnan (b->blas16_us))
+        sf_mpack_out_kdouble (out, "blas16_us", b->blas16_us);
+    if (!isnan (b->blas16_err))
+        sf_mpack_out_kdouble (out, "blas16_err", b->blas16_err);
     sf_mpack_out_kint (out, "recorded", b->recorded_ms);
     if (b->driver[0])
         sf_mpack_out_kstr (out, "driver", b->driver);

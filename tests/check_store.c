@@ -683,6 +683,83 @@ START_TEST (test_roundtrip_every_record)
 }
 END_TEST
 
+/*  A best record as spmmfarm wrote it before the 16-bit tiers' library
+    was recorded: nine keys, no blas16_us / blas16_err. */
+static void *
+s_old_best (size_t *size, double blas16_us)
+{
+    sf_mpack_out_t *out = sf_mpack_out_new (1 << 12);
+    sf_mpack_out_map (out, isnan (blas16_us) ? 9 : 10);
+    sf_mpack_out_kstr (out, "template", "dense");
+    sf_mpack_out_kstr (out, "config", "dense");
+    sf_mpack_out_kdouble (out, "us", 12.5);
+    sf_mpack_out_kdouble (out, "err", 1e-3);
+    sf_mpack_out_kbool (out, "simulated", false);
+    sf_mpack_out_kdouble (out, "sgemm_us", NAN);
+    sf_mpack_out_kdouble (out, "tf32_us", NAN);
+    sf_mpack_out_kdouble (out, "cusparse_us", 40.0);
+    if (!isnan (blas16_us))
+        sf_mpack_out_kdouble (out, "blas16_us", blas16_us);
+    sf_mpack_out_kint (out, "recorded", 1700000000000);
+    ck_assert_int_eq (sf_mpack_out_status (out), SF_OK);
+    void *bytes = sf_mpack_out_detach (out, size);
+    sf_mpack_out_destroy (&out);
+    return bytes;
+}
+
+/*  best.blas16_us / blas16_err are optional: stored and read back when
+    measured, absent (byte for byte the old record) when not, and a record
+    written before they existed decodes with both NaN. */
+START_TEST (test_best_blas16_optional)
+{
+    sf_store_t *store = s_writer (s_dir, 0, 0);
+    sf_store_batch_t *batch = sf_store_batch_new ();
+    sf_store_best_t b = { .tmpl = SF_TEMPLATE_DENSE, .config = "dense", .us = 12.5, .err = 1e-3,
+                          .sgemm_us = NAN, .tf32_us = NAN, .cusparse_us = 40.0, .blas16_us = 11.25,
+                          .blas16_err = 1.6e-3, .recorded_ms = 1700000000000 };
+    ck_assert_int_eq (sf_store_batch_put_best (batch, 1, 0, &b), SF_OK);
+    b.blas16_us = b.blas16_err = NAN;
+    ck_assert_int_eq (sf_store_batch_put_best (batch, 1, 1, &b), SF_OK);
+    s_commit (store, batch);
+    sf_store_best_t got;
+    ck_assert_int_eq (sf_store_get_best (store, 1, 0, &got), SF_OK);
+    ck_assert_double_eq (got.blas16_us, 11.25);
+    ck_assert_double_eq (got.blas16_err, 1.6e-3);
+    ck_assert_int_eq (sf_store_get_best (store, 1, 1, &got), SF_OK);
+    ck_assert (isnan (got.blas16_us) && isnan (got.blas16_err));
+    sf_store_batch_destroy (&batch);
+    sf_store_destroy (&store);
+
+    /* not measured: the value is the old encoder's, byte for byte */
+    uint8_t key[SF_RECORD_KEY_MAX];
+    size_t key_size = sf_record_key_best (1, 1, key), size, old_size;
+    uint8_t *raw = s_raw_get (s_dir, "best", key, key_size, &size);
+    void *old = s_old_best (&old_size, NAN);
+    ck_assert_uint_eq (size, old_size);
+    ck_assert_int_eq (memcmp (raw, old, size), 0);
+    free (raw);
+
+    /* an old record decodes: no cuBLASLt baseline */
+    s_raw_put (s_dir, "best", key, key_size, old, old_size);
+    store = sf_store_open (s_dir, SF_STORE_READONLY);
+    ck_assert_ptr_nonnull (store);
+    got.blas16_us = got.blas16_err = 0;
+    ck_assert_int_eq (sf_store_get_best (store, 1, 1, &got), SF_OK);
+    ck_assert (isnan (got.blas16_us) && isnan (got.blas16_err));
+    ck_assert_double_eq (got.cusparse_us, 40.0);
+    free (old);
+
+    /* a time out of bounds is refused, named */
+    sf_record_t rec;
+    old = s_old_best (&old_size, -5.0);
+    ck_assert_int_eq (sf_record_decode (SF_DB_BEST, key, key_size, old, old_size, &rec), SF_ERR_RANGE);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "blas16_us"));
+    sf_record_free (&rec);
+    free (old);
+    sf_store_destroy (&store);
+}
+END_TEST
+
 START_TEST (test_results_keyed_by_content)
 {
     const char *dir = s_dir;
@@ -1553,6 +1630,7 @@ s_suite (void)
     tcase_add_test (tc, test_mpack_rejects_malformed_bytes);
     tcase_add_test (tc, test_create_meta_and_default_dir);
     tcase_add_test (tc, test_roundtrip_every_record);
+    tcase_add_test (tc, test_best_blas16_optional);
     tcase_add_test (tc, test_results_keyed_by_content);
     tcase_add_test (tc, test_tiers_in_keys_and_campaigns);
     tcase_add_test (tc, test_put_refuses_bad_records);

@@ -296,6 +296,12 @@ dist_noinst_SCRIPTS += tests/cli_request.sh
 TESTS += tests/cli_precision.sh
 dist_noinst_SCRIPTS += tests/cli_precision.sh
 
+## the tier's baselines in every result table (issue 25): bf16's cuBLASLt
+## through the RESULT, the store's best (and an older store without it),
+## local's table and JSON, tune-local searched and answered from the store.
+TESTS += tests/cli_baselines.sh
+dist_noinst_SCRIPTS += tests/cli_baselines.sh
+
 ## the parts' never-arrows (docs/ARCHITECTURE.md): every #include of the
 ## library's parts against them; known exceptions listed in the script.
 TESTS += tests/arrows.sh
