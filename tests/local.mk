@@ -90,7 +90,12 @@ tests_check_measure_LDFLAGS = $(CUDA_LDFLAGS)
 check_PROGRAMS += tests/check_store
 TESTS += tests/check_store tests/cli_store.sh
 dist_noinst_SCRIPTS += tests/cli_store.sh
-tests_check_store_SOURCES = tests/check_store.c
+tests_check_store_SOURCES = tests/check_store.c \
+	tests/check_store_codec.c \
+	tests/check_store_faults.c \
+	tests/sf_check_store.c \
+	tests/sf_check_store.h \
+	tests/sf_check_dir.h
 tests_check_store_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_store_LDADD = $(CHECK_LDADD) $(LMDB_LIBS) $(MSGPACK_LIBS)
 tests_check_store_LDFLAGS = $(CUDA_LDFLAGS)
