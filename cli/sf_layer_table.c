@@ -124,7 +124,7 @@ s_geomean (const sf_layer_row_t *rows, int count, const s_base_t *base, int *wit
 static void
 s_print_rows (FILE *out, const sf_layer_row_t *rows, int count, const s_base_t *bases, int nb, int name_w)
 {
-    char head[160], ratio[24];
+    char head[256], ratio[24];
     int used = snprintf (head, sizeof head, "%-*s %13s %6s  %-*s %9s", name_w, "layer", "M x K", "N", S_CONFIG_MAX,
                          "winner", "time");
     for (int j = 0; j < nb; j++)
