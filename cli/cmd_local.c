@@ -30,8 +30,9 @@ static const char *s_help =
     "The whole farm on this machine, in one command: starts a coordinator, one\n"
     "worker per GPU (with no GPU, one worker on the sim backend: compiles are\n"
     "real, times SIMULATED) and a store; tunes every layer with a progress bar;\n"
-    "prints each layer's winner against the baselines its GPU measured (cuBLAS\n"
-    "SGEMM and TF32, cuSPARSE), its verification error and what its config is;\n"
+    "prints each layer's winner against the baselines of its tier that its GPU\n"
+    "measured (fp32, tf32: cuBLAS SGEMM and TF32, cuSPARSE; bf16, fp16: cuBLASLt\n"
+    "in the type, cuSPARSE), its verification error and what its config is;\n"
     "exports the kernel bundle; stops everything. Run it again on the same store:\n"
     "finished work is kept, and those layers are answered from the store. While it\n"
     "runs, `spmmfarm status --watch --coordinator EP` (EP printed at the start)\n"
@@ -214,6 +215,7 @@ s_rows (sf_store_t *st, const sf_store_campaign_t *camp, const sf_client_model_t
         r->m = sf_matrix_rows (l->matrix);
         r->k = sf_matrix_cols (l->matrix);
         r->n = l->n;
+        r->tier = camp->search.tier;
         r->empty = sf_empty_kind_of (l->matrix);
         r->has_best = sf_store_get_best (st, camp->id, (uint32_t) i, &r->best) == SF_OK;
         /* the coordinator stamps a best when it is measured: one older than

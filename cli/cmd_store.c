@@ -155,6 +155,8 @@ s_best_json (const sf_store_best_t *b)
     cJSON_AddNumberToObject (o, "sgemm_us", b->sgemm_us);
     cJSON_AddNumberToObject (o, "tf32_us", b->tf32_us);
     cJSON_AddNumberToObject (o, "cusparse_us", b->cusparse_us);
+    cJSON_AddNumberToObject (o, "blas16_us", b->blas16_us);   /* bf16/fp16: cuBLASLt in the type */
+    cJSON_AddNumberToObject (o, "blas16_err", b->blas16_err);
     cJSON_AddNumberToObject (o, "recorded_ms", (double) b->recorded_ms);
     if (b->driver[0])
         cJSON_AddStringToObject (o, "driver", b->driver);

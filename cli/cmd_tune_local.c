@@ -195,6 +195,9 @@ s_answer (sf_store_t *store, const sf_store_campaign_t *c, const sf_device_info_
     r->sgemm_us = best.sgemm_us;
     r->tf32_us = best.tf32_us;
     r->cusparse_us = best.cusparse_us;
+    r->blas16_us = best.blas16_us;   /* bf16/fp16: cuBLASLt in the tier's type */
+    r->blas16_err = best.blas16_err;
+    r->tier = req->tier;
     sf_store_result_key_t key = { .n = n, .tmpl = best.tmpl, .proxy = false, .tier = req->tier,
                                   .layout = req->layout };
     snprintf (key.gpu_type, sizeof key.gpu_type, "%s", c->gpu_type);

@@ -53,52 +53,108 @@ s_explain (const sf_store_best_t *b, char *buf, size_t size)
     return sf_config_explain (&c, buf, size);
 }
 
+/*  A baseline column: its name, its time's place in the best record, and
+    whether the table shows the speedup over it. */
+typedef struct {
+    char name[24];
+    size_t offset;
+    bool ratio;
+} s_base_t;
+
+/*  The baselines of a tier (issue 19's table, as the worker measures
+    them): fp32 and tf32 SGEMM, TF32 and cuSPARSE, speedups over the dense
+    two; bf16 and fp16 cuBLASLt in the type and cuSPARSE, the speedup over
+    cuBLASLt. */
+static int
+s_bases (sf_tier tier, s_base_t out[3])
+{
+    if (sf_tier_is_half (tier)) {
+        out[0] = (s_base_t) { "", offsetof (sf_store_best_t, blas16_us), true };
+        snprintf (out[0].name, sizeof out[0].name, "cuBLASLt %s", sf_tier_name (tier));
+        out[1] = (s_base_t) { "cuSPARSE", offsetof (sf_store_best_t, cusparse_us), false };
+        return 2;
+    }
+    out[0] = (s_base_t) { "SGEMM", offsetof (sf_store_best_t, sgemm_us), true };
+    out[1] = (s_base_t) { "TF32", offsetof (sf_store_best_t, tf32_us), true };
+    out[2] = (s_base_t) { "cuSPARSE", offsetof (sf_store_best_t, cusparse_us), false };
+    return 3;
+}
+
+static double
+s_base_us (const sf_store_best_t *b, const s_base_t *base)
+{
+    return *(const double *) ((const char *) b + base->offset);
+}
+
+/*  The speedup column's header: "xSGEMM", "xcuBLASLt" (the type is in the
+    time column's). */
+static const char *
+s_ratio_name (const s_base_t *base, char *buf, size_t size)
+{
+    snprintf (buf, size, "x%.*s", (int) strcspn (base->name, " "), base->name);
+    return buf;
+}
+
+static int
+s_width (const char *text, int min)
+{
+    int len = (int) strlen (text);
+    return len > min ? len : min;
+}
+
 /*  Geomean of baseline / winner over the rows that have both. */
 static double
-s_geomean (const sf_layer_row_t *rows, int count, size_t offset, int *with)
+s_geomean (const sf_layer_row_t *rows, int count, const s_base_t *base, int *with)
 {
     double sum = 0;
     *with = 0;
     for (int i = 0; i < count; i++) {
         if (!rows[i].has_best)
             continue;
-        double base = *(const double *) ((const char *) &rows[i].best + offset);
-        if (s_has (base) && s_has (rows[i].best.us)) {
-            sum += log (base / rows[i].best.us);
+        double us = s_base_us (&rows[i].best, base);
+        if (s_has (us) && s_has (rows[i].best.us)) {
+            sum += log (us / rows[i].best.us);
             (*with)++;
         }
     }
     return *with ? exp (sum / *with) : NAN;
 }
 
-void
-sf_layer_table_print (FILE *out, const sf_layer_row_t *rows, int count)
+/*  The header and one line per layer. */
+static void
+s_print_rows (FILE *out, const sf_layer_row_t *rows, int count, const s_base_t *bases, int nb, int name_w)
 {
-    bool sim = false, real = false, any_err = false;
-    int name_w = 5;
-    for (int i = 0; i < count; i++) {
-        int len = (int) strlen (rows[i].name);
-        name_w = len > name_w ? (len < S_NAME_MAX ? len : S_NAME_MAX) : name_w;
-        if (rows[i].has_best) {
-            sim |= rows[i].best.simulated;
-            real |= !rows[i].best.simulated;
-            any_err |= !isnan (rows[i].best.err) && !rows[i].best.simulated;
-        }
-    }
-    fprintf (out, "%-*s %13s %6s  %-*s %9s %9s %9s %9s %8s %8s %8s\n", name_w, "layer", "M x K", "N",
-             S_CONFIG_MAX, "winner", "time", "SGEMM", "TF32", "cuSPARSE", "xSGEMM", "xTF32", "rel err");
+    char head[256], ratio[24];
+    int used = snprintf (head, sizeof head, "%-*s %13s %6s  %-*s %9s", name_w, "layer", "M x K", "N", S_CONFIG_MAX,
+                         "winner", "time");
+    for (int j = 0; j < nb; j++)
+        used += snprintf (head + used, sizeof head - (size_t) used, " %*s", s_width (bases[j].name, 9), bases[j].name);
+    for (int j = 0; j < nb; j++)
+        if (bases[j].ratio)
+            used += snprintf (head + used, sizeof head - (size_t) used, " %*s",
+                              s_width (s_ratio_name (&bases[j], ratio, sizeof ratio), 8), ratio);
+    fprintf (out, "%s %8s\n", head, "rel err");
     for (int i = 0; i < count; i++) {
         const sf_layer_row_t *r = &rows[i];
         const sf_store_best_t *b = &r->best;
-        char shape[32], t[4][24], x[2][16], err[16];
+        char shape[32], t[24], err[16];
         snprintf (shape, sizeof shape, "%d x %d", r->m, r->k);
         if (!r->has_best) {
             fprintf (out, "%-*.*s %13s %6lld  %s\n", name_w, S_NAME_MAX, r->name, shape, (long long) r->n,
                      s_note (r));
             continue;
         }
-        snprintf (x[0], sizeof x[0], s_has (b->sgemm_us) ? "%.2fx" : "-", b->sgemm_us / b->us);
-        snprintf (x[1], sizeof x[1], s_has (b->tf32_us) ? "%.2fx" : "-", b->tf32_us / b->us);
+        fprintf (out, "%-*.*s %13s %6lld  %-*.*s %9s", name_w, S_NAME_MAX, r->name, shape, (long long) r->n,
+                 S_CONFIG_MAX, S_CONFIG_MAX, b->config, s_us (b->us, t, sizeof t));
+        for (int j = 0; j < nb; j++)
+            fprintf (out, " %*s", s_width (bases[j].name, 9), s_us (s_base_us (b, &bases[j]), t, sizeof t));
+        for (int j = 0; j < nb; j++) {
+            if (!bases[j].ratio)
+                continue;
+            double us = s_base_us (b, &bases[j]);
+            snprintf (t, sizeof t, s_has (us) ? "%.2fx" : "-", us / b->us);
+            fprintf (out, " %*s", s_width (s_ratio_name (&bases[j], ratio, sizeof ratio), 8), t);
+        }
         /* the sim backend records 0 for a kernel it did not run */
         if (b->simulated)
             snprintf (err, sizeof err, "not run");
@@ -107,29 +163,48 @@ sf_layer_table_print (FILE *out, const sf_layer_row_t *rows, int count)
         else
             snprintf (err, sizeof err, "-");
         const char *note = s_note (r);
-        fprintf (out, "%-*.*s %13s %6lld  %-*.*s %9s %9s %9s %9s %8s %8s %8s%s%s\n", name_w, S_NAME_MAX, r->name,
-                 shape, (long long) r->n, S_CONFIG_MAX, S_CONFIG_MAX, b->config, s_us (b->us, t[0], sizeof t[0]),
-                 s_us (b->sgemm_us, t[1], sizeof t[1]), s_us (b->tf32_us, t[2], sizeof t[2]),
-                 s_us (b->cusparse_us, t[3], sizeof t[3]), x[0], x[1], err, note[0] ? "  " : "", note);
+        fprintf (out, " %8s%s%s\n", err, note[0] ? "  " : "", note);
+    }
+}
+
+/*  Where the times come from, and what the error column is. */
+static void
+s_print_provenance (FILE *out, const sf_layer_row_t *rows, int count, const s_base_t *bases)
+{
+    bool sim = false, real = false, any_err = false;
+    double lib_err = NAN;   /* the 16-bit tiers' cuBLASLt: its own error, the largest */
+    for (int i = 0; i < count; i++) {
+        const sf_store_best_t *b = &rows[i].best;
+        if (!rows[i].has_best)
+            continue;
+        sim |= b->simulated;
+        real |= !b->simulated;
+        any_err |= !isnan (b->err) && !b->simulated;
+        if (sf_tier_is_half (rows[i].tier) && !b->simulated && isfinite (b->blas16_err)
+            && !(b->blas16_err <= lib_err))
+            lib_err = b->blas16_err;
     }
     if (sim)
         fprintf (out, "times in us, SIMULATED%s: the sim backend's model of a GPU estimated them, no kernel "
                       "ran, nothing was verified\n", real ? " where the GPU type is sim/..." : "");
+    char lib[64] = "";
+    if (!isnan (lib_err))
+        snprintf (lib, sizeof lib, "; %s's own: up to %.1e", bases[0].name, lib_err);
     if (real)
         fprintf (out, "times in us, measured on the GPU (medians); rel err: the winner's normwise error "
-                      "against the CPU reference%s\n", any_err ? "" : " (not recorded)");
-    /* geomeans and the whole model */
-    static const struct { const char *name; size_t offset; } bases[] = {
-        { "SGEMM", offsetof (sf_store_best_t, sgemm_us) },
-        { "TF32", offsetof (sf_store_best_t, tf32_us) },
-        { "cuSPARSE", offsetof (sf_store_best_t, cusparse_us) },
-    };
+                      "against the CPU reference%s%s\n", any_err ? "" : " (not recorded)", lib);
+}
+
+/*  Geomeans over each baseline, and the whole model over the dense ones. */
+static void
+s_print_speedups (FILE *out, const sf_layer_row_t *rows, int count, const s_base_t *bases, int nb, bool sim)
+{
     char line[256] = "";
     size_t used = 0;
     int layers = 0;
-    for (size_t j = 0; j < sizeof bases / sizeof bases[0]; j++) {
+    for (int j = 0; j < nb; j++) {
         int with;
-        double g = s_geomean (rows, count, bases[j].offset, &with);
+        double g = s_geomean (rows, count, &bases[j], &with);
         if (with > 0) {
             used += (size_t) snprintf (line + used, sizeof line - used, "%s%.2fx over %s", used ? ", " : "", g,
                                        bases[j].name);
@@ -139,19 +214,43 @@ sf_layer_table_print (FILE *out, const sf_layer_row_t *rows, int count)
     const char *label = sim ? " (SIMULATED)" : "";
     if (used)
         fprintf (out, "geomean speedup: %s (%d layer%s)%s\n", line, layers, layers == 1 ? "" : "s", label);
-    double ours = 0, sgemm = 0, tf32 = 0;
-    bool whole = true;
-    for (int i = 0; i < count; i++) {
-        whole &= rows[i].has_best && s_has (rows[i].best.sgemm_us) && s_has (rows[i].best.tf32_us);
-        if (rows[i].has_best) {
+    double ours = 0, sum[3] = { 0, 0, 0 };
+    bool whole = count > 1;
+    for (int i = 0; i < count && whole; i++) {
+        whole = rows[i].has_best;
+        for (int j = 0; j < nb && whole; j++)
+            whole = !bases[j].ratio || s_has (s_base_us (&rows[i].best, &bases[j]));
+        if (whole) {
             ours += rows[i].best.us;
-            sgemm += rows[i].best.sgemm_us;
-            tf32 += rows[i].best.tf32_us;
+            for (int j = 0; j < nb; j++)
+                sum[j] += s_base_us (&rows[i].best, &bases[j]);
         }
     }
-    if (whole && count > 1 && ours > 0)
-        fprintf (out, "whole model (time-weighted, each layer once): %.1f us tuned, %.2fx over SGEMM (%.1f us), "
-                      "%.2fx over TF32 (%.1f us)%s\n", ours, sgemm / ours, sgemm, tf32 / ours, tf32, label);
+    if (!whole || !(ours > 0))
+        return;
+    used = 0;
+    for (int j = 0; j < nb; j++)
+        if (bases[j].ratio)
+            used += (size_t) snprintf (line + used, sizeof line - used, ", %.2fx over %s (%.1f us)", sum[j] / ours,
+                                       bases[j].name, sum[j]);
+    fprintf (out, "whole model (time-weighted, each layer once): %.1f us tuned%s%s\n", ours, line, label);
+}
+
+void
+sf_layer_table_print (FILE *out, const sf_layer_row_t *rows, int count)
+{
+    bool sim = false;
+    int name_w = 5;
+    for (int i = 0; i < count; i++) {
+        int len = (int) strlen (rows[i].name);
+        name_w = len > name_w ? (len < S_NAME_MAX ? len : S_NAME_MAX) : name_w;
+        sim |= rows[i].has_best && rows[i].best.simulated;
+    }
+    s_base_t bases[3];
+    int nb = s_bases (count > 0 ? rows[0].tier : SF_TIER_FP32, bases);
+    s_print_rows (out, rows, count, bases, nb, name_w);
+    s_print_provenance (out, rows, count, bases);
+    s_print_speedups (out, rows, count, bases, nb, sim);
     /* the legend: each distinct winner once */
     fprintf (out, "winners:\n");
     for (int i = 0; i < count; i++) {
@@ -194,6 +293,7 @@ sf_layer_table_json (const sf_layer_row_t *r)
     cJSON_AddStringToObject (o, "template", sf_template_name (b->tmpl));
     cJSON_AddStringToObject (o, "config", b->config);
     cJSON_AddStringToObject (o, "explain", s_explain (b, words, sizeof words));
+    cJSON_AddStringToObject (o, "precision", sf_tier_name (r->tier));
     cJSON_AddNumberToObject (o, "us", b->us);
     if (isnan (b->err) || b->simulated)  /* sim: not run, not verified */
         cJSON_AddNullToObject (o, "max_rel_err");
@@ -202,12 +302,17 @@ sf_layer_table_json (const sf_layer_row_t *r)
     s_add_us (o, "sgemm_us", b->sgemm_us);
     s_add_us (o, "tf32_us", b->tf32_us);
     s_add_us (o, "cusparse_us", b->cusparse_us);
+    s_add_us (o, "blas16_us", b->blas16_us);
+    if (s_has (b->blas16_us) && isfinite (b->blas16_err) && !b->simulated)
+        cJSON_AddNumberToObject (o, "blas16_err", b->blas16_err);
     if (s_has (b->sgemm_us))
         cJSON_AddNumberToObject (o, "speedup_sgemm", b->sgemm_us / b->us);
     if (s_has (b->tf32_us))
         cJSON_AddNumberToObject (o, "speedup_tf32", b->tf32_us / b->us);
     if (s_has (b->cusparse_us))
         cJSON_AddNumberToObject (o, "speedup_cusparse", b->cusparse_us / b->us);
+    if (s_has (b->blas16_us))
+        cJSON_AddNumberToObject (o, "speedup_blas16", b->blas16_us / b->us);
     cJSON_AddBoolToObject (o, "simulated", b->simulated);
     return o;
 }

@@ -135,6 +135,10 @@ s_baseline (const sf_proto_candidate_t *cand, sf_store_best_t *best)
         best->tf32_us = us;
     else if (strcmp (cand->config, SF_LEDGER_BASELINE_CUSPARSE) == 0)
         best->cusparse_us = us;
+    else if (strcmp (cand->config, SF_LEDGER_BASELINE_BLAS16) == 0) {
+        best->blas16_us = us;
+        best->blas16_err = cand->status == SF_OK ? cand->err : NAN;
+    }
 }
 
 int
@@ -145,7 +149,7 @@ sf_ledger_put_result (sf_store_t *store, sf_store_batch_t *batch, const sf_ledge
     memset (outcome, 0, sizeof *outcome);
     sf_store_best_t best = *best_io;
     if (!*has_best)
-        best.sgemm_us = best.tf32_us = best.cusparse_us = NAN;
+        best.sgemm_us = best.tf32_us = best.cusparse_us = best.blas16_us = best.blas16_err = NAN;
     int64_t now = sf_store_now_ms ();
     bool improved = false, baselines = false;
     int status = SF_OK;

@@ -8,7 +8,8 @@
     p90, sample count, error and compile statistics; a candidate that
     carries its kernel stores the kernel (content-addressed) and points to
     it; the baselines ("dense" "baseline:sgemm" | "baseline:tf32" |
-    "baseline:cusparse") and the fastest candidate that may win (a
+    "baseline:cusparse" | "baseline:blas16", the last the bf16/fp16 tiers'
+    cuBLASLt with its error) and the fastest candidate that may win (a
     verified full U/D/T kernel or the dense candidate, never a proxy or a
     baseline) fold into the layer's best record. The coordinator records
     the farm's RESULTs this way; tune-local and sweep-local turn their
@@ -46,6 +47,7 @@ extern "C" {
 #define SF_LEDGER_BASELINE_SGEMM "baseline:sgemm"
 #define SF_LEDGER_BASELINE_TF32 "baseline:tf32"
 #define SF_LEDGER_BASELINE_CUSPARSE "baseline:cusparse"
+#define SF_LEDGER_BASELINE_BLAS16 "baseline:blas16"  /* bf16/fp16: cuBLASLt in the type */
 
 /*  Who measured what: the keys every result of one RESULT shares. */
 typedef struct {

@@ -220,6 +220,10 @@ typedef struct {
     bool has_kernel;                       /* false for dense */
     uint8_t kernel[SF_STORE_HASH_BYTES];
     double sgemm_us, tf32_us, cusparse_us; /* baselines; NaN if not measured */
+    double blas16_us, blas16_err;          /* optional: the bf16/fp16 tiers' dense library
+                                              (cuBLASLt in the tier's type) and its
+                                              error; NaN if not measured (fp32, tf32, and
+                                              records written before it existed) */
     int64_t recorded_ms;
     char driver[SF_STORE_DRIVER_MAX];      /* optional: driver version of the GPU that
                                               measured it ("13.0"; "" if unknown) */

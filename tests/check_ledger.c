@@ -74,6 +74,17 @@ s_get (sf_store_t *store, const uint8_t *matrix, sf_template tmpl, const char *c
     return v;
 }
 
+/*  sf_ledger_put_result of res into layer 0 of campaign 1, committed. */
+static void
+s_put (sf_store_t *store, const sf_ledger_source_t *src, const sf_proto_result_t *res, sf_store_best_t *best,
+       bool *has_best, sf_ledger_outcome_t *out)
+{
+    sf_store_batch_t *batch = sf_store_batch_new ();
+    ck_assert_int_eq (sf_ledger_put_result (store, batch, src, res, 1, 0, best, has_best, out), SF_OK);
+    ck_assert_int_eq (sf_store_commit (store, batch), SF_OK);
+    sf_store_batch_destroy (&batch);
+}
+
 START_TEST (test_result_records)
 {
     /* a RESULT as a worker sends it: its candidates become results with
@@ -106,9 +117,7 @@ START_TEST (test_result_records)
     sf_store_best_t best = { 0 };
     bool has_best = false;
     sf_ledger_outcome_t out;
-    sf_store_batch_t *batch = sf_store_batch_new ();
-    ck_assert_int_eq (sf_ledger_put_result (store, batch, &src, &res, 1, 0, &best, &has_best, &out), SF_OK);
-    ck_assert_int_eq (sf_store_commit (store, batch), SF_OK);
+    s_put (store, &src, &res, &best, &has_best, &out);
     ck_assert_uint_eq (out.fresh, 7);
     ck_assert (out.best_put && has_best);
     ck_assert_str_eq (best.config, "U:full");
@@ -144,7 +153,7 @@ START_TEST (test_result_records)
 
     /* the same RESULT again: no fresh key, the best stays (not faster);
        a slower one with new baselines rewrites the best's baselines only */
-    batch = sf_store_batch_new ();
+    sf_store_batch_t *batch = sf_store_batch_new ();
     ck_assert_int_eq (sf_ledger_put_result (store, batch, &src, &res, 1, 0, &best, &has_best, &out), SF_OK);
     ck_assert_uint_eq (out.fresh, 0);
     cands[1].us = 2.0;   /* faster now */
@@ -157,6 +166,84 @@ START_TEST (test_result_records)
     ck_assert_double_eq (best.sgemm_us, 0.5);   /* kept from before */
     ck_assert_int_eq (sf_store_commit (store, batch), SF_OK);
     sf_store_batch_destroy (&batch);
+    sf_store_destroy (&store);
+}
+END_TEST
+
+static const sf_proto_candidate_t *
+s_find (const sf_proto_result_t *res, const char *config)
+{
+    for (size_t i = 0; i < res->candidate_count; i++)
+        if (strcmp (res->candidates[i].tmpl, "dense") == 0 && strcmp (res->candidates[i].config, config) == 0)
+            return &res->candidates[i];
+    return NULL;
+}
+
+START_TEST (test_blas16_baseline)
+{
+    /* the 16-bit tiers' dense library (cuBLASLt in the type) travels as
+       "baseline:blas16" with its error and folds into the best */
+    sf_store_t *store = s_writer ();
+    uint8_t matrix[SF_STORE_HASH_BYTES];
+    memset (matrix, 9, sizeof matrix);
+    sf_proto_candidate_t cands[] = {
+        s_cand ("U", "U:full", false, SF_OK, 3.0, 2e-3),
+        s_cand ("dense", SF_LEDGER_BASELINE_BLAS16, false, SF_OK, 1.5, 1.6e-3),   /* faster, but a baseline */
+        s_cand ("dense", SF_LEDGER_BASELINE_CUSPARSE, false, SF_OK, 9.0, NAN),
+    };
+    sf_proto_result_t res = { .candidates = cands, .candidate_count = 3 };
+    sf_ledger_source_t src = { .gpu_type = "H100-SXM5-80GB", .worker = "w1", .driver = "13.0", .matrix = matrix,
+                               .n = 64, .tier = SF_TIER_BF16 };
+    sf_store_best_t best = { 0 };
+    bool has_best = false;
+    sf_ledger_outcome_t out;
+    s_put (store, &src, &res, &best, &has_best, &out);
+    sf_store_best_t stored;
+    ck_assert_int_eq (sf_store_get_best (store, 1, 0, &stored), SF_OK);
+    ck_assert_str_eq (stored.config, "U:full");
+    ck_assert_double_eq (stored.blas16_us, 1.5);
+    ck_assert_double_eq (stored.blas16_err, 1.6e-3);
+    ck_assert (isnan (stored.sgemm_us) && isnan (stored.tf32_us));
+    /* a failed library call: no time, no error */
+    cands[1].status = SF_ERR_CUBLAS;
+    s_put (store, &src, &res, &best, &has_best, &out);
+    ck_assert_int_eq (sf_store_get_best (store, 1, 0, &stored), SF_OK);
+    ck_assert (isnan (stored.blas16_us) && isnan (stored.blas16_err));
+
+    /* a bf16 sim search: the worker's conversion carries it, tune-local's
+       record keeps it; an fp32 search has none */
+    sf_matrix_t *a = sf_matrix_new_random (32, 32, 0.7, 5);
+    const sf_tier tiers[] = { SF_TIER_FP32, SF_TIER_BF16 };
+    for (size_t t = 0; t < sizeof tiers / sizeof tiers[0]; t++) {
+        sf_request_t req;
+        sf_request_init (&req);
+        req.max_configs = 2;
+        req.tier = tiers[t];
+        sf_search_opts_t o = { .backend = SF_BACKEND_SIM, .compile_threads = 2 };
+        sf_jobrun_search_opts (&req, &o);
+        sf_search_result_t r;
+        ck_assert_msg (sf_search_run (a, 16, &o, &r) == SF_OK, "%s", sf_error_message ());
+        ck_assert_int_eq (sf_jobrun_result (&r, true, true, &res), SF_OK);
+        const sf_proto_candidate_t *b16 = s_find (&res, SF_LEDGER_BASELINE_BLAS16);
+        ck_assert (sf_tier_is_half (req.tier) == (b16 != NULL));
+        if (b16)
+            ck_assert (b16->us > 0 && b16->us == r.blas16_us && isnan (b16->err));   /* sim: not verified */
+        sf_ledger_search_t s = { .name = "layer", .a = a, .n = 16, .request = &req,
+                                 .request_key = sf_tier_name (req.tier), .worker = "tune-local@test",
+                                 .gpu_type = r.gpu_type, .driver = r.driver };
+        uint64_t id = 0;
+        int64_t when = 0;
+        ck_assert_msg (sf_ledger_record_search (store, &s, &res, &id, &when) == SF_OK, "%s", sf_error_message ());
+        sf_jobrun_result_free (&res);
+        ck_assert_int_eq (sf_store_get_best (store, id, 0, &stored), SF_OK);
+        if (b16)
+            ck_assert_double_eq (stored.blas16_us, r.blas16_us);
+        else
+            ck_assert (isnan (stored.blas16_us) && stored.sgemm_us > 0);
+        ck_assert (isnan (stored.blas16_err));
+        sf_search_result_free (&r);
+    }
+    sf_matrix_destroy (&a);
     sf_store_destroy (&store);
 }
 END_TEST
@@ -373,6 +460,7 @@ main (void)
     tcase_add_checked_fixture (tc, s_setup, s_teardown);
     tcase_set_timeout (tc, 120);
     tcase_add_test (tc, test_result_records);
+    tcase_add_test (tc, test_blas16_baseline);
     tcase_add_test (tc, test_bad_record_reported);
     tcase_add_test (tc, test_local_search);
     tcase_add_test (tc, test_result_without_dense_or_kernels);

@@ -90,7 +90,12 @@ tests_check_measure_LDFLAGS = $(CUDA_LDFLAGS)
 check_PROGRAMS += tests/check_store
 TESTS += tests/check_store tests/cli_store.sh
 dist_noinst_SCRIPTS += tests/cli_store.sh
-tests_check_store_SOURCES = tests/check_store.c
+tests_check_store_SOURCES = tests/check_store.c \
+	tests/check_store_codec.c \
+	tests/check_store_faults.c \
+	tests/sf_check_store.c \
+	tests/sf_check_store.h \
+	tests/sf_check_dir.h
 tests_check_store_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_store_LDADD = $(CHECK_LDADD) $(LMDB_LIBS) $(MSGPACK_LIBS)
 tests_check_store_LDFLAGS = $(CUDA_LDFLAGS)
@@ -311,6 +316,12 @@ dist_noinst_SCRIPTS += tests/cli_request.sh
 ## layers in the runtime and the Python binding (fake driver).
 TESTS += tests/cli_precision.sh
 dist_noinst_SCRIPTS += tests/cli_precision.sh
+
+## the tier's baselines in every result table (issue 25): bf16's cuBLASLt
+## through the RESULT, the store's best (and an older store without it),
+## local's table and JSON, tune-local searched and answered from the store.
+TESTS += tests/cli_baselines.sh
+dist_noinst_SCRIPTS += tests/cli_baselines.sh
 
 ## the parts' never-arrows (docs/ARCHITECTURE.md): every #include of the
 ## library's parts against them; known exceptions listed in the script.

@@ -143,21 +143,26 @@ s_add_invalid (s_list_t *l, const char *text, bool proxy, const char *why)
     c->detail = l->owned[l->count - 1];
 }
 
-/*  The dense candidate (when it was measured) and the three baselines. */
+/*  The dense candidate (when it was measured) and the baselines of r: the
+    three of every tier, and in bf16/fp16 cuBLASLt in the type with its
+    error ("baseline:blas16"). */
 static void
-s_add_dense (s_list_t *l, double dense_us, double dense_err, double sgemm_us, double tf32_us,
-             double cusparse_us)
+s_add_dense (s_list_t *l, const sf_search_result_t *r)
 {
     sf_proto_candidate_t *c;
-    if (isfinite (dense_us) && (c = s_add (l, "dense", "dense", false))) {
-        c->us = s_us (dense_us);
-        c->err = isnan (dense_err) || dense_err < 0 ? NAN : dense_err;
+    if (isfinite (r->dense_us) && (c = s_add (l, "dense", "dense", false))) {
+        c->us = s_us (r->dense_us);
+        c->err = isnan (r->dense_err) || r->dense_err < 0 ? NAN : r->dense_err;
     }
     const char *names[] = { "baseline:sgemm", "baseline:tf32", "baseline:cusparse" };
-    double us[] = { sgemm_us, tf32_us, cusparse_us };
+    double us[] = { r->sgemm_us, r->tf32_us, r->cusparse_us };
     for (int i = 0; i < 3; i++)
         if ((c = s_add (l, "dense", names[i], false)))
             c->us = s_us (us[i]);
+    if (sf_tier_is_half (r->tier) && (c = s_add (l, "dense", "baseline:blas16", false))) {
+        c->us = s_us (r->blas16_us);
+        c->err = isnan (r->blas16_err) || r->blas16_err < 0 ? NAN : r->blas16_err;
+    }
 }
 
 /*  Gives the search's winner (U/D, verified full kernel) its kernel, on
@@ -380,7 +385,7 @@ s_search_candidates (s_list_t *l, const sf_search_result_t *r, bool want_kernels
     if (want_kernels)
         s_attach_kernel (l, 0, r);
     if (dense)
-        s_add_dense (l, r->dense_us, r->dense_err, r->sgemm_us, r->tf32_us, r->cusparse_us);
+        s_add_dense (l, r);
 }
 
 int
@@ -388,7 +393,7 @@ sf_jobrun_result (const sf_search_result_t *r, bool want_kernels, bool dense, sf
 {
     s_list_t l;
     memset (res, 0, sizeof *res);
-    int rc = s_list_init (&l, (size_t) (r->candidate_count > 0 ? r->candidate_count : 0) + 4);
+    int rc = s_list_init (&l, (size_t) (r->candidate_count > 0 ? r->candidate_count : 0) + 5);
     if (rc != SF_OK) {
         s_list_free (&l);
         return rc;
@@ -614,13 +619,13 @@ s_run_search (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_o
     s_log_compiles (job, &r);
     s_list_t l;
     zmsg_t *msg = NULL;
-    if (s_list_init (&l, (configs_job ? job->config_count : (size_t) r.candidate_count) + 4) == SF_OK) {
+    if (s_list_init (&l, (configs_job ? job->config_count : (size_t) r.candidate_count) + 5) == SF_OK) {
         if (configs_job) {
             s_configs_candidates (job, &r, &l);
             if (job->want_kernels)
                 s_attach_kernel (&l, 0, &r);
             if (!so.no_dense)
-                s_add_dense (&l, r.dense_us, r.dense_err, r.sgemm_us, r.tf32_us, r.cusparse_us);
+                s_add_dense (&l, &r);
         } else
             s_search_candidates (&l, &r, job->want_kernels, !so.no_dense);
         msg = s_encode_result (job, &l, &r, failed_p);
@@ -661,7 +666,7 @@ static zmsg_t *
 s_run_dry (const sf_proto_job_t *job, bool *failed_p)
 {
     s_list_t l;
-    if (s_list_init (&l, job->config_count + 5) != SF_OK)
+    if (s_list_init (&l, job->config_count + 6) != SF_OK)
         return NULL;
     bool dense = !s_is_configs (job);
     if (dense) {
@@ -678,10 +683,12 @@ s_run_dry (const sf_proto_job_t *job, bool *failed_p)
         else
             s_dry_candidate (&l, job, &c, job->proxy);
     }
+    sf_search_result_t dry = { .simulated = true, .tier = job->request.tier, .dense_us = s_dry_us (job, "dense"),
+                               .sgemm_us = s_dry_us (job, "dense"), .tf32_us = s_dry_us (job, "baseline:tf32"),
+                               .cusparse_us = s_dry_us (job, "baseline:cusparse"),
+                               .blas16_us = s_dry_us (job, "baseline:blas16"), .blas16_err = NAN };
     if (dense)
-        s_add_dense (&l, s_dry_us (job, "dense"), 0.0, s_dry_us (job, "dense"), s_dry_us (job, "baseline:tf32"),
-                     s_dry_us (job, "baseline:cusparse"));
-    sf_search_result_t dry = { .simulated = true };
+        s_add_dense (&l, &dry);
     zmsg_t *msg = s_encode_result (job, &l, &dry, failed_p);
     s_list_free (&l);
     return msg;

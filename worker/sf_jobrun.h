@@ -8,7 +8,8 @@
     does not parse as one candidate with SF_ERR_INVALID, and, for `search`
     jobs and `configs` jobs listing "dense", the dense candidate ("dense",
     "dense") and the baselines ("dense", "baseline:sgemm" | "baseline:tf32"
-    | "baseline:cusparse", err NaN). With want_kernels the winner (search)
+    | "baseline:cusparse", err NaN; in bf16/fp16 also "baseline:blas16",
+    cuBLASLt in the type, with its error). With want_kernels the winner (search)
     or the fastest verified full candidate (configs) carries its kernel.
     A search that fails as a whole is a JOB_FAILED with its status.
 
@@ -67,10 +68,11 @@ void sf_jobrun_search_opts (const sf_request_t *req, sf_search_opts_t *out);
     coordinator's ledger, coordinator/sf_ledger.h): every measured
     candidate (those skipped past a budget left out), the winner's kernel
     on its candidate when want_kernels, then, with dense, the dense
-    candidate (when measured) and the three baselines; simulated, costs,
-    ranked and rank_fallback; job and lease ids 0. *res owns its candidate
-    array and borrows the rest (details, kernel bytes) from r: release it
-    with sf_jobrun_result_free before r. SF_ERR_NOMEM. */
+    candidate (when measured) and the baselines (three; four in
+    bf16/fp16); simulated, costs, ranked and rank_fallback; job and lease
+    ids 0. *res owns its candidate array and borrows the rest (details,
+    kernel bytes) from r: release it with sf_jobrun_result_free before r.
+    SF_ERR_NOMEM. */
 int sf_jobrun_result (const sf_search_result_t *r, bool want_kernels, bool dense, sf_proto_result_t *res);
 void sf_jobrun_result_free (sf_proto_result_t *res);
 

@@ -73,6 +73,11 @@ sf_searchjson_result (const sf_search_opts_t *o, const sf_search_result_t *r, bo
     s_add_us (base, "sgemm_us", r->sgemm_us);
     s_add_us (base, "tf32_us", r->tf32_us);
     s_add_us (base, "cusparse_us", r->cusparse_us);
+    s_add_us (base, "blas16_us", r->blas16_us);   /* bf16/fp16: cuBLASLt in the type */
+    if (isfinite (r->blas16_us) && isfinite (r->blas16_err) && !r->simulated)
+        cJSON_AddNumberToObject (base, "blas16_err", r->blas16_err);
+    else
+        cJSON_AddNullToObject (base, "blas16_err");
     cJSON *search = cJSON_AddObjectToObject (root, "search");
     cJSON_AddNumberToObject (search, "wall_s", r->wall_s);
     cJSON_AddNumberToObject (search, "compile_cpu_s", r->compile_cpu_s);

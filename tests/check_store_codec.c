@@ -1,0 +1,385 @@
+/*  check_store's codec tests (one program with check_store.c): the
+    checked MessagePack writer and reader (store/sf_mpack), an optional
+    field read from records written before it existed, encoders refusing
+    bad records, decoders surviving every corruption. */
+#include <check.h>
+#include <lmdb.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sf_error.h"
+#include "store/sf_mpack.h"
+#include "store/sf_record.h"
+#include "store/sf_store.h"
+#include "tests/sf_check_store.h"
+
+/* ---- sf_mpack ------------------------------------------------------------ */
+
+START_TEST (test_mpack_writes_and_reads_checked)
+{
+    sf_mpack_out_t *out = sf_mpack_out_new (1 << 16);
+    sf_mpack_out_map (out, 7);
+    sf_mpack_out_kuint (out, "u", 300);
+    sf_mpack_out_kint (out, "i", -5);
+    sf_mpack_out_kdouble (out, "d", NAN);
+    sf_mpack_out_kstr (out, "s", "h\xc3\xa9llo");
+    sf_mpack_out_kbin (out, "b", "\x00\x01\x02", 3);
+    sf_mpack_out_str (out, "a");
+    sf_mpack_out_array (out, 2);
+    sf_mpack_out_str (out, "x");
+    sf_mpack_out_map (out, 1);
+    sf_mpack_out_kbool (out, "t", true);
+    sf_mpack_out_str (out, "m");
+    sf_mpack_out_map (out, 0);
+    ck_assert_int_eq (sf_mpack_out_status (out), SF_OK);
+    size_t size;
+    void *bytes = sf_mpack_out_detach (out, &size);
+    ck_assert_ptr_nonnull (bytes);
+
+    sf_mpack_doc_t *doc = sf_mpack_doc_new (bytes, size, "test");
+    ck_assert_ptr_nonnull (doc);
+    sf_mpack_in_t in;
+    ck_assert_int_eq (sf_mpack_in_init (&in, sf_mpack_doc_root (doc), "test map"), SF_OK);
+    ck_assert_uint_eq (sf_mpack_in_uint (&in, "u", 0, 1000), 300);
+    ck_assert_int_eq (sf_mpack_in_int (&in, "i", -10, 10), -5);
+    ck_assert (isnan (sf_mpack_in_double (&in, "d", 0, 1, true)));
+    char s[16];
+    sf_mpack_in_str (&in, "s", s, sizeof s);
+    ck_assert_str_eq (s, "h\xc3\xa9llo");
+    size_t len;
+    const uint8_t *b = sf_mpack_in_bin (&in, "b", 3, 3, &len);
+    ck_assert (b && len == 3 && b[2] == 2);
+    uint32_t count;
+    const msgpack_object *items = sf_mpack_in_array (&in, "a", 4, &count);
+    ck_assert_uint_eq (count, 2);
+    sf_mpack_in_t sub;
+    ck_assert_int_eq (sf_mpack_in_as_map (&in, &items[1], "a[1]", &sub), SF_OK);
+    ck_assert (sf_mpack_in_bool (&sub, "t"));
+    ck_assert (!sf_mpack_in_has (&in, "nope"));
+    ck_assert_int_eq (in.status, SF_OK);
+
+    /* The first failure is kept, names the field, and later reads do nothing. */
+    ck_assert_uint_eq (sf_mpack_in_uint (&in, "u", 0, 255), 0);
+    ck_assert_int_eq (in.status, SF_ERR_RANGE);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "test map: u: 300 is outside [0, 255]"));
+    sf_mpack_in_str (&in, "s", s, sizeof s);
+    ck_assert_str_eq (s, "");
+    ck_assert_int_eq (in.status, SF_ERR_RANGE);
+
+    /* Each check on its own. */
+    struct {
+        const char *key;
+        int want;
+        const char *says;
+    } cases[] = {
+        { "s", SF_ERR_FORMAT, "s: expected an unsigned integer, got string" },
+        { "missing", SF_ERR_FORMAT, "missing field 'missing'" },
+        { "i", SF_ERR_FORMAT, "i: expected an unsigned integer, got negative integer" },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        sf_mpack_in_init (&in, sf_mpack_doc_root (doc), "test map");
+        sf_mpack_in_uint (&in, cases[c].key, 0, 10);
+        ck_assert_int_eq (in.status, cases[c].want);
+        ck_assert_ptr_nonnull (strstr (sf_error_message (), cases[c].says));
+    }
+    sf_mpack_in_init (&in, sf_mpack_doc_root (doc), "test map");
+    sf_mpack_in_str (&in, "s", s, 4);  /* 6 bytes into 3 */
+    ck_assert_int_eq (in.status, SF_ERR_RANGE);
+    sf_mpack_in_init (&in, sf_mpack_doc_root (doc), "test map");
+    sf_mpack_in_double (&in, "d", 0, 1, false);
+    ck_assert_int_eq (in.status, SF_ERR_RANGE);
+    sf_mpack_in_init (&in, sf_mpack_doc_root (doc), "test map");
+    sf_mpack_in_as_map (&in, &items[1], "a[1]", &sub);
+    sf_mpack_in_uint (&sub, "t", 0, 1);  /* a nested failure reaches the parent */
+    ck_assert_int_eq (in.status, SF_ERR_FORMAT);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "test map.a[1]: t:"));
+    sf_mpack_doc_destroy (&doc);
+    free (bytes);
+
+    /* A wrong element count is the writer's bug, reported, never written. */
+    sf_mpack_out_map (out, 2);
+    sf_mpack_out_kuint (out, "only", 1);
+    ck_assert_int_eq (sf_mpack_out_status (out), SF_ERR_INTERNAL);
+    ck_assert_ptr_null (sf_mpack_out_detach (out, &size));
+    sf_mpack_out_reset (out);
+    sf_mpack_out_uint (out, 1);
+    sf_mpack_out_uint (out, 2);
+    ck_assert_int_eq (sf_mpack_out_status (out), SF_ERR_INTERNAL);
+    sf_mpack_out_destroy (&out);
+    sf_mpack_out_destroy (&out);
+}
+END_TEST
+
+START_TEST (test_mpack_rejects_malformed_bytes)
+{
+    /* An array32 that announces a billion elements in 5 bytes: refused
+       before msgpack-c could allocate for it. */
+    const uint8_t bomb[] = { 0xdd, 0x40, 0x00, 0x00, 0x00 };
+    ck_assert_int_eq (sf_mpack_check (bomb, sizeof bomb), SF_ERR_FORMAT);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "elements announced"));
+    ck_assert_ptr_null (sf_mpack_doc_new (bomb, sizeof bomb, "bomb"));
+    const uint8_t map_bomb[] = { 0xdf, 0xff, 0xff, 0xff, 0xff, 0x01 };
+    ck_assert_int_eq (sf_mpack_check (map_bomb, sizeof map_bomb), SF_ERR_FORMAT);
+    const uint8_t truncated_str[] = { 0xd9, 0x10, 'a', 'b' };
+    ck_assert_int_eq (sf_mpack_check (truncated_str, sizeof truncated_str), SF_ERR_FORMAT);
+    const uint8_t trailing[] = { 0x01, 0x02 };
+    ck_assert_int_eq (sf_mpack_check (trailing, sizeof trailing), SF_ERR_FORMAT);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "trailing"));
+    const uint8_t never[] = { 0xc1 };
+    ck_assert_int_eq (sf_mpack_check (never, 1), SF_ERR_FORMAT);
+    const uint8_t ext[] = { 0xd4, 0x01, 0x00 };
+    ck_assert_int_eq (sf_mpack_check (ext, sizeof ext), SF_ERR_FORMAT);
+    ck_assert_int_eq (sf_mpack_check (NULL, 0), SF_ERR_FORMAT);
+    uint8_t deep[40];
+    memset (deep, 0x91, sizeof deep);  /* 39 nested one-element arrays around a 0 */
+    deep[39] = 0x00;
+    ck_assert_int_eq (sf_mpack_check (deep, sizeof deep), SF_ERR_FORMAT);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "deeper"));
+    ck_assert_int_eq (sf_mpack_check (deep + 8, sizeof deep - 8), SF_OK);  /* 31 levels are fine */
+
+    /* Maps: keys must be strings, appear once; strings must be UTF-8, no NUL. */
+    const uint8_t int_key[] = { 0x81, 0x01, 0x02 };
+    const uint8_t dup_key[] = { 0x82, 0xa1, 'a', 0x01, 0xa1, 'a', 0x02 };
+    const uint8_t nul_str[] = { 0x81, 0xa1, 's', 0xa3, 'a', 0x00, 'b' };
+    const uint8_t bad_utf8[] = { 0x81, 0xa1, 's', 0xa2, 0xc0, 0xaf };  /* overlong '/' */
+    const uint8_t surrogate[] = { 0x81, 0xa1, 's', 0xa3, 0xed, 0xa0, 0x80 };
+    const struct {
+        const uint8_t *bytes;
+        size_t size;
+        const char *says;
+    } maps[] = {
+        { int_key, sizeof int_key, "a key is unsigned integer" },
+        { dup_key, sizeof dup_key, "key 'a' appears twice" },
+        { nul_str, sizeof nul_str, "not UTF-8" },
+        { bad_utf8, sizeof bad_utf8, "not UTF-8" },
+        { surrogate, sizeof surrogate, "not UTF-8" },
+    };
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
+        sf_mpack_doc_t *doc = sf_mpack_doc_new (maps[i].bytes, maps[i].size, "map");
+        ck_assert_ptr_nonnull (doc);
+        sf_mpack_in_t in;
+        char s[8];
+        if (sf_mpack_in_init (&in, sf_mpack_doc_root (doc), "map") == SF_OK)
+            sf_mpack_in_str (&in, "s", s, sizeof s);
+        ck_assert_int_eq (in.status, SF_ERR_FORMAT);
+        ck_assert_ptr_nonnull (strstr (sf_error_message (), maps[i].says));
+        sf_mpack_doc_destroy (&doc);
+    }
+    ck_assert (sf_mpack_utf8_ok ("\xf0\x9f\x98\x80", 4));  /* U+1F600 */
+    ck_assert (!sf_mpack_utf8_ok ("\xf4\x90\x80\x80", 4)); /* past U+10FFFF */
+
+    /* The writer's bound holds. */
+    sf_mpack_out_t *out = sf_mpack_out_new (16);
+    sf_mpack_out_str (out, "a string longer than sixteen bytes");
+    ck_assert_int_eq (sf_mpack_out_status (out), SF_ERR_RANGE);
+    sf_mpack_out_destroy (&out);
+}
+END_TEST
+
+/*  A best record as spmmfarm wrote it before the 16-bit tiers' library
+    was recorded: nine keys, no blas16_us / blas16_err. */
+static void *
+s_old_best (size_t *size, double blas16_us)
+{
+    sf_mpack_out_t *out = sf_mpack_out_new (1 << 12);
+    sf_mpack_out_map (out, isnan (blas16_us) ? 9 : 10);
+    sf_mpack_out_kstr (out, "template", "dense");
+    sf_mpack_out_kstr (out, "config", "dense");
+    sf_mpack_out_kdouble (out, "us", 12.5);
+    sf_mpack_out_kdouble (out, "err", 1e-3);
+    sf_mpack_out_kbool (out, "simulated", false);
+    sf_mpack_out_kdouble (out, "sgemm_us", NAN);
+    sf_mpack_out_kdouble (out, "tf32_us", NAN);
+    sf_mpack_out_kdouble (out, "cusparse_us", 40.0);
+    if (!isnan (blas16_us))
+        sf_mpack_out_kdouble (out, "blas16_us", blas16_us);
+    sf_mpack_out_kint (out, "recorded", 1700000000000);
+    ck_assert_int_eq (sf_mpack_out_status (out), SF_OK);
+    void *bytes = sf_mpack_out_detach (out, size);
+    sf_mpack_out_destroy (&out);
+    return bytes;
+}
+
+/*  best.blas16_us / blas16_err are optional: stored and read back when
+    measured, absent (byte for byte the old record) when not, and a record
+    written before they existed decodes with both NaN. */
+START_TEST (test_best_blas16_optional)
+{
+    sf_store_t *store = sf_check_store_writer (sf_check_store_dir, 0, 0);
+    sf_store_batch_t *batch = sf_store_batch_new ();
+    sf_store_best_t b = { .tmpl = SF_TEMPLATE_DENSE, .config = "dense", .us = 12.5, .err = 1e-3,
+                          .sgemm_us = NAN, .tf32_us = NAN, .cusparse_us = 40.0, .blas16_us = 11.25,
+                          .blas16_err = 1.6e-3, .recorded_ms = 1700000000000 };
+    ck_assert_int_eq (sf_store_batch_put_best (batch, 1, 0, &b), SF_OK);
+    b.blas16_us = b.blas16_err = NAN;
+    ck_assert_int_eq (sf_store_batch_put_best (batch, 1, 1, &b), SF_OK);
+    sf_check_store_commit (store, batch);
+    sf_store_best_t got;
+    ck_assert_int_eq (sf_store_get_best (store, 1, 0, &got), SF_OK);
+    ck_assert_double_eq (got.blas16_us, 11.25);
+    ck_assert_double_eq (got.blas16_err, 1.6e-3);
+    ck_assert_int_eq (sf_store_get_best (store, 1, 1, &got), SF_OK);
+    ck_assert (isnan (got.blas16_us) && isnan (got.blas16_err));
+    sf_store_batch_destroy (&batch);
+    sf_store_destroy (&store);
+
+    /* not measured: the value is the old encoder's, byte for byte */
+    uint8_t key[SF_RECORD_KEY_MAX];
+    size_t key_size = sf_record_key_best (1, 1, key), size, old_size;
+    uint8_t *raw = sf_check_store_raw_get (sf_check_store_dir, "best", key, key_size, &size);
+    void *old = s_old_best (&old_size, NAN);
+    ck_assert_uint_eq (size, old_size);
+    ck_assert_int_eq (memcmp (raw, old, size), 0);
+    free (raw);
+
+    /* an old record decodes: no cuBLASLt baseline */
+    sf_check_store_raw_put (sf_check_store_dir, "best", key, key_size, old, old_size);
+    store = sf_store_open (sf_check_store_dir, SF_STORE_READONLY);
+    ck_assert_ptr_nonnull (store);
+    got.blas16_us = got.blas16_err = 0;
+    ck_assert_int_eq (sf_store_get_best (store, 1, 1, &got), SF_OK);
+    ck_assert (isnan (got.blas16_us) && isnan (got.blas16_err));
+    ck_assert_double_eq (got.cusparse_us, 40.0);
+    free (old);
+
+    /* a time out of bounds is refused, named */
+    sf_record_t rec;
+    old = s_old_best (&old_size, -5.0);
+    ck_assert_int_eq (sf_record_decode (SF_DB_BEST, key, key_size, old, old_size, &rec), SF_ERR_RANGE);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "blas16_us"));
+    sf_record_free (&rec);
+    free (old);
+    sf_store_destroy (&store);
+}
+END_TEST
+
+START_TEST (test_put_refuses_bad_records)
+{
+    sf_store_batch_t *batch = sf_store_batch_new ();
+    uint8_t m[SF_STORE_HASH_BYTES] = { 1 };
+    sf_store_result_key_t k = sf_check_store_rkey ("H100", m, 64, SF_TEMPLATE_U, "U:a", false);
+    sf_store_result_t r = sf_check_store_result (5.0);
+    r.us = -1.0;
+    ck_assert_int_eq (sf_store_batch_put_result (batch, &k, &r), SF_ERR_RANGE);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "refusing to store: results value: us: -1"));
+    r = sf_check_store_result (5.0);
+    r.status = 7;  /* a status is SF_OK or negative */
+    ck_assert_int_eq (sf_store_batch_put_result (batch, &k, &r), SF_ERR_RANGE);
+    r = sf_check_store_result (5.0);
+    memset (r.worker, 'w', sizeof r.worker);  /* no NUL inside the buffer */
+    ck_assert_int_eq (sf_store_batch_put_result (batch, &k, &r), SF_ERR_RANGE);
+    r = sf_check_store_result (5.0);
+    snprintf (r.worker, sizeof r.worker, "bad \xff utf-8");
+    ck_assert_int_eq (sf_store_batch_put_result (batch, &k, &r), SF_ERR_INVALID);
+    r = sf_check_store_result (5.0);
+    k.n = 0;
+    ck_assert_int_eq (sf_store_batch_put_result (batch, &k, &r), SF_ERR_RANGE);
+    k = sf_check_store_rkey ("", m, 64, SF_TEMPLATE_U, "U:a", false);
+    ck_assert_int_eq (sf_store_batch_put_result (batch, &k, &r), SF_ERR_INVALID);
+    k = sf_check_store_rkey ("H100", m, 64, (sf_template) 9, "U:a", false);
+    ck_assert_int_eq (sf_store_batch_put_result (batch, &k, &r), SF_ERR_INVALID);
+
+    sf_store_kernel_t kernel = sf_check_store_kernel (NULL, 0);
+    ck_assert_int_eq (sf_store_batch_put_kernel (batch, &kernel, NULL), SF_ERR_INVALID);
+    uint8_t *cubin = sf_check_store_blob (64, 2);
+    kernel = sf_check_store_kernel (cubin, 64);
+    kernel.launch.vec = 3;
+    ck_assert_int_eq (sf_store_batch_put_kernel (batch, &kernel, NULL), SF_ERR_RANGE);
+    kernel = sf_check_store_kernel (cubin, 64);
+    kernel.launch.entry[0] = '\0';
+    ck_assert_int_eq (sf_store_batch_put_kernel (batch, &kernel, NULL), SF_ERR_INVALID);
+
+    sf_store_job_t job = { .campaign = 1, .id = 1, .kind = "" };
+    ck_assert_int_eq (sf_store_batch_put_job (batch, &job), SF_ERR_INVALID);  /* kind is required */
+    snprintf (job.kind, sizeof job.kind, "full");
+    job.id = 0;  /* ids start at 1 */
+    ck_assert_int_eq (sf_store_batch_put_job (batch, &job), SF_ERR_INVALID);
+    job.id = 1;
+    job.layer = SF_STORE_LAYERS_MAX;
+    ck_assert_int_eq (sf_store_batch_put_job (batch, &job), SF_ERR_RANGE);
+    sf_store_campaign_t c = { .id = 1, .name = "c", .strategy = "proxy", .state = (sf_campaign_state) 17 };
+    ck_assert_int_eq (sf_store_batch_put_campaign (batch, &c), SF_ERR_INVALID);
+    sf_store_model_t model = { .gpu_type = "H100", .version = 0 };
+    ck_assert_int_eq (sf_store_batch_put_model (batch, &model), SF_ERR_RANGE);
+    ck_assert_uint_eq (sf_store_batch_count (batch), 0);  /* nothing bad got in */
+
+    /* A read-only store takes no batch. */
+    const char *dir = sf_check_store_dir;
+    sf_store_t *store = sf_check_store_writer (dir, 0, 0);
+    sf_store_destroy (&store);
+    store = sf_store_open (dir, SF_STORE_READONLY);
+    ck_assert_ptr_nonnull (store);
+    ck_assert (!sf_store_is_writer (store));
+    job.layer = 0;
+    ck_assert_int_eq (sf_store_batch_put_job (batch, &job), SF_OK);
+    ck_assert_int_eq (sf_store_commit (store, batch), SF_ERR_INVALID);
+    ck_assert_uint_eq (sf_store_batch_count (batch), 1);  /* kept */
+    sf_store_batch_clear (batch);
+    ck_assert_uint_eq (sf_store_batch_count (batch), 0);
+    sf_store_destroy (&store);
+    sf_store_batch_destroy (&batch);
+    free (cubin);
+}
+END_TEST
+
+/*  Every byte of every record type flipped, and every truncation: the
+    decoders answer OK or an error, never crash or read past the value
+    (run under valgrind to see the latter). */
+START_TEST (test_decoders_survive_corruption)
+{
+    const char *dir = sf_check_store_dir;
+    uint8_t hash[SF_STORE_HASH_BYTES];
+    sf_check_store_filled (dir, hash);
+    MDB_env *env;
+    MDB_txn *txn;
+    sf_check_store_raw_read (dir, &env, &txn);
+    int decoded = 0, refused = 0;
+    for (int db = 0; db < SF_DB_COUNT; db++) {
+        MDB_dbi dbi;
+        MDB_cursor *cursor;
+        MDB_val k, v;
+        ck_assert_int_eq (mdb_dbi_open (txn, sf_record_db_name (db), 0, &dbi), 0);
+        ck_assert_int_eq (mdb_cursor_open (txn, dbi, &cursor), 0);
+        for (int rc = mdb_cursor_get (cursor, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get (cursor, &k, &v, MDB_NEXT)) {
+            uint8_t *value = malloc (v.mv_size), *key = malloc (k.mv_size);
+            size_t step = v.mv_size > 4000 ? v.mv_size / 2000 : 1;  /* the matrix: a sample */
+            for (size_t i = 0; i < v.mv_size + k.mv_size; i += i < v.mv_size ? step : 1)
+                for (int flip = 0; flip < 3; flip++) {
+                    memcpy (value, v.mv_data, v.mv_size);
+                    memcpy (key, k.mv_data, k.mv_size);
+                    uint8_t *at = i < v.mv_size ? &value[i] : &key[i - v.mv_size];
+                    *at = flip == 0 ? (uint8_t) ~*at : flip == 1 ? 0xff : (uint8_t) (*at + 1);
+                    sf_record_t r;
+                    int status = sf_record_decode (db, key, k.mv_size, value, v.mv_size, &r);
+                    sf_record_free (&r);
+                    status == SF_OK ? decoded++ : refused++;
+                }
+            for (size_t len = 0; len < v.mv_size; len += step) {  /* truncations */
+                sf_record_t r;
+                ck_assert_int_ne (sf_record_decode (db, k.mv_data, k.mv_size, v.mv_data, len, &r), SF_OK);
+                sf_record_free (&r);
+            }
+            free (value);
+            free (key);
+        }
+        mdb_cursor_close (cursor);
+    }
+    mdb_txn_abort (txn);
+    mdb_env_close (env);
+    ck_assert_int_gt (refused, 1000);
+    ck_assert_int_gt (decoded, 0);  /* some flips only change a value within its bounds */
+}
+END_TEST
+
+void
+sf_check_store_codec (TCase *tc)
+{
+    tcase_add_test (tc, test_mpack_writes_and_reads_checked);
+    tcase_add_test (tc, test_mpack_rejects_malformed_bytes);
+    tcase_add_test (tc, test_best_blas16_optional);
+    tcase_add_test (tc, test_put_refuses_bad_records);
+    tcase_add_test (tc, test_decoders_survive_corruption);
+}
