@@ -463,8 +463,6 @@ sf_tcdense_parse (const char *text, sf_tcdense_config_t *c)
     c->plain = strncmp (text + used, ".a1", 3) == 0;
     c->nk = strstr (text + used, ".nk") != NULL;
     c->wg = family[0] != 'w' ? 0 : family[1] == 'g' ? 1 : 2;
-    if (c->wg && c->nk)
-        return sf_error_set (SF_ERR_FORMAT, "'%s': the wgmma variants have no nk layout (tc. has)", text);
     char canonical[SF_TCDENSE_TEXT_MAX];
     if (strcmp (sf_tcdense_text (c, canonical), text) != 0)
         return sf_error_set (SF_ERR_FORMAT, "'%s' is not canonical (%s)", text, canonical);
@@ -495,7 +493,7 @@ sf_tcdense_legal (const sf_tcdense_config_t *c)
     if ((unsigned) c->tier >= SF_TIER_COUNT || c->wg < 0 || c->wg > 2)
         return false;
     if (c->wg)
-        return !c->nk && sf_wgdense_legal (c);
+        return sf_wgdense_legal (c);
     int kstep = sf_tier_is_half (c->tier) ? 16 : 8, nstep = sf_tier_is_half (c->tier) ? 16 : 8;
     if (c->bm < 16 || c->bm > SF_TCDENSE_PAD_M || SF_TCDENSE_PAD_M % c->bm || c->wm < 16 || c->wm % 16
         || c->bm % c->wm || c->bn < 8 || c->bn > 256 || c->wn < nstep || c->wn % nstep || c->bn % c->wn
@@ -588,8 +586,7 @@ sf_tcdense_configs_layout (sf_tier tier, sf_layout layout, int64_t m, int64_t k,
     /* the wgmma variants (sf_wgdense) alternate with these, theirs first:
        on the H100 a wgmma tile does the work of several mma.sync ones */
     sf_tcdense_config_t wg[SF_TCDENSE_MAX_CONFIGS];
-    /* (kn only: the wgmma variants have no nk form) */
-    int nwg = nk ? 0 : sf_wgdense_configs (tier, m, k, n, sm_count, wg, SF_TCDENSE_MAX_CONFIGS / 2), iwg = 0;
+    int nwg = sf_wgdense_configs (tier, layout, m, k, n, sm_count, wg, SF_TCDENSE_MAX_CONFIGS / 2), iwg = 0;
     while (taken < cap && (taken < count + nwg)) {
         if (iwg < nwg && (iwg <= taken - iwg || taken - iwg >= count)) {
             out[taken++] = wg[iwg++];

@@ -43,7 +43,7 @@
     the nk layout); the kind is the tier's: x3 (fp32), tf32, bf16, fp16.
     "wg." or "ws." instead of "tc." names the Hopper wgmma variants
     (proxygen/sf_wgdense.h, compiled for sm_90a): same data, ABI and
-    epilogue, layout kn only; sf_tcdense_configs offers both.
+    epilogue, both layouts; sf_tcdense_configs(_layout) offers both.
 
     Layout nk (issue 23): entry(const T *X, T *Y, N, bias, data) with X
     N x K and Y N x M row-major (Y = X A^T + bias): the same kernel with
@@ -121,8 +121,8 @@ bool sf_tcdense_legal (const sf_tcdense_config_t *config);
 int sf_tcdense_configs (sf_tier tier, int64_t m, int64_t k, int64_t n, int32_t sm_count,
                         sf_tcdense_config_t *out, int max);
 
-/*  The same for a layout: in nk only the mma.sync ("tc.") configs, each
-    with nk set (the wgmma variants have no nk form); kn is the above. */
+/*  The same for a layout: in nk the same mix of wgmma and mma.sync
+    configs, each with nk set; kn is the above. */
 int sf_tcdense_configs_layout (sf_tier tier, sf_layout layout, int64_t m, int64_t k, int64_t n,
                                int32_t sm_count, sf_tcdense_config_t *out, int max);
 

@@ -41,7 +41,18 @@ static const char s_head[] =
     "#define NA (KIND == 0 ? 2 : 1)\n"
     "#define BS (BN + 8)\n"
     "#define ABYTES (BM * 128)\n"
+    "#if NK\n"
+    "#define XS (BK + (KIND <= 1 ? 4 : 8))  /* nk: X's tile is BN rows of BK (K contiguous), padded */\n"
+    "#define PSN (BM + 4)  /* nk: the epilogue's staging is n-major (rows of Y) */\n"
+    "#if WS && WM == 256\n"
+    "#define NH (NKS / 2)  /* nk: K steps whose fragments are live at a time (see mma) */\n"
+    "#else\n"
+    "#define NH NKS\n"
+    "#endif\n"
+    "#define STAGE ((NA * ABYTES + BN * XS * ES + 1023) / 1024 * 1024)\n"
+    "#else\n"
     "#define STAGE ((NA * ABYTES + BK * BS * ES + 1023) / 1024 * 1024)\n"
+    "#endif\n"
     "static __device__ __forceinline__ void cp16(u32 d, const void *s, u32 n) {\n"
     "    asm volatile(\"cp.async.cg.shared.global [%0], [%1], 16, %2;\" :: \"r\"(d), \"l\"(s), \"r\"(n) : \"memory\"); }\n"
     "static __device__ __forceinline__ void cp4(u32 d, const void *s, u32 n) {\n"
@@ -49,6 +60,13 @@ static const char s_head[] =
     "static __device__ __forceinline__ void st16(u32 d, u16 v) {\n"
     "    asm volatile(\"st.shared.u16 [%0], %1;\" :: \"r\"(d), \"h\"(v) : \"memory\"); }\n"
     "static __device__ __forceinline__ void commit() { asm volatile(\"cp.async.commit_group;\" ::: \"memory\"); }\n"
+    "#if NK\n"
+    "static __device__ __forceinline__ float lds(u32 a) {\n"
+    "    float v; asm volatile(\"ld.shared.f32 %0, [%1];\" : \"=f\"(v) : \"r\"(a)); return v; }\n"
+    "static __device__ __forceinline__ void ldsm4(u32 a, u32 *r) {\n"
+    "    asm volatile(\"ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\"\n"
+    "                 : \"=r\"(r[0]), \"=r\"(r[1]), \"=r\"(r[2]), \"=r\"(r[3]) : \"r\"(a)); }\n"
+    "#endif\n"
     "static __device__ __forceinline__ void ldsm4t(u32 a, u32 *r) {\n"
     "    asm volatile(\"ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\"\n"
     "                 : \"=r\"(r[0]), \"=r\"(r[1]), \"=r\"(r[2]), \"=r\"(r[3]) : \"r\"(a)); }\n"
@@ -141,7 +159,11 @@ static const char s_body[] =
     "    const u32 sraw = (u32) __cvta_generic_to_shared(smem);\n"
     "    const u32 base = (sraw + 1023) & ~1023u;\n"
     "    unsigned char *const gs = smem + (base - sraw);\n"
+    "#if NK\n"
+    "    const bool vec = K % VE == 0 && (size_t) B % 16 == 0;  /* X's rows: 16-byte pieces along K */\n"
+    "#else\n"
     "    const bool vec = N % VE == 0 && (size_t) B % 16 == 0;\n"
+    "#endif\n"
     "    /* Tile kt of A (swizzled; zeros past M and K) and of B (zeros past\n"
     "       K and N) into stage s, by the LT loader threads. A loader owns the\n"
     "       same 16-byte chunks of A in every tile (the plain-A split relies\n"
@@ -172,6 +194,31 @@ static const char s_body[] =
     "            }\n"
     "        }\n"
     "        const u32 sb = st + NA * ABYTES;\n"
+    "#if NK\n"
+    "        /* X (N x K row-major): BN rows of BK, a row's 8 16-byte pieces by\n"
+    "           8 consecutive threads (coalesced); zeros past K and N */\n"
+    "        if (vec) {\n"
+    "            const u32 q = ltid % 8 * VE, k = k0 + q;  /* LT is a multiple of 8: q is the thread's own */\n"
+    "            for (u32 r = ltid / 8; r < BN; r += LT / 8) {\n"
+    "                const u32 n = col0 + r;\n"
+    "                const bool in = k < K && n < N;\n"
+    "                cp16(sb + (r * XS + q) * ES, in ? (const void *) (B + (size_t) n * K + k) : (const void *) B,\n"
+    "                     in ? 16 : 0);\n"
+    "            }\n"
+    "        } else {\n"
+    "            const u32 q = ltid % BK, k = k0 + q;  /* LT is a multiple of BK */\n"
+    "            for (u32 r = ltid / BK; r < BN; r += LT / BK) {\n"
+    "                const u32 n = col0 + r;\n"
+    "                const bool in = k < K && n < N;\n"
+    "#if KIND <= 1\n"
+    "                cp4(sb + (r * XS + q) * 4, in ? (const void *) (B + (size_t) n * K + k) : (const void *) B,\n"
+    "                    in ? 4 : 0);\n"
+    "#else\n"
+    "                st16(sb + (r * XS + q) * 2, in ? B[(size_t) n * K + k] : (T) 0);\n"
+    "#endif\n"
+    "            }\n"
+    "        }\n"
+    "#else\n"
     "        if (vec) {\n"
     "            for (u32 c = ltid; c < BK * (BN / VE); c += LT) {\n"
     "                const u32 r = c / (BN / VE), q = c % (BN / VE) * VE, k = k0 + r, n = col0 + q;\n"
@@ -191,6 +238,7 @@ static const char s_body[] =
     "#endif\n"
     "            }\n"
     "        }\n"
+    "#endif\n"
     "    };\n"
     "    /* Stage s's copies (this loader's, landed) ready for the tensor cores:\n"
     "       plain A's chunks split into TF32 hi and lo (3xTF32) or rounded to\n"
@@ -217,6 +265,67 @@ static const char s_body[] =
     "#pragma unroll\n"
     "    for (int j = 0; j < NACC; j++)\n"
     "        acc[j] = 0.f;\n"
+    "#if NK\n"
+    "    /* nk: the same, X's fragments straight from its n-major rows; the\n"
+    "       warp-specialized kernels at WM = 256 issue a tile's MMAs in two\n"
+    "       groups, so that only half the tile's fragments are live (128\n"
+    "       accumulators and 16 fragment registers spill under the 168\n"
+    "       registers of 384 threads) */\n"
+    "    auto mma = [&](u32 s, float (&d)[NACC]) {\n"
+    "        const u32 st = base + s * STAGE, xs = st + NA * ABYTES;\n"
+    "        const u32 ab = st + wgm * WM * 128;  /* this warpgroup's rows of A */\n"
+    "#pragma unroll\n"
+    "        for (int h0 = 0; h0 < NKS; h0 += NH) {\n"
+    "            u32 fh[NH][4];\n"
+    "#if KIND == 0\n"
+    "            u32 fl[NH][4];\n"
+    "#endif\n"
+    "#pragma unroll\n"
+    "            for (int q = 0; q < NH; q++) {\n"
+    "                const int kk = h0 + q;\n"
+    "#if KIND <= 1\n"
+    "                /* row stride BK + 4 floats: lane (g, t) on bank 4g + t, conflict-free */\n"
+    "                const u32 p = xs + ((nb + g) * XS + kk * 8 + t) * 4;\n"
+    "                const float x[4] = { lds(p), lds(p + 32 * XS), lds(p + 16), lds(p + 32 * XS + 16) };\n"
+    "#pragma unroll\n"
+    "                for (int e = 0; e < 4; e++) {\n"
+    "                    fh[q][e] = tf32(x[e]);\n"
+    "#if KIND == 0\n"
+    "                    fl[q][e] = tf32(x[e] - __uint_as_float(fh[q][e]));\n"
+    "#endif\n"
+    "                }\n"
+    "#else\n"
+    "                /* the fragments as ldmatrix gives them (no .trans): rows of\n"
+    "                   BK + 8 halves put 8 rows on 8 distinct 16-byte slots */\n"
+    "                const u32 n = nb + (lane & 7) + ((lane >> 3) & 1) * 8, k = kk * 16 + (lane >> 4) * 8;\n"
+    "                ldsm4(xs + (n * XS + k) * 2, fh[q]);\n"
+    "#endif\n"
+    "            }\n"
+    "            fence_acc(d);\n"
+    "            wg_fence();\n"
+    "#pragma unroll\n"
+    "            for (int q = 0; q < NH; q++) {\n"
+    "                const int kk = h0 + q;\n"
+    "                const u64 dh = desc(ab + kk * 32);\n"
+    "#if KIND == 0\n"
+    "                wg(d, fh[q], desc(ab + ABYTES + kk * 32), kk > 0);\n"
+    "                wg(d, fl[q], dh, 1);\n"
+    "                wg(d, fh[q], dh, 1);\n"
+    "#else\n"
+    "                wg(d, fh[q], dh, 1);\n"
+    "#endif\n"
+    "            }\n"
+    "            wg_commit();\n"
+    "            wg_wait0();\n"
+    "            fence_acc(d);\n"
+    "        }\n"
+    "#if KIND == 0\n"
+    "#pragma unroll\n"
+    "        for (int j = 0; j < NACC; j++)\n"
+    "            acc[j] += d[j];\n"
+    "#endif\n"
+    "    };\n"
+    "#else\n"
     "    /* Stage s's MMAs into d (3xTF32: d = this tile's products; else\n"
     "       d += them), one group, waited for: this warp's fragments of B^T\n"
     "       (wgmma's A, from registers), A through descriptors. */\n"
@@ -271,6 +380,7 @@ static const char s_body[] =
     "            acc[j] += d[j];\n"
     "#endif\n"
     "    };\n"
+    "#endif\n"
     "#if KIND == 0\n"
     "    float tp[NACC];  /* one K tile's products */\n"
     "#define DST tp\n"
@@ -358,7 +468,11 @@ static const char s_body[] =
     "            for (int v = 0; v < 2; v++)\n"
     "#pragma unroll\n"
     "                for (int h = 0; h < 2; h++)\n"
+    "#if NK\n"
+    "                    ps[(nb + g + 8 * h) * PSN + wgm * WM + j * 8 + 2 * t + v] = acc[4 * j + 2 * h + v];\n"
+    "#else\n"
     "                    ps[(wgm * WM + j * 8 + 2 * t + v) * PS + nb + g + 8 * h] = acc[4 * j + 2 * h + v];\n"
+    "#endif\n"
     "    }\n"
     "#if KS > 1\n"
     "    cluster_sync();\n"
@@ -366,18 +480,29 @@ static const char s_body[] =
     "    sync_mma();\n"
     "#endif\n"
     "    for (u32 e = tid; e < BM / KS * BN; e += NCW * 128) {\n"
+    "#if NK\n"
+    "        /* Y is N x M: rows of C (m) fastest, so that the stores coalesce */\n"
+    "        const u32 rl = part * (BM / KS) + e % (BM / KS), cl = e / (BM / KS), r = row0 + rl, c = col0 + cl;\n"
+    "        const u32 at = cl * PSN + rl;\n"
+    "#else\n"
     "        const u32 rl = part * (BM / KS) + e / BN, cl = e % BN, r = row0 + rl, c = col0 + cl;\n"
+    "        const u32 at = rl * PS + cl;\n"
+    "#endif\n"
     "#if KS > 1\n"
-    "        const u32 addr = base + (rl * PS + cl) * 4;\n"
+    "        const u32 addr = base + at * 4;\n"
     "        float y = 0.f;\n"
     "#pragma unroll\n"
     "        for (u32 q = 0; q < KS; q++)\n"
     "            y += ld_remote(addr, q);\n"
     "#else\n"
-    "        const float y = ps[rl * PS + cl];\n"
+    "        const float y = ps[at];\n"
     "#endif\n"
     "        if (r < M && c < N)\n"
+    "#if NK\n"
+    "            C[(size_t) c * M + r] = fromfl(epi(y, BIAS ? tofl(bias[r]) : 0.f));\n"
+    "#else\n"
     "            C[(size_t) r * N + c] = fromfl(epi(y, BIAS ? tofl(bias[r]) : 0.f));\n"
+    "#endif\n"
     "    }\n"
     "#if KS > 1\n"
     "    cluster_sync();  /* no block leaves while another reads its shared memory */\n"
@@ -410,7 +535,9 @@ static int64_t
 s_stage_bytes (const sf_tcdense_config_t *c)
 {
     int64_t es = (int64_t) sf_tier_elem_size (c->tier), na = c->tier == SF_TIER_FP32 ? 2 : 1;
-    int64_t bytes = na * c->bm * 128 + (int64_t) c->bk * (c->bn + 8) * es;
+    /* B's tile: kn K x BN rows of BN + 8; nk BN rows of X of BK + 16 bytes */
+    int64_t b = c->nk ? (int64_t) c->bn * (c->bk + 16 / es) : (int64_t) c->bk * (c->bn + 8);
+    int64_t bytes = na * c->bm * 128 + b * es;
     return (bytes + 1023) / 1024 * 1024;
 }
 
@@ -425,7 +552,8 @@ sf_wgdense_legal (const sf_tcdense_config_t *c)
     int64_t es = (int64_t) sf_tier_elem_size (c->tier);
     if (c->wn != 64 || (c->wm != 64 && c->wm != 128 && c->wm != 256)
         || (c->tier == SF_TIER_FP32 && c->wm > 128) || c->bm < c->wm || c->bm % c->wm || c->bn < 64 || c->bn % 64
-        || c->bk * es != 128 || c->stages < 2 || c->stages > 6 || (c->plain != 0 && c->plain != 1))
+        || c->bk * es != 128 || c->stages < 2 || c->stages > 6 || (c->plain != 0 && c->plain != 1)
+        || (c->nk != 0 && c->nk != 1))
         return false;
     int64_t threads = ((int64_t) (c->bm / c->wm) * (c->bn / 64) + (c->wg == 2 ? 1 : 0)) * 128;
     return threads <= 384 && sf_wgdense_shared_bytes (c) <= S_SHARED_MAX;
@@ -437,7 +565,7 @@ sf_wgdense_shared_bytes (const sf_tcdense_config_t *c)
     /* the pipeline (and the ws variant's mbarriers) or the epilogue's
        staging of the block's C, whichever is larger, and the alignment */
     int64_t pipe = c->stages * s_stage_bytes (c) + (c->wg == 2 ? 16 * c->stages : 0);
-    int64_t stage_c = (int64_t) c->bm * (c->bn + 4) * 4;
+    int64_t stage_c = c->nk ? (int64_t) c->bn * (c->bm + 4) * 4 : (int64_t) c->bm * (c->bn + 4) * 4;
     return (int32_t) ((pipe > stage_c ? pipe : stage_c) + 1024);
 }
 
@@ -454,8 +582,8 @@ static const s_tile_t s_tiles[] = {
 };
 
 int
-sf_wgdense_configs (sf_tier tier, int64_t m, int64_t k, int64_t n, int32_t sm_count, sf_tcdense_config_t *out,
-                    int max)
+sf_wgdense_configs (sf_tier tier, sf_layout layout, int64_t m, int64_t k, int64_t n, int32_t sm_count,
+                    sf_tcdense_config_t *out, int max)
 {
     int32_t sms = sm_count > 0 ? sm_count : 132;
     int count = 0, total = 0;
@@ -476,6 +604,7 @@ sf_wgdense_configs (sf_tier tier, int64_t m, int64_t k, int64_t n, int32_t sm_co
         c.ksplit = 1;
         c.wg = s_tiles[i].ws ? 2 : 1;
         c.stages = 4;
+        c.nk = layout == SF_LAYOUT_NK;
         while (c.stages > 3 && sf_wgdense_shared_bytes (&c) > S_SHARED_MAX)
             c.stages--;
         if (!sf_wgdense_legal (&c))
@@ -533,10 +662,10 @@ sf_wgdense_source_mk (const sf_tcdense_config_t *c, const sf_epilogue_t *epi, in
                    "// spmmfarm wgmma dense kernel (sm_90a), config %s\n"
                    "#define KIND %d\n#define BM %d\n#define BN %d\n#define BK %d\n#define WM %d\n"
                    "#define ST %d\n#define BIAS %d\n#define RELU %d\n#define ENTRY %s\n"
-                   "#define APLAIN %d\n#define SF_M %lldu\n#define SF_K %lldu\n#define WS %d\n#define KS %d\n",
+                   "#define APLAIN %d\n#define SF_M %lldu\n#define SF_K %lldu\n#define WS %d\n#define KS %d\n#define NK %d\n",
                    sf_tcdense_text (c, text), (int) c->tier, c->bm, c->bn, c->bk, c->wm, c->stages,
                    epi->bias ? 1 : 0, epi->relu ? 1 : 0, entry, c->plain, (long long) (c->plain ? m : 0),
-                   (long long) (c->plain ? k : 0), c->wg == 2 ? 1 : 0, c->ksplit);
+                   (long long) (c->plain ? k : 0), c->wg == 2 ? 1 : 0, c->ksplit, c->nk);
     sf_buf_append (out, s_head, sizeof s_head - 1);
     s_wg_call (c, out);
     sf_buf_append (out, s_body, sizeof s_body - 1);

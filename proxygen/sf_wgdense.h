@@ -35,9 +35,23 @@
     wgmma.wait_group 0 at the end of each K tile (the register operands
     are then free), so that the loads of ST - 1 tiles run under the MMAs.
 
+    Layout nk (".nk", issue 23: X N x K row-major in, Y = X A^T N x M
+    row-major out, nn.Linear's): the TN GEMM wgmma likes. B^T is X as it
+    stands: X's BN x BK tile is staged n-major (16-byte cp.async pieces
+    along K, a row by 8 consecutive threads: coalesced) at a row stride of
+    BK + 16 bytes (fragment loads conflict-free), and the fragments come
+    from it directly (32-bit loads for TF32, ldmatrix without .trans in 16
+    bits); the epilogue stages C^T n-major (rows of BM + 4) and stores
+    Y[n][m] with m fastest (coalesced); the K split's cluster reduction is
+    the kn one's (block `part` adds and stores its BM / KS rows of C).
+    The ws kernels at wm = 256 issue a tile's MMAs in two groups (half the
+    fragments live: no spills; their kn forms keep one group and spill
+    32-64 bytes). Same grid, block, ABI and data as the kn kernel.
+
     Config text: "wg.x3.m128n128k32.w128x64.s4.k1" (kind, block tile in
     rows of C x columns of C x K, warpgroup tile wm x 64, stages, K split
-    1); ".a1" for plain A. Compiled for sm_90a (NVRTC compute_90a).
+    1); ".a1" for plain A, then ".nk" for the nk layout. Compiled for sm_90a
+    (NVRTC compute_90a).
 */
 #ifndef SF_WGDENSE_H_INCLUDED
 #define SF_WGDENSE_H_INCLUDED
@@ -54,17 +68,18 @@ extern "C" {
 /*  Whether a wg config is one this template builds: wn 64, wm 64/128/256
     (fp32: at most 128, its partial sums double the registers), bm a
     multiple of wm, bn of 64, bk one 128-byte row of the tier's type, K
-    split 1, 2..6 stages, at most 384 threads, shared memory within 227 KB. */
+    split 1, 2 or 4 (wg only), 2..6 stages (ws: 3..6), layout kn or nk, at most 384 threads, shared memory within 227 KB. */
 bool sf_wgdense_legal (const sf_tcdense_config_t *config);
 
 /*  Dynamic shared memory of a legal wg config (1 KB of alignment slack
     included: the swizzled tiles sit on 1024-byte boundaries). */
 int32_t sf_wgdense_shared_bytes (const sf_tcdense_config_t *config);
 
-/*  Up to max wg configs for a layer of M x K at N columns, best guess
+/*  Up to max wg configs for a layer of M x K at N columns in the layout
+    (nk: each with nk set, stages fitted to its shared memory), best guess
     first (SF_TCDENSE_MAX_CONFIGS at most). Returns how many (0 when N is
     too small for 64-column warpgroups to pay). */
-int sf_wgdense_configs (sf_tier tier, int64_t m, int64_t k, int64_t n, int32_t sm_count,
+int sf_wgdense_configs (sf_tier tier, sf_layout layout, int64_t m, int64_t k, int64_t n, int32_t sm_count,
                         sf_tcdense_config_t *out, int max);
 
 /*  CUDA C of a legal wg config's kernel into `out` and the launch fields

@@ -184,7 +184,8 @@ s_dense_layer (const sf_export_layer_t *in, sf_bundle_layer_t *l, void **cubin, 
     if (in->arch && strcmp (in->arch, "sm_90") != 0)
         return sf_bundle_dense_kernel (m, k, in->bias, in->relu, in->arch, l, cubin, source);
     sf_tcdense_config_t c;
-    /* nk: X (N x K) in, Y (N x M) out (mma.sync configs only) */
+    /* nk: X (N x K) in, Y (N x M) out; the first config (wgmma from N = 24,
+       as in kn) */
     sf_tcdense_configs_layout (in->tier, in->layout, m, k, in->n > 0 ? in->n : 512, 0, &c, 1);
     c.plain = 1;
     sf_epilogue_t epi = { in->bias, in->relu };

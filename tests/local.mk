@@ -411,6 +411,16 @@ tests_check_nk_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_nk_LDADD = $(CHECK_LDADD)
 tests_check_nk_LDFLAGS = $(CUDA_LDFLAGS)
 
+## the wgmma dense kernels in nk (issue 23): texts, shared memory, the configs
+## nk offers, every one compiled for sm_90a without spills
+check_PROGRAMS += tests/check_wgdense
+TESTS += tests/check_wgdense
+dist_noinst_SCRIPTS += tests/gpu/wgnk.sh
+tests_check_wgdense_SOURCES = tests/check_wgdense.c
+tests_check_wgdense_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_wgdense_LDADD = $(CHECK_LDADD)
+tests_check_wgdense_LDFLAGS = $(CUDA_LDFLAGS)
+
 ## gpu/upartscmp: U kernels in parts against one function, bit for bit (issue 22)
 dist_noinst_SCRIPTS += tests/gpu/uparts-check.sh
 noinst_PROGRAMS += tests/gpu/upartscmp

@@ -14,7 +14,8 @@
     (".a1": the bundles' data format, split in registers). --generic also times the bundles' generic
     dense kernel (sf_bundle_dense_kernel, fp32 only). --nk: every config in
     the nk layout (X N x K in, Y N x M out; the baselines stay kn: issue
-    23, tests/gpu/check-gpu-nk.sh). --check: exit 1 when a
+    23, tests/gpu/check-gpu-nk.sh, tests/gpu/wgnk.sh), wgmma ones included;
+    --config and --extra texts may be spelled with or without ".nk". --check: exit 1 when a
     config fails to verify (check-gpu). Exit 2 on bad usage, 77 without a GPU.
     Used by tests/gpu/check-gpu.sh and tests/gpu/tc-dense.sh (docs/KERNELS.md).
 */
@@ -166,7 +167,9 @@ main (int argc, char **argv)
     } else
         count = sf_tcdense_configs_layout ((sf_tier) tier, nk ? SF_LAYOUT_NK : SF_LAYOUT_KN, m, k, n,
                                            sf_gpu_info (gpu)->sm_count, configs, SF_TCDENSE_MAX_CONFIGS);
-    for (int e = 0; e < nextra && count < SF_TCDENSE_MAX_CONFIGS; e++)
+    if (count + nextra > SF_TCDENSE_MAX_CONFIGS)  /* the --extra ones are what the caller wants to see */
+        count = SF_TCDENSE_MAX_CONFIGS - nextra;
+    for (int e = 0; e < nextra; e++)
         if (sf_tcdense_parse (extra[e], &configs[count]) == SF_OK)
             count++;
         else {
@@ -177,12 +180,14 @@ main (int argc, char **argv)
         configs[count] = configs[c];
         configs[count++].plain = 1;
     }
-    for (int c = 0; c < count; c++)  /* --only/--extra texts in nk: the wgmma ones have no nk form */
-        if (nk && configs[c].wg) {
-            fprintf (stderr, "tcdense: %s: no nk form (wgmma)\n", sf_tcdense_text (&configs[c], (char[SF_TCDENSE_TEXT_MAX]) { 0 }));
+    for (int c = 0; c < count; c++) {  /* --config/--extra texts in either spelling: the layout is --nk's */
+        configs[c].nk = nk;
+        if (!sf_tcdense_legal (&configs[c])) {
+            fprintf (stderr, "tcdense: %s: not legal in this layout\n",
+                     sf_tcdense_text (&configs[c], (char[SF_TCDENSE_TEXT_MAX]) { 0 }));
             return 2;
-        } else
-            configs[c].nk = nk;
+        }
+    }
     void *data = NULL;
     size_t data_size = 0;
     if (sf_tcdense_pack ((sf_tier) tier, a, &data, &data_size) != SF_OK) {
