@@ -54,6 +54,13 @@ static const char s_body[] =
     "#else\n"
     "    return k * (NB * 2) + ((u ^ ((k / (8 / UB)) % UB)) << 4); }\n"
     "#endif\n"
+    "#if NK\n"
+    "/* nk: X staged as k-tiles of NB rows (n) x 16 k (32 bytes a row): tile t,\n"
+    "   row n, half h (k 8 h .. 8 h + 7) at 32 (NB t + n) + 16 (h ^ (n >> 2 & 1)),\n"
+    "   so that the 8 rows one ldmatrix (no .trans) reads fill 8 bank groups. */\n"
+    "static __device__ __forceinline__ u32 s_xoff (u32 t, u32 n, u32 h) {\n"
+    "    return (t * NB + n) * 32u + ((h ^ ((n >> 2) & 1u)) << 4); }\n"
+    "#endif  /* NK */\n"
     "static __device__ __forceinline__ void s_mbar_init (u32 bar) {\n"
     "    asm volatile (\"mbarrier.init.shared::cta.b64 [%0], 1;\" :: \"r\"(bar) : \"memory\"); }\n"
     "static __device__ __forceinline__ void s_mbar_wait (u32 bar, u32 phase) {\n"
@@ -111,6 +118,40 @@ static const char s_body[] =
     "            c[1] = s_half (y);\n"
     "    }\n"
     "}\n"
+    "#if NK\n"
+    "/* nk: bias, ReLU and the store of Y[n][m], Y[n][m + 1] (Y is N x M). */\n"
+    "static __device__ __forceinline__ void s_store2t (u16 *Y, const BIAS_T *bias, u32 M, u32 N, u32 m, u32 n,\n"
+    "                                                  float x, float y) {\n"
+    "    if (m >= M || n >= N)\n"
+    "        return;\n"
+    "    const bool two = m + 1 < M;\n"
+    "    x += s_bias (bias, m);\n"
+    "    y += two ? s_bias (bias, m + 1) : 0.f;\n"
+    "    if (RELU) { x = fmaxf (x, 0.f); y = fmaxf (y, 0.f); }\n"
+    "    u16 *c = Y + (size_t) n * M + m;\n"
+    "    if (two && (M & 1) == 0)\n"
+    "        *(u32 *) c = s_pack (x, y);\n"
+    "    else {\n"
+    "        c[0] = s_half (x);\n"
+    "        if (two)\n"
+    "            c[1] = s_half (y);\n"
+    "    }\n"
+    "}\n"
+    "/* nk: an accumulator fragment (v0, v1 at row r = 16-row strip + lane / 4,\n"
+    "   columns c, c + 1; v2, v3 at row r + 8) into Y. One shuffle with the lane\n"
+    "   of the neighbouring row pairs the values so that each lane stores two\n"
+    "   consecutive m of one n: an even row keeps column c (rows r, r + 1), an\n"
+    "   odd row column c + 1 (rows r - 1, r). Every lane of the warp calls it. */\n"
+    "static __device__ __forceinline__ void s_fstore (u16 *Y, const BIAS_T *bias, u32 M, u32 N, u32 r, u32 c,\n"
+    "                                                 float v0, float v1, float v2, float v3, u32 lane) {\n"
+    "    const bool odd = (lane >> 2) & 1u;\n"
+    "    const float s0 = __shfl_xor_sync (0xffffffffu, odd ? v0 : v1, 4);\n"
+    "    const float s2 = __shfl_xor_sync (0xffffffffu, odd ? v2 : v3, 4);\n"
+    "    const u32 m = odd ? r - 1u : r, n = odd ? c + 1u : c;\n"
+    "    s_store2t (Y, bias, M, N, m, n, odd ? s0 : v0, odd ? v1 : s0);\n"
+    "    s_store2t (Y, bias, M, N, m + 8u, n, odd ? s2 : v2, odd ? v3 : s2);\n"
+    "}\n"
+    "#endif  /* NK */\n"
     "\n"
     "/* Tile t of the group in the slot at sm[so] (its values from sm[vo]):\n"
     "   this lane's part of the tile's mma A fragment into a[]; vb counts the\n"
@@ -163,6 +204,42 @@ static const char s_body[] =
     "#endif\n"
     "}\n"
     "\n"
+    "#if NK\n"
+    "/* nk: rows c0 .. c0 + NB of X (N x K), k0 .. k0 + 16 tiles, into shared\n"
+    "   memory at sm[off] as k-tiles (s_xoff), zeros past K and N; two threads\n"
+    "   copy a tile row's 32 bytes (one sector), a warp 512 consecutive bytes of\n"
+    "   shared memory. The vector path commits a cp.async group. */\n"
+    "static __device__ __forceinline__ void s_stagex (const u16 *__restrict__ X, unsigned char *sm, u32 sbase, u32 off,\n"
+    "                                                 u32 k0, u32 tiles, u32 K, u32 N, u32 c0) {\n"
+    "    const u32 units = tiles * NB * 2u;\n"
+    "    if ((K & 7u) == 0 && ((size_t) X & 15u) == 0) {\n"
+    "        for (u32 e = threadIdx.x; e < units; e += 32u * W) {\n"
+    "            const u32 h = e & 1u, nl = (e >> 1) % NB, t = (e >> 1) / NB, n = c0 + nl, k = k0 + t * 16u + h * 8u;\n"
+    "            const bool in = k < K && n < N;\n"
+    "            const u16 *src = in ? X + (size_t) n * K + k : X;\n"
+    "            asm volatile (\"cp.async.cg.shared.global [%0], [%1], 16, %2;\"\n"
+    "                          :: \"r\"(sbase + off + s_xoff (t, nl, h)), \"l\"(src), \"r\"(in ? 16u : 0u) : \"memory\");\n"
+    "        }\n"
+    "        asm volatile (\"cp.async.commit_group;\" ::: \"memory\");\n"
+    "    } else {\n"
+    "        for (u32 e = threadIdx.x; e < units; e += 32u * W) {\n"
+    "            const u32 h = e & 1u, nl = (e >> 1) % NB, t = (e >> 1) / NB, n = c0 + nl, k = k0 + t * 16u + h * 8u;\n"
+    "            u32 v[4];\n"
+    "#pragma unroll\n"
+    "            for (u32 x = 0; x < 4; x++) {\n"
+    "                const u32 lo = n < N && k + 2 * x < K ? X[(size_t) n * K + k + 2 * x] : 0u;\n"
+    "                const u32 hi = n < N && k + 2 * x + 1 < K ? X[(size_t) n * K + k + 2 * x + 1] : 0u;\n"
+    "                v[x] = lo | hi << 16;\n"
+    "            }\n"
+    "            *(uint4 *) (sm + off + s_xoff (t, nl, h)) = make_uint4 (v[0], v[1], v[2], v[3]);\n"
+    "        }\n"
+    "    }\n"
+    "}\n"
+    "/* nk: a chunk of the streamed X (BS, PF): G k-tiles from k0. */\n"
+    "static __device__ __forceinline__ void s_stage (const u16 *__restrict__ X, unsigned char *sm, u32 sbase, u32 off,\n"
+    "                                                u32 k0, u32 K, u32 N, u32 c0) {\n"
+    "    s_stagex (X, sm, sbase, off, k0, G, K, N, c0); }\n"
+    "#else  /* NK */\n"
     "/* Rows k0 .. k0 + 16 G of B, columns c0 .. c0 + NB, into shared memory at\n"
     "   sm[off] (zeros past K and N): a chunk of the streamed B (BS, PF). */\n"
     "static __device__ __forceinline__ void s_stage (const u16 *__restrict__ B, unsigned char *sm, u32 sbase, u32 off,\n"
@@ -191,6 +268,7 @@ static const char s_body[] =
     "        }\n"
     "    }\n"
     "}\n"
+    "#endif  /* NK */\n"
     "#if !PF\n"
     "extern \"C\" __global__ void __launch_bounds__(32 * W) S_CLUSTER\n"
     "ENTRY (const u16 *__restrict__ B, u16 *__restrict__ C, u32 N, const BIAS_T *__restrict__ bias,\n"
@@ -246,6 +324,10 @@ static const char s_body[] =
     "#if BS\n"
     "    s_stage (B, sm, sbase, 0u, kbase, K, N, cb * NB);\n"
     "#else\n"
+    "#if NK\n"
+    "    s_stagex (B, sm, sbase, 0u, kbase, KTP, K, N, cb * NB);\n"
+    "    asm volatile (\"cp.async.wait_all;\" ::: \"memory\");\n"
+    "#else  /* NK */\n"
     "    const u32 units = krows * UB;\n"
     "    if ((N & 7u) == 0) {\n"
     "        for (u32 e = threadIdx.x; e < units; e += 32u * W) {\n"
@@ -270,6 +352,7 @@ static const char s_body[] =
     "            *(uint4 *) (sm + s_bswz (kl, u)) = make_uint4 (v[0], v[1], v[2], v[3]);\n"
     "        }\n"
     "    }\n"
+    "#endif  /* NK */\n"
     "    __syncthreads ();\n"
     "#endif\n"
     "    /* 3. Stream the groups: decode each tile of A into its mma fragment,\n"
@@ -306,6 +389,23 @@ static const char s_body[] =
     "        for (u32 u = 0; u < G; u++) {\n"
     "            const u32 kl = (BS ? u : g * G + u) * 16u;\n"
     "            u32 bf[NT][2];\n"
+    "#if NK\n"
+    "            /* nk: X's rows hold consecutive k of one n, the B fragment's\n"
+    "               order: ldmatrix without .trans; matrix q of an x4 is n-tile\n"
+    "               2 jj + q / 2, k half q % 2 */\n"
+    "#if NB == 8\n"
+    "            asm volatile (\"ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0,%1}, [%2];\"\n"
+    "                          : \"=r\"(bf[0][0]), \"=r\"(bf[0][1]) : \"r\"(bo + s_xoff (kl >> 4, lane & 7u, (lane >> 3) & 1u)));\n"
+    "#else\n"
+    "#pragma unroll\n"
+    "            for (u32 jj = 0; jj < NB / 16; jj++) {\n"
+    "                const u32 mat = lane >> 3;\n"
+    "                asm volatile (\"ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\"\n"
+    "                              : \"=r\"(bf[2 * jj][0]), \"=r\"(bf[2 * jj][1]), \"=r\"(bf[2 * jj + 1][0]), \"=r\"(bf[2 * jj + 1][1])\n"
+    "                              : \"r\"(bo + s_xoff (kl >> 4, 8u * (2u * jj + (mat >> 1)) + (lane & 7u), mat & 1u)));\n"
+    "            }\n"
+    "#endif\n"
+    "#else  /* NK */\n"
     "#if NB == 8\n"
     "            {\n"
     "                const u32 mat = (lane >> 3) & 1u;\n"
@@ -321,6 +421,7 @@ static const char s_body[] =
     "                              : \"r\"(bo + s_bswz (kl + (lane & 7u) + 8u * (mat & 1u), 2u * jj + (mat >> 1))));\n"
     "            }\n"
     "#endif\n"
+    "#endif  /* NK */\n"
     "#pragma unroll\n"
     "            for (u32 i = 0; i < MW; i++) {\n"
     "                const u32 t = u * MW + i;\n"
@@ -354,8 +455,12 @@ static const char s_body[] =
     "#pragma unroll\n"
     "        for (u32 j = 0; j < NT; j++) {\n"
     "            const u32 r = row0 + 16u * (w * MW + i) + q4, c = cb * NB + 8u * j + 2u * (lane & 3u);\n"
+    "#if NK\n"
+    "            s_fstore (C, bias, M, N, r, c, acc[0][i][j][0], acc[0][i][j][1], acc[0][i][j][2], acc[0][i][j][3], lane);\n"
+    "#else  /* NK */\n"
     "            s_store2 (C, bias, M, N, r, c, acc[0][i][j][0], acc[0][i][j][1]);\n"
     "            s_store2 (C, bias, M, N, r + 8u, c, acc[0][i][j][2], acc[0][i][j][3]);\n"
+    "#endif  /* NK */\n"
     "        }\n"
     "#else\n"
     "    __syncthreads ();  /* every warp is done with the staged B */\n"
@@ -370,6 +475,35 @@ static const char s_body[] =
     "        }\n"
     "    asm volatile (\"barrier.cluster.arrive.release.aligned;\\n\\tbarrier.cluster.wait.acquire.aligned;\" ::: \"memory\");\n"
     "    const u32 share = RB_ROWS / SK;\n"
+    "#if NK\n"
+    "    /* nk: a thread adds two rows (m, m + 1) x 4 columns (n) and stores\n"
+    "       them as 4 pairs along Y's rows; the NB / 4 threads of one pair of\n"
+    "       rows are neighbours (2-way bank conflicts on the loads), so a\n"
+    "       store instruction writes whole 32-byte sectors of NB / 4 rows */\n"
+    "    for (u32 e = threadIdx.x; e < share / 2u * (NB / 4); e += 32u * W) {\n"
+    "        const u32 lr = part * share + 2u * (e / (NB / 4)), c4 = (e % (NB / 4)) * 4u;\n"
+    "        const u32 local = sbase + (lr * NB + c4) * 4u;\n"
+    "        float4 s0 = make_float4 (0.f, 0.f, 0.f, 0.f), s1 = s0;\n"
+    "#pragma unroll\n"
+    "        for (u32 r = 0; r < SK; r++) {\n"
+    "            u32 ra, rb2;\n"
+    "            float4 v, x;\n"
+    "            asm volatile (\"mapa.shared::cluster.u32 %0, %1, %2;\" : \"=r\"(ra) : \"r\"(local), \"r\"(r));\n"
+    "            asm volatile (\"mapa.shared::cluster.u32 %0, %1, %2;\" : \"=r\"(rb2) : \"r\"(local + NB * 4u), \"r\"(r));\n"
+    "            asm volatile (\"ld.shared::cluster.v4.f32 {%0,%1,%2,%3}, [%4];\"\n"
+    "                          : \"=f\"(v.x), \"=f\"(v.y), \"=f\"(v.z), \"=f\"(v.w) : \"r\"(ra) : \"memory\");\n"
+    "            asm volatile (\"ld.shared::cluster.v4.f32 {%0,%1,%2,%3}, [%4];\"\n"
+    "                          : \"=f\"(x.x), \"=f\"(x.y), \"=f\"(x.z), \"=f\"(x.w) : \"r\"(rb2) : \"memory\");\n"
+    "            s0.x += v.x; s0.y += v.y; s0.z += v.z; s0.w += v.w;\n"
+    "            s1.x += x.x; s1.y += x.y; s1.z += x.z; s1.w += x.w;\n"
+    "        }\n"
+    "        const u32 m = row0 + lr, n = cb * NB + c4;\n"
+    "        s_store2t (C, bias, M, N, m, n, s0.x, s1.x);\n"
+    "        s_store2t (C, bias, M, N, m, n + 1u, s0.y, s1.y);\n"
+    "        s_store2t (C, bias, M, N, m, n + 2u, s0.z, s1.z);\n"
+    "        s_store2t (C, bias, M, N, m, n + 3u, s0.w, s1.w);\n"
+    "    }\n"
+    "#else  /* NK */\n"
     "    for (u32 e = threadIdx.x; e < share * (NB / 4); e += 32u * W) {\n"
     "        const u32 lr = part * share + e / (NB / 4), c4 = (e % (NB / 4)) * 4u;\n"
     "        const u32 local = sbase + (lr * NB + c4) * 4u;\n"
@@ -387,6 +521,7 @@ static const char s_body[] =
     "        s_store2 (C, bias, M, N, r, c, sum.x, sum.y);\n"
     "        s_store2 (C, bias, M, N, r, c + 2u, sum.z, sum.w);\n"
     "    }\n"
+    "#endif  /* NK */\n"
     "    asm volatile (\"barrier.cluster.arrive.release.aligned;\\n\\tbarrier.cluster.wait.acquire.aligned;\" ::: \"memory\");\n"
     "#endif\n"
     "}\n"
@@ -470,9 +605,15 @@ static const char s_body[] =
     "#pragma unroll\n"
     "            for (u32 jj = 0; jj < NTW / 2; jj++) {\n"
     "                const u32 mat = lane >> 3;\n"
+    "#if NK\n"
+    "                asm volatile (\"ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\"\n"
+    "                              : \"=r\"(bf[2 * jj][0]), \"=r\"(bf[2 * jj][1]), \"=r\"(bf[2 * jj + 1][0]), \"=r\"(bf[2 * jj + 1][1])\n"
+    "                              : \"r\"(bo + s_xoff (u, 8u * (wc * NTW + 2u * jj + (mat >> 1)) + (lane & 7u), mat & 1u)));\n"
+    "#else  /* NK */\n"
     "                asm volatile (\"ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\"\n"
     "                              : \"=r\"(bf[2 * jj][0]), \"=r\"(bf[2 * jj][1]), \"=r\"(bf[2 * jj + 1][0]), \"=r\"(bf[2 * jj + 1][1])\n"
     "                              : \"r\"(bo + s_bswz (u * 16u + (lane & 7u) + 8u * (mat & 1u), wc * NTW + 2u * jj + (mat >> 1))));\n"
+    "#endif  /* NK */\n"
     "            }\n"
     "#pragma unroll\n"
     "            for (u32 i = 0; i < SPW; i++) {\n"
@@ -489,8 +630,12 @@ static const char s_body[] =
     "#pragma unroll\n"
     "        for (u32 j = 0; j < NTW; j++) {\n"
     "            const u32 r = row0 + 16u * (wr * SPW + i) + q4, c = cb * NB + 8u * (wc * NTW + j) + 2u * (lane & 3u);\n"
+    "#if NK\n"
+    "            s_fstore (C, bias, M, N, r, c, acc[i][j][0], acc[i][j][1], acc[i][j][2], acc[i][j][3], lane);\n"
+    "#else  /* NK */\n"
     "            s_store2 (C, bias, M, N, r, c, acc[i][j][0], acc[i][j][1]);\n"
     "            s_store2 (C, bias, M, N, r + 8u, c, acc[i][j][2], acc[i][j][3]);\n"
+    "#endif  /* NK */\n"
     "        }\n"
     "}\n"
     "#endif\n";
@@ -597,13 +742,45 @@ sf_tkernel_shared_bytes (const sf_tconfig_t *c, const sf_tgeom_t *g, int64_t slo
     return g->b_bytes + (int64_t) c->warps * c->stages * (slot_bytes + 8);
 }
 
+/*  The body for one layout. nk: as written (the source's NK, defined 1,
+    selects its branches). kn: without the nk branches and the marker lines
+    of the S_NK_* blocks, so that kn sources stay byte for byte what they
+    were before the nk form existed (compile caches, stored kernels and the
+    check_tnk digest rely on it). */
+#define S_NK_IF "#if NK\n"
+#define S_NK_ELSE "#else  /* NK */\n"
+#define S_NK_ENDIF "#endif  /* NK */\n"
+
 static void
-s_entry_name (const sf_tconfig_t *c, sf_tier tier, const sf_epilogue_t *epi, char name[SF_ENTRY_MAX])
+s_append_body (sf_buf_t *out, bool nk)
 {
-    snprintf (name, SF_ENTRY_MAX, "sf_t_e%d_w%d_m%d_n%d_k%d_g%d_p%d%s%s%s_%s%s%s", (int) c->enc, (int) c->warps,
+    if (nk) {
+        sf_buf_append (out, s_body, sizeof s_body - 1);
+        return;
+    }
+    int state = 0;  /* 0 outside an NK block, 1 in its nk branch, 2 in its kn branch */
+    for (const char *p = s_body; *p;) {
+        const char *eol = strchr (p, '\n');
+        size_t len = eol ? (size_t) (eol - p) + 1 : strlen (p);
+        if (len == strlen (S_NK_IF) && memcmp (p, S_NK_IF, len) == 0)
+            state = 1;
+        else if (len == strlen (S_NK_ELSE) && memcmp (p, S_NK_ELSE, len) == 0)
+            state = 2;
+        else if (len == strlen (S_NK_ENDIF) && memcmp (p, S_NK_ENDIF, len) == 0)
+            state = 0;
+        else if (state != 1)
+            sf_buf_append (out, p, len);
+        p += len;
+    }
+}
+
+static void
+s_entry_name (const sf_tconfig_t *c, sf_tier tier, bool nk, const sf_epilogue_t *epi, char name[SF_ENTRY_MAX])
+{
+    snprintf (name, SF_ENTRY_MAX, "sf_t_e%d_w%d_m%d_n%d_k%d_g%d_p%d%s%s%s_%s%s%s%s", (int) c->enc, (int) c->warps,
               (int) c->strips, (int) c->ncols, (int) c->ksplit, (int) c->group, (int) c->stages,
               c->ilp ? "_a1" : "", c->bstream ? "_b1" : "", c->prefill ? "_f1" : "", sf_tier_name (tier), epi->bias ? "_bias" : "",
-              epi->relu ? "_relu" : "");
+              epi->relu ? "_relu" : "", nk ? "_nk" : "");
 }
 
 int
@@ -615,11 +792,10 @@ sf_tkernel_source (const sf_tconfig_t *c, sf_tier tier, sf_layout layout, const 
     if (tier != SF_TIER_BF16 && tier != SF_TIER_FP16)
         return sf_error_set (SF_ERR_INVALID, "template T takes the bf16 and fp16 tiers, not %s",
                              sf_tier_name (tier));
-    if (layout != SF_LAYOUT_KN)
-        return sf_error_set (layout == SF_LAYOUT_NK ? SF_ERR_UNSUPPORTED : SF_ERR_INVALID,
-                             "template T kernels are built for layout kn only, not %s", sf_layout_name (layout));
+    if (layout != SF_LAYOUT_KN && layout != SF_LAYOUT_NK)
+        return sf_error_set (SF_ERR_INVALID, "layout %d is not kn or nk", (int) layout);
     memset (launch, 0, sizeof *launch);
-    s_entry_name (c, tier, epi, launch->entry);
+    s_entry_name (c, tier, layout == SF_LAYOUT_NK, epi, launch->entry);
     launch->block_threads = 32 * c->warps;
     launch->cols_per_block = c->ncols;
     launch->order = 0;
@@ -634,7 +810,7 @@ sf_tkernel_source (const sf_tconfig_t *c, sf_tier tier, sf_layout layout, const 
                    (int) c->warps, (int) c->strips, (int) c->ncols, (int) c->ksplit, (int) c->group,
                    (int) c->stages, (int) c->ilp, (int) c->bstream, (int) c->prefill, tier == SF_TIER_BF16,
                    epi->bias ? 1 : 0, epi->relu ? 1 : 0, layout == SF_LAYOUT_NK, launch->entry);
-    sf_buf_append (out, s_body, sizeof s_body - 1);
+    s_append_body (out, layout == SF_LAYOUT_NK);
     return sf_buf_status (out);
 }
 

@@ -9,8 +9,18 @@
     the tier and the epilogue: one NVRTC compile serves every layer, and A
     travels as the kernel's data argument (sf_tencode.h).
 
+    Layout nk (issue 23: nn.Linear's): X (N x K row-major) in place of B and
+    Y = X A^T (N x M row-major) in place of C, from the same source with the
+    macro NK (docs/KERNELS.md "Template T in nk"): X's rows are staged as
+    k-tiles of n rows (the B fragment's order: ldmatrix without .trans), and
+    the fragments' pairs are regrouped by a shuffle so that each lane stores
+    two consecutive m of one row of Y. The encoding of A, the grid, the
+    block, the shared memory and the config text are the kn kernel's; the
+    entry name ends in "_nk".
+
     Kernel ABI (template D's, with 16-bit B and C): entry(const uint16_t *B,
-    uint16_t *C, uint32_t N, const uint16_t *bias, const uint32_t *adata).
+    uint16_t *C, uint32_t N, const uint16_t *bias, const uint32_t *adata)
+    (nk: X, Y).
     bias is M values in the tier's type (as sf_gpu keeps it; read only when
     the epilogue asks for it).
     Launch: block (32 w, 1, 1); grid (ceil(N / n), row blocks x k, 1)
@@ -128,8 +138,10 @@ int64_t sf_tkernel_shared_bytes (const sf_tconfig_t *config, const sf_tgeom_t *g
     SF_TIER_FP16; SF_ERR_INVALID otherwise) and `layout` into `out`; fills
     the launch fields that do not depend on the matrix (entry, block
     threads, columns per block, order 0, vec 1). The source gets the layout
-    as the macro NK; only SF_LAYOUT_KN is built (SF_ERR_UNSUPPORTED for nk:
-    B's staging and C's stores are what an nk kernel changes). */
+    as the macro NK: the nk source holds the body's `#if NK` blocks, the kn
+    source the body without them (byte for byte the source from before the
+    nk form; check_tnk holds its digest). SF_ERR_INVALID for another
+    layout. */
 int sf_tkernel_source (const sf_tconfig_t *config, sf_tier tier, sf_layout layout,
                        const sf_epilogue_t *epilogue, sf_buf_t *out, sf_launch_t *launch);
 

@@ -75,7 +75,7 @@ s_t_matches (const sf_matrix_t *a, sf_tier tier, const uint16_t *dense)
                                        "matrix %lld", (long long) got, (long long) want);
 }
 
-/*  A template T winner (bf16/fp16, kn, sm_90): its stored kernel, the
+/*  A template T winner (bf16/fp16, kn or nk, sm_90): its stored kernel, the
     encoding checked as the kernel reads it (sf_tencode_decode) and against
     the layer's matrix, the launch recomputed from the config and the
     encoding (the stored one must agree). */
@@ -90,9 +90,6 @@ s_t_layer (const sf_export_layer_t *in, const sf_tconfig_t *tc, sf_bundle_layer_
     if (in->tier != SF_TIER_BF16 && in->tier != SF_TIER_FP16)
         return sf_error_set (SF_ERR_FORMAT, "a template T winner in %s (T is bf16 and fp16 only)",
                              sf_tier_name (in->tier));
-    if (in->layout != SF_LAYOUT_KN)
-        return sf_error_set (SF_ERR_UNSUPPORTED, "a template T winner in layout %s: T kernels are kn only",
-                             sf_layout_name (in->layout));
     if (in->arch && strcmp (in->arch, "sm_90") != 0)
         return sf_error_set (SF_ERR_UNSUPPORTED, "template T kernels are built for sm_90 only, not %s",
                              in->arch);

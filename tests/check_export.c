@@ -507,8 +507,9 @@ START_TEST (test_template_t)
     ck_assert_int_eq (sf_export_add_layer (b, &in), SF_ERR_FORMAT);
     ck_assert_msg (strstr (sf_error_message (), "in bf16, the layer"), "%s", sf_error_message ());
     in.tier = SF_TIER_BF16;
-    in.layout = SF_LAYOUT_NK;
-    ck_assert_int_eq (sf_export_add_layer (b, &in), SF_ERR_UNSUPPORTED);
+    in.layout = SF_LAYOUT_NK;  /* a kn kernel for an nk layer: its entry is not the nk kernel's */
+    ck_assert_int_eq (sf_export_add_layer (b, &in), SF_ERR_FORMAT);
+    ck_assert_msg (strstr (sf_error_message (), "is not its config's"), "%s", sf_error_message ());
     in.layout = SF_LAYOUT_KN;
     in.arch = "sm_80";
     ck_assert_int_eq (sf_export_add_layer (b, &in), SF_ERR_UNSUPPORTED);
@@ -525,6 +526,17 @@ START_TEST (test_template_t)
     snprintf (k.config, sizeof k.config, "T:e1.w2.m1.n16.k2.g2.p2");
     ck_assert_int_eq (sf_export_add_layer (b, &in), SF_ERR_FORMAT);
     ck_assert_int_eq (sf_bundle_manifest (b)->layer_count, 1);
+    /* the nk kernel (issue 23) of the same config: an nk layer */
+    snprintf (k.config, sizeof k.config, "%s", text);
+    ck_assert_int_eq (sf_tkernel_source (&tc, SF_TIER_BF16, SF_LAYOUT_NK, &epi, src, &k.launch), SF_OK);
+    ck_assert_int_eq (sf_tkernel_launch_for (&tc, data, size, &k.launch), SF_OK);
+    in.name = "fc3";
+    in.layout = SF_LAYOUT_NK;
+    ck_assert_msg (sf_export_add_layer (b, &in) == SF_OK, "%s", sf_error_message ());
+    l = &sf_bundle_manifest (b)->layers[1];
+    ck_assert_int_eq (l->layout, SF_LAYOUT_NK);
+    ck_assert_str_eq (l->entry, k.launch.entry);
+    ck_assert_ptr_nonnull (strstr (l->entry, "_nk"));
     sf_bundle_destroy (&b);
     sf_buf_destroy (&src);
     free (data);

@@ -105,6 +105,30 @@ for what, want in (("nodata", "needs a data file"), ("fp32", "a template T layer
         print(what, r.returncode, r.stderr, file=sys.stderr)
         sys.exit(1)
 PY
+# template T in nk (issue 23: nn.Linear's X N x K in, Y N x M out): the same
+# layer tuned in nk has a T winner whose kernel is the nk form, exported as
+# an nk layer
+ST2="$WORK/t-store-nk"
+expect_exit 0 "bf16 nk search with a T winner" "$SPMMFARM" tune-local "$WORK/big.smtx" --n 16 --backend sim \
+    --max-configs 3 --precision bf16 --layout nk --store "$ST2" -q --json
+won_nk=$(json_get "$WORK/out" "(d['layout'], d['best']['config'], len($T_ALL))")
+case "$won_nk" in "('nk', 'T:"*"', 3)") pass "nk: 3 T candidates, the winner is template T: $won_nk";;
+    *) fail "nk: $won_nk";; esac
+expect_exit 0 "export of an nk T winner" "$SPMMFARM" export 1 --store "$ST2" -o "$WORK/tnk.bundle" --allow-simulated
+python3 - "$WORK/tnk.bundle" <<'PY' && pass "the nk bundle's T layer is the nk kernel (layout, entry, source)" \
+    || fail "the nk T layer"
+import json, os, sys
+d = sys.argv[1]
+l = json.load(open(d + "/manifest.json"))["layers"][0]
+assert l["template"] == "T" and l["layout"] == "nk" and l["config"].startswith("T:"), l
+assert l["entry"].endswith("_nk"), l["entry"]
+src = open(os.path.join(d, l["source"]["file"])).read()
+assert "#define NK 1\n" in src and l["entry"] in src, l["source"]
+PY
+expect_exit 0 "bundle verify of the nk T bundle" "$SPMMFARM" bundle verify "$WORK/tnk.bundle" \
+    --key "$ST2/bundle-signing.pub"
+expect_grep "1 template T encodings decode as their kernels read them" "$WORK/out" \
+    "verify decodes the nk T encoding"
 
 # ---- a store written before requests had a type ----------------------------------
 # (tests/data/store-pre-request: tune-local of spmmfarm 0.1.0 at 132dfaf)

@@ -874,8 +874,8 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
 {
     memset (out, 0, sizeof *out);
     /* the request carries every tier and layout; in the nk layout (X is
-       N x K, Y = X A^T is N x M) D's slab kernel and the dense candidate
-       have kernels, U and T not yet (issue 23; docs/KERNELS.md "Layout nk") */
+       N x K, Y = X A^T is N x M) D's slab kernel, T and the dense candidate
+       have kernels, U not yet (issue 23; docs/KERNELS.md "Layout nk") */
     if ((unsigned) opts->layout >= SF_LAYOUT_COUNT)
         return sf_error_set (SF_ERR_INVALID, "layout %d is not kn or nk", (int) opts->layout);
     sf_search_opts_t fallback;
@@ -945,10 +945,7 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
         rc = s_search (&ms, cache, explicit_configs ? opts->configs : configs, count, opts, out);
     /* template T: the 16-bit tiers' sparse kernels (sf_tsearch.h) */
     unsigned templates = opts->templates ? opts->templates : SF_SEARCH_U | SF_SEARCH_D | SF_SEARCH_T;
-    if (rc == SF_OK && !explicit_configs && sf_tier_is_half (opts->tier) && (templates & SF_SEARCH_T)
-        && opts->layout == SF_LAYOUT_NK)
-        sf_log_info ("search", "layout nk: template T has no nk kernel yet (dense runs)");
-    else if (rc == SF_OK && !explicit_configs && sf_tier_is_half (opts->tier) && (templates & SF_SEARCH_T))
+    if (rc == SF_OK && !explicit_configs && sf_tier_is_half (opts->tier) && (templates & SF_SEARCH_T))
         rc = sf_tsearch_run (a, n, opts, ms.gpu, &ms.sim, out->tol, out, &ms.gpu_s);
     out->dense_us = INFINITY;
     out->dense_err = NAN;

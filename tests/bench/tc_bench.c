@@ -9,6 +9,11 @@
       tc_bench compile [options]  compiles the configs' kernels into
                                   --cubin-dir (no GPU needed)
 
+    --layout nk runs every mode in PyTorch's layout (issue 23): the kernels'
+    nk form reads X = B^T (N x K) and writes Y = C^T (N x M), checked
+    transposed back against the same reference; cuBLASLt computes the same
+    Y = X A^T as F.linear does ("TN": A transposed, X and Y as they are).
+
     For every problem: a uniform random mask, values in [-1, 1] and B in
     [-1, 1] rounded to the tier's type, the reference in double on the
     rounded inputs (sampled rows in bench, all rows in verify: normwise
@@ -45,6 +50,7 @@ typedef struct {
     const char *json;
     const char *cubin_dir;
     sf_tier tier;
+    sf_layout layout;
     int threads;
     bool no_cublas;
     bool dry;  /* bench: build and encode only, no GPU */
@@ -72,6 +78,7 @@ s_list (const char *text, double *out, int max)
 typedef struct {
     sf_tconfig_t config;
     sf_tier tier;
+    sf_layout layout;
     sf_epilogue_t epi;
     void *cubin;
     size_t size;
@@ -89,10 +96,12 @@ typedef struct {
 } s_kernels_t;
 
 static s_kernel_t *
-s_kernel_find (s_kernels_t *ks, const sf_tconfig_t *c, sf_tier tier, sf_epilogue_t epi, bool add)
+s_kernel_find (s_kernels_t *ks, const sf_tconfig_t *c, const tc_problem_t *p, bool add)
 {
+    sf_tier tier = p->tier;
+    sf_epilogue_t epi = p->epi;
     for (int i = 0; i < ks->n; i++)
-        if (memcmp (&ks->k[i].config, c, sizeof *c) == 0 && ks->k[i].tier == tier
+        if (memcmp (&ks->k[i].config, c, sizeof *c) == 0 && ks->k[i].tier == tier && ks->k[i].layout == p->layout
             && ks->k[i].epi.bias == epi.bias && ks->k[i].epi.relu == epi.relu)
             return &ks->k[i];
     if (!add || ks->n >= (int) (sizeof ks->k / sizeof ks->k[0]))
@@ -101,6 +110,7 @@ s_kernel_find (s_kernels_t *ks, const sf_tconfig_t *c, sf_tier tier, sf_epilogue
     memset (k, 0, sizeof *k);
     k->config = *c;
     k->tier = tier;
+    k->layout = p->layout;
     k->epi = epi;
     k->status = 1;  /* not compiled yet */
     return k;
@@ -115,7 +125,7 @@ s_kernel_compile (void *ctx, int64_t i)
         return;
     char path[512];
     sf_buf_t *src = sf_buf_new (64 << 10);
-    k->status = src ? sf_tkernel_source (&k->config, k->tier, SF_LAYOUT_KN, &k->epi, src, &k->launch)
+    k->status = src ? sf_tkernel_source (&k->config, k->tier, k->layout, &k->epi, src, &k->launch)
                     : SF_ERR_NOMEM;
     sf_buf_destroy (&src);
     if (k->status != SF_OK)
@@ -138,7 +148,7 @@ s_kernel_compile (void *ctx, int64_t i)
             fclose (f);
     }
     sf_launch_t launch;
-    k->status = sf_tkernel_compile (&k->config, k->tier, SF_LAYOUT_KN, &k->epi, &k->cubin, &k->size, NULL, &launch,
+    k->status = sf_tkernel_compile (&k->config, k->tier, k->layout, &k->epi, &k->cubin, &k->size, NULL, &launch,
                                     &k->stats);
     if (k->status != SF_OK) {
         char text[SF_TCONFIG_TEXT_MAX];
@@ -182,6 +192,7 @@ typedef struct {
     size_t size;
     sf_launch_t launch;
     double us, us_min, err;
+    double elem;  /* tc_elem_error: above 1 fails */
     int blocks_per_sm;
 } s_cand_t;
 
@@ -207,7 +218,7 @@ static int
 s_run_cand (tc_run_t *run, s_kernels_t *ks, s_cand_t *cand)
 {
     tc_gpu_t *g = run->g;
-    s_kernel_t *k = s_kernel_find (ks, &cand->config, run->p->tier, run->p->epi, false);
+    s_kernel_t *k = s_kernel_find (ks, &cand->config, run->p, false);
     if (!k || k->status != SF_OK)
         return sf_error_set (SF_ERR_NVRTC, "the kernel did not compile");
     if (!k->module) {
@@ -230,6 +241,10 @@ s_run_cand (tc_run_t *run, s_kernels_t *ks, s_cand_t *cand)
     if (rc == SF_OK && !(cand->err >= 0 && cand->err <= TC_TOL))
         rc = sf_error_set (SF_ERR_VERIFY, cand->err < 0 ? "unwritten or non-finite elements in C"
                                                         : "relative error %.3g above %.0e", cand->err, TC_TOL);
+    cand->elem = rc == SF_OK ? tc_elem_error (run->p, run->c_host) : NAN;
+    if (rc == SF_OK && !(cand->elem <= 1.0))
+        rc = sf_error_set (SF_ERR_VERIFY, "an element is off by %.3g of its bound (normwise error %.3g)", cand->elem,
+                           cand->err);
     if (rc == SF_OK && run->timed)
         rc = tc_time (g, s_launch_tk, &t, t.data.n, &cand->us, &cand->us_min);
     tc_copies_free (g, &t.data);
@@ -329,7 +344,7 @@ s_specs (const s_opts_t *o, s_spec_t **specs_p)
             *p = (tc_problem_t) { .m = v[i].m, .k = v[i].k, .n = v[i].n, .sparsity = v[i].sparsity,
                                  .tier = v[i].tier ? SF_TIER_FP16 : SF_TIER_BF16,
                                  .epi = { v[i].bias, v[i].relu }, .empty0 = v[i].e0, .empty1 = v[i].e1,
-                                 .dense_rows = v[i].dense, .seed = 100 + (uint64_t) i };
+                                 .dense_rows = v[i].dense, .seed = 100 + (uint64_t) i, .layout = o->layout };
             for (size_t j = 0; j < sizeof s_verify_configs / sizeof s_verify_configs[0]; j++) {
                 sf_tgeom_t g;
                 if (o->configs || sf_tkernel_geom (&s_verify_configs[j], p->m, p->k, &g) != SF_OK)
@@ -357,7 +372,7 @@ s_specs (const s_opts_t *o, s_spec_t **specs_p)
                 for (int c = 0; c < nn; c++) {
                     tc_problem_t *p = &s[n].p;
                     *p = (tc_problem_t) { .m = shapes[a][0], .k = shapes[a][1], .n = (int64_t) ns[c], .sparsity = sp[b],
-                                         .tier = o->tier, .seed = 1000 + (uint64_t) (a * 100 + b) };
+                                         .tier = o->tier, .seed = 1000 + (uint64_t) (a * 100 + b), .layout = o->layout };
                     s[n].nconfigs = s_configs_for (o, p, s[n].configs);
                     if (s[n].nconfigs < 0)
                         return sf_error_set (SF_ERR_INVALID, "bad knob lists");
@@ -439,6 +454,8 @@ s_usage (int rc)
              "                       up, to 64, or to 128 when --f has 1; a, b, f default 0)\n"
              "  --configs T:...,...  explicit configs instead of the knob lists\n"
              "  --tier bf16|fp16     bench tier (default bf16)\n"
+             "  --layout kn|nk       kn: B (K x N) in, C (M x N) out (default); nk: X (N x K) in,\n"
+             "                       Y = X A^T (N x M) out, cuBLASLt as F.linear calls it\n"
              "  --json FILE          results as JSON\n"
              "  --cubin-dir DIR      load compiled kernels from DIR, write new ones there\n"
              "  --threads N          CPU threads (default 16)\n"
@@ -489,7 +506,12 @@ main (int argc, char **argv)
             o.cubin_dir = argv[++i];
         else if (strcmp (a, "--threads") == 0)
             o.threads = atoi (argv[++i]);
-        else if (strcmp (a, "--tier") == 0) {
+        else if (strcmp (a, "--layout") == 0) {
+            int l = sf_layout_parse (argv[++i]);
+            if (l < 0)
+                return s_usage (2);
+            o.layout = (sf_layout) l;
+        } else if (strcmp (a, "--tier") == 0) {
             int t = sf_tier_parse (argv[++i]);
             if (t != SF_TIER_BF16 && t != SF_TIER_FP16)
                 return s_usage (2);
@@ -509,15 +531,15 @@ main (int argc, char **argv)
     ks.dir = o.cubin_dir;
     for (int i = 0; i < nspecs; i++)
         for (int j = 0; j < specs[i].nconfigs; j++)
-            s_kernel_find (&ks, &specs[i].configs[j], specs[i].p.tier, specs[i].p.epi, true);
+            s_kernel_find (&ks, &specs[i].configs[j], &specs[i].p, true);
     tc_parallel (o.threads, ks.n, s_kernel_compile, &ks);
     int regs_max = 0, failed_compiles = 0;
     for (int i = 0; i < ks.n; i++) {
         failed_compiles += ks.k[i].status != SF_OK;
         regs_max = ks.k[i].stats.registers > regs_max ? ks.k[i].stats.registers : regs_max;
     }
-    printf ("tc_bench: %d problems, %d kernels (%d failed to compile, at most %d registers)\n", nspecs, ks.n,
-            failed_compiles, regs_max);
+    printf ("tc_bench: layout %s, %d problems, %d kernels (%d failed to compile, at most %d registers)\n",
+            sf_layout_name (o.layout), nspecs, ks.n, failed_compiles, regs_max);
     if (strcmp (o.mode, "compile") == 0)
         return failed_compiles ? 1 : 0;
     if (o.dry)
@@ -529,8 +551,8 @@ main (int argc, char **argv)
     }
     FILE *json = o.json ? fopen (o.json, "w") : NULL;
     if (json)
-        fprintf (json, "{\"mode\": \"%s\", \"sms\": %d, \"l2_bytes\": %lld, \"replays\": %d, \"problems\": [\n", o.mode,
-                 gpu.sms, (long long) gpu.l2, TC_REPLAYS);
+        fprintf (json, "{\"mode\": \"%s\", \"layout\": \"%s\", \"sms\": %d, \"l2_bytes\": %lld, \"replays\": %d, \"problems\": [\n", o.mode,
+                 sf_layout_name (o.layout), gpu.sms, (long long) gpu.l2, TC_REPLAYS);
     bool timed = strcmp (o.mode, "bench") == 0;
     int failures = 0, checked = 0;
     char lines[64][200];
@@ -550,7 +572,8 @@ main (int argc, char **argv)
         tc_run_t run = { &gpu, p, { { 0 }, 0 }, 0, 0, 0, NULL, timed };
         run.c_bytes = (size_t) ((p->m * p->n * 2 + 3) / 4 * 4);
         run.c_host = malloc (run.c_bytes);
-        int rc = tc_copies_upload (&gpu, &run.b, p->b, (size_t) (p->k * p->n) * 2, timed ? 0 : 1);
+        int rc = tc_copies_upload (&gpu, &run.b, p->layout == SF_LAYOUT_NK ? p->x : p->b, (size_t) (p->k * p->n) * 2,
+                                   timed ? 0 : 1);
         if (rc == SF_OK)
             rc = sf_cudadrv_check (gpu.drv, gpu.cu->cuMemAlloc (&run.c, run.c_bytes), "cuMemAlloc");
         if (rc == SF_OK)
@@ -590,9 +613,9 @@ main (int argc, char **argv)
                 best = j;
         }
         if (!timed)
-            printf ("verify %4lldx%-5lld N=%-3lld %-4s %.2f%s%s: %d configs checked\n", (long long) p->m, (long long) p->k,
-                    (long long) p->n, sf_tier_name (p->tier), p->sparsity, p->epi.bias ? " bias" : "",
-                    p->epi.relu ? " relu" : "", sp->nconfigs);
+            printf ("verify %s %4lldx%-5lld N=%-3lld %-4s %.2f%s%s: %d configs checked\n", sf_layout_name (p->layout),
+                    (long long) p->m, (long long) p->k, (long long) p->n, sf_tier_name (p->tier), p->sparsity,
+                    p->epi.bias ? " bias" : "", p->epi.relu ? " relu" : "", sp->nconfigs);
         if (timed && best >= 0) {
             s_cand_t *c = &cands[best];
             char text[SF_TCONFIG_TEXT_MAX];
@@ -608,7 +631,8 @@ main (int argc, char **argv)
         if (json) {
             fprintf (json, "%s{\"m\": %lld, \"k\": %lld, \"n\": %lld, \"sparsity\": %.4f, \"nnz\": %d, ", i ? ",\n" : "",
                      (long long) p->m, (long long) p->k, (long long) p->n, p->sparsity, sf_matrix_nnz (p->a));
-            fprintf (json, "\"tier\": \"%s\", \"bias\": %s, \"relu\": %s, ", sf_tier_name (p->tier),
+            fprintf (json, "\"tier\": \"%s\", \"layout\": \"%s\", \"bias\": %s, \"relu\": %s, ", sf_tier_name (p->tier),
+                     sf_layout_name (p->layout),
                      p->epi.bias ? "true" : "false", p->epi.relu ? "true" : "false");
             if (blas_rc == SF_OK)
                 fprintf (json, "\"cublas\": {\"us\": %.3f, \"us_min\": %.3f, \"err\": %.3e, \"algos\": %d, \"best_algo\": %d}, ",
@@ -617,7 +641,7 @@ main (int argc, char **argv)
             for (int j = 0; j < sp->nconfigs; j++) {
                 s_cand_t *c = &cands[j];
                 char text[SF_TCONFIG_TEXT_MAX];
-                s_kernel_t *k = s_kernel_find (&ks, &c->config, p->tier, p->epi, false);
+                s_kernel_t *k = s_kernel_find (&ks, &c->config, p, false);
                 fprintf (json, "%s{", j ? ", " : "");
                 s_json_str (json, "config", sf_tconfig_text (&c->config, text), true);
                 fprintf (json, "\"status\": \"%s\", ", c->status == SF_OK ? "ok" : sf_strerror (c->status));
@@ -626,7 +650,7 @@ main (int argc, char **argv)
                 fprintf (json, "\"data_bytes\": %zu, \"shared_bytes\": %d, \"registers\": %d, \"blocks_per_sm\": %d",
                          c->size, c->launch.shared_bytes, k ? k->stats.registers : 0, c->blocks_per_sm);
                 if (c->status == SF_OK)
-                    fprintf (json, ", \"err\": %.3e", c->err);
+                    fprintf (json, ", \"err\": %.3e, \"elem\": %.3f", c->err, c->elem);
                 if (c->status == SF_OK && timed)
                     fprintf (json, ", \"us\": %.3f, \"us_min\": %.3f", c->us, c->us_min);
                 fprintf (json, "}");

@@ -26,6 +26,7 @@ typedef struct {
     __typeof__ (cublasLtCreate) *create;
     __typeof__ (cublasLtMatmulDescCreate) *desc_create;
     __typeof__ (cublasLtMatmulDescDestroy) *desc_destroy;
+    __typeof__ (cublasLtMatmulDescSetAttribute) *desc_set;
     __typeof__ (cublasLtMatrixLayoutCreate) *layout_create;
     __typeof__ (cublasLtMatrixLayoutDestroy) *layout_destroy;
     __typeof__ (cublasLtMatmulPreferenceCreate) *pref_create;
@@ -67,18 +68,22 @@ typedef struct {
     int64_t m, k, n;
     double sparsity;
     sf_tier tier;
+    sf_layout layout;        /* kn: B (K x N) in, C (M x N) out; nk: X = B^T (N x K) in,
+                                Y = C^T (N x M) out (checked transposed back) */
     sf_epilogue_t epi;
     int64_t empty0, empty1;  /* rows [empty0, empty1) have no nonzero */
     int64_t dense_rows;      /* rows [0, dense_rows) are fully dense */
     uint64_t seed;
     sf_matrix_t *a;
     uint16_t *b;             /* K x N */
+    uint16_t *x;             /* nk: N x K, B transposed (NULL in kn) */
     uint16_t *bias;          /* M, in the tier's type: the T kernel's ABI (BIAS_T u16,
                                 docs/KERNELS.md), as sf_gpu keeps it */
     int64_t *rows;           /* the checked rows */
     int64_t nrows;
     double *ref;             /* nrows x N */
     double ref_norm;
+    double ref_rms;          /* sqrt (ref_norm / (nrows N)) */
 } tc_problem_t;
 
 typedef void (*tc_item_fn) (void *ctx, int64_t i);
@@ -128,7 +133,14 @@ void tc_problem_free (tc_problem_t *p);
     element is unwritten (the poison 0xffff) or not finite. */
 double tc_error (const tc_problem_t *p, const uint16_t *c);
 
-/*  Poisons C, runs fn once on copy 0, downloads C, *err = tc_error. */
+/*  Every element of c on the checked rows against the reference: the
+    largest |c - ref| / (u |ref| + TC_TOL rms(ref)), u = 2^-7 (bf16) or
+    2^-10 (fp16), twice the rounding of the output. Above 1: an element
+    is wrong (misplaced, missing a term), not merely rounded. */
+double tc_elem_error (const tc_problem_t *p, const uint16_t *c);
+
+/*  Poisons C, runs fn once on copy 0, downloads C (nk: Y, transposed back
+    to M x N in run->c_host), *err = tc_error. */
 int tc_check (tc_run_t *run, tc_launch_fn fn, void *arg, double *err);
 
 /*  cuBLASLt in the problem's tier on the dense A: the fastest of the

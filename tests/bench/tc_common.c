@@ -22,11 +22,12 @@ s_lt_open (tc_lt_t *lt)
     lt->lib = dlopen ("libcublasLt.so.13", RTLD_NOW | RTLD_LOCAL);
     if (!lt->lib)
         return sf_error_set (SF_ERR_NOTFOUND, "libcublasLt.so.13: %s", dlerror ());
-    void **slots[] = { (void **) &lt->create, (void **) &lt->desc_create, (void **) &lt->desc_destroy,
+    void **slots[] = { (void **) &lt->create, (void **) &lt->desc_create, (void **) &lt->desc_destroy, (void **) &lt->desc_set,
                        (void **) &lt->layout_create, (void **) &lt->layout_destroy, (void **) &lt->pref_create,
                        (void **) &lt->pref_set, (void **) &lt->pref_destroy, (void **) &lt->heuristic,
                        (void **) &lt->matmul };
     const char *names[] = { "cublasLtCreate", "cublasLtMatmulDescCreate", "cublasLtMatmulDescDestroy",
+                            "cublasLtMatmulDescSetAttribute",
                             "cublasLtMatrixLayoutCreate", "cublasLtMatrixLayoutDestroy",
                             "cublasLtMatmulPreferenceCreate", "cublasLtMatmulPreferenceSetAttribute",
                             "cublasLtMatmulPreferenceDestroy", "cublasLtMatmulAlgoGetHeuristic", "cublasLtMatmul" };
@@ -303,6 +304,15 @@ rest:;
     p->ref_norm = 0;
     for (int64_t i = 0; i < nrows * p->n; i++)
         p->ref_norm += p->ref[i] * p->ref[i];
+    p->ref_rms = sqrt (p->ref_norm / (double) (nrows * p->n));
+    if (p->layout == SF_LAYOUT_NK) {  /* X = B^T: what an nk kernel (and nn.Linear) reads */
+        p->x = malloc ((size_t) (p->k * p->n) * sizeof *p->x);
+        if (!p->x)
+            return SF_ERR_NOMEM;
+        for (int64_t r = 0; r < p->k; r++)
+            for (int64_t j = 0; j < p->n; j++)
+                p->x[j * p->k + r] = p->b[r * p->n + j];
+    }
     return SF_OK;
 }
 
@@ -311,6 +321,8 @@ tc_problem_free (tc_problem_t *p)
 {
     sf_matrix_destroy (&p->a);
     free (p->b);
+    free (p->x);
+    p->x = NULL;
     free (p->bias);
     free (p->rows);
     free (p->ref);
@@ -335,7 +347,23 @@ tc_error (const tc_problem_t *p, const uint16_t *c)
     return p->ref_norm > 0 ? sqrt (num / p->ref_norm) : sqrt (num);
 }
 
-/*  Poisons C, runs fn once on copy 0, downloads C and checks it. */
+double
+tc_elem_error (const tc_problem_t *p, const uint16_t *c)
+{
+    double u = p->tier == SF_TIER_FP16 ? 1.0 / 1024 : 1.0 / 128, worst = 0;
+    for (int64_t i = 0; i < p->nrows; i++)
+        for (int64_t j = 0; j < p->n; j++) {
+            double ref = p->ref[i * p->n + j], got = tc_from16 (p->tier, c[p->rows[i] * p->n + j]);
+            double allowed = u * fabs (ref) + TC_TOL * p->ref_rms, d = fabs (got - ref);
+            double ratio = allowed > 0 ? d / allowed : d > 0 ? INFINITY : 0;
+            if (!(ratio <= worst))  /* NaN stays */
+                worst = ratio;
+        }
+    return worst;
+}
+
+/*  Poisons C, runs fn once on copy 0, downloads C and checks it (nk: Y,
+    transposed back to M x N first). */
 int
 tc_check (tc_run_t *run, tc_launch_fn fn, void *arg, double *err)
 {
@@ -345,8 +373,23 @@ tc_check (tc_run_t *run, tc_launch_fn fn, void *arg, double *err)
     if (rc != SF_OK)
         return rc;
     TC_CU (g, g->cu->cuStreamSynchronize (g->stream), "kernel run");
-    TC_CU (g, g->cu->cuMemcpyDtoH (run->c_host, run->c, (size_t) (run->p->m * run->p->n) * 2), "cuMemcpyDtoH");
-    *err = tc_error (run->p, run->c_host);
+    const tc_problem_t *p = run->p;
+    uint16_t *y = p->layout == SF_LAYOUT_NK ? malloc ((size_t) (p->m * p->n) * 2) : NULL;
+    if (p->layout == SF_LAYOUT_NK && !y)
+        return SF_ERR_NOMEM;
+    rc = sf_cudadrv_check (g->drv, g->cu->cuMemcpyDtoH (y ? (void *) y : run->c_host, run->c, (size_t) (p->m * p->n) * 2),
+                           "cuMemcpyDtoH");
+    if (rc != SF_OK) {
+        free (y);
+        return rc;
+    }
+    if (y) {  /* Y[n][m] -> C[m][n] */
+        for (int64_t j = 0; j < p->n; j++)
+            for (int64_t r = 0; r < p->m; r++)
+                run->c_host[r * p->n + j] = y[j * p->m + r];
+        free (y);
+    }
+    *err = tc_error (p, run->c_host);
     return SF_OK;
 }
 
@@ -365,9 +408,12 @@ s_launch_blas (tc_gpu_t *g, void *arg, int copy)
 {
     s_blas_t *b = arg;
     float one = 1.f, zero = 0.f;
-    /* column-major: C^T (N x M) = B^T (N x K) A^T (K x M) */
-    cublasStatus_t st = g->lt.matmul (g->lth, b->desc, &one, (const void *) b->run->b.p[copy % b->run->b.n], b->la,
-                                      (const void *) b->a.p[copy % b->a.n], b->lb, &zero, (void *) b->run->c, b->lc,
+    /* column-major. kn: C^T (N x M) = B^T (N x K) A^T (K x M); nk (PyTorch's
+       F.linear, "TN"): Y^T (M x N) = op(A^T) (A, M x K) X^T (K x N) */
+    const void *bp = (const void *) b->run->b.p[copy % b->run->b.n], *ap = (const void *) b->a.p[copy % b->a.n];
+    bool nk = b->run->p->layout == SF_LAYOUT_NK;
+    cublasStatus_t st = g->lt.matmul (g->lth, b->desc, &one, nk ? ap : bp, b->la, nk ? bp : ap, b->lb, &zero,
+                                      (void *) b->run->c, b->lc,
                                       (void *) b->run->c, b->lc, &b->algo, (void *) g->ws, TC_WORKSPACE,
                                       (cudaStream_t) g->stream);
     return st == CUBLAS_STATUS_SUCCESS ? SF_OK : sf_error_set_origin (SF_ERR_CUBLAS, st, "cublasLtMatmul: %d", st);
@@ -405,11 +451,22 @@ tc_run_blas (tc_run_t *run, int threads, tc_blas_result_t *out)
     cublasLtMatmulPreference_t pref = NULL;
     cublasLtMatmulHeuristicResult_t heur[TC_ALGOS];
     uint64_t ws = TC_WORKSPACE;
+    bool nk = p->layout == SF_LAYOUT_NK;
+    cublasOperation_t trans = CUBLAS_OP_T;
+    uint64_t la[3] = { (uint64_t) p->n, (uint64_t) p->k, (uint64_t) p->n };  /* rows, columns, ld */
+    uint64_t lb[3] = { (uint64_t) p->k, (uint64_t) p->m, (uint64_t) p->k };
+    uint64_t lc[3] = { (uint64_t) p->n, (uint64_t) p->m, (uint64_t) p->n };
+    if (nk) {  /* A^T stored (K x M, ld K) taken transposed; X^T (K x N, ld K); Y^T (M x N, ld M) */
+        memcpy (la, (uint64_t[3]) { (uint64_t) p->k, (uint64_t) p->m, (uint64_t) p->k }, sizeof la);
+        memcpy (lb, (uint64_t[3]) { (uint64_t) p->k, (uint64_t) p->n, (uint64_t) p->k }, sizeof lb);
+        memcpy (lc, (uint64_t[3]) { (uint64_t) p->m, (uint64_t) p->n, (uint64_t) p->m }, sizeof lc);
+    }
     if (rc == SF_OK
         && (g->lt.desc_create (&b.desc, CUBLAS_COMPUTE_32F, CUDA_R_32F) != CUBLAS_STATUS_SUCCESS
-            || g->lt.layout_create (&b.la, dt, (uint64_t) p->n, (uint64_t) p->k, p->n) != CUBLAS_STATUS_SUCCESS
-            || g->lt.layout_create (&b.lb, dt, (uint64_t) p->k, (uint64_t) p->m, p->k) != CUBLAS_STATUS_SUCCESS
-            || g->lt.layout_create (&b.lc, dt, (uint64_t) p->n, (uint64_t) p->m, p->n) != CUBLAS_STATUS_SUCCESS
+            || (nk && g->lt.desc_set (b.desc, CUBLASLT_MATMUL_DESC_TRANSA, &trans, sizeof trans) != CUBLAS_STATUS_SUCCESS)
+            || g->lt.layout_create (&b.la, dt, la[0], la[1], (int64_t) la[2]) != CUBLAS_STATUS_SUCCESS
+            || g->lt.layout_create (&b.lb, dt, lb[0], lb[1], (int64_t) lb[2]) != CUBLAS_STATUS_SUCCESS
+            || g->lt.layout_create (&b.lc, dt, lc[0], lc[1], (int64_t) lc[2]) != CUBLAS_STATUS_SUCCESS
             || g->lt.pref_create (&pref) != CUBLAS_STATUS_SUCCESS
             || g->lt.pref_set (pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws) != CUBLAS_STATUS_SUCCESS
             || g->lt.heuristic (g->lth, b.desc, b.la, b.lb, b.lc, b.lc, pref, TC_ALGOS, heur, &out->algos)
