@@ -11,7 +11,7 @@
 # Options (environment): SF_WGNK_BUDGET seconds before no new case starts
 # (default 480); SF_WGNK_KN=1 also runs each timing case in kn (the wgmma
 # kernels' kn times beside their nk ones; about twice the time);
-# SF_WGNK_ONLY=timing|awkward runs one half.
+# SF_WGNK_ONLY=timing|awkward runs one half; SF_WGNK_TIERS="fp32 bf16" some tiers.
 # Writes $OUT/wgnk.jsonl (one line per case run) and $OUT/wgnk.err, prints a
 # table: per case the best wg/ws nk config and its time, the best tc nk
 # time, SGEMM / cuBLAS TF32 / cuBLASLt 16-bit, and ours against the tier's
@@ -39,7 +39,7 @@ mkdir -p "$OUT"
 # 16: the mma.sync kernels only, 64-column warpgroups waste) and prefill
 # down projection; bias + ReLU on one of them in every tier
 timing=()
-for t in fp32 tf32 bf16 fp16; do
+for t in ${SF_WGNK_TIERS:-fp32 tf32 bf16 fp16}; do
     timing+=("$t 768 768 4096 0.9" "$t 3072 768 4096 0.9" "$t 768 3072 4096 0.9" "$t 11008 4096 16 0.9"
              "$t 4096 11008 512 0.9" "$t 3072 768 4096 0.9 bias relu")
 done
@@ -49,6 +49,7 @@ done
 awkward=()
 for t in x3:fp32 tf32:tf32 bf16:bf16 fp16:fp16; do
     kind=${t%%:*} tier=${t##*:}
+    case " ${SF_WGNK_TIERS:-fp32 tf32 bf16 fp16} " in *" $tier "*) ;; *) continue;; esac
     bk=32; [ "$tier" = bf16 ] || [ "$tier" = fp16 ] && bk=64
     awkward+=("--plain $tier 131 77 509 0.5 bias relu"
               "--plain $tier 200 1000 100 0.5 bias"
