@@ -341,6 +341,9 @@ tests_check_ledger_SOURCES = tests/check_ledger.c tests/sf_check_dir.h
 tests_check_ledger_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_ledger_LDADD = $(CHECK_LDADD) $(LMDB_LIBS) $(MSGPACK_LIBS)
 tests_check_ledger_LDFLAGS = $(CUDA_LDFLAGS)
+## cli_records.sh: tune-local and the farm make identical records (issue 18)
+TESTS += tests/cli_records.sh
+dist_noinst_SCRIPTS += tests/cli_records.sh
 
 ## experiments/sf_benchrun: the resumable suite runner
 check_PROGRAMS += tests/check_benchrun
