@@ -1194,6 +1194,8 @@ s_on_result (sf_coord_t *self, s_worker_t *w, const sf_proto_result_t *res)
                               &layer->has_best, &outcome) != SF_OK)
         sf_log_warn (S_LOG, "job %llu/%llu: not every record of its RESULT went into the batch: %s",
                      (unsigned long long) c->rec.id, (unsigned long long) job->rec.id, sf_error_message ());
+    if (self->opts.on_result)
+        self->opts.on_result (self->opts.on_result_arg, c->rec.id, job->rec.layer, res);
     uint64_t fresh = outcome.fresh;
     if (res->rank_fallback && s_is_rank (c) && !c->rec.search.fallback) {
         sf_log_warn (S_LOG, "campaign %llu: worker %s could not use rank model %u: it ran proxy",
@@ -1541,6 +1543,16 @@ s_submit_check (sf_coord_t *self, sf_proto_submit_t *sub, s_campaign_t *c)
     if (sweep)
         snprintf (c->rec.strategy, sizeof c->rec.strategy, "sweep");
     snprintf (c->rec.gpu_type, sizeof c->rec.gpu_type, "%s", sub->gpu_type);
+    snprintf (c->rec.request, sizeof c->rec.request, "%s", sub->request_key);
+    if (sub->has_model && s_is_rank (c)) {  /* the client's model (tune-local --model), not the store's */
+        c->model_json = sub->model.json;
+        sub->model.json = NULL;
+        uint8_t digest[SF_SHA256_BYTES];
+        sf_sha256 (c->model_json, strlen (c->model_json), digest);
+        sf_sha256_hex (digest, c->model_digest);
+        c->model_resolved = true;
+        c->rec.search.model_version = (uint32_t) sub->model.version;
+    }
     c->rec.state = SF_CAMPAIGN_QUEUED;
     c->rec.created_ms = zclock_time ();
     return SF_OK;

@@ -60,11 +60,26 @@ START_TEST (test_roundtrip_fields)
     ck_assert_mem_eq (c->kernel.data, s_data, sizeof s_data);
     ck_assert_str_eq (c->kernel.source, s_candidates[0].kernel.source);
     ck_assert_double_eq (c->us, 12.5);
+    ck_assert (c->cached);
+    /* what the search did (tune-local's counts) */
+    ck_assert (r->legal == 40 && r->pruned == 12 && r->compiled == 9 && r->timed == 8 && r->failed == 1);
+    ck_assert_int_eq (r->restarts, 1);
+    ck_assert_double_eq (r->compile_wall_s, 2.25);
     c = &r->candidates[1];
-    ck_assert (c->proxy && !c->has_kernel);
+    ck_assert (c->proxy && !c->has_kernel && !c->cached);
     ck_assert_int_eq (c->status, SF_ERR_VERIFY);
     ck_assert (isnan (c->us) && isnan (c->p90_us));
     ck_assert_str_eq (c->detail, "wrong answer: error 0.3 > 1e-05");
+    sf_proto_msg_destroy (&msg);
+    zmsg_destroy (&zmsg);
+
+    /* SUBMIT: a local command's request key and its own rank model */
+    zmsg = s_encode_sample (SF_PROTO_SUBMIT);
+    ck_assert_int_eq (sf_proto_decode (zmsg, SF_PROTO_FROM_CLIENT, &msg), SF_OK);
+    ck_assert_str_eq (msg->submit.request_key, "tune-local strategy=rank top-k=10 spmmfarm=0.1.0");
+    ck_assert (msg->submit.has_model);
+    ck_assert_int_eq (msg->submit.model.version, 0);
+    ck_assert_str_eq (msg->submit.model.json, "{\"learner\": {}}");
     sf_proto_msg_destroy (&msg);
     zmsg_destroy (&zmsg);
 
@@ -219,9 +234,16 @@ START_TEST (test_job_model)
 
     /* the encoder refuses what a worker would */
     s_rank_job (&m);
-    m.job.model.version = 0;
+    m.job.model.version = -1;
     ck_assert_ptr_null (sf_proto_encode (SF_PROTO_JOB, &m.job));
     ck_assert_ptr_nonnull (strstr (sf_error_message (), "model.version"));
+    s_rank_job (&m);
+    m.job.model.version = 0;  /* a model that is no store's: a file's (tune-local --model FILE) */
+    zmsg = sf_proto_encode (SF_PROTO_JOB, &m.job);
+    ck_assert_int_eq (sf_proto_decode (zmsg, SF_PROTO_TO_WORKER, &msg), SF_OK);
+    ck_assert_int_eq (msg->job.model.version, 0);
+    sf_proto_msg_destroy (&msg);
+    zmsg_destroy (&zmsg);
     s_rank_job (&m);
     m.job.model.digest[0] = 'X';
     ck_assert_ptr_null (sf_proto_encode (SF_PROTO_JOB, &m.job));

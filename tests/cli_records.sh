@@ -1,7 +1,8 @@
 #!/bin/sh
 # One commit path of measurements (issue 18): a layer searched by `tune-local`
-# and the same request run by the farm (`local`: a coordinator, a real worker
-# process, the ledger in the coordinator) make identical store records:
+# (a client of the embedded farm) and the same request run by `local` (the
+# farm: a coordinator, a real worker process, the ledger in the coordinator)
+# make identical store records:
 # every result (median, spread, p10, p90, samples, error, compile statistics),
 # the layer's best (with its baselines) and the winner's kernel. What may
 # differ is who measured and when (worker, recorded_ms) and the compile's wall
@@ -53,9 +54,11 @@ same () {
             pass "$m $*: identical $db records ($(grep -c . "$WORK/t.$db"))" ||
             { fail "$m $*: $db records differ"; sed 's/^/    /' "$WORK/cmp.out"; }
     done
-    # the records came from the two paths (not one store read twice)
-    grep -q '"worker":"tune-local@' "$WORK/t.results" && ! grep -q '"worker":"tune-local@' "$WORK/f.results" &&
-        pass "$m $*: measured by tune-local, and by a farm worker" || fail "$m $*: the workers' names"
+    # the two commands made their own campaigns (not one store read twice)
+    "$SPMMFARM" store dump "$T" --db campaigns --json > "$WORK/t.campaigns" 2>/dev/null
+    "$SPMMFARM" store dump "$F" --db campaigns --json > "$WORK/f.campaigns" 2>/dev/null
+    grep -q '"request":"tune-local ' "$WORK/t.campaigns" && ! grep -q '"request":"tune-local ' "$WORK/f.campaigns" &&
+        pass "$m $*: tune-local's campaign and local's" || fail "$m $*: the campaigns"
 }
 
 # proxy (U proxies, finalists in full, D) with a generated winner: its kernel too

@@ -76,6 +76,7 @@ s_fill_candidates (void)
     c->spill_loads = 4;
     c->shared_bytes = 4096;
     c->code_bytes = sizeof s_cubin;
+    c->cached = true;
     c->has_kernel = true;
     snprintf (c->kernel.entry, sizeof c->kernel.entry, "sf_u_kernel");
     c->kernel.launch = (sf_proto_launch_t) { 128, 256, 3, 1, 4, 8192, 12, 12, 123456 };
@@ -128,7 +129,9 @@ s_sample (sf_proto_type type, sf_proto_msg_t *m)
         s_fill_candidates ();
         m->result = (sf_proto_result_t) { .job_id = 77, .lease_id = 9001, .simulated = false,
                                           .wall_s = 3.5, .cpu_s = 40.25, .gpu_s = 1.5,
-                                          .candidates = s_candidates, .candidate_count = 2 };
+                                          .candidates = s_candidates, .candidate_count = 2,
+                                          .legal = 40, .pruned = 12, .compiled = 9, .timed = 8, .failed = 1,
+                                          .restarts = 1, .compile_wall_s = 2.25 };
         break;
     case SF_PROTO_JOB_FAILED:
         m->job_failed = (sf_proto_job_failed_t) { 77, 9001, SF_ERR_CUDA, "measuring child died (signal 9)" };
@@ -187,6 +190,9 @@ s_sample (sf_proto_type type, sf_proto_msg_t *m)
         s_sample_matrix (&s_matrices[0]);
         s->matrices = s_matrices;
         s->matrix_count = 1;
+        snprintf (s->request_key, sizeof s->request_key, "tune-local strategy=rank top-k=10 spmmfarm=0.1.0");
+        s->has_model = true;
+        s->model = (sf_proto_model_t) { 0, S_HASH, "{\"learner\": {}}" };
         break;
     }
     case SF_PROTO_STATUS_REQ: m->status_req.campaign_id = 5; break;
@@ -415,7 +421,8 @@ static const char *s_required[SF_PROTO_TYPE_COUNT + 1] = {
     [SF_PROTO_MATRIX] = " hash rows cols nnz row_ptr col_idx values ",
     [SF_PROTO_SUBMIT] = " name layers layers.0.name layers.0.matrix_hash layers.0.n"
                         " matrices.0.hash matrices.0.rows matrices.0.cols matrices.0.nnz"
-                        " matrices.0.row_ptr matrices.0.col_idx matrices.0.values ",
+                        " matrices.0.row_ptr matrices.0.col_idx matrices.0.values"
+                        " model.version model.digest model.json ",
     [SF_PROTO_STATUS_REQ] = " ",
     [SF_PROTO_CANCEL_REQ] = " campaign_id ",
     [SF_PROTO_EXPORT_REQ] = " campaign_id path ",

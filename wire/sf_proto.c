@@ -153,6 +153,7 @@ static const sf_schema_field_t s_candidate_fields[] = {
     S_I32 (sf_proto_candidate_t, spill_loads, 0, 0, INT32_MAX, 0),
     S_I32 (sf_proto_candidate_t, shared_bytes, 0, 0, INT32_MAX, 0),
     S_I64 (sf_proto_candidate_t, code_bytes, 0, 0, (int64_t) 1 << 40, 0),
+    S_BOOL (sf_proto_candidate_t, cached, 0),
     S_MAP (sf_proto_candidate_t, kernel, offsetof (sf_proto_candidate_t, has_kernel), 0, &s_kernel),
 };
 S_SCHEMA (s_candidate, "candidate", sf_proto_candidate_t, s_candidate_fields, NULL);
@@ -204,7 +205,7 @@ static const sf_schema_field_t s_worker_fields[] = {
 S_SCHEMA (s_worker, "worker", sf_proto_worker_t, s_worker_fields, NULL);
 
 static const sf_schema_field_t s_model_fields[] = {
-    S_I32 (sf_proto_model_t, version, F_REQ, 1, INT32_MAX, 0),
+    S_I32 (sf_proto_model_t, version, F_REQ, 0, INT32_MAX, 0),
     S_STR (sf_proto_model_t, digest, F_REQ | F_HEX64, SF_PROTO_HASH_LEN),
     S_TEXT (sf_proto_model_t, json, F_REQ, 2, SF_PROTO_MODEL_MAX),
 };
@@ -257,6 +258,13 @@ static const sf_schema_field_t s_result_fields[] = {
     S_DBL (sf_proto_result_t, gpu_s, 0, 0, S_TIME_MAX, 0),
     S_I32 (sf_proto_result_t, ranked, 0, 0, 1 << 20, 0),
     S_BOOL (sf_proto_result_t, rank_fallback, 0),
+    S_I32 (sf_proto_result_t, legal, 0, 0, INT32_MAX, 0),
+    S_I32 (sf_proto_result_t, pruned, 0, 0, INT32_MAX, 0),
+    S_I32 (sf_proto_result_t, compiled, 0, 0, INT32_MAX, 0),
+    S_I32 (sf_proto_result_t, timed, 0, 0, INT32_MAX, 0),
+    S_I32 (sf_proto_result_t, failed, 0, 0, INT32_MAX, 0),
+    S_I32 (sf_proto_result_t, restarts, 0, 0, INT32_MAX, 0),
+    S_DBL (sf_proto_result_t, compile_wall_s, 0, 0, S_TIME_MAX, 0),
     S_LIST (sf_proto_result_t, candidates, candidate_count, F_REQ, 0, SF_PROTO_CANDIDATES_MAX,
             &s_candidate),
 };
@@ -345,6 +353,8 @@ static const sf_schema_field_t s_submit_fields[] = {
     S_REQUEST (sf_proto_submit_t, request, 0),
     S_LIST (sf_proto_submit_t, layers, layer_count, F_REQ, 1, SF_PROTO_LAYERS_MAX, &s_layer),
     S_LIST (sf_proto_submit_t, matrices, matrix_count, 0, 0, SF_PROTO_MATRICES_MAX, &s_matrix),
+    S_STR (sf_proto_submit_t, request_key, 0, 0),
+    S_MAP (sf_proto_submit_t, model, offsetof (sf_proto_submit_t, has_model), 0, &s_model),
 };
 S_SCHEMA (s_submit, "SUBMIT", sf_proto_submit_t, s_submit_fields, NULL);
 

@@ -128,6 +128,7 @@ s_add_measured (s_list_t *l, const sf_candidate_t *m)
     c->spill_loads = s_clamp32 (m->compile.spill_loads);
     c->shared_bytes = s_clamp32 (m->compile.shared_bytes);
     c->code_bytes = m->compile.cubin_bytes < 0 ? 0 : m->compile.cubin_bytes;
+    c->cached = m->cached;
 }
 
 /*  A config text that does not parse: one candidate, SF_ERR_INVALID. */
@@ -366,7 +367,10 @@ s_result_head (const sf_search_result_t *r, const s_list_t *l, sf_proto_result_t
                                  .cpu_s = s_cost (r->compile_cpu_s), .gpu_s = s_cost (r->gpu_s),
                                  .ranked = r->ranked < 0 ? 0 : r->ranked > (1 << 20) ? 1 << 20 : r->ranked,
                                  .rank_fallback = r->fallback, .candidates = l->items,
-                                 .candidate_count = l->count };
+                                 .candidate_count = l->count, .legal = s_clamp32 (r->legal),
+                                 .pruned = s_clamp32 (r->pruned), .compiled = s_clamp32 (r->compiled),
+                                 .timed = s_clamp32 (r->timed), .failed = s_clamp32 (r->failed),
+                                 .restarts = s_clamp32 (r->restarts), .compile_wall_s = s_cost (r->compile_wall_s) };
 }
 
 /*  A search's candidates (not a configs job's): measured ones, the
