@@ -36,7 +36,6 @@
 #define S_MATRIX_CACHE_MAX 256      /* matrices kept in memory for MATRIX replies */
 #define S_TURN_MAX 1000             /* messages read from one socket per turn */
 #define S_LATENCY_MAX (1 << 20)     /* lease latency samples kept */
-#define S_SPACE_MAX 65536           /* legal configs enumerated for a sweep layer */
 #define S_EXPORTS_MAX 4             /* exports running at once */
 #define S_ALLOW_CHECK_MS 1000       /* how often the allow-list is read again */
 #define S_SNDHWM 1000               /* messages queued for one peer before sends to it fail */
@@ -1305,32 +1304,15 @@ s_on_worker_message (sf_coord_t *self, zframe_t *rid, sf_proto_msg_t *msg)
 
 /* ---- clients ------------------------------------------------------------ */
 
-/*  Configs of a sweep layer: an even sample of `count` over the legal U and
-    D configs on the campaign's GPU type, shifted by the seed. */
+/*  Configs of a sweep layer: the sweep sample of its templates
+    (proxygen/sf_space.h, sf_space_sweep_sample), shifted by the seed. */
 static int
 s_sweep_configs (const s_campaign_t *c, const s_layer_t *l, const sf_store_layer_t *layer, int sm_count,
                  const sf_matrix_t *m, sf_config_t *out, int count)
 {
-    sf_config_t *all = malloc (S_SPACE_MAX * sizeof *all);
-    if (!all)
-        return sf_error_set (SF_ERR_NOMEM, "out of memory");
-    /* the slab kernel and U's split configs stay out of training sweeps:
-       the rank model has no feature for their knobs yet (docs/DECISIONS.md) */
-    sf_space_problem_t sp = { l->m, l->k, layer->n, sf_matrix_nnz (m), sm_count, false, false, false };
-    int pruned = 0;
-    int nu = sf_space_u (&sp, all, S_SPACE_MAX, &pruned);
-    int nd = nu < 0 ? 0 : sf_space_d (&sp, all + nu, S_SPACE_MAX - nu, &pruned);
-    int total = nu < 0 ? nu : nd < 0 ? nd : nu + nd;
-    if (total <= 0) {
-        free (all);
-        return total < 0 ? total : 0;
-    }
-    int take = count < total ? count : total;
-    uint64_t shift = c->rec.search.seed % (uint64_t) total;
-    for (int i = 0; i < take; i++)
-        out[i] = all[((uint64_t) i * (uint64_t) total / (uint64_t) take + shift) % (uint64_t) total];
-    free (all);
-    return take;
+    unsigned t = c->rec.search.templates ? c->rec.search.templates : SF_REQUEST_DEFAULT_TEMPLATES;
+    return sf_space_sweep_sample (l->m, l->k, layer->n, sf_matrix_nnz (m), sm_count, t & SF_REQUEST_U,
+                                  t & SF_REQUEST_D, c->rec.search.seed, out, count);
 }
 
 /*  The SM count of a GPU type "NAME/sm_XY/Nsm"; 0 if it has none. */
