@@ -1377,7 +1377,7 @@ s_reuse_best (sf_coord_t *self, s_campaign_t *c, uint32_t i)
     if (s_is_rank (c) && !c->rec.gpu_type[0])
         return false;
     sf_store_each_campaign (self->store, s_reuse_campaign, &r);
-    if (!r.from || sf_store_batch_put_best (self->batch, c->rec.id, i, &r.best) != SF_OK)
+    if (!r.from || sf_ledger_put_answer (self->batch, c->rec.id, i, &r.best) != SF_OK)
         return false;
     if (!c->rec.gpu_type[0])
         snprintf (c->rec.gpu_type, sizeof c->rec.gpu_type, "%s", r.gpu_type);

@@ -198,6 +198,12 @@ sf_ledger_put_result (sf_store_t *store, sf_store_batch_t *batch, const sf_ledge
     return status;
 }
 
+int
+sf_ledger_put_answer (sf_store_batch_t *batch, uint64_t campaign, uint32_t layer, const sf_store_best_t *best)
+{
+    return sf_store_batch_put_best (batch, campaign, layer, best);
+}
+
 /* ---- a layer of a campaign ---------------------------------------------------------- */
 
 static int

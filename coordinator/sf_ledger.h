@@ -76,6 +76,11 @@ int sf_ledger_put_result (sf_store_t *store, sf_store_batch_t *batch, const sf_l
                           const sf_proto_result_t *res, uint64_t campaign, uint32_t layer, sf_store_best_t *best,
                           bool *has_best, sf_ledger_outcome_t *outcome);
 
+/*  A layer answered from the store (the coordinator's reuse of a finished
+    campaign's answer to the same search): its best is the answering
+    layer's, copied into batch as layer `layer` of campaign `campaign`. */
+int sf_ledger_put_answer (sf_store_batch_t *batch, uint64_t campaign, uint32_t layer, const sf_store_best_t *best);
+
 /*  The latest done one-layer campaign of GPU type gpu_type whose layer is
     (a, n, bias, relu) and whose request is request_key: a search that the
     store answers. *found gets it (its layers not kept). SF_ERR_NOTFOUND
