@@ -27,6 +27,7 @@
 #include "store/sf_store.h"
 #include "worker/sf_empty.h"
 #include "worker/sf_gpu.h"
+#include "worker/sf_jobrun.h"
 #include "worker/sf_search.h"
 #include "worker/sf_searchjson.h"
 
@@ -112,55 +113,9 @@ s_request_key (const sf_tune_t *tune, char *buf, size_t size)
     sf_request_store_key (&tune->request, timing, buf, size);
 }
 
-/*  One candidate as the search reports it, from a store record or a RESULT. */
-typedef struct {
-    const char *config;          /* its text */
-    bool is_t;                   /* template T (its own config type) */
-    bool proxy, cached;
-    int status;
-    double us, spread_us, p10_us, p90_us, err, compile_s;
-    int32_t samples, regs, spill_stores, spill_loads, shared_bytes;
-    int64_t code_bytes;
-} s_cand_in_t;
-
-/*  Appends it to r (a config text that is not one is left out). */
-static int
-s_add_candidate (sf_search_result_t *r, const s_cand_in_t *in)
-{
-    sf_candidate_t c = { 0 };
-    sf_tconfig_t t;
-    if (in->is_t && sf_tconfig_parse (in->config, &t) == SF_OK) {
-        c.config.tmpl = SF_TEMPLATE_T;
-        sf_tconfig_text (&t, c.ttext);
-    } else if (in->is_t || sf_config_parse (in->config, &c.config) != SF_OK)
-        return SF_OK;
-    c.proxy = in->proxy;
-    c.cached = in->cached;
-    c.status = in->status;
-    c.us = in->us;
-    c.spread_us = in->spread_us;
-    c.p10_us = in->p10_us;
-    c.p90_us = in->p90_us;
-    c.samples = in->samples;
-    c.err = in->err;
-    c.compile.seconds = in->compile_s;
-    c.compile.registers = in->regs;
-    c.compile.spill_stores = in->spill_stores;
-    c.compile.spill_loads = in->spill_loads;
-    c.compile.shared_bytes = in->shared_bytes;
-    c.compile.cubin_bytes = in->code_bytes;
-    sf_candidate_t *grown = realloc (r->candidates, (size_t) (r->candidate_count + 1) * sizeof *grown);
-    if (!grown)
-        return sf_error_set (SF_ERR_NOMEM, "out of memory");
-    r->candidates = grown;
-    r->candidates[r->candidate_count++] = c;
-    if (c.status == SF_OK && !c.proxy && !isnan (c.err) && c.us < r->best_generated_us)
-        r->best_generated_us = c.us;
-    return SF_OK;
-}
-
 /*  The store's candidates of an answer (this GPU type, matrix, N, tier
-    and layout), with the counts they tell. */
+    and layout), read as a RESULT's (worker/sf_jobrun.h), with the counts
+    they tell. */
 typedef struct {
     sf_search_result_t *r;
     sf_tier tier;                 /* the request's: other tiers' results are not its */
@@ -172,58 +127,36 @@ static int
 s_cand_each (void *arg, const sf_store_result_key_t *key, const sf_store_result_t *v)
 {
     s_cands_t *cs = arg;
-    if (key->tier != cs->tier || key->layout != cs->layout || key->tmpl == SF_TEMPLATE_DENSE)
-        return 0;   /* dense and the baselines are reported apart */
-    s_cand_in_t in = { key->config, key->tmpl == SF_TEMPLATE_T, key->proxy, false, v->status, v->us, v->spread_us,
-                       v->p10_us, v->p90_us, v->err, v->compile.seconds, (int32_t) v->samples, v->compile.regs,
-                       v->compile.spills, 0, v->compile.shared_bytes, v->compile.code_bytes };
-    int before = cs->r->candidate_count;
-    if ((cs->status = s_add_candidate (cs->r, &in)) != SF_OK)
-        return 1;
-    if (cs->r->candidate_count == before)
+    sf_search_result_t *r = cs->r;
+    if (key->tier != cs->tier || key->layout != cs->layout)
         return 0;
-    if (v->status == SF_OK)
-        cs->r->timed++;
-    else
-        cs->r->failed++;
-    cs->r->compiled += v->compile.code_bytes > 0;
-    return 0;
-}
-
-/*  What the search did, from the RESULT the farm kept: its candidates (not
-    the dense candidate and baselines, reported apart) and its counts. */
-static int
-s_from_result (const sf_proto_result_t *res, sf_search_result_t *r)
-{
-    free (r->candidates);
-    r->candidates = NULL;
-    r->candidate_count = 0;
-    r->best_generated_us = INFINITY;
-    for (size_t i = 0; i < res->candidate_count; i++) {
-        const sf_proto_candidate_t *c = &res->candidates[i];
-        if (strcmp (c->tmpl, sf_template_name (SF_TEMPLATE_DENSE)) == 0)
-            continue;
-        s_cand_in_t in = { c->config, strcmp (c->tmpl, sf_template_name (SF_TEMPLATE_T)) == 0, c->proxy, c->cached,
-                           c->status, c->us, c->spread_us, c->p10_us, c->p90_us, c->err, c->compile_s, c->samples,
-                           c->regs, c->spill_stores, c->spill_loads, c->shared_bytes, c->code_bytes };
-        int rc = s_add_candidate (r, &in);
-        if (rc != SF_OK)
-            return rc;
+    sf_proto_candidate_t w = { .proxy = key->proxy, .status = v->status, .us = v->us, .spread_us = v->spread_us,
+                               .p10_us = v->p10_us, .p90_us = v->p90_us, .err = v->err,
+                               .samples = (int32_t) v->samples, .compile_s = v->compile.seconds,
+                               .regs = v->compile.regs, .spill_stores = v->compile.spills,
+                               .shared_bytes = v->compile.shared_bytes, .code_bytes = v->compile.code_bytes };
+    snprintf (w.tmpl, sizeof w.tmpl, "%s", sf_template_name (key->tmpl));
+    if (strlen (key->config) >= sizeof w.config)
+        return 0;   /* not a config text (those are at most SF_PROTO_CONFIG_MAX) */
+    memcpy (w.config, key->config, strlen (key->config) + 1);
+    sf_candidate_t c;
+    if (!sf_jobrun_candidate (&w, &c))
+        return 0;   /* dense and the baselines are reported apart */
+    sf_candidate_t *grown = realloc (r->candidates, (size_t) (r->candidate_count + 1) * sizeof *grown);
+    if (!grown) {
+        cs->status = sf_error_set (SF_ERR_NOMEM, "out of memory");
+        return 1;
     }
-    r->simulated = res->simulated;
-    r->wall_s = res->wall_s;
-    r->compile_cpu_s = res->cpu_s;
-    r->compile_wall_s = res->compile_wall_s;
-    r->gpu_s = res->gpu_s;
-    r->legal = res->legal;
-    r->pruned = res->pruned;
-    r->compiled = res->compiled;
-    r->timed = res->timed;
-    r->failed = res->failed;
-    r->restarts = res->restarts;
-    r->ranked = res->ranked;
-    r->fallback = res->rank_fallback;
-    return SF_OK;
+    r->candidates = grown;
+    r->candidates[r->candidate_count++] = c;
+    if (c.status == SF_OK) {
+        r->timed++;
+        if (!c.proxy && !isnan (c.err) && c.us < r->best_generated_us)
+            r->best_generated_us = c.us;
+    } else
+        r->failed++;
+    r->compiled += v->compile.code_bytes > 0;
+    return 0;
 }
 
 /*  The stored answer (campaign c, layer 0) as sf_search_run reports a
@@ -441,7 +374,7 @@ s_search (s_store_t *st, const char *name, const sf_tune_t *tune, const sf_devic
     if (rc == SF_OK)
         rc = s_answer (store, &c, dev, a, n, &tune->request, r, &measured_ms);
     if (rc == SF_OK && has_res)
-        rc = s_from_result (&res, r);
+        rc = sf_jobrun_search_result (&res, r);
     if (rc == SF_OK) {
         /* no RESULT: the coordinator answered it from the store (another
            command's campaign of the same search) */

@@ -415,6 +415,70 @@ sf_jobrun_result_free (sf_proto_result_t *res)
     memset (res, 0, sizeof *res);
 }
 
+bool
+sf_jobrun_candidate (const sf_proto_candidate_t *c, sf_candidate_t *out)
+{
+    memset (out, 0, sizeof *out);
+    sf_tconfig_t t;
+    if (strcmp (c->tmpl, sf_template_name (SF_TEMPLATE_T)) == 0) {
+        if (sf_tconfig_parse (c->config, &t) != SF_OK)
+            return false;
+        out->config.tmpl = SF_TEMPLATE_T;
+        sf_tconfig_text (&t, out->ttext);
+    } else if (strcmp (c->tmpl, sf_template_name (SF_TEMPLATE_DENSE)) == 0
+               || sf_config_parse (c->config, &out->config) != SF_OK)
+        return false;
+    out->proxy = c->proxy;
+    out->cached = c->cached;
+    out->status = c->status;
+    out->us = c->us;
+    out->spread_us = c->spread_us;
+    out->p10_us = c->p10_us;
+    out->p90_us = c->p90_us;
+    out->samples = c->samples;
+    out->err = c->err;
+    out->compile.seconds = c->compile_s;
+    out->compile.registers = c->regs;
+    out->compile.spill_stores = c->spill_stores;
+    out->compile.spill_loads = c->spill_loads;
+    out->compile.shared_bytes = c->shared_bytes;
+    out->compile.cubin_bytes = c->code_bytes;
+    return true;
+}
+
+int
+sf_jobrun_search_result (const sf_proto_result_t *res, sf_search_result_t *r)
+{
+    free (r->candidates);
+    r->candidate_count = 0;
+    r->best_generated_us = INFINITY;
+    r->candidates = calloc (res->candidate_count ? res->candidate_count : 1, sizeof *r->candidates);
+    if (!r->candidates)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < res->candidate_count; i++) {
+        sf_candidate_t *c = &r->candidates[r->candidate_count];
+        if (!sf_jobrun_candidate (&res->candidates[i], c))
+            continue;
+        r->candidate_count++;
+        if (c->status == SF_OK && !c->proxy && !isnan (c->err) && c->us < r->best_generated_us)
+            r->best_generated_us = c->us;
+    }
+    r->simulated = res->simulated;
+    r->wall_s = res->wall_s;
+    r->compile_cpu_s = res->cpu_s;
+    r->compile_wall_s = res->compile_wall_s;
+    r->gpu_s = res->gpu_s;
+    r->legal = res->legal;
+    r->pruned = res->pruned;
+    r->compiled = res->compiled;
+    r->timed = res->timed;
+    r->failed = res->failed;
+    r->restarts = res->restarts;
+    r->ranked = res->ranked;
+    r->fallback = res->rank_fallback;
+    return SF_OK;
+}
+
 /*  Encodes the RESULT; without kernels if they break a bound; JOB_FAILED
     if it still cannot be encoded (e.g. over SF_PROTO_MSG_MAX). */
 static zmsg_t *
