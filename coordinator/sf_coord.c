@@ -1373,8 +1373,9 @@ static bool
 s_reuse_best (sf_coord_t *self, s_campaign_t *c, uint32_t i)
 {
     s_reuse_t r = { self, c, &c->rec.layers[i], { 0 }, "", 0 };
-    /* rank on a GPU type not yet known: its model version is not either */
-    if (s_is_rank (c) && !c->rec.gpu_type[0])
+    /* rank on a GPU type not yet known: its model version is not either;
+       a client's model file (version 0) has no identity in the store */
+    if (s_is_rank (c) && (!c->rec.gpu_type[0] || (c->model_json && !c->rec.search.model_version)))
         return false;
     sf_store_each_campaign (self->store, s_reuse_campaign, &r);
     if (!r.from || sf_ledger_put_answer (self->batch, c->rec.id, i, &r.best) != SF_OK)
