@@ -228,6 +228,7 @@ s_train_farm (const s_opts_t *o)
     snprintf (sub.gpu_type, sizeof sub.gpu_type, "%s", o->gpu_type);
     sf_request_init (&sub.request);
     sub.request.max_configs = sf_sweep_configs_per_problem (sweep);
+    sub.request.templates = sf_sweep_templates (sweep);
     sf_sweep_destroy (&sweep);
     uint64_t id = 0;
     if (rc == SF_OK)

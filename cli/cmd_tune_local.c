@@ -1,4 +1,7 @@
-/*  spmmfarm tune-local: search one layer's fastest kernel on this machine. */
+/*  spmmfarm tune-local: search one layer's fastest kernel on this machine, as a
+    client of the embedded farm (coordinator/sf_farm.h). */
+#include <errno.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <math.h>
@@ -9,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli/sf_cli.h"
+#include "cli/sf_client.h"
 #include "cli/sf_progress.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
@@ -16,6 +20,8 @@
 #include "common/sf_matrix_io.h"
 #include "common/sf_cudadrv.h"
 #include "cli/sf_tune.h"
+#include "common/sf_sha256.h"
+#include "coordinator/sf_farm.h"
 #include "coordinator/sf_ledger.h"
 #include "store/sf_export.h"
 #include "store/sf_store.h"
@@ -25,8 +31,6 @@
 #include "worker/sf_search.h"
 #include "worker/sf_searchjson.h"
 
-#define S_WRITER_WAIT_TRIES 50   /* x 100 ms: another tune-local committing */
-
 static const char *s_help =
     "usage: spmmfarm tune-local MATRIX --n N [--strategy exhaustive|proxy|rank]\n"
     "                           [--backend auto|cuda|sim] [--gpu I] [--json]\n\n"
@@ -35,7 +39,9 @@ static const char *s_help =
     "candidates on all CPU cores, times them on the GPU, verifies the winner\n"
     "against the CPU reference, and compares with cuBLAS and cuSPARSE in the same\n"
     "process on the same buffers. The dense candidate (cuBLAS SGEMM) is always\n"
-    "measured, so the result is never slower than SGEMM.\n\n"
+    "measured, so the result is never slower than SGEMM. The search runs on an\n"
+    "embedded farm (a coordinator thread and one worker process, as `local`\n"
+    "starts), so it is recorded exactly as the farm records a layer.\n\n"
     "  --n N              columns of B and C the kernel is tuned for (1..16777216)\n"
     SF_TUNE_HELP
     "  --tensor NAME      .safetensors: the tensor to read\n"
@@ -50,12 +56,14 @@ static const char *s_help =
     "                     searched: strategy, max-configs, proxy-top, templates,\n"
     "                     max-code-fmas, precision, layout, tol, seed...) is answered\n"
     "                     from the store without searching\n"
-    "  --no-store         neither read nor write a store: always search\n"
+    "  --no-store         neither read nor write a store: always search (in a\n"
+    "                     temporary store, removed afterwards)\n"
     "  --json             machine-readable output\n"
     "  -q, --quiet        no progress bars\n"
     "  -h, --help         this help\n\n"
-    "A store that cannot be read or written is skipped with a warning: the search\n"
-    "runs and its result is printed all the same.\n";
+    "A store that cannot be read or written (or is held by a running coordinator)\n"
+    "is skipped with a warning: the search runs in a temporary store and its\n"
+    "result is printed all the same.\n";
 
 /* ---- the store ------------------------------------------------------------------ */
 
@@ -105,7 +113,9 @@ s_request_key (const sf_tune_t *tune, char *buf, size_t size)
     sf_request_store_key (&tune->request, timing, buf, size);
 }
 
-/*  A stored candidate of the answer, as the search reports it. */
+/*  The store's candidates of an answer (this GPU type, matrix, N, tier
+    and layout), read as a RESULT's (worker/sf_jobrun.h), with the counts
+    they tell. */
 typedef struct {
     sf_search_result_t *r;
     sf_tier tier;                 /* the request's: other tiers' results are not its */
@@ -118,28 +128,20 @@ s_cand_each (void *arg, const sf_store_result_key_t *key, const sf_store_result_
 {
     s_cands_t *cs = arg;
     sf_search_result_t *r = cs->r;
-    sf_candidate_t c = { 0 };
     if (key->tier != cs->tier || key->layout != cs->layout)
         return 0;
-    sf_tconfig_t t;
-    if (key->tmpl == SF_TEMPLATE_T && sf_tconfig_parse (key->config, &t) == SF_OK) {
-        c.config.tmpl = SF_TEMPLATE_T;
-        sf_tconfig_text (&t, c.ttext);
-    } else if (key->tmpl == SF_TEMPLATE_DENSE || sf_config_parse (key->config, &c.config) != SF_OK)
+    sf_proto_candidate_t w = { .proxy = key->proxy, .status = v->status, .us = v->us, .spread_us = v->spread_us,
+                               .p10_us = v->p10_us, .p90_us = v->p90_us, .err = v->err,
+                               .samples = (int32_t) v->samples, .compile_s = v->compile.seconds,
+                               .regs = v->compile.regs, .spill_stores = v->compile.spills,
+                               .shared_bytes = v->compile.shared_bytes, .code_bytes = v->compile.code_bytes };
+    snprintf (w.tmpl, sizeof w.tmpl, "%s", sf_template_name (key->tmpl));
+    if (strlen (key->config) >= sizeof w.config)
+        return 0;   /* not a config text (those are at most SF_PROTO_CONFIG_MAX) */
+    memcpy (w.config, key->config, strlen (key->config) + 1);
+    sf_candidate_t c;
+    if (!sf_jobrun_candidate (&w, &c))
         return 0;   /* dense and the baselines are reported apart */
-    c.proxy = key->proxy;
-    c.status = v->status;
-    c.us = v->us;
-    c.spread_us = v->spread_us;
-    c.p10_us = v->p10_us;
-    c.p90_us = v->p90_us;
-    c.samples = (int32_t) v->samples;
-    c.err = v->err;
-    c.compile.seconds = v->compile.seconds;
-    c.compile.registers = v->compile.regs;
-    c.compile.spill_stores = v->compile.spills;
-    c.compile.shared_bytes = v->compile.shared_bytes;
-    c.compile.cubin_bytes = v->compile.code_bytes;
     sf_candidate_t *grown = realloc (r->candidates, (size_t) (r->candidate_count + 1) * sizeof *grown);
     if (!grown) {
         cs->status = sf_error_set (SF_ERR_NOMEM, "out of memory");
@@ -147,12 +149,11 @@ s_cand_each (void *arg, const sf_store_result_key_t *key, const sf_store_result_
     }
     r->candidates = grown;
     r->candidates[r->candidate_count++] = c;
-    if (v->status == SF_OK) {
+    if (c.status == SF_OK) {
         r->timed++;
         if (!c.proxy && !isnan (c.err) && c.us < r->best_generated_us)
             r->best_generated_us = c.us;
-    }
-    else
+    } else
         r->failed++;
     r->compiled += v->compile.code_bytes > 0;
     return 0;
@@ -165,6 +166,9 @@ static int
 s_answer (sf_store_t *store, const sf_store_campaign_t *c, const sf_device_info_t *dev, const sf_matrix_t *a,
           int64_t n, const sf_request_t *req, sf_search_result_t *r, int64_t *measured_ms)
 {
+    memset (r, 0, sizeof *r);
+    r->best_generated_us = INFINITY;
+    r->blas16_us = r->lt24_us = NAN;
     sf_store_best_t best;
     int rc = sf_store_get_best (store, c->id, 0, &best);
     if (rc != SF_OK)
@@ -181,6 +185,7 @@ s_answer (sf_store_t *store, const sf_store_campaign_t *c, const sf_device_info_
     snprintf (r->gpu_type, sizeof r->gpu_type, "%s", c->gpu_type);
     r->sm_count = dev->sm_count;
     snprintf (r->driver, sizeof r->driver, "%s", best.driver[0] ? best.driver : dev->driver_version_str);
+    r->tier = req->tier;
     r->tmpl = best.tmpl;
     memcpy (r->config, best.config, strlen (best.config) + 1);
     r->us = best.us;
@@ -213,16 +218,14 @@ s_answer (sf_store_t *store, const sf_store_campaign_t *c, const sf_device_info_
 
 /*  Answers from the store when it holds this request: true with *r filled. */
 static bool
-s_store_lookup (s_store_t *st, const sf_tune_t *tune, const sf_matrix_t *a, int64_t n, sf_search_result_t *r)
+s_store_lookup (s_store_t *st, const sf_tune_t *tune, const sf_device_info_t *dev, const sf_matrix_t *a,
+                int64_t n, sf_search_result_t *r)
 {
     const sf_request_t *req = &tune->request;
-    sf_device_info_t dev;
     /* a rank search depends on the model of the day: never answered from
        an earlier one (it is still recorded) */
-    if (tune->search.strategy == SF_STRATEGY_RANK)
+    if (tune->search.strategy == SF_STRATEGY_RANK || !st->dir)
         return false;
-    if (!st->dir || sf_tune_device (tune, &dev) != SF_OK)
-        return false;   /* the search says what is wrong with the GPU */
     sf_store_t *store = sf_store_open (st->dir, SF_STORE_READONLY);
     if (!store) {
         if (sf_error_last () != SF_ERR_NOTFOUND)
@@ -232,59 +235,167 @@ s_store_lookup (s_store_t *st, const sf_tune_t *tune, const sf_matrix_t *a, int6
     char key[SF_STORE_REQUEST_MAX];
     s_request_key (tune, key, sizeof key);
     sf_store_campaign_t c;
-    memset (r, 0, sizeof *r);
-    r->best_generated_us = INFINITY;
     int64_t measured_ms = 0;
-    int rc = sf_ledger_answer (store, dev.gpu_type, a, n, req->bias, req->relu, key, &c);
-    if (rc == SF_OK && (rc = s_answer (store, &c, &dev, a, n, req, r, &measured_ms)) != SF_OK)
+    int rc = sf_ledger_answer (store, dev->gpu_type, a, n, req->bias, req->relu, key, &c);
+    if (rc == SF_OK && (rc = s_answer (store, &c, dev, a, n, req, r, &measured_ms)) != SF_OK) {
         sf_log_warn ("tune-local", "campaign %llu answers this request, but: %s", (unsigned long long) c.id,
                      sf_error_message ());
+        sf_search_result_free (r);
+    }
     sf_store_destroy (&store);
     if (rc != SF_OK && rc != SF_ERR_NOTFOUND)
         s_store_warn (st, "cannot answer from it, searching");
-    if (rc != SF_OK)
-        sf_search_result_free (r);
-    else
+    if (rc == SF_OK)
         st->stored = (s_stored_t) { c.id, measured_ms, c.counters.wall_s, c.counters.cpu_s, c.counters.gpu_s };
     st->from_store = rc == SF_OK;
     return st->from_store;
 }
 
-/*  Records the search through the ledger, as the farm records a RESULT; a
-    store busy with another writer is waited for a few seconds (another
-    tune-local committing), then given up. */
-static void
-s_store_record (s_store_t *st, const char *name, const sf_tune_t *tune, const sf_matrix_t *a, int64_t n,
-                const sf_search_result_t *r)
+/* ---- the search: a campaign of one layer on the embedded farm -------------------- */
+
+/*  A store of this search's own, in $TMPDIR (--no-store, or a store that
+    cannot be used): the farm needs one; it is removed afterwards. */
+static char *
+s_temp_store (void)
 {
-    if (!st->dir)
-        return;
-    sf_store_t *store = NULL;
-    for (int i = 0; !store && i < S_WRITER_WAIT_TRIES; i++)
-        if (!(store = sf_store_open (st->dir, SF_STORE_WRITER)) && sf_error_last () == SF_ERR_BUSY)
-            usleep (100 * 1000);
-        else
-            break;
-    char host[64] = "", worker[SF_STORE_NAME_MAX], key[SF_STORE_REQUEST_MAX];
-    gethostname (host, sizeof host - 1);
-    snprintf (worker, sizeof worker, "tune-local@%s", host[0] ? host : "localhost");
-    s_request_key (tune, key, sizeof key);
-    sf_ledger_search_t s = { .name = name, .a = a, .n = n, .request = &tune->request, .request_key = key,
-                             .worker = worker, .gpu_type = r->gpu_type, .driver = r->driver };
-    sf_proto_result_t res;
-    uint64_t id = 0;
-    int64_t when = 0;
-    int rc = store ? sf_jobrun_result (r, true, true, &res) : sf_error_last ();
-    if (rc == SF_OK) {
-        rc = sf_ledger_record_search (store, &s, &res, &id, &when);
-        sf_jobrun_result_free (&res);
+    const char *tmp = getenv ("TMPDIR");
+    char path[4096];
+    snprintf (path, sizeof path, "%s/spmmfarm-tune.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
+    if (!mkdtemp (path)) {
+        sf_error_set (SF_ERR_IO, "cannot make a temporary store in %s: %s", tmp && tmp[0] ? tmp : "/tmp",
+                      strerror (errno));
+        return NULL;
     }
-    sf_store_destroy (&store);
+    return strdup (path);
+}
+
+static int
+s_remove_entry (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    return remove (path);
+}
+
+/*  Starts the farm on the store, or, when it cannot have it (a file, held by
+    another writer...), on a temporary one, saying so. *temp gets the
+    temporary store's path (owned) if one was made. */
+static sf_farm_t *
+s_farm (s_store_t *st, const sf_tune_t *tune, char **temp)
+{
+    sf_farm_opts_t fo = { .backend = tune->search.backend == SF_BACKEND_SIM ? "sim" : "cuda", .workers = 1,
+                          .compile_threads = tune->search.compile_threads, .gpu = tune->search.gpu,
+                          .keep_results = true };
+    sf_farm_t *farm = NULL;
+    if (st->dir) {
+        fo.store_dir = st->dir;
+        if (!(farm = sf_farm_new (&fo))) {
+            if (sf_error_last () == SF_ERR_NODEVICE)
+                return NULL;
+            s_store_warn (st, "cannot use it, searching in a temporary store (the search is not recorded)");
+        }
+    }
+    if (!farm && (*temp = s_temp_store ())) {
+        fo.store_dir = *temp;
+        farm = sf_farm_new (&fo);
+    }
+    return farm;
+}
+
+/*  The one-layer campaign: submitted, followed to its end. *res gets the
+    RESULT the farm kept (*has_res false when the store answered it). */
+static int
+s_campaign (sf_farm_t *farm, const char *name, const sf_tune_t *tune, const char *gpu_type, sf_matrix_t *a,
+            int64_t n, bool quiet, uint64_t *id, sf_proto_result_t *res, bool *has_res)
+{
+    const sf_request_t *req = &tune->request;
+    sf_client_layer_t layer = { .matrix = a, .n = n, .bias = req->bias, .relu = req->relu, .tier = req->tier,
+                                .layout = req->layout };
+    snprintf (layer.name, sizeof layer.name, "%s", name);
+    sf_client_model_t model = { .layers = &layer, .count = 1 };   /* borrowed: nothing to free */
+    static sf_proto_submit_t sub;   /* large: not on the stack */
+    memset (&sub, 0, sizeof sub);
+    snprintf (sub.name, sizeof sub.name, "%.63s-n%lld%s%s", name, (long long) n, req->bias ? "-bias" : "",
+              req->relu ? "-relu" : "");
+    snprintf (sub.gpu_type, sizeof sub.gpu_type, "%s", gpu_type);
+    sub.request = *req;
+    s_request_key (tune, sub.request_key, sizeof sub.request_key);
+    char *json = NULL;
+    size_t size = 0;
+    if (tune->ranker && sf_rankmodel_save_json (tune->ranker, &json, &size) == SF_OK) {
+        uint8_t digest[SF_SHA256_BYTES];
+        sf_sha256 (json, size, digest);
+        sf_sha256_hex (digest, sub.model.digest);
+        sub.model.version = (int32_t) tune->model_version;
+        sub.model.json = json;
+        sub.has_model = true;
+    }
+    sf_client_t cl;
+    sf_client_init (&cl);
+    snprintf (cl.endpoint, sizeof cl.endpoint, "%s", sf_farm_clients_endpoint (farm));
+    sf_proto_campaign_t last;
+    memset (&last, 0, sizeof last);
+    int rc = sf_client_submit (&cl, &model, &sub, id);
+    free (json);
+    if (rc == SF_OK)
+        rc = sf_client_follow (&cl, *id, "searching", quiet, &last);
+    *has_res = rc == SF_OK && sf_farm_take_result (farm, *id, 0, res) == SF_OK;
+    if (rc == SF_OK && strcmp (last.state, "done") != 0)
+        rc = sf_error_set (SF_ERR_IO, "the search failed: %s", last.failures ? last.failures : last.state);
+    free (last.failures);
+    return rc;
+}
+
+/*  Searches on the embedded farm (coordinator/sf_farm.h): the
+    coordinator's ledger records the search, tune-local reads it back into
+    *r as sf_search_run reports a search; recorded in st's store unless it
+    had to search in a temporary one. */
+static int
+s_search (s_store_t *st, const char *name, const sf_tune_t *tune, const sf_device_info_t *dev, sf_matrix_t *a,
+          int64_t n, bool quiet, sf_search_result_t *r)
+{
+    char *temp = NULL;
+    sf_farm_t *farm = s_farm (st, tune, &temp);
+    int rc = farm ? SF_OK : sf_error_last ();
+    uint64_t id = 0;
+    sf_proto_result_t res;
+    bool has_res = false;
+    memset (r, 0, sizeof *r);
+    if (rc == SF_OK)
+        rc = s_campaign (farm, name, tune, dev->gpu_type, a, n, quiet, &id, &res, &has_res);
+    char keep[1024];
+    snprintf (keep, sizeof keep, "%s", sf_error_message ());
+    sf_farm_destroy (&farm);   /* the coordinator has committed and closed the store */
     if (rc != SF_OK)
-        s_store_warn (st, "the search is not recorded");
-    else
-        st->stored = (s_stored_t) { id, when, r->wall_s, r->compile_cpu_s, r->gpu_s };
-    st->recorded = rc == SF_OK;
+        sf_error_set (rc, "%s", keep);
+    sf_store_t *store = rc == SF_OK ? sf_store_open (temp ? temp : st->dir, SF_STORE_READONLY) : NULL;
+    if (rc == SF_OK && !store)
+        rc = sf_error_last ();
+    sf_store_campaign_t c;
+    memset (&c, 0, sizeof c);
+    if (rc == SF_OK)
+        rc = sf_store_get_campaign (store, id, &c);
+    int64_t measured_ms = 0;
+    if (rc == SF_OK)
+        rc = s_answer (store, &c, dev, a, n, &tune->request, r, &measured_ms);
+    if (rc == SF_OK && has_res)
+        rc = sf_jobrun_search_result (&res, r);
+    if (rc == SF_OK) {
+        /* no RESULT: the coordinator answered it from the store (another
+           command's campaign of the same search) */
+        st->from_store = !has_res;
+        st->recorded = !temp && has_res;
+        st->stored = (s_stored_t) { id, measured_ms, c.counters.wall_s, c.counters.cpu_s, c.counters.gpu_s };
+    }
+    sf_record_campaign_free (&c);
+    sf_store_destroy (&store);
+    if (has_res)
+        sf_proto_body_free (SF_PROTO_RESULT, &res);
+    if (temp) {
+        nftw (temp, s_remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+        free (temp);
+    }
+    if (rc != SF_OK)
+        sf_search_result_free (r);
+    return rc;
 }
 
 /*  The layer's name in the store (and in bundles): the tensor's, else the
@@ -497,18 +608,22 @@ sf_cmd_tune_local (int argc, char **argv)
     sf_matrix_t *a = sf_matrix_read (argv[optind], &read_opts);
     if (!a)
         return sf_cli_fail ("tune-local", sf_error_last ());
-    int code = sf_tune_rank_model ("tune-local", &tune, NULL, false, NULL);
-    if (code != SF_EXIT_OK) {
+    s_store_init (&st);
+    sf_store_model_t model_rec;
+    int code = sf_tune_rank_model ("tune-local", &tune, NULL, false, &model_rec);
+    tune.model_version = model_rec.version;
+    sf_record_model_free (&model_rec);
+    sf_device_info_t dev;
+    int rc = code == SF_EXIT_OK ? sf_tune_device (&tune, &dev) : SF_OK;
+    if (code != SF_EXIT_OK || rc != SF_OK) {
         sf_matrix_destroy (&a);
-        return code;
+        free (st.dir);
+        sf_tune_fini (&tune);
+        return code != SF_EXIT_OK ? code : sf_cli_fail ("tune-local", rc);
     }
-    o->progress = sf_progress_draw;
-    o->progress_arg = &quiet;
     sf_progress_set_item (argv[optind]);
     sf_search_result_t r;
-    s_store_init (&st);
-    int rc = SF_OK;
-    if (s_store_lookup (&st, &tune, a, n, &r)) {
+    if (s_store_lookup (&st, &tune, &dev, a, n, &r)) {
         if (json) {
             char when[32];
             s_local_time (st.stored.measured_ms, when, sizeof when);
@@ -516,13 +631,10 @@ sf_cmd_tune_local (int argc, char **argv)
                      (unsigned long long) st.stored.campaign, when, st.dir);
         }
     } else {
-        rc = sf_search_run (a, n, o, &r);
-        sf_progress_end ();
-        if (rc == SF_OK) {
-            char name[SF_EXPORT_NAME_MAX];
-            s_layer_name (argv[optind], read_opts.tensor, name);
-            s_store_record (&st, name, &tune, a, n, &r);
-        }
+        char name[SF_EXPORT_NAME_MAX];
+        s_layer_name (argv[optind], read_opts.tensor, name);
+        rc = s_search (&st, name, &tune, &dev, a, n, quiet || json, &r);
+        sf_progress_set_item (NULL);
     }
     if (rc == SF_OK && save && r.cubin) {
         char ptx_path[4096];

@@ -55,6 +55,7 @@ typedef struct {
     const char *backend;     /* "auto", "cuda" or "sim" */
     const char *model;       /* --model: a model file or a store directory */
     sf_rankmodel_t *ranker;  /* rank: the loaded model (owned) */
+    uint32_t model_version;  /* its version in a store (0: a file's) */
 } sf_tune_t;
 
 /*  Defaults: the default request (proxy, both templates, fp32, kn), auto

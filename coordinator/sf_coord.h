@@ -31,6 +31,8 @@
 #include <stdint.h>
 #include <signal.h>
 
+#include "wire/sf_proto.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -57,6 +59,11 @@ typedef struct {
     bool shutdown_workers;       /* send SHUTDOWN to every worker when stopping */
     bool exit_when_idle;         /* stop once every campaign is finished (`local`) */
     volatile sig_atomic_t *stop; /* stops the loop when it becomes non-zero; may be NULL */
+    /*  Called on the loop's thread with every RESULT it accepts, once the
+        ledger has put it into the batch (the embedded farm's copy for its
+        client, coordinator/sf_farm.h); res is valid during the call only. */
+    void (*on_result) (void *arg, uint64_t campaign, uint32_t layer, const sf_proto_result_t *res);
+    void *on_result_arg;
 } sf_coord_opts_t;
 
 void sf_coord_opts_default (sf_coord_opts_t *opts);

@@ -9,7 +9,9 @@
     runs its event loop on a thread of this process and starts the worker
     processes (`PROGRAM worker --connect EP --backend B --gpu I
     --compile-threads T`: real processes, meeting the coordinator only on
-    the wire). sf_farm_destroy stops the loop, which sends SHUTDOWN to every
+    the wire). With keep_results the farm keeps a copy of every RESULT its
+    coordinator accepts, for the client that embeds it (tune-local prints
+    its search from it). sf_farm_destroy stops the loop, which sends SHUTDOWN to every
     worker, joins the thread, waits up to 5 s for the workers to leave and
     kills those that did not, then closes the store. Clients talk to
     sf_farm_clients_endpoint (cli/sf_client.h, wire/sf_proto.h).
@@ -20,6 +22,9 @@
 #define SF_FARM_H_INCLUDED
 
 #include <stdbool.h>
+#include <stdint.h>
+
+#include "wire/sf_proto.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,6 +40,9 @@ typedef struct {
     int workers;                 /* processes; 0: one per GPU, 1 on sim (1..SF_FARM_WORKERS_MAX) */
     int compile_threads;         /* per worker; 0: online CPUs / workers */
     const char *program;         /* the spmmfarm executable; NULL: this one (/proc/self/exe) */
+    int gpu;                     /* the first worker's device ordinal (the next ones follow) */
+    bool keep_results;           /* keep every RESULT for sf_farm_take_result (a local
+                                    command that prints what its search did) */
 } sf_farm_opts_t;
 
 /*  Starts the farm. NULL on failure with the reason: the store is held by
@@ -56,6 +64,14 @@ const char *sf_farm_workers_endpoint (const sf_farm_t *self);
 const char *sf_farm_backend (const sf_farm_t *self);
 int sf_farm_workers (const sf_farm_t *self);
 int sf_farm_compile_threads (const sf_farm_t *self);
+
+/*  With keep_results: moves the RESULT that layer `layer` of campaign
+    `campaign` got into *res (the caller frees it with
+    sf_proto_body_free (SF_PROTO_RESULT, res)); the farm keeps the last
+    SF_FARM_RESULTS_MAX. SF_ERR_NOTFOUND when none came: the store answered
+    the layer, or its job failed. Call it once the campaign has ended. */
+#define SF_FARM_RESULTS_MAX 4096
+int sf_farm_take_result (sf_farm_t *self, uint64_t campaign, uint32_t layer, sf_proto_result_t *res);
 
 /*  The number of GPUs the CUDA driver sees (0 without a driver). */
 int sf_farm_gpu_count (void);

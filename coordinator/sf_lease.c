@@ -164,6 +164,8 @@ sf_lease_result (sf_coord_t *self, sf_coord_worker_t *w, const sf_proto_result_t
                               &layer->has_best, &outcome) != SF_OK)
         sf_log_warn (S_LOG, "job %llu/%llu: not every record of its RESULT went into the batch: %s",
                      (unsigned long long) c->rec.id, (unsigned long long) job->rec.id, sf_error_message ());
+    if (self->opts.on_result)
+        self->opts.on_result (self->opts.on_result_arg, c->rec.id, job->rec.layer, res);
     uint64_t fresh = outcome.fresh;
     if (res->rank_fallback && sf_coord_is_rank (c) && !c->rec.search.fallback) {
         sf_log_warn (S_LOG, "campaign %llu: worker %s could not use rank model %u: it ran proxy",

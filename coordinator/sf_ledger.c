@@ -9,7 +9,6 @@
 
 #include "common/sf_error.h"
 #include "common/sf_log.h"
-#include "coordinator/sf_campaign.h"
 
 #define S_LOG "ledger"
 
@@ -203,7 +202,13 @@ sf_ledger_put_result (sf_store_t *store, sf_store_batch_t *batch, const sf_ledge
     return status;
 }
 
-/* ---- a local search's campaign ------------------------------------------------------ */
+int
+sf_ledger_put_answer (sf_store_batch_t *batch, uint64_t campaign, uint32_t layer, const sf_store_best_t *best)
+{
+    return sf_store_batch_put_best (batch, campaign, layer, best);
+}
+
+/* ---- a layer of a campaign ---------------------------------------------------------- */
 
 static int
 s_layer (const char *name, const sf_matrix_t *a, int64_t n, bool bias, bool relu, sf_store_layer_t *l)
@@ -214,66 +219,6 @@ s_layer (const char *name, const sf_matrix_t *a, int64_t n, bool bias, bool relu
     l->bias = bias;
     l->relu = relu;
     return sf_record_hash_parse (sf_matrix_hash (a), l->matrix);
-}
-
-/*  The campaign of one layer and its one job, done. */
-static int
-s_put_campaign (sf_store_batch_t *batch, uint64_t id, const sf_store_layer_t *layer, const sf_ledger_search_t *s,
-                const sf_proto_result_t *res, uint64_t results, int64_t now)
-{
-    sf_store_job_t job = { .campaign = id, .id = 1, .state = SF_JOB_DONE, .layer = 0, .kind = "search",
-                           .attempts = 1 };
-    snprintf (job.worker, sizeof job.worker, "%s", s->worker);
-    int rc = sf_store_batch_put_job (batch, &job);
-    sf_store_campaign_t c = {
-        .id = id, .state = SF_CAMPAIGN_DONE, .created_ms = now, .layers = (sf_store_layer_t *) layer,
-        .layer_count = 1,
-        .counters = { .jobs_total = 1, .jobs_done = 1, .results = results, .wall_s = res->wall_s,
-                      .cpu_s = res->cpu_s, .gpu_s = res->gpu_s },
-    };
-    snprintf (c.name, sizeof c.name, "%.63s-n%lld%s%s", layer->name, (long long) layer->n,
-              layer->bias ? "-bias" : "", layer->relu ? "-relu" : "");
-    /* the request as the farm keeps it (strategy, search), and its key */
-    sf_campaign_set_request (&c, s->request);
-    snprintf (c.gpu_type, sizeof c.gpu_type, "%s", s->gpu_type);
-    snprintf (c.request, sizeof c.request, "%s", s->request_key);
-    if (rc == SF_OK)
-        rc = sf_store_batch_put_campaign (batch, &c);
-    return rc;
-}
-
-int
-sf_ledger_record_search (sf_store_t *store, const sf_ledger_search_t *s, const sf_proto_result_t *res,
-                         uint64_t *campaign, int64_t *recorded_ms)
-{
-    uint64_t id = 0;
-    sf_store_layer_t layer;
-    sf_store_batch_t *batch = sf_store_batch_new ();
-    int rc = batch ? s_layer (s->name, s->a, s->n, s->request->bias, s->request->relu, &layer)
-                   : sf_error_set (SF_ERR_NOMEM, "out of memory");
-    if (rc == SF_OK)
-        rc = sf_store_next_campaign_id (store, &id);
-    if (rc == SF_OK && !sf_store_has_matrix (store, layer.matrix))
-        rc = sf_store_batch_put_matrix (batch, s->a);
-    sf_ledger_source_t src = { .gpu_type = s->gpu_type, .worker = s->worker, .driver = s->driver,
-                               .matrix = layer.matrix, .n = s->n, .tier = s->request->tier,
-                               .layout = s->request->layout };
-    sf_store_best_t best = { 0 };
-    bool has_best = false;
-    sf_ledger_outcome_t out = { 0 };
-    int64_t now = sf_store_now_ms ();
-    if (rc == SF_OK)
-        rc = sf_ledger_put_result (store, batch, &src, res, id, 0, &best, &has_best, &out);
-    if (rc == SF_OK)
-        rc = s_put_campaign (batch, id, &layer, s, res, out.fresh, now);
-    if (rc == SF_OK)
-        rc = sf_store_commit (store, batch);
-    sf_store_batch_destroy (&batch);
-    if (rc == SF_OK) {
-        *campaign = id;
-        *recorded_ms = has_best ? best.recorded_ms : now;
-    }
-    return rc;
 }
 
 /* ---- stored answers ------------------------------------------------------------------ */
@@ -311,121 +256,5 @@ sf_ledger_answer (sf_store_t *store, const char *gpu_type, const sf_matrix_t *a,
         rc = sf_error_set (SF_ERR_NOTFOUND, "no campaign answers this request");
     if (rc == SF_OK)
         *found = f.found;
-    return rc;
-}
-
-/* ---- a local sweep's campaign ------------------------------------------------------- */
-
-typedef struct {
-    const char *name, *gpu_type;
-    uint64_t found;
-} s_sweep_find_t;
-
-static int
-s_sweep_each (void *arg, const sf_store_campaign_t *c)
-{
-    s_sweep_find_t *f = arg;
-    if (strcmp (c->strategy, "sweep") == 0 && strcmp (c->name, f->name) == 0
-        && strcmp (c->gpu_type, f->gpu_type) == 0)
-        f->found = c->id;
-    return 0;
-}
-
-int
-sf_ledger_sweep_campaign (sf_store_t *store, const char *name, const char *gpu_type, int problems,
-                          sf_store_campaign_t *c)
-{
-    memset (c, 0, sizeof *c);
-    if (problems < 1)
-        return sf_error_set (SF_ERR_INVALID, "a sweep campaign of %d problems", problems);
-    s_sweep_find_t find = { name, gpu_type, 0 };
-    int rc = sf_store_each_campaign (store, s_sweep_each, &find);
-    if (rc == SF_OK && find.found)
-        rc = sf_store_get_campaign (store, find.found, c);
-    else if (rc == SF_OK) {
-        rc = sf_store_next_campaign_id (store, &c->id);
-        snprintf (c->name, sizeof c->name, "%s", name);
-        snprintf (c->strategy, sizeof c->strategy, "sweep");
-        snprintf (c->gpu_type, sizeof c->gpu_type, "%s", gpu_type);
-        c->state = SF_CAMPAIGN_RUNNING;
-        c->created_ms = sf_store_now_ms ();
-    }
-    if (rc == SF_OK && (int) c->layer_count < problems) {
-        /* room for every problem's layer (a campaign of an earlier run has fewer) */
-        sf_store_layer_t *grown = realloc (c->layers, (size_t) problems * sizeof *grown);
-        if (!grown)
-            rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
-        else
-            c->layers = grown;
-    }
-    if (rc == SF_OK)
-        c->counters.jobs_total = (uint64_t) problems;
-    return rc;
-}
-
-int
-sf_ledger_campaign_layer (sf_store_campaign_t *c, int capacity, const char *name, const sf_matrix_t *a,
-                          int64_t n, uint32_t *index)
-{
-    for (uint32_t i = 0; i < c->layer_count; i++)
-        if (strcmp (c->layers[i].name, name) == 0) {
-            *index = i;
-            return SF_OK;
-        }
-    if ((int) c->layer_count >= capacity)
-        return sf_error_set (SF_ERR_RANGE, "the campaign has more layers than the sweep has problems");
-    sf_store_layer_t *l = &c->layers[c->layer_count];
-    int rc = s_layer (name, a, n, false, false, l);
-    if (rc == SF_OK)
-        *index = c->layer_count++;
-    return rc;
-}
-
-int
-sf_ledger_record_layer (sf_store_t *store, sf_store_campaign_t *c, uint32_t index, const sf_matrix_t *a,
-                        const char *gpu_type, const char *worker, const char *driver, const sf_proto_result_t *res,
-                        sf_ledger_outcome_t *outcome)
-{
-    if (index >= c->layer_count)
-        return sf_error_set (SF_ERR_INVALID, "layer %u of a campaign of %u", index, c->layer_count);
-    const sf_store_layer_t *l = &c->layers[index];
-    sf_ledger_source_t src = { .gpu_type = gpu_type, .worker = worker, .driver = driver, .matrix = l->matrix,
-                               .n = l->n };
-    sf_store_batch_t *batch = sf_store_batch_new ();
-    int rc = batch ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
-    if (rc == SF_OK && !sf_store_has_matrix (store, l->matrix))
-        rc = sf_store_batch_put_matrix (batch, a);
-    sf_store_best_t best = { 0 };
-    bool has_best = rc == SF_OK && sf_store_get_best (store, c->id, index, &best) == SF_OK;
-    sf_ledger_outcome_t out = { 0 };
-    if (rc == SF_OK)
-        rc = sf_ledger_put_result (store, batch, &src, res, c->id, index, &best, &has_best, &out);
-    sf_store_counters_t saved = c->counters;
-    if (rc == SF_OK) {
-        c->counters.jobs_done++;
-        c->counters.results += out.fresh;
-        c->counters.wall_s += res->wall_s;
-        c->counters.cpu_s += res->cpu_s;
-        c->counters.gpu_s += res->gpu_s;
-        rc = sf_store_batch_put_campaign (batch, c);
-    }
-    if (rc == SF_OK)
-        rc = sf_store_commit (store, batch);
-    if (rc != SF_OK)
-        c->counters = saved;   /* nothing was written */
-    else if (outcome)
-        *outcome = out;
-    sf_store_batch_destroy (&batch);
-    return rc;
-}
-
-int
-sf_ledger_put_campaign (sf_store_t *store, const sf_store_campaign_t *c)
-{
-    sf_store_batch_t *batch = sf_store_batch_new ();
-    int rc = batch ? sf_store_batch_put_campaign (batch, c) : sf_error_set (SF_ERR_NOMEM, "out of memory");
-    if (rc == SF_OK)
-        rc = sf_store_commit (store, batch);
-    sf_store_batch_destroy (&batch);
     return rc;
 }

@@ -12,14 +12,14 @@
     cuBLASLt with its error) and the fastest candidate that may win (a
     verified full U/D/T kernel or the dense candidate, never a proxy or a
     baseline) fold into the layer's best record. The coordinator records
-    the farm's RESULTs this way; tune-local and sweep-local turn their
-    search into a RESULT (worker/sf_jobrun.h, sf_jobrun_result) and record
-    it here, so that a result measured by tune-local and by the farm makes
-    identical records (the rank model's training data does not depend on
-    the command that measured it).
+    every RESULT this way, the farm's and the local commands' (tune-local,
+    sweep-local and local are clients of the embedded farm,
+    coordinator/sf_farm.h), so that a result makes the same records
+    whichever command measured it (the rank model's training data does not
+    depend on it; tests/cli_records.sh).
 
-    Also here: the one-layer campaign of a local search (tune-local's
-    memory) and the "already answered?" lookup of such a campaign.
+    Also here: the "already answered?" lookup of a local command's
+    one-layer campaign (by the request key its SUBMIT gave).
 
     The ledger writes into the caller's batch (store/sf_store.h); the
     caller commits it, so that a RESULT is recorded with the campaign and
@@ -78,23 +78,10 @@ int sf_ledger_put_result (sf_store_t *store, sf_store_batch_t *batch, const sf_l
                           const sf_proto_result_t *res, uint64_t campaign, uint32_t layer, sf_store_best_t *best,
                           bool *has_best, sf_ledger_outcome_t *outcome);
 
-/*  A local search of one layer (tune-local), as the farm records a
-    campaign: the campaign (state done, strategy and request, request_key
-    in campaign.request), its one done job, the matrix unless the store
-    has it, then sf_ledger_put_result; one commit. */
-typedef struct {
-    const char *name;            /* the layer's name */
-    const sf_matrix_t *a;
-    int64_t n;
-    const sf_request_t *request; /* its bias and relu are the layer's */
-    const char *request_key;     /* sf_request_store_key's text */
-    const char *worker, *gpu_type, *driver;
-} sf_ledger_search_t;
-
-/*  Records it in a writer store: *campaign gets the new campaign's id,
-    *recorded_ms the time of the records. */
-int sf_ledger_record_search (sf_store_t *store, const sf_ledger_search_t *s, const sf_proto_result_t *res,
-                             uint64_t *campaign, int64_t *recorded_ms);
+/*  A layer answered from the store (the coordinator's reuse of a finished
+    campaign's answer to the same search): its best is the answering
+    layer's, copied into batch as layer `layer` of campaign `campaign`. */
+int sf_ledger_put_answer (sf_store_batch_t *batch, uint64_t campaign, uint32_t layer, const sf_store_best_t *best);
 
 /*  The latest done one-layer campaign of GPU type gpu_type whose layer is
     (a, n, bias, relu) and whose request is request_key: a search that the
@@ -102,33 +89,6 @@ int sf_ledger_record_search (sf_store_t *store, const sf_ledger_search_t *s, con
     when there is none. */
 int sf_ledger_answer (sf_store_t *store, const char *gpu_type, const sf_matrix_t *a, int64_t n, bool bias,
                       bool relu, const char *request_key, sf_store_campaign_t *found);
-
-/* ---- a local sweep's campaign (sweep-local) ---------------------------- */
-
-/*  The sweep campaign `name` of GPU type gpu_type (strategy "sweep"): the
-    one an earlier run made (its layers included), or a new one (state
-    running, not yet written); either way with room for `problems` layers
-    and jobs_total = problems. Release with sf_record_campaign_free. */
-int sf_ledger_sweep_campaign (sf_store_t *store, const char *name, const char *gpu_type, int problems,
-                              sf_store_campaign_t *c);
-
-/*  The index of layer (name, a, n) in c (by name), added unless there;
-    SF_ERR_RANGE past `capacity` layers (the room the campaign was made
-    with). */
-int sf_ledger_campaign_layer (sf_store_campaign_t *c, int capacity, const char *name, const sf_matrix_t *a,
-                              int64_t n, uint32_t *index);
-
-/*  Records RESULT res of layer `index` of c, measured on gpu_type by
-    worker: the matrix unless the store has it, the results and the
-    layer's best (sf_ledger_put_result, from the best stored), c's counters
-    (one more job done, the RESULT's costs, its fresh results) and c; one
-    commit (nothing on failure). *outcome may be NULL. */
-int sf_ledger_record_layer (sf_store_t *store, sf_store_campaign_t *c, uint32_t index, const sf_matrix_t *a,
-                            const char *gpu_type, const char *worker, const char *driver,
-                            const sf_proto_result_t *res, sf_ledger_outcome_t *outcome);
-
-/*  Writes campaign record c (its state, counters, layers); one commit. */
-int sf_ledger_put_campaign (sf_store_t *store, const sf_store_campaign_t *c);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
 #include "common/sf_sha256.h"
 #include "coordinator/sf_campaign.h"
 #include "coordinator/sf_lease.h"
+#include "coordinator/sf_ledger.h"
 #include "proxygen/sf_space.h"
 #include "rankmodel/sf_rankmodel.h"
 #include "store/sf_record.h"
@@ -29,29 +30,12 @@ sf_plan_sm_count (const char *gpu_type)
 }
 
 int
-sf_plan_sweep_configs (const sf_matrix_t *m, int64_t n, int sm_count, uint64_t seed, sf_config_t *out, int count)
+sf_plan_sweep_configs (const sf_matrix_t *m, int64_t n, int sm_count, unsigned templates, uint64_t seed,
+                       sf_config_t *out, int count)
 {
-    sf_config_t *all = malloc (SF_PLAN_SPACE_MAX * sizeof *all);
-    if (!all)
-        return sf_error_set (SF_ERR_NOMEM, "out of memory");
-    /* the slab kernel and U's split configs stay out of training sweeps:
-       the rank model has no feature for their knobs yet (docs/DECISIONS.md) */
-    sf_space_problem_t sp = { sf_matrix_rows (m), sf_matrix_cols (m), n, sf_matrix_nnz (m), sm_count,
-                              false, false, false };
-    int pruned = 0;
-    int nu = sf_space_u (&sp, all, SF_PLAN_SPACE_MAX, &pruned);
-    int nd = nu < 0 ? 0 : sf_space_d (&sp, all + nu, SF_PLAN_SPACE_MAX - nu, &pruned);
-    int total = nu < 0 ? nu : nd < 0 ? nd : nu + nd;
-    if (total <= 0) {
-        free (all);
-        return total < 0 ? total : 0;
-    }
-    int take = count < total ? count : total;
-    uint64_t shift = seed % (uint64_t) total;
-    for (int i = 0; i < take; i++)
-        out[i] = all[((uint64_t) i * (uint64_t) total / (uint64_t) take + shift) % (uint64_t) total];
-    free (all);
-    return take;
+    unsigned t = templates ? templates : SF_REQUEST_DEFAULT_TEMPLATES;
+    return sf_space_sweep_sample (sf_matrix_rows (m), sf_matrix_cols (m), n, sf_matrix_nnz (m), sm_count,
+                                  t & SF_REQUEST_U, t & SF_REQUEST_D, seed, out, count);
 }
 
 typedef struct {
@@ -333,12 +317,13 @@ sf_plan_resume (sf_coord_t *self)
 static bool
 s_reuse_best (sf_coord_t *self, sf_coord_campaign_t *c, uint32_t i)
 {
-    /* rank on a GPU type not yet known: its model version is not either */
-    if (sf_coord_is_rank (c) && !c->rec.gpu_type[0])
+    /* rank on a GPU type not yet known: its model version is not either;
+       a client's model file (version 0) has no identity in the store */
+    if (sf_coord_is_rank (c) && (!c->rec.gpu_type[0] || (c->model_json && !c->rec.search.model_version)))
         return false;
     sf_plan_answer_t r;
     if (!sf_plan_answer (self->store, &c->rec, i, &r)
-        || sf_store_batch_put_best (self->batch, c->rec.id, i, &r.best) != SF_OK)
+        || sf_ledger_put_answer (self->batch, c->rec.id, i, &r.best) != SF_OK)
         return false;
     if (!c->rec.gpu_type[0])
         snprintf (c->rec.gpu_type, sizeof c->rec.gpu_type, "%s", r.gpu_type);
@@ -399,7 +384,8 @@ s_make_jobs (sf_coord_t *self, sf_coord_campaign_t *c, zlistx_t *made, int *answ
         int count = 1;
         if (sweep) {
             const sf_matrix_t *m = sf_coord_matrix (self, c->layers[i].hash);
-            count = m ? sf_plan_sweep_configs (m, c->rec.layers[i].n, sm_count, c->rec.search.seed, configs,
+            count = m ? sf_plan_sweep_configs (m, c->rec.layers[i].n, sm_count, c->rec.search.templates,
+                                                        c->rec.search.seed, configs,
                                                per_layer)
                       : sf_error_set (SF_ERR_NOTFOUND, "matrix %s", c->layers[i].hash);
             if (count < 0) {
@@ -465,6 +451,16 @@ s_submit_check (sf_coord_t *self, sf_proto_submit_t *sub, sf_coord_campaign_t *c
     if (sweep)
         snprintf (c->rec.strategy, sizeof c->rec.strategy, "sweep");
     snprintf (c->rec.gpu_type, sizeof c->rec.gpu_type, "%s", sub->gpu_type);
+    snprintf (c->rec.request, sizeof c->rec.request, "%s", sub->request_key);
+    if (sub->has_model && sf_coord_is_rank (c)) {  /* the client's model (tune-local --model), not the store's */
+        c->model_json = sub->model.json;
+        sub->model.json = NULL;
+        uint8_t digest[SF_SHA256_BYTES];
+        sf_sha256 (c->model_json, strlen (c->model_json), digest);
+        sf_sha256_hex (digest, c->model_digest);
+        c->model_resolved = true;
+        c->rec.search.model_version = (uint32_t) sub->model.version;
+    }
     c->rec.state = SF_CAMPAIGN_QUEUED;
     c->rec.created_ms = zclock_time ();
     return SF_OK;

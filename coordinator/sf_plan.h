@@ -31,7 +31,7 @@
 /* ---- of the store alone ------------------------------------------------- */
 
 /*  Legal configs enumerated for a sweep layer, at most. */
-#define SF_PLAN_SPACE_MAX 65536
+#define SF_PLAN_SPACE_MAX SF_SPACE_SWEEP_MAX
 
 /*  The SM count of a GPU type "NAME/sm_XY/Nsm" (1..65535); 0 if it has none. */
 int sf_plan_sm_count (const char *gpu_type);
@@ -41,7 +41,8 @@ int sf_plan_sm_count (const char *gpu_type);
     U's split configs left out: the rank model has no feature for their
     knobs yet), shifted by seed. Returns how many (fewer when fewer are
     legal; 0: none), or an error. */
-int sf_plan_sweep_configs (const sf_matrix_t *m, int64_t n, int sm_count, uint64_t seed, sf_config_t *out,
+int sf_plan_sweep_configs (const sf_matrix_t *m, int64_t n, int sm_count, unsigned templates, uint64_t seed,
+                           sf_config_t *out,
                            int count);
 
 /*  A stored answer to a campaign's layer. */

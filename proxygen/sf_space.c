@@ -1,6 +1,7 @@
 /*  sf_space: knob table and constraints of template U. */
 #include "proxygen/sf_space.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/sf_error.h"
@@ -255,4 +256,24 @@ sf_space_sample_kinds (sf_config_t *configs, int count, int keep)
         first = end;
     }
     return kept;
+}
+
+int
+sf_space_sweep_sample (int64_t m, int64_t k, int64_t n, int64_t nnz, int32_t sm_count, bool u, bool d,
+                       uint64_t seed, sf_config_t *out, int count)
+{
+    sf_config_t *all = malloc (SF_SPACE_SWEEP_MAX * sizeof *all);
+    if (!all)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    sf_space_problem_t sp = { m, k, n, nnz, sm_count, false, false, false };
+    int pruned = 0;
+    int nu = u ? sf_space_u (&sp, all, SF_SPACE_SWEEP_MAX, &pruned) : 0;
+    int nd = nu < 0 || !d ? 0 : sf_space_d (&sp, all + nu, SF_SPACE_SWEEP_MAX - nu, &pruned);
+    int total = nu < 0 ? nu : nd < 0 ? nd : nu + nd;
+    int take = total <= 0 ? 0 : count < total ? count : total;
+    uint64_t shift = take ? seed % (uint64_t) total : 0;
+    for (int i = 0; i < take; i++)
+        out[i] = all[((uint64_t) i * (uint64_t) total / (uint64_t) take + shift) % (uint64_t) total];
+    free (all);
+    return total < 0 ? total : take;
 }

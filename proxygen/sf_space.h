@@ -69,6 +69,16 @@ int sf_space_kind (const sf_config_t *config);
     thin out the others' sample; keep <= 0: all. Returns the count kept. */
 int sf_space_sample_kinds (sf_config_t *configs, int count, int keep);
 
+/*  A training sweep's sample of one layer (the farm's sweep campaigns,
+    sweep-local): an even sample of `count` configs over the legal U
+    configs (with u) then D configs (with d) of the plain space (no split,
+    union or slab kernels: the rank model has no feature for their knobs),
+    shifted by seed. Returns how many were written (0 when none is legal),
+    or an error. */
+#define SF_SPACE_SWEEP_MAX 65536   /* legal configs enumerated */
+int sf_space_sweep_sample (int64_t m, int64_t k, int64_t n, int64_t nnz, int32_t sm_count, bool u, bool d,
+                           uint64_t seed, sf_config_t *out, int count);
+
 /*  The register cap given to a U config: accumulators plus 40, rounded up to
     a multiple of 8, between 64 and 255. */
 int32_t sf_space_u_max_regs (int32_t panel_rows, int32_t vec);

@@ -74,7 +74,7 @@ START_TEST (test_sweep_configs)
     int count = total / (total - nu) + 2;
     ck_assert_int_le (count, 64);
     sf_config_t a[64], b[64];
-    ck_assert_int_eq (sf_plan_sweep_configs (m, 256, 132, 0, a, count), count);
+    ck_assert_int_eq (sf_plan_sweep_configs (m, 256, 132, 0, 0, a, count), count);
     /* legal, evenly spread over the space in its order, both templates */
     bool seen_u = false, seen_d = false;
     for (int i = 0; i < count; i++) {
@@ -86,17 +86,17 @@ START_TEST (test_sweep_configs)
     }
     ck_assert (seen_u && seen_d);
     /* the same seed, the same sample; another seed shifts it, around the space */
-    ck_assert_int_eq (sf_plan_sweep_configs (m, 256, 132, 0, b, count), count);
+    ck_assert_int_eq (sf_plan_sweep_configs (m, 256, 132, 0, 0, b, count), count);
     ck_assert_int_eq (memcmp (a, b, (size_t) count * sizeof *a), 0);
-    ck_assert_int_eq (sf_plan_sweep_configs (m, 256, 132, 5, b, count), count);
+    ck_assert_int_eq (sf_plan_sweep_configs (m, 256, 132, 0, 5, b, count), count);
     ck_assert_int_eq (s_index_of (&b[0], all, total), 5);
     int last = (int) (((int64_t) (count - 1) * total / count + 5) % total);
     ck_assert_int_eq (s_index_of (&b[count - 1], all, total), last);
-    ck_assert_int_eq (sf_plan_sweep_configs (m, 256, 132, (uint64_t) total + 5, b, count), count);
+    ck_assert_int_eq (sf_plan_sweep_configs (m, 256, 132, 0, (uint64_t) total + 5, b, count), count);
     ck_assert_int_eq (s_index_of (&b[0], all, total), 5);
     /* asking for more than the space holds gives the whole space once */
     sf_config_t *every = calloc ((size_t) total + 8, sizeof *every);
-    ck_assert_int_eq (sf_plan_sweep_configs (m, 256, 132, 0, every, total + 8), total);
+    ck_assert_int_eq (sf_plan_sweep_configs (m, 256, 132, 0, 0, every, total + 8), total);
     for (int i = 0; i < total; i++)
         ck_assert_int_eq (s_index_of (&every[i], all, total), i);
     free (every);

@@ -1,8 +1,9 @@
 /*  check_ledger: coordinator/sf_ledger, the one commit path of
     measurements, on a real LMDB store: a RESULT's records (times with p10,
     p90 and samples, compile statistics, kernels), the best it folds, the
-    fresh-key count, a local search recorded through the worker's one
-    conversion (worker/sf_jobrun.h) and the stored answer to it. */
+    fresh-key count, a local search's RESULT (the worker's one conversion,
+    worker/sf_jobrun.h) recorded as the coordinator records a local
+    command's campaign, and the stored answer to it. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -289,13 +290,46 @@ s_same (sf_store_t *store, const char *gpu_type, const uint8_t *matrix, int64_t 
     if (c->status == SF_OK)
         ck_assert_double_eq (v.us, c->us);
     ck_assert_uint_eq (v.samples, (uint32_t) (c->samples > 0 ? c->samples : 0));
-    ck_assert_str_eq (v.worker, "tune-local@test");
+    ck_assert_str_eq (v.worker, "vm:gpu0:1");
+}
+
+/*  A one-layer campaign as the coordinator records a local command's
+    (tune-local's SUBMIT with its request key): the RESULT through the
+    ledger, the campaign done, one commit. */
+static uint64_t
+s_local_campaign (sf_store_t *store, const sf_matrix_t *a, const char *gpu_type, const char *key,
+                  const sf_proto_result_t *res)
+{
+    uint64_t id = 0;
+    ck_assert_int_eq (sf_store_next_campaign_id (store, &id), SF_OK);
+    sf_store_layer_t layer = { .name = "layer", .n = 16 };
+    sf_record_hash_parse (sf_matrix_hash (a), layer.matrix);
+    sf_store_batch_t *batch = sf_store_batch_new ();
+    if (!sf_store_has_matrix (store, layer.matrix))
+        ck_assert_int_eq (sf_store_batch_put_matrix (batch, a), SF_OK);
+    sf_ledger_source_t src = { .gpu_type = gpu_type, .worker = "vm:gpu0:1", .driver = "sim", .matrix = layer.matrix,
+                               .n = 16 };
+    sf_store_best_t best = { 0 };
+    bool has_best = false;
+    sf_ledger_outcome_t out = { 0 };
+    ck_assert_int_eq (sf_ledger_put_result (store, batch, &src, res, id, 0, &best, &has_best, &out), SF_OK);
+    sf_store_campaign_t c = { .id = id, .state = SF_CAMPAIGN_DONE, .layers = &layer, .layer_count = 1,
+                              .counters = { .jobs_total = 1, .jobs_done = 1, .results = out.fresh } };
+    snprintf (c.name, sizeof c.name, "layer-n16");
+    snprintf (c.strategy, sizeof c.strategy, "proxy");
+    snprintf (c.gpu_type, sizeof c.gpu_type, "%s", gpu_type);
+    snprintf (c.request, sizeof c.request, "%s", key);
+    ck_assert_int_eq (sf_store_batch_put_campaign (batch, &c), SF_OK);
+    ck_assert_int_eq (sf_store_commit (store, batch), SF_OK);
+    sf_store_batch_destroy (&batch);
+    return id;
 }
 
 START_TEST (test_local_search)
 {
-    /* a sim search recorded as tune-local records it: through the worker's
-       RESULT conversion and the ledger, answered afterwards by its key */
+    /* a sim search's RESULT (the worker's one conversion) recorded as the
+       coordinator records a local command's campaign, and answered
+       afterwards by its request key */
     sf_matrix_t *a = sf_matrix_new_random (32, 32, 0.7, 3);
     sf_request_t req;
     sf_request_init (&req);
@@ -307,21 +341,17 @@ START_TEST (test_local_search)
     sf_proto_result_t res;
     ck_assert_int_eq (sf_jobrun_result (&r, true, true, &res), SF_OK);
     ck_assert_uint_ge (res.candidate_count, (size_t) r.candidate_count + 3);   /* + dense? + 3 baselines */
+    /* what tune-local prints travels with it */
+    ck_assert_int_eq (res.legal, r.legal);
+    ck_assert_int_eq (res.compiled, r.compiled);
+    ck_assert_int_eq (res.timed, r.timed);
     sf_store_t *store = s_writer ();
-    sf_ledger_search_t s = { .name = "layer", .a = a, .n = 16, .request = &req, .request_key = "tune-local key-1",
-                             .worker = "tune-local@test", .gpu_type = r.gpu_type, .driver = r.driver };
-    uint64_t id = 0;
-    int64_t when = 0;
-    ck_assert_msg (sf_ledger_record_search (store, &s, &res, &id, &when) == SF_OK, "%s", sf_error_message ());
-    sf_jobrun_result_free (&res);
-    ck_assert_uint_gt (id, 0);
-    ck_assert_int_gt (when, 0);
+    uint64_t id = s_local_campaign (store, a, r.gpu_type, "tune-local key-1", &res);
 
     /* the records are the search's, and its winner is the best */
     sf_store_campaign_t c;
     ck_assert_int_eq (sf_ledger_answer (store, r.gpu_type, a, 16, false, false, "tune-local key-1", &c), SF_OK);
     ck_assert_uint_eq (c.id, id);
-    ck_assert_int_eq (c.state, SF_CAMPAIGN_DONE);
     ck_assert_str_eq (c.request, "tune-local key-1");
     ck_assert_uint_gt (c.counters.results, 0);
     sf_store_best_t best;
@@ -347,15 +377,13 @@ START_TEST (test_local_search)
     ck_assert_int_eq (sf_ledger_answer (store, "other", a, 16, false, false, "tune-local key-1", &c),
                       SF_ERR_NOTFOUND);
 
-    /* recorded again: the latest campaign answers */
-    ck_assert_int_eq (sf_jobrun_result (&r, true, true, &res), SF_OK);
-    uint64_t id2 = 0;
-    ck_assert_int_eq (sf_ledger_record_search (store, &s, &res, &id2, &when), SF_OK);
+    /* recorded again: the latest campaign answers, with nothing new */
+    uint64_t id2 = s_local_campaign (store, a, r.gpu_type, "tune-local key-1", &res);
     sf_jobrun_result_free (&res);
     ck_assert_uint_gt (id2, id);
     ck_assert_int_eq (sf_ledger_answer (store, r.gpu_type, a, 16, false, false, "tune-local key-1", &c), SF_OK);
     ck_assert_uint_eq (c.id, id2);
-    ck_assert_uint_eq (c.counters.results, 0);   /* nothing new: every key was stored */
+    ck_assert_uint_eq (c.counters.results, 0);   /* every key was stored */
     sf_store_destroy (&store);
     sf_search_result_free (&r);
     sf_matrix_destroy (&a);
@@ -387,71 +415,6 @@ START_TEST (test_result_without_dense_or_kernels)
 }
 END_TEST
 
-START_TEST (test_sweep_campaign)
-{
-    /* sweep-local's campaign: made once, found again by name and GPU type
-       with its layers, a RESULT per layer recorded with the counters */
-    sf_store_t *store = s_writer ();
-    sf_matrix_t *a = sf_matrix_new_random (16, 16, 0.5, 9), *b = sf_matrix_new_random (16, 16, 0.5, 10);
-    sf_store_campaign_t c;
-    ck_assert_int_eq (sf_ledger_sweep_campaign (store, "sw", "H100-SXM5-80GB", 2, &c), SF_OK);
-    ck_assert_uint_gt (c.id, 0);
-    ck_assert_str_eq (c.strategy, "sweep");
-    ck_assert_int_eq (c.state, SF_CAMPAIGN_RUNNING);
-    ck_assert_uint_eq (c.counters.jobs_total, 2);
-    uint32_t ia = 9, ib = 9, again = 9;
-    ck_assert_int_eq (sf_ledger_campaign_layer (&c, 2, "sw/p0", a, 64, &ia), SF_OK);
-    ck_assert_int_eq (sf_ledger_campaign_layer (&c, 2, "sw/p1", b, 64, &ib), SF_OK);
-    ck_assert_int_eq (sf_ledger_campaign_layer (&c, 2, "sw/p0", a, 64, &again), SF_OK);
-    ck_assert_uint_eq (ia, 0);
-    ck_assert_uint_eq (ib, 1);
-    ck_assert_uint_eq (again, 0);
-    ck_assert_int_eq (sf_ledger_campaign_layer (&c, 2, "sw/p2", a, 64, &again), SF_ERR_RANGE);
-
-    sf_proto_candidate_t cands[] = { s_cand ("U", "U:a", true, SF_OK, 2.0, NAN),
-                                     s_cand ("D", "D:b", false, SF_OK, 3.0, 1e-6) };
-    sf_proto_result_t res = { .candidates = cands, .candidate_count = 2, .wall_s = 4, .cpu_s = 5, .gpu_s = 1 };
-    sf_ledger_outcome_t out;
-    ck_assert_int_eq (sf_ledger_record_layer (store, &c, ib, b, "H100-SXM5-80GB", "sweep-local@test", "13.0",
-                                              &res, &out), SF_OK);
-    ck_assert_uint_eq (out.fresh, 2);
-    ck_assert_uint_eq (c.counters.jobs_done, 1);
-    ck_assert_uint_eq (c.counters.results, 2);
-    ck_assert_double_eq (c.counters.wall_s, 4);
-    ck_assert_int_eq (sf_ledger_record_layer (store, &c, 5, b, "H100-SXM5-80GB", "w", "", &res, NULL),
-                      SF_ERR_INVALID);
-    ck_assert_uint_eq (c.counters.jobs_done, 1);   /* a refused record counts nothing */
-    sf_store_best_t best;
-    ck_assert_int_eq (sf_store_get_best (store, c.id, ib, &best), SF_OK);
-    ck_assert_str_eq (best.config, "D:b");
-    uint8_t hash[SF_STORE_HASH_BYTES];
-    sf_record_hash_parse (sf_matrix_hash (b), hash);
-    ck_assert (sf_store_has_matrix (store, hash));
-    c.state = SF_CAMPAIGN_DONE;
-    ck_assert_int_eq (sf_ledger_put_campaign (store, &c), SF_OK);
-    uint64_t id = c.id;
-    sf_record_campaign_free (&c);
-
-    /* the next run finds it, layers and counters included, with room for more */
-    ck_assert_int_eq (sf_ledger_sweep_campaign (store, "sw", "H100-SXM5-80GB", 3, &c), SF_OK);
-    ck_assert_uint_eq (c.id, id);
-    ck_assert_uint_eq (c.layer_count, 2);
-    ck_assert_uint_eq (c.counters.jobs_done, 1);
-    ck_assert_uint_eq (c.counters.jobs_total, 3);
-    ck_assert_int_eq (sf_ledger_campaign_layer (&c, 3, "sw/p2", a, 32, &again), SF_OK);
-    ck_assert_uint_eq (again, 2);
-    sf_record_campaign_free (&c);
-    /* another GPU type's sweep of that name is another campaign */
-    ck_assert_int_eq (sf_ledger_sweep_campaign (store, "sw", "other", 1, &c), SF_OK);
-    ck_assert_uint_ne (c.id, id);
-    sf_record_campaign_free (&c);
-    ck_assert_int_eq (sf_ledger_sweep_campaign (store, "sw", "other", 0, &c), SF_ERR_INVALID);
-    sf_matrix_destroy (&a);
-    sf_matrix_destroy (&b);
-    sf_store_destroy (&store);
-}
-END_TEST
-
 int
 main (void)
 {
@@ -464,7 +427,6 @@ main (void)
     tcase_add_test (tc, test_bad_record_reported);
     tcase_add_test (tc, test_local_search);
     tcase_add_test (tc, test_result_without_dense_or_kernels);
-    tcase_add_test (tc, test_sweep_campaign);
     suite_add_tcase (s, tc);
     return sf_check_run (s);
 }

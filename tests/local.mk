@@ -107,15 +107,28 @@ tests_check_store_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_store_LDADD = $(CHECK_LDADD) $(LMDB_LIBS) $(MSGPACK_LIBS)
 tests_check_store_LDFLAGS = $(CUDA_LDFLAGS)
 
-## wire/sf_proto and common/sf_curve: the farm's messages and
-## CurveZMQ; cli_keygen.sh runs `spmmfarm keygen`.
+## wire/ (sf_proto, sf_schema, sf_mpread) and common/sf_curve: the farm's
+## messages, their bounds (check_proto_bounds), real sockets and CurveZMQ
+## (check_proto_net); cli_keygen.sh runs `spmmfarm keygen`.
 check_PROGRAMS += tests/check_proto
+check_PROGRAMS += tests/check_proto_bounds
+check_PROGRAMS += tests/check_proto_net
 TESTS += tests/check_proto tests/cli_keygen.sh
+TESTS += tests/check_proto_bounds
+TESTS += tests/check_proto_net
 dist_noinst_SCRIPTS += tests/cli_keygen.sh
-tests_check_proto_SOURCES = tests/check_proto.c
+tests_check_proto_SOURCES = tests/check_proto.c tests/sf_check_proto.h
 tests_check_proto_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_proto_LDADD = $(CHECK_LDADD)
 tests_check_proto_LDFLAGS = $(CUDA_LDFLAGS)
+tests_check_proto_bounds_SOURCES = tests/check_proto_bounds.c tests/sf_check_proto.h
+tests_check_proto_bounds_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_proto_bounds_LDADD = $(CHECK_LDADD)
+tests_check_proto_bounds_LDFLAGS = $(CUDA_LDFLAGS)
+tests_check_proto_net_SOURCES = tests/check_proto_net.c tests/sf_check_proto.h
+tests_check_proto_net_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_proto_net_LDADD = $(CHECK_LDADD)
+tests_check_proto_net_LDFLAGS = $(CUDA_LDFLAGS)
 
 ## runtime/ and bundles: the manifest schema, the bundle writer/reader, the
 ## runtime library against a fake driver with compute entry points, the
@@ -375,6 +388,9 @@ tests_check_ledger_SOURCES = tests/check_ledger.c tests/sf_check_dir.h
 tests_check_ledger_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_ledger_LDADD = $(CHECK_LDADD) $(LMDB_LIBS) $(MSGPACK_LIBS)
 tests_check_ledger_LDFLAGS = $(CUDA_LDFLAGS)
+## cli_records.sh: tune-local and the farm make identical records (issue 18)
+TESTS += tests/cli_records.sh
+dist_noinst_SCRIPTS += tests/cli_records.sh
 
 ## experiments/sf_benchrun: the resumable suite runner
 check_PROGRAMS += tests/check_benchrun

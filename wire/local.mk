@@ -1,8 +1,12 @@
 ## wire/: what travels between the farm's processes: the protocol (sf_proto:
-## messages, schema, bounded MessagePack codec) and the one search request
+## messages and their schema tables; the table engine that runs them,
+## sf_schema: bounds, encoder, freeing, and sf_mpread: the bounded
+## MessagePack reader) and the one search request
 ## (sf_request: every search option, its bounds, its canonical text, its
 ## command-line options and help). The CurveZMQ layer the sockets use,
 ## common/sf_curve, is listed in common/local.mk.
 libspmmfarm_la_SOURCES += \
 	wire/sf_proto.c wire/sf_proto.h \
+	wire/sf_schema.c wire/sf_schema.h \
+	wire/sf_mpread.c wire/sf_mpread.h \
 	wire/sf_request.c wire/sf_request.h

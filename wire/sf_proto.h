@@ -69,6 +69,7 @@ extern "C" {
 #define SF_PROTO_CONFIG_MAX 63       /* canonical config text (SF_CONFIG_TEXT_MAX - 1) */
 #define SF_PROTO_ENTRY_MAX 63        /* kernel entry name (SF_ENTRY_MAX - 1) */
 #define SF_PROTO_TEXT_MAX 1024       /* messages, reasons, error details */
+#define SF_PROTO_REQUEST_KEY_MAX 255 /* SUBMIT's request_key (the store's campaign.request) */
 #define SF_PROTO_PROMETHEUS_MAX (1 << 20)  /* METRICS: the Prometheus text */
 #define SF_PROTO_PATH_MAX 4095       /* paths on the coordinator's machine */
 
@@ -193,6 +194,7 @@ typedef struct {
     double compile_s;                      /* wall seconds of the compile */
     int32_t regs, spill_stores, spill_loads, shared_bytes;
     int64_t code_bytes;                    /* cubin bytes */
+    bool cached;                           /* optional: the compile cache answered the compile */
     bool has_kernel;
     sf_proto_kernel_t kernel;
 } sf_proto_candidate_t;
@@ -230,7 +232,7 @@ typedef struct {
     campaign's GPU type's model, with its SHA-256 so that a worker caches
     the loaded model by digest and loads it once per campaign. */
 typedef struct {
-    int32_t version;                       /* >= 1, the store's version */
+    int32_t version;                       /* the store's version; 0: no store's (a file's, SUBMIT) */
     char digest[SF_PROTO_HASH_LEN + 1];    /* SHA-256 of json, 64 lowercase hex */
     char *json;                            /* 2..SF_PROTO_MODEL_MAX bytes */
 } sf_proto_model_t;
@@ -295,6 +297,12 @@ typedef struct {
     size_t candidate_count;
     int32_t ranked;                     /* rank: configs the model scored */
     bool rank_fallback;                 /* rank asked, proxy ran (no usable model) */
+    /*  Optional (0 from older workers): what the search did, as tune-local
+        reports it: legal configs and those pruned by constraints, kernels
+        compiled, candidates timed and failed, measuring-child restarts,
+        and the compile phases' wall seconds. */
+    int32_t legal, pruned, compiled, timed, failed, restarts;
+    double compile_wall_s;
 } sf_proto_result_t;
 
 typedef struct {
@@ -366,6 +374,15 @@ typedef struct {
     size_t layer_count;
     sf_proto_matrix_t *matrices;              /* those the coordinator may lack */
     size_t matrix_count;
+    /*  Optional: the campaign record's `request` (docs/STORE.md,
+        "tune-local": the key by which a local command finds the campaign
+        that answered the same request before); "" for farm campaigns. */
+    char request_key[SF_PROTO_REQUEST_KEY_MAX + 1];
+    /*  Optional, rank: the model its JOBs carry instead of the store's
+        latest of the GPU type (a local command's --model; version 0: a
+        file, no store's). */
+    bool has_model;
+    sf_proto_model_t model;
 } sf_proto_submit_t;
 
 typedef struct {

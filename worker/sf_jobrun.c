@@ -128,6 +128,7 @@ s_add_measured (s_list_t *l, const sf_candidate_t *m)
     c->spill_loads = s_clamp32 (m->compile.spill_loads);
     c->shared_bytes = s_clamp32 (m->compile.shared_bytes);
     c->code_bytes = m->compile.cubin_bytes < 0 ? 0 : m->compile.cubin_bytes;
+    c->cached = m->cached;
 }
 
 /*  A config text that does not parse: one candidate, SF_ERR_INVALID. */
@@ -371,7 +372,10 @@ s_result_head (const sf_search_result_t *r, const s_list_t *l, sf_proto_result_t
                                  .cpu_s = s_cost (r->compile_cpu_s), .gpu_s = s_cost (r->gpu_s),
                                  .ranked = r->ranked < 0 ? 0 : r->ranked > (1 << 20) ? 1 << 20 : r->ranked,
                                  .rank_fallback = r->fallback, .candidates = l->items,
-                                 .candidate_count = l->count };
+                                 .candidate_count = l->count, .legal = s_clamp32 (r->legal),
+                                 .pruned = s_clamp32 (r->pruned), .compiled = s_clamp32 (r->compiled),
+                                 .timed = s_clamp32 (r->timed), .failed = s_clamp32 (r->failed),
+                                 .restarts = s_clamp32 (r->restarts), .compile_wall_s = s_cost (r->compile_wall_s) };
 }
 
 /*  A search's candidates (not a configs job's): measured ones, the
@@ -414,6 +418,70 @@ sf_jobrun_result_free (sf_proto_result_t *res)
         return;
     free (res->candidates);
     memset (res, 0, sizeof *res);
+}
+
+bool
+sf_jobrun_candidate (const sf_proto_candidate_t *c, sf_candidate_t *out)
+{
+    memset (out, 0, sizeof *out);
+    sf_tconfig_t t;
+    if (strcmp (c->tmpl, sf_template_name (SF_TEMPLATE_T)) == 0) {
+        if (sf_tconfig_parse (c->config, &t) != SF_OK)
+            return false;
+        out->config.tmpl = SF_TEMPLATE_T;
+        sf_tconfig_text (&t, out->ttext);
+    } else if (strcmp (c->tmpl, sf_template_name (SF_TEMPLATE_DENSE)) == 0
+               || sf_config_parse (c->config, &out->config) != SF_OK)
+        return false;
+    out->proxy = c->proxy;
+    out->cached = c->cached;
+    out->status = c->status;
+    out->us = c->us;
+    out->spread_us = c->spread_us;
+    out->p10_us = c->p10_us;
+    out->p90_us = c->p90_us;
+    out->samples = c->samples;
+    out->err = c->err;
+    out->compile.seconds = c->compile_s;
+    out->compile.registers = c->regs;
+    out->compile.spill_stores = c->spill_stores;
+    out->compile.spill_loads = c->spill_loads;
+    out->compile.shared_bytes = c->shared_bytes;
+    out->compile.cubin_bytes = c->code_bytes;
+    return true;
+}
+
+int
+sf_jobrun_search_result (const sf_proto_result_t *res, sf_search_result_t *r)
+{
+    free (r->candidates);
+    r->candidate_count = 0;
+    r->best_generated_us = INFINITY;
+    r->candidates = calloc (res->candidate_count ? res->candidate_count : 1, sizeof *r->candidates);
+    if (!r->candidates)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < res->candidate_count; i++) {
+        sf_candidate_t *c = &r->candidates[r->candidate_count];
+        if (!sf_jobrun_candidate (&res->candidates[i], c))
+            continue;
+        r->candidate_count++;
+        if (c->status == SF_OK && !c->proxy && !isnan (c->err) && c->us < r->best_generated_us)
+            r->best_generated_us = c->us;
+    }
+    r->simulated = res->simulated;
+    r->wall_s = res->wall_s;
+    r->compile_cpu_s = res->cpu_s;
+    r->compile_wall_s = res->compile_wall_s;
+    r->gpu_s = res->gpu_s;
+    r->legal = res->legal;
+    r->pruned = res->pruned;
+    r->compiled = res->compiled;
+    r->timed = res->timed;
+    r->failed = res->failed;
+    r->restarts = res->restarts;
+    r->ranked = res->ranked;
+    r->fallback = res->rank_fallback;
+    return SF_OK;
 }
 
 /*  Encodes the RESULT; without kernels if they break a bound; JOB_FAILED

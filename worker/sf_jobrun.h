@@ -69,12 +69,22 @@ void sf_jobrun_search_opts (const sf_request_t *req, sf_search_opts_t *out);
     candidate (those skipped past a budget left out), the winner's kernel
     on its candidate when want_kernels, then, with dense, the dense
     candidate (when measured) and the baselines (three; four in
-    bf16/fp16); simulated, costs, ranked and rank_fallback; job and lease
-    ids 0. *res owns its candidate array and borrows the rest (details,
-    kernel bytes) from r: release it with sf_jobrun_result_free before r.
-    SF_ERR_NOMEM. */
+    bf16/fp16); simulated, costs, counts (legal, pruned, compiled, timed,
+    failed, restarts), ranked and rank_fallback; job and lease ids 0. *res
+    owns its candidate array and borrows the rest (details, kernel bytes)
+    from r: release it with sf_jobrun_result_free before r. SF_ERR_NOMEM. */
 int sf_jobrun_result (const sf_search_result_t *r, bool want_kernels, bool dense, sf_proto_result_t *res);
 void sf_jobrun_result_free (sf_proto_result_t *res);
+
+/*  The other way, for a client that prints a search it did not run
+    (tune-local on the embedded farm): one wire candidate as a search's
+    (false when its template or config text is not a generated kernel's:
+    the dense candidate and the baselines), and a RESULT's candidates and
+    counts into r: r's candidates are replaced (best_generated_us with
+    them); its winner, kernel, baselines and device are left as they are
+    (the store's best has them). SF_ERR_NOMEM. */
+bool sf_jobrun_candidate (const sf_proto_candidate_t *c, sf_candidate_t *out);
+int sf_jobrun_search_result (const sf_proto_result_t *res, sf_search_result_t *r);
 
 /*  A rank JOB's model (its XGBoost JSON) is checked against its digest,
     loaded once and kept by digest (a few at a time, process-wide) so that a

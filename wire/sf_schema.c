@@ -1,0 +1,490 @@
+/*  sf_schema: the table engine's bound rules, error places, freeing and
+    encoder (wire/sf_schema.h). */
+#include "wire/sf_schema.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <msgpack.h>
+
+#include "common/sf_error.h"
+#include "wire/sf_proto.h"
+#include "wire/sf_request.h"
+
+/* ---- bound rules, shared by the encoder and the decoder ---------------- */
+
+/*  Copies untrusted bytes for a log line: at most 32, non-printable as '?'. */
+const char *
+sf_schema_printable (const char *s, size_t len, char *out, size_t size)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 4 < size && i < 32; i++)
+        out[n++] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
+    if (len > 32 && n + 4 < size) {
+        memcpy (out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+static bool
+s_ident_char (char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+        || strchr ("._:@/+-", c) != NULL;
+}
+
+bool
+sf_schema_rule_str (const sf_schema_field_t *f, const char *s, size_t len, char *why, size_t size)
+{
+    if ((int64_t) len > f->max) {
+        snprintf (why, size, "string of %zu bytes, more than %lld", len, (long long) f->max);
+        return false;
+    }
+    if ((int64_t) len < f->min) {
+        snprintf (why, size, len ? "string of %zu bytes, fewer than %lld" : "empty string",
+                  len, (long long) f->min);
+        return false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) s[i];
+        /* short strings name things: no control characters (or NULs) */
+        if (f->kind == SF_SCHEMA_STR && (c < 0x20 || c == 0x7f)) {
+            snprintf (why, size, "control character 0x%02x at byte %zu", c, i);
+            return false;
+        }
+        if (c == 0) {
+            snprintf (why, size, "NUL byte at byte %zu", i);
+            return false;
+        }
+        if ((f->flags & SF_SCHEMA_IDENT) && !s_ident_char ((char) c)) {
+            snprintf (why, size, "character 0x%02x at byte %zu is not allowed in a name", c, i);
+            return false;
+        }
+        if ((f->flags & SF_SCHEMA_HEX64) && !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            snprintf (why, size, "not 64 lowercase hex digits (byte %zu is 0x%02x)", i, c);
+            return false;
+        }
+    }
+    if ((f->flags & SF_SCHEMA_HEX64) && len != SF_PROTO_HASH_LEN) {
+        snprintf (why, size, "not 64 lowercase hex digits (%zu bytes)", len);
+        return false;
+    }
+    for (size_t i = 0; (f->flags & SF_SCHEMA_PATH) && i + 2 <= len; i++)
+        if ((i == 0 || s[i - 1] == '/') && s[i] == '.' && s[i + 1] == '.' && (i + 2 == len || s[i + 2] == '/')) {
+            snprintf (why, size, "a '..' component");
+            return false;
+        }
+    if (f->choices && !(len == 0 && !(f->flags & SF_SCHEMA_REQUIRED))) {
+        for (const char *const *c = f->choices; *c; c++)
+            if (strlen (*c) == len && memcmp (*c, s, len) == 0)
+                return true;
+        char shown[48];
+        int n = snprintf (why, size, "'%s' is not one of ", sf_schema_printable (s, len, shown, sizeof shown));
+        for (const char *const *c = f->choices; *c && n > 0 && (size_t) n < size; c++)
+            n += snprintf (why + n, size - (size_t) n, "%s%s", *c, c[1] ? "|" : "");
+        return false;
+    }
+    return true;
+}
+
+bool
+sf_schema_rule_int (const sf_schema_field_t *f, int64_t v, char *why, size_t size)
+{
+    if (v < f->min || v > f->max) {
+        snprintf (why, size, "%lld out of range [%lld, %lld]", (long long) v, (long long) f->min,
+                  (long long) f->max);
+        return false;
+    }
+    return true;
+}
+
+bool
+sf_schema_rule_u64 (const sf_schema_field_t *f, uint64_t v, char *why, size_t size)
+{
+    if (v < (uint64_t) f->min) {
+        snprintf (why, size, "%llu is less than %lld", (unsigned long long) v, (long long) f->min);
+        return false;
+    }
+    return true;
+}
+
+bool
+sf_schema_rule_dbl (const sf_schema_field_t *f, double v, char *why, size_t size)
+{
+    if (isnan (v)) {
+        if (f->flags & SF_SCHEMA_NAN)
+            return true;
+        snprintf (why, size, "NaN where a number is required");
+        return false;
+    }
+    if (v < f->dmin || v > f->dmax) {
+        snprintf (why, size, "%g out of range [%g, %g]", v, f->dmin, f->dmax);
+        return false;
+    }
+    return true;
+}
+
+/*  Bytes of a blob or text, or items of an array or list. */
+bool
+sf_schema_rule_count (const sf_schema_field_t *f, size_t n, const char *unit, char *why, size_t size)
+{
+    if ((int64_t) n > f->max) {
+        snprintf (why, size, "%zu %s, more than %lld", n, unit, (long long) f->max);
+        return false;
+    }
+    if ((int64_t) n < f->min) {
+        snprintf (why, size, "%zu %s, fewer than %lld", n, unit, (long long) f->min);
+        return false;
+    }
+    return true;
+}
+
+/* ---- where an error is: "TYPE: field 'a[2].b': why" -------------------- */
+
+size_t
+sf_schema_path_push (sf_schema_where_t *w, const char *key, long index)
+{
+    size_t saved = w->path_len;
+    int n = index < 0 ? snprintf (w->path + saved, sizeof w->path - saved, "%s.", key)
+                      : snprintf (w->path + saved, sizeof w->path - saved, "%s[%ld].", key, index);
+    if (n > 0)
+        w->path_len = saved + (size_t) n < sizeof w->path ? saved + (size_t) n : sizeof w->path - 1;
+    return saved;
+}
+
+void
+sf_schema_path_pop (sf_schema_where_t *w, size_t saved)
+{
+    w->path_len = saved;
+    w->path[saved] = '\0';
+}
+
+int
+sf_schema_fail (int status, const sf_schema_where_t *w, const char *key, const char *fmt, ...)
+{
+    char why[256];
+    va_list args;
+    va_start (args, fmt);
+    vsnprintf (why, sizeof why, fmt, args);
+    va_end (args);
+    char where[256];
+    snprintf (where, sizeof where, "%s%s", w->path, key ? key : "");
+    size_t len = strlen (where);
+    if (len && where[len - 1] == '.')
+        where[len - 1] = '\0';
+    if (where[0])
+        return sf_error_set (status, "%s: field '%s': %s", w->msg, where, why);
+    return sf_error_set (status, "%s: %s", w->msg, why);
+}
+
+/* ---- freeing ------------------------------------------------------------ */
+
+void *
+sf_schema_at (const void *body, size_t off)
+{
+    return (char *) body + off;
+}
+
+size_t *
+sf_schema_count_at (const void *body, const sf_schema_field_t *f)
+{
+    return (size_t *) sf_schema_at (body, f->aux);
+}
+
+void
+sf_schema_free (const sf_schema_t *sc, void *body)
+{
+    for (size_t i = 0; i < sc->count; i++) {
+        const sf_schema_field_t *f = &sc->fields[i];
+        void **ptr = sf_schema_at (body, f->off);
+        switch (f->kind) {
+        case SF_SCHEMA_TEXT:
+            free (*ptr);
+            *ptr = NULL;
+            break;
+        case SF_SCHEMA_BIN:
+        case SF_SCHEMA_ARR32:
+            free (*ptr);
+            *ptr = NULL;
+            *sf_schema_count_at (body, f) = 0;
+            break;
+        case SF_SCHEMA_STRS: {
+            char **items = *ptr;
+            for (size_t j = 0; items && j < *sf_schema_count_at (body, f); j++)
+                free (items[j]);
+            free (items);
+            *ptr = NULL;
+            *sf_schema_count_at (body, f) = 0;
+            break;
+        }
+        case SF_SCHEMA_LIST: {
+            char *items = *ptr;
+            for (size_t j = 0; items && j < *sf_schema_count_at (body, f); j++)
+                sf_schema_free (f->sub, items + j * f->sub->size);
+            free (items);
+            *ptr = NULL;
+            *sf_schema_count_at (body, f) = 0;
+            break;
+        }
+        case SF_SCHEMA_MAP:
+            sf_schema_free (f->sub, (void *) ptr);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* ---- encoding ----------------------------------------------------------- */
+
+typedef struct {
+    sf_schema_where_t where;
+    sf_buf_t *buf;
+    msgpack_packer pk;
+} s_wr_t;
+
+/*  msgpack-c's write callback: the bounded buffer refuses past SF_PROTO_MSG_MAX. */
+static int
+s_write_cb (void *data, const char *bytes, size_t len)
+{
+    return sf_buf_append (data, bytes, len) == SF_OK ? 0 : -1;
+}
+
+static int
+s_pack_key (s_wr_t *wr, const char *key)
+{
+    size_t len = strlen (key);
+    if (msgpack_pack_str (&wr->pk, len) || msgpack_pack_str_body (&wr->pk, key, len))
+        return SF_ERR_RANGE;
+    return SF_OK;
+}
+
+/*  4-byte elements as one little-endian binary string, whatever the host. */
+static int
+s_pack_le32 (s_wr_t *wr, const void *array, size_t count)
+{
+    if (msgpack_pack_bin (&wr->pk, count * 4))
+        return SF_ERR_RANGE;
+    unsigned char chunk[4096];
+    size_t used = 0;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t v;
+        memcpy (&v, (const char *) array + 4 * i, 4);
+        chunk[used++] = (unsigned char) v;
+        chunk[used++] = (unsigned char) (v >> 8);
+        chunk[used++] = (unsigned char) (v >> 16);
+        chunk[used++] = (unsigned char) (v >> 24);
+        if (used == sizeof chunk || i + 1 == count) {
+            if (msgpack_pack_bin_body (&wr->pk, chunk, used))
+                return SF_ERR_RANGE;
+            used = 0;
+        }
+    }
+    return SF_OK;
+}
+
+static bool
+s_field_present (const sf_schema_field_t *f, const void *body)
+{
+    switch (f->kind) {
+    case SF_SCHEMA_TEXT:
+    case SF_SCHEMA_BIN:
+        return *(void *const *) sf_schema_at (body, f->off) != NULL;
+    case SF_SCHEMA_MAP:
+        return f->aux == SF_SCHEMA_NO_AUX || *(const bool *) sf_schema_at (body, f->aux);
+    default:
+        return true;
+    }
+}
+
+static int s_write_map (s_wr_t *wr, const sf_schema_t *sc, const void *body);
+
+#define S_PACKED(call) ((call) == 0 ? SF_OK : SF_ERR_RANGE)
+
+/*  Every option of the request, each with its wire key, after checking
+    them all (sf_request_validate). */
+static int
+s_write_request (s_wr_t *wr, const sf_schema_field_t *f, const sf_request_t *req)
+{
+    if (sf_request_validate (req) != SF_OK) {
+        char why[256];
+        snprintf (why, sizeof why, "%s", sf_error_message ());
+        return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
+    }
+    size_t count;
+    const sf_request_option_t *opts = sf_request_options (&count);
+    msgpack_packer *pk = &wr->pk;
+    if (msgpack_pack_map (pk, count))
+        return SF_ERR_RANGE;
+    for (size_t i = 0; i < count; i++) {
+        sf_request_value_t v;
+        sf_request_get (req, i, &v);
+        int rc = s_pack_key (wr, opts[i].key);
+        if (rc != SF_OK)
+            return rc;
+        switch (v.type) {
+        case SF_REQUEST_T_FLAG: rc = S_PACKED (v.flag ? msgpack_pack_true (pk) : msgpack_pack_false (pk)); break;
+        case SF_REQUEST_T_INT: rc = S_PACKED (msgpack_pack_int64 (pk, v.i)); break;
+        case SF_REQUEST_T_U64: rc = S_PACKED (msgpack_pack_uint64 (pk, v.u)); break;
+        case SF_REQUEST_T_NUM: rc = S_PACKED (msgpack_pack_double (pk, v.num)); break;
+        case SF_REQUEST_T_WORD:
+            rc = S_PACKED (msgpack_pack_str (pk, strlen (v.word)) || msgpack_pack_str_body (pk, v.word, strlen (v.word)));
+            break;
+        }
+        if (rc != SF_OK)
+            return rc;
+    }
+    return SF_OK;
+}
+
+static int
+s_write_field (s_wr_t *wr, const sf_schema_field_t *f, const void *body)
+{
+    char why[256];
+    const void *at = sf_schema_at (body, f->off);
+    msgpack_packer *pk = &wr->pk;
+    switch (f->kind) {
+    case SF_SCHEMA_STR: {
+        size_t len = strnlen (at, f->aux);
+        if (len == f->aux)
+            return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "string not NUL-terminated");
+        if (!sf_schema_rule_str (f, at, len, why, sizeof why))
+            return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
+        return S_PACKED (msgpack_pack_str (pk, len) || msgpack_pack_str_body (pk, at, len));
+    }
+    case SF_SCHEMA_TEXT: {
+        const char *text = *(char *const *) at;
+        size_t len = strnlen (text, (size_t) f->max + 1);
+        if (!sf_schema_rule_str (f, text, len, why, sizeof why))
+            return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
+        return S_PACKED (msgpack_pack_str (pk, len) || msgpack_pack_str_body (pk, text, len));
+    }
+    case SF_SCHEMA_BIN: {
+        size_t size = *sf_schema_count_at (body, f);
+        if (!sf_schema_rule_count (f, size, "bytes", why, sizeof why))
+            return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
+        return S_PACKED (msgpack_pack_bin (pk, size) || msgpack_pack_bin_body (pk, *(void *const *) at, size));
+    }
+    case SF_SCHEMA_BOOL:
+        return S_PACKED (*(const bool *) at ? msgpack_pack_true (pk) : msgpack_pack_false (pk));
+    case SF_SCHEMA_I32:
+    case SF_SCHEMA_I64: {
+        int64_t v = f->kind == SF_SCHEMA_I32 ? *(const int32_t *) at : *(const int64_t *) at;
+        if (!sf_schema_rule_int (f, v, why, sizeof why))
+            return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
+        return S_PACKED (msgpack_pack_int64 (pk, v));
+    }
+    case SF_SCHEMA_U64: {
+        uint64_t v = *(const uint64_t *) at;
+        if (!sf_schema_rule_u64 (f, v, why, sizeof why))
+            return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
+        return S_PACKED (msgpack_pack_uint64 (pk, v));
+    }
+    case SF_SCHEMA_DBL: {
+        double v = *(const double *) at;
+        if (!sf_schema_rule_dbl (f, v, why, sizeof why))
+            return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
+        return S_PACKED (msgpack_pack_double (pk, v));
+    }
+    case SF_SCHEMA_ARR32: {
+        size_t count = *sf_schema_count_at (body, f);
+        const void *array = *(void *const *) at;
+        if (!sf_schema_rule_count (f, count, "entries", why, sizeof why))
+            return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
+        if (count && !array)
+            return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "NULL array of %zu entries", count);
+        return s_pack_le32 (wr, array, count);
+    }
+    case SF_SCHEMA_STRS: {
+        size_t count = *sf_schema_count_at (body, f);
+        char *const *items = *(char **const *) at;
+        if (!sf_schema_rule_count (f, count, "items", why, sizeof why))
+            return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
+        if (msgpack_pack_array (pk, count))
+            return SF_ERR_RANGE;
+        sf_schema_field_t item = { .key = f->key, .kind = SF_SCHEMA_STR, .min = 1, .max = f->item_max };
+        for (size_t i = 0; i < count; i++) {
+            size_t len = items[i] ? strnlen (items[i], (size_t) f->item_max + 1) : 0;
+            if (!items[i] || !sf_schema_rule_str (&item, items[i], len, why, sizeof why)) {
+                size_t saved = sf_schema_path_push (&wr->where, f->key, (long) i);
+                int rc = sf_schema_fail (SF_ERR_INVALID, &wr->where, NULL, "%s", items[i] ? why : "NULL string");
+                sf_schema_path_pop (&wr->where, saved);
+                return rc;
+            }
+            if (msgpack_pack_str (pk, len) || msgpack_pack_str_body (pk, items[i], len))
+                return SF_ERR_RANGE;
+        }
+        return SF_OK;
+    }
+    case SF_SCHEMA_LIST: {
+        size_t count = *sf_schema_count_at (body, f);
+        const char *items = *(char *const *) at;
+        if (!sf_schema_rule_count (f, count, "items", why, sizeof why))
+            return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
+        if (count && !items)
+            return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "NULL list of %zu items", count);
+        if (msgpack_pack_array (pk, count))
+            return SF_ERR_RANGE;
+        for (size_t i = 0; i < count; i++) {
+            size_t saved = sf_schema_path_push (&wr->where, f->key, (long) i);
+            int rc = s_write_map (wr, f->sub, items + i * f->sub->size);
+            sf_schema_path_pop (&wr->where, saved);
+            if (rc != SF_OK)
+                return rc;
+        }
+        return SF_OK;
+    }
+    case SF_SCHEMA_MAP: {
+        size_t saved = sf_schema_path_push (&wr->where, f->key, -1);
+        int rc = s_write_map (wr, f->sub, at);
+        sf_schema_path_pop (&wr->where, saved);
+        return rc;
+    }
+    case SF_SCHEMA_REQUEST:
+        return s_write_request (wr, f, at);
+    }
+    return SF_ERR_INTERNAL;
+}
+
+static int
+s_write_map (s_wr_t *wr, const sf_schema_t *sc, const void *body)
+{
+    char why[256];
+    const char *bad = sc->check ? sc->check (body, why, sizeof why) : NULL;
+    if (bad)
+        return sf_schema_fail (SF_ERR_INVALID, &wr->where, bad, "%s", why);
+    size_t present = 0;
+    for (size_t i = 0; i < sc->count; i++) {
+        const sf_schema_field_t *f = &sc->fields[i];
+        if (s_field_present (f, body))
+            present++;
+        else if (f->flags & SF_SCHEMA_REQUIRED)
+            return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "required field is NULL");
+    }
+    if (msgpack_pack_map (&wr->pk, present))
+        return SF_ERR_RANGE;
+    for (size_t i = 0; i < sc->count; i++) {
+        const sf_schema_field_t *f = &sc->fields[i];
+        if (!s_field_present (f, body))
+            continue;
+        int rc = s_pack_key (wr, f->key);
+        if (rc == SF_OK)
+            rc = s_write_field (wr, f, body);
+        if (rc != SF_OK)
+            return rc;
+    }
+    return SF_OK;
+}
+
+int
+sf_schema_write (const sf_schema_t *sc, const char *msg, const void *body, sf_buf_t *buf)
+{
+    s_wr_t wr = { .where = { .msg = msg }, .buf = buf };
+    msgpack_packer_init (&wr.pk, buf, s_write_cb);
+    return s_write_map (&wr, sc, body);
+}
