@@ -510,3 +510,23 @@ sf_record_key_text (sf_store_db db, const void *key, size_t key_size, char *buf,
     }
     return buf;
 }
+
+void
+sf_record_kernel_digest (const sf_store_kernel_t *k, uint8_t digest[32])
+{
+    if (!k->data) {
+        sf_sha256 (k->cubin, k->cubin_size, digest);
+        return;
+    }
+    static const char tag[] = "spmmfarm kernel with data 1";   /* its NUL included */
+    uint8_t size[8];
+    for (int i = 0; i < 8; i++)
+        size[i] = (uint8_t) ((uint64_t) k->cubin_size >> (8 * i));
+    sf_sha256_t ctx;
+    sf_sha256_init (&ctx);
+    sf_sha256_update (&ctx, tag, sizeof tag);
+    sf_sha256_update (&ctx, size, sizeof size);
+    sf_sha256_update (&ctx, k->cubin, k->cubin_size);
+    sf_sha256_update (&ctx, k->data, k->data_size);
+    sf_sha256_final (&ctx, digest);
+}

@@ -18,7 +18,8 @@
                  (so that every key written before tiers existed is
                  the fp32 kn key it was)
       best       campaign id u64, layer index u32
-      kernels    32-byte SHA-256 of the cubin
+      kernels    32-byte digest: SHA-256 of the cubin; of the cubin and its
+                 data for a data-driven kernel (sf_record_kernel_digest)
       models     u16 length + GPU type, version u32
 */
 #ifndef SF_RECORD_H_INCLUDED
@@ -229,7 +230,7 @@ typedef struct {
                                               measured it ("13.0"; "" if unknown) */
 } sf_store_best_t;
 
-/*  A compiled kernel, keyed by the SHA-256 of its cubin. Pointers are
+/*  A compiled kernel, keyed by sf_record_kernel_digest. Pointers are
     borrowed when writing; owned by the record after sf_store_get_kernel
     (release with sf_record_kernel_free). */
 typedef struct {
@@ -268,6 +269,14 @@ typedef struct {
 void sf_record_campaign_free (sf_store_campaign_t *campaign);
 void sf_record_job_free (sf_store_job_t *job);
 void sf_record_kernel_free (sf_store_kernel_t *kernel);
+
+/*  A kernel record's key: the SHA-256 of its cubin, or, for a data-driven
+    kernel (D, T: data != NULL), of a tag, the cubin's size, the cubin and
+    the data, so that two layers whose kernels share a cubin (one config,
+    one shape) but not their encodings never share a record (session 13:
+    before, the second layer's best pointed at the first layer's data).
+    Records written before keep their cubin-only keys and stay readable. */
+void sf_record_kernel_digest (const sf_store_kernel_t *kernel, uint8_t digest[32]);
 void sf_record_model_free (sf_store_model_t *model);
 
 const char *sf_record_campaign_state_name (sf_campaign_state state);

@@ -318,7 +318,7 @@ sf_record_encode_kernel (const sf_store_kernel_t *k, uint8_t *key, size_t *key_s
         return sf_error_set (SF_ERR_RANGE, "cubin: %zu bytes, at most %zu", k->cubin_size, SF_STORE_BLOB_MAX);
     if (!s_terminated (k->launch.entry, sizeof k->launch.entry, "entry"))
         return sf_error_last ();
-    sf_sha256 (k->cubin, k->cubin_size, key);
+    sf_record_kernel_digest (k, key);
     const sf_launch_t *l = &k->launch;
     sf_mpack_out_reset (out);
     sf_mpack_out_map (out, k->data ? 15 : 14);

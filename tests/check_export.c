@@ -140,7 +140,7 @@ s_campaign (uint64_t id, const char *name, const char *gpu_type, sf_campaign_sta
             sf_store_kernel_t k;
             void *cubin;
             s_kernel (l, &k, &cubin);
-            sf_sha256 (k.cubin, k.cubin_size, best.kernel);
+            sf_record_kernel_digest (&k, best.kernel);
             best.has_kernel = true;
             if (l->kernel)
                 ck_assert_int_eq (sf_store_batch_put_kernel (batch, &k, NULL), SF_OK);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/sf_error.h"
+#include "common/sf_sha256.h"
 #include "store/sf_mpack.h"
 #include "store/sf_record.h"
 #include "store/sf_store.h"
@@ -255,6 +256,64 @@ START_TEST (test_best_blas16_optional)
 }
 END_TEST
 
+START_TEST (test_kernel_key_includes_data)
+{
+    /* two layers of one shape and config: one cubin, two encodings. Each
+       gets a record of its own (before session 13 the second shared the
+       first's key, so its best exported the first layer's data) */
+    sf_store_t *store = sf_check_store_writer (sf_check_store_dir, 0, 0);
+    sf_store_batch_t *batch = sf_store_batch_new ();
+    uint8_t cubin[64], data1[16], data2[16];
+    memset (cubin, 0x5a, sizeof cubin);
+    memset (data1, 1, sizeof data1);
+    memset (data2, 2, sizeof data2);
+    sf_store_kernel_t k = { .cubin = cubin, .cubin_size = sizeof cubin, .source = "", .tmpl = SF_TEMPLATE_D,
+                            .config = "D:r64.v2.t512.g4.o0.e2.none", .data = data1, .data_size = sizeof data1 };
+    k.launch = (sf_launch_t) { .entry = "sf_d", .block_threads = 128, .cols_per_block = 32, .panel_groups = 1,
+                               .vec = 1 };
+    uint8_t d1[SF_STORE_HASH_BYTES], d2[SF_STORE_HASH_BYTES], d0[SF_STORE_HASH_BYTES];
+    ck_assert_int_eq (sf_store_batch_put_kernel (batch, &k, d1), SF_OK);
+    k.data = data2;
+    ck_assert_int_eq (sf_store_batch_put_kernel (batch, &k, d2), SF_OK);
+    ck_assert (memcmp (d1, d2, sizeof d1) != 0);
+    k.data = NULL;
+    k.data_size = 0;
+    sf_record_kernel_digest (&k, d0);   /* no data: the cubin's SHA-256, as always */
+    uint8_t sha[SF_STORE_HASH_BYTES];
+    sf_sha256 (cubin, sizeof cubin, sha);
+    ck_assert_int_eq (memcmp (d0, sha, sizeof sha), 0);
+    ck_assert (memcmp (d0, d1, sizeof d0) != 0);
+    sf_check_store_commit (store, batch);
+    sf_store_kernel_t got;
+    ck_assert_int_eq (sf_store_get_kernel (store, d1, &got), SF_OK);
+    ck_assert_int_eq (((uint8_t *) got.data)[0], 1);
+    sf_record_kernel_free (&got);
+    ck_assert_int_eq (sf_store_get_kernel (store, d2, &got), SF_OK);
+    ck_assert_int_eq (((uint8_t *) got.data)[0], 2);
+    sf_record_kernel_free (&got);
+    sf_store_batch_destroy (&batch);
+
+    /* a record written before, keyed by its cubin alone, still decodes;
+       any other key is refused */
+    k.data = data1;
+    k.data_size = sizeof data1;
+    uint8_t key[SF_RECORD_KEY_MAX];
+    size_t key_size;
+    sf_mpack_out_t *out = sf_mpack_out_new (1 << 20);
+    ck_assert_int_eq (sf_record_encode_kernel (&k, key, &key_size, out), SF_OK);
+    size_t size = sf_mpack_out_size (out);
+    const void *value = sf_mpack_out_data (out);
+    sf_record_t rec;
+    ck_assert_int_eq (sf_record_decode (SF_DB_KERNELS, sha, sizeof sha, value, size, &rec), SF_OK);
+    ck_assert_int_eq (((uint8_t *) rec.u.kernel.value.data)[0], 1);
+    sf_record_free (&rec);
+    ck_assert_int_eq (sf_record_decode (SF_DB_KERNELS, d2, sizeof d2, value, size, &rec), SF_ERR_FORMAT);
+    sf_record_free (&rec);
+    sf_mpack_out_destroy (&out);
+    sf_store_destroy (&store);
+}
+END_TEST
+
 START_TEST (test_put_refuses_bad_records)
 {
     sf_store_batch_t *batch = sf_store_batch_new ();
@@ -380,6 +439,7 @@ sf_check_store_codec (TCase *tc)
     tcase_add_test (tc, test_mpack_writes_and_reads_checked);
     tcase_add_test (tc, test_mpack_rejects_malformed_bytes);
     tcase_add_test (tc, test_best_blas16_optional);
+    tcase_add_test (tc, test_kernel_key_includes_data);
     tcase_add_test (tc, test_put_refuses_bad_records);
     tcase_add_test (tc, test_decoders_survive_corruption);
 }

@@ -255,7 +255,7 @@ START_TEST (test_verify_reports_malformed_records)
     for (int db = 0; db < SF_DB_COUNT; db++)
         ck_assert_msg (bad.saw[db], "no bad record reported in %s", sf_record_db_name (db));
     const char *expect[] = { "type 0xc1 is not accepted", "campaigns key: wrong length", "missing field 'state'",
-                             "content hash", "cubin's SHA-256 does not match",
+                             "content hash", "kernel's digest does not match",
                              "elements announced", "us: -5 is outside", "unknown meta entry" };
     for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
         ck_assert_msg (strstr (bad.reasons, expect[i]), "no '%s' in:\n%s", expect[i], bad.reasons);
