@@ -10,6 +10,8 @@
 #include "common/sf_log.h"
 #include "common/sf_sign.h"
 #include "proxygen/sf_config.h"
+#include "proxygen/sf_dkernel.h"
+#include "proxygen/sf_panels.h"
 #include "proxygen/sf_jit.h"
 #include "proxygen/sf_tcdense.h"
 #include "proxygen/sf_tencode.h"
@@ -21,6 +23,28 @@
 #define S_PREFIXED_LAYER_MAX 40 /* a prefixed name keeps this much of the layer's */
 
 /* ---- one layer --------------------------------------------------------------- */
+
+/*  Whether a D kernel's stored encoding is the layer's matrix encoded for
+    the config (the encoding is a function of both): a store written
+    before session 13 kept one kernel record for the layers of one shape
+    and config, so a best could point at another layer's encoding. */
+static int
+s_d_matches (const sf_export_layer_t *in, const sf_config_t *config, const sf_store_kernel_t *k)
+{
+    sf_panels_t *panels = sf_panels_new (in->matrix, config->panel_rows, config->reorder);
+    if (!panels)
+        return sf_error_last ();
+    void *data = NULL;
+    size_t size = 0;
+    int rc = sf_dkernel_encode (config, in->matrix, panels, &data, &size);
+    if (rc == SF_OK && (!k->data || size != k->data_size || memcmp (data, k->data, size) != 0))
+        rc = sf_error_set (SF_ERR_FORMAT, "its D encoding is not the layer's matrix (a store written before "
+                           "session 13 shared one kernel record among the layers of one shape and config): "
+                           "tune the layer again");
+    free (data);
+    sf_panels_destroy (&panels);
+    return rc;
+}
 
 /*  A U or D winner: its stored kernel as the bundle layer's files and launch. */
 static int
@@ -49,6 +73,8 @@ s_kernel_layer (const sf_export_layer_t *in, const sf_config_t *config, sf_bundl
     l->source_ext = config->tmpl == SF_TEMPLATE_D ? "cu" : "ptx";
     l->data = k->data;
     l->data_size = k->data_size;
+    if (config->tmpl == SF_TEMPLATE_D)
+        return s_d_matches (in, config, k);
     return SF_OK;
 }
 

@@ -14,7 +14,9 @@
 #include "common/sf_error.h"
 #include "common/sf_matrix.h"
 #include "common/sf_sha256.h"
+#include "proxygen/sf_dkernel.h"
 #include "proxygen/sf_jit.h"
+#include "proxygen/sf_panels.h"
 #include "proxygen/sf_tencode.h"
 #include "proxygen/sf_tkernel.h"
 #include "store/sf_export.h"
@@ -78,6 +80,23 @@ typedef struct {
     bool kernel;         /* its kernel in the store (U, D) */
 } s_layer_t;
 
+/*  Set by a test: D kernels carry another matrix's encoding. */
+static bool s_foreign_d;
+
+/*  The D encoding of a for S_D_CONFIG (malloc'ed). */
+static void *
+s_d_encoding (const sf_matrix_t *a, size_t *size)
+{
+    sf_config_t c;
+    ck_assert_int_eq (sf_config_parse (S_D_CONFIG, &c), SF_OK);
+    sf_panels_t *p = sf_panels_new (a, c.panel_rows, c.reorder);
+    ck_assert_ptr_nonnull (p);
+    void *data = NULL;
+    ck_assert_int_eq (sf_dkernel_encode (&c, a, p, &data, size), SF_OK);
+    sf_panels_destroy (&p);
+    return data;
+}
+
 /*  The U or D kernel of a layer: a fake cubin named after the layer (so
     each has its own digest), its source, and for D some data. */
 static void
@@ -100,10 +119,13 @@ s_kernel (const s_layer_t *l, sf_store_kernel_t *k, void **cubin)
         snprintf (k->config, sizeof k->config, "%s", S_U_CONFIG);
     }
     else {
-        static const uint8_t data[40] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+        /* the layer's encoding (export checks it against the matrix);
+           freed by the caller */
+        sf_matrix_t *other = s_foreign_d ? s_matrix ((int) sf_matrix_rows (l->a), (int) sf_matrix_cols (l->a), 99)
+                                        : NULL;
         k->source = S_CUDA;
-        k->data = (uint8_t *) data;
-        k->data_size = sizeof data;
+        k->data = s_d_encoding (other ? other : l->a, &k->data_size);
+        sf_matrix_destroy (&other);
         k->launch = (sf_launch_t) { .block_threads = 64, .cols_per_block = 64, .panel_groups = 4,
                                     .order = 0, .vec = 1, .shared_bytes = 1024, .panels = 4 };
         snprintf (k->config, sizeof k->config, "%s", S_D_CONFIG);
@@ -145,6 +167,8 @@ s_campaign (uint64_t id, const char *name, const char *gpu_type, sf_campaign_sta
             if (l->kernel)
                 ck_assert_int_eq (sf_store_batch_put_kernel (batch, &k, NULL), SF_OK);
             free (cubin);
+            if (k.tmpl == SF_TEMPLATE_D)
+                free (k.data);
         }
         if (l->best)
             ck_assert_int_eq (sf_store_batch_put_best (batch, id, i, &best), SF_OK);
@@ -273,7 +297,11 @@ START_TEST (test_round_trip)
     ck_assert_str_eq (d->config, S_D_CONFIG);
     ck_assert_str_eq (d->source.file, "src/attn_out.cu");
     ck_assert_str_eq (d->permutation, "none");
-    ck_assert (d->data.present && d->data.bytes == 40);
+    size_t want_size;
+    void *want = s_d_encoding (a2, &want_size);
+    ck_assert (d->data.present && d->data.bytes == (int64_t) want_size);
+    ck_assert_int_eq (memcmp (sf_bundle_data (b, 1, &size), want, want_size), 0);
+    free (want);
     ck_assert (d->shared_bytes == 1024 && d->panel_groups == 4 && !d->bias && d->relu);
     ck_assert_str_eq (sf_bundle_source (b, 1, &size), S_CUDA);
 
@@ -320,6 +348,24 @@ START_TEST (test_missing_best)
     ck_assert (!s_exists (s_bundle_dir));
     /* no such campaign */
     ck_assert_int_eq (sf_export_campaign (s_store, 99, s_bundle_dir, NULL, NULL), SF_ERR_NOTFOUND);
+    sf_matrix_destroy (&a);
+}
+END_TEST
+
+START_TEST (test_foreign_d_encoding)
+{
+    /* a best whose D kernel carries another matrix's encoding (what a store
+       written before session 13 could hold for two layers of one shape and
+       config) is refused, not exported */
+    sf_matrix_t *a = s_matrix (6, 5, 1);
+    s_layer_t layers[] = { { "fc1", a, 64, false, false, SF_TEMPLATE_D, true, true } };
+    s_foreign_d = true;
+    s_campaign (1, "c", S_H100, SF_CAMPAIGN_DONE, false, layers, 1);
+    s_foreign_d = false;
+    ck_assert_int_eq (sf_export_campaign (s_store, 1, s_bundle_dir, NULL, NULL), SF_ERR_FORMAT);
+    ck_assert_msg (strstr (sf_error_message (), "its D encoding is not the layer's matrix"), "%s",
+                   sf_error_message ());
+    ck_assert (!s_exists (s_bundle_dir));
     sf_matrix_destroy (&a);
 }
 END_TEST
@@ -643,6 +689,7 @@ s_suite (void)
     tcase_add_checked_fixture (tc, s_setup, s_teardown);
     tcase_add_test (tc, test_round_trip);
     tcase_add_test (tc, test_missing_best);
+    tcase_add_test (tc, test_foreign_d_encoding);
     tcase_add_test (tc, test_missing_kernel);
     tcase_add_test (tc, test_mixed_gpu_types);
     tcase_add_test (tc, test_precisions);
