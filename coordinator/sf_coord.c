@@ -26,6 +26,7 @@
 #include "proxygen/sf_space.h"
 #include "rankmodel/sf_features.h"
 #include "rankmodel/sf_rankmodel.h"
+#include "rankmodel/sf_rankstore.h"
 #include "store/sf_export.h"
 #include "store/sf_record.h"
 #include "store/sf_store.h"
@@ -687,7 +688,7 @@ s_on_train (sf_coord_t *self, zframe_t *rid, const sf_proto_train_req_t *req)
     if (rc == SF_OK)
         rc = sf_rankmodel_params_load (NULL, &t->params);
     if (rc == SF_OK)
-        rc = sf_rankmodel_collect (self->store, req->gpu_type, &t->data, &t->skipped_sim);
+        rc = sf_rankstore_collect (self->store, req->gpu_type, &t->data, &t->skipped_sim);
     if (rc == SF_OK && t->data.groups < 1)
         rc = sf_error_set (SF_ERR_NOTFOUND, "no training data for GPU type %s in the store: no sweep campaign with "
                            "two or more measured candidates per problem%s", req->gpu_type,
@@ -740,7 +741,7 @@ s_training_poll (sf_coord_t *self)
     if (rc == SF_OK && s_commit (self) != SF_OK)
         sf_log_error (S_LOG, "store commit: %s", sf_error_message ());
     if (rc == SF_OK)
-        rc = sf_rankmodel_store_put (self->store, t->gpu_type, t->model, &t->report, t->note, &version);
+        rc = sf_rankstore_put (self->store, t->gpu_type, t->model, &t->report, t->note, &version);
     if (rc != SF_OK) {
         if (t->rc == SF_OK)
             snprintf (t->error, sizeof t->error, "%s", sf_error_message ());

@@ -3,6 +3,8 @@
 libspmmfarm_la_SOURCES += \
 	rankmodel/sf_features.c rankmodel/sf_features.h \
 	rankmodel/sf_rankmodel.c rankmodel/sf_rankmodel.h \
+	rankmodel/sf_rankdata.c rankmodel/sf_rankdata.h \
+	rankmodel/sf_rankstore.c rankmodel/sf_rankstore.h \
 	rankmodel/sf_rankfind.c rankmodel/sf_rankfind.h \
 	rankmodel/sf_sweep.c rankmodel/sf_sweep.h \
 	rankmodel/sf_modelsource.c rankmodel/sf_modelsource.h \

@@ -11,7 +11,6 @@ cd "$TOP_SRCDIR" || exit 1
 KNOWN="common/sf_bundle.h runtime/sf_manifest.h
 coordinator/sf_coord.c worker/sf_search.h
 store/sf_export.c worker/sf_sim.h
-rankmodel/sf_rankmodel.c worker/sf_search.h
 rankmodel/sf_sweep.h worker/sf_search.h"
 
 # why FILE HEADER: the never-arrow HEADER breaks when FILE includes it, or "".

@@ -7,6 +7,9 @@ libspmmfarm_la_SOURCES += \
 	worker/sf_measure.c worker/sf_measure.h
 libspmmfarm_la_SOURCES += \
 	worker/sf_jobrun.c worker/sf_jobrun.h \
-	worker/sf_worker.c worker/sf_worker.h
+	worker/sf_worker.c worker/sf_worker.h \
+	worker/sf_matcache.c worker/sf_matcache.h \
+	worker/sf_jobthread.c worker/sf_jobthread.h \
+	worker/sf_hello.c worker/sf_hello.h
 libspmmfarm_la_SOURCES += \
 	worker/sf_searchjson.c worker/sf_searchjson.h
