@@ -30,7 +30,7 @@
 #include "store/sf_export.h"
 #include "store/sf_record.h"
 #include "store/sf_store.h"
-#include "worker/sf_search.h"
+#include "proxygen/sf_cost.h"
 
 #define S_LOG "coordinator"
 #define S_GONE_MAX 256              /* lost workers kept for STATUS */
@@ -1406,7 +1406,7 @@ s_reuse_best (sf_coord_t *self, s_campaign_t *c, uint32_t i)
 }
 
 /*  Drops the sweep configs whose time (a proxy's, or a small layer's full
-    kernel's: sf_search_u_as_proxy) is already in the store for the
+    kernel's: sf_cost_u_as_proxy) is already in the store for the
     campaign's GPU type; returns how many are left. */
 static int
 s_unmeasured (sf_coord_t *self, const s_campaign_t *c, uint32_t i, int64_t nnz, sf_config_t *configs,
@@ -1426,7 +1426,7 @@ s_unmeasured (sf_coord_t *self, const s_campaign_t *c, uint32_t i, int64_t nnz, 
         key.tmpl = configs[j].tmpl;
         sf_config_text (&configs[j], key.config);
         /* D has no proxy: its configs are timed as full kernels */
-        key.proxy = configs[j].tmpl == SF_TEMPLATE_U && sf_search_u_as_proxy (nnz);
+        key.proxy = configs[j].tmpl == SF_TEMPLATE_U && sf_cost_u_as_proxy (nnz);
         if (sf_store_get_result (self->store, &key, &old) != SF_OK)
             configs[kept++] = configs[j];
     }

@@ -21,7 +21,7 @@
 
 /*  conf/rankmodel.conf, as a C string (made by rankmodel/local.mk). */
 static const char s_builtin_conf[] =
-#include "rankmodel/sf_rankmodel_conf.inc"
+#include "sf_rankmodel_conf.inc"  /* the build folder's rankmodel/ (-I in rankmodel/local.mk) */
     ;
 
 /*  The booster attribute that names the feature list's version. */

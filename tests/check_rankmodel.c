@@ -16,6 +16,7 @@
 #include "tests/sf_check.h"
 #include "common/sf_error.h"
 #include "common/sf_rng.h"
+#include "proxygen/sf_cost.h"
 #include "proxygen/sf_space.h"
 #include "rankmodel/sf_features.h"
 #include "rankmodel/sf_modelsource.h"
@@ -640,7 +641,7 @@ START_TEST (test_sweep_deterministic)
     ck_assert_str_eq (sf_sweep_name (a), "tiny");
     ck_assert_int_eq (sf_sweep_problems (a), 8);
     ck_assert_int_eq (sf_sweep_configs_per_problem (a), 6);
-    ck_assert_uint_eq (sf_sweep_templates (a), SF_SEARCH_U);
+    ck_assert_uint_eq (sf_sweep_templates (a), SF_SWEEP_U);
     int structured = 0;
     for (int i = 0; i < sf_sweep_problems (a); i++) {
         sf_sweep_problem_t p, q;
@@ -742,7 +743,7 @@ START_TEST (test_sweep_bad_files)
     s_write (path, text);
     sf_sweep_t *ok = sf_sweep_load (path);
     ck_assert_ptr_nonnull (ok);
-    ck_assert_uint_eq (sf_sweep_templates (ok), SF_SEARCH_U | SF_SEARCH_D);
+    ck_assert_uint_eq (sf_sweep_templates (ok), SF_SWEEP_U | SF_SWEEP_D);
     sf_sweep_destroy (&ok);
     free (path);
     s_rmrf (dir);
@@ -774,9 +775,9 @@ s_sim_opts (sf_strategy strategy)
 
 START_TEST (test_rank_strategy)
 {
-    /* above SF_SEARCH_FULL_NNZ: U configs are timed as proxies */
+    /* above SF_COST_FULL_NNZ: U configs are timed as proxies */
     sf_matrix_t *a = sf_matrix_new_random (128, 96, 0.75, 3);
-    ck_assert (sf_search_u_as_proxy (sf_matrix_nnz (a)));
+    ck_assert (sf_cost_u_as_proxy (sf_matrix_nnz (a)));
     /* the list model's picks: the last and the first legal U config */
     sf_config_t legal[512], pick[2];
     sf_space_problem_t sp = { 128, 96, 256, sf_matrix_nnz (a), 132, false, false, false };
@@ -817,10 +818,10 @@ END_TEST
     with no proxy and no finalist round; a sweep (time only) the same. */
 START_TEST (test_rank_small_layer_full)
 {
-    ck_assert (!sf_search_u_as_proxy (SF_SEARCH_FULL_NNZ));
-    ck_assert (sf_search_u_as_proxy (SF_SEARCH_FULL_NNZ + 1));
+    ck_assert (!sf_cost_u_as_proxy (SF_COST_FULL_NNZ));
+    ck_assert (sf_cost_u_as_proxy (SF_COST_FULL_NNZ + 1));
     sf_matrix_t *a = sf_matrix_new_random (40, 24, 0.8, 3);
-    ck_assert (!sf_search_u_as_proxy (sf_matrix_nnz (a)));
+    ck_assert (!sf_cost_u_as_proxy (sf_matrix_nnz (a)));
     sf_config_t pick[2];
     ck_assert_int_eq (sf_config_parse ("U:r16.v1.t64.g1.o0.m64.nnz", &pick[0]), SF_OK);
     ck_assert_int_eq (sf_config_parse ("U:r8.v2.t32.g2.o1.m64.none", &pick[1]), SF_OK);

@@ -14,6 +14,7 @@
 #include "common/sf_error.h"
 #include "common/sf_matrix.h"
 #include "wire/sf_proto.h"
+#include "proxygen/sf_cost.h"
 #include "rankmodel/sf_features.h"
 #include "rankmodel/sf_rankmodel.h"
 #include "worker/sf_jobrun.h"
@@ -44,9 +45,9 @@ s_config (const char *text)
 START_TEST (test_search_explicit_proxies)
 {
     /* A sweep's job: time exactly these proxies, nothing else (a layer
-       above SF_SEARCH_FULL_NNZ; a smaller one's are timed in full). */
+       above SF_COST_FULL_NNZ; a smaller one's are timed in full). */
     sf_matrix_t *a = sf_matrix_new_random (64, 64, 0.4, 1);
-    ck_assert (sf_search_u_as_proxy (sf_matrix_nnz (a)));
+    ck_assert (sf_cost_u_as_proxy (sf_matrix_nnz (a)));
     sf_config_t configs[] = { s_config (SF_CHECK_U), s_config (S_U2) };
     sf_search_opts_t o;
     s_search_opts (&o);
@@ -217,7 +218,7 @@ START_TEST (test_jobrun_configs)
     sf_proto_msg_destroy (&msg);
 
     /* a sweep's (proxy) job on this small layer: its U configs are timed
-       as full kernels all the same (sf_search_u_as_proxy), and verified */
+       as full kernels all the same (sf_cost_u_as_proxy), and verified */
     job.proxy = true;
     reply = sf_jobrun_run (&job, a, &o, &failed);
     msg = s_decode_reply (&reply, SF_PROTO_RESULT);
@@ -227,7 +228,7 @@ START_TEST (test_jobrun_configs)
 
     /* on a larger layer, proxies: no kernel, no verification */
     sf_matrix_t *b = sf_matrix_new_random (64, 64, 0.4, 1);
-    ck_assert (sf_search_u_as_proxy (sf_matrix_nnz (b)));
+    ck_assert (sf_cost_u_as_proxy (sf_matrix_nnz (b)));
     sf_check_job (&job, b, "configs", 8);
     job.proxy = true;
     reply = sf_jobrun_run (&job, b, &o, &failed);

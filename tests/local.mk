@@ -315,8 +315,10 @@ dist_noinst_SCRIPTS += tests/cli_request.sh
 TESTS += tests/cli_precision.sh
 dist_noinst_SCRIPTS += tests/cli_precision.sh
 
-## the parts' never-arrows (docs/ARCHITECTURE.md): every #include of the
-## library's parts against them; known exceptions listed in the script.
+## the parts' arrows as the build enforces them (docs/ARCHITECTURE.md): with
+## each part library's own compile command, a crafted include across every
+## never-arrow fails and an allowed one compiles; no part library sees the
+## root; each part's objects call only the parts it sees (nm).
 TESTS += tests/arrows.sh
 dist_noinst_SCRIPTS += tests/arrows.sh
 
