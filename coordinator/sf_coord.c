@@ -23,6 +23,7 @@
 #include "coordinator/sf_ledger.h"
 #include "wire/sf_proto.h"
 #include "proxygen/sf_config.h"
+#include "proxygen/sf_cost.h"
 #include "proxygen/sf_space.h"
 #include "rankmodel/sf_features.h"
 #include "rankmodel/sf_rankmodel.h"
@@ -30,7 +31,6 @@
 #include "store/sf_export.h"
 #include "store/sf_record.h"
 #include "store/sf_store.h"
-#include "proxygen/sf_cost.h"
 
 #define S_LOG "coordinator"
 #define S_GONE_MAX 256              /* lost workers kept for STATUS */

@@ -74,7 +74,7 @@ for part in $PARTS; do
         [ -f "$TOP_SRCDIR/$h" ] || { fail "$h is not in the tree: the test names a header that went away"; continue; }
         if probe "$part" "$h"; then
             fail "$part includes $h and compiles: the never-arrow is not enforced"
-        elif grep -q "$h: No such file or directory" "$WORK/probe.err"; then
+        elif grep -q -e "$h: No such file or directory" -e "'$h' file not found" "$WORK/probe.err"; then  # gcc, clang
             pass "$part cannot include $h (No such file or directory)"
         else
             fail "$part including $h failed, but not on the include: $(head -3 "$WORK/probe.err")"
