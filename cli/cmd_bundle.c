@@ -11,7 +11,7 @@
 #include <czmq.h>
 
 #include "cli/sf_cli.h"
-#include "common/sf_bundle.h"
+#include "bundle/sf_bundle.h"
 #include "common/sf_buf.h"
 #include "common/sf_cudadrv.h"
 #include "common/sf_error.h"

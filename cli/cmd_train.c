@@ -8,6 +8,7 @@
 #include "cli/sf_client.h"
 #include "common/sf_error.h"
 #include "rankmodel/sf_rankmodel.h"
+#include "rankmodel/sf_rankstore.h"
 #include "rankmodel/sf_sweep.h"
 #include "store/sf_store.h"
 
@@ -121,9 +122,9 @@ s_train (const s_opts_t *o, sf_store_t *store, const sf_rankmodel_params_t *para
     sf_rankmodel_t *model = NULL;
     sf_rankmodel_report_t report;
     uint32_t version = 0;
-    int rc = sf_rankmodel_train_store (store, o->gpu_type, params, &model, &report);
+    int rc = sf_rankstore_train (store, o->gpu_type, params, &model, &report);
     if (rc == SF_OK)
-        rc = sf_rankmodel_store_put (store, o->gpu_type, model, &report, o->note, &version);
+        rc = sf_rankstore_put (store, o->gpu_type, model, &report, o->note, &version);
     char *json = NULL;
     size_t size = 0;
     if (rc == SF_OK && o->output)

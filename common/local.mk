@@ -1,7 +1,14 @@
 ## common/: errors, logging, hashing, random numbers, sparse matrices and
 ## their files, the CPU reference, benchmark suites, the CUDA driver loader,
 ## CurveZMQ certificates and allow-lists.
-libspmmfarm_la_SOURCES += \
+## Its library sees common/ only: common knows no component.
+SF_PARTS_SPEC += common:common
+SF_PART_LIBS += libsf_common.la
+noinst_LTLIBRARIES += libsf_common.la
+libsf_common_la_CPPFLAGS = -I$(SF_PARTS)/common $(SF_EXT_CPPFLAGS)
+$(libsf_common_la_OBJECTS): $(SF_PARTS)/.stamp
+libsf_common_la_SOURCES =
+libsf_common_la_SOURCES += \
 	common/sf_error.c common/sf_error.h \
 	common/sf_log.c common/sf_log.h \
 	common/sf_clock.c common/sf_clock.h \

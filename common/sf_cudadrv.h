@@ -32,6 +32,13 @@
 extern "C" {
 #endif
 
+/*  The GPU the sim backend models (worker/sf_sim.h's sf_sim_device): its
+    GPU type and compute capability, here so that a part that knows no
+    worker (the store's export of simulated results) can name it. */
+#define SF_CUDADRV_SIM_GPU_TYPE "sim/h100-model/132sm"
+#define SF_CUDADRV_SIM_CC_MAJOR 9
+#define SF_CUDADRV_SIM_CC_MINOR 0
+
 typedef struct _sf_cudadrv_t sf_cudadrv_t;
 
 /*  One member per driver entry point: its type is the prototype in cuda.h. */

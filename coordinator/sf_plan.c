@@ -13,7 +13,7 @@
 #include "proxygen/sf_space.h"
 #include "rankmodel/sf_rankmodel.h"
 #include "store/sf_record.h"
-#include "worker/sf_search.h"
+#include "proxygen/sf_cost.h"
 
 #define S_LOG SF_COORD_LOG
 
@@ -94,7 +94,7 @@ sf_plan_unmeasured (sf_store_t *store, const sf_store_campaign_t *c, uint32_t la
         key.tmpl = configs[j].tmpl;
         sf_config_text (&configs[j], key.config);
         /* D has no proxy: its configs are timed as full kernels */
-        key.proxy = configs[j].tmpl == SF_TEMPLATE_U && sf_search_u_as_proxy (nnz);
+        key.proxy = configs[j].tmpl == SF_TEMPLATE_U && sf_cost_u_as_proxy (nnz);
         if (sf_store_get_result (store, &key, &old) != SF_OK)
             configs[kept++] = configs[j];
     }

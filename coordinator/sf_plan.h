@@ -61,7 +61,7 @@ bool sf_plan_answer (sf_store_t *store, const sf_store_campaign_t *want, uint32_
 /*  Drops from configs[count] those whose time is already in the store
     for layer `layer` of campaign c on c's GPU type, tier and layout (a
     proxy's time, or for U configs of a small layer, nnz below
-    sf_search_u_as_proxy's bound, a full kernel's; D's full kernel's);
+    sf_cost_u_as_proxy's bound, a full kernel's; D's full kernel's);
     returns how many are left, in order. */
 int sf_plan_unmeasured (sf_store_t *store, const sf_store_campaign_t *c, uint32_t layer, int64_t nnz,
                         sf_config_t *configs, int count);

@@ -11,6 +11,7 @@
 #include "common/sf_error.h"
 #include "rankmodel/sf_features.h"
 #include "rankmodel/sf_rankmodel.h"
+#include "rankmodel/sf_rankstore.h"
 #include "store/sf_record.h"
 
 struct _sf_training_t {
@@ -58,7 +59,7 @@ sf_training_start (sf_store_t *store, const char *gpu_type, const char *note, vo
     if (rc == SF_OK)
         rc = sf_rankmodel_params_load (NULL, &self->params);
     if (rc == SF_OK)
-        rc = sf_rankmodel_collect (store, gpu_type, &self->data, &self->skipped_sim);
+        rc = sf_rankstore_collect (store, gpu_type, &self->data, &self->skipped_sim);
     if (rc == SF_OK && self->data.groups < 1)
         rc = sf_error_set (SF_ERR_NOTFOUND, "no training data for GPU type %s in the store: no sweep campaign with "
                            "two or more measured candidates per problem%s", gpu_type,
@@ -148,7 +149,7 @@ sf_training_finish (sf_training_t *self, sf_store_t *store, sf_proto_train_ok_t 
     uint32_t version = 0;
     int rc = self->rc;
     if (rc == SF_OK)
-        rc = sf_rankmodel_store_put (store, self->gpu_type, self->model, &self->report, self->note, &version);
+        rc = sf_rankstore_put (store, self->gpu_type, self->model, &self->report, self->note, &version);
     if (rc != SF_OK) {
         if (self->rc == SF_OK)
             snprintf (self->error, sizeof self->error, "%s", sf_error_message ());

@@ -1,7 +1,15 @@
 ## experiments/: studies run over suites of problems (docs/ARCHITECTURE.md):
 ## the resumable suite runner that bench, proxy-eval and rank-eval share
 ## (sf_benchrun) and bench's charts (sf_benchplot).
-libspmmfarm_la_SOURCES += \
+## Its library sees the worker, the rank model, the store and proxygen (and
+## what they reach), never the coordinator: experiments run searches, not farms.
+SF_PARTS_SPEC += experiments:experiments,common,proxygen,worker,wire,rankmodel,store,bundle,runtime
+SF_PART_LIBS += libsf_experiments.la
+noinst_LTLIBRARIES += libsf_experiments.la
+libsf_experiments_la_CPPFLAGS = -I$(SF_PARTS)/experiments $(SF_EXT_CPPFLAGS)
+$(libsf_experiments_la_OBJECTS): $(SF_PARTS)/.stamp
+libsf_experiments_la_SOURCES =
+libsf_experiments_la_SOURCES += \
 	experiments/sf_benchrun.c experiments/sf_benchrun.h \
 	experiments/sf_benchplot.c experiments/sf_benchplot.h \
 	experiments/sf_rankeval.c experiments/sf_rankeval.h \

@@ -1,5 +1,13 @@
 ## proxygen/: kernel templates, configs, reordering, code emission, compiles.
-libspmmfarm_la_SOURCES += \
+## Its library sees proxygen/ and common/ but the driver loader: proxygen
+## knows no GPU and no farm.
+SF_PARTS_SPEC += proxygen:proxygen,common-sf_cudadrv.h
+SF_PART_LIBS += libsf_proxygen.la
+noinst_LTLIBRARIES += libsf_proxygen.la
+libsf_proxygen_la_CPPFLAGS = -I$(SF_PARTS)/proxygen $(SF_EXT_CPPFLAGS)
+$(libsf_proxygen_la_OBJECTS): $(SF_PARTS)/.stamp
+libsf_proxygen_la_SOURCES =
+libsf_proxygen_la_SOURCES += \
 	proxygen/sf_panels.c proxygen/sf_panels.h \
 	proxygen/sf_config.c proxygen/sf_config.h \
 	proxygen/sf_space.c proxygen/sf_space.h \

@@ -41,7 +41,6 @@
 #define S_DEFAULT_PROXY_TOP 4
 #define S_DEFAULT_RANK_TOP 3
 #define S_DEFAULT_TOP_K 10
-#define S_FULL_NNZ 2048            /* rank times smaller layers' U in full (SF_SEARCH_FULL_NNZ) */
 
 /*  One-function compile CPU-seconds of `ops` operations. */
 static double
@@ -131,7 +130,7 @@ sf_cost_estimate (const sf_cost_problem_t *p, const sf_cost_search_t *s, sf_cost
     }
     out->u_configs = nu;
     out->d_configs = nd;
-    bool proxies = s->strategy != SF_COST_EXHAUSTIVE && !(rank && p->nnz <= S_FULL_NNZ);
+    bool proxies = s->strategy != SF_COST_EXHAUSTIVE && !(rank && !sf_cost_u_as_proxy (p->nnz));
     double cpu1 = 0, longest1 = 0, gpu1 = 0, mean_full = 0, mean_longest = 0;
     for (int i = 0; i < nu; i++) {
         double longest, full = s_full (p, &configs[i], &longest);
@@ -221,4 +220,10 @@ sf_cost_plan (const sf_cost_problem_t *p, const sf_cost_search_t *want, double b
                       n ? " " : "");
     }
     return fits;
+}
+
+bool
+sf_cost_u_as_proxy (int64_t nnz)
+{
+    return nnz > SF_COST_FULL_NNZ;
 }

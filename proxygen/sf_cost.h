@@ -33,6 +33,21 @@ extern "C" {
     parts (worker/sf_search.h: SF_SEARCH_PARTS_MIN_FMAS, checked equal). */
 #define SF_COST_PARTS_MIN_FMAS 6000
 
+/*  Layers of at most this many nonzeros have their U candidates timed as
+    full kernels, not as proxies, by the rank strategy and by training
+    sweeps. Such a kernel compiles in about a second or less (0.06-1.0
+    CPU-s on the H100 host, 26-1,152 nonzeros), so a proxy saves little,
+    and on such layers proxies misjudged their full kernels by up to 45 %
+    (r8 panels at 144 x 24: proxies 4.5-4.9 us, full kernels 5.9-7.0 us;
+    docs/RANKMODEL.md). The proxy strategy and proxy-eval keep proxies. */
+#define SF_COST_FULL_NNZ 2048
+
+/*  Whether the rank strategy and training sweeps time the U configs of a
+    layer of nnz nonzeros as proxies (else as full kernels): a policy of
+    the search (worker/sf_search.c), here so that the coordinator's reuse of
+    stored answers and the sweeps apply the same rule without the worker. */
+bool sf_cost_u_as_proxy (int64_t nnz);
+
 typedef struct {
     int64_t m, k, n, nnz;
     int32_t sm_count;          /* the GPU's (the config space depends on it) */

@@ -7,6 +7,7 @@
 
 #include "common/sf_error.h"
 #include "common/sf_log.h"
+#include "rankmodel/sf_rankstore.h"
 
 /*  A model file: its provenance (booster attributes) goes into record, and a
     model of another GPU type is refused (a sim model never ranks for a real
@@ -49,7 +50,7 @@ sf_modelsource_load (const char *source, const char *gpu_type, sf_store_model_t 
         m = s_load_model_file (dir, gpu_type, record);
     else {
         sf_store_t *store = sf_store_open (dir, SF_STORE_READONLY);
-        m = store ? sf_rankmodel_store_get (store, gpu_type, 0, record) : NULL;
+        m = store ? sf_rankstore_get (store, gpu_type, 0, record) : NULL;
         *soft = store && !m && sf_error_last () == SF_ERR_NOTFOUND;
         sf_store_destroy (&store);
     }

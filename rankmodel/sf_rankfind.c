@@ -9,6 +9,7 @@
 #include "common/sf_error.h"
 #include "common/sf_log.h"
 #include "rankmodel/sf_rankmodel.h"
+#include "rankmodel/sf_rankstore.h"
 
 #ifndef SF_RANKMODELS_DIR
 #define SF_RANKMODELS_DIR ""
@@ -62,7 +63,7 @@ s_try_dir (sf_store_t *store, const char *gpu_type, const char *dir, sf_rankfind
                                              .seconds = prov.seconds };
             char note[SF_RANKFIND_PATH_MAX + 16];
             snprintf (note, sizeof note, "shipped: %s", path);
-            *rc = sf_rankmodel_store_put (store, gpu_type, m, &report, note, &out->version);
+            *rc = sf_rankstore_put (store, gpu_type, m, &report, note, &out->version);
             if (*rc == SF_OK) {
                 found = out->found = out->shipped = true;
                 snprintf (out->file, sizeof out->file, "%s", path);
@@ -90,7 +91,7 @@ sf_rankfind (sf_store_t *store, const char *gpu_type, sf_tier tier, sf_rankfind_
     }
     sf_store_model_t rec;
     memset (&rec, 0, sizeof rec);
-    sf_rankmodel_t *m = sf_rankmodel_store_get (store, gpu_type, 0, &rec);
+    sf_rankmodel_t *m = sf_rankstore_get (store, gpu_type, 0, &rec);
     if (m) {
         out->found = true;
         out->version = rec.version;

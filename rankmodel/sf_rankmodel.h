@@ -11,7 +11,7 @@
     (XGBoost's seed, a fixed nthread). Models travel as XGBoost JSON (in
     memory, XGBoosterSaveModelToBuffer), carry their feature names, and are
     kept in the store's models database, one version after another per GPU
-    type.
+    type (rankmodel/sf_rankstore.h). Training data: rankmodel/sf_rankdata.h.
 
     Metrics (sf_rankmodel_eval_t): recall of the true best within the top k
     scored, and the winner loss: the fastest measured time among the top k
@@ -27,6 +27,7 @@
 
 #include "common/sf_matrix.h"
 #include "proxygen/sf_config.h"
+#include "rankmodel/sf_rankdata.h"
 #include "store/sf_store.h"
 
 #ifdef __cplusplus
@@ -39,8 +40,6 @@ extern "C" {
 #define SF_RANKMODEL_PARAM_NAME_MAX 64   /* with NUL */
 #define SF_RANKMODEL_PARAM_VALUE_MAX 128 /* with NUL */
 #define SF_RANKMODEL_CONF_MAX (1 << 20)  /* bytes of a settings file */
-
-typedef enum { SF_LABEL_RATIO = 0, SF_LABEL_GRADED = 1 } sf_rank_label;
 
 typedef struct {
     int rounds;                /* boosting rounds, 1..100000 */
@@ -62,26 +61,6 @@ int sf_rankmodel_params_load (const char *path, sf_rankmodel_params_t *out);
 
 /*  The value of an xgboost parameter, or NULL. */
 const char *sf_rankmodel_param (const sf_rankmodel_params_t *params, const char *name);
-
-/* ---- training data -------------------------------------------------------- */
-
-/*  Rows of features with their measured times, in groups of consecutive
-    rows. Build with sf_rankdata_add_group; release with sf_rankdata_free. */
-typedef struct {
-    int cols;                  /* features per row (set before the first group) */
-    int rows, groups;
-    float *x;                  /* rows x cols, row-major */
-    double *us;                /* measured time of each row (> 0) */
-    uint32_t *sizes;           /* rows of each group */
-    size_t row_alloc, group_alloc;
-} sf_rankdata_t;
-
-#define SF_RANKDATA_ROWS_MAX (1 << 26)
-#define SF_RANKDATA_GROUP_MAX 100000  /* rows of one group */
-
-/*  Appends a group of count rows (x: count x cols, us: count times > 0). */
-int sf_rankdata_add_group (sf_rankdata_t *data, const float *x, const double *us, int count);
-void sf_rankdata_free (sf_rankdata_t *data);
 
 /* ---- the model ------------------------------------------------------------ */
 
@@ -140,52 +119,24 @@ sf_rankmodel_t *sf_rankmodel_load_file (const char *path);
 
 /*  Writes a model record's gpu_type, version, problems, candidates and
     seconds into the booster's attributes, which its JSON keeps: a model
-    file knows where it comes from (sf_rankmodel_store_put does this). */
+    file knows where it comes from (sf_rankstore_put does this). */
 int sf_rankmodel_set_provenance (sf_rankmodel_t *self, const sf_store_model_t *rec);
 /*  Reads them back into rec (zeroed first; xgboost_json and metrics stay
     NULL). SF_ERR_NOTFOUND: the model has none (trained before they were
     written); SF_ERR_FORMAT: one is malformed. */
 int sf_rankmodel_provenance (sf_rankmodel_t *self, sf_store_model_t *rec);
 
-/*  The search's scoring callback (sf_rank_fn of worker/sf_search.h): arg
+/*  The search's scoring callback (sf_rank_fn of worker/sf_search.h, whose
+    users check the signature: the rank model knows no search): arg
     is an sf_rankmodel_t with this build's features; scores the configs of
     matrix a at N columns on a GPU of sm_count SMs. */
 int sf_rankmodel_rank (void *arg, const sf_matrix_t *a, int64_t n, int32_t sm_count,
                        const sf_config_t *configs, int count, double *scores);
 
-/* ---- the store ------------------------------------------------------------ */
+/* ---- the GPU type ----------------------------------------------------------- */
 
 /*  The SM count at the end of a GPU type ("NAME/sm_90/132sm"); 0 if none. */
 int32_t sf_rankmodel_sm_count (const char *gpu_type);
-
-/*  Collects the training set of gpu_type from a store (docs/RANKMODEL.md):
-    the layers of campaigns whose strategy is "sweep", and for each
-    (matrix, N) the successful results of that GPU type: template U proxy
-    times and template D times. Simulated results are used only for a sim
-    GPU type ("sim/..."), never for a real one; *skipped_sim_p (may be
-    NULL) counts those left out. Appends groups to data (cols set here). */
-int sf_rankmodel_collect (sf_store_t *store, const char *gpu_type, sf_rankdata_t *data,
-                          uint64_t *skipped_sim_p);
-
-/*  Collects and trains (SF_ERR_NOTFOUND when the store has no training
-    data for gpu_type). */
-int sf_rankmodel_train_store (sf_store_t *store, const char *gpu_type,
-                              const sf_rankmodel_params_t *params, sf_rankmodel_t **model_p,
-                              sf_rankmodel_report_t *report);
-
-/*  Saves the model as the next version of gpu_type in a store opened for
-    writing, with the report's sizes and metrics; *version_p (may be NULL)
-    gets its version. */
-int sf_rankmodel_store_put (sf_store_t *store, const char *gpu_type, sf_rankmodel_t *model,
-                            const sf_rankmodel_report_t *report, const char *note,
-                            uint32_t *version_p);
-
-/*  Loads a model of gpu_type (version 0: the latest) and checks that its
-    features are this build's. NULL with SF_ERR_NOTFOUND when there is none.
-    *record (may be NULL) gets the record (release with
-    sf_record_model_free). */
-sf_rankmodel_t *sf_rankmodel_store_get (sf_store_t *store, const char *gpu_type, uint32_t version,
-                                        sf_store_model_t *record);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
 #include "common/sf_log.h"
 #include "common/sf_rng.h"
 #include "common/sf_zpl.h"
+#include "proxygen/sf_cost.h"
 #include "proxygen/sf_emit.h"
 #include "proxygen/sf_space.h"
 #include "rankmodel/sf_features.h"
@@ -106,8 +107,8 @@ s_parse_templates (const sf_zpl_t *zpl, const sf_zpl_field_t *f, unsigned *out)
 {
     *out = 0;
     for (const char *p = f->value; *p; p++)
-        *out |= *p == 'U' ? SF_SEARCH_U : *p == 'D' ? SF_SEARCH_D : 4u;
-    if (*out == 0 || *out > (SF_SEARCH_U | SF_SEARCH_D))
+        *out |= *p == 'U' ? SF_SWEEP_U : *p == 'D' ? SF_SWEEP_D : 4u;
+    if (*out == 0 || *out > (SF_SWEEP_U | SF_SWEEP_D))
         return sf_zpl_fail (zpl, SF_ERR_FORMAT, f->line, "sweep: templates must be U, D or UD, not '%s'",
                             f->value);
     return SF_OK;
@@ -421,9 +422,9 @@ sf_sweep_configs (const sf_sweep_t *self, const sf_sweep_problem_t *p, const sf_
         return sf_error_set (SF_ERR_NOMEM, "out of memory");
     sf_space_problem_t sp = { p->m, p->k, p->n, sf_matrix_nnz (a), sm_count, false, false, false };
     int count = 0, rc = SF_OK;
-    if (self->templates & SF_SEARCH_U)
+    if (self->templates & SF_SWEEP_U)
         rc = count = sf_space_u (&sp, legal, S_LEGAL_MAX, NULL);
-    if (rc >= 0 && (self->templates & SF_SEARCH_D)) {
+    if (rc >= 0 && (self->templates & SF_SWEEP_D)) {
         rc = sf_space_d (&sp, legal + count, S_LEGAL_MAX - count, NULL);
         count = rc >= 0 ? count + rc : count;
     }
@@ -513,7 +514,7 @@ s_estimate_problem (const sf_sweep_t *self, int i, int32_t sm_count, int threads
             /* The proxy's code: its representatives' nonzeros, per lane;
                a small layer's full kernel: all of them. */
             double reps = sf_emit_default_reps ((int32_t) x[SF_F_PANELS]);
-            if (!sf_search_u_as_proxy (sf_matrix_nnz (a)))
+            if (!sf_cost_u_as_proxy (sf_matrix_nnz (a)))
                 reps = x[SF_F_PANELS];
             seconds = S_PTXAS_S (reps * x[SF_F_PANEL_NNZ_MEAN] * configs[c].vec);
             e->u_candidates++;
@@ -599,7 +600,7 @@ sf_sweep_measured (sf_store_t *store, const char *gpu_type, const sf_matrix_t *a
         sf_store_result_key_t key;
         sf_store_result_t v;
         s_result_key (&key, gpu_type, a, n, configs[i].tmpl, sf_config_text (&configs[i], text),
-                      configs[i].tmpl == SF_TEMPLATE_U && sf_search_u_as_proxy (sf_matrix_nnz (a)));
+                      configs[i].tmpl == SF_TEMPLATE_U && sf_cost_u_as_proxy (sf_matrix_nnz (a)));
         if (sf_store_get_result (store, &key, &v) != SF_OK)
             return false;
     }

@@ -27,7 +27,6 @@
 #include "common/sf_matrix.h"
 #include "proxygen/sf_config.h"
 #include "store/sf_store.h"
-#include "worker/sf_search.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -65,7 +64,13 @@ const char *sf_sweep_name (const sf_sweep_t *self);
 const char *sf_sweep_description (const sf_sweep_t *self);
 int sf_sweep_problems (const sf_sweep_t *self);
 int sf_sweep_configs_per_problem (const sf_sweep_t *self);
-/*  SF_SEARCH_U | SF_SEARCH_D: the templates sampled. */
+/*  Templates a sweep samples (bit mask; the values of worker/sf_search.h's
+    SF_SEARCH_U and SF_SEARCH_D, checked in worker/sf_jobrun.c: a sweep
+    knows no search). */
+#define SF_SWEEP_U 1u
+#define SF_SWEEP_D 2u
+
+/*  SF_SWEEP_U | SF_SWEEP_D: the templates sampled. */
 unsigned sf_sweep_templates (const sf_sweep_t *self);
 
 /*  Problem i (0 <= i < problems). */

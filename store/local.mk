@@ -1,7 +1,15 @@
 ## store/: the LMDB store (records, keys, batches) and the checked
 ## MessagePack helpers it shares with the farm's protocol; bundles from the
 ## store (sf_export).
-libspmmfarm_la_SOURCES += \
+## Its library sees proxygen and the bundle format (and what they reach):
+## the store knows no farm.
+SF_PARTS_SPEC += store:store,common,proxygen,bundle,runtime
+SF_PART_LIBS += libsf_store.la
+noinst_LTLIBRARIES += libsf_store.la
+libsf_store_la_CPPFLAGS = -I$(SF_PARTS)/store $(SF_EXT_CPPFLAGS)
+$(libsf_store_la_OBJECTS): $(SF_PARTS)/.stamp
+libsf_store_la_SOURCES =
+libsf_store_la_SOURCES += \
 	store/sf_mpack.c store/sf_mpack.h \
 	store/sf_record.c store/sf_record.h \
 	store/sf_record_decode.c \

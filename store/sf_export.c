@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/sf_cudadrv.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
 #include "common/sf_sign.h"
@@ -16,7 +17,6 @@
 #include "proxygen/sf_tcdense.h"
 #include "proxygen/sf_tencode.h"
 #include "proxygen/sf_tkernel.h"
-#include "worker/sf_sim.h"
 
 #define S_LOG "export"
 #define S_LIST_MAX 512          /* the layer names listed in one refusal */
@@ -331,11 +331,9 @@ sf_export_gpu_cc (const char *gpu_type, int *cc_major, int *cc_minor)
         if (sf_bundle_parse_arch (arch, cc_major, cc_minor))
             return SF_OK;
     }
-    sf_device_info_t sim;
-    sf_sim_device (&sim);
-    if (strcmp (gpu_type, sim.gpu_type) == 0) {
-        *cc_major = sim.cc_major;
-        *cc_minor = sim.cc_minor;
+    if (strcmp (gpu_type, SF_CUDADRV_SIM_GPU_TYPE) == 0) {
+        *cc_major = SF_CUDADRV_SIM_CC_MAJOR;
+        *cc_minor = SF_CUDADRV_SIM_CC_MINOR;
         return SF_OK;
     }
     return sf_error_set (SF_ERR_INVALID, "GPU type '%s' names no compute capability (NAME/sm_XY/Nsm)",

@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/sf_bundle.h"
+#include "bundle/sf_bundle.h"
 #include "common/sf_matrix.h"
 #include "store/sf_record.h"
 #include "store/sf_store.h"

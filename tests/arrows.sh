@@ -1,73 +1,120 @@
 #!/bin/sh
-# The parts' never-arrows (docs/ARCHITECTURE.md): reads every #include "X/..."
-# of the library's parts and fails on one that breaks a never-arrow and is
-# not a known exception below, and on a known exception that no longer
-# exists (fixed: take it off the list). No build needed.
+# The parts' arrows (docs/ARCHITECTURE.md), as the build enforces them. Each
+# part's library compiles with its own include tree ($(SF_PARTS)/PART, made
+# by parts.sh) instead of the repository's root, so that an #include of a
+# header the part may not see fails to compile. With the build's own
+# compile command of each part (read from the Makefile):
+#   1. a crafted file that includes a header across a never-arrow fails, on
+#      that header ("No such file or directory"), for every never-arrow;
+#   2. the same file with an allowed header compiles (so (1) fails on the
+#      arrow, not on the flags);
+#   3. no part library is compiled with the repository's root on its path,
+#      and libspmmfarm_la_SOURCES is empty (every file is in a part's library);
+#   4. linked along the arrows: every sf_ function a part's objects call is
+#      defined in the part's own library or a library of a part it sees (nm).
 . "$(dirname "$0")/testlib.sh"
 
-cd "$TOP_SRCDIR" || exit 1
+mk () {  # mk VAR: VAR's value in the build's Makefile
+    printf 'sf-print-%%:\n\t@echo $($*)\n' > "$WORK/print.mk"
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$TOP_BUILDDIR" -f Makefile -f "$WORK/print.mk" "sf-print-$1"
+}
+PARTS="common wire proxygen bundle store rankmodel worker coordinator experiments runtime"
 
-# Known violations, "FILE HEADER" (docs/ARCHITECTURE.md "Known violations").
-KNOWN="common/sf_bundle.h runtime/sf_manifest.h
-coordinator/sf_plan.c worker/sf_search.h
-store/sf_export.c worker/sf_sim.h
-rankmodel/sf_rankmodel.c worker/sf_search.h
-rankmodel/sf_sweep.h worker/sf_search.h"
-
-# why FILE HEADER: the never-arrow HEADER breaks when FILE includes it, or "".
-why () {
-    part=${1%%/*} target=${2%%/*}
-    [ "$target" = "$part" ] && { echo ""; return; }
-    [ "$target" = cli ] && { echo "nothing reaches back into cli/"; return; }
-    [ "$target" = experiments ] && { echo "nothing but the program reaches into experiments/"; return; }
-    case "$part" in
-    common) echo "common knows no component" ;;
-    wire) [ "$target" = common ] && echo "" || echo "the wire knows no component" ;;
-    proxygen)
-        if [ "$2" = common/sf_cudadrv.h ]; then echo "proxygen knows no GPU"
-        elif [ "$target" = common ]; then echo ""
-        else echo "proxygen knows no GPU and no farm"; fi ;;
-    worker) [ "$target" = coordinator ] && echo "workers and the coordinator meet only on the wire" || echo "" ;;
-    coordinator) [ "$target" = worker ] && echo "workers and the coordinator meet only on the wire" || echo "" ;;
-    store)
-        case "$target" in coordinator|worker|wire) echo "the store knows no farm" ;; *) echo "" ;; esac ;;
-    experiments) [ "$target" = coordinator ] && echo "experiments run searches, not farms" || echo "" ;;
-    rankmodel) [ "$target" = worker ] && echo "the rank model is plugged into the search, not the reverse" || echo "" ;;
-    runtime)
-        case "$2" in common/sf_sha256.h|common/sf_tier.h) echo "" ;; *) echo "the runtime stands alone" ;; esac ;;
-    *) echo "" ;;
-    esac
+# The compile command of a part's files, as the Makefile's rule has it.
+cc_of () {
+    echo "$(mk CC) $(mk DEFS) $(mk DEFAULT_INCLUDES) $(mk INCLUDES) $(mk "libsf_$1_la_CPPFLAGS") $(mk CPPFLAGS) $(mk AM_CFLAGS) $(mk CFLAGS)"
+}
+mkdir -p "$WORK/probe"
+# probe PART HEADER: 0 when a file including HEADER compiles as part of PART;
+# the compiler's words in $WORK/probe.err.
+probe () {
+    printf '#include "%s"\nint sf_probe (void);\nint sf_probe (void) { return 0; }\n' "$2" > "$WORK/probe/sf_probe.c"
+    eval "$CC_PART -fsyntax-only -c '$WORK/probe/sf_probe.c'" > "$WORK/probe.err" 2>&1
 }
 
-found=""
-for f in common/*.[ch] wire/*.[ch] proxygen/*.[ch] worker/*.[ch] coordinator/*.[ch] store/*.[ch] \
-         rankmodel/*.[ch] runtime/*.[ch] experiments/*.[ch]; do
-    [ -f "$f" ] || continue
-    for h in $(sed -n 's/^[ \t]*#[ \t]*include[ \t]*"\([a-z_]*\/[A-Za-z0-9_.]*\)".*/\1/p' "$f"); do
-        reason=$(why "$f" "$h")
-        [ -n "$reason" ] || continue
-        found="$found$f $h
-"
-        if printf '%s\n' "$KNOWN" | grep -qxF "$f $h"; then
-            pass "known exception: $f includes $h ($reason)"
+for part in $PARTS; do
+    CC_PART=$(cc_of "$part")
+    case "$CC_PART" in
+    *"/.parts/$part "*) ;;
+    *) fail "$part: its library's flags do not name its include tree: $CC_PART"; continue ;;
+    esac
+    for dir in "$TOP_SRCDIR" "$TOP_BUILDDIR"; do
+        for flag in "-I$dir " "-I$dir/ " "-I. " "-I$dir/. "; do
+            case "$CC_PART " in *" $flag"*) fail "$part: compiled with the repository's root on its path ($flag)" ;; esac
+        done
+    done
+    # what the part sees, then what it may never see (docs/ARCHITECTURE.md)
+    case $part in
+    common)      ok="common/sf_error.h common/sf_cudadrv.h"
+                 never="runtime/sf_manifest.h wire/sf_proto.h worker/sf_search.h bundle/sf_bundle.h store/sf_store.h" ;;
+    wire)        ok="wire/sf_proto.h wire/sf_request.h common/sf_log.h"
+                 never="worker/sf_search.h coordinator/sf_coord.h store/sf_store.h proxygen/sf_config.h" ;;
+    proxygen)    ok="proxygen/sf_config.h proxygen/sf_cost.h common/sf_matrix.h"
+                 never="common/sf_cudadrv.h worker/sf_gpu.h wire/sf_proto.h store/sf_store.h" ;;
+    bundle)      ok="bundle/sf_bundle.h runtime/sf_manifest.h common/sf_error.h"
+                 never="store/sf_store.h worker/sf_search.h wire/sf_proto.h" ;;
+    store)       ok="store/sf_export.h store/sf_store.h proxygen/sf_config.h bundle/sf_bundle.h"
+                 never="coordinator/sf_ledger.h worker/sf_sim.h wire/sf_proto.h rankmodel/sf_rankmodel.h" ;;
+    rankmodel)   ok="rankmodel/sf_sweep.h rankmodel/sf_rankstore.h store/sf_store.h proxygen/sf_space.h"
+                 never="worker/sf_search.h coordinator/sf_coord.h wire/sf_request.h" ;;
+    worker)      ok="worker/sf_worker.h wire/sf_proto.h rankmodel/sf_rankmodel.h proxygen/sf_jit.h common/sf_cudadrv.h"
+                 never="coordinator/sf_coord.h coordinator/sf_ledger.h experiments/sf_benchrun.h cli/sf_cli.h" ;;
+    coordinator) ok="coordinator/sf_ledger.h wire/sf_proto.h store/sf_store.h rankmodel/sf_rankstore.h proxygen/sf_cost.h"
+                 never="worker/sf_search.h worker/sf_sim.h experiments/sf_bench.h cli/sf_cli.h" ;;
+    experiments) ok="experiments/sf_bench.h worker/sf_search.h rankmodel/sf_rankmodel.h store/sf_store.h"
+                 never="coordinator/sf_coord.h coordinator/sf_farm.h cli/sf_cli.h" ;;
+    runtime)     ok="runtime/sf_manifest.h runtime/spmmfarm_rt.h common/sf_sha256.h common/sf_tier.h"
+                 never="common/sf_log.h common/sf_error.h bundle/sf_bundle.h store/sf_store.h" ;;
+    esac
+    for h in $ok; do
+        probe "$part" "$h" && pass "$part may include $h" ||
+            fail "$part: an allowed include of $h does not compile: $(head -3 "$WORK/probe.err")"
+    done
+    for h in $never; do
+        [ -f "$TOP_SRCDIR/$h" ] || { fail "$h is not in the tree: the test names a header that went away"; continue; }
+        if probe "$part" "$h"; then
+            fail "$part includes $h and compiles: the never-arrow is not enforced"
+        elif grep -q -e "$h: No such file or directory" -e "'$h' file not found" "$WORK/probe.err"; then  # gcc, clang
+            pass "$part cannot include $h (No such file or directory)"
         else
-            fail "$f includes $h: $reason (docs/ARCHITECTURE.md)"
+            fail "$part including $h failed, but not on the include: $(head -3 "$WORK/probe.err")"
         fi
     done
 done
-# every listed exception still exists (else it was fixed: remove it)
-printf '%s\n' "$KNOWN" | while read -r f h; do
-    printf '%s' "$found" | grep -qxF "$f $h" || echo "STALE $f $h"
-done > "$WORK/stale"
-while read -r tag f h; do
-    fail "$f no longer includes $h: remove it from the known exceptions (tests/arrows.sh, docs/ARCHITECTURE.md)"
-done < "$WORK/stale"
-# the rules catch what they should (a check that cannot fail is no check)
-[ -n "$(why common/sf_x.c worker/sf_search.h)" ] && [ -n "$(why store/sf_x.c wire/sf_proto.h)" ] &&
-    [ -n "$(why runtime/sfrt.c common/sf_log.h)" ] && [ -z "$(why runtime/sfrt.c common/sf_tier.h)" ] &&
-    [ -n "$(why proxygen/sf_x.c common/sf_cudadrv.h)" ] && [ -n "$(why worker/sf_x.c cli/sf_cli.h)" ] &&
-    [ -n "$(why coordinator/sf_x.c worker/sf_gpu.h)" ] && [ -z "$(why coordinator/sf_x.c wire/sf_proto.h)" ] &&
-    [ -n "$(why worker/sf_x.c experiments/sf_benchrun.h)" ] && [ -n "$(why experiments/sf_x.c coordinator/sf_coord.h)" ] &&
-    [ -z "$(why experiments/sf_x.c worker/sf_search.h)" ] && [ -z "$(why experiments/sf_x.c experiments/sf_y.h)" ] &&
-    pass "the rules refuse what docs/ARCHITECTURE.md forbids" || fail "the rules are wrong"
+# the runtime's installed library: the same tree
+case "$(mk runtime_libspmmfarm_rt_la_CPPFLAGS)" in
+*/.parts/runtime*) pass "libspmmfarm-rt compiles with the runtime's include tree" ;;
+*) fail "libspmmfarm-rt's flags do not name the runtime's include tree" ;;
+esac
+[ -z "$(mk libspmmfarm_la_SOURCES)" ] && pass "libspmmfarm_la_SOURCES is empty: every file is in a part's library" ||
+    fail "libspmmfarm_la_SOURCES lists files: move them to their part's libsf_PART_la_SOURCES"
+
+# 4. linked along the arrows: the parts a part sees (SF_PARTS_SPEC, as
+# parts.sh reads it), and their libraries' symbols.
+spec=$(mk SF_PARTS_SPEC)
+sees () {  # the parts whose headers part $1 sees
+    for s in $spec; do
+        case "$s" in "$1":*) printf '%s\n' "${s#*:}" | tr ',' '\n' | sed 's/[-/].*//' | sort -u ;; esac
+    done
+}
+defined () { nm -g --defined-only "$TOP_BUILDDIR/.libs/libsf_$1.a" 2>/dev/null | awk 'NF == 3 { print $3 }'; }
+for part in $PARTS; do
+    lib="$TOP_BUILDDIR/.libs/libsf_$part.a"
+    [ -f "$lib" ] || { fail "no $lib (built?)"; continue; }
+    : > "$WORK/allowed"
+    for q in $(sees "$part"); do defined "$q" >> "$WORK/allowed"; done
+    sort -u "$WORK/allowed" -o "$WORK/allowed"
+    nm -u "$lib" | awk '{ print $NF }' | grep -E '^(sf|sfrt)_' | sort -u > "$WORK/calls"
+    bad=$(comm -23 "$WORK/calls" "$WORK/allowed" | tr '\n' ' ')
+    [ -s "$WORK/calls" ] || [ "$part" = common ] || fail "$part: nm found no call of ours (nm broken?)"
+    [ -z "$bad" ] && pass "$part calls only parts it sees ($(wc -l < "$WORK/calls") functions)" ||
+        fail "$part calls functions of parts it may not see: $bad"
+done
+# the check of (4) can fail: a library that sees less than it calls
+: > "$WORK/allowed"
+defined common > "$WORK/allowed"
+sort -u "$WORK/allowed" -o "$WORK/allowed"
+nm -u "$TOP_BUILDDIR/.libs/libsf_worker.a" | awk '{ print $NF }' | grep '^sf_' | sort -u > "$WORK/calls"
+[ -n "$(comm -23 "$WORK/calls" "$WORK/allowed")" ] && pass "the link check refuses a part that calls beyond what it sees" ||
+    fail "the link check cannot fail"
 finish

@@ -1,5 +1,5 @@
 /*  Check suite of bundles: the JSON reader, the manifest schema, the writer
-    and the loader (common/sf_bundle.h, runtime/sf_manifest.h), and bundles
+    and the loader (bundle/sf_bundle.h, runtime/sf_manifest.h), and bundles
     of real kernels compiled on the CPU (nvJitLink, NVRTC). */
 #include <check.h>
 #include <math.h>
@@ -11,7 +11,7 @@
 #include "tests/sf_check.h"
 #include "tests/sf_check_bundle.h"
 #include "common/sf_buf.h"
-#include "common/sf_bundle.h"
+#include "bundle/sf_bundle.h"
 #include "common/sf_error.h"
 #include "common/sf_matrix.h"
 #include "proxygen/sf_config.h"

@@ -268,7 +268,7 @@ START_TEST (test_unmeasured)
     sf_store_layer_t layers[1] = { s_layer ("x", fx.a, 64, false) };
     sf_store_campaign_t c = s_campaign (3, SF_CAMPAIGN_QUEUED, S_TYPE, &req, layers, 1);
     int64_t nnz = sf_matrix_nnz (fx.a);
-    bool u_proxy = sf_search_u_as_proxy (nnz);
+    bool u_proxy = sf_cost_u_as_proxy (nnz);
     /* three U configs, then three D configs */
     static sf_config_t all[SF_PLAN_SPACE_MAX];
     int nu = 0;

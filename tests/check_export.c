@@ -10,7 +10,7 @@
 
 #include "tests/sf_check.h"
 #include "tests/sf_check_bundle.h"
-#include "common/sf_bundle.h"
+#include "bundle/sf_bundle.h"
 #include "common/sf_error.h"
 #include "common/sf_matrix.h"
 #include "common/sf_sha256.h"

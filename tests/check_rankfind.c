@@ -11,6 +11,7 @@
 #include "common/sf_error.h"
 #include "rankmodel/sf_rankfind.h"
 #include "rankmodel/sf_rankmodel.h"
+#include "rankmodel/sf_rankstore.h"
 #include "store/sf_store.h"
 
 #define S_H100 "NVIDIA H100 80GB HBM3/sm_90/132sm"
@@ -44,7 +45,7 @@ START_TEST (test_shipped_model_found_once)
     ck_assert_ptr_nonnull (strstr (f.file, "conf/rankmodels/"));
     /* it is in the store now, with its provenance: the next lookup takes it there */
     sf_store_model_t rec;
-    sf_rankmodel_t *m = sf_rankmodel_store_get (st, S_H100, 0, &rec);
+    sf_rankmodel_t *m = sf_rankstore_get (st, S_H100, 0, &rec);
     ck_assert_ptr_nonnull (m);
     ck_assert_ptr_nonnull (strstr (rec.note, "shipped: "));
     sf_record_model_free (&rec);

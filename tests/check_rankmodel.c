@@ -16,10 +16,12 @@
 #include "tests/sf_check.h"
 #include "common/sf_error.h"
 #include "common/sf_rng.h"
+#include "proxygen/sf_cost.h"
 #include "proxygen/sf_space.h"
 #include "rankmodel/sf_features.h"
 #include "rankmodel/sf_modelsource.h"
 #include "rankmodel/sf_rankmodel.h"
+#include "rankmodel/sf_rankstore.h"
 #include "rankmodel/sf_sweep.h"
 #include "store/sf_store.h"
 #include "worker/sf_search.h"
@@ -443,14 +445,14 @@ START_TEST (test_store_models)
     char *dir = s_tmpdir ();
     sf_store_t *store = sf_store_open (dir, SF_STORE_WRITER);
     ck_assert_ptr_nonnull (store);
-    ck_assert_ptr_null (sf_rankmodel_store_get (store, S_SIM_TYPE, 0, NULL));  /* none yet */
+    ck_assert_ptr_null (sf_rankstore_get (store, S_SIM_TYPE, 0, NULL));  /* none yet */
     ck_assert_int_eq (sf_error_last (), SF_ERR_NOTFOUND);
     s_fill_store (store, S_SIM_TYPE, true, 6, 1);
     sf_rankmodel_params_t p;
     ck_assert_int_eq (sf_rankmodel_params_load (NULL, &p), SF_OK);
     sf_rankmodel_t *m = NULL;
     sf_rankmodel_report_t report;
-    ck_assert_int_eq (sf_rankmodel_train_store (store, S_SIM_TYPE, &p, &m, &report), SF_OK);
+    ck_assert_int_eq (sf_rankstore_train (store, S_SIM_TYPE, &p, &m, &report), SF_OK);
     ck_assert_int_eq ((int) report.problems, 6);
     ck_assert_int_eq ((int) report.candidates, 48);
     ck_assert (sf_rankmodel_has_features (m));
@@ -458,12 +460,12 @@ START_TEST (test_store_models)
     sf_store_model_t unstored;
     ck_assert_int_eq (sf_rankmodel_provenance (m, &unstored), SF_ERR_NOTFOUND);
     uint32_t v1 = 0, v2 = 0;
-    ck_assert_int_eq (sf_rankmodel_store_put (store, S_SIM_TYPE, m, &report, "first", &v1), SF_OK);
-    ck_assert_int_eq (sf_rankmodel_store_put (store, S_SIM_TYPE, m, &report, "second", &v2), SF_OK);
+    ck_assert_int_eq (sf_rankstore_put (store, S_SIM_TYPE, m, &report, "first", &v1), SF_OK);
+    ck_assert_int_eq (sf_rankstore_put (store, S_SIM_TYPE, m, &report, "second", &v2), SF_OK);
     ck_assert_uint_eq (v1, 1);
     ck_assert_uint_eq (v2, 2);
     sf_store_model_t rec;
-    sf_rankmodel_t *back = sf_rankmodel_store_get (store, S_SIM_TYPE, 0, &rec);
+    sf_rankmodel_t *back = sf_rankstore_get (store, S_SIM_TYPE, 0, &rec);
     ck_assert_ptr_nonnull (back);
     ck_assert_uint_eq (rec.version, 2);
     ck_assert_str_eq (rec.note, "second");
@@ -504,7 +506,7 @@ START_TEST (test_store_models)
         if (s1[i] > s1[best])
             best = i;
     ck_assert_int_eq (configs[best].panel_rows, 8);
-    ck_assert_ptr_null (sf_rankmodel_store_get (store, S_SIM_TYPE, 7, NULL));  /* no such version */
+    ck_assert_ptr_null (sf_rankstore_get (store, S_SIM_TYPE, 7, NULL));  /* no such version */
     sf_matrix_destroy (&a);
     sf_rankmodel_destroy (&m);
     sf_store_destroy (&store);
@@ -557,31 +559,31 @@ START_TEST (test_sim_never_trains_real)
     s_fill_store (store, S_REAL_TYPE, true, 4, 1);
     sf_rankdata_t d = { 0 };
     uint64_t skipped = 0;
-    ck_assert_int_eq (sf_rankmodel_collect (store, S_REAL_TYPE, &d, &skipped), SF_OK);
+    ck_assert_int_eq (sf_rankstore_collect (store, S_REAL_TYPE, &d, &skipped), SF_OK);
     ck_assert_int_eq (d.groups, 0);
     ck_assert_uint_eq (skipped, 32);
     sf_rankmodel_params_t p;
     ck_assert_int_eq (sf_rankmodel_params_load (NULL, &p), SF_OK);
     sf_rankmodel_t *m = NULL;
-    ck_assert_int_eq (sf_rankmodel_train_store (store, S_REAL_TYPE, &p, &m, NULL), SF_ERR_NOTFOUND);
+    ck_assert_int_eq (sf_rankstore_train (store, S_REAL_TYPE, &p, &m, NULL), SF_ERR_NOTFOUND);
     ck_assert_ptr_null (m);
     /* the sim type's own results train the sim type only */
     s_fill_store (store, S_SIM_TYPE, true, 3, 2);
     sf_rankdata_free (&d);
-    ck_assert_int_eq (sf_rankmodel_collect (store, S_SIM_TYPE, &d, &skipped), SF_OK);
+    ck_assert_int_eq (sf_rankstore_collect (store, S_SIM_TYPE, &d, &skipped), SF_OK);
     ck_assert_int_eq (d.groups, 3);
     ck_assert_uint_eq (skipped, 0);
     sf_rankdata_free (&d);
-    ck_assert_int_eq (sf_rankmodel_collect (store, S_REAL_TYPE, &d, NULL), SF_OK);
+    ck_assert_int_eq (sf_rankstore_collect (store, S_REAL_TYPE, &d, NULL), SF_OK);
     ck_assert_int_eq (d.groups, 0);
     /* measured results of the real type do train it */
     s_fill_store (store, S_REAL_TYPE, false, 2, 3);
-    ck_assert_int_eq (sf_rankmodel_collect (store, S_REAL_TYPE, &d, &skipped), SF_OK);
+    ck_assert_int_eq (sf_rankstore_collect (store, S_REAL_TYPE, &d, &skipped), SF_OK);
     ck_assert_int_eq (d.groups, 2);
     sf_rankdata_free (&d);
     ck_assert_int_eq (sf_rankmodel_sm_count (S_REAL_TYPE), 132);
     ck_assert_int_eq (sf_rankmodel_sm_count ("odd"), 0);
-    ck_assert_int_eq (sf_rankmodel_collect (store, "odd", &d, NULL), SF_ERR_INVALID);
+    ck_assert_int_eq (sf_rankstore_collect (store, "odd", &d, NULL), SF_ERR_INVALID);
     sf_store_destroy (&store);
     s_rmrf (dir);
 }
@@ -613,7 +615,7 @@ START_TEST (test_collect_prefers_full_u)
     ck_assert_int_eq (sf_store_commit (store, batch), SF_OK);
     sf_store_batch_destroy (&batch);
     sf_rankdata_t d = { 0 };
-    ck_assert_int_eq (sf_rankmodel_collect (store, S_SIM_TYPE, &d, NULL), SF_OK);
+    ck_assert_int_eq (sf_rankstore_collect (store, S_SIM_TYPE, &d, NULL), SF_OK);
     ck_assert_int_eq (d.groups, 2);
     ck_assert_int_eq (d.rows, 3 + 8);
     int full_group = d.sizes[0] == 3 ? 0 : 1;
@@ -639,7 +641,7 @@ START_TEST (test_sweep_deterministic)
     ck_assert_str_eq (sf_sweep_name (a), "tiny");
     ck_assert_int_eq (sf_sweep_problems (a), 8);
     ck_assert_int_eq (sf_sweep_configs_per_problem (a), 6);
-    ck_assert_uint_eq (sf_sweep_templates (a), SF_SEARCH_U);
+    ck_assert_uint_eq (sf_sweep_templates (a), SF_SWEEP_U);
     int structured = 0;
     for (int i = 0; i < sf_sweep_problems (a); i++) {
         sf_sweep_problem_t p, q;
@@ -741,7 +743,7 @@ START_TEST (test_sweep_bad_files)
     s_write (path, text);
     sf_sweep_t *ok = sf_sweep_load (path);
     ck_assert_ptr_nonnull (ok);
-    ck_assert_uint_eq (sf_sweep_templates (ok), SF_SEARCH_U | SF_SEARCH_D);
+    ck_assert_uint_eq (sf_sweep_templates (ok), SF_SWEEP_U | SF_SWEEP_D);
     sf_sweep_destroy (&ok);
     free (path);
     s_rmrf (dir);
@@ -773,9 +775,9 @@ s_sim_opts (sf_strategy strategy)
 
 START_TEST (test_rank_strategy)
 {
-    /* above SF_SEARCH_FULL_NNZ: U configs are timed as proxies */
+    /* above SF_COST_FULL_NNZ: U configs are timed as proxies */
     sf_matrix_t *a = sf_matrix_new_random (128, 96, 0.75, 3);
-    ck_assert (sf_search_u_as_proxy (sf_matrix_nnz (a)));
+    ck_assert (sf_cost_u_as_proxy (sf_matrix_nnz (a)));
     /* the list model's picks: the last and the first legal U config */
     sf_config_t legal[512], pick[2];
     sf_space_problem_t sp = { 128, 96, 256, sf_matrix_nnz (a), 132, false, false, false };
@@ -816,10 +818,10 @@ END_TEST
     with no proxy and no finalist round; a sweep (time only) the same. */
 START_TEST (test_rank_small_layer_full)
 {
-    ck_assert (!sf_search_u_as_proxy (SF_SEARCH_FULL_NNZ));
-    ck_assert (sf_search_u_as_proxy (SF_SEARCH_FULL_NNZ + 1));
+    ck_assert (!sf_cost_u_as_proxy (SF_COST_FULL_NNZ));
+    ck_assert (sf_cost_u_as_proxy (SF_COST_FULL_NNZ + 1));
     sf_matrix_t *a = sf_matrix_new_random (40, 24, 0.8, 3);
-    ck_assert (!sf_search_u_as_proxy (sf_matrix_nnz (a)));
+    ck_assert (!sf_cost_u_as_proxy (sf_matrix_nnz (a)));
     sf_config_t pick[2];
     ck_assert_int_eq (sf_config_parse ("U:r16.v1.t64.g1.o0.m64.nnz", &pick[0]), SF_OK);
     ck_assert_int_eq (sf_config_parse ("U:r8.v2.t32.g2.o1.m64.none", &pick[1]), SF_OK);

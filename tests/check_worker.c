@@ -1,7 +1,6 @@
-/*  Check suite of the farm's worker: sf_search's farm modes (explicit
-    configs, proxy only, no dense), sf_jobrun (a JOB -> a RESULT) and
-    sf_worker against a real ROUTER socket on loopback that plays the
-    coordinator: HELLO, WELCOME, READY, MATRIX_REQ/MATRIX, RESULT and
+/*  Check suite of the farm's worker process (its job code:
+    check_worker_jobrun.c; its parts: check_worker_parts.c): sf_worker
+    against a real ROUTER socket on loopback that plays the coordinator: HELLO, WELCOME, READY, MATRIX_REQ/MATRIX, RESULT and
     JOB_FAILED, heartbeats while a job runs, a reconnect after silence,
     ERROR "send HELLO", CANCEL, SHUTDOWN -> BYE, CurveZMQ, and the
     `spmmfarm worker` process (dry run, --max-jobs, SIGTERM). Sim backend,
@@ -17,437 +16,19 @@
 #include <unistd.h>
 
 #include "tests/sf_check.h"
+#include "tests/sf_check_worker.h"
 #include "common/sf_curve.h"
 #include "common/sf_error.h"
 #include "common/sf_matrix.h"
 #include "wire/sf_proto.h"
 #include "common/sf_sha256.h"
-#include "rankmodel/sf_features.h"
-#include "rankmodel/sf_rankmodel.h"
 #include "worker/sf_jobrun.h"
 #include "worker/sf_search.h"
 #include "worker/sf_worker.h"
 
-#define S_U "U:r4.v1.t32.g1.o0.m64.none"
-#define S_U2 "U:r8.v1.t32.g2.o0.m64.nnz"
-#define S_D "D:r2.v1.t64.g1.o0.none"
 #ifndef S_WAIT_MS
 #define S_WAIT_MS 20000  /* the longest a test waits for one message */
 #endif
-
-/* ---- sf_search: the farm's modes ------------------------------------------------ */
-
-static void
-s_search_opts (sf_search_opts_t *o)
-{
-    memset (o, 0, sizeof *o);
-    o->backend = SF_BACKEND_SIM;
-    o->compile_threads = 1;
-    o->seed = 1;
-    o->tol = 1e-5;
-}
-
-static sf_config_t
-s_config (const char *text)
-{
-    sf_config_t c;
-    ck_assert_int_eq (sf_config_parse (text, &c), SF_OK);
-    return c;
-}
-
-START_TEST (test_search_explicit_proxies)
-{
-    /* A sweep's job: time exactly these proxies, nothing else (a layer
-       above SF_SEARCH_FULL_NNZ; a smaller one's are timed in full). */
-    sf_matrix_t *a = sf_matrix_new_random (64, 64, 0.4, 1);
-    ck_assert (sf_search_u_as_proxy (sf_matrix_nnz (a)));
-    sf_config_t configs[] = { s_config (S_U), s_config (S_U2) };
-    sf_search_opts_t o;
-    s_search_opts (&o);
-    o.configs = configs;
-    o.config_count = 2;
-    o.proxy_only = true;
-    o.no_dense = true;
-    sf_search_result_t r;
-    ck_assert_int_eq (sf_search_run (a, 16, &o, &r), SF_OK);
-    ck_assert_int_eq (r.candidate_count, 2);  /* no finalists */
-    char text[SF_CONFIG_TEXT_MAX];
-    ck_assert_str_eq (sf_config_text (&r.candidates[0].config, text), S_U);
-    ck_assert_str_eq (sf_config_text (&r.candidates[1].config, text), S_U2);
-    for (int i = 0; i < 2; i++) {
-        ck_assert (r.candidates[i].proxy);
-        ck_assert_int_eq (r.candidates[i].status, SF_OK);
-        ck_assert (r.candidates[i].us > 0);
-        ck_assert (isnan (r.candidates[i].err));  /* proxies are never verified */
-        ck_assert_str_eq (r.candidates[i].detail, "");
-    }
-    ck_assert_str_eq (r.config, "");  /* no full kernel: no winner */
-    ck_assert_ptr_null (r.cubin);
-    ck_assert (isinf (r.dense_us));   /* no_dense: neither dense nor baselines */
-    ck_assert (isnan (r.sgemm_us));  /* not measured (NaN since the tiers) */
-    ck_assert (r.simulated);
-    sf_search_result_free (&r);
-    sf_matrix_destroy (&a);
-}
-END_TEST
-
-START_TEST (test_search_explicit_full)
-{
-    /* Full kernels of the listed configs, U and D, with dense: the winner is
-       the fastest generated kernel even where dense is faster. */
-    sf_matrix_t *a = sf_matrix_new_random (16, 16, 0.7, 1);
-    sf_config_t configs[] = { s_config (S_U), s_config (S_D) };
-    sf_search_opts_t o;
-    s_search_opts (&o);
-    o.configs = configs;
-    o.config_count = 2;
-    sf_search_result_t r;
-    ck_assert_int_eq (sf_search_run (a, 16, &o, &r), SF_OK);
-    ck_assert_int_eq (r.candidate_count, 2);
-    ck_assert_int_eq (r.legal, 2);
-    for (int i = 0; i < 2; i++) {
-        ck_assert (!r.candidates[i].proxy);
-        ck_assert_int_eq (r.candidates[i].status, SF_OK);
-        ck_assert (r.candidates[i].err == 0);  /* sim: "verified" by the model */
-        ck_assert_int_gt (r.candidates[i].compile.cubin_bytes, 0);
-    }
-    int best = r.candidates[0].us <= r.candidates[1].us ? 0 : 1;
-    char text[SF_CONFIG_TEXT_MAX];
-    ck_assert_str_eq (r.config, sf_config_text (&r.candidates[best].config, text));
-    ck_assert_ptr_nonnull (r.cubin);
-    ck_assert (isfinite (r.dense_us) && r.dense_us > 0);  /* dense was measured ... */
-    ck_assert (r.dense_us < r.us);                        /* ... and is faster here, yet */
-    ck_assert (r.tmpl != SF_TEMPLATE_DENSE);              /* it did not replace the winner */
-    ck_assert (r.sgemm_us > 0 && r.tf32_us > 0 && r.cusparse_us > 0);
-    sf_search_result_free (&r);
-
-    /* an empty list: dense and the baselines only */
-    o.config_count = 0;
-    ck_assert_int_eq (sf_search_run (a, 16, &o, &r), SF_OK);
-    ck_assert_int_eq (r.candidate_count, 0);
-    ck_assert (r.sgemm_us > 0);
-    sf_search_result_free (&r);
-
-    /* dense is not a config of an explicit list */
-    sf_config_t dense = s_config ("dense");
-    o.configs = &dense;
-    o.config_count = 1;
-    ck_assert_int_eq (sf_search_run (a, 16, &o, &r), SF_ERR_INVALID);
-    sf_search_result_free (&r);
-    sf_matrix_destroy (&a);
-}
-END_TEST
-
-START_TEST (test_search_no_dense)
-{
-    /* A strategy without dense and baselines: the winner is generated. */
-    sf_matrix_t *a = sf_matrix_new_random (16, 16, 0.7, 1);
-    sf_search_opts_t o;
-    s_search_opts (&o);
-    o.strategy = SF_STRATEGY_EXHAUSTIVE;
-    o.max_configs = 1;
-    o.templates = SF_SEARCH_U;
-    o.no_dense = true;
-    sf_search_result_t r;
-    ck_assert_int_eq (sf_search_run (a, 16, &o, &r), SF_OK);
-    ck_assert_int_eq (r.candidate_count, 1);
-    ck_assert (r.tmpl == SF_TEMPLATE_U);
-    ck_assert (isinf (r.dense_us));
-    sf_search_result_free (&r);
-    sf_matrix_destroy (&a);
-}
-END_TEST
-
-/*  Issue 22: a worker's later layers reuse its D kernels (the data-driven
-    kernels do not depend on the matrix): the second layer of a shape
-    compiles none of them (every D candidate answered by the process's
-    cache), in the worker process that local's campaigns use. */
-START_TEST (test_search_d_shared_across_layers)
-{
-    sf_matrix_t *a = sf_matrix_new_random (64, 96, 0.8, 5), *b = sf_matrix_new_random (64, 96, 0.8, 6);
-    sf_search_opts_t o;
-    s_search_opts (&o);
-    o.strategy = SF_STRATEGY_PROXY;
-    o.max_configs = 4;
-    o.templates = SF_SEARCH_D;
-    sf_search_result_t r1, r2;
-    ck_assert_int_eq (sf_search_run (a, 64, &o, &r1), SF_OK);
-    ck_assert_int_eq (sf_search_run (b, 64, &o, &r2), SF_OK);
-    int d = 0;
-    for (int i = 0; i < r2.candidate_count; i++)
-        if (r2.candidates[i].config.tmpl == SF_TEMPLATE_D) {
-            ck_assert_msg (r2.candidates[i].cached, "the second layer compiled D candidate %d again", i);
-            d++;
-        }
-    ck_assert_int_ge (d, 1);
-    sf_search_result_free (&r1);
-    sf_search_result_free (&r2);
-    sf_matrix_destroy (&a);
-    sf_matrix_destroy (&b);
-}
-END_TEST
-
-/* ---- sf_jobrun: a JOB, a RESULT --------------------------------------------------- */
-
-static char *s_texts[] = { S_U, "dense", "U:r4.v3.t32.g1.o0.m64.none", S_D, "nonsense" };
-
-static void
-s_job (sf_proto_job_t *job, const sf_matrix_t *a, const char *kind, uint64_t id)
-{
-    memset (job, 0, sizeof *job);
-    job->job_id = id;
-    job->lease_id = 100 + id;
-    job->deadline_ms = 600000;
-    job->campaign_id = 1;
-    snprintf (job->layer, sizeof job->layer, "layer%llu", (unsigned long long) id);
-    snprintf (job->matrix_hash, sizeof job->matrix_hash, "%s", sf_matrix_hash (a));
-    job->m = sf_matrix_rows (a);
-    job->k = sf_matrix_cols (a);
-    job->n = 16;
-    snprintf (job->kind, sizeof job->kind, "%s", kind);
-    sf_request_init (&job->request);
-    if (strcmp (kind, "search") == 0)
-        job->request.max_configs = 2;
-    else {
-        job->configs = s_texts;
-        job->config_count = 5;
-    }
-}
-
-/*  The candidate of a RESULT with this template and config, or NULL. */
-static const sf_proto_candidate_t *
-s_find (const sf_proto_result_t *r, const char *tmpl, const char *config, bool proxy)
-{
-    for (size_t i = 0; i < r->candidate_count; i++)
-        if (strcmp (r->candidates[i].tmpl, tmpl) == 0 && strcmp (r->candidates[i].config, config) == 0
-            && r->candidates[i].proxy == proxy)
-            return &r->candidates[i];
-    return NULL;
-}
-
-static sf_proto_msg_t *
-s_decode_reply (zmsg_t **zmsg_p, sf_proto_type want)
-{
-    ck_assert_ptr_nonnull (*zmsg_p);
-    sf_proto_msg_t *msg = NULL;
-    ck_assert_msg (sf_proto_decode (*zmsg_p, SF_PROTO_FROM_WORKER, &msg) == SF_OK, "%s", sf_error_message ());
-    zmsg_destroy (zmsg_p);
-    ck_assert_str_eq (sf_proto_type_name (msg->type), sf_proto_type_name (want));
-    return msg;
-}
-
-/*  Every `configs` RESULT: the listed texts in order, then dense and the baselines. */
-static void
-s_check_configs_result (const sf_proto_result_t *r, bool proxy)
-{
-    ck_assert (r->simulated);
-    ck_assert_uint_eq (r->candidate_count, 4 + 4);
-    ck_assert_str_eq (r->candidates[0].config, S_U);
-    ck_assert (r->candidates[0].proxy == proxy);
-    ck_assert_int_eq (r->candidates[0].status, 0);
-    ck_assert (r->candidates[0].us > 0);
-    /* a knob out of range: one candidate, SF_ERR_INVALID, with the reason */
-    ck_assert_str_eq (r->candidates[1].config, "U:r4.v3.t32.g1.o0.m64.none");
-    ck_assert_str_eq (r->candidates[1].tmpl, "U");
-    ck_assert_int_eq (r->candidates[1].status, SF_ERR_INVALID);
-    ck_assert_ptr_nonnull (strstr (r->candidates[1].detail, "out of range"));
-    ck_assert (isnan (r->candidates[1].us));
-    ck_assert_str_eq (r->candidates[2].config, S_D);
-    ck_assert (!r->candidates[2].proxy);  /* D has no proxy */
-    ck_assert_str_eq (r->candidates[3].tmpl, "invalid");
-    ck_assert_int_eq (r->candidates[3].status, SF_ERR_INVALID);
-    const sf_proto_candidate_t *dense = s_find (r, "dense", "dense", false);
-    ck_assert_ptr_nonnull (dense);
-    ck_assert (dense->us > 0);
-    const char *baselines[] = { "baseline:sgemm", "baseline:tf32", "baseline:cusparse" };
-    for (int i = 0; i < 3; i++) {
-        const sf_proto_candidate_t *b = s_find (r, "dense", baselines[i], false);
-        ck_assert_ptr_nonnull (b);
-        ck_assert_int_eq (b->status, 0);
-        ck_assert (b->us > 0 && isnan (b->err));
-    }
-}
-
-START_TEST (test_jobrun_configs)
-{
-    sf_matrix_t *a = sf_matrix_new_random (16, 16, 0.7, 1);
-    sf_proto_job_t job;
-    s_job (&job, a, "configs", 7);
-    job.want_kernels = true;
-    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, false, NULL, NULL };
-    bool failed = true;
-    zmsg_t *reply = sf_jobrun_run (&job, a, &o, &failed);
-    ck_assert (!failed);
-    sf_proto_msg_t *msg = s_decode_reply (&reply, SF_PROTO_RESULT);
-    const sf_proto_result_t *r = &msg->result;
-    ck_assert_uint_eq (r->job_id, 7);
-    ck_assert_uint_eq (r->lease_id, 107);
-    s_check_configs_result (r, false);
-    ck_assert (r->wall_s > 0 && r->cpu_s > 0);
-    /* the fastest verified full candidate carries its kernel */
-    int with_kernel = -1;
-    for (size_t i = 0; i < r->candidate_count; i++)
-        if (r->candidates[i].has_kernel)
-            with_kernel = (int) i;
-    ck_assert (with_kernel == 0 || with_kernel == 2);
-    const sf_proto_candidate_t *k = &r->candidates[with_kernel], *other = &r->candidates[2 - with_kernel];
-    ck_assert (k->us <= other->us);
-    ck_assert_uint_gt (k->kernel.cubin_size, 0);
-    ck_assert_ptr_nonnull (k->kernel.source);
-    ck_assert_int_gt (k->kernel.launch.block_threads, 0);
-    ck_assert_int_gt (strlen (k->kernel.entry), 0);
-    sf_proto_msg_destroy (&msg);
-
-    /* a sweep's (proxy) job on this small layer: its U configs are timed
-       as full kernels all the same (sf_search_u_as_proxy), and verified */
-    job.proxy = true;
-    reply = sf_jobrun_run (&job, a, &o, &failed);
-    msg = s_decode_reply (&reply, SF_PROTO_RESULT);
-    s_check_configs_result (&msg->result, false);
-    ck_assert (msg->result.candidates[0].err < 1e-5);
-    sf_proto_msg_destroy (&msg);
-
-    /* on a larger layer, proxies: no kernel, no verification */
-    sf_matrix_t *b = sf_matrix_new_random (64, 64, 0.4, 1);
-    ck_assert (sf_search_u_as_proxy (sf_matrix_nnz (b)));
-    s_job (&job, b, "configs", 8);
-    job.proxy = true;
-    reply = sf_jobrun_run (&job, b, &o, &failed);
-    msg = s_decode_reply (&reply, SF_PROTO_RESULT);
-    s_check_configs_result (&msg->result, true);
-    ck_assert (isnan (msg->result.candidates[0].err));
-    ck_assert (!msg->result.candidates[0].has_kernel);
-    sf_proto_msg_destroy (&msg);
-    sf_matrix_destroy (&b);
-    sf_matrix_destroy (&a);
-}
-END_TEST
-
-/*  A model with this build's features, as XGBoost JSON (caller frees): fit
-    on a few groups of made-up rows; what it predicts does not matter here. */
-static char *
-s_model_json (size_t *size_p)
-{
-    sf_rankmodel_params_t p;
-    ck_assert_int_eq (sf_rankmodel_params_load (NULL, &p), SF_OK);
-    p.holdout = 0;
-    p.rounds = 2;
-    sf_rankdata_t d = { .cols = SF_FEATURES_COUNT };
-    float x[4 * SF_FEATURES_COUNT];
-    for (int g = 0; g < 3; g++) {
-        double us[4];
-        for (int r = 0; r < 4; r++) {
-            us[r] = 1.0 + r + g;
-            for (int c = 0; c < SF_FEATURES_COUNT; c++)
-                x[r * SF_FEATURES_COUNT + c] = (float) ((r * 7 + c * 3 + g) % 11);
-        }
-        ck_assert_int_eq (sf_rankdata_add_group (&d, x, us, 4), SF_OK);
-    }
-    sf_rankmodel_t *m = NULL;
-    ck_assert_int_eq (sf_rankmodel_train (&p, &d, sf_features_names (), &m, NULL), SF_OK);
-    char *json = NULL;
-    ck_assert_int_eq (sf_rankmodel_save_json (m, &json, size_p), SF_OK);
-    sf_rankmodel_destroy (&m);
-    sf_rankdata_free (&d);
-    return json;
-}
-
-START_TEST (test_jobrun_rank_model)
-{
-    /* A rank JOB carries its model: the worker scores with it, times the
-       top k, and loads a model once however many jobs bring it. */
-    sf_matrix_t *a = sf_matrix_new_random (32, 32, 0.7, 3);
-    size_t size;
-    char *json = s_model_json (&size);
-    sf_proto_job_t job;
-    s_job (&job, a, "search", 11);
-    job.request.strategy = SF_REQUEST_RANK;
-    job.request.max_configs = 0;
-    job.request.top_k = 3;
-    job.has_model = true;
-    job.model.version = 1;
-    job.model.json = json;
-    uint8_t digest[SF_SHA256_BYTES];
-    sf_sha256 (json, size, digest);
-    sf_sha256_hex (digest, job.model.digest);
-    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, false, NULL, NULL };
-    sf_jobrun_models_clear ();
-    uint64_t loaded = sf_jobrun_models_loaded ();
-    for (int i = 0; i < 2; i++) {
-        bool failed = true;
-        zmsg_t *reply = sf_jobrun_run (&job, a, &o, &failed);
-        ck_assert (!failed);
-        sf_proto_msg_t *msg = s_decode_reply (&reply, SF_PROTO_RESULT);
-        ck_assert (!msg->result.rank_fallback);
-        ck_assert_int_gt (msg->result.ranked, 3);
-        int proxies = 0;
-        for (size_t j = 0; j < msg->result.candidate_count; j++)
-            proxies += msg->result.candidates[j].proxy;
-        ck_assert_int_eq (proxies, 0);  /* a small layer: the top k timed in full */
-        int full_u = 0;
-        for (size_t j = 0; j < msg->result.candidate_count; j++)
-            full_u += strcmp (msg->result.candidates[j].tmpl, "U") == 0 && msg->result.candidates[j].status == 0;
-        ck_assert_int_ge (full_u, 1);
-        ck_assert_int_le (full_u, 3);
-        sf_proto_msg_destroy (&msg);
-    }
-    ck_assert_uint_eq (sf_jobrun_models_loaded (), loaded + 1);  /* once for both jobs */
-
-    /* JSON that is not the digest's: not used, the search runs proxy */
-    job.model.digest[0] = job.model.digest[0] == 'a' ? 'b' : 'a';
-    bool failed = true;
-    zmsg_t *reply = sf_jobrun_run (&job, a, &o, &failed);
-    sf_proto_msg_t *msg = s_decode_reply (&reply, SF_PROTO_RESULT);
-    ck_assert (msg->result.rank_fallback);
-    ck_assert_int_eq (msg->result.ranked, 0);
-    sf_proto_msg_destroy (&msg);
-    /* no model at all: the same */
-    job.has_model = false;
-    reply = sf_jobrun_run (&job, a, &o, &failed);
-    msg = s_decode_reply (&reply, SF_PROTO_RESULT);
-    ck_assert (msg->result.rank_fallback);
-    sf_proto_msg_destroy (&msg);
-    sf_jobrun_models_clear ();
-    free (json);
-    sf_matrix_destroy (&a);
-}
-END_TEST
-
-START_TEST (test_jobrun_dry_run)
-{
-    /* Nothing compiled: the RESULT's shape, times from a formula. */
-    sf_matrix_t *a = sf_matrix_new_random (16, 16, 0.7, 1);
-    sf_proto_job_t job;
-    s_job (&job, a, "configs", 3);
-    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, true, NULL, NULL };
-    bool failed;
-    zmsg_t *reply = sf_jobrun_run (&job, NULL, &o, &failed);
-    sf_proto_msg_t *msg = s_decode_reply (&reply, SF_PROTO_RESULT);
-    s_check_configs_result (&msg->result, false);
-    double us = msg->result.candidates[0].us;
-    ck_assert (msg->result.wall_s == 0);
-    sf_proto_msg_destroy (&msg);
-    reply = sf_jobrun_run (&job, NULL, &o, &failed);  /* deterministic */
-    msg = s_decode_reply (&reply, SF_PROTO_RESULT);
-    ck_assert (msg->result.candidates[0].us == us);
-    sf_proto_msg_destroy (&msg);
-
-    s_job (&job, a, "search", 4);
-    reply = sf_jobrun_run (&job, NULL, &o, &failed);
-    msg = s_decode_reply (&reply, SF_PROTO_RESULT);
-    ck_assert_uint_eq (msg->result.candidate_count, 1 + 4);  /* one U, dense, 3 baselines */
-    ck_assert_str_eq (msg->result.candidates[0].tmpl, "U");
-    ck_assert_ptr_nonnull (s_find (&msg->result, "dense", "dense", false));
-    sf_proto_msg_destroy (&msg);
-
-    reply = sf_jobrun_failed (4, 104, SF_ERR_CUDA, "the measuring child died twice");
-    msg = s_decode_reply (&reply, SF_PROTO_JOB_FAILED);
-    ck_assert_int_eq (msg->job_failed.status, SF_ERR_CUDA);
-    ck_assert_str_eq (msg->job_failed.message, "the measuring child died twice");
-    sf_proto_msg_destroy (&msg);
-    sf_matrix_destroy (&a);
-}
-END_TEST
 
 /* ---- the coordinator's side of the sockets -------------------------------------- */
 
@@ -719,25 +300,25 @@ START_TEST (test_worker_configs_job_fetches_matrix)
 
     sf_matrix_t *a = sf_matrix_new_random (16, 16, 0.7, 1);
     sf_proto_job_t job;
-    s_job (&job, a, "configs", 11);
+    sf_check_job (&job, a, "configs", 11);
     s_send_job_lacking_matrix (&c, &job);  /* MATRIX_REQ */
     s_send_matrix (&c, a, NULL);
     sf_proto_msg_t *msg = s_expect (&c, SF_PROTO_RESULT, NULL);
     ck_assert_uint_eq (msg->result.job_id, 11);
     ck_assert_uint_eq (msg->result.lease_id, 111);
-    s_check_configs_result (&msg->result, false);
+    sf_check_configs_result (&msg->result, false);
     sf_proto_msg_destroy (&msg);
     msg = s_expect (&c, SF_PROTO_READY, NULL);  /* the slot is free again */
     ck_assert_int_eq (msg->ready.slots, 2);
     sf_proto_msg_destroy (&msg);
 
     /* a second job on the same matrix: from the cache, no MATRIX_REQ */
-    s_job (&job, a, "configs", 12);
+    sf_check_job (&job, a, "configs", 12);
     job.proxy = true;
     s_coord_send (&c, SF_PROTO_JOB, &job);
     msg = s_expect (&c, SF_PROTO_RESULT, NULL);
     ck_assert_uint_eq (msg->result.job_id, 12);
-    s_check_configs_result (&msg->result, false);  /* a small layer: timed in full */
+    sf_check_configs_result (&msg->result, false);  /* a small layer: timed in full */
     sf_proto_msg_destroy (&msg);
     sf_worker_stats_t st;
     sf_worker_stats (run->worker, &st);
@@ -761,7 +342,7 @@ START_TEST (test_worker_search_job_heartbeats_while_busy)
     sf_matrix_t *a = sf_matrix_new_random (128, 128, 0.98, 3);
     s_send_matrix (&c, a, NULL);  /* pushed before the job: no MATRIX_REQ */
     sf_proto_job_t job;
-    s_job (&job, a, "search", 21);
+    sf_check_job (&job, a, "search", 21);
     job.n = 4096;
     job.want_kernels = true;
     s_coord_send (&c, SF_PROTO_JOB, &job);
@@ -790,15 +371,15 @@ START_TEST (test_worker_search_job_heartbeats_while_busy)
     ck_assert (!winner->proxy && winner->status == 0);
     ck_assert_uint_gt (winner->kernel.cubin_size, 0);
     ck_assert_ptr_nonnull (winner->kernel.source);
-    const sf_proto_candidate_t *dense = s_find (r, "dense", "dense", false);
+    const sf_proto_candidate_t *dense = sf_check_find (r, "dense", "dense", false);
     ck_assert_ptr_nonnull (dense);
     ck_assert (winner->us < dense->us);
     for (size_t i = 0; i < r->candidate_count; i++)
         if (!r->candidates[i].proxy && r->candidates[i].status == 0 && strcmp (r->candidates[i].tmpl, "dense"))
             ck_assert (r->candidates[i].us >= winner->us);
-    ck_assert_ptr_nonnull (s_find (r, "dense", "baseline:sgemm", false));
-    ck_assert_ptr_nonnull (s_find (r, "dense", "baseline:tf32", false));
-    ck_assert_ptr_nonnull (s_find (r, "dense", "baseline:cusparse", false));
+    ck_assert_ptr_nonnull (sf_check_find (r, "dense", "baseline:sgemm", false));
+    ck_assert_ptr_nonnull (sf_check_find (r, "dense", "baseline:tf32", false));
+    ck_assert_ptr_nonnull (sf_check_find (r, "dense", "baseline:cusparse", false));
     sf_proto_msg_destroy (&msg);
     s_finish (&run);
     sf_matrix_destroy (&a);
@@ -827,7 +408,7 @@ START_TEST (test_worker_cancel_and_stop_running)
     sf_matrix_t *a = sf_matrix_new_random (128, 128, 0.98, 3);
     s_send_matrix (&c, a, NULL);
     sf_proto_job_t job;
-    s_job (&job, a, "search", 71);
+    sf_check_job (&job, a, "search", 71);
     job.n = 4096;
     /* CANCEL while it runs: it finishes, its RESULT is dropped, the slot freed */
     s_coord_send (&c, SF_PROTO_JOB, &job);
@@ -867,7 +448,7 @@ START_TEST (test_worker_refuses_wrong_matrix)
 
     sf_matrix_t *a = sf_matrix_new_random (16, 16, 0.7, 1), *b = sf_matrix_new_random (16, 16, 0.7, 2);
     sf_proto_job_t job;
-    s_job (&job, a, "configs", 31);
+    sf_check_job (&job, a, "configs", 31);
     s_send_job_lacking_matrix (&c, &job);
     s_send_matrix (&c, b, sf_matrix_hash (a));  /* b's arrays under a's hash */
     sf_proto_msg_t *msg = s_expect (&c, SF_PROTO_JOB_FAILED, NULL);
@@ -880,7 +461,7 @@ START_TEST (test_worker_refuses_wrong_matrix)
     sf_proto_msg_destroy (&msg);
 
     /* a matrix whose shape is not the JOB's */
-    s_job (&job, b, "configs", 32);
+    sf_check_job (&job, b, "configs", 32);
     job.m = 8;
     s_send_job_lacking_matrix (&c, &job);
     s_send_matrix (&c, b, NULL);
@@ -905,7 +486,7 @@ START_TEST (test_worker_cancel)
     s_handshake (&c, 200, 50);
     sf_matrix_t *a = sf_matrix_new_random (16, 16, 0.7, 1);
     sf_proto_job_t job;
-    s_job (&job, a, "configs", 41);
+    sf_check_job (&job, a, "configs", 41);
     s_send_job_lacking_matrix (&c, &job);
     sf_proto_msg_t *msg;
     sf_proto_cancel_t cancel = { 41, 0 };  /* 0: from a coordinator that does not say */
@@ -943,8 +524,8 @@ START_TEST (test_worker_same_job_id_two_campaigns)
     sf_matrix_t *a = sf_matrix_new_random (16, 16, 0.7, 1);
     s_send_matrix (&c, a, NULL);
     sf_proto_job_t one, two;
-    s_job (&one, a, "configs", 7);
-    s_job (&two, a, "configs", 7);
+    sf_check_job (&one, a, "configs", 7);
+    sf_check_job (&two, a, "configs", 7);
     two.campaign_id = 2;
     two.lease_id = 900;
     s_coord_send (&c, SF_PROTO_JOB, &one);
@@ -1044,9 +625,9 @@ START_TEST (test_worker_dry_run_max_jobs)
     sf_matrix_t *a = sf_matrix_new_random (16, 16, 0.7, 1);
     s_send_matrix (&c, a, NULL);
     sf_proto_job_t job;
-    s_job (&job, a, "search", 51);
+    sf_check_job (&job, a, "search", 51);
     s_coord_send (&c, SF_PROTO_JOB, &job);
-    s_job (&job, a, "configs", 52);
+    sf_check_job (&job, a, "configs", 52);
     s_coord_send (&c, SF_PROTO_JOB, &job);
     /* RESULT 51, RESULT 52 (a READY between them if the JOBs came apart), BYE */
     int results = 0;
@@ -1058,7 +639,7 @@ START_TEST (test_worker_dry_run_max_jobs)
             ck_assert_uint_eq (msg->result.candidate_count, 5);
         } else if (msg->type == SF_PROTO_RESULT) {
             ck_assert_uint_eq (msg->result.job_id, 52);
-            s_check_configs_result (&msg->result, false);
+            sf_check_configs_result (&msg->result, false);
         } else
             ck_assert (msg->type == SF_PROTO_READY || msg->type == SF_PROTO_HEARTBEAT);
         sf_proto_msg_destroy (&msg);
@@ -1189,11 +770,11 @@ START_TEST (test_program_dry_run_and_sigterm)
     ck_assert_int_eq (s_handshake (&c, 200, 50), 1);
     sf_matrix_t *a = sf_matrix_new_random (16, 16, 0.7, 1);
     sf_proto_job_t job;
-    s_job (&job, a, "configs", 61);
+    sf_check_job (&job, a, "configs", 61);
     s_send_job_lacking_matrix (&c, &job);
     s_send_matrix (&c, a, NULL);
     sf_proto_msg_t *msg = s_expect (&c, SF_PROTO_RESULT, NULL);
-    s_check_configs_result (&msg->result, false);
+    sf_check_configs_result (&msg->result, false);
     sf_proto_msg_destroy (&msg);
     msg = s_expect (&c, SF_PROTO_BYE, NULL);
     sf_proto_msg_destroy (&msg);
@@ -1213,7 +794,7 @@ START_TEST (test_program_dry_run_and_sigterm)
     s_handshake (&c, 25, 100);
     sf_matrix_t *big = sf_matrix_new_random (128, 128, 0.98, 3);
     s_send_matrix (&c, big, NULL);
-    s_job (&job, big, "search", 62);
+    sf_check_job (&job, big, "search", 62);
     job.n = 4096;
     s_coord_send (&c, SF_PROTO_JOB, &job);
     s_wait_busy (&c);
@@ -1231,17 +812,7 @@ static Suite *
 s_suite (void)
 {
     Suite *s = suite_create ("worker");
-    TCase *tc = tcase_create ("search");
-    tcase_set_timeout (tc, 120);
-    tcase_add_test (tc, test_search_explicit_proxies);
-    tcase_add_test (tc, test_search_explicit_full);
-    tcase_add_test (tc, test_search_no_dense);
-    tcase_add_test (tc, test_search_d_shared_across_layers);
-    tcase_add_test (tc, test_jobrun_configs);
-    tcase_add_test (tc, test_jobrun_dry_run);
-    tcase_add_test (tc, test_jobrun_rank_model);
-    suite_add_tcase (s, tc);
-    tc = tcase_create ("sockets");
+    TCase *tc = tcase_create ("sockets");
     tcase_set_timeout (tc, 120);
     tcase_add_test (tc, test_worker_hello_welcome_heartbeat);
     tcase_add_test (tc, test_worker_configs_job_fetches_matrix);

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/sf_bundle.h"
+#include "bundle/sf_bundle.h"
 #include "common/sf_error.h"
 
 /*  The fake cubin of `entry` (malloc'ed) and its size. */

@@ -15,6 +15,7 @@
 #include "proxygen/sf_cost.h"
 #include "proxygen/sf_space.h"
 #include "rankmodel/sf_rankmodel.h"
+#include "rankmodel/sf_sweep.h"
 
 /*  The wire's request names the worker's values (wire/ does not include
     the worker): they must agree. */
@@ -27,6 +28,8 @@ _Static_assert (SF_REQUEST_DEFAULT_PROXY_TOP == SF_SEARCH_DEFAULT_PROXY_TOP, "pr
 _Static_assert (SF_REQUEST_DEFAULT_RANK_FINALISTS == SF_SEARCH_DEFAULT_RANK_FINALISTS, "rank finalists");
 _Static_assert (SF_REQUEST_DEFAULT_TOP_K == SF_SEARCH_DEFAULT_TOP_K, "top-k default");
 _Static_assert (SF_REQUEST_DEFAULT_MAX_CODE_FMAS == SF_SPACE_MAX_FMAS, "code budget default");
+/*  Likewise a training sweep's templates (rankmodel/ does not include the worker). */
+_Static_assert (SF_SWEEP_U == SF_SEARCH_U && SF_SWEEP_D == SF_SEARCH_D, "sweep template bits");
 
 /* ---- the RESULT's candidate list --------------------------------------------- */
 

@@ -15,6 +15,7 @@
 #include "common/sf_clock.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
+#include "proxygen/sf_cost.h"
 #include "proxygen/sf_dkernel.h"
 #include "proxygen/sf_emit_cuda.h"
 #include "proxygen/sf_space.h"
@@ -762,12 +763,6 @@ sf_search_takes_u_split (const sf_search_opts_t *opts)
     return opts->u_split && opts->strategy != SF_STRATEGY_RANK;
 }
 
-bool
-sf_search_u_as_proxy (int64_t nnz)
-{
-    return nnz > SF_SEARCH_FULL_NNZ;
-}
-
 /*  Whether this search times U configs as proxies: every strategy but
     exhaustive, except that rank and sweeps (proxy_only) time a small
     layer's U configs in full. */
@@ -777,7 +772,7 @@ s_times_proxies (const sf_search_opts_t *opts, const sf_matrix_t *a)
     if (opts->strategy == SF_STRATEGY_EXHAUSTIVE && !opts->proxy_only)
         return false;
     if (opts->strategy == SF_STRATEGY_RANK || opts->proxy_only)
-        return sf_search_u_as_proxy (sf_matrix_nnz (a));
+        return sf_cost_u_as_proxy (sf_matrix_nnz (a));
     return true;
 }
 

@@ -65,23 +65,13 @@ int sf_strategy_parse (const char *name);  /* -1 if unknown */
 #define SF_SEARCH_DEFAULT_TOP_K 10
 #define SF_SEARCH_DEFAULT_RANK_FINALISTS 3
 
-/*  Layers of at most this many nonzeros have their U candidates timed as
-    full kernels, not as proxies, by the rank strategy and by training
-    sweeps. Such a kernel compiles in about a second or less (0.06-1.0
-    CPU-s on the H100 host, 26-1,152 nonzeros), so a proxy saves little,
-    and on such layers proxies misjudged their full kernels by up to 45 %
-    (r8 panels at 144 x 24: proxies 4.5-4.9 us, full kernels 5.9-7.0 us;
-    docs/RANKMODEL.md). The proxy strategy and proxy-eval keep proxies. */
-#define SF_SEARCH_FULL_NNZ 2048
-
 /*  Full U kernels of at least this many multiply-adds of code are compiled
     in parts on the compile pool (proxygen/sf_uparts.h: two parts' worth;
     SPMMFARM_U_EMIT picks another path, worker/sf_search.c). */
 #define SF_SEARCH_PARTS_MIN_FMAS (2 * SF_EMIT_PART_FMAS)
 
-/*  Whether the rank strategy and sweeps time the U configs of a layer of
-    nnz nonzeros as proxies (else as full kernels). */
-bool sf_search_u_as_proxy (int64_t nnz);
+/*  Whether the rank strategy and sweeps time a layer's U configs as
+    proxies: proxygen/sf_cost.h's sf_cost_u_as_proxy (SF_COST_FULL_NNZ). */
 
 /*  Templates a search may use (bit mask); dense is always measured. */
 #define SF_SEARCH_U 1u

@@ -21,11 +21,11 @@ sf_sim_device (sf_device_info_t *info)
     memset (info, 0, sizeof *info);
     snprintf (info->name, sizeof info->name, "simulated H100");
     info->sm_count = 132;
-    info->cc_major = 9;
-    info->cc_minor = 0;
+    info->cc_major = SF_CUDADRV_SIM_CC_MAJOR;
+    info->cc_minor = SF_CUDADRV_SIM_CC_MINOR;
     info->total_mem_bytes = 80ull << 30;
     snprintf (info->driver_version_str, sizeof info->driver_version_str, "sim");
-    snprintf (info->gpu_type, sizeof info->gpu_type, "sim/h100-model/132sm");
+    snprintf (info->gpu_type, sizeof info->gpu_type, "%s", SF_CUDADRV_SIM_GPU_TYPE);
     info->l2_bytes = 50 << 20;
     info->max_threads_per_sm = 2048;
     info->max_regs_per_sm = 65536;

@@ -1,149 +1,34 @@
 /*  sf_worker: the socket thread (HELLO, READY, matrices, heartbeats,
-    reconnects) and the job thread (one sf_jobrun_run at a time). */
+    reconnects, held jobs) and its tasks for the job thread (one
+    sf_jobrun_run at a time, worker/sf_jobthread.h); matrices in
+    worker/sf_matcache.h, the HELLO in worker/sf_hello.h. */
 #include "worker/sf_worker.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "common/sf_curve.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
 #include "wire/sf_proto.h"
-#include "proxygen/sf_jit.h"
+#include "worker/sf_hello.h"
 #include "worker/sf_jobrun.h"
-#include "worker/sf_measure.h"
-#include "worker/sf_sim.h"
+#include "worker/sf_jobthread.h"
+#include "worker/sf_matcache.h"
 
 #define S_JOIN_MS 30000        /* a cancelled job gets this long to stop at exit */
 #define S_POLL_MAX_MS 200      /* the loop looks at signals and timers at least this often */
 #define S_LINGER_MS 1000       /* BYE and the last RESULT get this long to leave */
-
-/* ---- matrices: a bounded LRU cache of reference-counted entries ---------------- */
-
-/*  An entry lives while the cache or a running job holds it: a job keeps its
-    matrix even when the cache evicts it meanwhile. */
-typedef struct s_mat {
-    sf_matrix_t *matrix;
-    atomic_int refs;
-    int64_t bytes;
-    struct s_mat *prev, *next;  /* most recently used first */
-} s_mat_t;
-
-typedef struct {
-    s_mat_t *head, *tail;
-    int count;
-    int64_t bytes;
-    int max_count;
-    int64_t max_bytes;
-} s_cache_t;
-
-static void
-s_mat_release (s_mat_t **mat_p)
-{
-    s_mat_t *mat = *mat_p;
-    *mat_p = NULL;
-    if (mat && atomic_fetch_sub (&mat->refs, 1) == 1) {
-        sf_matrix_destroy (&mat->matrix);
-        free (mat);
-    }
-}
-
-static void
-s_cache_unlink (s_cache_t *cache, s_mat_t *mat)
-{
-    if (mat->prev)
-        mat->prev->next = mat->next;
-    else
-        cache->head = mat->next;
-    if (mat->next)
-        mat->next->prev = mat->prev;
-    else
-        cache->tail = mat->prev;
-    mat->prev = mat->next = NULL;
-}
-
-static void
-s_cache_push (s_cache_t *cache, s_mat_t *mat)
-{
-    mat->next = cache->head;
-    if (cache->head)
-        cache->head->prev = mat;
-    cache->head = mat;
-    if (!cache->tail)
-        cache->tail = mat;
-}
-
-/*  The entry of a hash (made most recently used), or NULL. Not referenced. */
-static s_mat_t *
-s_cache_find (s_cache_t *cache, const char *hash)
-{
-    for (s_mat_t *m = cache->head; m; m = m->next)
-        if (strcmp (sf_matrix_hash (m->matrix), hash) == 0) {
-            s_cache_unlink (cache, m);
-            s_cache_push (cache, m);
-            return m;
-        }
-    return NULL;
-}
-
-/*  Takes the matrix; evicts the least recently used entries beyond the
-    bounds (never the new one). */
-static int
-s_cache_add (s_cache_t *cache, sf_matrix_t **matrix_p)
-{
-    if (s_cache_find (cache, sf_matrix_hash (*matrix_p))) {
-        sf_matrix_destroy (matrix_p);
-        return SF_OK;
-    }
-    s_mat_t *mat = calloc (1, sizeof *mat);
-    if (!mat) {
-        sf_matrix_destroy (matrix_p);
-        return sf_error_set (SF_ERR_NOMEM, "out of memory");
-    }
-    mat->matrix = *matrix_p;
-    *matrix_p = NULL;
-    atomic_init (&mat->refs, 1);
-    mat->bytes = ((int64_t) sf_matrix_rows (mat->matrix) + 1) * 4 + (int64_t) sf_matrix_nnz (mat->matrix) * 8;
-    s_cache_push (cache, mat);
-    cache->count++;
-    cache->bytes += mat->bytes;
-    while (cache->tail != mat && (cache->count > cache->max_count || cache->bytes > cache->max_bytes)) {
-        s_mat_t *old = cache->tail;
-        s_cache_unlink (cache, old);
-        cache->count--;
-        cache->bytes -= old->bytes;
-        sf_log_debug ("worker", "matrix %.12s left the cache", sf_matrix_hash (old->matrix));
-        s_mat_release (&old);
-    }
-    return SF_OK;
-}
-
-static void
-s_cache_free (s_cache_t *cache)
-{
-    while (cache->head) {
-        s_mat_t *m = cache->head;
-        s_cache_unlink (cache, m);
-        s_mat_release (&m);
-    }
-    cache->count = 0;
-    cache->bytes = 0;
-}
 
 /* ---- the job thread ------------------------------------------------------------ */
 
 /*  A job handed to the job thread: it owns everything here while it runs. */
 typedef struct {
     sf_proto_msg_t *msg;       /* the JOB */
-    s_mat_t *mat;              /* a reference */
+    sf_matcache_entry_t *mat;  /* a reference */
     sf_jobrun_opts_t opts;
     zmsg_t *reply;             /* RESULT or JOB_FAILED, made by the job thread */
     bool failed;               /* reply is a JOB_FAILED */
@@ -156,198 +41,26 @@ s_task_free (s_task_t **task_p)
     if (!task)
         return;
     sf_proto_msg_destroy (&task->msg);
-    s_mat_release (&task->mat);
+    sf_matcache_release (&task->mat);
     zmsg_destroy (&task->reply);
     free (task);
     *task_p = NULL;
 }
 
-/*  What the socket thread and the job thread share. Reference-counted: an
-    abandoned job thread (the worker destroyed while it runs) frees it when
-    it is done. The pipe wakes the socket thread (a job done, or a stop). */
-typedef struct {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int refs;
-    bool quit;
-    bool started;              /* the thread exists */
-    bool busy;                 /* the thread is running a task */
-    atomic_bool cancel;        /* the worker is leaving: the task's search stops */
-    atomic_int compiles_left;  /* the task's compiles queued or running (heartbeats) */
-    pthread_t thread;
-    s_task_t *todo;            /* socket -> job thread */
-    s_task_t *done;            /* job thread -> socket */
-    int wake[2];               /* pipe: [0] polled by the socket thread */
-} s_runner_t;
-
+/*  The job thread's work: the JOB on its matrix. */
 static void
-s_runner_free (s_runner_t *r)
+s_task_run (void *arg)
 {
-    s_task_free (&r->todo);
-    s_task_free (&r->done);
-    close (r->wake[0]);
-    close (r->wake[1]);
-    pthread_mutex_destroy (&r->lock);
-    pthread_cond_destroy (&r->cond);
-    free (r);
-}
-
-/*  Drops one reference (the caller's), freeing the runner with the last. */
-static void
-s_runner_release (s_runner_t *r)
-{
-    pthread_mutex_lock (&r->lock);
-    bool last = --r->refs == 0;
-    pthread_mutex_unlock (&r->lock);
-    if (last)
-        s_runner_free (r);
+    s_task_t *task = arg;
+    task->reply = sf_jobrun_run (&task->msg->job, sf_matcache_matrix (task->mat), &task->opts, &task->failed);
 }
 
 static void
-s_runner_wake (s_runner_t *r)
+s_task_drop (void **task_p)
 {
-    char byte = 1;
-    /* A full pipe already wakes the poller: the byte may be dropped. */
-    if (write (r->wake[1], &byte, 1) < 0 && errno != EAGAIN)
-        sf_log_warn ("worker", "wake pipe: %s", strerror (errno));
-}
-
-static void *
-s_runner_thread (void *arg)
-{
-    s_runner_t *r = arg;
-    pthread_mutex_lock (&r->lock);
-    for (;;) {
-        while (!r->quit && !r->todo)
-            pthread_cond_wait (&r->cond, &r->lock);
-        if (r->quit)
-            break;
-        s_task_t *task = r->todo;
-        r->todo = NULL;
-        r->busy = true;
-        pthread_mutex_unlock (&r->lock);
-        task->reply = sf_jobrun_run (&task->msg->job, task->mat->matrix, &task->opts, &task->failed);
-        pthread_mutex_lock (&r->lock);
-        r->busy = false;
-        if (r->quit)
-            s_task_free (&task);  /* abandoned: nobody will send it */
-        else {
-            r->done = task;
-            s_runner_wake (r);
-        }
-    }
-    pthread_mutex_unlock (&r->lock);
-    s_runner_release (r);
-    return NULL;
-}
-
-static s_runner_t *
-s_runner_new (void)
-{
-    s_runner_t *r = calloc (1, sizeof *r);
-    if (!r) {
-        sf_error_set (SF_ERR_NOMEM, "out of memory");
-        return NULL;
-    }
-    if (pipe2 (r->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
-        sf_error_set_origin (SF_ERR_IO, errno, "pipe: %s", strerror (errno));
-        free (r);
-        return NULL;
-    }
-    pthread_mutex_init (&r->lock, NULL);
-    pthread_cond_init (&r->cond, NULL);
-    r->refs = 1;
-    atomic_init (&r->cancel, false);
-    atomic_init (&r->compiles_left, 0);
-    return r;
-}
-
-/*  Hands a task to the job thread, starting it the first time with SIGINT
-    and SIGTERM blocked (it and its compile threads pass them to the socket
-    thread, whose poll they interrupt). */
-static int
-s_runner_start (s_runner_t *r, s_task_t *task)
-{
-    pthread_mutex_lock (&r->lock);
-    int rc = SF_OK;
-    if (!r->started) {
-        sigset_t block, old;
-        sigemptyset (&block);
-        sigaddset (&block, SIGINT);
-        sigaddset (&block, SIGTERM);
-        pthread_sigmask (SIG_BLOCK, &block, &old);
-        r->refs++;
-        int e = pthread_create (&r->thread, NULL, s_runner_thread, r);
-        pthread_sigmask (SIG_SETMASK, &old, NULL);
-        if (e != 0) {
-            r->refs--;
-            rc = sf_error_set_origin (SF_ERR_INTERNAL, e, "cannot start the job thread: %s", strerror (e));
-        } else
-            r->started = true;
-    }
-    if (rc == SF_OK) {
-        r->todo = task;
-        pthread_cond_signal (&r->cond);
-    }
-    pthread_mutex_unlock (&r->lock);
-    return rc;
-}
-
-/*  A finished task, or NULL. Drains the wake pipe. */
-static s_task_t *
-s_runner_collect (s_runner_t *r)
-{
-    char bytes[64];
-    while (read (r->wake[0], bytes, sizeof bytes) > 0)
-        ;
-    pthread_mutex_lock (&r->lock);
-    s_task_t *task = r->done;
-    r->done = NULL;
-    pthread_mutex_unlock (&r->lock);
-    return task;
-}
-
-/*  Stops the job thread: a running search is cancelled (it stops after the
-    compiles and the run in flight) and joined, so that no thread is still
-    compiling while the process exits; one that does not stop within
-    S_JOIN_MS is left to finish (and free what it holds: r->busy stays true
-    until it does). Safe twice. */
-static void
-s_runner_stop (s_runner_t *r)
-{
-    pthread_mutex_lock (&r->lock);
-    r->quit = true;
-    atomic_store (&r->cancel, true);
-    bool busy = r->busy, started = r->started;
-    r->started = false;
-    pthread_cond_signal (&r->cond);
-    pthread_mutex_unlock (&r->lock);
-    if (!started)
-        return;
-    if (busy) {
-        sf_log_info ("worker", "cancelling the running job");
-        struct timespec until;
-        clock_gettime (CLOCK_REALTIME, &until);
-        until.tv_sec += S_JOIN_MS / 1000;
-        if (pthread_timedjoin_np (r->thread, NULL, &until) != 0) {
-            sf_log_warn ("worker", "the running job did not stop within %d s: abandoned", S_JOIN_MS / 1000);
-            pthread_detach (r->thread);
-            return;
-        }
-    } else
-        pthread_join (r->thread, NULL);
-    /* the thread is gone: a task it never picked up is nobody's now */
-    pthread_mutex_lock (&r->lock);
-    s_task_free (&r->todo);
-    pthread_mutex_unlock (&r->lock);
-}
-
-/*  s_runner_stop, then drops the socket side's reference. */
-static void
-s_runner_shutdown (s_runner_t *r)
-{
-    s_runner_stop (r);
-    s_runner_release (r);
+    s_task_t *task = *task_p;
+    *task_p = NULL;
+    s_task_free (&task);
 }
 
 /* ---- the worker ---------------------------------------------------------------- */
@@ -368,11 +81,10 @@ typedef struct {
 
 struct _sf_worker_t {
     sf_worker_opts_t opts;
-    char id[SF_PROTO_ID_MAX + 1];
-    sf_proto_hello_t hello;
+    sf_proto_hello_t hello;    /* its worker_id is this worker's id */
     char *endpoint, *cert, *server_cert;
-    s_cache_t cache;
-    s_runner_t *runner;
+    sf_matcache_t *cache;
+    sf_jobthread_t *runner;
     s_held_t **held;           /* FIFO, count entries */
     int held_count;
     s_held_t *running;         /* the job on the job thread, or NULL */
@@ -400,91 +112,6 @@ struct _sf_worker_t {
         (self)->stats.field++;                        \
         pthread_mutex_unlock (&(self)->stats_lock);   \
     } while (0)
-
-/*  Characters of a `name` on the wire ([A-Za-z0-9._:@/+-]); others become '-'. */
-static void
-s_name_chars (char *s)
-{
-    for (; *s; s++)
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')
-              || strchr ("._:@/+-", *s)))
-            *s = '-';
-}
-
-/*  A random token of this process for HELLO's session (32 hex digits): a
-    reconnect keeps its leases, another process with the same id does not. */
-static void
-s_session (char *out, size_t size)
-{
-    unsigned char bytes[16];
-    int fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    bool ok = fd >= 0 && read (fd, bytes, sizeof bytes) == (ssize_t) sizeof bytes;
-    if (fd >= 0)
-        close (fd);
-    if (!ok) {  /* no /dev/urandom: the clock and the pid, still unique enough */
-        uint64_t a = (uint64_t) zclock_usecs (), b = (uint64_t) getpid () * 0x9e3779b97f4a7c15ull;
-        memcpy (bytes, &a, 8);
-        memcpy (bytes + 8, &b, 8);
-    }
-    for (size_t i = 0; i < sizeof bytes && 2 * i + 2 < size; i++)
-        snprintf (out + 2 * i, 3, "%02x", bytes[i]);
-}
-
-static int
-s_describe_gpu (sf_worker_t *self)
-{
-    sf_device_info_t info;
-    char toolkit[32] = "";
-    if (self->opts.backend == SF_BACKEND_SIM || self->opts.dry_run)
-        sf_sim_device (&info);
-    else {
-        /* The measuring child opens the GPU: this process never calls cuInit
-           (it forks that child, worker/sf_measure.h). */
-        sf_measure_opts_t mo = { NULL, 0, 0 };
-        sf_measure_t *gpu = sf_measure_new (self->opts.gpu, &mo, false);
-        if (!gpu)
-            return sf_error_last ();
-        info = *sf_measure_info (gpu);
-        sf_measure_destroy (&gpu);
-    }
-    snprintf (toolkit, sizeof toolkit, "%s", sf_jit_version ());
-    sf_proto_hello_t *h = &self->hello;
-    char host[SF_PROTO_HOST_MAX + 1] = "";
-    if (gethostname (host, sizeof host - 1) != 0 || !host[0])
-        snprintf (host, sizeof host, "localhost");
-    for (char *p = host; *p; p++)
-        if ((unsigned char) *p < 0x20 || *p == 0x7f)
-            *p = '?';
-    snprintf (h->hostname, sizeof h->hostname, "%s", host);
-    h->pid = (int32_t) getpid ();
-    h->gpu = self->opts.gpu;
-    snprintf (h->gpu_type, sizeof h->gpu_type, "%s", info.gpu_type);
-    snprintf (h->gpu_name, sizeof h->gpu_name, "%s", info.name);
-    h->sm_count = info.sm_count;
-    h->cc_major = info.cc_major;
-    h->cc_minor = info.cc_minor;
-    snprintf (h->driver, sizeof h->driver, "%s", info.driver_version_str);
-    snprintf (h->toolkit, sizeof h->toolkit, "%s", toolkit);
-    snprintf (h->backend, sizeof h->backend, "%s",
-              self->opts.backend == SF_BACKEND_SIM || self->opts.dry_run ? "sim" : "cuda");
-    long cpus = sysconf (_SC_NPROCESSORS_ONLN);
-    int threads = self->opts.compile_threads > 0 ? self->opts.compile_threads : cpus > 0 ? (int) cpus : 1;
-    h->compile_threads = threads > 4096 ? 4096 : threads;
-    h->capacity = self->opts.capacity;
-    s_session (h->session, sizeof h->session);
-    if (self->opts.worker_id)
-        snprintf (self->id, sizeof self->id, "%s", self->opts.worker_id);
-    else {
-        char tail[48];
-        snprintf (tail, sizeof tail, ":gpu%d:%d", self->opts.gpu, (int) h->pid);
-        host[strcspn (host, ".")] = '\0';  /* the short name */
-        host[SF_PROTO_ID_MAX - strlen (tail)] = '\0';
-        snprintf (self->id, sizeof self->id, "%s%s", host, tail);
-    }
-    s_name_chars (self->id);
-    snprintf (h->worker_id, sizeof h->worker_id, "%s", self->id);
-    return SF_OK;
-}
 
 static int
 s_check_opts (const sf_worker_opts_t *o)
@@ -558,18 +185,15 @@ sf_worker_new (const sf_worker_opts_t *opts)
     self->opts.endpoint = self->endpoint;
     self->opts.cert = self->cert;
     self->opts.server_cert = self->server_cert;
-    self->opts.worker_id = NULL;  /* copied into self->id below */
-    self->cache.max_count = o.cache_matrices;
-    self->cache.max_bytes = o.cache_bytes;
+    self->opts.worker_id = NULL;  /* copied into the HELLO below */
     self->held = calloc (SF_PROTO_SLOTS_MAX, sizeof *self->held);
-    self->runner = s_runner_new ();
+    self->cache = sf_matcache_new (o.cache_matrices, o.cache_bytes);
+    self->runner = self->cache ? sf_jobthread_new (s_task_run, s_task_drop, S_JOIN_MS) : NULL;
     int rc = self->endpoint && self->held && self->runner && (!o.cert || (self->cert && self->server_cert))
         ? SF_OK : (self->runner ? sf_error_set (SF_ERR_NOMEM, "out of memory") : sf_error_last ());
-    if (rc == SF_OK) {
-        self->opts.worker_id = o.worker_id;
-        rc = s_describe_gpu (self);
-        self->opts.worker_id = NULL;
-    }
+    if (rc == SF_OK)
+        rc = sf_hello_describe (o.backend == SF_BACKEND_SIM || o.dry_run ? SF_BACKEND_SIM : o.backend, o.gpu,
+                                o.compile_threads, o.capacity, o.worker_id, &self->hello);
     if (rc == SF_OK)
         rc = s_check_curve (self);
     if (rc != SF_OK) {
@@ -602,13 +226,12 @@ sf_worker_destroy (sf_worker_t **self_p)
     sf_worker_t *self = *self_p;
     if (!self)
         return;
-    if (self->runner)
-        s_runner_shutdown (self->runner);
+    sf_jobthread_destroy (&self->runner);
     zsock_destroy (&self->sock);
     for (int i = 0; self->held && i < self->held_count; i++)
         s_held_free (&self->held[i]);
     free (self->held);
-    s_cache_free (&self->cache);
+    sf_matcache_destroy (&self->cache);
     free (self->endpoint);
     free (self->cert);
     free (self->server_cert);
@@ -620,17 +243,13 @@ sf_worker_destroy (sf_worker_t **self_p)
 bool
 sf_worker_busy (const sf_worker_t *self)
 {
-    s_runner_t *r = self->runner;
-    pthread_mutex_lock (&r->lock);
-    bool busy = r->busy || r->todo;
-    pthread_mutex_unlock (&r->lock);
-    return busy;
+    return sf_jobthread_busy (self->runner);
 }
 
 const char *
 sf_worker_id (const sf_worker_t *self)
 {
-    return self->id;
+    return self->hello.worker_id;
 }
 
 const char *
@@ -651,7 +270,7 @@ void
 sf_worker_stop (sf_worker_t *self)
 {
     atomic_store (&self->stop, true);
-    s_runner_wake (self->runner);
+    sf_jobthread_wake (self->runner);
 }
 
 /* ---- sending --------------------------------------------------------------------- */
@@ -814,25 +433,26 @@ s_dispatch (sf_worker_t *self)
         if (held->state != S_QUEUED)
             continue;
         const sf_proto_job_t *job = &held->msg->job;
-        s_mat_t *mat = s_cache_find (&self->cache, held->matrix_hash);
+        sf_matcache_entry_t *mat = sf_matcache_find (self->cache, held->matrix_hash);
         if (!mat) {  /* evicted while the job waited */
             held->state = S_WAITING;
             s_request_matrix (self, held);
             continue;
         }
-        if (sf_matrix_rows (mat->matrix) != job->m || sf_matrix_cols (mat->matrix) != job->k) {
+        const sf_matrix_t *a = sf_matcache_matrix (mat);
+        if (sf_matrix_rows (a) != job->m || sf_matrix_cols (a) != job->k) {
             char why[256];
             snprintf (why, sizeof why, "matrix %.12s is %d x %d, the JOB says %d x %d", held->matrix_hash,
-                      sf_matrix_rows (mat->matrix), sf_matrix_cols (mat->matrix), job->m, job->k);
+                      sf_matrix_rows (a), sf_matrix_cols (a), job->m, job->k);
             s_fail (self, held, SF_ERR_PROTOCOL, why);
             i--;
             continue;
         }
         sf_jobrun_opts_t jo = { self->opts.backend, self->opts.gpu, self->opts.compile_threads, self->opts.dry_run,
-                                 &self->runner->cancel, &self->runner->compiles_left };
+                                 sf_jobthread_cancel (self->runner), sf_jobthread_counter (self->runner) };
         if (inline_dry) {
             bool failed;
-            zmsg_t *reply = sf_jobrun_run (job, mat->matrix, &jo, &failed);
+            zmsg_t *reply = sf_jobrun_run (job, a, &jo, &failed);
             sf_log_info ("worker", "job %llu: dry run, nothing compiled", (unsigned long long) held->job_id);
             s_answer (self, held, &reply, failed);
             i--;
@@ -845,12 +465,11 @@ s_dispatch (sf_worker_t *self)
         }
         task->msg = held->msg;
         held->msg = NULL;
-        atomic_fetch_add (&mat->refs, 1);
-        task->mat = mat;
+        task->mat = sf_matcache_ref (mat);
         task->opts = jo;
         sf_log_info ("worker", "job %llu (%s%s%s): running", (unsigned long long) held->job_id,
                      task->msg->job.kind, task->msg->job.layer[0] ? ", layer " : "", task->msg->job.layer);
-        if (s_runner_start (self->runner, task) != SF_OK) {
+        if (sf_jobthread_start (self->runner, task) != SF_OK) {
             held->msg = task->msg;
             task->msg = NULL;
             s_task_free (&task);
@@ -886,7 +505,7 @@ s_relabel (zmsg_t **reply_p, uint64_t lease_id)
 static void
 s_on_task_done (sf_worker_t *self)
 {
-    s_task_t *task = s_runner_collect (self->runner);
+    s_task_t *task = sf_jobthread_collect (self->runner);
     if (!task)
         return;
     s_held_t *held = self->running;
@@ -941,7 +560,7 @@ s_on_job (sf_worker_t *self, sf_proto_msg_t **msg_p)
     }
     if (self->held_count >= SF_PROTO_SLOTS_MAX) {
         zmsg_t *reply = sf_jobrun_failed (job->job_id, job->lease_id, SF_ERR_BUSY, "worker %s holds %d jobs",
-                                          self->id, self->held_count);
+                                          self->hello.worker_id, self->held_count);
         s_send_msg (self, &reply, "JOB_FAILED");
         sf_proto_msg_destroy (msg_p);
         return;
@@ -963,7 +582,7 @@ s_on_job (sf_worker_t *self, sf_proto_msg_t **msg_p)
     if (self->held_count > self->opts.capacity)
         sf_log_debug ("worker", "holding %d jobs, more than the capacity %d", self->held_count,
                       self->opts.capacity);
-    held->state = s_cache_find (&self->cache, held->matrix_hash) ? S_QUEUED : S_WAITING;
+    held->state = sf_matcache_find (self->cache, held->matrix_hash) ? S_QUEUED : S_WAITING;
     sf_log_info ("worker", "job %llu: %s", (unsigned long long) held->job_id, s_state_names[held->state]);
     if (held->state == S_WAITING)
         s_request_matrix (self, held);
@@ -975,7 +594,7 @@ s_on_matrix (sf_worker_t *self, sf_proto_matrix_t *wire)
     char hash[SF_PROTO_HASH_LEN + 1];
     snprintf (hash, sizeof hash, "%s", wire->hash);
     sf_matrix_t *matrix = sf_proto_matrix_take (wire);
-    int rc = matrix ? s_cache_add (&self->cache, &matrix) : SF_ERR_PROTOCOL;
+    int rc = matrix ? sf_matcache_add (self->cache, &matrix) : SF_ERR_PROTOCOL;
     char why[SF_PROTO_TEXT_MAX];
     snprintf (why, sizeof why, "matrix refused: %s", sf_error_message ());
     if (rc != SF_OK && !matrix)
@@ -1120,7 +739,7 @@ s_timers (sf_worker_t *self)
     }
     next = silent_limit < next ? silent_limit : next;
     if (self->welcomed && now >= self->next_heartbeat) {
-        sf_proto_heartbeat_t hb = { self->held_count, atomic_load (&self->runner->compiles_left) };
+        sf_proto_heartbeat_t hb = { self->held_count, atomic_load (sf_jobthread_counter (self->runner)) };
         S_COUNT (self, heartbeats_sent);
         s_send (self, SF_PROTO_HEARTBEAT, &hb);
         self->next_heartbeat = now + self->heartbeat_ms;
@@ -1143,7 +762,7 @@ s_timers (sf_worker_t *self)
 static void
 s_poll (sf_worker_t *self, int64_t timeout_ms)
 {
-    zmq_pollitem_t items[3] = { { NULL, self->runner->wake[0], ZMQ_POLLIN, 0 } };
+    zmq_pollitem_t items[3] = { { NULL, sf_jobthread_fd (self->runner), ZMQ_POLLIN, 0 } };
     int count = 1, stop_at = -1, sock_at = -1;
     if (self->opts.stop_fd > 0) {
         stop_at = count++;
@@ -1172,7 +791,7 @@ sf_worker_run (sf_worker_t *self)
 {
     int rc = SF_OK;
     self->reconnect_at = zclock_mono ();
-    sf_log_info ("worker", "%s: %s (%s), connecting to %s%s", self->id, self->hello.gpu_type,
+    sf_log_info ("worker", "%s: %s (%s), connecting to %s%s", self->hello.worker_id, self->hello.gpu_type,
                  self->hello.backend, self->endpoint, self->opts.dry_run ? "; DRY RUN: nothing is compiled" : "");
     while (!s_leaving (self)) {
         if (!self->sock && zclock_mono () >= self->reconnect_at && (rc = s_connect (self)) != SF_OK)
@@ -1194,6 +813,6 @@ sf_worker_run (sf_worker_t *self)
         zsock_set_linger (self->sock, S_LINGER_MS);
         zsock_destroy (&self->sock);
     }
-    s_runner_stop (self->runner);  /* after BYE: the coordinator requeues at once */
+    sf_jobthread_stop (self->runner);  /* after BYE: the coordinator requeues at once */
     return rc;
 }

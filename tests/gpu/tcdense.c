@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/sf_bundle.h"
+#include "bundle/sf_bundle.h"
 #include "common/sf_error.h"
 #include "common/sf_tier.h"
 #include "proxygen/sf_tcdense.h"

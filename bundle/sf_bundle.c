@@ -1,5 +1,5 @@
 /*  sf_bundle: build, write, load and check kernel bundles (docs/BUNDLES.md). */
-#include "common/sf_bundle.h"
+#include "bundle/sf_bundle.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
