@@ -169,6 +169,7 @@ s_record (const sf_bundle_layer_t *in, sf_manifest_layer_t *l)
     l->layout = in->layout;
     l->verified_error = isnan (in->verified_error) || in->verified_error < 0 ? -1.0 : in->verified_error;
     l->time_us = isnan (in->time_us) || in->time_us <= 0 ? -1.0 : in->time_us;
+    l->library_us = isnan (in->library_us) || in->library_us <= 0 ? -1.0 : in->library_us;
     l->simulated = in->simulated;
     char path[SF_MANIFEST_PATH_MAX];
     sf_manifest_cubin_path (l->name, path);
@@ -368,6 +369,8 @@ s_layer_json (const sf_manifest_layer_t *l)
     cJSON_AddStringToObject (dtypes, "c", sf_tier_dtype (l->tier));
     s_add_measure (o, "verified_error", l->verified_error);
     s_add_measure (o, "time_us", l->time_us);
+    if (l->library_us > 0)  /* optional (session 13): readers before it ignore it */
+        s_add_measure (o, "library_us", l->library_us);
     cJSON_AddBoolToObject (o, "simulated", l->simulated);
     cJSON_AddItemToObject (o, "cubin", s_file_json (&l->cubin));
     cJSON_AddItemToObject (o, "source", s_file_json (&l->source));

@@ -46,6 +46,8 @@ typedef struct {
     sf_layout layout;          /* activation layout (0: kn) */
     double verified_error;     /* max relative error; NaN or < 0: not verified */
     double time_us;            /* median time at n; NaN or <= 0: unknown */
+    double library_us;         /* the tier's dense library at n in the same run (SGEMM, cuBLAS TF32,
+                                  cuBLASLt): NaN or <= 0: unknown */
     bool simulated;            /* time_us comes from the simulator */
     const void *cubin;         /* the compiled kernel (required) */
     size_t cubin_size;

@@ -775,7 +775,7 @@ s_create_layer (sf_bundle_t *bundle, char *spec, const s_opts_t *o)
             .name = name, .matrix = a, .n = n, .bias = o->bias, .relu = o->relu,
             .config = sf_config_text (&config, canonical),
             .kernel = config.tmpl == SF_TEMPLATE_DENSE ? NULL : &kernel,
-            .arch = o->arch, .err = NAN, .us = NAN,
+            .arch = o->arch, .err = NAN, .us = NAN, .library_us = NAN,
             .layout = config.nk || dense_nk ? SF_LAYOUT_NK : SF_LAYOUT_KN,
         };
         rc = sf_export_add_layer (bundle, &l);

@@ -147,6 +147,14 @@ s_measure (s_ctx_t *ctx, const sf_json_node_t *obj, const char *where, const cha
     return SFRT_OK;
 }
 
+/*  An optional measure: absent or null is unknown (-1). */
+static int
+s_optional_measure (s_ctx_t *ctx, const sf_json_node_t *obj, const char *where, const char *key, double *out)
+{
+    *out = -1.0;
+    return sf_json_get (obj, key) ? s_measure (ctx, obj, where, key, true, out) : SFRT_OK;
+}
+
 static bool
 s_is_hex64 (const char *s)
 {
@@ -426,6 +434,7 @@ s_layer (s_ctx_t *ctx, const sf_json_node_t *obj, int index, bool simulated, int
         || (rc = s_types (ctx, obj, where, version, l))
         || (rc = s_measure (ctx, obj, where, "verified_error", false, &l->verified_error))
         || (rc = s_measure (ctx, obj, where, "time_us", true, &l->time_us))
+        || (rc = s_optional_measure (ctx, obj, where, "library_us", &l->library_us))
         || (rc = s_bool (ctx, obj, where, "simulated", &l->simulated))
         || (rc = s_file (ctx, obj, where, "cubin", false, 1, S_INT32_MAX, &l->cubin))
         || (rc = s_file (ctx, obj, where, "source", false, 0, S_INT32_MAX, &l->source))

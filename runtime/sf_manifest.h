@@ -69,6 +69,8 @@ typedef struct {
     sf_layout layout;                     /* activation layout (absent: kn) */
     double verified_error;                /* -1: not verified (null) */
     double time_us;                       /* -1: unknown (null) */
+    double library_us;                    /* the tier's dense library at n, measured beside
+                                             time_us; -1: unknown (absent or null) */
     bool simulated;
     sf_manifest_file_t cubin, source, data;  /* data.present: optional */
 } sf_manifest_layer_t;

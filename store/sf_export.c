@@ -271,6 +271,7 @@ sf_export_add_layer (sf_bundle_t *bundle, const sf_export_layer_t *in)
         /* a simulated kernel never ran: its "error" is not a verification */
         l.verified_error = in->simulated ? NAN : in->err;
         l.time_us = in->us;
+        l.library_us = in->library_us;
         l.simulated = in->simulated;
         rc = sf_bundle_add_layer (bundle, &l);
     }
@@ -590,6 +591,14 @@ s_driver (const s_plan_t *p)
     return driver ? driver : p->report->simulated ? "sim" : "unknown";
 }
 
+/*  The tier's dense library in a best record: SGEMM (fp32), cuBLAS TF32,
+    cuBLASLt in the 16-bit type; NaN when not measured. */
+static double
+s_library_us (const sf_store_best_t *b, sf_tier tier)
+{
+    return tier == SF_TIER_FP32 ? b->sgemm_us : tier == SF_TIER_TF32 ? b->tf32_us : b->blas16_us;
+}
+
 static int
 s_build_layer (const s_plan_t *p, const s_item_t *it, const char *arch, sf_bundle_t *bundle)
 {
@@ -609,6 +618,7 @@ s_build_layer (const s_plan_t *p, const s_item_t *it, const char *arch, sf_bundl
             .name = it->name, .matrix = a, .n = l->n, .bias = l->bias, .relu = l->relu,
             .tier = c->search.tier, .layout = c->search.layout, .config = it->best.config, .kernel = it->best.tmpl == SF_TEMPLATE_DENSE ? NULL : &kernel,
             .arch = arch, .err = it->best.err, .us = it->best.us, .simulated = it->best.simulated,
+            .library_us = s_library_us (&it->best, c->search.tier),
         };
         rc = sf_export_add_layer (bundle, &in);
     }

@@ -120,6 +120,7 @@ typedef struct {
     const char *arch;                 /* dense: the NVRTC target, "sm_90" */
     double err;                       /* verified error; NaN: not verified */
     double us;                        /* time at n; NaN: not measured */
+    double library_us;                /* the tier's dense library at n; NaN: not measured */
     bool simulated;                   /* us comes from the sim backend */
 } sf_export_layer_t;
 

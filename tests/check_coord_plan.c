@@ -18,6 +18,7 @@
 #include "store/sf_store.h"
 #include "tests/sf_check.h"
 #include "tests/sf_check_dir.h"
+#include "proxygen/sf_cost.h"
 #include "worker/sf_search.h"
 
 #define S_TYPE "H100/sm_90/132sm"

@@ -311,6 +311,7 @@ START_TEST (test_round_trip)
     ck_assert_str_eq (g->entry, "sf_dense");
     ck_assert (g->bias && g->relu && g->n == 16);
     ck_assert_double_eq (g->time_us, 12.0);
+    ck_assert_double_eq (g->library_us, 20.0);   /* fp32: SGEMM's, measured beside it */
     const float *data = sf_bundle_data (b, 2, &size);
     ck_assert_uint_eq (size, 5 * 3 * sizeof (float));
     float dense[15];

@@ -165,6 +165,16 @@ if templates == {"dense"}:
 else:
     print("# the sim search found sparse winners (%s): dense-winner checks skipped" % sorted(templates))
 
+# "auto": a dense layer takes the bundle's own kernel only where the farm
+# measured it faster than the tier's library (manifest time_us < library_us)
+from spmmfarm.bundle import LayerSpec  # noqa: E402
+rec = {"name": "fc", "m": 8, "k": 8, "n": 16, "template": "dense", "time_us": 72.0, "library_us": 117.0}
+check(LayerSpec(rec, 0, False).dense_beats_library(), "own dense kernel measured faster than the library: taken")
+check(not LayerSpec(dict(rec, library_us=60.0), 0, False).dense_beats_library(), "slower than the library: not taken")
+check(not LayerSpec({k: v for k, v in rec.items() if k != "library_us"}, 0, False).dense_beats_library(),
+      "no library time in the manifest (older bundles): not taken")
+check(not LayerSpec(rec, 0, True).dense_beats_library(), "simulated times: not taken")
+
 # ---- U kernels (bundle create): replacement, launches, checks ---------------
 layers = []
 for i in range(2):

@@ -83,7 +83,8 @@ class LayerSpec:
     """One layer of a bundle manifest. Attributes: name, m, k, n (tuned N),
     template ("U", "D", "dense"), config, bias, relu, precision, layout,
     dtype_a, dtype_b, dtype_c, tol (the tier's bound), matrix (content hash
-    of A or None), verified_error, time_us, simulated."""
+    of A or None), verified_error, time_us, library_us (the tier's dense
+    library measured beside it, or None), simulated."""
 
     def __init__(self, rec, index, simulated):
         where = "layers[%d]" % index
@@ -109,7 +110,15 @@ class LayerSpec:
         self.matrix = rec.get("matrix")
         self.verified_error = rec.get("verified_error")
         self.time_us = rec.get("time_us")
+        self.library_us = rec.get("library_us")
         self.simulated = bool(rec.get("simulated", simulated))
+
+    def dense_beats_library(self):
+        """True when the farm measured this dense layer's own kernel (time_us)
+        faster than the tier's library (library_us) in the same run."""
+        t, lib = self.time_us, self.library_us
+        return (self.template == "dense" and not self.simulated and isinstance(t, (int, float))
+                and isinstance(lib, (int, float)) and 0 < t < lib)
 
     def __repr__(self):
         return "<LayerSpec %s %s %dx%d N=%d %s %s>" % (self.name, self.template, self.m, self.k, self.n,

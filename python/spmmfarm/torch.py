@@ -266,8 +266,9 @@ class Report:
 def _unusable(spec, mod, bundle, check_weights, use_dense_kernels):
     """Why a module cannot take a bundle layer, or None."""
     w = mod.weight
-    if spec.template == "dense" and not use_dense_kernels:
-        return "the farm found no sparse kernel faster than dense for it: kept on cuBLAS"
+    if spec.template == "dense" and not (use_dense_kernels is True
+                                         or (use_dense_kernels == "auto" and spec.dense_beats_library())):
+        return "the farm found no kernel faster than the dense library for it: kept on cuBLAS"
     if (mod.out_features, mod.in_features) != (spec.m, spec.k):
         return "shape %d x %d, the bundle's layer is %d x %d" % (mod.out_features, mod.in_features, spec.m, spec.k)
     if spec.relu:
@@ -289,7 +290,7 @@ def _warn(message):
     warnings.warn(message, SparsifyWarning, stacklevel=3)
 
 
-def sparsify(model, bundle, check_weights=True, keep_dense=False, strict=False, use_dense_kernels=False,
+def sparsify(model, bundle, check_weights=True, keep_dense=False, strict=False, use_dense_kernels="auto",
              device=None, allow_simulated=False):
     """Replaces, in place, each nn.Linear of model that bundle (a path or a
     Bundle from load()) has a kernel for; returns a Report.
@@ -298,9 +299,12 @@ def sparsify(model, bundle, check_weights=True, keep_dense=False, strict=False, 
     the weights its kernel was tuned for (a U kernel holds them in its code:
     other weights would give another layer's output); keep_dense: keep the
     dense weight on the new module (default: dropped, freeing its memory);
-    strict: raise instead of leaving a layer dense; use_dense_kernels: also
-    take layers whose tuned winner is dense (the bundle's generic dense
-    kernel; by default such layers stay on cuBLAS, which is faster)."""
+    strict: raise instead of leaving a layer dense; use_dense_kernels: for
+    layers whose tuned winner is dense, "auto" (default) takes the bundle's
+    own dense kernel where the farm measured it faster than the tier's
+    library in the same run (the manifest's time_us < library_us: e.g. the
+    3xTF32 tensor-core kernels against SGEMM in fp32) and keeps cuBLAS
+    elsewhere; True always takes it, False never."""
     linears = [(name, mod) for name, mod in model.named_modules()
                if isinstance(mod, torch.nn.Linear) and not isinstance(mod, SparseLinear)]
     if not isinstance(bundle, Bundle):

@@ -288,7 +288,7 @@ def run_config(a, model_key, tier, sparsity, log):
     sparse = copy.deepcopy(dense)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        report = sft.sparsify(sparse, bundle, allow_simulated=a.dry_run, use_dense_kernels=a.dry_run)
+        report = sft.sparsify(sparse, bundle, allow_simulated=a.dry_run, use_dense_kernels=True if a.dry_run else "auto")
     for w in caught:
         log.write("warning: %s\n" % w.message)
     result = dict(model=name + ("-dry-run" if a.dry_run else ""), precision=tier, sparsity=sparsity, batch=shape["batch"], tokens=shape["tokens"],
