@@ -74,12 +74,15 @@ run_case () {  # LAYOUT-FLAG ARGS...
     fi
     [ $rc = 0 ] || { echo "case '$*' exited $rc" | tee -a "$OUT/wgnk.err"; fails=$((fails + 1)); }
 }
+# the cases are word lists: split on purpose
+# shellcheck disable=SC2086
 if [ "$ONLY" != awkward ]; then
     for c in "${timing[@]}"; do
         run_case --nk $c
         [ "${SF_WGNK_KN:-0}" = 1 ] && run_case $c
     done
 fi
+# shellcheck disable=SC2086
 if [ "$ONLY" != timing ]; then
     for c in "${awkward[@]}"; do
         run_case --nk $c
