@@ -484,8 +484,9 @@ sf_mpack_in_fail (sf_mpack_in_t *in, int status, const char *fmt, ...)
 static bool
 s_key_is (const msgpack_object *key, const char *name, size_t len)
 {
+    /* an empty string's pointer may be NULL (memcmp's arguments never) */
     return key->type == MSGPACK_OBJECT_STR && key->via.str.size == len
-           && memcmp (key->via.str.ptr, name, len) == 0;
+           && (len == 0 || memcmp (key->via.str.ptr, name, len) == 0);
 }
 
 static int
