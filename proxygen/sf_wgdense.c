@@ -110,16 +110,7 @@ static const char s_head[] =
     "    __syncthreads();\n"
     "#endif\n"
     "}\n"
-    "#if KS > 1\n"
-    "static __device__ __forceinline__ void cluster_sync() {\n"
-    "    asm volatile(\"barrier.cluster.arrive.release.aligned;\" ::: \"memory\");\n"
-    "    asm volatile(\"barrier.cluster.wait.acquire.aligned;\" ::: \"memory\"); }\n"
-    "static __device__ __forceinline__ float ld_remote(u32 addr, u32 rank) {\n"
-    "    u32 ra; float v;\n"
-    "    asm volatile(\"mapa.shared::cluster.u32 %0, %1, %2;\" : \"=r\"(ra) : \"r\"(addr), \"r\"(rank));\n"
-    "    asm volatile(\"ld.shared::cluster.f32 %0, [%1];\" : \"=f\"(v) : \"r\"(ra) : \"memory\");\n"
-    "    return v; }\n"
-    "#endif\n"
+    SF_TC_CLUSTER_CUDA
     "static __device__ __forceinline__ float epi(float y, float b) {\n"
     "    y += b;\n"
     "    return RELU ? fmaxf(y, 0.f) : y; }\n";

@@ -58,6 +58,21 @@
 
 #include "proxygen/sf_tcdense.h"
 
+/*  The K split's cluster helpers in CUDA C (a kernel source's text, shared
+    by the wgmma and the mma.sync kernels): the cluster barrier and a load
+    of another block's shared memory, for sources compiled with KS > 1. */
+#define SF_TC_CLUSTER_CUDA \
+    "#if KS > 1\n" \
+    "static __device__ __forceinline__ void cluster_sync() {\n" \
+    "    asm volatile(\"barrier.cluster.arrive.release.aligned;\" ::: \"memory\");\n" \
+    "    asm volatile(\"barrier.cluster.wait.acquire.aligned;\" ::: \"memory\"); }\n" \
+    "static __device__ __forceinline__ float ld_remote(u32 addr, u32 rank) {\n" \
+    "    u32 ra; float v;\n" \
+    "    asm volatile(\"mapa.shared::cluster.u32 %0, %1, %2;\" : \"=r\"(ra) : \"r\"(addr), \"r\"(rank));\n" \
+    "    asm volatile(\"ld.shared::cluster.f32 %0, [%1];\" : \"=f\"(v) : \"r\"(ra) : \"memory\");\n" \
+    "    return v; }\n" \
+    "#endif\n"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

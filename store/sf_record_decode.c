@@ -398,11 +398,14 @@ s_read_kernel (sf_mpack_in_t *in, const uint8_t *digest, sf_store_kernel_t *k)
         return;
     /* a data-driven kernel written before session 13 has its cubin's
        SHA-256 as its key (sf_record_kernel_digest) */
-    uint8_t sum[SF_STORE_HASH_BYTES], cubin_only[SF_STORE_HASH_BYTES];
+    uint8_t sum[SF_STORE_HASH_BYTES];
     sf_record_kernel_digest (k, sum);
-    sf_sha256 (k->cubin, k->cubin_size, cubin_only);
-    if (memcmp (sum, digest, SF_STORE_HASH_BYTES) != 0
-        && !(k->data && memcmp (cubin_only, digest, SF_STORE_HASH_BYTES) == 0))
+    bool match = memcmp (sum, digest, SF_STORE_HASH_BYTES) == 0;
+    if (!match && k->data) {  /* the old key: the cubin's alone */
+        sf_sha256 (k->cubin, k->cubin_size, sum);
+        match = memcmp (sum, digest, SF_STORE_HASH_BYTES) == 0;
+    }
+    if (!match)
         sf_mpack_in_fail (in, SF_ERR_FORMAT, "the kernel's digest does not match the key");
 }
 
