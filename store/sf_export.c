@@ -207,9 +207,18 @@ s_dense_layer (const sf_export_layer_t *in, sf_bundle_layer_t *l, void **cubin, 
     if (in->arch && strcmp (in->arch, "sm_90") != 0)
         return sf_bundle_dense_kernel (m, k, in->bias, in->relu, in->arch, l, cubin, source);
     sf_tcdense_config_t c;
-    /* nk: X (N x K) in, Y (N x M) out; the first config (wgmma from N = 24,
-       as in kn) */
-    sf_tcdense_configs_layout (in->tier, in->layout, m, k, in->n > 0 ? in->n : 512, 0, &c, 1);
+    /* the measured fastest of ours, when the store says which and it is a
+       kernel of this tier and layout; else the first config the search
+       offers (nk: X (N x K) in, Y (N x M) out; wgmma from N = 24, as in kn) */
+    if (!in->dense_config || !in->dense_config[0] || sf_tcdense_parse (in->dense_config, &c) != SF_OK
+        || c.tier != in->tier || (c.nk != 0) != (in->layout == SF_LAYOUT_NK)) {
+        if (in->dense_config && in->dense_config[0])
+            sf_log_warn (S_LOG, "dense layer %s: '%s' is not a %s %s dense kernel: the first offered instead",
+                         in->name ? in->name : "?", in->dense_config, sf_tier_name (in->tier),
+                         sf_layout_name (in->layout));
+        sf_error_clear ();
+        sf_tcdense_configs_layout (in->tier, in->layout, m, k, in->n > 0 ? in->n : 512, 0, &c, 1);
+    }
     c.plain = 1;
     sf_epilogue_t epi = { in->bias, in->relu };
     sf_launch_t launch;
@@ -599,6 +608,35 @@ s_library_us (const sf_store_best_t *b, sf_tier tier)
     return tier == SF_TIER_FP32 ? b->sgemm_us : tier == SF_TIER_TF32 ? b->tf32_us : b->blas16_us;
 }
 
+/*  The fastest of our dense kernels measured for a layer (the worker sends
+    each as a "dense" candidate under its sf_tcdense_text): verified, in the
+    campaign's tier and layout. */
+typedef struct {
+    sf_tier tier;
+    sf_layout layout;
+    double us;
+    char config[SF_TCDENSE_TEXT_MAX];
+} s_own_dense_t;
+
+static int
+s_own_dense_each (void *arg, const sf_store_result_key_t *key, const sf_store_result_t *v)
+{
+    s_own_dense_t *o = arg;
+    sf_tcdense_config_t c;
+    if (key->tmpl != SF_TEMPLATE_DENSE || key->proxy || key->tier != o->tier || key->layout != o->layout
+        || v->status != SF_OK || !(v->us > 0) || !isfinite (v->us) || !isfinite (v->err)
+        || strlen (key->config) >= sizeof o->config || sf_tcdense_parse (key->config, &c) != SF_OK
+        || c.tier != o->tier || (c.nk != 0) != (o->layout == SF_LAYOUT_NK)) {
+        sf_error_clear ();
+        return 0;
+    }
+    if (v->us < o->us) {
+        o->us = v->us;
+        snprintf (o->config, sizeof o->config, "%s", key->config);
+    }
+    return 0;
+}
+
 static int
 s_build_layer (const s_plan_t *p, const s_item_t *it, const char *arch, sf_bundle_t *bundle)
 {
@@ -613,8 +651,16 @@ s_build_layer (const s_plan_t *p, const s_item_t *it, const char *arch, sf_bundl
             rc = sf_error_set (SF_ERR_FORMAT, "the stored kernel is %s, the winner %s", kernel.config,
                                it->best.config);
     }
+    s_own_dense_t own = { c->search.tier, c->search.layout, INFINITY, "" };
+    if (rc == SF_OK && it->best.tmpl == SF_TEMPLATE_DENSE
+        && sf_store_each_result (p->store, c->gpu_type, l->matrix, l->n, s_own_dense_each, &own) != SF_OK) {
+        sf_log_warn (S_LOG, "layer %s: the dense candidates' results: %s", it->name, sf_error_message ());
+        sf_error_clear ();  /* the first offered config instead */
+        own.config[0] = 0;
+    }
     if (rc == SF_OK) {
         sf_export_layer_t in = {
+            .dense_config = own.config,
             .name = it->name, .matrix = a, .n = l->n, .bias = l->bias, .relu = l->relu,
             .tier = c->search.tier, .layout = c->search.layout, .config = it->best.config, .kernel = it->best.tmpl == SF_TEMPLATE_DENSE ? NULL : &kernel,
             .arch = arch, .err = it->best.err, .us = it->best.us, .simulated = it->best.simulated,

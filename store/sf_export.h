@@ -116,6 +116,9 @@ typedef struct {
     sf_tier tier;                     /* precision the kernel was tuned in */
     sf_layout layout;                 /* its activation layout */
     const char *config;               /* canonical config text; "dense" */
+    const char *dense_config;         /* dense: the fastest of our dense kernels the search
+                                         measured (sf_tcdense_text), NULL or "": the first
+                                         the search offers at the tuned N */
     const sf_store_kernel_t *kernel;  /* U, D: cubin, source, launch, data; NULL for dense */
     const char *arch;                 /* dense: the NVRTC target, "sm_90" */
     double err;                       /* verified error; NaN: not verified */

@@ -11,12 +11,14 @@
 #include "tests/sf_check.h"
 #include "tests/sf_check_bundle.h"
 #include "bundle/sf_bundle.h"
+#include "common/sf_buf.h"
 #include "common/sf_error.h"
 #include "common/sf_matrix.h"
 #include "common/sf_sha256.h"
 #include "proxygen/sf_dkernel.h"
 #include "proxygen/sf_jit.h"
 #include "proxygen/sf_panels.h"
+#include "proxygen/sf_tcdense.h"
 #include "proxygen/sf_tencode.h"
 #include "proxygen/sf_tkernel.h"
 #include "store/sf_export.h"
@@ -512,6 +514,88 @@ START_TEST (test_precisions)
 }
 END_TEST
 
+/*  A dense winner ships the fastest of our dense kernels the search
+    measured (the worker sends each as a "dense" candidate under its config
+    text), not the first offered: failed ones, other tiers' and other N's
+    results do not count; with none measured, the first offered. */
+static void
+s_dense_result (const sf_matrix_t *a, int64_t n, const sf_tcdense_config_t *c, double us, int status)
+{
+    sf_store_result_key_t key = { .n = n, .tmpl = SF_TEMPLATE_DENSE, .tier = SF_TIER_FP32,
+                                  .layout = SF_LAYOUT_KN };
+    snprintf (key.gpu_type, sizeof key.gpu_type, "%s", S_H100);
+    ck_assert_int_eq (sf_record_hash_parse (sf_matrix_hash (a), key.matrix), SF_OK);
+    sf_tcdense_text (c, key.config);
+    sf_store_result_t v = { .status = status, .us = us, .spread_us = 0.1, .err = 1e-7, .recorded_ms = 2000 };
+    sf_store_batch_t *batch = sf_store_batch_new ();
+    ck_assert_int_eq (sf_store_batch_put_result (batch, &key, &v), SF_OK);
+    ck_assert_int_eq (sf_store_commit (s_store, batch), SF_OK);
+    sf_store_batch_destroy (&batch);
+}
+
+/*  The shipped dense layer's launch, and the one config c would give. */
+static void
+s_dense_launch (sf_tcdense_config_t c, int64_t m, int64_t k, sf_launch_t *launch)
+{
+    c.plain = 1;
+    sf_epilogue_t epi = { false, false };
+    sf_buf_t *src = sf_buf_new (1 << 22);
+    ck_assert_ptr_nonnull (src);
+    memset (launch, 0, sizeof *launch);
+    ck_assert_int_eq (sf_tcdense_source_mk (&c, &epi, m, k, src, launch), SF_OK);
+    sf_tcdense_launch_for (&c, m, launch);
+    sf_buf_destroy (&src);
+}
+
+START_TEST (test_dense_measured)
+{
+    const int64_t m = 128, k = 128, n = 512;
+    sf_matrix_t *a = s_matrix ((int) m, (int) k, 5);
+    s_layer_t d[] = { { "fc", a, n, false, false, SF_TEMPLATE_DENSE, true, false } };
+    s_campaign (1, "dense", S_H100, SF_CAMPAIGN_DONE, false, d, 1);
+    sf_tcdense_config_t cs[SF_TCDENSE_MAX_CONFIGS];
+    int count = sf_tcdense_configs_layout (SF_TIER_FP32, SF_LAYOUT_KN, m, k, n, 0, cs, SF_TCDENSE_MAX_CONFIGS);
+    sf_launch_t first, other;
+    s_dense_launch (cs[0], m, k, &first);
+    int pick = -1;
+    for (int i = 1; i < count && pick < 0; i++) {
+        s_dense_launch (cs[i], m, k, &other);
+        if (other.block_threads != first.block_threads || other.shared_bytes != first.shared_bytes)
+            pick = i;
+    }
+    ck_assert_msg (pick > 0, "two of the %d configs should launch differently", count);
+    /* none measured: the first offered */
+    ck_assert_msg (sf_export_campaign (s_store, 1, s_bundle_dir, NULL, NULL) == SF_OK, "%s", sf_error_message ());
+    sf_manifest_t *mf = sf_bundle_read_manifest (s_bundle_dir);
+    ck_assert_ptr_nonnull (mf);
+    ck_assert_int_eq (mf->layers[0].block_threads, first.block_threads);
+    ck_assert_int_eq (mf->layers[0].shared_bytes, first.shared_bytes);
+    sf_manifest_destroy (&mf);
+    /* measured: the first slower than `pick`; faster ones that do not count */
+    s_dense_result (a, n, &cs[0], 9.0, SF_OK);
+    s_dense_result (a, n, &cs[pick], 5.0, SF_OK);
+    int failed = pick + 1 < count ? pick + 1 : 0;
+    if (failed != 0 && failed != pick)
+        s_dense_result (a, n, &cs[failed], 1.0, SF_ERR_VERIFY);
+    s_dense_result (a, n + 1, &cs[0], 0.5, SF_OK);        /* another N */
+    sf_tcdense_config_t tf32 = cs[0];
+    tf32.tier = SF_TIER_TF32;                           /* another tier's kernel */
+    s_dense_result (a, n, &tf32, 0.25, SF_OK);
+    sf_export_opts_t replace = { .replace = true };
+    ck_assert_msg (sf_export_campaign (s_store, 1, s_bundle_dir, &replace, NULL) == SF_OK, "%s",
+                   sf_error_message ());
+    mf = sf_bundle_read_manifest (s_bundle_dir);
+    ck_assert_ptr_nonnull (mf);
+    s_dense_launch (cs[pick], m, k, &other);
+    ck_assert_int_eq (mf->layers[0].block_threads, other.block_threads);
+    ck_assert_int_eq (mf->layers[0].shared_bytes, other.shared_bytes);
+    ck_assert_str_eq (mf->layers[0].tmpl, "dense");
+    ck_assert_str_eq (mf->layers[0].config, "dense");
+    sf_manifest_destroy (&mf);
+    sf_matrix_destroy (&a);
+}
+END_TEST
+
 /*  A template T winner: its kernel and encoding become the layer's files
     and launch; an encoding of another matrix, another tier, a stored launch
     of another config, an nk layer and another architecture are refused. */
@@ -689,6 +773,7 @@ s_suite (void)
     TCase *tc = tcase_create ("export");
     tcase_add_checked_fixture (tc, s_setup, s_teardown);
     tcase_add_test (tc, test_round_trip);
+    tcase_add_test (tc, test_dense_measured);
     tcase_add_test (tc, test_missing_best);
     tcase_add_test (tc, test_foreign_d_encoding);
     tcase_add_test (tc, test_missing_kernel);

@@ -15,8 +15,10 @@
 #include "common/sf_matrix.h"
 #include "wire/sf_proto.h"
 #include "proxygen/sf_cost.h"
+#include "proxygen/sf_tcdense.h"
 #include "rankmodel/sf_features.h"
 #include "rankmodel/sf_rankmodel.h"
+#include "worker/sf_densecand.h"
 #include "worker/sf_jobrun.h"
 #include "worker/sf_search.h"
 
@@ -215,6 +217,20 @@ START_TEST (test_jobrun_configs)
     ck_assert_ptr_nonnull (k->kernel.source);
     ck_assert_int_gt (k->kernel.launch.block_threads, 0);
     ck_assert_int_gt (strlen (k->kernel.entry), 0);
+    /* each of our dense kernels under its config text, beside "dense" (so
+       that export can ship the fastest of them) */
+    int own = 0;
+    for (size_t i = 0; i < r->candidate_count; i++) {
+        sf_tcdense_config_t tc;
+        if (strcmp (r->candidates[i].tmpl, "dense") == 0
+            && sf_tcdense_parse (r->candidates[i].config, &tc) == SF_OK) {
+            own++;
+            ck_assert_int_eq (r->candidates[i].status, SF_OK);
+            ck_assert (r->candidates[i].us > 0 && !r->candidates[i].proxy);
+            ck_assert (r->candidates[i].us >= sf_check_find (r, "dense", "dense", false)->us);
+        }
+    }
+    ck_assert (own >= 1 && own <= SF_DENSECAND_SIM_CONFIGS);
     sf_proto_msg_destroy (&msg);
 
     /* a sweep's (proxy) job on this small layer: its U configs are timed

@@ -167,6 +167,26 @@ s_add_dense (s_list_t *l, const sf_search_result_t *r)
         c->us = s_us (r->blas16_us);
         c->err = isnan (r->blas16_err) || r->blas16_err < 0 ? NAN : r->blas16_err;
     }
+    /* each of our dense kernels under its config text, so that the store
+       keeps which one was fastest and export ships that one (the "dense"
+       candidate above is the faster of it and the library) */
+    for (int i = 0; i < r->own_count && i < SF_TCDENSE_MAX_CONFIGS; i++) {
+        const sf_densecand_t *o = &r->own[i];
+        if (!o->config[0] || !(c = s_add (l, "dense", o->config, false)))
+            continue;
+        c->status = s_wire_status (o->status);
+        c->detail = o->detail[0] ? (char *) o->detail : NULL;
+        if (o->status == SF_OK) {
+            c->us = s_us (o->us);
+            c->spread_us = s_us (o->spread_us);
+            c->err = isnan (o->err) || o->err < 0 ? NAN : o->err;
+        }
+        c->compile_s = s_cost (o->compile.seconds);
+        c->regs = o->compile.registers < 0 ? 0 : o->compile.registers > 65536 ? 65536 : o->compile.registers;
+        c->shared_bytes = s_clamp32 (o->compile.shared_bytes);
+        c->code_bytes = o->compile.cubin_bytes < 0 ? 0 : o->compile.cubin_bytes;
+        c->cached = o->cached;
+    }
 }
 
 /*  Gives the search's winner (U/D, verified full kernel) its kernel, on
@@ -400,7 +420,7 @@ sf_jobrun_result (const sf_search_result_t *r, bool want_kernels, bool dense, sf
 {
     s_list_t l;
     memset (res, 0, sizeof *res);
-    int rc = s_list_init (&l, (size_t) (r->candidate_count > 0 ? r->candidate_count : 0) + 5);
+    int rc = s_list_init (&l, (size_t) (r->candidate_count > 0 ? r->candidate_count : 0) + 5 + SF_TCDENSE_MAX_CONFIGS);
     if (rc != SF_OK) {
         s_list_free (&l);
         return rc;
@@ -690,7 +710,8 @@ s_run_search (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_o
     s_log_compiles (job, &r);
     s_list_t l;
     zmsg_t *msg = NULL;
-    if (s_list_init (&l, (configs_job ? job->config_count : (size_t) r.candidate_count) + 5) == SF_OK) {
+    if (s_list_init (&l, (configs_job ? job->config_count : (size_t) r.candidate_count) + 5 + SF_TCDENSE_MAX_CONFIGS)
+        == SF_OK) {
         if (configs_job) {
             s_configs_candidates (job, &r, &l);
             if (job->want_kernels)
