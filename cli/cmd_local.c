@@ -317,6 +317,8 @@ sf_cmd_local (int argc, char **argv)
     rc = sf_client_submit (&cl, &model, &sub, &id);
     if (rc == SF_OK)
         rc = sf_client_follow (&cl, id, "tuning layers", a.quiet || a.json, &last);
+    free (last.failures);   /* the store's campaign record says them */
+    last.failures = NULL;
     sf_progress_set_item (NULL);
     int keep = rc;
     char keep_msg[1024];

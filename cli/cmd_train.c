@@ -244,6 +244,7 @@ s_train_farm (const s_opts_t *o)
     if (rc == SF_OK && strcmp (last.state, "done") != 0)
         rc = sf_error_set (SF_ERR_INVALID, "sweep campaign %llu ended %s: not training on it",
                            (unsigned long long) id, last.state);
+    free (last.failures);
     /* Fitting takes a while on a big sweep: wait for it, not for the
        usual request timeout. */
     sf_client_t slow = o->client;

@@ -25,3 +25,5 @@ libsf_coordinator_la_SOURCES += \
 	coordinator/sf_ledger.c coordinator/sf_ledger.h
 libsf_coordinator_la_SOURCES += \
 	coordinator/sf_farm.c coordinator/sf_farm.h
+libsf_coordinator_la_SOURCES += \
+	coordinator/sf_client.c coordinator/sf_client.h

@@ -480,3 +480,12 @@ tests_check_rankfind_SOURCES = tests/check_rankfind.c
 tests_check_rankfind_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_rankfind_LDADD = $(CHECK_LDADD)
 tests_check_rankfind_LDFLAGS = $(CUDA_LDFLAGS)
+
+## coordinator/sf_client: the farm's client (requests, manifests, SUBMIT,
+## following) against a real embedded farm (sim backend)
+check_PROGRAMS += tests/check_client
+TESTS += tests/check_client
+tests_check_client_SOURCES = tests/check_client.c tests/sf_check_dir.h
+tests_check_client_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_client_LDADD = $(CHECK_LDADD)
+tests_check_client_LDFLAGS = $(CUDA_LDFLAGS)
