@@ -20,7 +20,6 @@
 #include "common/sf_matrix_io.h"
 #include "common/sf_cudadrv.h"
 #include "cli/sf_tune.h"
-#include "common/sf_sha256.h"
 #include "coordinator/sf_farm.h"
 #include "coordinator/sf_ledger.h"
 #include "store/sf_export.h"
@@ -318,23 +317,15 @@ s_campaign (sf_farm_t *farm, const char *name, const sf_tune_t *tune, const char
     snprintf (sub.gpu_type, sizeof sub.gpu_type, "%s", gpu_type);
     sub.request = *req;
     s_request_key (tune, sub.request_key, sizeof sub.request_key);
-    char *json = NULL;
-    size_t size = 0;
-    if (tune->ranker && sf_rankmodel_save_json (tune->ranker, &json, &size) == SF_OK) {
-        uint8_t digest[SF_SHA256_BYTES];
-        sf_sha256 (json, size, digest);
-        sf_sha256_hex (digest, sub.model.digest);
-        sub.model.version = (int32_t) tune->model_version;
-        sub.model.json = json;
-        sub.has_model = true;
-    }
+    if (tune->ranker && sf_client_model_attach (&sub, tune->ranker, tune->model_version) != SF_OK)
+        sf_log_warn ("tune-local", "the rank model does not travel: %s", sf_error_message ());
     sf_client_t cl;
     sf_client_init (&cl);
     snprintf (cl.endpoint, sizeof cl.endpoint, "%s", sf_farm_clients_endpoint (farm));
     sf_proto_campaign_t last;
     memset (&last, 0, sizeof last);
     int rc = sf_client_submit (&cl, &model, &sub, id);
-    free (json);
+    free (sub.model.json);
     if (rc == SF_OK)
         rc = sf_client_follow (&cl, *id, "searching", quiet, &last);
     *has_res = rc == SF_OK && sf_farm_take_result (farm, *id, 0, res) == SF_OK;

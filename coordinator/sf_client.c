@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 #include <czmq.h>
@@ -13,6 +14,8 @@
 #include "common/sf_curve.h"
 #include "common/sf_error.h"
 #include "common/sf_matrix_io.h"
+#include "common/sf_sha256.h"
+#include "rankmodel/sf_modelsource.h"
 
 #define S_MANIFEST_MAX ((size_t) 16 << 20)   /* a model manifest: 16 MiB of JSON */
 #define S_INLINE_MAX ((int64_t) 192 << 20)   /* matrices sent inside one SUBMIT */
@@ -557,6 +560,65 @@ sf_client_submit (const sf_client_t *client, const sf_client_model_t *model, sf_
     }
     free (layers);
     free (mats);
+    return rc;
+}
+
+/* ---- a rank model ------------------------------------------------------ */
+
+int
+sf_client_model_attach (sf_proto_submit_t *submit, sf_rankmodel_t *ranker, uint32_t version)
+{
+    char *json = NULL;
+    size_t size = 0;
+    int rc = sf_rankmodel_save_json (ranker, &json, &size);
+    if (rc != SF_OK)
+        return rc;
+    if ((int64_t) size > SF_PROTO_MODEL_MAX) {
+        free (json);
+        return sf_error_set (SF_ERR_RANGE, "the rank model is %zu bytes, a SUBMIT carries at most %lld", size,
+                             (long long) SF_PROTO_MODEL_MAX);
+    }
+    uint8_t digest[SF_SHA256_BYTES];
+    sf_sha256 (json, size, digest);
+    sf_sha256_hex (digest, submit->model.digest);
+    submit->model.version = (int32_t) version;
+    submit->model.json = json;
+    submit->has_model = true;
+    return SF_OK;
+}
+
+int
+sf_client_rank_model (sf_proto_submit_t *submit, const char *source)
+{
+    struct stat st;
+    if (stat (source, &st) != 0)
+        return sf_error_set (SF_ERR_NOTFOUND, "%s: no such model file or store", source);
+    if (!submit->gpu_type[0]) {
+        /* the file says whose model it is: the campaign is for that type */
+        sf_store_model_t rec;
+        sf_rankmodel_t *m = S_ISDIR (st.st_mode) ? NULL : sf_rankmodel_load_file (source);
+        if (!m && !S_ISDIR (st.st_mode))
+            return sf_error_last ();
+        int rc = !m ? SF_ERR_INVALID : sf_rankmodel_provenance (m, &rec);
+        sf_rankmodel_destroy (&m);
+        if (rc != SF_OK || !rec.gpu_type[0])
+            return sf_error_set (SF_ERR_INVALID, "%s: %s: name the campaign's GPU type (--gpu-type)", source,
+                                 S_ISDIR (st.st_mode) ? "a store holds models of many GPU types"
+                                                      : "the model does not say which GPU type it is for");
+        snprintf (submit->gpu_type, sizeof submit->gpu_type, "%.*s", (int) sizeof submit->gpu_type - 1,
+                  rec.gpu_type);
+    }
+    sf_store_model_t record;
+    memset (&record, 0, sizeof record);
+    bool soft = false;
+    sf_rankmodel_t *ranker = sf_modelsource_load (source, submit->gpu_type, &record, &soft);
+    int rc = ranker ? SF_OK : sf_error_last ();
+    if (rc == SF_OK && !sf_rankmodel_has_features (ranker))
+        rc = sf_error_set (SF_ERR_SCHEMA, "%s: the model was not trained on this build's features", source);
+    if (rc == SF_OK)
+        rc = sf_client_model_attach (submit, ranker, record.version);
+    sf_rankmodel_destroy (&ranker);
+    sf_record_model_free (&record);
     return rc;
 }
 

@@ -20,8 +20,8 @@
         free (last.failures);
         sf_client_model_free (&model);
 
-    Only wire/ and common/ are used: a client knows the coordinator on the
-    wire alone. Every call is synchronous and opens its own socket, so
+    A client knows the coordinator on the wire alone (wire/; rankmodel/ to
+    load a rank model it sends). Every call is synchronous and opens its own socket, so
     sf_client_t is a value (settings only, no state), copied freely.
 */
 #ifndef SF_CLIENT_H_INCLUDED
@@ -32,6 +32,7 @@
 
 #include "common/sf_matrix.h"
 #include "common/sf_tier.h"
+#include "rankmodel/sf_rankmodel.h"
 #include "wire/sf_proto.h"
 
 #ifdef __cplusplus
@@ -101,6 +102,23 @@ void sf_client_model_free (sf_client_model_t *model);
     e.g. a rank model's JSON, stays the caller's). *campaign_p: its id. */
 int sf_client_submit (const sf_client_t *client, const sf_client_model_t *model, sf_proto_submit_t *submit,
                       uint64_t *campaign_p);
+
+/*  The rank model a campaign's JOBs carry instead of the coordinator's
+    store's latest (submit --rank-model, local --rank-model, tune-local
+    --model): sets submit->has_model and submit->model (its XGBoost JSON,
+    then the caller's: free (submit->model.json) after the SUBMIT; its
+    digest; `version`, 0 when it has none). */
+int sf_client_model_attach (sf_proto_submit_t *submit, sf_rankmodel_t *ranker, uint32_t version);
+
+/*  Loads the rank model of submit->gpu_type from `source`, a model file
+    (XGBoost JSON) or a store directory (its latest model of that type),
+    and attaches it (above). With submit->gpu_type "" a model file's own
+    GPU type (its provenance) becomes the campaign's, so that only workers
+    of that type run it; a store, or a file that does not say its type,
+    then needs one (SF_ERR_INVALID). A model of another GPU type, or not
+    trained on this build's features, is refused (SF_ERR_INVALID,
+    SF_ERR_SCHEMA); a missing source is SF_ERR_NOTFOUND. */
+int sf_client_rank_model (sf_proto_submit_t *submit, const char *source);
 
 /*  Called after each STATUS of a followed campaign: its state and
     progress, and the compiles queued on the coordinator's workers. */

@@ -4,7 +4,8 @@
     loopback), real weight files and manifests on disk. A request without
     a coordinator times out, an ERROR reply becomes its status, manifests
     are read (relative paths, shared files, conv layers' N, precision) or
-    refused by name, a model is submitted and followed to its end, its
+    refused by name, a rank model is attached to a SUBMIT (or refused for
+    another GPU type), a model is submitted and followed to its end, its
     matrices sent once, its RESULTs recorded. */
 #include <check.h>
 #include <stdio.h>
@@ -191,6 +192,47 @@ START_TEST (test_manifest)
 }
 END_TEST
 
+START_TEST (test_rank_model)
+{
+    /* the committed H100 model (docs/bench/h100/rank): its file says its GPU type */
+    const char *top = getenv ("SF_TOP_SRCDIR");
+    char path[4096];
+    snprintf (path, sizeof path, "%s/docs/bench/h100/rank/model.json", top && *top ? top : ".");
+    static sf_proto_submit_t sub;
+    memset (&sub, 0, sizeof sub);
+    ck_assert_int_eq (sf_client_rank_model (&sub, "/no/such/model.json"), SF_ERR_NOTFOUND);
+    ck_assert (!sub.has_model);
+    /* a store holds many GPU types' models: the campaign must name one */
+    ck_assert_int_eq (sf_client_rank_model (&sub, s_dir), SF_ERR_INVALID);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "--gpu-type"));
+    /* a model of another GPU type is refused, nothing attached */
+    snprintf (sub.gpu_type, sizeof sub.gpu_type, "sim/h100-model/132sm");
+    ck_assert_int_eq (sf_client_rank_model (&sub, path), SF_ERR_INVALID);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "not of this GPU type"));
+    ck_assert (!sub.has_model);
+    ck_assert_ptr_null (sub.model.json);
+    /* without a GPU type the file's becomes the campaign's */
+    sub.gpu_type[0] = '\0';
+    ck_assert_msg (sf_client_rank_model (&sub, path) == SF_OK, "%s", sf_error_message ());
+    ck_assert_str_eq (sub.gpu_type, "NVIDIA H100 80GB HBM3/sm_90/132sm");
+    ck_assert (sub.has_model);
+    ck_assert_ptr_nonnull (sub.model.json);
+    ck_assert_int_eq (strncmp (sub.model.json, "{\"learner\":", 11), 0);
+    ck_assert_int_eq (strlen (sub.model.digest), 64);
+    /* the digest is the JSON's (the workers cache the model by it) */
+    sf_rankmodel_t *again = sf_rankmodel_load_json (sub.model.json, strlen (sub.model.json));
+    ck_assert_ptr_nonnull (again);
+    static sf_proto_submit_t other;
+    memset (&other, 0, sizeof other);
+    ck_assert_int_eq (sf_client_model_attach (&other, again, 7), SF_OK);
+    ck_assert_int_eq (other.model.version, 7);
+    ck_assert_str_eq (other.model.digest, sub.model.digest);
+    sf_rankmodel_destroy (&again);
+    free (other.model.json);
+    free (sub.model.json);
+}
+END_TEST
+
 typedef struct {
     int calls;
     int64_t last_done;
@@ -297,6 +339,7 @@ main (void)
     tcase_set_timeout (tc, 120);
     tcase_add_test (tc, test_no_coordinator);
     tcase_add_test (tc, test_manifest);
+    tcase_add_test (tc, test_rank_model);
     tcase_add_test (tc, test_submit_and_wait);
     suite_add_tcase (s, tc);
     return sf_check_run (s);
