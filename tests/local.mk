@@ -489,3 +489,12 @@ tests_check_client_SOURCES = tests/check_client.c tests/sf_check_dir.h
 tests_check_client_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_client_LDADD = $(CHECK_LDADD)
 tests_check_client_LDFLAGS = $(CUDA_LDFLAGS)
+
+## experiments/sf_answer: a stored answer as a search's result (a real
+## embedded farm records the layer first)
+check_PROGRAMS += tests/check_answer
+TESTS += tests/check_answer
+tests_check_answer_SOURCES = tests/check_answer.c tests/sf_check_dir.h
+tests_check_answer_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_answer_LDADD = $(CHECK_LDADD)
+tests_check_answer_LDFLAGS = $(CUDA_LDFLAGS)
