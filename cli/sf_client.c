@@ -41,15 +41,17 @@ sf_client_option (const char *command, int opt, const char *arg, sf_client_t *cl
     }
 }
 
-typedef struct {
-    const char *phase;
-    char base[64];  /* the caller's item: the stats follow it */
-} s_bar_t;
-
-static void
-s_draw (const sf_proto_campaign_t *c, int compiles, void *arg)
+void
+sf_client_bar_init (sf_client_bar_t *bar, const char *phase)
 {
-    const s_bar_t *bar = arg;
+    bar->phase = phase;
+    snprintf (bar->base, sizeof bar->base, "%.40s", sf_progress_item ());
+}
+
+void
+sf_client_bar_draw (const sf_proto_campaign_t *c, int compiles, void *arg)
+{
+    const sf_client_bar_t *bar = arg;
     /* progress is what was done: a failed job is said, not counted; at
        model scale (issue 22) candidates, the workers' compile queue and
        the GPU's busy share beside the layers */
@@ -65,15 +67,14 @@ s_draw (const sf_proto_campaign_t *c, int compiles, void *arg)
     /* the bar keeps the phase as its label (the item says the layers);
        `status --watch` shows candidates, GPU busy share and the ETA */
     sf_progress_draw (NULL, bar->phase, (int) c->jobs_done, (int) c->jobs_total);
+    if (strcmp (c->state, "queued") != 0 && strcmp (c->state, "running") != 0)
+        sf_progress_end ();
 }
 
 int
 sf_client_follow (const sf_client_t *cl, uint64_t id, const char *phase, bool quiet, sf_proto_campaign_t *out)
 {
-    s_bar_t bar = { .phase = phase };
-    snprintf (bar.base, sizeof bar.base, "%.40s", sf_progress_item ());
-    int rc = sf_client_wait (cl, id, quiet ? NULL : s_draw, &bar, out);
-    if (rc == SF_OK && !quiet)
-        sf_progress_end ();
-    return rc;
+    sf_client_bar_t bar;
+    sf_client_bar_init (&bar, phase);
+    return sf_client_wait (cl, id, quiet ? NULL : sf_client_bar_draw, &bar, out);
 }

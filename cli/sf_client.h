@@ -36,6 +36,16 @@
     a client option, or a usage error's exit code (2) after printing it. */
 int sf_client_option (const char *command, int opt, const char *arg, sf_client_t *client);
 
+/*  The progress bar of a followed campaign: sf_client_bar_draw is an
+    sf_client_status_fn (coordinator/sf_client.h) whose arg is the bar; it
+    ends the bar's line when the campaign has ended. */
+typedef struct {
+    const char *phase;  /* the bar's label */
+    char base[64];      /* the caller's progress item: the stats follow it */
+} sf_client_bar_t;
+void sf_client_bar_init (sf_client_bar_t *bar, const char *phase);
+void sf_client_bar_draw (const sf_proto_campaign_t *campaign, int compiles_queued, void *bar);
+
 /*  sf_client_wait, drawing "phase [###...] jobs" on stderr unless quiet
     (cli/sf_progress.h); *out as sf_client_wait's (out->failures: the
     caller's). */

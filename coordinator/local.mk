@@ -27,3 +27,5 @@ libsf_coordinator_la_SOURCES += \
 	coordinator/sf_farm.c coordinator/sf_farm.h
 libsf_coordinator_la_SOURCES += \
 	coordinator/sf_client.c coordinator/sf_client.h
+libsf_coordinator_la_SOURCES += \
+	coordinator/sf_sweeprun.c coordinator/sf_sweeprun.h

@@ -498,3 +498,12 @@ tests_check_answer_SOURCES = tests/check_answer.c tests/sf_check_dir.h
 tests_check_answer_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_answer_LDADD = $(CHECK_LDADD)
 tests_check_answer_LDFLAGS = $(CUDA_LDFLAGS)
+
+## coordinator/sf_sweeprun: a training sweep planned against a real store
+## and run on a real embedded farm (sim backend), then resumed
+check_PROGRAMS += tests/check_sweeprun
+TESTS += tests/check_sweeprun
+tests_check_sweeprun_SOURCES = tests/check_sweeprun.c tests/sf_check_dir.h
+tests_check_sweeprun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_sweeprun_LDADD = $(CHECK_LDADD)
+tests_check_sweeprun_LDFLAGS = $(CUDA_LDFLAGS)
