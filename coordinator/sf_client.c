@@ -563,6 +563,24 @@ sf_client_submit (const sf_client_t *client, const sf_client_model_t *model, sf_
     return rc;
 }
 
+int
+sf_client_has_worker (const sf_client_t *client, const char *gpu_type, bool *found)
+{
+    *found = false;
+    sf_proto_status_req_t req = { 0 };
+    sf_proto_msg_t *reply = NULL;
+    int rc = sf_client_request (client, SF_PROTO_STATUS_REQ, &req, &reply);
+    if (rc == SF_OK && reply->type != SF_PROTO_STATUS)
+        rc = sf_error_set (SF_ERR_PROTOCOL, "coordinator answered STATUS_REQ with %s",
+                           sf_proto_type_name (reply->type));
+    for (size_t i = 0; rc == SF_OK && i < reply->status.worker_count; i++)
+        if (strcmp (reply->status.workers[i].gpu_type, gpu_type) == 0
+            && strcmp (reply->status.workers[i].state, "lost") != 0)
+            *found = true;
+    sf_proto_msg_destroy (&reply);
+    return rc;
+}
+
 /* ---- a rank model ------------------------------------------------------ */
 
 int

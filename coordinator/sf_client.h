@@ -120,6 +120,11 @@ int sf_client_model_attach (sf_proto_submit_t *submit, sf_rankmodel_t *ranker, u
     SF_ERR_SCHEMA); a missing source is SF_ERR_NOTFOUND. */
 int sf_client_rank_model (sf_proto_submit_t *submit, const char *source);
 
+/*  *found: whether a worker of gpu_type that is not lost is connected to
+    the coordinator (its STATUS); a campaign for that type waits until
+    one is. The request's errors. */
+int sf_client_has_worker (const sf_client_t *client, const char *gpu_type, bool *found);
+
 /*  Called after each STATUS of a followed campaign: its state and
     progress, and the compiles queued on the coordinator's workers. */
 typedef void (sf_client_status_fn) (const sf_proto_campaign_t *campaign, int compiles_queued, void *arg);

@@ -70,6 +70,46 @@ sf_sweeprun_plan (const sf_sweeprun_opts_t *o, const sf_sweep_t *sweep, sf_clien
     return rc;
 }
 
+int
+sf_sweeprun_model (const sf_sweep_t *sweep, sf_client_model_t *model)
+{
+    int count = sf_sweep_problems (sweep);
+    if (count > SF_PROTO_LAYERS_MAX)
+        return sf_error_set (SF_ERR_RANGE, "the sweep has %d problems, a campaign at most %d", count,
+                             SF_PROTO_LAYERS_MAX);
+    model->layers = calloc ((size_t) count + 1, sizeof *model->layers);
+    if (!model->layers)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    snprintf (model->name, sizeof model->name, "%.*s", (int) sizeof model->name - 1, sf_sweep_name (sweep));
+    for (int i = 0; i < count; i++) {
+        sf_sweep_problem_t p;
+        sf_sweep_problem (sweep, i, &p);
+        sf_client_layer_t *l = &model->layers[model->count];
+        if (!(l->matrix = sf_sweep_matrix (&p)))
+            return sf_error_last ();
+        snprintf (l->name, sizeof l->name, "%.*s", (int) sizeof l->name - 1, p.id);
+        l->n = p.n;
+        model->count++;
+    }
+    return SF_OK;
+}
+
+void
+sf_sweeprun_submit_init (const sf_sweep_t *sweep, const char *gpu_type, const sf_request_t *request,
+                         sf_proto_submit_t *sub)
+{
+    memset (sub, 0, sizeof *sub);
+    snprintf (sub->name, sizeof sub->name, "%.*s", (int) sizeof sub->name - 1, sf_sweep_name (sweep));
+    snprintf (sub->kind, sizeof sub->kind, "sweep");
+    snprintf (sub->gpu_type, sizeof sub->gpu_type, "%.*s", (int) sizeof sub->gpu_type - 1, gpu_type);
+    if (request)
+        sub->request = *request;
+    else
+        sf_request_init (&sub->request);
+    sub->request.max_configs = sf_sweep_configs_per_problem (sweep);
+    sub->request.templates = sf_sweep_templates (sweep);
+}
+
 /* ---- the run: a sweep campaign on the embedded farm -------------------------------- */
 
 /*  Jobs of the campaign by layer: done, failed. */
@@ -129,13 +169,7 @@ sf_sweeprun_run (const sf_sweeprun_opts_t *o, const sf_sweep_t *sweep, const sf_
     if (!farm)
         return sf_error_last ();
     static sf_proto_submit_t sub;   /* large: not on the stack */
-    memset (&sub, 0, sizeof sub);
-    snprintf (sub.name, sizeof sub.name, "%s", model->name);
-    snprintf (sub.kind, sizeof sub.kind, "sweep");
-    snprintf (sub.gpu_type, sizeof sub.gpu_type, "%s", o->gpu_type);
-    sub.request = *o->request;
-    sub.request.max_configs = sf_sweep_configs_per_problem (sweep);
-    sub.request.templates = sf_sweep_templates (sweep);
+    sf_sweeprun_submit_init (sweep, o->gpu_type, o->request, &sub);
     sf_client_t cl;
     sf_client_init (&cl);
     snprintf (cl.endpoint, sizeof cl.endpoint, "%s", sf_farm_clients_endpoint (farm));

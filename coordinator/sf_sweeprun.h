@@ -65,6 +65,19 @@ typedef struct {
     double wall_s, cpu_s, gpu_s;
 } sf_sweeprun_tally_t;
 
+/*  Every problem of the sweep as a layer of *model (empty before; named
+    "<sweep>/pNNNN", the problem's matrix and N), as a plan that measures
+    all (`train --coordinator`: the farm's coordinator skips what its store
+    holds). *model: the caller's to free, after an error too. */
+int sf_sweeprun_model (const sf_sweep_t *sweep, sf_client_model_t *model);
+
+/*  A sweep campaign's SUBMIT settings into *submit (zeroed first): the
+    sweep's name, kind "sweep", the GPU type its jobs go to, the request
+    (NULL: the defaults) with the sweep's configs per problem and
+    templates. Its layers are sf_client_submit's. */
+void sf_sweeprun_submit_init (const sf_sweep_t *sweep, const char *gpu_type, const sf_request_t *request,
+                              sf_proto_submit_t *submit);
+
 /*  The plan: adds the problems to measure to *model (empty before; the
     caller frees it with sf_client_model_free, after an error too; named
     after the sweep, each layer after its problem id) and counts the

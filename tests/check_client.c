@@ -262,6 +262,17 @@ START_TEST (test_submit_and_wait)
     sf_client_init (&cl);
     snprintf (cl.endpoint, sizeof cl.endpoint, "%s", sf_farm_clients_endpoint (farm));
 
+    /* the farm's worker, by its GPU type, once its HELLO is in */
+    bool found = false;
+    for (int i = 0; i < 100 && !found; i++) {
+        ck_assert_int_eq (sf_client_has_worker (&cl, "sim/h100-model/132sm", &found), SF_OK);
+        if (!found)
+            zclock_sleep (200);
+    }
+    ck_assert (found);
+    ck_assert_int_eq (sf_client_has_worker (&cl, "NVIDIA Absent GPU/sm_90/132sm", &found), SF_OK);
+    ck_assert (!found);
+
     /* an ERROR reply is its status, with the coordinator's message */
     sf_proto_status_req_t unknown = { 987654 };
     sf_proto_msg_t *reply = NULL;

@@ -149,6 +149,34 @@ START_TEST (test_plan_run_resume)
     ck_assert_int_eq (t.skipped, measured);
     ck_assert_int_eq (seen.planned, 0);
     sf_client_model_free (&model);
+
+    /* train --coordinator's campaign: every problem, the sweep's settings */
+    ck_assert_int_eq (sf_sweeprun_model (sweep, &model), SF_OK);
+    ck_assert_int_eq (model.count, 3);
+    ck_assert_str_eq (model.name, "sweeptiny");
+    for (int i = 0; i < 3; i++) {
+        sf_sweep_problem_t p;
+        sf_sweep_problem (sweep, i, &p);
+        ck_assert_str_eq (model.layers[i].name, p.id);
+        ck_assert_int_eq (model.layers[i].n, p.n);
+        ck_assert_int_eq (sf_matrix_rows (model.layers[i].matrix), p.m);
+        ck_assert_int_eq (sf_matrix_cols (model.layers[i].matrix), p.k);
+    }
+    sf_client_model_free (&model);
+    static sf_proto_submit_t sub;
+    req.seed = 99;
+    sf_sweeprun_submit_init (sweep, dev.gpu_type, &req, &sub);
+    ck_assert_str_eq (sub.name, "sweeptiny");
+    ck_assert_str_eq (sub.kind, "sweep");
+    ck_assert_str_eq (sub.gpu_type, dev.gpu_type);
+    ck_assert_int_eq (sub.request.max_configs, 6);
+    ck_assert_uint_eq (sub.request.templates, SF_SWEEP_U);
+    ck_assert_uint_eq (sub.request.seed, 99);
+    sf_sweeprun_submit_init (sweep, dev.gpu_type, NULL, &sub);
+    sf_request_t defaults;
+    sf_request_init (&defaults);
+    ck_assert_uint_eq (sub.request.seed, defaults.seed);
+    ck_assert_int_eq (sub.request.max_configs, 6);
     sf_sweep_destroy (&sweep);
 }
 END_TEST
