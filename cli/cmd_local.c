@@ -49,6 +49,9 @@ static const char *s_help =
     "  --workers N        worker processes (default: one per GPU; 1 with sim)\n"
     "  --compile-threads N  compile threads per worker (default: CPUs / workers)\n"
     "  --name NAME        the campaign's name\n"
+    "  --rank-model M     rank: an XGBoost JSON model file, or a store directory to\n"
+    "                     take its latest model of this GPU type from, instead of\n"
+    "                     --store's; tune-local's --model (implies --strategy rank)\n"
     "  --json             print the result as JSON\n"
     "  (--budget: local's default is planned from the layers' sizes: each layer\n"
     "  the estimate of its whole search x 1.2, 2 to 20 s a layer; --budget 0\n"
@@ -65,7 +68,7 @@ static const char *s_help =
 
 typedef struct {
     int64_t n, workers, threads;
-    const char *store, *output, *backend, *name, *manifest, *tensor;
+    const char *store, *output, *backend, *name, *manifest, *tensor, *rank_model;
     sf_request_t request;
     bool json, quiet, allow_simulated, strategy_given;
 } s_args_t;
@@ -80,7 +83,7 @@ s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
         { "backend", required_argument, 0, 'b' },   { "workers", required_argument, 0, 'w' },
         { "compile-threads", required_argument, 0, 'c' }, { "name", required_argument, 0, 'N' },
         { "json", no_argument, 0, 'j' },            { "quiet", no_argument, 0, 'q' },
-        { "allow-simulated", no_argument, 0, 'A' },
+        { "allow-simulated", no_argument, 0, 'A' }, { "rank-model", required_argument, 0, 'R' },
         { "help", no_argument, 0, 'h' },            { 0, 0, 0, 0 }
     };
     const char *cmd = "local";
@@ -124,6 +127,7 @@ s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
         case 'j': a->json = true; break;
         case 'q': a->quiet = true; break;
         case 'A': a->allow_simulated = true; break;
+        case 'R': a->rank_model = optarg; break;
         case 'h': sf_tune_print_help (s_help); return -1;
         default: return sf_cli_usage (cmd, "unknown option");
         }
@@ -136,6 +140,13 @@ s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
         return sf_cli_usage (cmd, "give weight files (with --n N) or --model MANIFEST");
     if (nfiles > 0 && a->n == 0)
         return sf_cli_usage (cmd, "--n N is required with weight files");
+    if (a->rank_model && a->strategy_given && a->request.strategy != SF_REQUEST_RANK)
+        return sf_cli_usage (cmd, "--rank-model is the rank strategy's model, not %s's",
+                             sf_request_strategy_name (a->request.strategy));
+    if (a->rank_model) {    /* as if --strategy rank */
+        a->request.strategy = SF_REQUEST_RANK;
+        a->strategy_given = true;
+    }
     int rc = a->manifest ? sf_client_model_read (a->manifest, model) : SF_OK;
     for (int i = 0; i < nfiles && rc == SF_OK; i++)
         rc = sf_client_model_add (model, files[i], tensors[i], a->n, a->request.bias, a->request.relu);
@@ -283,12 +294,27 @@ sf_cmd_local (int argc, char **argv)
         sf_client_model_free (&model);
         return sf_cli_fail (cmd, rc);
     }
+    static sf_proto_submit_t sub;   /* large: not on the stack */
+    memset (&sub, 0, sizeof sub);
+    snprintf (sub.name, sizeof sub.name, "%s", a.name ? a.name : model.name[0] ? model.name : model.layers[0].name);
+    sub.request = a.request;
+    if (a.rank_model) {     /* the campaign is for the workers' GPU type, with this model */
+        rc = sf_localdef_gpu_type (s_will_simulate (&a), sub.gpu_type, sizeof sub.gpu_type);
+        if (rc == SF_OK)
+            rc = sf_client_rank_model (&sub, a.rank_model);
+        if (rc != SF_OK) {
+            free (store);
+            sf_client_model_free (&model);
+            return sf_cli_fail (cmd, rc);
+        }
+    }
     double t0 = zclock_mono () / 1000.0;
     sf_farm_opts_t fo = { .store_dir = store, .backend = a.backend, .workers = (int) a.workers,
                           .compile_threads = (int) a.threads };
     sf_farm_t *farm = sf_farm_new (&fo);
     if (!farm) {
         free (store);
+        free (sub.model.json);
         sf_client_model_free (&model);
         return sf_cli_fail (cmd, sf_error_last ());
     }
@@ -304,10 +330,6 @@ sf_cmd_local (int argc, char **argv)
     sf_client_t cl;
     sf_client_init (&cl);
     snprintf (cl.endpoint, sizeof cl.endpoint, "%s", clients_ep);
-    sf_proto_submit_t sub;
-    memset (&sub, 0, sizeof sub);
-    snprintf (sub.name, sizeof sub.name, "%s", a.name ? a.name : model.name[0] ? model.name : model.layers[0].name);
-    sub.request = a.request;
     uint64_t id = 0;
     sf_proto_campaign_t last;
     memset (&last, 0, sizeof last);
@@ -315,8 +337,12 @@ sf_cmd_local (int argc, char **argv)
     snprintf (item, sizeof item, "%d layer%s of %s", model.count, model.count == 1 ? "" : "s", sub.name);
     sf_progress_set_item (item);
     rc = sf_client_submit (&cl, &model, &sub, &id);
+    free (sub.model.json);
+    sub.model.json = NULL;
     if (rc == SF_OK)
         rc = sf_client_follow (&cl, id, "tuning layers", a.quiet || a.json, &last);
+    free (last.failures);   /* the store's campaign record says them */
+    last.failures = NULL;
     sf_progress_set_item (NULL);
     int keep = rc;
     char keep_msg[1024];

@@ -20,6 +20,10 @@ static const char *s_help =
     "  --tensor NAME      .safetensors: the tensor to read (for the files that follow)\n"
     "  --n N              columns of B the layers are tuned for\n"
     "  --model MANIFEST   a model manifest (layers, weight files, N)\n"
+    "  --rank-model M     rank: the XGBoost JSON model file (or a store directory's\n"
+    "                     latest model of --gpu-type) the JOBs carry instead of the\n"
+    "                     coordinator's store's; tune-local's --model (implies\n"
+    "                     --strategy rank; a file's GPU type is the campaign's)\n"
     "  --name NAME        the campaign's name (default: the model's, or the first file's)\n"
     "  --gpu-type T       only workers of this GPU type (NAME/sm_XY/Nsm; default: the first\n"
     "                     worker's type; required for a sweep)\n"
@@ -49,6 +53,7 @@ sf_cmd_submit (int argc, char **argv)
         { "n", required_argument, 0, 'n' },          { "model", required_argument, 0, 'm' },
         { "strategy", required_argument, 0, 's' },   { "name", required_argument, 0, 'N' },
         { "gpu-type", required_argument, 0, 'g' },   { "json", no_argument, 0, 'j' },
+        { "rank-model", required_argument, 0, 'R' },
         { "help", no_argument, 0, 'h' },             SF_CLIENT_LONG_OPTIONS,
         { 0, 0, 0, 0 }
     };
@@ -58,7 +63,7 @@ sf_cmd_submit (int argc, char **argv)
     sf_client_init (&cl);
     static s_files_t files;
     memset (&files, 0, sizeof files);
-    const char *tensor = NULL, *manifest = NULL, *name = NULL;
+    const char *tensor = NULL, *manifest = NULL, *name = NULL, *rank_model = NULL;
     int64_t n = 0;
     bool json = false;
     sf_proto_submit_t sub;
@@ -86,6 +91,7 @@ sf_cmd_submit (int argc, char **argv)
                 return sf_cli_usage (cmd, "--n: 1..%lld", (long long) SF_PROTO_N_MAX);
             break;
         case 'm': manifest = optarg; break;
+        case 'R': rank_model = optarg; break;
         case 's':
             snprintf (sub.kind, sizeof sub.kind, "%s", strcmp (optarg, "sweep") == 0 ? "sweep" : "search");
             if (strcmp (optarg, "sweep") != 0 && sf_request_set_option (&sub.request, "strategy", optarg) != SF_OK)
@@ -116,6 +122,15 @@ sf_cmd_submit (int argc, char **argv)
         return sf_cli_usage (cmd, "give weight files (with --n N) or --model MANIFEST");
     if (files.nfiles > 0 && n == 0)
         return sf_cli_usage (cmd, "--n N is required with weight files");
+    if (rank_model && (strcmp (sub.kind, "sweep") == 0 || sub.request.strategy != SF_REQUEST_RANK)) {
+        if (sub.kind[0])
+            return sf_cli_usage (cmd, "--rank-model is the rank strategy's model, not %s's",
+                                 strcmp (sub.kind, "sweep") == 0 ? "sweep"
+                                                                 : sf_request_strategy_name (sub.request.strategy));
+        sf_request_set_option (&sub.request, "strategy", "rank");
+    }
+    if (rank_model && sf_client_rank_model (&sub, rank_model) != SF_OK)
+        return sf_cli_fail (cmd, sf_error_last ());
     sf_client_model_t model;
     memset (&model, 0, sizeof model);
     int rc = manifest ? sf_client_model_read (manifest, &model) : SF_OK;
@@ -125,11 +140,13 @@ sf_cmd_submit (int argc, char **argv)
         rc = sf_client_model_request (&model, &sub.request);
     if (rc != SF_OK) {
         sf_client_model_free (&model);
+        free (sub.model.json);
         return sf_cli_fail (cmd, rc);
     }
     snprintf (sub.name, sizeof sub.name, "%s", name ? name : model.name[0] ? model.name : model.layers[0].name);
     uint64_t id = 0;
     rc = sf_client_submit (&cl, &model, &sub, &id);
+    free (sub.model.json);
     int layers = model.count;
     sf_client_model_free (&model);
     if (rc != SF_OK)

@@ -11,8 +11,7 @@
 #include "cli/sf_client.h"
 #include "cli/sf_tune.h"
 #include "common/sf_error.h"
-#include "coordinator/sf_farm.h"
-#include "proxygen/sf_space.h"
+#include "coordinator/sf_sweeprun.h"
 #include "rankmodel/sf_sweep.h"
 #include "store/sf_store.h"
 
@@ -53,161 +52,18 @@ typedef struct {
     sf_device_info_t dev;
 } s_opts_t;
 
-typedef struct {
-    int measured, skipped, empty, failed;
-    uint64_t campaign, candidates;
-    bool ran;                    /* a campaign was submitted */
-    double wall_s, cpu_s, gpu_s;
-} s_tally_t;
-
-/* ---- the plan: which problems the farm measures ------------------------------------ */
-
-/*  Problem i's layer, unless it has fewer than 2 sampled configs (empty) or
-    all of them are in the store (skipped): the farm's sweep sample
-    (proxygen/sf_space.h), as its coordinator will take it. */
-static int
-s_plan_problem (const s_opts_t *o, const sf_sweep_t *sweep, int i, sf_store_t *store, sf_config_t *configs,
-                sf_client_model_t *model, s_tally_t *t)
+/*  The plan's line per problem given to the farm. */
+static void
+s_planned (int i, const sf_sweep_problem_t *p, int count, void *arg)
 {
-    sf_sweep_problem_t p;
-    sf_sweep_problem (sweep, i, &p);
-    sf_matrix_t *a = sf_sweep_matrix (&p);
-    if (!a)
-        return sf_error_last ();
-    unsigned tmpl = sf_sweep_templates (sweep);
-    int count = sf_space_sweep_sample (p.m, p.k, p.n, sf_matrix_nnz (a), o->dev.sm_count, tmpl & SF_SEARCH_U,
-                                       tmpl & SF_SEARCH_D, o->tune.request.seed, configs,
-                                       sf_sweep_configs_per_problem (sweep));
-    if (count < 0) {
-        sf_matrix_destroy (&a);
-        return count;
-    }
-    if (count < 2)
-        t->empty++;
-    else if (store && sf_sweep_measured (store, o->dev.gpu_type, a, p.n, configs, count))
-        t->skipped++;
-    else if (o->limit == 0 || model->count < o->limit) {
-        sf_client_layer_t *l = &model->layers[model->count++];
-        snprintf (l->name, sizeof l->name, "%.*s", (int) sizeof l->name - 1, p.id);
-        l->n = p.n;
-        l->matrix = a;
-        a = NULL;
-        if (!o->quiet)
-            fprintf (stderr, "[%d/%d] %s: %lld x %lld x %lld, sparsity %.3f, %s mask, %d configs\n", i + 1,
-                     sf_sweep_problems (sweep), p.id, (long long) p.m, (long long) p.k, (long long) p.n,
-                     p.sparsity, p.mask == SF_MASK_STRUCTURED ? "structured" : "uniform", count);
-    }
-    sf_matrix_destroy (&a);
-    return SF_OK;
-}
-
-static int
-s_plan (const s_opts_t *o, const sf_sweep_t *sweep, const char *dir, sf_client_model_t *model, s_tally_t *t)
-{
-    int problems = sf_sweep_problems (sweep);
-    if (problems > SF_PROTO_LAYERS_MAX)
-        return sf_error_set (SF_ERR_RANGE, "the sweep has %d problems, a campaign at most %d", problems,
-                             SF_PROTO_LAYERS_MAX);
-    sf_config_t *configs = malloc ((size_t) sf_sweep_configs_per_problem (sweep) * sizeof *configs + 1);
-    model->layers = calloc ((size_t) problems, sizeof *model->layers);
-    snprintf (model->name, sizeof model->name, "%.*s", (int) sizeof model->name - 1, sf_sweep_name (sweep));
-    int rc = configs && model->layers ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
-    sf_store_t *store = rc == SF_OK ? sf_store_open (dir, SF_STORE_READONLY) : NULL;  /* none yet: nothing stored */
-    for (int i = 0; rc == SF_OK && i < problems; i++)
-        rc = s_plan_problem (o, sweep, i, store, configs, model, t);
-    sf_store_destroy (&store);
-    free (configs);
-    return rc;
-}
-
-/* ---- the run: a sweep campaign on the embedded farm -------------------------------- */
-
-/*  Jobs of the campaign by layer: done, failed. */
-typedef struct {
-    int *done, *failed;
-    uint32_t layers;
-} s_jobs_t;
-
-static int
-s_job_each (void *arg, const sf_store_job_t *job)
-{
-    s_jobs_t *j = arg;
-    if (job->layer < j->layers) {
-        j->done[job->layer] += job->state == SF_JOB_DONE;
-        j->failed[job->layer] += job->state == SF_JOB_FAILED;
-    }
-    return 0;
-}
-
-/*  What the campaign did, from the store: its layers measured or failed,
-    its fresh results and costs. */
-static int
-s_count (const char *dir, uint64_t id, int layers, s_tally_t *t)
-{
-    sf_store_t *store = sf_store_open (dir, SF_STORE_READONLY);
-    sf_store_campaign_t c;
-    memset (&c, 0, sizeof c);
-    s_jobs_t j = { calloc ((size_t) layers, sizeof (int)), calloc ((size_t) layers, sizeof (int)), (uint32_t) layers };
-    int rc = !store ? sf_error_last () : !j.done || !j.failed ? sf_error_set (SF_ERR_NOMEM, "out of memory")
-                                                                : sf_store_get_campaign (store, id, &c);
-    if (rc == SF_OK)
-        rc = sf_store_each_job (store, id, s_job_each, &j);
-    for (int i = 0; rc == SF_OK && i < layers; i++) {
-        t->failed += j.failed[i] > 0;
-        t->measured += j.failed[i] == 0;   /* its configs' jobs all done (or the store had them) */
-    }
-    if (rc == SF_OK) {
-        t->candidates = c.counters.results;
-        t->wall_s = c.counters.wall_s;
-        t->cpu_s = c.counters.cpu_s;
-        t->gpu_s = c.counters.gpu_s;
-    }
-    free (j.done);
-    free (j.failed);
-    sf_record_campaign_free (&c);
-    sf_store_destroy (&store);
-    return rc;
-}
-
-/*  The planned layers as a sweep campaign (kind sweep, the sweep's
-    templates, its configs per problem) on an embedded farm of one worker;
-    the coordinator's ledger records every result. */
-static int
-s_run (const s_opts_t *o, const sf_sweep_t *sweep, const char *dir, const sf_client_model_t *model, s_tally_t *t)
-{
-    sf_farm_opts_t fo = { .store_dir = dir, .backend = o->tune.search.backend == SF_BACKEND_SIM ? "sim" : "cuda",
-                          .workers = 1, .compile_threads = o->tune.search.compile_threads, .gpu = o->tune.search.gpu };
-    sf_farm_t *farm = sf_farm_new (&fo);
-    if (!farm)
-        return sf_error_last ();
-    static sf_proto_submit_t sub;   /* large: not on the stack */
-    memset (&sub, 0, sizeof sub);
-    snprintf (sub.name, sizeof sub.name, "%s", model->name);
-    snprintf (sub.kind, sizeof sub.kind, "sweep");
-    snprintf (sub.gpu_type, sizeof sub.gpu_type, "%s", o->dev.gpu_type);
-    sub.request = o->tune.request;
-    sub.request.max_configs = sf_sweep_configs_per_problem (sweep);
-    sub.request.templates = sf_sweep_templates (sweep);
-    sf_client_t cl;
-    sf_client_init (&cl);
-    snprintf (cl.endpoint, sizeof cl.endpoint, "%s", sf_farm_clients_endpoint (farm));
-    sf_proto_campaign_t last;
-    memset (&last, 0, sizeof last);
-    int rc = sf_client_submit (&cl, model, &sub, &t->campaign);
-    if (rc == SF_OK)
-        rc = sf_client_follow (&cl, t->campaign, "sweep", o->quiet || o->json, &last);
-    free (last.failures);
-    char keep[1024];
-    snprintf (keep, sizeof keep, "%s", sf_error_message ());
-    sf_farm_destroy (&farm);   /* the coordinator has committed and closed the store */
-    if (rc != SF_OK)
-        return sf_error_set (rc, "%s", keep);
-    t->ran = true;
-    return s_count (dir, t->campaign, model->count, t);
+    const sf_sweep_t *sweep = arg;
+    fprintf (stderr, "[%d/%d] %s: %lld x %lld x %lld, sparsity %.3f, %s mask, %d configs\n", i + 1,
+             sf_sweep_problems (sweep), p->id, (long long) p->m, (long long) p->k, (long long) p->n,
+             p->sparsity, p->mask == SF_MASK_STRUCTURED ? "structured" : "uniform", count);
 }
 
 static void
-s_report (const s_opts_t *o, const sf_sweep_t *sweep, const s_tally_t *t)
+s_report (const s_opts_t *o, const sf_sweep_t *sweep, const sf_sweeprun_tally_t *t)
 {
     bool complete = t->measured + t->skipped + t->empty == sf_sweep_problems (sweep);
     if (o->json) {
@@ -242,16 +98,27 @@ s_report (const s_opts_t *o, const sf_sweep_t *sweep, const s_tally_t *t)
     printf ("%s\n", complete ? "complete" : "not complete yet (run it again)");
 }
 
-/*  The sweep on this machine: planned against the store, run on the farm. */
+/*  The sweep on this machine: planned against the store, run on the farm
+    (coordinator/sf_sweeprun.h). */
 static int
 s_sweep (const s_opts_t *o, const sf_sweep_t *sweep, const char *dir)
 {
-    s_tally_t t = { 0 };
+    sf_sweeprun_tally_t t = { 0 };
     sf_client_model_t model;
     memset (&model, 0, sizeof model);
-    int rc = s_plan (o, sweep, dir, &model, &t);
+    bool quiet = o->quiet || o->json;
+    sf_sweeprun_opts_t so = { .store_dir = dir, .backend = o->tune.search.backend == SF_BACKEND_SIM ? "sim" : "cuda",
+                              .gpu = o->tune.search.gpu, .compile_threads = o->tune.search.compile_threads,
+                              .gpu_type = o->dev.gpu_type, .sm_count = o->dev.sm_count,
+                              .request = &o->tune.request, .limit = (int) o->limit,
+                              .on_planned = o->quiet ? NULL : s_planned, .arg = (void *) sweep };
+    int rc = sf_sweeprun_plan (&so, sweep, &model, &t);
+    sf_client_bar_t bar;
+    sf_client_bar_init (&bar, "sweep");
+    so.on_status = quiet ? NULL : sf_client_bar_draw;
+    so.arg = &bar;
     if (rc == SF_OK && model.count > 0)
-        rc = s_run (o, sweep, dir, &model, &t);
+        rc = sf_sweeprun_run (&so, sweep, &model, &t);
     if (rc == SF_OK)
         s_report (o, sweep, &t);
     sf_client_model_free (&model);

@@ -7,6 +7,7 @@
 #include "cli/sf_cli.h"
 #include "cli/sf_client.h"
 #include "common/sf_error.h"
+#include "coordinator/sf_sweeprun.h"
 #include "rankmodel/sf_rankmodel.h"
 #include "rankmodel/sf_rankstore.h"
 #include "rankmodel/sf_sweep.h"
@@ -140,32 +141,6 @@ s_train (const s_opts_t *o, sf_store_t *store, const sf_rankmodel_params_t *para
 
 /* ---- the farm's form ------------------------------------------------------ */
 
-/*  The sweep's problems as the layers of a campaign (name "<sweep>/pNNNN",
-    the problem's matrix and N), the way sweep-local records them. */
-static int
-s_sweep_model (const sf_sweep_t *sweep, sf_client_model_t *model)
-{
-    int count = sf_sweep_problems (sweep);
-    if (count > SF_PROTO_LAYERS_MAX)
-        return sf_error_set (SF_ERR_RANGE, "the sweep has %d problems, a campaign at most %d", count,
-                             SF_PROTO_LAYERS_MAX);
-    model->layers = calloc ((size_t) count, sizeof *model->layers);
-    if (!model->layers)
-        return sf_error_set (SF_ERR_NOMEM, "out of memory");
-    snprintf (model->name, sizeof model->name, "%.*s", (int) sizeof model->name - 1, sf_sweep_name (sweep));
-    for (int i = 0; i < count; i++) {
-        sf_sweep_problem_t p;
-        sf_sweep_problem (sweep, i, &p);
-        sf_client_layer_t *l = &model->layers[model->count];
-        if (!(l->matrix = sf_sweep_matrix (&p)))
-            return sf_error_last ();
-        snprintf (l->name, sizeof l->name, "%.*s", (int) sizeof l->name - 1, p.id);
-        l->n = p.n;
-        model->count++;
-    }
-    return SF_OK;
-}
-
 static void
 s_print_farm (const s_opts_t *o, uint64_t campaign, const sf_proto_campaign_t *c, const sf_proto_train_ok_t *ok)
 {
@@ -192,27 +167,18 @@ s_print_farm (const s_opts_t *o, uint64_t campaign, const sf_proto_campaign_t *c
             ok->version, ok->gpu_type, (long long) ok->problems, (long long) ok->candidates, ok->seconds);
 }
 
-/*  Submits the sweep, follows it, then asks the coordinator to train. */
 /*  Says so when no live worker of the coordinator has gpu_type: the sweep
     then waits until one connects (its jobs go only to that type). */
 static void
 s_warn_no_worker (const sf_client_t *client, const char *gpu_type)
 {
-    sf_proto_status_req_t req = { 0 };
-    sf_proto_msg_t *reply = NULL;
-    if (sf_client_request (client, SF_PROTO_STATUS_REQ, &req, &reply) != SF_OK)
-        return;
     bool found = false;
-    for (size_t i = 0; reply->type == SF_PROTO_STATUS && i < reply->status.worker_count; i++)
-        if (strcmp (reply->status.workers[i].gpu_type, gpu_type) == 0
-            && strcmp (reply->status.workers[i].state, "lost") != 0)
-            found = true;
-    if (reply->type == SF_PROTO_STATUS && !found)
+    if (sf_client_has_worker (client, gpu_type, &found) == SF_OK && !found)
         fprintf (stderr, "spmmfarm train: no worker of GPU type '%s' is connected: the sweep waits until "
                          "one is (Ctrl-C stops waiting; the campaign stays queued)\n", gpu_type);
-    sf_proto_msg_destroy (&reply);
 }
 
+/*  Submits the sweep, follows it, then asks the coordinator to train. */
 static int
 s_train_farm (const s_opts_t *o)
 {
@@ -221,15 +187,9 @@ s_train_farm (const s_opts_t *o)
         return sf_error_last ();
     sf_client_model_t model;
     memset (&model, 0, sizeof model);
-    int rc = s_sweep_model (sweep, &model);
-    sf_proto_submit_t sub;
-    memset (&sub, 0, sizeof sub);
-    snprintf (sub.name, sizeof sub.name, "%s", model.name);
-    snprintf (sub.kind, sizeof sub.kind, "sweep");
-    snprintf (sub.gpu_type, sizeof sub.gpu_type, "%s", o->gpu_type);
-    sf_request_init (&sub.request);
-    sub.request.max_configs = sf_sweep_configs_per_problem (sweep);
-    sub.request.templates = sf_sweep_templates (sweep);
+    int rc = sf_sweeprun_model (sweep, &model);
+    static sf_proto_submit_t sub;   /* large: not on the stack */
+    sf_sweeprun_submit_init (sweep, o->gpu_type, NULL, &sub);
     sf_sweep_destroy (&sweep);
     uint64_t id = 0;
     if (rc == SF_OK)
@@ -244,6 +204,7 @@ s_train_farm (const s_opts_t *o)
     if (rc == SF_OK && strcmp (last.state, "done") != 0)
         rc = sf_error_set (SF_ERR_INVALID, "sweep campaign %llu ended %s: not training on it",
                            (unsigned long long) id, last.state);
+    free (last.failures);
     /* Fitting takes a while on a big sweep: wait for it, not for the
        usual request timeout. */
     sf_client_t slow = o->client;

@@ -20,9 +20,9 @@
 #include "common/sf_matrix_io.h"
 #include "common/sf_cudadrv.h"
 #include "cli/sf_tune.h"
-#include "common/sf_sha256.h"
 #include "coordinator/sf_farm.h"
 #include "coordinator/sf_ledger.h"
+#include "experiments/sf_answer.h"
 #include "store/sf_export.h"
 #include "store/sf_store.h"
 #include "worker/sf_empty.h"
@@ -113,109 +113,6 @@ s_request_key (const sf_tune_t *tune, char *buf, size_t size)
     sf_request_store_key (&tune->request, timing, buf, size);
 }
 
-/*  The store's candidates of an answer (this GPU type, matrix, N, tier
-    and layout), read as a RESULT's (worker/sf_jobrun.h), with the counts
-    they tell. */
-typedef struct {
-    sf_search_result_t *r;
-    sf_tier tier;                 /* the request's: other tiers' results are not its */
-    sf_layout layout;
-    int status;
-} s_cands_t;
-
-static int
-s_cand_each (void *arg, const sf_store_result_key_t *key, const sf_store_result_t *v)
-{
-    s_cands_t *cs = arg;
-    sf_search_result_t *r = cs->r;
-    if (key->tier != cs->tier || key->layout != cs->layout)
-        return 0;
-    sf_proto_candidate_t w = { .proxy = key->proxy, .status = v->status, .us = v->us, .spread_us = v->spread_us,
-                               .p10_us = v->p10_us, .p90_us = v->p90_us, .err = v->err,
-                               .samples = (int32_t) v->samples, .compile_s = v->compile.seconds,
-                               .regs = v->compile.regs, .spill_stores = v->compile.spills,
-                               .shared_bytes = v->compile.shared_bytes, .code_bytes = v->compile.code_bytes };
-    snprintf (w.tmpl, sizeof w.tmpl, "%s", sf_template_name (key->tmpl));
-    if (strlen (key->config) >= sizeof w.config)
-        return 0;   /* not a config text (those are at most SF_PROTO_CONFIG_MAX) */
-    memcpy (w.config, key->config, strlen (key->config) + 1);
-    sf_candidate_t c;
-    if (!sf_jobrun_candidate (&w, &c))
-        return 0;   /* dense and the baselines are reported apart */
-    sf_candidate_t *grown = realloc (r->candidates, (size_t) (r->candidate_count + 1) * sizeof *grown);
-    if (!grown) {
-        cs->status = sf_error_set (SF_ERR_NOMEM, "out of memory");
-        return 1;
-    }
-    r->candidates = grown;
-    r->candidates[r->candidate_count++] = c;
-    if (c.status == SF_OK) {
-        r->timed++;
-        if (!c.proxy && !isnan (c.err) && c.us < r->best_generated_us)
-            r->best_generated_us = c.us;
-    } else
-        r->failed++;
-    r->compiled += v->compile.code_bytes > 0;
-    return 0;
-}
-
-/*  The stored answer (campaign c, layer 0) as sf_search_run reports a
-    search: the winner with its kernel, baselines, and the candidates the
-    store holds for this GPU type, matrix, N, tier and layout. */
-static int
-s_answer (sf_store_t *store, const sf_store_campaign_t *c, const sf_device_info_t *dev, const sf_matrix_t *a,
-          int64_t n, const sf_request_t *req, sf_search_result_t *r, int64_t *measured_ms)
-{
-    memset (r, 0, sizeof *r);
-    r->best_generated_us = INFINITY;
-    r->blas16_us = r->lt24_us = NAN;
-    sf_store_best_t best;
-    int rc = sf_store_get_best (store, c->id, 0, &best);
-    if (rc != SF_OK)
-        return rc;
-    *measured_ms = best.recorded_ms;
-    if (strlen (best.config) >= sizeof r->config)
-        return sf_error_set (SF_ERR_FORMAT, "campaign %llu's best has config '%s', not a config text",
-                             (unsigned long long) c->id, best.config);
-    sf_store_kernel_t k = { 0 };
-    if (best.has_kernel && (rc = sf_store_get_kernel (store, best.kernel, &k)) != SF_OK)
-        return rc;
-    r->simulated = best.simulated;
-    snprintf (r->gpu_name, sizeof r->gpu_name, "%s", dev->name);
-    snprintf (r->gpu_type, sizeof r->gpu_type, "%s", c->gpu_type);
-    r->sm_count = dev->sm_count;
-    snprintf (r->driver, sizeof r->driver, "%s", best.driver[0] ? best.driver : dev->driver_version_str);
-    r->tier = req->tier;
-    r->tmpl = best.tmpl;
-    memcpy (r->config, best.config, strlen (best.config) + 1);
-    r->us = best.us;
-    r->max_rel_err = best.err;
-    r->verified = !isnan (best.err);
-    r->launch = k.launch;
-    r->cubin = k.cubin;   /* moved: r owns them now */
-    r->cubin_size = k.cubin_size;
-    r->source = k.source;
-    r->data = k.data;
-    r->data_size = k.data_size;
-    r->sgemm_us = best.sgemm_us;
-    r->tf32_us = best.tf32_us;
-    r->cusparse_us = best.cusparse_us;
-    r->blas16_us = best.blas16_us;   /* bf16/fp16: cuBLASLt in the tier's type */
-    r->blas16_err = best.blas16_err;
-    r->tier = req->tier;
-    sf_store_result_key_t key = { .n = n, .tmpl = best.tmpl, .proxy = false, .tier = req->tier,
-                                  .layout = req->layout };
-    snprintf (key.gpu_type, sizeof key.gpu_type, "%s", c->gpu_type);
-    sf_record_hash_parse (sf_matrix_hash (a), key.matrix);
-    snprintf (key.config, sizeof key.config, "%s", best.config);
-    sf_store_result_t winner;
-    if (sf_store_get_result (store, &key, &winner) == SF_OK && isfinite (winner.spread_us))
-        r->spread_us = winner.spread_us;
-    s_cands_t cands = { r, req->tier, req->layout, SF_OK };
-    rc = sf_store_each_result (store, c->gpu_type, key.matrix, n, s_cand_each, &cands);
-    return cands.status != SF_OK ? cands.status : rc;
-}
-
 /*  Answers from the store when it holds this request: true with *r filled. */
 static bool
 s_store_lookup (s_store_t *st, const sf_tune_t *tune, const sf_device_info_t *dev, const sf_matrix_t *a,
@@ -237,7 +134,7 @@ s_store_lookup (s_store_t *st, const sf_tune_t *tune, const sf_device_info_t *de
     sf_store_campaign_t c;
     int64_t measured_ms = 0;
     int rc = sf_ledger_answer (store, dev->gpu_type, a, n, req->bias, req->relu, key, &c);
-    if (rc == SF_OK && (rc = s_answer (store, &c, dev, a, n, req, r, &measured_ms)) != SF_OK) {
+    if (rc == SF_OK && (rc = sf_answer_read (store, &c, dev, a, n, req, r, &measured_ms)) != SF_OK) {
         sf_log_warn ("tune-local", "campaign %llu answers this request, but: %s", (unsigned long long) c.id,
                      sf_error_message ());
         sf_search_result_free (r);
@@ -318,23 +215,15 @@ s_campaign (sf_farm_t *farm, const char *name, const sf_tune_t *tune, const char
     snprintf (sub.gpu_type, sizeof sub.gpu_type, "%s", gpu_type);
     sub.request = *req;
     s_request_key (tune, sub.request_key, sizeof sub.request_key);
-    char *json = NULL;
-    size_t size = 0;
-    if (tune->ranker && sf_rankmodel_save_json (tune->ranker, &json, &size) == SF_OK) {
-        uint8_t digest[SF_SHA256_BYTES];
-        sf_sha256 (json, size, digest);
-        sf_sha256_hex (digest, sub.model.digest);
-        sub.model.version = (int32_t) tune->model_version;
-        sub.model.json = json;
-        sub.has_model = true;
-    }
+    if (tune->ranker && sf_client_model_attach (&sub, tune->ranker, tune->model_version) != SF_OK)
+        sf_log_warn ("tune-local", "the rank model does not travel: %s", sf_error_message ());
     sf_client_t cl;
     sf_client_init (&cl);
     snprintf (cl.endpoint, sizeof cl.endpoint, "%s", sf_farm_clients_endpoint (farm));
     sf_proto_campaign_t last;
     memset (&last, 0, sizeof last);
     int rc = sf_client_submit (&cl, &model, &sub, id);
-    free (json);
+    free (sub.model.json);
     if (rc == SF_OK)
         rc = sf_client_follow (&cl, *id, "searching", quiet, &last);
     *has_res = rc == SF_OK && sf_farm_take_result (farm, *id, 0, res) == SF_OK;
@@ -375,7 +264,7 @@ s_search (s_store_t *st, const char *name, const sf_tune_t *tune, const sf_devic
         rc = sf_store_get_campaign (store, id, &c);
     int64_t measured_ms = 0;
     if (rc == SF_OK)
-        rc = s_answer (store, &c, dev, a, n, &tune->request, r, &measured_ms);
+        rc = sf_answer_read (store, &c, dev, a, n, &tune->request, r, &measured_ms);
     if (rc == SF_OK && has_res)
         rc = sf_jobrun_search_result (&res, r);
     if (rc == SF_OK) {

@@ -88,3 +88,13 @@ sf_localdef_apply (const sf_localdef_env_t *env, const sf_client_model_t *model,
                  env->sim ? " on the sim backend" : "");
     return rc;
 }
+
+int
+sf_localdef_gpu_type (bool sim, char *out, size_t size)
+{
+    sf_device_info_t dev;
+    int rc = s_device (sim, &dev);
+    if (rc == SF_OK)
+        snprintf (out, size, "%s", dev.gpu_type);
+    return rc;
+}

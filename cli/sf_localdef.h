@@ -35,4 +35,8 @@ typedef struct {
     Returns SF_OK, or a store error (the strategy then stays). */
 int sf_localdef_apply (const sf_localdef_env_t *env, const sf_client_model_t *model, sf_request_t *req);
 
+/*  The GPU type the farm's workers will report (GPU 0's, or the sim
+    model's) into out[size]: a --rank-model is loaded for it. */
+int sf_localdef_gpu_type (bool sim, char *out, size_t size);
+
 #endif

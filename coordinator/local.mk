@@ -25,3 +25,7 @@ libsf_coordinator_la_SOURCES += \
 	coordinator/sf_ledger.c coordinator/sf_ledger.h
 libsf_coordinator_la_SOURCES += \
 	coordinator/sf_farm.c coordinator/sf_farm.h
+libsf_coordinator_la_SOURCES += \
+	coordinator/sf_client.c coordinator/sf_client.h
+libsf_coordinator_la_SOURCES += \
+	coordinator/sf_sweeprun.c coordinator/sf_sweeprun.h

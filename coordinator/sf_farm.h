@@ -14,7 +14,7 @@
     its search from it). sf_farm_destroy stops the loop, which sends SHUTDOWN to every
     worker, joins the thread, waits up to 5 s for the workers to leave and
     kills those that did not, then closes the store. Clients talk to
-    sf_farm_clients_endpoint (cli/sf_client.h, wire/sf_proto.h).
+    sf_farm_clients_endpoint (coordinator/sf_client.h, wire/sf_proto.h).
 
     One thread owns a farm; its getters may be called while it runs.
 */

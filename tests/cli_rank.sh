@@ -89,6 +89,61 @@ expect_grep "^1 [0-9.e+-]+ \"a@0.7\" 1\$" "$WORK/bench/chart.gp" "chart.gp: the 
 expect_grep "SIMULATED" "$WORK/bench/chart.gp" "chart.gp: a sim run's chart says so"
 [ -s "$WORK/bench/chart.png" ] && pass "chart.png drawn (gnuplot)" || fail "chart.png drawn (gnuplot)"
 
+# ---- --rank-model: submit and local carry a model of their own (tune-local's
+# --model) in the SUBMIT; the coordinator's store has none, so a campaign that
+# ranks (no fallback) ranked with the client's model
+H100_MODEL="$TOP_SRCDIR/docs/bench/h100/rank/model.json"
+expect_exit 2 "local --rank-model with --strategy proxy" "$SPMMFARM" local "$WORK/l.mtx" --n 1024 --backend sim \
+    --store "$WORK/lstore" --strategy proxy --rank-model "$WORK/model.json" -q
+expect_grep "rank strategy's model, not proxy's" "$WORK/err" "local says --rank-model is rank's"
+expect_exit 2 "local --rank-model of another GPU type" "$SPMMFARM" local "$WORK/l.mtx" --n 1024 --backend sim \
+    --store "$WORK/lstore" --rank-model "$H100_MODEL" -q
+expect_grep "not of this GPU type \($SIM\)" "$WORK/err" "local says whose model it is"
+expect_exit 0 "local --rank-model FILE (an empty store)" "$SPMMFARM" local "$WORK/l.mtx" --n 1024 --backend sim \
+    --store "$WORK/lstore" --rank-model "$WORK/model.json" --top-k 2 --compile-threads 2 --json -q
+check "$WORK/out" 'd["strategy"] == "rank" and d["model_version"] == 1 and not d["fallback"]' \
+    "local ranked with the file's model (version 1), the store has none"
+expect_exit 0 "local --rank-model STORE" "$SPMMFARM" local "$WORK/big.mtx" --n 1024 --backend sim \
+    --store "$WORK/lstore" --rank-model "$STORE" --top-k 2 --compile-threads 2 --json -q
+check "$WORK/out" 'd["strategy"] == "rank" and d["model_version"] == 2 and not d["fallback"]' \
+    "local ranked with the other store's latest model (version 2)"
+
+port=$((20000 + ($$ + 4099) % 20000))
+WEP=tcp://127.0.0.1:$port CEP=tcp://127.0.0.1:$((port + 1))
+"$SPMMFARM" coordinator --store "$WORK/cstore" --workers $WEP --clients $CEP --heartbeat-ms 200 \
+    2>>"$WORK/coord.log" &
+COORD=$!
+"$SPMMFARM" worker --connect $WEP --backend sim --compile-threads 2 2>>"$WORK/worker.log" &
+WORKER=$!
+sleep 0.5
+expect_exit 2 "submit --rank-model of another GPU type" "$SPMMFARM" submit "$WORK/l.mtx" --n 1024 \
+    --gpu-type $SIM --rank-model "$H100_MODEL" --coordinator $CEP
+expect_grep "not of this GPU type \($SIM\)" "$WORK/err" "submit says whose model it is"
+expect_exit 2 "submit --rank-model STORE without --gpu-type" "$SPMMFARM" submit "$WORK/l.mtx" --n 1024 \
+    --rank-model "$STORE" --coordinator $CEP
+expect_grep "name the campaign's GPU type" "$WORK/err" "submit asks for the GPU type"
+expect_exit 2 "submit --rank-model with --strategy sweep" "$SPMMFARM" submit "$WORK/l.mtx" --n 1024 \
+    --strategy sweep --gpu-type $SIM --rank-model "$WORK/model.json" --coordinator $CEP
+expect_exit 2 "submit --rank-model of a missing file" "$SPMMFARM" submit "$WORK/l.mtx" --n 1024 \
+    --rank-model "$WORK/none.json" --coordinator $CEP
+expect_exit 0 "submit --rank-model FILE" "$SPMMFARM" submit "$WORK/l.mtx" --n 1024 --top-k 2 \
+    --rank-model "$WORK/model.json" --coordinator $CEP --json
+id=$(json_get "$WORK/out" 'd["campaign"]')
+for i in $(seq 1 300); do
+    "$SPMMFARM" status "$id" --coordinator $CEP --json > "$WORK/st.json" 2>/dev/null &&
+        state=$(json_get "$WORK/st.json" 'd["campaigns"][0]["state"]') &&
+        [ "$state" != queued ] && [ "$state" != running ] && break
+    sleep 0.2
+done
+check "$WORK/st.json" 'd["campaigns"][0]["state"] == "done" and d["campaigns"][0]["strategy"] == "rank"' \
+    "the submitted campaign ran rank"
+check "$WORK/st.json" 'd["campaigns"][0]["model_version"] == 1 and not d["campaigns"][0]["fallback"]' \
+    "with the client's model (version 1; the coordinator's store has none)"
+kill $WORKER $COORD 2>/dev/null
+wait $WORKER $COORD 2>/dev/null
+expect_exit 0 "the coordinator's store" "$SPMMFARM" store dump "$WORK/cstore" --db models
+[ ! -s "$WORK/out" ] && pass "holds no model of its own" || fail "holds no model of its own"
+
 # ---- rank-eval: rank vs proxy vs exhaustive on problems never trained on
 expect_exit 0 "rank-eval on the tiny suite" "$SPMMFARM" rank-eval --store "$STORE" --gpu-type $SIM \
     --suite "$SUITE" -o "$WORK/eval" --backend sim --templates U --max-configs 6 --top-k 3 -q

@@ -480,3 +480,30 @@ tests_check_rankfind_SOURCES = tests/check_rankfind.c
 tests_check_rankfind_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_rankfind_LDADD = $(CHECK_LDADD)
 tests_check_rankfind_LDFLAGS = $(CUDA_LDFLAGS)
+
+## coordinator/sf_client: the farm's client (requests, manifests, SUBMIT,
+## following) against a real embedded farm (sim backend)
+check_PROGRAMS += tests/check_client
+TESTS += tests/check_client
+tests_check_client_SOURCES = tests/check_client.c tests/sf_check_dir.h
+tests_check_client_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_client_LDADD = $(CHECK_LDADD)
+tests_check_client_LDFLAGS = $(CUDA_LDFLAGS)
+
+## experiments/sf_answer: a stored answer as a search's result (a real
+## embedded farm records the layer first)
+check_PROGRAMS += tests/check_answer
+TESTS += tests/check_answer
+tests_check_answer_SOURCES = tests/check_answer.c tests/sf_check_dir.h
+tests_check_answer_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_answer_LDADD = $(CHECK_LDADD)
+tests_check_answer_LDFLAGS = $(CUDA_LDFLAGS)
+
+## coordinator/sf_sweeprun: a training sweep planned against a real store
+## and run on a real embedded farm (sim backend), then resumed
+check_PROGRAMS += tests/check_sweeprun
+TESTS += tests/check_sweeprun
+tests_check_sweeprun_SOURCES = tests/check_sweeprun.c tests/sf_check_dir.h
+tests_check_sweeprun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_sweeprun_LDADD = $(CHECK_LDADD)
+tests_check_sweeprun_LDFLAGS = $(CUDA_LDFLAGS)
