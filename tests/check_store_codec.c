@@ -11,7 +11,8 @@
 
 #include "common/sf_error.h"
 #include "common/sf_sha256.h"
-#include "store/sf_mpack.h"
+#include "common/sf_mpack_out.h"
+#include "store/sf_mpack_in.h"
 #include "store/sf_record.h"
 #include "store/sf_store.h"
 #include "tests/sf_check_store.h"
@@ -53,7 +54,7 @@ START_TEST (test_mpack_writes_and_reads_checked)
     const uint8_t *b = sf_mpack_in_bin (&in, "b", 3, 3, &len);
     ck_assert (b && len == 3 && b[2] == 2);
     uint32_t count;
-    const msgpack_object *items = sf_mpack_in_array (&in, "a", 4, &count);
+    const sf_mpack_obj_t *items = sf_mpack_in_array (&in, "a", 4, &count);
     ck_assert_uint_eq (count, 2);
     sf_mpack_in_t sub;
     ck_assert_int_eq (sf_mpack_in_as_map (&in, &items[1], "a[1]", &sub), SF_OK);
