@@ -69,14 +69,23 @@ s_write_all (sf_mpack_out_t *out, msgpack_packer *pk)
     msgpack_pack_bin_with_body (pk, le, sizeof le);
 }
 
-START_TEST (test_writer_bytes_are_msgpack_c_s)
+/*  The same values by sf_mpack_out (returned) and by msgpack-c (into sb). */
+static sf_mpack_out_t *
+s_write_both (msgpack_sbuffer *sb)
 {
     sf_mpack_out_t *out = sf_mpack_out_new (1 << 20);
-    msgpack_sbuffer sb;
-    msgpack_sbuffer_init (&sb);
+    ck_assert_ptr_nonnull (out);
+    msgpack_sbuffer_init (sb);
     msgpack_packer pk;
-    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
     s_write_all (out, &pk);
+    return out;
+}
+
+START_TEST (test_writer_bytes_are_msgpack_c_s)
+{
+    msgpack_sbuffer sb;
+    sf_mpack_out_t *out = s_write_both (&sb);
     ck_assert_int_eq (sf_mpack_out_status (out), SF_OK);
     ck_assert_uint_eq (sf_mpack_out_size (out), sb.size);
     ck_assert_int_eq (memcmp (sf_mpack_out_data (out), sb.data, sb.size), 0);
@@ -151,12 +160,8 @@ s_same_tree (const sf_mpack_obj_t *obj, const msgpack_object *o)
 
 START_TEST (test_reader_values_are_msgpack_c_s)
 {
-    sf_mpack_out_t *out = sf_mpack_out_new (1 << 20);
     msgpack_sbuffer sb;
-    msgpack_sbuffer_init (&sb);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    s_write_all (out, &pk);
+    sf_mpack_out_t *out = s_write_both (&sb);
     /* float32, and the 32-bit forms msgpack-c never writes for small values */
     static const uint8_t extra[] = { 0xca, 0x3f, 0xc0, 0x00, 0x00, 0xdb, 0, 0, 0, 1, 'z', 0xdd, 0, 0, 0, 1, 0x05,
                                      0xdf, 0, 0, 0, 1, 0xa1, 'k', 0xc2, 0xc6, 0, 0, 0, 0 };
