@@ -44,16 +44,18 @@ typedef enum {
     SF_MPACK_EXT
 } sf_mpack_type;
 
-/*  One value as read. */
+/*  One value as read (24 bytes: a document holds one per value). */
 typedef struct {
     sf_mpack_type type;
-    bool b;              /* SF_MPACK_BOOL */
-    bool negative;       /* SF_MPACK_INT: the value is i (< 0); else u */
-    uint64_t u;
-    int64_t i;
-    double d;            /* SF_MPACK_FLOAT (float32 widened) */
-    uint32_t len;        /* STR, BIN, EXT: bytes; ARRAY: items; MAP: pairs */
-    const uint8_t *data; /* STR, BIN, EXT: the payload (in the reader's bytes) */
+    uint32_t len;            /* STR, BIN, EXT: bytes; ARRAY: items; MAP: pairs */
+    bool b;                  /* SF_MPACK_BOOL */
+    bool negative;           /* SF_MPACK_INT: the value is i (< 0); else u */
+    union {
+        uint64_t u;          /* SF_MPACK_INT, not negative */
+        int64_t i;           /* SF_MPACK_INT, negative */
+        double d;            /* SF_MPACK_FLOAT (float32 widened) */
+        const uint8_t *data; /* STR, BIN, EXT: the payload (in the reader's bytes) */
+    };
 } sf_mpack_tok_t;
 
 /*  A reader over caller-owned bytes; owns nothing. */
@@ -81,7 +83,8 @@ const char *sf_mpack_type_name (sf_mpack_type type);
 typedef struct sf_mpack_obj_s sf_mpack_obj_t;
 struct sf_mpack_obj_s {
     sf_mpack_tok_t tok;
-    sf_mpack_obj_t *items;  /* ARRAY: tok.len items; MAP: 2 * tok.len, each key then its value */
+    sf_mpack_obj_t *items;  /* ARRAY: tok.len items; MAP: 2 * tok.len, each key then its value
+                               (32 bytes a node, at most one node per byte of the document) */
 };
 
 /*  Checks that data holds exactly one object within the limits above.
