@@ -1,5 +1,5 @@
 /*  check_store's codec tests (one program with check_store.c): the
-    checked MessagePack writer and reader (store/sf_mpack), an optional
+    checked MessagePack writer and reader (common/sf_mpack_out, store/sf_mpack_in), an optional
     field read from records written before it existed, encoders refusing
     bad records, decoders surviving every corruption. */
 #include <check.h>
@@ -117,7 +117,7 @@ END_TEST
 START_TEST (test_mpack_rejects_malformed_bytes)
 {
     /* An array32 that announces a billion elements in 5 bytes: refused
-       before msgpack-c could allocate for it. */
+       before anything is allocated for it. */
     const uint8_t bomb[] = { 0xdd, 0x40, 0x00, 0x00, 0x00 };
     ck_assert_int_eq (sf_mpack_check (bomb, sizeof bomb), SF_ERR_FORMAT);
     ck_assert_ptr_nonnull (strstr (sf_error_message (), "elements announced"));
