@@ -13,7 +13,8 @@
 void
 sf_mpack_reader_init (sf_mpack_reader_t *rd, const void *data, size_t size)
 {
-    rd->start = rd->p = data;
+    static const uint8_t none[1];  /* no bytes: no arithmetic on a NULL pointer */
+    rd->start = rd->p = data ? (const uint8_t *) data : none;
     rd->end = rd->start + (data ? size : 0);
     rd->why[0] = '\0';
 }
