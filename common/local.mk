@@ -1,6 +1,8 @@
 ## common/: errors, logging, hashing, random numbers, sparse matrices and
 ## their files, the CPU reference, benchmark suites, the CUDA driver loader,
-## CurveZMQ certificates and allow-lists.
+## CurveZMQ certificates and allow-lists, and the one bounded MessagePack
+## codec that the wire and the store share (sf_mpack: the reader, tokens and
+## documents; sf_mpack_out: the writer).
 ## Its library sees common/ only: common knows no component.
 SF_PARTS_SPEC += common:common
 SF_PART_LIBS += libsf_common.la
@@ -15,6 +17,8 @@ libsf_common_la_SOURCES += \
 	common/sf_sha256.c common/sf_sha256.h \
 	common/sf_rng.c common/sf_rng.h \
 	common/sf_buf.c common/sf_buf.h \
+	common/sf_mpack.c common/sf_mpack.h \
+	common/sf_mpack_out.c common/sf_mpack_out.h \
 	common/sf_matrix.c common/sf_matrix.h \
 	common/sf_matrix_io.c common/sf_matrix_io.h \
 	common/sf_smtx.c common/sf_mtx.c common/sf_npy.c common/sf_safetensors.c \

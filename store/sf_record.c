@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/sf_error.h"
+#include "common/sf_mpack.h"
 #include "common/sf_sha256.h"
 #include "store/sf_record_priv.h"
 

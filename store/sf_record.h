@@ -34,7 +34,7 @@
 #include "common/sf_tier.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_emit.h"
-#include "store/sf_mpack.h"
+#include "common/sf_mpack_out.h"
 
 #ifdef __cplusplus
 extern "C" {

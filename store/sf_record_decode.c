@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "common/sf_error.h"
+#include "common/sf_mpack.h"
 #include "common/sf_sha256.h"
+#include "store/sf_mpack_in.h"
 #include "store/sf_record_priv.h"
 
 #define S_DOUBLE_MAX 1e300  /* errors and metrics: any finite magnitude a float holds */
@@ -82,7 +84,7 @@ s_in_bindup (sf_mpack_in_t *in, const char *key, size_t min, size_t max, size_t 
 }
 
 static void
-s_read_meta (sf_mpack_in_t *in, const msgpack_object *root, sf_record_meta_t *meta)
+s_read_meta (sf_mpack_in_t *in, const sf_mpack_obj_t *root, sf_record_meta_t *meta)
 {
     if (strcmp (meta->key, "schema") == 0)
         meta->u = sf_mpack_in_as_uint (in, root, "schema", 1, UINT32_MAX);
@@ -90,19 +92,6 @@ s_read_meta (sf_mpack_in_t *in, const msgpack_object *root, sf_record_meta_t *me
         meta->i = sf_mpack_in_as_int (in, root, "created", 0, INT64_MAX);
     else
         sf_mpack_in_as_str (in, root, "tool", meta->text, sizeof meta->text);
-}
-
-/*  Little-endian 32-bit words of a binary, into a malloc'ed array. */
-static void *
-s_le32_array (const uint8_t *bytes, size_t count)
-{
-    uint32_t *words = malloc (count * 4 + 4);
-    if (!words)
-        return NULL;
-    for (size_t i = 0; i < count; i++)
-        words[i] = (uint32_t) bytes[4 * i] | (uint32_t) bytes[4 * i + 1] << 8
-                   | (uint32_t) bytes[4 * i + 2] << 16 | (uint32_t) bytes[4 * i + 3] << 24;
-    return words;
 }
 
 /*  sf_matrix_new_csr trusts row_ptr[rows] to be the arrays' length: check
@@ -130,9 +119,9 @@ s_read_matrix (sf_mpack_in_t *in, const uint8_t *hash, sf_matrix_t **out)
     const uint8_t *v = sf_mpack_in_bin (in, "values", (size_t) nnz * 4, (size_t) nnz * 4, &v_len);
     if (in->status != SF_OK)
         return;
-    int32_t *row_ptr = s_le32_array (rp, (size_t) m + 1);
-    int32_t *col_idx = s_le32_array (ci, (size_t) nnz);
-    float *values = s_le32_array (v, (size_t) nnz);
+    int32_t *row_ptr = sf_mpack_le32_dup (rp, (size_t) m + 1);
+    int32_t *col_idx = sf_mpack_le32_dup (ci, (size_t) nnz);
+    float *values = sf_mpack_le32_dup (v, (size_t) nnz);
     if (!row_ptr || !col_idx || !values) {
         free (row_ptr), free (col_idx), free (values);
         sf_mpack_in_fail (in, SF_ERR_NOMEM, "out of memory for a %lld x %lld matrix", (long long) m,
@@ -239,7 +228,7 @@ s_read_campaign (sf_mpack_in_t *in, sf_store_campaign_t *c)
     c->created_ms = s_in_ms (in, "created");
     sf_mpack_in_str (in, "gpu_type", c->gpu_type, sizeof c->gpu_type);
     uint32_t count;
-    const msgpack_object *items = sf_mpack_in_array (in, "layers", SF_STORE_LAYERS_MAX, &count);
+    const sf_mpack_obj_t *items = sf_mpack_in_array (in, "layers", SF_STORE_LAYERS_MAX, &count);
     if (count > 0 && in->status == SF_OK) {
         c->layers = calloc (count, sizeof *c->layers);
         if (!c->layers)
@@ -300,7 +289,7 @@ s_read_job (sf_mpack_in_t *in, sf_store_job_t *job)
     if (in->status == SF_OK && !job->kind[0])
         sf_mpack_in_fail (in, SF_ERR_FORMAT, "kind: empty");
     uint32_t count;
-    const msgpack_object *items = sf_mpack_in_array (in, "configs", SF_STORE_JOB_CONFIGS_MAX, &count);
+    const sf_mpack_obj_t *items = sf_mpack_in_array (in, "configs", SF_STORE_JOB_CONFIGS_MAX, &count);
     if (count > 0 && in->status == SF_OK) {
         job->configs = calloc (count, sizeof *job->configs);
         if (!job->configs)
@@ -421,7 +410,7 @@ s_read_model (sf_mpack_in_t *in, sf_store_model_t *m)
     sf_mpack_in_t metrics;
     if (sf_mpack_in_map (in, "metrics", &metrics) != SF_OK)
         return;
-    uint32_t count = metrics.map->via.map.size;
+    uint32_t count = metrics.map->tok.len;
     if (count > SF_STORE_METRICS_MAX) {
         sf_mpack_in_fail (&metrics, SF_ERR_RANGE, "%u metrics, at most %d", count, SF_STORE_METRICS_MAX);
         return;
@@ -434,10 +423,10 @@ s_read_model (sf_mpack_in_t *in, sf_store_model_t *m)
         return;
     }
     m->metric_count = count;
-    const msgpack_object_kv *kv = metrics.map->via.map.ptr;
+    const sf_mpack_obj_t *kv = metrics.map->items;  /* key, value, key, ... */
     for (uint32_t i = 0; i < count; i++) {
-        sf_mpack_in_as_str (&metrics, &kv[i].key, "name", m->metrics[i].name, SF_STORE_METRIC_NAME_MAX);
-        m->metrics[i].value = sf_mpack_in_as_double (&metrics, &kv[i].val, m->metrics[i].name,
+        sf_mpack_in_as_str (&metrics, &kv[2 * i], "name", m->metrics[i].name, SF_STORE_METRIC_NAME_MAX);
+        m->metrics[i].value = sf_mpack_in_as_double (&metrics, &kv[2 * i + 1], m->metrics[i].name,
                                                      -S_DOUBLE_MAX, S_DOUBLE_MAX, true);
     }
 }
@@ -454,7 +443,7 @@ sf_record_decode_value (sf_record_t *r, const uint8_t *key, const void *value, s
     if (!doc)
         return sf_error_last ();
     sf_mpack_in_t in;
-    const msgpack_object *root = sf_mpack_doc_root (doc);
+    const sf_mpack_obj_t *root = sf_mpack_doc_root (doc);
     if (r->db == SF_DB_META)
         sf_mpack_in_begin (&in, what);
     else

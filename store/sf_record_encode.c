@@ -60,30 +60,6 @@ sf_record_encode_meta (const sf_record_meta_t *meta, uint8_t *key, size_t *key_s
     return s_finish (SF_DB_META, key, len, out, key_size);
 }
 
-/*  Little-endian bytes of 32-bit words, the matrices' array encoding. */
-static int
-s_out_le32 (sf_mpack_out_t *out, const char *key, const void *words, size_t count)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    sf_mpack_out_kbin (out, key, words, count * 4);
-    return SF_OK;
-#else
-    uint8_t *bytes = malloc (count * 4 + 1);
-    if (!bytes)
-        return sf_error_set (SF_ERR_NOMEM, "out of memory encoding %s", key);
-    const uint32_t *w = words;
-    for (size_t i = 0; i < count; i++) {
-        bytes[4 * i] = (uint8_t) w[i];
-        bytes[4 * i + 1] = (uint8_t) (w[i] >> 8);
-        bytes[4 * i + 2] = (uint8_t) (w[i] >> 16);
-        bytes[4 * i + 3] = (uint8_t) (w[i] >> 24);
-    }
-    sf_mpack_out_kbin (out, key, bytes, count * 4);
-    free (bytes);
-    return SF_OK;
-#endif
-}
-
 int
 sf_record_encode_matrix (const sf_matrix_t *matrix, uint8_t *key, size_t *key_size, sf_mpack_out_t *out)
 {
@@ -95,10 +71,12 @@ sf_record_encode_matrix (const sf_matrix_t *matrix, uint8_t *key, size_t *key_si
     sf_mpack_out_kuint (out, "m", (uint64_t) m);
     sf_mpack_out_kuint (out, "k", (uint64_t) sf_matrix_cols (matrix));
     sf_mpack_out_kuint (out, "nnz", (uint64_t) nnz);
-    if (s_out_le32 (out, "rowptr", sf_matrix_row_ptr (matrix), (size_t) m + 1) != SF_OK
-        || s_out_le32 (out, "colidx", sf_matrix_col_idx (matrix), (size_t) nnz) != SF_OK
-        || s_out_le32 (out, "values", sf_matrix_values (matrix), (size_t) nnz) != SF_OK)
-        return sf_error_last ();
+    sf_mpack_out_str (out, "rowptr");
+    sf_mpack_out_le32 (out, sf_matrix_row_ptr (matrix), (size_t) m + 1);
+    sf_mpack_out_str (out, "colidx");
+    sf_mpack_out_le32 (out, sf_matrix_col_idx (matrix), (size_t) nnz);
+    sf_mpack_out_str (out, "values");
+    sf_mpack_out_le32 (out, sf_matrix_values (matrix), (size_t) nnz);
     return s_finish (SF_DB_MATRICES, key, SF_STORE_HASH_BYTES, out, key_size);
 }
 

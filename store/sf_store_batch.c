@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "common/sf_error.h"
-#include "store/sf_mpack.h"
+#include "common/sf_mpack_out.h"
 #include "store/sf_store_priv.h"
 
 typedef struct {

@@ -31,7 +31,7 @@
 #include "common/sf_error.h"
 #include "common/sf_sha256.h"
 #include "config.h"
-#include "store/sf_mpack.h"
+#include "common/sf_mpack_out.h"
 #include "store/sf_record.h"
 #include "store/sf_store.h"
 #include "tests/sf_check_store.h"

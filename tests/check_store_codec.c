@@ -1,5 +1,5 @@
 /*  check_store's codec tests (one program with check_store.c): the
-    checked MessagePack writer and reader (store/sf_mpack), an optional
+    checked MessagePack writer and reader (common/sf_mpack_out, store/sf_mpack_in), an optional
     field read from records written before it existed, encoders refusing
     bad records, decoders surviving every corruption. */
 #include <check.h>
@@ -11,7 +11,8 @@
 
 #include "common/sf_error.h"
 #include "common/sf_sha256.h"
-#include "store/sf_mpack.h"
+#include "common/sf_mpack_out.h"
+#include "store/sf_mpack_in.h"
 #include "store/sf_record.h"
 #include "store/sf_store.h"
 #include "tests/sf_check_store.h"
@@ -53,7 +54,7 @@ START_TEST (test_mpack_writes_and_reads_checked)
     const uint8_t *b = sf_mpack_in_bin (&in, "b", 3, 3, &len);
     ck_assert (b && len == 3 && b[2] == 2);
     uint32_t count;
-    const msgpack_object *items = sf_mpack_in_array (&in, "a", 4, &count);
+    const sf_mpack_obj_t *items = sf_mpack_in_array (&in, "a", 4, &count);
     ck_assert_uint_eq (count, 2);
     sf_mpack_in_t sub;
     ck_assert_int_eq (sf_mpack_in_as_map (&in, &items[1], "a[1]", &sub), SF_OK);
@@ -116,7 +117,7 @@ END_TEST
 START_TEST (test_mpack_rejects_malformed_bytes)
 {
     /* An array32 that announces a billion elements in 5 bytes: refused
-       before msgpack-c could allocate for it. */
+       before anything is allocated for it. */
     const uint8_t bomb[] = { 0xdd, 0x40, 0x00, 0x00, 0x00 };
     ck_assert_int_eq (sf_mpack_check (bomb, sizeof bomb), SF_ERR_FORMAT);
     ck_assert_ptr_nonnull (strstr (sf_error_message (), "elements announced"));

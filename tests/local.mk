@@ -13,6 +13,15 @@ tests_check_common_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_common_LDADD = $(CHECK_LDADD)
 tests_check_common_LDFLAGS = $(CUDA_LDFLAGS)
 
+## common/sf_mpack and sf_mpack_out: the one MessagePack codec of the wire
+## and the store, against msgpack-c as the reference.
+check_PROGRAMS += tests/check_mpack
+TESTS += tests/check_mpack
+tests_check_mpack_SOURCES = tests/check_mpack.c tests/sf_check.h
+tests_check_mpack_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_mpack_LDADD = $(CHECK_LDADD) $(MSGPACK_LIBS)
+tests_check_mpack_LDFLAGS = $(CUDA_LDFLAGS)
+
 tests_check_matrix_io_SOURCES = tests/check_matrix_io.c tests/sf_check_io.h
 tests_check_matrix_io_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_matrix_io_LDADD = $(CHECK_LDADD)

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 
 #include "common/sf_error.h"
-#include "store/sf_mpack.h"
+#include "common/sf_mpack_out.h"
 #include "tests/sf_check_dir.h"
 
 void

@@ -1,5 +1,6 @@
-/*  sf_mpread: the wire's bounded MessagePack reader (wire/ only; other
-    parts use wire/sf_proto.h). It reads a body by its schema
+/*  sf_mpread: the wire's schema reader (wire/ only; other parts use
+    wire/sf_proto.h), on the project's one bounded MessagePack reader
+    (common/sf_mpack.h). It reads a body by its schema
     (wire/sf_schema.h): every length is checked against the bytes left
     before anything is allocated or copied; unknown keys are skipped (for
     newer peers), a key twice, a missing required field, a wrong type or a

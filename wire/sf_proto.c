@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/sf_buf.h"
+#include "common/sf_mpack_out.h"
 #include "common/sf_error.h"
 #include "wire/sf_mpread.h"
 #include "wire/sf_schema.h"
@@ -525,30 +525,27 @@ sf_proto_encode (sf_proto_type type, const void *body)
         sf_error_set (SF_ERR_INVALID, "%s: no body to encode", info->name);
         return NULL;
     }
-    sf_buf_t *buf = sf_buf_new ((size_t) SF_PROTO_MSG_MAX);
-    if (!buf) {
+    sf_mpack_out_t *out = sf_mpack_out_new ((size_t) SF_PROTO_MSG_MAX);
+    if (!out) {
         sf_error_set (SF_ERR_NOMEM, "%s: out of memory", info->name);
         return NULL;
     }
-    int rc = sf_schema_write (info->schema, info->name, body, buf);
-    if (rc == SF_ERR_RANGE || (rc == SF_OK && sf_buf_status (buf) != SF_OK)) {
-        if (sf_buf_status (buf) == SF_ERR_NOMEM)
-            sf_error_set (SF_ERR_NOMEM, "%s: out of memory encoding the message", info->name);
-        else
-            sf_error_set (SF_ERR_RANGE, "%s: the message exceeds %lld bytes (SF_PROTO_MSG_MAX)",
-                          info->name, (long long) SF_PROTO_MSG_MAX);
-        rc = sf_error_last ();
-    }
+    int rc = sf_schema_write (info->schema, info->name, body, out);
+    if (rc == SF_ERR_NOMEM)
+        rc = sf_error_set (SF_ERR_NOMEM, "%s: out of memory encoding the message", info->name);
+    else if (rc == SF_ERR_RANGE)
+        rc = sf_error_set (SF_ERR_RANGE, "%s: the message exceeds %lld bytes (SF_PROTO_MSG_MAX)",
+                           info->name, (long long) SF_PROTO_MSG_MAX);
     zmsg_t *zmsg = NULL;
     if (rc == SF_OK) {
         zmsg = zmsg_new ();
         if (!zmsg || zmsg_addstr (zmsg, SF_PROTO_VERSION) || zmsg_addstr (zmsg, info->name)
-            || zmsg_addmem (zmsg, sf_buf_data (buf), sf_buf_size (buf))) {
+            || zmsg_addmem (zmsg, sf_mpack_out_data (out), sf_mpack_out_size (out))) {
             zmsg_destroy (&zmsg);
             sf_error_set (SF_ERR_NOMEM, "%s: out of memory building the frames", info->name);
         }
     }
-    sf_buf_destroy (&buf);
+    sf_mpack_out_destroy (&out);
     return zmsg;
 }
 

@@ -8,9 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <msgpack.h>
-
 #include "common/sf_error.h"
+#include "common/sf_mpack_out.h"
 #include "wire/sf_proto.h"
 #include "wire/sf_request.h"
 
@@ -244,49 +243,8 @@ sf_schema_free (const sf_schema_t *sc, void *body)
 
 typedef struct {
     sf_schema_where_t where;
-    sf_buf_t *buf;
-    msgpack_packer pk;
+    sf_mpack_out_t *out;  /* the one writer, common/sf_mpack_out: failures are sticky */
 } s_wr_t;
-
-/*  msgpack-c's write callback: the bounded buffer refuses past SF_PROTO_MSG_MAX. */
-static int
-s_write_cb (void *data, const char *bytes, size_t len)
-{
-    return sf_buf_append (data, bytes, len) == SF_OK ? 0 : -1;
-}
-
-static int
-s_pack_key (s_wr_t *wr, const char *key)
-{
-    size_t len = strlen (key);
-    if (msgpack_pack_str (&wr->pk, len) || msgpack_pack_str_body (&wr->pk, key, len))
-        return SF_ERR_RANGE;
-    return SF_OK;
-}
-
-/*  4-byte elements as one little-endian binary string, whatever the host. */
-static int
-s_pack_le32 (s_wr_t *wr, const void *array, size_t count)
-{
-    if (msgpack_pack_bin (&wr->pk, count * 4))
-        return SF_ERR_RANGE;
-    unsigned char chunk[4096];
-    size_t used = 0;
-    for (size_t i = 0; i < count; i++) {
-        uint32_t v;
-        memcpy (&v, (const char *) array + 4 * i, 4);
-        chunk[used++] = (unsigned char) v;
-        chunk[used++] = (unsigned char) (v >> 8);
-        chunk[used++] = (unsigned char) (v >> 16);
-        chunk[used++] = (unsigned char) (v >> 24);
-        if (used == sizeof chunk || i + 1 == count) {
-            if (msgpack_pack_bin_body (&wr->pk, chunk, used))
-                return SF_ERR_RANGE;
-            used = 0;
-        }
-    }
-    return SF_OK;
-}
 
 static bool
 s_field_present (const sf_schema_field_t *f, const void *body)
@@ -304,8 +262,6 @@ s_field_present (const sf_schema_field_t *f, const void *body)
 
 static int s_write_map (s_wr_t *wr, const sf_schema_t *sc, const void *body);
 
-#define S_PACKED(call) ((call) == 0 ? SF_OK : SF_ERR_RANGE)
-
 /*  Every option of the request, each with its wire key, after checking
     them all (sf_request_validate). */
 static int
@@ -318,26 +274,19 @@ s_write_request (s_wr_t *wr, const sf_schema_field_t *f, const sf_request_t *req
     }
     size_t count;
     const sf_request_option_t *opts = sf_request_options (&count);
-    msgpack_packer *pk = &wr->pk;
-    if (msgpack_pack_map (pk, count))
-        return SF_ERR_RANGE;
+    sf_mpack_out_t *out = wr->out;
+    sf_mpack_out_map (out, (uint32_t) count);
     for (size_t i = 0; i < count; i++) {
         sf_request_value_t v;
         sf_request_get (req, i, &v);
-        int rc = s_pack_key (wr, opts[i].key);
-        if (rc != SF_OK)
-            return rc;
+        sf_mpack_out_str (out, opts[i].key);
         switch (v.type) {
-        case SF_REQUEST_T_FLAG: rc = S_PACKED (v.flag ? msgpack_pack_true (pk) : msgpack_pack_false (pk)); break;
-        case SF_REQUEST_T_INT: rc = S_PACKED (msgpack_pack_int64 (pk, v.i)); break;
-        case SF_REQUEST_T_U64: rc = S_PACKED (msgpack_pack_uint64 (pk, v.u)); break;
-        case SF_REQUEST_T_NUM: rc = S_PACKED (msgpack_pack_double (pk, v.num)); break;
-        case SF_REQUEST_T_WORD:
-            rc = S_PACKED (msgpack_pack_str (pk, strlen (v.word)) || msgpack_pack_str_body (pk, v.word, strlen (v.word)));
-            break;
+        case SF_REQUEST_T_FLAG: sf_mpack_out_bool (out, v.flag); break;
+        case SF_REQUEST_T_INT: sf_mpack_out_int (out, v.i); break;
+        case SF_REQUEST_T_U64: sf_mpack_out_uint (out, v.u); break;
+        case SF_REQUEST_T_NUM: sf_mpack_out_double (out, v.num); break;
+        case SF_REQUEST_T_WORD: sf_mpack_out_str (out, v.word); break;
         }
-        if (rc != SF_OK)
-            return rc;
     }
     return SF_OK;
 }
@@ -347,7 +296,7 @@ s_write_field (s_wr_t *wr, const sf_schema_field_t *f, const void *body)
 {
     char why[256];
     const void *at = sf_schema_at (body, f->off);
-    msgpack_packer *pk = &wr->pk;
+    sf_mpack_out_t *out = wr->out;
     switch (f->kind) {
     case SF_SCHEMA_STR: {
         size_t len = strnlen (at, f->aux);
@@ -355,41 +304,48 @@ s_write_field (s_wr_t *wr, const sf_schema_field_t *f, const void *body)
             return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "string not NUL-terminated");
         if (!sf_schema_rule_str (f, at, len, why, sizeof why))
             return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
-        return S_PACKED (msgpack_pack_str (pk, len) || msgpack_pack_str_body (pk, at, len));
+        sf_mpack_out_strn (out, at, len);
+        return SF_OK;
     }
     case SF_SCHEMA_TEXT: {
         const char *text = *(char *const *) at;
         size_t len = strnlen (text, (size_t) f->max + 1);
         if (!sf_schema_rule_str (f, text, len, why, sizeof why))
             return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
-        return S_PACKED (msgpack_pack_str (pk, len) || msgpack_pack_str_body (pk, text, len));
+        sf_mpack_out_strn (out, text, len);
+        return SF_OK;
     }
     case SF_SCHEMA_BIN: {
         size_t size = *sf_schema_count_at (body, f);
         if (!sf_schema_rule_count (f, size, "bytes", why, sizeof why))
             return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
-        return S_PACKED (msgpack_pack_bin (pk, size) || msgpack_pack_bin_body (pk, *(void *const *) at, size));
+        sf_mpack_out_bin (out, *(void *const *) at, size);
+        return SF_OK;
     }
     case SF_SCHEMA_BOOL:
-        return S_PACKED (*(const bool *) at ? msgpack_pack_true (pk) : msgpack_pack_false (pk));
+        sf_mpack_out_bool (out, *(const bool *) at);
+        return SF_OK;
     case SF_SCHEMA_I32:
     case SF_SCHEMA_I64: {
         int64_t v = f->kind == SF_SCHEMA_I32 ? *(const int32_t *) at : *(const int64_t *) at;
         if (!sf_schema_rule_int (f, v, why, sizeof why))
             return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
-        return S_PACKED (msgpack_pack_int64 (pk, v));
+        sf_mpack_out_int (out, v);
+        return SF_OK;
     }
     case SF_SCHEMA_U64: {
         uint64_t v = *(const uint64_t *) at;
         if (!sf_schema_rule_u64 (f, v, why, sizeof why))
             return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
-        return S_PACKED (msgpack_pack_uint64 (pk, v));
+        sf_mpack_out_uint (out, v);
+        return SF_OK;
     }
     case SF_SCHEMA_DBL: {
         double v = *(const double *) at;
         if (!sf_schema_rule_dbl (f, v, why, sizeof why))
             return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
-        return S_PACKED (msgpack_pack_double (pk, v));
+        sf_mpack_out_double (out, v);
+        return SF_OK;
     }
     case SF_SCHEMA_ARR32: {
         size_t count = *sf_schema_count_at (body, f);
@@ -398,15 +354,15 @@ s_write_field (s_wr_t *wr, const sf_schema_field_t *f, const void *body)
             return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
         if (count && !array)
             return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "NULL array of %zu entries", count);
-        return s_pack_le32 (wr, array, count);
+        sf_mpack_out_le32 (out, array, count);
+        return SF_OK;
     }
     case SF_SCHEMA_STRS: {
         size_t count = *sf_schema_count_at (body, f);
         char *const *items = *(char **const *) at;
         if (!sf_schema_rule_count (f, count, "items", why, sizeof why))
             return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
-        if (msgpack_pack_array (pk, count))
-            return SF_ERR_RANGE;
+        sf_mpack_out_array (out, (uint32_t) count);
         sf_schema_field_t item = { .key = f->key, .kind = SF_SCHEMA_STR, .min = 1, .max = f->item_max };
         for (size_t i = 0; i < count; i++) {
             size_t len = items[i] ? strnlen (items[i], (size_t) f->item_max + 1) : 0;
@@ -416,8 +372,7 @@ s_write_field (s_wr_t *wr, const sf_schema_field_t *f, const void *body)
                 sf_schema_path_pop (&wr->where, saved);
                 return rc;
             }
-            if (msgpack_pack_str (pk, len) || msgpack_pack_str_body (pk, items[i], len))
-                return SF_ERR_RANGE;
+            sf_mpack_out_strn (out, items[i], len);
         }
         return SF_OK;
     }
@@ -428,8 +383,7 @@ s_write_field (s_wr_t *wr, const sf_schema_field_t *f, const void *body)
             return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "%s", why);
         if (count && !items)
             return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "NULL list of %zu items", count);
-        if (msgpack_pack_array (pk, count))
-            return SF_ERR_RANGE;
+        sf_mpack_out_array (out, (uint32_t) count);
         for (size_t i = 0; i < count; i++) {
             size_t saved = sf_schema_path_push (&wr->where, f->key, (long) i);
             int rc = s_write_map (wr, f->sub, items + i * f->sub->size);
@@ -466,15 +420,13 @@ s_write_map (s_wr_t *wr, const sf_schema_t *sc, const void *body)
         else if (f->flags & SF_SCHEMA_REQUIRED)
             return sf_schema_fail (SF_ERR_INVALID, &wr->where, f->key, "required field is NULL");
     }
-    if (msgpack_pack_map (&wr->pk, present))
-        return SF_ERR_RANGE;
+    sf_mpack_out_map (wr->out, (uint32_t) present);
     for (size_t i = 0; i < sc->count; i++) {
         const sf_schema_field_t *f = &sc->fields[i];
         if (!s_field_present (f, body))
             continue;
-        int rc = s_pack_key (wr, f->key);
-        if (rc == SF_OK)
-            rc = s_write_field (wr, f, body);
+        sf_mpack_out_str (wr->out, f->key);
+        int rc = s_write_field (wr, f, body);
         if (rc != SF_OK)
             return rc;
     }
@@ -482,9 +434,9 @@ s_write_map (s_wr_t *wr, const sf_schema_t *sc, const void *body)
 }
 
 int
-sf_schema_write (const sf_schema_t *sc, const char *msg, const void *body, sf_buf_t *buf)
+sf_schema_write (const sf_schema_t *sc, const char *msg, const void *body, sf_mpack_out_t *out)
 {
-    s_wr_t wr = { .where = { .msg = msg }, .buf = buf };
-    msgpack_packer_init (&wr.pk, buf, s_write_cb);
-    return s_write_map (&wr, sc, body);
+    s_wr_t wr = { .where = { .msg = msg }, .out = out };
+    int rc = s_write_map (&wr, sc, body);
+    return rc != SF_OK ? rc : sf_mpack_out_status (out);
 }

@@ -1,8 +1,8 @@
 /*  sf_schema: the wire's table engine (wire/ only; other parts use
     wire/sf_proto.h). A message body is a C struct; its schema is a table of
     fields (key, kind, offset, bounds, flags) that drives the encoder
-    (sf_schema_write, msgpack-c's packer into a bounded buffer), the decoder
-    (wire/sf_mpread.h, a bounded MessagePack reader of our own) and the
+    (sf_schema_write, with the one writer, common/sf_mpack_out), the decoder
+    (wire/sf_mpread.h, on the one bounded reader, common/sf_mpack) and the
     freeing of decoded bodies (sf_schema_free), so that the three can never
     disagree. The bound rules (sf_schema_rule_*) are shared by both
     directions; an error names its place ("TYPE: field 'a[2].b': why").
@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/sf_buf.h"
+#include "common/sf_mpack_out.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -117,11 +117,12 @@ size_t *sf_schema_count_at (const void *body, const sf_schema_field_t *f);
 /*  Frees what a body of schema sc owns (safe on a zeroed body and twice). */
 void sf_schema_free (const sf_schema_t *sc, void *body);
 
-/*  Appends body (schema sc) as one MessagePack map to buf, checking every
-    bound first; `msg` names the message in errors. SF_ERR_INVALID (a field
-    out of its bounds: the error names it) or SF_ERR_RANGE (the bounded
-    buffer is full; sf_buf_status says why). */
-int sf_schema_write (const sf_schema_t *sc, const char *msg, const void *body, sf_buf_t *buf);
+/*  Writes body (schema sc) as the one MessagePack object of out (a new or
+    reset common/sf_mpack_out writer, whose bound is the message's), checking every
+    bound first; `msg` names the message in errors. SF_OK, SF_ERR_INVALID (a
+    field out of its bounds: the error names it) or the writer's status
+    (SF_ERR_RANGE: the bounded buffer is full; SF_ERR_NOMEM). */
+int sf_schema_write (const sf_schema_t *sc, const char *msg, const void *body, sf_mpack_out_t *out);
 
 #ifdef __cplusplus
 }
