@@ -92,6 +92,17 @@ tests_check_measure_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_measure_LDADD = $(CHECK_LDADD)
 tests_check_measure_LDFLAGS = $(CUDA_LDFLAGS)
 
+## worker/sf_timememo, sf_searchctx: the timing memo and the measuring
+## child kept across a worker's searches (issue 22).
+check_PROGRAMS += tests/check_timememo
+TESTS += tests/check_timememo
+tests_check_timememo_SOURCES = tests/check_timememo.c
+tests_check_timememo_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_timememo_LDADD = $(CHECK_LDADD)
+tests_check_timememo_LDFLAGS = $(CUDA_LDFLAGS)
+TESTS += tests/cli_timememo.sh
+dist_noinst_SCRIPTS += tests/cli_timememo.sh
+
 ## store: the LMDB store and its checked MessagePack (check_store also
 ## writes the fixtures of cli_store.sh: check_store --fill DIR ...).
 check_PROGRAMS += tests/check_store

@@ -238,7 +238,7 @@ s_sgemm (sf_gpu_t *self, cublasMath_t mode, double tol, double *err, sf_timing_t
     self->blas.set_math_mode (g.handle, mode);
     self->blas.set_workspace (g.handle, (void *) self->blas_workspace, SF_GPU_BLAS_WORKSPACE);
     rc = s_verify (self, s_launch_sgemm, &g, NULL, tol, err);
-    if (rc == SF_OK)
+    if (rc == SF_OK && t)  /* NULL: verified, not timed */
         rc = sf_gpu_time (self, s_launch_sgemm, &g, t);
     self->blas.destroy (g.handle);
     return rc;
@@ -610,6 +610,12 @@ s_none (sf_timing_t *t)
 int
 sf_gpu_baselines (sf_gpu_t *self, sf_baselines_t *out)
 {
+    return sf_gpu_baselines_untimed (self, 0, out);
+}
+
+int
+sf_gpu_baselines_untimed (sf_gpu_t *self, unsigned untimed, sf_baselines_t *out)
+{
     memset (out, 0, sizeof *out);
     out->tier = self->tier;
     sf_timing_t *rows[] = { &out->sgemm, &out->tf32, &out->cusparse, &out->blas16, &out->lt24 };
@@ -619,9 +625,11 @@ sf_gpu_baselines (sf_gpu_t *self, sf_baselines_t *out)
     SF_GPU_CU (self, self->cu->cuCtxSetCurrent (self->ctx), "cuCtxSetCurrent");
     int rc = SF_OK;
     if (!sf_tier_is_half (self->tier)) {
-        rc = s_sgemm (self, CUBLAS_PEDANTIC_MATH, S_BASELINE_SANITY, &out->sgemm_err, &out->sgemm);
+        rc = s_sgemm (self, CUBLAS_PEDANTIC_MATH, S_BASELINE_SANITY, &out->sgemm_err,
+                      untimed & SF_GPU_ROW_SGEMM ? NULL : &out->sgemm);
         if (rc == SF_OK)
-            rc = s_sgemm (self, CUBLAS_TF32_TENSOR_OP_MATH, S_BASELINE_SANITY, &out->tf32_err, &out->tf32);
+            rc = s_sgemm (self, CUBLAS_TF32_TENSOR_OP_MATH, S_BASELINE_SANITY, &out->tf32_err,
+                          untimed & SF_GPU_ROW_TF32 ? NULL : &out->tf32);
     } else {
         rc = s_blas16 (self, -1, S_BASELINE_SANITY, &out->blas16, &out->blas16_algo, &out->blas16_err);
         if (rc == SF_OK)
@@ -646,7 +654,8 @@ sf_gpu_run_dense (sf_gpu_t *self, double tol, double *err, sf_timing_t *timing)
     case SF_TIER_BF16:
     case SF_TIER_FP16: {
         int which = 0;
-        return s_blas16 (self, self->blas16_algo, tol, timing, &which, err);
+        sf_timing_t t;  /* s_blas16 picks by timing: always timed */
+        return s_blas16 (self, self->blas16_algo, tol, timing ? timing : &t, &which, err);
     }
     default:
         return s_sgemm (self, CUBLAS_PEDANTIC_MATH, tol, err, timing);
