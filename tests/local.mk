@@ -6,7 +6,7 @@ TESTS += tests/check_common tests/check_matrix_io tests/check_suite tests/check_
 	tests/cli_tune_local.sh
 dist_noinst_SCRIPTS += tests/cli_basic.sh tests/cli_matrix_io.sh tests/cli_suite.sh \
 	tests/cli_devices.sh tests/cli_tune_local.sh tests/testlib.sh tests/gpu/check-gpu.sh \
-	tests/gpu/device-run.sh tests/gpu/ab-slab.sh tests/gpu/tc-bench.sh
+	tests/gpu/device-run.sh tests/gpu/ab-slab.sh tests/gpu/tc-bench.sh tests/gpu/memo-check.sh
 
 tests_check_common_SOURCES = tests/check_common.c tests/sf_check.h
 tests_check_common_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
