@@ -45,9 +45,9 @@ START_TEST (test_memo_keys)
     ck_assert_ptr_nonnull (memo);
     sf_timememo_key_t k = s_key (768, "tc:m64n64");
     sf_timing_t t = s_timing (12.5), got;
-    ck_assert (!sf_timememo_get (memo, &k, &got));
-    ck_assert_int_eq (sf_timememo_put (memo, &k, &t), SF_OK);
-    ck_assert (sf_timememo_get (memo, &k, &got));
+    ck_assert (!sf_timememo_get (memo, &k, &got, NULL));
+    ck_assert_int_eq (sf_timememo_put (memo, &k, &t, 0), SF_OK);
+    ck_assert (sf_timememo_get (memo, &k, &got, NULL));
     ck_assert_double_eq (got.median_us, 12.5);
     ck_assert_int_eq (got.samples, 7);
     sf_timememo_key_t other[9];
@@ -63,13 +63,15 @@ START_TEST (test_memo_keys)
     other[7].relu = true;
     other[8].what = "tc:m128n64";
     for (int i = 0; i < 9; i++)
-        ck_assert_msg (!sf_timememo_get (memo, &other[i], &got), "key variant %d found the entry", i);
-    /* a second put of one key replaces it */
+        ck_assert_msg (!sf_timememo_get (memo, &other[i], &got, NULL), "key variant %d found the entry", i);
+    /* a second put of one key replaces it, tag included */
     t = s_timing (11.0);
-    ck_assert_int_eq (sf_timememo_put (memo, &k, &t), SF_OK);
+    ck_assert_int_eq (sf_timememo_put (memo, &k, &t, 3), SF_OK);
     ck_assert_int_eq (sf_timememo_count (memo), 1);
-    ck_assert (sf_timememo_get (memo, &k, &got));
+    int tag = -1;
+    ck_assert (sf_timememo_get (memo, &k, &got, &tag));
     ck_assert_double_eq (got.median_us, 11.0);
+    ck_assert_int_eq (tag, 3);
     sf_timememo_destroy (&memo);
     sf_timememo_destroy (&memo);
     ck_assert_ptr_null (memo);
@@ -84,16 +86,16 @@ START_TEST (test_memo_refuses)
     double bad[] = { NAN, INFINITY, 0, -1 };
     for (int i = 0; i < 4; i++) {
         sf_timing_t t = s_timing (bad[i]);
-        ck_assert_int_eq (sf_timememo_put (memo, &k, &t), SF_ERR_INVALID);
+        ck_assert_int_eq (sf_timememo_put (memo, &k, &t, 0), SF_ERR_INVALID);
     }
     char long_what[SF_TIMEMEMO_KEY_MAX + 8];
     memset (long_what, 'x', sizeof long_what - 1);
     long_what[sizeof long_what - 1] = '\0';
     sf_timememo_key_t lk = s_key (768, long_what);
     sf_timing_t t = s_timing (3);
-    ck_assert_int_eq (sf_timememo_put (memo, &lk, &t), SF_ERR_INVALID);
+    ck_assert_int_eq (sf_timememo_put (memo, &lk, &t, 0), SF_ERR_INVALID);
     sf_timing_t got;
-    ck_assert (!sf_timememo_get (memo, &lk, &got));
+    ck_assert (!sf_timememo_get (memo, &lk, &got, NULL));
     ck_assert_int_eq (sf_timememo_count (memo), 0);
     sf_timememo_destroy (&memo);
 }
@@ -108,20 +110,20 @@ START_TEST (test_memo_bound)
     for (int i = 0; i < 3; i++) {
         sf_timememo_key_t k = s_key (768, w[i]);
         sf_timing_t t = s_timing (i + 1);
-        ck_assert_int_eq (sf_timememo_put (memo, &k, &t), SF_OK);
+        ck_assert_int_eq (sf_timememo_put (memo, &k, &t, 0), SF_OK);
     }
     sf_timememo_key_t ka = s_key (768, "a");
-    ck_assert (sf_timememo_get (memo, &ka, &got));  /* "a" used: "b" is now the oldest */
+    ck_assert (sf_timememo_get (memo, &ka, &got, NULL));  /* "a" used: "b" is now the oldest */
     sf_timememo_key_t kd = s_key (768, "d");
     sf_timing_t t = s_timing (4);
-    ck_assert_int_eq (sf_timememo_put (memo, &kd, &t), SF_OK);
+    ck_assert_int_eq (sf_timememo_put (memo, &kd, &t, 0), SF_OK);
     ck_assert_int_eq (sf_timememo_count (memo), 3);
     ck_assert_int_eq (sf_timememo_evictions (memo), 1);
     sf_timememo_key_t kb = s_key (768, "b"), kc = s_key (768, "c");
-    ck_assert (!sf_timememo_get (memo, &kb, &got));
-    ck_assert (sf_timememo_get (memo, &ka, &got) && got.median_us == 1);
-    ck_assert (sf_timememo_get (memo, &kc, &got) && got.median_us == 3);
-    ck_assert (sf_timememo_get (memo, &kd, &got) && got.median_us == 4);
+    ck_assert (!sf_timememo_get (memo, &kb, &got, NULL));
+    ck_assert (sf_timememo_get (memo, &ka, &got, NULL) && got.median_us == 1);
+    ck_assert (sf_timememo_get (memo, &kc, &got, NULL) && got.median_us == 3);
+    ck_assert (sf_timememo_get (memo, &kd, &got, NULL) && got.median_us == 4);
     sf_timememo_destroy (&memo);
 }
 END_TEST
@@ -238,6 +240,16 @@ START_TEST (test_search_keys_apart)
     ck_assert_int_eq (s_search (a, 100, &o, NULL), 0);
     ck_assert_int_eq (s_search (wide, 100, &o, NULL), 0);  /* another K */
     ck_assert_int_eq (s_search (a, 64, &o, NULL), 0);      /* another N */
+    sf_search_opts_t h = o;  /* the 16-bit tiers: cuBLASLt's row and our dense kernels */
+    h.tier = SF_TIER_BF16;
+    sf_search_result_t r;
+    ck_assert_int_eq (s_search (a, 100, &h, NULL), 0);
+    int reused = s_search (a, 100, &h, &r);
+    ck_assert_int_eq (reused, r.own_count + 1);  /* our dense kernels and cuBLASLt */
+    ck_assert (isfinite (r.blas16_us));
+    sf_search_result_free (&r);
+    h.tier = SF_TIER_FP16;
+    ck_assert_int_eq (s_search (a, 100, &h, NULL), 0);
     sf_search_opts_t t = o;
     t.tier = SF_TIER_TF32;
     ck_assert_int_eq (s_search (a, 100, &t, NULL), 0);

@@ -88,7 +88,7 @@ s_memo (const sf_densecand_env_t *env, const sf_timememo_key_t *key, const sf_de
         memset (t, 0, sizeof *t);
         t->median_us = t->min_us = t->max_us = t->p10_us = t->p90_us = c->us;
     }
-    sf_timememo_put (env->memo, key, t);
+    sf_timememo_put (env->memo, key, t, 0);
 }
 
 int
@@ -129,7 +129,7 @@ sf_densecand_own (const sf_densecand_env_t *env, const sf_matrix_t *a, int64_t n
         }
         sf_timememo_key_t key = { env->device, m, k, n, tier, env->layout, bias, relu, c->config };
         sf_timing_t t = { 0 };
-        c->reused = env->memo && sf_timememo_get (env->memo, &key, &t);
+        c->reused = env->memo && sf_timememo_get (env->memo, &key, &t, NULL);
         if (!env->gpu) {
             c->us = c->reused ? t.median_us : sf_sim_tcdense_us (env->sim, &b->config, m, k, n);
             c->err = 0.0;  /* sim: the kernel did not run */

@@ -320,7 +320,8 @@ s_lt_open (sf_gpu_t *self, s_lt_t *l)
 }
 
 /*  Times each of the heuristic's algorithms (or only `only`, >= 0) and keeps
-    the fastest verified one. */
+    the fastest verified one. best NULL: none is timed, the first verified
+    one (`only`'s when >= 0) is taken. */
 static int
 s_blas16 (sf_gpu_t *self, int only, double tol, sf_timing_t *best, int *which, double *err)
 {
@@ -328,16 +329,20 @@ s_blas16 (sf_gpu_t *self, int only, double tol, sf_timing_t *best, int *which, d
     int rc = s_lt_open (self, &l);
     if (rc != SF_OK)
         return rc;
+    sf_timing_t untimed;
+    bool timed = best != NULL;
+    if (!timed)
+        best = &untimed;
     best->median_us = INFINITY;
     *err = NAN;
     for (int i = 0; i < l.count && rc == SF_OK; i++) {
         if (only >= 0 && i != only)
             continue;
         l.which = i;
-        sf_timing_t t;
+        sf_timing_t t = { 0 };  /* untimed: 0, so the first verified one is taken */
         double e;
         rc = s_verify (self, s_launch_lt, &l, NULL, tol, &e);
-        if (rc == SF_OK)
+        if (rc == SF_OK && timed)
             rc = sf_gpu_time (self, s_launch_lt, &l, &t);
         if (rc == SF_ERR_CUBLAS || rc == SF_ERR_UNSUPPORTED) {
             sf_log_info ("gpu", "cuBLASLt algorithm %d skipped: %s", i, sf_error_message ());
@@ -610,11 +615,11 @@ s_none (sf_timing_t *t)
 int
 sf_gpu_baselines (sf_gpu_t *self, sf_baselines_t *out)
 {
-    return sf_gpu_baselines_untimed (self, 0, out);
+    return sf_gpu_baselines_untimed (self, 0, -1, out);
 }
 
 int
-sf_gpu_baselines_untimed (sf_gpu_t *self, unsigned untimed, sf_baselines_t *out)
+sf_gpu_baselines_untimed (sf_gpu_t *self, unsigned untimed, int blas16_algo, sf_baselines_t *out)
 {
     memset (out, 0, sizeof *out);
     out->tier = self->tier;
@@ -631,7 +636,16 @@ sf_gpu_baselines_untimed (sf_gpu_t *self, unsigned untimed, sf_baselines_t *out)
             rc = s_sgemm (self, CUBLAS_TF32_TENSOR_OP_MATH, S_BASELINE_SANITY, &out->tf32_err,
                           untimed & SF_GPU_ROW_TF32 ? NULL : &out->tf32);
     } else {
-        rc = s_blas16 (self, -1, S_BASELINE_SANITY, &out->blas16, &out->blas16_algo, &out->blas16_err);
+        rc = SF_ERR_CUBLAS;
+        if ((untimed & SF_GPU_ROW_BLAS16) && blas16_algo >= 0) {
+            /* the memoised algorithm, verified on this problem, untimed */
+            rc = s_blas16 (self, blas16_algo, S_BASELINE_SANITY, NULL, &out->blas16_algo, &out->blas16_err);
+            if (rc != SF_OK)
+                sf_log_info ("gpu", "cuBLASLt algorithm %d of the timing memo did not run here (%s): timing "
+                             "every algorithm", blas16_algo, sf_error_message ());
+        }
+        if (rc == SF_ERR_CUBLAS || rc == SF_ERR_UNSUPPORTED || rc == SF_ERR_VERIFY)
+            rc = s_blas16 (self, -1, S_BASELINE_SANITY, &out->blas16, &out->blas16_algo, &out->blas16_err);
         if (rc == SF_OK)
             self->blas16_algo = out->blas16_algo;
     }
@@ -654,8 +668,7 @@ sf_gpu_run_dense (sf_gpu_t *self, double tol, double *err, sf_timing_t *timing)
     case SF_TIER_BF16:
     case SF_TIER_FP16: {
         int which = 0;
-        sf_timing_t t;  /* s_blas16 picks by timing: always timed */
-        return s_blas16 (self, self->blas16_algo, tol, timing ? timing : &t, &which, err);
+        return s_blas16 (self, self->blas16_algo, tol, timing, &which, err);
     }
     default:
         return s_sgemm (self, CUBLAS_PEDANTIC_MATH, tol, err, timing);

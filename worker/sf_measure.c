@@ -343,9 +343,11 @@ s_child_serve (s_child_t *c, uint32_t type, s_reader_t *r)
         rc = s_child_run (c, r, &err, &t);
     else if (type == T_BASELINES) {
         uint32_t untimed = 0;
+        int32_t algo = -1;
         s_get (r, &untimed, 4);
+        s_get (r, &algo, 4);
         rc = r->bad ? sf_error_set (SF_ERR_PROTOCOL, "malformed baselines request")
-                    : sf_gpu_baselines_untimed (c->gpu, untimed, &b);
+                    : sf_gpu_baselines_untimed (c->gpu, untimed, algo, &b);
     } else if (type == T_DENSE) {
         double tol = 0;
         uint8_t timed = 1;
@@ -753,11 +755,11 @@ sf_measure_run (sf_measure_t *self, const void *cubin, size_t size, const sf_lau
 int
 sf_measure_baselines (sf_measure_t *self, sf_baselines_t *out)
 {
-    return sf_measure_baselines_untimed (self, 0, out);
+    return sf_measure_baselines_untimed (self, 0, -1, out);
 }
 
 int
-sf_measure_baselines_untimed (sf_measure_t *self, unsigned untimed, sf_baselines_t *out)
+sf_measure_baselines_untimed (sf_measure_t *self, unsigned untimed, int blas16_algo, sf_baselines_t *out)
 {
     int rc = s_ensure_child (self);
     sf_buf_t *b = rc == SF_OK ? sf_buf_new (64) : NULL;
@@ -766,7 +768,9 @@ sf_measure_baselines_untimed (sf_measure_t *self, unsigned untimed, sf_baselines
     s_reply_t reply;
     if (rc == SF_OK) {
         uint32_t u = untimed;
+        int32_t algo = blas16_algo;
         sf_buf_append (b, &u, 4);
+        sf_buf_append (b, &algo, 4);
         rc = s_request (self, T_BASELINES, b, self->setup_timeout_s, &reply);
     }
     if (rc == SF_OK)

@@ -82,7 +82,7 @@ int sf_measure_run (sf_measure_t *self, const void *cubin, size_t size, const sf
     tier's library dense candidate; timing NULL: verified, not timed), in
     the child. */
 int sf_measure_baselines (sf_measure_t *self, sf_baselines_t *out);
-int sf_measure_baselines_untimed (sf_measure_t *self, unsigned untimed, sf_baselines_t *out);
+int sf_measure_baselines_untimed (sf_measure_t *self, unsigned untimed, int blas16_algo, sf_baselines_t *out);
 int sf_measure_dense (sf_measure_t *self, double tol, double *err, sf_timing_t *timing);
 
 /*  Test hook: asks the child to answer ("ok"), crash ("crash": abort) or

@@ -227,8 +227,8 @@ typedef struct {
     double wall_s, compile_cpu_s, compile_wall_s, gpu_s;
     int legal, pruned, compiled, timed, failed;
     int restarts;              /* measuring child restarts (faults, hangs) in this search */
-    int timings_reused;        /* dense timings (our dense kernels, SGEMM, TF32)
-                                  taken from opts->ctx's timing memo: those
+    int timings_reused;        /* dense timings (our dense kernels; SGEMM, TF32
+                                  or cuBLASLt) taken from opts->ctx's memo: those
                                   kernels were verified on this layer, not
                                   timed again (worker/sf_timememo.h) */
     sf_candidate_t *candidates;  /* owned, candidate_count entries */

@@ -14,13 +14,22 @@
 typedef struct {
     unsigned bit;
     const char *what, *name;
+    bool half;                 /* a row of the 16-bit tiers (else fp32, tf32) */
 } s_row_t;
 
 static const s_row_t s_rows[] = {
-    { SF_GPU_ROW_SGEMM, "baseline:sgemm", "SGEMM" },
-    { SF_GPU_ROW_TF32, "baseline:tf32", "TF32" },
+    { SF_GPU_ROW_SGEMM, "baseline:sgemm", "SGEMM", false },
+    { SF_GPU_ROW_TF32, "baseline:tf32", "TF32", false },
+    { SF_GPU_ROW_BLAS16, "baseline:blas16", "cuBLASLt", true },
 };
 #define S_ROWS ((int) (sizeof s_rows / sizeof s_rows[0]))
+
+/*  Whether row i is one of this search's tier. */
+static bool
+s_row_of (const sf_searchbase_t *b, int i)
+{
+    return s_rows[i].half == sf_tier_is_half (b->tier);
+}
 
 sf_timememo_key_t
 sf_searchbase_key (const sf_searchbase_t *b, const char *what)
@@ -33,25 +42,31 @@ sf_searchbase_key (const sf_searchbase_t *b, const char *what)
 static sf_timing_t *
 s_row (sf_baselines_t *bl, unsigned bit)
 {
-    return bit == SF_GPU_ROW_SGEMM ? &bl->sgemm : &bl->tf32;
+    return bit == SF_GPU_ROW_SGEMM ? &bl->sgemm : bit == SF_GPU_ROW_TF32 ? &bl->tf32 : &bl->blas16;
 }
 
 static double *
 s_sim_row (sf_search_result_t *out, unsigned bit)
 {
-    return bit == SF_GPU_ROW_SGEMM ? &out->sgemm_us : &out->tf32_us;
+    return bit == SF_GPU_ROW_SGEMM ? &out->sgemm_us : bit == SF_GPU_ROW_TF32 ? &out->tf32_us : &out->blas16_us;
 }
 
-/*  The rows the memo holds for this search (none in the 16-bit tiers). */
+/*  The rows of this search's tier the memo holds, and cuBLASLt's
+    algorithm (*algo, -1 when not held). */
 static unsigned
-s_memoised (const sf_searchbase_t *b)
+s_memoised (const sf_searchbase_t *b, int *algo)
 {
     unsigned mask = 0;
     sf_timing_t t;
-    for (int i = 0; b->memo && !sf_tier_is_half (b->tier) && i < S_ROWS; i++) {
+    *algo = -1;
+    for (int i = 0; b->memo && i < S_ROWS; i++) {
         sf_timememo_key_t k = sf_searchbase_key (b, s_rows[i].what);
-        if (sf_timememo_get (b->memo, &k, &t))
+        int tag = 0;
+        if (s_row_of (b, i) && sf_timememo_get (b->memo, &k, &t, &tag)) {
             mask |= s_rows[i].bit;
+            if (s_rows[i].bit == SF_GPU_ROW_BLAS16)
+                *algo = tag;
+        }
     }
     return mask;
 }
@@ -68,7 +83,9 @@ void
 sf_searchbase_before (sf_searchbase_t *b, double *gpu_s)
 {
     double t0 = sf_clock_mono ();
-    b->have_before = b->gpu && sf_measure_baselines_untimed (b->gpu, s_memoised (b), &b->before) == SF_OK;
+    int algo;
+    unsigned untimed = s_memoised (b, &algo);
+    b->have_before = b->gpu && sf_measure_baselines_untimed (b->gpu, untimed, algo, &b->before) == SF_OK;
     *gpu_s += sf_clock_mono () - t0;
 }
 
@@ -99,20 +116,24 @@ s_keep_faster (sf_baselines_t *after, const sf_baselines_t *before)
     }
 }
 
-/*  The untimed rows' times from the memo; the timed ones into it. */
+/*  The untimed rows' times from the memo; the timed ones into it (a row
+    asked untimed that came back timed, cuBLASLt's when the memo's
+    algorithm did not run here, counts as timed). */
 static void
 s_memo_rows (const sf_searchbase_t *b, unsigned untimed, sf_baselines_t *bl, int *reused)
 {
-    for (int i = 0; b->memo && !sf_tier_is_half (b->tier) && i < S_ROWS; i++) {
+    for (int i = 0; b->memo && i < S_ROWS; i++) {
         sf_timememo_key_t k = sf_searchbase_key (b, s_rows[i].what);
         sf_timing_t *row = s_row (bl, s_rows[i].bit);
-        if (untimed & s_rows[i].bit) {
-            if (sf_timememo_get (b->memo, &k, row)) {
+        if (!s_row_of (b, i))
+            continue;
+        if ((untimed & s_rows[i].bit) && !isfinite (row->median_us)) {
+            if (sf_timememo_get (b->memo, &k, row, NULL)) {
                 (*reused)++;
                 s_log_reused (b, s_rows[i].name, row->median_us);
             }
         } else if (isfinite (row->median_us))
-            sf_timememo_put (b->memo, &k, row);
+            sf_timememo_put (b->memo, &k, row, s_rows[i].bit == SF_GPU_ROW_BLAS16 ? bl->blas16_algo : 0);
     }
 }
 
@@ -135,23 +156,25 @@ s_sim_baselines (sf_searchbase_t *b, sf_search_result_t *out, int *reused)
     if (!sf_tier_is_half (b->tier)) {
         out->sgemm_us = sf_sim_sgemm_us (b->sim, m, k, n);
         out->tf32_us = sf_sim_tf32_us (b->sim, m, k, n);
-        /* the memo as on a GPU: the first layer of a key "times" (sim) */
-        for (int i = 0; b->memo && i < S_ROWS; i++) {
-            sf_timememo_key_t key = sf_searchbase_key (b, s_rows[i].what);
-            sf_timing_t t = { 0 };
-            double *us = s_sim_row (out, s_rows[i].bit);
-            if (sf_timememo_get (b->memo, &key, &t)) {
-                *us = t.median_us;
-                (*reused)++;
-                s_log_reused (b, s_rows[i].name, t.median_us);
-            } else {
-                t.median_us = t.min_us = t.max_us = t.p10_us = t.p90_us = *us;
-                sf_timememo_put (b->memo, &key, &t);
-            }
-        }
     } else {
         out->blas16_us = sf_sim_blas16_us (b->sim, m, k, n);
         out->lt24_us = sf_sim_lt24_us (b->sim, m, k, n);
+    }
+    /* the memo as on a GPU: the first layer of a key "times" (sim) */
+    for (int i = 0; b->memo && i < S_ROWS; i++) {
+        sf_timememo_key_t key = sf_searchbase_key (b, s_rows[i].what);
+        sf_timing_t t = { 0 };
+        double *us = s_sim_row (out, s_rows[i].bit);
+        if (!s_row_of (b, i))
+            continue;
+        if (sf_timememo_get (b->memo, &key, &t, NULL)) {
+            *us = t.median_us;
+            (*reused)++;
+            s_log_reused (b, s_rows[i].name, t.median_us);
+        } else {
+            t.median_us = t.min_us = t.max_us = t.p10_us = t.p90_us = *us;
+            sf_timememo_put (b->memo, &key, &t, 0);
+        }
     }
     out->cusparse_us = sf_sim_cusparse_tier_us (b->sim, b->tier, m, k, n, sf_matrix_nnz (b->a));
     out->dense_lib_us = s_lib_us (out);
@@ -174,8 +197,9 @@ sf_searchbase_run (sf_searchbase_t *b, sf_search_result_t *out, int *reused, dou
     }
     double t0 = sf_clock_mono ();
     sf_baselines_t bl;
-    unsigned untimed = s_memoised (b);
-    int rc = sf_measure_baselines_untimed (b->gpu, untimed, &bl);
+    int algo;
+    unsigned untimed = s_memoised (b, &algo);
+    int rc = sf_measure_baselines_untimed (b->gpu, untimed, algo, &bl);
     if (rc == SF_OK && b->have_before)
         s_keep_faster (&bl, &b->before);
     if (rc == SF_OK)

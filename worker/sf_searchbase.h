@@ -3,14 +3,14 @@
     (worker/sf_timememo.h, issue 22).
 
     The baselines are timed twice, before and after the search, and each
-    keeps the faster (sf_searchbase_run says why). With a memo, the
-    data-independent rows (SGEMM and TF32 in the fp32/tf32 tiers; the
-    library's dense call is one of them) of a key the memo holds are run
-    once and verified on this layer but not timed: their time is the one
-    the first layer of the key measured (each reused row counts in
-    *reused and is logged at info level). cuSPARSE, cuBLASLt (bf16/fp16:
-    its algorithm is picked by timing) and cuSPARSELt are timed on every
-    layer.
+    keeps the faster (sf_searchbase.c says why). With a memo, the
+    data-independent rows (SGEMM and TF32 in the fp32/tf32 tiers, cuBLASLt
+    in bf16/fp16; the library's dense call is one of them) of a key the
+    memo holds are run once and verified on this layer but not timed:
+    their time is the one the first layer of the key measured (cuBLASLt:
+    with the algorithm that timing is of), each reused row counting in
+    *reused and logged at info level. cuSPARSE and cuSPARSELt (its 2:4
+    matrix is pruned from this layer) are timed on every layer.
 */
 #ifndef SF_SEARCHBASE_H_INCLUDED
 #define SF_SEARCHBASE_H_INCLUDED

@@ -11,6 +11,7 @@
 typedef struct {
     char key[SF_TIMEMEMO_KEY_MAX];
     sf_timing_t timing;
+    int tag;
     uint64_t used;             /* the use counter when last read or written */
 } s_entry_t;
 
@@ -67,7 +68,7 @@ s_find (sf_timememo_t *self, const char *key)
 }
 
 bool
-sf_timememo_get (sf_timememo_t *self, const sf_timememo_key_t *key, sf_timing_t *out)
+sf_timememo_get (sf_timememo_t *self, const sf_timememo_key_t *key, sf_timing_t *out, int *tag)
 {
     char text[SF_TIMEMEMO_KEY_MAX];
     if (!self || !s_key (key, text))
@@ -77,11 +78,13 @@ sf_timememo_get (sf_timememo_t *self, const sf_timememo_key_t *key, sf_timing_t 
         return false;
     e->used = ++self->clock;
     *out = e->timing;
+    if (tag)
+        *tag = e->tag;
     return true;
 }
 
 int
-sf_timememo_put (sf_timememo_t *self, const sf_timememo_key_t *key, const sf_timing_t *timing)
+sf_timememo_put (sf_timememo_t *self, const sf_timememo_key_t *key, const sf_timing_t *timing, int tag)
 {
     char text[SF_TIMEMEMO_KEY_MAX];
     if (!isfinite (timing->median_us) || !(timing->median_us > 0))
@@ -100,6 +103,7 @@ sf_timememo_put (sf_timememo_t *self, const sf_timememo_key_t *key, const sf_tim
     }
     memcpy (e->key, text, sizeof text);
     e->timing = *timing;
+    e->tag = tag;
     e->used = ++self->clock;
     return SF_OK;
 }

@@ -40,7 +40,7 @@ typedef struct _sf_timememo_t sf_timememo_t;
 /*  What a timing is a function of. `device` says which GPU and how it is
     timed (gpu type, ordinal, timing method: the search makes it); `what`
     is our dense kernel's config text (sf_tcdense_text) or a baseline's
-    name ("baseline:sgemm", "baseline:tf32"). */
+    name ("baseline:sgemm", "baseline:tf32", "baseline:blas16"). */
 typedef struct {
     const char *device;
     int64_t m, k, n;
@@ -55,15 +55,16 @@ typedef struct {
 sf_timememo_t *sf_timememo_new (int max);
 void sf_timememo_destroy (sf_timememo_t **self_p);
 
-/*  The timing kept for key into *out: true when found (the entry becomes
-    the most recently used). */
-bool sf_timememo_get (sf_timememo_t *self, const sf_timememo_key_t *key, sf_timing_t *out);
+/*  The timing kept for key into *out, and its tag into *tag (may be NULL):
+    true when found (the entry becomes the most recently used). */
+bool sf_timememo_get (sf_timememo_t *self, const sf_timememo_key_t *key, sf_timing_t *out, int *tag);
 
-/*  Keeps a timing for key (replacing one of the same key; when full, the
-    least recently used entry). SF_ERR_INVALID for a timing that is not
+/*  Keeps a timing for key with a tag of the caller's (cuBLASLt's row: the
+    algorithm that gave it; else 0), replacing one of the same key; when
+    full, the least recently used entry. SF_ERR_INVALID for a timing that is not
     finite and positive or a key whose text exceeds SF_TIMEMEMO_KEY_MAX
     (nothing kept). */
-int sf_timememo_put (sf_timememo_t *self, const sf_timememo_key_t *key, const sf_timing_t *timing);
+int sf_timememo_put (sf_timememo_t *self, const sf_timememo_key_t *key, const sf_timing_t *timing, int tag);
 
 /*  Entries kept, and entries replaced because the memo was full. */
 int sf_timememo_count (const sf_timememo_t *self);
