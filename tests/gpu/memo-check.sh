@@ -12,6 +12,8 @@
 #   2. off    SPMMFARM_NO_TIMING_MEMO=1, warm compile cache: every layer timed
 #   3. on     the memo (the default), warm compile cache: k, v and o take the dense
 #             timings (our dense kernels, SGEMM, TF32) from q's search
+#   4. before (only with SF_MEMO_OLD=PATH, a spmmfarm built before the kept child
+#             and the memo) warm compile cache: a child per search, every layer timed
 # Compared, 2 against 3: wall and GPU seconds; per layer the winner, its time,
 # SGEMM's time and the error (every layer must verify in both); how many
 # measuring children each worker started (the kept child: 1 per worker with the
@@ -44,11 +46,11 @@ for spec in q:768:768 k:768:768 v:768:768 o:768:768 ffn1:3072:768 ffn2:768:3072;
 done
 echo "{ \"name\": \"bert-layer-s$SP\", \"n\": $N, \"layers\": [ $entries ] }" > "$W/model/model.json"
 
-run () {  # run NAME MEMO(0|1)
-    local name=$1 memo=$2 env_memo=1
+run () {  # run NAME MEMO(0|1) [PROGRAM]
+    local name=$1 memo=$2 env_memo=1 prog=${3:-$SPMMFARM}
     [ "$memo" = 1 ] && env_memo=""
-    echo "== $name (memo $memo)"
-    SPMMFARM_NO_TIMING_MEMO=$env_memo SPMMFARM_LOG=info timeout ${SF_MEMO_TIME:-200} "$SPMMFARM" local \
+    echo "== $name (memo $memo, $prog)"
+    SPMMFARM_NO_TIMING_MEMO=$env_memo SPMMFARM_LOG=info timeout ${SF_MEMO_TIME:-200} "$prog" local \
         --model "$W/model/model.json" --store "$W/store-$name" --workers 1 --json -q ${SF_MEMO_ARGS:-} \
         > "$OUT/memo/$name.json" 2> "$OUT/memo/$name.log"
     echo "exit $?"
@@ -58,12 +60,14 @@ run () {  # run NAME MEMO(0|1)
 run cold 0
 run off 0
 run on 1
+[ -n "${SF_MEMO_OLD:-}" ] && run before 0 "$SF_MEMO_OLD"
 
 python3 - "$OUT/memo" <<'PY' | tee "$OUT/memo/memo-report.txt"
 import json, os, re, sys
 d = sys.argv[1]
 res = {}
-for name in ("cold", "off", "on"):
+names = [n for n in ("cold", "off", "on", "before") if os.path.exists(os.path.join(d, n + ".json"))]
+for name in names:
     try:
         j = json.load(open(os.path.join(d, name + ".json")))
     except Exception as e:
@@ -93,7 +97,7 @@ for l in res["on"]["layers"]:
     cmp.append(row)
 out = {"runs": res, "on_vs_off": cmp}
 json.dump(out, open(os.path.join(d, "memo-check.json"), "w"), indent=1)
-for name in ("cold", "off", "on"):
+for name in names:
     r = res[name]
     print("%-5s wall %s s, gpu %s s, compile %s CPU-s, children started %d, restarts %d, layers reusing %d, error %s" % (
         name, r["wall_s"], r["gpu_s"], r["compile_cpu_s"], r["children_started"], r["child_restarts_logged"],
