@@ -195,7 +195,7 @@ START_TEST (test_jobrun_configs)
     sf_proto_job_t job;
     sf_check_job (&job, a, "configs", 7);
     job.want_kernels = true;
-    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, false, NULL, NULL };
+    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, false, NULL, NULL, NULL };
     bool failed = true;
     zmsg_t *reply = sf_jobrun_run (&job, a, &o, &failed);
     ck_assert (!failed);
@@ -305,7 +305,7 @@ START_TEST (test_jobrun_rank_model)
     uint8_t digest[SF_SHA256_BYTES];
     sf_sha256 (json, size, digest);
     sf_sha256_hex (digest, job.model.digest);
-    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, false, NULL, NULL };
+    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, false, NULL, NULL, NULL };
     sf_jobrun_models_clear ();
     uint64_t loaded = sf_jobrun_models_loaded ();
     for (int i = 0; i < 2; i++) {
@@ -354,7 +354,7 @@ START_TEST (test_jobrun_dry_run)
     sf_matrix_t *a = sf_matrix_new_random (16, 16, 0.7, 1);
     sf_proto_job_t job;
     sf_check_job (&job, a, "configs", 3);
-    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, true, NULL, NULL };
+    sf_jobrun_opts_t o = { SF_BACKEND_SIM, 0, 1, true, NULL, NULL, NULL };
     bool failed;
     zmsg_t *reply = sf_jobrun_run (&job, NULL, &o, &failed);
     sf_proto_msg_t *msg = s_decode_reply (&reply, SF_PROTO_RESULT);

@@ -6,7 +6,7 @@ TESTS += tests/check_common tests/check_matrix_io tests/check_suite tests/check_
 	tests/cli_tune_local.sh
 dist_noinst_SCRIPTS += tests/cli_basic.sh tests/cli_matrix_io.sh tests/cli_suite.sh \
 	tests/cli_devices.sh tests/cli_tune_local.sh tests/testlib.sh tests/gpu/check-gpu.sh \
-	tests/gpu/device-run.sh tests/gpu/ab-slab.sh tests/gpu/tc-bench.sh
+	tests/gpu/device-run.sh tests/gpu/ab-slab.sh tests/gpu/tc-bench.sh tests/gpu/memo-check.sh
 
 tests_check_common_SOURCES = tests/check_common.c tests/sf_check.h
 tests_check_common_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
@@ -100,6 +100,17 @@ tests_check_measure_SOURCES = tests/check_measure.c
 tests_check_measure_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_measure_LDADD = $(CHECK_LDADD)
 tests_check_measure_LDFLAGS = $(CUDA_LDFLAGS)
+
+## worker/sf_timememo, sf_searchctx: the timing memo and the measuring
+## child kept across a worker's searches (issue 22).
+check_PROGRAMS += tests/check_timememo
+TESTS += tests/check_timememo
+tests_check_timememo_SOURCES = tests/check_timememo.c
+tests_check_timememo_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_timememo_LDADD = $(CHECK_LDADD)
+tests_check_timememo_LDFLAGS = $(CUDA_LDFLAGS)
+TESTS += tests/cli_timememo.sh
+dist_noinst_SCRIPTS += tests/cli_timememo.sh
 
 ## store: the LMDB store and its checked MessagePack (check_store also
 ## writes the fixtures of cli_store.sh: check_store --fill DIR ...).

@@ -265,6 +265,7 @@ static const sf_schema_field_t s_result_fields[] = {
     S_I32 (sf_proto_result_t, failed, 0, 0, INT32_MAX, 0),
     S_I32 (sf_proto_result_t, restarts, 0, 0, INT32_MAX, 0),
     S_DBL (sf_proto_result_t, compile_wall_s, 0, 0, S_TIME_MAX, 0),
+    S_I32 (sf_proto_result_t, timings_reused, 0, 0, INT32_MAX, 0),
     S_LIST (sf_proto_result_t, candidates, candidate_count, F_REQ, 0, SF_PROTO_CANDIDATES_MAX,
             &s_candidate),
 };

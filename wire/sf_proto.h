@@ -303,6 +303,7 @@ typedef struct {
         and the compile phases' wall seconds. */
     int32_t legal, pruned, compiled, timed, failed, restarts;
     double compile_wall_s;
+    int32_t timings_reused;             /* optional: dense timings from the worker's memo */
 } sf_proto_result_t;
 
 typedef struct {

@@ -13,7 +13,9 @@ libsf_worker_la_SOURCES += \
 	worker/sf_sim.c worker/sf_sim.h \
 	worker/sf_search.c worker/sf_search.h worker/sf_tsearch.c worker/sf_tsearch.h worker/sf_densecand.c worker/sf_densecand.h \
 	worker/sf_empty.c worker/sf_empty.h \
-	worker/sf_measure.c worker/sf_measure.h
+	worker/sf_measure.c worker/sf_measure.h \
+	worker/sf_timememo.c worker/sf_timememo.h worker/sf_searchctx.c worker/sf_searchctx.h \
+	worker/sf_searchbase.c worker/sf_searchbase.h
 libsf_worker_la_SOURCES += \
 	worker/sf_jobrun.c worker/sf_jobrun.h \
 	worker/sf_worker.c worker/sf_worker.h \

@@ -70,6 +70,27 @@ s_compile (s_pool_t *pool, int threads)
         pthread_join (tids[t], NULL);
 }
 
+/*  After a config ran: logs a timing taken from the memo, or keeps the one
+    just measured (sim: made up as a timing). */
+static void
+s_memo (const sf_densecand_env_t *env, const sf_timememo_key_t *key, const sf_densecand_t *c, sf_timing_t *t)
+{
+    if (!env->memo)
+        return;
+    if (c->reused) {
+        sf_log_info ("dense", "timing memo: %s %.2f us reused from an earlier layer of %lldx%lld, N %lld, %s (%s)",
+                     c->config, c->us, (long long) key->m, (long long) key->k, (long long) key->n,
+                     sf_tier_name (key->tier), env->gpu ? "verified on this layer, not timed again"
+                                                        : "SIMULATED: nothing ran");
+        return;
+    }
+    if (!env->gpu) {
+        memset (t, 0, sizeof *t);
+        t->median_us = t->min_us = t->max_us = t->p10_us = t->p90_us = c->us;
+    }
+    sf_timememo_put (env->memo, key, t, 0);
+}
+
 int
 sf_densecand_own (const sf_densecand_env_t *env, const sf_matrix_t *a, int64_t n, sf_tier tier, bool bias,
                   bool relu, double tol, sf_densecand_t *out, int *count, double *gpu_s, double *cpu_s)
@@ -106,19 +127,26 @@ sf_densecand_own (const sf_densecand_env_t *env, const sf_matrix_t *a, int64_t n
             sf_log_warn ("dense", "compile of %s failed: %s", c->config, b->error);
             continue;
         }
+        sf_timememo_key_t key = { env->device, m, k, n, tier, env->layout, bias, relu, c->config };
+        sf_timing_t t = { 0 };
+        c->reused = env->memo && sf_timememo_get (env->memo, &key, &t, NULL);
         if (!env->gpu) {
-            c->us = sf_sim_tcdense_us (env->sim, &b->config, m, k, n);
+            c->us = c->reused ? t.median_us : sf_sim_tcdense_us (env->sim, &b->config, m, k, n);
             c->err = 0.0;  /* sim: the kernel did not run */
+            s_memo (env, &key, c, &t);
             continue;
         }
         double t0 = sf_clock_mono ();
-        sf_timing_t t;
-        c->status = sf_measure_run (env->gpu, b->cubin, b->size, &b->launch, data, data_size, true, tol, &c->err, &t);
+        /* a memoised config runs once, verified on this layer, untimed */
+        c->status = sf_measure_run (env->gpu, b->cubin, b->size, &b->launch, data, data_size, true, tol, &c->err,
+                                    c->reused ? NULL : &t);
         *gpu_s += sf_clock_mono () - t0;
         if (c->status == SF_OK) {
             c->us = t.median_us;
             c->spread_us = t.p90_us - t.p10_us;
+            s_memo (env, &key, c, &t);
         } else {
+            c->reused = false;
             snprintf (c->detail, sizeof c->detail, "%s", sf_error_message ());
             sf_log_warn ("dense", "candidate %s failed: %s", c->config, c->detail);
             /* a wrong answer or a refused launch is this config's; a dead

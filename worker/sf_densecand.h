@@ -25,6 +25,7 @@
 #include "common/sf_matrix.h"
 #include "proxygen/sf_tcdense.h"
 #include "worker/sf_measure.h"
+#include "worker/sf_timememo.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,6 +43,9 @@ typedef struct {
     sf_jit_stats_t compile;
     bool cached;               /* compile answered from the process's cache */
     char detail[128];          /* why it failed; "" when it did not */
+    bool reused;               /* us and spread_us from the timing memo: the
+                                  kernel ran and was verified on this layer,
+                                  not timed again */
 } sf_densecand_t;
 
 /*  Where the candidates run: a measuring child (cuda backend) or the sim's
@@ -52,6 +56,11 @@ typedef struct {
     int compile_threads;       /* 0: one per online CPU, at most one per config */
     sf_layout layout;          /* the kernels' layout (kn: 0); the measuring
                                   child holds the problem in it */
+    sf_timememo_t *memo;       /* NULL: none; else a config's timing is taken
+                                  from it when it holds the key (the kernel
+                                  still runs once, verified) and put in it
+                                  when measured (worker/sf_timememo.h) */
+    const char *device;        /* the memo keys' device */
 } sf_densecand_env_t;
 
 /*  Compiles and measures our dense kernels for layer `a` at N columns in

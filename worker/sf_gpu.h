@@ -137,11 +137,23 @@ typedef struct {
 
 /*  Times the baselines on the current problem (same buffers, same method). */
 int sf_gpu_baselines (sf_gpu_t *self, sf_baselines_t *out);
+/*  The same, but the rows in `untimed` (SF_GPU_ROW_*) are run once and
+    verified (their error recorded), not timed (median_us NaN): the search
+    takes their time from its timing memo (worker/sf_timememo.h). cuBLASLt
+    (SF_GPU_ROW_BLAS16, bf16/fp16) then runs algorithm blas16_algo of its
+    heuristic's list (the one the memoised timing is of) instead of timing
+    them all; when that one does not run or verify, the row is timed as
+    usual (its median finite: the caller sees it was timed). */
+#define SF_GPU_ROW_SGEMM 1u
+#define SF_GPU_ROW_TF32 2u
+#define SF_GPU_ROW_BLAS16 4u
+int sf_gpu_baselines_untimed (sf_gpu_t *self, unsigned untimed, int blas16_algo, sf_baselines_t *out);
 
 /*  Times the tier's dense library candidate on the densified A, verified
     like a generated kernel at tol: cuBLAS SGEMM (pedantic) in fp32, cuBLAS
     TF32 in tf32, cuBLASLt in the type in bf16 and fp16 (the algorithm the
-    baselines chose). SF_ERR_UNSUPPORTED with bias or ReLU. */
+    baselines chose). SF_ERR_UNSUPPORTED with bias or ReLU. timing NULL:
+    verified, not timed. */
 int sf_gpu_run_dense (sf_gpu_t *self, double tol, double *err, sf_timing_t *timing);
 
 /*  The dense library candidate's name in a tier: "cublas-sgemm",

@@ -238,7 +238,7 @@ s_sgemm (sf_gpu_t *self, cublasMath_t mode, double tol, double *err, sf_timing_t
     self->blas.set_math_mode (g.handle, mode);
     self->blas.set_workspace (g.handle, (void *) self->blas_workspace, SF_GPU_BLAS_WORKSPACE);
     rc = s_verify (self, s_launch_sgemm, &g, NULL, tol, err);
-    if (rc == SF_OK)
+    if (rc == SF_OK && t)  /* NULL: verified, not timed */
         rc = sf_gpu_time (self, s_launch_sgemm, &g, t);
     self->blas.destroy (g.handle);
     return rc;
@@ -320,7 +320,8 @@ s_lt_open (sf_gpu_t *self, s_lt_t *l)
 }
 
 /*  Times each of the heuristic's algorithms (or only `only`, >= 0) and keeps
-    the fastest verified one. */
+    the fastest verified one. best NULL: none is timed, the first verified
+    one (`only`'s when >= 0) is taken. */
 static int
 s_blas16 (sf_gpu_t *self, int only, double tol, sf_timing_t *best, int *which, double *err)
 {
@@ -328,16 +329,20 @@ s_blas16 (sf_gpu_t *self, int only, double tol, sf_timing_t *best, int *which, d
     int rc = s_lt_open (self, &l);
     if (rc != SF_OK)
         return rc;
+    sf_timing_t untimed;
+    bool timed = best != NULL;
+    if (!timed)
+        best = &untimed;
     best->median_us = INFINITY;
     *err = NAN;
     for (int i = 0; i < l.count && rc == SF_OK; i++) {
         if (only >= 0 && i != only)
             continue;
         l.which = i;
-        sf_timing_t t;
+        sf_timing_t t = { 0 };  /* untimed: 0, so the first verified one is taken */
         double e;
         rc = s_verify (self, s_launch_lt, &l, NULL, tol, &e);
-        if (rc == SF_OK)
+        if (rc == SF_OK && timed)
             rc = sf_gpu_time (self, s_launch_lt, &l, &t);
         if (rc == SF_ERR_CUBLAS || rc == SF_ERR_UNSUPPORTED) {
             sf_log_info ("gpu", "cuBLASLt algorithm %d skipped: %s", i, sf_error_message ());
@@ -610,6 +615,12 @@ s_none (sf_timing_t *t)
 int
 sf_gpu_baselines (sf_gpu_t *self, sf_baselines_t *out)
 {
+    return sf_gpu_baselines_untimed (self, 0, -1, out);
+}
+
+int
+sf_gpu_baselines_untimed (sf_gpu_t *self, unsigned untimed, int blas16_algo, sf_baselines_t *out)
+{
     memset (out, 0, sizeof *out);
     out->tier = self->tier;
     sf_timing_t *rows[] = { &out->sgemm, &out->tf32, &out->cusparse, &out->blas16, &out->lt24 };
@@ -619,11 +630,22 @@ sf_gpu_baselines (sf_gpu_t *self, sf_baselines_t *out)
     SF_GPU_CU (self, self->cu->cuCtxSetCurrent (self->ctx), "cuCtxSetCurrent");
     int rc = SF_OK;
     if (!sf_tier_is_half (self->tier)) {
-        rc = s_sgemm (self, CUBLAS_PEDANTIC_MATH, S_BASELINE_SANITY, &out->sgemm_err, &out->sgemm);
+        rc = s_sgemm (self, CUBLAS_PEDANTIC_MATH, S_BASELINE_SANITY, &out->sgemm_err,
+                      untimed & SF_GPU_ROW_SGEMM ? NULL : &out->sgemm);
         if (rc == SF_OK)
-            rc = s_sgemm (self, CUBLAS_TF32_TENSOR_OP_MATH, S_BASELINE_SANITY, &out->tf32_err, &out->tf32);
+            rc = s_sgemm (self, CUBLAS_TF32_TENSOR_OP_MATH, S_BASELINE_SANITY, &out->tf32_err,
+                          untimed & SF_GPU_ROW_TF32 ? NULL : &out->tf32);
     } else {
-        rc = s_blas16 (self, -1, S_BASELINE_SANITY, &out->blas16, &out->blas16_algo, &out->blas16_err);
+        rc = SF_ERR_CUBLAS;
+        if ((untimed & SF_GPU_ROW_BLAS16) && blas16_algo >= 0) {
+            /* the memoised algorithm, verified on this problem, untimed */
+            rc = s_blas16 (self, blas16_algo, S_BASELINE_SANITY, NULL, &out->blas16_algo, &out->blas16_err);
+            if (rc != SF_OK)
+                sf_log_info ("gpu", "cuBLASLt algorithm %d of the timing memo did not run here (%s): timing "
+                             "every algorithm", blas16_algo, sf_error_message ());
+        }
+        if (rc == SF_ERR_CUBLAS || rc == SF_ERR_UNSUPPORTED || rc == SF_ERR_VERIFY)
+            rc = s_blas16 (self, -1, S_BASELINE_SANITY, &out->blas16, &out->blas16_algo, &out->blas16_err);
         if (rc == SF_OK)
             self->blas16_algo = out->blas16_algo;
     }

@@ -398,7 +398,8 @@ s_result_head (const sf_search_result_t *r, const s_list_t *l, sf_proto_result_t
                                  .candidate_count = l->count, .legal = s_clamp32 (r->legal),
                                  .pruned = s_clamp32 (r->pruned), .compiled = s_clamp32 (r->compiled),
                                  .timed = s_clamp32 (r->timed), .failed = s_clamp32 (r->failed),
-                                 .restarts = s_clamp32 (r->restarts), .compile_wall_s = s_cost (r->compile_wall_s) };
+                                 .restarts = s_clamp32 (r->restarts), .compile_wall_s = s_cost (r->compile_wall_s),
+                                 .timings_reused = s_clamp32 (r->timings_reused) };
 }
 
 /*  A search's candidates (not a configs job's): measured ones, the
@@ -502,6 +503,7 @@ sf_jobrun_search_result (const sf_proto_result_t *res, sf_search_result_t *r)
     r->timed = res->timed;
     r->failed = res->failed;
     r->restarts = res->restarts;
+    r->timings_reused = res->timings_reused;
     r->ranked = res->ranked;
     r->fallback = res->rank_fallback;
     return SF_OK;
@@ -588,6 +590,7 @@ s_search_opts (const sf_proto_job_t *job, const sf_jobrun_opts_t *o, sf_search_o
     so->gpu = o->gpu;
     so->compile_threads = o->compile_threads;
     so->cancel = o->cancel;
+    so->ctx = o->ctx;
     if (o->compiles_left) {
         so->progress = s_progress;
         so->progress_arg = o->compiles_left;

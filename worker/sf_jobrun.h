@@ -46,6 +46,8 @@ typedef struct {
     atomic_int *compiles_left;  /* may be NULL: kept at the compiles queued or
                                    running in the search's current compile
                                    phase (0 outside one), for heartbeats */
+    sf_searchctx_t *ctx;        /* may be NULL: the worker's kept measuring
+                                   child and timing memo (sf_search_opts_t.ctx) */
 } sf_jobrun_opts_t;
 
 /*  Runs `job` on `a` (the JOB's matrix: the caller checked its hash and

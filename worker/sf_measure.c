@@ -19,7 +19,7 @@
 #include "common/sf_error.h"
 #include "common/sf_log.h"
 
-#define S_MAGIC 0x334d4653u               /* "SFM3": problems carry the tier and layout */
+#define S_MAGIC 0x344d4653u               /* "SFM4": baselines and dense say what is timed */
 #define S_MAX_REQUEST ((size_t) 3 << 30)  /* a problem or a cubin + data */
 #define S_MAX_REPLY ((size_t) 64 << 10)
 #define S_MSG_MAX 1024
@@ -341,13 +341,20 @@ s_child_serve (s_child_t *c, uint32_t type, s_reader_t *r)
         rc = s_child_problem (c, r);
     else if (type == T_RUN)
         rc = s_child_run (c, r, &err, &t);
-    else if (type == T_BASELINES)
-        rc = sf_gpu_baselines (c->gpu, &b);
-    else if (type == T_DENSE) {
+    else if (type == T_BASELINES) {
+        uint32_t untimed = 0;
+        int32_t algo = -1;
+        s_get (r, &untimed, 4);
+        s_get (r, &algo, 4);
+        rc = r->bad ? sf_error_set (SF_ERR_PROTOCOL, "malformed baselines request")
+                    : sf_gpu_baselines_untimed (c->gpu, untimed, algo, &b);
+    } else if (type == T_DENSE) {
         double tol = 0;
+        uint8_t timed = 1;
         s_get (r, &tol, 8);
+        s_get (r, &timed, 1);
         rc = r->bad ? sf_error_set (SF_ERR_PROTOCOL, "malformed dense request")
-                    : sf_gpu_run_dense (c->gpu, tol, &err, &t);
+                    : sf_gpu_run_dense (c->gpu, tol, &err, timed ? &t : NULL);
     } else
         rc = sf_error_set (SF_ERR_PROTOCOL, "unknown request type %u", type);
     s_child_reply (c, rc, err, &t, &b);
@@ -570,6 +577,12 @@ sf_measure_toolkit (const sf_measure_t *self)
     return self->toolkit;
 }
 
+void
+sf_measure_set_run_timeout (sf_measure_t *self, double run_timeout_s)
+{
+    self->run_timeout_s = run_timeout_s > 0 ? run_timeout_s : 30;
+}
+
 int
 sf_measure_restarts (const sf_measure_t *self)
 {
@@ -742,12 +755,27 @@ sf_measure_run (sf_measure_t *self, const void *cubin, size_t size, const sf_lau
 int
 sf_measure_baselines (sf_measure_t *self, sf_baselines_t *out)
 {
+    return sf_measure_baselines_untimed (self, 0, -1, out);
+}
+
+int
+sf_measure_baselines_untimed (sf_measure_t *self, unsigned untimed, int blas16_algo, sf_baselines_t *out)
+{
     int rc = s_ensure_child (self);
+    sf_buf_t *b = rc == SF_OK ? sf_buf_new (64) : NULL;
+    if (rc == SF_OK && !b)
+        rc = SF_ERR_NOMEM;
     s_reply_t reply;
-    if (rc == SF_OK)
-        rc = s_request (self, T_BASELINES, NULL, self->setup_timeout_s, &reply);
+    if (rc == SF_OK) {
+        uint32_t u = untimed;
+        int32_t algo = blas16_algo;
+        sf_buf_append (b, &u, 4);
+        sf_buf_append (b, &algo, 4);
+        rc = s_request (self, T_BASELINES, b, self->setup_timeout_s, &reply);
+    }
     if (rc == SF_OK)
         *out = reply.baselines;
+    sf_buf_destroy (&b);
     return rc;
 }
 
@@ -761,10 +789,13 @@ sf_measure_dense (sf_measure_t *self, double tol, double *err, sf_timing_t *timi
         rc = SF_ERR_NOMEM;
     s_reply_t reply;
     if (rc == SF_OK) {
+        uint8_t timed = timing != NULL;
         sf_buf_append (b, &tol, 8);
+        sf_buf_append (b, &timed, 1);
         rc = s_request (self, T_DENSE, b, self->setup_timeout_s, &reply);
         *err = reply.err;
-        *timing = reply.timing;
+        if (timing)
+            *timing = reply.timing;
     }
     sf_buf_destroy (&b);
     return rc;

@@ -53,6 +53,10 @@ void sf_measure_destroy (sf_measure_t **self_p);
 const sf_device_info_t *sf_measure_info (const sf_measure_t *self);
 const char *sf_measure_toolkit (const sf_measure_t *self);
 
+/*  The run timeout from now on (0: 30 s): a kept child (worker/sf_searchctx.h)
+    serves searches whose options may differ. */
+void sf_measure_set_run_timeout (sf_measure_t *self, double run_timeout_s);
+
 /*  How many times the child was restarted after a fault or timeout. */
 int sf_measure_restarts (const sf_measure_t *self);
 
@@ -74,9 +78,11 @@ int sf_measure_run (sf_measure_t *self, const void *cubin, size_t size, const sf
                     const void *data, size_t data_size, bool verify, double tol, double *err,
                     sf_timing_t *timing);
 
-/*  As sf_gpu_baselines and sf_gpu_run_dense (the tier's library dense
-    candidate), in the child. */
+/*  As sf_gpu_baselines, sf_gpu_baselines_untimed and sf_gpu_run_dense (the
+    tier's library dense candidate; timing NULL: verified, not timed), in
+    the child. */
 int sf_measure_baselines (sf_measure_t *self, sf_baselines_t *out);
+int sf_measure_baselines_untimed (sf_measure_t *self, unsigned untimed, int blas16_algo, sf_baselines_t *out);
 int sf_measure_dense (sf_measure_t *self, double tol, double *err, sf_timing_t *timing);
 
 /*  Test hook: asks the child to answer ("ok"), crash ("crash": abort) or

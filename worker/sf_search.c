@@ -21,6 +21,8 @@
 #include "proxygen/sf_space.h"
 #include "proxygen/sf_uparts.h"
 #include "worker/sf_measure.h"
+#include "worker/sf_searchbase.h"
+#include "worker/sf_searchctx.h"
 #include "worker/sf_gpu.h"
 #include "worker/sf_sim.h"
 #include "worker/sf_tsearch.h"
@@ -280,11 +282,13 @@ typedef struct {
     const sf_matrix_t *a;
     int64_t n;
     sf_measure_t *gpu;             /* cuda backend: the measuring child */
+    bool borrowed;                 /* gpu is opts->ctx's (kept across searches) */
+    int restarts0;                 /* its restarts before this search */
     sf_device_info_t sim;          /* sim backend */
     double gpu_s;
-    sf_baselines_t before;         /* cuda: the baselines timed before the search */
-    bool have_before;
     double tol;                    /* sf_search_tol */
+    char device[400];              /* the memo keys' device: type, ordinal, timing */
+    sf_searchbase_t base;          /* the baselines (and the memo) */
 } s_measure_t;
 
 /*  Times one compiled job (verifying full kernels) into cand. */
@@ -435,122 +439,20 @@ s_fastest (const sf_search_result_t *out, int first, int count, bool proxy)
     return best;
 }
 
-/*  Each baseline's faster timing of two, one taken before the search and
-    one after. A baseline timed once read 6-10x its shape's other problems
-    on a few bench205 problems in every run (120-128 us SGEMMs against
-    10-20 us; docs/BENCHMARKS.md), a state of the moment, not of the
-    problem; two timings minutes apart both in it are much rarer. Taking the
-    faster can only lower the baselines, so it can only lower our ratios. */
-static void
-s_keep_faster (sf_baselines_t *after, const sf_baselines_t *before)
-{
-    const char *names[4] = { "SGEMM", "TF32", "cuSPARSE", "cuBLASLt" };
-    sf_timing_t *a[4] = { &after->sgemm, &after->tf32, &after->cusparse, &after->blas16 };
-    const sf_timing_t *b[4] = { &before->sgemm, &before->tf32, &before->cusparse, &before->blas16 };
-    for (int i = 0; i < 4; i++) {
-        double x = a[i]->median_us, y = b[i]->median_us;
-        if (isfinite (x) && isfinite (y) && (x > 1.5 * y || y > 1.5 * x))
-            sf_log_info ("search", "%s timed %.2f us before the search and %.2f us after: keeping %.2f", names[i],
-                         y, x, x < y ? x : y);
-        if (isfinite (y) && !(x <= y)) {
-            *a[i] = *b[i];
-            if (i == 2)
-                after->cusparse_alg = before->cusparse_alg;
-            if (i == 3)
-                after->blas16_algo = before->blas16_algo;
-        }
-    }
-}
-
-/*  The tier's library dense call: its baseline row. */
-static double
-s_lib_us (const sf_search_result_t *out)
-{
-    switch (out->tier) {
-    case SF_TIER_TF32: return out->tf32_us;
-    case SF_TIER_BF16:
-    case SF_TIER_FP16: return out->blas16_us;
-    default: return out->sgemm_us;
-    }
-}
-
-static void
-s_sim_baselines (s_measure_t *ms, sf_search_result_t *out)
-{
-    int64_t m = sf_matrix_rows (ms->a), k = sf_matrix_cols (ms->a), n = ms->n;
-    sf_tier tier = ms->opts->tier;
-    if (!sf_tier_is_half (tier)) {
-        out->sgemm_us = sf_sim_sgemm_us (&ms->sim, m, k, n);
-        out->tf32_us = sf_sim_tf32_us (&ms->sim, m, k, n);
-    } else {
-        out->blas16_us = sf_sim_blas16_us (&ms->sim, m, k, n);
-        out->lt24_us = sf_sim_lt24_us (&ms->sim, m, k, n);
-    }
-    out->cusparse_us = sf_sim_cusparse_tier_us (&ms->sim, tier, m, k, n, sf_matrix_nnz (ms->a));
-    out->dense_lib_us = s_lib_us (out);
-    out->dense_lib_err = 0.0;  /* sim: nothing ran */
-}
-
-/*  The baselines (timed twice, s_keep_faster) and the tier's library dense
-    candidate, which is its baseline row itself: verified here at the
-    search's bound and given the row's timing, so that two timings of one
-    call never make a layer "slower than dense" by noise. */
-static int
-s_baselines (s_measure_t *ms, sf_search_result_t *out)
-{
-    out->dense_lib_us = INFINITY;
-    out->dense_lib_err = NAN;
-    if (ms->opts->backend == SF_BACKEND_SIM) {
-        s_sim_baselines (ms, out);
-        return SF_OK;
-    }
-    double t0 = sf_clock_mono ();
-    sf_baselines_t b;
-    int rc = sf_measure_baselines (ms->gpu, &b);
-    if (rc == SF_OK && ms->have_before)
-        s_keep_faster (&b, &ms->before);
-    if (rc == SF_OK) {
-        out->sgemm_us = b.sgemm.median_us;
-        out->tf32_us = b.tf32.median_us;
-        out->cusparse_us = b.cusparse.median_us;
-        out->blas16_us = b.blas16.median_us;
-        out->lt24_us = b.lt24.median_us;
-        out->cusparse_alg = b.cusparse_alg;
-        out->sgemm_err = b.sgemm_err;
-        out->tf32_err = b.tf32_err;
-        out->cusparse_err = b.cusparse_err;
-        out->blas16_err = b.blas16_err;
-        out->lt24_err = b.lt24_err;
-        snprintf (out->lt24_note, sizeof out->lt24_note, "%s", b.lt24_note);
-    }
-    sf_timing_t t;
-    if (rc == SF_OK && !ms->opts->bias && !ms->opts->relu) {
-        rc = sf_measure_dense (ms->gpu, ms->tol, &out->dense_lib_err, &t);
-        out->dense_lib_us = s_lib_us (out);
-        if (rc == SF_ERR_VERIFY || rc == SF_ERR_UNSUPPORTED || rc == SF_ERR_CUBLAS) {
-            /* the library is not a candidate here (beyond the bound, or
-               absent): our own dense kernels still are */
-            sf_log_warn ("search", "%s is not a dense candidate: %s", sf_gpu_dense_name (ms->opts->tier),
-                         sf_error_message ());
-            out->dense_lib_us = INFINITY;
-            rc = SF_OK;
-        }
-    }
-    ms->gpu_s += sf_clock_mono () - t0;
-    return rc;
-}
-
 /*  Our tensor-core dense kernels, and the dense candidate: the faster of
     them and the library's. */
 static int
 s_dense (s_measure_t *ms, sf_search_result_t *out)
 {
-    sf_densecand_env_t env = { ms->gpu, ms->gpu ? NULL : &ms->sim, ms->opts->compile_threads, ms->opts->layout };
+    sf_densecand_env_t env = { ms->gpu, ms->gpu ? NULL : &ms->sim, ms->opts->compile_threads, ms->opts->layout,
+                               ms->base.memo, ms->device };
     double gpu_s = 0, cpu_s = 0;
     int rc = sf_densecand_own (&env, ms->a, ms->n, ms->opts->tier, ms->opts->bias, ms->opts->relu, ms->tol,
                                out->own, &out->own_count, &gpu_s, &cpu_s);
     ms->gpu_s += gpu_s;
     out->compile_cpu_s += cpu_s;
+    for (int i = 0; i < out->own_count; i++)
+        out->timings_reused += out->own[i].reused;
     int best = sf_densecand_best (out->own, out->own_count);
     out->dense_own_us = best >= 0 ? out->own[best].us : INFINITY;
     out->dense_own_err = best >= 0 ? out->own[best].err : NAN;
@@ -573,15 +475,25 @@ s_open_backend (s_measure_t *ms, sf_search_result_t *out)
         out->simulated = true;
     } else {
         sf_measure_opts_t mo = { NULL, ms->opts->run_timeout_s, 0 };
-        ms->gpu = sf_measure_new (ms->opts->gpu, &mo, false);
+        ms->borrowed = ms->opts->ctx != NULL;
+        ms->gpu = ms->borrowed ? sf_searchctx_child (ms->opts->ctx, ms->opts->gpu, ms->opts->run_timeout_s)
+                               : sf_measure_new (ms->opts->gpu, &mo, false);
         if (!ms->gpu)
             return sf_error_last ();
+        ms->restarts0 = sf_measure_restarts (ms->gpu);
         int rc = sf_measure_set_problem_layout (ms->gpu, ms->a, ms->n, ms->opts->tier, ms->opts->layout,
                                                 ms->opts->bias, ms->opts->relu, ms->opts->seed);
         if (rc != SF_OK)
             return rc;
         info = sf_measure_info (ms->gpu);
     }
+    snprintf (ms->device, sizeof ms->device, "%s|gpu%d|%s", info->gpu_type, ms->opts->gpu,
+              out->simulated ? "sim" : sf_gpu_timing () ? sf_gpu_timing () : "");
+    ms->base = (sf_searchbase_t) { .gpu = ms->gpu, .sim = &ms->sim, .device = ms->device, .a = ms->a, .n = ms->n,
+                                   .tier = ms->opts->tier, .layout = ms->opts->layout, .bias = ms->opts->bias,
+                                   .relu = ms->opts->relu, .tol = ms->tol };
+    if (ms->opts->ctx && !sf_timememo_disabled ())
+        ms->base.memo = sf_searchctx_memo (ms->opts->ctx);
     snprintf (out->gpu_name, sizeof out->gpu_name, "%s", info->name);
     snprintf (out->gpu_type, sizeof out->gpu_type, "%s", info->gpu_type);
     snprintf (out->driver, sizeof out->driver, "%s", info->driver_version_str);
@@ -909,11 +821,9 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
     if (rc == SF_OK && !out->simulated && !sf_gpu_timing ())
         rc = sf_error_last ();  /* SPMMFARM_TIMING is neither graph nor launch */
     if (rc == SF_OK && !opts->no_dense && opts->backend != SF_BACKEND_SIM) {
-        /* the first of the baselines' two timings (s_keep_faster); a failure
-           here leaves the one after the search to decide */
-        double tb = sf_clock_mono ();
-        ms.have_before = sf_measure_baselines (ms.gpu, &ms.before) == SF_OK;
-        ms.gpu_s += sf_clock_mono () - tb;
+        /* the first of the baselines' two timings (sf_searchbase.h); a
+           failure here leaves the one after the search to decide */
+        sf_searchbase_before (&ms.base, &ms.gpu_s);
     }
     int count = 0, u_count = 0;
     bool explicit_configs = opts->configs != NULL;
@@ -947,7 +857,7 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
     if (rc == SF_OK && s_cancelled (opts))
         rc = sf_error_set (SF_ERR_CANCELLED, "the search was cancelled");
     if (rc == SF_OK && !opts->no_dense)
-        rc = s_baselines (&ms, out);
+        rc = sf_searchbase_run (&ms.base, out, &out->timings_reused, &ms.gpu_s);
     if (rc == SF_OK && !opts->no_dense)
         rc = s_dense (&ms, out);
     /* Explicit configs: the winner stays the fastest generated kernel (its
@@ -958,12 +868,17 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
         rc = sf_error_set (SF_ERR_VERIFY, "no candidate, not even dense, ran and verified");
     out->gpu_s = ms.gpu_s;
     out->wall_s = sf_clock_mono () - t0;
-    out->restarts = ms.gpu ? sf_measure_restarts (ms.gpu) : 0;
+    out->restarts = ms.gpu ? sf_measure_restarts (ms.gpu) - ms.restarts0 : 0;
+    if (out->timings_reused)
+        sf_log_info ("search", "%d dense timings reused from the timing memo (earlier layers of this shape, "
+                     "tier and epilogue)%s", out->timings_reused,
+                     out->simulated ? " (SIMULATED)" : "; each of those kernels was verified on this layer");
     if (cache)
         s_panel_cache_free (cache);
     free (cache);
     free (configs);
-    sf_measure_destroy (&ms.gpu);
+    if (!ms.borrowed)
+        sf_measure_destroy (&ms.gpu);  /* a borrowed child stays with opts->ctx */
     return rc;
 }
 

@@ -44,6 +44,8 @@
 #include "proxygen/sf_jit.h"
 #include "worker/sf_densecand.h"
 
+typedef struct _sf_searchctx_t sf_searchctx_t;  /* worker/sf_searchctx.h */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -145,6 +147,11 @@ typedef struct {
                                   search ends with what ran (dense at least),
                                   the configs not compiled are candidates with
                                   `skipped` */
+    sf_searchctx_t *ctx;       /* borrowed, may be NULL: the worker's measuring
+                                  child kept across searches and its timing
+                                  memo (worker/sf_searchctx.h); NULL: the
+                                  search starts and ends its own child and
+                                  memoises nothing (tests, experiments) */
 } sf_search_opts_t;
 
 /*  Whether a search with these options takes template D's slab kernel:
@@ -219,7 +226,11 @@ typedef struct {
     /* cost */
     double wall_s, compile_cpu_s, compile_wall_s, gpu_s;
     int legal, pruned, compiled, timed, failed;
-    int restarts;              /* measuring child restarts (faults, hangs) */
+    int restarts;              /* measuring child restarts (faults, hangs) in this search */
+    int timings_reused;        /* dense timings (our dense kernels; SGEMM, TF32
+                                  or cuBLASLt) taken from opts->ctx's memo: those
+                                  kernels were verified on this layer, not
+                                  timed again (worker/sf_timememo.h) */
     sf_candidate_t *candidates;  /* owned, candidate_count entries */
     int candidate_count;
     /* rank */

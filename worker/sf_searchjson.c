@@ -90,6 +90,7 @@ sf_searchjson_result (const sf_search_opts_t *o, const sf_search_result_t *r, bo
     cJSON_AddNumberToObject (search, "timed", r->timed);
     cJSON_AddNumberToObject (search, "failed", r->failed);
     cJSON_AddNumberToObject (search, "child_restarts", r->restarts);
+    cJSON_AddNumberToObject (search, "timings_reused", r->timings_reused);
     if (o->strategy == SF_STRATEGY_RANK) {
         cJSON_AddNumberToObject (search, "ranked", r->ranked);
         cJSON_AddNumberToObject (search, "top_k", o->top_k > 0 ? o->top_k : SF_SEARCH_DEFAULT_TOP_K);

@@ -17,6 +17,7 @@
 #include "worker/sf_hello.h"
 #include "worker/sf_jobrun.h"
 #include "worker/sf_jobthread.h"
+#include "worker/sf_searchctx.h"
 #include "worker/sf_matcache.h"
 
 #define S_JOIN_MS 30000        /* a cancelled job gets this long to stop at exit */
@@ -29,7 +30,7 @@
 typedef struct {
     sf_proto_msg_t *msg;       /* the JOB */
     sf_matcache_entry_t *mat;  /* a reference */
-    sf_jobrun_opts_t opts;
+    sf_jobrun_opts_t opts;     /* opts.ctx: a hold on the worker's search context */
     zmsg_t *reply;             /* RESULT or JOB_FAILED, made by the job thread */
     bool failed;               /* reply is a JOB_FAILED */
 } s_task_t;
@@ -42,6 +43,7 @@ s_task_free (s_task_t **task_p)
         return;
     sf_proto_msg_destroy (&task->msg);
     sf_matcache_release (&task->mat);
+    sf_searchctx_destroy (&task->opts.ctx);
     zmsg_destroy (&task->reply);
     free (task);
     *task_p = NULL;
@@ -85,6 +87,10 @@ struct _sf_worker_t {
     char *endpoint, *cert, *server_cert;
     sf_matcache_t *cache;
     sf_jobthread_t *runner;
+    sf_searchctx_t *searchctx; /* the measuring child kept across the job
+                                  thread's searches and its timing memo; each
+                                  task holds a reference (an abandoned job
+                                  thread never uses a freed child) */
     s_held_t **held;           /* FIFO, count entries */
     int held_count;
     s_held_t *running;         /* the job on the job thread, or NULL */
@@ -189,7 +195,9 @@ sf_worker_new (const sf_worker_opts_t *opts)
     self->held = calloc (SF_PROTO_SLOTS_MAX, sizeof *self->held);
     self->cache = sf_matcache_new (o.cache_matrices, o.cache_bytes);
     self->runner = self->cache ? sf_jobthread_new (s_task_run, s_task_drop, S_JOIN_MS) : NULL;
-    int rc = self->endpoint && self->held && self->runner && (!o.cert || (self->cert && self->server_cert))
+    self->searchctx = sf_searchctx_new (false);
+    int rc = self->endpoint && self->held && self->runner && self->searchctx
+                 && (!o.cert || (self->cert && self->server_cert))
         ? SF_OK : (self->runner ? sf_error_set (SF_ERR_NOMEM, "out of memory") : sf_error_last ());
     if (rc == SF_OK)
         rc = sf_hello_describe (o.backend == SF_BACKEND_SIM || o.dry_run ? SF_BACKEND_SIM : o.backend, o.gpu,
@@ -227,6 +235,7 @@ sf_worker_destroy (sf_worker_t **self_p)
     if (!self)
         return;
     sf_jobthread_destroy (&self->runner);
+    sf_searchctx_destroy (&self->searchctx);  /* the child goes with the last task's hold */
     zsock_destroy (&self->sock);
     for (int i = 0; self->held && i < self->held_count; i++)
         s_held_free (&self->held[i]);
@@ -449,7 +458,7 @@ s_dispatch (sf_worker_t *self)
             continue;
         }
         sf_jobrun_opts_t jo = { self->opts.backend, self->opts.gpu, self->opts.compile_threads, self->opts.dry_run,
-                                 sf_jobthread_cancel (self->runner), sf_jobthread_counter (self->runner) };
+                                 sf_jobthread_cancel (self->runner), sf_jobthread_counter (self->runner), NULL };
         if (inline_dry) {
             bool failed;
             zmsg_t *reply = sf_jobrun_run (job, a, &jo, &failed);
@@ -467,6 +476,7 @@ s_dispatch (sf_worker_t *self)
         held->msg = NULL;
         task->mat = sf_matcache_ref (mat);
         task->opts = jo;
+        task->opts.ctx = sf_searchctx_ref (self->searchctx);
         sf_log_info ("worker", "job %llu (%s%s%s): running", (unsigned long long) held->job_id,
                      task->msg->job.kind, task->msg->job.layer[0] ? ", layer " : "", task->msg->job.layer);
         if (sf_jobthread_start (self->runner, task) != SF_OK) {
