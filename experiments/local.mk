@@ -14,3 +14,4 @@ libsf_experiments_la_SOURCES += \
 	experiments/sf_benchplot.c experiments/sf_benchplot.h \
 	experiments/sf_rankeval.c experiments/sf_rankeval.h \
 	experiments/sf_bench.c experiments/sf_bench.h
+libsf_experiments_la_SOURCES += experiments/sf_bundlerun.c experiments/sf_bundlerun.h
