@@ -480,3 +480,23 @@ tests_check_rankfind_SOURCES = tests/check_rankfind.c
 tests_check_rankfind_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_rankfind_LDADD = $(CHECK_LDADD)
 tests_check_rankfind_LDFLAGS = $(CUDA_LDFLAGS)
+
+## store/sf_bundlemake, store/sf_bundlecheck, experiments/sf_bundlerun:
+## `spmmfarm bundle create` and `verify`'s library (real files, real bundles).
+check_PROGRAMS += tests/check_bundlemake tests/check_bundlecheck tests/check_bundlerun
+TESTS += tests/check_bundlemake tests/check_bundlecheck tests/check_bundlerun
+tests_check_bundlemake_SOURCES = tests/check_bundlemake.c tests/sf_check_bundle.h
+tests_check_bundlemake_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_bundlemake_LDADD = $(CHECK_LDADD)
+tests_check_bundlemake_LDFLAGS = $(CUDA_LDFLAGS)
+tests_check_bundlecheck_SOURCES = tests/check_bundlecheck.c tests/sf_check_bundle.h
+tests_check_bundlecheck_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_bundlecheck_LDADD = $(CHECK_LDADD)
+tests_check_bundlecheck_LDFLAGS = $(CUDA_LDFLAGS)
+tests_check_bundlerun_SOURCES = tests/check_bundlerun.c tests/sf_check_bundle.h
+tests_check_bundlerun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_bundlerun_LDADD = $(CHECK_LDADD)
+tests_check_bundlerun_LDFLAGS = $(CUDA_LDFLAGS)
+tests_check_bundlerun_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DSF_FAKE_LIBCUDAK='"$(abs_top_builddir)/tests/.libs/libfakecudak.so"'
+EXTRA_tests_check_bundlerun_DEPENDENCIES = tests/libfakecudak.la
