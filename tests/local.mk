@@ -500,3 +500,11 @@ tests_check_bundlerun_LDFLAGS = $(CUDA_LDFLAGS)
 tests_check_bundlerun_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DSF_FAKE_LIBCUDAK='"$(abs_top_builddir)/tests/.libs/libfakecudak.so"'
 EXTRA_tests_check_bundlerun_DEPENDENCIES = tests/libfakecudak.la
+
+## store/sf_storejson: `store dump`'s lines from a real store.
+check_PROGRAMS += tests/check_storejson
+TESTS += tests/check_storejson
+tests_check_storejson_SOURCES = tests/check_storejson.c tests/sf_check_store.c tests/sf_check_store.h
+tests_check_storejson_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_storejson_LDADD = $(CHECK_LDADD)
+tests_check_storejson_LDFLAGS = $(CUDA_LDFLAGS)
