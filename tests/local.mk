@@ -508,3 +508,12 @@ tests_check_storejson_SOURCES = tests/check_storejson.c tests/sf_check_store.c t
 tests_check_storejson_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_storejson_LDADD = $(CHECK_LDADD)
 tests_check_storejson_LDFLAGS = $(CUDA_LDFLAGS)
+
+## store/sf_import: model manifests from checkpoints made by tests/ckpt_gen.py.
+check_PROGRAMS += tests/check_import
+TESTS += tests/check_import
+tests_check_import_SOURCES = tests/check_import.c tests/sf_check_dir.h
+tests_check_import_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_import_LDADD = $(CHECK_LDADD)
+tests_check_import_LDFLAGS = $(CUDA_LDFLAGS)
+tests_check_import_CPPFLAGS = $(AM_CPPFLAGS) -DSF_TOP_SRCDIR='"$(abs_top_srcdir)"'
