@@ -517,3 +517,11 @@ tests_check_import_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_import_LDADD = $(CHECK_LDADD)
 tests_check_import_LDFLAGS = $(CUDA_LDFLAGS)
 tests_check_import_CPPFLAGS = $(AM_CPPFLAGS) -DSF_TOP_SRCDIR='"$(abs_top_srcdir)"'
+
+## worker/sf_selftest: `spmmfarm selftest` on a CPU (no GPU, its kernels compile).
+check_PROGRAMS += tests/check_selftest
+TESTS += tests/check_selftest
+tests_check_selftest_SOURCES = tests/check_selftest.c
+tests_check_selftest_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_selftest_LDADD = $(CHECK_LDADD)
+tests_check_selftest_LDFLAGS = $(CUDA_LDFLAGS)
