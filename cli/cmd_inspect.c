@@ -57,23 +57,6 @@ s_shape_json (int ndim, const int64_t *dims)
     return a;
 }
 
-/*  Whether a tensor is a weight spmmfarm reads: its matrix shape. */
-static bool
-s_weight (const sf_checkpoint_tensor_t *t, int64_t *rows, int64_t *cols)
-{
-    static const char *dtypes[] = { "F32", "F16", "BF16", "F64" };
-    bool known = false;
-    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
-        known |= strcmp (t->dtype, dtypes[i]) == 0;
-    if (!known || (t->ndim != 2 && t->ndim != 4))
-        return false;
-    *rows = t->shape[0];
-    *cols = t->shape[1];
-    for (int i = 2; i < t->ndim; i++)
-        *cols *= t->shape[i];
-    return *rows >= 1 && *cols >= 1;
-}
-
 /*  The checkpoint view: every tensor (common/sf_checkpoint). */
 static int
 s_checkpoint (const char *path, bool json)
@@ -104,7 +87,7 @@ s_checkpoint (const char *path, bool json)
             break;
         }
         double sparsity = counted && elements > 0 ? 1.0 - (double) nonzeros / (double) elements : 0;
-        bool weight = s_weight (t, &rows, &cols);
+        bool weight = sf_checkpoint_matrix_shape (t, &rows, &cols);
         weights += weight;
         char shape[200];
         if (json) {

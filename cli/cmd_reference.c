@@ -1,16 +1,13 @@
 /*  spmmfarm reference: the CPU reference SpMM on a matrix and a random B,
     the baseline every generated kernel is verified against. */
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "cli/sf_cli.h"
-#include "common/sf_clock.h"
 #include "common/sf_error.h"
 #include "common/sf_matrix_io.h"
 #include "common/sf_reference.h"
-#include "common/sf_rng.h"
 
 static const char *s_help =
     "usage: spmmfarm reference FILE --n N [--seed N] [--threads T] [--json]\n\n"
@@ -71,58 +68,14 @@ sf_cmd_reference (int argc, char **argv)
     if (!a)
         return sf_cli_fail ("reference", sf_error_last ());
     int64_t m = sf_matrix_rows (a), k = sf_matrix_cols (a);
-    float *b = malloc ((size_t) (k * n) * sizeof *b);
-    float *c = malloc ((size_t) (m * n) * sizeof *c);
-    enum { SAMPLES = 16 };
-    double *check = malloc ((size_t) (SAMPLES * n) * sizeof *check);
-    if (!b || !c || !check) {
-        free (b);
-        free (c);
-        free (check);
-        sf_matrix_destroy (&a);
-        return sf_cli_fail ("reference", sf_error_set (SF_ERR_NOMEM, "out of memory for B and C"));
-    }
-    sf_rng_t rng;
-    sf_rng_seed (&rng, seed ^ 0x42);
-    for (int64_t i = 0; i < k * n; i++)
-        b[i] = sf_rng_weight (&rng);
-
-    sf_reference_opts_t ropts = { NULL, false, (int) threads };
-    double t0 = sf_clock_mono ();
-    int status = sf_reference_spmm (a, b, n, c, &ropts);
-    double seconds = sf_clock_mono () - t0;
-
-    /* Independent check on sampled rows: the dense row of A times B. */
-    int32_t rows[SAMPLES];
-    int32_t samples = m < SAMPLES ? (int32_t) m : SAMPLES;
-    float *dense_row = calloc ((size_t) k, sizeof *dense_row);
-    double max_err = 0.0, checksum = 0.0;
-    for (int32_t s = 0; status == SF_OK && dense_row && s < samples; s++) {
-        rows[s] = (int32_t) sf_rng_below (&rng, (uint64_t) m);
-        const int32_t *rp = sf_matrix_row_ptr (a);
-        for (int64_t j = 0; j < k; j++)
-            dense_row[j] = 0.0f;
-        for (int32_t p = rp[rows[s]]; p < rp[rows[s] + 1]; p++)
-            dense_row[sf_matrix_col_idx (a)[p]] = sf_matrix_values (a)[p];
-        for (int64_t j = 0; j < n; j++) {
-            double acc = 0.0;
-            for (int64_t q = 0; q < k; q++)
-                acc += (double) dense_row[q] * b[q * n + j];
-            check[s * n + j] = acc;
-        }
-        double err = sf_reference_max_rel_err (c + (int64_t) rows[s] * n, check + s * n, n);
-        max_err = err < 0 ? INFINITY : fmax (max_err, err);
-    }
-    for (int64_t i = 0; i < m * n; i++)
-        checksum += c[i];
-    free (dense_row);
-    free (b);
-    free (c);
-    free (check);
+    sf_reference_run_t run;
+    int status = sf_reference_run (a, n, seed, (int) threads, &run);
     if (status != SF_OK) {
         sf_matrix_destroy (&a);
         return sf_cli_fail ("reference", status);
     }
+    double seconds = run.seconds, checksum = run.checksum, max_err = run.max_rel_err;
+    int32_t samples = run.sampled_rows;
     double useful_gflop = 2.0 * sf_matrix_nnz (a) * (double) n * 1e-9;
     int ok = max_err <= 1e-6;
     if (json) {

@@ -475,3 +475,19 @@ sf_checkpoint_find (const sf_checkpoint_t *self, const char *name)
     }
     return NULL;
 }
+
+bool
+sf_checkpoint_matrix_shape (const sf_checkpoint_tensor_t *t, int64_t *rows, int64_t *cols)
+{
+    static const char *dtypes[] = { "F32", "F16", "BF16", "F64" };
+    bool known = false;
+    for (size_t i = 0; i < sizeof dtypes / sizeof dtypes[0]; i++)
+        known |= strcmp (t->dtype, dtypes[i]) == 0;
+    if (!known || (t->ndim != 2 && t->ndim != 4))
+        return false;
+    *rows = t->shape[0];
+    *cols = t->shape[1];
+    for (int i = 2; i < t->ndim; i++)
+        *cols *= t->shape[i];
+    return *rows >= 1 && *cols >= 1;
+}

@@ -74,6 +74,12 @@ const sf_checkpoint_tensor_t *sf_checkpoint_at (const sf_checkpoint_t *self, int
 /*  The tensor called name, or NULL. */
 const sf_checkpoint_tensor_t *sf_checkpoint_find (const sf_checkpoint_t *self, const char *name);
 
+/*  Whether the matrix reader takes the tensor as a layer's weight: a
+    floating-point dtype (F32, F16, BF16, F64) and 2 dimensions, or 4 (a
+    convolution, read as its im2col matrix O x I*kh*kw); its matrix shape
+    into *rows, *cols. */
+bool sf_checkpoint_matrix_shape (const sf_checkpoint_tensor_t *t, int64_t *rows, int64_t *cols);
+
 /*  Natural order of two names (digit runs as numbers), for sorting. */
 int sf_checkpoint_name_cmp (const char *a, const char *b);
 

@@ -4,9 +4,12 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "common/sf_clock.h"
 #include "common/sf_error.h"
+#include "common/sf_rng.h"
 
 #define SF_REFERENCE_MAX_THREADS 256
 
@@ -124,4 +127,56 @@ sf_reference_max_rel_err (const float *c, const double *ref, int64_t count)
         worst = fmax (worst, err);
     }
     return worst;
+}
+
+int
+sf_reference_run (const sf_matrix_t *a, int64_t n, uint64_t seed, int threads, sf_reference_run_t *out)
+{
+    int64_t m = sf_matrix_rows (a), k = sf_matrix_cols (a);
+    memset (out, 0, sizeof *out);
+    float *b = malloc ((size_t) (k * n) * sizeof *b);
+    float *c = malloc ((size_t) (m * n) * sizeof *c);
+    double *check = malloc ((size_t) (SF_REFERENCE_RUN_ROWS * n) * sizeof *check);
+    float *dense_row = calloc ((size_t) k, sizeof *dense_row);
+    if (!b || !c || !check || !dense_row) {
+        free (b);
+        free (c);
+        free (check);
+        free (dense_row);
+        return sf_error_set (SF_ERR_NOMEM, "out of memory for B and C");
+    }
+    sf_rng_t rng;
+    sf_rng_seed (&rng, seed ^ 0x42);
+    for (int64_t i = 0; i < k * n; i++)
+        b[i] = sf_rng_weight (&rng);
+    sf_reference_opts_t opts = { NULL, false, threads };
+    double t0 = sf_clock_mono ();
+    int status = sf_reference_spmm (a, b, n, c, &opts);
+    out->seconds = sf_clock_mono () - t0;
+
+    /* Independent check on sampled rows: the dense row of A times B. */
+    out->sampled_rows = m < SF_REFERENCE_RUN_ROWS ? (int32_t) m : SF_REFERENCE_RUN_ROWS;
+    const int32_t *rp = sf_matrix_row_ptr (a);
+    for (int32_t s = 0; status == SF_OK && s < out->sampled_rows; s++) {
+        int32_t row = (int32_t) sf_rng_below (&rng, (uint64_t) m);
+        for (int64_t j = 0; j < k; j++)
+            dense_row[j] = 0.0f;
+        for (int32_t p = rp[row]; p < rp[row + 1]; p++)
+            dense_row[sf_matrix_col_idx (a)[p]] = sf_matrix_values (a)[p];
+        for (int64_t j = 0; j < n; j++) {
+            double acc = 0.0;
+            for (int64_t q = 0; q < k; q++)
+                acc += (double) dense_row[q] * b[q * n + j];
+            check[s * n + j] = acc;
+        }
+        double err = sf_reference_max_rel_err (c + (int64_t) row * n, check + s * n, n);
+        out->max_rel_err = err < 0 ? INFINITY : fmax (out->max_rel_err, err);
+    }
+    for (int64_t i = 0; i < m * n; i++)
+        out->checksum += c[i];
+    free (dense_row);
+    free (b);
+    free (c);
+    free (check);
+    return status;
 }

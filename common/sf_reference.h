@@ -39,6 +39,24 @@ void sf_reference_spmm_rows (const sf_matrix_t *a, const float *b, int64_t n,
     c holds a NaN or Inf (never passes). */
 double sf_reference_max_rel_err (const float *c, const double *ref, int64_t count);
 
+/*  Rows of C that sf_reference_run checks independently. */
+#define SF_REFERENCE_RUN_ROWS 16
+
+/*  What sf_reference_run measured and checked. */
+typedef struct {
+    double seconds;        /* wall time of sf_reference_spmm (CPU) */
+    double checksum;       /* sum of C's elements */
+    int32_t sampled_rows;  /* rows checked: min(M, SF_REFERENCE_RUN_ROWS), drawn at random */
+    double max_rel_err;    /* of those rows against the dense row of A times B in double
+                              (sf_reference_max_rel_err; INFINITY: C not finite) */
+} sf_reference_run_t;
+
+/*  `spmmfarm reference`: C = A B for a random B (K x n, sf_rng_weight of
+    seed ^ 0x42) on `threads` threads (0: one per CPU), timed; then sampled
+    rows of C checked against an independent dense product. SF_ERR_NOMEM,
+    or sf_reference_spmm's error. */
+int sf_reference_run (const sf_matrix_t *a, int64_t n, uint64_t seed, int threads, sf_reference_run_t *out);
+
 #ifdef __cplusplus
 }
 #endif

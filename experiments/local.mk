@@ -16,3 +16,4 @@ libsf_experiments_la_SOURCES += \
 	experiments/sf_bench.c experiments/sf_bench.h
 libsf_experiments_la_SOURCES += \
 	experiments/sf_answer.c experiments/sf_answer.h
+libsf_experiments_la_SOURCES += experiments/sf_bundlerun.c experiments/sf_bundlerun.h

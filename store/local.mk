@@ -21,3 +21,8 @@ libsf_store_la_SOURCES += \
 	store/sf_store_priv.h \
 	store/sf_storecheck.c store/sf_storecheck.h \
 	store/sf_export.c store/sf_export.h
+libsf_store_la_SOURCES += \
+	store/sf_bundlemake.c store/sf_bundlemake.h \
+	store/sf_bundlecheck.c store/sf_bundlecheck.h
+libsf_store_la_SOURCES += store/sf_storejson.c store/sf_storejson.h
+libsf_store_la_SOURCES += store/sf_import.c store/sf_import.h

@@ -53,7 +53,7 @@ for part in $PARTS; do
                  never="common/sf_cudadrv.h worker/sf_gpu.h wire/sf_proto.h store/sf_store.h" ;;
     bundle)      ok="bundle/sf_bundle.h runtime/sf_manifest.h common/sf_error.h"
                  never="store/sf_store.h worker/sf_search.h wire/sf_proto.h" ;;
-    store)       ok="store/sf_export.h store/sf_store.h store/sf_mpack_in.h common/sf_mpack.h proxygen/sf_config.h bundle/sf_bundle.h"
+    store)       ok="store/sf_export.h store/sf_store.h store/sf_mpack_in.h common/sf_mpack.h proxygen/sf_config.h bundle/sf_bundle.h store/sf_bundlemake.h"
                  never="coordinator/sf_ledger.h worker/sf_sim.h wire/sf_proto.h rankmodel/sf_rankmodel.h" ;;
     rankmodel)   ok="rankmodel/sf_sweep.h rankmodel/sf_rankstore.h store/sf_store.h proxygen/sf_space.h"
                  never="worker/sf_search.h coordinator/sf_coord.h wire/sf_request.h" ;;
@@ -61,7 +61,7 @@ for part in $PARTS; do
                  never="coordinator/sf_coord.h coordinator/sf_ledger.h experiments/sf_benchrun.h cli/sf_cli.h" ;;
     coordinator) ok="coordinator/sf_ledger.h wire/sf_proto.h store/sf_store.h rankmodel/sf_rankstore.h proxygen/sf_cost.h"
                  never="worker/sf_search.h worker/sf_sim.h experiments/sf_bench.h cli/sf_cli.h" ;;
-    experiments) ok="experiments/sf_bench.h worker/sf_search.h rankmodel/sf_rankmodel.h store/sf_store.h"
+    experiments) ok="experiments/sf_bench.h worker/sf_search.h rankmodel/sf_rankmodel.h store/sf_store.h experiments/sf_bundlerun.h runtime/spmmfarm_rt.h"
                  never="coordinator/sf_coord.h coordinator/sf_farm.h cli/sf_cli.h" ;;
     runtime)     ok="runtime/sf_manifest.h runtime/spmmfarm_rt.h common/sf_sha256.h common/sf_tier.h"
                  never="common/sf_log.h common/sf_error.h bundle/sf_bundle.h store/sf_store.h" ;;

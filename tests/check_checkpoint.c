@@ -192,6 +192,21 @@ START_TEST (test_one_file)
     ck_assert_int_eq (t->shape[1], 4);
     ck_assert_str_eq (t->shard, "model.safetensors");
     ck_assert_ptr_null (sf_checkpoint_find (ck, "layers.3.fc.weight"));
+    int64_t rows = 0, cols = 0;
+    ck_assert (sf_checkpoint_matrix_shape (t, &rows, &cols));
+    ck_assert_int_eq (rows, 8);
+    ck_assert_int_eq (cols, 4);
+    /* a bias (1-D) is no matrix; a convolution is its im2col matrix; integers are none */
+    ck_assert (!sf_checkpoint_matrix_shape (sf_checkpoint_find (ck, "layers.2.fc.bias"), &rows, &cols));
+    sf_checkpoint_tensor_t conv = { "c", "f", "f", "BF16", 4, { 16, 3, 3, 3 } };
+    ck_assert (sf_checkpoint_matrix_shape (&conv, &rows, &cols));
+    ck_assert_int_eq (rows, 16);
+    ck_assert_int_eq (cols, 27);
+    conv.dtype = "I64";
+    ck_assert (!sf_checkpoint_matrix_shape (&conv, &rows, &cols));
+    conv.dtype = "F32";
+    conv.ndim = 3;
+    ck_assert (!sf_checkpoint_matrix_shape (&conv, &rows, &cols));
     /* the tensor reads through the matrix reader with its file and name */
     sf_read_opts_t ro = { t->name, 0 };
     sf_matrix_t *m = sf_matrix_read (t->file, &ro);

@@ -302,6 +302,36 @@ START_TEST (test_rel_err_catches_nan_and_error)
 }
 END_TEST
 
+/*  `spmmfarm reference`'s run: its checksum is that of C for the B it
+    draws, its independent check passes, and the sampled rows are bounded. */
+START_TEST (test_reference_run)
+{
+    sf_matrix_t *a = sf_matrix_new_random (40, 30, 0.8, 9);
+    sf_reference_run_t run;
+    ck_assert_int_eq (sf_reference_run (a, 7, 5, 2, &run), SF_OK);
+    ck_assert_int_eq (run.sampled_rows, SF_REFERENCE_RUN_ROWS);
+    ck_assert_double_le (run.max_rel_err, 1e-6);
+    ck_assert_double_ge (run.seconds, 0);
+    float b[30 * 7], c[40 * 7];
+    sf_rng_t rng;
+    sf_rng_seed (&rng, 5 ^ 0x42);
+    for (int i = 0; i < 30 * 7; i++)
+        b[i] = sf_rng_weight (&rng);
+    ck_assert_int_eq (sf_reference_spmm (a, b, 7, c, NULL), SF_OK);
+    double sum = 0;
+    for (int i = 0; i < 40 * 7; i++)
+        sum += c[i];
+    ck_assert_double_eq (run.checksum, sum);
+    ck_assert_double_ne (sum, 0);
+    sf_matrix_destroy (&a);
+    /* fewer rows than samples: every row */
+    sf_matrix_t *small = sf_matrix_new_random (3, 4, 0.5, 1);
+    ck_assert_int_eq (sf_reference_run (small, 2, 1, 0, &run), SF_OK);
+    ck_assert_int_eq (run.sampled_rows, 3);
+    sf_matrix_destroy (&small);
+}
+END_TEST
+
 /* ---- sf_tier ---------------------------------------------------------- */
 
 /*  Names round-trip; zero values are the defaults; the bounds follow the
@@ -368,6 +398,7 @@ s_suite (void)
     tcase_add_test (tc, test_hash_stable);
     tcase_add_test (tc, test_reference_matches_dense);
     tcase_add_test (tc, test_rel_err_catches_nan_and_error);
+    tcase_add_test (tc, test_reference_run);
     tcase_add_test (tc, test_clock_mono_and_cpu);
     tcase_add_test (tc, test_tier_names_and_rounding);
     suite_add_tcase (s, tc);

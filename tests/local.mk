@@ -527,3 +527,48 @@ tests_check_sweeprun_SOURCES = tests/check_sweeprun.c tests/sf_check_dir.h
 tests_check_sweeprun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_sweeprun_LDADD = $(CHECK_LDADD)
 tests_check_sweeprun_LDFLAGS = $(CUDA_LDFLAGS)
+
+## store/sf_bundlemake, store/sf_bundlecheck, experiments/sf_bundlerun:
+## `spmmfarm bundle create` and `verify`'s library (real files, real bundles).
+check_PROGRAMS += tests/check_bundlemake tests/check_bundlecheck tests/check_bundlerun
+TESTS += tests/check_bundlemake tests/check_bundlecheck tests/check_bundlerun
+tests_check_bundlemake_SOURCES = tests/check_bundlemake.c tests/sf_check_bundle.h
+tests_check_bundlemake_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_bundlemake_LDADD = $(CHECK_LDADD)
+tests_check_bundlemake_LDFLAGS = $(CUDA_LDFLAGS)
+tests_check_bundlecheck_SOURCES = tests/check_bundlecheck.c tests/sf_check_bundle.h
+tests_check_bundlecheck_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_bundlecheck_LDADD = $(CHECK_LDADD)
+tests_check_bundlecheck_LDFLAGS = $(CUDA_LDFLAGS)
+tests_check_bundlerun_SOURCES = tests/check_bundlerun.c tests/sf_check_bundle.h
+tests_check_bundlerun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_bundlerun_LDADD = $(CHECK_LDADD)
+tests_check_bundlerun_LDFLAGS = $(CUDA_LDFLAGS)
+tests_check_bundlerun_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DSF_FAKE_LIBCUDAK='"$(abs_top_builddir)/tests/.libs/libfakecudak.so"'
+EXTRA_tests_check_bundlerun_DEPENDENCIES = tests/libfakecudak.la
+
+## store/sf_storejson: `store dump`'s lines from a real store.
+check_PROGRAMS += tests/check_storejson
+TESTS += tests/check_storejson
+tests_check_storejson_SOURCES = tests/check_storejson.c tests/sf_check_store.c tests/sf_check_store.h
+tests_check_storejson_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_storejson_LDADD = $(CHECK_LDADD)
+tests_check_storejson_LDFLAGS = $(CUDA_LDFLAGS)
+
+## store/sf_import: model manifests from checkpoints made by tests/ckpt_gen.py.
+check_PROGRAMS += tests/check_import
+TESTS += tests/check_import
+tests_check_import_SOURCES = tests/check_import.c tests/sf_check_dir.h
+tests_check_import_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_import_LDADD = $(CHECK_LDADD)
+tests_check_import_LDFLAGS = $(CUDA_LDFLAGS)
+tests_check_import_CPPFLAGS = $(AM_CPPFLAGS) -DSF_TOP_SRCDIR='"$(abs_top_srcdir)"'
+
+## worker/sf_selftest: `spmmfarm selftest` on a CPU (no GPU, its kernels compile).
+check_PROGRAMS += tests/check_selftest
+TESTS += tests/check_selftest
+tests_check_selftest_SOURCES = tests/check_selftest.c
+tests_check_selftest_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_selftest_LDADD = $(CHECK_LDADD)
+tests_check_selftest_LDFLAGS = $(CUDA_LDFLAGS)

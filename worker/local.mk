@@ -24,3 +24,4 @@ libsf_worker_la_SOURCES += \
 	worker/sf_hello.c worker/sf_hello.h
 libsf_worker_la_SOURCES += \
 	worker/sf_searchjson.c worker/sf_searchjson.h
+libsf_worker_la_SOURCES += worker/sf_selftest.c worker/sf_selftest.h

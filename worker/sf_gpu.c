@@ -353,6 +353,7 @@ typedef struct {
     int next_b;           /* launch timing: the B copy of the next launch */
     int count;            /* graph timing: launches in exec */
     CUgraphExec exec;
+    int copies;           /* B copies cycled over (1: the caller's own buffers) */
 } s_batch_t;
 
 static int
@@ -379,7 +380,7 @@ s_batch_release (sf_gpu_t *self, s_batch_t *b)
 static int
 s_batch_capture (sf_gpu_t *self, s_batch_t *b, int count)
 {
-    int copies = self->b_copies;
+    int copies = b->copies;
     int n = (count + copies - 1) / copies * copies;
     if (b->exec && b->count == n)
         return SF_OK;
@@ -424,7 +425,7 @@ s_time_batch (sf_gpu_t *self, s_batch_t *b, int count, double *us)
         for (int i = 0; i < count; i++) {
             if ((rc = b->fn (self, b->arg, b->next_b)) != SF_OK)
                 return rc;
-            b->next_b = (b->next_b + 1) % self->b_copies;
+            b->next_b = (b->next_b + 1) % b->copies;
         }
     }
     SF_GPU_CU (self, cu->cuEventRecord (self->ev_stop, self->stream), "cuEventRecord");
@@ -489,8 +490,35 @@ s_time_batches (sf_gpu_t *self, s_batch_t *b, sf_timing_t *t)
 int
 sf_gpu_time (sf_gpu_t *self, sf_gpu_launch_fn fn, void *arg, sf_timing_t *t)
 {
-    s_batch_t b = { fn, arg, 0, 0, NULL };
+    s_batch_t b = { fn, arg, 0, 0, NULL, self->b_copies > 0 ? self->b_copies : 1 };
     int rc = s_time_batches (self, &b, t);
+    s_batch_release (self, &b);
+    return rc;
+}
+
+/*  The caller's enqueue as a launch of sf_gpu_time's (one copy: b_index is
+    always 0). */
+typedef struct {
+    sf_gpu_enqueue_fn fn;
+    void *arg;
+} s_enqueue_t;
+
+static int
+s_launch_enqueue (sf_gpu_t *self, void *arg, int b_index)
+{
+    (void) b_index;
+    s_enqueue_t *e = arg;
+    return e->fn (e->arg, self->stream);
+}
+
+int
+sf_gpu_time_enqueue (sf_gpu_t *self, sf_gpu_enqueue_fn fn, void *arg, sf_timing_t *t)
+{
+    s_enqueue_t e = { fn, arg };
+    s_batch_t b = { s_launch_enqueue, &e, 0, 0, NULL, 1 };
+    int rc = sf_cudadrv_check (self->drv, self->cu->cuCtxSetCurrent (self->ctx), "cuCtxSetCurrent");
+    if (rc == SF_OK)
+        rc = s_time_batches (self, &b, t);
     s_batch_release (self, &b);
     return rc;
 }

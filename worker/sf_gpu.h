@@ -56,6 +56,19 @@ const char *sf_gpu_toolkit_version (const sf_gpu_t *self);
     (SF_ERR_INVALID) for any other value. A static string. */
 const char *sf_gpu_timing (void);
 
+/*  Something the caller enqueues on `stream` without waiting for it (e.g.
+    one launch of a bundle's layer through the runtime, `bundle verify`):
+    SF_OK or an error of sf_error.h. */
+typedef int (*sf_gpu_enqueue_fn) (void *arg, CUstream stream);
+
+/*  Times the caller's enqueue as the search times its candidates: warm-up,
+    then the median of batches of launches, each batch recorded as a CUDA
+    graph and replayed (or launched one by one: sf_gpu_timing). It runs on
+    this GPU's stream in the device's primary context (which the runtime
+    shares); no problem needs to be set: the buffers are the caller's (one
+    copy of B, no rotation over the L2 cache). */
+int sf_gpu_time_enqueue (sf_gpu_t *self, sf_gpu_enqueue_fn fn, void *arg, sf_timing_t *t);
+
 /*  Sets the problem: A (kept by the caller, must outlive the problem), the
     columns N, an optional per-row bias and ReLU. Allocates and fills the
     device buffers with random non-zero inputs from `seed`. The fp32 tier;

@@ -1,0 +1,295 @@
+/*  sf_bundlerun: a bundle's layers on a GPU through the runtime; timed by
+    the worker's sf_gpu (CUDA-graph replays). */
+#include "experiments/sf_bundlerun.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sf_error.h"
+#include "common/sf_matrix_io.h"
+#include "common/sf_reference.h"
+#include "common/sf_rng.h"
+#include "runtime/spmmfarm_rt.h"
+#include "worker/sf_gpu.h"
+
+/*  The driver, the stream of the checked run, and the worker's timer. */
+typedef struct {
+    const sf_cuda_api_t *api;
+    const sf_cudadrv_t *drv;
+    CUstream stream;
+    sf_gpu_t *timer;
+} s_gpu_t;
+
+#define S_CU(g, call, what)                                                                        \
+    do {                                                                                           \
+        int s_rc = sf_cudadrv_check ((g)->drv, (call), (what));                                    \
+        if (s_rc != SF_OK)                                                                         \
+            return s_rc;                                                                           \
+    } while (0)
+
+int
+sf_bundlerun_device (const sf_manifest_t *m, int gpu, bool *runnable, sf_device_info_t *dev, char *why,
+                     size_t why_size)
+{
+    *runnable = false;
+    why[0] = '\0';
+    sf_cudadrv_t *drv = sf_cudadrv_new (NULL, 0);
+    int count = 0, rc = SF_OK;
+    if (!drv) {
+        rc = sf_error_last ();
+        if (rc == SF_ERR_NODEVICE) {
+            snprintf (why, why_size, "%s", sf_error_message ());
+            rc = SF_OK;
+        }
+    }
+    else if (sf_cudadrv_device_count (drv, &count) != SF_OK || count == 0)
+        snprintf (why, why_size, "the driver sees no GPU");
+    else if ((rc = sf_cudadrv_device_info (drv, gpu, dev)) != SF_OK)
+        ;
+    else if (dev->cc_major != m->cc_major || dev->cc_minor != m->cc_minor)
+        snprintf (why, why_size, "GPU %d (%s) is compute capability %d.%d; the kernels are for %d.%d", gpu,
+                  dev->name, dev->cc_major, dev->cc_minor, (int) m->cc_major, (int) m->cc_minor);
+    else if ((rc = sf_cudadrv_require_compute (drv)) == SF_OK)
+        *runnable = true;
+    sf_cudadrv_destroy (&drv);
+    return rc;
+}
+
+int
+sf_bundlerun_matrix (const sf_bundle_t *bundle, int index, const sf_bundlerun_opts_t *o, sf_matrix_t **out)
+{
+    const sf_manifest_layer_t *l = &sf_bundle_manifest (bundle)->layers[index];
+    *out = NULL;
+    for (int i = 0; i < o->matrix_count; i++) {
+        if (strcmp (o->matrix_name[i], l->name) != 0)
+            continue;
+        sf_read_opts_t read_opts = { NULL, o->seed };
+        sf_matrix_t *a = sf_matrix_read (o->matrix_file[i], &read_opts);
+        if (!a)
+            return sf_error_last ();
+        if (sf_matrix_rows (a) != l->m || sf_matrix_cols (a) != l->k
+            || (l->matrix[0] && strcmp (sf_matrix_hash (a), l->matrix) != 0)) {
+            sf_error_set (SF_ERR_INVALID, "%s is not layer %s's matrix (%d x %d, hash %.12s...; "
+                          "the layer's is %lld x %lld%s%.12s%s)", o->matrix_file[i], l->name,
+                          sf_matrix_rows (a), sf_matrix_cols (a), sf_matrix_hash (a), (long long) l->m,
+                          (long long) l->k, l->matrix[0] ? ", hash " : "", l->matrix,
+                          l->matrix[0] ? "..." : "");
+            sf_matrix_destroy (&a);
+            return SF_ERR_INVALID;
+        }
+        *out = a;
+        return SF_OK;
+    }
+    if (strcmp (l->tmpl, "dense") == 0) {
+        size_t size;
+        const float *dense = sf_bundle_data (bundle, index, &size);
+        *out = sf_matrix_new_dense (l->m, l->k, dense);
+        return *out ? SF_OK : sf_error_last ();
+    }
+    return SF_OK;
+}
+
+double
+sf_bundlerun_error (const sf_matrix_t *a, const float *b, const float *c, int64_t n, const float *bias,
+                    bool relu)
+{
+    int32_t m = sf_matrix_rows (a);
+    int32_t count = m < SF_BUNDLERUN_ROWS ? m : SF_BUNDLERUN_ROWS;
+    int32_t rows[SF_BUNDLERUN_ROWS];
+    for (int32_t i = 0; i < count; i++)
+        rows[i] = count == 1 ? 0 : (int32_t) ((int64_t) (m - 1) * i / (count - 1));
+    double *ref = malloc ((size_t) count * (size_t) n * sizeof *ref);
+    if (!ref)
+        return INFINITY;
+    sf_reference_opts_t opts = { bias, relu, 1 };
+    sf_reference_spmm_rows (a, b, n, rows, count, &opts, ref);
+    double num = 0, den = 0;
+    for (int32_t i = 0; i < count; i++)
+        for (int64_t j = 0; j < n; j++) {
+            double got = c[(int64_t) rows[i] * n + j], want = ref[(int64_t) i * n + j];
+            if (!isfinite (got)) {
+                free (ref);
+                return INFINITY;
+            }
+            num += (got - want) * (got - want);
+            den += want * want;
+        }
+    free (ref);
+    return den > 0 ? sqrt (num / den) : sqrt (num);
+}
+
+int
+sf_bundlerun_nk_to_kn (float *b, float *c, int64_t m, int64_t k, int64_t n)
+{
+    float *t = malloc ((size_t) (k > m ? k : m) * (size_t) n * sizeof *t);
+    if (!t)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    for (int64_t i = 0; i < n * k; i++)
+        t[i % k * n + i / k] = b[i];
+    memcpy (b, t, (size_t) (n * k) * sizeof *t);
+    for (int64_t i = 0; i < n * m; i++)
+        t[i % m * n + i / m] = c[i];
+    memcpy (c, t, (size_t) (n * m) * sizeof *t);
+    free (t);
+    return SF_OK;
+}
+
+/* ---- one layer ------------------------------------------------------------- */
+
+typedef struct {
+    float *b, *c, *bias;
+    CUdeviceptr d_b, d_c, d_bias;
+} s_buffers_t;
+
+static int
+s_alloc (s_gpu_t *g, s_buffers_t *x, int64_t m, int64_t k, int64_t n, bool bias, uint64_t seed)
+{
+    size_t nb = (size_t) (k * n), nc = (size_t) (m * n);
+    x->b = malloc (nb * sizeof (float));
+    x->c = malloc (nc * sizeof (float));
+    x->bias = bias ? malloc ((size_t) m * sizeof (float)) : NULL;
+    if (!x->b || !x->c || (bias && !x->bias))
+        return sf_error_set (SF_ERR_NOMEM, "out of memory for %lld x %lld inputs", (long long) k,
+                             (long long) n);
+    sf_rng_t rng;
+    sf_rng_seed (&rng, seed);
+    for (size_t i = 0; i < nb; i++)
+        x->b[i] = sf_rng_weight (&rng);
+    for (int64_t i = 0; bias && i < m; i++)
+        x->bias[i] = sf_rng_weight (&rng);
+    S_CU (g, g->api->cuMemAlloc (&x->d_b, nb * sizeof (float)), "cuMemAlloc (B)");
+    S_CU (g, g->api->cuMemAlloc (&x->d_c, nc * sizeof (float)), "cuMemAlloc (C)");
+    S_CU (g, g->api->cuMemcpyHtoD (x->d_b, x->b, nb * sizeof (float)), "cuMemcpyHtoD (B)");
+    /* C poisoned with NaN: an element the kernel does not write shows */
+    S_CU (g, g->api->cuMemsetD32 (x->d_c, 0x7fc00000u, nc), "cuMemsetD32 (C)");
+    if (bias) {
+        S_CU (g, g->api->cuMemAlloc (&x->d_bias, (size_t) m * sizeof (float)), "cuMemAlloc (bias)");
+        S_CU (g, g->api->cuMemcpyHtoD (x->d_bias, x->bias, (size_t) m * sizeof (float)),
+              "cuMemcpyHtoD (bias)");
+    }
+    return SF_OK;
+}
+
+static void
+s_free (s_gpu_t *g, s_buffers_t *x)
+{
+    if (x->d_b)
+        g->api->cuMemFree (x->d_b);
+    if (x->d_c)
+        g->api->cuMemFree (x->d_c);
+    if (x->d_bias)
+        g->api->cuMemFree (x->d_bias);
+    free (x->b);
+    free (x->c);
+    free (x->bias);
+}
+
+/*  One launch of the layer, what sf_gpu_time_enqueue times. */
+typedef struct {
+    sfrt_layer_t *layer;
+    const s_buffers_t *x;
+    int64_t n;
+} s_launch_t;
+
+static int
+s_enqueue (void *arg, CUstream stream)
+{
+    const s_launch_t *l = arg;
+    if (sfrt_launch (l->layer, stream, l->x->d_b, l->x->d_c, l->n, l->x->d_bias) != SFRT_OK)
+        return sf_error_set (SF_ERR_CUDA, "%s", sfrt_last_error ());
+    return SF_OK;
+}
+
+/*  Runs one layer once, checks C, then times it. */
+static int
+s_run_layer (s_gpu_t *g, sfrt_layer_t *layer, const sf_manifest_layer_t *l, const sf_matrix_t *a,
+             const sf_bundlerun_opts_t *o, sf_bundlerun_result_t *r)
+{
+    s_buffers_t x = { 0 };
+    int64_t n = r->n;
+    int rc = s_alloc (g, &x, l->m, l->k, n, l->bias, o->seed);
+    if (rc == SF_OK && sfrt_launch (layer, g->stream, x.d_b, x.d_c, n, x.d_bias) != SFRT_OK)
+        rc = sf_error_set (SF_ERR_CUDA, "%s", sfrt_last_error ());
+    if (rc == SF_OK)
+        rc = sf_cudadrv_check (g->drv, g->api->cuStreamSynchronize (g->stream), "the kernel");
+    if (rc == SF_OK)
+        rc = sf_cudadrv_check (g->drv, g->api->cuMemcpyDtoH (x.c, x.d_c, (size_t) (l->m * n) * 4),
+                               "cuMemcpyDtoH (C)");
+    if (rc == SF_OK) {
+        for (int64_t i = 0; i < l->m * n; i++)
+            if (!isfinite (x.c[i])) {
+                rc = sf_error_set (SF_ERR_VERIFY, "C[%lld, %lld] is %g: unwritten or overflowed",
+                                   (long long) (i / n), (long long) (i % n), x.c[i]);
+                break;
+            }
+    }
+    /* nk: B held X (N x K) and C is Y (N x M): compare as kn */
+    if (rc == SF_OK && a && l->layout == SF_LAYOUT_NK)
+        rc = sf_bundlerun_nk_to_kn (x.b, x.c, l->m, l->k, n);
+    if (rc == SF_OK && a) {
+        r->compared = true;
+        r->err = sf_bundlerun_error (a, x.b, x.c, n, x.bias, l->relu);
+        if (!(r->err <= o->tol))
+            rc = sf_error_set (SF_ERR_VERIFY, "relative error %.3g above the bound %.1g", r->err, o->tol);
+    }
+    if (rc == SF_OK) {
+        s_launch_t launch = { layer, &x, n };
+        sf_timing_t t;
+        rc = sf_gpu_time_enqueue (g->timer, s_enqueue, &launch, &t);
+        r->us = t.median_us;
+    }
+    s_free (g, &x);
+    return rc;
+}
+
+/* ---- every layer ----------------------------------------------------------- */
+
+int
+sf_bundlerun_layers (const char *dir, const sf_bundle_t *bundle, const sf_bundlerun_opts_t *o,
+                     sf_bundlerun_result_t *results, int *done)
+{
+    const sf_manifest_t *m = sf_bundle_manifest (bundle);
+    *done = 0;
+    sfrt_bundle_t *rt;
+    if (sfrt_open (dir, o->gpu, SFRT_OPEN_ALLOW_SIMULATED, &rt) != SFRT_OK)
+        return sf_error_set (SF_ERR_CUDA, "%s", sfrt_last_error ());
+    sf_cudadrv_t *drv = sf_cudadrv_new (NULL, 0);
+    s_gpu_t g = { drv ? sf_cudadrv_api (drv) : NULL, drv, NULL, NULL };
+    int rc = drv ? SF_OK : sf_error_last ();
+    if (rc == SF_OK && !(g.timer = sf_gpu_new (o->gpu)))
+        rc = sf_error_last ();
+    /* sf_gpu_new made the device's primary context current: the runtime's */
+    if (rc == SF_OK)
+        rc = sf_cudadrv_check (drv, g.api->cuStreamCreate (&g.stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+    for (int32_t i = 0; rc == SF_OK && i < m->layer_count; i++) {
+        const sf_manifest_layer_t *l = &m->layers[i];
+        sf_bundlerun_result_t *r = &results[i];
+        memset (r, 0, sizeof *r);
+        r->name = l->name;
+        r->n = o->n > 0 ? o->n : l->n;
+        r->err = NAN;
+        sf_matrix_t *a = NULL;
+        sfrt_layer_t *layer;
+        if ((rc = sf_bundlerun_matrix (bundle, i, o, &a)) != SF_OK)
+            break;  /* a wrong --matrix is bad input: stop */
+        if (sfrt_layer (rt, l->name, &layer) != SFRT_OK)
+            r->status = sf_error_set (SF_ERR_INTERNAL, "%s", sfrt_last_error ());
+        else
+            r->status = s_run_layer (&g, layer, l, a, o, r);
+        if (r->status != SF_OK)
+            snprintf (r->detail, sizeof r->detail, "%s", sf_error_message ());
+        sf_matrix_destroy (&a);
+        (*done)++;
+        /* after a fault the context is unusable: the rest cannot run */
+        if (r->status == SF_ERR_CUDA)
+            break;
+    }
+    if (g.stream)
+        g.api->cuStreamDestroy (g.stream);
+    sf_gpu_destroy (&g.timer);
+    sf_cudadrv_destroy (&drv);
+    sfrt_close (rt);
+    return rc;
+}
