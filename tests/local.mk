@@ -572,3 +572,12 @@ tests_check_selftest_SOURCES = tests/check_selftest.c
 tests_check_selftest_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_selftest_LDADD = $(CHECK_LDADD)
 tests_check_selftest_LDFLAGS = $(CUDA_LDFLAGS)
+
+## experiments/sf_layerrows: local's table rows and speedups, read from a
+## real LMDB store
+check_PROGRAMS += tests/check_layerrows
+TESTS += tests/check_layerrows
+tests_check_layerrows_SOURCES = tests/check_layerrows.c tests/sf_check_dir.h
+tests_check_layerrows_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_layerrows_LDADD = $(CHECK_LDADD)
+tests_check_layerrows_LDFLAGS = $(CUDA_LDFLAGS)
