@@ -581,3 +581,12 @@ tests_check_layerrows_SOURCES = tests/check_layerrows.c tests/sf_check_dir.h
 tests_check_layerrows_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_layerrows_LDADD = $(CHECK_LDADD)
 tests_check_layerrows_LDFLAGS = $(CUDA_LDFLAGS)
+
+## coordinator/sf_tunerun: tune-local's one-layer search on a real embedded
+## farm (sim backend) and store; a temporary store when it cannot be used
+check_PROGRAMS += tests/check_tunerun
+TESTS += tests/check_tunerun
+tests_check_tunerun_SOURCES = tests/check_tunerun.c tests/sf_check_dir.h
+tests_check_tunerun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_tunerun_LDADD = $(CHECK_LDADD)
+tests_check_tunerun_LDFLAGS = $(CUDA_LDFLAGS)
