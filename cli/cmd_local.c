@@ -18,7 +18,6 @@
 #include "cli/sf_tune.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
-#include "worker/sf_empty.h"
 #include "coordinator/sf_farm.h"
 #include "store/sf_export.h"
 #include "store/sf_store.h"
@@ -211,30 +210,16 @@ s_will_simulate (const s_args_t *a)
     return strcmp (a->backend, "sim") == 0 || (strcmp (a->backend, "auto") == 0 && sf_farm_gpu_count () == 0);
 }
 
-/*  The campaign's layers as table rows (bests from the store); *tuned gets
-    how many have a result, *from_store how many were answered from it. */
-static sf_layer_row_t *
+/*  The campaign's layers as table rows (experiments/sf_layerrows.h). */
+static sf_layerrows_row_t *
 s_rows (sf_store_t *st, const sf_store_campaign_t *camp, const sf_client_model_t *model, int *tuned,
         int *from_store)
 {
-    sf_layer_row_t *rows = calloc ((size_t) model->count, sizeof *rows);
-    *tuned = *from_store = 0;
-    for (int i = 0; rows && i < model->count; i++) {
-        const sf_client_layer_t *l = &model->layers[i];
-        sf_layer_row_t *r = &rows[i];
-        r->name = l->name;
-        r->m = sf_matrix_rows (l->matrix);
-        r->k = sf_matrix_cols (l->matrix);
-        r->n = l->n;
-        r->tier = camp->search.tier;
-        r->empty = sf_empty_kind_of (l->matrix);
-        r->has_best = sf_store_get_best (st, camp->id, (uint32_t) i, &r->best) == SF_OK;
-        /* the coordinator stamps a best when it is measured: one older than
-           the campaign was answered from the store */
-        r->from_store = r->has_best && r->best.recorded_ms < camp->created_ms;
-        *tuned += r->has_best;
-        *from_store += r->from_store;
-    }
+    sf_layerrows_layer_t *layers = calloc ((size_t) model->count, sizeof *layers);
+    for (int i = 0; layers && i < model->count; i++)
+        layers[i] = (sf_layerrows_layer_t) { model->layers[i].name, model->layers[i].matrix, model->layers[i].n };
+    sf_layerrows_row_t *rows = layers ? sf_layerrows_read (st, camp, layers, model->count, tuned, from_store) : NULL;
+    free (layers);
     return rows;
 }
 
@@ -361,7 +346,7 @@ sf_cmd_local (int argc, char **argv)
     rc = st ? sf_store_get_campaign (st, id, &camp) : sf_error_last ();
     double wall = zclock_mono () / 1000.0 - t0;
     int tuned = 0, from_store = 0;
-    sf_layer_row_t *rows = rc == SF_OK ? s_rows (st, &camp, &model, &tuned, &from_store) : NULL;
+    sf_layerrows_row_t *rows = rc == SF_OK ? s_rows (st, &camp, &model, &tuned, &from_store) : NULL;
     if (rc == SF_OK && !rows)
         rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
     if (rc == SF_OK && !a.json) {

@@ -1,7 +1,5 @@
 /*  spmmfarm tune-local: search one layer's fastest kernel on this machine, as a
-    client of the embedded farm (coordinator/sf_farm.h). */
-#include <errno.h>
-#include <ftw.h>
+    client of the embedded farm (coordinator/sf_tunerun.h). */
 #include <getopt.h>
 #include <libgen.h>
 #include <math.h>
@@ -20,7 +18,7 @@
 #include "common/sf_matrix_io.h"
 #include "common/sf_cudadrv.h"
 #include "cli/sf_tune.h"
-#include "coordinator/sf_farm.h"
+#include "coordinator/sf_tunerun.h"
 #include "coordinator/sf_ledger.h"
 #include "experiments/sf_answer.h"
 #include "store/sf_export.h"
@@ -150,90 +148,13 @@ s_store_lookup (s_store_t *st, const sf_tune_t *tune, const sf_device_info_t *de
 
 /* ---- the search: a campaign of one layer on the embedded farm -------------------- */
 
-/*  A store of this search's own, in $TMPDIR (--no-store, or a store that
-    cannot be used): the farm needs one; it is removed afterwards. */
-static char *
-s_temp_store (void)
+static void
+s_unusable (const char *dir, void *st)
 {
-    const char *tmp = getenv ("TMPDIR");
-    char path[4096];
-    snprintf (path, sizeof path, "%s/spmmfarm-tune.XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
-    if (!mkdtemp (path)) {
-        sf_error_set (SF_ERR_IO, "cannot make a temporary store in %s: %s", tmp && tmp[0] ? tmp : "/tmp",
-                      strerror (errno));
-        return NULL;
-    }
-    return strdup (path);
+    s_store_warn (st, "cannot use it, searching in a temporary store (the search is not recorded)");
 }
 
-static int
-s_remove_entry (const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    return remove (path);
-}
-
-/*  Starts the farm on the store, or, when it cannot have it (a file, held by
-    another writer...), on a temporary one, saying so. *temp gets the
-    temporary store's path (owned) if one was made. */
-static sf_farm_t *
-s_farm (s_store_t *st, const sf_tune_t *tune, char **temp)
-{
-    sf_farm_opts_t fo = { .backend = tune->search.backend == SF_BACKEND_SIM ? "sim" : "cuda", .workers = 1,
-                          .compile_threads = tune->search.compile_threads, .gpu = tune->search.gpu,
-                          .keep_results = true };
-    sf_farm_t *farm = NULL;
-    if (st->dir) {
-        fo.store_dir = st->dir;
-        if (!(farm = sf_farm_new (&fo))) {
-            if (sf_error_last () == SF_ERR_NODEVICE)
-                return NULL;
-            s_store_warn (st, "cannot use it, searching in a temporary store (the search is not recorded)");
-        }
-    }
-    if (!farm && (*temp = s_temp_store ())) {
-        fo.store_dir = *temp;
-        farm = sf_farm_new (&fo);
-    }
-    return farm;
-}
-
-/*  The one-layer campaign: submitted, followed to its end. *res gets the
-    RESULT the farm kept (*has_res false when the store answered it). */
-static int
-s_campaign (sf_farm_t *farm, const char *name, const sf_tune_t *tune, const char *gpu_type, sf_matrix_t *a,
-            int64_t n, bool quiet, uint64_t *id, sf_proto_result_t *res, bool *has_res)
-{
-    const sf_request_t *req = &tune->request;
-    sf_client_layer_t layer = { .matrix = a, .n = n, .bias = req->bias, .relu = req->relu, .tier = req->tier,
-                                .layout = req->layout };
-    snprintf (layer.name, sizeof layer.name, "%s", name);
-    sf_client_model_t model = { .layers = &layer, .count = 1 };   /* borrowed: nothing to free */
-    static sf_proto_submit_t sub;   /* large: not on the stack */
-    memset (&sub, 0, sizeof sub);
-    snprintf (sub.name, sizeof sub.name, "%.63s-n%lld%s%s", name, (long long) n, req->bias ? "-bias" : "",
-              req->relu ? "-relu" : "");
-    snprintf (sub.gpu_type, sizeof sub.gpu_type, "%s", gpu_type);
-    sub.request = *req;
-    s_request_key (tune, sub.request_key, sizeof sub.request_key);
-    if (tune->ranker && sf_client_model_attach (&sub, tune->ranker, tune->model_version) != SF_OK)
-        sf_log_warn ("tune-local", "the rank model does not travel: %s", sf_error_message ());
-    sf_client_t cl;
-    sf_client_init (&cl);
-    snprintf (cl.endpoint, sizeof cl.endpoint, "%s", sf_farm_clients_endpoint (farm));
-    sf_proto_campaign_t last;
-    memset (&last, 0, sizeof last);
-    int rc = sf_client_submit (&cl, &model, &sub, id);
-    free (sub.model.json);
-    if (rc == SF_OK)
-        rc = sf_client_follow (&cl, *id, "searching", quiet, &last);
-    *has_res = rc == SF_OK && sf_farm_take_result (farm, *id, 0, res) == SF_OK;
-    if (rc == SF_OK && strcmp (last.state, "done") != 0)
-        rc = sf_error_set (SF_ERR_IO, "the search failed: %s", last.failures ? last.failures : last.state);
-    free (last.failures);
-    return rc;
-}
-
-/*  Searches on the embedded farm (coordinator/sf_farm.h): the
+/*  Searches on the embedded farm (coordinator/sf_tunerun.h): the
     coordinator's ledger records the search, tune-local reads it back into
     *r as sf_search_run reports a search; recorded in st's store unless it
     had to search in a temporary one. */
@@ -241,47 +162,42 @@ static int
 s_search (s_store_t *st, const char *name, const sf_tune_t *tune, const sf_device_info_t *dev, sf_matrix_t *a,
           int64_t n, bool quiet, sf_search_result_t *r)
 {
-    char *temp = NULL;
-    sf_farm_t *farm = s_farm (st, tune, &temp);
-    int rc = farm ? SF_OK : sf_error_last ();
-    uint64_t id = 0;
-    sf_proto_result_t res;
-    bool has_res = false;
+    char key[SF_STORE_REQUEST_MAX];
+    s_request_key (tune, key, sizeof key);
+    sf_client_bar_t bar;
+    sf_client_bar_init (&bar, "searching");
+    sf_tunerun_opts_t o = { .store_dir = st->dir, .backend = tune->search.backend == SF_BACKEND_SIM ? "sim" : "cuda",
+                            .gpu = tune->search.gpu, .compile_threads = tune->search.compile_threads,
+                            .name = name, .matrix = a, .n = n, .request = &tune->request,
+                            .gpu_type = dev->gpu_type, .request_key = key, .ranker = tune->ranker,
+                            .model_version = tune->model_version, .on_unusable = s_unusable,
+                            .unusable_arg = st, .on_status = quiet ? NULL : sf_client_bar_draw,
+                            .status_arg = &bar };
+    sf_tunerun_t run;
     memset (r, 0, sizeof *r);
-    if (rc == SF_OK)
-        rc = s_campaign (farm, name, tune, dev->gpu_type, a, n, quiet, &id, &res, &has_res);
-    char keep[1024];
-    snprintf (keep, sizeof keep, "%s", sf_error_message ());
-    sf_farm_destroy (&farm);   /* the coordinator has committed and closed the store */
-    if (rc != SF_OK)
-        sf_error_set (rc, "%s", keep);
-    sf_store_t *store = rc == SF_OK ? sf_store_open (temp ? temp : st->dir, SF_STORE_READONLY) : NULL;
+    int rc = sf_tunerun_run (&o, &run);
+    sf_store_t *store = rc == SF_OK ? sf_store_open (run.store_dir, SF_STORE_READONLY) : NULL;
     if (rc == SF_OK && !store)
         rc = sf_error_last ();
     sf_store_campaign_t c;
     memset (&c, 0, sizeof c);
     if (rc == SF_OK)
-        rc = sf_store_get_campaign (store, id, &c);
+        rc = sf_store_get_campaign (store, run.campaign, &c);
     int64_t measured_ms = 0;
     if (rc == SF_OK)
         rc = sf_answer_read (store, &c, dev, a, n, &tune->request, r, &measured_ms);
-    if (rc == SF_OK && has_res)
-        rc = sf_jobrun_search_result (&res, r);
+    if (rc == SF_OK && run.has_result)
+        rc = sf_jobrun_search_result (&run.result, r);
     if (rc == SF_OK) {
         /* no RESULT: the coordinator answered it from the store (another
            command's campaign of the same search) */
-        st->from_store = !has_res;
-        st->recorded = !temp && has_res;
-        st->stored = (s_stored_t) { id, measured_ms, c.counters.wall_s, c.counters.cpu_s, c.counters.gpu_s };
+        st->from_store = !run.has_result;
+        st->recorded = !run.temporary && run.has_result;
+        st->stored = (s_stored_t) { run.campaign, measured_ms, c.counters.wall_s, c.counters.cpu_s, c.counters.gpu_s };
     }
     sf_record_campaign_free (&c);
     sf_store_destroy (&store);
-    if (has_res)
-        sf_proto_body_free (SF_PROTO_RESULT, &res);
-    if (temp) {
-        nftw (temp, s_remove_entry, 8, FTW_DEPTH | FTW_PHYS);
-        free (temp);
-    }
+    sf_tunerun_fini (&run);
     if (rc != SF_OK)
         sf_search_result_free (r);
     return rc;

@@ -2,7 +2,6 @@
 #include "cli/sf_layer_table.h"
 
 #include <math.h>
-#include <stddef.h>
 #include <string.h>
 
 #include "common/sf_error.h"
@@ -11,17 +10,10 @@
 #define S_NAME_MAX 28
 #define S_CONFIG_MAX 34
 
-static bool
-s_has (double us)
-{
-    return isfinite (us) && us > 0;
-}
-
-/*  "12.34" or "-" into buf. */
 static const char *
 s_us (double us, char *buf, size_t size)
 {
-    if (s_has (us))
+    if (sf_layerrows_has_us (us))
         snprintf (buf, size, us < 1000 ? "%.2f" : "%.0f", us);
     else
         snprintf (buf, size, "-");
@@ -29,7 +21,7 @@ s_us (double us, char *buf, size_t size)
 }
 
 static const char *
-s_note (const sf_layer_row_t *r)
+s_note (const sf_layerrows_row_t *r)
 {
     if (!r->has_best)
         return "no result";
@@ -53,43 +45,10 @@ s_explain (const sf_store_best_t *b, char *buf, size_t size)
     return sf_config_explain (&c, buf, size);
 }
 
-/*  A baseline column: its name, its time's place in the best record, and
-    whether the table shows the speedup over it. */
-typedef struct {
-    char name[24];
-    size_t offset;
-    bool ratio;
-} s_base_t;
-
-/*  The baselines of a tier (issue 19's table, as the worker measures
-    them): fp32 and tf32 SGEMM, TF32 and cuSPARSE, speedups over the dense
-    two; bf16 and fp16 cuBLASLt in the type and cuSPARSE, the speedup over
-    cuBLASLt. */
-static int
-s_bases (sf_tier tier, s_base_t out[3])
-{
-    if (sf_tier_is_half (tier)) {
-        out[0] = (s_base_t) { "", offsetof (sf_store_best_t, blas16_us), true };
-        snprintf (out[0].name, sizeof out[0].name, "cuBLASLt %s", sf_tier_name (tier));
-        out[1] = (s_base_t) { "cuSPARSE", offsetof (sf_store_best_t, cusparse_us), false };
-        return 2;
-    }
-    out[0] = (s_base_t) { "SGEMM", offsetof (sf_store_best_t, sgemm_us), true };
-    out[1] = (s_base_t) { "TF32", offsetof (sf_store_best_t, tf32_us), true };
-    out[2] = (s_base_t) { "cuSPARSE", offsetof (sf_store_best_t, cusparse_us), false };
-    return 3;
-}
-
-static double
-s_base_us (const sf_store_best_t *b, const s_base_t *base)
-{
-    return *(const double *) ((const char *) b + base->offset);
-}
-
 /*  The speedup column's header: "xSGEMM", "xcuBLASLt" (the type is in the
     time column's). */
 static const char *
-s_ratio_name (const s_base_t *base, char *buf, size_t size)
+s_ratio_name (const sf_layerrows_base_t *base, char *buf, size_t size)
 {
     snprintf (buf, size, "x%.*s", (int) strcspn (base->name, " "), base->name);
     return buf;
@@ -102,27 +61,9 @@ s_width (const char *text, int min)
     return len > min ? len : min;
 }
 
-/*  Geomean of baseline / winner over the rows that have both. */
-static double
-s_geomean (const sf_layer_row_t *rows, int count, const s_base_t *base, int *with)
-{
-    double sum = 0;
-    *with = 0;
-    for (int i = 0; i < count; i++) {
-        if (!rows[i].has_best)
-            continue;
-        double us = s_base_us (&rows[i].best, base);
-        if (s_has (us) && s_has (rows[i].best.us)) {
-            sum += log (us / rows[i].best.us);
-            (*with)++;
-        }
-    }
-    return *with ? exp (sum / *with) : NAN;
-}
-
 /*  The header and one line per layer. */
 static void
-s_print_rows (FILE *out, const sf_layer_row_t *rows, int count, const s_base_t *bases, int nb, int name_w)
+s_print_rows (FILE *out, const sf_layerrows_row_t *rows, int count, const sf_layerrows_base_t *bases, int nb, int name_w)
 {
     char head[256], ratio[24];
     int used = snprintf (head, sizeof head, "%-*s %13s %6s  %-*s %9s", name_w, "layer", "M x K", "N", S_CONFIG_MAX,
@@ -135,7 +76,7 @@ s_print_rows (FILE *out, const sf_layer_row_t *rows, int count, const s_base_t *
                               s_width (s_ratio_name (&bases[j], ratio, sizeof ratio), 8), ratio);
     fprintf (out, "%s %8s\n", head, "rel err");
     for (int i = 0; i < count; i++) {
-        const sf_layer_row_t *r = &rows[i];
+        const sf_layerrows_row_t *r = &rows[i];
         const sf_store_best_t *b = &r->best;
         char shape[32], t[24], err[16];
         snprintf (shape, sizeof shape, "%d x %d", r->m, r->k);
@@ -147,12 +88,12 @@ s_print_rows (FILE *out, const sf_layer_row_t *rows, int count, const s_base_t *
         fprintf (out, "%-*.*s %13s %6lld  %-*.*s %9s", name_w, S_NAME_MAX, r->name, shape, (long long) r->n,
                  S_CONFIG_MAX, S_CONFIG_MAX, b->config, s_us (b->us, t, sizeof t));
         for (int j = 0; j < nb; j++)
-            fprintf (out, " %*s", s_width (bases[j].name, 9), s_us (s_base_us (b, &bases[j]), t, sizeof t));
+            fprintf (out, " %*s", s_width (bases[j].name, 9), s_us (sf_layerrows_base_us (b, &bases[j]), t, sizeof t));
         for (int j = 0; j < nb; j++) {
             if (!bases[j].ratio)
                 continue;
-            double us = s_base_us (b, &bases[j]);
-            snprintf (t, sizeof t, s_has (us) ? "%.2fx" : "-", us / b->us);
+            double us = sf_layerrows_base_us (b, &bases[j]);
+            snprintf (t, sizeof t, sf_layerrows_has_us (us) ? "%.2fx" : "-", us / b->us);
             fprintf (out, " %*s", s_width (s_ratio_name (&bases[j], ratio, sizeof ratio), 8), t);
         }
         /* the sim backend records 0 for a kernel it did not run */
@@ -169,7 +110,7 @@ s_print_rows (FILE *out, const sf_layer_row_t *rows, int count, const s_base_t *
 
 /*  Where the times come from, and what the error column is. */
 static void
-s_print_provenance (FILE *out, const sf_layer_row_t *rows, int count, const s_base_t *bases)
+s_print_provenance (FILE *out, const sf_layerrows_row_t *rows, int count, const sf_layerrows_base_t *bases)
 {
     bool sim = false, real = false, any_err = false;
     double lib_err = NAN;   /* the 16-bit tiers' cuBLASLt: its own error, the largest */
@@ -197,60 +138,43 @@ s_print_provenance (FILE *out, const sf_layer_row_t *rows, int count, const s_ba
 
 /*  Geomeans over each baseline, and the whole model over the dense ones. */
 static void
-s_print_speedups (FILE *out, const sf_layer_row_t *rows, int count, const s_base_t *bases, int nb, bool sim)
+s_print_speedups (FILE *out, const sf_layerrows_summary_t *sum)
 {
     char line[256] = "";
     size_t used = 0;
     int layers = 0;
-    for (int j = 0; j < nb; j++) {
-        int with;
-        double g = s_geomean (rows, count, &bases[j], &with);
-        if (with > 0) {
-            used += (size_t) snprintf (line + used, sizeof line - used, "%s%.2fx over %s", used ? ", " : "", g,
-                                       bases[j].name);
-            layers = with > layers ? with : layers;
+    for (int j = 0; j < sum->bases; j++)
+        if (sum->with[j] > 0) {
+            used += (size_t) snprintf (line + used, sizeof line - used, "%s%.2fx over %s", used ? ", " : "",
+                                       sum->geomean[j], sum->base[j].name);
+            layers = sum->with[j] > layers ? sum->with[j] : layers;
         }
-    }
-    const char *label = sim ? " (SIMULATED)" : "";
+    const char *label = sum->simulated ? " (SIMULATED)" : "";
     if (used)
         fprintf (out, "geomean speedup: %s (%d layer%s)%s\n", line, layers, layers == 1 ? "" : "s", label);
-    double ours = 0, sum[3] = { 0, 0, 0 };
-    bool whole = count > 1;
-    for (int i = 0; i < count && whole; i++) {
-        whole = rows[i].has_best;
-        for (int j = 0; j < nb && whole; j++)
-            whole = !bases[j].ratio || s_has (s_base_us (&rows[i].best, &bases[j]));
-        if (whole) {
-            ours += rows[i].best.us;
-            for (int j = 0; j < nb; j++)
-                sum[j] += s_base_us (&rows[i].best, &bases[j]);
-        }
-    }
-    if (!whole || !(ours > 0))
+    if (!sum->whole)
         return;
     used = 0;
-    for (int j = 0; j < nb; j++)
-        if (bases[j].ratio)
-            used += (size_t) snprintf (line + used, sizeof line - used, ", %.2fx over %s (%.1f us)", sum[j] / ours,
-                                       bases[j].name, sum[j]);
-    fprintf (out, "whole model (time-weighted, each layer once): %.1f us tuned%s%s\n", ours, line, label);
+    for (int j = 0; j < sum->bases; j++)
+        if (sum->base[j].ratio)
+            used += (size_t) snprintf (line + used, sizeof line - used, ", %.2fx over %s (%.1f us)",
+                                       sum->base_us[j] / sum->ours_us, sum->base[j].name, sum->base_us[j]);
+    fprintf (out, "whole model (time-weighted, each layer once): %.1f us tuned%s%s\n", sum->ours_us, line, label);
 }
 
 void
-sf_layer_table_print (FILE *out, const sf_layer_row_t *rows, int count)
+sf_layer_table_print (FILE *out, const sf_layerrows_row_t *rows, int count)
 {
-    bool sim = false;
     int name_w = 5;
     for (int i = 0; i < count; i++) {
         int len = (int) strlen (rows[i].name);
         name_w = len > name_w ? (len < S_NAME_MAX ? len : S_NAME_MAX) : name_w;
-        sim |= rows[i].has_best && rows[i].best.simulated;
     }
-    s_base_t bases[3];
-    int nb = s_bases (count > 0 ? rows[0].tier : SF_TIER_FP32, bases);
-    s_print_rows (out, rows, count, bases, nb, name_w);
-    s_print_provenance (out, rows, count, bases);
-    s_print_speedups (out, rows, count, bases, nb, sim);
+    sf_layerrows_summary_t sum;
+    sf_layerrows_summarize (rows, count, &sum);
+    s_print_rows (out, rows, count, sum.base, sum.bases, name_w);
+    s_print_provenance (out, rows, count, sum.base);
+    s_print_speedups (out, &sum);
     /* the legend: each distinct winner once */
     fprintf (out, "winners:\n");
     for (int i = 0; i < count; i++) {
@@ -269,12 +193,12 @@ sf_layer_table_print (FILE *out, const sf_layer_row_t *rows, int count)
 static void
 s_add_us (cJSON *o, const char *key, double us)
 {
-    if (s_has (us))
+    if (sf_layerrows_has_us (us))
         cJSON_AddNumberToObject (o, key, us);
 }
 
 cJSON *
-sf_layer_table_json (const sf_layer_row_t *r)
+sf_layer_table_json (const sf_layerrows_row_t *r)
 {
     cJSON *o = cJSON_CreateObject ();
     cJSON_AddStringToObject (o, "name", r->name);
@@ -303,15 +227,15 @@ sf_layer_table_json (const sf_layer_row_t *r)
     s_add_us (o, "tf32_us", b->tf32_us);
     s_add_us (o, "cusparse_us", b->cusparse_us);
     s_add_us (o, "blas16_us", b->blas16_us);
-    if (s_has (b->blas16_us) && isfinite (b->blas16_err) && !b->simulated)
+    if (sf_layerrows_has_us (b->blas16_us) && isfinite (b->blas16_err) && !b->simulated)
         cJSON_AddNumberToObject (o, "blas16_err", b->blas16_err);
-    if (s_has (b->sgemm_us))
+    if (sf_layerrows_has_us (b->sgemm_us))
         cJSON_AddNumberToObject (o, "speedup_sgemm", b->sgemm_us / b->us);
-    if (s_has (b->tf32_us))
+    if (sf_layerrows_has_us (b->tf32_us))
         cJSON_AddNumberToObject (o, "speedup_tf32", b->tf32_us / b->us);
-    if (s_has (b->cusparse_us))
+    if (sf_layerrows_has_us (b->cusparse_us))
         cJSON_AddNumberToObject (o, "speedup_cusparse", b->cusparse_us / b->us);
-    if (s_has (b->blas16_us))
+    if (sf_layerrows_has_us (b->blas16_us))
         cJSON_AddNumberToObject (o, "speedup_blas16", b->blas16_us / b->us);
     cJSON_AddBoolToObject (o, "simulated", b->simulated);
     return o;

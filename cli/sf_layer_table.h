@@ -4,7 +4,8 @@
     type, cuSPARSE), its verification error, where it came from (searched, the
     store, an all-zero layer), then geomeans, the whole model's time-weighted
     speedup, and a legend that says in words what each winner's config is.
-    Simulated times are labelled as such in every line that shows one. */
+    Simulated times are labelled as such in every line that shows one. The
+    rows and their figures are experiments/sf_layerrows.h's; this prints. */
 #ifndef SF_LAYER_TABLE_H_INCLUDED
 #define SF_LAYER_TABLE_H_INCLUDED
 
@@ -14,29 +15,17 @@
 
 #include <cjson/cJSON.h>
 
-#include "store/sf_record.h"
-#include "worker/sf_empty.h"
-
-typedef struct {
-    const char *name;             /* borrowed */
-    int32_t m, k;
-    int64_t n;
-    sf_tier tier;                 /* the campaign's precision: which baselines */
-    bool has_best;                /* false: the layer has no result */
-    sf_store_best_t best;
-    bool from_store;              /* answered from the store, not searched now */
-    sf_empty_kind empty;          /* all-zero / near-empty: no search */
-} sf_layer_row_t;
+#include "experiments/sf_layerrows.h"
 
 /*  The table, the summary lines and the legend, on out. The columns are
     those of the first row's tier (a campaign has one). */
-void sf_layer_table_print (FILE *out, const sf_layer_row_t *rows, int count);
+void sf_layer_table_print (FILE *out, const sf_layerrows_row_t *rows, int count);
 
 /*  One row as a JSON object (caller owns): name, m, k, n, template, config,
     explain, precision, us, max_rel_err, the baselines and speedups it has
     (sgemm, tf32, cusparse, blas16: *_us, speedup_*; blas16_err, the
     library's own error when measured on a GPU), simulated, from_store, and
     "empty" ("zero", "near") when flagged. */
-cJSON *sf_layer_table_json (const sf_layer_row_t *row);
+cJSON *sf_layer_table_json (const sf_layerrows_row_t *row);
 
 #endif

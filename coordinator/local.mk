@@ -29,3 +29,4 @@ libsf_coordinator_la_SOURCES += \
 	coordinator/sf_client.c coordinator/sf_client.h
 libsf_coordinator_la_SOURCES += \
 	coordinator/sf_sweeprun.c coordinator/sf_sweeprun.h
+libsf_coordinator_la_SOURCES += coordinator/sf_tunerun.c coordinator/sf_tunerun.h

@@ -17,3 +17,4 @@ libsf_experiments_la_SOURCES += \
 libsf_experiments_la_SOURCES += \
 	experiments/sf_answer.c experiments/sf_answer.h
 libsf_experiments_la_SOURCES += experiments/sf_bundlerun.c experiments/sf_bundlerun.h
+libsf_experiments_la_SOURCES += experiments/sf_layerrows.c experiments/sf_layerrows.h

@@ -572,3 +572,21 @@ tests_check_selftest_SOURCES = tests/check_selftest.c
 tests_check_selftest_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_selftest_LDADD = $(CHECK_LDADD)
 tests_check_selftest_LDFLAGS = $(CUDA_LDFLAGS)
+
+## experiments/sf_layerrows: local's table rows and speedups, read from a
+## real LMDB store
+check_PROGRAMS += tests/check_layerrows
+TESTS += tests/check_layerrows
+tests_check_layerrows_SOURCES = tests/check_layerrows.c tests/sf_check_dir.h
+tests_check_layerrows_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_layerrows_LDADD = $(CHECK_LDADD)
+tests_check_layerrows_LDFLAGS = $(CUDA_LDFLAGS)
+
+## coordinator/sf_tunerun: tune-local's one-layer search on a real embedded
+## farm (sim backend) and store; a temporary store when it cannot be used
+check_PROGRAMS += tests/check_tunerun
+TESTS += tests/check_tunerun
+tests_check_tunerun_SOURCES = tests/check_tunerun.c tests/sf_check_dir.h
+tests_check_tunerun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_tunerun_LDADD = $(CHECK_LDADD)
+tests_check_tunerun_LDFLAGS = $(CUDA_LDFLAGS)
