@@ -11,6 +11,8 @@
 #include "common/sf_matrix_io.h"
 #include "common/sf_reference.h"
 #include "common/sf_rng.h"
+#include "common/sf_tier.h"
+#include "proxygen/sf_tcdense.h"
 #include "runtime/spmmfarm_rt.h"
 #include "worker/sf_gpu.h"
 
@@ -57,6 +59,45 @@ sf_bundlerun_device (const sf_manifest_t *m, int gpu, bool *runnable, sf_device_
     return rc;
 }
 
+/*  A dense layer's A from its data: split A (sf_tcdense_pack's layout,
+    what export writes since session 15: hi + lo) or, in bundles written
+    before, A plain, M x K in the tier's type (told apart by size: a
+    packed layout is always larger, its header alone is 64 bytes). */
+static int
+s_dense_matrix (const sf_bundle_t *bundle, int index, const sf_manifest_layer_t *l, sf_matrix_t **out)
+{
+    size_t size = 0, count = (size_t) l->m * (size_t) l->k;
+    const void *data = sf_bundle_data (bundle, index, &size);
+    bool half = sf_tier_is_half (l->tier);
+    float *a = NULL;
+    if (data && size == count * (half ? 2 : sizeof (float))) {
+        if (!(a = malloc (count * sizeof *a)))
+            return sf_error_set (SF_ERR_NOMEM, "out of memory");
+        const uint16_t *h = data;
+        for (size_t i = 0; i < count; i++)
+            a[i] = !half ? ((const float *) data)[i]
+                   : l->tier == SF_TIER_BF16 ? sf_tier_from_bf16 (h[i]) : sf_tier_from_fp16 (h[i]);
+    }
+    else {
+        int64_t m = 0, k = 0;
+        sf_tier tier;
+        int rc = sf_tcdense_unpack (data, size, &a, &m, &k, &tier);
+        if (rc == SF_OK && (m != l->m || k != l->k || tier != l->tier)) {
+            free (a);
+            return sf_error_set (SF_ERR_FORMAT, "layer %s: its dense data is a %lld x %lld %s A, the layer's "
+                                 "%lld x %lld %s", l->name, (long long) m, (long long) k, sf_tier_name (tier),
+                                 (long long) l->m, (long long) l->k, sf_tier_name (l->tier));
+        }
+        if (rc != SF_OK) {
+            sf_error_prefix ("layer %s: ", l->name);
+            return rc;
+        }
+    }
+    *out = sf_matrix_new_dense (l->m, l->k, a);
+    free (a);
+    return *out ? SF_OK : sf_error_last ();
+}
+
 int
 sf_bundlerun_matrix (const sf_bundle_t *bundle, int index, const sf_bundlerun_opts_t *o, sf_matrix_t **out)
 {
@@ -82,12 +123,8 @@ sf_bundlerun_matrix (const sf_bundle_t *bundle, int index, const sf_bundlerun_op
         *out = a;
         return SF_OK;
     }
-    if (strcmp (l->tmpl, "dense") == 0) {
-        size_t size;
-        const float *dense = sf_bundle_data (bundle, index, &size);
-        *out = sf_matrix_new_dense (l->m, l->k, dense);
-        return *out ? SF_OK : sf_error_last ();
-    }
+    if (strcmp (l->tmpl, "dense") == 0)
+        return s_dense_matrix (bundle, index, l, out);
     return SF_OK;
 }
 

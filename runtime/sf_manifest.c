@@ -306,11 +306,17 @@ sf_manifest_check_layer (const sf_manifest_layer_t *l, const char *where, char *
         sf_manifest_data_path (l->name, want);
         if (strcmp (l->data.file, want) != 0)
             return s_fail (&ctx, SFRT_ERR_FORMAT, "%s.data.file: expected \"%s\"", where, want);
-        if (dense && l->data.bytes != l->m * l->k * (int64_t) sf_tier_elem_size (l->tier))
+        /* A plain (M x K in the tier's type: bundles before session 15
+           and the generic kernel's) or split (proxygen/sf_tcdense.h's
+           packed layout: a 64-byte header, then M and K padded to 128 and
+           32, two parts, hi and lo, in fp32) */
+        int64_t es = (int64_t) sf_tier_elem_size (l->tier), plain = l->m * l->k * es;
+        int64_t split = 64 + (l->tier == SF_TIER_FP32 ? 2 : 1) * ((l->m + 127) / 128 * 128)
+                                 * ((l->k + 31) / 32 * 32) * es;
+        if (dense && l->data.bytes != plain && l->data.bytes != split)
             return s_fail (&ctx, SFRT_ERR_FORMAT,
-                           "%s.data.bytes: a dense layer holds M*K*%d = %lld bytes, not %lld", where,
-                           (int) sf_tier_elem_size (l->tier),
-                           (long long) (l->m * l->k * (int64_t) sf_tier_elem_size (l->tier)),
+                           "%s.data.bytes: a dense layer holds M*K*%d = %lld bytes (A plain) or %lld (A split), "
+                           "not %lld", where, (int) es, (long long) plain, (long long) split,
                            (long long) l->data.bytes);
     }
     return SFRT_OK;

@@ -169,17 +169,21 @@ s_t_layer (const sf_export_layer_t *in, const sf_tconfig_t *tc, sf_bundle_layer_
 }
 
 /*  A dense winner (docs/DECISIONS.md "Dense winners"): our tensor-core
-    dense kernel for the layer (proxygen/sf_tcdense: 3xTF32 in fp32, the
-    config the search would try first at the tuned N) reading A densified,
-    M x K row-major fp32 as bundles always held it ("plain" A, split in
-    registers), so the runtime stays driver-only and the bundle format does
-    not change; in the layer's tier (A in the tier's type: 3xTF32 in
-    fp32, TF32, bf16 or fp16 mma). An architecture other than sm_90
-    (cluster launches, the kernels' target) gets the generic SIMT kernel of
-    sf_bundle_dense_kernel, fp32 only. */
+    dense kernel for the layer (proxygen/sf_tcdense: 3xTF32 in fp32, TF32,
+    bf16 or fp16 mma in the other tiers), the config the search measured
+    fastest (else the one it would try first at the tuned N), built exactly
+    as the search measured it: A as sf_tcdense_pack's data (split into
+    TF32 hi and lo parts in fp32, rounded in tf32, padded; "split A"), the
+    config's own entry. Bundles before session 15 held A plain (M x K in
+    the tier's type) and a plain-A kernel ("sf_dense"), which splits A in
+    registers and ran up to 1.4x slower than what the search measured
+    (docs/DECISIONS.md "Split A in bundles"); readers tell the two data
+    formats apart by size (sf_bundle_dense_matrix). An architecture other
+    than sm_90 (cluster launches, the kernels' target) gets the generic
+    SIMT kernel of sf_bundle_dense_kernel, fp32 kn only, on plain A. */
 static int
 s_dense_layer (const sf_export_layer_t *in, sf_bundle_layer_t *l, void **cubin, char **source,
-               float **dense)
+               float **dense, char entry[SF_ENTRY_MAX])
 {
     int64_t m = sf_matrix_rows (in->matrix), k = sf_matrix_cols (in->matrix);
     size_t bytes = (size_t) m * (size_t) k * sizeof (float);
@@ -190,22 +194,23 @@ s_dense_layer (const sf_export_layer_t *in, sf_bundle_layer_t *l, void **cubin, 
     if (!sm90 && in->tier != SF_TIER_FP32)
         return sf_error_set (SF_ERR_UNSUPPORTED, "a dense winner in %s for %s: the generic dense kernel of other "
                              "architectures is fp32 only", sf_tier_name (in->tier), in->arch);
-    if (!(*dense = malloc (bytes)))
-        return sf_error_set (SF_ERR_NOMEM, "out of memory for the %lld x %lld dense A", (long long) m,
-                             (long long) k);
-    sf_matrix_densify (in->matrix, *dense);
-    if (sf_tier_is_half (in->tier)) {
-        /* A in the tier's 16-bit type, packed in place (each element is
-           read before the slot it is written to is) */
-        uint16_t *half = (uint16_t *) *dense;
-        for (size_t i = 0; i < (size_t) m * (size_t) k; i++)
-            half[i] = in->tier == SF_TIER_BF16 ? sf_tier_to_bf16 ((*dense)[i]) : sf_tier_to_fp16 ((*dense)[i]);
-        bytes = (size_t) m * (size_t) k * 2;
-    }
-    l->data = *dense;
-    l->data_size = bytes;
-    if (in->arch && strcmp (in->arch, "sm_90") != 0)
+    if (!sm90) {  /* the generic kernel: A plain, fp32 (checked above) */
+        if (!(*dense = malloc (bytes)))
+            return sf_error_set (SF_ERR_NOMEM, "out of memory for the %lld x %lld dense A", (long long) m,
+                                 (long long) k);
+        sf_matrix_densify (in->matrix, *dense);
+        l->data = *dense;
+        l->data_size = bytes;
         return sf_bundle_dense_kernel (m, k, in->bias, in->relu, in->arch, l, cubin, source);
+    }
+    void *packed = NULL;
+    size_t packed_size = 0;
+    int rc = sf_tcdense_pack (in->tier, in->matrix, &packed, &packed_size);
+    if (rc != SF_OK)
+        return rc;
+    *dense = packed;  /* freed by the caller */
+    l->data = packed;
+    l->data_size = packed_size;
     sf_tcdense_config_t c;
     /* the measured fastest of ours, when the store says which and it is a
        kernel of this tier and layout; else the first config the search
@@ -219,19 +224,20 @@ s_dense_layer (const sf_export_layer_t *in, sf_bundle_layer_t *l, void **cubin, 
         sf_error_clear ();
         sf_tcdense_configs_layout (in->tier, in->layout, m, k, in->n > 0 ? in->n : 512, 0, &c, 1);
     }
-    c.plain = 1;
+    c.plain = 0;  /* split A, as measured */
     sf_epilogue_t epi = { in->bias, in->relu };
     sf_launch_t launch;
     sf_jit_stats_t stats;
     size_t size = 0;
     bool cached;
-    int rc = sf_tcdense_compile (&c, &epi, m, k, cubin, &size, source, &launch, &stats, &cached);
+    rc = sf_tcdense_compile (&c, &epi, m, k, cubin, &size, source, &launch, &stats, &cached);
     if (rc != SF_OK)
         return rc;
     sf_log_info (S_LOG, "dense layer %s: %s", in->name ? in->name : "?", sf_tcdense_text (&c, (char[SF_TCDENSE_TEXT_MAX]) { 0 }));
     l->tmpl = "dense";
     l->config = "dense";
-    l->entry = "sf_dense";  /* the plain kernels' entry (sf_tcdense.h) */
+    snprintf (entry, SF_ENTRY_MAX, "%s", launch.entry);  /* the config's own, as measured */
+    l->entry = entry;
     l->block_threads = launch.block_threads;
     l->cols_per_block = launch.cols_per_block;
     l->panel_groups = launch.panel_groups;
@@ -255,6 +261,7 @@ sf_export_add_layer (sf_bundle_t *bundle, const sf_export_layer_t *in)
     void *cubin = NULL;
     char *source = NULL;
     float *dense = NULL;
+    char entry[SF_ENTRY_MAX];
     char canonical[SF_CONFIG_TEXT_MAX > SF_TCONFIG_TEXT_MAX ? SF_CONFIG_TEXT_MAX : SF_TCONFIG_TEXT_MAX];
     sf_tconfig_t tc;
     bool is_t = strncmp (in->config, "T:", 2) == 0;
@@ -262,7 +269,7 @@ sf_export_add_layer (sf_bundle_t *bundle, const sf_export_layer_t *in)
     if (rc == SF_OK && is_t)
         rc = s_t_layer (in, &tc, &l);
     else if (rc == SF_OK)
-        rc = config.tmpl == SF_TEMPLATE_DENSE ? s_dense_layer (in, &l, &cubin, &source, &dense)
+        rc = config.tmpl == SF_TEMPLATE_DENSE ? s_dense_layer (in, &l, &cubin, &source, &dense, entry)
                                               : s_kernel_layer (in, &config, &l);
     if (rc == SF_OK) {
         l.name = in->name;

@@ -64,7 +64,7 @@ expect_grep "^fc1 +192 +96 +512 U +$CFG +- +- bias$" "$WORK/out" "inspect: the U
 expect_grep "^fc2 +100 +64 +256 dense +dense " "$WORK/out" "inspect: the dense layer"
 expect_exit 0 "inspect --json" "$SPMMFARM" bundle inspect "$B" --json
 [ "$(json_get "$WORK/out" '[(l["name"], l["template"], l["m"], l["k"], l["n"], l["bias"], (l["data"] or {}).get("bytes")) for l in d["layers"]]')" \
-    = "[('fc1', 'U', 192, 96, 512, True, None), ('fc2', 'dense', 100, 64, 256, True, 25600)]" ] \
+    = "[('fc1', 'U', 192, 96, 512, True, None), ('fc2', 'dense', 100, 64, 256, True, 65600)]" ] \
     && pass "inspect --json: layers" || fail "inspect --json: layers"
 [ "$(json_get "$WORK/out" '(d["version"], d["gpu"]["compute_capability"], d["simulated"], d["layers"][0]["time_us"])')" \
     = "(1, '9.0', False, None)" ] && pass "inspect --json: header" || fail "inspect --json: header"
@@ -93,7 +93,7 @@ expect_grep "kernels/fc1.cubin: SHA-256 .* does not match" "$WORK/err" "names th
 rm -rf "$WORK/t.bundle"; cp -r "$B" "$WORK/t.bundle"
 printf 'x' >> "$WORK/t.bundle/data/fc2.bin"
 expect_exit 1 "verify a grown data file" "$SPMMFARM" bundle verify "$WORK/t.bundle"
-expect_grep "data/fc2.bin: 25601 bytes, the manifest says 25600" "$WORK/err" "names the size"
+expect_grep "data/fc2.bin: 65601 bytes, the manifest says 65600" "$WORK/err" "names the size"
 rm -rf "$WORK/t.bundle"; cp -r "$B" "$WORK/t.bundle"
 rm "$WORK/t.bundle/src/fc2.cu"
 expect_exit 1 "verify with a missing source" "$SPMMFARM" bundle verify "$WORK/t.bundle"
