@@ -58,6 +58,7 @@ import spmmfarm.torch as sft  # noqa: E402
 from spmmfarm.bundle import TIERS  # noqa: E402
 
 ATTN = None  # --bert-attn
+BERT_LAYERS = 12  # --bert-layers
 DTYPES = {"fp32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
@@ -181,7 +182,7 @@ def make_bert(dry, device):
                             vocab_size=1000, max_position_embeddings=64)
         batch, seq = 2, 16
     else:
-        config = BertConfig()  # bert-base: 768 hidden, 12 layers, 12 heads, FFN 3072
+        config = BertConfig(num_hidden_layers=BERT_LAYERS)  # bert-base: 768 hidden, 12 layers, 12 heads, FFN 3072
         batch, seq = 32, 128
     if ATTN:  # --bert-attn: e.g. eager, where SDPA's mask handling cannot be captured
         config._attn_implementation = ATTN
@@ -391,6 +392,9 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile row")
     p.add_argument("--sparse-compile", action="store_true", help="also torch.compile the sparse model")
+    p.add_argument("--bert-layers", type=int, default=12,
+                   help="encoder layers of the BERT model (default 12: BERT-base; fewer for a quick check, "
+                        "written as model bert-base-LAYERSl)")
     p.add_argument("--bert-attn", default=None, help="BERT's attention implementation (transformers' name)")
     p.add_argument("--deadline", type=float, default=0,
                    help="seconds from the start after which nothing new is started (0: none)")
@@ -400,8 +404,13 @@ def main():
     p.add_argument("--dry-run", action="store_true",
                    help="CPU, small shapes, sim backend, the fake CUDA driver (SPMMFARM_LIBCUDA), no timing")
     a = p.parse_args()
-    global ATTN
+    global ATTN, BERT_LAYERS
     ATTN = a.bert_attn
+    if not 1 <= a.bert_layers <= 48:
+        p.error("--bert-layers: 1..48")
+    BERT_LAYERS = a.bert_layers
+    if a.bert_layers != 12:  # not BERT-base: its own name, in the JSON and the file
+        MODELS["bert"] = ("bert-base-%dl" % a.bert_layers, make_bert, False)
     a.store = a.store or os.path.join(a.work, "store")
     if a.dry_run:
         if not os.environ.get("SPMMFARM_LIBCUDA"):
