@@ -590,3 +590,25 @@ tests_check_tunerun_SOURCES = tests/check_tunerun.c tests/sf_check_dir.h
 tests_check_tunerun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_tunerun_LDADD = $(CHECK_LDADD)
 tests_check_tunerun_LDFLAGS = $(CUDA_LDFLAGS)
+
+## coordinator/sf_localdef, coordinator/sf_localrun: local's defaults, and
+## its campaign on a real embedded farm (sim backend) and store
+check_PROGRAMS += tests/check_localdef tests/check_localrun
+TESTS += tests/check_localdef tests/check_localrun
+tests_check_localdef_SOURCES = tests/check_localdef.c
+tests_check_localdef_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_localdef_LDADD = $(CHECK_LDADD)
+tests_check_localdef_LDFLAGS = $(CUDA_LDFLAGS)
+tests_check_localrun_SOURCES = tests/check_localrun.c tests/sf_check_dir.h
+tests_check_localrun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_localrun_LDADD = $(CHECK_LDADD)
+tests_check_localrun_LDFLAGS = $(CUDA_LDFLAGS)
+
+## store/sf_lookup: a one-layer search's stored answer by request key, on a
+## real LMDB store
+check_PROGRAMS += tests/check_lookup
+TESTS += tests/check_lookup
+tests_check_lookup_SOURCES = tests/check_lookup.c tests/sf_check_dir.h
+tests_check_lookup_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_lookup_LDADD = $(CHECK_LDADD)
+tests_check_lookup_LDFLAGS = $(CUDA_LDFLAGS)
