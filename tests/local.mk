@@ -612,3 +612,26 @@ tests_check_lookup_SOURCES = tests/check_lookup.c tests/sf_check_dir.h
 tests_check_lookup_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_lookup_LDADD = $(CHECK_LDADD)
 tests_check_lookup_LDFLAGS = $(CUDA_LDFLAGS)
+
+## experiments/sf_tunestore, experiments/sf_searchsetup: tune-local's store
+## around a real embedded farm's search (sim backend, LMDB); where a search
+## runs (GPU, device, rank model)
+check_PROGRAMS += tests/check_tunestore tests/check_searchsetup
+TESTS += tests/check_tunestore tests/check_searchsetup
+tests_check_tunestore_SOURCES = tests/check_tunestore.c tests/sf_check_dir.h
+tests_check_tunestore_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_tunestore_LDADD = $(CHECK_LDADD)
+tests_check_tunestore_LDFLAGS = $(CUDA_LDFLAGS)
+tests_check_searchsetup_SOURCES = tests/check_searchsetup.c tests/sf_check_dir.h
+tests_check_searchsetup_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_searchsetup_LDADD = $(CHECK_LDADD)
+tests_check_searchsetup_LDFLAGS = $(CUDA_LDFLAGS)
+
+## coordinator/sf_trainrun: train's farm form (a sweep campaign on a real
+## embedded farm, sim backend, then TRAIN_REQ) and its store form
+check_PROGRAMS += tests/check_trainrun
+TESTS += tests/check_trainrun
+tests_check_trainrun_SOURCES = tests/check_trainrun.c tests/sf_check_dir.h
+tests_check_trainrun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_trainrun_LDADD = $(CHECK_LDADD)
+tests_check_trainrun_LDFLAGS = $(CUDA_LDFLAGS)
