@@ -2,13 +2,9 @@
     worker process per GPU (or one sim worker), a store; runs one campaign
     with a progress bar, exports its bundle, stops everything (docs/FARM.md). */
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <czmq.h>
 
 #include "cli/sf_cli.h"
 #include "cli/sf_client.h"
