@@ -2,23 +2,21 @@
     worker process per GPU (or one sim worker), a store; runs one campaign
     with a progress bar, exports its bundle, stops everything (docs/FARM.md). */
 #include <getopt.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <czmq.h>
 
 #include "cli/sf_cli.h"
 #include "cli/sf_client.h"
 #include "cli/sf_layer_table.h"
-#include "cli/sf_localdef.h"
 #include "cli/sf_progress.h"
 #include "cli/sf_tune.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
+#include "coordinator/sf_budget.h"
 #include "coordinator/sf_farm.h"
+#include "coordinator/sf_localdef.h"
+#include "coordinator/sf_localrun.h"
 #include "store/sf_export.h"
 #include "store/sf_store.h"
 
@@ -197,19 +195,6 @@ s_print_budget (const sf_store_campaign_t *camp, double wall)
         printf ("every layer searched whole\n");
 }
 
-static char *
-s_store_dir (const s_args_t *a)
-{
-    return a->store ? strdup (a->store) : sf_store_default_dir ();
-}
-
-/*  Whether the workers will run the sim backend. */
-static bool
-s_will_simulate (const s_args_t *a)
-{
-    return strcmp (a->backend, "sim") == 0 || (strcmp (a->backend, "auto") == 0 && sf_farm_gpu_count () == 0);
-}
-
 /*  The campaign's layers as table rows (experiments/sf_layerrows.h). */
 static sf_layerrows_row_t *
 s_rows (sf_store_t *st, const sf_store_campaign_t *camp, const sf_client_model_t *model, int *tuned,
@@ -243,179 +228,165 @@ s_print_summary (uint64_t id, const sf_store_campaign_t *camp, const char *state
                 (unsigned long long) camp->counters.jobs_failed);
 }
 
+/*  What local's defaults decided (coordinator/sf_localdef.h), on stderr. */
+static void
+s_say_defaults (const sf_localdef_said_t *d, const sf_request_t *req, int layers, bool sim)
+{
+    if (d->strategy_looked && d->rank)
+        fprintf (stderr, "spmmfarm local: strategy rank (the default where a rank model of the GPU type "
+                         "exists): model version %u of %s%s%s; --strategy proxy searches without it\n",
+                 d->version, d->gpu_type, d->shipped ? ", shipped in " : "", d->shipped ? d->file : "");
+    else if (d->strategy_looked)
+        fprintf (stderr, "spmmfarm local: strategy %s: %s\n", sf_request_strategy_name (req->strategy), d->why);
+    if (d->budget_planned)
+        fprintf (stderr, "spmmfarm local: a budget of %.0f s for %d layer%s, planned from their sizes (the %s "
+                         "search's estimate x %.1f, %.0f to %.0f s a layer%s); --budget D sets another, --budget 0 "
+                         "searches every layer whole\n", d->budget_s, layers, layers == 1 ? "" : "s",
+                 sf_request_strategy_name (req->strategy), SF_BUDGET_DEFAULT_MARGIN, d->floor_s, d->cap_s,
+                 sim ? " on the sim backend" : "");
+}
+
+/*  The farm has started: where it is, what it runs. */
+static void
+s_started (const sf_farm_t *farm, void *arg)
+{
+    const s_args_t *a = arg;
+    const char *ep = sf_farm_clients_endpoint (farm);
+    if (!a->json) {
+        fprintf (stderr, "spmmfarm local: store %s\n", a->store);
+        fprintf (stderr, "spmmfarm local: coordinator for clients at %s (spmmfarm status --watch --coordinator %s)\n",
+                 ep, ep);
+    }
+    s_say_workers (a, farm);
+}
+
+static void
+s_print_json (const s_args_t *a, const sf_localrun_t *run, const sf_layerrows_row_t *rows, int layers,
+              int from_store)
+{
+    const sf_store_campaign_t *camp = &run->record;
+    double wall = run->wall_s;
+    cJSON *root = cJSON_CreateObject ();
+    if (a->output)
+        cJSON_AddStringToObject (root, "bundle", a->output);
+    cJSON_AddNumberToObject (root, "campaign", (double) run->campaign);
+    cJSON_AddStringToObject (root, "state", run->state);
+    cJSON_AddStringToObject (root, "store", a->store);
+    cJSON_AddStringToObject (root, "gpu_type", camp->gpu_type);
+    cJSON_AddStringToObject (root, "strategy", camp->strategy);
+    if (strcmp (camp->strategy, "rank") == 0) {
+        cJSON_AddNumberToObject (root, "model_version", camp->search.model_version);
+        cJSON_AddBoolToObject (root, "fallback", camp->search.fallback);
+    }
+    cJSON_AddNumberToObject (root, "wall_s", wall);
+    cJSON_AddNumberToObject (root, "workers", run->workers);
+    cJSON_AddNumberToObject (root, "candidates", (double) camp->counters.results);
+    cJSON_AddNumberToObject (root, "answered_from_store", from_store);
+    cJSON_AddNumberToObject (root, "candidates_per_s", wall > 0 ? camp->counters.results / wall : 0.0);
+    cJSON_AddNumberToObject (root, "compile_cpu_s", camp->counters.cpu_s);
+    cJSON_AddNumberToObject (root, "gpu_s", camp->counters.gpu_s);
+    cJSON_AddNumberToObject (root, "gpu_busy",
+                             wall > 0 && run->workers > 0 ? camp->counters.gpu_s / (wall * run->workers) : 0.0);
+    if (camp->search.budget_s > 0) {
+        cJSON_AddNumberToObject (root, "budget_s", camp->search.budget_s);
+        cJSON_AddNumberToObject (root, "layers_narrowed", (double) camp->counters.layers_narrowed);
+        cJSON_AddNumberToObject (root, "layers_without_u", (double) camp->counters.layers_without_u);
+        cJSON_AddNumberToObject (root, "configs_skipped", (double) camp->counters.configs_skipped);
+    }
+    cJSON *arr = cJSON_AddArrayToObject (root, "layers");
+    for (int i = 0; i < layers; i++)
+        if (rows[i].has_best)
+            cJSON_AddItemToArray (arr, sf_layer_table_json (&rows[i]));
+    sf_cli_print_json (&root);
+}
+
+/*  The campaign's report: its table (or JSON) and bundle. */
+static int
+s_report (const s_args_t *a, const sf_localrun_t *run, const sf_client_model_t *model, int *tuned)
+{
+    const sf_store_campaign_t *camp = &run->record;
+    int from_store = 0;
+    *tuned = 0;
+    sf_layerrows_row_t *rows = s_rows (run->store, camp, model, tuned, &from_store);
+    int rc = rows ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
+    if (rc == SF_OK && !a->json) {
+        s_print_summary (run->campaign, camp, run->state, run->wall_s, model->count, *tuned, from_store);
+        if (camp->search.budget_s > 0)
+            s_print_budget (camp, run->wall_s);
+        if (strcmp (camp->strategy, "rank") == 0)
+            s_print_rank (camp);
+        sf_layer_table_print (stdout, rows, model->count);
+    }
+    if (rc == SF_OK && a->output && *tuned == model->count) {
+        sf_export_report_t er;
+        char text[SF_EXPORT_REPORT_MAX] = "";
+        rc = sf_localrun_export (run, a->output, a->allow_simulated, &er);
+        if (rc == SF_OK && !a->json)
+            printf ("%s\n", sf_export_report_text (&er, a->output, text, sizeof text));
+    }
+    if (rc == SF_OK && !a->json)
+        printf ("store: %s (campaign %llu; spmmfarm export %llu --store %s -o NAME.bundle writes its bundle)\n",
+                a->store, (unsigned long long) run->campaign, (unsigned long long) run->campaign, a->store);
+    if (rc == SF_OK && a->json)
+        s_print_json (a, run, rows, model->count, from_store);
+    free (rows);
+    return rc;
+}
+
 int
 sf_cmd_local (int argc, char **argv)
 {
     const char *cmd = "local";
     s_args_t a = { .backend = "auto" };
     sf_request_init (&a.request);
-    a.request.budget_s = -1.0;  /* not given: local's default (s_default_budget) */
+    a.request.budget_s = -1.0;  /* not given: local's default (coordinator/sf_localdef.h) */
     sf_client_model_t model;
     memset (&model, 0, sizeof model);
     int rc = s_parse (argc, argv, &a, &model);
+    bool sim = sf_localdef_simulates (a.backend);
+    if (rc == SF_EXIT_OK && a.output && !a.allow_simulated && sim)
+        rc = sf_cli_usage (cmd, "-o: no GPU in use, the sim backend would time the bundle's kernels with a model, "
+                                "not measure them; add --allow-simulated to write it anyway (labelled "
+                                "simulated), as export does");
+    char *store = rc == SF_EXIT_OK ? (a.store ? strdup (a.store) : sf_store_default_dir ()) : NULL;
+    if (rc == SF_EXIT_OK && !store)
+        rc = sf_cli_fail (cmd, SF_ERR_NOTFOUND);
     if (rc != SF_EXIT_OK) {
         sf_client_model_free (&model);
         return rc < 0 ? SF_EXIT_OK : rc;
     }
-    if (a.output && !a.allow_simulated && s_will_simulate (&a)) {
-        sf_client_model_free (&model);
-        return sf_cli_usage (cmd, "-o: no GPU in use, the sim backend would time the bundle's kernels with a model, "
-                                  "not measure them; add --allow-simulated to write it anyway (labelled "
-                                  "simulated), as export does");
-    }
-    char *store = s_store_dir (&a);
-    if (!store) {
-        sf_client_model_free (&model);
-        return sf_cli_fail (cmd, SF_ERR_NOTFOUND);
-    }
-    /* the default strategy and budget at model scale (cli/sf_localdef.h) */
-    long cpus = sysconf (_SC_NPROCESSORS_ONLN);
-    int nw = a.workers > 0 ? (int) a.workers : s_will_simulate (&a) ? 1 : (sf_farm_gpu_count () > 0 ? sf_farm_gpu_count () : 1);
-    sf_localdef_env_t de = { store, s_will_simulate (&a), nw,
-                             a.threads > 0 ? (int) a.threads : (int) (cpus / nw > 0 ? cpus / nw : 1),
-                             a.strategy_given, a.quiet || a.json };
-    if ((rc = sf_localdef_apply (&de, &model, &a.request)) != SF_OK) {
-        free (store);
-        sf_client_model_free (&model);
-        return sf_cli_fail (cmd, rc);
-    }
-    static sf_proto_submit_t sub;   /* large: not on the stack */
-    memset (&sub, 0, sizeof sub);
-    snprintf (sub.name, sizeof sub.name, "%s", a.name ? a.name : model.name[0] ? model.name : model.layers[0].name);
-    sub.request = a.request;
-    if (a.rank_model) {     /* the campaign is for the workers' GPU type, with this model */
-        rc = sf_localdef_gpu_type (s_will_simulate (&a), sub.gpu_type, sizeof sub.gpu_type);
-        if (rc == SF_OK)
-            rc = sf_client_rank_model (&sub, a.rank_model);
-        if (rc != SF_OK) {
-            free (store);
-            sf_client_model_free (&model);
-            return sf_cli_fail (cmd, rc);
-        }
-    }
-    double t0 = zclock_mono () / 1000.0;
-    sf_farm_opts_t fo = { .store_dir = store, .backend = a.backend, .workers = (int) a.workers,
-                          .compile_threads = (int) a.threads };
-    sf_farm_t *farm = sf_farm_new (&fo);
-    if (!farm) {
-        free (store);
-        free (sub.model.json);
-        sf_client_model_free (&model);
-        return sf_cli_fail (cmd, sf_error_last ());
-    }
-    const char *clients_ep = sf_farm_clients_endpoint (farm);
-    if (!a.json) {
-        fprintf (stderr, "spmmfarm local: store %s\n", store);
-        fprintf (stderr, "spmmfarm local: coordinator for clients at %s (spmmfarm status --watch --coordinator %s)\n",
-                 clients_ep, clients_ep);
-    }
-    int nworkers = sf_farm_workers (farm);
-    s_say_workers (&a, farm);
-
-    sf_client_t cl;
-    sf_client_init (&cl);
-    snprintf (cl.endpoint, sizeof cl.endpoint, "%s", clients_ep);
-    uint64_t id = 0;
-    sf_proto_campaign_t last;
-    memset (&last, 0, sizeof last);
+    a.store = store;
+    /* the default strategy and budget at model scale */
+    sf_localdef_env_t env;
+    sf_localdef_env_init (&env, store, a.backend, (int) a.workers, (int) a.threads, a.strategy_given);
+    sf_localdef_said_t said;
+    int err = sf_localdef_apply (&env, &model, &a.request, &said);
+    if (!a.quiet && !a.json)
+        s_say_defaults (&said, &a.request, model.count, env.sim);
+    sf_localrun_opts_t o = { .store_dir = store, .backend = a.backend, .workers = (int) a.workers,
+                             .compile_threads = (int) a.threads, .name = a.name, .rank_model = a.rank_model,
+                             .on_started = s_started, .started_arg = &a };
     char item[200];
-    snprintf (item, sizeof item, "%d layer%s of %s", model.count, model.count == 1 ? "" : "s", sub.name);
+    snprintf (item, sizeof item, "%d layer%s of %s", model.count, model.count == 1 ? "" : "s",
+              sf_localrun_name (&o, &model));
     sf_progress_set_item (item);
-    rc = sf_client_submit (&cl, &model, &sub, &id);
-    free (sub.model.json);
-    sub.model.json = NULL;
-    if (rc == SF_OK)
-        rc = sf_client_follow (&cl, id, "tuning layers", a.quiet || a.json, &last);
-    free (last.failures);   /* the store's campaign record says them */
-    last.failures = NULL;
+    sf_client_bar_t bar;
+    sf_client_bar_init (&bar, "tuning layers");
+    o.on_status = a.quiet || a.json ? NULL : sf_client_bar_draw;
+    o.status_arg = &bar;
+    sf_localrun_t run;
+    memset (&run, 0, sizeof run);
+    if (err == SF_OK)
+        err = sf_localrun_run (&o, &model, &a.request, &run);
     sf_progress_set_item (NULL);
-    int keep = rc;
-    char keep_msg[1024];
-    snprintf (keep_msg, sizeof keep_msg, "%s", sf_error_message ());
-    sf_farm_destroy (&farm);   /* the coordinator closes the store, the workers are gone */
-    if (keep != SF_OK) {
-        sf_error_set (keep, "%s", keep_msg);
-        free (store);
-        sf_client_model_free (&model);
-        return sf_cli_fail (cmd, keep);
-    }
-    /* The coordinator has closed the store: read what it wrote. */
-    sf_store_t *st = sf_store_open (store, SF_STORE_READONLY);
-    sf_store_campaign_t camp;
-    memset (&camp, 0, sizeof camp);
-    rc = st ? sf_store_get_campaign (st, id, &camp) : sf_error_last ();
-    double wall = zclock_mono () / 1000.0 - t0;
-    int tuned = 0, from_store = 0;
-    sf_layerrows_row_t *rows = rc == SF_OK ? s_rows (st, &camp, &model, &tuned, &from_store) : NULL;
-    if (rc == SF_OK && !rows)
-        rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
-    if (rc == SF_OK && !a.json) {
-        s_print_summary (id, &camp, last.state, wall, model.count, tuned, from_store);
-        if (camp.search.budget_s > 0)
-            s_print_budget (&camp, wall);
-        if (strcmp (camp.strategy, "rank") == 0)
-            s_print_rank (&camp);
-        sf_layer_table_print (stdout, rows, model.count);
-    }
-    char bundle_text[SF_EXPORT_REPORT_MAX] = "";
-    if (rc == SF_OK && a.output && tuned == model.count) {
-        sf_export_opts_t eo = { .allow_simulated = camp.gpu_type[0] && strncmp (camp.gpu_type, "sim/", 4) == 0,
-                                .replace = true };
-        if (eo.allow_simulated && !a.allow_simulated)
-            rc = sf_error_set (SF_ERR_INVALID, "the campaign's times are simulated (%s): add --allow-simulated to "
-                               "write its bundle", camp.gpu_type);
-        sf_export_report_t er;
-        if (rc == SF_OK)
-            rc = sf_export_campaign (st, id, a.output, &eo, &er);
-        if (rc == SF_OK)
-            sf_export_report_text (&er, a.output, bundle_text, sizeof bundle_text);
-        if (rc == SF_OK && !a.json)
-            printf ("%s\n", bundle_text);
-    }
-    if (rc == SF_OK && !a.json)
-        printf ("store: %s (campaign %llu; spmmfarm export %llu --store %s -o NAME.bundle writes its bundle)\n",
-                store, (unsigned long long) id, (unsigned long long) id, store);
-    if (rc == SF_OK && a.json) {
-        cJSON *root = cJSON_CreateObject ();
-        if (a.output)
-            cJSON_AddStringToObject (root, "bundle", a.output);
-        cJSON_AddNumberToObject (root, "campaign", (double) id);
-        cJSON_AddStringToObject (root, "state", last.state);
-        cJSON_AddStringToObject (root, "store", store);
-        cJSON_AddStringToObject (root, "gpu_type", camp.gpu_type);
-        cJSON_AddStringToObject (root, "strategy", camp.strategy);
-        if (strcmp (camp.strategy, "rank") == 0) {
-            cJSON_AddNumberToObject (root, "model_version", camp.search.model_version);
-            cJSON_AddBoolToObject (root, "fallback", camp.search.fallback);
-        }
-        cJSON_AddNumberToObject (root, "wall_s", wall);
-        cJSON_AddNumberToObject (root, "workers", nworkers);
-        cJSON_AddNumberToObject (root, "candidates", (double) camp.counters.results);
-        cJSON_AddNumberToObject (root, "answered_from_store", from_store);
-        cJSON_AddNumberToObject (root, "candidates_per_s", wall > 0 ? camp.counters.results / wall : 0.0);
-        cJSON_AddNumberToObject (root, "compile_cpu_s", camp.counters.cpu_s);
-        cJSON_AddNumberToObject (root, "gpu_s", camp.counters.gpu_s);
-        cJSON_AddNumberToObject (root, "gpu_busy", wall > 0 && nworkers > 0 ? camp.counters.gpu_s / (wall * nworkers) : 0.0);
-        if (camp.search.budget_s > 0) {
-            cJSON_AddNumberToObject (root, "budget_s", camp.search.budget_s);
-            cJSON_AddNumberToObject (root, "layers_narrowed", (double) camp.counters.layers_narrowed);
-            cJSON_AddNumberToObject (root, "layers_without_u", (double) camp.counters.layers_without_u);
-            cJSON_AddNumberToObject (root, "configs_skipped", (double) camp.counters.configs_skipped);
-        }
-        cJSON *layers = cJSON_AddArrayToObject (root, "layers");
-        for (int i = 0; i < model.count; i++)
-            if (rows[i].has_best)
-                cJSON_AddItemToArray (layers, sf_layer_table_json (&rows[i]));
-        sf_cli_print_json (&root);
-    }
-    free (rows);
-    sf_record_campaign_free (&camp);
-    sf_store_destroy (&st);
+    int tuned = 0, layers = model.count;
+    if (err == SF_OK)
+        err = s_report (&a, &run, &model, &tuned);
+    sf_localrun_fini (&run);
     free (store);
-    int layers = model.count;
     sf_client_model_free (&model);
-    if (rc != SF_OK)
-        return sf_cli_fail (cmd, rc);
+    if (err != SF_OK)
+        return sf_cli_fail (cmd, err);
     if (tuned < layers) {
         fprintf (stderr, "spmmfarm local: %d of %d layers have no result (see the coordinator's log above)\n",
                  layers - tuned, layers);

@@ -7,11 +7,9 @@
 #include "cli/sf_cli.h"
 #include "cli/sf_client.h"
 #include "common/sf_error.h"
-#include "coordinator/sf_sweeprun.h"
+#include "coordinator/sf_trainrun.h"
 #include "rankmodel/sf_rankmodel.h"
-#include "rankmodel/sf_rankstore.h"
 #include "rankmodel/sf_sweep.h"
-#include "store/sf_store.h"
 
 static const char *s_help =
     "usage: spmmfarm train --store DIR --gpu-type NAME [--config FILE] [-o FILE]\n"
@@ -51,18 +49,6 @@ typedef struct {
     sf_client_t client;
     bool farm;                   /* --coordinator given */
 } s_opts_t;
-
-static int
-s_write (const char *path, const char *text, size_t size)
-{
-    FILE *f = fopen (path, "wb");
-    int rc = SF_OK;
-    if (!f || fwrite (text, 1, size, f) != size)
-        rc = sf_error_set (SF_ERR_IO, "cannot write %s", path);
-    if (f && fclose (f) != 0 && rc == SF_OK)
-        rc = sf_error_set (SF_ERR_IO, "cannot write %s", path);
-    return rc;
-}
 
 static cJSON *
 s_eval_json (const sf_rankmodel_eval_t *e)
@@ -114,31 +100,6 @@ s_print (const s_opts_t *o, const sf_rankmodel_params_t *p, uint32_t version,
     s_print_eval ("trained:", &r->train);
 }
 
-/*  Fits the model on what the store holds and saves it as the next
-    version: the whole of `train --store`, and what the farm's form runs
-    once its sweep campaign is done. */
-static int
-s_train (const s_opts_t *o, sf_store_t *store, const sf_rankmodel_params_t *params)
-{
-    sf_rankmodel_t *model = NULL;
-    sf_rankmodel_report_t report;
-    uint32_t version = 0;
-    int rc = sf_rankstore_train (store, o->gpu_type, params, &model, &report);
-    if (rc == SF_OK)
-        rc = sf_rankstore_put (store, o->gpu_type, model, &report, o->note, &version);
-    char *json = NULL;
-    size_t size = 0;
-    if (rc == SF_OK && o->output)
-        rc = sf_rankmodel_save_json (model, &json, &size);
-    if (rc == SF_OK && o->output)
-        rc = s_write (o->output, json, size);
-    if (rc == SF_OK)
-        s_print (o, params, version, &report);
-    free (json);
-    sf_rankmodel_destroy (&model);
-    return rc;
-}
-
 /* ---- the farm's form ------------------------------------------------------ */
 
 static void
@@ -167,61 +128,34 @@ s_print_farm (const s_opts_t *o, uint64_t campaign, const sf_proto_campaign_t *c
             ok->version, ok->gpu_type, (long long) ok->problems, (long long) ok->candidates, ok->seconds);
 }
 
-/*  Says so when no live worker of the coordinator has gpu_type: the sweep
-    then waits until one connects (its jobs go only to that type). */
+/*  No live worker of the coordinator has gpu_type: the sweep waits until
+    one connects (its jobs go only to that type). */
 static void
-s_warn_no_worker (const sf_client_t *client, const char *gpu_type)
+s_waiting (const char *gpu_type, void *arg)
 {
-    bool found = false;
-    if (sf_client_has_worker (client, gpu_type, &found) == SF_OK && !found)
-        fprintf (stderr, "spmmfarm train: no worker of GPU type '%s' is connected: the sweep waits until "
-                         "one is (Ctrl-C stops waiting; the campaign stays queued)\n", gpu_type);
+    (void) arg;
+    fprintf (stderr, "spmmfarm train: no worker of GPU type '%s' is connected: the sweep waits until "
+                     "one is (Ctrl-C stops waiting; the campaign stays queued)\n", gpu_type);
 }
 
-/*  Submits the sweep, follows it, then asks the coordinator to train. */
+/*  Submits the sweep, follows it, then asks the coordinator to train
+    (coordinator/sf_trainrun.h). */
 static int
 s_train_farm (const s_opts_t *o)
 {
     sf_sweep_t *sweep = sf_sweep_load (o->sweep);
     if (!sweep)
         return sf_error_last ();
-    sf_client_model_t model;
-    memset (&model, 0, sizeof model);
-    int rc = sf_sweeprun_model (sweep, &model);
-    static sf_proto_submit_t sub;   /* large: not on the stack */
-    sf_sweeprun_submit_init (sweep, o->gpu_type, NULL, &sub);
+    sf_client_bar_t bar;
+    sf_client_bar_init (&bar, "sweep");
+    sf_trainrun_farm_opts_t to = { .gpu_type = o->gpu_type, .note = o->note, .on_waiting = s_waiting,
+                                   .on_status = o->quiet || o->json ? NULL : sf_client_bar_draw, .arg = &bar };
+    sf_trainrun_farm_t t;
+    int rc = sf_trainrun_farm (&o->client, sweep, &to, &t);
     sf_sweep_destroy (&sweep);
-    uint64_t id = 0;
     if (rc == SF_OK)
-        rc = sf_client_submit (&o->client, &model, &sub, &id);
-    sf_client_model_free (&model);
-    sf_proto_campaign_t last;
-    memset (&last, 0, sizeof last);
-    if (rc == SF_OK)
-        s_warn_no_worker (&o->client, o->gpu_type);
-    if (rc == SF_OK)
-        rc = sf_client_follow (&o->client, id, "sweep", o->quiet || o->json, &last);
-    if (rc == SF_OK && strcmp (last.state, "done") != 0)
-        rc = sf_error_set (SF_ERR_INVALID, "sweep campaign %llu ended %s: not training on it",
-                           (unsigned long long) id, last.state);
-    free (last.failures);
-    /* Fitting takes a while on a big sweep: wait for it, not for the
-       usual request timeout. */
-    sf_client_t slow = o->client;
-    if (slow.timeout_ms < 3600 * 1000)
-        slow.timeout_ms = 3600 * 1000;
-    sf_proto_train_req_t req;
-    memset (&req, 0, sizeof req);
-    snprintf (req.gpu_type, sizeof req.gpu_type, "%s", o->gpu_type);
-    snprintf (req.note, sizeof req.note, "%.*s", (int) sizeof req.note - 1, o->note ? o->note : "");
-    sf_proto_msg_t *reply = NULL;
-    if (rc == SF_OK)
-        rc = sf_client_request (&slow, SF_PROTO_TRAIN_REQ, &req, &reply);
-    if (rc == SF_OK && reply->type != SF_PROTO_TRAIN_OK)
-        rc = sf_error_set (SF_ERR_PROTOCOL, "unexpected reply %s to TRAIN_REQ", sf_proto_type_name (reply->type));
-    if (rc == SF_OK)
-        s_print_farm (o, id, &last, &reply->train_ok);
-    sf_proto_msg_destroy (&reply);
+        s_print_farm (o, t.campaign, &t.last, t.train);
+    sf_trainrun_farm_fini (&t);
     return rc;
 }
 
@@ -287,13 +221,10 @@ sf_cmd_train (int argc, char **argv)
     int rc = sf_rankmodel_params_load (o.config, &params);
     if (rc != SF_OK)
         return sf_cli_fail ("train", rc);
-    /* An existing store only: the writer would make an empty one. */
-    sf_store_t *store = sf_store_open (o.store_dir, SF_STORE_READONLY);
-    if (store) {
-        sf_store_destroy (&store);
-        store = sf_store_open (o.store_dir, SF_STORE_WRITER);
-    }
-    rc = store ? s_train (&o, store, &params) : sf_error_last ();
-    sf_store_destroy (&store);
+    uint32_t version = 0;
+    sf_rankmodel_report_t report;
+    rc = sf_trainrun_store (o.store_dir, o.gpu_type, &params, o.note, o.output, &version, &report);
+    if (rc == SF_OK)
+        s_print (&o, &params, version, &report);
     return rc == SF_OK ? SF_EXIT_OK : sf_cli_fail ("train", rc);
 }

@@ -1,7 +1,6 @@
 /*  spmmfarm tune-local: search one layer's fastest kernel on this machine, as a
     client of the embedded farm (coordinator/sf_tunerun.h). */
 #include <getopt.h>
-#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +18,11 @@
 #include "common/sf_cudadrv.h"
 #include "cli/sf_tune.h"
 #include "coordinator/sf_tunerun.h"
-#include "coordinator/sf_ledger.h"
-#include "experiments/sf_answer.h"
+#include "experiments/sf_tunestore.h"
 #include "store/sf_export.h"
 #include "store/sf_store.h"
 #include "worker/sf_empty.h"
 #include "worker/sf_gpu.h"
-#include "worker/sf_jobrun.h"
 #include "worker/sf_search.h"
 #include "worker/sf_searchjson.h"
 
@@ -63,14 +60,7 @@ static const char *s_help =
     "is skipped with a warning: the search runs in a temporary store and its\n"
     "result is printed all the same.\n";
 
-/* ---- the store ------------------------------------------------------------------ */
-
-/*  Where an answer came from, or where a search was recorded. */
-typedef struct {
-    uint64_t campaign;
-    int64_t measured_ms;        /* unix ms of the winner's measurement */
-    double wall_s, cpu_s, gpu_s;  /* what the search cost when it ran */
-} s_stored_t;
+/* ---- the store (experiments/sf_tunestore.h) --------------------------------------- */
 
 typedef struct {
     const char *dir_opt;      /* --store */
@@ -78,7 +68,7 @@ typedef struct {
     char *dir;                /* the store in use (owned), NULL: none */
     bool from_store;          /* the answer came from it */
     bool recorded;            /* the search was recorded in it */
-    s_stored_t stored;        /* the answering or recorded campaign */
+    sf_tunestore_stored_t stored;   /* the answering or recorded campaign */
 } s_store_t;
 
 static void
@@ -100,48 +90,16 @@ s_store_init (s_store_t *st)
                  sf_error_message ());
 }
 
-/*  The request's key in the store (campaign.request): its canonical text
-    and, on a GPU, how times were taken (" timing=graph": a GPU campaign
-    timed launch by launch is not taken for a graph-timed request,
-    docs/WORKER.md "Timing"). */
-static void
-s_request_key (const sf_tune_t *tune, char *buf, size_t size)
-{
-    const char *timing = tune->search.backend == SF_BACKEND_SIM ? NULL : sf_gpu_timing ();
-    sf_request_store_key (&tune->request, timing, buf, size);
-}
-
 /*  Answers from the store when it holds this request: true with *r filled. */
 static bool
 s_store_lookup (s_store_t *st, const sf_tune_t *tune, const sf_device_info_t *dev, const sf_matrix_t *a,
                 int64_t n, sf_search_result_t *r)
 {
-    const sf_request_t *req = &tune->request;
-    /* a rank search depends on the model of the day: never answered from
-       an earlier one (it is still recorded) */
-    if (tune->search.strategy == SF_STRATEGY_RANK || !st->dir)
-        return false;
-    sf_store_t *store = sf_store_open (st->dir, SF_STORE_READONLY);
-    if (!store) {
-        if (sf_error_last () != SF_ERR_NOTFOUND)
-            s_store_warn (st, "cannot read it, searching");
-        return false;
-    }
-    char key[SF_STORE_REQUEST_MAX];
-    s_request_key (tune, key, sizeof key);
-    sf_store_campaign_t c;
-    int64_t measured_ms = 0;
-    int rc = sf_ledger_answer (store, dev->gpu_type, a, n, req->bias, req->relu, key, &c);
-    if (rc == SF_OK && (rc = sf_answer_read (store, &c, dev, a, n, req, r, &measured_ms)) != SF_OK) {
-        sf_log_warn ("tune-local", "campaign %llu answers this request, but: %s", (unsigned long long) c.id,
-                     sf_error_message ());
-        sf_search_result_free (r);
-    }
-    sf_store_destroy (&store);
+    bool opened;
+    int rc = sf_tunestore_lookup (st->dir, &tune->request, tune->search.backend == SF_BACKEND_SIM, dev, a, n, r,
+                                  &st->stored, &opened);
     if (rc != SF_OK && rc != SF_ERR_NOTFOUND)
-        s_store_warn (st, "cannot answer from it, searching");
-    if (rc == SF_OK)
-        st->stored = (s_stored_t) { c.id, measured_ms, c.counters.wall_s, c.counters.cpu_s, c.counters.gpu_s };
+        s_store_warn (st, opened ? "cannot answer from it, searching" : "cannot read it, searching");
     st->from_store = rc == SF_OK;
     return st->from_store;
 }
@@ -162,11 +120,12 @@ static int
 s_search (s_store_t *st, const char *name, const sf_tune_t *tune, const sf_device_info_t *dev, sf_matrix_t *a,
           int64_t n, bool quiet, sf_search_result_t *r)
 {
+    bool sim = tune->search.backend == SF_BACKEND_SIM;
     char key[SF_STORE_REQUEST_MAX];
-    s_request_key (tune, key, sizeof key);
+    sf_tunestore_request_key (&tune->request, sim, key, sizeof key);
     sf_client_bar_t bar;
     sf_client_bar_init (&bar, "searching");
-    sf_tunerun_opts_t o = { .store_dir = st->dir, .backend = tune->search.backend == SF_BACKEND_SIM ? "sim" : "cuda",
+    sf_tunerun_opts_t o = { .store_dir = st->dir, .backend = sim ? "sim" : "cuda",
                             .gpu = tune->search.gpu, .compile_threads = tune->search.compile_threads,
                             .name = name, .matrix = a, .n = n, .request = &tune->request,
                             .gpu_type = dev->gpu_type, .request_key = key, .ranker = tune->ranker,
@@ -176,45 +135,17 @@ s_search (s_store_t *st, const char *name, const sf_tune_t *tune, const sf_devic
     sf_tunerun_t run;
     memset (r, 0, sizeof *r);
     int rc = sf_tunerun_run (&o, &run);
-    sf_store_t *store = rc == SF_OK ? sf_store_open (run.store_dir, SF_STORE_READONLY) : NULL;
-    if (rc == SF_OK && !store)
-        rc = sf_error_last ();
-    sf_store_campaign_t c;
-    memset (&c, 0, sizeof c);
     if (rc == SF_OK)
-        rc = sf_store_get_campaign (store, run.campaign, &c);
-    int64_t measured_ms = 0;
-    if (rc == SF_OK)
-        rc = sf_answer_read (store, &c, dev, a, n, &tune->request, r, &measured_ms);
-    if (rc == SF_OK && run.has_result)
-        rc = sf_jobrun_search_result (&run.result, r);
+        rc = sf_tunestore_read (run.store_dir, run.campaign, run.has_result ? &run.result : NULL, &tune->request,
+                                dev, a, n, r, &st->stored);
     if (rc == SF_OK) {
         /* no RESULT: the coordinator answered it from the store (another
            command's campaign of the same search) */
         st->from_store = !run.has_result;
         st->recorded = !run.temporary && run.has_result;
-        st->stored = (s_stored_t) { run.campaign, measured_ms, c.counters.wall_s, c.counters.cpu_s, c.counters.gpu_s };
     }
-    sf_record_campaign_free (&c);
-    sf_store_destroy (&store);
     sf_tunerun_fini (&run);
-    if (rc != SF_OK)
-        sf_search_result_free (r);
     return rc;
-}
-
-/*  The layer's name in the store (and in bundles): the tensor's, else the
-    file's without its directory and extension. */
-static void
-s_layer_name (const char *file, const char *tensor, char *out)
-{
-    char copy[4096];
-    snprintf (copy, sizeof copy, "%s", tensor ? tensor : file);
-    char *base = tensor ? copy : basename (copy);
-    char *dot = tensor ? NULL : strrchr (base, '.');
-    if (dot && dot != base)
-        *dot = '\0';
-    sf_export_layer_name (base, out);
 }
 
 static void
@@ -437,7 +368,7 @@ sf_cmd_tune_local (int argc, char **argv)
         }
     } else {
         char name[SF_EXPORT_NAME_MAX];
-        s_layer_name (argv[optind], read_opts.tensor, name);
+        sf_tunestore_layer_name (argv[optind], read_opts.tensor, name);
         rc = s_search (&st, name, &tune, &dev, a, n, quiet || json, &r);
         sf_progress_set_item (NULL);
     }

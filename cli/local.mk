@@ -4,7 +4,6 @@ spmmfarm_SOURCES += \
 	cli/cmd_gen.c cli/cmd_inspect.c cli/cmd_reference.c \
 	cli/cmd_suite.c cli/cmd_devices.c cli/cmd_tune_local.c cli/cmd_bench.c cli/cmd_selftest.c \
 	cli/sf_progress.c cli/sf_progress.h \
-	cli/sf_localdef.c cli/sf_localdef.h \
 	cli/sf_tune.c cli/sf_tune.h
 spmmfarm_SOURCES += cli/cmd_store.c
 spmmfarm_SOURCES += cli/cmd_keygen.c

@@ -6,13 +6,10 @@
 #include <string.h>
 
 #include "cli/sf_cli.h"
-#include "common/sf_cudadrv.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
-#include "rankmodel/sf_modelsource.h"
-#include "worker/sf_gpu.h"
+#include "experiments/sf_searchsetup.h"
 #include "worker/sf_jobrun.h"
-#include "worker/sf_sim.h"
 
 void
 sf_tune_init (sf_tune_t *t)
@@ -122,29 +119,14 @@ sf_tune_option (const char *cmd, int opt, const char *arg, sf_tune_t *t)
     return 0;
 }
 
-/*  True if the driver loads and GPU `ordinal` exists. */
-static bool
-s_gpu_visible (int ordinal, char *why, size_t size)
-{
-    sf_cudadrv_t *drv = sf_cudadrv_new (NULL, 0);
-    int count = 0;
-    if (!drv || sf_cudadrv_device_count (drv, &count) != SF_OK || count <= ordinal) {
-        snprintf (why, size, "%s", drv ? (count <= ordinal ? "no such device" : sf_error_message ())
-                                       : sf_error_message ());
-        sf_cudadrv_destroy (&drv);
-        return false;
-    }
-    sf_cudadrv_destroy (&drv);
-    return true;
-}
-
 void
 sf_tune_resolve_backend (const char *cmd, sf_tune_t *t)
 {
     sf_jobrun_search_opts (&t->request, &t->search);
     if (strcmp (t->backend, "auto") == 0) {
         char why[256] = "";
-        t->search.backend = s_gpu_visible (t->search.gpu, why, sizeof why) ? SF_BACKEND_CUDA : SF_BACKEND_SIM;
+        t->search.backend = sf_searchsetup_gpu_usable (t->search.gpu, why, sizeof why) ? SF_BACKEND_CUDA
+                                                                                        : SF_BACKEND_SIM;
         if (t->search.backend == SF_BACKEND_SIM)
             fprintf (stderr, "spmmfarm %s: no usable GPU (%s): using the sim backend\n", cmd, why);
     } else
@@ -157,14 +139,7 @@ sf_tune_resolve_backend (const char *cmd, sf_tune_t *t)
 int
 sf_tune_device (const sf_tune_t *t, sf_device_info_t *out)
 {
-    if (t->search.backend == SF_BACKEND_SIM) {
-        sf_sim_device (out);
-        return SF_OK;
-    }
-    sf_cudadrv_t *drv = sf_cudadrv_new (NULL, 0);
-    int rc = drv ? sf_cudadrv_device_info (drv, t->search.gpu, out) : sf_error_last ();
-    sf_cudadrv_destroy (&drv);
-    return rc;
+    return sf_searchsetup_device (t->search.backend, t->search.gpu, out);
 }
 
 int
@@ -180,11 +155,8 @@ sf_tune_rank_model (const char *cmd, sf_tune_t *t, const char *store_dir, bool r
     if (rc != SF_OK)
         return sf_cli_fail (cmd, rc);
     bool soft;
-    t->ranker = sf_modelsource_load (t->model ? t->model : store_dir, dev.gpu_type, record, &soft);
+    t->ranker = sf_searchsetup_rank_model (t->model, store_dir, dev.gpu_type, record, &soft);
     rc = t->ranker ? SF_OK : sf_error_last ();
-    if (rc == SF_OK && !sf_rankmodel_has_features (t->ranker))
-        rc = sf_error_set (SF_ERR_SCHEMA, "%s: the model was not trained on this build's features",
-                           t->model ? t->model : "the store's model");
     if (rc != SF_OK && soft && !required) {
         fprintf (stderr, "spmmfarm %s: %s: the rank strategy falls back to proxy\n", cmd,
                  sf_error_message ());

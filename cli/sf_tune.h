@@ -1,5 +1,7 @@
-/*  sf_tune: what tune-local, bench and proxy-eval share: the search options
-    on the command line, the choice of backend, and a search result in JSON. */
+/*  sf_tune: what the tuning commands (tune-local, sweep-local, bench,
+    proxy-eval, rank-eval, worker) share on the command line: the search
+    options, the choice of backend, the device and rank model
+    (experiments/sf_searchsetup.h does the probing and loading). */
 #ifndef SF_TUNE_H_INCLUDED
 #define SF_TUNE_H_INCLUDED
 

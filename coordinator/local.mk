@@ -30,3 +30,7 @@ libsf_coordinator_la_SOURCES += \
 libsf_coordinator_la_SOURCES += \
 	coordinator/sf_sweeprun.c coordinator/sf_sweeprun.h
 libsf_coordinator_la_SOURCES += coordinator/sf_tunerun.c coordinator/sf_tunerun.h
+libsf_coordinator_la_SOURCES += \
+	coordinator/sf_localdef.c coordinator/sf_localdef.h \
+	coordinator/sf_localrun.c coordinator/sf_localrun.h
+libsf_coordinator_la_SOURCES += coordinator/sf_trainrun.c coordinator/sf_trainrun.h

@@ -86,7 +86,7 @@ int sf_ledger_put_answer (sf_store_batch_t *batch, uint64_t campaign, uint32_t l
 /*  The latest done one-layer campaign of GPU type gpu_type whose layer is
     (a, n, bias, relu) and whose request is request_key: a search that the
     store answers. *found gets it (its layers not kept). SF_ERR_NOTFOUND
-    when there is none. */
+    when there is none. The store's query, store/sf_lookup.h. */
 int sf_ledger_answer (sf_store_t *store, const char *gpu_type, const sf_matrix_t *a, int64_t n, bool bias,
                       bool relu, const char *request_key, sf_store_campaign_t *found);
 

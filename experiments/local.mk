@@ -18,3 +18,5 @@ libsf_experiments_la_SOURCES += \
 	experiments/sf_answer.c experiments/sf_answer.h
 libsf_experiments_la_SOURCES += experiments/sf_bundlerun.c experiments/sf_bundlerun.h
 libsf_experiments_la_SOURCES += experiments/sf_layerrows.c experiments/sf_layerrows.h
+libsf_experiments_la_SOURCES += experiments/sf_tunestore.c experiments/sf_tunestore.h
+libsf_experiments_la_SOURCES += experiments/sf_searchsetup.c experiments/sf_searchsetup.h

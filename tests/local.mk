@@ -590,3 +590,48 @@ tests_check_tunerun_SOURCES = tests/check_tunerun.c tests/sf_check_dir.h
 tests_check_tunerun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_tunerun_LDADD = $(CHECK_LDADD)
 tests_check_tunerun_LDFLAGS = $(CUDA_LDFLAGS)
+
+## coordinator/sf_localdef, coordinator/sf_localrun: local's defaults, and
+## its campaign on a real embedded farm (sim backend) and store
+check_PROGRAMS += tests/check_localdef tests/check_localrun
+TESTS += tests/check_localdef tests/check_localrun
+tests_check_localdef_SOURCES = tests/check_localdef.c
+tests_check_localdef_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_localdef_LDADD = $(CHECK_LDADD)
+tests_check_localdef_LDFLAGS = $(CUDA_LDFLAGS)
+tests_check_localrun_SOURCES = tests/check_localrun.c tests/sf_check_dir.h
+tests_check_localrun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_localrun_LDADD = $(CHECK_LDADD)
+tests_check_localrun_LDFLAGS = $(CUDA_LDFLAGS)
+
+## store/sf_lookup: a one-layer search's stored answer by request key, on a
+## real LMDB store
+check_PROGRAMS += tests/check_lookup
+TESTS += tests/check_lookup
+tests_check_lookup_SOURCES = tests/check_lookup.c tests/sf_check_dir.h
+tests_check_lookup_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_lookup_LDADD = $(CHECK_LDADD)
+tests_check_lookup_LDFLAGS = $(CUDA_LDFLAGS)
+
+## experiments/sf_tunestore, experiments/sf_searchsetup: tune-local's store
+## around a real embedded farm's search (sim backend, LMDB); where a search
+## runs (GPU, device, rank model)
+check_PROGRAMS += tests/check_tunestore tests/check_searchsetup
+TESTS += tests/check_tunestore tests/check_searchsetup
+tests_check_tunestore_SOURCES = tests/check_tunestore.c tests/sf_check_dir.h
+tests_check_tunestore_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_tunestore_LDADD = $(CHECK_LDADD)
+tests_check_tunestore_LDFLAGS = $(CUDA_LDFLAGS)
+tests_check_searchsetup_SOURCES = tests/check_searchsetup.c tests/sf_check_dir.h
+tests_check_searchsetup_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_searchsetup_LDADD = $(CHECK_LDADD)
+tests_check_searchsetup_LDFLAGS = $(CUDA_LDFLAGS)
+
+## coordinator/sf_trainrun: train's farm form (a sweep campaign on a real
+## embedded farm, sim backend, then TRAIN_REQ) and its store form
+check_PROGRAMS += tests/check_trainrun
+TESTS += tests/check_trainrun
+tests_check_trainrun_SOURCES = tests/check_trainrun.c tests/sf_check_dir.h
+tests_check_trainrun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_trainrun_LDADD = $(CHECK_LDADD)
+tests_check_trainrun_LDFLAGS = $(CUDA_LDFLAGS)

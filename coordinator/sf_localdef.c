@@ -1,24 +1,49 @@
-/*  sf_localdef: local's default strategy and budget. */
-#include "cli/sf_localdef.h"
+/*  sf_localdef: local's default backend, strategy and budget. */
+#include "coordinator/sf_localdef.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "common/sf_cudadrv.h"
 #include "common/sf_error.h"
 #include "coordinator/sf_budget.h"
+#include "coordinator/sf_farm.h"
 #include "rankmodel/sf_rankfind.h"
+#include "rankmodel/sf_rankmodel.h"
 #include "store/sf_store.h"
-#include "worker/sf_sim.h"
 
-/*  The device the workers measure on (GPU 0, or the sim model's). */
+bool
+sf_localdef_simulates (const char *backend)
+{
+    if (!backend || strcmp (backend, "auto") == 0)
+        return sf_farm_gpu_count () == 0;
+    return strcmp (backend, "sim") == 0;
+}
+
+void
+sf_localdef_env_init (sf_localdef_env_t *env, const char *store_dir, const char *backend, int workers, int threads,
+                      bool strategy_given)
+{
+    memset (env, 0, sizeof *env);
+    env->store_dir = store_dir;
+    env->sim = sf_localdef_simulates (backend);
+    int gpus = env->sim ? 0 : sf_farm_gpu_count ();
+    env->workers = workers > 0 ? workers : gpus > 0 ? gpus : 1;
+    long cpus = sysconf (_SC_NPROCESSORS_ONLN);
+    env->threads = threads > 0 ? threads : (int) (cpus / env->workers > 0 ? cpus / env->workers : 1);
+    env->strategy_given = strategy_given;
+}
+
+/*  The device the workers measure on (GPU 0, or the sim model's: its
+    GPU type and SMs, common/sf_cudadrv.h's SF_CUDADRV_SIM_*). */
 static int
 s_device (bool sim, sf_device_info_t *dev)
 {
     memset (dev, 0, sizeof *dev);
     if (sim) {
-        sf_sim_device (dev);
+        snprintf (dev->gpu_type, sizeof dev->gpu_type, "%s", SF_CUDADRV_SIM_GPU_TYPE);
+        dev->sm_count = sf_rankmodel_sm_count (SF_CUDADRV_SIM_GPU_TYPE);
         return SF_OK;
     }
     sf_cudadrv_t *drv = sf_cudadrv_new (NULL, 0);
@@ -29,7 +54,7 @@ s_device (bool sim, sf_device_info_t *dev)
 
 /*  rank when a model of the GPU type is in the store or shipped. */
 static int
-s_strategy (const sf_localdef_env_t *env, const sf_device_info_t *dev, sf_request_t *req)
+s_strategy (const sf_localdef_env_t *env, const sf_device_info_t *dev, sf_request_t *req, sf_localdef_said_t *said)
 {
     if (env->strategy_given || env->sim || req->strategy == SF_REQUEST_RANK || !dev->gpu_type[0])
         return SF_OK;
@@ -41,23 +66,27 @@ s_strategy (const sf_localdef_env_t *env, const sf_device_info_t *dev, sf_reques
     sf_store_destroy (&st);
     if (rc != SF_OK)
         return rc;
-    if (f.found) {
+    said->strategy_looked = true;
+    said->rank = f.found;
+    said->version = f.version;
+    said->shipped = f.shipped;
+    snprintf (said->file, sizeof said->file, "%s", f.file);
+    snprintf (said->why, sizeof said->why, "%s", f.why);
+    if (f.found)
         req->strategy = SF_REQUEST_RANK;
-        if (!env->quiet)
-            fprintf (stderr, "spmmfarm local: strategy rank (the default where a rank model of the GPU type "
-                             "exists): model version %u of %s%s%s; --strategy proxy searches without it\n",
-                     f.version, dev->gpu_type, f.shipped ? ", shipped in " : "", f.shipped ? f.file : "");
-    } else if (!env->quiet)
-        fprintf (stderr, "spmmfarm local: strategy %s: %s\n", sf_request_strategy_name (req->strategy), f.why);
     return SF_OK;
 }
 
 int
-sf_localdef_apply (const sf_localdef_env_t *env, const sf_client_model_t *model, sf_request_t *req)
+sf_localdef_apply (const sf_localdef_env_t *env, const sf_client_model_t *model, sf_request_t *req,
+                   sf_localdef_said_t *said)
 {
+    memset (said, 0, sizeof *said);
     sf_device_info_t dev;
     int drc = s_device (env->sim, &dev);
-    int rc = drc == SF_OK ? s_strategy (env, &dev, req) : SF_OK;
+    if (drc == SF_OK)
+        snprintf (said->gpu_type, sizeof said->gpu_type, "%s", dev.gpu_type);
+    int rc = drc == SF_OK ? s_strategy (env, &dev, req, said) : SF_OK;
     if (req->budget_s >= 0 || model->count < 1)
         return rc;  /* given */
     sf_budget_size_t *sizes = calloc ((size_t) model->count, sizeof *sizes);
@@ -80,12 +109,10 @@ sf_localdef_apply (const sf_localdef_env_t *env, const sf_client_model_t *model,
     if (budget < 1.0)
         budget = 1.0;
     req->budget_s = budget;
-    if (!env->quiet)
-        fprintf (stderr, "spmmfarm local: a budget of %.0f s for %d layer%s, planned from their sizes (the %s "
-                         "search's estimate x %.1f, %.0f to %.0f s a layer%s); --budget D sets another, --budget 0 "
-                         "searches every layer whole\n", budget, model->count, model->count == 1 ? "" : "s",
-                 sf_request_strategy_name (req->strategy), SF_BUDGET_DEFAULT_MARGIN, SF_LOCALDEF_FLOOR_S, cap,
-                 env->sim ? " on the sim backend" : "");
+    said->budget_planned = true;
+    said->budget_s = budget;
+    said->floor_s = SF_LOCALDEF_FLOOR_S;
+    said->cap_s = cap;
     return rc;
 }
 
