@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/sf_error.h"
+#include "common/sf_sort.h"
 #include "common/sf_rng.h"
 
 struct _sf_matrix_t {
@@ -199,13 +200,6 @@ s_posset_insert (s_posset_t *set, uint64_t pos)
     }
 }
 
-static int
-s_cmp_u64 (const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-    return (x > y) - (x < y);
-}
-
 sf_matrix_t *
 sf_matrix_new_random (int64_t rows, int64_t cols, double sparsity, uint64_t seed)
 {
@@ -251,7 +245,7 @@ sf_matrix_new_random (int64_t rows, int64_t cols, double sparsity, uint64_t seed
         pos[n++] = pick;
     }
     free (set.slots);
-    qsort (pos, (size_t) nnz, sizeof *pos, s_cmp_u64);
+    sf_sort_u64 (pos, (size_t) nnz);
     for (int64_t i = 0; i < nnz; i++) {
         row_ptr[pos[i] / (uint64_t) cols + 1]++;
         col_idx[i] = (int32_t) (pos[i] % (uint64_t) cols);

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "common/sf_error.h"
+#include "common/sf_sort.h"
 #include "common/sf_log.h"
 #include "common/sf_matrix_io.h"
 
@@ -351,13 +352,6 @@ s_line_of_entry (const char *path, const char *data, size_t size, int64_t k)
 
 /* ---- CSR --------------------------------------------------------------- */
 
-static int
-s_cmp_u64 (const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
-    return (x > y) - (x < y);
-}
-
 /*  Groups the entries by row (counting sort) and sorts each row by column,
     as keys "column << 32 | file position"; repeats end up side by side. */
 static int
@@ -381,7 +375,7 @@ s_sort_rows (const char *path, const char *data, size_t size, const s_header_t *
         for (int32_t p = begin + 1; p < end && sorted; p++)
             sorted = keys[p] > keys[p - 1];
         if (!sorted)
-            qsort (keys + begin, (size_t) (end - begin), sizeof *keys, s_cmp_u64);
+            sf_sort_u64 (keys + begin, (size_t) (end - begin));
         for (int32_t p = begin + 1; p < end; p++)
             if (keys[p] >> 32 == keys[p - 1] >> 32) {
                 int64_t first = (int64_t) (keys[p - 1] & 0xffffffffu);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/sf_error.h"
+#include "common/sf_sort.h"
 #include "coordinator/sf_campaign.h"
 #include "coordinator/sf_ledger.h"
 #include "coordinator/sf_plan.h"
@@ -410,13 +411,6 @@ sf_lease_dispatch (sf_coord_t *self, int64_t now)
     }
 }
 
-static int
-s_cmp_double (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
 void
 sf_lease_latency (const sf_coord_t *self, double *p50, double *p99)
 {
@@ -427,7 +421,7 @@ sf_lease_latency (const sf_coord_t *self, double *p50, double *p99)
     if (!sorted)
         return;
     memcpy (sorted, self->latency, self->latency_count * sizeof *sorted);
-    qsort (sorted, self->latency_count, sizeof *sorted, s_cmp_double);
+    sf_sort_doubles (sorted, self->latency_count);
     *p50 = sorted[(self->latency_count - 1) / 2];
     *p99 = sorted[(size_t) ((self->latency_count - 1) * 0.99)];
     free (sorted);

@@ -14,6 +14,7 @@
 
 #include "common/sf_clock.h"
 #include "common/sf_error.h"
+#include "common/sf_sort.h"
 #include "common/sf_log.h"
 #include "common/sf_rng.h"
 #include "common/sf_zpl.h"
@@ -312,12 +313,6 @@ s_split (int groups, uint64_t seed)
     return order;
 }
 
-static int
-s_cmp_int (const void *a, const void *b)
-{
-    return *(const int *) a - *(const int *) b;
-}
-
 /*  Fits without a held-out share of the groups and measures on it. */
 static int
 s_holdout (const sf_rankmodel_params_t *p, const sf_rankdata_t *d, const char *const *names,
@@ -333,8 +328,8 @@ s_holdout (const sf_rankmodel_params_t *p, const sf_rankdata_t *d, const char *c
         return sf_error_last ();
     /* Both sides in their original order, so that the fit does not depend
        on the shuffle beyond the split. */
-    qsort (order, (size_t) held, sizeof *order, s_cmp_int);
-    qsort (order + held, (size_t) (d->groups - held), sizeof *order, s_cmp_int);
+    sf_sort_ints (order, (size_t) held);
+    sf_sort_ints (order + held, (size_t) (d->groups - held));
     sf_rankdata_t test = { .cols = d->cols }, train = { .cols = d->cols };
     sf_rankmodel_t *m = NULL;
     int rc = sf_rankdata_subset (d, order, held, &test);
@@ -421,13 +416,6 @@ s_cmp_ranked (const void *a, const void *b)
     return x->index - y->index;
 }
 
-static int
-s_cmp_double (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return (x > y) - (x < y);
-}
-
 /*  One group's recall hit, winner loss and top-1 loss. */
 static void
 s_eval_group (const double *us, const double *score, int count, int k, s_ranked_t *order, bool *hit,
@@ -484,7 +472,7 @@ sf_rankmodel_evaluate (sf_rankmodel_t *self, const sf_rankdata_t *d, int k, sf_r
         for (int g = 0; g < d->groups; g++)
             sum += losses[g];
         out->mean_winner_loss = sum / d->groups;
-        qsort (losses, (size_t) d->groups, sizeof *losses, s_cmp_double);
+        sf_sort_doubles (losses, (size_t) d->groups);
         out->median_winner_loss = d->groups % 2 ? losses[d->groups / 2]
                                   : (losses[d->groups / 2 - 1] + losses[d->groups / 2]) / 2;
         out->max_winner_loss = losses[d->groups - 1];

@@ -635,3 +635,10 @@ tests_check_trainrun_SOURCES = tests/check_trainrun.c tests/sf_check_dir.h
 tests_check_trainrun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_trainrun_LDADD = $(CHECK_LDADD)
 tests_check_trainrun_LDFLAGS = $(CUDA_LDFLAGS)
+
+check_PROGRAMS += tests/check_sort
+TESTS += tests/check_sort
+tests_check_sort_SOURCES = tests/check_sort.c
+tests_check_sort_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_sort_LDADD = $(CHECK_LDADD)
+tests_check_sort_LDFLAGS = $(CUDA_LDFLAGS)

@@ -9,6 +9,7 @@
 
 #include "common/sf_clock.h"
 #include "common/sf_error.h"
+#include "common/sf_sort.h"
 #include "common/sf_log.h"
 #include "common/sf_reference.h"
 #include "common/sf_rng.h"
@@ -356,13 +357,6 @@ typedef struct {
     int copies;           /* B copies cycled over (1: the caller's own buffers) */
 } s_batch_t;
 
-static int
-s_cmp_double (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return (x > y) - (x < y);
-}
-
 static void
 s_batch_release (sf_gpu_t *self, s_batch_t *b)
 {
@@ -479,7 +473,7 @@ s_time_batches (sf_gpu_t *self, s_batch_t *b, sf_timing_t *t)
             return rc;
         }
     self->busy_until = sf_clock_mono ();
-    qsort (v, (size_t) samples, sizeof *v, s_cmp_double);
+    sf_sort_doubles (v, (size_t) samples);
     int launches = self->graphs ? b->count : batch;
     *t = (sf_timing_t) { v[samples / 2], v[0], v[samples - 1], v[samples / 10],
                          v[samples - 1 - samples / 10], samples, samples * launches };
