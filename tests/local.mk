@@ -590,3 +590,10 @@ tests_check_tunerun_SOURCES = tests/check_tunerun.c tests/sf_check_dir.h
 tests_check_tunerun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_tunerun_LDADD = $(CHECK_LDADD)
 tests_check_tunerun_LDFLAGS = $(CUDA_LDFLAGS)
+
+check_PROGRAMS += tests/check_suggest
+TESTS += tests/check_suggest
+tests_check_suggest_SOURCES = tests/check_suggest.c
+tests_check_suggest_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_suggest_LDADD = $(CHECK_LDADD)
+tests_check_suggest_LDFLAGS = $(CUDA_LDFLAGS)
