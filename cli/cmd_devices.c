@@ -187,21 +187,12 @@ s_run (bool json)
 int
 sf_cmd_devices (int argc, char **argv)
 {
-    static const struct option options[] = {
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
     bool json = false;
-    int opt;
-    while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'j': json = true; break;
-        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
-        default: return sf_cli_usage ("devices", "unknown option");
-        }
-    }
-    if (optind != argc)
-        return sf_cli_usage ("devices", "unexpected argument '%s'", argv[optind]);
+    const sf_cli_opt_t opts[] = { SF_CLI_OPT_FLAG ("json", &json), SF_CLI_OPT_END };
+    int rc = sf_cli_options ("devices", argc, argv, opts, s_help);
+    if (rc == SF_CLI_GO)
+        rc = sf_cli_no_operands ("devices", argc, argv);
+    if (rc != SF_CLI_GO)
+        return rc;
     return s_run (json);
 }

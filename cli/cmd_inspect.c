@@ -140,27 +140,17 @@ s_checkpoint (const char *path, bool json)
 int
 sf_cmd_inspect (int argc, char **argv)
 {
-    static const struct option options[] = {
-        { "tensor", required_argument, NULL, 't' },
-        { "seed", required_argument, NULL, 'S' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
     sf_read_opts_t read_opts = { NULL, 0 };
-    int json = 0, opt;
-    while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 't': read_opts.tensor = optarg; break;
-        case 'S':
-            if (!sf_cli_parse_u64 (optarg, &read_opts.seed))
-                return sf_cli_usage ("inspect", "--seed must be a non-negative integer, not '%s'", optarg);
-            break;
-        case 'j': json = 1; break;
-        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
-        default: return sf_cli_usage ("inspect", "unknown option");
-        }
-    }
+    bool json = false;
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_STR ("tensor", &read_opts.tensor),
+        SF_CLI_OPT_U64 ("seed", &read_opts.seed, "--seed must be a non-negative integer, not '%s'"),
+        SF_CLI_OPT_FLAG ("json", &json),
+        SF_CLI_OPT_END
+    };
+    int rc = sf_cli_options ("inspect", argc, argv, opts, s_help);
+    if (rc != SF_CLI_GO)
+        return rc;
     if (optind + 1 != argc)
         return sf_cli_usage ("inspect", "expected exactly one FILE");
     const char *path = argv[optind];

@@ -37,32 +37,23 @@ s_default_name (char *out, size_t size)
 int
 sf_cmd_keygen (int argc, char **argv)
 {
-    static const struct option options[] = {
-        { "name", required_argument, NULL, 'n' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
     char name[SF_CURVE_NAME_MAX + 2];  /* one more: an overlong name is reported, not cut */
     s_default_name (name, sizeof name);
-    int json = 0, opt;
-    while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'n':
-            if (strlen (optarg) > SF_CURVE_NAME_MAX)
-                return sf_cli_usage ("keygen", "--name is longer than %d characters", SF_CURVE_NAME_MAX);
-            snprintf (name, sizeof name, "%s", optarg);
-            break;
-        case 'j': json = 1; break;
-        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
-        default: return sf_cli_usage ("keygen", "unknown option");
-        }
-    }
+    const char *given = NULL;
+    bool json = false;
+    const sf_cli_opt_t opts[] = { SF_CLI_OPT_STR ("name", &given), SF_CLI_OPT_FLAG ("json", &json), SF_CLI_OPT_END };
+    int rc = sf_cli_options ("keygen", argc, argv, opts, s_help);
+    if (rc != SF_CLI_GO)
+        return rc;
+    if (given && strlen (given) > SF_CURVE_NAME_MAX)
+        return sf_cli_usage ("keygen", "--name is longer than %d characters", SF_CURVE_NAME_MAX);
+    if (given)
+        snprintf (name, sizeof name, "%s", given);
     if (optind + 1 != argc)
         return sf_cli_usage ("keygen", "expected exactly one DIR");
     const char *dir = argv[optind];
     char public_txt[SF_CURVE_KEY_TXT];
-    int rc = sf_curve_keygen (dir, name, public_txt);
+    rc = sf_curve_keygen (dir, name, public_txt);
     if (rc == SF_ERR_EXISTS) {
         sf_cli_fail ("keygen", rc);
         return SF_EXIT_USAGE;  /* the user named an existing key: bad input */

@@ -48,34 +48,23 @@ s_write (const char *path, const char *text)
 int
 sf_cmd_metrics (int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "output", required_argument, 0, 'o' }, { "bare", no_argument, 0, 'b' },
-        { "help", no_argument, 0, 'h' },         SF_CLIENT_LONG_OPTIONS,
-        { 0, 0, 0, 0 }
-    };
     const char *cmd = "metrics", *output = NULL;
     sf_client_t cl;
     sf_client_init (&cl);
     sf_proto_metrics_req_t req = { false };
-    int opt, h;
-    sf_cli_getopt_reset ();
-    while ((opt = getopt_long (argc, argv, "o:h", longopts, NULL)) != -1) {
-        if ((h = sf_client_option (cmd, opt, optarg, &cl)) != 0) {
-            if (h != 1)
-                return h;
-            continue;
-        }
-        switch (opt) {
-        case 'o': output = optarg; break;
-        case 'b': req.bare = true; break;
-        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
-        default: return sf_cli_usage (cmd, "unknown option");
-        }
-    }
-    if (optind < argc)
-        return sf_cli_usage (cmd, "unexpected argument '%s'", argv[optind]);
+    const sf_cli_opt_t opts[] = {
+        { .name = "output", .short_name = 'o', .kind = SF_CLI_STR, .dest = &output },
+        SF_CLI_OPT_FLAG ("bare", &req.bare),
+        SF_CLIENT_OPTIONS (&cl),
+        SF_CLI_OPT_END
+    };
+    int rc = sf_cli_options (cmd, argc, argv, opts, s_help);
+    if (rc == SF_CLI_GO)
+        rc = sf_cli_no_operands (cmd, argc, argv);
+    if (rc != SF_CLI_GO)
+        return rc;
     sf_proto_msg_t *reply = NULL;
-    int rc = sf_client_request (&cl, SF_PROTO_METRICS_REQ, &req, &reply);
+    rc = sf_client_request (&cl, SF_PROTO_METRICS_REQ, &req, &reply);
     if (rc == SF_OK && reply->type != SF_PROTO_METRICS)
         rc = sf_error_set (SF_ERR_PROTOCOL, "coordinator answered with %s", sf_proto_type_name (reply->type));
     if (rc == SF_OK && output)

@@ -181,35 +181,21 @@ s_campaign_arg (const char *cmd, const char *text, uint64_t *id)
 int
 sf_cmd_status (int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "watch", no_argument, 0, 'w' }, { "interval", required_argument, 0, 'i' },
-        { "json", no_argument, 0, 'j' },  { "help", no_argument, 0, 'h' },
-        SF_CLIENT_LONG_OPTIONS,           { 0, 0, 0, 0 }
-    };
     const char *cmd = "status";
     sf_client_t cl;
     sf_client_init (&cl);
     bool watch = false, json = false;
     int64_t interval = 1000;
-    int opt, h;
-    sf_cli_getopt_reset ();
-    while ((opt = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
-        if ((h = sf_client_option (cmd, opt, optarg, &cl)) != 0) {
-            if (h != 1)
-                return h;
-            continue;
-        }
-        switch (opt) {
-        case 'w': watch = true; break;
-        case 'i':
-            if (!sf_cli_parse_int (optarg, 50, 3600000, &interval))
-                return sf_cli_usage (cmd, "--interval: 50..3600000 ms");
-            break;
-        case 'j': json = true; break;
-        case 'h': fputs (s_status_help, stdout); return SF_EXIT_OK;
-        default: return sf_cli_usage (cmd, "unknown option");
-        }
-    }
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_FLAG ("watch", &watch),
+        SF_CLI_OPT_INT ("interval", &interval, 50, 3600000, "--interval: 50..3600000 ms"),
+        SF_CLI_OPT_FLAG ("json", &json),
+        SF_CLIENT_OPTIONS (&cl),
+        SF_CLI_OPT_END
+    };
+    int rc = sf_cli_options (cmd, argc, argv, opts, s_status_help);
+    if (rc != SF_CLI_GO)
+        return rc;
     sf_proto_status_req_t req = { 0 };
     if (optind < argc && s_campaign_arg (cmd, argv[optind++], &req.campaign_id) != SF_EXIT_OK)
         return SF_EXIT_USAGE;
@@ -217,7 +203,7 @@ sf_cmd_status (int argc, char **argv)
         return sf_cli_usage (cmd, "unexpected argument '%s'", argv[optind]);
     for (;;) {
         sf_proto_msg_t *reply = NULL;
-        int rc = sf_client_request (&cl, SF_PROTO_STATUS_REQ, &req, &reply);
+        rc = sf_client_request (&cl, SF_PROTO_STATUS_REQ, &req, &reply);
         if (rc == SF_OK && reply->type != SF_PROTO_STATUS)
             rc = sf_error_set (SF_ERR_PROTOCOL, "coordinator answered with %s", sf_proto_type_name (reply->type));
         if (rc != SF_OK) {
@@ -243,33 +229,20 @@ sf_cmd_status (int argc, char **argv)
 int
 sf_cmd_cancel (int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "help", no_argument, 0, 'h' }, SF_CLIENT_LONG_OPTIONS, { 0, 0, 0, 0 }
-    };
     const char *cmd = "cancel";
     sf_client_t cl;
     sf_client_init (&cl);
-    int opt, h;
-    sf_cli_getopt_reset ();
-    while ((opt = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
-        if ((h = sf_client_option (cmd, opt, optarg, &cl)) != 0) {
-            if (h != 1)
-                return h;
-            continue;
-        }
-        if (opt == 'h') {
-            fputs (s_cancel_help, stdout);
-            return SF_EXIT_OK;
-        }
-        return sf_cli_usage (cmd, "unknown option");
-    }
+    const sf_cli_opt_t opts[] = { SF_CLIENT_OPTIONS (&cl), SF_CLI_OPT_END };
+    int rc = sf_cli_options (cmd, argc, argv, opts, s_cancel_help);
+    if (rc != SF_CLI_GO)
+        return rc;
     if (optind + 1 != argc)
         return sf_cli_usage (cmd, "give one CAMPAIGN id");
     sf_proto_cancel_req_t req = { 0 };
     if (s_campaign_arg (cmd, argv[optind], &req.campaign_id) != SF_EXIT_OK)
         return SF_EXIT_USAGE;
     sf_proto_msg_t *reply = NULL;
-    int rc = sf_client_request (&cl, SF_PROTO_CANCEL_REQ, &req, &reply);
+    rc = sf_client_request (&cl, SF_PROTO_CANCEL_REQ, &req, &reply);
     if (rc != SF_OK)
         return sf_cli_fail (cmd, rc);
     printf ("campaign %llu: %s\n", (unsigned long long) req.campaign_id,

@@ -126,22 +126,12 @@ s_print_table (const sf_suite_t *suite)
 int
 sf_cmd_suite (int argc, char **argv)
 {
-    static const struct option options[] = {
-        { "filter", required_argument, NULL, 'f' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
     const char *filter = NULL;
-    int json = 0, opt;
-    while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'f': filter = optarg; break;
-        case 'j': json = 1; break;
-        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
-        default: return sf_cli_usage ("suite", "unknown option");
-        }
-    }
+    bool json = false;
+    const sf_cli_opt_t opts[] = { SF_CLI_OPT_STR ("filter", &filter), SF_CLI_OPT_FLAG ("json", &json), SF_CLI_OPT_END };
+    int rc = sf_cli_options ("suite", argc, argv, opts, s_help);
+    if (rc != SF_CLI_GO)
+        return rc;
     if (optind + 1 != argc)
         return sf_cli_usage ("suite", "expected exactly one FILE");
     sf_suite_t *suite = sf_suite_load (argv[optind]);
@@ -154,7 +144,7 @@ sf_cmd_suite (int argc, char **argv)
             return sf_cli_fail ("suite", sf_error_last ());
         suite = filtered;
     }
-    int rc = SF_EXIT_OK;
+    rc = SF_EXIT_OK;
     if (json)
         rc = s_print_json (suite);
     else

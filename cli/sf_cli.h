@@ -77,6 +77,7 @@ typedef enum {
     SF_CLI_END = 0,   /* ends a table */
     SF_CLI_FLAG,      /* bool *dest = true */
     SF_CLI_STR,       /* const char **dest = the value (in argv) */
+    SF_CLI_TEXT,      /* char dest[max]: the value, copied (cut to fit) */
     SF_CLI_INT,       /* int64_t *dest: an integer in [min, max] */
     SF_CLI_INT32,     /* int *dest: an integer in [min, max] */
     SF_CLI_U64,       /* uint64_t *dest: a non-negative integer */
@@ -106,6 +107,7 @@ struct sf_cli_opt_s {
 
 #define SF_CLI_OPT_FLAG(n, d) { .name = (n), .kind = SF_CLI_FLAG, .dest = (d) }
 #define SF_CLI_OPT_STR(n, d) { .name = (n), .kind = SF_CLI_STR, .dest = (d) }
+#define SF_CLI_OPT_TEXT(n, buf) { .name = (n), .kind = SF_CLI_TEXT, .dest = (buf), .max = (int64_t) sizeof (buf) }
 #define SF_CLI_OPT_INT(n, d, lo, hi, e) { .name = (n), .kind = SF_CLI_INT, .dest = (d), .min = (lo), .max = (hi), .error = (e) }
 #define SF_CLI_OPT_INT32(n, d, lo, hi, e) { .name = (n), .kind = SF_CLI_INT32, .dest = (d), .min = (lo), .max = (hi), .error = (e) }
 #define SF_CLI_OPT_U64(n, d, e) { .name = (n), .kind = SF_CLI_U64, .dest = (d), .error = (e) }

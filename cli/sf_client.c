@@ -41,6 +41,14 @@ sf_client_option (const char *command, int opt, const char *arg, sf_client_t *cl
     }
 }
 
+const struct option sf_client_long_options[] = { SF_CLIENT_LONG_OPTIONS, { 0, 0, 0, 0 } };
+
+int
+sf_client_option_group (const char *command, int opt, const char *arg, void *client)
+{
+    return sf_client_option (command, opt, arg, client);
+}
+
 void
 sf_client_bar_init (sf_client_bar_t *bar, const char *phase)
 {
