@@ -154,22 +154,6 @@ s_print_json (const sf_proto_status_t *st)
     return sf_cli_print_json (&root);
 }
 
-/*  0 while a campaign shown is queued or running; else 1 if all are done
-    with every job, 2 if one failed, was cancelled or lost a job. */
-static int
-s_finished (const sf_proto_status_t *st)
-{
-    int result = 1;
-    for (size_t i = 0; i < st->campaign_count; i++) {
-        const char *s = st->campaigns[i].state;
-        if (strcmp (s, "queued") == 0 || strcmp (s, "running") == 0)
-            return 0;
-        if (strcmp (s, "done") != 0 || st->campaigns[i].jobs_failed > 0)
-            result = 2;
-    }
-    return result;
-}
-
 static int
 s_campaign_arg (const char *cmd, const char *text, uint64_t *id)
 {
@@ -196,21 +180,16 @@ sf_cmd_status (int argc, char **argv)
     int rc = sf_cli_options (cmd, argc, argv, opts, s_status_help);
     if (rc != SF_CLI_GO)
         return rc;
-    sf_proto_status_req_t req = { 0 };
-    if (optind < argc && s_campaign_arg (cmd, argv[optind++], &req.campaign_id) != SF_EXIT_OK)
+    uint64_t id = 0;
+    if (optind < argc && s_campaign_arg (cmd, argv[optind++], &id) != SF_EXIT_OK)
         return SF_EXIT_USAGE;
-    if (optind < argc)
-        return sf_cli_usage (cmd, "unexpected argument '%s'", argv[optind]);
+    if ((rc = sf_cli_no_operands (cmd, argc, argv)) != SF_CLI_GO)
+        return rc;
     for (;;) {
         sf_proto_msg_t *reply = NULL;
-        rc = sf_client_request (&cl, SF_PROTO_STATUS_REQ, &req, &reply);
-        if (rc == SF_OK && reply->type != SF_PROTO_STATUS)
-            rc = sf_error_set (SF_ERR_PROTOCOL, "coordinator answered with %s", sf_proto_type_name (reply->type));
-        if (rc != SF_OK) {
-            sf_proto_msg_destroy (&reply);
+        if ((rc = sf_client_status (&cl, id, &reply)) != SF_OK)
             return sf_cli_fail (cmd, rc);
-        }
-        int finished = s_finished (&reply->status);
+        sf_client_outcome outcome = sf_client_status_outcome (&reply->status);
         if (json)
             s_print_json (&reply->status);
         else
@@ -218,8 +197,8 @@ sf_cmd_status (int argc, char **argv)
         sf_proto_msg_destroy (&reply);
         if (!watch)
             return SF_EXIT_OK;
-        if (finished)
-            return finished == 1 ? SF_EXIT_OK : SF_EXIT_FAILURE;
+        if (outcome != SF_CLIENT_RUNNING)
+            return outcome == SF_CLIENT_DONE ? SF_EXIT_OK : SF_EXIT_FAILURE;
         zclock_sleep ((int) interval);
         if (zsys_interrupted)
             return SF_EXIT_FAILURE;

@@ -75,7 +75,7 @@ sf_client_bar_draw (const sf_proto_campaign_t *c, int compiles, void *arg)
     /* the bar keeps the phase as its label (the item says the layers);
        `status --watch` shows candidates, GPU busy share and the ETA */
     sf_progress_draw (NULL, bar->phase, (int) c->jobs_done, (int) c->jobs_total);
-    if (strcmp (c->state, "queued") != 0 && strcmp (c->state, "running") != 0)
+    if (sf_client_campaign_ended (c))
         sf_progress_end ();
 }
 
