@@ -3,7 +3,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/sf_cli.h"
 #include "common/sf_curve.h"
@@ -23,22 +22,11 @@ static const char *s_help =
     "  --json          machine-readable output\n"
     "  -h, --help      this help\n";
 
-/*  The short host name, or "spmmfarm" when it is not a valid name. */
-static void
-s_default_name (char *out, size_t size)
-{
-    char host[256] = "";
-    if (gethostname (host, sizeof host - 1) != 0 || !host[0])
-        snprintf (host, sizeof host, "spmmfarm");
-    host[strcspn (host, ".")] = '\0';
-    snprintf (out, size, "%s", host[0] ? host : "spmmfarm");
-}
-
 int
 sf_cmd_keygen (int argc, char **argv)
 {
     char name[SF_CURVE_NAME_MAX + 2];  /* one more: an overlong name is reported, not cut */
-    s_default_name (name, sizeof name);
+    sf_curve_default_name (name, sizeof name);
     const char *given = NULL;
     bool json = false;
     const sf_cli_opt_t opts[] = { SF_CLI_OPT_STR ("name", &given), SF_CLI_OPT_FLAG ("json", &json), SF_CLI_OPT_END };
