@@ -80,15 +80,10 @@ s_checkpoint (const char *path, bool json)
     }
     for (int i = 0; i < count && rc == SF_OK; i++) {
         const sf_checkpoint_tensor_t *t = sf_checkpoint_at (ck, i);
-        int64_t nonzeros = 0, elements = 0, rows = 0, cols = 0;
-        bool counted = sf_safetensors_count_nonzero (t->file, t->name, &nonzeros, &elements) == SF_OK;
-        if (!counted && sf_error_last () != SF_ERR_UNSUPPORTED) {
-            rc = sf_error_last ();
+        sf_checkpoint_stats_t st;
+        if ((rc = sf_checkpoint_stats (t, &st)) != SF_OK)
             break;
-        }
-        double sparsity = counted && elements > 0 ? 1.0 - (double) nonzeros / (double) elements : 0;
-        bool weight = sf_checkpoint_matrix_shape (t, &rows, &cols);
-        weights += weight;
+        weights += st.weight;
         char shape[200];
         if (json) {
             cJSON *o = cJSON_CreateObject ();
@@ -97,25 +92,25 @@ s_checkpoint (const char *path, bool json)
                 cJSON_AddStringToObject (o, "shard", t->shard);
             cJSON_AddStringToObject (o, "dtype", t->dtype);
             cJSON_AddItemToObject (o, "shape", s_shape_json (t->ndim, t->shape));
-            if (counted) {
-                cJSON_AddNumberToObject (o, "elements", (double) elements);
-                cJSON_AddNumberToObject (o, "nonzeros", (double) nonzeros);
-                cJSON_AddNumberToObject (o, "sparsity", sparsity);
+            if (st.counted) {
+                cJSON_AddNumberToObject (o, "elements", (double) st.elements);
+                cJSON_AddNumberToObject (o, "nonzeros", (double) st.nonzeros);
+                cJSON_AddNumberToObject (o, "sparsity", st.sparsity);
             } else
                 cJSON_AddNullToObject (o, "sparsity");
-            if (weight) {
+            if (st.weight) {
                 cJSON *m = cJSON_AddArrayToObject (o, "matrix");
-                cJSON_AddItemToArray (m, cJSON_CreateNumber ((double) rows));
-                cJSON_AddItemToArray (m, cJSON_CreateNumber ((double) cols));
+                cJSON_AddItemToArray (m, cJSON_CreateNumber ((double) st.rows));
+                cJSON_AddItemToArray (m, cJSON_CreateNumber ((double) st.cols));
             } else
                 cJSON_AddNullToObject (o, "matrix");
             cJSON_AddItemToArray (tensors, o);
         } else {
             char sp[32] = "-", as[96] = "";
-            if (counted && elements > 0)
-                snprintf (sp, sizeof sp, "%.4f", sparsity);
-            if (weight)
-                snprintf (as, sizeof as, "%lld x %lld%s%s", (long long) rows, (long long) cols,
+            if (st.counted && st.elements > 0)
+                snprintf (sp, sizeof sp, "%.4f", st.sparsity);
+            if (st.weight)
+                snprintf (as, sizeof as, "%lld x %lld%s%s", (long long) st.rows, (long long) st.cols,
                           t->ndim == 4 ? " (im2col)" : "", strcmp (t->dtype, "F64") == 0 ? " (float32)" : "");
             printf ("  %-40s %-7s %-22s %9s  %s\n", t->name, t->dtype,
                     s_shape (t->ndim, t->shape, shape, sizeof shape), sp, as);
