@@ -56,56 +56,6 @@ typedef struct {
     int64_t heartbeat_ms, liveness, lease_ms, retries, max_job_ms, peer_slots;
 } s_args_t;
 
-/*  Copies a zconfig value into buf when the flag did not set it. */
-static void
-s_conf_str (zconfig_t *conf, const char *path, char *buf, size_t size)
-{
-    const char *v = zconfig_get (conf, path, NULL);
-    if (!buf[0] && v && v[0])
-        snprintf (buf, size, "%s", v);
-}
-
-static int
-s_conf_int (zconfig_t *conf, const char *path, int64_t *out, int64_t min, int64_t max)
-{
-    const char *v = zconfig_get (conf, path, NULL);
-    if (*out >= 0 || !v)
-        return SF_OK;
-    if (!sf_cli_parse_int (v, min, max, out))
-        return sf_error_set (SF_ERR_FORMAT, "%s: '%s' is not in %lld..%lld", path, v, (long long) min,
-                             (long long) max);
-    return SF_OK;
-}
-
-static int
-s_read_config (const char *file, s_args_t *a)
-{
-    zconfig_t *conf = zconfig_load (file);
-    if (!conf)
-        return sf_error_set (SF_ERR_FORMAT, "%s: cannot read it as a ZPL configuration", file);
-    s_conf_str (conf, "coordinator/store", a->store, sizeof a->store);
-    s_conf_str (conf, "coordinator/workers", a->workers, sizeof a->workers);
-    s_conf_str (conf, "coordinator/clients", a->clients, sizeof a->clients);
-    s_conf_str (conf, "coordinator/curve/cert", a->cert, sizeof a->cert);
-    s_conf_str (conf, "coordinator/curve/allowed", a->allowed, sizeof a->allowed);
-    s_conf_str (conf, "coordinator/export_dir", a->export_dir, sizeof a->export_dir);
-    int rc = s_conf_int (conf, "coordinator/heartbeat_ms", &a->heartbeat_ms, 10, 3600000);
-    if (rc == SF_OK)
-        rc = s_conf_int (conf, "coordinator/liveness", &a->liveness, 1, 100);
-    if (rc == SF_OK)
-        rc = s_conf_int (conf, "coordinator/lease_ms", &a->lease_ms, 1, 7LL * 24 * 3600 * 1000);
-    if (rc == SF_OK)
-        rc = s_conf_int (conf, "coordinator/retries", &a->retries, 1, 1000);
-    if (rc == SF_OK)
-        rc = s_conf_int (conf, "coordinator/max_job_ms", &a->max_job_ms, 1, 30LL * 24 * 3600 * 1000);
-    if (rc == SF_OK)
-        rc = s_conf_int (conf, "coordinator/peer_slots", &a->peer_slots, 1, 1024);
-    zconfig_destroy (&conf);
-    if (rc != SF_OK)
-        sf_error_prefix ("%s", file);
-    return rc;
-}
-
 static void
 s_write_stats (const char *path, const sf_coord_stats_t *st)
 {
@@ -163,21 +113,24 @@ sf_cmd_coordinator (int argc, char **argv)
     const char *config = NULL;
     bool log_given = false;
     const sf_cli_opt_t opts[] = {
-        SF_CLI_OPT_TEXT ("store", a.store),
-        SF_CLI_OPT_TEXT ("workers", a.workers),
-        SF_CLI_OPT_TEXT ("clients", a.clients),
+        SF_CLI_CONF ("store", SF_CLI_F_TEXT ("store", a.store)),
+        SF_CLI_CONF ("workers", SF_CLI_F_TEXT ("workers", a.workers)),
+        SF_CLI_CONF ("clients", SF_CLI_F_TEXT ("clients", a.clients)),
         SF_CLI_OPT_CALL ("curve-dir", &a, s_curve_dir),
-        SF_CLI_OPT_TEXT ("cert", a.cert),
-        SF_CLI_OPT_TEXT ("allowed", a.allowed),
+        SF_CLI_CONF ("curve/cert", SF_CLI_F_TEXT ("cert", a.cert)),
+        SF_CLI_CONF ("curve/allowed", SF_CLI_F_TEXT ("allowed", a.allowed)),
         SF_CLI_OPT_STR ("config", &config),
-        SF_CLI_OPT_INT ("heartbeat-ms", &a.heartbeat_ms, 10, 3600000, "--heartbeat-ms: 10..3600000"),
-        SF_CLI_OPT_INT ("liveness", &a.liveness, 1, 100, "--liveness: 1..100"),
-        SF_CLI_OPT_INT ("lease-ms", &a.lease_ms, 1, 7LL * 24 * 3600 * 1000, "--lease-ms: 1..604800000"),
-        SF_CLI_OPT_INT ("retries", &a.retries, 1, 1000, "--retries: 1..1000"),
+        SF_CLI_CONF ("heartbeat_ms",
+                     SF_CLI_F_INT ("heartbeat-ms", &a.heartbeat_ms, 10, 3600000, "--heartbeat-ms: 10..3600000")),
+        SF_CLI_CONF ("liveness", SF_CLI_F_INT ("liveness", &a.liveness, 1, 100, "--liveness: 1..100")),
+        SF_CLI_CONF ("lease_ms",
+                     SF_CLI_F_INT ("lease-ms", &a.lease_ms, 1, 7LL * 24 * 3600 * 1000, "--lease-ms: 1..604800000")),
+        SF_CLI_CONF ("retries", SF_CLI_F_INT ("retries", &a.retries, 1, 1000, "--retries: 1..1000")),
         SF_CLI_OPT_TEXT ("stats", a.stats),
-        SF_CLI_OPT_INT ("max-job-ms", &a.max_job_ms, 1, 30LL * 24 * 3600 * 1000, "--max-job-ms: 1..2592000000"),
-        SF_CLI_OPT_INT ("peer-slots", &a.peer_slots, 1, 1024, "--peer-slots: 1..1024"),
-        SF_CLI_OPT_TEXT ("export-dir", a.export_dir),
+        SF_CLI_CONF ("max_job_ms", SF_CLI_F_INT ("max-job-ms", &a.max_job_ms, 1, 30LL * 24 * 3600 * 1000,
+                                                 "--max-job-ms: 1..2592000000")),
+        SF_CLI_CONF ("peer_slots", SF_CLI_F_INT ("peer-slots", &a.peer_slots, 1, 1024, "--peer-slots: 1..1024")),
+        SF_CLI_CONF ("export_dir", SF_CLI_F_TEXT ("export-dir", a.export_dir)),
         SF_CLI_OPT_FLAG ("insecure", &a.insecure),
         SF_CLI_OPT_CALL ("log", &log_given, s_log),
         SF_CLI_OPT_END
@@ -187,8 +140,11 @@ sf_cmd_coordinator (int argc, char **argv)
         rc = sf_cli_no_operands (cmd, argc, argv);
     if (rc != SF_CLI_GO)
         return rc;
-    if (config && s_read_config (config, &a) != SF_OK)
-        return sf_cli_fail (cmd, SF_ERR_FORMAT);
+    zconfig_t *conf = NULL;
+    rc = config ? sf_cli_config (cmd, config, "coordinator", opts, &conf) : SF_EXIT_OK;
+    zconfig_destroy (&conf);  /* the settings are copied */
+    if (rc != SF_EXIT_OK)
+        return rc;
     if (!a.store[0])
         return sf_cli_usage (cmd, "--store DIR is required");
     if ((a.cert[0] != 0) != (a.allowed[0] != 0))

@@ -60,33 +60,6 @@ typedef struct {
     bool no_cache;  /* --no-compile-cache (the last of it and --compile-cache wins) */
 } s_settings_t;
 
-#define S_FILE(field, key)                                           \
-    if (!flags->field && (v = zconfig_get (conf, "worker/" key, NULL)) && *v) \
-        flags->field = v
-
-/*  Fills the settings no flag gave from the file's `worker` section; the
-    file's strings live as long as *conf_p. */
-static int
-s_read_config (const char *path, s_settings_t *flags, zconfig_t **conf_p)
-{
-    zconfig_t *conf = zconfig_load (path);
-    if (!conf)
-        return sf_error_set (SF_ERR_NOTFOUND, "cannot read the configuration %s (ZPL, see conf/farm.conf)", path);
-    const char *v;
-    S_FILE (connect, "connect");
-    S_FILE (backend, "backend");
-    S_FILE (gpu, "gpu");
-    S_FILE (compile_threads, "compile_threads");
-    S_FILE (capacity, "capacity");
-    S_FILE (reconnect_min_ms, "reconnect_min_ms");
-    S_FILE (reconnect_max_ms, "reconnect_max_ms");
-    S_FILE (cert, "curve/cert");
-    S_FILE (server, "curve/server");
-    S_FILE (compile_cache, "compile_cache");
-    *conf_p = conf;
-    return SF_OK;
-}
-
 /*  An integer setting in [min, max]; *out untouched when unset. */
 static bool
 s_int (const char *name, const char *text, int64_t min, int64_t max, int *out)
@@ -144,20 +117,22 @@ sf_cmd_worker (int argc, char **argv)
     sf_worker_opts_t o = { 0 };
     int stop_fd = -1;
     const char *config = NULL, *curve_dir = NULL;
-    bool no_cache = false;
     const sf_cli_opt_t opts[] = {
-        SF_CLI_OPT_STR ("connect", &s.connect),
-        SF_CLI_OPT_STR ("backend", &s.backend),
-        SF_CLI_OPT_STR ("gpu", &s.gpu),
-        SF_CLI_OPT_STR ("compile-threads", &s.compile_threads),
-        SF_CLI_OPT_STR ("capacity", &s.capacity),
+        SF_CLI_CONF ("connect", SF_CLI_F_STR ("connect", &s.connect)),
+        SF_CLI_CONF ("backend", SF_CLI_F_STR ("backend", &s.backend)),
+        SF_CLI_CONF ("gpu", SF_CLI_F_STR ("gpu", &s.gpu)),
+        SF_CLI_CONF ("compile_threads", SF_CLI_F_STR ("compile-threads", &s.compile_threads)),
+        SF_CLI_CONF ("capacity", SF_CLI_F_STR ("capacity", &s.capacity)),
+        SF_CLI_CONF ("reconnect_min_ms", SF_CLI_F_STR (NULL, &s.reconnect_min_ms)),
+        SF_CLI_CONF ("reconnect_max_ms", SF_CLI_F_STR (NULL, &s.reconnect_max_ms)),
         SF_CLI_OPT_STR ("curve-dir", &curve_dir),
-        SF_CLI_OPT_STR ("cert", &s.cert),
-        SF_CLI_OPT_STR ("server-cert", &s.server),
+        SF_CLI_CONF ("curve/cert", SF_CLI_F_STR ("cert", &s.cert)),
+        SF_CLI_CONF ("curve/server", SF_CLI_F_STR ("server-cert", &s.server)),
         SF_CLI_OPT_STR ("config", &config),
         SF_CLI_OPT_FLAG ("dry-run", &o.dry_run),
         SF_CLI_OPT_INT32 ("max-jobs", &o.max_jobs, 1, 1 << 30, "--max-jobs must be an integer in 1..1073741824, not '%s'"),
         SF_CLI_OPT_CALL ("compile-cache", &s, s_cache),
+        SF_CLI_CONF ("compile_cache", SF_CLI_F_STR (NULL, &s.compile_cache)),  /* the file's */
         SF_CLI_OPT_CALL0 ("no-compile-cache", &s, s_cache),
         SF_CLI_OPT_END
     };
@@ -166,7 +141,6 @@ sf_cmd_worker (int argc, char **argv)
         code = sf_cli_no_operands ("worker", argc, argv);
     if (code != SF_CLI_GO)
         return code;
-    no_cache = s.no_cache;
     if (curve_dir && (s.cert || s.server))
         return sf_cli_usage ("worker", "--curve-dir or --cert/--server-cert, not both");
     char cert[4096], server[4096];
@@ -177,8 +151,8 @@ sf_cmd_worker (int argc, char **argv)
         s.server = server;
     }
     zconfig_t *conf = NULL;
-    if (config && s_read_config (config, &s, &conf) != SF_OK)
-        return sf_cli_fail ("worker", SF_ERR_NOTFOUND);
+    if (config && (code = sf_cli_config ("worker", config, "worker", opts, &conf)) != SF_EXIT_OK)
+        return code;
     sf_tune_t tune;
     sf_tune_init (&tune);
     code = s_options (&s, &o, &tune);
@@ -198,9 +172,9 @@ sf_cmd_worker (int argc, char **argv)
             sf_tune_resolve_backend ("worker", &tune);
             o.backend = tune.search.backend;
         }
-        if (!o.dry_run && !no_cache && sf_kcache_open (s.compile_cache, &cache) != SF_OK)
+        if (!o.dry_run && !s.no_cache && sf_kcache_open (s.compile_cache, &cache) != SF_OK)
             code = sf_cli_fail ("worker", sf_error_last ());
-        else if (!o.dry_run && !no_cache && !cache && sf_error_last () != SF_OK)
+        else if (!o.dry_run && !s.no_cache && !cache && sf_error_last () != SF_OK)
             fprintf (stderr, "spmmfarm worker: no compile cache: %s\n", sf_error_message ());
         sf_jit_set_cache (cache);
     }

@@ -219,6 +219,8 @@ sf_cli_options (const char *cmd, int argc, char **argv, const sf_cli_opt_t *opts
     size_t used = 1;
     int count = 0;
     for (const sf_cli_opt_t *o = opts; o->kind != SF_CLI_END; o++) {
+        if (!o->name && o->kind != SF_CLI_GROUP)
+            continue;  /* the configuration file's only */
         const struct option *g = o->kind == SF_CLI_GROUP ? o->group : NULL;
         do {
             assert (count < SF_CLI_OPTS_MAX);
@@ -264,6 +266,33 @@ sf_cli_options (const char *cmd, int argc, char **argv, const sf_cli_opt_t *opts
             return rc;
     }
     return SF_CLI_GO;
+}
+
+int
+sf_cli_config (const char *cmd, const char *file, const char *section, const sf_cli_opt_t *opts, zconfig_t **conf_p)
+{
+    zconfig_t *conf = *conf_p = zconfig_load (file);
+    if (!conf)
+        return sf_cli_fail (cmd, sf_error_set (SF_ERR_FORMAT, "%s: cannot read it as a ZPL configuration", file));
+    for (const sf_cli_opt_t *o = opts; o->kind != SF_CLI_END; o++) {
+        char path[256];
+        snprintf (path, sizeof path, "%s/%s", section, o->conf ? o->conf : "");
+        const char *v = o->conf ? zconfig_get (conf, path, NULL) : NULL;
+        if (!v || !*v)
+            continue;
+        if (o->kind == SF_CLI_STR && !*(const char **) o->dest)
+            *(const char **) o->dest = v;
+        else if (o->kind == SF_CLI_TEXT && !*(char *) o->dest)
+            snprintf ((char *) o->dest, (size_t) o->max, "%s", v);
+        else if (o->kind == SF_CLI_INT && *(int64_t *) o->dest < 0
+                 && !sf_cli_parse_int (v, o->min, o->max, o->dest)) {
+            sf_error_set (SF_ERR_FORMAT, "%s: %s: '%s' is not in %lld..%lld", file, path, v, (long long) o->min,
+                          (long long) o->max);
+            zconfig_destroy (conf_p);
+            return sf_cli_fail (cmd, SF_ERR_FORMAT);
+        }
+    }
+    return SF_EXIT_OK;
 }
 
 int

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
+#include <czmq.h>
 
 enum {
     SF_EXIT_OK = 0,       /* success */
@@ -92,7 +93,10 @@ typedef enum {
 
 typedef struct sf_cli_opt_s sf_cli_opt_t;
 struct sf_cli_opt_s {
-    const char *name;        /* the long option's name, without "--" */
+    const char *name;        /* the long option's name, without "--"; NULL: a
+                                setting of the configuration file only */
+    const char *conf;        /* its key in a configuration file's section
+                                (sf_cli_config), or NULL */
     int short_name;          /* its short form ('o' for -o), or 0 */
     sf_cli_kind kind;
     void *dest;              /* where the value goes (kinds above) */
@@ -105,16 +109,24 @@ struct sf_cli_opt_s {
     int (*group_fn) (const char *cmd, int opt, const char *value, void *dest);
 };
 
-#define SF_CLI_OPT_FLAG(n, d) { .name = (n), .kind = SF_CLI_FLAG, .dest = (d) }
-#define SF_CLI_OPT_STR(n, d) { .name = (n), .kind = SF_CLI_STR, .dest = (d) }
-#define SF_CLI_OPT_TEXT(n, buf) { .name = (n), .kind = SF_CLI_TEXT, .dest = (buf), .max = (int64_t) sizeof (buf) }
-#define SF_CLI_OPT_INT(n, d, lo, hi, e) { .name = (n), .kind = SF_CLI_INT, .dest = (d), .min = (lo), .max = (hi), .error = (e) }
+/*  An entry: SF_CLI_OPT_X (...) = { SF_CLI_F_X (...) }; SF_CLI_CONF (KEY,
+    SF_CLI_F_X (...)) gives it a configuration key too; {.name = NULL, ...}
+    with a key is a setting of the file only. */
+#define SF_CLI_F_FLAG(n, d) .name = (n), .kind = SF_CLI_FLAG, .dest = (d)
+#define SF_CLI_F_STR(n, d) .name = (n), .kind = SF_CLI_STR, .dest = (d)
+#define SF_CLI_F_TEXT(n, buf) .name = (n), .kind = SF_CLI_TEXT, .dest = (buf), .max = (int64_t) sizeof (buf)
+#define SF_CLI_F_INT(n, d, lo, hi, e) .name = (n), .kind = SF_CLI_INT, .dest = (d), .min = (lo), .max = (hi), .error = (e)
+#define SF_CLI_OPT_FLAG(n, d) { SF_CLI_F_FLAG (n, d) }
+#define SF_CLI_OPT_STR(n, d) { SF_CLI_F_STR (n, d) }
+#define SF_CLI_OPT_TEXT(n, buf) { SF_CLI_F_TEXT (n, buf) }
+#define SF_CLI_OPT_INT(n, d, lo, hi, e) { SF_CLI_F_INT (n, d, lo, hi, e) }
 #define SF_CLI_OPT_INT32(n, d, lo, hi, e) { .name = (n), .kind = SF_CLI_INT32, .dest = (d), .min = (lo), .max = (hi), .error = (e) }
 #define SF_CLI_OPT_U64(n, d, e) { .name = (n), .kind = SF_CLI_U64, .dest = (d), .error = (e) }
 #define SF_CLI_OPT_DOUBLE(n, d, lo, hi, e) { .name = (n), .kind = SF_CLI_DOUBLE, .dest = (d), .fmin = (lo), .fmax = (hi), .error = (e) }
 #define SF_CLI_OPT_CALL(n, d, fn) { .name = (n), .kind = SF_CLI_CALL, .dest = (d), .call = (fn) }
 #define SF_CLI_OPT_CALL0(n, d, fn) { .name = (n), .kind = SF_CLI_CALL0, .dest = (d), .call = (fn) }
 #define SF_CLI_OPT_GROUP(g, fn, d) { .kind = SF_CLI_GROUP, .group = (g), .group_fn = (fn), .dest = (d) }
+#define SF_CLI_CONF(key, fields) { fields, .conf = (key) }
 #define SF_CLI_OPT_END { .kind = SF_CLI_END }
 
 /*  The most long options one table gives (groups' included). */
@@ -132,6 +144,17 @@ struct sf_cli_opt_s {
     SF_EXIT_USAGE after a usage error (an unknown option, a bad value), or
     what a call or a group returned. */
 int sf_cli_options (const char *cmd, int argc, char **argv, const sf_cli_opt_t *opts, const char *help);
+
+/*  Settings from the `section` of a ZPL file (conf/farm.conf) for the
+    entries that have a `conf` key and that the command line left unset (a
+    NULL string, an empty text, a negative integer): flags win. An integer
+    is checked against its entry's bounds ("FILE: SECTION/KEY: 'V' is not
+    in MIN..MAX"). SF_EXIT_OK, or the exit code (2: the file cannot be
+    read, a bad value) with the error printed. *conf_p (the caller
+    destroys it; NULL after an error) holds the strings that SF_CLI_STR
+    entries now point to. */
+int sf_cli_config (const char *cmd, const char *file, const char *section, const sf_cli_opt_t *opts,
+                   zconfig_t **conf_p);
 
 /*  SF_CLI_GO when argv[optind..] is empty, else the usage error
     "unexpected argument 'X'" (returns SF_EXIT_USAGE). */
