@@ -50,6 +50,28 @@ expect_exit 2 "gen with an unknown option" "$SPMMFARM" gen --frob
 expect_exit 1 "gen into a missing directory is a runtime failure" \
     "$SPMMFARM" gen --m 4 --k 4 --sparsity 0.5 -o "$WORK/no/such/dir/a.mtx"
 
+# Options as tables (cli/sf_cli: sf_cli_options, sf_cli_config): a value out
+# of its bounds names the option and the value, --opt=value and short forms
+# work, a group's option (the client's) is checked too, a farm.conf's
+# setting is checked like its flag, and a flag wins over the file.
+expect_exit 2 "an integer out of bounds" "$SPMMFARM" gen --m 0 --k 3 --sparsity 0.5 -o "$WORK/b.mtx"
+expect_grep "^spmmfarm gen: --m must be an integer in 1..2147483647, not '0'\$" "$WORK/err" "... names the bound and the value"
+expect_exit 2 "a number out of bounds" "$SPMMFARM" gen --m 2 --k 3 --sparsity=1.5 -o "$WORK/b.mtx"
+expect_grep "--sparsity must be a number in \[0, 1\], not '1.5'" "$WORK/err" "... --opt=value form"
+expect_exit 0 "-o and --opt=value" "$SPMMFARM" gen --m=2 --k 3 --sparsity 0.5 -o"$WORK/b.mtx"
+[ -f "$WORK/b.mtx" ] && pass "... wrote -o's file" || fail "... wrote -o's file"
+expect_exit 2 "an operand where none is taken" "$SPMMFARM" devices extra
+expect_grep "unexpected argument 'extra'" "$WORK/err" "... named"
+expect_exit 2 "a client option out of bounds" "$SPMMFARM" status --timeout 0
+expect_grep "^spmmfarm status: --timeout: milliseconds, 1..86400000\$" "$WORK/err" "... the client's message"
+printf 'coordinator\n    store = %s/cs\n    liveness = 500\n' "$WORK" > "$WORK/bad.conf"
+expect_exit 2 "a farm.conf value out of bounds" "$SPMMFARM" coordinator --config "$WORK/bad.conf"
+expect_grep "bad.conf: coordinator/liveness: '500' is not in 1..100" "$WORK/err" "... names the file, the key and the bound"
+expect_exit 2 "a flag out of bounds, with the file" "$SPMMFARM" coordinator --config "$WORK/bad.conf" --liveness 0
+expect_grep "^spmmfarm coordinator: --liveness: 1..100\$" "$WORK/err" "... the flag's message"
+expect_exit 2 "a missing farm.conf" "$SPMMFARM" coordinator --config "$WORK/none.conf"
+expect_grep "none.conf: cannot read it as a ZPL configuration" "$WORK/err" "... says so"
+
 # gen -> inspect -> reference on one layer
 expect_exit 0 "gen a 768x768 layer at 0.9" "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.9 --seed 1 -o "$WORK/l.mtx" --json
 cp "$WORK/out" "$WORK/gen.json"
