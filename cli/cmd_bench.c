@@ -101,13 +101,11 @@ s_main (int argc, char **argv, bool proxy_eval)
         run.tune.request.max_configs = 8;
     }
     const sf_cli_opt_t opts[] = { SF_CLI_OPT_GROUP (sf_tune_getopt (own, NULL), s_option, &run), SF_CLI_OPT_END };
-    int code = sf_cli_options (cmd, argc, argv, opts, NULL);
+    int code = sf_cli_options_only (cmd, argc, argv, opts, NULL);
     if (code == SF_CLI_HELP) {
         sf_tune_print_help (proxy_eval ? s_proxy_help : s_bench_help);
         return SF_EXIT_OK;
     }
-    if (code == SF_CLI_GO)
-        code = sf_cli_no_operands (cmd, argc, argv);
     if (code != SF_CLI_GO)
         return code;
     if (proxy_eval && run.tune.strategy_given)

@@ -135,9 +135,7 @@ sf_cmd_coordinator (int argc, char **argv)
         SF_CLI_OPT_CALL ("log", &log_given, s_log),
         SF_CLI_OPT_END
     };
-    int rc = sf_cli_options (cmd, argc, argv, opts, s_help);
-    if (rc == SF_CLI_GO)
-        rc = sf_cli_no_operands (cmd, argc, argv);
+    int rc = sf_cli_options_only (cmd, argc, argv, opts, s_help);
     if (rc != SF_CLI_GO)
         return rc;
     zconfig_t *conf = NULL;

@@ -126,9 +126,7 @@ sf_cmd_devices (int argc, char **argv)
 {
     bool json = false;
     const sf_cli_opt_t opts[] = { SF_CLI_OPT_FLAG ("json", &json), SF_CLI_OPT_END };
-    int rc = sf_cli_options ("devices", argc, argv, opts, s_help);
-    if (rc == SF_CLI_GO)
-        rc = sf_cli_no_operands ("devices", argc, argv);
+    int rc = sf_cli_options_only ("devices", argc, argv, opts, s_help);
     if (rc != SF_CLI_GO)
         return rc;
     sf_cudadrv_probe_t p;

@@ -38,9 +38,7 @@ sf_cmd_gen (int argc, char **argv)
         SF_CLI_OPT_FLAG ("json", &json),
         SF_CLI_OPT_END
     };
-    int rc = sf_cli_options ("gen", argc, argv, opts, s_help);
-    if (rc == SF_CLI_GO)
-        rc = sf_cli_no_operands ("gen", argc, argv);
+    int rc = sf_cli_options_only ("gen", argc, argv, opts, s_help);
     if (rc != SF_CLI_GO)
         return rc;
     if (!m || !k || sparsity < 0.0 || !output)

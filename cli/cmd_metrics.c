@@ -43,9 +43,7 @@ sf_cmd_metrics (int argc, char **argv)
         SF_CLIENT_OPTIONS (&cl),
         SF_CLI_OPT_END
     };
-    int rc = sf_cli_options (cmd, argc, argv, opts, s_help);
-    if (rc == SF_CLI_GO)
-        rc = sf_cli_no_operands (cmd, argc, argv);
+    int rc = sf_cli_options_only (cmd, argc, argv, opts, s_help);
     if (rc != SF_CLI_GO)
         return rc;
     char *text = NULL;

@@ -109,13 +109,11 @@ sf_cmd_rank_eval (int argc, char **argv)
         SF_CLI_OPT_GROUP (sf_tune_getopt (own, NULL), s_option, &c),
         SF_CLI_OPT_END
     };
-    int code = sf_cli_options ("rank-eval", argc, argv, opts, NULL);
+    int code = sf_cli_options_only ("rank-eval", argc, argv, opts, NULL);
     if (code == SF_CLI_HELP) {
         sf_tune_print_help (s_help);
         return SF_EXIT_OK;
     }
-    if (code == SF_CLI_GO)
-        code = sf_cli_no_operands ("rank-eval", argc, argv);
     if (code != SF_CLI_GO)
         return code;
     if (!c.store_dir && !c.tune.model)

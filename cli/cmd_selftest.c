@@ -53,9 +53,7 @@ sf_cmd_selftest (int argc, char **argv)
         SF_CLI_OPT_CALL ("timeout", &timeout, s_timeout),
         SF_CLI_OPT_END
     };
-    int rc = sf_cli_options ("selftest", argc, argv, opts, s_help);
-    if (rc == SF_CLI_GO)
-        rc = sf_cli_no_operands ("selftest", argc, argv);
+    int rc = sf_cli_options_only ("selftest", argc, argv, opts, s_help);
     if (rc != SF_CLI_GO)
         return rc;
 

@@ -136,9 +136,7 @@ sf_cmd_worker (int argc, char **argv)
         SF_CLI_OPT_CALL0 ("no-compile-cache", &s, s_cache),
         SF_CLI_OPT_END
     };
-    int code = sf_cli_options ("worker", argc, argv, opts, s_help);
-    if (code == SF_CLI_GO)
-        code = sf_cli_no_operands ("worker", argc, argv);
+    int code = sf_cli_options_only ("worker", argc, argv, opts, s_help);
     if (code != SF_CLI_GO)
         return code;
     if (curve_dir && (s.cert || s.server))

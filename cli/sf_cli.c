@@ -296,6 +296,13 @@ sf_cli_config (const char *cmd, const char *file, const char *section, const sf_
 }
 
 int
+sf_cli_options_only (const char *cmd, int argc, char **argv, const sf_cli_opt_t *opts, const char *help)
+{
+    int rc = sf_cli_options (cmd, argc, argv, opts, help);
+    return rc == SF_CLI_GO ? sf_cli_no_operands (cmd, argc, argv) : rc;
+}
+
+int
 sf_cli_no_operands (const char *cmd, int argc, char **argv)
 {
     if (optind < argc)

@@ -156,6 +156,10 @@ int sf_cli_options (const char *cmd, int argc, char **argv, const sf_cli_opt_t *
 int sf_cli_config (const char *cmd, const char *file, const char *section, const sf_cli_opt_t *opts,
                    zconfig_t **conf_p);
 
+/*  sf_cli_options for a command that takes no operands: one is the usage
+    error "unexpected argument 'X'". */
+int sf_cli_options_only (const char *cmd, int argc, char **argv, const sf_cli_opt_t *opts, const char *help);
+
 /*  SF_CLI_GO when argv[optind..] is empty, else the usage error
     "unexpected argument 'X'" (returns SF_EXIT_USAGE). */
 int sf_cli_no_operands (const char *cmd, int argc, char **argv);
