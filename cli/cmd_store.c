@@ -187,7 +187,9 @@ sf_cmd_store (int argc, char **argv)
     if (strcmp (verb.sub, "stat") != 0 && strcmp (verb.sub, "dump") != 0 && strcmp (verb.sub, "verify") != 0)
         return sf_cli_usage ("store", "no store command '%s' (stat, dump, verify)", verb.sub);
     bool json = false;
-    const sf_cli_opt_t opts[] = { SF_CLI_OPT_CALL ("db", &verb, s_db), SF_CLI_OPT_FLAG ("json", &json), SF_CLI_OPT_END };
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_CALL ("db", &verb, s_db), SF_CLI_OPT_FLAG ("json", &json), SF_CLI_OPT_END
+    };
     argc--, argv++;  /* getopt sees "SUB DIR --options" */
     int rc = sf_cli_options ("store", argc, argv, opts, s_help);
     if (rc != SF_CLI_GO)

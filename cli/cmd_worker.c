@@ -130,7 +130,8 @@ sf_cmd_worker (int argc, char **argv)
         SF_CLI_CONF ("curve/server", SF_CLI_F_STR ("server-cert", &s.server)),
         SF_CLI_OPT_STR ("config", &config),
         SF_CLI_OPT_FLAG ("dry-run", &o.dry_run),
-        SF_CLI_OPT_INT32 ("max-jobs", &o.max_jobs, 1, 1 << 30, "--max-jobs must be an integer in 1..1073741824, not '%s'"),
+        SF_CLI_OPT_INT32 ("max-jobs", &o.max_jobs, 1, 1 << 30,
+                          "--max-jobs must be an integer in 1..1073741824, not '%s'"),
         SF_CLI_OPT_CALL ("compile-cache", &s, s_cache),
         SF_CLI_CONF ("compile_cache", SF_CLI_F_STR (NULL, &s.compile_cache)),  /* the file's */
         SF_CLI_OPT_CALL0 ("no-compile-cache", &s, s_cache),

@@ -115,14 +115,17 @@ struct sf_cli_opt_s {
 #define SF_CLI_F_FLAG(n, d) .name = (n), .kind = SF_CLI_FLAG, .dest = (d)
 #define SF_CLI_F_STR(n, d) .name = (n), .kind = SF_CLI_STR, .dest = (d)
 #define SF_CLI_F_TEXT(n, buf) .name = (n), .kind = SF_CLI_TEXT, .dest = (buf), .max = (int64_t) sizeof (buf)
-#define SF_CLI_F_INT(n, d, lo, hi, e) .name = (n), .kind = SF_CLI_INT, .dest = (d), .min = (lo), .max = (hi), .error = (e)
+#define SF_CLI_F_INT(n, d, lo, hi, e) \
+    .name = (n), .kind = SF_CLI_INT, .dest = (d), .min = (lo), .max = (hi), .error = (e)
 #define SF_CLI_OPT_FLAG(n, d) { SF_CLI_F_FLAG (n, d) }
 #define SF_CLI_OPT_STR(n, d) { SF_CLI_F_STR (n, d) }
 #define SF_CLI_OPT_TEXT(n, buf) { SF_CLI_F_TEXT (n, buf) }
 #define SF_CLI_OPT_INT(n, d, lo, hi, e) { SF_CLI_F_INT (n, d, lo, hi, e) }
-#define SF_CLI_OPT_INT32(n, d, lo, hi, e) { .name = (n), .kind = SF_CLI_INT32, .dest = (d), .min = (lo), .max = (hi), .error = (e) }
+#define SF_CLI_OPT_INT32(n, d, lo, hi, e) \
+    { .name = (n), .kind = SF_CLI_INT32, .dest = (d), .min = (lo), .max = (hi), .error = (e) }
 #define SF_CLI_OPT_U64(n, d, e) { .name = (n), .kind = SF_CLI_U64, .dest = (d), .error = (e) }
-#define SF_CLI_OPT_DOUBLE(n, d, lo, hi, e) { .name = (n), .kind = SF_CLI_DOUBLE, .dest = (d), .fmin = (lo), .fmax = (hi), .error = (e) }
+#define SF_CLI_OPT_DOUBLE(n, d, lo, hi, e) \
+    { .name = (n), .kind = SF_CLI_DOUBLE, .dest = (d), .fmin = (lo), .fmax = (hi), .error = (e) }
 #define SF_CLI_OPT_CALL(n, d, fn) { .name = (n), .kind = SF_CLI_CALL, .dest = (d), .call = (fn) }
 #define SF_CLI_OPT_CALL0(n, d, fn) { .name = (n), .kind = SF_CLI_CALL0, .dest = (d), .call = (fn) }
 #define SF_CLI_OPT_GROUP(g, fn, d) { .kind = SF_CLI_GROUP, .group = (g), .group_fn = (fn), .dest = (d) }
