@@ -143,15 +143,6 @@ s_client_option (const char *cmd, int opt, const char *arg, void *dest)
 }
 
 static int
-s_gpu_type (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
-{
-    if (!arg[0])
-        return sf_cli_usage (cmd, "--gpu-type must not be empty");
-    *(const char **) opt->dest = arg;
-    return SF_EXIT_OK;
-}
-
-static int
 s_precision (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
 {
     sf_export_opts_t *e = opt->dest;
@@ -173,7 +164,7 @@ s_parse (int argc, char **argv, s_opts_t *o)
         SF_CLI_OPT_STR ("store", &o->store),
         { .name = "output", .short_name = 'o', .kind = SF_CLI_STR, .dest = &o->output },
         SF_CLI_OPT_FLAG ("force", &o->export.replace),
-        SF_CLI_OPT_CALL ("gpu-type", &o->export.gpu_type, s_gpu_type),
+        SF_CLI_OPT_STRLEN ("gpu-type", &o->export.gpu_type, 1, INT64_MAX, "--gpu-type must not be empty"),
         SF_CLI_OPT_CALL ("precision", &o->export, s_precision),
         SF_CLI_OPT_FLAG ("allow-simulated", &o->export.allow_simulated),
         SF_CLI_OPT_FLAG ("json", &o->json),

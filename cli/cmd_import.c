@@ -95,15 +95,6 @@ s_tier_layout (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
 }
 
 static int
-s_name (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
-{
-    if (!arg[0] || strlen (arg) > SF_PROTO_NAME_MAX)
-        return sf_cli_usage (cmd, "--name: 1..%d bytes", SF_PROTO_NAME_MAX);
-    *(const char **) opt->dest = arg;
-    return SF_EXIT_OK;
-}
-
-static int
 s_parse (int argc, char **argv, s_args_t *a)
 {
     const char *cmd = "import";
@@ -117,13 +108,13 @@ s_parse (int argc, char **argv, s_args_t *a)
         SF_CLI_OPT_INT ("tokens", &a->o.tokens, 1, SF_PROTO_N_MAX, "--tokens: 1..16777216, not '%s'"),
         SF_CLI_OPT_CALL ("precision", &a->o, s_tier_layout),
         SF_CLI_OPT_CALL ("layout", &a->o, s_tier_layout),
-        SF_CLI_OPT_CALL ("name", &a->o.name, s_name),
+        SF_CLI_OPT_STRLEN ("name", &a->o.name, 1, SF_PROTO_NAME_MAX, "--name: 1..128 bytes"),
         SF_CLI_OPT_FLAG ("force", &a->o.force),
         SF_CLI_OPT_FLAG ("json", &a->json),
         { .name = "quiet", .short_name = 'q', .kind = SF_CLI_FLAG, .dest = &a->quiet },
         SF_CLI_OPT_END
     };
-    _Static_assert (SF_PROTO_N_MAX == 16777216, "--tokens' message says the bound");
+    _Static_assert (SF_PROTO_N_MAX == 16777216 && SF_PROTO_NAME_MAX == 128, "the messages say the bounds");
     int rc = sf_cli_options (cmd, argc, argv, opts, s_help);
     if (rc != SF_CLI_GO)
         return rc == SF_EXIT_OK ? -1 : rc;

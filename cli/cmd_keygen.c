@@ -29,12 +29,15 @@ sf_cmd_keygen (int argc, char **argv)
     sf_curve_default_name (name, sizeof name);
     const char *given = NULL;
     bool json = false;
-    const sf_cli_opt_t opts[] = { SF_CLI_OPT_STR ("name", &given), SF_CLI_OPT_FLAG ("json", &json), SF_CLI_OPT_END };
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_STRLEN ("name", &given, 0, SF_CURVE_NAME_MAX, "--name is longer than 64 characters"),
+        SF_CLI_OPT_FLAG ("json", &json),
+        SF_CLI_OPT_END
+    };
+    _Static_assert (SF_CURVE_NAME_MAX == 64, "--name's message says the bound");
     int rc = sf_cli_options ("keygen", argc, argv, opts, s_help);
     if (rc != SF_CLI_GO)
         return rc;
-    if (given && strlen (given) > SF_CURVE_NAME_MAX)
-        return sf_cli_usage ("keygen", "--name is longer than %d characters", SF_CURVE_NAME_MAX);
     if (given)
         snprintf (name, sizeof name, "%s", given);
     if (optind + 1 != argc)

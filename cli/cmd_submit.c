@@ -65,25 +65,6 @@ s_layer_option (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
     return s_layer (cmd, opt->dest, arg);
 }
 
-static int
-s_name (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
-{
-    if (!arg[0] || strlen (arg) > SF_PROTO_NAME_MAX)
-        return sf_cli_usage (cmd, "--name: 1..%d bytes", SF_PROTO_NAME_MAX);
-    *(const char **) opt->dest = arg;
-    return SF_EXIT_OK;
-}
-
-static int
-s_gpu_type (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
-{
-    sf_proto_submit_t *sub = opt->dest;
-    if (strlen (arg) > SF_PROTO_GPU_TYPE_MAX)
-        return sf_cli_usage (cmd, "--gpu-type: too long");
-    snprintf (sub->gpu_type, sizeof sub->gpu_type, "%s", arg);
-    return SF_EXIT_OK;
-}
-
 /*  The search request's options; --strategy also takes sweep. */
 static int
 s_request_option (const char *cmd, int opt, const char *arg, void *dest)
@@ -117,15 +98,15 @@ sf_cmd_submit (int argc, char **argv)
         SF_CLI_OPT_STR ("tensor", &files.tensor),
         SF_CLI_OPT_INT ("n", &n, 1, SF_PROTO_N_MAX, "--n: 1..16777216"),
         SF_CLI_OPT_STR ("model", &manifest),
-        SF_CLI_OPT_CALL ("name", &name, s_name),
-        SF_CLI_OPT_CALL ("gpu-type", &sub, s_gpu_type),
+        SF_CLI_OPT_STRLEN ("name", &name, 1, SF_PROTO_NAME_MAX, "--name: 1..128 bytes"),
+        SF_CLI_OPT_TEXT_FIT ("gpu-type", sub.gpu_type, "--gpu-type: too long"),
         SF_CLI_OPT_FLAG ("json", &json),
         SF_CLI_OPT_STR ("rank-model", &rank_model),
         SF_CLIENT_OPTIONS (&cl),
         SF_CLI_OPT_GROUP (sf_tune_getopt (own, NULL), s_request_option, &sub),
         SF_CLI_OPT_END
     };
-    _Static_assert (SF_PROTO_N_MAX == 16777216, "--n's message says the bound");
+    _Static_assert (SF_PROTO_N_MAX == 16777216 && SF_PROTO_NAME_MAX == 128, "the messages say the bounds");
     int rc = sf_cli_options (cmd, argc, argv, opts, NULL);
     if (rc == SF_CLI_HELP) {
         sf_tune_print_help (s_help);

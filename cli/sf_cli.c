@@ -183,8 +183,16 @@ s_store (const char *cmd, const sf_cli_opt_t *o, const char *arg)
     int64_t v;
     switch (o->kind) {
     case SF_CLI_FLAG: *(bool *) o->dest = true; return SF_EXIT_OK;
-    case SF_CLI_STR: *(const char **) o->dest = arg; return SF_EXIT_OK;
-    case SF_CLI_TEXT: snprintf ((char *) o->dest, (size_t) o->max, "%s", arg); return SF_EXIT_OK;
+    case SF_CLI_STR:
+        if (o->error && ((int64_t) strlen (arg) < o->min || (int64_t) strlen (arg) > o->max))
+            break;
+        *(const char **) o->dest = arg;
+        return SF_EXIT_OK;
+    case SF_CLI_TEXT:
+        if (o->error && (int64_t) strlen (arg) >= o->max)
+            break;
+        snprintf ((char *) o->dest, (size_t) o->max, "%s", arg);
+        return SF_EXIT_OK;
     case SF_CLI_INT:
         if (sf_cli_parse_int (arg, o->min, o->max, (int64_t *) o->dest))
             return SF_EXIT_OK;

@@ -77,8 +77,10 @@ int sf_cli_getopt_long (int argc, char *const *argv, const char *shortopts,
 typedef enum {
     SF_CLI_END = 0,   /* ends a table */
     SF_CLI_FLAG,      /* bool *dest = true */
-    SF_CLI_STR,       /* const char **dest = the value (in argv) */
-    SF_CLI_TEXT,      /* char dest[max]: the value, copied (cut to fit) */
+    SF_CLI_STR,       /* const char **dest = the value (in argv); with an
+                         `error`, its length must be in [min, max] bytes */
+    SF_CLI_TEXT,      /* char dest[max]: the value, copied: cut to fit, or
+                         with an `error`, refused when it does not fit */
     SF_CLI_INT,       /* int64_t *dest: an integer in [min, max] */
     SF_CLI_INT32,     /* int *dest: an integer in [min, max] */
     SF_CLI_U64,       /* uint64_t *dest: a non-negative integer */
@@ -120,6 +122,8 @@ struct sf_cli_opt_s {
 #define SF_CLI_OPT_FLAG(n, d) { SF_CLI_F_FLAG (n, d) }
 #define SF_CLI_OPT_STR(n, d) { SF_CLI_F_STR (n, d) }
 #define SF_CLI_OPT_TEXT(n, buf) { SF_CLI_F_TEXT (n, buf) }
+#define SF_CLI_OPT_STRLEN(n, d, lo, hi, e) { SF_CLI_F_STR (n, d), .min = (lo), .max = (hi), .error = (e) }
+#define SF_CLI_OPT_TEXT_FIT(n, buf, e) { SF_CLI_F_TEXT (n, buf), .error = (e) }
 #define SF_CLI_OPT_INT(n, d, lo, hi, e) { SF_CLI_F_INT (n, d, lo, hi, e) }
 #define SF_CLI_OPT_INT32(n, d, lo, hi, e) \
     { .name = (n), .kind = SF_CLI_INT32, .dest = (d), .min = (lo), .max = (hi), .error = (e) }

@@ -64,6 +64,18 @@ expect_exit 2 "an operand where none is taken" "$SPMMFARM" devices extra
 expect_grep "unexpected argument 'extra'" "$WORK/err" "... named"
 expect_exit 2 "a client option out of bounds" "$SPMMFARM" status --timeout 0
 expect_grep "^spmmfarm status: --timeout: milliseconds, 1..86400000\$" "$WORK/err" "... the client's message"
+long129=$(printf 'n%.0s' $(seq 129))
+expect_exit 2 "a name of no byte" "$SPMMFARM" import x.safetensors -o "$WORK/m.json" --name ''
+expect_grep "^spmmfarm import: --name: 1..128 bytes\$" "$WORK/err" "... says its bounds"
+expect_exit 2 "a name over its bound" "$SPMMFARM" submit x.mtx --n 4 --name "$long129"
+expect_grep "^spmmfarm submit: --name: 1..128 bytes\$" "$WORK/err" "... says its bounds"
+expect_exit 2 "a GPU type that does not fit" "$SPMMFARM" submit x.mtx --n 4 --gpu-type "$long129$long129$long129"
+expect_grep "^spmmfarm submit: --gpu-type: too long\$" "$WORK/err" "... says so"
+expect_exit 2 "an empty GPU type" "$SPMMFARM" export 1 -o "$WORK/x.bundle" --gpu-type ''
+expect_grep "^spmmfarm export: --gpu-type must not be empty\$" "$WORK/err" "... says so"
+expect_exit 2 "a certificate name over 64 bytes" "$SPMMFARM" keygen "$WORK/k" --name "$long129"
+expect_grep "^spmmfarm keygen: --name is longer than 64 characters\$" "$WORK/err" "... says so"
+[ ! -e "$WORK/k" ] && pass "... and makes nothing" || fail "... and makes nothing"
 printf 'coordinator\n    store = %s/cs\n    liveness = 500\n' "$WORK" > "$WORK/bad.conf"
 expect_exit 2 "a farm.conf value out of bounds" "$SPMMFARM" coordinator --config "$WORK/bad.conf"
 expect_grep "bad.conf: coordinator/liveness: '500' is not in 1..100" "$WORK/err" "... names the file, the key and the bound"
