@@ -76,16 +76,19 @@ s_print_table (const sf_benchrun_t *run)
     free (path);
 }
 
+/*  A suite run's options, then the search's. */
+static int
+s_option (const char *cmd, int opt, const char *arg, void *dest)
+{
+    s_run_t *run = dest;
+    int handled = sf_benchopts_option (&run->bench.base, opt, arg);
+    return handled ? handled : sf_tune_option (cmd, opt, arg, &run->tune);
+}
+
 static int
 s_main (int argc, char **argv, bool proxy_eval)
 {
-    static const struct option own[] = {
-        SF_BENCHOPTS_LONG_OPTIONS,
-        SF_TUNE_LONG_OPTIONS,
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
-    const struct option *options = sf_tune_getopt (own, NULL);
+    static const struct option own[] = { SF_BENCHOPTS_LONG_OPTIONS, SF_TUNE_LONG_OPTIONS, { NULL, 0, NULL, 0 } };
     s_run_t run;
     memset (&run, 0, sizeof run);
     sf_bench_init (&run.bench, proxy_eval, argc, argv);
@@ -97,20 +100,14 @@ s_main (int argc, char **argv, bool proxy_eval)
         run.tune.request.templates = SF_REQUEST_U;
         run.tune.request.max_configs = 8;
     }
-    int opt, handled;
-    while ((opt = getopt_long (argc, argv, "o:qh", options, NULL)) != -1) {
-        if (opt == 'h') {
-            sf_tune_print_help (proxy_eval ? s_proxy_help : s_bench_help);
-            return SF_EXIT_OK;
-        }
-        handled = sf_benchopts_option (base, opt, optarg);
-        if (!handled)
-            handled = sf_tune_option (cmd, opt, optarg, &run.tune);
-        if (handled != 1)
-            return handled ? handled : sf_cli_usage (cmd, "unknown option");
+    const sf_cli_opt_t opts[] = { SF_CLI_OPT_GROUP (sf_tune_getopt (own, NULL), s_option, &run), SF_CLI_OPT_END };
+    int code = sf_cli_options_only (cmd, argc, argv, opts, NULL);
+    if (code == SF_CLI_HELP) {
+        sf_tune_print_help (proxy_eval ? s_proxy_help : s_bench_help);
+        return SF_EXIT_OK;
     }
-    if (optind != argc)
-        return sf_cli_usage (cmd, "unexpected argument '%s'", argv[optind]);
+    if (code != SF_CLI_GO)
+        return code;
     if (proxy_eval && run.tune.strategy_given)
         return sf_cli_usage (cmd, "--strategy does not apply: proxy-eval compiles both kinds");
     if (proxy_eval && run.tune.request.tier != SF_TIER_FP32)
@@ -118,7 +115,7 @@ s_main (int argc, char **argv, bool proxy_eval)
     /* the request's tier, for the run's reports before the search starts */
     run.tune.search.tier = run.tune.request.tier;
     sf_suite_t *suite = NULL;
-    int code = sf_benchopts_open (base, &suite);
+    code = sf_benchopts_open (base, &suite);
     if (code != SF_EXIT_OK)
         return code;
     if (!proxy_eval && sf_bench_same_tier (&run.bench) != SF_OK) {

@@ -3,6 +3,7 @@
     T encodings (store/sf_bundlecheck) and, when a GPU is present, runs every
     layer through the deployment runtime (experiments/sf_bundlerun); `create`
     is store/sf_bundlemake. */
+#include <float.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -327,96 +328,62 @@ s_create (int count, char **layers, s_opts_t *o)
 }
 /* ---- options ------------------------------------------------------------------- */
 
+/*  --matrix NAME=FILE (repeatable). */
 static int
-s_parse (int argc, char **argv, s_opts_t *o, bool *help)
+s_matrix (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
 {
-    static const struct option options[] = {
-        { "json", no_argument, NULL, 'j' },
-        { "matrix", required_argument, NULL, 'M' },
-        { "seed", required_argument, NULL, 'S' },
-        { "n", required_argument, NULL, 'n' },
-        { "gpu", required_argument, NULL, 'g' },
-        { "tol", required_argument, NULL, 't' },
-        { "output", required_argument, NULL, 'o' },
-        { "arch", required_argument, NULL, 'a' },
-        { "bias", no_argument, NULL, 'b' },
-        { "relu", no_argument, NULL, 'r' },
-        { "replace", no_argument, NULL, 'R' },
-        { "key", required_argument, NULL, 'K' },
-        { "allow-untrusted", no_argument, NULL, 'U' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
-    int opt;
-    int64_t v;
-    while ((opt = getopt_long (argc, argv, "ho:", options, NULL)) != -1) {
-        switch (opt) {
-        case 'j': o->json = true; break;
-        case 'M': {
-            char *eq = strchr (optarg, '=');
-            if (!eq || eq == optarg || !eq[1])
-                return sf_cli_usage ("bundle", "--matrix takes NAME=FILE, not '%s'", optarg);
-            if (o->matrix_count == S_MAX_MATRICES)
-                return sf_cli_usage ("bundle", "more than %d --matrix options", S_MAX_MATRICES);
-            *eq = '\0';
-            o->matrix_name[o->matrix_count] = optarg;
-            o->matrix_file[o->matrix_count++] = eq + 1;
-            break;
-        }
-        case 'S':
-            if (!sf_cli_parse_u64 (optarg, &o->seed))
-                return sf_cli_usage ("bundle", "--seed must be a non-negative integer, not '%s'", optarg);
-            break;
-        case 'n':
-            if (!sf_cli_parse_int (optarg, 1, INT32_MAX, &o->n))
-                return sf_cli_usage ("bundle", "--n must be 1 to 2147483647, not '%s'", optarg);
-            break;
-        case 'g':
-            if (!sf_cli_parse_int (optarg, 0, 1023, &v))
-                return sf_cli_usage ("bundle", "--gpu must be a device ordinal, not '%s'", optarg);
-            o->gpu = (int) v;
-            break;
-        case 't':
-            if (!sf_cli_parse_double (optarg, 0, 1, &o->tol) || o->tol <= 0)
-                return sf_cli_usage ("bundle", "--tol must be in (0, 1], not '%s'", optarg);
-            break;
-        case 'o': o->output = optarg; break;
-        case 'a': o->arch = optarg; break;
-        case 'b': o->bias = true; break;
-        case 'r': o->relu = true; break;
-        case 'R': o->replace = true; break;
-        case 'K': {
-            size_t used = strlen (o->keys);
-            if (used + strlen (optarg) + 2 > sizeof o->keys)
-                return sf_cli_usage ("bundle", "too many --key options");
-            snprintf (o->keys + used, sizeof o->keys - used, "%s%s", used ? ":" : "", optarg);
-            break;
-        }
-        case 'U': o->allow_untrusted = true; break;
-        case 'h': *help = true; return SF_EXIT_OK;
-        default: return sf_cli_usage ("bundle", "unknown option");
-        }
-    }
+    s_opts_t *o = opt->dest;
+    char *eq = strchr (arg, '=');
+    if (!eq || eq == arg || !eq[1])
+        return sf_cli_usage (cmd, "--matrix takes NAME=FILE, not '%s'", arg);
+    if (o->matrix_count == S_MAX_MATRICES)
+        return sf_cli_usage (cmd, "more than %d --matrix options", S_MAX_MATRICES);
+    *eq = '\0';  /* in argv */
+    o->matrix_name[o->matrix_count] = (char *) arg;
+    o->matrix_file[o->matrix_count++] = eq + 1;
     return SF_EXIT_OK;
 }
 
+/*  --key K (repeatable): o->keys, ':'-separated. */
+static int
+s_key (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
+{
+    s_opts_t *o = opt->dest;
+    size_t used = strlen (o->keys);
+    if (used + strlen (arg) + 2 > sizeof o->keys)
+        return sf_cli_usage (cmd, "too many --key options");
+    snprintf (o->keys + used, sizeof o->keys - used, "%s%s", used ? ":" : "", arg);
+    return SF_EXIT_OK;
+}
 
 int
 sf_cmd_bundle (int argc, char **argv)
 {
     s_opts_t o = { .seed = 1, .tol = 1e-5 };
-    bool help = false;
     if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0) {
         fputs (s_help, argc < 2 ? stderr : stdout);
         return argc < 2 ? SF_EXIT_USAGE : SF_EXIT_OK;
     }
     const char *verb = argv[1];
-    int rc = s_parse (argc - 1, argv + 1, &o, &help);
-    if (rc != SF_EXIT_OK || help) {
-        if (help)
-            fputs (s_help, stdout);
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_FLAG ("json", &o.json),
+        SF_CLI_OPT_CALL ("matrix", &o, s_matrix),
+        SF_CLI_OPT_U64 ("seed", &o.seed, "--seed must be a non-negative integer, not '%s'"),
+        SF_CLI_OPT_INT ("n", &o.n, 1, INT32_MAX, "--n must be 1 to 2147483647, not '%s'"),
+        SF_CLI_OPT_INT32 ("gpu", &o.gpu, 0, 1023, "--gpu must be a device ordinal, not '%s'"),
+        SF_CLI_OPT_DOUBLE ("tol", &o.tol, DBL_TRUE_MIN, 1, "--tol must be in (0, 1], not '%s'"),
+        { .name = "output", .short_name = 'o', .kind = SF_CLI_STR, .dest = &o.output },
+        SF_CLI_OPT_STR ("arch", &o.arch),
+        SF_CLI_OPT_FLAG ("bias", &o.bias),
+        SF_CLI_OPT_FLAG ("relu", &o.relu),
+        SF_CLI_OPT_FLAG ("replace", &o.replace),
+        SF_CLI_OPT_CALL ("key", &o, s_key),
+        SF_CLI_OPT_FLAG ("allow-untrusted", &o.allow_untrusted),
+        SF_CLI_OPT_END
+    };
+    int rc = sf_cli_options ("bundle", argc - 1, argv + 1, opts, s_help);
+    if (rc != SF_CLI_GO)
         return rc;
-    }
     int rest = argc - 1 - optind;
     char **args = argv + 1 + optind;
     if (strcmp (verb, "create") == 0)

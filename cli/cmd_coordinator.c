@@ -56,56 +56,6 @@ typedef struct {
     int64_t heartbeat_ms, liveness, lease_ms, retries, max_job_ms, peer_slots;
 } s_args_t;
 
-/*  Copies a zconfig value into buf when the flag did not set it. */
-static void
-s_conf_str (zconfig_t *conf, const char *path, char *buf, size_t size)
-{
-    const char *v = zconfig_get (conf, path, NULL);
-    if (!buf[0] && v && v[0])
-        snprintf (buf, size, "%s", v);
-}
-
-static int
-s_conf_int (zconfig_t *conf, const char *path, int64_t *out, int64_t min, int64_t max)
-{
-    const char *v = zconfig_get (conf, path, NULL);
-    if (*out >= 0 || !v)
-        return SF_OK;
-    if (!sf_cli_parse_int (v, min, max, out))
-        return sf_error_set (SF_ERR_FORMAT, "%s: '%s' is not in %lld..%lld", path, v, (long long) min,
-                             (long long) max);
-    return SF_OK;
-}
-
-static int
-s_read_config (const char *file, s_args_t *a)
-{
-    zconfig_t *conf = zconfig_load (file);
-    if (!conf)
-        return sf_error_set (SF_ERR_FORMAT, "%s: cannot read it as a ZPL configuration", file);
-    s_conf_str (conf, "coordinator/store", a->store, sizeof a->store);
-    s_conf_str (conf, "coordinator/workers", a->workers, sizeof a->workers);
-    s_conf_str (conf, "coordinator/clients", a->clients, sizeof a->clients);
-    s_conf_str (conf, "coordinator/curve/cert", a->cert, sizeof a->cert);
-    s_conf_str (conf, "coordinator/curve/allowed", a->allowed, sizeof a->allowed);
-    s_conf_str (conf, "coordinator/export_dir", a->export_dir, sizeof a->export_dir);
-    int rc = s_conf_int (conf, "coordinator/heartbeat_ms", &a->heartbeat_ms, 10, 3600000);
-    if (rc == SF_OK)
-        rc = s_conf_int (conf, "coordinator/liveness", &a->liveness, 1, 100);
-    if (rc == SF_OK)
-        rc = s_conf_int (conf, "coordinator/lease_ms", &a->lease_ms, 1, 7LL * 24 * 3600 * 1000);
-    if (rc == SF_OK)
-        rc = s_conf_int (conf, "coordinator/retries", &a->retries, 1, 1000);
-    if (rc == SF_OK)
-        rc = s_conf_int (conf, "coordinator/max_job_ms", &a->max_job_ms, 1, 30LL * 24 * 3600 * 1000);
-    if (rc == SF_OK)
-        rc = s_conf_int (conf, "coordinator/peer_slots", &a->peer_slots, 1, 1024);
-    zconfig_destroy (&conf);
-    if (rc != SF_OK)
-        sf_error_prefix ("%s", file);
-    return rc;
-}
-
 static void
 s_write_stats (const char *path, const sf_coord_stats_t *st)
 {
@@ -131,84 +81,68 @@ s_write_stats (const char *path, const sf_coord_stats_t *st)
     cJSON_Delete (root);
 }
 
+/*  --curve-dir DIR: DIR/coordinator.cert and DIR/allowed. */
+static int
+s_curve_dir (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
+{
+    (void) cmd;
+    s_args_t *a = opt->dest;
+    snprintf (a->cert, sizeof a->cert, "%.400s/coordinator.cert", arg);
+    snprintf (a->allowed, sizeof a->allowed, "%.400s/allowed", arg);
+    return SF_EXIT_OK;
+}
+
+static int
+s_log (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
+{
+    int level = sf_log_level_parse (arg);
+    if (level < 0)
+        return sf_cli_usage (cmd, "--log: error, warn, info, debug or trace");
+    sf_log_set_level ((sf_log_level) level);
+    *(bool *) opt->dest = true;
+    return SF_EXIT_OK;
+}
+
 int
 sf_cmd_coordinator (int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "store", required_argument, 0, 's' },      { "workers", required_argument, 0, 'w' },
-        { "clients", required_argument, 0, 'c' },    { "curve-dir", required_argument, 0, 'C' },
-        { "cert", required_argument, 0, 'k' },       { "allowed", required_argument, 0, 'a' },
-        { "config", required_argument, 0, 'f' },     { "heartbeat-ms", required_argument, 0, 'H' },
-        { "liveness", required_argument, 0, 'L' },   { "lease-ms", required_argument, 0, 'l' },
-        { "retries", required_argument, 0, 'r' },    { "stats", required_argument, 0, 'S' },
-        { "max-job-ms", required_argument, 0, 'M' }, { "peer-slots", required_argument, 0, 'P' },
-        { "export-dir", required_argument, 0, 'E' }, { "insecure", no_argument, 0, 'I' },
-        { "log", required_argument, 0, 'g' },        { "help", no_argument, 0, 'h' },
-        { 0, 0, 0, 0 }
-    };
     const char *cmd = "coordinator";
     s_args_t a;
     memset (&a, 0, sizeof a);
     a.heartbeat_ms = a.liveness = a.lease_ms = a.retries = a.max_job_ms = a.peer_slots = -1;
     const char *config = NULL;
     bool log_given = false;
-    int opt;
-    sf_cli_getopt_reset ();
-    while ((opt = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 's': snprintf (a.store, sizeof a.store, "%s", optarg); break;
-        case 'w': snprintf (a.workers, sizeof a.workers, "%s", optarg); break;
-        case 'c': snprintf (a.clients, sizeof a.clients, "%s", optarg); break;
-        case 'C':
-            snprintf (a.cert, sizeof a.cert, "%.400s/coordinator.cert", optarg);
-            snprintf (a.allowed, sizeof a.allowed, "%.400s/allowed", optarg);
-            break;
-        case 'k': snprintf (a.cert, sizeof a.cert, "%s", optarg); break;
-        case 'a': snprintf (a.allowed, sizeof a.allowed, "%s", optarg); break;
-        case 'f': config = optarg; break;
-        case 'H':
-            if (!sf_cli_parse_int (optarg, 10, 3600000, &a.heartbeat_ms))
-                return sf_cli_usage (cmd, "--heartbeat-ms: 10..3600000");
-            break;
-        case 'L':
-            if (!sf_cli_parse_int (optarg, 1, 100, &a.liveness))
-                return sf_cli_usage (cmd, "--liveness: 1..100");
-            break;
-        case 'l':
-            if (!sf_cli_parse_int (optarg, 1, 7LL * 24 * 3600 * 1000, &a.lease_ms))
-                return sf_cli_usage (cmd, "--lease-ms: 1..604800000");
-            break;
-        case 'r':
-            if (!sf_cli_parse_int (optarg, 1, 1000, &a.retries))
-                return sf_cli_usage (cmd, "--retries: 1..1000");
-            break;
-        case 'M':
-            if (!sf_cli_parse_int (optarg, 1, 30LL * 24 * 3600 * 1000, &a.max_job_ms))
-                return sf_cli_usage (cmd, "--max-job-ms: 1..2592000000");
-            break;
-        case 'P':
-            if (!sf_cli_parse_int (optarg, 1, 1024, &a.peer_slots))
-                return sf_cli_usage (cmd, "--peer-slots: 1..1024");
-            break;
-        case 'S': snprintf (a.stats, sizeof a.stats, "%s", optarg); break;
-        case 'E': snprintf (a.export_dir, sizeof a.export_dir, "%s", optarg); break;
-        case 'I': a.insecure = true; break;
-        case 'g': {
-            int level = sf_log_level_parse (optarg);
-            if (level < 0)
-                return sf_cli_usage (cmd, "--log: error, warn, info, debug or trace");
-            sf_log_set_level ((sf_log_level) level);
-            log_given = true;
-            break;
-        }
-        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
-        default: return sf_cli_usage (cmd, "unknown option");
-        }
-    }
-    if (optind < argc)
-        return sf_cli_usage (cmd, "unexpected argument '%s'", argv[optind]);
-    if (config && s_read_config (config, &a) != SF_OK)
-        return sf_cli_fail (cmd, SF_ERR_FORMAT);
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_CONF ("store", SF_CLI_F_TEXT ("store", a.store)),
+        SF_CLI_CONF ("workers", SF_CLI_F_TEXT ("workers", a.workers)),
+        SF_CLI_CONF ("clients", SF_CLI_F_TEXT ("clients", a.clients)),
+        SF_CLI_OPT_CALL ("curve-dir", &a, s_curve_dir),
+        SF_CLI_CONF ("curve/cert", SF_CLI_F_TEXT ("cert", a.cert)),
+        SF_CLI_CONF ("curve/allowed", SF_CLI_F_TEXT ("allowed", a.allowed)),
+        SF_CLI_OPT_STR ("config", &config),
+        SF_CLI_CONF ("heartbeat_ms",
+                     SF_CLI_F_INT ("heartbeat-ms", &a.heartbeat_ms, 10, 3600000, "--heartbeat-ms: 10..3600000")),
+        SF_CLI_CONF ("liveness", SF_CLI_F_INT ("liveness", &a.liveness, 1, 100, "--liveness: 1..100")),
+        SF_CLI_CONF ("lease_ms",
+                     SF_CLI_F_INT ("lease-ms", &a.lease_ms, 1, 7LL * 24 * 3600 * 1000, "--lease-ms: 1..604800000")),
+        SF_CLI_CONF ("retries", SF_CLI_F_INT ("retries", &a.retries, 1, 1000, "--retries: 1..1000")),
+        SF_CLI_OPT_TEXT ("stats", a.stats),
+        SF_CLI_CONF ("max_job_ms", SF_CLI_F_INT ("max-job-ms", &a.max_job_ms, 1, 30LL * 24 * 3600 * 1000,
+                                                 "--max-job-ms: 1..2592000000")),
+        SF_CLI_CONF ("peer_slots", SF_CLI_F_INT ("peer-slots", &a.peer_slots, 1, 1024, "--peer-slots: 1..1024")),
+        SF_CLI_CONF ("export_dir", SF_CLI_F_TEXT ("export-dir", a.export_dir)),
+        SF_CLI_OPT_FLAG ("insecure", &a.insecure),
+        SF_CLI_OPT_CALL ("log", &log_given, s_log),
+        SF_CLI_OPT_END
+    };
+    int rc = sf_cli_options_only (cmd, argc, argv, opts, s_help);
+    if (rc != SF_CLI_GO)
+        return rc;
+    zconfig_t *conf = NULL;
+    rc = config ? sf_cli_config (cmd, config, "coordinator", opts, &conf) : SF_EXIT_OK;
+    zconfig_destroy (&conf);  /* the settings are copied */
+    if (rc != SF_EXIT_OK)
+        return rc;
     if (!a.store[0])
         return sf_cli_usage (cmd, "--store DIR is required");
     if ((a.cert[0] != 0) != (a.allowed[0] != 0))
@@ -245,7 +179,7 @@ sf_cmd_coordinator (int argc, char **argv)
         int code = sf_cli_fail (cmd, status);
         return status == SF_ERR_DENIED ? SF_EXIT_USAGE : code;  /* a setting refused */
     }
-    int rc = sf_coord_run (coord);
+    rc = sf_coord_run (coord);
     if (a.stats[0]) {
         sf_coord_stats_t st;
         sf_coord_stats (coord, &st);

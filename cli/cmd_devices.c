@@ -121,87 +121,25 @@ s_print_text (const sf_cudadrv_t *drv, const char *driver, const sf_device_info_
         printf ("note: %s\n", sf_error_message ());
 }
 
-/*  Lists the GPUs of a driver that cuInit accepted. */
-static int
-s_list (const sf_cudadrv_t *drv, const char *driver, bool json)
-{
-    int count = 0;
-    int rc = sf_cudadrv_device_count (drv, &count);
-    if (rc == SF_ERR_NODEVICE)
-        return s_report_none (json, sf_error_message (), driver);
-    if (rc != SF_OK)
-        return sf_cli_fail ("devices", rc);
-    if (count == 0) {
-        char reason[96];
-        snprintf (reason, sizeof reason, "the CUDA %s driver sees no device", driver);
-        return s_report_none (json, reason, driver);
-    }
-    sf_device_info_t *devices = calloc ((size_t) count, sizeof *devices);
-    if (!devices)
-        return sf_cli_fail ("devices", sf_error_set (SF_ERR_NOMEM, "out of memory"));
-    for (int i = 0; i < count && rc == SF_OK; i++)
-        rc = sf_cudadrv_device_info (drv, i, &devices[i]);
-    int exit_code;
-    if (rc != SF_OK)
-        exit_code = sf_cli_fail ("devices", rc);
-    else if (json)
-        exit_code = s_print_json (drv, driver, devices, count);
-    else {
-        s_print_text (drv, driver, devices, count);
-        exit_code = SF_EXIT_OK;
-    }
-    free (devices);
-    return exit_code;
-}
-
-/*  Opens the driver in steps, so that "no driver", "driver but no GPU" and
-    "driver failing" each get their own answer (and the version when known). */
-static int
-s_run (bool json)
-{
-    sf_cudadrv_t *drv = sf_cudadrv_new (NULL, SF_CUDADRV_NO_INIT);
-    if (!drv) {
-        int status = sf_error_last ();
-        if (status == SF_ERR_NODEVICE)
-            return s_report_none (json, sf_error_message (), "");
-        return sf_cli_fail ("devices", status);
-    }
-    char driver[16] = "";
-    int version = 0;
-    int rc = sf_cudadrv_driver_version (drv, &version);
-    if (rc == SF_OK) {
-        sf_cudadrv_version_string (version, driver, sizeof driver);
-        rc = sf_cudadrv_init (drv);
-    }
-    int exit_code;
-    if (rc == SF_ERR_NODEVICE)
-        exit_code = s_report_none (json, sf_error_message (), driver);
-    else if (rc != SF_OK)
-        exit_code = sf_cli_fail ("devices", rc);
-    else
-        exit_code = s_list (drv, driver, json);
-    sf_cudadrv_destroy (&drv);
-    return exit_code;
-}
-
 int
 sf_cmd_devices (int argc, char **argv)
 {
-    static const struct option options[] = {
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
     bool json = false;
-    int opt;
-    while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'j': json = true; break;
-        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
-        default: return sf_cli_usage ("devices", "unknown option");
-        }
+    const sf_cli_opt_t opts[] = { SF_CLI_OPT_FLAG ("json", &json), SF_CLI_OPT_END };
+    int rc = sf_cli_options_only ("devices", argc, argv, opts, s_help);
+    if (rc != SF_CLI_GO)
+        return rc;
+    sf_cudadrv_probe_t p;
+    if ((rc = sf_cudadrv_probe (NULL, &p)) != SF_OK)
+        return sf_cli_fail ("devices", rc);
+    if (p.count == 0)
+        rc = s_report_none (json, p.why, p.driver);
+    else if (json)
+        rc = s_print_json (p.drv, p.driver, p.devices, p.count);
+    else {
+        s_print_text (p.drv, p.driver, p.devices, p.count);
+        rc = SF_EXIT_OK;
     }
-    if (optind != argc)
-        return sf_cli_usage ("devices", "unexpected argument '%s'", argv[optind]);
-    return s_run (json);
+    sf_cudadrv_probe_fini (&p);
+    return rc;
 }

@@ -132,55 +132,48 @@ s_print (const s_opts_t *o, const sf_export_report_t *r)
     return sf_cli_print_json (&root);
 }
 
+/*  The client's options; --coordinator makes the export remote. */
 static int
-s_parse (int argc, char **argv, s_opts_t *o, bool *help)
+s_client_option (const char *cmd, int opt, const char *arg, void *dest)
 {
-    static const struct option options[] = {
-        { "all", no_argument, NULL, 'a' },
-        { "store", required_argument, NULL, 's' },
-        { "output", required_argument, NULL, 'o' },
-        { "force", no_argument, NULL, 'f' },
-        { "gpu-type", required_argument, NULL, 'g' },
-        { "precision", required_argument, NULL, 'P' },
-        { "allow-simulated", no_argument, NULL, 'S' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        SF_CLIENT_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 }
-    };
-    int opt, handled;
+    s_opts_t *o = dest;
+    int handled = sf_client_option (cmd, opt, arg, &o->client);
+    o->remote = o->remote || (handled == 1 && opt == SF_CLIENT_OPT_BASE);
+    return handled;
+}
+
+static int
+s_precision (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
+{
+    sf_export_opts_t *e = opt->dest;
+    int tier = sf_tier_parse (arg);
+    if (tier < 0)
+        return sf_cli_usage (cmd, "--precision: '%s' is not one of fp32, tf32, bf16, fp16", arg);
+    e->has_tier = true;
+    e->tier = (sf_tier) tier;
+    return SF_EXIT_OK;
+}
+
+/*  SF_CLI_GO, or the exit code (0 after --help). */
+static int
+s_parse (int argc, char **argv, s_opts_t *o)
+{
     sf_client_init (&o->client);
-    while ((opt = getopt_long (argc, argv, "ho:", options, NULL)) != -1) {
-        if ((handled = sf_client_option ("export", opt, optarg, &o->client)) != 0) {
-            if (handled != 1)
-                return handled;
-            o->remote = o->remote || opt == SF_CLIENT_OPT_BASE;
-            continue;
-        }
-        switch (opt) {
-        case 'a': o->all = true; break;
-        case 's': o->store = optarg; break;
-        case 'o': o->output = optarg; break;
-        case 'f': o->export.replace = true; break;
-        case 'g':
-            if (!optarg[0])
-                return sf_cli_usage ("export", "--gpu-type must not be empty");
-            o->export.gpu_type = optarg;
-            break;
-        case 'P': {
-            int tier = sf_tier_parse (optarg);
-            if (tier < 0)
-                return sf_cli_usage ("export", "--precision: '%s' is not one of fp32, tf32, bf16, fp16", optarg);
-            o->export.has_tier = true;
-            o->export.tier = (sf_tier) tier;
-            break;
-        }
-        case 'S': o->export.allow_simulated = true; break;
-        case 'j': o->json = true; break;
-        case 'h': *help = true; return SF_EXIT_OK;
-        default: return sf_cli_usage ("export", "unknown option");
-        }
-    }
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_FLAG ("all", &o->all),
+        SF_CLI_OPT_STR ("store", &o->store),
+        { .name = "output", .short_name = 'o', .kind = SF_CLI_STR, .dest = &o->output },
+        SF_CLI_OPT_FLAG ("force", &o->export.replace),
+        SF_CLI_OPT_STRLEN ("gpu-type", &o->export.gpu_type, 1, INT64_MAX, "--gpu-type must not be empty"),
+        SF_CLI_OPT_CALL ("precision", &o->export, s_precision),
+        SF_CLI_OPT_FLAG ("allow-simulated", &o->export.allow_simulated),
+        SF_CLI_OPT_FLAG ("json", &o->json),
+        SF_CLI_OPT_GROUP (sf_client_long_options, s_client_option, o),
+        SF_CLI_OPT_END
+    };
+    int rc = sf_cli_options ("export", argc, argv, opts, s_help);
+    if (rc != SF_CLI_GO)
+        return rc;
     int rest = argc - optind;
     if (o->all ? rest != 0 : rest != 1)
         return sf_cli_usage ("export", o->all ? "--all takes no CAMPAIGN" : "expected one CAMPAIGN (or --all)");
@@ -191,18 +184,15 @@ s_parse (int argc, char **argv, s_opts_t *o, bool *help)
     if (o->remote && (o->all || o->store || o->export.has_tier))
         return sf_cli_usage ("export", "--coordinator exports one CAMPAIGN from the coordinator's store "
                                        "(in the precision it was tuned in)");
-    return SF_EXIT_OK;
+    return SF_CLI_GO;
 }
 
 int
 sf_cmd_export (int argc, char **argv)
 {
     s_opts_t o = { 0 };
-    bool help = false;
-    int rc = s_parse (argc, argv, &o, &help);
-    if (help)
-        fputs (s_help, stdout);
-    if (rc != SF_EXIT_OK || help)
+    int rc = s_parse (argc, argv, &o);
+    if (rc != SF_CLI_GO)
         return rc;
     if (o.remote)
         return s_export_remote (&o);

@@ -24,47 +24,23 @@ static const char *s_help =
 int
 sf_cmd_gen (int argc, char **argv)
 {
-    static const struct option options[] = {
-        { "m", required_argument, NULL, 'm' },
-        { "k", required_argument, NULL, 'k' },
-        { "sparsity", required_argument, NULL, 's' },
-        { "seed", required_argument, NULL, 'S' },
-        { "output", required_argument, NULL, 'o' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
     int64_t m = 0, k = 0;
     double sparsity = -1.0;
     uint64_t seed = 1;
     const char *output = NULL;
-    int json = 0, opt;
-    while ((opt = getopt_long (argc, argv, "o:h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'm':
-            if (!sf_cli_parse_int (optarg, 1, INT32_MAX, &m))
-                return sf_cli_usage ("gen", "--m must be an integer in 1..2147483647, not '%s'", optarg);
-            break;
-        case 'k':
-            if (!sf_cli_parse_int (optarg, 1, INT32_MAX, &k))
-                return sf_cli_usage ("gen", "--k must be an integer in 1..2147483647, not '%s'", optarg);
-            break;
-        case 's':
-            if (!sf_cli_parse_double (optarg, 0.0, 1.0, &sparsity))
-                return sf_cli_usage ("gen", "--sparsity must be a number in [0, 1], not '%s'", optarg);
-            break;
-        case 'S':
-            if (!sf_cli_parse_u64 (optarg, &seed))
-                return sf_cli_usage ("gen", "--seed must be a non-negative integer, not '%s'", optarg);
-            break;
-        case 'o': output = optarg; break;
-        case 'j': json = 1; break;
-        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
-        default: return sf_cli_usage ("gen", "unknown option");
-        }
-    }
-    if (optind < argc)
-        return sf_cli_usage ("gen", "unexpected argument '%s'", argv[optind]);
+    bool json = false;
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_INT ("m", &m, 1, INT32_MAX, "--m must be an integer in 1..2147483647, not '%s'"),
+        SF_CLI_OPT_INT ("k", &k, 1, INT32_MAX, "--k must be an integer in 1..2147483647, not '%s'"),
+        SF_CLI_OPT_DOUBLE ("sparsity", &sparsity, 0.0, 1.0, "--sparsity must be a number in [0, 1], not '%s'"),
+        SF_CLI_OPT_U64 ("seed", &seed, "--seed must be a non-negative integer, not '%s'"),
+        { .name = "output", .short_name = 'o', .kind = SF_CLI_STR, .dest = &output },
+        SF_CLI_OPT_FLAG ("json", &json),
+        SF_CLI_OPT_END
+    };
+    int rc = sf_cli_options_only ("gen", argc, argv, opts, s_help);
+    if (rc != SF_CLI_GO)
+        return rc;
     if (!m || !k || sparsity < 0.0 || !output)
         return sf_cli_usage ("gen", "--m, --k, --sparsity and -o are required");
     sf_format format = sf_format_from_path (output);

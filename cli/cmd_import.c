@@ -61,73 +61,63 @@ typedef struct {
     bool json, quiet;
 } s_args_t;
 
+/*  --pattern, --exclude, --tensor: one more glob of opt's list. */
 static int
-s_add_glob (const char **list, int *count, const char *value, const char *option)
+s_glob (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
 {
+    sf_import_opts_t *o = opt->dest;
+    bool pattern = strcmp (opt->name, "pattern") == 0, exclude = strcmp (opt->name, "exclude") == 0;
+    const char **list = pattern ? o->patterns : exclude ? o->excludes : o->tensors;
+    int *count = pattern ? &o->npatterns : exclude ? &o->nexcludes : &o->ntensors;
     if (*count >= SF_IMPORT_GLOBS_MAX)
-        return sf_cli_usage ("import", "%s: at most %d", option, SF_IMPORT_GLOBS_MAX);
-    list[(*count)++] = value;
+        return sf_cli_usage (cmd, "--%s: at most %d", opt->name, SF_IMPORT_GLOBS_MAX);
+    list[(*count)++] = arg;
+    return SF_EXIT_OK;
+}
+
+/*  --precision, --layout. */
+static int
+s_tier_layout (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
+{
+    sf_import_opts_t *o = opt->dest;
+    if (strcmp (opt->name, "precision") == 0) {
+        int tier = sf_tier_parse (arg);
+        if (tier < 0)
+            return sf_cli_usage (cmd, "--precision: fp32, tf32, bf16 or fp16, not '%s'", arg);
+        o->tier = (sf_tier) tier;
+        return SF_EXIT_OK;
+    }
+    int layout = sf_layout_parse (arg);
+    if (layout < 0)
+        return sf_cli_usage (cmd, "--layout: kn or nk, not '%s'", arg);
+    o->layout = (sf_layout) layout;
     return SF_EXIT_OK;
 }
 
 static int
 s_parse (int argc, char **argv, s_args_t *a)
 {
-    static const struct option longopts[] = {
-        { "output", required_argument, 0, 'o' },     { "dir", required_argument, 0, 'd' },
-        { "pattern", required_argument, 0, 'p' },    { "exclude", required_argument, 0, 'x' },
-        { "tensor", required_argument, 0, 't' },     { "min-sparsity", required_argument, 0, 's' },
-        { "tokens", required_argument, 0, 'n' },     { "precision", required_argument, 0, 'P' },
-        { "layout", required_argument, 0, 'L' },     { "name", required_argument, 0, 'N' },
-        { "force", no_argument, 0, 'f' },            { "json", no_argument, 0, 'j' },
-        { "quiet", no_argument, 0, 'q' },            { "help", no_argument, 0, 'h' },
-        { 0, 0, 0, 0 }
-    };
     const char *cmd = "import";
-    int opt, rc = SF_EXIT_OK;
-    while (rc == SF_EXIT_OK && (opt = getopt_long (argc, argv, "o:qh", longopts, NULL)) != -1) {
-        switch (opt) {
-        case 'o': a->output = optarg; break;
-        case 'd': a->dir = optarg; break;
-        case 'p': rc = s_add_glob (a->o.patterns, &a->o.npatterns, optarg, "--pattern"); break;
-        case 'x': rc = s_add_glob (a->o.excludes, &a->o.nexcludes, optarg, "--exclude"); break;
-        case 't': rc = s_add_glob (a->o.tensors, &a->o.ntensors, optarg, "--tensor"); break;
-        case 's':
-            if (!sf_cli_parse_double (optarg, 0.0, 1.0, &a->o.min_sparsity))
-                return sf_cli_usage (cmd, "--min-sparsity: a number in 0..1, not '%s'", optarg);
-            break;
-        case 'n':
-            if (!sf_cli_parse_int (optarg, 1, SF_PROTO_N_MAX, &a->o.tokens))
-                return sf_cli_usage (cmd, "--tokens: 1..%lld, not '%s'", (long long) SF_PROTO_N_MAX, optarg);
-            break;
-        case 'P': {
-            int tier = sf_tier_parse (optarg);
-            if (tier < 0)
-                return sf_cli_usage (cmd, "--precision: fp32, tf32, bf16 or fp16, not '%s'", optarg);
-            a->o.tier = (sf_tier) tier;
-            break;
-        }
-        case 'L': {
-            int layout = sf_layout_parse (optarg);
-            if (layout < 0)
-                return sf_cli_usage (cmd, "--layout: kn or nk, not '%s'", optarg);
-            a->o.layout = (sf_layout) layout;
-            break;
-        }
-        case 'N':
-            if (!optarg[0] || strlen (optarg) > SF_PROTO_NAME_MAX)
-                return sf_cli_usage (cmd, "--name: 1..%d bytes", SF_PROTO_NAME_MAX);
-            a->o.name = optarg;
-            break;
-        case 'f': a->o.force = true; break;
-        case 'j': a->json = true; break;
-        case 'q': a->quiet = true; break;
-        case 'h': fputs (s_help, stdout); return -1;
-        default: return sf_cli_usage (cmd, "unknown option");
-        }
-    }
-    if (rc != SF_EXIT_OK)
-        return rc;
+    const sf_cli_opt_t opts[] = {
+        { .name = "output", .short_name = 'o', .kind = SF_CLI_STR, .dest = &a->output },
+        SF_CLI_OPT_STR ("dir", &a->dir),
+        SF_CLI_OPT_CALL ("pattern", &a->o, s_glob),
+        SF_CLI_OPT_CALL ("exclude", &a->o, s_glob),
+        SF_CLI_OPT_CALL ("tensor", &a->o, s_glob),
+        SF_CLI_OPT_DOUBLE ("min-sparsity", &a->o.min_sparsity, 0.0, 1.0, "--min-sparsity: a number in 0..1, not '%s'"),
+        SF_CLI_OPT_INT ("tokens", &a->o.tokens, 1, SF_PROTO_N_MAX, "--tokens: 1..16777216, not '%s'"),
+        SF_CLI_OPT_CALL ("precision", &a->o, s_tier_layout),
+        SF_CLI_OPT_CALL ("layout", &a->o, s_tier_layout),
+        SF_CLI_OPT_STRLEN ("name", &a->o.name, 1, SF_PROTO_NAME_MAX, "--name: 1..128 bytes"),
+        SF_CLI_OPT_FLAG ("force", &a->o.force),
+        SF_CLI_OPT_FLAG ("json", &a->json),
+        { .name = "quiet", .short_name = 'q', .kind = SF_CLI_FLAG, .dest = &a->quiet },
+        SF_CLI_OPT_END
+    };
+    _Static_assert (SF_PROTO_N_MAX == 16777216 && SF_PROTO_NAME_MAX == 128, "the messages say the bounds");
+    int rc = sf_cli_options (cmd, argc, argv, opts, s_help);
+    if (rc != SF_CLI_GO)
+        return rc == SF_EXIT_OK ? -1 : rc;
     if (optind + 1 != argc)
         return sf_cli_usage (cmd, "expected exactly one CHECKPOINT (a .safetensors file, an index .json or a "
                                   "directory)");

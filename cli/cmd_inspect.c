@@ -80,15 +80,10 @@ s_checkpoint (const char *path, bool json)
     }
     for (int i = 0; i < count && rc == SF_OK; i++) {
         const sf_checkpoint_tensor_t *t = sf_checkpoint_at (ck, i);
-        int64_t nonzeros = 0, elements = 0, rows = 0, cols = 0;
-        bool counted = sf_safetensors_count_nonzero (t->file, t->name, &nonzeros, &elements) == SF_OK;
-        if (!counted && sf_error_last () != SF_ERR_UNSUPPORTED) {
-            rc = sf_error_last ();
+        sf_checkpoint_stats_t st;
+        if ((rc = sf_checkpoint_stats (t, &st)) != SF_OK)
             break;
-        }
-        double sparsity = counted && elements > 0 ? 1.0 - (double) nonzeros / (double) elements : 0;
-        bool weight = sf_checkpoint_matrix_shape (t, &rows, &cols);
-        weights += weight;
+        weights += st.weight;
         char shape[200];
         if (json) {
             cJSON *o = cJSON_CreateObject ();
@@ -97,25 +92,25 @@ s_checkpoint (const char *path, bool json)
                 cJSON_AddStringToObject (o, "shard", t->shard);
             cJSON_AddStringToObject (o, "dtype", t->dtype);
             cJSON_AddItemToObject (o, "shape", s_shape_json (t->ndim, t->shape));
-            if (counted) {
-                cJSON_AddNumberToObject (o, "elements", (double) elements);
-                cJSON_AddNumberToObject (o, "nonzeros", (double) nonzeros);
-                cJSON_AddNumberToObject (o, "sparsity", sparsity);
+            if (st.counted) {
+                cJSON_AddNumberToObject (o, "elements", (double) st.elements);
+                cJSON_AddNumberToObject (o, "nonzeros", (double) st.nonzeros);
+                cJSON_AddNumberToObject (o, "sparsity", st.sparsity);
             } else
                 cJSON_AddNullToObject (o, "sparsity");
-            if (weight) {
+            if (st.weight) {
                 cJSON *m = cJSON_AddArrayToObject (o, "matrix");
-                cJSON_AddItemToArray (m, cJSON_CreateNumber ((double) rows));
-                cJSON_AddItemToArray (m, cJSON_CreateNumber ((double) cols));
+                cJSON_AddItemToArray (m, cJSON_CreateNumber ((double) st.rows));
+                cJSON_AddItemToArray (m, cJSON_CreateNumber ((double) st.cols));
             } else
                 cJSON_AddNullToObject (o, "matrix");
             cJSON_AddItemToArray (tensors, o);
         } else {
             char sp[32] = "-", as[96] = "";
-            if (counted && elements > 0)
-                snprintf (sp, sizeof sp, "%.4f", sparsity);
-            if (weight)
-                snprintf (as, sizeof as, "%lld x %lld%s%s", (long long) rows, (long long) cols,
+            if (st.counted && st.elements > 0)
+                snprintf (sp, sizeof sp, "%.4f", st.sparsity);
+            if (st.weight)
+                snprintf (as, sizeof as, "%lld x %lld%s%s", (long long) st.rows, (long long) st.cols,
                           t->ndim == 4 ? " (im2col)" : "", strcmp (t->dtype, "F64") == 0 ? " (float32)" : "");
             printf ("  %-40s %-7s %-22s %9s  %s\n", t->name, t->dtype,
                     s_shape (t->ndim, t->shape, shape, sizeof shape), sp, as);
@@ -140,27 +135,17 @@ s_checkpoint (const char *path, bool json)
 int
 sf_cmd_inspect (int argc, char **argv)
 {
-    static const struct option options[] = {
-        { "tensor", required_argument, NULL, 't' },
-        { "seed", required_argument, NULL, 'S' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
     sf_read_opts_t read_opts = { NULL, 0 };
-    int json = 0, opt;
-    while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 't': read_opts.tensor = optarg; break;
-        case 'S':
-            if (!sf_cli_parse_u64 (optarg, &read_opts.seed))
-                return sf_cli_usage ("inspect", "--seed must be a non-negative integer, not '%s'", optarg);
-            break;
-        case 'j': json = 1; break;
-        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
-        default: return sf_cli_usage ("inspect", "unknown option");
-        }
-    }
+    bool json = false;
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_STR ("tensor", &read_opts.tensor),
+        SF_CLI_OPT_U64 ("seed", &read_opts.seed, "--seed must be a non-negative integer, not '%s'"),
+        SF_CLI_OPT_FLAG ("json", &json),
+        SF_CLI_OPT_END
+    };
+    int rc = sf_cli_options ("inspect", argc, argv, opts, s_help);
+    if (rc != SF_CLI_GO)
+        return rc;
     if (optind + 1 != argc)
         return sf_cli_usage ("inspect", "expected exactly one FILE");
     const char *path = argv[optind];

@@ -3,7 +3,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/sf_cli.h"
 #include "common/sf_curve.h"
@@ -23,46 +22,29 @@ static const char *s_help =
     "  --json          machine-readable output\n"
     "  -h, --help      this help\n";
 
-/*  The short host name, or "spmmfarm" when it is not a valid name. */
-static void
-s_default_name (char *out, size_t size)
-{
-    char host[256] = "";
-    if (gethostname (host, sizeof host - 1) != 0 || !host[0])
-        snprintf (host, sizeof host, "spmmfarm");
-    host[strcspn (host, ".")] = '\0';
-    snprintf (out, size, "%s", host[0] ? host : "spmmfarm");
-}
-
 int
 sf_cmd_keygen (int argc, char **argv)
 {
-    static const struct option options[] = {
-        { "name", required_argument, NULL, 'n' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
     char name[SF_CURVE_NAME_MAX + 2];  /* one more: an overlong name is reported, not cut */
-    s_default_name (name, sizeof name);
-    int json = 0, opt;
-    while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'n':
-            if (strlen (optarg) > SF_CURVE_NAME_MAX)
-                return sf_cli_usage ("keygen", "--name is longer than %d characters", SF_CURVE_NAME_MAX);
-            snprintf (name, sizeof name, "%s", optarg);
-            break;
-        case 'j': json = 1; break;
-        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
-        default: return sf_cli_usage ("keygen", "unknown option");
-        }
-    }
+    sf_curve_default_name (name, sizeof name);
+    const char *given = NULL;
+    bool json = false;
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_STRLEN ("name", &given, 0, SF_CURVE_NAME_MAX, "--name is longer than 64 characters"),
+        SF_CLI_OPT_FLAG ("json", &json),
+        SF_CLI_OPT_END
+    };
+    _Static_assert (SF_CURVE_NAME_MAX == 64, "--name's message says the bound");
+    int rc = sf_cli_options ("keygen", argc, argv, opts, s_help);
+    if (rc != SF_CLI_GO)
+        return rc;
+    if (given)
+        snprintf (name, sizeof name, "%s", given);
     if (optind + 1 != argc)
         return sf_cli_usage ("keygen", "expected exactly one DIR");
     const char *dir = argv[optind];
     char public_txt[SF_CURVE_KEY_TXT];
-    int rc = sf_curve_keygen (dir, name, public_txt);
+    rc = sf_curve_keygen (dir, name, public_txt);
     if (rc == SF_ERR_EXISTS) {
         sf_cli_fail ("keygen", rc);
         return SF_EXIT_USAGE;  /* the user named an existing key: bad input */

@@ -1,14 +1,13 @@
 /*  spmmfarm metrics: a coordinator's counters as Prometheus text. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/sf_cli.h"
 #include "cli/sf_client.h"
 #include "common/sf_error.h"
+#include "common/sf_matrix_io.h"
 
 static const char *s_help =
     "usage: spmmfarm metrics [--coordinator EP] [-o FILE] [--bare]\n\n"
@@ -25,63 +24,34 @@ static const char *s_help =
     "  -h, --help         this help\n\n"
     "Exit: 0 printed, 1 no answer from the coordinator, 2 bad usage.\n";
 
-/*  FILE.tmp-PID, flushed, renamed over FILE. */
 static int
-s_write (const char *path, const char *text)
+s_emit (FILE *file, const void *text)
 {
-    char tmp[4200];
-    if ((size_t) snprintf (tmp, sizeof tmp, "%s.tmp-%ld", path, (long) getpid ()) >= sizeof tmp)
-        return sf_error_set (SF_ERR_RANGE, "%s: path too long", path);
-    FILE *f = fopen (tmp, "w");
-    if (!f)
-        return sf_error_set (SF_ERR_IO, "%s: cannot create: %s", tmp, strerror (errno));
-    bool ok = fputs (text, f) >= 0 && fflush (f) == 0 && fsync (fileno (f)) == 0;
-    ok = fclose (f) == 0 && ok;
-    if (!ok || rename (tmp, path) != 0) {
-        int err = errno;
-        unlink (tmp);
-        return sf_error_set (SF_ERR_IO, "%s: cannot write: %s", path, strerror (err));
-    }
-    return SF_OK;
+    return fputs (text, file) >= 0 ? SF_OK : SF_ERR_IO;
 }
 
 int
 sf_cmd_metrics (int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "output", required_argument, 0, 'o' }, { "bare", no_argument, 0, 'b' },
-        { "help", no_argument, 0, 'h' },         SF_CLIENT_LONG_OPTIONS,
-        { 0, 0, 0, 0 }
-    };
     const char *cmd = "metrics", *output = NULL;
     sf_client_t cl;
     sf_client_init (&cl);
-    sf_proto_metrics_req_t req = { false };
-    int opt, h;
-    sf_cli_getopt_reset ();
-    while ((opt = getopt_long (argc, argv, "o:h", longopts, NULL)) != -1) {
-        if ((h = sf_client_option (cmd, opt, optarg, &cl)) != 0) {
-            if (h != 1)
-                return h;
-            continue;
-        }
-        switch (opt) {
-        case 'o': output = optarg; break;
-        case 'b': req.bare = true; break;
-        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
-        default: return sf_cli_usage (cmd, "unknown option");
-        }
-    }
-    if (optind < argc)
-        return sf_cli_usage (cmd, "unexpected argument '%s'", argv[optind]);
-    sf_proto_msg_t *reply = NULL;
-    int rc = sf_client_request (&cl, SF_PROTO_METRICS_REQ, &req, &reply);
-    if (rc == SF_OK && reply->type != SF_PROTO_METRICS)
-        rc = sf_error_set (SF_ERR_PROTOCOL, "coordinator answered with %s", sf_proto_type_name (reply->type));
+    bool bare = false;
+    const sf_cli_opt_t opts[] = {
+        { .name = "output", .short_name = 'o', .kind = SF_CLI_STR, .dest = &output },
+        SF_CLI_OPT_FLAG ("bare", &bare),
+        SF_CLIENT_OPTIONS (&cl),
+        SF_CLI_OPT_END
+    };
+    int rc = sf_cli_options_only (cmd, argc, argv, opts, s_help);
+    if (rc != SF_CLI_GO)
+        return rc;
+    char *text = NULL;
+    rc = sf_client_metrics (&cl, bare, &text);
     if (rc == SF_OK && output)
-        rc = s_write (output, reply->metrics.text);
+        rc = sf_matrix_io_write_atomic (output, s_emit, text);  /* PATH.tmp-PID-N, synced, renamed */
     else if (rc == SF_OK)
-        fputs (reply->metrics.text, stdout);
-    sf_proto_msg_destroy (&reply);
+        fputs (text, stdout);
+    free (text);
     return rc == SF_OK ? SF_EXIT_OK : sf_cli_fail (cmd, rc);
 }

@@ -74,19 +74,23 @@ s_check_type (s_cmd_t *c)
     return SF_EXIT_OK;
 }
 
+/*  A suite run's options, then the search's (--strategy refused). */
+static int
+s_option (const char *cmd, int opt, const char *arg, void *dest)
+{
+    s_cmd_t *c = dest;
+    int handled = sf_benchopts_option (&c->eval.base, opt, arg);
+    if (!handled)
+        handled = sf_tune_option (cmd, opt, arg, &c->tune);
+    if (handled == 1 && c->tune.strategy_given)
+        return sf_cli_usage (cmd, "--strategy does not apply: rank-eval runs all three");
+    return handled;
+}
+
 int
 sf_cmd_rank_eval (int argc, char **argv)
 {
-    static const struct option own[] = {
-        SF_BENCHOPTS_LONG_OPTIONS,
-        SF_TUNE_LONG_OPTIONS,
-        { "store", required_argument, NULL, 'S' },
-        { "gpu-type", required_argument, NULL, 'G' },
-        { "reuse", required_argument, NULL, 'R' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
-    const struct option *options = sf_tune_getopt (own, NULL);
+    static const struct option own[] = { SF_BENCHOPTS_LONG_OPTIONS, SF_TUNE_LONG_OPTIONS, { NULL, 0, NULL, 0 } };
     s_cmd_t c;
     memset (&c, 0, sizeof c);
     sf_rankeval_t *ev = &c.eval;
@@ -94,35 +98,29 @@ sf_cmd_rank_eval (int argc, char **argv)
     ev->search = &c.tune.search;
     sf_tune_init (&c.tune);
     c.tune.request.strategy = SF_REQUEST_RANK;
-    int opt, handled;
     /* Before anything loads CUDA: a compile answered from the CUDA JIT cache
        (~/.nv/ComputeCache) would make the strategies searched later look
        cheaper than the first. */
     setenv ("CUDA_CACHE_DISABLE", "1", 1);
-    while ((opt = getopt_long (argc, argv, "o:qh", options, NULL)) != -1) {
-        if (opt == 'h') {
-            sf_tune_print_help (s_help);
-            return SF_EXIT_OK;
-        }
-        if (opt == 'S' || opt == 'G' || opt == 'R') {
-            *(opt == 'S' ? &c.store_dir : opt == 'G' ? &c.gpu_type : &ev->reuse_dir) = optarg;
-            continue;
-        }
-        handled = sf_benchopts_option (&ev->base, opt, optarg);
-        if (!handled)
-            handled = sf_tune_option ("rank-eval", opt, optarg, &c.tune);
-        if (handled != 1)
-            return handled ? handled : sf_cli_usage ("rank-eval", "unknown option");
-        if (c.tune.strategy_given)
-            return sf_cli_usage ("rank-eval", "--strategy does not apply: rank-eval runs all three");
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_STR ("store", &c.store_dir),
+        SF_CLI_OPT_STR ("gpu-type", &c.gpu_type),
+        SF_CLI_OPT_STR ("reuse", &ev->reuse_dir),
+        SF_CLI_OPT_GROUP (sf_tune_getopt (own, NULL), s_option, &c),
+        SF_CLI_OPT_END
+    };
+    int code = sf_cli_options_only ("rank-eval", argc, argv, opts, NULL);
+    if (code == SF_CLI_HELP) {
+        sf_tune_print_help (s_help);
+        return SF_EXIT_OK;
     }
-    if (optind != argc)
-        return sf_cli_usage ("rank-eval", "unexpected argument '%s'", argv[optind]);
+    if (code != SF_CLI_GO)
+        return code;
     if (!c.store_dir && !c.tune.model)
         return sf_cli_usage ("rank-eval", "--store DIR (or --model FILE) is required");
     ev->model_source = c.tune.model ? c.tune.model : c.store_dir;
     sf_suite_t *suite = NULL;
-    int code = sf_benchopts_open (&ev->base, &suite);
+    code = sf_benchopts_open (&ev->base, &suite);
     if (code != SF_EXIT_OK)
         return code;
     sf_tune_resolve_backend ("rank-eval", &c.tune);

@@ -33,41 +33,36 @@ s_step (void *arg, const char *what, int got, int want)
             got != SF_OK ? ": " : "", got != SF_OK ? sf_error_message () : "");
 }
 
+/*  --timeout: seconds as sscanf reads them ("3s" is 3). */
+static int
+s_timeout (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
+{
+    double *timeout = opt->dest;
+    if (sscanf (arg, "%lf", timeout) != 1 || !(*timeout >= 0.5 && *timeout <= 600))
+        return sf_cli_usage (cmd, "--timeout must be seconds in 0.5..600, not '%s'", arg);
+    return SF_EXIT_OK;
+}
+
 int
 sf_cmd_selftest (int argc, char **argv)
 {
-    static const struct option options[] = {
-        { "gpu", required_argument, NULL, 'g' },
-        { "timeout", required_argument, NULL, 't' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
     int64_t gpu = 0;
     double timeout = 3;
-    int opt;
-    while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'g':
-            if (!sf_cli_parse_int (optarg, 0, 1023, &gpu))
-                return sf_cli_usage ("selftest", "--gpu must be a device ordinal, not '%s'", optarg);
-            break;
-        case 't':
-            if (sscanf (optarg, "%lf", &timeout) != 1 || !(timeout >= 0.5 && timeout <= 600))
-                return sf_cli_usage ("selftest", "--timeout must be seconds in 0.5..600, not '%s'", optarg);
-            break;
-        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
-        default: return sf_cli_usage ("selftest", "unknown option");
-        }
-    }
-    if (optind != argc)
-        return sf_cli_usage ("selftest", "unexpected argument '%s'", argv[optind]);
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_INT ("gpu", &gpu, 0, 1023, "--gpu must be a device ordinal, not '%s'"),
+        SF_CLI_OPT_CALL ("timeout", &timeout, s_timeout),
+        SF_CLI_OPT_END
+    };
+    int rc = sf_cli_options_only ("selftest", argc, argv, opts, s_help);
+    if (rc != SF_CLI_GO)
+        return rc;
 
     sf_selftest_t *t = sf_selftest_new ((int) gpu, timeout);
     if (!t)
         return sf_cli_fail ("selftest", sf_error_last ());
     printf ("gpu %lld: %s\n", (long long) gpu, sf_selftest_gpu_type (t));
     int failures = 0;
-    int rc = sf_selftest_run (t, s_step, NULL, &failures);
+    rc = sf_selftest_run (t, s_step, NULL, &failures);
     if (rc == SF_OK)
         printf ("child restarts: %d (expected 2)\n", sf_selftest_restarts (t));
     sf_selftest_destroy (&t);

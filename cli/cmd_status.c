@@ -154,22 +154,6 @@ s_print_json (const sf_proto_status_t *st)
     return sf_cli_print_json (&root);
 }
 
-/*  0 while a campaign shown is queued or running; else 1 if all are done
-    with every job, 2 if one failed, was cancelled or lost a job. */
-static int
-s_finished (const sf_proto_status_t *st)
-{
-    int result = 1;
-    for (size_t i = 0; i < st->campaign_count; i++) {
-        const char *s = st->campaigns[i].state;
-        if (strcmp (s, "queued") == 0 || strcmp (s, "running") == 0)
-            return 0;
-        if (strcmp (s, "done") != 0 || st->campaigns[i].jobs_failed > 0)
-            result = 2;
-    }
-    return result;
-}
-
 static int
 s_campaign_arg (const char *cmd, const char *text, uint64_t *id)
 {
@@ -181,50 +165,31 @@ s_campaign_arg (const char *cmd, const char *text, uint64_t *id)
 int
 sf_cmd_status (int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "watch", no_argument, 0, 'w' }, { "interval", required_argument, 0, 'i' },
-        { "json", no_argument, 0, 'j' },  { "help", no_argument, 0, 'h' },
-        SF_CLIENT_LONG_OPTIONS,           { 0, 0, 0, 0 }
-    };
     const char *cmd = "status";
     sf_client_t cl;
     sf_client_init (&cl);
     bool watch = false, json = false;
     int64_t interval = 1000;
-    int opt, h;
-    sf_cli_getopt_reset ();
-    while ((opt = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
-        if ((h = sf_client_option (cmd, opt, optarg, &cl)) != 0) {
-            if (h != 1)
-                return h;
-            continue;
-        }
-        switch (opt) {
-        case 'w': watch = true; break;
-        case 'i':
-            if (!sf_cli_parse_int (optarg, 50, 3600000, &interval))
-                return sf_cli_usage (cmd, "--interval: 50..3600000 ms");
-            break;
-        case 'j': json = true; break;
-        case 'h': fputs (s_status_help, stdout); return SF_EXIT_OK;
-        default: return sf_cli_usage (cmd, "unknown option");
-        }
-    }
-    sf_proto_status_req_t req = { 0 };
-    if (optind < argc && s_campaign_arg (cmd, argv[optind++], &req.campaign_id) != SF_EXIT_OK)
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_FLAG ("watch", &watch),
+        SF_CLI_OPT_INT ("interval", &interval, 50, 3600000, "--interval: 50..3600000 ms"),
+        SF_CLI_OPT_FLAG ("json", &json),
+        SF_CLIENT_OPTIONS (&cl),
+        SF_CLI_OPT_END
+    };
+    int rc = sf_cli_options (cmd, argc, argv, opts, s_status_help);
+    if (rc != SF_CLI_GO)
+        return rc;
+    uint64_t id = 0;
+    if (optind < argc && s_campaign_arg (cmd, argv[optind++], &id) != SF_EXIT_OK)
         return SF_EXIT_USAGE;
-    if (optind < argc)
-        return sf_cli_usage (cmd, "unexpected argument '%s'", argv[optind]);
+    if ((rc = sf_cli_no_operands (cmd, argc, argv)) != SF_CLI_GO)
+        return rc;
     for (;;) {
         sf_proto_msg_t *reply = NULL;
-        int rc = sf_client_request (&cl, SF_PROTO_STATUS_REQ, &req, &reply);
-        if (rc == SF_OK && reply->type != SF_PROTO_STATUS)
-            rc = sf_error_set (SF_ERR_PROTOCOL, "coordinator answered with %s", sf_proto_type_name (reply->type));
-        if (rc != SF_OK) {
-            sf_proto_msg_destroy (&reply);
+        if ((rc = sf_client_status (&cl, id, &reply)) != SF_OK)
             return sf_cli_fail (cmd, rc);
-        }
-        int finished = s_finished (&reply->status);
+        sf_client_outcome outcome = sf_client_status_outcome (&reply->status);
         if (json)
             s_print_json (&reply->status);
         else
@@ -232,8 +197,8 @@ sf_cmd_status (int argc, char **argv)
         sf_proto_msg_destroy (&reply);
         if (!watch)
             return SF_EXIT_OK;
-        if (finished)
-            return finished == 1 ? SF_EXIT_OK : SF_EXIT_FAILURE;
+        if (outcome != SF_CLIENT_RUNNING)
+            return outcome == SF_CLIENT_DONE ? SF_EXIT_OK : SF_EXIT_FAILURE;
         zclock_sleep ((int) interval);
         if (zsys_interrupted)
             return SF_EXIT_FAILURE;
@@ -243,33 +208,20 @@ sf_cmd_status (int argc, char **argv)
 int
 sf_cmd_cancel (int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        { "help", no_argument, 0, 'h' }, SF_CLIENT_LONG_OPTIONS, { 0, 0, 0, 0 }
-    };
     const char *cmd = "cancel";
     sf_client_t cl;
     sf_client_init (&cl);
-    int opt, h;
-    sf_cli_getopt_reset ();
-    while ((opt = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
-        if ((h = sf_client_option (cmd, opt, optarg, &cl)) != 0) {
-            if (h != 1)
-                return h;
-            continue;
-        }
-        if (opt == 'h') {
-            fputs (s_cancel_help, stdout);
-            return SF_EXIT_OK;
-        }
-        return sf_cli_usage (cmd, "unknown option");
-    }
+    const sf_cli_opt_t opts[] = { SF_CLIENT_OPTIONS (&cl), SF_CLI_OPT_END };
+    int rc = sf_cli_options (cmd, argc, argv, opts, s_cancel_help);
+    if (rc != SF_CLI_GO)
+        return rc;
     if (optind + 1 != argc)
         return sf_cli_usage (cmd, "give one CAMPAIGN id");
     sf_proto_cancel_req_t req = { 0 };
     if (s_campaign_arg (cmd, argv[optind], &req.campaign_id) != SF_EXIT_OK)
         return SF_EXIT_USAGE;
     sf_proto_msg_t *reply = NULL;
-    int rc = sf_client_request (&cl, SF_PROTO_CANCEL_REQ, &req, &reply);
+    rc = sf_client_request (&cl, SF_PROTO_CANCEL_REQ, &req, &reply);
     if (rc != SF_OK)
         return sf_cli_fail (cmd, rc);
     printf ("campaign %llu: %s\n", (unsigned long long) req.campaign_id,

@@ -156,41 +156,44 @@ s_verify (sf_store_t *store, bool json)
 
 /* ---- the command ------------------------------------------------------ */
 
+typedef struct {
+    const char *sub;  /* stat, dump, verify */
+    int db;           /* dump --db, or -1 */
+} s_verb_t;
+
+/*  --db NAME of 'store dump'. */
+static int
+s_db (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
+{
+    s_verb_t *verb = opt->dest;
+    if (strcmp (verb->sub, "dump") != 0)
+        return sf_cli_usage (cmd, "--db is for 'store dump'");
+    if ((verb->db = sf_record_db_parse (arg)) < 0)
+        return sf_cli_usage (cmd, "no database '%s' (meta, matrices, campaigns, jobs, results, best, kernels, "
+                                  "models)", arg);
+    return SF_EXIT_OK;
+}
+
 int
 sf_cmd_store (int argc, char **argv)
 {
-    static const struct option options[] = {
-        { "db", required_argument, NULL, 'd' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
     if (argc >= 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)) {
         fputs (s_help, stdout);
         return SF_EXIT_OK;
     }
     if (argc < 2)
         return sf_cli_usage ("store", "expected a command: stat, dump or verify");
-    const char *sub = argv[1];
-    if (strcmp (sub, "stat") != 0 && strcmp (sub, "dump") != 0 && strcmp (sub, "verify") != 0)
-        return sf_cli_usage ("store", "no store command '%s' (stat, dump, verify)", sub);
-    int db = -1, opt;
+    s_verb_t verb = { argv[1], -1 };
+    if (strcmp (verb.sub, "stat") != 0 && strcmp (verb.sub, "dump") != 0 && strcmp (verb.sub, "verify") != 0)
+        return sf_cli_usage ("store", "no store command '%s' (stat, dump, verify)", verb.sub);
     bool json = false;
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_CALL ("db", &verb, s_db), SF_CLI_OPT_FLAG ("json", &json), SF_CLI_OPT_END
+    };
     argc--, argv++;  /* getopt sees "SUB DIR --options" */
-    while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'd':
-            if (strcmp (sub, "dump") != 0)
-                return sf_cli_usage ("store", "--db is for 'store dump'");
-            if ((db = sf_record_db_parse (optarg)) < 0)
-                return sf_cli_usage ("store", "no database '%s' (meta, matrices, campaigns, jobs, results, "
-                                     "best, kernels, models)", optarg);
-            break;
-        case 'j': json = true; break;
-        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
-        default: return sf_cli_usage ("store", "unknown option");
-        }
-    }
+    int rc = sf_cli_options ("store", argc, argv, opts, s_help);
+    if (rc != SF_CLI_GO)
+        return rc;
     if (optind + 1 < argc)
         return sf_cli_usage ("store", "expected at most one DIR");
     char *dir = optind < argc ? strdup (argv[optind]) : sf_store_default_dir ();
@@ -200,8 +203,8 @@ sf_cmd_store (int argc, char **argv)
     free (dir);
     if (!store)
         return sf_cli_fail ("store", sf_error_last ());
-    int code = strcmp (sub, "stat") == 0 ? s_stat (store, json)
-               : strcmp (sub, "dump") == 0 ? s_dump (store, db, json)
+    int code = strcmp (verb.sub, "stat") == 0 ? s_stat (store, json)
+               : strcmp (verb.sub, "dump") == 0 ? s_dump (store, verb.db, json)
                                            : s_verify (store, json);
     sf_store_destroy (&store);
     return code;

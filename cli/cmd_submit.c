@@ -43,81 +43,80 @@ typedef struct {
     const char *files[SF_PROTO_LAYERS_MAX];
     const char *tensors[SF_PROTO_LAYERS_MAX];
     int nfiles;
+    const char *tensor;  /* --tensor: for the files that follow */
 } s_files_t;
+
+#define S_STRATEGY 2001  /* --strategy: the request's, or sweep */
+
+/*  --layer FILE, and a plain argument: one more weight file. */
+static int
+s_layer (const char *cmd, s_files_t *files, const char *file)
+{
+    if (files->nfiles >= SF_PROTO_LAYERS_MAX)
+        return sf_cli_usage (cmd, "more than %d layers", SF_PROTO_LAYERS_MAX);
+    files->tensors[files->nfiles] = files->tensor;
+    files->files[files->nfiles++] = file;
+    return SF_EXIT_OK;
+}
+
+static int
+s_layer_option (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
+{
+    return s_layer (cmd, opt->dest, arg);
+}
+
+/*  The search request's options; --strategy also takes sweep. */
+static int
+s_request_option (const char *cmd, int opt, const char *arg, void *dest)
+{
+    sf_proto_submit_t *sub = dest;
+    if (opt != S_STRATEGY)
+        return sf_tune_request_option (cmd, opt, arg, &sub->request, NULL);
+    snprintf (sub->kind, sizeof sub->kind, "%s", strcmp (arg, "sweep") == 0 ? "sweep" : "search");
+    if (strcmp (arg, "sweep") != 0 && sf_request_set_option (&sub->request, "strategy", arg) != SF_OK)
+        return sf_cli_usage (cmd, "%s (or sweep)", sf_error_message ());
+    return 1;
+}
 
 int
 sf_cmd_submit (int argc, char **argv)
 {
-    static const struct option own[] = {
-        { "layer", required_argument, 0, 'l' },      { "tensor", required_argument, 0, 't' },
-        { "n", required_argument, 0, 'n' },          { "model", required_argument, 0, 'm' },
-        { "strategy", required_argument, 0, 's' },   { "name", required_argument, 0, 'N' },
-        { "gpu-type", required_argument, 0, 'g' },   { "json", no_argument, 0, 'j' },
-        { "rank-model", required_argument, 0, 'R' },
-        { "help", no_argument, 0, 'h' },             SF_CLIENT_LONG_OPTIONS,
-        { 0, 0, 0, 0 }
-    };
-    const struct option *longopts = sf_tune_getopt (own, NULL);
+    static const struct option own[] = { { "strategy", required_argument, 0, S_STRATEGY }, { 0, 0, 0, 0 } };
     const char *cmd = "submit";
     sf_client_t cl;
     sf_client_init (&cl);
     static s_files_t files;
     memset (&files, 0, sizeof files);
-    const char *tensor = NULL, *manifest = NULL, *name = NULL, *rank_model = NULL;
+    const char *manifest = NULL, *name = NULL, *rank_model = NULL;
     int64_t n = 0;
     bool json = false;
     sf_proto_submit_t sub;
     memset (&sub, 0, sizeof sub);
     sf_request_init (&sub.request);
-    int opt, h;
-    sf_cli_getopt_reset ();
-    while ((opt = getopt_long (argc, argv, "h", longopts, NULL)) != -1) {
-        if ((h = sf_client_option (cmd, opt, optarg, &cl)) != 0
-            || (h = sf_tune_request_option (cmd, opt, optarg, &sub.request, NULL)) != 0) {
-            if (h != 1)
-                return h;
-            continue;
-        }
-        switch (opt) {
-        case 'l':
-            if (files.nfiles >= SF_PROTO_LAYERS_MAX)
-                return sf_cli_usage (cmd, "more than %d layers", SF_PROTO_LAYERS_MAX);
-            files.tensors[files.nfiles] = tensor;
-            files.files[files.nfiles++] = optarg;
-            break;
-        case 't': tensor = optarg; break;
-        case 'n':
-            if (!sf_cli_parse_int (optarg, 1, SF_PROTO_N_MAX, &n))
-                return sf_cli_usage (cmd, "--n: 1..%lld", (long long) SF_PROTO_N_MAX);
-            break;
-        case 'm': manifest = optarg; break;
-        case 'R': rank_model = optarg; break;
-        case 's':
-            snprintf (sub.kind, sizeof sub.kind, "%s", strcmp (optarg, "sweep") == 0 ? "sweep" : "search");
-            if (strcmp (optarg, "sweep") != 0 && sf_request_set_option (&sub.request, "strategy", optarg) != SF_OK)
-                return sf_cli_usage (cmd, "%s (or sweep)", sf_error_message ());
-            break;
-        case 'N':
-            if (!optarg[0] || strlen (optarg) > SF_PROTO_NAME_MAX)
-                return sf_cli_usage (cmd, "--name: 1..%d bytes", SF_PROTO_NAME_MAX);
-            name = optarg;
-            break;
-        case 'g':
-            if (strlen (optarg) > SF_PROTO_GPU_TYPE_MAX)
-                return sf_cli_usage (cmd, "--gpu-type: too long");
-            snprintf (sub.gpu_type, sizeof sub.gpu_type, "%s", optarg);
-            break;
-        case 'j': json = true; break;
-        case 'h': sf_tune_print_help (s_help); return SF_EXIT_OK;
-        default: return sf_cli_usage (cmd, "unknown option");
-        }
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_CALL ("layer", &files, s_layer_option),
+        SF_CLI_OPT_STR ("tensor", &files.tensor),
+        SF_CLI_OPT_INT ("n", &n, 1, SF_PROTO_N_MAX, "--n: 1..16777216"),
+        SF_CLI_OPT_STR ("model", &manifest),
+        SF_CLI_OPT_STRLEN ("name", &name, 1, SF_PROTO_NAME_MAX, "--name: 1..128 bytes"),
+        SF_CLI_OPT_TEXT_FIT ("gpu-type", sub.gpu_type, "--gpu-type: too long"),
+        SF_CLI_OPT_FLAG ("json", &json),
+        SF_CLI_OPT_STR ("rank-model", &rank_model),
+        SF_CLIENT_OPTIONS (&cl),
+        SF_CLI_OPT_GROUP (sf_tune_getopt (own, NULL), s_request_option, &sub),
+        SF_CLI_OPT_END
+    };
+    _Static_assert (SF_PROTO_N_MAX == 16777216 && SF_PROTO_NAME_MAX == 128, "the messages say the bounds");
+    int rc = sf_cli_options (cmd, argc, argv, opts, NULL);
+    if (rc == SF_CLI_HELP) {
+        sf_tune_print_help (s_help);
+        return SF_EXIT_OK;
     }
-    for (int i = optind; i < argc; i++) {
-        if (files.nfiles >= SF_PROTO_LAYERS_MAX)
-            return sf_cli_usage (cmd, "more than %d layers", SF_PROTO_LAYERS_MAX);
-        files.tensors[files.nfiles] = tensor;
-        files.files[files.nfiles++] = argv[i];
-    }
+    if (rc != SF_CLI_GO)
+        return rc;
+    for (int i = optind; i < argc; i++)
+        if ((rc = s_layer (cmd, &files, argv[i])) != SF_EXIT_OK)
+            return rc;
     if (!manifest && files.nfiles == 0)
         return sf_cli_usage (cmd, "give weight files (with --n N) or --model MANIFEST");
     if (files.nfiles > 0 && n == 0)
@@ -133,7 +132,7 @@ sf_cmd_submit (int argc, char **argv)
         return sf_cli_fail (cmd, sf_error_last ());
     sf_client_model_t model;
     memset (&model, 0, sizeof model);
-    int rc = manifest ? sf_client_model_read (manifest, &model) : SF_OK;
+    rc = manifest ? sf_client_model_read (manifest, &model) : SF_OK;
     for (int i = 0; i < files.nfiles && rc == SF_OK; i++)
         rc = sf_client_model_add (&model, files.files[i], files.tensors[i], n, sub.request.bias, sub.request.relu);
     if (rc == SF_OK)

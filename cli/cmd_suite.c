@@ -23,34 +23,6 @@ static const char *s_help =
     "  -h, --help      this help\n";
 
 static int
-s_compare_doubles (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
-/*  "0.5 0.7 0.9": the distinct sparsities, ascending, into out. */
-static void
-s_sparsity_list (const sf_suite_t *suite, char *out, size_t out_size)
-{
-    size_t size = sf_suite_size (suite), count = 0;
-    out[0] = '\0';
-    double *values = malloc ((size ? size : 1) * sizeof *values);
-    if (!values)
-        return;
-    for (size_t i = 0; i < size; i++)
-        values[i] = sf_suite_problem (suite, i)->sparsity;
-    qsort (values, size, sizeof *values, s_compare_doubles);
-    for (size_t i = 0; i < size; i++) {
-        if (i && values[i] == values[i - 1])
-            continue;
-        size_t used = strlen (out);
-        snprintf (out + used, out_size - used, "%s%g", count++ ? " " : "", values[i]);
-    }
-    free (values);
-}
-
-static int
 s_print_json (const sf_suite_t *suite)
 {
     cJSON *root = cJSON_CreateObject ();
@@ -116,8 +88,12 @@ s_print_table (const sf_suite_t *suite)
             printf (" [matrix %s]", p->matrix);
         putchar ('\n');
     }
-    char sparsities[SF_SUITE_SPARSITIES_MAX * 26 + 1];
-    s_sparsity_list (suite, sparsities, sizeof sparsities);
+    /* "0.5 0.7 0.9": the distinct sparsities, ascending */
+    double values[SF_SUITE_SPARSITIES_MAX];
+    size_t count = sf_suite_sparsities (suite, values, SF_SUITE_SPARSITIES_MAX);
+    char sparsities[SF_SUITE_SPARSITIES_MAX * 26 + 1] = "";
+    for (size_t i = 0, used = 0; i < count && i < SF_SUITE_SPARSITIES_MAX; i++)
+        used += (size_t) snprintf (sparsities + used, sizeof sparsities - used, "%s%g", i ? " " : "", values[i]);
     size_t shapes = sf_suite_shape_count (suite);
     printf ("%zu problem%s, %zu shape%s, sparsities %s\n", size, size == 1 ? "" : "s", shapes,
             shapes == 1 ? "" : "s", size ? sparsities : "none");
@@ -126,22 +102,12 @@ s_print_table (const sf_suite_t *suite)
 int
 sf_cmd_suite (int argc, char **argv)
 {
-    static const struct option options[] = {
-        { "filter", required_argument, NULL, 'f' },
-        { "json", no_argument, NULL, 'j' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
     const char *filter = NULL;
-    int json = 0, opt;
-    while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'f': filter = optarg; break;
-        case 'j': json = 1; break;
-        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
-        default: return sf_cli_usage ("suite", "unknown option");
-        }
-    }
+    bool json = false;
+    const sf_cli_opt_t opts[] = { SF_CLI_OPT_STR ("filter", &filter), SF_CLI_OPT_FLAG ("json", &json), SF_CLI_OPT_END };
+    int rc = sf_cli_options ("suite", argc, argv, opts, s_help);
+    if (rc != SF_CLI_GO)
+        return rc;
     if (optind + 1 != argc)
         return sf_cli_usage ("suite", "expected exactly one FILE");
     sf_suite_t *suite = sf_suite_load (argv[optind]);
@@ -154,7 +120,7 @@ sf_cmd_suite (int argc, char **argv)
             return sf_cli_fail ("suite", sf_error_last ());
         suite = filtered;
     }
-    int rc = SF_EXIT_OK;
+    rc = SF_EXIT_OK;
     if (json)
         rc = s_print_json (suite);
     else

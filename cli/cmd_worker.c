@@ -1,12 +1,8 @@
 /*  spmmfarm worker: one farm worker per GPU (docs/WORKER.md). */
-#include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <czmq.h>
@@ -61,34 +57,8 @@ static const char *s_help =
 typedef struct {
     const char *connect, *backend, *gpu, *compile_threads, *capacity;
     const char *reconnect_min_ms, *reconnect_max_ms, *cert, *server, *compile_cache;
+    bool no_cache;  /* --no-compile-cache (the last of it and --compile-cache wins) */
 } s_settings_t;
-
-#define S_FILE(field, key)                                           \
-    if (!flags->field && (v = zconfig_get (conf, "worker/" key, NULL)) && *v) \
-        flags->field = v
-
-/*  Fills the settings no flag gave from the file's `worker` section; the
-    file's strings live as long as *conf_p. */
-static int
-s_read_config (const char *path, s_settings_t *flags, zconfig_t **conf_p)
-{
-    zconfig_t *conf = zconfig_load (path);
-    if (!conf)
-        return sf_error_set (SF_ERR_NOTFOUND, "cannot read the configuration %s (ZPL, see conf/farm.conf)", path);
-    const char *v;
-    S_FILE (connect, "connect");
-    S_FILE (backend, "backend");
-    S_FILE (gpu, "gpu");
-    S_FILE (compile_threads, "compile_threads");
-    S_FILE (capacity, "capacity");
-    S_FILE (reconnect_min_ms, "reconnect_min_ms");
-    S_FILE (reconnect_max_ms, "reconnect_max_ms");
-    S_FILE (cert, "curve/cert");
-    S_FILE (server, "curve/server");
-    S_FILE (compile_cache, "compile_cache");
-    *conf_p = conf;
-    return SF_OK;
-}
 
 /*  An integer setting in [min, max]; *out untouched when unset. */
 static bool
@@ -129,79 +99,47 @@ s_options (const s_settings_t *s, sf_worker_opts_t *o, sf_tune_t *tune)
     return SF_EXIT_OK;
 }
 
-/*  The compile cache: dir, else the default (none when
-    SPMMFARM_COMPILE_CACHE=off), set as the process's. */
+/*  --compile-cache DIR, --no-compile-cache: the last one given wins. */
 static int
-s_open_cache (const char *dir, sf_kcache_t **cache_p)
+s_cache (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
 {
-    char *path = dir ? strdup (dir) : sf_kcache_default_dir ();
-    if (!path && dir)
-        return sf_error_set (SF_ERR_NOMEM, "out of memory");
-    if (!path) {  /* off, or no home to put it in: compile everything */
-        if (sf_error_last () != SF_OK)
-            fprintf (stderr, "spmmfarm worker: no compile cache: %s\n", sf_error_message ());
-        return SF_OK;
-    }
-    *cache_p = sf_kcache_new (path, 0);
-    free (path);
-    if (!*cache_p)
-        return sf_error_last ();
-    sf_jit_set_cache (*cache_p);
-    return SF_OK;
+    (void) cmd;
+    s_settings_t *s = opt->dest;
+    s->compile_cache = arg;
+    s->no_cache = !arg;
+    return SF_EXIT_OK;
 }
 
 int
 sf_cmd_worker (int argc, char **argv)
 {
-    enum { O_CONNECT = 1, O_BACKEND, O_GPU, O_THREADS, O_CAPACITY, O_CURVE_DIR, O_CERT, O_SERVER, O_CONFIG,
-           O_DRY, O_MAX_JOBS, O_CACHE, O_NO_CACHE };
-    static const struct option options[] = {
-        { "connect", required_argument, NULL, O_CONNECT },
-        { "backend", required_argument, NULL, O_BACKEND },
-        { "gpu", required_argument, NULL, O_GPU },
-        { "compile-threads", required_argument, NULL, O_THREADS },
-        { "capacity", required_argument, NULL, O_CAPACITY },
-        { "curve-dir", required_argument, NULL, O_CURVE_DIR },
-        { "cert", required_argument, NULL, O_CERT },
-        { "server-cert", required_argument, NULL, O_SERVER },
-        { "config", required_argument, NULL, O_CONFIG },
-        { "dry-run", no_argument, NULL, O_DRY },
-        { "max-jobs", required_argument, NULL, O_MAX_JOBS },
-        { "compile-cache", required_argument, NULL, O_CACHE },
-        { "no-compile-cache", no_argument, NULL, O_NO_CACHE },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
     s_settings_t s = { 0 };
     sf_worker_opts_t o = { 0 };
     int stop_fd = -1;
     const char *config = NULL, *curve_dir = NULL;
-    bool no_cache = false;
-    int opt;
-    while ((opt = getopt_long (argc, argv, "h", options, NULL)) != -1) {
-        switch (opt) {
-        case O_CONNECT: s.connect = optarg; break;
-        case O_BACKEND: s.backend = optarg; break;
-        case O_GPU: s.gpu = optarg; break;
-        case O_THREADS: s.compile_threads = optarg; break;
-        case O_CAPACITY: s.capacity = optarg; break;
-        case O_CURVE_DIR: curve_dir = optarg; break;
-        case O_CERT: s.cert = optarg; break;
-        case O_SERVER: s.server = optarg; break;
-        case O_CONFIG: config = optarg; break;
-        case O_DRY: o.dry_run = true; break;
-        case O_CACHE: s.compile_cache = optarg; no_cache = false; break;
-        case O_NO_CACHE: no_cache = true; s.compile_cache = NULL; break;
-        case O_MAX_JOBS:
-            if (!s_int ("--max-jobs", optarg, 1, 1 << 30, &o.max_jobs))
-                return SF_EXIT_USAGE;
-            break;
-        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
-        default: return sf_cli_usage ("worker", "unknown option");
-        }
-    }
-    if (optind != argc)
-        return sf_cli_usage ("worker", "unexpected argument '%s'", argv[optind]);
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_CONF ("connect", SF_CLI_F_STR ("connect", &s.connect)),
+        SF_CLI_CONF ("backend", SF_CLI_F_STR ("backend", &s.backend)),
+        SF_CLI_CONF ("gpu", SF_CLI_F_STR ("gpu", &s.gpu)),
+        SF_CLI_CONF ("compile_threads", SF_CLI_F_STR ("compile-threads", &s.compile_threads)),
+        SF_CLI_CONF ("capacity", SF_CLI_F_STR ("capacity", &s.capacity)),
+        SF_CLI_CONF ("reconnect_min_ms", SF_CLI_F_STR (NULL, &s.reconnect_min_ms)),
+        SF_CLI_CONF ("reconnect_max_ms", SF_CLI_F_STR (NULL, &s.reconnect_max_ms)),
+        SF_CLI_OPT_STR ("curve-dir", &curve_dir),
+        SF_CLI_CONF ("curve/cert", SF_CLI_F_STR ("cert", &s.cert)),
+        SF_CLI_CONF ("curve/server", SF_CLI_F_STR ("server-cert", &s.server)),
+        SF_CLI_OPT_STR ("config", &config),
+        SF_CLI_OPT_FLAG ("dry-run", &o.dry_run),
+        SF_CLI_OPT_INT32 ("max-jobs", &o.max_jobs, 1, 1 << 30,
+                          "--max-jobs must be an integer in 1..1073741824, not '%s'"),
+        SF_CLI_OPT_CALL ("compile-cache", &s, s_cache),
+        SF_CLI_CONF ("compile_cache", SF_CLI_F_STR (NULL, &s.compile_cache)),  /* the file's */
+        SF_CLI_OPT_CALL0 ("no-compile-cache", &s, s_cache),
+        SF_CLI_OPT_END
+    };
+    int code = sf_cli_options_only ("worker", argc, argv, opts, s_help);
+    if (code != SF_CLI_GO)
+        return code;
     if (curve_dir && (s.cert || s.server))
         return sf_cli_usage ("worker", "--curve-dir or --cert/--server-cert, not both");
     char cert[4096], server[4096];
@@ -212,28 +150,17 @@ sf_cmd_worker (int argc, char **argv)
         s.server = server;
     }
     zconfig_t *conf = NULL;
-    if (config && s_read_config (config, &s, &conf) != SF_OK)
-        return sf_cli_fail ("worker", SF_ERR_NOTFOUND);
+    if (config && (code = sf_cli_config ("worker", config, "worker", opts, &conf)) != SF_EXIT_OK)
+        return code;
     sf_tune_t tune;
     sf_tune_init (&tune);
-    int code = s_options (&s, &o, &tune);
+    code = s_options (&s, &o, &tune);
     sf_worker_t *worker = NULL;
     sf_kcache_t *cache = NULL;
     if (code == SF_EXIT_OK) {
-        /* SIGINT and SIGTERM blocked in every thread (before any exists) and
-           read from a signalfd by the socket thread: NVRTC installs its own
-           handlers for them while it compiles, under which a signal would
-           end the process at once, without BYE. */
-        sigset_t stop_signals;
-        sigemptyset (&stop_signals);
-        sigaddset (&stop_signals, SIGINT);
-        sigaddset (&stop_signals, SIGTERM);
-        pthread_sigmask (SIG_BLOCK, &stop_signals, NULL);
-        stop_fd = signalfd (-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (stop_fd < 0) {
-            fprintf (stderr, "spmmfarm worker: signalfd: %s\n", strerror (errno));
-            return SF_EXIT_FAILURE;
-        }
+        /* SIGINT and SIGTERM read from a signalfd by the socket thread */
+        if ((stop_fd = sf_worker_stop_fd ()) < 0)
+            return sf_cli_fail ("worker", sf_error_last ());
         o.stop_fd = stop_fd;
         zsys_init ();
         if (o.dry_run)
@@ -244,8 +171,11 @@ sf_cmd_worker (int argc, char **argv)
             sf_tune_resolve_backend ("worker", &tune);
             o.backend = tune.search.backend;
         }
-        if (!o.dry_run && !no_cache && s_open_cache (s.compile_cache, &cache) != SF_OK)
+        if (!o.dry_run && !s.no_cache && sf_kcache_open (s.compile_cache, &cache) != SF_OK)
             code = sf_cli_fail ("worker", sf_error_last ());
+        else if (!o.dry_run && !s.no_cache && !cache && sf_error_last () != SF_OK)
+            fprintf (stderr, "spmmfarm worker: no compile cache: %s\n", sf_error_message ());
+        sf_jit_set_cache (cache);
     }
     if (code == SF_EXIT_OK) {
         worker = sf_worker_new (&o);

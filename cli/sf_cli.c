@@ -1,6 +1,7 @@
 /*  sf_cli: shared helpers of the subcommands. */
 #include "cli/sf_cli.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "common/sf_error.h"
+#include "common/sf_suggest.h"
 
 /*  What the last bad option was, for sf_cli_usage (set by
     sf_cli_getopt_long, cleared by sf_cli_getopt_reset and when printed). */
@@ -122,63 +124,6 @@ sf_cli_getopt_reset (void)
     s_option_note[0] = '\0';
 }
 
-int
-sf_cli_edit_distance (const char *a, const char *b)
-{
-    enum { MAX = 64 };
-    size_t n = strlen (a), m = strlen (b);
-    if (n > MAX || m > MAX)
-        return MAX + 1;
-    /* three rows of the optimal string alignment distance */
-    int rows[3][MAX + 1];
-    int *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
-    for (size_t j = 0; j <= m; j++)
-        prev[j] = (int) j;
-    for (size_t i = 1; i <= n; i++) {
-        cur[0] = (int) i;
-        for (size_t j = 1; j <= m; j++) {
-            int cost = a[i - 1] != b[j - 1];
-            int best = prev[j] + 1;
-            if (cur[j - 1] + 1 < best)
-                best = cur[j - 1] + 1;
-            if (prev[j - 1] + cost < best)
-                best = prev[j - 1] + cost;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]
-                && prev2[j - 2] + 1 < best)
-                best = prev2[j - 2] + 1;
-            cur[j] = best;
-        }
-        int *spare = prev2;
-        prev2 = prev;
-        prev = cur;
-        cur = spare;
-    }
-    return prev[m];
-}
-
-const char *
-sf_cli_suggest (const char *word, const char *const *candidates, int count)
-{
-    const char *best = NULL, *prefixed = NULL;
-    int best_d = 1 << 20, prefixes = 0;
-    size_t len = strlen (word);
-    for (int i = 0; i < count; i++) {
-        int d = sf_cli_edit_distance (word, candidates[i]);
-        if (d < best_d) {
-            best_d = d;
-            best = candidates[i];
-        }
-        if (len >= 2 && strncmp (word, candidates[i], len) == 0) {
-            prefixes++;
-            prefixed = candidates[i];
-        }
-    }
-    int limit = len <= 4 ? 1 : 2;
-    if (best && best_d <= limit)
-        return best;
-    return prefixes == 1 ? prefixed : NULL;
-}
-
 /*  The note for a bad long option `arg` ("--name" or "--name=value"). */
 static void
 s_long_note (const char *arg, const struct option *longopts)
@@ -217,12 +162,160 @@ s_long_note (const char *arg, const struct option *longopts)
     }
     char word[72];
     snprintf (word, sizeof word, "%.*s", (int) (len < 64 ? len : 64), name);
-    const char *near = sf_cli_suggest (word, names, count);
+    const char *near = sf_suggest_closest (word, names, count);
     if (near)
         snprintf (s_option_note, sizeof s_option_note, "unknown option '--%s' (did you mean '--%s'?)",
                   word, near);
     else
         snprintf (s_option_note, sizeof s_option_note, "unknown option '--%s'", word);
+}
+
+/* ---- table-driven options ------------------------------------------- */
+
+/*  The val of a table entry's long option (above any short option's and
+    the groups' own values). */
+#define S_OPT_BASE 0x10000
+
+/*  Stores one value by its entry: SF_EXIT_OK or an exit code. */
+static int
+s_store (const char *cmd, const sf_cli_opt_t *o, const char *arg)
+{
+    int64_t v;
+    switch (o->kind) {
+    case SF_CLI_FLAG: *(bool *) o->dest = true; return SF_EXIT_OK;
+    case SF_CLI_STR:
+        if (o->error && ((int64_t) strlen (arg) < o->min || (int64_t) strlen (arg) > o->max))
+            break;
+        *(const char **) o->dest = arg;
+        return SF_EXIT_OK;
+    case SF_CLI_TEXT:
+        if (o->error && (int64_t) strlen (arg) >= o->max)
+            break;
+        snprintf ((char *) o->dest, (size_t) o->max, "%s", arg);
+        return SF_EXIT_OK;
+    case SF_CLI_INT:
+        if (sf_cli_parse_int (arg, o->min, o->max, (int64_t *) o->dest))
+            return SF_EXIT_OK;
+        break;
+    case SF_CLI_INT32:
+        if (sf_cli_parse_int (arg, o->min, o->max, &v)) {
+            *(int *) o->dest = (int) v;
+            return SF_EXIT_OK;
+        }
+        break;
+    case SF_CLI_U64:
+        if (sf_cli_parse_u64 (arg, (uint64_t *) o->dest))
+            return SF_EXIT_OK;
+        break;
+    case SF_CLI_DOUBLE:
+        if (sf_cli_parse_double (arg, o->fmin, o->fmax, (double *) o->dest))
+            return SF_EXIT_OK;
+        break;
+    case SF_CLI_CALL:
+    case SF_CLI_CALL0: return o->call (cmd, o, arg);
+    default: break;
+    }
+    return sf_cli_usage (cmd, o->error ? o->error : "bad value '%s'", arg);
+}
+
+int
+sf_cli_options (const char *cmd, int argc, char **argv, const sf_cli_opt_t *opts, const char *help)
+{
+    struct option longopts[SF_CLI_OPTS_MAX + 2];
+    const sf_cli_opt_t *owner[SF_CLI_OPTS_MAX];
+    char shortopts[2 * SF_CLI_OPTS_MAX + 2] = "h";
+    size_t used = 1;
+    int count = 0;
+    for (const sf_cli_opt_t *o = opts; o->kind != SF_CLI_END; o++) {
+        if (!o->name && o->kind != SF_CLI_GROUP)
+            continue;  /* the configuration file's only */
+        const struct option *g = o->kind == SF_CLI_GROUP ? o->group : NULL;
+        do {
+            assert (count < SF_CLI_OPTS_MAX);
+            bool value = g ? g->has_arg != no_argument : o->kind != SF_CLI_FLAG && o->kind != SF_CLI_CALL0;
+            int short_name = g ? (g->val > ' ' && g->val < 127 ? g->val : 0) : o->short_name;
+            longopts[count] = g ? *g : (struct option) { o->name, value ? required_argument : no_argument, NULL,
+                                                         S_OPT_BASE + count };
+            owner[count++] = o;
+            if (short_name) {
+                shortopts[used++] = (char) short_name;
+                if (value)
+                    shortopts[used++] = ':';
+            }
+        } while (g && (++g)->name);
+    }
+    shortopts[used] = '\0';
+    longopts[count] = (struct option) { "help", no_argument, NULL, 'h' };
+    longopts[count + 1] = (struct option) { NULL, 0, NULL, 0 };
+    sf_cli_getopt_reset ();
+    int opt;
+    while ((opt = sf_cli_getopt_long (argc, argv, shortopts, longopts, NULL)) != -1) {
+        if (opt == 'h') {
+            if (!help)
+                return SF_CLI_HELP;
+            fputs (help, stdout);
+            return SF_EXIT_OK;
+        }
+        const sf_cli_opt_t *hit = opt >= S_OPT_BASE && opt < S_OPT_BASE + count ? owner[opt - S_OPT_BASE] : NULL;
+        for (int i = 0; !hit && opt != '?' && opt != ':' && i < count; i++)
+            if (owner[i]->kind != SF_CLI_GROUP && owner[i]->short_name == opt)
+                hit = owner[i];
+        int rc = SF_EXIT_OK, handled = 0;
+        if (hit)
+            rc = s_store (cmd, hit, optarg);
+        for (const sf_cli_opt_t *o = opts; !hit && !handled && opt != '?' && opt != ':' && o->kind != SF_CLI_END; o++)
+            if (o->kind == SF_CLI_GROUP)
+                handled = o->group_fn (cmd, opt, optarg, o->dest);
+        if (!hit && handled == 0)
+            return sf_cli_usage (cmd, "unknown option");
+        if (!hit && handled != 1)
+            return handled;
+        if (rc != SF_EXIT_OK)
+            return rc;
+    }
+    return SF_CLI_GO;
+}
+
+int
+sf_cli_config (const char *cmd, const char *file, const char *section, const sf_cli_opt_t *opts, zconfig_t **conf_p)
+{
+    zconfig_t *conf = *conf_p = zconfig_load (file);
+    if (!conf)
+        return sf_cli_fail (cmd, sf_error_set (SF_ERR_FORMAT, "%s: cannot read it as a ZPL configuration", file));
+    for (const sf_cli_opt_t *o = opts; o->kind != SF_CLI_END; o++) {
+        char path[256];
+        snprintf (path, sizeof path, "%s/%s", section, o->conf ? o->conf : "");
+        const char *v = o->conf ? zconfig_get (conf, path, NULL) : NULL;
+        if (!v || !*v)
+            continue;
+        if (o->kind == SF_CLI_STR && !*(const char **) o->dest)
+            *(const char **) o->dest = v;
+        else if (o->kind == SF_CLI_TEXT && !*(char *) o->dest)
+            snprintf ((char *) o->dest, (size_t) o->max, "%s", v);
+        else if (o->kind == SF_CLI_INT && *(int64_t *) o->dest < 0
+                 && !sf_cli_parse_int (v, o->min, o->max, o->dest)) {
+            sf_error_set (SF_ERR_FORMAT, "%s: %s: '%s' is not in %lld..%lld", file, path, v, (long long) o->min,
+                          (long long) o->max);
+            zconfig_destroy (conf_p);
+            return sf_cli_fail (cmd, SF_ERR_FORMAT);
+        }
+    }
+    return SF_EXIT_OK;
+}
+
+int
+sf_cli_options_only (const char *cmd, int argc, char **argv, const sf_cli_opt_t *opts, const char *help)
+{
+    int rc = sf_cli_options (cmd, argc, argv, opts, help);
+    return rc == SF_CLI_GO ? sf_cli_no_operands (cmd, argc, argv) : rc;
+}
+
+int
+sf_cli_no_operands (const char *cmd, int argc, char **argv)
+{
+    if (optind < argc)
+        return sf_cli_usage (cmd, "unexpected argument '%s'", argv[optind]);
+    return SF_CLI_GO;
 }
 
 #undef getopt_long

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
+#include <czmq.h>
 
 enum {
     SF_EXIT_OK = 0,       /* success */
@@ -56,14 +57,119 @@ int sf_cli_getopt_long (int argc, char *const *argv, const char *shortopts,
 #define getopt_long(argc, argv, shortopts, longopts, longindex) \
     sf_cli_getopt_long (argc, argv, shortopts, longopts, longindex)
 
-/*  Edit distance (Levenshtein with adjacent transpositions) of two words,
-    at most 64 bytes each compared (longer ones: a large distance). */
-int sf_cli_edit_distance (const char *a, const char *b);
+/*  A command's options as a table, parsed by sf_cli_options: one entry per
+    long option (--help/-h is added), each value checked and stored where
+    its entry says; a bad one is a usage error (exit 2) whose message is the
+    entry's `error`, a printf format given the value (one %s, or none).
 
-/*  The candidate closest to `word` if it is close enough to be a likely
-    typo (distance <= 1 for words of up to 4 bytes, else <= 2, or `word` a
-    prefix of exactly one candidate); NULL otherwise. */
-const char *sf_cli_suggest (const char *word, const char *const *candidates, int count);
+        int64_t n = 0;
+        bool json = false;
+        const sf_cli_opt_t opts[] = {
+            SF_CLI_OPT_INT ("n", &n, 1, 1 << 24, "--n must be in 1..16777216, not '%s'"),
+            SF_CLI_OPT_FLAG ("json", &json),
+            SF_CLI_OPT_END
+        };
+        int rc = sf_cli_options ("cmd", argc, argv, opts, s_help);
+        if (rc != SF_CLI_GO)
+            return rc;
+        ... argv[optind..]: the operands ...
+*/
+typedef enum {
+    SF_CLI_END = 0,   /* ends a table */
+    SF_CLI_FLAG,      /* bool *dest = true */
+    SF_CLI_STR,       /* const char **dest = the value (in argv); with an
+                         `error`, its length must be in [min, max] bytes */
+    SF_CLI_TEXT,      /* char dest[max]: the value, copied: cut to fit, or
+                         with an `error`, refused when it does not fit */
+    SF_CLI_INT,       /* int64_t *dest: an integer in [min, max] */
+    SF_CLI_INT32,     /* int *dest: an integer in [min, max] */
+    SF_CLI_U64,       /* uint64_t *dest: a non-negative integer */
+    SF_CLI_DOUBLE,    /* double *dest: a finite number in [fmin, fmax] */
+    SF_CLI_CALL,      /* call (cmd, entry, value) */
+    SF_CLI_CALL0,     /* call (cmd, entry, NULL): an option without a value */
+    SF_CLI_GROUP      /* the long options `group` (a {0}-ended table, e.g. a
+                         module's; a printable val is also its short option),
+                         handled by group_fn (cmd, opt, value, dest): 1 if
+                         handled, 0 if not its own, else an exit code */
+} sf_cli_kind;
+
+typedef struct sf_cli_opt_s sf_cli_opt_t;
+struct sf_cli_opt_s {
+    const char *name;        /* the long option's name, without "--"; NULL: a
+                                setting of the configuration file only */
+    const char *conf;        /* its key in a configuration file's section
+                                (sf_cli_config), or NULL */
+    int short_name;          /* its short form ('o' for -o), or 0 */
+    sf_cli_kind kind;
+    void *dest;              /* where the value goes (kinds above) */
+    const char *error;       /* usage message of a bad value */
+    int64_t min, max;        /* SF_CLI_INT, SF_CLI_INT32 */
+    double fmin, fmax;       /* SF_CLI_DOUBLE */
+    int (*call) (const char *cmd, const sf_cli_opt_t *opt, const char *value);  /* SF_EXIT_OK or an
+                                                                       exit code, message printed */
+    const struct option *group;                                          /* SF_CLI_GROUP */
+    int (*group_fn) (const char *cmd, int opt, const char *value, void *dest);
+};
+
+/*  An entry: SF_CLI_OPT_X (...) = { SF_CLI_F_X (...) }; SF_CLI_CONF (KEY,
+    SF_CLI_F_X (...)) gives it a configuration key too; {.name = NULL, ...}
+    with a key is a setting of the file only. */
+#define SF_CLI_F_FLAG(n, d) .name = (n), .kind = SF_CLI_FLAG, .dest = (d)
+#define SF_CLI_F_STR(n, d) .name = (n), .kind = SF_CLI_STR, .dest = (d)
+#define SF_CLI_F_TEXT(n, buf) .name = (n), .kind = SF_CLI_TEXT, .dest = (buf), .max = (int64_t) sizeof (buf)
+#define SF_CLI_F_INT(n, d, lo, hi, e) \
+    .name = (n), .kind = SF_CLI_INT, .dest = (d), .min = (lo), .max = (hi), .error = (e)
+#define SF_CLI_OPT_FLAG(n, d) { SF_CLI_F_FLAG (n, d) }
+#define SF_CLI_OPT_STR(n, d) { SF_CLI_F_STR (n, d) }
+#define SF_CLI_OPT_TEXT(n, buf) { SF_CLI_F_TEXT (n, buf) }
+#define SF_CLI_OPT_STRLEN(n, d, lo, hi, e) { SF_CLI_F_STR (n, d), .min = (lo), .max = (hi), .error = (e) }
+#define SF_CLI_OPT_TEXT_FIT(n, buf, e) { SF_CLI_F_TEXT (n, buf), .error = (e) }
+#define SF_CLI_OPT_INT(n, d, lo, hi, e) { SF_CLI_F_INT (n, d, lo, hi, e) }
+#define SF_CLI_OPT_INT32(n, d, lo, hi, e) \
+    { .name = (n), .kind = SF_CLI_INT32, .dest = (d), .min = (lo), .max = (hi), .error = (e) }
+#define SF_CLI_OPT_U64(n, d, e) { .name = (n), .kind = SF_CLI_U64, .dest = (d), .error = (e) }
+#define SF_CLI_OPT_DOUBLE(n, d, lo, hi, e) \
+    { .name = (n), .kind = SF_CLI_DOUBLE, .dest = (d), .fmin = (lo), .fmax = (hi), .error = (e) }
+#define SF_CLI_OPT_CALL(n, d, fn) { .name = (n), .kind = SF_CLI_CALL, .dest = (d), .call = (fn) }
+#define SF_CLI_OPT_CALL0(n, d, fn) { .name = (n), .kind = SF_CLI_CALL0, .dest = (d), .call = (fn) }
+#define SF_CLI_OPT_GROUP(g, fn, d) { .kind = SF_CLI_GROUP, .group = (g), .group_fn = (fn), .dest = (d) }
+#define SF_CLI_CONF(key, fields) { fields, .conf = (key) }
+#define SF_CLI_OPT_END { .kind = SF_CLI_END }
+
+/*  The most long options one table gives (groups' included). */
+#define SF_CLI_OPTS_MAX 96
+
+/*  sf_cli_options's "go on": the options are read, argv[optind..] are the
+    operands. */
+#define SF_CLI_GO (-1)
+/*  sf_cli_options's answer to --help when it has no help text to print. */
+#define SF_CLI_HELP (-2)
+
+/*  Parses argv[1..] (getopt reset first) by the table opts: SF_CLI_GO, or
+    the exit code to return: SF_EXIT_OK after printing `help` on stdout for
+    --help/-h (SF_CLI_HELP instead when help is NULL: the caller prints it),
+    SF_EXIT_USAGE after a usage error (an unknown option, a bad value), or
+    what a call or a group returned. */
+int sf_cli_options (const char *cmd, int argc, char **argv, const sf_cli_opt_t *opts, const char *help);
+
+/*  Settings from the `section` of a ZPL file (conf/farm.conf) for the
+    entries that have a `conf` key and that the command line left unset (a
+    NULL string, an empty text, a negative integer): flags win. An integer
+    is checked against its entry's bounds ("FILE: SECTION/KEY: 'V' is not
+    in MIN..MAX"). SF_EXIT_OK, or the exit code (2: the file cannot be
+    read, a bad value) with the error printed. *conf_p (the caller
+    destroys it; NULL after an error) holds the strings that SF_CLI_STR
+    entries now point to. */
+int sf_cli_config (const char *cmd, const char *file, const char *section, const sf_cli_opt_t *opts,
+                   zconfig_t **conf_p);
+
+/*  sf_cli_options for a command that takes no operands: one is the usage
+    error "unexpected argument 'X'". */
+int sf_cli_options_only (const char *cmd, int argc, char **argv, const sf_cli_opt_t *opts, const char *help);
+
+/*  SF_CLI_GO when argv[optind..] is empty, else the usage error
+    "unexpected argument 'X'" (returns SF_EXIT_USAGE). */
+int sf_cli_no_operands (const char *cmd, int argc, char **argv);
 
 /*  Every subcommand, defined in cli/cmd_*.c. */
 int sf_cmd_gen (int argc, char **argv);

@@ -41,6 +41,14 @@ sf_client_option (const char *command, int opt, const char *arg, sf_client_t *cl
     }
 }
 
+const struct option sf_client_long_options[] = { SF_CLIENT_LONG_OPTIONS, { 0, 0, 0, 0 } };
+
+int
+sf_client_option_group (const char *command, int opt, const char *arg, void *client)
+{
+    return sf_client_option (command, opt, arg, client);
+}
+
 void
 sf_client_bar_init (sf_client_bar_t *bar, const char *phase)
 {
@@ -67,7 +75,7 @@ sf_client_bar_draw (const sf_proto_campaign_t *c, int compiles, void *arg)
     /* the bar keeps the phase as its label (the item says the layers);
        `status --watch` shows candidates, GPU busy share and the ETA */
     sf_progress_draw (NULL, bar->phase, (int) c->jobs_done, (int) c->jobs_total);
-    if (strcmp (c->state, "queued") != 0 && strcmp (c->state, "running") != 0)
+    if (sf_client_campaign_ended (c))
         sf_progress_end ();
 }
 

@@ -32,19 +32,6 @@ s_note (const sf_layerrows_row_t *r)
     return r->from_store ? "from the store" : "";
 }
 
-static const char *
-s_explain (const sf_store_best_t *b, char *buf, size_t size)
-{
-    sf_config_t c;
-    memset (&c, 0, sizeof c);
-    c.tmpl = SF_TEMPLATE_DENSE;
-    if (b->tmpl != SF_TEMPLATE_DENSE && sf_config_parse (b->config, &c) != SF_OK) {
-        snprintf (buf, size, "%s", b->config);
-        return buf;
-    }
-    return sf_config_explain (&c, buf, size);
-}
-
 /*  The speedup column's header: "xSGEMM", "xcuBLASLt" (the type is in the
     time column's). */
 static const char *
@@ -186,7 +173,9 @@ sf_layer_table_print (FILE *out, const sf_layerrows_row_t *rows, int count)
         if (seen)
             continue;
         char words[SF_CONFIG_EXPLAIN_MAX];
-        fprintf (out, "  %-*s %s\n", S_CONFIG_MAX, rows[i].best.config, s_explain (&rows[i].best, words, sizeof words));
+        const sf_store_best_t *b = &rows[i].best;
+        fprintf (out, "  %-*s %s\n", S_CONFIG_MAX, b->config,
+                 sf_config_explain_text (b->config, b->tmpl, words, sizeof words));
     }
 }
 
@@ -216,7 +205,7 @@ sf_layer_table_json (const sf_layerrows_row_t *r)
     char words[SF_CONFIG_EXPLAIN_MAX];
     cJSON_AddStringToObject (o, "template", sf_template_name (b->tmpl));
     cJSON_AddStringToObject (o, "config", b->config);
-    cJSON_AddStringToObject (o, "explain", s_explain (b, words, sizeof words));
+    cJSON_AddStringToObject (o, "explain", sf_config_explain_text (b->config, b->tmpl, words, sizeof words));
     cJSON_AddStringToObject (o, "precision", sf_tier_name (r->tier));
     cJSON_AddNumberToObject (o, "us", b->us);
     if (isnan (b->err) || b->simulated)  /* sim: not run, not verified */

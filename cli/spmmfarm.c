@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/sf_cli.h"
+#include "common/sf_suggest.h"
 #include "config.h"
 #include "worker/sf_measure.h"
 
@@ -62,7 +63,7 @@ s_no_command (const char *name)
     for (size_t i = 0; i < S_COMMAND_COUNT; i++)
         names[i] = s_commands[i].name;
     names[S_COMMAND_COUNT] = "help";
-    const char *near = sf_cli_suggest (name, names, (int) S_COMMAND_COUNT + 1);
+    const char *near = sf_suggest_closest (name, names, (int) S_COMMAND_COUNT + 1);
     if (near)
         fprintf (stderr, "spmmfarm: no command '%s'; did you mean '%s'?\n", name, near);
     else

@@ -27,6 +27,7 @@ libsf_common_la_SOURCES += \
 	common/sf_cudadrv.c common/sf_cudadrv.h \
 	common/sf_curve.c common/sf_curve.h \
 	common/sf_sign.c common/sf_sign.h \
+	common/sf_suggest.c common/sf_suggest.h \
 	common/sf_tier.c common/sf_tier.h \
 	common/sf_checkpoint.c common/sf_checkpoint.h \
 	common/sf_sort.c common/sf_sort.h

@@ -491,3 +491,20 @@ sf_checkpoint_matrix_shape (const sf_checkpoint_tensor_t *t, int64_t *rows, int6
         *cols *= t->shape[i];
     return *rows >= 1 && *cols >= 1;
 }
+
+int
+sf_checkpoint_stats (const sf_checkpoint_tensor_t *t, sf_checkpoint_stats_t *out)
+{
+    memset (out, 0, sizeof *out);
+    int rc = sf_safetensors_count_nonzero (t->file, t->name, &out->nonzeros, &out->elements);
+    if (rc != SF_OK && rc != SF_ERR_UNSUPPORTED)
+        return rc;
+    out->counted = rc == SF_OK;
+    if (!out->counted)
+        out->nonzeros = out->elements = 0;
+    if (out->counted && out->elements > 0)
+        out->sparsity = 1.0 - (double) out->nonzeros / (double) out->elements;
+    out->weight = sf_checkpoint_matrix_shape (t, &out->rows, &out->cols);
+    sf_error_clear ();
+    return SF_OK;
+}

@@ -80,6 +80,22 @@ const sf_checkpoint_tensor_t *sf_checkpoint_find (const sf_checkpoint_t *self, c
     into *rows, *cols. */
 bool sf_checkpoint_matrix_shape (const sf_checkpoint_tensor_t *t, int64_t *rows, int64_t *cols);
 
+/*  What `inspect` shows of a tensor: its zeros counted by streaming its
+    data, and the matrix it is read as. */
+typedef struct {
+    bool counted;       /* false: a dtype whose zeros are not counted (integers...) */
+    int64_t elements;   /* counted: the elements ... */
+    int64_t nonzeros;   /* ... and the nonzero ones */
+    double sparsity;    /* counted: 1 - nonzeros / elements (0 for no element); else 0 */
+    bool weight;        /* sf_checkpoint_matrix_shape: a layer's weight ... */
+    int64_t rows, cols; /* ... read as a rows x cols matrix */
+} sf_checkpoint_stats_t;
+
+/*  The tensor's stats: SF_OK (a dtype that cannot be counted included), or
+    the read's error (SF_ERR_FORMAT: the data is not its shape's size,
+    SF_ERR_IO). */
+int sf_checkpoint_stats (const sf_checkpoint_tensor_t *t, sf_checkpoint_stats_t *out);
+
 /*  Natural order of two names (digit runs as numbers), for sorting. */
 int sf_checkpoint_name_cmp (const char *a, const char *b);
 

@@ -540,3 +540,54 @@ sf_cudadrv_gpu_type (const char *name, int cc_major, int cc_minor, int sm_count,
                              size);
     return SF_OK;
 }
+
+void
+sf_cudadrv_probe_fini (sf_cudadrv_probe_t *p)
+{
+    free (p->devices);
+    p->devices = NULL;
+    p->count = 0;
+    sf_cudadrv_destroy (&p->drv);
+}
+
+/*  None to list: why (the error's message, or `text`). */
+static int
+s_probe_none (sf_cudadrv_probe_t *p, const char *text)
+{
+    snprintf (p->why, sizeof p->why, "%s", text ? text : sf_error_message ());
+    sf_error_clear ();
+    return SF_OK;
+}
+
+int
+sf_cudadrv_probe (const char *path, sf_cudadrv_probe_t *p)
+{
+    memset (p, 0, sizeof *p);
+    p->drv = sf_cudadrv_new (path, SF_CUDADRV_NO_INIT);
+    if (!p->drv)
+        return sf_error_last () == SF_ERR_NODEVICE ? s_probe_none (p, NULL) : sf_error_last ();
+    int version = 0;
+    int rc = sf_cudadrv_driver_version (p->drv, &version);
+    if (rc == SF_OK) {
+        sf_cudadrv_version_string (version, p->driver, sizeof p->driver);
+        rc = sf_cudadrv_init (p->drv);
+    }
+    if (rc == SF_OK)
+        rc = sf_cudadrv_device_count (p->drv, &p->count);
+    if (rc == SF_ERR_NODEVICE) {
+        p->count = 0;
+        return s_probe_none (p, NULL);
+    }
+    if (rc == SF_OK && p->count == 0) {
+        char text[96];
+        snprintf (text, sizeof text, "the CUDA %s driver sees no device", p->driver);
+        return s_probe_none (p, text);
+    }
+    if (rc == SF_OK && !(p->devices = calloc ((size_t) p->count, sizeof *p->devices)))
+        rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
+    for (int i = 0; rc == SF_OK && i < p->count; i++)
+        rc = sf_cudadrv_device_info (p->drv, i, &p->devices[i]);
+    if (rc != SF_OK)
+        sf_cudadrv_probe_fini (p);
+    return rc;
+}

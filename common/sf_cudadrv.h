@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/sf_error.h"
+
 #include <cuda.h>  /* types, enums and prototypes only: never linked */
 
 #ifdef __cplusplus
@@ -228,6 +230,30 @@ int sf_cudadrv_device_info (const sf_cudadrv_t *self, int ordinal, sf_device_inf
     fits a name from cuDeviceGetName). */
 int sf_cudadrv_gpu_type (const char *name, int cc_major, int cc_minor, int sm_count,
                          char *out, size_t size);
+
+/*  What this machine's driver sees, found in steps so that each outcome
+    has its own answer (`spmmfarm devices`): no driver library, a driver
+    and no GPU, a driver that fails, or the GPUs.
+
+        sf_cudadrv_probe_t p;
+        int rc = sf_cudadrv_probe (NULL, &p);   // SF_OK: p.count GPUs, or none and p.why
+        ...
+        sf_cudadrv_probe_fini (&p);
+*/
+typedef struct {
+    sf_cudadrv_t *drv;             /* the driver, initialised; NULL when there is none */
+    char driver[16];               /* its version ("13.0"); "" when unknown */
+    int count;                     /* GPUs seen */
+    sf_device_info_t *devices;     /* count of them (owned) */
+    char why[512];                 /* count 0: why there is none to list */
+} sf_cudadrv_probe_t;
+
+/*  Opens the driver (path as sf_cudadrv_new's), reads its version, calls
+    cuInit and describes every GPU. SF_OK with count 0 and `why` when there
+    is no driver or no device (an answer, not a failure); an error when a
+    driver loads and then fails (the probe is finished then). */
+int sf_cudadrv_probe (const char *path, sf_cudadrv_probe_t *probe);
+void sf_cudadrv_probe_fini (sf_cudadrv_probe_t *probe);
 
 #ifdef __cplusplus
 }

@@ -512,3 +512,13 @@ sf_curve_public_key (const char *cert_path, char *out)
     zcert_destroy (&cert);
     return SF_OK;
 }
+
+void
+sf_curve_default_name (char *out, size_t size)
+{
+    char host[256] = "";
+    if (gethostname (host, sizeof host - 1) != 0 || !host[0])
+        snprintf (host, sizeof host, "spmmfarm");
+    host[strcspn (host, ".")] = '\0';
+    snprintf (out, size, "%s", host[0] ? host : "spmmfarm");
+}

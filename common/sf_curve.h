@@ -37,6 +37,11 @@ extern "C" {
     public_txt is not NULL it receives the public key (SF_CURVE_KEY_TXT). */
 int sf_curve_keygen (const char *dir, const char *name, char *public_txt);
 
+/*  The default name of a certificate: this machine's short host name (up
+    to its first '.'), or "spmmfarm" when it has none. NUL-terminated in
+    out (cut to size). */
+void sf_curve_default_name (char *out, size_t size);
+
 /*  Roles of a key (docs/CLUSTER.md, "Roles"), from where its public
     certificate lies in the allow-list directory:
       DIR/workers/NAME.cert   worker: serves jobs (the workers endpoint only)

@@ -174,6 +174,8 @@ sf_reference_run (const sf_matrix_t *a, int64_t n, uint64_t seed, int threads, s
     }
     for (int64_t i = 0; i < m * n; i++)
         out->checksum += c[i];
+    out->verified = out->max_rel_err <= SF_REFERENCE_RUN_TOL;
+    out->gflops = 2.0 * sf_matrix_nnz (a) * (double) n * 1e-9 / out->seconds;
     free (dense_row);
     free (b);
     free (c);

@@ -39,8 +39,10 @@ void sf_reference_spmm_rows (const sf_matrix_t *a, const float *b, int64_t n,
     c holds a NaN or Inf (never passes). */
 double sf_reference_max_rel_err (const float *c, const double *ref, int64_t count);
 
-/*  Rows of C that sf_reference_run checks independently. */
+/*  Rows of C that sf_reference_run checks independently, and the bound of
+    their relative error for the run to count as verified. */
 #define SF_REFERENCE_RUN_ROWS 16
+#define SF_REFERENCE_RUN_TOL 1e-6
 
 /*  What sf_reference_run measured and checked. */
 typedef struct {
@@ -49,6 +51,8 @@ typedef struct {
     int32_t sampled_rows;  /* rows checked: min(M, SF_REFERENCE_RUN_ROWS), drawn at random */
     double max_rel_err;    /* of those rows against the dense row of A times B in double
                               (sf_reference_max_rel_err; INFINITY: C not finite) */
+    bool verified;         /* max_rel_err <= SF_REFERENCE_RUN_TOL */
+    double gflops;         /* useful GFLOP/s: 2 nnz(A) n / seconds (CPU, not a GPU figure) */
 } sf_reference_run_t;
 
 /*  `spmmfarm reference`: C = A B for a random B (K x n, sf_rng_weight of

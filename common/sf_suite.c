@@ -851,3 +851,31 @@ sf_problem_matrix (const sf_problem_t *problem)
     }
     return matrix;
 }
+
+static int
+s_compare_doubles (const void *a, const void *b)
+{
+    double x = *(const double *) a, y = *(const double *) b;
+    return x < y ? -1 : x > y;
+}
+
+size_t
+sf_suite_sparsities (const sf_suite_t *self, double *out, size_t max)
+{
+    size_t size = sf_suite_size (self), count = 0;
+    double *values = malloc ((size ? size : 1) * sizeof *values);
+    if (!values)
+        return 0;
+    for (size_t i = 0; i < size; i++)
+        values[i] = sf_suite_problem (self, i)->sparsity;
+    qsort (values, size, sizeof *values, s_compare_doubles);
+    for (size_t i = 0; i < size; i++) {
+        if (i && values[i] == values[i - 1])
+            continue;
+        if (count < max)
+            out[count] = values[i];
+        count++;
+    }
+    free (values);
+    return count;
+}

@@ -71,6 +71,11 @@ const sf_problem_t *sf_suite_problem (const sf_suite_t *self, size_t i);
 /*  Number of distinct (M, K, N) among the suite's problems. */
 size_t sf_suite_shape_count (const sf_suite_t *self);
 
+/*  The distinct sparsities of the suite's problems, ascending: the first
+    `max` of them into out (may be NULL when max is 0); returns how many
+    there are. */
+size_t sf_suite_sparsities (const sf_suite_t *self, double *out, size_t max);
+
 /*  A new suite with the problems that match a filter expression, in the
     same order (possibly none); same name, description and path. The
     language (docs/SUITES.md): comma-separated terms, all of which must hold,

@@ -667,10 +667,63 @@ sf_client_wait (const sf_client_t *cl, uint64_t id, sf_client_status_fn *on_stat
         sf_proto_msg_destroy (&reply);
         if (on_status)
             on_status (out, compiles, arg);
-        if (strcmp (out->state, "queued") != 0 && strcmp (out->state, "running") != 0)
+        if (sf_client_campaign_ended (out))
             return SF_OK;
         if (zsys_interrupted)
             return sf_error_set (SF_ERR_CANCELLED, "interrupted");
         zclock_sleep (200);
     }
+}
+
+bool
+sf_client_campaign_ended (const sf_proto_campaign_t *c)
+{
+    return strcmp (c->state, "queued") != 0 && strcmp (c->state, "running") != 0;
+}
+
+/*  A request whose reply must be of type `want`. */
+static int
+s_request_reply (const sf_client_t *cl, sf_proto_type type, const void *body, sf_proto_type want,
+                 sf_proto_msg_t **reply_p)
+{
+    int rc = sf_client_request (cl, type, body, reply_p);
+    if (rc == SF_OK && (*reply_p)->type != want) {
+        rc = sf_error_set (SF_ERR_PROTOCOL, "coordinator answered with %s", sf_proto_type_name ((*reply_p)->type));
+        sf_proto_msg_destroy (reply_p);
+    }
+    return rc;
+}
+
+int
+sf_client_status (const sf_client_t *cl, uint64_t campaign, sf_proto_msg_t **reply_p)
+{
+    sf_proto_status_req_t req = { campaign };
+    return s_request_reply (cl, SF_PROTO_STATUS_REQ, &req, SF_PROTO_STATUS, reply_p);
+}
+
+sf_client_outcome
+sf_client_status_outcome (const sf_proto_status_t *st)
+{
+    sf_client_outcome outcome = SF_CLIENT_DONE;
+    for (size_t i = 0; i < st->campaign_count; i++) {
+        const sf_proto_campaign_t *c = &st->campaigns[i];
+        if (!sf_client_campaign_ended (c))
+            return SF_CLIENT_RUNNING;
+        if (strcmp (c->state, "done") != 0 || c->jobs_failed > 0)
+            outcome = SF_CLIENT_FAILED;
+    }
+    return outcome;
+}
+
+int
+sf_client_metrics (const sf_client_t *cl, bool bare, char **text_p)
+{
+    *text_p = NULL;
+    sf_proto_metrics_req_t req = { bare };
+    sf_proto_msg_t *reply = NULL;
+    int rc = s_request_reply (cl, SF_PROTO_METRICS_REQ, &req, SF_PROTO_METRICS, &reply);
+    if (rc == SF_OK && !(*text_p = strdup (reply->metrics.text ? reply->metrics.text : "")))
+        rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
+    sf_proto_msg_destroy (&reply);
+    return rc;
 }

@@ -138,6 +138,28 @@ typedef void (sf_client_status_fn) (const sf_proto_campaign_t *campaign, int com
 int sf_client_wait (const sf_client_t *client, uint64_t campaign, sf_client_status_fn *on_status, void *arg,
                     sf_proto_campaign_t *out);
 
+/*  Whether a campaign has ended: its state is neither queued nor running. */
+bool sf_client_campaign_ended (const sf_proto_campaign_t *campaign);
+
+/*  The coordinator's STATUS: of one campaign, or of all (campaign 0), and
+    its workers. *reply_p (caller destroys) is a STATUS; SF_ERR_PROTOCOL on
+    another reply, or the request's error. */
+int sf_client_status (const sf_client_t *client, uint64_t campaign, sf_proto_msg_t **reply_p);
+
+/*  What the campaigns of a STATUS came to. */
+typedef enum {
+    SF_CLIENT_RUNNING,  /* one of them is queued or running */
+    SF_CLIENT_DONE,     /* all ended done, with every job */
+    SF_CLIENT_FAILED    /* all ended, one failed, was cancelled or lost a job
+                           (an older coordinator's "done" with failed jobs) */
+} sf_client_outcome;
+sf_client_outcome sf_client_status_outcome (const sf_proto_status_t *status);
+
+/*  The coordinator's counters as Prometheus text (bare: values only, no
+    # HELP and # TYPE lines): *text_p the caller's (free). SF_ERR_PROTOCOL
+    on another reply, or the request's error. */
+int sf_client_metrics (const sf_client_t *client, bool bare, char **text_p);
+
 #ifdef __cplusplus
 }
 #endif

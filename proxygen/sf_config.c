@@ -168,3 +168,16 @@ sf_config_blocks (const sf_config_t *c, int64_t m, int64_t n)
     int64_t cols = sf_config_cols_per_block (c);
     return groups * ((n + cols - 1) / cols);
 }
+
+char *
+sf_config_explain_text (const char *text, sf_template tmpl, char *buf, size_t size)
+{
+    sf_config_t c;
+    memset (&c, 0, sizeof c);
+    c.tmpl = SF_TEMPLATE_DENSE;
+    if (tmpl != SF_TEMPLATE_DENSE && sf_config_parse (text, &c) != SF_OK) {
+        snprintf (buf, size, "%s", text);
+        return buf;
+    }
+    return sf_config_explain (&c, buf, size);
+}

@@ -83,6 +83,12 @@ char *sf_config_explain (const sf_config_t *config, char *buf, size_t size);
 /*  Parses canonical text; SF_ERR_FORMAT with a message if malformed. */
 int sf_config_parse (const char *text, sf_config_t *config);
 
+/*  A stored winner's config in words: sf_config_explain of its text parsed
+    (any text of the dense template: the dense kernel's words), or the text
+    itself when it is no U or D config (a T config: its text says it).
+    Into buf (truncated); returns buf. */
+char *sf_config_explain_text (const char *text, sf_template tmpl, char *buf, size_t size);
+
 /*  Columns of C one block covers, and blocks for a given N and M. */
 int32_t sf_config_cols_per_block (const sf_config_t *config);
 /*  Threads of one block: t x g, t x k for a U config split over K, or t

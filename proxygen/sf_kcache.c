@@ -449,3 +449,17 @@ sf_kcache_default_dir (void)
     sf_error_set (SF_ERR_NOTFOUND, "no compile cache directory: set SPMMFARM_COMPILE_CACHE, XDG_CACHE_HOME or HOME");
     return NULL;
 }
+
+int
+sf_kcache_open (const char *dir, sf_kcache_t **cache_p)
+{
+    *cache_p = NULL;
+    char *path = dir ? strdup (dir) : sf_kcache_default_dir ();
+    if (!path && dir)
+        return sf_error_set (SF_ERR_NOMEM, "out of memory");
+    if (!path)  /* off, or no home to put it in (the error says which): compile everything */
+        return SF_OK;
+    *cache_p = sf_kcache_new (path, 0);
+    free (path);
+    return *cache_p ? SF_OK : sf_error_last ();
+}

@@ -89,6 +89,15 @@ void sf_kcache_counters (sf_kcache_t *self, sf_kcache_counters_t *out);
     NULL with SF_OK, no cache. */
 char *sf_kcache_default_dir (void);
 
+/*  A process's compile cache: dir, else sf_kcache_default_dir's, with the
+    default bound. SF_OK with *cache_p NULL when there is none to open:
+    SPMMFARM_COMPILE_CACHE=off (sf_error_last () is SF_OK), or no directory
+    to put it in (sf_error_last () is SF_ERR_NOTFOUND, its message a warning
+    for the caller to give: compiles go on without a cache). An error when
+    the directory cannot be made. The caller owns *cache_p (and hands it to
+    sf_jit_set_cache). */
+int sf_kcache_open (const char *dir, sf_kcache_t **cache_p);
+
 #ifdef __cplusplus
 }
 #endif

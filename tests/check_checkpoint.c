@@ -244,6 +244,36 @@ START_TEST (test_sharded)
     ck_assert_str_eq (conv->file, s_path ("model-2.safetensors"));
     ck_assert_int_eq (sf_checkpoint_find (ck, "step")->ndim, 0);
     ck_assert_str_eq (sf_checkpoint_find (ck, "layers.2.fc.weight")->dtype, "BF16");
+    /* what `inspect` lists: zeros counted in each shard's data, the matrix read */
+    sf_checkpoint_stats_t st;
+    ck_assert_int_eq (sf_checkpoint_stats (sf_checkpoint_find (ck, "layers.10.fc.weight"), &st), SF_OK);
+    ck_assert (st.counted);
+    ck_assert_int_eq (st.elements, 32);
+    ck_assert_int_eq (st.nonzeros, 4);  /* the diagonal of 8 x 4 */
+    ck_assert_double_eq (st.sparsity, 1.0 - 4.0 / 32.0);
+    ck_assert (st.weight);
+    ck_assert_int_eq (st.rows, 8);
+    ck_assert_int_eq (st.cols, 4);
+    ck_assert_int_eq (sf_checkpoint_stats (sf_checkpoint_find (ck, "layers.2.fc.weight"), &st), SF_OK);
+    ck_assert_int_eq (st.nonzeros, 0);  /* written as zeros */
+    ck_assert_double_eq (st.sparsity, 1.0);
+    ck_assert_int_eq (sf_checkpoint_stats (sf_checkpoint_find (ck, "conv.weight"), &st), SF_OK);
+    ck_assert_int_eq (st.elements, 54);
+    ck_assert_int_eq (st.nonzeros, 2);
+    ck_assert (st.weight);
+    ck_assert_int_eq (st.cols, 27);      /* im2col: I * kh * kw */
+    ck_assert_int_eq (sf_checkpoint_stats (sf_checkpoint_find (ck, "norm.weight"), &st), SF_OK);
+    ck_assert (st.counted);
+    ck_assert (!st.weight);             /* 1-D: no layer */
+    /* a shard cut short: its tensor's data is not its shape's size */
+    sf_checkpoint_tensor_t cut = *sf_checkpoint_find (ck, "layers.2.fc.bias");  /* the file's last data */
+    FILE *f = fopen (cut.file, "r+");
+    ck_assert_ptr_nonnull (f);
+    ck_assert_int_eq (fseek (f, 0, SEEK_END), 0);
+    long size = ftell (f);
+    fclose (f);
+    ck_assert_int_eq (truncate (cut.file, size - 60), 0);
+    ck_assert_int_ne (sf_checkpoint_stats (&cut, &st), SF_OK);
     sf_checkpoint_destroy (&ck);
 }
 END_TEST

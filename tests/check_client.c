@@ -322,6 +322,41 @@ START_TEST (test_submit_and_wait)
         ck_assert_int_gt (res.timed, 0);
         sf_proto_body_free (SF_PROTO_RESULT, &res);
     }
+    /* the STATUS of that campaign, of all, and what they came to */
+    ck_assert (sf_client_campaign_ended (&last));
+    ck_assert_msg (sf_client_status (&cl, id, &reply) == SF_OK, "%s", sf_error_message ());
+    ck_assert_int_eq (reply->type, SF_PROTO_STATUS);
+    ck_assert_uint_eq (reply->status.campaign_count, 1);
+    ck_assert_uint_eq (reply->status.campaigns[0].id, id);
+    ck_assert_uint_eq (reply->status.worker_count, 1);
+    ck_assert_int_eq (sf_client_status_outcome (&reply->status), SF_CLIENT_DONE);
+    /* one campaign still running, or one failed: not done */
+    snprintf (reply->status.campaigns[0].state, sizeof reply->status.campaigns[0].state, "running");
+    ck_assert (!sf_client_campaign_ended (&reply->status.campaigns[0]));
+    ck_assert_int_eq (sf_client_status_outcome (&reply->status), SF_CLIENT_RUNNING);
+    snprintf (reply->status.campaigns[0].state, sizeof reply->status.campaigns[0].state, "cancelled");
+    ck_assert_int_eq (sf_client_status_outcome (&reply->status), SF_CLIENT_FAILED);
+    snprintf (reply->status.campaigns[0].state, sizeof reply->status.campaigns[0].state, "done");
+    reply->status.campaigns[0].jobs_failed = 1;  /* an older coordinator's "done" with a failed job */
+    ck_assert_int_eq (sf_client_status_outcome (&reply->status), SF_CLIENT_FAILED);
+    sf_proto_msg_destroy (&reply);
+    ck_assert_int_eq (sf_client_status (&cl, 0, &reply), SF_OK);
+    ck_assert_uint_eq (reply->status.campaign_count, 1);
+    sf_proto_msg_destroy (&reply);
+    ck_assert_int_ne (sf_client_status (&cl, 987654, &reply), SF_OK);
+    ck_assert_ptr_null (reply);
+
+    /* the counters, with and without their # HELP lines */
+    char *text = NULL;
+    ck_assert_msg (sf_client_metrics (&cl, false, &text) == SF_OK, "%s", sf_error_message ());
+    ck_assert_ptr_nonnull (strstr (text, "# HELP spmmfarm_up "));
+    ck_assert_ptr_nonnull (strstr (text, "\nspmmfarm_up 1"));
+    free (text);
+    ck_assert_int_eq (sf_client_metrics (&cl, true, &text), SF_OK);
+    ck_assert_ptr_null (strstr (text, "# HELP"));
+    ck_assert_ptr_nonnull (strstr (text, "spmmfarm_up 1"));
+    free (text);
+
     /* a second wait on an ended campaign returns at once */
     seen.calls = 0;
     ck_assert_int_eq (sf_client_wait (&cl, id, s_on_status, &seen, &last), SF_OK);

@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tests/sf_check.h"
 #include "common/sf_clock.h"
+#include "common/sf_curve.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
 #include "common/sf_matrix.h"
@@ -311,7 +313,9 @@ START_TEST (test_reference_run)
     ck_assert_int_eq (sf_reference_run (a, 7, 5, 2, &run), SF_OK);
     ck_assert_int_eq (run.sampled_rows, SF_REFERENCE_RUN_ROWS);
     ck_assert_double_le (run.max_rel_err, 1e-6);
+    ck_assert (run.verified);
     ck_assert_double_ge (run.seconds, 0);
+    ck_assert_double_eq_tol (run.gflops * run.seconds, 2.0 * sf_matrix_nnz (a) * 7 * 1e-9, 1e-15);
     float b[30 * 7], c[40 * 7];
     sf_rng_t rng;
     sf_rng_seed (&rng, 5 ^ 0x42);
@@ -384,6 +388,22 @@ START_TEST (test_tier_names_and_rounding)
 }
 END_TEST
 
+/*  keygen's default certificate name: the short host name, a valid name. */
+START_TEST (test_curve_default_name)
+{
+    char host[256] = "", name[SF_CURVE_NAME_MAX + 1];
+    ck_assert_int_eq (gethostname (host, sizeof host - 1), 0);
+    host[strcspn (host, ".")] = '\0';
+    sf_curve_default_name (name, sizeof name);
+    ck_assert_str_eq (name, host[0] ? host : "spmmfarm");
+    ck_assert_ptr_null (strchr (name, '.'));
+    char small[4];
+    sf_curve_default_name (small, sizeof small);  /* cut to fit, terminated */
+    ck_assert_uint_le (strlen (small), 3);
+    ck_assert_int_eq (strncmp (small, name, strlen (small)), 0);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -401,6 +421,7 @@ s_suite (void)
     tcase_add_test (tc, test_reference_run);
     tcase_add_test (tc, test_clock_mono_and_cpu);
     tcase_add_test (tc, test_tier_names_and_rounding);
+    tcase_add_test (tc, test_curve_default_name);
     suite_add_tcase (s, tc);
     return s;
 }

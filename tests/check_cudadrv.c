@@ -116,6 +116,54 @@ END_TEST
 
 /* ---- the fake driver ----------------------------------------------------- */
 
+/*  `spmmfarm devices`'s answers: none (no driver; a driver, no device),
+    the GPUs, or a driver that fails. */
+START_TEST (test_probe)
+{
+    s_clean_env ();
+    sf_cudadrv_probe_t p;
+    ck_assert_int_eq (sf_cudadrv_probe ("/nonexistent/libcuda.so.1", &p), SF_OK);
+    ck_assert_int_eq (p.count, 0);
+    ck_assert_ptr_null (p.drv);
+    ck_assert_str_eq (p.driver, "");
+    ck_assert_ptr_nonnull (strstr (p.why, "CUDA driver not found"));
+    sf_cudadrv_probe_fini (&p);
+    sf_cudadrv_probe_fini (&p);  /* safe twice */
+
+    ck_assert_int_eq (sf_cudadrv_probe (SF_FAKE_LIBCUDA, &p), SF_OK);
+    ck_assert_int_eq (p.count, 2);
+    ck_assert_ptr_nonnull (p.drv);
+    ck_assert_int_ne (p.driver[0], 0);
+    ck_assert_str_eq (p.devices[0].name, "Fake H100");
+    ck_assert_int_eq (p.devices[1].ordinal, 1);
+    ck_assert_str_eq (p.devices[1].driver_version_str, p.driver);
+    sf_cudadrv_probe_fini (&p);
+    ck_assert_ptr_null (p.drv);
+
+    setenv ("SF_FAKE_CUDA_DEVICES", "0", 1);
+    ck_assert_int_eq (sf_cudadrv_probe (SF_FAKE_LIBCUDA, &p), SF_OK);
+    ck_assert_int_eq (p.count, 0);
+    ck_assert_str_eq (p.why, "the CUDA 13.0 driver sees no device");
+    sf_cudadrv_probe_fini (&p);
+
+    unsetenv ("SF_FAKE_CUDA_DEVICES");
+    setenv ("SF_FAKE_CUDA_INIT", "100", 1);  /* CUDA_ERROR_NO_DEVICE */
+    ck_assert_int_eq (sf_cudadrv_probe (SF_FAKE_LIBCUDA, &p), SF_OK);
+    ck_assert_int_eq (p.count, 0);
+    ck_assert_str_eq (p.driver, "13.0");  /* the driver answered its version */
+    ck_assert_str_eq (p.why, "cuInit: CUDA_ERROR_NO_DEVICE (100): no CUDA-capable device is detected");
+    sf_cudadrv_probe_fini (&p);
+
+    setenv ("SF_FAKE_CUDA_INIT", "999", 1);  /* CUDA_ERROR_UNKNOWN: the driver fails */
+    ck_assert_int_eq (sf_cudadrv_probe (SF_FAKE_LIBCUDA, &p), SF_ERR_CUDA);
+    ck_assert_str_eq (sf_error_message (), "cuInit: CUDA_ERROR_UNKNOWN (999): unknown error");
+    ck_assert_ptr_null (p.drv);
+    ck_assert_int_eq (p.count, 0);
+    ck_assert_ptr_null (p.devices);
+    s_clean_env ();
+}
+END_TEST
+
 START_TEST (test_fake_devices)
 {
     s_clean_env ();
@@ -369,6 +417,7 @@ s_suite (void)
     tcase_add_test (tc, test_default_library);
     tcase_add_test (tc, test_library_that_is_no_driver);
     tcase_add_test (tc, test_fake_devices);
+    tcase_add_test (tc, test_probe);
     tcase_add_test (tc, test_fake_lacks_compute);
     tcase_add_test (tc, test_error_translation);
     tcase_add_test (tc, test_fake_init_failures);

@@ -297,6 +297,54 @@ START_TEST (test_jit_uses_the_cache)
 }
 END_TEST
 
+/*  The worker's cache: the directory given, else the default one, else none
+    (off, or nowhere to put it: a warning, not a failure). */
+START_TEST (test_open)
+{
+    char dir[300], file[300];
+    snprintf (dir, sizeof dir, "%s/given", s_dir);
+    sf_kcache_t *cache = NULL;
+    ck_assert_int_eq (sf_kcache_open (dir, &cache), SF_OK);
+    ck_assert_ptr_nonnull (cache);
+    ck_assert_str_eq (sf_kcache_dir (cache), dir);
+    struct stat st;
+    ck_assert_int_eq (stat (dir, &st), 0);
+    ck_assert (S_ISDIR (st.st_mode));
+    sf_kcache_destroy (&cache);
+    /* the default: $XDG_CACHE_HOME/spmmfarm/kernels, made */
+    unsetenv ("SPMMFARM_COMPILE_CACHE");
+    setenv ("XDG_CACHE_HOME", s_dir, 1);
+    ck_assert_int_eq (sf_kcache_open (NULL, &cache), SF_OK);
+    ck_assert_ptr_nonnull (cache);
+    snprintf (dir, sizeof dir, "%s/spmmfarm/kernels", s_dir);
+    ck_assert_str_eq (sf_kcache_dir (cache), dir);
+    ck_assert_int_eq (stat (dir, &st), 0);
+    sf_kcache_destroy (&cache);
+    /* off: none, and no error */
+    setenv ("SPMMFARM_COMPILE_CACHE", "off", 1);
+    cache = (sf_kcache_t *) 1;
+    ck_assert_int_eq (sf_kcache_open (NULL, &cache), SF_OK);
+    ck_assert_ptr_null (cache);
+    ck_assert_int_eq (sf_error_last (), SF_OK);
+    /* nowhere to put it: none, and the reason for a warning */
+    unsetenv ("SPMMFARM_COMPILE_CACHE");
+    unsetenv ("XDG_CACHE_HOME");
+    unsetenv ("HOME");
+    ck_assert_int_eq (sf_kcache_open (NULL, &cache), SF_OK);
+    ck_assert_ptr_null (cache);
+    ck_assert_int_eq (sf_error_last (), SF_ERR_NOTFOUND);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "no compile cache directory"));
+    /* a directory that cannot be made (a file is in the way): an error */
+    snprintf (file, sizeof file, "%s/a-file", s_dir);
+    FILE *f = fopen (file, "w");
+    ck_assert_ptr_nonnull (f);
+    fclose (f);
+    ck_assert_int_ne (sf_kcache_open (file, &cache), SF_OK);
+    ck_assert_ptr_null (cache);
+    ck_assert_int_eq (sf_error_last (), SF_ERR_IO);
+}
+END_TEST
+
 START_TEST (test_default_dir)
 {
     setenv ("SPMMFARM_COMPILE_CACHE", "/some/where", 1);
@@ -332,6 +380,7 @@ s_suite (void)
     tcase_add_test (tc, test_threads_and_processes_at_once);
     tcase_add_test (tc, test_jit_uses_the_cache);
     tcase_add_test (tc, test_default_dir);
+    tcase_add_test (tc, test_open);
     suite_add_tcase (s, tc);
     return s;
 }

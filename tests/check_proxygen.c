@@ -69,6 +69,16 @@ START_TEST (test_config_explain)
     /* a short buffer is truncated, never overrun */
     char tiny[8];
     ck_assert_str_eq (sf_config_explain (&c, tiny, sizeof tiny), "dense: ");
+    /* a stored winner's text: parsed and said, dense by its template, else as it is */
+    char from_text[SF_CONFIG_EXPLAIN_MAX];
+    ck_assert_int_eq (sf_config_parse ("D:r4.v2.t128.g1.o0.none", &c), SF_OK);
+    ck_assert_str_eq (sf_config_explain_text ("D:r4.v2.t128.g1.o0.none", SF_TEMPLATE_D, from_text, sizeof from_text),
+                      sf_config_explain (&c, words, sizeof words));
+    ck_assert_str_eq (sf_config_explain_text ("dense.nk", SF_TEMPLATE_DENSE, from_text, sizeof from_text),
+                      "dense: a dense GEMM on the densified A (the tier's library or our tensor-core kernel)");
+    ck_assert_str_eq (sf_config_explain_text ("T:m64.n128.k32.s3", SF_TEMPLATE_T, from_text, sizeof from_text),
+                      "T:m64.n128.k32.s3");
+    ck_assert_str_eq (sf_config_explain_text ("U:nonsense", SF_TEMPLATE_U, tiny, sizeof tiny), "U:nonse");
 }
 END_TEST
 

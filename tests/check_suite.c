@@ -170,6 +170,33 @@ s_count (const sf_suite_t *suite, const char *expr)
     return size;
 }
 
+/*  bench205's five sparsities, ascending, each once; a filter's own. */
+START_TEST (test_sparsities)
+{
+    sf_suite_t *suite = s_load_bench205 ();
+    double got[8];
+    ck_assert_uint_eq (sf_suite_sparsities (suite, got, 8), 5);
+    const double want[] = { 0.5, 0.7, 0.8, 0.9, 0.95 };
+    for (int i = 0; i < 5; i++)
+        ck_assert_double_eq (got[i], want[i]);
+    ck_assert_uint_eq (sf_suite_sparsities (suite, NULL, 0), 5);  /* counted only */
+    got[2] = -1;
+    ck_assert_uint_eq (sf_suite_sparsities (suite, got, 2), 5);   /* the first two written */
+    ck_assert_double_eq (got[1], 0.7);
+    ck_assert_double_eq (got[2], -1);
+    sf_suite_t *some = sf_suite_filter (suite, "sparsity>=0.9");
+    ck_assert_ptr_nonnull (some);
+    ck_assert_uint_eq (sf_suite_sparsities (some, got, 8), 2);
+    ck_assert_double_eq (got[0], 0.9);
+    ck_assert_double_eq (got[1], 0.95);
+    sf_suite_destroy (&some);
+    some = sf_suite_filter (suite, "m=1");
+    ck_assert_uint_eq (sf_suite_sparsities (some, got, 8), 0);  /* none */
+    sf_suite_destroy (&some);
+    sf_suite_destroy (&suite);
+}
+END_TEST
+
 START_TEST (test_filter_counts)
 {
     sf_suite_t *suite = s_load_bench205 ();
@@ -456,6 +483,7 @@ s_suite (void)
     tcase_add_test (tc, test_bench205_order_ids_and_seeds);
     tcase_add_test (tc, test_problem_matrix_generated);
     tcase_add_test (tc, test_filter_counts);
+    tcase_add_test (tc, test_sparsities);
     tcase_add_test (tc, test_filter_rejects_bad_expressions);
     tcase_add_test (tc, test_malformed_files_rejected);
     tcase_add_test (tc, test_missing_files_and_bounds);

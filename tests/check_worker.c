@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -808,6 +809,38 @@ START_TEST (test_program_dry_run_and_sigterm)
 }
 END_TEST
 
+/*  SIGTERM and SIGINT, blocked, arrive on the descriptor instead of ending
+    the process: in this process and in a thread started after the call
+    (a real signal, sent with kill). */
+static void *
+s_raise_thread (void *arg)
+{
+    (void) arg;
+    kill (getpid (), SIGINT);  /* to the process: a thread that did not block it would take it and die */
+    return NULL;
+}
+
+START_TEST (test_worker_stop_fd)
+{
+    int fd = sf_worker_stop_fd ();
+    ck_assert_int_ge (fd, 0);
+    struct signalfd_siginfo info;
+    ck_assert_int_eq (read (fd, &info, sizeof info), -1);  /* non-blocking: nothing yet */
+    ck_assert_int_eq (kill (getpid (), SIGTERM), 0);
+    ck_assert_int_eq (read (fd, &info, sizeof info), (ssize_t) sizeof info);
+    ck_assert_uint_eq (info.ssi_signo, SIGTERM);
+    pthread_t thread;
+    ck_assert_int_eq (pthread_create (&thread, NULL, s_raise_thread, NULL), 0);
+    pthread_join (thread, NULL);
+    sigset_t pending;
+    sigpending (&pending);
+    ck_assert (sigismember (&pending, SIGINT));  /* blocked in the new thread too: pending on the process */
+    ck_assert_int_eq (read (fd, &info, sizeof info), (ssize_t) sizeof info);
+    ck_assert_uint_eq (info.ssi_signo, SIGINT);
+    close (fd);
+}
+END_TEST
+
 static Suite *
 s_suite (void)
 {
@@ -827,6 +860,7 @@ s_suite (void)
     tcase_add_test (tc, test_worker_options_refused);
     tcase_add_test (tc, test_worker_curve);
     tcase_add_test (tc, test_program_dry_run_and_sigterm);
+    tcase_add_test (tc, test_worker_stop_fd);
     suite_add_tcase (s, tc);
     return s;
 }

@@ -50,6 +50,40 @@ expect_exit 2 "gen with an unknown option" "$SPMMFARM" gen --frob
 expect_exit 1 "gen into a missing directory is a runtime failure" \
     "$SPMMFARM" gen --m 4 --k 4 --sparsity 0.5 -o "$WORK/no/such/dir/a.mtx"
 
+# Options as tables (cli/sf_cli: sf_cli_options, sf_cli_config): a value out
+# of its bounds names the option and the value, --opt=value and short forms
+# work, a group's option (the client's) is checked too, a farm.conf's
+# setting is checked like its flag, and a flag wins over the file.
+expect_exit 2 "an integer out of bounds" "$SPMMFARM" gen --m 0 --k 3 --sparsity 0.5 -o "$WORK/b.mtx"
+expect_grep "^spmmfarm gen: --m must be an integer in 1..2147483647, not '0'\$" "$WORK/err" "... names the bound and the value"
+expect_exit 2 "a number out of bounds" "$SPMMFARM" gen --m 2 --k 3 --sparsity=1.5 -o "$WORK/b.mtx"
+expect_grep "--sparsity must be a number in \[0, 1\], not '1.5'" "$WORK/err" "... --opt=value form"
+expect_exit 0 "-o and --opt=value" "$SPMMFARM" gen --m=2 --k 3 --sparsity 0.5 -o"$WORK/b.mtx"
+[ -f "$WORK/b.mtx" ] && pass "... wrote -o's file" || fail "... wrote -o's file"
+expect_exit 2 "an operand where none is taken" "$SPMMFARM" devices extra
+expect_grep "unexpected argument 'extra'" "$WORK/err" "... named"
+expect_exit 2 "a client option out of bounds" "$SPMMFARM" status --timeout 0
+expect_grep "^spmmfarm status: --timeout: milliseconds, 1..86400000\$" "$WORK/err" "... the client's message"
+long129=$(printf 'n%.0s' $(seq 129))
+expect_exit 2 "a name of no byte" "$SPMMFARM" import x.safetensors -o "$WORK/m.json" --name ''
+expect_grep "^spmmfarm import: --name: 1..128 bytes\$" "$WORK/err" "... says its bounds"
+expect_exit 2 "a name over its bound" "$SPMMFARM" submit x.mtx --n 4 --name "$long129"
+expect_grep "^spmmfarm submit: --name: 1..128 bytes\$" "$WORK/err" "... says its bounds"
+expect_exit 2 "a GPU type that does not fit" "$SPMMFARM" submit x.mtx --n 4 --gpu-type "$long129$long129$long129"
+expect_grep "^spmmfarm submit: --gpu-type: too long\$" "$WORK/err" "... says so"
+expect_exit 2 "an empty GPU type" "$SPMMFARM" export 1 -o "$WORK/x.bundle" --gpu-type ''
+expect_grep "^spmmfarm export: --gpu-type must not be empty\$" "$WORK/err" "... says so"
+expect_exit 2 "a certificate name over 64 bytes" "$SPMMFARM" keygen "$WORK/k" --name "$long129"
+expect_grep "^spmmfarm keygen: --name is longer than 64 characters\$" "$WORK/err" "... says so"
+[ ! -e "$WORK/k" ] && pass "... and makes nothing" || fail "... and makes nothing"
+printf 'coordinator\n    store = %s/cs\n    liveness = 500\n' "$WORK" > "$WORK/bad.conf"
+expect_exit 2 "a farm.conf value out of bounds" "$SPMMFARM" coordinator --config "$WORK/bad.conf"
+expect_grep "bad.conf: coordinator/liveness: '500' is not in 1..100" "$WORK/err" "... names the file, the key and the bound"
+expect_exit 2 "a flag out of bounds, with the file" "$SPMMFARM" coordinator --config "$WORK/bad.conf" --liveness 0
+expect_grep "^spmmfarm coordinator: --liveness: 1..100\$" "$WORK/err" "... the flag's message"
+expect_exit 2 "a missing farm.conf" "$SPMMFARM" coordinator --config "$WORK/none.conf"
+expect_grep "none.conf: cannot read it as a ZPL configuration" "$WORK/err" "... says so"
+
 # gen -> inspect -> reference on one layer
 expect_exit 0 "gen a 768x768 layer at 0.9" "$SPMMFARM" gen --m 768 --k 768 --sparsity 0.9 --seed 1 -o "$WORK/l.mtx" --json
 cp "$WORK/out" "$WORK/gen.json"

@@ -31,6 +31,12 @@ tests_check_suite_SOURCES = tests/check_suite.c
 tests_check_suite_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_suite_LDADD = $(CHECK_LDADD)
 tests_check_suite_LDFLAGS = $(CUDA_LDFLAGS)
+check_PROGRAMS += tests/check_suggest
+TESTS += tests/check_suggest
+tests_check_suggest_SOURCES = tests/check_suggest.c
+tests_check_suggest_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_suggest_LDADD = $(CHECK_LDADD)
+tests_check_suggest_LDFLAGS = $(CUDA_LDFLAGS)
 
 tests_check_cudadrv_SOURCES = tests/check_cudadrv.c
 tests_check_cudadrv_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)

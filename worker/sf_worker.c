@@ -4,11 +4,14 @@
     worker/sf_matcache.h, the HELLO in worker/sf_hello.h. */
 #include "worker/sf_worker.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 
 #include "common/sf_curve.h"
 #include "common/sf_error.h"
@@ -825,4 +828,18 @@ sf_worker_run (sf_worker_t *self)
     }
     sf_jobthread_stop (self->runner);  /* after BYE: the coordinator requeues at once */
     return rc;
+}
+
+int
+sf_worker_stop_fd (void)
+{
+    sigset_t stop_signals;
+    sigemptyset (&stop_signals);
+    sigaddset (&stop_signals, SIGINT);
+    sigaddset (&stop_signals, SIGTERM);
+    pthread_sigmask (SIG_BLOCK, &stop_signals, NULL);
+    int fd = signalfd (-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (fd < 0)
+        sf_error_set (SF_ERR_IO, "signalfd: %s", strerror (errno));
+    return fd;
 }

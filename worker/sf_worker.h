@@ -124,6 +124,15 @@ const char *sf_worker_gpu_type (const sf_worker_t *self);
 /*  A copy of the counters (thread-safe). */
 void sf_worker_stats (const sf_worker_t *self, sf_worker_stats_t *out);
 
+/*  The program's stop signals: blocks SIGINT and SIGTERM in the calling
+    thread, and so in every thread it starts afterwards (call it before
+    any), and returns a signalfd that reads them (non-blocking,
+    close-on-exec), for opts.stop_fd; the caller closes it. Blocked, not
+    handled: NVRTC installs its own handlers for them while it compiles,
+    under which a signal would end the process at once, without BYE. -1
+    with SF_ERR_IO when the descriptor cannot be made. */
+int sf_worker_stop_fd (void);
+
 #ifdef __cplusplus
 }
 #endif
