@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include "common/sf_error.h"
+#include "common/sf_sort.h"
 #include "common/sf_matrix_io.h"
 #include "common/sf_zpl.h"
 
@@ -852,13 +853,6 @@ sf_problem_matrix (const sf_problem_t *problem)
     return matrix;
 }
 
-static int
-s_compare_doubles (const void *a, const void *b)
-{
-    double x = *(const double *) a, y = *(const double *) b;
-    return x < y ? -1 : x > y;
-}
-
 size_t
 sf_suite_sparsities (const sf_suite_t *self, double *out, size_t max)
 {
@@ -868,7 +862,7 @@ sf_suite_sparsities (const sf_suite_t *self, double *out, size_t max)
         return 0;
     for (size_t i = 0; i < size; i++)
         values[i] = sf_suite_problem (self, i)->sparsity;
-    qsort (values, size, sizeof *values, s_compare_doubles);
+    sf_sort_doubles (values, size);
     for (size_t i = 0; i < size; i++) {
         if (i && values[i] == values[i - 1])
             continue;
