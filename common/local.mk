@@ -29,3 +29,4 @@ libsf_common_la_SOURCES += \
 	common/sf_sign.c common/sf_sign.h \
 	common/sf_tier.c common/sf_tier.h \
 	common/sf_checkpoint.c common/sf_checkpoint.h
+libsf_common_la_SOURCES += common/sf_kernel.c common/sf_kernel.h

@@ -17,6 +17,7 @@
 #include "proxygen/sf_tcdense.h"
 #include "proxygen/sf_tencode.h"
 #include "proxygen/sf_tkernel.h"
+#include "store/sf_storekernel.h"
 
 #define S_LOG "export"
 #define S_LIST_MAX 512          /* the layer names listed in one refusal */
@@ -46,6 +47,18 @@ s_d_matches (const sf_export_layer_t *in, const sf_config_t *config, const sf_st
     return rc;
 }
 
+/*  A stored kernel as a bundle layer's (borrowed); a record without a
+    source gets "" (a bundle requires one). */
+static void
+s_kernel_view (const sf_store_kernel_t *k, sf_kernel_t *out)
+{
+    sf_storekernel_view (k, out);
+    if (!out->source) {
+        out->source = (char *) "";
+        out->source_size = 0;
+    }
+}
+
 /*  A U or D winner: its stored kernel as the bundle layer's files and launch. */
 static int
 s_kernel_layer (const sf_export_layer_t *in, const sf_config_t *config, sf_bundle_layer_t *l)
@@ -57,22 +70,10 @@ s_kernel_layer (const sf_export_layer_t *in, const sf_config_t *config, sf_bundl
         return sf_error_set (SF_ERR_FORMAT, "the kernel is template %s, the config %s",
                              sf_template_name (k->tmpl), in->config);
     l->tmpl = sf_template_name (config->tmpl);
-    l->entry = k->launch.entry;
-    l->block_threads = k->launch.block_threads;
-    l->cols_per_block = k->launch.cols_per_block;
-    l->panel_groups = k->launch.panel_groups;
-    l->order = k->launch.order;
-    l->vec = k->launch.vec;
-    l->shared_bytes = k->launch.shared_bytes;
+    s_kernel_view (k, &l->kernel);
     /* reordered rows are written back to their place by the kernel itself */
     l->permuted = config->reorder != SF_REORDER_NONE;
-    l->cubin = k->cubin;
-    l->cubin_size = k->cubin_size;
-    l->source = k->source ? k->source : "";
-    l->source_size = k->source ? k->source_size : 0;
     l->source_ext = config->tmpl == SF_TEMPLATE_D ? "cu" : "ptx";
-    l->data = k->data;
-    l->data_size = k->data_size;
     if (config->tmpl == SF_TEMPLATE_D)
         return s_d_matches (in, config, k);
     return SF_OK;
@@ -150,21 +151,10 @@ s_t_layer (const sf_export_layer_t *in, const sf_tconfig_t *tc, sf_bundle_layer_
     if (rc != SF_OK)
         return rc;
     l->tmpl = "T";
-    l->entry = k->launch.entry;
-    l->block_threads = launch.block_threads;
-    l->cols_per_block = launch.cols_per_block;
-    l->panel_groups = launch.panel_groups;
-    l->order = launch.order;
-    l->vec = launch.vec;
-    l->shared_bytes = launch.shared_bytes;
+    s_kernel_view (k, &l->kernel);
+    l->kernel.launch = launch;   /* the config's geometry; its entry is the stored one (checked equal) */
     l->permuted = false;
-    l->cubin = k->cubin;
-    l->cubin_size = k->cubin_size;
-    l->source = k->source ? k->source : "";
-    l->source_size = k->source ? k->source_size : 0;
     l->source_ext = "cu";
-    l->data = k->data;
-    l->data_size = k->data_size;
     return SF_OK;
 }
 
@@ -202,8 +192,8 @@ s_dense_layer (const sf_export_layer_t *in, sf_bundle_layer_t *l, void **cubin, 
             half[i] = in->tier == SF_TIER_BF16 ? sf_tier_to_bf16 ((*dense)[i]) : sf_tier_to_fp16 ((*dense)[i]);
         bytes = (size_t) m * (size_t) k * 2;
     }
-    l->data = *dense;
-    l->data_size = bytes;
+    l->kernel.data = *dense;
+    l->kernel.data_size = bytes;
     if (in->arch && strcmp (in->arch, "sm_90") != 0)
         return sf_bundle_dense_kernel (m, k, in->bias, in->relu, in->arch, l, cubin, source);
     sf_tcdense_config_t c;
@@ -231,18 +221,14 @@ s_dense_layer (const sf_export_layer_t *in, sf_bundle_layer_t *l, void **cubin, 
     sf_log_info (S_LOG, "dense layer %s: %s", in->name ? in->name : "?", sf_tcdense_text (&c, (char[SF_TCDENSE_TEXT_MAX]) { 0 }));
     l->tmpl = "dense";
     l->config = "dense";
-    l->entry = "sf_dense";  /* the plain kernels' entry (sf_tcdense.h) */
-    l->block_threads = launch.block_threads;
-    l->cols_per_block = launch.cols_per_block;
-    l->panel_groups = launch.panel_groups;
-    l->order = launch.order;
-    l->vec = launch.vec;
-    l->shared_bytes = launch.shared_bytes;
+    l->kernel.launch = launch;
+    snprintf (l->kernel.launch.entry, sizeof l->kernel.launch.entry, "sf_dense");  /* the plain kernels'
+                                                                                       entry (sf_tcdense.h) */
     l->permuted = false;
-    l->cubin = *cubin;
-    l->cubin_size = size;
-    l->source = *source;
-    l->source_size = 0;
+    l->kernel.cubin = *cubin;
+    l->kernel.cubin_size = size;
+    l->kernel.source = *source;
+    l->kernel.source_size = 0;
     l->source_ext = "cu";
     return SF_OK;
 }

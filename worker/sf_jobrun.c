@@ -16,6 +16,7 @@
 #include "proxygen/sf_space.h"
 #include "rankmodel/sf_rankmodel.h"
 #include "rankmodel/sf_sweep.h"
+#include "wire/sf_protokernel.h"
 
 /*  The wire's request names the worker's values (wire/ does not include
     the worker): they must agree. */
@@ -194,11 +195,11 @@ s_add_dense (s_list_t *l, const sf_search_result_t *r)
 static bool
 s_attach_kernel (s_list_t *l, size_t first, const sf_search_result_t *r)
 {
-    if (!r->cubin || !r->config[0] || r->tmpl == SF_TEMPLATE_DENSE)
+    if (!r->kernel.cubin || !r->config[0] || r->tmpl == SF_TEMPLATE_DENSE)
         return false;
-    if (r->cubin_size == 0 || r->cubin_size > (size_t) SF_PROTO_CODE_MAX || r->data_size > (size_t) SF_PROTO_CODE_MAX) {
-        sf_log_warn ("worker", "the winner's kernel (%zu bytes of cubin, %zu of data) is too big to send",
-                     r->cubin_size, r->data_size);
+    sf_kernel_t k;
+    if (!sf_protokernel_borrow (&r->kernel, &k)) {
+        sf_log_warn ("worker", "the winner's kernel is not sent: %s", sf_error_message ());
         return false;
     }
     for (size_t i = first; i < l->count; i++) {
@@ -206,17 +207,7 @@ s_attach_kernel (s_list_t *l, size_t first, const sf_search_result_t *r)
         if (c->proxy || c->status != SF_OK || strcmp (c->config, r->config) != 0
             || strcmp (c->tmpl, sf_template_name (r->tmpl)) != 0)
             continue;
-        sf_proto_kernel_t *k = &c->kernel;
-        snprintf (k->entry, sizeof k->entry, "%s", r->launch.entry);
-        k->launch = (sf_proto_launch_t) { r->launch.block_threads, r->launch.cols_per_block,
-                                          r->launch.panel_groups, r->launch.order, r->launch.vec,
-                                          r->launch.shared_bytes, r->launch.panels,
-                                          r->launch.code_panels, r->launch.code_fmas };
-        k->cubin = r->cubin;
-        k->cubin_size = r->cubin_size;
-        k->source = r->source && strlen (r->source) <= (size_t) SF_PROTO_CODE_MAX ? r->source : NULL;
-        k->data = r->data;
-        k->data_size = r->data ? r->data_size : 0;
+        c->kernel = k;   /* borrows r's buffers */
         c->has_kernel = true;
         return true;
     }
