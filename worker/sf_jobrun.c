@@ -107,6 +107,24 @@ s_clamp32 (int64_t x)
     return x < 0 ? 0 : x > INT32_MAX ? INT32_MAX : (int32_t) x;
 }
 
+/*  What a compiled candidate (generated or our dense kernel) tells of its
+    compile and how it ended: the one copy of those fields into a RESULT's
+    candidate. detail is borrowed (it outlives the RESULT's encoding). */
+static void
+s_set_compiled (sf_proto_candidate_t *c, int status, const char *detail, const sf_jit_stats_t *compile,
+                bool cached)
+{
+    c->status = s_wire_status (status);
+    c->detail = detail[0] ? (char *) detail : NULL;
+    c->compile_s = s_cost (compile->seconds);
+    c->regs = compile->registers < 0 ? 0 : compile->registers > 65536 ? 65536 : compile->registers;
+    c->spill_stores = s_clamp32 (compile->spill_stores);
+    c->spill_loads = s_clamp32 (compile->spill_loads);
+    c->shared_bytes = s_clamp32 (compile->shared_bytes);
+    c->code_bytes = compile->cubin_bytes < 0 ? 0 : compile->cubin_bytes;
+    c->cached = cached;
+}
+
 /*  One measured candidate of the search. */
 static void
 s_add_measured (s_list_t *l, const sf_candidate_t *m)
@@ -116,8 +134,7 @@ s_add_measured (s_list_t *l, const sf_candidate_t *m)
                                      m->proxy);
     if (!c)
         return;
-    c->status = s_wire_status (m->status);
-    c->detail = m->detail[0] ? (char *) m->detail : NULL;
+    s_set_compiled (c, m->status, m->detail, &m->compile, m->cached);
     if (m->status == SF_OK) {
         c->us = s_us (m->us);
         c->spread_us = s_us (m->spread_us);
@@ -126,13 +143,6 @@ s_add_measured (s_list_t *l, const sf_candidate_t *m)
     }
     c->err = isnan (m->err) || m->err < 0 ? NAN : m->err;
     c->samples = s_clamp32 (m->samples);
-    c->compile_s = s_cost (m->compile.seconds);
-    c->regs = m->compile.registers < 0 ? 0 : m->compile.registers > 65536 ? 65536 : m->compile.registers;
-    c->spill_stores = s_clamp32 (m->compile.spill_stores);
-    c->spill_loads = s_clamp32 (m->compile.spill_loads);
-    c->shared_bytes = s_clamp32 (m->compile.shared_bytes);
-    c->code_bytes = m->compile.cubin_bytes < 0 ? 0 : m->compile.cubin_bytes;
-    c->cached = m->cached;
 }
 
 /*  A config text that does not parse: one candidate, SF_ERR_INVALID. */
@@ -175,18 +185,12 @@ s_add_dense (s_list_t *l, const sf_search_result_t *r)
         const sf_densecand_t *o = &r->own[i];
         if (!o->config[0] || !(c = s_add (l, "dense", o->config, false)))
             continue;
-        c->status = s_wire_status (o->status);
-        c->detail = o->detail[0] ? (char *) o->detail : NULL;
+        s_set_compiled (c, o->status, o->detail, &o->compile, o->cached);
         if (o->status == SF_OK) {
             c->us = s_us (o->us);
             c->spread_us = s_us (o->spread_us);
             c->err = isnan (o->err) || o->err < 0 ? NAN : o->err;
         }
-        c->compile_s = s_cost (o->compile.seconds);
-        c->regs = o->compile.registers < 0 ? 0 : o->compile.registers > 65536 ? 65536 : o->compile.registers;
-        c->shared_bytes = s_clamp32 (o->compile.shared_bytes);
-        c->code_bytes = o->compile.cubin_bytes < 0 ? 0 : o->compile.cubin_bytes;
-        c->cached = o->cached;
     }
 }
 
