@@ -2,21 +2,22 @@
     after its compile sees it: the cubin, its source text, the data its
     launch reads (the encoding of A of data-driven kernels) and the launch
     (entry name and geometry). The search's winner (worker/sf_search.h),
-    a RESULT's kernel (wire/sf_protokernel.h converts), a stored kernel
-    record (store/sf_storekernel.h converts) and a bundle's layer
-    (bundle/sf_bundle.h) all hold one; docs/DECISIONS.md, "One kernel
-    artifact".
+    a RESULT candidate's kernel (wire/sf_proto.h: the schema reads and
+    writes it; wire/sf_protokernel.h applies the wire's bounds before a
+    winner is sent) and a bundle's layer (bundle/sf_bundle.h) hold one; the
+    store's kernel record is converted by store/sf_storekernel.h only.
+    docs/DECISIONS.md, "One kernel artifact".
 
     A plain value type: embedded by value, copied with sf_kernel_dup (deep)
     or handed over with sf_kernel_move. Who owns the buffers is the
     holder's contract, said where it is declared: an owning artifact is
-    released with sf_kernel_free; a borrowed one (a view of a record or of
-    a message, a bundle layer to be copied) is never freed through it.
+    released with sf_kernel_free; a borrowed one (a view of a record, a
+    RESULT being encoded, a bundle layer to be copied) is never freed
+    through it.
 
     The launch geometry is sf_launch_t, declared here (proxygen's emitters
-    fill it; sf_launch_grid stays in proxygen/sf_emit.h) so that the parts
-    that never see proxygen, the bundle and the runtime's manifest schema's
-    writer, take the same struct. */
+    fill it; sf_launch_grid stays in proxygen/sf_emit.h) so that the
+    bundle, which never sees proxygen, takes the same struct. */
 #ifndef SF_KERNEL_H_INCLUDED
 #define SF_KERNEL_H_INCLUDED
 
