@@ -21,17 +21,10 @@
 #define S_LOG "bundle"
 #define S_PATH_MAX 4096
 
-typedef struct {
-    void *cubin;
-    char *source;  /* NUL-terminated */
-    void *data;
-    size_t cubin_size, source_size, data_size;
-} s_blobs_t;
-
 struct _sf_bundle_t {
     sf_manifest_t *m;   /* layers grow in m->layers */
     int32_t capacity;
-    s_blobs_t *blobs;   /* one per layer */
+    sf_kernel_t *kernels;  /* one per layer (owned): its files; sources NUL-terminated */
     void *model;
     size_t model_size;
     bool sign;                  /* write manifest.sig with sk */
@@ -91,12 +84,9 @@ sf_bundle_destroy (sf_bundle_t **self_p)
     if (!self_p || !*self_p)
         return;
     sf_bundle_t *self = *self_p;
-    for (int32_t i = 0; self->m && i < self->m->layer_count; i++) {
-        free (self->blobs[i].cubin);
-        free (self->blobs[i].source);
-        free (self->blobs[i].data);
-    }
-    free (self->blobs);
+    for (int32_t i = 0; self->m && self->kernels && i < self->m->layer_count; i++)
+        sf_kernel_free (&self->kernels[i]);
+    free (self->kernels);
     free (self->model);
     explicit_bzero (self->sk, sizeof self->sk);
     sf_manifest_destroy (&self->m);
@@ -139,13 +129,14 @@ s_record (const sf_bundle_layer_t *in, sf_manifest_layer_t *l)
     S_TEXT (name, in->name);
     S_TEXT (tmpl, in->tmpl);
     S_TEXT (config, in->config);
-    S_TEXT (entry, in->entry);
+    S_TEXT (entry, in->kernel.launch.entry);
     S_TEXT (matrix, in->matrix_hash ? in->matrix_hash : "");
 #undef S_TEXT
     if (in->m < 1 || in->m > INT32_MAX || in->k < 1 || in->k > INT32_MAX || in->n < 1
         || in->n > INT32_MAX)
         return sf_error_set (SF_ERR_INVALID, "bundle layer %s: M, K and N must be 1 to 2^31-1", name);
-    if (!in->cubin || !in->cubin_size || in->cubin_size > INT32_MAX || !in->source)
+    const sf_kernel_t *kern = &in->kernel;
+    if (!kern->cubin || !kern->cubin_size || kern->cubin_size > INT32_MAX || !kern->source)
         return sf_error_set (SF_ERR_INVALID, "bundle layer %s: a cubin and its source are required", name);
     const char *ext = in->source_ext ? in->source_ext : "";
     if (strcmp (ext, "ptx") != 0 && strcmp (ext, "cu") != 0)
@@ -154,12 +145,12 @@ s_record (const sf_bundle_layer_t *in, sf_manifest_layer_t *l)
     l->m = in->m;
     l->k = in->k;
     l->n = in->n;
-    l->block_threads = in->block_threads;
-    l->cols_per_block = in->cols_per_block;
-    l->panel_groups = in->panel_groups;
-    l->order = in->order;
-    l->vec = in->vec;
-    l->shared_bytes = in->shared_bytes;
+    l->block_threads = kern->launch.block_threads;
+    l->cols_per_block = kern->launch.cols_per_block;
+    l->panel_groups = kern->launch.panel_groups;
+    l->order = kern->launch.order;
+    l->vec = kern->launch.vec;
+    l->shared_bytes = kern->launch.shared_bytes;
     snprintf (l->permutation, sizeof l->permutation, "%s", in->permuted ? "in-kernel" : "none");
     l->bias = in->bias;
     l->relu = in->relu;
@@ -173,13 +164,12 @@ s_record (const sf_bundle_layer_t *in, sf_manifest_layer_t *l)
     l->simulated = in->simulated;
     char path[SF_MANIFEST_PATH_MAX];
     sf_manifest_cubin_path (l->name, path);
-    s_file_entry (&l->cubin, path, in->cubin, in->cubin_size);
-    size_t source_size = in->source_size ? in->source_size : strlen (in->source);
+    s_file_entry (&l->cubin, path, kern->cubin, kern->cubin_size);
     sf_manifest_source_path (l->name, ext, path);
-    s_file_entry (&l->source, path, in->source, source_size);
-    if (in->data) {
+    s_file_entry (&l->source, path, kern->source, sf_kernel_source_len (kern));
+    if (kern->data) {
         sf_manifest_data_path (l->name, path);
-        s_file_entry (&l->data, path, in->data, in->data_size);
+        s_file_entry (&l->data, path, kern->data, kern->data_size);
     }
     char err[SF_MANIFEST_ERR_MAX];
     if (sf_manifest_check_layer (l, "layer", err, sizeof err) != SFRT_OK)
@@ -198,10 +188,10 @@ s_grow (sf_bundle_t *self)
     sf_manifest_layer_t *layers = realloc (self->m->layers, (size_t) grown * sizeof *layers);
     if (layers)
         self->m->layers = layers;
-    s_blobs_t *blobs = layers ? realloc (self->blobs, (size_t) grown * sizeof *blobs) : NULL;
-    if (!blobs)
+    sf_kernel_t *kernels = layers ? realloc (self->kernels, (size_t) grown * sizeof *kernels) : NULL;
+    if (!kernels)
         return sf_error_set (SF_ERR_NOMEM, "out of memory");
-    self->blobs = blobs;
+    self->kernels = kernels;
     self->capacity = grown;
     return SF_OK;
 }
@@ -222,23 +212,12 @@ sf_bundle_add_layer (sf_bundle_t *self, const sf_bundle_layer_t *layer)
                              record.name);
     if ((rc = s_grow (self)) != SF_OK)
         return rc;
-    s_blobs_t blobs = {
-        .cubin = s_dup (layer->cubin, layer->cubin_size, false),
-        .source = s_dup (layer->source, (size_t) record.source.bytes, true),
-        .data = layer->data ? s_dup (layer->data, layer->data_size, false) : NULL,
-        .cubin_size = layer->cubin_size,
-        .source_size = (size_t) record.source.bytes,
-        .data_size = layer->data ? layer->data_size : 0,
-    };
-    if (!blobs.cubin || !blobs.source || (layer->data && !blobs.data)) {
-        free (blobs.cubin);
-        free (blobs.source);
-        free (blobs.data);
-        return sf_error_set (SF_ERR_NOMEM, "out of memory");
-    }
+    sf_kernel_t copy;
+    if ((rc = sf_kernel_dup (&layer->kernel, &copy)) != SF_OK)
+        return rc;
     m->simulated = record.simulated;
     m->layers[m->layer_count] = record;
-    self->blobs[m->layer_count] = blobs;
+    self->kernels[m->layer_count] = copy;
     m->layer_count++;
     m->version = sf_manifest_version_needed (m);
     return SF_OK;
@@ -275,22 +254,22 @@ sf_bundle_manifest (const sf_bundle_t *self)
 const void *
 sf_bundle_cubin (const sf_bundle_t *self, int index, size_t *size_p)
 {
-    *size_p = self->blobs[index].cubin_size;
-    return self->blobs[index].cubin;
+    *size_p = self->kernels[index].cubin_size;
+    return self->kernels[index].cubin;
 }
 
 const char *
 sf_bundle_source (const sf_bundle_t *self, int index, size_t *size_p)
 {
-    *size_p = self->blobs[index].source_size;
-    return self->blobs[index].source;
+    *size_p = self->kernels[index].source_size;
+    return self->kernels[index].source;
 }
 
 const void *
 sf_bundle_data (const sf_bundle_t *self, int index, size_t *size_p)
 {
-    *size_p = self->blobs[index].data_size;
-    return self->blobs[index].data;
+    *size_p = self->kernels[index].data_size;
+    return self->kernels[index].data;
 }
 
 const void *
@@ -492,7 +471,7 @@ s_write_tree (const sf_bundle_t *self, const char *tmp)
         return rc;
     for (int32_t i = 0; i < m->layer_count; i++) {
         const sf_manifest_layer_t *l = &m->layers[i];
-        const s_blobs_t *b = &self->blobs[i];
+        const sf_kernel_t *b = &self->kernels[i];
         if ((rc = s_write_file (tmp, l->cubin.file, b->cubin, b->cubin_size))
             || (rc = s_write_file (tmp, l->source.file, b->source, b->source_size))
             || (l->data.present && (rc = s_write_file (tmp, l->data.file, b->data, b->data_size))))
@@ -703,11 +682,11 @@ sf_bundle_load (const char *dir)
     int rc;
     int32_t count = self->m->layer_count;
     self->capacity = count;
-    self->blobs = calloc ((size_t) count, sizeof *self->blobs);
-    rc = self->blobs ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
+    self->kernels = calloc ((size_t) count ? (size_t) count : 1, sizeof *self->kernels);
+    rc = self->kernels ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
     for (int32_t i = 0; rc == SF_OK && i < count; i++) {
         const sf_manifest_layer_t *l = &self->m->layers[i];
-        s_blobs_t *b = &self->blobs[i];
+        sf_kernel_t *b = &self->kernels[i];
         void *source = NULL;
         rc = s_read (dir, &l->cubin, &b->cubin, &b->cubin_size);
         if (rc == SF_OK && (rc = s_read (dir, &l->source, &source, &b->source_size)) == SF_OK) {
@@ -721,8 +700,6 @@ sf_bundle_load (const char *dir)
     if (rc == SF_OK && self->m->model.present)
         rc = s_read (dir, &self->m->model, &self->model, &self->model_size);
     if (rc != SF_OK) {
-        if (!self->blobs)
-            self->m->layer_count = 0;  /* nothing to free per layer */
         sf_bundle_destroy (&self);
     }
     return self;
@@ -868,22 +845,24 @@ sf_bundle_dense_kernel (int64_t m, int64_t k, bool bias, bool relu, const char *
     S_NVRTC (nvrtcGetCUBIN (prog, cubin), "nvrtcGetCUBIN");
     layer->tmpl = "dense";
     layer->config = "dense";
-    layer->entry = "sf_dense";
-    layer->block_threads = 256;
-    layer->cols_per_block = 64;
-    layer->panel_groups = (int32_t) panels;
-    layer->order = 0;
-    layer->vec = 1;
-    layer->shared_bytes = 0;
+    sf_launch_t *launch = &layer->kernel.launch;
+    memset (launch, 0, sizeof *launch);
+    snprintf (launch->entry, sizeof launch->entry, "sf_dense");
+    launch->block_threads = 256;
+    launch->cols_per_block = 64;
+    launch->panel_groups = (int32_t) panels;
+    launch->order = 0;
+    launch->vec = 1;
+    launch->shared_bytes = 0;
     layer->m = m;
     layer->k = k;
     layer->bias = bias;
     layer->relu = relu;
     layer->permuted = false;
-    layer->cubin = cubin;
-    layer->cubin_size = cubin_size;
-    layer->source = source;
-    layer->source_size = 0;
+    layer->kernel.cubin = cubin;
+    layer->kernel.cubin_size = cubin_size;
+    layer->kernel.source = source;
+    layer->kernel.source_size = 0;
     layer->source_ext = "cu";
     *cubin_p = cubin;
     *source_p = source;

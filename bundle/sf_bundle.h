@@ -6,10 +6,9 @@
     Writing, e.g. from the store's best results:
         sf_bundle_t *b = sf_bundle_new (gpu_type, 9, 0, "13.0", "13.0");
         sf_bundle_layer_t l = { .name = "fc1", .m = 768, .k = 768, .n = 4096,
-                                .tmpl = "U", .config = text, .entry = launch.entry,
-                                .block_threads = launch.block_threads, ...,
-                                .cubin = cubin, .cubin_size = size,
-                                .source = ptx, .source_ext = "ptx", ... };
+                                .tmpl = "U", .config = text,
+                                .kernel = artifact,    // sf_kernel_t: launch, cubin, PTX
+                                .source_ext = "ptx", ... };
         sf_bundle_add_layer (b, &l);       // copies everything
         sf_bundle_write (b, "model.bundle", false);
         sf_bundle_destroy (&b);
@@ -21,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/sf_kernel.h"
 #include "runtime/sf_manifest.h"
 
 #ifdef __cplusplus
@@ -30,7 +30,10 @@ extern "C" {
 typedef struct _sf_bundle_t sf_bundle_t;
 
 /*  One layer as the writer takes it: plain fields, all copied by
-    sf_bundle_add_layer(). The launch fields are sf_launch_t's (proxygen). */
+    sf_bundle_add_layer(). Its kernel is the one kernel artifact
+    (common/sf_kernel.h), borrowed: the entry, the launch geometry (the
+    manifest keeps block_threads, cols_per_block, panel_groups, order, vec
+    and shared_bytes), the cubin, the source and the data. */
 typedef struct {
     const char *name;          /* [A-Za-z0-9_.-], 1-63 characters, no leading '.' */
     int64_t m, k;              /* A is M x K */
@@ -38,8 +41,6 @@ typedef struct {
     const char *matrix_hash;   /* sf_matrix_hash() of A, or NULL */
     const char *tmpl;          /* "U", "D" or "dense" */
     const char *config;        /* canonical config text ("dense" for dense) */
-    const char *entry;         /* kernel entry point */
-    int32_t block_threads, cols_per_block, panel_groups, order, vec, shared_bytes;
     bool permuted;             /* rows were reordered (undone inside the kernel) */
     bool bias, relu;           /* fused epilogue */
     sf_tier tier;              /* precision: the dtypes of A, B, C (0: fp32) */
@@ -49,13 +50,11 @@ typedef struct {
     double library_us;         /* the tier's dense library at n in the same run (SGEMM, cuBLAS TF32,
                                   cuBLASLt): NaN or <= 0: unknown */
     bool simulated;            /* time_us comes from the simulator */
-    const void *cubin;         /* the compiled kernel (required) */
-    size_t cubin_size;
-    const char *source;        /* its source text (required) */
-    size_t source_size;        /* 0: strlen (source) */
+    sf_kernel_t kernel;        /* borrowed: entry and launch; cubin and source (both
+                                  required; source_size 0: strlen); data (D, T and
+                                  dense: the 5th argument; dense: M*K*element bytes, A
+                                  row-major in the tier's type), or NULL */
     const char *source_ext;    /* "ptx" or "cu" */
-    const void *data;          /* D and dense: the kernel's data (5th argument) */
-    size_t data_size;          /* dense: M*K*element bytes, A row-major in the tier's type */
 } sf_bundle_layer_t;
 
 /*  An empty bundle for one GPU type (sf_cudadrv_gpu_type()), its compute
@@ -117,10 +116,11 @@ const void *sf_bundle_model (const sf_bundle_t *self, size_t *size_p);
     store/sf_export.c, docs/BUNDLES.md): C = A * B (+ bias, ReLU)
     with A (M x K, row-major fp32) read from the 5th kernel argument, tiled
     64 x 64 per block of 256 threads; CUDA C compiled by NVRTC for `arch`
-    ("sm_90"; NULL: sm_90). Fills the layer's tmpl, config, entry, launch
-    fields, cubin and source (cubin_p and source_p get the malloc'ed
-    buffers the layer points to: the caller frees them after adding the
-    layer); leaves name, n, data and measurements to the caller. SF_ERR_NVRTC
+    ("sm_90"; NULL: sm_90). Fills the layer's tmpl, config, and its
+    kernel's launch, cubin and source (cubin_p and source_p get the
+    malloc'ed buffers the layer points to: the caller frees them after
+    adding the layer); leaves name, n, the kernel's data and measurements
+    to the caller. SF_ERR_NVRTC
     with the compile log's first line on failure. */
 int sf_bundle_dense_kernel (int64_t m, int64_t k, bool bias, bool relu, const char *arch,
                             sf_bundle_layer_t *layer, void **cubin_p, char **source_p);

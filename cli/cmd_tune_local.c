@@ -372,15 +372,15 @@ sf_cmd_tune_local (int argc, char **argv)
         rc = s_search (&st, name, &tune, &dev, a, n, quiet || json, &r);
         sf_progress_set_item (NULL);
     }
-    if (rc == SF_OK && save && r.cubin) {
+    if (rc == SF_OK && save && r.kernel.cubin) {
         char ptx_path[4096];
         snprintf (ptx_path, sizeof ptx_path, "%s.%s", save, r.tmpl == SF_TEMPLATE_D ? "cu" : "ptx");
-        rc = s_save (save, r.cubin, r.cubin_size);
-        if (rc == SF_OK && r.source)
-            rc = s_save (ptx_path, r.source, strlen (r.source));
+        rc = s_save (save, r.kernel.cubin, r.kernel.cubin_size);
+        if (rc == SF_OK && r.kernel.source)
+            rc = s_save (ptx_path, r.kernel.source, sf_kernel_source_len (&r.kernel));
         snprintf (ptx_path, sizeof ptx_path, "%s.data", save);
-        if (rc == SF_OK && r.data)
-            rc = s_save (ptx_path, r.data, r.data_size);
+        if (rc == SF_OK && r.kernel.data)
+            rc = s_save (ptx_path, r.kernel.data, r.kernel.data_size);
     }
     if (rc == SF_OK && json)
         s_print_json (argv[optind], a, n, o, &r, &st);

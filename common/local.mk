@@ -10,6 +10,7 @@ noinst_LTLIBRARIES += libsf_common.la
 libsf_common_la_CPPFLAGS = -I$(SF_PARTS)/common $(SF_EXT_CPPFLAGS)
 $(libsf_common_la_OBJECTS): $(SF_PARTS)/.stamp
 libsf_common_la_SOURCES =
+libsf_common_la_SOURCES += common/sf_kernel.c common/sf_kernel.h
 libsf_common_la_SOURCES += \
 	common/sf_error.c common/sf_error.h \
 	common/sf_log.c common/sf_log.h \

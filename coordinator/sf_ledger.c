@@ -10,6 +10,7 @@
 #include "common/sf_error.h"
 #include "common/sf_log.h"
 #include "store/sf_lookup.h"
+#include "store/sf_storekernel.h"
 
 #define S_LOG "ledger"
 
@@ -29,31 +30,6 @@ s_template (const char *name, sf_template *out)
             return true;
         }
     return false;
-}
-
-static void
-s_kernel_record (const sf_proto_candidate_t *cand, sf_template tmpl, sf_store_kernel_t *k)
-{
-    memset (k, 0, sizeof *k);
-    k->cubin = cand->kernel.cubin;
-    k->cubin_size = cand->kernel.cubin_size;
-    k->source = cand->kernel.source;
-    k->source_size = cand->kernel.source ? strlen (cand->kernel.source) : 0;
-    const sf_proto_launch_t *l = &cand->kernel.launch;
-    snprintf (k->launch.entry, sizeof k->launch.entry, "%s", cand->kernel.entry);
-    k->launch.block_threads = l->block_threads;
-    k->launch.cols_per_block = l->cols_per_block;
-    k->launch.panel_groups = l->panel_groups;
-    k->launch.order = l->order;
-    k->launch.vec = l->vec;
-    k->launch.shared_bytes = l->shared_bytes;
-    k->launch.panels = l->panels;
-    k->launch.code_panels = l->code_panels;
-    k->launch.code_fmas = l->code_fmas;
-    k->tmpl = tmpl;
-    snprintf (k->config, sizeof k->config, "%s", cand->config);
-    k->data = cand->kernel.data;
-    k->data_size = cand->kernel.data_size;
 }
 
 /*  Puts one candidate (and its kernel); *is_new: its key was new. */
@@ -94,7 +70,7 @@ s_put_candidate (sf_store_t *store, sf_store_batch_t *batch, const sf_ledger_sou
     int rc = SF_OK;
     if (cand->has_kernel && tmpl != SF_TEMPLATE_DENSE) {
         sf_store_kernel_t k;
-        s_kernel_record (cand, tmpl, &k);
+        sf_storekernel_record (&cand->kernel, tmpl, cand->config, &k);
         if ((rc = sf_store_batch_put_kernel (batch, &k, kernel_digest)) == SF_OK) {
             v.has_kernel = true;
             memcpy (v.kernel, kernel_digest, SF_STORE_HASH_BYTES);

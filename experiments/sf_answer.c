@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/sf_error.h"
+#include "store/sf_storekernel.h"
 #include "worker/sf_jobrun.h"
 
 /*  The store's candidates of an answer (this GPU type, matrix, N, tier
@@ -84,12 +85,7 @@ sf_answer_read (sf_store_t *store, const sf_store_campaign_t *c, const sf_device
     r->us = best.us;
     r->max_rel_err = best.err;
     r->verified = !isnan (best.err);
-    r->launch = k.launch;
-    r->cubin = k.cubin;   /* moved: r owns them now */
-    r->cubin_size = k.cubin_size;
-    r->source = k.source;
-    r->data = k.data;
-    r->data_size = k.data_size;
+    sf_storekernel_take (&k, &r->kernel);   /* r owns the buffers now */
     r->sgemm_us = best.sgemm_us;
     r->tf32_us = best.tf32_us;
     r->cusparse_us = best.cusparse_us;

@@ -197,8 +197,8 @@ s_time_winner (sf_measure_t *m, const sf_search_opts_t *o, const sf_search_resul
     double err = NAN;
     int rc = r->tmpl == SF_TEMPLATE_DENSE
         ? sf_measure_dense (m, o->tol, &err, &t)
-        : sf_measure_run (m, r->cubin, r->cubin_size, &r->launch, r->data, r->data_size, false, o->tol,
-                          &err, &t);
+        : sf_measure_run (m, r->kernel.cubin, r->kernel.cubin_size, &r->kernel.launch, r->kernel.data,
+                          r->kernel.data_size, false, o->tol, &err, &t);
     *us = rc == SF_OK ? t.median_us : NAN;
     return rc;
 }
@@ -357,17 +357,10 @@ s_recompile_winner (const sf_rankeval_t *ev, const sf_matrix_t *a, int64_t n, sf
     opts.progress = NULL;
     sf_search_result_t again;
     int rc = sf_search_run (a, n, &opts, &again);
-    if (rc == SF_OK && !again.cubin)
+    if (rc == SF_OK && !again.kernel.cubin)
         rc = sf_error_set (SF_ERR_VERIFY, "--reuse: the winner %s did not compile and verify again", r->config);
-    if (rc == SF_OK) {
-        r->cubin = again.cubin;
-        r->cubin_size = again.cubin_size;
-        r->launch = again.launch;
-        r->data = again.data;
-        r->data_size = again.data_size;
-        again.cubin = NULL;
-        again.data = NULL;
-    }
+    if (rc == SF_OK)
+        sf_kernel_move (&r->kernel, &again.kernel);
     sf_search_result_free (&again);
     return rc;
 }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "common/sf_buf.h"
+#include "common/sf_kernel.h"
 #include "common/sf_matrix.h"
 #include "proxygen/sf_config.h"
 #include "proxygen/sf_panels.h"
@@ -32,20 +33,7 @@ typedef struct {
     bool relu;  /* then max(0, x) */
 } sf_epilogue_t;
 
-#define SF_ENTRY_MAX 64
-
-typedef struct {
-    char entry[SF_ENTRY_MAX];  /* kernel name in the module */
-    int32_t block_threads;     /* threads * groups */
-    int32_t cols_per_block;    /* threads * vec */
-    int32_t panel_groups;      /* blocks along the panel axis */
-    int32_t order;             /* 0: grid (col blocks, panel groups); 1: swapped */
-    int32_t vec;               /* the fast path needs N % vec == 0 */
-    int32_t shared_bytes;      /* dynamic shared memory */
-    int32_t panels;            /* panels of the layer */
-    int32_t code_panels;       /* panels with code (= panels, or representatives) */
-    int64_t code_fmas;         /* multiply-adds in the emitted code */
-} sf_launch_t;
+/*  sf_launch_t (entry name and launch geometry) is common/sf_kernel.h's. */
 
 /*  Dynamic shared memory of a U kernel: a split config's (ksplit > 1)
     partial sums, k x R x T x V floats; 0 without a split. */

@@ -24,6 +24,7 @@ libsf_store_la_SOURCES += \
 libsf_store_la_SOURCES += \
 	store/sf_bundlemake.c store/sf_bundlemake.h \
 	store/sf_bundlecheck.c store/sf_bundlecheck.h
+libsf_store_la_SOURCES += store/sf_storekernel.c store/sf_storekernel.h
 libsf_store_la_SOURCES += store/sf_storejson.c store/sf_storejson.h
 libsf_store_la_SOURCES += store/sf_import.c store/sf_import.h
 libsf_store_la_SOURCES += store/sf_lookup.c store/sf_lookup.h

@@ -18,6 +18,7 @@
 #include "proxygen/sf_panels.h"
 #include "store/sf_export.h"
 #include "store/sf_store.h"
+#include "store/sf_storekernel.h"
 
 #define S_PTX_MAX ((size_t) 1 << 30)
 #define S_SPEC_MAX 8192
@@ -116,11 +117,11 @@ s_split_layer (char *spec, char **name, char **file, int64_t *n, char **config)
     return **name && **file && c1[1] && !*end && v >= 1 && v <= INT32_MAX;
 }
 
-/*  The U kernel of `a` with `config`, compiled for the target (cubin and
-    PTX owned by the caller). */
+/*  The U kernel of `a` with `config`, compiled for the target (the
+    caller owns k and releases it with sf_kernel_free). */
 static int
 s_u_kernel (const sf_bundlemake_t *self, const sf_matrix_t *a, const sf_config_t *config, sf_buf_t *ptx,
-            sf_store_kernel_t *k)
+            sf_kernel_t *k)
 {
     sf_panels_t *panels = sf_panels_new (a, config->panel_rows, config->reorder);
     if (!panels)
@@ -130,17 +131,17 @@ s_u_kernel (const sf_bundlemake_t *self, const sf_matrix_t *a, const sf_config_t
     sf_panels_destroy (&panels);
     sf_jit_opts_t jit = { .arch = self->opts.arch, .opt_level = 3 };
     if (rc == SF_OK)
-        rc = sf_jit_ptx (sf_buf_data (ptx), &jit, (void **) &k->cubin, &k->cubin_size, NULL);
+        rc = sf_jit_ptx (sf_buf_data (ptx), &jit, &k->cubin, &k->cubin_size, NULL);
     if (rc == SF_OK && !(k->source = sf_buf_detach (ptx, &k->source_size)))
         rc = sf_error_set (SF_ERR_NOMEM, "out of memory");
     return rc;
 }
 
-/*  The D kernel of `config` and A's encoding (cubin, source and data owned
-    by the caller). The D compile cache targets sm_90 (NVRTC, then nvJitLink). */
+/*  The D kernel of `config` and A's encoding (the caller owns k and
+    releases it with sf_kernel_free). The D compile cache targets sm_90
+    (NVRTC, then nvJitLink). */
 static int
-s_d_kernel (const sf_bundlemake_t *self, const sf_matrix_t *a, const sf_config_t *config,
-            sf_store_kernel_t *k)
+s_d_kernel (const sf_bundlemake_t *self, const sf_matrix_t *a, const sf_config_t *config, sf_kernel_t *k)
 {
     if (strcmp (self->opts.arch, "sm_90") != 0)
         return sf_error_set (SF_ERR_UNSUPPORTED, "template D kernels are built for sm_90 only, not %s",
@@ -151,17 +152,12 @@ s_d_kernel (const sf_bundlemake_t *self, const sf_matrix_t *a, const sf_config_t
     sf_epilogue_t epi = { self->opts.bias, self->opts.relu };
     sf_jit_stats_t st;
     int cached;
-    void *cubin = NULL, *data = NULL;
-    int rc = sf_dkernel_compile (config, &epi, &cubin, &k->cubin_size, &k->source, &k->launch, &st, &cached);
-    k->cubin = cubin;
+    int rc = sf_dkernel_compile (config, &epi, &k->cubin, &k->cubin_size, &k->source, &k->launch, &st, &cached);
     if (rc == SF_OK) {
         sf_dkernel_launch_for (config, sf_panels_count (panels), sf_matrix_cols (a), &k->launch);
-        rc = sf_dkernel_encode (config, a, panels, &data, &k->data_size);
-        k->data = data;
+        rc = sf_dkernel_encode (config, a, panels, &k->data, &k->data_size);
     }
     sf_panels_destroy (&panels);
-    if (rc == SF_OK)
-        k->source_size = strlen (k->source);
     return rc;
 }
 
@@ -180,7 +176,7 @@ s_add (sf_bundlemake_t *self, const char *name, const char *file, int64_t n, con
     if (!a)
         return sf_error_last ();
     char canonical[SF_CONFIG_TEXT_MAX];
-    sf_store_kernel_t kernel = { .tmpl = config.tmpl };
+    sf_kernel_t kernel = { 0 };
     sf_buf_t *ptx = NULL;
     int rc = SF_OK;
     if (config.tmpl == SF_TEMPLATE_D)
@@ -189,10 +185,12 @@ s_add (sf_bundlemake_t *self, const char *name, const char *file, int64_t n, con
         rc = (ptx = sf_buf_new (S_PTX_MAX)) ? s_u_kernel (self, a, &config, ptx, &kernel)
                                              : sf_error_set (SF_ERR_NOMEM, "out of memory");
     if (rc == SF_OK) {
+        sf_store_kernel_t record;   /* borrows kernel's buffers */
+        sf_storekernel_record (&kernel, config.tmpl, sf_config_text (&config, canonical), &record);
         sf_export_layer_t l = {
             .name = name, .matrix = a, .n = n, .bias = self->opts.bias, .relu = self->opts.relu,
-            .config = sf_config_text (&config, canonical),
-            .kernel = config.tmpl == SF_TEMPLATE_DENSE ? NULL : &kernel,
+            .config = canonical,
+            .kernel = config.tmpl == SF_TEMPLATE_DENSE ? NULL : &record,
             .arch = self->opts.arch, .err = NAN, .us = NAN, .library_us = NAN,
             .layout = config.nk || dense_nk ? SF_LAYOUT_NK : SF_LAYOUT_KN,
         };
@@ -208,9 +206,7 @@ s_add (sf_bundlemake_t *self, const char *name, const char *file, int64_t n, con
         added->k = sf_matrix_cols (a);
         added->cubin_bytes = last->cubin.bytes;
     }
-    free (kernel.cubin);
-    free (kernel.source);
-    free (kernel.data);
+    sf_kernel_free (&kernel);
     sf_buf_destroy (&ptx);
     sf_matrix_destroy (&a);
     return rc;

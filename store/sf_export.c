@@ -17,6 +17,7 @@
 #include "proxygen/sf_tcdense.h"
 #include "proxygen/sf_tencode.h"
 #include "proxygen/sf_tkernel.h"
+#include "store/sf_storekernel.h"
 
 #define S_LOG "export"
 #define S_LIST_MAX 512          /* the layer names listed in one refusal */
@@ -46,6 +47,18 @@ s_d_matches (const sf_export_layer_t *in, const sf_config_t *config, const sf_st
     return rc;
 }
 
+/*  A stored kernel as a bundle layer's (borrowed); a record without a
+    source gets "" (a bundle requires one). */
+static void
+s_kernel_view (const sf_store_kernel_t *k, sf_kernel_t *out)
+{
+    sf_storekernel_view (k, out);
+    if (!out->source) {
+        out->source = (char *) "";
+        out->source_size = 0;
+    }
+}
+
 /*  A U or D winner: its stored kernel as the bundle layer's files and launch. */
 static int
 s_kernel_layer (const sf_export_layer_t *in, const sf_config_t *config, sf_bundle_layer_t *l)
@@ -57,22 +70,10 @@ s_kernel_layer (const sf_export_layer_t *in, const sf_config_t *config, sf_bundl
         return sf_error_set (SF_ERR_FORMAT, "the kernel is template %s, the config %s",
                              sf_template_name (k->tmpl), in->config);
     l->tmpl = sf_template_name (config->tmpl);
-    l->entry = k->launch.entry;
-    l->block_threads = k->launch.block_threads;
-    l->cols_per_block = k->launch.cols_per_block;
-    l->panel_groups = k->launch.panel_groups;
-    l->order = k->launch.order;
-    l->vec = k->launch.vec;
-    l->shared_bytes = k->launch.shared_bytes;
+    s_kernel_view (k, &l->kernel);
     /* reordered rows are written back to their place by the kernel itself */
     l->permuted = config->reorder != SF_REORDER_NONE;
-    l->cubin = k->cubin;
-    l->cubin_size = k->cubin_size;
-    l->source = k->source ? k->source : "";
-    l->source_size = k->source ? k->source_size : 0;
     l->source_ext = config->tmpl == SF_TEMPLATE_D ? "cu" : "ptx";
-    l->data = k->data;
-    l->data_size = k->data_size;
     if (config->tmpl == SF_TEMPLATE_D)
         return s_d_matches (in, config, k);
     return SF_OK;
@@ -150,21 +151,10 @@ s_t_layer (const sf_export_layer_t *in, const sf_tconfig_t *tc, sf_bundle_layer_
     if (rc != SF_OK)
         return rc;
     l->tmpl = "T";
-    l->entry = k->launch.entry;
-    l->block_threads = launch.block_threads;
-    l->cols_per_block = launch.cols_per_block;
-    l->panel_groups = launch.panel_groups;
-    l->order = launch.order;
-    l->vec = launch.vec;
-    l->shared_bytes = launch.shared_bytes;
+    s_kernel_view (k, &l->kernel);
+    l->kernel.launch = launch;   /* the config's geometry; its entry is the stored one (checked equal) */
     l->permuted = false;
-    l->cubin = k->cubin;
-    l->cubin_size = k->cubin_size;
-    l->source = k->source ? k->source : "";
-    l->source_size = k->source ? k->source_size : 0;
     l->source_ext = "cu";
-    l->data = k->data;
-    l->data_size = k->data_size;
     return SF_OK;
 }
 
@@ -183,7 +173,7 @@ s_t_layer (const sf_export_layer_t *in, const sf_tconfig_t *tc, sf_bundle_layer_
     SIMT kernel of sf_bundle_dense_kernel, fp32 kn only, on plain A. */
 static int
 s_dense_layer (const sf_export_layer_t *in, sf_bundle_layer_t *l, void **cubin, char **source,
-               float **dense, char entry[SF_ENTRY_MAX])
+               float **dense)
 {
     int64_t m = sf_matrix_rows (in->matrix), k = sf_matrix_cols (in->matrix);
     size_t bytes = (size_t) m * (size_t) k * sizeof (float);
@@ -199,8 +189,8 @@ s_dense_layer (const sf_export_layer_t *in, sf_bundle_layer_t *l, void **cubin, 
             return sf_error_set (SF_ERR_NOMEM, "out of memory for the %lld x %lld dense A", (long long) m,
                                  (long long) k);
         sf_matrix_densify (in->matrix, *dense);
-        l->data = *dense;
-        l->data_size = bytes;
+        l->kernel.data = *dense;
+        l->kernel.data_size = bytes;
         return sf_bundle_dense_kernel (m, k, in->bias, in->relu, in->arch, l, cubin, source);
     }
     void *packed = NULL;
@@ -209,8 +199,8 @@ s_dense_layer (const sf_export_layer_t *in, sf_bundle_layer_t *l, void **cubin, 
     if (rc != SF_OK)
         return rc;
     *dense = packed;  /* freed by the caller */
-    l->data = packed;
-    l->data_size = packed_size;
+    l->kernel.data = packed;
+    l->kernel.data_size = packed_size;
     sf_tcdense_config_t c;
     /* the measured fastest of ours, when the store says which and it is a
        kernel of this tier and layout; else the first config the search
@@ -236,19 +226,12 @@ s_dense_layer (const sf_export_layer_t *in, sf_bundle_layer_t *l, void **cubin, 
     sf_log_info (S_LOG, "dense layer %s: %s", in->name ? in->name : "?", sf_tcdense_text (&c, (char[SF_TCDENSE_TEXT_MAX]) { 0 }));
     l->tmpl = "dense";
     l->config = "dense";
-    snprintf (entry, SF_ENTRY_MAX, "%s", launch.entry);  /* the config's own, as measured */
-    l->entry = entry;
-    l->block_threads = launch.block_threads;
-    l->cols_per_block = launch.cols_per_block;
-    l->panel_groups = launch.panel_groups;
-    l->order = launch.order;
-    l->vec = launch.vec;
-    l->shared_bytes = launch.shared_bytes;
+    l->kernel.launch = launch;  /* the config's own entry, as measured */
     l->permuted = false;
-    l->cubin = *cubin;
-    l->cubin_size = size;
-    l->source = *source;
-    l->source_size = 0;
+    l->kernel.cubin = *cubin;
+    l->kernel.cubin_size = size;
+    l->kernel.source = *source;
+    l->kernel.source_size = 0;
     l->source_ext = "cu";
     return SF_OK;
 }
@@ -261,7 +244,6 @@ sf_export_add_layer (sf_bundle_t *bundle, const sf_export_layer_t *in)
     void *cubin = NULL;
     char *source = NULL;
     float *dense = NULL;
-    char entry[SF_ENTRY_MAX];
     char canonical[SF_CONFIG_TEXT_MAX > SF_TCONFIG_TEXT_MAX ? SF_CONFIG_TEXT_MAX : SF_TCONFIG_TEXT_MAX];
     sf_tconfig_t tc;
     bool is_t = strncmp (in->config, "T:", 2) == 0;
@@ -269,7 +251,7 @@ sf_export_add_layer (sf_bundle_t *bundle, const sf_export_layer_t *in)
     if (rc == SF_OK && is_t)
         rc = s_t_layer (in, &tc, &l);
     else if (rc == SF_OK)
-        rc = config.tmpl == SF_TEMPLATE_DENSE ? s_dense_layer (in, &l, &cubin, &source, &dense, entry)
+        rc = config.tmpl == SF_TEMPLATE_DENSE ? s_dense_layer (in, &l, &cubin, &source, &dense)
                                               : s_kernel_layer (in, &config, &l);
     if (rc == SF_OK) {
         l.name = in->name;

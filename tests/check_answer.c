@@ -100,10 +100,10 @@ START_TEST (test_answer)
     ck_assert_int_ge (measured_ms, t0 - 1000);
     ck_assert_int_le (measured_ms, zclock_time () + 1000);
     if (best.has_kernel) {
-        ck_assert_ptr_nonnull (r.cubin);
-        ck_assert_uint_gt (r.cubin_size, 0);
+        ck_assert_ptr_nonnull (r.kernel.cubin);
+        ck_assert_uint_gt (r.kernel.cubin_size, 0);
     } else
-        ck_assert_ptr_null (r.cubin);
+        ck_assert_ptr_null (r.kernel.cubin);
     /* the layer's candidates (dense and baselines apart), with their counts */
     ck_assert_int_gt (r.candidate_count, 0);
     ck_assert_int_eq (r.timed + r.failed, r.candidate_count);

@@ -169,9 +169,9 @@ START_TEST (test_roundtrip)
     ck_assert_int_eq (dl->data.bytes, 60);
     size_t size;
     const void *cubin = sf_bundle_cubin (back, 0, &size);
-    ck_assert_uint_eq (size, u.cubin_size);
+    ck_assert_uint_eq (size, u.kernel.cubin_size);
     ck_assert_int_eq (memcmp (cubin, c1, size), 0);
-    ck_assert_str_eq (sf_bundle_source (back, 0, &size), u.source);
+    ck_assert_str_eq (sf_bundle_source (back, 0, &size), u.kernel.source);
     const float *data = sf_bundle_data (back, 1, &size);
     ck_assert_uint_eq (size, sizeof a);
     ck_assert_int_eq (memcmp (data, a, sizeof a), 0);
@@ -441,14 +441,14 @@ START_TEST (test_writer_refuses)
     ck_assert_int_eq (sf_bundle_add_layer (b, &bad), SF_ERR_INVALID);
     ck_assert_ptr_nonnull (strstr (sf_error_message (), "name: 'a/b' is not"));
     bad = u;
-    bad.vec = 3;
+    bad.kernel.launch.vec = 3;
     ck_assert_int_eq (sf_bundle_add_layer (b, &bad), SF_ERR_INVALID);
     ck_assert_ptr_nonnull (strstr (sf_error_message (), "launch"));
     bad = u;
     bad.source_ext = "c";
     ck_assert_int_eq (sf_bundle_add_layer (b, &bad), SF_ERR_INVALID);
     bad = u;
-    bad.cubin = NULL;
+    bad.kernel.cubin = NULL;
     ck_assert_int_eq (sf_bundle_add_layer (b, &bad), SF_ERR_INVALID);
     bad = u;
     bad.config = "U:r16.v4.t32.g2.o1.m64.sim.......................................................";
@@ -461,15 +461,15 @@ START_TEST (test_writer_refuses)
     ck_assert_int_eq (sf_bundle_add_layer (b, &u), SF_OK);
     ck_assert_int_eq (sf_bundle_add_layer (b, &u), SF_ERR_EXISTS);
     sf_bundle_layer_t d = sf_test_dense_layer ("fc2", a, &c2);
-    d.data_size = 12;
+    d.kernel.data_size = 12;
     ck_assert_int_eq (sf_bundle_add_layer (b, &d), SF_ERR_INVALID);
-    ck_assert_ptr_nonnull (strstr (sf_error_message (), "M*K*4 = 60 bytes, not 12"));
-    d.data_size = sizeof a;
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "M*K*4 = 60 bytes (A plain) or 32832 (A split), not 12"));
+    d.kernel.data_size = sizeof a;
     d.simulated = true;
     ck_assert_int_eq (sf_bundle_add_layer (b, &d), SF_ERR_INVALID);
     ck_assert_ptr_nonnull (strstr (sf_error_message (), "never share a bundle"));
     d.simulated = false;
-    d.data = NULL;
+    d.kernel.data = NULL;
     ck_assert_int_eq (sf_bundle_add_layer (b, &d), SF_ERR_INVALID);
     ck_assert_ptr_nonnull (strstr (sf_error_message (), "needs a data file"));
     ck_assert_int_eq (sf_bundle_write (b, "/nonexistent/x.bundle", false), SF_ERR_IO);
@@ -499,12 +499,10 @@ START_TEST (test_real_kernels)
     char config[SF_CONFIG_TEXT_MAX];
     sf_bundle_layer_t u = {
         .name = "conv1", .m = 70, .k = 27, .n = 4096, .matrix_hash = sf_matrix_hash (a),
-        .tmpl = "U", .config = sf_config_text (&c, config), .entry = launch.entry,
-        .block_threads = launch.block_threads, .cols_per_block = launch.cols_per_block,
-        .panel_groups = launch.panel_groups, .order = launch.order, .vec = launch.vec,
-        .shared_bytes = launch.shared_bytes, .permuted = true, .relu = true,
-        .verified_error = NAN, .time_us = NAN, .cubin = cubin, .cubin_size = cubin_size,
-        .source = sf_buf_data (ptx), .source_size = sf_buf_size (ptx), .source_ext = "ptx",
+        .tmpl = "U", .config = sf_config_text (&c, config),
+        .kernel = { .launch = launch, .cubin = cubin, .cubin_size = cubin_size,
+                    .source = (char *) sf_buf_data (ptx), .source_size = sf_buf_size (ptx) },
+        .permuted = true, .relu = true, .verified_error = NAN, .time_us = NAN, .source_ext = "ptx",
     };
     /* the generic dense kernel, compiled by NVRTC */
     sf_bundle_layer_t d = { .name = "fc", .n = 100 };
@@ -513,11 +511,12 @@ START_TEST (test_real_kernels)
     int rc = sf_bundle_dense_kernel (70, 27, true, false, "sm_90", &d, &dense_cubin, &dense_source);
     ck_assert_msg (rc == SF_OK, "%s", sf_error_message ());
     ck_assert_ptr_nonnull (strstr (dense_source, "#define SF_M 70L"));
-    ck_assert_int_eq (d.panel_groups, 2);
+    ck_assert_int_eq (d.kernel.launch.panel_groups, 2);
+    ck_assert_str_eq (d.kernel.launch.entry, "sf_dense");
     float *dense = malloc (70 * 27 * sizeof *dense);
     sf_matrix_densify (a, dense);
-    d.data = dense;
-    d.data_size = 70 * 27 * sizeof *dense;
+    d.kernel.data = dense;
+    d.kernel.data_size = 70 * 27 * sizeof *dense;
 
     sf_bundle_t *b = sf_bundle_new ("Fake H100/sm_90/132sm", 9, 0, sf_jit_version (), "13.0");
     ck_assert_int_eq (sf_bundle_add_layer (b, &u), SF_OK);

@@ -112,9 +112,11 @@ s_write_t (const char *dir, const void *data, size_t size)
     void *cubin = sf_test_fake_cubin ("sf_t", &cubin_size);
     sf_bundle_layer_t t = {
         .name = "t1", .m = 64, .k = 64, .n = 128, .tmpl = "T", .config = "T:e1.w2.m1.n16.k2.g2.p2",
-        .entry = "sf_t", .block_threads = 64, .cols_per_block = 16, .panel_groups = 1, .order = 0, .vec = 1,
-        .tier = SF_TIER_BF16, .verified_error = -1, .time_us = -1, .cubin = cubin, .cubin_size = cubin_size,
-        .source = "// T\n", .source_ext = "cu", .data = data, .data_size = size,
+        .kernel = { .launch = { .entry = "sf_t", .block_threads = 64, .cols_per_block = 16, .panel_groups = 1,
+                                .order = 0, .vec = 1 },
+                    .cubin = cubin, .cubin_size = cubin_size, .source = (char *) "// T\n",
+                    .data = (void *) data, .data_size = size },
+        .tier = SF_TIER_BF16, .verified_error = -1, .time_us = -1, .source_ext = "cu",
     };
     ck_assert_msg (sf_bundle_add_layer (b, &t) == SF_OK, "%s", sf_error_message ());
     ck_assert_msg (sf_bundle_write (b, dir, true) == SF_OK, "%s", sf_error_message ());

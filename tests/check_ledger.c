@@ -108,9 +108,9 @@ START_TEST (test_result_records)
     cands[1].has_kernel = true;
     cands[1].kernel.cubin = cubin;
     cands[1].kernel.cubin_size = sizeof cubin;
-    snprintf (cands[1].kernel.entry, sizeof cands[1].kernel.entry, "spmm_u");
-    cands[1].kernel.launch = (sf_proto_launch_t) { .block_threads = 128, .cols_per_block = 32, .panel_groups = 1,
-                                                   .vec = 1, .panels = 2, .code_panels = 2, .code_fmas = 100 };
+    cands[1].kernel.launch = (sf_launch_t) { .entry = "spmm_u", .block_threads = 128, .cols_per_block = 32,
+                                             .panel_groups = 1, .vec = 1, .panels = 2, .code_panels = 2,
+                                             .code_fmas = 100 };
     sf_proto_result_t res = { .candidates = cands, .candidate_count = sizeof cands / sizeof cands[0],
                               .wall_s = 2, .cpu_s = 3, .gpu_s = 1 };
     sf_ledger_source_t src = { .gpu_type = "H100-SXM5-80GB", .worker = "w1", .driver = "13.0", .matrix = matrix,
@@ -364,7 +364,7 @@ START_TEST (test_local_search)
     ck_assert_int_eq (best.tmpl, r.tmpl);
     ck_assert_double_eq (best.us, r.us);
     ck_assert (best.simulated);
-    ck_assert (best.has_kernel == (r.cubin != NULL && r.tmpl != SF_TEMPLATE_DENSE));
+    ck_assert (best.has_kernel == (r.kernel.cubin != NULL && r.tmpl != SF_TEMPLATE_DENSE));
     uint8_t matrix[SF_STORE_HASH_BYTES];
     sf_record_hash_parse (sf_matrix_hash (a), matrix);
     for (int i = 0; i < r.candidate_count; i++)

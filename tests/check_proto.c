@@ -52,7 +52,7 @@ START_TEST (test_roundtrip_fields)
     ck_assert_str_eq (c->tmpl, "U");
     ck_assert_str_eq (c->config, s_configs[0]);
     ck_assert (c->has_kernel);
-    ck_assert_str_eq (c->kernel.entry, "sf_u_kernel");
+    ck_assert_str_eq (c->kernel.launch.entry, "sf_u_kernel");
     ck_assert_int_eq (c->kernel.launch.shared_bytes, 8192);
     ck_assert_int_eq (c->kernel.launch.code_fmas, 123456);
     ck_assert_uint_eq (c->kernel.cubin_size, sizeof s_cubin);

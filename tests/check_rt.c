@@ -503,9 +503,9 @@ START_TEST (test_module_errors)
     sf_bundle_t *bw = sf_bundle_new (S_TYPE, 9, 0, "13.0", "13.0");
     void *c1, *c2;
     sf_bundle_layer_t wrong = sf_test_u_layer ("wrong", "sf_u_other", false, &c1);
-    wrong.entry = "sf_u_missing";
+    snprintf (wrong.kernel.launch.entry, sizeof wrong.kernel.launch.entry, "sf_u_missing");
     sf_bundle_layer_t big = sf_test_u_layer ("big", "sf_u_big", false, &c2);
-    big.shared_bytes = 65536;
+    big.kernel.launch.shared_bytes = 65536;
     ck_assert_int_eq (sf_bundle_add_layer (bw, &wrong), SF_OK);
     ck_assert_int_eq (sf_bundle_add_layer (bw, &big), SF_OK);
     ck_assert_int_eq (sf_bundle_write (bw, s_dir, true), SF_OK);

@@ -199,13 +199,13 @@ START_TEST (test_nk_search_sim)
     for (int i = 0; i < r.candidate_count; i++)
         ck_assert_msg (strncmp (r.candidates[i].ttext, "T:", 2) == 0, "%s", r.candidates[i].ttext);
     ck_assert_int_eq (r.tmpl, SF_TEMPLATE_T);
-    ck_assert_ptr_nonnull (r.source);
-    ck_assert_ptr_nonnull (strstr (r.source, "#define NK 1\n"));
-    size_t len = strlen (r.launch.entry);
+    ck_assert_ptr_nonnull (r.kernel.source);
+    ck_assert_ptr_nonnull (strstr (r.kernel.source, "#define NK 1\n"));
+    size_t len = strlen (r.kernel.launch.entry);
     ck_assert_uint_gt (len, 3);
-    ck_assert_str_eq (r.launch.entry + len - 3, "_nk");
+    ck_assert_str_eq (r.kernel.launch.entry + len - 3, "_nk");
     sf_tencode_info_t info;
-    ck_assert_int_eq (sf_tencode_decode (r.data, r.data_size, NULL, &info), SF_OK);
+    ck_assert_int_eq (sf_tencode_decode (r.kernel.data, r.kernel.data_size, NULL, &info), SF_OK);
     ck_assert (info.m == 128 && info.k == 96 && info.tier == SF_TIER_BF16);
     sf_search_result_free (&r);
     sf_matrix_destroy (&a);

@@ -94,7 +94,7 @@ START_TEST (test_searched_then_answered)
     ck_assert_int_eq (again.tmpl, r.tmpl);
     ck_assert (again.us == r.us);
     ck_assert (again.sgemm_us == r.sgemm_us);
-    ck_assert_uint_eq (again.cubin_size, r.cubin_size);
+    ck_assert_uint_eq (again.kernel.cubin_size, r.kernel.cubin_size);
     sf_search_result_free (&again);
 
     /* not answered: another N, a rank request */

@@ -477,9 +477,9 @@ START_TEST (test_sim_search_same_answers)
     ck_assert_int_ge (full, 1);
     /* the winner's source is the kernel that was compiled: parts in one module */
     if (parts.tmpl == SF_TEMPLATE_U) {
-        ck_assert_ptr_nonnull (strstr (parts.source, "call.uni "));
-        ck_assert_ptr_null (strstr (one.source, "call.uni "));
-        ck_assert_mem_eq (&parts.launch, &one.launch, sizeof parts.launch);
+        ck_assert_ptr_nonnull (strstr (parts.kernel.source, "call.uni "));
+        ck_assert_ptr_null (strstr (one.kernel.source, "call.uni "));
+        ck_assert_mem_eq (&parts.kernel.launch, &one.kernel.launch, sizeof parts.kernel.launch);
     }
     sf_search_result_free (&parts);
     sf_search_result_free (&one);

@@ -71,7 +71,7 @@ START_TEST (test_search_explicit_proxies)
         ck_assert_str_eq (r.candidates[i].detail, "");
     }
     ck_assert_str_eq (r.config, "");  /* no full kernel: no winner */
-    ck_assert_ptr_null (r.cubin);
+    ck_assert_ptr_null (r.kernel.cubin);
     ck_assert (isinf (r.dense_us));   /* no_dense: neither dense nor baselines */
     ck_assert (isnan (r.sgemm_us));  /* not measured (NaN since the tiers) */
     ck_assert (r.simulated);
@@ -103,7 +103,7 @@ START_TEST (test_search_explicit_full)
     int best = r.candidates[0].us <= r.candidates[1].us ? 0 : 1;
     char text[SF_CONFIG_TEXT_MAX];
     ck_assert_str_eq (r.config, sf_config_text (&r.candidates[best].config, text));
-    ck_assert_ptr_nonnull (r.cubin);
+    ck_assert_ptr_nonnull (r.kernel.cubin);
     ck_assert (isfinite (r.dense_us) && r.dense_us > 0);  /* dense was measured ... */
     ck_assert (r.dense_us < r.us);                        /* ... and is faster here, yet */
     ck_assert (r.tmpl != SF_TEMPLATE_DENSE);              /* it did not replace the winner */
@@ -216,7 +216,7 @@ START_TEST (test_jobrun_configs)
     ck_assert_uint_gt (k->kernel.cubin_size, 0);
     ck_assert_ptr_nonnull (k->kernel.source);
     ck_assert_int_gt (k->kernel.launch.block_threads, 0);
-    ck_assert_int_gt (strlen (k->kernel.entry), 0);
+    ck_assert_int_gt (strlen (k->kernel.launch.entry), 0);
     /* each of our dense kernels under its config text, beside "dense" (so
        that export can ship the fastest of them) */
     int own = 0;

@@ -22,6 +22,16 @@ tests_check_mpack_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_mpack_LDADD = $(CHECK_LDADD) $(MSGPACK_LIBS)
 tests_check_mpack_LDFLAGS = $(CUDA_LDFLAGS)
 
+## common/sf_kernel: the one kernel artifact, and its conversions to a
+## RESULT's kernel (wire/sf_protokernel) and the store's kernel record
+## (store/sf_storekernel), through a real encode/decode and a real store.
+check_PROGRAMS += tests/check_kernel
+TESTS += tests/check_kernel
+tests_check_kernel_SOURCES = tests/check_kernel.c tests/sf_check_dir.h
+tests_check_kernel_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_kernel_LDADD = $(CHECK_LDADD) $(LMDB_LIBS) $(MSGPACK_LIBS)
+tests_check_kernel_LDFLAGS = $(CUDA_LDFLAGS)
+
 tests_check_matrix_io_SOURCES = tests/check_matrix_io.c tests/sf_check_io.h
 tests_check_matrix_io_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_matrix_io_LDADD = $(CHECK_LDADD)

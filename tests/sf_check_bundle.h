@@ -38,15 +38,18 @@ sf_test_u_layer (const char *name, const char *entry, bool bias, void **cubin_p)
 {
     size_t size;
     *cubin_p = sf_test_fake_cubin (entry, &size);
-    return (sf_bundle_layer_t) {
+    sf_bundle_layer_t l = {
         .name = name, .m = 70, .k = 27, .n = 1000, .tmpl = "U",
-        .config = "U:r16.v4.t32.g2.o1.m64.sim", .entry = entry,
-        .block_threads = 64, .cols_per_block = 128, .panel_groups = 3, .order = 1, .vec = 4,
-        .shared_bytes = 0, .permuted = true, .bias = bias, .relu = true,
-        .verified_error = 2.5e-7, .time_us = 12.75, .simulated = false,
-        .cubin = *cubin_p, .cubin_size = size,
-        .source = "// PTX of the kernel\n.version 8.0\n", .source_ext = "ptx",
+        .config = "U:r16.v4.t32.g2.o1.m64.sim",
+        .kernel = { .launch = { .block_threads = 64, .cols_per_block = 128, .panel_groups = 3, .order = 1,
+                                .vec = 4, .shared_bytes = 0 },
+                    .cubin = *cubin_p, .cubin_size = size,
+                    .source = (char *) "// PTX of the kernel\n.version 8.0\n" },
+        .permuted = true, .bias = bias, .relu = true,
+        .verified_error = 2.5e-7, .time_us = 12.75, .simulated = false, .source_ext = "ptx",
     };
+    snprintf (l.kernel.launch.entry, sizeof l.kernel.launch.entry, "%s", entry);
+    return l;
 }
 
 /*  A dense layer (M = 5, K = 3) with a fake cubin and A = 0, 1, 2... as its
@@ -60,10 +63,11 @@ sf_test_dense_layer (const char *name, float a[15], void **cubin_p)
         a[i] = (float) i;
     return (sf_bundle_layer_t) {
         .name = name, .m = 5, .k = 3, .n = 64, .tmpl = "dense", .config = "dense",
-        .entry = "sf_dense", .block_threads = 256, .cols_per_block = 64, .panel_groups = 1,
-        .order = 0, .vec = 1, .verified_error = -1, .time_us = -1,
-        .cubin = *cubin_p, .cubin_size = size, .source = "// dense\n", .source_ext = "cu",
-        .data = a, .data_size = 15 * sizeof (float),
+        .kernel = { .launch = { .entry = "sf_dense", .block_threads = 256, .cols_per_block = 64,
+                                .panel_groups = 1, .order = 0, .vec = 1 },
+                    .cubin = *cubin_p, .cubin_size = size, .source = (char *) "// dense\n",
+                    .data = a, .data_size = 15 * sizeof (float) },
+        .verified_error = -1, .time_us = -1, .source_ext = "cu",
     };
 }
 

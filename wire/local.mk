@@ -17,3 +17,4 @@ libsf_wire_la_SOURCES += \
 	wire/sf_schema.c wire/sf_schema.h \
 	wire/sf_mpread.c wire/sf_mpread.h \
 	wire/sf_request.c wire/sf_request.h
+libsf_wire_la_SOURCES += wire/sf_protokernel.c wire/sf_protokernel.h

@@ -114,26 +114,26 @@ static const sf_schema_field_t s_matrix_fields[] = {
 S_SCHEMA (s_matrix, "MATRIX", sf_proto_matrix_t, s_matrix_fields, s_check_matrix);
 
 static const sf_schema_field_t s_launch_fields[] = {
-    S_I32 (sf_proto_launch_t, block_threads, F_REQ, 1, 1024, 0),
-    S_I32 (sf_proto_launch_t, cols_per_block, F_REQ, 1, 1 << 20, 0),
-    S_I32 (sf_proto_launch_t, panel_groups, F_REQ, 1, INT32_MAX, 0),
-    S_I32 (sf_proto_launch_t, order, F_REQ, 0, 1, 0),
-    S_I32 (sf_proto_launch_t, vec, F_REQ, 1, 16, 0),
-    S_I32 (sf_proto_launch_t, shared_bytes, F_REQ, 0, 1 << 24, 0),
-    S_I32 (sf_proto_launch_t, panels, F_REQ, 0, INT32_MAX, 0),
-    S_I32 (sf_proto_launch_t, code_panels, F_REQ, 0, INT32_MAX, 0),
-    S_I64 (sf_proto_launch_t, code_fmas, F_REQ, 0, (int64_t) 1 << 50, 0),
+    S_I32 (sf_launch_t, block_threads, F_REQ, 1, 1024, 0),
+    S_I32 (sf_launch_t, cols_per_block, F_REQ, 1, 1 << 20, 0),
+    S_I32 (sf_launch_t, panel_groups, F_REQ, 1, INT32_MAX, 0),
+    S_I32 (sf_launch_t, order, F_REQ, 0, 1, 0),
+    S_I32 (sf_launch_t, vec, F_REQ, 1, 16, 0),
+    S_I32 (sf_launch_t, shared_bytes, F_REQ, 0, 1 << 24, 0),
+    S_I32 (sf_launch_t, panels, F_REQ, 0, INT32_MAX, 0),
+    S_I32 (sf_launch_t, code_panels, F_REQ, 0, INT32_MAX, 0),
+    S_I64 (sf_launch_t, code_fmas, F_REQ, 0, (int64_t) 1 << 50, 0),
 };
-S_SCHEMA (s_launch, "launch", sf_proto_launch_t, s_launch_fields, NULL);
+S_SCHEMA (s_launch, "launch", sf_launch_t, s_launch_fields, NULL);
 
 static const sf_schema_field_t s_kernel_fields[] = {
-    S_STR (sf_proto_kernel_t, entry, F_REQ | F_IDENT, 1),
-    S_MAP (sf_proto_kernel_t, launch, SF_SCHEMA_NO_AUX, F_REQ, &s_launch),
-    S_BIN (sf_proto_kernel_t, cubin, F_REQ, 1, SF_PROTO_CODE_MAX),
-    S_TEXT (sf_proto_kernel_t, source, 0, 0, SF_PROTO_CODE_MAX),
-    S_BIN (sf_proto_kernel_t, data, 0, 0, SF_PROTO_CODE_MAX),
+    S_STRK (sf_kernel_t, "entry", launch.entry, F_REQ | F_IDENT, 1),
+    S_MAP (sf_kernel_t, launch, SF_SCHEMA_NO_AUX, F_REQ, &s_launch),
+    S_BIN (sf_kernel_t, cubin, F_REQ, 1, SF_PROTO_CODE_MAX),
+    S_TEXT (sf_kernel_t, source, 0, 0, SF_PROTO_CODE_MAX),
+    S_BIN (sf_kernel_t, data, 0, 0, SF_PROTO_CODE_MAX),
 };
-S_SCHEMA (s_kernel, "kernel", sf_proto_kernel_t, s_kernel_fields, NULL);
+S_SCHEMA (s_kernel, "kernel", sf_kernel_t, s_kernel_fields, NULL);
 
 static const sf_schema_field_t s_candidate_fields[] = {
     S_STRK (sf_proto_candidate_t, "template", tmpl, F_REQ | F_IDENT, 1),

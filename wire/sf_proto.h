@@ -32,6 +32,7 @@
 
 #include <czmq.h>
 
+#include "common/sf_kernel.h"
 #include "common/sf_matrix.h"
 #include "wire/sf_request.h"
 
@@ -162,23 +163,15 @@ typedef struct {
     size_t values_count;
 } sf_proto_matrix_t;
 
-/*  Launch geometry of a full kernel (sf_launch_t without the entry). */
-typedef struct {
-    int32_t block_threads, cols_per_block, panel_groups, order, vec;
-    int32_t shared_bytes, panels, code_panels;
-    int64_t code_fmas;
-} sf_proto_launch_t;
-
-/*  A compiled full kernel, sent back when the job asked for kernels. */
-typedef struct {
-    char entry[SF_PROTO_ENTRY_MAX + 1];
-    sf_proto_launch_t launch;
-    void *cubin;                /* required, 1..SF_PROTO_CODE_MAX bytes */
-    size_t cubin_size;
-    char *source;               /* PTX or CUDA C text; NULL when not sent */
-    void *data;                 /* data the launch needs (permutation...); NULL if none */
-    size_t data_size;
-} sf_proto_kernel_t;
+/*  A compiled full kernel, sent back when the job asked for kernels, is
+    the kernel artifact itself (common/sf_kernel.h), read and written by
+    the schema: "entry" is launch.entry (an identifier of at most
+    SF_PROTO_ENTRY_MAX characters), "launch" the rest of launch, "cubin"
+    1..SF_PROTO_CODE_MAX bytes, "source" (optional; a decoded one has
+    source_size 0: its strlen) and "data" (optional) at most
+    SF_PROTO_CODE_MAX bytes each. wire/sf_protokernel.h says how a search's
+    winner is put into a candidate. */
+_Static_assert (SF_PROTO_ENTRY_MAX + 1 == SF_ENTRY_MAX, "the wire's entry is the artifact's");
 
 /*  One measured (or failed) candidate. Times in microseconds, NaN when not
     measured; err is the verification error, NaN when not verified. */
@@ -196,7 +189,8 @@ typedef struct {
     int64_t code_bytes;                    /* cubin bytes */
     bool cached;                           /* optional: the compile cache answered the compile */
     bool has_kernel;
-    sf_proto_kernel_t kernel;
+    sf_kernel_t kernel;                    /* when has_kernel: owned by a decoded message,
+                                              borrowed for sending */
 } sf_proto_candidate_t;
 
 typedef struct {

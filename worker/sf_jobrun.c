@@ -16,6 +16,7 @@
 #include "proxygen/sf_space.h"
 #include "rankmodel/sf_rankmodel.h"
 #include "rankmodel/sf_sweep.h"
+#include "wire/sf_protokernel.h"
 
 /*  The wire's request names the worker's values (wire/ does not include
     the worker): they must agree. */
@@ -106,6 +107,24 @@ s_clamp32 (int64_t x)
     return x < 0 ? 0 : x > INT32_MAX ? INT32_MAX : (int32_t) x;
 }
 
+/*  What a compiled candidate (generated or our dense kernel) tells of its
+    compile and how it ended: the one copy of those fields into a RESULT's
+    candidate. detail is borrowed (it outlives the RESULT's encoding). */
+static void
+s_set_compiled (sf_proto_candidate_t *c, int status, const char *detail, const sf_jit_stats_t *compile,
+                bool cached)
+{
+    c->status = s_wire_status (status);
+    c->detail = detail[0] ? (char *) detail : NULL;
+    c->compile_s = s_cost (compile->seconds);
+    c->regs = compile->registers < 0 ? 0 : compile->registers > 65536 ? 65536 : compile->registers;
+    c->spill_stores = s_clamp32 (compile->spill_stores);
+    c->spill_loads = s_clamp32 (compile->spill_loads);
+    c->shared_bytes = s_clamp32 (compile->shared_bytes);
+    c->code_bytes = compile->cubin_bytes < 0 ? 0 : compile->cubin_bytes;
+    c->cached = cached;
+}
+
 /*  One measured candidate of the search. */
 static void
 s_add_measured (s_list_t *l, const sf_candidate_t *m)
@@ -115,8 +134,7 @@ s_add_measured (s_list_t *l, const sf_candidate_t *m)
                                      m->proxy);
     if (!c)
         return;
-    c->status = s_wire_status (m->status);
-    c->detail = m->detail[0] ? (char *) m->detail : NULL;
+    s_set_compiled (c, m->status, m->detail, &m->compile, m->cached);
     if (m->status == SF_OK) {
         c->us = s_us (m->us);
         c->spread_us = s_us (m->spread_us);
@@ -125,13 +143,6 @@ s_add_measured (s_list_t *l, const sf_candidate_t *m)
     }
     c->err = isnan (m->err) || m->err < 0 ? NAN : m->err;
     c->samples = s_clamp32 (m->samples);
-    c->compile_s = s_cost (m->compile.seconds);
-    c->regs = m->compile.registers < 0 ? 0 : m->compile.registers > 65536 ? 65536 : m->compile.registers;
-    c->spill_stores = s_clamp32 (m->compile.spill_stores);
-    c->spill_loads = s_clamp32 (m->compile.spill_loads);
-    c->shared_bytes = s_clamp32 (m->compile.shared_bytes);
-    c->code_bytes = m->compile.cubin_bytes < 0 ? 0 : m->compile.cubin_bytes;
-    c->cached = m->cached;
 }
 
 /*  A config text that does not parse: one candidate, SF_ERR_INVALID. */
@@ -174,18 +185,12 @@ s_add_dense (s_list_t *l, const sf_search_result_t *r)
         const sf_densecand_t *o = &r->own[i];
         if (!o->config[0] || !(c = s_add (l, "dense", o->config, false)))
             continue;
-        c->status = s_wire_status (o->status);
-        c->detail = o->detail[0] ? (char *) o->detail : NULL;
+        s_set_compiled (c, o->status, o->detail, &o->compile, o->cached);
         if (o->status == SF_OK) {
             c->us = s_us (o->us);
             c->spread_us = s_us (o->spread_us);
             c->err = isnan (o->err) || o->err < 0 ? NAN : o->err;
         }
-        c->compile_s = s_cost (o->compile.seconds);
-        c->regs = o->compile.registers < 0 ? 0 : o->compile.registers > 65536 ? 65536 : o->compile.registers;
-        c->shared_bytes = s_clamp32 (o->compile.shared_bytes);
-        c->code_bytes = o->compile.cubin_bytes < 0 ? 0 : o->compile.cubin_bytes;
-        c->cached = o->cached;
     }
 }
 
@@ -194,11 +199,11 @@ s_add_dense (s_list_t *l, const sf_search_result_t *r)
 static bool
 s_attach_kernel (s_list_t *l, size_t first, const sf_search_result_t *r)
 {
-    if (!r->cubin || !r->config[0] || r->tmpl == SF_TEMPLATE_DENSE)
+    if (!r->kernel.cubin || !r->config[0] || r->tmpl == SF_TEMPLATE_DENSE)
         return false;
-    if (r->cubin_size == 0 || r->cubin_size > (size_t) SF_PROTO_CODE_MAX || r->data_size > (size_t) SF_PROTO_CODE_MAX) {
-        sf_log_warn ("worker", "the winner's kernel (%zu bytes of cubin, %zu of data) is too big to send",
-                     r->cubin_size, r->data_size);
+    sf_kernel_t k;
+    if (!sf_protokernel_borrow (&r->kernel, &k)) {
+        sf_log_warn ("worker", "the winner's kernel is not sent: %s", sf_error_message ());
         return false;
     }
     for (size_t i = first; i < l->count; i++) {
@@ -206,17 +211,7 @@ s_attach_kernel (s_list_t *l, size_t first, const sf_search_result_t *r)
         if (c->proxy || c->status != SF_OK || strcmp (c->config, r->config) != 0
             || strcmp (c->tmpl, sf_template_name (r->tmpl)) != 0)
             continue;
-        sf_proto_kernel_t *k = &c->kernel;
-        snprintf (k->entry, sizeof k->entry, "%s", r->launch.entry);
-        k->launch = (sf_proto_launch_t) { r->launch.block_threads, r->launch.cols_per_block,
-                                          r->launch.panel_groups, r->launch.order, r->launch.vec,
-                                          r->launch.shared_bytes, r->launch.panels,
-                                          r->launch.code_panels, r->launch.code_fmas };
-        k->cubin = r->cubin;
-        k->cubin_size = r->cubin_size;
-        k->source = r->source && strlen (r->source) <= (size_t) SF_PROTO_CODE_MAX ? r->source : NULL;
-        k->data = r->data;
-        k->data_size = r->data ? r->data_size : 0;
+        c->kernel = k;   /* borrows r's buffers */
         c->has_kernel = true;
         return true;
     }

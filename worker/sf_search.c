@@ -361,20 +361,14 @@ s_take_winner (sf_search_result_t *out, const sf_matrix_t *a, s_job_t *job, cons
     out->spread_us = cand->spread_us;
     out->max_rel_err = cand->err;
     out->verified = !isnan (cand->err);
-    out->launch = job->launch;
-    free (out->cubin);
-    free (out->source);
-    free (out->data);
-    out->cubin = job->cubin;
-    out->cubin_size = job->size;
+    sf_kernel_t won = { .launch = job->launch, .cubin = job->cubin, .cubin_size = job->size,
+                        .source = s_winner_source (a, job, opts) };
     job->cubin = NULL;
-    out->source = s_winner_source (a, job, opts);
-    out->data = NULL;
-    out->data_size = 0;
-    if (job->data_size && (out->data = malloc (job->data_size))) {
-        memcpy (out->data, job->data, job->data_size);
-        out->data_size = job->data_size;
+    if (job->data_size && (won.data = malloc (job->data_size))) {
+        memcpy (won.data, job->data, job->data_size);   /* the job's is the cache's */
+        won.data_size = job->data_size;
     }
+    sf_kernel_move (&out->kernel, &won);
 }
 
 static int
@@ -647,14 +641,7 @@ s_consider_dense (sf_search_result_t *out, double dense_us, double dense_err)
     out->us = dense_us;
     out->max_rel_err = dense_err;
     out->verified = !isnan (dense_err);
-    memset (&out->launch, 0, sizeof out->launch);
-    free (out->cubin);
-    free (out->source);
-    free (out->data);
-    out->cubin = NULL;
-    out->source = NULL;
-    out->data = NULL;
-    out->data_size = 0;
+    sf_kernel_free (&out->kernel);
 }
 
 double
@@ -895,12 +882,7 @@ sf_candidate_text (const sf_candidate_t *c, char *buf)
 void
 sf_search_result_free (sf_search_result_t *r)
 {
-    free (r->cubin);
-    free (r->source);
-    free (r->data);
+    sf_kernel_free (&r->kernel);
     free (r->candidates);
-    r->cubin = NULL;
-    r->source = NULL;
-    r->data = NULL;
     r->candidates = NULL;
 }

@@ -36,6 +36,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/sf_kernel.h"
 #include "common/sf_matrix.h"
 #include "common/sf_tier.h"
 #include "proxygen/sf_config.h"
@@ -198,12 +199,10 @@ typedef struct {
     char config[SF_CONFIG_TEXT_MAX];
     double us, spread_us, max_rel_err;
     bool verified;
-    sf_launch_t launch;        /* winner's launch (zeroed for dense) */
-    void *cubin;               /* winner's cubin (owned; NULL for dense) */
-    size_t cubin_size;
-    char *source;              /* winner's PTX (U) or CUDA C (D) (owned; NULL for dense) */
-    void *data;                /* winner's encoding of A (D; owned; else NULL) */
-    size_t data_size;
+    sf_kernel_t kernel;        /* winner's kernel (owned; released by
+                                  sf_search_result_free): its launch, cubin,
+                                  PTX (U) or CUDA C (D, T) and encoding of A
+                                  (D, T; else NULL); empty (zeroed) for dense */
     double best_generated_us;  /* fastest verified generated kernel */
     /* baselines (NaN: not measured in this tier; see sf_baselines_t) */
     sf_tier tier;              /* the tier searched */

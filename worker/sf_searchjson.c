@@ -64,9 +64,9 @@ sf_searchjson_result (const sf_search_opts_t *o, const sf_search_result_t *r, bo
     else
         cJSON_AddNumberToObject (best, "max_rel_err", r->max_rel_err);
     cJSON_AddBoolToObject (best, "verified", r->verified && !r->simulated);
-    if (r->launch.entry[0]) {
-        cJSON_AddStringToObject (best, "entry", r->launch.entry);
-        cJSON_AddNumberToObject (best, "block_threads", r->launch.block_threads);
+    if (r->kernel.launch.entry[0]) {
+        cJSON_AddStringToObject (best, "entry", r->kernel.launch.entry);
+        cJSON_AddNumberToObject (best, "block_threads", r->kernel.launch.block_threads);
     }
     s_add_us (root, "best_generated_us", r->best_generated_us);
     cJSON *base = cJSON_AddObjectToObject (root, "baselines");

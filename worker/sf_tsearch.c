@@ -59,30 +59,12 @@ s_add (sf_search_result_t *out, const sf_candidate_t *cand)
     return SF_OK;
 }
 
-typedef struct {
-    void *cubin;
-    size_t cubin_size;
-    char *source;
-    void *data;
-    size_t data_size;
-    sf_launch_t launch;
-} s_kernel_t;
-
-static void
-s_kernel_free (s_kernel_t *k)
-{
-    free (k->cubin);
-    free (k->source);
-    free (k->data);
-    memset (k, 0, sizeof *k);
-}
-
 /*  One config's compile (the source depends on the config, the tier and
     the epilogue only: compiled before A is encoded, on the pool). */
 typedef struct {
     sf_tconfig_t config;
     bool compile;              /* false: sim, modelled only */
-    s_kernel_t kernel;         /* cubin, source, launch (data: later) */
+    sf_kernel_t kernel;         /* cubin, source, launch (data: later) */
     sf_jit_stats_t stats;
     int status;
     char error[192];
@@ -145,11 +127,10 @@ s_compile_all (const sf_search_opts_t *opts, s_tjob_t *jobs, int count)
     k gets the kernel (caller frees). */
 static void
 s_one (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf_measure_t *gpu,
-       const sf_device_info_t *sim, double tol, s_tjob_t *job, sf_candidate_t *cand, s_kernel_t *k,
+       const sf_device_info_t *sim, double tol, s_tjob_t *job, sf_candidate_t *cand, sf_kernel_t *k,
        double *gpu_s)
 {
-    *k = job->kernel;
-    memset (&job->kernel, 0, sizeof job->kernel);
+    sf_kernel_move (k, &job->kernel);
     cand->compile = job->stats;
     int rc = job->status;
     if (rc != SF_OK) {
@@ -192,7 +173,7 @@ s_one (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf_measure
 
 /*  Makes the kernel of cand the winner (takes k's buffers). */
 static void
-s_take (sf_search_result_t *out, const sf_candidate_t *cand, s_kernel_t *k)
+s_take (sf_search_result_t *out, const sf_candidate_t *cand, sf_kernel_t *k)
 {
     snprintf (out->config, sizeof out->config, "%s", cand->ttext);
     out->tmpl = SF_TEMPLATE_T;
@@ -200,16 +181,7 @@ s_take (sf_search_result_t *out, const sf_candidate_t *cand, s_kernel_t *k)
     out->spread_us = cand->spread_us;
     out->max_rel_err = cand->err;
     out->verified = !isnan (cand->err);
-    out->launch = k->launch;
-    free (out->cubin);
-    free (out->source);
-    free (out->data);
-    out->cubin = k->cubin;
-    out->cubin_size = k->cubin_size;
-    out->source = k->source;
-    out->data = k->data;
-    out->data_size = k->data_size;
-    memset (k, 0, sizeof *k);
+    sf_kernel_move (&out->kernel, k);
 }
 
 int
@@ -254,13 +226,13 @@ sf_tsearch_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, s
         }
         sf_candidate_t cand = { .config.tmpl = SF_TEMPLATE_T, .err = NAN };
         sf_tconfig_text (&configs[i], cand.ttext);
-        s_kernel_t k = { 0 };
+        sf_kernel_t k = { 0 };
         s_one (a, n, opts, gpu, sim, tol, &jobs[i], &cand, &k, gpu_s);
         out->compile_cpu_s += cand.compile.cpu_seconds;
         if (cand.status == SF_ERR_RANGE) {
             out->pruned++;  /* its shared memory does not fit: not a candidate */
             out->legal--;
-            s_kernel_free (&k);
+            sf_kernel_free (&k);
             continue;
         }
         if (cand.status == SF_OK)
@@ -275,21 +247,21 @@ sf_tsearch_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, s
             if (!out->config[0] || cand.us < out->us)
                 s_take (out, &cand, &k);
         }
-        s_kernel_free (&k);
+        sf_kernel_free (&k);
         if (opts->progress)
             opts->progress (opts->progress_arg, "time T", i + 1, count);
     }
-    if (rc == SF_OK && best >= 0 && out->tmpl == SF_TEMPLATE_T && !out->cubin) {
+    if (rc == SF_OK && best >= 0 && out->tmpl == SF_TEMPLATE_T && !out->kernel.cubin) {
         /* sim: a winner among the configs not compiled gets its kernel now */
         sf_tconfig_t won;
         sf_epilogue_t epi = { opts->bias, opts->relu };
         sf_jit_stats_t stats;
         rc = sf_tconfig_parse (out->config, &won);
         if (rc == SF_OK)
-            rc = sf_tkernel_compile (&won, opts->tier, opts->layout, &epi, &out->cubin, &out->cubin_size,
-                                     &out->source, &out->launch, &stats);
+            rc = sf_tkernel_compile (&won, opts->tier, opts->layout, &epi, &out->kernel.cubin,
+                                     &out->kernel.cubin_size, &out->kernel.source, &out->kernel.launch, &stats);
         if (rc == SF_OK)
-            rc = sf_tkernel_launch_for (&won, out->data, out->data_size, &out->launch);
+            rc = sf_tkernel_launch_for (&won, out->kernel.data, out->kernel.data_size, &out->kernel.launch);
         out->compile_cpu_s += rc == SF_OK ? stats.cpu_seconds : 0;
     }
     if (best >= 0)
@@ -297,7 +269,7 @@ sf_tsearch_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, s
     sf_log_info ("search", "template T: %d configs, %d pruned, fastest %.2f us%s", count, out->pruned,
                  best_us, gpu ? "" : " (sim: modelled)");
     for (int i = 0; i < count; i++)
-        s_kernel_free (&jobs[i].kernel);
+        sf_kernel_free (&jobs[i].kernel);
     free (jobs);
     free (configs);
     return rc;

@@ -267,11 +267,8 @@ main (int argc, char **argv)
         rc = dense ? sf_bundle_dense_kernel (m, k, bias, relu, "sm_90", &layer, &cubin, &source) : SF_ERR_NOMEM;
         if (rc == SF_OK) {
             sf_matrix_densify (a, dense);
-            sf_launch_t l = { .block_threads = layer.block_threads, .cols_per_block = layer.cols_per_block,
-                              .panel_groups = layer.panel_groups, .order = 0, .vec = 1 };
-            snprintf (l.entry, sizeof l.entry, "%s", layer.entry);
-            rc = sf_gpu_run (gpu, cubin, layer.cubin_size, &l, dense, (size_t) (m * k) * sizeof *dense, true, tol,
-                             &err, &t);
+            rc = sf_gpu_run (gpu, cubin, layer.kernel.cubin_size, &layer.kernel.launch, dense,
+                             (size_t) (m * k) * sizeof *dense, true, tol, &err, &t);
         }
         printf ("\"generic\":{\"status\":\"%s\",", rc == SF_OK ? "ok" : sf_strerror (rc));
         s_num ("us", t.median_us, true);
