@@ -105,13 +105,13 @@ static void
 s_baseline (const sf_proto_candidate_t *cand, sf_store_best_t *best)
 {
     double us = cand->status == SF_OK ? cand->us : NAN;
-    if (strcmp (cand->config, SF_LEDGER_BASELINE_SGEMM) == 0)
+    if (strcmp (cand->config, SF_BASELINE_SGEMM) == 0)
         best->sgemm_us = us;
-    else if (strcmp (cand->config, SF_LEDGER_BASELINE_TF32) == 0)
+    else if (strcmp (cand->config, SF_BASELINE_TF32) == 0)
         best->tf32_us = us;
-    else if (strcmp (cand->config, SF_LEDGER_BASELINE_CUSPARSE) == 0)
+    else if (strcmp (cand->config, SF_BASELINE_CUSPARSE) == 0)
         best->cusparse_us = us;
-    else if (strcmp (cand->config, SF_LEDGER_BASELINE_BLAS16) == 0) {
+    else if (strcmp (cand->config, SF_BASELINE_BLAS16) == 0) {
         best->blas16_us = us;
         best->blas16_err = cand->status == SF_OK ? cand->err : NAN;
     }
@@ -138,7 +138,7 @@ sf_ledger_put_result (sf_store_t *store, sf_store_batch_t *batch, const sf_ledge
             continue;
         }
         if (tmpl == SF_TEMPLATE_DENSE
-            && strncmp (cand->config, SF_LEDGER_BASELINE_PREFIX, strlen (SF_LEDGER_BASELINE_PREFIX)) == 0) {
+            && strncmp (cand->config, SF_BASELINE_PREFIX, strlen (SF_BASELINE_PREFIX)) == 0) {
             s_baseline (cand, &best);
             baselines = true;
         }

@@ -35,19 +35,13 @@
 #include "common/sf_matrix.h"
 #include "common/sf_tier.h"
 #include "store/sf_store.h"
+#include "wire/sf_baseline.h"
 #include "wire/sf_proto.h"
 #include "wire/sf_request.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/*  The baselines' config texts (template "dense"). */
-#define SF_LEDGER_BASELINE_PREFIX "baseline:"
-#define SF_LEDGER_BASELINE_SGEMM "baseline:sgemm"
-#define SF_LEDGER_BASELINE_TF32 "baseline:tf32"
-#define SF_LEDGER_BASELINE_CUSPARSE "baseline:cusparse"
-#define SF_LEDGER_BASELINE_BLAS16 "baseline:blas16"  /* bf16/fp16: cuBLASLt in the type */
 
 /*  Who measured what: the keys every result of one RESULT shares. */
 typedef struct {

@@ -100,9 +100,9 @@ START_TEST (test_result_records)
         s_cand ("U", "U:full", false, SF_OK, 3.0, 1e-6),
         s_cand ("D", "D:failed", false, SF_ERR_VERIFY, NAN, NAN),
         s_cand ("dense", "dense", false, SF_OK, 5.0, 0.0),
-        s_cand ("dense", SF_LEDGER_BASELINE_SGEMM, false, SF_OK, 0.5, NAN), /* fast, but a baseline */
-        s_cand ("dense", SF_LEDGER_BASELINE_TF32, false, SF_OK, 4.0, NAN),
-        s_cand ("dense", SF_LEDGER_BASELINE_CUSPARSE, false, SF_OK, 9.0, NAN),
+        s_cand ("dense", SF_BASELINE_SGEMM, false, SF_OK, 0.5, NAN), /* fast, but a baseline */
+        s_cand ("dense", SF_BASELINE_TF32, false, SF_OK, 4.0, NAN),
+        s_cand ("dense", SF_BASELINE_CUSPARSE, false, SF_OK, 9.0, NAN),
         s_cand ("Q", "Q:unknown", false, SF_OK, 0.1, 0.0),          /* an unknown template: skipped */
     };
     cands[1].has_kernel = true;
@@ -189,8 +189,8 @@ START_TEST (test_blas16_baseline)
     memset (matrix, 9, sizeof matrix);
     sf_proto_candidate_t cands[] = {
         s_cand ("U", "U:full", false, SF_OK, 3.0, 2e-3),
-        s_cand ("dense", SF_LEDGER_BASELINE_BLAS16, false, SF_OK, 1.5, 1.6e-3),   /* faster, but a baseline */
-        s_cand ("dense", SF_LEDGER_BASELINE_CUSPARSE, false, SF_OK, 9.0, NAN),
+        s_cand ("dense", SF_BASELINE_BLAS16, false, SF_OK, 1.5, 1.6e-3),   /* faster, but a baseline */
+        s_cand ("dense", SF_BASELINE_CUSPARSE, false, SF_OK, 9.0, NAN),
     };
     sf_proto_result_t res = { .candidates = cands, .candidate_count = 3 };
     sf_ledger_source_t src = { .gpu_type = "H100-SXM5-80GB", .worker = "w1", .driver = "13.0", .matrix = matrix,
@@ -225,7 +225,7 @@ START_TEST (test_blas16_baseline)
         sf_search_result_t r;
         ck_assert_msg (sf_search_run (a, 16, &o, &r) == SF_OK, "%s", sf_error_message ());
         ck_assert_int_eq (sf_jobrun_result (&r, true, true, &res), SF_OK);
-        const sf_proto_candidate_t *b16 = s_find (&res, SF_LEDGER_BASELINE_BLAS16);
+        const sf_proto_candidate_t *b16 = s_find (&res, SF_BASELINE_BLAS16);
         ck_assert (sf_tier_is_half (req.tier) == (b16 != NULL));
         if (b16)
             ck_assert (b16->us > 0 && b16->us == r.blas16_us && isnan (b16->err));   /* sim: not verified */

@@ -18,3 +18,4 @@ libsf_wire_la_SOURCES += \
 	wire/sf_mpread.c wire/sf_mpread.h \
 	wire/sf_request.c wire/sf_request.h
 libsf_wire_la_SOURCES += wire/sf_protokernel.c wire/sf_protokernel.h
+libsf_wire_la_SOURCES += wire/sf_baseline.h

@@ -16,6 +16,7 @@
 #include "proxygen/sf_space.h"
 #include "rankmodel/sf_rankmodel.h"
 #include "rankmodel/sf_sweep.h"
+#include "wire/sf_baseline.h"
 #include "wire/sf_protokernel.h"
 
 /*  The wire's request names the worker's values (wire/ does not include
@@ -169,12 +170,12 @@ s_add_dense (s_list_t *l, const sf_search_result_t *r)
         c->us = s_us (r->dense_us);
         c->err = isnan (r->dense_err) || r->dense_err < 0 ? NAN : r->dense_err;
     }
-    const char *names[] = { "baseline:sgemm", "baseline:tf32", "baseline:cusparse" };
+    const char *names[] = { SF_BASELINE_SGEMM, SF_BASELINE_TF32, SF_BASELINE_CUSPARSE };
     double us[] = { r->sgemm_us, r->tf32_us, r->cusparse_us };
     for (int i = 0; i < 3; i++)
         if ((c = s_add (l, "dense", names[i], false)))
             c->us = s_us (us[i]);
-    if (sf_tier_is_half (r->tier) && (c = s_add (l, "dense", "baseline:blas16", false))) {
+    if (sf_tier_is_half (r->tier) && (c = s_add (l, "dense", SF_BASELINE_BLAS16, false))) {
         c->us = s_us (r->blas16_us);
         c->err = isnan (r->blas16_err) || r->blas16_err < 0 ? NAN : r->blas16_err;
     }
@@ -774,9 +775,9 @@ s_run_dry (const sf_proto_job_t *job, bool *failed_p)
             s_dry_candidate (&l, job, &c, job->proxy);
     }
     sf_search_result_t dry = { .simulated = true, .tier = job->request.tier, .dense_us = s_dry_us (job, "dense"),
-                               .sgemm_us = s_dry_us (job, "dense"), .tf32_us = s_dry_us (job, "baseline:tf32"),
-                               .cusparse_us = s_dry_us (job, "baseline:cusparse"),
-                               .blas16_us = s_dry_us (job, "baseline:blas16"), .blas16_err = NAN };
+                               .sgemm_us = s_dry_us (job, "dense"), .tf32_us = s_dry_us (job, SF_BASELINE_TF32),
+                               .cusparse_us = s_dry_us (job, SF_BASELINE_CUSPARSE),
+                               .blas16_us = s_dry_us (job, SF_BASELINE_BLAS16), .blas16_err = NAN };
     if (dense)
         s_add_dense (&l, &dry);
     zmsg_t *msg = s_encode_result (job, &l, &dry, failed_p);

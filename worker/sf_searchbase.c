@@ -8,6 +8,7 @@
 #include "common/sf_clock.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
+#include "wire/sf_baseline.h"
 #include "worker/sf_sim.h"
 
 /*  The memoised rows: data-independent, and their time is theirs alone. */
@@ -18,9 +19,9 @@ typedef struct {
 } s_row_t;
 
 static const s_row_t s_rows[] = {
-    { SF_GPU_ROW_SGEMM, "baseline:sgemm", "SGEMM", false },
-    { SF_GPU_ROW_TF32, "baseline:tf32", "TF32", false },
-    { SF_GPU_ROW_BLAS16, "baseline:blas16", "cuBLASLt", true },
+    { SF_GPU_ROW_SGEMM, SF_BASELINE_SGEMM, "SGEMM", false },
+    { SF_GPU_ROW_TF32, SF_BASELINE_TF32, "TF32", false },
+    { SF_GPU_ROW_BLAS16, SF_BASELINE_BLAS16, "cuBLASLt", true },
 };
 #define S_ROWS ((int) (sizeof s_rows / sizeof s_rows[0]))
 
