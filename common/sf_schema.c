@@ -316,14 +316,14 @@ s_field_present (const sf_schema_field_t *f, const void *body)
 
 static int s_write_map (s_wr_t *wr, const sf_schema_t *sc, const void *body);
 
-/*  A string of a fixed buffer of `size` bytes: its length, or -1 (failed) if it
-    does not end inside it or breaks its rule. */
+/*  A string's length, or -1 (failed) if it breaks its rule or, in a fixed
+    buffer of `size` bytes (0: a malloc'ed string), does not end inside it. */
 static long
 s_write_checked_str (s_wr_t *wr, const sf_schema_field_t *f, const char *key, const char *s, size_t size)
 {
     char why[256];
-    size_t len = strnlen (s, size);
-    if (len == size)
+    size_t len = strnlen (s, size ? size : (size_t) f->max + 1);
+    if (size && len == size)
         return sf_schema_fail (SF_SCHEMA_RANGE, &wr->where, key, "string not NUL-terminated"), -1;
     int bad = sf_schema_rule_str (f, s, len, why, sizeof why);
     if (bad)
@@ -433,7 +433,7 @@ s_write_field (s_wr_t *wr, const sf_schema_field_t *f, const void *body)
         for (size_t i = 0; i < count; i++) {
             const char *s = bufs ? (const char *) items + i * (size_t) f->item_max : ((char *const *) items)[i];
             size_t saved = sf_schema_path_push (&wr->where, f->key, (long) i);
-            long len = s ? s_write_checked_str (wr, &item, NULL, s, (size_t) item.max + 1)
+            long len = s ? s_write_checked_str (wr, &item, NULL, s, bufs ? (size_t) f->item_max : 0)
                          : (sf_schema_fail (SF_SCHEMA_BAD, &wr->where, NULL, "NULL string"), -1);
             sf_schema_path_pop (&wr->where, saved);
             if (len < 0)

@@ -8,6 +8,7 @@
 
     `check_records --write FILE` writes the golden file from the encoders
     of the tree it was built from (how the committed file was made). */
+
 #include <check.h>
 #include <math.h>
 #include <stdbool.h>
@@ -268,6 +269,78 @@ START_TEST (test_records_match_golden_bytes)
 }
 END_TEST
 
+/*  A case's value, mutated: `from` (n bytes) replaced by `to` (m bytes);
+    the map header byte (a fixmap) adjusted by `more` entries. */
+static int
+s_decode_mutated (const char *name, const char *from, size_t n, const char *to, size_t m, int more)
+{
+    const s_case_t *c = NULL;
+    for (size_t i = 0; i < s_count; i++)
+        if (strcmp (s_cases[i].name, name) == 0)
+            c = &s_cases[i];
+    ck_assert_ptr_nonnull (c);
+    uint8_t *v = malloc (c->value_size + m + 1);
+    const uint8_t *at = n ? memmem (c->value, c->value_size, from, n) : c->value + c->value_size;
+    ck_assert_ptr_nonnull (at);
+    size_t head = (size_t) (at - c->value);
+    memcpy (v, c->value, head);
+    memcpy (v + head, to, m);
+    memcpy (v + head + m, at + n, c->value_size - head - n);
+    v[0] = (uint8_t) (v[0] + more);
+    sf_record_t rec;
+    int rc = sf_record_decode (c->db, c->key, c->key_size, v, c->value_size - n + m, &rec);
+    sf_record_free (&rec);
+    free (v);
+    return rc;
+}
+
+#define S_BYTES(lit) lit, sizeof lit - 1
+
+START_TEST (test_records_refuse_hostile)
+{
+    s_build_cases ();
+    /* a field added by a later version is skipped */
+    ck_assert_int_eq (s_decode_mutated ("result-kernel", NULL, 0, S_BYTES ("\xa6" "future" "\x93\x01\x02\x03"), 1),
+                      SF_OK);
+    /* a known key twice, a value of the wrong type, nil for an optional field */
+    ck_assert_int_eq (s_decode_mutated ("result-kernel", NULL, 0, S_BYTES ("\xa6" "worker" "\xa0"), 1), SF_ERR_FORMAT);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "results value: worker: key appears twice"));
+    ck_assert_int_eq (s_decode_mutated ("result-kernel", S_BYTES ("\xa9simulated\xc2"), S_BYTES ("\xa9simulated\x00"), 0),
+                      SF_ERR_FORMAT);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "simulated: expected a boolean"));
+    ck_assert_int_eq (s_decode_mutated ("best-full", S_BYTES ("\xa6" "driver" "\xa4" "13.0"), S_BYTES ("\xa6" "driver" "\xc0"), 0),
+                      SF_ERR_FORMAT);
+    /* enums by name only */
+    ck_assert_int_eq (s_decode_mutated ("best-dense", S_BYTES ("\xa8template\xa1U"), S_BYTES ("\xa8template\xa1Q"), 0),
+                      SF_ERR_FORMAT);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "best value: template: unknown value 'Q'"));
+    ck_assert_int_eq (s_decode_mutated ("campaign-full", S_BYTES ("\xa9precision\xa4" "bf16"), S_BYTES ("\xa9precision\xa4" "bf17"), 0),
+                      SF_ERR_FORMAT);
+    /* bounds: a nested field names its path; a metric name twice; a layout
+       out of its table; a config longer than its buffer */
+    ck_assert_int_eq (s_decode_mutated ("result-kernel", S_BYTES ("\xa4regs\x40"), S_BYTES ("\xa4regs\xd0\xff"), 0),
+                      SF_ERR_RANGE);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "results value: compile.regs: -1 out of range [0, 65535]"));
+    ck_assert_int_eq (s_decode_mutated ("model-full", S_BYTES ("\xa4loss"), S_BYTES ("\xa9recall@10"), 0), SF_ERR_FORMAT);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "key 'recall@10' appears twice"));
+    ck_assert_int_eq (s_decode_mutated ("kernel-plain", S_BYTES ("\xa3vec\x04"), S_BYTES ("\xa3vec\x03"), 0), SF_ERR_RANGE);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "kernels value: vec: 3 is not 1, 2 or 4"));
+    char long_config[1 + 1 + 200];
+    long_config[0] = '\xd9';
+    long_config[1] = (char) 200;
+    memset (long_config + 2, 'c', 200);
+    ck_assert_int_eq (s_decode_mutated ("job-full", S_BYTES ("\xa8U:r4.c32"), long_config, sizeof long_config, 0),
+                      SF_ERR_RANGE);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "jobs value: configs[0]: string of 200 bytes, more than 127"));
+    /* a matrix whose arrays disagree with its shape */
+    ck_assert_int_eq (s_decode_mutated ("matrix", S_BYTES ("\xa3nnz\x05"), S_BYTES ("\xa3nnz\x04"), 0), SF_ERR_RANGE);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "matrices value: colidx:"));
+    /* trailing bytes after the value */
+    ck_assert_int_eq (s_decode_mutated ("meta-tool", NULL, 0, S_BYTES ("\x01"), 0), SF_ERR_FORMAT);
+    s_free_cases ();
+}
+END_TEST
+
 /*  --write FILE: the golden file from this tree's encoders. */
 START_TEST (test_write_golden)
 {
@@ -297,6 +370,8 @@ main (int argc, char **argv)
     Suite *s = suite_create ("records");
     TCase *tc = tcase_create ("golden");
     tcase_add_test (tc, write ? test_write_golden : test_records_match_golden_bytes);
+    if (!write)
+        tcase_add_test (tc, test_records_refuse_hostile);
     suite_add_tcase (s, tc);
     SRunner *sr = srunner_create (s);
     srunner_run_all (sr, CK_NORMAL);
