@@ -168,7 +168,7 @@ sf_schema_path_pop (sf_schema_where_t *w, size_t saved)
     w->path[saved] = '\0';
 }
 
-const sf_schema_dialect_t sf_schema_wire_out = { SF_ERR_INVALID, SF_ERR_INVALID, false };
+const sf_schema_dialect_t sf_schema_wire_out = { SF_ERR_INVALID, SF_ERR_INVALID, false, false };
 
 int
 sf_schema_fail (int status, const sf_schema_where_t *w, const char *key, const char *fmt, ...)

@@ -83,6 +83,7 @@ typedef struct {
     int bad;       /* status of SF_SCHEMA_BAD */
     int range;     /* status of SF_SCHEMA_RANGE */
     bool plain;    /* "WHAT: path: why" rather than "WHAT: field 'path': why" */
+    bool empty_null; /* an empty list reads as NULL (else as an allocation of one item) */
 } sf_schema_dialect_t;
 
 typedef struct sf_schema_s sf_schema_t;

@@ -335,6 +335,8 @@ s_read_field (s_rd_t *rd, const sf_schema_field_t *f, void *body)
             return s_bad_type (rd, f->key, dict ? "a map" : "an array", &tok);
         if ((bad = sf_schema_rule_count (f, tok.len, "items", why, sizeof why)))
             return sf_schema_fail (bad, &rd->where, f->key, "%s", why);
+        if (tok.len == 0 && rd->where.dialect->empty_null)
+            return SF_OK;  /* NULL, 0 */
         if (f->kind == SF_SCHEMA_STRS || f->kind == SF_SCHEMA_STRBUF)
             return s_read_strs (rd, f, body, tok.len);
         return s_read_items (rd, f, body, tok.len);

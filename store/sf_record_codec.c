@@ -19,9 +19,11 @@
 #include "store/sf_record_priv.h"
 
 /*  The store's dialect: a malformed record is SF_ERR_FORMAT, one out of its
-    bounds SF_ERR_RANGE; on writing, a malformed one is SF_ERR_INVALID. */
-static const sf_schema_dialect_t s_in = { SF_ERR_FORMAT, SF_ERR_RANGE, true };
-static const sf_schema_dialect_t s_out = { SF_ERR_INVALID, SF_ERR_RANGE, true };
+    bounds SF_ERR_RANGE; on writing, a malformed one is SF_ERR_INVALID. An
+    empty list (layers, configs, metrics) reads as NULL, as the records'
+    users expect (they copy a record's lists only when there are items). */
+static const sf_schema_dialect_t s_in = { SF_ERR_FORMAT, SF_ERR_RANGE, true, true };
+static const sf_schema_dialect_t s_out = { SF_ERR_INVALID, SF_ERR_RANGE, true, true };
 
 #define S_DOUBLE_MAX 1e300  /* errors and metrics: any finite magnitude a float holds */
 

@@ -254,6 +254,14 @@ START_TEST (test_records_match_golden_bytes)
         sf_record_t rec;
         ck_assert_msg (sf_record_decode (c->db, gk, key_size, gv, value_size, &rec) == SF_OK, "%s: %s", name,
                        sf_error_message ());
+        /* an empty list reads as NULL, as the records' users expect (they
+           copy a list only when it has items) */
+        if (c->db == SF_DB_CAMPAIGNS && rec.u.campaign.layer_count == 0)
+            ck_assert_ptr_null (rec.u.campaign.layers);
+        if (c->db == SF_DB_JOBS && rec.u.job.config_count == 0)
+            ck_assert_ptr_null (rec.u.job.configs);
+        if (c->db == SF_DB_MODELS && rec.u.model.metric_count == 0)
+            ck_assert_ptr_null (rec.u.model.metrics);
         uint8_t again[SF_RECORD_KEY_MAX];
         ck_assert_uint_eq (sf_record_key_of (&rec, again), key_size);
         ck_assert (memcmp (again, gk, key_size) == 0);

@@ -39,7 +39,7 @@ static const sf_schema_field_t s_body_fields[] = {
     { .key = "t", .kind = SF_SCHEMA_BOOL, .off = offsetof (s_body_t, t) },
 };
 static const sf_schema_t s_body = { "body", sizeof (s_body_t), s_body_fields, 5, NULL };
-static const sf_schema_dialect_t s_store_in = { SF_ERR_FORMAT, SF_ERR_RANGE, true };
+static const sf_schema_dialect_t s_store_in = { SF_ERR_FORMAT, SF_ERR_RANGE, true, true };
 
 /*  A map of one entry, key: value (value already packed by `put`). */
 static int

@@ -9,7 +9,7 @@
 #include "common/sf_schema_read.h"
 #include "wire/sf_request.h"
 
-static const sf_schema_dialect_t s_wire_in = { SF_ERR_PROTOCOL, SF_ERR_PROTOCOL, false };
+static const sf_schema_dialect_t s_wire_in = { SF_ERR_PROTOCOL, SF_ERR_PROTOCOL, false, false };
 
 int
 sf_mpread_body (const sf_schema_t *sc, const char *msg, const uint8_t *data, size_t size, void *body)
