@@ -164,11 +164,18 @@ s_read_items (s_rd_t *rd, const sf_schema_field_t *f, void *body, uint32_t count
     return SF_OK;
 }
 
-/*  A CUSTOM field: a map whose keys and values its hooks know. */
+/*  A map's keys: each known one (an index below 64, at most once) reads its
+    value through k->value; unknown keys are skipped (for newer peers and
+    newer records). *seen gets a bit per key read. */
+typedef struct {
+    int (*find) (const void *ctx, const char *key, size_t len);  /* index, or -1 */
+    const char *(*name) (const void *ctx, int index);
+    int (*value) (s_rd_t *rd, const void *ctx, int index, void *at);
+} s_keyed_t;
+
 static int
-s_read_custom (s_rd_t *rd, const sf_schema_field_t *f, void *at)
+s_read_keyed (s_rd_t *rd, const s_keyed_t *k, const void *ctx, void *at, uint64_t *seen)
 {
-    const sf_schema_hooks_t *h = f->hooks;
     sf_mpack_tok_t tok;
     int rc = s_expect (rd, NULL, SF_MPACK_MAP, "a map", &tok);
     if (rc != SF_OK)
@@ -176,33 +183,62 @@ s_read_custom (s_rd_t *rd, const sf_schema_field_t *f, void *at)
     if (tok.len > SF_SCHEMA_MAP_MAX)
         return sf_schema_fail (SF_SCHEMA_RANGE, &rd->where, NULL, "%u entries, more than %d", tok.len,
                                SF_SCHEMA_MAP_MAX);
-    h->init (at);
-    uint64_t seen = 0;
     for (uint32_t pair = 0; pair < tok.len; pair++) {
-        sf_mpack_tok_t key, val;
+        sf_mpack_tok_t key;
         const char *bad = s_next (rd, &key);
         if (bad)
             return s_malformed (rd, NULL, bad);
         if (key.type != SF_MPACK_STR)
             return sf_schema_fail (SF_SCHEMA_BAD, &rd->where, NULL, "a key is %s, not a string",
                                    sf_mpack_type_name (key.type));
-        int index = h->find ((const char *) key.data, key.len);
+        int index = k->find (ctx, (const char *) key.data, key.len);
         if (index < 0 || index > 63) {
             if ((bad = s_skip (rd)))
                 return s_malformed (rd, NULL, bad);
             continue;
         }
-        const char *name = h->key (index);
-        if (seen & (1ull << index))
-            return sf_schema_fail (SF_SCHEMA_BAD, &rd->where, name, "key appears twice");
-        seen |= 1ull << index;
-        if ((bad = s_next (rd, &val)))
-            return s_malformed (rd, name, bad);
-        char why[256];
-        if ((bad = h->put (at, index, &val, why, sizeof why)))
-            return s_malformed (rd, name, bad);
+        if (*seen & (1ull << index))
+            return sf_schema_fail (SF_SCHEMA_BAD, &rd->where, k->name (ctx, index), "key appears twice");
+        *seen |= 1ull << index;
+        if ((rc = k->value (rd, ctx, index, at)) != SF_OK)
+            return rc;
     }
     return SF_OK;
+}
+
+/* -- a CUSTOM field: a map whose keys and values its hooks know -- */
+
+static int
+s_hook_find (const void *ctx, const char *key, size_t len)
+{
+    return ((const sf_schema_hooks_t *) ctx)->find (key, len);
+}
+
+static const char *
+s_hook_name (const void *ctx, int index)
+{
+    return ((const sf_schema_hooks_t *) ctx)->key (index);
+}
+
+static int
+s_hook_value (s_rd_t *rd, const void *ctx, int index, void *at)
+{
+    const sf_schema_hooks_t *h = ctx;
+    sf_mpack_tok_t val;
+    char why[256];
+    const char *bad = s_next (rd, &val);
+    if (!bad)
+        bad = h->put (at, index, &val, why, sizeof why);
+    return bad ? s_malformed (rd, h->key (index), bad) : SF_OK;
+}
+
+static int
+s_read_custom (s_rd_t *rd, const sf_schema_field_t *f, void *at)
+{
+    static const s_keyed_t keyed = { s_hook_find, s_hook_name, s_hook_value };
+    uint64_t seen = 0;
+    f->hooks->init (at);
+    return s_read_keyed (rd, &keyed, f->hooks, at, &seen);
 }
 
 static int
@@ -367,43 +403,40 @@ s_set_defaults (const sf_schema_t *sc, void *body)
     }
 }
 
+/* -- a map of schema sc: its fields -- */
+
+static int
+s_field_find (const void *ctx, const char *key, size_t len)
+{
+    const sf_schema_t *sc = ctx;
+    for (size_t i = 0; i < sc->count; i++)
+        if (strlen (sc->fields[i].key) == len && memcmp (sc->fields[i].key, key, len) == 0)
+            return (int) i;
+    return -1;
+}
+
+static const char *
+s_field_name (const void *ctx, int index)
+{
+    return ((const sf_schema_t *) ctx)->fields[index].key;
+}
+
+static int
+s_field_value (s_rd_t *rd, const void *ctx, int index, void *body)
+{
+    return s_read_field (rd, &((const sf_schema_t *) ctx)->fields[index], body);
+}
+
 static int
 s_read_map (s_rd_t *rd, const sf_schema_t *sc, void *body)
 {
+    static const s_keyed_t keyed = { s_field_find, s_field_name, s_field_value };
     assert (sc->count <= 64);  /* one bit per field in `seen` */
-    sf_mpack_tok_t tok;
-    int rc = s_expect (rd, NULL, SF_MPACK_MAP, "a map", &tok);
+    uint64_t seen = 0;
+    s_set_defaults (sc, body);
+    int rc = s_read_keyed (rd, &keyed, sc, body, &seen);
     if (rc != SF_OK)
         return rc;
-    if (tok.len > SF_SCHEMA_MAP_MAX)
-        return sf_schema_fail (SF_SCHEMA_RANGE, &rd->where, NULL, "%u entries, more than %d", tok.len,
-                               SF_SCHEMA_MAP_MAX);
-    s_set_defaults (sc, body);
-    uint64_t seen = 0;  /* no schema has more than 64 fields */
-    for (uint32_t pair = 0; pair < tok.len; pair++) {
-        sf_mpack_tok_t key;
-        const char *bad = s_next (rd, &key);
-        if (bad)
-            return s_malformed (rd, NULL, bad);
-        if (key.type != SF_MPACK_STR)
-            return sf_schema_fail (SF_SCHEMA_BAD, &rd->where, NULL, "a key is %s, not a string",
-                                   sf_mpack_type_name (key.type));
-        size_t index = sc->count;
-        for (size_t i = 0; i < sc->count; i++)
-            if (strlen (sc->fields[i].key) == key.len && memcmp (sc->fields[i].key, key.data, key.len) == 0)
-                index = i;
-        if (index == sc->count) {  /* unknown keys are for newer peers and records: skip */
-            if ((bad = s_skip (rd)))
-                return s_malformed (rd, NULL, bad);
-            continue;
-        }
-        const sf_schema_field_t *f = &sc->fields[index];
-        if (seen & (1ull << index))
-            return sf_schema_fail (SF_SCHEMA_BAD, &rd->where, f->key, "key appears twice");
-        seen |= 1ull << index;
-        if ((rc = s_read_field (rd, f, body)) != SF_OK)
-            return rc;
-    }
     for (size_t i = 0; i < sc->count; i++)
         if ((sc->fields[i].flags & SF_SCHEMA_REQUIRED) && !(seen & (1ull << i))) {
             const sf_schema_dialect_t *d = rd->where.dialect;
