@@ -2,7 +2,8 @@
 ## their files, the CPU reference, benchmark suites, the CUDA driver loader,
 ## CurveZMQ certificates and allow-lists, and the one bounded MessagePack
 ## codec that the wire and the store share (sf_mpack: the reader, tokens and
-## documents; sf_mpack_out: the writer).
+## documents; sf_mpack_out: the writer; sf_schema, sf_schema_read: the table
+## engine that runs the wire's messages and the store's records).
 ## Its library sees common/ only: common knows no component.
 SF_PARTS_SPEC += common:common
 SF_PART_LIBS += libsf_common.la
@@ -20,6 +21,8 @@ libsf_common_la_SOURCES += \
 	common/sf_buf.c common/sf_buf.h \
 	common/sf_mpack.c common/sf_mpack.h \
 	common/sf_mpack_out.c common/sf_mpack_out.h \
+	common/sf_schema.c common/sf_schema.h \
+	common/sf_schema_read.c common/sf_schema_read.h \
 	common/sf_matrix.c common/sf_matrix.h \
 	common/sf_matrix_io.c common/sf_matrix_io.h \
 	common/sf_smtx.c common/sf_mtx.c common/sf_npy.c common/sf_safetensors.c \

@@ -1,6 +1,6 @@
-/*  sf_mpack: the project's one bounded MessagePack reader, shared by the
-    wire (wire/sf_mpread: a message body read by its schema, token by token)
-    and the store (store/sf_mpack_in: a record read as a document tree).
+/*  sf_mpack: the project's one bounded MessagePack reader, under the table
+    engine's decoder (common/sf_schema_read: a wire message or a store
+    record read by its schema, token by token).
     The writer is common/sf_mpack_out.h.
 
     Tokens (sf_mpack_next): one value's header at a time, and the payload of

@@ -1,6 +1,6 @@
 /*  sf_mpack_out: the project's one MessagePack writer (msgpack-c's packer
-    into a bounded buffer), shared by the wire (wire/sf_schema's encoder)
-    and the store (store/sf_record_encode). The reader is common/sf_mpack.h.
+    into a bounded buffer), shared by the wire and the store through the
+    table engine's encoder (common/sf_schema.h). The reader is common/sf_mpack.h.
 
     One top-level object into a bounded buffer. Containers are declared with
     their element count, and the writer counts what follows, so a wrong

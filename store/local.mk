@@ -1,6 +1,6 @@
-## store/: the LMDB store (records, keys, batches) and its checked reading
-## of record maps (sf_mpack_in, on common/sf_mpack: the reader the wire
-## uses too); bundles from the store (sf_export).
+## store/: the LMDB store (records, keys, batches; the records' values are
+## schema tables run by common/sf_schema, the engine of the wire's messages
+## too); bundles from the store (sf_export).
 ## Its library sees proxygen and the bundle format (and what they reach):
 ## the store knows no farm.
 SF_PARTS_SPEC += store:store,common,proxygen,bundle,runtime
@@ -10,10 +10,8 @@ libsf_store_la_CPPFLAGS = -I$(SF_PARTS)/store $(SF_EXT_CPPFLAGS)
 $(libsf_store_la_OBJECTS): $(SF_PARTS)/.stamp
 libsf_store_la_SOURCES =
 libsf_store_la_SOURCES += \
-	store/sf_mpack_in.c store/sf_mpack_in.h \
 	store/sf_record.c store/sf_record.h \
-	store/sf_record_decode.c \
-	store/sf_record_encode.c \
+	store/sf_record_codec.c \
 	store/sf_record_priv.h \
 	store/sf_store.c store/sf_store.h \
 	store/sf_store_batch.c \

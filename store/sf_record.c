@@ -1,6 +1,6 @@
 /*  sf_record: the store's databases, keys and records (docs/STORE.md):
-    names, releasing, keys built, parsed and shown, sf_record_decode (its
-    values: sf_record_decode.c; the encoders: sf_record_encode.c). */
+    names, keys built, parsed and shown, sf_record_decode (the values, their
+    encoders and their freeing: the schema tables of sf_record_codec.c). */
 #include "store/sf_record.h"
 
 #include <stdio.h>
@@ -49,45 +49,6 @@ sf_record_job_state_name (sf_job_state state)
 }
 
 /* ---- releasing ---------------------------------------------------------- */
-
-void
-sf_record_campaign_free (sf_store_campaign_t *campaign)
-{
-    free (campaign->layers);
-    campaign->layers = NULL;
-    campaign->layer_count = 0;
-}
-
-void
-sf_record_job_free (sf_store_job_t *job)
-{
-    free (job->configs);
-    job->configs = NULL;
-    job->config_count = 0;
-}
-
-void
-sf_record_kernel_free (sf_store_kernel_t *kernel)
-{
-    free (kernel->cubin);
-    free (kernel->source);
-    free (kernel->data);
-    kernel->cubin = NULL;
-    kernel->source = NULL;
-    kernel->data = NULL;
-    kernel->cubin_size = kernel->source_size = kernel->data_size = 0;
-}
-
-void
-sf_record_model_free (sf_store_model_t *model)
-{
-    free (model->xgboost_json);
-    free (model->metrics);
-    model->xgboost_json = NULL;
-    model->metrics = NULL;
-    model->xgboost_size = 0;
-    model->metric_count = 0;
-}
 
 void
 sf_record_free (sf_record_t *record)

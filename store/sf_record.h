@@ -2,10 +2,12 @@
 
     The C shape of every record of the store (docs/STORE.md has the byte
     layouts), and the codecs between those structs and LMDB's keys and
-    values. Nothing here touches LMDB: the same encodings can travel in the
-    farm's messages. Encoding checks bounds; decoding checks every field's
-    type and bound, and the digests that keys promise (a matrix's content
-    hash, a cubin's SHA-256).
+    values (the values: one schema table per record, sf_record_codec.c,
+    run by common/sf_schema, the engine of the wire's messages too).
+    Nothing here touches LMDB: the same encodings can travel in the farm's
+    messages. Encoding checks bounds; decoding checks every field's type
+    and bound, and the digests that keys promise (a matrix's content hash,
+    a cubin's SHA-256).
 
     Keys (big-endian, so that byte order is numeric order):
       meta       the entry's name ("schema", "created", "tool")

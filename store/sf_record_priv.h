@@ -1,6 +1,6 @@
 /*  sf_record's inside, shared by its files: sf_record.c (names, keys,
-    sf_record_decode) and sf_record_decode.c (values); sf_record_encode.c
-    uses only the public header. Not for other modules. */
+    sf_record_decode) and sf_record_codec.c (values: the schema tables).
+    Not for other modules. */
 #ifndef SF_RECORD_PRIV_H_INCLUDED
 #define SF_RECORD_PRIV_H_INCLUDED
 

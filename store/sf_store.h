@@ -3,8 +3,8 @@
     One LMDB environment per directory, with the named databases of
     sf_store_db. Keys are fixed-width big-endian integers, 32-byte SHA-256
     digests and length-prefixed strings, so that range scans work; values
-    are MessagePack maps, decoded through store/sf_mpack_in.h with every field
-    type- and bound-checked. A record that fails to decode is an
+    are MessagePack maps, decoded by their schema tables (store/sf_record.h,
+    common/sf_schema.h) with every field type- and bound-checked. A record that fails to decode is an
     SF_ERR_FORMAT naming its database and key, never a crash or a guess.
 
     Processes: one writer at a time (sf_store_open with SF_STORE_WRITER

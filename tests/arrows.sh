@@ -45,15 +45,15 @@ for part in $PARTS; do
     done
     # what the part sees, then what it may never see (docs/ARCHITECTURE.md)
     case $part in
-    common)      ok="common/sf_error.h common/sf_cudadrv.h common/sf_mpack.h"
+    common)      ok="common/sf_error.h common/sf_cudadrv.h common/sf_mpack.h common/sf_schema.h"
                  never="runtime/sf_manifest.h wire/sf_proto.h worker/sf_search.h bundle/sf_bundle.h store/sf_store.h" ;;
     wire)        ok="wire/sf_proto.h wire/sf_request.h common/sf_log.h common/sf_mpack.h common/sf_mpack_out.h"
-                 never="worker/sf_search.h coordinator/sf_coord.h store/sf_store.h store/sf_mpack_in.h proxygen/sf_config.h" ;;
+                 never="worker/sf_search.h coordinator/sf_coord.h store/sf_store.h store/sf_record.h proxygen/sf_config.h" ;;
     proxygen)    ok="proxygen/sf_config.h proxygen/sf_cost.h common/sf_matrix.h"
                  never="common/sf_cudadrv.h worker/sf_gpu.h wire/sf_proto.h store/sf_store.h" ;;
     bundle)      ok="bundle/sf_bundle.h runtime/sf_manifest.h common/sf_error.h"
                  never="store/sf_store.h worker/sf_search.h wire/sf_proto.h" ;;
-    store)       ok="store/sf_export.h store/sf_store.h store/sf_mpack_in.h common/sf_mpack.h proxygen/sf_config.h bundle/sf_bundle.h store/sf_bundlemake.h"
+    store)       ok="store/sf_export.h store/sf_store.h common/sf_schema.h common/sf_mpack.h proxygen/sf_config.h bundle/sf_bundle.h store/sf_bundlemake.h"
                  never="coordinator/sf_ledger.h worker/sf_sim.h wire/sf_proto.h rankmodel/sf_rankmodel.h" ;;
     rankmodel)   ok="rankmodel/sf_sweep.h rankmodel/sf_rankstore.h store/sf_store.h proxygen/sf_space.h"
                  never="worker/sf_search.h coordinator/sf_coord.h wire/sf_request.h" ;;

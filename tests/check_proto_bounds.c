@@ -1,4 +1,4 @@
-/*  Check suite of the wire's bounds (wire/sf_schema.h, wire/sf_mpread.h,
+/*  Check suite of the wire's bounds (common/sf_schema.h, wire/sf_mpread.h,
     through wire/sf_proto.h): every required field missing, every wrong
     type, every number out of its range, every string and list past its
     bound is refused by the decoder with a detail naming the field. */

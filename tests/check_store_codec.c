@@ -1,5 +1,6 @@
 /*  check_store's codec tests (one program with check_store.c): the
-    checked MessagePack writer and reader (common/sf_mpack_out, store/sf_mpack_in), an optional
+    checked MessagePack writer and the table engine in the store's dialect (common/sf_mpack_out,
+    common/sf_schema_read), an optional
     field read from records written before it existed, encoders refusing
     bad records, decoders surviving every corruption. */
 #include <check.h>
@@ -12,95 +13,91 @@
 #include "common/sf_error.h"
 #include "common/sf_sha256.h"
 #include "common/sf_mpack_out.h"
-#include "store/sf_mpack_in.h"
+#include "common/sf_schema.h"
+#include "common/sf_schema_read.h"
 #include "store/sf_record.h"
 #include "store/sf_store.h"
 #include "tests/sf_check_store.h"
 
-/* ---- sf_mpack ------------------------------------------------------------ */
+/* ---- the table engine in the store's dialect ------------------------------ */
 
-START_TEST (test_mpack_writes_and_reads_checked)
+typedef struct {
+    uint32_t u;
+    int32_t i;
+    double d;
+    char s[4];
+    bool t;
+} s_body_t;
+
+static const sf_schema_field_t s_body_fields[] = {
+    { .key = "u", .kind = SF_SCHEMA_U32, .flags = SF_SCHEMA_REQUIRED, .off = offsetof (s_body_t, u), .max = 255 },
+    { .key = "i", .kind = SF_SCHEMA_I32, .flags = SF_SCHEMA_REQUIRED, .off = offsetof (s_body_t, i), .min = -10,
+      .max = 10 },
+    { .key = "d", .kind = SF_SCHEMA_DBL, .off = offsetof (s_body_t, d), .dmax = 1.0 },
+    { .key = "s", .kind = SF_SCHEMA_STR, .flags = SF_SCHEMA_UTF8, .off = offsetof (s_body_t, s),
+      .aux = sizeof ((s_body_t *) 0)->s, .max = sizeof ((s_body_t *) 0)->s - 1 },
+    { .key = "t", .kind = SF_SCHEMA_BOOL, .off = offsetof (s_body_t, t) },
+};
+static const sf_schema_t s_body = { "body", sizeof (s_body_t), s_body_fields, 5, NULL };
+static const sf_schema_dialect_t s_store_in = { SF_ERR_FORMAT, SF_ERR_RANGE, true, true };
+
+/*  A map of one entry, key: value (value already packed by `put`). */
+static int
+s_read_one (const char *key, void (*put) (sf_mpack_out_t *), s_body_t *body)
 {
-    sf_mpack_out_t *out = sf_mpack_out_new (1 << 16);
-    sf_mpack_out_map (out, 7);
-    sf_mpack_out_kuint (out, "u", 300);
+    sf_mpack_out_t *out = sf_mpack_out_new (1 << 10);
+    bool no_u = key[0] == 'u' || key[0] == 'x';  /* "x": an unknown key, and no u */
+    sf_mpack_out_map (out, no_u ? 2 : 3);
+    if (!no_u)
+        sf_mpack_out_kuint (out, "u", 1);
     sf_mpack_out_kint (out, "i", -5);
-    sf_mpack_out_kdouble (out, "d", NAN);
-    sf_mpack_out_kstr (out, "s", "h\xc3\xa9llo");
-    sf_mpack_out_kbin (out, "b", "\x00\x01\x02", 3);
-    sf_mpack_out_str (out, "a");
-    sf_mpack_out_array (out, 2);
-    sf_mpack_out_str (out, "x");
-    sf_mpack_out_map (out, 1);
-    sf_mpack_out_kbool (out, "t", true);
-    sf_mpack_out_str (out, "m");
-    sf_mpack_out_map (out, 0);
+    sf_mpack_out_str (out, key);
+    put (out);
     ck_assert_int_eq (sf_mpack_out_status (out), SF_OK);
-    size_t size;
-    void *bytes = sf_mpack_out_detach (out, &size);
-    ck_assert_ptr_nonnull (bytes);
+    memset (body, 0, sizeof *body);
+    int rc = sf_schema_read (&s_body, &s_store_in, "test map", sf_mpack_out_data (out), sf_mpack_out_size (out), body);
+    sf_mpack_out_destroy (&out);
+    return rc;
+}
 
-    sf_mpack_doc_t *doc = sf_mpack_doc_new (bytes, size, "test");
-    ck_assert_ptr_nonnull (doc);
-    sf_mpack_in_t in;
-    ck_assert_int_eq (sf_mpack_in_init (&in, sf_mpack_doc_root (doc), "test map"), SF_OK);
-    ck_assert_uint_eq (sf_mpack_in_uint (&in, "u", 0, 1000), 300);
-    ck_assert_int_eq (sf_mpack_in_int (&in, "i", -10, 10), -5);
-    ck_assert (isnan (sf_mpack_in_double (&in, "d", 0, 1, true)));
-    char s[16];
-    sf_mpack_in_str (&in, "s", s, sizeof s);
-    ck_assert_str_eq (s, "h\xc3\xa9llo");
-    size_t len;
-    const uint8_t *b = sf_mpack_in_bin (&in, "b", 3, 3, &len);
-    ck_assert (b && len == 3 && b[2] == 2);
-    uint32_t count;
-    const sf_mpack_obj_t *items = sf_mpack_in_array (&in, "a", 4, &count);
-    ck_assert_uint_eq (count, 2);
-    sf_mpack_in_t sub;
-    ck_assert_int_eq (sf_mpack_in_as_map (&in, &items[1], "a[1]", &sub), SF_OK);
-    ck_assert (sf_mpack_in_bool (&sub, "t"));
-    ck_assert (!sf_mpack_in_has (&in, "nope"));
-    ck_assert_int_eq (in.status, SF_OK);
+static void s_put_300 (sf_mpack_out_t *out) { sf_mpack_out_uint (out, 300); }
+static void s_put_neg (sf_mpack_out_t *out) { sf_mpack_out_int (out, -1); }
+static void s_put_str (sf_mpack_out_t *out) { sf_mpack_out_str (out, "h\xc3\xa9"); }
+static void s_put_long (sf_mpack_out_t *out) { sf_mpack_out_str (out, "hello"); }
+static void s_put_nan (sf_mpack_out_t *out) { sf_mpack_out_double (out, NAN); }
+static void s_put_true (sf_mpack_out_t *out) { sf_mpack_out_bool (out, true); }
 
-    /* The first failure is kept, names the field, and later reads do nothing. */
-    ck_assert_uint_eq (sf_mpack_in_uint (&in, "u", 0, 255), 0);
-    ck_assert_int_eq (in.status, SF_ERR_RANGE);
-    ck_assert_ptr_nonnull (strstr (sf_error_message (), "test map: u: 300 is outside [0, 255]"));
-    sf_mpack_in_str (&in, "s", s, sizeof s);
-    ck_assert_str_eq (s, "");
-    ck_assert_int_eq (in.status, SF_ERR_RANGE);
-
-    /* Each check on its own. */
-    struct {
+START_TEST (test_schema_reads_checked)
+{
+    s_body_t b;
+    ck_assert_int_eq (s_read_one ("s", s_put_str, &b), SF_OK);
+    ck_assert_str_eq (b.s, "h\xc3\xa9");
+    ck_assert_int_eq (b.i, -5);
+    ck_assert_int_eq (s_read_one ("t", s_put_true, &b), SF_OK);
+    ck_assert (b.t);
+    const struct {
         const char *key;
+        void (*put) (sf_mpack_out_t *);
         int want;
         const char *says;
     } cases[] = {
-        { "s", SF_ERR_FORMAT, "s: expected an unsigned integer, got string" },
-        { "missing", SF_ERR_FORMAT, "missing field 'missing'" },
-        { "i", SF_ERR_FORMAT, "i: expected an unsigned integer, got negative integer" },
+        { "u", s_put_300, SF_ERR_RANGE, "test map: u: 300 out of range [0, 255]" },
+        { "u", s_put_neg, SF_ERR_RANGE, "test map: u: -1 out of range [0, 255]" },
+        { "u", s_put_str, SF_ERR_FORMAT, "test map: u: expected an integer, got a string" },
+        { "x", s_put_str, SF_ERR_FORMAT, "test map: missing field 'u'" },  /* unknown keys are skipped */
+        { "i", s_put_300, SF_ERR_FORMAT, "test map: i: key appears twice" },
+        { "s", s_put_long, SF_ERR_RANGE, "test map: s: string of 5 bytes, more than 3" },
+        { "d", s_put_nan, SF_ERR_RANGE, "test map: d: NaN where a number is required" },
+        { "t", s_put_300, SF_ERR_FORMAT, "test map: t: expected a boolean" },
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        sf_mpack_in_init (&in, sf_mpack_doc_root (doc), "test map");
-        sf_mpack_in_uint (&in, cases[c].key, 0, 10);
-        ck_assert_int_eq (in.status, cases[c].want);
-        ck_assert_ptr_nonnull (strstr (sf_error_message (), cases[c].says));
+        ck_assert_int_eq (s_read_one (cases[c].key, cases[c].put, &b), cases[c].want);
+        ck_assert_msg (strstr (sf_error_message (), cases[c].says), "%s", sf_error_message ());
     }
-    sf_mpack_in_init (&in, sf_mpack_doc_root (doc), "test map");
-    sf_mpack_in_str (&in, "s", s, 4);  /* 6 bytes into 3 */
-    ck_assert_int_eq (in.status, SF_ERR_RANGE);
-    sf_mpack_in_init (&in, sf_mpack_doc_root (doc), "test map");
-    sf_mpack_in_double (&in, "d", 0, 1, false);
-    ck_assert_int_eq (in.status, SF_ERR_RANGE);
-    sf_mpack_in_init (&in, sf_mpack_doc_root (doc), "test map");
-    sf_mpack_in_as_map (&in, &items[1], "a[1]", &sub);
-    sf_mpack_in_uint (&sub, "t", 0, 1);  /* a nested failure reaches the parent */
-    ck_assert_int_eq (in.status, SF_ERR_FORMAT);
-    ck_assert_ptr_nonnull (strstr (sf_error_message (), "test map.a[1]: t:"));
-    sf_mpack_doc_destroy (&doc);
-    free (bytes);
 
     /* A wrong element count is the writer's bug, reported, never written. */
+    sf_mpack_out_t *out = sf_mpack_out_new (1 << 16);
+    size_t size;
     sf_mpack_out_map (out, 2);
     sf_mpack_out_kuint (out, "only", 1);
     ck_assert_int_eq (sf_mpack_out_status (out), SF_ERR_INTERNAL);
@@ -143,7 +140,7 @@ START_TEST (test_mpack_rejects_malformed_bytes)
 
     /* Maps: keys must be strings, appear once; strings must be UTF-8, no NUL. */
     const uint8_t int_key[] = { 0x81, 0x01, 0x02 };
-    const uint8_t dup_key[] = { 0x82, 0xa1, 'a', 0x01, 0xa1, 'a', 0x02 };
+    const uint8_t dup_key[] = { 0x82, 0xa1, 's', 0xa0, 0xa1, 's', 0xa0 };
     const uint8_t nul_str[] = { 0x81, 0xa1, 's', 0xa3, 'a', 0x00, 'b' };
     const uint8_t bad_utf8[] = { 0x81, 0xa1, 's', 0xa2, 0xc0, 0xaf };  /* overlong '/' */
     const uint8_t surrogate[] = { 0x81, 0xa1, 's', 0xa3, 0xed, 0xa0, 0x80 };
@@ -152,22 +149,17 @@ START_TEST (test_mpack_rejects_malformed_bytes)
         size_t size;
         const char *says;
     } maps[] = {
-        { int_key, sizeof int_key, "a key is unsigned integer" },
-        { dup_key, sizeof dup_key, "key 'a' appears twice" },
-        { nul_str, sizeof nul_str, "not UTF-8" },
+        { int_key, sizeof int_key, "a key is an integer" },
+        { dup_key, sizeof dup_key, "s: key appears twice" },
+        { nul_str, sizeof nul_str, "NUL byte" },
         { bad_utf8, sizeof bad_utf8, "not UTF-8" },
         { surrogate, sizeof surrogate, "not UTF-8" },
     };
     for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++) {
-        sf_mpack_doc_t *doc = sf_mpack_doc_new (maps[i].bytes, maps[i].size, "map");
-        ck_assert_ptr_nonnull (doc);
-        sf_mpack_in_t in;
-        char s[8];
-        if (sf_mpack_in_init (&in, sf_mpack_doc_root (doc), "map") == SF_OK)
-            sf_mpack_in_str (&in, "s", s, sizeof s);
-        ck_assert_int_eq (in.status, SF_ERR_FORMAT);
-        ck_assert_ptr_nonnull (strstr (sf_error_message (), maps[i].says));
-        sf_mpack_doc_destroy (&doc);
+        s_body_t b = { 0 };
+        ck_assert_int_eq (sf_schema_read (&s_body, &s_store_in, "map", maps[i].bytes, maps[i].size, &b),
+                          SF_ERR_FORMAT);
+        ck_assert_msg (strstr (sf_error_message (), maps[i].says), "%s", sf_error_message ());
     }
     ck_assert (sf_mpack_utf8_ok ("\xf0\x9f\x98\x80", 4));  /* U+1F600 */
     ck_assert (!sf_mpack_utf8_ok ("\xf4\x90\x80\x80", 4)); /* past U+10FFFF */
@@ -437,7 +429,7 @@ END_TEST
 void
 sf_check_store_codec (TCase *tc)
 {
-    tcase_add_test (tc, test_mpack_writes_and_reads_checked);
+    tcase_add_test (tc, test_schema_reads_checked);
     tcase_add_test (tc, test_mpack_rejects_malformed_bytes);
     tcase_add_test (tc, test_best_blas16_optional);
     tcase_add_test (tc, test_kernel_key_includes_data);

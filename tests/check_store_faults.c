@@ -256,7 +256,7 @@ START_TEST (test_verify_reports_malformed_records)
         ck_assert_msg (bad.saw[db], "no bad record reported in %s", sf_record_db_name (db));
     const char *expect[] = { "type 0xc1 is not accepted", "campaigns key: wrong length", "missing field 'state'",
                              "content hash", "kernel's digest does not match",
-                             "elements announced", "us: -5 is outside", "unknown meta entry" };
+                             "elements announced", "us: -5 out of range", "unknown meta entry" };
     for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++)
         ck_assert_msg (strstr (bad.reasons, expect[i]), "no '%s' in:\n%s", expect[i], bad.reasons);
 

@@ -143,6 +143,15 @@ tests_check_store_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_store_LDADD = $(CHECK_LDADD) $(LMDB_LIBS) $(MSGPACK_LIBS)
 tests_check_store_LDFLAGS = $(CUDA_LDFLAGS)
 
+## the store's records against golden bytes of the hand-written encoders
+## (tests/data/records-golden.txt): old stores keep their bytes.
+check_PROGRAMS += tests/check_records
+TESTS += tests/check_records
+tests_check_records_SOURCES = tests/check_records.c
+tests_check_records_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_records_LDADD = $(CHECK_LDADD)
+tests_check_records_LDFLAGS = $(CUDA_LDFLAGS)
+
 ## wire/ (sf_proto, sf_schema, sf_mpread) and common/sf_curve: the farm's
 ## messages, their bounds (check_proto_bounds), real sockets and CurveZMQ
 ## (check_proto_net); cli_keygen.sh runs `spmmfarm keygen`.

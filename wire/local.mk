@@ -1,7 +1,7 @@
 ## wire/: what travels between the farm's processes: the protocol (sf_proto:
-## messages and their schema tables; the table engine that runs them,
-## sf_schema: bounds, encoder, freeing, and sf_mpread: the bounded
-## MessagePack reader) and the one search request
+## messages and their schema tables, run by the table engine
+## common/sf_schema, and sf_mpread: the wire's dialect of its decoder and
+## the request's hooks) and the one search request
 ## (sf_request: every search option, its bounds, its canonical text, its
 ## command-line options and help). The CurveZMQ layer the sockets use,
 ## common/sf_curve, is listed in common/local.mk.
@@ -14,7 +14,6 @@ $(libsf_wire_la_OBJECTS): $(SF_PARTS)/.stamp
 libsf_wire_la_SOURCES =
 libsf_wire_la_SOURCES += \
 	wire/sf_proto.c wire/sf_proto.h \
-	wire/sf_schema.c wire/sf_schema.h \
 	wire/sf_mpread.c wire/sf_mpread.h \
 	wire/sf_request.c wire/sf_request.h
 libsf_wire_la_SOURCES += wire/sf_protokernel.c wire/sf_protokernel.h

@@ -1,6 +1,7 @@
 /*  sf_proto: the farm's wire protocol: one schema table per message type
-    (below), run by the table engine (wire/sf_schema.h: bounds, encoder,
-    freeing; wire/sf_mpread.h: the bounded decoder), so that the encoder,
+    (below), run by the table engine (common/sf_schema.h: bounds, encoder,
+    freeing; common/sf_schema_read.h: the bounded decoder, in the wire's
+    dialect through wire/sf_mpread.h), so that the encoder,
     the decoder and the freeing of decoded messages can never disagree.
     docs/PROTOCOL.md is the same schema in prose. */
 #include "wire/sf_proto.h"
@@ -12,8 +13,8 @@
 
 #include "common/sf_mpack_out.h"
 #include "common/sf_error.h"
+#include "common/sf_schema.h"
 #include "wire/sf_mpread.h"
-#include "wire/sf_schema.h"
 
 /* ---- schema ------------------------------------------------------------ */
 
@@ -62,7 +63,8 @@ enum {
       .min = (mn), .max = (mx), .sub = (sc) }
 #define S_MAP(T, m, has, fl, sc) \
     { .key = #m, .kind = SF_SCHEMA_MAP, .flags = (fl), .off = offsetof (T, m), .aux = (has), .sub = (sc) }
-#define S_REQUEST(T, m, fl) { .key = #m, .kind = SF_SCHEMA_REQUEST, .flags = (fl), .off = offsetof (T, m) }
+#define S_REQUEST(T, m, fl) \
+    { .key = #m, .kind = SF_SCHEMA_CUSTOM, .flags = (fl), .off = offsetof (T, m), .hooks = &sf_mpread_request_hooks }
 #define S_SCHEMA(var, nm, T, fields, chk) \
     static const sf_schema_t var = { nm, sizeof (T), fields, sizeof fields / sizeof fields[0], chk }
 
