@@ -41,6 +41,8 @@ sf_modelsource_load (const char *source, const char *gpu_type, sf_store_model_t 
     char *dir = source ? strdup (source) : sf_store_default_dir ();
     sf_rankmodel_t *m = NULL;
     *soft = false;
+    if (record)  /* the caller frees it whatever happens: never garbage */
+        memset (record, 0, sizeof *record);
     if (!dir)
         *soft = sf_error_set (SF_ERR_NOTFOUND, "no store given and no default store") != 0;
     else if (stat (dir, &st) != 0) {

@@ -24,7 +24,8 @@ extern "C" {
     set when it is only that there is no model for gpu_type (or no default
     store), which a rank search survives by falling back to proxy; a
     source that was named and does not exist is not soft. record may be
-    NULL (release it with sf_record_model_free). */
+    NULL; else it is zeroed first and holds what was read, to release
+    with sf_record_model_free whatever the outcome. */
 sf_rankmodel_t *sf_modelsource_load (const char *source, const char *gpu_type, sf_store_model_t *record,
                                      bool *soft);
 
