@@ -3,6 +3,7 @@
 
 #include <nvJitLink.h>
 #include <nvrtc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -726,13 +727,23 @@ sf_jit_link (const char *ptx, const void *const *objects, const size_t *sizes, i
     return SF_OK;
 }
 
+static char s_version[16] = "unknown";
+static pthread_once_t s_version_once = PTHREAD_ONCE_INIT;
+
+static void
+s_version_init (void)
+{
+    unsigned int major = 0, minor = 0;
+    if (nvJitLinkVersion (&major, &minor) == NVJITLINK_SUCCESS)
+        snprintf (s_version, sizeof s_version, "%u.%u", major, minor);
+}
+
+/*  Written once: compile-cache keys are made on many threads at once, and a
+    buffer rewritten on every call gave one of them a torn version (so a
+    different key) now and then. */
 const char *
 sf_jit_version (void)
 {
-    static char text[16];
-    unsigned int major = 0, minor = 0;
-    if (nvJitLinkVersion (&major, &minor) != NVJITLINK_SUCCESS)
-        return "unknown";
-    snprintf (text, sizeof text, "%u.%u", major, minor);
-    return text;
+    pthread_once (&s_version_once, s_version_init);
+    return s_version;
 }
