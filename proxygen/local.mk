@@ -22,4 +22,5 @@ libsf_proxygen_la_SOURCES += \
 	proxygen/sf_tcdense.c proxygen/sf_tcdense.h \
 	proxygen/sf_wgdense.c proxygen/sf_wgdense.h \
 	proxygen/sf_tkernel.c proxygen/sf_tkernel.h \
+	proxygen/sf_tprior.c proxygen/sf_tprior.h \
 	proxygen/sf_tencode.c proxygen/sf_tencode.h

@@ -896,8 +896,9 @@ sf_tkernel_space (const sf_tspace_problem_t *p, sf_tconfig_t *out, int max, int 
                     for (int in = 0; in < S_COUNT (s_ncols); in++)
                         for (int ik = 0; ik < S_COUNT (s_ksplit); ik++)
                             for (int ig = 0; ig < S_COUNT (s_group); ig++)
-                                for (int ip = 0; ip < S_COUNT (stages) * 4; ip++) {
-                                    /* ip: p, then a, then b (the decode kernel's) */
+                                for (int ip = 0; ip < S_COUNT (stages) * (prefill ? 1 : 4); ip++) {
+                                    /* ip: p, then a, then b (the decode kernel's; the
+                                       prefill kernel has neither: each config once) */
                                     int ilp = prefill ? 0 : ip / 2 % 2, bs = prefill ? 0 : ip / 4;
                                     sf_tconfig_t c = { e, s_warps[iw], s_strips[im], s_ncols[in], s_ksplit[ik],
                                                        s_group[ig], stages[ip % 2], ilp, bs, prefill };
@@ -907,9 +908,12 @@ sf_tkernel_space (const sf_tspace_problem_t *p, sf_tconfig_t *out, int max, int 
                                         && sf_tkernel_geom (&c, p->m, p->k, &g) == SF_OK;
                                     ok = ok && sf_tkernel_shared_bytes (&c, &g, s_slot_estimate (&c, d))
                                                    <= SF_TKERNEL_SHARED_MAX;
-                                    /* a prefill block is 8 warps of heavy work: 3/4 of a wave fills */
+                                    /* 3/4 of a wave fills: a prefill block is 8 warps of
+                                       heavy work, and the H100's measured decode winners on
+                                       4096-row layers are 128 blocks on 132 SMs
+                                       (docs/bench/h100/tc-sparse/decode.json) */
                                     int64_t blocks = ok ? (p->n + c.ncols - 1) / c.ncols * g.row_blocks * c.ksplit : 0;
-                                    int64_t need = prefill ? (p->sm_count * 3 + 3) / 4 : p->sm_count;
+                                    int64_t need = (p->sm_count * 3 + 3) / 4;
                                     if (ok && blocks >= need)
                                         fills = true;
                                     if (ok && pass == 1 && fills && blocks < need)

@@ -182,8 +182,11 @@ typedef struct {
       - shared memory: staged B + w p slots of the expected largest group
         (the mean group at the problem's density, plus 25 %, plus headers)
         within SF_TKERNEL_SHARED_MAX (the exact check is launch_for's);
-      - waves: at least as many blocks as SMs (3/4 of them for the
-        prefill kernel), when any config has that many. */
+      - waves: blocks for at least 3/4 of the SMs, when any config has
+        that many (the H100's decode winners on 4096-row layers run 128
+        blocks on 132 SMs; until session 16 the decode kernel needed one
+        block an SM, which left them out);
+      - each config once (the prefill kernel has no a or b knob). */
 int sf_tkernel_space (const sf_tspace_problem_t *problem, sf_tconfig_t *out, int max,
                       int *pruned_p);
 

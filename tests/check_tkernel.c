@@ -253,12 +253,12 @@ END_TEST
 START_TEST (test_space)
 {
     sf_tspace_problem_t p = { 4096, 4096, 16, 4096 * 4096 / 5, 132 };
-    sf_tconfig_t out[2048], again[2048];
+    static sf_tconfig_t out[16384], again[16384];
     int pruned = 0;
-    int n = sf_tkernel_space (&p, out, 2048, &pruned);
+    int n = sf_tkernel_space (&p, out, 16384, &pruned);
     ck_assert_int_gt (n, 16);
     ck_assert_int_gt (pruned, 0);
-    ck_assert_int_eq (sf_tkernel_space (&p, again, 2048, NULL), n);
+    ck_assert_int_eq (sf_tkernel_space (&p, again, 16384, NULL), n);
     ck_assert_int_eq (memcmp (out, again, (size_t) n * sizeof *out), 0);
     for (int i = 0; i < n; i++) {
         sf_tgeom_t g;
@@ -266,7 +266,8 @@ START_TEST (test_space)
         ck_assert_int_le (out[i].ncols, 16);
         ck_assert_int_le (out[i].strips * out[i].ncols, 128);
         ck_assert_int_eq (sf_tkernel_geom (&out[i], p.m, p.k, &g), SF_OK);
-        ck_assert_int_ge ((p.n + out[i].ncols - 1) / out[i].ncols * g.row_blocks * out[i].ksplit, p.sm_count);
+        ck_assert_int_ge ((p.n + out[i].ncols - 1) / out[i].ncols * g.row_blocks * out[i].ksplit,
+                          (p.sm_count * 3 + 3) / 4);
         ck_assert_int_le (sf_tkernel_shared_bytes (&out[i], &g, 16), SF_TKERNEL_SHARED_MAX);
     }
     /* N = 1 still has configs (n = 8); a small layer keeps the ones that
@@ -297,6 +298,25 @@ START_TEST (test_space)
         wide = wide || out[i].ncols == 128;
     }
     ck_assert (wide);
+    /* the largest decode space (N = 64) stays under the search's 16,384
+       (worker/sf_tsearch.c), which no longer cuts it */
+    sf_tspace_problem_t d64 = { 4096, 4096, 64, 4096 * 4096 / 10, 132 };
+    int n64 = sf_tkernel_space (&d64, again, 16384, NULL);
+    ck_assert_int_gt (n64, 4096);
+    ck_assert_int_lt (n64, 16384);
+    /* each config once (session 15's prefill space held each four times) */
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            ck_assert_msg (memcmp (&out[i], &out[j], sizeof *out) != 0, "config %d repeats at %d", i, j);
+    /* the H100's measured decode winner on 4096 x 4096 at N = 16 (128
+       blocks on 132 SMs) is in the space */
+    sf_tconfig_t winner;
+    ck_assert_int_eq (sf_tconfig_parse ("T:e1.w4.m1.n16.k2.g8.p4.a1", &winner), SF_OK);
+    n = sf_tkernel_space (&p, out, 16384, NULL);
+    int found = 0;
+    for (int i = 0; i < n; i++)
+        found += memcmp (&out[i], &winner, sizeof winner) == 0;
+    ck_assert_int_eq (found, 1);
     sf_tspace_problem_t tiny = { 20, 30, 1, 100, 132 };
     n = sf_tkernel_space (&tiny, out, 2048, NULL);
     ck_assert_int_gt (n, 0);

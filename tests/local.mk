@@ -667,3 +667,13 @@ tests_check_sort_SOURCES = tests/check_sort.c
 tests_check_sort_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_sort_LDADD = $(CHECK_LDADD)
 tests_check_sort_LDFLAGS = $(CUDA_LDFLAGS)
+
+## proxygen/sf_tprior: T's prior order, checked against the H100's
+## measured decode problems (docs/bench/h100/tc-sparse/).
+check_PROGRAMS += tests/check_tprior
+TESTS += tests/check_tprior
+tests_check_tprior_SOURCES = tests/check_tprior.c
+tests_check_tprior_CPPFLAGS = $(AM_CPPFLAGS) -DSF_TOP_SRCDIR='"$(abs_top_srcdir)"'
+tests_check_tprior_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_tprior_LDADD = $(CHECK_LDADD)
+tests_check_tprior_LDFLAGS = $(CUDA_LDFLAGS)

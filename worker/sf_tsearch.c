@@ -15,13 +15,17 @@
 #include "common/sf_log.h"
 #include "proxygen/sf_tencode.h"
 #include "proxygen/sf_tkernel.h"
+#include "proxygen/sf_tprior.h"
 
-#define S_MAX_TCONFIGS 4096
+/*  Above the whole knob table (2 x 4 x 2 x 5 x 4 x 4 x 8 = 10,240), so
+    that no legal config is cut: until session 16 it was 4,096 and the
+    N = 64 space (6,608 legal on 4096 x 4096) lost its last 2,512, all of
+    them pair-bitmap (e 1) configs, the family that wins at high sparsity. */
+#define S_MAX_TCONFIGS 16384
 /*  sim: configs compiled for real (NVRTC seconds each), the rest modelled
     only; as the sim search does for our dense kernels. */
 #define S_SIM_COMPILED 2
 
-/*  An even sample of `keep` of count configs (keep <= 0: all). */
 /*  SPMMFARM_T_VARIANTS=0 keeps session 11's kernels only (no a, b or f
     knob; from N = 256 that leaves no T config): a way back should the
     session-12 variants misbehave on a GPU (docs/KERNELS.md "Template T"). */
@@ -36,16 +40,6 @@ s_drop_variants (sf_tconfig_t *configs, int count)
         if (!configs[i].ilp && !configs[i].bstream && !configs[i].prefill)
             configs[kept++] = configs[i];
     return kept;
-}
-
-static int
-s_sample (sf_tconfig_t *configs, int count, int keep)
-{
-    if (keep <= 0 || count <= keep)
-        return count;
-    for (int i = 0; i < keep; i++)
-        configs[i] = configs[(int) ((int64_t) i * count / keep)];
-    return keep;
 }
 
 static int
@@ -201,7 +195,13 @@ sf_tsearch_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, s
     int all = count;
     count = s_drop_variants (configs, count);
     out->pruned += pruned + (all - count);
-    count = s_sample (configs, count, opts->max_configs);
+    /* a part of the space: the prior's first picks (sf_tprior.h), not an
+       even sample, which missed the measured winners' region */
+    count = sf_tprior_pick (&tp, configs, count, opts->max_configs);
+    if (count < 0) {
+        free (configs);
+        return count;
+    }
     out->legal += count;
     s_tjob_t *jobs = calloc ((size_t) count + 1, sizeof *jobs);
     if (!jobs) {
