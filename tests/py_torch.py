@@ -291,5 +291,130 @@ else:
     print("# torch %s has no torch.library.custom_op: spmmfarm::spmm is not registered (eager and CUDA graphs "
           "only); operator checks skipped" % torch.__version__)
 
+# ---- convolutions: SparseConv2d's im2col, model_manifest, the farm, sparsify ---
+# The im2col and layout arithmetic against nn.Conv2d itself: the launch is
+# replaced by a product with the dense weight (the fake driver computes
+# nothing), so what is checked is everything around the kernel.
+class _Spec:
+    def __init__(self, name, layout):
+        self.name, self.layout, self.template = name, layout, "emulated"
+
+
+_emulated = {}
+
+
+def _emulate(b, bias, layer):
+    w, layout = _emulated[layer]
+    out = w @ b if layout == "kn" else b @ w.t()
+    if bias is not None:
+        out = out + (bias.view(-1, 1) if layout == "kn" else bias)
+    return out
+
+
+real_raw = st._spmm_raw
+st._spmm_raw = _emulate
+try:
+    torch.manual_seed(1)
+    shapes = [dict(in_channels=3, out_channels=8, kernel_size=3, padding=1),
+              dict(in_channels=4, out_channels=6, kernel_size=3, stride=2, dilation=2),
+              dict(in_channels=5, out_channels=7, kernel_size=1),
+              dict(in_channels=5, out_channels=7, kernel_size=1, stride=2, bias=False),
+              dict(in_channels=2, out_channels=4, kernel_size=(3, 1), padding=(1, 0)),
+              dict(in_channels=3, out_channels=3, kernel_size=3, padding="same", bias=False)]
+    worst, cases = 0.0, 0
+    for i, kw in enumerate(shapes):
+        if kw.get("padding") == "same" and not hasattr(torch.nn.Conv2d(1, 1, 3, padding="same"), "padding"):
+            continue
+        conv = torch.nn.Conv2d(**kw)
+        for layout in ("kn", "nk"):
+            _emulated[1000 + i] = (conv.weight.detach().reshape(conv.out_channels, -1), layout)
+            sc2 = st.SparseConv2d(conv, 1000 + i, _Spec("conv%d" % i, layout), st._conv_geometry(conv))
+            for batch in (1, 3):
+                x = torch.randn(batch, conv.in_channels, 9, 7)
+                with torch.no_grad():
+                    want, got = conv(x), sc2(x)
+                same_shape = got.shape == want.shape
+                worst = max(worst, float((got - want).abs().max()) if same_shape else float("inf"))
+                cases += 1
+    check(cases >= 20 and worst < 1e-5, "SparseConv2d = nn.Conv2d through im2col: %d cases (stride, padding, "
+          "dilation, 1 x 1, 'same', batch 1 and 3, kn and nk), max abs difference %.1e" % (cases, worst))
+finally:
+    st._spmm_raw = real_raw
+check(st._conv_geometry(torch.nn.Conv2d(4, 4, 3, groups=2)).startswith("a grouped convolution"),
+      "a grouped convolution is not taken (not one matrix product)")
+check("padding mode" in st._conv_geometry(torch.nn.Conv2d(4, 4, 3, padding=1, padding_mode="reflect")),
+      "reflect padding is not taken")
+
+
+class Cnn(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(3, 16, 3, padding=1)
+        self.conv2 = torch.nn.Conv2d(16, 32, 3, stride=2, padding=1, bias=False)
+        self.conv3 = torch.nn.Conv2d(32, 32, 1)
+        self.dw = torch.nn.Conv2d(32, 32, 3, padding=1, groups=32)
+        self.fc = torch.nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = torch.relu(self.conv1(x))
+        x = torch.relu(self.conv3(self.conv2(x)))
+        x = self.dw(x)
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+torch.manual_seed(2)
+cnn = Cnn()
+with torch.no_grad():
+    for mod in (cnn.conv1, cnn.conv2, cnn.conv3, cnn.dw, cnn.fc):
+        w = mod.weight
+        w[w.abs() <= w.abs().flatten().kthvalue(int(0.8 * w.numel())).values] = 0
+with warnings.catch_warnings(record=True) as ws:
+    warnings.simplefilter("always")
+    cnn_manifest = st.model_manifest(cnn, torch.randn(2, 3, 8, 8), os.path.join(WORK, "cnn"))
+with open(cnn_manifest) as f:
+    doc = json.load(f)
+by_name = {l["name"]: l for l in doc["layers"]}
+check(sorted(by_name) == ["conv1.weight", "conv2.weight", "conv3.weight", "fc.weight"],
+      "model_manifest: the pruned convolutions and the linear layer (the depthwise one left out)")
+check(any("dw left out: a grouped convolution" in str(w.message) for w in ws), "... and it says why")
+c2 = by_name["conv2.weight"]["conv"]
+check(c2 == {"input": [8, 8], "batch": 2, "kernel": [3, 3], "stride": [2, 2], "padding": [1, 1],
+             "dilation": [1, 1]} and by_name["conv3.weight"]["conv"]["input"] == [4, 4],
+      "model_manifest: each convolution's input size, batch and geometry, as the example ran")
+check(by_name["fc.weight"]["n"] == 2 and doc["layout"] == "kn" and not by_name["conv2.weight"]["bias"]
+      and by_name["conv1.weight"]["bias"], "model_manifest: a linear layer's tokens; layout kn (convolutions "
+      "taken); biases")
+cnn_bundle = os.path.join(WORK, "cnn.bundle")
+out = run("local", "--model", cnn_manifest, "--backend", "sim", "--max-configs", "2", "--store",
+          os.path.join(WORK, "cnn-store"), "-o", cnn_bundle, "--allow-simulated", "-q")
+check(out.returncode == 0 and os.path.isdir(cnn_bundle), "spmmfarm local tunes the CNN's manifest (sim)")
+cspec = sb.read(cnn_bundle) if os.path.isdir(cnn_bundle) else None
+if cspec is not None:
+    ns = {l.name: (l.m, l.k, l.n) for l in cspec.layers}
+    check(ns.get("conv1.weight") == (16, 27, 128) and ns.get("conv2.weight") == (32, 144, 32)
+          and ns.get("conv3.weight") == (32, 32, 32), "the bundle's conv layers: O x I*kh*kw at N = batch x "
+          "out_h x out_w (%s)" % ns)
+    m7 = copy.deepcopy(cnn)
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter("always")
+        rep = st.sparsify(m7, cnn_bundle, allow_simulated=True, use_dense_kernels=True)
+    check(isinstance(m7.conv1, st.SparseConv2d) and isinstance(m7.conv2, st.SparseConv2d)
+          and isinstance(m7.conv3, st.SparseConv2d) and isinstance(m7.fc, st.SparseLinear),
+          "sparsify: three nn.Conv2d became SparseConv2d, the nn.Linear a SparseLinear")
+    check(("dw", "not in the bundle") in rep.dense and "nn.Linear and nn.Conv2d" in str(rep),
+          "the depthwise convolution stays dense; the report names both kinds")
+    check(not any("transposes" in str(w.message) for w in ws), "no transpose warning for kn convolutions")
+    x = torch.randn(2, 3, 8, 8)
+    y = m7.conv1(x)
+    last = last_launch()
+    check(tuple(y.shape) == (2, 16, 8, 8) and last.n == 128, "a conv call: (2, 16, 8, 8), one launch at N = 128")
+    y = m7.conv3(torch.randn(1, 32, 4, 4))
+    last = last_launch()
+    check(tuple(y.shape) == (1, 32, 4, 4) and last.n == 16 and last.c == y.data_ptr(),
+          "1 x 1 at batch 1 (kn): C is the output itself, no copy")
+    check(raises(ValueError, lambda: m7.conv2(torch.randn(2, 15, 8, 8)), "batch x 16 x H x W"),
+          "a wrong channel count is refused")
+    check(tuple(m7(torch.randn(2, 3, 8, 8)).shape) == (2, 10), "the sparsified CNN runs end to end (fake driver)")
+
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)
