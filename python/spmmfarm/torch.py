@@ -101,33 +101,10 @@ def _spmm(x, bias, layer):
     _check_input(x, e)
     flat = x.dim() == 2
     x2 = x if flat else x.reshape(-1, e.k)
-    if not x2.is_contiguous():
-        x2 = x2.contiguous()
-    x_ptr = x2.data_ptr()
-    if x_ptr & 15:  # the kernels' vector loads want 16-byte alignment
-        x2 = x2.clone()
-        x_ptr = x2.data_ptr()
-    n = x2.shape[0]
-    if n == 0:
-        return x.new_empty(x.shape[:-1] + (e.m,))
-    bias_ptr = 0
-    if e.fused_bias:
-        if bias is None or bias.dtype != e.dtype or bias.device != e.device or bias.shape != (e.m,):
-            raise ValueError("spmmfarm layer %s: the kernel adds a bias: %s-element %s on %s required"
-                             % (e.name, e.m, e.dtype, e.device))
-        bias_ptr = bias.data_ptr()
-    launch = _runtime.launcher()[0]
-    stream = _stream(e.device)
     if e.layout == "nk":
-        y = x2.new_empty((n, e.m))
-        launch(e.handle, stream, x_ptr, y.data_ptr(), n, bias_ptr, e.code)
-    else:
-        b = x2.t().contiguous()
-        c = torch.empty((e.m, n), dtype=e.dtype, device=e.device)
-        launch(e.handle, stream, b.data_ptr(), c.data_ptr(), n, bias_ptr, e.code)
-        y = c.t().contiguous()
-    if bias is not None and not e.fused_bias:
-        y += bias
+        y = _spmm_raw(x2, bias, layer)
+    else:  # B = X^T in, C = Y^T out: a copy each way
+        y = _spmm_raw(x2.t().contiguous(), bias, layer).t().contiguous()
     return y if flat else y.view(x.shape[:-1] + (e.m,))
 
 
@@ -236,7 +213,7 @@ def _conv_geometry(conv):
         else:  # "same": stride 1; symmetric only where the reach is even
             reach = [d * (k - 1) for d, k in zip(dilation, kernel)]
             if any(r % 2 for r in reach):
-                return "padding 'same' with an even reach (asymmetric padding)"
+                return "padding 'same' with an odd reach (asymmetric padding)"
             padding = tuple(r // 2 for r in reach)
     return kernel, stride, _pair(padding), dilation
 
