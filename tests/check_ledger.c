@@ -16,6 +16,7 @@
 #include "store/sf_store.h"
 #include "tests/sf_check.h"
 #include "tests/sf_check_dir.h"
+#include "tests/sf_check_farm.h"
 #include "worker/sf_jobrun.h"
 #include "worker/sf_search.h"
 
@@ -319,13 +320,7 @@ s_local_campaign (sf_store_t *store, const sf_matrix_t *a, const char *gpu_type,
     ck_assert_int_eq (sf_ledger_put_result (store, batch, &src, res, id, 0, &best, &has_best, &out), SF_OK);
     sf_store_campaign_t c = { .id = id, .state = SF_CAMPAIGN_DONE, .layers = &layer, .layer_count = 1,
                               .counters = { .jobs_total = 1, .jobs_done = 1, .results = out.fresh } };
-    snprintf (c.name, sizeof c.name, "layer-n16");
-    snprintf (c.strategy, sizeof c.strategy, "proxy");
-    snprintf (c.gpu_type, sizeof c.gpu_type, "%s", gpu_type);
-    snprintf (c.request, sizeof c.request, "%s", key);
-    ck_assert_int_eq (sf_store_batch_put_campaign (batch, &c), SF_OK);
-    ck_assert_int_eq (sf_store_commit (store, batch), SF_OK);
-    sf_store_batch_destroy (&batch);
+    sf_check_farm_commit_campaign (store, &batch, &c, gpu_type, key);
     return id;
 }
 
