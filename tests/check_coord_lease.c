@@ -134,11 +134,8 @@ END_TEST
 START_TEST (test_oversized_frame)
 {
     sf_test_farm_t f;
-    memset (&f, 0, sizeof f);
-    snprintf (f.dir, sizeof f.dir, "/tmp/check_coord.XXXXXX");
-    ck_assert (mkdtemp (f.dir) != NULL);
     char store[300];
-    snprintf (store, sizeof store, "%s/store", f.dir);
+    sf_test_prepare (&f, store);
     f.max_msg_bytes = 64 * 1024;
     sf_test_start_in (&f, store, 60000, 3, 200);
     zsock_t *rogue = sf_test_dealer (f.workers);
@@ -196,11 +193,8 @@ END_TEST
 START_TEST (test_job_timeout_is_a_fault)
 {
     sf_test_farm_t f;
-    memset (&f, 0, sizeof f);
-    snprintf (f.dir, sizeof f.dir, "/tmp/check_coord.XXXXXX");
-    ck_assert (mkdtemp (f.dir) != NULL);
     char store[300];
-    snprintf (store, sizeof store, "%s/store", f.dir);
+    sf_test_prepare (&f, store);
     f.max_job_ms = 400;
     sf_test_start_in (&f, store, 60000, 1, 100);
     uint64_t id = sf_test_submit (&f, "proxy", 2, 2);

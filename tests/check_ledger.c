@@ -320,7 +320,8 @@ s_local_campaign (sf_store_t *store, const sf_matrix_t *a, const char *gpu_type,
     ck_assert_int_eq (sf_ledger_put_result (store, batch, &src, res, id, 0, &best, &has_best, &out), SF_OK);
     sf_store_campaign_t c = { .id = id, .state = SF_CAMPAIGN_DONE, .layers = &layer, .layer_count = 1,
                               .counters = { .jobs_total = 1, .jobs_done = 1, .results = out.fresh } };
-    sf_check_farm_commit_campaign (store, &batch, &c, gpu_type, key);
+    snprintf (c.name, sizeof c.name, "layer-n16");
+    sf_check_farm_commit_campaign (store, &batch, &c, "proxy", gpu_type, key);
     return id;
 }
 

@@ -49,7 +49,8 @@ s_campaign (sf_store_t *store, const sf_matrix_t *a, bool bias, const char *gpu_
     memcpy (layer[1].matrix, layer[0].matrix, sizeof layer[1].matrix);
     sf_store_batch_t *batch = sf_store_batch_new ();
     sf_store_campaign_t c = { .id = id, .state = state, .layers = layer, .layer_count = layers };
-    sf_check_farm_commit_campaign (store, &batch, &c, gpu_type, key);
+    snprintf (c.name, sizeof c.name, "layer-n16");
+    sf_check_farm_commit_campaign (store, &batch, &c, "proxy", gpu_type, key);
     return id;
 }
 

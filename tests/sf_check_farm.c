@@ -106,12 +106,14 @@ sf_check_farm_layer (sf_matrix_t **a, sf_request_t *req, sf_device_info_t *dev)
 
 void
 sf_check_farm_commit_campaign (sf_store_t *store, sf_store_batch_t **batch_p, sf_store_campaign_t *c,
-                               const char *gpu_type, const char *key)
+                               const char *strategy, const char *gpu_type, const char *request)
 {
-    snprintf (c->name, sizeof c->name, "layer-n16");
-    snprintf (c->strategy, sizeof c->strategy, "proxy");
-    snprintf (c->gpu_type, sizeof c->gpu_type, "%s", gpu_type);
-    snprintf (c->request, sizeof c->request, "%s", key);
+    if (strategy)
+        snprintf (c->strategy, sizeof c->strategy, "%s", strategy);
+    if (gpu_type)
+        snprintf (c->gpu_type, sizeof c->gpu_type, "%s", gpu_type);
+    if (request)
+        snprintf (c->request, sizeof c->request, "%s", request);
     ck_assert_int_eq (sf_store_batch_put_campaign (*batch_p, c), SF_OK);
     ck_assert_int_eq (sf_store_commit (store, *batch_p), SF_OK);
     sf_store_batch_destroy (batch_p);

@@ -1,12 +1,12 @@
 /*  tests/sf_check_farm: what the suites of the embedded farm, its store
     and the experiments share (check_answer, check_bench, check_benchrun,
-    check_client, check_farm, check_import, check_ledger, check_localrun,
-    check_lookup, check_rankeval, check_sweeprun, check_trainrun,
-    check_tunerun, check_tunestore): this build's program
-    (the farm's worker), the test's directory and store, files written to
-    and read from it, the one-layer search the local commands run, and a
-    campaign committed as the coordinator commits one. Failures are Check
-    assertions; what a function returns malloc'ed, the caller frees. */
+    check_client, check_coord_training, check_farm, check_import,
+    check_ledger, check_localrun, check_lookup, check_rankeval,
+    check_rankmodel, check_sweeprun, check_trainrun, check_tunerun,
+    check_tunestore): this build's program (the farm's worker), the test's
+    directory and store, files written to and read from it, the one-layer
+    search the local commands run, and a campaign committed. Failures are
+    Check assertions; what a function returns malloc'ed, the caller frees. */
 #ifndef SF_CHECK_FARM_H_INCLUDED
 #define SF_CHECK_FARM_H_INCLUDED
 
@@ -47,10 +47,9 @@ void sf_check_farm_sweep (const char *path, const char *name, const char *descri
     the sim device. */
 void sf_check_farm_layer (sf_matrix_t **a, sf_request_t *req, sf_device_info_t *dev);
 
-/*  Names c as the coordinator names a local command's one-layer campaign
-    ("layer-n16", proxy, gpu_type, the request key), puts it into batch and
-    commits the batch, which is destroyed. */
+/*  Sets c's strategy, GPU type and request key (each NULL: as c has it),
+    puts c into batch and commits the batch, which is destroyed. */
 void sf_check_farm_commit_campaign (sf_store_t *store, sf_store_batch_t **batch_p, sf_store_campaign_t *c,
-                                    const char *gpu_type, const char *key);
+                                    const char *strategy, const char *gpu_type, const char *request);
 
 #endif
