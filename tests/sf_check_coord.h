@@ -246,6 +246,16 @@ sf_test_ready (zsock_t *w, int slots)
     sf_test_send (w, SF_PROTO_READY, &r, false);
 }
 
+/*  w says it is ready for one job and receives it (asserted, within 3 s). */
+static inline sf_proto_msg_t *
+sf_test_lease_one (zsock_t *w)
+{
+    sf_test_ready (w, 1);
+    sf_proto_msg_t *job = sf_test_recv_type (w, false, SF_PROTO_JOB, 3000);
+    ck_assert (job != NULL);
+    return job;
+}
+
 /*  Answers a JOB the way a sim worker would: a verified full U kernel with
     `us`, the dense candidate and the SGEMM baseline. */
 static inline void
