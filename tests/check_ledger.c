@@ -87,6 +87,16 @@ s_put (sf_store_t *store, const sf_ledger_source_t *src, const sf_proto_result_t
     sf_store_batch_destroy (&batch);
 }
 
+/*  The sim search of req on a at N = 16, as a worker runs a JOB's
+    (sf_jobrun_search_opts); asserts it runs. */
+static void
+s_sim_search (const sf_matrix_t *a, const sf_request_t *req, sf_search_result_t *r)
+{
+    sf_search_opts_t o = { .backend = SF_BACKEND_SIM, .compile_threads = 2 };
+    sf_jobrun_search_opts (req, &o);
+    ck_assert_msg (sf_search_run (a, 16, &o, r) == SF_OK, "%s", sf_error_message ());
+}
+
 START_TEST (test_result_records)
 {
     /* a RESULT as a worker sends it: its candidates become results with
@@ -221,10 +231,8 @@ START_TEST (test_blas16_baseline)
         sf_request_init (&req);
         req.max_configs = 2;
         req.tier = tiers[t];
-        sf_search_opts_t o = { .backend = SF_BACKEND_SIM, .compile_threads = 2 };
-        sf_jobrun_search_opts (&req, &o);
         sf_search_result_t r;
-        ck_assert_msg (sf_search_run (a, 16, &o, &r) == SF_OK, "%s", sf_error_message ());
+        s_sim_search (a, &req, &r);
         ck_assert_int_eq (sf_jobrun_result (&r, true, true, &res), SF_OK);
         const sf_proto_candidate_t *b16 = s_find (&res, SF_BASELINE_BLAS16);
         ck_assert (sf_tier_is_half (req.tier) == (b16 != NULL));
@@ -334,10 +342,8 @@ START_TEST (test_local_search)
     sf_request_t req;
     sf_request_init (&req);
     req.max_configs = 6;
-    sf_search_opts_t o = { .backend = SF_BACKEND_SIM, .compile_threads = 2 };
-    sf_jobrun_search_opts (&req, &o);
     sf_search_result_t r;
-    ck_assert_msg (sf_search_run (a, 16, &o, &r) == SF_OK, "%s", sf_error_message ());
+    s_sim_search (a, &req, &r);
     sf_proto_result_t res;
     ck_assert_int_eq (sf_jobrun_result (&r, true, true, &res), SF_OK);
     ck_assert_uint_ge (res.candidate_count, (size_t) r.candidate_count + 3);   /* + dense? + 3 baselines */
@@ -397,10 +403,8 @@ START_TEST (test_result_without_dense_or_kernels)
     sf_request_t req;
     sf_request_init (&req);
     req.max_configs = 4;
-    sf_search_opts_t o = { .backend = SF_BACKEND_SIM, .compile_threads = 2 };
-    sf_jobrun_search_opts (&req, &o);
     sf_search_result_t r;
-    ck_assert_msg (sf_search_run (a, 16, &o, &r) == SF_OK, "%s", sf_error_message ());
+    s_sim_search (a, &req, &r);
     sf_proto_result_t res;
     ck_assert_int_eq (sf_jobrun_result (&r, false, false, &res), SF_OK);
     for (size_t i = 0; i < res.candidate_count; i++) {
