@@ -127,6 +127,24 @@ fail:
     return NULL;
 }
 
+/*  The arrays of a CSR of `rows` rows and nnz nonzeros (row_ptr zeroed)
+    into the three pointers, or SF_ERR_NOMEM and none of them. */
+static int
+s_csr_alloc (int64_t rows, int64_t nnz, int32_t **row_ptr, int32_t **col_idx, float **values)
+{
+    *row_ptr = calloc ((size_t) rows + 1, sizeof **row_ptr);
+    *col_idx = malloc ((size_t) (nnz ? nnz : 1) * sizeof **col_idx);
+    *values = malloc ((size_t) (nnz ? nnz : 1) * sizeof **values);
+    if (*row_ptr && *col_idx && *values)
+        return SF_OK;
+    free (*row_ptr);
+    free (*col_idx);
+    free (*values);
+    *row_ptr = *col_idx = NULL;
+    *values = NULL;
+    return sf_error_set (SF_ERR_NOMEM, "out of memory for %lld nonzeros", (long long) nnz);
+}
+
 sf_matrix_t *
 sf_matrix_new_dense (int64_t rows, int64_t cols, const float *dense)
 {
@@ -146,16 +164,10 @@ sf_matrix_new_dense (int64_t rows, int64_t cols, const float *dense)
                       SF_MATRIX_NNZ_MAX);
         return NULL;
     }
-    int32_t *row_ptr = malloc ((size_t) (rows + 1) * sizeof *row_ptr);
-    int32_t *col_idx = malloc ((size_t) (nnz ? nnz : 1) * sizeof *col_idx);
-    float *values = malloc ((size_t) (nnz ? nnz : 1) * sizeof *values);
-    if (!row_ptr || !col_idx || !values) {
-        free (row_ptr);
-        free (col_idx);
-        free (values);
-        sf_error_set (SF_ERR_NOMEM, "out of memory for %lld nonzeros", (long long) nnz);
+    int32_t *row_ptr, *col_idx;
+    float *values;
+    if (s_csr_alloc (rows, nnz, &row_ptr, &col_idx, &values) != SF_OK)
         return NULL;
-    }
     int32_t p = 0;
     row_ptr[0] = 0;
     for (int64_t r = 0; r < rows; r++) {
@@ -219,12 +231,13 @@ sf_matrix_new_random (int64_t rows, int64_t cols, double sparsity, uint64_t seed
     uint64_t capacity = 16;
     while (capacity < 2 * (uint64_t) nnz)
         capacity <<= 1;
+    int32_t *row_ptr, *col_idx;
+    float *values;
+    if (s_csr_alloc (rows, nnz, &row_ptr, &col_idx, &values) != SF_OK)
+        return NULL;
     s_posset_t set = { calloc (capacity, sizeof (uint64_t)), capacity - 1 };
     uint64_t *pos = malloc ((size_t) (nnz ? nnz : 1) * sizeof *pos);
-    int32_t *row_ptr = calloc ((size_t) rows + 1, sizeof *row_ptr);
-    int32_t *col_idx = malloc ((size_t) (nnz ? nnz : 1) * sizeof *col_idx);
-    float *values = malloc ((size_t) (nnz ? nnz : 1) * sizeof *values);
-    if (!set.slots || !pos || !row_ptr || !col_idx || !values) {
+    if (!set.slots || !pos) {
         free (set.slots);
         free (pos);
         free (row_ptr);
@@ -261,16 +274,10 @@ sf_matrix_t *
 sf_matrix_new_reseeded (const sf_matrix_t *self, uint64_t seed)
 {
     int64_t nnz = self->row_ptr[self->rows];
-    int32_t *row_ptr = malloc (((size_t) self->rows + 1) * sizeof *row_ptr);
-    int32_t *col_idx = malloc ((size_t) (nnz ? nnz : 1) * sizeof *col_idx);
-    float *values = malloc ((size_t) (nnz ? nnz : 1) * sizeof *values);
-    if (!row_ptr || !col_idx || !values) {
-        free (row_ptr);
-        free (col_idx);
-        free (values);
-        sf_error_set (SF_ERR_NOMEM, "out of memory for %lld nonzeros", (long long) nnz);
+    int32_t *row_ptr, *col_idx;
+    float *values;
+    if (s_csr_alloc (self->rows, nnz, &row_ptr, &col_idx, &values) != SF_OK)
         return NULL;
-    }
     memcpy (row_ptr, self->row_ptr, ((size_t) self->rows + 1) * sizeof *row_ptr);
     memcpy (col_idx, self->col_idx, (size_t) nnz * sizeof *col_idx);
     sf_matrix_seeded_values (values, nnz, seed);

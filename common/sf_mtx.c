@@ -64,6 +64,22 @@ s_match (const char *word, const char *const *words)
     return -1;
 }
 
+/*  The banner's next word into word (32 bytes), one of names: its index
+    into *index. None: "the banner ends before EXPECTED"; another word:
+    "unknown WHAT 'word' in the banner (expected HINT)". */
+static int
+s_banner_word (sf_matrix_io_text_t *text, const char *const *names, const char *what, const char *expected,
+               const char *hint, char word[32], int *index)
+{
+    if (!s_word (text, word, 32))
+        return sf_matrix_io_text_fail (text, SF_ERR_FORMAT, "the banner ends before %s", expected);
+    *index = s_match (word, names);
+    if (*index < 0)
+        return sf_matrix_io_text_fail (text, SF_ERR_FORMAT, "unknown %s '%s' in the banner (expected %s)",
+                                       what, word, hint);
+    return SF_OK;
+}
+
 static int
 s_read_banner (sf_matrix_io_text_t *text, s_field *field)
 {
@@ -77,44 +93,30 @@ s_read_banner (sf_matrix_io_text_t *text, s_field *field)
     if (!s_word (text, word, sizeof word) || s_match (word, banner) != 0)
         return sf_matrix_io_text_fail (text, SF_ERR_FORMAT, "not a Matrix Market file: the "
                                        "first line must start with %%%%MatrixMarket");
-    const char *expected = "the object 'matrix'";
-    if (!s_word (text, word, sizeof word))
-        goto incomplete;
-    int object = s_match (word, objects);
-    if (object < 0)
-        return sf_matrix_io_text_fail (text, SF_ERR_FORMAT, "unknown object '%s' in the "
-                                       "banner (expected 'matrix')", word);
+    int object, format, kind, symmetry;
+    int rc = s_banner_word (text, objects, "object", "the object 'matrix'", "'matrix'", word, &object);
+    if (rc != SF_OK)
+        return rc;
     if (object != 0)
         return sf_matrix_io_text_fail (text, SF_ERR_UNSUPPORTED, "Matrix Market '%s' files "
                                        "are not supported (matrix only)", word);
-    expected = "the format 'coordinate'";
-    if (!s_word (text, word, sizeof word))
-        goto incomplete;
-    int format = s_match (word, formats);
-    if (format < 0)
-        return sf_matrix_io_text_fail (text, SF_ERR_FORMAT, "unknown format '%s' in the "
-                                       "banner (expected 'coordinate')", word);
+    rc = s_banner_word (text, formats, "format", "the format 'coordinate'", "'coordinate'", word, &format);
+    if (rc != SF_OK)
+        return rc;
     if (format != 0)
         return sf_matrix_io_text_fail (text, SF_ERR_UNSUPPORTED, "dense Matrix Market '%s' "
                                        "files are not supported (coordinate only)", word);
-    expected = "a field (real, integer or pattern)";
-    if (!s_word (text, word, sizeof word))
-        goto incomplete;
-    int kind = s_match (word, fields);
-    if (kind < 0)
-        return sf_matrix_io_text_fail (text, SF_ERR_FORMAT, "unknown field '%s' in the "
-                                       "banner (expected real, integer or pattern)", word);
+    rc = s_banner_word (text, fields, "field", "a field (real, integer or pattern)", "real, integer or pattern",
+                        word, &kind);
+    if (rc != SF_OK)
+        return rc;
     if (kind == 3)
         return sf_matrix_io_text_fail (text, SF_ERR_UNSUPPORTED, "complex matrices are not "
                                        "supported (real, integer or pattern only)");
     *field = (s_field) kind;
-    expected = "a symmetry ('general')";
-    if (!s_word (text, word, sizeof word))
-        goto incomplete;
-    int symmetry = s_match (word, symmetries);
-    if (symmetry < 0)
-        return sf_matrix_io_text_fail (text, SF_ERR_FORMAT, "unknown symmetry '%s' in the "
-                                       "banner (expected general)", word);
+    rc = s_banner_word (text, symmetries, "symmetry", "a symmetry ('general')", "general", word, &symmetry);
+    if (rc != SF_OK)
+        return rc;
     if (symmetry != 0)
         return sf_matrix_io_text_fail (text, SF_ERR_UNSUPPORTED, "%s matrices are not "
                                        "supported: expand the file to 'general' first", word);
@@ -123,8 +125,6 @@ s_read_banner (sf_matrix_io_text_t *text, s_field *field)
                                        "the banner", word);
     sf_matrix_io_text_next_line (text);
     return SF_OK;
-incomplete:
-    return sf_matrix_io_text_fail (text, SF_ERR_FORMAT, "the banner ends before %s", expected);
 }
 
 /*  Skips blank lines and comment lines; stops at data or the end. */

@@ -39,13 +39,10 @@ s_cand_each (void *arg, const sf_store_result_key_t *key, const sf_store_result_
     sf_candidate_t c;
     if (!sf_jobrun_candidate (&w, &c))
         return 0;   /* dense and the baselines are reported apart */
-    sf_candidate_t *grown = realloc (r->candidates, (size_t) (r->candidate_count + 1) * sizeof *grown);
-    if (!grown) {
-        cs->status = sf_error_set (SF_ERR_NOMEM, "out of memory");
+    if (sf_search_result_add (r, &c) != SF_OK) {
+        cs->status = SF_ERR_NOMEM;
         return 1;
     }
-    r->candidates = grown;
-    r->candidates[r->candidate_count++] = c;
     if (c.status == SF_OK) {
         r->timed++;
         if (!c.proxy && !isnan (c.err) && c.us < r->best_generated_us)

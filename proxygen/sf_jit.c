@@ -84,10 +84,11 @@ s_link_options (const sf_jit_opts_t *opts, char arch[32], char opt[16])
 }
 
 /*  After nvJitLinkComplete (rc): the cubin into *cubin_p / *size_p and
-    ptxas's report into st; destroys the handle. */
+    ptxas's report into st; destroys the handle. On success also the wall
+    and CPU seconds since t0 / c0 into st, and st into *stats (if given). */
 static int
 s_link_finish (nvJitLinkHandle handle, nvJitLinkResult rc, const char *what, sf_jit_stats_t *st,
-               void **cubin_p, size_t *size_p)
+               void **cubin_p, size_t *size_p, double t0, double c0, sf_jit_stats_t *stats)
 {
     if (rc != NVJITLINK_SUCCESS) {
         int status = s_fail (handle, rc, what);
@@ -122,6 +123,10 @@ s_link_finish (nvJitLinkHandle handle, nvJitLinkResult rc, const char *what, sf_
     st->cubin_bytes = (int64_t) size;
     *cubin_p = cubin;
     *size_p = size;
+    st->seconds = sf_clock_mono () - t0;
+    st->cpu_seconds = sf_clock_thread_cpu () - c0;
+    if (stats)
+        *stats = *st;
     return SF_OK;
 }
 
@@ -195,14 +200,7 @@ s_jit_ptx (const char *ptx, const sf_jit_opts_t *opts, void **cubin_p, size_t *s
     rc = nvJitLinkAddData (handle, NVJITLINK_INPUT_PTX, ptx, strlen (ptx) + 1, "kernel.ptx");
     if (rc == NVJITLINK_SUCCESS)
         rc = nvJitLinkComplete (handle);
-    int status = s_link_finish (handle, rc, "compile", &st, cubin_p, size_p);
-    if (status != SF_OK)
-        return status;
-    st.seconds = sf_clock_mono () - t0;
-    st.cpu_seconds = sf_clock_thread_cpu () - c0;
-    if (stats)
-        *stats = st;
-    return SF_OK;
+    return s_link_finish (handle, rc, "compile", &st, cubin_p, size_p, t0, c0, stats);
 }
 
 int
@@ -716,15 +714,8 @@ sf_jit_link (const char *ptx, const void *const *objects, const size_t *sizes, i
     }
     if (rc == NVJITLINK_SUCCESS)
         rc = nvJitLinkComplete (handle);
-    int status = s_link_finish (handle, rc, "link", &st, cubin_p, size_p);
-    if (status != SF_OK)
-        return status;
     st.ptx_bytes = (int64_t) strlen (ptx);
-    st.seconds = sf_clock_mono () - t0;
-    st.cpu_seconds = sf_clock_thread_cpu () - c0;
-    if (stats)
-        *stats = st;
-    return SF_OK;
+    return s_link_finish (handle, rc, "link", &st, cubin_p, size_p, t0, c0, stats);
 }
 
 static char s_version[16] = "unknown";

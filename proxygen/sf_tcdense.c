@@ -1,6 +1,7 @@
 /*  sf_tcdense: tensor-core dense GEMM kernels, their configs and data. */
 #include "proxygen/sf_tcdense.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -583,14 +584,21 @@ sf_tcdense_configs_layout (sf_tier tier, sf_layout layout, int64_t m, int64_t k,
             out[taken++] = wg[iwg++];
             continue;
         }
-        int best = -1;
-        for (int i = 0; i < count; i++)
-            if (!used[i] && (best < 0 || score[i] > score[best]))
-                best = i;
-        used[best] = true;
-        out[taken++] = all[best];
+        out[taken++] = all[sf_tcdense_take_best (score, used, count)];
     }
     return taken;
+}
+
+int
+sf_tcdense_take_best (const double *score, bool *used, int count)
+{
+    int best = -1;
+    for (int i = 0; i < count; i++)
+        if (!used[i] && (best < 0 || score[i] > score[best]))
+            best = i;
+    assert (best >= 0);
+    used[best] = true;
+    return best;
 }
 
 /* ---- source and launch -------------------------------------------------------------- */

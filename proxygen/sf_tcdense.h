@@ -126,6 +126,11 @@ int sf_tcdense_configs (sf_tier tier, int64_t m, int64_t k, int64_t n, int32_t s
 int sf_tcdense_configs_layout (sf_tier tier, sf_layout layout, int64_t m, int64_t k, int64_t n,
                                int32_t sm_count, sf_tcdense_config_t *out, int max);
 
+/*  The configs' choice, best guess first: the index of the highest
+    score[i] (the first of equals) among the count configs not used yet,
+    marked used. One must be left. */
+int sf_tcdense_take_best (const double *score, bool *used, int count);
+
 /*  Dynamic shared memory of the config's kernel (the pipeline's stages, or
     the partial sums of a K split if larger). */
 int32_t sf_tcdense_shared_bytes (const sf_tcdense_config_t *config);

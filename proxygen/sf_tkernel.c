@@ -11,6 +11,30 @@
 
 #define S_SOURCE_MAX (64u << 10)
 
+/*  What both kernels of s_body (the decode kernel and the prefill one) do
+    first, the same text in each: the header check (one round trip), and
+    lane 0 setting up the warp's barriers and starting its first S groups
+    of A on their way. */
+#define S_HEADER_CHECK \
+    "    const uint4 h0 = __ldg ((const uint4 *) ad), h1 = __ldg ((const uint4 *) ad + 1);\n" \
+    "    const uint4 h2 = __ldg ((const uint4 *) ad + 2), h3 = __ldg ((const uint4 *) ad + 3);\n" \
+    "    const bool ok = (h0.x == 0x31544653u) & (h0.w == E) & (h1.x == W) & (h1.y == MW) & (h1.z == SK) & (h1.w == G);\n" \
+    "    if (!ok)\n" \
+    "        return;\n" \
+    "    const u32 lane = threadIdx.x & 31u, w = threadIdx.x >> 5;\n"
+#define S_FIRST_GROUPS \
+    "    if (lane == 0) {\n" \
+    "#pragma unroll\n" \
+    "        for (u32 s = 0; s < S; s++)\n" \
+    "            s_mbar_init (mybar + 8u * s);\n" \
+    "        asm volatile (\"fence.mbarrier_init.release.cluster;\" ::: \"memory\");\n" \
+    "    }\n" \
+    "#pragma unroll\n" \
+    "    for (u32 s = 0; s < S; s++)\n" \
+    "        if (s < NG)\n" \
+    "            s_issue (s, gl, gptr + g0, gdata, sbase + myslot + s * SLOT, mybar + 8u * s, lane);\n" \
+    "    __syncwarp ();\n"
+
 /*  The kernel (docs/KERNELS.md "Template T"): the config's knobs and the
     tier arrive as macros (E, W, MW, NB, SK, G, S, A2, BS, PF, BF16, BIAS, RELU). */
 static const char s_body[] =
@@ -278,12 +302,7 @@ static const char s_body[] =
     "    /* The header in one round trip (16-byte loads, no chain of compares).\n"
     "       The encoding must have been made for this config (uniform over the\n"
     "       grid, so no block waits at a cluster barrier for one that left). */\n"
-    "    const uint4 h0 = __ldg ((const uint4 *) ad), h1 = __ldg ((const uint4 *) ad + 1);\n"
-    "    const uint4 h2 = __ldg ((const uint4 *) ad + 2), h3 = __ldg ((const uint4 *) ad + 3);\n"
-    "    const bool ok = (h0.x == 0x31544653u) & (h0.w == E) & (h1.x == W) & (h1.y == MW) & (h1.z == SK) & (h1.w == G);\n"
-    "    if (!ok)\n"
-    "        return;\n"
-    "    const u32 lane = threadIdx.x & 31u, w = threadIdx.x >> 5;\n"
+    S_HEADER_CHECK
     "    const u32 M = h0.y, K = h0.z, KTP = h2.y, NG = h2.z, SLOT = h2.w;\n"
     "    const u32 *__restrict__ gptr = ad + h3.x;\n"
     "    const unsigned char *__restrict__ gdata = (const unsigned char *) (ad + h3.y);\n"
@@ -307,17 +326,7 @@ static const char s_body[] =
     "       coalesced load; later groups are read by lane 0. */\n"
     "    const u32 gl = __ldg (gptr + g0 + min (lane, NG));\n"
     "    /* 1. Lane 0 starts this warp's first S groups of A on their way. */\n"
-    "    if (lane == 0) {\n"
-    "#pragma unroll\n"
-    "        for (u32 s = 0; s < S; s++)\n"
-    "            s_mbar_init (mybar + 8u * s);\n"
-    "        asm volatile (\"fence.mbarrier_init.release.cluster;\" ::: \"memory\");\n"
-    "    }\n"
-    "#pragma unroll\n"
-    "    for (u32 s = 0; s < S; s++)\n"
-    "        if (s < NG)\n"
-    "            s_issue (s, gl, gptr + g0, gdata, sbase + myslot + s * SLOT, mybar + 8u * s, lane);\n"
-    "    __syncwarp ();\n"
+    S_FIRST_GROUPS
     "    /* 2. The block's rows of B (its part of K) x NB columns into shared\n"
     "       memory, zeros past K and N; with BS only the first chunk (16 G rows),\n"
     "       the later ones while the warps multiply. */\n"
@@ -539,12 +548,7 @@ static const char s_body[] =
     "       const u32 *__restrict__ ad)\n"
     "{\n"
     "    extern __shared__ __align__(128) unsigned char sm[];\n"
-    "    const uint4 h0 = __ldg ((const uint4 *) ad), h1 = __ldg ((const uint4 *) ad + 1);\n"
-    "    const uint4 h2 = __ldg ((const uint4 *) ad + 2), h3 = __ldg ((const uint4 *) ad + 3);\n"
-    "    const bool ok = (h0.x == 0x31544653u) & (h0.w == E) & (h1.x == W) & (h1.y == MW) & (h1.z == SK) & (h1.w == G);\n"
-    "    if (!ok)\n"
-    "        return;\n"
-    "    const u32 lane = threadIdx.x & 31u, w = threadIdx.x >> 5;\n"
+    S_HEADER_CHECK
     "    const u32 M = h0.y, K = h0.z, NG = h2.z, SLOT = h2.w;\n"
     "    const u32 *__restrict__ gptr = ad + h3.x;\n"
     "    const unsigned char *__restrict__ gdata = (const unsigned char *) (ad + h3.y);\n"
@@ -555,17 +559,7 @@ static const char s_body[] =
     "    const u32 mybar = sbase + breg + W * S * SLOT + w * (S * 8);\n"
     "    const u32 g0 = (rb * W + w) * NG;\n"
     "    const u32 gl = __ldg (gptr + g0 + min (lane, NG));\n"
-    "    if (lane == 0) {\n"
-    "#pragma unroll\n"
-    "        for (u32 s = 0; s < S; s++)\n"
-    "            s_mbar_init (mybar + 8u * s);\n"
-    "        asm volatile (\"fence.mbarrier_init.release.cluster;\" ::: \"memory\");\n"
-    "    }\n"
-    "#pragma unroll\n"
-    "    for (u32 s = 0; s < S; s++)\n"
-    "        if (s < NG)\n"
-    "            s_issue (s, gl, gptr + g0, gdata, sbase + myslot + s * SLOT, mybar + 8u * s, lane);\n"
-    "    __syncwarp ();\n"
+    S_FIRST_GROUPS
     "    s_stage (B, sm, sbase, 0u, 0u, K, N, cb * NB);\n"
     "    const u32 wr = w / WC, wc = w % WC, q4 = lane >> 2;\n"
     "    float acc[SPW][NTW][4];\n"

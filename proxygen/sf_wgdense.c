@@ -624,14 +624,8 @@ sf_wgdense_configs (sf_tier tier, sf_layout layout, int64_t m, int64_t k, int64_
     }
     int cap = max < SF_TCDENSE_MAX_CONFIGS ? max : SF_TCDENSE_MAX_CONFIGS;
     bool used[sizeof all / sizeof all[0]] = { false };
-    while (count < cap && count < total) {
-        int best = -1;
-        for (int i = 0; i < total; i++)
-            if (!used[i] && (best < 0 || score[i] > score[best]))
-                best = i;
-        used[best] = true;
-        out[count++] = all[best];
-    }
+    while (count < cap && count < total)
+        out[count++] = all[sf_tcdense_take_best (score, used, total)];
     return count;
 }
 

@@ -17,6 +17,7 @@
 #include "experiments/sf_bench.h"
 #include "tests/sf_check.h"
 #include "tests/sf_check_dir.h"
+#include "tests/sf_check_farm.h"
 #include "worker/sf_searchjson.h"
 
 static char *s_dir;
@@ -54,18 +55,10 @@ s_exists (const char *name)
 static sf_suite_t *
 s_suite (void)
 {
-    char *path = s_path ("tiny.conf");
-    FILE *f = fopen (path, "w");
-    ck_assert_ptr_nonnull (f);
-    fputs ("suite\n    name = tiny\n    description = \"one shape\"\n    sparsities = \"0.7 0.9\"\n"
-           "    mask = uniform\n    seed_base = 13\n\n"
-           "shape\n    id = a\n    m = 32\n    k = 32\n    n = 16\n    source = \"net fc.{0..1}\"\n",
-           f);
-    fclose (f);
-    sf_suite_t *suite = sf_suite_load (path);
-    ck_assert_msg (suite != NULL, "%s", sf_error_message ());
-    free (path);
-    return suite;
+    return sf_check_farm_suite (s_dir, "suite\n    name = tiny\n    description = \"one shape\"\n"
+                                       "    sparsities = \"0.7 0.9\"\n    mask = uniform\n    seed_base = 13\n"
+                                       "\nshape\n    id = a\n    m = 32\n    k = 32\n    n = 16\n"
+                                       "    source = \"net fc.{0..1}\"\n");
 }
 
 static void
@@ -105,13 +98,7 @@ START_TEST (test_bench)
     ck_assert (s_exists ("summary.json"));
     ck_assert (s_exists ("summary.txt"));
     char *path = s_path ("summary.json");
-    FILE *f = fopen (path, "r");
-    static char text[1 << 16];
-    size_t n = fread (text, 1, sizeof text - 1, f);
-    fclose (f);
-    text[n] = '\0';
-    cJSON *summary = cJSON_Parse (text);
-    ck_assert_ptr_nonnull (summary);
+    cJSON *summary = sf_check_farm_read_json (path);
     ck_assert (cJSON_IsTrue (cJSON_GetObjectItem (summary, "simulated")));
     cJSON_Delete (summary);
     free (path);

@@ -14,6 +14,7 @@
 #include "experiments/sf_benchrun.h"
 #include "tests/sf_check.h"
 #include "tests/sf_check_dir.h"
+#include "tests/sf_check_farm.h"
 
 static char *s_dir;
 
@@ -33,20 +34,11 @@ s_teardown (void)
 static sf_suite_t *
 s_suite (void)
 {
-    char *path;
-    ck_assert_int_gt (asprintf (&path, "%s/tiny.conf", s_dir), 0);
-    FILE *f = fopen (path, "w");
-    ck_assert_ptr_nonnull (f);
-    fputs ("suite\n    name = tiny\n    description = \"two shapes\"\n    sparsities = \"0.5 0.9\"\n"
-           "    mask = uniform\n    seed_base = 7\n\n"
-           "shape\n    id = a\n    m = 16\n    k = 16\n    n = 8\n    source = \"net layer.{0..2}\"\n"
-           "shape\n    id = b\n    m = 32\n    k = 16\n    n = 8\n    source = \"net head\"\n",
-           f);
-    fclose (f);
-    sf_suite_t *suite = sf_suite_load (path);
-    ck_assert_msg (suite != NULL, "%s", sf_error_message ());
-    free (path);
-    return suite;
+    return sf_check_farm_suite (s_dir, "suite\n    name = tiny\n    description = \"two shapes\"\n"
+                                       "    sparsities = \"0.5 0.9\"\n    mask = uniform\n    seed_base = 7\n\n"
+                                       "shape\n    id = a\n    m = 16\n    k = 16\n    n = 8\n"
+                                       "    source = \"net layer.{0..2}\"\nshape\n    id = b\n    m = 32\n"
+                                       "    k = 16\n    n = 8\n    source = \"net head\"\n");
 }
 
 typedef struct {

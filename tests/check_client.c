@@ -22,6 +22,7 @@
 #include "store/sf_store.h"
 #include "tests/sf_check.h"
 #include "tests/sf_check_dir.h"
+#include "tests/sf_check_farm.h"
 #include "wire/sf_proto.h"
 
 static char *s_dir;
@@ -31,8 +32,7 @@ static void
 s_setup (void)
 {
     s_dir = sf_check_dir_new ("client");
-    const char *top = getenv ("SF_TOP_BUILDDIR");
-    snprintf (s_program, sizeof s_program, "%s/spmmfarm", top && *top ? top : ".");
+    sf_check_farm_program (s_program, sizeof s_program);
 }
 
 static void

@@ -18,9 +18,7 @@ START_TEST (test_campaign_end_to_end)
     ck_assert_int_eq (c.jobs_total, 3);  /* one search job per layer */
 
     zsock_t *w = sf_test_worker (&f, "w1", SF_TEST_SIM_TYPE);
-    sf_test_ready (w, 1);
-    sf_proto_msg_t *job = sf_test_recv_type (w, false, SF_PROTO_JOB, 3000);
-    ck_assert (job != NULL);
+    sf_proto_msg_t *job = sf_test_lease_one (w);
     ck_assert_str_eq (job->job.kind, "search");
     ck_assert_int_eq (job->job.request.strategy, SF_REQUEST_PROXY);
     ck_assert_int_eq (job->job.request.max_configs, 4);
@@ -106,9 +104,7 @@ START_TEST (test_sweep_jobs)
     sf_proto_campaign_t c = sf_test_campaign_status (&f, id);
     ck_assert_int_eq (c.jobs_total, 6);  /* 10 configs in jobs of 4: 3 per layer */
     zsock_t *w = sf_test_worker (&f, "w1", SF_TEST_SIM_TYPE);
-    sf_test_ready (w, 1);
-    sf_proto_msg_t *job = sf_test_recv_type (w, false, SF_PROTO_JOB, 3000);
-    ck_assert (job != NULL);
+    sf_proto_msg_t *job = sf_test_lease_one (w);
     ck_assert_str_eq (job->job.kind, "configs");
     ck_assert (job->job.proxy);
     ck_assert_uint_eq (job->job.config_count, 4);
@@ -197,9 +193,7 @@ START_TEST (test_cancel)
     sf_test_start (&f, 60000, 3, 200);
     uint64_t id = sf_test_submit (&f, "proxy", 3, 2);
     zsock_t *w = sf_test_worker (&f, "w", SF_TEST_SIM_TYPE);
-    sf_test_ready (w, 1);
-    sf_proto_msg_t *job = sf_test_recv_type (w, false, SF_PROTO_JOB, 3000);
-    ck_assert (job != NULL);
+    sf_proto_msg_t *job = sf_test_lease_one (w);
     sf_proto_cancel_req_t req = { id };
     sf_proto_msg_t *reply = sf_test_request (&f, SF_PROTO_CANCEL_REQ, &req);
     ck_assert_int_eq (reply->type, SF_PROTO_OK);
@@ -232,9 +226,7 @@ START_TEST (test_gpu_type_pinning)
     sf_test_submit (&f, "proxy", 2, 2);
     zsock_t *a = sf_test_worker (&f, "a", "H100/sm_90/132sm");
     zsock_t *b = sf_test_worker (&f, "b", SF_TEST_SIM_TYPE);
-    sf_test_ready (a, 1);
-    sf_proto_msg_t *job = sf_test_recv_type (a, false, SF_PROTO_JOB, 3000);
-    ck_assert (job != NULL);
+    sf_proto_msg_t *job = sf_test_lease_one (a);
     /* the campaign now runs on H100s only: the sim worker gets nothing */
     sf_test_ready (b, 1);
     ck_assert (sf_test_recv_type (b, false, SF_PROTO_JOB, 500) == NULL);

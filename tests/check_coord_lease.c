@@ -11,9 +11,7 @@ START_TEST (test_lease_expiry_and_stale_result)
     sf_test_start (&f, 300, 3, 200);  /* leases of 300 ms */
     uint64_t id = sf_test_submit (&f, "proxy", 1, 2);
     zsock_t *w1 = sf_test_worker (&f, "slow", SF_TEST_SIM_TYPE);
-    sf_test_ready (w1, 1);
-    sf_proto_msg_t *first = sf_test_recv_type (w1, false, SF_PROTO_JOB, 3000);
-    ck_assert (first != NULL);
+    sf_proto_msg_t *first = sf_test_lease_one (w1);
     /* w1 heartbeats but says it holds no job, past the deadline: the lease
        is not renewed, and the job goes to another worker. */
     zsock_t *w2 = sf_test_worker (&f, "fast", SF_TEST_SIM_TYPE);
@@ -54,9 +52,7 @@ START_TEST (test_silent_worker_requeued)
     sf_test_start (&f, 60000, 3, 100);  /* heartbeats of 100 ms, liveness 3 */
     uint64_t id = sf_test_submit (&f, "proxy", 1, 2);
     zsock_t *w1 = sf_test_worker (&f, "silent", SF_TEST_SIM_TYPE);
-    sf_test_ready (w1, 1);
-    sf_proto_msg_t *job = sf_test_recv_type (w1, false, SF_PROTO_JOB, 3000);
-    ck_assert (job != NULL);
+    sf_proto_msg_t *job = sf_test_lease_one (w1);
     sf_proto_msg_destroy (&job);
     zsock_destroy (&w1);  /* says nothing more */
     zsock_t *w2 = sf_test_worker (&f, "alive", SF_TEST_SIM_TYPE);
@@ -83,9 +79,7 @@ START_TEST (test_retries_exhausted)
     uint64_t id = sf_test_submit (&f, "proxy", 1, 2);
     zsock_t *w = sf_test_worker (&f, "broken", SF_TEST_SIM_TYPE);
     for (int attempt = 0; attempt < 2; attempt++) {
-        sf_test_ready (w, 1);
-        sf_proto_msg_t *job = sf_test_recv_type (w, false, SF_PROTO_JOB, 3000);
-        ck_assert (job != NULL);
+        sf_proto_msg_t *job = sf_test_lease_one (w);
         sf_proto_job_failed_t jf = { job->job.job_id, job->job.lease_id, SF_ERR_CUDA, "the GPU fell over" };
         sf_test_send (w, SF_PROTO_JOB_FAILED, &jf, false);
         sf_proto_msg_destroy (&job);
@@ -134,11 +128,8 @@ END_TEST
 START_TEST (test_oversized_frame)
 {
     sf_test_farm_t f;
-    memset (&f, 0, sizeof f);
-    snprintf (f.dir, sizeof f.dir, "/tmp/check_coord.XXXXXX");
-    ck_assert (mkdtemp (f.dir) != NULL);
     char store[300];
-    snprintf (store, sizeof store, "%s/store", f.dir);
+    sf_test_prepare (&f, store);
     f.max_msg_bytes = 64 * 1024;
     sf_test_start_in (&f, store, 60000, 3, 200);
     zsock_t *rogue = sf_test_dealer (f.workers);
@@ -196,18 +187,13 @@ END_TEST
 START_TEST (test_job_timeout_is_a_fault)
 {
     sf_test_farm_t f;
-    memset (&f, 0, sizeof f);
-    snprintf (f.dir, sizeof f.dir, "/tmp/check_coord.XXXXXX");
-    ck_assert (mkdtemp (f.dir) != NULL);
     char store[300];
-    snprintf (store, sizeof store, "%s/store", f.dir);
+    sf_test_prepare (&f, store);
     f.max_job_ms = 400;
     sf_test_start_in (&f, store, 60000, 1, 100);
     uint64_t id = sf_test_submit (&f, "proxy", 2, 2);
     zsock_t *w = sf_test_worker (&f, "w", SF_TEST_SIM_TYPE);
-    sf_test_ready (w, 1);
-    sf_proto_msg_t *job = sf_test_recv_type (w, false, SF_PROTO_JOB, 3000);
-    ck_assert (job != NULL);
+    sf_proto_msg_t *job = sf_test_lease_one (w);
     sf_test_beat_for (w, 1, 900);  /* busy, never done */
     sf_proto_msg_destroy (&job);
     sf_test_serve_any (&f, w);     /* the other layer is served */
@@ -271,9 +257,7 @@ START_TEST (test_worker_id_bound_to_connection)
     sf_test_start (&f, 60000, 3, 200);
     uint64_t id = sf_test_submit (&f, "proxy", 2, 2);
     zsock_t *real = sf_test_worker (&f, "w", SF_TEST_SIM_TYPE);
-    sf_test_ready (real, 1);
-    sf_proto_msg_t *job = sf_test_recv_type (real, false, SF_PROTO_JOB, 3000);
-    ck_assert (job != NULL);
+    sf_proto_msg_t *job = sf_test_lease_one (real);
     zsock_t *thief = sf_test_worker_as (&f, "w", SF_TEST_SIM_TYPE, "guessed", 2);
     sf_test_answer (real, &job->job, 5.0);
     zclock_sleep (200);
@@ -281,9 +265,7 @@ START_TEST (test_worker_id_bound_to_connection)
     ck_assert_int_eq (c.jobs_done, 1);  /* the real worker's answer was taken */
     sf_proto_msg_destroy (&job);
     /* the real worker reconnects (a new socket, its session): its lease moves */
-    sf_test_ready (real, 1);
-    job = sf_test_recv_type (real, false, SF_PROTO_JOB, 3000);
-    ck_assert (job != NULL);
+    job = sf_test_lease_one (real);
     zsock_t *again = sf_test_worker (&f, "w", SF_TEST_SIM_TYPE);
     sf_test_answer (again, &job->job, 6.0);
     zclock_sleep (200);
@@ -310,9 +292,7 @@ START_TEST (test_restarts_spend_no_retry)
     snprintf (store, sizeof store, "%s/store", f.dir);
     for (int round = 0; round < 3; round++) {
         zsock_t *w = sf_test_worker (&f, round == 2 ? "vanishes" : "w", SF_TEST_SIM_TYPE);
-        sf_test_ready (w, 1);
-        sf_proto_msg_t *job = sf_test_recv_type (w, false, SF_PROTO_JOB, 3000);
-        ck_assert (job != NULL);
+        sf_proto_msg_t *job = sf_test_lease_one (w);
         sf_proto_msg_destroy (&job);
         zsock_destroy (&w);
         if (round < 2) {

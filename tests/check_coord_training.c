@@ -20,6 +20,7 @@
 #include "store/sf_store.h"
 #include "tests/sf_check.h"
 #include "tests/sf_check_dir.h"
+#include "tests/sf_check_farm.h"
 
 #define S_SIM "sim/h100-model/132sm"
 #define S_REAL "H100/sm_90/132sm"
@@ -67,11 +68,7 @@ s_sweep (sf_store_t *store, uint64_t id, const char *gpu_type, bool simulated, i
     sf_store_campaign_t camp = { .id = id, .state = SF_CAMPAIGN_DONE, .layers = layers,
                                  .layer_count = (uint32_t) problems, .created_ms = 1 };
     snprintf (camp.name, sizeof camp.name, "sweep%llu", (unsigned long long) id);
-    snprintf (camp.strategy, sizeof camp.strategy, "sweep");
-    snprintf (camp.gpu_type, sizeof camp.gpu_type, "%s", gpu_type);
-    ck_assert_int_eq (sf_store_batch_put_campaign (batch, &camp), SF_OK);
-    ck_assert_int_eq (sf_store_commit (store, batch), SF_OK);
-    sf_store_batch_destroy (&batch);
+    sf_check_farm_commit_campaign (store, &batch, &camp, "sweep", gpu_type, NULL);
 }
 
 static void

@@ -14,6 +14,7 @@
 
 #include "tests/sf_check.h"
 #include "tests/sf_check_dir.h"
+#include "tests/sf_check_farm.h"
 #include "common/sf_error.h"
 #include "store/sf_import.h"
 
@@ -48,20 +49,6 @@ s_opts (void)
     return (sf_import_opts_t) { .min_sparsity = 0.5, .tokens = 512, .name_max = 128, .layers_max = 4096 };
 }
 
-static cJSON *
-s_read (const char *path)
-{
-    FILE *f = fopen (path, "r");
-    ck_assert_msg (f != NULL, "no %s", path);
-    static char text[1 << 16];
-    size_t n = fread (text, 1, sizeof text - 1, f);
-    fclose (f);
-    text[n] = '\0';
-    cJSON *j = cJSON_Parse (text);
-    ck_assert_msg (j != NULL, "%s is not JSON", path);
-    return j;
-}
-
 static const cJSON *
 s_layer (const cJSON *manifest, int i)
 {
@@ -89,7 +76,7 @@ START_TEST (test_defaults)
     ck_assert_int_eq (r.taken, 3);
     ck_assert_int_eq (r.with_bias, 2);
     ck_assert_str_eq (r.checkpoint, "one.safetensors");
-    cJSON *m = s_read ("one.json");
+    cJSON *m = sf_check_farm_read_json ("one.json");
     ck_assert_int_eq (cJSON_GetObjectItem (m, "n")->valueint, 512);
     ck_assert_str_eq (cJSON_GetObjectItem (m, "precision")->valuestring, "fp32");
     ck_assert_str_eq (cJSON_GetObjectItem (m, "name")->valuestring, r.name);
@@ -113,7 +100,7 @@ START_TEST (test_defaults)
     o.name = "bert";
     ck_assert_int_eq (sf_import_write ("one.safetensors", "one.json", &o, &r), SF_OK);
     ck_assert_int_eq (r.taken, 4);  /* the 30 % layer too */
-    m = s_read ("one.json");
+    m = sf_check_farm_read_json ("one.json");
     ck_assert_str_eq (cJSON_GetObjectItem (m, "precision")->valuestring, "bf16");
     ck_assert_str_eq (cJSON_GetObjectItem (m, "layout")->valuestring, "nk");
     ck_assert_str_eq (cJSON_GetObjectItem (m, "name")->valuestring, "bert");
@@ -130,7 +117,7 @@ START_TEST (test_select)
     sf_import_report_t r;
     ck_assert_int_eq (sf_import_write ("one.safetensors", "pat.json", &o, &r), SF_OK);
     ck_assert_int_eq (r.taken, 1);
-    cJSON *m = s_read ("pat.json");
+    cJSON *m = sf_check_farm_read_json ("pat.json");
     ck_assert_str_eq (cJSON_GetObjectItem (s_layer (m, 0), "name")->valuestring, "enc.layer.0.query.weight");
     cJSON_Delete (m);
     /* a named tensor alone, whatever its sparsity */
@@ -138,7 +125,7 @@ START_TEST (test_select)
     o.tensors[o.ntensors++] = "emb.weight";
     ck_assert_int_eq (sf_import_write ("one.safetensors", "named.json", &o, &r), SF_OK);
     ck_assert_int_eq (r.taken, 1);
-    m = s_read ("named.json");
+    m = sf_check_farm_read_json ("named.json");
     ck_assert_int_eq (cJSON_GetObjectItem (s_layer (m, 0), "sparsity")->valueint, 0);
     cJSON_Delete (m);
 }
@@ -164,14 +151,14 @@ START_TEST (test_sharded_dir)
     ck_assert_int_eq (r.taken, 2);
     ck_assert_int_eq (r.with_bias, 1);
     ck_assert_str_eq (r.name, "ck");  /* the checkpoint's folder */
-    cJSON *m = s_read ("ck/manifest.json");
+    cJSON *m = sf_check_farm_read_json ("ck/manifest.json");
     /* the shards lie below the manifest: relative names */
     const char *file = cJSON_GetObjectItem (s_layer (m, 0), "file")->valuestring;
     ck_assert_msg (strncmp (file, "model-", 6) == 0, "%s", file);
     cJSON_Delete (m);
     /* a manifest elsewhere names them absolutely */
     ck_assert_int_eq (sf_import_write ("ck", "out/m.json", &o, &r), SF_OK);
-    m = s_read ("out/m.json");
+    m = sf_check_farm_read_json ("out/m.json");
     ck_assert_int_eq (cJSON_GetObjectItem (s_layer (m, 0), "file")->valuestring[0], '/');
     cJSON_Delete (m);
 }

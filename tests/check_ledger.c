@@ -16,6 +16,7 @@
 #include "store/sf_store.h"
 #include "tests/sf_check.h"
 #include "tests/sf_check_dir.h"
+#include "tests/sf_check_farm.h"
 #include "worker/sf_jobrun.h"
 #include "worker/sf_search.h"
 
@@ -84,6 +85,16 @@ s_put (sf_store_t *store, const sf_ledger_source_t *src, const sf_proto_result_t
     ck_assert_int_eq (sf_ledger_put_result (store, batch, src, res, 1, 0, best, has_best, out), SF_OK);
     ck_assert_int_eq (sf_store_commit (store, batch), SF_OK);
     sf_store_batch_destroy (&batch);
+}
+
+/*  The sim search of req on a at N = 16, as a worker runs a JOB's
+    (sf_jobrun_search_opts); asserts it runs. */
+static void
+s_sim_search (const sf_matrix_t *a, const sf_request_t *req, sf_search_result_t *r)
+{
+    sf_search_opts_t o = { .backend = SF_BACKEND_SIM, .compile_threads = 2 };
+    sf_jobrun_search_opts (req, &o);
+    ck_assert_msg (sf_search_run (a, 16, &o, r) == SF_OK, "%s", sf_error_message ());
 }
 
 START_TEST (test_result_records)
@@ -220,10 +231,8 @@ START_TEST (test_blas16_baseline)
         sf_request_init (&req);
         req.max_configs = 2;
         req.tier = tiers[t];
-        sf_search_opts_t o = { .backend = SF_BACKEND_SIM, .compile_threads = 2 };
-        sf_jobrun_search_opts (&req, &o);
         sf_search_result_t r;
-        ck_assert_msg (sf_search_run (a, 16, &o, &r) == SF_OK, "%s", sf_error_message ());
+        s_sim_search (a, &req, &r);
         ck_assert_int_eq (sf_jobrun_result (&r, true, true, &res), SF_OK);
         const sf_proto_candidate_t *b16 = s_find (&res, SF_BASELINE_BLAS16);
         ck_assert (sf_tier_is_half (req.tier) == (b16 != NULL));
@@ -320,12 +329,7 @@ s_local_campaign (sf_store_t *store, const sf_matrix_t *a, const char *gpu_type,
     sf_store_campaign_t c = { .id = id, .state = SF_CAMPAIGN_DONE, .layers = &layer, .layer_count = 1,
                               .counters = { .jobs_total = 1, .jobs_done = 1, .results = out.fresh } };
     snprintf (c.name, sizeof c.name, "layer-n16");
-    snprintf (c.strategy, sizeof c.strategy, "proxy");
-    snprintf (c.gpu_type, sizeof c.gpu_type, "%s", gpu_type);
-    snprintf (c.request, sizeof c.request, "%s", key);
-    ck_assert_int_eq (sf_store_batch_put_campaign (batch, &c), SF_OK);
-    ck_assert_int_eq (sf_store_commit (store, batch), SF_OK);
-    sf_store_batch_destroy (&batch);
+    sf_check_farm_commit_campaign (store, &batch, &c, "proxy", gpu_type, key);
     return id;
 }
 
@@ -338,10 +342,8 @@ START_TEST (test_local_search)
     sf_request_t req;
     sf_request_init (&req);
     req.max_configs = 6;
-    sf_search_opts_t o = { .backend = SF_BACKEND_SIM, .compile_threads = 2 };
-    sf_jobrun_search_opts (&req, &o);
     sf_search_result_t r;
-    ck_assert_msg (sf_search_run (a, 16, &o, &r) == SF_OK, "%s", sf_error_message ());
+    s_sim_search (a, &req, &r);
     sf_proto_result_t res;
     ck_assert_int_eq (sf_jobrun_result (&r, true, true, &res), SF_OK);
     ck_assert_uint_ge (res.candidate_count, (size_t) r.candidate_count + 3);   /* + dense? + 3 baselines */
@@ -401,10 +403,8 @@ START_TEST (test_result_without_dense_or_kernels)
     sf_request_t req;
     sf_request_init (&req);
     req.max_configs = 4;
-    sf_search_opts_t o = { .backend = SF_BACKEND_SIM, .compile_threads = 2 };
-    sf_jobrun_search_opts (&req, &o);
     sf_search_result_t r;
-    ck_assert_msg (sf_search_run (a, 16, &o, &r) == SF_OK, "%s", sf_error_message ());
+    s_sim_search (a, &req, &r);
     sf_proto_result_t res;
     ck_assert_int_eq (sf_jobrun_result (&r, false, false, &res), SF_OK);
     for (size_t i = 0; i < res.candidate_count; i++) {

@@ -19,6 +19,7 @@
 #include "store/sf_store.h"
 #include "tests/sf_check.h"
 #include "tests/sf_check_dir.h"
+#include "tests/sf_check_farm.h"
 
 static char *s_dir;
 static char s_program[4096];
@@ -30,10 +31,7 @@ static int s_started, s_statuses;
 static void
 s_setup (void)
 {
-    s_dir = sf_check_dir_new ("localrun");
-    const char *top = getenv ("SF_TOP_BUILDDIR");
-    snprintf (s_program, sizeof s_program, "%s/spmmfarm", top && *top ? top : ".");
-    snprintf (s_store, sizeof s_store, "%s/store", s_dir);
+    s_dir = sf_check_farm_dir ("localrun", s_store, sizeof s_store, s_program, sizeof s_program);
     memset (&s_model, 0, sizeof s_model);
     snprintf (s_model.name, sizeof s_model.name, "tiny");
     s_model.layers = calloc (2, sizeof *s_model.layers);

@@ -15,6 +15,7 @@
 #include "store/sf_store.h"
 #include "tests/sf_check.h"
 #include "tests/sf_check_dir.h"
+#include "tests/sf_check_farm.h"
 
 static char *s_dir;
 static sf_matrix_t *s_a, *s_b;
@@ -49,12 +50,7 @@ s_campaign (sf_store_t *store, const sf_matrix_t *a, bool bias, const char *gpu_
     sf_store_batch_t *batch = sf_store_batch_new ();
     sf_store_campaign_t c = { .id = id, .state = state, .layers = layer, .layer_count = layers };
     snprintf (c.name, sizeof c.name, "layer-n16");
-    snprintf (c.strategy, sizeof c.strategy, "proxy");
-    snprintf (c.gpu_type, sizeof c.gpu_type, "%s", gpu_type);
-    snprintf (c.request, sizeof c.request, "%s", key);
-    ck_assert_int_eq (sf_store_batch_put_campaign (batch, &c), SF_OK);
-    ck_assert_int_eq (sf_store_commit (store, batch), SF_OK);
-    sf_store_batch_destroy (&batch);
+    sf_check_farm_commit_campaign (store, &batch, &c, "proxy", gpu_type, key);
     return id;
 }
 

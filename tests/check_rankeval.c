@@ -15,6 +15,7 @@
 #include "experiments/sf_rankeval.h"
 #include "tests/sf_check.h"
 #include "tests/sf_check_dir.h"
+#include "tests/sf_check_farm.h"
 #include "worker/sf_sim.h"
 
 static char *s_dir;
@@ -39,40 +40,13 @@ s_path (const char *dir, const char *name)
     return path;
 }
 
-static void
-s_write (const char *path, const char *text)
-{
-    FILE *f = fopen (path, "w");
-    ck_assert_ptr_nonnull (f);
-    fputs (text, f);
-    fclose (f);
-}
-
-static cJSON *
-s_read_json (const char *path)
-{
-    FILE *f = fopen (path, "r");
-    ck_assert_msg (f != NULL, "%s", path);
-    static char text[1 << 20];
-    size_t n = fread (text, 1, sizeof text - 1, f);
-    fclose (f);
-    text[n] = '\0';
-    cJSON *j = cJSON_Parse (text);
-    ck_assert_ptr_nonnull (j);
-    return j;
-}
-
 static sf_suite_t *
 s_suite (void)
 {
-    char *path = s_path (s_dir, "tiny.conf");
-    s_write (path, "suite\n    name = tiny\n    description = \"one shape\"\n    sparsities = \"0.7 0.9\"\n"
-                   "    mask = uniform\n    seed_base = 11\n\n"
-                   "shape\n    id = a\n    m = 32\n    k = 32\n    n = 16\n    source = \"net fc\"\n");
-    sf_suite_t *suite = sf_suite_load (path);
-    ck_assert_msg (suite != NULL, "%s", sf_error_message ());
-    free (path);
-    return suite;
+    return sf_check_farm_suite (s_dir, "suite\n    name = tiny\n    description = \"one shape\"\n"
+                                       "    sparsities = \"0.7 0.9\"\n    mask = uniform\n    seed_base = 11\n"
+                                       "\nshape\n    id = a\n    m = 32\n    k = 32\n    n = 16\n"
+                                       "    source = \"net fc\"\n");
 }
 
 /*  A run into s_dir/out (reusing reuse_dir when given). */
@@ -125,7 +99,7 @@ START_TEST (test_run_and_reports)
     }
     cJSON_Delete (records);
     char *path = s_path (out, "rank.json");
-    cJSON *report = s_read_json (path);
+    cJSON *report = sf_check_farm_read_json (path);
     ck_assert_double_eq (sf_benchrun_num (report, "problems"), 2);
     ck_assert (cJSON_IsObject (cJSON_GetObjectItem (report, "by_sparsity")));
     ck_assert (sf_benchrun_num (report, "mean_winner_loss") >= 0);
@@ -174,8 +148,7 @@ START_TEST (test_reuse_refused)
     s_eval (&ev, &o, s_dir, missing);
     ck_assert_int_eq (sf_rankeval_load_reuse (&ev), SF_ERR_NOTFOUND);
     sf_rankeval_fini (&ev);
-    char *path = s_path (s_dir, "problems.jsonl");
-    s_write (path, "{\"id\":\"x\",\"hash\":\"h\"}\n");   /* a bench record, not rank-eval's */
+    char *path = sf_check_farm_write (s_dir, "problems.jsonl", "{\"id\":\"x\",\"hash\":\"h\"}\n");   /* a bench record, not rank-eval's */
     s_eval (&ev, &o, s_dir, s_dir);
     ck_assert_int_eq (sf_rankeval_load_reuse (&ev), SF_ERR_FORMAT);
     ck_assert_ptr_nonnull (strstr (sf_error_message (), "not a rank-eval record"));

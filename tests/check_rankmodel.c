@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tests/sf_check.h"
+#include "tests/sf_check_farm.h"
 #include "common/sf_error.h"
 #include "common/sf_rng.h"
 #include "proxygen/sf_cost.h"
@@ -433,11 +434,7 @@ s_fill_store (sf_store_t *store, const char *gpu_type, bool simulated, int probl
     sf_store_campaign_t camp = { .id = campaign, .state = SF_CAMPAIGN_DONE, .layers = layers,
                                  .layer_count = (uint32_t) problems, .created_ms = 1 };
     snprintf (camp.name, sizeof camp.name, "c%llu", (unsigned long long) campaign);
-    snprintf (camp.strategy, sizeof camp.strategy, "sweep");
-    snprintf (camp.gpu_type, sizeof camp.gpu_type, "%s", gpu_type);
-    ck_assert_int_eq (sf_store_batch_put_campaign (batch, &camp), SF_OK);
-    ck_assert_int_eq (sf_store_commit (store, batch), SF_OK);
-    sf_store_batch_destroy (&batch);
+    sf_check_farm_commit_campaign (store, &batch, &camp, "sweep", gpu_type, NULL);
 }
 
 START_TEST (test_store_models)

@@ -15,6 +15,7 @@
 #include "store/sf_store.h"
 #include "tests/sf_check.h"
 #include "tests/sf_check_dir.h"
+#include "tests/sf_check_farm.h"
 #include "worker/sf_sim.h"
 
 static char *s_dir;
@@ -23,29 +24,9 @@ static char s_store[4096], s_conf[4096], s_program[4096];
 static void
 s_setup (void)
 {
-    s_dir = sf_check_dir_new ("sweeprun");
-    snprintf (s_store, sizeof s_store, "%s/store", s_dir);
+    s_dir = sf_check_farm_dir ("sweeprun", s_store, sizeof s_store, s_program, sizeof s_program);
     snprintf (s_conf, sizeof s_conf, "%s/tiny.conf", s_dir);
-    FILE *f = fopen (s_conf, "w");
-    ck_assert_ptr_nonnull (f);
-    fputs ("sweep\n"
-           "    name = sweeptiny\n"
-           "    description = \"check_sweeprun: 3 small problems, 6 configs each\"\n"
-           "    seed = 11\n"
-           "    problems = 3\n"
-           "    configs = 6\n"
-           "    templates = U\n"
-           "    m = 32..64\n"
-           "    k = 16..48\n"
-           "    n = \"2048\"\n"
-           "    align = 16\n"
-           "    sparsity = 0.6..0.9\n"
-           "    structured = 0.5\n"
-           "    skew = 1.0\n", f);
-    ck_assert_int_eq (fclose (f), 0);
-    /* the farm's worker: this build's program */
-    const char *top = getenv ("SF_TOP_BUILDDIR");
-    snprintf (s_program, sizeof s_program, "%s/spmmfarm", top && *top ? top : ".");
+    sf_check_farm_sweep (s_conf, "sweeptiny", "check_sweeprun: 3 small problems, 6 configs each", 3);
 }
 
 static void

@@ -18,6 +18,7 @@
 #include "store/sf_store.h"
 #include "tests/sf_check.h"
 #include "tests/sf_check_dir.h"
+#include "tests/sf_check_farm.h"
 
 static char *s_dir;
 static char s_store[4096], s_conf[4096], s_program[4096];
@@ -25,28 +26,9 @@ static char s_store[4096], s_conf[4096], s_program[4096];
 static void
 s_setup (void)
 {
-    s_dir = sf_check_dir_new ("trainrun");
-    snprintf (s_store, sizeof s_store, "%s/store", s_dir);
+    s_dir = sf_check_farm_dir ("trainrun", s_store, sizeof s_store, s_program, sizeof s_program);
     snprintf (s_conf, sizeof s_conf, "%s/tiny.conf", s_dir);
-    FILE *f = fopen (s_conf, "w");
-    ck_assert_ptr_nonnull (f);
-    fputs ("sweep\n"
-           "    name = traintiny\n"
-           "    description = \"check_trainrun: 4 small problems, 6 configs each\"\n"
-           "    seed = 11\n"
-           "    problems = 4\n"
-           "    configs = 6\n"
-           "    templates = U\n"
-           "    m = 32..64\n"
-           "    k = 16..48\n"
-           "    n = \"2048\"\n"
-           "    align = 16\n"
-           "    sparsity = 0.6..0.9\n"
-           "    structured = 0.5\n"
-           "    skew = 1.0\n", f);
-    ck_assert_int_eq (fclose (f), 0);
-    const char *top = getenv ("SF_TOP_BUILDDIR");
-    snprintf (s_program, sizeof s_program, "%s/spmmfarm", top && *top ? top : ".");
+    sf_check_farm_sweep (s_conf, "traintiny", "check_trainrun: 4 small problems, 6 configs each", 4);
 }
 
 static void

@@ -17,6 +17,7 @@
 #include "store/sf_store.h"
 #include "tests/sf_check.h"
 #include "tests/sf_check_dir.h"
+#include "tests/sf_check_farm.h"
 #include "worker/sf_sim.h"
 
 static char *s_dir;
@@ -32,15 +33,8 @@ static char s_unusable_dir[4200];
 static void
 s_setup (void)
 {
-    s_dir = sf_check_dir_new ("tunerun");
-    const char *top = getenv ("SF_TOP_BUILDDIR");
-    snprintf (s_program, sizeof s_program, "%s/spmmfarm", top && *top ? top : ".");
-    snprintf (s_store, sizeof s_store, "%s/store", s_dir);
-    s_a = sf_matrix_new_random (64, 48, 0.8, 5);
-    ck_assert_ptr_nonnull (s_a);
-    sf_request_init (&s_req);
-    s_req.max_configs = 3;
-    sf_sim_device (&s_dev);
+    s_dir = sf_check_farm_dir ("tunerun", s_store, sizeof s_store, s_program, sizeof s_program);
+    sf_check_farm_layer (&s_a, &s_req, &s_dev);
     sf_request_store_key (&s_req, NULL, s_key, sizeof s_key);
     s_statuses = s_unusable = 0;
     s_unusable_dir[0] = '\0';
@@ -127,12 +121,7 @@ END_TEST
 START_TEST (test_temporary_store)
 {
     /* a file where the store should be: reported, searched in a temporary store */
-    char file[4300];
-    snprintf (file, sizeof file, "%s/not-a-store", s_dir);
-    FILE *f = fopen (file, "w");
-    ck_assert_ptr_nonnull (f);
-    fputs ("x", f);
-    fclose (f);
+    char *file = sf_check_farm_write (s_dir, "not-a-store", "x");
     sf_tunerun_opts_t o = s_opts (file);
     sf_tunerun_t run;
     ck_assert_msg (sf_tunerun_run (&o, &run) == SF_OK, "%s", sf_error_message ());
@@ -155,6 +144,7 @@ START_TEST (test_temporary_store)
     snprintf (temp, sizeof temp, "%s", run.store_dir);
     sf_tunerun_fini (&run);
     ck_assert (!s_exists (temp));
+    free (file);
 }
 END_TEST
 

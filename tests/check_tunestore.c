@@ -22,6 +22,7 @@
 #include "store/sf_store.h"
 #include "tests/sf_check.h"
 #include "tests/sf_check_dir.h"
+#include "tests/sf_check_farm.h"
 #include "worker/sf_sim.h"
 
 static char *s_dir;
@@ -34,15 +35,8 @@ static sf_device_info_t s_dev;
 static void
 s_setup (void)
 {
-    s_dir = sf_check_dir_new ("tunestore");
-    const char *top = getenv ("SF_TOP_BUILDDIR");
-    snprintf (s_program, sizeof s_program, "%s/spmmfarm", top && *top ? top : ".");
-    snprintf (s_store, sizeof s_store, "%s/store", s_dir);
-    s_a = sf_matrix_new_random (64, 48, 0.8, 5);
-    ck_assert_ptr_nonnull (s_a);
-    sf_request_init (&s_req);
-    s_req.max_configs = 3;
-    sf_sim_device (&s_dev);
+    s_dir = sf_check_farm_dir ("tunestore", s_store, sizeof s_store, s_program, sizeof s_program);
+    sf_check_farm_layer (&s_a, &s_req, &s_dev);
 }
 
 static void
@@ -118,12 +112,7 @@ START_TEST (test_not_a_store)
 {
     /* a file where the store should be: no store there, nothing to say
        (the farm then says it cannot use it) */
-    char file[4300];
-    snprintf (file, sizeof file, "%s/not-a-store", s_dir);
-    FILE *f = fopen (file, "w");
-    ck_assert_ptr_nonnull (f);
-    fputs ("x", f);
-    fclose (f);
+    char *file = sf_check_farm_write (s_dir, "not-a-store", "x");
     sf_search_result_t r;
     sf_tunestore_stored_t where;
     bool opened = true;
@@ -136,7 +125,7 @@ START_TEST (test_not_a_store)
     snprintf (dir, sizeof dir, "%s/damaged", s_dir);
     ck_assert_int_eq (mkdir (dir, 0700), 0);
     snprintf (mdb, sizeof mdb, "%s/data.mdb", dir);
-    f = fopen (mdb, "w");
+    FILE *f = fopen (mdb, "w");
     ck_assert_ptr_nonnull (f);
     for (int i = 0; i < 4096; i++)
         fputc ('x', f);
@@ -149,6 +138,7 @@ START_TEST (test_not_a_store)
     ck_assert_int_eq (sf_tunestore_lookup (NULL, &s_req, true, &s_dev, s_a, 64, &r, &where, &opened),
                       SF_ERR_NOTFOUND);
     sf_search_result_free (&r);
+    free (file);
 }
 END_TEST
 

@@ -1,5 +1,12 @@
 ## tests/: one Check suite per module (check_*.c) and integration scripts
 ## (*.sh) that run the real program. `make check` runs all of them on a CPU.
+
+## tests/sf_check_farm: the fixtures the suites of the embedded farm, the
+## store and the experiments share (this build's program, the test's
+## directory and store, sweep and suite files, JSON read back, a
+## one-layer search, a committed campaign).
+SF_CHECK_FARM = tests/sf_check_farm.c tests/sf_check_farm.h tests/sf_check_dir.h
+
 check_PROGRAMS += tests/check_common tests/check_matrix_io tests/check_suite tests/check_cudadrv
 TESTS += tests/check_common tests/check_matrix_io tests/check_suite tests/check_cudadrv \
 	tests/cli_basic.sh tests/cli_matrix_io.sh tests/cli_suite.sh tests/cli_devices.sh \
@@ -221,7 +228,7 @@ tests_check_coord_plan_SOURCES = tests/check_coord_plan.c tests/sf_check_dir.h
 tests_check_coord_plan_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_coord_plan_LDADD = $(CHECK_LDADD)
 tests_check_coord_plan_LDFLAGS = $(CUDA_LDFLAGS)
-tests_check_coord_training_SOURCES = tests/check_coord_training.c tests/sf_check_dir.h
+tests_check_coord_training_SOURCES = tests/check_coord_training.c $(SF_CHECK_FARM)
 tests_check_coord_training_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_coord_training_LDADD = $(CHECK_LDADD)
 tests_check_coord_training_LDFLAGS = $(CUDA_LDFLAGS)
@@ -265,7 +272,7 @@ tests_check_worker_parts_LDFLAGS = $(CUDA_LDFLAGS)
 check_PROGRAMS += tests/check_rankmodel
 TESTS += tests/check_rankmodel tests/cli_rank.sh
 dist_noinst_SCRIPTS += tests/cli_rank.sh
-tests_check_rankmodel_SOURCES = tests/check_rankmodel.c
+tests_check_rankmodel_SOURCES = tests/check_rankmodel.c $(SF_CHECK_FARM)
 tests_check_rankmodel_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_rankmodel_LDADD = $(CHECK_LDADD)
 tests_check_rankmodel_LDFLAGS = $(CUDA_LDFLAGS)
@@ -450,7 +457,7 @@ tests_check_tiers_LDFLAGS = $(CUDA_LDFLAGS)
 ## coordinator/sf_ledger: the one commit path of measurements
 check_PROGRAMS += tests/check_ledger
 TESTS += tests/check_ledger
-tests_check_ledger_SOURCES = tests/check_ledger.c tests/sf_check_dir.h
+tests_check_ledger_SOURCES = tests/check_ledger.c $(SF_CHECK_FARM)
 tests_check_ledger_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_ledger_LDADD = $(CHECK_LDADD) $(LMDB_LIBS) $(MSGPACK_LIBS)
 tests_check_ledger_LDFLAGS = $(CUDA_LDFLAGS)
@@ -461,7 +468,7 @@ dist_noinst_SCRIPTS += tests/cli_records.sh
 ## experiments/sf_benchrun: the resumable suite runner
 check_PROGRAMS += tests/check_benchrun
 TESTS += tests/check_benchrun
-tests_check_benchrun_SOURCES = tests/check_benchrun.c tests/sf_check_dir.h
+tests_check_benchrun_SOURCES = tests/check_benchrun.c $(SF_CHECK_FARM)
 tests_check_benchrun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_benchrun_LDADD = $(CHECK_LDADD)
 tests_check_benchrun_LDFLAGS = $(CUDA_LDFLAGS)
@@ -469,7 +476,7 @@ tests_check_benchrun_LDFLAGS = $(CUDA_LDFLAGS)
 ## experiments/sf_rankeval: rank-eval's study (sim backend)
 check_PROGRAMS += tests/check_rankeval
 TESTS += tests/check_rankeval
-tests_check_rankeval_SOURCES = tests/check_rankeval.c tests/sf_check_dir.h
+tests_check_rankeval_SOURCES = tests/check_rankeval.c $(SF_CHECK_FARM)
 tests_check_rankeval_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_rankeval_LDADD = $(CHECK_LDADD)
 tests_check_rankeval_LDFLAGS = $(CUDA_LDFLAGS)
@@ -477,7 +484,7 @@ tests_check_rankeval_LDFLAGS = $(CUDA_LDFLAGS)
 ## experiments/sf_bench (and worker/sf_searchjson): bench's and proxy-eval's study (sim backend)
 check_PROGRAMS += tests/check_bench
 TESTS += tests/check_bench
-tests_check_bench_SOURCES = tests/check_bench.c tests/sf_check_dir.h
+tests_check_bench_SOURCES = tests/check_bench.c $(SF_CHECK_FARM)
 tests_check_bench_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_bench_LDADD = $(CHECK_LDADD)
 tests_check_bench_LDFLAGS = $(CUDA_LDFLAGS)
@@ -485,7 +492,7 @@ tests_check_bench_LDFLAGS = $(CUDA_LDFLAGS)
 ## coordinator/sf_farm: the embedded farm (a real worker process of this build)
 check_PROGRAMS += tests/check_farm
 TESTS += tests/check_farm
-tests_check_farm_SOURCES = tests/check_farm.c tests/sf_check_dir.h
+tests_check_farm_SOURCES = tests/check_farm.c $(SF_CHECK_FARM)
 tests_check_farm_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_farm_LDADD = $(CHECK_LDADD)
 tests_check_farm_LDFLAGS = $(CUDA_LDFLAGS)
@@ -530,7 +537,7 @@ tests_check_rankfind_LDFLAGS = $(CUDA_LDFLAGS)
 ## following) against a real embedded farm (sim backend)
 check_PROGRAMS += tests/check_client
 TESTS += tests/check_client
-tests_check_client_SOURCES = tests/check_client.c tests/sf_check_dir.h
+tests_check_client_SOURCES = tests/check_client.c $(SF_CHECK_FARM)
 tests_check_client_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_client_LDADD = $(CHECK_LDADD)
 tests_check_client_LDFLAGS = $(CUDA_LDFLAGS)
@@ -539,7 +546,7 @@ tests_check_client_LDFLAGS = $(CUDA_LDFLAGS)
 ## embedded farm records the layer first)
 check_PROGRAMS += tests/check_answer
 TESTS += tests/check_answer
-tests_check_answer_SOURCES = tests/check_answer.c tests/sf_check_dir.h
+tests_check_answer_SOURCES = tests/check_answer.c $(SF_CHECK_FARM)
 tests_check_answer_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_answer_LDADD = $(CHECK_LDADD)
 tests_check_answer_LDFLAGS = $(CUDA_LDFLAGS)
@@ -548,7 +555,7 @@ tests_check_answer_LDFLAGS = $(CUDA_LDFLAGS)
 ## and run on a real embedded farm (sim backend), then resumed
 check_PROGRAMS += tests/check_sweeprun
 TESTS += tests/check_sweeprun
-tests_check_sweeprun_SOURCES = tests/check_sweeprun.c tests/sf_check_dir.h
+tests_check_sweeprun_SOURCES = tests/check_sweeprun.c $(SF_CHECK_FARM)
 tests_check_sweeprun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_sweeprun_LDADD = $(CHECK_LDADD)
 tests_check_sweeprun_LDFLAGS = $(CUDA_LDFLAGS)
@@ -584,7 +591,7 @@ tests_check_storejson_LDFLAGS = $(CUDA_LDFLAGS)
 ## store/sf_import: model manifests from checkpoints made by tests/ckpt_gen.py.
 check_PROGRAMS += tests/check_import
 TESTS += tests/check_import
-tests_check_import_SOURCES = tests/check_import.c tests/sf_check_dir.h
+tests_check_import_SOURCES = tests/check_import.c $(SF_CHECK_FARM)
 tests_check_import_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_import_LDADD = $(CHECK_LDADD)
 tests_check_import_LDFLAGS = $(CUDA_LDFLAGS)
@@ -611,7 +618,7 @@ tests_check_layerrows_LDFLAGS = $(CUDA_LDFLAGS)
 ## farm (sim backend) and store; a temporary store when it cannot be used
 check_PROGRAMS += tests/check_tunerun
 TESTS += tests/check_tunerun
-tests_check_tunerun_SOURCES = tests/check_tunerun.c tests/sf_check_dir.h
+tests_check_tunerun_SOURCES = tests/check_tunerun.c $(SF_CHECK_FARM)
 tests_check_tunerun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_tunerun_LDADD = $(CHECK_LDADD)
 tests_check_tunerun_LDFLAGS = $(CUDA_LDFLAGS)
@@ -624,7 +631,7 @@ tests_check_localdef_SOURCES = tests/check_localdef.c
 tests_check_localdef_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_localdef_LDADD = $(CHECK_LDADD)
 tests_check_localdef_LDFLAGS = $(CUDA_LDFLAGS)
-tests_check_localrun_SOURCES = tests/check_localrun.c tests/sf_check_dir.h
+tests_check_localrun_SOURCES = tests/check_localrun.c $(SF_CHECK_FARM)
 tests_check_localrun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_localrun_LDADD = $(CHECK_LDADD)
 tests_check_localrun_LDFLAGS = $(CUDA_LDFLAGS)
@@ -633,7 +640,7 @@ tests_check_localrun_LDFLAGS = $(CUDA_LDFLAGS)
 ## real LMDB store
 check_PROGRAMS += tests/check_lookup
 TESTS += tests/check_lookup
-tests_check_lookup_SOURCES = tests/check_lookup.c tests/sf_check_dir.h
+tests_check_lookup_SOURCES = tests/check_lookup.c $(SF_CHECK_FARM)
 tests_check_lookup_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_lookup_LDADD = $(CHECK_LDADD)
 tests_check_lookup_LDFLAGS = $(CUDA_LDFLAGS)
@@ -643,7 +650,7 @@ tests_check_lookup_LDFLAGS = $(CUDA_LDFLAGS)
 ## runs (GPU, device, rank model)
 check_PROGRAMS += tests/check_tunestore tests/check_searchsetup
 TESTS += tests/check_tunestore tests/check_searchsetup
-tests_check_tunestore_SOURCES = tests/check_tunestore.c tests/sf_check_dir.h
+tests_check_tunestore_SOURCES = tests/check_tunestore.c $(SF_CHECK_FARM)
 tests_check_tunestore_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_tunestore_LDADD = $(CHECK_LDADD)
 tests_check_tunestore_LDFLAGS = $(CUDA_LDFLAGS)
@@ -656,7 +663,7 @@ tests_check_searchsetup_LDFLAGS = $(CUDA_LDFLAGS)
 ## embedded farm, sim backend, then TRAIN_REQ) and its store form
 check_PROGRAMS += tests/check_trainrun
 TESTS += tests/check_trainrun
-tests_check_trainrun_SOURCES = tests/check_trainrun.c tests/sf_check_dir.h
+tests_check_trainrun_SOURCES = tests/check_trainrun.c $(SF_CHECK_FARM)
 tests_check_trainrun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_trainrun_LDADD = $(CHECK_LDADD)
 tests_check_trainrun_LDFLAGS = $(CUDA_LDFLAGS)

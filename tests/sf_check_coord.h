@@ -87,14 +87,23 @@ sf_test_start_in (sf_test_farm_t *f, const char *dir, int64_t lease_ms, int retr
     sf_test_start_in_within (f, dir, lease_ms, retries, heartbeat_ms, 0);
 }
 
+/*  f zeroed, in a fresh directory (sf_test_cleanup removes it), and the
+    store's path there into store; a test may set f's limits before it
+    starts the coordinator (sf_test_start_in). */
 static inline void
-sf_test_start (sf_test_farm_t *f, int64_t lease_ms, int retries, int heartbeat_ms)
+sf_test_prepare (sf_test_farm_t *f, char store[300])
 {
     memset (f, 0, sizeof *f);
     snprintf (f->dir, sizeof f->dir, "/tmp/check_coord.XXXXXX");
     ck_assert (mkdtemp (f->dir) != NULL);
+    snprintf (store, 300, "%s/store", f->dir);
+}
+
+static inline void
+sf_test_start (sf_test_farm_t *f, int64_t lease_ms, int retries, int heartbeat_ms)
+{
     char store[300];
-    snprintf (store, sizeof store, "%s/store", f->dir);
+    sf_test_prepare (f, store);
     sf_test_start_in (f, store, lease_ms, retries, heartbeat_ms);
 }
 
@@ -237,6 +246,16 @@ sf_test_ready (zsock_t *w, int slots)
     sf_test_send (w, SF_PROTO_READY, &r, false);
 }
 
+/*  w says it is ready for one job and receives it (asserted, within 3 s). */
+static inline sf_proto_msg_t *
+sf_test_lease_one (zsock_t *w)
+{
+    sf_test_ready (w, 1);
+    sf_proto_msg_t *job = sf_test_recv_type (w, false, SF_PROTO_JOB, 3000);
+    ck_assert (job != NULL);
+    return job;
+}
+
 /*  Answers a JOB the way a sim worker would: a verified full U kernel with
     `us`, the dense candidate and the SGEMM baseline. */
 static inline void
@@ -359,14 +378,11 @@ static inline void
 sf_test_start_fixed (sf_test_farm_t *f, int64_t lease_ms, int retries, int heartbeat_ms)
 {
     for (int attempt = 0; attempt < 50; attempt++) {
-        memset (f, 0, sizeof *f);
-        snprintf (f->dir, sizeof f->dir, "/tmp/check_coord.XXXXXX");
-        ck_assert (mkdtemp (f->dir) != NULL);
+        char store[300];
+        sf_test_prepare (f, store);
         int port = 10000 + (int) ((getpid () * 7 + attempt * 2) % 9998);
         snprintf (f->workers, sizeof f->workers, "tcp://127.0.0.1:%d", port);
         snprintf (f->clients, sizeof f->clients, "tcp://127.0.0.1:%d", port + 1);
-        char store[300];
-        snprintf (store, sizeof store, "%s/store", f->dir);
         sf_coord_opts_t o;
         sf_coord_opts_default (&o);
         o.store_dir = store;

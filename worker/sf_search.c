@@ -291,6 +291,23 @@ typedef struct {
     sf_searchbase_t base;          /* the baselines (and the memo) */
 } s_measure_t;
 
+void
+sf_candidate_measured (sf_candidate_t *cand, int rc, double err, const sf_timing_t *t, const char *name)
+{
+    cand->status = rc;
+    cand->err = err;
+    if (rc == SF_OK) {
+        cand->us = t->median_us;
+        cand->spread_us = t->p90_us - t->p10_us;
+        cand->p10_us = t->p10_us;
+        cand->p90_us = t->p90_us;
+        cand->samples = t->samples;
+    } else {
+        snprintf (cand->detail, sizeof cand->detail, "%s", sf_error_message ());
+        sf_log_warn ("search", "candidate %s failed: %s", name, sf_error_message ());
+    }
+}
+
 /*  Times one compiled job (verifying full kernels) into cand. */
 static void
 s_measure (s_measure_t *ms, s_job_t *job, sf_candidate_t *cand)
@@ -321,18 +338,7 @@ s_measure (s_measure_t *ms, s_job_t *job, sf_candidate_t *cand)
     int rc = sf_measure_run (ms->gpu, job->cubin, job->size, &job->launch, job->data, job->data_size,
                              !job->proxy, ms->tol, &err, &t);
     ms->gpu_s += sf_clock_mono () - t0;
-    cand->status = rc;
-    cand->err = err;
-    if (rc == SF_OK) {
-        cand->us = t.median_us;
-        cand->spread_us = t.p90_us - t.p10_us;
-        cand->p10_us = t.p10_us;
-        cand->p90_us = t.p90_us;
-        cand->samples = t.samples;
-    } else {
-        snprintf (cand->detail, sizeof cand->detail, "%s", sf_error_message ());
-        sf_log_warn ("search", "candidate %s failed: %s", job->launch.entry, sf_error_message ());
-    }
+    sf_candidate_measured (cand, rc, err, &t, job->launch.entry);
 }
 
 /*  The winner's source, emitted again: holding the source of every
@@ -371,8 +377,8 @@ s_take_winner (sf_search_result_t *out, const sf_matrix_t *a, s_job_t *job, cons
     sf_kernel_move (&out->kernel, &won);
 }
 
-static int
-s_add_candidate (sf_search_result_t *out, const sf_candidate_t *cand)
+int
+sf_search_result_add (sf_search_result_t *out, const sf_candidate_t *cand)
 {
     sf_candidate_t *grown = realloc (out->candidates, (size_t) (out->candidate_count + 1) * sizeof *grown);
     if (!grown)
@@ -410,7 +416,7 @@ s_run_jobs (s_measure_t *ms, s_job_t *jobs, int count, const sf_search_opts_t *o
             out->timed++;
         else
             out->failed++;
-        if (s_add_candidate (out, &cand) != SF_OK)
+        if (sf_search_result_add (out, &cand) != SF_OK)
             return SF_ERR_NOMEM;
         if (opts->progress)
             opts->progress (opts->progress_arg, label, i + 1, count);

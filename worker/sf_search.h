@@ -247,6 +247,16 @@ int sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts
                    sf_search_result_t *out);
 void sf_search_result_free (sf_search_result_t *result);
 
+/*  Appends a copy of cand to result's candidates (SF_ERR_NOMEM, result
+    unchanged, when they cannot grow). */
+int sf_search_result_add (sf_search_result_t *result, const sf_candidate_t *cand);
+
+/*  What one measurement (sf_measure_run's rc, err and, when rc is SF_OK,
+    its timing t) makes of cand: status and error, and the times, or the
+    error message as cand's detail, logged as a warning that names the
+    candidate `name`. */
+void sf_candidate_measured (sf_candidate_t *cand, int rc, double err, const sf_timing_t *t, const char *name);
+
 #ifdef __cplusplus
 }
 #endif

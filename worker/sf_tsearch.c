@@ -42,17 +42,6 @@ s_drop_variants (sf_tconfig_t *configs, int count)
     return kept;
 }
 
-static int
-s_add (sf_search_result_t *out, const sf_candidate_t *cand)
-{
-    sf_candidate_t *grown = realloc (out->candidates, (size_t) (out->candidate_count + 1) * sizeof *grown);
-    if (!grown)
-        return sf_error_set (SF_ERR_NOMEM, "out of memory");
-    out->candidates = grown;
-    out->candidates[out->candidate_count++] = *cand;
-    return SF_OK;
-}
-
 /*  One config's compile (the source depends on the config, the tier and
     the epilogue only: compiled before A is encoded, on the pool). */
 typedef struct {
@@ -151,18 +140,7 @@ s_one (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf_measure
     double err = NAN;
     rc = sf_measure_run (gpu, k->cubin, k->cubin_size, &k->launch, k->data, k->data_size, true, tol, &err, &t);
     *gpu_s += sf_clock_mono () - t0;
-    cand->status = rc;
-    cand->err = err;
-    if (rc == SF_OK) {
-        cand->us = t.median_us;
-        cand->spread_us = t.p90_us - t.p10_us;
-        cand->p10_us = t.p10_us;
-        cand->p90_us = t.p90_us;
-        cand->samples = t.samples;
-    } else {
-        snprintf (cand->detail, sizeof cand->detail, "%s", sf_error_message ());
-        sf_log_warn ("search", "candidate %s failed: %s", cand->ttext, sf_error_message ());
-    }
+    sf_candidate_measured (cand, rc, err, &t, cand->ttext);
 }
 
 /*  Makes the kernel of cand the winner (takes k's buffers). */
@@ -239,7 +217,7 @@ sf_tsearch_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, s
             out->compiled++, out->timed++;
         else
             out->failed++;
-        rc = s_add (out, &cand);
+        rc = sf_search_result_add (out, &cand);
         bool verified = cand.status == SF_OK && !isnan (cand.err);
         if (rc == SF_OK && verified && cand.us < best_us) {
             best_us = cand.us;
