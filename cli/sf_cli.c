@@ -12,6 +12,7 @@
 
 #include "common/sf_error.h"
 #include "common/sf_suggest.h"
+#include "wire/sf_request.h"
 
 /*  What the last bad option was, for sf_cli_usage (set by
     sf_cli_getopt_long, cleared by sf_cli_getopt_reset and when printed). */
@@ -170,6 +171,62 @@ s_long_note (const char *arg, const struct option *longopts)
         snprintf (s_option_note, sizeof s_option_note, "unknown option '--%s'", word);
 }
 
+/* ---- help ------------------------------------------------------------ */
+
+/*  One option's lines: its head, then its help from `column`. */
+static void
+s_help_option (const char *head, const char *help, int column)
+{
+    int len = (int) strlen (head);
+    fputs (head, stdout);
+    for (const char *p = help; *p;) {
+        const char *nl = strchr (p, '\n');
+        int n = nl ? (int) (nl - p) : (int) strlen (p);
+        int pad = p == help ? (column - len < 2 ? 2 : column - len) : column;
+        printf ("%*s%.*s\n", pad, "", n, p);
+        p += n + (nl ? 1 : 0);
+    }
+}
+
+static void
+s_help_options (const sf_cli_opt_t *opts, int column)
+{
+    for (const sf_cli_opt_t *o = opts; o && o->kind != SF_CLI_END; o++) {
+        if (!o->help)
+            continue;
+        if (o->kind == SF_CLI_NOTE || o->kind == SF_CLI_GROUP || !o->name) {
+            sf_cli_help (o->help, NULL);
+            continue;
+        }
+        char head[96];
+        char shrt[8] = "";
+        if (o->short_name)
+            snprintf (shrt, sizeof shrt, "-%c, ", o->short_name);
+        snprintf (head, sizeof head, "  %s--%s%s%s", shrt, o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        s_help_option (head, o->help, column);
+    }
+    s_help_option ("  -h, --help", "this help", column);
+}
+
+void
+sf_cli_help (const char *help, const sf_cli_opt_t *opts)
+{
+    static const char mark[] = "@options ";
+    size_t request = strlen (SF_REQUEST_HELP_MARK);
+    for (const char *p = help; *p;) {
+        const char *nl = strchr (p, '\n');
+        size_t n = nl ? (size_t) (nl - p) + 1 : strlen (p);
+        int column;
+        if (strncmp (p, mark, sizeof mark - 1) == 0 && sscanf (p + sizeof mark - 1, "%d@", &column) == 1)
+            s_help_options (opts, column);
+        else if (n == request && strncmp (p, SF_REQUEST_HELP_MARK, n) == 0)
+            sf_request_help (stdout);
+        else
+            fwrite (p, 1, n, stdout);
+        p += n;
+    }
+}
+
 /* ---- table-driven options ------------------------------------------- */
 
 /*  The val of a table entry's long option (above any short option's and
@@ -253,7 +310,7 @@ sf_cli_options (const char *cmd, int argc, char **argv, const sf_cli_opt_t *opts
         if (opt == 'h') {
             if (!help)
                 return SF_CLI_HELP;
-            fputs (help, stdout);
+            sf_cli_help (help, opts);
             return SF_EXIT_OK;
         }
         const sf_cli_opt_t *hit = opt >= S_OPT_BASE && opt < S_OPT_BASE + count ? owner[opt - S_OPT_BASE] : NULL;
