@@ -151,6 +151,10 @@ struct sf_cli_opt_s {
     text (arg NULL: a flag's, no value). */
 #define SF_CLI_DOC(a, h) .arg = (a), .help = (h)
 #define SF_CLI_JSON_DOC SF_CLI_DOC (NULL, "machine-readable output")
+/*  The default store, as the commands' help says it (without a final
+    newline: a command may go on). */
+#define SF_CLI_STORE_DOC \
+    "the store (default: $SPMMFARM_STORE, else\n$XDG_CACHE_HOME/spmmfarm/store, else ~/.cache/spmmfarm/store)"
 
 /*  The most long options one table gives (groups' included). */
 #define SF_CLI_OPTS_MAX 96
