@@ -60,7 +60,7 @@ static const char *s_help =
     "The search request (the same options and bounds as tune-local's; rank uses the\n"
     "store's latest rank model of the GPU type, spmmfarm train, and with none says\n"
     "so and runs proxy; --bias and --relu apply to the weight files given here):\n"
-    SF_REQUEST_HELP "\n"
+    SF_REQUEST_HELP_MARK "\n"
     "Exit: 0 every layer tuned, 1 a failure (a layer without a result), 2 bad usage.\n";
 
 typedef struct {
@@ -125,7 +125,7 @@ s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
         case 'q': a->quiet = true; break;
         case 'A': a->allow_simulated = true; break;
         case 'R': a->rank_model = optarg; break;
-        case 'h': sf_tune_print_help (s_help); return -1;
+        case 'h': sf_cli_help (s_help, NULL); return -1;
         default: return sf_cli_usage (cmd, "unknown option");
         }
     }

@@ -326,7 +326,7 @@ sf_cmd_tune_local (int argc, char **argv)
         case 'N': st.off = true; break;
         case 'j': json = 1; break;
         case 'q': quiet = 1; break;
-        case 'h': sf_tune_print_help (s_help); return SF_EXIT_OK;
+        case 'h': sf_cli_help (s_help, NULL); return SF_EXIT_OK;
         default:
             handled = sf_tune_option ("tune-local", opt, optarg, &tune);
             if (handled != 1)

@@ -240,6 +240,7 @@ s_store (const char *cmd, const sf_cli_opt_t *o, const char *arg)
     int64_t v;
     switch (o->kind) {
     case SF_CLI_FLAG: *(bool *) o->dest = true; return SF_EXIT_OK;
+    case SF_CLI_IFLAG: *(int *) o->dest = 1; return SF_EXIT_OK;
     case SF_CLI_STR:
         if (o->error && ((int64_t) strlen (arg) < o->min || (int64_t) strlen (arg) > o->max))
             break;
@@ -289,7 +290,8 @@ sf_cli_options (const char *cmd, int argc, char **argv, const sf_cli_opt_t *opts
         const struct option *g = o->kind == SF_CLI_GROUP ? o->group : NULL;
         do {
             assert (count < SF_CLI_OPTS_MAX);
-            bool value = g ? g->has_arg != no_argument : o->kind != SF_CLI_FLAG && o->kind != SF_CLI_CALL0;
+            bool value = g ? g->has_arg != no_argument
+                           : o->kind != SF_CLI_FLAG && o->kind != SF_CLI_IFLAG && o->kind != SF_CLI_CALL0;
             int short_name = g ? (g->val > ' ' && g->val < 127 ? g->val : 0) : o->short_name;
             longopts[count] = g ? *g : (struct option) { o->name, value ? required_argument : no_argument, NULL,
                                                          S_OPT_BASE + count };

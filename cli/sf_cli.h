@@ -77,6 +77,7 @@ int sf_cli_getopt_long (int argc, char *const *argv, const char *shortopts,
 typedef enum {
     SF_CLI_END = 0,   /* ends a table */
     SF_CLI_FLAG,      /* bool *dest = true */
+    SF_CLI_IFLAG,     /* int *dest = 1 */
     SF_CLI_STR,       /* const char **dest = the value (in argv); with an
                          `error`, its length must be in [min, max] bytes */
     SF_CLI_TEXT,      /* char dest[max]: the value, copied: cut to fit, or
@@ -128,6 +129,7 @@ struct sf_cli_opt_s {
 #define SF_CLI_F_INT(n, d, lo, hi, e) \
     .name = (n), .kind = SF_CLI_INT, .dest = (d), .min = (lo), .max = (hi), .error = (e)
 #define SF_CLI_OPT_FLAG(n, d, ...) { SF_CLI_F_FLAG (n, d), __VA_ARGS__ }
+#define SF_CLI_OPT_IFLAG(n, d, ...) { .name = (n), .kind = SF_CLI_IFLAG, .dest = (d), __VA_ARGS__ }
 #define SF_CLI_OPT_STR(n, d, ...) { SF_CLI_F_STR (n, d), __VA_ARGS__ }
 #define SF_CLI_OPT_TEXT(n, buf, ...) { SF_CLI_F_TEXT (n, buf), __VA_ARGS__ }
 #define SF_CLI_OPT_STRLEN(n, d, lo, hi, e, ...) \

@@ -20,34 +20,7 @@ sf_tune_init (sf_tune_t *t)
     t->backend = "auto";
 }
 
-/*  Help of SF_TUNE_LONG_OPTIONS (the request's follow, generated). */
-static const char *s_tune_help =
-    "  --backend B        auto (default: cuda when a GPU is visible, else sim),\n"
-    "                     cuda, or sim (an analytic GPU model: no GPU needed;\n"
-    "                     every time it prints is SIMULATED)\n"
-    "  --gpu I            device ordinal (default 0)\n"
-    "  --compile-threads T  compile pool size (default: all CPUs)\n"
-    "  --model M          rank: an XGBoost JSON model file, or a store directory to\n"
-    "                     take its latest model for this GPU type from (default: the\n"
-    "                     default store, see spmmfarm store --help)\n";
-
-void
-sf_tune_print_help (const char *text)
-{
-    const char *p = text;
-    while (*p) {
-        const char *nl = strchr (p, '\n');
-        size_t n = nl ? (size_t) (nl - p) + 1 : strlen (p);
-        if (strncmp (p, SF_TUNE_HELP, n) == 0 && n == strlen (SF_TUNE_HELP)) {
-            fputs (s_tune_help, stdout);
-            sf_request_help (stdout);
-        } else if (strncmp (p, SF_REQUEST_HELP, n) == 0 && n == strlen (SF_REQUEST_HELP))
-            sf_request_help (stdout);
-        else
-            fwrite (p, 1, n, stdout);
-        p += n;
-    }
-}
+const struct option sf_tune_long_options[] = { SF_TUNE_LONG_OPTIONS, { NULL, 0, NULL, 0 } };
 
 const struct option *
 sf_tune_getopt (const struct option *own, const char *const *only)

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "cli/sf_cli.h"
 #include "rankmodel/sf_rankmodel.h"
 #include "store/sf_record.h"
 #include "wire/sf_request.h"
@@ -27,15 +28,23 @@
 /*  getopt values of the request's options: from here up. */
 #define SF_TUNE_REQUEST_BASE 3000
 
-/*  Where a command's help text has the search options: sf_tune_print_help
-    replaces the marker line with the generated block. SF_TUNE_HELP: the
-    options above and the request's; SF_REQUEST_HELP: the request's only
-    (submit, local). */
-#define SF_TUNE_HELP "@tune-options@\n"
-#define SF_REQUEST_HELP "@request-options@\n"
-
-/*  Prints a command's help text with its markers replaced. */
-void sf_tune_print_help (const char *text);
+/*  The help of the options above, then the request's (sf_cli_help prints
+    the marker as wire/sf_request.h's generated block). SF_TUNE_OPTIONS
+    (fn, dest): all of them as one group of an sf_cli_options table, listed
+    there; fn handles them (sf_tune_option, after the command's own). */
+#define SF_TUNE_HELP                                                                       \
+    "  --backend B        auto (default: cuda when a GPU is visible, else sim),\n"            \
+    "                     cuda, or sim (an analytic GPU model: no GPU needed;\n"              \
+    "                     every time it prints is SIMULATED)\n"                               \
+    "  --gpu I            device ordinal (default 0)\n"                                       \
+    "  --compile-threads T  compile pool size (default: all CPUs)\n"                          \
+    "  --model M          rank: an XGBoost JSON model file, or a store directory to\n"        \
+    "                     take its latest model for this GPU type from (default: the\n"       \
+    "                     default store, see spmmfarm store --help)\n"                        \
+    SF_REQUEST_HELP_MARK
+extern const struct option sf_tune_long_options[];
+#define SF_TUNE_OPTIONS(fn, dest) \
+    SF_CLI_OPT_GROUP (sf_tune_getopt (sf_tune_long_options, NULL), fn, dest, .help = SF_TUNE_HELP)
 
 /*  The command's getopt table: `own` (zero-terminated), then the request's
     options (all of them, or those named in `only`, NULL-terminated), then
