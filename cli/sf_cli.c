@@ -191,7 +191,12 @@ s_help_option (const char *head, const char *help, int column)
 static void
 s_help_options (const sf_cli_opt_t *opts, int column)
 {
+    bool help_listed = false;
     for (const sf_cli_opt_t *o = opts; o && o->kind != SF_CLI_END; o++) {
+        if (o->kind == SF_CLI_NOTE && !o->help) {  /* SF_CLI_HELP_HERE */
+            s_help_option ("  -h, --help", "this help", column);
+            help_listed = true;
+        }
         if (!o->help)
             continue;
         if (o->kind == SF_CLI_NOTE || o->kind == SF_CLI_GROUP || !o->name) {
@@ -205,7 +210,8 @@ s_help_options (const sf_cli_opt_t *opts, int column)
         snprintf (head, sizeof head, "  %s--%s%s%s", shrt, o->name, o->arg ? " " : "", o->arg ? o->arg : "");
         s_help_option (head, o->help, column);
     }
-    s_help_option ("  -h, --help", "this help", column);
+    if (!help_listed)
+        s_help_option ("  -h, --help", "this help", column);
 }
 
 void
@@ -285,8 +291,8 @@ sf_cli_options (const char *cmd, int argc, char **argv, const sf_cli_opt_t *opts
     size_t used = 1;
     int count = 0;
     for (const sf_cli_opt_t *o = opts; o->kind != SF_CLI_END; o++) {
-        if (!o->name && o->kind != SF_CLI_GROUP)
-            continue;  /* the configuration file's only */
+        if (o->kind == SF_CLI_NOTE || (!o->name && o->kind != SF_CLI_GROUP))
+            continue;  /* help text, or the configuration file's only */
         const struct option *g = o->kind == SF_CLI_GROUP ? o->group : NULL;
         do {
             assert (count < SF_CLI_OPTS_MAX);

@@ -148,6 +148,8 @@ struct sf_cli_opt_s {
 #define SF_CLI_CONF(key, fields, ...) { fields, .conf = (key), __VA_ARGS__ }
 #define SF_CLI_OPT_END { .kind = SF_CLI_END }
 #define SF_CLI_NOTE_TEXT(text) { .kind = SF_CLI_NOTE, .help = (text) }
+/*  Where "-h, --help" is listed when it is not after the last entry. */
+#define SF_CLI_HELP_HERE { .kind = SF_CLI_NOTE }
 /*  An entry's help, the last argument of SF_CLI_OPT_X (...) or SF_CLI_CONF
     (...): SF_CLI_DOC ("N", "rows, 1..2147483647") lists "  --m N" and the
     text (arg NULL: a flag's, no value). */
@@ -171,7 +173,8 @@ struct sf_cli_opt_s {
     SF_CLI_HELP_OPTIONS (COLUMN) where the table's options are listed in
     its order, each "  [-s, ]--name ARG" then its help from COLUMN (two
     spaces after a longer head; further lines at COLUMN), notes and groups
-    as they are, then "  -h, --help" "this help". A line
+    as they are, then "  -h, --help" "this help" (or where the table has
+    SF_CLI_HELP_HERE). A line
     SF_REQUEST_HELP_MARK (in the text or in a note) becomes the search
     request's options (wire/sf_request.h's sf_request_help). So every
     option's name is written once, in the table. */
