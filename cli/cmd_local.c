@@ -68,7 +68,6 @@ s_backend (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
 static int
 s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
 {
-    static const struct option none[] = { { 0, 0, 0, 0 } };
     const char *cmd = "local";
     const char *files[SF_PROTO_LAYERS_MAX], *tensors[SF_PROTO_LAYERS_MAX];
     int nfiles = 0;
@@ -108,7 +107,7 @@ s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
                           "  model of the GPU type is in the store or shipped, fp32; else proxy.\n"
                           "  Both said when taken)\n"),
         SF_CLI_OPT_FLAG ("quiet", &a->quiet, .short_name = 'q', SF_CLI_DOC (NULL, "no progress bar")),
-        SF_CLI_OPT_GROUP (sf_tune_getopt (none, NULL), s_request_option, a),
+        SF_CLI_OPT_GROUP (sf_tune_getopt (NULL), s_request_option, a),
         SF_CLI_OPT_END
     };
     int rc = sf_cli_options (cmd, argc, argv, opts, s_help);

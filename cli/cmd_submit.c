@@ -100,7 +100,7 @@ sf_cmd_submit (int argc, char **argv)
                                               "worker's type; required for a sweep)")),
         SF_CLIENT_OPTIONS (&cl),
         SF_CLI_OPT_FLAG ("json", &json, SF_CLI_DOC (NULL, "print {\"campaign\": ID}")),
-        SF_CLI_OPT_GROUP (sf_tune_getopt (own, NULL), s_request_option, &sub),
+        SF_CLI_OPT_GROUP (sf_tune_getopt (own), s_request_option, &sub),
         SF_CLI_OPT_END
     };
     _Static_assert (SF_PROTO_N_MAX == 16777216 && SF_PROTO_NAME_MAX == 128, "the messages say the bounds");

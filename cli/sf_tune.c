@@ -23,25 +23,19 @@ sf_tune_init (sf_tune_t *t)
 const struct option sf_tune_long_options[] = { SF_TUNE_LONG_OPTIONS, { NULL, 0, NULL, 0 } };
 
 const struct option *
-sf_tune_getopt (const struct option *own, const char *const *only)
+sf_tune_getopt (const struct option *own)
 {
     static struct option table[128];
     size_t n = 0;
-    for (; own[n].name && n < 64; n++)
+    for (; own && own[n].name && n < 64; n++)
         table[n] = own[n];
     struct option req[SF_REQUEST_GETOPT_MAX];
     size_t count = sf_request_getopt (req, SF_REQUEST_GETOPT_MAX, SF_TUNE_REQUEST_BASE);
     for (size_t i = 0; i < count && n + 1 < sizeof table / sizeof table[0]; i++) {
-        bool wanted = !only;
-        const char *name = req[i].name;
-        if (strncmp (name, "no-", 3) == 0 && sf_request_option_find (name, strlen (name), NULL) >= 0)
-            name += 3;
-        for (const char *const *o = only; o && *o && !wanted; o++)
-            wanted = strcmp (*o, name) == 0;
         bool shadowed = false;  /* the command's own option of that name wins */
-        for (size_t j = 0; own[j].name && !shadowed; j++)
+        for (size_t j = 0; own && own[j].name && !shadowed; j++)
             shadowed = strcmp (own[j].name, req[i].name) == 0;
-        if (wanted && !shadowed)
+        if (!shadowed)
             table[n++] = req[i];
     }
     table[n] = (struct option) { NULL, 0, NULL, 0 };
@@ -90,6 +84,19 @@ sf_tune_option (const char *cmd, int opt, const char *arg, sf_tune_t *t)
         return 1;
     }
     return 0;
+}
+
+int
+sf_tune_option_call (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
+{
+    sf_tune_t *t = opt->dest;
+    for (const struct option *o = sf_tune_long_options; o->name; o++)
+        if (strcmp (o->name, opt->name) == 0)
+            return sf_tune_option (cmd, o->val, arg, t) == 1 ? SF_EXIT_OK : SF_EXIT_USAGE;
+    if (sf_request_set_option (&t->request, opt->name, arg) != SF_OK)
+        return sf_cli_usage (cmd, "%s", sf_error_message ());
+    t->strategy_given = t->strategy_given || strcmp (opt->name, "strategy") == 0;
+    return SF_EXIT_OK;
 }
 
 void

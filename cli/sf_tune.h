@@ -44,12 +44,12 @@
     SF_REQUEST_HELP_MARK
 extern const struct option sf_tune_long_options[];
 #define SF_TUNE_OPTIONS(fn, dest) \
-    SF_CLI_OPT_GROUP (sf_tune_getopt (sf_tune_long_options, NULL), fn, dest, .help = SF_TUNE_HELP)
+    SF_CLI_OPT_GROUP (sf_tune_getopt (sf_tune_long_options), fn, dest, .help = SF_TUNE_HELP)
 
-/*  The command's getopt table: `own` (zero-terminated), then the request's
-    options (all of them, or those named in `only`, NULL-terminated), then
-    the zero entry. Static storage: valid until the next call. */
-const struct option *sf_tune_getopt (const struct option *own, const char *const *only);
+/*  A getopt table for an SF_CLI_GROUP entry: `own` (zero-terminated; may be
+    NULL), then the request's options but those of own's names, then the
+    zero entry. Static storage: valid until the next call. */
+const struct option *sf_tune_getopt (const struct option *own);
 
 /*  Handles a request option of sf_tune_getopt's table: 1 if handled, 0 if
     `opt` is not one, or an exit code (SF_EXIT_USAGE, the message names the
@@ -68,6 +68,12 @@ typedef struct {
     sf_rankmodel_t *ranker;  /* rank: the loaded model (owned) */
     uint32_t model_version;  /* its version in a store (0: a file's) */
 } sf_tune_t;
+
+/*  One of the tuning options (SF_TUNE_LONG_OPTIONS or the request's, by
+    its name) as a table entry of its own, with the command's help:
+    SF_TUNE_OPT ("gpu", &tune, SF_CLI_DOC (...)). */
+int sf_tune_option_call (const char *command, const sf_cli_opt_t *opt, const char *arg);
+#define SF_TUNE_OPT(n, tune_p, ...) SF_CLI_OPT_CALL (n, tune_p, sf_tune_option_call, __VA_ARGS__)
 
 /*  Defaults: the default request (proxy, both templates, fp32, kn), auto
     backend. */
