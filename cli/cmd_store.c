@@ -184,7 +184,7 @@ sf_cmd_store (int argc, char **argv)
         SF_CLI_OPT_END
     };
     if (argc >= 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)) {
-        sf_cli_help (s_help, opts);
+        sf_cli_help (stdout, s_help, opts);
         return SF_EXIT_OK;
     }
     if (argc < 2)

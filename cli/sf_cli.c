@@ -175,32 +175,32 @@ s_long_note (const char *arg, const struct option *longopts)
 
 /*  One option's lines: its head, then its help from `column`. */
 static void
-s_help_option (const char *head, const char *help, int column)
+s_help_option (FILE *out, const char *head, const char *help, int column)
 {
     int len = (int) strlen (head);
-    fputs (head, stdout);
+    fputs (head, out);
     for (const char *p = help; *p;) {
         const char *nl = strchr (p, '\n');
         int n = nl ? (int) (nl - p) : (int) strlen (p);
-        int pad = p == help ? (column - len < 2 ? 2 : column - len) : column;
-        printf ("%*s%.*s\n", pad, "", n, p);
+        int pad = p == help ? (column - len < 1 ? 2 : column - len) : column;
+        fprintf (out, "%*s%.*s\n", pad, "", n, p);
         p += n + (nl ? 1 : 0);
     }
 }
 
 static void
-s_help_options (const sf_cli_opt_t *opts, int column)
+s_help_options (FILE *out, const sf_cli_opt_t *opts, int column)
 {
     bool help_listed = false;
     for (const sf_cli_opt_t *o = opts; o && o->kind != SF_CLI_END; o++) {
         if (o->kind == SF_CLI_NOTE && !o->help) {  /* SF_CLI_HELP_HERE */
-            s_help_option ("  -h, --help", "this help", column);
+            s_help_option (out, "  -h, --help", "this help", column);
             help_listed = true;
         }
         if (!o->help)
             continue;
         if (o->kind == SF_CLI_NOTE || o->kind == SF_CLI_GROUP || !o->name) {
-            sf_cli_help (o->help, NULL);
+            sf_cli_help (out, o->help, NULL);
             continue;
         }
         char head[96];
@@ -208,14 +208,14 @@ s_help_options (const sf_cli_opt_t *opts, int column)
         if (o->short_name)
             snprintf (shrt, sizeof shrt, "-%c, ", o->short_name);
         snprintf (head, sizeof head, "  %s--%s%s%s", shrt, o->name, o->arg ? " " : "", o->arg ? o->arg : "");
-        s_help_option (head, o->help, column);
+        s_help_option (out, head, o->help, column);
     }
     if (!help_listed)
-        s_help_option ("  -h, --help", "this help", column);
+        s_help_option (out, "  -h, --help", "this help", column);
 }
 
 void
-sf_cli_help (const char *help, const sf_cli_opt_t *opts)
+sf_cli_help (FILE *out, const char *help, const sf_cli_opt_t *opts)
 {
     static const char mark[] = "@options ";
     size_t request = strlen (SF_REQUEST_HELP_MARK);
@@ -224,11 +224,11 @@ sf_cli_help (const char *help, const sf_cli_opt_t *opts)
         size_t n = nl ? (size_t) (nl - p) + 1 : strlen (p);
         int column;
         if (strncmp (p, mark, sizeof mark - 1) == 0 && sscanf (p + sizeof mark - 1, "%d@", &column) == 1)
-            s_help_options (opts, column);
+            s_help_options (out, opts, column);
         else if (n == request && strncmp (p, SF_REQUEST_HELP_MARK, n) == 0)
-            sf_request_help (stdout);
+            sf_request_help (out);
         else
-            fwrite (p, 1, n, stdout);
+            fwrite (p, 1, n, out);
         p += n;
     }
 }
@@ -318,7 +318,7 @@ sf_cli_options (const char *cmd, int argc, char **argv, const sf_cli_opt_t *opts
         if (opt == 'h') {
             if (!help)
                 return SF_CLI_HELP;
-            sf_cli_help (help, opts);
+            sf_cli_help (stdout, help, opts);
             return SF_EXIT_OK;
         }
         const sf_cli_opt_t *hit = opt >= S_OPT_BASE && opt < S_OPT_BASE + count ? owner[opt - S_OPT_BASE] : NULL;

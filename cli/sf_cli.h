@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 #include <czmq.h>
@@ -172,7 +173,7 @@ struct sf_cli_opt_s {
 /*  A command's help is one text: the usage, what it does, and a line
     SF_CLI_HELP_OPTIONS (COLUMN) where the table's options are listed in
     its order, each "  [-s, ]--name ARG" then its help from COLUMN (two
-    spaces after a longer head; further lines at COLUMN), notes and groups
+    spaces after a head that reaches it; further lines at COLUMN), notes and groups
     as they are, then "  -h, --help" "this help" (or where the table has
     SF_CLI_HELP_HERE). A line
     SF_REQUEST_HELP_MARK (in the text or in a note) becomes the search
@@ -181,9 +182,9 @@ struct sf_cli_opt_s {
 #define SF_CLI_HELP_OPTIONS(column) "@options " #column "@\n"
 #define SF_REQUEST_HELP_MARK "@request-options@\n"
 
-/*  Prints help on stdout with its markers replaced from opts (may be NULL
+/*  Prints help on out with its markers replaced from opts (may be NULL
     when the text has no SF_CLI_HELP_OPTIONS). */
-void sf_cli_help (const char *help, const sf_cli_opt_t *opts);
+void sf_cli_help (FILE *out, const char *help, const sf_cli_opt_t *opts);
 
 /*  Parses argv[1..] (getopt reset first) by the table opts: SF_CLI_GO, or
     the exit code to return: SF_EXIT_OK after printing `help` on stdout for
