@@ -139,18 +139,6 @@ s_local_time (int64_t ms, char *buf, size_t size)
     strftime (buf, size, "%Y-%m-%d %H:%M", &tm);
 }
 
-static int
-s_save (const char *path, const void *data, size_t size)
-{
-    FILE *f = fopen (path, "wb");
-    if (!f || fwrite (data, 1, size, f) != size) {
-        if (f)
-            fclose (f);
-        return sf_error_set (SF_ERR_IO, "cannot write %s", path);
-    }
-    return fclose (f) == 0 ? SF_OK : sf_error_set (SF_ERR_IO, "cannot write %s", path);
-}
-
 static void
 s_print_json (const char *file, const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o,
               const sf_search_result_t *r, const s_store_t *st)
@@ -356,16 +344,8 @@ sf_cmd_tune_local (int argc, char **argv)
         rc = s_search (&st, name, &tune, &dev, a, n, quiet || json, &r);
         sf_progress_set_item (NULL);
     }
-    if (rc == SF_OK && save && r.kernel.cubin) {
-        char ptx_path[4096];
-        snprintf (ptx_path, sizeof ptx_path, "%s.%s", save, r.tmpl == SF_TEMPLATE_D ? "cu" : "ptx");
-        rc = s_save (save, r.kernel.cubin, r.kernel.cubin_size);
-        if (rc == SF_OK && r.kernel.source)
-            rc = s_save (ptx_path, r.kernel.source, sf_kernel_source_len (&r.kernel));
-        snprintf (ptx_path, sizeof ptx_path, "%s.data", save);
-        if (rc == SF_OK && r.kernel.data)
-            rc = s_save (ptx_path, r.kernel.data, r.kernel.data_size);
-    }
+    if (rc == SF_OK && save && r.kernel.cubin)
+        rc = sf_kernel_save (&r.kernel, save, r.tmpl == SF_TEMPLATE_D ? "cu" : "ptx");
     if (rc == SF_OK && json)
         s_print_json (argv[optind], a, n, o, &r, &st);
     else if (rc == SF_OK)

@@ -103,14 +103,10 @@ void
 sf_tune_resolve_backend (const char *cmd, sf_tune_t *t)
 {
     sf_jobrun_search_opts (&t->request, &t->search);
-    if (strcmp (t->backend, "auto") == 0) {
-        char why[256] = "";
-        t->search.backend = sf_searchsetup_gpu_usable (t->search.gpu, why, sizeof why) ? SF_BACKEND_CUDA
-                                                                                        : SF_BACKEND_SIM;
-        if (t->search.backend == SF_BACKEND_SIM)
-            fprintf (stderr, "spmmfarm %s: no usable GPU (%s): using the sim backend\n", cmd, why);
-    } else
-        t->search.backend = strcmp (t->backend, "sim") == 0 ? SF_BACKEND_SIM : SF_BACKEND_CUDA;
+    char why[256];
+    t->search.backend = sf_searchsetup_backend (t->backend, t->search.gpu, why, sizeof why);
+    if (why[0])
+        fprintf (stderr, "spmmfarm %s: no usable GPU (%s): using the sim backend\n", cmd, why);
     if (t->search.backend == SF_BACKEND_SIM)
         fprintf (stderr, "spmmfarm %s: sim backend: compiles are real, times are SIMULATED "
                          "by an analytic model, not measured\n", cmd);
