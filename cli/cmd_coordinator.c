@@ -1,6 +1,5 @@
 /*  spmmfarm coordinator: the farm's coordinator process (docs/FARM.md). */
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -31,29 +30,17 @@ typedef struct {
     int64_t heartbeat_ms, liveness, lease_ms, retries, max_job_ms, peer_slots;
 } s_args_t;
 
+/*  --stats FILE: the dispatch figures (coordinator/sf_coord.h's JSON). */
 static void
 s_write_stats (const char *path, const sf_coord_stats_t *st)
 {
-    cJSON *root = cJSON_CreateObject ();
-    cJSON_AddNumberToObject (root, "leases", (double) st->leases);
-    cJSON_AddNumberToObject (root, "results", (double) st->results);
-    cJSON_AddNumberToObject (root, "stale", (double) st->stale);
-    cJSON_AddNumberToObject (root, "requeued", (double) st->requeued);
-    cJSON_AddNumberToObject (root, "dropped", (double) st->dropped);
-    double span = st->last_result_s - st->first_lease_s;
-    cJSON_AddNumberToObject (root, "jobs_per_s", span > 0 ? (double) st->results / span : 0.0);
-    if (!isnan (st->lease_p50_ms)) {
-        cJSON_AddNumberToObject (root, "lease_p50_ms", st->lease_p50_ms);
-        cJSON_AddNumberToObject (root, "lease_p99_ms", st->lease_p99_ms);
-    }
-    char *text = cJSON_Print (root);
+    char *text = sf_coord_stats_json (st);
     FILE *f = fopen (path, "w");
     if (!f || !text || fprintf (f, "%s\n", text) < 0)
         fprintf (stderr, "spmmfarm coordinator: cannot write %s\n", path);
     if (f)
         fclose (f);
     free (text);
-    cJSON_Delete (root);
 }
 
 /*  --curve-dir DIR: DIR/coordinator.cert and DIR/allowed. */

@@ -316,8 +316,6 @@ sf_cli_options (const char *cmd, int argc, char **argv, const sf_cli_opt_t *opts
     int opt;
     while ((opt = sf_cli_getopt_long (argc, argv, shortopts, longopts, NULL)) != -1) {
         if (opt == 'h') {
-            if (!help)
-                return SF_CLI_HELP;
             sf_cli_help (stdout, help, opts);
             return SF_EXIT_OK;
         }

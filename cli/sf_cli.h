@@ -63,11 +63,14 @@ int sf_cli_getopt_long (int argc, char *const *argv, const char *shortopts,
     its entry says; a bad one is a usage error (exit 2) whose message is the
     entry's `error`, a printf format given the value (one %s, or none).
 
+        static const char *s_help = "usage: spmmfarm cmd --n N [--json] FILE\n\n"
+                                    SF_CLI_HELP_OPTIONS (18);
         int64_t n = 0;
         bool json = false;
         const sf_cli_opt_t opts[] = {
-            SF_CLI_OPT_INT ("n", &n, 1, 1 << 24, "--n must be in 1..16777216, not '%s'"),
-            SF_CLI_OPT_FLAG ("json", &json),
+            SF_CLI_OPT_INT ("n", &n, 1, 1 << 24, "--n must be in 1..16777216, not '%s'",
+                            SF_CLI_DOC ("N", "columns of B")),
+            SF_CLI_OPT_FLAG ("json", &json, SF_CLI_JSON_DOC),
             SF_CLI_OPT_END
         };
         int rc = sf_cli_options ("cmd", argc, argv, opts, s_help);
@@ -167,8 +170,6 @@ struct sf_cli_opt_s {
 /*  sf_cli_options's "go on": the options are read, argv[optind..] are the
     operands. */
 #define SF_CLI_GO (-1)
-/*  sf_cli_options's answer to --help when it has no help text to print. */
-#define SF_CLI_HELP (-2)
 
 /*  A command's help is one text: the usage, what it does, and a line
     SF_CLI_HELP_OPTIONS (COLUMN) where the table's options are listed in
@@ -188,7 +189,7 @@ void sf_cli_help (FILE *out, const char *help, const sf_cli_opt_t *opts);
 
 /*  Parses argv[1..] (getopt reset first) by the table opts: SF_CLI_GO, or
     the exit code to return: SF_EXIT_OK after printing `help` on stdout for
-    --help/-h (SF_CLI_HELP instead when help is NULL: the caller prints it),
+    --help/-h (sf_cli_help, its options listed from opts),
     SF_EXIT_USAGE after a usage error (an unknown option, a bad value), or
     what a call or a group returned. */
 int sf_cli_options (const char *cmd, int argc, char **argv, const sf_cli_opt_t *opts, const char *help);
