@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "coordinator/sf_coord.h"
+#include "tests/sf_check.h"
 
 static double
 s_number (const cJSON *root, const char *key)
@@ -62,9 +63,5 @@ main (void)
     tcase_add_test (tc, test_figures);
     tcase_add_test (tc, test_nothing_yet);
     suite_add_tcase (s, tc);
-    SRunner *sr = srunner_create (s);
-    srunner_run_all (sr, CK_NORMAL);
-    int failed = srunner_ntests_failed (sr);
-    srunner_free (sr);
-    return failed ? 1 : 0;
+    return sf_check_run (s);
 }
