@@ -33,10 +33,7 @@ static const char *s_bench_help =
     "Their scripts (DIR/*.gp) hold their data. Running it again on the same DIR\n"
     "resumes: problems already in problems.jsonl are not run again (in the same\n"
     "tier only), and the reports and charts are drawn again from every record.\n\n"
-    SF_BENCHOPTS_HELP
-    SF_TUNE_HELP
-    "  -q, --quiet        no progress bars\n"
-    "  -h, --help         this help\n";
+    SF_CLI_HELP_OPTIONS (21);
 
 static const char *s_proxy_help =
     "usage: spmmfarm proxy-eval --suite FILE -o DIR [--filter EXPR] [options]\n\n"
@@ -49,10 +46,7 @@ static const char *s_proxy_help =
     "4 proxies (what the proxy strategy compiles in full), and compile_cost_ratio\n"
     "(full compile seconds / proxy compile seconds, on layers with >= 16 panels).\n"
     "DIR/pairs.csv lists every pair. Resumes like bench.\n\n"
-    SF_BENCHOPTS_HELP
-    SF_TUNE_HELP
-    "  -q, --quiet        no progress bars\n"
-    "  -h, --help         this help\n";
+    SF_CLI_HELP_OPTIONS (21);
 
 typedef struct {
     sf_bench_t bench;
@@ -76,19 +70,17 @@ s_print_table (const sf_benchrun_t *run)
     free (path);
 }
 
-/*  A suite run's options, then the search's. */
+/*  The search's options. */
 static int
 s_option (const char *cmd, int opt, const char *arg, void *dest)
 {
     s_run_t *run = dest;
-    int handled = sf_benchopts_option (&run->bench.base, opt, arg);
-    return handled ? handled : sf_tune_option (cmd, opt, arg, &run->tune);
+    return sf_tune_option (cmd, opt, arg, &run->tune);
 }
 
 static int
 s_main (int argc, char **argv, bool proxy_eval)
 {
-    static const struct option own[] = { SF_BENCHOPTS_LONG_OPTIONS, SF_TUNE_LONG_OPTIONS, { NULL, 0, NULL, 0 } };
     s_run_t run;
     memset (&run, 0, sizeof run);
     sf_bench_init (&run.bench, proxy_eval, argc, argv);
@@ -100,12 +92,13 @@ s_main (int argc, char **argv, bool proxy_eval)
         run.tune.request.templates = SF_REQUEST_U;
         run.tune.request.max_configs = 8;
     }
-    const sf_cli_opt_t opts[] = { SF_CLI_OPT_GROUP (sf_tune_getopt (own, NULL), s_option, &run), SF_CLI_OPT_END };
-    int code = sf_cli_options_only (cmd, argc, argv, opts, NULL);
-    if (code == SF_CLI_HELP) {
-        sf_tune_print_help (proxy_eval ? s_proxy_help : s_bench_help);
-        return SF_EXIT_OK;
-    }
+    const sf_cli_opt_t opts[] = {
+        SF_BENCHOPTS_OPTIONS (base),
+        SF_TUNE_OPTIONS (s_option, &run),
+        SF_BENCHOPTS_QUIET (base, SF_CLI_DOC (NULL, "no progress bars")),
+        SF_CLI_OPT_END
+    };
+    int code = sf_cli_options_only (cmd, argc, argv, opts, proxy_eval ? s_proxy_help : s_bench_help);
     if (code != SF_CLI_GO)
         return code;
     if (proxy_eval && run.tune.strategy_given)

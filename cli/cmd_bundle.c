@@ -40,23 +40,7 @@ static const char *s_help =
     "          CONFIG a U configuration (\"U:r32.v4.t64.g2.o1.m168.sim\") or \"dense\";\n"
     "          in the nk layout (X N x K in, Y N x M out) a D slab config ending in\n"
     "          \".nk\" or \"dense.nk\".\n\n"
-    "  --json            machine-readable output (inspect: the manifest as JSON)\n"
-    "  --matrix NAME=F   verify: the weights of layer NAME (.smtx/.mtx/.npy/.safetensors)\n"
-    "  --seed S          seed of .smtx values (default 1) and of verify's inputs\n"
-    "  --n N             verify: columns to run (default: each layer's tuned N)\n"
-    "  --gpu I           verify: device ordinal (default 0)\n"
-    "  --tol T           verify: bound of the normwise relative error (default 1e-5)\n"
-    "  -o, --output DIR  create: the bundle directory (written as DIR.tmp, then renamed)\n"
-    "  --arch sm_XY      create: target architecture (default: GPU 0's)\n"
-    "  --bias, --relu    create: fuse a per-row bias and/or ReLU into every kernel\n"
-    "  --replace         create: replace an existing DIR\n"
-    "  --key K           verify: trust bundles signed by K (64 hex digits, or a\n"
-    "                    bundle-signing.pub file; repeatable). Also trusted: the keys\n"
-    "                    in $SPMMFARM_TRUSTED_KEYS and the default store's key\n"
-    "  --allow-untrusted verify: accept a bundle that is unsigned or signed by an\n"
-    "                    untrusted key (said so); a signature that does not match\n"
-    "                    its manifest is refused anyway\n"
-    "  -h, --help        this help\n\n"
+    SF_CLI_HELP_OPTIONS (20) "\n"
     "Signatures: a bundle written from a store (export, local -o, create) carries\n"
     "manifest.sig, an ed25519 signature of its manifest by the store's key\n"
     "(STORE/bundle-signing.pub); the manifest holds every file's SHA-256, so\n"
@@ -360,27 +344,40 @@ int
 sf_cmd_bundle (int argc, char **argv)
 {
     s_opts_t o = { .seed = 1, .tol = 1e-5 };
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_FLAG ("json", &o.json, SF_CLI_DOC (NULL, "machine-readable output (inspect: the manifest as JSON)")),
+        SF_CLI_OPT_CALL ("matrix", &o, s_matrix,
+                         SF_CLI_DOC ("NAME=F", "verify: the weights of layer NAME (.smtx/.mtx/.npy/.safetensors)")),
+        SF_CLI_OPT_U64 ("seed", &o.seed, "--seed must be a non-negative integer, not '%s'",
+                        SF_CLI_DOC ("S", "seed of .smtx values (default 1) and of verify's inputs")),
+        SF_CLI_OPT_INT ("n", &o.n, 1, INT32_MAX, "--n must be 1 to 2147483647, not '%s'",
+                        SF_CLI_DOC ("N", "verify: columns to run (default: each layer's tuned N)")),
+        SF_CLI_OPT_INT32 ("gpu", &o.gpu, 0, 1023, "--gpu must be a device ordinal, not '%s'",
+                          SF_CLI_DOC ("I", "verify: device ordinal (default 0)")),
+        SF_CLI_OPT_DOUBLE ("tol", &o.tol, DBL_TRUE_MIN, 1, "--tol must be in (0, 1], not '%s'",
+                           SF_CLI_DOC ("T", "verify: bound of the normwise relative error (default 1e-5)")),
+        SF_CLI_OPT_STR ("output", &o.output, .short_name = 'o',
+                        SF_CLI_DOC ("DIR", "create: the bundle directory (written as DIR.tmp, then renamed)")),
+        SF_CLI_OPT_STR ("arch", &o.arch, SF_CLI_DOC ("sm_XY", "create: target architecture (default: GPU 0's)")),
+        SF_CLI_OPT_FLAG ("bias", &o.bias),  /* listed with --relu: */
+        SF_CLI_OPT_FLAG ("relu", &o.relu),
+        SF_CLI_NOTE_TEXT ("  --bias, --relu    create: fuse a per-row bias and/or ReLU into every kernel\n"),
+        SF_CLI_OPT_FLAG ("replace", &o.replace, SF_CLI_DOC (NULL, "create: replace an existing DIR")),
+        SF_CLI_OPT_CALL ("key", &o, s_key,
+                         SF_CLI_DOC ("K", "verify: trust bundles signed by K (64 hex digits, or a\n"
+                                          "bundle-signing.pub file; repeatable). Also trusted: the keys\n"
+                                          "in $SPMMFARM_TRUSTED_KEYS and the default store's key")),
+        SF_CLI_OPT_FLAG ("allow-untrusted", &o.allow_untrusted,
+                         SF_CLI_DOC (NULL, "verify: accept a bundle that is unsigned or signed by an\n"
+                                           "untrusted key (said so); a signature that does not match\n"
+                                           "its manifest is refused anyway")),
+        SF_CLI_OPT_END
+    };
     if (argc < 2 || strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0) {
-        fputs (s_help, argc < 2 ? stderr : stdout);
+        sf_cli_help (argc < 2 ? stderr : stdout, s_help, opts);
         return argc < 2 ? SF_EXIT_USAGE : SF_EXIT_OK;
     }
     const char *verb = argv[1];
-    const sf_cli_opt_t opts[] = {
-        SF_CLI_OPT_FLAG ("json", &o.json),
-        SF_CLI_OPT_CALL ("matrix", &o, s_matrix),
-        SF_CLI_OPT_U64 ("seed", &o.seed, "--seed must be a non-negative integer, not '%s'"),
-        SF_CLI_OPT_INT ("n", &o.n, 1, INT32_MAX, "--n must be 1 to 2147483647, not '%s'"),
-        SF_CLI_OPT_INT32 ("gpu", &o.gpu, 0, 1023, "--gpu must be a device ordinal, not '%s'"),
-        SF_CLI_OPT_DOUBLE ("tol", &o.tol, DBL_TRUE_MIN, 1, "--tol must be in (0, 1], not '%s'"),
-        { .name = "output", .short_name = 'o', .kind = SF_CLI_STR, .dest = &o.output },
-        SF_CLI_OPT_STR ("arch", &o.arch),
-        SF_CLI_OPT_FLAG ("bias", &o.bias),
-        SF_CLI_OPT_FLAG ("relu", &o.relu),
-        SF_CLI_OPT_FLAG ("replace", &o.replace),
-        SF_CLI_OPT_CALL ("key", &o, s_key),
-        SF_CLI_OPT_FLAG ("allow-untrusted", &o.allow_untrusted),
-        SF_CLI_OPT_END
-    };
     int rc = sf_cli_options ("bundle", argc - 1, argv + 1, opts, s_help);
     if (rc != SF_CLI_GO)
         return rc;

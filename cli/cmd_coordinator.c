@@ -1,6 +1,5 @@
 /*  spmmfarm coordinator: the farm's coordinator process (docs/FARM.md). */
 #include <getopt.h>
-#include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,32 +21,7 @@ static const char *s_help =
     "out, writes every result to the store, and answers `submit`, `status`,\n"
     "`cancel` and `export`. Restarted on the same store, it resumes every\n"
     "campaign. Stops cleanly on SIGINT or SIGTERM.\n\n"
-    "  --store DIR        the LMDB store (created if missing); required\n"
-    "  --workers EP       endpoint the workers connect to (tcp://127.0.0.1:5555)\n"
-    "  --clients EP       endpoint the clients connect to (tcp://127.0.0.1:5556)\n"
-    "  --curve-dir DIR    CurveZMQ: certificate DIR/coordinator.cert, allow-list DIR/allowed/\n"
-    "  --cert F           CurveZMQ server certificate (NAME.cert, secret beside it)\n"
-    "  --allowed DIR      CurveZMQ allow-list by role: DIR/workers/, DIR/clients/,\n"
-    "                     DIR/admins/ hold the public NAME.cert of each (re-read when it\n"
-    "                     changes: a removed key loses its service at once)\n"
-    "  --export-dir DIR   EXPORT writes bundles under DIR only (STORE/exports)\n"
-    "  --insecure         without CurveZMQ, listen beyond loopback anyway: anyone who\n"
-    "                     reaches the ports may submit, cancel, export, read weights\n"
-    "  --config FILE      read the `coordinator` section of a farm.conf (flags win)\n"
-    "  --heartbeat-ms MS  heartbeat interval, both ways (1000)\n"
-    "  --liveness N       heartbeats missed before a worker counts as gone (3)\n"
-    "  --lease-ms MS      a lease runs out MS after its worker last said it is busy\n"
-    "                     (its heartbeats renew it); requeued, no retry spent (600000)\n"
-    "  --max-job-ms MS    a job running longer than MS on one lease is timed out: a\n"
-    "                     fault (86400000)\n"
-    "  --retries N        faults (the worker says it failed, timed out) a job gets\n"
-    "                     before it fails for good; a lost worker or a restart spends\n"
-    "                     none (3)\n"
-    "  --peer-slots N     jobs one worker connection holds at most, whatever its\n"
-    "                     READY asks (64; its HELLO's capacity caps it too)\n"
-    "  --stats FILE       on exit, write dispatch figures (jobs, lease latency) as JSON\n"
-    "  --log LEVEL        error, warn, info (default), debug, trace\n"
-    "  -h, --help         this help\n\n"
+    SF_CLI_HELP_OPTIONS (21) "\n"
     "Exit: 0 stopped by a signal, 1 runtime failure, 2 bad usage or store refused.\n";
 
 typedef struct {
@@ -56,29 +30,17 @@ typedef struct {
     int64_t heartbeat_ms, liveness, lease_ms, retries, max_job_ms, peer_slots;
 } s_args_t;
 
+/*  --stats FILE: the dispatch figures (coordinator/sf_coord.h's JSON). */
 static void
 s_write_stats (const char *path, const sf_coord_stats_t *st)
 {
-    cJSON *root = cJSON_CreateObject ();
-    cJSON_AddNumberToObject (root, "leases", (double) st->leases);
-    cJSON_AddNumberToObject (root, "results", (double) st->results);
-    cJSON_AddNumberToObject (root, "stale", (double) st->stale);
-    cJSON_AddNumberToObject (root, "requeued", (double) st->requeued);
-    cJSON_AddNumberToObject (root, "dropped", (double) st->dropped);
-    double span = st->last_result_s - st->first_lease_s;
-    cJSON_AddNumberToObject (root, "jobs_per_s", span > 0 ? (double) st->results / span : 0.0);
-    if (!isnan (st->lease_p50_ms)) {
-        cJSON_AddNumberToObject (root, "lease_p50_ms", st->lease_p50_ms);
-        cJSON_AddNumberToObject (root, "lease_p99_ms", st->lease_p99_ms);
-    }
-    char *text = cJSON_Print (root);
+    char *text = sf_coord_stats_json (st);
     FILE *f = fopen (path, "w");
     if (!f || !text || fprintf (f, "%s\n", text) < 0)
         fprintf (stderr, "spmmfarm coordinator: cannot write %s\n", path);
     if (f)
         fclose (f);
     free (text);
-    cJSON_Delete (root);
 }
 
 /*  --curve-dir DIR: DIR/coordinator.cert and DIR/allowed. */
@@ -113,26 +75,51 @@ sf_cmd_coordinator (int argc, char **argv)
     const char *config = NULL;
     bool log_given = false;
     const sf_cli_opt_t opts[] = {
-        SF_CLI_CONF ("store", SF_CLI_F_TEXT ("store", a.store)),
-        SF_CLI_CONF ("workers", SF_CLI_F_TEXT ("workers", a.workers)),
-        SF_CLI_CONF ("clients", SF_CLI_F_TEXT ("clients", a.clients)),
-        SF_CLI_OPT_CALL ("curve-dir", &a, s_curve_dir),
-        SF_CLI_CONF ("curve/cert", SF_CLI_F_TEXT ("cert", a.cert)),
-        SF_CLI_CONF ("curve/allowed", SF_CLI_F_TEXT ("allowed", a.allowed)),
-        SF_CLI_OPT_STR ("config", &config),
+        SF_CLI_CONF ("store", SF_CLI_F_TEXT ("store", a.store),
+            SF_CLI_DOC ("DIR", "the LMDB store (created if missing); required")),
+        SF_CLI_CONF ("workers", SF_CLI_F_TEXT ("workers", a.workers),
+            SF_CLI_DOC ("EP", "endpoint the workers connect to (tcp://127.0.0.1:5555)")),
+        SF_CLI_CONF ("clients", SF_CLI_F_TEXT ("clients", a.clients),
+            SF_CLI_DOC ("EP", "endpoint the clients connect to (tcp://127.0.0.1:5556)")),
+        SF_CLI_OPT_CALL ("curve-dir", &a, s_curve_dir,
+            SF_CLI_DOC ("DIR", "CurveZMQ: certificate DIR/coordinator.cert, allow-list DIR/allowed/")),
+        SF_CLI_CONF ("curve/cert", SF_CLI_F_TEXT ("cert", a.cert),
+            SF_CLI_DOC ("F", "CurveZMQ server certificate (NAME.cert, secret beside it)")),
+        SF_CLI_CONF ("curve/allowed", SF_CLI_F_TEXT ("allowed", a.allowed),
+            SF_CLI_DOC ("DIR", "CurveZMQ allow-list by role: DIR/workers/, DIR/clients/,\n"
+                               "DIR/admins/ hold the public NAME.cert of each (re-read when it\n"
+                               "changes: a removed key loses its service at once)")),
+        SF_CLI_CONF ("export_dir", SF_CLI_F_TEXT ("export-dir", a.export_dir),
+            SF_CLI_DOC ("DIR", "EXPORT writes bundles under DIR only (STORE/exports)")),
+        SF_CLI_OPT_FLAG ("insecure", &a.insecure,
+            SF_CLI_DOC (NULL, "without CurveZMQ, listen beyond loopback anyway: anyone who\n"
+                              "reaches the ports may submit, cancel, export, read weights")),
+        SF_CLI_OPT_STR ("config", &config,
+            SF_CLI_DOC ("FILE", "read the `coordinator` section of a farm.conf (flags win)")),
         SF_CLI_CONF ("heartbeat_ms",
-                     SF_CLI_F_INT ("heartbeat-ms", &a.heartbeat_ms, 10, 3600000, "--heartbeat-ms: 10..3600000")),
-        SF_CLI_CONF ("liveness", SF_CLI_F_INT ("liveness", &a.liveness, 1, 100, "--liveness: 1..100")),
+                     SF_CLI_F_INT ("heartbeat-ms", &a.heartbeat_ms, 10, 3600000, "--heartbeat-ms: 10..3600000"),
+            SF_CLI_DOC ("MS", "heartbeat interval, both ways (1000)")),
+        SF_CLI_CONF ("liveness", SF_CLI_F_INT ("liveness", &a.liveness, 1, 100, "--liveness: 1..100"),
+            SF_CLI_DOC ("N", "heartbeats missed before a worker counts as gone (3)")),
         SF_CLI_CONF ("lease_ms",
-                     SF_CLI_F_INT ("lease-ms", &a.lease_ms, 1, 7LL * 24 * 3600 * 1000, "--lease-ms: 1..604800000")),
-        SF_CLI_CONF ("retries", SF_CLI_F_INT ("retries", &a.retries, 1, 1000, "--retries: 1..1000")),
-        SF_CLI_OPT_TEXT ("stats", a.stats),
+                     SF_CLI_F_INT ("lease-ms", &a.lease_ms, 1, 7LL * 24 * 3600 * 1000, "--lease-ms: 1..604800000"),
+            SF_CLI_DOC ("MS", "a lease runs out MS after its worker last said it is busy\n"
+                              "(its heartbeats renew it); requeued, no retry spent (600000)")),
         SF_CLI_CONF ("max_job_ms", SF_CLI_F_INT ("max-job-ms", &a.max_job_ms, 1, 30LL * 24 * 3600 * 1000,
-                                                 "--max-job-ms: 1..2592000000")),
-        SF_CLI_CONF ("peer_slots", SF_CLI_F_INT ("peer-slots", &a.peer_slots, 1, 1024, "--peer-slots: 1..1024")),
-        SF_CLI_CONF ("export_dir", SF_CLI_F_TEXT ("export-dir", a.export_dir)),
-        SF_CLI_OPT_FLAG ("insecure", &a.insecure),
-        SF_CLI_OPT_CALL ("log", &log_given, s_log),
+                                                 "--max-job-ms: 1..2592000000"),
+            SF_CLI_DOC ("MS", "a job running longer than MS on one lease is timed out: a\n"
+                              "fault (86400000)")),
+        SF_CLI_CONF ("retries", SF_CLI_F_INT ("retries", &a.retries, 1, 1000, "--retries: 1..1000"),
+            SF_CLI_DOC ("N", "faults (the worker says it failed, timed out) a job gets\n"
+                             "before it fails for good; a lost worker or a restart spends\n"
+                             "none (3)")),
+        SF_CLI_CONF ("peer_slots", SF_CLI_F_INT ("peer-slots", &a.peer_slots, 1, 1024, "--peer-slots: 1..1024"),
+            SF_CLI_DOC ("N", "jobs one worker connection holds at most, whatever its\n"
+                             "READY asks (64; its HELLO's capacity caps it too)")),
+        SF_CLI_OPT_TEXT ("stats", a.stats,
+            SF_CLI_DOC ("FILE", "on exit, write dispatch figures (jobs, lease latency) as JSON")),
+        SF_CLI_OPT_CALL ("log", &log_given, s_log,
+            SF_CLI_DOC ("LEVEL", "error, warn, info (default), debug, trace")),
         SF_CLI_OPT_END
     };
     int rc = sf_cli_options_only (cmd, argc, argv, opts, s_help);

@@ -19,8 +19,7 @@ static const char *s_help =
     "results (NAME/sm_XY/Nsm). Without an NVIDIA driver or GPU it says so and\n"
     "exits 0. The driver is loaded at run time (libcuda.so.1, or the library\n"
     "named by SPMMFARM_LIBCUDA).\n\n"
-    "  --json          machine-readable output\n"
-    "  -h, --help      this help\n";
+    SF_CLI_HELP_OPTIONS (18);
 
 #define S_GIB (1024.0 * 1024.0 * 1024.0)
 
@@ -125,7 +124,7 @@ int
 sf_cmd_devices (int argc, char **argv)
 {
     bool json = false;
-    const sf_cli_opt_t opts[] = { SF_CLI_OPT_FLAG ("json", &json), SF_CLI_OPT_END };
+    const sf_cli_opt_t opts[] = { SF_CLI_OPT_FLAG ("json", &json, SF_CLI_JSON_DOC), SF_CLI_OPT_END };
     int rc = sf_cli_options_only ("devices", argc, argv, opts, s_help);
     if (rc != SF_CLI_GO)
         return rc;

@@ -25,28 +25,7 @@ static const char *s_help =
     "GPU types, simulated winners without --allow-simulated.\n\n"
     "  CAMPAIGN           the campaign's id (spmmfarm store dump DIR --db campaigns;\n"
     "                     tune-local prints the id of the campaign it recorded)\n"
-    "  --all              every done campaign of one GPU type; a layer name used by\n"
-    "                     several campaigns becomes CAMPAIGN.LAYER\n"
-    "  --store DIR        the store (default: $SPMMFARM_STORE, else\n"
-    "                     $XDG_CACHE_HOME/spmmfarm/store, else ~/.cache/spmmfarm/store);\n"
-    "                     opened read-only, so it works while the coordinator writes\n"
-    "  -o, --output DIR   the bundle directory (written as DIR.tmp, then renamed)\n"
-    "  --force            replace an existing bundle DIR\n"
-    "  --gpu-type T       --all: the GPU type to export (needed when the store's done\n"
-    "                     campaigns are of several); CAMPAIGN: must be its type\n"
-    "  --precision P      fp32, tf32, bf16 or fp16: --all: the campaigns tuned in this\n"
-    "                     precision (needed when a layer was tuned in several);\n"
-    "                     CAMPAIGN: must be its precision. The manifest gives each\n"
-    "                     layer's precision and the dtypes of A, B and C\n"
-    "  --allow-simulated  export winners timed by the sim backend: the bundle says\n"
-    "                     \"simulated\": true and the runtime opens it only on request\n"
-    "  --json             machine-readable output\n"
-    "With --coordinator, the coordinator writes the bundle from its own store, on\n"
-    "its own machine, under its --export-dir (default STORE/exports): PATH is\n"
-    "relative to it (NAME.bundle), or absolute inside it. Only the campaign's\n"
-    "submitter or an admin key may export it (CurveZMQ):\n"
-    SF_CLIENT_HELP
-    "  -h, --help         this help\n\n"
+    SF_CLI_HELP_OPTIONS (21) "\n"
     "Exit codes: 0 written, 1 a runtime failure (I/O, NVRTC, DIR exists), 2 bad\n"
     "usage, no such campaign or store, or a campaign that cannot be exported.\n";
 
@@ -160,15 +139,31 @@ s_parse (int argc, char **argv, s_opts_t *o)
 {
     sf_client_init (&o->client);
     const sf_cli_opt_t opts[] = {
-        SF_CLI_OPT_FLAG ("all", &o->all),
-        SF_CLI_OPT_STR ("store", &o->store),
-        { .name = "output", .short_name = 'o', .kind = SF_CLI_STR, .dest = &o->output },
-        SF_CLI_OPT_FLAG ("force", &o->export.replace),
-        SF_CLI_OPT_STRLEN ("gpu-type", &o->export.gpu_type, 1, INT64_MAX, "--gpu-type must not be empty"),
-        SF_CLI_OPT_CALL ("precision", &o->export, s_precision),
-        SF_CLI_OPT_FLAG ("allow-simulated", &o->export.allow_simulated),
-        SF_CLI_OPT_FLAG ("json", &o->json),
-        SF_CLI_OPT_GROUP (sf_client_long_options, s_client_option, o),
+        SF_CLI_OPT_FLAG ("all", &o->all,
+                         SF_CLI_DOC (NULL, "every done campaign of one GPU type; a layer name used by\n"
+                                           "several campaigns becomes CAMPAIGN.LAYER")),
+        SF_CLI_OPT_STR ("store", &o->store,
+                        SF_CLI_DOC ("DIR", SF_CLI_STORE_DOC ";\nopened read-only, so it works while the coordinator writes")),
+        SF_CLI_OPT_STR ("output", &o->output, .short_name = 'o',
+                        SF_CLI_DOC ("DIR", "the bundle directory (written as DIR.tmp, then renamed)")),
+        SF_CLI_OPT_FLAG ("force", &o->export.replace, SF_CLI_DOC (NULL, "replace an existing bundle DIR")),
+        SF_CLI_OPT_STRLEN ("gpu-type", &o->export.gpu_type, 1, INT64_MAX, "--gpu-type must not be empty",
+                           SF_CLI_DOC ("T", "--all: the GPU type to export (needed when the store's done\n"
+                                            "campaigns are of several); CAMPAIGN: must be its type")),
+        SF_CLI_OPT_CALL ("precision", &o->export, s_precision,
+                         SF_CLI_DOC ("P", "fp32, tf32, bf16 or fp16: --all: the campaigns tuned in this\n"
+                                          "precision (needed when a layer was tuned in several);\n"
+                                          "CAMPAIGN: must be its precision. The manifest gives each\n"
+                                          "layer's precision and the dtypes of A, B and C")),
+        SF_CLI_OPT_FLAG ("allow-simulated", &o->export.allow_simulated,
+                         SF_CLI_DOC (NULL, "export winners timed by the sim backend: the bundle says\n"
+                                           "\"simulated\": true and the runtime opens it only on request")),
+        SF_CLI_OPT_FLAG ("json", &o->json, SF_CLI_JSON_DOC),
+        SF_CLI_NOTE_TEXT ("With --coordinator, the coordinator writes the bundle from its own store, on\n"
+                          "its own machine, under its --export-dir (default STORE/exports): PATH is\n"
+                          "relative to it (NAME.bundle), or absolute inside it. Only the campaign's\n"
+                          "submitter or an admin key may export it (CurveZMQ):\n"),
+        SF_CLI_OPT_GROUP (sf_client_long_options, s_client_option, o, .help = SF_CLIENT_HELP),
         SF_CLI_OPT_END
     };
     int rc = sf_cli_options ("export", argc, argv, opts, s_help);

@@ -12,14 +12,7 @@ static const char *s_help =
     "Generates an M x K weight matrix with exactly round((1-S)*M*K) nonzeros at\n"
     "uniformly random positions and values uniform in [-1, 1]; the same arguments\n"
     "give the same matrix on every machine.\n\n"
-    "  --m M           rows (output features), 1..2147483647\n"
-    "  --k K           columns (input features), 1..2147483647\n"
-    "  --sparsity S    fraction of zeros, 0 <= S <= 1\n"
-    "  --seed N        random seed (default 1)\n"
-    "  -o, --output F  output file: .mtx (Matrix Market, with values) or .smtx\n"
-    "                  (DLMC pattern; values are regenerated from a seed on read)\n"
-    "  --json          print the generated matrix's summary as JSON\n"
-    "  -h, --help      this help\n";
+    SF_CLI_HELP_OPTIONS (18);
 
 int
 sf_cmd_gen (int argc, char **argv)
@@ -30,12 +23,18 @@ sf_cmd_gen (int argc, char **argv)
     const char *output = NULL;
     bool json = false;
     const sf_cli_opt_t opts[] = {
-        SF_CLI_OPT_INT ("m", &m, 1, INT32_MAX, "--m must be an integer in 1..2147483647, not '%s'"),
-        SF_CLI_OPT_INT ("k", &k, 1, INT32_MAX, "--k must be an integer in 1..2147483647, not '%s'"),
-        SF_CLI_OPT_DOUBLE ("sparsity", &sparsity, 0.0, 1.0, "--sparsity must be a number in [0, 1], not '%s'"),
-        SF_CLI_OPT_U64 ("seed", &seed, "--seed must be a non-negative integer, not '%s'"),
-        { .name = "output", .short_name = 'o', .kind = SF_CLI_STR, .dest = &output },
-        SF_CLI_OPT_FLAG ("json", &json),
+        SF_CLI_OPT_INT ("m", &m, 1, INT32_MAX, "--m must be an integer in 1..2147483647, not '%s'",
+                        SF_CLI_DOC ("M", "rows (output features), 1..2147483647")),
+        SF_CLI_OPT_INT ("k", &k, 1, INT32_MAX, "--k must be an integer in 1..2147483647, not '%s'",
+                        SF_CLI_DOC ("K", "columns (input features), 1..2147483647")),
+        SF_CLI_OPT_DOUBLE ("sparsity", &sparsity, 0.0, 1.0, "--sparsity must be a number in [0, 1], not '%s'",
+                           SF_CLI_DOC ("S", "fraction of zeros, 0 <= S <= 1")),
+        SF_CLI_OPT_U64 ("seed", &seed, "--seed must be a non-negative integer, not '%s'",
+                        SF_CLI_DOC ("N", "random seed (default 1)")),
+        SF_CLI_OPT_STR ("output", &output, .short_name = 'o',
+                        SF_CLI_DOC ("F", "output file: .mtx (Matrix Market, with values) or .smtx\n"
+                                         "(DLMC pattern; values are regenerated from a seed on read)")),
+        SF_CLI_OPT_FLAG ("json", &json, SF_CLI_DOC (NULL, "print the generated matrix's summary as JSON")),
         SF_CLI_OPT_END
     };
     int rc = sf_cli_options_only ("gen", argc, argv, opts, s_help);

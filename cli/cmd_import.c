@@ -29,29 +29,7 @@ static const char *s_help =
     "rank and denser ones are skipped and counted. A layer has a bias when the\n"
     "checkpoint holds PREFIX.bias for PREFIX.weight (1-D, M elements): the kernel\n"
     "adds it, and the deployed module passes its own bias vector at each call.\n\n"
-    "  -o, --output FILE    the manifest to write (refused if it exists, unless --force)\n"
-    "  --dir DIR            write DIR/manifest.json (DIR is created); with -o, a\n"
-    "                       relative FILE is taken inside DIR\n"
-    "  --pattern GLOB       take tensors whose name matches GLOB (fnmatch; repeatable;\n"
-    "                       default *.weight)\n"
-    "  --exclude GLOB       leave out tensors whose name matches GLOB (repeatable)\n"
-    "  --tensor NAME        take this tensor whatever its sparsity (repeatable; with\n"
-    "                       only --tensor, nothing else is taken); a missing one is\n"
-    "                       an error\n"
-    "  --min-sparsity S     the least sparsity of a layer taken by pattern, 0..1\n"
-    "                       (default 0.5)\n"
-    "  --tokens N           N, the tokens a call computes (rows of nn.Linear's input\n"
-    "                       flattened to 2-D, e.g. batch x sequence): the layers are\n"
-    "                       tuned for it (default 512)\n"
-    "  --precision P        fp32 (default), tf32, bf16 or fp16 (docs/DEPLOY.md)\n"
-    "  --layout L           kn (default: B is K x N, C is M x N) or nk (X is N x K,\n"
-    "                       Y is N x M: nn.Linear's own layout)\n"
-    "  --name NAME          the model's name (default: the checkpoint's directory or\n"
-    "                       file name)\n"
-    "  --force              replace an existing manifest\n"
-    "  --json               print the summary as JSON\n"
-    "  -q, --quiet          print nothing but errors\n"
-    "  -h, --help           this help\n\n"
+    SF_CLI_HELP_OPTIONS (23) "\n"
     "Exit: 0 written, 1 an I/O failure, 2 bad usage or a bad checkpoint (missing\n"
     "tensor or shard, wrong rank, unreadable dtype, nothing selected).\n";
 
@@ -99,19 +77,41 @@ s_parse (int argc, char **argv, s_args_t *a)
 {
     const char *cmd = "import";
     const sf_cli_opt_t opts[] = {
-        { .name = "output", .short_name = 'o', .kind = SF_CLI_STR, .dest = &a->output },
-        SF_CLI_OPT_STR ("dir", &a->dir),
-        SF_CLI_OPT_CALL ("pattern", &a->o, s_glob),
-        SF_CLI_OPT_CALL ("exclude", &a->o, s_glob),
-        SF_CLI_OPT_CALL ("tensor", &a->o, s_glob),
-        SF_CLI_OPT_DOUBLE ("min-sparsity", &a->o.min_sparsity, 0.0, 1.0, "--min-sparsity: a number in 0..1, not '%s'"),
-        SF_CLI_OPT_INT ("tokens", &a->o.tokens, 1, SF_PROTO_N_MAX, "--tokens: 1..16777216, not '%s'"),
-        SF_CLI_OPT_CALL ("precision", &a->o, s_tier_layout),
-        SF_CLI_OPT_CALL ("layout", &a->o, s_tier_layout),
-        SF_CLI_OPT_STRLEN ("name", &a->o.name, 1, SF_PROTO_NAME_MAX, "--name: 1..128 bytes"),
-        SF_CLI_OPT_FLAG ("force", &a->o.force),
-        SF_CLI_OPT_FLAG ("json", &a->json),
-        { .name = "quiet", .short_name = 'q', .kind = SF_CLI_FLAG, .dest = &a->quiet },
+        { .name = "output", .short_name = 'o', .kind = SF_CLI_STR, .dest = &a->output,
+          SF_CLI_DOC ("FILE", "the manifest to write (refused if it exists, unless --force)") },
+        SF_CLI_OPT_STR ("dir", &a->dir,
+            SF_CLI_DOC ("DIR", "write DIR/manifest.json (DIR is created); with -o, a\n"
+                               "relative FILE is taken inside DIR")),
+        SF_CLI_OPT_CALL ("pattern", &a->o, s_glob,
+            SF_CLI_DOC ("GLOB", "take tensors whose name matches GLOB (fnmatch; repeatable;\n"
+                                "default *.weight)")),
+        SF_CLI_OPT_CALL ("exclude", &a->o, s_glob,
+            SF_CLI_DOC ("GLOB", "leave out tensors whose name matches GLOB (repeatable)")),
+        SF_CLI_OPT_CALL ("tensor", &a->o, s_glob,
+            SF_CLI_DOC ("NAME", "take this tensor whatever its sparsity (repeatable; with\n"
+                                "only --tensor, nothing else is taken); a missing one is\n"
+                                "an error")),
+        SF_CLI_OPT_DOUBLE ("min-sparsity", &a->o.min_sparsity, 0.0, 1.0, "--min-sparsity: a number in 0..1, not '%s'",
+            SF_CLI_DOC ("S", "the least sparsity of a layer taken by pattern, 0..1\n"
+                             "(default 0.5)")),
+        SF_CLI_OPT_INT ("tokens", &a->o.tokens, 1, SF_PROTO_N_MAX, "--tokens: 1..16777216, not '%s'",
+            SF_CLI_DOC ("N", "N, the tokens a call computes (rows of nn.Linear's input\n"
+                             "flattened to 2-D, e.g. batch x sequence): the layers are\n"
+                             "tuned for it (default 512)")),
+        SF_CLI_OPT_CALL ("precision", &a->o, s_tier_layout,
+            SF_CLI_DOC ("P", "fp32 (default), tf32, bf16 or fp16 (docs/DEPLOY.md)")),
+        SF_CLI_OPT_CALL ("layout", &a->o, s_tier_layout,
+            SF_CLI_DOC ("L", "kn (default: B is K x N, C is M x N) or nk (X is N x K,\n"
+                             "Y is N x M: nn.Linear's own layout)")),
+        SF_CLI_OPT_STRLEN ("name", &a->o.name, 1, SF_PROTO_NAME_MAX, "--name: 1..128 bytes",
+            SF_CLI_DOC ("NAME", "the model's name (default: the checkpoint's directory or\n"
+                                "file name)")),
+        SF_CLI_OPT_FLAG ("force", &a->o.force,
+            SF_CLI_DOC (NULL, "replace an existing manifest")),
+        SF_CLI_OPT_FLAG ("json", &a->json,
+            SF_CLI_DOC (NULL, "print the summary as JSON")),
+        { .name = "quiet", .short_name = 'q', .kind = SF_CLI_FLAG, .dest = &a->quiet,
+          SF_CLI_DOC (NULL, "print nothing but errors") },
         SF_CLI_OPT_END
     };
     _Static_assert (SF_PROTO_N_MAX == 16777216 && SF_PROTO_NAME_MAX == 128, "the messages say the bounds");

@@ -21,10 +21,7 @@ static const char *s_help =
     "marked with the matrix they are read as).\n"
     "float64 is read as float32 (the rounding is reported); a 4-D convolution\n"
     "weight O x I x kh x kw as its im2col matrix O x I*kh*kw (docs/MATRICES.md).\n\n"
-    "  --tensor NAME   .safetensors / index: the tensor to read as a matrix\n"
-    "  --seed N        seed of generated values for patterns (.smtx; default 1)\n"
-    "  --json          machine-readable output\n"
-    "  -h, --help      this help\n";
+    SF_CLI_HELP_OPTIONS (18);
 
 static cJSON *
 s_minmeanmax (int32_t min, double mean, int32_t max)
@@ -138,9 +135,11 @@ sf_cmd_inspect (int argc, char **argv)
     sf_read_opts_t read_opts = { NULL, 0 };
     bool json = false;
     const sf_cli_opt_t opts[] = {
-        SF_CLI_OPT_STR ("tensor", &read_opts.tensor),
-        SF_CLI_OPT_U64 ("seed", &read_opts.seed, "--seed must be a non-negative integer, not '%s'"),
-        SF_CLI_OPT_FLAG ("json", &json),
+        SF_CLI_OPT_STR ("tensor", &read_opts.tensor,
+                        SF_CLI_DOC ("NAME", ".safetensors / index: the tensor to read as a matrix")),
+        SF_CLI_OPT_U64 ("seed", &read_opts.seed, "--seed must be a non-negative integer, not '%s'",
+                        SF_CLI_DOC ("N", "seed of generated values for patterns (.smtx; default 1)")),
+        SF_CLI_OPT_FLAG ("json", &json, SF_CLI_JSON_DOC),
         SF_CLI_OPT_END
     };
     int rc = sf_cli_options ("inspect", argc, argv, opts, s_help);

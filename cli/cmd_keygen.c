@@ -17,10 +17,7 @@ static const char *s_help =
     "  DIR/NAME.cert_secret  the secret key (mode 0600): it never leaves DIR\n"
     "DIR is created (mode 0700) if it does not exist. An existing secret is\n"
     "never overwritten (exit 2). See docs/CLUSTER.md for a farm's setup.\n\n"
-    "  --name NAME     the certificate's name: letters, digits, '.', '_', '-'\n"
-    "                  (default: this machine's short host name)\n"
-    "  --json          machine-readable output\n"
-    "  -h, --help      this help\n";
+    SF_CLI_HELP_OPTIONS (18);
 
 int
 sf_cmd_keygen (int argc, char **argv)
@@ -30,8 +27,10 @@ sf_cmd_keygen (int argc, char **argv)
     const char *given = NULL;
     bool json = false;
     const sf_cli_opt_t opts[] = {
-        SF_CLI_OPT_STRLEN ("name", &given, 0, SF_CURVE_NAME_MAX, "--name is longer than 64 characters"),
-        SF_CLI_OPT_FLAG ("json", &json),
+        SF_CLI_OPT_STRLEN ("name", &given, 0, SF_CURVE_NAME_MAX, "--name is longer than 64 characters",
+                           SF_CLI_DOC ("NAME", "the certificate's name: letters, digits, '.', '_', '-'\n"
+                                               "(default: this machine's short host name)")),
+        SF_CLI_OPT_FLAG ("json", &json, SF_CLI_JSON_DOC),
         SF_CLI_OPT_END
     };
     _Static_assert (SF_CURVE_NAME_MAX == 64, "--name's message says the bound");

@@ -34,33 +34,11 @@ static const char *s_help =
     "finished work is kept, and those layers are answered from the store. While it\n"
     "runs, `spmmfarm status --watch --coordinator EP` (EP printed at the start)\n"
     "shows the campaign and its workers.\n\n"
-    "  --n N              columns of B the layers are tuned for (with weight files)\n"
-    "  --tensor NAME      .safetensors: the tensor to read (for the files that follow)\n"
-    "  --model MANIFEST   a model manifest (layers, weight files, N; docs/FARM.md)\n"
-    "  --store DIR        the store (default: $SPMMFARM_STORE or ~/.cache/spmmfarm/store)\n"
-    "  -o, --output DIR   write the bundle there (NAME.bundle)\n"
-    "  --allow-simulated  with -o on the sim backend: write the bundle anyway (its\n"
-    "                     kernels are real, their times model estimates, labelled\n"
-    "                     simulated in the manifest); without it -o is refused\n"
-    "  --backend B        auto (default: cuda when a GPU is visible), cuda or sim\n"
-    "  --workers N        worker processes (default: one per GPU; 1 with sim)\n"
-    "  --compile-threads N  compile threads per worker (default: CPUs / workers)\n"
-    "  --name NAME        the campaign's name\n"
-    "  --rank-model M     rank: an XGBoost JSON model file, or a store directory to\n"
-    "                     take its latest model of this GPU type from, instead of\n"
-    "                     --store's; tune-local's --model (implies --strategy rank)\n"
-    "  --json             print the result as JSON\n"
-    "  (--budget: local's default is planned from the layers' sizes: each layer\n"
-    "  the estimate of its whole search x 1.2, 2 to 20 s a layer; --budget 0\n"
-    "  searches every layer whole. --strategy: rank by default where a rank\n"
-    "  model of the GPU type is in the store or shipped, fp32; else proxy.\n"
-    "  Both said when taken)\n"
-    "  -q, --quiet        no progress bar\n"
-    "  -h, --help         this help\n\n"
+    SF_CLI_HELP_OPTIONS (21) "\n"
     "The search request (the same options and bounds as tune-local's; rank uses the\n"
     "store's latest rank model of the GPU type, spmmfarm train, and with none says\n"
     "so and runs proxy; --bias and --relu apply to the weight files given here):\n"
-    SF_REQUEST_HELP "\n"
+    SF_REQUEST_HELP_MARK "\n"
     "Exit: 0 every layer tuned, 1 a failure (a layer without a result), 2 bad usage.\n";
 
 typedef struct {
@@ -70,65 +48,71 @@ typedef struct {
     bool json, quiet, allow_simulated, strategy_given;
 } s_args_t;
 
+/*  The search request's options (wire/sf_request.h). */
+static int
+s_request_option (const char *cmd, int opt, const char *arg, void *dest)
+{
+    s_args_t *a = dest;
+    return sf_tune_request_option (cmd, opt, arg, &a->request, &a->strategy_given);
+}
+
+static int
+s_backend (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
+{
+    if (strcmp (arg, "auto") && strcmp (arg, "cuda") && strcmp (arg, "sim"))
+        return sf_cli_usage (cmd, "--backend: auto, cuda or sim");
+    *(const char **) opt->dest = arg;
+    return SF_EXIT_OK;
+}
+
 static int
 s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
 {
-    static const struct option own[] = {
-        { "n", required_argument, 0, 'n' },         { "tensor", required_argument, 0, 't' },
-        { "model", required_argument, 0, 'm' },
-        { "store", required_argument, 0, 'S' },     { "output", required_argument, 0, 'o' },
-        { "backend", required_argument, 0, 'b' },   { "workers", required_argument, 0, 'w' },
-        { "compile-threads", required_argument, 0, 'c' }, { "name", required_argument, 0, 'N' },
-        { "json", no_argument, 0, 'j' },            { "quiet", no_argument, 0, 'q' },
-        { "allow-simulated", no_argument, 0, 'A' }, { "rank-model", required_argument, 0, 'R' },
-        { "help", no_argument, 0, 'h' },            { 0, 0, 0, 0 }
-    };
     const char *cmd = "local";
     const char *files[SF_PROTO_LAYERS_MAX], *tensors[SF_PROTO_LAYERS_MAX];
-    int nfiles = 0, opt, h;
-    const struct option *longopts = sf_tune_getopt (own, NULL);
-    sf_cli_getopt_reset ();
-    while ((opt = getopt_long (argc, argv, "o:qh", longopts, NULL)) != -1) {
-        if ((h = sf_tune_request_option (cmd, opt, optarg, &a->request, &a->strategy_given)) != 0) {
-            if (h != 1)
-                return h;
-            continue;
-        }
-        switch (opt) {
-        case 'n':
-            if (!sf_cli_parse_int (optarg, 1, SF_PROTO_N_MAX, &a->n))
-                return sf_cli_usage (cmd, "--n: 1..%lld", (long long) SF_PROTO_N_MAX);
-            break;
-        case 't': a->tensor = optarg; break;
-        case 'm': a->manifest = optarg; break;
-        case 'S': a->store = optarg; break;
-        case 'o': a->output = optarg; break;
-        case 'b':
-            if (strcmp (optarg, "auto") && strcmp (optarg, "cuda") && strcmp (optarg, "sim"))
-                return sf_cli_usage (cmd, "--backend: auto, cuda or sim");
-            a->backend = optarg;
-            break;
-        case 'w':
-            if (!sf_cli_parse_int (optarg, 1, S_MAX_WORKERS, &a->workers))
-                return sf_cli_usage (cmd, "--workers: 1..%d", S_MAX_WORKERS);
-            break;
-        case 'c':
-            if (!sf_cli_parse_int (optarg, 1, 4096, &a->threads))
-                return sf_cli_usage (cmd, "--compile-threads: 1..4096");
-            break;
-        case 'N':
-            if (!optarg[0] || strlen (optarg) > SF_PROTO_NAME_MAX)
-                return sf_cli_usage (cmd, "--name: 1..%d bytes", SF_PROTO_NAME_MAX);
-            a->name = optarg;
-            break;
-        case 'j': a->json = true; break;
-        case 'q': a->quiet = true; break;
-        case 'A': a->allow_simulated = true; break;
-        case 'R': a->rank_model = optarg; break;
-        case 'h': sf_tune_print_help (s_help); return -1;
-        default: return sf_cli_usage (cmd, "unknown option");
-        }
-    }
+    int nfiles = 0;
+    _Static_assert (SF_PROTO_N_MAX == 16777216 && SF_PROTO_NAME_MAX == 128 && S_MAX_WORKERS == 64,
+                    "the messages say the bounds");
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_INT ("n", &a->n, 1, SF_PROTO_N_MAX, "--n: 1..16777216",
+                        SF_CLI_DOC ("N", "columns of B the layers are tuned for (with weight files)")),
+        SF_CLI_OPT_STR ("tensor", &a->tensor,
+                        SF_CLI_DOC ("NAME", ".safetensors: the tensor to read (for the files that follow)")),
+        SF_CLI_OPT_STR ("model", &a->manifest,
+                        SF_CLI_DOC ("MANIFEST", "a model manifest (layers, weight files, N; docs/FARM.md)")),
+        SF_CLI_OPT_STR ("store", &a->store,
+                        SF_CLI_DOC ("DIR", "the store (default: $SPMMFARM_STORE or ~/.cache/spmmfarm/store)")),
+        SF_CLI_OPT_STR ("output", &a->output, .short_name = 'o',
+                        SF_CLI_DOC ("DIR", "write the bundle there (NAME.bundle)")),
+        SF_CLI_OPT_FLAG ("allow-simulated", &a->allow_simulated,
+                         SF_CLI_DOC (NULL, "with -o on the sim backend: write the bundle anyway (its\n"
+                                           "kernels are real, their times model estimates, labelled\n"
+                                           "simulated in the manifest); without it -o is refused")),
+        SF_CLI_OPT_CALL ("backend", &a->backend, s_backend,
+                         SF_CLI_DOC ("B", "auto (default: cuda when a GPU is visible), cuda or sim")),
+        SF_CLI_OPT_INT ("workers", &a->workers, 1, S_MAX_WORKERS, "--workers: 1..64",
+                        SF_CLI_DOC ("N", "worker processes (default: one per GPU; 1 with sim)")),
+        SF_CLI_OPT_INT ("compile-threads", &a->threads, 1, 4096, "--compile-threads: 1..4096",
+                        SF_CLI_DOC ("N", "compile threads per worker (default: CPUs / workers)")),
+        SF_CLI_OPT_STRLEN ("name", &a->name, 1, SF_PROTO_NAME_MAX, "--name: 1..128 bytes",
+                           SF_CLI_DOC ("NAME", "the campaign's name")),
+        SF_CLI_OPT_STR ("rank-model", &a->rank_model,
+                        SF_CLI_DOC ("M", "rank: an XGBoost JSON model file, or a store directory to\n"
+                                         "take its latest model of this GPU type from, instead of\n"
+                                         "--store's; tune-local's --model (implies --strategy rank)")),
+        SF_CLI_OPT_FLAG ("json", &a->json, SF_CLI_DOC (NULL, "print the result as JSON")),
+        SF_CLI_NOTE_TEXT ("  (--budget: local's default is planned from the layers' sizes: each layer\n"
+                          "  the estimate of its whole search x 1.2, 2 to 20 s a layer; --budget 0\n"
+                          "  searches every layer whole. --strategy: rank by default where a rank\n"
+                          "  model of the GPU type is in the store or shipped, fp32; else proxy.\n"
+                          "  Both said when taken)\n"),
+        SF_CLI_OPT_FLAG ("quiet", &a->quiet, .short_name = 'q', SF_CLI_DOC (NULL, "no progress bar")),
+        SF_CLI_OPT_GROUP (sf_tune_getopt (NULL), s_request_option, a),
+        SF_CLI_OPT_END
+    };
+    int rc = sf_cli_options (cmd, argc, argv, opts, s_help);
+    if (rc != SF_CLI_GO)
+        return rc == SF_EXIT_OK ? -1 : rc;
     for (int i = optind; i < argc && nfiles < SF_PROTO_LAYERS_MAX; i++) {
         tensors[nfiles] = a->tensor;
         files[nfiles++] = argv[i];
@@ -144,7 +128,7 @@ s_parse (int argc, char **argv, s_args_t *a, sf_client_model_t *model)
         a->request.strategy = SF_REQUEST_RANK;
         a->strategy_given = true;
     }
-    int rc = a->manifest ? sf_client_model_read (a->manifest, model) : SF_OK;
+    rc = a->manifest ? sf_client_model_read (a->manifest, model) : SF_OK;
     for (int i = 0; i < nfiles && rc == SF_OK; i++)
         rc = sf_client_model_add (model, files[i], tensors[i], a->n, a->request.bias, a->request.relu);
     if (rc == SF_OK)

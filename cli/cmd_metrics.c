@@ -18,10 +18,7 @@ static const char *s_help =
     "(idle, busy, lost), the store's size (docs/FARM.md lists every name). For\n"
     "node_exporter's textfile collector, run it from cron or a loop with\n"
     "-o DIR/spmmfarm.prom: the file is replaced atomically.\n\n"
-    SF_CLIENT_HELP
-    "  -o, --output FILE  write the text to FILE (through a temporary file and a rename)\n"
-    "  --bare             values only, no # HELP and # TYPE lines\n"
-    "  -h, --help         this help\n\n"
+    SF_CLI_HELP_OPTIONS (21) "\n"
     "Exit: 0 printed, 1 no answer from the coordinator, 2 bad usage.\n";
 
 static int
@@ -38,9 +35,10 @@ sf_cmd_metrics (int argc, char **argv)
     sf_client_init (&cl);
     bool bare = false;
     const sf_cli_opt_t opts[] = {
-        { .name = "output", .short_name = 'o', .kind = SF_CLI_STR, .dest = &output },
-        SF_CLI_OPT_FLAG ("bare", &bare),
         SF_CLIENT_OPTIONS (&cl),
+        SF_CLI_OPT_STR ("output", &output, .short_name = 'o',
+                        SF_CLI_DOC ("FILE", "write the text to FILE (through a temporary file and a rename)")),
+        SF_CLI_OPT_FLAG ("bare", &bare, SF_CLI_DOC (NULL, "values only, no # HELP and # TYPE lines")),
         SF_CLI_OPT_END
     };
     int rc = sf_cli_options_only (cmd, argc, argv, opts, s_help);

@@ -37,18 +37,7 @@ static const char *s_help =
     "hundreds of noisy timings, so its own time is biased low (near the launch\n"
     "floor by several percent), and a loss against it would count that noise.\n"
     "The searches' own times stay in problems.jsonl (search_loss).\n\n"
-    "  --store DIR        the store with the model (its latest for the GPU type)\n"
-    "  --gpu-type NAME    the GPU type evaluated: must be this machine's (default:\n"
-    "                     this machine's, sim/... with the sim backend)\n"
-    "  --reuse DIR        take exhaustive and proxy from an earlier rank-eval's\n"
-    "                     DIR/problems.jsonl (same problem id, matrix hash, GPU type\n"
-    "                     and search options, else refused) and search\n"
-    "                     rank only: a new model is evaluated at the cost of rank\n"
-    "                     alone. Their winners are compiled again (not counted) for\n"
-    "                     the paired timing; their costs are the earlier run's.\n"
-    SF_BENCHOPTS_HELP
-    SF_TUNE_HELP
-    "  -h, --help         this help\n";
+    SF_CLI_HELP_OPTIONS (21);
 
 typedef struct {
     sf_rankeval_t eval;
@@ -74,14 +63,12 @@ s_check_type (s_cmd_t *c)
     return SF_EXIT_OK;
 }
 
-/*  A suite run's options, then the search's (--strategy refused). */
+/*  The search's options (--strategy refused). */
 static int
 s_option (const char *cmd, int opt, const char *arg, void *dest)
 {
     s_cmd_t *c = dest;
-    int handled = sf_benchopts_option (&c->eval.base, opt, arg);
-    if (!handled)
-        handled = sf_tune_option (cmd, opt, arg, &c->tune);
+    int handled = sf_tune_option (cmd, opt, arg, &c->tune);
     if (handled == 1 && c->tune.strategy_given)
         return sf_cli_usage (cmd, "--strategy does not apply: rank-eval runs all three");
     return handled;
@@ -90,7 +77,6 @@ s_option (const char *cmd, int opt, const char *arg, void *dest)
 int
 sf_cmd_rank_eval (int argc, char **argv)
 {
-    static const struct option own[] = { SF_BENCHOPTS_LONG_OPTIONS, SF_TUNE_LONG_OPTIONS, { NULL, 0, NULL, 0 } };
     s_cmd_t c;
     memset (&c, 0, sizeof c);
     sf_rankeval_t *ev = &c.eval;
@@ -103,17 +89,24 @@ sf_cmd_rank_eval (int argc, char **argv)
        cheaper than the first. */
     setenv ("CUDA_CACHE_DISABLE", "1", 1);
     const sf_cli_opt_t opts[] = {
-        SF_CLI_OPT_STR ("store", &c.store_dir),
-        SF_CLI_OPT_STR ("gpu-type", &c.gpu_type),
-        SF_CLI_OPT_STR ("reuse", &ev->reuse_dir),
-        SF_CLI_OPT_GROUP (sf_tune_getopt (own, NULL), s_option, &c),
+        SF_CLI_OPT_STR ("store", &c.store_dir,
+                        SF_CLI_DOC ("DIR", "the store with the model (its latest for the GPU type)")),
+        SF_CLI_OPT_STR ("gpu-type", &c.gpu_type,
+                        SF_CLI_DOC ("NAME", "the GPU type evaluated: must be this machine's (default:\n"
+                                            "this machine's, sim/... with the sim backend)")),
+        SF_CLI_OPT_STR ("reuse", &ev->reuse_dir,
+                        SF_CLI_DOC ("DIR", "take exhaustive and proxy from an earlier rank-eval's\n"
+                                           "DIR/problems.jsonl (same problem id, matrix hash, GPU type\n"
+                                           "and search options, else refused) and search\n"
+                                           "rank only: a new model is evaluated at the cost of rank\n"
+                                           "alone. Their winners are compiled again (not counted) for\n"
+                                           "the paired timing; their costs are the earlier run's.")),
+        SF_BENCHOPTS_OPTIONS (&ev->base),
+        SF_TUNE_OPTIONS (s_option, &c),
+        SF_BENCHOPTS_QUIET (&ev->base),
         SF_CLI_OPT_END
     };
-    int code = sf_cli_options_only ("rank-eval", argc, argv, opts, NULL);
-    if (code == SF_CLI_HELP) {
-        sf_tune_print_help (s_help);
-        return SF_EXIT_OK;
-    }
+    int code = sf_cli_options_only ("rank-eval", argc, argv, opts, s_help);
     if (code != SF_CLI_GO)
         return code;
     if (!c.store_dir && !c.tune.model)

@@ -16,12 +16,7 @@ static const char *s_help =
     "checks sampled rows against an independent double-precision product, and\n"
     "reports the time and a checksum of C. This is the reference that verifies\n"
     "every generated GPU kernel.\n\n"
-    "  --n N           columns of B and C (batch x pixels or tokens), 1..16777216\n"
-    "  --seed N        seed of B's values and of pattern values (default 1)\n"
-    "  --threads T     CPU threads (default: all)\n"
-    "  --tensor NAME   .safetensors: the tensor to read\n"
-    "  --json          machine-readable output\n"
-    "  -h, --help      this help\n";
+    SF_CLI_HELP_OPTIONS (18);
 
 int
 sf_cmd_reference (int argc, char **argv)
@@ -31,11 +26,14 @@ sf_cmd_reference (int argc, char **argv)
     sf_read_opts_t read_opts = { NULL, 0 };
     bool json = false;
     const sf_cli_opt_t opts[] = {
-        SF_CLI_OPT_INT ("n", &n, 1, 1 << 24, "--n must be an integer in 1..16777216, not '%s'"),
-        SF_CLI_OPT_U64 ("seed", &seed, "--seed must be a non-negative integer, not '%s'"),
-        SF_CLI_OPT_INT ("threads", &threads, 1, 256, "--threads must be in 1..256, not '%s'"),
-        SF_CLI_OPT_STR ("tensor", &read_opts.tensor),
-        SF_CLI_OPT_FLAG ("json", &json),
+        SF_CLI_OPT_INT ("n", &n, 1, 1 << 24, "--n must be an integer in 1..16777216, not '%s'",
+                        SF_CLI_DOC ("N", "columns of B and C (batch x pixels or tokens), 1..16777216")),
+        SF_CLI_OPT_U64 ("seed", &seed, "--seed must be a non-negative integer, not '%s'",
+                        SF_CLI_DOC ("N", "seed of B's values and of pattern values (default 1)")),
+        SF_CLI_OPT_INT ("threads", &threads, 1, 256, "--threads must be in 1..256, not '%s'",
+                        SF_CLI_DOC ("T", "CPU threads (default: all)")),
+        SF_CLI_OPT_STR ("tensor", &read_opts.tensor, SF_CLI_DOC ("NAME", ".safetensors: the tensor to read")),
+        SF_CLI_OPT_FLAG ("json", &json, SF_CLI_JSON_DOC),
         SF_CLI_OPT_END
     };
     int rc = sf_cli_options ("reference", argc, argv, opts, s_help);

@@ -20,9 +20,7 @@ static const char *s_help =
     "kernel that never ends must be killed at the deadline (--timeout, default\n"
     "3 s) and give one timeout result; then the correct kernel must verify again\n"
     "in a restarted child. Exit 0 if every step behaves, 1 if not (or no GPU).\n\n"
-    "  --gpu I        device ordinal\n"
-    "  --timeout S    run deadline of the hanging kernel, seconds\n"
-    "  -h, --help     this help\n";
+    SF_CLI_HELP_OPTIONS (17);
 
 static void
 s_step (void *arg, const char *what, int got, int want)
@@ -49,8 +47,10 @@ sf_cmd_selftest (int argc, char **argv)
     int64_t gpu = 0;
     double timeout = 3;
     const sf_cli_opt_t opts[] = {
-        SF_CLI_OPT_INT ("gpu", &gpu, 0, 1023, "--gpu must be a device ordinal, not '%s'"),
-        SF_CLI_OPT_CALL ("timeout", &timeout, s_timeout),
+        SF_CLI_OPT_INT ("gpu", &gpu, 0, 1023, "--gpu must be a device ordinal, not '%s'",
+                        SF_CLI_DOC ("I", "device ordinal")),
+        SF_CLI_OPT_CALL ("timeout", &timeout, s_timeout,
+                         SF_CLI_DOC ("S", "run deadline of the hanging kernel, seconds")),
         SF_CLI_OPT_END
     };
     int rc = sf_cli_options_only ("selftest", argc, argv, opts, s_help);

@@ -22,20 +22,13 @@ static const char *s_status_help =
     "as '!' in the bar), jobs failed, candidates measured and the estimated time\n"
     "left; and every worker the coordinator knows: GPU type, state (idle, busy,\n"
     "lost) and jobs done.\n\n"
-    "  --watch            redraw every second until the campaign(s) shown finish\n"
-    "                     (exit 0 when all are done with no failed job, 1 if one\n"
-    "                     failed, ended with failures or was cancelled)\n"
-    "  --interval MS      --watch: redraw period (1000)\n"
-    SF_CLIENT_HELP
-    "  --json             {\"campaigns\": [...], \"workers\": [...]}\n"
-    "  -h, --help         this help\n";
+    SF_CLI_HELP_OPTIONS (21);
 
 static const char *s_cancel_help =
     "usage: spmmfarm cancel CAMPAIGN [--coordinator EP]\n\n"
     "Cancels a campaign: its queued jobs are dropped, the workers running its jobs\n"
     "are told to stop them. What was measured stays in the store.\n\n"
-    SF_CLIENT_HELP
-    "  -h, --help         this help\n";
+    SF_CLI_HELP_OPTIONS (21);
 
 static void
 s_print_text (const sf_proto_status_t *st, bool watch)
@@ -171,10 +164,14 @@ sf_cmd_status (int argc, char **argv)
     bool watch = false, json = false;
     int64_t interval = 1000;
     const sf_cli_opt_t opts[] = {
-        SF_CLI_OPT_FLAG ("watch", &watch),
-        SF_CLI_OPT_INT ("interval", &interval, 50, 3600000, "--interval: 50..3600000 ms"),
-        SF_CLI_OPT_FLAG ("json", &json),
+        SF_CLI_OPT_FLAG ("watch", &watch,
+                         SF_CLI_DOC (NULL, "redraw every second until the campaign(s) shown finish\n"
+                                           "(exit 0 when all are done with no failed job, 1 if one\n"
+                                           "failed, ended with failures or was cancelled)")),
+        SF_CLI_OPT_INT ("interval", &interval, 50, 3600000, "--interval: 50..3600000 ms",
+                        SF_CLI_DOC ("MS", "--watch: redraw period (1000)")),
         SF_CLIENT_OPTIONS (&cl),
+        SF_CLI_OPT_FLAG ("json", &json, SF_CLI_DOC (NULL, "{\"campaigns\": [...], \"workers\": [...]}")),
         SF_CLI_OPT_END
     };
     int rc = sf_cli_options (cmd, argc, argv, opts, s_status_help);

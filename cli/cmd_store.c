@@ -25,10 +25,7 @@ static const char *s_help =
     "           lists the records it cannot read and exits 1 if there are any\n\n"
     "  DIR          the store (default: $SPMMFARM_STORE, else\n"
     "               $XDG_CACHE_HOME/spmmfarm/store, else ~/.cache/spmmfarm/store)\n"
-    "  --db NAME    dump: only this database (meta, matrices, campaigns, jobs,\n"
-    "               results, best, kernels, models)\n"
-    "  --json       machine-readable output (dump: one JSON object per line)\n"
-    "  -h, --help   this help\n";
+    SF_CLI_HELP_OPTIONS (15);
 
 /* ---- dump ------------------------------------------------------------- */
 
@@ -177,19 +174,23 @@ s_db (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
 int
 sf_cmd_store (int argc, char **argv)
 {
+    s_verb_t verb = { argc >= 2 ? argv[1] : "", -1 };
+    bool json = false;
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_CALL ("db", &verb, s_db,
+                         SF_CLI_DOC ("NAME", "dump: only this database (meta, matrices, campaigns, jobs,\n"
+                                             "results, best, kernels, models)")),
+        SF_CLI_OPT_FLAG ("json", &json, SF_CLI_DOC (NULL, "machine-readable output (dump: one JSON object per line)")),
+        SF_CLI_OPT_END
+    };
     if (argc >= 2 && (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0)) {
-        fputs (s_help, stdout);
+        sf_cli_help (stdout, s_help, opts);
         return SF_EXIT_OK;
     }
     if (argc < 2)
         return sf_cli_usage ("store", "expected a command: stat, dump or verify");
-    s_verb_t verb = { argv[1], -1 };
     if (strcmp (verb.sub, "stat") != 0 && strcmp (verb.sub, "dump") != 0 && strcmp (verb.sub, "verify") != 0)
         return sf_cli_usage ("store", "no store command '%s' (stat, dump, verify)", verb.sub);
-    bool json = false;
-    const sf_cli_opt_t opts[] = {
-        SF_CLI_OPT_CALL ("db", &verb, s_db), SF_CLI_OPT_FLAG ("json", &json), SF_CLI_OPT_END
-    };
     argc--, argv++;  /* getopt sees "SUB DIR --options" */
     int rc = sf_cli_options ("store", argc, argv, opts, s_help);
     if (rc != SF_CLI_GO)

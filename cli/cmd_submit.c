@@ -16,20 +16,7 @@ static const char *s_help =
     "file (any format `inspect` reads), or the layers of a model manifest (JSON,\n"
     "docs/FARM.md). The coordinator splits it into jobs for its workers; follow it\n"
     "with `spmmfarm status`, fetch the bundle with `spmmfarm export`.\n\n"
-    "  --layer FILE       a weight file (repeatable; plain arguments work too)\n"
-    "  --tensor NAME      .safetensors: the tensor to read (for the files that follow)\n"
-    "  --n N              columns of B the layers are tuned for\n"
-    "  --model MANIFEST   a model manifest (layers, weight files, N)\n"
-    "  --rank-model M     rank: the XGBoost JSON model file (or a store directory's\n"
-    "                     latest model of --gpu-type) the JOBs carry instead of the\n"
-    "                     coordinator's store's; tune-local's --model (implies\n"
-    "                     --strategy rank; a file's GPU type is the campaign's)\n"
-    "  --name NAME        the campaign's name (default: the model's, or the first file's)\n"
-    "  --gpu-type T       only workers of this GPU type (NAME/sm_XY/Nsm; default: the first\n"
-    "                     worker's type; required for a sweep)\n"
-    SF_CLIENT_HELP
-    "  --json             print {\"campaign\": ID}\n"
-    "  -h, --help         this help\n\n"
+    SF_CLI_HELP_OPTIONS (21) "\n"
     "The search request (the same options and bounds as tune-local's; every one\n"
     "travels to the workers in the JOBs). --strategy also takes sweep: a rank-model\n"
     "training sweep (--max-configs configs per layer, sampled with --seed); rank\n"
@@ -37,7 +24,7 @@ static const char *s_help =
     "store (spmmfarm train), with none it runs proxy and `status` says it fell back.\n"
     "--bias and --relu apply to the weight files given here (a manifest's layers\n"
     "say their own):\n"
-    SF_REQUEST_HELP;
+    SF_REQUEST_HELP_MARK;
 
 typedef struct {
     const char *files[SF_PROTO_LAYERS_MAX];
@@ -94,24 +81,30 @@ sf_cmd_submit (int argc, char **argv)
     memset (&sub, 0, sizeof sub);
     sf_request_init (&sub.request);
     const sf_cli_opt_t opts[] = {
-        SF_CLI_OPT_CALL ("layer", &files, s_layer_option),
-        SF_CLI_OPT_STR ("tensor", &files.tensor),
-        SF_CLI_OPT_INT ("n", &n, 1, SF_PROTO_N_MAX, "--n: 1..16777216"),
-        SF_CLI_OPT_STR ("model", &manifest),
-        SF_CLI_OPT_STRLEN ("name", &name, 1, SF_PROTO_NAME_MAX, "--name: 1..128 bytes"),
-        SF_CLI_OPT_TEXT_FIT ("gpu-type", sub.gpu_type, "--gpu-type: too long"),
-        SF_CLI_OPT_FLAG ("json", &json),
-        SF_CLI_OPT_STR ("rank-model", &rank_model),
+        SF_CLI_OPT_CALL ("layer", &files, s_layer_option,
+                         SF_CLI_DOC ("FILE", "a weight file (repeatable; plain arguments work too)")),
+        SF_CLI_OPT_STR ("tensor", &files.tensor,
+                        SF_CLI_DOC ("NAME", ".safetensors: the tensor to read (for the files that follow)")),
+        SF_CLI_OPT_INT ("n", &n, 1, SF_PROTO_N_MAX, "--n: 1..16777216",
+                        SF_CLI_DOC ("N", "columns of B the layers are tuned for")),
+        SF_CLI_OPT_STR ("model", &manifest, SF_CLI_DOC ("MANIFEST", "a model manifest (layers, weight files, N)")),
+        SF_CLI_OPT_STR ("rank-model", &rank_model,
+                        SF_CLI_DOC ("M", "rank: the XGBoost JSON model file (or a store directory's\n"
+                                         "latest model of --gpu-type) the JOBs carry instead of the\n"
+                                         "coordinator's store's; tune-local's --model (implies\n"
+                                         "--strategy rank; a file's GPU type is the campaign's)")),
+        SF_CLI_OPT_STRLEN ("name", &name, 1, SF_PROTO_NAME_MAX, "--name: 1..128 bytes",
+                           SF_CLI_DOC ("NAME", "the campaign's name (default: the model's, or the first file's)")),
+        SF_CLI_OPT_TEXT_FIT ("gpu-type", sub.gpu_type, "--gpu-type: too long",
+                             SF_CLI_DOC ("T", "only workers of this GPU type (NAME/sm_XY/Nsm; default: the first\n"
+                                              "worker's type; required for a sweep)")),
         SF_CLIENT_OPTIONS (&cl),
-        SF_CLI_OPT_GROUP (sf_tune_getopt (own, NULL), s_request_option, &sub),
+        SF_CLI_OPT_FLAG ("json", &json, SF_CLI_DOC (NULL, "print {\"campaign\": ID}")),
+        SF_CLI_OPT_GROUP (sf_tune_getopt (own), s_request_option, &sub),
         SF_CLI_OPT_END
     };
     _Static_assert (SF_PROTO_N_MAX == 16777216 && SF_PROTO_NAME_MAX == 128, "the messages say the bounds");
-    int rc = sf_cli_options (cmd, argc, argv, opts, NULL);
-    if (rc == SF_CLI_HELP) {
-        sf_tune_print_help (s_help);
-        return SF_EXIT_OK;
-    }
+    int rc = sf_cli_options (cmd, argc, argv, opts, s_help);
     if (rc != SF_CLI_GO)
         return rc;
     for (int i = optind; i < argc; i++)

@@ -15,12 +15,7 @@ static const char *s_help =
     "conf/bench/bench205.conf): id, M x K x N, sparsity, seed and where each comes\n"
     "from, then a summary. Shapes are expanded over the suite's sparsities in file\n"
     "order, each problem with its fixed seed; docs/SUITES.md describes the format.\n\n"
-    "  --filter EXPR   only the problems matching EXPR: comma-separated terms, all\n"
-    "                  of which must hold, e.g. 'sparsity>=0.9,n=3136,shape~rn50'\n"
-    "                  (fields m k n sparsity seed: = != < <= > >=;\n"
-    "                  id shape source matrix: = != ~ !~, ~ is a substring)\n"
-    "  --json          machine-readable output\n"
-    "  -h, --help      this help\n";
+    SF_CLI_HELP_OPTIONS (18);
 
 static int
 s_print_json (const sf_suite_t *suite)
@@ -104,7 +99,15 @@ sf_cmd_suite (int argc, char **argv)
 {
     const char *filter = NULL;
     bool json = false;
-    const sf_cli_opt_t opts[] = { SF_CLI_OPT_STR ("filter", &filter), SF_CLI_OPT_FLAG ("json", &json), SF_CLI_OPT_END };
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_STR ("filter", &filter,
+                        SF_CLI_DOC ("EXPR", "only the problems matching EXPR: comma-separated terms, all\n"
+                                            "of which must hold, e.g. 'sparsity>=0.9,n=3136,shape~rn50'\n"
+                                            "(fields m k n sparsity seed: = != < <= > >=;\n"
+                                            "id shape source matrix: = != ~ !~, ~ is a substring)")),
+        SF_CLI_OPT_FLAG ("json", &json, SF_CLI_JSON_DOC),
+        SF_CLI_OPT_END
+    };
     int rc = sf_cli_options ("suite", argc, argv, opts, s_help);
     if (rc != SF_CLI_GO)
         return rc;

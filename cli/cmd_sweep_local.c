@@ -30,19 +30,7 @@ static const char *s_help =
     "backend). `spmmfarm train` then fits the GPU type's rank model. Problems whose\n"
     "results are all in the store are not run again, so an interrupted sweep\n"
     "resumes.\n\n"
-    "  --sweep FILE       the sweep file\n"
-    "  --store DIR        the store (default: $SPMMFARM_STORE, else\n"
-    "                     $XDG_CACHE_HOME/spmmfarm/store, else ~/.cache/spmmfarm/store)\n"
-    "  --backend B        auto (default), cuda or sim (times are SIMULATED)\n"
-    "  --gpu I            device ordinal (default 0)\n"
-    "  --compile-threads T  compile pool size (default: all CPUs)\n"
-    "  --run-timeout S    seconds before a hanging candidate is killed (default 30)\n"
-    "  --limit N          stop after N new problems (a partial run, resumed later)\n"
-    "  --estimate         only estimate the sweep's duration on this machine's GPU\n"
-    "                     type and compile threads (DESIGN 4.4's compile costs)\n"
-    "  --json             machine-readable output\n"
-    "  -q, --quiet        no progress\n"
-    "  -h, --help         this help\n";
+    SF_CLI_HELP_OPTIONS (21);
 
 typedef struct {
     const char *sweep_path, *store_dir;
@@ -155,47 +143,32 @@ s_estimate (const s_opts_t *o, const sf_sweep_t *sweep)
     return SF_OK;
 }
 
-/*  Options, with the tuning options' codes where they are the same. */
+/*  Options: the tuning options a sweep's timing uses (its configs come from
+    the sweep file), with a sweep's help. */
 static int
 s_options (int argc, char **argv, s_opts_t *o)
 {
-    static const struct option own[] = {
-        { "sweep", required_argument, NULL, 'S' },
-        { "store", required_argument, NULL, 's' },
-        { "backend", required_argument, NULL, SF_TUNE_OPT_BASE + 1 },
-        { "gpu", required_argument, NULL, SF_TUNE_OPT_BASE + 2 },
-        { "compile-threads", required_argument, NULL, SF_TUNE_OPT_BASE + 3 },
-        { "limit", required_argument, NULL, 'l' },
-        { "estimate", no_argument, NULL, 'e' },
-        { "json", no_argument, NULL, 'j' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
+    _Static_assert (SF_SWEEP_PROBLEMS_MAX == 65536, "the message says the bound");
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_STR ("sweep", &o->sweep_path, SF_CLI_DOC ("FILE", "the sweep file")),
+        SF_CLI_OPT_STR ("store", &o->store_dir, SF_CLI_DOC ("DIR", SF_CLI_STORE_DOC)),
+        SF_TUNE_OPT ("backend", &o->tune, SF_CLI_DOC ("B", "auto (default), cuda or sim (times are SIMULATED)")),
+        SF_TUNE_OPT ("gpu", &o->tune, SF_CLI_DOC ("I", "device ordinal (default 0)")),
+        SF_TUNE_OPT ("compile-threads", &o->tune, SF_CLI_DOC ("T", "compile pool size (default: all CPUs)")),
+        SF_TUNE_OPT ("run-timeout", &o->tune,
+                     SF_CLI_DOC ("S", "seconds before a hanging candidate is killed (default 30)")),
+        SF_CLI_OPT_INT ("limit", &o->limit, 1, SF_SWEEP_PROBLEMS_MAX, "--limit must be in 1..65536, not '%s'",
+                        SF_CLI_DOC ("N", "stop after N new problems (a partial run, resumed later)")),
+        SF_CLI_OPT_IFLAG ("estimate", &o->estimate,
+                          SF_CLI_DOC (NULL, "only estimate the sweep's duration on this machine's GPU\n"
+                                            "type and compile threads (DESIGN 4.4's compile costs)")),
+        SF_CLI_OPT_IFLAG ("json", &o->json, SF_CLI_JSON_DOC),
+        SF_CLI_OPT_IFLAG ("quiet", &o->quiet, .short_name = 'q', SF_CLI_DOC (NULL, "no progress")),
+        SF_CLI_OPT_END
     };
-    /* of the search request, only what a sweep's timing uses (its configs
-       come from the sweep file) */
-    static const char *const request[] = { "run-timeout", NULL };
-    const struct option *options = sf_tune_getopt (own, request);
-    int opt, handled;
-    while ((opt = getopt_long (argc, argv, "qh", options, NULL)) != -1) {
-        switch (opt) {
-        case 'S': o->sweep_path = optarg; break;
-        case 's': o->store_dir = optarg; break;
-        case 'l':
-            if (!sf_cli_parse_int (optarg, 1, SF_SWEEP_PROBLEMS_MAX, &o->limit))
-                return sf_cli_usage ("sweep-local", "--limit must be in 1..%d, not '%s'",
-                                     SF_SWEEP_PROBLEMS_MAX, optarg);
-            break;
-        case 'e': o->estimate = 1; break;
-        case 'j': o->json = 1; break;
-        case 'q': o->quiet = 1; break;
-        case 'h': fputs (s_help, stdout); return -1;
-        default:
-            handled = sf_tune_option ("sweep-local", opt, optarg, &o->tune);
-            if (handled != 1)
-                return handled ? handled : sf_cli_usage ("sweep-local", "unknown option");
-        }
-    }
+    int rc = sf_cli_options ("sweep-local", argc, argv, opts, s_help);
+    if (rc != SF_CLI_GO)
+        return rc == SF_EXIT_OK ? -1 : rc;
     if (optind != argc)
         return sf_cli_usage ("sweep-local", "unexpected argument '%s'", argv[optind]);
     if (!o->sweep_path)

@@ -25,23 +25,7 @@ static const char *s_help =
     "store as the type's next version, with its training-set size and metrics\n"
     "(recall of the true best within the top k, winner loss; measured on held-out\n"
     "problems, then the model is fit on all of them).\n\n"
-    "  --store DIR        the store (written: no coordinator may hold it)\n"
-    "  --gpu-type NAME    e.g. 'NVIDIA H100 80GB HBM3/sm_90/132sm' (spmmfarm devices),\n"
-    "                     or sim/h100-model/132sm for the sim backend's results\n"
-    "  --config FILE      hyperparameters (default: the built-in conf/rankmodel.conf)\n"
-    "  -o, --output FILE  also write the model as XGBoost JSON to FILE\n"
-    "  --note TEXT        a note kept with the model\n"
-    "  --json             machine-readable output\n"
-    "  -h, --help         this help\n\n"
-    "With --coordinator: the sweep FILE (docs/RANKMODEL.md) goes to the farm as a\n"
-    "campaign of strategy sweep on workers of GPU type NAME (its problems' matrices\n"
-    "are made here); a progress bar follows it; then the coordinator fits the model\n"
-    "on its store's sweeps of that GPU type (built-in settings) and stores it as the\n"
-    "type's next version, which its `rank` campaigns use from then on. Problems a\n"
-    "sweep measured before are not measured again.\n\n"
-    "  --sweep FILE       the training sweep (e.g. conf/sweeps/default.conf)\n"
-    "  -q, --quiet        no progress bar\n"
-    SF_CLIENT_HELP;
+    SF_CLI_HELP_OPTIONS (21);
 
 typedef struct {
     const char *store_dir, *gpu_type, *config, *output, *note, *sweep;
@@ -159,47 +143,48 @@ s_train_farm (const s_opts_t *o)
     return rc;
 }
 
+/*  The client's options; --coordinator makes it the farm's form. */
+static int
+s_client_option (const char *cmd, int opt, const char *arg, void *dest)
+{
+    s_opts_t *o = dest;
+    int handled = sf_client_option (cmd, opt, arg, &o->client);
+    o->farm |= handled == 1 && opt == SF_CLIENT_OPT_BASE;
+    return handled;
+}
+
 int
 sf_cmd_train (int argc, char **argv)
 {
-    static const struct option options[] = {
-        { "store", required_argument, NULL, 's' },
-        { "gpu-type", required_argument, NULL, 'g' },
-        { "config", required_argument, NULL, 'c' },
-        { "output", required_argument, NULL, 'o' },
-        { "note", required_argument, NULL, 'N' },
-        { "sweep", required_argument, NULL, 'S' },
-        { "json", no_argument, NULL, 'j' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
-        SF_CLIENT_LONG_OPTIONS,
-        { NULL, 0, NULL, 0 }
-    };
     s_opts_t o = { 0 };
     sf_client_init (&o.client);
-    int opt;
-    sf_cli_getopt_reset ();
-    while ((opt = getopt_long (argc, argv, "o:qh", options, NULL)) != -1) {
-        int handled = sf_client_option ("train", opt, optarg, &o.client);
-        if (handled == 1) {
-            o.farm |= opt == SF_CLIENT_OPT_BASE;
-            continue;
-        }
-        if (handled != 0)
-            return handled;
-        switch (opt) {
-        case 's': o.store_dir = optarg; break;
-        case 'g': o.gpu_type = optarg; break;
-        case 'c': o.config = optarg; break;
-        case 'o': o.output = optarg; break;
-        case 'N': o.note = optarg; break;
-        case 'S': o.sweep = optarg; break;
-        case 'j': o.json = 1; break;
-        case 'q': o.quiet = 1; break;
-        case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
-        default: return sf_cli_usage ("train", "unknown option");
-        }
-    }
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_STR ("store", &o.store_dir, SF_CLI_DOC ("DIR", "the store (written: no coordinator may hold it)")),
+        SF_CLI_OPT_STR ("gpu-type", &o.gpu_type,
+                        SF_CLI_DOC ("NAME", "e.g. 'NVIDIA H100 80GB HBM3/sm_90/132sm' (spmmfarm devices),\n"
+                                            "or sim/h100-model/132sm for the sim backend's results")),
+        SF_CLI_OPT_STR ("config", &o.config,
+                        SF_CLI_DOC ("FILE", "hyperparameters (default: the built-in conf/rankmodel.conf)")),
+        SF_CLI_OPT_STR ("output", &o.output, .short_name = 'o',
+                        SF_CLI_DOC ("FILE", "also write the model as XGBoost JSON to FILE")),
+        SF_CLI_OPT_STR ("note", &o.note, SF_CLI_DOC ("TEXT", "a note kept with the model")),
+        SF_CLI_OPT_IFLAG ("json", &o.json, SF_CLI_JSON_DOC),
+        SF_CLI_HELP_HERE,
+        SF_CLI_NOTE_TEXT ("\n"
+                          "With --coordinator: the sweep FILE (docs/RANKMODEL.md) goes to the farm as a\n"
+                          "campaign of strategy sweep on workers of GPU type NAME (its problems' matrices\n"
+                          "are made here); a progress bar follows it; then the coordinator fits the model\n"
+                          "on its store's sweeps of that GPU type (built-in settings) and stores it as the\n"
+                          "type's next version, which its `rank` campaigns use from then on. Problems a\n"
+                          "sweep measured before are not measured again.\n\n"),
+        SF_CLI_OPT_STR ("sweep", &o.sweep, SF_CLI_DOC ("FILE", "the training sweep (e.g. conf/sweeps/default.conf)")),
+        SF_CLI_OPT_IFLAG ("quiet", &o.quiet, .short_name = 'q', SF_CLI_DOC (NULL, "no progress bar")),
+        SF_CLI_OPT_GROUP (sf_client_long_options, s_client_option, &o, .help = SF_CLIENT_HELP),
+        SF_CLI_OPT_END
+    };
+    int rc = sf_cli_options ("train", argc, argv, opts, s_help);
+    if (rc != SF_CLI_GO)
+        return rc;
     if (optind != argc)
         return sf_cli_usage ("train", "unexpected argument '%s'", argv[optind]);
     if (o.farm || o.sweep) {
@@ -214,11 +199,11 @@ sf_cmd_train (int argc, char **argv)
         return sf_cli_usage ("train", "--gpu-type '%s' does not end in /<SMs>sm (see spmmfarm devices)",
                              o.gpu_type);
     if (o.farm) {
-        int rc = s_train_farm (&o);
+        rc = s_train_farm (&o);
         return rc == SF_OK ? SF_EXIT_OK : sf_cli_fail ("train", rc);
     }
     sf_rankmodel_params_t params;
-    int rc = sf_rankmodel_params_load (o.config, &params);
+    rc = sf_rankmodel_params_load (o.config, &params);
     if (rc != SF_OK)
         return sf_cli_fail ("train", rc);
     uint32_t version = 0;

@@ -37,25 +37,7 @@ static const char *s_help =
     "measured, so the result is never slower than SGEMM. The search runs on an\n"
     "embedded farm (a coordinator thread and one worker process, as `local`\n"
     "starts), so it is recorded exactly as the farm records a layer.\n\n"
-    "  --n N              columns of B and C the kernel is tuned for (1..16777216)\n"
-    SF_TUNE_HELP
-    "  --tensor NAME      .safetensors: the tensor to read\n"
-    "  --save-cubin F     write the winner's cubin to F, its source to F.ptx (U)\n"
-    "                     or F.cu (D), and A's encoding to F.data (D)\n"
-    "  --store DIR        remember searches in this store (default: $SPMMFARM_STORE,\n"
-    "                     else $XDG_CACHE_HOME/spmmfarm/store, else\n"
-    "                     ~/.cache/spmmfarm/store): a search is recorded as a\n"
-    "                     campaign (its id is printed; `spmmfarm export ID` bundles\n"
-    "                     it), and the same request again (GPU type, matrix content,\n"
-    "                     N, bias, ReLU, and the search options that change what is\n"
-    "                     searched: strategy, max-configs, proxy-top, templates,\n"
-    "                     max-code-fmas, precision, layout, tol, seed...) is answered\n"
-    "                     from the store without searching\n"
-    "  --no-store         neither read nor write a store: always search (in a\n"
-    "                     temporary store, removed afterwards)\n"
-    "  --json             machine-readable output\n"
-    "  -q, --quiet        no progress bars\n"
-    "  -h, --help         this help\n\n"
+    SF_CLI_HELP_OPTIONS (21) "\n"
     "A store that cannot be read or written (or is held by a running coordinator)\n"
     "is skipped with a warning: the search runs in a temporary store and its\n"
     "result is printed all the same.\n";
@@ -155,18 +137,6 @@ s_local_time (int64_t ms, char *buf, size_t size)
     struct tm tm;
     localtime_r (&t, &tm);
     strftime (buf, size, "%Y-%m-%d %H:%M", &tm);
-}
-
-static int
-s_save (const char *path, const void *data, size_t size)
-{
-    FILE *f = fopen (path, "wb");
-    if (!f || fwrite (data, 1, size, f) != size) {
-        if (f)
-            fclose (f);
-        return sf_error_set (SF_ERR_IO, "cannot write %s", path);
-    }
-    return fclose (f) == 0 ? SF_OK : sf_error_set (SF_ERR_IO, "cannot write %s", path);
 }
 
 static void
@@ -290,49 +260,51 @@ s_print_text (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *o, const 
                 st->dir);
 }
 
+static int
+s_tune_option (const char *cmd, int opt, const char *arg, void *tune)
+{
+    return sf_tune_option (cmd, opt, arg, tune);
+}
+
 int
 sf_cmd_tune_local (int argc, char **argv)
 {
-    static const struct option own[] = {
-        { "n", required_argument, NULL, 'n' },
-        SF_TUNE_LONG_OPTIONS,
-        { "tensor", required_argument, NULL, 'T' },
-        { "save-cubin", required_argument, NULL, 'o' },
-        { "store", required_argument, NULL, 's' },
-        { "no-store", no_argument, NULL, 'N' },
-        { "json", no_argument, NULL, 'j' },
-        { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
     sf_tune_t tune;
     sf_tune_init (&tune);
     sf_search_opts_t *o = &tune.search;
     int64_t n = 0;
-    int json = 0, quiet = 0, opt, handled;
+    bool json = false, quiet = false;
     const char *save = NULL;
     s_store_t st = { 0 };
     sf_read_opts_t read_opts = { NULL, 0 };
-    const struct option *options = sf_tune_getopt (own, NULL);
-    while ((opt = getopt_long (argc, argv, "qh", options, NULL)) != -1) {
-        switch (opt) {
-        case 'n':
-            if (!sf_cli_parse_int (optarg, 1, 1 << 24, &n))
-                return sf_cli_usage ("tune-local", "--n must be an integer in 1..16777216, not '%s'", optarg);
-            break;
-        case 'T': read_opts.tensor = optarg; break;
-        case 'o': save = optarg; break;
-        case 's': st.dir_opt = optarg; break;
-        case 'N': st.off = true; break;
-        case 'j': json = 1; break;
-        case 'q': quiet = 1; break;
-        case 'h': sf_tune_print_help (s_help); return SF_EXIT_OK;
-        default:
-            handled = sf_tune_option ("tune-local", opt, optarg, &tune);
-            if (handled != 1)
-                return handled ? handled : sf_cli_usage ("tune-local", "unknown option");
-        }
-    }
+    const sf_cli_opt_t opts[] = {
+        SF_CLI_OPT_INT ("n", &n, 1, 1 << 24, "--n must be an integer in 1..16777216, not '%s'",
+                        SF_CLI_DOC ("N", "columns of B and C the kernel is tuned for (1..16777216)")),
+        SF_TUNE_OPTIONS (s_tune_option, &tune),
+        SF_CLI_OPT_STR ("tensor", &read_opts.tensor, SF_CLI_DOC ("NAME", ".safetensors: the tensor to read")),
+        SF_CLI_OPT_STR ("save-cubin", &save,
+                        SF_CLI_DOC ("F", "write the winner's cubin to F, its source to F.ptx (U)\n"
+                                         "or F.cu (D), and A's encoding to F.data (D)")),
+        SF_CLI_OPT_STR ("store", &st.dir_opt,
+                        SF_CLI_DOC ("DIR", "remember searches in this store (default: $SPMMFARM_STORE,\n"
+                                           "else $XDG_CACHE_HOME/spmmfarm/store, else\n"
+                                           "~/.cache/spmmfarm/store): a search is recorded as a\n"
+                                           "campaign (its id is printed; `spmmfarm export ID` bundles\n"
+                                           "it), and the same request again (GPU type, matrix content,\n"
+                                           "N, bias, ReLU, and the search options that change what is\n"
+                                           "searched: strategy, max-configs, proxy-top, templates,\n"
+                                           "max-code-fmas, precision, layout, tol, seed...) is answered\n"
+                                           "from the store without searching")),
+        SF_CLI_OPT_FLAG ("no-store", &st.off,
+                         SF_CLI_DOC (NULL, "neither read nor write a store: always search (in a\n"
+                                           "temporary store, removed afterwards)")),
+        SF_CLI_OPT_FLAG ("json", &json, SF_CLI_JSON_DOC),
+        SF_CLI_OPT_FLAG ("quiet", &quiet, .short_name = 'q', SF_CLI_DOC (NULL, "no progress bars")),
+        SF_CLI_OPT_END
+    };
+    int parsed = sf_cli_options ("tune-local", argc, argv, opts, s_help);
+    if (parsed != SF_CLI_GO)
+        return parsed;
     if (optind + 1 != argc)
         return sf_cli_usage ("tune-local", "expected exactly one MATRIX file");
     if (!n)
@@ -372,16 +344,8 @@ sf_cmd_tune_local (int argc, char **argv)
         rc = s_search (&st, name, &tune, &dev, a, n, quiet || json, &r);
         sf_progress_set_item (NULL);
     }
-    if (rc == SF_OK && save && r.kernel.cubin) {
-        char ptx_path[4096];
-        snprintf (ptx_path, sizeof ptx_path, "%s.%s", save, r.tmpl == SF_TEMPLATE_D ? "cu" : "ptx");
-        rc = s_save (save, r.kernel.cubin, r.kernel.cubin_size);
-        if (rc == SF_OK && r.kernel.source)
-            rc = s_save (ptx_path, r.kernel.source, sf_kernel_source_len (&r.kernel));
-        snprintf (ptx_path, sizeof ptx_path, "%s.data", save);
-        if (rc == SF_OK && r.kernel.data)
-            rc = s_save (ptx_path, r.kernel.data, r.kernel.data_size);
-    }
+    if (rc == SF_OK && save && r.kernel.cubin)
+        rc = sf_kernel_save (&r.kernel, save, r.tmpl == SF_TEMPLATE_D ? "cu" : "ptx");
     if (rc == SF_OK && json)
         s_print_json (argv[optind], a, n, o, &r, &st);
     else if (rc == SF_OK)

@@ -27,29 +27,7 @@ static const char *s_help =
     "sends the results back. Heartbeats while busy; reconnects with back-off\n"
     "(250 ms doubling to 32 s) when the coordinator goes silent. SIGTERM or\n"
     "SIGINT: says BYE (its jobs are requeued) and exits 0. See docs/WORKER.md.\n\n"
-    "  --connect EP         the coordinator's workers endpoint\n"
-    "                       (default tcp://127.0.0.1:5555)\n"
-    "  --backend B          auto (default: cuda when the driver sees the GPU, else\n"
-    "                       sim), cuda, or sim (an analytic GPU model: every time\n"
-    "                       it reports is SIMULATED)\n"
-    "  --gpu I              device ordinal (default 0; Slurm: $SLURM_LOCALID)\n"
-    "  --compile-threads N  compile pool size (default: all CPUs)\n"
-    "  --capacity N         jobs held at once, 1..1024 (default 2)\n"
-    "  --curve-dir DIR      CurveZMQ: DIR/worker.cert (secret beside it) and the\n"
-    "                       coordinator's DIR/coordinator.cert\n"
-    "  --cert FILE          CurveZMQ: this worker's NAME.cert (NAME.cert_secret beside it)\n"
-    "  --server-cert FILE   CurveZMQ: the coordinator's public certificate\n"
-    "  --config FILE        farm configuration (conf/farm.conf): its `worker` section\n"
-    "                       gives the defaults; flags win\n"
-    "  --dry-run            answer every job at once with made-up simulated times,\n"
-    "                       nothing compiled (coordinator tests and benchmarks)\n"
-    "  --max-jobs N         leave after answering N jobs (tests)\n"
-    "  --compile-cache DIR  the compile cache: every compile is looked up there\n"
-    "                       first and kept there, keyed by its source, options and\n"
-    "                       toolkit (default: $SPMMFARM_COMPILE_CACHE, else\n"
-    "                       ~/.cache/spmmfarm/kernels; bounded to 8 GiB; docs/WORKER.md)\n"
-    "  --no-compile-cache   compile everything (SPMMFARM_COMPILE_CACHE=off does too)\n"
-    "  -h, --help           this help\n"
+    SF_CLI_HELP_OPTIONS (23)
     "Exit codes: 0 after SHUTDOWN, a signal or --max-jobs; 1 runtime failure (no\n"
     "GPU with --backend cuda...); 2 bad usage or bad input (flags, certificates).\n";
 
@@ -118,23 +96,45 @@ sf_cmd_worker (int argc, char **argv)
     int stop_fd = -1;
     const char *config = NULL, *curve_dir = NULL;
     const sf_cli_opt_t opts[] = {
-        SF_CLI_CONF ("connect", SF_CLI_F_STR ("connect", &s.connect)),
-        SF_CLI_CONF ("backend", SF_CLI_F_STR ("backend", &s.backend)),
-        SF_CLI_CONF ("gpu", SF_CLI_F_STR ("gpu", &s.gpu)),
-        SF_CLI_CONF ("compile_threads", SF_CLI_F_STR ("compile-threads", &s.compile_threads)),
-        SF_CLI_CONF ("capacity", SF_CLI_F_STR ("capacity", &s.capacity)),
+        SF_CLI_CONF ("connect", SF_CLI_F_STR ("connect", &s.connect),
+            SF_CLI_DOC ("EP", "the coordinator's workers endpoint\n"
+                              "(default tcp://127.0.0.1:5555)")),
+        SF_CLI_CONF ("backend", SF_CLI_F_STR ("backend", &s.backend),
+            SF_CLI_DOC ("B", "auto (default: cuda when the driver sees the GPU, else\n"
+                             "sim), cuda, or sim (an analytic GPU model: every time\n"
+                             "it reports is SIMULATED)")),
+        SF_CLI_CONF ("gpu", SF_CLI_F_STR ("gpu", &s.gpu),
+            SF_CLI_DOC ("I", "device ordinal (default 0; Slurm: $SLURM_LOCALID)")),
+        SF_CLI_CONF ("compile_threads", SF_CLI_F_STR ("compile-threads", &s.compile_threads),
+            SF_CLI_DOC ("N", "compile pool size (default: all CPUs)")),
+        SF_CLI_CONF ("capacity", SF_CLI_F_STR ("capacity", &s.capacity),
+            SF_CLI_DOC ("N", "jobs held at once, 1..1024 (default 2)")),
         SF_CLI_CONF ("reconnect_min_ms", SF_CLI_F_STR (NULL, &s.reconnect_min_ms)),
         SF_CLI_CONF ("reconnect_max_ms", SF_CLI_F_STR (NULL, &s.reconnect_max_ms)),
-        SF_CLI_OPT_STR ("curve-dir", &curve_dir),
-        SF_CLI_CONF ("curve/cert", SF_CLI_F_STR ("cert", &s.cert)),
-        SF_CLI_CONF ("curve/server", SF_CLI_F_STR ("server-cert", &s.server)),
-        SF_CLI_OPT_STR ("config", &config),
-        SF_CLI_OPT_FLAG ("dry-run", &o.dry_run),
+        SF_CLI_OPT_STR ("curve-dir", &curve_dir,
+            SF_CLI_DOC ("DIR", "CurveZMQ: DIR/worker.cert (secret beside it) and the\n"
+                               "coordinator's DIR/coordinator.cert")),
+        SF_CLI_CONF ("curve/cert", SF_CLI_F_STR ("cert", &s.cert),
+            SF_CLI_DOC ("FILE", "CurveZMQ: this worker's NAME.cert (NAME.cert_secret beside it)")),
+        SF_CLI_CONF ("curve/server", SF_CLI_F_STR ("server-cert", &s.server),
+            SF_CLI_DOC ("FILE", "CurveZMQ: the coordinator's public certificate")),
+        SF_CLI_OPT_STR ("config", &config,
+            SF_CLI_DOC ("FILE", "farm configuration (conf/farm.conf): its `worker` section\n"
+                                "gives the defaults; flags win")),
+        SF_CLI_OPT_FLAG ("dry-run", &o.dry_run,
+            SF_CLI_DOC (NULL, "answer every job at once with made-up simulated times,\n"
+                              "nothing compiled (coordinator tests and benchmarks)")),
         SF_CLI_OPT_INT32 ("max-jobs", &o.max_jobs, 1, 1 << 30,
-                          "--max-jobs must be an integer in 1..1073741824, not '%s'"),
-        SF_CLI_OPT_CALL ("compile-cache", &s, s_cache),
+                          "--max-jobs must be an integer in 1..1073741824, not '%s'",
+            SF_CLI_DOC ("N", "leave after answering N jobs (tests)")),
+        SF_CLI_OPT_CALL ("compile-cache", &s, s_cache,
+            SF_CLI_DOC ("DIR", "the compile cache: every compile is looked up there\n"
+                               "first and kept there, keyed by its source, options and\n"
+                               "toolkit (default: $SPMMFARM_COMPILE_CACHE, else\n"
+                               "~/.cache/spmmfarm/kernels; bounded to 8 GiB; docs/WORKER.md)")),
         SF_CLI_CONF ("compile_cache", SF_CLI_F_STR (NULL, &s.compile_cache)),  /* the file's */
-        SF_CLI_OPT_CALL0 ("no-compile-cache", &s, s_cache),
+        SF_CLI_OPT_CALL0 ("no-compile-cache", &s, s_cache,
+            SF_CLI_DOC (NULL, "compile everything (SPMMFARM_COMPILE_CACHE=off does too)")),
         SF_CLI_OPT_END
     };
     int code = sf_cli_options_only ("worker", argc, argv, opts, s_help);

@@ -1,4 +1,4 @@
-/*  sf_benchopts: --suite, -o, --filter, --limit, -q of a suite run. */
+/*  sf_benchopts: a suite run's suite, filter and output folder opened. */
 #include "cli/sf_benchopts.h"
 
 #include <errno.h>
@@ -8,24 +8,6 @@
 #include "cli/sf_cli.h"
 #include "cli/sf_progress.h"
 #include "common/sf_error.h"
-
-int
-sf_benchopts_option (sf_benchrun_t *run, int opt, const char *arg)
-{
-    int64_t v;
-    switch (opt) {
-    case SF_BENCHOPTS_BASE + 0: run->suite_path = arg; return 1;
-    case 'o': run->dir = arg; return 1;
-    case SF_BENCHOPTS_BASE + 1: run->filter = arg; return 1;
-    case SF_BENCHOPTS_BASE + 2:
-        if (!sf_cli_parse_int (arg, 1, 1000000, &v))
-            return sf_cli_usage (run->command, "--limit must be in 1..1000000, not '%s'", arg);
-        run->limit = v;
-        return 1;
-    case 'q': run->quiet = 1; return 1;
-    }
-    return 0;
-}
 
 int
 sf_benchopts_open (sf_benchrun_t *run, sf_suite_t **suite_p)

@@ -5,28 +5,21 @@
 
 #include <getopt.h>
 
+#include "cli/sf_cli.h"
 #include "common/sf_suite.h"
 #include "experiments/sf_benchrun.h"
 
-/*  Long options of a suite run, to put in a command's option table
-    (-o is the short form of --output: add "o:" to the short options). */
-#define SF_BENCHOPTS_BASE 1100
-#define SF_BENCHOPTS_LONG_OPTIONS                                         \
-    { "suite", required_argument, NULL, SF_BENCHOPTS_BASE + 0 },          \
-    { "output", required_argument, NULL, 'o' },                           \
-    { "filter", required_argument, NULL, SF_BENCHOPTS_BASE + 1 },         \
-    { "limit", required_argument, NULL, SF_BENCHOPTS_BASE + 2 },          \
-    { "quiet", no_argument, NULL, 'q' }
-
-#define SF_BENCHOPTS_HELP                                                                    \
-    "  --suite FILE       suite file (e.g. conf/bench/bench205.conf)\n"                    \
-    "  -o, --output DIR   output folder (created if missing)\n"                            \
-    "  --filter EXPR      only the problems matching EXPR (see spmmfarm suite --help)\n"   \
-    "  --limit N          stop after N new problems (a partial run, resumed later)\n"
-
-/*  Handles one of SF_BENCHOPTS_LONG_OPTIONS (and -o, -q): 1 if handled, 0
-    if not one of them, or SF_EXIT_USAGE (message printed). */
-int sf_benchopts_option (sf_benchrun_t *run, int opt, const char *arg);
+/*  The options of a suite run, as entries of an sf_cli_options table
+    (listed by the help in this order); -q, --quiet apart (its help line is
+    the command's). */
+#define SF_BENCHOPTS_OPTIONS(run)                                                                       \
+    SF_CLI_OPT_STR ("suite", &(run)->suite_path, SF_CLI_DOC ("FILE", "suite file (e.g. conf/bench/bench205.conf)")), \
+    SF_CLI_OPT_STR ("output", &(run)->dir, .short_name = 'o', SF_CLI_DOC ("DIR", "output folder (created if missing)")), \
+    SF_CLI_OPT_STR ("filter", &(run)->filter,                                                           \
+                    SF_CLI_DOC ("EXPR", "only the problems matching EXPR (see spmmfarm suite --help)")),  \
+    SF_CLI_OPT_INT ("limit", &(run)->limit, 1, 1000000, "--limit must be in 1..1000000, not '%s'",        \
+                    SF_CLI_DOC ("N", "stop after N new problems (a partial run, resumed later)"))
+#define SF_BENCHOPTS_QUIET(run, ...) SF_CLI_OPT_IFLAG ("quiet", &(run)->quiet, .short_name = 'q', __VA_ARGS__)
 
 /*  Checks that --suite and -o were given, loads the suite, applies the
     filter, creates DIR and hands the progress bars to the run: SF_EXIT_OK

@@ -12,6 +12,7 @@
 
 #include "common/sf_error.h"
 #include "common/sf_suggest.h"
+#include "wire/sf_request.h"
 
 /*  What the last bad option was, for sf_cli_usage (set by
     sf_cli_getopt_long, cleared by sf_cli_getopt_reset and when printed). */
@@ -170,6 +171,68 @@ s_long_note (const char *arg, const struct option *longopts)
         snprintf (s_option_note, sizeof s_option_note, "unknown option '--%s'", word);
 }
 
+/* ---- help ------------------------------------------------------------ */
+
+/*  One option's lines: its head, then its help from `column`. */
+static void
+s_help_option (FILE *out, const char *head, const char *help, int column)
+{
+    int len = (int) strlen (head);
+    fputs (head, out);
+    for (const char *p = help; *p;) {
+        const char *nl = strchr (p, '\n');
+        int n = nl ? (int) (nl - p) : (int) strlen (p);
+        int pad = p == help ? (column - len < 1 ? 2 : column - len) : column;
+        fprintf (out, "%*s%.*s\n", pad, "", n, p);
+        p += n + (nl ? 1 : 0);
+    }
+}
+
+static void
+s_help_options (FILE *out, const sf_cli_opt_t *opts, int column)
+{
+    bool help_listed = false;
+    for (const sf_cli_opt_t *o = opts; o && o->kind != SF_CLI_END; o++) {
+        if (o->kind == SF_CLI_NOTE && !o->help) {  /* SF_CLI_HELP_HERE */
+            s_help_option (out, "  -h, --help", "this help", column);
+            help_listed = true;
+        }
+        if (!o->help)
+            continue;
+        if (o->kind == SF_CLI_NOTE || o->kind == SF_CLI_GROUP || !o->name) {
+            sf_cli_help (out, o->help, NULL);
+            continue;
+        }
+        char head[96];
+        char shrt[8] = "";
+        if (o->short_name)
+            snprintf (shrt, sizeof shrt, "-%c, ", o->short_name);
+        snprintf (head, sizeof head, "  %s--%s%s%s", shrt, o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        s_help_option (out, head, o->help, column);
+    }
+    if (!help_listed)
+        s_help_option (out, "  -h, --help", "this help", column);
+}
+
+void
+sf_cli_help (FILE *out, const char *help, const sf_cli_opt_t *opts)
+{
+    static const char mark[] = "@options ";
+    size_t request = strlen (SF_REQUEST_HELP_MARK);
+    for (const char *p = help; *p;) {
+        const char *nl = strchr (p, '\n');
+        size_t n = nl ? (size_t) (nl - p) + 1 : strlen (p);
+        int column;
+        if (strncmp (p, mark, sizeof mark - 1) == 0 && sscanf (p + sizeof mark - 1, "%d@", &column) == 1)
+            s_help_options (out, opts, column);
+        else if (n == request && strncmp (p, SF_REQUEST_HELP_MARK, n) == 0)
+            sf_request_help (out);
+        else
+            fwrite (p, 1, n, out);
+        p += n;
+    }
+}
+
 /* ---- table-driven options ------------------------------------------- */
 
 /*  The val of a table entry's long option (above any short option's and
@@ -183,6 +246,7 @@ s_store (const char *cmd, const sf_cli_opt_t *o, const char *arg)
     int64_t v;
     switch (o->kind) {
     case SF_CLI_FLAG: *(bool *) o->dest = true; return SF_EXIT_OK;
+    case SF_CLI_IFLAG: *(int *) o->dest = 1; return SF_EXIT_OK;
     case SF_CLI_STR:
         if (o->error && ((int64_t) strlen (arg) < o->min || (int64_t) strlen (arg) > o->max))
             break;
@@ -227,12 +291,13 @@ sf_cli_options (const char *cmd, int argc, char **argv, const sf_cli_opt_t *opts
     size_t used = 1;
     int count = 0;
     for (const sf_cli_opt_t *o = opts; o->kind != SF_CLI_END; o++) {
-        if (!o->name && o->kind != SF_CLI_GROUP)
-            continue;  /* the configuration file's only */
+        if (o->kind == SF_CLI_NOTE || (!o->name && o->kind != SF_CLI_GROUP))
+            continue;  /* help text, or the configuration file's only */
         const struct option *g = o->kind == SF_CLI_GROUP ? o->group : NULL;
         do {
             assert (count < SF_CLI_OPTS_MAX);
-            bool value = g ? g->has_arg != no_argument : o->kind != SF_CLI_FLAG && o->kind != SF_CLI_CALL0;
+            bool value = g ? g->has_arg != no_argument
+                           : o->kind != SF_CLI_FLAG && o->kind != SF_CLI_IFLAG && o->kind != SF_CLI_CALL0;
             int short_name = g ? (g->val > ' ' && g->val < 127 ? g->val : 0) : o->short_name;
             longopts[count] = g ? *g : (struct option) { o->name, value ? required_argument : no_argument, NULL,
                                                          S_OPT_BASE + count };
@@ -251,9 +316,7 @@ sf_cli_options (const char *cmd, int argc, char **argv, const sf_cli_opt_t *opts
     int opt;
     while ((opt = sf_cli_getopt_long (argc, argv, shortopts, longopts, NULL)) != -1) {
         if (opt == 'h') {
-            if (!help)
-                return SF_CLI_HELP;
-            fputs (help, stdout);
+            sf_cli_help (stdout, help, opts);
             return SF_EXIT_OK;
         }
         const sf_cli_opt_t *hit = opt >= S_OPT_BASE && opt < S_OPT_BASE + count ? owner[opt - S_OPT_BASE] : NULL;

@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 #include <czmq.h>
@@ -62,11 +63,14 @@ int sf_cli_getopt_long (int argc, char *const *argv, const char *shortopts,
     its entry says; a bad one is a usage error (exit 2) whose message is the
     entry's `error`, a printf format given the value (one %s, or none).
 
+        static const char *s_help = "usage: spmmfarm cmd --n N [--json] FILE\n\n"
+                                    SF_CLI_HELP_OPTIONS (18);
         int64_t n = 0;
         bool json = false;
         const sf_cli_opt_t opts[] = {
-            SF_CLI_OPT_INT ("n", &n, 1, 1 << 24, "--n must be in 1..16777216, not '%s'"),
-            SF_CLI_OPT_FLAG ("json", &json),
+            SF_CLI_OPT_INT ("n", &n, 1, 1 << 24, "--n must be in 1..16777216, not '%s'",
+                            SF_CLI_DOC ("N", "columns of B")),
+            SF_CLI_OPT_FLAG ("json", &json, SF_CLI_JSON_DOC),
             SF_CLI_OPT_END
         };
         int rc = sf_cli_options ("cmd", argc, argv, opts, s_help);
@@ -77,6 +81,7 @@ int sf_cli_getopt_long (int argc, char *const *argv, const char *shortopts,
 typedef enum {
     SF_CLI_END = 0,   /* ends a table */
     SF_CLI_FLAG,      /* bool *dest = true */
+    SF_CLI_IFLAG,     /* int *dest = 1 */
     SF_CLI_STR,       /* const char **dest = the value (in argv); with an
                          `error`, its length must be in [min, max] bytes */
     SF_CLI_TEXT,      /* char dest[max]: the value, copied: cut to fit, or
@@ -87,6 +92,9 @@ typedef enum {
     SF_CLI_DOUBLE,    /* double *dest: a finite number in [fmin, fmax] */
     SF_CLI_CALL,      /* call (cmd, entry, value) */
     SF_CLI_CALL0,     /* call (cmd, entry, NULL): an option without a value */
+    SF_CLI_NOTE,      /* no option: its `help`, printed as it is where the
+                         table's list of options is (a paragraph between
+                         options, another module's block of them) */
     SF_CLI_GROUP      /* the long options `group` (a {0}-ended table, e.g. a
                          module's; a printable val is also its short option),
                          handled by group_fn (cmd, opt, value, dest): 1 if
@@ -109,6 +117,11 @@ struct sf_cli_opt_s {
                                                                        exit code, message printed */
     const struct option *group;                                          /* SF_CLI_GROUP */
     int (*group_fn) (const char *cmd, int opt, const char *value, void *dest);
+    const char *arg;         /* the value's name in the help ("N"), NULL: none */
+    const char *help;        /* the help's text of the option, lines separated
+                                by '\n', without the option column (NULL: not
+                                listed); SF_CLI_NOTE, SF_CLI_GROUP: printed as
+                                it is */
 };
 
 /*  An entry: SF_CLI_OPT_X (...) = { SF_CLI_F_X (...) }; SF_CLI_CONF (KEY,
@@ -119,22 +132,37 @@ struct sf_cli_opt_s {
 #define SF_CLI_F_TEXT(n, buf) .name = (n), .kind = SF_CLI_TEXT, .dest = (buf), .max = (int64_t) sizeof (buf)
 #define SF_CLI_F_INT(n, d, lo, hi, e) \
     .name = (n), .kind = SF_CLI_INT, .dest = (d), .min = (lo), .max = (hi), .error = (e)
-#define SF_CLI_OPT_FLAG(n, d) { SF_CLI_F_FLAG (n, d) }
-#define SF_CLI_OPT_STR(n, d) { SF_CLI_F_STR (n, d) }
-#define SF_CLI_OPT_TEXT(n, buf) { SF_CLI_F_TEXT (n, buf) }
-#define SF_CLI_OPT_STRLEN(n, d, lo, hi, e) { SF_CLI_F_STR (n, d), .min = (lo), .max = (hi), .error = (e) }
-#define SF_CLI_OPT_TEXT_FIT(n, buf, e) { SF_CLI_F_TEXT (n, buf), .error = (e) }
-#define SF_CLI_OPT_INT(n, d, lo, hi, e) { SF_CLI_F_INT (n, d, lo, hi, e) }
-#define SF_CLI_OPT_INT32(n, d, lo, hi, e) \
-    { .name = (n), .kind = SF_CLI_INT32, .dest = (d), .min = (lo), .max = (hi), .error = (e) }
-#define SF_CLI_OPT_U64(n, d, e) { .name = (n), .kind = SF_CLI_U64, .dest = (d), .error = (e) }
-#define SF_CLI_OPT_DOUBLE(n, d, lo, hi, e) \
-    { .name = (n), .kind = SF_CLI_DOUBLE, .dest = (d), .fmin = (lo), .fmax = (hi), .error = (e) }
-#define SF_CLI_OPT_CALL(n, d, fn) { .name = (n), .kind = SF_CLI_CALL, .dest = (d), .call = (fn) }
-#define SF_CLI_OPT_CALL0(n, d, fn) { .name = (n), .kind = SF_CLI_CALL0, .dest = (d), .call = (fn) }
-#define SF_CLI_OPT_GROUP(g, fn, d) { .kind = SF_CLI_GROUP, .group = (g), .group_fn = (fn), .dest = (d) }
-#define SF_CLI_CONF(key, fields) { fields, .conf = (key) }
+#define SF_CLI_OPT_FLAG(n, d, ...) { SF_CLI_F_FLAG (n, d), __VA_ARGS__ }
+#define SF_CLI_OPT_IFLAG(n, d, ...) { .name = (n), .kind = SF_CLI_IFLAG, .dest = (d), __VA_ARGS__ }
+#define SF_CLI_OPT_STR(n, d, ...) { SF_CLI_F_STR (n, d), __VA_ARGS__ }
+#define SF_CLI_OPT_TEXT(n, buf, ...) { SF_CLI_F_TEXT (n, buf), __VA_ARGS__ }
+#define SF_CLI_OPT_STRLEN(n, d, lo, hi, e, ...) \
+    { SF_CLI_F_STR (n, d), .min = (lo), .max = (hi), .error = (e), __VA_ARGS__ }
+#define SF_CLI_OPT_TEXT_FIT(n, buf, e, ...) { SF_CLI_F_TEXT (n, buf), .error = (e), __VA_ARGS__ }
+#define SF_CLI_OPT_INT(n, d, lo, hi, e, ...) { SF_CLI_F_INT (n, d, lo, hi, e), __VA_ARGS__ }
+#define SF_CLI_OPT_INT32(n, d, lo, hi, e, ...) \
+    { .name = (n), .kind = SF_CLI_INT32, .dest = (d), .min = (lo), .max = (hi), .error = (e), __VA_ARGS__ }
+#define SF_CLI_OPT_U64(n, d, e, ...) { .name = (n), .kind = SF_CLI_U64, .dest = (d), .error = (e), __VA_ARGS__ }
+#define SF_CLI_OPT_DOUBLE(n, d, lo, hi, e, ...) \
+    { .name = (n), .kind = SF_CLI_DOUBLE, .dest = (d), .fmin = (lo), .fmax = (hi), .error = (e), __VA_ARGS__ }
+#define SF_CLI_OPT_CALL(n, d, fn, ...) { .name = (n), .kind = SF_CLI_CALL, .dest = (d), .call = (fn), __VA_ARGS__ }
+#define SF_CLI_OPT_CALL0(n, d, fn, ...) \
+    { .name = (n), .kind = SF_CLI_CALL0, .dest = (d), .call = (fn), __VA_ARGS__ }
+#define SF_CLI_OPT_GROUP(g, fn, d, ...) { .kind = SF_CLI_GROUP, .group = (g), .group_fn = (fn), .dest = (d), __VA_ARGS__ }
+#define SF_CLI_CONF(key, fields, ...) { fields, .conf = (key), __VA_ARGS__ }
 #define SF_CLI_OPT_END { .kind = SF_CLI_END }
+#define SF_CLI_NOTE_TEXT(text) { .kind = SF_CLI_NOTE, .help = (text) }
+/*  Where "-h, --help" is listed when it is not after the last entry. */
+#define SF_CLI_HELP_HERE { .kind = SF_CLI_NOTE }
+/*  An entry's help, the last argument of SF_CLI_OPT_X (...) or SF_CLI_CONF
+    (...): SF_CLI_DOC ("N", "rows, 1..2147483647") lists "  --m N" and the
+    text (arg NULL: a flag's, no value). */
+#define SF_CLI_DOC(a, h) .arg = (a), .help = (h)
+#define SF_CLI_JSON_DOC SF_CLI_DOC (NULL, "machine-readable output")
+/*  The default store, as the commands' help says it (without a final
+    newline: a command may go on). */
+#define SF_CLI_STORE_DOC \
+    "the store (default: $SPMMFARM_STORE, else\n$XDG_CACHE_HOME/spmmfarm/store, else ~/.cache/spmmfarm/store)"
 
 /*  The most long options one table gives (groups' included). */
 #define SF_CLI_OPTS_MAX 96
@@ -142,12 +170,26 @@ struct sf_cli_opt_s {
 /*  sf_cli_options's "go on": the options are read, argv[optind..] are the
     operands. */
 #define SF_CLI_GO (-1)
-/*  sf_cli_options's answer to --help when it has no help text to print. */
-#define SF_CLI_HELP (-2)
+
+/*  A command's help is one text: the usage, what it does, and a line
+    SF_CLI_HELP_OPTIONS (COLUMN) where the table's options are listed in
+    its order, each "  [-s, ]--name ARG" then its help from COLUMN (two
+    spaces after a head that reaches it; further lines at COLUMN), notes and groups
+    as they are, then "  -h, --help" "this help" (or where the table has
+    SF_CLI_HELP_HERE). A line
+    SF_REQUEST_HELP_MARK (in the text or in a note) becomes the search
+    request's options (wire/sf_request.h's sf_request_help). So every
+    option's name is written once, in the table. */
+#define SF_CLI_HELP_OPTIONS(column) "@options " #column "@\n"
+#define SF_REQUEST_HELP_MARK "@request-options@\n"
+
+/*  Prints help on out with its markers replaced from opts (may be NULL
+    when the text has no SF_CLI_HELP_OPTIONS). */
+void sf_cli_help (FILE *out, const char *help, const sf_cli_opt_t *opts);
 
 /*  Parses argv[1..] (getopt reset first) by the table opts: SF_CLI_GO, or
     the exit code to return: SF_EXIT_OK after printing `help` on stdout for
-    --help/-h (SF_CLI_HELP instead when help is NULL: the caller prints it),
+    --help/-h (sf_cli_help, its options listed from opts),
     SF_EXIT_USAGE after a usage error (an unknown option, a bad value), or
     what a call or a group returned. */
 int sf_cli_options (const char *cmd, int argc, char **argv, const sf_cli_opt_t *opts, const char *help);

@@ -37,11 +37,12 @@
     a client option, or a usage error's exit code (2) after printing it. */
 int sf_client_option (const char *command, int opt, const char *arg, sf_client_t *client);
 
-/*  The same options as an entry of an sf_cli_options table:
-    SF_CLIENT_OPTIONS (&client). */
+/*  The same options as an entry of an sf_cli_options table, listed by the
+    help where the entry is: SF_CLIENT_OPTIONS (&client). */
 extern const struct option sf_client_long_options[];
 int sf_client_option_group (const char *command, int opt, const char *arg, void *client);
-#define SF_CLIENT_OPTIONS(client_p) SF_CLI_OPT_GROUP (sf_client_long_options, sf_client_option_group, (client_p))
+#define SF_CLIENT_OPTIONS(client_p) \
+    SF_CLI_OPT_GROUP (sf_client_long_options, sf_client_option_group, (client_p), .help = SF_CLIENT_HELP)
 
 /*  The progress bar of a followed campaign: sf_client_bar_draw is an
     sf_client_status_fn (coordinator/sf_client.h) whose arg is the bar; it

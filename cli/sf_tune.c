@@ -20,55 +20,22 @@ sf_tune_init (sf_tune_t *t)
     t->backend = "auto";
 }
 
-/*  Help of SF_TUNE_LONG_OPTIONS (the request's follow, generated). */
-static const char *s_tune_help =
-    "  --backend B        auto (default: cuda when a GPU is visible, else sim),\n"
-    "                     cuda, or sim (an analytic GPU model: no GPU needed;\n"
-    "                     every time it prints is SIMULATED)\n"
-    "  --gpu I            device ordinal (default 0)\n"
-    "  --compile-threads T  compile pool size (default: all CPUs)\n"
-    "  --model M          rank: an XGBoost JSON model file, or a store directory to\n"
-    "                     take its latest model for this GPU type from (default: the\n"
-    "                     default store, see spmmfarm store --help)\n";
-
-void
-sf_tune_print_help (const char *text)
-{
-    const char *p = text;
-    while (*p) {
-        const char *nl = strchr (p, '\n');
-        size_t n = nl ? (size_t) (nl - p) + 1 : strlen (p);
-        if (strncmp (p, SF_TUNE_HELP, n) == 0 && n == strlen (SF_TUNE_HELP)) {
-            fputs (s_tune_help, stdout);
-            sf_request_help (stdout);
-        } else if (strncmp (p, SF_REQUEST_HELP, n) == 0 && n == strlen (SF_REQUEST_HELP))
-            sf_request_help (stdout);
-        else
-            fwrite (p, 1, n, stdout);
-        p += n;
-    }
-}
+const struct option sf_tune_long_options[] = { SF_TUNE_LONG_OPTIONS, { NULL, 0, NULL, 0 } };
 
 const struct option *
-sf_tune_getopt (const struct option *own, const char *const *only)
+sf_tune_getopt (const struct option *own)
 {
     static struct option table[128];
     size_t n = 0;
-    for (; own[n].name && n < 64; n++)
+    for (; own && own[n].name && n < 64; n++)
         table[n] = own[n];
     struct option req[SF_REQUEST_GETOPT_MAX];
     size_t count = sf_request_getopt (req, SF_REQUEST_GETOPT_MAX, SF_TUNE_REQUEST_BASE);
     for (size_t i = 0; i < count && n + 1 < sizeof table / sizeof table[0]; i++) {
-        bool wanted = !only;
-        const char *name = req[i].name;
-        if (strncmp (name, "no-", 3) == 0 && sf_request_option_find (name, strlen (name), NULL) >= 0)
-            name += 3;
-        for (const char *const *o = only; o && *o && !wanted; o++)
-            wanted = strcmp (*o, name) == 0;
         bool shadowed = false;  /* the command's own option of that name wins */
-        for (size_t j = 0; own[j].name && !shadowed; j++)
+        for (size_t j = 0; own && own[j].name && !shadowed; j++)
             shadowed = strcmp (own[j].name, req[i].name) == 0;
-        if (wanted && !shadowed)
+        if (!shadowed)
             table[n++] = req[i];
     }
     table[n] = (struct option) { NULL, 0, NULL, 0 };
@@ -119,18 +86,27 @@ sf_tune_option (const char *cmd, int opt, const char *arg, sf_tune_t *t)
     return 0;
 }
 
+int
+sf_tune_option_call (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
+{
+    sf_tune_t *t = opt->dest;
+    for (const struct option *o = sf_tune_long_options; o->name; o++)
+        if (strcmp (o->name, opt->name) == 0)
+            return sf_tune_option (cmd, o->val, arg, t) == 1 ? SF_EXIT_OK : SF_EXIT_USAGE;
+    if (sf_request_set_option (&t->request, opt->name, arg) != SF_OK)
+        return sf_cli_usage (cmd, "%s", sf_error_message ());
+    t->strategy_given = t->strategy_given || strcmp (opt->name, "strategy") == 0;
+    return SF_EXIT_OK;
+}
+
 void
 sf_tune_resolve_backend (const char *cmd, sf_tune_t *t)
 {
     sf_jobrun_search_opts (&t->request, &t->search);
-    if (strcmp (t->backend, "auto") == 0) {
-        char why[256] = "";
-        t->search.backend = sf_searchsetup_gpu_usable (t->search.gpu, why, sizeof why) ? SF_BACKEND_CUDA
-                                                                                        : SF_BACKEND_SIM;
-        if (t->search.backend == SF_BACKEND_SIM)
-            fprintf (stderr, "spmmfarm %s: no usable GPU (%s): using the sim backend\n", cmd, why);
-    } else
-        t->search.backend = strcmp (t->backend, "sim") == 0 ? SF_BACKEND_SIM : SF_BACKEND_CUDA;
+    char why[256];
+    t->search.backend = sf_searchsetup_backend (t->backend, t->search.gpu, why, sizeof why);
+    if (why[0])
+        fprintf (stderr, "spmmfarm %s: no usable GPU (%s): using the sim backend\n", cmd, why);
     if (t->search.backend == SF_BACKEND_SIM)
         fprintf (stderr, "spmmfarm %s: sim backend: compiles are real, times are SIMULATED "
                          "by an analytic model, not measured\n", cmd);

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 
+#include "cli/sf_cli.h"
 #include "rankmodel/sf_rankmodel.h"
 #include "store/sf_record.h"
 #include "wire/sf_request.h"
@@ -27,20 +28,28 @@
 /*  getopt values of the request's options: from here up. */
 #define SF_TUNE_REQUEST_BASE 3000
 
-/*  Where a command's help text has the search options: sf_tune_print_help
-    replaces the marker line with the generated block. SF_TUNE_HELP: the
-    options above and the request's; SF_REQUEST_HELP: the request's only
-    (submit, local). */
-#define SF_TUNE_HELP "@tune-options@\n"
-#define SF_REQUEST_HELP "@request-options@\n"
+/*  The help of the options above, then the request's (sf_cli_help prints
+    the marker as wire/sf_request.h's generated block). SF_TUNE_OPTIONS
+    (fn, dest): all of them as one group of an sf_cli_options table, listed
+    there; fn handles them (sf_tune_option, after the command's own). */
+#define SF_TUNE_HELP                                                                       \
+    "  --backend B        auto (default: cuda when a GPU is visible, else sim),\n"            \
+    "                     cuda, or sim (an analytic GPU model: no GPU needed;\n"              \
+    "                     every time it prints is SIMULATED)\n"                               \
+    "  --gpu I            device ordinal (default 0)\n"                                       \
+    "  --compile-threads T  compile pool size (default: all CPUs)\n"                          \
+    "  --model M          rank: an XGBoost JSON model file, or a store directory to\n"        \
+    "                     take its latest model for this GPU type from (default: the\n"       \
+    "                     default store, see spmmfarm store --help)\n"                        \
+    SF_REQUEST_HELP_MARK
+extern const struct option sf_tune_long_options[];
+#define SF_TUNE_OPTIONS(fn, dest) \
+    SF_CLI_OPT_GROUP (sf_tune_getopt (sf_tune_long_options), fn, dest, .help = SF_TUNE_HELP)
 
-/*  Prints a command's help text with its markers replaced. */
-void sf_tune_print_help (const char *text);
-
-/*  The command's getopt table: `own` (zero-terminated), then the request's
-    options (all of them, or those named in `only`, NULL-terminated), then
-    the zero entry. Static storage: valid until the next call. */
-const struct option *sf_tune_getopt (const struct option *own, const char *const *only);
+/*  A getopt table for an SF_CLI_GROUP entry: `own` (zero-terminated; may be
+    NULL), then the request's options but those of own's names, then the
+    zero entry. Static storage: valid until the next call. */
+const struct option *sf_tune_getopt (const struct option *own);
 
 /*  Handles a request option of sf_tune_getopt's table: 1 if handled, 0 if
     `opt` is not one, or an exit code (SF_EXIT_USAGE, the message names the
@@ -59,6 +68,12 @@ typedef struct {
     sf_rankmodel_t *ranker;  /* rank: the loaded model (owned) */
     uint32_t model_version;  /* its version in a store (0: a file's) */
 } sf_tune_t;
+
+/*  One of the tuning options (SF_TUNE_LONG_OPTIONS or the request's, by
+    its name) as a table entry of its own, with the command's help:
+    SF_TUNE_OPT ("gpu", &tune, SF_CLI_DOC (...)). */
+int sf_tune_option_call (const char *command, const sf_cli_opt_t *opt, const char *arg);
+#define SF_TUNE_OPT(n, tune_p, ...) SF_CLI_OPT_CALL (n, tune_p, sf_tune_option_call, __VA_ARGS__)
 
 /*  Defaults: the default request (proxy, both templates, fp32, kn), auto
     backend. */

@@ -1,6 +1,7 @@
 /*  sf_kernel: the one kernel artifact. */
 #include "common/sf_kernel.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,4 +74,37 @@ sf_kernel_move (sf_kernel_t *dst, sf_kernel_t *src)
     sf_kernel_free (dst);
     *dst = *src;
     memset (src, 0, sizeof *src);
+}
+
+/*  Writes size bytes to path. */
+static int
+s_write (const char *path, const void *data, size_t size)
+{
+    FILE *f = fopen (path, "wb");
+    if (!f || fwrite (data, 1, size, f) != size) {
+        if (f)
+            fclose (f);
+        return sf_error_set (SF_ERR_IO, "cannot write %s", path);
+    }
+    return fclose (f) == 0 ? SF_OK : sf_error_set (SF_ERR_IO, "cannot write %s", path);
+}
+
+int
+sf_kernel_save (const sf_kernel_t *self, const char *path, const char *source_ext)
+{
+    if (!self->cubin || !self->cubin_size)
+        return sf_error_set (SF_ERR_INVALID, "%s: the kernel has no cubin to save", path);
+    char other[4096];
+    int rc = s_write (path, self->cubin, self->cubin_size);
+    if (rc == SF_OK && self->source) {
+        if ((size_t) snprintf (other, sizeof other, "%s.%s", path, source_ext) >= sizeof other)
+            return sf_error_set (SF_ERR_RANGE, "%s: path too long", path);
+        rc = s_write (other, self->source, sf_kernel_source_len (self));
+    }
+    if (rc == SF_OK && self->data) {
+        if ((size_t) snprintf (other, sizeof other, "%s.data", path) >= sizeof other)
+            return sf_error_set (SF_ERR_RANGE, "%s: path too long", path);
+        rc = s_write (other, self->data, self->data_size);
+    }
+    return rc;
 }

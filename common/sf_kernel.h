@@ -80,6 +80,12 @@ size_t sf_kernel_source_len (const sf_kernel_t *self);
     an entry name (NUL-terminated, non-empty). */
 bool sf_kernel_present (const sf_kernel_t *self);
 
+/*  Writes the artifact as files: its cubin to `path`, its source (if any)
+    to path.source_ext ("ptx", "cu"), its data (if any) to path.data.
+    SF_ERR_IO naming the file that cannot be written (those before it stay
+    written); SF_ERR_INVALID without a cubin. */
+int sf_kernel_save (const sf_kernel_t *self, const char *path, const char *source_ext);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,10 +2,12 @@
     See sf_coord.h, docs/FARM.md, and sf_coord_private.h for its modules. */
 #include "coordinator/sf_coord.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <czmq.h>
 #include <lmdb.h>
 
@@ -550,4 +552,26 @@ sf_coord_stats (const sf_coord_t *self, sf_coord_stats_t *out)
 {
     *out = self->stats;
     sf_lease_latency (self, &out->lease_p50_ms, &out->lease_p99_ms);
+}
+
+char *
+sf_coord_stats_json (const sf_coord_stats_t *st)
+{
+    cJSON *root = cJSON_CreateObject ();
+    if (!root)
+        return NULL;
+    cJSON_AddNumberToObject (root, "leases", (double) st->leases);
+    cJSON_AddNumberToObject (root, "results", (double) st->results);
+    cJSON_AddNumberToObject (root, "stale", (double) st->stale);
+    cJSON_AddNumberToObject (root, "requeued", (double) st->requeued);
+    cJSON_AddNumberToObject (root, "dropped", (double) st->dropped);
+    double span = st->last_result_s - st->first_lease_s;
+    cJSON_AddNumberToObject (root, "jobs_per_s", span > 0 ? (double) st->results / span : 0.0);
+    if (!isnan (st->lease_p50_ms)) {
+        cJSON_AddNumberToObject (root, "lease_p50_ms", st->lease_p50_ms);
+        cJSON_AddNumberToObject (root, "lease_p99_ms", st->lease_p99_ms);
+    }
+    char *text = cJSON_Print (root);
+    cJSON_Delete (root);
+    return text;
 }

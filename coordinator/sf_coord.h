@@ -107,6 +107,13 @@ typedef struct {
 
 void sf_coord_stats (const sf_coord_t *self, sf_coord_stats_t *out);
 
+/*  The figures as the JSON document of `coordinator --stats FILE`: leases,
+    results, stale, requeued, dropped, jobs_per_s (results over the span
+    from the first lease to the last result, 0 without one), lease_p50_ms
+    and lease_p99_ms once a lease was timed. The caller frees the text;
+    NULL when out of memory. */
+char *sf_coord_stats_json (const sf_coord_stats_t *st);
+
 #ifdef __cplusplus
 }
 #endif

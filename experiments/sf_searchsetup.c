@@ -23,6 +23,16 @@ sf_searchsetup_gpu_usable (int ordinal, char *why, size_t size)
     return true;
 }
 
+sf_backend
+sf_searchsetup_backend (const char *name, int ordinal, char *why, size_t size)
+{
+    if (size)
+        why[0] = '\0';
+    if (strcmp (name, "auto") != 0)
+        return strcmp (name, "sim") == 0 ? SF_BACKEND_SIM : SF_BACKEND_CUDA;
+    return sf_searchsetup_gpu_usable (ordinal, why, size) ? SF_BACKEND_CUDA : SF_BACKEND_SIM;
+}
+
 int
 sf_searchsetup_device (sf_backend backend, int ordinal, sf_device_info_t *out)
 {

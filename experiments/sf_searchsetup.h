@@ -32,6 +32,11 @@ extern "C" {
     why, in words, in why[size]. */
 bool sf_searchsetup_gpu_usable (int ordinal, char *why, size_t size);
 
+/*  The backend a command's --backend NAME ("auto", "cuda" or "sim") runs
+    on: auto is cuda when GPU `ordinal` is usable, else sim, with why (in
+    why[size]; emptied otherwise). */
+sf_backend sf_searchsetup_backend (const char *name, int ordinal, char *why, size_t size);
+
 /*  The device `backend` measures on: GPU `ordinal`'s (cuda), or the sim
     model's. The driver's errors. */
 int sf_searchsetup_device (sf_backend backend, int ordinal, sf_device_info_t *out);

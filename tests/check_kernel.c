@@ -1,5 +1,5 @@
 /*  check_kernel: common/sf_kernel, the one kernel artifact (release, deep
-    copy, hand-over, the source's length, presence); the artifact on the
+    copy, hand-over, the source's length, presence, saved as files); the artifact on the
     wire (wire/sf_protokernel's bounds, then a real RESULT encoded and
     decoded: the same kernel comes back) and in the store
     (store/sf_storekernel, through a real LMDB store: the record written
@@ -258,6 +258,56 @@ START_TEST (test_store_round_trip)
 }
 END_TEST
 
+/*  The bytes of the file at path are want[size]. */
+static void
+s_assert_file (const char *path, const void *want, size_t size)
+{
+    FILE *f = fopen (path, "rb");
+    ck_assert_msg (f != NULL, "%s not written", path);
+    char buf[64];
+    size_t got = fread (buf, 1, sizeof buf, f);
+    fclose (f);
+    ck_assert_uint_eq (got, size);
+    ck_assert_mem_eq (buf, want, size);
+}
+
+START_TEST (test_save)
+{
+    char *dir = sf_check_dir_new ("kernel");
+    char path[4096], other[4200];
+    snprintf (path, sizeof path, "%s/k.cubin", dir);
+    sf_kernel_t k = s_artifact (true);
+    ck_assert_int_eq (sf_kernel_save (&k, path, "cu"), SF_OK);
+    s_assert_file (path, "\177ELF\002", 5);
+    snprintf (other, sizeof other, "%s.cu", path);
+    s_assert_file (other, "// ptx\n", 7);
+    snprintf (other, sizeof other, "%s.data", path);
+    s_assert_file (other, "\001\002\003\004", 4);
+    sf_kernel_free (&k);
+
+    /* no data: no .data file; the source under the extension given */
+    snprintf (path, sizeof path, "%s/u.cubin", dir);
+    k = s_artifact (false);
+    ck_assert_int_eq (sf_kernel_save (&k, path, "ptx"), SF_OK);
+    snprintf (other, sizeof other, "%s.ptx", path);
+    s_assert_file (other, "// ptx\n", 7);
+    snprintf (other, sizeof other, "%s.data", path);
+    FILE *f = fopen (other, "rb");
+    ck_assert_ptr_null (f);
+
+    /* a folder that does not exist: an I/O error naming the file */
+    snprintf (path, sizeof path, "%s/missing/k.cubin", dir);
+    ck_assert_int_eq (sf_kernel_save (&k, path, "ptx"), SF_ERR_IO);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "missing/k.cubin"));
+    sf_kernel_free (&k);
+
+    /* nothing to save */
+    sf_kernel_t zero = { 0 };
+    ck_assert_int_eq (sf_kernel_save (&zero, path, "ptx"), SF_ERR_INVALID);
+    sf_check_dir_destroy (&dir);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -267,6 +317,7 @@ main (void)
     tcase_add_test (tc, test_dup);
     tcase_add_test (tc, test_move);
     tcase_add_test (tc, test_source_len_present);
+    tcase_add_test (tc, test_save);
     suite_add_tcase (s, tc);
     tc = tcase_create ("wire");
     tcase_add_test (tc, test_wire_round_trip);

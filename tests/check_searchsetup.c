@@ -1,6 +1,6 @@
 /*  check_searchsetup: experiments/sf_searchsetup, where a search runs.
     With no GPU needed: a device ordinal that no driver has is not usable
-    (with the reason), the sim backend's device is the sim model's, and a
+    (with the reason), --backend's choice (auto: sim where no GPU is usable), the sim backend's device is the sim model's, and a
     rank model is loaded from nothing that has one: a store without a
     model of the GPU type is soft (the search falls back to proxy), a
     model file that does not exist or is not a model is not. */
@@ -41,6 +41,17 @@ START_TEST (test_gpu_and_device)
     ck_assert_str_eq (dev.gpu_type, sim.gpu_type);
     ck_assert_int_eq (dev.sm_count, sim.sm_count);
     ck_assert_int_ne (sf_searchsetup_device (SF_BACKEND_CUDA, 1023, &dev), SF_OK);
+    /* --backend: named ones as named, auto by the GPU (none at 1023: sim, with why) */
+    why[0] = 'x';
+    ck_assert_int_eq (sf_searchsetup_backend ("sim", 0, why, sizeof why), SF_BACKEND_SIM);
+    ck_assert_str_eq (why, "");
+    ck_assert_int_eq (sf_searchsetup_backend ("cuda", 1023, why, sizeof why), SF_BACKEND_CUDA);
+    ck_assert_str_eq (why, "");
+    ck_assert_int_eq (sf_searchsetup_backend ("auto", 1023, why, sizeof why), SF_BACKEND_SIM);
+    ck_assert_str_ne (why, "");
+    bool usable = sf_searchsetup_gpu_usable (0, why, sizeof why);
+    ck_assert_int_eq (sf_searchsetup_backend ("auto", 0, why, sizeof why), usable ? SF_BACKEND_CUDA : SF_BACKEND_SIM);
+    ck_assert (usable == (why[0] == '\0'));
 }
 END_TEST
 

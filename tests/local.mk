@@ -684,3 +684,12 @@ tests_check_tprior_CPPFLAGS = $(AM_CPPFLAGS) -DSF_TOP_SRCDIR='"$(abs_top_srcdir)
 tests_check_tprior_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_tprior_LDADD = $(CHECK_LDADD)
 tests_check_tprior_LDFLAGS = $(CUDA_LDFLAGS)
+
+## cli/ thinned (session 16): coordinator/sf_coord's dispatch figures as
+## JSON (`coordinator --stats`), moved out of cli/cmd_coordinator.c
+check_PROGRAMS += tests/check_coordstats
+TESTS += tests/check_coordstats
+tests_check_coordstats_SOURCES = tests/check_coordstats.c
+tests_check_coordstats_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_coordstats_LDADD = $(CHECK_LDADD)
+tests_check_coordstats_LDFLAGS = $(CUDA_LDFLAGS)
