@@ -141,6 +141,8 @@ typedef struct {
     sf_tier tier;                         /* precision tier (0: fp32) */
     sf_layout layout;                     /* activation layout (0: kn) */
     double budget_s;                      /* the campaign's time budget (0: none) */
+    uint32_t l2;                          /* L2 at the timings (wire/sf_request.h's sf_request_l2):
+                                             0 auto (per layer's N), 1 warm, 2 cold */
 } sf_store_search_t;
 
 typedef struct {
