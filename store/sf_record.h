@@ -205,6 +205,8 @@ typedef struct {
 typedef struct {
     int32_t status;                        /* SF_OK or a negative sf_status */
     bool simulated;                        /* sim backend: never a real time */
+    bool l2_cold;                          /* timed with a cold L2 (--l2; optional in the
+                                              record, absent: warm, as every older one) */
     double us, spread_us, p10_us, p90_us;  /* >= 0, or NaN when not timed */
     double err;                            /* verification error; NaN if not verified */
     uint32_t samples;

@@ -264,6 +264,7 @@ S_SCHEMA (s_compile, "compile", sf_store_compile_t, s_compile_fields, NULL);
 static const sf_schema_field_t s_result_fields[] = {
     S_I32 (sf_store_result_t, "status", status, R, SF_STORE_STATUS_MIN, 0),
     S_BOOL (sf_store_result_t, "simulated", simulated, R),
+    S_BOOL (sf_store_result_t, "l2_cold", l2_cold, OMIT),
     S_US (sf_store_result_t, "us", us, R | NAN_OK),
     S_US (sf_store_result_t, "spread_us", spread_us, R | NAN_OK),
     S_US (sf_store_result_t, "p10_us", p10_us, R | NAN_OK),
