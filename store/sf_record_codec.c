@@ -264,7 +264,6 @@ S_SCHEMA (s_compile, "compile", sf_store_compile_t, s_compile_fields, NULL);
 static const sf_schema_field_t s_result_fields[] = {
     S_I32 (sf_store_result_t, "status", status, R, SF_STORE_STATUS_MIN, 0),
     S_BOOL (sf_store_result_t, "simulated", simulated, R),
-    S_BOOL (sf_store_result_t, "l2_cold", l2_cold, OMIT),
     S_US (sf_store_result_t, "us", us, R | NAN_OK),
     S_US (sf_store_result_t, "spread_us", spread_us, R | NAN_OK),
     S_US (sf_store_result_t, "p10_us", p10_us, R | NAN_OK),
@@ -275,6 +274,7 @@ static const sf_schema_field_t s_result_fields[] = {
     S_STR (sf_store_result_t, "worker", worker, R, 0),
     S_MS (sf_store_result_t, "recorded", recorded_ms),
     S_HASH (sf_store_result_t, "kernel", kernel, offsetof (sf_store_result_t, has_kernel), 0),
+    S_BOOL (sf_store_result_t, "l2_cold", l2_cold, OMIT),   /* session 16: absent is warm */
 };
 S_SCHEMA (s_result, "results", sf_store_result_t, s_result_fields, NULL);
 

@@ -102,7 +102,6 @@ s_result_json (const sf_store_result_t *r)
     cJSON_AddNumberToObject (o, "status", r->status);
     cJSON_AddStringToObject (o, "status_text", r->status ? sf_strerror (r->status) : "ok");
     cJSON_AddBoolToObject (o, "simulated", r->simulated);
-    cJSON_AddStringToObject (o, "l2", r->l2_cold ? "cold" : "warm");
     cJSON_AddNumberToObject (o, "us", r->us);
     cJSON_AddNumberToObject (o, "spread_us", r->spread_us);
     cJSON_AddNumberToObject (o, "p10_us", r->p10_us);
@@ -119,6 +118,7 @@ s_result_json (const sf_store_result_t *r)
     cJSON_AddNumberToObject (o, "recorded_ms", (double) r->recorded_ms);
     if (r->has_kernel)
         s_add_hash (o, "kernel", r->kernel);
+    cJSON_AddStringToObject (o, "l2", r->l2_cold ? "cold" : "warm");  /* session 16 */
     return o;
 }
 

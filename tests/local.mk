@@ -570,8 +570,9 @@ tests_check_bundlerun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_bundlerun_LDADD = $(CHECK_LDADD)
 tests_check_bundlerun_LDFLAGS = $(CUDA_LDFLAGS)
 tests_check_bundlerun_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DSF_FAKE_LIBCUDA='"$(abs_top_builddir)/tests/.libs/libfakecuda.so"' \
 	-DSF_FAKE_LIBCUDAK='"$(abs_top_builddir)/tests/.libs/libfakecudak.so"'
-EXTRA_tests_check_bundlerun_DEPENDENCIES = tests/libfakecudak.la
+EXTRA_tests_check_bundlerun_DEPENDENCIES = tests/libfakecuda.la tests/libfakecudak.la
 
 ## store/sf_storejson: `store dump`'s lines from a real store.
 check_PROGRAMS += tests/check_storejson

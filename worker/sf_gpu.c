@@ -414,6 +414,8 @@ s_launch_one (sf_gpu_t *self, s_batch_t *b, int i, int b_index)
 {
     if (!self->l2_cold)
         return b->fn (self, b->arg, b_index);
+    if (i < 0 || i >= SF_GPU_COLD_LAUNCHES_MAX)
+        return sf_error_set (SF_ERR_INTERNAL, "cold batch launch %d: at most %d", i, SF_GPU_COLD_LAUNCHES_MAX);
     SF_GPU_CU (self, self->cu->cuMemsetD32Async (self->flush, 0, self->flush_bytes / 4, self->stream),
                "cuMemsetD32Async (the L2 flush)");
     int rc = s_record (self, self->ev_cold[2 * i]);
