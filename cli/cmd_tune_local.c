@@ -104,7 +104,7 @@ s_search (s_store_t *st, const char *name, const sf_tune_t *tune, const sf_devic
 {
     bool sim = tune->search.backend == SF_BACKEND_SIM;
     char key[SF_STORE_REQUEST_MAX];
-    sf_tunestore_request_key (&tune->request, sim, key, sizeof key);
+    sf_tunestore_request_key (&tune->request, n, sim, key, sizeof key);
     sf_client_bar_t bar;
     sf_client_bar_init (&bar, "searching");
     sf_tunerun_opts_t o = { .store_dir = st->dir, .backend = sim ? "sim" : "cuda",

@@ -82,6 +82,8 @@ static const s_entry_t s_entries[] = {
     S_ENTRY (cuGraphLaunch, S_OPTIONAL),
     S_ENTRY (cuGraphExecDestroy, S_OPTIONAL),
     S_ENTRY (cuGraphDestroy, S_OPTIONAL),
+    S_ENTRY (cuMemsetD32Async, S_OPTIONAL),
+    S_ENTRY (cuEventRecordWithFlags, S_OPTIONAL),
 };
 #define S_ENTRY_COUNT (sizeof s_entries / sizeof s_entries[0])
 

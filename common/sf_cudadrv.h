@@ -109,6 +109,10 @@ typedef struct {
     SF_CUDA_FN (cuGraphLaunch);
     SF_CUDA_FN (cuGraphExecDestroy);
     SF_CUDA_FN (cuGraphDestroy);
+    /* optional: cold-L2 timing (an L2 flush before each timed launch, an
+       event on each side of it, recorded into the graph as nodes) */
+    SF_CUDA_FN (cuMemsetD32Async);
+    SF_CUDA_FN (cuEventRecordWithFlags);
 } sf_cuda_api_t;
 
 /*  The driver library opened when no path is given and SPMMFARM_LIBCUDA is

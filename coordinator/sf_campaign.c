@@ -23,6 +23,7 @@ sf_campaign_set_request (sf_store_campaign_t *c, const sf_request_t *r)
     s->tier = r->tier;
     s->layout = r->layout;
     s->budget_s = r->budget_s;
+    s->l2 = (uint32_t) r->l2;
 }
 
 void
@@ -46,6 +47,7 @@ sf_campaign_request (const sf_store_campaign_t *c, sf_request_t *r)
     r->tier = s->tier;
     r->layout = s->layout;
     r->budget_s = s->budget_s;
+    r->l2 = s->l2 <= SF_REQUEST_L2_COLD ? (sf_request_l2) s->l2 : SF_REQUEST_L2_AUTO;
 }
 
 bool
@@ -56,6 +58,9 @@ sf_campaign_same_search (const sf_store_campaign_t *a, const sf_store_campaign_t
     sf_campaign_request (a, &ra);
     sf_campaign_request (b, &rb);
     /* rank with another model version is another search (0: it fell back) */
+    /* the L2 mode as asked: auto is resolved per layer, so auto and an
+       explicit mode are not the same search */
     return strcmp (a->strategy, b->strategy) == 0 && a->search.model_version == b->search.model_version
+        && a->search.l2 == b->search.l2
         && strcmp (sf_request_canonical (&ra, ta, sizeof ta), sf_request_canonical (&rb, tb, sizeof tb)) == 0;
 }

@@ -157,9 +157,12 @@ sf_lease_result (sf_coord_t *self, sf_coord_worker_t *w, const sf_proto_result_t
     sf_coord_layer_t *layer = &c->layers[job->rec.layer];
     /* the one commit path of measurements (coordinator/sf_ledger.h): into
        this campaign's batch, committed with the job and campaign records */
+    sf_request_t req;
+    sf_campaign_request (&c->rec, &req);
+    int64_t layer_n = c->rec.layers[job->rec.layer].n;
     const sf_ledger_source_t src = { w->hello.gpu_type, w->hello.worker_id, w->hello.driver,
-                                     c->rec.layers[job->rec.layer].matrix, c->rec.layers[job->rec.layer].n,
-                                     c->rec.search.tier, c->rec.search.layout };
+                                     c->rec.layers[job->rec.layer].matrix, layer_n, c->rec.search.tier,
+                                     c->rec.search.layout, sf_request_l2_cold (&req, layer_n) };
     sf_ledger_outcome_t outcome;
     if (sf_ledger_put_result (self->store, self->batch, &src, res, c->rec.id, job->rec.layer, &layer->best,
                               &layer->has_best, &outcome) != SF_OK)

@@ -53,6 +53,7 @@ s_put_candidate (sf_store_t *store, sf_store_batch_t *batch, const sf_ledger_sou
     memset (&v, 0, sizeof v);
     v.status = cand->status;
     v.simulated = simulated;
+    v.l2_cold = src->l2_cold;
     v.us = cand->us;
     v.spread_us = cand->spread_us;
     v.p10_us = cand->p10_us;

@@ -52,6 +52,7 @@ typedef struct {
     int64_t n;
     sf_tier tier;                /* the request's: every result of it is of its tier */
     sf_layout layout;
+    bool l2_cold;                /* timed with a cold L2 (the request's l2 for this layer's n) */
 } sf_ledger_source_t;
 
 /*  What a RESULT did to the store. */

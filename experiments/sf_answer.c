@@ -77,6 +77,7 @@ sf_answer_read (sf_store_t *store, const sf_store_campaign_t *c, const sf_device
     r->sm_count = dev->sm_count;
     snprintf (r->driver, sizeof r->driver, "%s", best.driver[0] ? best.driver : dev->driver_version_str);
     r->tier = req->tier;
+    r->l2_cold = sf_request_l2_cold (req, n);  /* the key it was found under says so */
     r->tmpl = best.tmpl;
     memcpy (r->config, best.config, strlen (best.config) + 1);
     r->us = best.us;

@@ -15,9 +15,11 @@
 #include "worker/sf_jobrun.h"
 
 void
-sf_tunestore_request_key (const sf_request_t *req, bool sim, char *buf, size_t size)
+sf_tunestore_request_key (const sf_request_t *req, int64_t n, bool sim, char *buf, size_t size)
 {
-    sf_request_store_key (req, sim ? NULL : sf_gpu_timing (), buf, size);
+    sf_request_t resolved = *req;
+    sf_request_resolve_l2 (&resolved, n);
+    sf_request_store_key (&resolved, sim ? NULL : sf_gpu_timing (), buf, size);
 }
 
 static void
@@ -43,7 +45,7 @@ sf_tunestore_lookup (const char *dir, const sf_request_t *req, bool sim, const s
         return sf_error_last ();
     *opened = true;
     char key[SF_STORE_REQUEST_MAX];
-    sf_tunestore_request_key (req, sim, key, sizeof key);
+    sf_tunestore_request_key (req, n, sim, key, sizeof key);
     sf_store_campaign_t c;
     int64_t measured_ms = 0;
     int rc = sf_lookup_answer (store, dev->gpu_type, a, n, req->bias, req->relu, key, &c);

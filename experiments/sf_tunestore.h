@@ -52,8 +52,10 @@ typedef struct {
     (SF_STORE_REQUEST_MAX is enough): its canonical text and, unless sim,
     the worker's timing (" timing=graph": a GPU campaign timed launch by
     launch is not taken for a graph-timed request, docs/WORKER.md
-    "Timing"). */
-void sf_tunestore_request_key (const sf_request_t *req, bool sim, char *buf, size_t size);
+    "Timing"). The request's L2 mode is resolved for a layer of n columns
+    first (sf_request_resolve_l2: auto is cold when n <= 256, and only a
+    cold search's key says so). */
+void sf_tunestore_request_key (const sf_request_t *req, int64_t n, bool sim, char *buf, size_t size);
 
 /*  The store at store_dir answers req for `a` x n on dev (sim: the sim
     backend's): SF_OK with *r (the caller frees it with

@@ -141,6 +141,8 @@ typedef struct {
     sf_tier tier;                         /* precision tier (0: fp32) */
     sf_layout layout;                     /* activation layout (0: kn) */
     double budget_s;                      /* the campaign's time budget (0: none) */
+    uint32_t l2;                          /* L2 at the timings (wire/sf_request.h's sf_request_l2):
+                                             0 auto (per layer's N), 1 warm, 2 cold */
 } sf_store_search_t;
 
 typedef struct {
@@ -203,6 +205,8 @@ typedef struct {
 typedef struct {
     int32_t status;                        /* SF_OK or a negative sf_status */
     bool simulated;                        /* sim backend: never a real time */
+    bool l2_cold;                          /* timed with a cold L2 (--l2; optional in the
+                                              record, absent: warm, as every older one) */
     double us, spread_us, p10_us, p90_us;  /* >= 0, or NaN when not timed */
     double err;                            /* verification error; NaN if not verified */
     uint32_t samples;

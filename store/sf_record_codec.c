@@ -215,6 +215,7 @@ static const sf_schema_field_t s_search_fields[] = {
     S_ENUM (sf_store_search_t, "precision", tier, OMIT, s_tier, SF_TIER_COUNT - 1),
     S_ENUM (sf_store_search_t, "layout", layout, OMIT, s_layout, SF_LAYOUT_COUNT - 1),
     S_US (sf_store_search_t, "budget_s", budget_s, OMIT),
+    S_U32 (sf_store_search_t, "l2", l2, OMIT, 1, 2),
 };
 S_SCHEMA (s_search, "search", sf_store_search_t, s_search_fields, NULL);
 
@@ -273,6 +274,7 @@ static const sf_schema_field_t s_result_fields[] = {
     S_STR (sf_store_result_t, "worker", worker, R, 0),
     S_MS (sf_store_result_t, "recorded", recorded_ms),
     S_HASH (sf_store_result_t, "kernel", kernel, offsetof (sf_store_result_t, has_kernel), 0),
+    S_BOOL (sf_store_result_t, "l2_cold", l2_cold, OMIT),   /* session 16: absent is warm */
 };
 S_SCHEMA (s_result, "results", sf_store_result_t, s_result_fields, NULL);
 

@@ -68,6 +68,7 @@ s_campaign_json (const sf_store_campaign_t *c)
     cJSON_AddBoolToObject (p, "no_d_slab", c->search.no_d_slab);
     cJSON_AddStringToObject (p, "precision", sf_tier_name (c->search.tier));
     cJSON_AddStringToObject (p, "layout", sf_layout_name (c->search.layout));
+    cJSON_AddStringToObject (p, "l2", c->search.l2 == 2 ? "cold" : c->search.l2 == 1 ? "warm" : "auto");
     if (c->request[0])
         cJSON_AddStringToObject (o, "request", c->request);
     if (c->owner[0])
@@ -117,6 +118,7 @@ s_result_json (const sf_store_result_t *r)
     cJSON_AddNumberToObject (o, "recorded_ms", (double) r->recorded_ms);
     if (r->has_kernel)
         s_add_hash (o, "kernel", r->kernel);
+    cJSON_AddStringToObject (o, "l2", r->l2_cold ? "cold" : "warm");  /* session 16 */
     return o;
 }
 

@@ -77,14 +77,18 @@ START_TEST (test_device)
     ck_assert_int_eq (sf_bundlerun_device (m, 0, &runnable, &dev, why, sizeof why), SF_OK);
     ck_assert (!runnable);
     ck_assert_msg (why[0], "no reason given");
-    /* the fake driver's GPU of compute capability 9.0 matches the bundle,
-       but the driver lacks what the measuring needs (events, streams): the
-       driver's error, not "files only" */
-    setenv ("SPMMFARM_LIBCUDA", SF_FAKE_LIBCUDAK, 1);
+    /* the core-only fake driver's GPU of compute capability 9.0 matches
+       the bundle, but the driver lacks what the measuring needs (events,
+       streams): the driver's error, not "files only" */
+    setenv ("SPMMFARM_LIBCUDA", SF_FAKE_LIBCUDA, 1);
     ck_assert_int_eq (sf_bundlerun_device (m, 0, &runnable, &dev, why, sizeof why), SF_ERR_CUDA);
     ck_assert (!runnable);
     ck_assert_ptr_nonnull (strstr (sf_error_message (), "cannot run kernels"));
     ck_assert_str_eq (dev.name, "Fake H100");
+    /* the compute fake has them (streams, events, graphs: check_gpucold) */
+    setenv ("SPMMFARM_LIBCUDA", SF_FAKE_LIBCUDAK, 1);
+    ck_assert_int_eq (sf_bundlerun_device (m, 0, &runnable, &dev, why, sizeof why), SF_OK);
+    ck_assert (runnable);
     /* ... 8.0 does not */
     setenv ("SF_FAKE_CUDA_CC", "80", 1);
     ck_assert_int_eq (sf_bundlerun_device (m, 1, &runnable, &dev, why, sizeof why), SF_OK);

@@ -56,7 +56,7 @@ s_sweep (sf_store_t *store, uint64_t id, const char *gpu_type, bool simulated, i
             cands[c].samples = 5;
         }
         sf_proto_result_t res = { .simulated = simulated, .candidates = cands, .candidate_count = 8 };
-        sf_ledger_source_t src = { gpu_type, "check", "", layers[i].matrix, 256, SF_TIER_FP32, SF_LAYOUT_KN };
+        sf_ledger_source_t src = { gpu_type, "check", "", layers[i].matrix, 256, SF_TIER_FP32, SF_LAYOUT_KN, false };
         sf_store_best_t best;
         bool has_best = false;
         sf_ledger_outcome_t out;

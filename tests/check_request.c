@@ -213,6 +213,7 @@ static const s_case_t s_cases[] = {
     { "tol", "1e-12", NULL, "tol=1e-12" },
     { "precision", "fp16", NULL, "precision=fp16" },
     { "layout", "nk", NULL, "layout=nk" },
+    { "l2", "cold", NULL, " l2=cold" },
     { "bias", NULL, NULL, NULL },
     { "relu", NULL, NULL, NULL },
     { "u-split", NULL, NULL, " u-split" },
@@ -341,6 +342,8 @@ START_TEST (test_command_line_bounds)
     s_refused ("templates", "UU", SF_ERR_INVALID, "--templates: 'UU' is not one of U, D, UD, T, UT, DT, UDT");
     s_refused ("precision", "fp8", SF_ERR_INVALID, "--precision: 'fp8' is not one of fp32, tf32, bf16, fp16");
     s_refused ("layout", "mn", SF_ERR_INVALID, "--layout: 'mn' is not one of kn, nk");
+    s_refused ("l2", "hot", SF_ERR_INVALID, "--l2: 'hot' is not one of auto, warm, cold");
+    s_refused ("l2", "", SF_ERR_INVALID, "--l2: '' is not one of auto, warm, cold");
     s_refused ("bias", "maybe", SF_ERR_INVALID, "--bias: takes no value, not 'maybe'");
     s_refused ("gpu", "0", SF_ERR_NOTFOUND, "--gpu: not a search option");
     s_refused ("no-top-k", NULL, SF_ERR_NOTFOUND, "--no-top-k: not a search option");
@@ -490,6 +493,7 @@ START_TEST (test_search_opts)
     ck_assert_double_eq (o.tol, 1e-12);
     ck_assert_int_eq (o.tier, SF_TIER_FP16);
     ck_assert_int_eq (o.layout, SF_LAYOUT_NK);
+    ck_assert_int_eq (o.l2, SF_SEARCH_L2_COLD);
     ck_assert (o.bias && o.relu && o.u_split && o.d_union && o.no_d_slab);
     /* tol 0: the tier's bound */
     sf_request_init (&r);
@@ -509,6 +513,80 @@ START_TEST (test_search_opts)
             ck_assert_int_eq (strstr (s_canonical (&r), "+e2") != NULL, sf_search_takes_slab (&o));
             ck_assert_int_eq (strstr (s_canonical (&r), "u-split") != NULL, sf_search_takes_u_split (&o));
         }
+}
+END_TEST
+
+/*  --l2: auto is cold for N <= 256 only once resolved against the layer;
+    a warm search keeps the text of the searches timed before cold L2
+    existed, byte for byte; a cold one gains " l2=cold". */
+START_TEST (test_l2)
+{
+    sf_request_t r;
+    sf_request_init (&r);
+    ck_assert_int_eq (r.l2, SF_REQUEST_L2_AUTO);
+    ck_assert (sf_request_l2_cold (&r, 1) && sf_request_l2_cold (&r, 16) && sf_request_l2_cold (&r, 256));
+    ck_assert (!sf_request_l2_cold (&r, 257) && !sf_request_l2_cold (&r, 4096));
+    ck_assert (!sf_request_l2_cold (&r, 0));  /* N unknown: warm */
+    ck_assert_str_eq (s_canonical (&r), S_DEFAULT_TEXT);  /* not resolved: nothing said */
+
+    /* prefill (N = 512): warm, the old text and the old store key */
+    sf_request_t prefill = r;
+    sf_request_resolve_l2 (&prefill, 512);
+    ck_assert_int_eq (prefill.l2, SF_REQUEST_L2_WARM);
+    ck_assert_str_eq (s_canonical (&prefill), S_DEFAULT_TEXT);
+    char key[SF_REQUEST_TEXT_MAX + 64];
+    ck_assert_str_eq (sf_request_store_key (&prefill, "graph", key, sizeof key),
+                      "tune-local " S_DEFAULT_TEXT " timing=graph spmmfarm=" PACKAGE_VERSION);
+    /* explicit warm, at any N: the same text */
+    sf_request_t warm = r;
+    s_set (&warm, "l2", "warm");
+    sf_request_resolve_l2 (&warm, 16);
+    ck_assert_int_eq (warm.l2, SF_REQUEST_L2_WARM);
+    ck_assert (!sf_request_l2_cold (&warm, 16));
+    ck_assert_str_eq (s_canonical (&warm), S_DEFAULT_TEXT);
+
+    /* decode (N = 16): cold, said after the layout */
+    sf_request_t decode = r;
+    sf_request_resolve_l2 (&decode, 16);
+    ck_assert_int_eq (decode.l2, SF_REQUEST_L2_COLD);
+    ck_assert_str_eq (s_canonical (&decode), S_DEFAULT_TEXT " l2=cold");
+    ck_assert_str_eq (sf_request_store_key (&decode, "graph", key, sizeof key),
+                      "tune-local " S_DEFAULT_TEXT " l2=cold timing=graph spmmfarm=" PACKAGE_VERSION);
+    s_set (&decode, "precision", "bf16");
+    ck_assert_str_eq (s_canonical (&decode), S_BF16_TEXT " l2=cold");
+    s_set (&decode, "layout", "nk");
+    s_set (&decode, "seed", "7");
+    ck_assert_str_eq (s_canonical (&decode), S_BF16_TEXT " layout=nk l2=cold seed=7");
+    /* explicit cold stays cold at N = 4096; resolving twice changes nothing */
+    sf_request_t cold = r;
+    s_set (&cold, "l2", "cold");
+    sf_request_resolve_l2 (&cold, 4096);
+    ck_assert_int_eq (cold.l2, SF_REQUEST_L2_COLD);
+    ck_assert (sf_request_l2_cold (&cold, 4096));
+    ck_assert_str_eq (s_canonical (&cold), S_DEFAULT_TEXT " l2=cold");
+    sf_request_resolve_l2 (&prefill, 16);
+    ck_assert_int_eq (prefill.l2, SF_REQUEST_L2_WARM);
+    /* auto is a value of its own on the command line and the wire */
+    s_set (&cold, "l2", "auto");
+    ck_assert_int_eq (cold.l2, SF_REQUEST_L2_AUTO);
+    s_wire_roundtrip (&decode, "l2 cold");
+    s_wire_roundtrip (&warm, "l2 warm");
+    /* out of its enum: refused, naming the wire key */
+    r.l2 = (sf_request_l2) 7;
+    ck_assert_int_eq (sf_request_validate (&r), SF_ERR_INVALID);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "l2: "));
+    ck_assert_str_eq (sf_request_l2_name ((sf_request_l2) 7), "?");
+    ck_assert_int_eq (sf_request_l2_parse ("warm"), SF_REQUEST_L2_WARM);
+    ck_assert_int_eq (sf_request_l2_parse (NULL), -1);
+    /* the worker takes the mode as asked (it resolves auto with its N) */
+    sf_search_opts_t o;
+    memset (&o, 0, sizeof o);
+    sf_request_init (&r);
+    sf_jobrun_search_opts (&r, &o);
+    ck_assert_int_eq (o.l2, SF_SEARCH_L2_AUTO);
+    s_set (&r, "l2", "warm");
+    sf_jobrun_search_opts (&r, &o);
+    ck_assert_int_eq (o.l2, SF_SEARCH_L2_WARM);
 }
 END_TEST
 
@@ -561,6 +639,7 @@ main (void)
     tcase_add_test (tc, test_validate);
     tcase_add_test (tc, test_wire_bounds);
     tcase_add_test (tc, test_search_opts);
+    tcase_add_test (tc, test_l2);
     tcase_add_test (tc, test_search_refuses_unsupported_tiers);
     suite_add_tcase (s, tc);
     return sf_check_run (s);

@@ -34,7 +34,7 @@ s_timing (double us)
 static sf_timememo_key_t
 s_key (int64_t m, const char *what)
 {
-    sf_timememo_key_t k = { "H100|gpu0|graph", m, 768, 4096, SF_TIER_FP32, SF_LAYOUT_KN, false, false, what };
+    sf_timememo_key_t k = { "H100|gpu0|graph", m, 768, 4096, SF_TIER_FP32, SF_LAYOUT_KN, false, false, what, false };
     return k;
 }
 
@@ -50,8 +50,8 @@ START_TEST (test_memo_keys)
     ck_assert (sf_timememo_get (memo, &k, &got, NULL));
     ck_assert_double_eq (got.median_us, 12.5);
     ck_assert_int_eq (got.samples, 7);
-    sf_timememo_key_t other[9];
-    for (int i = 0; i < 9; i++)
+    sf_timememo_key_t other[10];
+    for (int i = 0; i < 10; i++)
         other[i] = k;
     other[0].device = "H200|gpu0|graph";
     other[1].m = 3072;
@@ -62,7 +62,8 @@ START_TEST (test_memo_keys)
     other[6].bias = true;
     other[7].relu = true;
     other[8].what = "tc:m128n64";
-    for (int i = 0; i < 9; i++)
+    other[9].l2_cold = true;  /* timed with a cold L2: never a warm timing's answer */
+    for (int i = 0; i < 10; i++)
         ck_assert_msg (!sf_timememo_get (memo, &other[i], &got, NULL), "key variant %d found the entry", i);
     /* a second put of one key replaces it, tag included */
     t = s_timing (11.0);

@@ -49,9 +49,18 @@ s_teardown (void)
 START_TEST (test_searched_then_answered)
 {
     char key[SF_STORE_REQUEST_MAX], plain[SF_STORE_REQUEST_MAX];
-    sf_tunestore_request_key (&s_req, true, key, sizeof key);
+    sf_tunestore_request_key (&s_req, 64, true, key, sizeof key);
+    /* auto at N = 64 is cold (decode): the key says so; sim: no timing */
+    sf_request_t cold = s_req;
+    cold.l2 = SF_REQUEST_L2_COLD;
+    sf_request_store_key (&cold, NULL, plain, sizeof plain);
+    ck_assert_str_eq (key, plain);
+    ck_assert_ptr_nonnull (strstr (key, " l2=cold"));
+    /* at N = 512, warm: the key of before cold L2 existed */
+    char wide[SF_STORE_REQUEST_MAX];
+    sf_tunestore_request_key (&s_req, 512, true, wide, sizeof wide);
     sf_request_store_key (&s_req, NULL, plain, sizeof plain);
-    ck_assert_str_eq (key, plain);   /* sim: no timing in the key */
+    ck_assert_str_eq (wide, plain);
     sf_search_result_t r, again;
     sf_tunestore_stored_t where, where2;
     bool opened = true;

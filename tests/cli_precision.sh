@@ -139,9 +139,10 @@ expect_exit 0 "an older store verifies" "$SPMMFARM" store verify "$OLD"
 expect_grep ", 0 bad" "$WORK/out" "every record of the older store decodes"
 expect_exit 0 "store dump of the older store" "$SPMMFARM" store dump "$OLD" --db campaigns --json
 version=$("$SPMMFARM" --version | sed 's/^spmmfarm //')
+# (--l2 warm: its searches were timed warm; a warm request keeps their key)
 for bias in "" --bias; do
     expect_exit 0 "tune-local $bias on the older store" "$SPMMFARM" tune-local "$A" --n 8 --backend sim \
-        --max-configs 2 $bias --store "$OLD" --json -q
+        --max-configs 2 $bias --l2 warm --store "$OLD" --json -q
     got=$(json_get "$WORK/out" '(d["from_store"], d["store"].get("campaign"), d["precision"])')
     if [ "$version" = 0.1.0 ]; then
         # the same request, the same key: answered by the campaign it wrote
@@ -153,6 +154,13 @@ for bias in "" --bias; do
     [ "$got" = "$want" ] && pass "tune-local $bias on the older store: $got" || fail "tune-local $bias: $got, not $want"
     [ "$version" = 0.1.0 ] || break
 done
+# N = 8 is decode: by default (--l2 auto) timed with a cold L2, which the
+# older store's warm campaigns do not answer
+expect_exit 0 "tune-local (l2 auto) on the older store" "$SPMMFARM" tune-local "$A" --n 8 --backend sim \
+    --max-configs 2 --store "$OLD" --json -q
+got=$(json_get "$WORK/out" '(d["from_store"], d["l2"])')
+[ "$got" = "(False, 'cold')" ] && pass "a cold search is not answered by warm campaigns" ||
+    fail "l2 auto at N = 8 on the older store: $got"
 # another precision is another request: not answered by fp32 campaigns
 expect_exit 0 "tune-local --precision bf16 on the older store" "$SPMMFARM" tune-local "$A" --n 8 --backend sim \
     --max-configs 2 --precision bf16 --store "$OLD" --json -q

@@ -79,6 +79,9 @@ submit rank-options "strategy=rank max-configs=2 top-k=3 proxy-top=1 templates=D
 submit bf16-nk "strategy=exhaustive max-configs=2 templates=U max-code-fmas=160000 precision=bf16 layout=nk" \
     --strategy exhaustive --templates U --max-configs 2 --precision bf16 --layout nk
 [ "$state" = done ] && pass "bf16/nk: searched (dense candidates)" || fail "bf16/nk: campaign $state"
+# --l2 cold reaches the worker (auto, the default, is resolved there per layer)
+submit l2-cold "strategy=proxy max-configs=2 proxy-top=4 templates=UD+e2 max-code-fmas=160000 l2=cold" \
+    --max-configs 2 --l2 cold
 
 # the store keeps the whole request with the campaign (a restarted
 # coordinator hands its jobs the same one)
@@ -91,6 +94,7 @@ assert s["max_code_fmas"] == 50000 and s["u_split"] and s["d_union"] and s["no_d
 assert s["run_timeout_s"] == 20 and s["seed"] == 9 and abs(s["tol"] - 1e-4) < 1e-12, s
 assert c["rank-options"]["search"]["templates"] == 2 and c["rank-options"]["search"]["top_k"] == 3
 assert c["bf16-nk"]["search"]["precision"] == "bf16" and c["bf16-nk"]["search"]["layout"] == "nk"
+assert c["l2-cold"]["search"]["l2"] == "cold" and c["bf16-nk"]["search"]["l2"] == "auto"
 PY
 
 # ---- local: the same options, the same way ----------------------------------

@@ -378,6 +378,371 @@ cuFuncSetAttribute (CUfunction fn, CUfunction_attribute attr, int value)
     return CUDA_SUCCESS;
 }
 
+/* ---- streams, events and graphs on a synthetic GPU clock -------------------
+
+    Work "runs" when it is enqueued on a stream that is not capturing: a
+    kernel advances the fake GPU's clock by SF_FAKE_CUDA_KERNEL_US (default
+    10), a memset by its bytes at 3.35 TB/s (the H100's HBM: a 96 MiB L2
+    flush takes ~30 us), sf_fake_cuda_work by the time asked; an event
+    recorded takes the clock's time, and cuEventElapsedTime is the
+    difference. On a capturing stream the same calls become nodes of the
+    graph (an event as a node only when recorded with
+    CU_EVENT_RECORD_EXTERNAL, as the real driver); cuGraphLaunch runs them in
+    order. */
+
+typedef enum { S_OP_KERNEL, S_OP_MEMSET, S_OP_EVENT, S_OP_WORK } s_op_kind;
+
+typedef struct {
+    s_op_kind kind;
+    CUevent event;           /* S_OP_EVENT */
+    double us;               /* the rest: GPU time */
+} s_op_t;
+
+#define S_GRAPH_MAX_OPS 4096
+
+struct CUstream_st {
+    int capturing;
+    CUgraph graph;           /* while capturing */
+};
+struct CUevent_st {
+    double t_us;             /* the clock when last recorded */
+    int recorded;
+};
+struct CUgraph_st {
+    int count;
+    s_op_t ops[S_GRAPH_MAX_OPS];
+};
+struct CUgraphExec_st {
+    struct CUgraph_st g;
+};
+
+static double s_clock_us;
+/*  The streams made here: callers of the runtime pass any value as a
+    stream (the tests: 0x5150), which is then no capture of ours. */
+#define S_STREAMS_MAX 64
+static CUstream s_streams[S_STREAMS_MAX];
+
+static int
+s_ours (CUstream stream)
+{
+    for (int i = 0; stream && i < S_STREAMS_MAX; i++)
+        if (s_streams[i] == stream)
+            return 1;
+    return 0;
+}
+
+static int
+s_capturing (CUstream stream)
+{
+    return s_ours (stream) && stream->capturing;
+}
+static int s_graph_ops[4];   /* the last graph captured: its nodes by kind */
+static int s_graph_launches, s_live_streams, s_live_events, s_live_graphs;
+
+static double
+s_env_double (const char *name, double fallback)
+{
+    const char *text = getenv (name);
+    return text && *text ? atof (text) : fallback;
+}
+
+static void
+s_run (s_op_kind kind, CUevent ev, double us)
+{
+    if (kind == S_OP_EVENT) {
+        ev->t_us = s_clock_us;
+        ev->recorded = 1;
+    } else
+        s_clock_us += us;
+}
+
+static CUresult
+s_enqueue (CUstream stream, s_op_kind kind, CUevent ev, double us)
+{
+    if (!s_capturing (stream)) {
+        s_run (kind, ev, us);
+        return CUDA_SUCCESS;
+    }
+    CUgraph g = stream->graph;
+    if (g->count == S_GRAPH_MAX_OPS)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    g->ops[g->count++] = (s_op_t) { kind, ev, us };
+    return CUDA_SUCCESS;
+}
+
+CUresult
+cuStreamCreate (CUstream *stream, unsigned int flags)
+{
+    (void) flags;
+    if (!s_has_context ())
+        return CUDA_ERROR_INVALID_CONTEXT;
+    int slot = 0;
+    while (slot < S_STREAMS_MAX && s_streams[slot])
+        slot++;
+    if (slot == S_STREAMS_MAX || !(*stream = calloc (1, sizeof **stream)))
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    s_streams[slot] = *stream;
+    s_live_streams++;
+    return CUDA_SUCCESS;
+}
+
+CUresult
+cuStreamDestroy (CUstream stream)
+{
+    if (!stream)
+        return CUDA_ERROR_INVALID_HANDLE;
+    for (int i = 0; i < S_STREAMS_MAX; i++)
+        if (s_streams[i] == stream)
+            s_streams[i] = NULL;
+    free (stream->graph);
+    free (stream);
+    s_live_streams--;
+    return CUDA_SUCCESS;
+}
+
+CUresult
+cuStreamSynchronize (CUstream stream)
+{
+    return s_capturing (stream) ? CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED : CUDA_SUCCESS;
+}
+
+CUresult
+cuCtxSynchronize (void)
+{
+    return s_has_context () ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT;
+}
+
+CUresult
+cuEventCreate (CUevent *ev, unsigned int flags)
+{
+    (void) flags;
+    *ev = calloc (1, sizeof **ev);
+    if (!*ev)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    s_live_events++;
+    return CUDA_SUCCESS;
+}
+
+CUresult
+cuEventDestroy (CUevent ev)
+{
+    if (!ev)
+        return CUDA_ERROR_INVALID_HANDLE;
+    free (ev);
+    s_live_events--;
+    return CUDA_SUCCESS;
+}
+
+/*  Recorded in a capture without the external flag, an event joins
+    streams (no node, no time): the fake leaves it unrecorded. */
+CUresult
+cuEventRecord (CUevent ev, CUstream stream)
+{
+    if (!ev)
+        return CUDA_ERROR_INVALID_HANDLE;
+    if (s_capturing (stream))
+        return CUDA_SUCCESS;
+    return s_enqueue (stream, S_OP_EVENT, ev, 0);
+}
+
+CUresult
+cuEventRecordWithFlags (CUevent ev, CUstream stream, unsigned int flags)
+{
+    if (!ev || (flags & ~(unsigned) CU_EVENT_RECORD_EXTERNAL))
+        return CUDA_ERROR_INVALID_VALUE;
+    if (s_capturing (stream) && !(flags & CU_EVENT_RECORD_EXTERNAL))
+        return CUDA_SUCCESS;
+    return s_enqueue (stream, S_OP_EVENT, ev, 0);
+}
+
+CUresult
+cuEventQuery (CUevent ev)
+{
+    return ev ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+CUresult
+cuEventSynchronize (CUevent ev)
+{
+    return ev ? CUDA_SUCCESS : CUDA_ERROR_INVALID_HANDLE;
+}
+
+CUresult
+cuEventElapsedTime (float *ms, CUevent start, CUevent end)
+{
+    if (!ms || !start || !end)
+        return CUDA_ERROR_INVALID_HANDLE;
+    if (!start->recorded || !end->recorded)
+        return CUDA_ERROR_INVALID_HANDLE;
+    *ms = (float) ((end->t_us - start->t_us) / 1000.0);
+    return CUDA_SUCCESS;
+}
+
+CUresult
+cuStreamBeginCapture (CUstream stream, CUstreamCaptureMode mode)
+{
+    (void) mode;
+    if (!s_ours (stream) || stream->capturing)
+        return CUDA_ERROR_INVALID_VALUE;
+    stream->graph = calloc (1, sizeof *stream->graph);
+    if (!stream->graph)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    stream->capturing = 1;
+    return CUDA_SUCCESS;
+}
+
+CUresult
+cuStreamEndCapture (CUstream stream, CUgraph *graph)
+{
+    if (!s_capturing (stream))
+        return CUDA_ERROR_ILLEGAL_STATE;
+    *graph = stream->graph;
+    stream->graph = NULL;
+    stream->capturing = 0;
+    memset (s_graph_ops, 0, sizeof s_graph_ops);
+    for (int i = 0; i < (*graph)->count; i++)
+        s_graph_ops[(*graph)->ops[i].kind]++;
+    s_live_graphs++;
+    return CUDA_SUCCESS;
+}
+
+CUresult
+cuGraphInstantiate (CUgraphExec *exec, CUgraph graph, unsigned long long flags)
+{
+    (void) flags;
+    if (!graph)
+        return CUDA_ERROR_INVALID_VALUE;
+    *exec = malloc (sizeof **exec);
+    if (!*exec)
+        return CUDA_ERROR_OUT_OF_MEMORY;
+    (*exec)->g = *graph;
+    return CUDA_SUCCESS;
+}
+
+CUresult
+cuGraphLaunch (CUgraphExec exec, CUstream stream)
+{
+    if (!exec || s_capturing (stream))
+        return CUDA_ERROR_INVALID_VALUE;
+    for (int i = 0; i < exec->g.count; i++)
+        s_run (exec->g.ops[i].kind, exec->g.ops[i].event, exec->g.ops[i].us);
+    s_graph_launches++;
+    return CUDA_SUCCESS;
+}
+
+CUresult
+cuGraphExecDestroy (CUgraphExec exec)
+{
+    free (exec);
+    return CUDA_SUCCESS;
+}
+
+CUresult
+cuGraphDestroy (CUgraph graph)
+{
+    if (!graph)
+        return CUDA_ERROR_INVALID_VALUE;
+    free (graph);
+    s_live_graphs--;
+    return CUDA_SUCCESS;
+}
+
+#define S_HBM_BYTES_PER_US 3.35e6
+
+/*  Only its time: sf_gpu writes 96 MiB with it before every cold launch
+    (an L2 flush, never read back), which the CPU cannot afford to copy. */
+CUresult
+cuMemsetD32Async (CUdeviceptr dst, unsigned int value, size_t words, CUstream stream)
+{
+    (void) value;
+    if (!dst)
+        return CUDA_ERROR_INVALID_VALUE;
+    return s_enqueue (stream, S_OP_MEMSET, NULL, (double) words * 4 / S_HBM_BYTES_PER_US);
+}
+
+CUresult
+cuMemsetD32 (CUdeviceptr dst, unsigned int value, size_t words)
+{
+    if (!dst)
+        return CUDA_ERROR_INVALID_VALUE;
+    uint32_t *p = (uint32_t *) (uintptr_t) dst;
+    for (size_t i = 0; i < words; i++)
+        p[i] = value;
+    s_run (S_OP_MEMSET, NULL, (double) words * 4 / S_HBM_BYTES_PER_US);
+    return CUDA_SUCCESS;
+}
+
+CUresult
+cuMemsetD8 (CUdeviceptr dst, unsigned char value, size_t bytes)
+{
+    if (!dst)
+        return CUDA_ERROR_INVALID_VALUE;
+    memset ((void *) (uintptr_t) dst, value, bytes);
+    s_run (S_OP_MEMSET, NULL, (double) bytes / S_HBM_BYTES_PER_US);
+    return CUDA_SUCCESS;
+}
+
+CUresult
+cuMemcpyDtoH (void *dst, CUdeviceptr src, size_t bytes)
+{
+    if (!dst || !src)
+        return CUDA_ERROR_INVALID_VALUE;
+    memcpy (dst, (const void *) (uintptr_t) src, bytes);
+    return CUDA_SUCCESS;
+}
+
+CUresult
+cuMemGetInfo (size_t *free_bytes, size_t *total)
+{
+    *free_bytes = (size_t) 79 << 30;
+    *total = (size_t) 80 << 30;
+    return CUDA_SUCCESS;
+}
+
+/*  The rest of the compute tier, present so that sf_gpu can open the fake
+    (sf_cudadrv_require_compute); not used by the tests. */
+CUresult
+cuCtxDestroy (CUcontext ctx)
+{
+    return ctx ? CUDA_SUCCESS : CUDA_ERROR_INVALID_CONTEXT;
+}
+
+CUresult
+cuModuleLoadDataEx (CUmodule *module, const void *image, unsigned int n, CUjit_option *options, void **values)
+{
+    (void) n, (void) options, (void) values;
+    return cuModuleLoadData (module, image);
+}
+
+CUresult
+cuFuncGetAttribute (int *value, CUfunction_attribute attr, CUfunction fn)
+{
+    if (!fn)
+        return CUDA_ERROR_INVALID_HANDLE;
+    *value = attr == CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES ? fn->max_shared : 0;
+    return CUDA_SUCCESS;
+}
+
+CUresult
+cuOccupancyMaxActiveBlocksPerMultiprocessor (int *blocks, CUfunction fn, int threads, size_t shared)
+{
+    (void) shared;
+    if (!fn || threads < 1)
+        return CUDA_ERROR_INVALID_VALUE;
+    *blocks = 2048 / threads;
+    return CUDA_SUCCESS;
+}
+
+/*  Test entry point: `us` of GPU work enqueued on stream (a node when it
+    captures), as a library call timed by sf_gpu_time_enqueue would. */
+int sf_fake_cuda_work (CUstream stream, double us);
+
+int
+sf_fake_cuda_work (CUstream stream, double us)
+{
+    return s_enqueue (stream, S_OP_WORK, NULL, us) == CUDA_SUCCESS ? 0 : -1;
+}
+
 CUresult
 cuLaunchKernel (CUfunction fn, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,
                 unsigned bz, unsigned shared, CUstream stream, void **params, void **extra)
@@ -405,7 +770,7 @@ cuLaunchKernel (CUfunction fn, unsigned gx, unsigned gy, unsigned gz, unsigned b
     memcpy (&l->bias, params[3], sizeof l->bias);
     memcpy (&l->adata, params[4], sizeof l->adata);
     l->func_max_shared = fn->max_shared;
-    return CUDA_SUCCESS;
+    return s_enqueue (stream, S_OP_KERNEL, NULL, s_env_double ("SF_FAKE_CUDA_KERNEL_US", 10.0));
 }
 
 /*  Device memory is host memory here, so tests can read uploads back. */
@@ -463,6 +828,20 @@ sf_fake_cuda_live (const char *what)
         return s_primary[0].refs;
     if (strcmp (what, "primary1") == 0)
         return s_primary[1].refs;
+    if (strcmp (what, "streams") == 0)
+        return s_live_streams;
+    if (strcmp (what, "events") == 0)
+        return s_live_events;
+    if (strcmp (what, "graphs") == 0)
+        return s_live_graphs;
+    if (strcmp (what, "graph_launches") == 0)
+        return s_graph_launches;
+    if (strcmp (what, "graph_kernels") == 0)
+        return s_graph_ops[S_OP_KERNEL] + s_graph_ops[S_OP_WORK];
+    if (strcmp (what, "graph_memsets") == 0)
+        return s_graph_ops[S_OP_MEMSET];
+    if (strcmp (what, "graph_events") == 0)
+        return s_graph_ops[S_OP_EVENT];
     return -1;
 }
 #endif

@@ -135,6 +135,18 @@ tests_check_timememo_LDFLAGS = $(CUDA_LDFLAGS)
 TESTS += tests/cli_timememo.sh
 dist_noinst_SCRIPTS += tests/cli_timememo.sh
 
+## worker/sf_gpu's cold-L2 timing (an L2 flush and two event nodes per
+## timed launch) against the fake driver's synthetic GPU clock.
+check_PROGRAMS += tests/check_gpucold
+TESTS += tests/check_gpucold
+tests_check_gpucold_SOURCES = tests/check_gpucold.c tests/fake_libcuda.h
+tests_check_gpucold_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_gpucold_LDADD = $(CHECK_LDADD)
+tests_check_gpucold_LDFLAGS = $(CUDA_LDFLAGS)
+tests_check_gpucold_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DSF_FAKE_LIBCUDAK='"$(abs_top_builddir)/tests/.libs/libfakecudak.so"'
+EXTRA_tests_check_gpucold_DEPENDENCIES = tests/libfakecudak.la
+
 ## store: the LMDB store and its checked MessagePack (check_store also
 ## writes the fixtures of cli_store.sh: check_store --fill DIR ...).
 check_PROGRAMS += tests/check_store
@@ -577,8 +589,9 @@ tests_check_bundlerun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_bundlerun_LDADD = $(CHECK_LDADD)
 tests_check_bundlerun_LDFLAGS = $(CUDA_LDFLAGS)
 tests_check_bundlerun_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DSF_FAKE_LIBCUDA='"$(abs_top_builddir)/tests/.libs/libfakecuda.so"' \
 	-DSF_FAKE_LIBCUDAK='"$(abs_top_builddir)/tests/.libs/libfakecudak.so"'
-EXTRA_tests_check_bundlerun_DEPENDENCIES = tests/libfakecudak.la
+EXTRA_tests_check_bundlerun_DEPENDENCIES = tests/libfakecuda.la tests/libfakecudak.la
 
 ## store/sf_storejson: `store dump`'s lines from a real store.
 check_PROGRAMS += tests/check_storejson

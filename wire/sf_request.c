@@ -30,6 +30,7 @@ typedef enum {
     S_TOL,
     S_PRECISION,
     S_LAYOUT,
+    S_L2,
     S_BIAS,
     S_RELU,
     S_U_SPLIT,
@@ -42,6 +43,7 @@ static const char *const s_strategies[] = { "exhaustive", "proxy", "rank", NULL 
 static const char *const s_templates[] = { "U", "D", "UD", "T", "UT", "DT", "UDT", NULL };
 static const char *const s_tiers[] = { "fp32", "tf32", "bf16", "fp16", NULL };
 static const char *const s_layouts[] = { "kn", "nk", NULL };
+static const char *const s_l2s[] = { "auto", "warm", "cold", NULL };
 
 #define S_INT(nm, k, a, lo, hi, h) \
     { .name = nm, .key = k, .type = SF_REQUEST_T_INT, .arg = a, .min = lo, .max = hi, .zero_default = true, \
@@ -99,6 +101,11 @@ static const sf_request_option_t s_options[S_COUNT] = {
     [S_LAYOUT] = S_WORD ("layout", "layout", "L", s_layouts,
         "kn (default: B is K x N, C is M x N, row-major) or nk\n"
         "(X is N x K, Y = X A^T is N x M: nn.Linear's)"),
+    [S_L2] = S_WORD ("l2", "l2", "M", s_l2s,
+        "the L2 cache at each timed launch: cold (flushed before\n"
+        "every launch, as a layer's weights are in a real model),\n"
+        "warm (replays back to back: the weights may stay in L2),\n"
+        "auto (the default): cold when N <= 256, else warm"),
     [S_BIAS] = S_FLAG ("bias", "bias", false, "fuse a per-row bias into the kernel"),
     [S_RELU] = S_FLAG ("relu", "relu", false, "fuse a ReLU into the kernel (after the bias)"),
     [S_U_SPLIT] = S_FLAG ("u-split", "u_split", false,
@@ -132,6 +139,7 @@ sf_request_init (sf_request_t *req)
     req->d_slab = true;
     req->tier = SF_TIER_FP32;
     req->layout = SF_LAYOUT_KN;
+    req->l2 = SF_REQUEST_L2_AUTO;
 }
 
 int
@@ -189,6 +197,41 @@ sf_request_strategy_parse (const char *name)
     return -1;
 }
 
+const char *
+sf_request_l2_name (sf_request_l2 l2)
+{
+    switch (l2) {
+    case SF_REQUEST_L2_AUTO: return "auto";
+    case SF_REQUEST_L2_WARM: return "warm";
+    case SF_REQUEST_L2_COLD: return "cold";
+    }
+    return "?";
+}
+
+int
+sf_request_l2_parse (const char *name)
+{
+    for (int i = 0; name && s_l2s[i]; i++)
+        if (strcmp (name, s_l2s[i]) == 0)
+            return i;
+    return -1;
+}
+
+bool
+sf_request_l2_cold (const sf_request_t *req, int64_t n)
+{
+    if (req->l2 == SF_REQUEST_L2_AUTO)
+        return n > 0 && n <= SF_REQUEST_L2_AUTO_MAX_N;
+    return req->l2 == SF_REQUEST_L2_COLD;
+}
+
+void
+sf_request_resolve_l2 (sf_request_t *req, int64_t n)
+{
+    if (req->l2 == SF_REQUEST_L2_AUTO && n > 0)
+        req->l2 = sf_request_l2_cold (req, n) ? SF_REQUEST_L2_COLD : SF_REQUEST_L2_WARM;
+}
+
 /*  Letters of "U", "D", "T" (any order, either case) to a mask; 0 if not one. */
 static unsigned
 s_templates_parse (const char *text)
@@ -230,6 +273,7 @@ sf_request_get (const sf_request_t *req, size_t index, sf_request_value_t *v)
     case S_TOL: v->num = req->tol; break;
     case S_PRECISION: snprintf (v->word, sizeof v->word, "%s", sf_tier_name (req->tier)); break;
     case S_LAYOUT: snprintf (v->word, sizeof v->word, "%s", sf_layout_name (req->layout)); break;
+    case S_L2: snprintf (v->word, sizeof v->word, "%s", sf_request_l2_name (req->l2)); break;
     case S_BIAS: v->flag = req->bias; break;
     case S_RELU: v->flag = req->relu; break;
     case S_U_SPLIT: v->flag = req->u_split; break;
@@ -302,6 +346,7 @@ sf_request_put (sf_request_t *req, size_t index, const sf_request_value_t *v)
         w = index == S_STRATEGY ? sf_request_strategy_parse (v->word)
           : index == S_TEMPLATES ? (int) s_templates_parse (v->word)
           : index == S_PRECISION ? sf_tier_parse (v->word)
+          : index == S_L2 ? sf_request_l2_parse (v->word)
           : sf_layout_parse (v->word);
         if (w < 0 || (index == S_TEMPLATES && w == 0))
             rc = sf_error_set (SF_ERR_INVALID, "'%.16s' is not one of %s", v->word, s_words (o, words, sizeof words));
@@ -321,6 +366,7 @@ sf_request_put (sf_request_t *req, size_t index, const sf_request_value_t *v)
     case S_TOL: req->tol = v->num; break;
     case S_PRECISION: req->tier = (sf_tier) w; break;
     case S_LAYOUT: req->layout = (sf_layout) w; break;
+    case S_L2: req->l2 = (sf_request_l2) w; break;
     case S_BIAS: req->bias = v->flag; break;
     case S_RELU: req->relu = v->flag; break;
     case S_U_SPLIT: req->u_split = v->flag; break;
@@ -577,6 +623,10 @@ sf_request_canonical (const sf_request_t *r, char *buf, size_t size)
         s_append (buf, size, &n, " precision=%s", sf_tier_name (r->tier));
     if (r->layout != SF_LAYOUT_KN)
         s_append (buf, size, &n, " layout=%s", sf_layout_name (r->layout));
+    /* warm (and auto, not yet resolved against a layer's N) keep the text
+       of the searches timed before cold L2 existed: only cold adds */
+    if (r->l2 == SF_REQUEST_L2_COLD)
+        s_append (buf, size, &n, " l2=cold");
     if (sf_request_tol (r) != sf_tier_tol (r->tier))
         s_append (buf, size, &n, " tol=%g", sf_request_tol (r));
     if (r->seed != SF_REQUEST_DEFAULT_SEED)

@@ -50,6 +50,17 @@ typedef enum {
     SF_REQUEST_RANK = 3
 } sf_request_strategy;
 
+/*  The L2 cache's state when a launch is timed (--l2; docs/DECISIONS.md
+    "Cold L2 in the decode regime"): auto is cold when N <= 256 (decode: the
+    weights are most of the bytes, and a real model streams them from HBM),
+    warm otherwise. */
+typedef enum {
+    SF_REQUEST_L2_AUTO = 0,
+    SF_REQUEST_L2_WARM = 1,
+    SF_REQUEST_L2_COLD = 2
+} sf_request_l2;
+#define SF_REQUEST_L2_AUTO_MAX_N 256
+
 /*  Templates (bit mask, the values of SF_SEARCH_U / SF_SEARCH_D); the dense
     candidate is always measured. */
 #define SF_REQUEST_U 1u
@@ -100,6 +111,7 @@ typedef struct {
     bool d_slab;                   /* D's slab kernel (default true) */
     sf_tier tier;                  /* precision (default fp32) */
     sf_layout layout;              /* activation layout (default kn) */
+    sf_request_l2 l2;              /* L2 at each timed launch (default auto) */
 } sf_request_t;
 
 /*  The default request. */
@@ -190,7 +202,12 @@ int sf_request_validate (const sf_request_t *req);
     (the text tune-local's stores hold since before requests had a type),
     then, only when not the default: precision=, layout=, tol= (when it
     differs from the tier's bound), seed=, run-timeout=, budget= (seconds:
-    a budgeted campaign's layers are searched with fewer configs). The epilogue
+    a budgeted campaign's layers are searched with fewer configs), and
+    " l2=cold" after layout= when l2 is cold: warm, and auto not yet
+    resolved, add nothing, so that every search timed warm keeps the text
+    its records were stored under, and a decode record timed warm never
+    answers a cold search. Resolve auto against the layer's N
+    (sf_request_resolve_l2) before making a store key. The epilogue
     (bias, relu) is not in it: it belongs to the layer, which the store
     matches on its layer record. Returns buf (SF_REQUEST_TEXT_MAX bytes is enough). */
 char *sf_request_canonical (const sf_request_t *req, char *buf, size_t size);
@@ -205,6 +222,16 @@ double sf_request_tol (const sf_request_t *req);
     rank: the rank model has no feature for them). */
 bool sf_request_takes_slab (const sf_request_t *req);
 bool sf_request_takes_u_split (const sf_request_t *req);
+
+/*  Whether a layer of N columns is timed with a cold L2: cold, or auto
+    and 0 < n <= SF_REQUEST_L2_AUTO_MAX_N (n <= 0, unknown: warm). */
+bool sf_request_l2_cold (const sf_request_t *req, int64_t n);
+/*  auto made warm or cold for a layer of N columns (n <= 0: left auto);
+    warm and cold unchanged. */
+void sf_request_resolve_l2 (sf_request_t *req, int64_t n);
+/*  "auto", "warm", "cold" ("?" out of range); and back (-1). */
+const char *sf_request_l2_name (sf_request_l2 l2);
+int sf_request_l2_parse (const char *name);
 
 /*  "exhaustive", "proxy", "rank" ("?" out of range); and back (-1). */
 const char *sf_request_strategy_name (sf_request_strategy strategy);

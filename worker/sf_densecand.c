@@ -127,7 +127,7 @@ sf_densecand_own (const sf_densecand_env_t *env, const sf_matrix_t *a, int64_t n
             sf_log_warn ("dense", "compile of %s failed: %s", c->config, b->error);
             continue;
         }
-        sf_timememo_key_t key = { env->device, m, k, n, tier, env->layout, bias, relu, c->config };
+        sf_timememo_key_t key = { env->device, m, k, n, tier, env->layout, bias, relu, c->config, env->l2_cold };
         sf_timing_t t = { 0 };
         c->reused = env->memo && sf_timememo_get (env->memo, &key, &t, NULL);
         if (!env->gpu) {

@@ -61,6 +61,7 @@ typedef struct {
                                   still runs once, verified) and put in it
                                   when measured (worker/sf_timememo.h) */
     const char *device;        /* the memo keys' device */
+    bool l2_cold;              /* timed with a cold L2 (memo keys say so) */
 } sf_densecand_env_t;
 
 /*  Compiles and measures our dense kernels for layer `a` at N columns in

@@ -110,6 +110,11 @@ sf_gpu_destroy (sf_gpu_t **self_p)
             self->cu->cuEventDestroy (self->ev_stop);
         if (self->blas_workspace)
             self->cu->cuMemFree (self->blas_workspace);
+        if (self->flush)
+            self->cu->cuMemFree (self->flush);
+        for (size_t i = 0; i < sizeof self->ev_cold / sizeof self->ev_cold[0]; i++)
+            if (self->ev_cold[i])
+                self->cu->cuEventDestroy (self->ev_cold[i]);
         if (self->stream)
             self->cu->cuStreamDestroy (self->stream);
         if (self->ctx)
@@ -345,6 +350,51 @@ sf_gpu_set_problem_tier (sf_gpu_t *self, const sf_matrix_t *a, int64_t n, sf_tie
 
 /* ---- timing ---------------------------------------------------------------- */
 
+int
+sf_gpu_set_l2 (sf_gpu_t *self, bool cold)
+{
+    const sf_cuda_api_t *cu = self->cu;
+    if (cold && (!cu->cuMemsetD32Async || (self->graphs && !cu->cuEventRecordWithFlags)))
+        return sf_error_set (SF_ERR_UNSUPPORTED, "this CUDA driver lacks %s, which cold-L2 timing needs "
+                             "(--l2 warm times without it)",
+                             !cu->cuMemsetD32Async ? "cuMemsetD32Async" : "cuEventRecordWithFlags");
+    self->l2_cold = cold;
+    return SF_OK;
+}
+
+bool sf_gpu_l2_cold (const sf_gpu_t *self) { return self->l2_cold; }
+
+/*  Cold: the flush buffer (2x the L2) and the per-launch events, made at
+    the first cold timing and kept until the GPU is destroyed. */
+static int
+s_cold_prepare (sf_gpu_t *self)
+{
+    const sf_cuda_api_t *cu = self->cu;
+    if (!self->flush) {
+        size_t bytes = self->info.l2_bytes > 0 ? 2 * (size_t) self->info.l2_bytes : SF_GPU_COLD_FLUSH_FALLBACK;
+        SF_GPU_CU (self, cu->cuMemAlloc (&self->flush, bytes), "cuMemAlloc (the L2 flush buffer)");
+        self->flush_bytes = bytes;
+    }
+    for (size_t i = 0; i < sizeof self->ev_cold / sizeof self->ev_cold[0]; i++)
+        if (!self->ev_cold[i])
+            SF_GPU_CU (self, cu->cuEventCreate (&self->ev_cold[i], CU_EVENT_DEFAULT), "cuEventCreate");
+    return SF_OK;
+}
+
+/*  An event recorded on the stream; during a capture, as an event-record
+    node of the graph (CU_EVENT_RECORD_EXTERNAL), so that each replay
+    records it again. */
+static int
+s_record (sf_gpu_t *self, CUevent ev)
+{
+    if (self->graphs)
+        SF_GPU_CU (self, self->cu->cuEventRecordWithFlags (ev, self->stream, CU_EVENT_RECORD_EXTERNAL),
+                   "cuEventRecordWithFlags");
+    else
+        SF_GPU_CU (self, self->cu->cuEventRecord (ev, self->stream), "cuEventRecord");
+    return SF_OK;
+}
+
 /*  One timed batch: `count` launches of fn, recorded as a CUDA graph when
     the GPU times through graphs (the exec is kept while count stays the
     same), else launched one by one. */
@@ -356,6 +406,25 @@ typedef struct {
     CUgraphExec exec;
     int copies;           /* B copies cycled over (1: the caller's own buffers) */
 } s_batch_t;
+
+/*  Launch i of a batch (on B copy b_index): warm, the launch alone; cold,
+    an L2 flush, then the launch between events ev_cold[2i] and [2i + 1]. */
+static int
+s_launch_one (sf_gpu_t *self, s_batch_t *b, int i, int b_index)
+{
+    if (!self->l2_cold)
+        return b->fn (self, b->arg, b_index);
+    if (i < 0 || i >= SF_GPU_COLD_LAUNCHES_MAX)
+        return sf_error_set (SF_ERR_INTERNAL, "cold batch launch %d: at most %d", i, SF_GPU_COLD_LAUNCHES_MAX);
+    SF_GPU_CU (self, self->cu->cuMemsetD32Async (self->flush, 0, self->flush_bytes / 4, self->stream),
+               "cuMemsetD32Async (the L2 flush)");
+    int rc = s_record (self, self->ev_cold[2 * i]);
+    if (rc == SF_OK)
+        rc = b->fn (self, b->arg, b_index);
+    if (rc == SF_OK)
+        rc = s_record (self, self->ev_cold[2 * i + 1]);
+    return rc;
+}
 
 static void
 s_batch_release (sf_gpu_t *self, s_batch_t *b)
@@ -384,7 +453,7 @@ s_batch_capture (sf_gpu_t *self, s_batch_t *b, int count)
           "cuStreamBeginCapture");
     int rc = SF_OK;
     for (int i = 0; i < n && rc == SF_OK; i++)
-        rc = b->fn (self, b->arg, i % copies);
+        rc = s_launch_one (self, b, i, i % copies);
     CUgraph graph = NULL;
     CUresult end = cu->cuStreamEndCapture (self->stream, &graph);
     if (rc == SF_OK && end != CUDA_SUCCESS)
@@ -403,12 +472,34 @@ s_batch_capture (sf_gpu_t *self, s_batch_t *b, int count)
     return SF_OK;
 }
 
-/*  Times one batch of about `count` launches; *us gets the time per launch. */
+/*  Cold: the mean over `launched` launches of the time between each one's
+    events (the flushes between them not counted). */
+static int
+s_cold_mean (sf_gpu_t *self, int launched, double *us)
+{
+    double sum = 0;
+    for (int i = 0; i < launched; i++) {
+        float ms = 0;
+        SF_GPU_CU (self, self->cu->cuEventElapsedTime (&ms, self->ev_cold[2 * i], self->ev_cold[2 * i + 1]),
+                   "cuEventElapsedTime");
+        sum += ms * 1000.0;
+    }
+    *us = sum / launched;
+    return SF_OK;
+}
+
+/*  Times one batch of about `count` launches; *us gets the time per launch
+    (cold: per launch alone, without the flush before it). */
 static int
 s_time_batch (sf_gpu_t *self, s_batch_t *b, int count, double *us)
 {
     const sf_cuda_api_t *cu = self->cu;
-    int launched = count, rc;
+    int rc;
+    if (self->l2_cold && ((rc = s_cold_prepare (self)) != SF_OK))
+        return rc;
+    if (self->l2_cold && count > SF_GPU_COLD_BATCH_MAX)
+        count = SF_GPU_COLD_BATCH_MAX;
+    int launched = count;
     if (self->graphs && (rc = s_batch_capture (self, b, count)) != SF_OK)
         return rc;
     SF_GPU_CU (self, cu->cuEventRecord (self->ev_start, self->stream), "cuEventRecord");
@@ -417,7 +508,7 @@ s_time_batch (sf_gpu_t *self, s_batch_t *b, int count, double *us)
         launched = b->count;
     } else {
         for (int i = 0; i < count; i++) {
-            if ((rc = b->fn (self, b->arg, b->next_b)) != SF_OK)
+            if ((rc = s_launch_one (self, b, i, b->next_b)) != SF_OK)
                 return rc;
             b->next_b = (b->next_b + 1) % b->copies;
         }
@@ -425,17 +516,21 @@ s_time_batch (sf_gpu_t *self, s_batch_t *b, int count, double *us)
     SF_GPU_CU (self, cu->cuEventRecord (self->ev_stop, self->stream), "cuEventRecord");
     SF_GPU_CU (self, cu->cuEventSynchronize (self->ev_stop), "kernel run");
     float ms = 0;
+    if (self->l2_cold)
+        return s_cold_mean (self, launched, us);
     SF_GPU_CU (self, cu->cuEventElapsedTime (&ms, self->ev_start, self->ev_stop), "cuEventElapsedTime");
     *us = ms * 1000.0 / launched;
     return SF_OK;
 }
 
-/*  Launches per batch so that a batch lasts about target_us, 1..1000. */
+/*  Launches per batch so that a batch lasts about target_us, 1..1000
+    (cold: 1..SF_GPU_COLD_BATCH_MAX, each launch also waits for a flush). */
 static int
-s_batch_for (double target_us, double estimate_us)
+s_batch_for (const sf_gpu_t *self, double target_us, double estimate_us)
 {
+    int most = self->l2_cold ? SF_GPU_COLD_BATCH_MAX : 1000;
     int batch = (int) ceil (target_us / (estimate_us > 0.5 ? estimate_us : 0.5));
-    return batch < 1 ? 1 : batch > 1000 ? 1000 : batch;
+    return batch < 1 ? 1 : batch > most ? most : batch;
 }
 
 /*  Warm up, then time batches of launches (each batch >= 100 us, >= 21
@@ -453,7 +548,7 @@ s_time_batches (sf_gpu_t *self, s_batch_t *b, sf_timing_t *t)
            launching until S_WARM_US have run, and take the last batch's
            time as the estimate */
         double warmed = 0;
-        int warm_batch = s_batch_for (200.0, estimate);
+        int warm_batch = s_batch_for (self, 200.0, estimate);
         for (int round = 0; warmed < S_WARM_US && round < 1000; round++) {
             if ((rc = s_time_batch (self, b, warm_batch, &estimate)) != SF_OK)
                 return rc;
@@ -461,7 +556,7 @@ s_time_batches (sf_gpu_t *self, s_batch_t *b, sf_timing_t *t)
         }
     }
     estimate = estimate > 0.5 ? estimate : 0.5;
-    int batch = s_batch_for (100.0, estimate);
+    int batch = s_batch_for (self, 100.0, estimate);
     int samples = (int) ceil (5000.0 / (batch * estimate));
     samples = samples < 21 ? 21 : samples > 201 ? 201 : samples;
     double *v = malloc ((size_t) samples * sizeof *v);

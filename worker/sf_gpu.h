@@ -56,6 +56,21 @@ const char *sf_gpu_toolkit_version (const sf_gpu_t *self);
     (SF_ERR_INVALID) for any other value. A static string. */
 const char *sf_gpu_timing (void);
 
+/*  The L2 cache's state at each timed launch, for every timing of this GPU
+    (candidates, the dense candidate and the baselines alike) until changed:
+    warm (the default) times replays of back-to-back launches, which a
+    kernel whose operands fit in L2 (decode: a 32 MB weight matrix in the
+    H100's 50 MB) reads from L2; cold flushes L2 before each launch, inside
+    the captured graph (a memset of a buffer twice the L2's size, allocated
+    at the first cold timing, freed with the GPU), and times each launch
+    alone between two events recorded into the graph, so that the flushes
+    are not counted: a sample is the mean of its launches' times, batches
+    of at most SF_GPU_COLD_BATCH_MAX (64) launches (docs/DECISIONS.md "Cold
+    L2 in the decode regime"). SF_ERR_UNSUPPORTED (cold) when the driver
+    lacks cuMemsetD32Async or cuEventRecordWithFlags. */
+int sf_gpu_set_l2 (sf_gpu_t *self, bool cold);
+bool sf_gpu_l2_cold (const sf_gpu_t *self);
+
 /*  Something the caller enqueues on `stream` without waiting for it (e.g.
     one launch of a bundle's layer through the runtime, `bundle verify`):
     SF_OK or an error of sf_error.h. */

@@ -18,6 +18,14 @@
 
 #define SF_GPU_MAX_B_COPIES 16
 #define SF_GPU_VERIFY_ROWS 64
+/*  Cold L2: launches per timed batch at most (each follows a flush of
+    ~30 us on an H100), and the flush buffer when the device does not say
+    its L2 size (2x the largest L2 known is below it). */
+#define SF_GPU_COLD_BATCH_MAX 64
+#define SF_GPU_COLD_FLUSH_FALLBACK ((size_t) 128 << 20)
+/*  A cold batch's launches: its count rounded up to whole cycles over the
+    B copies, each with an event before and after. */
+#define SF_GPU_COLD_LAUNCHES_MAX (SF_GPU_COLD_BATCH_MAX + SF_GPU_MAX_B_COPIES)
 /*  cuBLAS's workspace, given to it so that it never allocates inside a graph
     capture (32 MiB: what NVIDIA recommends for Hopper). */
 #define SF_GPU_BLAS_WORKSPACE ((size_t) 32 << 20)
@@ -96,6 +104,10 @@ struct _sf_gpu_t {
     char cusparselt_note[96];  /* why not, when NULL */
     char toolkit[16];
     bool graphs;               /* time through CUDA graphs (sf_gpu_timing) */
+    bool l2_cold;              /* flush L2 before each timed launch (sf_gpu_set_l2) */
+    CUdeviceptr flush;         /* cold: the buffer written to flush L2 (lazy), or 0 */
+    size_t flush_bytes;        /* its size: 2x the L2, SF_GPU_COLD_FLUSH_FALLBACK if unknown */
+    CUevent ev_cold[2 * SF_GPU_COLD_LAUNCHES_MAX];  /* cold: before/after launch i (lazy) */
     CUdeviceptr blas_workspace;  /* cuBLAS's, set explicitly: a graph capture cannot allocate */
     /* the problem */
     const sf_matrix_t *a;      /* the caller's */

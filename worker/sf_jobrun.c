@@ -24,6 +24,9 @@
 _Static_assert ((int) SF_REQUEST_EXHAUSTIVE == (int) SF_STRATEGY_EXHAUSTIVE, "strategy values");
 _Static_assert ((int) SF_REQUEST_PROXY == (int) SF_STRATEGY_PROXY, "strategy values");
 _Static_assert ((int) SF_REQUEST_RANK == (int) SF_STRATEGY_RANK, "strategy values");
+_Static_assert ((int) SF_REQUEST_L2_AUTO == (int) SF_SEARCH_L2_AUTO && (int) SF_REQUEST_L2_WARM == (int) SF_SEARCH_L2_WARM
+                && (int) SF_REQUEST_L2_COLD == (int) SF_SEARCH_L2_COLD && SF_REQUEST_L2_AUTO_MAX_N == SF_SEARCH_L2_AUTO_MAX_N,
+                "l2 values");
 _Static_assert (SF_REQUEST_U == SF_SEARCH_U && SF_REQUEST_D == SF_SEARCH_D && SF_REQUEST_T == SF_SEARCH_T,
                 "template bits");
 _Static_assert (SF_REQUEST_DEFAULT_PROXY_TOP == SF_SEARCH_DEFAULT_PROXY_TOP, "proxy-top default");
@@ -564,6 +567,7 @@ sf_jobrun_search_opts (const sf_request_t *r, sf_search_opts_t *so)
     so->no_d_slab = !r->d_slab;
     so->tier = r->tier;
     so->layout = r->layout;
+    so->l2 = (sf_search_l2) r->l2;
     so->budget_s = r->budget_s;
 }
 

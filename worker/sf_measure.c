@@ -41,6 +41,7 @@ struct _sf_measure_t {
     int64_t n;
     sf_tier tier;
     sf_layout layout;
+    bool l2_cold;           /* sf_measure_set_l2: sent with the problem */
     bool bias, relu;
     uint64_t seed;
 };
@@ -229,7 +230,7 @@ static int
 s_child_problem (s_child_t *c, s_reader_t *r)
 {
     int64_t m, k, nnz, n;
-    uint8_t bias, relu, tier, layout;
+    uint8_t bias, relu, tier, layout, l2_cold;
     uint64_t seed, len;
     s_get (r, &m, 8);
     s_get (r, &k, 8);
@@ -239,9 +240,10 @@ s_child_problem (s_child_t *c, s_reader_t *r)
     s_get (r, &relu, 1);
     s_get (r, &tier, 1);
     s_get (r, &layout, 1);
+    s_get (r, &l2_cold, 1);
     s_get (r, &seed, 8);
     if (r->bad || m < 1 || k < 1 || n < 1 || nnz < 0 || m > INT32_MAX || k > INT32_MAX || nnz > INT32_MAX
-        || tier >= SF_TIER_COUNT || layout >= SF_LAYOUT_COUNT)
+        || tier >= SF_TIER_COUNT || layout >= SF_LAYOUT_COUNT || l2_cold > 1)
         return sf_error_set (SF_ERR_PROTOCOL, "malformed problem request");
     const void *rp = s_get_bytes (r, (size_t) (m + 1) * 4, &len);
     if (len != (uint64_t) (m + 1) * 4)
@@ -270,6 +272,8 @@ s_child_problem (s_child_t *c, s_reader_t *r)
     if (!a)
         return sf_error_last ();
     int rc = sf_gpu_set_layout (c->gpu, (sf_layout) layout);
+    if (rc == SF_OK)
+        rc = sf_gpu_set_l2 (c->gpu, l2_cold != 0);
     if (rc == SF_OK)
         rc = sf_gpu_set_problem_tier (c->gpu, a, n, (sf_tier) tier, bias, relu, seed);
     sf_matrix_destroy (&c->a);  /* after: the gpu dropped its pointer to the old one */
@@ -660,7 +664,8 @@ s_send_problem (sf_measure_t *self)
     sf_buf_t *b = sf_buf_new (S_MAX_REQUEST);
     if (!b)
         return SF_ERR_NOMEM;
-    uint8_t bias = self->bias, relu = self->relu, tier = (uint8_t) self->tier, layout = (uint8_t) self->layout;
+    uint8_t bias = self->bias, relu = self->relu, tier = (uint8_t) self->tier, layout = (uint8_t) self->layout,
+            l2_cold = self->l2_cold;
     sf_buf_append (b, &m, 8);
     sf_buf_append (b, &k, 8);
     sf_buf_append (b, &nnz, 8);
@@ -669,6 +674,7 @@ s_send_problem (sf_measure_t *self)
     sf_buf_append (b, &relu, 1);
     sf_buf_append (b, &tier, 1);
     sf_buf_append (b, &layout, 1);
+    sf_buf_append (b, &l2_cold, 1);
     sf_buf_append (b, &self->seed, 8);
     s_put_bytes (b, sf_matrix_row_ptr (a), (uint64_t) (m + 1) * 4);
     s_put_bytes (b, sf_matrix_col_idx (a), (uint64_t) nnz * 4);
@@ -713,6 +719,12 @@ sf_measure_set_problem_layout (sf_measure_t *self, const sf_matrix_t *a, int64_t
     if (self->fd < 0)
         return s_ensure_child (self);
     return s_send_problem (self);
+}
+
+void
+sf_measure_set_l2 (sf_measure_t *self, bool cold)
+{
+    self->l2_cold = cold;
 }
 
 int

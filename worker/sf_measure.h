@@ -73,6 +73,11 @@ int sf_measure_set_problem_tier (sf_measure_t *self, const sf_matrix_t *a, int64
 int sf_measure_set_problem_layout (sf_measure_t *self, const sf_matrix_t *a, int64_t n, sf_tier tier,
                                    sf_layout layout, bool bias, bool relu, uint64_t seed);
 
+/*  The L2 cache's state at the timed launches of the problems set from now
+    on (sf_gpu_set_l2: warm by default): it travels in the problem request,
+    so call it before sf_measure_set_problem*. */
+void sf_measure_set_l2 (sf_measure_t *self, bool cold);
+
 /*  As sf_gpu_run, in the child, under the run deadline. */
 int sf_measure_run (sf_measure_t *self, const void *cubin, size_t size, const sf_launch_t *launch,
                     const void *data, size_t data_size, bool verify, double tol, double *err,

@@ -445,7 +445,7 @@ static int
 s_dense (s_measure_t *ms, sf_search_result_t *out)
 {
     sf_densecand_env_t env = { ms->gpu, ms->gpu ? NULL : &ms->sim, ms->opts->compile_threads, ms->opts->layout,
-                               ms->base.memo, ms->device };
+                               ms->base.memo, ms->device, ms->base.l2_cold };
     double gpu_s = 0, cpu_s = 0;
     int rc = sf_densecand_own (&env, ms->a, ms->n, ms->opts->tier, ms->opts->bias, ms->opts->relu, ms->tol,
                                out->own, &out->own_count, &gpu_s, &cpu_s);
@@ -469,6 +469,7 @@ static int
 s_open_backend (s_measure_t *ms, sf_search_result_t *out)
 {
     const sf_device_info_t *info;
+    out->l2_cold = ms->opts->l2 == SF_SEARCH_L2_COLD || (ms->opts->l2 == SF_SEARCH_L2_AUTO && ms->n <= SF_SEARCH_L2_AUTO_MAX_N);
     if (ms->opts->backend == SF_BACKEND_SIM) {
         sf_sim_device (&ms->sim);
         info = &ms->sim;
@@ -481,6 +482,7 @@ s_open_backend (s_measure_t *ms, sf_search_result_t *out)
         if (!ms->gpu)
             return sf_error_last ();
         ms->restarts0 = sf_measure_restarts (ms->gpu);
+        sf_measure_set_l2 (ms->gpu, out->l2_cold);
         int rc = sf_measure_set_problem_layout (ms->gpu, ms->a, ms->n, ms->opts->tier, ms->opts->layout,
                                                 ms->opts->bias, ms->opts->relu, ms->opts->seed);
         if (rc != SF_OK)
@@ -491,7 +493,7 @@ s_open_backend (s_measure_t *ms, sf_search_result_t *out)
               out->simulated ? "sim" : sf_gpu_timing () ? sf_gpu_timing () : "");
     ms->base = (sf_searchbase_t) { .gpu = ms->gpu, .sim = &ms->sim, .device = ms->device, .a = ms->a, .n = ms->n,
                                    .tier = ms->opts->tier, .layout = ms->opts->layout, .bias = ms->opts->bias,
-                                   .relu = ms->opts->relu, .tol = ms->tol };
+                                   .relu = ms->opts->relu, .l2_cold = out->l2_cold, .tol = ms->tol };
     if (ms->opts->ctx && !sf_timememo_disabled ())
         ms->base.memo = sf_searchctx_memo (ms->opts->ctx);
     snprintf (out->gpu_name, sizeof out->gpu_name, "%s", info->name);

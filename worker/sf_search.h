@@ -60,6 +60,11 @@ typedef enum {
     SF_STRATEGY_RANK = 3
 } sf_strategy;
 typedef enum { SF_BACKEND_CUDA = 0, SF_BACKEND_SIM = 1 } sf_backend;
+/*  The L2 cache's state at each timed launch (the values of
+    wire/sf_request.h's sf_request_l2, checked in sf_jobrun.c): auto is
+    cold for n <= SF_SEARCH_L2_AUTO_MAX_N (decode), else warm. */
+typedef enum { SF_SEARCH_L2_AUTO = 0, SF_SEARCH_L2_WARM = 1, SF_SEARCH_L2_COLD = 2 } sf_search_l2;
+#define SF_SEARCH_L2_AUTO_MAX_N 256
 
 const char *sf_strategy_name (sf_strategy strategy);
 int sf_strategy_parse (const char *name);  /* -1 if unknown */
@@ -112,6 +117,8 @@ typedef struct {
                                   opt-in: docs/KERNELS.md) */
     sf_tier tier;              /* precision tier (common/sf_tier.h; 0: fp32) */
     sf_layout layout;          /* activation layout (0: kn) */
+    sf_search_l2 l2;           /* L2 at each timed launch (0: auto, cold when
+                                  n <= SF_SEARCH_L2_AUTO_MAX_N; sf_gpu_set_l2) */
     uint64_t seed;             /* inputs */
     double tol;                /* verification bound (normwise relative); 0:
                                   the tier's (sf_tier_tol) */
@@ -190,6 +197,7 @@ char *sf_candidate_text (const sf_candidate_t *c, char *buf);
 
 typedef struct {
     bool simulated;            /* the sim backend produced every time below */
+    bool l2_cold;              /* timed with a cold L2 (opts->l2 resolved for n) */
     char gpu_name[256];
     char gpu_type[320];
     int sm_count;

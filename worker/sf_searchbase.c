@@ -36,7 +36,7 @@ sf_timememo_key_t
 sf_searchbase_key (const sf_searchbase_t *b, const char *what)
 {
     sf_timememo_key_t k = { b->device, sf_matrix_rows (b->a), sf_matrix_cols (b->a), b->n, b->tier, b->layout,
-                            b->bias, b->relu, what };
+                            b->bias, b->relu, what, b->l2_cold };
     return k;
 }
 

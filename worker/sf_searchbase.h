@@ -35,6 +35,7 @@ typedef struct {
     sf_tier tier;
     sf_layout layout;
     bool bias, relu;
+    bool l2_cold;                  /* timed with a cold L2 (memo keys say so) */
     double tol;                    /* the search's bound */
     /* filled by sf_searchbase_before */
     sf_baselines_t before;

@@ -49,6 +49,8 @@ sf_searchjson_result (const sf_search_opts_t *o, const sf_search_result_t *r, bo
     /* how times were taken (docs/WORKER.md "Timing") */
     const char *timing = r->simulated ? "simulated" : sf_gpu_timing ();
     cJSON_AddStringToObject (root, "timing", timing ? timing : "unknown");
+    /* the L2 at each timed launch (docs/DECISIONS.md "Cold L2 in the decode regime") */
+    cJSON_AddStringToObject (root, "l2", r->l2_cold ? "cold" : "warm");
     cJSON *gpu = cJSON_AddObjectToObject (root, "gpu");
     cJSON_AddStringToObject (gpu, "name", r->gpu_name);
     cJSON_AddStringToObject (gpu, "type", r->gpu_type);

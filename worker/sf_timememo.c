@@ -52,9 +52,10 @@ sf_timememo_destroy (sf_timememo_t **self_p)
 static bool
 s_key (const sf_timememo_key_t *k, char *buf)
 {
-    int len = snprintf (buf, SF_TIMEMEMO_KEY_MAX, "%s|%lld|%lld|%lld|%s|%s|%d|%d|%s", k->device ? k->device : "",
+    int len = snprintf (buf, SF_TIMEMEMO_KEY_MAX, "%s|%lld|%lld|%lld|%s|%s|%d|%d|%s|%s", k->device ? k->device : "",
                         (long long) k->m, (long long) k->k, (long long) k->n, sf_tier_name (k->tier),
-                        sf_layout_name (k->layout), k->bias ? 1 : 0, k->relu ? 1 : 0, k->what ? k->what : "");
+                        sf_layout_name (k->layout), k->bias ? 1 : 0, k->relu ? 1 : 0, k->what ? k->what : "",
+                        k->l2_cold ? "cold" : "warm");
     return len > 0 && len < SF_TIMEMEMO_KEY_MAX;
 }
 

@@ -1,8 +1,8 @@
 /*  sf_timememo: a worker's memo of data-independent timings (issue 22).
 
     A dense GEMM's time is a function of the device, the shape (m, k, n),
-    the precision tier, the layout, the fused epilogue and the kernel's
-    config, not of the values it multiplies: BERT-base's 72 layers have 3
+    the precision tier, the layout, the fused epilogue, the kernel's
+    config and the L2's state when timed (cold or warm), not of the values it multiplies: BERT-base's 72 layers have 3
     shapes. So within one worker process the first layer of each key times
     our dense tensor-core kernels, the library's dense call and the dense
     baselines (SGEMM, TF32) as today, and a later layer of the same key
@@ -48,6 +48,7 @@ typedef struct {
     sf_layout layout;
     bool bias, relu;
     const char *what;
+    bool l2_cold;         /* timed with a cold L2 (sf_gpu_set_l2): never answers a warm timing */
 } sf_timememo_key_t;
 
 /*  A memo of at most max entries (0: SF_TIMEMEMO_DEFAULT_MAX). NULL when
