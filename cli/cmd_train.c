@@ -9,6 +9,7 @@
 #include "common/sf_error.h"
 #include "coordinator/sf_trainrun.h"
 #include "rankmodel/sf_rankmodel.h"
+#include "rankmodel/sf_rankstore.h"
 #include "rankmodel/sf_sweep.h"
 
 static const char *s_help =
@@ -31,6 +32,8 @@ static const char *s_help =
     "  --config FILE      hyperparameters (default: the built-in conf/rankmodel.conf)\n"
     "  -o, --output FILE  also write the model as XGBoost JSON to FILE\n"
     "  --note TEXT        a note kept with the model\n"
+    "  --family F         UD (default: templates U and D, fp32) or T (template T's\n"
+    "                     model from the store's bf16/fp16 T results; kept apart)\n"
     "  --json             machine-readable output\n"
     "  -h, --help         this help\n\n"
     "With --coordinator: the sweep FILE (docs/RANKMODEL.md) goes to the farm as a\n"
@@ -44,7 +47,7 @@ static const char *s_help =
     SF_CLIENT_HELP;
 
 typedef struct {
-    const char *store_dir, *gpu_type, *config, *output, *note, *sweep;
+    const char *store_dir, *gpu_type, *config, *output, *note, *sweep, *family;
     int json, quiet;
     sf_client_t client;
     bool farm;                   /* --coordinator given */
@@ -169,6 +172,7 @@ sf_cmd_train (int argc, char **argv)
         { "output", required_argument, NULL, 'o' },
         { "note", required_argument, NULL, 'N' },
         { "sweep", required_argument, NULL, 'S' },
+        { "family", required_argument, NULL, 'F' },
         { "json", no_argument, NULL, 'j' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -194,6 +198,7 @@ sf_cmd_train (int argc, char **argv)
         case 'o': o.output = optarg; break;
         case 'N': o.note = optarg; break;
         case 'S': o.sweep = optarg; break;
+        case 'F': o.family = optarg; break;
         case 'j': o.json = 1; break;
         case 'q': o.quiet = 1; break;
         case 'h': fputs (s_help, stdout); return SF_EXIT_OK;
@@ -210,6 +215,11 @@ sf_cmd_train (int argc, char **argv)
                                  "trains with its built-in settings and keeps the model in its store)");
     } else if (!o.store_dir || !o.gpu_type)
         return sf_cli_usage ("train", "--store DIR and --gpu-type NAME are required");
+    bool t = o.family && strcmp (o.family, "T") == 0;
+    if (o.family && (!t && strcmp (o.family, "UD") != 0))
+        return sf_cli_usage ("train", "--family must be UD or T, not '%s'", o.family);
+    if (t && o.farm)
+        return sf_cli_usage ("train", "--family T trains on a store (train --store); run its sweep with sweep-local");
     if (sf_rankmodel_sm_count (o.gpu_type) < 1)
         return sf_cli_usage ("train", "--gpu-type '%s' does not end in /<SMs>sm (see spmmfarm devices)",
                              o.gpu_type);
@@ -223,7 +233,10 @@ sf_cmd_train (int argc, char **argv)
         return sf_cli_fail ("train", rc);
     uint32_t version = 0;
     sf_rankmodel_report_t report;
-    rc = sf_trainrun_store (o.store_dir, o.gpu_type, &params, o.note, o.output, &version, &report);
+    rc = sf_trainrun_store_family (o.store_dir, o.gpu_type, t, &params, o.note, o.output, &version, &report);
+    char tkey[SF_STORE_GPU_TYPE_MAX];
+    if (rc == SF_OK && t && sf_rankstore_t_key (o.gpu_type, tkey, sizeof tkey) == SF_OK)
+        o.gpu_type = tkey;  /* the T model's key: "rank model 1 of NAME/.../132sm+T" */
     if (rc == SF_OK)
         s_print (&o, &params, version, &report);
     return rc == SF_OK ? SF_EXIT_OK : sf_cli_fail ("train", rc);
