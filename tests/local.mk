@@ -680,9 +680,10 @@ tests_check_tprior_LDFLAGS = $(CUDA_LDFLAGS)
 
 ## template T's rank model (issue 20): T sweeps, the T collector and model,
 ## the rank strategy of a T search (check_trank); cli_trank.sh runs
-## sweep-local, train --family T and a rank search on the sim backend
+## sweep-local on a tiny T sweep and train --family T on the sim backend
 check_PROGRAMS += tests/check_trank
-TESTS += tests/check_trank
+TESTS += tests/check_trank tests/cli_trank.sh
+dist_noinst_SCRIPTS += tests/cli_trank.sh
 tests_check_trank_SOURCES = tests/check_trank.c tests/sf_check_dir.h
 tests_check_trank_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_trank_LDADD = $(CHECK_LDADD)
