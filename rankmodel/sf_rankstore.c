@@ -76,6 +76,17 @@ s_sweep_layers (sf_store_t *store, const char *gpu_type, s_layers_t *l)
     return SF_OK;
 }
 
+/*  Simulated results left out of a real GPU type's training set: counted, said. */
+static void
+s_skipped_sim (uint64_t skipped, const char *gpu_type, const char *what, uint64_t *skipped_p)
+{
+    if (skipped_p)
+        *skipped_p = skipped;
+    if (skipped)
+        sf_log_warn ("rankmodel", "%llu simulated %sresults stored under the real GPU type %s were left out",
+                     (unsigned long long) skipped, what, gpu_type);
+}
+
 /*  One problem's usable results: D full kernels and U proxies, or U full
     kernels where the group has them (a small layer's sweep times its U
     configs in full: sf_cost_u_as_proxy); one kind of U time per group,
@@ -186,11 +197,7 @@ sf_rankstore_collect (sf_store_t *store, const char *gpu_type, sf_rankdata_t *da
                                     : sf_error_set (SF_ERR_NOMEM, "out of memory");
     for (size_t i = 0; rc == SF_OK && i < layers.count; i++)
         rc = s_collect_layer (store, gpu_type, &layers.layers[i], &g, x, data);
-    if (skipped_sim_p)
-        *skipped_sim_p = g.skipped_sim;
-    if (g.skipped_sim)
-        sf_log_warn ("rankmodel", "%llu simulated results stored under the real GPU type %s were left out",
-                     (unsigned long long) g.skipped_sim, gpu_type);
+    s_skipped_sim (g.skipped_sim, gpu_type, "", skipped_sim_p);
     free (layers.layers);
     free (g.configs);
     free (g.us);
@@ -199,21 +206,32 @@ sf_rankstore_collect (sf_store_t *store, const char *gpu_type, sf_rankdata_t *da
     return rc;
 }
 
-int
-sf_rankstore_train (sf_store_t *store, const char *gpu_type, const sf_rankmodel_params_t *params,
-                          sf_rankmodel_t **model_p, sf_rankmodel_report_t *report)
+/*  Collects one family's training set (t: template T's) and fits it. */
+static int
+s_train (sf_store_t *store, const char *gpu_type, bool t, const sf_rankmodel_params_t *params,
+         sf_rankmodel_t **model_p, sf_rankmodel_report_t *report)
 {
     *model_p = NULL;
-    sf_rankdata_t data = { .cols = SF_FEATURES_COUNT };
-    int rc = sf_rankstore_collect (store, gpu_type, &data, NULL);
+    sf_rankdata_t data = { .cols = t ? SF_TFEATURES_COUNT : SF_FEATURES_COUNT };
+    int rc = t ? sf_rankstore_collect_t (store, gpu_type, &data, NULL)
+               : sf_rankstore_collect (store, gpu_type, &data, NULL);
     if (rc == SF_OK && data.groups < 1)
-        rc = sf_error_set (SF_ERR_NOTFOUND, "no training data for GPU type %s in the store: no sweep "
-                           "campaign with two or more measured candidates per problem%s", gpu_type,
+        rc = sf_error_set (SF_ERR_NOTFOUND, "no %straining data for GPU type %s in the store: no %s with two or "
+                           "more measured candidates per problem%s", t ? "template T " : "", gpu_type,
+                           t ? "problem of bf16/fp16 T results (a T sweep: conf/sweeps/t-bf16.conf)"
+                             : "sweep campaign",
                            s_is_sim_type (gpu_type) ? "" : " (simulated results never count for a real GPU)");
     if (rc == SF_OK)
-        rc = sf_rankmodel_train (params, &data, sf_features_names (), model_p, report);
+        rc = sf_rankmodel_train (params, &data, t ? sf_tfeatures_names () : sf_features_names (), model_p, report);
     sf_rankdata_free (&data);
     return rc;
+}
+
+int
+sf_rankstore_train (sf_store_t *store, const char *gpu_type, const sf_rankmodel_params_t *params,
+                    sf_rankmodel_t **model_p, sf_rankmodel_report_t *report)
+{
+    return s_train (store, gpu_type, false, params, model_p, report);
 }
 
 typedef struct {
@@ -302,19 +320,23 @@ sf_rankstore_put (sf_store_t *store, const char *gpu_type, sf_rankmodel_t *model
     return rc;
 }
 
-sf_rankmodel_t *
-sf_rankstore_get (sf_store_t *store, const char *gpu_type, uint32_t version, sf_store_model_t *record)
+/*  The model of `key` (gpu_type's, or its T key: t), checked to be of the
+    family this build reads. */
+static sf_rankmodel_t *
+s_get (sf_store_t *store, const char *gpu_type, const char *key, bool t, uint32_t version,
+       sf_store_model_t *record)
 {
     sf_store_model_t rec;
     memset (&rec, 0, sizeof rec);
-    int rc = sf_store_get_model (store, gpu_type, version, &rec);
+    int rc = sf_store_get_model (store, key, version, &rec);
     if (rc == SF_ERR_NOTFOUND)
-        sf_error_set (SF_ERR_NOTFOUND, "no rank model for GPU type %s in %s", gpu_type, sf_store_dir (store));
+        sf_error_set (SF_ERR_NOTFOUND, "no %srank model for GPU type %s in %s", t ? "template T " : "", gpu_type,
+                      sf_store_dir (store));
     sf_rankmodel_t *m = rc == SF_OK ? sf_rankmodel_load_json (rec.xgboost_json, rec.xgboost_size) : NULL;
-    if (m && !sf_rankmodel_has_features (m)) {
-        sf_error_set (SF_ERR_SCHEMA, "rank model %u of %s was trained on another feature list than this "
-                      "build's (version %d): train it again (spmmfarm train)", rec.version, gpu_type,
-                      SF_FEATURES_VERSION);
+    if (m && !(t ? sf_rankmodel_has_tfeatures (m) : sf_rankmodel_has_features (m))) {
+        sf_error_set (SF_ERR_SCHEMA, "%srank model %u of %s was trained on another feature list than this "
+                      "build's (version %d): train it again (spmmfarm train%s)", t ? "T " : "", rec.version,
+                      gpu_type, t ? SF_TFEATURES_VERSION : SF_FEATURES_VERSION, t ? " --family T" : "");
         sf_rankmodel_destroy (&m);
     }
     if (m && record)
@@ -322,6 +344,12 @@ sf_rankstore_get (sf_store_t *store, const char *gpu_type, uint32_t version, sf_
     else
         sf_record_model_free (&rec);
     return m;
+}
+
+sf_rankmodel_t *
+sf_rankstore_get (sf_store_t *store, const char *gpu_type, uint32_t version, sf_store_model_t *record)
+{
+    return s_get (store, gpu_type, gpu_type, false, version, record);
 }
 
 /* ---- template T's family ------------------------------------------------------------ */
@@ -422,11 +450,7 @@ sf_rankstore_collect_t (sf_store_t *store, const char *gpu_type, sf_rankdata_t *
                                     : sf_error_set (SF_ERR_NOMEM, "out of memory");
     for (size_t i = 0; rc == SF_OK && i < layers.count; i++)
         rc = s_collect_tlayer (store, gpu_type, &layers.layers[i], &g, x, data);
-    if (skipped_sim_p)
-        *skipped_sim_p = g.skipped_sim;
-    if (g.skipped_sim)
-        sf_log_warn ("rankmodel", "%llu simulated T results stored under the real GPU type %s were left out",
-                     (unsigned long long) g.skipped_sim, gpu_type);
+    s_skipped_sim (g.skipped_sim, gpu_type, "T ", skipped_sim_p);
     free (layers.layers);
     free (g.configs);
     free (g.us);
@@ -438,18 +462,7 @@ int
 sf_rankstore_train_t (sf_store_t *store, const char *gpu_type, const sf_rankmodel_params_t *params,
                       sf_rankmodel_t **model_p, sf_rankmodel_report_t *report)
 {
-    *model_p = NULL;
-    sf_rankdata_t data = { .cols = SF_TFEATURES_COUNT };
-    int rc = sf_rankstore_collect_t (store, gpu_type, &data, NULL);
-    if (rc == SF_OK && data.groups < 1)
-        rc = sf_error_set (SF_ERR_NOTFOUND, "no template T training data for GPU type %s in the store: no "
-                           "problem with two or more measured bf16/fp16 T configs%s (a T sweep: "
-                           "conf/sweeps/t-bf16.conf)", gpu_type,
-                           s_is_sim_type (gpu_type) ? "" : " (simulated results never count for a real GPU)");
-    if (rc == SF_OK)
-        rc = sf_rankmodel_train (params, &data, sf_tfeatures_names (), model_p, report);
-    sf_rankdata_free (&data);
-    return rc;
+    return s_train (store, gpu_type, true, params, model_p, report);
 }
 
 sf_rankmodel_t *
@@ -458,22 +471,5 @@ sf_rankstore_get_t (sf_store_t *store, const char *gpu_type, uint32_t version, s
     char key[SF_STORE_GPU_TYPE_MAX];
     if (sf_rankstore_t_key (gpu_type, key, sizeof key) != SF_OK)
         return NULL;
-    sf_store_model_t rec;
-    memset (&rec, 0, sizeof rec);
-    int rc = sf_store_get_model (store, key, version, &rec);
-    if (rc == SF_ERR_NOTFOUND)
-        sf_error_set (SF_ERR_NOTFOUND, "no template T rank model for GPU type %s in %s", gpu_type,
-                      sf_store_dir (store));
-    sf_rankmodel_t *m = rc == SF_OK ? sf_rankmodel_load_json (rec.xgboost_json, rec.xgboost_size) : NULL;
-    if (m && !sf_rankmodel_has_tfeatures (m)) {
-        sf_error_set (SF_ERR_SCHEMA, "T rank model %u of %s was trained on another feature list than this "
-                      "build's (sf_tfeatures version %d): train it again (spmmfarm train --family T)",
-                      rec.version, gpu_type, SF_TFEATURES_VERSION);
-        sf_rankmodel_destroy (&m);
-    }
-    if (m && record)
-        *record = rec;
-    else
-        sf_record_model_free (&rec);
-    return m;
+    return s_get (store, gpu_type, key, true, version, record);
 }
