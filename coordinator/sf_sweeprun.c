@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "common/sf_error.h"
-#include "coordinator/sf_farm.h"
 #include "common/sf_log.h"
+#include "coordinator/sf_farm.h"
 #include "proxygen/sf_space.h"
 #include "rankmodel/sf_tsweep.h"
 #include "store/sf_store.h"
@@ -18,9 +18,6 @@ _Static_assert (SF_SWEEP_T == SF_REQUEST_T, "sweep template bits");
 
 /* ---- the plan: which problems the farm measures ------------------------------------ */
 
-/*  Problem i's layer, unless it has fewer than 2 sampled configs (empty) or
-    all of them are in the store (skipped): the farm's sweep sample
-    (proxygen/sf_space.h), as its coordinator will take it. */
 /*  The configs the farm will time on problem p: the coordinator's sweep
     sample of U and D (proxygen/sf_space.h), or the T search's pick
     (rankmodel/sf_tsweep.h); whether the store holds them all. */

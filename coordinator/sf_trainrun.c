@@ -99,6 +99,10 @@ sf_trainrun_farm (const sf_client_t *client, const sf_sweep_t *sweep, const sf_t
     memset (out, 0, sizeof *out);
     if (!client || !sweep || !o || !o->gpu_type)
         return sf_error_set (SF_ERR_INVALID, "train run: no client, sweep or GPU type");
+    if (sf_sweep_templates (sweep) == SF_SWEEP_T)
+        return sf_error_set (SF_ERR_INVALID, "sweep %s is a template T sweep: the coordinator trains U/D models "
+                             "only; run it with sweep-local, then train --store DIR --family T",
+                             sf_sweep_name (sweep));
     int rc = s_sweep (client, sweep, o, out);
     /* Fitting takes a while on a big sweep: wait for it, not for the
        usual request timeout. */

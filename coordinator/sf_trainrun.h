@@ -69,7 +69,9 @@ typedef struct {
 
 /*  The sweep on the coordinator of `client`, then its training; *out is
     set either way (release it with sf_trainrun_farm_fini). SF_ERR_INVALID
-    when the sweep campaign did not end done (nothing is trained); the
+    for a template T sweep (the coordinator fits U/D models only: T's
+    train on a store, sf_trainrun_store_family) and when the sweep
+    campaign did not end done (nothing is trained); the
     client's errors (SF_ERR_CANCELLED when interrupted); SF_ERR_PROTOCOL on
     another reply than TRAIN_OK; the coordinator's error reply (no sweep
     results of the GPU type...). Training waits up to an hour (or the

@@ -73,6 +73,14 @@ START_TEST (test_spec)
     ck_assert_msg (s != NULL, "%s", sf_error_message ());
     ck_assert_uint_eq (sf_sweep_templates (s), SF_SWEEP_T);
     ck_assert_int_eq (sf_sweep_precision (s), SF_TIER_BF16);
+    /* the coordinator's train fits U/D models only: a T sweep is refused before anything is sent */
+    sf_client_t cl;
+    sf_client_init (&cl);
+    sf_trainrun_farm_opts_t to = { .gpu_type = S_SIM };
+    sf_trainrun_farm_t run;
+    ck_assert_int_eq (sf_trainrun_farm (&cl, s, &to, &run), SF_ERR_INVALID);
+    ck_assert_ptr_nonnull (strstr (sf_error_message (), "--family T"));
+    sf_trainrun_farm_fini (&run);
     sf_sweep_destroy (&s);
     s = s_sweep ("tf", "T", "fp16", 2);
     ck_assert_ptr_nonnull (s);
