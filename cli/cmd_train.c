@@ -9,6 +9,7 @@
 #include "common/sf_error.h"
 #include "coordinator/sf_trainrun.h"
 #include "rankmodel/sf_rankmodel.h"
+#include "rankmodel/sf_rankstore.h"
 #include "rankmodel/sf_sweep.h"
 
 static const char *s_help =
@@ -28,7 +29,7 @@ static const char *s_help =
     SF_CLI_HELP_OPTIONS (21);
 
 typedef struct {
-    const char *store_dir, *gpu_type, *config, *output, *note, *sweep;
+    const char *store_dir, *gpu_type, *config, *output, *note, *sweep, *family;
     int json, quiet;
     sf_client_t client;
     bool farm;                   /* --coordinator given */
@@ -168,6 +169,9 @@ sf_cmd_train (int argc, char **argv)
         SF_CLI_OPT_STR ("output", &o.output, .short_name = 'o',
                         SF_CLI_DOC ("FILE", "also write the model as XGBoost JSON to FILE")),
         SF_CLI_OPT_STR ("note", &o.note, SF_CLI_DOC ("TEXT", "a note kept with the model")),
+        SF_CLI_OPT_STR ("family", &o.family,
+                        SF_CLI_DOC ("F", "UD (default: templates U and D, fp32) or T (template T's\n"
+                                         "model from the store's bf16/fp16 T results; kept apart)")),
         SF_CLI_OPT_IFLAG ("json", &o.json, SF_CLI_JSON_DOC),
         SF_CLI_HELP_HERE,
         SF_CLI_NOTE_TEXT ("\n"
@@ -195,6 +199,11 @@ sf_cmd_train (int argc, char **argv)
                                  "trains with its built-in settings and keeps the model in its store)");
     } else if (!o.store_dir || !o.gpu_type)
         return sf_cli_usage ("train", "--store DIR and --gpu-type NAME are required");
+    bool t = o.family && strcmp (o.family, "T") == 0;
+    if (o.family && (!t && strcmp (o.family, "UD") != 0))
+        return sf_cli_usage ("train", "--family must be UD or T, not '%s'", o.family);
+    if (t && o.farm)
+        return sf_cli_usage ("train", "--family T trains on a store (train --store); run its sweep with sweep-local");
     if (sf_rankmodel_sm_count (o.gpu_type) < 1)
         return sf_cli_usage ("train", "--gpu-type '%s' does not end in /<SMs>sm (see spmmfarm devices)",
                              o.gpu_type);
@@ -208,7 +217,10 @@ sf_cmd_train (int argc, char **argv)
         return sf_cli_fail ("train", rc);
     uint32_t version = 0;
     sf_rankmodel_report_t report;
-    rc = sf_trainrun_store (o.store_dir, o.gpu_type, &params, o.note, o.output, &version, &report);
+    rc = sf_trainrun_store_family (o.store_dir, o.gpu_type, t, &params, o.note, o.output, &version, &report);
+    char tkey[SF_STORE_GPU_TYPE_MAX];
+    if (rc == SF_OK && t && sf_rankstore_t_key (o.gpu_type, tkey, sizeof tkey) == SF_OK)
+        o.gpu_type = tkey;  /* the T model's key: "rank model 1 of NAME/.../132sm+T" */
     if (rc == SF_OK)
         s_print (&o, &params, version, &report);
     return rc == SF_OK ? SF_EXIT_OK : sf_cli_fail ("train", rc);

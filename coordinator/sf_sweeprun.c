@@ -7,35 +7,67 @@
 #include <string.h>
 
 #include "common/sf_error.h"
+#include "common/sf_log.h"
 #include "coordinator/sf_farm.h"
 #include "proxygen/sf_space.h"
+#include "rankmodel/sf_tsweep.h"
 #include "store/sf_store.h"
+
+_Static_assert (SF_TSWEEP_NNZ_MAX == SF_PROTO_NNZ_MAX, "a T sweep's largest matrix is the wire's");
+_Static_assert (SF_SWEEP_T == SF_REQUEST_T, "sweep template bits");
 
 /* ---- the plan: which problems the farm measures ------------------------------------ */
 
-/*  Problem i's layer, unless it has fewer than 2 sampled configs (empty) or
-    all of them are in the store (skipped): the farm's sweep sample
-    (proxygen/sf_space.h), as its coordinator will take it. */
+/*  The configs the farm will time on problem p: the coordinator's sweep
+    sample of U and D (proxygen/sf_space.h), or the T search's pick
+    (rankmodel/sf_tsweep.h); whether the store holds them all. */
+static int
+s_plan_sample (const sf_sweeprun_opts_t *o, const sf_sweep_t *sweep, const sf_sweep_problem_t *p,
+               const sf_matrix_t *a, sf_store_t *store, void *configs, bool *measured)
+{
+    unsigned tmpl = sf_sweep_templates (sweep);
+    int count;
+    if (tmpl == SF_SWEEP_T) {
+        count = sf_tsweep_configs (sweep, p, a, o->sm_count, configs, sf_sweep_configs_per_problem (sweep));
+        *measured = count >= 2 && store
+                    && sf_tsweep_measured (store, o->gpu_type, sf_sweep_precision (sweep), a, p->n, configs, count);
+    } else {
+        count = sf_space_sweep_sample (p->m, p->k, p->n, sf_matrix_nnz (a), o->sm_count, tmpl & SF_SWEEP_U,
+                                       tmpl & SF_SWEEP_D, o->request->seed, configs,
+                                       sf_sweep_configs_per_problem (sweep));
+        *measured = count >= 2 && store && sf_sweep_measured (store, o->gpu_type, a, p->n, configs, count);
+    }
+    return count;
+}
+
+/*  Problem i's layer, unless it has fewer than 2 sampled configs or is too
+    large for a campaign (empty) or all of them are in the store
+    (skipped). */
 static int
 s_plan_problem (const sf_sweeprun_opts_t *o, const sf_sweep_t *sweep, int i, sf_store_t *store,
-                sf_config_t *configs, sf_client_model_t *model, sf_sweeprun_tally_t *t)
+                void *configs, sf_client_model_t *model, sf_sweeprun_tally_t *t)
 {
     sf_sweep_problem_t p;
     sf_sweep_problem (sweep, i, &p);
+    if (sf_tsweep_too_large (&p)) {
+        sf_log_warn ("sweep", "%s: %lld x %lld at %.2f sparsity has more nonzeros than a campaign carries "
+                     "(%lld): left out", p.id, (long long) p.m, (long long) p.k, p.sparsity,
+                     (long long) SF_PROTO_NNZ_MAX);
+        t->empty++;
+        return SF_OK;
+    }
     sf_matrix_t *a = sf_sweep_matrix (&p);
     if (!a)
         return sf_error_last ();
-    unsigned tmpl = sf_sweep_templates (sweep);
-    int count = sf_space_sweep_sample (p.m, p.k, p.n, sf_matrix_nnz (a), o->sm_count, tmpl & SF_SWEEP_U,
-                                       tmpl & SF_SWEEP_D, o->request->seed, configs,
-                                       sf_sweep_configs_per_problem (sweep));
+    bool measured = false;
+    int count = s_plan_sample (o, sweep, &p, a, store, configs, &measured);
     if (count < 0) {
         sf_matrix_destroy (&a);
         return count;
     }
     if (count < 2)
         t->empty++;
-    else if (store && sf_sweep_measured (store, o->gpu_type, a, p.n, configs, count))
+    else if (measured)
         t->skipped++;
     else if (o->limit <= 0 || model->count < o->limit) {
         sf_client_layer_t *l = &model->layers[model->count++];
@@ -58,7 +90,8 @@ sf_sweeprun_plan (const sf_sweeprun_opts_t *o, const sf_sweep_t *sweep, sf_clien
     if (problems > SF_PROTO_LAYERS_MAX)
         return sf_error_set (SF_ERR_RANGE, "the sweep has %d problems, a campaign at most %d", problems,
                              SF_PROTO_LAYERS_MAX);
-    sf_config_t *configs = malloc ((size_t) sf_sweep_configs_per_problem (sweep) * sizeof *configs + 1);
+    size_t one = sizeof (sf_config_t) > sizeof (sf_tconfig_t) ? sizeof (sf_config_t) : sizeof (sf_tconfig_t);
+    void *configs = malloc ((size_t) sf_sweep_configs_per_problem (sweep) * one + 1);
     model->layers = calloc ((size_t) problems + 1, sizeof *model->layers);
     snprintf (model->name, sizeof model->name, "%.*s", (int) sizeof model->name - 1, sf_sweep_name (sweep));
     int rc = configs && model->layers ? SF_OK : sf_error_set (SF_ERR_NOMEM, "out of memory");
@@ -108,6 +141,13 @@ sf_sweeprun_submit_init (const sf_sweep_t *sweep, const char *gpu_type, const sf
         sf_request_init (&sub->request);
     sub->request.max_configs = sf_sweep_configs_per_problem (sweep);
     sub->request.templates = sf_sweep_templates (sweep);
+    if (sub->request.templates == SF_SWEEP_T) {
+        /* the farm's configs jobs carry U and D texts only: T's sample is
+           its own search's (rankmodel/sf_tsweep.h) */
+        snprintf (sub->kind, sizeof sub->kind, "search");
+        sub->request.strategy = SF_REQUEST_EXHAUSTIVE;
+        sub->request.tier = sf_sweep_precision (sweep);
+    }
 }
 
 /* ---- the run: a sweep campaign on the embedded farm -------------------------------- */

@@ -6,12 +6,16 @@
       the store: a problem with fewer than 2 sampled configs has none
       (`empty`), one whose every sampled config the store holds for the
       GPU type is `skipped`, the others become the layers of a model (at
-      most `limit`). The sample is the coordinator's
+      most `limit`; a problem with more nonzeros than a campaign
+      carries is `empty` too). The sample is the coordinator's
       (proxygen's sf_space_sweep_sample, seeded with the request's seed),
-      so what is planned is what the farm will measure.
+      or for a T sweep the worker's T search's (rankmodel/sf_tsweep.h), so
+      what is planned is what the farm will measure.
     - the run: an embedded farm (coordinator/sf_farm.h, one worker) on the
       store, the planned layers as one campaign of kind sweep (the sweep's
-      templates and configs per problem), followed to its end; then from
+      templates and configs per problem; a T sweep: kind search,
+      templates T, strategy exhaustive in the sweep's tier, max_configs
+      its configs per problem), followed to its end; then from
       the store what it did: problems measured or failed, its fresh
       results and its costs. The coordinator's ledger records every
       result.
@@ -74,7 +78,8 @@ int sf_sweeprun_model (const sf_sweep_t *sweep, sf_client_model_t *model);
 /*  A sweep campaign's SUBMIT settings into *submit (zeroed first): the
     sweep's name, kind "sweep", the GPU type its jobs go to, the request
     (NULL: the defaults) with the sweep's configs per problem and
-    templates. Its layers are sf_client_submit's. */
+    templates (a T sweep: kind "search", strategy exhaustive, the sweep's
+    precision). Its layers are sf_client_submit's. */
 void sf_sweeprun_submit_init (const sf_sweep_t *sweep, const char *gpu_type, const sf_request_t *request,
                               sf_proto_submit_t *submit);
 

@@ -24,11 +24,12 @@ s_write (const char *path, const char *text, size_t size)
 
 /*  Fits, puts, writes: what the store holds, as the next version. */
 static int
-s_train (sf_store_t *store, const char *gpu_type, const sf_rankmodel_params_t *params, const char *note,
+s_train (sf_store_t *store, const char *gpu_type, bool t, const sf_rankmodel_params_t *params, const char *note,
          const char *output, uint32_t *version, sf_rankmodel_report_t *report)
 {
     sf_rankmodel_t *model = NULL;
-    int rc = sf_rankstore_train (store, gpu_type, params, &model, report);
+    int rc = t ? sf_rankstore_train_t (store, gpu_type, params, &model, report)
+               : sf_rankstore_train (store, gpu_type, params, &model, report);
     if (rc == SF_OK)
         rc = sf_rankstore_put (store, gpu_type, model, report, note, version);
     char *json = NULL;
@@ -46,6 +47,13 @@ int
 sf_trainrun_store (const char *store_dir, const char *gpu_type, const sf_rankmodel_params_t *params,
                    const char *note, const char *output, uint32_t *version, sf_rankmodel_report_t *report)
 {
+    return sf_trainrun_store_family (store_dir, gpu_type, false, params, note, output, version, report);
+}
+
+int
+sf_trainrun_store_family (const char *store_dir, const char *gpu_type, bool t, const sf_rankmodel_params_t *params,
+                          const char *note, const char *output, uint32_t *version, sf_rankmodel_report_t *report)
+{
     *version = 0;
     /* An existing store only: the writer would make an empty one. */
     sf_store_t *store = sf_store_open (store_dir, SF_STORE_READONLY);
@@ -53,7 +61,7 @@ sf_trainrun_store (const char *store_dir, const char *gpu_type, const sf_rankmod
         sf_store_destroy (&store);
         store = sf_store_open (store_dir, SF_STORE_WRITER);
     }
-    int rc = store ? s_train (store, gpu_type, params, note, output, version, report) : sf_error_last ();
+    int rc = store ? s_train (store, gpu_type, t, params, note, output, version, report) : sf_error_last ();
     sf_store_destroy (&store);
     return rc;
 }
@@ -91,6 +99,10 @@ sf_trainrun_farm (const sf_client_t *client, const sf_sweep_t *sweep, const sf_t
     memset (out, 0, sizeof *out);
     if (!client || !sweep || !o || !o->gpu_type)
         return sf_error_set (SF_ERR_INVALID, "train run: no client, sweep or GPU type");
+    if (sf_sweep_templates (sweep) == SF_SWEEP_T)
+        return sf_error_set (SF_ERR_INVALID, "sweep %s is a template T sweep: the coordinator trains U/D models "
+                             "only; run it with sweep-local, then train --store DIR --family T",
+                             sf_sweep_name (sweep));
     int rc = s_sweep (client, sweep, o, out);
     /* Fitting takes a while on a big sweep: wait for it, not for the
        usual request timeout. */

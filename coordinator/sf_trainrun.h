@@ -40,6 +40,14 @@ extern "C" {
 int sf_trainrun_store (const char *store_dir, const char *gpu_type, const sf_rankmodel_params_t *params,
                        const char *note, const char *output, uint32_t *version, sf_rankmodel_report_t *report);
 
+/*  The same for template T's family (t true): the model is fit on the
+    store's bf16/fp16 T results of the GPU type (sf_rankstore_collect_t)
+    and kept under the GPU type's T key (sf_rankstore_t_key); t false is
+    sf_trainrun_store. SF_ERR_NOTFOUND when there is no T data. */
+int sf_trainrun_store_family (const char *store_dir, const char *gpu_type, bool t,
+                              const sf_rankmodel_params_t *params, const char *note, const char *output,
+                              uint32_t *version, sf_rankmodel_report_t *report);
+
 /*  No live worker of the campaign's GPU type is connected (the sweep waits
     until one is). */
 typedef void (sf_trainrun_waiting_fn) (const char *gpu_type, void *arg);
@@ -61,7 +69,9 @@ typedef struct {
 
 /*  The sweep on the coordinator of `client`, then its training; *out is
     set either way (release it with sf_trainrun_farm_fini). SF_ERR_INVALID
-    when the sweep campaign did not end done (nothing is trained); the
+    for a template T sweep (the coordinator fits U/D models only: T's
+    train on a store, sf_trainrun_store_family) and when the sweep
+    campaign did not end done (nothing is trained); the
     client's errors (SF_ERR_CANCELLED when interrupted); SF_ERR_PROTOCOL on
     another reply than TRAIN_OK; the coordinator's error reply (no sweep
     results of the GPU type...). Training waits up to an hour (or the

@@ -16,6 +16,7 @@ libsf_rankmodel_la_SOURCES += \
 	rankmodel/sf_rankstore.c rankmodel/sf_rankstore.h \
 	rankmodel/sf_rankfind.c rankmodel/sf_rankfind.h \
 	rankmodel/sf_sweep.c rankmodel/sf_sweep.h \
+	rankmodel/sf_tsweep.c rankmodel/sf_tsweep.h \
 	rankmodel/sf_modelsource.c rankmodel/sf_modelsource.h \
 	rankmodel/sf_tfeatures.c rankmodel/sf_tfeatures.h
 nodist_libsf_rankmodel_la_SOURCES = rankmodel/sf_rankmodel_conf.inc

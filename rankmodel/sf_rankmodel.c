@@ -19,6 +19,7 @@
 #include "common/sf_rng.h"
 #include "common/sf_zpl.h"
 #include "rankmodel/sf_features.h"
+#include "rankmodel/sf_tfeatures.h"
 
 /*  conf/rankmodel.conf, as a C string (made by rankmodel/local.mk). */
 static const char s_builtin_conf[] =
@@ -27,6 +28,8 @@ static const char s_builtin_conf[] =
 
 /*  The booster attribute that names the feature list's version. */
 #define S_ATTR_FEATURES "spmmfarm_features"
+/*  ... and the one that names its family ("UD" or "T"). */
+#define S_ATTR_FAMILY "spmmfarm_family"
 #define S_STR2(x) #x
 #define S_STR(x) S_STR2 (x)
 
@@ -34,6 +37,7 @@ struct _sf_rankmodel_t {
     BoosterHandle booster;
     int cols;
     bool ours;                 /* features are this build's list */
+    bool ours_t;               /* features are this build's T list (sf_tfeatures.h) */
 };
 
 /* ---- XGBoost calls ---------------------------------------------------------- */
@@ -217,6 +221,12 @@ sf_rankmodel_has_features (const sf_rankmodel_t *self)
     return self->ours;
 }
 
+bool
+sf_rankmodel_has_tfeatures (const sf_rankmodel_t *self)
+{
+    return self->ours_t;
+}
+
 /*  A DMatrix of rows x cols features, with names when given. */
 static int
 s_dmatrix (const float *x, int rows, int cols, const char *const *names, DMatrixHandle *out)
@@ -226,6 +236,16 @@ s_dmatrix (const float *x, int rows, int cols, const char *const *names, DMatrix
         rc = s_xgb (XGDMatrixSetStrFeatureInfo (*out, "feature_name", (const char **) names,
                                                 (bst_ulong) cols), "feature names");
     return rc;
+}
+
+/*  Whether names[0..len) are a feature list of count names name_of(i). */
+static bool
+s_names_are (const char *const *names, int len, int count, const char *(*name_of) (int))
+{
+    bool same = names && len == count;
+    for (int i = 0; same && i < len; i++)
+        same = streq (names[i], name_of (i));
+    return same;
 }
 
 /*  Reads back the feature names and count, and decides whether they are
@@ -241,9 +261,8 @@ s_model_inspect (sf_rankmodel_t *self)
     if (rc != SF_OK)
         return rc;
     self->cols = (int) cols;
-    self->ours = len == SF_FEATURES_COUNT && cols == SF_FEATURES_COUNT;
-    for (bst_ulong i = 0; self->ours && i < len; i++)
-        self->ours = streq (names[i], sf_features_name ((int) i));
+    self->ours = len == cols && s_names_are (names, (int) len, SF_FEATURES_COUNT, sf_features_name);
+    self->ours_t = len == cols && s_names_are (names, (int) len, SF_TFEATURES_COUNT, sf_tfeatures_name);
     return SF_OK;
 }
 
@@ -272,15 +291,18 @@ s_fit (const sf_rankmodel_params_t *p, const sf_rankdata_t *d, const char *const
     if (rc == SF_OK && names)
         rc = s_xgb (XGBoosterSetStrFeatureInfo (m->booster, "feature_name", (const char **) names,
                                                 (bst_ulong) d->cols), "feature names");
+    bool t = names && s_names_are (names, d->cols, SF_TFEATURES_COUNT, sf_tfeatures_name);
     if (rc == SF_OK && names)
-        rc = s_xgb (XGBoosterSetAttr (m->booster, S_ATTR_FEATURES, S_STR (SF_FEATURES_VERSION)),
-                    "attribute");
+        rc = s_xgb (XGBoosterSetAttr (m->booster, S_ATTR_FEATURES,
+                                      t ? S_STR (SF_TFEATURES_VERSION) : S_STR (SF_FEATURES_VERSION)), "attribute");
+    if (rc == SF_OK && names)
+        rc = s_xgb (XGBoosterSetAttr (m->booster, S_ATTR_FAMILY, t ? "T" : "UD"), "attribute");
     for (int it = 0; rc == SF_OK && it < p->rounds; it++)
         rc = s_xgb (XGBoosterUpdateOneIter (m->booster, it, dm), "training");
     if (rc == SF_OK)
         rc = s_model_inspect (m);
     if (rc == SF_OK && !names)
-        m->ours = false;
+        m->ours = m->ours_t = false;
     if (dm)
         XGDMatrixFree (dm);
     free (labels);
@@ -378,7 +400,7 @@ sf_rankmodel_predict (sf_rankmodel_t *self, const float *x, int rows, double *sc
     if (rows < 1)
         return SF_OK;
     DMatrixHandle dm = NULL;
-    const char *const *names = self->ours ? sf_features_names () : NULL;
+    const char *const *names = self->ours ? sf_features_names () : self->ours_t ? sf_tfeatures_names () : NULL;
     bst_ulong const *shape = NULL;
     bst_ulong dim = 0;
     float const *result = NULL;
@@ -655,6 +677,28 @@ sf_rankmodel_rank (void *arg, const sf_matrix_t *a, int64_t n, int32_t sm_count,
         rc = sf_rankmodel_predict (self, x, count, scores);
     free (x);
     sf_features_destroy (&features);
+    return rc;
+}
+
+int
+sf_rankmodel_rank_t (void *arg, const sf_matrix_t *a, int64_t n, int32_t sm_count, const sf_tconfig_t *configs,
+                     int count, double *scores)
+{
+    sf_rankmodel_t *self = arg;
+    if (!self->ours_t)
+        return sf_error_set (SF_ERR_INVALID, "the model is not a template T model of this build's features "
+                             "(sf_tfeatures version %d)", SF_TFEATURES_VERSION);
+    if (count < 1)
+        return SF_OK;
+    sf_tfeatures_t *features = sf_tfeatures_new (a, n, sm_count);
+    float *x = malloc ((size_t) count * SF_TFEATURES_COUNT * sizeof *x);
+    int rc = !features ? sf_error_last () : !x ? sf_error_set (SF_ERR_NOMEM, "out of memory") : SF_OK;
+    for (int i = 0; rc == SF_OK && i < count; i++)
+        rc = sf_tfeatures_of (features, &configs[i], x + (size_t) i * SF_TFEATURES_COUNT);
+    if (rc == SF_OK)
+        rc = sf_rankmodel_predict (self, x, count, scores);
+    free (x);
+    sf_tfeatures_destroy (&features);
     return rc;
 }
 

@@ -27,6 +27,7 @@
 
 #include "common/sf_matrix.h"
 #include "proxygen/sf_config.h"
+#include "proxygen/sf_tkernel.h"
 #include "rankmodel/sf_rankdata.h"
 #include "store/sf_store.h"
 
@@ -99,8 +100,15 @@ void sf_rankmodel_destroy (sf_rankmodel_t **self_p);
 /*  Features per row the model takes. */
 int sf_rankmodel_cols (const sf_rankmodel_t *self);
 
-/*  True when the model's features are this build's sf_features list. */
+/*  True when the model's features are this build's sf_features list (the
+    U/D family). */
 bool sf_rankmodel_has_features (const sf_rankmodel_t *self);
+/*  True when they are this build's sf_tfeatures list (template T's family;
+    docs/RANKMODEL.md "Template T's model"). The two lists' names differ,
+    so a model is of one family at most: a U/D model is never read as a T
+    one, nor the reverse. Models trained here also say it in the booster
+    attribute spmmfarm_family ("UD" or "T"). */
+bool sf_rankmodel_has_tfeatures (const sf_rankmodel_t *self);
 
 /*  Scores rows x cols features into scores (higher: predicted faster). */
 int sf_rankmodel_predict (sf_rankmodel_t *self, const float *x, int rows, double *scores);
@@ -132,6 +140,14 @@ int sf_rankmodel_provenance (sf_rankmodel_t *self, sf_store_model_t *rec);
     matrix a at N columns on a GPU of sm_count SMs. */
 int sf_rankmodel_rank (void *arg, const sf_matrix_t *a, int64_t n, int32_t sm_count,
                        const sf_config_t *configs, int count, double *scores);
+
+/*  The T search's scoring callback (worker/sf_tsearch.c's): arg is a T
+    model (sf_rankmodel_has_tfeatures; SF_ERR_INVALID otherwise); scores
+    T configs of matrix a at N columns on a GPU of sm_count SMs (higher:
+    predicted faster). SF_ERR_INVALID / SF_ERR_RANGE for a config
+    sf_tfeatures_of refuses. */
+int sf_rankmodel_rank_t (void *arg, const sf_matrix_t *a, int64_t n, int32_t sm_count, const sf_tconfig_t *configs,
+                         int count, double *scores);
 
 /* ---- the GPU type ----------------------------------------------------------- */
 

@@ -9,6 +9,7 @@
 #include "common/sf_error.h"
 #include "common/sf_log.h"
 #include "rankmodel/sf_features.h"
+#include "rankmodel/sf_tfeatures.h"
 
 static bool
 s_is_sim_type (const char *gpu_type)
@@ -23,6 +24,7 @@ typedef struct {
 
 typedef struct {
     const char *gpu_type;
+    bool any_strategy;         /* T: every campaign's layers, not only sweeps' */
     s_layer_t *layers;
     size_t count, alloc;
 } s_layers_t;
@@ -31,7 +33,7 @@ static int
 s_on_campaign (void *arg, const sf_store_campaign_t *c)
 {
     s_layers_t *l = arg;
-    if (strcmp (c->strategy, "sweep") != 0 || (c->gpu_type[0] && strcmp (c->gpu_type, l->gpu_type) != 0))
+    if ((!l->any_strategy && strcmp (c->strategy, "sweep") != 0) || (c->gpu_type[0] && strcmp (c->gpu_type, l->gpu_type) != 0))
         return 0;
     for (uint32_t i = 0; i < c->layer_count; i++) {
         if (l->count == l->alloc) {
@@ -60,7 +62,7 @@ s_cmp_layer (const void *a, const void *b)
 static int
 s_sweep_layers (sf_store_t *store, const char *gpu_type, s_layers_t *l)
 {
-    l->gpu_type = gpu_type;
+    l->gpu_type = gpu_type;  /* l->any_strategy: the caller's */
     int rc = sf_store_each_campaign (store, s_on_campaign, l);
     if (rc != SF_OK)
         return rc;
@@ -72,6 +74,17 @@ s_sweep_layers (sf_store_t *store, const char *gpu_type, s_layers_t *l)
             l->layers[kept++] = l->layers[i];
     l->count = kept;
     return SF_OK;
+}
+
+/*  Simulated results left out of a real GPU type's training set: counted, said. */
+static void
+s_skipped_sim (uint64_t skipped, const char *gpu_type, const char *what, uint64_t *skipped_p)
+{
+    if (skipped_p)
+        *skipped_p = skipped;
+    if (skipped)
+        sf_log_warn ("rankmodel", "%llu simulated %sresults stored under the real GPU type %s were left out",
+                     (unsigned long long) skipped, what, gpu_type);
 }
 
 /*  One problem's usable results: D full kernels and U proxies, or U full
@@ -184,11 +197,7 @@ sf_rankstore_collect (sf_store_t *store, const char *gpu_type, sf_rankdata_t *da
                                     : sf_error_set (SF_ERR_NOMEM, "out of memory");
     for (size_t i = 0; rc == SF_OK && i < layers.count; i++)
         rc = s_collect_layer (store, gpu_type, &layers.layers[i], &g, x, data);
-    if (skipped_sim_p)
-        *skipped_sim_p = g.skipped_sim;
-    if (g.skipped_sim)
-        sf_log_warn ("rankmodel", "%llu simulated results stored under the real GPU type %s were left out",
-                     (unsigned long long) g.skipped_sim, gpu_type);
+    s_skipped_sim (g.skipped_sim, gpu_type, "", skipped_sim_p);
     free (layers.layers);
     free (g.configs);
     free (g.us);
@@ -197,21 +206,32 @@ sf_rankstore_collect (sf_store_t *store, const char *gpu_type, sf_rankdata_t *da
     return rc;
 }
 
-int
-sf_rankstore_train (sf_store_t *store, const char *gpu_type, const sf_rankmodel_params_t *params,
-                          sf_rankmodel_t **model_p, sf_rankmodel_report_t *report)
+/*  Collects one family's training set (t: template T's) and fits it. */
+static int
+s_train (sf_store_t *store, const char *gpu_type, bool t, const sf_rankmodel_params_t *params,
+         sf_rankmodel_t **model_p, sf_rankmodel_report_t *report)
 {
     *model_p = NULL;
-    sf_rankdata_t data = { .cols = SF_FEATURES_COUNT };
-    int rc = sf_rankstore_collect (store, gpu_type, &data, NULL);
+    sf_rankdata_t data = { .cols = t ? SF_TFEATURES_COUNT : SF_FEATURES_COUNT };
+    int rc = t ? sf_rankstore_collect_t (store, gpu_type, &data, NULL)
+               : sf_rankstore_collect (store, gpu_type, &data, NULL);
     if (rc == SF_OK && data.groups < 1)
-        rc = sf_error_set (SF_ERR_NOTFOUND, "no training data for GPU type %s in the store: no sweep "
-                           "campaign with two or more measured candidates per problem%s", gpu_type,
+        rc = sf_error_set (SF_ERR_NOTFOUND, "no %straining data for GPU type %s in the store: no %s with two or "
+                           "more measured candidates per problem%s", t ? "template T " : "", gpu_type,
+                           t ? "problem of bf16/fp16 T results (a T sweep: conf/sweeps/t-bf16.conf)"
+                             : "sweep campaign",
                            s_is_sim_type (gpu_type) ? "" : " (simulated results never count for a real GPU)");
     if (rc == SF_OK)
-        rc = sf_rankmodel_train (params, &data, sf_features_names (), model_p, report);
+        rc = sf_rankmodel_train (params, &data, t ? sf_tfeatures_names () : sf_features_names (), model_p, report);
     sf_rankdata_free (&data);
     return rc;
+}
+
+int
+sf_rankstore_train (sf_store_t *store, const char *gpu_type, const sf_rankmodel_params_t *params,
+                    sf_rankmodel_t **model_p, sf_rankmodel_report_t *report)
+{
+    return s_train (store, gpu_type, false, params, model_p, report);
 }
 
 typedef struct {
@@ -258,6 +278,14 @@ sf_rankstore_put (sf_store_t *store, const char *gpu_type, sf_rankmodel_t *model
     s_latest_t latest = { 0 };
     sf_store_metric_t metrics[32];
     sf_store_model_t rec = { .metrics = metrics };
+    bool t = sf_rankmodel_has_tfeatures (model);
+    char tkey[SF_STORE_GPU_TYPE_MAX];
+    if (t) {  /* template T's family: its own key (sf_rankstore_t_key) */
+        int krc = sf_rankstore_t_key (gpu_type, tkey, sizeof tkey);
+        if (krc != SF_OK)
+            return krc;
+        gpu_type = tkey;
+    }
     int rc = sf_store_each_model (store, gpu_type, s_on_model, &latest);
     if (rc == SF_OK && strlen (gpu_type) >= sizeof rec.gpu_type)
         rc = sf_error_set (SF_ERR_RANGE, "GPU type too long");
@@ -276,8 +304,8 @@ sf_rankstore_put (sf_store_t *store, const char *gpu_type, sf_rankmodel_t *model
         return rc;
     snprintf (rec.note, sizeof rec.note, "%s", note ? note : "");
     rec.created_ms = sf_store_now_ms ();
-    s_metric (&rec, "features_version", SF_FEATURES_VERSION);
-    s_metric (&rec, "features", SF_FEATURES_COUNT);
+    s_metric (&rec, "features_version", t ? SF_TFEATURES_VERSION : SF_FEATURES_VERSION);
+    s_metric (&rec, "features", t ? SF_TFEATURES_COUNT : SF_FEATURES_COUNT);
     s_metric (&rec, "top_k", report->train.top_k);
     s_eval_metrics (&rec, "train", &report->train);
     s_eval_metrics (&rec, "holdout", &report->holdout);
@@ -292,19 +320,23 @@ sf_rankstore_put (sf_store_t *store, const char *gpu_type, sf_rankmodel_t *model
     return rc;
 }
 
-sf_rankmodel_t *
-sf_rankstore_get (sf_store_t *store, const char *gpu_type, uint32_t version, sf_store_model_t *record)
+/*  The model of `key` (gpu_type's, or its T key: t), checked to be of the
+    family this build reads. */
+static sf_rankmodel_t *
+s_get (sf_store_t *store, const char *gpu_type, const char *key, bool t, uint32_t version,
+       sf_store_model_t *record)
 {
     sf_store_model_t rec;
     memset (&rec, 0, sizeof rec);
-    int rc = sf_store_get_model (store, gpu_type, version, &rec);
+    int rc = sf_store_get_model (store, key, version, &rec);
     if (rc == SF_ERR_NOTFOUND)
-        sf_error_set (SF_ERR_NOTFOUND, "no rank model for GPU type %s in %s", gpu_type, sf_store_dir (store));
+        sf_error_set (SF_ERR_NOTFOUND, "no %srank model for GPU type %s in %s", t ? "template T " : "", gpu_type,
+                      sf_store_dir (store));
     sf_rankmodel_t *m = rc == SF_OK ? sf_rankmodel_load_json (rec.xgboost_json, rec.xgboost_size) : NULL;
-    if (m && !sf_rankmodel_has_features (m)) {
-        sf_error_set (SF_ERR_SCHEMA, "rank model %u of %s was trained on another feature list than this "
-                      "build's (version %d): train it again (spmmfarm train)", rec.version, gpu_type,
-                      SF_FEATURES_VERSION);
+    if (m && !(t ? sf_rankmodel_has_tfeatures (m) : sf_rankmodel_has_features (m))) {
+        sf_error_set (SF_ERR_SCHEMA, "%srank model %u of %s was trained on another feature list than this "
+                      "build's (version %d): train it again (spmmfarm train%s)", t ? "T " : "", rec.version,
+                      gpu_type, t ? SF_TFEATURES_VERSION : SF_FEATURES_VERSION, t ? " --family T" : "");
         sf_rankmodel_destroy (&m);
     }
     if (m && record)
@@ -312,4 +344,132 @@ sf_rankstore_get (sf_store_t *store, const char *gpu_type, uint32_t version, sf_
     else
         sf_record_model_free (&rec);
     return m;
+}
+
+sf_rankmodel_t *
+sf_rankstore_get (sf_store_t *store, const char *gpu_type, uint32_t version, sf_store_model_t *record)
+{
+    return s_get (store, gpu_type, gpu_type, false, version, record);
+}
+
+/* ---- template T's family ------------------------------------------------------------ */
+
+int
+sf_rankstore_t_key (const char *gpu_type, char *key, size_t size)
+{
+    int len = snprintf (key, size, "%s%s", gpu_type, SF_RANKSTORE_T_SUFFIX);
+    if (len < 0 || (size_t) len >= size || (size_t) len >= SF_STORE_GPU_TYPE_MAX)
+        return sf_error_set (SF_ERR_RANGE, "GPU type too long for a T model's key");
+    return SF_OK;
+}
+
+/*  One (matrix, N)'s T results of one tier. */
+typedef struct {
+    bool sim_type;
+    sf_tier tier;
+    sf_tconfig_t *configs;
+    double *us;
+    int count, max;
+    uint64_t skipped_sim;
+} s_tgroup_t;
+
+static int
+s_on_tresult (void *arg, const sf_store_result_key_t *key, const sf_store_result_t *r)
+{
+    s_tgroup_t *g = arg;
+    /* kn only: nk's kernels stage X otherwise, a time the features do not describe */
+    if (key->tmpl != SF_TEMPLATE_T || key->tier != g->tier || key->layout != SF_LAYOUT_KN || key->proxy
+        || r->status != SF_OK || !(r->us > 0 && isfinite (r->us)))
+        return 0;
+    if (r->simulated && !g->sim_type) {
+        g->skipped_sim++;
+        return 0;
+    }
+    sf_tconfig_t c;
+    if (sf_tconfig_parse (key->config, &c) != SF_OK) {
+        sf_log_warn ("rankmodel", "T result with an unreadable config '%s' left out", key->config);
+        return 0;
+    }
+    if (g->count == g->max)
+        return 0;
+    g->configs[g->count] = c;
+    g->us[g->count++] = r->us;
+    return 0;
+}
+
+/*  The groups of one (matrix, N): one per half tier with two rows or more. */
+static int
+s_collect_tlayer (sf_store_t *store, const char *gpu_type, const s_layer_t *layer, s_tgroup_t *g, float *x,
+                  sf_rankdata_t *data)
+{
+    static const sf_tier tiers[] = { SF_TIER_BF16, SF_TIER_FP16 };
+    sf_matrix_t *a = NULL;
+    sf_tfeatures_t *f = NULL;
+    int rc = SF_OK;
+    for (size_t t = 0; rc == SF_OK && t < sizeof tiers / sizeof tiers[0]; t++) {
+        g->count = 0;
+        g->tier = tiers[t];
+        rc = sf_store_each_result (store, gpu_type, layer->matrix, layer->n, s_on_tresult, g);
+        if (rc != SF_OK || g->count < 2)
+            continue;
+        if (!a && (rc = sf_store_get_matrix (store, layer->matrix, &a)) == SF_ERR_NOTFOUND) {
+            sf_log_warn ("rankmodel", "a layer's matrix is not in the store: its T results left out");
+            rc = SF_OK;
+            break;
+        }
+        if (rc == SF_OK && !f && !(f = sf_tfeatures_new (a, layer->n, sf_rankmodel_sm_count (gpu_type))))
+            rc = sf_error_last ();
+        int rows = 0;
+        for (int i = 0; rc == SF_OK && i < g->count; i++) {
+            int one = sf_tfeatures_of (f, &g->configs[i], x + (size_t) rows * SF_TFEATURES_COUNT);
+            if (one == SF_OK)
+                g->us[rows++] = g->us[i];
+            else if (one != SF_ERR_INVALID && one != SF_ERR_RANGE)
+                rc = one;  /* an illegal config or one without a geometry: left out */
+        }
+        if (rc == SF_OK && rows >= 2)
+            rc = sf_rankdata_add_group (data, x, g->us, rows);
+    }
+    sf_tfeatures_destroy (&f);
+    sf_matrix_destroy (&a);
+    return rc;
+}
+
+int
+sf_rankstore_collect_t (sf_store_t *store, const char *gpu_type, sf_rankdata_t *data, uint64_t *skipped_sim_p)
+{
+    if (sf_rankmodel_sm_count (gpu_type) < 1)
+        return sf_error_set (SF_ERR_INVALID, "GPU type '%s' does not end in /<SMs>sm", gpu_type);
+    data->cols = SF_TFEATURES_COUNT;
+    s_layers_t layers = { .any_strategy = true };
+    s_tgroup_t g = { .sim_type = s_is_sim_type (gpu_type), .max = SF_RANKDATA_GROUP_MAX };
+    g.configs = malloc ((size_t) g.max * sizeof *g.configs);
+    g.us = malloc ((size_t) g.max * sizeof *g.us);
+    float *x = malloc ((size_t) g.max * SF_TFEATURES_COUNT * sizeof *x);
+    int rc = g.configs && g.us && x ? s_sweep_layers (store, gpu_type, &layers)
+                                    : sf_error_set (SF_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; rc == SF_OK && i < layers.count; i++)
+        rc = s_collect_tlayer (store, gpu_type, &layers.layers[i], &g, x, data);
+    s_skipped_sim (g.skipped_sim, gpu_type, "T ", skipped_sim_p);
+    free (layers.layers);
+    free (g.configs);
+    free (g.us);
+    free (x);
+    return rc;
+}
+
+int
+sf_rankstore_train_t (sf_store_t *store, const char *gpu_type, const sf_rankmodel_params_t *params,
+                      sf_rankmodel_t **model_p, sf_rankmodel_report_t *report)
+{
+    return s_train (store, gpu_type, true, params, model_p, report);
+}
+
+sf_rankmodel_t *
+sf_rankstore_get_t (sf_store_t *store, const char *gpu_type, uint32_t version, sf_store_model_t *record)
+{
+    char key[SF_STORE_GPU_TYPE_MAX];
+    if (sf_rankstore_t_key (gpu_type, key, sizeof key) != SF_OK)
+        return NULL;
+    return s_get (store, gpu_type, key, true, version, record);
 }

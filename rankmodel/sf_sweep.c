@@ -14,6 +14,7 @@
 #include "proxygen/sf_emit.h"
 #include "proxygen/sf_space.h"
 #include "rankmodel/sf_features.h"
+#include "rankmodel/sf_tsweep.h"
 #include "store/sf_record.h"
 
 #define S_NAME_MAX 64
@@ -44,6 +45,7 @@ struct _sf_sweep_t {
     uint64_t seed;
     int problems, configs;
     unsigned templates;
+    sf_tier tier;
     s_dist_t m, k, n, sparsity;
     int64_t align;
     double structured, skew;
@@ -52,7 +54,7 @@ struct _sf_sweep_t {
 /* ---- the file ----------------------------------------------------------------- */
 
 enum { S_NAME, S_DESCRIPTION, S_SEED, S_PROBLEMS, S_CONFIGS, S_TEMPLATES, S_M, S_K, S_N, S_ALIGN,
-       S_SPARSITY, S_STRUCTURED, S_SKEW, S_FIELDS };
+       S_SPARSITY, S_STRUCTURED, S_SKEW, S_PRECISION, S_FIELDS };
 
 /*  "LO..HI" or a list "A B C" (spaces or commas) of numbers in [min, max]. */
 static int
@@ -107,9 +109,32 @@ s_parse_templates (const sf_zpl_t *zpl, const sf_zpl_field_t *f, unsigned *out)
 {
     *out = 0;
     for (const char *p = f->value; *p; p++)
-        *out |= *p == 'U' ? SF_SWEEP_U : *p == 'D' ? SF_SWEEP_D : 4u;
-    if (*out == 0 || *out > (SF_SWEEP_U | SF_SWEEP_D))
-        return sf_zpl_fail (zpl, SF_ERR_FORMAT, f->line, "sweep: templates must be U, D or UD, not '%s'",
+        *out |= *p == 'U' ? SF_SWEEP_U : *p == 'D' ? SF_SWEEP_D : *p == 'T' ? SF_SWEEP_T : 8u;
+    if (*out == 0 || *out > (SF_SWEEP_U | SF_SWEEP_D | SF_SWEEP_T)
+        || ((*out & SF_SWEEP_T) && *out != SF_SWEEP_T))
+        return sf_zpl_fail (zpl, SF_ERR_FORMAT, f->line, "sweep: templates must be U, D, UD or T, not '%s'",
+                            f->value);
+    return SF_OK;
+}
+
+/*  precision: fp32 (the default) for U and D, bf16 or fp16 for T (the
+    tiers each family's kernels and collector cover). */
+static int
+s_parse_precision (const sf_zpl_t *zpl, const sf_zpl_field_t *f, const sf_zpl_field_t *tf, unsigned templates,
+                   sf_tier *out)
+{
+    int tier = f->value ? sf_tier_parse (f->value) : SF_TIER_FP32;
+    if (tier < 0)
+        return sf_zpl_fail (zpl, SF_ERR_FORMAT, f->line, "sweep: precision must be fp32, bf16 or fp16, not '%s'",
+                            f->value);
+    *out = (sf_tier) tier;
+    bool t = templates == SF_SWEEP_T;
+    if (t && !sf_tier_is_half (*out))
+        return sf_zpl_fail (zpl, SF_ERR_RANGE, f->value ? f->line : tf->line,
+                            "sweep: templates = T needs precision = bf16 or fp16 (T's kernels are 16-bit)");
+    if (!t && *out != SF_TIER_FP32)
+        return sf_zpl_fail (zpl, SF_ERR_RANGE, f->line,
+                            "sweep: templates U and D sweep in fp32 only (their rank model's tier), not %s",
                             f->value);
     return SF_OK;
 }
@@ -127,6 +152,8 @@ s_load_numbers (sf_zpl_t *zpl, sf_zpl_field_t *f, sf_sweep_t *s)
     s->configs = (int) configs;
     if (rc == SF_OK)
         rc = s_parse_templates (zpl, &f[S_TEMPLATES], &s->templates);
+    if (rc == SF_OK)
+        rc = s_parse_precision (zpl, &f[S_PRECISION], &f[S_TEMPLATES], s->templates, &s->tier);
     s->align = 1;
     if (rc == SF_OK && f[S_ALIGN].value)
         rc = sf_zpl_parse_int (zpl, &f[S_ALIGN], "sweep", 1, 1024, &s->align);
@@ -154,7 +181,7 @@ s_load_section (sf_zpl_t *zpl, zconfig_t *section, size_t line, sf_sweep_t *s)
         { "name", NULL, 0 }, { "description", NULL, 0 }, { "seed", NULL, 0 }, { "problems", NULL, 0 },
         { "configs", NULL, 0 }, { "templates", NULL, 0 }, { "m", NULL, 0 }, { "k", NULL, 0 },
         { "n", NULL, 0 }, { "align", NULL, 0 }, { "sparsity", NULL, 0 }, { "structured", NULL, 0 },
-        { "skew", NULL, 0 }
+        { "skew", NULL, 0 }, { "precision", NULL, 0 }
     };
     static const int required[] = { S_NAME, S_SEED, S_PROBLEMS, S_CONFIGS, S_TEMPLATES, S_M, S_K, S_N,
                                     S_SPARSITY };
@@ -237,6 +264,12 @@ unsigned
 sf_sweep_templates (const sf_sweep_t *self)
 {
     return self->templates;
+}
+
+sf_tier
+sf_sweep_precision (const sf_sweep_t *self)
+{
+    return self->tier;
 }
 
 /* ---- problems ----------------------------------------------------------------- */
@@ -545,6 +578,8 @@ s_estimate_problem (const sf_sweep_t *self, int i, int32_t sm_count, int threads
 int
 sf_sweep_estimate (const sf_sweep_t *self, int32_t sm_count, int threads, sf_sweep_estimate_t *e)
 {
+    if (self->templates == SF_SWEEP_T)
+        return sf_tsweep_estimate (self, sm_count, threads, e);
     memset (e, 0, sizeof *e);
     e->problems = self->problems;
     s_seen_t seen = { 0 };

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "common/sf_matrix.h"
+#include "common/sf_tier.h"
 #include "proxygen/sf_config.h"
 #include "store/sf_store.h"
 
@@ -69,9 +70,14 @@ int sf_sweep_configs_per_problem (const sf_sweep_t *self);
     knows no search). */
 #define SF_SWEEP_U 1u
 #define SF_SWEEP_D 2u
+#define SF_SWEEP_T 4u   /* template T alone, in bf16 or fp16 (rankmodel/sf_tsweep.h) */
 
-/*  SF_SWEEP_U | SF_SWEEP_D: the templates sampled. */
+/*  SF_SWEEP_U | SF_SWEEP_D, or SF_SWEEP_T: the templates sampled. */
 unsigned sf_sweep_templates (const sf_sweep_t *self);
+
+/*  The sweep's precision (`precision = `): fp32 for U and D (the default),
+    bf16 or fp16 for T (required there). */
+sf_tier sf_sweep_precision (const sf_sweep_t *self);
 
 /*  Problem i (0 <= i < problems). */
 void sf_sweep_problem (const sf_sweep_t *self, int i, sf_sweep_problem_t *out);

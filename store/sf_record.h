@@ -134,7 +134,7 @@ typedef struct {
     /*  The rest of the search request (wire/sf_request.h), optional in the
         record and written only when not the default: records of older
         stores, and of default requests, do without them. */
-    uint32_t templates;                   /* 1 U, 2 D, 3 both; 0: both */
+    uint32_t templates;                   /* bits 1 U, 2 D, 4 T; 0: the default (all) */
     int64_t max_code_fmas;                /* 0: the default */
     double run_timeout_s;                 /* 0: the default */
     bool u_split, d_union, no_d_slab;

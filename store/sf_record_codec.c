@@ -206,7 +206,7 @@ static const sf_schema_field_t s_search_fields[] = {
     S_DBL (sf_store_search_t, "tol", tol, R, 0.0, 1.0, 0.0),
     S_U32 (sf_store_search_t, "model_version", model_version, 0, 0, UINT32_MAX),
     S_BOOL (sf_store_search_t, "fallback", fallback, 0),
-    S_U32 (sf_store_search_t, "templates", templates, OMIT, 1, 3),
+    S_U32 (sf_store_search_t, "templates", templates, OMIT, 1, 7),
     S_I64 (sf_store_search_t, "max_code_fmas", max_code_fmas, OMIT, 0, INT64_MAX),
     S_US (sf_store_search_t, "run_timeout_s", run_timeout_s, OMIT),
     S_BOOL (sf_store_search_t, "u_split", u_split, OMIT),
@@ -446,7 +446,7 @@ sf_record_encode_campaign (const sf_store_campaign_t *campaign, uint8_t *key, si
                            sf_mpack_out_t *out)
 {
     const sf_store_search_t *p = &campaign->search;
-    if ((unsigned) p->tier >= SF_TIER_COUNT || (unsigned) p->layout >= SF_LAYOUT_COUNT || p->templates > 3
+    if ((unsigned) p->tier >= SF_TIER_COUNT || (unsigned) p->layout >= SF_LAYOUT_COUNT || p->templates > 7
         || p->max_code_fmas < 0 || !(p->run_timeout_s >= 0 && p->run_timeout_s <= SF_STORE_US_MAX)
         || !(p->budget_s >= 0 && p->budget_s <= SF_STORE_US_MAX))
         return sf_error_set (SF_ERR_RANGE, "search: precision, layout, templates, max_code_fmas, "

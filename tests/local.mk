@@ -706,3 +706,14 @@ tests_check_coordstats_SOURCES = tests/check_coordstats.c
 tests_check_coordstats_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_coordstats_LDADD = $(CHECK_LDADD)
 tests_check_coordstats_LDFLAGS = $(CUDA_LDFLAGS)
+
+## template T's rank model (issue 20): T sweeps, the T collector and model,
+## the rank strategy of a T search (check_trank); cli_trank.sh runs
+## sweep-local on a tiny T sweep and train --family T on the sim backend
+check_PROGRAMS += tests/check_trank
+TESTS += tests/check_trank tests/cli_trank.sh
+dist_noinst_SCRIPTS += tests/cli_trank.sh
+tests_check_trank_SOURCES = tests/check_trank.c tests/sf_check_dir.h
+tests_check_trank_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_trank_LDADD = $(CHECK_LDADD)
+tests_check_trank_LDFLAGS = $(CUDA_LDFLAGS)

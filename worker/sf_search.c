@@ -781,6 +781,7 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
     if ((unsigned) opts->layout >= SF_LAYOUT_COUNT)
         return sf_error_set (SF_ERR_INVALID, "layout %d is not kn or nk", (int) opts->layout);
     sf_search_opts_t fallback;
+    sf_strategy asked = opts->strategy;  /* T ranks with its own model (opts->trank), or says why not */
     if (opts->strategy == SF_STRATEGY_RANK && !opts->rank) {
         sf_log_warn ("search", "rank: no rank model for this GPU type: falling back to the proxy strategy");
         fallback = *opts;
@@ -845,8 +846,11 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
         rc = s_search (&ms, cache, explicit_configs ? opts->configs : configs, count, opts, out);
     /* template T: the 16-bit tiers' sparse kernels (sf_tsearch.h) */
     unsigned templates = opts->templates ? opts->templates : SF_SEARCH_U | SF_SEARCH_D | SF_SEARCH_T;
-    if (rc == SF_OK && !explicit_configs && sf_tier_is_half (opts->tier) && (templates & SF_SEARCH_T))
-        rc = sf_tsearch_run (a, n, opts, ms.gpu, &ms.sim, out->tol, out, &ms.gpu_s);
+    if (rc == SF_OK && !explicit_configs && sf_tier_is_half (opts->tier) && (templates & SF_SEARCH_T)) {
+        sf_search_opts_t t_opts = *opts;  /* U/D's fallback to proxy is not T's */
+        t_opts.strategy = asked;
+        rc = sf_tsearch_run (a, n, &t_opts, ms.gpu, &ms.sim, out->tol, out, &ms.gpu_s);
+    }
     out->dense_us = INFINITY;
     out->dense_err = NAN;
     if (rc == SF_OK && s_cancelled (opts))

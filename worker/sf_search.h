@@ -95,6 +95,11 @@ typedef void (*sf_progress_fn) (void *arg, const char *phase, int done, int tota
 typedef int (*sf_rank_fn) (void *arg, const sf_matrix_t *a, int64_t n, int32_t sm_count,
                            const sf_config_t *configs, int count, double *scores);
 
+/*  Template T's model under rank (worker/sf_tsearch.c): the same for T
+    configs; rankmodel/sf_rankmodel.h's sf_rankmodel_rank_t is one. */
+typedef int (*sf_trank_fn) (void *arg, const sf_matrix_t *a, int64_t n, int32_t sm_count,
+                            const sf_tconfig_t *configs, int count, double *scores);
+
 typedef struct {
     sf_strategy strategy;
     sf_backend backend;
@@ -140,6 +145,9 @@ typedef struct {
     sf_rank_fn rank;           /* the model; NULL: rank falls back to proxy (logged) */
     void *rank_arg;
     int top_k;                 /* candidates timed (0: SF_SEARCH_DEFAULT_TOP_K) */
+    sf_trank_fn trank;         /* template T's model; NULL: T times the prior's
+                                  picks (sf_tprior.h), logged once under rank */
+    void *trank_arg;
     bool time_only;            /* time the top k and stop: no U kernel compiled in
                                   full (training sweeps want the proxies' times) */
     const atomic_bool *cancel; /* may be NULL; once true, no further compile or

@@ -42,6 +42,53 @@ s_drop_variants (sf_tconfig_t *configs, int count)
     return kept;
 }
 
+/*  Rank with a T model (opts->trank): every legal config scored, the top_k
+    to the front in score order (ties: the space's order). Otherwise a part
+    of the space is the prior's first picks (sf_tprior.h), not an even
+    sample, which missed the measured winners' region; under rank without
+    a T model that is said once a process. Returns how many to time. */
+static int
+s_select (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, const sf_tspace_problem_t *tp,
+          sf_tconfig_t *configs, int count, sf_search_result_t *out)
+{
+    static atomic_flag s_said = ATOMIC_FLAG_INIT;
+    if (opts->strategy != SF_STRATEGY_RANK || !opts->trank || count < 1) {
+        if (opts->strategy == SF_STRATEGY_RANK && !atomic_flag_test_and_set (&s_said))
+            sf_log_info ("search", "rank: no template T model reached this search: T times the prior's picks "
+                         "(train --family T makes one; the farm does not send it to workers yet)");
+        return sf_tprior_pick (tp, configs, count, opts->max_configs);
+    }
+    double *scores = malloc ((size_t) count * sizeof *scores);
+    int *order = malloc ((size_t) count * sizeof *order);
+    sf_tconfig_t *kept = malloc ((size_t) count * sizeof *kept);
+    int rc = scores && order && kept ? opts->trank (opts->trank_arg, a, n, tp->sm_count, configs, count, scores)
+                                     : sf_error_set (SF_ERR_NOMEM, "out of memory");
+    int keep = opts->top_k > 0 ? opts->top_k : SF_SEARCH_DEFAULT_TOP_K;
+    keep = keep < count ? keep : count;
+    for (int i = 0; rc == SF_OK && i < count; i++) {
+        /* insertion of i into the best `keep` so far (higher score first) */
+        int at = i < keep ? i : keep;
+        while (at > 0 && scores[order[at - 1]] < scores[i]) {
+            if (at < keep)
+                order[at] = order[at - 1];
+            at--;
+        }
+        if (at < keep)
+            order[at] = i;
+    }
+    if (rc == SF_OK) {
+        for (int i = 0; i < keep; i++)
+            kept[i] = configs[order[i]];
+        memcpy (configs, kept, (size_t) keep * sizeof *kept);
+        out->ranked += count;
+        sf_log_info ("search", "rank: the T model scored %d configs, timing the top %d", count, keep);
+    }
+    free (scores);
+    free (order);
+    free (kept);
+    return rc == SF_OK ? keep : rc;
+}
+
 /*  One config's compile (the source depends on the config, the tier and
     the epilogue only: compiled before A is encoded, on the pool). */
 typedef struct {
@@ -173,9 +220,7 @@ sf_tsearch_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, s
     int all = count;
     count = s_drop_variants (configs, count);
     out->pruned += pruned + (all - count);
-    /* a part of the space: the prior's first picks (sf_tprior.h), not an
-       even sample, which missed the measured winners' region */
-    count = sf_tprior_pick (&tp, configs, count, opts->max_configs);
+    count = s_select (a, n, opts, &tp, configs, count, out);
     if (count < 0) {
         free (configs);
         return count;
