@@ -60,7 +60,8 @@ s_campaign_json (const sf_store_campaign_t *c)
     cJSON_AddNumberToObject (p, "tol", c->search.tol);
     cJSON_AddNumberToObject (p, "model_version", c->search.model_version);
     cJSON_AddBoolToObject (p, "fallback", c->search.fallback);
-    cJSON_AddNumberToObject (p, "templates", c->search.templates ? c->search.templates : 3);
+    /* 0: the default, every template (U 1, D 2, T 4; T runs in bf16/fp16 only) */
+    cJSON_AddNumberToObject (p, "templates", c->search.templates ? c->search.templates : 7);
     cJSON_AddNumberToObject (p, "max_code_fmas", (double) c->search.max_code_fmas);
     cJSON_AddNumberToObject (p, "run_timeout_s", c->search.run_timeout_s);
     cJSON_AddBoolToObject (p, "u_split", c->search.u_split);
