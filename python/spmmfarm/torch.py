@@ -102,9 +102,9 @@ def _spmm(x, bias, layer):
     flat = x.dim() == 2
     x2 = x if flat else x.reshape(-1, e.k)
     if e.layout == "nk":
-        y = _spmm_raw(x2, bias, layer)
+        y = _launch(e, x2, bias)
     else:  # B = X^T in, C = Y^T out: a copy each way
-        y = _spmm_raw(x2.t().contiguous(), bias, layer).t().contiguous()
+        y = _launch(e, x2.t().contiguous(), bias).t().contiguous()
     return y if flat else y.view(x.shape[:-1] + (e.m,))
 
 
@@ -121,6 +121,13 @@ def _spmm_raw(b, bias, layer):
     if b.dim() != 2 or b.shape[0 if kn else 1] != e.k:
         raise ValueError("spmmfarm layer %s: operand of shape %s, the kernel takes %s" % (
             e.name, tuple(b.shape), "K x N (K = %d)" % e.k if kn else "N x K (K = %d)" % e.k))
+    return _launch(e, b, bias)
+
+
+def _launch(e, b, bias):
+    """The launch on an operand already checked (dtype, device, shape):
+    _spmm's per-call path checks once, in _check_input."""
+    kn = e.layout != "nk"
     if not b.is_contiguous() or b.data_ptr() & 15:
         b = b.contiguous() if not b.is_contiguous() else b.clone()
     n = b.shape[1] if kn else b.shape[0]
