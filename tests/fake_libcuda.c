@@ -318,9 +318,13 @@ cuModuleLoadData (CUmodule *module, const void *image)
     if (!s_has_context ())
         return CUDA_ERROR_INVALID_CONTEXT;
     const unsigned char *p = image;
-    if (!p || memcmp (p, "\177ELF", 4) != 0 || p[4] != 2)
+    /* PTX text (sf_gpu's L2 flush kernel), which the real driver JIT-compiles */
+    int ptx = p && memcmp (p, ".version ", 9) == 0;
+    if (ptx && getenv ("SF_FAKE_CUDA_NO_PTX"))  /* a driver whose JIT refuses it */
+        return CUDA_ERROR_INVALID_PTX;
+    if (!p || (!ptx && (memcmp (p, "\177ELF", 4) != 0 || p[4] != 2)))
         return CUDA_ERROR_INVALID_IMAGE;
-    size_t size = s_elf_size (p);
+    size_t size = ptx ? strnlen ((const char *) p, (size_t) 1 << 20) + 1 : s_elf_size (p);
     if (size < 64)
         return CUDA_ERROR_INVALID_IMAGE;
     struct CUmod_st *m = malloc (sizeof *m);
@@ -382,15 +386,16 @@ cuFuncSetAttribute (CUfunction fn, CUfunction_attribute attr, int value)
 
     Work "runs" when it is enqueued on a stream that is not capturing: a
     kernel advances the fake GPU's clock by SF_FAKE_CUDA_KERNEL_US (default
-    10), a memset by its bytes at 3.35 TB/s (the H100's HBM: a 96 MiB L2
-    flush takes ~30 us), sf_fake_cuda_work by the time asked; an event
+    10), a memset and sf_gpu's L2 flush kernel (sf_l2_flush) by their bytes
+    at 3.35 TB/s (the H100's HBM: a 96 MiB L2 flush takes ~30 us),
+    sf_fake_cuda_work by the time asked; an event
     recorded takes the clock's time, and cuEventElapsedTime is the
     difference. On a capturing stream the same calls become nodes of the
     graph (an event as a node only when recorded with
     CU_EVENT_RECORD_EXTERNAL, as the real driver); cuGraphLaunch runs them in
     order. */
 
-typedef enum { S_OP_KERNEL, S_OP_MEMSET, S_OP_EVENT, S_OP_WORK } s_op_kind;
+typedef enum { S_OP_KERNEL, S_OP_MEMSET, S_OP_EVENT, S_OP_WORK, S_OP_FLUSH, S_OP_KINDS } s_op_kind;
 
 typedef struct {
     s_op_kind kind;
@@ -436,7 +441,7 @@ s_capturing (CUstream stream)
 {
     return s_ours (stream) && stream->capturing;
 }
-static int s_graph_ops[4];   /* the last graph captured: its nodes by kind */
+static int s_graph_ops[S_OP_KINDS];   /* the last graph captured: its nodes by kind */
 static int s_graph_launches, s_live_streams, s_live_events, s_live_graphs;
 
 static double
@@ -755,6 +760,12 @@ cuLaunchKernel (CUfunction fn, unsigned gx, unsigned gy, unsigned gz, unsigned b
         return CUDA_ERROR_INVALID_VALUE;
     if (shared > 49152 && (int) shared > fn->max_shared)
         return CUDA_ERROR_INVALID_VALUE;
+    if (strcmp (fn->entry, "sf_l2_flush") == 0) {
+        /* sf_gpu's L2 flush (buf, bytes, sink): a read of its bytes at HBM's rate */
+        unsigned long long bytes;
+        memcpy (&bytes, params[1], sizeof bytes);
+        return s_enqueue (stream, S_OP_FLUSH, NULL, (double) bytes / S_HBM_BYTES_PER_US);
+    }
     sf_fake_launch_t *l = &s_last;
     l->count++;
     snprintf (l->entry, sizeof l->entry, "%s", fn->entry);
@@ -840,6 +851,8 @@ sf_fake_cuda_live (const char *what)
         return s_graph_ops[S_OP_KERNEL] + s_graph_ops[S_OP_WORK];
     if (strcmp (what, "graph_memsets") == 0)
         return s_graph_ops[S_OP_MEMSET];
+    if (strcmp (what, "graph_flushes") == 0)
+        return s_graph_ops[S_OP_FLUSH];
     if (strcmp (what, "graph_events") == 0)
         return s_graph_ops[S_OP_EVENT];
     return -1;

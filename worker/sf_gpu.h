@@ -61,8 +61,10 @@ const char *sf_gpu_timing (void);
     warm (the default) times replays of back-to-back launches, which a
     kernel whose operands fit in L2 (decode: a 32 MB weight matrix in the
     H100's 50 MB) reads from L2; cold flushes L2 before each launch, inside
-    the captured graph (a memset of a buffer twice the L2's size, allocated
-    at the first cold timing, freed with the GPU), and times each launch
+    the captured graph (a kernel that reads a buffer twice the L2's size,
+    leaving clean lines as a model's earlier layers do; a memset where the
+    driver cannot load that kernel; allocated at the first cold timing,
+    freed with the GPU), and times each launch
     alone between two events recorded into the graph, so that the flushes
     are not counted: a sample is the mean of its launches' times, batches
     of at most SF_GPU_COLD_BATCH_MAX (64) launches (docs/DECISIONS.md "Cold

@@ -105,7 +105,9 @@ struct _sf_gpu_t {
     char toolkit[16];
     bool graphs;               /* time through CUDA graphs (sf_gpu_timing) */
     bool l2_cold;              /* flush L2 before each timed launch (sf_gpu_set_l2) */
-    CUdeviceptr flush;         /* cold: the buffer written to flush L2 (lazy), or 0 */
+    CUdeviceptr flush;         /* cold: the buffer read to flush L2 (lazy), or 0 */
+    CUmodule flush_module;     /* cold: sf_l2_flush, the read of the buffer (lazy), or NULL */
+    CUfunction flush_fn;       /* its entry; NULL: the flush is a memset (the module did not load) */
     size_t flush_bytes;        /* its size: 2x the L2, SF_GPU_COLD_FLUSH_FALLBACK if unknown */
     CUevent ev_cold[2 * SF_GPU_COLD_LAUNCHES_MAX];  /* cold: before/after launch i (lazy) */
     CUdeviceptr blas_workspace;  /* cuBLAS's, set explicitly: a graph capture cannot allocate */
