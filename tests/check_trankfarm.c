@@ -19,6 +19,9 @@
       file travels in the SUBMIT (tmodel) and ranks the T search;
     - the model sources of a T model (sf_modelsource_load_t): a file, a
       store, and a U/D model refused;
+    - the worker (worker/sf_jobrun, in this process): a JOB's tmodel is
+      loaded once for two jobs and ranks T; a U/D model sent as tmodel, or
+      a digest that is not its JSON's, is not used (the prior's picks);
     - the wire: a JOB's and a SUBMIT's optional tmodel, round trip, and
       a tmodel outside a rank search refused.
     Every time here is SIMULATED (the sim backend's analytic model). */
@@ -44,7 +47,9 @@
 #include "common/sf_sha256.h"
 #include "store/sf_store.h"
 #include "tests/sf_check.h"
+#include "tests/sf_check_worker.h"
 #include "wire/sf_proto.h"
+#include "worker/sf_jobrun.h"
 #include "tests/sf_check_dir.h"
 
 #define S_SIM SF_CUDADRV_SIM_GPU_TYPE
@@ -386,6 +391,103 @@ START_TEST (test_sources)
 }
 END_TEST
 
+/*  A file's whole text (caller frees). */
+static char *
+s_slurp (const char *path, size_t *size_p)
+{
+    FILE *f = fopen (path, "rb");
+    ck_assert_ptr_nonnull (f);
+    ck_assert_int_eq (fseek (f, 0, SEEK_END), 0);
+    long size = ftell (f);
+    ck_assert_int_gt (size, 1);
+    rewind (f);
+    char *text = malloc ((size_t) size + 1);
+    ck_assert_ptr_nonnull (text);
+    ck_assert_uint_eq (fread (text, 1, (size_t) size, f), (size_t) size);
+    text[size] = '\0';
+    fclose (f);
+    *size_p = (size_t) size;
+    return text;
+}
+
+/*  The worker's side, a JOB run in this process: T candidates and ranked. */
+static int
+s_job_t (const sf_proto_job_t *job, const sf_matrix_t *a, int *ranked)
+{
+    sf_jobrun_opts_t o = { .backend = SF_BACKEND_SIM, .compile_threads = 2 };
+    bool failed = true;
+    zmsg_t *reply = sf_jobrun_run (job, a, &o, &failed);
+    ck_assert (!failed);
+    sf_proto_msg_t *msg = NULL;
+    ck_assert_msg (sf_proto_decode (reply, SF_PROTO_FROM_WORKER, &msg) == SF_OK, "%s", sf_error_message ());
+    zmsg_destroy (&reply);
+    int count = 0;
+    for (size_t i = 0; i < msg->result.candidate_count; i++)
+        count += strcmp (msg->result.candidates[i].tmpl, "T") == 0;
+    *ranked = msg->result.ranked;
+    sf_proto_msg_destroy (&msg);
+    return count;
+}
+
+START_TEST (test_worker)
+{
+    s_sweep_and_train ();
+    size_t size;
+    char *json = s_slurp (s_model_file, &size);
+    sf_matrix_t *a = sf_matrix_new_random (128, 128, 0.8, 4);
+    sf_proto_job_t job;
+    sf_check_job (&job, a, "search", 21);
+    job.request.strategy = SF_REQUEST_RANK;
+    job.request.tier = SF_TIER_BF16;
+    job.request.templates = SF_REQUEST_T;
+    job.request.max_configs = 2;  /* the prior's share without a model */
+    job.request.top_k = S_TOP_K;
+    job.has_tmodel = true;
+    job.tmodel.version = 1;
+    job.tmodel.json = json;
+    uint8_t digest[SF_SHA256_BYTES];
+    sf_sha256 (json, size, digest);
+    sf_sha256_hex (digest, job.tmodel.digest);
+    sf_jobrun_models_clear ();
+    uint64_t loaded = sf_jobrun_models_loaded ();
+    int ranked = 0;
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq (s_job_t (&job, a, &ranked), S_TOP_K);
+        ck_assert_int_gt (ranked, S_TOP_K);
+    }
+    ck_assert_uint_eq (sf_jobrun_models_loaded (), loaded + 1);  /* once for both jobs */
+    /* JSON that is not the digest's: not used */
+    job.tmodel.digest[0] = job.tmodel.digest[0] == 'a' ? 'b' : 'a';
+    ck_assert_int_eq (s_job_t (&job, a, &ranked), 2);
+    ck_assert_int_eq (ranked, 0);
+    /* a model of another family as tmodel: not used either */
+    sf_rankmodel_params_t p;
+    ck_assert_int_eq (sf_rankmodel_params_load (NULL, &p), SF_OK);
+    p.rounds = 2;
+    p.holdout = 0;
+    sf_rankdata_t d = { .cols = 3 };
+    float x[6] = { 1, 2, 3, 4, 5, 6 };
+    double us[2] = { 1, 2 };
+    ck_assert_int_eq (sf_rankdata_add_group (&d, x, us, 2), SF_OK);
+    sf_rankmodel_t *other = NULL;
+    ck_assert_int_eq (sf_rankmodel_train (&p, &d, NULL, &other, NULL), SF_OK);
+    char *other_json = NULL;
+    size_t other_size = 0;
+    ck_assert_int_eq (sf_rankmodel_save_json (other, &other_json, &other_size), SF_OK);
+    job.tmodel.json = other_json;
+    sf_sha256 (other_json, other_size, digest);
+    sf_sha256_hex (digest, job.tmodel.digest);
+    ck_assert_int_eq (s_job_t (&job, a, &ranked), 2);
+    ck_assert_int_eq (ranked, 0);
+    sf_jobrun_models_clear ();
+    free (other_json);
+    sf_rankmodel_destroy (&other);
+    sf_rankdata_free (&d);
+    sf_matrix_destroy (&a);
+    free (json);
+}
+END_TEST
+
 #define S_JSON "{\"learner\": {}}"
 
 START_TEST (test_wire)
@@ -462,6 +564,7 @@ main (void)
     tcase_add_test (tc, test_farm_trank);
     tcase_add_test (tc, test_local_rank_model);
     tcase_add_test (tc, test_sources);
+    tcase_add_test (tc, test_worker);
     tcase_add_test (tc, test_wire);
     suite_add_tcase (s, tc);
     return sf_check_run (s);

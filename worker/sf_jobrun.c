@@ -233,6 +233,7 @@ s_attach_kernel (s_list_t *l, size_t first, const sf_search_result_t *r)
 typedef struct {
     char digest[SF_PROTO_HASH_LEN + 1];
     sf_rankmodel_t *model;
+    bool t;                    /* template T's family (a JOB's tmodel) */
     pthread_mutex_t lock;      /* one prediction at a time per booster */
     int refs;                  /* searches using it */
     bool cached;               /* in s_models (else freed at its last release) */
@@ -284,7 +285,7 @@ s_model_acquire (const sf_proto_model_t *wire, bool t, char *why, size_t size)
     pthread_mutex_lock (&s_models_lock);
     for (int i = 0; i < S_MODELS_MAX; i++) {
         s_model_t *e = s_models[i];
-        if (e && strcmp (e->digest, wire->digest) == 0) {
+        if (e && e->t == t && strcmp (e->digest, wire->digest) == 0) {
             e->refs++;
             e->used = ++s_models_clock;
             pthread_mutex_unlock (&s_models_lock);
@@ -319,6 +320,7 @@ s_model_acquire (const sf_proto_model_t *wire, bool t, char *why, size_t size)
     }
     snprintf (e->digest, sizeof e->digest, "%s", wire->digest);
     e->model = model;
+    e->t = t;
     pthread_mutex_init (&e->lock, NULL);
     e->refs = 1;
     pthread_mutex_lock (&s_models_lock);
@@ -587,7 +589,6 @@ sf_jobrun_search_opts (const sf_request_t *r, sf_search_opts_t *so)
     so->l2 = (sf_search_l2) r->l2;
     so->budget_s = r->budget_s;
 }
-
 
 /*  The search's progress as the compiles left of its current compile
     phase ("compile ..."), 0 in any other phase. */
