@@ -133,12 +133,14 @@ sf_cmd_submit (int argc, char **argv)
     if (rc != SF_OK) {
         sf_client_model_free (&model);
         free (sub.model.json);
+        free (sub.tmodel.json);
         return sf_cli_fail (cmd, rc);
     }
     snprintf (sub.name, sizeof sub.name, "%s", name ? name : model.name[0] ? model.name : model.layers[0].name);
     uint64_t id = 0;
     rc = sf_client_submit (&cl, &model, &sub, &id);
     free (sub.model.json);
+    free (sub.tmodel.json);
     int layers = model.count;
     sf_client_model_free (&model);
     if (rc != SF_OK)

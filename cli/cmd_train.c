@@ -62,11 +62,12 @@ s_print_eval (const char *what, const sf_rankmodel_eval_t *e)
 
 static void
 s_print (const s_opts_t *o, const sf_rankmodel_params_t *p, uint32_t version,
-         const sf_rankmodel_report_t *r)
+         const sf_rankmodel_report_t *r, bool t)
 {
     if (o->json) {
         cJSON *root = cJSON_CreateObject ();
         cJSON_AddStringToObject (root, "gpu_type", o->gpu_type);
+        cJSON_AddStringToObject (root, "family", t ? "T" : "UD");
         cJSON_AddNumberToObject (root, "version", version);
         cJSON_AddStringToObject (root, "store", o->store_dir);
         cJSON_AddStringToObject (root, "config", p->source);
@@ -83,6 +84,10 @@ s_print (const s_opts_t *o, const sf_rankmodel_params_t *p, uint32_t version,
     if (r->holdout.groups)
         s_print_eval ("held out:", &r->holdout);
     s_print_eval ("trained:", &r->train);
+    if (t)  /* docs/RANKMODEL.md "How the T model travels and is chosen" */
+        printf ("family T: the farm's bf16/fp16 rank campaigns send it to their workers; its file (-o) says "
+                "spmmfarm_family \"T\" and spmmfarm_gpu_type \"%s\", by which a rankmodels directory "
+                "($SPMMFARM_RANKMODELS) finds it, whatever the file's name\n", o->gpu_type);
 }
 
 /* ---- the farm's form ------------------------------------------------------ */
@@ -222,6 +227,6 @@ sf_cmd_train (int argc, char **argv)
     if (rc == SF_OK && t && sf_rankstore_t_key (o.gpu_type, tkey, sizeof tkey) == SF_OK)
         o.gpu_type = tkey;  /* the T model's key: "rank model 1 of NAME/.../132sm+T" */
     if (rc == SF_OK)
-        s_print (&o, &params, version, &report);
+        s_print (&o, &params, version, &report, t);
     return rc == SF_OK ? SF_EXIT_OK : sf_cli_fail ("train", rc);
 }

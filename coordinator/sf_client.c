@@ -16,6 +16,7 @@
 #include "common/sf_matrix_io.h"
 #include "common/sf_sha256.h"
 #include "rankmodel/sf_modelsource.h"
+#include "rankmodel/sf_rankstore.h"
 
 #define S_MANIFEST_MAX ((size_t) 16 << 20)   /* a model manifest: 16 MiB of JSON */
 #define S_INLINE_MAX ((int64_t) 192 << 20)   /* matrices sent inside one SUBMIT */
@@ -583,8 +584,9 @@ sf_client_has_worker (const sf_client_t *client, const char *gpu_type, bool *fou
 
 /* ---- a rank model ------------------------------------------------------ */
 
-int
-sf_client_model_attach (sf_proto_submit_t *submit, sf_rankmodel_t *ranker, uint32_t version)
+/*  A model as the wire's (its JSON then the caller's). */
+static int
+s_model_wire (sf_rankmodel_t *ranker, uint32_t version, sf_proto_model_t *out)
 {
     char *json = NULL;
     size_t size = 0;
@@ -598,11 +600,43 @@ sf_client_model_attach (sf_proto_submit_t *submit, sf_rankmodel_t *ranker, uint3
     }
     uint8_t digest[SF_SHA256_BYTES];
     sf_sha256 (json, size, digest);
-    sf_sha256_hex (digest, submit->model.digest);
-    submit->model.version = (int32_t) version;
-    submit->model.json = json;
-    submit->has_model = true;
+    sf_sha256_hex (digest, out->digest);
+    out->version = (int32_t) (version <= INT32_MAX ? version : 0);
+    out->json = json;
     return SF_OK;
+}
+
+int
+sf_client_model_attach (sf_proto_submit_t *submit, sf_rankmodel_t *ranker, uint32_t version)
+{
+    int rc = s_model_wire (ranker, version, &submit->model);
+    submit->has_model = rc == SF_OK;
+    return rc;
+}
+
+/*  bf16/fp16: template T's model of submit->gpu_type from source (a T
+    model file, or a store's latest under the T key) as submit->tmodel;
+    *tfile: source is a T model file (no U/D model comes from it). A store
+    without one is no error: the coordinator looks in its own. */
+static int
+s_attach_tmodel (sf_proto_submit_t *submit, const char *source, bool is_dir, bool *tfile)
+{
+    *tfile = false;
+    if (!is_dir) {
+        sf_rankmodel_t *m = sf_rankmodel_load_file (source);
+        *tfile = m && sf_rankmodel_has_tfeatures (m);
+        sf_rankmodel_destroy (&m);
+        if (!*tfile)
+            return SF_OK;  /* a U/D model's file (or none): the U/D path says */
+    }
+    sf_store_model_t record;
+    bool soft = false;
+    sf_rankmodel_t *m = sf_modelsource_load_t (source, submit->gpu_type, &record, &soft);
+    int rc = m ? s_model_wire (m, record.version, &submit->tmodel) : is_dir && soft ? SF_OK : sf_error_last ();
+    submit->has_tmodel = m && rc == SF_OK;
+    sf_rankmodel_destroy (&m);
+    sf_record_model_free (&record);
+    return rc;
 }
 
 int
@@ -623,17 +657,28 @@ sf_client_rank_model (sf_proto_submit_t *submit, const char *source)
             return sf_error_set (SF_ERR_INVALID, "%s: %s: name the campaign's GPU type (--gpu-type)", source,
                                  S_ISDIR (st.st_mode) ? "a store holds models of many GPU types"
                                                       : "the model does not say which GPU type it is for");
+        /* a T model's provenance is its key, "TYPE+T" */
+        size_t len = strlen (rec.gpu_type), suffix = strlen (SF_RANKSTORE_T_SUFFIX);
+        if (len > suffix && strcmp (rec.gpu_type + len - suffix, SF_RANKSTORE_T_SUFFIX) == 0)
+            rec.gpu_type[len - suffix] = '\0';
         snprintf (submit->gpu_type, sizeof submit->gpu_type, "%.*s", (int) sizeof submit->gpu_type - 1,
                   rec.gpu_type);
+    }
+    bool sixteen = submit->request.tier == SF_TIER_BF16 || submit->request.tier == SF_TIER_FP16, tfile = false;
+    if (sixteen) {
+        int trc = s_attach_tmodel (submit, source, S_ISDIR (st.st_mode), &tfile);
+        if (trc != SF_OK || tfile)
+            return trc;
     }
     sf_store_model_t record;
     memset (&record, 0, sizeof record);
     bool soft = false;
     sf_rankmodel_t *ranker = sf_modelsource_load (source, submit->gpu_type, &record, &soft);
-    int rc = ranker ? SF_OK : sf_error_last ();
-    if (rc == SF_OK && !sf_rankmodel_has_features (ranker))
+    /* bf16/fp16 with template T's model: U and D do not run there, no U/D model is needed */
+    int rc = ranker || (sixteen && submit->has_tmodel) ? SF_OK : sf_error_last ();
+    if (rc == SF_OK && ranker && !sf_rankmodel_has_features (ranker))
         rc = sf_error_set (SF_ERR_SCHEMA, "%s: the model was not trained on this build's features", source);
-    if (rc == SF_OK)
+    if (rc == SF_OK && ranker)
         rc = sf_client_model_attach (submit, ranker, record.version);
     sf_rankmodel_destroy (&ranker);
     sf_record_model_free (&record);

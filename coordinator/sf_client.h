@@ -117,7 +117,12 @@ int sf_client_model_attach (sf_proto_submit_t *submit, sf_rankmodel_t *ranker, u
     of that type run it; a store, or a file that does not say its type,
     then needs one (SF_ERR_INVALID). A model of another GPU type, or not
     trained on this build's features, is refused (SF_ERR_INVALID,
-    SF_ERR_SCHEMA); a missing source is SF_ERR_NOTFOUND. */
+    SF_ERR_SCHEMA); a missing source is SF_ERR_NOTFOUND. In bf16/fp16
+    (submit->request.tier) template T's model comes too, as
+    submit->tmodel (free its json likewise): a store's latest under the T
+    key (none is no error), or a T model file (train --family T's -o),
+    which then is the only model attached; there, a store or file with a T
+    model needs no U/D model (U and D do not run in those tiers). */
 int sf_client_rank_model (sf_proto_submit_t *submit, const char *source);
 
 /*  *found: whether a worker of gpu_type that is not lost is connected to

@@ -89,6 +89,12 @@ struct _sf_coord_campaign_t {
     bool model_resolved;
     char *model_json;               /* NULL: none (fallback) */
     char model_digest[SF_PROTO_HASH_LEN + 1];
+    /* rank in bf16/fp16: template T's model (sf_plan_rank_model; not in
+       the record: a resumed campaign resolves it again) */
+    bool tmodel_resolved;
+    char *tmodel_json;              /* NULL: none (T times the prior's picks) */
+    char tmodel_digest[SF_PROTO_HASH_LEN + 1];
+    uint32_t tmodel_version;        /* its version under the T key (0: a client's file) */
     sf_budget_t *budget;            /* --budget: its layers' plans (NULL: none) */
 };
 

@@ -336,6 +336,12 @@ s_job_message (sf_coord_t *self, const sf_coord_job_t *job, const sf_coord_worke
             snprintf (msg->model.digest, sizeof msg->model.digest, "%s", c->model_digest);
             msg->model.json = c->model_json;
         }
+        if (sf_coord_is_rank (c) && c->tmodel_json) {  /* template T's (bf16/fp16) */
+            msg->has_tmodel = true;
+            msg->tmodel.version = (int32_t) (c->tmodel_version <= INT32_MAX ? c->tmodel_version : 0);
+            snprintf (msg->tmodel.digest, sizeof msg->tmodel.digest, "%s", c->tmodel_digest);
+            msg->tmodel.json = c->tmodel_json;
+        }
     } else {
         snprintf (msg->kind, sizeof msg->kind, "configs");
         char **texts = calloc (job->rec.config_count + 1, sizeof *texts);

@@ -63,6 +63,7 @@ sf_localrun_run (const sf_localrun_opts_t *o, const sf_client_model_t *model, co
     int rc = s_submit_init (o, model, request, &sub);
     if (rc != SF_OK) {
         free (sub.model.json);
+        free (sub.tmodel.json);
         return rc;
     }
     double t0 = zclock_mono () / 1000.0;
@@ -71,6 +72,7 @@ sf_localrun_run (const sf_localrun_opts_t *o, const sf_client_model_t *model, co
     sf_farm_t *farm = sf_farm_new (&fo);
     if (!farm) {
         free (sub.model.json);
+        free (sub.tmodel.json);
         return sf_error_last ();
     }
     run->workers = sf_farm_workers (farm);
@@ -78,7 +80,9 @@ sf_localrun_run (const sf_localrun_opts_t *o, const sf_client_model_t *model, co
         o->on_started (farm, o->started_arg);
     rc = s_campaign (o, farm, model, &sub, run);
     free (sub.model.json);
+    free (sub.tmodel.json);
     sub.model.json = NULL;
+    sub.tmodel.json = NULL;
     char keep[1024];
     snprintf (keep, sizeof keep, "%s", sf_error_message ());
     sf_farm_destroy (&farm);   /* the coordinator closes the store, the workers are gone */

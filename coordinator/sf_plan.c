@@ -11,7 +11,9 @@
 #include "coordinator/sf_lease.h"
 #include "coordinator/sf_ledger.h"
 #include "proxygen/sf_space.h"
+#include "rankmodel/sf_rankfind.h"
 #include "rankmodel/sf_rankmodel.h"
+#include "rankmodel/sf_rankstore.h"
 #include "store/sf_record.h"
 #include "proxygen/sf_cost.h"
 
@@ -111,6 +113,7 @@ sf_plan_campaign_free (void **item)
         sf_record_campaign_free (&c->rec);
         free (c->layers);
         free (c->model_json);
+        free (c->tmodel_json);
         sf_budget_destroy (&c->budget);
         free (c);
         *item = NULL;
@@ -151,10 +154,72 @@ s_rank_load (sf_coord_t *self, sf_coord_campaign_t *c, uint32_t version, char *w
     return usable ? NULL : why;
 }
 
+/*  Keeps json (taken) as the campaign's T model, with its digest. */
+static void
+s_trank_keep (sf_coord_campaign_t *c, char *json, size_t size, uint32_t version)
+{
+    uint8_t digest[SF_SHA256_BYTES];
+    sf_sha256 (json, size, digest);
+    sf_sha256_hex (digest, c->tmodel_digest);
+    c->tmodel_json = json;
+    c->tmodel_version = version;
+}
+
+/*  Template T's model of a bf16/fp16 rank campaign (docs/RANKMODEL.md
+    "Template T's model"): the client's (SUBMIT's tmodel, kept already),
+    else the store's latest under the GPU type's T key, else a shipped one
+    (rankmodel/sf_rankfind.h, which puts it into the store). Without one,
+    T times the prior's picks and the campaign says why, once. */
+static void
+s_trank_resolve (sf_coord_t *self, sf_coord_campaign_t *c)
+{
+    if (c->tmodel_resolved)
+        return;
+    c->tmodel_resolved = true;
+    if (c->rec.search.tier != SF_TIER_BF16 && c->rec.search.tier != SF_TIER_FP16)
+        return;  /* T runs in the 16-bit tiers only */
+    if (c->rec.search.templates && !(c->rec.search.templates & SF_REQUEST_T))
+        return;  /* T not asked */
+    if (c->tmodel_json) {
+        sf_log_info (S_LOG, "campaign %llu: template T's rank model from the client (%s)",
+                     (unsigned long long) c->rec.id, c->tmodel_digest);
+        return;
+    }
+    sf_rankfind_t f;
+    char why[SF_PROTO_TEXT_MAX];
+    snprintf (why, sizeof why, "%s", "");
+    int rc = sf_rankfind_tmodel (self->store, c->rec.gpu_type, c->rec.search.tier, &f);
+    sf_store_model_t rec;
+    memset (&rec, 0, sizeof rec);
+    sf_rankmodel_t *m = rc == SF_OK && f.found ? sf_rankstore_get_t (self->store, c->rec.gpu_type, f.version, &rec)
+                                               : NULL;
+    if (rc != SF_OK || (f.found && !m))
+        snprintf (why, sizeof why, "%s", sf_error_message ());
+    else if (!f.found)
+        snprintf (why, sizeof why, "%s", f.why);
+    else if (rec.xgboost_size > (size_t) SF_PROTO_MODEL_MAX)
+        snprintf (why, sizeof why, "its model %u is too big for a JOB", rec.version);
+    else {
+        s_trank_keep (c, rec.xgboost_json, rec.xgboost_size, rec.version);
+        rec.xgboost_json = NULL;  /* NUL-terminated by the store's reader */
+        sf_log_info (S_LOG, "campaign %llu: template T's rank model version %u of %s (%s)%s",
+                     (unsigned long long) c->rec.id, c->tmodel_version, c->rec.gpu_type, c->tmodel_digest,
+                     f.shipped ? ", shipped" : "");
+    }
+    if (!c->tmodel_json)
+        sf_log_warn (S_LOG, "campaign %llu: template T ranks without a model: %s; T times the prior's picks "
+                     "(proxygen/sf_tprior.h)", (unsigned long long) c->rec.id, why);
+    sf_rankmodel_destroy (&m);
+    sf_record_model_free (&rec);
+}
+
 void
 sf_plan_rank_model (sf_coord_t *self, sf_coord_campaign_t *c)
 {
-    if (!sf_coord_is_rank (c) || c->model_resolved || !c->rec.gpu_type[0])
+    if (!sf_coord_is_rank (c) || !c->rec.gpu_type[0])
+        return;
+    s_trank_resolve (self, c);
+    if (c->model_resolved)
         return;
     c->model_resolved = true;
     if (c->rec.search.fallback && c->rec.search.model_version == 0)
@@ -460,6 +525,10 @@ s_submit_check (sf_coord_t *self, sf_proto_submit_t *sub, sf_coord_campaign_t *c
         sf_sha256_hex (digest, c->model_digest);
         c->model_resolved = true;
         c->rec.search.model_version = (uint32_t) sub->model.version;
+    }
+    if (sub->has_tmodel && sf_coord_is_rank (c)) {  /* the client's T model (local --rank-model) */
+        s_trank_keep (c, sub->tmodel.json, strlen (sub->tmodel.json), (uint32_t) sub->tmodel.version);
+        sub->tmodel.json = NULL;
     }
     c->rec.state = SF_CAMPAIGN_QUEUED;
     c->rec.created_ms = zclock_time ();

@@ -29,6 +29,14 @@ extern "C" {
 sf_rankmodel_t *sf_modelsource_load (const char *source, const char *gpu_type, sf_store_model_t *record,
                                      bool *soft);
 
+/*  The same for template T's model of gpu_type (docs/RANKMODEL.md
+    "Template T's model"): a file must hold a T model (sf_rankmodel_has_tfeatures)
+    whose provenance, when it has one, is gpu_type's T key ("TYPE+T"); a
+    store gives its latest under that key (sf_rankstore_get_t). A U/D
+    model file is not one (SF_ERR_SCHEMA). */
+sf_rankmodel_t *sf_modelsource_load_t (const char *source, const char *gpu_type, sf_store_model_t *record,
+                                       bool *soft);
+
 #ifdef __cplusplus
 }
 #endif

@@ -27,11 +27,27 @@ s_cmp (const void *a, const void *b)
     return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
-/*  Tries the *.json files of dir, in name order: true with out filled
-    when one is gpu_type's and was put into the store. *rc gets a store
-    failure. */
+/*  Whether m is a usable model of gpu_type's family t (template T's: T
+    features, provenance "TYPE+T"; else U/D features, provenance "TYPE");
+    prov (zeroed here) gets its provenance. */
 static bool
-s_try_dir (sf_store_t *store, const char *gpu_type, const char *dir, sf_rankfind_t *out, int *rc)
+s_ours (sf_rankmodel_t *m, const char *gpu_type, bool t, sf_store_model_t *prov)
+{
+    memset (prov, 0, sizeof *prov);
+    char want[SF_STORE_GPU_TYPE_MAX];
+    if (!m || (t ? !sf_rankmodel_has_tfeatures (m) : !sf_rankmodel_has_features (m))
+        || sf_rankmodel_provenance (m, prov) != SF_OK)
+        return false;
+    if (t && sf_rankstore_t_key (gpu_type, want, sizeof want) != SF_OK)
+        return false;
+    return strcmp (prov->gpu_type, t ? want : gpu_type) == 0;
+}
+
+/*  Tries the *.json files of dir, in name order: true with out filled
+    when one is gpu_type's (of family t) and was put into the store. *rc
+    gets a store failure. */
+static bool
+s_try_dir (sf_store_t *store, const char *gpu_type, bool t, const char *dir, sf_rankfind_t *out, int *rc)
 {
     DIR *d = dir[0] ? opendir (dir) : NULL;
     if (!d)
@@ -53,11 +69,9 @@ s_try_dir (sf_store_t *store, const char *gpu_type, const char *dir, sf_rankfind
             continue;
         sf_rankmodel_t *m = sf_rankmodel_load_file (path);
         sf_store_model_t prov;
-        memset (&prov, 0, sizeof prov);
-        bool ours = m && sf_rankmodel_has_features (m) && sf_rankmodel_provenance (m, &prov) == SF_OK
-                 && strcmp (prov.gpu_type, gpu_type) == 0;
+        bool ours = s_ours (m, gpu_type, t, &prov);
         if (!ours)
-            sf_log_debug ("rankfind", "%s: not a usable model of %s", path, gpu_type);
+            sf_log_debug ("rankfind", "%s: not a usable %smodel of %s", path, t ? "template T " : "", gpu_type);
         if (ours) {
             sf_rankmodel_report_t report = { .problems = prov.problems, .candidates = prov.candidates,
                                              .seconds = prov.seconds };
@@ -67,8 +81,8 @@ s_try_dir (sf_store_t *store, const char *gpu_type, const char *dir, sf_rankfind
             if (*rc == SF_OK) {
                 found = out->found = out->shipped = true;
                 snprintf (out->file, sizeof out->file, "%s", path);
-                sf_log_info ("rankfind", "rank model of %s from %s: version %u in the store", gpu_type, path,
-                             out->version);
+                sf_log_info ("rankfind", "%srank model of %s from %s: version %u in the store",
+                             t ? "template T's " : "", gpu_type, path, out->version);
             }
         }
         sf_record_model_free (&prov);
@@ -81,17 +95,13 @@ s_try_dir (sf_store_t *store, const char *gpu_type, const char *dir, sf_rankfind
     return found;
 }
 
-int
-sf_rankfind (sf_store_t *store, const char *gpu_type, sf_tier tier, sf_rankfind_t *out)
+/*  The lookup of either family (t: template T's). */
+static int
+s_find (sf_store_t *store, const char *gpu_type, bool t, sf_rankfind_t *out)
 {
-    memset (out, 0, sizeof *out);
-    if (tier != SF_TIER_FP32) {
-        snprintf (out->why, sizeof out->why, "rank models rank fp32 kernels only (this is %s)", sf_tier_name (tier));
-        return SF_OK;
-    }
     sf_store_model_t rec;
     memset (&rec, 0, sizeof rec);
-    sf_rankmodel_t *m = sf_rankstore_get (store, gpu_type, 0, &rec);
+    sf_rankmodel_t *m = t ? sf_rankstore_get_t (store, gpu_type, 0, &rec) : sf_rankstore_get (store, gpu_type, 0, &rec);
     if (m) {
         out->found = true;
         out->version = rec.version;
@@ -110,17 +120,40 @@ sf_rankfind (sf_store_t *store, const char *gpu_type, sf_tier tier, sf_rankfind_
     int dirs = 0;
     for (char *dir = strtok_r (list, ":", &save); dir && dirs < S_DIRS_MAX && !out->found && rc == SF_OK;
          dir = strtok_r (NULL, ":", &save), dirs++)
-        s_try_dir (store, gpu_type, dir, out, &rc);
+        s_try_dir (store, gpu_type, t, dir, out, &rc);
     free (list);
     if (!out->found && rc == SF_OK)
-        s_try_dir (store, gpu_type, SF_RANKMODELS_DIR, out, &rc);
+        s_try_dir (store, gpu_type, t, SF_RANKMODELS_DIR, out, &rc);
     if (!out->found && rc == SF_OK && SF_SOURCE_DIR[0]) {
         char dir[SF_RANKFIND_PATH_MAX];
         snprintf (dir, sizeof dir, "%s/conf/rankmodels", SF_SOURCE_DIR);
-        s_try_dir (store, gpu_type, dir, out, &rc);
+        s_try_dir (store, gpu_type, t, dir, out, &rc);
     }
     if (!out->found)
-        snprintf (out->why, sizeof out->why, "no rank model of %s in the store or shipped (spmmfarm train makes one)",
-                  gpu_type);
+        snprintf (out->why, sizeof out->why, "no %srank model of %s in the store or shipped (%s makes one)",
+                  t ? "template T " : "", gpu_type, t ? "train --family T" : "spmmfarm train");
     return rc;
+}
+
+int
+sf_rankfind (sf_store_t *store, const char *gpu_type, sf_tier tier, sf_rankfind_t *out)
+{
+    memset (out, 0, sizeof *out);
+    if (tier != SF_TIER_FP32) {
+        snprintf (out->why, sizeof out->why, "rank models rank fp32 kernels only (this is %s)", sf_tier_name (tier));
+        return SF_OK;
+    }
+    return s_find (store, gpu_type, false, out);
+}
+
+int
+sf_rankfind_tmodel (sf_store_t *store, const char *gpu_type, sf_tier tier, sf_rankfind_t *out)
+{
+    memset (out, 0, sizeof *out);
+    if (tier != SF_TIER_BF16 && tier != SF_TIER_FP16) {
+        snprintf (out->why, sizeof out->why, "template T runs in bf16 and fp16 only (this is %s)",
+                  sf_tier_name (tier));
+        return SF_OK;
+    }
+    return s_find (store, gpu_type, true, out);
 }

@@ -18,6 +18,14 @@
          "shipped: FILE"), where the coordinator's own lookup finds it.
     Models rank fp32 kernels only (their training data are fp32 times):
     other tiers get none. docs/RANKMODEL.md, docs/DECISIONS.md.
+
+    Template T's model (bf16/fp16; docs/RANKMODEL.md "Template T's model")
+    is looked up the same way by sf_rankfind_tmodel: the store's latest under
+    the T key ("TYPE+T", rankmodel/sf_rankstore.h), else a shipped *.json
+    of the same directories whose features are T's (booster attribute
+    spmmfarm_family "T") and whose provenance spmmfarm_gpu_type is
+    "TYPE+T", as train --family T writes it; the file's name does not
+    matter. A found file is put into the store under the T key.
 */
 #ifndef SF_RANKFIND_H_INCLUDED
 #define SF_RANKFIND_H_INCLUDED
@@ -47,6 +55,10 @@ typedef struct {
     put). Returns SF_OK with out->found set or not; an error only when the
     store fails. */
 int sf_rankfind (sf_store_t *store, const char *gpu_type, sf_tier tier, sf_rankfind_t *out);
+
+/*  The same for template T's model of gpu_type (out->version: its version
+    under the T key); tiers other than bf16 and fp16 get none (out->why). */
+int sf_rankfind_tmodel (sf_store_t *store, const char *gpu_type, sf_tier tier, sf_rankfind_t *out);
 
 #ifdef __cplusplus
 }

@@ -46,8 +46,27 @@ cp "$WORK/out" "$WORK/train.json"
 check "$WORK/train.json" 'd["version"] == 1 and d["problems"] == 3 and d["candidates"] == 12' "T model 1: 3 problems, 12 candidates"
 check "$WORK/train.json" 'd["gpu_type"] == "'$SIM'+T"' "kept under the GPU type's T key"
 expect_grep '"spmmfarm_family":"T"' "$WORK/tmodel.json" "the model file says its family"
+check "$WORK/train.json" 'd["family"] == "T"' "train --json says the model's family"
+
+# ---- the T model on the farm: tune-local (a client of the embedded farm on
+# the store) in bf16 with rank: the coordinator sends the T model in the JOB
+"$SPMMFARM" gen --m 256 --k 192 --sparsity 0.8 --seed 9 -o "$WORK/t.mtx" >/dev/null
+expect_exit 0 "tune-local bf16 rank with the store's T model" "$SPMMFARM" tune-local "$WORK/t.mtx" --n 16 \
+    --backend sim --store "$STORE" --precision bf16 --templates T --strategy rank --top-k 3 --compile-threads 2 --json -q
+cp "$WORK/out" "$WORK/trank.json"
+check "$WORK/trank.json" 'd["search"]["ranked"] > 3 and len([c for c in d["candidates"] if c["config"].startswith("T:")]) == 3' \
+    "every legal T config scored, the model's top 3 timed"
+# without a T model (a store of its own): the prior's picks (--max-configs 2)
+expect_exit 0 "tune-local bf16 rank, no T model" "$SPMMFARM" tune-local "$WORK/t.mtx" --n 16 \
+    --backend sim --store "$WORK/bare" --precision bf16 --templates T --strategy rank --max-configs 2 \
+    --compile-threads 2 --json
+check "$WORK/out" 'd["search"]["ranked"] == 0 and len([c for c in d["candidates"] if c["config"].startswith("T:")]) == 2' \
+    "T times the prior's picks"
+expect_grep 'template T ranks without a model' "$WORK/err" "and the coordinator says why"
 expect_exit 2 "train (U/D): no U/D data in a T-only store" "$SPMMFARM" train --store "$STORE" --gpu-type $SIM
 expect_grep 'no training data' "$WORK/err" "says there is no U/D training data"
 expect_exit 2 "train --family X" "$SPMMFARM" train --store "$STORE" --gpu-type $SIM --family X
 expect_grep 'must be UD or T' "$WORK/err" "names the families"
+expect_exit 0 "train --family T (text)" "$SPMMFARM" train --store "$STORE" --gpu-type $SIM --family T
+expect_grep 'family T: the farm' "$WORK/out" "says how the T model travels and is found"
 finish

@@ -717,3 +717,13 @@ tests_check_trank_SOURCES = tests/check_trank.c tests/sf_check_dir.h
 tests_check_trank_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_trank_LDADD = $(CHECK_LDADD)
 tests_check_trank_LDFLAGS = $(CUDA_LDFLAGS)
+
+## template T's rank model on the farm (issue 20): the coordinator sends the
+## store's (or a shipped) T model in a bf16 rank JOB, the worker's T search
+## ranks with it; without one, the prior's picks and the reason
+check_PROGRAMS += tests/check_trankfarm
+TESTS += tests/check_trankfarm
+tests_check_trankfarm_SOURCES = tests/check_trankfarm.c tests/sf_check_dir.h
+tests_check_trankfarm_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_trankfarm_LDADD = $(CHECK_LDADD)
+tests_check_trankfarm_LDFLAGS = $(CUDA_LDFLAGS)

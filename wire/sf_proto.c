@@ -304,7 +304,8 @@ s_check_job (const void *body, char *why, size_t size)
         return "configs";
     }
     /* only a rank search uses a model: anything else carrying one is a bug */
-    if (job->has_model && (strcmp (job->kind, "search") != 0 || job->request.strategy != SF_REQUEST_RANK)) {
+    if ((job->has_model || job->has_tmodel)
+        && (strcmp (job->kind, "search") != 0 || job->request.strategy != SF_REQUEST_RANK)) {
         snprintf (why, size, "a model travels only with a 'search' job whose request's strategy is 'rank'");
         return "model";
     }
@@ -327,6 +328,7 @@ static const sf_schema_field_t s_job_fields[] = {
     S_BOOL (sf_proto_job_t, proxy, 0),
     S_BOOL (sf_proto_job_t, want_kernels, 0),
     S_MAP (sf_proto_job_t, model, offsetof (sf_proto_job_t, has_model), 0, &s_model),
+    S_MAP (sf_proto_job_t, tmodel, offsetof (sf_proto_job_t, has_tmodel), 0, &s_model),
 };
 S_SCHEMA (s_job, "JOB", sf_proto_job_t, s_job_fields, s_check_job);
 
@@ -358,6 +360,7 @@ static const sf_schema_field_t s_submit_fields[] = {
     S_LIST (sf_proto_submit_t, matrices, matrix_count, 0, 0, SF_PROTO_MATRICES_MAX, &s_matrix),
     S_STR (sf_proto_submit_t, request_key, 0, 0),
     S_MAP (sf_proto_submit_t, model, offsetof (sf_proto_submit_t, has_model), 0, &s_model),
+    S_MAP (sf_proto_submit_t, tmodel, offsetof (sf_proto_submit_t, has_tmodel), 0, &s_model),
 };
 S_SCHEMA (s_submit, "SUBMIT", sf_proto_submit_t, s_submit_fields, NULL);
 

@@ -336,6 +336,12 @@ typedef struct {
     bool want_kernels;                    /* send cubin + source of full kernels back */
     bool has_model;                       /* search, rank: the model travels with the job */
     sf_proto_model_t model;
+    /*  Optional, search, rank in bf16/fp16: template T's model (its own
+        family, rankmodel/sf_rankstore.h's "TYPE+T" key; version 0: a
+        file's), which the worker's T search ranks with; absent: T times
+        the prior's picks (proxygen/sf_tprior.h). Older workers ignore it. */
+    bool has_tmodel;
+    sf_proto_model_t tmodel;
 } sf_proto_job_t;
 
 typedef struct {
@@ -378,6 +384,11 @@ typedef struct {
         file, no store's). */
     bool has_model;
     sf_proto_model_t model;
+    /*  Optional, rank in bf16/fp16: template T's model its JOBs carry
+        instead of the store's latest under the GPU type's T key (local
+        --rank-model DIR|FILE). */
+    bool has_tmodel;
+    sf_proto_model_t tmodel;
 } sf_proto_submit_t;
 
 typedef struct {

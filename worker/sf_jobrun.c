@@ -224,14 +224,16 @@ s_attach_kernel (s_list_t *l, size_t first, const sf_search_result_t *r)
 
 /* ---- rank models: loaded once per digest -------------------------------------- */
 
-/*  A campaign's JOBs all carry the same model: the loaded boosters are kept
-    by digest (a few: one per campaign in flight), each with a count of the
-    searches using it so that one is never freed under a search. */
-#define S_MODELS_MAX 4
+/*  A campaign's JOBs all carry the same model (and, in bf16/fp16, the same
+    template T model): the loaded boosters are kept by digest (a few: one
+    or two per campaign in flight), each with a count of the searches
+    using it so that one is never freed under a search. */
+#define S_MODELS_MAX 8
 
 typedef struct {
     char digest[SF_PROTO_HASH_LEN + 1];
     sf_rankmodel_t *model;
+    bool t;                    /* template T's family (a JOB's tmodel) */
     pthread_mutex_t lock;      /* one prediction at a time per booster */
     int refs;                  /* searches using it */
     bool cached;               /* in s_models (else freed at its last release) */
@@ -275,14 +277,15 @@ s_model_keep (s_model_t *e)
 
 /*  The loaded model of a JOB (held: release with s_model_release), or NULL
     with the reason in why: its JSON is not the digest's, does not load, or
-    was trained on another feature list. */
+    was trained on another feature list than this build's of its family
+    (t: template T's, sf_tfeatures; else U/D's, sf_features). */
 static s_model_t *
-s_model_acquire (const sf_proto_model_t *wire, char *why, size_t size)
+s_model_acquire (const sf_proto_model_t *wire, bool t, char *why, size_t size)
 {
     pthread_mutex_lock (&s_models_lock);
     for (int i = 0; i < S_MODELS_MAX; i++) {
         s_model_t *e = s_models[i];
-        if (e && strcmp (e->digest, wire->digest) == 0) {
+        if (e && e->t == t && strcmp (e->digest, wire->digest) == 0) {
             e->refs++;
             e->used = ++s_models_clock;
             pthread_mutex_unlock (&s_models_lock);
@@ -301,8 +304,11 @@ s_model_acquire (const sf_proto_model_t *wire, char *why, size_t size)
         return NULL;
     }
     sf_rankmodel_t *model = sf_rankmodel_load_json (wire->json, len);
-    if (!model || !sf_rankmodel_has_features (model)) {
-        snprintf (why, size, "%s", model ? "trained on another feature list than this build's" : sf_error_message ());
+    if (!model || !(t ? sf_rankmodel_has_tfeatures (model) : sf_rankmodel_has_features (model))) {
+        snprintf (why, size, "%s",
+                  !model ? sf_error_message ()
+                  : t    ? "not a template T model of this build's features (sf_tfeatures)"
+                         : "trained on another feature list than this build's");
         sf_rankmodel_destroy (&model);
         return NULL;
     }
@@ -314,6 +320,7 @@ s_model_acquire (const sf_proto_model_t *wire, char *why, size_t size)
     }
     snprintf (e->digest, sizeof e->digest, "%s", wire->digest);
     e->model = model;
+    e->t = t;
     pthread_mutex_init (&e->lock, NULL);
     e->refs = 1;
     pthread_mutex_lock (&s_models_lock);
@@ -345,6 +352,18 @@ s_rank (void *arg, const sf_matrix_t *a, int64_t n, int32_t sm_count, const sf_c
     s_model_t *e = arg;
     pthread_mutex_lock (&e->lock);
     int rc = sf_rankmodel_rank (e->model, a, n, sm_count, configs, count, scores);
+    pthread_mutex_unlock (&e->lock);
+    return rc;
+}
+
+/*  sf_trank_fn over a cached template T model (the same lock). */
+static int
+s_trank (void *arg, const sf_matrix_t *a, int64_t n, int32_t sm_count, const sf_tconfig_t *configs, int count,
+         double *scores)
+{
+    s_model_t *e = arg;
+    pthread_mutex_lock (&e->lock);
+    int rc = sf_rankmodel_rank_t (e->model, a, n, sm_count, configs, count, scores);
     pthread_mutex_unlock (&e->lock);
     return rc;
 }
@@ -571,8 +590,6 @@ sf_jobrun_search_opts (const sf_request_t *r, sf_search_opts_t *so)
     so->budget_s = r->budget_s;
 }
 
-/*  The search options of a job on this worker; *model_p: the rank model
-    it holds (release after the search), NULL if none. */
 /*  The search's progress as the compiles left of its current compile
     phase ("compile ..."), 0 in any other phase. */
 static void
@@ -581,10 +598,32 @@ s_progress (void *arg, const char *phase, int done, int total)
     atomic_store ((atomic_int *) arg, strncmp (phase, "compile", 7) == 0 && total > done ? total - done : 0);
 }
 
-static void
-s_search_opts (const sf_proto_job_t *job, const sf_jobrun_opts_t *o, sf_search_opts_t *so, s_model_t **model_p)
+/*  Template T's model of a rank JOB in bf16/fp16 (its tmodel) as the T
+    search's ranker; without one, the T search times the prior's picks
+    (worker/sf_tsearch.c says so) and this says why. */
+static s_model_t *
+s_search_tmodel (const sf_proto_job_t *job, sf_search_opts_t *so)
 {
-    *model_p = NULL;
+    char why[SF_PROTO_TEXT_MAX];
+    snprintf (why, sizeof why, "the JOB carries no template T model");
+    s_model_t *t = job->has_tmodel ? s_model_acquire (&job->tmodel, true, why, sizeof why) : NULL;
+    if (t) {
+        so->trank = s_trank;
+        so->trank_arg = t;
+    } else if (job->has_tmodel || so->tier == SF_TIER_BF16 || so->tier == SF_TIER_FP16)
+        sf_log_write (job->has_tmodel ? SF_LOG_WARN : SF_LOG_DEBUG, "worker",
+                      "job %llu: template T without a rank model (%s): the prior's picks",
+                      (unsigned long long) job->job_id, why);
+    return t;
+}
+
+/*  The search options of a job on this worker; models[0] and [1]: the
+    rank model and template T's it holds (release after the search), NULL
+    if none. */
+static void
+s_search_opts (const sf_proto_job_t *job, const sf_jobrun_opts_t *o, sf_search_opts_t *so, s_model_t **models)
+{
+    models[0] = models[1] = NULL;
     memset (so, 0, sizeof *so);
     so->backend = o->backend;
     so->gpu = o->gpu;
@@ -613,10 +652,11 @@ s_search_opts (const sf_proto_job_t *job, const sf_jobrun_opts_t *o, sf_search_o
        runs proxy and the RESULT says so (rank_fallback) */
     char why[SF_PROTO_TEXT_MAX];
     snprintf (why, sizeof why, "the JOB carries no model");
-    *model_p = job->has_model ? s_model_acquire (&job->model, why, sizeof why) : NULL;
-    if (*model_p) {
+    models[1] = s_search_tmodel (job, so);
+    models[0] = job->has_model ? s_model_acquire (&job->model, false, why, sizeof why) : NULL;
+    if (models[0]) {
         so->rank = s_rank;
-        so->rank_arg = *model_p;
+        so->rank_arg = models[0];
     } else
         /* no model sent: the coordinator said so already */
         sf_log_write (job->has_model ? SF_LOG_WARN : SF_LOG_INFO, "worker",
@@ -687,8 +727,8 @@ static zmsg_t *
 s_run_search (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_opts_t *o, bool *failed_p)
 {
     sf_search_opts_t so;
-    s_model_t *model;
-    s_search_opts (job, o, &so, &model);
+    s_model_t *models[2];
+    s_search_opts (job, o, &so, models);
     bool configs_job = s_is_configs (job), dense = true;
     sf_config_t *configs = NULL;
     if (configs_job) {
@@ -704,7 +744,8 @@ s_run_search (const sf_proto_job_t *job, const sf_matrix_t *a, const sf_jobrun_o
     if (o->compiles_left)
         atomic_store (o->compiles_left, 0);
     free (configs);
-    s_model_release (model);
+    s_model_release (models[0]);
+    s_model_release (models[1]);
     if (rc != SF_OK) {
         sf_search_result_free (&r);
         *failed_p = true;

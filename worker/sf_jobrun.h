@@ -90,8 +90,11 @@ int sf_jobrun_search_result (const sf_proto_result_t *res, sf_search_result_t *r
 
 /*  A rank JOB's model (its XGBoost JSON) is checked against its digest,
     loaded once and kept by digest (a few at a time, process-wide) so that a
-    campaign's many jobs load it once. Models parsed since the start (tests
-    see the cache work), and a way to free those no search holds. */
+    campaign's many jobs load it once. So is a bf16/fp16 rank JOB's
+    template T model (its `tmodel`, of sf_tfeatures), which the search's T
+    part ranks with (sf_search_opts_t.trank); without one T times the
+    prior's picks. Models parsed since the start (tests see the cache
+    work), and a way to free those no search holds. */
 uint64_t sf_jobrun_models_loaded (void);
 void sf_jobrun_models_clear (void);
 

@@ -55,7 +55,7 @@ s_select (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, const s
     if (opts->strategy != SF_STRATEGY_RANK || !opts->trank || count < 1) {
         if (opts->strategy == SF_STRATEGY_RANK && !atomic_flag_test_and_set (&s_said))
             sf_log_info ("search", "rank: no template T model reached this search: T times the prior's picks "
-                         "(train --family T makes one; the farm does not send it to workers yet)");
+                         "(train --family T makes one; a farm's rank JOB carries the store's as its tmodel)");
         return sf_tprior_pick (tp, configs, count, opts->max_configs);
     }
     double *scores = malloc ((size_t) count * sizeof *scores);
