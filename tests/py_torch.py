@@ -175,6 +175,17 @@ check(not LayerSpec({k: v for k, v in rec.items() if k != "library_us"}, 0, Fals
       "no library time in the manifest (older bundles): not taken")
 check(not LayerSpec(rec, 0, True).dense_beats_library(), "simulated times: not taken")
 
+# min_gain: a kernel measured within min_gain of the dense library stays on it
+trec = dict(rec, template="T", time_us=21.09, library_us=21.50)
+check(abs(LayerSpec(trec, 0, False).gain_over_library() - 21.50 / 21.09) < 1e-12, "gain = library_us / time_us")
+why = st._below_gain(LayerSpec(trec, 0, False), st.MIN_GAIN)
+check(why is not None and "1.02x" in why and "kept on cuBLAS" in why, "1.9 %% faster: kept on the library (%s)" % why)
+check(st._below_gain(LayerSpec(dict(trec, time_us=19.3), 0, False), st.MIN_GAIN) is None, "1.11x: taken")
+check(st._below_gain(LayerSpec(trec, 0, False), None) is None, "min_gain None: taken")
+check(st._below_gain(LayerSpec(trec, 0, True), st.MIN_GAIN) is None, "simulated times: the rule does not apply")
+check(LayerSpec({k: v for k, v in trec.items() if k != "library_us"}, 0, False).gain_over_library() is None,
+      "no library time (older bundles): no gain, the rule does not apply")
+
 # ---- U kernels (bundle create): replacement, launches, checks ---------------
 layers = []
 for i in range(2):

@@ -113,6 +113,15 @@ class LayerSpec:
         self.library_us = rec.get("library_us")
         self.simulated = bool(rec.get("simulated", simulated))
 
+    def gain_over_library(self):
+        """library_us / time_us where the farm measured both (not simulated),
+        else None: how much faster than the tier's dense library this layer's
+        kernel ran in the search."""
+        t, lib = self.time_us, self.library_us
+        if self.simulated or not isinstance(t, (int, float)) or not isinstance(lib, (int, float)) or t <= 0 or lib <= 0:
+            return None
+        return lib / t
+
     def dense_beats_library(self):
         """True when the farm measured this dense layer's own kernel (time_us)
         faster than the tier's library (library_us) in the same run."""

@@ -377,7 +377,20 @@ class Report:
         return "\n".join(lines)
 
 
-def _unusable(spec, mod, bundle, check_weights, use_dense_kernels):
+MIN_GAIN = 1.03
+
+
+def _below_gain(spec, min_gain):
+    """Why a layer whose kernel the farm measured within min_gain of the dense
+    library stays on the library, or None (docs/DEPLOY.md "min_gain")."""
+    gain = spec.gain_over_library()
+    if not min_gain or gain is None or gain >= min_gain:
+        return None
+    return ("the farm measured its kernel at %.2fx of the dense library (%.2f against %.2f us), under min_gain "
+            "%.2f: kept on cuBLAS" % (gain, spec.time_us, spec.library_us, min_gain))
+
+
+def _unusable(spec, mod, bundle, check_weights, use_dense_kernels, min_gain=MIN_GAIN):
     """Why a module cannot take a bundle layer, or None."""
     w = mod.weight
     conv = isinstance(mod, torch.nn.Conv2d)
@@ -391,6 +404,9 @@ def _unusable(spec, mod, bundle, check_weights, use_dense_kernels):
     if spec.template == "dense" and not (use_dense_kernels is True
                                          or (use_dense_kernels == "auto" and spec.dense_beats_library())):
         return "the farm found no kernel faster than the dense library for it: kept on cuBLAS"
+    below = _below_gain(spec, min_gain)
+    if below is not None:
+        return below
     if shape != (spec.m, spec.k):
         return "shape %d x %d, the bundle's layer is %d x %d" % (shape + (spec.m, spec.k))
     if spec.relu:
@@ -413,7 +429,7 @@ def _warn(message):
 
 
 def sparsify(model, bundle, check_weights=True, keep_dense=False, strict=False, use_dense_kernels="auto",
-             device=None, allow_simulated=False, convs=True):
+             device=None, allow_simulated=False, convs=True, min_gain=MIN_GAIN):
     """Replaces, in place, each nn.Linear (and, with convs, each nn.Conv2d:
     SparseConv2d, its im2col product) of model that bundle (a path or a
     Bundle from load()) has a kernel for; returns a Report.
@@ -427,7 +443,12 @@ def sparsify(model, bundle, check_weights=True, keep_dense=False, strict=False, 
     own dense kernel where the farm measured it faster than the tier's
     library in the same run (the manifest's time_us < library_us: e.g. the
     3xTF32 tensor-core kernels against SGEMM in fp32) and keeps cuBLAS
-    elsewhere; True always takes it, False never."""
+    elsewhere; True always takes it, False never. min_gain (default 1.03):
+    a layer whose kernel the farm measured less than min_gain times faster
+    than the tier's dense library (manifest library_us / time_us; measured
+    bundles only) stays on the library: a win inside the timing's noise
+    does not pay in a model (session 17: LLaMA at 70 %, T kept at 1.4-2.7 %
+    over cuBLASLt, ran 0.99x end to end); None or 0 takes every kernel."""
     kinds = (torch.nn.Linear, torch.nn.Conv2d) if convs else (torch.nn.Linear,)
     linears = [(name, mod) for name, mod in model.named_modules() if isinstance(mod, kinds)]
     has_convs = any(isinstance(mod, torch.nn.Conv2d) for _, mod in linears)
@@ -441,7 +462,7 @@ def sparsify(model, bundle, check_weights=True, keep_dense=False, strict=False, 
     for name, mod in linears:
         spec = bundle.spec.layer(_bundle.bundle_name(name + ".weight"))
         reason = "not in the bundle" if spec is None else _unusable(spec, mod, bundle, check_weights,
-                                                                    use_dense_kernels)
+                                                                    use_dense_kernels, min_gain)
         if spec is not None:
             matched.add(spec.name)
         if reason is not None:
