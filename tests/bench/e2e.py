@@ -393,7 +393,8 @@ def run_config(a, model_key, tier, sparsity, log):
             try:
                 compiled = torch.compile(sparse)
                 ms, out_sc = graph_ms(lambda: compiled(*inputs), a.reps)
-                result.update(sparse_compile_ms=round(ms, 4), sparse_compile_rel_err=rel_err(out_sc, out_d))
+                result.update(sparse_compile_ms=round(ms, 4), sparse_compile_rel_err=rel_err(out_sc, out_d),
+                              sparse_compile_fro_rel_err=fro_rel_err(out_sc, out_d))
             except Exception as e:
                 result["sparse_compile_error"] = "%s: %s" % (type(e).__name__, str(e)[:500])
     return tag, result
