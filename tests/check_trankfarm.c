@@ -411,6 +411,8 @@ s_slurp (const char *path, size_t *size_p)
 }
 
 /*  The worker's side, a JOB run in this process: T candidates and ranked. */
+static bool s_last_fallback;  /* the last s_job_t's RESULT.rank_fallback */
+
 static int
 s_job_t (const sf_proto_job_t *job, const sf_matrix_t *a, int *ranked)
 {
@@ -425,6 +427,7 @@ s_job_t (const sf_proto_job_t *job, const sf_matrix_t *a, int *ranked)
     for (size_t i = 0; i < msg->result.candidate_count; i++)
         count += strcmp (msg->result.candidates[i].tmpl, "T") == 0;
     *ranked = msg->result.ranked;
+    s_last_fallback = msg->result.rank_fallback;
     sf_proto_msg_destroy (&msg);
     return count;
 }
@@ -454,6 +457,8 @@ START_TEST (test_worker)
     for (int i = 0; i < 2; i++) {
         ck_assert_int_eq (s_job_t (&job, a, &ranked), S_TOP_K);
         ck_assert_int_gt (ranked, S_TOP_K);
+        /* no U/D model in the JOB: in bf16 U and D do not run, so no fallback */
+        ck_assert (!s_last_fallback);
     }
     ck_assert_uint_eq (sf_jobrun_models_loaded (), loaded + 1);  /* once for both jobs */
     /* JSON that is not the digest's: not used */

@@ -782,7 +782,8 @@ sf_search_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf
         return sf_error_set (SF_ERR_INVALID, "layout %d is not kn or nk", (int) opts->layout);
     sf_search_opts_t fallback;
     sf_strategy asked = opts->strategy;  /* T ranks with its own model (opts->trank), or says why not */
-    if (opts->strategy == SF_STRATEGY_RANK && !opts->rank) {
+    /* in a 16-bit tier U and D do not run: their model's absence is no fallback (T says its own) */
+    if (opts->strategy == SF_STRATEGY_RANK && !opts->rank && !sf_tier_is_half (opts->tier)) {
         sf_log_warn ("search", "rank: no rank model for this GPU type: falling back to the proxy strategy");
         fallback = *opts;
         fallback.strategy = SF_STRATEGY_PROXY;
