@@ -473,6 +473,14 @@ tests_check_ledger_SOURCES = tests/check_ledger.c $(SF_CHECK_FARM)
 tests_check_ledger_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_ledger_LDADD = $(CHECK_LDADD) $(LMDB_LIBS) $(MSGPACK_LIBS)
 tests_check_ledger_LDFLAGS = $(CUDA_LDFLAGS)
+## the L2 mode in a result record's identity: a cold and a warm timing of
+## one config are two records (key bytes, store, dump, ledger, plan).
+check_PROGRAMS += tests/check_l2key
+TESTS += tests/check_l2key
+tests_check_l2key_SOURCES = tests/check_l2key.c tests/sf_check.h tests/sf_check_dir.h
+tests_check_l2key_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_l2key_LDADD = $(CHECK_LDADD) $(LMDB_LIBS) $(MSGPACK_LIBS)
+tests_check_l2key_LDFLAGS = $(CUDA_LDFLAGS)
 ## cli_records.sh: tune-local and the farm make identical records (issue 18)
 TESTS += tests/cli_records.sh
 dist_noinst_SCRIPTS += tests/cli_records.sh
