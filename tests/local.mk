@@ -147,6 +147,15 @@ tests_check_gpucold_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DSF_FAKE_LIBCUDAK='"$(abs_top_builddir)/tests/.libs/libfakecudak.so"'
 EXTRA_tests_check_gpucold_DEPENDENCIES = tests/libfakecudak.la
 
+## worker/sf_sim's cold-L2 model: warm figures unchanged, cold >= warm,
+## a sim search timed cold (all SIMULATED).
+check_PROGRAMS += tests/check_simcold
+TESTS += tests/check_simcold
+tests_check_simcold_SOURCES = tests/check_simcold.c tests/sf_check.h
+tests_check_simcold_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_simcold_LDADD = $(CHECK_LDADD)
+tests_check_simcold_LDFLAGS = $(CUDA_LDFLAGS)
+
 ## store: the LMDB store and its checked MessagePack (check_store also
 ## writes the fixtures of cli_store.sh: check_store --fill DIR ...).
 check_PROGRAMS += tests/check_store
