@@ -17,6 +17,7 @@
 #include "bundle/sf_bundle.h"
 #include "common/sf_error.h"
 #include "experiments/sf_bundlerun.h"
+#include "wire/sf_request.h"
 #include "store/sf_bundlecheck.h"
 #include "store/sf_bundlemake.h"
 
@@ -24,7 +25,7 @@
 
 static const char *s_help =
     "usage: spmmfarm bundle inspect DIR [--json]\n"
-    "       spmmfarm bundle verify DIR [--matrix NAME=FILE]... [--n N] [--gpu I] [--json]\n"
+    "       spmmfarm bundle verify DIR [--matrix NAME=FILE]... [--n N] [--gpu I] [--l2 M] [--json]\n"
     "       spmmfarm bundle create -o DIR [--arch sm_XY] LAYER... [--bias] [--relu]\n\n"
     "A bundle (DIR, e.g. model.bundle/) holds tuned kernels and their manifest; the\n"
     "runtime library libspmmfarm-rt launches them (docs/BUNDLES.md).\n\n"
@@ -33,7 +34,8 @@ static const char *s_help =
     "          also runs every layer through the runtime on random inputs, checks\n"
     "          every output is written, compares sampled rows with the CPU reference\n"
     "          (dense layers carry A; others need --matrix NAME=FILE, checked against\n"
-    "          the recorded matrix hash) and times it. Without a GPU it says\n"
+    "          the recorded matrix hash) and times it, with the L2 cold or warm as\n"
+    "          a search times (--l2; each layer says which). Without a GPU it says\n"
     "          \"no GPU: checksums and schema only\" and exits 0 if those pass.\n"
     "create    builds a bundle from weight matrices and chosen configurations\n"
     "          (e.g. tune-local's best), unmeasured: LAYER is NAME=FILE:N:CONFIG with\n"
@@ -56,6 +58,7 @@ typedef struct {
     int64_t n;
     int gpu;
     double tol;
+    sf_request_l2 l2;       /* verify: --l2 (auto: per layer by its N) */
     const char *output, *arch;
     int matrix_count;
     char *matrix_name[S_MAX_MATRICES];
@@ -63,15 +66,6 @@ typedef struct {
 } s_opts_t;
 
 /* ---- inspect --------------------------------------------------------------- */
-
-static void
-s_add_measure (cJSON *o, const char *key, double v)
-{
-    if (v < 0)
-        cJSON_AddNullToObject (o, key);
-    else
-        cJSON_AddNumberToObject (o, key, v);
-}
 
 static void
 s_print_manifest (const char *dir, const sf_manifest_t *m)
@@ -129,41 +123,27 @@ s_inspect (const char *dir, const s_opts_t *o)
 static void
 s_print_results (const sf_bundlerun_result_t *results, int count, const sf_device_info_t *dev, bool json)
 {
+    if (json) {
+        cJSON *root = sf_bundlerun_json (results, count, dev->gpu_type);
+        if (root)
+            sf_cli_print_json (&root);
+        else
+            fprintf (stderr, "spmmfarm bundle verify: out of memory\n");
+        return;
+    }
     int failed = 0;
     for (int i = 0; i < count; i++)
         failed += results[i].status != SF_OK;
-    if (json) {
-        cJSON *root = cJSON_CreateObject ();
-        cJSON_AddStringToObject (root, "gpu", dev->gpu_type);
-        cJSON_AddBoolToObject (root, "checksums", true);
-        cJSON_AddBoolToObject (root, "ran", true);
-        cJSON_AddNumberToObject (root, "failed", failed);
-        cJSON *layers = cJSON_AddArrayToObject (root, "layers");
-        for (int i = 0; i < count; i++) {
-            const sf_bundlerun_result_t *r = &results[i];
-            cJSON *e = cJSON_CreateObject ();
-            cJSON_AddStringToObject (e, "name", r->name);
-            cJSON_AddNumberToObject (e, "n", (double) r->n);
-            cJSON_AddStringToObject (e, "status", r->status == SF_OK ? "ok" : sf_strerror (r->status));
-            if (r->status != SF_OK)
-                cJSON_AddStringToObject (e, "detail", r->detail);
-            cJSON_AddBoolToObject (e, "compared", r->compared);
-            s_add_measure (e, "error", r->compared && isfinite (r->err) ? r->err : -1);
-            s_add_measure (e, "time_us", r->status == SF_OK ? r->us : -1);
-            cJSON_AddItemToArray (layers, e);
-        }
-        sf_cli_print_json (&root);
-        return;
-    }
     for (int i = 0; i < count; i++) {
         const sf_bundlerun_result_t *r = &results[i];
         if (r->status != SF_OK)
             printf ("%-20s N=%-8lld FAILED: %s\n", r->name, (long long) r->n, r->detail);
         else if (r->compared)
-            printf ("%-20s N=%-8lld ok, error %.2g, %.2f us\n", r->name, (long long) r->n, r->err, r->us);
+            printf ("%-20s N=%-8lld ok, error %.2g, %.2f us (L2 %s)\n", r->name, (long long) r->n, r->err, r->us,
+                    r->l2_cold ? "cold" : "warm");
         else
-            printf ("%-20s N=%-8lld ran (every output written, no reference: pass --matrix %s=FILE), %.2f us\n",
-                    r->name, (long long) r->n, r->name, r->us);
+            printf ("%-20s N=%-8lld ran (every output written, no reference: pass --matrix %s=FILE), %.2f us "
+                    "(L2 %s)\n", r->name, (long long) r->n, r->name, r->us, r->l2_cold ? "cold" : "warm");
     }
     printf ("%d of %d layers ok on GPU %d (%s)\n", count - failed, count, dev->ordinal, dev->name);
 }
@@ -173,7 +153,8 @@ static int
 s_verify_on (const sf_device_info_t *dev, const char *dir, const sf_bundle_t *bundle, const s_opts_t *o)
 {
     const sf_manifest_t *m = sf_bundle_manifest (bundle);
-    sf_bundlerun_opts_t run = { o->gpu, o->n, o->seed, o->tol, o->matrix_count, o->matrix_name, o->matrix_file };
+    sf_bundlerun_opts_t run = { o->gpu, o->n, o->seed, o->tol, o->matrix_count, o->matrix_name, o->matrix_file,
+                                o->l2 };
     sf_bundlerun_result_t *results = calloc ((size_t) m->layer_count, sizeof *results);
     if (!results)
         return sf_error_set (SF_ERR_NOMEM, "out of memory");
@@ -328,6 +309,19 @@ s_matrix (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
     return SF_EXIT_OK;
 }
 
+/*  --l2 M: the request's own option (its words, its message). */
+static int
+s_l2 (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
+{
+    s_opts_t *o = opt->dest;
+    sf_request_t req;
+    sf_request_init (&req);
+    if (sf_request_set_option (&req, "l2", arg) != SF_OK)
+        return sf_cli_usage (cmd, "%s", sf_error_message ());
+    o->l2 = req.l2;
+    return SF_EXIT_OK;
+}
+
 /*  --key K (repeatable): o->keys, ':'-separated. */
 static int
 s_key (const char *cmd, const sf_cli_opt_t *opt, const char *arg)
@@ -356,6 +350,10 @@ sf_cmd_bundle (int argc, char **argv)
                           SF_CLI_DOC ("I", "verify: device ordinal (default 0)")),
         SF_CLI_OPT_DOUBLE ("tol", &o.tol, DBL_TRUE_MIN, 1, "--tol must be in (0, 1], not '%s'",
                            SF_CLI_DOC ("T", "verify: bound of the normwise relative error (default 1e-5)")),
+        SF_CLI_OPT_CALL ("l2", &o, s_l2,
+                         SF_CLI_DOC ("M", "verify: the L2 at each timed launch, as a search's --l2: cold\n"
+                                          "(flushed before every launch), warm (back to back) or auto\n"
+                                          "(the default: cold when the layer's N <= 256, else warm)")),
         SF_CLI_OPT_STR ("output", &o.output, .short_name = 'o',
                         SF_CLI_DOC ("DIR", "create: the bundle directory (written as DIR.tmp, then renamed)")),
         SF_CLI_OPT_STR ("arch", &o.arch, SF_CLI_DOC ("sm_XY", "create: target architecture (default: GPU 0's)")),

@@ -14,6 +14,11 @@
 
 #define S_LOG "ledger"
 
+/* the campaign record's auto rule (store/sf_record.h) is the request's */
+_Static_assert (SF_STORE_L2_AUTO_MAX_N == SF_REQUEST_L2_AUTO_MAX_N && SF_REQUEST_L2_AUTO == 0
+                && SF_REQUEST_L2_WARM == 1 && SF_REQUEST_L2_COLD == 2,
+                "sf_record_search_l2_cold is sf_request_l2_cold over the campaign record");
+
 /* ---- a RESULT -------------------------------------------------------------------- */
 
 static bool
@@ -48,6 +53,7 @@ s_put_candidate (sf_store_t *store, sf_store_batch_t *batch, const sf_ledger_sou
     key.proxy = cand->proxy;
     key.tier = src->tier;
     key.layout = src->layout;
+    key.l2_cold = src->l2_cold;   /* a cold timing is a record apart from the warm one */
 
     sf_store_result_t v;
     memset (&v, 0, sizeof v);

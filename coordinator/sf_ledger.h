@@ -4,7 +4,8 @@
     A measurement reaches the store in one shape, the wire's RESULT
     (wire/sf_proto.h), and through one function, sf_ledger_put_result:
     every candidate becomes a result record keyed by (GPU type, matrix, N,
-    template, config, proxy, tier, layout) with its median, spread, p10,
+    template, config, proxy, tier, layout, L2: a cold timing is a record
+    apart from the warm one of the same config) with its median, spread, p10,
     p90, sample count, error and compile statistics; a candidate that
     carries its kernel stores the kernel (content-addressed) and points to
     it; the baselines ("dense" "baseline:sgemm" | "baseline:tf32" |

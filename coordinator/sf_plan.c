@@ -90,6 +90,7 @@ sf_plan_unmeasured (sf_store_t *store, const sf_store_campaign_t *c, uint32_t la
     key.n = c->layers[layer].n;
     key.tier = c->search.tier;
     key.layout = c->search.layout;
+    key.l2_cold = sf_record_search_l2_cold (&c->search, key.n);  /* a warm timing does not count for a cold search */
     int kept = 0;
     for (int j = 0; j < count; j++) {
         sf_store_result_t old;

@@ -59,7 +59,8 @@ typedef struct {
 bool sf_plan_answer (sf_store_t *store, const sf_store_campaign_t *want, uint32_t layer, sf_plan_answer_t *out);
 
 /*  Drops from configs[count] those whose time is already in the store
-    for layer `layer` of campaign c on c's GPU type, tier and layout (a
+    for layer `layer` of campaign c on c's GPU type, tier, layout and L2
+    mode at the layer's N (sf_record_search_l2_cold; a
     proxy's time, or for U configs of a small layer, nnz below
     sf_cost_u_as_proxy's bound, a full kernel's; D's full kernel's);
     returns how many are left, in order. */

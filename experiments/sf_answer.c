@@ -17,6 +17,7 @@ typedef struct {
     sf_search_result_t *r;
     sf_tier tier;                 /* the request's: other tiers' results are not its */
     sf_layout layout;
+    bool l2_cold;                 /* nor those timed with the L2 in the other state */
     int status;
 } s_cands_t;
 
@@ -25,7 +26,7 @@ s_cand_each (void *arg, const sf_store_result_key_t *key, const sf_store_result_
 {
     s_cands_t *cs = arg;
     sf_search_result_t *r = cs->r;
-    if (key->tier != cs->tier || key->layout != cs->layout)
+    if (key->tier != cs->tier || key->layout != cs->layout || key->l2_cold != cs->l2_cold)
         return 0;
     sf_proto_candidate_t w = { .proxy = key->proxy, .status = v->status, .us = v->us, .spread_us = v->spread_us,
                                .p10_us = v->p10_us, .p90_us = v->p90_us, .err = v->err,
@@ -91,14 +92,14 @@ sf_answer_read (sf_store_t *store, const sf_store_campaign_t *c, const sf_device
     r->blas16_err = best.blas16_err;
     r->tier = req->tier;
     sf_store_result_key_t key = { .n = n, .tmpl = best.tmpl, .proxy = false, .tier = req->tier,
-                                  .layout = req->layout };
+                                  .layout = req->layout, .l2_cold = r->l2_cold };
     snprintf (key.gpu_type, sizeof key.gpu_type, "%s", c->gpu_type);
     sf_record_hash_parse (sf_matrix_hash (a), key.matrix);
     snprintf (key.config, sizeof key.config, "%s", best.config);
     sf_store_result_t winner;
     if (sf_store_get_result (store, &key, &winner) == SF_OK && isfinite (winner.spread_us))
         r->spread_us = winner.spread_us;
-    s_cands_t cands = { r, req->tier, req->layout, SF_OK };
+    s_cands_t cands = { r, req->tier, req->layout, r->l2_cold, SF_OK };
     rc = sf_store_each_result (store, c->gpu_type, key.matrix, n, s_cand_each, &cands);
     return cands.status != SF_OK ? cands.status : rc;
 }

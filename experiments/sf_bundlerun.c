@@ -175,6 +175,63 @@ sf_bundlerun_nk_to_kn (float *b, float *c, int64_t m, int64_t k, int64_t n)
 
 /* ---- one layer ------------------------------------------------------------- */
 
+int
+sf_bundlerun_time (sf_gpu_t *timer, sf_request_l2 l2, sf_gpu_enqueue_fn enqueue, void *arg,
+                   sf_bundlerun_result_t *r)
+{
+    sf_request_t req;
+    sf_request_init (&req);
+    req.l2 = l2;
+    r->l2_cold = sf_request_l2_cold (&req, r->n);  /* a search's rule, by the N run */
+    int rc = sf_gpu_set_l2 (timer, r->l2_cold);
+    sf_timing_t t;
+    if (rc == SF_OK && (rc = sf_gpu_time_enqueue (timer, enqueue, arg, &t)) == SF_OK)
+        r->us = t.median_us;
+    return rc;
+}
+
+cJSON *
+sf_bundlerun_json (const sf_bundlerun_result_t *results, int count, const char *gpu_type)
+{
+    int failed = 0;
+    for (int i = 0; i < count; i++)
+        failed += results[i].status != SF_OK;
+    cJSON *root = cJSON_CreateObject ();
+    if (root) {
+        cJSON_AddStringToObject (root, "gpu", gpu_type);
+        cJSON_AddBoolToObject (root, "checksums", true);
+        cJSON_AddBoolToObject (root, "ran", true);
+        cJSON_AddNumberToObject (root, "failed", failed);
+    }
+    cJSON *layers = root ? cJSON_AddArrayToObject (root, "layers") : NULL;
+    if (!layers) {
+        cJSON_Delete (root);
+        return NULL;
+    }
+    for (int i = 0; i < count; i++) {
+        const sf_bundlerun_result_t *r = &results[i];
+        cJSON *e = cJSON_CreateObject ();
+        if (!e || !cJSON_AddItemToArray (layers, e)) {
+            cJSON_Delete (e);
+            cJSON_Delete (root);
+            return NULL;
+        }
+        cJSON_AddStringToObject (e, "name", r->name);
+        cJSON_AddNumberToObject (e, "n", (double) r->n);
+        cJSON_AddStringToObject (e, "status", r->status == SF_OK ? "ok" : sf_strerror (r->status));
+        if (r->status != SF_OK)
+            cJSON_AddStringToObject (e, "detail", r->detail);
+        cJSON_AddBoolToObject (e, "compared", r->compared);
+        /* null when not measured */
+        bool has_err = r->compared && isfinite (r->err), timed = r->status == SF_OK;
+        cJSON_AddItemToObject (e, "error", has_err ? cJSON_CreateNumber (r->err) : cJSON_CreateNull ());
+        cJSON_AddItemToObject (e, "time_us", timed ? cJSON_CreateNumber (r->us) : cJSON_CreateNull ());
+        if (timed)   /* how */
+            cJSON_AddStringToObject (e, "l2", r->l2_cold ? "cold" : "warm");
+    }
+    return root;
+}
+
 typedef struct {
     float *b, *c, *bias;
     CUdeviceptr d_b, d_c, d_bias;
@@ -273,9 +330,7 @@ s_run_layer (s_gpu_t *g, sfrt_layer_t *layer, const sf_manifest_layer_t *l, cons
     }
     if (rc == SF_OK) {
         s_launch_t launch = { layer, &x, n };
-        sf_timing_t t;
-        rc = sf_gpu_time_enqueue (g->timer, s_enqueue, &launch, &t);
-        r->us = t.median_us;
+        rc = sf_bundlerun_time (g->timer, o->l2, s_enqueue, &launch, r);
     }
     s_free (g, &x);
     return rc;

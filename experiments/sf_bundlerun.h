@@ -4,7 +4,10 @@
     (every output must be written), sampled rows compared with the CPU
     reference when A is known, then timed the worker's way
     (sf_gpu_time_enqueue: CUDA-graph replays, docs/KERNELS.md "Timing
-    through CUDA graphs").
+    through CUDA graphs") with the L2 warm or cold as a search's request
+    says it (--l2 warm|cold|auto, wire/sf_request.h; auto: cold when the
+    N run is at most SF_REQUEST_L2_AUTO_MAX_N, sf_gpu_set_l2; each result
+    says which).
 
         sf_device_info_t dev;
         char why[512];
@@ -24,9 +27,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cjson/cJSON.h>
+
 #include "bundle/sf_bundle.h"
 #include "common/sf_cudadrv.h"
 #include "common/sf_matrix.h"
+#include "wire/sf_request.h"
+#include "worker/sf_gpu.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,6 +53,8 @@ typedef struct {
     int matrix_count;
     char *const *matrix_name;
     const char *const *matrix_file;
+    sf_request_l2 l2;               /* L2 at each timed launch (0: auto, per layer by
+                                       the N run, as a search's request resolves it) */
 } sf_bundlerun_opts_t;
 
 /*  One layer's run. */
@@ -55,6 +64,7 @@ typedef struct {
     bool compared;      /* against the CPU reference */
     double err;         /* normwise relative error (NaN: not compared) */
     double us;          /* median time of one launch */
+    bool l2_cold;       /* timed with a cold L2 (opts->l2 resolved for n) */
     int status;         /* SF_OK or the error of its run */
     char detail[256];   /* the error's message */
 } sf_bundlerun_result_t;
@@ -76,6 +86,20 @@ int sf_bundlerun_device (const sf_manifest_t *m, int gpu, bool *runnable, sf_dev
     or the GPU failing to start. */
 int sf_bundlerun_layers (const char *dir, const sf_bundle_t *bundle, const sf_bundlerun_opts_t *opts,
                          sf_bundlerun_result_t *results, int *done);
+
+/*  Times one launch of a layer at r->n columns (enqueue, as
+    sf_gpu_time_enqueue calls it) on timer, the worker's one graph-timing
+    path, with the L2 of l2 resolved for r->n (sf_request_l2_cold):
+    r->l2_cold, and r->us (the median) on success. */
+int sf_bundlerun_time (sf_gpu_t *timer, sf_request_l2 l2, sf_gpu_enqueue_fn enqueue, void *arg,
+                       sf_bundlerun_result_t *r);
+
+/*  The run's results as `bundle verify --json` prints them: the GPU type,
+    checksums (true), ran (true), failed (layers), and per layer its name,
+    n, status (and detail), compared, error and time_us (null when not
+    measured) and, when timed, l2 ("cold" or "warm": how). NULL when out
+    of memory; the caller deletes it. */
+cJSON *sf_bundlerun_json (const sf_bundlerun_result_t *results, int count, const char *gpu_type);
 
 /*  Layer `index`'s A: the opts' NAME=FILE for its name (checked against the
     layer's shape and recorded matrix hash: SF_ERR_INVALID when it is not

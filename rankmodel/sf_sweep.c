@@ -624,6 +624,7 @@ s_result_key (sf_store_result_key_t *key, const char *gpu_type, const sf_matrix_
     key->tmpl = tmpl;
     snprintf (key->config, sizeof key->config, "%s", config);
     key->proxy = proxy;
+    key->l2_cold = sf_record_search_l2_cold (NULL, n);  /* a sweep's L2 is auto's */
 }
 
 bool

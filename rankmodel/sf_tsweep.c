@@ -62,6 +62,7 @@ sf_tsweep_measured (sf_store_t *store, const char *gpu_type, sf_tier tier, const
     key.tmpl = SF_TEMPLATE_T;
     key.tier = tier;
     key.layout = SF_LAYOUT_KN;
+    key.l2_cold = sf_record_search_l2_cold (NULL, n);  /* a sweep's L2 is auto's */
     for (int i = 0; i < count; i++) {
         sf_store_result_t v;
         sf_tconfig_text (&configs[i], key.config);

@@ -599,10 +599,11 @@ s_library_us (const sf_store_best_t *b, sf_tier tier)
 
 /*  The fastest of our dense kernels measured for a layer (the worker sends
     each as a "dense" candidate under its sf_tcdense_text): verified, in the
-    campaign's tier and layout. */
+    campaign's tier, layout and L2 mode at the layer's N. */
 typedef struct {
     sf_tier tier;
     sf_layout layout;
+    bool l2_cold;           /* the campaign's L2 at this layer's N: the other mode's times are not its */
     double us;
     char config[SF_TCDENSE_TEXT_MAX];
 } s_own_dense_t;
@@ -613,7 +614,7 @@ s_own_dense_each (void *arg, const sf_store_result_key_t *key, const sf_store_re
     s_own_dense_t *o = arg;
     sf_tcdense_config_t c;
     if (key->tmpl != SF_TEMPLATE_DENSE || key->proxy || key->tier != o->tier || key->layout != o->layout
-        || v->status != SF_OK || !(v->us > 0) || !isfinite (v->us) || !isfinite (v->err)
+        || key->l2_cold != o->l2_cold || v->status != SF_OK || !(v->us > 0) || !isfinite (v->us) || !isfinite (v->err)
         || strlen (key->config) >= sizeof o->config || sf_tcdense_parse (key->config, &c) != SF_OK
         || c.tier != o->tier || (c.nk != 0) != (o->layout == SF_LAYOUT_NK)) {
         sf_error_clear ();
@@ -640,7 +641,7 @@ s_build_layer (const s_plan_t *p, const s_item_t *it, const char *arch, sf_bundl
             rc = sf_error_set (SF_ERR_FORMAT, "the stored kernel is %s, the winner %s", kernel.config,
                                it->best.config);
     }
-    s_own_dense_t own = { c->search.tier, c->search.layout, INFINITY, "" };
+    s_own_dense_t own = { c->search.tier, c->search.layout, sf_record_search_l2_cold (&c->search, l->n), INFINITY, "" };
     if (rc == SF_OK && it->best.tmpl == SF_TEMPLATE_DENSE
         && sf_store_each_result (p->store, c->gpu_type, l->matrix, l->n, s_own_dense_each, &own) != SF_OK) {
         sf_log_warn (S_LOG, "layer %s: the dense candidates' results: %s", it->name, sf_error_message ());

@@ -163,11 +163,21 @@ sf_record_key_result (const sf_store_result_key_t *rk, uint8_t *key)
     if ((unsigned) rk->tier >= SF_TIER_COUNT || (unsigned) rk->layout >= SF_LAYOUT_COUNT)
         return sf_error_set (SF_ERR_INVALID, "precision or layout unknown (%d, %d)", (int) rk->tier,
                              (int) rk->layout), 0;
-    if (rk->tier != SF_TIER_FP32 || rk->layout != SF_LAYOUT_KN) {
+    if (rk->tier != SF_TIER_FP32 || rk->layout != SF_LAYOUT_KN || rk->l2_cold) {
         key[off++] = (uint8_t) rk->tier;
         key[off++] = (uint8_t) rk->layout;
     }
+    if (rk->l2_cold)
+        key[off++] = 1;  /* warm keys end before it: their bytes are the older keys' */
     return off;
+}
+
+bool
+sf_record_search_l2_cold (const sf_store_search_t *s, int64_t n)
+{
+    if (!s || s->l2 == 0)
+        return n > 0 && n <= SF_STORE_L2_AUTO_MAX_N;
+    return s->l2 == 2;
 }
 
 size_t
@@ -287,17 +297,24 @@ s_parse_result_key (const void *key, size_t size, sf_store_result_key_t *rk)
     if (k.status == SF_OK && proxy > 1)
         s_key_fail (&k, "proxy byte is not 0 or 1");
     rk->proxy = proxy == 1;
-    /* the tier and layout follow only when not fp32 kn (one key per result) */
+    /* the tier and layout follow only when not fp32 kn or cold, the L2
+       byte only when cold (one key per result) */
     rk->tier = SF_TIER_FP32;
     rk->layout = SF_LAYOUT_KN;
+    rk->l2_cold = false;
     if (k.status == SF_OK && k.left > 0) {
         uint64_t tier = s_key_be (&k, 1), layout = s_key_be (&k, 1);
+        bool has_l2 = k.status == SF_OK && k.left > 0;
+        uint64_t l2 = has_l2 ? s_key_be (&k, 1) : 0;
         if (k.status == SF_OK && (tier >= SF_TIER_COUNT || layout >= SF_LAYOUT_COUNT))
             s_key_fail (&k, "unknown precision or layout");
-        else if (k.status == SF_OK && tier == SF_TIER_FP32 && layout == SF_LAYOUT_KN)
+        else if (k.status == SF_OK && has_l2 && l2 != 1)
+            s_key_fail (&k, "trailing bytes: after precision and layout only an L2 byte of 1 (cold)");
+        else if (k.status == SF_OK && tier == SF_TIER_FP32 && layout == SF_LAYOUT_KN && !has_l2)
             s_key_fail (&k, "fp32 kn spelled out (its key ends at the proxy byte)");
         rk->tier = (sf_tier) tier;
         rk->layout = (sf_layout) layout;
+        rk->l2_cold = l2 == 1;
     }
     return s_key_end (&k);
 }
@@ -461,10 +478,11 @@ sf_record_key_text (sf_store_db db, const void *key, size_t key_size, char *buf,
     case SF_DB_RESULTS: {
         const sf_store_result_key_t *k = &r.u.result.key;
         sf_sha256_hex (k->matrix, hash);
-        snprintf (buf, size, "%s | %s | N=%lld | %s | %s | %s%s%s%s%s", k->gpu_type, hash, (long long) k->n,
+        snprintf (buf, size, "%s | %s | N=%lld | %s | %s | %s%s%s%s%s%s", k->gpu_type, hash, (long long) k->n,
                   sf_template_name (k->tmpl), k->config, k->proxy ? "proxy" : "full",
                   k->tier || k->layout ? " | " : "", k->tier || k->layout ? sf_tier_name (k->tier) : "",
-                  k->tier || k->layout ? " " : "", k->tier || k->layout ? sf_layout_name (k->layout) : "");
+                  k->tier || k->layout ? " " : "", k->tier || k->layout ? sf_layout_name (k->layout) : "",
+                  k->l2_cold ? " | cold L2" : "");
         break;
     }
     case SF_DB_MODELS: snprintf (buf, size, "%s | v%u", r.u.model.gpu_type, r.u.model.version); break;

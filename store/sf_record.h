@@ -16,9 +16,12 @@
       jobs       campaign id u64, job id u64
       results    u16 length + GPU type, 32-byte matrix hash, N u64,
                  template u8, u16 length + config text, proxy u8, and
-                 then, only when not fp32 kn: precision u8, layout u8
-                 (so that every key written before tiers existed is
-                 the fp32 kn key it was)
+                 then, only when not fp32 kn or timed cold: precision u8,
+                 layout u8 (so that every key written before tiers
+                 existed is the fp32 kn key it was), and, only when timed
+                 with a cold L2: the byte 1 (l2; so that every warm key is
+                 the key it was before cold L2 existed, and a cold and a
+                 warm timing of one config are two records)
       best       campaign id u64, layer index u32
       kernels    32-byte digest: SHA-256 of the cubin; of the cubin and its
                  data for a data-driven kernel (sf_record_kernel_digest)
@@ -194,6 +197,9 @@ typedef struct {
     bool proxy;                            /* a proxy's time, not the full kernel's */
     sf_tier tier;                          /* precision it was measured in (0: fp32) */
     sf_layout layout;                      /* activation layout (0: kn) */
+    bool l2_cold;                          /* timed with a cold L2 (--l2): a record apart from
+                                              the warm timing of the same config; false in
+                                              every key written before (their bytes unchanged) */
 } sf_store_result_key_t;
 
 typedef struct {
@@ -206,7 +212,8 @@ typedef struct {
     int32_t status;                        /* SF_OK or a negative sf_status */
     bool simulated;                        /* sim backend: never a real time */
     bool l2_cold;                          /* timed with a cold L2 (--l2; optional in the
-                                              record, absent: warm, as every older one) */
+                                              record, absent: warm, as every older one): the
+                                              key's l2_cold (the encoder refuses another) */
     double us, spread_us, p10_us, p90_us;  /* >= 0, or NaN when not timed */
     double err;                            /* verification error; NaN if not verified */
     uint32_t samples;
@@ -363,7 +370,7 @@ int sf_record_encode_model (const sf_store_model_t *model, uint8_t *key, size_t 
     SF_ERR_RANGE / SF_ERR_INVALID recorded) if a field is out of bounds.
     key_result_prefix: gpu_type, then matrix (may be NULL), then n (> 0 to
     include it) - the key prefix of every result under them (of every
-    tier: a scan filters on key->tier). */
+    tier and L2 mode: a scan filters on key->tier and key->l2_cold). */
 size_t sf_record_key_id (uint64_t id, uint8_t *key);
 size_t sf_record_key_pair (uint64_t campaign, uint64_t job, uint8_t *key);
 size_t sf_record_key_best (uint64_t campaign, uint32_t layer, uint8_t *key);
@@ -378,6 +385,16 @@ uint32_t sf_record_get_u32 (const uint8_t *key);
 
 /*  64 hex digits (sf_matrix_hash) to a digest; SF_ERR_FORMAT otherwise. */
 int sf_record_hash_parse (const char *hex, uint8_t digest[SF_STORE_HASH_BYTES]);
+
+/*  Whether a layer of N columns of a campaign searched with `search` is
+    timed with a cold L2: search->l2 cold (2), or auto (0) and
+    0 < n <= SF_STORE_L2_AUTO_MAX_N (the request's rule,
+    wire/sf_request.h's sf_request_l2_cold, over the campaign record's
+    fields; the ledger checks the bound equal). The result keys of its
+    measurements have this l2_cold: "already measured?" checks and scans
+    of a campaign's results ask for it. search NULL: auto (a sweep's). */
+#define SF_STORE_L2_AUTO_MAX_N 256
+bool sf_record_search_l2_cold (const sf_store_search_t *search, int64_t n);
 
 /*  A key of database db as text for messages: "42", "42/7", the hash in
     hex, a result's fields joined by " | "...; a malformed key as 'text' if

@@ -470,6 +470,9 @@ int
 sf_record_encode_result (const sf_store_result_key_t *rk, const sf_store_result_t *r, uint8_t *key,
                          size_t *key_size, sf_mpack_out_t *out)
 {
+    if (r->l2_cold != rk->l2_cold)   /* one truth: the key's (its value says it for dumps) */
+        return sf_error_set (SF_ERR_INVALID, "l2_cold: the value says %s, the key %s", r->l2_cold ? "cold" : "warm",
+                             rk->l2_cold ? "cold" : "warm");
     size_t len = sf_record_key_result (rk, key);
     return len ? s_encode (&s_result, SF_DB_RESULTS, r, key, len, out, key_size) : sf_error_last ();
 }

@@ -153,6 +153,8 @@ int sf_store_get_matrix (sf_store_t *self, const uint8_t hash[SF_STORE_HASH_BYTE
 bool sf_store_has_matrix (sf_store_t *self, const uint8_t hash[SF_STORE_HASH_BYTES]);
 int sf_store_get_campaign (sf_store_t *self, uint64_t id, sf_store_campaign_t *out);
 int sf_store_get_job (sf_store_t *self, uint64_t campaign, uint64_t job, sf_store_job_t *out);
+/*  A result of key's L2 mode only: a record of session 16 whose value says
+    cold under a warm key (before cold keys existed) is SF_ERR_NOTFOUND. */
 int sf_store_get_result (sf_store_t *self, const sf_store_result_key_t *key, sf_store_result_t *out);
 int sf_store_get_best (sf_store_t *self, uint64_t campaign, uint32_t layer, sf_store_best_t *out);
 /*  Checks the cubin's digest against the key. */

@@ -119,6 +119,10 @@ sf_store_get_result (sf_store_t *self, const sf_store_result_key_t *result_key, 
     sf_record_t r;
     int rc = s_get (self, SF_DB_RESULTS, key, sf_record_key_result (result_key, key), &r);
     *out = r.u.result.value;
+    /* session 16 wrote cold timings under warm keys (its value says
+       l2_cold): never a warm lookup's answer */
+    if (rc == SF_OK && out->l2_cold != result_key->l2_cold)
+        rc = sf_error_set (SF_ERR_NOTFOUND, "the result under that key was timed with a cold L2");
     return rc;
 }
 

@@ -225,6 +225,7 @@ sf_storejson_key (const sf_record_t *r)
         cJSON_AddBoolToObject (o, "proxy", r->u.result.key.proxy);
         cJSON_AddStringToObject (o, "precision", sf_tier_name (r->u.result.key.tier));
         cJSON_AddStringToObject (o, "layout", sf_layout_name (r->u.result.key.layout));
+        cJSON_AddStringToObject (o, "l2", r->u.result.key.l2_cold ? "cold" : "warm");  /* a cold key is its own */
         break;
     case SF_DB_BEST:
         cJSON_AddNumberToObject (o, "campaign", (double) r->u.best.campaign);

@@ -3,9 +3,13 @@
     run a bundle (no driver; the fake driver's GPUs of the bundle's and of
     another compute capability), where a layer's A comes from (real bundles
     made by store/sf_bundlemake from real files), the comparison with the
-    CPU reference and the nk transposition. The run itself needs a GPU
-    (tests/gpu/check-gpu.sh runs `bundle verify` there). */
+    CPU reference and the nk transposition; the timing with the L2 of
+    --l2 (auto resolved by the N run) through worker/sf_gpu on the compute
+    fake's synthetic clock (tests/check_gpucold.c), and the JSON that says
+    each layer's. The run itself needs a GPU (tests/gpu/check-gpu.sh runs
+    `bundle verify` there). */
 #include <check.h>
+#include <dlfcn.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,7 @@
 #include "common/sf_rng.h"
 #include "experiments/sf_bundlerun.h"
 #include "store/sf_bundlemake.h"
+#include "tests/fake_libcuda.h"
 
 #define S_H100 "NVIDIA H100 80GB HBM3/sm_90/132sm"
 
@@ -207,6 +212,76 @@ START_TEST (test_nk_to_kn)
 }
 END_TEST
 
+/*  The timed thing: 7 us of the fake GPU's work, as a layer's launch. */
+typedef int (*s_work_fn) (CUstream stream, double us);
+static s_work_fn s_work;
+
+static int
+s_enqueue_work (void *arg, CUstream stream)
+{
+    (void) arg;
+    return s_work (stream, 7.0) == 0 ? SF_OK : SF_ERR_CUDA;
+}
+
+/*  --l2: auto is cold at the N run <= 256 and warm above, warm and cold
+    are what they say; a cold timing flushes before each launch (a memset
+    node per launch in the capture) and still reads the launch alone. */
+START_TEST (test_time_l2)
+{
+    setenv ("SPMMFARM_LIBCUDA", SF_FAKE_LIBCUDAK, 1);
+    void *fake = dlopen (SF_FAKE_LIBCUDAK, RTLD_NOW | RTLD_LOCAL);
+    ck_assert_msg (fake != NULL, "%s", dlerror ());
+    *(void **) &s_work = dlsym (fake, "sf_fake_cuda_work");
+    sf_fake_live_fn live;
+    *(void **) &live = dlsym (fake, "sf_fake_cuda_live");
+    ck_assert (s_work && live);
+    sf_gpu_t *gpu = sf_gpu_new (0);
+    ck_assert_msg (gpu != NULL, "%s", sf_error_message ());
+    const struct {
+        sf_request_l2 l2;
+        int64_t n;
+        bool cold;
+    } cases[] = { { SF_REQUEST_L2_AUTO, 16, true },    { SF_REQUEST_L2_AUTO, 256, true },
+                  { SF_REQUEST_L2_AUTO, 257, false },  { SF_REQUEST_L2_WARM, 16, false },
+                  { SF_REQUEST_L2_COLD, 4096, true },  { SF_REQUEST_L2_AUTO, 4096, false } };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sf_bundlerun_result_t r = { .name = "fc1", .n = cases[i].n, .l2_cold = !cases[i].cold };
+        ck_assert_msg (sf_bundlerun_time (gpu, cases[i].l2, s_enqueue_work, NULL, &r) == SF_OK, "%s",
+                       sf_error_message ());
+        ck_assert_msg (r.l2_cold == cases[i].cold, "case %zu", i);
+        ck_assert (sf_gpu_l2_cold (gpu) == cases[i].cold);
+        ck_assert_msg (fabs (r.us - 7.0) < 0.01, "case %zu: %.3f us", i, r.us);
+        int kernels = live ("graph_kernels"), memsets = live ("graph_memsets");
+        ck_assert_int_gt (kernels, 0);
+        ck_assert_int_eq (memsets, cases[i].cold ? kernels : 0);
+    }
+    sf_gpu_destroy (&gpu);
+}
+END_TEST
+
+/*  --json: each timed layer says how it was timed. */
+START_TEST (test_json)
+{
+    sf_bundlerun_result_t r[3] = {
+        { .name = "fc1", .n = 16, .err = NAN, .us = 3.5, .l2_cold = true },
+        { .name = "fc2", .n = 4096, .compared = true, .err = 1e-7, .us = 20.0 },
+        { .name = "fc3", .n = 16, .err = NAN, .status = SF_ERR_VERIFY, .detail = "C[0, 0] is nan" },
+    };
+    cJSON *root = sf_bundlerun_json (r, 3, S_H100);
+    ck_assert_ptr_nonnull (root);
+    char *text = cJSON_PrintUnformatted (root);
+    ck_assert_ptr_nonnull (text);
+    ck_assert_ptr_nonnull (strstr (text, "\"gpu\":\"" S_H100 "\",\"checksums\":true,\"ran\":true,\"failed\":1,"));
+    ck_assert_ptr_nonnull (strstr (text, "\"name\":\"fc1\",\"n\":16,\"status\":\"ok\",\"compared\":false,"
+                                         "\"error\":null,\"time_us\":3.5,\"l2\":\"cold\"}"));
+    ck_assert_ptr_nonnull (strstr (text, "\"time_us\":20,\"l2\":\"warm\"}"));
+    ck_assert_ptr_nonnull (strstr (text, "\"detail\":\"C[0, 0] is nan\",\"compared\":false,\"error\":null,"
+                                         "\"time_us\":null}"));   /* not timed: no l2 */
+    free (text);
+    cJSON_Delete (root);
+}
+END_TEST
+
 int
 main (void)
 {
@@ -218,6 +293,8 @@ main (void)
     tcase_add_test (tc, test_matrix);
     tcase_add_test (tc, test_error);
     tcase_add_test (tc, test_nk_to_kn);
+    tcase_add_test (tc, test_time_l2);
+    tcase_add_test (tc, test_json);
     suite_add_tcase (s, tc);
     return sf_check_run (s);
 }

@@ -251,8 +251,9 @@ s_put_result (s_fixture_t *fx, const char *gpu_type, const sf_matrix_t *m, int64
     sf_config_text (c, key.config);
     key.proxy = proxy;
     key.tier = tier;
-    sf_store_result_t v = { .status = SF_OK, .us = 3.0, .spread_us = 0, .p10_us = NAN, .p90_us = NAN,
-                            .err = NAN, .recorded_ms = 1 };
+    key.l2_cold = sf_record_search_l2_cold (NULL, n);  /* as the ledger records an auto campaign's */
+    sf_store_result_t v = { .status = SF_OK, .l2_cold = key.l2_cold, .us = 3.0, .spread_us = 0, .p10_us = NAN,
+                            .p90_us = NAN, .err = NAN, .recorded_ms = 1 };
     sf_store_batch_t *batch = sf_store_batch_new ();
     ck_assert_int_eq (sf_store_batch_put_result (batch, &key, &v), SF_OK);
     ck_assert_int_eq (sf_store_commit (fx->store, batch), SF_OK);

@@ -44,7 +44,7 @@ print(sorted({(b["key"]["campaign"], b["value"]["blas16_us"] is not None) for b 
 [ "$got" = "[(1, True), (2, True), (3, False)]" ] \
     && pass "store dump: bf16 bests carry blas16_us, fp32 ones null" || fail "store dump: $got"
 expect_exit 0 "store dump --db results" "$SPMMFARM" store dump "$WORK/s" --db results
-expect_grep "\\| dense \\| baseline:blas16 \\| full \\| bf16 kn: status=0 .*simulated=true us=[0-9]" "$WORK/out" \
+expect_grep "\\| dense \\| baseline:blas16 \\| full \\| bf16 kn( \\| cold L2)?: status=0 .*simulated=true us=[0-9]" "$WORK/out" \
     "the measurement is a result of its own (baseline:blas16, bf16 key, simulated)"
 
 # ---- tune-local: searched, then answered from the store -----------------------------

@@ -32,6 +32,10 @@ expect_exit 2 "inspect without DIR" "$SPMMFARM" bundle inspect
 expect_exit 2 "inspect of a non-bundle" "$SPMMFARM" bundle inspect "$WORK"
 expect_grep "not a bundle \(no manifest.json\)" "$WORK/err" "says it is not a bundle"
 expect_exit 2 "bad --tol" "$SPMMFARM" bundle verify "$B" --tol 0
+expect_exit 2 "bad --l2" "$SPMMFARM" bundle verify "$B" --l2 tepid
+expect_grep "--l2: 'tepid' is not one of auto, warm, cold" "$WORK/err" "--l2: the request's words and message"
+expect_exit 0 "bundle --help" "$SPMMFARM" bundle --help
+expect_grep "^  --l2 M .*verify: the L2 at each timed launch" "$WORK/out" "--l2 in bundle's help"
 
 # ---- create (CPU only: nvJitLink and NVRTC) -------------------------------
 "$SPMMFARM" gen --m 192 --k 96 --sparsity 0.9 --seed 3 -o "$WORK/w1.smtx" >/dev/null
@@ -79,6 +83,7 @@ if [ "$HAVE_GPU" != True ]; then
     expect_exit 0 "verify --json without a GPU" "$SPMMFARM" bundle verify "$B" --json
     [ "$(json_get "$WORK/out" '(d["checksums"], d["ran"], d["layers"])')" = "(True, False, 2)" ] \
         && pass "verify --json: checksums only" || fail "verify --json: checksums only"
+    expect_exit 0 "verify --l2 cold without a GPU" "$SPMMFARM" bundle verify "$B" --l2 cold
 fi
 # a GPU of another compute capability (the fake driver says 8.0): files only
 expect_exit 0 "verify on a GPU of another compute capability" \

@@ -147,6 +147,15 @@ tests_check_gpucold_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DSF_FAKE_LIBCUDAK='"$(abs_top_builddir)/tests/.libs/libfakecudak.so"'
 EXTRA_tests_check_gpucold_DEPENDENCIES = tests/libfakecudak.la
 
+## worker/sf_sim's cold-L2 model: warm figures unchanged, cold >= warm,
+## a sim search timed cold (all SIMULATED).
+check_PROGRAMS += tests/check_simcold
+TESTS += tests/check_simcold
+tests_check_simcold_SOURCES = tests/check_simcold.c tests/sf_check.h
+tests_check_simcold_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_simcold_LDADD = $(CHECK_LDADD)
+tests_check_simcold_LDFLAGS = $(CUDA_LDFLAGS)
+
 ## store: the LMDB store and its checked MessagePack (check_store also
 ## writes the fixtures of cli_store.sh: check_store --fill DIR ...).
 check_PROGRAMS += tests/check_store
@@ -473,6 +482,14 @@ tests_check_ledger_SOURCES = tests/check_ledger.c $(SF_CHECK_FARM)
 tests_check_ledger_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_ledger_LDADD = $(CHECK_LDADD) $(LMDB_LIBS) $(MSGPACK_LIBS)
 tests_check_ledger_LDFLAGS = $(CUDA_LDFLAGS)
+## the L2 mode in a result record's identity: a cold and a warm timing of
+## one config are two records (key bytes, store, dump, ledger, plan).
+check_PROGRAMS += tests/check_l2key
+TESTS += tests/check_l2key
+tests_check_l2key_SOURCES = tests/check_l2key.c tests/sf_check.h tests/sf_check_dir.h
+tests_check_l2key_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_l2key_LDADD = $(CHECK_LDADD) $(LMDB_LIBS) $(MSGPACK_LIBS)
+tests_check_l2key_LDFLAGS = $(CUDA_LDFLAGS)
 ## cli_records.sh: tune-local and the farm make identical records (issue 18)
 TESTS += tests/cli_records.sh
 dist_noinst_SCRIPTS += tests/cli_records.sh
@@ -584,7 +601,7 @@ tests_check_bundlecheck_SOURCES = tests/check_bundlecheck.c tests/sf_check_bundl
 tests_check_bundlecheck_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_bundlecheck_LDADD = $(CHECK_LDADD)
 tests_check_bundlecheck_LDFLAGS = $(CUDA_LDFLAGS)
-tests_check_bundlerun_SOURCES = tests/check_bundlerun.c tests/sf_check_bundle.h
+tests_check_bundlerun_SOURCES = tests/check_bundlerun.c tests/sf_check_bundle.h tests/fake_libcuda.h
 tests_check_bundlerun_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_bundlerun_LDADD = $(CHECK_LDADD)
 tests_check_bundlerun_LDFLAGS = $(CUDA_LDFLAGS)

@@ -471,7 +471,7 @@ s_open_backend (s_measure_t *ms, sf_search_result_t *out)
     const sf_device_info_t *info;
     out->l2_cold = ms->opts->l2 == SF_SEARCH_L2_COLD || (ms->opts->l2 == SF_SEARCH_L2_AUTO && ms->n <= SF_SEARCH_L2_AUTO_MAX_N);
     if (ms->opts->backend == SF_BACKEND_SIM) {
-        sf_sim_device (&ms->sim);
+        sf_sim_device_l2 (&ms->sim, out->l2_cold);  /* the sim models the L2 too */
         info = &ms->sim;
         out->simulated = true;
     } else {

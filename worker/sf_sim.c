@@ -14,6 +14,8 @@
 #define S_L2_BPS 7.0e12
 #define S_LAUNCH_US 3.0
 #define S_T_FIXED_US 12.0   /* a template T launch's fixed cost on the H100 */
+#define S_L2_BYTES (50 << 20)   /* the simulated part's L2 */
+#define S_INSTR_BYTES 16.0      /* a SASS instruction (Hopper) */
 
 void
 sf_sim_device (sf_device_info_t *info)
@@ -26,10 +28,35 @@ sf_sim_device (sf_device_info_t *info)
     info->total_mem_bytes = 80ull << 30;
     snprintf (info->driver_version_str, sizeof info->driver_version_str, "sim");
     snprintf (info->gpu_type, sizeof info->gpu_type, "%s", SF_CUDADRV_SIM_GPU_TYPE);
-    info->l2_bytes = 50 << 20;
+    info->l2_bytes = S_L2_BYTES;
     info->max_threads_per_sm = 2048;
     info->max_regs_per_sm = 65536;
     info->max_blocks_per_sm = 32;
+}
+
+void
+sf_sim_device_l2 (sf_device_info_t *info, bool cold)
+{
+    sf_sim_device (info);
+    if (cold)
+        info->l2_bytes = 0;  /* flushed before every launch: nothing left from the last one */
+}
+
+bool
+sf_sim_l2_cold (const sf_device_info_t *gpu)
+{
+    return gpu->l2_bytes == 0;
+}
+
+/*  A cold L2's extra: the DRAM read of the operands' bytes that warm
+    back-to-back launches find in L2 (at most its size); 0 when warm, so
+    that warm times are what the model always gave. */
+static double
+s_cold_us (const sf_device_info_t *gpu, double operand_bytes)
+{
+    if (!sf_sim_l2_cold (gpu))
+        return 0.0;
+    return fmin (operand_bytes, (double) S_L2_BYTES) / S_DRAM_BPS * 1e6;
 }
 
 /*  What the U and D models share: the panels' multiply-adds and distinct k,
@@ -82,7 +109,17 @@ sf_sim_u_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_co
     double issue_s = (fmas + loads * 2.0 + exchange) * (double) n / c->vec / 32.0
                    / (sms * 4.0 * S_CLOCK_HZ * efficiency * wave_eff) * c->vec;
     double t = fmax (fmax (fma_s, l2_s), fmax (dram_s, issue_s));
-    return t * 1e6 + S_LAUNCH_US;
+    /* cold: A is code (an FFMA a nonzero, its value an immediate; a load
+       a distinct k), read with B */
+    return t * 1e6 + S_LAUNCH_US + s_cold_us (gpu, (fmas + loads) * S_INSTR_BYTES + (double) k * n * 4.0);
+}
+
+/*  A D kernel's operands: its encoding of A (an index and a value a
+    nonzero) and B. */
+static double
+s_d_operand_bytes (double nnz, int64_t k, int64_t n)
+{
+    return nnz * 8.0 + (double) k * n * 4.0;
 }
 
 /*  The slab kernel: B from shared memory through the same pipe as the
@@ -109,7 +146,7 @@ s_slab_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_conf
     double issue_s = sh.fmas * (double) n / c->vec * (c->vec + 4.0) / 32.0 / (scale * 4.0);
     double dram_s = ((double) k * n + (double) m * n) * 4.0 / S_DRAM_BPS;
     double t = fmax (fmax (smem_s, l2_s), fmax (issue_s, dram_s));
-    return t * 1e6 + S_LAUNCH_US;
+    return t * 1e6 + S_LAUNCH_US + s_cold_us (gpu, s_d_operand_bytes (sh.fmas, k, n));
 }
 
 double
@@ -132,7 +169,7 @@ sf_sim_d_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_co
     double dram_s = ((double) k * n + (double) m * n) * 4.0 / S_DRAM_BPS;
     double issue_s = fmas * (double) n / c->vec * (c->vec + 4.0) / 32.0 / (scale * 4.0);
     double t = fmax (fmax (fma_s, fmax (l1_s, l2_s)), fmax (dram_s, issue_s));
-    return t * 1e6 + S_LAUNCH_US;
+    return t * 1e6 + S_LAUNCH_US + s_cold_us (gpu, s_d_operand_bytes (fmas, k, n));
 }
 
 double
@@ -141,7 +178,8 @@ sf_sim_sgemm_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n)
     double flops = 2.0 * m * k * n;
     double rate = gpu->sm_count * S_FMA_PER_SM_CLK * 2.0 * S_CLOCK_HZ * 0.55;
     double bytes = ((double) m * k + (double) k * n + (double) m * n) * 4.0;
-    return fmax (flops / rate, bytes / S_DRAM_BPS) * 1e6 + S_LAUNCH_US;
+    return fmax (flops / rate, bytes / S_DRAM_BPS) * 1e6 + S_LAUNCH_US
+         + s_cold_us (gpu, ((double) m * k + (double) k * n) * 4.0);
 }
 
 double
@@ -150,18 +188,19 @@ sf_sim_tf32_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n)
     double flops = 2.0 * m * k * n;
     double rate = 495e12 * gpu->sm_count / 132.0 * 0.35;
     double bytes = ((double) m * k + (double) k * n + (double) m * n) * 4.0;
-    return fmax (flops / rate, bytes / S_DRAM_BPS) * 1e6 + S_LAUNCH_US;
+    return fmax (flops / rate, bytes / S_DRAM_BPS) * 1e6 + S_LAUNCH_US
+         + s_cold_us (gpu, ((double) m * k + (double) k * n) * 4.0);
 }
 
 double
 sf_sim_cusparse_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n, int64_t nnz)
 {
-    (void) m;
-    (void) k;
     /* Measured cuSPARSE on H100 runs near 0.95 TFLOP/s useful at 90 %. */
     double flops = 2.0 * nnz * n;
     double rate = 0.95e12 * gpu->sm_count / 132.0;
-    return flops / rate * 1e6 + S_LAUNCH_US;
+    /* cold: CSR (a value and an index a nonzero, row offsets) and B */
+    return flops / rate * 1e6 + S_LAUNCH_US
+         + s_cold_us (gpu, (double) nnz * 8.0 + (m + 1.0) * 4.0 + (double) k * n * 4.0);
 }
 
 #define S_TF32_FLOPS 494.7e12
@@ -173,7 +212,8 @@ sf_sim_blas16_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n)
     double flops = 2.0 * m * k * n;
     double rate = S_HALF_FLOPS * gpu->sm_count / 132.0 * 0.35;
     double bytes = ((double) m * k + (double) k * n + (double) m * n) * 2.0;
-    return fmax (flops / rate, bytes / S_DRAM_BPS) * 1e6 + S_LAUNCH_US;
+    return fmax (flops / rate, bytes / S_DRAM_BPS) * 1e6 + S_LAUNCH_US
+         + s_cold_us (gpu, ((double) m * k + (double) k * n) * 2.0);
 }
 
 double
@@ -190,7 +230,8 @@ sf_sim_lt24_us (const sf_device_info_t *gpu, int64_t m, int64_t k, int64_t n)
     double flops = 2.0 * m * k * n / 2.0;
     double rate = S_HALF_FLOPS * gpu->sm_count / 132.0 * 0.35;
     double bytes = ((double) m * k * 0.5625 + (double) k * n + (double) m * n) * 2.0;
-    return fmax (flops / rate, bytes / S_DRAM_BPS) * 1e6 + S_LAUNCH_US;
+    return fmax (flops / rate, bytes / S_DRAM_BPS) * 1e6 + S_LAUNCH_US
+         + s_cold_us (gpu, ((double) m * k * 0.5625 + (double) k * n) * 2.0);
 }
 
 double
@@ -219,7 +260,7 @@ sf_sim_tcdense_us (const sf_device_info_t *gpu, const sf_tcdense_config_t *c, in
     double bytes = (double) m * k * esize * (c->tier == SF_TIER_FP32 ? 2.0 : 1.0) + ((double) k * n + (double) m * n) * esize;
     double exchange = c->ksplit > 1 ? 1.0 + 0.05 * c->ksplit : 1.0;
     double t = fmax (flops / (rate * wave_eff * latency), bytes / S_DRAM_BPS) * exchange;
-    return t * 1e6 + S_LAUNCH_US;
+    return t * 1e6 + S_LAUNCH_US + s_cold_us (gpu, bytes - (double) m * n * esize);
 }
 
 /*  T multiplies whole 16 x 16 tiles with mma.sync (about half of wgmma's
@@ -233,5 +274,6 @@ sf_sim_t_us (const sf_device_info_t *gpu, size_t data_bytes, int64_t m, int64_t 
     double bytes = (double) data_bytes + ((double) k * n + (double) m * n) * 2.0;
     double flops = 2.0 * (double) ((m + 15) / 16 * 16) * (double) ((k + 15) / 16 * 16) * (double) n;
     double rate = S_HALF_FLOPS * gpu->sm_count / 132.0 * S_T_FLOPS_SHARE;
-    return fmax (bytes / S_DRAM_BPS, flops / rate) * 1e6 + S_T_FIXED_US;
+    return fmax (bytes / S_DRAM_BPS, flops / rate) * 1e6 + S_T_FIXED_US
+         + s_cold_us (gpu, (double) data_bytes + (double) k * n * 2.0);
 }

@@ -10,10 +10,26 @@
     traffic from L2 (divided by the L1 reuse of panels sharing a block), its
     DRAM traffic (B and C once), each scaled by the wave quantization of its
     blocks, plus a launch overhead.
+
+    The L2 at the timings (--l2; docs/DECISIONS.md "Cold L2 in the decode
+    regime"), SIMULATED as every sim time: the model above is the warm one
+    (launches back to back, as the farm timed before cold L2 existed) and
+    is unchanged. A cold L2 (flushed before every launch) adds to each
+    kernel, as a serial term, the DRAM read of its operands that a warm L2
+    would have held, at most the L2's size: A in the kernel's form (U: its
+    code, 16 bytes an instruction, an FFMA a nonzero and a load a distinct
+    k; D: an index and a value a nonzero; T: its encoding; dense: M x K in
+    the tier's type, twice for 3xTF32; cuSPARSE: CSR) and B. So cold >=
+    warm always, and the kernels that read fewer bytes lose less (at
+    decode, where the weights are most of the bytes). The simulated device
+    says which: a cold L2 is a device whose l2_bytes is 0 (no byte of a
+    launch's operands left in L2 by the launch before), what
+    sf_sim_device_l2 makes.
 */
 #ifndef SF_SIM_H_INCLUDED
 #define SF_SIM_H_INCLUDED
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/sf_cudadrv.h"
@@ -27,6 +43,12 @@ extern "C" {
 
 /*  The simulated GPU: an H100 SXM-like part. */
 void sf_sim_device (sf_device_info_t *info);
+/*  The simulated GPU as a timing with a warm or a cold L2 sees it: warm is
+    sf_sim_device's; cold has l2_bytes 0, and every sf_sim_*_us of it adds
+    the cold L2's DRAM reads. */
+void sf_sim_device_l2 (sf_device_info_t *info, bool cold);
+/*  Whether gpu is a cold-L2 device (l2_bytes 0). */
+bool sf_sim_l2_cold (const sf_device_info_t *gpu);
 
 /*  Estimated microseconds of a U kernel of these panels at N columns. */
 double sf_sim_u_us (const sf_device_info_t *gpu, const sf_panels_t *panels, const sf_config_t *config,
