@@ -93,6 +93,7 @@ s_skipped_sim (uint64_t skipped, const char *gpu_type, const char *what, uint64_
     never both, so that the labels of a group compare like with like. */
 typedef struct {
     bool sim_type;
+    bool l2_cold;           /* the L2 mode of the results taken (s_collect_layer) */
     sf_config_t *configs;
     double *us;
     bool *proxy;
@@ -108,6 +109,8 @@ s_on_result (void *arg, const sf_store_result_key_t *key, const sf_store_result_
     bool usable = (key->tmpl == SF_TEMPLATE_U || key->tmpl == SF_TEMPLATE_D) && key->tier == SF_TIER_FP32
                && key->layout == SF_LAYOUT_KN;
     if (!usable || r->status != SF_OK || !(r->us > 0 && isfinite (r->us)))
+        return 0;
+    if (r->l2_cold != g->l2_cold)  /* one L2 mode a group (s_collect_layer) */
         return 0;
     if (r->simulated && !g->sim_type) {
         g->skipped_sim++;  /* never train a real GPU type on the sim backend's estimates */
@@ -158,9 +161,16 @@ static int
 s_collect_layer (sf_store_t *store, const char *gpu_type, const s_layer_t *layer, s_group_t *g,
                  float *x, sf_rankdata_t *data)
 {
-    g->count = 0;
-    int rc = sf_store_each_result (store, gpu_type, layer->matrix, layer->n, s_on_result, g);
-    s_one_u_kind (g);
+    /* One L2 mode a group: the auto rule's (a sweep's), else the other where
+       the auto rule's has too few (a store from before cold timing, whose
+       decode-N results are warm): never the two mixed. */
+    int rc = SF_OK;
+    for (int pass = 0; pass < 2 && rc == SF_OK && (pass == 0 || g->count < 2); pass++) {
+        g->count = 0;
+        g->l2_cold = sf_record_search_l2_cold (NULL, layer->n) != (pass == 1);
+        rc = sf_store_each_result (store, gpu_type, layer->matrix, layer->n, s_on_result, g);
+        s_one_u_kind (g);
+    }
     if (rc != SF_OK || g->count < 2)
         return rc;
     sf_matrix_t *a = NULL;
@@ -188,7 +198,7 @@ sf_rankstore_collect (sf_store_t *store, const char *gpu_type, sf_rankdata_t *da
         return sf_error_set (SF_ERR_INVALID, "GPU type '%s' does not end in /<SMs>sm", gpu_type);
     data->cols = SF_FEATURES_COUNT;
     s_layers_t layers = { 0 };
-    s_group_t g = { s_is_sim_type (gpu_type), NULL, NULL, NULL, 0, SF_STORE_JOB_CONFIGS_MAX, 0 };
+    s_group_t g = { .sim_type = s_is_sim_type (gpu_type), .max = SF_STORE_JOB_CONFIGS_MAX };
     g.configs = malloc ((size_t) g.max * sizeof *g.configs);
     g.us = malloc ((size_t) g.max * sizeof *g.us);
     g.proxy = malloc ((size_t) g.max * sizeof *g.proxy);
@@ -370,6 +380,7 @@ typedef struct {
     sf_tconfig_t *configs;
     double *us;
     int count, max;
+    bool l2_cold;           /* the L2 mode of the results taken (s_collect_tlayer) */
     uint64_t skipped_sim;
 } s_tgroup_t;
 
@@ -379,7 +390,8 @@ s_on_tresult (void *arg, const sf_store_result_key_t *key, const sf_store_result
     s_tgroup_t *g = arg;
     /* kn only: nk's kernels stage X otherwise, a time the features do not describe */
     if (key->tmpl != SF_TEMPLATE_T || key->tier != g->tier || key->layout != SF_LAYOUT_KN || key->proxy
-        || r->status != SF_OK || !(r->us > 0 && isfinite (r->us)))
+        || r->status != SF_OK || !(r->us > 0 && isfinite (r->us))
+        || r->l2_cold != g->l2_cold)  /* one L2 mode a group (s_collect_tlayer) */
         return 0;
     if (r->simulated && !g->sim_type) {
         g->skipped_sim++;
@@ -407,9 +419,14 @@ s_collect_tlayer (sf_store_t *store, const char *gpu_type, const s_layer_t *laye
     sf_tfeatures_t *f = NULL;
     int rc = SF_OK;
     for (size_t t = 0; rc == SF_OK && t < sizeof tiers / sizeof tiers[0]; t++) {
-        g->count = 0;
         g->tier = tiers[t];
-        rc = sf_store_each_result (store, gpu_type, layer->matrix, layer->n, s_on_tresult, g);
+        g->count = 0;
+        /* one L2 mode a group, as s_collect_layer */
+        for (int pass = 0; pass < 2 && rc == SF_OK && (pass == 0 || g->count < 2); pass++) {
+            g->count = 0;
+            g->l2_cold = sf_record_search_l2_cold (NULL, layer->n) != (pass == 1);
+            rc = sf_store_each_result (store, gpu_type, layer->matrix, layer->n, s_on_tresult, g);
+        }
         if (rc != SF_OK || g->count < 2)
             continue;
         if (!a && (rc = sf_store_get_matrix (store, layer->matrix, &a)) == SF_ERR_NOTFOUND) {

@@ -225,6 +225,39 @@ s_search (const sf_matrix_t *a, int64_t n, sf_rankmodel_t *model, int top_k, int
     return count;
 }
 
+/*  Twins of a store's T results in the other L2 mode, into a batch. */
+typedef struct {
+    sf_store_batch_t *batch;
+    sf_store_t *store;
+    int twins;
+} s_twins_t;
+
+static int
+s_twin_result (void *arg, const sf_store_result_key_t *key, const sf_store_result_t *r)
+{
+    s_twins_t *tw = arg;
+    if (key->tmpl != SF_TEMPLATE_T || key->proxy)
+        return 0;
+    sf_store_result_key_t k = *key;
+    sf_store_result_t v = *r;
+    k.l2_cold = v.l2_cold = !key->l2_cold;
+    v.us = r->us * 3;  /* another mode, another time */
+    tw->twins++;
+    return sf_store_batch_put_result (tw->batch, &k, &v);
+}
+
+static int
+s_twin_matrix (void *arg, const uint8_t hash[SF_STORE_HASH_BYTES], const sf_matrix_t *matrix)
+{
+    (void) matrix;
+    s_twins_t *tw = arg;
+    int rc = SF_OK;
+    static const int64_t ns[] = { 16, 512 };
+    for (size_t i = 0; rc == SF_OK && i < sizeof ns / sizeof ns[0]; i++)
+        rc = sf_store_each_result (tw->store, S_SIM, hash, ns[i], s_twin_result, tw);
+    return rc;
+}
+
 START_TEST (test_sweep_train_rank)
 {
     sf_sweep_t *s = s_sweep ("tiny", "T", "bf16", 4);
@@ -259,6 +292,18 @@ START_TEST (test_sweep_train_rank)
     ck_assert_int_eq (sf_rankstore_collect_t (st, "NVIDIA H100/sm_90/132sm", &none, &skipped), SF_OK);
     ck_assert_int_eq (none.groups, 0);
     ck_assert_int_eq (sf_rankstore_collect_t (st, "no-sms", &none, NULL), SF_ERR_INVALID);
+    /* a twin of every T result timed in the other L2 mode (a tune-local --l2
+       at the same N): left out, the groups are the sweep's own */
+    s_twins_t tw = { sf_store_batch_new (), st, 0 };
+    ck_assert_int_eq (sf_store_each_matrix (st, s_twin_matrix, &tw), SF_OK);
+    ck_assert_int_eq (tw.twins, 16);
+    ck_assert_int_eq (sf_store_commit (st, tw.batch), SF_OK);
+    sf_store_batch_destroy (&tw.batch);
+    sf_rankdata_t twins = { 0 };
+    ck_assert_int_eq (sf_rankstore_collect_t (st, S_SIM, &twins, NULL), SF_OK);
+    ck_assert_int_eq (twins.groups, 4);
+    ck_assert_int_eq (twins.rows, 16);
+    sf_rankdata_free (&twins);
     sf_rankdata_t ud = { 0 };
     ck_assert_int_eq (sf_rankstore_collect (st, S_SIM, &ud, NULL), SF_OK);
     ck_assert_int_eq (ud.groups, 0);
