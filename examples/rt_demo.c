@@ -270,6 +270,7 @@ run_layer (sfrt_layer_t *layer, CUstream stream, const demo_opts_t *o)
     CHECK (cu.cuMemAlloc (&d_c, (size_t) (m * n) * sizeof *c));
     CHECK (cu.cuMemcpyHtoD (d_b, b, (size_t) (k * n) * sizeof *b));
     CHECK (cu.cuMemsetD32 (d_c, 0x7fc00000u, (size_t) (m * n)));  /* NaN: unwritten shows */
+    CHECK (cu.cuStreamSynchronize (NULL));  /* the memset's legacy stream: our stream does not wait for it */
     if (bias) {
         CHECK (cu.cuMemAlloc (&d_bias, (size_t) m * sizeof *bias));
         CHECK (cu.cuMemcpyHtoD (d_bias, bias, (size_t) m * sizeof *bias));

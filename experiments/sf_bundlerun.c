@@ -263,6 +263,10 @@ s_alloc (s_gpu_t *g, s_buffers_t *x, int64_t m, int64_t k, int64_t n, bool bias,
         S_CU (g, g->api->cuMemcpyHtoD (x->d_bias, x->bias, (size_t) m * sizeof (float)),
               "cuMemcpyHtoD (bias)");
     }
+    /* The copies and the memset run on the legacy stream, which g->stream
+       (non-blocking) does not wait for: the poison and the inputs must land
+       before the kernel runs (session 18: a NaN "unwritten" C otherwise) */
+    S_CU (g, g->api->cuStreamSynchronize (NULL), "cuStreamSynchronize (the inputs)");
     return SF_OK;
 }
 

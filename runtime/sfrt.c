@@ -115,6 +115,7 @@ typedef struct {
     S_FN (cuMemAlloc);
     S_FN (cuMemFree);
     S_FN (cuMemcpyHtoD);
+    S_FN (cuStreamSynchronize);
 } s_driver_t;
 
 #define S_SYM(name) { S_STR (name), offsetof (s_driver_t, name) }
@@ -128,7 +129,7 @@ static const struct {
     S_SYM (cuCtxGetCurrent), S_SYM (cuCtxGetDevice), S_SYM (cuCtxPushCurrent),
     S_SYM (cuCtxPopCurrent), S_SYM (cuModuleLoadData), S_SYM (cuModuleUnload),
     S_SYM (cuModuleGetFunction), S_SYM (cuFuncSetAttribute), S_SYM (cuLaunchKernel),
-    S_SYM (cuMemAlloc), S_SYM (cuMemFree), S_SYM (cuMemcpyHtoD),
+    S_SYM (cuMemAlloc), S_SYM (cuMemFree), S_SYM (cuMemcpyHtoD), S_SYM (cuStreamSynchronize),
 };
 
 /*  One driver per process, loaded by the first successful sfrt_open(); the
@@ -572,6 +573,14 @@ s_load_locked (sfrt_layer_t *layer)
         rc = s_cu (s_drv.cuMemAlloc (&layer->data, (size_t) l->data.bytes), what);
         if (rc == SFRT_OK)
             rc = s_cu (s_drv.cuMemcpyHtoD (layer->data, data, (size_t) l->data.bytes), what);
+        /* A copy from pageable memory returns once the bytes are staged,
+           before they land; it runs on the legacy stream, which the
+           caller's stream need not wait for (a non-blocking one does not):
+           wait here, or the first launch can read A, or the header its
+           kernel checks, before it arrives (session 18: bundle verify's
+           dense layers now and then found C unwritten). */
+        if (rc == SFRT_OK)
+            rc = s_cu (s_drv.cuStreamSynchronize (NULL), what);
     }
     free (data);
     if (rc != SFRT_OK) {

@@ -435,6 +435,7 @@ s_cold_prepare (sf_gpu_t *self)
         SF_GPU_CU (self, cu->cuMemAlloc (&self->flush, bytes), "cuMemAlloc (the L2 flush buffer)");
         self->flush_bytes = bytes;
         SF_GPU_CU (self, cu->cuMemsetD32 (self->flush, 0, bytes / 4), "cuMemsetD32 (the L2 flush buffer)");
+        SF_GPU_CU (self, cu->cuStreamSynchronize (NULL), "cuStreamSynchronize (the L2 flush buffer)");
         CUresult r = cu->cuModuleLoadData (&self->flush_module, s_flush_ptx);
         if (r == CUDA_SUCCESS && cu->cuModuleGetFunction (&self->flush_fn, self->flush_module, "sf_l2_flush")
                                      != CUDA_SUCCESS)
@@ -705,6 +706,11 @@ sf_gpu_poison (sf_gpu_t *self)
     size_t words = (size_t) ((self->m * self->n * (int64_t) self->esize + 3) / 4);
     SF_GPU_CU (self, self->cu->cuMemsetD32 (self->c, self->esize == 4 ? S_POISON_F32 : S_POISON_F16, words),
                "cuMemsetD32");
+    /* The synchronous memset runs on the legacy stream, which our
+       non-blocking stream does not wait for: without this the kernel can
+       write C before the poison lands on it (session 18, found by
+       bundle verify's copy of this code under four processes at once). */
+    SF_GPU_CU (self, self->cu->cuStreamSynchronize (NULL), "cuStreamSynchronize (the poison)");
     return SF_OK;
 }
 

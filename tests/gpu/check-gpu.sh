@@ -5,12 +5,17 @@
 # candidate and shows up as "failed" in the JSON, which fails this script.
 #   SPMMFARM=path/to/spmmfarm  (default: ./spmmfarm)
 #   SF_SHARED_DATA=path/to/shared/data  (default: ../shared/data)
-#   SF_CHECK_PART=1, 2 or 3: only the first (search on every shape), the
+#   SF_CHECK_PART=1, 2 or 3: only the first (search on every shape; 1a
+#   and 1b are its two halves, to run side by side), the
 #   second (template D's encodings, the runtime, the rank model) or the
 #   third part (the precision tiers' tensor-core dense kernels), or nk:
 #   tests/gpu/check-gpu-nk.sh (every nk kernel, issue 23), to fit a
 #   time-limited GPU call (default: all)
 #   TCDENSE=path/to/tests/gpu/tcdense (default: beside spmmfarm)
+# The source tree is two levels up (testlib's default, one level, is for
+# tests/*.sh): part 2 reads tests/data/sweep-tiny.conf from it.
+SF_TOP_SRCDIR=${SF_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+export SF_TOP_SRCDIR
 . "$(dirname "$0")/../testlib.sh"
 
 CONFIGS=${SF_GPU_CONFIGS:-16}
@@ -48,7 +53,7 @@ gen 96 27 0.5 k27
 
 PART=${SF_CHECK_PART:-all}
 DLMC=$SHARED_DATA/dlmc/transformer/magnitude_pruning/0.9/body_encoder_layer_0_self_attention_multihead_attention_q_fully_connected.smtx
-if [ "$PART" = all ] || [ "$PART" = 1 ]; then
+if [ "$PART" = all ] || [ "$PART" = 1 ] || [ "$PART" = 1a ]; then
 tune awkward-n1 "$WORK/awkward.mtx" 1
 tune awkward-n27 "$WORK/awkward.mtx" 27
 tune awkward-n100 "$WORK/awkward.mtx" 100 --bias --relu
@@ -57,6 +62,8 @@ tune dense-panel "$WORK/dense.mtx" 260
 tune empty-rows "$WORK/emptyish.mtx" 129
 tune k27 "$WORK/k27.mtx" 3136
 [ -f "$DLMC" ] && tune dlmc-q-0.9 "$DLMC" 512
+fi
+if [ "$PART" = all ] || [ "$PART" = 1 ] || [ "$PART" = 1b ]; then
 # Template D alone, more of its configs, on a real matrix and an awkward N.
 [ -f "$DLMC" ] && tune dlmc-q-0.9-D "$DLMC" 300 --templates D --max-configs 48
 tune k27-D "$WORK/k27.mtx" 1001 --templates D --max-configs 48 --bias
