@@ -156,21 +156,39 @@ s_one_u_kind (s_group_t *g)
     g->count = kept;
 }
 
+/*  Fills a group from one L2 mode's results of a layer: the auto rule's
+    (a sweep's), else the other where the auto rule's leaves fewer than two
+    rows (a store from before cold timing, whose decode-N results are warm):
+    never the two mixed. The group's on_result keeps only results of mode
+    *l2_cold; *count is its rows (reset before each pass); tidy, when given,
+    runs on the group after each pass. */
+static int
+s_collect_one_mode (sf_store_t *store, const char *gpu_type, const s_layer_t *layer, sf_store_result_fn on_result,
+                    void *g, bool *l2_cold, int *count, void (*tidy) (void *g))
+{
+    int rc = SF_OK;
+    for (int pass = 0; pass < 2 && rc == SF_OK && (pass == 0 || *count < 2); pass++) {
+        *count = 0;
+        *l2_cold = sf_record_search_l2_cold (NULL, layer->n) != (pass == 1);
+        rc = sf_store_each_result (store, gpu_type, layer->matrix, layer->n, on_result, g);
+        if (rc == SF_OK && tidy)
+            tidy (g);
+    }
+    return rc;
+}
+
+static void
+s_tidy_u (void *g)
+{
+    s_one_u_kind (g);
+}
+
 /*  The group of one (matrix, N), when it has two rows or more. */
 static int
 s_collect_layer (sf_store_t *store, const char *gpu_type, const s_layer_t *layer, s_group_t *g,
                  float *x, sf_rankdata_t *data)
 {
-    /* One L2 mode a group: the auto rule's (a sweep's), else the other where
-       the auto rule's has too few (a store from before cold timing, whose
-       decode-N results are warm): never the two mixed. */
-    int rc = SF_OK;
-    for (int pass = 0; pass < 2 && rc == SF_OK && (pass == 0 || g->count < 2); pass++) {
-        g->count = 0;
-        g->l2_cold = sf_record_search_l2_cold (NULL, layer->n) != (pass == 1);
-        rc = sf_store_each_result (store, gpu_type, layer->matrix, layer->n, s_on_result, g);
-        s_one_u_kind (g);
-    }
+    int rc = s_collect_one_mode (store, gpu_type, layer, s_on_result, g, &g->l2_cold, &g->count, s_tidy_u);
     if (rc != SF_OK || g->count < 2)
         return rc;
     sf_matrix_t *a = NULL;
@@ -420,13 +438,7 @@ s_collect_tlayer (sf_store_t *store, const char *gpu_type, const s_layer_t *laye
     int rc = SF_OK;
     for (size_t t = 0; rc == SF_OK && t < sizeof tiers / sizeof tiers[0]; t++) {
         g->tier = tiers[t];
-        g->count = 0;
-        /* one L2 mode a group, as s_collect_layer */
-        for (int pass = 0; pass < 2 && rc == SF_OK && (pass == 0 || g->count < 2); pass++) {
-            g->count = 0;
-            g->l2_cold = sf_record_search_l2_cold (NULL, layer->n) != (pass == 1);
-            rc = sf_store_each_result (store, gpu_type, layer->matrix, layer->n, s_on_tresult, g);
-        }
+        rc = s_collect_one_mode (store, gpu_type, layer, s_on_tresult, g, &g->l2_cold, &g->count, NULL);
         if (rc != SF_OK || g->count < 2)
             continue;
         if (!a && (rc = sf_store_get_matrix (store, layer->matrix, &a)) == SF_ERR_NOTFOUND) {

@@ -29,6 +29,7 @@
 #include "store/sf_store.h"
 #include "tests/sf_check.h"
 #include "tests/sf_check_dir.h"
+#include "tests/sf_check_trank.h"
 #include "worker/sf_search.h"
 
 #define S_SIM SF_CUDADRV_SIM_GPU_TYPE
@@ -172,29 +173,6 @@ s_run (const sf_sweep_t *s)
         ck_assert_msg (sf_sweeprun_run (&o, s, &model, &t) == SF_OK, "%s", sf_error_message ());
     sf_client_model_free (&model);
     return t;
-}
-
-/*  The scores of a model on every legal T config of a, and the top k's
-    texts in score order (ties: the space's order). */
-static int
-s_top (sf_rankmodel_t *m, const sf_matrix_t *a, int64_t n, int k, char (*texts)[SF_TCONFIG_TEXT_MAX])
-{
-    static sf_tconfig_t legal[16384];
-    static double scores[16384];
-    sf_tspace_problem_t tp = { sf_matrix_rows (a), sf_matrix_cols (a), n, sf_matrix_nnz (a), 132 };
-    int all = sf_tkernel_space (&tp, legal, 16384, NULL);
-    ck_assert_int_gt (all, k);
-    ck_assert_int_eq (sf_rankmodel_rank_t (m, a, n, 132, legal, all, scores), SF_OK);
-    bool taken[16384] = { false };
-    for (int j = 0; j < k; j++) {
-        int best = -1;
-        for (int i = 0; i < all; i++)
-            if (!taken[i] && (best < 0 || scores[i] > scores[best]))
-                best = i;
-        taken[best] = true;
-        sf_tconfig_text (&legal[best], texts[j]);
-    }
-    return all;
 }
 
 /*  A sim bf16 search of templates T only: the T candidates' texts. */
@@ -348,7 +326,7 @@ START_TEST (test_sweep_train_rank)
 
     /* rank with the T model: the model's top 3 are the configs timed */
     char want[3][SF_TCONFIG_TEXT_MAX], got[64][SF_TCONFIG_TEXT_MAX];
-    int all = s_top (m, a, 16, 3, want);
+    int all = sf_check_trank_top (m, a, 16, 3, want);
     int ranked = 0;
     int count = s_search (a, 16, m, 3, 0, got, &ranked);
     ck_assert_int_eq (count, 3);

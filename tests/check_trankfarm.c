@@ -51,6 +51,7 @@
 #include "wire/sf_proto.h"
 #include "worker/sf_jobrun.h"
 #include "tests/sf_check_dir.h"
+#include "tests/sf_check_trank.h"
 
 #define S_SIM SF_CUDADRV_SIM_GPU_TYPE
 #define S_TOP_K 3
@@ -116,30 +117,6 @@ s_sweep_and_train (void)
     ck_assert_uint_eq (version, 1);
 }
 
-/*  The texts of the model's top k T configs of a at n (ties: the space's
-    order, as the T search breaks them); returns the legal count. */
-static int
-s_top (sf_rankmodel_t *m, const sf_matrix_t *a, int64_t n, int k, char (*texts)[SF_TCONFIG_TEXT_MAX])
-{
-    static sf_tconfig_t legal[16384];
-    static double scores[16384];
-    static bool taken[16384];
-    sf_tspace_problem_t tp = { sf_matrix_rows (a), sf_matrix_cols (a), n, sf_matrix_nnz (a), 132 };
-    int all = sf_tkernel_space (&tp, legal, 16384, NULL);
-    ck_assert_int_gt (all, k);
-    ck_assert_int_eq (sf_rankmodel_rank_t (m, a, n, 132, legal, all, scores), SF_OK);
-    memset (taken, 0, sizeof taken);
-    for (int j = 0; j < k; j++) {
-        int best = -1;
-        for (int i = 0; i < all; i++)
-            if (!taken[i] && (best < 0 || scores[i] > scores[best]))
-                best = i;
-        taken[best] = true;
-        sf_tconfig_text (&legal[best], texts[j]);
-    }
-    return all;
-}
-
 typedef struct {
     int t_count;                              /* T candidates in the RESULT */
     char texts[64][SF_TCONFIG_TEXT_MAX];      /* their configs, in order */
@@ -199,7 +176,7 @@ START_TEST (test_farm_trank)
     ck_assert (sf_rankmodel_has_tfeatures (m));
     sf_matrix_t *a = sf_matrix_new_random (256, 192, 0.8, 9);
     char want[S_TOP_K][SF_TCONFIG_TEXT_MAX];
-    int all = s_top (m, a, 16, S_TOP_K, want);
+    int all = sf_check_trank_top (m, a, 16, S_TOP_K, want);
 
     /* the store's T model travels in the JOB: the T search ranks with it */
     static s_outcome_t r;

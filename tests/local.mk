@@ -730,7 +730,7 @@ tests_check_coordstats_LDFLAGS = $(CUDA_LDFLAGS)
 check_PROGRAMS += tests/check_trank
 TESTS += tests/check_trank tests/cli_trank.sh
 dist_noinst_SCRIPTS += tests/cli_trank.sh
-tests_check_trank_SOURCES = tests/check_trank.c tests/sf_check_dir.h
+tests_check_trank_SOURCES = tests/check_trank.c tests/sf_check_dir.h tests/sf_check_trank.h
 tests_check_trank_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_trank_LDADD = $(CHECK_LDADD)
 tests_check_trank_LDFLAGS = $(CUDA_LDFLAGS)
@@ -740,7 +740,7 @@ tests_check_trank_LDFLAGS = $(CUDA_LDFLAGS)
 ## ranks with it; without one, the prior's picks and the reason
 check_PROGRAMS += tests/check_trankfarm
 TESTS += tests/check_trankfarm
-tests_check_trankfarm_SOURCES = tests/check_trankfarm.c tests/sf_check_dir.h
+tests_check_trankfarm_SOURCES = tests/check_trankfarm.c tests/sf_check_dir.h tests/sf_check_trank.h
 tests_check_trankfarm_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_trankfarm_LDADD = $(CHECK_LDADD)
 tests_check_trankfarm_LDFLAGS = $(CUDA_LDFLAGS)
