@@ -57,10 +57,12 @@ sf_campaign_same_search (const sf_store_campaign_t *a, const sf_store_campaign_t
     char ta[SF_REQUEST_TEXT_MAX], tb[SF_REQUEST_TEXT_MAX];
     sf_campaign_request (a, &ra);
     sf_campaign_request (b, &rb);
-    /* rank with another model version is another search (0: it fell back) */
+    /* rank with another model version (U/D's or T's) is another search (0:
+       it fell back, or T had none) */
     /* the L2 mode as asked: auto is resolved per layer, so auto and an
        explicit mode are not the same search */
     return strcmp (a->strategy, b->strategy) == 0 && a->search.model_version == b->search.model_version
+        && a->search.tmodel_version == b->search.tmodel_version
         && a->search.l2 == b->search.l2
         && strcmp (sf_request_canonical (&ra, ta, sizeof ta), sf_request_canonical (&rb, tb, sizeof tb)) == 0;
 }

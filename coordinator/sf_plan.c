@@ -164,6 +164,8 @@ s_trank_keep (sf_coord_campaign_t *c, char *json, size_t size, uint32_t version)
     sf_sha256_hex (digest, c->tmodel_digest);
     c->tmodel_json = json;
     c->tmodel_version = version;
+    c->rec.search.tmodel_version = version;  /* in the record: which T model ranked the campaign */
+    c->dirty = true;
 }
 
 /*  Template T's model of a bf16/fp16 rank campaign (docs/RANKMODEL.md
@@ -546,6 +548,7 @@ s_same_request (sf_coord_t *self, const sf_coord_campaign_t *c)
     for (sf_coord_campaign_t *o = zhashx_first (self->campaigns); o; o = zhashx_next (self->campaigns)) {
         sf_store_campaign_t want = c->rec;
         want.search.model_version = o->rec.search.model_version;  /* fixed later, at its first lease */
+        want.search.tmodel_version = o->rec.search.tmodel_version;  /* likewise */
         bool same = !SF_CAMPAIGN_ENDED (o->rec.state) && strcmp (o->rec.owner, c->rec.owner) == 0
                     && strcmp (o->rec.name, c->rec.name) == 0 && sf_campaign_same_search (&o->rec, &want)
                     && (!c->rec.gpu_type[0] || strcmp (o->rec.gpu_type, c->rec.gpu_type) == 0)

@@ -146,6 +146,12 @@ typedef struct {
     double budget_s;                      /* the campaign's time budget (0: none) */
     uint32_t l2;                          /* L2 at the timings (wire/sf_request.h's sf_request_l2):
                                              0 auto (per layer's N), 1 warm, 2 cold */
+    /*  rank in a 16-bit tier (optional, written when set): the version of
+        template T's model its searches use, from the store or shipped
+        (provenance: a resumed campaign looks its T model up again, the
+        store's latest; unlike model_version it is not pinned); 0: none (T
+        times the prior's picks) or a client's file. */
+    uint32_t tmodel_version;
 } sf_store_search_t;
 
 typedef struct {

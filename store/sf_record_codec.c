@@ -216,6 +216,7 @@ static const sf_schema_field_t s_search_fields[] = {
     S_ENUM (sf_store_search_t, "layout", layout, OMIT, s_layout, SF_LAYOUT_COUNT - 1),
     S_US (sf_store_search_t, "budget_s", budget_s, OMIT),
     S_U32 (sf_store_search_t, "l2", l2, OMIT, 1, 2),
+    S_U32 (sf_store_search_t, "tmodel_version", tmodel_version, OMIT, 1, UINT32_MAX),
 };
 S_SCHEMA (s_search, "search", sf_store_search_t, s_search_fields, NULL);
 

@@ -70,6 +70,8 @@ s_campaign_json (const sf_store_campaign_t *c)
     cJSON_AddStringToObject (p, "precision", sf_tier_name (c->search.tier));
     cJSON_AddStringToObject (p, "layout", sf_layout_name (c->search.layout));
     cJSON_AddStringToObject (p, "l2", c->search.l2 == 2 ? "cold" : c->search.l2 == 1 ? "warm" : "auto");
+    if (c->search.tmodel_version)
+        cJSON_AddNumberToObject (p, "tmodel_version", c->search.tmodel_version);
     if (c->request[0])
         cJSON_AddStringToObject (o, "request", c->request);
     if (c->owner[0])

@@ -465,7 +465,7 @@ START_TEST (test_tiers_in_keys_and_campaigns)
     c.search = (sf_store_search_t) { .max_configs = 8, .seed = 3, .tol = 1e-3, .templates = 2,
                                      .max_code_fmas = 5000, .run_timeout_s = 7.5, .u_split = true,
                                      .d_union = true, .no_d_slab = true, .tier = SF_TIER_BF16,
-                                     .layout = SF_LAYOUT_NK, .top_k = 4000 };
+                                     .layout = SF_LAYOUT_NK, .top_k = 4000, .tmodel_version = 3 };
     ck_assert_int_eq (sf_store_batch_put_campaign (batch, &c), SF_OK);
     sf_store_campaign_t d = { .id = 2, .name = "plain", .strategy = "proxy", .state = SF_CAMPAIGN_DONE,
                               .layers = &layer, .layer_count = 1, .search = { .seed = 1 } };
@@ -490,17 +490,20 @@ START_TEST (test_tiers_in_keys_and_campaigns)
     ck_assert_double_eq (back.search.run_timeout_s, 7.5);
     ck_assert (back.search.u_split && back.search.d_union && back.search.no_d_slab);
     ck_assert_int_eq (back.search.top_k, 4000);
+    ck_assert_uint_eq (back.search.tmodel_version, 3);  /* T's model version, kept for a resume */
     sf_record_campaign_free (&back);
     ck_assert_int_eq (sf_store_get_campaign (store, 2, &back), SF_OK);
     ck_assert_int_eq (back.search.tier, SF_TIER_FP32);
     ck_assert_uint_eq (back.search.templates, 0);
     ck_assert (!back.search.u_split && !back.search.no_d_slab);
+    ck_assert_uint_eq (back.search.tmodel_version, 0);
     sf_record_campaign_free (&back);
     /* the default request's campaign record is written as before: its
        search map has the seven fields it always had */
     ck_assert_int_eq (sf_record_encode_campaign (&d, scratch, &scratch_size, out), SF_OK);
     ck_assert_ptr_null (memmem (sf_mpack_out_data (out), sf_mpack_out_size (out), "precision", 9));
     ck_assert_ptr_null (memmem (sf_mpack_out_data (out), sf_mpack_out_size (out), "templates", 9));
+    ck_assert_ptr_null (memmem (sf_mpack_out_data (out), sf_mpack_out_size (out), "tmodel_version", 14));
     c.search.tier = (sf_tier) 5;
     ck_assert_int_eq (sf_record_encode_campaign (&c, scratch, &scratch_size, out), SF_ERR_RANGE);
     sf_mpack_out_destroy (&out);

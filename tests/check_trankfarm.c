@@ -231,6 +231,11 @@ START_TEST (test_farm_trank)
     sf_record_model_free (&rec);
     sf_rankmodel_destroy (&kept);
     ck_assert_ptr_null (sf_rankstore_get (st, S_SIM, 0, NULL));  /* not a U/D model */
+    /* the campaign's record names the T model's version: a resume ranks with it */
+    sf_store_campaign_t camp;
+    ck_assert_int_eq (sf_store_get_campaign (st, 1, &camp), SF_OK);
+    ck_assert_uint_eq (camp.search.tmodel_version, 1);
+    sf_record_campaign_free (&camp);
     sf_store_destroy (&st);
     sf_matrix_destroy (&a);
     sf_rankmodel_destroy (&m);
