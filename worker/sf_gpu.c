@@ -153,8 +153,14 @@ static int
 s_upload (sf_gpu_t *self, CUdeviceptr *dst, const void *src, size_t bytes)
 {
     SF_GPU_CU (self, self->cu->cuMemAlloc (dst, bytes ? bytes : 4), "cuMemAlloc");
-    if (bytes)
+    if (bytes) {
         SF_GPU_CU (self, self->cu->cuMemcpyHtoD (*dst, src, bytes), "cuMemcpyHtoD");
+        /* from pageable memory it returns once staged, on the legacy stream,
+           which our non-blocking stream does not wait for: wait for it to
+           land (docs/DECISIONS.md "Copies and memsets on the legacy stream
+           are waited for") */
+        SF_GPU_CU (self, self->cu->cuStreamSynchronize (NULL), "cuStreamSynchronize (an upload)");
+    }
     return SF_OK;
 }
 
@@ -708,8 +714,8 @@ sf_gpu_poison (sf_gpu_t *self)
                "cuMemsetD32");
     /* The synchronous memset runs on the legacy stream, which our
        non-blocking stream does not wait for: without this the kernel can
-       write C before the poison lands on it (session 18, found by
-       bundle verify's copy of this code under four processes at once). */
+       write C before the poison lands on it (the runtime's upload race of
+       session 18 had the same cause; docs/DECISIONS.md). */
     SF_GPU_CU (self, self->cu->cuStreamSynchronize (NULL), "cuStreamSynchronize (the poison)");
     return SF_OK;
 }
