@@ -5,7 +5,7 @@
 # campaign, jobs done); every line parses as the text format says.
 . "$(dirname "$0")/testlib.sh"
 
-P=$((20000 + ($$ % 4990) * 4 + 2))
+P=$((20000 + ($$ % 3000) * 4 + 2))  # below the ephemeral range (32768 up)
 W="tcp://127.0.0.1:$P"; C="--coordinator tcp://127.0.0.1:$((P + 1))"
 "$SPMMFARM" coordinator --store "$WORK/store" --workers "$W" --clients "tcp://127.0.0.1:$((P + 1))" \
     --log error 2>"$WORK/coord.err" &

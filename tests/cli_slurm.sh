@@ -24,7 +24,9 @@ done
 S="$WORK/slurm"                 # Slurm's own files
 SHARED="$WORK/shared"           # what a cluster shares: certificates, program, outputs
 mkdir -p "$S/state" "$S/spool" "$S/munge" "$SHARED" && chmod 700 "$S/munge"
-P=$((20000 + ($$ % 4990) * 4))  # four ports: slurmctld, slurmd, workers, clients
+# four ports: slurmctld, slurmd, workers, clients; below Linux's ephemeral
+# range (32768 up), where another test's connection can hold one
+P=$((20000 + ($$ % 3000) * 4))
 WEP="tcp://127.0.0.1:$((P + 2))"
 CEP="tcp://127.0.0.1:$((P + 3))"
 ME=$(id -un)
@@ -110,6 +112,10 @@ mkdir -m 700 -p "$SHARED/allowed/workers" "$SHARED/allowed/clients" && cp "$C/wo
     --cert "$C/coordinator.cert" --allowed "$SHARED/allowed" --export-dir "$WORK" --log info 2>"$WORK/coord.log" &
 COORD=$!
 PIDS="$PIDS $COORD"
+# A coordinator that could not start (a port taken) fails the script now,
+# not after every status call below has waited out its timeout.
+sleep 1
+kill -0 "$COORD" 2>/dev/null || { fail "the coordinator runs: $(tail -1 "$WORK/coord.log")"; finish; }
 CL="--coordinator $CEP --cert $C/client.cert --server-cert $C/coordinator.cert"
 
 # The job array: 2 tasks x 2 workers. The template's #SBATCH lines are for
