@@ -188,15 +188,27 @@ s_trank_resolve (sf_coord_t *self, sf_coord_campaign_t *c)
                      (unsigned long long) c->rec.id, c->tmodel_digest);
         return;
     }
+    /* A resumed campaign (its record names the version it ranked with) ranks
+       with that model again, not with one trained since. */
+    const uint32_t pinned = c->rec.search.tmodel_version;
     sf_rankfind_t f;
+    memset (&f, 0, sizeof f);
     char why[SF_PROTO_TEXT_MAX];
     snprintf (why, sizeof why, "%s", "");
-    int rc = sf_rankfind_tmodel (self->store, c->rec.gpu_type, c->rec.search.tier, &f);
+    int rc = SF_OK;
+    if (pinned) {
+        f.found = true;
+        f.version = pinned;
+    } else
+        rc = sf_rankfind_tmodel (self->store, c->rec.gpu_type, c->rec.search.tier, &f);
     sf_store_model_t rec;
     memset (&rec, 0, sizeof rec);
     sf_rankmodel_t *m = rc == SF_OK && f.found ? sf_rankstore_get_t (self->store, c->rec.gpu_type, f.version, &rec)
                                                : NULL;
-    if (rc != SF_OK || (f.found && !m))
+    if (pinned && !m)
+        snprintf (why, sizeof why, "its model version %u, which ranked it before the restart: %s", pinned,
+                  sf_error_message ());
+    else if (rc != SF_OK || (f.found && !m))
         snprintf (why, sizeof why, "%s", sf_error_message ());
     else if (!f.found)
         snprintf (why, sizeof why, "%s", f.why);
@@ -207,11 +219,16 @@ s_trank_resolve (sf_coord_t *self, sf_coord_campaign_t *c)
         rec.xgboost_json = NULL;  /* NUL-terminated by the store's reader */
         sf_log_info (S_LOG, "campaign %llu: template T's rank model version %u of %s (%s)%s",
                      (unsigned long long) c->rec.id, c->tmodel_version, c->rec.gpu_type, c->tmodel_digest,
-                     f.shipped ? ", shipped" : "");
+                     f.shipped ? ", shipped" : pinned ? ", as before the restart" : "");
     }
-    if (!c->tmodel_json)
+    if (!c->tmodel_json) {
         sf_log_warn (S_LOG, "campaign %llu: template T ranks without a model: %s; T times the prior's picks "
                      "(proxygen/sf_tprior.h)", (unsigned long long) c->rec.id, why);
+        if (c->rec.search.tmodel_version) {  /* the record says what ranks it now: none */
+            c->rec.search.tmodel_version = 0;
+            c->dirty = true;
+        }
+    }
     sf_rankmodel_destroy (&m);
     sf_record_model_free (&rec);
 }

@@ -52,6 +52,7 @@
 #include "worker/sf_jobrun.h"
 #include "tests/sf_check_dir.h"
 #include "tests/sf_check_trank.h"
+#include "tests/sf_check_coord.h"
 
 #define S_SIM SF_CUDADRV_SIM_GPU_TYPE
 #define S_TOP_K 3
@@ -238,6 +239,97 @@ START_TEST (test_farm_trank)
     sf_record_campaign_free (&camp);
     sf_store_destroy (&st);
     sf_matrix_destroy (&a);
+    sf_rankmodel_destroy (&m);
+}
+END_TEST
+
+/*  Stores model (the trained T model) as the next T version in store. */
+static uint32_t
+s_put_tmodel (const char *store, sf_rankmodel_t *model)
+{
+    sf_store_t *st = sf_store_open (store, SF_STORE_WRITER);
+    ck_assert_msg (st != NULL, "%s", sf_error_message ());
+    sf_rankmodel_report_t report;
+    memset (&report, 0, sizeof report);
+    uint32_t version = 0;  /* under the T key: a T model */
+    ck_assert_msg (sf_rankstore_put (st, S_SIM, model, &report, "check_trankfarm", &version) == SF_OK, "%s",
+                   sf_error_message ());
+    sf_store_destroy (&st);
+    return version;
+}
+
+/*  SUBMITs a bf16 rank campaign of templates T named name, `layers`
+    layers, to the bench's coordinator. */
+static uint64_t
+s_submit_t (sf_test_farm_t *f, const char *name, int layers)
+{
+    sf_request_t req;
+    sf_request_init (&req);
+    req.strategy = SF_REQUEST_RANK;
+    req.templates = SF_REQUEST_T;
+    req.tier = SF_TIER_BF16;
+    req.top_k = 2;
+    return sf_test_submit_request (f, name, "", &req, S_SIM, layers);
+}
+
+/*  The T model version a worker's next JOB carries (0: none). */
+static int
+s_leased_tversion (zsock_t *w)
+{
+    sf_proto_msg_t *job = sf_test_lease_one (w);
+    int v = job->job.has_tmodel ? job->job.tmodel.version : 0;
+    sf_test_answer (w, &job->job, 4.0);
+    sf_proto_msg_destroy (&job);
+    return v;
+}
+
+/*  A campaign resumed after a coordinator restart ranks T with the model
+    version it started with (its record's search.tmodel_version), not with
+    one stored while it waited; a new campaign takes the newest. */
+START_TEST (test_resume_pins_tmodel)
+{
+    s_sweep_and_train ();
+    sf_rankmodel_t *m = sf_rankmodel_load_file (s_model_file);
+    ck_assert_msg (m != NULL, "%s", sf_error_message ());
+    sf_test_farm_t f;
+    char store[300];
+    sf_test_prepare (&f, store);
+    ck_assert_uint_eq (s_put_tmodel (store, m), 1);
+    sf_test_start_in (&f, store, 60000, 3, 200);
+    uint64_t id = s_submit_t (&f, "pinned", 3);
+    zsock_t *w = sf_test_worker (&f, "w", S_SIM);
+    ck_assert_int_eq (s_leased_tversion (w), 1);
+    zclock_sleep (200);
+    sf_test_stop (&f);  /* two layers still to search */
+    zsock_destroy (&w);
+
+    /* a newer T model while the coordinator is down */
+    ck_assert_uint_eq (s_put_tmodel (store, m), 2);
+    sf_store_t *st = sf_store_open (store, SF_STORE_READONLY);
+    sf_store_campaign_t camp;
+    ck_assert_int_eq (sf_store_get_campaign (st, id, &camp), SF_OK);
+    ck_assert_uint_eq (camp.search.tmodel_version, 1);
+    sf_record_campaign_free (&camp);
+    sf_store_destroy (&st);
+
+    sf_test_start_in_within (&f, store, 60000, 3, 200, 5000);
+    w = sf_test_worker (&f, "w", S_SIM);
+    ck_assert_int_eq (s_leased_tversion (w), 1);  /* the resumed campaign: as before */
+    ck_assert_int_eq (s_leased_tversion (w), 1);
+    uint64_t id2 = s_submit_t (&f, "fresh", 1);
+    ck_assert_uint_ne (id2, id);
+    ck_assert_int_eq (s_leased_tversion (w), 2);  /* a new one: the newest */
+    zsock_destroy (&w);
+    sf_test_stop (&f);
+    st = sf_store_open (store, SF_STORE_READONLY);
+    ck_assert_int_eq (sf_store_get_campaign (st, id, &camp), SF_OK);
+    ck_assert_uint_eq (camp.search.tmodel_version, 1);
+    sf_record_campaign_free (&camp);
+    ck_assert_int_eq (sf_store_get_campaign (st, id2, &camp), SF_OK);
+    ck_assert_uint_eq (camp.search.tmodel_version, 2);
+    sf_record_campaign_free (&camp);
+    sf_store_destroy (&st);
+    sf_test_cleanup (&f);
     sf_rankmodel_destroy (&m);
 }
 END_TEST
@@ -550,6 +642,7 @@ main (void)
     tcase_set_timeout (tc, 900);
     tcase_add_test (tc, test_farm_trank);
     tcase_add_test (tc, test_local_rank_model);
+    tcase_add_test (tc, test_resume_pins_tmodel);
     tcase_add_test (tc, test_sources);
     tcase_add_test (tc, test_worker);
     tcase_add_test (tc, test_wire);

@@ -283,20 +283,20 @@ sf_test_answer (zsock_t *w, const sf_proto_job_t *job, double us)
     sf_test_send (w, SF_PROTO_RESULT, &r, false);
 }
 
+/*  SUBMITs a campaign named name of `layers` layers (one random 32 x 48
+    matrix, N = 64 + i) asking req; kind "" or "sweep", gpu_type "" or the
+    GPU type pinned at once. Returns its id. */
 static inline uint64_t
-sf_test_submit (sf_test_farm_t *f, const char *strategy, int layers, int max_configs)
+sf_test_submit_request (sf_test_farm_t *f, const char *name, const char *kind, const sf_request_t *req,
+                        const char *gpu_type, int layers)
 {
     sf_matrix_t *m = sf_matrix_new_random (32, 48, 0.8, 7);
     sf_proto_submit_t sub;
     memset (&sub, 0, sizeof sub);
-    snprintf (sub.name, sizeof sub.name, "test");
-    sf_request_init (&sub.request);
-    if (strcmp (strategy, "sweep") == 0) {
-        snprintf (sub.kind, sizeof sub.kind, "sweep");
-        snprintf (sub.gpu_type, sizeof sub.gpu_type, SF_TEST_SIM_TYPE);
-    } else
-        sub.request.strategy = (sf_request_strategy) sf_request_strategy_parse (strategy);
-    sub.request.max_configs = max_configs;
+    snprintf (sub.name, sizeof sub.name, "%s", name);
+    snprintf (sub.kind, sizeof sub.kind, "%s", kind);
+    snprintf (sub.gpu_type, sizeof sub.gpu_type, "%s", gpu_type);
+    sub.request = *req;
     sf_proto_layer_t *l = calloc ((size_t) layers, sizeof *l);
     for (int i = 0; i < layers; i++) {
         snprintf (l[i].name, sizeof l[i].name, "layer%d", i);
@@ -317,6 +317,20 @@ sf_test_submit (sf_test_farm_t *f, const char *strategy, int layers, int max_con
     free (l);
     sf_matrix_destroy (&m);
     return id;
+}
+
+/*  SUBMITs campaign "test": strategy's search (or "sweep", of the sim GPU
+    type) of `layers` layers, at most max_configs configs each. */
+static inline uint64_t
+sf_test_submit (sf_test_farm_t *f, const char *strategy, int layers, int max_configs)
+{
+    sf_request_t req;
+    sf_request_init (&req);
+    bool sweep = strcmp (strategy, "sweep") == 0;
+    if (!sweep)
+        req.strategy = (sf_request_strategy) sf_request_strategy_parse (strategy);
+    req.max_configs = max_configs;
+    return sf_test_submit_request (f, "test", sweep ? "sweep" : "", &req, sweep ? SF_TEST_SIM_TYPE : "", layers);
 }
 
 static inline sf_proto_campaign_t
