@@ -111,7 +111,8 @@ s_search (s_store_t *st, const char *name, const sf_tune_t *tune, const sf_devic
                             .gpu = tune->search.gpu, .compile_threads = tune->search.compile_threads,
                             .name = name, .matrix = a, .n = n, .request = &tune->request,
                             .gpu_type = dev->gpu_type, .request_key = key, .ranker = tune->ranker,
-                            .model_version = tune->model_version, .on_unusable = s_unusable,
+                            .model_version = tune->model_version, .tmodel_file = tune->tmodel,
+                            .on_unusable = s_unusable,
                             .unusable_arg = st, .on_status = quiet ? NULL : sf_client_bar_draw,
                             .status_arg = &bar };
     sf_tunerun_t run;

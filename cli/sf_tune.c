@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/sf_cli.h"
 #include "common/sf_error.h"
@@ -118,6 +119,18 @@ sf_tune_device (const sf_tune_t *t, sf_device_info_t *out)
     return sf_searchsetup_device (t->search.backend, t->search.gpu, out);
 }
 
+bool
+sf_tune_is_tmodel_file (const char *path)
+{
+    struct stat st;
+    if (stat (path, &st) != 0 || S_ISDIR (st.st_mode))
+        return false;
+    sf_rankmodel_t *m = sf_rankmodel_load_file (path);
+    bool t = m && sf_rankmodel_has_tfeatures (m);
+    sf_rankmodel_destroy (&m);
+    return t;
+}
+
 int
 sf_tune_rank_model (const char *cmd, sf_tune_t *t, const char *store_dir, bool required,
                     sf_store_model_t *record)
@@ -130,6 +143,13 @@ sf_tune_rank_model (const char *cmd, sf_tune_t *t, const char *store_dir, bool r
     int rc = sf_tune_device (t, &dev);
     if (rc != SF_OK)
         return sf_cli_fail (cmd, rc);
+    if (t->model && sf_tune_is_tmodel_file (t->model)) {
+        if (t->request.tier != SF_TIER_BF16 && t->request.tier != SF_TIER_FP16)
+            return sf_cli_usage (cmd, "%s is a template T model: T ranks bf16 and fp16 searches only "
+                                 "(--precision bf16|fp16)", t->model);
+        t->tmodel = t->model;  /* the coordinator checks and ranks with it */
+        return SF_EXIT_OK;
+    }
     bool soft;
     t->ranker = sf_searchsetup_rank_model (t->model, store_dir, dev.gpu_type, record, &soft);
     rc = t->ranker ? SF_OK : sf_error_last ();

@@ -40,7 +40,8 @@
     "  --compile-threads T  compile pool size (default: all CPUs)\n"                          \
     "  --model M          rank: an XGBoost JSON model file, or a store directory to\n"        \
     "                     take its latest model for this GPU type from (default: the\n"       \
-    "                     default store, see spmmfarm store --help)\n"                        \
+    "                     default store, see spmmfarm store --help); in bf16/fp16 a\n"       \
+    "                     template T model file (train --family T) ranks template T\n"      \
     SF_REQUEST_HELP_MARK
 extern const struct option sf_tune_long_options[];
 #define SF_TUNE_OPTIONS(fn, dest) \
@@ -67,6 +68,8 @@ typedef struct {
     const char *model;       /* --model: a model file or a store directory */
     sf_rankmodel_t *ranker;  /* rank: the loaded model (owned) */
     uint32_t model_version;  /* its version in a store (0: a file's) */
+    const char *tmodel;      /* --model named a template T model file (bf16/fp16): it
+                                travels in the SUBMIT instead (borrowed; NULL: none) */
 } sf_tune_t;
 
 /*  One of the tuning options (SF_TUNE_LONG_OPTIONS or the request's, by
@@ -98,9 +101,14 @@ int sf_tune_device (const sf_tune_t *tune, sf_device_info_t *out);
     Without one it says on stderr that the search falls back to proxy, or,
     when `required`, fails. *record (may be NULL) gets the store's record
     of the model (zeroed for a file; release with sf_record_model_free).
-    Returns an exit code (message printed). */
+    A --model file holding a template T model sets tune->tmodel instead
+    (a usage error outside bf16/fp16). Returns an exit code (message
+    printed). */
 int sf_tune_rank_model (const char *command, sf_tune_t *tune, const char *store_dir, bool required,
                         sf_store_model_t *record);
+
+/*  path is a file holding a template T rank model (sf_rankmodel_has_tfeatures). */
+bool sf_tune_is_tmodel_file (const char *path);
 
 /*  Releases the model. */
 void sf_tune_fini (sf_tune_t *tune);

@@ -83,6 +83,8 @@ s_campaign (const sf_tunerun_opts_t *o, sf_farm_t *farm, sf_tunerun_t *run)
     snprintf (sub.request_key, sizeof sub.request_key, "%s", o->request_key);
     if (o->ranker && sf_client_model_attach (&sub, o->ranker, o->model_version) != SF_OK)
         sf_log_warn ("tune-local", "the rank model does not travel: %s", sf_error_message ());
+    if (o->tmodel_file && sf_client_rank_model (&sub, o->tmodel_file) != SF_OK)
+        return sf_error_last ();  /* the file was a T model a moment ago: say what it is now */
     sf_client_t cl;
     sf_client_init (&cl);
     snprintf (cl.endpoint, sizeof cl.endpoint, "%s", sf_farm_clients_endpoint (farm));
@@ -91,6 +93,8 @@ s_campaign (const sf_tunerun_opts_t *o, sf_farm_t *farm, sf_tunerun_t *run)
     int rc = sf_client_submit (&cl, &model, &sub, &run->campaign);
     free (sub.model.json);
     sub.model.json = NULL;
+    free (sub.tmodel.json);
+    sub.tmodel.json = NULL;
     if (rc == SF_OK)
         rc = sf_client_wait (&cl, run->campaign, o->on_status, o->status_arg, &last);
     run->has_result = rc == SF_OK && sf_farm_take_result (farm, run->campaign, 0, &run->result) == SF_OK;

@@ -45,6 +45,7 @@ typedef struct {
     const char *request_key;        /* the campaign record's request (sf_request_store_key) */
     sf_rankmodel_t *ranker;         /* a rank model the JOB carries (NULL: the store's) */
     uint32_t model_version;
+    const char *tmodel_file;        /* a template T model file the SUBMIT carries (NULL: none) */
     sf_tunerun_unusable_fn *on_unusable;   /* may be NULL */
     void *unusable_arg;
     sf_client_status_fn *on_status;        /* each STATUS of the campaign (may be NULL) */

@@ -63,6 +63,18 @@ expect_exit 0 "tune-local bf16 rank, no T model" "$SPMMFARM" tune-local "$WORK/t
 check "$WORK/out" 'd["search"]["ranked"] == 0 and len([c for c in d["candidates"] if c["config"].startswith("T:")]) == 2' \
     "T times the prior's picks"
 expect_grep 'template T ranks without a model' "$WORK/err" "and the coordinator says why"
+# the T model as a file (--model): it travels in the SUBMIT and ranks, in a
+# store that has none of its own; outside bf16/fp16 it is a usage error
+expect_exit 0 "tune-local bf16 rank --model T-model file" "$SPMMFARM" tune-local "$WORK/t.mtx" --n 16 \
+    --backend sim --store "$WORK/bare2" --precision bf16 --templates T --strategy rank --top-k 3 \
+    --model "$WORK/tmodel.json" --compile-threads 2 --json -q
+check "$WORK/out" 'd["search"]["ranked"] > 3 and len([c for c in d["candidates"] if c["config"].startswith("T:")]) == 3' \
+    "the file's T model scored every legal T config, its top 3 timed"
+check "$WORK/out" '[c["config"] for c in d["candidates"] if c["config"].startswith("T:")] == [c["config"] for c in __import__("json").load(open("'"$WORK/trank.json"'"))["candidates"] if c["config"].startswith("T:")]' \
+    "the same picks as the store's copy of that model"
+expect_exit 2 "tune-local fp32 --model T-model file" "$SPMMFARM" tune-local "$WORK/t.mtx" --n 16 \
+    --backend sim --no-store --strategy rank --model "$WORK/tmodel.json" -q
+expect_grep 'template T model: T ranks bf16 and fp16 searches only' "$WORK/err" "says T models rank 16-bit searches"
 expect_exit 2 "train (U/D): no U/D data in a T-only store" "$SPMMFARM" train --store "$STORE" --gpu-type $SIM
 expect_grep 'no training data' "$WORK/err" "says there is no U/D training data"
 expect_exit 2 "train --family X" "$SPMMFARM" train --store "$STORE" --gpu-type $SIM --family X
