@@ -62,6 +62,40 @@ expect_exit 0 "--deadline" "$PY" "$E2E" --dry-run --out "$WORK/dl" --work "$WORK
     --deadline 30 --estimate llama:fp32=100
 [ "$(json_get "$WORK/dl/skipped-llama-fp32-0.9.json" 'd["skipped"] == "deadline" and d["estimate_s"] == 100')" = True ] \
     && pass "skipped by the deadline, written as skipped-*.json" || fail "deadline: $(ls "$WORK/dl")"
+# --deadline during tuning: the row is written as skipped-*.json (tuning
+# that cannot end before the deadline less --tune-reserve is not started)
+expect_exit 0 "--deadline during tuning" "$PY" "$E2E" --dry-run --out "$WORK/dl2" --work "$WORK/w5" \
+    --only llama:fp32:0.9 --deadline 100 --estimate llama:fp32=0 --tune-reserve 100
+[ "$(json_get "$WORK/dl2/skipped-llama-fp32-0.9.json" 'd["skipped"] == "deadline during tuning" and "not started" in d["reason"]')" = True ] \
+    && pass "cut in tuning, written as skipped-*.json with the reason" || fail "cut row: $(cat "$WORK/dl2/"*.json 2>/dev/null | head -c 400)"
+# and a command running at its timeout is stopped with its whole process
+# group (local's workers are its children): nothing of it keeps running
+cat > "$WORK/cut.py" <<'PYEOF'
+import io, os, sys, time
+sys.path.insert(0, sys.argv[1])
+import e2e
+t0 = time.time()
+try:
+    e2e.run_cmd(["sh", "-c", "sleep 60 & echo $! > %s; wait" % sys.argv[2]], "sleeper", io.StringIO(), timeout=2)
+    sys.exit("run_cmd returned: no DeadlineCut")
+except e2e.DeadlineCut as e:
+    print(e)
+pid = int(open(sys.argv[2]).read())
+for _ in range(50):  # gone, or a zombie nobody reaps yet
+    try:
+        state = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        state = "gone"
+    if state in ("gone", "Z", "X"):
+        break
+    time.sleep(0.1)
+else:
+    sys.exit("the command's child %d still runs (state %s)" % (pid, state))
+sys.exit(0 if time.time() - t0 < 20 else "took %.0f s" % (time.time() - t0))
+PYEOF
+expect_exit 0 "run_cmd stops a command's process group at its timeout" "$PY" "$WORK/cut.py" \
+    "$TOP_SRCDIR/tests/bench" "$WORK/sleeper.pid"
+expect_grep "stopped at the deadline" "$WORK/out" "and says so"
 # the GPU session's one call, as a dry run (its plumbing, its tarball)
 expect_exit 0 "e2e-run.sh session --dry-run" env OUT="$WORK/sess" PY="$PY" E2E_NO_BUILD=1 PACK="$WORK/nopack" \
     sh "$TOP_SRCDIR/tests/bench/e2e-run.sh" session --dry-run --work "$WORK/w4"

@@ -22,7 +22,10 @@ that fails is written as OUT/failed-....json with its error, one that
 while its estimated cost (--estimate MODEL:TIER=S, defaults below) fits in
 what is left, and the torch.compile row only while --compile-margin
 seconds are left after it, so that one device call ends in time with
-every finished row written.
+every finished row written; a row's tuning that runs past the deadline
+less --tune-reserve is stopped (its process group) and written as
+OUT/skipped-....json ("deadline during tuning"): what it measured stays in
+the store, and a rerun with the same --work answers those layers from it.
 
 Models: bert (HF transformers BertModel, bert-base config, batch 32 x 128
 tokens: N = 4096) and llama (a LLaMA-2-7B-shaped decoder stack written here:
@@ -40,6 +43,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -280,15 +284,41 @@ def fp32_reference(dense, inputs):
 
 # ---- one configuration ---------------------------------------------------------------
 
-def run_cmd(args, what, log):
+class DeadlineCut(Exception):
+    """A command stopped because --deadline came first (its work so far is in the store)."""
+
+
+def run_cmd(args, what, log, timeout=None):
+    """Runs args; with timeout (seconds) its whole process group (local's
+    workers too) gets SIGTERM when it passes, SIGKILL 10 s later, and
+    DeadlineCut is raised."""
     t0 = time.time()
-    out = subprocess.run(args, capture_output=True, text=True)
-    log.write("$ %s\n%s%s(exit %d, %.1f s)\n" % (" ".join(args), out.stdout[-4000:], out.stderr[-4000:],
-                                                  out.returncode, time.time() - t0))
+    if timeout is not None and timeout <= 0:
+        raise DeadlineCut("%s not started: the deadline has passed" % what)
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        stdout, stderr = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(p.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                stdout, stderr = p.communicate(timeout=grace)
+                break
+            except subprocess.TimeoutExpired:
+                stdout, stderr = "", ""
+        log.write("$ %s\n%s%s(stopped at the deadline after %.1f s)\n" % (" ".join(args), (stdout or "")[-4000:],
+                                                                          (stderr or "")[-4000:], time.time() - t0))
+        log.flush()
+        raise DeadlineCut("%s stopped at the deadline after %.0f s" % (what, time.time() - t0))
+    log.write("$ %s\n%s%s(exit %d, %.1f s)\n" % (" ".join(args), stdout[-4000:], stderr[-4000:],
+                                                  p.returncode, time.time() - t0))
     log.flush()
-    if out.returncode != 0:
-        raise RuntimeError("%s failed (exit %d): %s" % (what, out.returncode, (out.stderr or out.stdout)[-1500:]))
-    return out.stdout, time.time() - t0
+    if p.returncode != 0:
+        raise RuntimeError("%s failed (exit %d): %s" % (what, p.returncode, (stderr or stdout)[-1500:]))
+    return stdout, time.time() - t0
 
 
 def run_config(a, model_key, tier, sparsity, log):
@@ -314,7 +344,9 @@ def run_config(a, model_key, tier, sparsity, log):
              "--layout", a.layout, "--min-sparsity", str(a.min_sparsity), "--name", tag], "spmmfarm import", log)
     local = [a.spmmfarm, "local", "--model", manifest, "-o", bundle, "--store", a.store, "--json", "-q"]
     local += ["--backend", "sim", "--max-configs", "2", "--allow-simulated"] if a.dry_run else a.local_args.split()
-    tune_text, tune_s = run_cmd(local, "spmmfarm local", log)
+    # with --deadline, tuning stops in time for the rest of the row (--tune-reserve s)
+    tune_timeout = a.deadline - (time.time() - T0) - a.tune_reserve if a.deadline else None
+    tune_text, tune_s = run_cmd(local, "spmmfarm local", log, timeout=tune_timeout)
     tune = json.loads(tune_text)
     # sparsify a copy
     sparse = copy.deepcopy(dense)
@@ -439,6 +471,9 @@ def main():
                    help="encoder layers of the BERT model (default 12: BERT-base; fewer for a quick check, "
                         "written as model bert-base-LAYERSl)")
     p.add_argument("--bert-attn", default=None, help="BERT's attention implementation (transformers' name)")
+    p.add_argument("--tune-reserve", type=float, default=90,
+                   help="with --deadline: seconds kept after tuning for sparsifying and timing (default 90); "
+                        "tuning that would run into them is stopped and the row written as skipped-*.json")
     p.add_argument("--deadline", type=float, default=0,
                    help="seconds from the start after which nothing new is started (0: none)")
     p.add_argument("--estimate", action="append", default=[], help="MODEL:TIER=SECONDS, a configuration's expected cost")
@@ -513,6 +548,12 @@ def main():
             print("%-22s dense %s ms  sparse %s ms  compile %s ms  speedup %s  err %s (%d/%d linear sparse, %.0f s)"
                   % (tag, result["dense_ms"], result["sparse_ms"], result["compile_ms"], result["speedup"],
                      result["max_rel_err"], result["sparse_layers"], result["linear_layers"], result["wall_s"]))
+        except DeadlineCut as e:
+            result = dict(config=tag, skipped="deadline during tuning", reason=str(e),
+                          wall_s=round(time.time() - t0, 1), store=a.store)
+            path = os.path.join(a.out, "skipped-" + tag + ".json")
+            skipped += 1
+            print("%-22s cut: %s (a rerun answers the layers done from %s)" % (tag, e, a.store))
         except Exception as e:
             traceback.print_exc(file=log)
             result = dict(config=tag, error="%s: %s" % (type(e).__name__, str(e)[:2000]), wall_s=round(time.time() - t0, 1))
