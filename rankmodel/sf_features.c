@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/sf_error.h"
+#include "proxygen/sf_dkernel.h"
 #include "proxygen/sf_panels.h"
 #include "proxygen/sf_space.h"
 
@@ -32,10 +33,12 @@ static const char *const s_names[SF_FEATURES_COUNT] = {
     "accumulators", "regs", "block_threads", "shared_bytes", "blocks_per_sm",
     "occupancy", "blocks", "waves", "wave_efficiency", "cols_per_block",
     "code_fmas", "code_bytes", "b_bytes", "loads_per_fma", "thread_fmas_mean",
-    "thread_fmas_max"
+    "thread_fmas_max",
+    "d_union", "d_slab"
 };
 
-_Static_assert (SF_F_THREAD_FMAS_MAX + 1 == SF_FEATURES_COUNT, "the feature enum and count disagree");
+_Static_assert (SF_F_D_SLAB + 1 == SF_FEATURES_COUNT, "the feature enum and count disagree");
+_Static_assert (SF_F_THREAD_FMAS_MAX + 1 == SF_FEATURES_V1_COUNT, "version 1's list is version 2's prefix");
 
 typedef struct {
     int32_t rows;
@@ -167,7 +170,9 @@ s_resources (const sf_features_t *self, const sf_config_t *c, const s_entry_t *p
     f[SF_F_ACCUMULATORS] = (float) acc;
     f[SF_F_REGS] = (float) regs;
     f[SF_F_BLOCK_THREADS] = (float) bt;
-    f[SF_F_SHARED_BYTES] = 0;  /* neither template stages B in shared memory (yet) */
+    /* B staged in shared memory: D's slab kernel (version 1 left it 0) */
+    f[SF_F_SHARED_BYTES] = (float) (!u && c->encoding == SF_D_SLAB
+                                        ? sf_dkernel_shared_bytes (c, sf_matrix_cols (self->a)) : 0);
     f[SF_F_BLOCKS_PER_SM] = (float) bps;
     f[SF_F_OCCUPANCY] = (float) (bps * bt / S_SM_THREADS);
     f[SF_F_BLOCKS] = (float) blocks;
@@ -229,6 +234,8 @@ sf_features_of (sf_features_t *self, const sf_config_t *c, float *f)
     f[SF_F_REORDER_NNZ] = c->reorder == SF_REORDER_NNZ;
     f[SF_F_REORDER_SIM] = c->reorder == SF_REORDER_SIMILARITY;
     f[SF_F_MAX_REGS] = (float) (c->tmpl == SF_TEMPLATE_U ? c->max_regs : 0);
+    f[SF_F_D_UNION] = c->tmpl == SF_TEMPLATE_D && c->encoding == SF_D_UNION;
+    f[SF_F_D_SLAB] = c->tmpl == SF_TEMPLATE_D && c->encoding == SF_D_SLAB;
     s_resources (self, c, p, f);
     return SF_OK;
 }

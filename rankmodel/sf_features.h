@@ -9,7 +9,11 @@
 
     The names are saved in every trained model (XGBoost's feature_names), so
     a model trained on another list is refused at load instead of scoring
-    garbage. Change the list only together with SF_FEATURES_VERSION.
+    garbage. Change the list only together with SF_FEATURES_VERSION, and
+    only by appending (version 2 appended D's encoding and filled
+    shared_bytes, which version 1 left 0: a version-1 model scores version
+    2's first SF_FEATURES_V1_COUNT values exactly as before, see
+    sf_rankmodel_has_features).
 
     Everything here is pure CPU code and deterministic: equal inputs, equal
     bits.
@@ -26,8 +30,9 @@
 extern "C" {
 #endif
 
-#define SF_FEATURES_VERSION 1
-#define SF_FEATURES_COUNT 45
+#define SF_FEATURES_VERSION 2
+#define SF_FEATURES_COUNT 47
+#define SF_FEATURES_V1_COUNT 45   /* version 1's list: version 2's first 45 names */
 
 /*  Indices of the features, in the vector's order. */
 typedef enum {
@@ -44,7 +49,9 @@ typedef enum {
     SF_F_ACCUMULATORS, SF_F_REGS, SF_F_BLOCK_THREADS, SF_F_SHARED_BYTES, SF_F_BLOCKS_PER_SM,
     SF_F_OCCUPANCY, SF_F_BLOCKS, SF_F_WAVES, SF_F_WAVE_EFFICIENCY, SF_F_COLS_PER_BLOCK,
     SF_F_CODE_FMAS, SF_F_CODE_BYTES, SF_F_B_BYTES, SF_F_LOADS_PER_FMA, SF_F_THREAD_FMAS_MEAN,
-    SF_F_THREAD_FMAS_MAX
+    SF_F_THREAD_FMAS_MAX,
+    /* version 2: D's encoding (rows: both 0) */
+    SF_F_D_UNION, SF_F_D_SLAB
 } sf_feature;
 
 /*  The name of feature i (static; NULL out of range), and all of them. */

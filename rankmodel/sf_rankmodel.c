@@ -248,8 +248,28 @@ s_names_are (const char *const *names, int len, int count, const char *(*name_of
     return same;
 }
 
+/*  Whether a model of features version 1 scores version 2's first
+    SF_FEATURES_V1_COUNT values exactly as version 1's: it never splits on
+    shared_bytes, which version 1 left 0 (so a model trained by spmmfarm
+    could not split on it) and version 2 fills for D's slab kernel. */
+static bool
+s_v1_exact (sf_rankmodel_t *self)
+{
+    bst_ulong n = 0, dim = 0;
+    const char **used = NULL;
+    bst_ulong const *shape = NULL;
+    float const *weight = NULL;
+    if (s_xgb (XGBoosterFeatureScore (self->booster, "{\"importance_type\": \"weight\"}", &n, &used, &dim,
+                                      &shape, &weight), "feature use") != SF_OK)
+        return false;
+    for (bst_ulong i = 0; i < n; i++)
+        if (streq (used[i], sf_features_name (SF_F_SHARED_BYTES)) && weight[i] > 0)
+            return false;
+    return true;
+}
+
 /*  Reads back the feature names and count, and decides whether they are
-    this build's list. */
+    this build's list (or version 1's, which scores version 2's prefix). */
 static int
 s_model_inspect (sf_rankmodel_t *self)
 {
@@ -262,6 +282,8 @@ s_model_inspect (sf_rankmodel_t *self)
         return rc;
     self->cols = (int) cols;
     self->ours = len == cols && s_names_are (names, (int) len, SF_FEATURES_COUNT, sf_features_name);
+    if (!self->ours && len == cols && s_names_are (names, (int) len, SF_FEATURES_V1_COUNT, sf_features_name))
+        self->ours = s_v1_exact (self);
     self->ours_t = len == cols && s_names_are (names, (int) len, SF_TFEATURES_COUNT, sf_tfeatures_name);
     return SF_OK;
 }
@@ -467,6 +489,9 @@ sf_rankmodel_evaluate (sf_rankmodel_t *self, const sf_rankdata_t *d, int k, sf_r
     out->top_k = k;
     if (d->groups < 1)
         return SF_OK;
+    if (d->cols != self->cols)  /* e.g. version 2's rows for a version-1 model */
+        return sf_error_set (SF_ERR_INVALID, "evaluation data of %d features for a model of %d", d->cols,
+                             self->cols);
     double *score = malloc ((size_t) d->rows * sizeof *score);
     double *losses = malloc ((size_t) d->groups * sizeof *losses);
     s_ranked_t *order = malloc ((size_t) SF_RANKDATA_GROUP_MAX * sizeof *order);
@@ -673,6 +698,10 @@ sf_rankmodel_rank (void *arg, const sf_matrix_t *a, int64_t n, int32_t sm_count,
     int rc = !features ? sf_error_last ()
            : !x ? sf_error_set (SF_ERR_NOMEM, "out of memory")
            : sf_features_rows (features, configs, count, x);
+    /* a version-1 model: each row's first SF_FEATURES_V1_COUNT values */
+    for (int i = 1; rc == SF_OK && self->cols < SF_FEATURES_COUNT && i < count; i++)
+        memmove (x + (size_t) i * (size_t) self->cols, x + (size_t) i * SF_FEATURES_COUNT,
+                 (size_t) self->cols * sizeof *x);
     if (rc == SF_OK)
         rc = sf_rankmodel_predict (self, x, count, scores);
     free (x);

@@ -101,7 +101,11 @@ void sf_rankmodel_destroy (sf_rankmodel_t **self_p);
 int sf_rankmodel_cols (const sf_rankmodel_t *self);
 
 /*  True when the model's features are this build's sf_features list (the
-    U/D family). */
+    U/D family), or version 1's (SF_FEATURES_V1_COUNT: the list's first
+    names) in a model that never splits on shared_bytes, which version 1
+    left 0: sf_rankmodel_rank scores such a model on each row's first
+    SF_FEATURES_V1_COUNT values, exactly as before (sf_rankmodel_cols
+    says which). */
 bool sf_rankmodel_has_features (const sf_rankmodel_t *self);
 /*  True when they are this build's sf_tfeatures list (template T's family;
     docs/RANKMODEL.md "Template T's model"). The two lists' names differ,

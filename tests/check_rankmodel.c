@@ -93,12 +93,12 @@ s_known_matrix (void)
 
 START_TEST (test_feature_names)
 {
-    ck_assert_int_eq (SF_FEATURES_COUNT, 45);
+    ck_assert_int_eq (SF_FEATURES_COUNT, 47);
     ck_assert_str_eq (sf_features_name (SF_F_M), "m");
     ck_assert_str_eq (sf_features_name (SF_F_NNZ), "nnz");
     ck_assert_str_eq (sf_features_name (SF_F_PANEL_K_MEAN), "panel_k_mean");
     ck_assert_str_eq (sf_features_name (SF_F_WAVES), "waves");
-    ck_assert_str_eq (sf_features_name (SF_FEATURES_COUNT - 1), "thread_fmas_max");
+    ck_assert_str_eq (sf_features_name (SF_FEATURES_COUNT - 1), "d_slab");
     ck_assert_ptr_null (sf_features_name (SF_FEATURES_COUNT));
     for (int i = 0; i < SF_FEATURES_COUNT; i++)
         for (int j = i + 1; j < SF_FEATURES_COUNT; j++)

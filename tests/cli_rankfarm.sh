@@ -55,7 +55,7 @@ cp "$WORK/out" "$WORK/train.json"
 check "$WORK/train.json" 'd["version"] == 1 and d["gpu_type"] == "'$SIM'"' "model version 1 of the sim type"
 check "$WORK/train.json" 'd["problems"] == 4 and d["candidates"] >= 8 and d["jobs_failed"] == 0' \
     "trained on the sweep's 4 problems"
-check "$WORK/train.json" '"train_recall_at_k" in d["metrics"] and d["metrics"]["features"] == 45' "with the stored metrics"
+check "$WORK/train.json" '"train_recall_at_k" in d["metrics"] and d["metrics"]["features"] == 47 and d["metrics"]["features_version"] == 2' "with the stored metrics"
 expect_grep "rank model 1 of $SIM stored" "$WORK/coord.log" "the coordinator logs the model it stored"
 
 # ---- submit --strategy rank: the JOBs carry model 1

@@ -744,3 +744,11 @@ tests_check_trankfarm_SOURCES = tests/check_trankfarm.c tests/sf_check_dir.h tes
 tests_check_trankfarm_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
 tests_check_trankfarm_LDADD = $(CHECK_LDADD)
 tests_check_trankfarm_LDFLAGS = $(CUDA_LDFLAGS)
+
+## rankmodel: feature versions (version 1 models on version 2's features)
+check_PROGRAMS += tests/check_rankmodel_v1
+TESTS += tests/check_rankmodel_v1
+tests_check_rankmodel_v1_SOURCES = tests/check_rankmodel_v1.c
+tests_check_rankmodel_v1_CFLAGS = $(SF_CFLAGS) $(CHECK_CFLAGS)
+tests_check_rankmodel_v1_LDADD = $(CHECK_LDADD)
+tests_check_rankmodel_v1_LDFLAGS = $(CUDA_LDFLAGS)
