@@ -4,12 +4,12 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli/sf_cli.h"
 #include "common/sf_error.h"
 #include "common/sf_log.h"
 #include "experiments/sf_searchsetup.h"
+#include "rankmodel/sf_modelsource.h"
 #include "worker/sf_jobrun.h"
 
 void
@@ -119,18 +119,6 @@ sf_tune_device (const sf_tune_t *t, sf_device_info_t *out)
     return sf_searchsetup_device (t->search.backend, t->search.gpu, out);
 }
 
-bool
-sf_tune_is_tmodel_file (const char *path)
-{
-    struct stat st;
-    if (stat (path, &st) != 0 || S_ISDIR (st.st_mode))
-        return false;
-    sf_rankmodel_t *m = sf_rankmodel_load_file (path);
-    bool t = m && sf_rankmodel_has_tfeatures (m);
-    sf_rankmodel_destroy (&m);
-    return t;
-}
-
 int
 sf_tune_rank_model (const char *cmd, sf_tune_t *t, const char *store_dir, bool required,
                     sf_store_model_t *record)
@@ -143,7 +131,7 @@ sf_tune_rank_model (const char *cmd, sf_tune_t *t, const char *store_dir, bool r
     int rc = sf_tune_device (t, &dev);
     if (rc != SF_OK)
         return sf_cli_fail (cmd, rc);
-    if (t->model && sf_tune_is_tmodel_file (t->model)) {
+    if (t->model && sf_modelsource_is_t_file (t->model)) {
         if (t->request.tier != SF_TIER_BF16 && t->request.tier != SF_TIER_FP16)
             return sf_cli_usage (cmd, "%s is a template T model: T ranks bf16 and fp16 searches only "
                                  "(--precision bf16|fp16)", t->model);

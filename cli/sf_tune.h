@@ -107,9 +107,6 @@ int sf_tune_device (const sf_tune_t *tune, sf_device_info_t *out);
 int sf_tune_rank_model (const char *command, sf_tune_t *tune, const char *store_dir, bool required,
                         sf_store_model_t *record);
 
-/*  path is a file holding a template T rank model (sf_rankmodel_has_tfeatures). */
-bool sf_tune_is_tmodel_file (const char *path);
-
 /*  Releases the model. */
 void sf_tune_fini (sf_tune_t *tune);
 

@@ -621,14 +621,9 @@ sf_client_model_attach (sf_proto_submit_t *submit, sf_rankmodel_t *ranker, uint3
 static int
 s_attach_tmodel (sf_proto_submit_t *submit, const char *source, bool is_dir, bool *tfile)
 {
-    *tfile = false;
-    if (!is_dir) {
-        sf_rankmodel_t *m = sf_rankmodel_load_file (source);
-        *tfile = m && sf_rankmodel_has_tfeatures (m);
-        sf_rankmodel_destroy (&m);
-        if (!*tfile)
-            return SF_OK;  /* a U/D model's file (or none): the U/D path says */
-    }
+    *tfile = !is_dir && sf_modelsource_is_t_file (source);
+    if (!is_dir && !*tfile)
+        return SF_OK;  /* a U/D model's file (or none): the U/D path says */
     sf_store_model_t record;
     bool soft = false;
     sf_rankmodel_t *m = sf_modelsource_load_t (source, submit->gpu_type, &record, &soft);

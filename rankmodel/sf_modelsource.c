@@ -9,6 +9,18 @@
 #include "common/sf_log.h"
 #include "rankmodel/sf_rankstore.h"
 
+bool
+sf_modelsource_is_t_file (const char *path)
+{
+    struct stat st;
+    if (stat (path, &st) != 0 || S_ISDIR (st.st_mode))
+        return false;
+    sf_rankmodel_t *m = sf_rankmodel_load_file (path);
+    bool t = m && sf_rankmodel_has_tfeatures (m);
+    sf_rankmodel_destroy (&m);
+    return t;
+}
+
 /*  A model file: its provenance (booster attributes) goes into record, and a
     model of another GPU type is refused (a sim model never ranks for a real
     GPU, nor an A100's for an H100). A file without provenance (trained

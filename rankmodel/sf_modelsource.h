@@ -29,6 +29,11 @@ extern "C" {
 sf_rankmodel_t *sf_modelsource_load (const char *source, const char *gpu_type, sf_store_model_t *record,
                                      bool *soft);
 
+/*  Whether path is a file (not a store directory) holding a template T
+    model (sf_rankmodel_has_tfeatures): what decides, for a --model or
+    --rank-model source, which family it ranks. */
+bool sf_modelsource_is_t_file (const char *path);
+
 /*  The same for template T's model of gpu_type (docs/RANKMODEL.md
     "Template T's model"): a file must hold a T model (sf_rankmodel_has_tfeatures)
     whose provenance, when it has one, is gpu_type's T key ("TYPE+T"); a

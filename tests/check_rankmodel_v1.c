@@ -104,10 +104,10 @@ START_TEST (test_v1_model_scores_as_before)
 }
 END_TEST
 
-/*  Trains a small model on `cols` features named by this build's list,
-    whose time depends on feature `key` (and shared_bytes' column set by
-    the rows' index), and reloads it from its JSON (the check of a loaded
-    model). */
+/*  Trains a small model on the first `cols` features of this build's list
+    (filler values; the time follows column `key` alone, so that the model
+    splits on it) and reloads it from its JSON (the check a loaded model
+    gets). */
 static sf_rankmodel_t *
 s_trained (int cols, int key)
 {

@@ -299,16 +299,17 @@ def run_cmd(args, what, log, timeout=None):
     try:
         stdout, stderr = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        stdout = stderr = ""
         for sig, grace in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
             try:
                 os.killpg(p.pid, sig)
             except ProcessLookupError:
-                break
+                pass  # the group ended meanwhile: communicate reaps it
             try:
                 stdout, stderr = p.communicate(timeout=grace)
                 break
             except subprocess.TimeoutExpired:
-                stdout, stderr = "", ""
+                pass
         log.write("$ %s\n%s%s(stopped at the deadline after %.1f s)\n" % (" ".join(args), (stdout or "")[-4000:],
                                                                           (stderr or "")[-4000:], time.time() - t0))
         log.flush()
