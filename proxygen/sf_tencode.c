@@ -13,7 +13,7 @@
 static int
 s_header_bytes (int32_t enc)
 {
-    return enc == SF_T_ELEM ? 44 : 20;
+    return enc == SF_T_ELEM ? 44 : enc == SF_T_PAIR ? 20 : 24;
 }
 
 /*  The fragment position of (row r, column c) of a tile: lane and the
@@ -100,10 +100,10 @@ s_put_word (uint8_t *p, uint32_t w)
         p[b] = (uint8_t) (w >> (8 * b));
 }
 
-/*  The tile's header at hdr and its values at val; returns the values'
-    bytes. */
+/*  The tile's header at hdr and its values at val, at byte `at` of its
+    group; returns the values' bytes. */
 static size_t
-s_put_tile (const s_enc_t *e, uint8_t *hdr, uint8_t *val)
+s_put_tile (const s_enc_t *e, uint8_t *hdr, uint8_t *val, size_t at)
 {
     size_t n = 0;
     if (e->c->enc == SF_T_ELEM) {
@@ -151,8 +151,14 @@ s_put_tile (const s_enc_t *e, uint8_t *hdr, uint8_t *val)
         uint32_t below = 0;
         for (int q = 0; q < 4; q++) {
             s_put_word (hdr + 4 * q, mask[q]);
+            if (e->c->enc == SF_T_PAIR2) {  /* the word's start in the group (< 2^16) */
+                uint32_t start = (uint32_t) at + 4 * below;
+                hdr[16 + 2 * q] = (uint8_t) start;
+                hdr[17 + 2 * q] = (uint8_t) (start >> 8);
+            }
             below += (uint32_t) __builtin_popcount (mask[q]);
-            hdr[16 + q] = (uint8_t) below;  /* P1, P2, P3, then the count (<= 128) */
+            if (e->c->enc == SF_T_PAIR)
+                hdr[16 + q] = (uint8_t) below;  /* P1, P2, P3, then the count (<= 128) */
         }
     }
     return n;
@@ -205,7 +211,8 @@ sf_tencode (const sf_tconfig_t *c, sf_tier tier, const sf_matrix_t *a, void **da
                             memset (e.tp, 0, sizeof e.tp);
                             if (kt < last_tile && strip * S_TILE < m)
                                 s_fill_tile (&e, strip, kt);
-                            vbytes += s_put_tile (&e, scratch + (u * c->strips + i) * hb, vals + vbytes);
+                            vbytes += s_put_tile (&e, scratch + (u * c->strips + i) * hb, vals + vbytes,
+                                                  (size_t) (tpg * hb) + vbytes);
                         }
                     }
                     size_t bytes = (size_t) (tpg * hb) + vbytes, padded = (bytes + 15) / 16 * 16;
@@ -259,11 +266,12 @@ s_word (const uint8_t *p)
 }
 
 /*  Decodes one tile as the kernel's lanes read it: the header at hdr, the
-    group's values at val (vlimit bytes), *vb values (16-bit for ELEM,
-    32-bit words for PAIR) of earlier tiles. Writes dense rows r0.., columns
-    c0.. (skips with dense NULL); *nnz counts set bits. */
+    group's values at val (vlimit bytes; vstart bytes from the group's
+    first byte), *vb values (16-bit for ELEM, 32-bit words for PAIR and
+    PAIR2) of earlier tiles. Writes dense rows r0.., columns c0.. (skips
+    with dense NULL); *nnz counts set bits. */
 static int
-s_decode_tile (int32_t enc, const uint8_t *hdr, const uint8_t *val, size_t vlimit, uint32_t *vb,
+s_decode_tile (int32_t enc, const uint8_t *hdr, const uint8_t *val, size_t vstart, size_t vlimit, uint32_t *vb,
                uint16_t *dense, int64_t m, int64_t k, int64_t r0, int64_t c0, int64_t *nnz)
 {
     uint16_t h[32][8];
@@ -298,15 +306,22 @@ s_decode_tile (int32_t enc, const uint8_t *hdr, const uint8_t *val, size_t vlimi
     } else {
         uint32_t below = 0;
         for (int q = 0; q < 4; q++) {
+            if (enc == SF_T_PAIR2) {  /* each word's start: where the values lie */
+                size_t start = hdr[16 + 2 * q] | (size_t) hdr[17 + 2 * q] << 8, want = vstart + 4 * ((size_t) *vb + below);
+                if (start != want)
+                    return sf_error_set (SF_ERR_FORMAT, "T encoding: a tile's start %d is %zu, not %zu", q, start, want);
+            }
             below += (uint32_t) __builtin_popcount (s_word (hdr + 4 * q));
-            if (hdr[16 + q] != below)
+            if (enc == SF_T_PAIR && hdr[16 + q] != below)
                 return sf_error_set (SF_ERR_FORMAT, "T encoding: a tile's count P[%d] is %u, not %u", q,
                                      hdr[16 + q], below);
         }
         for (int lane = 0; lane < 32; lane++) {
             int w8 = lane >> 3, sh = (lane & 7) * 4;
             uint32_t ww = s_word (hdr + 4 * w8), nib = (ww >> sh) & 0xfu;
-            uint32_t r = *vb + (w8 ? hdr[16 + w8 - 1] : 0) + (uint32_t) __builtin_popcount (ww & ((1u << sh) - 1u));
+            uint32_t r = enc == SF_T_PAIR2 ? (uint32_t) ((hdr[16 + 2 * w8] | (size_t) hdr[17 + 2 * w8] << 8) - vstart) / 4
+                                           : *vb + (w8 ? hdr[16 + w8 - 1] : 0);
+            r += (uint32_t) __builtin_popcount (ww & ((1u << sh) - 1u));
             for (int q = 0; q < 4; q++) {
                 if (!(nib >> q & 1u))
                     continue;
@@ -355,7 +370,7 @@ sf_tencode_decode (const void *data, size_t size, uint16_t *dense, sf_tencode_in
         return sf_error_set (SF_ERR_FORMAT, "T encoding: bad magic 0x%08x", hw[0]);
     sf_tconfig_t c = { (int32_t) hw[3], (int32_t) hw[4], (int32_t) hw[5], 16, (int32_t) hw[6],
                        (int32_t) hw[7], 2, 0, 0, 0 };
-    if (hw[3] > 1 || hw[4] > 64 || hw[5] > 64 || hw[6] > 64 || hw[7] > 64 || !sf_tconfig_legal (&c))
+    if (hw[3] > 2 || hw[4] > 64 || hw[5] > 64 || hw[6] > 64 || hw[7] > 64 || !sf_tconfig_legal (&c))
         return sf_error_set (SF_ERR_FORMAT, "T encoding: its config (e%u w%u m%u k%u g%u) is not legal",
                              hw[3], hw[4], hw[5], hw[6], hw[7]);
     if (hw[15] != SF_TIER_BF16 && hw[15] != SF_TIER_FP16)
@@ -396,8 +411,8 @@ sf_tencode_decode (const void *data, size_t size, uint16_t *dense, sf_tencode_in
         for (int64_t u = 0; u < c.group; u++)
             for (int64_t s = 0; s < c.strips; s++, tiles++) {
                 int64_t kt = j * g.part_tiles + x * c.group + u, strip = (b * c.warps + v) * c.strips + s;
-                int rc = s_decode_tile (c.enc, hdr + (u * c.strips + s) * hb, val, vlimit, &vb, dense, m, k,
-                                        strip * S_TILE, kt * S_TILE, &nnz);
+                int rc = s_decode_tile (c.enc, hdr + (u * c.strips + s) * hb, val, (size_t) (tpg * hb), vlimit, &vb,
+                                        dense, m, k, strip * S_TILE, kt * S_TILE, &nnz);
                 if (rc != SF_OK)
                     return rc;
             }

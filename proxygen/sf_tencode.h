@@ -25,6 +25,15 @@
     column) per set bit, lane-major, q ascending within a lane.
     The counts spare the kernel all population counts but one per tile
     (POPC runs at 16 lanes a clock on sm_90).
+    Encoding SF_T_PAIR2 (24-byte header; session 20): SF_T_PAIR's 4 nibble
+    words, then 4 16-bit little-endian starts: start w (w < 4) is the byte
+    offset, from the group's first byte (its first header), of the first
+    value of lanes 8 w .. 8 w + 7 (where they would lie if they had none).
+    Values as SF_T_PAIR's. A lane's first value lies at start[l / 8] + 4
+    popc(its word's nibbles below it): one population count and no running
+    count across the group's tiles (SF_T_PAIR's vb), so the kernel decodes
+    a group's tiles independently of each other. A group is at most 32
+    tiles of 24 + 512 bytes, so the starts fit 16 bits.
 
     The buffer (little-endian 32-bit words; offsets in words):
       [0] magic 0x31544653 ("SFT1")  [1] M  [2] K  [3] e  [4] w  [5] m

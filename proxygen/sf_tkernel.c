@@ -53,7 +53,11 @@ static const char s_body[] =
     "#define NT (NB / 8)        /* n-tiles of 8 columns */\n"
     "#define UB (NB / 8)        /* 16-byte units in a staged row of B */\n"
     "#define RB_ROWS (16 * W * MW)  /* rows of C per block */\n"
+    "#if E == 2  /* E2 */\n"
+    "#define HB 24              /* header bytes per tile */\n"
+    "#else  /* E2 */\n"
     "#define HB (E == 0 ? 44 : 20)  /* header bytes per tile */\n"
+    "#endif  /* E2 */\n"
     "#define TPG (G * MW)       /* tiles per group */\n"
     "#define BCH (G * 16 * NB * 2)  /* bytes of a staged chunk of B (BS, PF) */\n"
     "#if PF\n"
@@ -182,6 +186,32 @@ static const char s_body[] =
     "   values of the group's tiles before it. */\n"
     "static __device__ __forceinline__ void s_decode (const unsigned char *sm, u32 so, u32 vo, u32 t,\n"
     "                                                 u32 &vb, u32 lane, u32 a[4]) {\n"
+    "#if E == 2  /* E2 */\n"
+    "    /* Pair bitmap with starts (e2): lane l's nibble at bits 4 (l % 8)\n"
+    "       of word l / 8, then 16-bit starts: start w the byte offset from\n"
+    "       the slot of the first value of lanes 8 w .. 8 w + 7. A tile's\n"
+    "       lanes need nothing of the group's other tiles (no vb chain, vo\n"
+    "       unused), and the four loads' addresses come from the nibble's\n"
+    "       bits (4 bytes a set bit below), not from each other's loads.\n"
+    "       The header addresses are written as the lane's part plus the\n"
+    "       tile's, so that each read is one LDS with an immediate offset;\n"
+    "       the mads are PTX so that x & 1 and x & 2 stay what they are (as\n"
+    "       C, (x & 1) * 4 becomes (x << 2) & 4: one instruction more). */\n"
+    "    const u32 w8 = lane >> 3, sh = (lane & 7u) * 4u;\n"
+    "    const u32 ww = *(const u32 *) (sm + (so + 4u * w8) + t * 24u);\n"
+    "    const u32 st = *(const u16 *) (sm + (so + 2u * w8) + (t * 24u + 16u));\n"
+    "    const u32 x = ww >> sh;  /* this lane's nibble in bits 0..3 (more above) */\n"
+    "    const u32 r0 = so + st + 4u * __popc (ww & ((1u << sh) - 1u));\n"
+    "    const u32 b0 = x & 1u, b1 = x & 2u, b2 = x & 4u;\n"
+    "    u32 r1, r2;\n"
+    "    asm (\"mad.lo.u32 %0, %1, 4, %2;\" : \"=r\"(r1) : \"r\"(b0), \"r\"(r0));\n"
+    "    asm (\"mad.lo.u32 %0, %1, 2, %2;\" : \"=r\"(r2) : \"r\"(b1), \"r\"(r1));\n"
+    "    const u32 r3 = r2 + b2;\n"
+    "    a[0] = x & 1u ? *(const u32 *) (sm + r0) : 0u;\n"
+    "    a[1] = x & 2u ? *(const u32 *) (sm + r1) : 0u;\n"
+    "    a[2] = x & 4u ? *(const u32 *) (sm + r2) : 0u;\n"
+    "    a[3] = x & 8u ? *(const u32 *) (sm + r3) : 0u;\n"
+    "#else  /* E2 */\n"
     "    const u32 q4 = lane >> 2;\n"
     "#if E == 0\n"
     "    const u32 sh = (lane & 3u) * 8u;  /* this lane's byte in its mask word */\n"
@@ -226,6 +256,7 @@ static const char s_body[] =
     "        r += (nib >> q) & 1u;\n"
     "    }\n"
     "#endif\n"
+    "#endif  /* E2 */\n"
     "}\n"
     "\n"
     "#if NK\n"
@@ -652,7 +683,7 @@ static const int32_t s_ksplit[] = { 1, 2, 4, 8 }, s_group[] = { 2, 4, 8, 16 };
 bool
 sf_tconfig_legal (const sf_tconfig_t *c)
 {
-    bool base = (c->enc == SF_T_ELEM || c->enc == SF_T_PAIR) && s_in (c->warps, s_warps, S_COUNT (s_warps))
+    bool base = (c->enc == SF_T_ELEM || c->enc == SF_T_PAIR || c->enc == SF_T_PAIR2) && s_in (c->warps, s_warps, S_COUNT (s_warps))
         && s_in (c->strips, s_strips, S_COUNT (s_strips)) && s_in (c->ncols, s_ncols, S_COUNT (s_ncols))
         && s_in (c->ksplit, s_ksplit, S_COUNT (s_ksplit)) && s_in (c->group, s_group, S_COUNT (s_group))
         && c->stages >= S_STAGES_MIN && c->stages <= S_STAGES_MAX && (c->ilp == 0 || c->ilp == 1)
@@ -736,33 +767,53 @@ sf_tkernel_shared_bytes (const sf_tconfig_t *c, const sf_tgeom_t *g, int64_t slo
     return g->b_bytes + (int64_t) c->warps * c->stages * (slot_bytes + 8);
 }
 
-/*  The body for one layout. nk: as written (the source's NK, defined 1,
-    selects its branches). kn: without the nk branches and the marker lines
-    of the S_NK_* blocks, so that kn sources stay byte for byte what they
-    were before the nk form existed (compile caches, stored kernels and the
-    check_tnk digest rely on it). */
+/*  The body for one layout and encoding. nk: the S_NK_* blocks as
+    written (the source's NK, defined 1, selects their branches). kn:
+    without their nk branches and marker lines, so that kn sources stay
+    byte for byte what they were before the nk form existed (compile
+    caches, stored kernels and the check_tnk digest rely on it). The
+    S_E2_* blocks (encoding e2, session 20) go the same way in both
+    layouts: an e2 source keeps their e2 branch only, an e0 or e1 source
+    their other branch only, so that e0 and e1 sources are what they were
+    before e2 existed. Neither family's blocks nest in the other's. */
 #define S_NK_IF "#if NK\n"
 #define S_NK_ELSE "#else  /* NK */\n"
 #define S_NK_ENDIF "#endif  /* NK */\n"
+#define S_E2_IF "#if E == 2  /* E2 */\n"
+#define S_E2_ELSE "#else  /* E2 */\n"
+#define S_E2_ENDIF "#endif  /* E2 */\n"
+
+static bool
+s_line_is (const char *p, size_t len, const char *marker)
+{
+    return len == strlen (marker) && memcmp (p, marker, len) == 0;
+}
 
 static void
-s_append_body (sf_buf_t *out, bool nk)
+s_append_body (sf_buf_t *out, bool nk, bool e2)
 {
-    if (nk) {
-        sf_buf_append (out, s_body, sizeof s_body - 1);
-        return;
-    }
-    int state = 0;  /* 0 outside an NK block, 1 in its nk branch, 2 in its kn branch */
+    /* per family: 0 outside its block, 1 in its first branch, 2 in its
+       second; a line is kept unless a filtered family's state drops it */
+    int nks = 0, e2s = 0;
     for (const char *p = s_body; *p;) {
         const char *eol = strchr (p, '\n');
         size_t len = eol ? (size_t) (eol - p) + 1 : strlen (p);
-        if (len == strlen (S_NK_IF) && memcmp (p, S_NK_IF, len) == 0)
-            state = 1;
-        else if (len == strlen (S_NK_ELSE) && memcmp (p, S_NK_ELSE, len) == 0)
-            state = 2;
-        else if (len == strlen (S_NK_ENDIF) && memcmp (p, S_NK_ENDIF, len) == 0)
-            state = 0;
-        else if (state != 1)
+        bool keep = false;
+        if (s_line_is (p, len, S_NK_IF))
+            nks = 1, keep = nk;
+        else if (s_line_is (p, len, S_NK_ELSE))
+            nks = 2, keep = nk;
+        else if (s_line_is (p, len, S_NK_ENDIF))
+            nks = 0, keep = nk;
+        else if (s_line_is (p, len, S_E2_IF))
+            e2s = 1;
+        else if (s_line_is (p, len, S_E2_ELSE))
+            e2s = 2;
+        else if (s_line_is (p, len, S_E2_ENDIF))
+            e2s = 0;
+        else
+            keep = (nk || nks != 1) && (e2s == 0 || (e2s == 1) == e2);
+        if (keep)
             sf_buf_append (out, p, len);
         p += len;
     }
@@ -804,7 +855,7 @@ sf_tkernel_source (const sf_tconfig_t *c, sf_tier tier, sf_layout layout, const 
                    (int) c->warps, (int) c->strips, (int) c->ncols, (int) c->ksplit, (int) c->group,
                    (int) c->stages, (int) c->ilp, (int) c->bstream, (int) c->prefill, tier == SF_TIER_BF16,
                    epi->bias ? 1 : 0, epi->relu ? 1 : 0, layout == SF_LAYOUT_NK, launch->entry);
-    s_append_body (out, layout == SF_LAYOUT_NK);
+    s_append_body (out, layout == SF_LAYOUT_NK, c->enc == SF_T_PAIR2);
     return sf_buf_status (out);
 }
 
@@ -862,7 +913,8 @@ sf_tkernel_compile (const sf_tconfig_t *c, sf_tier tier, sf_layout layout, const
 static int64_t
 s_slot_estimate (const sf_tconfig_t *c, double d)
 {
-    double tile = c->enc == SF_T_ELEM ? 44 + 2 * 256 * d : 20 + 4 * 128 * (1 - (1 - d) * (1 - d));
+    double tile = c->enc == SF_T_ELEM ? 44 + 2 * 256 * d
+                                      : (c->enc == SF_T_PAIR ? 20 : 24) + 4 * 128 * (1 - (1 - d) * (1 - d));
     double group = tile * c->group * c->strips * 1.25;
     return ((int64_t) group + 15) / 16 * 16;
 }
@@ -884,6 +936,9 @@ sf_tkernel_space (const sf_tspace_problem_t *p, sf_tconfig_t *out, int max, int 
     int count = 0, pruned = 0;
     for (int pass = 0; pass < 2; pass++) {
         count = pruned = 0;
+        /* e 0 and 1 only: e2 (session 20) is legal for explicit configs
+           and tc_bench but stays out of the searched space until it has
+           been measured on a GPU */
         for (int e = 0; e < 2; e++)
             for (int iw = 0; iw < S_COUNT (s_warps); iw++)
                 for (int im = 0; im < S_COUNT (s_strips); im++)

@@ -42,7 +42,10 @@
       e  encoding of a 16 x 16 tile: 0 element bitmap (256 bits in the
          fragment's order, the values packed, 2 bytes per nonzero + 44
          bytes a tile), 1 pair bitmap (one bit per pair of adjacent k in a
-         row, 4 bytes per nonempty pair + 20 bytes a tile)
+         row, 4 bytes per nonempty pair + 20 bytes a tile), 2 the pair
+         bitmap with each 8-lane word's start in the group (24 bytes a
+         tile: no running count across a group's tiles; session 20, not
+         in sf_tkernel_space until measured on a GPU)
       w  warps per block: 1, 2, 4, 8
       m  16-row strips per warp: 1, 2
       n  columns per block: 8, 16, 32, 64
@@ -82,9 +85,10 @@ extern "C" {
 
 #define SF_T_ELEM 0
 #define SF_T_PAIR 1
+#define SF_T_PAIR2 2
 
 typedef struct {
-    int32_t enc;     /* e: SF_T_ELEM or SF_T_PAIR */
+    int32_t enc;     /* e: SF_T_ELEM, SF_T_PAIR or SF_T_PAIR2 */
     int32_t warps;   /* w */
     int32_t strips;  /* m */
     int32_t ncols;   /* n */

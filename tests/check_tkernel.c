@@ -14,14 +14,32 @@
 #include "proxygen/sf_tencode.h"
 #include "proxygen/sf_tkernel.h"
 
+/*  c's text is want, and it parses back to c. */
+static void
+s_text_is (const sf_tconfig_t *c, const char *want)
+{
+    char text[SF_TCONFIG_TEXT_MAX];
+    sf_tconfig_t back;
+    ck_assert_str_eq (sf_tconfig_text (c, text), want);
+    ck_assert_int_eq (sf_tconfig_parse (text, &back), SF_OK);
+    ck_assert_int_eq (memcmp (c, &back, sizeof back), 0);
+}
+
 START_TEST (test_config_text)
 {
     sf_tconfig_t c = { SF_T_PAIR, 4, 1, 16, 4, 8, 4, 0, 0, 0 }, back;
-    char text[SF_TCONFIG_TEXT_MAX];
-    ck_assert_str_eq (sf_tconfig_text (&c, text), "T:e1.w4.m1.n16.k4.g8.p4");
-    ck_assert_int_eq (sf_tconfig_parse (text, &back), SF_OK);
-    ck_assert_int_eq (memcmp (&c, &back, sizeof c), 0);
-    ck_assert_int_eq (sf_tconfig_parse ("T:e2.w4.m1.n16.k4.g8.p4", &back), SF_ERR_RANGE);
+    s_text_is (&c, "T:e1.w4.m1.n16.k4.g8.p4");
+    ck_assert_int_eq (sf_tconfig_parse ("T:e3.w4.m1.n16.k4.g8.p4", &back), SF_ERR_RANGE);
+    ck_assert_int_eq (sf_tconfig_parse ("T:e-1.w4.m1.n16.k4.g8.p4", &back), SF_ERR_RANGE);
+    /* e2 (session 20): legal and canonical, with the other knobs */
+    sf_tconfig_t e2 = { SF_T_PAIR2, 4, 1, 16, 2, 8, 4, 0, 0, 0 };
+    s_text_is (&e2, "T:e2.w4.m1.n16.k2.g8.p4");
+    ck_assert (sf_tconfig_legal (&e2));
+    ck_assert_int_eq (sf_tconfig_parse ("T:e2.w8.m1.n128.k1.g4.p2.f1", &back), SF_OK);
+    ck_assert_int_eq (back.enc, SF_T_PAIR2);
+    ck_assert_int_eq (back.prefill, 1);
+    ck_assert_int_eq (sf_tconfig_parse ("T:e2.w4.m2.n32.k2.g8.p4.a1.b1", &back), SF_OK);
+    ck_assert_int_eq (sf_tconfig_parse ("T:e02.w4.m1.n16.k2.g8.p4", &back), SF_ERR_FORMAT);
     ck_assert_int_eq (sf_tconfig_parse ("T:e1.w3.m1.n16.k4.g8.p4", &back), SF_ERR_RANGE);
     ck_assert_int_eq (sf_tconfig_parse ("T:e1.w4.m1.n12.k4.g8.p4", &back), SF_ERR_RANGE);
     ck_assert_int_eq (sf_tconfig_parse ("T:e1.w4.m1.n16.k16.g8.p4", &back), SF_ERR_RANGE);
@@ -33,20 +51,14 @@ START_TEST (test_config_text)
     ck_assert_int_eq (sf_tconfig_parse (NULL, &back), SF_ERR_FORMAT);
     /* the optional knobs: written only when set, in order, canonical */
     sf_tconfig_t ilp = { SF_T_PAIR, 4, 1, 16, 2, 8, 4, 1, 0, 0 }, pf = { SF_T_ELEM, 8, 1, 128, 1, 4, 2, 0, 0, 1 };
-    ck_assert_str_eq (sf_tconfig_text (&ilp, text), "T:e1.w4.m1.n16.k2.g8.p4.a1");
-    ck_assert_int_eq (sf_tconfig_parse (text, &back), SF_OK);
-    ck_assert_int_eq (memcmp (&ilp, &back, sizeof ilp), 0);
-    ck_assert_str_eq (sf_tconfig_text (&pf, text), "T:e0.w8.m1.n128.k1.g4.p2.f1");
-    ck_assert_int_eq (sf_tconfig_parse (text, &back), SF_OK);
-    ck_assert_int_eq (memcmp (&pf, &back, sizeof pf), 0);
+    s_text_is (&ilp, "T:e1.w4.m1.n16.k2.g8.p4.a1");
+    s_text_is (&pf, "T:e0.w8.m1.n128.k1.g4.p2.f1");
     ck_assert_int_eq (sf_tconfig_parse ("T:e1.w4.m1.n16.k2.g8.p4.a0", &back), SF_ERR_FORMAT);
     ck_assert_int_eq (sf_tconfig_parse ("T:e1.w4.m1.n16.k2.g8.p4.a2", &back), SF_ERR_RANGE);
     ck_assert_int_eq (sf_tconfig_parse ("T:e0.w8.m1.n128.k1.g4.p2.f1.a1", &back), SF_ERR_FORMAT);
     ck_assert_int_eq (sf_tconfig_parse ("T:e0.w8.m1.n128.k1.g4.p2.f1.", &back), SF_ERR_FORMAT);
     sf_tconfig_t bs = { SF_T_ELEM, 4, 2, 32, 1, 4, 2, 1, 1, 0 };
-    ck_assert_str_eq (sf_tconfig_text (&bs, text), "T:e0.w4.m2.n32.k1.g4.p2.a1.b1");
-    ck_assert_int_eq (sf_tconfig_parse (text, &back), SF_OK);
-    ck_assert_int_eq (memcmp (&bs, &back, sizeof bs), 0);
+    s_text_is (&bs, "T:e0.w4.m2.n32.k1.g4.p2.a1.b1");
     ck_assert_int_eq (sf_tconfig_parse ("T:e1.w4.m1.n16.k2.g8.p4.b1.a1", &back), SF_ERR_FORMAT);
     ck_assert_int_eq (sf_tconfig_parse ("T:e1.w4.m1.n16.k2.g8.p4.c1", &back), SF_ERR_FORMAT);
     ck_assert_int_eq (sf_tconfig_parse ("T:e0.w8.m1.n128.k1.g4.p2.b1.f1", &back), SF_ERR_RANGE);
@@ -100,20 +112,28 @@ START_TEST (test_geometry)
 END_TEST
 
 /*  Dense M x K with the given density (0: all zero, 1: dense), values
-    never zero; rows in [er0, er1) left empty. */
+    never zero; rows in [er0, er1) left empty, rows in [dr0, dr1) fully
+    dense (a dense panel in a sparse matrix). */
 static sf_matrix_t *
-s_matrix (int64_t m, int64_t k, double density, int64_t er0, int64_t er1, uint64_t seed)
+s_matrix_bands (int64_t m, int64_t k, double density, int64_t er0, int64_t er1, int64_t dr0, int64_t dr1,
+                uint64_t seed)
 {
     sf_rng_t rng;
     sf_rng_seed (&rng, seed);
     float *d = calloc ((size_t) (m * k), sizeof *d);
     for (int64_t r = 0; r < m; r++)
         for (int64_t c = 0; c < k; c++)
-            if ((r < er0 || r >= er1) && sf_rng_unit (&rng) < density)
+            if ((r < er0 || r >= er1) && ((r >= dr0 && r < dr1) || sf_rng_unit (&rng) < density))
                 d[r * k + c] = sf_rng_weight (&rng);
     sf_matrix_t *a = sf_matrix_new_dense (m, k, d);
     free (d);
     return a;
+}
+
+static sf_matrix_t *
+s_matrix (int64_t m, int64_t k, double density, int64_t er0, int64_t er1, uint64_t seed)
+{
+    return s_matrix_bands (m, k, density, er0, er1, 0, 0, seed);
 }
 
 /*  Encodes a with c in tier, decodes it and compares with a rounded. */
@@ -162,24 +182,34 @@ static const sf_tconfig_t s_configs[] = {
     { SF_T_ELEM, 4, 1, 16, 1, 8, 4, 0, 0, 0 }, { SF_T_PAIR, 4, 1, 16, 1, 8, 4, 0, 0, 0 }, { SF_T_ELEM, 2, 2, 64, 2, 2, 2, 0, 0, 0 },
     { SF_T_PAIR, 1, 2, 8, 4, 4, 3, 0, 0, 0 },  { SF_T_ELEM, 8, 1, 32, 8, 2, 2, 0, 0, 0 }, { SF_T_PAIR, 2, 1, 16, 2, 16, 2, 0, 0, 0 },
     { SF_T_PAIR, 8, 1, 128, 1, 4, 2, 0, 0, 1 },  /* the prefill kernel reads the same encoding */
+    /* e2 (session 20): the e1 configs' twins, m 2 with a K split, the
+       prefill kernel; tiers alternate with the index as above */
+    { SF_T_PAIR2, 4, 1, 16, 1, 8, 4, 0, 0, 0 }, { SF_T_PAIR2, 1, 2, 8, 4, 4, 3, 0, 0, 0 },
+    { SF_T_PAIR2, 2, 1, 16, 2, 16, 2, 0, 0, 0 }, { SF_T_PAIR2, 4, 2, 32, 2, 8, 4, 0, 0, 0 },
+    { SF_T_PAIR2, 2, 2, 64, 8, 2, 2, 0, 0, 0 }, { SF_T_PAIR2, 8, 1, 128, 1, 4, 2, 0, 0, 1 },
 };
 #define S_CONFIGS ((int) (sizeof s_configs / sizeof s_configs[0]))
 
 /*  Random matrices at 50 and 90 %, K and M not multiples of 16, an empty
     band of rows (whole strips and panels), a fully dense matrix, an empty
-    one; both encodings, both 16-bit tiers. */
+    one, a fully dense 64-row panel in a 90 % matrix (e2's largest starts:
+    a group of dense tiles); every encoding, both 16-bit tiers. */
 START_TEST (test_roundtrip)
 {
     struct {
         int64_t m, k;
         double density;
         int64_t er0, er1;
+        bool panel;  /* rows [er0, er1) dense instead of empty */
     } cases[] = {
-        { 64, 64, 0.5, 0, 0 }, { 45, 37, 0.1, 0, 0 }, { 130, 200, 0.3, 16, 80 },
-        { 33, 129, 1.0, 0, 0 }, { 17, 16, 0.0, 0, 0 }, { 256, 300, 0.05, 100, 101 },
+        { 64, 64, 0.5, 0, 0, false }, { 45, 37, 0.1, 0, 0, false }, { 130, 200, 0.3, 16, 80, false },
+        { 33, 129, 1.0, 0, 0, false }, { 17, 16, 0.0, 0, 0, false }, { 256, 300, 0.05, 100, 101, false },
+        { 200, 530, 0.1, 64, 128, true },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        sf_matrix_t *a = s_matrix (cases[i].m, cases[i].k, cases[i].density, cases[i].er0, cases[i].er1, 7 + i);
+        sf_matrix_t *a = cases[i].panel
+            ? s_matrix_bands (cases[i].m, cases[i].k, cases[i].density, 0, 0, cases[i].er0, cases[i].er1, 7 + i)
+            : s_matrix (cases[i].m, cases[i].k, cases[i].density, cases[i].er0, cases[i].er1, 7 + i);
         ck_assert_ptr_nonnull (a);
         for (int j = 0; j < S_CONFIGS; j++) {
             sf_tgeom_t g;
@@ -212,8 +242,65 @@ START_TEST (test_encoding_size)
     ck_assert_int_ge (info.value_bytes, 2 * sf_matrix_nnz (a));
     ck_assert_int_le (info.value_bytes, 4 * sf_matrix_nnz (a));
     free (data);
+    /* e2: e1's values, 4 more header bytes a tile (32 a group of 8) */
+    sf_tconfig_t c2 = cp;
+    c2.enc = SF_T_PAIR2;
+    int64_t e1_size = (int64_t) size, e1_values = info.value_bytes;
+    ck_assert_int_eq (sf_tencode (&c2, SF_TIER_BF16, a, &data, &size), SF_OK);
+    ck_assert_int_eq (sf_tencode_decode (data, size, NULL, &info), SF_OK);
+    ck_assert_int_eq (info.value_bytes, e1_values);
+    ck_assert_int_eq ((int64_t) size, e1_size + 32 * info.total_groups);
+    free (data);
     ck_assert_int_eq (sf_tencode (&ce, SF_TIER_FP32, a, &data, &size), SF_ERR_INVALID);
     ck_assert_ptr_null (data);
+    sf_matrix_destroy (&a);
+}
+END_TEST
+
+/*  e2's bytes (sf_tencode.h): one group of two tiles, the second past K
+    and empty: the nibble words, each 8-lane word's start from the group's
+    first byte (48 bytes of headers, then the values), the pairs. */
+START_TEST (test_e2_layout)
+{
+    float d[16 * 16] = { 0 };
+    d[0 * 16 + 0] = 1.0f;    /* lane 0, a[0] (row 0, columns 0-1): low half */
+    d[8 * 16 + 9] = -2.0f;   /* lane 0, a[3] (row 8, columns 8-9): high half */
+    d[7 * 16 + 15] = 0.5f;   /* lane 31, a[2] (row 7, columns 14-15): high half */
+    sf_matrix_t *a = sf_matrix_new_dense (16, 16, d);
+    sf_tconfig_t c = { SF_T_PAIR2, 1, 1, 8, 1, 2, 2, 0, 0, 0 };
+    void *data = NULL;
+    size_t size = 0;
+    ck_assert_int_eq (sf_tencode (&c, SF_TIER_BF16, a, &data, &size), SF_OK);
+    const uint32_t *w = data;
+    ck_assert_int_eq (w[3], SF_T_PAIR2);
+    ck_assert_int_eq (w[14], 1);  /* one group */
+    const uint8_t *g = (const uint8_t *) data + 4 * w[13];
+    const uint32_t *gw = (const uint32_t *) g;
+    const uint16_t *gh = (const uint16_t *) g;
+    ck_assert_uint_eq (gw[0], 0x9u);         /* lane 0: a[0] and a[3] */
+    ck_assert_uint_eq (gw[1], 0u);
+    ck_assert_uint_eq (gw[2], 0u);
+    ck_assert_uint_eq (gw[3], 0x40000000u);  /* lane 31: a[2] */
+    ck_assert_uint_eq (gh[8], 48);           /* lanes 0-7 start the values */
+    ck_assert_uint_eq (gh[9], 56);           /* after lane 0's two pairs */
+    ck_assert_uint_eq (gh[10], 56);
+    ck_assert_uint_eq (gh[11], 56);
+    for (int q = 0; q < 4; q++) {            /* the empty tile: where its values would start */
+        ck_assert_uint_eq (gw[6 + q], 0u);
+        ck_assert_uint_eq (gh[20 + q], 60);
+    }
+    ck_assert_uint_eq (gw[12], sf_tier_to_bf16 (1.0f));
+    ck_assert_uint_eq (gw[13], (uint32_t) sf_tier_to_bf16 (-2.0f) << 16);
+    ck_assert_uint_eq (gw[14], (uint32_t) sf_tier_to_bf16 (0.5f) << 16);
+    ck_assert_uint_eq (size, 4 * w[13] + 64);  /* 48 + 12 bytes, padded to 16 */
+    uint16_t got[256];
+    ck_assert_int_eq (sf_tencode_decode (data, size, got, NULL), SF_OK);
+    for (int i = 0; i < 256; i++)
+        ck_assert_uint_eq (got[i], sf_tier_to_bf16 (d[i]));
+    /* a start the kernel would read elsewhere is refused */
+    ((uint8_t *) data)[4 * w[13] + 18] += 4;
+    ck_assert_int_eq (sf_tencode_decode (data, size, NULL, NULL), SF_ERR_FORMAT);
+    free (data);
     sf_matrix_destroy (&a);
 }
 END_TEST
@@ -224,7 +311,7 @@ END_TEST
 START_TEST (test_decode_hostile)
 {
     sf_matrix_t *a = s_matrix (40, 70, 0.3, 0, 0, 11);
-    for (int e = 0; e < 2; e++) {
+    for (int e = 0; e < 3; e++) {
         sf_tconfig_t c = { e, 2, 1, 16, 2, 2, 2, 0, 0, 0 };
         void *data = NULL;
         size_t size = 0;
@@ -263,6 +350,8 @@ START_TEST (test_space)
     for (int i = 0; i < n; i++) {
         sf_tgeom_t g;
         ck_assert (sf_tconfig_legal (&out[i]));
+        /* e2 is legal but stays out of the space until measured on a GPU */
+        ck_assert_int_ne (out[i].enc, SF_T_PAIR2);
         ck_assert_int_le (out[i].ncols, 16);
         ck_assert_int_le (out[i].strips * out[i].ncols, 128);
         ck_assert_int_eq (sf_tkernel_geom (&out[i], p.m, p.k, &g), SF_OK);
@@ -341,6 +430,10 @@ START_TEST (test_source_compiles)
         { SF_T_PAIR, 2, 1, 8, 2, 16, 3, 1, 1, 0 },
         { SF_T_ELEM, 8, 1, 128, 1, 4, 2, 0, 0, 1 }, { SF_T_PAIR, 8, 1, 64, 1, 8, 3, 0, 0, 1 },
         { SF_T_PAIR, 8, 1, 128, 1, 2, 4, 0, 0, 1 }, { SF_T_ELEM, 8, 1, 64, 1, 2, 2, 0, 0, 1 },
+        /* e2 (session 20): decode, m 2, a1, b1, the prefill kernel */
+        { SF_T_PAIR2, 4, 1, 16, 2, 8, 4, 0, 0, 0 }, { SF_T_PAIR2, 4, 2, 64, 1, 16, 2, 0, 0, 0 },
+        { SF_T_PAIR2, 4, 1, 16, 2, 8, 4, 1, 0, 0 }, { SF_T_PAIR2, 2, 2, 32, 4, 4, 3, 0, 1, 0 },
+        { SF_T_PAIR2, 8, 1, 128, 1, 8, 2, 0, 0, 1 },
     };
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
         sf_epilogue_t epi = { i % 2 == 0, i < 2 };
@@ -363,6 +456,10 @@ START_TEST (test_source_compiles)
         ck_assert_ptr_nonnull (strstr (source, "#define BIAS_F32 0\n#define BIAS_T u16\n"));
         ck_assert_int_eq (SF_TKERNEL_BIAS_BYTES, sizeof (uint16_t));
         ck_assert_int_eq (SF_TKERNEL_BIAS_BYTES, sf_tier_elem_size (tier));
+        /* the E2 blocks are resolved for the encoding: no marker lines,
+           e2's decode in e2 sources only */
+        ck_assert_ptr_null (strstr (source, "/* E2 */"));
+        ck_assert_int_eq (strstr (source, "Pair bitmap with starts (e2)") != NULL, configs[i].enc == SF_T_PAIR2);
         ck_assert_int_eq (launch.block_threads, 32 * configs[i].warps);
         ck_assert_int_eq (launch.cols_per_block, configs[i].ncols);
         free (cubin);
@@ -392,6 +489,7 @@ s_suite (void)
     tcase_add_test (tc, test_geometry);
     tcase_add_test (tc, test_roundtrip);
     tcase_add_test (tc, test_encoding_size);
+    tcase_add_test (tc, test_e2_layout);
     tcase_add_test (tc, test_decode_hostile);
     tcase_add_test (tc, test_space);
     tcase_add_test (tc, test_source_compiles);

@@ -92,6 +92,7 @@ START_TEST (test_nk_source)
     const sf_tconfig_t configs[] = {
         { SF_T_PAIR, 4, 1, 16, 2, 8, 4, 0, 0, 0 }, { SF_T_ELEM, 1, 2, 8, 8, 4, 3, 0, 0, 0 },
         { SF_T_PAIR, 4, 1, 16, 1, 8, 4, 1, 1, 0 }, { SF_T_ELEM, 8, 1, 128, 1, 4, 2, 0, 0, 1 },
+        { SF_T_PAIR2, 4, 1, 16, 2, 8, 4, 0, 0, 0 },
     };
     sf_epilogue_t epi = { true, true };
     for (size_t i = 0; i < sizeof configs / sizeof configs[0]; i++) {
@@ -139,7 +140,7 @@ END_TEST
 
 /*  Every kernel family in nk, every column width (8: ldmatrix.x2), every K
     split (the cluster's sums, SK 8 with one warp: two rows a block's share),
-    both encodings and tiers, with and without bias and ReLU; the configs of
+    every encoding, both tiers, with and without bias and ReLU; the configs of
     tc_bench verify and of the decode and prefill benches of tests/gpu/tnk.sh
     among them. */
 START_TEST (test_nk_compiles)
@@ -151,6 +152,8 @@ START_TEST (test_nk_compiles)
         "T:e0.w2.m2.n32.k1.g4.p2.a1",    "T:e1.w4.m1.n16.k4.g8.p4.b1",   "T:e0.w8.m2.n64.k1.g4.p2.b1",
         "T:e1.w2.m1.n8.k2.g16.p3.a1.b1", "T:e1.w8.m2.n16.k1.g8.p4.a1.b1", "T:e0.w8.m1.n128.k1.g4.p2.f1",
         "T:e1.w8.m1.n64.k1.g2.p3.f1",    "T:e1.w8.m1.n128.k1.g8.p2.f1",  "T:e0.w8.m1.n64.k1.g8.p4.f1",
+        /* e2 (session 20) */
+        "T:e2.w4.m1.n16.k2.g8.p4",       "T:e2.w4.m2.n32.k2.g8.p4.a1",   "T:e2.w8.m1.n128.k1.g8.p2.f1",
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         sf_tconfig_t c;
