@@ -95,6 +95,17 @@ START_TEST (test_tiles_and_knobs)
     ck_assert_double_le (fabs ((double) size - overhead - f[SF_TF_ENCODED_BYTES]), 15.0 * (double) g.total_groups);
     free (data);
     ck_assert (f[SF_TF_BYTES_BOUND_US] > 1.2f);
+    /* e2 (24-byte tile headers): the same agreement with its encoding */
+    sf_tconfig_t c2 = c;
+    float f2[SF_TFEATURES_COUNT];
+    c2.enc = SF_T_PAIR2;
+    ck_assert_int_eq (sf_tfeatures_of (t, &c2, f2), SF_OK);
+    ck_assert_int_eq (sf_tencode (&c2, SF_TIER_BF16, a, &data, &size), SF_OK);
+    ck_assert_double_le (fabs ((double) size - overhead - f2[SF_TF_ENCODED_BYTES]), 15.0 * (double) g.total_groups);
+    /* 4 bytes more a tile slot than e1 */
+    double slots = (double) (g.row_blocks * g.rows / 16) * (double) (g.part_tiles * c.ksplit);
+    ck_assert_double_eq_tol ((double) f2[SF_TF_ENCODED_BYTES] - f[SF_TF_ENCODED_BYTES], 4.0 * slots, 1e-3);
+    free (data);
     /* deterministic */
     ck_assert_int_eq (sf_tfeatures_of (t, &c, again), SF_OK);
     ck_assert_int_eq (memcmp (f, again, sizeof f), 0);
