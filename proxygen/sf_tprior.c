@@ -36,7 +36,9 @@ sf_tprior_score (const sf_tspace_problem_t *p, const sf_tconfig_t *c)
         widest *= 2;
     double d = p->m > 0 && p->k > 0 ? (double) p->nnz / ((double) p->m * (double) p->k) : 1.0;
     double s = 2.0 * fabs (log2 ((double) c->ncols / (double) widest));
-    s += c->enc == (d <= 0.5 ? SF_T_PAIR : SF_T_ELEM) ? 0.0 : 0.5;
+    /* e2 is e1's pair bitmap with the starts in the header: one family */
+    int32_t family = c->enc == SF_T_PAIR2 ? SF_T_PAIR : c->enc;
+    s += family == (d <= 0.5 ? SF_T_PAIR : SF_T_ELEM) ? 0.0 : 0.5;
     int64_t rows = 16 * (int64_t) c->warps * c->strips;
     s += s_rows_cost (rows) + (c->warps < 4 ? 1.0 : 0.0);
     int64_t blocks = (p->n + c->ncols - 1) / c->ncols * ((p->m + rows - 1) / rows) * c->ksplit;

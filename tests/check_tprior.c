@@ -49,6 +49,10 @@ START_TEST (test_score_prefers_the_winners_region)
     sf_tspace_problem_t dense = s_problem (4096, 4096, 16, 0.7);
     sf_tconfig_t e0 = s_config ("T:e0.w4.m1.n16.k2.g8.p4"), e1 = s_config ("T:e1.w4.m1.n16.k2.g8.p4");
     ck_assert (sf_tprior_score (&dense, &e0) < sf_tprior_score (&dense, &e1));
+    /* e2 is e1's family: scored as its e1 twin, sparse or not */
+    sf_tconfig_t e2 = s_config ("T:e2.w4.m1.n16.k2.g8.p4");
+    ck_assert_double_eq (sf_tprior_score (&p, &e2), centre);
+    ck_assert_double_eq (sf_tprior_score (&dense, &e2), sf_tprior_score (&dense, &e1));
     /* about one wave of blocks: k 8 makes 4 waves of 4096 rows at w 4 m 1 */
     sf_tconfig_t k8 = s_config ("T:e1.w4.m1.n16.k8.g8.p4");
     ck_assert (sf_tprior_score (&p, &k8) > centre);
