@@ -42,9 +42,9 @@ s_drop_variants (sf_tconfig_t *configs, int count)
     return kept;
 }
 
-/*  SPMMFARM_T_E2=1 times encoding e2 in place of e1: each e1 config of the
-    space becomes its e2 twin (the same knobs; the space's size and order
-    stay). Opt-in until a farm's whole path has run with e2 on a GPU
+/*  SPMMFARM_T_E2=1 times encoding e2 in place of e1: each e1 config picked
+    to be timed becomes its e2 twin (the same knobs), after the prior or a
+    T model has picked them, so the picks are e1's. Opt-in until a farm's whole path has run with e2 on a GPU
     (docs/DECISIONS.md "T's encoding e2 is legal but not searched yet"). */
 static void
 s_swap_e2 (sf_tconfig_t *configs, int count)
@@ -234,13 +234,13 @@ sf_tsearch_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, s
     }
     int all = count;
     count = s_drop_variants (configs, count);
-    s_swap_e2 (configs, count);
     out->pruned += pruned + (all - count);
     count = s_select (a, n, opts, &tp, configs, count, out);
     if (count < 0) {
         free (configs);
         return count;
     }
+    s_swap_e2 (configs, count);  /* after the ranking: a T model scores e1 as trained */
     out->legal += count;
     s_tjob_t *jobs = calloc ((size_t) count + 1, sizeof *jobs);
     if (!jobs) {
