@@ -44,8 +44,9 @@ s_drop_variants (sf_tconfig_t *configs, int count)
 
 /*  SPMMFARM_T_E2=1 times encoding e2 in place of e1: each e1 config picked
     to be timed becomes its e2 twin (the same knobs), after the prior or a
-    T model has picked them, so the picks are e1's. Opt-in until a farm's whole path has run with e2 on a GPU
-    (docs/DECISIONS.md "T's encoding e2 is legal but not searched yet"). */
+    T model has picked them, so the picks are e1's. Opt-in until a farm's
+    whole path has run with e2 on a GPU (docs/DECISIONS.md "T's encoding
+    e2 is legal but not searched yet"). */
 static void
 s_swap_e2 (sf_tconfig_t *configs, int count)
 {
