@@ -10,12 +10,6 @@
 #define S_TILE 16
 #define S_WORDS_MAX ((int64_t) UINT32_MAX)
 
-static int
-s_header_bytes (int32_t enc)
-{
-    return enc == SF_T_ELEM ? 44 : enc == SF_T_PAIR ? 20 : 24;
-}
-
 /*  The fragment position of (row r, column c) of a tile: lane and the
     register half j (0..7); register j / 2 is the fragment's a[q]. */
 static void
@@ -177,7 +171,7 @@ sf_tencode (const sf_tconfig_t *c, sf_tier tier, const sf_matrix_t *a, void **da
     int rc = sf_tkernel_geom (c, m, k, &g);
     if (rc != SF_OK)
         return rc;
-    int64_t hb = s_header_bytes (c->enc), tpg = (int64_t) c->group * c->strips;
+    int64_t hb = sf_tkernel_header_bytes (c->enc), tpg = (int64_t) c->group * c->strips;
     int64_t off_data = (SF_TENC_HEADER_WORDS + g.total_groups + 1 + 3) / 4 * 4;
     if (off_data > S_WORDS_MAX)
         return sf_error_set (SF_ERR_RANGE, "too many groups for the T encoding");
@@ -386,7 +380,7 @@ sf_tencode_decode (const void *data, size_t size, uint16_t *dense, sf_tencode_in
         || (size_t) off_data * 4 > size)
         return sf_error_set (SF_ERR_FORMAT, "T encoding: its geometry words disagree with %lld x %lld",
                              (long long) m, (long long) k);
-    int64_t hb = s_header_bytes (c.enc), tpg = (int64_t) c.group * c.strips, slot = hw[11];
+    int64_t hb = sf_tkernel_header_bytes (c.enc), tpg = (int64_t) c.group * c.strips, slot = hw[11];
     const uint8_t *base = bytes + off_data * 4;
     size_t data_bytes = size - (size_t) off_data * 4;
     int64_t largest = 0, tiles = 0, nnz = 0, value_bytes = 0;

@@ -2,6 +2,7 @@
     and launch. */
 #include "proxygen/sf_tkernel.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -680,6 +681,13 @@ static const int32_t s_ksplit[] = { 1, 2, 4, 8 }, s_group[] = { 2, 4, 8, 16 };
 #define S_STAGES_MIN 2
 #define S_STAGES_MAX 8
 
+int
+sf_tkernel_header_bytes (int32_t enc)
+{
+    assert (enc == SF_T_ELEM || enc == SF_T_PAIR || enc == SF_T_PAIR2);
+    return enc == SF_T_ELEM ? 44 : enc == SF_T_PAIR ? 20 : 24;
+}
+
 bool
 sf_tconfig_legal (const sf_tconfig_t *c)
 {
@@ -913,8 +921,8 @@ sf_tkernel_compile (const sf_tconfig_t *c, sf_tier tier, sf_layout layout, const
 static int64_t
 s_slot_estimate (const sf_tconfig_t *c, double d)
 {
-    double tile = c->enc == SF_T_ELEM ? 44 + 2 * 256 * d
-                                      : (c->enc == SF_T_PAIR ? 20 : 24) + 4 * 128 * (1 - (1 - d) * (1 - d));
+    double tile = sf_tkernel_header_bytes (c->enc)
+                + (c->enc == SF_T_ELEM ? 2 * 256 * d : 4 * 128 * (1 - (1 - d) * (1 - d)));
     double group = tile * c->group * c->strips * 1.25;
     return ((int64_t) group + 15) / 16 * 16;
 }

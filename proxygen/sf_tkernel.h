@@ -117,6 +117,10 @@ char *sf_tconfig_text (const sf_tconfig_t *config, char *buf);
 int sf_tconfig_parse (const char *text, sf_tconfig_t *config);
 /*  Whether every knob is in its table. */
 bool sf_tconfig_legal (const sf_tconfig_t *config);
+/*  The bytes of one tile slot's header in encoding enc (SF_T_ELEM 44,
+    SF_T_PAIR 20, SF_T_PAIR2 24; sf_tencode.h); the one place they are
+    written down for the encoder, the space's estimates and the features. */
+int sf_tkernel_header_bytes (int32_t enc);
 
 /*  Geometry of a config on an M x K matrix. */
 typedef struct {

@@ -129,7 +129,7 @@ sf_tfeatures_of (sf_tfeatures_t *self, const sf_tconfig_t *c, float *f)
        nonempty ones; sf_tencode.h) and the largest group's, at the mean */
     double slots = (double) (g.row_blocks * g.rows / 16) * (double) (g.part_tiles * c->ksplit);
     double values = c->enc == SF_T_ELEM ? 2.0 * nnz : 4.0 * (double) self->pairs;
-    double header = c->enc == SF_T_ELEM ? 44 : c->enc == SF_T_PAIR2 ? 24 : 20;
+    double header = sf_tkernel_header_bytes (c->enc);
     double encoded = slots * header + values;
     double slot = encoded / (double) g.total_groups * 1.25;
     double shared = (double) g.b_bytes + (double) c->warps * c->stages * (slot + 8);
