@@ -5,7 +5,7 @@
 # /tmp/spmmfarm-e2e stays on the warm machine), call 2 (the same script,
 # TAG=b) answers the layers done from the store,
 # tunes the rest and times the models.
-P=$PWD/.devpack-s20
+P=${P:-$PWD/.devpack-s20}
 TAG=${TAG:-a}
 T0=$(date +%s)
 cp $P/COMMIT $OUT/COMMIT.txt; nvidia-smi --query-gpu=name,driver_version --format=csv >> $OUT/COMMIT.txt

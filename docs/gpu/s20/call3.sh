@@ -3,7 +3,7 @@
 # local's defaults, fresh store, CUDA_CACHE_DISABLE=1, empty compile cache),
 # cut by the call's limit; MODE=bert-more carries it on in the next call on
 # the same warm machine, then MODE=bert-warm (SF_SCALE_TIME each).
-P=$PWD/.devpack-s20
+P=${P:-$PWD/.devpack-s20}
 T0=$(date +%s)
 cp $P/COMMIT $OUT/COMMIT.txt; nvidia-smi --query-gpu=name,driver_version --format=csv >> $OUT/COMMIT.txt
 for m in ${MODE:-bert}; do
