@@ -42,22 +42,6 @@ s_drop_variants (sf_tconfig_t *configs, int count)
     return kept;
 }
 
-/*  SPMMFARM_T_E2=1 times encoding e2 in place of e1: each e1 config picked
-    to be timed becomes its e2 twin (the same knobs), after the prior or a
-    T model has picked them, so the picks are e1's. Opt-in until a farm's
-    whole path has run with e2 on a GPU (docs/DECISIONS.md "T's encoding
-    e2 is legal but not searched yet"). */
-static void
-s_swap_e2 (sf_tconfig_t *configs, int count)
-{
-    const char *v = getenv ("SPMMFARM_T_E2");
-    if (!v || strcmp (v, "1") != 0)
-        return;
-    for (int i = 0; i < count; i++)
-        if (configs[i].enc == SF_T_PAIR)
-            configs[i].enc = SF_T_PAIR2;
-}
-
 /*  Rank with a T model (opts->trank): every legal config scored, the top_k
     to the front in score order (ties: the space's order). Otherwise a part
     of the space is the prior's first picks (sf_tprior.h), not an even
@@ -241,7 +225,6 @@ sf_tsearch_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, s
         free (configs);
         return count;
     }
-    s_swap_e2 (configs, count);  /* after the ranking: a T model scores e1 as trained */
     out->legal += count;
     s_tjob_t *jobs = calloc ((size_t) count + 1, sizeof *jobs);
     if (!jobs) {

@@ -1,18 +1,19 @@
 #!/bin/sh
 # t-e2.sh: template T's encoding e2 (session 20) through the farm's whole
-# path on a GPU, before e2 joins T's searched space (docs/DECISIONS.md, "T's
-# encoding e2 is legal but not searched yet"). tc-bench.sh e2 verified e2's
-# kernels through tc_bench; this runs them where users get them:
+# path on a GPU, as T's searched space has it since session 22 (e0 and e2;
+# e1 only by name: docs/DECISIONS.md, "T's encoding e2 replaces e1 in the
+# searched space"). tc-bench.sh e2 verified e2's kernels through tc_bench;
+# this runs them where users get them:
 #   search   tune-local (worker, measuring child, verification against the
-#            CPU reference) in the bf16 tier with SPMMFARM_T_E2=1, which
-#            times each e1 config of T's space as its e2 twin; kn and nk;
-#            awkward shapes (N = 1, 7, 17; K = 27, 300: not multiples of 16;
-#            empty rows; a fully dense panel) and LLaMA's 4096 x 4096 at 90 %,
-#            N = 16, where T wins
+#            CPU reference) in the bf16 tier with T's default space; kn and
+#            nk; awkward shapes (N = 1, 7, 17; K = 27, 300: not multiples
+#            of 16; empty rows; a fully dense panel) and LLaMA's 4096 x 4096
+#            at 90 %, N = 16, where T wins
 #   runtime  the 4096 x 4096 winners exported (spmmfarm export) and run
 #            through libspmmfarm-rt by `bundle verify` at N = 16, 7 and 1
-# Every e2 candidate must verify, and at least one must have run in each
-# search; a T winner of the 4096 x 4096 searches must be e2.
+# Every e2 candidate must verify, at least one must have run in each search
+# and none may be e1 (the space's); a T winner of the 4096 x 4096 searches
+# must be e2.
 #   SPMMFARM=path/to/spmmfarm (default ./spmmfarm); SF_GPU_CONFIGS (default 24)
 # About 2-4 minutes on a warm H100 (NVRTC compiles). Exit 1 on any failure.
 SF_TOP_SRCDIR=${SF_TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -20,8 +21,6 @@ export SF_TOP_SRCDIR
 . "$(dirname "$0")/../testlib.sh"
 
 CONFIGS=${SF_GPU_CONFIGS:-24}
-SPMMFARM_T_E2=1
-export SPMMFARM_T_E2
 
 expect_exit 0 "a GPU is visible" "$SPMMFARM" devices --json
 json_get "$WORK/out" 'len(d["devices"])' 2>/dev/null | grep -qv '^0$' || { echo "no GPU: nothing to check"; exit 77; }
@@ -32,7 +31,7 @@ gen 32 32 0.0 dense
 gen 100 300 0.98 emptyish
 gen 4096 4096 0.9 llama
 
-# tune NAME FILE N LAYOUT [flags]: an exhaustive bf16 search of T with e2
+# tune NAME FILE N LAYOUT [flags]: a bf16 search of T (its prior's first picks)
 tune () {
     name=$1; file=$2; n=$3; layout=$4; shift 4
     expect_exit 0 "$name: the search runs" "$SPMMFARM" tune-local "$file" --n "$n" --layout "$layout" \
@@ -44,6 +43,8 @@ tune () {
         'sum(1 for c in d["candidates"] if c["config"].startswith("T:e2") and c["status"] == "ok")')
     bad=$(json_get "$WORK/$name.json" \
         '[c["config"] + ": " + c["status"] for c in d["candidates"] if c["config"].startswith("T:e2") and c["status"] != "ok"]')
+    e1=$(json_get "$WORK/$name.json" 'sum(1 for c in d["candidates"] if c["config"].startswith("T:e1"))')
+    [ "${e1:-1}" = 0 ] && pass "$name: no e1 config in T's space" || fail "$name: $e1 e1 configs searched"
     [ "${e2:-0}" -ge 1 ] && [ "$bad" = "[]" ] && [ "$(json_get "$WORK/$name.json" 'd["search"]["failed"]')" = 0 ] \
         && pass "$name: $e2 e2 candidates timed and verified" || fail "$name: e2 candidates: $e2 ok, failed: $bad"
     [ "$(json_get "$WORK/$name.json" 'd["best"]["verified"] and not d["simulated"]')" = True ] \
