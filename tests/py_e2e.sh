@@ -33,6 +33,8 @@ J="$WORK/e2e/llama-fp32-0.9.json"
     && pass "the LLaMA row has the output contract's keys, no timing (dry run)" || fail "LLaMA row: $(head -c 400 "$J")"
 [ "$(json_get "$J" 'd["linear_layers"] == 14 and d["sparse_layers"] == 14 and d["output_shape"] == [2, 1, 64] and d["tuning"]["gpu_type"].startswith("sim/")')" = True ] \
     && pass "every linear layer of the decoder stack was tuned, exported and replaced" || fail "LLaMA layers"
+[ "$(json_get "$J" 'd["linear_free_layers"] == 14')" = True ] \
+    && pass "the linear-free model (the bound's floor) has every linear layer at zero cost" || fail "linear-free row"
 if "$PY" -c 'import transformers' >/dev/null 2>&1; then
     [ "$(json_get "$WORK/e2e/bert-fp32-0.9.json" 'd["sparse_layers"] == d["linear_layers"] > 0')" = True ] \
         && pass "BERT (transformers) sparsified" || fail "BERT row"

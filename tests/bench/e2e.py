@@ -221,6 +221,41 @@ def prune_(model, sparsity):
 
 # ---- timing ---------------------------------------------------------------------
 
+class _NoLinear(torch.nn.Module):
+    """A linear layer's output at no cost (one buffer, written once): the
+    model around it is what is left to time."""
+
+    def __init__(self, out_features):
+        super().__init__()
+        self.out_features, self.buf = out_features, None
+
+    def forward(self, x):
+        shape = tuple(x.shape[:-1]) + (self.out_features,)
+        if self.buf is None or tuple(self.buf.shape) != shape or self.buf.dtype != x.dtype or self.buf.device != x.device:
+            self.buf = torch.zeros(shape, dtype=x.dtype, device=x.device)
+        return self.buf
+
+
+def linear_free(dense, report):
+    """A copy of dense whose linear layers that the import took (sparse or
+    left dense by sparsify) cost nothing: its time is the end-to-end bound's
+    floor (what no linear kernel can remove). Returns (model, layers)."""
+    floor = copy.deepcopy(dense)
+    names = sorted({r[0] for r in report.replaced} | {d[0] for d in report.dense})
+    done = 0
+    for name in names:
+        try:
+            mod = floor.get_submodule(name)
+        except AttributeError:
+            continue
+        if not isinstance(mod, torch.nn.Linear):
+            continue
+        parent, _, leaf = name.rpartition(".")
+        setattr(floor.get_submodule(parent) if parent else floor, leaf, _NoLinear(mod.out_features))
+        done += 1
+    return floor, done
+
+
 def graph_ms(fn, reps, warmup=3):
     """Captures fn() as a CUDA graph; returns (median ms of single replays, output)."""
     side = torch.cuda.Stream()
@@ -375,8 +410,13 @@ def run_config(a, model_key, tier, sparsity, log):
             out_d, out_s = _first(dense(*inputs)), _first(sparse(*inputs))
             if out_d.shape != out_s.shape:
                 raise RuntimeError("sparse output %s, dense %s" % (tuple(out_s.shape), tuple(out_d.shape)))
+            floor, n_free = linear_free(dense, report)
+            out_f = _first(floor(*inputs))
+            if out_f.shape != out_d.shape or n_free != result["linear_layers"]:
+                raise RuntimeError("linear-free model: output %s, %d of %d linear layers"
+                                   % (tuple(out_f.shape), n_free, result["linear_layers"]))
             result.update(dense_ms=None, sparse_ms=None, compile_ms=None, speedup=None, max_rel_err=None,
-                          fro_rel_err=None, output_shape=list(out_s.shape))
+                          fro_rel_err=None, output_shape=list(out_s.shape), linear_free_layers=n_free)
             return tag, result
         torch.backends.cuda.matmul.allow_tf32 = tier == "tf32"
         torch.backends.cudnn.allow_tf32 = tier == "tf32"
@@ -404,6 +444,12 @@ def run_config(a, model_key, tier, sparsity, log):
         if shape["step"] == "decode":
             result["dense_tokens_per_s"] = round(shape["batch"] / dense_ms * 1e3, 1)
             result["sparse_tokens_per_s"] = round(shape["batch"] / sparse_ms * 1e3, 1)
+        if not a.no_floor:  # the bound: the same model with its tuned linear layers at zero cost
+            floor, n_free = linear_free(dense, report)
+            floor_ms, _ = graph_ms(lambda: floor(*inputs), a.reps)
+            result.update(linear_free_ms=round(floor_ms, 4), linear_free_layers=n_free,
+                          speedup_bound=round(dense_ms / floor_ms, 3) if floor_ms > 0 else None)
+            del floor
         if tier == "fp32":  # PyTorch's TF32 as information (the issue's bar)
             torch.backends.cuda.matmul.allow_tf32 = True
             result["dense_tf32_ms"] = round(graph_ms(lambda: dense(*inputs), a.reps)[0], 4)
@@ -468,6 +514,8 @@ def main():
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile row")
     p.add_argument("--sparse-compile", action="store_true", help="also torch.compile the sparse model")
+    p.add_argument("--no-floor", action="store_true",
+                   help="skip the linear-free row (the model with its tuned linear layers at zero cost: the bound)")
     p.add_argument("--bert-layers", type=int, default=12,
                    help="encoder layers of the BERT model (default 12: BERT-base; fewer for a quick check, "
                         "written as model bert-base-LAYERSl)")
