@@ -19,36 +19,55 @@ struct _sf_matrix_t {
 };
 
 /*  Canonical hash encoding: a tag, then little-endian dims, offsets, indices
-    and value bits (-0.0 hashed as +0.0 cannot occur: zeros are not stored). */
+    and value bits (-0.0 hashed as +0.0 cannot occur: zeros are not stored).
+    The words go through a 4 KiB buffer: one SHA-256 update per word cost
+    more than the hash itself (0.8 s for a 13.5M-nonzero matrix, session 22),
+    and the digest is the same. */
+typedef struct {
+    sf_sha256_t ctx;
+    size_t used;
+    uint8_t buf[4096];
+} s_hasher_t;
+
 static void
-s_hash_u32 (sf_sha256_t *ctx, uint32_t v)
+s_hash_u32 (s_hasher_t *h, uint32_t v)
 {
-    uint8_t b[4] = { (uint8_t) v, (uint8_t) (v >> 8), (uint8_t) (v >> 16), (uint8_t) (v >> 24) };
-    sf_sha256_update (ctx, b, 4);
+    if (h->used + 4 > sizeof h->buf) {
+        sf_sha256_update (&h->ctx, h->buf, h->used);
+        h->used = 0;
+    }
+    uint8_t *b = h->buf + h->used;
+    b[0] = (uint8_t) v;
+    b[1] = (uint8_t) (v >> 8);
+    b[2] = (uint8_t) (v >> 16);
+    b[3] = (uint8_t) (v >> 24);
+    h->used += 4;
 }
 
 static void
 s_compute_hash (sf_matrix_t *self)
 {
-    sf_sha256_t ctx;
-    sf_sha256_init (&ctx);
+    s_hasher_t h;
+    h.used = 0;
+    sf_sha256_init (&h.ctx);
     static const char tag[] = "spmmfarm-csr-v1";
-    sf_sha256_update (&ctx, tag, sizeof tag); /* includes the NUL */
-    s_hash_u32 (&ctx, (uint32_t) self->rows);
-    s_hash_u32 (&ctx, (uint32_t) self->cols);
+    sf_sha256_update (&h.ctx, tag, sizeof tag); /* includes the NUL */
+    s_hash_u32 (&h, (uint32_t) self->rows);
+    s_hash_u32 (&h, (uint32_t) self->cols);
     int32_t nnz = self->row_ptr[self->rows];
-    s_hash_u32 (&ctx, (uint32_t) nnz);
+    s_hash_u32 (&h, (uint32_t) nnz);
     for (int64_t i = 0; i <= self->rows; i++)
-        s_hash_u32 (&ctx, (uint32_t) self->row_ptr[i]);
+        s_hash_u32 (&h, (uint32_t) self->row_ptr[i]);
     for (int64_t i = 0; i < nnz; i++)
-        s_hash_u32 (&ctx, (uint32_t) self->col_idx[i]);
+        s_hash_u32 (&h, (uint32_t) self->col_idx[i]);
     for (int64_t i = 0; i < nnz; i++) {
         uint32_t bits;
         memcpy (&bits, &self->values[i], 4);
-        s_hash_u32 (&ctx, bits);
+        s_hash_u32 (&h, bits);
     }
+    sf_sha256_update (&h.ctx, h.buf, h.used);
     uint8_t digest[SF_SHA256_BYTES];
-    sf_sha256_final (&ctx, digest);
+    sf_sha256_final (&h.ctx, digest);
     sf_sha256_hex (digest, self->hash);
 }
 

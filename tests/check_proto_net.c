@@ -87,7 +87,7 @@ START_TEST (test_zmq_router_dealer)
     got = s_dealer_recv (dealer, 5000);
     ck_assert_ptr_nonnull (got);
     ck_assert_int_eq (got->type, SF_PROTO_WELCOME);
-    ck_assert_int_eq (got->welcome.liveness, 3);
+    ck_assert_int_eq (got->welcome.liveness, SF_PROTO_DEFAULT_LIVENESS);
     sf_proto_msg_destroy (&got);
 
     sf_proto_ready_t ready = { 2 };

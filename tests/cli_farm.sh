@@ -40,7 +40,7 @@ port=$((20000 + $$ % 20000))
 WEP=tcp://127.0.0.1:$port CEP=tcp://127.0.0.1:$((port + 1))
 C="--coordinator $CEP"
 start_coordinator () {
-    "$SPMMFARM" coordinator --store "$WORK/store" --workers $WEP --clients $CEP --heartbeat-ms 200 \
+    "$SPMMFARM" coordinator --store "$WORK/store" --workers $WEP --clients $CEP --heartbeat-ms 200 --liveness 3 \
         --log warn "$@" 2>>"$WORK/coord.log" &
     COORD=$!
     sleep 0.5

@@ -25,7 +25,7 @@ COORD=""
 start_coordinator () {  # STORE [flags]
     store=$1; shift
     LD_PRELOAD="$FAULT" SF_FAULT_TRIGGER="$WORK/full" ASAN_OPTIONS=verify_asan_link_order=0 \
-        "$SPMMFARM" coordinator --store "$store" --workers $WEP --clients $CEP --heartbeat-ms 200 \
+        "$SPMMFARM" coordinator --store "$store" --workers $WEP --clients $CEP --heartbeat-ms 200 --liveness 3 \
         --log warn "$@" 2>>"$WORK/coord.log" &
     COORD=$!
     i=0; while ! "$SPMMFARM" status --coordinator $CEP --timeout 300 >/dev/null 2>&1 && [ $i -lt 50 ]; do

@@ -54,7 +54,13 @@ extern "C" {
 #define SF_PROTO_DEFAULT_WORKER_ENDPOINT "tcp://127.0.0.1:5555"
 #define SF_PROTO_DEFAULT_CLIENT_ENDPOINT "tcp://127.0.0.1:5556"
 #define SF_PROTO_DEFAULT_HEARTBEAT_MS 1000
-#define SF_PROTO_DEFAULT_LIVENESS 3
+/*  10 silent intervals: the coordinator's longest turn is one client
+    MATRIX of the most nonzeros a layer may have (2^24), which it decodes,
+    checks, stores and commits inline: 2.9 s for 13.5M nonzeros on a 2-core
+    machine (session 22; LLaMA's 11008 x 4096 at 70 %). At 3 intervals such
+    turns made workers reconnect and the coordinator requeue their leases
+    (docs/DECISIONS.md "Liveness at model scale"). */
+#define SF_PROTO_DEFAULT_LIVENESS 10
 
 /*  String bounds in bytes, not counting the NUL. */
 #define SF_PROTO_ID_MAX 64           /* worker ids: [A-Za-z0-9._:@/+-] */
