@@ -349,7 +349,9 @@ sf_cmd_bundle (int argc, char **argv)
         SF_CLI_OPT_INT32 ("gpu", &o.gpu, 0, 1023, "--gpu must be a device ordinal, not '%s'",
                           SF_CLI_DOC ("I", "verify: device ordinal (default 0)")),
         SF_CLI_OPT_DOUBLE ("tol", &o.tol, DBL_TRUE_MIN, 1, "--tol must be in (0, 1], not '%s'",
-                           SF_CLI_DOC ("T", "verify: bound of the normwise relative error (default 1e-5)")),
+                           SF_CLI_DOC ("T", "verify: bound of the normwise relative error (default 1e-5;\n"
+                                          "a layer of a looser tier is held to its tier's: tf32 1e-3,\n"
+                                          "bf16 1e-2, fp16 2e-3)")),
         SF_CLI_OPT_CALL ("l2", &o, s_l2,
                          SF_CLI_DOC ("M", "verify: the L2 at each timed launch, as a search's --l2: cold\n"
                                           "(flushed before every launch), warm (back to back) or auto\n"

@@ -89,6 +89,16 @@ fi
 expect_exit 0 "verify on a GPU of another compute capability" \
     env SPMMFARM_LIBCUDA="$FAKE" SF_FAKE_CUDA_CC=80 "$SPMMFARM" bundle verify "$B"
 expect_grep "Fake H100\) is compute capability 8\.0; the kernels are for 9\.0" "$WORK/out" "names both"
+# a bf16 layer is run with buffers of its type (sfrt_launch_typed): the fake
+# driver (compute capability 9.0) accepts the launch and computes nothing,
+# so the check fails on C left unwritten, not on the runtime's dtype refusal
+# (session 22 found bundle verify launching every layer as fp32 on the H100)
+expect_exit 0 "a bf16 bundle (sim)" "$SPMMFARM" local "$WORK/w1.smtx" --n 16 --precision bf16 --templates T \
+    --max-configs 2 --backend sim --store "$WORK/st16" -o "$WORK/b16" --allow-simulated -q
+expect_exit 1 "verify a bf16 bundle on the fake driver" env SPMMFARM_LIBCUDA="$FAKE" "$SPMMFARM" bundle verify \
+    "$WORK/b16" --allow-untrusted --matrix w1="$WORK/w1.smtx"
+expect_grep "FAILED: C\[0, 0\] is nan: unwritten" "$WORK/out" "... launched with bf16 buffers (C poisoned with bf16 NaN)"
+grep -q "not float32" "$WORK/out" && fail "... refused as fp32 buffers"
 expect_exit 2 "verify --matrix of an unknown layer" "$SPMMFARM" bundle verify "$B" --matrix fc9="$WORK/w1.smtx"
 
 cp -r "$B" "$WORK/t.bundle"
