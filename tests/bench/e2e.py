@@ -11,7 +11,10 @@ For each model, precision tier and sparsity:
   3. a copy sparsified with spmmfarm.torch.sparsify(model, bundle);
   4. median latency (CUDA events around single graph replays) of the dense
      model, the sparse one and torch.compile(dense) as a peer row, all three
-     captured as CUDA graphs; outputs compared with the dense model's.
+     captured as CUDA graphs; outputs compared with the dense model's; and
+     the linear-free model (every linear layer the import took returns a
+     buffer at no cost: linear_free_ms, speedup_bound = dense_ms over it,
+     what no linear kernel can beat; --no-floor skips it).
 Writes OUT/MODEL-PRECISION-SPARSITY.json with model, precision, sparsity,
 batch, tokens, dense_ms, sparse_ms, compile_ms, speedup, max_rel_err, fro_rel_err (and
 more: within_tol, the tuning's cost, which layers ran sparse); a config
