@@ -158,13 +158,6 @@ s_put_tile (const s_enc_t *e, uint8_t *hdr, uint8_t *val, size_t at)
     return n;
 }
 
-bool
-sf_tencode_same (const sf_tconfig_t *x, const sf_tconfig_t *y)
-{
-    return x->enc == y->enc && x->warps == y->warps && x->strips == y->strips && x->ksplit == y->ksplit
-        && x->group == y->group;
-}
-
 int
 sf_tencode (const sf_tconfig_t *c, sf_tier tier, const sf_matrix_t *a, void **data_p, size_t *size_p)
 {

@@ -69,12 +69,6 @@ extern "C" {
 int sf_tencode (const sf_tconfig_t *config, sf_tier tier, const sf_matrix_t *a, void **data_p,
                 size_t *size_p);
 
-/*  Whether configs x and y encode any A into the same bytes: the same
-    encoding, rows (warps, strips), K split and group. The kernel's own
-    knobs (n, p, a, b, f) are not in the encoding: a search encodes A once
-    for the configs that differ only in them (worker/sf_tsearch.c). */
-bool sf_tencode_same (const sf_tconfig_t *x, const sf_tconfig_t *y);
-
 /*  What a checked encoding holds. */
 typedef struct {
     sf_tconfig_t config;  /* e, w, m, k, g (n and p are the kernel's own) */

@@ -222,44 +222,6 @@ START_TEST (test_roundtrip)
 }
 END_TEST
 
-/*  sf_tencode_same's claim, on the configs a search gets: configs it calls
-    the same encode A into the same bytes (a search copies the encoding
-    between them), and configs it tells apart do differ somewhere. */
-START_TEST (test_encode_same)
-{
-    sf_matrix_t *a = sf_matrix_new_random (512, 640, 0.7, 5);
-    ck_assert_ptr_nonnull (a);
-    static sf_tconfig_t cs[96];
-    sf_tspace_problem_t p = { 512, 640, 16, sf_matrix_nnz (a), 132 };
-    int n = sf_tkernel_space (&p, cs, 80, NULL);
-    ck_assert_int_gt (n, 40);
-    cs[n++] = (sf_tconfig_t) { SF_T_PAIR2, 8, 1, 128, 1, 4, 2, 0, 0, 1 };  /* prefill */
-    cs[n++] = (sf_tconfig_t) { SF_T_PAIR2, 8, 1, 16, 1, 4, 4, 1, 1, 0 };   /* its decode twin */
-    void *data[96];
-    size_t size[96];
-    for (int i = 0; i < n; i++)
-        ck_assert_int_eq (sf_tencode (&cs[i], SF_TIER_BF16, a, &data[i], &size[i]), SF_OK);
-    int same = 0, told = 0;
-    for (int i = 0; i < n; i++)
-        for (int j = i + 1; j < n; j++) {
-            bool bytes = size[i] == size[j] && memcmp (data[i], data[j], size[i]) == 0;
-            if (sf_tencode_same (&cs[i], &cs[j])) {
-                char x[SF_TCONFIG_TEXT_MAX], y[SF_TCONFIG_TEXT_MAX];
-                ck_assert_msg (bytes, "%s and %s: the same encoding by sf_tencode_same, not byte for byte",
-                               sf_tconfig_text (&cs[i], x), sf_tconfig_text (&cs[j], y));
-                same++;
-            } else
-                told += !bytes;
-        }
-    ck_assert_int_gt (same, 10);
-    ck_assert_int_gt (told, 10);
-    ck_assert (sf_tencode_same (&cs[n - 2], &cs[n - 1]));
-    for (int i = 0; i < n; i++)
-        free (data[i]);
-    sf_matrix_destroy (&a);
-}
-END_TEST
-
 /*  The encoding's size follows its design: 44 bytes a tile + 2 per nonzero
     (element), 20 bytes a tile + 4 per nonempty pair. */
 START_TEST (test_encoding_size)
@@ -532,7 +494,6 @@ s_suite (void)
     tcase_add_test (tc, test_geometry);
     tcase_add_test (tc, test_roundtrip);
     tcase_add_test (tc, test_encoding_size);
-    tcase_add_test (tc, test_encode_same);
     tcase_add_test (tc, test_e2_layout);
     tcase_add_test (tc, test_decode_hostile);
     tcase_add_test (tc, test_space);

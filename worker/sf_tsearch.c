@@ -153,43 +153,12 @@ s_compile_all (const sf_search_opts_t *opts, s_tjob_t *jobs, int count)
         pthread_join (tids[t], NULL);
 }
 
-/*  The last encoding of A, for the next config that encodes it the same
-    (sf_tencode_same): a decode search's picks come in such runs (the a1
-    and p2/p4 twins of one geometry), and encoding a 13.5M-nonzero layer
-    takes about half a second (session 22). */
-typedef struct {
-    bool valid;
-    sf_tconfig_t config;
-    void *data;
-    size_t size;
-} s_enc_memo_t;
-
-static int
-s_encode (s_enc_memo_t *memo, const sf_tconfig_t *c, sf_tier tier, const sf_matrix_t *a, void **data_p,
-          size_t *size_p)
-{
-    if (!memo->valid || !sf_tencode_same (&memo->config, c)) {
-        free (memo->data);
-        *memo = (s_enc_memo_t) { 0 };
-        int rc = sf_tencode (c, tier, a, &memo->data, &memo->size);
-        if (rc != SF_OK)
-            return rc;
-        memo->valid = true;
-        memo->config = *c;
-    }
-    if (!(*data_p = malloc (memo->size)))
-        return sf_error_set (SF_ERR_NOMEM, "out of memory for a %zu-byte T encoding", memo->size);
-    memcpy (*data_p, memo->data, memo->size);
-    *size_p = memo->size;
-    return SF_OK;
-}
-
-/*  Encodes A for the job's config (or copies memo's), sizes its launch and
-    times it into cand; k gets the kernel (caller frees). */
+/*  Encodes A for the job's config, sizes its launch and times it into cand;
+    k gets the kernel (caller frees). */
 static void
 s_one (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf_measure_t *gpu,
-       const sf_device_info_t *sim, double tol, s_enc_memo_t *memo, s_tjob_t *job, sf_candidate_t *cand,
-       sf_kernel_t *k, double *gpu_s)
+       const sf_device_info_t *sim, double tol, s_tjob_t *job, sf_candidate_t *cand, sf_kernel_t *k,
+       double *gpu_s)
 {
     sf_kernel_move (k, &job->kernel);
     cand->compile = job->stats;
@@ -199,7 +168,7 @@ s_one (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, sf_measure
         snprintf (cand->detail, sizeof cand->detail, "%s", job->error);
         return;
     }
-    rc = s_encode (memo, &job->config, opts->tier, a, &k->data, &k->data_size);
+    rc = sf_tencode (&job->config, opts->tier, a, &k->data, &k->data_size);
     if (rc == SF_OK)
         rc = sf_tkernel_launch_for (&job->config, k->data, k->data_size, &k->launch);
     cand->status = rc;
@@ -273,7 +242,6 @@ sf_tsearch_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, s
     out->compile_wall_s += sf_clock_mono () - tc;
     int rc = SF_OK, best = -1;
     double best_us = INFINITY;
-    s_enc_memo_t memo = { 0 };
     for (int i = 0; rc == SF_OK && i < count; i++) {
         if (opts->cancel && atomic_load (opts->cancel)) {
             rc = sf_error_set (SF_ERR_CANCELLED, "the search was cancelled");
@@ -282,7 +250,7 @@ sf_tsearch_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, s
         sf_candidate_t cand = { .config.tmpl = SF_TEMPLATE_T, .err = NAN };
         sf_tconfig_text (&configs[i], cand.ttext);
         sf_kernel_t k = { 0 };
-        s_one (a, n, opts, gpu, sim, tol, &memo, &jobs[i], &cand, &k, gpu_s);
+        s_one (a, n, opts, gpu, sim, tol, &jobs[i], &cand, &k, gpu_s);
         out->compile_cpu_s += cand.compile.cpu_seconds;
         if (cand.status == SF_ERR_RANGE) {
             out->pruned++;  /* its shared memory does not fit: not a candidate */
@@ -306,7 +274,6 @@ sf_tsearch_run (const sf_matrix_t *a, int64_t n, const sf_search_opts_t *opts, s
         if (opts->progress)
             opts->progress (opts->progress_arg, "time T", i + 1, count);
     }
-    free (memo.data);
     if (rc == SF_OK && best >= 0 && out->tmpl == SF_TEMPLATE_T && !out->kernel.cubin) {
         /* sim: a winner among the configs not compiled gets its kernel now */
         sf_tconfig_t won;
